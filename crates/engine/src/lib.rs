@@ -7,3 +7,33 @@
 pub mod ability;
 pub mod data;
 pub mod dice;
+pub mod character;
+pub mod command;
+pub mod condition;
+pub mod creature;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod rules;
+pub mod state;
+
+pub use command::{Action, Actor, Command, MonsterGroup, NpcOption};
+pub use error::RuleError;
+pub use event::{Event, EventKind, Viewer, Visibility, EVENT_VERSION};
+pub use ids::{CreatureId, PlayerId, Timestamp};
+pub use rules::apply::apply;
+pub use rules::combat::{choose_npc_option, next_deadline, npc_options};
+pub use rules::{decide, find_creature};
+pub use state::{CampaignState, Settings};
+
+/// Rebuilds a state by replaying events from the start.
+pub fn replay<'a>(
+    catalog: std::sync::Arc<data::Catalog>,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> CampaignState {
+    let mut s = CampaignState::new(catalog);
+    for e in events {
+        apply(&mut s, e);
+    }
+    s
+}

@@ -1,0 +1,190 @@
+//! Commands: what someone asks the table to do, in the imperative. A command names who
+//! sends it; [`crate::decide`] checks that they may, and either refuses with a
+//! [`crate::RuleError`] or returns the events that follow.
+
+use crate::ability::{Ability, Advantage, Skill};
+use crate::character::CharacterSpec;
+use crate::ids::PlayerId;
+use crate::state::Settings;
+use serde::{Deserialize, Serialize};
+
+/// Who sends a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Actor {
+    /// A person at the table (the engine works out whether they are the GM).
+    Player(PlayerId),
+    /// The host itself: turn clock ticks, NPC turns, clock resumption.
+    System,
+}
+
+/// A command and its sender.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub by: Actor,
+    pub action: Action,
+}
+
+impl Command {
+    pub fn player(p: impl Into<String>, action: Action) -> Command {
+        Command {
+            by: Actor::Player(PlayerId::new(p)),
+            action,
+        }
+    }
+
+    pub fn system(action: Action) -> Command {
+        Command {
+            by: Actor::System,
+            action,
+        }
+    }
+}
+
+/// A monster group for `/combat start`: an SRD monster and how many.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonsterGroup {
+    pub monster: String,
+    pub count: u32,
+}
+
+/// What an NPC does on its turn: one of the options the engine lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NpcOption {
+    /// Use the Multiattack action against one target.
+    Multiattack { target: String },
+    /// One attack with a named stat-block action.
+    Attack { attack: String, target: String },
+    /// Take the Dodge action.
+    Dodge,
+    /// Do nothing this turn.
+    Pass,
+}
+
+/// Everything the table can be asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Action {
+    /// Start a campaign; the sender becomes its GM.
+    StartCampaign {
+        name: String,
+        settings: Settings,
+    },
+    EndCampaign,
+    /// GM: change turn timeout / warning.
+    ChangeSettings {
+        settings: Settings,
+    },
+    /// Join the table as a player.
+    Join {
+        name: String,
+    },
+    /// Make a character for the sender.
+    CreateCharacter {
+        spec: CharacterSpec,
+    },
+    /// Import a character from its JSON export.
+    ImportCharacter {
+        export: Box<crate::character::CharacterExport>,
+    },
+    /// Roll a free dice expression.
+    Roll {
+        expr: String,
+        #[serde(default)]
+        secret: bool,
+    },
+    Check {
+        skill: Option<Skill>,
+        ability: Option<Ability>,
+        #[serde(default)]
+        advantage: Advantage,
+        dc: Option<i32>,
+    },
+    Save {
+        ability: Ability,
+        #[serde(default)]
+        advantage: Advantage,
+        dc: Option<i32>,
+    },
+    /// Free-form in-character action, for the narrator.
+    Act {
+        text: String,
+    },
+    Attack {
+        target: String,
+        weapon: Option<String>,
+    },
+    Cast {
+        spell: String,
+        #[serde(default)]
+        targets: Vec<String>,
+        /// Slot level to spend (defaults to the spell's level).
+        slot: Option<u8>,
+    },
+    UseItem {
+        item: String,
+    },
+    Dodge,
+    EndTurn,
+    Rest {
+        kind: crate::event::RestKind,
+        /// Hit dice to spend on a short rest.
+        #[serde(default)]
+        hit_dice: u32,
+    },
+    /// GM: start a fight with SRD monsters.
+    StartCombat {
+        monsters: Vec<MonsterGroup>,
+    },
+    /// GM: add monsters to a running fight.
+    AddToCombat {
+        monsters: Vec<MonsterGroup>,
+    },
+    /// GM: end the fight.
+    EndCombat,
+    /// GM: set a creature's hit points.
+    SetHp {
+        target: String,
+        hp: i32,
+    },
+    /// GM: damage a creature directly (traps, falls).
+    Damage {
+        target: String,
+        dice: String,
+        damage_type: crate::data::DamageType,
+    },
+    /// GM: apply or remove a condition.
+    SetCondition {
+        target: String,
+        condition: crate::condition::Condition,
+        on: bool,
+    },
+    /// GM: a private message to one player.
+    Whisper {
+        to: PlayerId,
+        text: String,
+    },
+    /// System: the host's clock reached [`crate::next_deadline`].
+    Tick,
+    /// System: after a restart, give the active player the time they had left.
+    ResumeClock,
+    /// System (or GM): the active NPC acts.
+    NpcAct {
+        option: NpcOption,
+    },
+}
+
+impl Action {
+    /// Actions that count as taking a turn in combat (refused from non-active players).
+    pub fn is_turn_action(&self) -> bool {
+        matches!(
+            self,
+            Action::Attack { .. }
+                | Action::Cast { .. }
+                | Action::UseItem { .. }
+                | Action::Dodge
+                | Action::EndTurn
+        )
+    }
+}

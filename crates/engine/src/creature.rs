@@ -1,0 +1,400 @@
+//! A creature at the table: a player character or a monster, with everything the rules
+//! read and change (hit points, conditions, slots, effects, death saves).
+
+use crate::ability::{Abilities, Ability, Proficiency, Skill, proficiency_bonus_for_level};
+use crate::condition::Condition;
+use crate::data::{DamagePart, DamageType, MonsterAction, Reach, SaveDc};
+use crate::ids::{CreatureId, PlayerId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who controls a creature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Controller {
+    /// A player character, owned by one player.
+    Player { player: PlayerId },
+    /// A monster or NPC, run by the engine's policy (or the LLM, choosing among options).
+    Npc,
+}
+
+/// Player-character details that monsters lack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcInfo {
+    /// SRD class index ("fighter").
+    pub class: String,
+    /// SRD race index ("dwarf").
+    pub race: String,
+    pub level: u8,
+    /// How many attacks one Attack action makes (2 with Extra Attack).
+    pub attacks_per_action: u8,
+}
+
+/// An attack a creature can make (a wielded weapon or a stat-block action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attack {
+    pub name: String,
+    pub to_hit: i32,
+    pub reach: Reach,
+    /// Damage on a hit; the first part's type names the attack's damage.
+    pub damage: Vec<DamagePart>,
+    /// A save the target makes instead of (or after) an attack roll, for stat-block
+    /// actions such as breath weapons.
+    pub save: Option<SaveDc>,
+    /// A usage limit from the stat block ("Recharge 5-6"); the built-in policy skips these.
+    pub usage: Option<String>,
+}
+
+impl Attack {
+    /// Builds an attack from a monster stat-block action.
+    pub fn from_monster_action(a: &MonsterAction) -> Attack {
+        Attack {
+            name: a.name.clone(),
+            to_hit: a.attack_bonus.unwrap_or(0),
+            reach: a.reach.unwrap_or(Reach::Melee),
+            damage: a.damage.clone(),
+            save: a.save.clone(),
+            usage: a.usage.clone(),
+        }
+    }
+
+    /// True if this is an attack roll (not only a save effect).
+    pub fn is_attack_roll(&self) -> bool {
+        self.save.is_none() || self.to_hit != 0
+    }
+}
+
+/// A spellcaster's slots and spells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spellcasting {
+    pub ability: Ability,
+    /// Maximum slots per level: `max_slots[level - 1]`.
+    pub max_slots: [u8; 9],
+    /// Slots used since the last long rest.
+    pub used_slots: [u8; 9],
+    /// SRD indexes of cantrips and spells the creature can cast.
+    pub spells: Vec<String>,
+}
+
+impl Spellcasting {
+    pub fn available(&self, level: u8) -> u8 {
+        if !(1..=9).contains(&level) {
+            return 0;
+        }
+        let i = usize::from(level - 1);
+        self.max_slots[i].saturating_sub(self.used_slots[i])
+    }
+
+    pub fn knows(&self, index: &str) -> bool {
+        self.spells.iter().any(|s| s == index)
+    }
+}
+
+/// Death-save track for a dying player character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeathSaves {
+    pub successes: u8,
+    pub failures: u8,
+    pub stable: bool,
+}
+
+/// Hit dice: the die size and how many remain to spend on short rests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HitDice {
+    pub die: u32,
+    pub total: u32,
+    pub remaining: u32,
+}
+
+/// A timed or concentration effect on a creature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Effect {
+    /// Dodge: attacks against have disadvantage, Dex saves have advantage,
+    /// until the start of the creature's next turn.
+    Dodging,
+    /// Shield: +5 AC until the start of the creature's next turn.
+    Shielded,
+    /// Bless: +1d4 on attack rolls and saves while the caster concentrates.
+    Blessed { by: CreatureId },
+}
+
+/// An item carried, by name and quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub name: String,
+    pub quantity: u32,
+}
+
+/// A creature: player character or monster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creature {
+    pub id: CreatureId,
+    pub name: String,
+    pub controller: Controller,
+    pub pc: Option<PcInfo>,
+    /// SRD monster index when this came from a stat block.
+    pub monster: Option<String>,
+    pub abilities: Abilities,
+    pub proficiency_bonus: i32,
+    pub save_proficiencies: BTreeSet<Ability>,
+    pub skill_proficiencies: BTreeMap<Skill, Proficiency>,
+    /// Total bonuses from a stat block, overriding the computed ones.
+    pub save_bonus_overrides: BTreeMap<Ability, i32>,
+    pub skill_bonus_overrides: BTreeMap<Skill, i32>,
+    pub max_hp: i32,
+    pub hp: i32,
+    pub temp_hp: i32,
+    pub hit_dice: HitDice,
+    pub armor_class: i32,
+    pub speed: u32,
+    pub attacks: Vec<Attack>,
+    /// (attack name, count) per Multiattack action.
+    pub multiattack: Option<Vec<(String, u32)>>,
+    pub resistances: BTreeSet<DamageType>,
+    pub vulnerabilities: BTreeSet<DamageType>,
+    pub immunities: BTreeSet<DamageType>,
+    pub condition_immunities: BTreeSet<Condition>,
+    /// Active conditions, with the creature that caused each when known.
+    pub conditions: BTreeMap<Condition, Option<CreatureId>>,
+    /// Exhaustion level 0..=6.
+    pub exhaustion: u8,
+    pub spellcasting: Option<Spellcasting>,
+    /// The spell being concentrated on (SRD index).
+    pub concentration: Option<String>,
+    pub effects: BTreeSet<Effect>,
+    pub death_saves: DeathSaves,
+    pub dead: bool,
+    pub inventory: Vec<Item>,
+}
+
+impl Creature {
+    pub fn owner(&self) -> Option<&PlayerId> {
+        match &self.controller {
+            Controller::Player { player } => Some(player),
+            Controller::Npc => None,
+        }
+    }
+
+    pub fn is_pc(&self) -> bool {
+        matches!(self.controller, Controller::Player { .. })
+    }
+
+    pub fn modifier(&self, a: Ability) -> i32 {
+        self.abilities.modifier(a)
+    }
+
+    pub fn has(&self, c: Condition) -> bool {
+        self.conditions.contains_key(&c) || (c == Condition::Exhaustion && self.exhaustion > 0)
+    }
+
+    pub fn has_effect(&self, e: &Effect) -> bool {
+        self.effects.contains(e)
+    }
+
+    pub fn is_blessed(&self) -> bool {
+        self.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Blessed { .. }))
+    }
+
+    /// Able to take actions: alive, conscious, not incapacitated.
+    pub fn can_act(&self) -> bool {
+        !self.dead
+            && self.hp > 0
+            && !self.conditions.keys().any(|c| c.incapacitates())
+    }
+
+    /// At 0 HP, neither dead nor stable: rolls death saves.
+    pub fn is_dying(&self) -> bool {
+        self.is_pc() && !self.dead && self.hp <= 0 && !self.death_saves.stable
+    }
+
+    /// Out of the fight: dead, or at 0 HP.
+    pub fn is_down(&self) -> bool {
+        self.dead || self.hp <= 0
+    }
+
+    pub fn save_modifier(&self, a: Ability) -> i32 {
+        if let Some(b) = self.save_bonus_overrides.get(&a) {
+            return *b;
+        }
+        let prof = if self.save_proficiencies.contains(&a) {
+            self.proficiency_bonus
+        } else {
+            0
+        };
+        self.modifier(a) + prof
+    }
+
+    pub fn skill_modifier(&self, s: Skill) -> i32 {
+        if let Some(b) = self.skill_bonus_overrides.get(&s) {
+            return *b;
+        }
+        let prof = match self.skill_proficiencies.get(&s) {
+            Some(Proficiency::Proficient) => self.proficiency_bonus,
+            Some(Proficiency::Expertise) => 2 * self.proficiency_bonus,
+            None => 0,
+        };
+        self.modifier(s.ability()) + prof
+    }
+
+    /// Armour class including Shield.
+    pub fn effective_ac(&self) -> i32 {
+        self.armor_class
+            + if self.has_effect(&Effect::Shielded) {
+                5
+            } else {
+                0
+            }
+    }
+
+    /// Speed after conditions and exhaustion.
+    pub fn effective_speed(&self) -> u32 {
+        if self.conditions.keys().any(|c| c.zero_speed()) || self.exhaustion >= 5 {
+            0
+        } else if self.exhaustion >= 2 {
+            self.speed / 2
+        } else {
+            self.speed
+        }
+    }
+
+    /// Maximum HP after exhaustion (level 4 halves it).
+    pub fn effective_max_hp(&self) -> i32 {
+        if self.exhaustion >= 4 {
+            self.max_hp / 2
+        } else {
+            self.max_hp
+        }
+    }
+
+    /// Spell save DC: 8 + proficiency + spellcasting modifier.
+    pub fn spell_save_dc(&self) -> Option<i32> {
+        self.spellcasting
+            .as_ref()
+            .map(|s| 8 + self.proficiency_bonus + self.modifier(s.ability))
+    }
+
+    /// Spell attack bonus: proficiency + spellcasting modifier.
+    pub fn spell_attack_bonus(&self) -> Option<i32> {
+        self.spellcasting
+            .as_ref()
+            .map(|s| self.proficiency_bonus + self.modifier(s.ability))
+    }
+
+    pub fn find_attack(&self, name: &str) -> Option<&Attack> {
+        let want = crate::data::to_index(name);
+        self.attacks
+            .iter()
+            .find(|a| crate::data::to_index(&a.name) == want)
+    }
+
+    pub fn item_count(&self, name: &str) -> u32 {
+        let want = crate::data::to_index(name);
+        self.inventory
+            .iter()
+            .filter(|i| crate::data::to_index(&i.name) == want)
+            .map(|i| i.quantity)
+            .sum()
+    }
+
+    /// A coarse health description that does not leak exact monster hit points.
+    pub fn health(&self) -> Health {
+        if self.dead {
+            Health::Dead
+        } else if self.hp <= 0 {
+            Health::Down
+        } else if self.hp * 2 <= self.max_hp {
+            Health::Bloodied
+        } else if self.hp < self.max_hp {
+            Health::Hurt
+        } else {
+            Health::Unhurt
+        }
+    }
+
+    /// Sets the level and everything derived from it (proficiency bonus).
+    pub fn set_level(&mut self, level: u8) {
+        if let Some(pc) = &mut self.pc {
+            pc.level = level.clamp(1, 20);
+            self.proficiency_bonus = proficiency_bonus_for_level(pc.level);
+        }
+    }
+}
+
+/// Health as shown to players for creatures whose exact HP is hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Unhurt,
+    Hurt,
+    Bloodied,
+    Down,
+    Dead,
+}
+
+impl Health {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Health::Unhurt => "unhurt",
+            Health::Hurt => "hurt",
+            Health::Bloodied => "bloodied",
+            Health::Down => "down",
+            Health::Dead => "dead",
+        }
+    }
+}
+
+impl Creature {
+    /// A monster from its SRD stat block (average hit points, as the stat block lists).
+    pub fn from_monster(m: &crate::data::MonsterData, id: CreatureId, name: String) -> Creature {
+        Creature {
+            id,
+            name,
+            controller: Controller::Npc,
+            pc: None,
+            monster: Some(m.index.clone()),
+            abilities: m.abilities,
+            proficiency_bonus: m.proficiency_bonus,
+            save_proficiencies: BTreeSet::new(),
+            skill_proficiencies: BTreeMap::new(),
+            save_bonus_overrides: m.save_bonuses.clone(),
+            skill_bonus_overrides: m.skill_bonuses.clone(),
+            max_hp: m.hit_points.max(1),
+            hp: m.hit_points.max(1),
+            temp_hp: 0,
+            hit_dice: HitDice {
+                die: 8,
+                total: 0,
+                remaining: 0,
+            },
+            armor_class: m.armor_class,
+            speed: m.speed,
+            attacks: m
+                .actions
+                .iter()
+                .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
+                .filter(|a| !a.damage.is_empty())
+                .map(Attack::from_monster_action)
+                .collect(),
+            multiattack: m.multiattack.clone(),
+            resistances: m.damage_resistances.iter().copied().collect(),
+            vulnerabilities: m.damage_vulnerabilities.iter().copied().collect(),
+            immunities: m.damage_immunities.iter().copied().collect(),
+            condition_immunities: m
+                .condition_immunities
+                .iter()
+                .filter_map(|c| Condition::parse(c))
+                .collect(),
+            conditions: BTreeMap::new(),
+            exhaustion: 0,
+            spellcasting: None,
+            concentration: None,
+            effects: BTreeSet::new(),
+            death_saves: DeathSaves::default(),
+            dead: false,
+            inventory: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! Events: what happened, in the past tense. The log of events is the source of truth;
+//! state is rebuilt by replaying them through [`crate::apply`].
+//!
+//! Events are stored forever, so they are versioned serde types: every event carries
+//! `v` ([`EVENT_VERSION`]); a host refuses logs written by a newer version. New variants
+//! and new optional fields (with `#[serde(default)]`) do not need a version bump; a
+//! change of meaning does, together with an upcaster.
+
+use crate::ability::{Ability, Advantage, Skill};
+use crate::condition::Condition;
+use crate::creature::{Creature, Effect};
+use crate::data::DamageType;
+use crate::dice::Roll;
+use crate::ids::{CreatureId, PlayerId, Timestamp};
+use crate::state::Settings;
+use serde::{Deserialize, Serialize};
+
+/// The version of the event schema this engine writes and reads.
+pub const EVENT_VERSION: u16 = 1;
+
+/// Who may see an event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "to", content = "player")]
+pub enum Visibility {
+    /// Everyone, observers included.
+    Public,
+    /// Everyone who plays in the campaign (players and GM), not observers.
+    Party,
+    /// One player (and the GM).
+    Player(PlayerId),
+    /// The GM only.
+    Gm,
+}
+
+/// What a viewer is, for visibility filtering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    Observer,
+    Player(PlayerId),
+    Gm,
+}
+
+impl Visibility {
+    /// Whether `viewer` may see an event with this visibility. The GM sees everything.
+    pub fn allows(&self, viewer: &Viewer) -> bool {
+        match (self, viewer) {
+            (_, Viewer::Gm) => true,
+            (Visibility::Public, _) => true,
+            (Visibility::Party, Viewer::Player(_)) => true,
+            (Visibility::Player(p), Viewer::Player(v)) => p == v,
+            _ => false,
+        }
+    }
+
+    /// Compact form for storage and indexes: "public", "party", "gm", "player:<id>".
+    pub fn key(&self) -> String {
+        match self {
+            Visibility::Public => "public".into(),
+            Visibility::Party => "party".into(),
+            Visibility::Gm => "gm".into(),
+            Visibility::Player(p) => format!("player:{p}"),
+        }
+    }
+}
+
+/// One event with its envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: u16,
+    pub at: Timestamp,
+    pub visibility: Visibility,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn new(at: Timestamp, visibility: Visibility, kind: EventKind) -> Event {
+        Event {
+            v: EVENT_VERSION,
+            at,
+            visibility,
+            kind,
+        }
+    }
+
+    pub fn public(at: Timestamp, kind: EventKind) -> Event {
+        Event::new(at, Visibility::Public, kind)
+    }
+
+    /// The variant name, e.g. "AttackRolled" (for storage and logs).
+    pub fn kind_name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+/// What a check was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum CheckKind {
+    Skill(Skill),
+    Ability(Ability),
+}
+
+/// The outcome of an attack roll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttackOutcome {
+    Hit,
+    CriticalHit,
+    Miss,
+    /// A natural 1: always misses.
+    CriticalMiss,
+}
+
+impl AttackOutcome {
+    pub fn is_hit(self) -> bool {
+        matches!(self, AttackOutcome::Hit | AttackOutcome::CriticalHit)
+    }
+}
+
+/// How damage was changed by the target's defences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DamageModifier {
+    #[default]
+    None,
+    Resisted,
+    Vulnerable,
+    Immune,
+}
+
+/// What part of a turn an action spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionCost {
+    Action,
+    BonusAction,
+    Reaction,
+    /// Outside the action economy (rituals, long casting times outside combat).
+    Free,
+}
+
+/// Short or long rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestKind {
+    Short,
+    Long,
+}
+
+/// How a fight ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CombatOutcome {
+    /// Every foe is down.
+    Victory,
+    /// Every player character is down.
+    Defeat,
+    /// The GM ended it.
+    Ended,
+}
+
+/// One combatant's place in the initiative order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitiativeEntry {
+    pub creature: CreatureId,
+    pub total: i32,
+    /// Dexterity score, the tie-breaker.
+    pub dex: i32,
+}
+
+/// Everything that can happen at the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    /// A campaign began, run by `gm`.
+    CampaignStarted {
+        name: String,
+        gm: PlayerId,
+        settings: Settings,
+    },
+    CampaignEnded,
+    SettingsChanged {
+        settings: Settings,
+    },
+    PlayerJoined {
+        player: PlayerId,
+        name: String,
+    },
+    /// A player character entered the campaign (created or imported).
+    CharacterCreated {
+        creature: Box<Creature>,
+    },
+    /// A player's character left the campaign (replaced by a new one).
+    CharacterRetired {
+        creature: CreatureId,
+    },
+    /// Monsters joined the scene (before or during a fight).
+    MonstersAppeared {
+        creatures: Vec<Creature>,
+    },
+    /// A free-form roll (`/roll`).
+    DiceRolled {
+        player: PlayerId,
+        roll: Roll,
+        secret: bool,
+    },
+    /// A free-form in-character action or line (`/act`), for narration.
+    ActionDeclared {
+        creature: Option<CreatureId>,
+        player: PlayerId,
+        text: String,
+    },
+    CheckRolled {
+        creature: CreatureId,
+        check: CheckKind,
+        advantage: Advantage,
+        d20: Vec<u32>,
+        kept: u32,
+        modifier: i32,
+        total: i32,
+        dc: Option<i32>,
+        success: Option<bool>,
+    },
+    SaveRolled {
+        creature: CreatureId,
+        ability: Ability,
+        advantage: Advantage,
+        d20: Vec<u32>,
+        kept: u32,
+        modifier: i32,
+        /// Bless and similar dice added to the save.
+        bonus_dice: i32,
+        total: i32,
+        dc: Option<i32>,
+        success: Option<bool>,
+        /// The creature's conditions made it fail automatically.
+        auto_fail: bool,
+    },
+    AttackRolled {
+        attacker: CreatureId,
+        target: CreatureId,
+        /// Weapon, stat-block action or spell name.
+        with: String,
+        advantage: Advantage,
+        d20: Vec<u32>,
+        kept: u32,
+        bonus: i32,
+        bonus_dice: i32,
+        total: i32,
+        target_ac: i32,
+        outcome: AttackOutcome,
+    },
+    /// Damage after resistance / vulnerability / immunity. Temporary hit points absorb
+    /// it first; the rest comes off hit points (never below 0).
+    DamageDealt {
+        target: CreatureId,
+        source: Option<CreatureId>,
+        damage_type: DamageType,
+        /// The dice as rolled, e.g. "2d6 (3, 5) + 3 = 11".
+        breakdown: String,
+        rolled: i32,
+        modifier: DamageModifier,
+        amount: i32,
+    },
+    HealingReceived {
+        target: CreatureId,
+        source: Option<CreatureId>,
+        breakdown: String,
+        amount: i32,
+    },
+    TempHpGained {
+        target: CreatureId,
+        amount: i32,
+    },
+    /// The GM set a creature's hit points.
+    HitPointsSet {
+        target: CreatureId,
+        hp: i32,
+    },
+    /// A player character dropped to 0 hit points and fell unconscious.
+    FellUnconscious {
+        creature: CreatureId,
+    },
+    Died {
+        creature: CreatureId,
+    },
+    DeathSaveRolled {
+        creature: CreatureId,
+        roll: u32,
+        successes: u8,
+        failures: u8,
+    },
+    /// Damage to a dying character counts as death-save failures (two on a crit).
+    DeathSaveFailedByDamage {
+        creature: CreatureId,
+        failures: u8,
+    },
+    /// Three death-save successes.
+    Stabilised {
+        creature: CreatureId,
+    },
+    /// A natural 20 on a death save: back on their feet with 1 HP.
+    Revived {
+        creature: CreatureId,
+    },
+    ConditionApplied {
+        creature: CreatureId,
+        condition: Condition,
+        source: Option<CreatureId>,
+    },
+    ConditionRemoved {
+        creature: CreatureId,
+        condition: Condition,
+    },
+    ExhaustionChanged {
+        creature: CreatureId,
+        level: u8,
+    },
+    SpellCast {
+        caster: CreatureId,
+        spell: String,
+        name: String,
+        /// The slot spent (None for cantrips).
+        slot: Option<u8>,
+        cost: ActionCost,
+        targets: Vec<CreatureId>,
+    },
+    ConcentrationStarted {
+        creature: CreatureId,
+        spell: String,
+    },
+    ConcentrationEnded {
+        creature: CreatureId,
+        spell: String,
+    },
+    EffectStarted {
+        creature: CreatureId,
+        effect: Effect,
+    },
+    EffectEnded {
+        creature: CreatureId,
+        effect: Effect,
+    },
+    ItemUsed {
+        creature: CreatureId,
+        item: String,
+    },
+    /// The creature took the Dodge action.
+    Dodged {
+        creature: CreatureId,
+    },
+    Rested {
+        creature: CreatureId,
+        kind: RestKind,
+        hit_dice_spent: u32,
+        hp_regained: i32,
+    },
+    /// Initiative for one combatant.
+    InitiativeRolled {
+        creature: CreatureId,
+        d20: u32,
+        modifier: i32,
+        total: i32,
+    },
+    /// A fight began with this order.
+    CombatStarted {
+        order: Vec<InitiativeEntry>,
+    },
+    /// Combatants joined a running fight, inserted by initiative.
+    CombatantsJoined {
+        entries: Vec<InitiativeEntry>,
+    },
+    TurnStarted {
+        creature: CreatureId,
+        round: u32,
+        /// When the turn times out (player characters only).
+        deadline: Option<Timestamp>,
+    },
+    /// The turn clock is nearly out.
+    TurnWarning {
+        creature: CreatureId,
+        deadline: Timestamp,
+    },
+    /// The turn clock ran out: the character takes the Dodge action.
+    TurnTimedOut {
+        creature: CreatureId,
+    },
+    /// The turn clock was rewound after a restart so the active player keeps the time
+    /// they had left.
+    TurnClockResumed {
+        creature: CreatureId,
+        deadline: Timestamp,
+    },
+    TurnEnded {
+        creature: CreatureId,
+    },
+    CombatEnded {
+        outcome: CombatOutcome,
+    },
+    /// A private message from the GM to one player.
+    Whispered {
+        from: PlayerId,
+        to: PlayerId,
+        text: String,
+    },
+}
+
+impl EventKind {
+    pub fn name(&self) -> &'static str {
+        use EventKind::*;
+        match self {
+            CampaignStarted { .. } => "CampaignStarted",
+            CampaignEnded => "CampaignEnded",
+            SettingsChanged { .. } => "SettingsChanged",
+            PlayerJoined { .. } => "PlayerJoined",
+            CharacterCreated { .. } => "CharacterCreated",
+            CharacterRetired { .. } => "CharacterRetired",
+            MonstersAppeared { .. } => "MonstersAppeared",
+            DiceRolled { .. } => "DiceRolled",
+            ActionDeclared { .. } => "ActionDeclared",
+            CheckRolled { .. } => "CheckRolled",
+            SaveRolled { .. } => "SaveRolled",
+            AttackRolled { .. } => "AttackRolled",
+            DamageDealt { .. } => "DamageDealt",
+            HealingReceived { .. } => "HealingReceived",
+            TempHpGained { .. } => "TempHpGained",
+            HitPointsSet { .. } => "HitPointsSet",
+            FellUnconscious { .. } => "FellUnconscious",
+            Died { .. } => "Died",
+            DeathSaveRolled { .. } => "DeathSaveRolled",
+            DeathSaveFailedByDamage { .. } => "DeathSaveFailedByDamage",
+            Stabilised { .. } => "Stabilised",
+            Revived { .. } => "Revived",
+            ConditionApplied { .. } => "ConditionApplied",
+            ConditionRemoved { .. } => "ConditionRemoved",
+            ExhaustionChanged { .. } => "ExhaustionChanged",
+            SpellCast { .. } => "SpellCast",
+            ConcentrationStarted { .. } => "ConcentrationStarted",
+            ConcentrationEnded { .. } => "ConcentrationEnded",
+            EffectStarted { .. } => "EffectStarted",
+            EffectEnded { .. } => "EffectEnded",
+            ItemUsed { .. } => "ItemUsed",
+            Dodged { .. } => "Dodged",
+            Rested { .. } => "Rested",
+            InitiativeRolled { .. } => "InitiativeRolled",
+            CombatStarted { .. } => "CombatStarted",
+            CombatantsJoined { .. } => "CombatantsJoined",
+            TurnStarted { .. } => "TurnStarted",
+            TurnWarning { .. } => "TurnWarning",
+            TurnTimedOut { .. } => "TurnTimedOut",
+            TurnClockResumed { .. } => "TurnClockResumed",
+            TurnEnded { .. } => "TurnEnded",
+            CombatEnded { .. } => "CombatEnded",
+            Whispered { .. } => "Whispered",
+        }
+    }
+}

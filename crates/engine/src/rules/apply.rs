@@ -1,0 +1,359 @@
+//! `apply`: the only code that changes a [`CampaignState`]. It trusts the event (the
+//! event was decided against the same state) and never fails; it never rolls dice or
+//! reads the catalog, so a log replays the same whatever the catalog says today.
+
+use crate::condition::Condition;
+use crate::creature::{DeathSaves, Effect};
+use crate::event::{ActionCost, DamageModifier, Event, EventKind, RestKind};
+use crate::state::{CampaignState, Combat, PlayerInfo, TurnBudget};
+
+/// Applies one event to the state.
+pub fn apply(state: &mut CampaignState, event: &Event) {
+    use EventKind::*;
+    state.clock = state.clock.max(event.at);
+    state.events_applied += 1;
+    match &event.kind {
+        CampaignStarted { name, gm, settings } => {
+            state.started = true;
+            state.name = name.clone();
+            state.gm = Some(gm.clone());
+            state.settings = *settings;
+        }
+        CampaignEnded => {
+            state.ended = true;
+            state.combat = None;
+        }
+        SettingsChanged { settings } => state.settings = *settings,
+        PlayerJoined { player, name } => {
+            state
+                .players
+                .entry(player.clone())
+                .and_modify(|p| p.name = name.clone())
+                .or_insert(PlayerInfo {
+                    name: name.clone(),
+                    character: None,
+                });
+        }
+        CharacterCreated { creature } => {
+            let c = (**creature).clone();
+            if let Some(owner) = c.owner() {
+                state
+                    .players
+                    .entry(owner.clone())
+                    .or_insert(PlayerInfo {
+                        name: owner.to_string(),
+                        character: None,
+                    })
+                    .character = Some(c.id);
+            }
+            state.next_creature = state.next_creature.max(c.id.0 + 1);
+            state.creatures.insert(c.id, c);
+        }
+        CharacterRetired { creature } => {
+            state.creatures.remove(creature);
+            for p in state.players.values_mut() {
+                if p.character == Some(*creature) {
+                    p.character = None;
+                }
+            }
+        }
+        MonstersAppeared { creatures } => {
+            for c in creatures {
+                state.next_creature = state.next_creature.max(c.id.0 + 1);
+                state.creatures.insert(c.id, c.clone());
+            }
+        }
+        DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
+        Whispered { .. } | InitiativeRolled { .. } => {}
+        AttackRolled { attacker, .. } => {
+            if let Some(c) = state.combat.as_mut()
+                && c.active_creature() == Some(*attacker)
+            {
+                c.budget.action_used = true;
+                c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+            }
+        }
+        DamageDealt {
+            target,
+            amount,
+            modifier,
+            ..
+        } => {
+            if let Some(c) = state.creatures.get_mut(target) {
+                if *modifier == DamageModifier::Immune {
+                    return;
+                }
+                let absorbed = (*amount).min(c.temp_hp).max(0);
+                c.temp_hp -= absorbed;
+                c.hp = (c.hp - (amount - absorbed)).max(0);
+            }
+        }
+        HealingReceived { target, amount, .. } => {
+            if let Some(c) = state.creatures.get_mut(target) {
+                let was_down = c.hp <= 0;
+                c.hp = (c.hp + amount).min(c.effective_max_hp());
+                if was_down && c.hp > 0 {
+                    c.death_saves = DeathSaves::default();
+                }
+            }
+        }
+        TempHpGained { target, amount } => {
+            if let Some(c) = state.creatures.get_mut(target) {
+                // Temporary hit points don't stack: keep the larger.
+                c.temp_hp = c.temp_hp.max(*amount);
+            }
+        }
+        HitPointsSet { target, hp } => {
+            if let Some(c) = state.creatures.get_mut(target) {
+                c.hp = (*hp).clamp(0, c.effective_max_hp());
+                if c.hp > 0 {
+                    c.death_saves = DeathSaves::default();
+                    c.dead = false;
+                }
+            }
+        }
+        FellUnconscious { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.death_saves = DeathSaves::default();
+            }
+        }
+        Died { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.dead = true;
+                c.hp = 0;
+                c.concentration = None;
+            }
+        }
+        DeathSaveRolled {
+            creature,
+            successes,
+            failures,
+            ..
+        } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.death_saves.successes = *successes;
+                c.death_saves.failures = *failures;
+            }
+        }
+        DeathSaveFailedByDamage { creature, failures } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.death_saves.failures = *failures;
+            }
+        }
+        Stabilised { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.death_saves = DeathSaves {
+                    successes: 0,
+                    failures: 0,
+                    stable: true,
+                };
+            }
+        }
+        Revived { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.hp = 1;
+                c.death_saves = DeathSaves::default();
+            }
+        }
+        ConditionApplied {
+            creature,
+            condition,
+            source,
+        } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                if *condition == Condition::Exhaustion {
+                    c.exhaustion = (c.exhaustion + 1).min(6);
+                } else {
+                    c.conditions.insert(*condition, *source);
+                }
+            }
+        }
+        ConditionRemoved {
+            creature,
+            condition,
+        } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                if *condition == Condition::Exhaustion {
+                    c.exhaustion = 0;
+                } else {
+                    c.conditions.remove(condition);
+                }
+            }
+        }
+        ExhaustionChanged { creature, level } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.exhaustion = (*level).min(6);
+            }
+        }
+        SpellCast {
+            caster, slot, cost, ..
+        } => {
+            if let Some(c) = state.creatures.get_mut(caster)
+                && let (Some(sc), Some(l)) = (c.spellcasting.as_mut(), slot)
+                && (1..=9).contains(l)
+            {
+                let i = usize::from(*l - 1);
+                sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+            }
+            spend(state, *caster, *cost);
+            if let (Some(c), ActionCost::BonusAction, Some(l)) = (state.combat.as_mut(), cost, slot)
+                && *l > 0
+                && c.active_creature() == Some(*caster)
+            {
+                c.budget.bonus_spell_cast = true;
+            }
+        }
+        ConcentrationStarted { creature, spell } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.concentration = Some(spell.clone());
+            }
+        }
+        ConcentrationEnded { creature, .. } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.concentration = None;
+            }
+        }
+        EffectStarted { creature, effect } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.effects.insert(*effect);
+            }
+        }
+        EffectEnded { creature, effect } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.effects.remove(effect);
+            }
+        }
+        ItemUsed { creature, item } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                let want = crate::data::to_index(item);
+                if let Some(pos) = c
+                    .inventory
+                    .iter()
+                    .position(|i| crate::data::to_index(&i.name) == want && i.quantity > 0)
+                {
+                    c.inventory[pos].quantity -= 1;
+                    if c.inventory[pos].quantity == 0 {
+                        c.inventory.remove(pos);
+                    }
+                }
+            }
+            spend(state, *creature, ActionCost::Action);
+        }
+        Dodged { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.effects.insert(Effect::Dodging);
+            }
+            spend(state, *creature, ActionCost::Action);
+        }
+        Rested {
+            creature,
+            kind,
+            hit_dice_spent,
+            hp_regained,
+        } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
+                c.hp = (c.hp + hp_regained).min(c.effective_max_hp());
+                if *kind == RestKind::Long {
+                    let regain = (c.hit_dice.total / 2).max(1);
+                    c.hit_dice.remaining = (c.hit_dice.remaining + regain).min(c.hit_dice.total);
+                    if let Some(sc) = c.spellcasting.as_mut() {
+                        sc.used_slots = [0; 9];
+                    }
+                    c.exhaustion = c.exhaustion.saturating_sub(1);
+                    c.death_saves = DeathSaves::default();
+                    c.temp_hp = 0;
+                }
+            }
+        }
+        CombatStarted { order } => {
+            state.combat = Some(Combat {
+                round: 0,
+                order: order.clone(),
+                active: 0,
+                deadline: None,
+                warned: false,
+                budget: TurnBudget::default(),
+            });
+            state.reactions_used.clear();
+        }
+        CombatantsJoined { entries } => {
+            if let Some(c) = state.combat.as_mut() {
+                let active = c.active_creature();
+                c.order.extend(entries.iter().copied());
+                crate::rules::combat::sort_order(&mut c.order);
+                if let Some(a) = active {
+                    c.active = c.order.iter().position(|e| e.creature == a).unwrap_or(0);
+                }
+            }
+        }
+        TurnStarted {
+            creature,
+            round,
+            deadline,
+        } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.active = c
+                    .order
+                    .iter()
+                    .position(|e| e.creature == *creature)
+                    .unwrap_or(c.active);
+                c.round = *round;
+                c.deadline = *deadline;
+                c.warned = false;
+                c.budget = TurnBudget::default();
+            }
+            state.reactions_used.remove(creature);
+        }
+        TurnWarning { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.warned = true;
+            }
+        }
+        TurnTimedOut { .. } => {}
+        TurnClockResumed { deadline, .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.deadline = Some(*deadline);
+            }
+        }
+        TurnEnded { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.deadline = None;
+            }
+        }
+        CombatEnded { .. } => {
+            state.combat = None;
+            state.reactions_used.clear();
+            for c in state.creatures.values_mut() {
+                c.effects.remove(&Effect::Dodging);
+                c.effects.remove(&Effect::Shielded);
+            }
+        }
+    }
+}
+
+fn spend(state: &mut CampaignState, creature: crate::ids::CreatureId, cost: ActionCost) {
+    let active = state
+        .combat
+        .as_ref()
+        .and_then(|c| c.active_creature())
+        .is_some_and(|a| a == creature);
+    match cost {
+        ActionCost::Reaction => {
+            if state.combat.is_some() {
+                state.reactions_used.insert(creature, true);
+            }
+        }
+        ActionCost::Action if active => {
+            if let Some(c) = state.combat.as_mut() {
+                c.budget.action_used = true;
+            }
+        }
+        ActionCost::BonusAction if active => {
+            if let Some(c) = state.combat.as_mut() {
+                c.budget.bonus_action_used = true;
+            }
+        }
+        _ => {}
+    }
+}

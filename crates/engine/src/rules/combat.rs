@@ -1,0 +1,639 @@
+//! Combat: initiative, the turn loop with its clock, attacks, NPC options and the
+//! built-in NPC policy.
+
+use super::{Emitter, MAX_COMBATANTS, MAX_MONSTERS_PER_COMMAND, find_creature, resolve};
+use crate::command::{Action, MonsterGroup, NpcOption};
+use crate::creature::{Creature, Effect};
+use crate::data::Reach;
+use crate::error::RuleError;
+use crate::event::{ActionCost, CombatOutcome, EventKind, InitiativeEntry, Visibility};
+use crate::ids::{CreatureId, Timestamp};
+use crate::state::CampaignState;
+
+/// Initiative order: highest total first, ties by Dexterity score, then by id.
+pub fn sort_order(order: &mut [InitiativeEntry]) {
+    order.sort_by(|a, b| {
+        b.total
+            .cmp(&a.total)
+            .then(b.dex.cmp(&a.dex))
+            .then(a.creature.cmp(&b.creature))
+    });
+}
+
+/// When the host must next call `decide` with `Action::Tick`: the turn warning, then
+/// the turn deadline. `None` when no clock is running.
+pub fn next_deadline(state: &CampaignState) -> Option<Timestamp> {
+    let c = state.combat.as_ref()?;
+    let deadline = c.deadline?;
+    if !c.warned && state.settings.turn_warning_ms > 0 {
+        Some(deadline.minus_ms(state.settings.turn_warning_ms))
+    } else {
+        Some(deadline)
+    }
+}
+
+pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> {
+    match action {
+        Action::Tick => {
+            tick(em);
+            Ok(())
+        }
+        Action::ResumeClock => {
+            let Some(c) = em.state.combat.clone() else {
+                return Ok(());
+            };
+            let (Some(deadline), Some(active)) = (c.deadline, c.active_creature()) else {
+                return Ok(());
+            };
+            // The time left when the last event was recorded.
+            let remaining = em.state.clock.until(deadline);
+            let deadline = em.now.plus_ms(remaining);
+            em.emit(Visibility::Party, EventKind::TurnClockResumed {
+                creature: active,
+                deadline,
+            });
+            Ok(())
+        }
+        Action::NpcAct { option } => npc_act(em, option),
+        _ => Err(RuleError::invalid("The table's clock can only tick.")),
+    }
+}
+
+fn tick(em: &mut Emitter) {
+    let Some(c) = em.state.combat.clone() else {
+        return;
+    };
+    let (Some(deadline), Some(active)) = (c.deadline, c.active_creature()) else {
+        return;
+    };
+    if em.now >= deadline {
+        em.public(EventKind::TurnTimedOut { creature: active });
+        if em.creature(active).can_act() && !em.state.combat.as_ref().is_some_and(|c| c.budget.action_used) {
+            em.public(EventKind::Dodged { creature: active });
+        }
+        advance(em);
+    } else if !c.warned && em.now >= deadline.minus_ms(em.state.settings.turn_warning_ms) {
+        let owner = em.creature(active).owner().cloned();
+        let vis = owner.map_or(Visibility::Party, Visibility::Player);
+        em.emit(vis, EventKind::TurnWarning {
+            creature: active,
+            deadline,
+        });
+    }
+}
+
+fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
+    let total: u32 = groups.iter().map(|g| g.count).sum();
+    if groups.is_empty() || total == 0 {
+        return Err(RuleError::invalid("Name at least one monster, e.g. \"2 goblin\"."));
+    }
+    if total > MAX_MONSTERS_PER_COMMAND {
+        return Err(RuleError::invalid(format!(
+            "At most {MAX_MONSTERS_PER_COMMAND} monsters at once."
+        )));
+    }
+    let mut next = em.state.next_creature;
+    let mut out = Vec::new();
+    for g in groups {
+        let Some(m) = em.state.catalog.monster(&g.monster) else {
+            return Err(RuleError::UnknownTarget {
+                what: "monster in the SRD",
+                name: g.monster.clone(),
+            });
+        };
+        let existing = em
+            .state
+            .creatures
+            .values()
+            .filter(|c| c.monster.as_deref() == Some(m.index.as_str()))
+            .count()
+            + out
+                .iter()
+                .filter(|c: &&Creature| c.monster.as_deref() == Some(m.index.as_str()))
+                .count();
+        let group_total: u32 = groups
+            .iter()
+            .filter(|o| crate::data::to_index(&o.monster) == m.index)
+            .map(|o| o.count)
+            .sum();
+        for i in 0..g.count {
+            let n = existing + i as usize + 1;
+            let name = if existing == 0 && group_total == 1 {
+                m.name.clone()
+            } else {
+                format!("{} {}", m.name, n)
+            };
+            out.push(Creature::from_monster(m, CreatureId(next), name));
+            next += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<InitiativeEntry> {
+    let mut entries = Vec::new();
+    for id in ids {
+        let c = em.creature(*id);
+        let modifier = c.modifier(crate::ability::Ability::Dex);
+        let dex = c.abilities.dex;
+        let d20 = em.dice.roll(20);
+        let total = d20 as i32 + modifier;
+        em.public(EventKind::InitiativeRolled {
+            creature: *id,
+            d20,
+            modifier,
+            total,
+        });
+        entries.push(InitiativeEntry {
+            creature: *id,
+            total,
+            dex,
+        });
+    }
+    sort_order(&mut entries);
+    entries
+}
+
+pub(crate) fn start(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), RuleError> {
+    if em.state.in_combat() {
+        return Err(RuleError::WrongMode(
+            "A fight is already on — use combat add to bring in more.".into(),
+        ));
+    }
+    let party: Vec<CreatureId> = em.state.party().filter(|c| !c.is_down()).map(|c| c.id).collect();
+    if party.is_empty() {
+        return Err(RuleError::invalid(
+            "Nobody in the party can fight — make a character first.",
+        ));
+    }
+    let monsters = if groups.is_empty() {
+        Vec::new()
+    } else {
+        monster_names(em, groups)?
+    };
+    let mut ids: Vec<CreatureId> = party;
+    if !monsters.is_empty() {
+        em.public(EventKind::MonstersAppeared {
+            creatures: monsters.clone(),
+        });
+    }
+    // Monsters already in the scene join too.
+    ids.extend(em.state.monsters().filter(|c| !c.is_down()).map(|c| c.id));
+    if ids.iter().all(|id| em.creature(*id).is_pc()) {
+        return Err(RuleError::invalid("A fight needs at least one monster."));
+    }
+    if ids.len() > MAX_COMBATANTS {
+        return Err(RuleError::invalid(format!(
+            "A fight can hold at most {MAX_COMBATANTS} combatants."
+        )));
+    }
+    let order = roll_initiative(em, &ids);
+    em.public(EventKind::CombatStarted { order });
+    begin_turn(em, 0, 1);
+    Ok(())
+}
+
+pub(crate) fn add(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), RuleError> {
+    if !em.state.in_combat() {
+        return Err(RuleError::WrongMode("There is no fight to join — start one.".into()));
+    }
+    let monsters = monster_names(em, groups)?;
+    if em.state.combat.as_ref().map_or(0, |c| c.order.len()) + monsters.len() > MAX_COMBATANTS {
+        return Err(RuleError::invalid(format!(
+            "A fight can hold at most {MAX_COMBATANTS} combatants."
+        )));
+    }
+    let ids: Vec<CreatureId> = monsters.iter().map(|m| m.id).collect();
+    em.public(EventKind::MonstersAppeared { creatures: monsters });
+    let entries = roll_initiative(em, &ids);
+    em.public(EventKind::CombatantsJoined { entries });
+    Ok(())
+}
+
+pub(crate) fn end(em: &mut Emitter, outcome: CombatOutcome) {
+    if let Some(active) = em.state.combat.as_ref().and_then(|c| c.active_creature()) {
+        em.public(EventKind::TurnEnded { creature: active });
+    }
+    em.public(EventKind::CombatEnded { outcome });
+}
+
+/// Ends the fight if one side is down. Returns true if it ended.
+pub(crate) fn check_end(em: &mut Emitter) -> bool {
+    let Some(c) = em.state.combat.as_ref() else {
+        return false;
+    };
+    let fighters: Vec<&Creature> = c
+        .order
+        .iter()
+        .filter_map(|e| em.state.creatures.get(&e.creature))
+        .collect();
+    let foes_standing = fighters.iter().any(|f| !f.is_pc() && !f.is_down());
+    let party_standing = fighters.iter().any(|f| f.is_pc() && !f.is_down());
+    if !foes_standing {
+        end(em, CombatOutcome::Victory);
+        true
+    } else if !party_standing {
+        end(em, CombatOutcome::Defeat);
+        true
+    } else {
+        false
+    }
+}
+
+/// Starts the turn of `order[index]`, handling everything automatic at the start of a
+/// turn: effects that last "until the start of your next turn", death saves, and
+/// skipping creatures that cannot act.
+fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
+    let Some(id) = em.state.combat.as_ref().and_then(|c| c.order.get(index)).map(|e| e.creature) else {
+        return;
+    };
+    for effect in [Effect::Dodging, Effect::Shielded] {
+        if em.creature(id).has_effect(&effect) {
+            em.public(EventKind::EffectEnded { creature: id, effect });
+        }
+    }
+    let c = em.creature(id).clone();
+    let deadline = if c.is_pc() {
+        Some(em.now.plus_ms(em.state.settings.turn_timeout_ms))
+    } else {
+        None
+    };
+    em.public(EventKind::TurnStarted {
+        creature: id,
+        round,
+        deadline,
+    });
+    if c.is_dying() {
+        resolve::death_save(em, id);
+        if !em.creature(id).can_act() {
+            advance(em);
+        }
+    } else if c.is_pc() && !c.can_act() {
+        // Stable at 0 HP, or incapacitated: nothing to do this turn.
+        advance(em);
+    }
+}
+
+/// Ends the active turn and starts the next combatant's, skipping the dead.
+pub(crate) fn advance(em: &mut Emitter) {
+    let Some(c) = em.state.combat.clone() else {
+        return;
+    };
+    if let Some(active) = c.active_creature() {
+        em.public(EventKind::TurnEnded { creature: active });
+    }
+    if check_end(em) {
+        return;
+    }
+    let n = c.order.len();
+    let mut idx = c.active;
+    let mut round = c.round;
+    for _ in 0..n {
+        idx += 1;
+        if idx >= n {
+            idx = 0;
+            round += 1;
+        }
+        let cr = em.creature(c.order[idx].creature);
+        let skip = cr.dead || (!cr.is_pc() && cr.is_down());
+        if !skip {
+            begin_turn(em, idx, round);
+            return;
+        }
+    }
+}
+
+pub(crate) fn require_turn_part(em: &Emitter, me: CreatureId, cost: ActionCost) -> Result<(), RuleError> {
+    let c = em.creature(me);
+    if !c.can_act() {
+        let why = if c.dead {
+            "dead".to_string()
+        } else if c.hp <= 0 {
+            "unconscious".to_string()
+        } else {
+            c.conditions
+                .keys()
+                .find(|k| k.incapacitates())
+                .map_or("incapacitated".into(), |k| k.to_string())
+        };
+        return Err(RuleError::CannotAct {
+            who: c.name.clone(),
+            why,
+        });
+    }
+    let Some(combat) = em.state.combat.as_ref() else {
+        return Ok(());
+    };
+    let used = match cost {
+        ActionCost::Action => combat.budget.action_used.then_some("action"),
+        ActionCost::BonusAction => combat.budget.bonus_action_used.then_some("bonus action"),
+        ActionCost::Reaction => em
+            .state
+            .reactions_used
+            .get(&me)
+            .copied()
+            .unwrap_or(false)
+            .then_some("reaction"),
+        ActionCost::Free => None,
+    };
+    match used {
+        Some(what) => Err(RuleError::AlreadyUsed {
+            who: c.name.clone(),
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn attack(
+    em: &mut Emitter,
+    me: CreatureId,
+    target: &str,
+    weapon: Option<&str>,
+) -> Result<(), RuleError> {
+    let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
+    let c = em.creature(me).clone();
+    let atk = match weapon {
+        Some(w) => c.find_attack(w).cloned().ok_or_else(|| {
+            if c.item_count(w) > 0 {
+                RuleError::invalid(format!("{w} is not a weapon {} can attack with.", c.name))
+            } else {
+                RuleError::NotInInventory {
+                    item: em
+                        .state
+                        .catalog
+                        .weapon(w)
+                        .map_or_else(|| w.to_string(), |d| d.name.clone()),
+                }
+            }
+        })?,
+        None => c
+            .attacks
+            .iter()
+            .find(|a| a.reach == Reach::Melee)
+            .or(c.attacks.first())
+            .cloned()
+            .ok_or_else(|| RuleError::invalid(format!("{} has no weapon to attack with.", c.name)))?,
+    };
+    if let Some(combat) = em.state.combat.as_ref() {
+        if !combat.order.iter().any(|e| e.creature == t) {
+            return Err(RuleError::invalid(format!(
+                "{} is not in this fight.",
+                em.creature(t).name
+            )));
+        }
+        let per = c.pc.as_ref().map_or(1, |p| p.attacks_per_action.max(1));
+        let b = combat.budget;
+        if b.action_used && (b.attacks_made == 0 || b.attacks_made >= per) {
+            return Err(RuleError::AlreadyUsed {
+                who: c.name.clone(),
+                what: "action",
+            });
+        }
+        require_turn_part(em, me, ActionCost::Free)?;
+    } else {
+        require_turn_part(em, me, ActionCost::Free)?;
+    }
+    if em.creature(t).is_down() && !em.creature(t).is_pc() {
+        return Err(RuleError::invalid(format!("{} is already down.", em.creature(t).name)));
+    }
+    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+    if outcome.is_hit() {
+        resolve::deal_damage(
+            em,
+            t,
+            Some(me),
+            &atk.damage,
+            outcome == crate::event::AttackOutcome::CriticalHit,
+        )?;
+    }
+    check_end(em);
+    Ok(())
+}
+
+pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    if !em.state.in_combat() {
+        return Err(RuleError::WrongMode("Dodging only matters in a fight.".into()));
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Dodged { creature: me });
+    Ok(())
+}
+
+/// Items with a mechanical use.
+pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(), RuleError> {
+    let c = em.creature(me).clone();
+    let index = crate::data::to_index(item);
+    let heal = match index.as_str() {
+        "potion-of-healing" | "healing-potion" => "2d4+2",
+        "potion-of-greater-healing" => "4d4+4",
+        "potion-of-superior-healing" => "8d4+8",
+        "potion-of-supreme-healing" => "10d4+20",
+        _ => {
+            return Err(if c.item_count(item) == 0 {
+                RuleError::NotInInventory {
+                    item: item.trim().to_string(),
+                }
+            } else {
+                RuleError::invalid(format!(
+                    "{} has no effect the table can resolve — describe it with /act.",
+                    item.trim()
+                ))
+            });
+        }
+    };
+    let name = match index.as_str() {
+        "healing-potion" => "Potion of Healing".to_string(),
+        _ => title_case(&index),
+    };
+    if c.item_count(&name) == 0 {
+        return Err(RuleError::NotInInventory { item: name });
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::ItemUsed {
+        creature: me,
+        item: name,
+    });
+    resolve::heal(em, me, Some(me), heal)?;
+    Ok(())
+}
+
+fn title_case(index: &str) -> String {
+    index
+        .split('-')
+        .map(|w| {
+            if w == "of" {
+                w.to_string()
+            } else {
+                let mut cs = w.chars();
+                cs.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The legal options for the active NPC: its attacks (and multiattack) against each
+/// standing player character in the fight, Dodge, or pass. Empty when it is not an
+/// NPC's turn.
+pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    let Some(npc) = state.active_creature() else {
+        return vec![];
+    };
+    if npc.is_pc() || npc.is_down() {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    if npc.can_act() {
+        let targets: Vec<&Creature> = state
+            .combatants()
+            .filter(|c| c.is_pc() && !c.is_down())
+            .collect();
+        for t in &targets {
+            if npc.multiattack.is_some() {
+                out.push(NpcOption::Multiattack {
+                    target: t.name.clone(),
+                });
+            }
+            for a in &npc.attacks {
+                if a.usage.is_none() && a.is_attack_roll() {
+                    out.push(NpcOption::Attack {
+                        attack: a.name.clone(),
+                        target: t.name.clone(),
+                    });
+                }
+            }
+        }
+        out.push(NpcOption::Dodge);
+    }
+    out.push(NpcOption::Pass);
+    out
+}
+
+/// The built-in tactical policy: multiattack (or the hardest-hitting attack) against
+/// the most threatening standing player character — highest level, then lowest hit
+/// points, then first created.
+pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
+    let Some(npc) = state.active_creature() else {
+        return NpcOption::Pass;
+    };
+    let target = state
+        .combatants()
+        .filter(|c| c.is_pc() && !c.is_down())
+        .min_by_key(|c| (-i32::from(c.pc.as_ref().map_or(1, |p| p.level)), c.hp, c.id))
+        .map(|c| c.name.clone());
+    let Some(target) = target else {
+        return options.last().cloned().unwrap_or(NpcOption::Pass);
+    };
+    let multi = NpcOption::Multiattack {
+        target: target.clone(),
+    };
+    if options.contains(&multi) {
+        return multi;
+    }
+    let best = npc
+        .attacks
+        .iter()
+        .filter(|a| a.usage.is_none() && a.is_attack_roll())
+        .max_by_key(|a| {
+            (
+                a.reach == Reach::Melee,
+                a.damage.iter().map(|d| average(&d.dice)).sum::<i64>(),
+            )
+        })
+        .map(|a| NpcOption::Attack {
+            attack: a.name.clone(),
+            target: target.clone(),
+        });
+    match best {
+        Some(o) if options.contains(&o) => o,
+        _ => options.first().cloned().unwrap_or(NpcOption::Pass),
+    }
+}
+
+fn average(dice: &str) -> i64 {
+    crate::dice::parse(dice)
+        .map(|e| {
+            let (lo, hi) = (0i64, { let _ = e; 0i64 }); // TODO(dice): bounds()
+            lo + hi
+        })
+        .unwrap_or(0)
+}
+
+pub(crate) fn npc_act(em: &mut Emitter, option: NpcOption) -> Result<(), RuleError> {
+    let options = npc_options(&em.state);
+    if options.is_empty() {
+        return Err(RuleError::WrongMode("It is not a monster's turn.".into()));
+    }
+    if !options.contains(&option) {
+        return Err(RuleError::invalid("That is not one of this monster's options."));
+    }
+    let me = em.state.active_creature().map(|c| c.id).expect("options imply an active NPC");
+    match option {
+        NpcOption::Multiattack { target } => {
+            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let plan = em.creature(me).multiattack.clone().unwrap_or_default();
+            for (name, count) in plan {
+                for _ in 0..count.min(10) {
+                    if em.creature(t).is_down() || !em.state.in_combat() {
+                        break;
+                    }
+                    let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
+                        break;
+                    };
+                    npc_attack(em, me, t, &atk)?;
+                }
+            }
+        }
+        NpcOption::Attack { attack, target } => {
+            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let atk = em
+                .creature(me)
+                .find_attack(&attack)
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
+            npc_attack(em, me, t, &atk)?;
+        }
+        NpcOption::Dodge => em.public(EventKind::Dodged { creature: me }),
+        NpcOption::Pass => {}
+    }
+    if em.state.in_combat() {
+        advance(em);
+    }
+    Ok(())
+}
+
+fn npc_attack(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+) -> Result<(), RuleError> {
+    if atk.is_attack_roll() {
+        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+        if outcome.is_hit() {
+            resolve::deal_damage(
+                em,
+                t,
+                Some(me),
+                &atk.damage,
+                outcome == crate::event::AttackOutcome::CriticalHit,
+            )?;
+        }
+    } else if let Some(save) = &atk.save {
+        let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
+        match (ok, save.on_success) {
+            (false, _) => {
+                resolve::deal_damage(em, t, Some(me), &atk.damage, false)?;
+            }
+            (true, crate::data::SaveEffect::Half) => {
+                resolve::deal_damage_scaled(em, t, Some(me), &atk.damage, false, true)?;
+            }
+            (true, crate::data::SaveEffect::None) => {}
+        }
+    }
+    check_end(em);
+    Ok(())
+}

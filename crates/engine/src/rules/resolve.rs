@@ -1,0 +1,480 @@
+//! Resolution of rolls: checks, saves, attack rolls, damage with resistances, healing,
+//! death saves, concentration and rests.
+
+use super::Emitter;
+use crate::ability::{Ability, Advantage};
+use crate::condition::Condition;
+use crate::creature::Effect;
+use crate::data::{DamagePart, Reach};
+use crate::error::RuleError;
+use crate::event::{
+    AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind, Visibility,
+};
+use crate::ids::CreatureId;
+
+/// Rolls a d20 with advantage/disadvantage: (all dice, kept die).
+pub(crate) fn d20(em: &mut Emitter, adv: Advantage) -> (Vec<u32>, u32) {
+    let a = em.dice.roll(20);
+    match adv {
+        Advantage::Normal => (vec![a], a),
+        Advantage::Advantage => {
+            let b = em.dice.roll(20);
+            (vec![a, b], a.max(b))
+        }
+        Advantage::Disadvantage => {
+            let b = em.dice.roll(20);
+            (vec![a, b], a.min(b))
+        }
+    }
+}
+
+fn bless_die(em: &mut Emitter, who: CreatureId) -> i32 {
+    if em.creature(who).is_blessed() {
+        em.dice.roll(4) as i32
+    } else {
+        0
+    }
+}
+
+/// An ability or skill check.
+pub(crate) fn check(
+    em: &mut Emitter,
+    who: CreatureId,
+    kind: CheckKind,
+    asked: Advantage,
+    dc: Option<i32>,
+) -> bool {
+    let c = em.creature(who);
+    let modifier = match kind {
+        CheckKind::Skill(s) => c.skill_modifier(s),
+        CheckKind::Ability(a) => c.modifier(a),
+    };
+    let mut sources = vec![asked];
+    if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
+        sources.push(Advantage::Disadvantage);
+    }
+    let advantage = Advantage::combine(sources);
+    let (d20s, kept) = d20(em, advantage);
+    let total = kept as i32 + modifier;
+    let success = dc.map(|dc| total >= dc);
+    em.public(EventKind::CheckRolled {
+        creature: who,
+        check: kind,
+        advantage,
+        d20: d20s,
+        kept,
+        modifier,
+        total,
+        dc,
+        success,
+    });
+    success.unwrap_or(true)
+}
+
+/// A saving throw; returns whether it succeeded (true when there is no DC).
+pub(crate) fn saving_throw(
+    em: &mut Emitter,
+    who: CreatureId,
+    ability: Ability,
+    asked: Advantage,
+    dc: Option<i32>,
+) -> bool {
+    let c = em.creature(who);
+    let modifier = c.save_modifier(ability);
+    let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
+    let mut sources = vec![asked];
+    if ability == Ability::Dex && c.has_effect(&Effect::Dodging) {
+        sources.push(Advantage::Advantage);
+    }
+    if ability == Ability::Dex && c.has(Condition::Restrained) {
+        sources.push(Advantage::Disadvantage);
+    }
+    if c.exhaustion >= 3 {
+        sources.push(Advantage::Disadvantage);
+    }
+    let advantage = Advantage::combine(sources);
+    let (d20s, kept) = if auto_fail { (vec![], 0) } else { d20(em, advantage) };
+    let bonus_dice = if auto_fail { 0 } else { bless_die(em, who) };
+    let total = kept as i32 + modifier + bonus_dice;
+    let success = dc.map(|dc| !auto_fail && total >= dc);
+    em.public(EventKind::SaveRolled {
+        creature: who,
+        ability,
+        advantage,
+        d20: d20s,
+        kept,
+        modifier,
+        bonus_dice,
+        total,
+        dc,
+        success,
+        auto_fail,
+    });
+    success.unwrap_or(!auto_fail)
+}
+
+/// Advantage on an attack from both sides' conditions and effects.
+pub(crate) fn attack_advantage(em: &Emitter, attacker: CreatureId, target: CreatureId, reach: Reach) -> Advantage {
+    let a = em.creature(attacker);
+    let t = em.creature(target);
+    let mut s = Vec::new();
+    // The attacker's own state.
+    for c in [
+        Condition::Blinded,
+        Condition::Frightened,
+        Condition::Poisoned,
+        Condition::Prone,
+        Condition::Restrained,
+    ] {
+        if a.has(c) {
+            s.push(Advantage::Disadvantage);
+        }
+    }
+    if a.exhaustion >= 3 {
+        s.push(Advantage::Disadvantage);
+    }
+    if a.has(Condition::Invisible) {
+        s.push(Advantage::Advantage);
+    }
+    // The target's state.
+    for c in [
+        Condition::Blinded,
+        Condition::Restrained,
+        Condition::Paralyzed,
+        Condition::Petrified,
+        Condition::Stunned,
+        Condition::Unconscious,
+    ] {
+        if t.has(c) {
+            s.push(Advantage::Advantage);
+        }
+    }
+    if t.has(Condition::Invisible) {
+        s.push(Advantage::Disadvantage);
+    }
+    if t.has(Condition::Prone) {
+        s.push(if reach == Reach::Melee {
+            Advantage::Advantage
+        } else {
+            Advantage::Disadvantage
+        });
+    }
+    if t.has_effect(&Effect::Dodging) && !a.has(Condition::Invisible) {
+        s.push(Advantage::Disadvantage);
+    }
+    Advantage::combine(s)
+}
+
+/// Rolls an attack and emits `AttackRolled`; returns the outcome.
+pub(crate) fn attack_roll(
+    em: &mut Emitter,
+    attacker: CreatureId,
+    target: CreatureId,
+    with: &str,
+    bonus: i32,
+    reach: Reach,
+) -> AttackOutcome {
+    let advantage = attack_advantage(em, attacker, target, reach);
+    let (d20s, kept) = d20(em, advantage);
+    let bonus_dice = bless_die(em, attacker);
+    let total = kept as i32 + bonus + bonus_dice;
+    let t = em.creature(target);
+    let target_ac = t.effective_ac();
+    let auto_crit = reach == Reach::Melee && t.conditions.keys().any(|c| c.melee_hits_are_crits());
+    let outcome = if kept == 1 {
+        AttackOutcome::CriticalMiss
+    } else if kept == 20 {
+        AttackOutcome::CriticalHit
+    } else if total >= target_ac {
+        if auto_crit {
+            AttackOutcome::CriticalHit
+        } else {
+            AttackOutcome::Hit
+        }
+    } else {
+        AttackOutcome::Miss
+    };
+    em.public(EventKind::AttackRolled {
+        attacker,
+        target,
+        with: with.to_string(),
+        advantage,
+        d20: d20s,
+        kept,
+        bonus,
+        bonus_dice,
+        total,
+        target_ac,
+        outcome,
+    });
+    outcome
+}
+
+/// Rolls damage parts (dice doubled on a crit), applies resistance, vulnerability and
+/// immunity, and everything that follows from the hit points lost.
+pub(crate) fn deal_damage(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    parts: &[DamagePart],
+    crit: bool,
+) -> Result<i32, RuleError> {
+    deal_damage_scaled(em, target, source, parts, crit, false)
+}
+
+/// As [`deal_damage`], halving the rolled damage first (a successful save for half).
+pub(crate) fn deal_damage_scaled(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    parts: &[DamagePart],
+    crit: bool,
+    half: bool,
+) -> Result<i32, RuleError> {
+    let mut total = 0;
+    for p in parts {
+        let expr = crate::dice::parse(&p.dice)?;
+        let expr = if crit { expr /* TODO(dice): doubled() */ } else { expr };
+        let roll = expr.roll(em.dice)?;
+        let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
+        let base = if half { rolled / 2 } else { rolled };
+        let t = em.creature(target);
+        let (modifier, amount) = if t.immunities.contains(&p.damage_type) {
+            (DamageModifier::Immune, 0)
+        } else if t.resistances.contains(&p.damage_type) || t.has(Condition::Petrified) {
+            (DamageModifier::Resisted, base / 2)
+        } else if t.vulnerabilities.contains(&p.damage_type) {
+            (DamageModifier::Vulnerable, base * 2)
+        } else {
+            (DamageModifier::None, base)
+        };
+        let breakdown = if half {
+            format!("{} (halved)", roll.breakdown)
+        } else {
+            roll.breakdown.clone()
+        };
+        total += take_damage(em, target, source, p.damage_type, breakdown, rolled, modifier, amount, crit);
+        if em.creature(target).dead {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn take_damage(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    damage_type: crate::data::DamageType,
+    breakdown: String,
+    rolled: i32,
+    modifier: DamageModifier,
+    amount: i32,
+    crit: bool,
+) -> i32 {
+    let before = em.creature(target).clone();
+    if before.dead {
+        return 0;
+    }
+    em.public(EventKind::DamageDealt {
+        target,
+        source,
+        damage_type,
+        breakdown,
+        rolled,
+        modifier,
+        amount,
+    });
+    if amount <= 0 {
+        return 0;
+    }
+    let after = em.creature(target).clone();
+    let through = amount - before.temp_hp.min(amount);
+    if before.hp <= 0 && before.is_pc() {
+        // Damage while dying: death-save failures, or death from massive damage.
+        if through >= before.max_hp {
+            em.public(EventKind::Died { creature: target });
+            return amount;
+        }
+        let failures = (before.death_saves.failures + if crit { 2 } else { 1 }).min(3);
+        em.public(EventKind::DeathSaveFailedByDamage {
+            creature: target,
+            failures,
+        });
+        if failures >= 3 {
+            em.public(EventKind::Died { creature: target });
+        }
+        return amount;
+    }
+    if after.hp <= 0 {
+        let overflow = through - before.hp;
+        end_concentration(em, target);
+        if !after.is_pc() {
+            em.public(EventKind::Died { creature: target });
+        } else if overflow >= after.max_hp {
+            // Massive damage: instant death.
+            em.public(EventKind::Died { creature: target });
+        } else {
+            em.public(EventKind::FellUnconscious { creature: target });
+            em.public(EventKind::ConditionApplied {
+                creature: target,
+                condition: Condition::Unconscious,
+                source,
+            });
+            if !after.has(Condition::Prone) {
+                em.public(EventKind::ConditionApplied {
+                    creature: target,
+                    condition: Condition::Prone,
+                    source,
+                });
+            }
+        }
+        return amount;
+    }
+    if after.concentration.is_some() {
+        let dc = (amount / 2).max(10);
+        if !saving_throw(em, target, Ability::Con, Advantage::Normal, Some(dc)) {
+            end_concentration(em, target);
+        }
+    }
+    amount
+}
+
+/// Ends a creature's concentration and every effect that depended on it.
+pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
+    let Some(spell) = em.creature(who).concentration.clone() else {
+        return;
+    };
+    let blessed: Vec<CreatureId> = em
+        .state
+        .creatures
+        .values()
+        .filter(|c| c.has_effect(&Effect::Blessed { by: who }))
+        .map(|c| c.id)
+        .collect();
+    for c in blessed {
+        em.public(EventKind::EffectEnded {
+            creature: c,
+            effect: Effect::Blessed { by: who },
+        });
+    }
+    em.public(EventKind::ConcentrationEnded { creature: who, spell });
+}
+
+/// Heals a creature by a rolled amount (dice already including any modifier).
+pub(crate) fn heal(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    dice: &str,
+) -> Result<i32, RuleError> {
+    let t = em.creature(target);
+    if t.dead {
+        return Err(RuleError::invalid(format!(
+            "{} is dead — healing can't help now.",
+            t.name
+        )));
+    }
+    let was_down = t.hp <= 0;
+    let roll = crate::dice::roll(dice, em.dice)?;
+    let amount = (roll.total.clamp(0, 100_000) as i32).max(0);
+    em.public(EventKind::HealingReceived {
+        target,
+        source,
+        breakdown: roll.breakdown,
+        amount,
+    });
+    if was_down && em.creature(target).hp > 0 {
+        for c in [Condition::Unconscious] {
+            if em.creature(target).has(c) {
+                em.public(EventKind::ConditionRemoved {
+                    creature: target,
+                    condition: c,
+                });
+            }
+        }
+    }
+    Ok(amount)
+}
+
+/// A death save at the start of a dying character's turn.
+pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who).clone();
+    let roll = em.dice.roll(20);
+    let (mut s, mut f) = (c.death_saves.successes, c.death_saves.failures);
+    match roll {
+        20 => {
+            em.public(EventKind::DeathSaveRolled {
+                creature: who,
+                roll,
+                successes: s,
+                failures: f,
+            });
+            em.public(EventKind::Revived { creature: who });
+            if em.creature(who).has(Condition::Unconscious) {
+                em.public(EventKind::ConditionRemoved {
+                    creature: who,
+                    condition: Condition::Unconscious,
+                });
+            }
+            return;
+        }
+        1 => f = (f + 2).min(3),
+        r if r >= 10 => s = (s + 1).min(3),
+        _ => f = (f + 1).min(3),
+    }
+    em.public(EventKind::DeathSaveRolled {
+        creature: who,
+        roll,
+        successes: s,
+        failures: f,
+    });
+    if f >= 3 {
+        em.public(EventKind::Died { creature: who });
+    } else if s >= 3 {
+        em.public(EventKind::Stabilised { creature: who });
+    }
+}
+
+/// A short rest (spending hit dice) or a long rest.
+pub(crate) fn rest(em: &mut Emitter, who: CreatureId, kind: RestKind, hit_dice: u32) {
+    let c = em.creature(who).clone();
+    if c.dead {
+        return;
+    }
+    match kind {
+        RestKind::Short => {
+            let spend = hit_dice.min(c.hit_dice.remaining).min(20);
+            let con = c.modifier(Ability::Con);
+            let mut hp = 0;
+            for _ in 0..spend {
+                hp += (em.dice.roll(c.hit_dice.die) as i32 + con).max(0);
+            }
+            let hp = hp.min(c.effective_max_hp() - c.hp).max(0);
+            em.emit(Visibility::Party, EventKind::Rested {
+                creature: who,
+                kind,
+                hit_dice_spent: spend,
+                hp_regained: hp,
+            });
+        }
+        RestKind::Long => {
+            let hp = (c.effective_max_hp() - c.hp).max(0);
+            em.emit(Visibility::Party, EventKind::Rested {
+                creature: who,
+                kind,
+                hit_dice_spent: 0,
+                hp_regained: hp,
+            });
+            for cond in [Condition::Unconscious, Condition::Prone] {
+                if em.creature(who).has(cond) {
+                    em.public(EventKind::ConditionRemoved {
+                        creature: who,
+                        condition: cond,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Casting spells: slots, action cost, concentration, and the resolution of attack,
+//! save, healing and special spells (magic missile, shield, bless).
+
+use super::{Emitter, find_creature, resolve};
+use crate::creature::Effect;
+use crate::data::{DamagePart, SpellAttack, SpellData};
+use crate::error::RuleError;
+use crate::event::{ActionCost, AttackOutcome, EventKind};
+use crate::ids::CreatureId;
+
+/// The most targets one spell may name.
+const MAX_TARGETS: usize = 12;
+
+fn cost_of(spell: &SpellData) -> ActionCost {
+    let t = spell.casting_time.to_ascii_lowercase();
+    if t.contains("bonus") {
+        ActionCost::BonusAction
+    } else if t.contains("reaction") {
+        ActionCost::Reaction
+    } else if t.contains("action") {
+        ActionCost::Action
+    } else {
+        ActionCost::Free
+    }
+}
+
+/// Damage dice for a cantrip at a character level: the highest step not above it.
+fn cantrip_dice(spell: &SpellData, level: u8) -> Option<String> {
+    spell
+        .damage_at_character_level
+        .range(..=level)
+        .next_back()
+        .map(|(_, d)| d.clone())
+}
+
+pub(crate) fn cast(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_name: &str,
+    targets: &[String],
+    slot: Option<u8>,
+) -> Result<(), RuleError> {
+    let caster = em.creature(me).clone();
+    let spell = em
+        .state
+        .catalog
+        .spell(spell_name)
+        .cloned()
+        .ok_or_else(|| RuleError::UnknownTarget {
+            what: "spell",
+            name: spell_name.trim().to_string(),
+        })?;
+    let Some(sc) = caster.spellcasting.clone() else {
+        return Err(RuleError::SpellNotKnown {
+            who: caster.name.clone(),
+            spell: spell.name.clone(),
+        });
+    };
+    if !sc.knows(&spell.index) {
+        return Err(RuleError::SpellNotKnown {
+            who: caster.name.clone(),
+            spell: spell.name.clone(),
+        });
+    }
+    if targets.len() > MAX_TARGETS {
+        return Err(RuleError::invalid(format!(
+            "A spell can name at most {MAX_TARGETS} targets."
+        )));
+    }
+    let slot = if spell.level == 0 {
+        None
+    } else {
+        let l = slot.unwrap_or(spell.level);
+        if l < spell.level || l > 9 {
+            return Err(RuleError::invalid(format!(
+                "{} needs a slot of level {} to 9.",
+                spell.name, spell.level
+            )));
+        }
+        if sc.available(l) == 0 {
+            return Err(RuleError::NoSlot {
+                who: caster.name.clone(),
+                level: l,
+            });
+        }
+        Some(l)
+    };
+    let cost = cost_of(&spell);
+    if em.state.in_combat() {
+        if cost == ActionCost::Free {
+            return Err(RuleError::WrongMode(format!(
+                "{} takes {} to cast — not in the middle of a fight.",
+                spell.name, spell.casting_time
+            )));
+        }
+        // Casting a levelled spell as a bonus action leaves only cantrips for the action.
+        if let Some(c) = em.state.combat.as_ref()
+            && cost == ActionCost::Action
+            && spell.level > 0
+            && c.budget.bonus_spell_cast
+        {
+            return Err(RuleError::invalid(
+                "After a bonus-action spell, only a cantrip can be cast with your action.",
+            ));
+        }
+        super::combat::require_turn_part(em, me, cost)?;
+    } else {
+        super::combat::require_turn_part(em, me, ActionCost::Free)?;
+    }
+
+    // Resolve targets before anything is emitted.
+    let target_ids = resolve_targets(em, me, &spell, targets)?;
+
+    if spell.concentration && caster.concentration.is_some() {
+        resolve::end_concentration(em, me);
+    }
+    em.public(EventKind::SpellCast {
+        caster: me,
+        spell: spell.index.clone(),
+        name: spell.name.clone(),
+        slot,
+        cost,
+        targets: target_ids.clone(),
+    });
+    let slot_level = slot.unwrap_or(0);
+    let modifier = caster.modifier(sc.ability);
+    match spell.index.as_str() {
+        "magic-missile" => {
+            let darts = 3 + usize::from(slot_level.saturating_sub(1));
+            for i in 0..darts {
+                let t = target_ids[i % target_ids.len()];
+                if em.creature(t).dead {
+                    continue;
+                }
+                let part = DamagePart {
+                    dice: "1d4+1".into(),
+                    damage_type: crate::data::DamageType::Force,
+                };
+                resolve::deal_damage(em, t, Some(me), &[part], false)?;
+            }
+        }
+        "shield" => {
+            em.public(EventKind::EffectStarted {
+                creature: me,
+                effect: Effect::Shielded,
+            });
+        }
+        "bless" => {
+            em.public(EventKind::ConcentrationStarted {
+                creature: me,
+                spell: spell.index.clone(),
+            });
+            for t in &target_ids {
+                em.public(EventKind::EffectStarted {
+                    creature: *t,
+                    effect: Effect::Blessed { by: me },
+                });
+            }
+        }
+        _ => {
+            if spell.concentration {
+                em.public(EventKind::ConcentrationStarted {
+                    creature: me,
+                    spell: spell.index.clone(),
+                });
+            }
+            let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
+            let damage = if spell.level == 0 {
+                cantrip_dice(&spell, caster_level)
+            } else {
+                spell.damage_at_slot_level.get(&slot_level).cloned()
+            }
+            .map(|d| d.replace("+MOD", &crate::character::with_modifier("", modifier)))
+            .and_then(|d| spell.damage_type.map(|t| DamagePart { dice: d, damage_type: t }));
+            if let Some(heal) = spell.heal_at_slot_level.get(&slot_level) {
+                let dice = heal.replace("+MOD", &crate::character::with_modifier("", modifier));
+                for t in &target_ids {
+                    resolve::heal(em, *t, Some(me), &dice)?;
+                }
+            } else if let Some(part) = damage {
+                match &spell.attack {
+                    SpellAttack::Attack { reach } => {
+                        let bonus = caster.spell_attack_bonus().unwrap_or(0);
+                        for t in &target_ids {
+                            let outcome =
+                                resolve::attack_roll(em, me, *t, &spell.name, bonus, *reach);
+                            if outcome.is_hit() {
+                                resolve::deal_damage(
+                                    em,
+                                    *t,
+                                    Some(me),
+                                    std::slice::from_ref(&part),
+                                    outcome == AttackOutcome::CriticalHit,
+                                )?;
+                            }
+                        }
+                    }
+                    SpellAttack::Save(save) => {
+                        let dc = caster.spell_save_dc().unwrap_or(10);
+                        // One damage roll for every target, as the rules say for area spells.
+                        let roll = crate::dice::roll(&part.dice, em.dice)?;
+                        let fixed = DamagePart {
+                            dice: roll.total.max(0).to_string(),
+                            damage_type: part.damage_type,
+                        };
+                        for t in &target_ids {
+                            let ok = resolve::saving_throw(
+                                em,
+                                *t,
+                                save.ability,
+                                Default::default(),
+                                Some(dc),
+                            );
+                            match (ok, save.on_success) {
+                                (false, _) => {
+                                    resolve::deal_damage(em, *t, Some(me), std::slice::from_ref(&fixed), false)?;
+                                }
+                                (true, crate::data::SaveEffect::Half) => {
+                                    resolve::deal_damage_scaled(
+                                        em,
+                                        *t,
+                                        Some(me),
+                                        std::slice::from_ref(&fixed),
+                                        false,
+                                        true,
+                                    )?;
+                                }
+                                (true, crate::data::SaveEffect::None) => {}
+                            }
+                        }
+                    }
+                    SpellAttack::None => {
+                        for t in &target_ids {
+                            resolve::deal_damage(em, *t, Some(me), std::slice::from_ref(&part), false)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    super::combat::check_end(em);
+    Ok(())
+}
+
+/// Who a spell affects. Healing and buffs default to the caster; damaging area spells
+/// with no named targets hit every standing foe in the fight.
+fn resolve_targets(
+    em: &Emitter,
+    me: CreatureId,
+    spell: &SpellData,
+    targets: &[String],
+) -> Result<Vec<CreatureId>, RuleError> {
+    let mut ids = Vec::new();
+    for t in targets {
+        let id = find_creature(&em.state, t, |c| !c.dead)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let harmful = spell.damage_type.is_some();
+    if ids.is_empty() {
+        if spell.index == "shield" || !harmful {
+            ids.push(me);
+        } else if spell.area.is_some() && em.state.in_combat() {
+            ids.extend(
+                em.state
+                    .combatants()
+                    .filter(|c| !c.is_pc() && !c.is_down())
+                    .map(|c| c.id),
+            );
+        }
+    }
+    if ids.is_empty() {
+        return Err(RuleError::invalid(format!("Who is the target of {}?", spell.name)));
+    }
+    let max = match spell.index.as_str() {
+        "bless" => 3,
+        "shield" => 1,
+        "magic-missile" => 5,
+        _ if spell.area.is_some() => MAX_TARGETS,
+        _ => 1,
+    };
+    if ids.len() > max {
+        return Err(RuleError::invalid(format!(
+            "{} can affect at most {max} target{}.",
+            spell.name,
+            if max == 1 { "" } else { "s" }
+        )));
+    }
+    if spell.index == "shield" && ids != [me] {
+        return Err(RuleError::invalid("Shield only protects its caster."));
+    }
+    Ok(ids)
+}

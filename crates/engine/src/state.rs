@@ -1,0 +1,177 @@
+//! Campaign state: everything the rules need to decide the next command. It is only
+//! ever changed by [`crate::apply`]ing events, so replaying a log rebuilds it exactly.
+
+use crate::creature::Creature;
+use crate::data::Catalog;
+use crate::event::InitiativeEntry;
+use crate::ids::{CreatureId, PlayerId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Table settings the GM can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// How long a player character's turn lasts, in milliseconds.
+    pub turn_timeout_ms: u64,
+    /// How long before the deadline the warning fires, in milliseconds.
+    pub turn_warning_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            turn_timeout_ms: 120_000,
+            turn_warning_ms: 30_000,
+        }
+    }
+}
+
+/// A person at the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerInfo {
+    pub name: String,
+    pub character: Option<CreatureId>,
+}
+
+/// What a combatant has spent this turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TurnBudget {
+    /// Attacks made with the Attack action (Extra Attack allows more than one).
+    pub attacks_made: u8,
+    pub action_used: bool,
+    pub bonus_action_used: bool,
+    /// Whether a levelled spell was cast with a bonus action (then only a cantrip may
+    /// follow with the action).
+    pub bonus_spell_cast: bool,
+}
+
+/// A running fight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Combat {
+    pub round: u32,
+    pub order: Vec<InitiativeEntry>,
+    /// Index into `order` of the active combatant.
+    pub active: usize,
+    /// When the active player character's turn times out.
+    pub deadline: Option<Timestamp>,
+    pub warned: bool,
+    pub budget: TurnBudget,
+}
+
+impl Combat {
+    pub fn active_creature(&self) -> Option<CreatureId> {
+        self.order.get(self.active).map(|e| e.creature)
+    }
+}
+
+/// A campaign's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignState {
+    /// Reference data: not part of the state proper, never serialised.
+    #[serde(skip)]
+    pub catalog: Arc<Catalog>,
+    pub started: bool,
+    pub ended: bool,
+    pub name: String,
+    pub gm: Option<PlayerId>,
+    pub settings: Settings,
+    pub players: BTreeMap<PlayerId, PlayerInfo>,
+    pub creatures: BTreeMap<CreatureId, Creature>,
+    pub next_creature: u32,
+    pub combat: Option<Combat>,
+    /// Reactions spent this round, by creature (cleared when their turn starts).
+    pub reactions_used: BTreeMap<CreatureId, bool>,
+    /// Time of the last applied event: the engine's idea of "now" during replay.
+    pub clock: Timestamp,
+    /// Events applied so far.
+    pub events_applied: u64,
+}
+
+impl PartialEq for CampaignState {
+    fn eq(&self, other: &Self) -> bool {
+        // The catalog is reference data, not state.
+        self.started == other.started
+            && self.ended == other.ended
+            && self.name == other.name
+            && self.gm == other.gm
+            && self.settings == other.settings
+            && self.players == other.players
+            && self.creatures == other.creatures
+            && self.next_creature == other.next_creature
+            && self.combat == other.combat
+            && self.reactions_used == other.reactions_used
+            && self.clock == other.clock
+            && self.events_applied == other.events_applied
+    }
+}
+
+impl CampaignState {
+    /// An empty campaign that will read `catalog` for rules look-ups.
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        CampaignState {
+            catalog,
+            started: false,
+            ended: false,
+            name: String::new(),
+            gm: None,
+            settings: Settings::default(),
+            players: BTreeMap::new(),
+            creatures: BTreeMap::new(),
+            next_creature: 1,
+            combat: None,
+            reactions_used: BTreeMap::new(),
+            clock: Timestamp(0),
+            events_applied: 0,
+        }
+    }
+
+    pub fn is_gm(&self, p: &PlayerId) -> bool {
+        self.gm.as_ref() == Some(p)
+    }
+
+    pub fn creature(&self, id: CreatureId) -> Option<&Creature> {
+        self.creatures.get(&id)
+    }
+
+    /// The character a player plays, if any.
+    pub fn character_of(&self, p: &PlayerId) -> Option<&Creature> {
+        self.players
+            .get(p)
+            .and_then(|i| i.character)
+            .and_then(|id| self.creatures.get(&id))
+    }
+
+    pub fn in_combat(&self) -> bool {
+        self.combat.is_some()
+    }
+
+    /// The creature whose turn it is, in combat.
+    pub fn active_creature(&self) -> Option<&Creature> {
+        self.combat
+            .as_ref()
+            .and_then(|c| c.active_creature())
+            .and_then(|id| self.creatures.get(&id))
+    }
+
+    /// Creatures that are in the current fight.
+    pub fn combatants(&self) -> impl Iterator<Item = &Creature> {
+        self.combat
+            .iter()
+            .flat_map(|c| c.order.iter())
+            .filter_map(|e| self.creatures.get(&e.creature))
+    }
+
+    /// Player characters (the party).
+    pub fn party(&self) -> impl Iterator<Item = &Creature> {
+        self.players
+            .values()
+            .filter_map(|p| p.character)
+            .filter_map(|id| self.creatures.get(&id))
+    }
+
+    /// Monsters present in the scene and not dead.
+    pub fn monsters(&self) -> impl Iterator<Item = &Creature> {
+        self.creatures.values().filter(|c| !c.is_pc() && !c.dead)
+    }
+}
