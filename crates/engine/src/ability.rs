@@ -300,10 +300,11 @@ mod tests {
 
     #[test]
     fn advantage_cancels() {
-        use Advantage::*;
-        assert_eq!(Advantage::combine([Advantage, Advantage, Disadvantage]), Normal);
-        assert_eq!(Advantage::combine([Advantage, Normal]), Advantage);
-        assert_eq!(Advantage::combine([Disadvantage]), Disadvantage);
+        use Advantage::{Disadvantage as Dis, Normal as Norm};
+        const ADV: Advantage = Advantage::Advantage;
+        assert_eq!(Advantage::combine([ADV, ADV, Dis]), Norm);
+        assert_eq!(Advantage::combine([ADV, Norm]), ADV);
+        assert_eq!(Advantage::combine([Dis]), Dis);
     }
 
     #[test]

@@ -1,0 +1,554 @@
+//! Configuration: built-in defaults, overridden by a TOML file, overridden by
+//! `DICEBARD_*` environment variables, overridden by command-line flags (applied by
+//! the CLI). Every key is documented in `config.example.toml`.
+//!
+//! This module only reads files and the environment it is handed; it opens no
+//! connections. Errors name the offending key or variable and never panic. Secrets (the
+//! Discord token, the LLM API key) are wrapped in [`Secret`], whose `Debug` prints
+//! `[redacted]`, so `{:?}` of a `Config` is safe to log.
+//!
+//! Environment variables (an empty value counts as unset):
+//!
+//! | variable                        | overrides                                   |
+//! |---------------------------------|---------------------------------------------|
+//! | `DICEBARD_CONFIG`               | the config file path (read by the CLI)      |
+//! | `DICEBARD_DISCORD_TOKEN`        | `discord.token`                             |
+//! | `DICEBARD_DISCORD_APPLICATION_ID` | `discord.application_id`                  |
+//! | `DICEBARD_DISCORD_GUILD_ID`     | `discord.guild_id`                          |
+//! | `DICEBARD_DISCORD_GM_ROLE`      | `discord.gm_role`                           |
+//! | `DICEBARD_DISCORD_API_BASE`     | `discord.api_base`                          |
+//! | `DICEBARD_DATA_DIR`             | `storage.data_dir`                          |
+//! | `DICEBARD_DATABASE_URL`         | `storage.database_url`                      |
+//! | `DICEBARD_NARRATOR`             | `narrator.kind`                             |
+//! | `DICEBARD_LLM_BASE_URL`         | `llm.base_url`                              |
+//! | `DICEBARD_LLM_MODEL`            | `llm.model`                                 |
+//! | `DICEBARD_LLM_API_KEY`          | the LLM API key (or the variable named by `llm.api_key_env`) |
+//! | `DICEBARD_WHISPER_MODEL`        | `voice.whisper_model`                       |
+//! | `DICEBARD_PIPER_VOICE`          | `voice.piper_voice`                         |
+//! | `DICEBARD_ONNXRUNTIME`          | `voice.onnxruntime`                         |
+//! | `DICEBARD_WEB_LISTEN`           | `web.listen`                                |
+//! | `DICEBARD_PUBLIC_URL`           | `web.public_url`                            |
+//! | `DICEBARD_LOG`                  | `log.filter` (`RUST_LOG`, if set, wins)     |
+//! | `DICEBARD_LOG_FORMAT`           | `log.format`                                |
+
+use crate::store::DbLocation;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The file read when neither `--config` nor `DICEBARD_CONFIG` is given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "dicebard.toml";
+
+/// The database file name under `storage.data_dir` when `storage.database_url` is unset.
+pub const DEFAULT_DB_FILE: &str = "dicebard.sqlite3";
+
+/// The environment variable holding the LLM API key unless `llm.api_key_env` says otherwise.
+pub const DEFAULT_LLM_API_KEY_ENV: &str = "DICEBARD_LLM_API_KEY";
+
+/// A configuration error; the message names the key, file or variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    fn new(msg: impl Into<String>) -> Self {
+        ConfigError(msg.into())
+    }
+}
+
+/// A string that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself; call only where it is sent to the service it belongs to.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub discord: DiscordConfig,
+    pub storage: StorageConfig,
+    pub turns: TurnsConfig,
+    pub narrator: NarratorConfig,
+    pub llm: LlmConfig,
+    pub voice: VoiceConfig,
+    pub web: WebConfig,
+    pub log: LogConfig,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// Bot token. Prefer the `DICEBARD_DISCORD_TOKEN` variable to writing it in a file.
+    pub token: Option<Secret>,
+    /// The application (client) id; learnt from Discord at start-up when unset.
+    pub application_id: Option<u64>,
+    /// Register slash commands in this guild only (instant; for testing). Unset: global.
+    pub guild_id: Option<u64>,
+    /// Name of the Discord role whose members may use game-master commands.
+    pub gm_role: String,
+    /// Discord REST base URL override (tests point it at the fake Discord).
+    pub api_base: Option<String>,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token: None,
+            application_id: None,
+            guild_id: None,
+            gm_role: "GM".to_string(),
+            api_base: None,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory for the database and other state.
+    pub data_dir: PathBuf,
+    /// A `sqlite:` URL or a file path; default `<data_dir>/dicebard.sqlite3`.
+    pub database_url: Option<String>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+        }
+    }
+}
+
+impl fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A database URL can carry a password; DbLocation's Display drops it.
+        f.debug_struct("StorageConfig")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(|u| DbLocation::parse(u).to_string()),
+            )
+            .finish()
+    }
+}
+
+/// `[turns]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TurnsConfig {
+    /// Seconds a player has to act before their turn is skipped (Dodge).
+    pub timeout_secs: u64,
+    /// Seconds before the timeout at which the player is warned.
+    pub warning_secs: u64,
+}
+
+impl Default for TurnsConfig {
+    fn default() -> Self {
+        TurnsConfig {
+            timeout_secs: 120,
+            warning_secs: 30,
+        }
+    }
+}
+
+/// Which narrator writes the prose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NarratorKind {
+    /// Deterministic templates; needs nothing.
+    #[default]
+    Builtin,
+    /// An OpenAI-compatible chat completions API (OpenAI, llama.cpp server, Ollama, vLLM…).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+}
+
+impl NarratorKind {
+    fn parse(s: &str) -> Option<NarratorKind> {
+        match s {
+            "builtin" => Some(NarratorKind::Builtin),
+            "openai" => Some(NarratorKind::Openai),
+            "anthropic" => Some(NarratorKind::Anthropic),
+            _ => None,
+        }
+    }
+}
+
+/// `[narrator]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NarratorConfig {
+    pub kind: NarratorKind,
+}
+
+/// `[llm]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// API base URL; unset: the provider's public endpoint for `narrator.kind`.
+    pub base_url: Option<String>,
+    /// Model name, e.g. "gpt-4o-mini" or "claude-sonnet-4-5".
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key.
+    pub api_key_env: String,
+    /// Seconds before one LLM request is abandoned.
+    pub timeout_secs: u64,
+    /// Retries after a failed or timed-out request (then the built-in narrator speaks).
+    pub max_retries: u32,
+    /// Most LLM tokens (prompt + completion) one campaign may use per day; 0 = no cap.
+    pub token_budget: u64,
+    /// The API key, read from the variable named by `api_key_env`; never from the file.
+    #[serde(skip)]
+    pub api_key: Option<Secret>,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: None,
+            model: None,
+            api_key_env: DEFAULT_LLM_API_KEY_ENV.to_string(),
+            timeout_secs: 60,
+            max_retries: 2,
+            token_budget: 200_000,
+            api_key: None,
+        }
+    }
+}
+
+/// `[voice]` (voice is off until the model paths are set)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// whisper.cpp model file (ggml), e.g. models/ggml-base.en.bin.
+    pub whisper_model: Option<PathBuf>,
+    /// Piper voice (.onnx, with its .onnx.json beside it).
+    pub piper_voice: Option<PathBuf>,
+    /// ONNX Runtime shared library (libonnxruntime.so, version >= 1.24).
+    pub onnxruntime: Option<PathBuf>,
+    /// Silence (ms) that ends an utterance.
+    pub silence_ms: u64,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            whisper_model: None,
+            piper_voice: None,
+            onnxruntime: None,
+            silence_ms: 700,
+        }
+    }
+}
+
+/// `[web]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address the phone side-port listens on.
+    pub listen: SocketAddr,
+    /// The URL players' phones reach it at (used in join links/QR codes).
+    pub public_url: Option<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            public_url: None,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// tracing-subscriber EnvFilter directives, e.g. "info,dicebard=debug".
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".to_string(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration using the process environment. `explicit` is the path
+    /// from `--config`/`DICEBARD_CONFIG`; it must exist. Without it, `./dicebard.toml`
+    /// is read if present, else the built-in defaults are used.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with_env(explicit, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] with an explicit environment (tests).
+    pub fn load_with_env(
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match explicit {
+            Some(path) => Config::from_file(path)?,
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_FILE);
+                if default.is_file() {
+                    Config::from_file(default)?
+                } else {
+                    Config::default()
+                }
+            }
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file (no environment, not validated).
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
+        Config::parse_toml(&text)
+            .map_err(|e| ConfigError::new(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses TOML text and validates it (no environment).
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse_toml(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn parse_toml(text: &str) -> Result<Config, ConfigError> {
+        let locate = |span: Option<std::ops::Range<usize>>| -> String {
+            span.map(|s| {
+                let before = &text[..s.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(" (line {line}, column {column})")
+            })
+            .unwrap_or_default()
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            ConfigError::new(format!(
+                "invalid TOML: {}{}",
+                e.message().trim(),
+                locate(e.span())
+            ))
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.inner();
+            let key = if path == "." {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            ConfigError::new(format!(
+                "{key}{}{}",
+                inner.message().trim(),
+                locate(inner.span())
+            ))
+        })
+    }
+
+    /// Applies `DICEBARD_*` overrides (see the module docs).
+    pub fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let int = |name: &str| -> Result<Option<u64>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|_| {
+                        ConfigError::new(format!(
+                            "{name} must be a non-negative integer (got {v:?})"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        if let Some(v) = get("DICEBARD_DISCORD_TOKEN") {
+            self.discord.token = Some(Secret(v.trim().to_string()));
+        }
+        if let Some(v) = int("DICEBARD_DISCORD_APPLICATION_ID")? {
+            self.discord.application_id = Some(v);
+        }
+        if let Some(v) = int("DICEBARD_DISCORD_GUILD_ID")? {
+            self.discord.guild_id = Some(v);
+        }
+        if let Some(v) = get("DICEBARD_DISCORD_GM_ROLE") {
+            self.discord.gm_role = v;
+        }
+        if let Some(v) = get("DICEBARD_DISCORD_API_BASE") {
+            self.discord.api_base = Some(v);
+        }
+        if let Some(v) = get("DICEBARD_DATA_DIR") {
+            self.storage.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DICEBARD_DATABASE_URL") {
+            self.storage.database_url = Some(v);
+        }
+        if let Some(v) = get("DICEBARD_NARRATOR") {
+            self.narrator.kind = NarratorKind::parse(v.trim()).ok_or_else(|| {
+                ConfigError::new(format!(
+                    "DICEBARD_NARRATOR must be one of builtin, openai, anthropic (got {v:?})"
+                ))
+            })?;
+        }
+        if let Some(v) = get("DICEBARD_LLM_BASE_URL") {
+            self.llm.base_url = Some(v);
+        }
+        if let Some(v) = get("DICEBARD_LLM_MODEL") {
+            self.llm.model = Some(v);
+        }
+        if let Some(v) = get(&self.llm.api_key_env) {
+            self.llm.api_key = Some(Secret(v.trim().to_string()));
+        }
+        if let Some(v) = get("DICEBARD_WHISPER_MODEL") {
+            self.voice.whisper_model = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("DICEBARD_PIPER_VOICE") {
+            self.voice.piper_voice = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("DICEBARD_ONNXRUNTIME") {
+            self.voice.onnxruntime = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("DICEBARD_WEB_LISTEN") {
+            self.web.listen = v.trim().parse().map_err(|_| {
+                ConfigError::new(format!(
+                    "DICEBARD_WEB_LISTEN must be an address like 127.0.0.1:8787 (got {v:?})"
+                ))
+            })?;
+        }
+        if let Some(v) = get("DICEBARD_PUBLIC_URL") {
+            self.web.public_url = Some(v);
+        }
+        if let Some(v) = get("DICEBARD_LOG") {
+            self.log.filter = v;
+        }
+        if let Some(v) = get("DICEBARD_LOG_FORMAT") {
+            self.log.format = match v.trim() {
+                "pretty" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::new(format!(
+                        "DICEBARD_LOG_FORMAT must be pretty or json (got {v:?})"
+                    )));
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Checks the relations between keys that the types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let t = &self.turns;
+        if t.timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "turns.timeout_secs must be greater than 0",
+            ));
+        }
+        if t.warning_secs >= t.timeout_secs {
+            return Err(ConfigError::new(format!(
+                "turns.timeout_secs must be greater than turns.warning_secs (got {} and {})",
+                t.timeout_secs, t.warning_secs
+            )));
+        }
+        if self.llm.timeout_secs == 0 {
+            return Err(ConfigError::new("llm.timeout_secs must be greater than 0"));
+        }
+        if self.llm.api_key_env.trim().is_empty() {
+            return Err(ConfigError::new(
+                "llm.api_key_env must name an environment variable",
+            ));
+        }
+        if self.voice.silence_ms == 0 {
+            return Err(ConfigError::new("voice.silence_ms must be greater than 0"));
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("storage.data_dir must not be empty"));
+        }
+        if matches!(&self.storage.database_url, Some(u) if u.trim().is_empty()) {
+            return Err(ConfigError::new(
+                "storage.database_url must not be empty (leave it out for the default)",
+            ));
+        }
+        if let Some(token) = &self.discord.token
+            && token.expose().trim().is_empty()
+        {
+            return Err(ConfigError::new(
+                "discord.token must not be empty (leave it out when not using Discord)",
+            ));
+        }
+        for (key, url) in [
+            ("discord.api_base", &self.discord.api_base),
+            ("llm.base_url", &self.llm.base_url),
+            ("web.public_url", &self.web.public_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError::new(format!(
+                    "{key} must be an http:// or https:// URL (got {url:?})"
+                )));
+            }
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            return Err(ConfigError::new(format!(
+                "log.filter is not a valid filter ({e}): {:?}",
+                self.log.filter
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where the database lives: `storage.database_url`, else
+    /// `<storage.data_dir>/dicebard.sqlite3`.
+    pub fn database_location(&self) -> DbLocation {
+        match &self.storage.database_url {
+            Some(url) => DbLocation::parse(url),
+            None => DbLocation::File(self.storage.data_dir.join(DEFAULT_DB_FILE)),
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! One campaign's actor task: the only owner of that campaign's state.
+
+use super::{CampaignHandle, Origin, Shared, Snapshot, SubmitError};
+use crate::store::{CampaignRow, NewEvent, StoredEvent};
+use dicebard_engine::dice::SeededDice;
+use dicebard_engine::{
+    Action, CampaignState, Command, EVENT_VERSION, Event, EventKind, NpcOption, apply, decide,
+    next_deadline, npc_options,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::{Instant, sleep_until};
+use tracing::Instrument;
+
+/// An event as committed to a campaign's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    pub campaign_id: i64,
+    pub seq: u64,
+    pub event: Event,
+    pub origin: Origin,
+}
+
+impl Committed {
+    pub(crate) fn from_stored(campaign_id: i64, r: StoredEvent) -> Result<Committed, SubmitError> {
+        let event = parse_event(campaign_id, r.seq, &r.body)?;
+        let origin = serde_json::from_str(&r.origin).unwrap_or_else(|_| Origin::system());
+        Ok(Committed {
+            campaign_id,
+            seq: r.seq,
+            event,
+            origin,
+        })
+    }
+}
+
+fn parse_event(campaign_id: i64, seq: u64, body: &str) -> Result<Event, SubmitError> {
+    // Check the version before the shape, so a newer log gets the right message.
+    let v = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|j| j.get("v").and_then(|v| v.as_u64()))
+        .unwrap_or(0);
+    if v > u64::from(EVENT_VERSION) {
+        return Err(SubmitError::Internal(format!(
+            "campaign {campaign_id} event {seq} was written by a newer dicebard (event version {v}, this one reads up to {EVENT_VERSION}); upgrade dicebard"
+        )));
+    }
+    serde_json::from_str(body).map_err(|e| {
+        SubmitError::Internal(format!("campaign {campaign_id} event {seq} is unreadable: {e}"))
+    })
+}
+
+pub(crate) enum ActorMsg {
+    Submit {
+        cmd: Command,
+        origin: Origin,
+        reply: oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>,
+    },
+    Snapshot {
+        reply: oneshot::Sender<Snapshot>,
+    },
+    Stop {
+        done: oneshot::Sender<()>,
+    },
+}
+
+struct Actor {
+    shared: Arc<Shared>,
+    id: i64,
+    seed: u64,
+    state: CampaignState,
+    next_seq: u64,
+    since_snapshot: u64,
+    events: broadcast::Sender<Arc<Committed>>,
+}
+
+/// Splits a campaign seed into a per-command seed: deterministic, restart-safe.
+fn mix(seed: u64, seq: u64) -> u64 {
+    let mut z = seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Rebuilds a campaign's state from its latest snapshot and the events after it.
+pub(crate) async fn load_state(
+    shared: &Shared,
+    campaign_id: i64,
+) -> Result<(CampaignState, u64), SubmitError> {
+    let mut state = CampaignState::new(shared.catalog.clone());
+    let mut seq = 0;
+    if let Some(snap) = shared.store.latest_snapshot(campaign_id).await? {
+        match serde_json::from_str::<CampaignState>(&snap.state_json) {
+            Ok(mut s) => {
+                s.catalog = shared.catalog.clone();
+                state = s;
+                seq = snap.seq;
+            }
+            Err(e) => {
+                tracing::warn!(campaign = campaign_id, error = %e, "snapshot unreadable; replaying the whole log");
+            }
+        }
+    }
+    for r in shared.store.events(campaign_id, seq).await? {
+        if r.seq != seq + 1 {
+            return Err(SubmitError::Internal(format!(
+                "campaign {campaign_id}: event log has a gap after {seq}"
+            )));
+        }
+        let e = parse_event(campaign_id, r.seq, &r.body)?;
+        apply(&mut state, &e);
+        seq = r.seq;
+    }
+    Ok((state, seq))
+}
+
+pub(crate) async fn spawn_actor(
+    shared: Arc<Shared>,
+    row: CampaignRow,
+) -> Result<CampaignHandle, SubmitError> {
+    let started = Instant::now();
+    let (state, last_seq) = load_state(&shared, row.id).await?;
+    tracing::info!(
+        campaign = row.id,
+        events = last_seq,
+        load_ms = started.elapsed().as_millis() as u64,
+        "campaign loaded"
+    );
+    let (tx, rx) = mpsc::channel(shared.options.queue);
+    let (events, _) = broadcast::channel(1024);
+    let actor = Actor {
+        shared,
+        id: row.id,
+        seed: row.seed,
+        state,
+        next_seq: last_seq + 1,
+        since_snapshot: 0,
+        events: events.clone(),
+    };
+    let span = tracing::info_span!("campaign", campaign = row.id);
+    tokio::spawn(actor.run(rx).instrument(span));
+    Ok(CampaignHandle {
+        id: row.id,
+        tx,
+        events,
+    })
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>) {
+        // Coming back after a restart: give the active player the time they had left,
+        // and let a monster whose turn it was act.
+        if self.state.combat.as_ref().is_some_and(|c| c.deadline.is_some()) {
+            if let Err(e) = self.execute(Command::system(Action::ResumeClock), Origin::system()).await {
+                tracing::error!(error = %e, "could not resume the turn clock");
+            }
+        }
+        self.drive_npcs().await;
+
+        let idle = self.shared.options.idle_unload;
+        let mut last_activity = Instant::now();
+        let mut tick_backoff: Option<Instant> = None;
+        loop {
+            let wake = next_deadline(&self.state).map(|t| {
+                let at = self.shared.clock.instant_at(t);
+                tick_backoff.map_or(at, |b| at.max(b))
+            });
+            tokio::select! {
+                biased;
+                msg = rx.recv() => {
+                    last_activity = Instant::now();
+                    match msg {
+                        None => break,
+                        Some(ActorMsg::Stop { done }) => {
+                            rx.close();
+                            while let Ok(m) = rx.try_recv() {
+                                self.handle(m).await;
+                            }
+                            let _ = done.send(());
+                            return;
+                        }
+                        Some(m) => self.handle(m).await,
+                    }
+                }
+                _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    match self.execute(Command::system(Action::Tick), Origin::system()).await {
+                        Ok(evs) if evs.is_empty() => {
+                            // Nothing was due after all (clock rounding): don't spin.
+                            tick_backoff = Some(Instant::now() + Duration::from_millis(50));
+                        }
+                        Ok(_) => tick_backoff = None,
+                        Err(e) => {
+                            tracing::error!(error = %e, "turn clock tick failed");
+                            tick_backoff = Some(Instant::now() + Duration::from_secs(1));
+                        }
+                    }
+                    self.drive_npcs().await;
+                }
+                _ = sleep_until(last_activity + idle) => {
+                    let busy = self.events.receiver_count() > 0 || next_deadline(&self.state).is_some();
+                    if busy {
+                        last_activity = Instant::now();
+                        continue;
+                    }
+                    // Unload: refuse new messages, finish the queued ones, exit.
+                    rx.close();
+                    while let Ok(m) = rx.try_recv() {
+                        self.handle(m).await;
+                    }
+                    tracing::info!("campaign idle; unloaded");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn handle(&mut self, msg: ActorMsg) {
+        match msg {
+            ActorMsg::Submit { cmd, origin, reply } => {
+                let span = tracing::info_span!(
+                    "command",
+                    player = origin.player.as_ref().map(|p| p.as_str()).unwrap_or("system"),
+                    interaction = origin.interaction.as_deref().unwrap_or(""),
+                    source = ?origin.source,
+                );
+                let res = self.execute(cmd, origin).instrument(span).await;
+                let _ = reply.send(res);
+                self.drive_npcs().await;
+            }
+            ActorMsg::Snapshot { reply } => {
+                let _ = reply.send(Snapshot {
+                    campaign_id: self.id,
+                    seq: self.next_seq - 1,
+                    state: self.state.clone(),
+                });
+            }
+            ActorMsg::Stop { done } => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// decide → commit → apply → publish.
+    async fn execute(&mut self, cmd: Command, origin: Origin) -> Result<Vec<Arc<Committed>>, SubmitError> {
+        let now = self.shared.clock.now();
+        let mut dice = SeededDice::new(mix(self.seed, self.next_seq));
+        let events = decide(&self.state, cmd, &mut dice, now)?;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let origin_json = serde_json::to_string(&origin).unwrap_or_else(|_| "{}".into());
+        let rows: Vec<NewEvent> = events
+            .iter()
+            .map(|e| {
+                Ok(NewEvent {
+                    at_ms: e.at.0 as i64,
+                    visibility: e.visibility.key(),
+                    kind: e.kind_name().to_string(),
+                    body: serde_json::to_string(e)
+                        .map_err(|err| SubmitError::Internal(format!("event encoding: {err}")))?,
+                    origin: origin_json.clone(),
+                })
+            })
+            .collect::<Result<_, SubmitError>>()?;
+        let first = self.next_seq;
+        self.shared.committer.append(self.id, first, rows).await?;
+        // Committed: now it is real.
+        let mut out = Vec::with_capacity(events.len());
+        let mut ended = false;
+        for (i, e) in events.into_iter().enumerate() {
+            apply(&mut self.state, &e);
+            ended |= matches!(e.kind, EventKind::CampaignEnded);
+            out.push(Arc::new(Committed {
+                campaign_id: self.id,
+                seq: first + i as u64,
+                event: e,
+                origin: origin.clone(),
+            }));
+        }
+        self.next_seq += out.len() as u64;
+        for c in &out {
+            // No receivers is fine; a lagging one resyncs from the log.
+            let _ = self.events.send(c.clone());
+        }
+        tracing::debug!(first_seq = first, count = out.len(), "committed");
+        self.since_snapshot += out.len() as u64;
+        if self.since_snapshot >= self.shared.options.snapshot_every {
+            self.since_snapshot = 0;
+            self.snapshot().await;
+        }
+        if ended
+            && let Err(e) = self
+                .shared
+                .store
+                .end_campaign(self.id, now.0 as i64)
+                .await
+        {
+            tracing::warn!(error = %e, "could not mark the campaign ended");
+        }
+        Ok(out)
+    }
+
+    async fn snapshot(&self) {
+        match serde_json::to_string(&self.state) {
+            Ok(json) => {
+                if let Err(e) = self
+                    .shared
+                    .store
+                    .put_snapshot(self.id, self.next_seq - 1, &json)
+                    .await
+                {
+                    tracing::warn!(error = %e, "snapshot failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "snapshot encoding failed"),
+        }
+    }
+
+    /// Plays NPC turns until a player character is up (or the fight ends).
+    async fn drive_npcs(&mut self) {
+        for _ in 0..200 {
+            let options = npc_options(&self.state);
+            if options.is_empty() {
+                return;
+            }
+            let policy = self.shared.options.npc_policy.clone();
+            let choice = match tokio::time::timeout(
+                Duration::from_secs(15),
+                policy.choose(&self.state, &options),
+            )
+            .await
+            {
+                Ok(c) if options.contains(&c) => c,
+                Ok(_) | Err(_) => {
+                    tracing::warn!("NPC policy gave no legal choice in time; using the built-in one");
+                    dicebard_engine::choose_npc_option(&self.state, &options)
+                }
+            };
+            let res = self
+                .execute(Command::system(Action::NpcAct { option: choice }), Origin::system())
+                .await;
+            if let Err(e) = res {
+                tracing::error!(error = %e, "NPC turn failed; passing");
+                if self
+                    .execute(
+                        Command::system(Action::NpcAct {
+                            option: NpcOption::Pass,
+                        }),
+                        Origin::system(),
+                    )
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        tracing::error!("NPC turns did not settle after 200 steps");
+    }
+}

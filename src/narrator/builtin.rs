@@ -1,0 +1,372 @@
+//! The built-in narrator: offline, deterministic templates with variety. The phrasing
+//! for an event is picked by its sequence number, so a replay reads the same.
+
+use super::{Narration, Narrator};
+use crate::coordinator::{BoxFuture, Committed};
+use dicebard_engine::event::{
+    ActionCost, AttackOutcome, CheckKind, CombatOutcome, DamageModifier, RestKind,
+};
+use dicebard_engine::{CampaignState, CreatureId, EventKind};
+use std::sync::Arc;
+
+/// The template narrator.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BuiltinNarrator;
+
+fn pick<'a>(seq: u64, options: &[&'a str]) -> &'a str {
+    options[(seq as usize) % options.len()]
+}
+
+fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+fn signed(n: i32) -> String {
+    if n >= 0 { format!("+{n}") } else { n.to_string() }
+}
+
+impl BuiltinNarrator {
+    fn name(state: &CampaignState, id: CreatureId) -> String {
+        state
+            .creatures
+            .get(&id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "someone".into())
+    }
+
+    /// The prose for one committed event, or `None` for bookkeeping events.
+    pub fn line(state: &CampaignState, c: &Committed) -> Option<String> {
+        use EventKind::*;
+        let seq = c.seq;
+        let n = |id: CreatureId| Self::name(state, id);
+        let text = match &c.event.kind {
+            CampaignStarted { name, .. } => fill(
+                pick(seq, &[
+                    "The tale of {name} begins. Gather round, adventurers.",
+                    "A new story opens: {name}. The dice are warm and the lamps are lit.",
+                ]),
+                &[("name", name)],
+            ),
+            CampaignEnded => "The campaign is over. Thank you for playing.".into(),
+            SettingsChanged { settings } => format!(
+                "The table rules change: turns now last {} seconds, with a warning {} seconds before the end.",
+                settings.turn_timeout_ms / 1000,
+                settings.turn_warning_ms / 1000
+            ),
+            PlayerJoined { name, .. } => format!("{name} pulls up a chair at the table."),
+            CharacterCreated { creature } => {
+                let (class, race, level) = creature
+                    .pc
+                    .as_ref()
+                    .map(|p| (title(&p.class), title(&p.race), p.level))
+                    .unwrap_or_default();
+                fill(
+                    pick(seq, &[
+                        "{name}, a level {level} {race} {class}, steps into the story ({hp} HP, AC {ac}).",
+                        "Meet {name}: {race} {class}, level {level}, {hp} hit points and armour class {ac}.",
+                    ]),
+                    &[
+                        ("name", &creature.name),
+                        ("level", &level.to_string()),
+                        ("race", &race),
+                        ("class", &class),
+                        ("hp", &creature.max_hp.to_string()),
+                        ("ac", &creature.armor_class.to_string()),
+                    ],
+                )
+            }
+            CharacterRetired { .. } => "A character leaves the story.".into(),
+            MonstersAppeared { creatures } => {
+                let names: Vec<&str> = creatures.iter().map(|c| c.name.as_str()).collect();
+                fill(
+                    pick(seq, &[
+                        "Out of the shadows come {who}!",
+                        "{who} appear, weapons ready.",
+                        "The air turns sour: {who} step into view.",
+                    ]),
+                    &[("who", &join_names(&names))],
+                )
+            }
+            DiceRolled { roll, secret, .. } => {
+                let who = c
+                    .origin
+                    .player
+                    .as_ref()
+                    .and_then(|p| state.players.get(p))
+                    .map_or("Someone".to_string(), |p| p.name.clone());
+                let s = if *secret { " in secret" } else { "" };
+                format!("{who} rolls{s}: {}", roll.breakdown)
+            }
+            ActionDeclared { creature, text, .. } => {
+                let who = creature.map(n).unwrap_or_else(|| "The GM".into());
+                format!("{who}: \u{201c}{text}\u{201d}")
+            }
+            CheckRolled {
+                creature,
+                check,
+                kept,
+                modifier,
+                total,
+                dc,
+                success,
+                ..
+            } => {
+                let what = match check {
+                    CheckKind::Skill(s) => format!("{s} check"),
+                    CheckKind::Ability(a) => format!("{a} check"),
+                };
+                let outcome = match success {
+                    Some(true) => format!(" against DC {} — success!", dc.unwrap_or(0)),
+                    Some(false) => format!(" against DC {} — not enough.", dc.unwrap_or(0)),
+                    None => ".".into(),
+                };
+                format!(
+                    "{} makes a {what}: {kept} {} = {total}{outcome}",
+                    n(*creature),
+                    signed(*modifier)
+                )
+            }
+            SaveRolled {
+                creature,
+                ability,
+                total,
+                dc,
+                success,
+                auto_fail,
+                ..
+            } => {
+                if *auto_fail {
+                    format!("{} cannot resist — the {ability} save fails outright.", n(*creature))
+                } else {
+                    let outcome = match success {
+                        Some(true) => format!(" against DC {}: saved!", dc.unwrap_or(0)),
+                        Some(false) => format!(" against DC {}: failed.", dc.unwrap_or(0)),
+                        None => ".".into(),
+                    };
+                    format!("{} makes a {ability} saving throw: {total}{outcome}", n(*creature))
+                }
+            }
+            AttackRolled {
+                attacker,
+                target,
+                with,
+                total,
+                outcome,
+                ..
+            } => {
+                let vars = [
+                    ("a", n(*attacker)),
+                    ("t", n(*target)),
+                    ("w", with.clone()),
+                    ("total", total.to_string()),
+                ];
+                let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let t = match outcome {
+                    AttackOutcome::CriticalHit => pick(seq, &[
+                        "A natural 20! {a}'s {w} finds the perfect opening on {t}.",
+                        "Critical hit! {a} drives the {w} home into {t}.",
+                    ]),
+                    AttackOutcome::Hit => pick(seq, &[
+                        "{a} strikes {t} with the {w} ({total} to hit) — a hit.",
+                        "{a}'s {w} connects with {t} ({total}).",
+                        "{a} swings the {w} at {t}: {total}, and it lands.",
+                    ]),
+                    AttackOutcome::Miss => pick(seq, &[
+                        "{a} attacks {t} with the {w} ({total}) but misses.",
+                        "{t} turns aside {a}'s {w} ({total}).",
+                        "{a}'s {w} whistles past {t} ({total}).",
+                    ]),
+                    AttackOutcome::CriticalMiss => pick(seq, &[
+                        "A natural 1 — {a} fumbles the {w} and misses {t} completely.",
+                        "{a} stumbles; the {w} goes nowhere near {t}.",
+                    ]),
+                };
+                fill(t, &vars)
+            }
+            DamageDealt {
+                target,
+                damage_type,
+                modifier,
+                amount,
+                ..
+            } => {
+                let t = n(*target);
+                match modifier {
+                    DamageModifier::Immune => format!("{t} is immune to {damage_type} — no harm done."),
+                    DamageModifier::Resisted => format!("{t} resists, taking only {amount} {damage_type} damage."),
+                    DamageModifier::Vulnerable => format!("{t} is vulnerable! {amount} {damage_type} damage."),
+                    DamageModifier::None => fill(
+                        pick(seq, &["{t} takes {x} {d} damage.", "{x} {d} damage to {t}.", "{t} reels from {x} {d} damage."]),
+                        &[("t", &t), ("x", &amount.to_string()), ("d", damage_type.name())],
+                    ),
+                }
+            }
+            HealingReceived { target, amount, .. } => fill(
+                pick(seq, &["{t} regains {x} hit points.", "Warmth spreads through {t}: {x} hit points restored."]),
+                &[("t", &n(*target)), ("x", &amount.to_string())],
+            ),
+            TempHpGained { target, amount } => format!("{} gains {amount} temporary hit points.", n(*target)),
+            HitPointsSet { target, hp } => format!("The GM sets {}'s hit points to {hp}.", n(*target)),
+            FellUnconscious { creature } => fill(
+                pick(seq, &["{t} collapses, unconscious and dying!", "{t} falls and does not get up."]),
+                &[("t", &n(*creature))],
+            ),
+            Died { creature } => {
+                let cr = state.creatures.get(creature);
+                if cr.is_some_and(|c| c.is_pc()) {
+                    format!("{} has died. The table falls silent.", n(*creature))
+                } else {
+                    fill(
+                        pick(seq, &["{t} falls, lifeless.", "{t} crumples to the ground and moves no more.", "{t} is slain."]),
+                        &[("t", &n(*creature))],
+                    )
+                }
+            }
+            DeathSaveRolled {
+                creature,
+                roll,
+                successes,
+                failures,
+            } => format!(
+                "{} clings to life — death save {roll} ({successes} success{}, {failures} failure{}).",
+                n(*creature),
+                if *successes == 1 { "" } else { "es" },
+                if *failures == 1 { "" } else { "s" }
+            ),
+            DeathSaveFailedByDamage { creature, failures } => format!(
+                "The blow lands on {} as they lie dying ({failures} death-save failure{}).",
+                n(*creature),
+                if *failures == 1 { "" } else { "s" }
+            ),
+            Stabilised { creature } => format!("{} is stable, breathing shallowly.", n(*creature)),
+            Revived { creature } => format!("A natural 20! {} gasps and rises with 1 hit point.", n(*creature)),
+            ConditionApplied { creature, condition, .. } => format!("{} is {condition}.", n(*creature)),
+            ConditionRemoved { creature, condition } => format!("{} is no longer {condition}.", n(*creature)),
+            ExhaustionChanged { creature, level } => format!("{}'s exhaustion is now level {level}.", n(*creature)),
+            SpellCast {
+                caster,
+                name,
+                slot,
+                cost,
+                targets,
+                ..
+            } => {
+                let on = if targets.is_empty() || targets == &[*caster] {
+                    String::new()
+                } else {
+                    let names: Vec<String> = targets.iter().map(|t| n(*t)).collect();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    format!(" at {}", join_names(&names))
+                };
+                let lvl = slot.map(|s| format!(" (level {s} slot)")).unwrap_or_default();
+                let how = if *cost == ActionCost::Reaction { " in a flash" } else { "" };
+                fill(
+                    pick(seq, &["{c} casts {s}{on}{lvl}{how}.", "{c} speaks the words of {s}{on}{lvl}{how}."]),
+                    &[("c", &n(*caster)), ("s", name), ("on", &on), ("lvl", &lvl), ("how", how)],
+                )
+            }
+            ConcentrationStarted { .. } => return None,
+            ConcentrationEnded { creature, spell } => {
+                format!("{} loses concentration on {}.", n(*creature), title(spell))
+            }
+            EffectStarted { .. } | EffectEnded { .. } => return None,
+            ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
+            Dodged { creature } => fill(
+                pick(seq, &["{t} takes the Dodge action, watching every blade.", "{t} ducks and weaves, ready to dodge."]),
+                &[("t", &n(*creature))],
+            ),
+            Rested { creature, kind, hp_regained, hit_dice_spent } => match kind {
+                RestKind::Short => format!(
+                    "{} takes a short rest, spending {hit_dice_spent} hit dice and regaining {hp_regained} hit points.",
+                    n(*creature)
+                ),
+                RestKind::Long => format!("{} wakes from a long rest, fully restored.", n(*creature)),
+            },
+            InitiativeRolled { creature, total, .. } => format!("{} rolls {total} for initiative.", n(*creature)),
+            CombatStarted { order } => {
+                let names: Vec<String> = order.iter().map(|e| n(e.creature)).collect();
+                format!("Roll for initiative! The order: {}.", names.join(", "))
+            }
+            CombatantsJoined { entries } => {
+                let names: Vec<String> = entries.iter().map(|e| n(e.creature)).collect();
+                format!("{} join the fight.", names.join(", "))
+            }
+            TurnStarted { creature, round, deadline } => {
+                let secs = deadline.map(|d| d.0.saturating_sub(c.event.at.0) / 1000);
+                match secs {
+                    Some(s) => format!("Round {round}: it's {}'s turn ({s} seconds).", n(*creature)),
+                    None => format!("Round {round}: {} acts.", n(*creature)),
+                }
+            }
+            TurnWarning { creature, deadline } => format!(
+                "{}, your turn ends in {} seconds.",
+                n(*creature),
+                deadline.0.saturating_sub(c.event.at.0).div_ceil(1000)
+            ),
+            TurnTimedOut { creature } => format!("Time is up for {}.", n(*creature)),
+            TurnClockResumed { creature, deadline } => format!(
+                "The table is back. {} has {} seconds left.",
+                n(*creature),
+                deadline.0.saturating_sub(c.event.at.0) / 1000
+            ),
+            TurnEnded { .. } => return None,
+            CombatEnded { outcome } => match outcome {
+                CombatOutcome::Victory => pick(seq, &[
+                    "The last foe falls. Victory!",
+                    "Silence returns to the field — the party stands victorious.",
+                ])
+                .into(),
+                CombatOutcome::Defeat => "The party has fallen. Darkness closes in…".into(),
+                CombatOutcome::Ended => "The fight is over.".into(),
+            },
+            Whispered { text, .. } => format!("(The GM whispers) {text}"),
+        };
+        Some(text)
+    }
+}
+
+fn title(index: &str) -> String {
+    index
+        .split('-')
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn join_names(names: &[&str]) -> String {
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].to_string(),
+        _ => format!("{} and {}", names[..names.len() - 1].join(", "), names[names.len() - 1]),
+    }
+}
+
+impl Narrator for BuiltinNarrator {
+    fn narrate<'a>(
+        &'a self,
+        state: &'a CampaignState,
+        events: &'a [Arc<Committed>],
+    ) -> BoxFuture<'a, Vec<Narration>> {
+        Box::pin(async move {
+            events
+                .iter()
+                .filter_map(|c| {
+                    Self::line(state, c).map(|text| Narration {
+                        seq: c.seq,
+                        visibility: c.event.visibility.clone(),
+                        text,
+                    })
+                })
+                .collect()
+        })
+    }
+}

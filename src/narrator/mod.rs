@@ -1,0 +1,32 @@
+//! Narration: committed events → the game master's prose.
+//!
+//! The [`Narrator`] boundary takes events that are already committed and returns text.
+//! It never decides anything: every number in the prose comes from the events. This
+//! module has the deterministic built-in narrator; LLM narrators plug in behind the same
+//! trait and fall back to it.
+
+mod builtin;
+
+pub use builtin::BuiltinNarrator;
+
+use crate::coordinator::{BoxFuture, Committed};
+use dicebard_engine::{CampaignState, Visibility};
+use std::sync::Arc;
+
+/// A piece of narration and who may read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Narration {
+    /// The sequence number of the event it tells of.
+    pub seq: u64,
+    pub visibility: Visibility,
+    pub text: String,
+}
+
+/// Turns committed events into prose. `state` is the campaign state after the events.
+pub trait Narrator: Send + Sync + 'static {
+    fn narrate<'a>(
+        &'a self,
+        state: &'a CampaignState,
+        events: &'a [Arc<Committed>],
+    ) -> BoxFuture<'a, Vec<Narration>>;
+}

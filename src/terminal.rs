@@ -1,0 +1,497 @@
+//! The terminal table (`dicebard play`): a front end on the same coordinator, store and
+//! narrator as Discord. It reads one command per line and prints the narration of every
+//! event the player may see; `--json` prints one JSON object per event instead, so
+//! scripts can drive a game through stdin / stdout.
+
+use crate::cli::PlayArgs;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::coordinator::{Committed, Coordinator, CoordinatorOptions, Origin, Source};
+use crate::narrator::BuiltinNarrator;
+use crate::store::Store;
+use anyhow::Context;
+use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
+use dicebard_engine::character::{AbilityMethod, CharacterSpec};
+use dicebard_engine::condition::Condition;
+use dicebard_engine::data::DamageType;
+use dicebard_engine::event::RestKind;
+use dicebard_engine::{Action, CampaignState, Command, MonsterGroup, PlayerId, Settings, Viewer};
+use std::io::Write;
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
+
+const HELP: &str = "\
+Commands (one per line):
+  create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
+  roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
+  save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
+  attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
+  use ITEM             dodge                end (your turn)
+  rest short [N] | rest long                status        sheet [NAME]
+  GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
+      damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
+      settings TIMEOUT_SECS WARNING_SECS
+  as PLAYER COMMAND    (act as another player at this terminal)
+  help                 quit";
+
+/// Parses one line of the terminal's command language into an engine action.
+pub fn parse_line(line: &str) -> Result<Action, String> {
+    let line = line.trim();
+    if let Some(t) = line.strip_prefix('>') {
+        return Ok(Action::Act { text: t.trim().into() });
+    }
+    let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let rest = rest.trim();
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let adv = |w: &[&str]| {
+        if w.contains(&"adv") || w.contains(&"advantage") {
+            Advantage::Advantage
+        } else if w.contains(&"dis") || w.contains(&"disadvantage") {
+            Advantage::Disadvantage
+        } else {
+            Advantage::Normal
+        }
+    };
+    let dc = |w: &[&str]| -> Result<Option<i32>, String> {
+        match w.iter().position(|x| x.eq_ignore_ascii_case("dc")) {
+            Some(i) => w
+                .get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .map(Some)
+                .ok_or_else(|| "dc needs a number, e.g. `dc 15`".to_string()),
+            None => Ok(None),
+        }
+    };
+    let need = |s: &str, what: &str| {
+        if s.is_empty() {
+            Err(format!("{verb} needs {what}"))
+        } else {
+            Ok(s.to_string())
+        }
+    };
+    match verb.to_ascii_lowercase().as_str() {
+        "roll" | "r" => Ok(Action::Roll { expr: need(rest, "a dice expression")?, secret: false }),
+        "secret" => Ok(Action::Roll { expr: need(rest, "a dice expression")?, secret: true }),
+        "do" | "say" | "act" => Ok(Action::Act { text: need(rest, "some text")? }),
+        "check" => {
+            let name: Vec<&str> = words
+                .iter()
+                .take_while(|w| !matches!(w.to_ascii_lowercase().as_str(), "adv" | "dis" | "advantage" | "disadvantage" | "dc"))
+                .copied()
+                .collect();
+            let name = name.join(" ");
+            let skill = Skill::parse(&name);
+            let ability = if skill.is_none() { Ability::parse(&name) } else { None };
+            if skill.is_none() && ability.is_none() {
+                return Err(format!("unknown skill or ability {name:?}"));
+            }
+            Ok(Action::Check { skill, ability, advantage: adv(&words), dc: dc(&words)? })
+        }
+        "save" => {
+            let ability = words
+                .first()
+                .and_then(|w| Ability::parse(w))
+                .ok_or("save needs an ability, e.g. `save dex`")?;
+            Ok(Action::Save { ability, advantage: adv(&words), dc: dc(&words)? })
+        }
+        "attack" | "a" => {
+            let (target, weapon) = match rest.split_once(" with ") {
+                Some((t, w)) => (t.trim().to_string(), Some(w.trim().to_string())),
+                None => (rest.to_string(), None),
+            };
+            Ok(Action::Attack { target: need(&target, "a target")?, weapon })
+        }
+        "cast" | "c" => {
+            let mut s = rest.to_string();
+            let mut slot = None;
+            if let Some(i) = s.rfind(" level ") {
+                slot = Some(s[i + 7..].trim().parse::<u8>().map_err(|_| "level needs a number")?);
+                s.truncate(i);
+            }
+            let (spell, targets) = match s.split_once(" at ").or_else(|| s.split_once(" on ")) {
+                Some((sp, t)) => (
+                    sp.trim().to_string(),
+                    t.split([',', '&']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                ),
+                None => (s.trim().to_string(), vec![]),
+            };
+            Ok(Action::Cast { spell: need(&spell, "a spell")?, targets, slot })
+        }
+        "use" | "drink" => Ok(Action::UseItem { item: need(rest, "an item")? }),
+        "dodge" => Ok(Action::Dodge),
+        "end" | "endturn" | "pass" => Ok(Action::EndTurn),
+        "rest" => match words.first().map(|w| w.to_ascii_lowercase()) {
+            Some(w) if w == "long" => Ok(Action::Rest { kind: RestKind::Long, hit_dice: 0 }),
+            Some(w) if w == "short" => Ok(Action::Rest {
+                kind: RestKind::Short,
+                hit_dice: words.get(1).and_then(|n| n.parse().ok()).unwrap_or(1),
+            }),
+            _ => Err("rest short [N] or rest long".into()),
+        },
+        "fight" | "combat" => Ok(Action::StartCombat { monsters: parse_groups(rest)? }),
+        "add" => Ok(Action::AddToCombat { monsters: parse_groups(rest)? }),
+        "endfight" | "endcombat" => Ok(Action::EndCombat),
+        "hp" => {
+            let (t, n) = rest.rsplit_once(' ').ok_or("hp TARGET N")?;
+            Ok(Action::SetHp { target: t.trim().into(), hp: n.parse().map_err(|_| "hp needs a number")? })
+        }
+        "damage" => {
+            if words.len() < 3 {
+                return Err("damage TARGET DICE TYPE".into());
+            }
+            let ty = DamageType::parse(words[words.len() - 1]).ok_or("unknown damage type")?;
+            Ok(Action::Damage {
+                target: words[..words.len() - 2].join(" "),
+                dice: words[words.len() - 2].into(),
+                damage_type: ty,
+            })
+        }
+        "condition" => {
+            if words.len() < 3 {
+                return Err("condition TARGET COND on|off".into());
+            }
+            let on = match words[words.len() - 1] {
+                "on" => true,
+                "off" => false,
+                _ => return Err("condition TARGET COND on|off".into()),
+            };
+            let c = Condition::parse(words[words.len() - 2]).ok_or("unknown condition")?;
+            Ok(Action::SetCondition { target: words[..words.len() - 2].join(" "), condition: c, on })
+        }
+        "whisper" => {
+            let (to, text) = rest.split_once(' ').ok_or("whisper PLAYER TEXT")?;
+            Ok(Action::Whisper { to: local_player(to), text: text.trim().into() })
+        }
+        "settings" => {
+            let t: u64 = words.first().and_then(|w| w.parse().ok()).ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
+            let w: u64 = words.get(1).and_then(|w| w.parse().ok()).ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
+            Ok(Action::ChangeSettings {
+                settings: Settings { turn_timeout_ms: t.saturating_mul(1000), turn_warning_ms: w.saturating_mul(1000) },
+            })
+        }
+        "create" => {
+            if words.len() < 3 {
+                return Err("create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]".into());
+            }
+            let mut spec = CharacterSpec::quick(words[0], words[1], words[2]);
+            let mut i = 3;
+            while i < words.len() {
+                match words[i].to_ascii_lowercase().as_str() {
+                    "standard" => i += 1,
+                    "roll" => {
+                        spec.method = AbilityMethod::Roll;
+                        i += 1;
+                    }
+                    "pointbuy" => {
+                        let v: Vec<i32> = words.iter().skip(i + 1).take(6).filter_map(|w| w.parse().ok()).collect();
+                        if v.len() != 6 {
+                            return Err("pointbuy needs six scores: STR DEX CON INT WIS CHA".into());
+                        }
+                        spec.method = AbilityMethod::PointBuy { scores: Abilities::new(v[0], v[1], v[2], v[3], v[4], v[5]) };
+                        i += 7;
+                    }
+                    "level" => {
+                        spec.level = words.get(i + 1).and_then(|w| w.parse().ok()).ok_or("level needs a number")?;
+                        i += 2;
+                    }
+                    other => return Err(format!("unexpected {other:?} in create")),
+                }
+            }
+            Ok(Action::CreateCharacter { spec })
+        }
+        "join" => Ok(Action::Join { name: need(rest, "a name")? }),
+        "" => Err("empty command".into()),
+        other => Err(format!("unknown command {other:?} — type `help`")),
+    }
+}
+
+fn parse_groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
+    let mut out = Vec::new();
+    for part in s.split([',', '&']).map(str::trim).filter(|p| !p.is_empty()) {
+        let (count, name) = match part.split_once(' ') {
+            Some((n, rest)) if n.parse::<u32>().is_ok() => (n.parse().unwrap_or(1), rest.trim()),
+            _ => (1, part),
+        };
+        let name = name.trim_end_matches('s');
+        out.push(MonsterGroup { monster: name.to_string(), count });
+    }
+    if out.is_empty() {
+        return Err("name some monsters, e.g. `fight 3 goblin`".into());
+    }
+    Ok(out)
+}
+
+/// The player id a terminal name maps to.
+pub fn local_player(name: &str) -> PlayerId {
+    PlayerId::new(format!("local:{}", name.trim().to_lowercase()))
+}
+
+fn default_player_name() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "player".into())
+}
+
+/// Runs a game at the terminal until `quit` or end of input.
+pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_location())
+        .await
+        .context("opening the database")?;
+    let options = CoordinatorOptions {
+        settings: Settings {
+            turn_timeout_ms: config.turns.timeout_secs * 1000,
+            turn_warning_ms: config.turns.warning_secs * 1000,
+        },
+        ..Default::default()
+    };
+    let catalog = Arc::new(dicebard_srd::catalog().clone());
+    let coord = Coordinator::new(store.clone(), catalog, Clock::system(), options);
+    let name = args.player.clone().unwrap_or_else(default_player_name);
+    let me = local_player(&name);
+    let campaign_name = args.campaign.clone().unwrap_or_else(|| "default".into());
+    let origin = |p: &PlayerId| Origin::new(Source::Terminal, p);
+    let id = match store.campaign_by_name(&campaign_name).await? {
+        Some(row) => row.id,
+        None => coord
+            .create_campaign(&campaign_name, &me, None, args.seed, origin(&me))
+            .await
+            .map_err(|e| anyhow::anyhow!(e.user_message()))?,
+    };
+    let snap = coord.snapshot(id).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let json = args.json;
+    let out = Printer { json };
+    if !json {
+        out.info(&format!(
+            "dicebard — campaign \"{}\" ({} events so far). You are {name}{}. Type `help`.",
+            snap.state.name,
+            snap.seq,
+            if snap.state.is_gm(&me) { ", the GM" } else { "" }
+        ));
+        print_status(&snap.state, &me);
+    }
+    if !snap.state.players.contains_key(&me) {
+        let _ = coord.submit(id, Command { by: dicebard_engine::Actor::Player(me.clone()), action: Action::Join { name: name.clone() } }, origin(&me)).await;
+    }
+
+    // Printer: every event after what we've shown, in order.
+    let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
+    let mut sub = coord.subscribe(id, snap.seq).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let viewer_coord = coord.clone();
+    let viewer_me = me.clone();
+    let printer = tokio::spawn(async move {
+        while let Some(c) = sub.next().await {
+            let state = viewer_coord.snapshot(c.campaign_id).await.map(|s| s.state).ok();
+            if let Some(state) = &state {
+                let viewer = if state.is_gm(&viewer_me) { Viewer::Gm } else { Viewer::Player(viewer_me.clone()) };
+                if c.event.visibility.allows(&viewer) {
+                    out.event(state, &c);
+                }
+            }
+            let _ = printed_tx.send(c.seq);
+        }
+    });
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut line_no = 0u64;
+    while let Some(line) = lines.next_line().await? {
+        line_no += 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (who, cmd) = match line.strip_prefix("as ") {
+            Some(rest) => match rest.split_once(' ') {
+                Some((p, c)) => (local_player(p), c.trim()),
+                None => {
+                    out.error(line_no, "as PLAYER COMMAND");
+                    continue;
+                }
+            },
+            None => (me.clone(), line),
+        };
+        match cmd.to_ascii_lowercase().as_str() {
+            "quit" | "exit" => break,
+            "help" => {
+                out.info(HELP);
+                continue;
+            }
+            "status" => {
+                if let Ok(s) = coord.snapshot(id).await {
+                    out.status(&s.state, &who);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(rest) = cmd.strip_prefix("sheet") {
+            if let Ok(s) = coord.snapshot(id).await {
+                out.sheet(&s.state, &who, rest.trim());
+            }
+            continue;
+        }
+        let action = match parse_line(cmd) {
+            Ok(a) => a,
+            Err(e) => {
+                out.error(line_no, &e);
+                continue;
+            }
+        };
+        let res = coord
+            .submit(id, Command { by: dicebard_engine::Actor::Player(who.clone()), action }, origin(&who))
+            .await;
+        if let Err(e) = res {
+            out.error(line_no, &e.user_message());
+            continue;
+        }
+        // Wait until everything that followed (monster turns included) is printed.
+        if let Ok(s) = coord.snapshot(id).await {
+            let _ = printed_rx.wait_for(|p| *p >= s.seq).await;
+        }
+    }
+    if let Ok(s) = coord.snapshot(id).await {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), printed_rx.wait_for(|p| *p >= s.seq)).await;
+    }
+    printer.abort();
+    coord.shutdown().await;
+    store.close().await;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    fn line(&self, s: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{s}");
+        let _ = o.flush();
+    }
+
+    fn info(&self, s: &str) {
+        if self.json {
+            self.line(&serde_json::json!({ "info": s }).to_string());
+        } else {
+            self.line(s);
+        }
+    }
+
+    fn error(&self, line: u64, msg: &str) {
+        if self.json {
+            self.line(&serde_json::json!({ "error": msg, "line": line }).to_string());
+        } else {
+            self.line(&format!("! {msg}"));
+        }
+    }
+
+    fn event(&self, state: &CampaignState, c: &Committed) {
+        let text = BuiltinNarrator::line(state, c);
+        if self.json {
+            let v = serde_json::json!({
+                "seq": c.seq,
+                "type": c.event.kind_name(),
+                "visibility": c.event.visibility.key(),
+                "text": text,
+                "event": c.event,
+            });
+            self.line(&v.to_string());
+        } else if let Some(t) = text {
+            self.line(&t);
+        }
+    }
+
+    fn status(&self, state: &CampaignState, me: &PlayerId) {
+        if self.json {
+            let party: Vec<_> = state
+                .party()
+                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp, "max_hp": c.max_hp, "ac": c.armor_class}))
+                .collect();
+            let combat = state.combat.as_ref().map(|c| {
+                serde_json::json!({
+                    "round": c.round,
+                    "active": state.active_creature().map(|a| a.name.clone()),
+                    "order": c.order.iter().filter_map(|e| state.creature(e.creature)).map(|cr| serde_json::json!({
+                        "name": cr.name,
+                        "health": cr.health(),
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            self.line(&serde_json::json!({"status": {"campaign": state.name, "party": party, "combat": combat}}).to_string());
+        } else {
+            print_status(state, me);
+        }
+    }
+
+    fn sheet(&self, state: &CampaignState, me: &PlayerId, name: &str) {
+        let c = if name.is_empty() {
+            state.character_of(me)
+        } else {
+            dicebard_engine::find_creature(state, name, |c| c.is_pc()).ok().and_then(|id| state.creature(id))
+        };
+        let Some(c) = c else {
+            self.error(0, "no such character");
+            return;
+        };
+        if self.json {
+            self.line(&serde_json::json!({ "sheet": c }).to_string());
+            return;
+        }
+        let pc = c.pc.as_ref();
+        self.line(&format!(
+            "{} — level {} {} {}\nHP {}/{}{}  AC {}  speed {} ft  proficiency +{}",
+            c.name,
+            pc.map_or(0, |p| p.level),
+            pc.map_or("", |p| p.race.as_str()),
+            pc.map_or("", |p| p.class.as_str()),
+            c.hp,
+            c.max_hp,
+            if c.temp_hp > 0 { format!(" (+{} temp)", c.temp_hp) } else { String::new() },
+            c.effective_ac(),
+            c.effective_speed(),
+            c.proficiency_bonus
+        ));
+        let abil: Vec<String> = Ability::ALL
+            .iter()
+            .map(|a| format!("{} {} ({:+})", a.code().to_uppercase(), c.abilities.score(*a), c.modifier(*a)))
+            .collect();
+        self.line(&abil.join("  "));
+        for a in &c.attacks {
+            let dmg: Vec<String> = a.damage.iter().map(|d| format!("{} {}", d.dice, d.damage_type)).collect();
+            self.line(&format!("  {} {:+} to hit, {}", a.name, a.to_hit, dmg.join(" + ")));
+        }
+        if let Some(sc) = &c.spellcasting {
+            let slots: Vec<String> = (1..=9u8)
+                .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
+                .map(|l| format!("L{l} {}/{}", sc.available(l), sc.max_slots[usize::from(l - 1)]))
+                .collect();
+            self.line(&format!("  Spells: {}  Slots: {}", sc.spells.join(", "), slots.join(" ")));
+        }
+        if !c.conditions.is_empty() {
+            let cs: Vec<String> = c.conditions.keys().map(|k| k.to_string()).collect();
+            self.line(&format!("  Conditions: {}", cs.join(", ")));
+        }
+        let inv: Vec<String> = c.inventory.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect();
+        self.line(&format!("  Inventory: {}", inv.join(", ")));
+    }
+}
+
+fn print_status(state: &CampaignState, me: &PlayerId) {
+    let mut o = std::io::stdout().lock();
+    for c in state.party() {
+        let _ = writeln!(o, "  {} — HP {}/{}, AC {}", c.name, c.hp, c.max_hp, c.effective_ac());
+    }
+    if state.character_of(me).is_none() {
+        let _ = writeln!(o, "  You have no character yet: try `create Thorin fighter dwarf`.");
+    }
+    if let Some(cb) = &state.combat {
+        let _ = writeln!(o, "  In combat, round {}:", cb.round);
+        for (i, e) in cb.order.iter().enumerate() {
+            if let Some(c) = state.creature(e.creature) {
+                let mark = if i == cb.active { "▶" } else { " " };
+                let hp = if c.is_pc() { format!("{}/{}", c.hp, c.max_hp) } else { c.health().describe().to_string() };
+                let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", e.total, c.name);
+            }
+        }
+    }
+    let _ = o.flush();
+}
