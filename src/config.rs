@@ -227,10 +227,42 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// Most LLM tokens (prompt + completion) one campaign may use per day; 0 = no cap.
     pub token_budget: u64,
+    /// Seconds to wait for the TCP/TLS connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds of silence in a streamed answer (or before its first words) after which
+    /// the built-in narrator speaks instead.
+    pub stall_timeout_secs: u64,
+    /// First retry delay in milliseconds (doubled for each further retry).
+    pub retry_backoff_ms: u64,
+    /// Longest narration, in tokens.
+    pub max_tokens: u32,
+    /// Price per 1,000 prompt tokens in US dollars, for the cost estimate.
+    pub cost_per_1k_input: Usd,
+    /// Price per 1,000 completion tokens in US dollars, for the cost estimate.
+    pub cost_per_1k_output: Usd,
+    /// Refresh the campaign's rolling summary every this many events.
+    pub summary_every: u64,
+    /// How many recent events each prompt quotes verbatim.
+    pub recent_events: usize,
+    /// How many remembered facts (names, places, quests, promises) each prompt carries.
+    pub facts_in_prompt: usize,
+    /// Seconds an NPC decision or a reading of free text may take before the
+    /// deterministic fallback decides.
+    pub decision_timeout_secs: u64,
+    /// Let the LLM choose monsters' actions (among the engine's legal options).
+    pub npc_decisions: bool,
     /// The API key, read from the variable named by `api_key_env`; never from the file.
     #[serde(skip)]
     pub api_key: Option<Secret>,
 }
+
+/// An amount in US dollars. [`Config::validate`] refuses NaN, infinities and negative
+/// amounts, which is why equality is total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Usd(pub f64);
+
+impl Eq for Usd {}
 
 impl Default for LlmConfig {
     fn default() -> Self {
@@ -241,6 +273,17 @@ impl Default for LlmConfig {
             timeout_secs: 60,
             max_retries: 2,
             token_budget: 200_000,
+            connect_timeout_secs: 10,
+            stall_timeout_secs: 15,
+            retry_backoff_ms: 500,
+            max_tokens: 400,
+            cost_per_1k_input: Usd(0.0),
+            cost_per_1k_output: Usd(0.0),
+            summary_every: 40,
+            recent_events: 12,
+            facts_in_prompt: 8,
+            decision_timeout_secs: 8,
+            npc_decisions: true,
             api_key: None,
         }
     }
@@ -497,6 +540,33 @@ impl Config {
         }
         if self.llm.timeout_secs == 0 {
             return Err(ConfigError::new("llm.timeout_secs must be greater than 0"));
+        }
+        let llm = &self.llm;
+        for (key, v) in [
+            ("llm.connect_timeout_secs", llm.connect_timeout_secs),
+            ("llm.stall_timeout_secs", llm.stall_timeout_secs),
+            ("llm.decision_timeout_secs", llm.decision_timeout_secs),
+            ("llm.summary_every", llm.summary_every),
+            ("llm.max_tokens", u64::from(llm.max_tokens)),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::new(format!("{key} must be greater than 0")));
+            }
+        }
+        for (key, v) in [
+            ("llm.cost_per_1k_input", llm.cost_per_1k_input.0),
+            ("llm.cost_per_1k_output", llm.cost_per_1k_output.0),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(ConfigError::new(format!(
+                    "{key} must be a non-negative number of dollars (got {v})"
+                )));
+            }
+        }
+        if llm.recent_events > 100 || llm.facts_in_prompt > 100 {
+            return Err(ConfigError::new(
+                "llm.recent_events and llm.facts_in_prompt must be at most 100",
+            ));
         }
         if self.llm.api_key_env.trim().is_empty() {
             return Err(ConfigError::new(

@@ -17,7 +17,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    init_tracing(&config.log);
+    // At the terminal table, log lines would interleave with the game: only warnings,
+    // unless the user asked for more.
+    let mut log = config.log.clone();
+    if matches!(cli.command, cli::Command::Play(_)) && log.filter == "info" {
+        log.filter = "warn".into();
+    }
+    init_tracing(&log);
     // Safe to log: secrets in Config print as [redacted].
     tracing::debug!(?config, "configuration loaded");
     cli::dispatch(cli, config).await

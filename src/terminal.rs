@@ -328,6 +328,17 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             }
             continue;
         }
+        if who != me
+            && let Ok(s) = coord.snapshot(id).await
+            && !s.state.players.contains_key(&who)
+        {
+            let display = who.as_str().trim_start_matches("local:").to_string();
+            let join = Command { by: dicebard_engine::Actor::Player(who.clone()), action: Action::Join { name: display } };
+            if let Err(e) = coord.submit(id, join, origin(&who)).await {
+                out.error(line_no, &e.user_message());
+                continue;
+            }
+        }
         let action = match parse_line(cmd) {
             Ok(a) => a,
             Err(e) => {

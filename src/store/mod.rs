@@ -22,8 +22,10 @@
 //! patterns so they fit a `BIGINT`. A Postgres backend would add its own migrations
 //! folder (BIGINT/BYTEA/identity columns) and swap the pool type.
 
+mod memory;
 mod sqlite;
 
+pub use memory::{LlmUsageRow, StoredFact, StoredSummary};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use std::fmt;

@@ -454,11 +454,13 @@ pub struct CharacterExport {
     pub character: Creature,
 }
 
-/// Exports a character.
+/// Exports a character. What only makes sense inside its campaign (its id, who controls
+/// it, spell effects and concentration, which creature caused a condition) is left out.
 pub fn export_character(c: &Creature) -> CharacterExport {
     let mut c = c.clone();
     c.id = CreatureId(0);
     c.controller = Controller::Npc;
+    strip_campaign_links(&mut c);
     CharacterExport {
         schema: EXPORT_SCHEMA.into(),
         version: EXPORT_VERSION,
@@ -512,9 +514,50 @@ pub fn import_character(
             crate::dice::parse(&d.dice)?;
         }
     }
+    if !(1..=4).contains(&pc.attacks_per_action) {
+        return Err(RuleError::invalid("Attacks per action must be between 1 and 4."));
+    }
+    if c.exhaustion > 5 {
+        return Err(RuleError::invalid("Exhaustion must be between 0 and 5."));
+    }
+    let hd = c.hit_dice;
+    if !matches!(hd.die, 6 | 8 | 10 | 12)
+        || hd.total != u32::from(pc.level)
+        || hd.remaining > hd.total
+    {
+        return Err(RuleError::invalid(
+            "Hit dice are out of range (a d6, d8, d10 or d12, one per level).",
+        ));
+    }
+    if let Some(sc) = &c.spellcasting {
+        if sc.max_slots.iter().any(|m| *m > 4)
+            || sc.used_slots.iter().zip(sc.max_slots).any(|(u, m)| *u > m)
+            || sc.spells.len() > 100
+        {
+            return Err(RuleError::invalid("Spell slots or spells are out of range."));
+        }
+    }
+    if c.save_bonus_overrides.values().chain(c.skill_bonus_overrides.values()).any(|b| b.abs() > 30)
+        || c.multiattack.is_some()
+    {
+        return Err(RuleError::invalid("Save or skill bonuses are out of range."));
+    }
     c.id = id;
     c.controller = Controller::Player { player: owner };
     c.proficiency_bonus = proficiency_bonus_for_level(pc.level);
     c.dead = false;
+    // Ids in another campaign's effects would point at this campaign's creatures
+    // (an exported Bless would never end).
+    strip_campaign_links(&mut c);
     Ok(c)
+}
+
+/// Drops what refers to other creatures of a campaign: effects, concentration, the
+/// sources of conditions.
+fn strip_campaign_links(c: &mut Creature) {
+    c.effects.clear();
+    c.concentration = None;
+    for source in c.conditions.values_mut() {
+        *source = None;
+    }
 }

@@ -192,6 +192,13 @@ impl Creature {
         self.effects.contains(e)
     }
 
+    /// Whether the Dodge action protects this creature now: it took it, and is neither
+    /// incapacitated nor at speed 0 (the SRD: "You lose this benefit if you are
+    /// incapacitated or if your speed drops to 0").
+    pub fn dodging(&self) -> bool {
+        self.has_effect(&Effect::Dodging) && self.can_act() && self.effective_speed() > 0
+    }
+
     pub fn is_blessed(&self) -> bool {
         self.effects
             .iter()

@@ -41,9 +41,13 @@ pub struct TurnBudget {
     pub attacks_made: u8,
     pub action_used: bool,
     pub bonus_action_used: bool,
-    /// Whether a levelled spell was cast with a bonus action (then only a cantrip may
-    /// follow with the action).
+    /// Whether a spell was cast with a bonus action this turn (then the only other
+    /// spell allowed this turn is a cantrip cast with the action).
     pub bonus_spell_cast: bool,
+    /// Whether a spell other than a cantrip cast with the action (a levelled spell, or
+    /// a reaction spell) was cast this turn (then no bonus-action spell may follow).
+    #[serde(default)]
+    pub other_spell_cast: bool,
 }
 
 /// A running fight.

@@ -137,7 +137,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         DeathSaveFailedByDamage { creature, failures } => {
             if let Some(c) = state.creatures.get_mut(creature) {
+                // A stable creature that takes damage starts dying again.
                 c.death_saves.failures = *failures;
+                c.death_saves.stable = false;
             }
         }
         Stabilised { creature } => {
@@ -163,6 +165,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             if let Some(c) = state.creatures.get_mut(creature) {
                 if *condition == Condition::Exhaustion {
                     c.exhaustion = (c.exhaustion + 1).min(6);
+                    // Level 4 halves the hit point maximum.
+                    c.hp = c.hp.min(c.effective_max_hp());
                 } else {
                     c.conditions.insert(*condition, *source);
                 }
@@ -183,6 +187,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         ExhaustionChanged { creature, level } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.exhaustion = (*level).min(6);
+                c.hp = c.hp.min(c.effective_max_hp());
             }
         }
         SpellCast {
@@ -196,11 +201,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
             }
             spend(state, *caster, *cost);
-            if let (Some(c), ActionCost::BonusAction, Some(l)) = (state.combat.as_mut(), cost, slot)
-                && *l > 0
+            // The bonus-action spell rule: track what kinds of spell the active
+            // creature has cast this turn.
+            if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*caster)
             {
-                c.budget.bonus_spell_cast = true;
+                if *cost == ActionCost::BonusAction {
+                    c.budget.bonus_spell_cast = true;
+                } else if !(slot.is_none() && *cost == ActionCost::Action) {
+                    c.budget.other_spell_cast = true;
+                }
             }
         }
         ConcentrationStarted { creature, spell } => {
@@ -253,16 +263,21 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
-                c.hp = (c.hp + hp_regained).min(c.effective_max_hp());
                 if *kind == RestKind::Long {
+                    // Exhaustion first: the hit point maximum depends on it.
+                    c.exhaustion = c.exhaustion.saturating_sub(1);
                     let regain = (c.hit_dice.total / 2).max(1);
                     c.hit_dice.remaining = (c.hit_dice.remaining + regain).min(c.hit_dice.total);
                     if let Some(sc) = c.spellcasting.as_mut() {
                         sc.used_slots = [0; 9];
                     }
-                    c.exhaustion = c.exhaustion.saturating_sub(1);
                     c.death_saves = DeathSaves::default();
                     c.temp_hp = 0;
+                }
+                let was_down = c.hp <= 0;
+                c.hp = (c.hp + hp_regained).min(c.effective_max_hp());
+                if was_down && c.hp > 0 {
+                    c.death_saves = DeathSaves::default();
                 }
             }
         }

@@ -556,7 +556,8 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
 fn average(dice: &str) -> i64 {
     crate::dice::parse(dice)
         .map(|e| {
-            let (lo, hi) = (0i64, { let _ = e; 0i64 }); // TODO(dice): bounds()
+            // Twice the average: enough to compare attacks.
+            let (lo, hi) = e.bounds();
             lo + hi
         })
         .unwrap_or(0)

@@ -300,12 +300,22 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                 if party.is_empty() {
                     return Err(RuleError::invalid("Nobody in the party has a character to rest."));
                 }
+                // Each character who can rest does; the dead and (for a long rest)
+                // those at 0 hit points don't.
+                let mut rested = false;
+                let mut last_err = None;
                 for c in party {
-                    resolve::rest(em, c, kind, hit_dice);
+                    match resolve::rest(em, c, kind, hit_dice) {
+                        Ok(()) => rested = true,
+                        Err(e) => last_err = Some(e),
+                    }
+                }
+                if !rested && let Some(e) = last_err {
+                    return Err(e);
                 }
             } else {
                 let me = own_character(&em.state, &player)?;
-                resolve::rest(em, me, kind, hit_dice);
+                resolve::rest(em, me, kind, hit_dice)?;
             }
         }
         Action::StartCombat { monsters } => {
@@ -329,7 +339,15 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             if !(0..=9_999).contains(&hp) {
                 return Err(RuleError::invalid("Hit points must be between 0 and 9999."));
             }
+            let before = em.creature(t).clone();
             em.emit(Visibility::Party, EventKind::HitPointsSet { target: t, hp });
+            // Setting hit points to 0 knocks a creature out (a monster dies); giving a
+            // creature at 0 some back wakes it up, as damage and healing would.
+            if hp == 0 && before.hp > 0 && !before.dead {
+                resolve::drop_to_zero(em, t, None);
+            } else if before.hp <= 0 && em.creature(t).hp > 0 {
+                resolve::wake_up(em, t);
+            }
             combat::check_end(em);
         }
         Action::Damage {
@@ -354,8 +372,17 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let c = em.creature(t);
             if on {
                 if c.condition_immunities.contains(&condition) {
+                    return Err(RuleError::invalid(
+                        if condition == crate::condition::Condition::Exhaustion {
+                            format!("{} is immune to exhaustion.", c.name)
+                        } else {
+                            format!("{} is immune to being {condition}.", c.name)
+                        },
+                    ));
+                }
+                if condition == crate::condition::Condition::Exhaustion && c.exhaustion >= 6 {
                     return Err(RuleError::invalid(format!(
-                        "{} is immune to being {condition}.",
+                        "{} is already at exhaustion level 6.",
                         c.name
                     )));
                 }
@@ -364,6 +391,18 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                     condition,
                     source: None,
                 });
+                // An incapacitated creature loses concentration; exhaustion level 6 is
+                // death.
+                if condition.incapacitates() {
+                    resolve::end_concentration(em, t);
+                }
+                if condition == crate::condition::Condition::Exhaustion
+                    && em.creature(t).exhaustion >= 6
+                {
+                    resolve::end_concentration(em, t);
+                    em.public(EventKind::Died { creature: t });
+                }
+                combat::check_end(em);
             } else {
                 if !c.has(condition) {
                     return Err(RuleError::invalid(format!("{} is not {condition}.", c.name)));

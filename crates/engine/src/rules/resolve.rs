@@ -83,7 +83,7 @@ pub(crate) fn saving_throw(
     let modifier = c.save_modifier(ability);
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
-    if ability == Ability::Dex && c.has_effect(&Effect::Dodging) {
+    if ability == Ability::Dex && c.dodging() {
         sources.push(Advantage::Advantage);
     }
     if ability == Ability::Dex && c.has(Condition::Restrained) {
@@ -159,7 +159,8 @@ pub(crate) fn attack_advantage(em: &Emitter, attacker: CreatureId, target: Creat
             Advantage::Disadvantage
         });
     }
-    if t.has_effect(&Effect::Dodging) && !a.has(Condition::Invisible) {
+    // Dodge: only against an attacker the dodger can see.
+    if t.dodging() && !a.has(Condition::Invisible) && !t.has(Condition::Blinded) {
         s.push(Advantage::Disadvantage);
     }
     Advantage::combine(s)
@@ -223,6 +224,11 @@ pub(crate) fn deal_damage(
 }
 
 /// As [`deal_damage`], halving the rolled damage first (a successful save for half).
+///
+/// Each part is rolled and shown as its own `DamageDealt` (resistances differ by
+/// type), but the hit is one source of damage: what follows from it (dropping to 0,
+/// massive damage, one death-save failure — two on a crit — and one concentration
+/// save against half the total) is worked out once, from the total.
 pub(crate) fn deal_damage_scaled(
     em: &mut Emitter,
     target: CreatureId,
@@ -231,10 +237,14 @@ pub(crate) fn deal_damage_scaled(
     crit: bool,
     half: bool,
 ) -> Result<i32, RuleError> {
+    let before = em.creature(target).clone();
+    if before.dead {
+        return Ok(0);
+    }
     let mut total = 0;
     for p in parts {
         let expr = crate::dice::parse(&p.dice)?;
-        let expr = if crit { expr /* TODO(dice): doubled() */ } else { expr };
+        let expr = if crit { expr.doubled() } else { expr };
         let roll = expr.roll(em.dice)?;
         let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
         let base = if half { rolled / 2 } else { rolled };
@@ -253,49 +263,40 @@ pub(crate) fn deal_damage_scaled(
         } else {
             roll.breakdown.clone()
         };
-        total += take_damage(em, target, source, p.damage_type, breakdown, rolled, modifier, amount, crit);
-        if em.creature(target).dead {
-            break;
-        }
+        em.public(EventKind::DamageDealt {
+            target,
+            source,
+            damage_type: p.damage_type,
+            breakdown,
+            rolled,
+            modifier,
+            amount,
+        });
+        total += amount;
     }
+    after_damage(em, target, source, &before, total, crit);
     Ok(total)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn take_damage(
+/// What follows from `amount` damage (already dealt) to a creature that looked like
+/// `before` when the hit landed.
+fn after_damage(
     em: &mut Emitter,
     target: CreatureId,
     source: Option<CreatureId>,
-    damage_type: crate::data::DamageType,
-    breakdown: String,
-    rolled: i32,
-    modifier: DamageModifier,
+    before: &crate::creature::Creature,
     amount: i32,
     crit: bool,
-) -> i32 {
-    let before = em.creature(target).clone();
-    if before.dead {
-        return 0;
-    }
-    em.public(EventKind::DamageDealt {
-        target,
-        source,
-        damage_type,
-        breakdown,
-        rolled,
-        modifier,
-        amount,
-    });
+) {
     if amount <= 0 {
-        return 0;
+        return;
     }
-    let after = em.creature(target).clone();
     let through = amount - before.temp_hp.min(amount);
     if before.hp <= 0 && before.is_pc() {
         // Damage while dying: death-save failures, or death from massive damage.
         if through >= before.max_hp {
             em.public(EventKind::Died { creature: target });
-            return amount;
+            return;
         }
         let failures = (before.death_saves.failures + if crit { 2 } else { 1 }).min(3);
         em.public(EventKind::DeathSaveFailedByDamage {
@@ -305,32 +306,19 @@ fn take_damage(
         if failures >= 3 {
             em.public(EventKind::Died { creature: target });
         }
-        return amount;
+        return;
     }
+    let after = em.creature(target).clone();
     if after.hp <= 0 {
         let overflow = through - before.hp;
-        end_concentration(em, target);
-        if !after.is_pc() {
-            em.public(EventKind::Died { creature: target });
-        } else if overflow >= after.max_hp {
+        if after.is_pc() && overflow >= after.max_hp {
             // Massive damage: instant death.
+            end_concentration(em, target);
             em.public(EventKind::Died { creature: target });
         } else {
-            em.public(EventKind::FellUnconscious { creature: target });
-            em.public(EventKind::ConditionApplied {
-                creature: target,
-                condition: Condition::Unconscious,
-                source,
-            });
-            if !after.has(Condition::Prone) {
-                em.public(EventKind::ConditionApplied {
-                    creature: target,
-                    condition: Condition::Prone,
-                    source,
-                });
-            }
+            drop_to_zero(em, target, source);
         }
-        return amount;
+        return;
     }
     if after.concentration.is_some() {
         let dc = (amount / 2).max(10);
@@ -338,7 +326,43 @@ fn take_damage(
             end_concentration(em, target);
         }
     }
-    amount
+}
+
+/// A creature has just reached 0 hit points (and was not killed outright): it loses
+/// concentration; a monster dies; a player character falls unconscious and prone and
+/// starts making death saves.
+pub(crate) fn drop_to_zero(em: &mut Emitter, target: CreatureId, source: Option<CreatureId>) {
+    end_concentration(em, target);
+    let c = em.creature(target).clone();
+    if !c.is_pc() {
+        em.public(EventKind::Died { creature: target });
+        return;
+    }
+    em.public(EventKind::FellUnconscious { creature: target });
+    if !c.has(Condition::Unconscious) {
+        em.public(EventKind::ConditionApplied {
+            creature: target,
+            condition: Condition::Unconscious,
+            source,
+        });
+    }
+    if !c.has(Condition::Prone) {
+        em.public(EventKind::ConditionApplied {
+            creature: target,
+            condition: Condition::Prone,
+            source,
+        });
+    }
+}
+
+/// A creature at 0 hit points has just got some back: it wakes up.
+pub(crate) fn wake_up(em: &mut Emitter, target: CreatureId) {
+    if em.creature(target).has(Condition::Unconscious) {
+        em.public(EventKind::ConditionRemoved {
+            creature: target,
+            condition: Condition::Unconscious,
+        });
+    }
 }
 
 /// Ends a creature's concentration and every effect that depended on it.
@@ -386,14 +410,7 @@ pub(crate) fn heal(
         amount,
     });
     if was_down && em.creature(target).hp > 0 {
-        for c in [Condition::Unconscious] {
-            if em.creature(target).has(c) {
-                em.public(EventKind::ConditionRemoved {
-                    creature: target,
-                    condition: c,
-                });
-            }
-        }
+        wake_up(em, target);
     }
     Ok(amount)
 }
@@ -412,12 +429,7 @@ pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
                 failures: f,
             });
             em.public(EventKind::Revived { creature: who });
-            if em.creature(who).has(Condition::Unconscious) {
-                em.public(EventKind::ConditionRemoved {
-                    creature: who,
-                    condition: Condition::Unconscious,
-                });
-            }
+            wake_up(em, who);
             return;
         }
         1 => f = (f + 2).min(3),
@@ -437,11 +449,20 @@ pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
     }
 }
 
-/// A short rest (spending hit dice) or a long rest.
-pub(crate) fn rest(em: &mut Emitter, who: CreatureId, kind: RestKind, hit_dice: u32) {
+/// A short rest (spending hit dice) or a long rest. Refused for the dead, and a long
+/// rest needs at least 1 hit point at its start to do anything.
+pub(crate) fn rest(
+    em: &mut Emitter,
+    who: CreatureId,
+    kind: RestKind,
+    hit_dice: u32,
+) -> Result<(), RuleError> {
     let c = em.creature(who).clone();
     if c.dead {
-        return;
+        return Err(RuleError::CannotAct {
+            who: c.name.clone(),
+            why: "dead".into(),
+        });
     }
     match kind {
         RestKind::Short => {
@@ -458,9 +479,22 @@ pub(crate) fn rest(em: &mut Emitter, who: CreatureId, kind: RestKind, hit_dice: 
                 hit_dice_spent: spend,
                 hp_regained: hp,
             });
+            if c.hp <= 0 && hp > 0 {
+                wake_up(em, who);
+            }
         }
         RestKind::Long => {
-            let hp = (c.effective_max_hp() - c.hp).max(0);
+            if c.hp <= 0 {
+                return Err(RuleError::invalid(format!(
+                    "{} needs at least 1 hit point to benefit from a long rest.",
+                    c.name
+                )));
+            }
+            // The rest takes away a level of exhaustion first, so a character at
+            // exhaustion 4 gets its full hit point maximum back with level 3.
+            let mut rested = c.clone();
+            rested.exhaustion = rested.exhaustion.saturating_sub(1);
+            let hp = (rested.effective_max_hp() - c.hp).max(0);
             em.emit(Visibility::Party, EventKind::Rested {
                 creature: who,
                 kind,
@@ -477,4 +511,5 @@ pub(crate) fn rest(em: &mut Emitter, who: CreatureId, kind: RestKind, hit_dice: 
             }
         }
     }
+    Ok(())
 }

@@ -93,15 +93,24 @@ pub(crate) fn cast(
                 spell.name, spell.casting_time
             )));
         }
-        // Casting a levelled spell as a bonus action leaves only cantrips for the action.
+        // The bonus-action spell rule: on a turn where you cast a spell with a bonus
+        // action, the only other spell you may cast is a cantrip with a casting time
+        // of one action — whichever order they come in.
         if let Some(c) = em.state.combat.as_ref()
-            && cost == ActionCost::Action
-            && spell.level > 0
-            && c.budget.bonus_spell_cast
+            && c.active_creature() == Some(me)
         {
-            return Err(RuleError::invalid(
-                "After a bonus-action spell, only a cantrip can be cast with your action.",
-            ));
+            let action_cantrip = spell.level == 0 && cost == ActionCost::Action;
+            if cost != ActionCost::BonusAction && c.budget.bonus_spell_cast && !action_cantrip {
+                return Err(RuleError::invalid(
+                    "After a bonus-action spell, only a cantrip can be cast with your action.",
+                ));
+            }
+            if cost == ActionCost::BonusAction && c.budget.other_spell_cast {
+                return Err(RuleError::invalid(
+                    "You've already cast a spell other than a cantrip this turn, so you can't \
+                     cast a bonus-action spell too.",
+                ));
+            }
         }
         super::combat::require_turn_part(em, me, cost)?;
     } else {

@@ -1,0 +1,2 @@
+//! Narration latency benchmark (being written).
+fn main() {}

@@ -1,0 +1,53 @@
+//! Data-driven rules scenarios: each `tests/scenarios/<name>.json` is a party, foes,
+//! scripted dice and a list of commands; the rendered events and final state are
+//! snapshot-tested (`tests/snapshots/rules_scenarios__<name>.snap`), and the harness in
+//! `tests/common` checks the engine's invariants on every step (see there).
+//!
+//! To add a scenario: write the JSON file, add its name to the list below, run
+//! `INSTA_UPDATE=always cargo test -p dicebard-engine --test rules_scenarios`, then read
+//! the new snapshot and check every number against the 5e rules before committing.
+
+mod common;
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        const NAMES: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                let out = common::run_file(stringify!($name));
+                insta::assert_snapshot!(stringify!($name), out);
+            }
+        )*
+    };
+}
+
+scenarios!(
+    concentration,
+    rests,
+    death_saves,
+    conditions_attacks,
+    attack_rolls,
+    damage_types,
+    temp_hp,
+    healing,
+    checks_and_saves,
+    smoke,
+);
+
+/// Every scenario file has a test, and every test a file.
+#[test]
+fn every_scenario_file_is_listed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "json").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    files.sort();
+    let mut names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
+    names.sort();
+    assert_eq!(files, names, "tests/scenarios/*.json and the scenarios! list differ");
+}
