@@ -84,7 +84,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 /// Runs the chosen subcommand and returns the process's exit status.
 pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     match cli.command {
-        Command::Run => run(&config),
+        Command::Run => run(&config).await,
         Command::Play(args) => match crate::terminal::play(&config, args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -96,7 +96,7 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     }
 }
 
-fn run(config: &Config) -> ExitCode {
+async fn run(config: &Config) -> ExitCode {
     if config.discord.token.is_none() {
         eprintln!(
             "No Discord token configured (set DICEBARD_DISCORD_TOKEN or [discord].token in \
@@ -104,8 +104,13 @@ fn run(config: &Config) -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    eprintln!("dicebard: the Discord front end is not built yet. To play now, run: dicebard play");
-    ExitCode::FAILURE
+    match crate::app::run_bot(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dicebard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The `--json` output of `dicebard roll`: exactly these keys, in this order.

@@ -3,8 +3,11 @@
 //! The rules live in the `dicebard-engine` crate (pure: no IO, no clock); this crate is
 //! the runtime around it. See ARCHITECTURE.md for the code map and invariants.
 
+pub mod app;
 pub mod cli;
 pub mod config;
+pub mod intent;
+pub mod llm;
 pub mod store;
 
 // ---- runtime modules (coordinator, narrator, front ends) ------------------------------
@@ -12,5 +15,6 @@ pub mod store;
 // `coordinator` and `narrator` join it here.
 pub mod clock;
 pub mod coordinator;
+pub mod discord;
 pub mod narrator;
 pub mod terminal;

@@ -39,7 +39,9 @@ Commands (one per line):
 pub fn parse_line(line: &str) -> Result<Action, String> {
     let line = line.trim();
     if let Some(t) = line.strip_prefix('>') {
-        return Ok(Action::Act { text: t.trim().into() });
+        return Ok(Action::Act {
+            text: t.trim().into(),
+        });
     }
     let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
@@ -71,70 +73,123 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
         }
     };
     match verb.to_ascii_lowercase().as_str() {
-        "roll" | "r" => Ok(Action::Roll { expr: need(rest, "a dice expression")?, secret: false }),
-        "secret" => Ok(Action::Roll { expr: need(rest, "a dice expression")?, secret: true }),
-        "do" | "say" | "act" => Ok(Action::Act { text: need(rest, "some text")? }),
+        "roll" | "r" => Ok(Action::Roll {
+            expr: need(rest, "a dice expression")?,
+            secret: false,
+        }),
+        "secret" => Ok(Action::Roll {
+            expr: need(rest, "a dice expression")?,
+            secret: true,
+        }),
+        "do" | "say" | "act" => Ok(Action::Act {
+            text: need(rest, "some text")?,
+        }),
         "check" => {
             let name: Vec<&str> = words
                 .iter()
-                .take_while(|w| !matches!(w.to_ascii_lowercase().as_str(), "adv" | "dis" | "advantage" | "disadvantage" | "dc"))
+                .take_while(|w| {
+                    !matches!(
+                        w.to_ascii_lowercase().as_str(),
+                        "adv" | "dis" | "advantage" | "disadvantage" | "dc"
+                    )
+                })
                 .copied()
                 .collect();
             let name = name.join(" ");
             let skill = Skill::parse(&name);
-            let ability = if skill.is_none() { Ability::parse(&name) } else { None };
+            let ability = if skill.is_none() {
+                Ability::parse(&name)
+            } else {
+                None
+            };
             if skill.is_none() && ability.is_none() {
                 return Err(format!("unknown skill or ability {name:?}"));
             }
-            Ok(Action::Check { skill, ability, advantage: adv(&words), dc: dc(&words)? })
+            Ok(Action::Check {
+                skill,
+                ability,
+                advantage: adv(&words),
+                dc: dc(&words)?,
+            })
         }
         "save" => {
             let ability = words
                 .first()
                 .and_then(|w| Ability::parse(w))
                 .ok_or("save needs an ability, e.g. `save dex`")?;
-            Ok(Action::Save { ability, advantage: adv(&words), dc: dc(&words)? })
+            Ok(Action::Save {
+                ability,
+                advantage: adv(&words),
+                dc: dc(&words)?,
+            })
         }
         "attack" | "a" => {
             let (target, weapon) = match rest.split_once(" with ") {
                 Some((t, w)) => (t.trim().to_string(), Some(w.trim().to_string())),
                 None => (rest.to_string(), None),
             };
-            Ok(Action::Attack { target: need(&target, "a target")?, weapon })
+            Ok(Action::Attack {
+                target: need(&target, "a target")?,
+                weapon,
+            })
         }
         "cast" | "c" => {
             let mut s = rest.to_string();
             let mut slot = None;
             if let Some(i) = s.rfind(" level ") {
-                slot = Some(s[i + 7..].trim().parse::<u8>().map_err(|_| "level needs a number")?);
+                slot = Some(
+                    s[i + 7..]
+                        .trim()
+                        .parse::<u8>()
+                        .map_err(|_| "level needs a number")?,
+                );
                 s.truncate(i);
             }
             let (spell, targets) = match s.split_once(" at ").or_else(|| s.split_once(" on ")) {
                 Some((sp, t)) => (
                     sp.trim().to_string(),
-                    t.split([',', '&']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                    t.split([',', '&'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect(),
                 ),
                 None => (s.trim().to_string(), vec![]),
             };
-            Ok(Action::Cast { spell: need(&spell, "a spell")?, targets, slot })
+            Ok(Action::Cast {
+                spell: need(&spell, "a spell")?,
+                targets,
+                slot,
+            })
         }
-        "use" | "drink" => Ok(Action::UseItem { item: need(rest, "an item")? }),
+        "use" | "drink" => Ok(Action::UseItem {
+            item: need(rest, "an item")?,
+        }),
         "dodge" => Ok(Action::Dodge),
         "end" | "endturn" | "pass" => Ok(Action::EndTurn),
         "rest" => match words.first().map(|w| w.to_ascii_lowercase()) {
-            Some(w) if w == "long" => Ok(Action::Rest { kind: RestKind::Long, hit_dice: 0 }),
+            Some(w) if w == "long" => Ok(Action::Rest {
+                kind: RestKind::Long,
+                hit_dice: 0,
+            }),
             Some(w) if w == "short" => Ok(Action::Rest {
                 kind: RestKind::Short,
                 hit_dice: words.get(1).and_then(|n| n.parse().ok()).unwrap_or(1),
             }),
             _ => Err("rest short [N] or rest long".into()),
         },
-        "fight" | "combat" => Ok(Action::StartCombat { monsters: parse_groups(rest)? }),
-        "add" => Ok(Action::AddToCombat { monsters: parse_groups(rest)? }),
+        "fight" | "combat" => Ok(Action::StartCombat {
+            monsters: parse_groups(rest)?,
+        }),
+        "add" => Ok(Action::AddToCombat {
+            monsters: parse_groups(rest)?,
+        }),
         "endfight" | "endcombat" => Ok(Action::EndCombat),
         "hp" => {
             let (t, n) = rest.rsplit_once(' ').ok_or("hp TARGET N")?;
-            Ok(Action::SetHp { target: t.trim().into(), hp: n.parse().map_err(|_| "hp needs a number")? })
+            Ok(Action::SetHp {
+                target: t.trim().into(),
+                hp: n.parse().map_err(|_| "hp needs a number")?,
+            })
         }
         "damage" => {
             if words.len() < 3 {
@@ -157,22 +212,40 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
                 _ => return Err("condition TARGET COND on|off".into()),
             };
             let c = Condition::parse(words[words.len() - 2]).ok_or("unknown condition")?;
-            Ok(Action::SetCondition { target: words[..words.len() - 2].join(" "), condition: c, on })
+            Ok(Action::SetCondition {
+                target: words[..words.len() - 2].join(" "),
+                condition: c,
+                on,
+            })
         }
         "whisper" => {
             let (to, text) = rest.split_once(' ').ok_or("whisper PLAYER TEXT")?;
-            Ok(Action::Whisper { to: local_player(to), text: text.trim().into() })
+            Ok(Action::Whisper {
+                to: local_player(to),
+                text: text.trim().into(),
+            })
         }
         "settings" => {
-            let t: u64 = words.first().and_then(|w| w.parse().ok()).ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
-            let w: u64 = words.get(1).and_then(|w| w.parse().ok()).ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
+            let t: u64 = words
+                .first()
+                .and_then(|w| w.parse().ok())
+                .ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
+            let w: u64 = words
+                .get(1)
+                .and_then(|w| w.parse().ok())
+                .ok_or("settings TIMEOUT_SECS WARNING_SECS")?;
             Ok(Action::ChangeSettings {
-                settings: Settings { turn_timeout_ms: t.saturating_mul(1000), turn_warning_ms: w.saturating_mul(1000) },
+                settings: Settings {
+                    turn_timeout_ms: t.saturating_mul(1000),
+                    turn_warning_ms: w.saturating_mul(1000),
+                },
             })
         }
         "create" => {
             if words.len() < 3 {
-                return Err("create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]".into());
+                return Err(
+                    "create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]".into(),
+                );
             }
             let mut spec = CharacterSpec::quick(words[0], words[1], words[2]);
             let mut i = 3;
@@ -184,15 +257,25 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
                         i += 1;
                     }
                     "pointbuy" => {
-                        let v: Vec<i32> = words.iter().skip(i + 1).take(6).filter_map(|w| w.parse().ok()).collect();
+                        let v: Vec<i32> = words
+                            .iter()
+                            .skip(i + 1)
+                            .take(6)
+                            .filter_map(|w| w.parse().ok())
+                            .collect();
                         if v.len() != 6 {
                             return Err("pointbuy needs six scores: STR DEX CON INT WIS CHA".into());
                         }
-                        spec.method = AbilityMethod::PointBuy { scores: Abilities::new(v[0], v[1], v[2], v[3], v[4], v[5]) };
+                        spec.method = AbilityMethod::PointBuy {
+                            scores: Abilities::new(v[0], v[1], v[2], v[3], v[4], v[5]),
+                        };
                         i += 7;
                     }
                     "level" => {
-                        spec.level = words.get(i + 1).and_then(|w| w.parse().ok()).ok_or("level needs a number")?;
+                        spec.level = words
+                            .get(i + 1)
+                            .and_then(|w| w.parse().ok())
+                            .ok_or("level needs a number")?;
                         i += 2;
                     }
                     other => return Err(format!("unexpected {other:?} in create")),
@@ -200,7 +283,9 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
             }
             Ok(Action::CreateCharacter { spec })
         }
-        "join" => Ok(Action::Join { name: need(rest, "a name")? }),
+        "join" => Ok(Action::Join {
+            name: need(rest, "a name")?,
+        }),
         "" => Err("empty command".into()),
         other => Err(format!("unknown command {other:?} — type `help`")),
     }
@@ -214,7 +299,10 @@ fn parse_groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
             _ => (1, part),
         };
         let name = name.trim_end_matches('s');
-        out.push(MonsterGroup { monster: name.to_string(), count });
+        out.push(MonsterGroup {
+            monster: name.to_string(),
+            count,
+        });
     }
     if out.is_empty() {
         return Err("name some monsters, e.g. `fight 3 goblin`".into());
@@ -228,7 +316,10 @@ pub fn local_player(name: &str) -> PlayerId {
 }
 
 fn default_player_name() -> String {
-    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "player".into())
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "player".into())
 }
 
 /// Runs a game at the terminal until `quit` or end of input.
@@ -256,7 +347,10 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e.user_message()))?,
     };
-    let snap = coord.snapshot(id).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let snap = coord
+        .snapshot(id)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let json = args.json;
     let out = Printer { json };
     if !json {
@@ -264,24 +358,48 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             "dicebard — campaign \"{}\" ({} events so far). You are {name}{}. Type `help`.",
             snap.state.name,
             snap.seq,
-            if snap.state.is_gm(&me) { ", the GM" } else { "" }
+            if snap.state.is_gm(&me) {
+                ", the GM"
+            } else {
+                ""
+            }
         ));
         print_status(&snap.state, &me);
     }
     if !snap.state.players.contains_key(&me) {
-        let _ = coord.submit(id, Command { by: dicebard_engine::Actor::Player(me.clone()), action: Action::Join { name: name.clone() } }, origin(&me)).await;
+        let _ = coord
+            .submit(
+                id,
+                Command {
+                    by: dicebard_engine::Actor::Player(me.clone()),
+                    action: Action::Join { name: name.clone() },
+                },
+                origin(&me),
+            )
+            .await;
     }
 
     // Printer: every event after what we've shown, in order.
     let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
-    let mut sub = coord.subscribe(id, snap.seq).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let mut sub = coord
+        .subscribe(id, snap.seq)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let viewer_coord = coord.clone();
     let viewer_me = me.clone();
     let printer = tokio::spawn(async move {
         while let Some(c) = sub.next().await {
-            let state = viewer_coord.snapshot(c.campaign_id).await.map(|s| s.state).ok();
+            let state = viewer_coord
+                .snapshot(c.campaign_id)
+                .await
+                .map(|s| s.state)
+                .ok();
             if let Some(state) = &state {
-                let viewer = if state.is_gm(&viewer_me) { Viewer::Gm } else { Viewer::Player(viewer_me.clone()) };
+                let viewer = if state.is_gm(&viewer_me) {
+                    Viewer::Gm
+                } else {
+                    Viewer::Player(viewer_me.clone())
+                };
                 if c.event.visibility.allows(&viewer) {
                     out.event(state, &c);
                 }
@@ -333,7 +451,10 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             && !s.state.players.contains_key(&who)
         {
             let display = who.as_str().trim_start_matches("local:").to_string();
-            let join = Command { by: dicebard_engine::Actor::Player(who.clone()), action: Action::Join { name: display } };
+            let join = Command {
+                by: dicebard_engine::Actor::Player(who.clone()),
+                action: Action::Join { name: display },
+            };
             if let Err(e) = coord.submit(id, join, origin(&who)).await {
                 out.error(line_no, &e.user_message());
                 continue;
@@ -347,7 +468,14 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             }
         };
         let res = coord
-            .submit(id, Command { by: dicebard_engine::Actor::Player(who.clone()), action }, origin(&who))
+            .submit(
+                id,
+                Command {
+                    by: dicebard_engine::Actor::Player(who.clone()),
+                    action,
+                },
+                origin(&who),
+            )
             .await;
         if let Err(e) = res {
             out.error(line_no, &e.user_message());
@@ -359,7 +487,11 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         }
     }
     if let Ok(s) = coord.snapshot(id).await {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), printed_rx.wait_for(|p| *p >= s.seq)).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            printed_rx.wait_for(|p| *p >= s.seq),
+        )
+        .await;
     }
     printer.abort();
     coord.shutdown().await;
@@ -437,7 +569,9 @@ impl Printer {
         let c = if name.is_empty() {
             state.character_of(me)
         } else {
-            dicebard_engine::find_creature(state, name, |c| c.is_pc()).ok().and_then(|id| state.creature(id))
+            dicebard_engine::find_creature(state, name, |c| c.is_pc())
+                .ok()
+                .and_then(|id| state.creature(id))
         };
         let Some(c) = c else {
             self.error(0, "no such character");
@@ -456,32 +590,66 @@ impl Printer {
             pc.map_or("", |p| p.class.as_str()),
             c.hp,
             c.max_hp,
-            if c.temp_hp > 0 { format!(" (+{} temp)", c.temp_hp) } else { String::new() },
+            if c.temp_hp > 0 {
+                format!(" (+{} temp)", c.temp_hp)
+            } else {
+                String::new()
+            },
             c.effective_ac(),
             c.effective_speed(),
             c.proficiency_bonus
         ));
         let abil: Vec<String> = Ability::ALL
             .iter()
-            .map(|a| format!("{} {} ({:+})", a.code().to_uppercase(), c.abilities.score(*a), c.modifier(*a)))
+            .map(|a| {
+                format!(
+                    "{} {} ({:+})",
+                    a.code().to_uppercase(),
+                    c.abilities.score(*a),
+                    c.modifier(*a)
+                )
+            })
             .collect();
         self.line(&abil.join("  "));
         for a in &c.attacks {
-            let dmg: Vec<String> = a.damage.iter().map(|d| format!("{} {}", d.dice, d.damage_type)).collect();
-            self.line(&format!("  {} {:+} to hit, {}", a.name, a.to_hit, dmg.join(" + ")));
+            let dmg: Vec<String> = a
+                .damage
+                .iter()
+                .map(|d| format!("{} {}", d.dice, d.damage_type))
+                .collect();
+            self.line(&format!(
+                "  {} {:+} to hit, {}",
+                a.name,
+                a.to_hit,
+                dmg.join(" + ")
+            ));
         }
         if let Some(sc) = &c.spellcasting {
             let slots: Vec<String> = (1..=9u8)
                 .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
-                .map(|l| format!("L{l} {}/{}", sc.available(l), sc.max_slots[usize::from(l - 1)]))
+                .map(|l| {
+                    format!(
+                        "L{l} {}/{}",
+                        sc.available(l),
+                        sc.max_slots[usize::from(l - 1)]
+                    )
+                })
                 .collect();
-            self.line(&format!("  Spells: {}  Slots: {}", sc.spells.join(", "), slots.join(" ")));
+            self.line(&format!(
+                "  Spells: {}  Slots: {}",
+                sc.spells.join(", "),
+                slots.join(" ")
+            ));
         }
         if !c.conditions.is_empty() {
             let cs: Vec<String> = c.conditions.keys().map(|k| k.to_string()).collect();
             self.line(&format!("  Conditions: {}", cs.join(", ")));
         }
-        let inv: Vec<String> = c.inventory.iter().map(|i| format!("{} ×{}", i.name, i.quantity)).collect();
+        let inv: Vec<String> = c
+            .inventory
+            .iter()
+            .map(|i| format!("{} ×{}", i.name, i.quantity))
+            .collect();
         self.line(&format!("  Inventory: {}", inv.join(", ")));
     }
 }
@@ -489,17 +657,31 @@ impl Printer {
 fn print_status(state: &CampaignState, me: &PlayerId) {
     let mut o = std::io::stdout().lock();
     for c in state.party() {
-        let _ = writeln!(o, "  {} — HP {}/{}, AC {}", c.name, c.hp, c.max_hp, c.effective_ac());
+        let _ = writeln!(
+            o,
+            "  {} — HP {}/{}, AC {}",
+            c.name,
+            c.hp,
+            c.max_hp,
+            c.effective_ac()
+        );
     }
     if state.character_of(me).is_none() {
-        let _ = writeln!(o, "  You have no character yet: try `create Thorin fighter dwarf`.");
+        let _ = writeln!(
+            o,
+            "  You have no character yet: try `create Thorin fighter dwarf`."
+        );
     }
     if let Some(cb) = &state.combat {
         let _ = writeln!(o, "  In combat, round {}:", cb.round);
         for (i, e) in cb.order.iter().enumerate() {
             if let Some(c) = state.creature(e.creature) {
                 let mark = if i == cb.active { "▶" } else { " " };
-                let hp = if c.is_pc() { format!("{}/{}", c.hp, c.max_hp) } else { c.health().describe().to_string() };
+                let hp = if c.is_pc() {
+                    format!("{}/{}", c.hp, c.max_hp)
+                } else {
+                    c.health().describe().to_string()
+                };
                 let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", e.total, c.name);
             }
         }

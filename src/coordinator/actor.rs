@@ -47,7 +47,9 @@ fn parse_event(campaign_id: i64, seq: u64, body: &str) -> Result<Event, SubmitEr
         )));
     }
     serde_json::from_str(body).map_err(|e| {
-        SubmitError::Internal(format!("campaign {campaign_id} event {seq} is unreadable: {e}"))
+        SubmitError::Internal(format!(
+            "campaign {campaign_id} event {seq} is unreadable: {e}"
+        ))
     })
 }
 
@@ -151,8 +153,16 @@ impl Actor {
     async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>) {
         // Coming back after a restart: give the active player the time they had left,
         // and let a monster whose turn it was act.
-        if self.state.combat.as_ref().is_some_and(|c| c.deadline.is_some()) {
-            if let Err(e) = self.execute(Command::system(Action::ResumeClock), Origin::system()).await {
+        if self
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.deadline.is_some())
+        {
+            if let Err(e) = self
+                .execute(Command::system(Action::ResumeClock), Origin::system())
+                .await
+            {
                 tracing::error!(error = %e, "could not resume the turn clock");
             }
         }
@@ -242,7 +252,11 @@ impl Actor {
     }
 
     /// decide → commit → apply → publish.
-    async fn execute(&mut self, cmd: Command, origin: Origin) -> Result<Vec<Arc<Committed>>, SubmitError> {
+    async fn execute(
+        &mut self,
+        cmd: Command,
+        origin: Origin,
+    ) -> Result<Vec<Arc<Committed>>, SubmitError> {
         let now = self.shared.clock.now();
         let mut dice = SeededDice::new(mix(self.seed, self.next_seq));
         let events = decide(&self.state, cmd, &mut dice, now)?;
@@ -289,13 +303,7 @@ impl Actor {
             self.since_snapshot = 0;
             self.snapshot().await;
         }
-        if ended
-            && let Err(e) = self
-                .shared
-                .store
-                .end_campaign(self.id, now.0 as i64)
-                .await
-        {
+        if ended && let Err(e) = self.shared.store.end_campaign(self.id, now.0 as i64).await {
             tracing::warn!(error = %e, "could not mark the campaign ended");
         }
         Ok(out)
@@ -333,12 +341,17 @@ impl Actor {
             {
                 Ok(c) if options.contains(&c) => c,
                 Ok(_) | Err(_) => {
-                    tracing::warn!("NPC policy gave no legal choice in time; using the built-in one");
+                    tracing::warn!(
+                        "NPC policy gave no legal choice in time; using the built-in one"
+                    );
                     dicebard_engine::choose_npc_option(&self.state, &options)
                 }
             };
             let res = self
-                .execute(Command::system(Action::NpcAct { option: choice }), Origin::system())
+                .execute(
+                    Command::system(Action::NpcAct { option: choice }),
+                    Origin::system(),
+                )
                 .await;
             if let Err(e) = res {
                 tracing::error!(error = %e, "NPC turn failed; passing");

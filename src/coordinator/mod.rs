@@ -19,9 +19,7 @@ pub use commit::Committer;
 use crate::clock::Clock;
 use crate::store::{NewCampaign, Store, StoreError};
 use dicebard_engine::data::Catalog;
-use dicebard_engine::{
-    Action, CampaignState, Command, NpcOption, PlayerId, RuleError, Settings,
-};
+use dicebard_engine::{Action, CampaignState, Command, NpcOption, PlayerId, RuleError, Settings};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
@@ -192,7 +190,12 @@ pub struct Snapshot {
 }
 
 impl Coordinator {
-    pub fn new(store: Store, catalog: Arc<Catalog>, clock: Clock, options: CoordinatorOptions) -> Self {
+    pub fn new(
+        store: Store,
+        catalog: Arc<Catalog>,
+        clock: Clock,
+        options: CoordinatorOptions,
+    ) -> Self {
         let committer = Committer::spawn(store.clone());
         Coordinator {
             shared: Arc::new(Shared {
@@ -325,7 +328,9 @@ impl Coordinator {
                 Err(_) => Err(SubmitError::Internal("the campaign stopped".into())),
             };
         }
-        Err(SubmitError::Internal("the campaign could not be loaded".into()))
+        Err(SubmitError::Internal(
+            "the campaign could not be loaded".into(),
+        ))
     }
 
     /// A copy of the campaign's current state.
@@ -340,14 +345,20 @@ impl Coordinator {
                 return Ok(s);
             }
         }
-        Err(SubmitError::Internal("the campaign could not be loaded".into()))
+        Err(SubmitError::Internal(
+            "the campaign could not be loaded".into(),
+        ))
     }
 
     /// Follows a campaign's committed events, starting after `after_seq`. Events
     /// already in the log are read from the store first; a subscriber that falls behind
     /// the live channel resyncs from the log too, so it never misses one and never
     /// slows the actor.
-    pub async fn subscribe(&self, campaign_id: i64, after_seq: u64) -> Result<Subscription, SubmitError> {
+    pub async fn subscribe(
+        &self,
+        campaign_id: i64,
+        after_seq: u64,
+    ) -> Result<Subscription, SubmitError> {
         let h = self.open(campaign_id).await?;
         let rx = h.events.subscribe();
         Ok(Subscription {
@@ -361,7 +372,11 @@ impl Coordinator {
     }
 
     /// Committed events after `after_seq`, from the log.
-    pub async fn events_since(&self, campaign_id: i64, after_seq: u64) -> Result<Vec<Arc<Committed>>, SubmitError> {
+    pub async fn events_since(
+        &self,
+        campaign_id: i64,
+        after_seq: u64,
+    ) -> Result<Vec<Arc<Committed>>, SubmitError> {
         let rows = self.shared.store.events(campaign_id, after_seq).await?;
         rows.into_iter()
             .map(|r| Committed::from_stored(campaign_id, r).map(Arc::new))
@@ -412,7 +427,11 @@ impl Subscription {
             }
             if !self.caught_up {
                 self.caught_up = true;
-                if let Ok(evs) = self.coordinator.events_since(self.campaign_id, self.last_seq).await {
+                if let Ok(evs) = self
+                    .coordinator
+                    .events_since(self.campaign_id, self.last_seq)
+                    .await
+                {
                     self.backlog.extend(evs);
                     continue;
                 }
@@ -432,7 +451,11 @@ impl Subscription {
                     return Some(e);
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!(campaign = self.campaign_id, skipped = n, "subscriber lagged; resyncing from the log");
+                    tracing::debug!(
+                        campaign = self.campaign_id,
+                        skipped = n,
+                        "subscriber lagged; resyncing from the log"
+                    );
                     self.caught_up = false;
                 }
                 Err(broadcast::error::RecvError::Closed) => {

@@ -15,6 +15,7 @@
 //! [`Secret`]s everywhere else.
 
 pub mod anthropic;
+pub mod breaker;
 pub mod budget;
 pub mod error;
 pub mod npc;
@@ -22,6 +23,7 @@ pub mod openai;
 pub mod retry;
 pub mod sse;
 
+pub use breaker::Breaker;
 pub use budget::{Prices, UsageMeter, UsageReport};
 pub use error::LlmError;
 pub use npc::{LlmNpcPolicy, NpcIntents};

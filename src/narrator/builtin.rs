@@ -26,7 +26,11 @@ fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 }
 
 fn signed(n: i32) -> String {
-    if n >= 0 { format!("+{n}") } else { n.to_string() }
+    if n >= 0 {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    }
 }
 
 impl BuiltinNarrator {
@@ -45,10 +49,13 @@ impl BuiltinNarrator {
         let n = |id: CreatureId| Self::name(state, id);
         let text = match &c.event.kind {
             CampaignStarted { name, .. } => fill(
-                pick(seq, &[
-                    "The tale of {name} begins. Gather round, adventurers.",
-                    "A new story opens: {name}. The dice are warm and the lamps are lit.",
-                ]),
+                pick(
+                    seq,
+                    &[
+                        "The tale of {name} begins. Gather round, adventurers.",
+                        "A new story opens: {name}. The dice are warm and the lamps are lit.",
+                    ],
+                ),
                 &[("name", name)],
             ),
             CampaignEnded => "The campaign is over. Thank you for playing.".into(),
@@ -65,10 +72,13 @@ impl BuiltinNarrator {
                     .map(|p| (title(&p.class), title(&p.race), p.level))
                     .unwrap_or_default();
                 fill(
-                    pick(seq, &[
-                        "{name}, a level {level} {race} {class}, steps into the story ({hp} HP, AC {ac}).",
-                        "Meet {name}: {race} {class}, level {level}, {hp} hit points and armour class {ac}.",
-                    ]),
+                    pick(
+                        seq,
+                        &[
+                            "{name}, a level {level} {race} {class}, steps into the story ({hp} HP, AC {ac}).",
+                            "Meet {name}: {race} {class}, level {level}, {hp} hit points and armour class {ac}.",
+                        ],
+                    ),
                     &[
                         ("name", &creature.name),
                         ("level", &level.to_string()),
@@ -83,11 +93,14 @@ impl BuiltinNarrator {
             MonstersAppeared { creatures } => {
                 let names: Vec<&str> = creatures.iter().map(|c| c.name.as_str()).collect();
                 fill(
-                    pick(seq, &[
-                        "Out of the shadows come {who}!",
-                        "{who} appear, weapons ready.",
-                        "The air turns sour: {who} step into view.",
-                    ]),
+                    pick(
+                        seq,
+                        &[
+                            "Out of the shadows come {who}!",
+                            "{who} appear, weapons ready.",
+                            "The air turns sour: {who} step into view.",
+                        ],
+                    ),
                     &[("who", &join_names(&names))],
                 )
             }
@@ -140,14 +153,20 @@ impl BuiltinNarrator {
                 ..
             } => {
                 if *auto_fail {
-                    format!("{} cannot resist — the {ability} save fails outright.", n(*creature))
+                    format!(
+                        "{} cannot resist — the {ability} save fails outright.",
+                        n(*creature)
+                    )
                 } else {
                     let outcome = match success {
                         Some(true) => format!(" against DC {}: saved!", dc.unwrap_or(0)),
                         Some(false) => format!(" against DC {}: failed.", dc.unwrap_or(0)),
                         None => ".".into(),
                     };
-                    format!("{} makes a {ability} saving throw: {total}{outcome}", n(*creature))
+                    format!(
+                        "{} makes a {ability} saving throw: {total}{outcome}",
+                        n(*creature)
+                    )
                 }
             }
             AttackRolled {
@@ -166,24 +185,36 @@ impl BuiltinNarrator {
                 ];
                 let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let t = match outcome {
-                    AttackOutcome::CriticalHit => pick(seq, &[
-                        "A natural 20! {a}'s {w} finds the perfect opening on {t}.",
-                        "Critical hit! {a} drives the {w} home into {t}.",
-                    ]),
-                    AttackOutcome::Hit => pick(seq, &[
-                        "{a} strikes {t} with the {w} ({total} to hit) — a hit.",
-                        "{a}'s {w} connects with {t} ({total}).",
-                        "{a} swings the {w} at {t}: {total}, and it lands.",
-                    ]),
-                    AttackOutcome::Miss => pick(seq, &[
-                        "{a} attacks {t} with the {w} ({total}) but misses.",
-                        "{t} turns aside {a}'s {w} ({total}).",
-                        "{a}'s {w} whistles past {t} ({total}).",
-                    ]),
-                    AttackOutcome::CriticalMiss => pick(seq, &[
-                        "A natural 1 — {a} fumbles the {w} and misses {t} completely.",
-                        "{a} stumbles; the {w} goes nowhere near {t}.",
-                    ]),
+                    AttackOutcome::CriticalHit => pick(
+                        seq,
+                        &[
+                            "A natural 20! {a}'s {w} finds the perfect opening on {t}.",
+                            "Critical hit! {a} drives the {w} home into {t}.",
+                        ],
+                    ),
+                    AttackOutcome::Hit => pick(
+                        seq,
+                        &[
+                            "{a} strikes {t} with the {w} ({total} to hit) — a hit.",
+                            "{a}'s {w} connects with {t} ({total}).",
+                            "{a} swings the {w} at {t}: {total}, and it lands.",
+                        ],
+                    ),
+                    AttackOutcome::Miss => pick(
+                        seq,
+                        &[
+                            "{a} attacks {t} with the {w} ({total}) but misses.",
+                            "{t} turns aside {a}'s {w} ({total}).",
+                            "{a}'s {w} whistles past {t} ({total}).",
+                        ],
+                    ),
+                    AttackOutcome::CriticalMiss => pick(
+                        seq,
+                        &[
+                            "A natural 1 — {a} fumbles the {w} and misses {t} completely.",
+                            "{a} stumbles; the {w} goes nowhere near {t}.",
+                        ],
+                    ),
                 };
                 fill(t, &vars)
             }
@@ -196,23 +227,56 @@ impl BuiltinNarrator {
             } => {
                 let t = n(*target);
                 match modifier {
-                    DamageModifier::Immune => format!("{t} is immune to {damage_type} — no harm done."),
-                    DamageModifier::Resisted => format!("{t} resists, taking only {amount} {damage_type} damage."),
-                    DamageModifier::Vulnerable => format!("{t} is vulnerable! {amount} {damage_type} damage."),
+                    DamageModifier::Immune => {
+                        format!("{t} is immune to {damage_type} — no harm done.")
+                    }
+                    DamageModifier::Resisted => {
+                        format!("{t} resists, taking only {amount} {damage_type} damage.")
+                    }
+                    DamageModifier::Vulnerable => {
+                        format!("{t} is vulnerable! {amount} {damage_type} damage.")
+                    }
                     DamageModifier::None => fill(
-                        pick(seq, &["{t} takes {x} {d} damage.", "{x} {d} damage to {t}.", "{t} reels from {x} {d} damage."]),
-                        &[("t", &t), ("x", &amount.to_string()), ("d", damage_type.name())],
+                        pick(
+                            seq,
+                            &[
+                                "{t} takes {x} {d} damage.",
+                                "{x} {d} damage to {t}.",
+                                "{t} reels from {x} {d} damage.",
+                            ],
+                        ),
+                        &[
+                            ("t", &t),
+                            ("x", &amount.to_string()),
+                            ("d", damage_type.name()),
+                        ],
                     ),
                 }
             }
             HealingReceived { target, amount, .. } => fill(
-                pick(seq, &["{t} regains {x} hit points.", "Warmth spreads through {t}: {x} hit points restored."]),
+                pick(
+                    seq,
+                    &[
+                        "{t} regains {x} hit points.",
+                        "Warmth spreads through {t}: {x} hit points restored.",
+                    ],
+                ),
                 &[("t", &n(*target)), ("x", &amount.to_string())],
             ),
-            TempHpGained { target, amount } => format!("{} gains {amount} temporary hit points.", n(*target)),
-            HitPointsSet { target, hp } => format!("The GM sets {}'s hit points to {hp}.", n(*target)),
+            TempHpGained { target, amount } => {
+                format!("{} gains {amount} temporary hit points.", n(*target))
+            }
+            HitPointsSet { target, hp } => {
+                format!("The GM sets {}'s hit points to {hp}.", n(*target))
+            }
             FellUnconscious { creature } => fill(
-                pick(seq, &["{t} collapses, unconscious and dying!", "{t} falls and does not get up."]),
+                pick(
+                    seq,
+                    &[
+                        "{t} collapses, unconscious and dying!",
+                        "{t} falls and does not get up.",
+                    ],
+                ),
                 &[("t", &n(*creature))],
             ),
             Died { creature } => {
@@ -221,7 +285,14 @@ impl BuiltinNarrator {
                     format!("{} has died. The table falls silent.", n(*creature))
                 } else {
                     fill(
-                        pick(seq, &["{t} falls, lifeless.", "{t} crumples to the ground and moves no more.", "{t} is slain."]),
+                        pick(
+                            seq,
+                            &[
+                                "{t} falls, lifeless.",
+                                "{t} crumples to the ground and moves no more.",
+                                "{t} is slain.",
+                            ],
+                        ),
                         &[("t", &n(*creature))],
                     )
                 }
@@ -243,10 +314,22 @@ impl BuiltinNarrator {
                 if *failures == 1 { "" } else { "s" }
             ),
             Stabilised { creature } => format!("{} is stable, breathing shallowly.", n(*creature)),
-            Revived { creature } => format!("A natural 20! {} gasps and rises with 1 hit point.", n(*creature)),
-            ConditionApplied { creature, condition, .. } => format!("{} is {condition}.", n(*creature)),
-            ConditionRemoved { creature, condition } => format!("{} is no longer {condition}.", n(*creature)),
-            ExhaustionChanged { creature, level } => format!("{}'s exhaustion is now level {level}.", n(*creature)),
+            Revived { creature } => format!(
+                "A natural 20! {} gasps and rises with 1 hit point.",
+                n(*creature)
+            ),
+            ConditionApplied {
+                creature,
+                condition,
+                ..
+            } => format!("{} is {condition}.", n(*creature)),
+            ConditionRemoved {
+                creature,
+                condition,
+            } => format!("{} is no longer {condition}.", n(*creature)),
+            ExhaustionChanged { creature, level } => {
+                format!("{}'s exhaustion is now level {level}.", n(*creature))
+            }
             SpellCast {
                 caster,
                 name,
@@ -262,11 +345,29 @@ impl BuiltinNarrator {
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
                     format!(" at {}", join_names(&names))
                 };
-                let lvl = slot.map(|s| format!(" (level {s} slot)")).unwrap_or_default();
-                let how = if *cost == ActionCost::Reaction { " in a flash" } else { "" };
+                let lvl = slot
+                    .map(|s| format!(" (level {s} slot)"))
+                    .unwrap_or_default();
+                let how = if *cost == ActionCost::Reaction {
+                    " in a flash"
+                } else {
+                    ""
+                };
                 fill(
-                    pick(seq, &["{c} casts {s}{on}{lvl}{how}.", "{c} speaks the words of {s}{on}{lvl}{how}."]),
-                    &[("c", &n(*caster)), ("s", name), ("on", &on), ("lvl", &lvl), ("how", how)],
+                    pick(
+                        seq,
+                        &[
+                            "{c} casts {s}{on}{lvl}{how}.",
+                            "{c} speaks the words of {s}{on}{lvl}{how}.",
+                        ],
+                    ),
+                    &[
+                        ("c", &n(*caster)),
+                        ("s", name),
+                        ("on", &on),
+                        ("lvl", &lvl),
+                        ("how", how),
+                    ],
                 )
             }
             ConcentrationStarted { .. } => return None,
@@ -276,17 +377,32 @@ impl BuiltinNarrator {
             EffectStarted { .. } | EffectEnded { .. } => return None,
             ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
             Dodged { creature } => fill(
-                pick(seq, &["{t} takes the Dodge action, watching every blade.", "{t} ducks and weaves, ready to dodge."]),
+                pick(
+                    seq,
+                    &[
+                        "{t} takes the Dodge action, watching every blade.",
+                        "{t} ducks and weaves, ready to dodge.",
+                    ],
+                ),
                 &[("t", &n(*creature))],
             ),
-            Rested { creature, kind, hp_regained, hit_dice_spent } => match kind {
+            Rested {
+                creature,
+                kind,
+                hp_regained,
+                hit_dice_spent,
+            } => match kind {
                 RestKind::Short => format!(
                     "{} takes a short rest, spending {hit_dice_spent} hit dice and regaining {hp_regained} hit points.",
                     n(*creature)
                 ),
-                RestKind::Long => format!("{} wakes from a long rest, fully restored.", n(*creature)),
+                RestKind::Long => {
+                    format!("{} wakes from a long rest, fully restored.", n(*creature))
+                }
             },
-            InitiativeRolled { creature, total, .. } => format!("{} rolls {total} for initiative.", n(*creature)),
+            InitiativeRolled {
+                creature, total, ..
+            } => format!("{} rolls {total} for initiative.", n(*creature)),
             CombatStarted { order } => {
                 let names: Vec<String> = order.iter().map(|e| n(e.creature)).collect();
                 format!("Roll for initiative! The order: {}.", names.join(", "))
@@ -295,10 +411,16 @@ impl BuiltinNarrator {
                 let names: Vec<String> = entries.iter().map(|e| n(e.creature)).collect();
                 format!("{} join the fight.", names.join(", "))
             }
-            TurnStarted { creature, round, deadline } => {
+            TurnStarted {
+                creature,
+                round,
+                deadline,
+            } => {
                 let secs = deadline.map(|d| d.0.saturating_sub(c.event.at.0) / 1000);
                 match secs {
-                    Some(s) => format!("Round {round}: it's {}'s turn ({s} seconds).", n(*creature)),
+                    Some(s) => {
+                        format!("Round {round}: it's {}'s turn ({s} seconds).", n(*creature))
+                    }
                     None => format!("Round {round}: {} acts.", n(*creature)),
                 }
             }
@@ -315,10 +437,13 @@ impl BuiltinNarrator {
             ),
             TurnEnded { .. } => return None,
             CombatEnded { outcome } => match outcome {
-                CombatOutcome::Victory => pick(seq, &[
-                    "The last foe falls. Victory!",
-                    "Silence returns to the field — the party stands victorious.",
-                ])
+                CombatOutcome::Victory => pick(
+                    seq,
+                    &[
+                        "The last foe falls. Victory!",
+                        "Silence returns to the field — the party stands victorious.",
+                    ],
+                )
                 .into(),
                 CombatOutcome::Defeat => "The party has fallen. Darkness closes in…".into(),
                 CombatOutcome::Ended => "The fight is over.".into(),
@@ -346,7 +471,11 @@ fn join_names(names: &[&str]) -> String {
     match names.len() {
         0 => String::new(),
         1 => names[0].to_string(),
-        _ => format!("{} and {}", names[..names.len() - 1].join(", "), names[names.len() - 1]),
+        _ => format!(
+            "{} and {}",
+            names[..names.len() - 1].join(", "),
+            names[names.len() - 1]
+        ),
     }
 }
 

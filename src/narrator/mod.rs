@@ -2,12 +2,16 @@
 //!
 //! The [`Narrator`] boundary takes events that are already committed and returns text.
 //! It never decides anything: every number in the prose comes from the events. This
-//! module has the deterministic built-in narrator; LLM narrators plug in behind the same
-//! trait and fall back to it.
+//! module has the deterministic built-in narrator and the LLM narrator ([`llm`], with its
+//! memory and prompts in [`memory`]), which plugs in behind the same trait and falls back
+//! to the built-in one event by event.
 
 mod builtin;
+pub mod llm;
+pub mod memory;
 
 pub use builtin::BuiltinNarrator;
+pub use llm::{EditPacer, LlmNarrator, NarrationEvent, NarrationOutcome, NarrationSource, NarrationStream, SentenceSplitter};
 
 use crate::coordinator::{BoxFuture, Committed};
 use dicebard_engine::{CampaignState, Visibility};

@@ -125,7 +125,11 @@ fn assign(class: &str, mut values: Vec<i32>) -> Abilities {
     ab
 }
 
-fn base_scores(spec: &CharacterSpec, class: &str, dice: &mut dyn Dice) -> Result<Abilities, RuleError> {
+fn base_scores(
+    spec: &CharacterSpec,
+    class: &str,
+    dice: &mut dyn Dice,
+) -> Result<Abilities, RuleError> {
     match &spec.method {
         AbilityMethod::StandardArray { scores: None } => Ok(assign(class, STANDARD_ARRAY.to_vec())),
         AbilityMethod::StandardArray { scores: Some(s) } => {
@@ -230,7 +234,11 @@ pub fn create_character(
                     "{}s can't choose {} (choose from {}).",
                     class.name,
                     s.name(),
-                    options.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+                    options
+                        .iter()
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
@@ -242,11 +250,16 @@ pub fn create_character(
         }
         spec.skills.clone()
     };
-    let skill_proficiencies: BTreeMap<Skill, Proficiency> =
-        skills.into_iter().map(|s| (s, Proficiency::Proficient)).collect();
+    let skill_proficiencies: BTreeMap<Skill, Proficiency> = skills
+        .into_iter()
+        .map(|s| (s, Proficiency::Proficient))
+        .collect();
 
     // Armour class.
-    let kit_armor = class.starting_armor.as_deref().and_then(|a| catalog.armor(a));
+    let kit_armor = class
+        .starting_armor
+        .as_deref()
+        .and_then(|a| catalog.armor(a));
     let mut ac = match kit_armor {
         Some(a) if a.category != ArmorCategory::Shield => {
             let d = if a.dex_bonus {
@@ -267,12 +280,15 @@ pub fn create_character(
     }
 
     // Weapons.
-    let attacks_per_action =
-        if level >= 5 && matches!(class.index.as_str(), "fighter" | "paladin" | "ranger" | "barbarian" | "monk") {
-            2
-        } else {
-            1
-        };
+    let attacks_per_action = if level >= 5
+        && matches!(
+            class.index.as_str(),
+            "fighter" | "paladin" | "ranger" | "barbarian" | "monk"
+        ) {
+        2
+    } else {
+        1
+    };
     let mut attacks = Vec::new();
     let mut inventory = Vec::new();
     for w in &class.starting_weapons {
@@ -326,7 +342,10 @@ pub fn create_character(
                 .get(usize::from(level) - 1)
                 .copied()
                 .unwrap_or([0; 9]);
-            let max_level = slots.iter().rposition(|s| *s > 0).map_or(0, |i| i as u8 + 1);
+            let max_level = slots
+                .iter()
+                .rposition(|s| *s > 0)
+                .map_or(0, |i| i as u8 + 1);
             let wanted: Vec<String> = if spec.spells.is_empty() {
                 default_spells(&class.index, level)
                     .into_iter()
@@ -338,7 +357,9 @@ pub fn create_character(
             let mut spells = Vec::new();
             for s in wanted {
                 let Some(sd) = catalog.spell(&s) else {
-                    return Err(RuleError::invalid(format!("There is no spell called \"{s}\".")));
+                    return Err(RuleError::invalid(format!(
+                        "There is no spell called \"{s}\"."
+                    )));
                 };
                 if !sd.classes.iter().any(|c| c == &class.index) {
                     return Err(RuleError::invalid(format!(
@@ -432,7 +453,10 @@ fn validate_name(name: &str) -> Result<(), RuleError> {
             "Character names can be at most {MAX_NAME_LEN} characters."
         )));
     }
-    if name.chars().any(|c| c.is_control() || matches!(c, '@' | '#' | '`' | '*' | '_' | '~' | '|')) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '@' | '#' | '`' | '*' | '_' | '~' | '|'))
+    {
         return Err(RuleError::invalid(
             "Character names can't contain control characters or Discord formatting (@ # ` * _ ~ |).",
         ));
@@ -491,31 +515,51 @@ pub fn import_character(
     for a in Ability::ALL {
         let s = c.abilities.score(a);
         if !(1..=30).contains(&s) {
-            return Err(RuleError::invalid(format!("{} must be between 1 and 30.", a.name())));
+            return Err(RuleError::invalid(format!(
+                "{} must be between 1 and 30.",
+                a.name()
+            )));
         }
     }
     let Some(pc) = &c.pc else {
-        return Err(RuleError::invalid("That file holds a monster, not a character."));
+        return Err(RuleError::invalid(
+            "That file holds a monster, not a character.",
+        ));
     };
     if !(1..=20).contains(&pc.level) {
         return Err(RuleError::invalid("Level must be between 1 and 20."));
     }
-    if !(1..=999).contains(&c.max_hp) || c.hp < 0 || c.hp > c.max_hp || !(0..=999).contains(&c.temp_hp) {
+    if !(1..=999).contains(&c.max_hp)
+        || c.hp < 0
+        || c.hp > c.max_hp
+        || !(0..=999).contains(&c.temp_hp)
+    {
         return Err(RuleError::invalid("Hit points are out of range."));
     }
-    if !(0..=40).contains(&c.armor_class) || c.speed > 200 || c.attacks.len() > 20 || c.inventory.len() > 200 {
-        return Err(RuleError::invalid("Armour class, speed, attacks or inventory are out of range."));
+    if !(0..=40).contains(&c.armor_class)
+        || c.speed > 200
+        || c.attacks.len() > 20
+        || c.inventory.len() > 200
+    {
+        return Err(RuleError::invalid(
+            "Armour class, speed, attacks or inventory are out of range.",
+        ));
     }
     for a in &c.attacks {
         if a.to_hit.abs() > 30 {
-            return Err(RuleError::invalid(format!("{}'s to-hit bonus is out of range.", a.name)));
+            return Err(RuleError::invalid(format!(
+                "{}'s to-hit bonus is out of range.",
+                a.name
+            )));
         }
         for d in &a.damage {
             crate::dice::parse(&d.dice)?;
         }
     }
     if !(1..=4).contains(&pc.attacks_per_action) {
-        return Err(RuleError::invalid("Attacks per action must be between 1 and 4."));
+        return Err(RuleError::invalid(
+            "Attacks per action must be between 1 and 4.",
+        ));
     }
     if c.exhaustion > 5 {
         return Err(RuleError::invalid("Exhaustion must be between 0 and 5."));
@@ -529,18 +573,24 @@ pub fn import_character(
             "Hit dice are out of range (a d6, d8, d10 or d12, one per level).",
         ));
     }
-    if let Some(sc) = &c.spellcasting {
-        if sc.max_slots.iter().any(|m| *m > 4)
+    if let Some(sc) = &c.spellcasting
+        && (sc.max_slots.iter().any(|m| *m > 4)
             || sc.used_slots.iter().zip(sc.max_slots).any(|(u, m)| *u > m)
-            || sc.spells.len() > 100
-        {
-            return Err(RuleError::invalid("Spell slots or spells are out of range."));
-        }
+            || sc.spells.len() > 100)
+    {
+        return Err(RuleError::invalid(
+            "Spell slots or spells are out of range.",
+        ));
     }
-    if c.save_bonus_overrides.values().chain(c.skill_bonus_overrides.values()).any(|b| b.abs() > 30)
+    if c.save_bonus_overrides
+        .values()
+        .chain(c.skill_bonus_overrides.values())
+        .any(|b| b.abs() > 30)
         || c.multiattack.is_some()
     {
-        return Err(RuleError::invalid("Save or skill bonuses are out of range."));
+        return Err(RuleError::invalid(
+            "Save or skill bonuses are out of range.",
+        ));
     }
     c.id = id;
     c.controller = Controller::Player { player: owner };

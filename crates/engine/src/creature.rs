@@ -207,9 +207,7 @@ impl Creature {
 
     /// Able to take actions: alive, conscious, not incapacitated.
     pub fn can_act(&self) -> bool {
-        !self.dead
-            && self.hp > 0
-            && !self.conditions.keys().any(|c| c.incapacitates())
+        !self.dead && self.hp > 0 && !self.conditions.keys().any(|c| c.incapacitates())
     }
 
     /// At 0 HP, neither dead nor stable: rolls death saves.

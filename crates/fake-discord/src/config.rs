@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ids::{ChannelId, GuildId, RoleId, UserId};
+use crate::snowflake::{ChannelId, GuildId, RoleId, UserId};
 
 /// Well-known ids used by [`FakeConfig::default`]. They match the payloads in
 /// `shared/design/discord-payloads/`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::ids::{AttachmentId, ChannelId, GuildId, InteractionId, MessageId, UserId};
+use crate::snowflake::{AttachmentId, ChannelId, GuildId, InteractionId, MessageId, UserId};
 
 /// Message flag: only the invoking user sees the message.
 pub const EPHEMERAL: u64 = 1 << 6;

@@ -53,11 +53,10 @@ impl Pattern {
 
     /// `Some(group key)` when the request matches.
     pub fn matches(&self, method: &str, path: &str) -> Option<Vec<String>> {
-        if let Some(methods) = &self.methods {
-            if !methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+        if let Some(methods) = &self.methods
+            && !methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
                 return None;
             }
-        }
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut key = Vec::new();
         let mut i = 0;

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::config::{ChannelKind, FakeConfig};
 use crate::error::DiscordError;
-use crate::ids::{
+use crate::snowflake::{
     AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, Snowflakes,
     UserId, iso8601,
 };
@@ -156,6 +156,9 @@ pub(crate) struct InteractionRecord {
     pub modal: Option<Modal>,
     pub modal_submitted: bool,
     pub choices: Option<Vec<Choice>>,
+    /// Edits of the original message when the callback arrived (a type-6 response is
+    /// "answered" once the message is edited after that).
+    pub edits_at_callback: u32,
 }
 
 /// A voice state (who is in which voice channel).
@@ -315,11 +318,10 @@ impl State {
 
     /// Queues a frame on one connection and records it.
     pub fn send_frame(&mut self, conn: u64, frame: String) {
-        if let Some(tx) = self.gateway.connections.get(&conn) {
-            if tx.send(Outgoing::Text(frame.clone())).is_ok() {
+        if let Some(tx) = self.gateway.connections.get(&conn)
+            && tx.send(Outgoing::Text(frame.clone())).is_ok() {
                 self.gateway.frames.push(frame);
             }
-        }
     }
 
     /// Dispatches an op-0 event to the bot's session (buffered for RESUME). Events whose intent
@@ -484,14 +486,13 @@ impl State {
         while let Some(start) = rest.find("<@") {
             rest = &rest[start + 2..];
             let digits = rest.strip_prefix('!').unwrap_or(rest);
-            if let Some(end) = digits.find('>') {
-                if let Ok(id) = digits[..end].parse::<u64>() {
+            if let Some(end) = digits.find('>')
+                && let Ok(id) = digits[..end].parse::<u64>() {
                     let id = UserId(id);
                     if self.users.contains_key(&id) && !out.contains(&id) {
                         out.push(id);
                     }
                 }
-            }
         }
         out
     }
@@ -563,6 +564,7 @@ impl State {
                 modal: None,
                 modal_submitted: false,
                 choices: None,
+                edits_at_callback: 0,
             },
         );
         (id, token)

@@ -274,6 +274,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     c.death_saves = DeathSaves::default();
                     c.temp_hp = 0;
                 }
+                // A rest lasts an hour or more: round-long effects are long gone.
+                c.effects.remove(&Effect::Dodging);
+                c.effects.remove(&Effect::Shielded);
                 let was_down = c.hp <= 0;
                 c.hp = (c.hp + hp_regained).min(c.effective_max_hp());
                 if was_down && c.hp > 0 {
@@ -354,10 +357,8 @@ fn spend(state: &mut CampaignState, creature: crate::ids::CreatureId, cost: Acti
         .and_then(|c| c.active_creature())
         .is_some_and(|a| a == creature);
     match cost {
-        ActionCost::Reaction => {
-            if state.combat.is_some() {
-                state.reactions_used.insert(creature, true);
-            }
+        ActionCost::Reaction if state.combat.is_some() => {
+            state.reactions_used.insert(creature, true);
         }
         ActionCost::Action if active => {
             if let Some(c) = state.combat.as_mut() {

@@ -48,10 +48,13 @@ pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> 
             // The time left when the last event was recorded.
             let remaining = em.state.clock.until(deadline);
             let deadline = em.now.plus_ms(remaining);
-            em.emit(Visibility::Party, EventKind::TurnClockResumed {
-                creature: active,
-                deadline,
-            });
+            em.emit(
+                Visibility::Party,
+                EventKind::TurnClockResumed {
+                    creature: active,
+                    deadline,
+                },
+            );
             Ok(())
         }
         Action::NpcAct { option } => npc_act(em, option),
@@ -68,24 +71,35 @@ fn tick(em: &mut Emitter) {
     };
     if em.now >= deadline {
         em.public(EventKind::TurnTimedOut { creature: active });
-        if em.creature(active).can_act() && !em.state.combat.as_ref().is_some_and(|c| c.budget.action_used) {
+        if em.creature(active).can_act()
+            && !em
+                .state
+                .combat
+                .as_ref()
+                .is_some_and(|c| c.budget.action_used)
+        {
             em.public(EventKind::Dodged { creature: active });
         }
         advance(em);
     } else if !c.warned && em.now >= deadline.minus_ms(em.state.settings.turn_warning_ms) {
         let owner = em.creature(active).owner().cloned();
         let vis = owner.map_or(Visibility::Party, Visibility::Player);
-        em.emit(vis, EventKind::TurnWarning {
-            creature: active,
-            deadline,
-        });
+        em.emit(
+            vis,
+            EventKind::TurnWarning {
+                creature: active,
+                deadline,
+            },
+        );
     }
 }
 
 fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
     let total: u32 = groups.iter().map(|g| g.count).sum();
     if groups.is_empty() || total == 0 {
-        return Err(RuleError::invalid("Name at least one monster, e.g. \"2 goblin\"."));
+        return Err(RuleError::invalid(
+            "Name at least one monster, e.g. \"2 goblin\".",
+        ));
     }
     if total > MAX_MONSTERS_PER_COMMAND {
         return Err(RuleError::invalid(format!(
@@ -160,7 +174,12 @@ pub(crate) fn start(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), Rul
             "A fight is already on — use combat add to bring in more.".into(),
         ));
     }
-    let party: Vec<CreatureId> = em.state.party().filter(|c| !c.is_down()).map(|c| c.id).collect();
+    let party: Vec<CreatureId> = em
+        .state
+        .party()
+        .filter(|c| !c.is_down())
+        .map(|c| c.id)
+        .collect();
     if party.is_empty() {
         return Err(RuleError::invalid(
             "Nobody in the party can fight — make a character first.",
@@ -195,7 +214,9 @@ pub(crate) fn start(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), Rul
 
 pub(crate) fn add(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), RuleError> {
     if !em.state.in_combat() {
-        return Err(RuleError::WrongMode("There is no fight to join — start one.".into()));
+        return Err(RuleError::WrongMode(
+            "There is no fight to join — start one.".into(),
+        ));
     }
     let monsters = monster_names(em, groups)?;
     if em.state.combat.as_ref().map_or(0, |c| c.order.len()) + monsters.len() > MAX_COMBATANTS {
@@ -204,7 +225,9 @@ pub(crate) fn add(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), RuleE
         )));
     }
     let ids: Vec<CreatureId> = monsters.iter().map(|m| m.id).collect();
-    em.public(EventKind::MonstersAppeared { creatures: monsters });
+    em.public(EventKind::MonstersAppeared {
+        creatures: monsters,
+    });
     let entries = roll_initiative(em, &ids);
     em.public(EventKind::CombatantsJoined { entries });
     Ok(())
@@ -244,12 +267,21 @@ pub(crate) fn check_end(em: &mut Emitter) -> bool {
 /// turn: effects that last "until the start of your next turn", death saves, and
 /// skipping creatures that cannot act.
 fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
-    let Some(id) = em.state.combat.as_ref().and_then(|c| c.order.get(index)).map(|e| e.creature) else {
+    let Some(id) = em
+        .state
+        .combat
+        .as_ref()
+        .and_then(|c| c.order.get(index))
+        .map(|e| e.creature)
+    else {
         return;
     };
     for effect in [Effect::Dodging, Effect::Shielded] {
         if em.creature(id).has_effect(&effect) {
-            em.public(EventKind::EffectEnded { creature: id, effect });
+            em.public(EventKind::EffectEnded {
+                creature: id,
+                effect,
+            });
         }
     }
     let c = em.creature(id).clone();
@@ -303,7 +335,11 @@ pub(crate) fn advance(em: &mut Emitter) {
     }
 }
 
-pub(crate) fn require_turn_part(em: &Emitter, me: CreatureId, cost: ActionCost) -> Result<(), RuleError> {
+pub(crate) fn require_turn_part(
+    em: &Emitter,
+    me: CreatureId,
+    cost: ActionCost,
+) -> Result<(), RuleError> {
     let c = em.creature(me);
     if !c.can_act() {
         let why = if c.dead {
@@ -373,7 +409,9 @@ pub(crate) fn attack(
             .find(|a| a.reach == Reach::Melee)
             .or(c.attacks.first())
             .cloned()
-            .ok_or_else(|| RuleError::invalid(format!("{} has no weapon to attack with.", c.name)))?,
+            .ok_or_else(|| {
+                RuleError::invalid(format!("{} has no weapon to attack with.", c.name))
+            })?,
     };
     if let Some(combat) = em.state.combat.as_ref() {
         if !combat.order.iter().any(|e| e.creature == t) {
@@ -395,7 +433,10 @@ pub(crate) fn attack(
         require_turn_part(em, me, ActionCost::Free)?;
     }
     if em.creature(t).is_down() && !em.creature(t).is_pc() {
-        return Err(RuleError::invalid(format!("{} is already down.", em.creature(t).name)));
+        return Err(RuleError::invalid(format!(
+            "{} is already down.",
+            em.creature(t).name
+        )));
     }
     let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
     if outcome.is_hit() {
@@ -413,7 +454,9 @@ pub(crate) fn attack(
 
 pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
     if !em.state.in_combat() {
-        return Err(RuleError::WrongMode("Dodging only matters in a fight.".into()));
+        return Err(RuleError::WrongMode(
+            "Dodging only matters in a fight.".into(),
+        ));
     }
     require_turn_part(em, me, ActionCost::Action)?;
     em.public(EventKind::Dodged { creature: me });
@@ -569,9 +612,15 @@ pub(crate) fn npc_act(em: &mut Emitter, option: NpcOption) -> Result<(), RuleErr
         return Err(RuleError::WrongMode("It is not a monster's turn.".into()));
     }
     if !options.contains(&option) {
-        return Err(RuleError::invalid("That is not one of this monster's options."));
+        return Err(RuleError::invalid(
+            "That is not one of this monster's options.",
+        ));
     }
-    let me = em.state.active_creature().map(|c| c.id).expect("options imply an active NPC");
+    let me = em
+        .state
+        .active_creature()
+        .map(|c| c.id)
+        .expect("options imply an active NPC");
     match option {
         NpcOption::Multiattack { target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;

@@ -12,11 +12,11 @@ pub mod spells;
 use crate::character::{create_character, import_character};
 use crate::command::{Action, Actor, Command};
 use crate::creature::Creature;
+use crate::dice::Dice;
 use crate::error::RuleError;
 use crate::event::{Event, EventKind, Visibility};
 use crate::ids::{CreatureId, PlayerId, Timestamp};
 use crate::state::CampaignState;
-use crate::dice::Dice;
 
 /// The longest free text accepted in one command (actions, whispers).
 pub const MAX_TEXT_LEN: usize = 1_000;
@@ -124,7 +124,9 @@ pub fn find_creature(
             1 => return Ok(m[0].id),
             _ => {
                 let standing: Vec<&&&Creature> = m.iter().filter(|c| !c.is_down()).collect();
-                let same_kind = m.iter().all(|c| c.monster.is_some() && c.monster == m[0].monster);
+                let same_kind = m
+                    .iter()
+                    .all(|c| c.monster.is_some() && c.monster == m[0].monster);
                 if same_kind {
                     return Ok(standing.first().map_or(m[0].id, |c| c.id));
                 }
@@ -133,7 +135,11 @@ pub fn find_creature(
                 }
                 return Err(RuleError::Ambiguous {
                     name: name.trim().to_string(),
-                    options: m.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
+                    options: m
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
@@ -160,7 +166,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         let name = check_text(&name, "campaign name")?;
         if name.chars().count() > 100 {
-            return Err(RuleError::invalid("Campaign names can be at most 100 characters."));
+            return Err(RuleError::invalid(
+                "Campaign names can be at most 100 characters.",
+            ));
         }
         validate_settings(&settings)?;
         em.public(EventKind::CampaignStarted {
@@ -208,7 +216,13 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::CreateCharacter { spec } => {
             let id = CreatureId(em.state.next_creature);
-            let c = create_character(&spec, &em.state.catalog.clone(), id, player.clone(), em.dice)?;
+            let c = create_character(
+                &spec,
+                &em.state.catalog.clone(),
+                id,
+                player.clone(),
+                em.dice,
+            )?;
             add_character(em, player, c)?;
         }
         Action::ImportCharacter { export } => {
@@ -226,11 +240,14 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             } else {
                 Visibility::Public
             };
-            em.emit(vis, EventKind::DiceRolled {
-                player,
-                roll,
-                secret,
-            });
+            em.emit(
+                vis,
+                EventKind::DiceRolled {
+                    player,
+                    roll,
+                    secret,
+                },
+            );
         }
         Action::Check {
             skill,
@@ -242,7 +259,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let kind = match (skill, ability) {
                 (Some(s), _) => crate::event::CheckKind::Skill(s),
                 (None, Some(a)) => crate::event::CheckKind::Ability(a),
-                (None, None) => return Err(RuleError::invalid("Name a skill or an ability to check.")),
+                (None, None) => {
+                    return Err(RuleError::invalid("Name a skill or an ability to check."));
+                }
             };
             resolve::check(em, me, kind, advantage, dc);
         }
@@ -293,12 +312,16 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::Rest { kind, hit_dice } => {
             if em.state.in_combat() {
-                return Err(RuleError::WrongMode("You can't rest in the middle of a fight.".into()));
+                return Err(RuleError::WrongMode(
+                    "You can't rest in the middle of a fight.".into(),
+                ));
             }
             if em.state.is_gm(&player) && em.state.character_of(&player).is_none() {
                 let party: Vec<CreatureId> = em.state.party().map(|c| c.id).collect();
                 if party.is_empty() {
-                    return Err(RuleError::invalid("Nobody in the party has a character to rest."));
+                    return Err(RuleError::invalid(
+                        "Nobody in the party has a character to rest.",
+                    ));
                 }
                 // Each character who can rest does; the dead and (for a long rest)
                 // those at 0 hit points don't.
@@ -405,7 +428,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                 combat::check_end(em);
             } else {
                 if !c.has(condition) {
-                    return Err(RuleError::invalid(format!("{} is not {condition}.", c.name)));
+                    return Err(RuleError::invalid(format!(
+                        "{} is not {condition}.",
+                        c.name
+                    )));
                 }
                 em.public(EventKind::ConditionRemoved {
                     creature: t,
@@ -422,11 +448,14 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                     name: to.to_string(),
                 });
             }
-            em.emit(Visibility::Player(to.clone()), EventKind::Whispered {
-                from: player,
-                to,
-                text,
-            });
+            em.emit(
+                Visibility::Player(to.clone()),
+                EventKind::Whispered {
+                    from: player,
+                    to,
+                    text,
+                },
+            );
         }
         Action::Tick | Action::ResumeClock => {
             return Err(RuleError::invalid("Only the table's clock can do that."));

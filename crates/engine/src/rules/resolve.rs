@@ -7,9 +7,7 @@ use crate::condition::Condition;
 use crate::creature::Effect;
 use crate::data::{DamagePart, Reach};
 use crate::error::RuleError;
-use crate::event::{
-    AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind, Visibility,
-};
+use crate::event::{AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind, Visibility};
 use crate::ids::CreatureId;
 
 /// Rolls a d20 with advantage/disadvantage: (all dice, kept die).
@@ -93,7 +91,11 @@ pub(crate) fn saving_throw(
         sources.push(Advantage::Disadvantage);
     }
     let advantage = Advantage::combine(sources);
-    let (d20s, kept) = if auto_fail { (vec![], 0) } else { d20(em, advantage) };
+    let (d20s, kept) = if auto_fail {
+        (vec![], 0)
+    } else {
+        d20(em, advantage)
+    };
     let bonus_dice = if auto_fail { 0 } else { bless_die(em, who) };
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
@@ -114,7 +116,12 @@ pub(crate) fn saving_throw(
 }
 
 /// Advantage on an attack from both sides' conditions and effects.
-pub(crate) fn attack_advantage(em: &Emitter, attacker: CreatureId, target: CreatureId, reach: Reach) -> Advantage {
+pub(crate) fn attack_advantage(
+    em: &Emitter,
+    attacker: CreatureId,
+    target: CreatureId,
+    reach: Reach,
+) -> Advantage {
     let a = em.creature(attacker);
     let t = em.creature(target);
     let mut s = Vec::new();
@@ -383,7 +390,10 @@ pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
             effect: Effect::Blessed { by: who },
         });
     }
-    em.public(EventKind::ConcentrationEnded { creature: who, spell });
+    em.public(EventKind::ConcentrationEnded {
+        creature: who,
+        spell,
+    });
 }
 
 /// Heals a creature by a rolled amount (dice already including any modifier).
@@ -473,12 +483,15 @@ pub(crate) fn rest(
                 hp += (em.dice.roll(c.hit_dice.die) as i32 + con).max(0);
             }
             let hp = hp.min(c.effective_max_hp() - c.hp).max(0);
-            em.emit(Visibility::Party, EventKind::Rested {
-                creature: who,
-                kind,
-                hit_dice_spent: spend,
-                hp_regained: hp,
-            });
+            em.emit(
+                Visibility::Party,
+                EventKind::Rested {
+                    creature: who,
+                    kind,
+                    hit_dice_spent: spend,
+                    hp_regained: hp,
+                },
+            );
             if c.hp <= 0 && hp > 0 {
                 wake_up(em, who);
             }
@@ -495,12 +508,15 @@ pub(crate) fn rest(
             let mut rested = c.clone();
             rested.exhaustion = rested.exhaustion.saturating_sub(1);
             let hp = (rested.effective_max_hp() - c.hp).max(0);
-            em.emit(Visibility::Party, EventKind::Rested {
-                creature: who,
-                kind,
-                hit_dice_spent: 0,
-                hp_regained: hp,
-            });
+            em.emit(
+                Visibility::Party,
+                EventKind::Rested {
+                    creature: who,
+                    kind,
+                    hit_dice_spent: 0,
+                    hp_regained: hp,
+                },
+            );
             for cond in [Condition::Unconscious, Condition::Prone] {
                 if em.creature(who).has(cond) {
                     em.public(EventKind::ConditionRemoved {

@@ -41,15 +41,15 @@ pub(crate) fn cast(
     slot: Option<u8>,
 ) -> Result<(), RuleError> {
     let caster = em.creature(me).clone();
-    let spell = em
-        .state
-        .catalog
-        .spell(spell_name)
-        .cloned()
-        .ok_or_else(|| RuleError::UnknownTarget {
-            what: "spell",
-            name: spell_name.trim().to_string(),
-        })?;
+    let spell =
+        em.state
+            .catalog
+            .spell(spell_name)
+            .cloned()
+            .ok_or_else(|| RuleError::UnknownTarget {
+                what: "spell",
+                name: spell_name.trim().to_string(),
+            })?;
     let Some(sc) = caster.spellcasting.clone() else {
         return Err(RuleError::SpellNotKnown {
             who: caster.name.clone(),
@@ -180,7 +180,12 @@ pub(crate) fn cast(
                 spell.damage_at_slot_level.get(&slot_level).cloned()
             }
             .map(|d| d.replace("+MOD", &crate::character::with_modifier("", modifier)))
-            .and_then(|d| spell.damage_type.map(|t| DamagePart { dice: d, damage_type: t }));
+            .and_then(|d| {
+                spell.damage_type.map(|t| DamagePart {
+                    dice: d,
+                    damage_type: t,
+                })
+            });
             if let Some(heal) = spell.heal_at_slot_level.get(&slot_level) {
                 let dice = heal.replace("+MOD", &crate::character::with_modifier("", modifier));
                 for t in &target_ids {
@@ -222,7 +227,13 @@ pub(crate) fn cast(
                             );
                             match (ok, save.on_success) {
                                 (false, _) => {
-                                    resolve::deal_damage(em, *t, Some(me), std::slice::from_ref(&fixed), false)?;
+                                    resolve::deal_damage(
+                                        em,
+                                        *t,
+                                        Some(me),
+                                        std::slice::from_ref(&fixed),
+                                        false,
+                                    )?;
                                 }
                                 (true, crate::data::SaveEffect::Half) => {
                                     resolve::deal_damage_scaled(
@@ -240,7 +251,13 @@ pub(crate) fn cast(
                     }
                     SpellAttack::None => {
                         for t in &target_ids {
-                            resolve::deal_damage(em, *t, Some(me), std::slice::from_ref(&part), false)?;
+                            resolve::deal_damage(
+                                em,
+                                *t,
+                                Some(me),
+                                std::slice::from_ref(&part),
+                                false,
+                            )?;
                         }
                     }
                 }
@@ -280,7 +297,10 @@ fn resolve_targets(
         }
     }
     if ids.is_empty() {
-        return Err(RuleError::invalid(format!("Who is the target of {}?", spell.name)));
+        return Err(RuleError::invalid(format!(
+            "Who is the target of {}?",
+            spell.name
+        )));
     }
     let max = match spell.index.as_str() {
         "bless" => 3,

@@ -478,10 +478,16 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ConcentrationEnded { creature, spell } => {
             format!("ConcentrationEnded {} {spell}", n(*creature))
         }
-        EffectStarted { creature, effect: x } => {
+        EffectStarted {
+            creature,
+            effect: x,
+        } => {
             format!("EffectStarted {} {}", n(*creature), effect(state, x))
         }
-        EffectEnded { creature, effect: x } => {
+        EffectEnded {
+            creature,
+            effect: x,
+        } => {
             format!("EffectEnded {} {}", n(*creature), effect(state, x))
         }
         ItemUsed { creature, item } => format!("ItemUsed {} {item}", n(*creature)),
@@ -587,12 +593,7 @@ pub fn render_state(state: &CampaignState) -> String {
             }
         }
         if c.pc.is_some() {
-            write!(
-                s,
-                " | HD {}/{}",
-                c.hit_dice.remaining, c.hit_dice.total
-            )
-            .unwrap();
+            write!(s, " | HD {}/{}", c.hit_dice.remaining, c.hit_dice.total).unwrap();
             let potions = c.item_count("Potion of Healing");
             if potions != 2 {
                 write!(s, " | potions {potions}").unwrap();
@@ -619,7 +620,8 @@ pub fn render_state(state: &CampaignState) -> String {
             s,
             "  combat: round {}, active {}, order [{}]",
             cb.round,
-            cb.active_creature().map_or("-".into(), |id| name(state, id)),
+            cb.active_creature()
+                .map_or("-".into(), |id| name(state, id)),
             cb.order
                 .iter()
                 .map(|o| name(state, o.creature))
@@ -823,7 +825,12 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
         let by = step.by.clone().unwrap_or_else(|| gm.clone());
         if let Some(kind) = step.inject.clone() {
             let e = Event::public(Timestamp(now), kind);
-            writeln!(out, "\n## {i}. injected @{now}\n   {}", render_event(&state, &e)).unwrap();
+            writeln!(
+                out,
+                "\n## {i}. injected @{now}\n   {}",
+                render_event(&state, &e)
+            )
+            .unwrap();
             dicebard_engine::apply(&mut state, &e);
             log.push(e);
             for (who, want) in &step.check {
@@ -878,8 +885,8 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
                 (r1, d1.log, 0)
             }
             None => {
-                let d = ScriptedDice::new(step.dice.clone())
-                    .with_fallback(step.fallback.unwrap_or(10));
+                let d =
+                    ScriptedDice::new(step.dice.clone()).with_fallback(step.fallback.unwrap_or(10));
                 let mut d1 = d.clone();
                 let mut d2 = d;
                 let r1 = decide(&state, cmd.clone(), &mut d1, Timestamp(now));
@@ -895,17 +902,20 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
         );
         let mut rendered = String::new();
         if !dice_log.is_empty() {
-            let ds: Vec<String> = dice_log
-                .iter()
-                .map(|(s, v)| format!("d{s}={v}"))
-                .collect();
+            let ds: Vec<String> = dice_log.iter().map(|(s, v)| format!("d{s}={v}")).collect();
             writeln!(rendered, "   dice: {}", ds.join(" ")).unwrap();
         }
         match result {
             Ok(events) => {
                 if let Some(want) = &step.expect_error {
-                    panic!("{file} step {i}: expected refusal containing {want:?}, got events:\n{rendered}{}",
-                        events.iter().map(|e| render_event(&state, e)).collect::<Vec<_>>().join("\n"));
+                    panic!(
+                        "{file} step {i}: expected refusal containing {want:?}, got events:\n{rendered}{}",
+                        events
+                            .iter()
+                            .map(|e| render_event(&state, e))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    );
                 }
                 assert!(
                     leftover == 0 || step.leftover_ok,
@@ -943,9 +953,10 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
                 }
             }
         }
+        let rendered_all = format!("{header}{rendered}");
         for want in &step.expect {
             assert!(
-                rendered.contains(want.as_str()),
+                rendered_all.contains(want.as_str()),
                 "{file} step {i}: output lacks {want:?}:\n{rendered}"
             );
         }
@@ -992,7 +1003,10 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
 
     // The log rebuilds the state, from the events and from their JSON.
     let replayed = replay(catalog(), &log);
-    assert!(replayed == state, "{file}: replay differs from the step-by-step state");
+    assert!(
+        replayed == state,
+        "{file}: replay differs from the step-by-step state"
+    );
     let json: Vec<String> = log
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
@@ -1123,7 +1137,11 @@ fn check_combat(file: &str, step: usize, state: &CampaignState, w: &CombatCheck)
         assert_eq!(state.in_combat(), v, "{ctx}: in combat");
     }
     if let Some(v) = w.round {
-        assert_eq!(state.combat.as_ref().map(|c| c.round), Some(v), "{ctx}: round");
+        assert_eq!(
+            state.combat.as_ref().map(|c| c.round),
+            Some(v),
+            "{ctx}: round"
+        );
     }
     if let Some(v) = &w.active {
         assert_eq!(
@@ -1133,7 +1151,11 @@ fn check_combat(file: &str, step: usize, state: &CampaignState, w: &CombatCheck)
         );
     }
     if let Some(v) = w.next_deadline {
-        assert_eq!(next_deadline(state).map(|t| t.0), Some(v), "{ctx}: next_deadline");
+        assert_eq!(
+            next_deadline(state).map(|t| t.0),
+            Some(v),
+            "{ctx}: next_deadline"
+        );
     }
     if w.no_deadline {
         assert_eq!(next_deadline(state), None, "{ctx}: next_deadline");

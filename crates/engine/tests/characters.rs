@@ -1,0 +1,317 @@
+//! Character export / import: the round trip, expertise, and rejected files.
+// Tests may read files; clippy.toml's IO ban is for the engine's own code.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use dicebard_engine::ability::{Proficiency, Skill};
+use dicebard_engine::character::{CharacterExport, CharacterSpec, export_character};
+use dicebard_engine::command::{Action, Command};
+use dicebard_engine::creature::Effect;
+use dicebard_engine::dice::ScriptedDice;
+use dicebard_engine::event::{CheckKind, EventKind};
+use dicebard_engine::ids::{CreatureId, PlayerId, Timestamp};
+use dicebard_engine::state::{CampaignState, Settings};
+use dicebard_engine::{RuleError, apply, decide};
+
+fn run(
+    state: &mut CampaignState,
+    who: &str,
+    action: Action,
+    dice: &[u32],
+) -> Result<Vec<EventKind>, RuleError> {
+    let mut d = ScriptedDice::new(dice.iter().copied()).with_fallback(10);
+    let before = state.clone();
+    let cmd = if who == "system" {
+        Command::system(action)
+    } else {
+        Command::player(who, action)
+    };
+    match decide(state, cmd, &mut d, Timestamp(state.clock.0 + 1000)) {
+        Ok(events) => {
+            for e in &events {
+                apply(state, e);
+            }
+            Ok(events.into_iter().map(|e| e.kind).collect())
+        }
+        Err(e) => {
+            assert!(*state == before);
+            Err(e)
+        }
+    }
+}
+
+fn campaign() -> CampaignState {
+    let mut s = common::new_state();
+    run(
+        &mut s,
+        "gm",
+        Action::StartCampaign {
+            name: "T".into(),
+            settings: Settings::default(),
+        },
+        &[],
+    )
+    .unwrap();
+    run(
+        &mut s,
+        "alice",
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+        &[],
+    )
+    .unwrap();
+    s
+}
+
+fn import(
+    state: &mut CampaignState,
+    who: &str,
+    ex: CharacterExport,
+) -> Result<Vec<EventKind>, RuleError> {
+    run(
+        state,
+        who,
+        Action::ImportCharacter {
+            export: Box::new(ex),
+        },
+        &[],
+    )
+}
+
+#[test]
+fn export_import_round_trip_through_json() {
+    let mut s = campaign();
+    let thorin = s.character_of(&PlayerId::new("alice")).unwrap().clone();
+    let ex = export_character(&thorin);
+    assert_eq!(ex.schema, "dicebard.character");
+    assert_eq!(ex.version, 1);
+    assert_eq!(ex.character.id, CreatureId(0));
+    let json = serde_json::to_string_pretty(&ex).unwrap();
+    let back: CharacterExport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, ex);
+    // Bob imports a copy under another name.
+    let mut copy = back.clone();
+    copy.character.name = "Thorin II".into();
+    let events = import(&mut s, "bob", copy).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    let mut expect = thorin.clone();
+    expect.id = creature.id;
+    expect.name = "Thorin II".into();
+    expect.controller = creature.controller.clone();
+    assert_eq!(
+        **creature, expect,
+        "everything but id, name and owner survives the trip"
+    );
+    assert_eq!(creature.owner().map(|p| p.as_str()), Some("bob"));
+    // The same name as another player's character is refused.
+    let err = import(&mut s, "carol", back).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Someone already plays a character called Thorin."
+    );
+}
+
+#[test]
+fn imported_expertise_doubles_proficiency() {
+    let mut s = campaign();
+    let mut ex = export_character(s.character_of(&PlayerId::new("alice")).unwrap());
+    ex.character.name = "Vex".into();
+    ex.character
+        .skill_proficiencies
+        .insert(Skill::Stealth, Proficiency::Expertise);
+    import(&mut s, "bob", ex).unwrap();
+    // DEX 13 (+1), proficiency +2, expertise: +1 + 4 = +5.
+    let events = run(
+        &mut s,
+        "bob",
+        Action::Check {
+            skill: Some(Skill::Stealth),
+            ability: None,
+            advantage: Default::default(),
+            dc: Some(15),
+        },
+        &[10],
+    )
+    .unwrap();
+    let EventKind::CheckRolled {
+        check,
+        modifier,
+        total,
+        success,
+        ..
+    } = &events[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (*check, *modifier, *total, *success),
+        (CheckKind::Skill(Skill::Stealth), 5, 15, Some(true))
+    );
+}
+
+#[test]
+fn import_drops_links_to_the_old_campaign() {
+    let mut s = campaign();
+    let mut c = s.character_of(&PlayerId::new("alice")).unwrap().clone();
+    // As if exported while blessed by creature #2 of another campaign.
+    c.effects.insert(Effect::Blessed { by: CreatureId(2) });
+    c.concentration = Some("bless".into());
+    c.conditions.insert(
+        dicebard_engine::condition::Condition::Prone,
+        Some(CreatureId(7)),
+    );
+    let mut ex = CharacterExport {
+        schema: "dicebard.character".into(),
+        version: 1,
+        character: c,
+    };
+    ex.character.name = "Vex".into();
+    import(&mut s, "bob", ex).unwrap();
+    let vex = s.character_of(&PlayerId::new("bob")).unwrap();
+    assert!(vex.effects.is_empty() && vex.concentration.is_none());
+    assert_eq!(
+        vex.conditions
+            .get(&dicebard_engine::condition::Condition::Prone),
+        Some(&None)
+    );
+}
+
+#[test]
+fn rejected_imports() {
+    let s0 = campaign();
+    let good = {
+        let mut ex = export_character(s0.character_of(&PlayerId::new("alice")).unwrap());
+        ex.character.name = "Vex".into();
+        ex
+    };
+    type Edit = Box<dyn Fn(&mut CharacterExport)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "That is not a dicebard character",
+            Box::new(|e| e.schema = "other".into()),
+        ),
+        (
+            "version 2; this dicebard reads version 1",
+            Box::new(|e| e.version = 2),
+        ),
+        (
+            "Strength must be between 1 and 30.",
+            Box::new(|e| e.character.abilities.str = 31),
+        ),
+        (
+            "Level must be between 1 and 20.",
+            Box::new(|e| e.character.pc.as_mut().unwrap().level = 21),
+        ),
+        (
+            "That file holds a monster",
+            Box::new(|e| e.character.pc = None),
+        ),
+        (
+            "Hit points are out of range.",
+            Box::new(|e| e.character.hp = e.character.max_hp + 1),
+        ),
+        (
+            "Hit points are out of range.",
+            Box::new(|e| e.character.max_hp = 5000),
+        ),
+        (
+            "Hit points are out of range.",
+            Box::new(|e| e.character.temp_hp = -1),
+        ),
+        ("out of range", Box::new(|e| e.character.armor_class = 99)),
+        (
+            "to-hit bonus is out of range",
+            Box::new(|e| e.character.attacks[0].to_hit = 99),
+        ),
+        (
+            "Character names can't contain",
+            Box::new(|e| e.character.name = "@here".into()),
+        ),
+        (
+            "Your character needs a name.",
+            Box::new(|e| e.character.name = " ".into()),
+        ),
+        (
+            "Attacks per action must be between 1 and 4.",
+            Box::new(|e| e.character.pc.as_mut().unwrap().attacks_per_action = 200),
+        ),
+        (
+            "Exhaustion must be between 0 and 5.",
+            Box::new(|e| e.character.exhaustion = 6),
+        ),
+        (
+            "Hit dice are out of range",
+            Box::new(|e| e.character.hit_dice.total = 9),
+        ),
+        (
+            "Hit dice are out of range",
+            Box::new(|e| e.character.hit_dice.die = 0),
+        ),
+        (
+            "Save or skill bonuses are out of range.",
+            Box::new(|e| {
+                e.character
+                    .save_bonus_overrides
+                    .insert(dicebard_engine::ability::Ability::Str, 99);
+            }),
+        ),
+        (
+            "",
+            Box::new(|e| e.character.attacks[0].damage[0].dice = "1d".into()),
+        ),
+    ];
+    for (want, f) in cases {
+        let mut s = s0.clone();
+        let mut ex = good.clone();
+        f(&mut ex);
+        let err = import(&mut s, "bob", ex).expect_err(want).to_string();
+        assert!(err.contains(want), "{err:?} should contain {want:?}");
+    }
+    // Spell slots of a caster.
+    let mut s = s0.clone();
+    run(
+        &mut s,
+        "bob",
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Elara", "wizard", "elf"),
+        },
+        &[],
+    )
+    .unwrap();
+    let mut ex = export_character(s.character_of(&PlayerId::new("bob")).unwrap());
+    ex.character.name = "Mage".into();
+    ex.character.spellcasting.as_mut().unwrap().max_slots = [9; 9];
+    let err = import(&mut s, "carol", ex).unwrap_err().to_string();
+    assert_eq!(err, "Spell slots or spells are out of range.");
+    // And the good one imports.
+    let mut s = s0.clone();
+    import(&mut s, "bob", good).unwrap();
+}
+
+#[test]
+fn import_in_combat_is_refused() {
+    let mut s = campaign();
+    run(
+        &mut s,
+        "gm",
+        Action::StartCombat {
+            monsters: vec![dicebard_engine::MonsterGroup {
+                monster: "goblin".into(),
+                count: 1,
+            }],
+        },
+        &[],
+    )
+    .unwrap();
+    let mut ex = export_character(s.character_of(&PlayerId::new("alice")).unwrap());
+    ex.character.name = "Vex".into();
+    let err = import(&mut s, "bob", ex).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "You can't make a new character in the middle of a fight."
+    );
+}

@@ -1,0 +1,39 @@
+//! The composition root: the only place that wires the store, the coordinator and the
+//! front ends together.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::coordinator::{Coordinator, CoordinatorOptions};
+use crate::store::Store;
+use anyhow::Context;
+use dicebard_engine::Settings;
+use std::sync::Arc;
+
+/// Opens the store and builds the coordinator with the configured defaults.
+pub async fn coordinator(config: &Config) -> anyhow::Result<Coordinator> {
+    let store = Store::open(&config.database_location())
+        .await
+        .context("opening the database")?;
+    let options = CoordinatorOptions {
+        settings: Settings {
+            turn_timeout_ms: config.turns.timeout_secs * 1000,
+            turn_warning_ms: config.turns.warning_secs * 1000,
+        },
+        ..Default::default()
+    };
+    let catalog = Arc::new(dicebard_srd::catalog().clone());
+    Ok(Coordinator::new(store, catalog, Clock::system(), options))
+}
+
+/// `dicebard run`: every campaign resumed, then the Discord front end.
+pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
+    let coord = coordinator(config).await?;
+    let resumed = coord
+        .resume_all()
+        .await
+        .map_err(|e| anyhow::anyhow!("resuming campaigns: {e}"))?;
+    tracing::info!(campaigns = resumed.len(), "campaigns resumed");
+    let res = crate::discord::run(config, coord.clone()).await;
+    coord.shutdown().await;
+    res
+}

@@ -1,0 +1,885 @@
+//! Slash commands: one `async fn` per command (poise). Each translates its options into
+//! an engine `Action`, submits it through the coordinator as the calling user, and
+//! replies: rule errors ephemerally, results with the narration of the command's own
+//! public events (the presenter posts everything else).
+
+use super::{Context, Error, player_id, render};
+use crate::coordinator::{Committed, Origin, Source, SubmitError};
+use crate::narrator::BuiltinNarrator;
+use dicebard_engine::ability::{Ability, Advantage, Skill};
+use dicebard_engine::character::{AbilityMethod, CharacterSpec};
+use dicebard_engine::event::RestKind;
+use dicebard_engine::{Action, Command, MonsterGroup, PlayerId, Settings, Visibility};
+use poise::serenity_prelude as serenity;
+use std::sync::Arc;
+
+/// Advantage choice for checks and saves.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum Mode {
+    #[name = "normal"]
+    Normal,
+    #[name = "advantage"]
+    Adv,
+    #[name = "disadvantage"]
+    Dis,
+}
+
+fn advantage(m: Option<Mode>) -> Advantage {
+    {
+        match m {
+            Some(Mode::Adv) => Advantage::Advantage,
+            Some(Mode::Dis) => Advantage::Disadvantage,
+            _ => Advantage::Normal,
+        }
+    }
+}
+
+/// Short or long rest.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum RestChoice {
+    #[name = "short"]
+    Short,
+    #[name = "long"]
+    Long,
+}
+
+fn origin(ctx: Context<'_>) -> Origin {
+    Origin {
+        source: Source::Discord,
+        player: Some(player_id(ctx.author().id)),
+        interaction: Some(ctx.id().to_string()),
+    }
+}
+
+async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    ctx.send(
+        poise::CreateReply::default()
+            .content(render::clamp(&text.into(), render::MAX_CONTENT))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The campaign bound to the command's channel.
+async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+    let store = ctx.data().coord.store();
+    Ok(store
+        .campaign_by_channel(ctx.channel_id().get())
+        .await?
+        .map(|r| r.id))
+}
+
+/// Submits an action as the calling user and replies with what happened.
+async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(
+            ctx,
+            "There is no campaign in this channel — start one with `/campaign start`.",
+        )
+        .await;
+    };
+    let coord = &ctx.data().coord;
+    let me = player_id(ctx.author().id);
+    // Newcomers join the table under their display name first.
+    let joined = coord
+        .snapshot(campaign)
+        .await
+        .map(|s| s.state.players.contains_key(&me))
+        .unwrap_or(true);
+    if !joined && !matches!(action, Action::Join { .. }) {
+        let name = ctx
+            .author_member()
+            .await
+            .map(|m| m.display_name().to_string())
+            .unwrap_or_else(|| ctx.author().name.clone());
+        let _ = coord
+            .submit(
+                campaign,
+                Command {
+                    by: dicebard_engine::Actor::Player(me.clone()),
+                    action: Action::Join { name },
+                },
+                origin(ctx),
+            )
+            .await;
+    }
+    let cmd = Command {
+        by: dicebard_engine::Actor::Player(me.clone()),
+        action,
+    };
+    // Commits take milliseconds; defer only if this one is slow, within Discord's 3 s.
+    let fut = coord.submit(campaign, cmd, origin(ctx));
+    tokio::pin!(fut);
+    let res = match tokio::time::timeout(std::time::Duration::from_millis(1500), &mut fut).await {
+        Ok(r) => r,
+        Err(_) => {
+            ctx.defer().await?;
+            fut.await
+        }
+    };
+    match res {
+        Ok(events) => reply_events(ctx, campaign, &me, &events).await,
+        Err(SubmitError::Rule(e)) => ephemeral(ctx, e.to_string()).await,
+        Err(e) => {
+            tracing::error!(interaction = %ctx.id(), campaign, error = %e, "command failed");
+            ephemeral(ctx, e.user_message()).await
+        }
+    }
+}
+
+/// Replies with the narration of a command's events: public ones in the channel,
+/// private ones (secret rolls) ephemerally to the caller.
+async fn reply_events(
+    ctx: Context<'_>,
+    campaign: i64,
+    me: &PlayerId,
+    events: &[Arc<Committed>],
+) -> Result<(), Error> {
+    let Ok(snap) = ctx.data().coord.snapshot(campaign).await else {
+        return ephemeral(ctx, "Done.").await;
+    };
+    let mut public = Vec::new();
+    let mut private = Vec::new();
+    for c in events {
+        let Some(text) = BuiltinNarrator::line(&snap.state, c) else {
+            continue;
+        };
+        match &c.event.visibility {
+            Visibility::Public | Visibility::Party => public.push(text),
+            Visibility::Player(p) if p == me => private.push(text),
+            _ => {}
+        }
+    }
+    if public.is_empty() && private.is_empty() {
+        return ephemeral(ctx, "Done.").await;
+    }
+    if !public.is_empty() {
+        for msg in render::pack_lines(&public) {
+            ctx.say(msg).await?;
+        }
+    }
+    if !private.is_empty() {
+        for msg in render::pack_lines(&private) {
+            ephemeral(ctx, msg).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Start, end or inspect the campaign in this channel.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands(
+        "campaign_start",
+        "campaign_end",
+        "campaign_status",
+        "campaign_settings"
+    ),
+    subcommand_required
+)]
+pub async fn campaign(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Bind this channel to a new campaign; you become its GM.
+#[poise::command(slash_command, rename = "start")]
+pub async fn campaign_start(
+    ctx: Context<'_>,
+    #[description = "Campaign name"] name: Option<String>,
+) -> Result<(), Error> {
+    let (Some(guild), channel) = (ctx.guild_id(), ctx.channel_id()) else {
+        return ephemeral(ctx, "Campaigns live in server text channels.").await;
+    };
+    if campaign_here(ctx).await?.is_some() {
+        return ephemeral(
+            ctx,
+            "This channel already has a campaign. End it first with `/campaign end`.",
+        )
+        .await;
+    }
+    let name = name.unwrap_or_else(|| format!("Campaign in #{}", channel.get()));
+    let data = ctx.data();
+    let me = player_id(ctx.author().id);
+    match data
+        .coord
+        .create_campaign(
+            &name,
+            &me,
+            Some((guild.get(), channel.get())),
+            None,
+            origin(ctx),
+        )
+        .await
+    {
+        Ok(id) => {
+            data.start_presenter(id, channel);
+            ctx.say(format!(
+                "📜 **{}** begins in this channel. {} is the GM.\nPlayers: `/character create` to join, then `/act`, `/attack`, `/cast`, `/check`.",
+                render::escape(name.trim()),
+                serenity::Mentionable::mention(ctx.author())
+            ))
+            .await?;
+            Ok(())
+        }
+        Err(SubmitError::Store(crate::store::StoreError::DuplicateCampaignName(_))) => {
+            ephemeral(
+                ctx,
+                "A campaign with that name already exists — pick another name.",
+            )
+            .await
+        }
+        Err(e) => ephemeral(ctx, e.user_message()).await,
+    }
+}
+
+/// End the campaign in this channel (GM).
+#[poise::command(slash_command, rename = "end")]
+pub async fn campaign_end(ctx: Context<'_>) -> Result<(), Error> {
+    act(ctx, Action::EndCampaign).await
+}
+
+/// Show the campaign's state.
+#[poise::command(slash_command, rename = "status")]
+pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(ctx, "There is no campaign in this channel.").await;
+    };
+    let snap = ctx.data().coord.snapshot(campaign).await?;
+    let s = &snap.state;
+    let gm =
+        s.gm.as_ref()
+            .and_then(super::player_user_id)
+            .map(|u| format!("<@{u}>"))
+            .unwrap_or_default();
+    let mut lines = vec![
+        format!(
+            "**{}** — {} events, GM {gm}",
+            render::escape(&s.name),
+            snap.seq
+        ),
+        format!(
+            "Turn timeout {} s, warning {} s before",
+            s.settings.turn_timeout_ms / 1000,
+            s.settings.turn_warning_ms / 1000
+        ),
+    ];
+    for c in s.party() {
+        lines.push(format!(
+            "• {} — {}/{} HP, AC {}",
+            render::escape(&c.name),
+            c.hp,
+            c.max_hp,
+            c.effective_ac()
+        ));
+    }
+    if let Some(cb) = &s.combat {
+        lines.push(format!(
+            "In combat: round {}, {}'s turn",
+            cb.round,
+            s.active_creature().map_or("?", |c| c.name.as_str())
+        ));
+    }
+    ephemeral(ctx, lines.join("\n")).await
+}
+
+/// Change the turn timer (GM).
+#[poise::command(slash_command, rename = "settings")]
+pub async fn campaign_settings(
+    ctx: Context<'_>,
+    #[description = "Seconds per turn"] turn_timeout: u64,
+    #[description = "Warn this many seconds before the end"] warning: Option<u64>,
+) -> Result<(), Error> {
+    let warning = warning.unwrap_or(turn_timeout / 4);
+    act(
+        ctx,
+        Action::ChangeSettings {
+            settings: Settings {
+                turn_timeout_ms: turn_timeout.saturating_mul(1000),
+                turn_warning_ms: warning.saturating_mul(1000),
+            },
+        },
+    )
+    .await
+}
+
+async fn ac_class(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let cat = dicebard_srd::catalog();
+    choices(cat.classes.values().map(|c| c.name.clone()), partial)
+}
+
+async fn ac_race(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let cat = dicebard_srd::catalog();
+    choices(cat.races.values().map(|c| c.name.clone()), partial)
+}
+
+async fn ac_skill(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    choices(
+        Skill::ALL
+            .iter()
+            .map(|s| s.name().to_string())
+            .chain(Ability::ALL.iter().map(|a| a.name().to_string())),
+        partial,
+    )
+}
+
+async fn ac_monster(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    // The last comma-separated part is what's being typed.
+    let (head, last) = match partial.rsplit_once(',') {
+        Some((h, l)) => (format!("{h}, "), l.trim_start()),
+        None => (String::new(), partial),
+    };
+    let (count, name) = match last.split_once(' ') {
+        Some((n, rest)) if n.parse::<u32>().is_ok() => (format!("{n} "), rest),
+        _ => (String::new(), last),
+    };
+    let cat = dicebard_srd::catalog();
+    let want = name.to_lowercase();
+    let list: Vec<String> = cat
+        .monsters
+        .values()
+        .filter(|m| m.name.to_lowercase().contains(&want))
+        .take(25)
+        .map(|m| format!("{head}{count}{}", m.name))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        list.into_iter()
+            .map(serenity::AutocompleteChoice::from)
+            .collect(),
+    )
+}
+
+async fn ac_target(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let names = scene(ctx).await.map(|s| {
+        s.creatures
+            .values()
+            .filter(|c| !c.dead)
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    });
+    choices(names.unwrap_or_default().into_iter(), partial)
+}
+
+async fn ac_weapon(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let me = player_id(ctx.author().id);
+    let names = scene(ctx).await.and_then(|s| {
+        s.character_of(&me)
+            .map(|c| c.attacks.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+    });
+    choices(names.unwrap_or_default().into_iter(), partial)
+}
+
+async fn ac_spell(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let me = player_id(ctx.author().id);
+    let cat = dicebard_srd::catalog();
+    let known: Vec<String> = scene(ctx)
+        .await
+        .and_then(|s| {
+            s.character_of(&me)
+                .and_then(|c| c.spellcasting.as_ref().map(|sc| sc.spells.clone()))
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| cat.spells.get(i).map(|s| s.name.clone()))
+        .collect();
+    // The character's own spells first, then the SRD.
+    let all = known.clone().into_iter().chain(
+        cat.spells
+            .values()
+            .map(|s| s.name.clone())
+            .filter(|n| !known.contains(n)),
+    );
+    choices(all, partial)
+}
+
+async fn scene(ctx: Context<'_>) -> Option<dicebard_engine::CampaignState> {
+    let id = campaign_here(ctx).await.ok().flatten()?;
+    ctx.data().coord.snapshot(id).await.ok().map(|s| s.state)
+}
+
+fn choices(
+    all: impl Iterator<Item = String>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let want = partial.to_lowercase();
+    let mut list: Vec<String> = all.filter(|n| n.to_lowercase().contains(&want)).collect();
+    list.sort_by_key(|n| !n.to_lowercase().starts_with(&want));
+    list.truncate(25);
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        list.into_iter()
+            .map(serenity::AutocompleteChoice::from)
+            .collect(),
+    )
+}
+
+/// Your character.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands(
+        "character_create",
+        "character_show",
+        "character_export",
+        "character_import",
+        "character_hp"
+    ),
+    subcommand_required
+)]
+pub async fn character(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Create your character (its sheet is pinned in the channel).
+#[poise::command(slash_command, rename = "create")]
+pub async fn character_create(
+    ctx: Context<'_>,
+    #[description = "Character name"] name: String,
+    #[description = "Class"]
+    #[autocomplete = "ac_class"]
+    class: String,
+    #[description = "Race"]
+    #[autocomplete = "ac_race"]
+    race: String,
+    #[description = "Ability scores: standard (default), roll, or point buy as six numbers (STR DEX CON INT WIS CHA)"]
+    abilities: Option<String>,
+    #[description = "Level (default 1)"] level: Option<u8>,
+) -> Result<(), Error> {
+    let mut spec = CharacterSpec::quick(&name, &class, &race);
+    spec.level = level.unwrap_or(1);
+    match abilities.as_deref().map(str::trim).map(str::to_lowercase) {
+        None => {}
+        Some(s) if s.is_empty() || s == "standard" || s == "standard array" => {}
+        Some(s) if s == "roll" || s == "4d6kh3" => spec.method = AbilityMethod::Roll,
+        Some(s) => {
+            let v: Vec<i32> = s
+                .trim_start_matches("point buy")
+                .trim_start_matches("pointbuy")
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            if v.len() != 6 {
+                return ephemeral(ctx, "Ability scores: `standard`, `roll`, or six numbers for point buy (STR DEX CON INT WIS CHA).").await;
+            }
+            spec.method = AbilityMethod::PointBuy {
+                scores: dicebard_engine::ability::Abilities::new(
+                    v[0], v[1], v[2], v[3], v[4], v[5],
+                ),
+            };
+        }
+    }
+    act(ctx, Action::CreateCharacter { spec }).await
+}
+
+/// Show a character sheet.
+#[poise::command(slash_command, rename = "show")]
+pub async fn character_show(
+    ctx: Context<'_>,
+    #[description = "Whose character (default: yours)"] user: Option<serenity::User>,
+) -> Result<(), Error> {
+    let who = player_id(user.as_ref().map_or(ctx.author().id, |u| u.id));
+    let Some(s) = scene(ctx).await else {
+        return ephemeral(ctx, "There is no campaign in this channel.").await;
+    };
+    match s.character_of(&who) {
+        Some(c) => {
+            ctx.send(
+                poise::CreateReply::default()
+                    .embed(render::character_embed(c))
+                    .ephemeral(true),
+            )
+            .await?;
+            Ok(())
+        }
+        None => ephemeral(ctx, "No character yet — `/character create`.").await,
+    }
+}
+
+/// Export your character as JSON.
+#[poise::command(slash_command, rename = "export")]
+pub async fn character_export(ctx: Context<'_>) -> Result<(), Error> {
+    let me = player_id(ctx.author().id);
+    let Some(s) = scene(ctx).await else {
+        return ephemeral(ctx, "There is no campaign in this channel.").await;
+    };
+    let Some(c) = s.character_of(&me) else {
+        return ephemeral(ctx, "No character yet — `/character create`.").await;
+    };
+    let json = serde_json::to_string_pretty(&dicebard_engine::character::export_character(c))?;
+    let file = serenity::CreateAttachment::bytes(
+        json.into_bytes(),
+        format!("{}.json", dicebard_engine::data::to_index(&c.name)),
+    );
+    ctx.send(
+        poise::CreateReply::default()
+            .content("Your character:")
+            .attachment(file)
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Import a character from a dicebard JSON export.
+#[poise::command(slash_command, rename = "import")]
+pub async fn character_import(
+    ctx: Context<'_>,
+    #[description = "The .json file from /character export"] file: serenity::Attachment,
+) -> Result<(), Error> {
+    if file.size > 256 * 1024 {
+        return ephemeral(ctx, "That file is too large for a character.").await;
+    }
+    let bytes = match file.download().await {
+        Ok(b) => b,
+        Err(_) => return ephemeral(ctx, "I couldn't download that file.").await,
+    };
+    let export: dicebard_engine::character::CharacterExport = match serde_json::from_slice(&bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            return ephemeral(ctx, format!("That is not a dicebard character file: {e}")).await;
+        }
+    };
+    act(
+        ctx,
+        Action::ImportCharacter {
+            export: Box::new(export),
+        },
+    )
+    .await
+}
+
+/// Set a creature's hit points (GM).
+#[poise::command(slash_command, rename = "hp")]
+pub async fn character_hp(
+    ctx: Context<'_>,
+    #[description = "Creature"]
+    #[autocomplete = "ac_target"]
+    target: String,
+    #[description = "Hit points"] hp: i32,
+) -> Result<(), Error> {
+    act(ctx, Action::SetHp { target, hp }).await
+}
+
+/// Take a short or long rest.
+#[poise::command(slash_command, guild_only)]
+pub async fn rest(
+    ctx: Context<'_>,
+    #[description = "short or long"] kind: RestChoice,
+    #[description = "Hit dice to spend (short rest)"] hit_dice: Option<u32>,
+) -> Result<(), Error> {
+    let kind = match kind {
+        RestChoice::Short => RestKind::Short,
+        RestChoice::Long => RestKind::Long,
+    };
+    act(
+        ctx,
+        Action::Rest {
+            kind,
+            hit_dice: hit_dice.unwrap_or(1),
+        },
+    )
+    .await
+}
+
+/// Roll dice, e.g. 1d20+5, 4d6kh3, 2d20kl1, 8d6[fire].
+#[poise::command(slash_command, guild_only)]
+pub async fn roll(
+    ctx: Context<'_>,
+    #[description = "Dice expression"] dice: String,
+    #[description = "Only you (and the GM) see it"] secret: Option<bool>,
+) -> Result<(), Error> {
+    act(
+        ctx,
+        Action::Roll {
+            expr: dice,
+            secret: secret.unwrap_or(false),
+        },
+    )
+    .await
+}
+
+/// Make an ability or skill check.
+#[poise::command(slash_command, guild_only)]
+pub async fn check(
+    ctx: Context<'_>,
+    #[description = "Skill or ability"]
+    #[autocomplete = "ac_skill"]
+    skill: String,
+    #[description = "Advantage"] mode: Option<Mode>,
+    #[description = "Difficulty class"] dc: Option<i32>,
+) -> Result<(), Error> {
+    let s = Skill::parse(&skill);
+    let a = if s.is_none() {
+        Ability::parse(&skill)
+    } else {
+        None
+    };
+    if s.is_none() && a.is_none() {
+        return ephemeral(
+            ctx,
+            format!("I don't know the skill \"{}\".", render::escape(&skill)),
+        )
+        .await;
+    }
+    act(
+        ctx,
+        Action::Check {
+            skill: s,
+            ability: a,
+            advantage: advantage(mode),
+            dc,
+        },
+    )
+    .await
+}
+
+/// Make a saving throw.
+#[poise::command(slash_command, guild_only)]
+pub async fn save(
+    ctx: Context<'_>,
+    #[description = "Ability"]
+    #[autocomplete = "ac_skill"]
+    ability: String,
+    #[description = "Advantage"] mode: Option<Mode>,
+    #[description = "Difficulty class"] dc: Option<i32>,
+) -> Result<(), Error> {
+    let Some(a) = Ability::parse(&ability) else {
+        return ephemeral(
+            ctx,
+            format!(
+                "\"{}\" is not an ability (str, dex, con, int, wis, cha).",
+                render::escape(&ability)
+            ),
+        )
+        .await;
+    };
+    act(
+        ctx,
+        Action::Save {
+            ability: a,
+            advantage: advantage(mode),
+            dc,
+        },
+    )
+    .await
+}
+
+/// Do something in character (free text).
+#[poise::command(slash_command, guild_only, rename = "act")]
+pub async fn act_cmd(
+    ctx: Context<'_>,
+    #[description = "What your character does or says"] text: String,
+) -> Result<(), Error> {
+    act(ctx, Action::Act { text }).await
+}
+
+/// Attack a creature.
+#[poise::command(slash_command, guild_only)]
+pub async fn attack(
+    ctx: Context<'_>,
+    #[description = "Target"]
+    #[autocomplete = "ac_target"]
+    target: String,
+    #[description = "Weapon (default: your first melee weapon)"]
+    #[autocomplete = "ac_weapon"]
+    weapon: Option<String>,
+) -> Result<(), Error> {
+    act(ctx, Action::Attack { target, weapon }).await
+}
+
+/// Cast a spell.
+#[poise::command(slash_command, guild_only)]
+pub async fn cast(
+    ctx: Context<'_>,
+    #[description = "Spell"]
+    #[autocomplete = "ac_spell"]
+    spell: String,
+    #[description = "Target(s), comma-separated"]
+    #[autocomplete = "ac_target"]
+    target: Option<String>,
+    #[description = "Slot level"] level: Option<u8>,
+) -> Result<(), Error> {
+    let targets = target
+        .map(|t| {
+            t.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    act(
+        ctx,
+        Action::Cast {
+            spell,
+            targets,
+            slot: level,
+        },
+    )
+    .await
+}
+
+/// Fights.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("combat_start", "combat_add", "combat_end"),
+    subcommand_required
+)]
+pub async fn combat(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+fn groups(s: &str) -> Vec<MonsterGroup> {
+    s.split([',', '&'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|part| match part.split_once(' ') {
+            Some((n, rest)) if n.parse::<u32>().is_ok() => MonsterGroup {
+                monster: rest.trim().to_string(),
+                count: n.parse().unwrap_or(1),
+            },
+            _ => MonsterGroup {
+                monster: part.to_string(),
+                count: 1,
+            },
+        })
+        .collect()
+}
+
+/// Start a fight with SRD monsters, e.g. "3 goblin, 1 bugbear" (GM).
+#[poise::command(slash_command, rename = "start")]
+pub async fn combat_start(
+    ctx: Context<'_>,
+    #[description = "Monsters with counts, e.g. 3 goblin, 1 bugbear"]
+    #[autocomplete = "ac_monster"]
+    monsters: String,
+) -> Result<(), Error> {
+    act(
+        ctx,
+        Action::StartCombat {
+            monsters: groups(&monsters),
+        },
+    )
+    .await
+}
+
+/// Bring more monsters into the fight (GM).
+#[poise::command(slash_command, rename = "add")]
+pub async fn combat_add(
+    ctx: Context<'_>,
+    #[description = "Monsters with counts"]
+    #[autocomplete = "ac_monster"]
+    monsters: String,
+) -> Result<(), Error> {
+    act(
+        ctx,
+        Action::AddToCombat {
+            monsters: groups(&monsters),
+        },
+    )
+    .await
+}
+
+/// End the fight (GM).
+#[poise::command(slash_command, rename = "end")]
+pub async fn combat_end(ctx: Context<'_>) -> Result<(), Error> {
+    act(ctx, Action::EndCombat).await
+}
+
+/// Your turn.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("turn_end"),
+    subcommand_required
+)]
+pub async fn turn(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// End your turn.
+#[poise::command(slash_command, rename = "end")]
+pub async fn turn_end(ctx: Context<'_>) -> Result<(), Error> {
+    act(ctx, Action::EndTurn).await
+}
+
+/// Show the initiative order.
+#[poise::command(slash_command, guild_only)]
+pub async fn initiative(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(s) = scene(ctx).await else {
+        return ephemeral(ctx, "There is no campaign in this channel.").await;
+    };
+    match render::initiative_embed(&s) {
+        Some(e) => {
+            ctx.send(poise::CreateReply::default().embed(e).ephemeral(true))
+                .await?;
+            Ok(())
+        }
+        None => ephemeral(ctx, "No fight is on.").await,
+    }
+}
+
+/// Send a private message to one player (GM).
+#[poise::command(slash_command, guild_only)]
+pub async fn whisper(
+    ctx: Context<'_>,
+    #[description = "Player"] player: serenity::User,
+    #[description = "Message"] text: String,
+) -> Result<(), Error> {
+    act(
+        ctx,
+        Action::Whisper {
+            to: player_id(player.id),
+            text,
+        },
+    )
+    .await
+}
+
+/// How to play.
+#[poise::command(slash_command)]
+pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
+    ephemeral(
+        ctx,
+        "**dicebard** runs a D&D 5e table here.\n\
+         • GM: `/campaign start`, `/combat start 3 goblin`, `/combat end`, `/whisper`, `/character hp`, `/campaign settings`.\n\
+         • Players: `/character create`, `/act`, `/attack`, `/cast`, `/check`, `/save`, `/roll`, `/rest`, `/turn end`.\n\
+         In a fight only the active player can act; when time runs out the character takes the Dodge action.",
+    )
+    .await
+}
+
+/// About dicebard and the SRD.
+#[poise::command(slash_command)]
+pub async fn about(ctx: Context<'_>) -> Result<(), Error> {
+    ephemeral(
+        ctx,
+        format!(
+            "dicebard {} — a self-hosted AI game master.\n\n{}",
+            env!("CARGO_PKG_VERSION"),
+            dicebard_srd::ATTRIBUTION
+        ),
+    )
+    .await
+}
+
+/// All commands, for registration.
+pub fn all() -> Vec<poise::Command<super::Data, Error>> {
+    vec![
+        campaign(),
+        character(),
+        rest(),
+        roll(),
+        check(),
+        save(),
+        act_cmd(),
+        attack(),
+        cast(),
+        combat(),
+        turn(),
+        initiative(),
+        whisper(),
+        help(),
+        about(),
+    ]
+}

@@ -1,0 +1,194 @@
+//! The Discord front end (poise + serenity): the only module that knows Discord types.
+//!
+//! Slash commands (`commands.rs`) become engine actions submitted through the
+//! coordinator as the calling user; a presenter per campaign (`presenter.rs`) turns
+//! committed events into channel messages, pinned embeds and DMs; `render.rs` builds
+//! embeds within Discord's limits. Turn order, permissions and visibility are decided by
+//! the engine, never here.
+
+mod commands;
+pub mod presenter;
+pub mod render;
+
+use crate::config::Config;
+use crate::coordinator::{Coordinator, Origin, Source};
+use anyhow::Context as _;
+use dicebard_engine::{Action, Command, PlayerId};
+use poise::serenity_prelude as serenity;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// Shared state for commands and event handlers.
+pub struct Data {
+    pub coord: Coordinator,
+    http: Arc<serenity::Http>,
+    presenters: Mutex<HashSet<i64>>,
+}
+
+impl Data {
+    /// Starts the presenter for a campaign channel (once).
+    pub fn start_presenter(&self, campaign_id: i64, channel: serenity::ChannelId) {
+        let mut running = self.presenters.lock().expect("presenter set poisoned");
+        if running.insert(campaign_id) {
+            let http = self.http.clone();
+            let coord = self.coord.clone();
+            tokio::spawn(presenter::run(http, coord, campaign_id, channel));
+        }
+    }
+}
+
+/// The engine player id of a Discord user.
+pub fn player_id(user: serenity::UserId) -> PlayerId {
+    PlayerId::new(format!("discord:{}", user.get()))
+}
+
+/// The Discord user behind a player id, if it is one.
+pub fn player_user_id(p: &PlayerId) -> Option<u64> {
+    p.as_str().strip_prefix("discord:")?.parse().ok()
+}
+
+async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(interaction = %ctx.id(), command = %ctx.command().qualified_name, error = %error, "command failed");
+            let _ = ctx
+                .send(
+                    poise::CreateReply::default()
+                        .content("Sorry — something went wrong on our side. Nothing was changed.")
+                        .ephemeral(true),
+                )
+                .await;
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %e, "error while handling an error");
+            }
+        }
+    }
+}
+
+/// Buttons: End turn and Dodge, from the initiative embed or a DM.
+async fn on_event(
+    framework: poise::FrameworkContext<'_, Data, Error>,
+    event: &serenity::FullEvent,
+) -> Result<(), Error> {
+    let serenity::FullEvent::InteractionCreate {
+        interaction: serenity::Interaction::Component(ci),
+    } = event
+    else {
+        return Ok(());
+    };
+    let data = framework.user_data;
+    let (verb, campaign) = ci
+        .data
+        .custom_id
+        .split_once(':')
+        .unwrap_or((ci.data.custom_id.as_str(), ""));
+    let Ok(campaign) = campaign.parse::<i64>() else {
+        return Ok(());
+    };
+    let action = match verb {
+        "end_turn" => Action::EndTurn,
+        "dodge" => Action::Dodge,
+        _ => return Ok(()),
+    };
+    let me = player_id(ci.user.id);
+    let origin = Origin {
+        source: Source::Discord,
+        player: Some(me.clone()),
+        interaction: None,
+    };
+    let res = data
+        .coord
+        .submit(
+            campaign,
+            Command {
+                by: dicebard_engine::Actor::Player(me),
+                action,
+            },
+            origin,
+        )
+        .await;
+    let text = match res {
+        Ok(_) => "Done.".to_string(),
+        Err(e) => e.user_message(),
+    };
+    ci.create_response(
+        &framework.serenity_context.http,
+        serenity::CreateInteractionResponse::Message(
+            serenity::CreateInteractionResponseMessage::new()
+                .content(text)
+                .ephemeral(true),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Connects to Discord and serves every campaign until the process is stopped.
+pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
+    let token = config
+        .discord
+        .token
+        .as_ref()
+        .context("no Discord token configured")?
+        .expose()
+        .to_string();
+    let mut builder = serenity::HttpBuilder::new(&token);
+    if let Some(base) = &config.discord.api_base {
+        // Tests point the REST client at a local fake Discord. serenity's rate limiter
+        // ignores the proxy (serenity#1739), so it is disabled in that mode only.
+        builder = builder
+            .proxy(base.trim_end_matches('/').to_string())
+            .ratelimiter_disabled(true);
+    }
+    let http = builder.build();
+    let guild = config.discord.guild_id;
+    let setup_coord = coord.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands::all(),
+            on_error: |e| Box::pin(on_error(e)),
+            event_handler: |f, e| Box::pin(on_event(f, e)),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                let cmds = &framework.options().commands;
+                match guild {
+                    Some(g) => poise::builtins::register_in_guild(ctx, cmds, serenity::GuildId::new(g)).await?,
+                    None => poise::builtins::register_globally(ctx, cmds).await?,
+                }
+                let data = Data {
+                    coord: setup_coord.clone(),
+                    http: ctx.http.clone(),
+                    presenters: Mutex::new(HashSet::new()),
+                };
+                // Resume every campaign bound to a channel: presenters pick up where they were.
+                for row in setup_coord.store().campaigns().await? {
+                    if let Some(ch) = row.channel_id {
+                        data.start_presenter(row.id, serenity::ChannelId::new(ch));
+                    }
+                }
+                Ok(data)
+            })
+        })
+        .build();
+    let intents = serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::GUILD_VOICE_STATES;
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+        .framework(framework)
+        .await
+        .context("building the Discord client")?;
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shards.shutdown_all().await;
+    });
+    client.start().await.context("Discord connection")?;
+    let _ = Source::Discord;
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! One presenter per campaign channel: follows the campaign's committed events and keeps
+//! Discord in step — narration posted in the channel (coalesced), pinned character
+//! embeds and the initiative embed edited in place, DMs to the active player, private
+//! events to their player only. Every channel write goes through a per-channel budget
+//! (5 creates/edits per 5 s) so bursts become fewer, larger edits instead of 429s.
+
+use super::{player_user_id, render};
+use crate::coordinator::{Committed, Coordinator, Source};
+use crate::narrator::BuiltinNarrator;
+use crate::store::MessageRef;
+use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
+use poise::serenity_prelude as serenity;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Message-ref kinds stored for a campaign.
+const CHARACTER_EMBED: &str = "character_embed";
+const INITIATIVE_EMBED: &str = "initiative_embed";
+/// The last event presented, kept in the message-ref table (message_id = seq).
+const CURSOR: &str = "presenter_cursor";
+
+/// Sliding-window budget for one channel.
+struct Budget {
+    window: Duration,
+    max: usize,
+    sent: VecDeque<Instant>,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget {
+            window: Duration::from_secs(5),
+            max: 5,
+            sent: VecDeque::new(),
+        }
+    }
+
+    async fn take(&mut self) {
+        loop {
+            let now = Instant::now();
+            while self
+                .sent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.window)
+            {
+                self.sent.pop_front();
+            }
+            if self.sent.len() < self.max {
+                self.sent.push_back(now);
+                return;
+            }
+            let wait = self.window - now.duration_since(self.sent[0]);
+            tokio::time::sleep(wait + Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// Runs a campaign's presenter until the campaign ends or the subscription closes.
+pub async fn run(
+    http: Arc<serenity::Http>,
+    coord: Coordinator,
+    campaign_id: i64,
+    channel: serenity::ChannelId,
+) {
+    let store = coord.store().clone();
+    let cursor = store
+        .message_ref(campaign_id, CURSOR, "seq")
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |r| r.message_id);
+    let cursor = if cursor == 0 {
+        // A new presenter for an existing campaign starts at the present.
+        coord
+            .snapshot(campaign_id)
+            .await
+            .map(|s| s.seq)
+            .unwrap_or(0)
+    } else {
+        cursor
+    };
+    let Ok(mut sub) = coord.subscribe(campaign_id, cursor).await else {
+        tracing::error!(campaign = campaign_id, "presenter could not subscribe");
+        return;
+    };
+    let mut p = Presenter {
+        http,
+        coord,
+        campaign_id,
+        channel,
+        budget: Budget::new(),
+        lines: Vec::new(),
+        dirty_chars: BTreeSet::new(),
+        initiative_dirty: false,
+        dms: Vec::new(),
+        refs: HashMap::new(),
+        last_seq: cursor,
+    };
+    if let Ok(refs) = store.message_refs(campaign_id).await {
+        for r in refs {
+            p.refs.insert((r.kind.clone(), r.key.clone()), r.message_id);
+        }
+    }
+    tracing::info!(
+        campaign = campaign_id,
+        channel = channel.get(),
+        from_seq = cursor,
+        "presenter started"
+    );
+    loop {
+        let first = match sub.next().await {
+            Some(e) => e,
+            None => break,
+        };
+        let mut batch = vec![first];
+        // Coalesce: take whatever else arrives within a short window.
+        let until = Instant::now() + Duration::from_millis(300);
+        loop {
+            match tokio::time::timeout_at(until, sub.next()).await {
+                Ok(Some(e)) => batch.push(e),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let ended = batch
+            .iter()
+            .any(|c| matches!(c.event.kind, EventKind::CampaignEnded));
+        p.present(&batch).await;
+        if ended {
+            break;
+        }
+    }
+}
+
+struct Presenter {
+    http: Arc<serenity::Http>,
+    coord: Coordinator,
+    campaign_id: i64,
+    channel: serenity::ChannelId,
+    budget: Budget,
+    lines: Vec<String>,
+    dirty_chars: BTreeSet<CreatureId>,
+    initiative_dirty: bool,
+    dms: Vec<(u64, String, bool)>,
+    refs: HashMap<(String, String), u64>,
+    last_seq: u64,
+}
+
+impl Presenter {
+    async fn present(&mut self, batch: &[Arc<Committed>]) {
+        let Ok(snap) = self.coord.snapshot(self.campaign_id).await else {
+            return;
+        };
+        let state = &snap.state;
+        for c in batch {
+            self.collect(state, c);
+            self.last_seq = c.seq;
+        }
+        self.flush(state).await;
+        let _ = self
+            .coord
+            .store()
+            .put_message_ref(&MessageRef {
+                campaign_id: self.campaign_id,
+                kind: CURSOR.into(),
+                key: "seq".into(),
+                channel_id: self.channel.get(),
+                message_id: self.last_seq,
+            })
+            .await;
+    }
+
+    fn collect(&mut self, state: &CampaignState, c: &Committed) {
+        use EventKind::*;
+        // Sheet and tracker bookkeeping.
+        match &c.event.kind {
+            CharacterCreated { creature } => {
+                self.dirty_chars.insert(creature.id);
+            }
+            DamageDealt { target, .. }
+            | HealingReceived { target, .. }
+            | TempHpGained { target, .. }
+            | HitPointsSet { target, .. } => {
+                self.dirty_chars.insert(*target);
+                self.initiative_dirty = true;
+            }
+            ConditionApplied { creature, .. }
+            | ConditionRemoved { creature, .. }
+            | ExhaustionChanged { creature, .. }
+            | Died { creature }
+            | FellUnconscious { creature }
+            | DeathSaveRolled { creature, .. }
+            | DeathSaveFailedByDamage { creature, .. }
+            | Stabilised { creature }
+            | Revived { creature }
+            | ConcentrationStarted { creature, .. }
+            | ConcentrationEnded { creature, .. }
+            | Rested { creature, .. }
+            | ItemUsed { creature, .. } => {
+                self.dirty_chars.insert(*creature);
+                self.initiative_dirty = true;
+            }
+            SpellCast { caster, .. } => {
+                self.dirty_chars.insert(*caster);
+            }
+            CombatStarted { .. }
+            | CombatantsJoined { .. }
+            | TurnStarted { .. }
+            | CombatEnded { .. }
+            | TurnClockResumed { .. }
+            | MonstersAppeared { .. } => {
+                self.initiative_dirty = true;
+            }
+            _ => {}
+        }
+        // DMs to the active player.
+        match &c.event.kind {
+            TurnStarted {
+                creature,
+                round,
+                deadline,
+            } => {
+                if let Some(cr) = state.creature(*creature)
+                    && let Some(user) = cr.owner().and_then(player_user_id)
+                {
+                    let until = deadline
+                        .map(|d| format!(" — your turn ends <t:{}:R>", d.0 / 1000))
+                        .unwrap_or_default();
+                    self.dms.push((
+                        user,
+                        format!(
+                            "⚔️ **{}**, it's your turn (round {round}){until}.\nUse `/attack`, `/cast`, `/act`, or the buttons below.",
+                            render::escape(&cr.name)
+                        ),
+                        true,
+                    ));
+                }
+            }
+            TurnWarning { creature, deadline } => {
+                if let Some(cr) = state.creature(*creature)
+                    && let Some(user) = cr.owner().and_then(player_user_id)
+                {
+                    self.dms.push((
+                        user,
+                        format!(
+                            "⏳ {}, your turn ends <t:{}:R> — act now or you will take the Dodge action.",
+                            render::escape(&cr.name),
+                            deadline.0 / 1000
+                        ),
+                        false,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let replied = c.origin.source == Source::Discord && c.origin.interaction.is_some();
+        let Some(text) = BuiltinNarrator::line(state, c) else {
+            return;
+        };
+        match &c.event.visibility {
+            Visibility::Public | Visibility::Party => {
+                if !replied {
+                    self.lines.push(text);
+                }
+            }
+            Visibility::Player(p) => {
+                let already_shown = replied && c.origin.player.as_ref() == Some(p);
+                if !already_shown
+                    && !matches!(c.event.kind, TurnWarning { .. })
+                    && let Some(user) = player_user_id(p)
+                {
+                    self.dms.push((user, text, false));
+                }
+            }
+            Visibility::Gm => {
+                if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
+                    self.dms.push((user, format!("(GM only) {text}"), false));
+                }
+            }
+        }
+    }
+
+    async fn flush(&mut self, state: &CampaignState) {
+        let lines = std::mem::take(&mut self.lines);
+        for msg in render::pack_lines(&lines) {
+            self.budget.take().await;
+            if let Err(e) = self
+                .channel
+                .send_message(&self.http, serenity::CreateMessage::new().content(msg))
+                .await
+            {
+                tracing::warn!(campaign = self.campaign_id, error = %e, "posting narration failed");
+            }
+        }
+        for id in std::mem::take(&mut self.dirty_chars) {
+            if let Some(c) = state.creature(id).filter(|c| c.is_pc()) {
+                let embed = render::character_embed(c);
+                self.upsert(CHARACTER_EMBED, &id.0.to_string(), embed, vec![], true)
+                    .await;
+            }
+        }
+        if std::mem::take(&mut self.initiative_dirty) {
+            match render::initiative_embed(state) {
+                Some(embed) => {
+                    let buttons = render::turn_buttons(self.campaign_id);
+                    self.upsert(INITIATIVE_EMBED, "current", embed, buttons, false)
+                        .await;
+                }
+                None => {
+                    // The fight is over: a new one gets a new tracker.
+                    if self
+                        .refs
+                        .remove(&(INITIATIVE_EMBED.into(), "current".into()))
+                        .is_some()
+                    {
+                        let _ = self
+                            .coord
+                            .store()
+                            .delete_message_ref(self.campaign_id, INITIATIVE_EMBED, "current")
+                            .await;
+                    }
+                }
+            }
+        }
+        for (user, text, buttons) in std::mem::take(&mut self.dms) {
+            let dm = match serenity::UserId::new(user)
+                .create_dm_channel(&self.http)
+                .await
+            {
+                Ok(ch) => ch,
+                Err(e) => {
+                    tracing::warn!(campaign = self.campaign_id, error = %e, "opening a DM failed");
+                    continue;
+                }
+            };
+            let mut msg =
+                serenity::CreateMessage::new().content(render::clamp(&text, render::MAX_CONTENT));
+            if buttons {
+                msg = msg.components(render::turn_buttons(self.campaign_id));
+            }
+            if let Err(e) = dm.id.send_message(&self.http, msg).await {
+                tracing::warn!(campaign = self.campaign_id, error = %e, "sending a DM failed");
+            }
+        }
+    }
+
+    /// Edits the remembered message, or posts (and optionally pins) a new one.
+    async fn upsert(
+        &mut self,
+        kind: &str,
+        key: &str,
+        embed: serenity::CreateEmbed,
+        components: Vec<serenity::CreateActionRow>,
+        pin: bool,
+    ) {
+        let k = (kind.to_string(), key.to_string());
+        if let Some(mid) = self.refs.get(&k).copied() {
+            self.budget.take().await;
+            let edit = serenity::EditMessage::new()
+                .embed(embed.clone())
+                .components(components.clone());
+            match self
+                .channel
+                .edit_message(&self.http, serenity::MessageId::new(mid), edit)
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(campaign = self.campaign_id, error = %e, kind, "editing failed; posting anew")
+                }
+            }
+        }
+        self.budget.take().await;
+        let msg = serenity::CreateMessage::new()
+            .embed(embed)
+            .components(components);
+        match self.channel.send_message(&self.http, msg).await {
+            Ok(m) => {
+                if pin {
+                    self.budget.take().await;
+                    if let Err(e) = self.channel.pin(&self.http, m.id).await {
+                        tracing::warn!(campaign = self.campaign_id, error = %e, "pinning failed");
+                    }
+                }
+                self.refs.insert(k, m.id.get());
+                let _ = self
+                    .coord
+                    .store()
+                    .put_message_ref(&MessageRef {
+                        campaign_id: self.campaign_id,
+                        kind: kind.into(),
+                        key: key.into(),
+                        channel_id: self.channel.get(),
+                        message_id: m.id.get(),
+                    })
+                    .await;
+            }
+            Err(e) => {
+                tracing::warn!(campaign = self.campaign_id, error = %e, kind, "posting an embed failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Views → Discord embeds and messages, clamped to Discord's limits. No IO here.
+
+use dicebard_engine::CampaignState;
+use dicebard_engine::creature::Creature;
+use poise::serenity_prelude as serenity;
+
+/// Discord's limits (platform-facts.md).
+pub const MAX_CONTENT: usize = 2_000;
+pub const MAX_TITLE: usize = 256;
+pub const MAX_DESCRIPTION: usize = 4_096;
+pub const MAX_FIELDS: usize = 25;
+pub const MAX_FIELD_NAME: usize = 256;
+pub const MAX_FIELD_VALUE: usize = 1_024;
+pub const MAX_FOOTER: usize = 2_048;
+
+/// Cuts `s` to at most `max` characters (not bytes), marking the cut with "…".
+pub fn clamp(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Escapes Discord markdown and neutralises mentions in user-supplied text.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '\\'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    // Zero-width space after @ so "@everyone" never pings.
+    out.replace('@', "@\u{200b}")
+}
+
+/// Splits narration lines into messages of at most `MAX_CONTENT` characters.
+pub fn pack_lines(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for l in lines {
+        let l = clamp(l, MAX_CONTENT);
+        if !cur.is_empty() && cur.chars().count() + 1 + l.chars().count() > MAX_CONTENT {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push('\n');
+        }
+        cur.push_str(&l);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn hp_bar(hp: i32, max: i32) -> String {
+    let max = max.max(1);
+    let filled = ((hp.max(0) * 10 + max - 1) / max).clamp(0, 10) as usize;
+    format!("`{}{}`", "█".repeat(filled), "░".repeat(10 - filled))
+}
+
+fn title_case(index: &str) -> String {
+    index
+        .split('-')
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The pinned character sheet.
+pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
+    let (class, race, level) =
+        c.pc.as_ref()
+            .map(|p| (title_case(&p.class), title_case(&p.race), p.level))
+            .unwrap_or_default();
+    let mut hp = format!("{} {}/{}", hp_bar(c.hp, c.max_hp), c.hp, c.max_hp);
+    if c.temp_hp > 0 {
+        hp.push_str(&format!(" (+{} temp)", c.temp_hp));
+    }
+    if c.dead {
+        hp.push_str(" — **dead**");
+    } else if c.hp <= 0 {
+        hp.push_str(&format!(
+            " — dying ({}✓ {}✗)",
+            c.death_saves.successes, c.death_saves.failures
+        ));
+    }
+    let mut e = serenity::CreateEmbed::new()
+        .title(clamp(
+            &format!("{} — {race} {class} {level}", c.name),
+            MAX_TITLE,
+        ))
+        .description(clamp(&hp, MAX_DESCRIPTION))
+        .field("AC", c.effective_ac().to_string(), true)
+        .field("Speed", format!("{} ft", c.effective_speed()), true)
+        .field("Proficiency", format!("+{}", c.proficiency_bonus), true)
+        .color(if c.hp * 2 <= c.max_hp {
+            0xC0392B
+        } else {
+            0x27AE60
+        });
+    let abil: Vec<String> = dicebard_engine::ability::Ability::ALL
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} ({:+})",
+                a.code().to_uppercase(),
+                c.abilities.score(*a),
+                c.modifier(*a)
+            )
+        })
+        .collect();
+    e = e.field(
+        "Abilities",
+        clamp(&abil.join(" · "), MAX_FIELD_VALUE),
+        false,
+    );
+    let conds: Vec<String> = c.conditions.keys().map(|k| k.to_string()).collect();
+    if !conds.is_empty() || c.exhaustion > 0 {
+        let mut s = conds.join(", ");
+        if c.exhaustion > 0 {
+            if !s.is_empty() {
+                s.push_str(", ");
+            }
+            s.push_str(&format!("exhaustion {}", c.exhaustion));
+        }
+        e = e.field("Conditions", clamp(&s, MAX_FIELD_VALUE), false);
+    }
+    if let Some(sc) = &c.spellcasting {
+        let slots: Vec<String> = (1..=9u8)
+            .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
+            .map(|l| {
+                format!(
+                    "L{l} {}/{}",
+                    sc.available(l),
+                    sc.max_slots[usize::from(l - 1)]
+                )
+            })
+            .collect();
+        if !slots.is_empty() {
+            e = e.field(
+                "Spell slots",
+                clamp(&slots.join(" · "), MAX_FIELD_VALUE),
+                false,
+            );
+        }
+        if let Some(conc) = &c.concentration {
+            e = e.field("Concentrating", title_case(conc), true);
+        }
+    }
+    let attacks: Vec<String> = c
+        .attacks
+        .iter()
+        .map(|a| {
+            let d: Vec<String> = a
+                .damage
+                .iter()
+                .map(|d| format!("{} {}", d.dice, d.damage_type))
+                .collect();
+            format!("{} {:+} ({})", a.name, a.to_hit, d.join(" + "))
+        })
+        .collect();
+    if !attacks.is_empty() {
+        e = e.field(
+            "Attacks",
+            clamp(&attacks.join("\n"), MAX_FIELD_VALUE),
+            false,
+        );
+    }
+    e.footer(serenity::CreateEmbedFooter::new(clamp(
+        "dicebard keeps this sheet current",
+        MAX_FOOTER,
+    )))
+}
+
+/// The initiative tracker. Monster hit points are shown as a health word only.
+pub fn initiative_embed(state: &CampaignState) -> Option<serenity::CreateEmbed> {
+    let combat = state.combat.as_ref()?;
+    let mut lines = Vec::new();
+    for (i, e) in combat.order.iter().enumerate() {
+        let Some(c) = state.creature(e.creature) else {
+            continue;
+        };
+        let mark = if i == combat.active { "▶" } else { "　" };
+        let hp = if c.is_pc() {
+            if c.dead {
+                "dead".to_string()
+            } else {
+                format!("{}/{} HP", c.hp, c.max_hp)
+            }
+        } else {
+            c.health().describe().to_string()
+        };
+        let name = if c.is_down() {
+            format!("~~{}~~", escape(&c.name))
+        } else {
+            escape(&c.name)
+        };
+        lines.push(format!("{mark} `{:>3}` {name} — {hp}", e.total));
+    }
+    let active = state.active_creature();
+    let footer = match (active, combat.deadline) {
+        (Some(a), Some(d)) => format!("{}'s turn — ends <t:{}:R>", a.name, d.0 / 1000),
+        (Some(a), None) => format!("{}'s turn", a.name),
+        _ => String::new(),
+    };
+    let mut desc = clamp(&lines.join("\n"), MAX_DESCRIPTION - 200);
+    if !footer.is_empty() {
+        // In the description so the relative timestamp renders as a live countdown.
+        desc.push_str("\n\n");
+        desc.push_str(&clamp(&footer, 190));
+    }
+    Some(
+        serenity::CreateEmbed::new()
+            .title(format!("Initiative — round {}", combat.round.max(1)))
+            .description(desc)
+            .color(0xE67E22),
+    )
+}
+
+/// End turn / Dodge buttons for a campaign.
+pub fn turn_buttons(campaign_id: i64) -> Vec<serenity::CreateActionRow> {
+    vec![serenity::CreateActionRow::Buttons(vec![
+        serenity::CreateButton::new(format!("end_turn:{campaign_id}"))
+            .label("End turn")
+            .style(serenity::ButtonStyle::Primary),
+        serenity::CreateButton::new(format!("dodge:{campaign_id}"))
+            .label("Dodge")
+            .style(serenity::ButtonStyle::Secondary),
+    ])]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamp_counts_characters() {
+        assert_eq!(clamp("héllo", 5), "héllo");
+        assert_eq!(clamp("héllo!", 5), "héll…");
+    }
+
+    #[test]
+    fn escape_neutralises_mentions_and_markdown() {
+        assert_eq!(escape("@everyone *x*"), "@\u{200b}everyone \\*x\\*");
+    }
+
+    #[test]
+    fn pack_lines_respects_the_limit() {
+        let lines: Vec<String> = (0..100)
+            .map(|i| format!("line {i} {}", "x".repeat(50)))
+            .collect();
+        let msgs = pack_lines(&lines);
+        assert!(msgs.len() > 1);
+        assert!(msgs.iter().all(|m| m.chars().count() <= MAX_CONTENT));
+        assert_eq!(msgs.join("\n").lines().count(), 100);
+    }
+}

@@ -1,0 +1,119 @@
+//! Intent: a player's free text or speech ("I swing my axe at the big one and then hide
+//! behind the cart") → engine commands. The LLM reads it when one is configured
+//! ([`llm`]: a tool call validated against the scene); the deterministic parser
+//! ([`parse`]) answers when there is no LLM, or it is slow, failing, or proposes
+//! anything invalid. Either may instead ask the player a clarifying question.
+//!
+//! This module only proposes: it produces [`Action`]s a player may issue (never
+//! GM-only or system ones such as `SetHp`, `Damage`, `StartCombat`, `Tick`, `NpcAct`),
+//! with names resolved against the [`Scene`], and the front end submits them to the
+//! coordinator, where the engine checks everything again. It does no IO itself beyond
+//! the LLM request.
+
+pub mod fuzzy;
+pub mod llm;
+pub mod parse;
+pub mod scene;
+
+pub use scene::{Found, Prefer, Scene};
+
+use crate::llm::{Breaker, Llm};
+use dicebard_engine::{Action, CampaignState, PlayerId};
+use serde::Serialize;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// What a piece of free text means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntentOutcome {
+    /// Submit these, in order (stop at the first refusal).
+    Commands(Vec<Action>),
+    /// Ask the player this.
+    Clarify(String),
+    /// Nothing to do; the message says how to phrase it.
+    NotUnderstood(String),
+}
+
+/// Who understood the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntentSource {
+    Llm,
+    Parser,
+}
+
+/// The reading of a piece of text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    pub outcome: IntentOutcome,
+    pub source: IntentSource,
+    /// Why the LLM's reading was not used, when it was tried.
+    pub llm_error: Option<String>,
+}
+
+/// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
+/// the fallback).
+pub fn parse_for_player(state: &CampaignState, player: &PlayerId, text: &str) -> IntentOutcome {
+    parse::parse(text, &Scene::new(state, player))
+}
+
+/// Reads free text: LLM first when configured and healthy, the parser otherwise.
+pub struct IntentResolver {
+    llm: Option<Arc<Llm>>,
+    breaker: Breaker,
+}
+
+impl IntentResolver {
+    pub fn new(llm: Option<Arc<Llm>>) -> Self {
+        IntentResolver {
+            llm,
+            breaker: Breaker::default(),
+        }
+    }
+
+    /// What `text` from `player` means in `campaign_id` now.
+    pub async fn resolve(&self, campaign_id: i64, state: &CampaignState, player: &PlayerId, text: &str) -> Resolution {
+        let scene = Scene::new(state, player);
+        let parser = |llm_error: Option<String>| Resolution {
+            outcome: parse::parse(text, &scene),
+            source: IntentSource::Parser,
+            llm_error,
+        };
+        let Some(llm) = self.llm.as_ref().filter(|_| !text.trim().is_empty()) else {
+            return parser(None);
+        };
+        if !self.breaker.allow(campaign_id) {
+            return parser(Some("the LLM is resting after a failure".into()));
+        }
+        let req = llm::request(&scene, text);
+        let span = tracing::debug_span!("intent", campaign = campaign_id);
+        let answer = llm
+            .complete(campaign_id, &req, llm.settings().decision_timeout)
+            .instrument(span)
+            .await;
+        match answer {
+            Ok(resp) => {
+                self.breaker.success(campaign_id);
+                let args = resp.tool_calls.iter().find(|c| c.name == llm::TOOL).map(|c| c.arguments.as_str());
+                match llm::validate(args, &resp.text, &scene, text) {
+                    Ok(outcome) => Resolution {
+                        outcome,
+                        source: IntentSource::Llm,
+                        llm_error: None,
+                    },
+                    Err(why) => {
+                        tracing::info!(reason = %why, "LLM intent rejected; using the phrase parser");
+                        llm.record_failure(campaign_id, &crate::llm::LlmError::BadResponse(why.clone()));
+                        parser(Some(why))
+                    }
+                }
+            }
+            Err(e) => {
+                if self.breaker.failure(campaign_id) {
+                    tracing::warn!(error = %e, "LLM intent failing; using the phrase parser");
+                }
+                parser(Some(e.to_string()))
+            }
+        }
+    }
+}
