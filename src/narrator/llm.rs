@@ -104,6 +104,12 @@ fn boundary(buf: &str) -> Option<usize> {
         if !next.is_whitespace() {
             continue;
         }
+        // "“Mercy!” it cries": a lower-case word after the mark continues the sentence.
+        match chars[m..].iter().find(|(_, c)| !c.is_whitespace()) {
+            None => return None,
+            Some((_, c)) if c.is_lowercase() => continue,
+            Some(_) => {}
+        }
         if c == '.' {
             let word: String = buf[..i]
                 .chars()

@@ -105,16 +105,15 @@ fn next_command(s: &CampaignState) -> Command {
     let per = me.pc.as_ref().map_or(1, |p| p.attacks_per_action);
     if me.can_act()
         && (!c.budget.action_used || (c.budget.attacks_made > 0 && c.budget.attacks_made < per))
+        && let Some(t) = s.combatants().find(|m| !m.is_pc() && !m.is_down())
     {
-        if let Some(t) = s.combatants().find(|m| !m.is_pc() && !m.is_down()) {
-            return Command::player(
-                owner,
-                Action::Attack {
-                    target: t.name.clone(),
-                    weapon: None,
-                },
-            );
-        }
+        return Command::player(
+            owner,
+            Action::Attack {
+                target: t.name.clone(),
+                weapon: None,
+            },
+        );
     }
     Command::player(owner, Action::EndTurn)
 }

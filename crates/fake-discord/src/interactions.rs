@@ -339,7 +339,10 @@ impl State {
     fn find_role(&self, raw: &str, id: Option<u64>) -> Option<usize> {
         self.roles
             .iter()
-            .position(|r| Some(r.id) == id.map(RoleId) || r.name == raw.trim_start_matches('@'))
+            .position(|r| {
+                Some(r.id) == id.map(RoleId)
+                    || r.name.trim_start_matches('@') == raw.trim_start_matches('@')
+            })
     }
 
     /// The INTERACTION_CREATE `d` for a recorded interaction.

@@ -401,7 +401,7 @@ async fn rest_bodies_parse_with_serenity_http() {
 
     let cmds = ok(&fake, "guild commands", http.create_guild_commands(guild, &sample_commands()).await);
     assert_eq!(cmds.len(), 3);
-    assert_eq!(cmds[1].options[1].options[0].choices.len(), 2);
+    assert_eq!(cmds[1].options[1].options[0].options[0].choices.len(), 2);
     let again = ok(&fake, "guild commands", http.create_guild_commands(guild, &sample_commands()).await);
     assert_eq!(cmds[0].id, again[0].id, "ids are stable across overwrites");
     let global = json!([{"name": "ping", "description": "Ping"}]);

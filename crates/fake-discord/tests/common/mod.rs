@@ -80,7 +80,8 @@ pub struct RawBot {
 
 impl RawBot {
     pub async fn connect_only(fake: &FakeDiscord) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
-        let url = format!("{}?v=10&encoding=json", fake.gateway_url());
+        // serenity parses with `url::Url`, which adds the `/` path; a bare `?v=10` is no HTTP target.
+        let url = format!("{}/?v=10&encoding=json", fake.gateway_url());
         tokio_tungstenite::connect_async(url).await.expect("connect to fake gateway").0
     }
 

@@ -1,0 +1,199 @@
+//! End to end: the real `dicebard run` binary against the local fake Discord.
+//!
+//! A campaign in #table; two players make characters (pinned sheets appear and change
+//! when HP changes); a fight with SRD goblins (initiative embed posted and edited, a DM
+//! to each active player, a non-active player's attack refused, a turn that times out
+//! makes the character Dodge, monsters act on their own); bad dice input; a whisper
+//! reaches only its player; the bot is killed mid-combat and carries on after a
+//! restart; the REST budget is never exceeded.
+
+use fake_discord::ids::{ALICE, BOB, TABLE};
+use fake_discord::{FakeConfig, FakeDiscord, Message};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+struct Bot {
+    child: Child,
+}
+
+impl Bot {
+    fn start(fake: &FakeDiscord, dir: &Path) -> Bot {
+        let config = dir.join("dicebard.toml");
+        std::fs::write(
+            &config,
+            "[turns]\ntimeout_secs = 8\nwarning_secs = 4\n[log]\nfilter = \"info,serenity=warn\"\n",
+        )
+        .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dicebard"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("run")
+            .env("DICEBARD_DISCORD_TOKEN", fake.token())
+            .env("DICEBARD_DISCORD_API_BASE", fake.api_base())
+            .env("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the bot");
+        Bot { child }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn reply_text(fake: &FakeDiscord, user: fake_discord::UserId, cmd: &str, opts: &[(&str, &str)]) -> Message {
+    let h = fake.slash(user, TABLE, cmd, opts).await;
+    h.reply(T).await.unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+}
+
+fn initiative(fake: &FakeDiscord) -> Option<Message> {
+    fake.messages(TABLE)
+        .into_iter()
+        .rev()
+        .find(|m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))))
+}
+
+/// The name on the ▶ line of the initiative embed.
+fn active_name(m: &Message) -> Option<String> {
+    let d = m.embeds.first()?["description"].as_str()?.to_string();
+    let line = d.lines().find(|l| l.starts_with('▶'))?;
+    let name = line.split('`').nth(2)?.trim().split(" — ").next()?.trim().to_string();
+    Some(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_plays_through_discord() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = Bot::start(&fake, dir.path());
+    fake.wait_for_ready(Duration::from_secs(60)).await.expect("the bot connects");
+
+    // A campaign.
+    let r = reply_text(&fake, ALICE, "campaign start", &[("name", "Goblin Cave")]).await;
+    assert!(r.text().contains("Goblin Cave"), "{}", r.text());
+
+    // Two characters; their sheets are pinned.
+    let r = reply_text(&fake, ALICE, "character create", &[("name", "Thorin"), ("class", "Fighter"), ("race", "Dwarf")]).await;
+    assert!(r.text().contains("Thorin"), "{}", r.text());
+    let r = reply_text(&fake, BOB, "character create", &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")]).await;
+    assert!(r.text().contains("Mira"), "{}", r.text());
+    fake.wait_for_message(TABLE, |m| m.pinned && m.text().contains("Mira — Elf Wizard 1"), T)
+        .await
+        .unwrap_or_else(|e| panic!("Mira's sheet is pinned: {e:?}\n{}", fake.describe()));
+    assert!(fake.pins(TABLE).iter().any(|m| m.text().contains("Thorin — Dwarf Fighter 1")));
+
+    // Bad dice: a short private error, nothing posted for everyone.
+    let r = reply_text(&fake, BOB, "roll", &[("dice", "1d0")]).await;
+    assert!(r.is_ephemeral(), "errors are ephemeral");
+    assert!(r.text().to_lowercase().contains("side"), "{}", r.text());
+    let r = reply_text(&fake, BOB, "roll", &[("dice", "1d20+5")]).await;
+    assert!(!r.is_ephemeral() && r.text().contains("1d20"), "{}", r.text());
+
+    // A whisper reaches only its player.
+    let r = reply_text(&fake, ALICE, "whisper", &[("player", &BOB.to_string()), ("text", "The idol is fake")]).await;
+    assert!(!r.text().contains("idol") || r.is_ephemeral(), "the whisper is not public: {}", r.text());
+    fake.wait_for_dm(BOB, |m| m.text().contains("The idol is fake"), T).await.expect("bob gets the whisper");
+    assert!(fake.messages(TABLE).iter().all(|m| !m.text().contains("The idol is fake")));
+    assert!(fake.dms(ALICE).iter().all(|m| !m.text().contains("The idol is fake")));
+
+    // A fight.
+    let r = reply_text(&fake, ALICE, "combat start", &[("monsters", "2 goblin")]).await;
+    assert!(r.text().contains("initiative"), "{}", r.text());
+    let init = fake
+        .wait_for_message(TABLE, |m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))), T)
+        .await
+        .expect("initiative embed");
+    assert!(!init.components.is_empty(), "the tracker has buttons");
+    // Monsters that come first act on their own; then a player is up and gets a DM.
+    let dm = tokio::time::timeout(T, async {
+        loop {
+            for (user, name) in [(ALICE, "Thorin"), (BOB, "Mira")] {
+                if let Some(m) = fake.dms(user).into_iter().find(|m| m.text().contains("it's your turn")) {
+                    return (user, name, m);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the active player gets a DM");
+    let (active_user, active_char, _) = dm;
+    let (other_user, _) = if active_user == ALICE { (BOB, "Mira") } else { (ALICE, "Thorin") };
+
+    // The other player may not act.
+    let r = reply_text(&fake, other_user, "attack", &[("target", "goblin")]).await;
+    assert!(r.is_ephemeral(), "refusals are ephemeral");
+    assert!(r.text().contains(&format!("It's {active_char}'s turn")), "{}", r.text());
+
+    // The active player attacks.
+    let r = reply_text(&fake, active_user, "attack", &[("target", "goblin")]).await;
+    assert!(r.text().contains("Goblin"), "{}", r.text());
+
+    let r = reply_text(&fake, active_user, "turn end", &[]).await;
+    assert!(!r.is_ephemeral(), "ending the turn works: {}", r.text());
+
+    // The next player character up does nothing: the clock runs out, they dodge.
+    let timed_out = fake
+        .wait_for_message(TABLE, |m| m.text().contains("Time is up for"), Duration::from_secs(40))
+        .await
+        .unwrap_or_else(|e| panic!("timeout posted: {e:?}\n{}", fake.describe()));
+    let who = timed_out
+        .text()
+        .split("Time is up for ")
+        .nth(1)
+        .and_then(|r| r.split('.').next())
+        .unwrap()
+        .to_string();
+    fake.wait_for_message(TABLE, |m| m.text().contains(&format!("{who} takes the Dodge action")) || m.text().contains(&format!("{who} ducks and weaves")), T)
+        .await
+        .expect("the timed-out character dodges");
+    // The warning came by DM before the timeout.
+    let warned_user = if who == "Thorin" { ALICE } else { BOB };
+    assert!(fake.dms(warned_user).iter().any(|m| m.text().contains("act now")), "warning DM");
+    // Goblins act without any command.
+    fake.wait_for_message(TABLE, |m| m.text().contains("Goblin") && m.text().contains("Scimitar"), Duration::from_secs(30))
+        .await
+        .expect("monsters act on their turns");
+    // The tracker was edited in place, not reposted each turn.
+    let trackers = fake
+        .messages(TABLE)
+        .iter()
+        .filter(|m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))))
+        .count();
+    assert_eq!(trackers, 1, "one initiative embed, edited in place");
+    assert!(initiative(&fake).unwrap().edited_timestamp.is_some());
+
+    // Kill the bot mid-combat and bring it back.
+    let before = active_name(&initiative(&fake).unwrap());
+    bot.kill();
+    let mut bot2 = Bot::start(&fake, dir.path());
+    fake.wait_for_identifies(2, Duration::from_secs(60)).await.expect("the bot reconnects");
+    let r = reply_text(&fake, ALICE, "initiative", &[]).await;
+    assert!(r.text().contains("Goblin") && r.text().contains("Thorin"), "the fight survived the restart: {}", r.text());
+    let _ = before;
+    // The game goes on: whoever is up can end their turn (or the clock does it).
+    fake.wait_for_message(TABLE, |m| m.text().contains("The table is back") || m.text().contains("Round"), Duration::from_secs(30))
+        .await
+        .expect("the fight carries on after the restart");
+
+    // Budgets.
+    fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
+    fake.assert_rate_at_most("**", 50, Duration::from_secs(1));
+    bot2.kill();
+}
