@@ -630,7 +630,11 @@ fn error_too_many_sides() {
 
 #[test]
 fn error_too_many_dice_fails_fast() {
-    let start = std::time::Instant::now();
+    // Refused while parsing: not one die is rolled (no time-based assertion; speed is
+    // measured by the engine benchmark).
+    let mut d = crate::dice::ScriptedDice::new([]);
+    assert!(roll("1000000d6", &mut d).is_err());
+    assert!(d.log.is_empty(), "nothing rolled before refusing");
     assert_eq!(
         msg("1000000d6"),
         "Too many dice: `1000000d6` (at most 1000 per roll)"
@@ -639,7 +643,6 @@ fn error_too_many_dice_fails_fast() {
         err("99999999999999999999999999d6"),
         DiceError::TooManyDice { .. }
     ));
-    assert!(start.elapsed() < std::time::Duration::from_millis(200));
     assert!(matches!(
         err("600d6 + 600d6"),
         DiceError::TooManyDice { .. }
@@ -799,13 +802,3 @@ fn seeded_rolls_are_in_range_and_repeatable() {
     }
 }
 
-#[test]
-fn normal_expressions_are_fast() {
-    let start = std::time::Instant::now();
-    let mut d = SeededDice::new(1);
-    for _ in 0..1000 {
-        roll("1d20adv + 5 + 2d6[fire] + (1d4, 1d4)kh1", &mut d).unwrap();
-    }
-    // Microseconds each: 1000 rolls in well under a second even unoptimised.
-    assert!(start.elapsed() < std::time::Duration::from_secs(1));
-}

@@ -1,0 +1,372 @@
+//! A local HTTP server speaking the OpenAI chat-completions and Anthropic Messages
+//! wire formats, streaming included, scriptable per test: each request gets the next
+//! scripted reply (a status with a body, an SSE stream with per-chunk delays, a hang,
+//! or a dropped connection). Every request is recorded (path, headers, JSON body) so
+//! tests can check what the real client code sent. Shared by tests/ and benches/.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// One piece of a streamed body, written after `delay`.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub delay: Duration,
+    pub bytes: String,
+}
+
+/// What the server does with one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A complete response.
+    Status {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// `200 text/event-stream`, the chunks written as scheduled, then the connection closed.
+    Stream(Vec<Chunk>),
+    /// Read the request and never answer.
+    Hang,
+    /// Close the connection without a word.
+    Drop,
+}
+
+/// A request as received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    script: VecDeque<Reply>,
+    fallback: Option<Reply>,
+    requests: Vec<Recorded>,
+}
+
+/// The server. Dropping it stops accepting connections.
+pub struct FakeLlm {
+    pub addr: std::net::SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeLlm {
+    pub async fn start() -> FakeLlm {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let s = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let _ = serve(sock, s).await;
+                });
+            }
+        });
+        FakeLlm { addr, shared, task }
+    }
+
+    /// `http://127.0.0.1:PORT/v1`
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Queues the reply for the next request.
+    pub fn push(&self, reply: Reply) -> &Self {
+        self.shared.lock().unwrap().script.push_back(reply);
+        self
+    }
+
+    /// The reply for every request once the script is empty (default: HTTP 500).
+    pub fn always(&self, reply: Reply) {
+        self.shared.lock().unwrap().fallback = Some(reply);
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.lock().unwrap().requests.clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.shared.lock().unwrap().requests.len()
+    }
+}
+
+async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Result<()> {
+    // One request per connection: every reply ends with `Connection: close`.
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 8192];
+    let head_end = loop {
+        let n = sock.read(&mut tmp).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_string();
+    let path = first.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = sock.read(&mut tmp).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    let body: Value = serde_json::from_slice(&buf[head_end..(head_end + len).min(buf.len())]).unwrap_or(Value::Null);
+    let reply = {
+        let mut s = shared.lock().unwrap();
+        s.requests.push(Recorded {
+            method,
+            path,
+            headers,
+            body,
+        });
+        s.script.pop_front().or_else(|| s.fallback.clone()).unwrap_or(Reply::Status {
+            status: 500,
+            headers: vec![],
+            body: r#"{"error":{"message":"no scripted reply"}}"#.into(),
+        })
+    };
+    match reply {
+        Reply::Status { status, headers, body } => {
+            let mut out = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str("\r\n");
+            out.push_str(&body);
+            sock.write_all(out.as_bytes()).await?;
+        }
+        Reply::Stream(chunks) => {
+            sock.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+            sock.flush().await?;
+            for c in chunks {
+                if !c.delay.is_zero() {
+                    tokio::time::sleep(c.delay).await;
+                }
+                sock.write_all(c.bytes.as_bytes()).await?;
+                sock.flush().await?;
+            }
+        }
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(120)).await;
+        }
+        Reply::Drop => {}
+    }
+    sock.shutdown().await.ok();
+    Ok(())
+}
+
+fn now(bytes: String) -> Chunk {
+    Chunk {
+        delay: Duration::ZERO,
+        bytes,
+    }
+}
+
+/// Replies in the OpenAI chat-completions format.
+pub mod openai {
+    use super::*;
+
+    fn chunk(delta: Value, finish: Option<&str>) -> String {
+        let v = json!({
+            "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "fake",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        });
+        format!("data: {v}\n\n")
+    }
+
+    /// Text in pieces, then usage and `[DONE]`; each piece after `delay`.
+    pub fn text_stream(pieces: &[&str], delay: Duration, usage: Option<(u64, u64)>) -> Reply {
+        let mut out = vec![now(chunk(json!({"role": "assistant", "content": ""}), None))];
+        for p in pieces {
+            out.push(Chunk {
+                delay,
+                bytes: chunk(json!({"content": p}), None),
+            });
+        }
+        out.push(now(chunk(json!({}), Some("stop"))));
+        if let Some((i, o)) = usage {
+            let v = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+                "usage": {"prompt_tokens": i, "completion_tokens": o, "total_tokens": i + o}});
+            out.push(now(format!("data: {v}\n\n")));
+        }
+        out.push(now("data: [DONE]\n\n".into()));
+        Reply::Stream(out)
+    }
+
+    pub fn text(text: &str) -> Reply {
+        text_stream(&[text], Duration::ZERO, Some((100, 20)))
+    }
+
+    /// One tool call whose arguments arrive in `pieces`.
+    pub fn tool_stream(name: &str, pieces: &[&str], usage: Option<(u64, u64)>) -> Reply {
+        let mut out = vec![now(chunk(
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                "function": {"name": name, "arguments": ""}}]}),
+            None,
+        ))];
+        for p in pieces {
+            out.push(now(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}),
+                None,
+            )));
+        }
+        out.push(now(chunk(json!({}), Some("tool_calls"))));
+        if let Some((i, o)) = usage {
+            let v = json!({"choices": [], "usage": {"prompt_tokens": i, "completion_tokens": o}});
+            out.push(now(format!("data: {v}\n\n")));
+        }
+        out.push(now("data: [DONE]\n\n".into()));
+        Reply::Stream(out)
+    }
+
+    pub fn tool(name: &str, args: &Value) -> Reply {
+        let s = args.to_string();
+        let (a, b) = s.split_at(s.len() / 2);
+        tool_stream(name, &[a, b], Some((200, 30)))
+    }
+
+    pub fn error(status: u16, message: &str, code: &str) -> Reply {
+        Reply::Status {
+            status,
+            headers: vec![],
+            body: json!({"error": {"message": message, "type": "invalid_request_error", "code": code}}).to_string(),
+        }
+    }
+}
+
+/// Replies in the Anthropic Messages format.
+pub mod anthropic {
+    use super::*;
+
+    fn ev(name: &str, data: Value) -> String {
+        format!("event: {name}\ndata: {data}\n\n")
+    }
+
+    fn start(input: u64) -> Chunk {
+        now(ev(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
+                "content": [], "model": "fake", "stop_reason": null,
+                "usage": {"input_tokens": input, "output_tokens": 1}}}),
+        ))
+    }
+
+    fn end(reason: &str, output: u64) -> Vec<Chunk> {
+        vec![
+            now(ev("message_delta", json!({"type": "message_delta",
+                "delta": {"stop_reason": reason, "stop_sequence": null}, "usage": {"output_tokens": output}}))),
+            now(ev("message_stop", json!({"type": "message_stop"}))),
+        ]
+    }
+
+    pub fn text_stream(pieces: &[&str], delay: Duration, usage: (u64, u64)) -> Reply {
+        let mut out = vec![
+            start(usage.0),
+            now(ev("content_block_start", json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}))),
+            now(ev("ping", json!({"type": "ping"}))),
+        ];
+        for p in pieces {
+            out.push(Chunk {
+                delay,
+                bytes: ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": p}})),
+            });
+        }
+        out.push(now(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0}))));
+        out.extend(end("end_turn", usage.1));
+        Reply::Stream(out)
+    }
+
+    pub fn text(text: &str) -> Reply {
+        text_stream(&[text], Duration::ZERO, (100, 20))
+    }
+
+    pub fn tool(name: &str, args: &Value) -> Reply {
+        let s = args.to_string();
+        let (a, b) = s.split_at(s.len() / 2);
+        let mut out = vec![
+            start(200),
+            now(ev("content_block_start", json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}))),
+        ];
+        for p in [a, b] {
+            out.push(now(ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": p}}))));
+        }
+        out.push(now(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0}))));
+        out.extend(end("tool_use", 30));
+        Reply::Stream(out)
+    }
+
+    pub fn error(status: u16, kind: &str, message: &str) -> Reply {
+        Reply::Status {
+            status,
+            headers: vec![],
+            body: json!({"type": "error", "error": {"type": kind, "message": message}}).to_string(),
+        }
+    }
+}
+
+/// A stream whose chunks are raw text (malformed ones included).
+pub fn raw_stream(chunks: &[&str]) -> Reply {
+    Reply::Stream(chunks.iter().map(|c| now(c.to_string())).collect())
+}
+
+/// A status reply with headers.
+pub fn status(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    Reply::Status {
+        status,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.to_string(),
+    }
+}
