@@ -133,3 +133,43 @@ pub fn llm_with(kind: ProviderKind, base_url: &str, settings: LlmSettings, store
 pub fn llm(kind: ProviderKind, server: &FakeLlm) -> Arc<Llm> {
     llm_with(kind, &server.base_url(), test_settings(), None)
 }
+
+impl World {
+    /// The player whose character is acting, if a player character is up.
+    pub fn active_player(&self) -> Option<String> {
+        self.state
+            .active_creature()
+            .and_then(|c| c.owner())
+            .map(|p| p.to_string())
+    }
+
+    /// Passes monster turns until a player character is up; returns that player.
+    pub fn until_pc_turn(&mut self) -> String {
+        for _ in 0..20 {
+            if let Some(p) = self.active_player() {
+                return p;
+            }
+            self.run("system", Action::NpcAct { option: dicebard_engine::NpcOption::Pass });
+        }
+        panic!("no player character's turn came");
+    }
+
+    /// Ends player turns until a monster is up.
+    pub fn until_npc_turn(&mut self) {
+        for _ in 0..20 {
+            match self.active_player() {
+                Some(p) => {
+                    self.run(&p, Action::EndTurn);
+                }
+                None => return,
+            }
+        }
+        panic!("no monster's turn came");
+    }
+
+    /// The acting player attacks Goblin 1: the events of that attack.
+    pub fn attack_goblin(&mut self) -> Vec<Arc<Committed>> {
+        let p = self.until_pc_turn();
+        self.run(&p, Action::Attack { target: "Goblin 1".into(), weapon: None })
+    }
+}

@@ -466,9 +466,15 @@ impl State {
         if modal.user != user {
             return Err(format!("modal {custom_id:?} was shown to {}, not {user}", modal.user));
         }
+        // A test may name a field by custom_id or by the label the user sees.
+        let names = |f: &ModalField, n: &str| f.custom_id == n || f.label == n;
         for (name, _) in fields {
-            if !modal.fields.iter().any(|f| f.custom_id == *name) {
-                let ids: Vec<&str> = modal.fields.iter().map(|f| f.custom_id.as_str()).collect();
+            if !modal.fields.iter().any(|f| names(f, name)) {
+                let ids: Vec<String> = modal
+                    .fields
+                    .iter()
+                    .map(|f| format!("{} ({:?})", f.custom_id, f.label))
+                    .collect();
                 return Err(format!("modal {custom_id:?} has no field {name:?}; it has {ids:?}"));
             }
         }
@@ -476,7 +482,7 @@ impl State {
         for f in &modal.fields {
             let value = fields
                 .iter()
-                .find(|(n, _)| *n == f.custom_id)
+                .find(|(n, _)| names(f, n))
                 .map(|(_, v)| (*v).to_owned())
                 .or_else(|| f.value.clone())
                 .unwrap_or_default();

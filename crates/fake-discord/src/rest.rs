@@ -69,40 +69,25 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let parsed = parse_body(&content_type, bytes).await;
 
-    let (answer, logged_body, files) = match parsed {
-        Ok(b) => {
-            let names = b.files.iter().map(|f| f.filename.clone()).collect::<Vec<_>>();
-            let json = b.json.clone();
-            let answer = shared.with(|st| {
-                route(st, &method, &full_path, query.as_deref(), auth.as_deref(), b)
-            });
-            (answer, (!json.is_null()).then_some(json), names)
-        }
-        Err(e) => (Err(Refusal::Discord(e)), None, Vec::new()),
-    };
-
-    let (status, response_json, unexpected, response) = match answer {
-        Ok(Reply::Json(v)) => (200, Some(v.clone()), false, axum::Json(v).into_response()),
-        Ok(Reply::NoContent) => (204, None, false, StatusCode::NO_CONTENT.into_response()),
-        Ok(Reply::Bytes(data, ct)) => {
-            let mut r = Body::from(data).into_response();
-            if let Some(ct) = ct.and_then(|c| HeaderValue::from_str(&c).ok()) {
-                r.headers_mut().insert(header::CONTENT_TYPE, ct);
-            }
-            (200, None, false, r)
-        }
-        Err(refusal) => {
-            let (e, unexpected) = match refusal {
-                Refusal::Discord(e) => (e, false),
-                Refusal::UnknownRoute => (DiscordError::not_found(), true),
-            };
-            let body = e.body();
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            (e.status, Some(body.clone()), unexpected, (status, axum::Json(body)).into_response())
-        }
-    };
     let path = full_path.strip_prefix("/api/v10").unwrap_or(&full_path).to_owned();
-    shared.with(|st| {
+    // Route and log under one lock, so a test that sees the effect also sees the request.
+    let answer = shared.with(|st| {
+        let (answer, logged_body, files) = match parsed {
+            Ok(b) => {
+                let names = b.files.iter().map(|f| f.filename.clone()).collect::<Vec<_>>();
+                let json = (!b.json.is_null()).then(|| b.json.clone());
+                let answer = route(st, &method, &full_path, query.as_deref(), auth.as_deref(), b);
+                (answer, json, names)
+            }
+            Err(e) => (Err(Refusal::Discord(e)), None, Vec::new()),
+        };
+        let (status, response, unexpected) = match &answer {
+            Ok(Reply::Json(v)) => (200, Some(v.clone()), false),
+            Ok(Reply::NoContent) => (204, None, false),
+            Ok(Reply::Bytes(..)) => (200, None, false),
+            Err(Refusal::Discord(e)) => (e.status, Some(e.body()), false),
+            Err(Refusal::UnknownRoute) => (404, Some(DiscordError::not_found().body()), true),
+        };
         st.requests.push(LoggedRequest {
             at,
             method,
@@ -111,11 +96,30 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
             body: logged_body,
             files,
             status,
-            response: response_json,
+            response,
             unexpected,
-        })
+        });
+        answer
     });
-    response
+    match answer {
+        Ok(Reply::Json(v)) => axum::Json(v).into_response(),
+        Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Reply::Bytes(data, ct)) => {
+            let mut r = Body::from(data).into_response();
+            if let Some(ct) = ct.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            r
+        }
+        Err(refusal) => {
+            let e = match refusal {
+                Refusal::Discord(e) => e,
+                Refusal::UnknownRoute => DiscordError::not_found(),
+            };
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, axum::Json(e.body())).into_response()
+        }
+    }
 }
 
 async fn parse_body(content_type: &str, bytes: Bytes) -> Result<Body_, DiscordError> {

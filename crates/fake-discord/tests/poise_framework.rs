@@ -14,9 +14,13 @@ use poise::serenity_prelude as s;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Context<'a> = poise::Context<'a, (), Error>;
 
-async fn dice_suggestions(_ctx: Context<'_>, partial: &str) -> impl Iterator<Item = String> {
-    let partial = partial.to_owned();
-    ["1d20", "1d6", "2d6", "1d8"].into_iter().filter(move |d| d.starts_with(&partial)).map(String::from)
+async fn dice_suggestions(_ctx: Context<'_>, partial: &str) -> s::CreateAutocompleteResponse {
+    let choices = ["1d20", "1d6", "2d6", "1d8"]
+        .into_iter()
+        .filter(|d| d.starts_with(partial))
+        .map(|d| s::AutocompleteChoice::new(d, d))
+        .collect();
+    s::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
 /// Roll dice

@@ -244,23 +244,40 @@ pub(crate) fn deal_damage_scaled(
     crit: bool,
     half: bool,
 ) -> Result<i32, RuleError> {
-    let before = em.creature(target).clone();
-    if before.dead {
-        return Ok(0);
-    }
-    let mut total = 0;
+    let mut rolls = Vec::with_capacity(parts.len());
     for p in parts {
         let expr = crate::dice::parse(&p.dice)?;
         let expr = if crit { expr.doubled() } else { expr };
-        let roll = expr.roll(em.dice)?;
+        rolls.push((p.damage_type, expr.roll(em.dice)?));
+    }
+    Ok(deal_rolled(em, target, source, &rolls, crit, half))
+}
+
+/// Deals damage already rolled (an area spell rolls once for every target), applying
+/// resistance, vulnerability and immunity per part and what follows from the total.
+pub(crate) fn deal_rolled(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    rolls: &[(crate::data::DamageType, crate::dice::Roll)],
+    crit: bool,
+    half: bool,
+) -> i32 {
+    let before = em.creature(target).clone();
+    if before.dead {
+        return 0;
+    }
+    let mut total = 0;
+    for (damage_type, roll) in rolls {
+        let damage_type = *damage_type;
         let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
         let base = if half { rolled / 2 } else { rolled };
         let t = em.creature(target);
-        let (modifier, amount) = if t.immunities.contains(&p.damage_type) {
+        let (modifier, amount) = if t.immunities.contains(&damage_type) {
             (DamageModifier::Immune, 0)
-        } else if t.resistances.contains(&p.damage_type) || t.has(Condition::Petrified) {
+        } else if t.resistances.contains(&damage_type) || t.has(Condition::Petrified) {
             (DamageModifier::Resisted, base / 2)
-        } else if t.vulnerabilities.contains(&p.damage_type) {
+        } else if t.vulnerabilities.contains(&damage_type) {
             (DamageModifier::Vulnerable, base * 2)
         } else {
             (DamageModifier::None, base)
@@ -273,7 +290,7 @@ pub(crate) fn deal_damage_scaled(
         em.public(EventKind::DamageDealt {
             target,
             source,
-            damage_type: p.damage_type,
+            damage_type,
             breakdown,
             rolled,
             modifier,
@@ -282,7 +299,7 @@ pub(crate) fn deal_damage_scaled(
         total += amount;
     }
     after_damage(em, target, source, &before, total, crit);
-    Ok(total)
+    total
 }
 
 /// What follows from `amount` damage (already dealt) to a creature that looked like

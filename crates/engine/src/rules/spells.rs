@@ -213,10 +213,7 @@ pub(crate) fn cast(
                         let dc = caster.spell_save_dc().unwrap_or(10);
                         // One damage roll for every target, as the rules say for area spells.
                         let roll = crate::dice::roll(&part.dice, em.dice)?;
-                        let fixed = DamagePart {
-                            dice: roll.total.max(0).to_string(),
-                            damage_type: part.damage_type,
-                        };
+                        let rolled = [(part.damage_type, roll)];
                         for t in &target_ids {
                             let ok = resolve::saving_throw(
                                 em,
@@ -227,23 +224,10 @@ pub(crate) fn cast(
                             );
                             match (ok, save.on_success) {
                                 (false, _) => {
-                                    resolve::deal_damage(
-                                        em,
-                                        *t,
-                                        Some(me),
-                                        std::slice::from_ref(&fixed),
-                                        false,
-                                    )?;
+                                    resolve::deal_rolled(em, *t, Some(me), &rolled, false, false);
                                 }
                                 (true, crate::data::SaveEffect::Half) => {
-                                    resolve::deal_damage_scaled(
-                                        em,
-                                        *t,
-                                        Some(me),
-                                        std::slice::from_ref(&fixed),
-                                        false,
-                                        true,
-                                    )?;
+                                    resolve::deal_rolled(em, *t, Some(me), &rolled, false, true);
                                 }
                                 (true, crate::data::SaveEffect::None) => {}
                             }
