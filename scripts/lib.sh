@@ -13,8 +13,12 @@ DICEBARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Minimum Rust (matches rust-version in Cargo.toml).
 DICEBARD_MIN_RUST="1.94"
 
-# Debian packages needed to build. (cmake and libclang join this list with voice.)
-DICEBARD_APT_PACKAGES=(build-essential pkg-config ca-certificates curl)
+# Debian packages needed to build. Voice (crates/voice): cmake + libclang-dev build
+# whisper.cpp, espeak-ng and libopus from source; libsonic-dev is linked into espeak-ng;
+# libssl-dev is for ort's (unused) download feature; espeak-ng-data is espeak's data;
+# python3 unpacks the ONNX Runtime wheel (scripts/models.sh).
+DICEBARD_APT_PACKAGES=(build-essential pkg-config ca-certificates curl
+    cmake libclang-dev libsonic-dev libssl-dev espeak-ng-data python3)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -104,3 +108,7 @@ ensure_build_deps() {
     ensure_rust
     cd "$DICEBARD_ROOT"
 }
+
+# Speech models and ONNX Runtime (ensure_models, ensure_onnxruntime).
+# shellcheck source=scripts/models.sh
+. "$DICEBARD_ROOT/scripts/models.sh"

@@ -197,3 +197,58 @@ async fn a_campaign_plays_through_discord() {
     fake.assert_rate_at_most("**", 50, Duration::from_secs(1));
     bot2.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gm_role_autocomplete_and_buttons() {
+    use fake_discord::ids::CAROL;
+    use fake_discord::{RoleId, RoleSpec, UserSpec};
+    let gm_role = RoleId(500_000_000_000_000_001);
+    let mut config = FakeConfig::default();
+    config.roles.push(RoleSpec { id: gm_role, name: "GM".into(), permissions: 0 });
+    config.users = vec![
+        UserSpec::new(ALICE, "alice"),
+        UserSpec::new(BOB, "bob"),
+        UserSpec::new(CAROL, "carol").with_role(gm_role),
+    ];
+    let fake = FakeDiscord::start(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _bot = Bot::start(&fake, dir.path());
+    fake.wait_for_ready(Duration::from_secs(60)).await.expect("the bot connects");
+
+    reply_text(&fake, ALICE, "campaign start", &[("name", "Roles")]).await;
+    reply_text(&fake, BOB, "character create", &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")]).await;
+
+    // Autocomplete offers the SRD and the character's own spells.
+    let choices = fake
+        .autocomplete(BOB, TABLE, "cast", &[("spell", "fire")], "spell")
+        .await
+        .expect("spell choices");
+    assert!(choices.iter().any(|c| c.name == "Fire Bolt"), "{choices:?}");
+    let monsters = fake
+        .autocomplete(ALICE, TABLE, "combat start", &[("monsters", "2 gobl")], "monsters")
+        .await
+        .expect("monster choices");
+    assert!(monsters.iter().any(|c| c.name == "2 Goblin"), "{monsters:?}");
+
+    // Bob is no GM: refused. Carol has the server's GM role: allowed.
+    let r = reply_text(&fake, BOB, "combat start", &[("monsters", "1 goblin")]).await;
+    assert!(r.is_ephemeral() && r.text().contains("Only the GM"), "{}", r.text());
+    let r = reply_text(&fake, CAROL, "combat start", &[("monsters", "1 goblin")]).await;
+    assert!(!r.is_ephemeral() && r.text().contains("initiative"), "{}", r.text());
+
+    // Mira's turn comes with a DM and buttons; clicking End turn ends it.
+    let dm = fake
+        .wait_for_dm(BOB, |m| m.text().contains("it's your turn") && !m.components.is_empty(), T)
+        .await
+        .expect("turn DM with buttons");
+    let campaign_button = dm.components[0]["components"][0]["custom_id"].as_str().unwrap().to_string();
+    assert!(campaign_button.starts_with("end_turn:"));
+    // Alice can't press Bob's button.
+    let click = fake.click(ALICE, dm.id, &campaign_button).await;
+    let cb = click.callback(T).await.expect("button answered");
+    assert!(cb.content().unwrap_or_default().contains("turn"), "{:?}", cb.content());
+    let click = fake.click(BOB, dm.id, &campaign_button).await;
+    let cb = click.callback(T).await.expect("button answered");
+    assert_eq!(cb.content(), Some("Done."));
+    fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
+}

@@ -104,6 +104,20 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
             )
             .await;
     }
+    // The server's GM role makes its members GMs here: the host attests it.
+    if has_gm_role(ctx).await {
+        let is_gm = coord
+            .snapshot(campaign)
+            .await
+            .map(|s| s.state.is_gm(&me))
+            .unwrap_or(true);
+        if !is_gm {
+            let grant = Command::system(Action::GrantGm { player: me.clone() });
+            if let Err(e) = coord.submit(campaign, grant, origin(ctx)).await {
+                tracing::warn!(interaction = %ctx.id(), error = %e, "could not grant the GM role");
+            }
+        }
+    }
     let cmd = Command {
         by: dicebard_engine::Actor::Player(me.clone()),
         action,
@@ -126,6 +140,26 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
             ephemeral(ctx, e.user_message()).await
         }
     }
+}
+
+/// Whether the caller has the configured GM role in this server.
+async fn has_gm_role(ctx: Context<'_>) -> bool {
+    let want = ctx.data().gm_role.trim();
+    if want.is_empty() {
+        return false;
+    }
+    let Some(member) = ctx.author_member().await else {
+        return false;
+    };
+    let Some(guild) = ctx.guild() else {
+        return false;
+    };
+    member.roles.iter().any(|r| {
+        guild
+            .roles
+            .get(r)
+            .is_some_and(|role| role.name.eq_ignore_ascii_case(want))
+    })
 }
 
 /// Replies with the narration of a command's events: public ones in the channel,
@@ -284,13 +318,33 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     ephemeral(ctx, lines.join("\n")).await
 }
 
-/// Change the turn timer (GM).
+/// Change the turn timer or add a GM (GM).
 #[poise::command(slash_command, rename = "settings")]
 pub async fn campaign_settings(
     ctx: Context<'_>,
-    #[description = "Seconds per turn"] turn_timeout: u64,
+    #[description = "Seconds per turn"] turn_timeout: Option<u64>,
     #[description = "Warn this many seconds before the end"] warning: Option<u64>,
+    #[description = "Make this player a GM too"] gm: Option<serenity::User>,
 ) -> Result<(), Error> {
+    if let Some(user) = gm {
+        act(
+            ctx,
+            Action::GrantGm {
+                player: player_id(user.id),
+            },
+        )
+        .await?;
+        if turn_timeout.is_none() {
+            return Ok(());
+        }
+    }
+    let Some(turn_timeout) = turn_timeout else {
+        return ephemeral(
+            ctx,
+            "Give a turn timeout in seconds, or a player to make GM.",
+        )
+        .await;
+    };
     let warning = warning.unwrap_or(turn_timeout / 4);
     act(
         ctx,

@@ -24,6 +24,8 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 /// Shared state for commands and event handlers.
 pub struct Data {
     pub coord: Coordinator,
+    /// Members with a role of this name are GMs of every campaign in the server.
+    pub gm_role: String,
     http: Arc<serenity::Http>,
     presenters: Mutex<HashSet<i64>>,
 }
@@ -147,6 +149,7 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
     }
     let http = builder.build();
     let guild = config.discord.guild_id;
+    let gm_role = config.discord.gm_role.clone();
     let setup_coord = coord.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -165,6 +168,7 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
                 }
                 let data = Data {
                     coord: setup_coord.clone(),
+                    gm_role: gm_role.clone(),
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };

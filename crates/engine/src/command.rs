@@ -160,6 +160,10 @@ pub enum Action {
         condition: crate::condition::Condition,
         on: bool,
     },
+    /// GM (or the host, attesting e.g. a Discord GM role): make a player a GM too.
+    GrantGm {
+        player: PlayerId,
+    },
     /// GM: a private message to one player.
     Whisper {
         to: PlayerId,

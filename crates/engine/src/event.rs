@@ -398,6 +398,10 @@ pub enum EventKind {
     CombatEnded {
         outcome: CombatOutcome,
     },
+    /// A player became a GM of the campaign.
+    GmGranted {
+        player: PlayerId,
+    },
     /// A private message from the GM to one player.
     Whispered {
         from: PlayerId,
@@ -452,6 +456,7 @@ impl EventKind {
             TurnClockResumed { .. } => "TurnClockResumed",
             TurnEnded { .. } => "TurnEnded",
             CombatEnded { .. } => "CombatEnded",
+            GmGranted { .. } => "GmGranted",
             Whispered { .. } => "Whispered",
         }
     }

@@ -79,6 +79,9 @@ pub struct CampaignState {
     pub ended: bool,
     pub name: String,
     pub gm: Option<PlayerId>,
+    /// Further GMs: granted by a GM, or by the host (e.g. a Discord GM role).
+    #[serde(default)]
+    pub co_gms: std::collections::BTreeSet<PlayerId>,
     pub settings: Settings,
     pub players: BTreeMap<PlayerId, PlayerInfo>,
     pub creatures: BTreeMap<CreatureId, Creature>,
@@ -99,6 +102,7 @@ impl PartialEq for CampaignState {
             && self.ended == other.ended
             && self.name == other.name
             && self.gm == other.gm
+            && self.co_gms == other.co_gms
             && self.settings == other.settings
             && self.players == other.players
             && self.creatures == other.creatures
@@ -119,6 +123,7 @@ impl CampaignState {
             ended: false,
             name: String::new(),
             gm: None,
+            co_gms: Default::default(),
             settings: Settings::default(),
             players: BTreeMap::new(),
             creatures: BTreeMap::new(),
@@ -131,7 +136,7 @@ impl CampaignState {
     }
 
     pub fn is_gm(&self, p: &PlayerId) -> bool {
-        self.gm.as_ref() == Some(p)
+        self.gm.as_ref() == Some(p) || self.co_gms.contains(p)
     }
 
     pub fn creature(&self, id: CreatureId) -> Option<&Creature> {

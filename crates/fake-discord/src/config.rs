@@ -70,7 +70,11 @@ impl Default for FakeConfig {
         Self {
             token: "fake-bot-token".to_owned(),
             bot: UserSpec::bot(ids::BOT, "testbot"),
-            guild: GuildSpec { id: ids::GUILD, name: "Test Guild".to_owned(), owner: ids::ALICE },
+            guild: GuildSpec {
+                id: ids::GUILD,
+                name: "Test Guild".to_owned(),
+                owner: ids::ALICE,
+            },
             users: vec![
                 UserSpec::new(ids::ALICE, "alice"),
                 UserSpec::new(ids::BOB, "bob"),
@@ -119,7 +123,10 @@ impl UserSpec {
     }
 
     pub fn bot(id: UserId, name: &str) -> Self {
-        Self { bot: true, ..Self::new(id, name) }
+        Self {
+            bot: true,
+            ..Self::new(id, name)
+        }
     }
 
     /// The user does not accept DMs.
@@ -180,11 +187,21 @@ pub struct ChannelSpec {
 
 impl ChannelSpec {
     pub fn text(id: ChannelId, name: &str) -> Self {
-        Self { id, name: name.to_owned(), kind: ChannelKind::Text, bot_can_send: true }
+        Self {
+            id,
+            name: name.to_owned(),
+            kind: ChannelKind::Text,
+            bot_can_send: true,
+        }
     }
 
     pub fn voice(id: ChannelId, name: &str) -> Self {
-        Self { id, name: name.to_owned(), kind: ChannelKind::Voice, bot_can_send: true }
+        Self {
+            id,
+            name: name.to_owned(),
+            kind: ChannelKind::Voice,
+            bot_can_send: true,
+        }
     }
 
     /// Discord refuses the bot's messages in this channel (403, code 50013).

@@ -16,7 +16,12 @@ pub(crate) struct DiscordError {
 
 impl DiscordError {
     pub fn new(status: u16, code: i64, message: &str) -> Self {
-        Self { status, code, message: message.to_owned(), errors: None }
+        Self {
+            status,
+            code,
+            message: message.to_owned(),
+            errors: None,
+        }
     }
 
     pub fn unauthorized() -> Self {
@@ -108,7 +113,10 @@ impl DiscordError {
                 .expect("_errors is an array")
                 .push(json!({"code": p.code, "message": p.message}));
         }
-        Self { errors: Some(errors), ..Self::new(400, 50035, "Invalid Form Body") }
+        Self {
+            errors: Some(errors),
+            ..Self::new(400, 50035, "Invalid Form Body")
+        }
     }
 
     pub fn body(&self) -> Value {
@@ -138,7 +146,11 @@ impl FieldProblem {
     }
 
     pub fn too_long(path: &[&str], max: usize) -> Self {
-        Self::new(path, "BASE_TYPE_MAX_LENGTH", format!("Must be {max} or fewer in length."))
+        Self::new(
+            path,
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {max} or fewer in length."),
+        )
     }
 
     pub fn required(path: &[&str]) -> Self {
@@ -156,7 +168,10 @@ pub struct WaitError {
 
 impl WaitError {
     pub(crate) fn new(what: impl Into<String>, seen: impl Into<String>) -> Self {
-        Self { what: what.into(), seen: seen.into() }
+        Self {
+            what: what.into(),
+            seen: seen.into(),
+        }
     }
 }
 

@@ -14,10 +14,10 @@ use tokio::time::Instant;
 
 use crate::config::FakeConfig;
 use crate::error::WaitError;
-use crate::snowflake::{ChannelId, GuildId, InteractionId, MessageId, UserId};
 use crate::interactions::Invocation;
 use crate::model::{Callback, Choice, GatewayCommand, LoggedRequest, Message, Modal};
 use crate::rate::{self, RateWindow};
+use crate::snowflake::{ChannelId, GuildId, InteractionId, MessageId, UserId};
 use crate::state::{NewMessage, Outgoing, Shared, State};
 use crate::{gateway, rest};
 
@@ -46,15 +46,24 @@ impl Drop for Servers {
 impl FakeDiscord {
     /// Binds REST and gateway listeners on `127.0.0.1:0` and starts serving.
     pub async fn start(config: FakeConfig) -> FakeDiscord {
-        let rest_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake REST port");
-        let gateway_listener =
-            TcpListener::bind("127.0.0.1:0").await.expect("bind fake gateway port");
+        let rest_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake REST port");
+        let gateway_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake gateway port");
         let api_base = format!("http://{}", rest_listener.local_addr().expect("local addr"));
-        let gateway_url = format!("ws://{}", gateway_listener.local_addr().expect("local addr"));
+        let gateway_url = format!(
+            "ws://{}",
+            gateway_listener.local_addr().expect("local addr")
+        );
         let token = config.token.clone();
         let setup_timeout = config.setup_timeout;
-        let shared =
-            Arc::new(Shared::new(State::new(config, api_base.clone(), gateway_url.clone())));
+        let shared = Arc::new(Shared::new(State::new(
+            config,
+            api_base.clone(),
+            gateway_url.clone(),
+        )));
         let app = rest::router(shared.clone());
         let rest_task = tokio::spawn(async move {
             // Only fails if the listener breaks; the test then sees connection errors.
@@ -103,8 +112,13 @@ impl FakeDiscord {
 
     /// A configured user by name. Panics if there is none.
     pub fn user_id(&self, name: &str) -> UserId {
-        self.read(|st| st.users.values().find(|u| u.user.name == name).map(|u| u.user.id))
-            .unwrap_or_else(|| panic!("the fake has no user named {name:?}"))
+        self.read(|st| {
+            st.users
+                .values()
+                .find(|u| u.user.name == name)
+                .map(|u| u.user.id)
+        })
+        .unwrap_or_else(|| panic!("the fake has no user named {name:?}"))
     }
 
     /// A configured guild channel by name. Panics if there is none.
@@ -146,19 +160,32 @@ impl FakeDiscord {
 
     /// Waits until the bot has a live gateway session (IDENTIFY answered with READY, or resumed).
     pub async fn wait_for_ready(&self, timeout: Duration) -> Result<(), WaitError> {
-        self.wait(timeout, || "a live gateway session".into(), |st| st.session_live().then_some(()))
-            .await
+        self.wait(
+            timeout,
+            || "a live gateway session".into(),
+            |st| st.session_live().then_some(()),
+        )
+        .await
     }
 
     /// Waits until the bot has registered the chat-input command `name` (guild or global).
-    pub async fn wait_for_command(&self, name: &str, timeout: Duration) -> Result<Value, WaitError> {
+    pub async fn wait_for_command(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Value, WaitError> {
         let guild_channel = self.read(|st| {
-            st.channels.values().find(|c| st.channel_guild(c.id).is_some()).map(|c| c.id)
+            st.channels
+                .values()
+                .find(|c| st.channel_guild(c.id).is_some())
+                .map(|c| c.id)
         });
         let channel = guild_channel.unwrap_or(ChannelId(0));
-        self.wait(timeout, || format!("the bot to register /{name}"), |st| {
-            st.find_command(name, channel).ok()
-        })
+        self.wait(
+            timeout,
+            || format!("the bot to register /{name}"),
+            |st| st.find_command(name, channel).ok(),
+        )
         .await
     }
 
@@ -169,7 +196,12 @@ impl FakeDiscord {
 
     /// Registered guild commands.
     pub fn guild_commands(&self) -> Vec<Value> {
-        self.read(|st| st.commands.get(&Some(st.guild_id())).cloned().unwrap_or_default())
+        self.read(|st| {
+            st.commands
+                .get(&Some(st.guild_id()))
+                .cloned()
+                .unwrap_or_default()
+        })
     }
 
     async fn ready_for(&self, command: &str, channel: ChannelId) {
@@ -191,7 +223,10 @@ impl FakeDiscord {
 
     async fn ready_session(&self) {
         if self.wait_for_ready(self.setup_timeout).await.is_err() {
-            panic!("the bot has no live gateway session\n{}", self.read(describe));
+            panic!(
+                "the bot has no live gateway session\n{}",
+                self.read(describe)
+            );
         }
     }
 
@@ -231,7 +266,11 @@ impl FakeDiscord {
     ) -> Result<Vec<Choice>, WaitError> {
         let name = command.split_whitespace().next().unwrap_or("");
         self.ready_for(name, channel).await;
-        let inv = Invocation::Autocomplete { command, options, focused };
+        let inv = Invocation::Autocomplete {
+            command,
+            options,
+            focused,
+        };
         let id = match self.shared.with(|st| st.invoke(user, channel, inv)) {
             Ok(id) => id,
             Err(e) => panic!("cannot autocomplete /{command}: {e}"),
@@ -241,7 +280,12 @@ impl FakeDiscord {
     }
 
     /// `user` clicks the button `custom_id` on `message` (type 3, carrying the full message).
-    pub async fn click(&self, user: UserId, message: MessageId, custom_id: &str) -> InteractionHandle {
+    pub async fn click(
+        &self,
+        user: UserId,
+        message: MessageId,
+        custom_id: &str,
+    ) -> InteractionHandle {
         self.component(user, message, custom_id, None).await
     }
 
@@ -264,7 +308,10 @@ impl FakeDiscord {
         values: Option<&[&str]>,
     ) -> InteractionHandle {
         self.ready_session().await;
-        match self.shared.with(|st| st.component_interaction(user, message, custom_id, values)) {
+        match self
+            .shared
+            .with(|st| st.component_interaction(user, message, custom_id, values))
+        {
             Ok(id) => self.handle(id),
             Err(e) => panic!("cannot use component {custom_id:?}: {e}"),
         }
@@ -279,14 +326,20 @@ impl FakeDiscord {
         fields: &[(&str, &str)],
     ) -> InteractionHandle {
         self.ready_session().await;
-        match self.shared.with(|st| st.modal_submit(user, custom_id, fields)) {
+        match self
+            .shared
+            .with(|st| st.modal_submit(user, custom_id, fields))
+        {
             Ok(id) => self.handle(id),
             Err(e) => panic!("cannot submit modal: {e}"),
         }
     }
 
     fn handle(&self, id: InteractionId) -> InteractionHandle {
-        InteractionHandle { fake: self.clone(), id }
+        InteractionHandle {
+            fake: self.clone(),
+            id,
+        }
     }
 
     // ----- messages ----------------------------------------------------------------------------
@@ -305,7 +358,11 @@ impl FakeDiscord {
     pub fn pins(&self, channel: ChannelId) -> Vec<Message> {
         self.read(|st| {
             st.channels.get(&channel).map_or_else(Vec::new, |c| {
-                c.pins.iter().rev().map(|m| st.messages[m].clone()).collect()
+                c.pins
+                    .iter()
+                    .rev()
+                    .map(|m| st.messages[m].clone())
+                    .collect()
             })
         })
     }
@@ -317,7 +374,8 @@ impl FakeDiscord {
 
     /// Messages in the DM channel with `user`, oldest first.
     pub fn dms(&self, user: UserId) -> Vec<Message> {
-        self.dm_channel(user).map_or_else(Vec::new, |c| self.messages(c))
+        self.dm_channel(user)
+            .map_or_else(Vec::new, |c| self.messages(c))
     }
 
     /// Waits for a visible message in `channel` satisfying `pred` (checked again after every
@@ -328,9 +386,11 @@ impl FakeDiscord {
         pred: impl Fn(&Message) -> bool,
         timeout: Duration,
     ) -> Result<Message, WaitError> {
-        self.wait(timeout, || format!("a matching message in channel {channel}"), |st| {
-            st.visible_messages(channel).into_iter().find(|m| pred(m))
-        })
+        self.wait(
+            timeout,
+            || format!("a matching message in channel {channel}"),
+            |st| st.visible_messages(channel).into_iter().find(|m| pred(m)),
+        )
         .await
     }
 
@@ -341,10 +401,14 @@ impl FakeDiscord {
         pred: impl Fn(&Message) -> bool,
         timeout: Duration,
     ) -> Result<Message, WaitError> {
-        self.wait(timeout, || format!("a matching DM to user {user}"), |st| {
-            let c = st.dm_channels.get(&user)?;
-            st.visible_messages(*c).into_iter().find(|m| pred(m))
-        })
+        self.wait(
+            timeout,
+            || format!("a matching DM to user {user}"),
+            |st| {
+                let c = st.dm_channels.get(&user)?;
+                st.visible_messages(*c).into_iter().find(|m| pred(m))
+            },
+        )
         .await
     }
 
@@ -376,7 +440,8 @@ impl FakeDiscord {
 
     /// `user` joins (or moves to) a voice channel: VOICE_STATE_UPDATE to the bot.
     pub fn user_joins_voice(&self, user: UserId, channel: ChannelId) {
-        self.shared.with(|st| st.set_user_voice(user, Some(channel)));
+        self.shared
+            .with(|st| st.set_user_voice(user, Some(channel)));
     }
 
     /// `user` leaves voice: VOICE_STATE_UPDATE with `channel_id: null`.
@@ -434,17 +499,21 @@ impl FakeDiscord {
 
     /// Waits until at least `n` RESUMEs were accepted and the session is live again.
     pub async fn wait_for_resumes(&self, n: u32, timeout: Duration) -> Result<(), WaitError> {
-        self.wait(timeout, || format!("{n} successful RESUME(s)"), |st| {
-            (st.gateway.resumes >= n && st.session_live()).then_some(())
-        })
+        self.wait(
+            timeout,
+            || format!("{n} successful RESUME(s)"),
+            |st| (st.gateway.resumes >= n && st.session_live()).then_some(()),
+        )
         .await
     }
 
     /// Waits until at least `n` IDENTIFYs were accepted and the session is live.
     pub async fn wait_for_identifies(&self, n: u32, timeout: Duration) -> Result<(), WaitError> {
-        self.wait(timeout, || format!("{n} IDENTIFY(s)"), |st| {
-            (st.gateway.identifies >= n && st.session_live()).then_some(())
-        })
+        self.wait(
+            timeout,
+            || format!("{n} IDENTIFY(s)"),
+            |st| (st.gateway.identifies >= n && st.session_live()).then_some(()),
+        )
         .await
     }
 
@@ -472,12 +541,24 @@ impl FakeDiscord {
 
     /// Requests to routes the fake does not know (answered 404). A test should fail on any.
     pub fn unexpected_requests(&self) -> Vec<LoggedRequest> {
-        self.read(|st| st.requests.iter().filter(|r| r.unexpected).cloned().collect())
+        self.read(|st| {
+            st.requests
+                .iter()
+                .filter(|r| r.unexpected)
+                .cloned()
+                .collect()
+        })
     }
 
     /// Requests the fake refused (status ≥ 400): the bot broke a Discord rule.
     pub fn refused_requests(&self) -> Vec<LoggedRequest> {
-        self.read(|st| st.requests.iter().filter(|r| r.status >= 400).cloned().collect())
+        self.read(|st| {
+            st.requests
+                .iter()
+                .filter(|r| r.status >= 400)
+                .cloned()
+                .collect()
+        })
     }
 
     /// Waits for a request matching a rate pattern (see [`Self::max_rate`]).
@@ -487,9 +568,16 @@ impl FakeDiscord {
         timeout: Duration,
     ) -> Result<LoggedRequest, WaitError> {
         let p = rate::Pattern::parse(pattern);
-        self.wait(timeout, || format!("a request matching {pattern:?}"), |st| {
-            st.requests.iter().find(|r| p.matches(&r.method, &r.path).is_some()).cloned()
-        })
+        self.wait(
+            timeout,
+            || format!("a request matching {pattern:?}"),
+            |st| {
+                st.requests
+                    .iter()
+                    .find(|r| p.matches(&r.method, &r.path).is_some())
+                    .cloned()
+            },
+        )
         .await
     }
 
@@ -525,11 +613,23 @@ impl FakeDiscord {
             .iter()
             .filter(|r| r.unexpected || r.status >= 400)
             .map(|r| {
-                let why = r.response.as_ref().map(Value::to_string).unwrap_or_default();
-                format!("  {}{} {why}", r.line(), if r.unexpected { " (unknown route)" } else { "" })
+                let why = r
+                    .response
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default();
+                format!(
+                    "  {}{} {why}",
+                    r.line(),
+                    if r.unexpected { " (unknown route)" } else { "" }
+                )
             })
             .collect();
-        assert!(bad.is_empty(), "the bot made bad Discord requests:\n{}", bad.join("\n"));
+        assert!(
+            bad.is_empty(),
+            "the bot made bad Discord requests:\n{}",
+            bad.join("\n")
+        );
     }
 
     /// Everything the fake knows, for a failure message.
@@ -545,7 +645,11 @@ fn describe(st: &State) -> String {
             "session {} seq {} {}",
             s.id,
             s.seq,
-            if s.conn.is_some() { "connected" } else { "disconnected" }
+            if s.conn.is_some() {
+                "connected"
+            } else {
+                "disconnected"
+            }
         ),
         None => "no gateway session".to_owned(),
     };
@@ -597,16 +701,19 @@ impl InteractionHandle {
 
     /// The first callback, if the bot has sent one.
     pub fn callback_now(&self) -> Option<Callback> {
-        self.fake.read(|st| st.interactions[&self.id].callback.clone())
+        self.fake
+            .read(|st| st.interactions[&self.id].callback.clone())
     }
 
     /// Waits for the first callback (any type).
     pub async fn callback(&self, timeout: Duration) -> Result<Callback, WaitError> {
         let label = self.label();
         self.fake
-            .wait(timeout, || format!("the bot's callback to {label}"), |st| {
-                st.interactions[&self.id].callback.clone()
-            })
+            .wait(
+                timeout,
+                || format!("the bot's callback to {label}"),
+                |st| st.interactions[&self.id].callback.clone(),
+            )
             .await
     }
 
@@ -614,7 +721,9 @@ impl InteractionHandle {
     /// 6/7).
     pub fn original(&self) -> Option<Message> {
         self.fake.read(|st| {
-            st.interactions[&self.id].original.and_then(|m| st.messages.get(&m).cloned())
+            st.interactions[&self.id]
+                .original
+                .and_then(|m| st.messages.get(&m).cloned())
         })
     }
 
@@ -633,25 +742,33 @@ impl InteractionHandle {
     ) -> Result<Message, WaitError> {
         let label = self.label();
         self.fake
-            .wait(timeout, || format!("the bot's reply to {label}"), |st| {
-                let r = &st.interactions[&self.id];
-                let cb = r.callback.as_ref()?;
-                let m = st.messages.get(&r.original?)?;
-                let settled = match cb.kind {
-                    4 => true,
-                    5 => !m.is_loading(),
-                    6 => m.edits > r.edits_at_callback,
-                    _ => true,
-                };
-                (settled && pred(m)).then(|| m.clone())
-            })
+            .wait(
+                timeout,
+                || format!("the bot's reply to {label}"),
+                |st| {
+                    let r = &st.interactions[&self.id];
+                    let cb = r.callback.as_ref()?;
+                    let m = st.messages.get(&r.original?)?;
+                    let settled = match cb.kind {
+                        4 => true,
+                        5 => !m.is_loading(),
+                        6 => m.edits > r.edits_at_callback,
+                        _ => true,
+                    };
+                    (settled && pred(m)).then(|| m.clone())
+                },
+            )
             .await
     }
 
     /// Follow-up messages so far (not counting the one that replaced a deferred response).
     pub fn followups(&self) -> Vec<Message> {
         self.fake.read(|st| {
-            st.interactions[&self.id].followups.iter().map(|m| st.messages[m].clone()).collect()
+            st.interactions[&self.id]
+                .followups
+                .iter()
+                .map(|m| st.messages[m].clone())
+                .collect()
         })
     }
 
@@ -659,10 +776,14 @@ impl InteractionHandle {
     pub async fn followup(&self, index: usize, timeout: Duration) -> Result<Message, WaitError> {
         let label = self.label();
         self.fake
-            .wait(timeout, || format!("follow-up #{index} to {label}"), |st| {
-                let m = st.interactions[&self.id].followups.get(index)?;
-                st.messages.get(m).cloned()
-            })
+            .wait(
+                timeout,
+                || format!("follow-up #{index} to {label}"),
+                |st| {
+                    let m = st.interactions[&self.id].followups.get(index)?;
+                    st.messages.get(m).cloned()
+                },
+            )
             .await
     }
 
@@ -670,9 +791,11 @@ impl InteractionHandle {
     pub async fn choices(&self, timeout: Duration) -> Result<Vec<Choice>, WaitError> {
         let label = self.label();
         self.fake
-            .wait(timeout, || format!("autocomplete choices for {label}"), |st| {
-                st.interactions[&self.id].choices.clone()
-            })
+            .wait(
+                timeout,
+                || format!("autocomplete choices for {label}"),
+                |st| st.interactions[&self.id].choices.clone(),
+            )
             .await
     }
 
@@ -680,15 +803,22 @@ impl InteractionHandle {
     pub async fn modal(&self, timeout: Duration) -> Result<Modal, WaitError> {
         let label = self.label();
         self.fake
-            .wait(timeout, || format!("a modal in answer to {label}"), |st| {
-                st.interactions[&self.id].modal.clone()
-            })
+            .wait(
+                timeout,
+                || format!("a modal in answer to {label}"),
+                |st| st.interactions[&self.id].modal.clone(),
+            )
             .await
     }
 
     /// Submits the modal this interaction opened (waits up to 5 s for it).
     pub async fn submit_modal(&self, fields: &[(&str, &str)]) -> InteractionHandle {
-        let modal = self.modal(Duration::from_secs(5)).await.expect("the bot opened no modal");
-        self.fake.submit_modal(modal.user, &modal.custom_id, fields).await
+        let modal = self
+            .modal(Duration::from_secs(5))
+            .await
+            .expect("the bot opened no modal");
+        self.fake
+            .submit_modal(modal.user, &modal.custom_id, fields)
+            .await
     }
 }

@@ -59,7 +59,11 @@ async fn connection(
         st.send_frame(id, hello.to_string());
         id
     });
-    let mut conn = Conn { id, authenticated: false, sends: VecDeque::new() };
+    let mut conn = Conn {
+        id,
+        authenticated: false,
+        sends: VecDeque::new(),
+    };
     let result = loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -111,7 +115,11 @@ fn token_ok(st: &State, d: &Value) -> bool {
 fn on_frame(st: &mut State, conn: &mut Conn, text: &str) {
     let now = Instant::now();
     conn.sends.push_back(now);
-    while conn.sends.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60)) {
+    while conn
+        .sends
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+    {
         conn.sends.pop_front();
     }
     if conn.sends.len() > SENDS_PER_MINUTE {
@@ -126,10 +134,18 @@ fn on_frame(st: &mut State, conn: &mut Conn, text: &str) {
     if logged.get("token").is_some() {
         logged["token"] = json!("[redacted]");
     }
-    st.gateway.commands.push(GatewayCommand { at: now, connection: conn.id, op, d: logged });
+    st.gateway.commands.push(GatewayCommand {
+        at: now,
+        connection: conn.id,
+        op,
+        d: logged,
+    });
 
     match op {
-        1 => st.send_frame(conn.id, json!({"op": 11, "s": null, "t": null, "d": null}).to_string()),
+        1 => st.send_frame(
+            conn.id,
+            json!({"op": 11, "s": null, "t": null, "d": null}).to_string(),
+        ),
         2 => identify(st, conn, &d),
         6 => resume(st, conn, &d),
         3 | 4 | 8 if !conn.authenticated => close(st, conn.id, 4003, "Not authenticated."),
@@ -195,8 +211,12 @@ fn resume(st: &mut State, conn: &mut Conn, d: &Value) {
     st.gateway.resumes += 1;
     let session = st.gateway.session.as_mut().expect("checked above");
     session.conn = Some(conn.id);
-    let missed: Vec<String> =
-        session.buffer.iter().filter(|(s, _)| *s > seq).map(|(_, f)| f.clone()).collect();
+    let missed: Vec<String> = session
+        .buffer
+        .iter()
+        .filter(|(s, _)| *s > seq)
+        .map(|(_, f)| f.clone())
+        .collect();
     for frame in missed {
         st.send_frame(conn.id, frame);
     }
@@ -211,7 +231,10 @@ impl State {
 
     /// Ends the TCP connection without a close frame.
     pub fn gateway_drop(&mut self) -> bool {
-        match self.live_conn().and_then(|c| self.gateway.connections.get(&c)) {
+        match self
+            .live_conn()
+            .and_then(|c| self.gateway.connections.get(&c))
+        {
             Some(tx) => tx.send(Outgoing::Drop).is_ok(),
             None => false,
         }
@@ -219,38 +242,55 @@ impl State {
 
     /// Sends op 7 RECONNECT.
     pub fn gateway_reconnect(&mut self) -> bool {
-        let Some(c) = self.live_conn() else { return false };
-        self.send_frame(c, json!({"op": 7, "s": null, "t": null, "d": null}).to_string());
+        let Some(c) = self.live_conn() else {
+            return false;
+        };
+        self.send_frame(
+            c,
+            json!({"op": 7, "s": null, "t": null, "d": null}).to_string(),
+        );
         true
     }
 
     /// Sends op 9 INVALID SESSION; a non-resumable one also forgets the session.
     pub fn gateway_invalidate(&mut self, resumable: bool) -> bool {
-        let Some(c) = self.live_conn() else { return false };
-        if !resumable
-            && let Some(s) = self.gateway.session.as_mut() {
-                s.resumable = false;
-            }
-        self.send_frame(c, json!({"op": 9, "s": null, "t": null, "d": resumable}).to_string());
+        let Some(c) = self.live_conn() else {
+            return false;
+        };
+        if !resumable && let Some(s) = self.gateway.session.as_mut() {
+            s.resumable = false;
+        }
+        self.send_frame(
+            c,
+            json!({"op": 9, "s": null, "t": null, "d": resumable}).to_string(),
+        );
         true
     }
 
     /// Closes with a close code. 4007 (invalid seq) and 4009 (session timed out) also end the
     /// session, as on Discord.
     pub fn gateway_close(&mut self, code: u16) -> bool {
-        let Some(c) = self.live_conn() else { return false };
+        let Some(c) = self.live_conn() else {
+            return false;
+        };
         if matches!(code, 4007 | 4009)
-            && let Some(s) = self.gateway.session.as_mut() {
-                s.resumable = false;
-            }
+            && let Some(s) = self.gateway.session.as_mut()
+        {
+            s.resumable = false;
+        }
         close(self, c, code, "closed by the test");
         true
     }
 
     /// Sends op 1: Discord asking for an immediate heartbeat.
     pub fn gateway_request_heartbeat(&mut self) -> bool {
-        let Some(c) = self.live_conn() else { return false };
-        self.send_frame(c, json!({"op": 1, "s": null, "t": null, "d": null}).to_string());
+        let Some(c) = self.live_conn() else {
+            return false;
+        };
+        self.send_frame(
+            c,
+            json!({"op": 1, "s": null, "t": null, "d": null}).to_string(),
+        );
         true
     }
 }

@@ -7,23 +7,33 @@ use serde_json::{Map, Value, json};
 
 use crate::config::ALL_PERMISSIONS;
 use crate::error::{DiscordError, FieldProblem};
-use crate::snowflake::{ChannelId, InteractionId, MessageId, RoleId, UserId};
 use crate::limits;
 use crate::model::{Callback, Choice, EPHEMERAL, LOADING, Modal, ModalField};
+use crate::snowflake::{ChannelId, InteractionId, MessageId, RoleId, UserId};
 use crate::state::{ChannelPlace, NewMessage, State, UploadedFile, allowed_flags};
 
 /// What a test asked for, in Discord-client terms.
 pub(crate) enum Invocation<'a> {
-    Slash { command: &'a str, options: &'a [(&'a str, &'a str)] },
-    Autocomplete { command: &'a str, options: &'a [(&'a str, &'a str)], focused: &'a str },
+    Slash {
+        command: &'a str,
+        options: &'a [(&'a str, &'a str)],
+    },
+    Autocomplete {
+        command: &'a str,
+        options: &'a [(&'a str, &'a str)],
+        focused: &'a str,
+    },
 }
 
 impl State {
     /// Registered chat-input command by name, guild scope first. `Err` says what is registered.
     pub fn find_command(&self, name: &str, channel: ChannelId) -> Result<Value, String> {
         let in_guild = self.channel_guild(channel).is_some();
-        let scopes: Vec<Option<crate::snowflake::GuildId>> =
-            if in_guild { vec![Some(self.guild_id()), None] } else { vec![None] };
+        let scopes: Vec<Option<crate::snowflake::GuildId>> = if in_guild {
+            vec![Some(self.guild_id()), None]
+        } else {
+            vec![None]
+        };
         for scope in scopes {
             let found = self.commands.get(&scope).and_then(|cmds| {
                 cmds.iter().find(|c| {
@@ -33,7 +43,9 @@ impl State {
             });
             if let Some(c) = found {
                 if !in_guild && c.get("dm_permission").and_then(Value::as_bool) == Some(false) {
-                    return Err(format!("/{name} is not available in DMs (dm_permission false)"));
+                    return Err(format!(
+                        "/{name} is not available in DMs (dm_permission false)"
+                    ));
                 }
                 return Ok(c.clone());
             }
@@ -53,7 +65,11 @@ impl State {
             .collect();
         Err(format!(
             "the bot has not registered /{name}{}; registered: [{}]",
-            if in_guild { "" } else { " globally (needed in DMs)" },
+            if in_guild {
+                ""
+            } else {
+                " globally (needed in DMs)"
+            },
             registered.join(", ")
         ))
     }
@@ -68,9 +84,11 @@ impl State {
         self.check_user_in_channel(user, channel)?;
         let (path, options, focused, kind) = match inv {
             Invocation::Slash { command, options } => (command, options, None, 2),
-            Invocation::Autocomplete { command, options, focused } => {
-                (command, options, Some(focused), 4)
-            }
+            Invocation::Autocomplete {
+                command,
+                options,
+                focused,
+            } => (command, options, Some(focused), 4),
         };
         let mut parts = path.split_whitespace();
         let name = parts.next().ok_or("empty command")?;
@@ -100,7 +118,9 @@ impl State {
         let label = {
             let args: Vec<String> = options.iter().map(|(k, v)| format!("{k}:{v}")).collect();
             let verb = if kind == 4 { "autocomplete " } else { "" };
-            format!("{verb}/{path} {}", args.join(" ")).trim_end().to_owned()
+            format!("{verb}/{path} {}", args.join(" "))
+                .trim_end()
+                .to_owned()
         };
         let (id, _) = self.new_interaction(kind, user, channel, label);
         let payload = self.interaction_json(id, data, None);
@@ -114,9 +134,9 @@ impl State {
         }
         match self.channels.get(&channel).map(|c| c.place) {
             None => Err(format!("unknown channel {channel}")),
-            Some(ChannelPlace::Dm(u)) if u != user => {
-                Err(format!("channel {channel} is the DM channel of {u}, not of {user}"))
-            }
+            Some(ChannelPlace::Dm(u)) if u != user => Err(format!(
+                "channel {channel} is the DM channel of {u}, not of {user}"
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -131,7 +151,11 @@ impl State {
         focused: Option<&str>,
         resolved: &mut Map<String, Value>,
     ) -> Result<Vec<Value>, String> {
-        let defs = def.get("options").and_then(Value::as_array).cloned().unwrap_or_default();
+        let defs = def
+            .get("options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let subs: Vec<&Value> = defs
             .iter()
             .filter(|o| matches!(o.get("type").and_then(Value::as_u64), Some(1 | 2)))
@@ -147,7 +171,10 @@ impl State {
                 .iter()
                 .find(|o| o.get("name").and_then(Value::as_str) == Some(first))
                 .ok_or_else(|| {
-                    format!("{label} has no subcommand {first:?}; it has [{}]", names(&subs))
+                    format!(
+                        "{label} has no subcommand {first:?}; it has [{}]",
+                        names(&subs)
+                    )
                 })?;
             let inner = self.build_options(
                 sub,
@@ -157,15 +184,26 @@ impl State {
                 focused,
                 resolved,
             )?;
-            return Ok(vec![json!({"type": sub["type"], "name": first, "options": inner})]);
+            return Ok(vec![
+                json!({"type": sub["type"], "name": first, "options": inner}),
+            ]);
         }
         if !subs.is_empty() {
-            return Err(format!("{label} needs a subcommand: one of [{}]", names(&subs)));
+            return Err(format!(
+                "{label} needs a subcommand: one of [{}]",
+                names(&subs)
+            ));
         }
         for (name, _) in given {
-            if !defs.iter().any(|o| o.get("name").and_then(Value::as_str) == Some(name)) {
+            if !defs
+                .iter()
+                .any(|o| o.get("name").and_then(Value::as_str) == Some(name))
+            {
                 let all: Vec<&Value> = defs.iter().collect();
-                return Err(format!("{label} has no option {name:?}; it has [{}]", names(&all)));
+                return Err(format!(
+                    "{label} has no option {name:?}; it has [{}]",
+                    names(&all)
+                ));
             }
         }
         let mut out = Vec::new();
@@ -194,9 +232,10 @@ impl State {
             out.push(json!({"type": kind, "name": name, "value": value}));
         }
         if let Some(f) = focused
-            && !out.iter().any(|o| o["name"] == f) {
-                return Err(format!("{label} has no option {f:?} to focus"));
-            }
+            && !out.iter().any(|o| o["name"] == f)
+        {
+            return Err(format!("{label} has no option {f:?} to focus"));
+        }
         Ok(out)
     }
 
@@ -210,7 +249,10 @@ impl State {
         resolved: &mut Map<String, Value>,
     ) -> Result<Value, String> {
         let kind = def.get("type").and_then(Value::as_u64).unwrap_or(3);
-        if let Some(choices) = def.get("choices").and_then(Value::as_array).filter(|c| !c.is_empty())
+        if let Some(choices) = def
+            .get("choices")
+            .and_then(Value::as_array)
+            .filter(|c| !c.is_empty())
         {
             let hit = choices.iter().find(|c| {
                 c.get("name").and_then(Value::as_str) == Some(raw)
@@ -242,26 +284,41 @@ impl State {
         };
         let id_of = |s: &str, prefix: &str| -> Option<u64> {
             let s = s.trim();
-            let s = s.strip_prefix(prefix).and_then(|s| s.strip_suffix('>')).unwrap_or(s);
-            s.trim_start_matches('!').trim_start_matches('&').parse().ok()
+            let s = s
+                .strip_prefix(prefix)
+                .and_then(|s| s.strip_suffix('>'))
+                .unwrap_or(s);
+            s.trim_start_matches('!')
+                .trim_start_matches('&')
+                .parse()
+                .ok()
         };
         match kind {
             3 => {
                 let n = raw.chars().count() as u64;
                 let min_len = def.get("min_length").and_then(Value::as_u64).unwrap_or(0);
-                let max_len = def.get("max_length").and_then(Value::as_u64).unwrap_or(6000);
+                let max_len = def
+                    .get("max_length")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(6000);
                 if n < min_len || n > max_len {
                     return Err(format!("length {n} is outside [{min_len}, {max_len}]"));
                 }
                 Ok(json!(raw))
             }
             4 => {
-                let x: i64 = raw.trim().parse().map_err(|_| format!("{raw:?} is not an integer"))?;
+                let x: i64 = raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{raw:?} is not an integer"))?;
                 in_range(x as f64)?;
                 Ok(json!(x))
             }
             10 => {
-                let x: f64 = raw.trim().parse().map_err(|_| format!("{raw:?} is not a number"))?;
+                let x: f64 = raw
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{raw:?} is not a number"))?;
                 in_range(x)?;
                 Ok(json!(x))
             }
@@ -271,9 +328,15 @@ impl State {
                 _ => Err(format!("{raw:?} is not a boolean")),
             },
             6 | 9 => {
-                let user = id_of(raw, "<@").map(UserId).filter(|u| self.users.contains_key(u)).or_else(
-                    || self.users.values().find(|u| u.user.name == raw).map(|u| u.user.id),
-                );
+                let user = id_of(raw, "<@")
+                    .map(UserId)
+                    .filter(|u| self.users.contains_key(u))
+                    .or_else(|| {
+                        self.users
+                            .values()
+                            .find(|u| u.user.name == raw)
+                            .map(|u| u.user.id)
+                    });
                 if let Some(u) = user {
                     insert(resolved, "users", u.to_json(), self.user_json(u));
                     if self.users.contains_key(&u) {
@@ -286,15 +349,18 @@ impl State {
                     return Ok(u.to_json());
                 }
                 if kind == 9
-                    && let Some(r) = self.find_role(raw, id_of(raw, "<@&")) {
-                        let role = self.roles_json()[r].clone();
-                        insert(resolved, "roles", role["id"].clone(), role.clone());
-                        return Ok(role["id"].clone());
-                    }
+                    && let Some(r) = self.find_role(raw, id_of(raw, "<@&"))
+                {
+                    let role = self.roles_json()[r].clone();
+                    insert(resolved, "roles", role["id"].clone(), role.clone());
+                    return Ok(role["id"].clone());
+                }
                 Err(format!("no user {raw:?}"))
             }
             7 => {
-                let id = id_of(raw, "<#").map(ChannelId).filter(|c| self.channels.contains_key(c));
+                let id = id_of(raw, "<#")
+                    .map(ChannelId)
+                    .filter(|c| self.channels.contains_key(c));
                 let id = id.or_else(|| {
                     self.channels
                         .values()
@@ -304,9 +370,11 @@ impl State {
                 let id = id.ok_or_else(|| format!("no channel {raw:?}"))?;
                 let chan = self.interaction_channel_json(id);
                 if let Some(types) = def.get("channel_types").and_then(Value::as_array)
-                    && !types.is_empty() && !types.contains(&chan["type"]) {
-                        return Err(format!("channel {raw:?} is not of types {types:?}"));
-                    }
+                    && !types.is_empty()
+                    && !types.contains(&chan["type"])
+                {
+                    return Err(format!("channel {raw:?} is not of types {types:?}"));
+                }
                 let partial = json!({
                     "id": chan["id"], "name": chan["name"], "type": chan["type"],
                     "permissions": chan["permissions"],
@@ -337,16 +405,19 @@ impl State {
     }
 
     fn find_role(&self, raw: &str, id: Option<u64>) -> Option<usize> {
-        self.roles
-            .iter()
-            .position(|r| {
-                Some(r.id) == id.map(RoleId)
-                    || r.name.trim_start_matches('@') == raw.trim_start_matches('@')
-            })
+        self.roles.iter().position(|r| {
+            Some(r.id) == id.map(RoleId)
+                || r.name.trim_start_matches('@') == raw.trim_start_matches('@')
+        })
     }
 
     /// The INTERACTION_CREATE `d` for a recorded interaction.
-    pub fn interaction_json(&self, id: InteractionId, data: Value, message: Option<Value>) -> Value {
+    pub fn interaction_json(
+        &self,
+        id: InteractionId,
+        data: Value,
+        message: Option<Value>,
+    ) -> Value {
         let r = &self.interactions[&id];
         let mut v = json!({
             "id": id.to_json(),
@@ -397,13 +468,21 @@ impl State {
             .ok_or_else(|| format!("message {message} does not exist (or was deleted)"))?
             .clone();
         if m.is_ephemeral() {
-            let owner = m.interaction.and_then(|i| self.interactions.get(&i)).map(|i| i.user);
+            let owner = m
+                .interaction
+                .and_then(|i| self.interactions.get(&i))
+                .map(|i| i.user);
             if owner != Some(user) {
-                return Err(format!("message {message} is ephemeral and not visible to {user}"));
+                return Err(format!(
+                    "message {message} is ephemeral and not visible to {user}"
+                ));
             }
         }
         let c = m.component(custom_id).ok_or_else(|| {
-            format!("message {message} has no component {custom_id:?}; it has {:?}", m.custom_ids())
+            format!(
+                "message {message} has no component {custom_id:?}; it has {:?}",
+                m.custom_ids()
+            )
         })?;
         let ctype = c.get("type").and_then(Value::as_u64).unwrap_or(0);
         if c.get("disabled").and_then(Value::as_bool) == Some(true) {
@@ -413,9 +492,16 @@ impl State {
         match (ctype, values) {
             (2, None) => {}
             (3, Some(values)) => {
-                let options = c.get("options").and_then(Value::as_array).cloned().unwrap_or_default();
+                let options = c
+                    .get("options")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 for v in values {
-                    if !options.iter().any(|o| o.get("value").and_then(Value::as_str) == Some(v)) {
+                    if !options
+                        .iter()
+                        .any(|o| o.get("value").and_then(Value::as_str) == Some(v))
+                    {
                         return Err(format!("select {custom_id:?} has no option value {v:?}"));
                     }
                 }
@@ -451,7 +537,9 @@ impl State {
             .interactions
             .values()
             .rev()
-            .find(|r| !r.modal_submitted && r.modal.as_ref().is_some_and(|m| m.custom_id == custom_id))
+            .find(|r| {
+                !r.modal_submitted && r.modal.as_ref().is_some_and(|m| m.custom_id == custom_id)
+            })
             .ok_or_else(|| {
                 let open: Vec<String> = self
                     .interactions
@@ -464,7 +552,10 @@ impl State {
         let modal = opener.modal.clone().expect("filtered on modal");
         let (opener_id, source) = (opener.id, opener.source_message);
         if modal.user != user {
-            return Err(format!("modal {custom_id:?} was shown to {}, not {user}", modal.user));
+            return Err(format!(
+                "modal {custom_id:?} was shown to {}, not {user}",
+                modal.user
+            ));
         }
         // A test may name a field by custom_id or by the label the user sees.
         let names = |f: &ModalField, n: &str| f.custom_id == n || f.label == n;
@@ -475,7 +566,9 @@ impl State {
                     .iter()
                     .map(|f| format!("{} ({:?})", f.custom_id, f.label))
                     .collect();
-                return Err(format!("modal {custom_id:?} has no field {name:?}; it has {ids:?}"));
+                return Err(format!(
+                    "modal {custom_id:?} has no field {name:?}; it has {ids:?}"
+                ));
             }
         }
         let mut rows = Vec::new();
@@ -490,10 +583,12 @@ impl State {
             if f.required && n == 0 {
                 return Err(format!("modal field {:?} is required", f.custom_id));
             }
-            if n > 0
-                && (f.min_length.is_some_and(|m| n < m) || f.max_length.is_some_and(|m| n > m))
+            if n > 0 && (f.min_length.is_some_and(|m| n < m) || f.max_length.is_some_and(|m| n > m))
             {
-                return Err(format!("modal field {:?}: length {n} out of range", f.custom_id));
+                return Err(format!(
+                    "modal field {:?}: length {n} out of range",
+                    f.custom_id
+                ));
             }
             rows.push(json!({"type": 1, "components": [
                 {"type": 4, "custom_id": f.custom_id, "value": value}
@@ -507,7 +602,9 @@ impl State {
         if let Some(r) = self.interactions.get_mut(&id) {
             r.source_message = source;
         }
-        let message = source.and_then(|s| self.messages.get(&s)).map(|m| self.message_json(m));
+        let message = source
+            .and_then(|s| self.messages.get(&s))
+            .map(|m| self.message_json(m));
         let data = json!({"custom_id": custom_id, "components": rows});
         let payload = self.interaction_json(id, data, message);
         self.dispatch("INTERACTION_CREATE", payload, None);
@@ -524,7 +621,10 @@ impl State {
         body: &Value,
         files: Vec<UploadedFile>,
     ) -> Result<(), DiscordError> {
-        let id = id.parse().map(InteractionId).map_err(|_| DiscordError::unknown_interaction())?;
+        let id = id
+            .parse()
+            .map(InteractionId)
+            .map_err(|_| DiscordError::unknown_interaction())?;
         let r = self
             .interactions
             .get(&id)
@@ -613,10 +713,16 @@ impl State {
             }
             _ => unreachable!("checked against `allowed`"),
         }
-        let edits = original.and_then(|m| self.messages.get(&m)).map_or(0, |m| m.edits);
+        let edits = original
+            .and_then(|m| self.messages.get(&m))
+            .map_or(0, |m| m.edits);
         let r = self.interactions.get_mut(&id).expect("checked above");
         r.edits_at_callback = edits;
-        r.callback = Some(Callback { kind, data, latency });
+        r.callback = Some(Callback {
+            kind,
+            data,
+            latency,
+        });
         r.original = original;
         r.choices = choices;
         r.modal = modal;
@@ -628,7 +734,10 @@ impl State {
         if app != self.bot_id().0.to_string() {
             return Err(DiscordError::unknown_webhook());
         }
-        let id = *self.tokens.get(token).ok_or_else(DiscordError::invalid_webhook_token)?;
+        let id = *self
+            .tokens
+            .get(token)
+            .ok_or_else(DiscordError::invalid_webhook_token)?;
         let r = &self.interactions[&id];
         if r.created.elapsed() > self.config.token_lifetime {
             return Err(DiscordError::invalid_webhook_token());
@@ -656,8 +765,7 @@ impl State {
         }
         let r = &self.interactions[&id];
         let (channel, original) = (r.channel, r.original);
-        if let Some(o) = original.filter(|o| self.messages.get(o).is_some_and(|m| m.is_loading()))
-        {
+        if let Some(o) = original.filter(|o| self.messages.get(o).is_some_and(|m| m.is_loading())) {
             self.apply_edit(o, body, files)?;
             return Ok(self.message_json(&self.messages[&o]));
         }
@@ -670,7 +778,11 @@ impl State {
             kind: 0,
             interaction: Some(id),
         });
-        self.interactions.get_mut(&id).expect("exists").followups.push(mid);
+        self.interactions
+            .get_mut(&id)
+            .expect("exists")
+            .followups
+            .push(mid);
         Ok(self.message_json(&self.messages[&mid]))
     }
 
@@ -689,9 +801,11 @@ impl State {
         let target = if message == "@original" {
             r.original
         } else {
-            message.parse().ok().map(MessageId).filter(|m| {
-                r.original == Some(*m) || r.followups.contains(m)
-            })
+            message
+                .parse()
+                .ok()
+                .map(MessageId)
+                .filter(|m| r.original == Some(*m) || r.followups.contains(m))
         };
         let target = target
             .filter(|m| self.messages.get(m).is_some_and(|m| !m.deleted))
@@ -722,7 +836,12 @@ fn insert(resolved: &mut Map<String, Value>, kind: &str, id: Value, v: Value) {
         .insert(key, v);
 }
 
-fn parse_modal(interaction: InteractionId, user: UserId, channel: ChannelId, data: &Value) -> Modal {
+fn parse_modal(
+    interaction: InteractionId,
+    user: UserId,
+    channel: ChannelId,
+    data: &Value,
+) -> Modal {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let fields = data
         .get("components")

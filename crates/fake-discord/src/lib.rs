@@ -36,30 +36,30 @@ mod config;
 mod error;
 mod fake;
 mod gateway;
-mod snowflake;
 mod interactions;
 mod limits;
 mod model;
 mod payloads;
 mod rate;
 mod rest;
+mod snowflake;
 mod state;
 mod voice;
 
 pub use config::{
-    ALL_PERMISSIONS, ChannelKind, ChannelSpec, FakeConfig, GuildSpec, PRIVILEGED_INTENTS,
-    RoleSpec, UserSpec, ids,
+    ALL_PERMISSIONS, ChannelKind, ChannelSpec, FakeConfig, GuildSpec, PRIVILEGED_INTENTS, RoleSpec,
+    UserSpec, ids,
 };
 pub use error::WaitError;
 pub use fake::{FakeDiscord, InteractionHandle};
-pub use snowflake::{
-    AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, UserId,
-};
 pub use model::{
     Attachment, Callback, Choice, EPHEMERAL, GatewayCommand, LOADING, LoggedRequest, Message,
     Modal, ModalField, User,
 };
 pub use rate::RateWindow;
+pub use snowflake::{
+    AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, UserId,
+};
 
 /// Discord's limits as the fake enforces them.
 pub mod discord_limits {

@@ -47,7 +47,10 @@ fn arr(v: Option<&Value>) -> &[Value] {
 pub fn check_message(body: &Value, path: &[&str]) -> Result<(), DiscordError> {
     let mut problems = Vec::new();
     let at = |rest: &[&str]| -> Vec<String> {
-        path.iter().chain(rest).map(|s| (*s).to_owned()).collect::<Vec<_>>()
+        path.iter()
+            .chain(rest)
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>()
     };
     let problem = |rest: &[&str], code, message: String| FieldProblem {
         path: at(rest),
@@ -55,7 +58,11 @@ pub fn check_message(body: &Value, path: &[&str]) -> Result<(), DiscordError> {
         message,
     };
     let too_long = |rest: &[&str], max: usize| {
-        problem(rest, "BASE_TYPE_MAX_LENGTH", format!("Must be {max} or fewer in length."))
+        problem(
+            rest,
+            "BASE_TYPE_MAX_LENGTH",
+            format!("Must be {max} or fewer in length."),
+        )
     };
 
     if len(body.get("content")) > CONTENT_MAX {
@@ -79,7 +86,10 @@ pub fn check_message(body: &Value, path: &[&str]) -> Result<(), DiscordError> {
             problems.push(too_long(&["embeds", i, "title"], EMBED_TITLE_MAX));
         }
         if description > EMBED_DESCRIPTION_MAX {
-            problems.push(too_long(&["embeds", i, "description"], EMBED_DESCRIPTION_MAX));
+            problems.push(too_long(
+                &["embeds", i, "description"],
+                EMBED_DESCRIPTION_MAX,
+            ));
         }
         if footer > EMBED_FOOTER_MAX {
             problems.push(too_long(&["embeds", i, "footer", "text"], EMBED_FOOTER_MAX));
@@ -96,9 +106,10 @@ pub fn check_message(body: &Value, path: &[&str]) -> Result<(), DiscordError> {
             let name = len(f.get("name"));
             let value = len(f.get("value"));
             total += name + value;
-            for (key, n, max) in
-                [("name", name, EMBED_FIELD_NAME_MAX), ("value", value, EMBED_FIELD_VALUE_MAX)]
-            {
+            for (key, n, max) in [
+                ("name", name, EMBED_FIELD_NAME_MAX),
+                ("value", value, EMBED_FIELD_VALUE_MAX),
+            ] {
                 if n == 0 {
                     problems.push(problem(
                         &["embeds", i, "fields", &j, key],
@@ -119,14 +130,25 @@ pub fn check_message(body: &Value, path: &[&str]) -> Result<(), DiscordError> {
         ));
     }
 
-    check_components(arr(body.get("components")), &at(&["components"]), &mut problems);
+    check_components(
+        arr(body.get("components")),
+        &at(&["components"]),
+        &mut problems,
+    );
 
-    if problems.is_empty() { Ok(()) } else { Err(DiscordError::invalid_form(&problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DiscordError::invalid_form(&problems))
+    }
 }
 
 fn check_components(rows: &[Value], path: &[String], problems: &mut Vec<FieldProblem>) {
     let p = |rest: &[&str]| -> Vec<String> {
-        path.iter().cloned().chain(rest.iter().map(|s| (*s).to_owned())).collect()
+        path.iter()
+            .cloned()
+            .chain(rest.iter().map(|s| (*s).to_owned()))
+            .collect()
     };
     let too_long = |rest: &[&str], max: usize| FieldProblem {
         path: p(rest),
@@ -155,7 +177,10 @@ fn check_components(rows: &[Value], path: &[String], problems: &mut Vec<FieldPro
             let j = j.to_string();
             if let Some(id) = c.get("custom_id").and_then(Value::as_str) {
                 if id.chars().count() > CUSTOM_ID_MAX {
-                    problems.push(too_long(&[&i, "components", &j, "custom_id"], CUSTOM_ID_MAX));
+                    problems.push(too_long(
+                        &[&i, "components", &j, "custom_id"],
+                        CUSTOM_ID_MAX,
+                    ));
                 }
                 if !seen.insert(id.to_owned()) {
                     problems.push(FieldProblem {
@@ -177,7 +202,10 @@ fn check_components(rows: &[Value], path: &[String], problems: &mut Vec<FieldPro
                 problems.push(too_long(&[&i, "components", &j, "label"], BUTTON_LABEL_MAX));
             }
             if arr(c.get("options")).len() > SELECT_OPTIONS_MAX {
-                problems.push(too_long(&[&i, "components", &j, "options"], SELECT_OPTIONS_MAX));
+                problems.push(too_long(
+                    &[&i, "components", &j, "options"],
+                    SELECT_OPTIONS_MAX,
+                ));
             }
         }
     }
@@ -206,18 +234,26 @@ pub fn check_choices(data: &Value) -> Result<(), DiscordError> {
         if name == 0 {
             problems.push(FieldProblem::required(&["data", "choices", &i, "name"]));
         } else if name > CHOICE_NAME_MAX {
-            problems.push(FieldProblem::too_long(&["data", "choices", &i, "name"], CHOICE_NAME_MAX));
+            problems.push(FieldProblem::too_long(
+                &["data", "choices", &i, "name"],
+                CHOICE_NAME_MAX,
+            ));
         }
         match c.get("value") {
             None | Some(Value::Null) => {
                 problems.push(FieldProblem::required(&["data", "choices", &i, "value"]))
             }
-            Some(Value::String(s)) if s.chars().count() > CHOICE_NAME_MAX => problems
-                .push(FieldProblem::too_long(&["data", "choices", &i, "value"], CHOICE_NAME_MAX)),
+            Some(Value::String(s)) if s.chars().count() > CHOICE_NAME_MAX => problems.push(
+                FieldProblem::too_long(&["data", "choices", &i, "value"], CHOICE_NAME_MAX),
+            ),
             _ => {}
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(DiscordError::invalid_form(&problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DiscordError::invalid_form(&problems))
+    }
 }
 
 /// Modal (callback type 9).
@@ -233,13 +269,19 @@ pub fn check_modal(data: &Value) -> Result<(), DiscordError> {
     if id == 0 {
         problems.push(FieldProblem::required(&["data", "custom_id"]));
     } else if id > CUSTOM_ID_MAX {
-        problems.push(FieldProblem::too_long(&["data", "custom_id"], CUSTOM_ID_MAX));
+        problems.push(FieldProblem::too_long(
+            &["data", "custom_id"],
+            CUSTOM_ID_MAX,
+        ));
     }
     let rows = arr(data.get("components"));
     if rows.is_empty() {
         problems.push(FieldProblem::required(&["data", "components"]));
     } else if rows.len() > ACTION_ROWS_MAX {
-        problems.push(FieldProblem::too_long(&["data", "components"], ACTION_ROWS_MAX));
+        problems.push(FieldProblem::too_long(
+            &["data", "components"],
+            ACTION_ROWS_MAX,
+        ));
     }
     for (i, row) in rows.iter().enumerate() {
         let i = i.to_string();
@@ -263,7 +305,11 @@ pub fn check_modal(data: &Value) -> Result<(), DiscordError> {
             }
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(DiscordError::invalid_form(&problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DiscordError::invalid_form(&problems))
+    }
 }
 
 fn valid_chat_name(name: &str) -> bool {
@@ -303,7 +349,11 @@ pub fn check_commands(commands: &[Value], global: bool) -> Result<(), DiscordErr
             ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(DiscordError::invalid_form(&problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DiscordError::invalid_form(&problems))
+    }
 }
 
 fn check_named(v: &Value, path: &[&str], problems: &mut Vec<FieldProblem>) {
@@ -403,15 +453,21 @@ mod tests {
         assert!(e.body()["errors"]["content"]["_errors"][0]["code"] == "BASE_TYPE_MAX_LENGTH");
 
         let big_field = json!({"name": "n", "value": "v".repeat(1025)});
-        let e = check_message(&json!({"embeds": [{"fields": [big_field]}]}), &["data"]).unwrap_err();
+        let e =
+            check_message(&json!({"embeds": [{"fields": [big_field]}]}), &["data"]).unwrap_err();
         assert!(e.body()["errors"]["data"]["embeds"]["0"]["fields"]["0"]["value"].is_object());
 
-        let many: Vec<_> = (0..26).map(|i| json!({"name": i.to_string(), "value": "v"})).collect();
+        let many: Vec<_> = (0..26)
+            .map(|i| json!({"name": i.to_string(), "value": "v"}))
+            .collect();
         assert!(check_message(&json!({"embeds": [{"fields": many}]}), &[]).is_err());
 
         let four = json!({"description": "d".repeat(4000)});
         let e = check_message(&json!({"embeds": [four, four]}), &[]).unwrap_err();
-        assert_eq!(e.body()["errors"]["embeds"]["_errors"][0]["code"], "MAX_EMBED_SIZE_EXCEEDED");
+        assert_eq!(
+            e.body()["errors"]["embeds"]["_errors"][0]["code"],
+            "MAX_EMBED_SIZE_EXCEEDED"
+        );
 
         let eleven: Vec<_> = (0..11).map(|_| json!({"title": "t"})).collect();
         assert!(check_message(&json!({"embeds": eleven}), &[]).is_err());

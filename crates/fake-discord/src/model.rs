@@ -80,7 +80,12 @@ impl Message {
             push(e.pointer("/author/name"));
             push(e.get("title"));
             push(e.get("description"));
-            for f in e.get("fields").and_then(Value::as_array).into_iter().flatten() {
+            for f in e
+                .get("fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 push(f.get("name"));
                 push(f.get("value"));
             }
@@ -92,7 +97,11 @@ impl Message {
     /// `custom_id`s of every component (buttons, selects) on the message, in order.
     pub fn custom_ids(&self) -> Vec<String> {
         self.components()
-            .filter_map(|c| c.get("custom_id").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|c| {
+                c.get("custom_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .collect()
     }
 
@@ -138,7 +147,10 @@ impl Callback {
     }
 
     pub fn embeds(&self) -> &[Value] {
-        self.data.get("embeds").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+        self.data
+            .get("embeds")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn flags(&self) -> u64 {

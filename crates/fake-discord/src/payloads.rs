@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::config::{ALL_PERMISSIONS, ChannelKind};
-use crate::snowflake::{ChannelId, GuildId, UserId};
 use crate::model::Message;
+use crate::snowflake::{ChannelId, GuildId, UserId};
 use crate::state::{ChannelPlace, State};
 
 impl State {
@@ -118,7 +118,9 @@ impl State {
 
     /// The partial channel embedded in interactions.
     pub fn interaction_channel_json(&self, id: ChannelId) -> Value {
-        let mut v = self.channel_json(id).unwrap_or_else(|| json!({"id": id.to_json(), "type": 0}));
+        let mut v = self
+            .channel_json(id)
+            .unwrap_or_else(|| json!({"id": id.to_json(), "type": 0}));
         v["permissions"] = json!(ALL_PERMISSIONS.to_string());
         v
     }
@@ -130,7 +132,10 @@ impl State {
             .filter(|c| matches!(c.place, ChannelPlace::Guild(_)))
             .collect();
         chans.sort_by_key(|c| c.position);
-        chans.iter().filter_map(|c| self.channel_json(c.id)).collect()
+        chans
+            .iter()
+            .filter_map(|c| self.channel_json(c.id))
+            .collect()
     }
 
     fn guild_base_json(&self) -> Value {
@@ -182,7 +187,11 @@ impl State {
         g["large"] = json!(false);
         g["unavailable"] = json!(false);
         g["member_count"] = json!(self.users.len());
-        g["members"] = self.users.keys().map(|u| self.member_json(*u, false)).collect();
+        g["members"] = self
+            .users
+            .keys()
+            .map(|u| self.member_json(*u, false))
+            .collect();
         g["channels"] = self.guild_channels_json().into();
         g["voice_states"] = self
             .voice
@@ -249,7 +258,10 @@ impl State {
 
     /// `GET /oauth2/applications/@me`. The owner is the guild owner.
     pub fn application_json(&self) -> Value {
-        let bot = self.user(self.bot_id()).map(|u| u.name.clone()).unwrap_or_default();
+        let bot = self
+            .user(self.bot_id())
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
         json!({
             "id": self.bot_id().to_json(),
             "name": bot,

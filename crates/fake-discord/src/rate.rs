@@ -36,8 +36,12 @@ impl Pattern {
             Some((m, p)) if !m.starts_with('/') => (m, p.trim()),
             _ => ("*", pattern),
         };
-        let methods = (methods != "*")
-            .then(|| methods.split('|').map(|m| m.trim().to_ascii_uppercase()).collect());
+        let methods = (methods != "*").then(|| {
+            methods
+                .split('|')
+                .map(|m| m.trim().to_ascii_uppercase())
+                .collect()
+        });
         let segments = path
             .split('/')
             .filter(|s| !s.is_empty())
@@ -54,9 +58,10 @@ impl Pattern {
     /// `Some(group key)` when the request matches.
     pub fn matches(&self, method: &str, path: &str) -> Option<Vec<String>> {
         if let Some(methods) = &self.methods
-            && !methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
-                return None;
-            }
+            && !methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+        {
+            return None;
+        }
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut key = Vec::new();
         let mut i = 0;
@@ -95,7 +100,11 @@ pub(crate) fn busiest(log: &[LoggedRequest], pattern: &str, window: Duration) ->
             groups.entry(key).or_default().push((r.at, r.line()));
         }
     }
-    let mut best = RateWindow { count: 0, group: Vec::new(), requests: Vec::new() };
+    let mut best = RateWindow {
+        count: 0,
+        group: Vec::new(),
+        requests: Vec::new(),
+    };
     for (key, mut times) in groups {
         times.sort_by_key(|(t, _)| *t);
         let mut start = 0;
@@ -137,8 +146,14 @@ mod tests {
     #[test]
     fn patterns() {
         let p = Pattern::parse("POST|PATCH /channels/{c}/messages/**");
-        assert_eq!(p.matches("POST", "/channels/1/messages"), Some(vec!["1".to_owned()]));
-        assert_eq!(p.matches("PATCH", "/channels/2/messages/9"), Some(vec!["2".to_owned()]));
+        assert_eq!(
+            p.matches("POST", "/channels/1/messages"),
+            Some(vec!["1".to_owned()])
+        );
+        assert_eq!(
+            p.matches("PATCH", "/channels/2/messages/9"),
+            Some(vec!["2".to_owned()])
+        );
         assert_eq!(p.matches("GET", "/channels/2/messages/9"), None);
         assert_eq!(p.matches("POST", "/channels/2/typing"), None);
         let all = Pattern::parse("**");

@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::error::{DiscordError, FieldProblem};
-use crate::snowflake::{ChannelId, CommandId, GuildId, MessageId, RoleId, UserId, iso8601};
 use crate::limits;
 use crate::model::LoggedRequest;
-use crate::state::{ChannelPlace, NewMessage, RoleEntry, Shared, State, UploadedFile, allowed_flags};
+use crate::snowflake::{ChannelId, CommandId, GuildId, MessageId, RoleId, UserId, iso8601};
+use crate::state::{
+    ChannelPlace, NewMessage, RoleEntry, Shared, State, UploadedFile, allowed_flags,
+};
 
 const MAX_BODY: usize = 64 << 20;
 
@@ -66,17 +68,33 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Resp
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
     let parsed = parse_body(&content_type, bytes).await;
 
-    let path = full_path.strip_prefix("/api/v10").unwrap_or(&full_path).to_owned();
+    let path = full_path
+        .strip_prefix("/api/v10")
+        .unwrap_or(&full_path)
+        .to_owned();
     // Route and log under one lock, so a test that sees the effect also sees the request.
     let answer = shared.with(|st| {
         let (answer, logged_body, files) = match parsed {
             Ok(b) => {
-                let names = b.files.iter().map(|f| f.filename.clone()).collect::<Vec<_>>();
+                let names = b
+                    .files
+                    .iter()
+                    .map(|f| f.filename.clone())
+                    .collect::<Vec<_>>();
                 let json = (!b.json.is_null()).then(|| b.json.clone());
-                let answer = route(st, &method, &full_path, query.as_deref(), auth.as_deref(), b);
+                let answer = route(
+                    st,
+                    &method,
+                    &full_path,
+                    query.as_deref(),
+                    auth.as_deref(),
+                    b,
+                );
                 (answer, json, names)
             }
             Err(e) => (Err(Refusal::Discord(e)), None, Vec::new()),
@@ -129,8 +147,13 @@ async fn parse_body(content_type: &str, bytes: Bytes) -> Result<Body_, DiscordEr
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(bytes))
             .map_err(|_| bad_json())?;
-        let mut form = Multipart::from_request(req, &()).await.map_err(|_| bad_json())?;
-        let mut out = Body_ { json: json!({}), files: Vec::new() };
+        let mut form = Multipart::from_request(req, &())
+            .await
+            .map_err(|_| bad_json())?;
+        let mut out = Body_ {
+            json: json!({}),
+            files: Vec::new(),
+        };
         while let Some(field) = form.next_field().await.map_err(|_| bad_json())? {
             let name = field.name().unwrap_or("").to_owned();
             let filename = field.file_name().map(str::to_owned);
@@ -138,8 +161,9 @@ async fn parse_body(content_type: &str, bytes: Bytes) -> Result<Body_, DiscordEr
             let data = field.bytes().await.map_err(|_| bad_json())?;
             if name == "payload_json" {
                 out.json = serde_json::from_slice(&data).map_err(|_| bad_json())?;
-            } else if let Some(index) =
-                name.strip_prefix("files[").and_then(|n| n.strip_suffix(']'))
+            } else if let Some(index) = name
+                .strip_prefix("files[")
+                .and_then(|n| n.strip_suffix(']'))
             {
                 out.files.push(UploadedFile {
                     index: index.parse().map_err(|_| bad_json())?,
@@ -151,10 +175,16 @@ async fn parse_body(content_type: &str, bytes: Bytes) -> Result<Body_, DiscordEr
         }
         Ok(out)
     } else if bytes.is_empty() {
-        Ok(Body_ { json: Value::Null, files: Vec::new() })
+        Ok(Body_ {
+            json: Value::Null,
+            files: Vec::new(),
+        })
     } else {
         let json = serde_json::from_slice(&bytes).map_err(|_| bad_json())?;
-        Ok(Body_ { json, files: Vec::new() })
+        Ok(Body_ {
+            json,
+            files: Vec::new(),
+        })
     }
 }
 
@@ -185,7 +215,11 @@ fn route(
     auth: Option<&str>,
     body: Body_,
 ) -> Answer {
-    let segs: Vec<String> = full_path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let segs: Vec<String> = full_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     if let ["attachments", c, a, _name] = segs.as_slice() {
         return attachment(st, c, a);
@@ -210,7 +244,9 @@ fn route(
         }
         ("GET", ["users", "@me"]) => Ok(j(st.current_user_json())),
         ("GET", ["users", u]) => {
-            let id = parse::<u64>(u).map(UserId).filter(|u| st.users.contains_key(u));
+            let id = parse::<u64>(u)
+                .map(UserId)
+                .filter(|u| st.users.contains_key(u));
             let id = id.ok_or_else(DiscordError::unknown_user)?;
             Ok(j(st.user_json(id)))
         }
@@ -280,7 +316,11 @@ fn route(
         }
         ("GET", ["channels", c, "pins"]) => {
             let c = channel(st, c)?;
-            let pins = st.channels[&c].pins.iter().rev().map(|m| st.message_json(&st.messages[m]));
+            let pins = st.channels[&c]
+                .pins
+                .iter()
+                .rev()
+                .map(|m| st.message_json(&st.messages[m]));
             Ok(j(pins.collect()))
         }
         ("PUT" | "DELETE", ["channels", c, "pins", m]) => pin(st, method, c, m),
@@ -296,11 +336,15 @@ fn route(
         ("GET", ["guilds", _]) => Ok(j(st.partial_guild_json())),
         ("GET", ["guilds", _, "channels"]) => Ok(j(st.guild_channels_json().into())),
         ("GET", ["guilds", _, "roles"]) => Ok(j(st.roles_json().into())),
-        ("GET", ["guilds", _, "members"]) => {
-            Ok(j(st.users.keys().map(|u| member_with_guild(st, *u)).collect()))
-        }
+        ("GET", ["guilds", _, "members"]) => Ok(j(st
+            .users
+            .keys()
+            .map(|u| member_with_guild(st, *u))
+            .collect())),
         ("GET", ["guilds", _, "members", u]) => {
-            let u = parse::<u64>(u).map(UserId).filter(|u| st.users.contains_key(u));
+            let u = parse::<u64>(u)
+                .map(UserId)
+                .filter(|u| st.users.contains_key(u));
             let u = u.ok_or_else(DiscordError::unknown_member)?;
             Ok(j(member_with_guild(st, u)))
         }
@@ -339,7 +383,11 @@ fn message_in(st: &State, c: &str, m: &str) -> Result<(ChannelId, MessageId), Di
     let c = channel(st, c)?;
     let m = parse::<u64>(m)
         .map(MessageId)
-        .filter(|m| st.messages.get(m).is_some_and(|m| m.channel_id == c && !m.deleted))
+        .filter(|m| {
+            st.messages
+                .get(m)
+                .is_some_and(|m| m.channel_id == c && !m.deleted)
+        })
         .ok_or_else(DiscordError::unknown_message)?;
     Ok((c, m))
 }
@@ -448,11 +496,18 @@ fn pin(st: &mut State, method: &str, c: &str, m: &str) -> Answer {
         st.channels.get_mut(&c).expect("exists").pins.push(m);
         st.messages.get_mut(&m).expect("exists").pinned = true;
     } else {
-        st.channels.get_mut(&c).expect("exists").pins.retain(|p| *p != m);
+        st.channels
+            .get_mut(&c)
+            .expect("exists")
+            .pins
+            .retain(|p| *p != m);
         st.messages.get_mut(&m).expect("exists").pinned = false;
     }
     let guild = st.channel_guild(c);
-    let last = st.channels[&c].pins.last().map(|_| iso8601(std::time::SystemTime::now()));
+    let last = st.channels[&c]
+        .pins
+        .last()
+        .map(|_| iso8601(std::time::SystemTime::now()));
     let mut d = json!({"channel_id": c.to_json(), "last_pin_timestamp": last});
     if let Some(g) = guild {
         d["guild_id"] = g.to_json();
@@ -527,7 +582,9 @@ fn commands(
             .ok_or_else(|| DiscordError::new(404, 10063, "Unknown application command"))
     };
     match (method, command) {
-        ("GET", None) => Ok(Reply::Json(st.commands.get(&scope).cloned().unwrap_or_default().into())),
+        ("GET", None) => Ok(Reply::Json(
+            st.commands.get(&scope).cloned().unwrap_or_default().into(),
+        )),
         ("PUT", None) => {
             let list = body.as_array().cloned().unwrap_or_default();
             limits::check_commands(&list, scope.is_none())?;
@@ -595,7 +652,8 @@ fn store_command(st: &mut State, scope: Option<GuildId>, def: &Value) -> Value {
     obj.insert("version".into(), json!(st.snowflakes.next().to_string()));
     obj.insert("type".into(), json!(kind));
     obj.entry("description").or_insert_with(|| json!(""));
-    obj.entry("default_member_permissions").or_insert(Value::Null);
+    obj.entry("default_member_permissions")
+        .or_insert(Value::Null);
     obj.entry("nsfw").or_insert(json!(false));
     obj.entry("integration_types").or_insert(json!([0]));
     if let Some(g) = scope {

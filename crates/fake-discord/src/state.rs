@@ -14,14 +14,14 @@ use tokio::time::Instant;
 
 use crate::config::{ChannelKind, FakeConfig};
 use crate::error::DiscordError;
-use crate::snowflake::{
-    AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, Snowflakes,
-    UserId, iso8601,
-};
 use crate::limits;
 use crate::model::{
     Attachment, Callback, Choice, EPHEMERAL, GatewayCommand, LOADING, LoggedRequest, Message,
     Modal, User,
+};
+use crate::snowflake::{
+    AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, Snowflakes,
+    UserId, iso8601,
 };
 
 /// Everything shared between the servers and the test handles.
@@ -32,7 +32,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(state: State) -> Self {
-        Self { state: Mutex::new(state), changes: watch::channel(0).0 }
+        Self {
+            state: Mutex::new(state),
+            changes: watch::channel(0).0,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -199,7 +202,11 @@ impl State {
             users.insert(
                 spec.id,
                 UserEntry {
-                    user: User { id: spec.id, name: spec.name.clone(), bot: spec.bot },
+                    user: User {
+                        id: spec.id,
+                        name: spec.name.clone(),
+                        bot: spec.bot,
+                    },
                     dms_open: spec.dms_open,
                     roles: spec.roles.clone(),
                     joined_at: joined_at.clone(),
@@ -319,9 +326,10 @@ impl State {
     /// Queues a frame on one connection and records it.
     pub fn send_frame(&mut self, conn: u64, frame: String) {
         if let Some(tx) = self.gateway.connections.get(&conn)
-            && tx.send(Outgoing::Text(frame.clone())).is_ok() {
-                self.gateway.frames.push(frame);
-            }
+            && tx.send(Outgoing::Text(frame.clone())).is_ok()
+        {
+            self.gateway.frames.push(frame);
+        }
     }
 
     /// Dispatches an op-0 event to the bot's session (buffered for RESUME). Events whose intent
@@ -343,7 +351,10 @@ impl State {
 
     /// A live, identified (or resumed) session exists: dispatches reach the bot now.
     pub fn session_live(&self) -> bool {
-        self.gateway.session.as_ref().is_some_and(|s| s.conn.is_some())
+        self.gateway
+            .session
+            .as_ref()
+            .is_some_and(|s| s.conn.is_some())
     }
 
     // ----- messages --------------------------------------------------------------------------
@@ -353,7 +364,11 @@ impl State {
         let id = MessageId(self.next_id());
         let body = new.body;
         let now = SystemTime::now();
-        let content = body.get("content").and_then(Value::as_str).unwrap_or("").to_owned();
+        let content = body
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let mentions = self.mentions_in(&content);
         let attachments = self.new_attachments(body, new.files);
         let message = Message {
@@ -371,7 +386,10 @@ impl State {
             kind: new.kind,
             mentions,
             reactions: Vec::new(),
-            message_reference: body.get("message_reference").filter(|v| !v.is_null()).cloned(),
+            message_reference: body
+                .get("message_reference")
+                .filter(|v| !v.is_null())
+                .cloned(),
             interaction: new.interaction,
             webhook_id: new.interaction.map(|_| self.config.bot.id.0),
             timestamp: iso8601(now),
@@ -397,7 +415,10 @@ impl State {
             .get("content")
             .and_then(Value::as_str)
             .map(|c| self.mentions_in(c));
-        let m = self.messages.get_mut(&id).ok_or_else(DiscordError::unknown_message)?;
+        let m = self
+            .messages
+            .get_mut(&id)
+            .ok_or_else(DiscordError::unknown_message)?;
         let mut edited = m.clone();
         if let Some(c) = body.get("content") {
             edited.content = c.as_str().unwrap_or("").to_owned();
@@ -415,7 +436,9 @@ impl State {
                 .filter_map(|a| a.get("id"))
                 .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
                 .collect();
-            edited.attachments.retain(|a| keep.contains(&a.id.0.to_string()));
+            edited
+                .attachments
+                .retain(|a| keep.contains(&a.id.0.to_string()));
         }
         edited.attachments.extend(new_attachments);
         if let Some(flags) = body.get("flags").and_then(Value::as_u64) {
@@ -434,7 +457,9 @@ impl State {
     }
 
     pub fn delete_message(&mut self, id: MessageId) {
-        let Some(m) = self.messages.get_mut(&id) else { return };
+        let Some(m) = self.messages.get_mut(&id) else {
+            return;
+        };
         m.deleted = true;
         let (channel, guild, ephemeral) = (m.channel_id, m.guild_id, m.is_ephemeral());
         if let Some(c) = self.channels.get_mut(&channel) {
@@ -453,7 +478,9 @@ impl State {
     /// Without MESSAGE_CONTENT, other users' message content arrives empty unless the bot is
     /// mentioned, as on Discord.
     fn announce_message(&mut self, id: MessageId, t: &str) {
-        let Some(m) = self.messages.get(&id) else { return };
+        let Some(m) = self.messages.get(&id) else {
+            return;
+        };
         if m.is_ephemeral() {
             return;
         }
@@ -465,7 +492,10 @@ impl State {
             .as_ref()
             .is_some_and(|s| s.intents & (1 << 15) != 0);
         let bot = self.bot_id();
-        if m.author != bot && m.guild_id.is_some() && !has_content_intent && !m.mentions.contains(&bot)
+        if m.author != bot
+            && m.guild_id.is_some()
+            && !has_content_intent
+            && !m.mentions.contains(&bot)
         {
             d["content"] = json!("");
             d["embeds"] = json!([]);
@@ -487,12 +517,13 @@ impl State {
             rest = &rest[start + 2..];
             let digits = rest.strip_prefix('!').unwrap_or(rest);
             if let Some(end) = digits.find('>')
-                && let Ok(id) = digits[..end].parse::<u64>() {
-                    let id = UserId(id);
-                    if self.users.contains_key(&id) && !out.contains(&id) {
-                        out.push(id);
-                    }
+                && let Ok(id) = digits[..end].parse::<u64>()
+            {
+                let id = UserId(id);
+                if self.users.contains_key(&id) && !out.contains(&id) {
+                    out.push(id);
                 }
+            }
         }
         out
     }
@@ -577,7 +608,12 @@ impl State {
             let cb = r.callback.as_ref().map_or("no callback".to_owned(), |c| {
                 format!("callback type {} after {:?}", c.kind, c.latency)
             });
-            out.push_str(&format!("  {} ({}): {cb}, {} follow-ups\n", r.label, r.id, r.followups.len()));
+            out.push_str(&format!(
+                "  {} ({}): {cb}, {} follow-ups\n",
+                r.label,
+                r.id,
+                r.followups.len()
+            ));
         }
         out
     }
@@ -605,7 +641,10 @@ impl State {
 
     pub fn describe_requests(&self, last: usize) -> String {
         let skip = self.requests.len().saturating_sub(last);
-        self.requests[skip..].iter().map(|r| format!("  {}\n", r.line())).collect()
+        self.requests[skip..]
+            .iter()
+            .map(|r| format!("  {}\n", r.line()))
+            .collect()
     }
 }
 
@@ -631,7 +670,10 @@ pub(crate) struct UploadedFile {
 }
 
 fn array_of(body: &Value, key: &str) -> Vec<Value> {
-    body.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+    body.get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn embeds_of(body: &Value) -> Vec<Value> {

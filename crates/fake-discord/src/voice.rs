@@ -44,7 +44,12 @@ impl State {
         let session_id = format!("voice-session-{user}");
         self.voice.insert(
             user,
-            VoiceState { channel, session_id, self_mute: false, self_deaf: false },
+            VoiceState {
+                channel,
+                session_id,
+                self_mute: false,
+                self_deaf: false,
+            },
         );
         self.announce_voice_state(user);
         if channel.is_none() {

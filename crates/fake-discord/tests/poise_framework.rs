@@ -32,7 +32,8 @@ async fn roll(
     dice: String,
     #[description = "How many times"] times: Option<u32>,
 ) -> Result<(), Error> {
-    ctx.say(format!("rolled {dice} x{}", times.unwrap_or(1))).await?;
+    ctx.say(format!("rolled {dice} x{}", times.unwrap_or(1)))
+        .await?;
     Ok(())
 }
 
@@ -53,8 +54,16 @@ async fn character(_ctx: Context<'_>) -> Result<(), Error> {
 
 /// Show a character sheet
 #[poise::command(slash_command)]
-async fn show(ctx: Context<'_>, #[description = "Character name"] name: String) -> Result<(), Error> {
-    ctx.send(poise::CreateReply::default().content(format!("sheet of {name}")).ephemeral(true)).await?;
+async fn show(
+    ctx: Context<'_>,
+    #[description = "Character name"] name: String,
+) -> Result<(), Error> {
+    ctx.send(
+        poise::CreateReply::default()
+            .content(format!("sheet of {name}"))
+            .ephemeral(true),
+    )
+    .await?;
     Ok(())
 }
 
@@ -72,9 +81,16 @@ struct NewCharacter {
 #[poise::command(slash_command)]
 async fn newchar(ctx: poise::ApplicationContext<'_, (), Error>) -> Result<(), Error> {
     use poise::Modal as _;
-    let Some(form) = NewCharacter::execute(ctx).await? else { return Ok(()) };
+    let Some(form) = NewCharacter::execute(ctx).await? else {
+        return Ok(());
+    };
     let backstory = form.backstory.unwrap_or_default();
-    ctx.say(format!("created {} ({} chars of backstory)", form.name, backstory.len())).await?;
+    ctx.say(format!(
+        "created {} ({} chars of backstory)",
+        form.name,
+        backstory.len()
+    ))
+    .await?;
     Ok(())
 }
 
@@ -89,7 +105,8 @@ async fn poise_registers_and_answers_end_to_end() {
         })
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
-                poise::builtins::register_in_guild(ctx, &framework.options().commands, guild).await?;
+                poise::builtins::register_in_guild(ctx, &framework.options().commands, guild)
+                    .await?;
                 Ok(())
             })
         })
@@ -107,27 +124,53 @@ async fn poise_registers_and_answers_end_to_end() {
     let run = tokio::spawn(async move { client.start().await });
 
     let t = Duration::from_secs(5);
-    fake.wait_for_command("roll", Duration::from_secs(10)).await.unwrap();
-    let names: Vec<_> = fake.guild_commands().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect();
+    fake.wait_for_command("roll", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let names: Vec<_> = fake
+        .guild_commands()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["roll", "slow", "character", "newchar"]);
     let log = fake.request_log();
-    assert!(log.iter().any(|r| r.path == "/oauth2/applications/@me"), "poise fetched owners");
-    assert!(log.iter().any(|r| r.method == "PUT" && r.path.ends_with(&format!("/guilds/{guild}/commands"))));
+    assert!(
+        log.iter().any(|r| r.path == "/oauth2/applications/@me"),
+        "poise fetched owners"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.method == "PUT" && r.path.ends_with(&format!("/guilds/{guild}/commands")))
+    );
 
-    let h = fake.slash(ALICE, GENERAL, "roll", &[("dice", "1d20"), ("times", "2")]).await;
+    let h = fake
+        .slash(ALICE, GENERAL, "roll", &[("dice", "1d20"), ("times", "2")])
+        .await;
     assert_eq!(h.reply(t).await.unwrap().content, "rolled 1d20 x2");
-    assert!(fake.messages(GENERAL).iter().any(|m| m.content == "rolled 1d20 x2"));
+    assert!(
+        fake.messages(GENERAL)
+            .iter()
+            .any(|m| m.content == "rolled 1d20 x2")
+    );
 
-    let choices = fake.autocomplete(ALICE, GENERAL, "roll", &[("dice", "1d")], "dice").await.unwrap();
+    let choices = fake
+        .autocomplete(ALICE, GENERAL, "roll", &[("dice", "1d")], "dice")
+        .await
+        .unwrap();
     let names: Vec<_> = choices.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["1d20", "1d6", "1d8"]);
 
     let slow = fake.slash(BOB, GENERAL, "slow", &[]).await;
     assert_eq!(slow.callback(t).await.unwrap().kind, 5);
     assert_eq!(slow.reply(t).await.unwrap().content, "done");
-    assert!(slow.followups().is_empty(), "the first follow-up replaced the deferred message");
+    assert!(
+        slow.followups().is_empty(),
+        "the first follow-up replaced the deferred message"
+    );
 
-    let sheet = fake.slash(BOB, GENERAL, "character show", &[("name", "Thorin")]).await;
+    let sheet = fake
+        .slash(BOB, GENERAL, "character show", &[("name", "Thorin")])
+        .await;
     let cb = sheet.callback(t).await.unwrap();
     assert!(cb.is_ephemeral());
     assert_eq!(cb.content(), Some("sheet of Thorin"));
@@ -135,8 +178,14 @@ async fn poise_registers_and_answers_end_to_end() {
     let form = fake.slash(ALICE, GENERAL, "newchar", &[]).await;
     let modal = form.modal(t).await.unwrap();
     assert_eq!(modal.title, "New character");
-    let submit = form.submit_modal(&[("Name", "Mira"), ("Backstory", "Raised by owls")]).await;
-    assert_eq!(submit.callback(t).await.unwrap().kind, 6, "poise closes the modal with type 6");
+    let submit = form
+        .submit_modal(&[("Name", "Mira"), ("Backstory", "Raised by owls")])
+        .await;
+    assert_eq!(
+        submit.callback(t).await.unwrap().kind,
+        6,
+        "poise closes the modal with type 6"
+    );
     let done = form.followup(0, t).await.unwrap();
     assert_eq!(done.content, "created Mira (14 chars of backstory)");
 

@@ -1,5 +1,5 @@
-//! Smoke test: a real serenity `Client` (built the way the bot builds it: `HttpBuilder::proxy`
-//! + `ClientBuilder::new_with_http`) connects to the fake, receives READY and interactions,
+//! Smoke test: a real serenity `Client`, built the way the bot builds it (`HttpBuilder::proxy`
+//! and `ClientBuilder::new_with_http`), connects to the fake, receives READY and interactions,
 //! answers them, and survives connection loss by resuming.
 
 mod common;
@@ -25,7 +25,10 @@ impl s::EventHandler for Handler {
             s::CreateCommand::new("ping").description("Ping the bot"),
             s::CreateCommand::new("board").description("Post a board with a button"),
         ];
-        guild.set_commands(&ctx.http, cmds).await.expect("register commands");
+        guild
+            .set_commands(&ctx.http, cmds)
+            .await
+            .expect("register commands");
         let _ = self.events.send("ready".to_owned());
     }
 
@@ -33,14 +36,19 @@ impl s::EventHandler for Handler {
         match interaction {
             s::Interaction::Command(c) if c.data.name == "ping" => {
                 let _ = self.events.send("command ping".to_owned());
-                let msg = s::CreateInteractionResponseMessage::new().content("pong").ephemeral(true);
+                let msg = s::CreateInteractionResponseMessage::new()
+                    .content("pong")
+                    .ephemeral(true);
                 c.create_response(&ctx.http, s::CreateInteractionResponse::Message(msg))
                     .await
                     .expect("callback accepted");
             }
             s::Interaction::Command(c) => {
                 // Serenity checks the cached permissions before sending and pinning.
-                assert!(ctx.cache.guild(c.guild_id.unwrap()).is_some(), "guild cached");
+                assert!(
+                    ctx.cache.guild(c.guild_id.unwrap()).is_some(),
+                    "guild cached"
+                );
                 c.defer(&ctx.http).await.expect("defer accepted");
                 let button = s::CreateButton::new("reveal").label("Reveal");
                 let board = s::CreateMessage::new()
@@ -48,18 +56,24 @@ impl s::EventHandler for Handler {
                     .components(vec![s::CreateActionRow::Buttons(vec![button])]);
                 let m = c.channel_id.send_message(&ctx, board).await.expect("send");
                 m.pin(&ctx).await.expect("pin");
-                c.edit_response(&ctx.http, s::EditInteractionResponse::new().content("posted"))
-                    .await
-                    .expect("edit original");
+                c.edit_response(
+                    &ctx.http,
+                    s::EditInteractionResponse::new().content("posted"),
+                )
+                .await
+                .expect("edit original");
             }
             s::Interaction::Component(c) => {
                 let _ = self.events.send(format!("click {}", c.data.custom_id));
                 let update = s::CreateInteractionResponseMessage::new()
                     .content("Revealed!")
                     .components(vec![]);
-                c.create_response(&ctx.http, s::CreateInteractionResponse::UpdateMessage(update))
-                    .await
-                    .expect("update accepted");
+                c.create_response(
+                    &ctx.http,
+                    s::CreateInteractionResponse::UpdateMessage(update),
+                )
+                .await
+                .expect("update accepted");
             }
             _ => {}
         }
@@ -98,26 +112,44 @@ async fn serenity_client_end_to_end() {
 
     expect_event(&mut events, "ready").await;
     let first = &fake.request_log()[0];
-    assert_eq!((first.method.as_str(), first.path.as_str()), ("GET", "/gateway"));
+    assert_eq!(
+        (first.method.as_str(), first.path.as_str()),
+        ("GET", "/gateway")
+    );
 
     let ping = fake.slash(ALICE, GENERAL, "ping", &[]).await;
     expect_event(&mut events, "command ping").await;
     let cb = ping.callback(Duration::from_secs(5)).await.unwrap();
-    assert_eq!((cb.kind, cb.content(), cb.flags() & EPHEMERAL), (4, Some("pong"), EPHEMERAL));
+    assert_eq!(
+        (cb.kind, cb.content(), cb.flags() & EPHEMERAL),
+        (4, Some("pong"), EPHEMERAL)
+    );
     assert!(cb.latency < Duration::from_secs(3));
-    assert!(fake.messages(GENERAL).is_empty(), "ephemeral replies are not in the channel");
+    assert!(
+        fake.messages(GENERAL).is_empty(),
+        "ephemeral replies are not in the channel"
+    );
 
     let board = fake.slash(BOB, GENERAL, "board", &[]).await;
-    assert_eq!(board.reply(Duration::from_secs(5)).await.unwrap().content, "posted");
+    assert_eq!(
+        board.reply(Duration::from_secs(5)).await.unwrap().content,
+        "posted"
+    );
     let posted = fake
-        .wait_for_message(GENERAL, |m| m.content == "The board", Duration::from_secs(5))
+        .wait_for_message(
+            GENERAL,
+            |m| m.content == "The board",
+            Duration::from_secs(5),
+        )
         .await
         .unwrap();
     assert_eq!(fake.pins(GENERAL)[0].id, posted.id);
 
     // Network loss: serenity resumes and keeps working.
     assert!(fake.drop_connection());
-    fake.wait_for_resumes(1, Duration::from_secs(10)).await.unwrap();
+    fake.wait_for_resumes(1, Duration::from_secs(10))
+        .await
+        .unwrap();
     let click = fake.click(ALICE, MessageId(posted.id.0), "reveal").await;
     expect_event(&mut events, "click reveal").await;
     let updated = click.reply(Duration::from_secs(5)).await.unwrap();
@@ -126,7 +158,9 @@ async fn serenity_client_end_to_end() {
 
     // Op 7: reconnect and resume again.
     assert!(fake.send_reconnect());
-    fake.wait_for_resumes(2, Duration::from_secs(10)).await.unwrap();
+    fake.wait_for_resumes(2, Duration::from_secs(10))
+        .await
+        .unwrap();
     fake.slash(ALICE, GENERAL, "ping", &[]).await;
     expect_event(&mut events, "command ping").await;
 

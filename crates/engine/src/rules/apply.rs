@@ -24,6 +24,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             state.combat = None;
         }
         SettingsChanged { settings } => state.settings = *settings,
+        GmGranted { player } => {
+            state.co_gms.insert(player.clone());
+        }
         PlayerJoined { player, name } => {
             state
                 .players

@@ -58,6 +58,16 @@ pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> 
             Ok(())
         }
         Action::NpcAct { option } => npc_act(em, option),
+        Action::GrantGm { player } => {
+            if !em.state.started || em.state.ended {
+                return Err(RuleError::NoCampaign("No campaign is running here.".into()));
+            }
+            if em.state.is_gm(&player) {
+                return Ok(());
+            }
+            em.emit(Visibility::Party, EventKind::GmGranted { player });
+            Ok(())
+        }
         _ => Err(RuleError::invalid("The table's clock can only tick.")),
     }
 }

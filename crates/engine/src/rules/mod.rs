@@ -439,6 +439,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                 });
             }
         }
+        Action::GrantGm { player: who } => {
+            require_gm(&em.state, &player, "make someone a GM")?;
+            grant_gm(em, who)?;
+        }
         Action::Whisper { to, text } => {
             require_gm(&em.state, &player, "whisper to players")?;
             let text = check_text(&text, "whisper")?;
@@ -522,5 +526,13 @@ fn add_character(em: &mut Emitter, player: PlayerId, c: Creature) -> Result<(), 
     em.public(EventKind::CharacterCreated {
         creature: Box::new(c),
     });
+    Ok(())
+}
+
+fn grant_gm(em: &mut Emitter, who: PlayerId) -> Result<(), RuleError> {
+    if em.state.is_gm(&who) {
+        return Err(RuleError::invalid("They are already a GM here."));
+    }
+    em.emit(Visibility::Party, EventKind::GmGranted { player: who });
     Ok(())
 }

@@ -29,7 +29,10 @@ pub fn parse_frame(text: &str) -> GatewayEvent {
     if let GatewayEvent::Dispatch(_, Event::Unknown(u)) = &event {
         let v: Value = serde_json::from_str(text).unwrap();
         let why = typed_error(v["t"].as_str().unwrap_or(""), &v["d"]);
-        panic!("serenity turned {} into Event::Unknown: {why}\n{text}", u.kind);
+        panic!(
+            "serenity turned {} into Event::Unknown: {why}\n{text}",
+            u.kind
+        );
     }
     event
 }
@@ -82,7 +85,10 @@ impl RawBot {
     pub async fn connect_only(fake: &FakeDiscord) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
         // serenity parses with `url::Url`, which adds the `/` path; a bare `?v=10` is no HTTP target.
         let url = format!("{}/?v=10&encoding=json", fake.gateway_url());
-        tokio_tungstenite::connect_async(url).await.expect("connect to fake gateway").0
+        tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect to fake gateway")
+            .0
     }
 
     /// Connects, reads HELLO, identifies with `intents`, reads READY and GUILD_CREATE.
@@ -140,18 +146,28 @@ impl RawBot {
             .request(method, format!("{}{path}", self.api))
             .header("Authorization", &self.auth);
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         let resp = req.send().await.expect("fake REST reachable");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, v)
     }
 
     /// `PUT /applications/{app}/guilds/{guild}/commands`.
     pub async fn register_guild_commands(&self, fake: &FakeDiscord, cmds: Value) -> Value {
-        let path = format!("/applications/{}/guilds/{}/commands", fake.application_id(), fake.guild_id());
+        let path = format!(
+            "/applications/{}/guilds/{}/commands",
+            fake.application_id(),
+            fake.guild_id()
+        );
         let (status, body) = self.rest("PUT", &path, Some(cmds)).await;
         assert_eq!(status, 200, "{body}");
         body
@@ -159,7 +175,11 @@ impl RawBot {
 
     /// Answers an interaction callback.
     pub async fn callback(&self, d: &Value, response: Value) -> (u16, Value) {
-        let path = format!("/interactions/{}/{}/callback", d["id"].as_str().unwrap(), d["token"].as_str().unwrap());
+        let path = format!(
+            "/interactions/{}/{}/callback",
+            d["id"].as_str().unwrap(),
+            d["token"].as_str().unwrap()
+        );
         self.rest("POST", &path, Some(response)).await
     }
 }
@@ -182,7 +202,10 @@ pub async fn next_text(ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> S
 /// The close code the fake ends the connection with.
 pub async fn close_code(ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> Option<u16> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("close within 5 s") {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("close within 5 s")
+        {
             Some(Ok(Ws::Close(c))) => return c.map(|c| u16::from(c.code)),
             Some(Ok(_)) => {}
             _ => return None,

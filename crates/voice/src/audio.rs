@@ -1,0 +1,298 @@
+//! Audio plumbing: WAV in and out, channel mixing, sample-rate conversion, and the
+//! formats the pipeline speaks: 16 kHz mono f32 for whisper, Piper's 22,050 Hz mono,
+//! Discord's 48 kHz stereo i16.
+
+use crate::error::{Result, VoiceError};
+use rubato::{FftFixedIn, Resampler};
+use std::path::Path;
+
+/// whisper's input rate.
+pub const WHISPER_RATE: u32 = 16_000;
+/// Discord voice: 48 kHz, stereo, 20 ms frames.
+pub const DISCORD_RATE: u32 = 48_000;
+/// Samples per channel in one 20 ms Discord frame.
+pub const DISCORD_FRAME: usize = 960;
+
+/// Decoded PCM: interleaved samples in [-1, 1].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pcm {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+impl Pcm {
+    /// Duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        if self.sample_rate == 0 || self.channels == 0 {
+            return 0.0;
+        }
+        self.samples.len() as f64 / self.channels as f64 / self.sample_rate as f64
+    }
+}
+
+/// Reads a WAV file: 8/16/24/32-bit integer or 32-bit float PCM, any rate, any channel
+/// count. An unreadable, non-WAV or empty file is an error naming the path.
+pub fn read_wav(path: &Path) -> Result<Pcm> {
+    if !path.exists() {
+        return Err(VoiceError::audio(path, "no such file"));
+    }
+    let reader = hound::WavReader::open(path)
+        .map_err(|e| VoiceError::audio(path, format!("not a readable WAV file ({e})")))?;
+    let spec = reader.spec();
+    if spec.channels == 0 || spec.sample_rate == 0 {
+        return Err(VoiceError::audio(path, "WAV header has 0 channels or 0 Hz"));
+    }
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader
+            .into_samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| VoiceError::audio(path, format!("bad WAV data ({e})")))?,
+        hound::SampleFormat::Int => {
+            let bits = spec.bits_per_sample;
+            if bits == 0 || bits > 32 {
+                return Err(VoiceError::audio(path, format!("{bits}-bit samples")));
+            }
+            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(|e| VoiceError::audio(path, format!("bad WAV data ({e})")))?
+        }
+    };
+    if samples.len() < spec.channels as usize {
+        return Err(VoiceError::audio(path, "the WAV file contains no audio"));
+    }
+    Ok(Pcm {
+        samples,
+        sample_rate: spec.sample_rate,
+        channels: spec.channels,
+    })
+}
+
+/// Reads any common WAV file and returns it as 16 kHz mono f32, ready for whisper.
+pub fn read_wav_16k_mono(path: &Path) -> Result<Vec<f32>> {
+    let pcm = read_wav(path)?;
+    let mono = downmix(&pcm.samples, pcm.channels);
+    resample(&mono, pcm.sample_rate, WHISPER_RATE)
+}
+
+/// Averages interleaved channels into mono.
+pub fn downmix(interleaved: &[f32], channels: u16) -> Vec<f32> {
+    let ch = channels.max(1) as usize;
+    if ch == 1 {
+        return interleaved.to_vec();
+    }
+    let inv = 1.0 / ch as f32;
+    interleaved
+        .chunks_exact(ch)
+        .map(|frame| frame.iter().sum::<f32>() * inv)
+        .collect()
+}
+
+/// Resamples mono audio from `from` Hz to `to` Hz with a band-limited FFT resampler
+/// (rubato). The output is aligned with the input (the resampler's delay is removed)
+/// and has `round(len * to / from)` samples.
+pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
+    if from == to {
+        return Ok(input.to_vec());
+    }
+    let err = |reason: String| VoiceError::Resample { from, to, reason };
+    if from == 0 || to == 0 {
+        return Err(err("a sample rate of 0".into()));
+    }
+    if input.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expected =
+        ((input.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
+    let mut r = FftFixedIn::<f32>::new(from as usize, to as usize, 1024, 2, 1)
+        .map_err(|e| err(e.to_string()))?;
+    let delay = r.output_delay();
+    let mut out = Vec::with_capacity(expected + delay + 4096);
+    let mut pos = 0;
+    loop {
+        let need = r.input_frames_next();
+        if pos + need > input.len() {
+            break;
+        }
+        let chunk = r
+            .process(&[&input[pos..pos + need]], None)
+            .map_err(|e| err(e.to_string()))?;
+        out.extend_from_slice(&chunk[0]);
+        pos += need;
+    }
+    if pos < input.len() {
+        let chunk = r
+            .process_partial(Some(&[&input[pos..]]), None)
+            .map_err(|e| err(e.to_string()))?;
+        out.extend_from_slice(&chunk[0]);
+    }
+    while out.len() < expected + delay {
+        let chunk = r
+            .process_partial(None::<&[&[f32]]>, None)
+            .map_err(|e| err(e.to_string()))?;
+        if chunk[0].is_empty() {
+            break;
+        }
+        out.extend_from_slice(&chunk[0]);
+    }
+    out.drain(..delay.min(out.len()));
+    out.resize(expected, 0.0);
+    Ok(out)
+}
+
+/// Converts mono audio at `rate` (Piper: 22,050 Hz) into what Discord plays: 48 kHz
+/// stereo, interleaved i16.
+pub fn to_discord_stereo(mono: &[f32], rate: u32) -> Result<Vec<i16>> {
+    let up = resample(mono, rate, DISCORD_RATE)?;
+    let mut out = Vec::with_capacity(up.len() * 2);
+    for s in up {
+        let v = f32_to_i16(s);
+        out.push(v);
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Clamps and converts one sample.
+pub fn f32_to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
+}
+
+/// Writes interleaved f32 samples as a 16-bit PCM WAV file.
+pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32, channels: u16) -> Result<()> {
+    let ints: Vec<i16> = samples.iter().copied().map(f32_to_i16).collect();
+    write_wav_i16(path, &ints, sample_rate, channels)
+}
+
+/// Writes interleaved i16 samples as a 16-bit PCM WAV file.
+pub fn write_wav_i16(path: &Path, samples: &[i16], sample_rate: u32, channels: u16) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let io = |e: hound::Error| VoiceError::audio(path, format!("cannot write WAV ({e})"));
+    let mut w = hound::WavWriter::create(path, spec).map_err(io)?;
+    for &s in samples {
+        w.write_sample(s).map_err(io)?;
+    }
+    w.finalize().map_err(io)
+}
+
+/// Root-mean-square level of a block.
+pub fn rms(block: &[f32]) -> f32 {
+    if block.is_empty() {
+        return 0.0;
+    }
+    (block.iter().map(|s| s * s).sum::<f32>() / block.len() as f32).sqrt()
+}
+
+/// Signal-to-noise ratio in dB of `test` against `reference` (over their common
+/// length): how far a decode or a conversion is from the reference. Identical input
+/// gives +inf.
+pub fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
+    let n = reference.len().min(test.len());
+    let (mut sig, mut noise) = (0f64, 0f64);
+    for i in 0..n {
+        sig += (reference[i] as f64).powi(2);
+        noise += (reference[i] as f64 - test[i] as f64).powi(2);
+    }
+    if noise == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (sig / noise).log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(freq: f32, rate: u32, secs: f32) -> Vec<f32> {
+        (0..(rate as f32 * secs) as usize)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+            .collect()
+    }
+
+    fn snr(want: &[f32], got: &[f32]) -> f64 {
+        snr_db(want, got)
+    }
+
+    #[test]
+    fn resample_keeps_length_and_phase() {
+        for (from, to) in [(48_000, 16_000), (22_050, 48_000), (44_100, 16_000), (8_000, 16_000)] {
+            let x = sine(440.0, from, 1.0);
+            let y = resample(&x, from, to).unwrap();
+            assert_eq!(y.len(), to as usize, "{from}->{to}");
+            let want = sine(440.0, to, 1.0);
+            // Ignore the edges, where the filter sees zeros.
+            let m = to as usize / 20;
+            let s = snr(&want[m..want.len() - m], &y[m..y.len() - m]);
+            assert!(s > 40.0, "{from}->{to}: SNR {s:.1} dB");
+        }
+    }
+
+    #[test]
+    fn downmix_averages() {
+        assert_eq!(downmix(&[1.0, 0.0, 0.5, 0.5], 2), vec![0.5, 0.5]);
+        assert_eq!(downmix(&[0.25], 1), vec![0.25]);
+    }
+
+    #[test]
+    fn discord_format_is_48k_stereo() {
+        let x = sine(220.0, 22_050, 0.5);
+        let y = to_discord_stereo(&x, 22_050).unwrap();
+        assert_eq!(y.len(), 48_000); // 0.5 s * 48k * 2 channels
+        assert!(y.chunks_exact(2).all(|f| f[0] == f[1]));
+    }
+
+    #[test]
+    fn wav_round_trip_any_rate_and_channels() {
+        let dir = std::env::temp_dir().join(format!("dicebard-voice-audio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let x = sine(300.0, 44_100, 0.5);
+        let stereo: Vec<f32> = x.iter().flat_map(|&s| [s, s]).collect();
+        let p = dir.join("stereo44k.wav");
+        write_wav(&p, &stereo, 44_100, 2).unwrap();
+        let pcm = read_wav(&p).unwrap();
+        assert_eq!((pcm.sample_rate, pcm.channels), (44_100, 2));
+        assert!((pcm.seconds() - 0.5).abs() < 1e-3);
+        let m = read_wav_16k_mono(&p).unwrap();
+        assert_eq!(m.len(), 8_000);
+        // Float WAVs too.
+        let pf = dir.join("float.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&pf, spec).unwrap();
+        for s in sine(300.0, 8_000, 0.25) {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        assert_eq!(read_wav_16k_mono(&pf).unwrap().len(), 4_000);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_wavs_are_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("dicebard-voice-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let txt = dir.join("notes.wav");
+        std::fs::write(&txt, "this is not audio").unwrap();
+        let e = read_wav(&txt).unwrap_err().to_string();
+        assert!(e.contains("notes.wav") && e.contains("not a readable WAV"), "{e}");
+        let empty = dir.join("empty.wav");
+        write_wav(&empty, &[], 16_000, 1).unwrap();
+        let e = read_wav(&empty).unwrap_err().to_string();
+        assert!(e.contains("no audio"), "{e}");
+        let e = read_wav(&dir.join("missing.wav")).unwrap_err().to_string();
+        assert!(e.contains("missing.wav") && e.contains("no such file"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

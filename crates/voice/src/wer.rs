@@ -1,0 +1,85 @@
+//! Word error rate and word overlap, for tests and benchmarks of speech-to-text.
+
+/// Lower-cases, drops punctuation (keeps apostrophes inside words) and splits into
+/// words.
+pub fn normalize(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '\u{2019}')
+                .map(|c| if c == '\u{2019}' { '\'' } else { c })
+                .collect::<String>()
+                .trim_matches('\'')
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Word-level edit distance (substitutions + deletions + insertions) between a
+/// reference and a hypothesis, and the number of reference words.
+pub fn word_errors(reference: &str, hypothesis: &str) -> (usize, usize) {
+    let r = normalize(reference);
+    let h = normalize(hypothesis);
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            let sub = prev[j] + usize::from(rw != hw);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    (prev[h.len()], r.len())
+}
+
+/// Word error rate of one pair (0.0 = perfect; can exceed 1.0).
+pub fn wer(reference: &str, hypothesis: &str) -> f64 {
+    let (e, n) = word_errors(reference, hypothesis);
+    e as f64 / n.max(1) as f64
+}
+
+/// Corpus word error rate: total errors / total reference words.
+pub fn corpus_wer<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> f64 {
+    let (mut e, mut n) = (0, 0);
+    for (r, h) in pairs {
+        let (de, dn) = word_errors(r, h);
+        e += de;
+        n += dn;
+    }
+    e as f64 / n.max(1) as f64
+}
+
+/// Fraction of the reference's words (as a multiset) found in the hypothesis.
+pub fn word_overlap(reference: &str, hypothesis: &str) -> f64 {
+    let r = normalize(reference);
+    let mut h = normalize(hypothesis);
+    let mut hits = 0;
+    for w in &r {
+        if let Some(pos) = h.iter().position(|x| x == w) {
+            h.swap_remove(pos);
+            hits += 1;
+        }
+    }
+    hits as f64 / r.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wer_counts_edits() {
+        assert_eq!(word_errors("I attack the goblin.", "i attack the goblin"), (0, 4));
+        assert_eq!(word_errors("Roll for initiative.", "Roll far initiative."), (1, 3));
+        assert_eq!(word_errors("a b c", "a c"), (1, 3));
+        assert_eq!(word_errors("a b", "a x b y"), (2, 2));
+        assert!((corpus_wer([("a b", "a b"), ("c d", "c")]) - 0.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overlap_is_a_multiset_fraction() {
+        assert_eq!(word_overlap("That's twelve points.", "that's 12 points"), 2.0 / 3.0);
+        assert_eq!(word_overlap("the the cat", "the cat"), 2.0 / 3.0);
+    }
+}
