@@ -250,5 +250,11 @@ async fn gm_role_autocomplete_and_buttons() {
     let click = fake.click(BOB, dm.id, &campaign_button).await;
     let cb = click.callback(T).await.expect("button answered");
     assert_eq!(cb.content(), Some("Done."));
+
+    // A dropped gateway connection is resumed, and the table keeps working.
+    assert!(fake.drop_connection(), "a gateway session to drop");
+    fake.wait_for_resumes(1, Duration::from_secs(60)).await.expect("the bot resumes");
+    let r = reply_text(&fake, BOB, "roll", &[("dice", "2d6")]).await;
+    assert!(r.text().contains("2d6"), "{}", r.text());
     fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
 }
