@@ -33,7 +33,8 @@ Commands (one per line):
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
       settings TIMEOUT_SECS WARNING_SECS
   as PLAYER COMMAND    (act as another player at this terminal)
-  help                 quit";
+  help                 quit
+Or just say it: I swing my axe at the goblin | cast fire bolt at goblin 2 | roll for perception";
 
 /// Parses one line of the terminal's command language into an engine action.
 pub fn parse_line(line: &str) -> Result<Action, String> {
@@ -460,25 +461,47 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                 continue;
             }
         }
-        let action = match parse_line(cmd) {
-            Ok(a) => a,
+        let actions = match parse_line(cmd) {
+            Ok(a) => vec![a],
+            // Not a verb of ours: read it as free text ("I swing my axe at the goblin").
+            Err(e) if e.starts_with("unknown command") => {
+                let state = coord.snapshot(id).await.map(|s| s.state);
+                match state.map(|st| crate::intent::parse_for_player(&st, &who, cmd)) {
+                    Ok(crate::intent::IntentOutcome::Commands(a)) => a,
+                    Ok(crate::intent::IntentOutcome::Clarify(question)) => {
+                        out.info(&question);
+                        continue;
+                    }
+                    _ => {
+                        out.error(line_no, &e);
+                        continue;
+                    }
+                }
+            }
             Err(e) => {
                 out.error(line_no, &e);
                 continue;
             }
         };
-        let res = coord
-            .submit(
-                id,
-                Command {
-                    by: dicebard_engine::Actor::Player(who.clone()),
-                    action,
-                },
-                origin(&who),
-            )
-            .await;
-        if let Err(e) = res {
-            out.error(line_no, &e.user_message());
+        let mut refused = false;
+        for action in actions {
+            let res = coord
+                .submit(
+                    id,
+                    Command {
+                        by: dicebard_engine::Actor::Player(who.clone()),
+                        action,
+                    },
+                    origin(&who),
+                )
+                .await;
+            if let Err(e) = res {
+                out.error(line_no, &e.user_message());
+                refused = true;
+                break;
+            }
+        }
+        if refused {
             continue;
         }
         // Wait until everything that followed (monster turns included) is printed.

@@ -195,6 +195,7 @@ async fn a_campaign_plays_through_discord() {
     // Budgets.
     fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
     fake.assert_rate_at_most("**", 50, Duration::from_secs(1));
+    fake.assert_clean();
     bot2.kill();
 }
 
@@ -216,7 +217,21 @@ async fn gm_role_autocomplete_and_buttons() {
     fake.wait_for_ready(Duration::from_secs(60)).await.expect("the bot connects");
 
     reply_text(&fake, ALICE, "campaign start", &[("name", "Roles")]).await;
-    reply_text(&fake, BOB, "character create", &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")]).await;
+    // Without options, /character create opens a form.
+    let h = fake.slash(BOB, TABLE, "character create", &[]).await;
+    let modal = h.modal(T).await.expect("a character form");
+    let _ = modal;
+    let submitted = h
+        .submit_modal(&[("name", "Mira"), ("class", "Wizard"), ("race", "Elf"), ("abilities", "standard")])
+        .await;
+    let r = submitted.reply(T).await.expect("the form is answered");
+    assert!(r.text().contains("Mira"), "{}", r.text());
+    // A bad form gets a private error and changes nothing.
+    let h = fake.slash(CAROL, TABLE, "character create", &[]).await;
+    h.modal(T).await.expect("a character form");
+    let bad = h.submit_modal(&[("name", "X"), ("class", "Juggler"), ("race", "Elf")]).await;
+    let r = bad.reply(T).await.expect("the bad form is answered");
+    assert!(r.is_ephemeral() && r.text().contains("no class called"), "{}", r.text());
 
     // Autocomplete offers the SRD and the character's own spells.
     let choices = fake
@@ -257,4 +272,5 @@ async fn gm_role_autocomplete_and_buttons() {
     let r = reply_text(&fake, BOB, "roll", &[("dice", "2d6")]).await;
     assert!(r.text().contains("2d6"), "{}", r.text());
     fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
+    fake.assert_clean();
 }

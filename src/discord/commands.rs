@@ -70,6 +70,31 @@ async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
         .map(|r| r.id))
 }
 
+/// Newcomers join the table under their display name before their first action.
+async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
+    let coord = &ctx.data().coord;
+    let joined = coord
+        .snapshot(campaign)
+        .await
+        .map(|s| s.state.players.contains_key(me))
+        .unwrap_or(true);
+    if joined {
+        return;
+    }
+    let name = ctx
+        .author_member()
+        .await
+        .map(|m| m.display_name().to_string())
+        .unwrap_or_else(|| ctx.author().name.clone());
+    let join = Command {
+        by: dicebard_engine::Actor::Player(me.clone()),
+        action: Action::Join { name },
+    };
+    if let Err(e) = coord.submit(campaign, join, origin(ctx)).await {
+        tracing::warn!(interaction = %ctx.id(), error = %e, "join failed");
+    }
+}
+
 /// Submits an action as the calling user and replies with what happened.
 async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
@@ -81,29 +106,7 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
     };
     let coord = &ctx.data().coord;
     let me = player_id(ctx.author().id);
-    // Newcomers join the table under their display name first.
-    let joined = coord
-        .snapshot(campaign)
-        .await
-        .map(|s| s.state.players.contains_key(&me))
-        .unwrap_or(true);
-    if !joined && !matches!(action, Action::Join { .. }) {
-        let name = ctx
-            .author_member()
-            .await
-            .map(|m| m.display_name().to_string())
-            .unwrap_or_else(|| ctx.author().name.clone());
-        let _ = coord
-            .submit(
-                campaign,
-                Command {
-                    by: dicebard_engine::Actor::Player(me.clone()),
-                    action: Action::Join { name },
-                },
-                origin(ctx),
-            )
-            .await;
-    }
+    ensure_joined(ctx, campaign, &me).await;
     // The server's GM role makes its members GMs here: the host attests it.
     if has_gm_role(ctx).await {
         let is_gm = coord
@@ -484,36 +487,57 @@ pub async fn character(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Create your character (its sheet is pinned in the channel).
+/// Create your character (its sheet is pinned in the channel). Without options, a form
+/// opens.
 #[poise::command(slash_command, rename = "create")]
 pub async fn character_create(
     ctx: Context<'_>,
-    #[description = "Character name"] name: String,
+    #[description = "Character name"] name: Option<String>,
     #[description = "Class"]
     #[autocomplete = "ac_class"]
-    class: String,
+    class: Option<String>,
     #[description = "Race"]
     #[autocomplete = "ac_race"]
-    race: String,
+    race: Option<String>,
     #[description = "Ability scores: standard (default), roll, or point buy as six numbers (STR DEX CON INT WIS CHA)"]
     abilities: Option<String>,
     #[description = "Level (default 1)"] level: Option<u8>,
 ) -> Result<(), Error> {
-    let mut spec = CharacterSpec::quick(&name, &class, &race);
-    spec.level = level.unwrap_or(1);
-    match abilities.as_deref().map(str::trim).map(str::to_lowercase) {
+    let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
+        return character_form(ctx, name, class, race, abilities).await;
+    };
+    match character_spec(
+        &name,
+        &class,
+        &race,
+        abilities.as_deref(),
+        level.unwrap_or(1),
+    ) {
+        Ok(spec) => act(ctx, Action::CreateCharacter { spec }).await,
+        Err(msg) => ephemeral(ctx, msg).await,
+    }
+}
+
+fn character_spec(
+    name: &str,
+    class: &str,
+    race: &str,
+    abilities: Option<&str>,
+    level: u8,
+) -> Result<CharacterSpec, String> {
+    let mut spec = CharacterSpec::quick(name, class, race);
+    spec.level = level;
+    match abilities.map(str::trim).map(str::to_lowercase) {
         None => {}
         Some(s) if s.is_empty() || s == "standard" || s == "standard array" => {}
         Some(s) if s == "roll" || s == "4d6kh3" => spec.method = AbilityMethod::Roll,
         Some(s) => {
             let v: Vec<i32> = s
-                .trim_start_matches("point buy")
-                .trim_start_matches("pointbuy")
                 .split(|c: char| !c.is_ascii_digit())
                 .filter_map(|x| x.parse().ok())
                 .collect();
             if v.len() != 6 {
-                return ephemeral(ctx, "Ability scores: `standard`, `roll`, or six numbers for point buy (STR DEX CON INT WIS CHA).").await;
+                return Err("Ability scores: `standard`, `roll`, or six numbers for point buy (STR DEX CON INT WIS CHA).".into());
             }
             spec.method = AbilityMethod::PointBuy {
                 scores: dicebard_engine::ability::Abilities::new(
@@ -522,7 +546,141 @@ pub async fn character_create(
             };
         }
     }
-    act(ctx, Action::CreateCharacter { spec }).await
+    Ok(spec)
+}
+
+/// The character form (a Discord modal): name, class, race, ability method. Its submit
+/// is answered with the result, like a slash command.
+async fn character_form(
+    ctx: Context<'_>,
+    name: Option<String>,
+    class: Option<String>,
+    race: Option<String>,
+    abilities: Option<String>,
+) -> Result<(), Error> {
+    let poise::Context::Application(actx) = ctx else {
+        return Ok(());
+    };
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(
+            ctx,
+            "There is no campaign in this channel — start one with `/campaign start`.",
+        )
+        .await;
+    };
+    let form_id = format!("character:{}", ctx.id());
+    let input =
+        |id: &str, label: &str, placeholder: &str, value: Option<String>, required: bool| {
+            let mut t = serenity::CreateInputText::new(serenity::InputTextStyle::Short, label, id)
+                .placeholder(placeholder)
+                .required(required)
+                .max_length(if id == "abilities" { 40 } else { 48 });
+            if let Some(v) = value {
+                t = t.value(v);
+            }
+            serenity::CreateActionRow::InputText(t)
+        };
+    let modal = serenity::CreateModal::new(&form_id, "Create your character").components(vec![
+        input("name", "Name", "Thorin", name, true),
+        input(
+            "class",
+            "Class",
+            "fighter, wizard, cleric, rogue…",
+            class,
+            true,
+        ),
+        input("race", "Race", "dwarf, elf, human, halfling…", race, true),
+        input(
+            "abilities",
+            "Ability scores",
+            "standard, roll, or point buy: 15 14 13 12 10 8",
+            abilities,
+            false,
+        ),
+    ]);
+    actx.interaction
+        .create_response(
+            ctx.http(),
+            serenity::CreateInteractionResponse::Modal(modal),
+        )
+        .await?;
+    actx.has_sent_initial_response
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let Some(submit) = serenity::ModalInteractionCollector::new(ctx.serenity_context())
+        .author_id(ctx.author().id)
+        .custom_ids(vec![form_id])
+        .timeout(std::time::Duration::from_secs(900))
+        .next()
+        .await
+    else {
+        return Ok(());
+    };
+    let mut fields = std::collections::HashMap::new();
+    for row in &submit.data.components {
+        for c in &row.components {
+            if let serenity::ActionRowComponent::InputText(t) = c {
+                fields.insert(t.custom_id.clone(), t.value.clone().unwrap_or_default());
+            }
+        }
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let respond = |text: String, ephemeral: bool| {
+        serenity::CreateInteractionResponse::Message(
+            serenity::CreateInteractionResponseMessage::new()
+                .content(render::clamp(&text, render::MAX_CONTENT))
+                .ephemeral(ephemeral),
+        )
+    };
+    let spec = match character_spec(
+        &get("name"),
+        &get("class"),
+        &get("race"),
+        Some(&get("abilities")),
+        1,
+    ) {
+        Ok(s) => s,
+        Err(msg) => {
+            submit
+                .create_response(ctx.http(), respond(msg, true))
+                .await?;
+            return Ok(());
+        }
+    };
+    let me = player_id(ctx.author().id);
+    let coord = &ctx.data().coord;
+    let origin = Origin {
+        source: Source::Discord,
+        player: Some(me.clone()),
+        interaction: Some(submit.id.to_string()),
+    };
+    ensure_joined(ctx, campaign, &me).await;
+    let cmd = Command {
+        by: dicebard_engine::Actor::Player(me.clone()),
+        action: Action::CreateCharacter { spec },
+    };
+    match coord.submit(campaign, cmd, origin).await {
+        Ok(events) => {
+            let snap = coord.snapshot(campaign).await?;
+            let lines: Vec<String> = events
+                .iter()
+                .filter(|c| matches!(c.event.visibility, Visibility::Public | Visibility::Party))
+                .filter_map(|c| BuiltinNarrator::line(&snap.state, c))
+                .collect();
+            let text = render::pack_lines(&lines)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "Done.".into());
+            submit
+                .create_response(ctx.http(), respond(text, false))
+                .await?;
+        }
+        Err(e) => {
+            submit
+                .create_response(ctx.http(), respond(e.user_message(), true))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Show a character sheet.

@@ -45,7 +45,7 @@ fn tokenize(text: &str) -> Vec<Token> {
         // Dice expressions keep their operators; other words are normalised.
         let bare = trimmed.trim_matches(|c: char| matches!(c, '.' | '!' | '?' | ';' | ',' | '"' | '(' | ')' | '\u{201c}' | '\u{201d}'));
         let lower = bare.to_lowercase();
-        let words: Vec<String> = if is_dice(&lower) {
+        let words: Vec<String> = if is_dice(&lower) || is_dice_operator(&lower) {
             vec![lower]
         } else {
             fuzzy::normalize(bare).split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
@@ -61,6 +61,11 @@ fn tokenize(text: &str) -> Vec<Token> {
         }
     }
     out
+}
+
+/// A number or an operator inside a dice expression ("+", "5", "-1").
+fn is_dice_operator(w: &str) -> bool {
+    !w.is_empty() && w.chars().all(|c| "0123456789+-*/()".contains(c)) && w.chars().any(|c| !c.is_ascii_digit())
 }
 
 fn is_dice(w: &str) -> bool {
@@ -94,7 +99,7 @@ const MOVE: &[&str] = &[
     "open", "close", "wait", "stand", "sit", "kneel", "duck", "fall", "rush", "stay", "return", "cross",
     "grab", "pick", "drop", "light", "hold", "ready",
 ];
-const ROLL: &[&str] = &["roll", "rolls", "make", "makes", "do", "give", "check", "test"];
+const ROLL: &[&str] = &["roll", "rolls", "make", "makes", "do", "check", "test"];
 
 /// Verbs that mean a skill check ("I sneak past the guards" is a Stealth check).
 const SKILL_VERBS: &[(&str, Skill)] = &[
@@ -166,9 +171,6 @@ const SKILL_VERBS: &[(&str, Skill)] = &[
     ("soothe", Skill::AnimalHandling),
     ("tame", Skill::AnimalHandling),
     ("perform", Skill::Performance),
-    ("sing", Skill::Performance),
-    ("dance", Skill::Performance),
-    ("play", Skill::Performance),
     ("pray", Skill::Religion),
     ("identify", Skill::Arcana),
 ];
@@ -189,25 +191,32 @@ fn ability_word(w: &str) -> Option<Ability> {
     })
 }
 
-/// A skill named in `words` (by its name, forgivingly: "stealth", "slight of hand").
+/// A skill named in `words` (by its name, forgivingly: "stealth", "slight of hand");
+/// the closest name wins, so "perception" is never read as "deception".
 fn skill_in(words: &[&str]) -> Option<Skill> {
+    let mut best: Option<(usize, Skill)> = None;
     for sk in Skill::ALL {
         let name = sk.name().to_lowercase();
         let parts: Vec<&str> = name.split(' ').collect();
+        let mut consider = |d: usize| {
+            if best.is_none_or(|(b, _)| d < b) {
+                best = Some((d, sk));
+            }
+        };
         for win in words.windows(parts.len()) {
             if win.iter().zip(&parts).all(|(a, b)| close(a, b) || (b.len() > 5 && a.len() >= 5 && b.starts_with(*a))) {
-                return Some(sk);
+                consider(win.iter().zip(&parts).map(|(a, b)| fuzzy::distance(a, b)).sum());
             }
         }
         if parts.len() > 1 {
             // "sleightofhand", "animalhandling"
             let joined = parts.concat();
-            if words.iter().any(|w| close(w, &joined)) {
-                return Some(sk);
+            if let Some(d) = words.iter().filter(|w| close(w, &joined)).map(|w| fuzzy::distance(w, &joined)).min() {
+                consider(d);
             }
         }
     }
-    None
+    best.map(|(_, s)| s)
 }
 
 fn advantage_in(words: &[&str]) -> Advantage {
@@ -293,6 +302,7 @@ pub fn parse(text: &str, scene: &Scene) -> IntentOutcome {
         // A first-person action with no mechanics: the whole sentence, declared.
         return IntentOutcome::Commands(vec![Action::Act { text: clip_act(text) }]);
     }
+    actions.dedup();
     actions.truncate(MAX_COMMANDS);
     IntentOutcome::Commands(actions)
 }
@@ -398,7 +408,12 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     // Dice: "roll 2d6+3".
     if let Some(i) = words.iter().position(|w| is_dice(w)) {
         if verb_in(verb, ROLL) || i == 0 {
-            let expr: String = words[i..].iter().take_while(|w| !matches!(**w, "for" | "to" | "please")).copied().collect::<Vec<_>>().join("");
+            let expr: String = words[i..]
+                .iter()
+                .take_while(|w| is_dice(w) || is_dice_operator(w) || w.chars().all(|c| c.is_ascii_digit()))
+                .copied()
+                .collect::<Vec<_>>()
+                .join("");
             let secret = has("secret") || has("secretly") || has("privately");
             if dicebard_engine::dice::parse(&expr).is_ok() && expr.len() <= 100 {
                 return Clause::Do(Action::Roll { expr, secret });
@@ -475,7 +490,7 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     if verb_in(verb, TALK) || verb_in(verb, MOVE) {
         return Clause::Do(Action::Act { text: clip_act(original) });
     }
-    if verb_in(verb, ROLL) {
+    if matches!(verb, "roll" | "rolls") {
         return Clause::Ask(
             "Roll what? For example \"roll 1d20+3\", \"roll stealth\", \"roll a dex save\" or \"roll initiative\".".into(),
         );

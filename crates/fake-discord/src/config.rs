@@ -63,6 +63,11 @@ pub struct FakeConfig {
     /// How long `slash`/`click`/... wait for the bot's session and command registration before
     /// failing the test.
     pub setup_timeout: Duration,
+    /// The fastest a person reacts: `click`/`select` wait until this long after the message last
+    /// changed, `submit_modal` until this long after the modal opened. Without it a test would
+    /// race the bot's collector, which serenity/poise register only after the HTTP call that
+    /// showed the button or modal returns (a real user cannot click within milliseconds).
+    pub reaction_time: Duration,
 }
 
 impl Default for FakeConfig {
@@ -91,6 +96,7 @@ impl Default for FakeConfig {
             ack_deadline: Duration::from_secs(3),
             token_lifetime: Duration::from_secs(15 * 60),
             setup_timeout: Duration::from_secs(10),
+            reaction_time: Duration::from_millis(100),
         }
     }
 }

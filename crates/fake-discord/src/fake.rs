@@ -31,6 +31,7 @@ pub struct FakeDiscord {
     gateway_url: String,
     token: String,
     setup_timeout: Duration,
+    reaction_time: Duration,
 }
 
 struct Servers(Vec<JoinHandle<()>>);
@@ -59,6 +60,7 @@ impl FakeDiscord {
         );
         let token = config.token.clone();
         let setup_timeout = config.setup_timeout;
+        let reaction_time = config.reaction_time;
         let shared = Arc::new(Shared::new(State::new(
             config,
             api_base.clone(),
@@ -77,6 +79,7 @@ impl FakeDiscord {
             gateway_url,
             token,
             setup_timeout,
+            reaction_time,
         }
     }
 
@@ -308,6 +311,10 @@ impl FakeDiscord {
         values: Option<&[&str]>,
     ) -> InteractionHandle {
         self.ready_session().await;
+        let shown = self.read(|st| st.messages.get(&message).map(|m| m.changed_at));
+        if let Some(shown) = shown {
+            tokio::time::sleep_until(shown + self.reaction_time).await;
+        }
         match self
             .shared
             .with(|st| st.component_interaction(user, message, custom_id, values))
@@ -326,6 +333,17 @@ impl FakeDiscord {
         fields: &[(&str, &str)],
     ) -> InteractionHandle {
         self.ready_session().await;
+        let opened = self.read(|st| {
+            st.interactions
+                .values()
+                .filter_map(|r| r.modal.as_ref())
+                .filter(|m| m.custom_id == custom_id)
+                .map(|m| m.opened_at)
+                .max()
+        });
+        if let Some(opened) = opened {
+            tokio::time::sleep_until(opened + self.reaction_time).await;
+        }
         match self
             .shared
             .with(|st| st.modal_submit(user, custom_id, fields))
@@ -417,6 +435,9 @@ impl FakeDiscord {
     /// the bot is mentioned). For a DM, pass the DM channel (see [`Self::open_dm`]).
     pub fn user_says(&self, user: UserId, channel: ChannelId, content: &str) -> Message {
         self.shared.with(|st| {
+            if let Err(e) = st.check_user_in_channel(user, channel) {
+                panic!("user {user} cannot post in {channel}: {e}");
+            }
             let body = serde_json::json!({"content": content});
             let id = st.insert_message(NewMessage {
                 channel,

@@ -128,7 +128,7 @@ impl State {
         Ok(id)
     }
 
-    fn check_user_in_channel(&self, user: UserId, channel: ChannelId) -> Result<(), String> {
+    pub fn check_user_in_channel(&self, user: UserId, channel: ChannelId) -> Result<(), String> {
         if !self.users.contains_key(&user) {
             return Err(format!("unknown user {user}"));
         }
@@ -863,6 +863,7 @@ fn parse_modal(
         .collect();
     Modal {
         interaction,
+        opened_at: tokio::time::Instant::now(),
         user,
         channel,
         custom_id: s(data, "custom_id").unwrap_or_default(),

@@ -51,6 +51,8 @@ pub struct Message {
     pub timestamp: String,
     pub edited_timestamp: Option<String>,
     pub created_at: Instant,
+    /// When it was created or last edited.
+    pub changed_at: Instant,
     /// How many times it was edited.
     pub edits: u32,
     pub deleted: bool,
@@ -178,6 +180,8 @@ pub struct Choice {
 pub struct Modal {
     /// The interaction the modal answered.
     pub interaction: InteractionId,
+    /// When the bot opened it.
+    pub opened_at: Instant,
     /// Who sees it (the user of that interaction).
     pub user: UserId,
     pub channel: ChannelId,

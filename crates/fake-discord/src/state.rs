@@ -395,6 +395,7 @@ impl State {
             timestamp: iso8601(now),
             edited_timestamp: None,
             created_at: Instant::now(),
+            changed_at: Instant::now(),
             edits: 0,
             deleted: false,
         };
@@ -450,6 +451,7 @@ impl State {
             return Err(DiscordError::empty_message());
         }
         edited.edits += 1;
+        edited.changed_at = Instant::now();
         edited.edited_timestamp = Some(iso8601(SystemTime::now()));
         *m = edited;
         self.announce_message(id, "MESSAGE_UPDATE");

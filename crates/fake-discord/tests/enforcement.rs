@@ -234,8 +234,8 @@ async fn pins_cap_at_250() {
 #[tokio::test]
 async fn interaction_acknowledgement_rules() {
     let config = FakeConfig {
-        ack_deadline: Duration::from_millis(300),
-        token_lifetime: Duration::from_millis(1200),
+        ack_deadline: Duration::from_millis(500),
+        token_lifetime: Duration::from_millis(1500),
         ..FakeConfig::default()
     };
     let (fake, mut bot) = fake_with_bot(config).await;
@@ -266,7 +266,7 @@ async fn interaction_acknowledgement_rules() {
         (404, Some(10015)),
         "follow-up before the ack"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let (status, resp) = bot
         .callback(&v["d"], json!({"type": 4, "data": {"content": "slow"}}))
         .await;
@@ -319,8 +319,8 @@ async fn interaction_acknowledgement_rules() {
     );
     assert!(ac.await.unwrap().is_err(), "no valid choices arrived");
 
-    // The token expires after 15 min (1.2 s here).
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // The token expires after 15 min (1.5 s here).
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let (status, resp) = bot
         .rest("PATCH", &original, Some(json!({"content": "late edit"})))
         .await;
