@@ -23,11 +23,19 @@ fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
 fn show(label: &str, v: Vec<Duration>) {
     let n = v.len();
     let (p50, p99, max) = percentiles(v);
-    println!("{label:<52} n={n:<5} p50 {:>9.1} µs  p99 {:>9.1} µs  max {:>9.1} µs",
-        p50.as_secs_f64() * 1e6, p99.as_secs_f64() * 1e6, max.as_secs_f64() * 1e6);
+    println!(
+        "{label:<52} n={n:<5} p50 {:>9.1} µs  p99 {:>9.1} µs  max {:>9.1} µs",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        max.as_secs_f64() * 1e6
+    );
 }
 
-async fn llm_first_sentence(kind: ProviderKind, iterations: usize, pieces: usize) -> (Vec<Duration>, Vec<Duration>) {
+async fn llm_first_sentence(
+    kind: ProviderKind,
+    iterations: usize,
+    pieces: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let server = FakeLlm::start().await;
     let words: Vec<String> = "The blade flashes in the torchlight and the goblin staggers back. It snarls and raises its shield. Silence falls over the hall."
         .split_inclusive(' ')
@@ -46,7 +54,12 @@ async fn llm_first_sentence(kind: ProviderKind, iterations: usize, pieces: usize
     let mut first = Vec::with_capacity(iterations);
     let mut whole = Vec::with_capacity(iterations);
     for i in 0..iterations {
-        let events = w.run("alice", dicebard_engine::Action::Act { text: format!("I raise my axe, {i}.") });
+        let events = w.run(
+            "alice",
+            dicebard_engine::Action::Act {
+                text: format!("I raise my axe, {i}."),
+            },
+        );
         let t = Instant::now();
         let mut s = narrator.narrate_stream(&w.state, &events).await;
         let mut got_first = false;
@@ -76,7 +89,15 @@ async fn main() {
     let mut w = World::fight(1);
     let mut batches = Vec::new();
     for _ in 0..20 {
-        batches.push(w.attack_goblin());
+        let p = w.until_pc_turn();
+        let attack = dicebard_engine::Action::Attack {
+            target: "Goblin 1".into(),
+            weapon: None,
+        };
+        match w.try_run(&p, attack) {
+            Ok(events) => batches.push(events),
+            Err(_) => break, // Goblin 1 is down
+        }
         if !w.state.in_combat() {
             break;
         }
@@ -92,11 +113,23 @@ async fn main() {
     }
     show("built-in narrator: committed -> first sentence", times);
 
-    for (kind, name) in [(ProviderKind::OpenAi, "openai"), (ProviderKind::Anthropic, "anthropic")] {
+    for (kind, name) in [
+        (ProviderKind::OpenAi, "openai"),
+        (ProviderKind::Anthropic, "anthropic"),
+    ] {
         let (first, whole) = llm_first_sentence(kind, llm_n, 24).await;
-        show(&format!("LLM narrator ({name}, local SSE, 24 chunks): first sentence"), first);
-        show(&format!("LLM narrator ({name}, local SSE, 24 chunks): whole"), whole);
+        show(
+            &format!("LLM narrator ({name}, local SSE, 24 chunks): first sentence"),
+            first,
+        );
+        show(
+            &format!("LLM narrator ({name}, local SSE, 24 chunks): whole"),
+            whole,
+        );
     }
     let (first, _) = llm_first_sentence(ProviderKind::OpenAi, llm_n, 1).await;
-    show("LLM narrator (openai, local SSE, 1 chunk): first sentence", first);
+    show(
+        "LLM narrator (openai, local SSE, 1 chunk): first sentence",
+        first,
+    );
 }

@@ -97,18 +97,26 @@ ensure_onnxruntime() {
                 --platform "$plat" --platform "manylinux_2_27_$arch" \
                 -d "$tmp" "onnxruntime==$DICEBARD_ORT_VERSION" >&2 || { rm -rf "$tmp"; return 1; }
         else
-            # No pip: ask PyPI's JSON API for the wheel's URL.
-            local url
-            url=$(curl -fsSL "https://pypi.org/pypi/onnxruntime/$DICEBARD_ORT_VERSION/json" | python3 -c '
-import json, sys
-arch = sys.argv[1]
-for f in json.load(sys.stdin)["urls"]:
-    n = f["filename"]
-    if n.endswith(".whl") and "cp312" in n and "manylinux" in n and arch in n:
-        print(f["url"]); break
-' "$arch") || { rm -rf "$tmp"; return 1; }
-            [ -n "$url" ] || { say "error: no onnxruntime $DICEBARD_ORT_VERSION wheel for $arch"; rm -rf "$tmp"; return 1; }
+            # No pip: find the wheel in PyPI's simple index (its link carries the sha256).
+            local url sha
+            url=$(curl -fsSL "https://pypi.org/simple/onnxruntime/" | python3 -c '
+import html, re, sys
+ver, arch = sys.argv[1], sys.argv[2]
+for href in re.findall(r"href=\"([^\"]+)\"", sys.stdin.read()):
+    href = html.unescape(href)
+    name = href.split("#")[0].rsplit("/", 1)[-1]
+    if name.startswith("onnxruntime-" + ver + "-cp312-") and "manylinux" in name and name.endswith(arch + ".whl"):
+        print(href); break
+' "$DICEBARD_ORT_VERSION" "$arch") || { rm -rf "$tmp"; return 1; }
+            [ -n "$url" ] || { say "error: no onnxruntime $DICEBARD_ORT_VERSION wheel for $arch on PyPI"; rm -rf "$tmp"; return 1; }
+            sha=${url##*#sha256=}
+            url=${url%%#*}
             curl -fL --retry 3 -o "$tmp/${url##*/}" "$url" || { rm -rf "$tmp"; return 1; }
+            if [ "$sha" != "$url" ] && [ "$(_models_sha256 "$tmp/${url##*/}")" != "$sha" ]; then
+                say "error: checksum mismatch for ${url##*/}"
+                rm -rf "$tmp"
+                return 1
+            fi
         fi
         python3 - "$tmp" "$lib" <<'PY' || { rm -rf "$tmp"; return 1; }
 import glob, shutil, sys, zipfile

@@ -39,6 +39,51 @@ pub enum Command {
     Play(PlayArgs),
     /// Roll dice, e.g. `dicebard roll 1d20+5` or `dicebard roll 4d6kh3`.
     Roll(RollArgs),
+    /// Transcribe WAV files with the local speech-to-text model (whisper.cpp).
+    Transcribe(TranscribeArgs),
+    /// Speak text with the local Piper voice into a WAV file.
+    Say(SayArgs),
+}
+
+/// Arguments of `dicebard transcribe`.
+#[derive(Debug, Clone, Args)]
+pub struct TranscribeArgs {
+    /// whisper.cpp model (ggml .bin). Default: [voice] whisper_model / DICEBARD_WHISPER_MODEL,
+    /// else models/ggml-tiny.en.bin.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Print one JSON object per file: {"file", "text", "audio_seconds", "wall_seconds"}.
+    #[arg(long)]
+    pub json: bool,
+    /// CPU threads for whisper (default: number of CPUs, at most 4).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// WAV files (any common sample rate and channel count).
+    #[arg(required = true, num_args = 1.., value_name = "FILE.wav")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `dicebard say`.
+#[derive(Debug, Clone, Args)]
+pub struct SayArgs {
+    /// Piper voice (.onnx with its .onnx.json beside it). Default: [voice] piper_voice /
+    /// DICEBARD_PIPER_VOICE, else models/piper/en_US-joe-medium.onnx.
+    #[arg(long, value_name = "PATH")]
+    pub voice: Option<PathBuf>,
+    /// ONNX Runtime library (>= 1.24). Default: [voice] onnxruntime / DICEBARD_ONNXRUNTIME.
+    #[arg(long, value_name = "PATH")]
+    pub onnxruntime: Option<PathBuf>,
+    /// Output WAV file.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "OUT.wav",
+        default_value = "say.wav"
+    )]
+    pub out: PathBuf,
+    /// The text; several arguments are joined with spaces.
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
 }
 
 /// Arguments of `dicebard play`.
@@ -93,6 +138,19 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             }
         },
         Command::Roll(args) => roll_command(&args),
+        // Speech models block for a while: run them off the async runtime's threads.
+        Command::Transcribe(args) => {
+            let voice = config.voice.clone();
+            tokio::task::spawn_blocking(move || transcribe_command(&args, &voice))
+                .await
+                .unwrap_or(ExitCode::FAILURE)
+        }
+        Command::Say(args) => {
+            let voice = config.voice.clone();
+            tokio::task::spawn_blocking(move || say_command(&args, &voice))
+                .await
+                .unwrap_or(ExitCode::FAILURE)
+        }
     }
 }
 
@@ -157,6 +215,133 @@ fn roll_command(args: &RollArgs) -> ExitCode {
     }
 }
 
+/// The model file to use: the flag, else the config ([voice] keys / environment), else
+/// the first one found by dicebard-voice (models/, ...). `None` when there is none.
+fn voice_path(
+    flag: Option<&PathBuf>,
+    configured: Option<&PathBuf>,
+    kind: dicebard_voice::models::Kind,
+) -> Option<PathBuf> {
+    flag.or(configured)
+        .cloned()
+        .or_else(|| dicebard_voice::models::locate(kind))
+}
+
+/// Prints a voice error; a missing or unusable model is a configuration error (2).
+fn voice_failure(e: &dicebard_voice::VoiceError) -> ExitCode {
+    eprintln!("dicebard: {e}");
+    match e {
+        dicebard_voice::VoiceError::Missing { .. }
+        | dicebard_voice::VoiceError::Invalid { .. }
+        | dicebard_voice::VoiceError::OnnxRuntime { .. } => ExitCode::from(EXIT_USAGE),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn no_model(kind: dicebard_voice::models::Kind, flag: &str) -> ExitCode {
+    eprintln!(
+        "dicebard: no {} configured: pass {flag} PATH, or {}",
+        kind.what(),
+        dicebard_voice::models::missing_hint(kind)
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// The `--json` output of `dicebard transcribe`, one object per file.
+#[derive(Debug, Serialize)]
+struct TranscriptJson<'a> {
+    file: &'a str,
+    text: &'a str,
+    audio_seconds: f64,
+    wall_seconds: f64,
+}
+
+fn transcribe_command(args: &TranscribeArgs, voice: &crate::config::VoiceConfig) -> ExitCode {
+    use dicebard_voice::models::Kind;
+    let Some(model) = voice_path(
+        args.model.as_ref(),
+        voice.whisper_model.as_ref(),
+        Kind::Whisper,
+    ) else {
+        return no_model(Kind::Whisper, "--model");
+    };
+    let transcriber = match dicebard_voice::Transcriber::load(&model, args.threads) {
+        Ok(t) => t,
+        Err(e) => return voice_failure(&e),
+    };
+    let mut status = ExitCode::SUCCESS;
+    for file in &args.files {
+        let result = dicebard_voice::audio::read_wav_16k_mono(file)
+            .and_then(|pcm| transcriber.transcribe(&pcm));
+        match result {
+            Ok(t) => {
+                let name = file.display().to_string();
+                if args.json {
+                    let json = TranscriptJson {
+                        file: &name,
+                        text: &t.text,
+                        audio_seconds: t.audio_seconds,
+                        wall_seconds: t.wall_seconds,
+                    };
+                    match serde_json::to_string(&json) {
+                        Ok(line) => println!("{line}"),
+                        Err(e) => {
+                            eprintln!("dicebard: {e}");
+                            status = ExitCode::FAILURE;
+                        }
+                    }
+                } else if args.files.len() == 1 {
+                    println!("{}", t.text);
+                } else {
+                    println!("{name}: {}", t.text);
+                }
+            }
+            Err(e) => {
+                eprintln!("dicebard: {e}");
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    status
+}
+
+fn say_command(args: &SayArgs, voice: &crate::config::VoiceConfig) -> ExitCode {
+    use dicebard_voice::models::Kind;
+    let Some(voice_file) = voice_path(args.voice.as_ref(), voice.piper_voice.as_ref(), Kind::Piper)
+    else {
+        return no_model(Kind::Piper, "--voice");
+    };
+    let Some(ort) = voice_path(
+        args.onnxruntime.as_ref(),
+        voice.onnxruntime.as_ref(),
+        Kind::OnnxRuntime,
+    ) else {
+        return no_model(Kind::OnnxRuntime, "--onnxruntime");
+    };
+    let synth = match dicebard_voice::Synthesizer::load(&voice_file, &ort) {
+        Ok(s) => s,
+        Err(e) => return voice_failure(&e),
+    };
+    let text = args.text.join(" ");
+    let mut samples = Vec::new();
+    for sentence in dicebard_voice::sentences(&text) {
+        match synth.synthesize(&sentence) {
+            Ok(audio) => samples.extend_from_slice(&audio.samples_f32),
+            Err(e) => return voice_failure(&e),
+        }
+    }
+    let rate = synth.sample_rate();
+    if let Err(e) = dicebard_voice::audio::write_wav(&args.out, &samples, rate, 1) {
+        return voice_failure(&e);
+    }
+    println!(
+        "{} ({:.1} s of speech)",
+        args.out.display(),
+        samples.len() as f64 / rate as f64
+    );
+    ExitCode::SUCCESS
+}
+
 /// A seed from the OS: std's `RandomState` keys come from the OS's random source; the
 /// clock and process id are mixed in for good measure. Fine for a one-off roll; games
 /// store their campaign seed.
@@ -193,6 +378,38 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn transcribe_and_say_parse() {
+        let cli =
+            Cli::try_parse_from(["dicebard", "transcribe", "--json", "a.wav", "b.wav"]).unwrap();
+        match cli.command {
+            Command::Transcribe(args) => {
+                assert!(args.json);
+                assert_eq!(
+                    args.files,
+                    vec![PathBuf::from("a.wav"), PathBuf::from("b.wav")]
+                );
+                assert_eq!(args.model, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli =
+            Cli::try_parse_from(["dicebard", "say", "-o", "x.wav", "Roll", "initiative!"]).unwrap();
+        match cli.command {
+            Command::Say(args) => {
+                assert_eq!(args.out, PathBuf::from("x.wav"));
+                assert_eq!(args.text.join(" "), "Roll initiative!");
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["dicebard", "say", "Hello"]).unwrap();
+        match cli.command {
+            Command::Say(args) => assert_eq!(args.out, PathBuf::from("say.wav")),
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["dicebard", "transcribe"]).is_err());
     }
 
     #[test]

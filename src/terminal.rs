@@ -288,7 +288,12 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
             name: need(rest, "a name")?,
         }),
         "" => Err("empty command".into()),
-        other => Err(format!("unknown command {other:?} — type `help`")),
+        other => {
+            // Echo at most a few dozen characters of whatever was typed.
+            let shown: String = other.chars().take(40).collect();
+            let more = if shown.len() < other.len() { "…" } else { "" };
+            Err(format!("unknown command {shown:?}{more} — type `help`"))
+        }
     }
 }
 
@@ -328,11 +333,12 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
     let store = Store::open(&config.database_location())
         .await
         .context("opening the database")?;
+    let options_settings = Settings {
+        turn_timeout_ms: config.turns.timeout_secs.saturating_mul(1000),
+        turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
+    };
     let options = CoordinatorOptions {
-        settings: Settings {
-            turn_timeout_ms: config.turns.timeout_secs * 1000,
-            turn_warning_ms: config.turns.warning_secs * 1000,
-        },
+        settings: options_settings,
         ..Default::default()
     };
     let catalog = Arc::new(dicebard_srd::catalog().clone());
@@ -348,10 +354,29 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e.user_message()))?,
     };
-    let snap = coord
+    let mut snap = coord
         .snapshot(id)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    if !snap.state.started {
+        // The campaign's row was created but the process stopped before its start was
+        // committed: start it now, or it could never be played.
+        let start = Command {
+            by: dicebard_engine::Actor::Player(me.clone()),
+            action: Action::StartCampaign {
+                name: campaign_name.clone(),
+                settings: options_settings,
+            },
+        };
+        coord
+            .submit(id, start, origin(&me))
+            .await
+            .map_err(|e| anyhow::anyhow!(e.user_message()))?;
+        snap = coord
+            .snapshot(id)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    }
     let json = args.json;
     let out = Printer { json };
     if !json {
@@ -409,10 +434,18 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         }
     });
 
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut input = BufReader::new(tokio::io::stdin());
+    let mut buf = Vec::new();
     let mut line_no = 0u64;
-    while let Some(line) = lines.next_line().await? {
+    loop {
+        // Bytes, not `lines()`: a line that is not UTF-8 is a bad command, not the end of
+        // the session.
+        buf.clear();
+        if input.read_until(b'\n', &mut buf).await? == 0 {
+            break;
+        }
         line_no += 1;
+        let line = String::from_utf8_lossy(&buf);
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -543,6 +576,12 @@ impl Printer {
     }
 
     fn error(&self, line: u64, msg: &str) {
+        // One short line, whatever the message quotes back (a 10,000-character name).
+        let mut msg: String = msg.replace(['\n', '\r'], " ");
+        if msg.chars().count() > 200 {
+            msg = msg.chars().take(200).collect::<String>() + "…";
+        }
+        let msg = msg.as_str();
         if self.json {
             self.line(&serde_json::json!({ "error": msg, "line": line }).to_string());
         } else {

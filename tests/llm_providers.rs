@@ -12,7 +12,11 @@ use support::fake_llm::{self, FakeLlm, Reply, anthropic, openai};
 use support::{KEY, llm, llm_with, test_settings};
 
 fn req() -> ChatRequest {
-    ChatRequest::new(Purpose::Narration, "You are the GM.", "Narrate: the goblin falls.")
+    ChatRequest::new(
+        Purpose::Narration,
+        "You are the GM.",
+        "Narrate: the goblin falls.",
+    )
 }
 
 fn tool_req() -> ChatRequest {
@@ -39,9 +43,16 @@ async fn texts(mut s: ChatStream) -> Result<Vec<String>, LlmError> {
 #[tokio::test]
 async fn openai_streams_text_and_reports_usage() {
     let server = FakeLlm::start().await;
-    server.push(openai::text_stream(&["The goblin ", "falls. ", "Silence."], Duration::from_millis(5), Some((42, 7))));
+    server.push(openai::text_stream(
+        &["The goblin ", "falls. ", "Silence."],
+        Duration::from_millis(5),
+        Some((42, 7)),
+    ));
     let llm = llm(ProviderKind::OpenAi, &server);
-    let resp = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap();
+    let resp = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(resp.text, "The goblin falls. Silence.");
     assert_eq!(resp.finish.as_deref(), Some("stop"));
     assert_eq!(resp.usage.map(|u| (u.input, u.output)), Some((42, 7)));
@@ -49,25 +60,45 @@ async fn openai_streams_text_and_reports_usage() {
     let r = &server.requests()[0];
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/v1/chat/completions");
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(r.body["model"], "fake-model");
     assert_eq!(r.body["stream"], true);
     assert_eq!(r.body["stream_options"]["include_usage"], true);
     assert_eq!(r.body["messages"][0]["role"], "system");
-    assert_eq!(r.body["messages"][1]["content"], "Narrate: the goblin falls.");
+    assert_eq!(
+        r.body["messages"][1]["content"],
+        "Narrate: the goblin falls."
+    );
 
     let usage = llm.usage(1).await;
-    assert_eq!((usage.input_tokens_total, usage.output_tokens_total, usage.requests_total), (42, 7, 1));
+    assert_eq!(
+        (
+            usage.input_tokens_total,
+            usage.output_tokens_total,
+            usage.requests_total
+        ),
+        (42, 7, 1)
+    );
     assert_eq!(usage.tokens_today, 49);
 }
 
 #[tokio::test]
 async fn anthropic_streams_text_and_reports_usage() {
     let server = FakeLlm::start().await;
-    server.push(anthropic::text_stream(&["The ogre ", "roars."], Duration::from_millis(5), (30, 9)));
+    server.push(anthropic::text_stream(
+        &["The ogre ", "roars."],
+        Duration::from_millis(5),
+        (30, 9),
+    ));
     let llm = llm(ProviderKind::Anthropic, &server);
     let s = llm.stream(1, &req()).await.unwrap();
-    assert_eq!(texts(Box::pin(s)).await.unwrap(), vec!["The ogre ", "roars."]);
+    assert_eq!(
+        texts(Box::pin(s)).await.unwrap(),
+        vec!["The ogre ", "roars."]
+    );
     let r = &server.requests()[0];
     assert_eq!(r.path, "/v1/messages");
     assert_eq!(r.header("x-api-key"), Some(KEY));
@@ -77,7 +108,10 @@ async fn anthropic_streams_text_and_reports_usage() {
     assert_eq!(r.body["messages"][0]["role"], "user");
     assert_eq!(r.body["stream"], true);
     let usage = llm.usage(1).await;
-    assert_eq!((usage.input_tokens_total, usage.output_tokens_total), (30, 9));
+    assert_eq!(
+        (usage.input_tokens_total, usage.output_tokens_total),
+        (30, 9)
+    );
 }
 
 #[tokio::test]
@@ -90,7 +124,10 @@ async fn tool_calls_are_assembled_in_both_formats() {
             ProviderKind::Anthropic => anthropic::tool("submit_commands", &args),
         });
         let llm = llm(kind, &server);
-        let resp = llm.complete(1, &tool_req(), Duration::from_secs(5)).await.unwrap();
+        let resp = llm
+            .complete(1, &tool_req(), Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(resp.tool_calls.len(), 1, "{kind:?}");
         assert_eq!(resp.tool_calls[0].name, "submit_commands");
         let got: serde_json::Value = serde_json::from_str(&resp.tool_calls[0].arguments).unwrap();
@@ -104,7 +141,10 @@ async fn tool_calls_are_assembled_in_both_formats() {
             ProviderKind::Anthropic => {
                 assert_eq!(body["tools"][0]["name"], "submit_commands");
                 assert!(body["tools"][0]["input_schema"].is_object());
-                assert_eq!(body["tool_choice"], json!({"type": "tool", "name": "submit_commands"}));
+                assert_eq!(
+                    body["tool_choice"],
+                    json!({"type": "tool", "name": "submit_commands"})
+                );
             }
         }
     }
@@ -113,10 +153,17 @@ async fn tool_calls_are_assembled_in_both_formats() {
 #[tokio::test]
 async fn rate_limited_then_success() {
     let server = FakeLlm::start().await;
-    server.push(fake_llm::status(429, &[("retry-after", "0")], r#"{"error":{"message":"slow down"}}"#));
+    server.push(fake_llm::status(
+        429,
+        &[("retry-after", "0")],
+        r#"{"error":{"message":"slow down"}}"#,
+    ));
     server.push(openai::text("Back in business."));
     let llm = llm(ProviderKind::OpenAi, &server);
-    let resp = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap();
+    let resp = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(resp.text, "Back in business.");
     assert_eq!(server.request_count(), 2);
 }
@@ -128,7 +175,10 @@ async fn overloaded_then_success_anthropic() {
     server.push(anthropic::error(500, "api_error", "Internal"));
     server.push(anthropic::text("Fine now."));
     let llm = llm(ProviderKind::Anthropic, &server);
-    let resp = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap();
+    let resp = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(resp.text, "Fine now.");
     assert_eq!(server.request_count(), 3);
 }
@@ -138,14 +188,24 @@ async fn retries_run_out() {
     let server = FakeLlm::start().await;
     server.always(fake_llm::status(429, &[], "{}"));
     let llm = llm(ProviderKind::OpenAi, &server);
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LlmError::RateLimited { .. }), "{err:?}");
-    assert_eq!(server.request_count(), 3, "one try and max_retries = 2 retries");
+    assert_eq!(
+        server.request_count(),
+        3,
+        "one try and max_retries = 2 retries"
+    );
     // A long Retry-After is not waited for.
     let server = FakeLlm::start().await;
     server.always(fake_llm::status(429, &[("retry-after", "3600")], "{}"));
     let llm = support::llm(ProviderKind::OpenAi, &server);
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("3600"), "{err}");
     assert_eq!(server.request_count(), 1);
 }
@@ -159,22 +219,40 @@ async fn bad_key_is_clear_not_retried_and_never_echoed() {
         "invalid_api_key",
     ));
     let llm = llm(ProviderKind::OpenAi, &server);
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
-    assert!(matches!(err, LlmError::BadKey { status: 401, .. }), "{err:?}");
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::BadKey { status: 401, .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(msg.contains("api_key_env"), "{msg}");
-    assert!(!msg.contains("SECRET") && !msg.contains(KEY), "key leaked: {msg}");
+    assert!(
+        !msg.contains("SECRET") && !msg.contains(KEY),
+        "key leaked: {msg}"
+    );
     assert!(!format!("{err:?}").contains("SECRET"));
     assert!(!format!("{llm:?}").contains("SECRET"));
     assert_eq!(server.request_count(), 1);
     let report = llm.usage(1).await;
-    assert!(report.last_error.as_deref().is_some_and(|e| e.contains("refused the API key")));
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("refused the API key"))
+    );
 }
 
 #[tokio::test]
 async fn unknown_model_is_clear() {
     let server = FakeLlm::start().await;
-    server.push(openai::error(404, "The model `fake-model` does not exist", "model_not_found"));
+    server.push(openai::error(
+        404,
+        "The model `fake-model` does not exist",
+        "model_not_found",
+    ));
     let err = llm(ProviderKind::OpenAi, &server)
         .complete(1, &req(), Duration::from_secs(5))
         .await
@@ -183,7 +261,11 @@ async fn unknown_model_is_clear() {
     assert!(err.to_string().contains("llm.model"), "{err}");
 
     let server = FakeLlm::start().await;
-    server.push(anthropic::error(404, "not_found_error", "model: fake-model"));
+    server.push(anthropic::error(
+        404,
+        "not_found_error",
+        "model: fake-model",
+    ));
     let err = llm(ProviderKind::Anthropic, &server)
         .complete(1, &req(), Duration::from_secs(5))
         .await
@@ -200,8 +282,16 @@ async fn unreachable_host_is_clear() {
     };
     let mut settings = test_settings();
     settings.http.max_retries = 1;
-    let llm = llm_with(ProviderKind::OpenAi, &format!("http://127.0.0.1:{port}/v1"), settings, None);
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
+    let llm = llm_with(
+        ProviderKind::OpenAi,
+        &format!("http://127.0.0.1:{port}/v1"),
+        settings,
+        None,
+    );
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LlmError::Unreachable { .. }), "{err:?}");
     assert!(err.to_string().contains("llm.base_url"), "{err}");
 }
@@ -213,32 +303,54 @@ async fn malformed_and_truncated_streams_are_errors() {
         "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
         "data: {this is not json\n\n",
     ]));
-    server.push(fake_llm::raw_stream(&["data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"]));
-    server.push(fake_llm::raw_stream(&["event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"]));
+    server.push(fake_llm::raw_stream(&[
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+    ]));
+    server.push(fake_llm::raw_stream(&[
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n",
+    ]));
     let llm = llm(ProviderKind::OpenAi, &server);
     for what in ["garbage chunk", "no [DONE]"] {
-        let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
+        let err = llm
+            .complete(1, &req(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
         assert!(matches!(err, LlmError::BadResponse(_)), "{what}: {err:?}");
     }
-    let err = support::llm_with(ProviderKind::Anthropic, &server.base_url(), test_settings(), None)
-        .complete(1, &req(), Duration::from_secs(5))
-        .await
-        .unwrap_err();
+    let err = support::llm_with(
+        ProviderKind::Anthropic,
+        &server.base_url(),
+        test_settings(),
+        None,
+    )
+    .complete(1, &req(), Duration::from_secs(5))
+    .await
+    .unwrap_err();
     assert!(matches!(err, LlmError::BadResponse(_)), "{err:?}");
 }
 
 #[tokio::test]
 async fn a_stalled_stream_times_out() {
     let server = FakeLlm::start().await;
-    server.push(openai::text_stream(&["Slow", " words"], Duration::from_millis(800), None));
+    server.push(openai::text_stream(
+        &["Slow", " words"],
+        Duration::from_millis(800),
+        None,
+    ));
     let mut settings = test_settings();
     settings.http.stall_timeout = Duration::from_millis(200);
     let llm = llm_with(ProviderKind::OpenAi, &server.base_url(), settings, None);
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
     // And a server that never answers at all hits the caller's deadline.
     server.push(Reply::Hang);
-    let err = llm.complete(1, &req(), Duration::from_millis(300)).await.unwrap_err();
+    let err = llm
+        .complete(1, &req(), Duration::from_millis(300))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
 }
 
@@ -253,15 +365,36 @@ async fn budget_exhausted_refuses_without_a_request() {
         output_per_1k: 1.5,
     };
     let llm = llm_with(ProviderKind::OpenAi, &server.base_url(), settings, None);
-    llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap(); // 100 + 20 tokens
-    let err = llm.complete(1, &req(), Duration::from_secs(5)).await.unwrap_err();
-    assert_eq!(err, LlmError::BudgetExhausted { used: 120, budget: 100 });
-    assert_eq!(server.request_count(), 1, "no request once the budget is spent");
+    llm.complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap(); // 100 + 20 tokens
+    let err = llm
+        .complete(1, &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LlmError::BudgetExhausted {
+            used: 120,
+            budget: 100
+        }
+    );
+    assert_eq!(
+        server.request_count(),
+        1,
+        "no request once the budget is spent"
+    );
     // Another campaign has its own budget.
-    llm.complete(2, &req(), Duration::from_secs(5)).await.unwrap();
+    llm.complete(2, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let r = llm.usage(1).await;
     assert!(r.exhausted);
-    assert!((r.cost_total_usd - (0.1 * 0.5 + 0.02 * 1.5)).abs() < 1e-9, "{}", r.cost_total_usd);
+    assert!(
+        (r.cost_total_usd - (0.1 * 0.5 + 0.02 * 1.5)).abs() < 1e-9,
+        "{}",
+        r.cost_total_usd
+    );
     let shown = r.to_string();
     assert!(shown.contains("120 tokens today of 100"), "{shown}");
     assert!(shown.contains("$0.0800"), "{shown}");
@@ -284,17 +417,37 @@ async fn usage_survives_a_restart_through_the_store() {
         .unwrap();
     let server = FakeLlm::start().await;
     server.always(openai::text("Words."));
-    let llm = llm_with(ProviderKind::OpenAi, &server.base_url(), test_settings(), Some(store.clone()));
-    llm.complete(c.id, &req(), Duration::from_secs(5)).await.unwrap();
-    llm.complete(c.id, &req(), Duration::from_secs(5)).await.unwrap();
+    let llm = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        test_settings(),
+        Some(store.clone()),
+    );
+    llm.complete(c.id, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    llm.complete(c.id, &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
     // The store write is asynchronous: wait for it.
     for _ in 0..50 {
-        if store.llm_usage(c.id).await.unwrap().first().is_some_and(|r| r.requests == 2) {
+        if store
+            .llm_usage(c.id)
+            .await
+            .unwrap()
+            .first()
+            .is_some_and(|r| r.requests == 2)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let fresh = llm_with(ProviderKind::OpenAi, &server.base_url(), test_settings(), Some(store.clone()));
+    let fresh = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        test_settings(),
+        Some(store.clone()),
+    );
     let r = fresh.usage(c.id).await;
     assert_eq!((r.requests_total, r.tokens_today), (2, 240));
     store.close().await;
@@ -304,20 +457,30 @@ async fn usage_survives_a_restart_through_the_store() {
 async fn from_config_needs_a_key_for_public_endpoints_only() {
     let mut config = dicebard::config::Config::default();
     let clock = dicebard::clock::Clock::system();
-    assert!(dicebard::llm::Llm::from_config(&config, None, clock).unwrap().is_none());
+    assert!(
+        dicebard::llm::Llm::from_config(&config, None, clock)
+            .unwrap()
+            .is_none()
+    );
     config.narrator.kind = dicebard::config::NarratorKind::Anthropic;
     let err = dicebard::llm::Llm::from_config(&config, None, clock).unwrap_err();
     assert!(err.to_string().contains("DICEBARD_LLM_API_KEY"), "{err}");
     config.narrator.kind = dicebard::config::NarratorKind::Openai;
     config.llm.base_url = Some("http://127.0.0.1:11434/v1".into());
-    let llm = dicebard::llm::Llm::from_config(&config, None, clock).unwrap().unwrap();
+    let llm = dicebard::llm::Llm::from_config(&config, None, clock)
+        .unwrap()
+        .unwrap();
     assert_eq!(llm.provider().model(), "gpt-4o-mini");
 }
 
 #[tokio::test]
 async fn dropping_a_stream_midway_still_counts_tokens() {
     let server = FakeLlm::start().await;
-    server.push(openai::text_stream(&["One. ", "Two. ", "Three."], Duration::from_millis(50), None));
+    server.push(openai::text_stream(
+        &["One. ", "Two. ", "Three."],
+        Duration::from_millis(50),
+        None,
+    ));
     let llm = llm(ProviderKind::OpenAi, &server);
     let mut s = llm.stream(5, &req()).await.unwrap();
     let _first = s.next().await;

@@ -1,7 +1,7 @@
 //! One campaign's actor task: the only owner of that campaign's state.
 
 use super::{CampaignHandle, Origin, Shared, Snapshot, SubmitError};
-use crate::store::{CampaignRow, NewEvent, StoredEvent};
+use crate::store::{CampaignRow, NewEvent, StoreError, StoredEvent};
 use dicebard_engine::dice::SeededDice;
 use dicebard_engine::{
     Action, CampaignState, Command, EVENT_VERSION, Event, EventKind, NpcOption, apply, decide,
@@ -9,7 +9,7 @@ use dicebard_engine::{
 };
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
@@ -70,11 +70,13 @@ pub(crate) enum ActorMsg {
 struct Actor {
     shared: Arc<Shared>,
     id: i64,
+    generation: u64,
     seed: u64,
     state: CampaignState,
     next_seq: u64,
     since_snapshot: u64,
     events: broadcast::Sender<Arc<Committed>>,
+    staged: Staged,
 }
 
 /// Splits a campaign seed into a per-command seed: deterministic, restart-safe.
@@ -117,36 +119,83 @@ pub(crate) async fn load_state(
     Ok((state, seq))
 }
 
-pub(crate) async fn spawn_actor(
-    shared: Arc<Shared>,
+/// A campaign read from the log, ready to become an actor.
+pub(crate) struct Loaded {
     row: CampaignRow,
-) -> Result<CampaignHandle, SubmitError> {
+    state: CampaignState,
+    last_seq: u64,
+}
+
+/// Rebuilds a campaign's state for a new actor (without starting it).
+pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Loaded, SubmitError> {
     let started = Instant::now();
-    let (state, last_seq) = load_state(&shared, row.id).await?;
+    let (state, last_seq) = load_state(shared, row.id).await?;
     tracing::info!(
         campaign = row.id,
         events = last_seq,
         load_ms = started.elapsed().as_millis() as u64,
         "campaign loaded"
     );
+    Ok(Loaded {
+        row,
+        state,
+        last_seq,
+    })
+}
+
+/// Starts the actor task for a loaded campaign.
+pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) -> CampaignHandle {
+    let Loaded {
+        row,
+        state,
+        last_seq,
+    } = loaded;
     let (tx, rx) = mpsc::channel(shared.options.queue);
     let (events, _) = broadcast::channel(1024);
+    let (stopped_tx, stopped) = watch::channel(());
     let actor = Actor {
         shared,
         id: row.id,
+        generation,
         seed: row.seed,
         state,
         next_seq: last_seq + 1,
         since_snapshot: 0,
         events: events.clone(),
+        staged: Staged::default(),
     };
     let span = tracing::info_span!("campaign", campaign = row.id);
-    tokio::spawn(actor.run(rx).instrument(span));
-    Ok(CampaignHandle {
+    tokio::spawn(
+        async move {
+            actor.run(rx).await;
+            // Dropped last, when everything the actor accepted is done.
+            drop(stopped_tx);
+        }
+        .instrument(span),
+    );
+    CampaignHandle {
         id: row.id,
+        generation,
         tx,
         events,
-    })
+        stopped,
+    }
+}
+
+/// The most commands of one campaign folded into one commit.
+const MAX_STAGED_COMMANDS: usize = 64;
+
+/// Events decided and applied to the actor's state but not yet committed. Only
+/// [`Actor::flush`] publishes them (or rolls the state back); nothing outside the actor
+/// ever sees staged state.
+#[derive(Default)]
+struct Staged {
+    first_seq: u64,
+    rows: Vec<NewEvent>,
+    events: Vec<Arc<Committed>>,
+    ended: bool,
+    /// The state and next seq before the first staged command.
+    undo: Option<(CampaignState, u64)>,
 }
 
 impl Actor {
@@ -158,13 +207,11 @@ impl Actor {
             .combat
             .as_ref()
             .is_some_and(|c| c.deadline.is_some())
-        {
-            if let Err(e) = self
+            && let Err(e) = self
                 .execute(Command::system(Action::ResumeClock), Origin::system())
                 .await
-            {
-                tracing::error!(error = %e, "could not resume the turn clock");
-            }
+        {
+            tracing::error!(error = %e, "could not resume the turn clock");
         }
         self.drive_npcs().await;
 
@@ -180,17 +227,11 @@ impl Actor {
                 biased;
                 msg = rx.recv() => {
                     last_activity = Instant::now();
-                    match msg {
-                        None => break,
-                        Some(ActorMsg::Stop { done }) => {
-                            rx.close();
-                            while let Ok(m) = rx.try_recv() {
-                                self.handle(m).await;
-                            }
-                            let _ = done.send(());
-                            return;
-                        }
-                        Some(m) => self.handle(m).await,
+                    let Some(msg) = msg else { break };
+                    if let Some(done) = self.process(msg, &mut rx).await {
+                        self.drain(&mut rx).await;
+                        let _ = done.send(());
+                        return;
                     }
                 }
                 _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
@@ -214,10 +255,14 @@ impl Actor {
                         continue;
                     }
                     // Unload: refuse new messages, finish the queued ones, exit.
-                    rx.close();
-                    while let Ok(m) = rx.try_recv() {
-                        self.handle(m).await;
+                    self.drain(&mut rx).await;
+                    // Forget our handle (and its buffered events) unless a successor
+                    // has already taken our place.
+                    let mut actors = self.shared.actors.lock().expect("actor map poisoned");
+                    if actors.get(&self.id).is_some_and(|h| h.generation == self.generation) {
+                        actors.remove(&self.id);
                     }
+                    drop(actors);
                     tracing::info!("campaign idle; unloaded");
                     return;
                 }
@@ -225,38 +270,127 @@ impl Actor {
         }
     }
 
-    async fn handle(&mut self, msg: ActorMsg) {
-        match msg {
-            ActorMsg::Submit { cmd, origin, reply } => {
-                let span = tracing::info_span!(
-                    "command",
-                    player = origin.player.as_ref().map(|p| p.as_str()).unwrap_or("system"),
-                    interaction = origin.interaction.as_deref().unwrap_or(""),
-                    source = ?origin.source,
-                );
-                let res = self.execute(cmd, origin).instrument(span).await;
-                let _ = reply.send(res);
-                self.drive_npcs().await;
-            }
-            ActorMsg::Snapshot { reply } => {
-                let _ = reply.send(Snapshot {
-                    campaign_id: self.id,
-                    seq: self.next_seq - 1,
-                    state: self.state.clone(),
-                });
-            }
-            ActorMsg::Stop { done } => {
+    /// Refuses new messages and handles the ones already queued.
+    async fn drain(&mut self, rx: &mut mpsc::Receiver<ActorMsg>) {
+        rx.close();
+        while let Ok(m) = rx.try_recv() {
+            if let Some(done) = self.process(m, rx).await {
                 let _ = done.send(());
             }
         }
     }
 
-    /// decide → commit → apply → publish.
+    /// Handles `msg` (and the commands queued behind it, see [`Actor::submit_batch`]).
+    /// Returns the sender to answer if a `Stop` came up.
+    async fn process(
+        &mut self,
+        mut msg: ActorMsg,
+        rx: &mut mpsc::Receiver<ActorMsg>,
+    ) -> Option<oneshot::Sender<()>> {
+        loop {
+            match msg {
+                ActorMsg::Stop { done } => return Some(done),
+                ActorMsg::Snapshot { reply } => {
+                    let _ = reply.send(Snapshot {
+                        campaign_id: self.id,
+                        seq: self.next_seq - 1,
+                        state: self.state.clone(),
+                    });
+                    return None;
+                }
+                ActorMsg::Submit { cmd, origin, reply } => {
+                    let next = self.submit_batch(cmd, origin, reply, rx).await;
+                    self.drive_npcs().await;
+                    match next {
+                        Some(m) => msg = m,
+                        None => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Group commit within a campaign: decides this command and the commands already
+    /// queued behind it one after another (each against the state the previous ones
+    /// left), commits all their events in one append, then answers each sender. The
+    /// outcome is the same as handling them one by one, but one fsync covers them all.
+    ///
+    /// The batch stops where handling one by one would have done something in
+    /// between: when an NPC is up (its turn is played before the next command), when
+    /// the campaign ended, or at a message that is not a command (returned, to be
+    /// handled after the commit).
+    async fn submit_batch(
+        &mut self,
+        cmd: Command,
+        origin: Origin,
+        reply: oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>,
+        rx: &mut mpsc::Receiver<ActorMsg>,
+    ) -> Option<ActorMsg> {
+        type Reply = oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>;
+        let mut answers: Vec<(Reply, Result<Vec<Arc<Committed>>, SubmitError>)> = Vec::new();
+        let mut next = Some((cmd, origin, reply));
+        let mut deferred = None;
+        while let Some((cmd, origin, reply)) = next.take() {
+            let span = tracing::info_span!(
+                "command",
+                player = origin.player.as_ref().map(|p| p.as_str()).unwrap_or("system"),
+                interaction = origin.interaction.as_deref().unwrap_or(""),
+                source = ?origin.source,
+            );
+            let res = span.in_scope(|| self.stage(cmd, origin));
+            answers.push((reply, res));
+            if answers.len() >= MAX_STAGED_COMMANDS
+                || self.staged.ended
+                || !npc_options(&self.state).is_empty()
+            {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(ActorMsg::Submit { cmd, origin, reply }) => next = Some((cmd, origin, reply)),
+                Ok(other) => deferred = Some(other),
+                Err(_) => {}
+            }
+        }
+        match self.flush().await {
+            Ok(()) => {
+                for (reply, res) in answers {
+                    let _ = reply.send(res);
+                }
+            }
+            Err(e) => {
+                // Nothing was committed: every command that had events fails with the
+                // storage error. Refusals stand (they wrote nothing either way).
+                let mut first = Some(e);
+                let again = first.as_ref().map(same_failure);
+                for (reply, res) in answers {
+                    let res = match res {
+                        Ok(evs) if !evs.is_empty() => Err(first
+                            .take()
+                            .or_else(|| again.as_ref().map(|f| f()))
+                            .expect("an error")),
+                        other => other,
+                    };
+                    let _ = reply.send(res);
+                }
+            }
+        }
+        deferred
+    }
+
+    /// decide → commit → apply → publish, for one command.
     async fn execute(
         &mut self,
         cmd: Command,
         origin: Origin,
     ) -> Result<Vec<Arc<Committed>>, SubmitError> {
+        let out = self.stage(cmd, origin)?;
+        self.flush().await?;
+        Ok(out)
+    }
+
+    /// Decides a command against the current (possibly staged) state and applies its
+    /// events, staging them for [`Actor::flush`]. A refused command changes nothing.
+    fn stage(&mut self, cmd: Command, origin: Origin) -> Result<Vec<Arc<Committed>>, SubmitError> {
         let now = self.shared.clock.now();
         let mut dice = SeededDice::new(mix(self.seed, self.next_seq));
         let events = decide(&self.state, cmd, &mut dice, now)?;
@@ -277,14 +411,15 @@ impl Actor {
                 })
             })
             .collect::<Result<_, SubmitError>>()?;
+        if self.staged.undo.is_none() {
+            self.staged.undo = Some((self.state.clone(), self.next_seq));
+            self.staged.first_seq = self.next_seq;
+        }
         let first = self.next_seq;
-        self.shared.committer.append(self.id, first, rows).await?;
-        // Committed: now it is real.
         let mut out = Vec::with_capacity(events.len());
-        let mut ended = false;
         for (i, e) in events.into_iter().enumerate() {
             apply(&mut self.state, &e);
-            ended |= matches!(e.kind, EventKind::CampaignEnded);
+            self.staged.ended |= matches!(e.kind, EventKind::CampaignEnded);
             out.push(Arc::new(Committed {
                 campaign_id: self.id,
                 seq: first + i as u64,
@@ -293,20 +428,59 @@ impl Actor {
             }));
         }
         self.next_seq += out.len() as u64;
-        for c in &out {
+        self.staged.rows.extend(rows);
+        self.staged.events.extend(out.iter().cloned());
+        Ok(out)
+    }
+
+    /// Commits the staged events in one append, then publishes them. If the commit
+    /// fails the state goes back to what it was before them.
+    async fn flush(&mut self) -> Result<(), SubmitError> {
+        let Staged {
+            first_seq,
+            rows,
+            events,
+            ended,
+            undo,
+        } = std::mem::take(&mut self.staged);
+        let Some((undo_state, undo_seq)) = undo else {
+            return Ok(());
+        };
+        if let Err(e) = self.shared.committer.append(self.id, first_seq, rows).await {
+            self.state = undo_state;
+            self.next_seq = undo_seq;
+            if matches!(e, SubmitError::Store(StoreError::SeqConflict { .. })) {
+                // Someone else wrote to this campaign's log (another process on the same
+                // database): our state is stale. Reload it so the next command works.
+                tracing::warn!(error = %e, "event log changed under us; reloading the campaign");
+                match load_state(&self.shared, self.id).await {
+                    Ok((state, last)) => {
+                        self.state = state;
+                        self.next_seq = last + 1;
+                    }
+                    Err(e) => tracing::error!(error = %e, "reloading the campaign failed"),
+                }
+            }
+            return Err(e);
+        }
+        // Committed: now it is real.
+        for c in &events {
             // No receivers is fine; a lagging one resyncs from the log.
             let _ = self.events.send(c.clone());
         }
-        tracing::debug!(first_seq = first, count = out.len(), "committed");
-        self.since_snapshot += out.len() as u64;
+        tracing::debug!(first_seq, count = events.len(), "committed");
+        self.since_snapshot += events.len() as u64;
         if self.since_snapshot >= self.shared.options.snapshot_every {
             self.since_snapshot = 0;
             self.snapshot().await;
         }
-        if ended && let Err(e) = self.shared.store.end_campaign(self.id, now.0 as i64).await {
-            tracing::warn!(error = %e, "could not mark the campaign ended");
+        if ended {
+            let at = events.last().map_or(0, |c| c.event.at.0 as i64);
+            if let Err(e) = self.shared.store.end_campaign(self.id, at).await {
+                tracing::warn!(error = %e, "could not mark the campaign ended");
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn snapshot(&self) {
@@ -370,5 +544,24 @@ impl Actor {
             }
         }
         tracing::error!("NPC turns did not settle after 200 steps");
+    }
+}
+
+/// A way to make more errors like `e`, for the other commands of a batch whose commit
+/// failed (errors are not `Clone`).
+fn same_failure(e: &SubmitError) -> impl Fn() -> SubmitError + use<> {
+    let busy = match e {
+        SubmitError::Store(StoreError::Busy { location, waited }) => {
+            Some((location.clone(), *waited))
+        }
+        _ => None,
+    };
+    let text = e.to_string();
+    move || match &busy {
+        Some((location, waited)) => SubmitError::Store(StoreError::Busy {
+            location: location.clone(),
+            waited: *waited,
+        }),
+        None => SubmitError::Internal(text.clone()),
     }
 }

@@ -13,7 +13,7 @@ mod actor;
 mod commit;
 
 pub use actor::Committed;
-use actor::{ActorMsg, spawn_actor};
+use actor::{ActorMsg, load_actor, start_actor};
 pub use commit::Committer;
 
 use crate::clock::Clock;
@@ -24,9 +24,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// Where a command came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +95,11 @@ impl SubmitError {
             SubmitError::Rule(e) => e.to_string(),
             SubmitError::NoCampaign(_) => "There is no campaign here.".into(),
             SubmitError::Busy => self.to_string(),
+            SubmitError::Store(StoreError::Busy { .. }) => {
+                "The database is locked by another program (is another dicebard using the same \
+                 data directory?). Nothing was changed."
+                    .into()
+            }
             _ => "Sorry — something went wrong on our side. Nothing was changed.".into(),
         }
     }
@@ -158,6 +164,10 @@ pub(crate) struct Shared {
     pub options: CoordinatorOptions,
     pub committer: Committer,
     actors: Mutex<HashMap<i64, CampaignHandle>>,
+    /// Set by [`Coordinator::shutdown`]: no campaign is loaded after that.
+    closed: AtomicBool,
+    /// Tells actor generations apart (an unloaded campaign's actor vs its successor).
+    next_generation: AtomicU64,
 }
 
 /// The cheap, cloneable entry point for every front end.
@@ -170,13 +180,23 @@ pub struct Coordinator {
 #[derive(Clone)]
 pub struct CampaignHandle {
     pub id: i64,
+    /// Which actor this is: a campaign that unloads and loads again gets a new one.
+    generation: u64,
     tx: mpsc::Sender<ActorMsg>,
     events: broadcast::Sender<Arc<Committed>>,
+    /// Closed (its sender dropped) when the actor task has finished.
+    stopped: watch::Receiver<()>,
 }
 
 impl CampaignHandle {
     fn alive(&self) -> bool {
         !self.tx.is_closed()
+    }
+
+    /// Waits until the actor task has finished everything it accepted.
+    async fn finished(&self) {
+        let mut rx = self.stopped.clone();
+        while rx.changed().await.is_ok() {}
     }
 }
 
@@ -205,6 +225,8 @@ impl Coordinator {
                 options,
                 committer,
                 actors: Mutex::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+                next_generation: AtomicU64::new(1),
             }),
         }
     }
@@ -234,6 +256,21 @@ impl Coordinator {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(RuleError::invalid("Campaign names must be 1 to 100 characters.").into());
         }
+        let start = Command {
+            by: dicebard_engine::Actor::Player(gm.clone()),
+            action: Action::StartCampaign {
+                name: name.to_string(),
+                settings: self.shared.options.settings,
+            },
+        };
+        // Let the rules refuse (bad settings, say) before the row exists: a campaign row
+        // whose start was refused would hold the name and never start.
+        dicebard_engine::decide(
+            &CampaignState::new(self.shared.catalog.clone()),
+            start.clone(),
+            &mut dicebard_engine::dice::SeededDice::new(0),
+            self.shared.clock.now(),
+        )?;
         let row = self
             .shared
             .store
@@ -245,45 +282,62 @@ impl Coordinator {
                 created_at_ms: self.shared.clock.now().0 as i64,
             })
             .await?;
-        self.submit(
-            row.id,
-            Command {
-                by: dicebard_engine::Actor::Player(gm.clone()),
-                action: Action::StartCampaign {
-                    name: name.to_string(),
-                    settings: self.shared.options.settings,
-                },
-            },
-            origin,
-        )
-        .await?;
+        self.submit(row.id, start, origin).await?;
         Ok(row.id)
     }
 
     /// The actor for a campaign, loading it from the log if needed.
+    ///
+    /// At most one actor runs per campaign: concurrent callers get the same one, and a
+    /// campaign whose actor is unloading is loaded again only after that actor has
+    /// committed everything it accepted (so the new one starts from the whole log).
     pub async fn open(&self, campaign_id: i64) -> Result<CampaignHandle, SubmitError> {
-        if let Some(h) = self.live(campaign_id) {
-            return Ok(h);
+        loop {
+            let seen = {
+                let actors = self.actors()?;
+                match actors.get(&campaign_id) {
+                    Some(h) if h.alive() => return Ok(h.clone()),
+                    other => other.cloned(),
+                }
+            };
+            if let Some(old) = &seen {
+                old.finished().await;
+            }
+            let row = self
+                .shared
+                .store
+                .campaign(campaign_id)
+                .await?
+                .ok_or_else(|| SubmitError::NoCampaign(campaign_id.to_string()))?;
+            let loaded = load_actor(&self.shared, row).await?;
+            let mut actors = self.actors()?;
+            match actors.get(&campaign_id) {
+                // Another task loaded it meanwhile: use that one and drop ours unstarted.
+                Some(h) if h.alive() => return Ok(h.clone()),
+                current if current.map(|h| h.generation) != seen.as_ref().map(|h| h.generation) => {
+                    // It was loaded and unloaded again meanwhile: our copy may be stale.
+                    continue;
+                }
+                _ => {}
+            }
+            let generation = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
+            let handle = start_actor(self.shared.clone(), loaded, generation);
+            actors.insert(campaign_id, handle.clone());
+            return Ok(handle);
         }
-        let row = self
-            .shared
-            .store
-            .campaign(campaign_id)
-            .await?
-            .ok_or_else(|| SubmitError::NoCampaign(campaign_id.to_string()))?;
-        let handle = spawn_actor(self.shared.clone(), row).await?;
-        let mut actors = self.shared.actors.lock().expect("actor map poisoned");
-        // Another task may have loaded it meanwhile: keep the first.
-        if let Some(h) = actors.get(&campaign_id).filter(|h| h.alive()) {
-            return Ok(h.clone());
-        }
-        actors.insert(campaign_id, handle.clone());
-        Ok(handle)
     }
 
-    fn live(&self, campaign_id: i64) -> Option<CampaignHandle> {
+    /// The actor map, unless the coordinator has shut down.
+    fn actors(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<i64, CampaignHandle>>, SubmitError> {
         let actors = self.shared.actors.lock().expect("actor map poisoned");
-        actors.get(&campaign_id).filter(|h| h.alive()).cloned()
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(SubmitError::Internal(
+                "the coordinator has shut down".into(),
+            ));
+        }
+        Ok(actors)
     }
 
     /// Loads every active campaign so their turn clocks run (used at start-up).
@@ -383,10 +437,14 @@ impl Coordinator {
             .collect()
     }
 
-    /// Stops every actor (they finish the command in hand first).
+    /// Stops every actor (each finishes the commands it has already accepted) and
+    /// refuses to load campaigns from then on. Call it before dropping the last
+    /// `Coordinator`: actors hold the coordinator's shared state, so dropping the
+    /// handles alone does not stop them.
     pub async fn shutdown(&self) {
         let handles: Vec<CampaignHandle> = {
             let mut actors = self.shared.actors.lock().expect("actor map poisoned");
+            self.shared.closed.store(true, Ordering::Release);
             actors.drain().map(|(_, h)| h).collect()
         };
         for h in handles {
@@ -394,6 +452,7 @@ impl Coordinator {
             if h.tx.send(ActorMsg::Stop { done: tx }).await.is_ok() {
                 let _ = rx.await;
             }
+            h.finished().await;
         }
     }
 
@@ -426,15 +485,18 @@ impl Subscription {
                 continue;
             }
             if !self.caught_up {
-                self.caught_up = true;
+                // Marked caught up only once the read is done, so a `next` cancelled
+                // mid-read (in a `select!`) reads again instead of skipping events.
                 if let Ok(evs) = self
                     .coordinator
                     .events_since(self.campaign_id, self.last_seq)
                     .await
                 {
+                    self.caught_up = true;
                     self.backlog.extend(evs);
                     continue;
                 }
+                self.caught_up = true;
             }
             match self.rx.recv().await {
                 Ok(e) => {
@@ -442,8 +504,9 @@ impl Subscription {
                         continue;
                     }
                     if e.seq > self.last_seq + 1 {
-                        // A gap: read the missing part from the log.
-                        self.backlog.push_back(e);
+                        // A gap: read the missing part from the log. `e` is committed
+                        // (events are published after the commit), so the read includes
+                        // it; returning it first would skip the gap.
                         self.caught_up = false;
                         continue;
                     }

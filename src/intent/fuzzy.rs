@@ -21,8 +21,8 @@ pub fn normalize(s: &str) -> String {
 
 /// Words that carry no meaning when matching names.
 const FILLER: &[&str] = &[
-    "the", "a", "an", "my", "your", "his", "her", "their", "our", "its", "that", "this", "those", "these", "some",
-    "of", "spell", "cantrip", "one",
+    "the", "a", "an", "my", "your", "his", "her", "their", "our", "its", "that", "this", "those",
+    "these", "some", "of", "spell", "cantrip", "one",
 ];
 
 /// The meaningful words of a name or phrase.
@@ -49,7 +49,9 @@ pub fn distance(a: &str, b: &str) -> usize {
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -83,7 +85,9 @@ pub fn close(a: &str, b: &str) -> bool {
 /// How well a user's word names one word of a name: close, or a tail ("axe" in
 /// "greataxe", "bow" in "shortbow") or a head ("potion" of "potions").
 fn word_matches(user: &str, name: &str) -> bool {
-    close(user, name) || user.len() >= 3 && name.ends_with(user) || user.len() >= 4 && name.starts_with(user)
+    close(user, name)
+        || user.len() >= 3 && name.ends_with(user)
+        || user.len() >= 4 && name.starts_with(user)
 }
 
 /// How well `phrase` names `name`; lower is better, `None` for no match:
@@ -116,11 +120,16 @@ pub fn name_score(phrase: &str, name: &str) -> Option<u8> {
 }
 
 /// The names in `names` that `phrase` matches best (several when tied).
-pub fn best<'a>(phrase: &str, names: impl IntoIterator<Item = &'a str>) -> (Option<u8>, Vec<&'a str>) {
+pub fn best<'a>(
+    phrase: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> (Option<u8>, Vec<&'a str>) {
     let mut best: Option<u8> = None;
     let mut out = Vec::new();
     for n in names {
-        let Some(s) = name_score(phrase, n) else { continue };
+        let Some(s) = name_score(phrase, n) else {
+            continue;
+        };
         match best {
             Some(b) if s > b => {}
             Some(b) if s == b => out.push(n),

@@ -12,8 +12,8 @@ use super::parse::MAX_COMMANDS;
 use super::scene::{Found, Prefer, Scene};
 use crate::llm::{ChatRequest, Purpose, ToolSpec};
 use crate::narrator::memory::{extract_json_object, fence};
-use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::Action;
+use dicebard_engine::ability::{Ability, Advantage, Skill};
 use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -102,19 +102,47 @@ pub fn request(scene: &Scene, text: &str) -> ChatRequest {
         None => user.push_str("Speaking: a player without a character.\n"),
     }
     if scene.in_combat {
-        let _ = writeln!(user, "In combat; it is {}their turn.", if scene.my_turn { "" } else { "not " });
+        let _ = writeln!(
+            user,
+            "In combat; it is {}their turn.",
+            if scene.my_turn { "" } else { "not " }
+        );
     }
-    let names = |v: Vec<String>| v.iter().map(|s| fence(s, 64)).collect::<Vec<_>>().join(", ");
+    let names = |v: Vec<String>| {
+        v.iter()
+            .map(|s| fence(s, 64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let _ = writeln!(
         user,
         "Creatures: {}",
-        names(scene.creatures.iter().filter(|c| !c.dead).map(|c| c.name.clone()).collect())
+        names(
+            scene
+                .creatures
+                .iter()
+                .filter(|c| !c.dead)
+                .map(|c| c.name.clone())
+                .collect()
+        )
     );
     let _ = writeln!(user, "Foes: {}", names(scene.foe_names()));
-    let _ = writeln!(user, "Their spells: {}", names(scene.spells.iter().map(|s| s.name.clone()).collect()));
-    let _ = writeln!(user, "Their weapons: {}", names(scene.weapons.iter().map(|w| w.name.clone()).collect()));
+    let _ = writeln!(
+        user,
+        "Their spells: {}",
+        names(scene.spells.iter().map(|s| s.name.clone()).collect())
+    );
+    let _ = writeln!(
+        user,
+        "Their weapons: {}",
+        names(scene.weapons.iter().map(|w| w.name.clone()).collect())
+    );
     let _ = writeln!(user, "Their items: {}", names(scene.items.clone()));
-    let _ = writeln!(user, "</scene>\n<player_text>{}</player_text>", fence(text, 500));
+    let _ = writeln!(
+        user,
+        "</scene>\n<player_text>{}</player_text>",
+        fence(text, 500)
+    );
     let mut req = ChatRequest::new(Purpose::Intent, SYSTEM, user);
     req.max_tokens = 300;
     req.temperature = Some(0.0);
@@ -127,14 +155,24 @@ pub fn request(scene: &Scene, text: &str) -> ChatRequest {
 /// real ones (validation does not trust it anyway).
 fn tool(scene: &Scene) -> ToolSpec {
     let enum_or_string = |v: Vec<String>| {
-        if v.is_empty() { json!({"type": "string"}) } else { json!({"type": "string", "enum": v}) }
+        if v.is_empty() {
+            json!({"type": "string"})
+        } else {
+            json!({"type": "string", "enum": v})
+        }
     };
-    let targets: Vec<String> = scene.creatures.iter().filter(|c| !c.dead).map(|c| c.name.clone()).collect();
+    let targets: Vec<String> = scene
+        .creatures
+        .iter()
+        .filter(|c| !c.dead)
+        .map(|c| c.name.clone())
+        .collect();
     let skills: Vec<String> = Skill::ALL.iter().map(|s| s.name().to_string()).collect();
     let abilities: Vec<String> = Ability::ALL.iter().map(|a| a.name().to_string()).collect();
     ToolSpec {
         name: TOOL.into(),
-        description: "Submit the player's request as game commands, or a clarifying question.".into(),
+        description: "Submit the player's request as game commands, or a clarifying question."
+            .into(),
         parameters: json!({
             "type": "object",
             "properties": {
@@ -191,11 +229,17 @@ fn target(scene: &Scene, name: &str, prefer: Prefer) -> Result<String, String> {
 }
 
 /// Validates a reply (tool-call arguments, or text holding the JSON) against the scene.
-pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player_text: &str) -> Result<IntentOutcome, String> {
+pub fn validate(
+    tool_args: Option<&str>,
+    reply_text: &str,
+    scene: &Scene,
+    player_text: &str,
+) -> Result<IntentOutcome, String> {
     let raw = tool_args
         .or_else(|| extract_json_object(reply_text))
         .ok_or("the reply holds no commands")?;
-    let p: Proposal = serde_json::from_str(raw).map_err(|e| format!("the commands are malformed: {e}"))?;
+    let p: Proposal =
+        serde_json::from_str(raw).map_err(|e| format!("the commands are malformed: {e}"))?;
     if p.commands.is_empty() {
         return match p.clarify.map(|c| fence(&c, 200)).filter(|c| !c.is_empty()) {
             Some(q) => Ok(IntentOutcome::Clarify(q)),
@@ -205,10 +249,17 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
     if p.commands.len() > MAX_COMMANDS {
         return Err(format!("too many commands ({})", p.commands.len()));
     }
-    let needs_character = || scene.actor.as_ref().map(|_| ()).ok_or("the player has no character");
+    let needs_character = || {
+        scene
+            .actor
+            .as_ref()
+            .map(|_| ())
+            .ok_or("the player has no character")
+    };
     let mut out = Vec::new();
     for v in p.commands {
-        let cmd: Proposed = serde_json::from_value(v).map_err(|e| format!("not a player command: {e}"))?;
+        let cmd: Proposed =
+            serde_json::from_value(v).map_err(|e| format!("not a player command: {e}"))?;
         let action = match cmd {
             Proposed::Attack { target: t, weapon } => {
                 needs_character()?;
@@ -225,7 +276,11 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
                 };
                 Action::Attack { target, weapon }
             }
-            Proposed::Cast { spell, targets, slot } => {
+            Proposed::Cast {
+                spell,
+                targets,
+                slot,
+            } => {
                 needs_character()?;
                 let spell = match scene.resolve_spell(&spell) {
                     Some((name, true)) => name,
@@ -241,7 +296,11 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
                 if slot.is_some_and(|s| !(1..=9).contains(&s)) {
                     return Err("slot out of range".into());
                 }
-                Action::Cast { spell, targets, slot }
+                Action::Cast {
+                    spell,
+                    targets,
+                    slot,
+                }
             }
             Proposed::Check {
                 skill,
@@ -251,11 +310,15 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
             } => {
                 needs_character()?;
                 let skill = match skill.filter(|s| !s.trim().is_empty()) {
-                    Some(s) => Some(Skill::parse(&s).ok_or_else(|| format!("unknown skill {s:?}"))?),
+                    Some(s) => {
+                        Some(Skill::parse(&s).ok_or_else(|| format!("unknown skill {s:?}"))?)
+                    }
                     None => None,
                 };
                 let ability = match ability.filter(|s| !s.trim().is_empty()) {
-                    Some(a) => Some(Ability::parse(&a).ok_or_else(|| format!("unknown ability {a:?}"))?),
+                    Some(a) => {
+                        Some(Ability::parse(&a).ok_or_else(|| format!("unknown ability {a:?}"))?)
+                    }
                     None => None,
                 };
                 if skill.is_none() && ability.is_none() {
@@ -268,10 +331,15 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
                     dc: dc(d, player_text),
                 }
             }
-            Proposed::Save { ability, advantage: adv, dc: d } => {
+            Proposed::Save {
+                ability,
+                advantage: adv,
+                dc: d,
+            } => {
                 needs_character()?;
                 Action::Save {
-                    ability: Ability::parse(&ability).ok_or_else(|| format!("unknown ability {ability:?}"))?,
+                    ability: Ability::parse(&ability)
+                        .ok_or_else(|| format!("unknown ability {ability:?}"))?,
                     advantage: advantage(adv.as_deref())?,
                     dc: dc(d, player_text),
                 }
@@ -293,7 +361,9 @@ pub fn validate(tool_args: Option<&str>, reply_text: &str, scene: &Scene, player
                 if text.is_empty() || text.chars().count() > 300 {
                     return Err("act text empty or too long".into());
                 }
-                Action::Act { text: text.to_string() }
+                Action::Act {
+                    text: text.to_string(),
+                }
             }
             Proposed::Roll { expr, secret } => {
                 if expr.len() > 100 || dicebard_engine::dice::parse(&expr).is_err() {

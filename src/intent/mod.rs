@@ -72,7 +72,13 @@ impl IntentResolver {
     }
 
     /// What `text` from `player` means in `campaign_id` now.
-    pub async fn resolve(&self, campaign_id: i64, state: &CampaignState, player: &PlayerId, text: &str) -> Resolution {
+    pub async fn resolve(
+        &self,
+        campaign_id: i64,
+        state: &CampaignState,
+        player: &PlayerId,
+        text: &str,
+    ) -> Resolution {
         let scene = Scene::new(state, player);
         let parser = |llm_error: Option<String>| Resolution {
             outcome: parse::parse(text, &scene),
@@ -94,7 +100,11 @@ impl IntentResolver {
         match answer {
             Ok(resp) => {
                 self.breaker.success(campaign_id);
-                let args = resp.tool_calls.iter().find(|c| c.name == llm::TOOL).map(|c| c.arguments.as_str());
+                let args = resp
+                    .tool_calls
+                    .iter()
+                    .find(|c| c.name == llm::TOOL)
+                    .map(|c| c.arguments.as_str());
                 match llm::validate(args, &resp.text, &scene, text) {
                     Ok(outcome) => Resolution {
                         outcome,
@@ -103,7 +113,10 @@ impl IntentResolver {
                     },
                     Err(why) => {
                         tracing::info!(reason = %why, "LLM intent rejected; using the phrase parser");
-                        llm.record_failure(campaign_id, &crate::llm::LlmError::BadResponse(why.clone()));
+                        llm.record_failure(
+                            campaign_id,
+                            &crate::llm::LlmError::BadResponse(why.clone()),
+                        );
                         parser(Some(why))
                     }
                 }

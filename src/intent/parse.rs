@@ -8,9 +8,9 @@
 use super::IntentOutcome;
 use super::fuzzy::{self, close};
 use super::scene::{Found, Prefer, Scene, number_word};
+use dicebard_engine::Action;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::event::RestKind;
-use dicebard_engine::Action;
 
 /// Most commands one sentence may produce.
 pub const MAX_COMMANDS: usize = 4;
@@ -43,12 +43,21 @@ fn tokenize(text: &str) -> Vec<Token> {
             .last()
             .filter(|c| matches!(c, '.' | '!' | '?' | ';' | ','));
         // Dice expressions keep their operators; other words are normalised.
-        let bare = trimmed.trim_matches(|c: char| matches!(c, '.' | '!' | '?' | ';' | ',' | '"' | '(' | ')' | '\u{201c}' | '\u{201d}'));
+        let bare = trimmed.trim_matches(|c: char| {
+            matches!(
+                c,
+                '.' | '!' | '?' | ';' | ',' | '"' | '(' | ')' | '\u{201c}' | '\u{201d}'
+            )
+        });
         let lower = bare.to_lowercase();
         let words: Vec<String> = if is_dice(&lower) || is_dice_operator(&lower) {
             vec![lower]
         } else {
-            fuzzy::normalize(bare).split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
+            fuzzy::normalize(bare)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect()
         };
         let n = words.len();
         for (i, w) in words.into_iter().enumerate() {
@@ -65,39 +74,114 @@ fn tokenize(text: &str) -> Vec<Token> {
 
 /// A number or an operator inside a dice expression ("+", "5", "-1").
 fn is_dice_operator(w: &str) -> bool {
-    !w.is_empty() && w.chars().all(|c| "0123456789+-*/()".contains(c)) && w.chars().any(|c| !c.is_ascii_digit())
+    !w.is_empty()
+        && w.chars().all(|c| "0123456789+-*/()".contains(c))
+        && w.chars().any(|c| !c.is_ascii_digit())
 }
 
 fn is_dice(w: &str) -> bool {
     let w = w.trim_start_matches(|c: char| c.is_ascii_digit());
-    w.starts_with('d') && w[1..].chars().next().is_some_and(|c| c.is_ascii_digit() || c == '%')
+    w.starts_with('d')
+        && w[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '%')
 }
 
 const FILLERS: &[&str] = &[
-    "i", "i'll", "ill", "i'm", "im", "we", "we'll", "gonna", "going", "to", "want", "wanna", "would", "like", "i'd",
-    "let", "lets", "let's", "me", "try", "tries", "attempt", "attempts", "please", "can", "could", "may", "ok",
-    "okay", "so", "um", "uh", "umm", "er", "well", "now", "then", "and", "also", "just", "quickly", "will", "shall",
-    "decide", "go", "ahead", "alright", "right", "yeah", "yes", "hey", "first", "next", "finally", "again",
+    "i", "i'll", "ill", "i'm", "im", "we", "we'll", "gonna", "going", "to", "want", "wanna",
+    "would", "like", "i'd", "let", "lets", "let's", "me", "try", "tries", "attempt", "attempts",
+    "please", "can", "could", "may", "ok", "okay", "so", "um", "uh", "umm", "er", "well", "now",
+    "then", "and", "also", "just", "quickly", "will", "shall", "decide", "go", "ahead", "alright",
+    "right", "yeah", "yes", "hey", "first", "next", "finally", "again",
 ];
 
 const ATTACK: &[&str] = &[
-    "attack", "attacks", "hit", "hits", "strike", "strikes", "swing", "swings", "stab", "stabs", "slash", "slashes",
-    "shoot", "shoots", "fire", "punch", "punches", "kick", "kicks", "smash", "smashes", "bash", "bashes", "chop",
-    "cleave", "hack", "slice", "thrust", "lunge", "lunges", "whack", "smack", "club", "skewer", "impale", "charge",
-    "throw", "hurl", "stick", "poke", "fight", "strikes",
+    "attack", "attacks", "hit", "hits", "strike", "strikes", "swing", "swings", "stab", "stabs",
+    "slash", "slashes", "shoot", "shoots", "fire", "punch", "punches", "kick", "kicks", "smash",
+    "smashes", "bash", "bashes", "chop", "cleave", "hack", "slice", "thrust", "lunge", "lunges",
+    "whack", "smack", "club", "skewer", "impale", "charge", "throw", "hurl", "stick", "poke",
+    "fight", "strikes",
 ];
 const CAST: &[&str] = &["cast", "casts", "invoke", "channel", "unleash"];
-const USE: &[&str] = &["use", "uses", "drink", "drinks", "quaff", "quaffs", "eat", "consume", "apply", "swig", "gulp", "down", "take", "sip"];
+const USE: &[&str] = &[
+    "use", "uses", "drink", "drinks", "quaff", "quaffs", "eat", "consume", "apply", "swig", "gulp",
+    "down", "take", "sip",
+];
 const TALK: &[&str] = &[
-    "say", "says", "tell", "tells", "ask", "asks", "shout", "shouts", "yell", "yells", "scream", "whisper", "talk",
-    "talks", "speak", "speaks", "greet", "greets", "reply", "answer", "call", "chat", "mutter", "cry", "explain",
-    "introduce", "thank", "beg", "offer",
+    "say",
+    "says",
+    "tell",
+    "tells",
+    "ask",
+    "asks",
+    "shout",
+    "shouts",
+    "yell",
+    "yells",
+    "scream",
+    "whisper",
+    "talk",
+    "talks",
+    "speak",
+    "speaks",
+    "greet",
+    "greets",
+    "reply",
+    "answer",
+    "call",
+    "chat",
+    "mutter",
+    "cry",
+    "explain",
+    "introduce",
+    "thank",
+    "beg",
+    "offer",
 ];
 const MOVE: &[&str] = &[
-    "move", "moves", "walk", "walks", "run", "runs", "go", "goes", "step", "steps", "head", "heads", "approach",
-    "advance", "retreat", "flee", "back", "dash", "disengage", "sprint", "crawl", "enter", "leave", "follow",
-    "open", "close", "wait", "stand", "sit", "kneel", "duck", "fall", "rush", "stay", "return", "cross",
-    "grab", "pick", "drop", "light", "hold", "ready",
+    "move",
+    "moves",
+    "walk",
+    "walks",
+    "run",
+    "runs",
+    "go",
+    "goes",
+    "step",
+    "steps",
+    "head",
+    "heads",
+    "approach",
+    "advance",
+    "retreat",
+    "flee",
+    "back",
+    "dash",
+    "disengage",
+    "sprint",
+    "crawl",
+    "enter",
+    "leave",
+    "follow",
+    "open",
+    "close",
+    "wait",
+    "stand",
+    "sit",
+    "kneel",
+    "duck",
+    "fall",
+    "rush",
+    "stay",
+    "return",
+    "cross",
+    "grab",
+    "pick",
+    "drop",
+    "light",
+    "hold",
+    "ready",
 ];
 const ROLL: &[&str] = &["roll", "rolls", "make", "makes", "do", "check", "test"];
 
@@ -204,14 +288,28 @@ fn skill_in(words: &[&str]) -> Option<Skill> {
             }
         };
         for win in words.windows(parts.len()) {
-            if win.iter().zip(&parts).all(|(a, b)| close(a, b) || (b.len() > 5 && a.len() >= 5 && b.starts_with(*a))) {
-                consider(win.iter().zip(&parts).map(|(a, b)| fuzzy::distance(a, b)).sum());
+            if win
+                .iter()
+                .zip(&parts)
+                .all(|(a, b)| close(a, b) || (b.len() > 5 && a.len() >= 5 && b.starts_with(*a)))
+            {
+                consider(
+                    win.iter()
+                        .zip(&parts)
+                        .map(|(a, b)| fuzzy::distance(a, b))
+                        .sum(),
+                );
             }
         }
         if parts.len() > 1 {
             // "sleightofhand", "animalhandling"
             let joined = parts.concat();
-            if let Some(d) = words.iter().filter(|w| close(w, &joined)).map(|w| fuzzy::distance(w, &joined)).min() {
+            if let Some(d) = words
+                .iter()
+                .filter(|w| close(w, &joined))
+                .map(|w| fuzzy::distance(w, &joined))
+                .min()
+            {
                 consider(d);
             }
         }
@@ -230,7 +328,9 @@ fn advantage_in(words: &[&str]) -> Advantage {
 }
 
 fn dc_in(words: &[&str]) -> Option<i32> {
-    let i = words.iter().position(|w| matches!(*w, "dc" | "difficulty"))?;
+    let i = words
+        .iter()
+        .position(|w| matches!(*w, "dc" | "difficulty"))?;
     words[i + 1..]
         .iter()
         .take(2)
@@ -239,8 +339,15 @@ fn dc_in(words: &[&str]) -> Option<i32> {
 }
 
 fn verb_in(w: &str, list: &[&str]) -> bool {
-    list.contains(&w) || w.len() >= 5 && list.iter().any(|v| v.len() >= 5 && fuzzy::distance(w, v) <= 1)
-        || w.len() == 4 && list.iter().any(|v| v.len() == 4 && fuzzy::distance(w, v) == 1 && sorted(w) == sorted(v))
+    list.contains(&w)
+        || w.len() >= 5
+            && list
+                .iter()
+                .any(|v| v.len() >= 5 && fuzzy::distance(w, v) <= 1)
+        || w.len() == 4
+            && list
+                .iter()
+                .any(|v| v.len() == 4 && fuzzy::distance(w, v) == 1 && sorted(w) == sorted(v))
 }
 
 /// Letters in order (to accept only transpositions for four-letter words: "cats").
@@ -254,7 +361,11 @@ fn list(names: &[String]) -> String {
     match names.len() {
         0 => "nothing".into(),
         1 => names[0].clone(),
-        _ => format!("{} or {}", names[..names.len() - 1].join(", "), names[names.len() - 1]),
+        _ => format!(
+            "{} or {}",
+            names[..names.len() - 1].join(", "),
+            names[names.len() - 1]
+        ),
     }
 }
 
@@ -273,14 +384,19 @@ pub fn parse(text: &str, scene: &Scene) -> IntentOutcome {
     }
     // Quoted speech is in-character talk, whatever verbs it holds.
     if text.contains(['"', '\u{201c}', '\u{201d}']) {
-        return IntentOutcome::Commands(vec![Action::Act { text: clip_act(text) }]);
+        return IntentOutcome::Commands(vec![Action::Act {
+            text: clip_act(text),
+        }]);
     }
     let tokens = tokenize(text);
     let clauses = split_clauses(&tokens);
     let mut actions = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     for c in &clauses {
-        let original = text[c[0].start..c[c.len() - 1].end].trim().trim_end_matches([',', ';']).to_string();
+        let original = text[c[0].start..c[c.len() - 1].end]
+            .trim()
+            .trim_end_matches([',', ';'])
+            .to_string();
         match clause(c, &original, scene) {
             Clause::Do(a) => actions.push(a),
             Clause::Ask(q) => return IntentOutcome::Clarify(q),
@@ -300,7 +416,9 @@ pub fn parse(text: &str, scene: &Scene) -> IntentOutcome {
     }
     if recognised == 0 {
         // A first-person action with no mechanics: the whole sentence, declared.
-        return IntentOutcome::Commands(vec![Action::Act { text: clip_act(text) }]);
+        return IntentOutcome::Commands(vec![Action::Act {
+            text: clip_act(text),
+        }]);
     }
     actions.dedup();
     actions.truncate(MAX_COMMANDS);
@@ -314,13 +432,21 @@ fn clip_act(s: &str) -> String {
 fn first_person(text: &str) -> bool {
     let w = fuzzy::normalize(text);
     let first = w.split(' ').next().unwrap_or("");
-    matches!(first, "i" | "i'll" | "i'm" | "i'd" | "we" | "we'll" | "my" | "let" | "lets" | "let's" | "me")
+    matches!(
+        first,
+        "i" | "i'll" | "i'm" | "i'd" | "we" | "we'll" | "my" | "let" | "lets" | "let's" | "me"
+    )
 }
 
 fn split_clauses(tokens: &[Token]) -> Vec<Vec<Token>> {
     let starts_verb = |i: usize| -> bool {
         let mut j = i;
-        while j < tokens.len() && matches!(tokens[j].w.as_str(), "then" | "i" | "i'll" | "ill" | "also" | "and" | "we" | "quickly" | "try" | "to") {
+        while j < tokens.len()
+            && matches!(
+                tokens[j].w.as_str(),
+                "then" | "i" | "i'll" | "ill" | "also" | "and" | "we" | "quickly" | "try" | "to"
+            )
+        {
             j += 1;
         }
         tokens.get(j).is_some_and(|t| is_verb(&t.w))
@@ -360,15 +486,23 @@ fn split_clauses(tokens: &[Token]) -> Vec<Vec<Token>> {
 }
 
 fn is_verb(w: &str) -> bool {
-    [ATTACK, CAST, USE, TALK, MOVE, ROLL].iter().any(|l| verb_in(w, l))
+    [ATTACK, CAST, USE, TALK, MOVE, ROLL]
+        .iter()
+        .any(|l| verb_in(w, l))
         || SKILL_VERBS.iter().any(|(v, _)| *v == w)
-        || matches!(w, "dodge" | "end" | "pass" | "rest" | "save" | "hide" | "done")
+        || matches!(
+            w,
+            "dodge" | "end" | "pass" | "rest" | "save" | "hide" | "done"
+        )
 }
 
 fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     let all: Vec<&str> = tokens.iter().map(|t| t.w.as_str()).collect();
     let mut k = 0;
-    while k < all.len() && FILLERS.contains(&all[k]) && !(all[k] == "go" && all.len() > k + 1 && !FILLERS.contains(&all[k + 1])) {
+    while k < all.len()
+        && FILLERS.contains(&all[k])
+        && !(all[k] == "go" && all.len() > k + 1 && !FILLERS.contains(&all[k + 1]))
+    {
         k += 1;
     }
     let words: Vec<&str> = all[k..].to_vec();
@@ -380,7 +514,18 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     // The turn.
     let has = |w: &str| words.contains(&w);
     if (has("turn") && (has("end") || has("ends") || has("finish") || has("done") || has("over")))
-        || matches!(words.as_slice(), ["pass"] | ["done"] | ["i'm", "done"] | ["that's", "it"] | ["that's", "all"] | ["end"] | ["skip"] | ["nothing"] | ["nothing", "else"])
+        || matches!(
+            words.as_slice(),
+            ["pass"]
+                | ["done"]
+                | ["i'm", "done"]
+                | ["that's", "it"]
+                | ["that's", "all"]
+                | ["end"]
+                | ["skip"]
+                | ["nothing"]
+                | ["nothing", "else"]
+        )
     {
         return Clause::Do(Action::EndTurn);
     }
@@ -395,7 +540,11 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
             });
         }
         if has("short") {
-            let n = words.iter().find_map(|w| w.parse::<u32>().ok()).unwrap_or(1).clamp(1, 20);
+            let n = words
+                .iter()
+                .find_map(|w| w.parse::<u32>().ok())
+                .unwrap_or(1)
+                .clamp(1, 20);
             return Clause::Do(Action::Rest {
                 kind: RestKind::Short,
                 hit_dice: n,
@@ -410,7 +559,9 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
         if verb_in(verb, ROLL) || i == 0 {
             let expr: String = words[i..]
                 .iter()
-                .take_while(|w| is_dice(w) || is_dice_operator(w) || w.chars().all(|c| c.is_ascii_digit()))
+                .take_while(|w| {
+                    is_dice(w) || is_dice_operator(w) || w.chars().all(|c| c.is_ascii_digit())
+                })
                 .copied()
                 .collect::<Vec<_>>()
                 .join("");
@@ -418,11 +569,15 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
             if dicebard_engine::dice::parse(&expr).is_ok() && expr.len() <= 100 {
                 return Clause::Do(Action::Roll { expr, secret });
             }
-            return Clause::Ask(format!("I can't roll \u{201c}{expr}\u{201d}. Try something like 1d20+3."));
+            return Clause::Ask(format!(
+                "I can't roll \u{201c}{expr}\u{201d}. Try something like 1d20+3."
+            ));
         }
     }
     // Saving throws: need an ability ("save the villager" is not one).
-    let save_word = words.iter().any(|w| matches!(*w, "save" | "saving" | "saves"));
+    let save_word = words
+        .iter()
+        .any(|w| matches!(*w, "save" | "saving" | "saves"));
     if save_word && let Some(ability) = words.iter().find_map(|w| ability_word(w)) {
         return Clause::Do(Action::Save {
             ability,
@@ -481,14 +636,20 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     if verb_in(verb, USE) && !rest.is_empty() {
         return use_item(rest, scene, original);
     }
-    if verb == "pick" && rest.iter().any(|w| matches!(*w, "lock" | "locks" | "pocket" | "pockets")) {
+    if verb == "pick"
+        && rest
+            .iter()
+            .any(|w| matches!(*w, "lock" | "locks" | "pocket" | "pockets"))
+    {
         return check(Skill::SleightOfHand, &words);
     }
     if let Some((_, sk)) = SKILL_VERBS.iter().find(|(v, _)| *v == verb) {
         return check(*sk, &words);
     }
     if verb_in(verb, TALK) || verb_in(verb, MOVE) {
-        return Clause::Do(Action::Act { text: clip_act(original) });
+        return Clause::Do(Action::Act {
+            text: clip_act(original),
+        });
     }
     if matches!(verb, "roll" | "rolls") {
         return Clause::Ask(
@@ -523,25 +684,43 @@ fn cast<S: AsRef<str>>(rest: &[S], scene: &Scene) -> Clause {
     let mut words: Vec<String> = rest.iter().map(|s| s.as_ref().to_string()).collect();
     // The slot level, and the words around it.
     let mut slot = None;
-    if let Some(i) = words.iter().position(|w| w == "level" || w == "lvl" || w == "slot") {
-        let before = i.checked_sub(1).and_then(|j| number_word(&words[j]).map(|n| (j, n)));
-        let after = words.get(i + 1).and_then(|w| number_word(w)).map(|n| (i + 1, n));
+    if let Some(i) = words
+        .iter()
+        .position(|w| w == "level" || w == "lvl" || w == "slot")
+    {
+        let before = i
+            .checked_sub(1)
+            .and_then(|j| number_word(&words[j]).map(|n| (j, n)));
+        let after = words
+            .get(i + 1)
+            .and_then(|w| number_word(w))
+            .map(|n| (i + 1, n));
         if let Some((j, n)) = after.or(before).filter(|(_, n)| (1..=9).contains(n)) {
             slot = Some(n as u8);
             let mut lo = i.min(j);
             let mut hi = i.max(j);
-            while lo > 0 && matches!(words[lo - 1].as_str(), "at" | "using" | "with" | "a" | "an" | "the" | "upcast" | "to" | "as") {
+            while lo > 0
+                && matches!(
+                    words[lo - 1].as_str(),
+                    "at" | "using" | "with" | "a" | "an" | "the" | "upcast" | "to" | "as"
+                )
+            {
                 lo -= 1;
             }
-            while hi + 1 < words.len() && matches!(words[hi + 1].as_str(), "slot" | "spell" | "level") {
+            while hi + 1 < words.len()
+                && matches!(words[hi + 1].as_str(), "slot" | "spell" | "level")
+            {
                 hi += 1;
             }
             words.drain(lo..=hi);
         }
     }
-    let prep = words
-        .iter()
-        .position(|w| matches!(w.as_str(), "at" | "on" | "targeting" | "against" | "toward" | "towards" | "onto" | "into"));
+    let prep = words.iter().position(|w| {
+        matches!(
+            w.as_str(),
+            "at" | "on" | "targeting" | "against" | "toward" | "towards" | "onto" | "into"
+        )
+    });
     let (spell_words, target_words) = match prep {
         Some(i) => (&words[..i], &words[i + 1..]),
         None => {
@@ -560,7 +739,10 @@ fn cast<S: AsRef<str>>(rest: &[S], scene: &Scene) -> Clause {
     }
     let Some((spell, _known)) = scene.resolve_spell(&phrase) else {
         let known: Vec<String> = scene.spells.iter().map(|s| s.name.clone()).collect();
-        return Clause::Ask(format!("I don't know a spell called \u{201c}{phrase}\u{201d}. You know {}.", list(&known)));
+        return Clause::Ask(format!(
+            "I don't know a spell called \u{201c}{phrase}\u{201d}. You know {}.",
+            list(&known)
+        ));
     };
     let mut targets = Vec::new();
     let joined = target_words.join(" ");
@@ -579,7 +761,14 @@ fn cast<S: AsRef<str>>(rest: &[S], scene: &Scene) -> Clause {
             Found::None => {
                 return Clause::Ask(format!(
                     "I don't see \u{201c}{part}\u{201d} here. You could target {}.",
-                    list(&scene.creatures.iter().filter(|c| !c.dead).map(|c| c.name.clone()).collect::<Vec<_>>())
+                    list(
+                        &scene
+                            .creatures
+                            .iter()
+                            .filter(|c| !c.dead)
+                            .map(|c| c.name.clone())
+                            .collect::<Vec<_>>()
+                    )
                 ));
             }
         }
@@ -603,7 +792,9 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
         weapon_phrase = Some(words[i + 1..end].join(" "));
         words.drain(i..end);
     }
-    let prep = words.iter().position(|w| matches!(*w, "at" | "against" | "on" | "toward" | "towards" | "into"));
+    let prep = words
+        .iter()
+        .position(|w| matches!(*w, "at" | "against" | "on" | "toward" | "towards" | "into"));
     let target_phrase = match prep {
         Some(i) => {
             let obj = words[..i].join(" ");
@@ -616,7 +807,9 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
     };
     let target = match scene.resolve_target(&target_phrase, Prefer::Foes) {
         Found::One(n) => n,
-        Found::Ambiguous(names) => return Clause::Ask(format!("Who do you attack: {}?", list(&names))),
+        Found::Ambiguous(names) => {
+            return Clause::Ask(format!("Who do you attack: {}?", list(&names)));
+        }
         Found::None if target_phrase.trim().is_empty() => {
             return Clause::Ask("Who do you attack? There is nobody to fight here.".into());
         }
@@ -632,7 +825,11 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
         None => {
             // "shoot" means the first ranged weapon.
             if matches!(verb, "shoot" | "shoots" | "fire") {
-                scene.weapons.iter().find(|w| w.ranged).map(|w| w.name.clone())
+                scene
+                    .weapons
+                    .iter()
+                    .find(|w| w.ranged)
+                    .map(|w| w.name.clone())
             } else {
                 None
             }
@@ -643,13 +840,26 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
             Found::Ambiguous(ws) => ws.into_iter().next(),
             Found::None => {
                 let words = fuzzy::content_words(&p);
-                if words.iter().any(|w| matches!(w.as_str(), "arrow" | "arrows" | "bolt" | "bolts")) {
-                    scene.weapons.iter().find(|w| w.ranged).map(|w| w.name.clone())
-                } else if words.iter().any(|w| matches!(w.as_str(), "fist" | "fists" | "hand" | "hands" | "weapon")) {
+                if words
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "arrow" | "arrows" | "bolt" | "bolts"))
+                {
+                    scene
+                        .weapons
+                        .iter()
+                        .find(|w| w.ranged)
+                        .map(|w| w.name.clone())
+                } else if words
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "fist" | "fists" | "hand" | "hands" | "weapon"))
+                {
                     None
                 } else {
                     let names: Vec<String> = scene.weapons.iter().map(|w| w.name.clone()).collect();
-                    return Clause::Ask(format!("You have no {p}. Your weapons: {}.", list(&names)));
+                    return Clause::Ask(format!(
+                        "You have no {p}. Your weapons: {}.",
+                        list(&names)
+                    ));
                 }
             }
         },
@@ -668,11 +878,19 @@ fn use_item(rest: &[&str], scene: &Scene, original: &str) -> Clause {
         Found::One(item) => Clause::Do(Action::UseItem { item }),
         Found::Ambiguous(items) => Clause::Ask(format!("Which one: {}?", list(&items))),
         Found::None => {
-            if fuzzy::content_words(&phrase).iter().any(|w| close(w, "potion")) {
-                Clause::Ask(format!("You have no {phrase}. You carry {}.", list(&scene.items)))
+            if fuzzy::content_words(&phrase)
+                .iter()
+                .any(|w| close(w, "potion"))
+            {
+                Clause::Ask(format!(
+                    "You have no {phrase}. You carry {}.",
+                    list(&scene.items)
+                ))
             } else {
                 // "take a deep breath", "use the rope": no mechanics, so declare it.
-                Clause::Do(Action::Act { text: clip_act(original) })
+                Clause::Do(Action::Act {
+                    text: clip_act(original),
+                })
             }
         }
     }

@@ -100,23 +100,46 @@ fn size_rank(size: &str) -> u8 {
 
 fn split_number(name: &str) -> (String, Option<u32>) {
     match name.rsplit_once(' ') {
-        Some((base, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => (base.to_string(), n.parse().ok()),
+        Some((base, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
+            (base.to_string(), n.parse().ok())
+        }
         _ => (name.to_string(), None),
     }
 }
 
 const SELF_WORDS: &[&str] = &["me", "myself", "self", "i"];
-const BIG: &[&str] = &["big", "bigger", "biggest", "large", "larger", "largest", "huge", "giant", "tall", "tallest", "massive"];
-const SMALL: &[&str] = &["small", "smaller", "smallest", "little", "tiny", "short", "puny"];
-const HURT: &[&str] = &["wounded", "hurt", "injured", "bloodied", "bloody", "weakest", "weak", "damaged", "bleeding"];
+const BIG: &[&str] = &[
+    "big", "bigger", "biggest", "large", "larger", "largest", "huge", "giant", "tall", "tallest",
+    "massive",
+];
+const SMALL: &[&str] = &[
+    "small", "smaller", "smallest", "little", "tiny", "short", "puny",
+];
+const HURT: &[&str] = &[
+    "wounded", "hurt", "injured", "bloodied", "bloody", "weakest", "weak", "damaged", "bleeding",
+];
 const STRONG: &[&str] = &["strongest", "toughest", "scariest", "healthiest"];
 const PRONOUNS: &[&str] = &[
-    "him", "her", "it", "them", "enemy", "monster", "foe", "creature", "guy", "thing", "last", "other", "remaining",
+    "him",
+    "her",
+    "it",
+    "them",
+    "enemy",
+    "monster",
+    "foe",
+    "creature",
+    "guy",
+    "thing",
+    "last",
+    "other",
+    "remaining",
 ];
 
 /// Number words as a transcript may spell them (homophones included).
 pub fn number_word(w: &str) -> Option<u32> {
-    if let Ok(n) = w.trim_end_matches(|c: char| c.is_alphabetic()).parse::<u32>()
+    if let Ok(n) = w
+        .trim_end_matches(|c: char| c.is_alphabetic())
+        .parse::<u32>()
         && w.chars().next().is_some_and(|c| c.is_ascii_digit())
     {
         return Some(n);
@@ -156,7 +179,8 @@ impl Scene {
                 let (base, number) = split_number(&c.name);
                 let data = c.monster.as_ref().and_then(|m| state.catalog.monster(m));
                 let health_rank = match c.health() {
-                    dicebard_engine::creature::Health::Dead | dicebard_engine::creature::Health::Down => 0,
+                    dicebard_engine::creature::Health::Dead
+                    | dicebard_engine::creature::Health::Down => 0,
                     dicebard_engine::creature::Health::Bloodied => 1,
                     dicebard_engine::creature::Health::Hurt => 2,
                     dicebard_engine::creature::Health::Unhurt => 3,
@@ -206,7 +230,13 @@ impl Scene {
             })
             .unwrap_or_default();
         let items = me
-            .map(|c| c.inventory.iter().filter(|i| i.quantity > 0).map(|i| i.name.clone()).collect())
+            .map(|c| {
+                c.inventory
+                    .iter()
+                    .filter(|i| i.quantity > 0)
+                    .map(|i| i.name.clone())
+                    .collect()
+            })
             .unwrap_or_default();
         let my_turn = match (&state.combat, me) {
             (None, _) => true,
@@ -242,19 +272,36 @@ impl Scene {
     }
 
     fn pick_first_standing(cands: &[&SceneCreature]) -> String {
-        cands.iter().find(|c| !c.down).unwrap_or(&cands[0]).name.clone()
+        cands
+            .iter()
+            .find(|c| !c.down)
+            .unwrap_or(&cands[0])
+            .name
+            .clone()
     }
 
     /// Resolves a phrase naming a creature: "me", "the big one", "the wounded goblin",
     /// "goblin two", "the second goblin", "Thorin".
     pub fn resolve_target(&self, phrase: &str, prefer: Prefer) -> Found {
-        let words: Vec<String> = fuzzy::normalize(phrase).split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect();
+        let words: Vec<String> = fuzzy::normalize(phrase)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
         let words: Vec<String> = words
             .into_iter()
-            .filter(|w| !matches!(w.as_str(), "the" | "a" | "an" | "at" | "that" | "this" | "one" | "ones" | "guy"))
+            .filter(|w| {
+                !matches!(
+                    w.as_str(),
+                    "the" | "a" | "an" | "at" | "that" | "this" | "one" | "ones" | "guy"
+                )
+            })
             .collect();
         if words.len() == 1 && SELF_WORDS.contains(&words[0].as_str()) {
-            return self.actor.as_ref().map_or(Found::None, |a| Found::One(a.name.clone()));
+            return self
+                .actor
+                .as_ref()
+                .map_or(Found::None, |a| Found::One(a.name.clone()));
         }
         if words.is_empty() {
             let foes: Vec<&SceneCreature> = self.foes().collect();
@@ -270,7 +317,10 @@ impl Scene {
         let mut rest: Vec<&str> = Vec::new();
         for (i, w) in words.iter().enumerate() {
             let w = w.as_str();
-            if let Some(set) = [BIG, SMALL, HURT, STRONG].into_iter().find(|s| s.contains(&w)) {
+            if let Some(set) = [BIG, SMALL, HURT, STRONG]
+                .into_iter()
+                .find(|s| s.contains(&w))
+            {
                 relative = Some(set);
             } else if PRONOUNS.contains(&w) {
                 relative = relative.or(Some(PRONOUNS));
@@ -283,7 +333,11 @@ impl Scene {
                 rest.push(w);
             }
         }
-        let alive: Vec<&SceneCreature> = self.creatures.iter().filter(|c| !c.dead && !c.is_actor).collect();
+        let alive: Vec<&SceneCreature> = self
+            .creatures
+            .iter()
+            .filter(|c| !c.dead && !c.is_actor)
+            .collect();
         let pool: Vec<&SceneCreature> = match prefer {
             Prefer::Foes => {
                 let foes: Vec<&SceneCreature> = self.foes().filter(|c| !c.is_actor).collect();
@@ -302,8 +356,14 @@ impl Scene {
                     .filter_map(|n| name_score(&phrase, n))
                     .min()
             };
-            fn scored<'c>(set: &[&'c SceneCreature], score: &dyn Fn(&SceneCreature) -> Option<u8>) -> Vec<(u8, &'c SceneCreature)> {
-                let mut v: Vec<(u8, &SceneCreature)> = set.iter().filter_map(|c| score(c).map(|s| (s, *c))).collect();
+            fn scored<'c>(
+                set: &[&'c SceneCreature],
+                score: &dyn Fn(&SceneCreature) -> Option<u8>,
+            ) -> Vec<(u8, &'c SceneCreature)> {
+                let mut v: Vec<(u8, &SceneCreature)> = set
+                    .iter()
+                    .filter_map(|c| score(c).map(|s| (s, *c)))
+                    .collect();
                 let best = v.iter().map(|(s, _)| *s).min();
                 v.retain(|(s, _)| Some(*s) == best);
                 v
@@ -319,26 +379,38 @@ impl Scene {
         }
         let mut cands = named;
         if let Some(n) = number {
-            let numbered: Vec<&SceneCreature> = cands.iter().copied().filter(|c| c.number == Some(n)).collect();
+            let numbered: Vec<&SceneCreature> = cands
+                .iter()
+                .copied()
+                .filter(|c| c.number == Some(n))
+                .collect();
             if numbered.is_empty() {
                 // "the second goblin" among Goblin 3 and Goblin 4: the n-th of them.
                 let mut sorted = cands.clone();
                 sorted.sort_by_key(|c| (c.number, c.id));
-                return sorted.get(n as usize - 1).map_or(Found::None, |c| Found::One(c.name.clone()));
+                return sorted
+                    .get(n as usize - 1)
+                    .map_or(Found::None, |c| Found::One(c.name.clone()));
             }
             cands = numbered;
         }
         if let Some(rel) = relative {
             let standing: Vec<&SceneCreature> = cands.iter().copied().filter(|c| !c.down).collect();
-            let set = if standing.is_empty() { cands.clone() } else { standing };
+            let set = if standing.is_empty() {
+                cands.clone()
+            } else {
+                standing
+            };
             let pick = if rel == BIG {
-                set.iter().max_by_key(|c| (c.size, c.max_hp, std::cmp::Reverse(c.id)))
+                set.iter()
+                    .max_by_key(|c| (c.size, c.max_hp, std::cmp::Reverse(c.id)))
             } else if rel == SMALL {
                 set.iter().min_by_key(|c| (c.size, c.max_hp, c.id))
             } else if rel == HURT {
                 set.iter().min_by_key(|c| (c.health_rank, c.id))
             } else if rel == STRONG {
-                set.iter().max_by_key(|c| (c.max_hp, c.size, std::cmp::Reverse(c.id)))
+                set.iter()
+                    .max_by_key(|c| (c.max_hp, c.size, std::cmp::Reverse(c.id)))
             } else if set.len() == 1 {
                 set.first()
             } else {
@@ -350,7 +422,9 @@ impl Scene {
             return Found::One(cands[0].name.clone());
         }
         // Several of one kind: the first still standing, as the engine resolves names.
-        let same_kind = cands.iter().all(|c| c.kind.is_some() && c.kind == cands[0].kind);
+        let same_kind = cands
+            .iter()
+            .all(|c| c.kind.is_some() && c.kind == cands[0].kind);
         if same_kind {
             return Found::One(Self::pick_first_standing(&cands));
         }
@@ -361,10 +435,15 @@ impl Scene {
     /// explains if the character cannot cast it). Returns the name and whether known.
     pub fn resolve_spell(&self, phrase: &str) -> Option<(String, bool)> {
         let (score, hits) = fuzzy::best(phrase, self.spells.iter().map(|s| s.name.as_str()));
-        if score.is_some_and(|s| s <= 3) && let Some(h) = hits.first() {
+        if score.is_some_and(|s| s <= 3)
+            && let Some(h) = hits.first()
+        {
             return Some(((*h).to_string(), true));
         }
-        let (score, hits) = fuzzy::best(phrase, self.catalog.spells.values().map(|s| s.name.as_str()));
+        let (score, hits) = fuzzy::best(
+            phrase,
+            self.catalog.spells.values().map(|s| s.name.as_str()),
+        );
         match (score, hits.as_slice()) {
             (Some(s), [one]) if s <= 2 => Some(((*one).to_string(), false)),
             _ => None,
@@ -393,7 +472,9 @@ impl Scene {
 
     /// Whether `name` is exactly (case aside) a creature that can be targeted.
     pub fn has_creature(&self, name: &str) -> bool {
-        self.creatures.iter().any(|c| !c.dead && c.name.eq_ignore_ascii_case(name.trim()))
+        self.creatures
+            .iter()
+            .any(|c| !c.dead && c.name.eq_ignore_ascii_case(name.trim()))
     }
 
     pub fn catalog(&self) -> &Catalog {

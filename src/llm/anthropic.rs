@@ -9,8 +9,8 @@
 
 use super::error::LlmError;
 use super::{
-    ChatDelta, ChatProvider, ChatRequest, ChatStream, Decoder, HttpOptions, ProviderConfig, ProviderKind, Role,
-    TokenUsage, event_stream, http_client, join_url, retry,
+    ChatDelta, ChatProvider, ChatRequest, ChatStream, Decoder, HttpOptions, ProviderConfig,
+    ProviderKind, Role, TokenUsage, event_stream, http_client, join_url, retry,
 };
 use crate::config::Secret;
 use crate::coordinator::BoxFuture;
@@ -85,7 +85,10 @@ impl AnthropicClient {
             v.set_sensitive(true);
             h.insert("x-api-key", v);
         }
-        h.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
+        h.insert(
+            "anthropic-version",
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
         h
     }
 }
@@ -112,7 +115,11 @@ impl ChatProvider for AnthropicClient {
                 self.key.as_ref(),
             )
             .await?;
-            Ok(event_stream(resp, AnthropicDecoder::default(), self.http.stall_timeout))
+            Ok(event_stream(
+                resp,
+                AnthropicDecoder::default(),
+                self.http.stall_timeout,
+            ))
         })
     }
 }
@@ -145,33 +152,57 @@ impl Decoder for AnthropicDecoder {
         match kind.as_str() {
             "message_start" => {
                 let u = v.pointer("/message/usage");
-                self.usage.input = u.and_then(|u| u.get("input_tokens")).and_then(Value::as_u64).unwrap_or(0);
-                self.usage.output = u.and_then(|u| u.get("output_tokens")).and_then(Value::as_u64).unwrap_or(0);
+                self.usage.input = u
+                    .and_then(|u| u.get("input_tokens"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                self.usage.output = u
+                    .and_then(|u| u.get("output_tokens"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
             }
             "content_block_start" => {
-                let index = v.get("index").and_then(Value::as_u64).ok_or_else(|| bad("block without index"))? as usize;
-                let block = v.get("content_block").ok_or_else(|| bad("block without content"))?;
+                let index =
+                    v.get("index")
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| bad("block without index"))? as usize;
+                let block = v
+                    .get("content_block")
+                    .ok_or_else(|| bad("block without content"))?;
                 match block.get("type").and_then(Value::as_str) {
                     Some("text") => {
-                        if let Some(t) = block.get("text").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                        if let Some(t) = block
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .filter(|t| !t.is_empty())
+                        {
                             out.push(ChatDelta::Text(t.to_string()));
                         }
                     }
                     Some("tool_use") => out.push(ChatDelta::ToolCall {
                         index,
                         id: block.get("id").and_then(Value::as_str).map(str::to_string),
-                        name: block.get("name").and_then(Value::as_str).map(str::to_string),
+                        name: block
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
                         arguments: String::new(),
                     }),
                     _ => {} // thinking blocks and future kinds carry nothing we use
                 }
             }
             "content_block_delta" => {
-                let index = v.get("index").and_then(Value::as_u64).ok_or_else(|| bad("delta without index"))? as usize;
+                let index =
+                    v.get("index")
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| bad("delta without index"))? as usize;
                 let delta = v.get("delta").ok_or_else(|| bad("delta without body"))?;
                 match delta.get("type").and_then(Value::as_str) {
                     Some("text_delta") => {
-                        let t = delta.get("text").and_then(Value::as_str).ok_or_else(|| bad("text_delta without text"))?;
+                        let t = delta
+                            .get("text")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| bad("text_delta without text"))?;
                         if !t.is_empty() {
                             out.push(ChatDelta::Text(t.to_string()));
                         }
@@ -203,8 +234,14 @@ impl Decoder for AnthropicDecoder {
             "message_stop" => self.done = true,
             "content_block_stop" | "ping" => {}
             "error" => {
-                let kind = v.pointer("/error/type").and_then(Value::as_str).unwrap_or("error");
-                let msg = v.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+                let kind = v
+                    .pointer("/error/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error");
+                let msg = v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 return Err(match kind {
                     "overloaded_error" | "api_error" => LlmError::Server {
                         provider: "anthropic",
@@ -245,14 +282,35 @@ mod tests {
         let mut d = AnthropicDecoder::default();
         let mut all = Vec::new();
         for (e, data) in [
-            ("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Okay"}}"#),
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"usage":{"input_tokens":25,"output_tokens":1}}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Okay"}}"#,
+            ),
             ("ping", r#"{"type":"ping"}"#),
-            ("content_block_start", r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"pick","input":{}}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"option\": 2}"}}"#),
-            ("content_block_stop", r#"{"type":"content_block_stop","index":1}"#),
-            ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":15}}"#),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"pick","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"option\": 2}"}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":1}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":15}}"#,
+            ),
             ("message_stop", r#"{"type":"message_stop"}"#),
         ] {
             all.extend(d.event(ev(e, data)).unwrap());
@@ -262,9 +320,22 @@ mod tests {
             all,
             vec![
                 ChatDelta::Text("Okay".into()),
-                ChatDelta::ToolCall { index: 1, id: Some("toolu_1".into()), name: Some("pick".into()), arguments: String::new() },
-                ChatDelta::ToolCall { index: 1, id: None, name: None, arguments: "{\"option\": 2}".into() },
-                ChatDelta::Usage(TokenUsage { input: 25, output: 15 }),
+                ChatDelta::ToolCall {
+                    index: 1,
+                    id: Some("toolu_1".into()),
+                    name: Some("pick".into()),
+                    arguments: String::new()
+                },
+                ChatDelta::ToolCall {
+                    index: 1,
+                    id: None,
+                    name: None,
+                    arguments: "{\"option\": 2}".into()
+                },
+                ChatDelta::Usage(TokenUsage {
+                    input: 25,
+                    output: 15
+                }),
                 ChatDelta::Finish(Some("tool_use".into())),
             ]
         );
@@ -274,9 +345,15 @@ mod tests {
     fn mid_stream_errors() {
         let mut d = AnthropicDecoder::default();
         let e = d
-            .event(ev("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#))
+            .event(ev(
+                "error",
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            ))
             .unwrap_err();
         assert!(matches!(e, LlmError::Server { status: 529, .. }));
-        assert!(matches!(d.event(ev("content_block_delta", "{{{")), Err(LlmError::BadResponse(_))));
+        assert!(matches!(
+            d.event(ev("content_block_delta", "{{{")),
+            Err(LlmError::BadResponse(_))
+        ));
     }
 }

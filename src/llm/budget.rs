@@ -2,8 +2,8 @@
 //! Counts live in memory and are added to the store (`llm_usage`) as they happen, so a
 //! restart neither forgets the spend nor resets the budget.
 
-use super::error::LlmError;
 use super::TokenUsage;
+use super::error::LlmError;
 use crate::clock::Clock;
 use crate::store::Store;
 use serde::Serialize;
@@ -57,7 +57,11 @@ pub struct UsageReport {
 
 impl fmt::Display for UsageReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LLM: {} {} — {} tokens today", self.provider, self.model, self.tokens_today)?;
+        write!(
+            f,
+            "LLM: {} {} — {} tokens today",
+            self.provider, self.model, self.tokens_today
+        )?;
         if self.token_budget > 0 {
             let pct = self.tokens_today.saturating_mul(100) / self.token_budget.max(1);
             write!(f, " of {} ({pct}%)", self.token_budget)?;

@@ -17,14 +17,19 @@ pub enum LlmError {
         detail: String,
     },
     /// The provider does not know the configured model (HTTP 404 / model_not_found).
-    #[error("the {provider} API does not know the model {model:?}: check llm.model{}", detail_suffix(detail))]
+    #[error(
+        "the {provider} API does not know the model {model:?}: check llm.model{}",
+        detail_suffix(detail)
+    )]
     UnknownModel {
         provider: &'static str,
         model: String,
         detail: String,
     },
     /// The host could not be reached (DNS, refused connection, TLS).
-    #[error("cannot reach the LLM at {url}: {detail} (check llm.base_url and that the server is running)")]
+    #[error(
+        "cannot reach the LLM at {url}: {detail} (check llm.base_url and that the server is running)"
+    )]
     Unreachable { url: String, detail: String },
     /// Too many requests (HTTP 429), after the retries were spent.
     #[error("the {provider} API is rate-limiting us (HTTP 429){}", retry_suffix(*retry_after))]
@@ -40,7 +45,10 @@ pub enum LlmError {
         detail: String,
     },
     /// The provider rejected the request for another reason (HTTP 4xx).
-    #[error("the {provider} API rejected the request (HTTP {status}){}", detail_suffix(detail))]
+    #[error(
+        "the {provider} API rejected the request (HTTP {status}){}",
+        detail_suffix(detail)
+    )]
     Rejected {
         provider: &'static str,
         status: u16,

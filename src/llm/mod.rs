@@ -39,6 +39,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Which wire format a provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -266,7 +267,11 @@ pub(crate) fn http_client(http: &HttpOptions) -> Result<reqwest::Client, LlmErro
 }
 
 pub(crate) fn join_url(base: &str, path: &str) -> String {
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 /// Turns SSE events into [`ChatDelta`]s for one wire format.
@@ -278,7 +283,11 @@ pub(crate) trait Decoder: Send + 'static {
 
 /// The body of a streaming response as deltas: SSE parsing, a stall timeout between
 /// chunks, and an error if the body ends before the provider's end marker.
-pub(crate) fn event_stream<D: Decoder>(resp: reqwest::Response, decoder: D, stall: Duration) -> ChatStream {
+pub(crate) fn event_stream<D: Decoder>(
+    resp: reqwest::Response,
+    decoder: D,
+    stall: Duration,
+) -> ChatStream {
     struct St<D> {
         body: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
         parser: sse::SseParser,
@@ -329,7 +338,10 @@ pub(crate) fn event_stream<D: Decoder>(resp: reqwest::Response, decoder: D, stal
                     let err = if e.is_timeout() {
                         LlmError::Timeout(stall)
                     } else {
-                        LlmError::BadResponse(format!("the stream broke off: {}", error::clip(&e.to_string(), 160)))
+                        LlmError::BadResponse(format!(
+                            "the stream broke off: {}",
+                            error::clip(&e.to_string(), 160)
+                        ))
                     };
                     return Some((Err(err), st));
                 }
@@ -378,7 +390,9 @@ pub async fn collect(mut stream: ChatStream) -> Result<ChatResponse, LlmError> {
                 }
                 c.arguments.push_str(&arguments);
                 if c.arguments.len() > 64 * 1024 {
-                    return Err(LlmError::BadResponse("a tool call's arguments are too long".into()));
+                    return Err(LlmError::BadResponse(
+                        "a tool call's arguments are too long".into(),
+                    ));
                 }
             }
             ChatDelta::Usage(u) => out.usage = Some(u),
@@ -463,7 +477,12 @@ impl std::fmt::Debug for Llm {
 }
 
 impl Llm {
-    pub fn new(provider: Arc<dyn ChatProvider>, settings: LlmSettings, store: Option<Store>, clock: Clock) -> Self {
+    pub fn new(
+        provider: Arc<dyn ChatProvider>,
+        settings: LlmSettings,
+        store: Option<Store>,
+        clock: Clock,
+    ) -> Self {
         let meter = UsageMeter::new(settings.token_budget, settings.prices, store, clock);
         Llm {
             provider,
@@ -474,7 +493,11 @@ impl Llm {
 
     /// The LLM `config` asks for, or `None` for the built-in narrator. Errs when the
     /// public endpoint is chosen without an API key.
-    pub fn from_config(config: &Config, store: Option<Store>, clock: Clock) -> Result<Option<Arc<Llm>>, LlmError> {
+    pub fn from_config(
+        config: &Config,
+        store: Option<Store>,
+        clock: Clock,
+    ) -> Result<Option<Arc<Llm>>, LlmError> {
         let kind = match config.narrator.kind {
             NarratorKind::Builtin => return Ok(None),
             NarratorKind::Openai => ProviderKind::OpenAi,
@@ -498,11 +521,18 @@ impl Llm {
                 .base_url
                 .clone()
                 .unwrap_or_else(|| kind.default_base_url().to_string()),
-            model: c.model.clone().unwrap_or_else(|| kind.default_model().to_string()),
+            model: c
+                .model
+                .clone()
+                .unwrap_or_else(|| kind.default_model().to_string()),
             api_key: c.api_key.clone(),
             http: settings.http.clone(),
         })?;
-        tracing::info!(provider = kind.name(), model = provider.model(), "LLM configured");
+        tracing::info!(
+            provider = kind.name(),
+            model = provider.model(),
+            "LLM configured"
+        );
         Ok(Some(Arc::new(Llm::new(provider, settings, store, clock))))
     }
 
@@ -515,12 +545,17 @@ impl Llm {
     }
 
     /// Starts a streamed answer charged to `campaign_id`, after checking its budget.
-    pub async fn stream(self: &Arc<Self>, campaign_id: i64, req: &ChatRequest) -> Result<MeteredStream, LlmError> {
+    pub async fn stream(
+        self: &Arc<Self>,
+        campaign_id: i64,
+        req: &ChatRequest,
+    ) -> Result<MeteredStream, LlmError> {
         if let Err(e) = self.meter.check(campaign_id).await {
             self.meter.record_failure(campaign_id, &e);
             return Err(e);
         }
-        match self.provider.stream(req).await {
+        let span = tracing::debug_span!("llm", campaign = campaign_id, purpose = ?req.purpose, provider = self.provider.kind().name());
+        match self.provider.stream(req).instrument(span).await {
             Ok(inner) => Ok(MeteredStream {
                 inner,
                 llm: self.clone(),
@@ -538,17 +573,19 @@ impl Llm {
     }
 
     /// A whole answer within `deadline` (budget-checked and metered).
-    pub async fn complete(self: &Arc<Self>, campaign_id: i64, req: &ChatRequest, deadline: Duration) -> Result<ChatResponse, LlmError> {
+    pub async fn complete(
+        self: &Arc<Self>,
+        campaign_id: i64,
+        req: &ChatRequest,
+        deadline: Duration,
+    ) -> Result<ChatResponse, LlmError> {
         let fut = async {
             let s = self.stream(campaign_id, req).await?;
             collect(Box::pin(s)).await
         };
         match tokio::time::timeout(deadline, fut).await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => {
-                self.meter.record_failure(campaign_id, &e);
-                Err(e)
-            }
+            // Failures inside were recorded by `stream` and the metered stream.
+            Ok(r) => r,
             Err(_) => {
                 let e = LlmError::Timeout(deadline);
                 self.meter.record_failure(campaign_id, &e);
@@ -596,7 +633,11 @@ impl MeteredStream {
         let usage = match self.reported {
             Some(u) if u.input + u.output > 0 => TokenUsage {
                 input: if u.input > 0 { u.input } else { estimate.input },
-                output: if u.output > 0 { u.output } else { estimate.output },
+                output: if u.output > 0 {
+                    u.output
+                } else {
+                    estimate.output
+                },
             },
             _ => estimate,
         };
@@ -612,8 +653,11 @@ impl Stream for MeteredStream {
         match &item {
             Poll::Ready(Some(Ok(d))) => match d {
                 ChatDelta::Text(t) => self.output_chars += t.len() as u64,
-                ChatDelta::ToolCall { arguments, name, .. } => {
-                    self.output_chars += (arguments.len() + name.as_ref().map_or(0, |n| n.len())) as u64
+                ChatDelta::ToolCall {
+                    arguments, name, ..
+                } => {
+                    self.output_chars +=
+                        (arguments.len() + name.as_ref().map_or(0, |n| n.len())) as u64
                 }
                 ChatDelta::Usage(u) => self.reported = Some(*u),
                 ChatDelta::Finish(_) => {}

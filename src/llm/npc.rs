@@ -42,7 +42,8 @@ impl NpcIntents {
         let Some(q) = m.get_mut(campaign) else {
             return Vec::new();
         };
-        let (mine, rest): (VecDeque<_>, VecDeque<_>) = q.drain(..).partition(|(c, _)| creatures.contains(c));
+        let (mine, rest): (VecDeque<_>, VecDeque<_>) =
+            q.drain(..).partition(|(c, _)| creatures.contains(c));
         *q = rest;
         mine.into_iter().collect()
     }
@@ -92,10 +93,18 @@ impl LlmNpcPolicy {
             return *id;
         }
         let id = match &self.store {
-            Some(s) => s.campaign_by_name(name).await.ok().flatten().map_or(0, |r| r.id),
+            Some(s) => s
+                .campaign_by_name(name)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |r| r.id),
             None => 0,
         };
-        self.ids.lock().expect("ids poisoned").insert(name.to_string(), id);
+        self.ids
+            .lock()
+            .expect("ids poisoned")
+            .insert(name.to_string(), id);
         id
     }
 
@@ -120,9 +129,15 @@ impl LlmNpcPolicy {
         user.push_str("</allies>\n<options>\n");
         for (i, o) in options.iter().enumerate() {
             let text = match o {
-                NpcOption::Multiattack { target } => format!("Multiattack against {}", fence(target, 64)),
-                NpcOption::Attack { attack, target } => format!("{} against {}", fence(attack, 64), fence(target, 64)),
-                NpcOption::Dodge => "Dodge (attacks against it have disadvantage until its next turn)".into(),
+                NpcOption::Multiattack { target } => {
+                    format!("Multiattack against {}", fence(target, 64))
+                }
+                NpcOption::Attack { attack, target } => {
+                    format!("{} against {}", fence(attack, 64), fence(target, 64))
+                }
+                NpcOption::Dodge => {
+                    "Dodge (attacks against it have disadvantage until its next turn)".into()
+                }
                 NpcOption::Pass => "Do nothing".into(),
             };
             let _ = writeln!(user, "{}. {text}", i + 1);
@@ -148,7 +163,11 @@ impl LlmNpcPolicy {
 
     /// Reads a reply into one of `options` and its intent; `None` if it is not a valid
     /// choice.
-    pub fn parse_choice(text: &str, tool_args: Option<&str>, options: &[NpcOption]) -> Option<(NpcOption, String)> {
+    pub fn parse_choice(
+        text: &str,
+        tool_args: Option<&str>,
+        options: &[NpcOption],
+    ) -> Option<(NpcOption, String)> {
         let raw = tool_args.or_else(|| extract_json_object(text))?;
         let c: Choice = serde_json::from_str(raw).ok()?;
         let n = match &c.option {
@@ -156,11 +175,17 @@ impl LlmNpcPolicy {
             serde_json::Value::String(s) => s.trim().parse().ok()?,
             _ => return None,
         };
-        let option = options.get(usize::try_from(n).ok()?.checked_sub(1)?)?.clone();
+        let option = options
+            .get(usize::try_from(n).ok()?.checked_sub(1)?)?
+            .clone();
         Some((option, fence(&c.intent, 160)))
     }
 
-    async fn decide(&self, state: &CampaignState, options: &[NpcOption]) -> Result<(NpcOption, String), String> {
+    async fn decide(
+        &self,
+        state: &CampaignState,
+        options: &[NpcOption],
+    ) -> Result<(NpcOption, String), String> {
         let campaign = self.campaign_id(&state.name).await;
         let req = Self::request(state, options);
         let deadline = self.llm.settings().decision_timeout;
@@ -169,11 +194,17 @@ impl LlmNpcPolicy {
             .complete(campaign, &req, deadline)
             .await
             .map_err(|e| e.to_string())?;
-        let args = resp.tool_calls.iter().find(|c| c.name == TOOL).map(|c| c.arguments.as_str());
+        let args = resp
+            .tool_calls
+            .iter()
+            .find(|c| c.name == TOOL)
+            .map(|c| c.arguments.as_str());
         match Self::parse_choice(&resp.text, args, options) {
             Some(c) => Ok(c),
             None => {
-                let e = super::LlmError::BadResponse("the NPC decision is not one of the options".into());
+                let e = super::LlmError::BadResponse(
+                    "the NPC decision is not one of the options".into(),
+                );
                 self.llm.record_failure(campaign, &e);
                 Err(e.to_string())
             }
@@ -184,9 +215,21 @@ impl LlmNpcPolicy {
 fn describe(state: &CampaignState, c: &Creature, full: bool) -> String {
     let mut s = fence(&c.name, 64);
     if let Some(m) = c.monster.as_ref().and_then(|m| state.catalog.monster(m)) {
-        let _ = write!(s, ": {} {} ({}), {}", m.size.to_lowercase(), m.kind, m.name, m.alignment);
+        let _ = write!(
+            s,
+            ": {} {} ({}), {}",
+            m.size.to_lowercase(),
+            m.kind,
+            m.name,
+            m.alignment
+        );
         if full && !m.special_abilities.is_empty() {
-            let names: Vec<&str> = m.special_abilities.iter().take(5).map(|(n, _)| n.as_str()).collect();
+            let names: Vec<&str> = m
+                .special_abilities
+                .iter()
+                .take(5)
+                .map(|(n, _)| n.as_str())
+                .collect();
             let _ = write!(s, "; traits: {}", names.join(", "));
         }
     } else if let Some(pc) = &c.pc {
@@ -203,7 +246,11 @@ fn describe(state: &CampaignState, c: &Creature, full: bool) -> String {
 }
 
 impl NpcPolicy for LlmNpcPolicy {
-    fn choose<'a>(&'a self, state: &'a CampaignState, options: &'a [NpcOption]) -> BoxFuture<'a, NpcOption> {
+    fn choose<'a>(
+        &'a self,
+        state: &'a CampaignState,
+        options: &'a [NpcOption],
+    ) -> BoxFuture<'a, NpcOption> {
         Box::pin(async move {
             let builtin = || dicebard_engine::choose_npc_option(state, options);
             if !self.llm.settings().npc_decisions || options.len() <= 1 {

@@ -12,8 +12,8 @@
 
 use super::error::LlmError;
 use super::{
-    ChatDelta, ChatProvider, ChatRequest, ChatStream, Decoder, HttpOptions, ProviderConfig, ProviderKind, Role,
-    TokenUsage, event_stream, http_client, join_url, retry,
+    ChatDelta, ChatProvider, ChatRequest, ChatStream, Decoder, HttpOptions, ProviderConfig,
+    ProviderKind, Role, TokenUsage, event_stream, http_client, join_url, retry,
 };
 use crate::config::Secret;
 use crate::coordinator::BoxFuture;
@@ -114,7 +114,11 @@ impl ChatProvider for OpenAiClient {
                 self.key.as_ref(),
             )
             .await?;
-            Ok(event_stream(resp, OpenAiDecoder::default(), self.http.stall_timeout))
+            Ok(event_stream(
+                resp,
+                OpenAiDecoder::default(),
+                self.http.stall_timeout,
+            ))
         })
     }
 }
@@ -153,10 +157,16 @@ impl Decoder for OpenAiDecoder {
             )));
         }
         if !v.is_object() {
-            return Err(LlmError::BadResponse("a stream chunk is not an object".into()));
+            return Err(LlmError::BadResponse(
+                "a stream chunk is not an object".into(),
+            ));
         }
         let mut out = Vec::new();
-        if let Some(choice) = v.get("choices").and_then(Value::as_array).and_then(|c| c.first()) {
+        if let Some(choice) = v
+            .get("choices")
+            .and_then(Value::as_array)
+            .and_then(|c| c.first())
+        {
             let delta = choice.get("delta").or_else(|| choice.get("message"));
             if let Some(delta) = delta {
                 if let Some(t) = delta.get("content").and_then(Value::as_str)
@@ -168,7 +178,10 @@ impl Decoder for OpenAiDecoder {
                     for (i, c) in calls.iter().enumerate() {
                         let f = c.get("function");
                         out.push(ChatDelta::ToolCall {
-                            index: c.get("index").and_then(Value::as_u64).map_or(i, |n| n as usize),
+                            index: c
+                                .get("index")
+                                .and_then(Value::as_u64)
+                                .map_or(i, |n| n as usize),
                             id: c.get("id").and_then(Value::as_str).map(str::to_string),
                             name: f
                                 .and_then(|f| f.get("name"))
@@ -241,9 +254,17 @@ mod tests {
             }]
         );
         let got = d
-            .event(ev(r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#))
+            .event(ev(
+                r#"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#,
+            ))
             .unwrap();
-        assert_eq!(got, vec![ChatDelta::Usage(TokenUsage { input: 12, output: 3 })]);
+        assert_eq!(
+            got,
+            vec![ChatDelta::Usage(TokenUsage {
+                input: 12,
+                output: 3
+            })]
+        );
         assert!(!d.finished());
         d.event(ev("[DONE]")).unwrap();
         assert!(d.finished());
@@ -252,7 +273,10 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         let mut d = OpenAiDecoder::default();
-        assert!(matches!(d.event(ev("{not json")), Err(LlmError::BadResponse(_))));
+        assert!(matches!(
+            d.event(ev("{not json")),
+            Err(LlmError::BadResponse(_))
+        ));
         assert!(matches!(d.event(ev("42")), Err(LlmError::BadResponse(_))));
         assert!(matches!(
             d.event(ev(r#"{"error":{"message":"boom"}}"#)),

@@ -62,7 +62,9 @@ pub(crate) fn scrub(text: &str, key: Option<&Secret>) -> String {
     }
     s.split(' ')
         .map(|w| {
-            let bare = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_' && c != '*');
+            let bare = w.trim_matches(|c: char| {
+                !c.is_ascii_alphanumeric() && c != '-' && c != '_' && c != '*'
+            });
             if bare.starts_with("sk-") || bare.starts_with("sk_") || bare.starts_with("key-") {
                 w.replace(bare, "[redacted]")
             } else {
@@ -79,7 +81,11 @@ fn error_message(body: &str) -> (String, String) {
     let v: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let err = v.as_ref().and_then(|v| v.get("error"));
     let message = err
-        .and_then(|e| e.get("message").and_then(|m| m.as_str()).or_else(|| e.as_str()))
+        .and_then(|e| {
+            e.get("message")
+                .and_then(|m| m.as_str())
+                .or_else(|| e.as_str())
+        })
         .map(str::to_string)
         .unwrap_or_else(|| body.to_string());
     let code = err
@@ -241,11 +247,24 @@ mod tests {
     fn statuses_map_to_clear_errors() {
         let h = HeaderMap::new();
         let p = ProviderKind::OpenAi;
-        assert!(matches!(classify(p, "m", 401, &h, "{}", None), LlmError::BadKey { .. }));
-        let body = r#"{"error":{"message":"The model `gpt-9` does not exist","code":"model_not_found"}}"#;
-        assert!(matches!(classify(p, "gpt-9", 404, &h, body, None), LlmError::UnknownModel { .. }));
-        assert!(matches!(classify(p, "m", 404, &h, "Not Found", None), LlmError::Rejected { .. }));
-        assert!(matches!(classify(p, "m", 503, &h, "", None), LlmError::Server { .. }));
+        assert!(matches!(
+            classify(p, "m", 401, &h, "{}", None),
+            LlmError::BadKey { .. }
+        ));
+        let body =
+            r#"{"error":{"message":"The model `gpt-9` does not exist","code":"model_not_found"}}"#;
+        assert!(matches!(
+            classify(p, "gpt-9", 404, &h, body, None),
+            LlmError::UnknownModel { .. }
+        ));
+        assert!(matches!(
+            classify(p, "m", 404, &h, "Not Found", None),
+            LlmError::Rejected { .. }
+        ));
+        assert!(matches!(
+            classify(p, "m", 503, &h, "", None),
+            LlmError::Server { .. }
+        ));
         let mut h2 = HeaderMap::new();
         h2.insert("retry-after", "3".parse().unwrap());
         match classify(p, "m", 429, &h2, "", None) {
@@ -254,7 +273,8 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
-        let body = r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}"#;
+        let body =
+            r#"{"type":"error","error":{"type":"not_found_error","message":"model: claude-nope"}}"#;
         assert!(matches!(
             classify(ProviderKind::Anthropic, "claude-nope", 404, &h, body, None),
             LlmError::UnknownModel { .. }

@@ -36,7 +36,10 @@ impl SseParser {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut start = 0;
-        while let Some(pos) = self.buf[start..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+        while let Some(pos) = self.buf[start..]
+            .iter()
+            .position(|b| *b == b'\n' || *b == b'\r')
+        {
             let end = start + pos;
             // A CR LF pair is one line ending; a lone CR at the end of the buffer may be
             // followed by LF in the next chunk, so wait for it.
@@ -65,7 +68,9 @@ impl SseParser {
         let mut out = Vec::new();
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
-            let line = String::from_utf8_lossy(&rest).trim_end_matches('\r').to_string();
+            let line = String::from_utf8_lossy(&rest)
+                .trim_end_matches('\r')
+                .to_string();
             self.line(&line, &mut out);
         }
         self.line("", &mut out);
@@ -119,7 +124,8 @@ mod tests {
 
     #[test]
     fn events_split_anywhere_come_out_whole() {
-        let text = "event: message_start\ndata: {\"a\":1}\n\n: ping\n\ndata: h\u{e9}llo\ndata: world\n\n";
+        let text =
+            "event: message_start\ndata: {\"a\":1}\n\n: ping\n\ndata: h\u{e9}llo\ndata: world\n\n";
         let bytes = text.as_bytes();
         let whole = all(&[bytes]);
         assert_eq!(

@@ -17,11 +17,13 @@
 //! GM-only notice when it starts failing and one when it is back — never one per event.
 //! This module changes no state: the narrator only reads committed events.
 
-use super::memory::{CampaignMemory, MemoryLimits, NarrationPrompt, check_numbers, is_story_event, is_table_visible};
+use super::memory::{
+    CampaignMemory, MemoryLimits, NarrationPrompt, check_numbers, is_story_event, is_table_visible,
+};
 use super::{BuiltinNarrator, Narration, Narrator};
 use crate::coordinator::{BoxFuture, Committed};
 use crate::llm::{Breaker, ChatDelta, Llm, LlmError, NpcIntents, UsageReport};
-use crate::store::{StoredFact, Store};
+use crate::store::{Store, StoredFact};
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -41,7 +43,9 @@ pub struct SentenceSplitter {
     buf: String,
 }
 
-const ABBREVIATIONS: &[&str] = &["mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "mt", "lt", "sgt", "capt"];
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "mt", "lt", "sgt", "capt",
+];
 /// A sentence longer than this is cut at a space so speech does not wait for it.
 const FORCE_SPLIT: usize = 320;
 
@@ -62,8 +66,14 @@ impl SentenceSplitter {
             }
         }
         while self.buf.len() > FORCE_SPLIT {
-            let cut = self.buf[..FORCE_SPLIT].rfind(char::is_whitespace).unwrap_or(FORCE_SPLIT);
-            let cut = if self.buf.is_char_boundary(cut) { cut } else { self.buf.ceil_char_boundary(cut) };
+            let cut = self.buf[..FORCE_SPLIT]
+                .rfind(char::is_whitespace)
+                .unwrap_or(FORCE_SPLIT);
+            let cut = if self.buf.is_char_boundary(cut) {
+                cut
+            } else {
+                self.buf.ceil_char_boundary(cut)
+            };
             let s: String = self.buf.drain(..cut).collect();
             let s = tidy(&s);
             if !s.is_empty() {
@@ -95,7 +105,12 @@ fn boundary(buf: &str) -> Option<usize> {
         }
         // Swallow closing quotes, brackets and more terminal marks ("?!", "...").
         let mut m = k + 1;
-        while m < chars.len() && matches!(chars[m].1, '.' | '!' | '?' | '…' | '"' | '\'' | '\u{201d}' | '\u{2019}' | ')' | ']' | '*') {
+        while m < chars.len()
+            && matches!(
+                chars[m].1,
+                '.' | '!' | '?' | '…' | '"' | '\'' | '\u{201d}' | '\u{2019}' | ')' | ']' | '*'
+            )
+        {
             m += 1;
         }
         let Some(&(j, next)) = chars.get(m) else {
@@ -121,7 +136,9 @@ fn boundary(buf: &str) -> Option<usize> {
                 .collect::<String>()
                 .to_lowercase();
             let word = word.trim_start_matches(['"', '\u{201c}', '(']);
-            if ABBREVIATIONS.contains(&word) || word.chars().count() == 1 && word.chars().all(char::is_alphabetic) {
+            if ABBREVIATIONS.contains(&word)
+                || word.chars().count() == 1 && word.chars().all(char::is_alphabetic)
+            {
                 continue;
             }
         }
@@ -132,7 +149,10 @@ fn boundary(buf: &str) -> Option<usize> {
 
 /// One line of plain text: markdown emphasis and headings removed, spaces collapsed.
 fn tidy(s: &str) -> String {
-    let s: String = s.chars().filter(|c| !matches!(c, '*' | '`' | '#' | '_')).collect();
+    let s: String = s
+        .chars()
+        .filter(|c| !matches!(c, '*' | '`' | '#' | '_'))
+        .collect();
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -179,7 +199,11 @@ impl EditPacer {
 
     /// When a held-back edit may go out.
     pub fn next_at(&self) -> Option<Instant> {
-        if self.pending { self.last.map(|t| t + self.min_interval) } else { None }
+        if self.pending {
+            self.last.map(|t| t + self.min_interval)
+        } else {
+            None
+        }
     }
 
     /// At the end: true if an edit is still owed.
@@ -318,7 +342,12 @@ impl LlmNarrator {
         Self::with_options(llm, store, clock, options)
     }
 
-    pub fn with_options(llm: Arc<Llm>, store: Option<Store>, clock: crate::clock::Clock, options: NarratorOptions) -> Self {
+    pub fn with_options(
+        llm: Arc<Llm>,
+        store: Option<Store>,
+        clock: crate::clock::Clock,
+        options: NarratorOptions,
+    ) -> Self {
         LlmNarrator {
             inner: Arc::new(Inner {
                 llm,
@@ -352,27 +381,49 @@ impl LlmNarrator {
 
     /// The campaign's rolling summary and the event it covers up to.
     pub async fn summary(&self, campaign_id: i64) -> Option<(u64, String)> {
-        let m = self.inner.memories.lock().expect("memories poisoned").get(&campaign_id).cloned()?;
+        let m = self
+            .inner
+            .memories
+            .lock()
+            .expect("memories poisoned")
+            .get(&campaign_id)
+            .cloned()?;
         let m = m.lock().await;
         (!m.summary.is_empty()).then(|| (m.summary_through, m.summary.clone()))
     }
 
     /// The prompt that narrating `events` now would send (without sending it or
     /// remembering the events): for inspection, tests and benchmarks.
-    pub async fn prompt(&self, state: &CampaignState, events: &[Arc<Committed>]) -> Option<NarrationPrompt> {
+    pub async fn prompt(
+        &self,
+        state: &CampaignState,
+        events: &[Arc<Committed>],
+    ) -> Option<NarrationPrompt> {
         let first = events.first()?;
         let mem = self.inner.memory(first.campaign_id, first.seq, state).await;
         let m = mem.lock().await;
-        Some(m.narration_prompt(state, events, &[], self.inner.limits, self.inner.llm.settings().max_tokens))
+        Some(m.narration_prompt(
+            state,
+            events,
+            &[],
+            self.inner.limits,
+            self.inner.llm.settings().max_tokens,
+        ))
     }
 
     /// Starts narrating `events` (committed, in order, one campaign); `state` is the
     /// state after them. Sentences arrive on the returned stream as they are written.
-    pub async fn narrate_stream(&self, state: &CampaignState, events: &[Arc<Committed>]) -> NarrationStream {
+    pub async fn narrate_stream(
+        &self,
+        state: &CampaignState,
+        events: &[Arc<Committed>],
+    ) -> NarrationStream {
         let (tx, rx) = mpsc::channel(128);
         let stream = NarrationStream { rx };
         let Some(first) = events.first() else {
-            let _ = tx.send(NarrationEvent::Done(NarrationOutcome::default())).await;
+            let _ = tx
+                .send(NarrationEvent::Done(NarrationOutcome::default()))
+                .await;
             return stream;
         };
         let campaign = first.campaign_id;
@@ -446,7 +497,14 @@ impl LlmNarrator {
                     .intents
                     .take(&state.name, &npcs)
                     .into_iter()
-                    .map(|(id, why)| (state.creature(id).map_or_else(String::new, |c| c.name.clone()), why))
+                    .map(|(id, why)| {
+                        (
+                            state
+                                .creature(id)
+                                .map_or_else(String::new, |c| c.name.clone()),
+                            why,
+                        )
+                    })
                     .collect();
                 job.prompt = Some(m.narration_prompt(
                     state,
@@ -473,7 +531,13 @@ struct Collector {
 }
 
 impl Collector {
-    async fn sentence(&mut self, seq: u64, visibility: Visibility, text: String, source: NarrationSource) {
+    async fn sentence(
+        &mut self,
+        seq: u64,
+        visibility: Visibility,
+        text: String,
+        source: NarrationSource,
+    ) {
         match self.narrations.last_mut() {
             Some(n) if self.merge && n.visibility == visibility => {
                 n.text.push(' ');
@@ -500,7 +564,8 @@ impl Collector {
 
     async fn lines(&mut self, lines: Vec<Line>) {
         for (seq, vis, text) in lines {
-            self.sentence(seq, vis, text, NarrationSource::Builtin).await;
+            self.sentence(seq, vis, text, NarrationSource::Builtin)
+                .await;
         }
     }
 
@@ -518,8 +583,18 @@ impl Collector {
 
 impl Inner {
     /// The campaign's memory, loaded from the store on first use.
-    async fn memory(&self, campaign: i64, first_seq: u64, state: &CampaignState) -> Arc<tokio::sync::Mutex<CampaignMemory>> {
-        if let Some(m) = self.memories.lock().expect("memories poisoned").get(&campaign) {
+    async fn memory(
+        &self,
+        campaign: i64,
+        first_seq: u64,
+        state: &CampaignState,
+    ) -> Arc<tokio::sync::Mutex<CampaignMemory>> {
+        if let Some(m) = self
+            .memories
+            .lock()
+            .expect("memories poisoned")
+            .get(&campaign)
+        {
             return m.clone();
         }
         let mut mem = CampaignMemory::new();
@@ -529,7 +604,10 @@ impl Inner {
                 Ok(None) => {}
                 Err(e) => tracing::warn!(campaign, error = %e, "could not read the stored summary"),
             }
-            match store.llm_facts(campaign, super::memory::MAX_FACTS_KEPT as u32).await {
+            match store
+                .llm_facts(campaign, super::memory::MAX_FACTS_KEPT as u32)
+                .await
+            {
                 Ok(facts) => {
                     for f in facts.into_iter().rev() {
                         mem.remember(super::memory::Fact {
@@ -573,15 +651,28 @@ impl Inner {
         out.lines(job.before).await;
         let mut outcome = NarrationOutcome::default();
         if let Some(prompt) = &job.prompt {
-            match self.tell(campaign, prompt, &job.story_visibility, job.story_seq, &mut out).await {
+            match self
+                .tell(
+                    campaign,
+                    prompt,
+                    &job.story_visibility,
+                    job.story_seq,
+                    &mut out,
+                )
+                .await
+            {
                 Ok(flagged) => {
                     outcome.source = Some(NarrationSource::Llm);
                     if self.breaker.success(campaign) {
                         tracing::info!("the LLM narrator works again");
-                        out.notice(job.story_seq, "The LLM narrator is working again.".into()).await;
+                        out.notice(job.story_seq, "The LLM narrator is working again.".into())
+                            .await;
                     }
                     if !flagged.is_empty() {
-                        tracing::warn!(?flagged, "narration stated numbers that are not in the events; withheld those sentences");
+                        tracing::warn!(
+                            ?flagged,
+                            "narration stated numbers that are not in the events; withheld those sentences"
+                        );
                         out.lines(job.story).await;
                     }
                     outcome.flagged_numbers = flagged;
@@ -616,7 +707,8 @@ impl Inner {
 
         self.persist_facts(campaign, &job.learnt).await;
         if job.summarise {
-            self.refresh_summary(campaign, &job.campaign_name, job.first_seq).await;
+            self.refresh_summary(campaign, &job.campaign_name, job.first_seq)
+                .await;
         }
     }
 
@@ -636,9 +728,10 @@ impl Inner {
             self.llm.record_failure(campaign, &e);
             e
         };
-        let mut stream = tokio::time::timeout_at(first_deadline, self.llm.stream(campaign, &prompt.request))
-            .await
-            .map_err(|_| timeout())??;
+        let mut stream =
+            tokio::time::timeout_at(first_deadline, self.llm.stream(campaign, &prompt.request))
+                .await
+                .map_err(|_| timeout())??;
         let mut splitter = SentenceSplitter::new();
         let mut started = false;
         let mut flagged = Vec::new();
@@ -655,7 +748,8 @@ impl Inner {
                 return false;
             }
             sent += 1;
-            out.sentence(seq, vis.clone(), s, NarrationSource::Llm).await;
+            out.sentence(seq, vis.clone(), s, NarrationSource::Llm)
+                .await;
             true
         };
         'read: loop {
@@ -712,11 +806,25 @@ impl Inner {
 
     /// Refreshes the rolling summary (with the LLM when it is healthy, else without).
     async fn refresh_summary(&self, campaign: i64, campaign_name: &str, first_seq: u64) {
-        if !self.summarising.lock().expect("summarising poisoned").insert(campaign) {
+        if !self
+            .summarising
+            .lock()
+            .expect("summarising poisoned")
+            .insert(campaign)
+        {
             return;
         }
-        let Some(mem) = self.memories.lock().expect("memories poisoned").get(&campaign).cloned() else {
-            self.summarising.lock().expect("summarising poisoned").remove(&campaign);
+        let Some(mem) = self
+            .memories
+            .lock()
+            .expect("memories poisoned")
+            .get(&campaign)
+            .cloned()
+        else {
+            self.summarising
+                .lock()
+                .expect("summarising poisoned")
+                .remove(&campaign);
             return;
         };
         let (req, through) = {
@@ -724,7 +832,11 @@ impl Inner {
             (m.summary_request(campaign_name), m.last_seq.max(first_seq))
         };
         let reply = if self.breaker.allow(campaign) {
-            match self.llm.complete(campaign, &req, self.llm.settings().http.timeout).await {
+            match self
+                .llm
+                .complete(campaign, &req, self.llm.settings().http.timeout)
+                .await
+            {
                 Ok(r) => Some(r.text),
                 Err(e) => {
                     tracing::debug!(error = %e, "summary refresh failed; summarising without the LLM");
@@ -758,13 +870,26 @@ impl Inner {
             tracing::warn!(error = %e, "could not store the summary");
         }
         self.persist_facts(campaign, &learnt).await;
-        self.summarising.lock().expect("summarising poisoned").remove(&campaign);
+        self.summarising
+            .lock()
+            .expect("summarising poisoned")
+            .remove(&campaign);
     }
 }
 
 impl Narrator for LlmNarrator {
-    fn narrate<'a>(&'a self, state: &'a CampaignState, events: &'a [Arc<Committed>]) -> BoxFuture<'a, Vec<Narration>> {
-        Box::pin(async move { self.narrate_stream(state, events).await.finish().await.narrations })
+    fn narrate<'a>(
+        &'a self,
+        state: &'a CampaignState,
+        events: &'a [Arc<Committed>],
+    ) -> BoxFuture<'a, Vec<Narration>> {
+        Box::pin(async move {
+            self.narrate_stream(state, events)
+                .await
+                .finish()
+                .await
+                .narrations
+        })
     }
 }
 
@@ -803,7 +928,10 @@ mod tests {
 
     #[test]
     fn markdown_is_removed_and_long_runs_are_cut() {
-        assert_eq!(split_all(&["**Boom!** The door "]), vec!["Boom!", "The door"]);
+        assert_eq!(
+            split_all(&["**Boom!** The door "]),
+            vec!["Boom!", "The door"]
+        );
         let long = "word ".repeat(200);
         let parts = split_all(&[&long]);
         assert!(parts.len() > 1 && parts.iter().all(|p| p.len() <= FORCE_SPLIT));

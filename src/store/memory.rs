@@ -63,11 +63,12 @@ impl Store {
 
     /// A campaign's rolling summary, if one was written.
     pub async fn llm_summary(&self, campaign_id: i64) -> Result<Option<StoredSummary>, StoreError> {
-        let row = sqlx::query("SELECT through_seq, summary FROM llm_summaries WHERE campaign_id = $1")
-            .bind(campaign_id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(|e| self.db_err(e))?;
+        let row =
+            sqlx::query("SELECT through_seq, summary FROM llm_summaries WHERE campaign_id = $1")
+                .bind(campaign_id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(|e| self.db_err(e))?;
         row.map(|r| -> Result<StoredSummary, sqlx::Error> {
             Ok(StoredSummary {
                 through_seq: r.try_get::<i64, _>("through_seq")? as u64,
@@ -79,7 +80,11 @@ impl Store {
     }
 
     /// Inserts a fact, or replaces the one with the same kind and name.
-    pub async fn put_llm_fact(&self, campaign_id: i64, fact: &StoredFact) -> Result<(), StoreError> {
+    pub async fn put_llm_fact(
+        &self,
+        campaign_id: i64,
+        fact: &StoredFact,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO llm_facts (campaign_id, kind, name, body, seq) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (campaign_id, kind, name) DO UPDATE SET body = excluded.body, seq = excluded.seq",
@@ -96,7 +101,11 @@ impl Store {
     }
 
     /// A campaign's facts, newest first, at most `limit`.
-    pub async fn llm_facts(&self, campaign_id: i64, limit: u32) -> Result<Vec<StoredFact>, StoreError> {
+    pub async fn llm_facts(
+        &self,
+        campaign_id: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredFact>, StoreError> {
         let rows = sqlx::query(
             "SELECT kind, name, body, seq FROM llm_facts WHERE campaign_id = $1 \
              ORDER BY seq DESC, kind, name LIMIT $2",

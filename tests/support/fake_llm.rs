@@ -83,7 +83,9 @@ impl FakeLlm {
         let s = shared.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let s = s.clone();
                 tokio::spawn(async move {
                     let _ = serve(sock, s).await;
@@ -153,7 +155,8 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
         }
         buf.extend_from_slice(&tmp[..n]);
     }
-    let body: Value = serde_json::from_slice(&buf[head_end..(head_end + len).min(buf.len())]).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&buf[head_end..(head_end + len).min(buf.len())])
+        .unwrap_or(Value::Null);
     let reply = {
         let mut s = shared.lock().unwrap();
         s.requests.push(Recorded {
@@ -162,14 +165,21 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
             headers,
             body,
         });
-        s.script.pop_front().or_else(|| s.fallback.clone()).unwrap_or(Reply::Status {
-            status: 500,
-            headers: vec![],
-            body: r#"{"error":{"message":"no scripted reply"}}"#.into(),
-        })
+        s.script
+            .pop_front()
+            .or_else(|| s.fallback.clone())
+            .unwrap_or(Reply::Status {
+                status: 500,
+                headers: vec![],
+                body: r#"{"error":{"message":"no scripted reply"}}"#.into(),
+            })
     };
     match reply {
-        Reply::Status { status, headers, body } => {
+        Reply::Status {
+            status,
+            headers,
+            body,
+        } => {
             let mut out = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
                 body.len()
@@ -225,7 +235,10 @@ pub mod openai {
 
     /// Text in pieces, then usage and `[DONE]`; each piece after `delay`.
     pub fn text_stream(pieces: &[&str], delay: Duration, usage: Option<(u64, u64)>) -> Reply {
-        let mut out = vec![now(chunk(json!({"role": "assistant", "content": ""}), None))];
+        let mut out = vec![now(chunk(
+            json!({"role": "assistant", "content": ""}),
+            None,
+        ))];
         for p in pieces {
             out.push(Chunk {
                 delay,
@@ -302,8 +315,11 @@ pub mod anthropic {
 
     fn end(reason: &str, output: u64) -> Vec<Chunk> {
         vec![
-            now(ev("message_delta", json!({"type": "message_delta",
-                "delta": {"stop_reason": reason, "stop_sequence": null}, "usage": {"output_tokens": output}}))),
+            now(ev(
+                "message_delta",
+                json!({"type": "message_delta",
+                "delta": {"stop_reason": reason, "stop_sequence": null}, "usage": {"output_tokens": output}}),
+            )),
             now(ev("message_stop", json!({"type": "message_stop"}))),
         ]
     }
@@ -311,18 +327,27 @@ pub mod anthropic {
     pub fn text_stream(pieces: &[&str], delay: Duration, usage: (u64, u64)) -> Reply {
         let mut out = vec![
             start(usage.0),
-            now(ev("content_block_start", json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "text", "text": ""}}))),
+            now(ev(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "text", "text": ""}}),
+            )),
             now(ev("ping", json!({"type": "ping"}))),
         ];
         for p in pieces {
             out.push(Chunk {
                 delay,
-                bytes: ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
-                    "delta": {"type": "text_delta", "text": p}})),
+                bytes: ev(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": p}}),
+                ),
             });
         }
-        out.push(now(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0}))));
+        out.push(now(ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        )));
         out.extend(end("end_turn", usage.1));
         Reply::Stream(out)
     }
@@ -336,14 +361,23 @@ pub mod anthropic {
         let (a, b) = s.split_at(s.len() / 2);
         let mut out = vec![
             start(200),
-            now(ev("content_block_start", json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}))),
+            now(ev(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}}),
+            )),
         ];
         for p in [a, b] {
-            out.push(now(ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
-                "delta": {"type": "input_json_delta", "partial_json": p}}))));
+            out.push(now(ev(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": p}}),
+            )));
         }
-        out.push(now(ev("content_block_stop", json!({"type": "content_block_stop", "index": 0}))));
+        out.push(now(ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        )));
         out.extend(end("tool_use", 30));
         Reply::Stream(out)
     }
@@ -366,7 +400,10 @@ pub fn raw_stream(chunks: &[&str]) -> Reply {
 pub fn status(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
     Reply::Status {
         status,
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         body: body.to_string(),
     }
 }

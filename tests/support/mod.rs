@@ -12,7 +12,9 @@ use dicebard::llm::{Llm, LlmSettings, ProviderConfig, ProviderKind};
 use dicebard::store::Store;
 use dicebard_engine::character::CharacterSpec;
 use dicebard_engine::dice::SeededDice;
-use dicebard_engine::{Action, CampaignState, Command, MonsterGroup, Settings, Timestamp, apply, decide};
+use dicebard_engine::{
+    Action, CampaignState, Command, MonsterGroup, Settings, Timestamp, apply, decide,
+};
 use fake_llm::FakeLlm;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,10 +53,15 @@ impl World {
 
     /// Runs a command for `player` (panics if the engine refuses).
     pub fn run(&mut self, player: &str, action: Action) -> Vec<Arc<Committed>> {
-        self.try_run(player, action).unwrap_or_else(|e| panic!("refused: {e}"))
+        self.try_run(player, action)
+            .unwrap_or_else(|e| panic!("refused: {e}"))
     }
 
-    pub fn try_run(&mut self, player: &str, action: Action) -> Result<Vec<Arc<Committed>>, dicebard_engine::RuleError> {
+    pub fn try_run(
+        &mut self,
+        player: &str,
+        action: Action,
+    ) -> Result<Vec<Arc<Committed>>, dicebard_engine::RuleError> {
         self.now += 1_000;
         let cmd = if player == "system" {
             Command::system(action)
@@ -86,7 +93,12 @@ impl World {
             ("bob", "Mira", "wizard", "elf"),
             ("carol", "Brakka", "barbarian", "half-orc"),
         ] {
-            w.run(p, Action::CreateCharacter { spec: CharacterSpec::quick(name, class, race) });
+            w.run(
+                p,
+                Action::CreateCharacter {
+                    spec: CharacterSpec::quick(name, class, race),
+                },
+            );
         }
         w
     }
@@ -98,8 +110,14 @@ impl World {
             "gm",
             Action::StartCombat {
                 monsters: vec![
-                    MonsterGroup { monster: "goblin".into(), count: 2 },
-                    MonsterGroup { monster: "ogre".into(), count: 1 },
+                    MonsterGroup {
+                        monster: "goblin".into(),
+                        count: 2,
+                    },
+                    MonsterGroup {
+                        monster: "ogre".into(),
+                        count: 1,
+                    },
                 ],
             },
         );
@@ -118,7 +136,12 @@ pub fn test_settings() -> LlmSettings {
     s
 }
 
-pub fn llm_with(kind: ProviderKind, base_url: &str, settings: LlmSettings, store: Option<Store>) -> Arc<Llm> {
+pub fn llm_with(
+    kind: ProviderKind,
+    base_url: &str,
+    settings: LlmSettings,
+    store: Option<Store>,
+) -> Arc<Llm> {
     let provider = dicebard::llm::provider(ProviderConfig {
         kind,
         base_url: base_url.to_string(),
@@ -149,7 +172,12 @@ impl World {
             if let Some(p) = self.active_player() {
                 return p;
             }
-            self.run("system", Action::NpcAct { option: dicebard_engine::NpcOption::Pass });
+            self.run(
+                "system",
+                Action::NpcAct {
+                    option: dicebard_engine::NpcOption::Pass,
+                },
+            );
         }
         panic!("no player character's turn came");
     }
@@ -170,6 +198,12 @@ impl World {
     /// The acting player attacks Goblin 1: the events of that attack.
     pub fn attack_goblin(&mut self) -> Vec<Arc<Committed>> {
         let p = self.until_pc_turn();
-        self.run(&p, Action::Attack { target: "Goblin 1".into(), weapon: None })
+        self.run(
+            &p,
+            Action::Attack {
+                target: "Goblin 1".into(),
+                weapon: None,
+            },
+        )
     }
 }

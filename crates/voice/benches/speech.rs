@@ -34,12 +34,18 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let mode = if full { "full" } else { "smoke" };
     println!("speech bench ({mode} pass)");
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(4);
 
     // Speech-to-text.
     let t0 = Instant::now();
     let stt = Transcriber::load(model(Kind::Whisper), threads).expect("load whisper");
-    println!("stt: model load {:.2} s ({threads} threads)", t0.elapsed().as_secs_f64());
+    println!(
+        "stt: model load {:.2} s ({threads} threads)",
+        t0.elapsed().as_secs_f64()
+    );
     let list = phrases();
     let take = if full { list.len() } else { 1 };
     let mut pairs = Vec::new();
@@ -126,7 +132,8 @@ fn main() {
     let pcm48 = resample(&pcm, 16_000, 48_000).expect("resample");
     let mut enc = opus2::Encoder::new(48_000, opus2::Channels::Stereo, opus2::Application::Audio)
         .expect("encoder");
-    enc.set_bitrate(opus2::Bitrate::Bits(64_000)).expect("bitrate");
+    enc.set_bitrate(opus2::Bitrate::Bits(64_000))
+        .expect("bitrate");
     let packets: Vec<Vec<u8>> = pcm48
         .chunks(960)
         .map(|c| {

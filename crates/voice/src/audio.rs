@@ -105,12 +105,11 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if input.is_empty() {
         return Ok(Vec::new());
     }
-    let expected =
-        ((input.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
+    let expected = ((input.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
     // FFT blocks of about 1024 input samples, both block sizes even so that the
     // resampler's delay (half a block) is a whole number of samples.
     let g = gcd(from, to);
-    let (a, b) = ((from / g) as usize, (to / g) as usize);
+    let a = (from / g) as usize;
     let k = 1024usize.div_ceil(a).next_multiple_of(2);
     let mut r = FftFixedIn::<f32>::new(from as usize, to as usize, k * a, 1, 1)
         .map_err(|e| err(e.to_string()))?;
@@ -235,7 +234,12 @@ mod tests {
 
     #[test]
     fn resample_keeps_length_and_phase() {
-        for (from, to) in [(48_000, 16_000), (44_100, 16_000), (8_000, 16_000), (22_050, 48_000)] {
+        for (from, to) in [
+            (48_000, 16_000),
+            (44_100, 16_000),
+            (8_000, 16_000),
+            (22_050, 48_000),
+        ] {
             let x = sine(440.0, from, 1.0);
             let y = resample(&x, from, to).unwrap();
             assert_eq!(y.len(), to as usize, "{from}->{to}");
@@ -298,13 +302,19 @@ mod tests {
         let txt = dir.join("notes.wav");
         std::fs::write(&txt, "this is not audio").unwrap();
         let e = read_wav(&txt).unwrap_err().to_string();
-        assert!(e.contains("notes.wav") && e.contains("not a readable WAV"), "{e}");
+        assert!(
+            e.contains("notes.wav") && e.contains("not a readable WAV"),
+            "{e}"
+        );
         let empty = dir.join("empty.wav");
         write_wav(&empty, &[], 16_000, 1).unwrap();
         let e = read_wav(&empty).unwrap_err().to_string();
         assert!(e.contains("no audio"), "{e}");
         let e = read_wav(&dir.join("missing.wav")).unwrap_err().to_string();
-        assert!(e.contains("missing.wav") && e.contains("no such file"), "{e}");
+        assert!(
+            e.contains("missing.wav") && e.contains("no such file"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

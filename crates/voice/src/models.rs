@@ -55,7 +55,11 @@ impl Kind {
 /// models/ and ../shared/models.
 pub fn search_dirs() -> Vec<PathBuf> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut dirs = vec![PathBuf::from("models"), repo.join("models"), repo.join("../shared/models")];
+    let mut dirs = vec![
+        PathBuf::from("models"),
+        repo.join("models"),
+        repo.join("../shared/models"),
+    ];
     dirs.dedup();
     dirs
 }
@@ -64,7 +68,7 @@ pub fn search_dirs() -> Vec<PathBuf> {
 pub fn from_env(kind: Kind) -> Option<PathBuf> {
     kind.env_vars()
         .iter()
-        .filter_map(|v| std::env::var_os(v))
+        .filter_map(std::env::var_os)
         .find(|v| !v.is_empty())
         .map(PathBuf::from)
 }

@@ -79,13 +79,18 @@ struct Downsampler {
 
 impl Downsampler {
     fn new() -> Result<Self> {
-        let resampler =
-            FftFixedIn::<f32>::new(DISCORD_RATE as usize, WHISPER_RATE as usize, DISCORD_FRAME, 1, 1)
-                .map_err(|e| VoiceError::Resample {
-                    from: DISCORD_RATE,
-                    to: WHISPER_RATE,
-                    reason: e.to_string(),
-                })?;
+        let resampler = FftFixedIn::<f32>::new(
+            DISCORD_RATE as usize,
+            WHISPER_RATE as usize,
+            DISCORD_FRAME,
+            1,
+            1,
+        )
+        .map_err(|e| VoiceError::Resample {
+            from: DISCORD_RATE,
+            to: WHISPER_RATE,
+            reason: e.to_string(),
+        })?;
         Ok(Downsampler {
             resampler,
             input: Vec::with_capacity(DISCORD_FRAME * 6),
@@ -306,7 +311,9 @@ impl OpusMux {
     pub fn push(&mut self, ssrc: u32, seq: u16, payload: &[u8]) -> Result<Vec<f32>> {
         let rx = match self.streams.entry(ssrc) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(OpusReceiver::new(self.depth)?),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(OpusReceiver::new(self.depth)?)
+            }
         };
         rx.push(seq, payload)
     }
@@ -419,8 +426,11 @@ mod tests {
     #[test]
     fn duplicates_and_late_packets_are_ignored() {
         let pk = packets(10);
-        let mut order: Vec<(u16, &[u8])> =
-            pk.iter().enumerate().map(|(i, p)| (i as u16, p.as_slice())).collect();
+        let mut order: Vec<(u16, &[u8])> = pk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u16, p.as_slice()))
+            .collect();
         order.insert(5, (4, pk[4].as_slice())); // duplicate
         order.remove(2); // packet 2 arrives much too late ...
         order.push((2, pk[2].as_slice()));

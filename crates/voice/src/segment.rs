@@ -64,7 +64,11 @@ impl SegmenterConfig {
         let hi = *SILENCE_MS_RANGE.end() as u64;
         let clamped = silence_ms.clamp(lo, hi) as u32;
         if clamped as u64 != silence_ms {
-            tracing::warn!(silence_ms, used = clamped, "voice.silence_ms clamped to 500..=800");
+            tracing::warn!(
+                silence_ms,
+                used = clamped,
+                "voice.silence_ms clamped to 500..=800"
+            );
         }
         SegmenterConfig {
             silence_ms: clamped,
@@ -180,7 +184,8 @@ impl Segmenter {
     /// Classifies a frame and updates the noise floor.
     fn classify(&mut self, frame: &[f32]) -> bool {
         let db = level_db(frame);
-        let speech = db > self.noise_floor_db + self.cfg.threshold_db && db > self.cfg.min_speech_dbfs;
+        let speech =
+            db > self.noise_floor_db + self.cfg.threshold_db && db > self.cfg.min_speech_dbfs;
         // Falls fast, rises slowly; during "speech" it still creeps up, so a steady loud
         // background (a fan) stops counting as speech after a few seconds.
         let alpha = if db < self.noise_floor_db {
@@ -386,7 +391,11 @@ mod tests {
         assert_eq!(u.start_ms, 800);
         let end_ms = u.start_ms + u.duration_ms(16_000);
         assert!((2_980..=3_060).contains(&end_ms), "end {end_ms}");
-        assert!((1_100..=1_300).contains(&u.speech_ms), "speech {}", u.speech_ms);
+        assert!(
+            (1_100..=1_300).contains(&u.speech_ms),
+            "speech {}",
+            u.speech_ms
+        );
         assert!(!s.is_speaking());
         assert!(s.flush().is_none());
     }
@@ -416,11 +425,19 @@ mod tests {
     fn long_speech_is_force_cut_at_max_length() {
         let mut s = Segmenter::new(SegmenterConfig::default());
         // 31 s of talking: 240 ms syllables with 60 ms pauses.
-        let words: Vec<(usize, usize)> = (0..31_000 / 300).map(|i| (1_000 + i * 300, 240)).collect();
+        let words: Vec<(usize, usize)> =
+            (0..31_000 / 300).map(|i| (1_000 + i * 300, 240)).collect();
         let x = signal(33_000, &words, 0.002);
         let utts = s.push(&x);
         let reasons: Vec<_> = utts.iter().map(|u| u.reason).collect();
-        assert_eq!(reasons, vec![EndReason::MaxLength, EndReason::MaxLength, EndReason::Silence]);
+        assert_eq!(
+            reasons,
+            vec![
+                EndReason::MaxLength,
+                EndReason::MaxLength,
+                EndReason::Silence
+            ]
+        );
         assert_eq!(utts[0].samples.len(), ms(15_000));
         assert!(utts.iter().all(|u| u.samples.len() <= ms(15_000)));
     }

@@ -10,7 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 /// whisper's encoder sees 30 s as 1500 positions.
 const CTX_PER_30S: f64 = 1500.0;
@@ -77,7 +79,8 @@ fn check_model_file(path: &Path) -> Result<()> {
     // whisper.cpp's legacy ggml files start with 0x67676d6c ("ggml") little-endian.
     if u32::from_le_bytes(magic) != 0x6767_6d6c {
         return Err(invalid(
-            "not a whisper.cpp ggml model (expected a ggml-*.bin file, e.g. ggml-tiny.en.bin)".into(),
+            "not a whisper.cpp ggml model (expected a ggml-*.bin file, e.g. ggml-tiny.en.bin)"
+                .into(),
         ));
     }
     Ok(())
@@ -137,7 +140,8 @@ impl Transcriber {
         }
         let started = Instant::now();
         // whisper.cpp needs at least ~1 s of input; pad short clips with silence.
-        let min_len = crate::audio::WHISPER_RATE as usize + crate::audio::WHISPER_RATE as usize / 10;
+        let min_len =
+            crate::audio::WHISPER_RATE as usize + crate::audio::WHISPER_RATE as usize / 10;
         let padded;
         let pcm = if pcm_16k_mono.len() < min_len {
             let mut v = pcm_16k_mono.to_vec();
@@ -227,13 +231,21 @@ mod tests {
     #[test]
     fn clean_text_drops_annotations() {
         assert_eq!(clean_text(" [BLANK_AUDIO]"), "");
-        assert_eq!(clean_text(" I attack (grunts) the goblin. "), "I attack the goblin.");
+        assert_eq!(
+            clean_text(" I attack (grunts) the goblin. "),
+            "I attack the goblin."
+        );
     }
 
     #[test]
     fn missing_and_bogus_models_are_clear_errors() {
-        let e = Transcriber::load("/nonexistent/ggml-x.bin", 1).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/ggml-x.bin") && e.contains("not found"), "{e}");
+        let e = Transcriber::load("/nonexistent/ggml-x.bin", 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/ggml-x.bin") && e.contains("not found"),
+            "{e}"
+        );
         assert!(e.contains("scripts/models.sh"), "{e}");
         let p = std::env::temp_dir().join(format!("bogus-model-{}.bin", std::process::id()));
         std::fs::write(&p, b"not a model at all").unwrap();

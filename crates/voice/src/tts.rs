@@ -113,7 +113,25 @@ static ORT_INIT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new(
 fn init_ort(path: &Path) -> Result<()> {
     let result = ORT_INIT.get_or_init(|| {
         let env = ort::init_from(path).map_err(|e| e.to_string())?;
-        env.with_name("dicebard").commit();
+        // ONNX Runtime is chatty at its info level: that goes to debug.
+        let logger: ort::logging::LoggerFunction = std::sync::Arc::new(
+            |level, category: &str, _id: &str, _at: &str, message: &str| {
+                use ort::logging::LogLevel;
+                match level {
+                    LogLevel::Verbose => {
+                        tracing::trace!(target: "onnxruntime", category, "{message}")
+                    }
+                    LogLevel::Info => tracing::debug!(target: "onnxruntime", category, "{message}"),
+                    LogLevel::Warning => {
+                        tracing::warn!(target: "onnxruntime", category, "{message}")
+                    }
+                    LogLevel::Error | LogLevel::Fatal => {
+                        tracing::error!(target: "onnxruntime", category, "{message}")
+                    }
+                }
+            },
+        );
+        env.with_name("dicebard").with_logger(logger).commit();
         Ok(path.to_path_buf())
     });
     match result {
@@ -266,8 +284,8 @@ fn read_sample_rate(json: &Path) -> Result<u32> {
 
 /// Abbreviations whose full stop does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "st", "mt", "sr", "jr", "prof", "capt", "sgt", "lt", "gen",
-    "col", "rev", "vs", "etc", "e.g", "i.e", "no", "vol", "ft", "lb", "lbs", "approx",
+    "mr", "mrs", "ms", "dr", "st", "mt", "sr", "jr", "prof", "capt", "sgt", "lt", "gen", "col",
+    "rev", "vs", "etc", "e.g", "i.e", "no", "vol", "ft", "lb", "lbs", "approx",
 ];
 
 const CLOSERS: &[char] = &['"', '\'', '\u{201d}', '\u{2019}', ')', ']', '\u{bb}'];
@@ -331,7 +349,8 @@ pub fn sentences(text: &str) -> Vec<String> {
                     .filter(|c| !matches!(c, '"' | '\'' | '(' | '\u{201c}' | '\u{2018}'))
                     .collect::<String>()
                     .to_lowercase();
-                let single_letter = word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
+                let single_letter =
+                    word.chars().count() == 1 && word.chars().all(char::is_alphabetic);
                 if single_letter || ABBREVIATIONS.contains(&word.as_str()) {
                     split = false;
                 }
@@ -366,7 +385,11 @@ mod tests {
     fn splits_plain_sentences() {
         assert_eq!(
             sentences("The door creaks open. A goblin leaps out! Do you fight?"),
-            vec!["The door creaks open.", "A goblin leaps out!", "Do you fight?"]
+            vec![
+                "The door creaks open.",
+                "A goblin leaps out!",
+                "Do you fight?"
+            ]
         );
     }
 
@@ -374,7 +397,10 @@ mod tests {
     fn keeps_abbreviations_numbers_and_initials() {
         assert_eq!(
             sentences("Mr. Grimsby paid 1.5 gold pieces to Dr. Vex. J. R. Tolkien smiles."),
-            vec!["Mr. Grimsby paid 1.5 gold pieces to Dr. Vex.", "J. R. Tolkien smiles."]
+            vec![
+                "Mr. Grimsby paid 1.5 gold pieces to Dr. Vex.",
+                "J. R. Tolkien smiles."
+            ]
         );
         assert_eq!(
             sentences("Bring tools, e.g. a rope. Then go."),
@@ -386,11 +412,19 @@ mod tests {
     fn handles_ellipses_and_quotes() {
         assert_eq!(
             sentences("\"Run!\" she cries. The torch gutters... Then darkness."),
-            vec!["\"Run!\" she cries.", "The torch gutters...", "Then darkness."]
+            vec![
+                "\"Run!\" she cries.",
+                "The torch gutters...",
+                "Then darkness."
+            ]
         );
         assert_eq!(
             sentences("He waits\u{2026} and waits. \u{201c}Enough.\u{201d} He leaves."),
-            vec!["He waits\u{2026} and waits.", "\u{201c}Enough.\u{201d}", "He leaves."]
+            vec![
+                "He waits\u{2026} and waits.",
+                "\u{201c}Enough.\u{201d}",
+                "He leaves."
+            ]
         );
         assert_eq!(
             sentences("\"Who goes there?\" The guard squints."),
@@ -400,7 +434,10 @@ mod tests {
 
     #[test]
     fn blank_lines_and_edges() {
-        assert_eq!(sentences("First part\n\nSecond part"), vec!["First part", "Second part"]);
+        assert_eq!(
+            sentences("First part\n\nSecond part"),
+            vec!["First part", "Second part"]
+        );
         assert!(sentences("   ").is_empty());
         assert_eq!(sentences("No punctuation"), vec!["No punctuation"]);
         assert_eq!(sentences("Wait..."), vec!["Wait..."]);
@@ -409,9 +446,15 @@ mod tests {
     #[test]
     fn voice_files_from_either_path() {
         let (o, j) = voice_files(Path::new("/m/v.onnx"));
-        assert_eq!((o.to_str().unwrap(), j.to_str().unwrap()), ("/m/v.onnx", "/m/v.onnx.json"));
+        assert_eq!(
+            (o.to_str().unwrap(), j.to_str().unwrap()),
+            ("/m/v.onnx", "/m/v.onnx.json")
+        );
         let (o, j) = voice_files(Path::new("/m/v.onnx.json"));
-        assert_eq!((o.to_str().unwrap(), j.to_str().unwrap()), ("/m/v.onnx", "/m/v.onnx.json"));
+        assert_eq!(
+            (o.to_str().unwrap(), j.to_str().unwrap()),
+            ("/m/v.onnx", "/m/v.onnx.json")
+        );
     }
 
     #[test]
@@ -419,10 +462,13 @@ mod tests {
         let e = check_onnxruntime(Path::new("/nonexistent/libonnxruntime.so")).unwrap_err();
         assert!(e.to_string().contains("not found"), "{e}");
         // A real shared library that is not ONNX Runtime.
-        let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"]
-            .into_iter()
-            .map(Path::new)
-            .find(|p| p.exists());
+        let libm = [
+            "/lib/x86_64-linux-gnu/libm.so.6",
+            "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        ]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists());
         if let Some(libm) = libm {
             let e = check_onnxruntime(libm).unwrap_err().to_string();
             assert!(e.contains("not an ONNX Runtime library"), "{e}");

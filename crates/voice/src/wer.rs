@@ -70,8 +70,14 @@ mod tests {
 
     #[test]
     fn wer_counts_edits() {
-        assert_eq!(word_errors("I attack the goblin.", "i attack the goblin"), (0, 4));
-        assert_eq!(word_errors("Roll for initiative.", "Roll far initiative."), (1, 3));
+        assert_eq!(
+            word_errors("I attack the goblin.", "i attack the goblin"),
+            (0, 4)
+        );
+        assert_eq!(
+            word_errors("Roll for initiative.", "Roll far initiative."),
+            (1, 3)
+        );
         assert_eq!(word_errors("a b c", "a c"), (1, 3));
         assert_eq!(word_errors("a b", "a x b y"), (2, 2));
         assert!((corpus_wer([("a b", "a b"), ("c d", "c")]) - 0.25).abs() < 1e-9);
@@ -79,7 +85,10 @@ mod tests {
 
     #[test]
     fn overlap_is_a_multiset_fraction() {
-        assert_eq!(word_overlap("That's twelve points.", "that's 12 points"), 2.0 / 3.0);
+        assert_eq!(
+            word_overlap("That's twelve points.", "that's 12 points"),
+            2.0 / 3.0
+        );
         assert_eq!(word_overlap("the the cat", "the cat"), 2.0 / 3.0);
     }
 }

@@ -132,5 +132,9 @@ fn received_speech_still_transcribes() {
     assert!(rx.stats().concealed > 0 && rx.stats().dave_trailers > 0);
     let t = common::transcriber().transcribe(&pcm).unwrap();
     let text = t.text.to_lowercase();
-    assert!(text.contains("attack") && text.contains("goblin"), "got {:?}", t.text);
+    assert!(
+        text.contains("attack") && text.contains("goblin"),
+        "got {:?}",
+        t.text
+    );
 }

@@ -25,7 +25,12 @@ fn each_phrase_is_one_utterance() {
         assert_eq!(u.reason, EndReason::Silence);
         // It covers the speech and not much more.
         let speech_ms = speech.len() as u64 / 16;
-        assert!(u.start_ms >= 700 && u.start_ms <= 1_200, "{}: start {}", file.display(), u.start_ms);
+        assert!(
+            u.start_ms >= 700 && u.start_ms <= 1_200,
+            "{}: start {}",
+            file.display(),
+            u.start_ms
+        );
         let dur = u.duration_ms(16_000);
         assert!(
             dur + 400 >= speech_ms && dur <= speech_ms + 600,

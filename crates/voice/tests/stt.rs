@@ -13,7 +13,11 @@ fn attack_phrase_mentions_attack_and_goblin() {
     let pcm = read_wav_16k_mono(file).unwrap();
     let t = common::transcriber().transcribe(&pcm).unwrap();
     let text = t.text.to_lowercase();
-    assert!(text.contains("attack") && text.contains("goblin"), "got {:?}", t.text);
+    assert!(
+        text.contains("attack") && text.contains("goblin"),
+        "got {:?}",
+        t.text
+    );
     assert!((t.audio_seconds - pcm.len() as f64 / 16_000.0).abs() < 1e-9);
     assert!(t.wall_seconds > 0.0);
 }
@@ -43,7 +47,11 @@ fn word_error_rate_over_all_phrases() {
         pairs.len(),
         wall / audio
     );
-    assert!(total < 0.5, "WER {:.1}% is far worse than expected", 100.0 * total);
+    assert!(
+        total < 0.5,
+        "WER {:.1}% is far worse than expected",
+        100.0 * total
+    );
 }
 
 #[test]
@@ -69,7 +77,11 @@ fn other_rates_and_channel_counts_transcribe_too() {
     let back = read_wav_16k_mono(&p).unwrap();
     std::fs::remove_file(&p).ok();
     let t = common::transcriber().transcribe(&back).unwrap();
-    assert!(t.text.to_lowercase().contains("initiative"), "got {:?}", t.text);
+    assert!(
+        t.text.to_lowercase().contains("initiative"),
+        "got {:?}",
+        t.text
+    );
 }
 
 #[test]
@@ -80,21 +92,31 @@ fn bad_inputs_are_clear_errors() {
     let txt = dir.join("spell.wav");
     std::fs::write(&txt, "Fireball! 8d6 fire damage.").unwrap();
     let e = read_wav_16k_mono(&txt).unwrap_err().to_string();
-    assert!(e.contains("spell.wav") && e.contains("not a readable WAV"), "{e}");
+    assert!(
+        e.contains("spell.wav") && e.contains("not a readable WAV"),
+        "{e}"
+    );
     // An empty WAV.
     let empty = dir.join("empty.wav");
     write_wav(&empty, &[], 16_000, 1).unwrap();
     let e = read_wav_16k_mono(&empty).unwrap_err().to_string();
     assert!(e.contains("empty.wav") && e.contains("no audio"), "{e}");
     // A wrong path.
-    let e = read_wav_16k_mono(&dir.join("nope.wav")).unwrap_err().to_string();
+    let e = read_wav_16k_mono(&dir.join("nope.wav"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope.wav") && e.contains("no such file"), "{e}");
     // No samples at all.
     let e = common::transcriber().transcribe(&[]).unwrap_err();
     assert!(matches!(e, VoiceError::Transcribe(_)), "{e}");
     // A wrong model path, and a file that is not a model.
-    let e = Transcriber::load(dir.join("ggml-missing.bin"), 1).unwrap_err().to_string();
-    assert!(e.contains("ggml-missing.bin") && e.contains("not found"), "{e}");
+    let e = Transcriber::load(dir.join("ggml-missing.bin"), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("ggml-missing.bin") && e.contains("not found"),
+        "{e}"
+    );
     let e = Transcriber::load(&txt, 1).unwrap_err().to_string();
     assert!(e.contains("not a whisper.cpp ggml model"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
@@ -104,6 +126,8 @@ fn bad_inputs_are_clear_errors() {
 
 #[test]
 fn silence_transcribes_to_nothing_much() {
-    let t = common::transcriber().transcribe(&vec![0.0; 16_000 * 2]).unwrap();
+    let t = common::transcriber()
+        .transcribe(&vec![0.0; 16_000 * 2])
+        .unwrap();
     assert!(t.text.split_whitespace().count() <= 2, "got {:?}", t.text);
 }

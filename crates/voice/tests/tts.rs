@@ -19,11 +19,19 @@ fn say_then_transcribe_round_trip() {
     let text = "The dragon breathes fire across the bridge.";
     let audio = common::synthesizer().synthesize(text).unwrap();
     assert_eq!(audio.sample_rate, 22_050);
-    assert!((1.0..8.0).contains(&audio.seconds()), "{} s", audio.seconds());
+    assert!(
+        (1.0..8.0).contains(&audio.seconds()),
+        "{} s",
+        audio.seconds()
+    );
     let pcm16 = resample(&audio.samples_f32, audio.sample_rate, 16_000).unwrap();
     let heard = common::transcriber().transcribe(&pcm16).unwrap();
     let overlap = wer::word_overlap(text, &heard.text);
-    println!("said {text:?}, heard {:?}: overlap {:.0}%", heard.text, overlap * 100.0);
+    println!(
+        "said {text:?}, heard {:?}: overlap {:.0}%",
+        heard.text,
+        overlap * 100.0
+    );
     assert!(overlap >= 0.6, "said {text:?}, heard {:?}", heard.text);
 }
 
@@ -37,7 +45,8 @@ fn narration_is_spoken_sentence_by_sentence_and_fits_discord() {
         let a = synth.synthesize(part).unwrap();
         assert!(a.seconds() > 0.3, "{part:?}: {} s", a.seconds());
         let discord = to_discord_stereo(&a.samples_f32, a.sample_rate).unwrap();
-        let expect = (a.samples_f32.len() as f64 * 48_000.0 / a.sample_rate as f64).round() as usize;
+        let expect =
+            (a.samples_f32.len() as f64 * 48_000.0 / a.sample_rate as f64).round() as usize;
         assert_eq!(discord.len(), expect * 2);
     }
     assert!(synth.synthesize("   ").unwrap().samples_f32.is_empty());
@@ -49,6 +58,10 @@ fn missing_voice_or_runtime_is_a_clear_error() {
     let e = Synthesizer::load("/nonexistent/voice.onnx", &ort).unwrap_err();
     assert!(matches!(e, VoiceError::Missing { .. }), "{e}");
     assert!(e.to_string().contains("/nonexistent/voice.onnx"), "{e}");
-    let e = Synthesizer::load(common::model(Kind::Piper), "/nonexistent/libonnxruntime.so").unwrap_err();
-    assert!(e.to_string().contains("/nonexistent/libonnxruntime.so"), "{e}");
+    let e = Synthesizer::load(common::model(Kind::Piper), "/nonexistent/libonnxruntime.so")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("/nonexistent/libonnxruntime.so"),
+        "{e}"
+    );
 }

@@ -53,7 +53,12 @@ pub fn model(kind: Kind) -> PathBuf {
                 .collect::<Vec<_>>()
         )
     });
-    assert!(p.exists(), "{} configured at {} does not exist", kind.what(), p.display());
+    assert!(
+        p.exists(),
+        "{} configured at {} does not exist",
+        kind.what(),
+        p.display()
+    );
     p
 }
 
