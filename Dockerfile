@@ -24,6 +24,11 @@
 # ---- build ----------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
+# whisper.cpp needs cmake and libclang; piper's espeak-ng links libsonic; ort wants OpenSSL
+# headers (the same list as scripts/lib.sh).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake libclang-dev libsonic-dev libssl-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
 # whisper.cpp (added with voice) defaults to -march=native; the image must run on any
 # x86-64 host, so build portable code.
 ENV GGML_NATIVE=OFF
@@ -36,7 +41,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- run ------------------------------------------------------------------------
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates espeak-ng-data libsonic0 \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 dicebard \
     && useradd --system --uid 10001 --gid dicebard --home-dir /data --shell /usr/sbin/nologin dicebard \
@@ -44,7 +49,9 @@ RUN groupadd --system --gid 10001 dicebard \
     && chown dicebard:dicebard /data
 COPY --from=builder /out/dicebard /usr/local/bin/dicebard
 
-ENV DICEBARD_DATA_DIR=/data \
+# Piper's phonemizer reads Debian's espeak-ng data.
+ENV PIPER_ESPEAKNG_DATA_DIRECTORY=/usr/lib/x86_64-linux-gnu \
+    DICEBARD_DATA_DIR=/data \
     DICEBARD_WEB_LISTEN=0.0.0.0:8787
 VOLUME ["/data"]
 # The phone web side-port (when enabled).
