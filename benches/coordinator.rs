@@ -223,7 +223,7 @@ async fn build_log(store: &Store, n: u64, snapshot_at: &[u64]) -> (i64, Vec<(u64
                     spec: CharacterSpec::quick(&format!("Hero{k}"), "fighter", "human"),
                 },
             ),
-            _ if k % 3 == 0 => (
+            _ if k.is_multiple_of(3) => (
                 &players[(k % 4) as usize],
                 Action::Act {
                     text: format!("I search the room, inch by inch ({k})"),
@@ -233,7 +233,7 @@ async fn build_log(store: &Store, n: u64, snapshot_at: &[u64]) -> (i64, Vec<(u64
                 &players[(k % 4) as usize],
                 Action::Roll {
                     expr: "2d20kh1+5".into(),
-                    secret: k % 5 == 0,
+                    secret: k.is_multiple_of(5),
                 },
             ),
         };

@@ -57,23 +57,40 @@ impl Drop for Bot {
     }
 }
 
-async fn reply_text(fake: &FakeDiscord, user: fake_discord::UserId, cmd: &str, opts: &[(&str, &str)]) -> Message {
+async fn reply_text(
+    fake: &FakeDiscord,
+    user: fake_discord::UserId,
+    cmd: &str,
+    opts: &[(&str, &str)],
+) -> Message {
     let h = fake.slash(user, TABLE, cmd, opts).await;
-    h.reply(T).await.unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+    h.reply(T)
+        .await
+        .unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
 }
 
 fn initiative(fake: &FakeDiscord) -> Option<Message> {
-    fake.messages(TABLE)
-        .into_iter()
-        .rev()
-        .find(|m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))))
+    fake.messages(TABLE).into_iter().rev().find(|m| {
+        m.embeds.iter().any(|e| {
+            e["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Initiative"))
+        })
+    })
 }
 
 /// The name on the ▶ line of the initiative embed.
 fn active_name(m: &Message) -> Option<String> {
     let d = m.embeds.first()?["description"].as_str()?.to_string();
     let line = d.lines().find(|l| l.starts_with('▶'))?;
-    let name = line.split('`').nth(2)?.trim().split(" — ").next()?.trim().to_string();
+    let name = line
+        .split('`')
+        .nth(2)?
+        .trim()
+        .split(" — ")
+        .next()?
+        .trim()
+        .to_string();
     Some(name)
 }
 
@@ -82,41 +99,97 @@ async fn a_campaign_plays_through_discord() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut bot = Bot::start(&fake, dir.path());
-    fake.wait_for_ready(Duration::from_secs(60)).await.expect("the bot connects");
+    fake.wait_for_ready(Duration::from_secs(60))
+        .await
+        .expect("the bot connects");
 
     // A campaign.
     let r = reply_text(&fake, ALICE, "campaign start", &[("name", "Goblin Cave")]).await;
     assert!(r.text().contains("Goblin Cave"), "{}", r.text());
 
     // Two characters; their sheets are pinned.
-    let r = reply_text(&fake, ALICE, "character create", &[("name", "Thorin"), ("class", "Fighter"), ("race", "Dwarf")]).await;
+    let r = reply_text(
+        &fake,
+        ALICE,
+        "character create",
+        &[("name", "Thorin"), ("class", "Fighter"), ("race", "Dwarf")],
+    )
+    .await;
     assert!(r.text().contains("Thorin"), "{}", r.text());
-    let r = reply_text(&fake, BOB, "character create", &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")]).await;
+    let r = reply_text(
+        &fake,
+        BOB,
+        "character create",
+        &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")],
+    )
+    .await;
     assert!(r.text().contains("Mira"), "{}", r.text());
-    fake.wait_for_message(TABLE, |m| m.pinned && m.text().contains("Mira — Elf Wizard 1"), T)
-        .await
-        .unwrap_or_else(|e| panic!("Mira's sheet is pinned: {e:?}\n{}", fake.describe()));
-    assert!(fake.pins(TABLE).iter().any(|m| m.text().contains("Thorin — Dwarf Fighter 1")));
+    fake.wait_for_message(
+        TABLE,
+        |m| m.pinned && m.text().contains("Mira — Elf Wizard 1"),
+        T,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("Mira's sheet is pinned: {e:?}\n{}", fake.describe()));
+    assert!(
+        fake.pins(TABLE)
+            .iter()
+            .any(|m| m.text().contains("Thorin — Dwarf Fighter 1"))
+    );
 
     // Bad dice: a short private error, nothing posted for everyone.
     let r = reply_text(&fake, BOB, "roll", &[("dice", "1d0")]).await;
     assert!(r.is_ephemeral(), "errors are ephemeral");
     assert!(r.text().to_lowercase().contains("side"), "{}", r.text());
     let r = reply_text(&fake, BOB, "roll", &[("dice", "1d20+5")]).await;
-    assert!(!r.is_ephemeral() && r.text().contains("1d20"), "{}", r.text());
+    assert!(
+        !r.is_ephemeral() && r.text().contains("1d20"),
+        "{}",
+        r.text()
+    );
 
     // A whisper reaches only its player.
-    let r = reply_text(&fake, ALICE, "whisper", &[("player", &BOB.to_string()), ("text", "The idol is fake")]).await;
-    assert!(!r.text().contains("idol") || r.is_ephemeral(), "the whisper is not public: {}", r.text());
-    fake.wait_for_dm(BOB, |m| m.text().contains("The idol is fake"), T).await.expect("bob gets the whisper");
-    assert!(fake.messages(TABLE).iter().all(|m| !m.text().contains("The idol is fake")));
-    assert!(fake.dms(ALICE).iter().all(|m| !m.text().contains("The idol is fake")));
+    let r = reply_text(
+        &fake,
+        ALICE,
+        "whisper",
+        &[("player", &BOB.to_string()), ("text", "The idol is fake")],
+    )
+    .await;
+    assert!(
+        !r.text().contains("idol") || r.is_ephemeral(),
+        "the whisper is not public: {}",
+        r.text()
+    );
+    fake.wait_for_dm(BOB, |m| m.text().contains("The idol is fake"), T)
+        .await
+        .expect("bob gets the whisper");
+    assert!(
+        fake.messages(TABLE)
+            .iter()
+            .all(|m| !m.text().contains("The idol is fake"))
+    );
+    assert!(
+        fake.dms(ALICE)
+            .iter()
+            .all(|m| !m.text().contains("The idol is fake"))
+    );
 
     // A fight.
     let r = reply_text(&fake, ALICE, "combat start", &[("monsters", "2 goblin")]).await;
     assert!(r.text().contains("initiative"), "{}", r.text());
     let init = fake
-        .wait_for_message(TABLE, |m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))), T)
+        .wait_for_message(
+            TABLE,
+            |m| {
+                m.embeds.iter().any(|e| {
+                    e["title"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("Initiative"))
+                })
+            },
+            T,
+        )
         .await
         .expect("initiative embed");
     assert!(!init.components.is_empty(), "the tracker has buttons");
@@ -124,7 +197,11 @@ async fn a_campaign_plays_through_discord() {
     let dm = tokio::time::timeout(T, async {
         loop {
             for (user, name) in [(ALICE, "Thorin"), (BOB, "Mira")] {
-                if let Some(m) = fake.dms(user).into_iter().find(|m| m.text().contains("it's your turn")) {
+                if let Some(m) = fake
+                    .dms(user)
+                    .into_iter()
+                    .find(|m| m.text().contains("it's your turn"))
+                {
                     return (user, name, m);
                 }
             }
@@ -134,12 +211,20 @@ async fn a_campaign_plays_through_discord() {
     .await
     .expect("the active player gets a DM");
     let (active_user, active_char, _) = dm;
-    let (other_user, _) = if active_user == ALICE { (BOB, "Mira") } else { (ALICE, "Thorin") };
+    let (other_user, _) = if active_user == ALICE {
+        (BOB, "Mira")
+    } else {
+        (ALICE, "Thorin")
+    };
 
     // The other player may not act.
     let r = reply_text(&fake, other_user, "attack", &[("target", "goblin")]).await;
     assert!(r.is_ephemeral(), "refusals are ephemeral");
-    assert!(r.text().contains(&format!("It's {active_char}'s turn")), "{}", r.text());
+    assert!(
+        r.text().contains(&format!("It's {active_char}'s turn")),
+        "{}",
+        r.text()
+    );
 
     // The active player attacks.
     let r = reply_text(&fake, active_user, "attack", &[("target", "goblin")]).await;
@@ -150,7 +235,11 @@ async fn a_campaign_plays_through_discord() {
 
     // The next player character up does nothing: the clock runs out, they dodge.
     let timed_out = fake
-        .wait_for_message(TABLE, |m| m.text().contains("Time is up for"), Duration::from_secs(40))
+        .wait_for_message(
+            TABLE,
+            |m| m.text().contains("Time is up for"),
+            Duration::from_secs(40),
+        )
         .await
         .unwrap_or_else(|e| panic!("timeout posted: {e:?}\n{}", fake.describe()));
     let who = timed_out
@@ -160,21 +249,43 @@ async fn a_campaign_plays_through_discord() {
         .and_then(|r| r.split('.').next())
         .unwrap()
         .to_string();
-    fake.wait_for_message(TABLE, |m| m.text().contains(&format!("{who} takes the Dodge action")) || m.text().contains(&format!("{who} ducks and weaves")), T)
-        .await
-        .expect("the timed-out character dodges");
+    fake.wait_for_message(
+        TABLE,
+        |m| {
+            m.text().contains(&format!("{who} takes the Dodge action"))
+                || m.text().contains(&format!("{who} ducks and weaves"))
+        },
+        T,
+    )
+    .await
+    .expect("the timed-out character dodges");
     // The warning came by DM before the timeout.
     let warned_user = if who == "Thorin" { ALICE } else { BOB };
-    assert!(fake.dms(warned_user).iter().any(|m| m.text().contains("act now")), "warning DM");
+    assert!(
+        fake.dms(warned_user)
+            .iter()
+            .any(|m| m.text().contains("act now")),
+        "warning DM"
+    );
     // Goblins act without any command.
-    fake.wait_for_message(TABLE, |m| m.text().contains("Goblin") && m.text().contains("Scimitar"), Duration::from_secs(30))
-        .await
-        .expect("monsters act on their turns");
+    fake.wait_for_message(
+        TABLE,
+        |m| m.text().contains("Goblin") && m.text().contains("Scimitar"),
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("monsters act on their turns");
     // The tracker was edited in place, not reposted each turn.
     let trackers = fake
         .messages(TABLE)
         .iter()
-        .filter(|m| m.embeds.iter().any(|e| e["title"].as_str().is_some_and(|t| t.starts_with("Initiative"))))
+        .filter(|m| {
+            m.embeds.iter().any(|e| {
+                e["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Initiative"))
+            })
+        })
         .count();
     assert_eq!(trackers, 1, "one initiative embed, edited in place");
     assert!(initiative(&fake).unwrap().edited_timestamp.is_some());
@@ -183,17 +294,31 @@ async fn a_campaign_plays_through_discord() {
     let before = active_name(&initiative(&fake).unwrap());
     bot.kill();
     let mut bot2 = Bot::start(&fake, dir.path());
-    fake.wait_for_identifies(2, Duration::from_secs(60)).await.expect("the bot reconnects");
+    fake.wait_for_identifies(2, Duration::from_secs(60))
+        .await
+        .expect("the bot reconnects");
     let r = reply_text(&fake, ALICE, "initiative", &[]).await;
-    assert!(r.text().contains("Goblin") && r.text().contains("Thorin"), "the fight survived the restart: {}", r.text());
+    assert!(
+        r.text().contains("Goblin") && r.text().contains("Thorin"),
+        "the fight survived the restart: {}",
+        r.text()
+    );
     let _ = before;
     // The game goes on: whoever is up can end their turn (or the clock does it).
-    fake.wait_for_message(TABLE, |m| m.text().contains("The table is back") || m.text().contains("Round"), Duration::from_secs(30))
-        .await
-        .expect("the fight carries on after the restart");
+    fake.wait_for_message(
+        TABLE,
+        |m| m.text().contains("The table is back") || m.text().contains("Round"),
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("the fight carries on after the restart");
 
     // Budgets.
-    fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
+    fake.assert_rate_at_most(
+        "POST|PATCH /channels/{c}/messages/**",
+        5,
+        Duration::from_secs(5),
+    );
     fake.assert_rate_at_most("**", 50, Duration::from_secs(1));
     fake.assert_clean();
     bot2.kill();
@@ -205,7 +330,11 @@ async fn gm_role_autocomplete_and_buttons() {
     use fake_discord::{RoleId, RoleSpec, UserSpec};
     let gm_role = RoleId(500_000_000_000_000_001);
     let mut config = FakeConfig::default();
-    config.roles.push(RoleSpec { id: gm_role, name: "GM".into(), permissions: 0 });
+    config.roles.push(RoleSpec {
+        id: gm_role,
+        name: "GM".into(),
+        permissions: 0,
+    });
     config.users = vec![
         UserSpec::new(ALICE, "alice"),
         UserSpec::new(BOB, "bob"),
@@ -214,7 +343,9 @@ async fn gm_role_autocomplete_and_buttons() {
     let fake = FakeDiscord::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     let _bot = Bot::start(&fake, dir.path());
-    fake.wait_for_ready(Duration::from_secs(60)).await.expect("the bot connects");
+    fake.wait_for_ready(Duration::from_secs(60))
+        .await
+        .expect("the bot connects");
 
     reply_text(&fake, ALICE, "campaign start", &[("name", "Roles")]).await;
     // Without options, /character create opens a form.
@@ -222,16 +353,27 @@ async fn gm_role_autocomplete_and_buttons() {
     let modal = h.modal(T).await.expect("a character form");
     let _ = modal;
     let submitted = h
-        .submit_modal(&[("name", "Mira"), ("class", "Wizard"), ("race", "Elf"), ("abilities", "standard")])
+        .submit_modal(&[
+            ("name", "Mira"),
+            ("class", "Wizard"),
+            ("race", "Elf"),
+            ("abilities", "standard"),
+        ])
         .await;
     let r = submitted.reply(T).await.expect("the form is answered");
     assert!(r.text().contains("Mira"), "{}", r.text());
     // A bad form gets a private error and changes nothing.
     let h = fake.slash(CAROL, TABLE, "character create", &[]).await;
     h.modal(T).await.expect("a character form");
-    let bad = h.submit_modal(&[("name", "X"), ("class", "Juggler"), ("race", "Elf")]).await;
+    let bad = h
+        .submit_modal(&[("name", "X"), ("class", "Juggler"), ("race", "Elf")])
+        .await;
     let r = bad.reply(T).await.expect("the bad form is answered");
-    assert!(r.is_ephemeral() && r.text().contains("no class called"), "{}", r.text());
+    assert!(
+        r.is_ephemeral() && r.text().contains("no class called"),
+        "{}",
+        r.text()
+    );
 
     // Autocomplete offers the SRD and the character's own spells.
     let choices = fake
@@ -240,37 +382,71 @@ async fn gm_role_autocomplete_and_buttons() {
         .expect("spell choices");
     assert!(choices.iter().any(|c| c.name == "Fire Bolt"), "{choices:?}");
     let monsters = fake
-        .autocomplete(ALICE, TABLE, "combat start", &[("monsters", "2 gobl")], "monsters")
+        .autocomplete(
+            ALICE,
+            TABLE,
+            "combat start",
+            &[("monsters", "2 gobl")],
+            "monsters",
+        )
         .await
         .expect("monster choices");
-    assert!(monsters.iter().any(|c| c.name == "2 Goblin"), "{monsters:?}");
+    assert!(
+        monsters.iter().any(|c| c.name == "2 Goblin"),
+        "{monsters:?}"
+    );
 
     // Bob is no GM: refused. Carol has the server's GM role: allowed.
     let r = reply_text(&fake, BOB, "combat start", &[("monsters", "1 goblin")]).await;
-    assert!(r.is_ephemeral() && r.text().contains("Only the GM"), "{}", r.text());
+    assert!(
+        r.is_ephemeral() && r.text().contains("Only the GM"),
+        "{}",
+        r.text()
+    );
     let r = reply_text(&fake, CAROL, "combat start", &[("monsters", "1 goblin")]).await;
-    assert!(!r.is_ephemeral() && r.text().contains("initiative"), "{}", r.text());
+    assert!(
+        !r.is_ephemeral() && r.text().contains("initiative"),
+        "{}",
+        r.text()
+    );
 
     // Mira's turn comes with a DM and buttons; clicking End turn ends it.
     let dm = fake
-        .wait_for_dm(BOB, |m| m.text().contains("it's your turn") && !m.components.is_empty(), T)
+        .wait_for_dm(
+            BOB,
+            |m| m.text().contains("it's your turn") && !m.components.is_empty(),
+            T,
+        )
         .await
         .expect("turn DM with buttons");
-    let campaign_button = dm.components[0]["components"][0]["custom_id"].as_str().unwrap().to_string();
+    let campaign_button = dm.components[0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(campaign_button.starts_with("end_turn:"));
     // Alice can't press Bob's button.
     let click = fake.click(ALICE, dm.id, &campaign_button).await;
     let cb = click.callback(T).await.expect("button answered");
-    assert!(cb.content().unwrap_or_default().contains("turn"), "{:?}", cb.content());
+    assert!(
+        cb.content().unwrap_or_default().contains("turn"),
+        "{:?}",
+        cb.content()
+    );
     let click = fake.click(BOB, dm.id, &campaign_button).await;
     let cb = click.callback(T).await.expect("button answered");
     assert_eq!(cb.content(), Some("Done."));
 
     // A dropped gateway connection is resumed, and the table keeps working.
     assert!(fake.drop_connection(), "a gateway session to drop");
-    fake.wait_for_resumes(1, Duration::from_secs(60)).await.expect("the bot resumes");
+    fake.wait_for_resumes(1, Duration::from_secs(60))
+        .await
+        .expect("the bot resumes");
     let r = reply_text(&fake, BOB, "roll", &[("dice", "2d6")]).await;
     assert!(r.text().contains("2d6"), "{}", r.text());
-    fake.assert_rate_at_most("POST|PATCH /channels/{c}/messages/**", 5, Duration::from_secs(5));
+    fake.assert_rate_at_most(
+        "POST|PATCH /channels/{c}/messages/**",
+        5,
+        Duration::from_secs(5),
+    );
     fake.assert_clean();
 }

@@ -108,7 +108,22 @@ fn phrase_table() {
             "throw my handaxe at the little one",
             vec![attack("Goblin 1", Some("Handaxe"))],
         ),
+        (
+            "alice",
+            "I hit the goblin with my sword",
+            vec![attack("Goblin 1", Some("Longsword"))],
+        ),
         // Spells.
+        (
+            "bob",
+            "magic missile the goblins",
+            vec![cast("Magic Missile", &["Goblin 1"], None)],
+        ),
+        (
+            "alice",
+            "cast fireball at the ogre",
+            vec![cast("Fireball", &["Ogre"], None)],
+        ),
         (
             "bob",
             "I cast fire bolt at the goblin",
@@ -247,6 +262,18 @@ fn phrase_table() {
             vec![Action::UseItem {
                 item: "Potion of Healing".into(),
             }],
+        ),
+        (
+            "alice",
+            "I'd like to drink a healing potion",
+            vec![Action::UseItem {
+                item: "Potion of Healing".into(),
+            }],
+        ),
+        (
+            "alice",
+            "roll for stealth please",
+            vec![check(Skill::Stealth)],
         ),
         (
             "alice",

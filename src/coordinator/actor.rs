@@ -53,11 +53,15 @@ fn parse_event(campaign_id: i64, seq: u64, body: &str) -> Result<Event, SubmitEr
     })
 }
 
+/// What a submitted command comes to: its committed events, or why not.
+pub(crate) type Outcome = Result<Vec<Arc<Committed>>, SubmitError>;
+
 pub(crate) enum ActorMsg {
     Submit {
-        cmd: Command,
+        // Boxed: commands are far larger than the other messages.
+        cmd: Box<Command>,
         origin: Origin,
-        reply: oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>,
+        reply: oneshot::Sender<Outcome>,
     },
     Snapshot {
         reply: oneshot::Sender<Snapshot>,
@@ -321,13 +325,12 @@ impl Actor {
     /// handled after the commit).
     async fn submit_batch(
         &mut self,
-        cmd: Command,
+        cmd: Box<Command>,
         origin: Origin,
-        reply: oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>,
+        reply: oneshot::Sender<Outcome>,
         rx: &mut mpsc::Receiver<ActorMsg>,
     ) -> Option<ActorMsg> {
-        type Reply = oneshot::Sender<Result<Vec<Arc<Committed>>, SubmitError>>;
-        let mut answers: Vec<(Reply, Result<Vec<Arc<Committed>>, SubmitError>)> = Vec::new();
+        let mut answers: Vec<(oneshot::Sender<Outcome>, Outcome)> = Vec::new();
         let mut next = Some((cmd, origin, reply));
         let mut deferred = None;
         while let Some((cmd, origin, reply)) = next.take() {
@@ -337,7 +340,7 @@ impl Actor {
                 interaction = origin.interaction.as_deref().unwrap_or(""),
                 source = ?origin.source,
             );
-            let res = span.in_scope(|| self.stage(cmd, origin));
+            let res = span.in_scope(|| self.stage(*cmd, origin));
             answers.push((reply, res));
             if answers.len() >= MAX_STAGED_COMMANDS
                 || self.staged.ended

@@ -362,7 +362,7 @@ impl Coordinator {
             let h = self.open(campaign_id).await?;
             let (tx, rx) = oneshot::channel();
             let msg = ActorMsg::Submit {
-                cmd: cmd.clone(),
+                cmd: Box::new(cmd.clone()),
                 origin: origin.clone(),
                 reply: tx,
             };

@@ -555,24 +555,24 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
         }
     }
     // Dice: "roll 2d6+3".
-    if let Some(i) = words.iter().position(|w| is_dice(w)) {
-        if verb_in(verb, ROLL) || i == 0 {
-            let expr: String = words[i..]
-                .iter()
-                .take_while(|w| {
-                    is_dice(w) || is_dice_operator(w) || w.chars().all(|c| c.is_ascii_digit())
-                })
-                .copied()
-                .collect::<Vec<_>>()
-                .join("");
-            let secret = has("secret") || has("secretly") || has("privately");
-            if dicebard_engine::dice::parse(&expr).is_ok() && expr.len() <= 100 {
-                return Clause::Do(Action::Roll { expr, secret });
-            }
-            return Clause::Ask(format!(
-                "I can't roll \u{201c}{expr}\u{201d}. Try something like 1d20+3."
-            ));
+    if let Some(i) = words.iter().position(|w| is_dice(w))
+        && (verb_in(verb, ROLL) || i == 0)
+    {
+        let expr: String = words[i..]
+            .iter()
+            .take_while(|w| {
+                is_dice(w) || is_dice_operator(w) || w.chars().all(|c| c.is_ascii_digit())
+            })
+            .copied()
+            .collect::<Vec<_>>()
+            .join("");
+        let secret = has("secret") || has("secretly") || has("privately");
+        if dicebard_engine::dice::parse(&expr).is_ok() && expr.len() <= 100 {
+            return Clause::Do(Action::Roll { expr, secret });
         }
+        return Clause::Ask(format!(
+            "I can't roll \u{201c}{expr}\u{201d}. Try something like 1d20+3."
+        ));
     }
     // Saving throws: need an ability ("save the villager" is not one).
     let save_word = words

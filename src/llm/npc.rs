@@ -23,8 +23,11 @@ use std::sync::{Arc, Mutex};
 /// (the policy sees the state, not the campaign id; names are unique per store).
 #[derive(Debug, Clone, Default)]
 pub struct NpcIntents {
-    inner: Arc<Mutex<HashMap<String, VecDeque<(CreatureId, String)>>>>,
+    inner: Arc<Mutex<IntentMap>>,
 }
+
+/// Campaign name → (creature, intent) in the order chosen.
+type IntentMap = HashMap<String, VecDeque<(CreatureId, String)>>;
 
 impl NpcIntents {
     pub fn put(&self, campaign: &str, creature: CreatureId, intent: String) {

@@ -103,17 +103,15 @@ impl ChatProvider for OpenAiClient {
 
     fn stream<'a>(&'a self, req: &'a ChatRequest) -> BoxFuture<'a, Result<ChatStream, LlmError>> {
         Box::pin(async move {
-            let resp = retry::post_json(
-                &self.client,
-                ProviderKind::OpenAi,
-                &self.model,
-                &self.url,
-                self.headers(),
-                &self.body(req),
-                &self.http,
-                self.key.as_ref(),
-            )
-            .await?;
+            let endpoint = retry::Endpoint {
+                client: &self.client,
+                provider: ProviderKind::OpenAi,
+                model: &self.model,
+                url: &self.url,
+                http: &self.http,
+                key: self.key.as_ref(),
+            };
+            let resp = retry::post_json(&endpoint, self.headers(), &self.body(req)).await?;
             Ok(event_stream(
                 resp,
                 OpenAiDecoder::default(),

@@ -155,18 +155,32 @@ pub(crate) fn classify(
     }
 }
 
+/// Where and how a provider sends its requests.
+#[derive(Clone, Copy)]
+pub(crate) struct Endpoint<'a> {
+    pub client: &'a reqwest::Client,
+    pub provider: ProviderKind,
+    pub model: &'a str,
+    pub url: &'a str,
+    pub http: &'a HttpOptions,
+    pub key: Option<&'a Secret>,
+}
+
 /// POSTs `body` as JSON to `url`, retrying as the module docs say; returns the
 /// successful response with its body unread (a stream).
 pub(crate) async fn post_json(
-    client: &reqwest::Client,
-    provider: ProviderKind,
-    model: &str,
-    url: &str,
+    ep: &Endpoint<'_>,
     headers: HeaderMap,
     body: &serde_json::Value,
-    http: &HttpOptions,
-    key: Option<&Secret>,
 ) -> Result<reqwest::Response, LlmError> {
+    let Endpoint {
+        client,
+        provider,
+        model,
+        url,
+        http,
+        key,
+    } = *ep;
     let mut attempt = 0u32;
     loop {
         let sent = client

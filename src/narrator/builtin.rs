@@ -450,7 +450,10 @@ impl BuiltinNarrator {
             },
             Whispered { text, .. } => format!("(The GM whispers) {text}"),
             GmGranted { player } => {
-                let who = state.players.get(player).map_or(player.to_string(), |p| p.name.clone());
+                let who = state
+                    .players
+                    .get(player)
+                    .map_or(player.to_string(), |p| p.name.clone());
                 format!("{who} now helps run the game as a GM.")
             }
         };

@@ -560,7 +560,7 @@ impl CampaignMemory {
                 .filter(|f| matches!(f.kind, FactKind::Quest | FactKind::Promise))
                 .filter(|f| !out.iter().any(|o| std::ptr::eq(*o, *f)))
                 .collect();
-            open.sort_by(|a, b| b.seq.cmp(&a.seq));
+            open.sort_by_key(|f| std::cmp::Reverse(f.seq));
             let room = k - out.len();
             out.extend(open.into_iter().take(room));
         }
@@ -707,6 +707,14 @@ impl CampaignMemory {
 
         let scene = scene_block(state);
         allowed.extend(numbers_outside_player_text(&scene));
+        // Head counts ("three goblins") are facts of the scene too.
+        let mut kinds: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+        for c in state.monsters() {
+            *kinds.entry(c.monster.as_deref().unwrap_or("")).or_default() += 1;
+        }
+        allowed.extend(kinds.values().copied());
+        allowed.insert(state.monsters().count() as i64);
+        allowed.insert(state.party().count() as i64);
         let _ = writeln!(user, "<scene>\n{scene}</scene>");
 
         let recent: Vec<&(u64, String)> = self

@@ -11,7 +11,10 @@ pub mod llm;
 pub mod memory;
 
 pub use builtin::BuiltinNarrator;
-pub use llm::{EditPacer, LlmNarrator, NarrationEvent, NarrationOutcome, NarrationSource, NarrationStream, SentenceSplitter};
+pub use llm::{
+    EditPacer, LlmNarrator, NarrationEvent, NarrationOutcome, NarrationSource, NarrationStream,
+    SentenceSplitter,
+};
 
 use crate::coordinator::{BoxFuture, Committed};
 use dicebard_engine::{CampaignState, Visibility};

@@ -70,7 +70,11 @@ impl Condition {
 
     pub fn parse(s: &str) -> Option<Condition> {
         let s = s.trim().to_ascii_lowercase();
-        let s = if s == "paralysed" { "paralyzed".into() } else { s };
+        let s = if s == "paralysed" {
+            "paralyzed".into()
+        } else {
+            s
+        };
         Condition::ALL.into_iter().find(|c| c.name() == s)
     }
 

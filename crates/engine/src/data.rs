@@ -358,6 +358,9 @@ mod tests {
         assert_eq!(to_index("Fire Bolt"), "fire-bolt");
         assert_eq!(to_index("  cure   wounds "), "cure-wounds");
         assert_eq!(to_index("Potion of Healing"), "potion-of-healing");
-        assert_eq!(to_index("Tasha's Hideous Laughter"), "tashas-hideous-laughter");
+        assert_eq!(
+            to_index("Tasha's Hideous Laughter"),
+            "tashas-hideous-laughter"
+        );
     }
 }

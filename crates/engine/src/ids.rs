@@ -25,9 +25,7 @@ impl fmt::Display for PlayerId {
 }
 
 /// A creature in a campaign (player character or monster), unique within it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CreatureId(pub u32);
 

@@ -5,12 +5,12 @@
 //! time (`now`) and a [`dice::Dice`]. See ARCHITECTURE.md for the API and invariants.
 
 pub mod ability;
-pub mod data;
-pub mod dice;
 pub mod character;
 pub mod command;
 pub mod condition;
 pub mod creature;
+pub mod data;
+pub mod dice;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -19,7 +19,7 @@ pub mod state;
 
 pub use command::{Action, Actor, Command, MonsterGroup, NpcOption};
 pub use error::RuleError;
-pub use event::{Event, EventKind, Viewer, Visibility, EVENT_VERSION};
+pub use event::{EVENT_VERSION, Event, EventKind, Viewer, Visibility};
 pub use ids::{CreatureId, PlayerId, Timestamp};
 pub use rules::apply::apply;
 pub use rules::combat::{choose_npc_option, next_deadline, npc_options};

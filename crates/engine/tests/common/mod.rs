@@ -548,6 +548,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         TurnEnded { creature } => format!("TurnEnded {}", n(*creature)),
         CombatEnded { outcome } => format!("CombatEnded {outcome:?}"),
         Whispered { from, to, text } => format!("Whispered {from} → {to}: {text}"),
+        GmGranted { player } => format!("GmGranted {player}"),
     };
     match &e.visibility {
         Visibility::Public => body,

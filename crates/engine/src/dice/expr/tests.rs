@@ -801,4 +801,3 @@ fn seeded_rolls_are_in_range_and_repeatable() {
         }
     }
 }
-

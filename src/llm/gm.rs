@@ -1,0 +1,97 @@
+//! Everything the LLM game master brings, built from the configuration in one call,
+//! for the composition root: the narrator (LLM with built-in fallback, or built-in
+//! only), the NPC policy for [`crate::coordinator::CoordinatorOptions`], the free-text
+//! reader, and the usage report for `/campaign status`.
+
+use super::{Llm, LlmError, LlmNpcPolicy, UsageReport};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::coordinator::{BuiltinPolicy, NpcPolicy};
+use crate::intent::IntentResolver;
+use crate::narrator::{BuiltinNarrator, LlmNarrator, Narrator};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// The game master's parts.
+#[derive(Clone)]
+pub struct GameMaster {
+    /// The LLM, when one is configured.
+    pub llm: Option<Arc<Llm>>,
+    /// The LLM narrator, for streaming ([`LlmNarrator::narrate_stream`]).
+    pub llm_narrator: Option<LlmNarrator>,
+    /// The narrator to use through the [`Narrator`] trait (the LLM one, or built-in).
+    pub narrator: Arc<dyn Narrator>,
+    /// Put this in `CoordinatorOptions::npc_policy`.
+    pub npc_policy: Arc<dyn NpcPolicy>,
+    /// Reads players' free text and speech.
+    pub intent: Arc<IntentResolver>,
+}
+
+impl GameMaster {
+    /// No LLM: the built-in narrator, policy and phrase parser.
+    pub fn builtin() -> Self {
+        GameMaster {
+            llm: None,
+            llm_narrator: None,
+            narrator: Arc::new(BuiltinNarrator),
+            npc_policy: Arc::new(BuiltinPolicy),
+            intent: Arc::new(IntentResolver::new(None)),
+        }
+    }
+
+    /// What `config` asks for (`narrator.kind` and `[llm]`). `store` keeps summaries,
+    /// facts and usage across restarts.
+    pub fn from_config(
+        config: &Config,
+        store: Option<Store>,
+        clock: Clock,
+    ) -> Result<Self, LlmError> {
+        let Some(llm) = Llm::from_config(config, store.clone(), clock)? else {
+            return Ok(Self::builtin());
+        };
+        let narrator = LlmNarrator::new(llm.clone(), store.clone(), clock);
+        let npc_policy: Arc<dyn NpcPolicy> = if llm.settings().npc_decisions {
+            Arc::new(LlmNpcPolicy::new(
+                llm.clone(),
+                narrator.npc_intents(),
+                store,
+            ))
+        } else {
+            Arc::new(BuiltinPolicy)
+        };
+        Ok(GameMaster {
+            llm: Some(llm.clone()),
+            narrator: Arc::new(narrator.clone()),
+            llm_narrator: Some(narrator),
+            npc_policy,
+            intent: Arc::new(IntentResolver::new(Some(llm))),
+        })
+    }
+
+    /// The campaign's LLM spend (`None` without an LLM).
+    pub async fn usage(&self, campaign_id: i64) -> Option<UsageReport> {
+        match &self.llm_narrator {
+            Some(n) => Some(n.usage(campaign_id).await),
+            None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NarratorKind;
+
+    #[tokio::test]
+    async fn built_from_the_config() {
+        let mut c = Config::default();
+        let gm = GameMaster::from_config(&c, None, Clock::system()).unwrap();
+        assert!(gm.llm.is_none() && gm.usage(1).await.is_none());
+        c.narrator.kind = NarratorKind::Openai;
+        c.llm.base_url = Some("http://127.0.0.1:9/v1".into());
+        let gm = GameMaster::from_config(&c, None, Clock::system()).unwrap();
+        assert!(gm.llm_narrator.is_some());
+        let usage = gm.usage(1).await.unwrap();
+        assert_eq!((usage.provider.as_str(), usage.tokens_today), ("openai", 0));
+    }
+}
