@@ -403,7 +403,8 @@ async fn gm_role_autocomplete_and_buttons() {
         "{}",
         r.text()
     );
-    let r = reply_text(&fake, CAROL, "combat start", &[("monsters", "1 goblin")]).await;
+    // A rat (1 damage a bite) can't drop Mira before her turn comes.
+    let r = reply_text(&fake, CAROL, "combat start", &[("monsters", "1 rat")]).await;
     assert!(
         !r.is_ephemeral() && r.text().contains("initiative"),
         "{}",

@@ -148,6 +148,13 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
             .ratelimiter_disabled(true);
     }
     let http = builder.build();
+    // Fail fast with a clear message when Discord (or the configured base URL) cannot be
+    // reached or the token is refused; serenity itself would retry forever.
+    match tokio::time::timeout(std::time::Duration::from_secs(20), http.get_current_user()).await {
+        Ok(Ok(me)) => tracing::info!(bot = %me.name, "Discord token accepted"),
+        Ok(Err(e)) => anyhow::bail!("could not reach Discord or the token was refused: {e}"),
+        Err(_) => anyhow::bail!("could not reach Discord within 20 s"),
+    }
     let guild = config.discord.guild_id;
     let gm_role = config.discord.gm_role.clone();
     let setup_coord = coord.clone();
