@@ -117,11 +117,8 @@ pub async fn run(
         let mut batch = vec![first];
         // Coalesce: take whatever else arrives within a short window.
         let until = Instant::now() + Duration::from_millis(300);
-        loop {
-            match tokio::time::timeout_at(until, sub.next()).await {
-                Ok(Some(e)) => batch.push(e),
-                Ok(None) | Err(_) => break,
-            }
+        while let Ok(Some(e)) = tokio::time::timeout_at(until, sub.next()).await {
+            batch.push(e);
         }
         let ended = batch
             .iter()
