@@ -65,24 +65,17 @@ fn hp_bar(hp: i32, max: i32) -> String {
     format!("`{}{}`", "█".repeat(filled), "░".repeat(10 - filled))
 }
 
-fn title_case(index: &str) -> String {
-    index
-        .split('-')
-        .map(|w| {
-            let mut cs = w.chars();
-            cs.next()
-                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The pinned character sheet.
 pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
     let (class, race, level) =
         c.pc.as_ref()
-            .map(|p| (title_case(&p.class), title_case(&p.race), p.level))
+            .map(|p| {
+                (
+                    dicebard_engine::data::from_index(&p.class),
+                    dicebard_engine::data::from_index(&p.race),
+                    p.level,
+                )
+            })
             .unwrap_or_default();
     let mut hp = format!("{} {}/{}", hp_bar(c.hp, c.max_hp), c.hp, c.max_hp);
     if c.temp_hp > 0 {
@@ -156,7 +149,11 @@ pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
             );
         }
         if let Some(conc) = &c.concentration {
-            e = e.field("Concentrating", title_case(conc), true);
+            e = e.field(
+                "Concentrating",
+                dicebard_engine::data::from_index(conc),
+                true,
+            );
         }
     }
     let attacks: Vec<String> = c

@@ -69,7 +69,13 @@ impl BuiltinNarrator {
                 let (class, race, level) = creature
                     .pc
                     .as_ref()
-                    .map(|p| (title(&p.class), title(&p.race), p.level))
+                    .map(|p| {
+                        (
+                            dicebard_engine::data::from_index(&p.class),
+                            dicebard_engine::data::from_index(&p.race),
+                            p.level,
+                        )
+                    })
                     .unwrap_or_default();
                 fill(
                     pick(
@@ -372,7 +378,11 @@ impl BuiltinNarrator {
             }
             ConcentrationStarted { .. } => return None,
             ConcentrationEnded { creature, spell } => {
-                format!("{} loses concentration on {}.", n(*creature), title(spell))
+                format!(
+                    "{} loses concentration on {}.",
+                    n(*creature),
+                    dicebard_engine::data::from_index(spell)
+                )
             }
             EffectStarted { .. } | EffectEnded { .. } => return None,
             ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
@@ -459,19 +469,6 @@ impl BuiltinNarrator {
         };
         Some(text)
     }
-}
-
-fn title(index: &str) -> String {
-    index
-        .split('-')
-        .map(|w| {
-            let mut cs = w.chars();
-            cs.next()
-                .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn join_names(names: &[&str]) -> String {

@@ -324,6 +324,25 @@ pub fn to_index(name: &str) -> String {
     out
 }
 
+/// Turns an SRD-style index back into a display name: "potion-of-healing" ->
+/// "Potion of Healing".
+pub fn from_index(index: &str) -> String {
+    index
+        .split('-')
+        .map(|w| {
+            if matches!(w, "of" | "the" | "and") {
+                w.to_string()
+            } else {
+                let mut cs = w.chars();
+                cs.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + cs.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Catalog {
     fn find<'a, T>(map: &'a BTreeMap<String, T>, name: &str) -> Option<&'a T> {
         map.get(&to_index(name))

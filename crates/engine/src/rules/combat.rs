@@ -497,7 +497,7 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
     };
     let name = match index.as_str() {
         "healing-potion" => "Potion of Healing".to_string(),
-        _ => title_case(&index),
+        _ => crate::data::from_index(&index),
     };
     if c.item_count(&name) == 0 {
         return Err(RuleError::NotInInventory { item: name });
@@ -509,23 +509,6 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
     });
     resolve::heal(em, me, Some(me), heal)?;
     Ok(())
-}
-
-fn title_case(index: &str) -> String {
-    index
-        .split('-')
-        .map(|w| {
-            if w == "of" {
-                w.to_string()
-            } else {
-                let mut cs = w.chars();
-                cs.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
-                    .unwrap_or_default()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The legal options for the active NPC: its attacks (and multiattack) against each
