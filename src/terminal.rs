@@ -239,6 +239,7 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
                 settings: Settings {
                     turn_timeout_ms: t.saturating_mul(1000),
                     turn_warning_ms: w.saturating_mul(1000),
+                    ..Settings::default()
                 },
             })
         }
@@ -336,6 +337,7 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
     let options_settings = Settings {
         turn_timeout_ms: config.turns.timeout_secs.saturating_mul(1000),
         turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
+        ..Settings::default()
     };
     let options = CoordinatorOptions {
         settings: options_settings,

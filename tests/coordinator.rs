@@ -96,6 +96,7 @@ fn options() -> CoordinatorOptions {
         settings: Settings {
             turn_timeout_ms: TIMEOUT_MS,
             turn_warning_ms: WARNING_MS,
+            ..Settings::default()
         },
         ..Default::default()
     }

@@ -576,3 +576,51 @@ async fn opening_a_database_locked_by_another_process_fails_cleanly() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn campaign_settings_keys_are_set_atomically_and_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&DbLocation::File(dir.path().join("s.db")))
+        .await
+        .unwrap();
+    let row = store
+        .create_campaign(NewCampaign {
+            name: "settings".into(),
+            guild_id: None,
+            channel_id: None,
+            seed: 1,
+            created_at_ms: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.campaign_setting(row.id, "narrator").await.unwrap(), None);
+    store
+        .set_campaign_setting(row.id, "narrator", &serde_json::json!("builtin"))
+        .await
+        .unwrap();
+    store
+        .set_campaign_setting(row.id, "voice", &serde_json::json!({"input": false}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.campaign_setting(row.id, "narrator").await.unwrap(),
+        Some(serde_json::json!("builtin"))
+    );
+    assert_eq!(
+        store.campaign_setting(row.id, "voice").await.unwrap(),
+        Some(serde_json::json!({"input": false}))
+    );
+    // Keys that could escape the JSON path are refused; unknown campaigns are errors.
+    assert!(
+        store
+            .set_campaign_setting(row.id, "a.b", &serde_json::json!(1))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .set_campaign_setting(row.id + 99, "narrator", &serde_json::json!("x"))
+            .await
+            .is_err()
+    );
+}

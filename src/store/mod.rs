@@ -555,6 +555,46 @@ impl Store {
         Ok(())
     }
 
+    /// Sets one top-level key of a campaign's front-end settings (`settings_json`) to
+    /// `value`, atomically (other keys are kept). Keys in use: `narrator`, `voice`.
+    pub async fn set_campaign_setting(
+        &self,
+        id: i64,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Unsupported(format!("bad settings key {key:?}")));
+        }
+        let done = sqlx::query(
+            "UPDATE campaigns SET settings_json = json_set(CASE WHEN json_valid(settings_json) \
+             THEN settings_json ELSE '{}' END, $2, json($3)) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(format!("$.{key}"))
+        .bind(value.to_string())
+        .execute(&self.write)
+        .await
+        .map_err(|e| self.db_err(e))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchCampaign(id));
+        }
+        Ok(())
+    }
+
+    /// One top-level key of a campaign's front-end settings (`None` when unset).
+    pub async fn campaign_setting(
+        &self,
+        id: i64,
+        key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let Some(row) = self.campaign(id).await? else {
+            return Err(StoreError::NoSuchCampaign(id));
+        };
+        let v: serde_json::Value = serde_json::from_str(&row.settings_json).unwrap_or_default();
+        Ok(v.get(key).cloned())
+    }
+
     // ---- the event log --------------------------------------------------------------
 
     /// Appends `events` as seqs `first_seq, first_seq + 1, …` in one durable transaction.

@@ -24,7 +24,7 @@ pub use ids::{CreatureId, PlayerId, Timestamp};
 pub use rules::apply::apply;
 pub use rules::combat::{choose_npc_option, next_deadline, npc_options};
 pub use rules::{decide, find_creature};
-pub use state::{CampaignState, Settings};
+pub use state::{CampaignState, NarratorMode, Settings};
 
 /// Rebuilds a state by replaying events from the start.
 pub fn replay<'a>(

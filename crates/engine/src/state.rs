@@ -16,6 +16,27 @@ pub struct Settings {
     pub turn_timeout_ms: u64,
     /// How long before the deadline the warning fires, in milliseconds.
     pub turn_warning_ms: u64,
+    /// Who tells the story at this table (campaigns from before this setting: `Auto`).
+    #[serde(default, skip_serializing_if = "NarratorMode::is_auto")]
+    pub narrator: NarratorMode,
+}
+
+/// Who narrates a campaign. The engine only records the GM's choice; the front ends
+/// pick the narrator from it. Mechanics never depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NarratorMode {
+    /// The host's LLM when one is configured, else the built-in narrator.
+    #[default]
+    Auto,
+    /// Always the built-in narrator (no LLM calls for this campaign).
+    Builtin,
+}
+
+impl NarratorMode {
+    pub fn is_auto(&self) -> bool {
+        *self == NarratorMode::Auto
+    }
 }
 
 impl Default for Settings {
@@ -23,6 +44,7 @@ impl Default for Settings {
         Settings {
             turn_timeout_ms: 120_000,
             turn_warning_ms: 30_000,
+            narrator: NarratorMode::Auto,
         }
     }
 }

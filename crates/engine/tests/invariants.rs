@@ -161,6 +161,7 @@ fn campaign(seed: u64, steps: usize) {
             settings: Settings {
                 turn_timeout_ms: 10_000,
                 turn_warning_ms: 3_000,
+                ..Settings::default()
             },
         },
     )];
