@@ -4,11 +4,12 @@
 //! no sense (unknown command, no such button); waits return [`WaitError`] so a test can also
 //! assert that something does *not* happen.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -19,7 +20,8 @@ use crate::model::{Callback, Choice, GatewayCommand, LoggedRequest, Message, Mod
 use crate::rate::{self, RateWindow};
 use crate::snowflake::{ChannelId, GuildId, InteractionId, MessageId, UserId};
 use crate::state::{NewMessage, Outgoing, Shared, State};
-use crate::{gateway, rest};
+use crate::voice::{VoiceError, VoiceNet, VoiceStats};
+use crate::{audio, gateway, rest, tls, voice_gateway, voice_udp};
 
 /// A running fake Discord. Cheap to clone; the servers stop when the last clone (and every
 /// [`InteractionHandle`]) is dropped, or on [`FakeDiscord::shutdown`].
@@ -34,18 +36,24 @@ pub struct FakeDiscord {
     reaction_time: Duration,
 }
 
-struct Servers(Vec<JoinHandle<()>>);
+struct Servers {
+    tasks: Vec<JoinHandle<()>>,
+    voice_udp: Arc<UdpSocket>,
+    /// The voice gateway's test CA (PEM); removed with the fake.
+    ca_file: PathBuf,
+}
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        for t in &self.0 {
+        for t in &self.tasks {
             t.abort();
         }
+        let _ = std::fs::remove_file(&self.ca_file);
     }
 }
 
 impl FakeDiscord {
-    /// Binds REST and gateway listeners on `127.0.0.1:0` and starts serving.
+    /// Binds REST, gateway, voice gateway (TLS) and voice UDP on `127.0.0.1:0` and starts serving.
     pub async fn start(config: FakeConfig) -> FakeDiscord {
         let rest_listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -53,11 +61,23 @@ impl FakeDiscord {
         let gateway_listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake gateway port");
+        let voice_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake voice gateway port");
+        let voice_udp = Arc::new(
+            UdpSocket::bind("127.0.0.1:0")
+                .await
+                .expect("bind fake voice UDP port"),
+        );
         let api_base = format!("http://{}", rest_listener.local_addr().expect("local addr"));
         let gateway_url = format!(
             "ws://{}",
             gateway_listener.local_addr().expect("local addr")
         );
+        let voice_endpoint = voice_listener.local_addr().expect("local addr").to_string();
+        let udp_port = voice_udp.local_addr().expect("local addr").port();
+        let tls = tls::generate();
+        let ca_file = tls::write_ca_file(&tls.ca_pem);
         let token = config.token.clone();
         let setup_timeout = config.setup_timeout;
         let reaction_time = config.reaction_time;
@@ -65,6 +85,7 @@ impl FakeDiscord {
             config,
             api_base.clone(),
             gateway_url.clone(),
+            VoiceNet::new(voice_endpoint, udp_port),
         )));
         let app = rest::router(shared.clone());
         let rest_task = tokio::spawn(async move {
@@ -72,9 +93,19 @@ impl FakeDiscord {
             let _ = axum::serve(rest_listener, app).await;
         });
         let gateway_task = tokio::spawn(gateway::serve(gateway_listener, shared.clone()));
+        let voice_task = tokio::spawn(voice_gateway::serve(
+            voice_listener,
+            tls.acceptor,
+            shared.clone(),
+        ));
+        let udp_task = tokio::spawn(voice_udp::serve(voice_udp.clone(), shared.clone()));
         FakeDiscord {
             shared,
-            servers: Arc::new(Servers(vec![rest_task, gateway_task])),
+            servers: Arc::new(Servers {
+                tasks: vec![rest_task, gateway_task, voice_task, udp_task],
+                voice_udp,
+                ca_file,
+            }),
             api_base,
             gateway_url,
             token,
@@ -130,14 +161,15 @@ impl FakeDiscord {
             .unwrap_or_else(|| panic!("the fake has no channel named {name:?}"))
     }
 
-    /// Drops every gateway connection and stops the listeners.
+    /// Drops every gateway and voice gateway connection and stops the listeners.
     pub fn shutdown(&self) {
         self.shared.with(|st| {
-            for tx in st.gateway.connections.values() {
+            let main = st.gateway.connections.values();
+            for tx in main.chain(st.voice_net.connections.values()) {
                 let _ = tx.send(Outgoing::Drop);
             }
         });
-        for t in &self.servers.0 {
+        for t in &self.servers.tasks {
             t.abort();
         }
     }
@@ -480,6 +512,142 @@ impl FakeDiscord {
         self.read(|st| st.voice.get(&st.bot_id()).and_then(|v| v.channel))
     }
 
+    // ----- voice server ------------------------------------------------------------------------
+
+    /// PEM file of the fake's test CA (it signed the voice gateway's certificate for
+    /// `127.0.0.1`). Run the bot with `SSL_CERT_FILE` set to this path; its songbird must trust
+    /// native roots (`tokio-tungstenite` 0.26 feature `rustls-tls-native-roots`). The file is
+    /// removed when the fake is dropped.
+    pub fn voice_ca_pem(&self) -> PathBuf {
+        self.servers.ca_file.clone()
+    }
+
+    /// `127.0.0.1:PORT`: the voice gateway (VOICE_SERVER_UPDATE's `endpoint`; `wss://`).
+    pub fn voice_endpoint(&self) -> String {
+        self.read(|st| st.voice_net.endpoint.clone())
+    }
+
+    /// The voice UDP server's address (`ip`/`port` of the voice Ready).
+    pub fn voice_udp_addr(&self) -> std::net::SocketAddr {
+        self.servers.voice_udp.local_addr().expect("bound socket")
+    }
+
+    /// Waits until the bot has completed the voice handshake: identified on the voice gateway,
+    /// selected a protocol (so its UDP address is known) and been sent the session description.
+    pub async fn wait_for_bot_voice(&self, timeout: Duration) -> Result<(), WaitError> {
+        self.wait(
+            timeout,
+            || "the bot's voice connection (identify, select protocol, session description)".into(),
+            |st| st.voice_net.ready().then_some(()),
+        )
+        .await
+    }
+
+    /// `user` (who must be in the bot's voice channel: [`Self::user_joins_voice`]) speaks a
+    /// WAV file (8–32-bit integer or float, any rate, any channel count; resampled to 48 kHz
+    /// stereo), paced in real time. Waits up to `FakeConfig::setup_timeout` for the bot's voice
+    /// connection first. Returns when the last packet has been sent.
+    pub async fn speak(&self, user: UserId, wav: &Path) -> Result<(), VoiceError> {
+        let pcm = audio::read_wav(wav).map_err(VoiceError::Audio)?;
+        self.speak_pcm(user, &pcm).await
+    }
+
+    /// Like [`Self::speak`] with 48 kHz stereo interleaved i16 PCM: op 5 Speaking, then one
+    /// 20 ms Opus frame every 20 ms (the last one zero-padded), then five silence frames.
+    pub async fn speak_pcm(&self, user: UserId, pcm: &[i16]) -> Result<(), VoiceError> {
+        self.read(|st| st.check_can_speak(user))?;
+        self.wait_for_bot_voice(self.setup_timeout)
+            .await
+            .map_err(VoiceError::NoBotVoice)?;
+        let frames = audio::encode_speech(pcm).map_err(VoiceError::Audio)?;
+        voice_udp::send_speech(&self.shared, &self.servers.voice_udp, user, frames).await
+    }
+
+    /// The SSRC `user` speaks with (2000 + their index in `FakeConfig::users`).
+    pub fn user_ssrc(&self, user: UserId) -> Option<u32> {
+        self.read(|st| st.user_ssrc(user))
+    }
+
+    /// Everything the bot has said since start / [`Self::clear_heard`], decoded to 48 kHz
+    /// stereo interleaved i16 (every SSRC the bot used, in arrival order).
+    pub fn heard_pcm(&self) -> Vec<i16> {
+        self.read(|st| st.voice_net.heard.clone())
+    }
+
+    pub fn clear_heard(&self) {
+        self.shared.with(|st| {
+            st.voice_net.heard.clear();
+            st.voice_net.last_heard = None;
+        });
+    }
+
+    /// Waits until the bot has said at least `min_seconds` (since start / last clear) and then
+    /// nothing for `quiet`; returns [`Self::heard_pcm`].
+    pub async fn wait_for_bot_audio(
+        &self,
+        min_seconds: f64,
+        quiet: Duration,
+        timeout: Duration,
+    ) -> Result<Vec<i16>, WaitError> {
+        let min_samples = (min_seconds * f64::from(audio::SAMPLE_RATE) * 2.0).ceil() as usize;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let done = self.read(|st| {
+                let net = &st.voice_net;
+                let quiet_now = net.last_heard.is_some_and(|t| t.elapsed() >= quiet);
+                (net.heard.len() >= min_samples && quiet_now).then(|| net.heard.clone())
+            });
+            if let Some(pcm) = done {
+                return Ok(pcm);
+            }
+            if Instant::now() >= deadline {
+                return Err(WaitError::new(
+                    format!("{min_seconds} s of audio from the bot followed by {quiet:?} of quiet"),
+                    self.describe(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Counters of the voice UDP traffic (a test asserts `decrypt_failures == 0`).
+    pub fn voice_stats(&self) -> VoiceStats {
+        self.read(|st| st.voice_net.stats)
+    }
+
+    /// The transport encryption mode the bot selected, e.g. `"aead_aes256_gcm_rtpsize"`.
+    pub fn voice_mode(&self) -> Option<&'static str> {
+        self.read(|st| {
+            st.voice_net
+                .session
+                .as_ref()
+                .and_then(|s| s.mode)
+                .map(|m| m.name())
+        })
+    }
+
+    /// Every frame the fake sent on the voice gateway (all connections, in order).
+    pub fn voice_gateway_frames(&self) -> Vec<String> {
+        self.read(|st| st.voice_net.frames.clone())
+    }
+
+    /// Every frame the bot sent on the voice gateway (token redacted; a binary frame is
+    /// recorded as op 0xFFFF).
+    pub fn voice_gateway_commands(&self) -> Vec<GatewayCommand> {
+        self.read(|st| st.voice_net.commands.clone())
+    }
+
+    /// Ends the bot's voice gateway connection without a close frame (network loss); songbird
+    /// then reconnects with op 7 Resume. Returns false when none was live.
+    pub fn drop_voice_connection(&self) -> bool {
+        self.shared.with(|st| {
+            let net = &st.voice_net;
+            let conn = net.session.as_ref().and_then(|s| s.conn);
+            conn.and_then(|c| net.connections.get(&c))
+                .is_some_and(|tx| tx.send(Outgoing::Drop).is_ok())
+        })
+    }
+
     // ----- gateway -----------------------------------------------------------------------------
 
     /// Ends the live gateway connection without a close frame (network loss). The bot should
@@ -695,6 +863,7 @@ fn describe(st: &State) -> String {
             out.push_str(&st.describe_channel(c.id));
         }
     }
+    out.push_str(&st.voice_net.describe());
     out.push_str("last requests:\n");
     out.push_str(&st.describe_requests(15));
     out

@@ -24,14 +24,22 @@
 //!
 //! Code map: `config` (what a test declares), `fake` (the test API), `state` (the one
 //! mutex-guarded world), `payloads` (JSON on the wire), `rest`, `gateway`, `interactions`
-//! (lifecycle), `limits` (Discord's size rules), `rate` (budgets), `voice` (voice *state*;
-//! the voice gateway/UDP server is future work).
+//! (lifecycle), `limits` (Discord's size rules), `rate` (budgets), `voice` (voice state and
+//! the voice server's session; the whole voice flow is documented there), `voice_gateway`
+//! (`wss://` voice gateway), `voice_udp` (IP discovery, RTP in and out), `rtp` (packet format
+//! and transport encryption), `audio` (WAV, resampling, Opus), `tls` (the test CA).
+//!
+//! Voice: the bot (songbird) must trust the fake's CA: run it with `SSL_CERT_FILE` =
+//! [`FakeDiscord::voice_ca_pem`]. Then `fake.user_joins_voice(user, ids::VOICE)`, let the bot
+//! join, `fake.wait_for_bot_voice(..)`, `fake.speak(user, wav)`, and
+//! `fake.wait_for_bot_audio(..)` for what the bot said.
 //!
 //! Invariants: no lock is held across `.await`; every gateway dispatch goes through
 //! `State::dispatch` (sequence numbers and the resume buffer); every payload builder has a
 //! contract test parsing it with serenity's own types (`tests/contract.rs`); the clock is
 //! tokio's, so a test may pause time when the bot runs in-process.
 
+mod audio;
 mod config;
 mod error;
 mod fake;
@@ -42,9 +50,13 @@ mod model;
 mod payloads;
 mod rate;
 mod rest;
+mod rtp;
 mod snowflake;
 mod state;
+mod tls;
 mod voice;
+mod voice_gateway;
+mod voice_udp;
 
 pub use config::{
     ALL_PERMISSIONS, ChannelKind, ChannelSpec, FakeConfig, GuildSpec, PRIVILEGED_INTENTS, RoleSpec,
@@ -60,6 +72,7 @@ pub use rate::RateWindow;
 pub use snowflake::{
     AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, UserId,
 };
+pub use voice::{VoiceError, VoiceStats};
 
 /// Discord's limits as the fake enforces them.
 pub mod discord_limits {

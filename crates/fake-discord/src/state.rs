@@ -23,6 +23,7 @@ use crate::snowflake::{
     AttachmentId, ChannelId, CommandId, GuildId, InteractionId, MessageId, RoleId, Snowflakes,
     UserId, iso8601,
 };
+use crate::voice::VoiceNet;
 
 /// Everything shared between the servers and the test handles.
 pub(crate) struct Shared {
@@ -189,12 +190,19 @@ pub(crate) struct State {
     pub interactions: BTreeMap<InteractionId, InteractionRecord>,
     pub tokens: HashMap<String, InteractionId>,
     pub voice: BTreeMap<UserId, VoiceState>,
+    /// The voice gateway/UDP server's state.
+    pub voice_net: VoiceNet,
     pub gateway: Gateway,
     pub requests: Vec<LoggedRequest>,
 }
 
 impl State {
-    pub fn new(config: FakeConfig, rest_url: String, gateway_url: String) -> Self {
+    pub fn new(
+        config: FakeConfig,
+        rest_url: String,
+        gateway_url: String,
+        voice_net: VoiceNet,
+    ) -> Self {
         let joined_at = "2024-01-01T00:00:00.000000+00:00".to_owned();
         let mut users = BTreeMap::new();
         let mut voice = BTreeMap::new();
@@ -271,6 +279,7 @@ impl State {
             interactions: BTreeMap::new(),
             tokens: HashMap::new(),
             voice,
+            voice_net,
             gateway: Gateway::default(),
             requests: Vec::new(),
         }

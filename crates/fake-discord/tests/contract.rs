@@ -406,6 +406,16 @@ async fn message_voice_and_guild_events_parse() {
     assert_eq!(vs.voice_state.user_id.get(), fake.bot_id().0);
     assert!(vs.voice_state.self_deaf);
     assert_eq!(fake.bot_voice_channel(), Some(VOICE));
+    let (_, text) = bot.next_dispatch("VOICE_SERVER_UPDATE").await;
+    let GatewayEvent::Dispatch(_, Event::VoiceServerUpdate(vsu)) = parse_frame(&text) else {
+        unreachable!()
+    };
+    assert_eq!(vsu.guild_id.map(|g| g.get()), Some(fake.guild_id().0));
+    assert_eq!(
+        vsu.endpoint.as_deref(),
+        Some(fake.voice_endpoint().as_str())
+    );
+    assert!(!vsu.token.is_empty());
 
     bot.send(json!({"op": 8, "d": {"guild_id": sid(fake.guild_id().0), "query": "", "limit": 0, "nonce": "n1"}}))
         .await;

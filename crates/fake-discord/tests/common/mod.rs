@@ -53,6 +53,7 @@ fn typed_error(t: &str, d: &Value) -> String {
         "MESSAGE_CREATE" => err::<Message>(d),
         "MESSAGE_UPDATE" => err::<MessageUpdateEvent>(d),
         "VOICE_STATE_UPDATE" => err::<VoiceState>(d),
+        "VOICE_SERVER_UPDATE" => err::<VoiceServerUpdateEvent>(d),
         "GUILD_MEMBER_UPDATE" => err::<GuildMemberUpdateEvent>(d),
         "GUILD_MEMBERS_CHUNK" => err::<GuildMembersChunkEvent>(d),
         "GUILD_ROLE_CREATE" => err::<GuildRoleCreateEvent>(d),
