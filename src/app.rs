@@ -4,36 +4,49 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
+use crate::llm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
 use dicebard_engine::Settings;
 use std::sync::Arc;
 
-/// Opens the store and builds the coordinator with the configured defaults.
+/// Opens the store and builds the coordinator with the configured defaults and the
+/// built-in NPC policy.
 pub async fn coordinator(config: &Config) -> anyhow::Result<Coordinator> {
+    Ok(game(config).await?.0)
+}
+
+/// Opens the store and builds the game master (LLM or built-in, per the config) and
+/// the coordinator that uses its NPC policy.
+pub async fn game(config: &Config) -> anyhow::Result<(Coordinator, GameMaster)> {
     let store = Store::open(&config.database_location())
         .await
         .context("opening the database")?;
+    let clock = Clock::system();
+    let gm = GameMaster::from_config(config, Some(store.clone()), clock)
+        .map_err(|e| anyhow::anyhow!("the LLM game master: {e}"))?;
     let options = CoordinatorOptions {
         settings: Settings {
             turn_timeout_ms: config.turns.timeout_secs * 1000,
             turn_warning_ms: config.turns.warning_secs * 1000,
+            ..Settings::default()
         },
+        npc_policy: gm.npc_policy.clone(),
         ..Default::default()
     };
     let catalog = Arc::new(dicebard_srd::catalog().clone());
-    Ok(Coordinator::new(store, catalog, Clock::system(), options))
+    Ok((Coordinator::new(store, catalog, clock, options), gm))
 }
 
 /// `dicebard run`: every campaign resumed, then the Discord front end.
 pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
-    let coord = coordinator(config).await?;
+    let (coord, gm) = game(config).await?;
     let resumed = coord
         .resume_all()
         .await
         .map_err(|e| anyhow::anyhow!("resuming campaigns: {e}"))?;
     tracing::info!(campaigns = resumed.len(), "campaigns resumed");
-    let res = crate::discord::run(config, coord.clone()).await;
+    let res = crate::discord::run(config, coord.clone(), gm).await;
     coord.shutdown().await;
     res
 }

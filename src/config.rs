@@ -301,6 +301,12 @@ pub struct VoiceConfig {
     pub onnxruntime: Option<PathBuf>,
     /// Silence (ms) that ends an utterance.
     pub silence_ms: u64,
+    /// Speech-to-text worker threads (0: one per 4 CPUs, at least 1).
+    pub stt_workers: usize,
+    /// Utterances waiting for transcription per speaker; the oldest is dropped beyond.
+    pub speaker_queue: usize,
+    /// Narration sentences waiting to be spoken per call; beyond it, text only.
+    pub max_queued_sentences: usize,
 }
 
 impl Default for VoiceConfig {
@@ -310,6 +316,9 @@ impl Default for VoiceConfig {
             piper_voice: None,
             onnxruntime: None,
             silence_ms: 700,
+            stt_workers: 0,
+            speaker_queue: 3,
+            max_queued_sentences: 8,
         }
     }
 }
@@ -575,6 +584,14 @@ impl Config {
         }
         if self.voice.silence_ms == 0 {
             return Err(ConfigError::new("voice.silence_ms must be greater than 0"));
+        }
+        if self.voice.speaker_queue == 0 || self.voice.max_queued_sentences == 0 {
+            return Err(ConfigError::new(
+                "voice.speaker_queue and voice.max_queued_sentences must be at least 1",
+            ));
+        }
+        if self.voice.stt_workers > 64 {
+            return Err(ConfigError::new("voice.stt_workers must be at most 64"));
         }
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("storage.data_dir must not be empty"));

@@ -355,6 +355,7 @@ pub async fn campaign_settings(
             settings: Settings {
                 turn_timeout_ms: turn_timeout.saturating_mul(1000),
                 turn_warning_ms: warning.saturating_mul(1000),
+                ..Settings::default()
             },
         },
     )
@@ -1091,6 +1092,7 @@ pub fn all() -> Vec<poise::Command<super::Data, Error>> {
         turn(),
         initiative(),
         whisper(),
+        super::voice::commands::voice(),
         help(),
         about(),
     ]

@@ -9,12 +9,15 @@
 mod commands;
 pub mod presenter;
 pub mod render;
+pub mod voice;
 
 use crate::config::Config;
 use crate::coordinator::{Coordinator, Origin, Source};
+use crate::llm::GameMaster;
 use anyhow::Context as _;
 use dicebard_engine::{Action, Command, PlayerId};
 use poise::serenity_prelude as serenity;
+use songbird::SerenityInit as _;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +29,10 @@ pub struct Data {
     pub coord: Coordinator,
     /// Members with a role of this name are GMs of every campaign in the server.
     pub gm_role: String,
+    /// Narrator, NPC policy, free-text reader and LLM usage.
+    pub gm: GameMaster,
+    /// Voice channels: listening and speaking (`voice.speak(campaign, text)`).
+    pub voice: voice::VoiceHub,
     http: Arc<serenity::Http>,
     presenters: Mutex<HashSet<i64>>,
 }
@@ -37,7 +44,8 @@ impl Data {
         if running.insert(campaign_id) {
             let http = self.http.clone();
             let coord = self.coord.clone();
-            tokio::spawn(presenter::run(http, coord, campaign_id, channel));
+            let voice = Some(self.voice.clone());
+            tokio::spawn(presenter::run(http, coord, campaign_id, channel, voice));
         }
     }
 }
@@ -131,7 +139,7 @@ async fn on_event(
 }
 
 /// Connects to Discord and serves every campaign until the process is stopped.
-pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
+pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow::Result<()> {
     let token = config
         .discord
         .token
@@ -158,6 +166,9 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
     let guild = config.discord.guild_id;
     let gm_role = config.discord.gm_role.clone();
     let setup_coord = coord.clone();
+    let songbird = songbird::Songbird::serenity_from_config(voice::songbird_config());
+    let setup_songbird = songbird.clone();
+    let voice_config = config.voice.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands::all(),
@@ -176,6 +187,14 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
                 let data = Data {
                     coord: setup_coord.clone(),
                     gm_role: gm_role.clone(),
+                    gm: gm.clone(),
+                    voice: voice::VoiceHub::new(
+                        setup_coord.clone(),
+                        gm.intent.clone(),
+                        voice_config.clone(),
+                        Arc::new(ctx.http.clone()),
+                        Some(setup_songbird.clone()),
+                    ),
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };
@@ -192,6 +211,7 @@ pub async fn run(config: &Config, coord: Coordinator) -> anyhow::Result<()> {
     let intents = serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::GUILD_VOICE_STATES;
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
+        .register_songbird_with(songbird)
         .await
         .context("building the Discord client")?;
     let shards = client.shard_manager.clone();

@@ -63,6 +63,7 @@ pub async fn run(
     coord: Coordinator,
     campaign_id: i64,
     channel: serenity::ChannelId,
+    voice: Option<super::voice::VoiceHub>,
 ) {
     let store = coord.store().clone();
     let cursor = store
@@ -97,6 +98,7 @@ pub async fn run(
         dms: Vec::new(),
         refs: HashMap::new(),
         last_seq: cursor,
+        voice,
     };
     if let Ok(refs) = store.message_refs(campaign_id).await {
         for r in refs {
@@ -142,6 +144,8 @@ struct Presenter {
     dms: Vec<(u64, String, bool)>,
     refs: HashMap<(String, String), u64>,
     last_seq: u64,
+    /// Speaks the public narration when the bot is in voice for the campaign.
+    voice: Option<super::voice::VoiceHub>,
 }
 
 impl Presenter {
@@ -280,6 +284,11 @@ impl Presenter {
 
     async fn flush(&mut self, state: &CampaignState) {
         let lines = std::mem::take(&mut self.lines);
+        if let Some(voice) = &self.voice
+            && !lines.is_empty()
+        {
+            voice.speak(self.campaign_id, &lines.join("\n\n"));
+        }
         for msg in render::pack_lines(&lines) {
             self.budget.take().await;
             if let Err(e) = self

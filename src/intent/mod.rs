@@ -10,11 +10,13 @@
 //! coordinator, where the engine checks everything again. It does no IO itself beyond
 //! the LLM request.
 
+pub mod act;
 pub mod fuzzy;
 pub mod llm;
 pub mod parse;
 pub mod scene;
 
+pub use act::{ActOutcome, act_free_text};
 pub use scene::{Found, Prefer, Scene};
 
 use crate::llm::{Breaker, Llm};

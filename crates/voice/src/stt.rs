@@ -31,11 +31,14 @@ pub struct Transcript {
 }
 
 /// A loaded whisper model. Load it once and reuse it; `transcribe` may be called from
-/// several threads, but calls are serialised (one whisper state per transcriber): give
-/// each worker thread its own `Transcriber` to run them in parallel.
+/// several threads. The model weights are shared; each whisper *state* (the decoding
+/// buffers) serves one transcription at a time, so as many calls run in parallel as
+/// the transcriber has states ([`Transcriber::load_with_states`]; [`Transcriber::load`]
+/// makes one).
 pub struct Transcriber {
     ctx: WhisperContext,
-    state: Mutex<WhisperState>,
+    states: Vec<Mutex<WhisperState>>,
+    next: std::sync::atomic::AtomicUsize,
     threads: usize,
     path: PathBuf,
 }
@@ -90,6 +93,17 @@ impl Transcriber {
     /// Loads a whisper.cpp model (ggml `.bin`). `threads` = 0 picks the number of CPUs
     /// (at most 4). whisper.cpp's own log lines go to `tracing` instead of stderr.
     pub fn load(model_path: impl AsRef<Path>, threads: usize) -> Result<Transcriber> {
+        Self::load_with_states(model_path, threads, 1)
+    }
+
+    /// Like [`load`](Self::load), with `states` (at least 1) whisper states over the one
+    /// copy of the model, so that `states` transcriptions can run at the same time (one
+    /// per worker thread; each uses `threads` CPU threads).
+    pub fn load_with_states(
+        model_path: impl AsRef<Path>,
+        threads: usize,
+        states: usize,
+    ) -> Result<Transcriber> {
         let path = model_path.as_ref();
         whisper_rs::install_logging_hooks();
         check_model_file(path)?;
@@ -100,11 +114,17 @@ impl Transcriber {
                 path: path.to_path_buf(),
                 reason: format!("whisper.cpp could not load it ({e})"),
             })?;
-        let state = ctx.create_state().map_err(|e| VoiceError::Invalid {
-            what: "whisper model",
-            path: path.to_path_buf(),
-            reason: format!("could not create a whisper state ({e})"),
-        })?;
+        let states = (0..states.max(1))
+            .map(|_| {
+                ctx.create_state()
+                    .map(Mutex::new)
+                    .map_err(|e| VoiceError::Invalid {
+                        what: "whisper model",
+                        path: path.to_path_buf(),
+                        reason: format!("could not create a whisper state ({e})"),
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let threads = if threads == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -116,12 +136,14 @@ impl Transcriber {
         tracing::info!(
             model = %path.display(),
             threads,
+            states = states.len(),
             load_ms = started.elapsed().as_millis() as u64,
             "whisper model loaded"
         );
         Ok(Transcriber {
             ctx,
-            state: Mutex::new(state),
+            states,
+            next: std::sync::atomic::AtomicUsize::new(0),
             threads,
             path: path.to_path_buf(),
         })
@@ -157,7 +179,10 @@ impl Transcriber {
         params.set_language(Some("en"));
         params.set_translate(false);
         params.set_no_context(true);
-        params.set_no_timestamps(true);
+        // With timestamp tokens whisper ends its segments properly; without them the
+        // tiny models sometimes loop on a short clip ("I attack the goblin. I attack
+        // the goblin. ..."), seen with Opus-decoded speech.
+        params.set_no_timestamps(false);
         params.set_single_segment(false);
         params.set_temperature(0.0);
         params.set_temperature_inc(0.0);
@@ -169,10 +194,7 @@ impl Transcriber {
         params.set_print_realtime(false);
         params.set_print_timestamps(false);
 
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| VoiceError::Transcribe("a previous transcription panicked".into()))?;
+        let mut state = self.free_state()?;
         state
             .full(params, pcm)
             .map_err(|e| VoiceError::Transcribe(e.to_string()))?;
@@ -184,7 +206,7 @@ impl Transcriber {
             text.push_str(&s);
         }
         drop(state);
-        let text = clean_text(&text);
+        let text = collapse_repeats(&clean_text(&text));
         let wall_seconds = started.elapsed().as_secs_f64();
         tracing::debug!(audio_seconds, wall_seconds, %text, "transcribed");
         Ok(Transcript {
@@ -192,6 +214,25 @@ impl Transcriber {
             audio_seconds,
             wall_seconds,
         })
+    }
+
+    /// How many transcriptions can run at the same time.
+    pub fn parallelism(&self) -> usize {
+        self.states.len()
+    }
+
+    /// A whisper state nobody is using, else (all busy) the next one in turn, waited for.
+    fn free_state(&self) -> Result<std::sync::MutexGuard<'_, WhisperState>> {
+        let poisoned = |_| VoiceError::Transcribe("a previous transcription panicked".into());
+        for m in &self.states {
+            match m.try_lock() {
+                Ok(g) => return Ok(g),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+                Err(std::sync::TryLockError::Poisoned(p)) => return Err(poisoned(p)),
+            }
+        }
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.states.len();
+        self.states[i].lock().map_err(poisoned)
     }
 
     /// The underlying whisper context (for tools that need more than `transcribe`).
@@ -216,9 +257,49 @@ pub fn clean_text(raw: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Drops a sentence that repeats the one before it (whisper's repetition loop).
+pub fn collapse_repeats(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let bytes: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, &(i, c)) in bytes.iter().enumerate() {
+        let end_of_sentence = matches!(c, '.' | '!' | '?')
+            && bytes.get(k + 1).is_none_or(|&(_, n)| n.is_whitespace());
+        if end_of_sentence {
+            out.push(text[start..i + c.len_utf8()].trim());
+            start = i + c.len_utf8();
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(text[start..].trim());
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    for s in out {
+        if kept.last().is_some_and(|p| p.eq_ignore_ascii_case(s)) {
+            continue;
+        }
+        kept.push(s);
+    }
+    kept.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_sentences_are_collapsed() {
+        assert_eq!(
+            collapse_repeats("I attack the goblin. I attack the goblin. i attack the goblin."),
+            "I attack the goblin."
+        );
+        assert_eq!(
+            collapse_repeats("Roll 1.5 dice. Then stop! Then stop! Again"),
+            "Roll 1.5 dice. Then stop! Again"
+        );
+        assert_eq!(collapse_repeats("No. Yes. No."), "No. Yes. No.");
+        assert_eq!(collapse_repeats(""), "");
+    }
 
     #[test]
     fn audio_ctx_is_proportional_with_a_floor_and_a_cap() {

@@ -166,6 +166,8 @@ pub fn voice_files(path: &Path) -> (PathBuf, PathBuf) {
 pub struct Synthesizer {
     piper: Mutex<piper_rs::Piper>,
     sample_rate: u32,
+    /// The voice's own `length_scale` (its normal speed).
+    length_scale: f32,
     voice: PathBuf,
     ort_version: String,
 }
@@ -197,7 +199,7 @@ impl Synthesizer {
                 });
             }
         }
-        let sample_rate = read_sample_rate(&json)?;
+        let (sample_rate, length_scale) = read_voice_config(&json)?;
         let version = check_onnxruntime(ort_path)?;
         init_ort(ort_path)?;
         let started = Instant::now();
@@ -209,6 +211,7 @@ impl Synthesizer {
         let synth = Synthesizer {
             piper: Mutex::new(piper),
             sample_rate,
+            length_scale,
             voice: onnx,
             ort_version: version.text,
         };
@@ -232,9 +235,26 @@ impl Synthesizer {
         &self.ort_version
     }
 
+    /// The voice file (`.onnx`).
+    pub fn voice_path(&self) -> &Path {
+        &self.voice
+    }
+
     /// Speaks `text` (any length; split it with [`sentences`] to start playing sooner).
     /// Blocks the calling thread.
     pub fn synthesize(&self, text: &str) -> Result<Audio> {
+        self.synthesize_at(text, 1.0)
+    }
+
+    /// Like [`synthesize`](Self::synthesize) at `speed` times the voice's normal rate
+    /// (clamped to 0.5..=2.0; Piper's `length_scale` is divided by it).
+    pub fn synthesize_at(&self, text: &str, speed: f32) -> Result<Audio> {
+        let speed = if speed.is_finite() {
+            speed.clamp(0.5, 2.0)
+        } else {
+            1.0
+        };
+        let length_scale = self.length_scale / speed;
         let text = text.trim();
         if text.is_empty() {
             return Ok(Audio {
@@ -247,7 +267,7 @@ impl Synthesizer {
             .lock()
             .map_err(|_| VoiceError::Synthesize("a previous synthesis panicked".into()))?;
         let (samples, rate) = piper
-            .create(text, false, None, None, None, None)
+            .create(text, false, None, Some(length_scale), None, None)
             .map_err(|e| {
                 let msg = e.to_string();
                 if msg.contains("eSpeak") {
@@ -267,7 +287,8 @@ impl Synthesizer {
     }
 }
 
-fn read_sample_rate(json: &Path) -> Result<u32> {
+/// The voice's sample rate and `length_scale` from its `.onnx.json`.
+fn read_voice_config(json: &Path) -> Result<(u32, f32)> {
     let invalid = |reason: String| VoiceError::Invalid {
         what: "Piper voice config",
         path: json.to_path_buf(),
@@ -276,10 +297,17 @@ fn read_sample_rate(json: &Path) -> Result<u32> {
     let text = std::fs::read_to_string(json).map_err(|e| invalid(e.to_string()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON ({e})")))?;
-    Ok(v.pointer("/audio/sample_rate")
+    let rate = v
+        .pointer("/audio/sample_rate")
         .and_then(|r| r.as_u64())
         .map(|r| r as u32)
-        .unwrap_or(PIPER_RATE))
+        .unwrap_or(PIPER_RATE);
+    let length_scale = v
+        .pointer("/inference/length_scale")
+        .and_then(|r| r.as_f64())
+        .filter(|l| l.is_finite() && *l > 0.0)
+        .unwrap_or(1.0) as f32;
+    Ok((rate, length_scale))
 }
 
 /// Abbreviations whose full stop does not end a sentence.

@@ -1,0 +1,255 @@
+//! `/voice join | leave | settings | skip`.
+
+use super::settings::{SPEED_RANGE, VoiceSettings, known_voices, voice_name};
+use crate::discord::{Context, Error, player_id, render};
+use poise::serenity_prelude as serenity;
+
+async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    ctx.send(
+        poise::CreateReply::default()
+            .content(render::clamp(&text.into(), render::MAX_CONTENT))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The campaign bound to the command's channel.
+async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+    Ok(ctx
+        .data()
+        .coord
+        .store()
+        .campaign_by_channel(ctx.channel_id().get())
+        .await?
+        .map(|r| r.id))
+}
+
+const NO_CAMPAIGN: &str = "There is no campaign in this channel: start one with `/campaign start`, or use `/voice` in the campaign's channel.";
+
+/// The caller's voice channel, from the guild cache's voice states.
+fn caller_voice_channel(ctx: Context<'_>) -> Option<serenity::ChannelId> {
+    let guild = ctx.guild()?;
+    guild
+        .voice_states
+        .get(&ctx.author().id)
+        .and_then(|v| v.channel_id)
+}
+
+/// Whether the caller is a GM of `campaign` (in the engine, or by the server's GM role).
+async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
+    let me = player_id(ctx.author().id);
+    if ctx
+        .data()
+        .coord
+        .snapshot(campaign)
+        .await
+        .is_ok_and(|s| s.state.is_gm(&me))
+    {
+        return true;
+    }
+    let want = ctx.data().gm_role.trim().to_string();
+    if want.is_empty() {
+        return false;
+    }
+    let Some(member) = ctx.author_member().await else {
+        return false;
+    };
+    let Some(guild) = ctx.guild() else {
+        return false;
+    };
+    member.roles.iter().any(|r| {
+        guild
+            .roles
+            .get(r)
+            .is_some_and(|role| role.name.eq_ignore_ascii_case(&want))
+    })
+}
+
+/// Voice at the table: speak your actions, hear the narration.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("voice_join", "voice_leave", "voice_settings", "voice_skip"),
+    subcommand_required
+)]
+pub async fn voice(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Bring the bot into your voice channel for this channel's campaign.
+#[poise::command(slash_command, rename = "join")]
+pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return ephemeral(ctx, "Voice works in server channels only.").await;
+    };
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(ctx, NO_CAMPAIGN).await;
+    };
+    let Some(voice_channel) = caller_voice_channel(ctx) else {
+        return ephemeral(
+            ctx,
+            "Join a voice channel first, then use `/voice join` here: I come to the channel you are in.",
+        )
+        .await;
+    };
+    let hub = &ctx.data().voice;
+    if let Err(missing) = hub.check_models() {
+        return ephemeral(
+            ctx,
+            format!("Voice is not set up on this server's bot: {missing}."),
+        )
+        .await;
+    }
+    // Loading the models and connecting take a few seconds.
+    ctx.defer().await?;
+    match hub
+        .join(guild, voice_channel, campaign, ctx.channel_id())
+        .await
+    {
+        Ok(()) => {
+            let settings = VoiceSettings::load(ctx.data().coord.store(), campaign)
+                .await
+                .unwrap_or_default();
+            let how = if settings.wake_word {
+                "Start with \"Game master, …\" when you speak to me."
+            } else {
+                "Just say what you do."
+            };
+            ctx.say(format!(
+                "🎙 Listening in <#{}>. {how} In a fight I only take actions from the player whose turn it is.\n{}",
+                voice_channel.get(),
+                settings.describe()
+            ))
+            .await?;
+        }
+        Err(e) => {
+            ctx.say(format!("⚠️ I could not join voice: {e}")).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Send the bot out of the voice channel.
+#[poise::command(slash_command, rename = "leave")]
+pub async fn voice_leave(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(guild) = ctx.guild_id() else {
+        return ephemeral(ctx, "Voice works in server channels only.").await;
+    };
+    if ctx.data().voice.leave(guild).await {
+        ctx.say("👋 Left the voice channel.").await?;
+        Ok(())
+    } else {
+        ephemeral(ctx, "I am not in a voice channel here.").await
+    }
+}
+
+async fn ac_voice(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let want = partial.to_lowercase();
+    let mut names: Vec<String> = known_voices(ctx.data().voice.config())
+        .iter()
+        .map(|p| voice_name(p))
+        .filter(|n| n.to_lowercase().contains(&want))
+        .collect();
+    names.dedup();
+    names.truncate(25);
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        names
+            .into_iter()
+            .map(serenity::AutocompleteChoice::from)
+            .collect(),
+    )
+}
+
+/// Voice settings for this campaign (GM): listening, speaking, wake word, voice, speed.
+#[poise::command(slash_command, rename = "settings")]
+pub async fn voice_settings(
+    ctx: Context<'_>,
+    #[description = "Take players' speech as actions"] input: Option<bool>,
+    #[description = "Speak the narration in the voice channel"] output: Option<bool>,
+    #[description = "Only listen to speech that starts with \"game master\""] wake_word: Option<
+        bool,
+    >,
+    #[description = "Narrator voice"]
+    #[autocomplete = "ac_voice"]
+    voice: Option<String>,
+    #[description = "Speaking speed, 0.5 to 2.0"] speed: Option<f64>,
+) -> Result<(), Error> {
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(ctx, NO_CAMPAIGN).await;
+    };
+    let store = ctx.data().coord.store();
+    let mut settings = VoiceSettings::load(store, campaign).await?;
+    let changing = input.is_some()
+        || output.is_some()
+        || wake_word.is_some()
+        || voice.is_some()
+        || speed.is_some();
+    if !changing {
+        return ephemeral(ctx, settings.describe()).await;
+    }
+    if !caller_is_gm(ctx, campaign).await {
+        return ephemeral(ctx, "Only the GM can change the voice settings.").await;
+    }
+    if let Some(s) = speed {
+        let s = s as f32;
+        if !s.is_finite() || !SPEED_RANGE.contains(&s) {
+            return ephemeral(ctx, "Speed must be between 0.5 and 2.0.").await;
+        }
+        settings.speed = s;
+    }
+    if let Some(name) = voice {
+        let hub = &ctx.data().voice;
+        let known = known_voices(hub.config());
+        match known
+            .into_iter()
+            .find(|p| voice_name(p).eq_ignore_ascii_case(name.trim()))
+        {
+            Some(p) => settings.voice = Some(p),
+            None => {
+                return ephemeral(
+                    ctx,
+                    format!(
+                        "I do not know the voice `{}`: pick one from the list.",
+                        render::escape(&name)
+                    ),
+                )
+                .await;
+            }
+        }
+    }
+    if let Some(b) = input {
+        settings.input = b;
+    }
+    if let Some(b) = output {
+        settings.output = b;
+    }
+    if let Some(b) = wake_word {
+        settings.wake_word = b;
+    }
+    // Loading another voice can take a second.
+    ctx.defer_ephemeral().await?;
+    if let Err(e) = ctx
+        .data()
+        .voice
+        .apply_settings(campaign, settings.clone())
+        .await
+    {
+        return ephemeral(ctx, format!("That voice could not be loaded: {e}")).await;
+    }
+    settings.save(store, campaign).await?;
+    ephemeral(ctx, format!("Saved. {}", settings.describe())).await
+}
+
+/// Stop the bot's current speech (and what it was about to say).
+#[poise::command(slash_command, rename = "skip")]
+pub async fn voice_skip(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(ctx, NO_CAMPAIGN).await;
+    };
+    if ctx.data().voice.skip(campaign) {
+        ephemeral(ctx, "⏭ Skipped.").await
+    } else {
+        ephemeral(ctx, "I am not speaking in voice for this campaign.").await
+    }
+}

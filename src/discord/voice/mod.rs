@@ -1,0 +1,567 @@
+//! Voice at the table (songbird): players speak their actions in a voice channel and
+//! the bot speaks its narration there.
+//!
+//! - `receive.rs`: songbird RTP packets (decrypt only) → per-SSRC Opus decoding and
+//!   end-of-utterance detection on a worker thread per call → a shared whisper pool →
+//!   [`Heard`].
+//! - `heard.rs`: wake word, turn gating (in a fight only the active player's speech is
+//!   an action), the "🎙" echo, then the same free-text path as `/act`.
+//! - `speak.rs`: narration → sentences → Piper on a dedicated thread → songbird's track
+//!   queue, bounded (beyond it: text only, said once).
+//! - `settings.rs`: per-campaign settings (input, output, wake word, voice, speed) kept
+//!   in the store; model paths.
+//! - `commands.rs`: `/voice join | leave | settings | skip`.
+//!
+//! [`VoiceHub`] ties them together: one per process, cloneable, shared by the commands
+//! and the presenters (which call [`VoiceHub::speak`] for public narration).
+
+pub mod commands;
+pub mod heard;
+pub mod receive;
+pub mod settings;
+pub mod speak;
+
+pub use heard::{HeardResult, TablePost};
+pub use receive::{Heard, RxInput, RxMsg};
+pub use settings::VoiceSettings;
+pub use speak::SpokenSentence;
+
+use crate::config::VoiceConfig;
+use crate::coordinator::Coordinator;
+use crate::intent::IntentResolver;
+use dicebard_voice::{Synthesizer, Transcriber};
+use poise::serenity_prelude as serenity;
+use receive::{ReceiveWorker, SttPool};
+use songbird::{CoreEvent, Songbird};
+use speak::{Outlet, Speaker};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// The songbird driver configuration dicebard uses: decrypt only (Opus is decoded by
+/// dicebard-voice, which strips DAVE trailers that songbird's own decoder would play as
+/// noise).
+pub fn songbird_config() -> songbird::Config {
+    songbird::Config::default().decode_mode(songbird::driver::DecodeMode::Decrypt)
+}
+
+/// The speech models, loaded once (at the first join) and kept warm.
+pub struct Engines {
+    pub stt: Arc<SttPool>,
+    pub speaker: Arc<Speaker>,
+    pub default_voice: Arc<Synthesizer>,
+    ort: PathBuf,
+    voices: Mutex<HashMap<PathBuf, Arc<Synthesizer>>>,
+}
+
+impl Engines {
+    /// The synthesizer for `voice` (`None`: the configured one), loading it once.
+    pub async fn voice(&self, voice: Option<&Path>) -> Result<Arc<Synthesizer>, String> {
+        let Some(path) = voice else {
+            return Ok(self.default_voice.clone());
+        };
+        if path == self.default_voice.voice_path() {
+            return Ok(self.default_voice.clone());
+        }
+        if let Some(s) = self.voices.lock().expect("voices poisoned").get(path) {
+            return Ok(s.clone());
+        }
+        let (p, ort) = (path.to_path_buf(), self.ort.clone());
+        let synth = tokio::task::spawn_blocking(move || Synthesizer::load(&p, &ort))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let synth = Arc::new(synth);
+        self.voices
+            .lock()
+            .expect("voices poisoned")
+            .insert(path.to_path_buf(), synth.clone());
+        Ok(synth)
+    }
+}
+
+/// The bot's presence in one voice channel, for one campaign.
+struct Session {
+    guild: serenity::GuildId,
+    campaign: i64,
+    text_channel: u64,
+    voice_channel: Option<u64>,
+    settings: Arc<RwLock<VoiceSettings>>,
+    synth: RwLock<Arc<Synthesizer>>,
+    outlet: Arc<Outlet>,
+    heard_tx: mpsc::Sender<Heard>,
+    _rx: ReceiveWorker,
+    call: Option<Arc<tokio::sync::Mutex<songbird::Call>>>,
+}
+
+/// What became of one heard utterance (for tests and benchmarks: [`VoiceHub::observe`]).
+#[derive(Debug)]
+pub struct HeardReport {
+    pub heard: Heard,
+    pub campaign: i64,
+    pub result: HeardResult,
+    /// When handling finished (the action committed, or refused).
+    pub done: Instant,
+}
+
+struct Inner {
+    coord: Coordinator,
+    intent: Arc<IntentResolver>,
+    config: VoiceConfig,
+    post: Arc<dyn TablePost>,
+    songbird: Option<Arc<Songbird>>,
+    engines: tokio::sync::OnceCell<Arc<Engines>>,
+    sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    heard_tx: mpsc::Sender<Heard>,
+    observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
+}
+
+/// Voice for every campaign in this process. Cheap to clone.
+#[derive(Clone)]
+pub struct VoiceHub {
+    inner: Arc<Inner>,
+}
+
+/// Utterances transcribed and waiting to be routed to their call.
+const HEARD_QUEUE: usize = 256;
+
+impl VoiceHub {
+    /// A hub. `songbird` is `None` where there is no Discord connection (benchmarks):
+    /// then only [`attach_local`](Self::attach_local) sessions exist. Must be called
+    /// inside a tokio runtime.
+    pub fn new(
+        coord: Coordinator,
+        intent: Arc<IntentResolver>,
+        config: VoiceConfig,
+        post: Arc<dyn TablePost>,
+        songbird: Option<Arc<Songbird>>,
+    ) -> VoiceHub {
+        let (heard_tx, heard_rx) = mpsc::channel(HEARD_QUEUE);
+        let inner = Arc::new(Inner {
+            coord,
+            intent,
+            config,
+            post,
+            songbird,
+            engines: tokio::sync::OnceCell::new(),
+            sessions: Mutex::new(HashMap::new()),
+            heard_tx,
+            observers: Arc::new(Mutex::new(Vec::new())),
+        });
+        tokio::spawn(route_heard(Arc::downgrade(&inner), heard_rx));
+        VoiceHub { inner }
+    }
+
+    /// Loads the speech models (once; later calls return the same engines).
+    pub async fn engines(&self) -> Result<Arc<Engines>, String> {
+        let inner = self.inner.clone();
+        self.inner
+            .engines
+            .get_or_try_init(|| async move { load_engines(&inner).await })
+            .await
+            .cloned()
+    }
+
+    /// Whether the model files exist (a quick check before deferring a command).
+    pub fn check_models(&self) -> Result<(), String> {
+        settings::check_models(&self.inner.config).map(|_| ())
+    }
+
+    pub fn config(&self) -> &VoiceConfig {
+        &self.inner.config
+    }
+
+    /// The campaign the bot is in voice for in `guild`, and the voice channel.
+    pub fn session_in(&self, guild: serenity::GuildId) -> Option<(i64, Option<u64>)> {
+        self.sessions()
+            .get(&guild.get())
+            .map(|s| (s.campaign, s.voice_channel))
+    }
+
+    /// Whether the bot is in voice for `campaign`.
+    pub fn in_voice(&self, campaign: i64) -> bool {
+        self.session_for(campaign).is_some()
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Session>>> {
+        self.inner.sessions.lock().expect("voice sessions poisoned")
+    }
+
+    fn session_for(&self, campaign: i64) -> Option<Arc<Session>> {
+        self.sessions()
+            .values()
+            .find(|s| s.campaign == campaign)
+            .cloned()
+    }
+
+    /// Joins `voice_channel` for `campaign` (whose text channel is `text_channel`):
+    /// loads the models if needed, connects, and starts listening and speaking. A
+    /// session this guild already had is closed first.
+    pub async fn join(
+        &self,
+        guild: serenity::GuildId,
+        voice_channel: serenity::ChannelId,
+        campaign: i64,
+        text_channel: serenity::ChannelId,
+    ) -> Result<(), String> {
+        let songbird = self
+            .inner
+            .songbird
+            .clone()
+            .ok_or_else(|| "voice is not available in this process".to_string())?;
+        let engines = self.engines().await?;
+        let settings = VoiceSettings::load(self.inner.coord.store(), campaign)
+            .await
+            .map_err(|e| e.to_string())?;
+        let synth = engines.voice(settings.voice.as_deref()).await?;
+        self.close_session(guild).await;
+
+        let worker = ReceiveWorker::start(guild, self.inner.config.silence_ms, engines.stt.clone())
+            .map_err(|e| format!("could not start the voice receiver: {e}"))?;
+        let call = songbird.get_or_insert(guild);
+        {
+            let mut c = call.lock().await;
+            c.remove_all_global_events();
+            let h = worker.handler();
+            for ev in [
+                CoreEvent::RtpPacket,
+                CoreEvent::SpeakingStateUpdate,
+                CoreEvent::ClientDisconnect,
+                CoreEvent::DriverDisconnect,
+            ] {
+                c.add_global_event(ev.into(), h.clone());
+            }
+        }
+        let stage = {
+            let mut c = call.lock().await;
+            c.join(voice_channel).await
+        };
+        let joined = match stage {
+            Ok(j) => j.await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = joined {
+            let _ = songbird.remove(guild).await;
+            tracing::warn!(guild = guild.get(), campaign, error = %e, "joining voice failed");
+            return Err(format!("could not join the voice channel ({e})"));
+        }
+        let (spoken_tx, spoken_rx) = mpsc::unbounded_channel();
+        let outlet = Outlet::new(self.inner.config.max_queued_sentences, spoken_tx);
+        tokio::spawn(speak::play_into_call(
+            outlet.clone(),
+            call.clone(),
+            spoken_rx,
+        ));
+        self.open_session(
+            guild,
+            campaign,
+            text_channel.get(),
+            Some(voice_channel.get()),
+            settings,
+            synth,
+            outlet,
+            worker,
+            Some(call),
+        );
+        tracing::info!(
+            guild = guild.get(),
+            campaign,
+            channel = voice_channel.get(),
+            "joined voice"
+        );
+        Ok(())
+    }
+
+    /// A session with no Discord call, for benchmarks and tests: feed it RTP payloads
+    /// through the returned [`RxInput`]; spoken narration comes out of the receiver
+    /// instead of going to songbird.
+    pub async fn attach_local(
+        &self,
+        guild: serenity::GuildId,
+        campaign: i64,
+        text_channel: u64,
+    ) -> Result<(RxInput, mpsc::UnboundedReceiver<SpokenSentence>), String> {
+        let engines = self.engines().await?;
+        let settings = VoiceSettings::load(self.inner.coord.store(), campaign)
+            .await
+            .map_err(|e| e.to_string())?;
+        let synth = engines.voice(settings.voice.as_deref()).await?;
+        self.close_session(guild).await;
+        let worker = ReceiveWorker::start(guild, self.inner.config.silence_ms, engines.stt.clone())
+            .map_err(|e| e.to_string())?;
+        let input = worker.input();
+        let (spoken_tx, spoken_rx) = mpsc::unbounded_channel();
+        let outlet = Outlet::new(self.inner.config.max_queued_sentences, spoken_tx);
+        self.open_session(
+            guild,
+            campaign,
+            text_channel,
+            None,
+            settings,
+            synth,
+            outlet,
+            worker,
+            None,
+        );
+        Ok((input, spoken_rx))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_session(
+        &self,
+        guild: serenity::GuildId,
+        campaign: i64,
+        text_channel: u64,
+        voice_channel: Option<u64>,
+        settings: VoiceSettings,
+        synth: Arc<Synthesizer>,
+        outlet: Arc<Outlet>,
+        worker: ReceiveWorker,
+        call: Option<Arc<tokio::sync::Mutex<songbird::Call>>>,
+    ) {
+        let (heard_tx, heard_rx) = mpsc::channel(HEARD_QUEUE);
+        let settings = Arc::new(RwLock::new(settings));
+        tokio::spawn(session_loop(
+            self.inner.coord.clone(),
+            self.inner.intent.clone(),
+            self.inner.post.clone(),
+            self.inner.observers.clone(),
+            campaign,
+            text_channel,
+            settings.clone(),
+            heard_rx,
+        ));
+        let session = Arc::new(Session {
+            guild,
+            campaign,
+            text_channel,
+            voice_channel,
+            settings,
+            synth: RwLock::new(synth),
+            outlet,
+            heard_tx,
+            _rx: worker,
+            call,
+        });
+        self.sessions().insert(guild.get(), session);
+    }
+
+    /// Leaves voice in `guild`. Returns whether the bot was there.
+    pub async fn leave(&self, guild: serenity::GuildId) -> bool {
+        let had = self.close_session(guild).await;
+        if let Some(sb) = &self.inner.songbird
+            && sb.get(guild).is_some()
+        {
+            if let Err(e) = sb.remove(guild).await {
+                tracing::debug!(guild = guild.get(), error = %e, "leaving voice");
+            }
+            return true;
+        }
+        had
+    }
+
+    async fn close_session(&self, guild: serenity::GuildId) -> bool {
+        let old = self.sessions().remove(&guild.get());
+        match old {
+            Some(s) => {
+                s.outlet.skip();
+                if let Some(call) = &s.call {
+                    call.lock().await.remove_all_global_events();
+                }
+                tracing::info!(guild = s.guild.get(), campaign = s.campaign, "left voice");
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Speaks `text` in `campaign_id`'s voice channel: split into sentences, synthesized
+    /// on the speech thread and queued in songbird. Never blocks; does nothing when the
+    /// bot is not in voice for the campaign or spoken narration is off.
+    pub fn speak(&self, campaign_id: i64, text: &str) {
+        let Some(s) = self.session_for(campaign_id) else {
+            return;
+        };
+        let settings = s.settings.read().expect("settings poisoned").clone();
+        let text = speak::speakable(text);
+        if !settings.output || text.is_empty() {
+            return;
+        }
+        let Some(engines) = self.inner.engines.get() else {
+            return;
+        };
+        let synth = s.synth.read().expect("synth poisoned").clone();
+        if engines
+            .speaker
+            .speak(&synth, &s.outlet, &text, settings.speed)
+        {
+            let post = self.inner.post.clone();
+            let channel = s.text_channel;
+            tokio::spawn(async move {
+                post.post(
+                    channel,
+                    "🔇 The narration is running ahead of my voice: the rest is in text only until I catch up.".into(),
+                )
+                .await;
+            });
+        }
+    }
+
+    /// Stops the current speech in `campaign_id` and drops what was waiting. Returns
+    /// whether the bot is in voice there.
+    pub fn skip(&self, campaign_id: i64) -> bool {
+        match self.session_for(campaign_id) {
+            Some(s) => {
+                s.outlet.skip();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sentences waiting to be spoken in `campaign_id` (being synthesized or queued).
+    pub fn speech_waiting(&self, campaign_id: i64) -> usize {
+        self.session_for(campaign_id)
+            .map_or(0, |s| s.outlet.waiting())
+    }
+
+    /// Applies new settings to a live session (the caller has saved them). Loads a newly
+    /// chosen voice.
+    pub async fn apply_settings(
+        &self,
+        campaign_id: i64,
+        settings: VoiceSettings,
+    ) -> Result<(), String> {
+        let Some(s) = self.session_for(campaign_id) else {
+            return Ok(());
+        };
+        if let Some(engines) = self.inner.engines.get() {
+            let synth = engines.voice(settings.voice.as_deref()).await?;
+            *s.synth.write().expect("synth poisoned") = synth;
+        }
+        if !settings.output {
+            s.outlet.skip();
+        }
+        *s.settings.write().expect("settings poisoned") = settings;
+        Ok(())
+    }
+
+    /// Every heard utterance and what became of it, from now on.
+    pub fn observe(&self) -> mpsc::UnboundedReceiver<Arc<HeardReport>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .observers
+            .lock()
+            .expect("observers poisoned")
+            .push(tx);
+        rx
+    }
+
+    /// Hands a transcript in as if it had been heard (tests).
+    pub async fn inject_heard(&self, heard: Heard) {
+        let _ = self.inner.heard_tx.send(heard).await;
+    }
+}
+
+async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
+    let (whisper, piper, ort) = settings::check_models(&inner.config)?;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = match inner.config.stt_workers {
+        0 => (cpus / 4).max(1),
+        n => n,
+    };
+    let threads = (cpus / workers).clamp(1, 4);
+    let started = Instant::now();
+    let (transcriber, synth) = tokio::task::spawn_blocking(move || {
+        let t =
+            Transcriber::load_with_states(&whisper, threads, workers).map_err(|e| e.to_string())?;
+        let s = Synthesizer::load(&piper, &ort).map_err(|e| e.to_string())?;
+        Ok::<_, String>((t, s))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let stt = SttPool::start(
+        Arc::new(transcriber),
+        workers,
+        inner.config.speaker_queue,
+        inner.heard_tx.clone(),
+    )
+    .map_err(|e| format!("could not start speech-to-text workers: {e}"))?;
+    let speaker =
+        Speaker::start().map_err(|e| format!("could not start the speech thread: {e}"))?;
+    tracing::info!(
+        stt_workers = workers,
+        whisper_threads = threads,
+        load_ms = started.elapsed().as_millis() as u64,
+        "voice models loaded"
+    );
+    let ort = settings::model_path(&inner.config, dicebard_voice::models::Kind::OnnxRuntime)
+        .unwrap_or_default();
+    Ok(Arc::new(Engines {
+        stt,
+        speaker,
+        default_voice: Arc::new(synth),
+        ort,
+        voices: Mutex::new(HashMap::new()),
+    }))
+}
+
+/// Routes transcripts to their guild's session (each session handles its own in order).
+async fn route_heard(inner: Weak<Inner>, mut rx: mpsc::Receiver<Heard>) {
+    while let Some(h) = rx.recv().await {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let session = inner
+            .sessions
+            .lock()
+            .expect("voice sessions poisoned")
+            .get(&h.guild.get())
+            .cloned();
+        match session {
+            Some(s) => {
+                if s.heard_tx.try_send(h).is_err() {
+                    tracing::warn!(
+                        guild = s.guild.get(),
+                        "voice actions are backed up: dropped one"
+                    );
+                }
+            }
+            None => tracing::debug!(guild = h.guild.get(), "heard speech after leaving voice"),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session_loop(
+    coord: Coordinator,
+    intent: Arc<IntentResolver>,
+    post: Arc<dyn TablePost>,
+    observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
+    campaign: i64,
+    channel: u64,
+    settings: Arc<RwLock<VoiceSettings>>,
+    mut rx: mpsc::Receiver<Heard>,
+) {
+    while let Some(h) = rx.recv().await {
+        let s = settings.read().expect("settings poisoned").clone();
+        let env = heard::HeardEnv {
+            coord: &coord,
+            intent: &intent,
+            post: post.as_ref(),
+        };
+        let result = heard::handle_heard(&env, campaign, channel, &s, &h).await;
+        let report = Arc::new(HeardReport {
+            heard: h,
+            campaign,
+            result,
+            done: Instant::now(),
+        });
+        observers
+            .lock()
+            .expect("observers poisoned")
+            .retain(|o| o.send(report.clone()).is_ok());
+    }
+}

@@ -1,0 +1,285 @@
+//! End to end, voice: the real `dicebard run` binary against the fake Discord's voice
+//! gateway and UDP server (songbird over `wss://`, trusting the fake's CA through
+//! SSL_CERT_FILE), with the real speech models.
+//!
+//! Two fighters in a fight with a goblin. The bot joins the voice channel with
+//! `/voice join`. (b) The player whose turn it is not says "I search the room for
+//! traps": table talk, not taken. (a) The active player says "I attack the goblin with
+//! my longsword": the bot echoes "🎙 name: text" and the attack is resolved for their
+//! character. (c) The bot speaks that narration; the fake hears it, and whisper here
+//! transcribes it back to (nearly) the narration text.
+//!
+//! The models are required (DICEBARD_WHISPER_MODEL, DICEBARD_PIPER_VOICE,
+//! DICEBARD_ONNXRUNTIME / ORT_DYLIB_PATH, or models/): a missing one fails the test.
+
+use dicebard_voice::models::{self, Kind};
+use fake_discord::ids::{ALICE, BOB, TABLE, VOICE};
+use fake_discord::{FakeConfig, FakeDiscord, Message};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+/// Loading the models, transcribing and synthesizing: generous, never asserted.
+const VOICE_T: Duration = Duration::from_secs(90);
+
+fn model(kind: Kind) -> PathBuf {
+    let p = models::locate(kind)
+        .unwrap_or_else(|| panic!("{} not found: {}", kind.what(), models::missing_hint(kind)));
+    assert!(p.exists(), "{} not found at {}", kind.what(), p.display());
+    std::fs::canonicalize(&p).unwrap()
+}
+
+fn audio(file: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/audio")
+        .join(file);
+    assert!(p.is_file(), "test audio missing: {}", p.display());
+    p
+}
+
+struct Bot {
+    child: Child,
+}
+
+impl Bot {
+    fn start(fake: &FakeDiscord, dir: &Path) -> Bot {
+        let config = dir.join("dicebard.toml");
+        std::fs::write(
+            &config,
+            "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
+             [log]\nfilter = \"info,serenity=warn,songbird=warn,dicebard::discord::voice=debug\"\n",
+        )
+        .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dicebard"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("run")
+            .env("DICEBARD_DISCORD_TOKEN", fake.token())
+            .env("DICEBARD_DISCORD_API_BASE", fake.api_base())
+            .env("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string())
+            .env("DICEBARD_WHISPER_MODEL", model(Kind::Whisper))
+            .env("DICEBARD_PIPER_VOICE", model(Kind::Piper))
+            .env("DICEBARD_ONNXRUNTIME", model(Kind::OnnxRuntime))
+            .env("ORT_DYLIB_PATH", model(Kind::OnnxRuntime))
+            // songbird's voice gateway client trusts the fake's CA through the native roots.
+            .env("SSL_CERT_FILE", fake.voice_ca_pem())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the bot");
+        Bot { child }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn reply_text(
+    fake: &FakeDiscord,
+    user: fake_discord::UserId,
+    cmd: &str,
+    opts: &[(&str, &str)],
+    timeout: Duration,
+) -> Message {
+    let h = fake.slash(user, TABLE, cmd, opts).await;
+    h.reply(timeout)
+        .await
+        .unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+}
+
+/// 48 kHz stereo i16 → 16 kHz mono f32, for whisper.
+fn to_whisper(pcm: &[i16]) -> Vec<f32> {
+    let mono: Vec<f32> = pcm
+        .chunks_exact(2)
+        .map(|f| (f[0] as f32 + f[1] as f32) / 2.0 / 32768.0)
+        .collect();
+    dicebard_voice::audio::resample(&mono, 48_000, 16_000).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_speak_and_hear_the_table() {
+    let attack = audio("dnd_01_attack.wav");
+    let search = audio("dnd_04_search.wav");
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let _bot = Bot::start(&fake, dir.path());
+    fake.wait_for_ready(Duration::from_secs(60))
+        .await
+        .expect("the bot connects");
+
+    // A campaign with two fighters.
+    let r = reply_text(&fake, ALICE, "campaign start", &[("name", "Voice Cave")], T).await;
+    assert!(r.text().contains("Voice Cave"), "{}", r.text());
+    for (user, name, race) in [(ALICE, "Thorin", "Dwarf"), (BOB, "Brakka", "Human")] {
+        let r = reply_text(
+            &fake,
+            user,
+            "character create",
+            &[("name", name), ("class", "Fighter"), ("race", race)],
+            T,
+        )
+        .await;
+        assert!(r.text().contains(name), "{}", r.text());
+    }
+
+    // /voice join needs the caller in a voice channel.
+    let r = reply_text(&fake, ALICE, "voice join", &[], T).await;
+    assert!(r.is_ephemeral(), "{}", r.text());
+    assert!(
+        r.text().contains("Join a voice channel first"),
+        "{}",
+        r.text()
+    );
+
+    // A fight; wait until a player character is up.
+    let r = reply_text(&fake, ALICE, "combat start", &[("monsters", "1 goblin")], T).await;
+    assert!(r.text().contains("initiative"), "{}", r.text());
+    let (active_user, active_char, other_user, other_char) = tokio::time::timeout(T, async {
+        loop {
+            for (user, name) in [(ALICE, "Thorin"), (BOB, "Brakka")] {
+                if fake
+                    .dms(user)
+                    .iter()
+                    .any(|m| m.text().contains("it's your turn"))
+                {
+                    let (ou, on) = if user == ALICE {
+                        (BOB, "Brakka")
+                    } else {
+                        (ALICE, "Thorin")
+                    };
+                    return (user, name, ou, on);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("a player's turn comes\n{}", fake.describe()));
+
+    // Both players sit in the voice channel; the bot joins them.
+    fake.user_joins_voice(ALICE, VOICE);
+    fake.user_joins_voice(BOB, VOICE);
+    let joined = reply_text(&fake, ALICE, "voice join", &[], VOICE_T).await;
+    assert!(
+        joined.text().contains("Listening"),
+        "{}\n{}",
+        joined.text(),
+        fake.describe()
+    );
+    fake.wait_for_bot_voice(T).await.expect("voice handshake");
+    assert_eq!(fake.bot_voice_channel(), Some(VOICE));
+    fake.clear_heard();
+
+    // (b) Not their turn: table talk.
+    fake.speak(other_user, &search)
+        .await
+        .unwrap_or_else(|e| panic!("speak: {e:?}"));
+    // (a) The active player's turn: an action.
+    fake.speak(active_user, &attack)
+        .await
+        .unwrap_or_else(|e| panic!("speak: {e:?}"));
+    let echo = fake
+        .wait_for_message(
+            TABLE,
+            |m| m.text().starts_with(&format!("🎙 **{active_char}**:")),
+            VOICE_T,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the spoken action is echoed: {e:?}\n{}", fake.describe()));
+    let heard = echo.text().to_lowercase();
+    assert!(
+        heard.contains("attack") && heard.contains("goblin"),
+        "{}",
+        echo.text()
+    );
+    let result = fake
+        .wait_for_message(
+            TABLE,
+            |m| {
+                m.id > echo.id
+                    && m.text().contains(active_char)
+                    && m.text().contains("Goblin")
+                    && m.text().contains("Longsword")
+            },
+            T,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the attack is resolved: {e:?}\n{}", fake.describe()));
+
+    // The other player's words were not taken: no echo, no refusal, no check.
+    let after_join: Vec<Message> = fake
+        .messages(TABLE)
+        .into_iter()
+        .filter(|m| m.id > joined.id)
+        .collect();
+    for m in &after_join {
+        assert!(
+            !m.text().contains(other_char) && !m.text().contains(&format!("<@{}>", other_user.0)),
+            "table talk was taken as an action: {}",
+            m.text()
+        );
+    }
+
+    // (c) The bot speaks the narration; what the fake hears transcribes back to it.
+    let pcm = fake
+        .wait_for_bot_audio(1.0, Duration::from_millis(1500), VOICE_T)
+        .await
+        .unwrap_or_else(|e| panic!("the bot speaks: {e:?}"));
+    let narration: Vec<String> = fake
+        .messages(TABLE)
+        .into_iter()
+        .filter(|m| m.id > echo.id && m.embeds.is_empty() && !m.content.is_empty())
+        .map(|m| m.content)
+        .collect();
+    assert!(narration.iter().any(|n| n == &result.content));
+    let reference = dicebard::discord::voice::speak::speakable(&narration.join("\n\n"));
+    let stt = tokio::task::spawn_blocking(move || {
+        let t = dicebard_voice::Transcriber::load(model(Kind::Whisper), 2).expect("whisper");
+        t.transcribe(&to_whisper(&pcm)).expect("transcribe")
+    })
+    .await
+    .unwrap();
+    let wer = dicebard_voice::wer::wer(&reference, &stt.text);
+    eprintln!(
+        "spoken narration: {reference:?}\nheard back ({:.1} s): {:?}\nWER {:.0}%",
+        stt.audio_seconds,
+        stt.text,
+        wer * 100.0
+    );
+    assert!(
+        wer < 0.5,
+        "the bot's speech does not match its narration (WER {:.0}%)\nsaid {reference:?}\nheard {:?}",
+        wer * 100.0,
+        stt.text
+    );
+    let stats = fake.voice_stats();
+    assert_eq!(stats.decrypt_failures, 0, "{stats:?}");
+    assert_eq!(stats.decode_failures, 0, "{stats:?}");
+
+    // /voice skip and /voice leave.
+    let r = reply_text(&fake, ALICE, "voice skip", &[], T).await;
+    assert!(r.text().contains("Skipped"), "{}", r.text());
+    let r = reply_text(&fake, ALICE, "voice leave", &[], T).await;
+    assert!(r.text().contains("Left"), "{}", r.text());
+    tokio::time::timeout(T, async {
+        while fake.bot_voice_channel().is_some() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the bot leaves the voice channel");
+    assert!(
+        fake.refused_requests().is_empty(),
+        "{:?}",
+        fake.refused_requests()
+    );
+}
