@@ -753,9 +753,11 @@ async fn npc_policy_falls_back_on_garbage_bad_numbers_and_timeouts() {
     }
     server.push(Reply::Hang);
     let policy = LlmNpcPolicy::new(llm.clone(), NpcIntents::default(), None);
-    let t = std::time::Instant::now();
-    assert_eq!(policy.choose(&w.state, &options).await, builtin);
-    assert!(t.elapsed() < Duration::from_secs(5));
+    // A watchdog, not a timing assertion: the decision timeout must end the wait.
+    let chosen = tokio::time::timeout(Duration::from_secs(60), policy.choose(&w.state, &options))
+        .await
+        .expect("the policy does not wait on a hung LLM");
+    assert_eq!(chosen, builtin);
     let before = server.request_count();
     assert_eq!(policy.choose(&w.state, &options).await, builtin);
     assert_eq!(
@@ -827,7 +829,6 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
         )
         .await
         .unwrap();
-    let t = std::time::Instant::now();
     coord
         .submit(
             id,
@@ -844,21 +845,20 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
         )
         .await
         .unwrap();
-    // Whatever the initiative order, it is soon the player's turn again.
-    let mut state = coord.snapshot(id).await.unwrap().state;
-    for _ in 0..100 {
-        if state.active_creature().is_some_and(|c| c.is_pc()) || !state.in_combat() {
-            break;
+    // Whatever the initiative order, the player's turn comes again: each monster's
+    // decision times out and the built-in policy plays it. (A watchdog ends a stall.)
+    let state = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let state = coord.snapshot(id).await.unwrap().state;
+            if state.active_creature().is_some_and(|c| c.is_pc()) || !state.in_combat() {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        state = coord.snapshot(id).await.unwrap().state;
-    }
+    })
+    .await
+    .expect("the monsters' turns stalled on a hung LLM");
     assert!(state.active_creature().is_some_and(|c| c.is_pc()) || !state.in_combat());
-    assert!(
-        t.elapsed() < Duration::from_secs(8),
-        "took {:?}",
-        t.elapsed()
-    );
     coord.shutdown().await;
     store.close().await;
 }
