@@ -813,6 +813,12 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
         Found::None if target_phrase.trim().is_empty() => {
             return Clause::Ask("Who do you attack? There is nobody to fight here.".into());
         }
+        // A verb only heard as an attack ("I light a lantern" is one letter from
+        // "fight"), nobody to fight and no creature named: not an attack at all; the
+        // words stand as a declared action.
+        Found::None if !ATTACK.contains(&verb) && scene.foe_names().is_empty() => {
+            return Clause::Unknown;
+        }
         Found::None => {
             return Clause::Ask(format!(
                 "I don't see \u{201c}{}\u{201d} here. You could attack {}.",
