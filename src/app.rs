@@ -26,16 +26,21 @@ pub async fn game(config: &Config) -> anyhow::Result<(Coordinator, GameMaster)> 
     let gm = GameMaster::from_config(config, Some(store.clone()), clock)
         .map_err(|e| anyhow::anyhow!("the LLM game master: {e}"))?;
     let options = CoordinatorOptions {
-        settings: Settings {
-            turn_timeout_ms: config.turns.timeout_secs * 1000,
-            turn_warning_ms: config.turns.warning_secs * 1000,
-            ..Settings::default()
-        },
+        settings: default_settings(config),
         npc_policy: gm.npc_policy.clone(),
         ..Default::default()
     };
     let catalog = Arc::new(dicebard_srd::catalog().clone());
     Ok((Coordinator::new(store, catalog, clock, options), gm))
+}
+
+/// The table settings a new campaign starts with.
+pub fn default_settings(config: &Config) -> Settings {
+    Settings {
+        turn_timeout_ms: config.turns.timeout_secs.saturating_mul(1000),
+        turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
+        ..Settings::default()
+    }
 }
 
 /// `dicebard run`: every campaign resumed, then the Discord front end.

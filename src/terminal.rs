@@ -4,20 +4,19 @@
 //! scripts can drive a game through stdin / stdout.
 
 use crate::cli::PlayArgs;
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::coordinator::{Committed, Coordinator, CoordinatorOptions, Origin, Source};
-use crate::narrator::BuiltinNarrator;
-use crate::store::Store;
-use anyhow::Context;
+use crate::coordinator::{Committed, Origin, Source};
+use crate::intent::{ActOutcome, act_free_text};
+use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::condition::Condition;
 use dicebard_engine::data::DamageType;
 use dicebard_engine::event::RestKind;
-use dicebard_engine::{Action, CampaignState, Command, MonsterGroup, PlayerId, Settings, Viewer};
+use dicebard_engine::{
+    Action, CampaignState, Command, MonsterGroup, NarratorMode, PlayerId, Settings, Viewer,
+};
 use std::io::Write;
-use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
@@ -31,13 +30,14 @@ Commands (one per line):
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
-      settings TIMEOUT_SECS WARNING_SECS
+      settings TIMEOUT_SECS WARNING_SECS   narrator llm|builtin
   as PLAYER COMMAND    (act as another player at this terminal)
   help                 quit
 Or just say it: I swing my axe at the goblin | cast fire bolt at goblin 2 | roll for perception";
 
 /// Parses one line of the terminal's command language into an engine action.
-pub fn parse_line(line: &str) -> Result<Action, String> {
+/// `current` is the campaign's settings: a settings command changes only what it names.
+pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
     let line = line.trim();
     if let Some(t) = line.strip_prefix('>') {
         return Ok(Action::Act {
@@ -239,7 +239,20 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
                 settings: Settings {
                     turn_timeout_ms: t.saturating_mul(1000),
                     turn_warning_ms: w.saturating_mul(1000),
-                    ..Settings::default()
+                    ..*current
+                },
+            })
+        }
+        "narrator" => {
+            let narrator = match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+                Some("llm" | "auto") => NarratorMode::Auto,
+                Some("builtin" | "built-in") => NarratorMode::Builtin,
+                _ => return Err("narrator llm|builtin".into()),
+            };
+            Ok(Action::ChangeSettings {
+                settings: Settings {
+                    narrator,
+                    ..*current
                 },
             })
         }
@@ -331,20 +344,9 @@ fn default_player_name() -> String {
 
 /// Runs a game at the terminal until `quit` or end of input.
 pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_location())
-        .await
-        .context("opening the database")?;
-    let options_settings = Settings {
-        turn_timeout_ms: config.turns.timeout_secs.saturating_mul(1000),
-        turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
-        ..Settings::default()
-    };
-    let options = CoordinatorOptions {
-        settings: options_settings,
-        ..Default::default()
-    };
-    let catalog = Arc::new(dicebard_srd::catalog().clone());
-    let coord = Coordinator::new(store.clone(), catalog, Clock::system(), options);
+    let options_settings = crate::app::default_settings(config);
+    let (coord, gm) = crate::app::game(config).await?;
+    let store = coord.store().clone();
     let name = args.player.clone().unwrap_or_else(default_player_name);
     let me = local_player(&name);
     let campaign_name = args.campaign.clone().unwrap_or_else(|| "default".into());
@@ -407,7 +409,8 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             .await;
     }
 
-    // Printer: every event after what we've shown, in order.
+    // Printer: every event after what we've shown, in order; then the LLM's prose for
+    // the batch, when the LLM tells this campaign's story.
     let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
     let mut sub = coord
         .subscribe(id, snap.seq)
@@ -415,24 +418,50 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let viewer_coord = coord.clone();
     let viewer_me = me.clone();
+    let printer_gm = gm.clone();
     let printer = tokio::spawn(async move {
         while let Some(c) = sub.next().await {
-            let state = viewer_coord
-                .snapshot(c.campaign_id)
-                .await
-                .map(|s| s.state)
-                .ok();
+            let mut batch = vec![c];
+            if printer_gm.llm_narrator.is_some() {
+                // One telling for what one command set off (monster turns included).
+                let until = tokio::time::Instant::now() + std::time::Duration::from_millis(150);
+                while let Ok(Some(e)) = tokio::time::timeout_at(until, sub.next()).await {
+                    batch.push(e);
+                }
+            }
+            let last = batch.last().map_or(0, |c| c.seq);
+            let campaign = batch[0].campaign_id;
+            let state = viewer_coord.snapshot(campaign).await.map(|s| s.state).ok();
             if let Some(state) = &state {
                 let viewer = if state.is_gm(&viewer_me) {
                     Viewer::Gm
                 } else {
                     Viewer::Player(viewer_me.clone())
                 };
-                if c.event.visibility.allows(&viewer) {
-                    out.event(state, &c);
+                for c in &batch {
+                    if c.event.visibility.allows(&viewer) {
+                        out.event(state, c);
+                    }
+                }
+                if let Some(mut story) = printer_gm.story(state, &batch).await {
+                    while let Some(ev) = story.next().await {
+                        match ev {
+                            NarrationEvent::Sentence {
+                                seq,
+                                visibility,
+                                text,
+                                source: NarrationSource::Llm,
+                            } if visibility.allows(&viewer) => out.prose(seq, &text),
+                            NarrationEvent::Notice(n) if n.visibility.allows(&viewer) => {
+                                out.info(&n.text)
+                            }
+                            NarrationEvent::Done(_) => break,
+                            _ => {}
+                        }
+                    }
                 }
             }
-            let _ = printed_tx.send(c.seq);
+            let _ = printed_tx.send(last);
         }
     });
 
@@ -496,48 +525,70 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                 continue;
             }
         }
-        let actions = match parse_line(cmd) {
-            Ok(a) => vec![a],
-            // Not a verb of ours: read it as free text ("I swing my axe at the goblin").
-            Err(e) if e.starts_with("unknown command") => {
-                let state = coord.snapshot(id).await.map(|s| s.state);
-                match state.map(|st| crate::intent::parse_for_player(&st, &who, cmd)) {
-                    Ok(crate::intent::IntentOutcome::Commands(a)) => a,
-                    Ok(crate::intent::IntentOutcome::Clarify(question)) => {
-                        out.info(&question);
-                        continue;
-                    }
-                    _ => {
-                        out.error(line_no, &e);
-                        continue;
-                    }
+        let current = coord
+            .snapshot(id)
+            .await
+            .map(|s| s.state.settings)
+            .unwrap_or(options_settings);
+        let (free_text, unknown) = match parse_line(cmd, &current) {
+            Ok(Action::Act { text }) => (Some(text), None),
+            Ok(a) => {
+                let res = coord
+                    .submit(
+                        id,
+                        Command {
+                            by: dicebard_engine::Actor::Player(who.clone()),
+                            action: a,
+                        },
+                        origin(&who),
+                    )
+                    .await;
+                if let Err(e) = res {
+                    out.error(line_no, &e.user_message());
+                    continue;
                 }
+                (None, None)
             }
+            // Not a verb of ours: read it as free text ("I swing my axe at the goblin").
+            Err(e) if e.starts_with("unknown command") => (Some(cmd.to_string()), Some(e)),
             Err(e) => {
                 out.error(line_no, &e);
                 continue;
             }
         };
-        let mut refused = false;
-        for action in actions {
-            let res = coord
-                .submit(
-                    id,
-                    Command {
-                        by: dicebard_engine::Actor::Player(who.clone()),
-                        action,
-                    },
-                    origin(&who),
-                )
-                .await;
-            if let Err(e) = res {
-                out.error(line_no, &e.user_message());
-                refused = true;
-                break;
+        if let Some(text) = free_text {
+            let fallback_to_act = unknown.is_none();
+            // The same reading as Discord's /act and voice: the LLM when configured, the
+            // phrase parser otherwise; the engine checks every action.
+            let outcome = act_free_text(
+                &coord,
+                &gm.intent,
+                id,
+                &who,
+                &text,
+                origin(&who),
+                fallback_to_act,
+            )
+            .await;
+            match outcome {
+                ActOutcome::Done { .. } => {}
+                ActOutcome::Clarify(q) => {
+                    out.info(&q);
+                    continue;
+                }
+                ActOutcome::NotUnderstood(_) if let Some(e) = &unknown => {
+                    out.error(line_no, e);
+                    continue;
+                }
+                other => {
+                    if let Some(m) = other.message() {
+                        out.error(line_no, &m);
+                    }
+                    if other.events().is_empty() {
+                        continue;
+                    }
+                }
             }
-        }
-        if refused {
-            continue;
         }
         // Wait until everything that followed (monster turns included) is printed.
         if let Ok(s) = coord.snapshot(id).await {
@@ -604,6 +655,15 @@ impl Printer {
             self.line(&v.to_string());
         } else if let Some(t) = text {
             self.line(&t);
+        }
+    }
+
+    /// The LLM's prose for what just happened.
+    fn prose(&self, seq: u64, text: &str) {
+        if self.json {
+            self.line(&serde_json::json!({ "seq": seq, "narration": text }).to_string());
+        } else {
+            self.line(&format!("» {text}"));
         }
     }
 

@@ -5,11 +5,12 @@
 
 use super::{Context, Error, player_id, render};
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
+use crate::intent::{ActOutcome, act_free_text};
 use crate::narrator::BuiltinNarrator;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::event::RestKind;
-use dicebard_engine::{Action, Command, MonsterGroup, PlayerId, Settings, Visibility};
+use dicebard_engine::{Action, Command, MonsterGroup, NarratorMode, PlayerId, Visibility};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 
@@ -95,14 +96,17 @@ async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
     }
 }
 
-/// Submits an action as the calling user and replies with what happened.
-async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
+/// The campaign in this channel and the caller as its player, joined to the table (and
+/// made a GM when they hold the server's GM role). `None` when there is no campaign
+/// here; the caller has been told.
+async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
-        return ephemeral(
+        ephemeral(
             ctx,
             "There is no campaign in this channel — start one with `/campaign start`.",
         )
-        .await;
+        .await?;
+        return Ok(None);
     };
     let coord = &ctx.data().coord;
     let me = player_id(ctx.author().id);
@@ -121,27 +125,83 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
             }
         }
     }
+    Ok(Some((campaign, me)))
+}
+
+/// Runs `work`, deferring the reply first if it is not done within 1.5 s (Discord wants
+/// a first response within 3 s).
+async fn within_deadline<T>(
+    ctx: Context<'_>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Error> {
+    tokio::pin!(work);
+    match tokio::time::timeout(std::time::Duration::from_millis(1500), &mut work).await {
+        Ok(r) => Ok(r),
+        Err(_) => {
+            ctx.defer().await?;
+            Ok(work.await)
+        }
+    }
+}
+
+/// Submits an action as the calling user and replies with what happened.
+async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
+    let Some((campaign, me)) = seat(ctx).await? else {
+        return Ok(());
+    };
     let cmd = Command {
         by: dicebard_engine::Actor::Player(me.clone()),
         action,
     };
-    // Commits take milliseconds; defer only if this one is slow, within Discord's 3 s.
-    let fut = coord.submit(campaign, cmd, origin(ctx));
-    tokio::pin!(fut);
-    let res = match tokio::time::timeout(std::time::Duration::from_millis(1500), &mut fut).await {
-        Ok(r) => r,
-        Err(_) => {
-            ctx.defer().await?;
-            fut.await
-        }
-    };
+    // Commits take milliseconds; defer only if this one is slow.
+    let res = within_deadline(ctx, ctx.data().coord.submit(campaign, cmd, origin(ctx))).await?;
     match res {
         Ok(events) => reply_events(ctx, campaign, &me, &events).await,
-        Err(SubmitError::Rule(e)) => ephemeral(ctx, e.to_string()).await,
-        Err(e) => {
+        Err(e) => refusal(ctx, campaign, e).await,
+    }
+}
+
+/// A refused or failed submission, told to the caller: rule errors as they are,
+/// internal errors logged with the interaction id and answered with an apology.
+async fn refusal(ctx: Context<'_>, campaign: i64, e: SubmitError) -> Result<(), Error> {
+    match e {
+        SubmitError::Rule(e) => ephemeral(ctx, e.to_string()).await,
+        e => {
             tracing::error!(interaction = %ctx.id(), campaign, error = %e, "command failed");
             ephemeral(ctx, e.user_message()).await
         }
+    }
+}
+
+/// Free text from the caller (`/act`): read into engine actions (the LLM when the host
+/// has one, else the phrase parser; whatever is not mechanics is an in-character
+/// action), each submitted as the caller and checked by the engine like any command.
+async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
+    let Some((campaign, me)) = seat(ctx).await? else {
+        return Ok(());
+    };
+    let data = ctx.data();
+    let outcome = within_deadline(
+        ctx,
+        act_free_text(
+            &data.coord,
+            &data.gm.intent,
+            campaign,
+            &me,
+            &text,
+            origin(ctx),
+            true,
+        ),
+    )
+    .await?;
+    match outcome {
+        ActOutcome::Done { events, .. } => reply_events(ctx, campaign, &me, &events).await,
+        ActOutcome::Partial { events, refused } => {
+            reply_events(ctx, campaign, &me, &events).await?;
+            ephemeral(ctx, format!("Then: {}", refused.user_message())).await
+        }
+        ActOutcome::Refused(e) => refusal(ctx, campaign, e).await,
+        ActOutcome::Clarify(q) | ActOutcome::NotUnderstood(q) => ephemeral(ctx, q).await,
     }
 }
 
@@ -318,18 +378,43 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
             s.active_creature().map_or("?", |c| c.name.as_str())
         ));
     }
+    let gm = &ctx.data().gm;
+    lines.push(match (gm.llm.is_some(), s.settings.narrator) {
+        (false, _) => "Narrator: built-in (the host configured no LLM)".into(),
+        (true, NarratorMode::Builtin) => {
+            "Narrator: built-in (chosen by the GM; the host's LLM is not used here)".into()
+        }
+        (true, NarratorMode::Auto) => "Narrator: the host's LLM".into(),
+    });
+    // What the LLM costs is the GM's business.
+    if s.is_gm(&player_id(ctx.author().id))
+        && let Some(usage) = gm.usage(campaign).await
+    {
+        lines.push(usage.to_string());
+    }
     ephemeral(ctx, lines.join("\n")).await
 }
 
-/// Change the turn timer or add a GM (GM).
+/// Who tells the story (`/campaign settings narrator`).
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum NarratorChoice {
+    #[name = "llm"]
+    Llm,
+    #[name = "built-in"]
+    Builtin,
+}
+
+/// Change the turn timer or the narrator, or add a GM (GM).
 #[poise::command(slash_command, rename = "settings")]
 pub async fn campaign_settings(
     ctx: Context<'_>,
     #[description = "Seconds per turn"] turn_timeout: Option<u64>,
     #[description = "Warn this many seconds before the end"] warning: Option<u64>,
+    #[description = "Who tells the story: the host's LLM or the built-in narrator"]
+    narrator: Option<NarratorChoice>,
     #[description = "Make this player a GM too"] gm: Option<serenity::User>,
 ) -> Result<(), Error> {
-    if let Some(user) = gm {
+    if let Some(user) = &gm {
         act(
             ctx,
             Action::GrantGm {
@@ -337,29 +422,39 @@ pub async fn campaign_settings(
             },
         )
         .await?;
-        if turn_timeout.is_none() {
-            return Ok(());
+    }
+    if turn_timeout.is_none() && warning.is_none() && narrator.is_none() {
+        if gm.is_none() {
+            return ephemeral(
+                ctx,
+                "Give a turn timeout or warning in seconds, a narrator, or a player to make GM.",
+            )
+            .await;
+        }
+        return Ok(());
+    }
+    let Some(campaign) = campaign_here(ctx).await? else {
+        return ephemeral(ctx, "There is no campaign in this channel.").await;
+    };
+    // Only what was given changes; the rest stays as it is.
+    let current = ctx.data().coord.snapshot(campaign).await?.state.settings;
+    let mut settings = current;
+    if let Some(t) = turn_timeout {
+        settings.turn_timeout_ms = t.saturating_mul(1000);
+        if warning.is_none() {
+            settings.turn_warning_ms = (t / 4).saturating_mul(1000);
         }
     }
-    let Some(turn_timeout) = turn_timeout else {
-        return ephemeral(
-            ctx,
-            "Give a turn timeout in seconds, or a player to make GM.",
-        )
-        .await;
-    };
-    let warning = warning.unwrap_or(turn_timeout / 4);
-    act(
-        ctx,
-        Action::ChangeSettings {
-            settings: Settings {
-                turn_timeout_ms: turn_timeout.saturating_mul(1000),
-                turn_warning_ms: warning.saturating_mul(1000),
-                ..Settings::default()
-            },
-        },
-    )
-    .await
+    if let Some(w) = warning {
+        settings.turn_warning_ms = w.saturating_mul(1000);
+    }
+    if let Some(n) = narrator {
+        settings.narrator = match n {
+            NarratorChoice::Llm => NarratorMode::Auto,
+            NarratorChoice::Builtin => NarratorMode::Builtin,
+        };
+    }
+    act(ctx, Action::ChangeSettings { settings }).await
 }
 
 async fn ac_class(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
@@ -883,7 +978,7 @@ pub async fn act_cmd(
     ctx: Context<'_>,
     #[description = "What your character does or says"] text: String,
 ) -> Result<(), Error> {
-    act(ctx, Action::Act { text }).await
+    act_text(ctx, text).await
 }
 
 /// Attack a creature.

@@ -9,6 +9,7 @@
 mod commands;
 pub mod presenter;
 pub mod render;
+mod story;
 pub mod voice;
 
 use crate::config::Config;
@@ -45,7 +46,8 @@ impl Data {
             let http = self.http.clone();
             let coord = self.coord.clone();
             let voice = Some(self.voice.clone());
-            tokio::spawn(presenter::run(http, coord, campaign_id, channel, voice));
+            let gm = self.gm.clone();
+            tokio::spawn(presenter::run(http, coord, campaign_id, channel, voice, gm));
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use super::{player_user_id, render};
 use crate::coordinator::{Committed, Coordinator, Source};
+use crate::llm::GameMaster;
 use crate::narrator::BuiltinNarrator;
 use crate::store::MessageRef;
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
@@ -21,37 +22,41 @@ const INITIATIVE_EMBED: &str = "initiative_embed";
 /// The last event presented, kept in the message-ref table (message_id = seq).
 const CURSOR: &str = "presenter_cursor";
 
-/// Sliding-window budget for one channel.
-struct Budget {
+/// Sliding-window budget for one channel, shared by everything that writes there (the
+/// presenter and its storyteller). The lock is never held across an await.
+pub(super) struct Budget {
     window: Duration,
     max: usize,
-    sent: VecDeque<Instant>,
+    sent: std::sync::Mutex<VecDeque<Instant>>,
 }
 
 impl Budget {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Budget {
             window: Duration::from_secs(5),
             max: 5,
-            sent: VecDeque::new(),
+            sent: std::sync::Mutex::new(VecDeque::new()),
         }
     }
 
-    async fn take(&mut self) {
+    /// Waits until one more write fits in the window, and counts it.
+    pub(super) async fn take(&self) {
         loop {
-            let now = Instant::now();
-            while self
-                .sent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= self.window)
-            {
-                self.sent.pop_front();
-            }
-            if self.sent.len() < self.max {
-                self.sent.push_back(now);
-                return;
-            }
-            let wait = self.window - now.duration_since(self.sent[0]);
+            let wait = {
+                let mut sent = self.sent.lock().expect("budget poisoned");
+                let now = Instant::now();
+                while sent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
+                    sent.pop_front();
+                }
+                if sent.len() < self.max {
+                    sent.push_back(now);
+                    return;
+                }
+                self.window - now.duration_since(sent[0])
+            };
             tokio::time::sleep(wait + Duration::from_millis(5)).await;
         }
     }
@@ -64,6 +69,7 @@ pub async fn run(
     campaign_id: i64,
     channel: serenity::ChannelId,
     voice: Option<super::voice::VoiceHub>,
+    gm: GameMaster,
 ) {
     let store = coord.store().clone();
     let cursor = store
@@ -86,12 +92,23 @@ pub async fn run(
         tracing::error!(campaign = campaign_id, "presenter could not subscribe");
         return;
     };
+    let budget = Arc::new(Budget::new());
+    let stories = super::story::Storyteller::start(
+        http.clone(),
+        campaign_id,
+        channel,
+        budget.clone(),
+        voice.clone(),
+    );
     let mut p = Presenter {
         http,
         coord,
         campaign_id,
         channel,
-        budget: Budget::new(),
+        budget,
+        gm,
+        stories,
+        spoken: Vec::new(),
         lines: Vec::new(),
         dirty_chars: BTreeSet::new(),
         initiative_dirty: false,
@@ -137,7 +154,14 @@ struct Presenter {
     coord: Coordinator,
     campaign_id: i64,
     channel: serenity::ChannelId,
-    budget: Budget,
+    budget: Arc<Budget>,
+    /// The LLM game master (prose), when the host configured one.
+    gm: GameMaster,
+    /// Posts and speaks the LLM's prose, batch after batch, without holding up the
+    /// sheets, the tracker and the DMs.
+    stories: super::story::Storyteller,
+    /// Public lines to speak in voice (replies to commands included).
+    spoken: Vec<String>,
     lines: Vec<String>,
     dirty_chars: BTreeSet<CreatureId>,
     initiative_dirty: bool,
@@ -159,6 +183,10 @@ impl Presenter {
             self.last_seq = c.seq;
         }
         self.flush(state).await;
+        if let Some(stream) = self.gm.story(state, batch).await {
+            let gm_user = state.gm.as_ref().and_then(player_user_id);
+            self.stories.tell(stream, gm_user);
+        }
         let _ = self
             .coord
             .store()
@@ -261,6 +289,7 @@ impl Presenter {
         };
         match &c.event.visibility {
             Visibility::Public | Visibility::Party => {
+                self.spoken.push(text.clone());
                 if !replied {
                     self.lines.push(text);
                 }
@@ -284,10 +313,11 @@ impl Presenter {
 
     async fn flush(&mut self, state: &CampaignState) {
         let lines = std::mem::take(&mut self.lines);
+        let spoken = std::mem::take(&mut self.spoken);
         if let Some(voice) = &self.voice
-            && !lines.is_empty()
+            && !spoken.is_empty()
         {
-            voice.speak(self.campaign_id, &lines.join("\n\n"));
+            voice.speak(self.campaign_id, &spoken.join("\n\n"));
         }
         for msg in render::pack_lines(&lines) {
             self.budget.take().await;

@@ -87,7 +87,13 @@ impl IntentResolver {
             source: IntentSource::Parser,
             llm_error,
         };
-        let Some(llm) = self.llm.as_ref().filter(|_| !text.trim().is_empty()) else {
+        // The GM may keep the LLM out of a campaign altogether.
+        let llm_allowed = state.settings.narrator != dicebard_engine::NarratorMode::Builtin;
+        let Some(llm) = self
+            .llm
+            .as_ref()
+            .filter(|_| llm_allowed && !text.trim().is_empty())
+        else {
             return parser(None);
         };
         if !self.breaker.allow(campaign_id) {

@@ -6,10 +6,12 @@
 use super::{Llm, LlmError, LlmNpcPolicy, UsageReport};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::coordinator::Committed;
 use crate::coordinator::{BuiltinPolicy, NpcPolicy};
 use crate::intent::IntentResolver;
-use crate::narrator::{BuiltinNarrator, LlmNarrator, Narrator};
+use crate::narrator::{BuiltinNarrator, LlmNarrator, NarrationStream, Narrator};
 use crate::store::Store;
+use dicebard_engine::{CampaignState, NarratorMode};
 use std::sync::Arc;
 
 /// The game master's parts.
@@ -66,6 +68,31 @@ impl GameMaster {
             npc_policy,
             intent: Arc::new(IntentResolver::new(Some(llm))),
         })
+    }
+
+    /// Whether the LLM tells this campaign's story (configured, and not turned off by
+    /// the GM with the built-in narrator setting).
+    pub fn narrates(&self, state: &CampaignState) -> bool {
+        self.llm_narrator.is_some() && state.settings.narrator != NarratorMode::Builtin
+    }
+
+    /// Starts the LLM's telling of a batch of committed events (`state` is the state
+    /// after them), when [`GameMaster::narrates`] this campaign; `None` otherwise. Front
+    /// ends show the engine's own lines for the mechanics and add the stream's
+    /// [`NarrationSource::Llm`](crate::narrator::NarrationSource) sentences as prose;
+    /// its notices are for the GM. Every batch goes through, story or not, so the
+    /// narrator's memory sees the whole campaign; the LLM is only asked when there is a
+    /// story to tell.
+    pub async fn story(
+        &self,
+        state: &CampaignState,
+        batch: &[Arc<Committed>],
+    ) -> Option<NarrationStream> {
+        if !self.narrates(state) || batch.is_empty() {
+            return None;
+        }
+        let n = self.llm_narrator.as_ref()?;
+        Some(n.narrate_stream(state, batch).await)
     }
 
     /// The campaign's LLM spend (`None` without an LLM).

@@ -256,7 +256,10 @@ impl NpcPolicy for LlmNpcPolicy {
     ) -> BoxFuture<'a, NpcOption> {
         Box::pin(async move {
             let builtin = || dicebard_engine::choose_npc_option(state, options);
-            if !self.llm.settings().npc_decisions || options.len() <= 1 {
+            if !self.llm.settings().npc_decisions
+                || options.len() <= 1
+                || state.settings.narrator == dicebard_engine::NarratorMode::Builtin
+            {
                 return builtin();
             }
             let campaign = self.campaign_id(&state.name).await;

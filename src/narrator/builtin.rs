@@ -60,9 +60,14 @@ impl BuiltinNarrator {
             ),
             CampaignEnded => "The campaign is over. Thank you for playing.".into(),
             SettingsChanged { settings } => format!(
-                "The table rules change: turns now last {} seconds, with a warning {} seconds before the end.",
+                "The table rules change: turns now last {} seconds, with a warning {} seconds before the end; {}.",
                 settings.turn_timeout_ms / 1000,
-                settings.turn_warning_ms / 1000
+                settings.turn_warning_ms / 1000,
+                match settings.narrator {
+                    dicebard_engine::NarratorMode::Auto => "the host's narrator tells the story",
+                    dicebard_engine::NarratorMode::Builtin =>
+                        "the built-in narrator tells the story",
+                }
             ),
             PlayerJoined { name, .. } => format!("{name} pulls up a chair at the table."),
             CharacterCreated { creature } => {

@@ -47,6 +47,21 @@ pub struct Recorded {
 }
 
 impl Recorded {
+    /// What the request is for, from its shape: "intent" (the submit_commands tool),
+    /// "npc" (choose_option), "summary" or "narration".
+    pub fn purpose(&self) -> &'static str {
+        let tools = self.body["tools"].to_string();
+        if tools.contains("submit_commands") {
+            "intent"
+        } else if tools.contains("choose_option") {
+            "npc"
+        } else if self.body.to_string().contains("<previous_summary>") {
+            "summary"
+        } else {
+            "narration"
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -55,8 +70,12 @@ impl Recorded {
     }
 }
 
+/// Chooses the reply for a request by what it asks (first, before the script).
+pub type Router = Arc<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
+
 #[derive(Default)]
 struct Shared {
+    router: Option<Router>,
     script: VecDeque<Reply>,
     fallback: Option<Reply>,
     requests: Vec<Recorded>,
@@ -111,6 +130,12 @@ impl FakeLlm {
         self.shared.lock().unwrap().fallback = Some(reply);
     }
 
+    /// Answers each request with `f(request)` when it gives a reply, else from the
+    /// script (for servers that get several kinds of request in any order).
+    pub fn route(&self, f: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) {
+        self.shared.lock().unwrap().router = Some(Arc::new(f));
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
     }
@@ -159,14 +184,16 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
         .unwrap_or(Value::Null);
     let reply = {
         let mut s = shared.lock().unwrap();
-        s.requests.push(Recorded {
+        let req = Recorded {
             method,
             path,
             headers,
             body,
-        });
-        s.script
-            .pop_front()
+        };
+        let routed = s.router.clone().and_then(|r| r(&req));
+        s.requests.push(req);
+        routed
+            .or_else(|| s.script.pop_front())
             .or_else(|| s.fallback.clone())
             .unwrap_or(Reply::Status {
                 status: 500,
