@@ -1151,8 +1151,9 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
         ctx,
         "**dicebard** runs a D&D 5e table here.\n\
          • GM: `/campaign start`, `/combat start 3 goblin`, `/combat end`, `/whisper`, `/character hp`, `/campaign settings`.\n\
-         • Players: `/character create`, `/act`, `/attack`, `/cast`, `/check`, `/save`, `/roll`, `/rest`, `/turn end`.\n\
-         In a fight only the active player can act; when time runs out the character takes the Dodge action.",
+         • Players: `/character create`, `/act` (say it in your own words), `/attack`, `/cast`, `/check`, `/save`, `/roll`, `/rest`, `/turn end`.\n\
+         • Voice: `/voice join` from your voice channel, then speak your actions and hear the narration; `/voice settings`, `/voice skip`, `/voice leave`.\n\
+         In a fight only the active player can act; when time runs out the character takes the Dodge action. The rules engine decides every roll; the narrator (the host's LLM or the built-in one, `/campaign settings narrator`) only tells the story.",
     )
     .await
 }

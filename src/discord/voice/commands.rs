@@ -161,7 +161,8 @@ async fn ac_voice(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
     )
 }
 
-/// Voice settings for this campaign (GM): listening, speaking, wake word, voice, speed.
+/// Voice settings for this campaign (GM): listening, speaking, wake word, table talk,
+/// voice, speed.
 #[poise::command(slash_command, rename = "settings")]
 pub async fn voice_settings(
     ctx: Context<'_>,
@@ -170,6 +171,8 @@ pub async fn voice_settings(
     #[description = "Only listen to speech that starts with \"game master\""] wake_word: Option<
         bool,
     >,
+    #[description = "In a fight, show what players say out of turn as table talk"]
+    table_talk: Option<bool>,
     #[description = "Narrator voice"]
     #[autocomplete = "ac_voice"]
     voice: Option<String>,
@@ -183,6 +186,7 @@ pub async fn voice_settings(
     let changing = input.is_some()
         || output.is_some()
         || wake_word.is_some()
+        || table_talk.is_some()
         || voice.is_some()
         || speed.is_some();
     if !changing {
@@ -226,6 +230,9 @@ pub async fn voice_settings(
     }
     if let Some(b) = wake_word {
         settings.wake_word = b;
+    }
+    if let Some(b) = table_talk {
+        settings.table_talk = b;
     }
     // Loading another voice can take a second.
     ctx.defer_ephemeral().await?;

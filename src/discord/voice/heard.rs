@@ -190,6 +190,17 @@ pub async fn handle_heard(
         let g = gate(&state, &player);
         if g != Gate::Act {
             tracing::debug!(gate = ?g, text = %text, "table talk, not an action");
+            if settings.table_talk
+                && g == Gate::NotTheirTurn
+                && let Some(name) = speaker_name(&state, &player)
+            {
+                env.post
+                    .post(
+                        channel,
+                        format!("💬 *{}: {}*", render::escape(&name), render::escape(&text)),
+                    )
+                    .await;
+            }
             return HeardResult::Ignored(g);
         }
         let name =

@@ -17,6 +17,9 @@ pub struct VoiceSettings {
     pub output: bool,
     /// Only speech that starts with "game master" is for the bot.
     pub wake_word: bool,
+    /// In a fight, show what players say out of turn in the channel ("💬 Mira: …") as
+    /// table talk (never as an action).
+    pub table_talk: bool,
     /// The Piper voice (`.onnx`); `None`: the configured one.
     pub voice: Option<PathBuf>,
     /// Speaking rate, 0.5–2.0 times the voice's normal speed.
@@ -29,6 +32,7 @@ impl Default for VoiceSettings {
             input: true,
             output: true,
             wake_word: false,
+            table_talk: false,
             voice: None,
             speed: 1.0,
         }
@@ -56,10 +60,11 @@ impl VoiceSettings {
     pub fn describe(&self) -> String {
         let on = |b: bool| if b { "on" } else { "off" };
         format!(
-            "Voice input **{}**, spoken narration **{}**, wake word (\"game master, …\") **{}**, voice `{}`, speed **{:.2}×**",
+            "Voice input **{}**, spoken narration **{}**, wake word (\"game master, …\") **{}**, table talk shown **{}**, voice `{}`, speed **{:.2}×**",
             on(self.input),
             on(self.output),
             on(self.wake_word),
+            on(self.table_talk),
             self.voice.as_deref().and_then(Path::file_stem).map_or_else(
                 || "default".to_string(),
                 |s| s.to_string_lossy().into_owned()
