@@ -7,54 +7,21 @@
 //! reaches only its player; the bot is killed mid-combat and carries on after a
 //! restart; the REST budget is never exceeded.
 
+mod support;
+
 use fake_discord::ids::{ALICE, BOB, TABLE};
 use fake_discord::{FakeConfig, FakeDiscord, Message};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::bot::Bot;
 
 const T: Duration = Duration::from_secs(15);
 
-struct Bot {
-    child: Child,
-}
+const CONFIG: &str =
+    "[turns]\ntimeout_secs = 8\nwarning_secs = 4\n[log]\nfilter = \"info,serenity=warn\"\n";
 
-impl Bot {
-    fn start(fake: &FakeDiscord, dir: &Path) -> Bot {
-        let config = dir.join("dicebard.toml");
-        std::fs::write(
-            &config,
-            "[turns]\ntimeout_secs = 8\nwarning_secs = 4\n[log]\nfilter = \"info,serenity=warn\"\n",
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dicebard"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("run")
-            .env("DICEBARD_DISCORD_TOKEN", fake.token())
-            .env("DICEBARD_DISCORD_API_BASE", fake.api_base())
-            .env("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string())
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the bot");
-        Bot { child }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        self.kill();
-    }
+fn start_bot(fake: &FakeDiscord, dir: &Path) -> Bot {
+    Bot::start(fake, dir, CONFIG, &[], None)
 }
 
 async fn reply_text(
@@ -63,10 +30,7 @@ async fn reply_text(
     cmd: &str,
     opts: &[(&str, &str)],
 ) -> Message {
-    let h = fake.slash(user, TABLE, cmd, opts).await;
-    h.reply(T)
-        .await
-        .unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+    support::bot::reply_text(fake, user, TABLE, cmd, opts, T).await
 }
 
 fn initiative(fake: &FakeDiscord) -> Option<Message> {
@@ -98,7 +62,7 @@ fn active_name(m: &Message) -> Option<String> {
 async fn a_campaign_plays_through_discord() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut bot = Bot::start(&fake, dir.path());
+    let mut bot = start_bot(&fake, dir.path());
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");
@@ -293,7 +257,7 @@ async fn a_campaign_plays_through_discord() {
     // Kill the bot mid-combat and bring it back.
     let before = active_name(&initiative(&fake).unwrap());
     bot.kill();
-    let mut bot2 = Bot::start(&fake, dir.path());
+    let mut bot2 = start_bot(&fake, dir.path());
     fake.wait_for_identifies(2, Duration::from_secs(60))
         .await
         .expect("the bot reconnects");
@@ -342,7 +306,7 @@ async fn gm_role_autocomplete_and_buttons() {
     ];
     let fake = FakeDiscord::start(config).await;
     let dir = tempfile::tempdir().unwrap();
-    let _bot = Bot::start(&fake, dir.path());
+    let _bot = start_bot(&fake, dir.path());
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");

@@ -15,11 +15,11 @@ use fake_discord::ids::{ALICE, BOB, TABLE};
 use fake_discord::{FakeConfig, FakeDiscord, Message};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use support::KEY;
+use support::bot::Bot;
 use support::fake_llm::{FakeLlm, Recorded, openai};
 
 const T: Duration = Duration::from_secs(20);
@@ -30,52 +30,24 @@ const PROSE: [&str; 3] = [
     "into the corners of the cave.",
 ];
 
-struct Bot {
-    child: Child,
-}
-
-impl Bot {
-    fn start(fake: &FakeDiscord, llm: &FakeLlm, dir: &Path) -> Bot {
-        let config = dir.join("dicebard.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
-                 [narrator]\nkind = \"openai\"\n\
-                 [llm]\nbase_url = \"{}\"\nmodel = \"test-model\"\nmax_retries = 0\n\
-                 retry_backoff_ms = 10\nstall_timeout_secs = 5\ndecision_timeout_secs = 5\n\
-                 cost_per_1k_input = 0.5\ncost_per_1k_output = 1.5\nnpc_decisions = false\n\
-                 [log]\nfilter = \"debug,serenity=warn,songbird=warn,h2=warn,hyper=warn,rustls=warn,sqlx=warn,tungstenite=warn\"\n",
-                llm.base_url()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("bot.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dicebard"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("run")
-            .env("DICEBARD_DISCORD_TOKEN", fake.token())
-            .env("DICEBARD_DISCORD_API_BASE", fake.api_base())
-            .env("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string())
-            .env("DICEBARD_LLM_API_KEY", KEY)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start the bot");
-        Bot { child }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start_bot(fake: &FakeDiscord, llm: &FakeLlm, dir: &Path) -> Bot {
+    let config = format!(
+        "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
+         [narrator]\nkind = \"openai\"\n\
+         [llm]\nbase_url = \"{}\"\nmodel = \"test-model\"\nmax_retries = 0\n\
+         retry_backoff_ms = 10\nstall_timeout_secs = 5\ndecision_timeout_secs = 5\n\
+         cost_per_1k_input = 0.5\ncost_per_1k_output = 1.5\nnpc_decisions = false\n\
+         [log]\nfilter = \"debug,serenity=warn,songbird=warn,h2=warn,hyper=warn,rustls=warn,sqlx=warn,tungstenite=warn\"\n",
+        llm.base_url()
+    );
+    let log = dir.join("bot.log");
+    Bot::start(
+        fake,
+        dir,
+        &config,
+        &[("DICEBARD_LLM_API_KEY", KEY)],
+        Some(&log),
+    )
 }
 
 async fn reply_text(
@@ -84,10 +56,7 @@ async fn reply_text(
     cmd: &str,
     opts: &[(&str, &str)],
 ) -> Message {
-    let h = fake.slash(user, TABLE, cmd, opts).await;
-    h.reply(T)
-        .await
-        .unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+    support::bot::reply_text(fake, user, TABLE, cmd, opts, T).await
 }
 
 fn player_text(r: &Recorded) -> String {
@@ -122,7 +91,7 @@ async fn an_llm_game_master_reads_narrates_and_steps_aside() {
     });
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let _bot = Bot::start(&fake, &llm, dir.path());
+    let bot = start_bot(&fake, &llm, dir.path());
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");
@@ -322,7 +291,7 @@ async fn an_llm_game_master_reads_narrates_and_steps_aside() {
     );
     fake.assert_rate_at_most("**", 50, Duration::from_secs(1));
     fake.assert_clean();
-    drop(_bot);
+    drop(bot);
     let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
     assert!(log.contains("narration"), "the log has the narration spans");
     assert!(!log.contains(KEY), "the API key reached the log");

@@ -12,12 +12,14 @@
 //! The models are required (DICEBARD_WHISPER_MODEL, DICEBARD_PIPER_VOICE,
 //! DICEBARD_ONNXRUNTIME / ORT_DYLIB_PATH, or models/): a missing one fails the test.
 
+mod support;
+
 use dicebard_voice::models::{self, Kind};
 use fake_discord::ids::{ALICE, BOB, TABLE, VOICE};
 use fake_discord::{FakeConfig, FakeDiscord, Message};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::bot::Bot;
 
 const T: Duration = Duration::from_secs(15);
 /// Loading the models, transcribing and synthesizing: generous, never asserted.
@@ -38,49 +40,28 @@ fn audio(file: &str) -> PathBuf {
     p
 }
 
-struct Bot {
-    child: Child,
-}
-
-impl Bot {
-    fn start(fake: &FakeDiscord, dir: &Path) -> Bot {
-        let config = dir.join("dicebard.toml");
-        std::fs::write(
-            &config,
-            "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
-             [log]\nfilter = \"info,serenity=warn,songbird=warn,dicebard::discord::voice=debug\"\n",
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dicebard"))
-            .arg("--config")
-            .arg(&config)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("run")
-            .env("DICEBARD_DISCORD_TOKEN", fake.token())
-            .env("DICEBARD_DISCORD_API_BASE", fake.api_base())
-            .env("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string())
-            .env("DICEBARD_WHISPER_MODEL", model(Kind::Whisper))
-            .env("DICEBARD_PIPER_VOICE", model(Kind::Piper))
-            .env("DICEBARD_ONNXRUNTIME", model(Kind::OnnxRuntime))
-            .env("ORT_DYLIB_PATH", model(Kind::OnnxRuntime))
+fn start_bot(fake: &FakeDiscord, dir: &Path) -> Bot {
+    let (whisper, piper, ort) = (
+        model(Kind::Whisper),
+        model(Kind::Piper),
+        model(Kind::OnnxRuntime),
+    );
+    let ca = fake.voice_ca_pem();
+    Bot::start(
+        fake,
+        dir,
+        "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
+         [log]\nfilter = \"info,serenity=warn,songbird=warn,dicebard::discord::voice=debug\"\n",
+        &[
+            ("DICEBARD_WHISPER_MODEL", whisper.to_str().unwrap()),
+            ("DICEBARD_PIPER_VOICE", piper.to_str().unwrap()),
+            ("DICEBARD_ONNXRUNTIME", ort.to_str().unwrap()),
+            ("ORT_DYLIB_PATH", ort.to_str().unwrap()),
             // songbird's voice gateway client trusts the fake's CA through the native roots.
-            .env("SSL_CERT_FILE", fake.voice_ca_pem())
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the bot");
-        Bot { child }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+        ],
+        None,
+    )
 }
 
 async fn reply_text(
@@ -90,10 +71,7 @@ async fn reply_text(
     opts: &[(&str, &str)],
     timeout: Duration,
 ) -> Message {
-    let h = fake.slash(user, TABLE, cmd, opts).await;
-    h.reply(timeout)
-        .await
-        .unwrap_or_else(|e| panic!("/{cmd}: no reply: {e:?}\n{}", fake.describe()))
+    support::bot::reply_text(fake, user, TABLE, cmd, opts, timeout).await
 }
 
 /// 48 kHz stereo i16 → 16 kHz mono f32, for whisper.
@@ -111,7 +89,7 @@ async fn players_speak_and_hear_the_table() {
     let search = audio("dnd_04_search.wav");
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let _bot = Bot::start(&fake, dir.path());
+    let _bot = start_bot(&fake, dir.path());
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");

@@ -52,7 +52,7 @@ fn origin(ctx: Context<'_>) -> Origin {
     }
 }
 
-async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+pub(crate) async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
     ctx.send(
         poise::CreateReply::default()
             .content(render::clamp(&text.into(), render::MAX_CONTENT))
@@ -63,7 +63,7 @@ async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Erro
 }
 
 /// The campaign bound to the command's channel.
-async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
     let store = ctx.data().coord.store();
     Ok(store
         .campaign_by_channel(ctx.channel_id().get())
@@ -206,7 +206,7 @@ async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
 }
 
 /// Whether the caller has the configured GM role in this server.
-async fn has_gm_role(ctx: Context<'_>) -> bool {
+pub(crate) async fn has_gm_role(ctx: Context<'_>) -> bool {
     let want = ctx.data().gm_role.trim();
     if want.is_empty() {
         return false;

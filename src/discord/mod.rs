@@ -6,7 +6,7 @@
 //! embeds within Discord's limits. Turn order, permissions and visibility are decided by
 //! the engine, never here.
 
-mod commands;
+pub(crate) mod commands;
 pub mod presenter;
 pub mod render;
 mod story;
@@ -60,6 +60,32 @@ pub fn player_id(user: serenity::UserId) -> PlayerId {
 /// The Discord user behind a player id, if it is one.
 pub fn player_user_id(p: &PlayerId) -> Option<u64> {
     p.as_str().strip_prefix("discord:")?.parse().ok()
+}
+
+/// Sends `text` (clamped to Discord's limit) to `user` by DM, with `components`.
+/// Failures are logged for `campaign` and otherwise dropped: a DM is never worth
+/// stopping the table for.
+pub(crate) async fn send_dm(
+    http: &serenity::Http,
+    campaign: i64,
+    user: u64,
+    text: &str,
+    components: Vec<serenity::CreateActionRow>,
+) {
+    let dm = match serenity::UserId::new(user).create_dm_channel(http).await {
+        Ok(ch) => ch,
+        Err(e) => {
+            tracing::warn!(campaign, error = %e, "opening a DM failed");
+            return;
+        }
+    };
+    let mut msg = serenity::CreateMessage::new().content(render::clamp(text, render::MAX_CONTENT));
+    if !components.is_empty() {
+        msg = msg.components(components);
+    }
+    if let Err(e) = dm.id.send_message(http, msg).await {
+        tracing::warn!(campaign, error = %e, "sending a DM failed");
+    }
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {

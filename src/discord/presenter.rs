@@ -360,24 +360,12 @@ impl Presenter {
             }
         }
         for (user, text, buttons) in std::mem::take(&mut self.dms) {
-            let dm = match serenity::UserId::new(user)
-                .create_dm_channel(&self.http)
-                .await
-            {
-                Ok(ch) => ch,
-                Err(e) => {
-                    tracing::warn!(campaign = self.campaign_id, error = %e, "opening a DM failed");
-                    continue;
-                }
+            let components = if buttons {
+                render::turn_buttons(self.campaign_id)
+            } else {
+                Vec::new()
             };
-            let mut msg =
-                serenity::CreateMessage::new().content(render::clamp(&text, render::MAX_CONTENT));
-            if buttons {
-                msg = msg.components(render::turn_buttons(self.campaign_id));
-            }
-            if let Err(e) = dm.id.send_message(&self.http, msg).await {
-                tracing::warn!(campaign = self.campaign_id, error = %e, "sending a DM failed");
-            }
+            super::send_dm(&self.http, self.campaign_id, user, &text, components).await;
         }
     }
 

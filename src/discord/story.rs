@@ -156,25 +156,9 @@ impl Teller {
     }
 
     async fn notify_gm(&self, gm_user: Option<u64>, text: &str) {
-        let Some(user) = gm_user else {
-            return;
-        };
-        let dm = match serenity::UserId::new(user)
-            .create_dm_channel(&self.http)
-            .await
-        {
-            Ok(dm) => dm,
-            Err(e) => {
-                tracing::warn!(campaign = self.campaign_id, error = %e, "opening a DM to the GM failed");
-                return;
-            }
-        };
-        let msg = serenity::CreateMessage::new().content(render::clamp(
-            &format!("(GM only) {text}"),
-            render::MAX_CONTENT,
-        ));
-        if let Err(e) = dm.id.send_message(&self.http, msg).await {
-            tracing::warn!(campaign = self.campaign_id, error = %e, "sending a DM to the GM failed");
+        if let Some(user) = gm_user {
+            let text = format!("(GM only) {text}");
+            super::send_dm(&self.http, self.campaign_id, user, &text, Vec::new()).await;
         }
     }
 }

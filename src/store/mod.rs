@@ -537,26 +537,8 @@ impl Store {
         self.commit(tx).await
     }
 
-    /// Replaces a campaign's settings (JSON).
-    pub async fn set_campaign_settings(
-        &self,
-        id: i64,
-        settings_json: &str,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE campaigns SET settings_json = $2 WHERE id = $1")
-            .bind(id)
-            .bind(settings_json)
-            .execute(&self.write)
-            .await
-            .map_err(|e| self.db_err(e))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NoSuchCampaign(id));
-        }
-        Ok(())
-    }
-
     /// Sets one top-level key of a campaign's front-end settings (`settings_json`) to
-    /// `value`, atomically (other keys are kept). Keys in use: `narrator`, `voice`.
+    /// `value`, atomically (other keys are kept). Keys in use: `voice`.
     pub async fn set_campaign_setting(
         &self,
         id: i64,

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod fake_llm;
 
 use dicebard::clock::Clock;

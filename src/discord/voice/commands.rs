@@ -1,29 +1,9 @@
 //! `/voice join | leave | settings | skip`.
 
 use super::settings::{SPEED_RANGE, VoiceSettings, known_voices, voice_name};
+use crate::discord::commands::{campaign_here, ephemeral};
 use crate::discord::{Context, Error, player_id, render};
 use poise::serenity_prelude as serenity;
-
-async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(
-        poise::CreateReply::default()
-            .content(render::clamp(&text.into(), render::MAX_CONTENT))
-            .ephemeral(true),
-    )
-    .await?;
-    Ok(())
-}
-
-/// The campaign bound to the command's channel.
-async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
-    Ok(ctx
-        .data()
-        .coord
-        .store()
-        .campaign_by_channel(ctx.channel_id().get())
-        .await?
-        .map(|r| r.id))
-}
 
 const NO_CAMPAIGN: &str = "There is no campaign in this channel: start one with `/campaign start`, or use `/voice` in the campaign's channel.";
 
@@ -48,22 +28,7 @@ async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
     {
         return true;
     }
-    let want = ctx.data().gm_role.trim().to_string();
-    if want.is_empty() {
-        return false;
-    }
-    let Some(member) = ctx.author_member().await else {
-        return false;
-    };
-    let Some(guild) = ctx.guild() else {
-        return false;
-    };
-    member.roles.iter().any(|r| {
-        guild
-            .roles
-            .get(r)
-            .is_some_and(|role| role.name.eq_ignore_ascii_case(&want))
-    })
+    crate::discord::commands::has_gm_role(ctx).await
 }
 
 /// Voice at the table: speak your actions, hear the narration.
