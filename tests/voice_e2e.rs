@@ -89,7 +89,7 @@ async fn players_speak_and_hear_the_table() {
     let search = audio("dnd_04_search.wav");
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let _bot = start_bot(&fake, dir.path());
+    let mut bot = start_bot(&fake, dir.path());
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");
@@ -243,9 +243,45 @@ async fn players_speak_and_hear_the_table() {
     assert_eq!(stats.decrypt_failures, 0, "{stats:?}");
     assert_eq!(stats.decode_failures, 0, "{stats:?}");
 
-    // /voice skip and /voice leave.
+    // /voice skip.
     let r = reply_text(&fake, ALICE, "voice skip", &[], T).await;
     assert!(r.text().contains("Skipped"), "{}", r.text());
+
+    // (d) The bot restarts: it comes back to the voice channel by itself and listens.
+    let identifies = |fake: &FakeDiscord| {
+        fake.voice_gateway_commands()
+            .iter()
+            .filter(|c| c.op == 0)
+            .count()
+    };
+    let before = identifies(&fake);
+    bot.kill();
+    let mut bot = start_bot(&fake, dir.path());
+    let back = fake
+        .wait_for_message(TABLE, |m| m.text().contains("Back in"), VOICE_T)
+        .await
+        .unwrap_or_else(|e| panic!("the bot rejoins voice: {e:?}\n{}", fake.describe()));
+    assert!(identifies(&fake) > before, "a new voice session");
+    fake.wait_for_bot_voice(T).await.expect("voice handshake");
+    assert_eq!(fake.bot_voice_channel(), Some(VOICE));
+    fake.speak(active_user, &audio("dnd_05_potion.wav"))
+        .await
+        .unwrap_or_else(|e| panic!("speak: {e:?}"));
+    let echo = fake
+        .wait_for_message(
+            TABLE,
+            |m| m.id > back.id && m.text().starts_with(&format!("🎙 **{active_char}**:")),
+            VOICE_T,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("heard after the restart: {e:?}\n{}", fake.describe()));
+    assert!(
+        echo.text().to_lowercase().contains("potion"),
+        "{}",
+        echo.text()
+    );
+
+    // /voice leave: and a restart does not come back.
     let r = reply_text(&fake, ALICE, "voice leave", &[], T).await;
     assert!(r.text().contains("Left"), "{}", r.text());
     tokio::time::timeout(T, async {
@@ -255,6 +291,19 @@ async fn players_speak_and_hear_the_table() {
     })
     .await
     .expect("the bot leaves the voice channel");
+    let before = identifies(&fake);
+    bot.kill();
+    let _bot = start_bot(&fake, dir.path());
+    reply_text(&fake, ALICE, "initiative", &[], VOICE_T).await;
+    // A rejoin would load the models (about a second here) and then ask to join: give
+    // it ample time to show up if it were coming.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        identifies(&fake),
+        before,
+        "no voice session after /voice leave"
+    );
+    assert_eq!(fake.bot_voice_channel(), None);
     assert!(
         fake.refused_requests().is_empty(),
         "{:?}",

@@ -231,6 +231,14 @@ pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow:
                     if let Some(ch) = row.channel_id {
                         data.start_presenter(row.id, serenity::ChannelId::new(ch));
                     }
+                    // The table was in voice: come back (in the background — loading the
+                    // models and connecting take seconds, and poise waits for setup).
+                    if let (Some(g), Some(ch), None) = (row.guild_id, row.channel_id, row.ended_at_ms) {
+                        let hub = data.voice.clone();
+                        tokio::spawn(async move {
+                            hub.rejoin(serenity::GuildId::new(g), row.id, serenity::ChannelId::new(ch)).await;
+                        });
+                    }
                 }
                 Ok(data)
             })

@@ -538,7 +538,7 @@ impl Store {
     }
 
     /// Sets one top-level key of a campaign's front-end settings (`settings_json`) to
-    /// `value`, atomically (other keys are kept). Keys in use: `voice`.
+    /// `value`, atomically (other keys are kept). Keys in use: `voice`, `voice_channel`.
     pub async fn set_campaign_setting(
         &self,
         id: i64,

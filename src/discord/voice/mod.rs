@@ -124,6 +124,9 @@ pub struct VoiceHub {
     inner: Arc<Inner>,
 }
 
+/// The campaign setting that remembers the voice channel the bot is in.
+const VOICE_CHANNEL_KEY: &str = "voice_channel";
+
 /// Utterances transcribed and waiting to be routed to their call.
 const HEARD_QUEUE: usize = 256;
 
@@ -271,7 +274,74 @@ impl VoiceHub {
             channel = voice_channel.get(),
             "joined voice"
         );
+        // Remembered so a restarted bot comes back to this channel.
+        if let Err(e) = self
+            .inner
+            .coord
+            .store()
+            .set_campaign_setting(
+                campaign,
+                VOICE_CHANNEL_KEY,
+                &serde_json::json!(voice_channel.get()),
+            )
+            .await
+        {
+            tracing::warn!(campaign, error = %e, "could not remember the voice channel");
+        }
         Ok(())
+    }
+
+    /// The voice channel `campaign` was in when the bot last stopped, if any.
+    pub async fn remembered_channel(&self, campaign: i64) -> Option<serenity::ChannelId> {
+        let v = self
+            .inner
+            .coord
+            .store()
+            .campaign_setting(campaign, VOICE_CHANNEL_KEY)
+            .await
+            .ok()
+            .flatten()?;
+        v.as_u64()
+            .filter(|id| *id != 0)
+            .map(serenity::ChannelId::new)
+    }
+
+    /// After a restart: joins the voice channel `campaign` was in, if it was in one.
+    /// Returns whether it rejoined.
+    pub async fn rejoin(
+        &self,
+        guild: serenity::GuildId,
+        campaign: i64,
+        text_channel: serenity::ChannelId,
+    ) -> bool {
+        let Some(voice_channel) = self.remembered_channel(campaign).await else {
+            return false;
+        };
+        if self.check_models().is_err() {
+            return false;
+        }
+        match self
+            .join(guild, voice_channel, campaign, text_channel)
+            .await
+        {
+            Ok(()) => {
+                self.inner
+                    .post
+                    .post(
+                        text_channel.get(),
+                        format!(
+                            "🎙 Back in <#{}> after a restart: speak when you are ready.",
+                            voice_channel.get()
+                        ),
+                    )
+                    .await;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(campaign, error = %e, "could not rejoin voice after a restart");
+                false
+            }
+        }
     }
 
     /// A session with no Discord call, for benchmarks and tests: feed it RTP payloads
@@ -348,8 +418,19 @@ impl VoiceHub {
         self.sessions().insert(guild.get(), session);
     }
 
-    /// Leaves voice in `guild`. Returns whether the bot was there.
+    /// Leaves voice in `guild` (and forgets the channel: a restart does not come back).
+    /// Returns whether the bot was there.
     pub async fn leave(&self, guild: serenity::GuildId) -> bool {
+        if let Some((campaign, _)) = self.session_in(guild)
+            && let Err(e) = self
+                .inner
+                .coord
+                .store()
+                .set_campaign_setting(campaign, VOICE_CHANNEL_KEY, &serde_json::Value::Null)
+                .await
+        {
+            tracing::warn!(campaign, error = %e, "could not forget the voice channel");
+        }
         let had = self.close_session(guild).await;
         if let Some(sb) = &self.inner.songbird
             && sb.get(guild).is_some()
