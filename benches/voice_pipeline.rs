@@ -10,6 +10,10 @@
 //! (b) Narration: sentence handed to `speak` → its first PCM frame ready for songbird
 //!     (synthesis + resampling + input creation) and → its first Opus frame; and the
 //!     text-to-speech real-time factor.
+//! (c) Narration on the wire: a real serenity + songbird client in a voice call with the
+//!     fake Discord; narration handed to the bot's `Speaker` → the first audible Opus
+//!     frame received (and decrypted, decoded) by the fake: synthesis, songbird's track
+//!     queue and 20 ms mixer tick, Opus encoding, transport encryption, UDP.
 //!
 //! Under `cargo test --all-targets` (no `--bench`) it does one round of each as a smoke
 //! test. The models are required (DICEBARD_WHISPER_MODEL, DICEBARD_PIPER_VOICE,
@@ -363,4 +367,89 @@ async fn main() {
     tokio::task::spawn_blocking(move || narration(full))
         .await
         .unwrap();
+    narration_on_the_wire(full).await;
+}
+
+async fn narration_on_the_wire(full: bool) {
+    use dicebard::discord::voice::speak::play_into_call;
+    use fake_discord::ids::{ALICE, VOICE};
+    use fake_discord::{FakeConfig, FakeDiscord};
+    use songbird::SerenityInit as _;
+
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    // SAFETY: the only client that reads it is created below; the other sections are done
+    // and nothing else reads the environment at this point.
+    unsafe { std::env::set_var("SSL_CERT_FILE", fake.voice_ca_pem()) };
+    let http = serenity::HttpBuilder::new(fake.token())
+        .proxy(fake.api_base())
+        .ratelimiter_disabled(true)
+        .build();
+    let songbird =
+        songbird::Songbird::serenity_from_config(dicebard::discord::voice::songbird_config());
+    let intents = serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::GUILD_VOICE_STATES;
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+        .register_songbird_with(songbird.clone())
+        .await
+        .expect("client builds");
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move { client.start().await });
+    fake.wait_for_ready(Duration::from_secs(20))
+        .await
+        .expect("ready");
+    fake.user_joins_voice(ALICE, VOICE);
+    let call = songbird
+        .join(
+            serenity::GuildId::new(fake.guild_id().0),
+            serenity::ChannelId::new(VOICE.0),
+        )
+        .await
+        .expect("songbird joins the fake's voice channel");
+    fake.wait_for_bot_voice(Duration::from_secs(20))
+        .await
+        .expect("voice handshake");
+
+    let synth = tokio::task::spawn_blocking(|| {
+        let s =
+            Synthesizer::load(model(Kind::Piper), model(Kind::OnnxRuntime)).expect("load piper");
+        s.synthesize("Ready.").unwrap();
+        Arc::new(s)
+    })
+    .await
+    .unwrap();
+    let speaker = Speaker::start().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let outlet = Outlet::new(64, tx);
+    tokio::spawn(play_into_call(outlet.clone(), call.clone(), rx));
+    let text = "The goblin lunges from the shadows, blade flashing. Thorin raises his shield just in time.";
+    let rounds = if full { 10 } else { 1 };
+    let mut first = Vec::new();
+    for _ in 0..rounds {
+        fake.clear_heard();
+        let t0 = Instant::now();
+        speaker.speak(&synth, &outlet, text, 1.0);
+        loop {
+            if fake.heard_pcm().iter().any(|x| x.unsigned_abs() > 300) {
+                first.push(t0.elapsed());
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "the fake never heard the narration"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // Stop it and let the call fall quiet before the next round.
+        outlet.skip();
+        call.lock().await.stop();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    println!("narration on the wire (songbird → fake Discord, 2 ms polling)");
+    show(
+        "  text handed to speak → first audible Opus frame received",
+        &first,
+    );
+    let _ = songbird
+        .remove(serenity::GuildId::new(fake.guild_id().0))
+        .await;
+    shards.shutdown_all().await;
 }
