@@ -5,7 +5,7 @@
 //! `cargo bench --bench narration`; under `cargo test --all-targets` it does a few
 //! iterations only, as a smoke test.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use dicebard::llm::ProviderKind;

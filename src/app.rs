@@ -50,7 +50,19 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
         .resume_all()
         .await
         .map_err(|e| anyhow::anyhow!("resuming campaigns: {e}"))?;
-    tracing::info!(campaigns = resumed.len(), "campaigns resumed");
+    for (row, e) in &resumed.failed {
+        tracing::error!(
+            campaign = row.id,
+            name = %row.name,
+            error = %e,
+            "campaign not loaded; the other campaigns run"
+        );
+    }
+    tracing::info!(
+        campaigns = resumed.ok.len(),
+        failed = resumed.failed.len(),
+        "campaigns resumed"
+    );
     let res = crate::discord::run(config, coord.clone(), gm).await;
     coord.shutdown().await;
     res

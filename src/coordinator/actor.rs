@@ -83,8 +83,26 @@ struct Actor {
     staged: Staged,
 }
 
+/// The store rows for a command's events.
+pub(crate) fn event_rows(events: &[Event], origin: &Origin) -> Result<Vec<NewEvent>, SubmitError> {
+    let origin_json = serde_json::to_string(origin).unwrap_or_else(|_| "{}".into());
+    events
+        .iter()
+        .map(|e| {
+            Ok(NewEvent {
+                at_ms: e.at.0 as i64,
+                visibility: e.visibility.key(),
+                kind: e.kind_name().to_string(),
+                body: serde_json::to_string(e)
+                    .map_err(|err| SubmitError::Internal(format!("event encoding: {err}")))?,
+                origin: origin_json.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Splits a campaign seed into a per-command seed: deterministic, restart-safe.
-fn mix(seed: u64, seq: u64) -> u64 {
+pub(crate) fn mix(seed: u64, seq: u64) -> u64 {
     let mut z = seed ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -400,20 +418,7 @@ impl Actor {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let origin_json = serde_json::to_string(&origin).unwrap_or_else(|_| "{}".into());
-        let rows: Vec<NewEvent> = events
-            .iter()
-            .map(|e| {
-                Ok(NewEvent {
-                    at_ms: e.at.0 as i64,
-                    visibility: e.visibility.key(),
-                    kind: e.kind_name().to_string(),
-                    body: serde_json::to_string(e)
-                        .map_err(|err| SubmitError::Internal(format!("event encoding: {err}")))?,
-                    origin: origin_json.clone(),
-                })
-            })
-            .collect::<Result<_, SubmitError>>()?;
+        let rows = event_rows(&events, &origin)?;
         if self.staged.undo.is_none() {
             self.staged.undo = Some((self.state.clone(), self.next_seq));
             self.staged.first_seq = self.next_seq;
@@ -477,12 +482,9 @@ impl Actor {
             self.since_snapshot = 0;
             self.snapshot().await;
         }
-        if ended {
-            let at = events.last().map_or(0, |c| c.event.at.0 as i64);
-            if let Err(e) = self.shared.store.end_campaign(self.id, at).await {
-                tracing::warn!(error = %e, "could not mark the campaign ended");
-            }
-        }
+        // The store marked the campaign ended in the same transaction as its
+        // `CampaignEnded` event; nothing more to do here.
+        let _ = ended;
         Ok(())
     }
 

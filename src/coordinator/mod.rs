@@ -171,6 +171,15 @@ pub(crate) struct Shared {
 }
 
 /// The cheap, cloneable entry point for every front end.
+/// What [`Coordinator::resume_all`] did.
+#[derive(Debug, Default)]
+pub struct Resumed {
+    /// The campaigns now running.
+    pub ok: Vec<i64>,
+    /// The campaigns that could not be loaded, with why; the others run regardless.
+    pub failed: Vec<(crate::store::CampaignRow, SubmitError)>,
+}
+
 #[derive(Clone)]
 pub struct Coordinator {
     shared: Arc<Shared>,
@@ -263,26 +272,34 @@ impl Coordinator {
                 settings: self.shared.options.settings,
             },
         };
-        // Let the rules refuse (bad settings, say) before the row exists: a campaign row
-        // whose start was refused would hold the name and never start.
-        dicebard_engine::decide(
+        // The start is decided here, exactly as the actor would decide the first command
+        // (same per-command dice), and written with the campaign's row in one
+        // transaction: a refused start leaves no row, and a crash or a locked database
+        // never leaves a row that holds the name and channel but never started.
+        let seed = seed.unwrap_or_else(crate::cli::random_seed);
+        let events = dicebard_engine::decide(
             &CampaignState::new(self.shared.catalog.clone()),
-            start.clone(),
-            &mut dicebard_engine::dice::SeededDice::new(0),
+            start,
+            &mut dicebard_engine::dice::SeededDice::new(actor::mix(seed, 1)),
             self.shared.clock.now(),
         )?;
+        let rows = actor::event_rows(&events, &origin)?;
         let row = self
             .shared
             .store
-            .create_campaign(NewCampaign {
-                name: name.to_string(),
-                guild_id: place.map(|p| p.0),
-                channel_id: place.map(|p| p.1),
-                seed: seed.unwrap_or_else(crate::cli::random_seed),
-                created_at_ms: self.shared.clock.now().0 as i64,
-            })
+            .create_campaign_with(
+                NewCampaign {
+                    name: name.to_string(),
+                    guild_id: place.map(|p| p.0),
+                    channel_id: place.map(|p| p.1),
+                    seed,
+                    created_at_ms: self.shared.clock.now().0 as i64,
+                },
+                &rows,
+            )
             .await?;
-        self.submit(row.id, start, origin).await?;
+        // Its actor starts now, so subscribers and clocks see it at once.
+        self.open(row.id).await?;
         Ok(row.id)
     }
 
@@ -341,13 +358,66 @@ impl Coordinator {
     }
 
     /// Loads every active campaign so their turn clocks run (used at start-up).
-    pub async fn resume_all(&self) -> Result<Vec<i64>, SubmitError> {
-        let mut ids = Vec::new();
+    ///
+    /// Each campaign is loaded on its own: one that cannot be loaded (a log written by a
+    /// newer dicebard, an unreadable event, a gap) is reported in
+    /// [`Resumed::failed`] and the others run. Leftovers of interrupted writes by older
+    /// versions are repaired: a campaign with no events (its creation was cut short) is
+    /// removed, and one whose log ends with `CampaignEnded` is marked ended. Only an
+    /// unreadable campaign list is an error.
+    pub async fn resume_all(&self) -> Result<Resumed, SubmitError> {
+        let mut out = Resumed::default();
         for row in self.shared.store.campaigns().await? {
-            self.open(row.id).await?;
-            ids.push(row.id);
+            let id = row.id;
+            match self.shared.store.last_seq(id).await {
+                Ok(0) => {
+                    match self.shared.store.remove_unstarted_campaign(id).await {
+                        Ok(true) => tracing::warn!(
+                            campaign = id,
+                            "removed a campaign whose creation was interrupted (it had no events)"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => out.failed.push((row, e.into())),
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    out.failed.push((row, e.into()));
+                    continue;
+                }
+            }
+            match self.open(id).await {
+                Ok(h) => {
+                    let (tx, rx) = oneshot::channel();
+                    let ended = match h.tx.send(ActorMsg::Snapshot { reply: tx }).await {
+                        Ok(()) => rx.await.map(|s| s.state.ended).unwrap_or(false),
+                        Err(_) => false,
+                    };
+                    if ended {
+                        // Ended in its log but not in its row (an older dicebard wrote
+                        // the two separately): finish the job.
+                        let at = self.shared.clock.now().0 as i64;
+                        if let Err(e) = self.shared.store.end_campaign(id, at).await {
+                            out.failed.push((row, e.into()));
+                        } else {
+                            tracing::warn!(campaign = id, "marked an ended campaign as ended");
+                        }
+                        continue;
+                    }
+                    out.ok.push(id);
+                }
+                Err(e) => {
+                    tracing::error!(
+                        campaign = id,
+                        error = %e,
+                        "this campaign could not be loaded; the others run"
+                    );
+                    out.failed.push((row, e));
+                }
+            }
         }
-        Ok(ids)
+        Ok(out)
     }
 
     /// Submits a command and waits until its events are committed.

@@ -861,11 +861,10 @@ fn attack(verb: &str, rest: &[&str], scene: &Scene) -> Clause {
                 {
                     None
                 } else {
-                    let names: Vec<String> = scene.weapons.iter().map(|w| w.name.clone()).collect();
-                    return Clause::Ask(format!(
-                        "You have no {p}. Your weapons: {}.",
-                        list(&names)
-                    ));
+                    // A weapon the character does not carry ("my axe" for a swordsman):
+                    // swing what they do carry, their main weapon. The engine's line
+                    // names the weapon used, so the player hears which it was.
+                    scene.weapons.first().map(|w| w.name.clone())
                 }
             }
         },

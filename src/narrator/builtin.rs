@@ -149,8 +149,9 @@ impl BuiltinNarrator {
                     None => ".".into(),
                 };
                 format!(
-                    "{} makes a {what}: {kept} {} = {total}{outcome}",
+                    "{} makes {} {what}: {kept} {} = {total}{outcome}",
                     n(*creature),
+                    article(&what),
                     signed(*modifier)
                 )
             }
@@ -174,9 +175,11 @@ impl BuiltinNarrator {
                         Some(false) => format!(" against DC {}: failed.", dc.unwrap_or(0)),
                         None => ".".into(),
                     };
+                    let what = format!("{ability} saving throw");
                     format!(
-                        "{} makes a {ability} saving throw: {total}{outcome}",
-                        n(*creature)
+                        "{} makes {} {what}: {total}{outcome}",
+                        n(*creature),
+                        article(&what)
                     )
                 }
             }
@@ -506,5 +509,27 @@ impl Narrator for BuiltinNarrator {
                 })
                 .collect()
         })
+    }
+}
+
+/// "a" or "an" before a word (by its first letter: good enough for ability and skill
+/// names, which never start with a silent or a long "u").
+fn article(word: &str) -> &'static str {
+    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::article;
+
+    #[test]
+    fn checks_and_saves_take_the_right_article() {
+        assert_eq!(article("Athletics check"), "an");
+        assert_eq!(article("Intelligence saving throw"), "an");
+        assert_eq!(article("Strength check"), "a");
+        assert_eq!(article(""), "a");
     }
 }

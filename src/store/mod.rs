@@ -227,6 +227,10 @@ pub struct NewEvent {
     pub origin: String,
 }
 
+/// The `kind` of the event that ends a campaign: appending it marks the campaign ended
+/// in the same transaction.
+pub const CAMPAIGN_ENDED_KIND: &str = "CampaignEnded";
+
 /// An event read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -237,6 +241,9 @@ pub struct StoredEvent {
     pub body: String,
     pub origin: String,
 }
+
+/// How many snapshots of a campaign are kept (older ones are deleted as new ones come).
+pub const SNAPSHOTS_KEPT: i64 = 2;
 
 /// The state after applying events `1..=seq`, as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -405,6 +412,17 @@ impl Store {
 
     /// Creates a campaign. Names are unique; a channel hosts one active campaign.
     pub async fn create_campaign(&self, new: NewCampaign) -> Result<CampaignRow, StoreError> {
+        self.create_campaign_with(new, &[]).await
+    }
+
+    /// Creates a campaign and appends its first events (from seq 1) in one transaction,
+    /// so a crash or a locked database never leaves a campaign that holds its name and
+    /// channel but never started.
+    pub async fn create_campaign_with(
+        &self,
+        new: NewCampaign,
+        first_events: &[NewEvent],
+    ) -> Result<CampaignRow, StoreError> {
         let mut tx = self.begin_write().await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE name = $1")
             .bind(&new.name)
@@ -450,8 +468,48 @@ impl Store {
             _ => self.db_err(e),
         })?;
         let campaign = self.campaign_row(&row)?;
+        self.append_in(&mut tx, campaign.id, 1, first_events)
+            .await?;
         self.commit(tx).await?;
         Ok(campaign)
+    }
+
+    /// Removes a campaign that has no events at all: one whose creation was cut short
+    /// by an older dicebard (row and first events used to be two transactions). Returns
+    /// whether it was removed; a campaign with any event is never touched.
+    pub async fn remove_unstarted_campaign(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.db_err(e))?;
+        if events > 0 {
+            return Ok(false);
+        }
+        for delete in [
+            "DELETE FROM players WHERE campaign_id = $1",
+            "DELETE FROM snapshots WHERE campaign_id = $1",
+            "DELETE FROM message_refs WHERE campaign_id = $1",
+            "DELETE FROM join_tokens WHERE campaign_id = $1",
+            "DELETE FROM llm_summaries WHERE campaign_id = $1",
+            "DELETE FROM llm_facts WHERE campaign_id = $1",
+            "DELETE FROM llm_usage WHERE campaign_id = $1",
+        ] {
+            sqlx::query(delete)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_err(e))?;
+        }
+        let gone = sqlx::query("DELETE FROM campaigns WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_err(e))?
+            .rows_affected();
+        self.commit(tx).await?;
+        Ok(gone > 0)
     }
 
     fn campaign_row(&self, row: &SqliteRow) -> Result<CampaignRow, StoreError> {
@@ -663,6 +721,18 @@ impl Store {
                 sqlite::Class::Unique => conflict(),
                 _ => self.db_err(e),
             })?;
+            if ev.kind == CAMPAIGN_ENDED_KIND {
+                // The row's end goes with the event that ends it: never one without the
+                // other, whatever happens between two transactions.
+                sqlx::query(
+                    "UPDATE campaigns SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL",
+                )
+                .bind(campaign_id)
+                .bind(ev.at_ms)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| self.db_err(e))?;
+            }
         }
         Ok(())
     }
@@ -724,6 +794,16 @@ impl Store {
         .bind(campaign_id)
         .bind(seq as i64)
         .bind(state_json)
+        .execute(&self.write)
+        .await
+        .map_err(|e| self.db_err(e))?;
+        // Only the newest snapshots are ever read: keep a couple, drop the rest.
+        sqlx::query(
+            "DELETE FROM snapshots WHERE campaign_id = $1 AND seq NOT IN \
+             (SELECT seq FROM snapshots WHERE campaign_id = $1 ORDER BY seq DESC LIMIT $2)",
+        )
+        .bind(campaign_id)
+        .bind(SNAPSHOTS_KEPT)
         .execute(&self.write)
         .await
         .map_err(|e| self.db_err(e))?;

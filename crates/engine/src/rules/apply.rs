@@ -334,6 +334,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         TurnTimedOut { .. } => {}
         TurnClockResumed { deadline, .. } => {
             if let Some(c) = state.combat.as_mut() {
+                // A deadline moved (it passed while the host was down) earns a fresh
+                // warning; an unchanged one keeps the warning already given.
+                if c.deadline != Some(*deadline) {
+                    c.warned = false;
+                }
                 c.deadline = Some(*deadline);
             }
         }

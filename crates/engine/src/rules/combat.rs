@@ -45,9 +45,15 @@ pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> 
             let (Some(deadline), Some(active)) = (c.deadline, c.active_creature()) else {
                 return Ok(());
             };
-            // The time left when the last event was recorded.
-            let remaining = em.state.clock.until(deadline);
-            let deadline = em.now.plus_ms(remaining);
+            // Deadlines are absolute: time the table was down counts against the turn,
+            // as it would at a real table. A player whose deadline passed while the host
+            // was down gets the warning period from now (and the warning), never a whole
+            // new turn and never an instant timeout they could not see coming.
+            let deadline = if deadline > em.now {
+                deadline
+            } else {
+                em.now.plus_ms(resume_grace_ms(&em.state.settings))
+            };
             em.emit(
                 Visibility::Party,
                 EventKind::TurnClockResumed {
@@ -70,6 +76,15 @@ pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> 
         }
         _ => Err(RuleError::invalid("The table's clock can only tick.")),
     }
+}
+
+/// The time a player gets when their turn's deadline passed while the host was down:
+/// the warning period, at least 10 s, at most a whole turn.
+pub(crate) fn resume_grace_ms(settings: &crate::Settings) -> u64 {
+    settings
+        .turn_warning_ms
+        .max(10_000)
+        .min(settings.turn_timeout_ms.max(1))
 }
 
 fn tick(em: &mut Emitter) {

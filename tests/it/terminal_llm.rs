@@ -3,7 +3,7 @@
 //! events print as always, the LLM's prose follows them, and `narrator builtin` keeps
 //! the LLM out of the campaign.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use std::process::Stdio;

@@ -203,3 +203,95 @@ fn acknowledged_events_survive_kill_9() {
     }
     assert!(all_acked.len() as u64 >= trials);
 }
+
+/// The turn clock after a kill -9: deadlines are absolute, so a deadline that passed
+/// while the host was down is not given back whole. The player gets the warning period
+/// (at least 10 s, at most a turn) from the restart.
+#[test]
+fn kill_past_a_turn_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 s turns with a 3 s warning: the grace after downtime is 10 s (the floor).
+    std::fs::write(
+        dir.path().join("dicebard.toml"),
+        "[turns]\ntimeout_secs = 12\nwarning_secs = 3\n",
+    )
+    .unwrap();
+    let mut child = play(dir.path(), 0);
+    let mut stdin = child.stdin.take().unwrap();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(b"create Thorin fighter dwarf\nfight 1 rat\n");
+        let _ = wait.recv();
+    });
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut turn: Option<(u64, u64)> = None;
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(&line.expect("read stdout")).unwrap();
+        assert!(v.get("error").is_none(), "a command failed: {v}");
+        if v["type"] == "TurnStarted" {
+            let e: dicebard_engine::Event = serde_json::from_value(v["event"].clone()).unwrap();
+            if let dicebard_engine::EventKind::TurnStarted {
+                deadline: Some(d), ..
+            } = e.kind
+            {
+                turn = Some((v["seq"].as_u64().unwrap(), d.0));
+                break;
+            }
+        }
+    }
+    let (seq, deadline) = turn.expect("Thorin's turn starts");
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    drop(done);
+    writer.join().unwrap();
+
+    // Stay down until the deadline has passed (by the wall clock the next run reads).
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        if now > deadline + 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(deadline + 250 - now));
+    }
+
+    // Come back: loading the campaign resumes its clock.
+    let mut child = play(dir.path(), 1);
+    child.stdin.take().unwrap().write_all(b"status\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = DbLocation::File(dir.path().join("data").join("dicebard.sqlite3"));
+        let store = Store::open(&db).await.unwrap();
+        let row = store.campaign_by_name("crash").await.unwrap().unwrap();
+        let resumed: Vec<dicebard_engine::Event> = store
+            .events(row.id, seq)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_str(&e.body).unwrap())
+            .filter(|e: &dicebard_engine::Event| {
+                matches!(e.kind, dicebard_engine::EventKind::TurnClockResumed { .. })
+            })
+            .collect();
+        assert_eq!(resumed.len(), 1, "one resumed clock");
+        let dicebard_engine::EventKind::TurnClockResumed { deadline: new, .. } = resumed[0].kind
+        else {
+            unreachable!()
+        };
+        assert!(resumed[0].at.0 > deadline, "resumed after the old deadline");
+        assert_eq!(
+            new.0,
+            resumed[0].at.0 + 10_000,
+            "the warning period from the restart, not the old deadline nor a whole turn"
+        );
+        store.close().await;
+    });
+}

@@ -9,7 +9,7 @@
 //! GM is told once. `/campaign settings narrator:built-in` keeps the LLM out of the
 //! campaign. The API key is sent to the LLM and never logged.
 
-mod support;
+use crate::support;
 
 use fake_discord::ids::{ALICE, BOB, TABLE};
 use fake_discord::{FakeConfig, FakeDiscord, Message};

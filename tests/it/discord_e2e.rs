@@ -7,7 +7,7 @@
 //! reaches only its player; the bot is killed mid-combat and carries on after a
 //! restart; the REST budget is never exceeded.
 
-mod support;
+use crate::support;
 
 use fake_discord::ids::{ALICE, BOB, TABLE};
 use fake_discord::{FakeConfig, FakeDiscord, Message};

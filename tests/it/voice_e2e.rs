@@ -12,7 +12,7 @@
 //! The models are required (DICEBARD_WHISPER_MODEL, DICEBARD_PIPER_VOICE,
 //! DICEBARD_ONNXRUNTIME / ORT_DYLIB_PATH, or models/): a missing one fails the test.
 
-mod support;
+use crate::support;
 
 use dicebard_voice::models::{self, Kind};
 use fake_discord::ids::{ALICE, BOB, TABLE, VOICE};

@@ -3,7 +3,7 @@
 //! (valid tool calls accepted, garbage and prompt injection rejected in favour of the
 //! parser); and the terminal reading free text end to end.
 
-mod support;
+use crate::support;
 
 use dicebard::intent::{IntentOutcome, IntentResolver, IntentSource, Scene, parse::parse};
 use dicebard::llm::ProviderKind;
@@ -111,6 +111,13 @@ fn phrase_table() {
         (
             "alice",
             "I hit the goblin with my sword",
+            vec![attack("Goblin 1", Some("Longsword"))],
+        ),
+        // A weapon the character does not carry: their main weapon, not a refusal
+        // (and never "You have no my halberd").
+        (
+            "alice",
+            "attack the goblin with my halberd",
             vec![attack("Goblin 1", Some("Longsword"))],
         ),
         // Spells.
@@ -394,7 +401,6 @@ fn unclear_phrases_get_a_question() {
     };
     assert!(ask("I attack").contains("Goblin 1, Goblin 2 or Ogre"));
     assert!(ask("I attack the dragon").contains("dragon"));
-    assert!(ask("attack the goblin with my halberd").contains("Longsword"));
     assert!(ask("rest").contains("short rest or a long rest"));
     assert!(ask("roll").starts_with("Roll what?"));
     let bob = Scene::new(&w.state, &PlayerId::new("bob"));

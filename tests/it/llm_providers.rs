@@ -2,7 +2,7 @@
 //! tool calls, retries on 429/5xx, clear errors, malformed streams, timeouts, the token
 //! budget and the cost estimate. The real reqwest client code runs every time.
 
-mod support;
+use crate::support;
 
 use dicebard::llm::{ChatRequest, ChatStream, LlmError, ProviderKind, Purpose, ToolSpec};
 use futures_util::StreamExt;

@@ -4,7 +4,7 @@
 //! prompts, fact retrieval, the rolling summary, and NPC decisions that never stall a
 //! turn.
 
-mod support;
+use crate::support;
 
 use dicebard::coordinator::{Committed, NpcPolicy};
 use dicebard::llm::{LlmError, LlmNpcPolicy, NpcIntents, ProviderKind};

@@ -492,7 +492,7 @@ async fn out_of_turn_action_is_refused_and_writes_nothing() {
 // ---- restart -----------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
-async fn restart_mid_turn_resumes_the_clock_with_the_time_left() {
+async fn restart_mid_turn_keeps_the_absolute_deadline() {
     let _frozen = FrozenClock::hold();
     let t = Table::new(options()).await;
     let (alice, bob) = (player("alice"), player("bob"));
@@ -538,10 +538,10 @@ async fn restart_mid_turn_resumes_the_clock_with_the_time_left() {
     assert_eq!(before.state.clock.until(deadline(&before.state)), 40_000);
     assert_eq!(t.last_seq(id).await, before.seq);
 
-    // The process goes away (and stays down for five minutes).
+    // The process goes away (and stays down for ten seconds).
     t.coord.shutdown().await;
     t.store.close().await;
-    advance(300_000).await;
+    advance(DOWNTIME_MS).await;
 
     let store = open_store(&t.path).await;
     let coord = Coordinator::new(store.clone(), catalog(), t.clock, options());
@@ -557,14 +557,13 @@ async fn restart_mid_turn_resumes_the_clock_with_the_time_left() {
     }
     let log = coord.events_since(id, before.seq).await.unwrap();
     let resumed = &log[0];
-    let restart_now = t.clock.now();
     assert_eq!(
         resumed.event.kind,
         EventKind::TurnClockResumed {
             creature: pc,
-            deadline: restart_now.plus_ms(40_000),
+            deadline: deadline(&before.state),
         },
-        "the player keeps the 40 s they had left, counted from the restart"
+        "deadlines are absolute: the downtime counts against the turn"
     );
     assert_eq!(resumed.seq, before.seq + 1);
     assert_eq!(
@@ -601,9 +600,11 @@ async fn restart_mid_turn_resumes_the_clock_with_the_time_left() {
         assert_eq!(*all[a.seq as usize - 1], **a);
     }
 
-    // And the resumed clock runs: warning at 25 s, time-out at 40 s after the restart.
+    // And the resumed clock runs: the 30 s left after the downtime bring the warning at
+    // 15 s and the time-out at 30 s after the restart.
+    let left = 40_000 - DOWNTIME_MS;
     let mut sub = coord.subscribe(id, after.seq).await.unwrap();
-    advance(40_000 - WARNING_MS - 1).await;
+    advance(left - WARNING_MS - 1).await;
     assert_eq!(store.last_seq(id).await.unwrap(), after.seq);
     advance(1).await;
     let w = within("the warning", sub.next()).await.unwrap();
@@ -611,6 +612,67 @@ async fn restart_mid_turn_resumes_the_clock_with_the_time_left() {
     advance(WARNING_MS).await;
     let w = within("the time-out", sub.next()).await.unwrap();
     assert_eq!(w.event.kind, EventKind::TurnTimedOut { creature: pc });
+    drop(sub);
+    coord.shutdown().await;
+}
+
+/// How long the host is down in the restart test (less than the time left).
+const DOWNTIME_MS: u64 = 10_000;
+
+/// A deadline that passed while the host was down gives the
+/// player the warning period from the restart, with a fresh warning: not a whole new
+/// turn, and not an instant time-out they could not see coming.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_that_passed_while_down_gives_the_warning_period() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(options()).await;
+    let (alice, bob) = (player("alice"), player("bob"));
+    let id = t
+        .campaign("Down Past Deadline", 3, &[(&alice, "Alia"), (&bob, "Bram")])
+        .await;
+    t.submit(
+        id,
+        &t.gm.clone(),
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "goblin".into(),
+                count: 2,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let snap = t.snapshot(id).await;
+    let pc = active(&snap.state);
+    let first_deadline = deadline(&snap.state);
+    let seq = snap.seq;
+
+    // The host goes away and stays down well past the deadline (the same rule holds
+    // after a kill -9: see `crash::kill_past_a_turn_deadline`).
+    t.coord.shutdown().await;
+    t.store.close().await;
+    advance(TIMEOUT_MS * 5).await;
+
+    let store = open_store(&t.path).await;
+    let coord = Coordinator::new(store.clone(), catalog(), t.clock, options());
+    let mut sub = coord.subscribe(id, seq).await.unwrap();
+    let restart_now = t.clock.now();
+    assert!(restart_now > first_deadline);
+    let resumed = within("the resumed clock", sub.next()).await.unwrap();
+    assert_eq!(
+        resumed.event.kind,
+        EventKind::TurnClockResumed {
+            creature: pc,
+            deadline: restart_now.plus_ms(WARNING_MS),
+        }
+    );
+    let w = within("a fresh warning", sub.next()).await.unwrap();
+    assert!(matches!(w.event.kind, EventKind::TurnWarning { creature, .. } if creature == pc));
+    advance(WARNING_MS - 1).await;
+    assert_eq!(store.last_seq(id).await.unwrap(), w.seq);
+    advance(1).await;
+    let out = within("the time-out", sub.next()).await.unwrap();
+    assert_eq!(out.event.kind, EventKind::TurnTimedOut { creature: pc });
     drop(sub);
     coord.shutdown().await;
 }
@@ -1104,4 +1166,127 @@ async fn shutdown_stops_everything() {
             .is_err()
     );
     assert_eq!(t.coord.loaded(), 0);
+}
+
+// ---- start-up is per campaign -----------------------------------------------------------
+
+/// One campaign that cannot be loaded must not keep the others from running; leftovers
+/// of interrupted writes (a campaign row with no events, a campaign ended in its log but
+/// not in its row) are repaired.
+#[tokio::test(start_paused = true)]
+async fn resume_all_loads_each_campaign_on_its_own() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(options()).await;
+    let alice = player("alice");
+    let good = t.campaign("Good", 1, &[(&alice, "Alia")]).await;
+    let broken = t.campaign("Broken", 2, &[(&alice, "Bria")]).await;
+    let half_ended = t.campaign("Half Ended", 3, &[(&alice, "Cira")]).await;
+    t.submit(half_ended, &t.gm.clone(), Action::EndCampaign)
+        .await
+        .unwrap();
+    assert!(
+        t.store
+            .campaign(half_ended)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at_ms
+            .is_some(),
+        "ending a campaign marks its row in the same transaction"
+    );
+    // An orphan row as an older dicebard could leave it (created, never started).
+    let orphan = t
+        .store
+        .create_campaign(dicebard::store::NewCampaign {
+            name: "Orphan".into(),
+            guild_id: Some(1),
+            channel_id: Some(2),
+            seed: 4,
+            created_at_ms: 0,
+        })
+        .await
+        .unwrap()
+        .id;
+    t.coord.shutdown().await;
+    t.store.close().await;
+
+    // Damage the database behind dicebard's back: a newer event version in one log, and
+    // the other campaign's end forgotten by its row.
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&t.path))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET body = '{\"v\":999}' WHERE campaign_id = $1 AND seq = 2")
+        .bind(broken)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE campaigns SET ended_at = NULL WHERE id = $1")
+        .bind(half_ended)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let store = open_store(&t.path).await;
+    let coord = Coordinator::new(store.clone(), catalog(), t.clock, options());
+    let resumed = within("resume_all", coord.resume_all()).await.unwrap();
+    assert_eq!(resumed.ok, vec![good]);
+    assert_eq!(resumed.failed.len(), 1, "{:?}", resumed.failed);
+    assert_eq!(resumed.failed[0].0.id, broken);
+    assert!(
+        resumed.failed[0].1.to_string().contains("newer dicebard"),
+        "{}",
+        resumed.failed[0].1
+    );
+    // The good campaign plays on.
+    within(
+        "a roll",
+        coord.submit(good, cmd(&alice, roll()), origin(&alice)),
+    )
+    .await
+    .unwrap();
+    // The repairs: the orphan is gone (its channel free), the ended one marked ended.
+    assert!(store.campaign(orphan).await.unwrap().is_none());
+    assert!(store.campaign_by_channel(2).await.unwrap().is_none());
+    assert!(
+        store
+            .campaign(half_ended)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at_ms
+            .is_some()
+    );
+    coord.shutdown().await;
+}
+
+/// Creating a campaign writes its row and its first events together: when the write
+/// fails, nothing is left behind to hold the name.
+#[tokio::test(start_paused = true)]
+async fn a_campaign_is_created_with_its_first_events_or_not_at_all() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(options()).await;
+    let id = t.campaign("Whole", 1, &[]).await;
+    let log = t.store.events(id, 0).await.unwrap();
+    assert!(!log.is_empty());
+    assert_eq!(log[0].kind, "CampaignStarted");
+    // A start the rules refuse leaves no row.
+    let bad = CoordinatorOptions {
+        settings: Settings {
+            turn_timeout_ms: 1,
+            ..Settings::default()
+        },
+        ..Default::default()
+    };
+    let coord = Coordinator::new(t.store.clone(), catalog(), t.clock, bad);
+    let err = within(
+        "a refused start",
+        coord.create_campaign("Refused", &t.gm, Some((1, 9)), Some(1), origin(&t.gm)),
+    )
+    .await;
+    assert!(err.is_err());
+    assert!(t.store.campaign_by_name("Refused").await.unwrap().is_none());
+    assert!(t.store.campaign_by_channel(9).await.unwrap().is_none());
+    coord.shutdown().await;
+    t.coord.shutdown().await;
 }

@@ -1,0 +1,20 @@
+//! All integration tests in one binary: each links the whole bot (serenity, songbird,
+//! whisper.cpp, ONNX Runtime), so one link instead of fifteen keeps builds short.
+
+mod support;
+
+mod bad_input;
+mod cli_roll;
+mod config;
+mod coordinator;
+mod crash;
+mod discord_e2e;
+mod discord_llm_e2e;
+mod intent;
+mod llm_narrator;
+mod llm_providers;
+mod store;
+mod terminal;
+mod terminal_llm;
+mod voice_e2e;
+mod voice_heard;
