@@ -6,7 +6,7 @@
 use crate::cli::PlayArgs;
 use crate::config::Config;
 use crate::coordinator::{Committed, Origin, Source};
-use crate::intent::{ActOutcome, act_free_text};
+use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
@@ -450,8 +450,8 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                                 seq,
                                 visibility,
                                 text,
-                                source: NarrationSource::Llm,
-                            } if visibility.allows(&viewer) => out.prose(seq, &text),
+                                source,
+                            } if visibility.allows(&viewer) => out.prose(seq, &text, source),
                             NarrationEvent::Notice(n) if n.visibility.allows(&viewer) => {
                                 out.info(&n.text)
                             }
@@ -468,7 +468,7 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
     let mut input = BufReader::new(tokio::io::stdin());
     let mut buf = Vec::new();
     let mut line_no = 0u64;
-    loop {
+    'session: loop {
         // Bytes, not `lines()`: a line that is not UTF-8 is a bad command, not the end of
         // the session.
         buf.clear();
@@ -481,119 +481,128 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (who, cmd) = match line.strip_prefix("as ") {
-            Some(rest) => match rest.split_once(' ') {
-                Some((p, c)) => (local_player(p), c.trim()),
-                None => {
-                    out.error(line_no, "as PLAYER COMMAND");
-                    continue;
-                }
-            },
-            None => (me.clone(), line),
-        };
-        match cmd.to_ascii_lowercase().as_str() {
-            "quit" | "exit" => break,
-            "help" => {
-                out.info(HELP);
-                continue;
-            }
-            "status" => {
-                if let Ok(s) = coord.snapshot(id).await {
-                    out.status(&s.state, &who);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(rest) = cmd.strip_prefix("sheet") {
-            if let Ok(s) = coord.snapshot(id).await {
-                out.sheet(&s.state, &who, rest.trim());
-            }
-            continue;
-        }
-        if who != me
-            && let Ok(s) = coord.snapshot(id).await
-            && !s.state.players.contains_key(&who)
-        {
-            let display = who.as_str().trim_start_matches("local:").to_string();
-            let join = Command {
-                by: dicebard_engine::Actor::Player(who.clone()),
-                action: Action::Join { name: display },
+        'line: {
+            let (who, cmd) = match line.strip_prefix("as ") {
+                Some(rest) => match rest.split_once(' ') {
+                    Some((p, c)) => (local_player(p), c.trim()),
+                    None => {
+                        out.error(line_no, "as PLAYER COMMAND");
+                        break 'line;
+                    }
+                },
+                None => (me.clone(), line),
             };
-            if let Err(e) = coord.submit(id, join, origin(&who)).await {
-                out.error(line_no, &e.user_message());
-                continue;
+            match cmd.to_ascii_lowercase().as_str() {
+                "quit" | "exit" => break 'session,
+                "help" => {
+                    out.info(HELP);
+                    break 'line;
+                }
+                "status" => {
+                    if let Ok(s) = coord.snapshot(id).await {
+                        out.status(&s.state, &who);
+                    }
+                    break 'line;
+                }
+                _ => {}
             }
-        }
-        let current = coord
-            .snapshot(id)
-            .await
-            .map(|s| s.state.settings)
-            .unwrap_or(options_settings);
-        let (free_text, unknown) = match parse_line(cmd, &current) {
-            Ok(Action::Act { text }) => (Some(text), None),
-            Ok(a) => {
-                let res = coord
-                    .submit(
-                        id,
-                        Command {
-                            by: dicebard_engine::Actor::Player(who.clone()),
-                            action: a,
-                        },
-                        origin(&who),
-                    )
-                    .await;
-                if let Err(e) = res {
+            if let Some(rest) = cmd.strip_prefix("sheet") {
+                if let Ok(s) = coord.snapshot(id).await {
+                    out.sheet(&s.state, &who, rest.trim());
+                }
+                break 'line;
+            }
+            if who != me
+                && let Ok(s) = coord.snapshot(id).await
+                && !s.state.players.contains_key(&who)
+            {
+                let display = who.as_str().trim_start_matches("local:").to_string();
+                let join = Command {
+                    by: dicebard_engine::Actor::Player(who.clone()),
+                    action: Action::Join { name: display },
+                };
+                if let Err(e) = coord.submit(id, join, origin(&who)).await {
                     out.error(line_no, &e.user_message());
-                    continue;
+                    break 'line;
                 }
-                (None, None)
             }
-            // Not a verb of ours: read it as free text ("I swing my axe at the goblin").
-            Err(e) if e.starts_with("unknown command") => (Some(cmd.to_string()), Some(e)),
-            Err(e) => {
-                out.error(line_no, &e);
-                continue;
+            let current = coord
+                .snapshot(id)
+                .await
+                .map(|s| s.state.settings)
+                .unwrap_or(options_settings);
+            let (free_text, unknown) = match parse_line(cmd, &current) {
+                Ok(Action::Act { text }) => (Some(text), None),
+                Ok(a) => {
+                    let res = coord
+                        .submit(
+                            id,
+                            Command {
+                                by: dicebard_engine::Actor::Player(who.clone()),
+                                action: a,
+                            },
+                            origin(&who),
+                        )
+                        .await;
+                    if let Err(e) = res {
+                        out.error(line_no, &e.user_message());
+                        break 'line;
+                    }
+                    (None, None)
+                }
+                // Not a verb of ours: read it as free text ("I swing my axe at the goblin").
+                Err(e) if e.starts_with("unknown command") => (Some(cmd.to_string()), Some(e)),
+                Err(e) => {
+                    out.error(line_no, &e);
+                    break 'line;
+                }
+            };
+            if let Some(text) = free_text {
+                let fallback_to_act = unknown.is_none();
+                // The same reading as Discord's /act and voice: the LLM when configured, the
+                // phrase parser otherwise; the engine checks every action.
+                let outcome = act_free_text(
+                    &coord,
+                    &gm.intent,
+                    id,
+                    &who,
+                    &text,
+                    origin(&who),
+                    fallback_to_act,
+                )
+                .await;
+                if let ActOutcome::Done {
+                    source, actions, ..
+                } = &outcome
+                {
+                    out.reading(line_no, *source, actions.len());
+                }
+                match outcome {
+                    ActOutcome::Done { .. } => {}
+                    ActOutcome::Clarify(q) => {
+                        out.info(&q);
+                        break 'line;
+                    }
+                    ActOutcome::NotUnderstood(_) if let Some(e) = &unknown => {
+                        out.error(line_no, e);
+                        break 'line;
+                    }
+                    other => {
+                        if let Some(m) = other.message() {
+                            out.error(line_no, &m);
+                        }
+                        if other.events().is_empty() {
+                            break 'line;
+                        }
+                    }
+                }
             }
-        };
-        if let Some(text) = free_text {
-            let fallback_to_act = unknown.is_none();
-            // The same reading as Discord's /act and voice: the LLM when configured, the
-            // phrase parser otherwise; the engine checks every action.
-            let outcome = act_free_text(
-                &coord,
-                &gm.intent,
-                id,
-                &who,
-                &text,
-                origin(&who),
-                fallback_to_act,
-            )
-            .await;
-            match outcome {
-                ActOutcome::Done { .. } => {}
-                ActOutcome::Clarify(q) => {
-                    out.info(&q);
-                    continue;
-                }
-                ActOutcome::NotUnderstood(_) if let Some(e) = &unknown => {
-                    out.error(line_no, e);
-                    continue;
-                }
-                other => {
-                    if let Some(m) = other.message() {
-                        out.error(line_no, &m);
-                    }
-                    if other.events().is_empty() {
-                        continue;
-                    }
-                }
+            // Wait until everything that followed (monster turns included) is printed.
+            if let Ok(s) = coord.snapshot(id).await {
+                let _ = printed_rx.wait_for(|p| *p >= s.seq).await;
             }
         }
-        // Wait until everything that followed (monster turns included) is printed.
-        if let Ok(s) = coord.snapshot(id).await {
-            let _ = printed_rx.wait_for(|p| *p >= s.seq).await;
-        }
+        out.done(line_no);
     }
     if let Ok(s) = coord.snapshot(id).await {
         let _ = tokio::time::timeout(
@@ -658,12 +667,38 @@ impl Printer {
         }
     }
 
-    /// The LLM's prose for what just happened.
-    fn prose(&self, seq: u64, text: &str) {
+    /// The story told of what just happened: the LLM's prose, or the built-in
+    /// narrator's when it stood in. At the terminal the built-in lines are already on
+    /// screen (they are the events), so only `--json` repeats them, marked as such.
+    fn prose(&self, seq: u64, text: &str, source: NarrationSource) {
+        let source = match source {
+            NarrationSource::Llm => "llm",
+            NarrationSource::Builtin => "builtin",
+        };
         if self.json {
-            self.line(&serde_json::json!({ "seq": seq, "narration": text }).to_string());
-        } else {
+            self.line(
+                &serde_json::json!({ "seq": seq, "narration": text, "source": source }).to_string(),
+            );
+        } else if source == "llm" {
             self.line(&format!("» {text}"));
+        }
+    }
+
+    /// How a line of free text was read (`--json` only: scripts want to know whether
+    /// the LLM or the phrase parser understood it).
+    fn reading(&self, line_no: u64, source: IntentSource, actions: usize) {
+        if self.json {
+            self.line(
+                &serde_json::json!({ "line": line_no, "read_by": source, "actions": actions })
+                    .to_string(),
+            );
+        }
+    }
+
+    /// `--json` only: everything the command on `line_no` set off has been printed.
+    fn done(&self, line_no: u64) {
+        if self.json {
+            self.line(&serde_json::json!({ "done": line_no }).to_string());
         }
     }
 
@@ -671,7 +706,7 @@ impl Printer {
         if self.json {
             let party: Vec<_> = state
                 .party()
-                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp, "max_hp": c.max_hp, "ac": c.armor_class}))
+                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp, "temp_hp": c.temp_hp, "max_hp": c.max_hp, "ac": c.armor_class}))
                 .collect();
             let combat = state.combat.as_ref().map(|c| {
                 serde_json::json!({

@@ -212,3 +212,45 @@ fn run_without_a_token_points_to_play() {
     assert!(stderr.contains("No Discord token"), "{stderr}");
     assert!(stderr.contains("dicebard play"), "{stderr}");
 }
+
+/// For scripts: `--json` closes each command line with `{"done": N}` once everything it
+/// set off is printed, says who read free text, and shows temporary HP in `status`.
+#[test]
+fn json_marks_each_command_done_and_says_who_read_free_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lines, out) = play(
+        dir.path(),
+        "create Thorin fighter dwarf\n\
+         # a comment is no command\n\
+         roll 1d20\n\
+         status\n\
+         frobnicate the moon\n\
+         I look around the room for traps\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let done: Vec<u64> = lines.iter().filter_map(|l| l["done"].as_u64()).collect();
+    assert_eq!(
+        done,
+        vec![1, 3, 4, 5, 6],
+        "one marker per command line: {lines:?}"
+    );
+    // Each marker comes after that line's own output.
+    let pos = |pred: &dyn Fn(&Value) -> bool| lines.iter().position(|l| pred(l)).unwrap();
+    let created = pos(&|l| l["type"] == "CharacterCreated");
+    let done1 = pos(&|l| l["done"] == 1);
+    let rolled = pos(&|l| l["type"] == "DiceRolled");
+    let done3 = pos(&|l| l["done"] == 3);
+    assert!(
+        created < done1 && done1 < rolled && rolled < done3,
+        "{lines:?}"
+    );
+    let status = statuses(&lines)[0];
+    assert_eq!(status["party"][0]["temp_hp"], 0, "{status}");
+    let read: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l.get("read_by").is_some())
+        .collect();
+    assert_eq!(read.len(), 1, "{lines:?}");
+    assert_eq!(read[0]["read_by"], "parser");
+    assert_eq!(read[0]["line"], 6);
+}
