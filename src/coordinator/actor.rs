@@ -561,12 +561,19 @@ fn same_failure(e: &SubmitError) -> impl Fn() -> SubmitError + use<> {
         }
         _ => None,
     };
+    let full = match e {
+        SubmitError::Store(StoreError::Full { location }) => Some(location.clone()),
+        _ => None,
+    };
     let text = e.to_string();
-    move || match &busy {
-        Some((location, waited)) => SubmitError::Store(StoreError::Busy {
+    move || match (&busy, &full) {
+        (Some((location, waited)), _) => SubmitError::Store(StoreError::Busy {
             location: location.clone(),
             waited: *waited,
         }),
-        None => SubmitError::Internal(text.clone()),
+        (_, Some(location)) => SubmitError::Store(StoreError::Full {
+            location: location.clone(),
+        }),
+        _ => SubmitError::Internal(text.clone()),
     }
 }

@@ -100,6 +100,11 @@ impl SubmitError {
                  data directory?). Nothing was changed."
                     .into()
             }
+            SubmitError::Store(StoreError::Full { .. }) => {
+                "The game's database is full (the host's disk has no room left). Nothing was \
+                 changed; try again once the host has freed some space."
+                    .into()
+            }
             _ => "Sorry — something went wrong on our side. Nothing was changed.".into(),
         }
     }

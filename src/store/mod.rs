@@ -86,12 +86,16 @@ pub struct StoreOptions {
     /// How long a write waits for another process's lock before failing with
     /// [`StoreError::Busy`].
     pub busy_timeout: Duration,
+    /// A size limit for the database, in pages (SQLite's `max_page_count`); `None`: the
+    /// disk is the limit. Writes past it fail like a full disk ([`StoreError::Full`]).
+    pub max_pages: Option<u32>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             busy_timeout: Duration::from_secs(5),
+            max_pages: None,
         }
     }
 }
@@ -132,6 +136,14 @@ pub enum StoreError {
          is another dicebard using the same data directory?"
     )]
     Busy { location: String, waited: Duration },
+
+    /// The disk (or the database's size limit) is full. Nothing of the failed write
+    /// was kept; writes work again as soon as there is room.
+    #[error(
+        "database {location} is full (no space left on its disk, or its size limit was \
+         reached); nothing was written. Free some space: dicebard carries on by itself"
+    )]
+    Full { location: String },
 
     /// A campaign with that name already exists.
     #[error("a campaign named {0:?} already exists")]
@@ -390,11 +402,35 @@ impl Store {
                 path: PathBuf::from(&self.location),
                 detail: e.to_string(),
             },
+            sqlite::Class::Full => StoreError::Full {
+                location: self.location.clone(),
+            },
             _ => StoreError::Database {
                 location: self.location.clone(),
                 source: e,
             },
         }
+    }
+
+    /// Changes the size limit of [`StoreOptions::max_pages`] on the open database
+    /// (`None`: as large as the disk allows).
+    pub async fn set_max_pages(&self, pages: Option<u32>) -> Result<(), StoreError> {
+        // SQLite's own ceiling when no limit is wanted.
+        let n = pages.map_or(4_294_967_294_u64, u64::from);
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {n}")))
+            .execute(&self.write)
+            .await
+            .map_err(|e| self.db_err(e))?;
+        Ok(())
+    }
+
+    /// The database's size in pages.
+    pub async fn page_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&self.write)
+            .await
+            .map_err(|e| self.db_err(e))?;
+        Ok(n.max(0) as u64)
     }
 
     async fn begin_write(&self) -> Result<Tx, StoreError> {

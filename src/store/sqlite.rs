@@ -33,6 +33,8 @@ pub(super) enum Class {
     Busy,
     Corrupt,
     Unique,
+    /// The disk is full, or the database reached its size limit (`max_page_count`).
+    Full,
     Other,
 }
 
@@ -50,6 +52,7 @@ pub(super) fn classify(e: &sqlx::Error) -> Class {
             match code & 0xff {
                 5 | 6 => Class::Busy,      // SQLITE_BUSY, SQLITE_LOCKED
                 11 | 26 => Class::Corrupt, // SQLITE_CORRUPT, SQLITE_NOTADB
+                13 => Class::Full,         // SQLITE_FULL
                 _ => Class::Other,
             }
         }
@@ -156,7 +159,10 @@ pub(super) async fn open(
         .pragma("fullfsync", "ON")
         .pragma("checkpoint_fullfsync", "ON");
 
-    let write_opts = common.clone().journal_mode(SqliteJournalMode::Wal);
+    let mut write_opts = common.clone().journal_mode(SqliteJournalMode::Wal);
+    if let Some(pages) = options.max_pages {
+        write_opts = write_opts.pragma("max_page_count", pages.to_string());
+    }
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         // Kept open for the store's life: the last connection to close deletes the

@@ -910,6 +910,7 @@ async fn a_failed_commit_leaves_no_trace() {
             &DbLocation::File(path.clone()),
             StoreOptions {
                 busy_timeout: Duration::from_millis(200),
+                ..Default::default()
             },
         ),
     )
@@ -1288,5 +1289,57 @@ async fn a_campaign_is_created_with_its_first_events_or_not_at_all() {
     assert!(t.store.campaign_by_name("Refused").await.unwrap().is_none());
     assert!(t.store.campaign_by_channel(9).await.unwrap().is_none());
     coord.shutdown().await;
+    t.coord.shutdown().await;
+}
+
+/// A full disk (here: the database's size limit) fails the commands with a clear error,
+/// loses no acknowledged event, and the campaign carries on when room returns.
+#[tokio::test(start_paused = true)]
+async fn a_full_disk_loses_nothing_and_play_resumes_when_room_returns() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(options()).await;
+    let alice = player("alice");
+    let id = t.campaign("Full Disk", 9, &[(&alice, "Alia")]).await;
+    // No room beyond what the database holds now (plus a page or two).
+    let pages = t.store.page_count().await.unwrap() as u32;
+    t.store.set_max_pages(Some(pages + 1)).await.unwrap();
+    let mut acked = Vec::new();
+    let err = loop {
+        match t
+            .submit(
+                id,
+                &alice,
+                Action::Act {
+                    text: "x".repeat(1000),
+                },
+            )
+            .await
+        {
+            Ok(events) => {
+                acked.extend(events);
+                assert!(acked.len() < 10_000, "the size limit never bit");
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, SubmitError::Store(dicebard::store::StoreError::Full { .. })),
+        "{err:?}"
+    );
+    assert!(err.user_message().contains("full"), "{}", err.user_message());
+    let during = t.snapshot(id).await;
+    // Every acknowledged event is in the log, and the state is the log's.
+    let log = t.coord.events_since(id, 0).await.unwrap();
+    for a in &acked {
+        assert_eq!(*log[a.seq as usize - 1], **a);
+    }
+    assert_eq!(during.seq, log.len() as u64);
+    let replayed = dicebard_engine::replay(catalog(), log.iter().map(|c| &c.event));
+    assert_eq!(replayed, during.state);
+
+    // Room again: the same campaign carries on, with no gap.
+    t.store.set_max_pages(None).await.unwrap();
+    let more = t.submit(id, &alice, roll()).await.expect("works again");
+    assert_eq!(more[0].seq, during.seq + 1);
     t.coord.shutdown().await;
 }

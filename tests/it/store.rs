@@ -465,6 +465,7 @@ async fn locked_database_fails_after_busy_timeout_instead_of_hanging() {
         &DbLocation::File(path.clone()),
         StoreOptions {
             busy_timeout: timeout,
+            ..Default::default()
         },
     )
     .await
@@ -503,6 +504,7 @@ async fn locked_database_fails_after_busy_timeout_instead_of_hanging() {
             &DbLocation::File(path.clone()),
             StoreOptions {
                 busy_timeout: timeout,
+                ..Default::default()
             },
         ),
     )
@@ -553,6 +555,7 @@ async fn opening_a_database_locked_by_another_process_fails_cleanly() {
             &DbLocation::File(path.clone()),
             StoreOptions {
                 busy_timeout: Duration::from_millis(300),
+                ..Default::default()
             },
         ),
     )
