@@ -105,16 +105,22 @@ fn tick(em: &mut Emitter) {
 }
 
 fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
-    let total: u32 = groups.iter().map(|g| g.count).sum();
+    // Counts come from outside: bound every one before summing (a sum of u32s could
+    // wrap past the cap), and bound the number of groups before any per-group work.
+    if groups.len() > MAX_MONSTERS_PER_COMMAND as usize {
+        return Err(crate::monster_list::too_many());
+    }
+    let mut total: u32 = 0;
+    for g in groups {
+        total = total
+            .checked_add(g.count)
+            .filter(|t| *t <= MAX_MONSTERS_PER_COMMAND)
+            .ok_or_else(crate::monster_list::too_many)?;
+    }
     if groups.is_empty() || total == 0 {
         return Err(RuleError::invalid(
             "Name at least one monster, e.g. \"2 goblin\".",
         ));
-    }
-    if total > MAX_MONSTERS_PER_COMMAND {
-        return Err(RuleError::invalid(format!(
-            "At most {MAX_MONSTERS_PER_COMMAND} monsters at once."
-        )));
     }
     let mut next = em.state.next_creature;
     let mut out = Vec::new();
@@ -135,11 +141,12 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
                 .iter()
                 .filter(|c: &&Creature| c.monster.as_deref() == Some(m.index.as_str()))
                 .count();
+        // Bounded by `total` above.
         let group_total: u32 = groups
             .iter()
             .filter(|o| crate::data::to_index(&o.monster) == m.index)
             .map(|o| o.count)
-            .sum();
+            .fold(0, u32::saturating_add);
         for i in 0..g.count {
             let n = existing + i as usize + 1;
             let name = if existing == 0 && group_total == 1 {
