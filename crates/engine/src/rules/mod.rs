@@ -227,7 +227,7 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::ImportCharacter { export } => {
             let id = CreatureId(em.state.next_creature);
-            let c = import_character(&export, id, player.clone())?;
+            let c = import_character(&export, &em.state.catalog.clone(), id, player.clone())?;
             add_character(em, player, c)?;
         }
         Action::Roll { expr, secret } => {
