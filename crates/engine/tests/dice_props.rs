@@ -148,7 +148,8 @@ fn dice() -> impl Strategy<Value = String> {
                 .prop_map(|s| s.to_string()),
             Just("%".to_string()),
         ],
-        prop::collection::vec(dice_op(), 0..3),
+        // Up to 4 operators: runs of the same one (`kh3kl1`) are d20 unions.
+        prop::collection::vec(dice_op(), 0..5),
         prop::sample::select(&["", "", "", " adv", "dis"][..]),
     )
         .prop_map(|(n, s, ops, mode)| format!("{n}d{s}{}{mode}", ops.concat()))
@@ -185,6 +186,12 @@ fn expression() -> impl Strategy<Value = String> {
                 prop::sample::select(&["", "kh1", "kl1", "pl1", "k>3", "p<2"][..])
             )
                 .prop_map(|(items, ops)| format!("({},){ops}", items.join(", "))),
+            // d20: set operators on a parenthesis act on what is inside it.
+            (
+                inner.clone(),
+                prop::sample::select(&["kh1", "kl1", "pl1", "k>3", "p<2", "kh2kl1", "ph1pl1"][..])
+            )
+                .prop_map(|(a, ops)| format!("({a}){ops}")),
             inner.prop_map(|a| format!("{a}[note]")),
         ]
     })

@@ -46,6 +46,7 @@ scenarios!(
     healing,
     checks_and_saves,
     smoke,
+    dice_d20,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -476,12 +476,29 @@ impl Parser {
                 }
                 _ => break,
             };
+            // A run of the same operator is one operation with the union of the
+            // selectors (d20): `1d6rr<4rr>3` would never stop either.
             if let Op::Reroll(sel) | Op::Explode(sel) = op
-                && sel.matches_every_face(sides)
+                && super::covers_every_face(
+                    &t.ops
+                        .iter()
+                        .rev()
+                        .take_while(|o| o.same_kind(op))
+                        .filter_map(|o| o.sel())
+                        .chain([sel])
+                        .collect::<Vec<_>>(),
+                    sides,
+                )
             {
+                let run = t.ops.iter().rev().take_while(|o| o.same_kind(op)).count();
+                let mut ops: String = t.ops[t.ops.len() - run..]
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect();
+                ops.push_str(&op.to_string());
                 return Err(DiceError::Unbounded {
                     term: format!("{t}{op}"),
-                    op: op.to_string(),
+                    op: ops,
                     sides,
                 });
             }
@@ -577,14 +594,10 @@ impl Parser {
         if *self.peek() != Tok::Comma {
             self.expect_close()?;
             self.leave();
+            // As in d20, `(1d20)kh1` and `((10d6kh5)kl2)kh1` work on what is inside.
             if is_op(self.peek()) {
-                let t = self.tok();
-                return Err(DiceError::Invalid(format!(
-                    "Unexpected {} at position {}: only dice and sets take it \
-                     (a one-item set is written like `(1d20,)`)",
-                    super::code(&t.text),
-                    t.pos
-                )));
+                let ops = self.parse_set_ops()?;
+                return Ok(Node::OpParen(Box::new(first), ops));
             }
             return Ok(Node::Paren(Box::new(first)));
         }
@@ -598,6 +611,12 @@ impl Parser {
         }
         self.expect_close()?;
         self.leave();
+        let ops = self.parse_set_ops()?;
+        Ok(Node::Set(SetTerm { items, ops }))
+    }
+
+    /// `k` and `p` operators after a set or a parenthesis.
+    fn parse_set_ops(&mut self) -> R<Vec<Op>> {
         let mut ops = Vec::new();
         loop {
             match self.peek() {
@@ -614,7 +633,7 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok(Node::Set(SetTerm { items, ops }))
+        Ok(ops)
     }
 
     fn expect_close(&mut self) -> R<()> {
@@ -646,7 +665,9 @@ pub(super) fn apply_mode(node: &mut Node, high: bool) -> R<()> {
         match node {
             Node::Num(_) => None,
             Node::Dice(t) => (t.sides == 20).then_some(t),
-            Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => first_d20(x),
+            Node::Paren(x) | Node::OpParen(x, _) | Node::Unary(_, x) | Node::Annotated(x, _) => {
+                first_d20(x)
+            }
             Node::Set(s) => s.items.iter_mut().find_map(first_d20),
             Node::Binary(_, l, r) => match first_d20(l) {
                 Some(t) => Some(t),
