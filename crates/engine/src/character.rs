@@ -2,10 +2,10 @@
 //! buy or 4d6kh3), and JSON import / export with a versioned schema.
 
 use crate::ability::{Abilities, Ability, Proficiency, Skill, proficiency_bonus_for_level};
+use crate::condition::Condition;
 use crate::creature::{
     Attack, Controller, Creature, DeathSaves, HitDice, Item, PcInfo, Spellcasting,
 };
-use crate::condition::Condition;
 use crate::data::{ArmorCategory, Catalog, DamagePart, DamageType, Reach, to_index};
 use crate::dice::Dice;
 use crate::error::RuleError;
@@ -701,7 +701,10 @@ pub fn import_character(
         return Err(refuse("death_saves", "at most 3 successes and 3 failures"));
     }
     if ds.failures >= 3 {
-        return Err(refuse("death_saves", "three failures: that character is dead"));
+        return Err(refuse(
+            "death_saves",
+            "three failures: that character is dead",
+        ));
     }
     if c.hp > 0 {
         // Death saves only matter at 0 hit points.
@@ -733,7 +736,10 @@ pub fn import_character(
             ));
         }
         if sc.used_slots.iter().zip(sc.max_slots).any(|(u, m)| *u > m) {
-            return Err(refuse("spellcasting.used_slots", "more used than there are"));
+            return Err(refuse(
+                "spellcasting.used_slots",
+                "more used than there are",
+            ));
         }
         if sc.spells.len() > 100 {
             return Err(refuse("spellcasting.spells", "more than 100"));

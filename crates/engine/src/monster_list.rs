@@ -43,7 +43,7 @@ pub fn parse_monster_list(s: &str, catalog: &Catalog) -> Result<Vec<MonsterGroup
         let Some(m) = m else {
             return Err(RuleError::UnknownTarget {
                 what: "monster in the SRD",
-                name: name.to_string(),
+                name: crate::error::echo(name),
             });
         };
         let count = count.unwrap_or(1);
@@ -209,12 +209,10 @@ fn resolve<'c>(catalog: &'c Catalog, name: &str) -> Option<&'c MonsterData> {
         return None;
     }
     let by_index = |i: &str| {
-        catalog.monsters.get(i).or_else(|| {
-            catalog
-                .monsters
-                .values()
-                .find(|m| to_index(&m.name) == i)
-        })
+        catalog
+            .monsters
+            .get(i)
+            .or_else(|| catalog.monsters.values().find(|m| to_index(&m.name) == i))
     };
     if let Some(m) = by_index(&idx) {
         return Some(m);
@@ -337,7 +335,10 @@ mod tests {
         assert!(matches!(p(""), Err(RuleError::Invalid(_))));
         assert!(matches!(p(" , & ,"), Err(RuleError::Invalid(_))));
         assert!(matches!(p("3"), Err(RuleError::UnknownTarget { .. })));
-        assert!(matches!(p(&"goblin ".repeat(2000)), Err(RuleError::Invalid(_))));
+        assert!(matches!(
+            p(&"goblin ".repeat(2000)),
+            Err(RuleError::Invalid(_))
+        ));
         assert!(p("ゴブリン").is_err());
         assert_eq!(p("020 goblin").unwrap(), vec![g("goblin", 20)]);
     }

@@ -85,11 +85,9 @@ fn monster_counts_cannot_wrap_past_the_cap() {
         vec![g("goblin", 21)],
         vec![g("goblin", 0); 100_000],
     ] {
-        for action in [
-            Action::StartCombat {
-                monsters: groups.clone(),
-            },
-        ] {
+        for action in [Action::StartCombat {
+            monsters: groups.clone(),
+        }] {
             let mut s = s0.clone();
             let err = run(&mut s, "gm", action, &[]).unwrap_err();
             assert_eq!(err.to_string(), "At most 20 monsters at once.");
@@ -352,7 +350,9 @@ fn imports_are_checked_against_the_rules() {
     import(&mut s0.clone(), "dave", ex).unwrap();
     let mut ex = monk.clone();
     ex.character.immunities.insert(DamageType::Poison);
-    ex.character.condition_immunities.insert(Condition::Poisoned);
+    ex.character
+        .condition_immunities
+        .insert(Condition::Poisoned);
     import(&mut s0.clone(), "dave", ex).unwrap();
     for ex in [fighter, wizard, monk] {
         import(&mut s0.clone(), "dave", ex).unwrap();
@@ -500,4 +500,60 @@ fn odd_targets_are_refused_cleanly() {
             &[],
         );
     }
+}
+
+/// Refusals repeat user text bounded: a 10 KB name makes a short message (the whole
+/// table test found a 10 KB monster name echoed back in full).
+#[test]
+fn refusals_echo_user_text_bounded() {
+    let mut s = campaign();
+    let long = "é".repeat(10_000);
+    let actions = [
+        Action::Attack {
+            target: long.clone(),
+            weapon: None,
+        },
+        Action::Attack {
+            target: "Thorin".into(),
+            weapon: Some(long.clone()),
+        },
+        Action::Cast {
+            spell: long.clone(),
+            targets: vec![],
+            slot: None,
+        },
+        Action::UseItem { item: long.clone() },
+        Action::StartCombat {
+            monsters: vec![g(&long, 1)],
+        },
+        Action::SetHp {
+            target: long.clone(),
+            hp: 1,
+        },
+        Action::Whisper {
+            to: PlayerId::new(long.clone()),
+            text: "hi".into(),
+        },
+    ];
+    for a in actions {
+        let who = if matches!(
+            a,
+            Action::Attack { .. } | Action::Cast { .. } | Action::UseItem { .. }
+        ) {
+            "alice"
+        } else {
+            "gm"
+        };
+        let m = run(&mut s, who, a.clone(), &[]).unwrap_err().to_string();
+        let head: String = m.chars().take(80).collect();
+        assert!(
+            m.chars().count() < 200,
+            "{} chars: {head}…",
+            m.chars().count()
+        );
+    }
+    let m = parse_monster_list(&format!("2 {}", "x".repeat(400)), &common::catalog())
+        .unwrap_err()
+        .to_string();
+    assert!(m.chars().count() < 200, "{m}");
 }

@@ -128,7 +128,7 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
         let Some(m) = em.state.catalog.monster(&g.monster) else {
             return Err(RuleError::UnknownTarget {
                 what: "monster in the SRD",
-                name: g.monster.clone(),
+                name: crate::error::echo(&g.monster),
             });
         };
         let existing = em
@@ -416,7 +416,7 @@ pub(crate) fn attack(
                         .state
                         .catalog
                         .weapon(w)
-                        .map_or_else(|| w.to_string(), |d| d.name.clone()),
+                        .map_or_else(|| crate::error::echo(w), |d| d.name.clone()),
                 }
             }
         })?,
@@ -492,12 +492,12 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
         _ => {
             return Err(if c.item_count(item) == 0 {
                 RuleError::NotInInventory {
-                    item: item.trim().to_string(),
+                    item: crate::error::echo(item),
                 }
             } else {
                 RuleError::invalid(format!(
                     "{} has no effect the table can resolve — describe it with /act.",
-                    item.trim()
+                    crate::error::echo(item)
                 ))
             });
         }

@@ -48,7 +48,7 @@ pub(crate) fn cast(
             .cloned()
             .ok_or_else(|| RuleError::UnknownTarget {
                 what: "spell",
-                name: spell_name.trim().to_string(),
+                name: crate::error::echo(spell_name),
             })?;
     let Some(sc) = caster.spellcasting.clone() else {
         return Err(RuleError::SpellNotKnown {

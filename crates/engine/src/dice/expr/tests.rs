@@ -244,7 +244,10 @@ fn parenthesised_dice_take_set_operators() {
     assert_eq!(bd("(1d20)kh1", &[17]), "(1d20 (17))kh1 = 17");
     assert_eq!(total("(1d20)kh1 + 5", &[17]), 22);
     // On the inner dice: (4d6)kh3 keeps the highest three dice.
-    assert_eq!(bd("(4d6)kh3", &[2, 6, 1, 5]), "(4d6 (2, 6, ~~1~~, 5))kh3 = 13");
+    assert_eq!(
+        bd("(4d6)kh3", &[2, 6, 1, 5]),
+        "(4d6 (2, 6, ~~1~~, 5))kh3 = 13"
+    );
     // ((10d6kh5)kl2)kh1: the highest five, of those the lowest two, of those the
     // highest one — the fourth-highest die. Sequential across parentheses, not a union.
     let nested = r("((10d6kh5)kl2)kh1", &[1, 2, 3, 4, 5, 6, 1, 2, 3, 4]);
