@@ -413,7 +413,13 @@ pub fn create_character(
         speed: race.speed,
         attacks,
         multiattack: None,
-        resistances: BTreeSet::new(),
+        // Dwarven Resilience (poison), Hellish Resistance (fire). A dragonborn's
+        // resistance depends on an ancestry the spec does not choose yet.
+        resistances: if race.index == "dragonborn" {
+            BTreeSet::new()
+        } else {
+            racial_resistances(&race.index).iter().copied().collect()
+        },
         vulnerabilities: BTreeSet::new(),
         immunities: BTreeSet::new(),
         condition_immunities: BTreeSet::new(),

@@ -47,6 +47,7 @@ scenarios!(
     checks_and_saves,
     smoke,
     dice_d20,
+    spell_scaling,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -442,7 +442,7 @@ fn check_state(seed: u64, step: usize, s: &CampaignState) {
     let at = format!("seed {seed} step {step}");
     for c in s.creatures.values() {
         assert!(
-            c.hp >= 0 && c.hp <= c.max_hp,
+            c.hp >= 0 && c.hp <= c.effective_max_hp(),
             "{at}: {} has {}/{} HP",
             c.name,
             c.hp,

@@ -234,6 +234,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         EffectEnded { creature, effect } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.remove(effect);
+                c.hp = c.hp.min(c.effective_max_hp());
             }
         }
         ItemUsed { creature, item } => {
@@ -286,9 +287,14 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     // Pact Magic: a warlock's slots come back on a short rest.
                     sc.used_slots = [0; 9];
                 }
-                // A rest lasts an hour or more: round-long effects are long gone.
+                // A rest lasts an hour or more: round-long effects are long gone, and
+                // after a long rest so is Aid (8 hours).
                 c.effects.remove(&Effect::Dodging);
                 c.effects.remove(&Effect::Shielded);
+                if *kind == RestKind::Long {
+                    c.effects.retain(|e| !matches!(e, Effect::Aided { .. }));
+                    c.hp = c.hp.min(c.effective_max_hp());
+                }
                 let was_down = c.hp <= 0;
                 c.hp = c.hp.saturating_add(*hp_regained).min(c.effective_max_hp());
                 if was_down && c.hp > 0 {

@@ -544,6 +544,9 @@ pub(crate) fn rest(
             // exhaustion 4 gets its full hit point maximum back with level 3.
             let mut rested = c.clone();
             rested.exhaustion = rested.exhaustion.saturating_sub(1);
+            rested
+                .effects
+                .retain(|e| !matches!(e, crate::creature::Effect::Aided { .. }));
             let hp = (rested.effective_max_hp() - c.hp).max(0);
             em.emit(
                 Visibility::Party,
