@@ -685,12 +685,24 @@ impl Serialize for Expr {
 impl<'de> Deserialize<'de> for Expr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Expr, D::Error> {
         let s = String::deserialize(d)?;
-        parse(&s).map_err(serde::de::Error::custom)
+        Expr::from_normalised(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Expr {
+    /// Parses the normalised text of an expression (its [`Display`](fmt::Display) and
+    /// serialised form), which may be up to 3 times longer than what was typed: any
+    /// expression [`parse`] accepts prints to a text this parses back to it.
+    pub fn from_normalised(s: &str) -> Result<Expr, DiceError> {
+        Ok(Expr {
+            root: parser::parse_limited(s, MAX_INPUT_CHARS * parser::NORMALISED_GROWTH)?,
+        })
     }
 }
 
 /// The normalised source: `1d20`, not `d20`; `1d100`, not `d%`; `adv` expanded; one space
-/// around binary operators; keywords lower-case. It parses back to the same expression.
+/// around binary operators; keywords lower-case. [`Expr::from_normalised`] (and serde)
+/// parse it back to the same expression; it can be longer than [`MAX_INPUT_CHARS`].
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.root)

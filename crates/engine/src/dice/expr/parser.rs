@@ -54,8 +54,18 @@ type R<T> = Result<T, DiceError>;
 
 /// Parses `src` into a syntax tree, enforcing every static limit.
 pub(super) fn parse(src: &str) -> R<Node> {
+    parse_limited(src, MAX_INPUT_CHARS)
+}
+
+/// How much longer the normalised text of an expression can be than what was typed
+/// (`1+1` → `1 + 1`, `d%` → `1d100`, `adv` → `2d20kh1`): at most 3 times.
+pub(super) const NORMALISED_GROWTH: usize = 3;
+
+/// [`parse`] with another input limit: the normalised text of an accepted expression
+/// (its serialised form) may be longer than [`MAX_INPUT_CHARS`] and must parse back.
+pub(super) fn parse_limited(src: &str, max_chars: usize) -> R<Node> {
     // Cheap rejection first: more than 4 bytes a character is impossible.
-    if src.len() > MAX_INPUT_CHARS * 4 || src.chars().count() > MAX_INPUT_CHARS {
+    if src.len() > max_chars * 4 || src.chars().count() > max_chars {
         return Err(DiceError::TooLong {
             max: MAX_INPUT_CHARS,
         });
