@@ -695,6 +695,16 @@ pub fn import_character(
     if c.exhaustion > 5 {
         return Err(RuleError::invalid("Exhaustion must be between 0 and 5."));
     }
+    if c.exhaustion >= 4 && c.hp > c.max_hp / 2 {
+        // Exhaustion 4 halves the hit point maximum (found by fuzzing).
+        return Err(RuleError::invalid(format!(
+            "Hit points are out of range: hp {} is above the maximum of {} at exhaustion \
+             level {}.",
+            c.hp,
+            c.max_hp / 2,
+            c.exhaustion
+        )));
+    }
     let hd = c.hit_dice;
     if hd.die != class.hit_die || hd.total != u32::from(level) || hd.remaining > hd.total {
         return Err(RuleError::invalid(format!(

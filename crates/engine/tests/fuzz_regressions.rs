@@ -143,7 +143,7 @@ fn character_import_regressions() {
                 apply(&mut s, e);
             }
             for c in s.creatures.values() {
-                assert!(c.hp >= 0 && c.hp <= c.max_hp, "{name}");
+                assert!(c.hp >= 0 && c.hp <= c.effective_max_hp(), "{name}");
             }
         }
     }

@@ -49,7 +49,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     })
                     .character = Some(c.id);
             }
-            state.next_creature = state.next_creature.max(c.id.0 + 1);
+            state.next_creature = state.next_creature.max(c.id.0.saturating_add(1));
             state.creatures.insert(c.id, c);
         }
         CharacterRetired { creature } => {
@@ -62,7 +62,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         MonstersAppeared { creatures } => {
             for c in creatures {
-                state.next_creature = state.next_creature.max(c.id.0 + 1);
+                state.next_creature = state.next_creature.max(c.id.0.saturating_add(1));
                 state.creatures.insert(c.id, c.clone());
             }
         }

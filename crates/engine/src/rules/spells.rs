@@ -284,8 +284,7 @@ pub(crate) fn cast(
                         let bonus = caster.spell_attack_bonus().unwrap_or(0);
                         // One attack per target; spells with several beams or rays
                         // spread them over the named targets in turn.
-                        let attacks =
-                            beams(&spell, caster_level, slot_level).max(target_ids.len());
+                        let attacks = beams(&spell, caster_level, slot_level).max(target_ids.len());
                         for i in 0..attacks {
                             let t = target_ids[i % target_ids.len()];
                             if em.creature(t).is_down() && !em.creature(t).is_pc() {
