@@ -2,10 +2,11 @@
 //! buy or 4d6kh3), and JSON import / export with a versioned schema.
 
 use crate::ability::{Abilities, Ability, Proficiency, Skill, proficiency_bonus_for_level};
+use crate::condition::Condition;
 use crate::creature::{
     Attack, Controller, Creature, DeathSaves, HitDice, Item, PcInfo, Spellcasting,
 };
-use crate::data::{ArmorCategory, Catalog, DamagePart, Reach, to_index};
+use crate::data::{ArmorCategory, Catalog, DamagePart, DamageType, Reach, to_index};
 use crate::dice::Dice;
 use crate::error::RuleError;
 use crate::ids::{CreatureId, PlayerId};
@@ -280,15 +281,7 @@ pub fn create_character(
     }
 
     // Weapons.
-    let attacks_per_action = if level >= 5
-        && matches!(
-            class.index.as_str(),
-            "fighter" | "paladin" | "ranger" | "barbarian" | "monk"
-        ) {
-        2
-    } else {
-        1
-    };
+    let attacks_per_action = attacks_per_action_for(&class.index, level);
     let mut attacks = Vec::new();
     let mut inventory = Vec::new();
     for w in &class.starting_weapons {
@@ -420,7 +413,13 @@ pub fn create_character(
         speed: race.speed,
         attacks,
         multiattack: None,
-        resistances: BTreeSet::new(),
+        // Dwarven Resilience (poison), Hellish Resistance (fire). A dragonborn's
+        // resistance depends on an ancestry the spec does not choose yet.
+        resistances: if race.index == "dragonborn" {
+            BTreeSet::new()
+        } else {
+            racial_resistances(&race.index).iter().copied().collect()
+        },
         vulnerabilities: BTreeSet::new(),
         immunities: BTreeSet::new(),
         condition_immunities: BTreeSet::new(),
@@ -492,9 +491,92 @@ pub fn export_character(c: &Creature) -> CharacterExport {
     }
 }
 
-/// Imports a character exported by [`export_character`], checking that it is sane.
+/// The most attacks one Attack action makes for a class at a level: Extra Attack at 5
+/// for the martial classes, and the fighter's third and fourth attacks at 11 and 20.
+pub fn attacks_per_action_for(class: &str, level: u8) -> u8 {
+    match class {
+        "fighter" if level >= 20 => 4,
+        "fighter" if level >= 11 => 3,
+        "fighter" | "paladin" | "ranger" | "barbarian" | "monk" if level >= 5 => 2,
+        _ => 1,
+    }
+}
+
+/// The most items (distinct entries) an imported inventory may hold.
+pub const MAX_IMPORT_ITEMS: usize = 100;
+/// The most of one item an imported inventory may hold.
+pub const MAX_ITEM_QUANTITY: u32 = 9_999;
+/// The most attacks an imported character may list.
+pub const MAX_IMPORT_ATTACKS: usize = 20;
+/// The most damage parts one imported attack may have.
+pub const MAX_DAMAGE_PARTS: usize = 4;
+/// The most dice one imported damage part may roll (a greatsword is 2d6).
+pub const MAX_DAMAGE_PART_DICE: u32 = 20;
+/// The highest total one imported damage part may reach.
+pub const MAX_DAMAGE_PART_TOTAL: i64 = 100;
+/// The longest attack or item name accepted.
+pub const MAX_LABEL_LEN: usize = 64;
+
+/// Damage resistances a race grants (a dragonborn chooses one by ancestry).
+fn racial_resistances(race: &str) -> &'static [DamageType] {
+    use DamageType::*;
+    match race {
+        "dwarf" => &[Poison],
+        "tiefling" => &[Fire],
+        "dragonborn" => &[Acid, Cold, Fire, Lightning, Poison],
+        _ => &[],
+    }
+}
+
+fn refuse(field: &str, why: impl std::fmt::Display) -> RuleError {
+    RuleError::invalid(format!("Import refused — {field}: {why}."))
+}
+
+fn check_label(field: &str, s: &str) -> Result<(), RuleError> {
+    if s.trim().is_empty() {
+        return Err(refuse(field, "empty"));
+    }
+    if s.chars().count() > MAX_LABEL_LEN {
+        return Err(refuse(
+            field,
+            format_args!("longer than {MAX_LABEL_LEN} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(refuse(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// An imported damage part: a dice expression within the typed-dice limits, and
+/// within what a character's weapon can do.
+fn check_damage(field: &str, dice: &str) -> Result<(), RuleError> {
+    if dice.chars().count() > MAX_LABEL_LEN {
+        return Err(refuse(field, "the dice expression is too long"));
+    }
+    let e = crate::dice::parse(dice).map_err(|e| refuse(field, e))?;
+    if e.dice_count() > MAX_DAMAGE_PART_DICE {
+        return Err(refuse(
+            field,
+            format_args!("\"{dice}\" rolls more than {MAX_DAMAGE_PART_DICE} dice"),
+        ));
+    }
+    let (lo, hi) = e.bounds();
+    if hi > MAX_DAMAGE_PART_TOTAL || lo < -MAX_DAMAGE_PART_TOTAL {
+        return Err(refuse(
+            field,
+            format_args!("\"{dice}\" can deal more than {MAX_DAMAGE_PART_TOTAL}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Imports a character exported by [`export_character`], checking it against the rules
+/// and the catalog: a sheet cannot grant what its class, race and level do not. Every
+/// refusal names the field.
 pub fn import_character(
     ex: &CharacterExport,
+    catalog: &Catalog,
     id: CreatureId,
     owner: PlayerId,
 ) -> Result<Creature, RuleError> {
@@ -521,66 +603,190 @@ pub fn import_character(
             )));
         }
     }
-    let Some(pc) = &c.pc else {
+    let Some(pc) = c.pc.clone() else {
         return Err(RuleError::invalid(
             "That file holds a monster, not a character.",
         ));
     };
+    if c.monster.is_some() {
+        return Err(refuse("monster", "a character is not a monster"));
+    }
     if !(1..=20).contains(&pc.level) {
         return Err(RuleError::invalid("Level must be between 1 and 20."));
     }
-    if !(1..=999).contains(&c.max_hp)
-        || c.hp < 0
-        || c.hp > c.max_hp
-        || !(0..=999).contains(&c.temp_hp)
-    {
-        return Err(RuleError::invalid("Hit points are out of range."));
+    let level = pc.level;
+    let class = catalog
+        .class(&pc.class)
+        .filter(|_| pc.class.len() <= MAX_LABEL_LEN)
+        .ok_or_else(|| refuse("class", "not an SRD class"))?;
+    let race = catalog
+        .race(&pc.race)
+        .filter(|_| pc.race.len() <= MAX_LABEL_LEN)
+        .ok_or_else(|| refuse("race", "not an SRD race"))?;
+    // Hit points: at most every hit die rolled at its maximum, plus the Constitution
+    // modifier and one more per level (hill dwarf, draconic sorcerer).
+    let con = crate::ability::modifier(c.abilities.con).max(0);
+    let hp_cap = i32::from(level) * (class.hit_die as i32 + con + 1);
+    if !(1..=hp_cap).contains(&c.max_hp) {
+        return Err(RuleError::invalid(format!(
+            "Hit points are out of range: max_hp must be between 1 and {hp_cap} for a level \
+             {level} {} with that Constitution.",
+            class.name
+        )));
     }
-    if !(0..=40).contains(&c.armor_class)
-        || c.speed > 200
-        || c.attacks.len() > 20
-        || c.inventory.len() > 200
-    {
+    if c.hp < 0 || c.hp > c.max_hp {
         return Err(RuleError::invalid(
-            "Armour class, speed, attacks or inventory are out of range.",
+            "Hit points are out of range: hp must be between 0 and max_hp.",
+        ));
+    }
+    if !(0..=999).contains(&c.temp_hp) {
+        return Err(RuleError::invalid(
+            "Hit points are out of range: temp_hp must be between 0 and 999.",
+        ));
+    }
+    if !(1..=40).contains(&c.armor_class) {
+        return Err(refuse("armor_class", "out of range (1 to 40)"));
+    }
+    if c.speed > 200 {
+        return Err(refuse("speed", "out of range (0 to 200)"));
+    }
+    if c.attacks.len() > MAX_IMPORT_ATTACKS {
+        return Err(refuse(
+            "attacks",
+            format_args!("more than {MAX_IMPORT_ATTACKS}"),
         ));
     }
     for a in &c.attacks {
+        check_label("attacks.name", &a.name)?;
         if a.to_hit.abs() > 30 {
             return Err(RuleError::invalid(format!(
                 "{}'s to-hit bonus is out of range.",
                 a.name
             )));
         }
+        if a.damage.len() > MAX_DAMAGE_PARTS {
+            return Err(refuse(
+                "attacks.damage",
+                format_args!("{} has more than {MAX_DAMAGE_PARTS} damage parts", a.name),
+            ));
+        }
         for d in &a.damage {
-            crate::dice::parse(&d.dice)?;
+            check_damage("attacks.damage.dice", &d.dice)?;
+        }
+        if let Some(save) = &a.save
+            && !(1..=30).contains(&save.dc)
+        {
+            return Err(refuse("attacks.save.dc", "out of range (1 to 30)"));
+        }
+        if let Some(u) = &a.usage {
+            check_label("attacks.usage", u)?;
         }
     }
-    if !(1..=4).contains(&pc.attacks_per_action) {
-        return Err(RuleError::invalid(
-            "Attacks per action must be between 1 and 4.",
+    let max_attacks = attacks_per_action_for(&class.index, level);
+    if !(1..=max_attacks).contains(&pc.attacks_per_action) {
+        return Err(refuse(
+            "pc.attacks_per_action",
+            format_args!(
+                "a level {level} {} makes 1 to {max_attacks} attacks per action",
+                class.name
+            ),
         ));
     }
     if c.exhaustion > 5 {
         return Err(RuleError::invalid("Exhaustion must be between 0 and 5."));
     }
+    if c.exhaustion >= 4 && c.hp > c.max_hp / 2 {
+        // Exhaustion 4 halves the hit point maximum (found by fuzzing).
+        return Err(RuleError::invalid(format!(
+            "Hit points are out of range: hp {} is above the maximum of {} at exhaustion \
+             level {}.",
+            c.hp,
+            c.max_hp / 2,
+            c.exhaustion
+        )));
+    }
     let hd = c.hit_dice;
-    if !matches!(hd.die, 6 | 8 | 10 | 12)
-        || hd.total != u32::from(pc.level)
-        || hd.remaining > hd.total
-    {
-        return Err(RuleError::invalid(
-            "Hit dice are out of range (a d6, d8, d10 or d12, one per level).",
+    if hd.die != class.hit_die || hd.total != u32::from(level) || hd.remaining > hd.total {
+        return Err(RuleError::invalid(format!(
+            "Hit dice are out of range (a level {level} {} has {level}d{}).",
+            class.name, class.hit_die
+        )));
+    }
+    let ds = c.death_saves;
+    if ds.successes > 3 || ds.failures > 3 {
+        return Err(refuse("death_saves", "at most 3 successes and 3 failures"));
+    }
+    if ds.failures >= 3 {
+        return Err(refuse(
+            "death_saves",
+            "three failures: that character is dead",
         ));
     }
-    if let Some(sc) = &c.spellcasting
-        && (sc.max_slots.iter().any(|m| *m > 4)
-            || sc.used_slots.iter().zip(sc.max_slots).any(|(u, m)| *u > m)
-            || sc.spells.len() > 100)
-    {
-        return Err(RuleError::invalid(
-            "Spell slots or spells are out of range.",
-        ));
+    if c.hp > 0 {
+        // Death saves only matter at 0 hit points.
+        c.death_saves = DeathSaves::default();
+    }
+    // Spellcasting: slots no beyond the class table, spells from the class list.
+    if let Some(sc) = &c.spellcasting {
+        let table = class
+            .spell_slots
+            .get(usize::from(level) - 1)
+            .copied()
+            .unwrap_or([0; 9]);
+        if class.spellcasting_ability.is_none() {
+            return Err(refuse(
+                "spellcasting",
+                format_args!("a {} casts no spells", class.name),
+            ));
+        }
+        if let Some(l) = (0..9).find(|l| sc.max_slots[*l] > table[*l]) {
+            return Err(refuse(
+                "spellcasting.max_slots",
+                format_args!(
+                    "a level {level} {} has {} level {} slots, not {}",
+                    class.name,
+                    table[l],
+                    l + 1,
+                    sc.max_slots[l]
+                ),
+            ));
+        }
+        if sc.used_slots.iter().zip(sc.max_slots).any(|(u, m)| *u > m) {
+            return Err(refuse(
+                "spellcasting.used_slots",
+                "more used than there are",
+            ));
+        }
+        if sc.spells.len() > 100 {
+            return Err(refuse("spellcasting.spells", "more than 100"));
+        }
+        let max_level = table.iter().rposition(|s| *s > 0).map_or(0, |i| i + 1);
+        for sp in &sc.spells {
+            let Some(sd) = catalog.spell(sp).filter(|_| sp.len() <= MAX_LABEL_LEN) else {
+                return Err(refuse("spellcasting.spells", "not an SRD spell"));
+            };
+            if !sd.classes.iter().any(|k| k == &class.index) {
+                return Err(refuse(
+                    "spellcasting.spells",
+                    format_args!("{} is not on the {} spell list", sd.name, class.name),
+                ));
+            }
+            if usize::from(sd.level) > max_level {
+                return Err(refuse(
+                    "spellcasting.spells",
+                    format_args!(
+                        "a level {level} {} can't cast level {} spells like {}",
+                        class.name, sd.level, sd.name
+                    ),
+                ));
+            }
+        }
+        if sc.ability != class.spellcasting_ability.unwrap_or(sc.ability) {
+            return Err(refuse(
+                "spellcasting.ability",
+                format_args!("{}s cast with another ability", class.name),
+            ));
+        }
     }
     if c.save_bonus_overrides
         .values()
@@ -592,9 +798,66 @@ pub fn import_character(
             "Save or skill bonuses are out of range.",
         ));
     }
+    // Resistances and immunities: only what the race and class grant.
+    let allowed_res = racial_resistances(&race.index);
+    if let Some(d) = c.resistances.iter().find(|d| !allowed_res.contains(d)) {
+        return Err(refuse(
+            "resistances",
+            format_args!("a {} {} has no {d} resistance", race.name, class.name),
+        ));
+    }
+    if race.index == "dragonborn" && c.resistances.len() > 1 {
+        return Err(refuse(
+            "resistances",
+            "a dragonborn resists one damage type, by ancestry",
+        ));
+    }
+    // Monks (Purity of Body) and druids (Nature's Ward) are immune to poison from 10th.
+    let late_poison = matches!(class.index.as_str(), "monk" | "druid") && level >= 10;
+    if let Some(d) = c
+        .immunities
+        .iter()
+        .find(|d| !(late_poison && **d == DamageType::Poison))
+    {
+        return Err(refuse(
+            "immunities",
+            format_args!(
+                "a level {level} {} {} is not immune to {d}",
+                race.name, class.name
+            ),
+        ));
+    }
+    if let Some(k) = c.condition_immunities.iter().find(|k| {
+        !((late_poison && **k == Condition::Poisoned)
+            || (class.index == "paladin" && level >= 10 && **k == Condition::Frightened))
+    }) {
+        return Err(refuse(
+            "condition_immunities",
+            format_args!(
+                "a level {level} {} {} is not immune to being {k}",
+                race.name, class.name
+            ),
+        ));
+    }
+    // Inventory.
+    if c.inventory.len() > MAX_IMPORT_ITEMS {
+        return Err(refuse(
+            "inventory",
+            format_args!("more than {MAX_IMPORT_ITEMS} items"),
+        ));
+    }
+    for i in &c.inventory {
+        check_label("inventory.name", &i.name)?;
+        if !(1..=MAX_ITEM_QUANTITY).contains(&i.quantity) {
+            return Err(refuse(
+                "inventory.quantity",
+                format_args!("{} must be between 1 and {MAX_ITEM_QUANTITY}", i.name),
+            ));
+        }
+    }
     c.id = id;
     c.controller = Controller::Player { player: owner };
-    c.proficiency_bonus = proficiency_bonus_for_level(pc.level);
+    c.proficiency_bonus = proficiency_bonus_for_level(level);
     c.dead = false;
     // Ids in another campaign's effects would point at this campaign's creatures
     // (an exported Bless would never end).

@@ -117,6 +117,9 @@ pub enum Effect {
     Shielded,
     /// Bless: +1d4 on attack rolls and saves while the caster concentrates.
     Blessed { by: CreatureId },
+    /// Aid: the hit point maximum (and current hit points) up by `amount` for 8 hours
+    /// (until a long rest). Several Aids don't stack: the largest counts.
+    Aided { by: CreatureId, amount: i32 },
 }
 
 /// An item carried, by name and quantity.
@@ -267,11 +270,24 @@ impl Creature {
 
     /// Maximum HP after exhaustion (level 4 halves it).
     pub fn effective_max_hp(&self) -> i32 {
-        if self.exhaustion >= 4 {
+        let base = if self.exhaustion >= 4 {
             self.max_hp / 2
         } else {
             self.max_hp
-        }
+        };
+        base.saturating_add(self.aid_bonus())
+    }
+
+    /// The hit point maximum Aid adds (the largest Aid on the creature).
+    pub fn aid_bonus(&self) -> i32 {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Aided { amount, .. } => Some((*amount).clamp(0, 1_000)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Spell save DC: 8 + proficiency + spellcasting modifier.

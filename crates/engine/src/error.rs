@@ -52,3 +52,21 @@ impl RuleError {
         RuleError::Invalid(msg.into())
     }
 }
+
+/// The longest piece of user text a message repeats back.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// User text as a message repeats it: trimmed, control characters as spaces, and at
+/// most [`MAX_ECHO_CHARS`] characters (then "…"), so a 10 KB name makes a short refusal.
+pub fn echo(s: &str) -> String {
+    let s = s.trim();
+    let mut out: String = s
+        .chars()
+        .take(MAX_ECHO_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().nth(MAX_ECHO_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}

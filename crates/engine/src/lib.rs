@@ -14,6 +14,7 @@ pub mod dice;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod monster_list;
 pub mod rules;
 pub mod state;
 
@@ -21,6 +22,7 @@ pub use command::{Action, Actor, Command, MonsterGroup, NpcOption};
 pub use error::RuleError;
 pub use event::{EVENT_VERSION, Event, EventKind, Viewer, Visibility};
 pub use ids::{CreatureId, PlayerId, Timestamp};
+pub use monster_list::parse_monster_list;
 pub use rules::apply::apply;
 pub use rules::combat::{choose_npc_option, next_deadline, npc_options};
 pub use rules::{decide, find_creature};

@@ -211,15 +211,15 @@ fn rejected_imports() {
             Box::new(|e| e.character.pc = None),
         ),
         (
-            "Hit points are out of range.",
+            "Hit points are out of range",
             Box::new(|e| e.character.hp = e.character.max_hp + 1),
         ),
         (
-            "Hit points are out of range.",
+            "Hit points are out of range",
             Box::new(|e| e.character.max_hp = 5000),
         ),
         (
-            "Hit points are out of range.",
+            "Hit points are out of range",
             Box::new(|e| e.character.temp_hp = -1),
         ),
         ("out of range", Box::new(|e| e.character.armor_class = 99)),
@@ -236,7 +236,7 @@ fn rejected_imports() {
             Box::new(|e| e.character.name = " ".into()),
         ),
         (
-            "Attacks per action must be between 1 and 4.",
+            "Import refused — pc.attacks_per_action: a level 1 Fighter makes 1 to 1 attacks per action.",
             Box::new(|e| e.character.pc.as_mut().unwrap().attacks_per_action = 200),
         ),
         (
@@ -286,7 +286,10 @@ fn rejected_imports() {
     ex.character.name = "Mage".into();
     ex.character.spellcasting.as_mut().unwrap().max_slots = [9; 9];
     let err = import(&mut s, "carol", ex).unwrap_err().to_string();
-    assert_eq!(err, "Spell slots or spells are out of range.");
+    assert_eq!(
+        err,
+        "Import refused — spellcasting.max_slots: a level 1 Wizard has 2 level 1 slots, not 9."
+    );
     // And the good one imports.
     let mut s = s0.clone();
     import(&mut s, "bob", good).unwrap();

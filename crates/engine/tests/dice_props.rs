@@ -38,6 +38,9 @@ fn is_roll_error(err: &DiceError) -> bool {
 /// The normalised form parses back to the same expression (when it still fits).
 fn check_round_trip(e: &Expr) -> Result<(), TestCaseError> {
     let shown = e.to_string();
+    // The normalised text may be longer than what can be typed; it still parses back.
+    let back = Expr::from_normalised(&shown);
+    prop_assert_eq!(back.as_ref(), Ok(e), "{}", shown);
     if shown.chars().count() <= MAX_INPUT_CHARS {
         let back = parse(&shown);
         prop_assert_eq!(back.as_ref(), Ok(e), "{}", shown);
@@ -148,7 +151,8 @@ fn dice() -> impl Strategy<Value = String> {
                 .prop_map(|s| s.to_string()),
             Just("%".to_string()),
         ],
-        prop::collection::vec(dice_op(), 0..3),
+        // Up to 4 operators: runs of the same one (`kh3kl1`) are d20 unions.
+        prop::collection::vec(dice_op(), 0..5),
         prop::sample::select(&["", "", "", " adv", "dis"][..]),
     )
         .prop_map(|(n, s, ops, mode)| format!("{n}d{s}{}{mode}", ops.concat()))
@@ -185,6 +189,12 @@ fn expression() -> impl Strategy<Value = String> {
                 prop::sample::select(&["", "kh1", "kl1", "pl1", "k>3", "p<2"][..])
             )
                 .prop_map(|(items, ops)| format!("({},){ops}", items.join(", "))),
+            // d20: set operators on a parenthesis act on what is inside it.
+            (
+                inner.clone(),
+                prop::sample::select(&["kh1", "kl1", "pl1", "k>3", "p<2", "kh2kl1", "ph1pl1"][..])
+            )
+                .prop_map(|(a, ops)| format!("({a}){ops}")),
             inner.prop_map(|a| format!("{a}[note]")),
         ]
     })

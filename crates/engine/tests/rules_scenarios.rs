@@ -46,6 +46,8 @@ scenarios!(
     healing,
     checks_and_saves,
     smoke,
+    dice_d20,
+    spell_scaling,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -1,5 +1,6 @@
 //! The dice expression language: parse, roll and explain expressions such as
-//! `1d20+5`, `4d6kh3`, `1d20adv + 7`, `2d6[fire] + 1d8` or `(1d4, 2+2, 3d6kl1)kh1`.
+//! `1d20+5`, `4d6kh3`, `1d20adv + 7`, `2d6[fire] + 1d8`, `(1d4, 2+2, 3d6kl1)kh1` or
+//! `((10d6kh5)kl2)kh1`.
 //!
 //! The language follows avrae's `d20` library closely; this page is the reference.
 //!
@@ -17,7 +18,7 @@
 //! unary      := ("+" | "-") unary | term
 //! term       := atom annotation*
 //! annotation := "[" text without "]" "]"
-//! atom       := NUMBER | dice | "adv" | "dis" | "(" comparison ")" | set
+//! atom       := NUMBER | dice | "adv" | "dis" | "(" comparison ")" set_op* | set
 //! dice       := [NUMBER] "d" (NUMBER | "%") dice_op* [mode]
 //! set        := "(" comparison "," [comparison ("," comparison)* [","]] ")" set_op*
 //! dice_op    := ("k" | "p" | "rr" | "ro" | "ra" | "e") selector | ("mi" | "ma") NUMBER
@@ -34,7 +35,19 @@
 //! * `dM` is `1dM`; `d%` is `d100`. `0d6` is allowed and totals 0.
 //! * `(x)` is a parenthesis. A *set* needs a comma: `(1d20, 1d20)kh1`, or `(1d20,)` for a
 //!   one-element set. A set totals its kept elements; only `k` and `p` apply to sets.
-//! * Dice operators apply left to right to the dice that are still kept:
+//! * As in d20, `k` and `p` after a parenthesis act on what is inside it: the dice of a
+//!   dice term (`(4d6)kh3` keeps the highest three dice; `((10d6kh5)kl2)kh1` keeps the
+//!   highest five, then the lowest two of those, then the highest of those two), the
+//!   elements of a set (`((1, 5, 3))kh1` is 5), or else the value as a one-element set
+//!   (`(1d4 + 1)p<3` is 0 when the sum is below 3). Each parenthesis is a separate step:
+//!   `(4d6kh3)kh2` is not `4d6kh3kh2`.
+//! * As in d20, a run of the same operator is **one** operation whose selectors are a
+//!   union: `4d6kh3kl1` keeps the highest three *and* the lowest one (all four dice),
+//!   `4d6ph1pl1` drops the highest and the lowest, `1d6rr1rr2` rerolls until the die is
+//!   neither 1 nor 2, `1d6e5e6` explodes on 5 or 6, and `ra` adds at most one die per
+//!   run. Ties pick the earlier die for both `h` and `l` (`2d6ph1pl1` on 4, 4 drops only
+//!   the first). A different operator in between ends the run; `mi`/`ma` never merge.
+//! * Operations (runs, above) apply left to right to the dice that are still kept:
 //!   * `k` keeps the selected dice and drops the rest; `p` drops the selected dice.
 //!   * `rr` rerolls each selected die until the new die no longer matches. `ro` rerolls
 //!     each selected die once. Rerolled dice are dropped and shown struck through.
@@ -219,6 +232,10 @@ enum Node {
     Num(i64),
     Dice(DiceTerm),
     Paren(Box<Node>),
+    /// A parenthesis with set operators, `(1d20)kh1` or `((10d6kh5)kl2)kh1`: as in d20,
+    /// the operators act on what is inside — the dice of a dice term, the elements of a
+    /// set, or else the parenthesised value as a one-element set. Only `k` and `p`.
+    OpParen(Box<Node>, Vec<Op>),
     Set(SetTerm),
     Unary(UnOp, Box<Node>),
     Binary(BinOp, Box<Node>, Box<Node>),
@@ -330,7 +347,10 @@ impl Expr {
             match node {
                 Node::Num(_) => {}
                 Node::Dice(t) => t.count = t.count.saturating_mul(2),
-                Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => double(x),
+                Node::Paren(x)
+                | Node::OpParen(x, _)
+                | Node::Unary(_, x)
+                | Node::Annotated(x, _) => double(x),
                 Node::Set(s) => s.items.iter_mut().for_each(double),
                 Node::Binary(_, l, r) => {
                     double(l);
@@ -366,7 +386,10 @@ impl Expr {
             match node {
                 Node::Num(_) => 0,
                 Node::Dice(t) => t.count,
-                Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => count(x),
+                Node::Paren(x)
+                | Node::OpParen(x, _)
+                | Node::Unary(_, x)
+                | Node::Annotated(x, _) => count(x),
                 Node::Set(s) => s
                     .items
                     .iter()
@@ -383,7 +406,10 @@ impl Expr {
             match node {
                 Node::Num(_) => false,
                 Node::Dice(_) => true,
-                Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => any(x),
+                Node::Paren(x)
+                | Node::OpParen(x, _)
+                | Node::Unary(_, x)
+                | Node::Annotated(x, _) => any(x),
                 Node::Set(s) => s.items.iter().any(any),
                 Node::Binary(_, l, r) => any(l) || any(r),
             }
@@ -397,7 +423,10 @@ impl Expr {
             match node {
                 Node::Num(_) => None,
                 Node::Dice(t) => Some(t),
-                Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => first(x),
+                Node::Paren(x)
+                | Node::OpParen(x, _)
+                | Node::Unary(_, x)
+                | Node::Annotated(x, _) => first(x),
                 Node::Set(s) => s.items.iter().find_map(first),
                 Node::Binary(_, l, r) => first(l).or_else(|| first(r)),
             }
@@ -412,30 +441,56 @@ impl Expr {
     }
 }
 
+/// Bounds of `node` with the set operators of enclosing parentheses (`levels`, innermost
+/// first) applied to it.
+fn bounds_levels(node: &Node, levels: &[&[Op]]) -> (i64, i64) {
+    if levels.is_empty() {
+        return bounds(node);
+    }
+    match node {
+        Node::Dice(t) => dice_bounds_levels(t, levels),
+        Node::Paren(x) | Node::Annotated(x, _) => bounds_levels(x, levels),
+        Node::OpParen(x, ops) => {
+            let mut lv: Vec<&[Op]> = vec![ops];
+            lv.extend_from_slice(levels);
+            bounds_levels(x, &lv)
+        }
+        Node::Set(s) => set_bounds(s, true),
+        _ => {
+            // One element, which may end up dropped.
+            let (lo, hi) = bounds(node);
+            (lo.min(0), hi.max(0))
+        }
+    }
+}
+
+fn set_bounds(s: &SetTerm, operated: bool) -> (i64, i64) {
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for item in &s.items {
+        let (a, b) = bounds(item);
+        if operated {
+            // Any element may end up dropped.
+            lo = lo.saturating_add(a.min(0));
+            hi = hi.saturating_add(b.max(0));
+        } else {
+            lo = lo.saturating_add(a);
+            hi = hi.saturating_add(b);
+        }
+    }
+    (lo, hi)
+}
+
 fn bounds(node: &Node) -> (i64, i64) {
     match node {
         Node::Num(n) => (*n, *n),
-        Node::Dice(t) => dice_bounds(t),
+        Node::Dice(t) => dice_bounds_levels(t, &[]),
+        Node::OpParen(x, ops) => bounds_levels(x, &[ops]),
         Node::Paren(x) | Node::Annotated(x, _) | Node::Unary(UnOp::Pos, x) => bounds(x),
         Node::Unary(UnOp::Neg, x) => {
             let (lo, hi) = bounds(x);
             (hi.saturating_neg(), lo.saturating_neg())
         }
-        Node::Set(s) => {
-            let (mut lo, mut hi) = (0i64, 0i64);
-            for item in &s.items {
-                let (a, b) = bounds(item);
-                if s.ops.is_empty() {
-                    lo = lo.saturating_add(a);
-                    hi = hi.saturating_add(b);
-                } else {
-                    // Any element may end up dropped.
-                    lo = lo.saturating_add(a.min(0));
-                    hi = hi.saturating_add(b.max(0));
-                }
-            }
-            (lo, hi)
-        }
+        Node::Set(s) => set_bounds(s, !s.ops.is_empty()),
         Node::Binary(op, l, r) => {
             let (alo, ahi) = bounds(l);
             let (blo, bhi) = bounds(r);
@@ -502,23 +557,43 @@ fn saturating_floor_div(a: i64, b: i64) -> i64 {
     })
 }
 
-fn dice_bounds(t: &DiceTerm) -> (i64, i64) {
+fn dice_bounds_levels(t: &DiceTerm, levels: &[&[Op]]) -> (i64, i64) {
     let cap = i64::from(MAX_DICE);
     let sides = i64::from(t.sides);
     // Per-die value range and range of the number of kept dice.
     let (mut vlo, mut vhi) = (1i64, sides);
     let (mut cmin, mut cmax) = (i64::from(t.count), i64::from(t.count));
-    for op in &t.ops {
-        match *op {
-            Op::Keep(Sel::High(n) | Sel::Low(n)) => {
-                cmin = cmin.min(n);
-                cmax = cmax.min(n);
+    let groups = std::iter::once(&t.ops[..])
+        .chain(levels.iter().copied())
+        .flat_map(op_groups);
+    for group in groups {
+        // The `h`/`l` selectors of one operation choose between `kmin` (the largest
+        // one: ties can make the runs overlap) and `kmax` (their sum) dice; value
+        // selectors any number.
+        let hl = group.iter().filter_map(|op| match op.sel() {
+            Some(Sel::High(n) | Sel::Low(n)) => Some(n),
+            _ => None,
+        });
+        let kmax = hl.clone().fold(0i64, i64::saturating_add);
+        let kmin = hl.max().unwrap_or(0);
+        let by_value = group
+            .iter()
+            .any(|op| matches!(op.sel(), Some(Sel::Gt(_) | Sel::Lt(_) | Sel::Eq(_))));
+        match group[0] {
+            Op::Keep(_) => {
+                cmin = cmin.min(kmin);
+                if !by_value {
+                    cmax = cmax.min(kmax);
+                }
             }
-            Op::Drop(Sel::High(n) | Sel::Low(n)) => {
-                cmin = (cmin - n).max(0);
-                cmax = (cmax - n).max(0);
+            Op::Drop(_) => {
+                cmin = if by_value {
+                    0
+                } else {
+                    cmin.saturating_sub(kmax).max(0)
+                };
+                cmax = cmax.saturating_sub(kmin).max(0);
             }
-            Op::Keep(_) | Op::Drop(_) => cmin = 0,
             Op::Reroll(_) | Op::RerollOnce(_) => {
                 vlo = vlo.min(1);
                 vhi = vhi.max(sides);
@@ -547,6 +622,53 @@ fn dice_bounds(t: &DiceTerm) -> (i64, i64) {
     (cmin.saturating_mul(vlo), cmax.saturating_mul(vhi))
 }
 
+impl Op {
+    /// The selector, for the operators that take one.
+    fn sel(self) -> Option<Sel> {
+        match self {
+            Op::Keep(s)
+            | Op::Drop(s)
+            | Op::Reroll(s)
+            | Op::RerollOnce(s)
+            | Op::RerollAdd(s)
+            | Op::Explode(s) => Some(s),
+            Op::Min(_) | Op::Max(_) => None,
+        }
+    }
+
+    /// Whether `self` and `other` are the same operator (selectors aside).
+    fn same_kind(self, other: Op) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
+}
+
+/// Splits operators into d20's operations: a run of the same selector operator is one
+/// operation whose selectors are a union (`4d6kh3kl1` keeps the highest three *and* the
+/// lowest one; `1d6rr1rr2` rerolls until neither 1 nor 2). `mi`/`ma` never merge.
+fn op_groups(ops: &[Op]) -> Vec<&[Op]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=ops.len() {
+        let split = i == ops.len()
+            || !ops[i].same_kind(ops[start])
+            || matches!(ops[i], Op::Min(_) | Op::Max(_));
+        if split {
+            out.push(&ops[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+/// True when every face `1..=sides` matches one of the value selectors: a reroll or
+/// explode loop that would never end.
+fn covers_every_face(sels: &[Sel], sides: u32) -> bool {
+    if sels.iter().any(|s| s.matches_every_face(sides)) {
+        return true;
+    }
+    sels.len() > 1 && (1..=i64::from(sides)).all(|v| sels.iter().any(|s| s.matches(v)))
+}
+
 impl FromStr for Expr {
     type Err = DiceError;
     fn from_str(s: &str) -> Result<Expr, DiceError> {
@@ -563,12 +685,24 @@ impl Serialize for Expr {
 impl<'de> Deserialize<'de> for Expr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Expr, D::Error> {
         let s = String::deserialize(d)?;
-        parse(&s).map_err(serde::de::Error::custom)
+        Expr::from_normalised(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Expr {
+    /// Parses the normalised text of an expression (its [`Display`](fmt::Display) and
+    /// serialised form), which may be up to 3 times longer than what was typed: any
+    /// expression [`parse`] accepts prints to a text this parses back to it.
+    pub fn from_normalised(s: &str) -> Result<Expr, DiceError> {
+        Ok(Expr {
+            root: parser::parse_limited(s, MAX_INPUT_CHARS * parser::NORMALISED_GROWTH)?,
+        })
     }
 }
 
 /// The normalised source: `1d20`, not `d20`; `1d100`, not `d%`; `adv` expanded; one space
-/// around binary operators; keywords lower-case. It parses back to the same expression.
+/// around binary operators; keywords lower-case. [`Expr::from_normalised`] (and serde)
+/// parse it back to the same expression; it can be longer than [`MAX_INPUT_CHARS`].
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.root)
@@ -581,6 +715,10 @@ impl fmt::Display for Node {
             Node::Num(n) => write!(f, "{n}"),
             Node::Dice(t) => write!(f, "{t}"),
             Node::Paren(x) => write!(f, "({x})"),
+            Node::OpParen(x, ops) => {
+                write!(f, "({x})")?;
+                ops.iter().try_for_each(|op| write!(f, "{op}"))
+            }
             Node::Set(s) => write!(f, "{s}"),
             Node::Unary(UnOp::Neg, x) => write!(f, "-{x}"),
             Node::Unary(UnOp::Pos, x) => write!(f, "+{x}"),

@@ -49,7 +49,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     })
                     .character = Some(c.id);
             }
-            state.next_creature = state.next_creature.max(c.id.0 + 1);
+            state.next_creature = state.next_creature.max(c.id.0.saturating_add(1));
             state.creatures.insert(c.id, c);
         }
         CharacterRetired { creature } => {
@@ -62,7 +62,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         MonstersAppeared { creatures } => {
             for c in creatures {
-                state.next_creature = state.next_creature.max(c.id.0 + 1);
+                state.next_creature = state.next_creature.max(c.id.0.saturating_add(1));
                 state.creatures.insert(c.id, c.clone());
             }
         }
@@ -88,13 +88,13 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
                 let absorbed = (*amount).min(c.temp_hp).max(0);
                 c.temp_hp -= absorbed;
-                c.hp = (c.hp - (amount - absorbed)).max(0);
+                c.hp = c.hp.saturating_sub(amount.saturating_sub(absorbed)).max(0);
             }
         }
         HealingReceived { target, amount, .. } => {
             if let Some(c) = state.creatures.get_mut(target) {
                 let was_down = c.hp <= 0;
-                c.hp = (c.hp + amount).min(c.effective_max_hp());
+                c.hp = c.hp.saturating_add(*amount).min(c.effective_max_hp());
                 if was_down && c.hp > 0 {
                     c.death_saves = DeathSaves::default();
                 }
@@ -167,7 +167,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 if *condition == Condition::Exhaustion {
-                    c.exhaustion = (c.exhaustion + 1).min(6);
+                    c.exhaustion = c.exhaustion.saturating_add(1).min(6);
                     // Level 4 halves the hit point maximum.
                     c.hp = c.hp.min(c.effective_max_hp());
                 } else {
@@ -234,6 +234,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         EffectEnded { creature, effect } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.remove(effect);
+                c.hp = c.hp.min(c.effective_max_hp());
             }
         }
         ItemUsed { creature, item } => {
@@ -270,18 +271,32 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     // Exhaustion first: the hit point maximum depends on it.
                     c.exhaustion = c.exhaustion.saturating_sub(1);
                     let regain = (c.hit_dice.total / 2).max(1);
-                    c.hit_dice.remaining = (c.hit_dice.remaining + regain).min(c.hit_dice.total);
+                    c.hit_dice.remaining = c
+                        .hit_dice
+                        .remaining
+                        .saturating_add(regain)
+                        .min(c.hit_dice.total);
                     if let Some(sc) = c.spellcasting.as_mut() {
                         sc.used_slots = [0; 9];
                     }
                     c.death_saves = DeathSaves::default();
                     c.temp_hp = 0;
+                } else if c.pc.as_ref().is_some_and(|p| p.class == "warlock")
+                    && let Some(sc) = c.spellcasting.as_mut()
+                {
+                    // Pact Magic: a warlock's slots come back on a short rest.
+                    sc.used_slots = [0; 9];
                 }
-                // A rest lasts an hour or more: round-long effects are long gone.
+                // A rest lasts an hour or more: round-long effects are long gone, and
+                // after a long rest so is Aid (8 hours).
                 c.effects.remove(&Effect::Dodging);
                 c.effects.remove(&Effect::Shielded);
+                if *kind == RestKind::Long {
+                    c.effects.retain(|e| !matches!(e, Effect::Aided { .. }));
+                    c.hp = c.hp.min(c.effective_max_hp());
+                }
                 let was_down = c.hp <= 0;
-                c.hp = (c.hp + hp_regained).min(c.effective_max_hp());
+                c.hp = c.hp.saturating_add(*hp_regained).min(c.effective_max_hp());
                 if was_down && c.hp > 0 {
                     c.death_saves = DeathSaves::default();
                 }

@@ -120,16 +120,22 @@ fn tick(em: &mut Emitter) {
 }
 
 fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
-    let total: u32 = groups.iter().map(|g| g.count).sum();
+    // Counts come from outside: bound every one before summing (a sum of u32s could
+    // wrap past the cap), and bound the number of groups before any per-group work.
+    if groups.len() > MAX_MONSTERS_PER_COMMAND as usize {
+        return Err(crate::monster_list::too_many());
+    }
+    let mut total: u32 = 0;
+    for g in groups {
+        total = total
+            .checked_add(g.count)
+            .filter(|t| *t <= MAX_MONSTERS_PER_COMMAND)
+            .ok_or_else(crate::monster_list::too_many)?;
+    }
     if groups.is_empty() || total == 0 {
         return Err(RuleError::invalid(
             "Name at least one monster, e.g. \"2 goblin\".",
         ));
-    }
-    if total > MAX_MONSTERS_PER_COMMAND {
-        return Err(RuleError::invalid(format!(
-            "At most {MAX_MONSTERS_PER_COMMAND} monsters at once."
-        )));
     }
     let mut next = em.state.next_creature;
     let mut out = Vec::new();
@@ -137,7 +143,7 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
         let Some(m) = em.state.catalog.monster(&g.monster) else {
             return Err(RuleError::UnknownTarget {
                 what: "monster in the SRD",
-                name: g.monster.clone(),
+                name: crate::error::echo(&g.monster),
             });
         };
         let existing = em
@@ -150,11 +156,12 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
                 .iter()
                 .filter(|c: &&Creature| c.monster.as_deref() == Some(m.index.as_str()))
                 .count();
+        // Bounded by `total` above.
         let group_total: u32 = groups
             .iter()
             .filter(|o| crate::data::to_index(&o.monster) == m.index)
             .map(|o| o.count)
-            .sum();
+            .fold(0, u32::saturating_add);
         for i in 0..g.count {
             let n = existing + i as usize + 1;
             let name = if existing == 0 && group_total == 1 {
@@ -424,7 +431,7 @@ pub(crate) fn attack(
                         .state
                         .catalog
                         .weapon(w)
-                        .map_or_else(|| w.to_string(), |d| d.name.clone()),
+                        .map_or_else(|| crate::error::echo(w), |d| d.name.clone()),
                 }
             }
         })?,
@@ -500,12 +507,12 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
         _ => {
             return Err(if c.item_count(item) == 0 {
                 RuleError::NotInInventory {
-                    item: item.trim().to_string(),
+                    item: crate::error::echo(item),
                 }
             } else {
                 RuleError::invalid(format!(
                     "{} has no effect the table can resolve — describe it with /act.",
-                    item.trim()
+                    crate::error::echo(item)
                 ))
             });
         }

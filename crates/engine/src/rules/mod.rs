@@ -134,7 +134,7 @@ pub fn find_creature(
                     return Ok(standing[0].id);
                 }
                 return Err(RuleError::Ambiguous {
-                    name: name.trim().to_string(),
+                    name: crate::error::echo(name),
                     options: m
                         .iter()
                         .map(|c| c.name.as_str())
@@ -146,7 +146,7 @@ pub fn find_creature(
     }
     Err(RuleError::UnknownTarget {
         what: "creature",
-        name: name.trim().to_string(),
+        name: crate::error::echo(name),
     })
 }
 
@@ -227,7 +227,7 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::ImportCharacter { export } => {
             let id = CreatureId(em.state.next_creature);
-            let c = import_character(&export, id, player.clone())?;
+            let c = import_character(&export, &em.state.catalog.clone(), id, player.clone())?;
             add_character(em, player, c)?;
         }
         Action::Roll { expr, secret } => {
@@ -449,7 +449,7 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             if !em.state.players.contains_key(&to) {
                 return Err(RuleError::UnknownTarget {
                     what: "player",
-                    name: to.to_string(),
+                    name: crate::error::echo(to.as_str()),
                 });
             }
             em.emit(
@@ -517,7 +517,7 @@ fn add_character(em: &mut Emitter, player: PlayerId, c: Creature) -> Result<(), 
     if !em.state.players.contains_key(&player) {
         em.public(EventKind::PlayerJoined {
             player: player.clone(),
-            name: player.to_string(),
+            name: crate::error::echo(player.as_str()),
         });
     }
     if let Some(old) = em.state.character_of(&player).map(|c| c.id) {

@@ -267,7 +267,7 @@ pub(crate) fn deal_rolled(
     if before.dead {
         return 0;
     }
-    let mut total = 0;
+    let mut total: i32 = 0;
     for (damage_type, roll) in rolls {
         let damage_type = *damage_type;
         let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
@@ -296,7 +296,7 @@ pub(crate) fn deal_rolled(
             modifier,
             amount,
         });
-        total += amount;
+        total = total.saturating_add(amount);
     }
     after_damage(em, target, source, &before, total, crit);
     total
@@ -315,14 +315,18 @@ fn after_damage(
     if amount <= 0 {
         return;
     }
-    let through = amount - before.temp_hp.min(amount);
+    let through = amount.saturating_sub(before.temp_hp.clamp(0, amount));
     if before.hp <= 0 && before.is_pc() {
         // Damage while dying: death-save failures, or death from massive damage.
         if through >= before.max_hp {
             em.public(EventKind::Died { creature: target });
             return;
         }
-        let failures = (before.death_saves.failures + if crit { 2 } else { 1 }).min(3);
+        let failures = before
+            .death_saves
+            .failures
+            .saturating_add(if crit { 2 } else { 1 })
+            .min(3);
         em.public(EventKind::DeathSaveFailedByDamage {
             creature: target,
             failures,
@@ -334,7 +338,7 @@ fn after_damage(
     }
     let after = em.creature(target).clone();
     if after.hp <= 0 {
-        let overflow = through - before.hp;
+        let overflow = through.saturating_sub(before.hp);
         if after.is_pc() && overflow >= after.max_hp {
             // Massive damage: instant death.
             end_concentration(em, target);
@@ -459,9 +463,9 @@ pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
             wake_up(em, who);
             return;
         }
-        1 => f = (f + 2).min(3),
-        r if r >= 10 => s = (s + 1).min(3),
-        _ => f = (f + 1).min(3),
+        1 => f = f.saturating_add(2).min(3),
+        r if r >= 10 => s = s.saturating_add(1).min(3),
+        _ => f = f.saturating_add(1).min(3),
     }
     em.public(EventKind::DeathSaveRolled {
         creature: who,
@@ -493,13 +497,29 @@ pub(crate) fn rest(
     }
     match kind {
         RestKind::Short => {
-            let spend = hit_dice.min(c.hit_dice.remaining).min(20);
-            let con = c.modifier(Ability::Con);
-            let mut hp = 0;
-            for _ in 0..spend {
-                hp += (em.dice.roll(c.hit_dice.die) as i32 + con).max(0);
+            // Hit dice are spent one at a time, and only while hit points are missing:
+            // at full hit points a short rest spends none.
+            let missing = c.effective_max_hp().saturating_sub(c.hp.max(0)).max(0);
+            let pact_slots_back = c.pc.as_ref().is_some_and(|p| p.class == "warlock")
+                && c.spellcasting
+                    .as_ref()
+                    .is_some_and(|sc| sc.used_slots.iter().any(|u| *u > 0));
+            if hit_dice > 0 && missing == 0 && !pact_slots_back {
+                return Err(RuleError::invalid(format!(
+                    "{} is already at full hit points — no hit dice spent.",
+                    c.name
+                )));
             }
-            let hp = hp.min(c.effective_max_hp() - c.hp).max(0);
+            let want = hit_dice.min(c.hit_dice.remaining).min(20);
+            let die = c.hit_dice.die.clamp(1, 100);
+            let con = c.modifier(Ability::Con);
+            let mut hp: i32 = 0;
+            let mut spend = 0;
+            while spend < want && hp < missing {
+                hp = hp.saturating_add((em.dice.roll(die) as i32).saturating_add(con).max(0));
+                spend += 1;
+            }
+            let hp = hp.min(missing).max(0);
             em.emit(
                 Visibility::Party,
                 EventKind::Rested {
@@ -524,6 +544,9 @@ pub(crate) fn rest(
             // exhaustion 4 gets its full hit point maximum back with level 3.
             let mut rested = c.clone();
             rested.exhaustion = rested.exhaustion.saturating_sub(1);
+            rested
+                .effects
+                .retain(|e| !matches!(e, crate::creature::Effect::Aided { .. }));
             let hp = (rested.effective_max_hp() - c.hp).max(0);
             em.emit(
                 Visibility::Party,

@@ -33,6 +33,50 @@ fn cantrip_dice(spell: &SpellData, level: u8) -> Option<String> {
         .map(|(_, d)| d.clone())
 }
 
+/// Damage dice for a levelled spell cast with a slot: the SRD's entry for the highest
+/// slot level not above it, plus the per-level increase the spell's text gives where
+/// the SRD data lists only the base level. Upcasting never loses the damage.
+fn slot_dice(spell: &SpellData, slot: u8) -> Option<String> {
+    let (&base_level, dice) = spell.damage_at_slot_level.range(..=slot).next_back()?;
+    let per_level = match spell.index.as_str() {
+        "disintegrate" => Some((3, 6)),
+        "freezing-sphere" => Some((1, 6)),
+        "phantasmal-killer" => Some((1, 10)),
+        "wall-of-fire" => Some((1, 8)),
+        "sleep" => Some((2, 8)),
+        _ => None,
+    };
+    let above = u32::from(slot.saturating_sub(base_level));
+    Some(match per_level {
+        Some((n, d)) if above > 0 => format!("{dice} + {}d{d}", n * above),
+        _ => dice.clone(),
+    })
+}
+
+/// Separate attacks one casting makes: Eldritch Blast's beams by character level,
+/// Scorching Ray's rays by slot level.
+fn beams(spell: &SpellData, caster_level: u8, slot: u8) -> usize {
+    match spell.index.as_str() {
+        "eldritch-blast" => match caster_level {
+            17.. => 4,
+            11.. => 3,
+            5.. => 2,
+            _ => 1,
+        },
+        "scorching-ray" => 3 + usize::from(slot.saturating_sub(2)),
+        _ => 1,
+    }
+}
+
+/// Healing-style dice by slot level (False Life, Aid): the highest entry not above it.
+fn slot_heal(spell: &SpellData, slot: u8) -> Option<&String> {
+    spell
+        .heal_at_slot_level
+        .range(..=slot)
+        .next_back()
+        .map(|(_, d)| d)
+}
+
 pub(crate) fn cast(
     em: &mut Emitter,
     me: CreatureId,
@@ -48,7 +92,7 @@ pub(crate) fn cast(
             .cloned()
             .ok_or_else(|| RuleError::UnknownTarget {
                 what: "spell",
-                name: spell_name.trim().to_string(),
+                name: crate::error::echo(spell_name),
             })?;
     let Some(sc) = caster.spellcasting.clone() else {
         return Err(RuleError::SpellNotKnown {
@@ -166,6 +210,40 @@ pub(crate) fn cast(
                 });
             }
         }
+        "false-life" => {
+            // Temporary hit points (which don't stack: the larger stays).
+            let dice = slot_heal(&spell, slot_level)
+                .cloned()
+                .unwrap_or_else(|| "1d4+4".into());
+            let roll = crate::dice::roll(&dice, em.dice)?;
+            let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
+            if let Some(owner) = caster.owner().cloned() {
+                em.public(EventKind::DiceRolled {
+                    player: owner,
+                    roll,
+                    secret: false,
+                });
+            }
+            em.public(EventKind::TempHpGained { target: me, amount });
+        }
+        "aid" => {
+            // Up to three creatures: hit point maximum and current hit points up by 5
+            // (more with a higher slot) until a long rest.
+            let amount = slot_heal(&spell, slot_level)
+                .and_then(|d| d.trim().parse::<i32>().ok())
+                .unwrap_or(5)
+                .clamp(0, 1_000);
+            for t in &target_ids {
+                if em.creature(*t).dead {
+                    continue;
+                }
+                em.public(EventKind::EffectStarted {
+                    creature: *t,
+                    effect: Effect::Aided { by: me, amount },
+                });
+                resolve::heal(em, *t, Some(me), &amount.to_string())?;
+            }
+        }
         _ => {
             if spell.concentration {
                 em.public(EventKind::ConcentrationStarted {
@@ -177,7 +255,7 @@ pub(crate) fn cast(
             let damage = if spell.level == 0 {
                 cantrip_dice(&spell, caster_level)
             } else {
-                spell.damage_at_slot_level.get(&slot_level).cloned()
+                slot_dice(&spell, slot_level)
             }
             .map(|d| d.replace("+MOD", &crate::character::with_modifier("", modifier)))
             .and_then(|d| {
@@ -192,16 +270,32 @@ pub(crate) fn cast(
                     resolve::heal(em, *t, Some(me), &dice)?;
                 }
             } else if let Some(part) = damage {
-                match &spell.attack {
+                // The SRD data lists no attack roll for Scorching Ray; its text has one
+                // ranged spell attack per ray.
+                let attack = if spell.index == "scorching-ray" {
+                    SpellAttack::Attack {
+                        reach: crate::data::Reach::Ranged,
+                    }
+                } else {
+                    spell.attack.clone()
+                };
+                match &attack {
                     SpellAttack::Attack { reach } => {
                         let bonus = caster.spell_attack_bonus().unwrap_or(0);
-                        for t in &target_ids {
+                        // One attack per target; spells with several beams or rays
+                        // spread them over the named targets in turn.
+                        let attacks = beams(&spell, caster_level, slot_level).max(target_ids.len());
+                        for i in 0..attacks {
+                            let t = target_ids[i % target_ids.len()];
+                            if em.creature(t).is_down() && !em.creature(t).is_pc() {
+                                continue;
+                            }
                             let outcome =
-                                resolve::attack_roll(em, me, *t, &spell.name, bonus, *reach);
+                                resolve::attack_roll(em, me, t, &spell.name, bonus, *reach);
                             if outcome.is_hit() {
                                 resolve::deal_damage(
                                     em,
-                                    *t,
+                                    t,
                                     Some(me),
                                     std::slice::from_ref(&part),
                                     outcome == AttackOutcome::CriticalHit,
@@ -286,8 +380,10 @@ fn resolve_targets(
             spell.name
         )));
     }
+    let caster_level = em.creature(me).pc.as_ref().map_or(1, |p| p.level);
     let max = match spell.index.as_str() {
-        "bless" => 3,
+        "bless" | "aid" => 3,
+        "eldritch-blast" | "scorching-ray" => beams(spell, caster_level, 9),
         "shield" => 1,
         "magic-missile" => 5,
         _ if spell.area.is_some() => MAX_TARGETS,

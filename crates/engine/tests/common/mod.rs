@@ -109,6 +109,7 @@ fn effect(state: &CampaignState, e: &Effect) -> String {
         Effect::Dodging => "dodging".into(),
         Effect::Shielded => "shielded".into(),
         Effect::Blessed { by } => format!("blessed(by {})", name(state, *by)),
+        Effect::Aided { by, amount } => format!("aided(+{amount} by {})", name(state, *by)),
     }
 }
 
@@ -1118,6 +1119,7 @@ fn check_creature(file: &str, step: usize, state: &CampaignState, who: &str, w: 
                 Effect::Dodging => "dodging".to_string(),
                 Effect::Shielded => "shielded".to_string(),
                 Effect::Blessed { .. } => "blessed".to_string(),
+                Effect::Aided { amount, .. } => format!("aided(+{amount})"),
             })
             .collect();
         assert_eq!(&got, v, "{ctx}: effects");

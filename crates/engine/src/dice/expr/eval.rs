@@ -138,6 +138,22 @@ fn select(candidates: &[(usize, i64)], sel: Sel) -> Vec<usize> {
     }
 }
 
+/// The union of what each selector chooses, in index order without repeats.
+fn select_union(candidates: &[(usize, i64)], sels: &[Sel]) -> Vec<usize> {
+    let mut out: Vec<usize> = sels.iter().flat_map(|s| select(candidates, *s)).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn sels_of(group: &[Op]) -> Vec<Sel> {
+    group.iter().filter_map(|o| o.sel()).collect()
+}
+
+fn group_text(group: &[Op]) -> String {
+    group.iter().map(|o| o.to_string()).collect()
+}
+
 fn kept_faces(faces: &[Face]) -> Vec<(usize, i64)> {
     faces
         .iter()
@@ -160,12 +176,13 @@ impl Evaluator<'_> {
     fn eval(&mut self, node: &Node) -> R<(i64, String)> {
         match node {
             Node::Num(n) => Ok((*n, n.to_string())),
-            Node::Dice(t) => self.roll_term(t),
+            Node::Dice(t) => self.roll_term(t, &[]),
             Node::Paren(x) => {
                 let (v, s) = self.eval(x)?;
                 Ok((v, format!("({s})")))
             }
-            Node::Set(s) => self.eval_set(s),
+            Node::OpParen(x, ops) => self.eval_op_paren(x, ops, &[]),
+            Node::Set(s) => self.eval_set(s, &[]),
             Node::Unary(op, x) => {
                 let (v, s) = self.eval(x)?;
                 match op {
@@ -207,32 +224,102 @@ impl Evaluator<'_> {
         }
     }
 
-    fn roll_term(&mut self, t: &DiceTerm) -> R<(i64, String)> {
+    /// `(x)ops` with the operators of enclosing parentheses (`levels`, innermost first).
+    fn eval_op_paren(&mut self, x: &Node, ops: &[Op], levels: &[&[Op]]) -> R<(i64, String)> {
+        let mut lv: Vec<&[Op]> = vec![ops];
+        lv.extend_from_slice(levels);
+        let (v, s) = self.eval_ops(x, &lv)?;
+        Ok((v, format!("({s}){}", group_text(ops))))
+    }
+
+    /// Evaluates `node` as the inside of parentheses with set operators: they act on
+    /// its dice, its set elements, or the node itself as a one-element set (d20).
+    fn eval_ops(&mut self, node: &Node, levels: &[&[Op]]) -> R<(i64, String)> {
+        if levels.is_empty() {
+            return self.eval(node);
+        }
+        match node {
+            Node::Dice(t) => self.roll_term(t, levels),
+            Node::Set(s) => self.eval_set(s, levels),
+            Node::Paren(x) => {
+                let (v, s) = self.eval_ops(x, levels)?;
+                Ok((v, format!("({s})")))
+            }
+            Node::Annotated(x, text) => {
+                let (v, s) = self.eval_ops(x, levels)?;
+                Ok((v, format!("{s} [{text}]")))
+            }
+            Node::OpParen(x, ops) => self.eval_op_paren(x, ops, levels),
+            Node::Num(_) | Node::Unary(..) | Node::Binary(..) => {
+                let (d, t) = (self.out.len(), self.terms.len());
+                let (v, s) = self.eval(node)?;
+                let mut kept = true;
+                for group in levels.iter().copied().flat_map(super::op_groups) {
+                    if !kept {
+                        break;
+                    }
+                    let chosen = select_union(&[(0, v)], &sels_of(group));
+                    kept = match group[0] {
+                        Op::Keep(_) => !chosen.is_empty(),
+                        Op::Drop(_) => chosen.is_empty(),
+                        op => {
+                            return Err(DiceError::Invalid(format!(
+                                "`{op}` works on dice, not on sets"
+                            )));
+                        }
+                    };
+                }
+                if kept {
+                    return Ok((v, s));
+                }
+                self.discard(d..self.out.len(), t..self.terms.len());
+                Ok((0, format!("~~{}~~", s.replace("~~", ""))))
+            }
+        }
+    }
+
+    /// Marks dice and terms as belonging to a dropped element.
+    fn discard(&mut self, dice: Range<usize>, terms: Range<usize>) {
+        for d in &mut self.out[dice] {
+            d.kept = false;
+        }
+        for t in &mut self.terms[terms] {
+            t.discarded = true;
+        }
+    }
+
+    /// Rolls a dice term and applies its operators, then those of enclosing
+    /// parentheses (`levels`, innermost first).
+    fn roll_term(&mut self, t: &DiceTerm, levels: &[&[Op]]) -> R<(i64, String)> {
         let sides = t.sides;
         let mut faces = Vec::with_capacity(t.count as usize);
         for _ in 0..t.count {
             faces.push(self.roll_one(sides)?);
         }
-        for op in &t.ops {
-            match *op {
-                Op::Keep(sel) => {
-                    let chosen = select(&kept_faces(&faces), sel);
+        let groups = std::iter::once(&t.ops[..])
+            .chain(levels.iter().copied())
+            .flat_map(super::op_groups);
+        for group in groups {
+            let sels = sels_of(group);
+            match group[0] {
+                Op::Keep(_) => {
+                    let chosen = select_union(&kept_faces(&faces), &sels);
                     for (i, f) in faces.iter_mut().enumerate() {
                         if f.kept && !chosen.contains(&i) {
                             f.kept = false;
                         }
                     }
                 }
-                Op::Drop(sel) => {
-                    for i in select(&kept_faces(&faces), sel) {
+                Op::Drop(_) => {
+                    for i in select_union(&kept_faces(&faces), &sels) {
                         faces[i].kept = false;
                     }
                 }
-                Op::Reroll(sel) => {
-                    if sel.matches_every_face(sides) {
+                Op::Reroll(_) => {
+                    if super::covers_every_face(&sels, sides) {
                         return Err(DiceError::Unbounded {
                             term: t.to_string(),
-                            op: op.to_string(),
+                            op: group_text(group),
                             sides,
                         });
                     }
@@ -240,7 +327,8 @@ impl Evaluator<'_> {
                     // checked in turn; the dice budget bounds the loop.
                     let mut i = 0;
                     while i < faces.len() {
-                        if faces[i].kept && sel.matches(i64::from(faces[i].value)) {
+                        let v = i64::from(faces[i].value);
+                        if faces[i].kept && sels.iter().any(|s| s.matches(v)) {
                             faces[i].kept = false;
                             let new = self.roll_one(sides)?;
                             faces.insert(i + 1, new);
@@ -248,8 +336,8 @@ impl Evaluator<'_> {
                         i += 1;
                     }
                 }
-                Op::RerollOnce(sel) => {
-                    let mut chosen = select(&kept_faces(&faces), sel);
+                Op::RerollOnce(_) => {
+                    let mut chosen = select_union(&kept_faces(&faces), &sels);
                     chosen.sort_unstable_by(|a, b| b.cmp(a));
                     for i in chosen {
                         faces[i].kept = false;
@@ -257,25 +345,28 @@ impl Evaluator<'_> {
                         faces.insert(i + 1, new);
                     }
                 }
-                Op::RerollAdd(sel) => {
-                    if let Some(&i) = select(&kept_faces(&faces), sel).first() {
+                Op::RerollAdd(_) => {
+                    // At most one die: the first the first matching selector chooses.
+                    let kept = kept_faces(&faces);
+                    if let Some(i) = sels.iter().find_map(|s| select(&kept, *s).first().copied()) {
                         faces[i].exploded = true;
                         let new = self.roll_one(sides)?;
                         faces.push(new);
                     }
                 }
-                Op::Explode(sel) => {
-                    if sel.matches_every_face(sides) {
+                Op::Explode(_) => {
+                    if super::covers_every_face(&sels, sides) {
                         return Err(DiceError::Unbounded {
                             term: t.to_string(),
-                            op: op.to_string(),
+                            op: group_text(group),
                             sides,
                         });
                     }
                     let mut i = 0;
                     while i < faces.len() {
                         let f = faces[i];
-                        if f.kept && !f.exploded && sel.matches(i64::from(f.value)) {
+                        let v = i64::from(f.value);
+                        if f.kept && !f.exploded && sels.iter().any(|s| s.matches(v)) {
                             faces[i].exploded = true;
                             let new = self.roll_one(sides)?;
                             faces.push(new);
@@ -283,7 +374,7 @@ impl Evaluator<'_> {
                         i += 1;
                     }
                 }
-                Op::Min(m) | Op::Max(m) => {
+                op @ (Op::Min(m) | Op::Max(m)) => {
                     let raise = matches!(op, Op::Min(_));
                     for f in faces.iter_mut().filter(|f| f.kept) {
                         if (raise && f.value < m) || (!raise && f.value > m) {
@@ -328,7 +419,7 @@ impl Evaluator<'_> {
         Ok((total, text))
     }
 
-    fn eval_set(&mut self, s: &SetTerm) -> R<(i64, String)> {
+    fn eval_set(&mut self, s: &SetTerm, levels: &[&[Op]]) -> R<(i64, String)> {
         struct Item {
             value: i64,
             text: String,
@@ -348,28 +439,31 @@ impl Evaluator<'_> {
                 terms: t..self.terms.len(),
             });
         }
-        for op in &s.ops {
+        let groups = std::iter::once(&s.ops[..])
+            .chain(levels.iter().copied())
+            .flat_map(super::op_groups);
+        for group in groups {
             let active: Vec<(usize, i64)> = items
                 .iter()
                 .enumerate()
                 .filter(|(_, it)| it.kept)
                 .map(|(i, it)| (i, it.value))
                 .collect();
-            match *op {
-                Op::Keep(sel) => {
-                    let chosen = select(&active, sel);
+            let chosen = select_union(&active, &sels_of(group));
+            match group[0] {
+                Op::Keep(_) => {
                     for (i, _) in active {
                         if !chosen.contains(&i) {
                             items[i].kept = false;
                         }
                     }
                 }
-                Op::Drop(sel) => {
-                    for i in select(&active, sel) {
+                Op::Drop(_) => {
+                    for i in chosen {
                         items[i].kept = false;
                     }
                 }
-                _ => {
+                op => {
                     return Err(DiceError::Invalid(format!(
                         "`{op}` works on dice, not on sets"
                     )));
@@ -386,12 +480,7 @@ impl Evaluator<'_> {
                 total = total.checked_add(it.value).ok_or(DiceError::Overflow)?;
                 text.push_str(&it.text);
             } else {
-                for d in &mut self.out[it.dice.clone()] {
-                    d.kept = false;
-                }
-                for t in &mut self.terms[it.terms.clone()] {
-                    t.discarded = true;
-                }
+                self.discard(it.dice.clone(), it.terms.clone());
                 // Nested strike-through does not render: strike the element as a whole.
                 text.push_str("~~");
                 text.push_str(&it.text.replace("~~", ""));

@@ -54,8 +54,18 @@ type R<T> = Result<T, DiceError>;
 
 /// Parses `src` into a syntax tree, enforcing every static limit.
 pub(super) fn parse(src: &str) -> R<Node> {
+    parse_limited(src, MAX_INPUT_CHARS)
+}
+
+/// How much longer the normalised text of an expression can be than what was typed
+/// (`1+1` → `1 + 1`, `d%` → `1d100`, `adv` → `2d20kh1`): at most 3 times.
+pub(super) const NORMALISED_GROWTH: usize = 3;
+
+/// [`parse`] with another input limit: the normalised text of an accepted expression
+/// (its serialised form) may be longer than [`MAX_INPUT_CHARS`] and must parse back.
+pub(super) fn parse_limited(src: &str, max_chars: usize) -> R<Node> {
     // Cheap rejection first: more than 4 bytes a character is impossible.
-    if src.len() > MAX_INPUT_CHARS * 4 || src.chars().count() > MAX_INPUT_CHARS {
+    if src.len() > max_chars * 4 || src.chars().count() > max_chars {
         return Err(DiceError::TooLong {
             max: MAX_INPUT_CHARS,
         });
@@ -476,12 +486,29 @@ impl Parser {
                 }
                 _ => break,
             };
+            // A run of the same operator is one operation with the union of the
+            // selectors (d20): `1d6rr<4rr>3` would never stop either.
             if let Op::Reroll(sel) | Op::Explode(sel) = op
-                && sel.matches_every_face(sides)
+                && super::covers_every_face(
+                    &t.ops
+                        .iter()
+                        .rev()
+                        .take_while(|o| o.same_kind(op))
+                        .filter_map(|o| o.sel())
+                        .chain([sel])
+                        .collect::<Vec<_>>(),
+                    sides,
+                )
             {
+                let run = t.ops.iter().rev().take_while(|o| o.same_kind(op)).count();
+                let mut ops: String = t.ops[t.ops.len() - run..]
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect();
+                ops.push_str(&op.to_string());
                 return Err(DiceError::Unbounded {
                     term: format!("{t}{op}"),
-                    op: op.to_string(),
+                    op: ops,
                     sides,
                 });
             }
@@ -577,14 +604,10 @@ impl Parser {
         if *self.peek() != Tok::Comma {
             self.expect_close()?;
             self.leave();
+            // As in d20, `(1d20)kh1` and `((10d6kh5)kl2)kh1` work on what is inside.
             if is_op(self.peek()) {
-                let t = self.tok();
-                return Err(DiceError::Invalid(format!(
-                    "Unexpected {} at position {}: only dice and sets take it \
-                     (a one-item set is written like `(1d20,)`)",
-                    super::code(&t.text),
-                    t.pos
-                )));
+                let ops = self.parse_set_ops()?;
+                return Ok(Node::OpParen(Box::new(first), ops));
             }
             return Ok(Node::Paren(Box::new(first)));
         }
@@ -598,6 +621,12 @@ impl Parser {
         }
         self.expect_close()?;
         self.leave();
+        let ops = self.parse_set_ops()?;
+        Ok(Node::Set(SetTerm { items, ops }))
+    }
+
+    /// `k` and `p` operators after a set or a parenthesis.
+    fn parse_set_ops(&mut self) -> R<Vec<Op>> {
         let mut ops = Vec::new();
         loop {
             match self.peek() {
@@ -614,7 +643,7 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok(Node::Set(SetTerm { items, ops }))
+        Ok(ops)
     }
 
     fn expect_close(&mut self) -> R<()> {
@@ -646,7 +675,9 @@ pub(super) fn apply_mode(node: &mut Node, high: bool) -> R<()> {
         match node {
             Node::Num(_) => None,
             Node::Dice(t) => (t.sides == 20).then_some(t),
-            Node::Paren(x) | Node::Unary(_, x) | Node::Annotated(x, _) => first_d20(x),
+            Node::Paren(x) | Node::OpParen(x, _) | Node::Unary(_, x) | Node::Annotated(x, _) => {
+                first_d20(x)
+            }
             Node::Set(s) => s.items.iter_mut().find_map(first_d20),
             Node::Binary(_, l, r) => match first_d20(l) {
                 Some(t) => Some(t),

@@ -181,8 +181,98 @@ fn operators_chain_left_to_right() {
         bd("5d6pl1kh2", &[2, 6, 1, 5, 4]),
         "5d6pl1kh2 (~~2~~, 6, ~~1~~, 5, ~~4~~) = 11"
     );
-    // Keep only kept dice are considered by later operators.
-    assert_eq!(total("4d6kh3kl1", &[5, 3, 1, 6]), 3);
+    // Later operators consider only kept dice.
+    assert_eq!(total("4d6kh3pl1", &[5, 3, 1, 6]), 11);
+    assert_eq!(total("5d6p1kh2", &[1, 1, 4, 2, 6]), 10);
+}
+
+/// d20: a run of the same operator is one operation whose selectors are a union.
+#[test]
+fn repeated_operators_are_a_union() {
+    // The example, checked against d20: highest three plus lowest one.
+    assert_eq!(
+        bd("4d6kh3kl1", &[1, 2, 3, 4]),
+        "4d6kh3kl1 (1, 2, 3, 4) = 10"
+    );
+    assert_eq!(total("4d6kh3kl1", &[5, 3, 1, 6]), 15);
+    assert_eq!(
+        bd("5d6kh1kl1", &[3, 6, 2, 5, 1]),
+        "5d6kh1kl1 (~~3~~, 6, ~~2~~, ~~5~~, 1) = 7"
+    );
+    // Drop the highest and the lowest.
+    assert_eq!(
+        bd("4d6ph1pl1", &[3, 6, 2, 5]),
+        "4d6ph1pl1 (3, ~~6~~, ~~2~~, 5) = 8"
+    );
+    // Ties: as in d20, both the highest and the lowest of two equal dice are the
+    // first die, so only it is dropped.
+    assert_eq!(bd("2d6ph1pl1", &[4, 4]), "2d6ph1pl1 (~~4~~, 4) = 4");
+    // Overlapping selectors select once.
+    assert_eq!(total("3d6kh2kh2", &[1, 5, 6]), 11);
+    assert_eq!(total("3d6k6k>4", &[1, 5, 6]), 11);
+    // rr1rr2 rerolls until neither 1 nor 2 (sequentially, a later 1 would stay).
+    assert_eq!(
+        bd("1d6rr1rr2", &[2, 1, 2, 4]),
+        "1d6rr1rr2 (~~2~~, ~~1~~, ~~2~~, 4) = 4"
+    );
+    // ro: each die matching either selector is rerolled once (the last die first).
+    assert_eq!(
+        bd("2d6ro1ro2", &[1, 2, 1, 2]),
+        "2d6ro1ro2 (~~1~~, 2, ~~2~~, 1) = 3"
+    );
+    // e5e6: a 5 or a 6 explodes.
+    assert_eq!(bd("1d6e5e6", &[5, 6, 2]), "1d6e5e6 (5!, 6!, 2) = 13");
+    // ra adds at most one die per operation.
+    assert_eq!(bd("2d6ra1ra2", &[2, 1, 4]), "2d6ra1ra2 (2, 1!, 4) = 7");
+    // A different operator in between ends the run: keep-highest-3 then keep-lowest-1.
+    assert_eq!(total("4d6kh3p9kl1", &[1, 2, 3, 4]), 2);
+    // mi / ma never merge.
+    assert_eq!(total("1d20mi5mi3", &[1]), 5);
+    // Sets too.
+    assert_eq!(total("(1, 2, 3, 4)kh1kl1", &[]), 5);
+    assert_eq!(total("(1, 2, 3, 4)ph1pl1", &[]), 5);
+    // A union that matches every face would never stop.
+    assert!(matches!(err("1d6rr<4rr>3"), DiceError::Unbounded { .. }));
+    assert!(matches!(err("1d2e1e2"), DiceError::Unbounded { .. }));
+    // The normalised form keeps the run, so it parses back to the same meaning.
+    assert_eq!(norm("4d6KH3KL1"), "4d6kh3kl1");
+}
+
+/// d20: set operators after a parenthesis act on what is inside it.
+#[test]
+fn parenthesised_dice_take_set_operators() {
+    assert_eq!(bd("(1d20)kh1", &[17]), "(1d20 (17))kh1 = 17");
+    assert_eq!(total("(1d20)kh1 + 5", &[17]), 22);
+    // On the inner dice: (4d6)kh3 keeps the highest three dice.
+    assert_eq!(
+        bd("(4d6)kh3", &[2, 6, 1, 5]),
+        "(4d6 (2, 6, ~~1~~, 5))kh3 = 13"
+    );
+    // ((10d6kh5)kl2)kh1: the highest five, of those the lowest two, of those the
+    // highest one — the fourth-highest die. Sequential across parentheses, not a union.
+    let nested = r("((10d6kh5)kl2)kh1", &[1, 2, 3, 4, 5, 6, 1, 2, 3, 4]);
+    assert_eq!(nested.total, 4);
+    assert_eq!(nested.dice.iter().filter(|d| d.kept).count(), 1);
+    assert_eq!(norm("( ( 10d6kh5 ) kl2 ) kh1"), "((10d6kh5)kl2)kh1");
+    // (4d6kh3)kh2 is not 4d6kh3kh2.
+    assert_eq!(total("(4d6kh3)kh2", &[6, 5, 4, 1]), 11);
+    // A non-dice inside is one element: kept or dropped as a whole.
+    assert_eq!(total("(1d4 + 1)kh1", &[3]), 4);
+    assert_eq!(total("(5)p5 + 2", &[]), 2);
+    assert_eq!(bd("(2 + 3)p<9", &[]), "(~~2 + 3~~)p<9 = 0");
+    // A set inside: its elements.
+    assert_eq!(total("((1, 5, 3))kh1", &[]), 5);
+    assert_eq!(total("((1, 5, 3)kh2)kl1", &[]), 3);
+    // Crits see the kept die.
+    assert_eq!(r("(1d20)kh1", &[20]).crit, Crit::Success);
+    assert_eq!(r("(2d20)kh1", &[1, 20]).crit, Crit::Success);
+    // Advantage reaches inside.
+    assert_eq!(norm("(1d20)kh1 adv"), "(2d20kh1)kh1");
+    // Doubling (critical damage) doubles the inner dice.
+    assert_eq!(parse("(2d6)kh1").unwrap().doubled().to_string(), "(4d6)kh1");
+    // Only k and p: the other operators still work on dice only.
+    assert!(msg("(1d6)rr1").contains("works on dice, not on sets"));
+    assert!(msg("(1d6)kh1e6").contains("works on dice, not on sets"));
 }
 
 // ---------------------------------------------------------------- rerolls
@@ -329,8 +419,8 @@ fn sets() {
 #[test]
 fn parenthesis_is_not_a_set() {
     assert_eq!(bd("(1d20)", &[5]), "(1d20 (5)) = 5");
-    let m = msg("(1d20)kh1");
-    assert!(m.contains("(1d20,)"), "{m}");
+    let m = msg("(1d20)ro1");
+    assert!(m.contains("works on dice, not on sets"), "{m}");
     assert!(m.contains("position 7"), "{m}");
 }
 
@@ -769,7 +859,7 @@ fn errors_are_one_line() {
         "1\u{0}",
         "1d6[\nfire",
         "1d6[a]/0",
-        "(1d20)\nkh1",
+        "(1d20)\nrr1",
         "adv\n2d20",
     ];
     for src in cases {
