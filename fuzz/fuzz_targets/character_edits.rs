@@ -24,11 +24,28 @@ struct Input {
 }
 
 const CLASSES: [&str; 12] = [
-    "barbarian", "bard", "cleric", "druid", "fighter", "monk", "paladin", "ranger", "rogue",
-    "sorcerer", "warlock", "wizard",
+    "barbarian",
+    "bard",
+    "cleric",
+    "druid",
+    "fighter",
+    "monk",
+    "paladin",
+    "ranger",
+    "rogue",
+    "sorcerer",
+    "warlock",
+    "wizard",
 ];
 const RACES: [&str; 9] = [
-    "dwarf", "elf", "halfling", "human", "dragonborn", "gnome", "half-elf", "half-orc",
+    "dwarf",
+    "elf",
+    "halfling",
+    "human",
+    "dragonborn",
+    "gnome",
+    "half-elf",
+    "half-orc",
     "tiefling",
 ];
 
@@ -150,8 +167,10 @@ fuzz_target!(|input: Input| {
                     .insert(Condition::ALL[(n as usize) % Condition::ALL.len()], None);
             }
             28 => {
-                c.save_bonus_overrides
-                    .insert(dicebard_engine::ability::Ability::ALL[(n as usize) % 6], small);
+                c.save_bonus_overrides.insert(
+                    dicebard_engine::ability::Ability::ALL[(n as usize) % 6],
+                    small,
+                );
             }
             _ => {
                 if let Some(a) = c.attacks.first_mut() {

@@ -16,12 +16,19 @@ fuzz_target!(|data: &[u8]| {
     };
     // The normalised text (the serialised form) parses back to the same expression.
     let text = e.to_string();
-    let back = Expr::from_normalised(&text).unwrap_or_else(|err| panic!("{src:?} -> {text:?}: {err}"));
+    let back =
+        Expr::from_normalised(&text).unwrap_or_else(|err| panic!("{src:?} -> {text:?}: {err}"));
     assert_eq!(back, e, "{src:?} -> {text:?}");
     let json = serde_json::to_string(&e).unwrap();
-    assert_eq!(serde_json::from_str::<Expr>(&json).unwrap(), e, "{src:?} via JSON");
+    assert_eq!(
+        serde_json::from_str::<Expr>(&json).unwrap(),
+        e,
+        "{src:?} via JSON"
+    );
     let (lo, hi) = e.bounds();
-    let seed = data.iter().fold(0u64, |a, b| a.rotate_left(5) ^ u64::from(*b));
+    let seed = data
+        .iter()
+        .fold(0u64, |a, b| a.rotate_left(5) ^ u64::from(*b));
     for variant in [e.clone(), e.doubled()] {
         let (vlo, vhi) = variant.bounds();
         if let Ok(r) = variant.roll(&mut SeededDice::new(seed)) {

@@ -48,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let total: u32 = groups.iter().map(|g| g.count).sum();
-    assert!((1..=MAX_MONSTERS_PER_COMMAND).contains(&total), "{src:?}: {total}");
+    assert!(
+        (1..=MAX_MONSTERS_PER_COMMAND).contains(&total),
+        "{src:?}: {total}"
+    );
     let cmd = Command::player("gm", Action::StartCombat { monsters: groups });
     decide(s, cmd, &mut SeededDice::new(2), Timestamp(1))
         .unwrap_or_else(|e| panic!("{src:?}: accepted list refused by the engine: {e}"));

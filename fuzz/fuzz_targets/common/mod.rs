@@ -48,7 +48,6 @@ pub fn step(s: &mut CampaignState, cmd: Command, seed: u64) {
     }
 }
 
-
 /// Imports `ex` for "alice"; if accepted, plays rests, spells and a fight with it.
 pub fn import_and_play(ex: CharacterExport, seed: u64) {
     let mut s = table().clone();
@@ -68,7 +67,10 @@ pub fn import_and_play(ex: CharacterExport, seed: u64) {
 }
 
 fn play(s: &mut CampaignState, seed: u64) {
-    let me = s.character_of(&PlayerId::new("alice")).expect("imported").clone();
+    let me = s
+        .character_of(&PlayerId::new("alice"))
+        .expect("imported")
+        .clone();
     // Out of combat: rests, damage, healing, spells.
     for action in [
         Action::Rest {
@@ -127,11 +129,11 @@ fn play(s: &mut CampaignState, seed: u64) {
         }
         step(s, Command::player("alice", Action::EndTurn), seed);
         for _ in 0..3 {
-            let opts = npc_options(&s);
+            let opts = npc_options(s);
             if opts.is_empty() {
                 break;
             }
-            let o = choose_npc_option(&s, &opts);
+            let o = choose_npc_option(s, &opts);
             step(s, Command::system(Action::NpcAct { option: o }), seed);
         }
         step(
