@@ -312,22 +312,12 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
 }
 
 fn parse_groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
-    let mut out = Vec::new();
-    for part in s.split([',', '&']).map(str::trim).filter(|p| !p.is_empty()) {
-        let (count, name) = match part.split_once(' ') {
-            Some((n, rest)) if n.parse::<u32>().is_ok() => (n.parse().unwrap_or(1), rest.trim()),
-            _ => (1, part),
-        };
-        let name = name.trim_end_matches('s');
-        out.push(MonsterGroup {
-            monster: name.to_string(),
-            count,
-        });
-    }
-    if out.is_empty() {
+    if s.trim().is_empty() {
         return Err("name some monsters, e.g. `fight 3 goblin`".into());
     }
-    Ok(out)
+    // The engine's one parser for monster lists, shared with Discord (plurals, counts
+    // and the 20-monster cap checked the same way everywhere).
+    dicebard_engine::parse_monster_list(s, dicebard_srd::catalog()).map_err(|e| e.to_string())
 }
 
 /// The player id a terminal name maps to.

@@ -389,7 +389,7 @@ impl Scene {
                 let mut sorted = cands.clone();
                 sorted.sort_by_key(|c| (c.number, c.id));
                 return sorted
-                    .get(n as usize - 1)
+                    .get(usize::try_from(n).unwrap_or(usize::MAX).wrapping_sub(1))
                     .map_or(Found::None, |c| Found::One(c.name.clone()));
             }
             cands = numbered;

@@ -434,10 +434,23 @@ impl Store {
     }
 
     async fn begin_write(&self) -> Result<Tx, StoreError> {
-        self.write
-            .begin_with(sqlite::BEGIN_WRITE)
-            .await
-            .map_err(|e| self.db_err(e))
+        match self.write.begin_with(sqlite::BEGIN_WRITE).await {
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                // A write that failed inside SQLite (a full disk, say) can leave sqlx
+                // believing a transaction is still open on the one write connection
+                // while SQLite has already rolled it back, so every later BEGIN is
+                // refused. Replace that connection and try again.
+                tracing::warn!("replacing the database write connection after a failed write");
+                if let Ok(conn) = self.write.acquire().await {
+                    let _ = conn.close().await;
+                }
+                self.write
+                    .begin_with(sqlite::BEGIN_WRITE)
+                    .await
+                    .map_err(|e| self.db_err(e))
+            }
+            r => r.map_err(|e| self.db_err(e)),
+        }
     }
 
     async fn commit(&self, tx: Tx) -> Result<(), StoreError> {

@@ -1323,10 +1323,17 @@ async fn a_full_disk_loses_nothing_and_play_resumes_when_room_returns() {
         }
     };
     assert!(
-        matches!(err, SubmitError::Store(dicebard::store::StoreError::Full { .. })),
+        matches!(
+            err,
+            SubmitError::Store(dicebard::store::StoreError::Full { .. })
+        ),
         "{err:?}"
     );
-    assert!(err.user_message().contains("full"), "{}", err.user_message());
+    assert!(
+        err.user_message().contains("full"),
+        "{}",
+        err.user_message()
+    );
     let during = t.snapshot(id).await;
     // Every acknowledged event is in the log, and the state is the log's.
     let log = t.coord.events_since(id, 0).await.unwrap();

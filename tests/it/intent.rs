@@ -411,6 +411,22 @@ fn unclear_phrases_get_a_question() {
 }
 
 #[test]
+fn out_of_range_numbers_never_panic() {
+    let w = world();
+    let scene = Scene::new(&w.state, &PlayerId::new("alice"));
+    for phrase in [
+        "attack goblin 0",
+        "attack the 0th goblin",
+        "attack goblin 4294967296",
+        "attack goblin 99999999999999999999999",
+        "attack the 18446744073709551615th goblin",
+    ] {
+        // Any answer but a panic; nothing names a goblin that is not there.
+        let _ = parse(phrase, &scene);
+    }
+}
+
+#[test]
 fn nonsense_and_injection_produce_nothing() {
     let w = world();
     let scene = Scene::new(&w.state, &PlayerId::new("alice"));
