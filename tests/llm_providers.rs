@@ -210,6 +210,36 @@ async fn retries_run_out() {
     assert_eq!(server.request_count(), 1);
 }
 
+/// Hole 3: a hostile `Retry-After` used to panic in `Duration::from_secs_f64` (inside the
+/// campaign actor, for NPC decisions). Every value must give a clean error or a retry.
+#[tokio::test]
+async fn hostile_retry_after_is_an_error_not_a_panic() {
+    for (header, value) in [
+        ("retry-after", "inf"),
+        ("retry-after", "-inf"),
+        ("retry-after", "NaN"),
+        ("retry-after", "1e20"),
+        ("retry-after", "-5"),
+        ("retry-after", "18446744073709551616"),
+        ("retry-after", "1e999"),
+        ("retry-after-ms", "inf"),
+        ("retry-after-ms", "1e300"),
+        ("retry-after-ms", "-1e300"),
+    ] {
+        let server = FakeLlm::start().await;
+        server.always(fake_llm::status(429, &[(header, value)], "{}"));
+        let llm = llm(ProviderKind::OpenAi, &server);
+        let err = llm
+            .complete(1, &req(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, LlmError::RateLimited { .. }),
+            "{header}: {value} → {err:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn bad_key_is_clear_not_retried_and_never_echoed() {
     let server = FakeLlm::start().await;
