@@ -862,3 +862,164 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
     coord.shutdown().await;
     store.close().await;
 }
+
+/// A provider that takes `delay` (tokio time) to fail, and counts the answers it got to
+/// give: it tells whether the caller waited that long.
+struct SlowProvider {
+    delay: Duration,
+    answered: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl dicebard::llm::ChatProvider for SlowProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OpenAi
+    }
+    fn model(&self) -> &str {
+        "slow"
+    }
+    fn stream<'a>(
+        &'a self,
+        _req: &'a dicebard::llm::ChatRequest,
+    ) -> dicebard::coordinator::BoxFuture<'a, Result<dicebard::llm::ChatStream, LlmError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.answered
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(LlmError::BadResponse("slow on purpose".into()))
+        })
+    }
+}
+
+/// Hole 16: the coordinator cut every NPC decision at 15 s whatever
+/// `llm.decision_timeout_secs` said. With 30 s configured, an answer at 20 s must be
+/// waited for. Paused time, held still by a parked blocking task (the database works
+/// in real time) and advanced a second at a time: nothing really waits 20 s.
+#[tokio::test(start_paused = true)]
+async fn npc_decisions_get_the_configured_timeout_not_15s() {
+    use dicebard::coordinator::{Coordinator, CoordinatorOptions, Origin, Source};
+    use std::sync::atomic::Ordering;
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    let frozen = tokio::task::spawn_blocking(move || {
+        let _ = held.recv();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = dicebard::store::Store::open(&dicebard::store::DbLocation::File(
+        dir.path().join("c.sqlite3"),
+    ))
+    .await
+    .unwrap();
+    let mut s = test_settings();
+    s.decision_timeout = Duration::from_secs(30);
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let provider = Arc::new(SlowProvider {
+        delay: Duration::from_secs(20),
+        answered: answered.clone(),
+    });
+    let llm = Arc::new(dicebard::llm::Llm::new(
+        provider,
+        s,
+        Some(store.clone()),
+        dicebard::clock::Clock::system(),
+    ));
+    let policy = LlmNpcPolicy::new(llm, NpcIntents::default(), Some(store.clone()));
+    assert!(policy.decision_timeout() >= Duration::from_secs(30));
+    let options = CoordinatorOptions {
+        npc_policy: Arc::new(policy),
+        ..Default::default()
+    };
+    let catalog = Arc::new(dicebard_srd::catalog().clone());
+    let coord = Coordinator::new(
+        store.clone(),
+        catalog,
+        dicebard::clock::Clock::system(),
+        options,
+    );
+    let gm = PlayerId::new("gm");
+    let id = coord
+        .create_campaign(
+            "Patience",
+            &gm,
+            None,
+            Some(3),
+            Origin::new(Source::Terminal, &gm),
+        )
+        .await
+        .unwrap();
+    let alice = PlayerId::new("alice");
+    let cmd = |p: &PlayerId, action| dicebard_engine::Command {
+        by: dicebard_engine::Actor::Player(p.clone()),
+        action,
+    };
+    coord
+        .submit(
+            id,
+            cmd(
+                &alice,
+                Action::CreateCharacter {
+                    spec: dicebard_engine::character::CharacterSpec::quick(
+                        "Thorin", "fighter", "dwarf",
+                    ),
+                },
+            ),
+            Origin::new(Source::Terminal, &alice),
+        )
+        .await
+        .unwrap();
+    coord
+        .submit(
+            id,
+            cmd(
+                &gm,
+                Action::StartCombat {
+                    monsters: vec![dicebard_engine::MonsterGroup {
+                        monster: "goblin".into(),
+                        count: 2,
+                    }],
+                },
+            ),
+            Origin::new(Source::Terminal, &gm),
+        )
+        .await
+        .unwrap();
+    // The player passes whenever it is their turn, so the goblins get theirs.
+    let driver = {
+        let coord = coord.clone();
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            while answered.load(Ordering::SeqCst) == 0 {
+                let Ok(snap) = coord.snapshot(id).await else {
+                    return;
+                };
+                if snap.state.active_creature().is_some_and(|c| c.is_pc()) {
+                    let _ = coord
+                        .submit(
+                            id,
+                            cmd(&alice, Action::EndTurn),
+                            Origin::new(Source::Terminal, &alice),
+                        )
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    // Let time pass a second at a time, giving the database real time in between.
+    for _ in 0..600 {
+        if answered.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5)))
+            .await
+            .unwrap();
+    }
+    assert!(
+        answered.load(Ordering::SeqCst) > 0,
+        "the coordinator gave up on every NPC decision before the configured 30 s"
+    );
+    driver.abort();
+    drop(hold);
+    let _ = frozen.await;
+    coord.shutdown().await;
+    store.close().await;
+}
