@@ -8,7 +8,7 @@ use dicebard::llm::{ChatRequest, ChatStream, LlmError, ProviderKind, Purpose, To
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
-use support::fake_llm::{self, FakeLlm, Reply, anthropic, openai};
+use support::fake_llm::{self, FakeLlm, LlamaServer, Reply, anthropic, openai};
 use support::{KEY, llm, llm_with, test_settings};
 
 fn req() -> ChatRequest {
@@ -136,7 +136,8 @@ async fn tool_calls_are_assembled_in_both_formats() {
         match kind {
             ProviderKind::OpenAi => {
                 assert_eq!(body["tools"][0]["function"]["name"], "submit_commands");
-                assert_eq!(body["tool_choice"]["function"]["name"], "submit_commands");
+                // One tool offered: the string every server accepts forces it.
+                assert_eq!(body["tool_choice"], "required");
             }
             ProviderKind::Anthropic => {
                 assert_eq!(body["tools"][0]["name"], "submit_commands");
@@ -148,6 +149,53 @@ async fn tool_calls_are_assembled_in_both_formats() {
             }
         }
     }
+}
+
+/// Hole 15: llama-server takes `tool_choice` only as a string; the object form was
+/// ignored ("auto") or refused, so the forced tool call never happened.
+#[tokio::test]
+async fn tool_choice_is_sent_in_a_form_llama_server_accepts() {
+    let args = json!({"commands": [{"type": "attack", "target": "Goblin 1"}]});
+    for mode in [LlamaServer::IgnoresObject, LlamaServer::RejectsObject] {
+        // One tool offered (what the intent reader and the NPC policy send): the string
+        // "required" forces it everywhere.
+        let server = FakeLlm::start().await;
+        server.llama_server(mode);
+        server.always(openai::tool("submit_commands", &args));
+        let llm = llm(ProviderKind::OpenAi, &server);
+        let resp = llm
+            .complete(1, &tool_req(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(resp.tool_calls.len(), 1, "{mode:?}: {resp:?}");
+        assert_eq!(server.requests()[0].body["tool_choice"], "required");
+        assert_eq!(server.request_count(), 1);
+    }
+
+    // Several tools, one named: the object form first; a server that refuses it gets the
+    // string form at once, and every later request uses it without asking again.
+    let mut two = tool_req();
+    two.tools.push(ToolSpec {
+        name: "other_tool".into(),
+        description: "another".into(),
+        parameters: json!({"type": "object"}),
+    });
+    let server = FakeLlm::start().await;
+    server.llama_server(LlamaServer::RejectsObject);
+    server.always(openai::tool("submit_commands", &args));
+    let llm = llm(ProviderKind::OpenAi, &server);
+    for _ in 0..2 {
+        let resp = llm
+            .complete(1, &two, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(resp.tool_calls[0].name, "submit_commands");
+    }
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3, "one refusal, then the string form");
+    assert!(reqs[0].body["tool_choice"].is_object());
+    assert_eq!(reqs[1].body["tool_choice"], "required");
+    assert_eq!(reqs[2].body["tool_choice"], "required");
 }
 
 #[tokio::test]

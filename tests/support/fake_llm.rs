@@ -70,6 +70,17 @@ impl Recorded {
     }
 }
 
+/// How a llama.cpp `llama-server` treats an OpenAI object-form `tool_choice`
+/// (`{"type": "function", "function": {"name": …}}`): it takes only strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlamaServer {
+    /// Released builds: log "type must be string, but is object", fall back to "auto"
+    /// and answer 200 — the model then chats instead of calling the tool.
+    IgnoresObject,
+    /// Builds that refuse it: HTTP 400 naming `tool_choice`.
+    RejectsObject,
+}
+
 /// Chooses the reply for a request by what it asks (first, before the script).
 pub type Router = Arc<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
 
@@ -79,6 +90,7 @@ struct Shared {
     script: VecDeque<Reply>,
     fallback: Option<Reply>,
     requests: Vec<Recorded>,
+    llama: Option<LlamaServer>,
 }
 
 /// The server. Dropping it stops accepting connections.
@@ -136,6 +148,11 @@ impl FakeLlm {
         self.shared.lock().unwrap().router = Some(Arc::new(f));
     }
 
+    /// Behaves like llama.cpp's `llama-server` about `tool_choice` (see [`LlamaServer`]).
+    pub fn llama_server(&self, mode: LlamaServer) {
+        self.shared.lock().unwrap().llama = Some(mode);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
     }
@@ -190,7 +207,24 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
             headers,
             body,
         };
-        let routed = s.router.clone().and_then(|r| r(&req));
+        let llama = match s.llama {
+            Some(mode) if req.body["tool_choice"].is_object() => Some(mode),
+            _ => None,
+        };
+        let routed = match llama {
+            Some(LlamaServer::RejectsObject) => Some(Reply::Status {
+                status: 400,
+                headers: vec![],
+                body: json!({"error": {"code": 400, "type": "invalid_request_error",
+                    "message": "Wrong type supplied for parameter 'tool_choice'. Expected 'string': [json.exception.type_error.302] type must be string, but is object"}})
+                .to_string(),
+            }),
+            // "auto": a small model answers in prose instead of calling the tool.
+            Some(LlamaServer::IgnoresObject) => Some(openai::text(
+                "The player wants to attack the goblin, I think.",
+            )),
+            None => s.router.clone().and_then(|r| r(&req)),
+        };
         s.requests.push(req);
         routed
             .or_else(|| s.script.pop_front())
