@@ -1023,3 +1023,183 @@ async fn npc_decisions_get_the_configured_timeout_not_15s() {
     coord.shutdown().await;
     store.close().await;
 }
+
+// ---- degenerate output (hole 14), told once with true notices (hole 17) ----------------
+
+fn llm_lines(items: &[NarrationEvent]) -> Vec<String> {
+    sentences(items)
+        .into_iter()
+        .filter(|(_, s)| *s == NarrationSource::Llm)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+fn builtin_lines(items: &[NarrationEvent]) -> Vec<String> {
+    sentences(items)
+        .into_iter()
+        .filter(|(_, s)| *s == NarrationSource::Builtin)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// Every degenerate answer a small local model gave (kept as fixtures) is caught as it
+/// streams: none of it reaches the table, the event is told exactly once (by the LLM's
+/// good sentences before the nonsense, or else by the built-in narrator), and the GM is
+/// told once, in words that say what happened.
+#[tokio::test]
+async fn degenerate_outputs_never_reach_the_table() {
+    for fx in fake_llm::fixtures::degenerate() {
+        let server = FakeLlm::start().await;
+        server.push(fx.reply());
+        let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+        let mut w = World::party(1);
+        let events = w.run(
+            "alice",
+            Action::Act {
+                text: "I look around the cave.".into(),
+            },
+        );
+        let (items, outcome) = drain(&n, &w, &events).await;
+        let llm = llm_lines(&items);
+        let builtin = builtin_lines(&items);
+        let name = fx.name;
+        for line in &llm {
+            assert!(!line.contains('<'), "{name}: markup told: {line}");
+            assert!(
+                fx.never.is_empty() || !line.contains(fx.never),
+                "{name}: told {line:?}"
+            );
+            assert!(!line.to_lowercase().starts_with("rules"), "{name}: {line}");
+        }
+        let mut unique = llm.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            llm.len(),
+            "{name}: a sentence told twice: {llm:?}"
+        );
+        assert!(llm.len() <= 7, "{name}: ran on: {llm:?}");
+        // Told once: LLM prose or the built-in lines, never both.
+        if llm.is_empty() {
+            assert_eq!(builtin, builtin_text(&w, &events), "{name}");
+            assert_eq!(outcome.source, Some(NarrationSource::Builtin), "{name}");
+        } else {
+            assert!(
+                builtin.is_empty(),
+                "{name}: told twice: {llm:?} then {builtin:?}"
+            );
+            assert_eq!(outcome.source, Some(NarrationSource::Llm), "{name}");
+        }
+        assert!(
+            matches!(outcome.error, Some(LlmError::Degenerate(_))),
+            "{name}: {:?}",
+            outcome.error
+        );
+        let told = notices(&items);
+        assert_eq!(told.len(), 1, "{name}: {told:?}");
+        assert!(told[0].contains("unusable"), "{name}: {}", told[0]);
+        assert!(!told[0].contains("did not answer"), "{name}: {}", told[0]);
+    }
+}
+
+/// A sentence cut at the token limit (finish_reason "length") is left out; the whole
+/// ones before it are told, and nothing is wrong enough to tell the GM.
+#[tokio::test]
+async fn a_sentence_cut_at_the_token_limit_is_dropped() {
+    let server = FakeLlm::start().await;
+    server.push(openai::text_ending(
+        fake_llm::fixtures::TRUNCATED,
+        5,
+        "length",
+    ));
+    let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I swing my axe.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    assert_eq!(
+        llm_lines(&items),
+        vec!["Thorin swings his axe in a wide arc."]
+    );
+    assert!(builtin_lines(&items).is_empty());
+    assert!(notices(&items).is_empty());
+    assert_eq!(outcome.source, Some(NarrationSource::Llm));
+    assert_eq!(outcome.error, None);
+    // The default completion cap suits a few short sentences, not pages.
+    assert!(dicebard::llm::LlmSettings::default().max_tokens <= 200);
+}
+
+/// Hole 2 through the whole narrator: Japanese prose with no sentence end for far more
+/// than 320 bytes, streamed in small pieces, is told (cut on character boundaries).
+#[tokio::test]
+async fn long_japanese_prose_without_a_period_is_told() {
+    let server = FakeLlm::start().await;
+    let text = fake_llm::fixtures::japanese();
+    assert!(text.len() > 320);
+    server.push(openai::text_ending(&text, 5, "stop"));
+    let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I charge.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    let llm = llm_lines(&items);
+    assert!(llm.len() > 1, "{llm:?}");
+    assert!(llm.iter().all(|l| l.len() <= 320));
+    assert_eq!(llm.concat(), text);
+    assert_eq!(outcome.source, Some(NarrationSource::Llm));
+}
+
+/// Hole 17: prose began, then the answer dragged on until the request limit. The GM is
+/// told that (not "did not answer within" the stall timeout), and the built-in narrator
+/// does not tell the event a second time.
+#[tokio::test]
+async fn an_answer_past_the_request_limit_is_cut_and_told_once() {
+    let server = FakeLlm::start().await;
+    let mut pieces = vec!["Thorin peers into the dark. "];
+    pieces.extend(std::iter::repeat_n(" ", 40));
+    server.push(openai::text_stream(
+        &pieces,
+        Duration::from_millis(250),
+        None,
+    ));
+    let n = narrator(&server, ProviderKind::OpenAi, |s| {
+        s.http.timeout = Duration::from_secs(2);
+        s.http.stall_timeout = Duration::from_secs(1);
+    });
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I peer into the dark.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    assert_eq!(llm_lines(&items), vec!["Thorin peers into the dark."]);
+    assert!(
+        builtin_lines(&items).is_empty(),
+        "told twice: {:?}",
+        builtin_lines(&items)
+    );
+    assert!(
+        matches!(outcome.error, Some(LlmError::TooLong(_))),
+        "{:?}",
+        outcome.error
+    );
+    let told = notices(&items);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("request limit") && told[0].contains("2s"),
+        "{}",
+        told[0]
+    );
+    assert!(!told[0].contains("did not answer"), "{}", told[0]);
+}

@@ -185,10 +185,7 @@ async fn tool_choice_is_sent_in_a_form_llama_server_accepts() {
     server.always(openai::tool("submit_commands", &args));
     let llm = llm(ProviderKind::OpenAi, &server);
     for _ in 0..2 {
-        let resp = llm
-            .complete(1, &two, Duration::from_secs(5))
-            .await
-            .unwrap();
+        let resp = llm.complete(1, &two, Duration::from_secs(5)).await.unwrap();
         assert_eq!(resp.tool_calls[0].name, "submit_commands");
     }
     let reqs = server.requests();
@@ -422,7 +419,9 @@ async fn a_stalled_stream_times_out() {
         .complete(1, &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
-    assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
+    // Mid-answer silence says so (not "did not answer").
+    assert!(matches!(err, LlmError::Stalled(_)), "{err:?}");
+    assert!(err.to_string().contains("stopped mid-answer"), "{err}");
     // And a server that never answers at all hits the caller's deadline.
     server.push(Reply::Hang);
     let err = llm

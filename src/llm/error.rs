@@ -54,9 +54,18 @@ pub enum LlmError {
         status: u16,
         detail: String,
     },
-    /// No answer (or no further data) within the time allowed.
+    /// No answer within the time allowed.
     #[error("the LLM did not answer within {0:?}")]
     Timeout(Duration),
+    /// The answer began, then nothing more came for this long (`llm.stall_timeout_secs`).
+    #[error("the LLM stopped mid-answer: nothing more came for {0:?}")]
+    Stalled(Duration),
+    /// The answer was still streaming when the request limit (`llm.timeout_secs`) ran out.
+    #[error("the LLM's answer was still going at the {0:?} request limit (llm.timeout_secs)")]
+    TooLong(Duration),
+    /// The answer was unusable as narration (repetition, echoed prompt, markup, garbage).
+    #[error("the LLM's narration was unusable: {0}")]
+    Degenerate(String),
     /// The answer could not be understood (malformed stream, garbage JSON, bad tool call).
     #[error("the LLM's answer was malformed: {0}")]
     BadResponse(String),
@@ -104,6 +113,9 @@ impl LlmError {
             LlmError::Server { .. } => "server",
             LlmError::Rejected { .. } => "rejected",
             LlmError::Timeout(_) => "timeout",
+            LlmError::Stalled(_) => "stalled",
+            LlmError::TooLong(_) => "too_long",
+            LlmError::Degenerate(_) => "degenerate",
             LlmError::BadResponse(_) => "bad_response",
             LlmError::BudgetExhausted { .. } => "budget",
             LlmError::CoolingDown => "cooling_down",

@@ -289,6 +289,7 @@ pub(crate) fn event_stream<D: Decoder>(
     resp: reqwest::Response,
     decoder: D,
     stall: Duration,
+    limit: Duration,
 ) -> ChatStream {
     struct St<D> {
         body: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
@@ -319,7 +320,7 @@ pub(crate) fn event_stream<D: Decoder>(
             match tokio::time::timeout(stall, st.body.next()).await {
                 Err(_) => {
                     st.done = true;
-                    return Some((Err(LlmError::Timeout(stall)), st));
+                    return Some((Err(LlmError::Stalled(stall)), st));
                 }
                 Ok(Some(Ok(chunk))) => match st.parser.push(&chunk) {
                     Ok(events) => {
@@ -337,8 +338,9 @@ pub(crate) fn event_stream<D: Decoder>(
                 },
                 Ok(Some(Err(e))) => {
                     st.done = true;
+                    // reqwest's timeout covers the whole request, body included.
                     let err = if e.is_timeout() {
-                        LlmError::Timeout(stall)
+                        LlmError::TooLong(limit)
                     } else {
                         LlmError::BadResponse(format!(
                             "the stream broke off: {}",

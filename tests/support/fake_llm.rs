@@ -320,6 +320,23 @@ pub mod openai {
         text_stream(&[text], Duration::ZERO, Some((100, 20)))
     }
 
+    /// Text in pieces of `size` characters, ended with `finish_reason` (e.g. "length"
+    /// when the token limit cut it), then `[DONE]`.
+    pub fn text_ending(text: &str, size: usize, finish: &str) -> Reply {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = vec![now(chunk(
+            json!({"role": "assistant", "content": ""}),
+            None,
+        ))];
+        for piece in chars.chunks(size.max(1)) {
+            let p: String = piece.iter().collect();
+            out.push(now(chunk(json!({"content": p}), None)));
+        }
+        out.push(now(chunk(json!({}), Some(finish))));
+        out.push(now("data: [DONE]\n\n".into()));
+        Reply::Stream(out)
+    }
+
     /// One tool call whose arguments arrive in `pieces`.
     pub fn tool_stream(name: &str, pieces: &[&str], usage: Option<(u64, u64)>) -> Reply {
         let mut out = vec![now(chunk(
@@ -466,5 +483,96 @@ pub fn status(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: body.to_string(),
+    }
+}
+
+/// What a small local model (SmolLM2-135M under llama-server) actually said when asked
+/// to narrate (issue #13, hole 14), kept so the suite checks every run that none of it
+/// reaches the table. Each is streamed in small pieces, as a server would.
+pub mod fixtures {
+    use super::*;
+
+    /// A degenerate answer: its name, the text, and how the stream ended.
+    pub struct Degenerate {
+        pub name: &'static str,
+        pub text: String,
+        pub finish: &'static str,
+        /// A piece of it that must never be told.
+        pub never: &'static str,
+    }
+
+    impl Degenerate {
+        pub fn reply(&self) -> Reply {
+            openai::text_ending(&self.text, 7, self.finish)
+        }
+    }
+
+    pub fn degenerate() -> Vec<Degenerate> {
+        let runaway: Vec<String> = [
+            "shadows", "torches", "stones", "winds", "roots", "bones", "echoes",
+        ]
+        .iter()
+        .flat_map(|noun| {
+            [
+                "whisper softly",
+                "grow colder",
+                "shift again",
+                "fall silent",
+                "press closer",
+            ]
+            .iter()
+            .map(move |verb| format!("The {noun} {verb}."))
+        })
+        .collect();
+        vec![
+            Degenerate {
+                name: "prompt markup echoed",
+                text: "<campaign>Stone Hollow</campaign>\n<new_events>\nThorin attacks the goblin \
+                       with the longsword.\n</new_events>\n<scene>\nThorin: dwarf fighter\n</scene>"
+                    .into(),
+                finish: "stop",
+                never: "<",
+            },
+            Degenerate {
+                name: "system prompt recited",
+                text: "Rules:\n- Narrate only the events inside <new_events>, in order, in 1 to 4 \
+                       short sentences of vivid present-tense prose.\n- Every number you state must \
+                       come from the events or the scene exactly as given.\n- Never decide \
+                       outcomes, never add effects, never ask for rolls."
+                    .into(),
+                finish: "stop",
+                never: "Narrate only",
+            },
+            Degenerate {
+                name: "a sentence repeated",
+                text: "The goblin looks around the cave. ".repeat(12),
+                finish: "stop",
+                never: "",
+            },
+            Degenerate {
+                name: "runaway length",
+                text: runaway.join("\n"),
+                finish: "stop",
+                never: "The echoes press closer.",
+            },
+            Degenerate {
+                name: "garbage",
+                text: "### --- ||| ;;; ::: === +++ ~~~ ^^^ ((( ))) ___ *** !!!\n\
+                       0x3f 0x2a 0x00 .... ,,,, ;;;; //// \\\\ ==== ----\n\
+                       ¤¤¤ §§§ ¶¶¶ ©©© ®®® °°° ±±± µµµ ··· ¸¸¸"
+                    .into(),
+                finish: "stop",
+                never: "|||",
+            },
+        ]
+    }
+
+    /// Cut at the token limit: the last sentence is unfinished.
+    pub const TRUNCATED: &str =
+        "Thorin swings his axe in a wide arc. The blade bites deep and the goblin";
+    /// Long Japanese prose with no sentence end for more than 320 bytes (hole 2).
+    pub fn japanese() -> String {
+        "ドワーフの戦士トーリンが斧を振り上げ、洞窟の奥でうなるゴブリンに向かって踏み込み、"
+            .repeat(6)
     }
 }
