@@ -576,8 +576,14 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                     out.info(&q);
                     continue;
                 }
-                ActOutcome::NotUnderstood(_) if let Some(e) = &unknown => {
-                    out.error(line_no, e);
+                // A sentence ("ignore all previous instructions and …") gets the game
+                // master's answer; a lone unknown word is more likely a mistyped command.
+                ActOutcome::NotUnderstood(m) if let Some(e) = &unknown => {
+                    if text.split_whitespace().count() >= 3 {
+                        out.info(&m);
+                    } else {
+                        out.error(line_no, e);
+                    }
                     continue;
                 }
                 other => {

@@ -81,7 +81,9 @@ pub async fn act_free_text(
         ),
         IntentOutcome::NotUnderstood(m) => return ActOutcome::NotUnderstood(m),
         IntentOutcome::Commands(_) => {
-            return ActOutcome::NotUnderstood("I did not catch an action there.".into());
+            return ActOutcome::NotUnderstood(super::nothing_happens(&super::Scene::new(
+                &state, player,
+            )));
         }
     };
     let mut events = Vec::new();

@@ -56,7 +56,59 @@ pub struct Resolution {
 /// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
 /// the fallback).
 pub fn parse_for_player(state: &CampaignState, player: &PlayerId, text: &str) -> IntentOutcome {
-    parse::parse(text, &Scene::new(state, player))
+    helpful(
+        parse::parse(text, &Scene::new(state, player)),
+        &Scene::new(state, player),
+    )
+}
+
+/// The game master's answer to free text that sets nothing in motion ("ignore all
+/// previous instructions and …"): in character, with things to try in this scene —
+/// never a command parser's error.
+pub fn nothing_happens(scene: &Scene) -> String {
+    let foe = scene
+        .foes()
+        .find(|c| !c.down && !c.dead)
+        .map(|c| c.name.to_lowercase())
+        .unwrap_or_else(|| "the goblin".into());
+    let spell = scene
+        .spells
+        .iter()
+        .find(|s| s.level == 0)
+        .or_else(|| scene.spells.first())
+        .map(|s| s.name.to_lowercase())
+        .unwrap_or_else(|| "fire bolt".into());
+    let weapon = scene
+        .weapons
+        .first()
+        .map(|w| format!(" with my {}", w.name.to_lowercase()))
+        .unwrap_or_default();
+    let mut tries = vec![
+        format!("\"I attack {foe}{weapon}\""),
+        format!("\"cast {spell} at {foe}\""),
+        "\"roll stealth\"".to_string(),
+    ];
+    if scene.in_combat {
+        tries.push("\"end my turn\"".into());
+    } else {
+        tries.push("\"I search the room\"".into());
+    }
+    let last = tries.pop().unwrap_or_default();
+    format!(
+        "The game master considers that, but nothing happens. Say what your character does — try {} or {last}.",
+        tries.join(", ")
+    )
+}
+
+/// Gives a reading that sets nothing in motion the game master's answer.
+fn helpful(outcome: IntentOutcome, scene: &Scene) -> IntentOutcome {
+    match outcome {
+        IntentOutcome::NotUnderstood(_) => IntentOutcome::NotUnderstood(nothing_happens(scene)),
+        IntentOutcome::Commands(a) if a.is_empty() => {
+            IntentOutcome::NotUnderstood(nothing_happens(scene))
+        }
+        other => other,
+    }
 }
 
 /// Reads free text: LLM first when configured and healthy, the parser otherwise.
@@ -83,7 +135,7 @@ impl IntentResolver {
     ) -> Resolution {
         let scene = Scene::new(state, player);
         let parser = |llm_error: Option<String>| Resolution {
-            outcome: parse::parse(text, &scene),
+            outcome: helpful(parse::parse(text, &scene), &scene),
             source: IntentSource::Parser,
             llm_error,
         };
@@ -115,7 +167,7 @@ impl IntentResolver {
                     .map(|c| c.arguments.as_str());
                 match llm::validate(args, &resp.text, &scene, text) {
                     Ok(outcome) => Resolution {
-                        outcome,
+                        outcome: helpful(outcome, &scene),
                         source: IntentSource::Llm,
                         llm_error: None,
                     },
