@@ -571,7 +571,11 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             )
             .await;
             match outcome {
-                ActOutcome::Done { .. } => {}
+                ActOutcome::Done { notice, .. } => {
+                    if let Some(n) = notice {
+                        out.info(&n);
+                    }
+                }
                 ActOutcome::Clarify(q) => {
                     out.info(&q);
                     continue;
@@ -580,7 +584,7 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                 // master's answer; a lone unknown word is more likely a mistyped command.
                 ActOutcome::NotUnderstood(m) if let Some(e) = &unknown => {
                     if text.split_whitespace().count() >= 3 {
-                        out.info(&m);
+                        out.error(line_no, &m);
                     } else {
                         out.error(line_no, e);
                     }

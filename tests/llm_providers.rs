@@ -566,3 +566,117 @@ async fn dropping_a_stream_midway_still_counts_tokens() {
     assert_eq!(r.requests_total, 1);
     assert!(r.input_tokens_total > 0, "estimated from the prompt");
 }
+
+/// Hole 8: the token budget was per campaign only, so `/campaign end` + `start` bought
+/// a fresh one. The host-wide daily cap counts every campaign, and survives a restart.
+#[tokio::test]
+async fn the_host_daily_budget_spans_campaigns_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dicebard::store::DbLocation::File(dir.path().join("h.sqlite3"));
+    let store = dicebard::store::Store::open(&loc).await.unwrap();
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C"] {
+        let c = store
+            .create_campaign(dicebard::store::NewCampaign {
+                name: name.into(),
+                guild_id: None,
+                channel_id: None,
+                seed: 1,
+                created_at_ms: 0,
+            })
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let server = FakeLlm::start().await;
+    server.always(openai::text("Words.")); // 100 + 20 tokens each
+    let mut settings = test_settings();
+    settings.token_budget = 1_000; // each campaign alone is far from its own cap
+    settings.daily_token_budget = 200;
+    let llm = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        settings.clone(),
+        Some(store.clone()),
+    );
+    llm.complete(ids[0], &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    llm.complete(ids[1], &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    // A third campaign (a "new" one) gets nothing: 240 of 200 spent host-wide.
+    let err = llm
+        .complete(ids[2], &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LlmError::HostBudgetExhausted {
+            used: 240,
+            budget: 200
+        }
+    );
+    assert!(err.to_string().contains("llm.daily_token_budget"), "{err}");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "no request once the host cap is hit"
+    );
+    let r = llm.usage(ids[2]).await;
+    assert_eq!((r.host_tokens_today, r.host_token_budget), (240, 200));
+    assert!(
+        r.to_string().contains("host's daily budget is spent"),
+        "{r}"
+    );
+
+    // A restarted bot remembers today's host-wide spend (the store write is
+    // asynchronous: wait for it).
+    for _ in 0..100 {
+        if store.llm_tokens_on_day(0).await.is_ok()
+            && futures_util::future::join_all(ids.iter().map(|id| store.llm_usage(*id)))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap().iter().map(|u| u.requests).sum::<u64>())
+                .sum::<u64>()
+                == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fresh = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        settings,
+        Some(store.clone()),
+    );
+    let err = fresh
+        .complete(ids[2], &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::HostBudgetExhausted { used: 240, .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.request_count(), 2);
+    store.close().await;
+}
+
+/// Hostile usage counts from a server (u64::MAX tokens) must not overflow the meter.
+#[tokio::test]
+async fn hostile_usage_counts_do_not_overflow() {
+    let server = FakeLlm::start().await;
+    let huge = fake_llm::raw_stream(&[
+        "data: {\"choices\":[{\"delta\":{\"content\":\"Words.\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":18446744073709551615}}\n\n",
+        "data: [DONE]\n\n",
+    ]);
+    server.push(huge.clone());
+    server.push(huge);
+    let llm = llm(ProviderKind::OpenAi, &server);
+    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
+    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
+    let r = llm.usage(1).await;
+    assert!(r.exhausted);
+}

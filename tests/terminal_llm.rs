@@ -169,7 +169,7 @@ async fn prompt_injection_gets_an_answer_not_a_parser_error() {
         "{lines:#?}"
     );
     assert!(
-        lines.iter().any(|l| l["info"]
+        lines.iter().any(|l| l["error"]
             .as_str()
             .is_some_and(|s| s.contains("nothing happens"))),
         "{lines:#?}"

@@ -19,10 +19,12 @@ pub mod scene;
 pub use act::{ActOutcome, act_free_text};
 pub use scene::{Found, Prefer, Scene};
 
+use crate::clock::Clock;
 use crate::llm::{Breaker, Llm};
 use dicebard_engine::{Action, CampaignState, PlayerId};
 use serde::Serialize;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use tracing::Instrument;
 
 /// What a piece of free text means.
@@ -51,6 +53,57 @@ pub struct Resolution {
     pub source: IntentSource,
     /// Why the LLM's reading was not used, when it was tried.
     pub llm_error: Option<String>,
+    /// Something the player should be told (they hit the per-minute limit).
+    pub notice: Option<String>,
+}
+
+/// At most `per_minute` LLM readings per player in any 60 s (`llm.user_requests_per_minute`),
+/// on the one clock (so tests run it on paused time).
+pub struct RateLimiter {
+    per_minute: u32,
+    clock: Clock,
+    recent: Mutex<HashMap<String, VecDeque<u64>>>,
+}
+
+/// Players remembered by the limiter before idle ones are forgotten.
+const MAX_TRACKED_PLAYERS: usize = 10_000;
+const WINDOW_MS: u64 = 60_000;
+
+impl RateLimiter {
+    pub fn new(per_minute: u32, clock: Clock) -> Self {
+        RateLimiter {
+            per_minute,
+            clock,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request by `who` now; false (and not counted) when over the limit.
+    pub fn allow(&self, who: &str) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let now = self.clock.now().0;
+        let mut map = self.recent.lock().expect("rate limiter poisoned");
+        if map.len() >= MAX_TRACKED_PLAYERS && !map.contains_key(who) {
+            map.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) < WINDOW_MS));
+            if map.len() >= MAX_TRACKED_PLAYERS {
+                return false;
+            }
+        }
+        let q = map.entry(who.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= WINDOW_MS)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.per_minute as usize {
+            return false;
+        }
+        q.push_back(now);
+        true
+    }
 }
 
 /// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
@@ -115,13 +168,23 @@ fn helpful(outcome: IntentOutcome, scene: &Scene) -> IntentOutcome {
 pub struct IntentResolver {
     llm: Option<Arc<Llm>>,
     breaker: Breaker,
+    limiter: RateLimiter,
 }
 
 impl IntentResolver {
     pub fn new(llm: Option<Arc<Llm>>) -> Self {
+        Self::with_clock(llm, Clock::system())
+    }
+
+    /// With the per-player limit counted on `clock`.
+    pub fn with_clock(llm: Option<Arc<Llm>>, clock: Clock) -> Self {
+        let per_minute = llm
+            .as_ref()
+            .map_or(0, |l| l.settings().user_requests_per_minute);
         IntentResolver {
             llm,
             breaker: Breaker::default(),
+            limiter: RateLimiter::new(per_minute, clock),
         }
     }
 
@@ -138,6 +201,7 @@ impl IntentResolver {
             outcome: helpful(parse::parse(text, &scene), &scene),
             source: IntentSource::Parser,
             llm_error,
+            notice: None,
         };
         // The GM may keep the LLM out of a campaign altogether.
         let llm_allowed = state.settings.narrator != dicebard_engine::NarratorMode::Builtin;
@@ -150,6 +214,17 @@ impl IntentResolver {
         };
         if !self.breaker.allow(campaign_id) {
             return parser(Some("the LLM is resting after a failure".into()));
+        }
+        if !self.limiter.allow(player.as_str()) {
+            let per_minute = llm.settings().user_requests_per_minute;
+            tracing::info!(player = %player, per_minute, "LLM reading rate limit hit; using the phrase parser");
+            let mut r = parser(Some(format!(
+                "over the limit of {per_minute} LLM readings a minute"
+            )));
+            r.notice = Some(format!(
+                "You're acting fast: the game master reads at most {per_minute} free-text actions a minute with the LLM, so the built-in phrase reader took this one."
+            ));
+            return r;
         }
         let req = llm::request(&scene, text);
         let span = tracing::debug_span!("intent", campaign = campaign_id);
@@ -170,6 +245,7 @@ impl IntentResolver {
                         outcome: helpful(outcome, &scene),
                         source: IntentSource::Llm,
                         llm_error: None,
+                        notice: None,
                     },
                     Err(why) => {
                         tracing::info!(reason = %why, "LLM intent rejected; using the phrase parser");

@@ -72,6 +72,11 @@ pub enum LlmError {
     /// The campaign spent its token budget for today.
     #[error("this campaign's LLM token budget for today is spent ({used} of {budget} tokens)")]
     BudgetExhausted { used: u64, budget: u64 },
+    /// All campaigns on this host together spent today's token budget.
+    #[error(
+        "this host's LLM token budget for today is spent ({used} of {budget} tokens across all campaigns; llm.daily_token_budget)"
+    )]
+    HostBudgetExhausted { used: u64, budget: u64 },
     /// The LLM was not asked because it failed recently; the built-in narrator speaks
     /// until the cool-down ends.
     #[error("the LLM is resting after a failure")]
@@ -118,6 +123,7 @@ impl LlmError {
             LlmError::Degenerate(_) => "degenerate",
             LlmError::BadResponse(_) => "bad_response",
             LlmError::BudgetExhausted { .. } => "budget",
+            LlmError::HostBudgetExhausted { .. } => "host_budget",
             LlmError::CoolingDown => "cooling_down",
         }
     }

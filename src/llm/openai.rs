@@ -148,6 +148,7 @@ impl ChatProvider for OpenAiClient {
                 resp,
                 OpenAiDecoder::default(),
                 self.http.stall_timeout,
+                self.http.timeout,
             ))
         })
     }
