@@ -110,10 +110,8 @@ fn boundary(buf: &str) -> Option<usize> {
             while m < chars.len() && (is_wide_stop(chars[m].1) || is_closer(chars[m].1)) {
                 m += 1;
             }
-            return match chars.get(m) {
-                Some(&(j, _)) => Some(j),
-                None => None, // a closing quote may still come
-            };
+            // At the end of the buffer, wait: a closing quote may still come.
+            return chars.get(m).map(|&(j, _)| j);
         }
         if !matches!(c, '.' | '!' | '?' | '…' | '‼' | '⁇' | '⁈' | '⁉' | '؟' | '۔') {
             continue;
@@ -211,6 +209,7 @@ pub struct DegenerationGuard {
     seen: HashMap<String, u32>,
     told: usize,
     max_sentences: usize,
+    story_events: usize,
 }
 
 /// Most sentences told for a batch, whatever its size (the prompt asks for 1 to 4).
@@ -224,6 +223,7 @@ impl DegenerationGuard {
             seen: HashMap::new(),
             told: 0,
             max_sentences: (6 + story_events).min(MAX_SENTENCES),
+            story_events,
         }
     }
 
@@ -257,8 +257,7 @@ impl DegenerationGuard {
         if self.told > self.max_sentences {
             return Verdict::Stop(format!(
                 "it ran on past {} sentences for {} event(s)",
-                self.max_sentences,
-                self.max_sentences.saturating_sub(6).max(1)
+                self.max_sentences, self.story_events
             ));
         }
         Verdict::Tell
