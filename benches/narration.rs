@@ -50,6 +50,7 @@ async fn llm_first_sentence(
     });
     let mut settings = test_settings();
     settings.token_budget = 0; // no cap: the benchmark spends more than a day's default
+    settings.daily_token_budget = 0; // nor a host-wide one
     let llm = llm_with(kind, &server.base_url(), settings, None);
     let narrator = LlmNarrator::new(llm, None, dicebard::clock::Clock::system());
     let mut w = World::party(1);

@@ -227,6 +227,12 @@ pub struct LlmConfig {
     pub max_retries: u32,
     /// Most LLM tokens (prompt + completion) one campaign may use per day; 0 = no cap.
     pub token_budget: u64,
+    /// Most LLM tokens all campaigns together may use per day (UTC) on this host, so
+    /// ending and restarting a campaign does not buy a fresh budget; 0 = no cap.
+    pub daily_token_budget: u64,
+    /// Free-text readings by the LLM (/act, speech, the terminal) one player may ask
+    /// for per minute; past it the phrase parser reads their text. 0 = no limit.
+    pub user_requests_per_minute: u32,
     /// Seconds to wait for the TCP/TLS connection.
     pub connect_timeout_secs: u64,
     /// Seconds of silence in a streamed answer (or before its first words) after which
@@ -273,10 +279,12 @@ impl Default for LlmConfig {
             timeout_secs: 60,
             max_retries: 2,
             token_budget: 200_000,
+            daily_token_budget: 2_000_000,
+            user_requests_per_minute: 6,
             connect_timeout_secs: 10,
             stall_timeout_secs: 15,
             retry_backoff_ms: 500,
-            max_tokens: 400,
+            max_tokens: 160,
             cost_per_1k_input: Usd(0.0),
             cost_per_1k_output: Usd(0.0),
             summary_every: 40,

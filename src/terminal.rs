@@ -568,13 +568,23 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                     out.reading(line_no, *source, actions.len());
                 }
                 match outcome {
-                    ActOutcome::Done { .. } => {}
+                    ActOutcome::Done { notice, .. } => {
+                        if let Some(n) = notice {
+                            out.info(&n);
+                        }
+                    }
                     ActOutcome::Clarify(q) => {
                         out.info(&q);
                         break 'line;
                     }
-                    ActOutcome::NotUnderstood(_) if let Some(e) = &unknown => {
-                        out.error(line_no, e);
+                    // A sentence ("ignore all previous instructions and …") gets the game
+                    // master's answer; a lone unknown word is more likely a mistyped command.
+                    ActOutcome::NotUnderstood(m) if let Some(e) = &unknown => {
+                        if text.split_whitespace().count() >= 3 {
+                            out.error(line_no, &m);
+                        } else {
+                            out.error(line_no, e);
+                        }
                         break 'line;
                     }
                     other => {

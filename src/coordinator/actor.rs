@@ -513,7 +513,7 @@ impl Actor {
             }
             let policy = self.shared.options.npc_policy.clone();
             let choice = match tokio::time::timeout(
-                Duration::from_secs(15),
+                policy.decision_timeout(),
                 policy.choose(&self.state, &options),
             )
             .await

@@ -120,6 +120,13 @@ pub trait NpcPolicy: Send + Sync + 'static {
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcOption>;
+
+    /// How long the campaign actor waits for [`NpcPolicy::choose`] before playing the
+    /// built-in choice. A policy with its own deadline (the LLM's
+    /// `llm.decision_timeout_secs`) says so here, so the actor never cuts it shorter.
+    fn decision_timeout(&self) -> Duration {
+        Duration::from_secs(15)
+    }
 }
 
 /// The engine's built-in tactical policy.

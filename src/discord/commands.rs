@@ -195,7 +195,13 @@ async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
     )
     .await?;
     match outcome {
-        ActOutcome::Done { events, .. } => reply_events(ctx, campaign, &me, &events).await,
+        ActOutcome::Done { events, notice, .. } => {
+            reply_events(ctx, campaign, &me, &events).await?;
+            match notice {
+                Some(n) => ephemeral(ctx, n).await,
+                None => Ok(()),
+            }
+        }
         ActOutcome::Partial { events, refused } => {
             reply_events(ctx, campaign, &me, &events).await?;
             ephemeral(ctx, format!("Then: {}", refused.user_message())).await

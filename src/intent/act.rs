@@ -16,6 +16,8 @@ pub enum ActOutcome {
         events: Vec<Arc<Committed>>,
         actions: Vec<Action>,
         source: IntentSource,
+        /// Something to tell the player as well (the per-minute LLM limit was hit).
+        notice: Option<String>,
     },
     /// Some actions were committed, then one was refused (`refused` is for the player).
     Partial {
@@ -42,7 +44,7 @@ impl ActOutcome {
     /// A line for the player when nothing (or not everything) happened.
     pub fn message(&self) -> Option<String> {
         match self {
-            ActOutcome::Done { .. } => None,
+            ActOutcome::Done { notice, .. } => notice.clone(),
             ActOutcome::Partial { refused, .. } | ActOutcome::Refused(refused) => {
                 Some(refused.user_message())
             }
@@ -70,18 +72,25 @@ pub async fn act_free_text(
         Err(e) => return ActOutcome::Refused(e),
     };
     let resolution = resolver.resolve(campaign, &state, player, text).await;
+    let notice = resolution.notice;
+    let with_notice = |m: String| match &notice {
+        Some(n) => format!("{n} {m}"),
+        None => m,
+    };
     let (actions, source) = match resolution.outcome {
         IntentOutcome::Commands(a) if !a.is_empty() => (a, resolution.source),
-        IntentOutcome::Clarify(q) => return ActOutcome::Clarify(q),
+        IntentOutcome::Clarify(q) => return ActOutcome::Clarify(with_notice(q)),
         IntentOutcome::NotUnderstood(_) | IntentOutcome::Commands(_) if fallback_to_act => (
             vec![Action::Act {
                 text: text.trim().to_string(),
             }],
             IntentSource::Parser,
         ),
-        IntentOutcome::NotUnderstood(m) => return ActOutcome::NotUnderstood(m),
+        IntentOutcome::NotUnderstood(m) => return ActOutcome::NotUnderstood(with_notice(m)),
         IntentOutcome::Commands(_) => {
-            return ActOutcome::NotUnderstood("I did not catch an action there.".into());
+            return ActOutcome::NotUnderstood(with_notice(super::nothing_happens(
+                &super::Scene::new(&state, player),
+            )));
         }
     };
     let mut events = Vec::new();
@@ -100,5 +109,6 @@ pub async fn act_free_text(
         events,
         actions,
         source,
+        notice,
     }
 }

@@ -19,10 +19,12 @@ pub mod scene;
 pub use act::{ActOutcome, act_free_text};
 pub use scene::{Found, Prefer, Scene};
 
+use crate::clock::Clock;
 use crate::llm::{Breaker, Llm};
 use dicebard_engine::{Action, CampaignState, PlayerId};
 use serde::Serialize;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use tracing::Instrument;
 
 /// What a piece of free text means.
@@ -51,25 +53,138 @@ pub struct Resolution {
     pub source: IntentSource,
     /// Why the LLM's reading was not used, when it was tried.
     pub llm_error: Option<String>,
+    /// Something the player should be told (they hit the per-minute limit).
+    pub notice: Option<String>,
+}
+
+/// At most `per_minute` LLM readings per player in any 60 s (`llm.user_requests_per_minute`),
+/// on the one clock (so tests run it on paused time).
+pub struct RateLimiter {
+    per_minute: u32,
+    clock: Clock,
+    recent: Mutex<HashMap<String, VecDeque<u64>>>,
+}
+
+/// Players remembered by the limiter before idle ones are forgotten.
+const MAX_TRACKED_PLAYERS: usize = 10_000;
+const WINDOW_MS: u64 = 60_000;
+
+impl RateLimiter {
+    pub fn new(per_minute: u32, clock: Clock) -> Self {
+        RateLimiter {
+            per_minute,
+            clock,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request by `who` now; false (and not counted) when over the limit.
+    pub fn allow(&self, who: &str) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let now = self.clock.now().0;
+        let mut map = self.recent.lock().expect("rate limiter poisoned");
+        if map.len() >= MAX_TRACKED_PLAYERS && !map.contains_key(who) {
+            map.retain(|_, q| q.back().is_some_and(|t| now.saturating_sub(*t) < WINDOW_MS));
+            if map.len() >= MAX_TRACKED_PLAYERS {
+                return false;
+            }
+        }
+        let q = map.entry(who.to_string()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) >= WINDOW_MS)
+        {
+            q.pop_front();
+        }
+        if q.len() >= self.per_minute as usize {
+            return false;
+        }
+        q.push_back(now);
+        true
+    }
 }
 
 /// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
 /// the fallback).
 pub fn parse_for_player(state: &CampaignState, player: &PlayerId, text: &str) -> IntentOutcome {
-    parse::parse(text, &Scene::new(state, player))
+    helpful(
+        parse::parse(text, &Scene::new(state, player)),
+        &Scene::new(state, player),
+    )
+}
+
+/// The game master's answer to free text that sets nothing in motion ("ignore all
+/// previous instructions and …"): in character, with things to try in this scene —
+/// never a command parser's error.
+pub fn nothing_happens(scene: &Scene) -> String {
+    let foe = scene
+        .foes()
+        .find(|c| !c.down && !c.dead)
+        .map(|c| c.name.to_lowercase())
+        .unwrap_or_else(|| "the goblin".into());
+    let spell = scene
+        .spells
+        .iter()
+        .find(|s| s.level == 0)
+        .or_else(|| scene.spells.first())
+        .map(|s| s.name.to_lowercase())
+        .unwrap_or_else(|| "fire bolt".into());
+    let weapon = scene
+        .weapons
+        .first()
+        .map(|w| format!(" with my {}", w.name.to_lowercase()))
+        .unwrap_or_default();
+    let mut tries = vec![
+        format!("\"I attack {foe}{weapon}\""),
+        format!("\"cast {spell} at {foe}\""),
+        "\"roll stealth\"".to_string(),
+    ];
+    if scene.in_combat {
+        tries.push("\"end my turn\"".into());
+    } else {
+        tries.push("\"I search the room\"".into());
+    }
+    let last = tries.pop().unwrap_or_default();
+    format!(
+        "The game master considers that, but nothing happens. Say what your character does — try {} or {last}.",
+        tries.join(", ")
+    )
+}
+
+/// Gives a reading that sets nothing in motion the game master's answer.
+fn helpful(outcome: IntentOutcome, scene: &Scene) -> IntentOutcome {
+    match outcome {
+        IntentOutcome::NotUnderstood(_) => IntentOutcome::NotUnderstood(nothing_happens(scene)),
+        IntentOutcome::Commands(a) if a.is_empty() => {
+            IntentOutcome::NotUnderstood(nothing_happens(scene))
+        }
+        other => other,
+    }
 }
 
 /// Reads free text: LLM first when configured and healthy, the parser otherwise.
 pub struct IntentResolver {
     llm: Option<Arc<Llm>>,
     breaker: Breaker,
+    limiter: RateLimiter,
 }
 
 impl IntentResolver {
     pub fn new(llm: Option<Arc<Llm>>) -> Self {
+        Self::with_clock(llm, Clock::system())
+    }
+
+    /// With the per-player limit counted on `clock`.
+    pub fn with_clock(llm: Option<Arc<Llm>>, clock: Clock) -> Self {
+        let per_minute = llm
+            .as_ref()
+            .map_or(0, |l| l.settings().user_requests_per_minute);
         IntentResolver {
             llm,
             breaker: Breaker::default(),
+            limiter: RateLimiter::new(per_minute, clock),
         }
     }
 
@@ -83,9 +198,10 @@ impl IntentResolver {
     ) -> Resolution {
         let scene = Scene::new(state, player);
         let parser = |llm_error: Option<String>| Resolution {
-            outcome: parse::parse(text, &scene),
+            outcome: helpful(parse::parse(text, &scene), &scene),
             source: IntentSource::Parser,
             llm_error,
+            notice: None,
         };
         // The GM may keep the LLM out of a campaign altogether.
         let llm_allowed = state.settings.narrator != dicebard_engine::NarratorMode::Builtin;
@@ -98,6 +214,17 @@ impl IntentResolver {
         };
         if !self.breaker.allow(campaign_id) {
             return parser(Some("the LLM is resting after a failure".into()));
+        }
+        if !self.limiter.allow(player.as_str()) {
+            let per_minute = llm.settings().user_requests_per_minute;
+            tracing::info!(player = %player, per_minute, "LLM reading rate limit hit; using the phrase parser");
+            let mut r = parser(Some(format!(
+                "over the limit of {per_minute} LLM readings a minute"
+            )));
+            r.notice = Some(format!(
+                "You're acting fast: the game master reads at most {per_minute} free-text actions a minute with the LLM, so the built-in phrase reader took this one."
+            ));
+            return r;
         }
         let req = llm::request(&scene, text);
         let span = tracing::debug_span!("intent", campaign = campaign_id);
@@ -115,9 +242,10 @@ impl IntentResolver {
                     .map(|c| c.arguments.as_str());
                 match llm::validate(args, &resp.text, &scene, text) {
                     Ok(outcome) => Resolution {
-                        outcome,
+                        outcome: helpful(outcome, &scene),
                         source: IntentSource::Llm,
                         llm_error: None,
+                        notice: None,
                     },
                     Err(why) => {
                         tracing::info!(reason = %why, "LLM intent rejected; using the phrase parser");

@@ -117,6 +117,7 @@ impl ChatProvider for AnthropicClient {
                 resp,
                 AnthropicDecoder::default(),
                 self.http.stall_timeout,
+                self.http.timeout,
             ))
         })
     }

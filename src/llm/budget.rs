@@ -13,6 +13,10 @@ use std::sync::Mutex;
 
 const DAY_MS: u64 = 86_400_000;
 
+/// Most tokens one request is charged: counts come from the provider, and a hostile
+/// `usage` must not overflow the sums.
+const MAX_TOKENS_PER_REQUEST: u64 = 100_000_000;
+
 /// USD per 1,000 tokens, for the cost estimate (0 for a local model).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Prices {
@@ -42,6 +46,9 @@ pub struct UsageReport {
     pub token_budget: u64,
     /// True when today's budget is spent: the built-in narrator speaks until tomorrow.
     pub exhausted: bool,
+    /// Tokens all campaigns on this host used today, and the host's daily cap (0 = none).
+    pub host_tokens_today: u64,
+    pub host_token_budget: u64,
     pub input_tokens_total: u64,
     pub output_tokens_total: u64,
     pub requests_total: u64,
@@ -73,6 +80,10 @@ impl fmt::Display for UsageReport {
         )?;
         if self.exhausted {
             f.write_str("; budget spent — the built-in narrator speaks until tomorrow (UTC)")?;
+        } else if self.host_token_budget > 0 && self.host_tokens_today >= self.host_token_budget {
+            f.write_str(
+                "; this host's daily budget is spent — the built-in narrator speaks until tomorrow (UTC)",
+            )?;
         } else if self.degraded {
             f.write_str("; the LLM is unavailable — the built-in narrator is speaking")?;
         }
@@ -97,9 +108,20 @@ struct CampaignUsage {
     last_error: Option<String>,
 }
 
-/// The per-campaign meter.
+/// Today's spend of all campaigns together.
+#[derive(Debug, Default)]
+struct HostUsage {
+    day: u64,
+    tokens: u64,
+    /// The day whose stored spend has been read in.
+    loaded_day: Option<u64>,
+}
+
+/// The per-campaign meter, with the host-wide daily cap.
 pub struct UsageMeter {
     budget: u64,
+    daily_budget: u64,
+    host: Mutex<HostUsage>,
     prices: Prices,
     store: Option<Store>,
     clock: Clock,
@@ -110,11 +132,55 @@ impl UsageMeter {
     pub fn new(budget: u64, prices: Prices, store: Option<Store>, clock: Clock) -> Self {
         UsageMeter {
             budget,
+            daily_budget: 0,
+            host: Mutex::new(HostUsage::default()),
             prices,
             store,
             clock,
             inner: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Caps the tokens all campaigns together may use per day (0 = no cap).
+    pub fn with_daily_budget(mut self, tokens: u64) -> Self {
+        self.daily_budget = tokens;
+        self
+    }
+
+    fn host<R>(&self, f: impl FnOnce(&mut HostUsage) -> R) -> R {
+        let today = self.today();
+        let mut h = self.host.lock().expect("usage meter poisoned");
+        if h.day != today {
+            h.day = today;
+            h.tokens = 0;
+        }
+        f(&mut h)
+    }
+
+    /// Reads today's stored spend of every campaign once a day (so a restart, or ending
+    /// and starting campaigns, does not reset the host's budget).
+    async fn ensure_host_loaded(&self) {
+        let today = self.today();
+        if self.host(|h| h.loaded_day == Some(today)) {
+            return;
+        }
+        let stored = match &self.store {
+            Some(store) => match store.llm_tokens_on_day(today).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read today's LLM usage; counting from what this process saw");
+                    0
+                }
+            },
+            None => 0,
+        };
+        self.host(|h| {
+            if h.loaded_day != Some(today) {
+                h.loaded_day = Some(today);
+                // What this process counted is in the store too (or about to be).
+                h.tokens = h.tokens.max(stored);
+            }
+        });
     }
 
     fn today(&self) -> u64 {
@@ -166,7 +232,9 @@ impl UsageMeter {
         });
     }
 
-    /// Errs with [`LlmError::BudgetExhausted`] when today's budget is spent.
+    /// Errs with [`LlmError::BudgetExhausted`] when the campaign's budget for today is
+    /// spent, and with [`LlmError::HostBudgetExhausted`] when all campaigns together
+    /// spent the host's.
     pub async fn check(&self, campaign: i64) -> Result<(), LlmError> {
         self.ensure_loaded(campaign).await;
         let budget = self.budget;
@@ -179,22 +247,38 @@ impl UsageMeter {
             } else {
                 Ok(())
             }
-        })
+        })?;
+        if self.daily_budget > 0 {
+            self.ensure_host_loaded().await;
+            let used = self.host(|h| h.tokens);
+            if used >= self.daily_budget {
+                return Err(LlmError::HostBudgetExhausted {
+                    used,
+                    budget: self.daily_budget,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Counts one finished (or abandoned) request. Synchronous so a dropped stream can
     /// call it; the store write happens on a spawned task.
     pub fn record(&self, campaign: i64, usage: TokenUsage) {
+        let usage = TokenUsage {
+            input: usage.input.min(MAX_TOKENS_PER_REQUEST),
+            output: usage.output.min(MAX_TOKENS_PER_REQUEST),
+        };
         let cost = self.prices.cost_micros(usage);
         let day = self.with(campaign, |u| {
-            u.today_tokens += usage.input + usage.output;
-            u.today_cost_micros += cost;
-            u.total_input += usage.input;
-            u.total_output += usage.output;
-            u.total_requests += 1;
-            u.total_cost_micros += cost;
+            u.today_tokens = u.today_tokens.saturating_add(usage.input + usage.output);
+            u.today_cost_micros = u.today_cost_micros.saturating_add(cost);
+            u.total_input = u.total_input.saturating_add(usage.input);
+            u.total_output = u.total_output.saturating_add(usage.output);
+            u.total_requests = u.total_requests.saturating_add(1);
+            u.total_cost_micros = u.total_cost_micros.saturating_add(cost);
             u.day
         });
+        self.host(|h| h.tokens = h.tokens.saturating_add(usage.input + usage.output));
         if let Some(store) = self.store.clone()
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
@@ -220,6 +304,11 @@ impl UsageMeter {
     /// The report for one campaign (provider, model and `degraded` are filled by the caller).
     pub async fn report(&self, campaign: i64) -> UsageReport {
         self.ensure_loaded(campaign).await;
+        if self.daily_budget > 0 {
+            self.ensure_host_loaded().await;
+        }
+        let host_tokens_today = self.host(|h| h.tokens);
+        let host_token_budget = self.daily_budget;
         let budget = self.budget;
         self.with(campaign, |u| UsageReport {
             campaign_id: campaign,
@@ -228,6 +317,8 @@ impl UsageMeter {
             tokens_today: u.today_tokens,
             token_budget: budget,
             exhausted: budget > 0 && u.today_tokens >= budget,
+            host_tokens_today,
+            host_token_budget,
             input_tokens_total: u.total_input,
             output_tokens_total: u.total_output,
             requests_total: u.total_requests,

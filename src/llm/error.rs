@@ -54,15 +54,29 @@ pub enum LlmError {
         status: u16,
         detail: String,
     },
-    /// No answer (or no further data) within the time allowed.
+    /// No answer within the time allowed.
     #[error("the LLM did not answer within {0:?}")]
     Timeout(Duration),
+    /// The answer began, then nothing more came for this long (`llm.stall_timeout_secs`).
+    #[error("the LLM stopped mid-answer: nothing more came for {0:?}")]
+    Stalled(Duration),
+    /// The answer was still streaming when the request limit (`llm.timeout_secs`) ran out.
+    #[error("the LLM's answer was still going at the {0:?} request limit (llm.timeout_secs)")]
+    TooLong(Duration),
+    /// The answer was unusable as narration (repetition, echoed prompt, markup, garbage).
+    #[error("the LLM's narration was unusable: {0}")]
+    Degenerate(String),
     /// The answer could not be understood (malformed stream, garbage JSON, bad tool call).
     #[error("the LLM's answer was malformed: {0}")]
     BadResponse(String),
     /// The campaign spent its token budget for today.
     #[error("this campaign's LLM token budget for today is spent ({used} of {budget} tokens)")]
     BudgetExhausted { used: u64, budget: u64 },
+    /// All campaigns on this host together spent today's token budget.
+    #[error(
+        "this host's LLM token budget for today is spent ({used} of {budget} tokens across all campaigns; llm.daily_token_budget)"
+    )]
+    HostBudgetExhausted { used: u64, budget: u64 },
     /// The LLM was not asked because it failed recently; the built-in narrator speaks
     /// until the cool-down ends.
     #[error("the LLM is resting after a failure")]
@@ -104,8 +118,12 @@ impl LlmError {
             LlmError::Server { .. } => "server",
             LlmError::Rejected { .. } => "rejected",
             LlmError::Timeout(_) => "timeout",
+            LlmError::Stalled(_) => "stalled",
+            LlmError::TooLong(_) => "too_long",
+            LlmError::Degenerate(_) => "degenerate",
             LlmError::BadResponse(_) => "bad_response",
             LlmError::BudgetExhausted { .. } => "budget",
+            LlmError::HostBudgetExhausted { .. } => "host_budget",
             LlmError::CoolingDown => "cooling_down",
         }
     }

@@ -289,6 +289,7 @@ pub(crate) fn event_stream<D: Decoder>(
     resp: reqwest::Response,
     decoder: D,
     stall: Duration,
+    limit: Duration,
 ) -> ChatStream {
     struct St<D> {
         body: Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
@@ -319,7 +320,7 @@ pub(crate) fn event_stream<D: Decoder>(
             match tokio::time::timeout(stall, st.body.next()).await {
                 Err(_) => {
                     st.done = true;
-                    return Some((Err(LlmError::Timeout(stall)), st));
+                    return Some((Err(LlmError::Stalled(stall)), st));
                 }
                 Ok(Some(Ok(chunk))) => match st.parser.push(&chunk) {
                     Ok(events) => {
@@ -337,8 +338,9 @@ pub(crate) fn event_stream<D: Decoder>(
                 },
                 Ok(Some(Err(e))) => {
                     st.done = true;
+                    // reqwest's timeout covers the whole request, body included.
                     let err = if e.is_timeout() {
-                        LlmError::Timeout(stall)
+                        LlmError::TooLong(limit)
                     } else {
                         LlmError::BadResponse(format!(
                             "the stream broke off: {}",
@@ -417,6 +419,10 @@ pub struct LlmSettings {
     pub temperature: Option<f32>,
     /// Tokens per campaign per day; 0 = no cap.
     pub token_budget: u64,
+    /// Tokens per day for all campaigns on this host together; 0 = no cap.
+    pub daily_token_budget: u64,
+    /// Free-text readings by the LLM per player per minute; 0 = no limit.
+    pub user_requests_per_minute: u32,
     pub prices: Prices,
     /// Refresh the rolling summary every this many narrated events.
     pub summary_every: u64,
@@ -449,6 +455,8 @@ impl LlmSettings {
             max_tokens: c.max_tokens,
             temperature: None,
             token_budget: c.token_budget,
+            daily_token_budget: c.daily_token_budget,
+            user_requests_per_minute: c.user_requests_per_minute,
             prices: Prices {
                 input_per_1k: c.cost_per_1k_input.0,
                 output_per_1k: c.cost_per_1k_output.0,
@@ -485,7 +493,8 @@ impl Llm {
         store: Option<Store>,
         clock: Clock,
     ) -> Self {
-        let meter = UsageMeter::new(settings.token_budget, settings.prices, store, clock);
+        let meter = UsageMeter::new(settings.token_budget, settings.prices, store, clock)
+            .with_daily_budget(settings.daily_token_budget);
         Llm {
             provider,
             meter,
@@ -633,7 +642,8 @@ impl MeteredStream {
             output: self.output_chars.div_ceil(4),
         };
         let usage = match self.reported {
-            Some(u) if u.input + u.output > 0 => TokenUsage {
+            // Counts come from the server: never add them unchecked.
+            Some(u) if u.input.saturating_add(u.output) > 0 => TokenUsage {
                 input: if u.input > 0 { u.input } else { estimate.input },
                 output: if u.output > 0 {
                     u.output
@@ -679,5 +689,50 @@ impl Stream for MeteredStream {
 impl Drop for MeteredStream {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Entry points for the fuzz targets in `fuzz-llm/` (not an API): everything an LLM
+/// server's bytes go through before the program acts on them.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// A streamed body cut into `chunks` however the network cut it: SSE parsing, both
+    /// wire formats' decoders, and the assembly of text and tool calls. Must never
+    /// panic, whatever the bytes.
+    pub fn stream(chunks: &[&[u8]]) {
+        for anthropic in [false, true] {
+            let mut parser = sse::SseParser::new();
+            let mut openai = openai::OpenAiDecoder::default();
+            let mut claude = anthropic::AnthropicDecoder::default();
+            let mut deltas: Vec<Result<ChatDelta, LlmError>> = Vec::new();
+            let mut decode = |ev: sse::SseEvent, deltas: &mut Vec<_>| {
+                let r = if anthropic {
+                    claude.event(ev)
+                } else {
+                    openai.event(ev)
+                };
+                match r {
+                    Ok(ds) => deltas.extend(ds.into_iter().map(Ok)),
+                    Err(e) => deltas.push(Err(e)),
+                }
+            };
+            for c in chunks {
+                match parser.push(c) {
+                    Ok(events) => {
+                        for ev in events {
+                            decode(ev, &mut deltas);
+                        }
+                    }
+                    Err(e) => deltas.push(Err(LlmError::BadResponse(e))),
+                }
+            }
+            if let Some(ev) = parser.finish() {
+                decode(ev, &mut deltas);
+            }
+            let s: ChatStream = Box::pin(futures_util::stream::iter(deltas));
+            let _ = futures_util::FutureExt::now_or_never(collect(s));
+        }
     }
 }

@@ -249,6 +249,12 @@ fn describe(state: &CampaignState, c: &Creature, full: bool) -> String {
 }
 
 impl NpcPolicy for LlmNpcPolicy {
+    /// The configured `llm.decision_timeout_secs` (the request's own deadline), plus a
+    /// little for the campaign look-up and the built-in fallback after it.
+    fn decision_timeout(&self) -> std::time::Duration {
+        self.llm.settings().decision_timeout + std::time::Duration::from_secs(2)
+    }
+
     fn choose<'a>(
         &'a self,
         state: &'a CampaignState,

@@ -19,6 +19,7 @@ use crate::config::Secret;
 use crate::coordinator::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The client.
 pub struct OpenAiClient {
@@ -27,6 +28,9 @@ pub struct OpenAiClient {
     model: String,
     key: Option<Secret>,
     http: HttpOptions,
+    /// The server refused `tool_choice` as an object (llama.cpp's `llama-server` and
+    /// others accept only strings): send the string form from now on.
+    string_tool_choice: AtomicBool,
 }
 
 impl OpenAiClient {
@@ -37,6 +41,7 @@ impl OpenAiClient {
             model: cfg.model,
             key: cfg.api_key,
             http: cfg.http,
+            string_tool_choice: AtomicBool::new(false),
         })
     }
 
@@ -72,7 +77,17 @@ impl OpenAiClient {
                     .collect(),
             );
             if let Some(name) = &req.tool_choice {
-                body["tool_choice"] = json!({"type": "function", "function": {"name": name}});
+                // With one tool offered, "required" forces exactly that tool, and every
+                // OpenAI-compatible server takes the string (llama-server ignores the
+                // object form and falls back to "auto"). With several, name the tool —
+                // unless this server has refused the object form before.
+                let only_tool = req.tools.len() == 1 && req.tools[0].name == *name;
+                body["tool_choice"] =
+                    if only_tool || self.string_tool_choice.load(Ordering::Relaxed) {
+                        json!("required")
+                    } else {
+                        json!({"type": "function", "function": {"name": name}})
+                    };
             }
         }
         body
@@ -111,14 +126,39 @@ impl ChatProvider for OpenAiClient {
                 http: &self.http,
                 key: self.key.as_ref(),
             };
-            let resp = retry::post_json(&endpoint, self.headers(), &self.body(req)).await?;
+            let body = self.body(req);
+            let resp = match retry::post_json(&endpoint, self.headers(), &body).await {
+                Err(LlmError::Rejected { status, detail, .. })
+                    if matches!(status, 400 | 422)
+                        && body["tool_choice"].is_object()
+                        && refuses_object_tool_choice(&detail) =>
+                {
+                    // Once per client: remember, and ask again with the string form.
+                    if !self.string_tool_choice.swap(true, Ordering::Relaxed) {
+                        tracing::info!(
+                            url = %self.url,
+                            "the server takes tool_choice only as a string; using \"required\""
+                        );
+                    }
+                    retry::post_json(&endpoint, self.headers(), &self.body(req)).await?
+                }
+                r => r?,
+            };
             Ok(event_stream(
                 resp,
                 OpenAiDecoder::default(),
                 self.http.stall_timeout,
+                self.http.timeout,
             ))
         })
     }
+}
+
+/// Whether a 400's message says the server wants `tool_choice` in another form
+/// ("tool_choice … must be string, but is object", "Invalid tool_choice", …).
+fn refuses_object_tool_choice(detail: &str) -> bool {
+    let d = detail.to_lowercase();
+    d.contains("tool_choice") || d.contains("tool choice")
 }
 
 /// Decodes `chat.completion.chunk`s.

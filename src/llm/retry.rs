@@ -13,6 +13,9 @@ use std::time::Duration;
 /// [`LlmError::RateLimited`] at once (the built-in narrator speaks meanwhile).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
 
+/// The largest `Retry-After` kept (for the GM's message); larger values are clamped here.
+const MAX_REPORTED_WAIT: Duration = Duration::from_secs(86_400);
+
 /// The delay before retry number `attempt` (0-based): `base * 2^attempt`, capped at 10 s,
 /// plus up to a quarter of it as jitter so many campaigns do not retry in step.
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
@@ -35,20 +38,34 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// `Retry-After` (seconds) or OpenAI's `retry-after-ms`.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// A provider's requested wait in seconds as a [`Duration`], bounded before converting:
+/// `Duration::from_secs_f64` panics on infinities, NaN and values past `u64::MAX`
+/// seconds, and these come straight from a server. NaN → none; negative → zero; more than
+/// a day → a day (anything over [`MAX_RETRY_AFTER`] is never waited for: the caller
+/// gives up at once, and the GM's message still shows the provider's figure).
+pub(crate) fn bounded_wait(secs: f64) -> Option<Duration> {
+    if secs.is_nan() {
+        return None;
+    }
+    let secs = secs.clamp(0.0, MAX_REPORTED_WAIT.as_secs_f64());
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// `Retry-After` (seconds) or OpenAI's `retry-after-ms`. Hostile values (inf, NaN,
+/// 1e20, negative, huge integers) never panic: see [`bounded_wait`].
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
     {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+        return bounded_wait(ms / 1000.0);
     }
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+        .and_then(bounded_wait)
 }
 
 /// Removes anything that looks like a key from a provider's error text (OpenAI echoes
@@ -244,6 +261,49 @@ mod tests {
         let d3 = backoff(b, 3);
         assert!(d3 >= Duration::from_millis(800), "{d3:?}");
         assert!(backoff(b, 30) <= Duration::from_millis(12_500));
+    }
+
+    #[test]
+    fn hostile_retry_after_values_never_panic_and_are_bounded() {
+        let hostile = [
+            "inf",
+            "-inf",
+            "infinity",
+            "NaN",
+            "nan",
+            "1e20",
+            "1e308",
+            "-1e308",
+            "-5",
+            "-0",
+            "18446744073709551615",
+            "18446744073709551616",
+            "340282366920938463463374607431768211456",
+            "99999999999999999999999999999999999999999",
+            "0.000000001",
+            "1e-400",
+            "  7  ",
+        ];
+        for name in ["retry-after", "retry-after-ms"] {
+            for v in hostile {
+                let mut h = HeaderMap::new();
+                h.insert(name, v.parse().unwrap());
+                let got = retry_after(&h);
+                if let Some(d) = got {
+                    assert!(d <= MAX_REPORTED_WAIT, "{name}: {v} gave {d:?}");
+                }
+                // The whole path through `classify` must not panic either.
+                let _ = classify(ProviderKind::OpenAi, "m", 429, &h, "", None);
+            }
+        }
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "inf".parse().unwrap());
+        // Waiting longer than the cap means giving up at once, not sleeping forever.
+        assert!(retry_after(&h).unwrap() > MAX_RETRY_AFTER);
+        h.insert("retry-after", "-3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert("retry-after", "NaN".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

@@ -66,13 +66,16 @@ impl SentenceSplitter {
             }
         }
         while self.buf.len() > FORCE_SPLIT {
-            let cut = self.buf[..FORCE_SPLIT]
-                .rfind(char::is_whitespace)
-                .unwrap_or(FORCE_SPLIT);
-            let cut = if self.buf.is_char_boundary(cut) {
-                cut
-            } else {
-                self.buf.ceil_char_boundary(cut)
+            // Cut at the last space within FORCE_SPLIT bytes, else at the last character
+            // boundary there: the text is anyone's (Japanese, accented prose), so never
+            // slice inside a character.
+            let mut limit = FORCE_SPLIT;
+            while !self.buf.is_char_boundary(limit) {
+                limit -= 1;
+            }
+            let cut = match self.buf[..limit].rfind(char::is_whitespace) {
+                Some(i) if i > 0 => i,
+                _ => limit,
             };
             let s: String = self.buf.drain(..cut).collect();
             let s = tidy(&s);
@@ -100,7 +103,17 @@ fn boundary(buf: &str) -> Option<usize> {
             }
             continue;
         }
-        if !matches!(c, '.' | '!' | '?' | '…') {
+        if is_wide_stop(c) {
+            // 。！？ and kin end a sentence with no space after them; closing brackets
+            // and quotes that follow belong to it.
+            let mut m = k + 1;
+            while m < chars.len() && (is_wide_stop(chars[m].1) || is_closer(chars[m].1)) {
+                m += 1;
+            }
+            // At the end of the buffer, wait: a closing quote may still come.
+            return chars.get(m).map(|&(j, _)| j);
+        }
+        if !matches!(c, '.' | '!' | '?' | '…' | '‼' | '⁇' | '⁈' | '⁉' | '؟' | '۔') {
             continue;
         }
         // Swallow closing quotes, brackets and more terminal marks ("?!", "...").
@@ -147,6 +160,23 @@ fn boundary(buf: &str) -> Option<usize> {
     None
 }
 
+/// Sentence ends written without a following space: CJK full stops and marks, the
+/// Devanagari danda, the Armenian and Ethiopic full stops.
+fn is_wide_stop(c: char) -> bool {
+    matches!(
+        c,
+        '。' | '！' | '？' | '｡' | '．' | '।' | '॥' | '։' | '።' | '︒' | '﹒' | '﹗' | '﹖'
+    )
+}
+
+/// Closing quotes and brackets that stay with the sentence they end.
+fn is_closer(c: char) -> bool {
+    matches!(
+        c,
+        '」' | '』' | '）' | '】' | '〕' | '〉' | '》' | '”' | '’' | '"' | '\'' | ')' | ']' | '»'
+    )
+}
+
 /// One line of plain text: markdown emphasis and headings removed, spaces collapsed.
 fn tidy(s: &str) -> String {
     let s: String = s
@@ -154,6 +184,128 @@ fn tidy(s: &str) -> String {
         .filter(|c| !matches!(c, '*' | '`' | '#' | '_'))
         .collect();
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What [`DegenerationGuard::check`] says about one sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Tell it.
+    Tell,
+    /// Leave it out (said already) and read on.
+    Skip,
+    /// The model is talking nonsense: stop reading; the reason, for the GM.
+    Stop(String),
+}
+
+/// Watches LLM narration as it streams for the ways small models fail (issue #13,
+/// hole 14): the prompt's markup echoed (`<campaign>…`), the system prompt recited
+/// ("Rules:", "- Narrate only the events…"), one sentence over and over, far more
+/// sentences than the events call for, and text that is mostly not words. Every
+/// sentence passes [`DegenerationGuard::check`] before anyone hears it.
+#[derive(Debug, Clone)]
+pub struct DegenerationGuard {
+    /// The system prompt, normalised (see [`normalise`]).
+    instructions: String,
+    seen: HashMap<String, u32>,
+    told: usize,
+    max_sentences: usize,
+    story_events: usize,
+}
+
+/// Most sentences told for a batch, whatever its size (the prompt asks for 1 to 4).
+pub const MAX_SENTENCES: usize = 12;
+
+impl DegenerationGuard {
+    /// For a narration whose system prompt is `system`, telling `story_events` events.
+    pub fn new(system: &str, story_events: usize) -> Self {
+        DegenerationGuard {
+            instructions: normalise(system),
+            seen: HashMap::new(),
+            told: 0,
+            max_sentences: (6 + story_events).min(MAX_SENTENCES),
+            story_events,
+        }
+    }
+
+    pub fn check(&mut self, sentence: &str) -> Verdict {
+        if has_markup(sentence) {
+            return Verdict::Stop("it echoed the prompt's markup".into());
+        }
+        let norm = normalise(sentence);
+        let head = sentence.trim_start_matches(['-', ' ']).to_lowercase();
+        if head.starts_with("rules:")
+            || head.starts_with("narrate the new events")
+            || norm.len() >= 16 && self.instructions.contains(&norm)
+        {
+            return Verdict::Stop("it recited its instructions".into());
+        }
+        // Letters count whole, digits half ("17 vs 15." is fine, "0x3f ;;;; ----" not).
+        let visible = sentence.chars().filter(|c| !c.is_whitespace()).count();
+        let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
+        let digits = sentence.chars().filter(|c| c.is_numeric()).count();
+        if visible >= 4 && letters * 2 + digits < visible {
+            return Verdict::Stop("it was mostly symbols, not words".into());
+        }
+        let n = self.seen.entry(norm).or_insert(0);
+        *n += 1;
+        match *n {
+            1 => {}
+            2 => return Verdict::Skip,
+            _ => return Verdict::Stop("it repeated one sentence over and over".into()),
+        }
+        self.told += 1;
+        if self.told > self.max_sentences {
+            return Verdict::Stop(format!(
+                "it ran on past {} sentences for {} event(s)",
+                self.max_sentences, self.story_events
+            ));
+        }
+        Verdict::Tell
+    }
+}
+
+/// Lower-case letters and digits, every other run of characters one space.
+fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.extend(c.to_lowercase());
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
+/// Whether `s` holds a tag such as `<campaign>`, `</new_events>` or `<|im_end|>`.
+fn has_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(off) = s[i..].find('<') {
+        let start = i + off + 1;
+        let mut j = start;
+        while j < b.len() && matches!(b[j], b'/' | b'|') {
+            j += 1;
+        }
+        let name_start = j;
+        while j < b.len() && j - name_start <= 40 && (b[j].is_ascii_alphanumeric() || b[j] == b'_')
+        {
+            j += 1;
+        }
+        while j < b.len() && b[j] == b'|' {
+            j += 1;
+        }
+        if j > name_start && j < b.len() && b[j] == b'>' {
+            return true;
+        }
+        i = start;
+    }
+    false
 }
 
 /// Paces edits of a live chat message as narration streams in: at most one edit per
@@ -315,6 +467,14 @@ struct Inner {
     breaker: Breaker,
     intents: NpcIntents,
     summarising: Mutex<HashSet<i64>>,
+}
+
+/// What the LLM told of a batch.
+struct Told {
+    /// Numbers it stated that the events do not hold (those sentences were withheld).
+    flagged: Vec<i64>,
+    /// Why it stopped early, after some prose had gone out.
+    cut: Option<LlmError>,
 }
 
 /// One line to hand out: (seq, visibility, text).
@@ -655,15 +815,30 @@ impl Inner {
                 .tell(
                     campaign,
                     prompt,
+                    job.story.len().max(1),
                     &job.story_visibility,
                     job.story_seq,
                     &mut out,
                 )
                 .await
             {
-                Ok(flagged) => {
+                Ok(Told { flagged, cut }) => {
                     outcome.source = Some(NarrationSource::Llm);
-                    if self.breaker.success(campaign) {
+                    if let Some(e) = cut {
+                        // Prose already went out: the events are told; cut the rest,
+                        // add nothing (each event is told once), and tell the GM once.
+                        if self.breaker.failure(campaign) {
+                            tracing::warn!(error = %e, kind = e.kind(), "LLM narration cut short; the built-in narrator takes over from the next event");
+                            out.notice(
+                                job.story_seq,
+                                format!("The LLM narrator's answer was cut short ({e}). The built-in narrator is speaking until it recovers; the game goes on."),
+                            )
+                            .await;
+                        } else {
+                            tracing::debug!(error = %e, "LLM narration cut short again");
+                        }
+                        outcome.error = Some(e);
+                    } else if self.breaker.success(campaign) {
                         tracing::info!("the LLM narrator works again");
                         out.notice(job.story_seq, "The LLM narrator is working again.".into())
                             .await;
@@ -712,15 +887,19 @@ impl Inner {
         }
     }
 
-    /// Streams the LLM's story prose into `out`. Returns the flagged numbers.
+    /// Streams the LLM's story prose into `out`, each sentence checked by a
+    /// [`DegenerationGuard`] before it is told. Errs only when nothing was told (the
+    /// built-in narrator then tells the events); once prose has gone out, a failure
+    /// cuts the telling short instead, so no event is told twice.
     async fn tell(
         &self,
         campaign: i64,
         prompt: &NarrationPrompt,
+        story_events: usize,
         vis: &Visibility,
         seq: u64,
         out: &mut Collector,
-    ) -> Result<Vec<i64>, LlmError> {
+    ) -> Result<Told, LlmError> {
         let stall = self.llm.settings().http.stall_timeout;
         let first_deadline = Instant::now() + stall;
         let timeout = || {
@@ -733,11 +912,28 @@ impl Inner {
                 .await
                 .map_err(|_| timeout())??;
         let mut splitter = SentenceSplitter::new();
+        let mut guard = DegenerationGuard::new(&prompt.request.system, story_events);
         let mut started = false;
         let mut flagged = Vec::new();
         let mut sent = 0usize;
         let mut chars = 0usize;
-        let mut emit = async |s: String, out: &mut Collector, flagged: &mut Vec<i64>| -> bool {
+        let mut finish: Option<String> = None;
+        let mut cut: Option<LlmError> = None;
+        let mut degenerate: Option<String> = None;
+        // Tells one sentence; false when the telling must stop.
+        let mut emit = async |s: String,
+                              out: &mut Collector,
+                              flagged: &mut Vec<i64>,
+                              degenerate: &mut Option<String>|
+               -> bool {
+            match guard.check(&s) {
+                Verdict::Tell => {}
+                Verdict::Skip => return true,
+                Verdict::Stop(why) => {
+                    *degenerate = Some(why);
+                    return false;
+                }
+            }
             let bad = check_numbers(&s, &prompt.allowed);
             if !bad.is_empty() {
                 flagged.extend(bad);
@@ -762,30 +958,74 @@ impl Inner {
             };
             match next {
                 None => break,
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => {
+                    cut = Some(e);
+                    break;
+                }
                 Some(Ok(ChatDelta::Text(t))) => {
                     started |= !t.trim().is_empty();
                     for s in splitter.push(&t) {
-                        if !emit(s, out, &mut flagged).await {
+                        if !emit(s, out, &mut flagged, &mut degenerate).await {
                             break 'read;
                         }
                     }
                 }
+                Some(Ok(ChatDelta::Finish(f))) => finish = f,
                 Some(Ok(_)) => {}
             }
         }
-        if let Some(s) = splitter.finish() {
-            emit(s, out, &mut flagged).await;
+        let ended_well = cut.is_none() && degenerate.is_none();
+        let rest = splitter.finish();
+        if let Some(s) = rest
+            .as_ref()
+            .filter(|_| cut.is_some() && degenerate.is_none())
+        {
+            // Broken off (a timeout, a dropped connection): a last sentence that was
+            // complete is still told; a fragment is not.
+            if s.ends_with(['.', '!', '?', '…', '"', '\u{201d}', '。', '！', '？', '」']) {
+                emit(s.clone(), out, &mut flagged, &mut degenerate).await;
+            }
+        }
+        if let Some(s) = rest.filter(|_| ended_well) {
+            if matches!(finish.as_deref(), Some("length" | "max_tokens")) {
+                // Cut at the token limit mid-sentence: leave the fragment out.
+                tracing::debug!(fragment = %s, "narration hit the token limit; dropped its last, unfinished sentence");
+            } else {
+                emit(s, out, &mut flagged, &mut degenerate).await;
+            }
         }
         drop(stream);
-        if sent == 0 && flagged.is_empty() {
-            let e = LlmError::BadResponse("the narration was empty".into());
+        if let Some(why) = degenerate {
+            let e = LlmError::Degenerate(why);
+            self.llm.record_failure(campaign, &e);
+            cut = Some(e);
+        }
+        let told_nothing = sent == 0 && flagged.is_empty();
+        if let Some(e) = cut {
+            if told_nothing {
+                return Err(e);
+            }
+            flagged.sort_unstable();
+            flagged.dedup();
+            return Ok(Told {
+                flagged,
+                cut: Some(e),
+            });
+        }
+        if told_nothing {
+            let e = if matches!(finish.as_deref(), Some("length" | "max_tokens")) {
+                LlmError::BadResponse(
+                    "the narration hit the token limit (llm.max_tokens) before its first sentence ended".into(),
+                )
+            } else {
+                LlmError::BadResponse("the narration was empty".into())
+            };
             self.llm.record_failure(campaign, &e);
             return Err(e);
         }
         flagged.sort_unstable();
         flagged.dedup();
-        Ok(flagged)
+        Ok(Told { flagged, cut: None })
     }
 
     async fn persist_facts(&self, campaign: i64, facts: &[super::memory::Fact]) {
@@ -935,6 +1175,50 @@ mod tests {
         let long = "word ".repeat(200);
         let parts = split_all(&[&long]);
         assert!(parts.len() > 1 && parts.iter().all(|p| p.len() <= FORCE_SPLIT));
+    }
+
+    #[test]
+    fn non_ascii_prose_without_a_period_is_cut_on_character_boundaries() {
+        // Hole 2: 320 bytes into these the old splitter sliced inside a character.
+        for unit in [
+            "竜が咆哮し、炎が洞窟を満たす",
+            "éàüñç ",
+            "ÉÉÉÉ",
+            "🐉",
+            "a🐉",
+        ] {
+            let long = unit.repeat(400);
+            for chunk in [1usize, 7, 50, 10_000] {
+                let chars: Vec<char> = long.chars().collect();
+                let pieces: Vec<String> = chars.chunks(chunk).map(|c| c.iter().collect()).collect();
+                let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+                let parts = split_all(&refs);
+                assert!(parts.len() > 1, "{unit}");
+                assert!(parts.iter().all(|p| p.len() <= FORCE_SPLIT), "{unit}");
+                let joined: String = parts.concat();
+                let want: String = long.chars().filter(|c| !c.is_whitespace()).collect();
+                let got: String = joined.chars().filter(|c| !c.is_whitespace()).collect();
+                assert_eq!(got, want, "nothing lost or doubled ({unit})");
+            }
+        }
+    }
+
+    #[test]
+    fn wide_sentence_ends_end_sentences() {
+        let text = "竜が咆哮した。「逃げろ！」と戦士が叫ぶ？ゴブリンは倒れた。";
+        let expect = vec![
+            "竜が咆哮した。",
+            "「逃げろ！」",
+            "と戦士が叫ぶ？",
+            "ゴブリンは倒れた。",
+        ];
+        assert_eq!(split_all(&[text]), expect);
+        let chars: Vec<char> = text.chars().collect();
+        for i in 0..chars.len() {
+            let a: String = chars[..i].iter().collect();
+            let b: String = chars[i..].iter().collect();
+            assert_eq!(split_all(&[&a, &b]), expect, "cut at {i}");
+        }
     }
 
     #[test]

@@ -184,4 +184,22 @@ impl Store {
             .collect::<Result<_, _>>()
             .map_err(|e| self.db_err(e))
     }
+
+    /// Tokens (prompt + completion) all campaigns together used on `day` (days since
+    /// the epoch, UTC): the host-wide daily LLM budget (`llm.daily_token_budget`).
+    pub async fn llm_tokens_on_day(&self, day: u64) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT TOTAL(input_tokens) + TOTAL(output_tokens) AS tokens FROM llm_usage WHERE day = $1",
+        )
+        .bind(day.min(i64::MAX as u64) as i64)
+        .fetch_one(&self.read)
+        .await
+        .map_err(|e| self.db_err(e))?;
+        let t: f64 = row.try_get("tokens").map_err(|e| self.db_err(e))?;
+        Ok(if t.is_finite() && t > 0.0 {
+            t.min(u64::MAX as f64) as u64
+        } else {
+            0
+        })
+    }
 }

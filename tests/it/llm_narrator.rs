@@ -862,3 +862,344 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
     coord.shutdown().await;
     store.close().await;
 }
+
+/// A provider that takes `delay` (tokio time) to fail, and counts the answers it got to
+/// give: it tells whether the caller waited that long.
+struct SlowProvider {
+    delay: Duration,
+    answered: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl dicebard::llm::ChatProvider for SlowProvider {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OpenAi
+    }
+    fn model(&self) -> &str {
+        "slow"
+    }
+    fn stream<'a>(
+        &'a self,
+        _req: &'a dicebard::llm::ChatRequest,
+    ) -> dicebard::coordinator::BoxFuture<'a, Result<dicebard::llm::ChatStream, LlmError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.answered
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(LlmError::BadResponse("slow on purpose".into()))
+        })
+    }
+}
+
+/// Hole 16: the coordinator cut every NPC decision at 15 s whatever
+/// `llm.decision_timeout_secs` said. With 30 s configured, an answer at 20 s must be
+/// waited for. Paused time, held still by a parked blocking task (the database works
+/// in real time) and advanced a second at a time: nothing really waits 20 s.
+#[tokio::test(start_paused = true)]
+async fn npc_decisions_get_the_configured_timeout_not_15s() {
+    use dicebard::coordinator::{Coordinator, CoordinatorOptions, Origin, Source};
+    use std::sync::atomic::Ordering;
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    let frozen = tokio::task::spawn_blocking(move || {
+        let _ = held.recv();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = dicebard::store::Store::open(&dicebard::store::DbLocation::File(
+        dir.path().join("c.sqlite3"),
+    ))
+    .await
+    .unwrap();
+    let mut s = test_settings();
+    s.decision_timeout = Duration::from_secs(30);
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let provider = Arc::new(SlowProvider {
+        delay: Duration::from_secs(20),
+        answered: answered.clone(),
+    });
+    let llm = Arc::new(dicebard::llm::Llm::new(
+        provider,
+        s,
+        Some(store.clone()),
+        dicebard::clock::Clock::system(),
+    ));
+    let policy = LlmNpcPolicy::new(llm, NpcIntents::default(), Some(store.clone()));
+    assert!(policy.decision_timeout() >= Duration::from_secs(30));
+    let options = CoordinatorOptions {
+        npc_policy: Arc::new(policy),
+        ..Default::default()
+    };
+    let catalog = Arc::new(dicebard_srd::catalog().clone());
+    let coord = Coordinator::new(
+        store.clone(),
+        catalog,
+        dicebard::clock::Clock::system(),
+        options,
+    );
+    let gm = PlayerId::new("gm");
+    let id = coord
+        .create_campaign(
+            "Patience",
+            &gm,
+            None,
+            Some(3),
+            Origin::new(Source::Terminal, &gm),
+        )
+        .await
+        .unwrap();
+    let alice = PlayerId::new("alice");
+    let cmd = |p: &PlayerId, action| dicebard_engine::Command {
+        by: dicebard_engine::Actor::Player(p.clone()),
+        action,
+    };
+    coord
+        .submit(
+            id,
+            cmd(
+                &alice,
+                Action::CreateCharacter {
+                    spec: dicebard_engine::character::CharacterSpec::quick(
+                        "Thorin", "fighter", "dwarf",
+                    ),
+                },
+            ),
+            Origin::new(Source::Terminal, &alice),
+        )
+        .await
+        .unwrap();
+    coord
+        .submit(
+            id,
+            cmd(
+                &gm,
+                Action::StartCombat {
+                    monsters: vec![dicebard_engine::MonsterGroup {
+                        monster: "goblin".into(),
+                        count: 2,
+                    }],
+                },
+            ),
+            Origin::new(Source::Terminal, &gm),
+        )
+        .await
+        .unwrap();
+    // The player passes whenever it is their turn, so the goblins get theirs.
+    let driver = {
+        let coord = coord.clone();
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            while answered.load(Ordering::SeqCst) == 0 {
+                let Ok(snap) = coord.snapshot(id).await else {
+                    return;
+                };
+                if snap.state.active_creature().is_some_and(|c| c.is_pc()) {
+                    let _ = coord
+                        .submit(
+                            id,
+                            cmd(&alice, Action::EndTurn),
+                            Origin::new(Source::Terminal, &alice),
+                        )
+                        .await;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    // Let time pass a second at a time, giving the database real time in between.
+    for _ in 0..600 {
+        if answered.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5)))
+            .await
+            .unwrap();
+    }
+    assert!(
+        answered.load(Ordering::SeqCst) > 0,
+        "the coordinator gave up on every NPC decision before the configured 30 s"
+    );
+    driver.abort();
+    drop(hold);
+    let _ = frozen.await;
+    coord.shutdown().await;
+    store.close().await;
+}
+
+// ---- degenerate output (hole 14), told once with true notices (hole 17) ----------------
+
+fn llm_lines(items: &[NarrationEvent]) -> Vec<String> {
+    sentences(items)
+        .into_iter()
+        .filter(|(_, s)| *s == NarrationSource::Llm)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+fn builtin_lines(items: &[NarrationEvent]) -> Vec<String> {
+    sentences(items)
+        .into_iter()
+        .filter(|(_, s)| *s == NarrationSource::Builtin)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// Every degenerate answer a small local model gave (kept as fixtures) is caught as it
+/// streams: none of it reaches the table, the event is told exactly once (by the LLM's
+/// good sentences before the nonsense, or else by the built-in narrator), and the GM is
+/// told once, in words that say what happened.
+#[tokio::test]
+async fn degenerate_outputs_never_reach_the_table() {
+    for fx in fake_llm::fixtures::degenerate() {
+        let server = FakeLlm::start().await;
+        server.push(fx.reply());
+        let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+        let mut w = World::party(1);
+        let events = w.run(
+            "alice",
+            Action::Act {
+                text: "I look around the cave.".into(),
+            },
+        );
+        let (items, outcome) = drain(&n, &w, &events).await;
+        let llm = llm_lines(&items);
+        let builtin = builtin_lines(&items);
+        let name = fx.name;
+        for line in &llm {
+            assert!(!line.contains('<'), "{name}: markup told: {line}");
+            assert!(
+                fx.never.is_empty() || !line.contains(fx.never),
+                "{name}: told {line:?}"
+            );
+            assert!(!line.to_lowercase().starts_with("rules"), "{name}: {line}");
+        }
+        let mut unique = llm.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            llm.len(),
+            "{name}: a sentence told twice: {llm:?}"
+        );
+        assert!(llm.len() <= 7, "{name}: ran on: {llm:?}");
+        // Told once: LLM prose or the built-in lines, never both.
+        if llm.is_empty() {
+            assert_eq!(builtin, builtin_text(&w, &events), "{name}");
+            assert_eq!(outcome.source, Some(NarrationSource::Builtin), "{name}");
+        } else {
+            assert!(
+                builtin.is_empty(),
+                "{name}: told twice: {llm:?} then {builtin:?}"
+            );
+            assert_eq!(outcome.source, Some(NarrationSource::Llm), "{name}");
+        }
+        assert!(
+            matches!(outcome.error, Some(LlmError::Degenerate(_))),
+            "{name}: {:?}",
+            outcome.error
+        );
+        let told = notices(&items);
+        assert_eq!(told.len(), 1, "{name}: {told:?}");
+        assert!(told[0].contains("unusable"), "{name}: {}", told[0]);
+        assert!(!told[0].contains("did not answer"), "{name}: {}", told[0]);
+    }
+}
+
+/// A sentence cut at the token limit (finish_reason "length") is left out; the whole
+/// ones before it are told, and nothing is wrong enough to tell the GM.
+#[tokio::test]
+async fn a_sentence_cut_at_the_token_limit_is_dropped() {
+    let server = FakeLlm::start().await;
+    server.push(openai::text_ending(
+        fake_llm::fixtures::TRUNCATED,
+        5,
+        "length",
+    ));
+    let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I swing my axe.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    assert_eq!(
+        llm_lines(&items),
+        vec!["Thorin swings his axe in a wide arc."]
+    );
+    assert!(builtin_lines(&items).is_empty());
+    assert!(notices(&items).is_empty());
+    assert_eq!(outcome.source, Some(NarrationSource::Llm));
+    assert_eq!(outcome.error, None);
+    // The default completion cap suits a few short sentences, not pages.
+    assert!(dicebard::llm::LlmSettings::default().max_tokens <= 200);
+}
+
+/// Hole 2 through the whole narrator: Japanese prose with no sentence end for far more
+/// than 320 bytes, streamed in small pieces, is told (cut on character boundaries).
+#[tokio::test]
+async fn long_japanese_prose_without_a_period_is_told() {
+    let server = FakeLlm::start().await;
+    let text = fake_llm::fixtures::japanese();
+    assert!(text.len() > 320);
+    server.push(openai::text_ending(&text, 5, "stop"));
+    let n = narrator(&server, ProviderKind::OpenAi, |_| {});
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I charge.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    let llm = llm_lines(&items);
+    assert!(llm.len() > 1, "{llm:?}");
+    assert!(llm.iter().all(|l| l.len() <= 320));
+    assert_eq!(llm.concat(), text);
+    assert_eq!(outcome.source, Some(NarrationSource::Llm));
+}
+
+/// Hole 17: prose began, then the answer dragged on until the request limit. The GM is
+/// told that (not "did not answer within" the stall timeout), and the built-in narrator
+/// does not tell the event a second time.
+#[tokio::test]
+async fn an_answer_past_the_request_limit_is_cut_and_told_once() {
+    let server = FakeLlm::start().await;
+    let mut pieces = vec!["Thorin peers into the dark. "];
+    pieces.extend(std::iter::repeat_n(" ", 40));
+    server.push(openai::text_stream(
+        &pieces,
+        Duration::from_millis(250),
+        None,
+    ));
+    let n = narrator(&server, ProviderKind::OpenAi, |s| {
+        s.http.timeout = Duration::from_secs(2);
+        s.http.stall_timeout = Duration::from_secs(1);
+    });
+    let mut w = World::party(1);
+    let events = w.run(
+        "alice",
+        Action::Act {
+            text: "I peer into the dark.".into(),
+        },
+    );
+    let (items, outcome) = drain(&n, &w, &events).await;
+    assert_eq!(llm_lines(&items), vec!["Thorin peers into the dark."]);
+    assert!(
+        builtin_lines(&items).is_empty(),
+        "told twice: {:?}",
+        builtin_lines(&items)
+    );
+    assert!(
+        matches!(outcome.error, Some(LlmError::TooLong(_))),
+        "{:?}",
+        outcome.error
+    );
+    let told = notices(&items);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("request limit") && told[0].contains("2s"),
+        "{}",
+        told[0]
+    );
+    assert!(!told[0].contains("did not answer"), "{}", told[0]);
+}

@@ -8,7 +8,7 @@ use dicebard::llm::{ChatRequest, ChatStream, LlmError, ProviderKind, Purpose, To
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
-use support::fake_llm::{self, FakeLlm, Reply, anthropic, openai};
+use support::fake_llm::{self, FakeLlm, LlamaServer, Reply, anthropic, openai};
 use support::{KEY, llm, llm_with, test_settings};
 
 fn req() -> ChatRequest {
@@ -136,7 +136,8 @@ async fn tool_calls_are_assembled_in_both_formats() {
         match kind {
             ProviderKind::OpenAi => {
                 assert_eq!(body["tools"][0]["function"]["name"], "submit_commands");
-                assert_eq!(body["tool_choice"]["function"]["name"], "submit_commands");
+                // One tool offered: the string every server accepts forces it.
+                assert_eq!(body["tool_choice"], "required");
             }
             ProviderKind::Anthropic => {
                 assert_eq!(body["tools"][0]["name"], "submit_commands");
@@ -148,6 +149,50 @@ async fn tool_calls_are_assembled_in_both_formats() {
             }
         }
     }
+}
+
+/// Hole 15: llama-server takes `tool_choice` only as a string; the object form was
+/// ignored ("auto") or refused, so the forced tool call never happened.
+#[tokio::test]
+async fn tool_choice_is_sent_in_a_form_llama_server_accepts() {
+    let args = json!({"commands": [{"type": "attack", "target": "Goblin 1"}]});
+    for mode in [LlamaServer::IgnoresObject, LlamaServer::RejectsObject] {
+        // One tool offered (what the intent reader and the NPC policy send): the string
+        // "required" forces it everywhere.
+        let server = FakeLlm::start().await;
+        server.llama_server(mode);
+        server.always(openai::tool("submit_commands", &args));
+        let llm = llm(ProviderKind::OpenAi, &server);
+        let resp = llm
+            .complete(1, &tool_req(), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(resp.tool_calls.len(), 1, "{mode:?}: {resp:?}");
+        assert_eq!(server.requests()[0].body["tool_choice"], "required");
+        assert_eq!(server.request_count(), 1);
+    }
+
+    // Several tools, one named: the object form first; a server that refuses it gets the
+    // string form at once, and every later request uses it without asking again.
+    let mut two = tool_req();
+    two.tools.push(ToolSpec {
+        name: "other_tool".into(),
+        description: "another".into(),
+        parameters: json!({"type": "object"}),
+    });
+    let server = FakeLlm::start().await;
+    server.llama_server(LlamaServer::RejectsObject);
+    server.always(openai::tool("submit_commands", &args));
+    let llm = llm(ProviderKind::OpenAi, &server);
+    for _ in 0..2 {
+        let resp = llm.complete(1, &two, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(resp.tool_calls[0].name, "submit_commands");
+    }
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3, "one refusal, then the string form");
+    assert!(reqs[0].body["tool_choice"].is_object());
+    assert_eq!(reqs[1].body["tool_choice"], "required");
+    assert_eq!(reqs[2].body["tool_choice"], "required");
 }
 
 #[tokio::test]
@@ -208,6 +253,36 @@ async fn retries_run_out() {
         .unwrap_err();
     assert!(err.to_string().contains("3600"), "{err}");
     assert_eq!(server.request_count(), 1);
+}
+
+/// Hole 3: a hostile `Retry-After` used to panic in `Duration::from_secs_f64` (inside the
+/// campaign actor, for NPC decisions). Every value must give a clean error or a retry.
+#[tokio::test]
+async fn hostile_retry_after_is_an_error_not_a_panic() {
+    for (header, value) in [
+        ("retry-after", "inf"),
+        ("retry-after", "-inf"),
+        ("retry-after", "NaN"),
+        ("retry-after", "1e20"),
+        ("retry-after", "-5"),
+        ("retry-after", "18446744073709551616"),
+        ("retry-after", "1e999"),
+        ("retry-after-ms", "inf"),
+        ("retry-after-ms", "1e300"),
+        ("retry-after-ms", "-1e300"),
+    ] {
+        let server = FakeLlm::start().await;
+        server.always(fake_llm::status(429, &[(header, value)], "{}"));
+        let llm = llm(ProviderKind::OpenAi, &server);
+        let err = llm
+            .complete(1, &req(), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, LlmError::RateLimited { .. }),
+            "{header}: {value} → {err:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -344,7 +419,9 @@ async fn a_stalled_stream_times_out() {
         .complete(1, &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
-    assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
+    // Mid-answer silence says so (not "did not answer").
+    assert!(matches!(err, LlmError::Stalled(_)), "{err:?}");
+    assert!(err.to_string().contains("stopped mid-answer"), "{err}");
     // And a server that never answers at all hits the caller's deadline.
     server.push(Reply::Hang);
     let err = llm
@@ -488,4 +565,118 @@ async fn dropping_a_stream_midway_still_counts_tokens() {
     let r = llm.usage(5).await;
     assert_eq!(r.requests_total, 1);
     assert!(r.input_tokens_total > 0, "estimated from the prompt");
+}
+
+/// Hole 8: the token budget was per campaign only, so `/campaign end` + `start` bought
+/// a fresh one. The host-wide daily cap counts every campaign, and survives a restart.
+#[tokio::test]
+async fn the_host_daily_budget_spans_campaigns_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let loc = dicebard::store::DbLocation::File(dir.path().join("h.sqlite3"));
+    let store = dicebard::store::Store::open(&loc).await.unwrap();
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C"] {
+        let c = store
+            .create_campaign(dicebard::store::NewCampaign {
+                name: name.into(),
+                guild_id: None,
+                channel_id: None,
+                seed: 1,
+                created_at_ms: 0,
+            })
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let server = FakeLlm::start().await;
+    server.always(openai::text("Words.")); // 100 + 20 tokens each
+    let mut settings = test_settings();
+    settings.token_budget = 1_000; // each campaign alone is far from its own cap
+    settings.daily_token_budget = 200;
+    let llm = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        settings.clone(),
+        Some(store.clone()),
+    );
+    llm.complete(ids[0], &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    llm.complete(ids[1], &req(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    // A third campaign (a "new" one) gets nothing: 240 of 200 spent host-wide.
+    let err = llm
+        .complete(ids[2], &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LlmError::HostBudgetExhausted {
+            used: 240,
+            budget: 200
+        }
+    );
+    assert!(err.to_string().contains("llm.daily_token_budget"), "{err}");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "no request once the host cap is hit"
+    );
+    let r = llm.usage(ids[2]).await;
+    assert_eq!((r.host_tokens_today, r.host_token_budget), (240, 200));
+    assert!(
+        r.to_string().contains("host's daily budget is spent"),
+        "{r}"
+    );
+
+    // A restarted bot remembers today's host-wide spend (the store write is
+    // asynchronous: wait for it).
+    for _ in 0..100 {
+        if store.llm_tokens_on_day(0).await.is_ok()
+            && futures_util::future::join_all(ids.iter().map(|id| store.llm_usage(*id)))
+                .await
+                .into_iter()
+                .map(|r| r.unwrap().iter().map(|u| u.requests).sum::<u64>())
+                .sum::<u64>()
+                == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let fresh = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        settings,
+        Some(store.clone()),
+    );
+    let err = fresh
+        .complete(ids[2], &req(), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LlmError::HostBudgetExhausted { used: 240, .. }),
+        "{err:?}"
+    );
+    assert_eq!(server.request_count(), 2);
+    store.close().await;
+}
+
+/// Hostile usage counts from a server (u64::MAX tokens) must not overflow the meter.
+#[tokio::test]
+async fn hostile_usage_counts_do_not_overflow() {
+    let server = FakeLlm::start().await;
+    let huge = fake_llm::raw_stream(&[
+        "data: {\"choices\":[{\"delta\":{\"content\":\"Words.\"},\"finish_reason\":\"stop\"}]}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":18446744073709551615,\"completion_tokens\":18446744073709551615}}\n\n",
+        "data: [DONE]\n\n",
+    ]);
+    server.push(huge.clone());
+    server.push(huge);
+    let llm = llm(ProviderKind::OpenAi, &server);
+    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
+    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
+    let r = llm.usage(1).await;
+    assert!(r.exhausted);
 }

@@ -221,12 +221,17 @@ pub async fn handle_heard(
         )
         .await;
         match &outcome {
-            ActOutcome::Done { events, .. } => {
+            ActOutcome::Done { events, notice, .. } => {
                 tracing::info!(
                     events = events.len(),
                     latency_ms = heard.speech_end.elapsed().as_millis() as u64,
                     "voice action committed"
                 );
+                if let Some(n) = notice {
+                    env.post
+                        .post(channel, format!("<@{}> {}", heard.user.get(), n))
+                        .await;
+                }
             }
             other => {
                 if let Some(msg) = other.message() {

@@ -70,6 +70,17 @@ impl Recorded {
     }
 }
 
+/// How a llama.cpp `llama-server` treats an OpenAI object-form `tool_choice`
+/// (`{"type": "function", "function": {"name": …}}`): it takes only strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlamaServer {
+    /// Released builds: log "type must be string, but is object", fall back to "auto"
+    /// and answer 200 — the model then chats instead of calling the tool.
+    IgnoresObject,
+    /// Builds that refuse it: HTTP 400 naming `tool_choice`.
+    RejectsObject,
+}
+
 /// Chooses the reply for a request by what it asks (first, before the script).
 pub type Router = Arc<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
 
@@ -79,6 +90,7 @@ struct Shared {
     script: VecDeque<Reply>,
     fallback: Option<Reply>,
     requests: Vec<Recorded>,
+    llama: Option<LlamaServer>,
 }
 
 /// The server. Dropping it stops accepting connections.
@@ -136,6 +148,11 @@ impl FakeLlm {
         self.shared.lock().unwrap().router = Some(Arc::new(f));
     }
 
+    /// Behaves like llama.cpp's `llama-server` about `tool_choice` (see [`LlamaServer`]).
+    pub fn llama_server(&self, mode: LlamaServer) {
+        self.shared.lock().unwrap().llama = Some(mode);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
     }
@@ -190,7 +207,24 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
             headers,
             body,
         };
-        let routed = s.router.clone().and_then(|r| r(&req));
+        let llama = match s.llama {
+            Some(mode) if req.body["tool_choice"].is_object() => Some(mode),
+            _ => None,
+        };
+        let routed = match llama {
+            Some(LlamaServer::RejectsObject) => Some(Reply::Status {
+                status: 400,
+                headers: vec![],
+                body: json!({"error": {"code": 400, "type": "invalid_request_error",
+                    "message": "Wrong type supplied for parameter 'tool_choice'. Expected 'string': [json.exception.type_error.302] type must be string, but is object"}})
+                .to_string(),
+            }),
+            // "auto": a small model answers in prose instead of calling the tool.
+            Some(LlamaServer::IgnoresObject) => Some(openai::text(
+                "The player wants to attack the goblin, I think.",
+            )),
+            None => s.router.clone().and_then(|r| r(&req)),
+        };
         s.requests.push(req);
         routed
             .or_else(|| s.script.pop_front())
@@ -284,6 +318,23 @@ pub mod openai {
 
     pub fn text(text: &str) -> Reply {
         text_stream(&[text], Duration::ZERO, Some((100, 20)))
+    }
+
+    /// Text in pieces of `size` characters, ended with `finish_reason` (e.g. "length"
+    /// when the token limit cut it), then `[DONE]`.
+    pub fn text_ending(text: &str, size: usize, finish: &str) -> Reply {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = vec![now(chunk(
+            json!({"role": "assistant", "content": ""}),
+            None,
+        ))];
+        for piece in chars.chunks(size.max(1)) {
+            let p: String = piece.iter().collect();
+            out.push(now(chunk(json!({"content": p}), None)));
+        }
+        out.push(now(chunk(json!({}), Some(finish))));
+        out.push(now("data: [DONE]\n\n".into()));
+        Reply::Stream(out)
     }
 
     /// One tool call whose arguments arrive in `pieces`.
@@ -432,5 +483,96 @@ pub fn status(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: body.to_string(),
+    }
+}
+
+/// What a small local model (SmolLM2-135M under llama-server) actually said when asked
+/// to narrate (issue #13, hole 14), kept so the suite checks every run that none of it
+/// reaches the table. Each is streamed in small pieces, as a server would.
+pub mod fixtures {
+    use super::*;
+
+    /// A degenerate answer: its name, the text, and how the stream ended.
+    pub struct Degenerate {
+        pub name: &'static str,
+        pub text: String,
+        pub finish: &'static str,
+        /// A piece of it that must never be told.
+        pub never: &'static str,
+    }
+
+    impl Degenerate {
+        pub fn reply(&self) -> Reply {
+            openai::text_ending(&self.text, 7, self.finish)
+        }
+    }
+
+    pub fn degenerate() -> Vec<Degenerate> {
+        let runaway: Vec<String> = [
+            "shadows", "torches", "stones", "winds", "roots", "bones", "echoes",
+        ]
+        .iter()
+        .flat_map(|noun| {
+            [
+                "whisper softly",
+                "grow colder",
+                "shift again",
+                "fall silent",
+                "press closer",
+            ]
+            .iter()
+            .map(move |verb| format!("The {noun} {verb}."))
+        })
+        .collect();
+        vec![
+            Degenerate {
+                name: "prompt markup echoed",
+                text: "<campaign>Stone Hollow</campaign>\n<new_events>\nThorin attacks the goblin \
+                       with the longsword.\n</new_events>\n<scene>\nThorin: dwarf fighter\n</scene>"
+                    .into(),
+                finish: "stop",
+                never: "<",
+            },
+            Degenerate {
+                name: "system prompt recited",
+                text: "Rules:\n- Narrate only the events inside <new_events>, in order, in 1 to 4 \
+                       short sentences of vivid present-tense prose.\n- Every number you state must \
+                       come from the events or the scene exactly as given.\n- Never decide \
+                       outcomes, never add effects, never ask for rolls."
+                    .into(),
+                finish: "stop",
+                never: "Narrate only",
+            },
+            Degenerate {
+                name: "a sentence repeated",
+                text: "The goblin looks around the cave. ".repeat(12),
+                finish: "stop",
+                never: "",
+            },
+            Degenerate {
+                name: "runaway length",
+                text: runaway.join("\n"),
+                finish: "stop",
+                never: "The echoes press closer.",
+            },
+            Degenerate {
+                name: "garbage",
+                text: "### --- ||| ;;; ::: === +++ ~~~ ^^^ ((( ))) ___ *** !!!\n\
+                       0x3f 0x2a 0x00 .... ,,,, ;;;; //// \\\\ ==== ----\n\
+                       ¤¤¤ §§§ ¶¶¶ ©©© ®®® °°° ±±± µµµ ··· ¸¸¸"
+                    .into(),
+                finish: "stop",
+                never: "|||",
+            },
+        ]
+    }
+
+    /// Cut at the token limit: the last sentence is unfinished.
+    pub const TRUNCATED: &str =
+        "Thorin swings his axe in a wide arc. The blade bites deep and the goblin";
+    /// Long Japanese prose with no sentence end for more than 320 bytes (hole 2).
+    pub fn japanese() -> String {
+        "ドワーフの戦士トーリンが斧を振り上げ、洞窟の奥でうなるゴブリンに向かって踏み込み、"
+            .repeat(6)
     }
 }
