@@ -44,9 +44,28 @@ impl State {
             "pending": false,
         });
         if with_permissions {
-            m["permissions"] = json!(ALL_PERMISSIONS.to_string());
+            m["permissions"] = json!(self.member_permissions(id).to_string());
         }
         m
+    }
+
+    /// A member's permissions as Discord computes them for interactions: the guild owner and
+    /// administrators have everything; others `@everyone`'s member permissions plus their roles'.
+    pub fn member_permissions(&self, id: UserId) -> u64 {
+        if id == self.config.guild.owner {
+            return ALL_PERMISSIONS;
+        }
+        let everyone = crate::snowflake::RoleId(self.config.guild.id.0);
+        let roles = self.users.get(&id).map(|u| u.roles.clone()).unwrap_or_default();
+        let mut p = self.config.member_permissions;
+        for r in self.roles.iter().filter(|r| r.id != everyone && roles.contains(&r.id)) {
+            p |= r.permissions;
+        }
+        if p & crate::config::perms::ADMINISTRATOR != 0 {
+            ALL_PERMISSIONS
+        } else {
+            p
+        }
     }
 
     pub fn roles_json(&self) -> Vec<Value> {
