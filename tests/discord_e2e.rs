@@ -390,16 +390,17 @@ async fn gm_role_autocomplete_and_buttons() {
         .to_string();
     assert!(campaign_button.starts_with("end_turn:"));
     // Alice can't press Bob's button.
+    // Clicks are acknowledged at once (privately), then answered.
     let click = fake.click(ALICE, dm.id, &campaign_button).await;
-    let cb = click.callback(T).await.expect("button answered");
+    let r = click.reply(T).await.expect("button answered");
     assert!(
-        cb.content().unwrap_or_default().contains("turn"),
-        "{:?}",
-        cb.content()
+        r.is_ephemeral() && r.text().contains("turn"),
+        "{}",
+        r.text()
     );
     let click = fake.click(BOB, dm.id, &campaign_button).await;
-    let cb = click.callback(T).await.expect("button answered");
-    assert_eq!(cb.content(), Some("Done."));
+    let r = click.reply(T).await.expect("button answered");
+    assert_eq!(r.text(), "Done.");
 
     // A dropped gateway connection is resumed, and the table keeps working.
     assert!(fake.drop_connection(), "a gateway session to drop");
@@ -894,7 +895,7 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
-         [narrator]\nkind = \"builtin\"\n\
+         [narrator]\nkind = \"openai\"\n\
          [llm]\nbase_url = \"{}\"\nmodel = \"test-model\"\nmax_retries = 0\n\
          retry_backoff_ms = 10\nstall_timeout_secs = 8\ndecision_timeout_secs = 8\n\
          npc_decisions = true\n\
@@ -919,7 +920,7 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
         &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")],
     )
     .await;
-    reply_text(&fake, ALICE, "combat start", &[("monsters", "3 rat")]).await;
+    reply_text(&fake, ALICE, "combat start", &[("monsters", "3 goblin")]).await;
     // Whoever is up: if Mira, she ends her turn so that the rats (and the LLM) are up.
     let npc_asked = |llm: &FakeLlm| llm.requests().iter().any(|r| r.purpose() == "npc");
     tokio::time::timeout(Duration::from_secs(40), async {

@@ -847,6 +847,7 @@ async fn character_form(
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
                 .content(render::clamp(&text, render::MAX_CONTENT))
+                .allowed_mentions(super::no_pings())
                 .ephemeral(ephemeral),
         )
     };
@@ -886,6 +887,7 @@ async fn character_form(
                 http,
                 serenity::CreateInteractionResponseFollowup::new()
                     .content(render::clamp(&text, render::MAX_CONTENT))
+                    .allowed_mentions(super::no_pings())
                     .ephemeral(true),
             )
             .await
@@ -925,7 +927,9 @@ async fn character_form(
             submit
                 .edit_response(
                     http,
-                    serenity::EditInteractionResponse::new().content(text),
+                    serenity::EditInteractionResponse::new()
+                        .content(text)
+                        .allowed_mentions(super::no_pings()),
                 )
                 .await?;
         }

@@ -132,7 +132,9 @@ async fn on_event(
     let text = press_turn_button(framework.user_data, ci, button).await;
     ci.edit_response(
         http,
-        serenity::EditInteractionResponse::new().content(render::clamp(&text, render::MAX_CONTENT)),
+        serenity::EditInteractionResponse::new()
+            .content(render::clamp(&text, render::MAX_CONTENT))
+            .allowed_mentions(no_pings()),
     )
     .await?;
     Ok(())
