@@ -920,19 +920,25 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
         &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")],
     )
     .await;
-    reply_text(&fake, ALICE, "combat start", &[("monsters", "3 goblin")]).await;
+    // Not waiting for the answer: if a goblin is first, the campaign is busy right away.
+    let start = fake
+        .slash(ALICE, TABLE, "combat start", &[("monsters", "3 goblin")])
+        .await;
     // Whoever is up: if Mira, she ends her turn so that the rats (and the LLM) are up.
     let npc_asked = |llm: &FakeLlm| llm.requests().iter().any(|r| r.purpose() == "npc");
     tokio::time::timeout(Duration::from_secs(40), async {
+        let mut ended = false;
         while !npc_asked(&llm) {
-            if fake.dms(BOB).iter().any(|m| m.text().contains("it's your turn")) {
-                let _ = fake.slash(BOB, TABLE, "turn end", &[]).await.reply(T).await;
+            if !ended && fake.dms(BOB).iter().any(|m| m.text().contains("it's your turn")) {
+                // Not waiting for the answer: the goblins' turn comes right after.
+                fake.slash(BOB, TABLE, "turn end", &[]).await;
+                ended = true;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await
-    .expect("a rat's turn asks the LLM");
+    .expect("a goblin's turn asks the LLM");
     // The actor now waits on the hanging NPC decision for up to 8 s.
     let h = fake.slash(ALICE, TABLE, "roll", &[("dice", "1d20")]).await;
     let cb = h
@@ -941,6 +947,7 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
         .unwrap_or_else(|e| panic!("the roll is acknowledged in time: {e:?}\n{}", fake.describe()));
     assert_eq!(cb.kind, 5, "deferred first");
     let r = h.reply(Duration::from_secs(40)).await.expect("then answered");
+
     assert!(r.text().contains("1d20"), "{}", r.text());
     fake.assert_clean();
 }
