@@ -431,7 +431,10 @@ fn api_base_with_or_without_the_api_path() {
         ("http://127.0.0.1:3000/api/v10/", "http://127.0.0.1:3000"),
         ("http://127.0.0.1:3000/api/v9", "http://127.0.0.1:3000"),
         ("http://127.0.0.1:3000/api", "http://127.0.0.1:3000"),
-        ("https://proxy.example/discord", "https://proxy.example/discord"),
+        (
+            "https://proxy.example/discord",
+            "https://proxy.example/discord",
+        ),
         (" http://h:1/api/v10 ", "http://h:1"),
     ] {
         assert_eq!(normalize_api_base(given), want, "{given:?}");
@@ -610,9 +613,17 @@ async fn permissions_stale_buttons_and_hostile_input() {
         T,
     )
     .await;
-    assert!(!r.is_ephemeral() && r.text().contains("Carol"), "{}", r.text());
+    assert!(
+        !r.is_ephemeral() && r.text().contains("Carol"),
+        "{}",
+        r.text()
+    );
     let r = reply_text(&fake, ALICE, "campaign start", &[("name", "Cave")]).await;
-    assert!(!r.is_ephemeral() && r.text().contains("Cave"), "{}", r.text());
+    assert!(
+        !r.is_ephemeral() && r.text().contains("Cave"),
+        "{}",
+        r.text()
+    );
 
     // Hole 6: voice commands check who is asking.
     let r = reply_text(&fake, BOB, "voice leave", &[]).await;
@@ -645,9 +656,19 @@ async fn permissions_stale_buttons_and_hostile_input() {
 
     // Hole 12: party-only events stay out of the channel.
     let r = reply_text(&fake, BOB, "rest", &[("kind", "short")]).await;
-    assert!(r.is_ephemeral(), "a party-only rest is private: {}", r.text());
+    assert!(
+        r.is_ephemeral(),
+        "a party-only rest is private: {}",
+        r.text()
+    );
     // A secret roll reaches the GM too.
-    let r = reply_text(&fake, BOB, "roll", &[("dice", "1d20+3"), ("secret", "true")]).await;
+    let r = reply_text(
+        &fake,
+        BOB,
+        "roll",
+        &[("dice", "1d20+3"), ("secret", "true")],
+    )
+    .await;
     assert!(r.is_ephemeral(), "{}", r.text());
     fake.wait_for_dm(ALICE, |m| m.text().contains("secret roll by"), T)
         .await
@@ -679,10 +700,14 @@ async fn permissions_stale_buttons_and_hostile_input() {
     );
 
     // Hole 4 (Discord's side): the same interaction delivered twice commits once.
-    let before = reply_text(&fake, ALICE, "campaign status", &[]).await.text();
+    let before = reply_text(&fake, ALICE, "campaign status", &[])
+        .await
+        .text();
     let h = fake.slash(BOB, TABLE, "roll", &[("dice", "1d4")]).await;
     h.reply(T).await.expect("the roll is answered");
-    let after_one = reply_text(&fake, ALICE, "campaign status", &[]).await.text();
+    let after_one = reply_text(&fake, ALICE, "campaign status", &[])
+        .await
+        .text();
     assert_ne!(before, after_one);
     h.redeliver();
     let path = format!("/interactions/{}/", h.id());
@@ -708,7 +733,9 @@ async fn permissions_stale_buttons_and_hostile_input() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no event count in {s}"))
     };
-    let after = reply_text(&fake, ALICE, "campaign status", &[]).await.text();
+    let after = reply_text(&fake, ALICE, "campaign status", &[])
+        .await
+        .text();
     assert_eq!(
         events(&after),
         events(&after_one) + 1,
@@ -735,9 +762,7 @@ async fn permissions_stale_buttons_and_hostile_input() {
     let second = fake
         .wait_for_dm(
             BOB,
-            |m| {
-                m.id != first.id && m.text().contains("it's your turn") && !m.components.is_empty()
-            },
+            |m| m.id != first.id && m.text().contains("it's your turn") && !m.components.is_empty(),
             Duration::from_secs(30),
         )
         .await
@@ -750,7 +775,9 @@ async fn permissions_stale_buttons_and_hostile_input() {
             .filter(|m| m.text().contains("ends their turn") || m.text().contains("ends the turn"))
             .count()
     };
-    let status_before = reply_text(&fake, ALICE, "campaign status", &[]).await.text();
+    let status_before = reply_text(&fake, ALICE, "campaign status", &[])
+        .await
+        .text();
     let ended_before = ended(&fake);
     let r = fake
         .click(BOB, first.id, &old_end)
@@ -758,7 +785,11 @@ async fn permissions_stale_buttons_and_hostile_input() {
         .reply(T)
         .await
         .expect("the stale click is answered");
-    assert!(r.is_ephemeral() && r.text().contains("That turn is over"), "{}", r.text());
+    assert!(
+        r.is_ephemeral() && r.text().contains("That turn is over"),
+        "{}",
+        r.text()
+    );
     // Forged ids: refused, nothing breaks.
     let campaign = old_end.split(':').nth(1).unwrap().to_string();
     for forged in [
@@ -784,7 +815,9 @@ async fn permissions_stale_buttons_and_hostile_input() {
             r.text()
         );
     }
-    let status_after = reply_text(&fake, ALICE, "campaign status", &[]).await.text();
+    let status_after = reply_text(&fake, ALICE, "campaign status", &[])
+        .await
+        .text();
     assert_eq!(
         events(&status_before),
         events(&status_after),
@@ -803,8 +836,14 @@ async fn permissions_stale_buttons_and_hostile_input() {
     let long = "x".repeat(6000);
     let unicode = "ドラゴン🐉\u{202e}Ω".repeat(100);
     let hostile: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("combat add", vec![("monsters", "4294967295 goblin, 2 goblin")]),
-        ("combat add", vec![("monsters", "18446744073709551616 goblin")]),
+        (
+            "combat add",
+            vec![("monsters", "4294967295 goblin, 2 goblin")],
+        ),
+        (
+            "combat add",
+            vec![("monsters", "18446744073709551616 goblin")],
+        ),
         ("combat add", vec![("monsters", "0 goblin")]),
         ("combat add", vec![("monsters", &long)]),
         ("combat add", vec![("monsters", ", , &&")]),
@@ -816,13 +855,20 @@ async fn permissions_stale_buttons_and_hostile_input() {
         ("attack", vec![("target", "@everyone"), ("weapon", &long)]),
         ("cast", vec![("spell", &unicode), ("target", &long)]),
         ("whisper", vec![("player", "bob"), ("text", &long)]),
-        ("whisper", vec![("player", "bob"), ("text", "@everyone <@&1> @here")]),
+        (
+            "whisper",
+            vec![("player", "bob"), ("text", "@everyone <@&1> @here")],
+        ),
         ("act", vec![("text", &long)]),
-        ("act", vec![("text", "I shout @everyone and <@&500000000000000002>")]),
+        (
+            "act",
+            vec![("text", "I shout @everyone and <@&500000000000000002>")],
+        ),
         ("character hp", vec![("target", &unicode), ("hp", "10000")]),
     ];
     for (cmd, opts) in &hostile {
-        let user = if cmd.starts_with("combat") || cmd.starts_with("whisper") || cmd.contains("hp") {
+        let user = if cmd.starts_with("combat") || cmd.starts_with("whisper") || cmd.contains("hp")
+        {
             ALICE
         } else {
             BOB
@@ -929,7 +975,12 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     tokio::time::timeout(Duration::from_secs(40), async {
         let mut ended = false;
         while !npc_asked(&llm) {
-            if !ended && fake.dms(BOB).iter().any(|m| m.text().contains("it's your turn")) {
+            if !ended
+                && fake
+                    .dms(BOB)
+                    .iter()
+                    .any(|m| m.text().contains("it's your turn"))
+            {
                 // Not waiting for the answer: the goblins' turn comes right after.
                 fake.slash(BOB, TABLE, "turn end", &[]).await;
                 ended = true;
@@ -941,12 +992,17 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     .expect("a goblin's turn asks the LLM");
     // The actor now waits on the hanging NPC decision for up to 8 s.
     let h = fake.slash(ALICE, TABLE, "roll", &[("dice", "1d20")]).await;
-    let cb = h
-        .callback(T)
-        .await
-        .unwrap_or_else(|e| panic!("the roll is acknowledged in time: {e:?}\n{}", fake.describe()));
+    let cb = h.callback(T).await.unwrap_or_else(|e| {
+        panic!(
+            "the roll is acknowledged in time: {e:?}\n{}",
+            fake.describe()
+        )
+    });
     assert_eq!(cb.kind, 5, "deferred first");
-    let r = h.reply(Duration::from_secs(40)).await.expect("then answered");
+    let r = h
+        .reply(Duration::from_secs(40))
+        .await
+        .expect("then answered");
 
     assert!(r.text().contains("1d20"), "{}", r.text());
     fake.assert_clean();

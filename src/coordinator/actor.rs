@@ -1,7 +1,8 @@
 //! One campaign's actor task: the only owner of that campaign's state.
 
-use super::{CampaignHandle, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot, SubmitError};
-use std::sync::Mutex;
+use super::{
+    CampaignHandle, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot, SubmitError,
+};
 use crate::store::{CampaignRow, NewEvent, StoreError, StoredEvent};
 use dicebard_engine::dice::SeededDice;
 use dicebard_engine::{
@@ -9,6 +10,7 @@ use dicebard_engine::{
     next_deadline, npc_options,
 };
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
@@ -490,7 +492,10 @@ impl Actor {
         // Committed: now it is real.
         {
             let mut recent = self.recent.lock().expect("recent requests poisoned");
-            for id in events.iter().filter_map(|c| c.origin.interaction.as_deref()) {
+            for id in events
+                .iter()
+                .filter_map(|c| c.origin.interaction.as_deref())
+            {
                 if id.len() <= 100 {
                     recent.insert(id);
                 }

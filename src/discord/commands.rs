@@ -115,7 +115,10 @@ pub(crate) async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Resu
 }
 
 /// A private reply (embeds, files), see [`ephemeral`].
-pub(crate) async fn ephemeral_reply(ctx: Context<'_>, reply: poise::CreateReply) -> Result<(), Error> {
+pub(crate) async fn ephemeral_reply(
+    ctx: Context<'_>,
+    reply: poise::CreateReply,
+) -> Result<(), Error> {
     let thinking = progress(ctx, |p| std::mem::take(&mut p.thinking)).await;
     if thinking && let poise::Context::Application(a) = ctx {
         if let Err(e) = a.interaction.delete_response(ctx.http()).await {
@@ -1235,7 +1238,10 @@ fn groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
             _ => (1, part),
         };
         if count == 0 {
-            return Err(format!("\"{}\": a count must be at least 1.", render::escape(part)));
+            return Err(format!(
+                "\"{}\": a count must be at least 1.",
+                render::escape(part)
+            ));
         }
         total = total.saturating_add(count);
         if total > MAX_MONSTERS {
@@ -1311,9 +1317,7 @@ pub async fn initiative(ctx: Context<'_>) -> Result<(), Error> {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
     match render::initiative_embed(&s) {
-        Some(e) => {
-            ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await
-        }
+        Some(e) => ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await,
         None => ephemeral(ctx, "No fight is on.").await,
     }
 }

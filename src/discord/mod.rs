@@ -187,7 +187,9 @@ async fn press_turn_button(
     let over = events.iter().skip(1).any(|c| {
         matches!(
             c.event.kind,
-            EventKind::TurnStarted { .. } | EventKind::CombatEnded { .. } | EventKind::CampaignEnded
+            EventKind::TurnStarted { .. }
+                | EventKind::CombatEnded { .. }
+                | EventKind::CampaignEnded
         )
     });
     if over {
@@ -254,7 +256,11 @@ pub fn no_pings() -> serenity::CreateAllowedMentions {
 
 /// serenity's REST client: every call bounded by `timeout`, no pings by default on any
 /// message the bot creates or edits, and (for tests) pointed at `api_base`.
-pub fn rest_http(token: &str, api_base: Option<&str>, timeout: std::time::Duration) -> serenity::Http {
+pub fn rest_http(
+    token: &str,
+    api_base: Option<&str>,
+    timeout: std::time::Duration,
+) -> serenity::Http {
     let client = reqwest::Client::builder()
         .use_rustls_tls()
         .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))

@@ -312,8 +312,13 @@ impl Presenter {
                     self.lines.push(text);
                 }
             }
-            // Party-only: the caller saw it in their (private) reply; nothing public.
-            Visibility::Public | Visibility::Party => {}
+            // Party-only: never in the channel or the call. A slash command's caller saw
+            // it in their private reply; a player who spoke it in voice gets it by DM.
+            Visibility::Public | Visibility::Party => {
+                if !replied && let Some(user) = c.origin.player.as_ref().and_then(player_user_id) {
+                    self.dms.push((user, text, None));
+                }
+            }
             Visibility::Player(p) => {
                 let already_shown = replied && c.origin.player.as_ref() == Some(p);
                 if !already_shown
@@ -333,8 +338,11 @@ impl Presenter {
                         if gm != p
                             && let Some(user) = player_user_id(gm)
                         {
-                            self.dms
-                                .push((user, format!("(secret roll by {roller}) {text}"), None));
+                            self.dms.push((
+                                user,
+                                format!("(secret roll by {roller}) {text}"),
+                                None,
+                            ));
                         }
                     }
                 }

@@ -401,7 +401,10 @@ impl State {
                 .get("message_reference")
                 .filter(|v| !v.is_null())
                 .cloned(),
-            allowed_mentions: body.get("allowed_mentions").filter(|v| !v.is_null()).cloned(),
+            allowed_mentions: body
+                .get("allowed_mentions")
+                .filter(|v| !v.is_null())
+                .cloned(),
             interaction: new.interaction,
             webhook_id: new.interaction.map(|_| self.config.bot.id.0),
             timestamp: iso8601(now),

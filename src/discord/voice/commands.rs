@@ -278,7 +278,11 @@ pub async fn voice_skip(ctx: Context<'_>) -> Result<(), Error> {
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
     if !caller_at_table(ctx, campaign).await {
-        return ephemeral(ctx, "Only the players and GMs of this campaign can skip my speech.").await;
+        return ephemeral(
+            ctx,
+            "Only the players and GMs of this campaign can skip my speech.",
+        )
+        .await;
     }
     if ctx.data().voice.skip(campaign) {
         ephemeral(ctx, "⏭ Skipped.").await
