@@ -568,18 +568,20 @@ async fn permissions_stale_buttons_and_hostile_input() {
     use fake_discord::ids::{CAROL, GENERAL};
     use fake_discord::{MEMBER_PERMISSIONS, RoleId, RoleSpec, UserSpec, perms};
     let moderator = RoleId(500_000_000_000_000_002);
-    let mut config = FakeConfig::default();
-    config.member_permissions = MEMBER_PERMISSIONS;
-    config.roles.push(RoleSpec {
-        id: moderator,
-        name: "Moderator".into(),
-        permissions: perms::MANAGE_CHANNELS,
-    });
-    config.users = vec![
-        UserSpec::new(ALICE, "alice"),
-        UserSpec::new(BOB, "bob"),
-        UserSpec::new(CAROL, "carol").with_role(moderator),
-    ];
+    let config = FakeConfig {
+        member_permissions: MEMBER_PERMISSIONS,
+        roles: vec![RoleSpec {
+            id: moderator,
+            name: "Moderator".into(),
+            permissions: perms::MANAGE_CHANNELS,
+        }],
+        users: vec![
+            UserSpec::new(ALICE, "alice"),
+            UserSpec::new(BOB, "bob"),
+            UserSpec::new(CAROL, "carol").with_role(moderator),
+        ],
+        ..FakeConfig::default()
+    };
     let fake = FakeDiscord::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     // Long turns: nothing may happen on its own while the test counts events.
@@ -970,7 +972,7 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     let start = fake
         .slash(ALICE, TABLE, "combat start", &[("monsters", "3 goblin")])
         .await;
-    // Whoever is up: if Mira, she ends her turn so that the rats (and the LLM) are up.
+    // Whoever is up: if Mira, she ends her turn so that the goblins (and the LLM) are up.
     let npc_asked = |llm: &FakeLlm| llm.requests().iter().any(|r| r.purpose() == "npc");
     tokio::time::timeout(Duration::from_secs(40), async {
         let mut ended = false;
@@ -1003,7 +1005,8 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
         .reply(Duration::from_secs(40))
         .await
         .expect("then answered");
-
     assert!(r.text().contains("1d20"), "{}", r.text());
+    let r = start.reply(T).await.expect("the fight started");
+    assert!(r.text().contains("initiative"), "{}", r.text());
     fake.assert_clean();
 }

@@ -120,10 +120,11 @@ pub(crate) async fn ephemeral_reply(
     reply: poise::CreateReply,
 ) -> Result<(), Error> {
     let thinking = progress(ctx, |p| std::mem::take(&mut p.thinking)).await;
-    if thinking && let poise::Context::Application(a) = ctx {
-        if let Err(e) = a.interaction.delete_response(ctx.http()).await {
-            tracing::warn!(interaction = %ctx.id(), error = %e, "could not remove the thinking message");
-        }
+    if thinking
+        && let poise::Context::Application(a) = ctx
+        && let Err(e) = a.interaction.delete_response(ctx.http()).await
+    {
+        tracing::warn!(interaction = %ctx.id(), error = %e, "could not remove the thinking message");
     }
     ctx.send(reply.ephemeral(true)).await?;
     Ok(())

@@ -385,8 +385,7 @@ impl State {
                     let opener = self
                         .interactions
                         .values()
-                        .filter(|o| o.id < i.id && o.user == i.user && o.modal_submitted)
-                        .next_back();
+                        .rfind(|o| o.id < i.id && o.user == i.user && o.modal_submitted);
                     meta["triggering_interaction_metadata"] = match opener {
                         Some(o) => json!({
                             "id": o.id.to_json(),
