@@ -1,6 +1,8 @@
 //! One campaign's actor task: the only owner of that campaign's state.
 
-use super::{CampaignHandle, Origin, Shared, Snapshot, SubmitError};
+use super::{
+    CampaignHandle, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot, SubmitError,
+};
 use crate::store::{CampaignRow, NewEvent, StoreError, StoredEvent};
 use dicebard_engine::dice::SeededDice;
 use dicebard_engine::{
@@ -8,6 +10,7 @@ use dicebard_engine::{
     next_deadline, npc_options,
 };
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
@@ -81,6 +84,8 @@ struct Actor {
     since_snapshot: u64,
     events: broadcast::Sender<Arc<Committed>>,
     staged: Staged,
+    /// Request ids of committed commands (shared with the handle's claims).
+    recent: Arc<Mutex<RecentRequests>>,
 }
 
 /// The store rows for a command's events.
@@ -146,12 +151,25 @@ pub(crate) struct Loaded {
     row: CampaignRow,
     state: CampaignState,
     last_seq: u64,
+    recent: RecentRequests,
 }
 
 /// Rebuilds a campaign's state for a new actor (without starting it).
 pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Loaded, SubmitError> {
     let started = Instant::now();
     let (state, last_seq) = load_state(shared, row.id).await?;
+    // The request ids of the latest commands, so a request delivered again after a
+    // restart is still recognised.
+    let mut recent = RecentRequests::default();
+    let from = last_seq.saturating_sub(RECENT_REQUESTS as u64);
+    for r in shared.store.events(row.id, from).await? {
+        if let Ok(origin) = serde_json::from_str::<Origin>(&r.origin)
+            && let Some(id) = origin.interaction.as_deref()
+            && id.len() <= 100
+        {
+            recent.insert(id);
+        }
+    }
     tracing::info!(
         campaign = row.id,
         events = last_seq,
@@ -162,6 +180,7 @@ pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Load
         row,
         state,
         last_seq,
+        recent,
     })
 }
 
@@ -171,7 +190,9 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         row,
         state,
         last_seq,
+        recent,
     } = loaded;
+    let recent = Arc::new(Mutex::new(recent));
     let (tx, rx) = mpsc::channel(shared.options.queue);
     let (events, _) = broadcast::channel(1024);
     let (stopped_tx, stopped) = watch::channel(());
@@ -185,6 +206,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         since_snapshot: 0,
         events: events.clone(),
         staged: Staged::default(),
+        recent: recent.clone(),
     };
     let span = tracing::info_span!("campaign", campaign = row.id);
     tokio::spawn(
@@ -201,6 +223,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         tx,
         events,
         stopped,
+        recent,
     }
 }
 
@@ -472,6 +495,17 @@ impl Actor {
             return Err(e);
         }
         // Committed: now it is real.
+        {
+            let mut recent = self.recent.lock().expect("recent requests poisoned");
+            for id in events
+                .iter()
+                .filter_map(|c| c.origin.interaction.as_deref())
+            {
+                if id.len() <= 100 {
+                    recent.insert(id);
+                }
+            }
+        }
         for c in &events {
             // No receivers is fine; a lagging one resyncs from the log.
             let _ = self.events.send(c.clone());

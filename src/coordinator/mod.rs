@@ -207,6 +207,36 @@ pub struct CampaignHandle {
     events: broadcast::Sender<Arc<Committed>>,
     /// Closed (its sender dropped) when the actor task has finished.
     stopped: watch::Receiver<()>,
+    /// Front-end request ids (Discord interaction ids) recently claimed or committed.
+    recent: Arc<Mutex<RecentRequests>>,
+}
+
+/// How many request ids a campaign remembers (claimed in this process or found in the
+/// log's latest events' origins).
+pub const RECENT_REQUESTS: usize = 1024;
+
+/// A bounded set of recent front-end request ids, oldest forgotten first.
+#[derive(Default)]
+pub(crate) struct RecentRequests {
+    order: std::collections::VecDeque<String>,
+    set: std::collections::HashSet<String>,
+}
+
+impl RecentRequests {
+    /// Adds `id`; `false` if it was already there.
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() >= RECENT_REQUESTS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.order.push_back(id.to_string());
+        self.set.insert(id.to_string());
+        true
+    }
 }
 
 impl CampaignHandle {
@@ -467,6 +497,21 @@ impl Coordinator {
         Err(SubmitError::Internal(
             "the campaign could not be loaded".into(),
         ))
+    }
+
+    /// Claims a front-end request id (a Discord interaction id) for `campaign_id`:
+    /// `Ok(true)` the first time, `Ok(false)` when the same request was claimed before or
+    /// already committed events (found in the log's origins, so this holds across
+    /// restarts). A front end claims once per request, before submitting its commands, so a
+    /// request delivered twice commits once. Does not wait for the campaign's queue.
+    pub async fn claim_request(&self, campaign_id: i64, id: &str) -> Result<bool, SubmitError> {
+        // Ids come from outside: bound them (Discord's are 17–20 digits).
+        if id.is_empty() || id.len() > 100 {
+            return Ok(true);
+        }
+        let h = self.open(campaign_id).await?;
+        let mut recent = h.recent.lock().expect("recent requests poisoned");
+        Ok(recent.insert(id))
     }
 
     /// A copy of the campaign's current state.

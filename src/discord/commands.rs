@@ -10,7 +10,7 @@ use crate::narrator::BuiltinNarrator;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::event::RestKind;
-use dicebard_engine::{Action, Command, MonsterGroup, NarratorMode, PlayerId, Visibility};
+use dicebard_engine::{Action, Command, MonsterGroup, NarratorMode, PlayerId, Viewer};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 
@@ -52,14 +52,105 @@ fn origin(ctx: Context<'_>) -> Origin {
     }
 }
 
-pub(crate) async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(
-        poise::CreateReply::default()
-            .content(render::clamp(&text.into(), render::MAX_CONTENT))
-            .ephemeral(true),
-    )
-    .await?;
+/// What this invocation has done so far (poise invocation data).
+#[derive(Default)]
+struct Progress {
+    /// A public "thinking…" response is waiting for the answer.
+    thinking: bool,
+    /// The interaction id is claimed with the coordinator (see [`claim`]).
+    claimed: bool,
+}
+
+async fn progress<R>(ctx: Context<'_>, f: impl FnOnce(&mut Progress) -> R) -> R {
+    if ctx.invocation_data::<Progress>().await.is_none() {
+        ctx.set_invocation_data(Progress::default()).await;
+    }
+    match ctx.invocation_data::<Progress>().await {
+        Some(mut p) => f(&mut p),
+        None => f(&mut Progress::default()),
+    }
+}
+
+/// Whether the interaction has been answered or deferred already.
+fn acknowledged(ctx: Context<'_>) -> bool {
+    match ctx {
+        poise::Context::Application(a) => a
+            .has_sent_initial_response
+            .load(std::sync::atomic::Ordering::SeqCst),
+        poise::Context::Prefix(_) => true,
+    }
+}
+
+/// Acknowledges the interaction at once with a public "thinking…" (Discord wants a first
+/// response within 3 s), before anything waits on the coordinator: a campaign busy with a
+/// slow NPC turn must not make the user retry. A private answer later replaces it (see
+/// [`ephemeral`]).
+pub(crate) async fn defer_first(ctx: Context<'_>) -> Result<(), Error> {
+    if acknowledged(ctx) {
+        return Ok(());
+    }
+    ctx.defer().await?;
+    progress(ctx, |p| p.thinking = true).await;
     Ok(())
+}
+
+/// Acknowledges at once with a private "thinking…", for commands that only answer the
+/// caller.
+pub(crate) async fn defer_private(ctx: Context<'_>) -> Result<(), Error> {
+    if acknowledged(ctx) {
+        return Ok(());
+    }
+    ctx.defer_ephemeral().await?;
+    Ok(())
+}
+
+/// A private answer. After a public "thinking…", that message is deleted first: Discord
+/// would otherwise turn the first follow-up into the public message.
+pub(crate) async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    ephemeral_reply(
+        ctx,
+        poise::CreateReply::default().content(render::clamp(&text.into(), render::MAX_CONTENT)),
+    )
+    .await
+}
+
+/// A private reply (embeds, files), see [`ephemeral`].
+pub(crate) async fn ephemeral_reply(
+    ctx: Context<'_>,
+    reply: poise::CreateReply,
+) -> Result<(), Error> {
+    let thinking = progress(ctx, |p| std::mem::take(&mut p.thinking)).await;
+    if thinking
+        && let poise::Context::Application(a) = ctx
+        && let Err(e) = a.interaction.delete_response(ctx.http()).await
+    {
+        tracing::warn!(interaction = %ctx.id(), error = %e, "could not remove the thinking message");
+    }
+    ctx.send(reply.ephemeral(true)).await?;
+    Ok(())
+}
+
+/// A public answer in the channel.
+pub(crate) async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
+    progress(ctx, |p| p.thinking = false).await;
+    ctx.say(text).await?;
+    Ok(())
+}
+
+/// Claims this interaction with the campaign's coordinator, once per invocation:
+/// `false` when the same interaction was handled before (a duplicate delivery, or a retry
+/// after a restart), in which case nothing must be submitted again.
+async fn claim(ctx: Context<'_>, campaign: i64) -> Result<bool, Error> {
+    if progress(ctx, |p| p.claimed).await {
+        return Ok(true);
+    }
+    let first = ctx
+        .data()
+        .coord
+        .claim_request(campaign, &ctx.id().to_string())
+        .await?;
+    progress(ctx, |p| p.claimed = true).await;
+    Ok(first)
 }
 
 /// The campaign bound to the command's channel.
@@ -108,6 +199,11 @@ async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
         .await?;
         return Ok(None);
     };
+    if !claim(ctx, campaign).await? {
+        tracing::info!(interaction = %ctx.id(), "interaction delivered again; not repeated");
+        ephemeral(ctx, "That was already done.").await?;
+        return Ok(None);
+    }
     let coord = &ctx.data().coord;
     let me = player_id(ctx.author().id);
     ensure_joined(ctx, campaign, &me).await;
@@ -128,24 +224,9 @@ async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
     Ok(Some((campaign, me)))
 }
 
-/// Runs `work`, deferring the reply first if it is not done within 1.5 s (Discord wants
-/// a first response within 3 s).
-async fn within_deadline<T>(
-    ctx: Context<'_>,
-    work: impl std::future::Future<Output = T>,
-) -> Result<T, Error> {
-    tokio::pin!(work);
-    match tokio::time::timeout(std::time::Duration::from_millis(1500), &mut work).await {
-        Ok(r) => Ok(r),
-        Err(_) => {
-            ctx.defer().await?;
-            Ok(work.await)
-        }
-    }
-}
-
 /// Submits an action as the calling user and replies with what happened.
 async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
+    defer_first(ctx).await?;
     let Some((campaign, me)) = seat(ctx).await? else {
         return Ok(());
     };
@@ -153,8 +234,7 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
         by: dicebard_engine::Actor::Player(me.clone()),
         action,
     };
-    // Commits take milliseconds; defer only if this one is slow.
-    let res = within_deadline(ctx, ctx.data().coord.submit(campaign, cmd, origin(ctx))).await?;
+    let res = ctx.data().coord.submit(campaign, cmd, origin(ctx)).await;
     match res {
         Ok(events) => reply_events(ctx, campaign, &me, &events).await,
         Err(e) => refusal(ctx, campaign, e).await,
@@ -177,23 +257,21 @@ async fn refusal(ctx: Context<'_>, campaign: i64, e: SubmitError) -> Result<(), 
 /// has one, else the phrase parser; whatever is not mechanics is an in-character
 /// action), each submitted as the caller and checked by the engine like any command.
 async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
+    defer_first(ctx).await?;
     let Some((campaign, me)) = seat(ctx).await? else {
         return Ok(());
     };
     let data = ctx.data();
-    let outcome = within_deadline(
-        ctx,
-        act_free_text(
-            &data.coord,
-            &data.gm.intent,
-            campaign,
-            &me,
-            &text,
-            origin(ctx),
-            true,
-        ),
+    let outcome = act_free_text(
+        &data.coord,
+        &data.gm.intent,
+        campaign,
+        &me,
+        &text,
+        origin(ctx),
+        true,
     )
-    .await?;
+    .await;
     match outcome {
         ActOutcome::Done { events, notice, .. } => {
             reply_events(ctx, campaign, &me, &events).await?;
@@ -248,10 +326,12 @@ async fn reply_events(
         let Some(text) = BuiltinNarrator::line(&snap.state, c) else {
             continue;
         };
-        match &c.event.visibility {
-            Visibility::Public | Visibility::Party => public.push(text),
-            Visibility::Player(p) if p == me => private.push(text),
-            _ => {}
+        // Only what any onlooker may see goes to the channel; party-only and private
+        // events go to the caller alone.
+        if c.event.visibility.allows(&Viewer::Observer) {
+            public.push(text);
+        } else if c.event.visibility.allows(&Viewer::Player(me.clone())) {
+            private.push(text);
         }
     }
     if public.is_empty() && private.is_empty() {
@@ -259,7 +339,7 @@ async fn reply_events(
     }
     if !public.is_empty() {
         for msg in render::pack_lines(&public) {
-            ctx.say(msg).await?;
+            say(ctx, msg).await?;
         }
     }
     if !private.is_empty() {
@@ -286,7 +366,21 @@ pub async fn campaign(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Bind this channel to a new campaign; you become its GM.
+/// Who may start a campaign: Discord's computed permissions for the caller in this
+/// channel (sent with the interaction, so they include the owner, Administrator and channel
+/// overwrites) with Manage Channels or Manage Server, or the server's GM role.
+async fn may_start_campaign(ctx: Context<'_>) -> bool {
+    let perms = ctx.author_member().await.and_then(|m| m.permissions);
+    if perms.is_some_and(|p| p.administrator() || p.manage_channels() || p.manage_guild()) {
+        return true;
+    }
+    if ctx.guild().is_some_and(|g| g.owner_id == ctx.author().id) {
+        return true;
+    }
+    has_gm_role(ctx).await
+}
+
+/// Bind this channel to a new campaign; you become its GM (needs Manage Channels or the GM role).
 #[poise::command(slash_command, rename = "start")]
 pub async fn campaign_start(
     ctx: Context<'_>,
@@ -295,6 +389,19 @@ pub async fn campaign_start(
     let (Some(guild), channel) = (ctx.guild_id(), ctx.channel_id()) else {
         return ephemeral(ctx, "Campaigns live in server text channels.").await;
     };
+    // Binding a channel to a campaign (and becoming its GM) is a moderator's call.
+    if !may_start_campaign(ctx).await {
+        return ephemeral(
+            ctx,
+            format!(
+                "Only members who may manage this channel (Manage Channels or Manage Server), \
+                 the server owner, or members with the `{}` role can start a campaign here.",
+                render::escape(ctx.data().gm_role.trim())
+            ),
+        )
+        .await;
+    }
+    defer_first(ctx).await?;
     if campaign_here(ctx).await?.is_some() {
         return ephemeral(
             ctx,
@@ -318,7 +425,7 @@ pub async fn campaign_start(
     {
         Ok(id) => {
             data.start_presenter(id, channel);
-            ctx.say(format!(
+            say(ctx, format!(
                 "📜 **{}** begins in this channel. {} is the GM.\nPlayers: `/character create` to join, then `/act`, `/attack`, `/cast`, `/check`.",
                 render::escape(name.trim()),
                 serenity::Mentionable::mention(ctx.author())
@@ -346,6 +453,7 @@ pub async fn campaign_end(ctx: Context<'_>) -> Result<(), Error> {
 /// Show the campaign's state.
 #[poise::command(slash_command, rename = "status")]
 pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
@@ -414,12 +522,19 @@ pub enum NarratorChoice {
 #[poise::command(slash_command, rename = "settings")]
 pub async fn campaign_settings(
     ctx: Context<'_>,
-    #[description = "Seconds per turn"] turn_timeout: Option<u64>,
-    #[description = "Warn this many seconds before the end"] warning: Option<u64>,
+    #[description = "Seconds per turn"]
+    #[min = 10]
+    #[max = 86400]
+    turn_timeout: Option<u64>,
+    #[description = "Warn this many seconds before the end"]
+    #[min = 0]
+    #[max = 86400]
+    warning: Option<u64>,
     #[description = "Who tells the story: the host's LLM or the built-in narrator"]
     narrator: Option<NarratorChoice>,
     #[description = "Make this player a GM too"] gm: Option<serenity::User>,
 ) -> Result<(), Error> {
+    defer_first(ctx).await?;
     if let Some(user) = &gm {
         act(
             ctx,
@@ -510,7 +625,7 @@ async fn ac_monster(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
 }
 
 async fn ac_target(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let names = scene(ctx).await.map(|s| {
+    let names = ac_scene(ctx).await.map(|s| {
         s.creatures
             .values()
             .filter(|c| !c.dead)
@@ -522,7 +637,7 @@ async fn ac_target(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompl
 
 async fn ac_weapon(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let me = player_id(ctx.author().id);
-    let names = scene(ctx).await.and_then(|s| {
+    let names = ac_scene(ctx).await.and_then(|s| {
         s.character_of(&me)
             .map(|c| c.attacks.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
     });
@@ -532,7 +647,7 @@ async fn ac_weapon(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompl
 async fn ac_spell(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let me = player_id(ctx.author().id);
     let cat = dicebard_srd::catalog();
-    let known: Vec<String> = scene(ctx)
+    let known: Vec<String> = ac_scene(ctx)
         .await
         .and_then(|s| {
             s.character_of(&me)
@@ -555,6 +670,15 @@ async fn ac_spell(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
 async fn scene(ctx: Context<'_>) -> Option<dicebard_engine::CampaignState> {
     let id = campaign_here(ctx).await.ok().flatten()?;
     ctx.data().coord.snapshot(id).await.ok().map(|s| s.state)
+}
+
+/// The scene for autocomplete, which cannot be deferred: no suggestions rather than a
+/// missed 3 s deadline when the campaign is busy (a slow NPC turn).
+async fn ac_scene(ctx: Context<'_>) -> Option<dicebard_engine::CampaignState> {
+    tokio::time::timeout(std::time::Duration::from_millis(1500), scene(ctx))
+        .await
+        .ok()
+        .flatten()
 }
 
 fn choices(
@@ -603,7 +727,10 @@ pub async fn character_create(
     race: Option<String>,
     #[description = "Ability scores: standard (default), roll, or point buy as six numbers (STR DEX CON INT WIS CHA)"]
     abilities: Option<String>,
-    #[description = "Level (default 1)"] level: Option<u8>,
+    #[description = "Level (default 1)"]
+    #[min = 1]
+    #[max = 20]
+    level: Option<u8>,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
         return character_form(ctx, name, class, race, abilities).await;
@@ -730,6 +857,7 @@ async fn character_form(
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
                 .content(render::clamp(&text, render::MAX_CONTENT))
+                .allowed_mentions(super::no_pings())
                 .ephemeral(ephemeral),
         )
     };
@@ -748,8 +876,42 @@ async fn character_form(
             return Ok(());
         }
     };
+    // Acknowledge before waiting on the campaign (it may be busy with an NPC turn).
+    submit
+        .create_response(
+            ctx.http(),
+            serenity::CreateInteractionResponse::Defer(
+                serenity::CreateInteractionResponseMessage::new(),
+            ),
+        )
+        .await?;
+    let http = ctx.http();
+    let submit = &submit;
+    let private = |text: String| async move {
+        // The public "thinking…" would make the first follow-up public: remove it first.
+        if let Err(e) = submit.delete_response(http).await {
+            tracing::warn!(error = %e, "could not remove the thinking message");
+        }
+        submit
+            .create_followup(
+                http,
+                serenity::CreateInteractionResponseFollowup::new()
+                    .content(render::clamp(&text, render::MAX_CONTENT))
+                    .allowed_mentions(super::no_pings())
+                    .ephemeral(true),
+            )
+            .await
+            .map(|_| ())
+    };
     let me = player_id(ctx.author().id);
     let coord = &ctx.data().coord;
+    if !coord
+        .claim_request(campaign, &submit.id.to_string())
+        .await?
+    {
+        private("That was already done.".into()).await?;
+        return Ok(());
+    }
     let origin = Origin {
         source: Source::Discord,
         player: Some(me.clone()),
@@ -765,7 +927,7 @@ async fn character_form(
             let snap = coord.snapshot(campaign).await?;
             let lines: Vec<String> = events
                 .iter()
-                .filter(|c| matches!(c.event.visibility, Visibility::Public | Visibility::Party))
+                .filter(|c| c.event.visibility.allows(&Viewer::Observer))
                 .filter_map(|c| BuiltinNarrator::line(&snap.state, c))
                 .collect();
             let text = render::pack_lines(&lines)
@@ -773,14 +935,15 @@ async fn character_form(
                 .next()
                 .unwrap_or_else(|| "Done.".into());
             submit
-                .create_response(ctx.http(), respond(text, false))
+                .edit_response(
+                    http,
+                    serenity::EditInteractionResponse::new()
+                        .content(text)
+                        .allowed_mentions(super::no_pings()),
+                )
                 .await?;
         }
-        Err(e) => {
-            submit
-                .create_response(ctx.http(), respond(e.user_message(), true))
-                .await?;
-        }
+        Err(e) => private(e.user_message()).await?,
     }
     Ok(())
 }
@@ -791,19 +954,18 @@ pub async fn character_show(
     ctx: Context<'_>,
     #[description = "Whose character (default: yours)"] user: Option<serenity::User>,
 ) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let who = player_id(user.as_ref().map_or(ctx.author().id, |u| u.id));
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
     match s.character_of(&who) {
         Some(c) => {
-            ctx.send(
-                poise::CreateReply::default()
-                    .embed(render::character_embed(c))
-                    .ephemeral(true),
+            ephemeral_reply(
+                ctx,
+                poise::CreateReply::default().embed(render::character_embed(c)),
             )
-            .await?;
-            Ok(())
+            .await
         }
         None => ephemeral(ctx, "No character yet — `/character create`.").await,
     }
@@ -812,6 +974,7 @@ pub async fn character_show(
 /// Export your character as JSON.
 #[poise::command(slash_command, rename = "export")]
 pub async fn character_export(ctx: Context<'_>) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let me = player_id(ctx.author().id);
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
@@ -824,14 +987,13 @@ pub async fn character_export(ctx: Context<'_>) -> Result<(), Error> {
         json.into_bytes(),
         format!("{}.json", dicebard_engine::data::to_index(&c.name)),
     );
-    ctx.send(
+    ephemeral_reply(
+        ctx,
         poise::CreateReply::default()
             .content("Your character:")
-            .attachment(file)
-            .ephemeral(true),
+            .attachment(file),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Import a character from a dicebard JSON export.
@@ -843,9 +1005,11 @@ pub async fn character_import(
     if file.size > 256 * 1024 {
         return ephemeral(ctx, "That file is too large for a character.").await;
     }
-    let bytes = match file.download().await {
-        Ok(b) => b,
-        Err(_) => return ephemeral(ctx, "I couldn't download that file.").await,
+    defer_first(ctx).await?;
+    let bytes = match tokio::time::timeout(super::REST_TIMEOUT, file.download()).await {
+        Ok(Ok(b)) if b.len() <= 256 * 1024 => b,
+        Ok(Ok(_)) => return ephemeral(ctx, "That file is too large for a character.").await,
+        Ok(Err(_)) | Err(_) => return ephemeral(ctx, "I couldn't download that file.").await,
     };
     let export: dicebard_engine::character::CharacterExport = match serde_json::from_slice(&bytes) {
         Ok(x) => x,
@@ -869,7 +1033,10 @@ pub async fn character_hp(
     #[description = "Creature"]
     #[autocomplete = "ac_target"]
     target: String,
-    #[description = "Hit points"] hp: i32,
+    #[description = "Hit points"]
+    #[min = 0]
+    #[max = 10000]
+    hp: i32,
 ) -> Result<(), Error> {
     act(ctx, Action::SetHp { target, hp }).await
 }
@@ -879,7 +1046,10 @@ pub async fn character_hp(
 pub async fn rest(
     ctx: Context<'_>,
     #[description = "short or long"] kind: RestChoice,
-    #[description = "Hit dice to spend (short rest)"] hit_dice: Option<u32>,
+    #[description = "Hit dice to spend (short rest)"]
+    #[min = 0]
+    #[max = 20]
+    hit_dice: Option<u32>,
 ) -> Result<(), Error> {
     let kind = match kind {
         RestChoice::Short => RestKind::Short,
@@ -920,7 +1090,10 @@ pub async fn check(
     #[autocomplete = "ac_skill"]
     skill: String,
     #[description = "Advantage"] mode: Option<Mode>,
-    #[description = "Difficulty class"] dc: Option<i32>,
+    #[description = "Difficulty class"]
+    #[min = 0]
+    #[max = 100]
+    dc: Option<i32>,
 ) -> Result<(), Error> {
     let s = Skill::parse(&skill);
     let a = if s.is_none() {
@@ -955,7 +1128,10 @@ pub async fn save(
     #[autocomplete = "ac_skill"]
     ability: String,
     #[description = "Advantage"] mode: Option<Mode>,
-    #[description = "Difficulty class"] dc: Option<i32>,
+    #[description = "Difficulty class"]
+    #[min = 0]
+    #[max = 100]
+    dc: Option<i32>,
 ) -> Result<(), Error> {
     let Some(a) = Ability::parse(&ability) else {
         return ephemeral(
@@ -1011,7 +1187,10 @@ pub async fn cast(
     #[description = "Target(s), comma-separated"]
     #[autocomplete = "ac_target"]
     target: Option<String>,
-    #[description = "Slot level"] level: Option<u8>,
+    #[description = "Slot level"]
+    #[min = 0]
+    #[max = 9]
+    level: Option<u8>,
 ) -> Result<(), Error> {
     let targets = target
         .map(|t| {
@@ -1043,21 +1222,47 @@ pub async fn combat(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn groups(s: &str) -> Vec<MonsterGroup> {
-    s.split([',', '&'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|part| match part.split_once(' ') {
-            Some((n, rest)) if n.parse::<u32>().is_ok() => MonsterGroup {
-                monster: rest.trim().to_string(),
-                count: n.parse().unwrap_or(1),
-            },
-            _ => MonsterGroup {
-                monster: part.to_string(),
-                count: 1,
-            },
-        })
-        .collect()
+/// The most monsters one `/combat start` or `/combat add` may bring (the engine's cap).
+const MAX_MONSTERS: u32 = 20;
+
+/// Parses "3 goblin, 1 bugbear". Counts are user text: anything over the cap (or a sum
+/// over it) is refused here with a clear message, before any arithmetic on them.
+fn groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
+    let too_many = || format!("At most {MAX_MONSTERS} monsters at a time.");
+    let mut out = Vec::new();
+    let mut total: u32 = 0;
+    for part in s.split([',', '&']).map(str::trim).filter(|p| !p.is_empty()) {
+        if out.len() >= MAX_MONSTERS as usize {
+            return Err(too_many());
+        }
+        let (count, monster) = match part.split_once(' ') {
+            Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                match n.parse::<u32>() {
+                    Ok(c) if c <= MAX_MONSTERS => (c, rest.trim()),
+                    _ => return Err(too_many()),
+                }
+            }
+            _ => (1, part),
+        };
+        if count == 0 {
+            return Err(format!(
+                "\"{}\": a count must be at least 1.",
+                render::escape(part)
+            ));
+        }
+        total = total.saturating_add(count);
+        if total > MAX_MONSTERS {
+            return Err(too_many());
+        }
+        out.push(MonsterGroup {
+            monster: monster.to_string(),
+            count,
+        });
+    }
+    if out.is_empty() {
+        return Err("Name the monsters, e.g. `3 goblin, 1 bugbear`.".into());
+    }
+    Ok(out)
 }
 
 /// Start a fight with SRD monsters, e.g. "3 goblin, 1 bugbear" (GM).
@@ -1068,13 +1273,10 @@ pub async fn combat_start(
     #[autocomplete = "ac_monster"]
     monsters: String,
 ) -> Result<(), Error> {
-    act(
-        ctx,
-        Action::StartCombat {
-            monsters: groups(&monsters),
-        },
-    )
-    .await
+    match groups(&monsters) {
+        Ok(monsters) => act(ctx, Action::StartCombat { monsters }).await,
+        Err(msg) => ephemeral(ctx, msg).await,
+    }
 }
 
 /// Bring more monsters into the fight (GM).
@@ -1085,13 +1287,10 @@ pub async fn combat_add(
     #[autocomplete = "ac_monster"]
     monsters: String,
 ) -> Result<(), Error> {
-    act(
-        ctx,
-        Action::AddToCombat {
-            monsters: groups(&monsters),
-        },
-    )
-    .await
+    match groups(&monsters) {
+        Ok(monsters) => act(ctx, Action::AddToCombat { monsters }).await,
+        Err(msg) => ephemeral(ctx, msg).await,
+    }
 }
 
 /// End the fight (GM).
@@ -1120,15 +1319,12 @@ pub async fn turn_end(ctx: Context<'_>) -> Result<(), Error> {
 /// Show the initiative order.
 #[poise::command(slash_command, guild_only)]
 pub async fn initiative(ctx: Context<'_>) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
     match render::initiative_embed(&s) {
-        Some(e) => {
-            ctx.send(poise::CreateReply::default().embed(e).ephemeral(true))
-                .await?;
-            Ok(())
-        }
+        Some(e) => ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await,
         None => ephemeral(ctx, "No fight is on.").await,
     }
 }
@@ -1140,6 +1336,30 @@ pub async fn whisper(
     #[description = "Player"] player: serenity::User,
     #[description = "Message"] text: String,
 ) -> Result<(), Error> {
+    defer_first(ctx).await?;
+    if player.bot {
+        return ephemeral(
+            ctx,
+            format!(
+                "{} is a bot, not a player: whisper to someone playing in this campaign.",
+                render::escape(&player.name)
+            ),
+        )
+        .await;
+    }
+    if let Some(campaign) = campaign_here(ctx).await?
+        && let Ok(snap) = ctx.data().coord.snapshot(campaign).await
+        && !snap.state.players.contains_key(&player_id(player.id))
+    {
+        return ephemeral(
+            ctx,
+            format!(
+                "{} is not playing in this campaign yet (they join with `/character create` or any command here).",
+                render::escape(&player.name)
+            ),
+        )
+        .await;
+    }
     act(
         ctx,
         Action::Whisper {

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::coordinator::{Coordinator, Origin, Source};
 use crate::llm::GameMaster;
 use anyhow::Context as _;
-use dicebard_engine::{Action, Command, PlayerId};
+use dicebard_engine::{Action, Command, EventKind, PlayerId};
 use poise::serenity_prelude as serenity;
 use songbird::SerenityInit as _;
 use std::collections::HashSet;
@@ -92,13 +92,11 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(interaction = %ctx.id(), command = %ctx.command().qualified_name, error = %error, "command failed");
-            let _ = ctx
-                .send(
-                    poise::CreateReply::default()
-                        .content("Sorry — something went wrong on our side. Nothing was changed.")
-                        .ephemeral(true),
-                )
-                .await;
+            let _ = commands::ephemeral(
+                ctx,
+                "Sorry — something went wrong on our side. Nothing was changed.",
+            )
+            .await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
@@ -108,7 +106,8 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
-/// Buttons: End turn and Dodge, from the initiative embed or a DM.
+/// Buttons: End turn and Dodge, from the initiative embed or a DM. Each is bound to
+/// the turn it was issued for; a click is acknowledged at once (privately), then checked.
 async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
@@ -119,51 +118,166 @@ async fn on_event(
     else {
         return Ok(());
     };
-    let data = framework.user_data;
-    let (verb, campaign) = ci
-        .data
-        .custom_id
-        .split_once(':')
-        .unwrap_or((ci.data.custom_id.as_str(), ""));
-    let Ok(campaign) = campaign.parse::<i64>() else {
+    let button = render::parse_turn_button(&ci.data.custom_id);
+    if button == render::TurnButton::Invalid
+        && !ci.data.custom_id.starts_with("end_turn:")
+        && !ci.data.custom_id.starts_with("dodge:")
+    {
+        // Not one of ours (a collector may want it).
         return Ok(());
+    }
+    let http = &framework.serenity_context.http;
+    // Acknowledge first: the campaign may be busy with a slow NPC turn.
+    ci.defer_ephemeral(http).await?;
+    let text = press_turn_button(framework.user_data, ci, button).await;
+    ci.edit_response(
+        http,
+        serenity::EditInteractionResponse::new()
+            .content(render::clamp(&text, render::MAX_CONTENT))
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+const TURN_OVER: &str = "That turn is over — use the buttons of your current turn.";
+
+/// The most events a turn may have seen before its buttons are considered stale without
+/// reading them (a forged, very old seq would otherwise make us read the whole log).
+const MAX_TURN_EVENTS: u64 = 5_000;
+
+/// Checks that the button's turn is still the current one, then acts for the clicker.
+async fn press_turn_button(
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    button: render::TurnButton,
+) -> String {
+    let (end_turn, campaign, turn_seq) = match button {
+        render::TurnButton::Turn {
+            end_turn,
+            campaign,
+            turn_seq,
+        } => (end_turn, campaign, turn_seq),
+        render::TurnButton::Unbound => return TURN_OVER.into(),
+        render::TurnButton::Invalid => return "That button is not valid.".into(),
     };
-    let action = match verb {
-        "end_turn" => Action::EndTurn,
-        "dodge" => Action::Dodge,
-        _ => return Ok(()),
+    let coord = &data.coord;
+    let Ok(snap) = coord.snapshot(campaign).await else {
+        return "That campaign is not running.".into();
     };
+    if turn_seq > snap.seq {
+        return "That button is not valid.".into();
+    }
+    if snap.seq - turn_seq > MAX_TURN_EVENTS || snap.state.combat.is_none() {
+        return TURN_OVER.into();
+    }
+    let events = match coord.events_since(campaign, turn_seq - 1).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(campaign, error = %e, "reading the turn's events failed");
+            return e.user_message();
+        }
+    };
+    let started_here = events.first().is_some_and(|c| {
+        c.seq == turn_seq && matches!(c.event.kind, EventKind::TurnStarted { .. })
+    });
+    if !started_here {
+        return "That button is not valid.".into();
+    }
+    let over = events.iter().skip(1).any(|c| {
+        matches!(
+            c.event.kind,
+            EventKind::TurnStarted { .. }
+                | EventKind::CombatEnded { .. }
+                | EventKind::CampaignEnded
+        )
+    });
+    if over {
+        return TURN_OVER.into();
+    }
+    match coord.claim_request(campaign, &ci.id.to_string()).await {
+        Ok(true) => {}
+        Ok(false) => return "That was already done.".into(),
+        Err(e) => return e.user_message(),
+    }
     let me = player_id(ci.user.id);
     let origin = Origin {
         source: Source::Discord,
         player: Some(me.clone()),
-        interaction: None,
+        interaction: Some(ci.id.to_string()),
     };
-    let res = data
-        .coord
-        .submit(
-            campaign,
-            Command {
-                by: dicebard_engine::Actor::Player(me),
-                action,
-            },
-            origin,
-        )
-        .await;
-    let text = match res {
+    let action = if end_turn {
+        Action::EndTurn
+    } else {
+        Action::Dodge
+    };
+    let cmd = Command {
+        by: dicebard_engine::Actor::Player(me),
+        action,
+    };
+    match coord.submit(campaign, cmd, origin).await {
         Ok(_) => "Done.".to_string(),
         Err(e) => e.user_message(),
-    };
-    ci.create_response(
-        &framework.serenity_context.http,
-        serenity::CreateInteractionResponse::Message(
-            serenity::CreateInteractionResponseMessage::new()
-                .content(text)
-                .ephemeral(true),
-        ),
-    )
-    .await?;
-    Ok(())
+    }
+}
+
+/// The longest one Discord REST call may take (connecting included). A stalled connection
+/// fails the call instead of freezing the presenter or command that made it.
+pub const REST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The REST base for serenity's `proxy`: scheme and host, without a trailing `/api/vN`
+/// (serenity appends `/api/v10` itself), so both `http://host:3000` and
+/// `http://host:3000/api/v10` work.
+pub fn normalize_api_base(base: &str) -> String {
+    let mut b = base.trim().trim_end_matches('/');
+    if let Some((head, tail)) = b.rsplit_once("/api/v")
+        && !tail.is_empty()
+        && tail.len() <= 3
+        && tail.bytes().all(|c| c.is_ascii_digit())
+    {
+        b = head.trim_end_matches('/');
+    } else if let Some(head) = b.strip_suffix("/api") {
+        b = head.trim_end_matches('/');
+    }
+    b.to_string()
+}
+
+/// Nothing the bot posts pings anyone: no `@everyone`, `@here`, roles or users, whatever
+/// a transcript, a name or a dice annotation contains.
+pub fn no_pings() -> serenity::CreateAllowedMentions {
+    serenity::CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .everyone(false)
+        .all_users(false)
+        .all_roles(false)
+        .replied_user(false)
+}
+
+/// serenity's REST client: every call bounded by `timeout`, no pings by default on any
+/// message the bot creates or edits, and (for tests) pointed at `api_base`.
+pub fn rest_http(
+    token: &str,
+    api_base: Option<&str>,
+    timeout: std::time::Duration,
+) -> serenity::Http {
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .expect("a reqwest client with timeouts");
+    let mut builder = serenity::HttpBuilder::new(token)
+        .client(client)
+        .default_allowed_mentions(no_pings());
+    if let Some(base) = api_base {
+        // Tests point the REST client at a local fake Discord. serenity's rate limiter
+        // ignores the proxy (serenity#1739), so it is disabled in that mode only.
+        builder = builder
+            .proxy(normalize_api_base(base))
+            .ratelimiter_disabled(true);
+    }
+    builder.build()
 }
 
 /// Connects to Discord and serves every campaign until the process is stopped.
@@ -175,15 +289,7 @@ pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow:
         .context("no Discord token configured")?
         .expose()
         .to_string();
-    let mut builder = serenity::HttpBuilder::new(&token);
-    if let Some(base) = &config.discord.api_base {
-        // Tests point the REST client at a local fake Discord. serenity's rate limiter
-        // ignores the proxy (serenity#1739), so it is disabled in that mode only.
-        builder = builder
-            .proxy(base.trim_end_matches('/').to_string())
-            .ratelimiter_disabled(true);
-    }
-    let http = builder.build();
+    let http = rest_http(&token, config.discord.api_base.as_deref(), REST_TIMEOUT);
     // Fail fast with a clear message when Discord (or the configured base URL) cannot be
     // reached or the token is refused; serenity itself would retry forever.
     match tokio::time::timeout(std::time::Duration::from_secs(20), http.get_current_user()).await {
@@ -201,6 +307,7 @@ pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow:
         .options(poise::FrameworkOptions {
             commands: commands::all(),
             on_error: |e| Box::pin(on_error(e)),
+            allowed_mentions: Some(no_pings()),
             event_handler: |f, e| Box::pin(on_event(f, e)),
             ..Default::default()
         })

@@ -9,7 +9,7 @@ use crate::coordinator::{Committed, Coordinator, Source};
 use crate::llm::GameMaster;
 use crate::narrator::BuiltinNarrator;
 use crate::store::MessageRef;
-use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
+use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer, Visibility};
 use poise::serenity_prelude as serenity;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -115,8 +115,21 @@ pub async fn run(
         dms: Vec::new(),
         refs: HashMap::new(),
         last_seq: cursor,
+        turn_seq: None,
         voice,
     };
+    // The turn in progress (its buttons name it): the latest TurnStarted in the recent log.
+    if let Ok(recent) = p
+        .coord
+        .events_since(campaign_id, cursor.saturating_sub(2_000))
+        .await
+    {
+        p.turn_seq = recent
+            .iter()
+            .rev()
+            .find(|c| matches!(c.event.kind, EventKind::TurnStarted { .. }))
+            .map(|c| c.seq);
+    }
     if let Ok(refs) = store.message_refs(campaign_id).await {
         for r in refs {
             p.refs.insert((r.kind.clone(), r.key.clone()), r.message_id);
@@ -165,9 +178,12 @@ struct Presenter {
     lines: Vec<String>,
     dirty_chars: BTreeSet<CreatureId>,
     initiative_dirty: bool,
-    dms: Vec<(u64, String, bool)>,
+    /// DMs to send: user, text, and the turn whose buttons to attach.
+    dms: Vec<(u64, String, Option<u64>)>,
     refs: HashMap<(String, String), u64>,
     last_seq: u64,
+    /// The seq of the latest `TurnStarted`: the turn the tracker's buttons act on.
+    turn_seq: Option<u64>,
     /// Speaks the public narration when the bot is in voice for the campaign.
     voice: Option<super::voice::VoiceHub>,
 }
@@ -250,6 +266,7 @@ impl Presenter {
                 round,
                 deadline,
             } => {
+                self.turn_seq = Some(c.seq);
                 if let Some(cr) = state.creature(*creature)
                     && let Some(user) = cr.owner().and_then(player_user_id)
                 {
@@ -262,7 +279,7 @@ impl Presenter {
                             "⚔️ **{}**, it's your turn (round {round}){until}.\nUse `/attack`, `/cast`, `/act`, or the buttons below.",
                             render::escape(&cr.name)
                         ),
-                        true,
+                        Some(c.seq),
                     ));
                 }
             }
@@ -277,7 +294,7 @@ impl Presenter {
                             render::escape(&cr.name),
                             deadline.0 / 1000
                         ),
-                        false,
+                        None,
                     ));
                 }
             }
@@ -288,10 +305,18 @@ impl Presenter {
             return;
         };
         match &c.event.visibility {
-            Visibility::Public | Visibility::Party => {
+            // The channel and the voice call are public: only what any onlooker may see.
+            v if v.allows(&Viewer::Observer) => {
                 self.spoken.push(text.clone());
                 if !replied {
                     self.lines.push(text);
+                }
+            }
+            // Party-only: never in the channel or the call. A slash command's caller saw
+            // it in their private reply; a player who spoke it in voice gets it by DM.
+            Visibility::Public | Visibility::Party => {
+                if !replied && let Some(user) = c.origin.player.as_ref().and_then(player_user_id) {
+                    self.dms.push((user, text, None));
                 }
             }
             Visibility::Player(p) => {
@@ -300,12 +325,31 @@ impl Presenter {
                     && !matches!(c.event.kind, TurnWarning { .. })
                     && let Some(user) = player_user_id(p)
                 {
-                    self.dms.push((user, text, false));
+                    self.dms.push((user, text.clone(), None));
+                }
+                // A secret roll is secret from the table, not from the GM.
+                if matches!(c.event.kind, DiceRolled { secret: true, .. }) {
+                    let roller = state
+                        .players
+                        .get(p)
+                        .map(|pl| render::escape(&pl.name))
+                        .unwrap_or_else(|| "A player".into());
+                    for gm in state.gm.iter().chain(state.co_gms.iter()) {
+                        if gm != p
+                            && let Some(user) = player_user_id(gm)
+                        {
+                            self.dms.push((
+                                user,
+                                format!("(secret roll by {roller}) {text}"),
+                                None,
+                            ));
+                        }
+                    }
                 }
             }
             Visibility::Gm => {
                 if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
-                    self.dms.push((user, format!("(GM only) {text}"), false));
+                    self.dms.push((user, format!("(GM only) {text}"), None));
                 }
             }
         }
@@ -339,7 +383,10 @@ impl Presenter {
         if std::mem::take(&mut self.initiative_dirty) {
             match render::initiative_embed(state) {
                 Some(embed) => {
-                    let buttons = render::turn_buttons(self.campaign_id);
+                    let buttons = self
+                        .turn_seq
+                        .map(|t| render::turn_buttons(self.campaign_id, t))
+                        .unwrap_or_default();
                     self.upsert(INITIATIVE_EMBED, "current", embed, buttons, false)
                         .await;
                 }
@@ -359,12 +406,10 @@ impl Presenter {
                 }
             }
         }
-        for (user, text, buttons) in std::mem::take(&mut self.dms) {
-            let components = if buttons {
-                render::turn_buttons(self.campaign_id)
-            } else {
-                Vec::new()
-            };
+        for (user, text, turn) in std::mem::take(&mut self.dms) {
+            let components = turn
+                .map(|t| render::turn_buttons(self.campaign_id, t))
+                .unwrap_or_default();
             super::send_dm(&self.http, self.campaign_id, user, &text, components).await;
         }
     }

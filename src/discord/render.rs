@@ -227,15 +227,62 @@ pub fn initiative_embed(state: &CampaignState) -> Option<serenity::CreateEmbed> 
 }
 
 /// End turn / Dodge buttons for a campaign.
-pub fn turn_buttons(campaign_id: i64) -> Vec<serenity::CreateActionRow> {
+/// End turn / Dodge buttons bound to one turn: `turn_seq` is the seq of the turn's
+/// `TurnStarted` event, so a button left in an old DM cannot act on a later turn.
+pub fn turn_buttons(campaign_id: i64, turn_seq: u64) -> Vec<serenity::CreateActionRow> {
     vec![serenity::CreateActionRow::Buttons(vec![
-        serenity::CreateButton::new(format!("end_turn:{campaign_id}"))
+        serenity::CreateButton::new(format!("end_turn:{campaign_id}:{turn_seq}"))
             .label("End turn")
             .style(serenity::ButtonStyle::Primary),
-        serenity::CreateButton::new(format!("dodge:{campaign_id}"))
+        serenity::CreateButton::new(format!("dodge:{campaign_id}:{turn_seq}"))
             .label("Dodge")
             .style(serenity::ButtonStyle::Secondary),
     ])]
+}
+
+/// What a turn button's custom id asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnButton {
+    /// `end_turn` (true) or `dodge` (false) for the turn whose `TurnStarted` has this seq.
+    Turn {
+        end_turn: bool,
+        campaign: i64,
+        turn_seq: u64,
+    },
+    /// A button from before buttons named their turn (`end_turn:<campaign>`): its turn is
+    /// over by now.
+    Unbound,
+    /// Not ours, or malformed (custom ids come from the client: never trusted).
+    Invalid,
+}
+
+/// Parses a turn button's custom id (bounded; never panics).
+pub fn parse_turn_button(custom_id: &str) -> TurnButton {
+    if custom_id.len() > 100 {
+        return TurnButton::Invalid;
+    }
+    let mut parts = custom_id.splitn(4, ':');
+    let end_turn = match parts.next() {
+        Some("end_turn") => true,
+        Some("dodge") => false,
+        _ => return TurnButton::Invalid,
+    };
+    let campaign = match parts.next().map(str::parse::<i64>) {
+        Some(Ok(c)) if c > 0 => c,
+        _ => return TurnButton::Invalid,
+    };
+    match (parts.next(), parts.next()) {
+        (None, _) => TurnButton::Unbound,
+        (Some(seq), None) => match seq.parse::<u64>() {
+            Ok(turn_seq) if turn_seq > 0 && turn_seq < i64::MAX as u64 => TurnButton::Turn {
+                end_turn,
+                campaign,
+                turn_seq,
+            },
+            _ => TurnButton::Invalid,
+        },
+        _ => TurnButton::Invalid,
+    }
 }
 
 #[cfg(test)]

@@ -100,8 +100,9 @@ impl Teller {
                 None => job.stream.next().await,
             };
             match next {
+                // The channel and the voice call are public: party-only prose stays out.
                 Some(NarrationEvent::Sentence {
-                    visibility: Visibility::Public | Visibility::Party,
+                    visibility: Visibility::Public,
                     text: sentence,
                     source: NarrationSource::Llm,
                     ..

@@ -32,6 +32,18 @@ pub mod ids {
 /// ADMINISTRATOR effectively grants).
 pub const ALL_PERMISSIONS: u64 = 2_251_799_813_685_247;
 
+/// What an ordinary member may do: view channels, send messages, read history, use
+/// application commands, connect and speak in voice (no MANAGE_* bits, no ADMINISTRATOR).
+pub const MEMBER_PERMISSIONS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 16) | (1 << 31) | (1 << 20) | (1 << 21);
+
+/// Discord permission bits the fake's tests use.
+pub mod perms {
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    pub const MANAGE_CHANNELS: u64 = 1 << 4;
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+}
+
 /// Privileged gateway intents: GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT.
 pub const PRIVILEGED_INTENTS: u64 = (1 << 1) | (1 << 8) | (1 << 15);
 
@@ -51,6 +63,13 @@ pub struct FakeConfig {
     /// Extra roles besides `@everyone` (whose id is the guild id and whose permissions are
     /// ADMINISTRATOR, so serenity's cached permission checks pass).
     pub roles: Vec<RoleSpec>,
+    /// What every member may do through `@everyone`, as Discord computes it for the
+    /// `member.permissions` of an interaction (the cached `@everyone` role stays
+    /// ADMINISTRATOR for serenity's own checks). A member's interaction permissions are this
+    /// plus their roles' permissions; ADMINISTRATOR and the guild owner get everything.
+    /// Default: [`ALL_PERMISSIONS`] (every member may do anything); set
+    /// [`MEMBER_PERMISSIONS`] to model ordinary members.
+    pub member_permissions: u64,
     /// Privileged intents enabled "in the developer portal". IDENTIFY asking for others is
     /// closed with 4014, as Discord does. Default: none.
     pub privileged_intents: u64,
@@ -91,6 +110,7 @@ impl Default for FakeConfig {
                 ChannelSpec::text(ids::TABLE, "table"),
             ],
             roles: Vec::new(),
+            member_permissions: ALL_PERMISSIONS,
             privileged_intents: 0,
             heartbeat_interval: Duration::from_millis(41_250),
             ack_deadline: Duration::from_secs(3),

@@ -335,12 +335,36 @@ impl FakeDiscord {
         self.component(user, message, custom_id, Some(values)).await
     }
 
+    /// `user` clicks a button on `message` whose custom id they made up (a modified client):
+    /// `custom_id` need not be one of the message's components.
+    pub async fn click_forged(
+        &self,
+        user: UserId,
+        message: MessageId,
+        custom_id: &str,
+    ) -> InteractionHandle {
+        self.component_inner(user, message, custom_id, None, true)
+            .await
+    }
+
     async fn component(
         &self,
         user: UserId,
         message: MessageId,
         custom_id: &str,
         values: Option<&[&str]>,
+    ) -> InteractionHandle {
+        self.component_inner(user, message, custom_id, values, false)
+            .await
+    }
+
+    async fn component_inner(
+        &self,
+        user: UserId,
+        message: MessageId,
+        custom_id: &str,
+        values: Option<&[&str]>,
+        forged: bool,
     ) -> InteractionHandle {
         self.ready_session().await;
         let shown = self.read(|st| st.messages.get(&message).map(|m| m.changed_at));
@@ -349,7 +373,7 @@ impl FakeDiscord {
         }
         match self
             .shared
-            .with(|st| st.component_interaction(user, message, custom_id, values))
+            .with(|st| st.component_interaction(user, message, custom_id, values, forged))
         {
             Ok(id) => self.handle(id),
             Err(e) => panic!("cannot use component {custom_id:?}: {e}"),
@@ -889,6 +913,18 @@ impl InteractionHandle {
         self.fake.read(|st| st.interactions[&self.id].label.clone())
     }
 
+    /// Delivers this interaction to the bot again (same id and token), as a duplicate
+    /// gateway delivery would.
+    pub fn redeliver(&self) {
+        if let Err(e) = self
+            .fake
+            .shared
+            .with(|st| st.redeliver_interaction(self.id))
+        {
+            panic!("cannot redeliver: {e}");
+        }
+    }
+
     /// The first callback, if the bot has sent one.
     pub fn callback_now(&self) -> Option<Callback> {
         self.fake
@@ -918,8 +954,8 @@ impl InteractionHandle {
     }
 
     /// Waits for the response the user ends up seeing: a type-4 message; a deferred (type 5)
-    /// response once edited or replaced by the first follow-up; for 6/7 the component's message
-    /// once updated.
+    /// response once edited or replaced by the first follow-up (or, when the bot deleted the
+    /// deferred response, its first follow-up); for 6/7 the component's message once updated.
     pub async fn reply(&self, timeout: Duration) -> Result<Message, WaitError> {
         self.reply_matching(|_| true, timeout).await
     }
@@ -939,6 +975,11 @@ impl InteractionHandle {
                     let r = &st.interactions[&self.id];
                     let cb = r.callback.as_ref()?;
                     let m = st.messages.get(&r.original?)?;
+                    if m.deleted {
+                        // The deferred response was deleted: the answer is a follow-up.
+                        let f = r.followups.first().and_then(|f| st.messages.get(f))?;
+                        return pred(f).then(|| f.clone());
+                    }
                     let settled = match cb.kind {
                         4 => true,
                         5 => !m.is_loading(),

@@ -124,7 +124,7 @@ impl State {
         };
         let (id, _) = self.new_interaction(kind, user, channel, label);
         let payload = self.interaction_json(id, data, None);
-        self.dispatch("INTERACTION_CREATE", payload, None);
+        self.dispatch_interaction(id, payload);
         Ok(id)
     }
 
@@ -460,6 +460,7 @@ impl State {
         message: MessageId,
         custom_id: &str,
         values: Option<&[&str]>,
+        forged: bool,
     ) -> Result<InteractionId, String> {
         let m = self
             .messages
@@ -478,12 +479,18 @@ impl State {
                 ));
             }
         }
-        let c = m.component(custom_id).ok_or_else(|| {
-            format!(
-                "message {message} has no component {custom_id:?}; it has {:?}",
-                m.custom_ids()
-            )
-        })?;
+        let forged_button = serde_json::json!({"type": 2, "custom_id": custom_id});
+        let c = match m.component(custom_id) {
+            Some(c) => c,
+            // A modified client can send any custom id for a message's button.
+            None if forged => &forged_button,
+            None => {
+                return Err(format!(
+                    "message {message} has no component {custom_id:?}; it has {:?}",
+                    m.custom_ids()
+                ));
+            }
+        };
         let ctype = c.get("type").and_then(Value::as_u64).unwrap_or(0);
         if c.get("disabled").and_then(Value::as_bool) == Some(true) {
             return Err(format!("component {custom_id:?} is disabled"));
@@ -522,7 +529,7 @@ impl State {
             r.source_message = Some(message);
         }
         let payload = self.interaction_json(id, data, Some(self.message_json(&m)));
-        self.dispatch("INTERACTION_CREATE", payload, None);
+        self.dispatch_interaction(id, payload);
         Ok(id)
     }
 
@@ -607,7 +614,7 @@ impl State {
             .map(|m| self.message_json(m));
         let data = json!({"custom_id": custom_id, "components": rows});
         let payload = self.interaction_json(id, data, message);
-        self.dispatch("INTERACTION_CREATE", payload, None);
+        self.dispatch_interaction(id, payload);
         Ok(id)
     }
 
@@ -765,7 +772,11 @@ impl State {
         }
         let r = &self.interactions[&id];
         let (channel, original) = (r.channel, r.original);
-        if let Some(o) = original.filter(|o| self.messages.get(o).is_some_and(|m| m.is_loading())) {
+        if let Some(o) = original.filter(|o| {
+            self.messages
+                .get(o)
+                .is_some_and(|m| m.is_loading() && !m.deleted)
+        }) {
             self.apply_edit(o, body, files)?;
             return Ok(self.message_json(&self.messages[&o]));
         }

@@ -59,8 +59,8 @@ mod voice_gateway;
 mod voice_udp;
 
 pub use config::{
-    ALL_PERMISSIONS, ChannelKind, ChannelSpec, FakeConfig, GuildSpec, PRIVILEGED_INTENTS, RoleSpec,
-    UserSpec, ids,
+    ALL_PERMISSIONS, ChannelKind, ChannelSpec, FakeConfig, GuildSpec, MEMBER_PERMISSIONS,
+    PRIVILEGED_INTENTS, RoleSpec, UserSpec, ids, perms,
 };
 pub use error::WaitError;
 pub use fake::{FakeDiscord, InteractionHandle};

@@ -44,6 +44,10 @@ pub struct Message {
     /// Emoji the bot reacted with.
     pub reactions: Vec<String>,
     pub message_reference: Option<Value>,
+    /// The `allowed_mentions` the bot sent with the message (or its latest edit that carried
+    /// content), as sent; `None` when it sent none, in which case Discord pings whatever the
+    /// content mentions, `@everyone` included.
+    pub allowed_mentions: Option<Value>,
     /// The interaction whose response (original or follow-up) this message is.
     pub interaction: Option<InteractionId>,
     /// Set for interaction responses (the application id), as Discord does.
@@ -59,6 +63,33 @@ pub struct Message {
 }
 
 impl Message {
+    /// Whether Discord would ping `@everyone`/`@here` or a role for this message: the
+    /// content mentions one and `allowed_mentions` does not rule it out.
+    pub fn may_ping_many(&self) -> bool {
+        let mentions_many = self.content.contains("@everyone")
+            || self.content.contains("@here")
+            || self.content.contains("<@&");
+        mentions_many && !self.allowed_mentions_block_many()
+    }
+
+    /// Whether `allowed_mentions` rules out `@everyone`/`@here` and role pings, whatever the
+    /// content says.
+    pub fn allowed_mentions_block_many(&self) -> bool {
+        let Some(am) = &self.allowed_mentions else {
+            return false;
+        };
+        let parse: Vec<&str> = am
+            .get("parse")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let roles_listed = am
+            .get("roles")
+            .and_then(Value::as_array)
+            .is_some_and(|r| !r.is_empty());
+        !parse.contains(&"everyone") && !parse.contains(&"roles") && !roles_listed
+    }
+
     pub fn is_ephemeral(&self) -> bool {
         self.flags & EPHEMERAL != 0
     }

@@ -44,9 +44,36 @@ impl State {
             "pending": false,
         });
         if with_permissions {
-            m["permissions"] = json!(ALL_PERMISSIONS.to_string());
+            m["permissions"] = json!(self.member_permissions(id).to_string());
         }
         m
+    }
+
+    /// A member's permissions as Discord computes them for interactions: the guild owner and
+    /// administrators have everything; others `@everyone`'s member permissions plus their roles'.
+    pub fn member_permissions(&self, id: UserId) -> u64 {
+        if id == self.config.guild.owner {
+            return ALL_PERMISSIONS;
+        }
+        let everyone = crate::snowflake::RoleId(self.config.guild.id.0);
+        let roles = self
+            .users
+            .get(&id)
+            .map(|u| u.roles.clone())
+            .unwrap_or_default();
+        let mut p = self.config.member_permissions;
+        for r in self
+            .roles
+            .iter()
+            .filter(|r| r.id != everyone && roles.contains(&r.id))
+        {
+            p |= r.permissions;
+        }
+        if p & crate::config::perms::ADMINISTRATOR != 0 {
+            ALL_PERMISSIONS
+        } else {
+            p
+        }
     }
 
     pub fn roles_json(&self) -> Vec<Value> {
@@ -342,12 +369,42 @@ impl State {
             v["message_reference"] = r.clone();
         }
         if let Some(i) = m.interaction.and_then(|i| self.interactions.get(&i)) {
-            v["interaction_metadata"] = json!({
+            let mut meta = json!({
                 "id": i.id.to_json(),
                 "type": i.kind,
                 "user": self.user_json(i.user),
                 "authorizing_integration_owners": {},
             });
+            match i.kind {
+                // A component's response names the message the component was on.
+                3 => {
+                    meta["interacted_message_id"] = i.source_message.unwrap_or(m.id).to_json();
+                }
+                // A modal submit's names the interaction that opened the modal.
+                5 => {
+                    let opener = self
+                        .interactions
+                        .values()
+                        .rfind(|o| o.id < i.id && o.user == i.user && o.modal_submitted);
+                    meta["triggering_interaction_metadata"] = match opener {
+                        Some(o) => json!({
+                            "id": o.id.to_json(),
+                            "type": o.kind,
+                            "user": self.user_json(o.user),
+                            "authorizing_integration_owners": {},
+                            "interacted_message_id": o.source_message.unwrap_or(m.id).to_json(),
+                        }),
+                        None => json!({
+                            "id": i.id.to_json(),
+                            "type": 2,
+                            "user": self.user_json(i.user),
+                            "authorizing_integration_owners": {},
+                        }),
+                    };
+                }
+                _ => {}
+            }
+            v["interaction_metadata"] = meta;
         }
         v
     }

@@ -163,6 +163,8 @@ pub(crate) struct InteractionRecord {
     /// Edits of the original message when the callback arrived (a type-6 response is
     /// "answered" once the message is edited after that).
     pub edits_at_callback: u32,
+    /// The INTERACTION_CREATE `d` as dispatched (for redelivery).
+    pub payload: Value,
 }
 
 /// A voice state (who is in which voice channel).
@@ -399,6 +401,10 @@ impl State {
                 .get("message_reference")
                 .filter(|v| !v.is_null())
                 .cloned(),
+            allowed_mentions: body
+                .get("allowed_mentions")
+                .filter(|v| !v.is_null())
+                .cloned(),
             interaction: new.interaction,
             webhook_id: new.interaction.map(|_| self.config.bot.id.0),
             timestamp: iso8601(now),
@@ -433,6 +439,10 @@ impl State {
         if let Some(c) = body.get("content") {
             edited.content = c.as_str().unwrap_or("").to_owned();
             edited.mentions = mentions.unwrap_or_default();
+            edited.allowed_mentions = body
+                .get("allowed_mentions")
+                .filter(|v| !v.is_null())
+                .cloned();
         }
         if body.get("embeds").is_some() {
             edited.embeds = embeds_of(body);
@@ -607,9 +617,31 @@ impl State {
                 modal_submitted: false,
                 choices: None,
                 edits_at_callback: 0,
+                payload: Value::Null,
             },
         );
         (id, token)
+    }
+
+    /// Dispatches an interaction's INTERACTION_CREATE and remembers it for redelivery.
+    pub fn dispatch_interaction(&mut self, id: InteractionId, payload: Value) {
+        if let Some(r) = self.interactions.get_mut(&id) {
+            r.payload = payload.clone();
+        }
+        self.dispatch("INTERACTION_CREATE", payload, None);
+    }
+
+    /// Dispatches an interaction's INTERACTION_CREATE again, same id and token (a duplicate
+    /// delivery). `Err` if the interaction was never dispatched.
+    pub fn redeliver_interaction(&mut self, id: InteractionId) -> Result<(), String> {
+        let payload = self
+            .interactions
+            .get(&id)
+            .map(|r| r.payload.clone())
+            .filter(|p| !p.is_null())
+            .ok_or_else(|| format!("interaction {id} was never dispatched"))?;
+        self.dispatch("INTERACTION_CREATE", payload, None);
+        Ok(())
     }
 
     /// A short description of the interactions so far, for failure messages.

@@ -1,7 +1,7 @@
 //! `/voice join | leave | settings | skip`.
 
 use super::settings::{SPEED_RANGE, VoiceSettings, known_voices, voice_name};
-use crate::discord::commands::{campaign_here, ephemeral};
+use crate::discord::commands::{campaign_here, defer_first, defer_private, ephemeral, say};
 use crate::discord::{Context, Error, player_id, render};
 use poise::serenity_prelude as serenity;
 
@@ -31,7 +31,27 @@ async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
     crate::discord::commands::has_gm_role(ctx).await
 }
 
+/// Whether the caller plays in `campaign` (has joined its table) or is one of its GMs.
+async fn caller_at_table(ctx: Context<'_>, campaign: i64) -> bool {
+    let me = player_id(ctx.author().id);
+    if ctx
+        .data()
+        .coord
+        .snapshot(campaign)
+        .await
+        .is_ok_and(|s| s.state.is_gm(&me) || s.state.players.contains_key(&me))
+    {
+        return true;
+    }
+    crate::discord::commands::has_gm_role(ctx).await
+}
+
 /// Voice at the table: speak your actions, hear the narration.
+///
+/// Who may: `/voice join` and `/voice skip`, the players and GMs of the channel's
+/// campaign (joining away from another campaign's call takes a GM of that campaign);
+/// `/voice leave` (which also forgets the channel), a GM of the campaign in the call;
+/// `/voice settings` changes, a GM.
 #[poise::command(
     slash_command,
     guild_only,
@@ -48,9 +68,29 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
     let Some(guild) = ctx.guild_id() else {
         return ephemeral(ctx, "Voice works in server channels only.").await;
     };
+    // Loading the models and connecting take seconds; the campaign may be busy too.
+    defer_first(ctx).await?;
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
+    if !caller_at_table(ctx, campaign).await {
+        return ephemeral(
+            ctx,
+            "Only the players and GMs of this channel's campaign can bring me into voice: join the table first (`/character create`).",
+        )
+        .await;
+    }
+    let hub = &ctx.data().voice;
+    if let Some((other, _)) = hub.session_in(guild)
+        && other != campaign
+        && !caller_is_gm(ctx, other).await
+    {
+        return ephemeral(
+            ctx,
+            "I am in voice for another campaign on this server: only its GM can take me away from it (`/voice leave` in its channel).",
+        )
+        .await;
+    }
     let Some(voice_channel) = caller_voice_channel(ctx) else {
         return ephemeral(
             ctx,
@@ -58,7 +98,6 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
         )
         .await;
     };
-    let hub = &ctx.data().voice;
     if let Err(missing) = hub.check_models() {
         return ephemeral(
             ctx,
@@ -66,8 +105,6 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
         )
         .await;
     }
-    // Loading the models and connecting take a few seconds.
-    ctx.defer().await?;
     match hub
         .join(guild, voice_channel, campaign, ctx.channel_id())
         .await
@@ -81,7 +118,7 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
             } else {
                 "Just say what you do."
             };
-            ctx.say(format!(
+            say(ctx, format!(
                 "🎙 Listening in <#{}>. {how} In a fight I only take actions from the player whose turn it is.\n{}",
                 voice_channel.get(),
                 settings.describe()
@@ -89,7 +126,7 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
             .await?;
         }
         Err(e) => {
-            ctx.say(format!("⚠️ I could not join voice: {e}")).await?;
+            say(ctx, format!("⚠️ I could not join voice: {e}")).await?;
         }
     }
     Ok(())
@@ -101,8 +138,27 @@ pub async fn voice_leave(ctx: Context<'_>) -> Result<(), Error> {
     let Some(guild) = ctx.guild_id() else {
         return ephemeral(ctx, "Voice works in server channels only.").await;
     };
+    defer_first(ctx).await?;
+    // The campaign whose call this is (else this channel's): only its GMs may end it,
+    // since leaving also forgets the channel.
+    let in_call = ctx.data().voice.session_in(guild).map(|(c, _)| c);
+    let owner = match in_call {
+        Some(c) => Some(c),
+        None => campaign_here(ctx).await?,
+    };
+    let allowed = match owner {
+        Some(c) => caller_is_gm(ctx, c).await,
+        None => crate::discord::commands::has_gm_role(ctx).await,
+    };
+    if !allowed {
+        return ephemeral(
+            ctx,
+            "Only a GM of the campaign in the call can send me out of voice.",
+        )
+        .await;
+    }
     if ctx.data().voice.leave(guild).await {
-        ctx.say("👋 Left the voice channel.").await?;
+        say(ctx, "👋 Left the voice channel.").await?;
         Ok(())
     } else {
         ephemeral(ctx, "I am not in a voice channel here.").await
@@ -143,6 +199,7 @@ pub async fn voice_settings(
     voice: Option<String>,
     #[description = "Speaking speed, 0.5 to 2.0"] speed: Option<f64>,
 ) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
@@ -216,9 +273,17 @@ pub async fn voice_settings(
 /// Stop the bot's current speech (and what it was about to say).
 #[poise::command(slash_command, rename = "skip")]
 pub async fn voice_skip(ctx: Context<'_>) -> Result<(), Error> {
+    defer_private(ctx).await?;
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
+    if !caller_at_table(ctx, campaign).await {
+        return ephemeral(
+            ctx,
+            "Only the players and GMs of this campaign can skip my speech.",
+        )
+        .await;
+    }
     if ctx.data().voice.skip(campaign) {
         ephemeral(ctx, "⏭ Skipped.").await
     } else {
