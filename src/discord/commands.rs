@@ -1222,47 +1222,13 @@ pub async fn combat(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The most monsters one `/combat start` or `/combat add` may bring (the engine's cap).
-const MAX_MONSTERS: u32 = 20;
-
 /// Parses "3 goblin, 1 bugbear". Counts are user text: anything over the cap (or a sum
 /// over it) is refused here with a clear message, before any arithmetic on them.
 fn groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
-    let too_many = || format!("At most {MAX_MONSTERS} monsters at a time.");
-    let mut out = Vec::new();
-    let mut total: u32 = 0;
-    for part in s.split([',', '&']).map(str::trim).filter(|p| !p.is_empty()) {
-        if out.len() >= MAX_MONSTERS as usize {
-            return Err(too_many());
-        }
-        let (count, monster) = match part.split_once(' ') {
-            Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                match n.parse::<u32>() {
-                    Ok(c) if c <= MAX_MONSTERS => (c, rest.trim()),
-                    _ => return Err(too_many()),
-                }
-            }
-            _ => (1, part),
-        };
-        if count == 0 {
-            return Err(format!(
-                "\"{}\": a count must be at least 1.",
-                render::escape(part)
-            ));
-        }
-        total = total.saturating_add(count);
-        if total > MAX_MONSTERS {
-            return Err(too_many());
-        }
-        out.push(MonsterGroup {
-            monster: monster.to_string(),
-            count,
-        });
-    }
-    if out.is_empty() {
-        return Err("Name the monsters, e.g. `3 goblin, 1 bugbear`.".into());
-    }
-    Ok(out)
+    // The engine's one parser for monster lists, shared with the terminal: plurals,
+    // counts and the cap are read the same way by every front end.
+    dicebard_engine::parse_monster_list(s, dicebard_srd::catalog())
+        .map_err(|e| render::escape(&e.to_string()))
 }
 
 /// Start a fight with SRD monsters, e.g. "3 goblin, 1 bugbear" (GM).
