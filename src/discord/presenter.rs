@@ -315,7 +315,19 @@ impl Presenter {
             // Party-only: never in the channel or the call. A slash command's caller saw
             // it in their private reply; a player who spoke it in voice gets it by DM.
             Visibility::Public | Visibility::Party => {
-                if !replied && let Some(user) = c.origin.player.as_ref().and_then(player_user_id) {
+                if replied {
+                    return;
+                }
+                let to = match (&c.origin.player, &c.event.kind) {
+                    (Some(p), _) => player_user_id(p),
+                    // The turn clock resumed after a restart: tell the player whose turn it is.
+                    (None, TurnClockResumed { creature, .. }) => state
+                        .creature(*creature)
+                        .and_then(|cr| cr.owner())
+                        .and_then(player_user_id),
+                    (None, _) => None,
+                };
+                if let Some(user) = to {
                     self.dms.push((user, text, None));
                 }
             }

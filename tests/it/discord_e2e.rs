@@ -276,6 +276,13 @@ async fn a_campaign_plays_through_discord() {
     )
     .await
     .expect("the fight carries on after the restart");
+    // The clock's resumption is party-only: not in the channel (the player gets a DM).
+    assert!(
+        fake.messages(TABLE)
+            .iter()
+            .all(|m| !m.text().contains("The table is back")),
+        "party-only events stay out of the channel"
+    );
 
     // Budgets.
     fake.assert_rate_at_most(
