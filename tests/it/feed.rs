@@ -381,6 +381,9 @@ async fn nobody_receives_what_is_not_theirs() {
             id,
             FeedOptions {
                 window: Duration::from_millis(20),
+                // Unread subscribers lag behind a small live buffer: they resync from
+                // the store.
+                live_buffer: [1024, 4, 1][case as usize],
                 ..FeedOptions::default()
             },
         )
@@ -475,4 +478,82 @@ async fn nobody_receives_what_is_not_theirs() {
         }
         t.close().await;
     }
+}
+
+/// A bot stopped in the middle of a batch's prose: the restarted feed closes that
+/// telling as it was stored (a `ProseEnd`), and never asks the LLM for it again.
+#[tokio::test]
+async fn a_telling_cut_off_is_closed_on_restart_not_told_again() {
+    let server = FakeLlm::start().await;
+    // The first sentence comes at once; the rest would take far longer than the test.
+    let Reply::Stream(mut chunks) = openai::text_stream(
+        &["The door creaks open. Then ", "silence."],
+        Duration::ZERO,
+        Some((100, 20)),
+    ) else {
+        unreachable!()
+    };
+    // [role, first piece, second piece, …]
+    chunks[2].delay = Duration::from_secs(90);
+    server.always(Reply::Stream(chunks));
+    let dir = tempfile::tempdir().unwrap();
+    let t = Table::open(&dir.path().join("feed.sqlite3")).await;
+    let id = t.create("Cut Tale", 9).await;
+    let mut s = test_settings();
+    s.http.stall_timeout = Duration::from_secs(90);
+    s.http.timeout = Duration::from_secs(100);
+    let llm = llm_with(
+        ProviderKind::OpenAi,
+        &server.base_url(),
+        s,
+        Some(t.store.clone()),
+    );
+    let narrator = LlmNarrator::new(llm.clone(), Some(t.store.clone()), Clock::system());
+    let gm = GameMaster {
+        llm: Some(llm),
+        narrator: Arc::new(narrator.clone()),
+        llm_narrator: Some(narrator),
+        npc_policy: Arc::new(BuiltinPolicy),
+        intent: Arc::new(IntentResolver::new(None)),
+    };
+    let feed = Feed::start(t.coord.clone(), gm.clone(), id, FeedOptions::default())
+        .await
+        .unwrap();
+    let mut sub = feed.subscribe(Viewer::Gm, FeedCursor::START);
+    let first = within("the first sentence", async {
+        loop {
+            let item = sub.next().await.expect("the feed ended");
+            if let FeedKind::ProseChunk { text, .. } = &item.kind {
+                break text.clone();
+            }
+        }
+    })
+    .await;
+    assert_eq!(first, "The door creaks open.");
+    feed.stop().await;
+    drop(sub);
+    assert_eq!(narration_requests(&server), 1);
+
+    let feed = Feed::start(t.coord.clone(), gm, id, FeedOptions::default())
+        .await
+        .unwrap();
+    let replay = feed.subscribe(Viewer::Gm, FeedCursor::START);
+    feed.stop().await;
+    let items = drain(replay).await;
+    assert_ordered(&items);
+    let prose: Vec<&FeedKind> = items
+        .iter()
+        .map(|i| &i.kind)
+        .filter(|k| !matches!(k, FeedKind::Event { .. } | FeedKind::Line { .. }))
+        .collect();
+    assert!(
+        matches!(
+            prose.as_slice(),
+            [FeedKind::ProseStart, FeedKind::ProseChunk { text, .. }, FeedKind::ProseEnd]
+                if text == "The door creaks open."
+        ),
+        "{prose:?}"
+    );
+    assert_eq!(narration_requests(&server), 1, "not told a second time");
+    t.close().await;
 }
