@@ -79,9 +79,7 @@ impl FeedSubscription {
             if self.closed {
                 return None;
             }
-            let Some(rx) = self.rx.as_mut() else {
-                return None;
-            };
+            let rx = self.rx.as_mut()?;
             match rx.recv().await {
                 Ok(live) => {
                     let c = live.item.cursor();

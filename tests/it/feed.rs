@@ -15,9 +15,9 @@ use dicebard::intent::IntentResolver;
 use dicebard::llm::{GameMaster, ProviderKind};
 use dicebard::narrator::{LlmNarrator, NarrationSource};
 use dicebard::store::{DbLocation, Store};
+use dicebard_engine::ability::Advantage;
 use dicebard_engine::ability::Skill;
 use dicebard_engine::character::CharacterSpec;
-use dicebard_engine::ability::Advantage;
 use dicebard_engine::{Action, Actor, Command, PlayerId, Viewer, Visibility};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,7 +68,13 @@ impl Table {
     async fn create(&self, name: &str, seed: u64) -> i64 {
         let gm = player("gm");
         self.coord
-            .create_campaign(name, &gm, None, Some(seed), Origin::new(Source::Terminal, &gm))
+            .create_campaign(
+                name,
+                &gm,
+                None,
+                Some(seed),
+                Origin::new(Source::Terminal, &gm),
+            )
             .await
             .unwrap()
     }
@@ -222,7 +228,11 @@ async fn one_telling_for_every_viewer_and_a_restart_replays_it_without_asking_ag
     let prose = llm_prose(&gm_items);
     assert_eq!(prose.len(), 6, "two sentences per batch: {prose:?}");
     assert_eq!(prose[0], "The torches gutter.");
-    assert_eq!(llm_prose(&alice_items), prose, "both viewers read the same prose");
+    assert_eq!(
+        llm_prose(&alice_items),
+        prose,
+        "both viewers read the same prose"
+    );
     let starts = gm_items
         .iter()
         .filter(|i| matches!(i.kind, FeedKind::ProseStart))
@@ -267,7 +277,10 @@ async fn one_telling_for_every_viewer_and_a_restart_replays_it_without_asking_ag
             .iter()
             .map(|i| i.as_ref().clone())
             .collect::<Vec<_>>(),
-        gm_items.iter().map(|i| i.as_ref().clone()).collect::<Vec<_>>(),
+        gm_items
+            .iter()
+            .map(|i| i.as_ref().clone())
+            .collect::<Vec<_>>(),
         "the restarted feed replays exactly what was told"
     );
     assert_eq!(llm_prose(&after).len(), 8);
@@ -417,16 +430,16 @@ async fn nobody_receives_what_is_not_theirs() {
             let who = *rng.pick(&["gm", "alice", "bob", "cara"]);
             let action = match rng.next() % 3 {
                 0 if who == "gm" => Action::Whisper {
-                    to: player(*rng.pick::<&str>(&players)),
+                    to: player(rng.pick::<&str>(&players)),
                     text: format!("secret {n}"),
                 },
                 _ => Action::Roll {
                     expr: "1d20+1".into(),
-                    secret: rng.next() % 2 == 0,
+                    secret: rng.next().is_multiple_of(2),
                 },
             };
             t.run(id, who, action).await;
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 // Sometimes let a batch be told before the next command.
                 told(&feed, t.last_seq(id).await).await;
             }
@@ -440,8 +453,9 @@ async fn nobody_receives_what_is_not_theirs() {
         }
         let everything = &got[0];
         assert!(
-            everything.iter().any(|i| i.visibility == Visibility::Gm
-                && matches!(i.kind, FeedKind::Notice { .. })),
+            everything.iter().any(
+                |i| i.visibility == Visibility::Gm && matches!(i.kind, FeedKind::Notice { .. })
+            ),
             "the GM was told the LLM is down"
         );
         assert!(
