@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod feed;
 pub mod intent;
 pub mod llm;
 pub mod store;

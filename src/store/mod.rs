@@ -22,6 +22,7 @@
 //! patterns so they fit a `BIGINT`. A Postgres backend would add its own migrations
 //! folder (BIGINT/BYTEA/identity columns) and swap the pool type.
 
+pub mod feed;
 mod memory;
 mod sqlite;
 

@@ -10,6 +10,7 @@ mod coordinator;
 mod crash;
 mod discord_e2e;
 mod discord_llm_e2e;
+mod feed;
 mod intent;
 mod llm_narrator;
 mod llm_providers;

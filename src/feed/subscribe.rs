@@ -1,0 +1,156 @@
+//! A viewer's subscription to a feed: replay from the store while behind, then live;
+//! the one place where feed items are filtered for a viewer.
+
+use super::{Feed, FeedCursor, FeedError, FeedItem, FeedKind, Live, item_from_stored};
+use crate::coordinator::Committed;
+use dicebard_engine::Viewer;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Store reads that fail in a row before the subscription gives up (the client can
+/// subscribe again from its cursor).
+const READ_TRIES: u32 = 5;
+
+/// The items of one feed that one viewer may see, after a cursor, in order, with no
+/// duplicate and no gap. Get one with [`Feed::subscribe`].
+pub struct FeedSubscription {
+    feed: Feed,
+    viewer: Viewer,
+    rx: Option<broadcast::Receiver<Live>>,
+    /// The last item of the whole feed this subscription has passed (shown or not).
+    pos: FeedCursor,
+    backlog: VecDeque<Arc<FeedItem>>,
+    caught_up: bool,
+    /// The feed task has ended: drain the store, then end.
+    closed: bool,
+    failures: u32,
+}
+
+impl FeedSubscription {
+    pub(super) fn new(feed: Feed, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
+        let rx = feed.inner.live.upgrade().map(|tx| tx.subscribe());
+        FeedSubscription {
+            closed: rx.is_none(),
+            feed,
+            viewer,
+            rx,
+            pos: after,
+            backlog: VecDeque::new(),
+            caught_up: false,
+            failures: 0,
+        }
+    }
+
+    /// Where the subscription is: pass it to [`Feed::subscribe`] to resume.
+    pub fn cursor(&self) -> FeedCursor {
+        self.pos
+    }
+
+    /// The next item this viewer may see. `None` when the feed has stopped and all it
+    /// stored was delivered (or the store cannot be read).
+    pub async fn next(&mut self) -> Option<Arc<FeedItem>> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                if let Some(item) = self.pass(item) {
+                    return Some(item);
+                }
+                continue;
+            }
+            if !self.caught_up {
+                // Cancel-safe: the backlog changes only once a page has been read.
+                match self.page().await {
+                    Ok(more) => {
+                        self.failures = 0;
+                        self.caught_up = !more;
+                    }
+                    Err(e) => {
+                        self.failures += 1;
+                        if self.failures >= READ_TRIES {
+                            tracing::warn!(campaign = self.feed.campaign_id(), error = %e, "feed replay failed; ending the subscription");
+                            return None;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100) * self.failures).await;
+                    }
+                }
+                continue;
+            }
+            if self.closed {
+                return None;
+            }
+            let rx = self.rx.as_mut()?;
+            match rx.recv().await {
+                Ok(live) => {
+                    let c = live.item.cursor();
+                    if c <= self.pos {
+                        continue;
+                    }
+                    if live.prev > self.pos {
+                        // Something between went by unseen: read it from the store
+                        // (which has this item too: items are stored before published).
+                        self.caught_up = false;
+                        continue;
+                    }
+                    if let Some(item) = self.pass(live.item) {
+                        return Some(item);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
+                Err(broadcast::error::RecvError::Closed) => {
+                    self.closed = true;
+                    self.caught_up = false;
+                }
+            }
+        }
+    }
+
+    /// Moves past `item`; returns it if this viewer may see it. The ONE visibility check.
+    fn pass(&mut self, item: Arc<FeedItem>) -> Option<Arc<FeedItem>> {
+        let c = item.cursor();
+        if c <= self.pos {
+            return None;
+        }
+        self.pos = c;
+        item.visible_to(&self.viewer).then_some(item)
+    }
+
+    /// Reads the next page after `pos` from the log and the feed's table into the
+    /// backlog. `true` when there is more to read.
+    async fn page(&mut self) -> Result<bool, FeedError> {
+        let store = self.feed.store();
+        let campaign = self.feed.campaign_id();
+        let limit = self.feed.inner.options.replay_page.max(1);
+        let through = store.feed_cursor(campaign).await?;
+        let events = store
+            .events_between(campaign, self.pos.seq, through, limit)
+            .await?;
+        let more = events.len() as u64 >= u64::from(limit);
+        let page_through = match events.last() {
+            Some(e) if more => e.seq,
+            _ => through,
+        };
+        let rows = store
+            .feed_items(campaign, (self.pos.seq, self.pos.part), page_through)
+            .await?;
+        let mut items: Vec<FeedItem> = Vec::with_capacity(events.len() + rows.len());
+        for e in events {
+            let seq = e.seq;
+            match Committed::from_stored(campaign, e) {
+                Ok(c) => items.push(FeedItem {
+                    seq,
+                    part: 0,
+                    visibility: c.event.visibility.clone(),
+                    kind: FeedKind::Event { event: Arc::new(c) },
+                }),
+                Err(err) => {
+                    tracing::warn!(campaign, seq, error = %err, "unreadable event left out of the feed")
+                }
+            }
+        }
+        items.extend(rows.into_iter().filter_map(item_from_stored));
+        items.sort_by_key(FeedItem::cursor);
+        self.backlog.extend(items.into_iter().map(Arc::new));
+        Ok(more)
+    }
+}
