@@ -75,10 +75,26 @@ fn play(dir: &Path, campaign: &str, input: &[u8]) -> Run {
     }
 }
 
+/// The JSON lines printed, without the `{"done": N}` markers (see [`done_markers`]).
 fn json_lines(run: &Run) -> Vec<Value> {
+    all_json_lines(run)
+        .into_iter()
+        .filter(|v| v.get("done").is_none())
+        .collect()
+}
+
+fn all_json_lines(run: &Run) -> Vec<Value> {
     run.stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The line numbers of the `{"done": N}` markers, in order.
+fn done_markers(run: &Run) -> Vec<u64> {
+    all_json_lines(run)
+        .iter()
+        .filter_map(|v| v["done"].as_u64())
         .collect()
 }
 
@@ -171,6 +187,8 @@ fn malformed_commands_each_get_one_line_and_write_nothing() {
     let run = play(dir.path(), "table", &input);
     assert!(run.status.success(), "exit {}: {}", run.status, run.stderr);
     let lines = json_lines(&run);
+    // Each command line is closed by its marker (blank lines and comments get none).
+    assert_eq!(done_markers(&run), expect_error_on, "{}", run.stdout);
     // Exactly one line per bad command, each an error for that line, and no events.
     assert_eq!(
         lines.len(),

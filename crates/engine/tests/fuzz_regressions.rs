@@ -16,23 +16,34 @@ use dicebard_engine::state::Settings;
 use dicebard_engine::{apply, decide, parse_monster_list};
 use std::path::PathBuf;
 
+/// The reproducers of `target`, then its committed fuzz corpus (`fuzz/corpus/<target>`):
+/// every `cargo test` replays the whole corpus through the target's checks, a short,
+/// deterministic run of each fuzz target that needs no nightly toolchain.
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz_regressions")
-        .join(target);
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return vec![];
-    };
-    let mut out: Vec<(String, Vec<u8>)> = rd
-        .map(|e| {
-            let p = e.unwrap().path();
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = root.join("../../fuzz/corpus").join(target);
+    assert!(
+        corpus.is_dir(),
+        "the {target} fuzz corpus is missing at {}",
+        corpus.display()
+    );
+    let mut out = Vec::new();
+    for dir in [root.join("tests/fuzz_regressions").join(target), corpus] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut here: Vec<(String, Vec<u8>)> = rd
+            .map(|e| {
+                let p = e.unwrap().path();
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        here.sort();
+        out.extend(here);
+    }
     out
 }
 
