@@ -569,16 +569,13 @@ impl FakeDiscord {
     }
 
     /// Everything the bot has said since start / [`Self::clear_heard`], decoded to 48 kHz
-    /// stereo interleaved i16 (every SSRC the bot used, in arrival order).
+    /// stereo interleaved i16, each frame placed by its RTP timestamp (gaps are silence).
     pub fn heard_pcm(&self) -> Vec<i16> {
         self.read(|st| st.voice_net.heard.clone())
     }
 
     pub fn clear_heard(&self) {
-        self.shared.with(|st| {
-            st.voice_net.heard.clear();
-            st.voice_net.last_heard = None;
-        });
+        self.shared.with(|st| st.voice_net.clear_heard());
     }
 
     /// Waits until the bot has said at least `min_seconds` (since start / last clear) and then

@@ -50,10 +50,11 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                                 OpusDecoder::new().ok().map(|d| e.insert(d))
                             }
                         };
-                        Some(
-                            decoder
-                                .and_then(|d| d.decode(&frame.payload).ok().map(<[i16]>::to_vec)),
-                        )
+                        Some(decoder.and_then(|d| {
+                            d.decode(&frame.payload)
+                                .ok()
+                                .map(|pcm| (frame.ssrc, frame.timestamp, pcm.to_vec()))
+                        }))
                     }
                     _ => None,
                 };
@@ -63,10 +64,7 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                     match pcm {
                         None => net.stats.decrypt_failures += 1,
                         Some(None) => net.stats.decode_failures += 1,
-                        Some(Some(samples)) => {
-                            net.heard.extend_from_slice(&samples);
-                            net.last_heard = Some(Instant::now());
-                        }
+                        Some(Some((ssrc, ts, samples))) => net.hear(ssrc, ts, &samples),
                     }
                 });
             }
