@@ -391,10 +391,15 @@ mod tests {
             bytes[28..32].copy_from_slice(&(rate * 2).to_le_bytes());
             std::fs::write(&odd, &bytes).unwrap();
             let e = read_wav(&odd).unwrap_err().to_string();
-            assert!(e.contains("sample rate") && e.contains(&rate.to_string()), "{e}");
+            assert!(
+                e.contains("sample rate") && e.contains(&rate.to_string()),
+                "{e}"
+            );
             assert!(read_wav_16k_mono(&odd).is_err());
         }
-        let e = resample(&[0.0; 64], 1_000_003, 16_000).unwrap_err().to_string();
+        let e = resample(&[0.0; 64], 1_000_003, 16_000)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("rates must be"), "{e}");
         // Too many channels.
         let wide = dir.join("wide.wav");

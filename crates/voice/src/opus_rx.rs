@@ -501,7 +501,10 @@ mod tests {
         let s = rx.stats();
         assert!(s.concealed <= MAX_CONCEALED_FRAMES * s.packets, "{s:?}");
         // Never more audio than packets, plus bounded concealment.
-        assert!(produced <= (s.packets + s.concealed) as usize * 320, "{s:?}");
+        assert!(
+            produced <= (s.packets + s.concealed) as usize * 320,
+            "{s:?}"
+        );
     }
 
     #[test]
