@@ -703,6 +703,10 @@ fn next_job(q: &mut Queues) -> Option<Job> {
 }
 
 fn stt_worker(shared: Arc<SttShared>) {
+    // Below the audio path (songbird's mixer, the receive workers); whisper's own compute
+    // threads, started from here, inherit it.
+    let nice = dicebard_voice::priority::lower_current_thread();
+    tracing::debug!(?nice, "speech-to-text worker started");
     loop {
         let job = {
             let mut q = shared.queues.lock().expect("stt queue poisoned");
