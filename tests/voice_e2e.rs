@@ -120,13 +120,17 @@ impl Drop for CpuHog {
     }
 }
 
-/// 48 kHz stereo i16 → 16 kHz mono f32, for whisper.
+/// 48 kHz stereo i16 → 16 kHz mono f32, for whisper, with half a second of silence
+/// before and after: what a listener hears around the bot's speech. (The fake's capture
+/// starts at the first audio packet; whisper tends to lose a word that starts at sample 0.)
 fn to_whisper(pcm: &[i16]) -> Vec<f32> {
     let mono: Vec<f32> = pcm
         .chunks_exact(2)
         .map(|f| (f[0] as f32 + f[1] as f32) / 2.0 / 32768.0)
         .collect();
-    dicebard_voice::audio::resample(&mono, 48_000, 16_000).unwrap()
+    let speech = dicebard_voice::audio::resample(&mono, 48_000, 16_000).unwrap();
+    let pad = vec![0.0; 8_000];
+    [pad.as_slice(), &speech, &pad].concat()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +262,9 @@ async fn players_speak_and_hear_the_table() {
 
     // (c) The bot speaks the narration; what the fake hears transcribes back to it.
     let pcm = fake
-        .wait_for_bot_audio(1.0, Duration::from_millis(1500), VOICE_T)
+        // Up to 6 s between sentences: under the competing load each sentence waits for
+        // Piper (below the audio path's priority) before it plays.
+        .wait_for_bot_audio(1.0, Duration::from_secs(6), VOICE_T)
         .await
         .unwrap_or_else(|e| panic!("the bot speaks: {e:?}"));
     drop(hog);
@@ -270,12 +276,23 @@ async fn players_speak_and_hear_the_table() {
         .collect();
     assert!(narration.iter().any(|n| n == &result.content));
     let reference = dicebard::discord::voice::speak::speakable(&narration.join("\n\n"));
-    let stt = tokio::task::spawn_blocking(move || {
+    let (stt, unpadded) = tokio::task::spawn_blocking(move || {
         let t = dicebard_voice::Transcriber::load(model(Kind::Whisper), 2).expect("whisper");
-        t.transcribe(&to_whisper(&pcm)).expect("transcribe")
+        let padded = t.transcribe(&to_whisper(&pcm)).expect("transcribe");
+        // For the record: the same capture without the silence around it.
+        let audio = to_whisper(&pcm);
+        let bare = t
+            .transcribe(&audio[8_000..audio.len() - 8_000])
+            .expect("transcribe");
+        (padded, bare)
     })
     .await
     .unwrap();
+    eprintln!(
+        "without the silence around it: {:?} (WER {:.0}%)",
+        unpadded.text,
+        dicebard_voice::wer::wer(&reference, &unpadded.text) * 100.0
+    );
     let wer = dicebard_voice::wer::wer(&reference, &stt.text);
     eprintln!(
         "spoken narration: {reference:?}\nheard back ({:.1} s): {:?}\nWER {:.0}%",
@@ -315,6 +332,13 @@ async fn players_speak_and_hear_the_table() {
     assert!(identifies(&fake) > before, "a new voice session");
     fake.wait_for_bot_voice(T).await.expect("voice handshake");
     assert_eq!(fake.bot_voice_channel(), Some(VOICE));
+    // Hostile RTP header fields (authenticated with the session key) must not take the
+    // bot's receive path down: the next utterance is still heard.
+    let hostile = fake
+        .send_hostile_voice_packets(active_user)
+        .await
+        .unwrap_or_else(|e| panic!("hostile packets: {e:?}"));
+    assert!(hostile >= 7, "{hostile}");
     fake.speak(active_user, &audio("dnd_05_potion.wav"))
         .await
         .unwrap_or_else(|e| panic!("speak: {e:?}"));

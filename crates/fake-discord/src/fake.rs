@@ -563,6 +563,13 @@ impl FakeDiscord {
         voice_udp::send_speech(&self.shared, &self.servers.voice_udp, user, frames).await
     }
 
+    /// `user` sends the bot a burst of authenticated RTP packets with hostile header
+    /// fields (extension and padding lengths past the packet, 15 CSRCs, sequence and
+    /// timestamp jumps, empty and junk payloads); returns how many were sent.
+    pub async fn send_hostile_voice_packets(&self, user: UserId) -> Result<usize, VoiceError> {
+        voice_udp::send_hostile(&self.shared, &self.servers.voice_udp, user).await
+    }
+
     /// The SSRC `user` speaks with (2000 + their index in `FakeConfig::users`).
     pub fn user_ssrc(&self, user: UserId) -> Option<u32> {
         self.read(|st| st.user_ssrc(user))

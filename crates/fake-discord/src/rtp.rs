@@ -158,7 +158,6 @@ impl Cipher {
     /// given (CSRC count, X bit and extension length, P bit and padding byte): a hostile
     /// packet that authenticates, for tests and the `fuzz-voice` targets. The first byte's
     /// version is set to 2. `None` if too short for header, tag and nonce.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn reseal_for_fuzzing(&self, packet: &[u8]) -> Option<Vec<u8>> {
         if packet.len() < 12 {
             return None;
@@ -333,14 +332,8 @@ mod tests {
             p.extend_from_slice(&[0; TAG_LEN + NONCE_LEN]);
             cipher.reseal_for_fuzzing(&p).unwrap()
         };
-        // Extension longer than the packet; padding longer than the payload; both;
-        // 15 CSRCs with nothing after them.
-        for (first, words, pad) in [
-            (0x90, 0xFFFF, 0),
-            (0xA0, 0, 200),
-            (0xBF, 0xFFFF, 255),
-            (0x8F, 0, 0),
-        ] {
+        // Extension longer than the packet; padding longer than the payload; both.
+        for (first, words, pad) in [(0x90, 0xFFFF, 0), (0xA0, 0, 200), (0xBF, 0xFFFF, 255)] {
             assert_eq!(
                 cipher.open_rtp(&body(first, words, pad)),
                 Err(RtpError::Malformed),
@@ -352,6 +345,13 @@ mod tests {
         assert_eq!(ok.payload, vec![1, 2, 3, 9]);
         let ok = cipher.open_rtp(&body(0xA2, 0, 1)).unwrap();
         assert_eq!(ok.payload, vec![1, 2, 3]);
+        let ok = cipher.open_rtp(&body(0x8F, 0, 4)).unwrap();
+        assert_eq!(ok.payload, vec![1, 2, 3, 4]);
+        // 15 CSRCs claimed, none present: too short for them.
+        let mut p = vec![0x8F, PAYLOAD_TYPE, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9];
+        p.extend_from_slice(&[0; TAG_LEN + NONCE_LEN]);
+        assert!(cipher.reseal_for_fuzzing(&p).is_none());
+        assert_eq!(cipher.open_rtp(&p), Err(RtpError::Malformed));
     }
 
     #[test]

@@ -97,8 +97,11 @@ fn read_wav_from<R: std::io::Read>(path: &Path, reader: hound::WavReader<R>) -> 
         ));
     }
     let samples: Vec<f32> = match spec.sample_format {
+        // NaN and infinities (legal bit patterns in a float WAV) become silence: they
+        // would poison the resampler's FFT (found by fuzz-voice's wav_read target).
         hound::SampleFormat::Float => reader
             .into_samples::<f32>()
+            .map(|s| s.map(|v| if v.is_finite() { v } else { 0.0 }))
             .collect::<Result<_, _>>()
             .map_err(|e| VoiceError::audio(path, format!("bad WAV data ({e})")))?,
         hound::SampleFormat::Int => {
@@ -167,6 +170,17 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if input.is_empty() {
         return Ok(Vec::new());
     }
+    // A NaN or an infinity makes rubato's FFT panic: resample silence in its place.
+    let sanitized: Vec<f32>;
+    let input = if input.iter().all(|s| s.is_finite()) {
+        input
+    } else {
+        sanitized = input
+            .iter()
+            .map(|&s| if s.is_finite() { s } else { 0.0 })
+            .collect();
+        &sanitized
+    };
     let expected = ((input.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
     // FFT blocks of about 1024 input samples, both block sizes even so that the
     // resampler's delay (half a block) is a whole number of samples.
@@ -401,6 +415,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("rates must be"), "{e}");
+        // Fuzz crash (fuzz-voice/regressions/wav_read-nan.wav): a float WAV holding NaN
+        // and infinities panicked the resampler.
+        let nan = dir.join("nan.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22_050,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+        for i in 0..3_000 {
+            let v = match i % 4 {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => f32::NEG_INFINITY,
+                _ => 0.25,
+            };
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+        let m = read_wav_16k_mono(&nan).unwrap();
+        assert!(!m.is_empty() && m.iter().all(|s| s.is_finite()));
+        let r = resample(&[f32::NAN, 1.0, f32::INFINITY, 0.0], 48_000, 16_000).unwrap();
+        assert!(r.iter().all(|s| s.is_finite()));
+        let fuzzed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz-voice/regressions/wav_read-nan.wav");
+        let bytes = std::fs::read(&fuzzed).unwrap();
+        let pcm = read_wav_bytes(&fuzzed, &bytes).unwrap();
+        let mono = downmix(&pcm.samples, pcm.channels);
+        resample(&mono, pcm.sample_rate, WHISPER_RATE).unwrap();
         // Too many channels.
         let wide = dir.join("wide.wav");
         write_wav(&wide, &[0.0; 64], 16_000, 16).unwrap();

@@ -72,7 +72,14 @@ mod tests {
         .join()
         .unwrap();
         assert_eq!(worker, Some(WORKER_NICE.max(main_before)));
-        assert_eq!(child, worker, "threads started by a worker inherit its priority");
-        assert_eq!(current_thread_nice().unwrap(), main_before, "only that thread");
+        assert_eq!(
+            child, worker,
+            "threads started by a worker inherit its priority"
+        );
+        assert_eq!(
+            current_thread_nice().unwrap(),
+            main_before,
+            "only that thread"
+        );
     }
 }

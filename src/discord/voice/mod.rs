@@ -605,7 +605,8 @@ async fn run_low_priority<T: Send + 'static>(
             let _ = tx.send(f());
         })
         .map_err(|e| format!("could not start a thread: {e}"))?;
-    rx.await.map_err(|_| "the loading thread panicked".to_string())
+    rx.await
+        .map_err(|_| "the loading thread panicked".to_string())
 }
 
 /// Routes transcripts to their guild's session (each session handles its own in order).
