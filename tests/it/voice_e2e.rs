@@ -9,6 +9,10 @@
 //! character. (c) The bot speaks that narration; the fake hears it, and whisper here
 //! transcribes it back to (nearly) the narration text.
 //!
+//! All of the voice part runs with every core saturated by busy-loop threads the test
+//! starts itself ([`CpuHog`]): under load the spoken narration must still be heard back
+//! whole (hole 13: a busy host used to cost the first word).
+//!
 //! The models are required (DICEBARD_WHISPER_MODEL, DICEBARD_PIPER_VOICE,
 //! DICEBARD_ONNXRUNTIME / ORT_DYLIB_PATH, or models/): a missing one fails the test.
 
@@ -72,6 +76,48 @@ async fn reply_text(
     timeout: Duration,
 ) -> Message {
     support::bot::reply_text(fake, user, TABLE, cmd, opts, timeout).await
+}
+
+/// A competing CPU load: one busy-looping thread per core (normal priority), until
+/// dropped.
+struct CpuHog {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+}
+
+impl CpuHog {
+    fn start() -> CpuHog {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..cores)
+            .map(|i| {
+                let stop = stop.clone();
+                std::thread::Builder::new()
+                    .name(format!("cpu-hog-{i}"))
+                    .spawn(move || {
+                        let mut x = 0u64;
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            for _ in 0..10_000 {
+                                x = std::hint::black_box(x.wrapping_mul(6364136223846793005) + 1);
+                            }
+                        }
+                        x
+                    })
+                    .expect("start a load thread")
+            })
+            .collect();
+        eprintln!("competing load: {cores} busy threads");
+        CpuHog { stop, threads }
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 /// 48 kHz stereo i16 → 16 kHz mono f32, for whisper.
@@ -157,6 +203,9 @@ async fn players_speak_and_hear_the_table() {
     assert_eq!(fake.bot_voice_channel(), Some(VOICE));
     fake.clear_heard();
 
+    // Everything from here to the bot's speech runs with every core busy.
+    let hog = CpuHog::start();
+
     // (b) Not their turn: table talk.
     fake.speak(other_user, &search)
         .await
@@ -209,9 +258,12 @@ async fn players_speak_and_hear_the_table() {
 
     // (c) The bot speaks the narration; what the fake hears transcribes back to it.
     let pcm = fake
-        .wait_for_bot_audio(1.0, Duration::from_millis(1500), VOICE_T)
+        // Up to 6 s between sentences: under the competing load each sentence waits for
+        // Piper (below the audio path's priority) before it plays.
+        .wait_for_bot_audio(1.0, Duration::from_secs(6), VOICE_T)
         .await
         .unwrap_or_else(|e| panic!("the bot speaks: {e:?}"));
+    drop(hog);
     let narration: Vec<String> = fake
         .messages(TABLE)
         .into_iter()
@@ -220,12 +272,25 @@ async fn players_speak_and_hear_the_table() {
         .collect();
     assert!(narration.iter().any(|n| n == &result.content));
     let reference = dicebard::discord::voice::speak::speakable(&narration.join("\n\n"));
-    let stt = tokio::task::spawn_blocking(move || {
+    let (stt, padded) = tokio::task::spawn_blocking(move || {
         let t = dicebard_voice::Transcriber::load(model(Kind::Whisper), 2).expect("whisper");
-        t.transcribe(&to_whisper(&pcm)).expect("transcribe")
+        let audio = to_whisper(&pcm);
+        let bare = t.transcribe(&audio).expect("transcribe");
+        // For the record: the same capture with half a second of silence around it (tells
+        // a clipped first word from whisper missing a word at sample 0).
+        let pad = vec![0.0; 8_000];
+        let padded = t
+            .transcribe(&[pad.as_slice(), &audio, &pad].concat())
+            .expect("transcribe");
+        (bare, padded)
     })
     .await
     .unwrap();
+    eprintln!(
+        "with silence around it: {:?} (WER {:.0}%)",
+        padded.text,
+        dicebard_voice::wer::wer(&reference, &padded.text) * 100.0
+    );
     let wer = dicebard_voice::wer::wer(&reference, &stt.text);
     eprintln!(
         "spoken narration: {reference:?}\nheard back ({:.1} s): {:?}\nWER {:.0}%",
@@ -240,6 +305,7 @@ async fn players_speak_and_hear_the_table() {
         stt.text
     );
     let stats = fake.voice_stats();
+    eprintln!("voice stats: {stats:?}");
     assert_eq!(stats.decrypt_failures, 0, "{stats:?}");
     assert_eq!(stats.decode_failures, 0, "{stats:?}");
 
@@ -264,6 +330,13 @@ async fn players_speak_and_hear_the_table() {
     assert!(identifies(&fake) > before, "a new voice session");
     fake.wait_for_bot_voice(T).await.expect("voice handshake");
     assert_eq!(fake.bot_voice_channel(), Some(VOICE));
+    // Hostile RTP header fields (authenticated with the session key) must not take the
+    // bot's receive path down: the next utterance is still heard.
+    let hostile = fake
+        .send_hostile_voice_packets(active_user)
+        .await
+        .unwrap_or_else(|e| panic!("hostile packets: {e:?}"));
+    assert!(hostile >= 7, "{hostile}");
     fake.speak(active_user, &audio("dnd_05_potion.wav"))
         .await
         .unwrap_or_else(|e| panic!("speak: {e:?}"));

@@ -22,6 +22,22 @@ pub(crate) fn read_wav(path: &Path) -> Result<Vec<i16>, String> {
         hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let spec = reader.spec();
     let bad = |e: hound::Error| format!("{}: {e}", path.display());
+    // Bounded like dicebard's own WAV reader: 8–192 kHz, 1–8 channels, ≤ 10 minutes.
+    if !(8_000..=192_000).contains(&spec.sample_rate)
+        || !(1..=8).contains(&spec.channels)
+        || u64::from(reader.duration()) > 600 * u64::from(spec.sample_rate)
+        || (spec.sample_format == hound::SampleFormat::Int
+            && !(1..=32).contains(&spec.bits_per_sample))
+    {
+        return Err(format!(
+            "{}: unsupported WAV ({} Hz, {} channels, {}-bit, {} frames)",
+            path.display(),
+            spec.sample_rate,
+            spec.channels,
+            spec.bits_per_sample,
+            reader.duration()
+        ));
+    }
     let samples: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => reader
             .samples::<f32>()

@@ -587,22 +587,26 @@ impl FakeDiscord {
         voice_udp::send_speech(&self.shared, &self.servers.voice_udp, user, frames).await
     }
 
+    /// `user` sends the bot a burst of authenticated RTP packets with hostile header
+    /// fields (extension and padding lengths past the packet, 15 CSRCs, sequence and
+    /// timestamp jumps, empty and junk payloads); returns how many were sent.
+    pub async fn send_hostile_voice_packets(&self, user: UserId) -> Result<usize, VoiceError> {
+        voice_udp::send_hostile(&self.shared, &self.servers.voice_udp, user).await
+    }
+
     /// The SSRC `user` speaks with (2000 + their index in `FakeConfig::users`).
     pub fn user_ssrc(&self, user: UserId) -> Option<u32> {
         self.read(|st| st.user_ssrc(user))
     }
 
     /// Everything the bot has said since start / [`Self::clear_heard`], decoded to 48 kHz
-    /// stereo interleaved i16 (every SSRC the bot used, in arrival order).
+    /// stereo interleaved i16, each frame placed by its RTP timestamp (gaps are silence).
     pub fn heard_pcm(&self) -> Vec<i16> {
         self.read(|st| st.voice_net.heard.clone())
     }
 
     pub fn clear_heard(&self) {
-        self.shared.with(|st| {
-            st.voice_net.heard.clear();
-            st.voice_net.last_heard = None;
-        });
+        self.shared.with(|st| st.voice_net.clear_heard());
     }
 
     /// Waits until the bot has said at least `min_seconds` (since start / last clear) and then

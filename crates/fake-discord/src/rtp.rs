@@ -154,6 +154,32 @@ impl Cipher {
         packet
     }
 
+    /// Seals an arbitrary datagram in place of its own tag, keeping every header field as
+    /// given (CSRC count, X bit and extension length, P bit and padding byte): a hostile
+    /// packet that authenticates, for tests and the `fuzz-voice` targets. The first byte's
+    /// version is set to 2. `None` if too short for header, tag and nonce.
+    pub(crate) fn reseal_for_fuzzing(&self, packet: &[u8]) -> Option<Vec<u8>> {
+        if packet.len() < 12 {
+            return None;
+        }
+        let csrcs = usize::from(packet[0] & 0x0F);
+        let has_ext = packet[0] & 0x10 != 0;
+        let aad_len = 12 + 4 * csrcs + if has_ext { 4 } else { 0 };
+        if packet.len() < aad_len + TAG_LEN + NONCE_LEN {
+            return None;
+        }
+        let mut out = packet.to_vec();
+        out[0] = (out[0] & 0x3F) | 0x80;
+        let n = out.len();
+        let nonce = u32::from_be_bytes([out[n - 4], out[n - 3], out[n - 2], out[n - 1]]);
+        let body_end = n - TAG_LEN - NONCE_LEN;
+        let (aad, rest) = out.split_at_mut(aad_len);
+        let (body, tail) = rest.split_at_mut(body_end - aad_len);
+        let tag = self.seal(nonce, aad, body);
+        tail[..TAG_LEN].copy_from_slice(&tag);
+        Some(out)
+    }
+
     /// Decrypts an RTP packet (any CSRC count, optional extension, optional padding).
     pub fn open_rtp(&self, packet: &[u8]) -> Result<RtpFrame, RtpError> {
         if packet.len() < 12 || packet[0] >> 6 != 2 {
@@ -290,6 +316,42 @@ mod tests {
         packet[3] ^= 1; // sequence number
         assert_eq!(cipher.open_rtp(&packet), Err(RtpError::Auth));
         assert_eq!(cipher.open_rtp(&packet[..20]), Err(RtpError::Malformed));
+    }
+
+    #[test]
+    fn hostile_header_fields_are_malformed_not_a_panic() {
+        let cipher = Cipher::new(Mode::Aes256Gcm, &[3; 32]);
+        let body = |first: u8, ext_words: u16, pad: u8| {
+            let mut p = vec![first, PAYLOAD_TYPE, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9];
+            p.extend(std::iter::repeat_n(0xAB, 4 * usize::from(first & 0x0F)));
+            if first & 0x10 != 0 {
+                p.extend_from_slice(&[0xBE, 0xDE]);
+                p.extend_from_slice(&ext_words.to_be_bytes());
+            }
+            p.extend_from_slice(&[1, 2, 3, pad]);
+            p.extend_from_slice(&[0; TAG_LEN + NONCE_LEN]);
+            cipher.reseal_for_fuzzing(&p).unwrap()
+        };
+        // Extension longer than the packet; padding longer than the payload; both.
+        for (first, words, pad) in [(0x90, 0xFFFF, 0), (0xA0, 0, 200), (0xBF, 0xFFFF, 255)] {
+            assert_eq!(
+                cipher.open_rtp(&body(first, words, pad)),
+                Err(RtpError::Malformed),
+                "{first:#x} {words} {pad}"
+            );
+        }
+        // The same fields within bounds open.
+        let ok = cipher.open_rtp(&body(0x91, 0, 9)).unwrap();
+        assert_eq!(ok.payload, vec![1, 2, 3, 9]);
+        let ok = cipher.open_rtp(&body(0xA2, 0, 1)).unwrap();
+        assert_eq!(ok.payload, vec![1, 2, 3]);
+        let ok = cipher.open_rtp(&body(0x8F, 0, 4)).unwrap();
+        assert_eq!(ok.payload, vec![1, 2, 3, 4]);
+        // 15 CSRCs claimed, none present: too short for them.
+        let mut p = vec![0x8F, PAYLOAD_TYPE, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9];
+        p.extend_from_slice(&[0; TAG_LEN + NONCE_LEN]);
+        assert!(cipher.reseal_for_fuzzing(&p).is_none());
+        assert_eq!(cipher.open_rtp(&p), Err(RtpError::Malformed));
     }
 
     #[test]

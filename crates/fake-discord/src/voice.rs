@@ -65,7 +65,25 @@ pub struct VoiceStats {
     pub discoveries: u64,
     /// RTP packets the fake sent to the bot as speaking users.
     pub packets_sent: u64,
+    /// Frames of the bot's audio that arrived after later ones and were put back in their
+    /// place by RTP timestamp.
+    pub late_frames: u64,
+    /// Frames dropped: beyond the [`MAX_HEARD_SECONDS`] of audio the fake keeps.
+    pub dropped_frames: u64,
+    /// 20 ms frames of silence inserted for gaps in the bot's RTP timestamps.
+    pub gap_frames: u64,
+    /// Timestamp jumps beyond [`MAX_GAP_SECONDS`] ahead or [`MAX_LATE_FRAMES`] behind:
+    /// the stream is re-anchored at the end (after at most `MAX_GAP_SECONDS` of silence).
+    pub resyncs: u64,
 }
+
+/// Most audio the fake keeps of what the bot said (since the last clear).
+pub const MAX_HEARD_SECONDS: u64 = 600;
+/// The longest silence inserted for one gap in the bot's RTP timestamps; a longer jump
+/// (a new stream, a long pause or a hostile timestamp) is capped at this much silence.
+pub const MAX_GAP_SECONDS: u64 = 3;
+/// How far behind the newest audio (in 20 ms frames) a late frame may still be placed.
+pub const MAX_LATE_FRAMES: u64 = 50;
 
 /// Why a user could not speak.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,8 +145,10 @@ pub(crate) struct VoiceNet {
     pub streams: HashMap<UserId, SendStream>,
     /// Nonce counter for packets to the bot (one per key, across all SSRCs).
     pub send_nonce: u32,
-    /// What the bot said, decoded.
+    /// What the bot said, decoded, placed by RTP timestamp (48 kHz stereo).
     pub heard: Vec<i16>,
+    /// Per SSRC of the bot: where its RTP clock sits in `heard` (the jitter buffer).
+    pub heard_streams: HashMap<u32, HeardStream>,
     pub last_heard: Option<Instant>,
     pub stats: VoiceStats,
     /// Where IP discovery requests came from.
@@ -154,6 +174,14 @@ impl VoiceSession {
     }
 }
 
+/// Where one of the bot's RTP streams sits in [`VoiceNet::heard`]: the RTP timestamp
+/// `ts` is stereo frame `frame` (a timestamp counts 48 kHz sample frames).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HeardStream {
+    pub ts: u32,
+    pub frame: u64,
+}
+
 /// Per-user RTP stream state.
 pub(crate) struct SendStream {
     pub sequence: u16,
@@ -176,10 +204,89 @@ impl VoiceNet {
             streams: HashMap::new(),
             send_nonce: 0,
             heard: Vec::new(),
+            heard_streams: HashMap::new(),
             last_heard: None,
             stats: VoiceStats::default(),
             discovered: None,
         }
+    }
+
+    /// Forgets what the bot said (and where its streams sat in it).
+    pub fn clear_heard(&mut self) {
+        self.heard.clear();
+        self.heard_streams.clear();
+        self.last_heard = None;
+    }
+
+    /// Places one decoded frame of the bot's audio (interleaved stereo) by its RTP
+    /// timestamp: the receiving side's jitter buffer. A frame goes where its timestamp
+    /// says, so a late frame fills the slot left for it and a real gap (the bot paused)
+    /// becomes silence; nothing is compressed or dropped for being late. Gaps, lateness and
+    /// the total are bounded ([`MAX_GAP_SECONDS`], [`MAX_LATE_FRAMES`],
+    /// [`MAX_HEARD_SECONDS`]), whatever the timestamps say.
+    pub fn hear(&mut self, ssrc: u32, ts: u32, samples: &[i16]) {
+        const RATE: u64 = crate::audio::SAMPLE_RATE as u64;
+        let frames = (samples.len() / 2) as u64;
+        if frames == 0 {
+            return;
+        }
+        let end = (self.heard.len() / 2) as u64;
+        let max_total = MAX_HEARD_SECONDS * RATE;
+        // The position of `ts`, relative to the stream's anchor (signed: late frames).
+        let anchored = self
+            .heard_streams
+            .get(&ssrc)
+            .map(|a| a.frame as i64 + i64::from(ts.wrapping_sub(a.ts) as i32));
+        let pos = match anchored {
+            // First frame of this stream (or since a clear): it starts at the end.
+            None => {
+                self.heard_streams
+                    .insert(ssrc, HeardStream { ts, frame: end });
+                end
+            }
+            // Its place: up to MAX_LATE_FRAMES before the end (a late frame fills the
+            // slot left for it), up to MAX_GAP_SECONDS after it (silence for the gap).
+            Some(p)
+                if p + (MAX_LATE_FRAMES * 960) as i64 >= end as i64
+                    && p as u64 <= end + MAX_GAP_SECONDS * RATE =>
+            {
+                p as u64
+            }
+            // A jump forward: at most MAX_GAP_SECONDS of silence, then re-anchored.
+            Some(p) if p > end as i64 => {
+                self.stats.resyncs += 1;
+                let pos = end + MAX_GAP_SECONDS * RATE;
+                self.heard_streams
+                    .insert(ssrc, HeardStream { ts, frame: pos });
+                pos
+            }
+            // Far behind: a restarted RTP clock (or a hostile timestamp). Re-anchored at
+            // the end.
+            Some(_) => {
+                self.stats.resyncs += 1;
+                self.heard_streams
+                    .insert(ssrc, HeardStream { ts, frame: end });
+                end
+            }
+        };
+        let late = pos + frames <= end;
+        if pos + frames > max_total {
+            self.stats.dropped_frames += 1;
+            return;
+        }
+        if pos > end {
+            self.stats.gap_frames += (pos - end).div_ceil(960);
+        }
+        if late {
+            self.stats.late_frames += 1;
+        }
+        let need = ((pos + frames) * 2) as usize;
+        if self.heard.len() < need {
+            self.heard.resize(need, 0);
+        }
+        let at = (pos * 2) as usize;
+        self.heard[at..at + samples.len()].copy_from_slice(samples);
+        self.last_heard = Some(Instant::now());
     }
 
     /// Queues a frame on one voice connection and records it.
@@ -371,5 +478,73 @@ impl State {
                 bot_channel,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 20 ms stereo frame whose samples all equal `v`.
+    fn frame(v: i16) -> Vec<i16> {
+        vec![v; 1920]
+    }
+
+    fn frames_of(net: &VoiceNet) -> Vec<i16> {
+        net.heard.chunks(1920).map(|f| f[0]).collect()
+    }
+
+    #[test]
+    fn the_bot_is_heard_by_rtp_timestamp_not_arrival() {
+        let base = u32::MAX - 2 * 960; // the timestamp wraps mid-stream
+        let ts = |i: u32| base.wrapping_add(i * 960);
+        // In order.
+        let mut a = VoiceNet::new(String::new(), 0);
+        for i in 1..=6 {
+            a.hear(BOT_SSRC, ts(i), &frame(i as i16));
+        }
+        assert_eq!(frames_of(&a), [1, 2, 3, 4, 5, 6]);
+        // Reordered (3 after 5): the same audio, not compressed or shifted.
+        let mut b = VoiceNet::new(String::new(), 0);
+        for i in [1, 2, 4, 5, 3, 6] {
+            b.hear(BOT_SSRC, ts(i), &frame(i as i16));
+        }
+        assert_eq!(b.heard, a.heard);
+        assert_eq!(b.stats.late_frames, 1);
+        // A real gap (the bot paused 3 frames) is silence, as long as the pause.
+        let mut c = VoiceNet::new(String::new(), 0);
+        for i in [1, 2, 6, 7] {
+            c.hear(BOT_SSRC, ts(i), &frame(i as i16));
+        }
+        assert_eq!(frames_of(&c), [1, 2, 0, 0, 0, 6, 7]);
+        assert_eq!(c.stats.gap_frames, 3);
+        // A clear starts over.
+        c.clear_heard();
+        c.hear(BOT_SSRC, ts(100), &frame(9));
+        assert_eq!(frames_of(&c), [9]);
+    }
+
+    #[test]
+    fn hostile_timestamps_stay_bounded() {
+        let mut net = VoiceNet::new(String::new(), 0);
+        net.hear(BOT_SSRC, 0, &frame(1));
+        // Half the RTP clock ahead: capped at MAX_GAP_SECONDS of silence.
+        net.hear(BOT_SSRC, 1 << 30, &frame(2));
+        let cap = (MAX_GAP_SECONDS * 48_000 / 960) as usize;
+        assert_eq!(frames_of(&net).len(), 1 + cap + 1);
+        // Far behind (a restarted clock): continues at the end, nothing dropped.
+        net.hear(BOT_SSRC, 5, &frame(3));
+        net.hear(BOT_SSRC, 965, &frame(4));
+        let f = frames_of(&net);
+        assert_eq!(&f[f.len() - 2..], &[3, 4]);
+        assert_eq!(net.stats.resyncs, 2);
+        // Every timestamp jumping: the total stays bounded.
+        let mut net = VoiceNet::new(String::new(), 0);
+        for i in 0..2_000u32 {
+            net.hear(BOT_SSRC, i.wrapping_mul(1 << 30), &frame(1));
+        }
+        let max = (MAX_HEARD_SECONDS * 48_000 * 2) as usize;
+        assert!(net.heard.len() <= max, "{}", net.heard.len());
+        assert!(net.stats.dropped_frames > 0);
     }
 }

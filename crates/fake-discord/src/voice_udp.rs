@@ -50,10 +50,11 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                                 OpusDecoder::new().ok().map(|d| e.insert(d))
                             }
                         };
-                        Some(
-                            decoder
-                                .and_then(|d| d.decode(&frame.payload).ok().map(<[i16]>::to_vec)),
-                        )
+                        Some(decoder.and_then(|d| {
+                            d.decode(&frame.payload)
+                                .ok()
+                                .map(|pcm| (frame.ssrc, frame.timestamp, pcm.to_vec()))
+                        }))
                     }
                     _ => None,
                 };
@@ -63,10 +64,7 @@ pub(crate) async fn serve(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
                     match pcm {
                         None => net.stats.decrypt_failures += 1,
                         Some(None) => net.stats.decode_failures += 1,
-                        Some(Some(samples)) => {
-                            net.heard.extend_from_slice(&samples);
-                            net.last_heard = Some(Instant::now());
-                        }
+                        Some(Some((ssrc, ts, samples))) => net.hear(ssrc, ts, &samples),
                     }
                 });
             }
@@ -150,4 +148,84 @@ fn next_packet(
     net.send_nonce = net.send_nonce.wrapping_add(1);
     net.stats.packets_sent += 1;
     Some((cipher, header, nonce, to))
+}
+
+/// Authenticated RTP packets from `user` with hostile header fields, as a modified client
+/// (or a forwarding server) could send them: extension length past the end of the packet,
+/// padding longer than the payload, 15 CSRCs and nothing after them, a sequence number
+/// and timestamp half the space away, an empty and an oversized Opus payload. Each is
+/// sealed with the session's key, so the bot's parser behind the transport decryption
+/// sees it. Returns how many were sent.
+pub(crate) async fn send_hostile(
+    shared: &Shared,
+    socket: &UdpSocket,
+    user: UserId,
+) -> Result<usize, VoiceError> {
+    let (ssrc, cipher, to) = shared.with(|st| {
+        st.check_can_speak(user)?;
+        let ssrc = st.user_ssrc(user).expect("checked by check_can_speak");
+        let session = st.voice_net.session.as_ref().filter(|s| s.ready());
+        match session.and_then(|s| Some((s.cipher.clone()?, s.bot_udp?))) {
+            Some((cipher, to)) => Ok((ssrc, cipher, to)),
+            None => Err(VoiceError::BotLeft),
+        }
+    })?;
+    let header = |first: u8, seq: u16, ts: u32| {
+        let mut p = vec![first, rtp::PAYLOAD_TYPE];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p
+    };
+    let tail = [0u8; 20];
+    let mut shapes: Vec<Vec<u8>> = Vec::new();
+    // Extension length 0xFFFF words over a 3-byte body.
+    let mut p = header(0x90, 10, 9_600);
+    p.extend_from_slice(&[0xBE, 0xDE, 0xFF, 0xFF, 0xF8, 0xFF, 0xFE]);
+    shapes.push(p);
+    // Padding byte 255 on a 3-byte payload.
+    let mut p = header(0xA0, 11, 10_560);
+    p.extend_from_slice(&[0xF8, 0xFF, 255]);
+    shapes.push(p);
+    // Both, with 15 CSRCs.
+    let mut p = header(0xBF, 12, 11_520);
+    p.extend(std::iter::repeat_n(0xCC, 60));
+    p.extend_from_slice(&[0xBE, 0xDE, 0x40, 0x00, 0xF8, 0xFF, 255]);
+    shapes.push(p);
+    // 15 CSRCs and nothing after them.
+    let mut p = header(0x8F, 13, 12_480);
+    p.extend(std::iter::repeat_n(0xCC, 60));
+    shapes.push(p);
+    // A sequence number and timestamp half the space away, then back.
+    for (seq, ts) in [(32_781u16, 2_147_493_000u32), (14, 13_440)] {
+        let mut p = header(0x80, seq, ts);
+        p.extend_from_slice(&[0xF8, 0xFF, 0xFE]);
+        shapes.push(p);
+    }
+    // Empty Opus payload; 1,200 bytes of junk.
+    shapes.push(header(0x80, 15, 14_400));
+    let mut p = header(0x80, 16, 15_360);
+    p.extend(std::iter::repeat_n(0x7F, 1_200));
+    shapes.push(p);
+    let mut sent = 0;
+    for mut p in shapes {
+        p.extend_from_slice(&tail);
+        let nonce = shared.with(|st| {
+            let n = st.voice_net.send_nonce;
+            st.voice_net.send_nonce = n.wrapping_add(1);
+            n
+        });
+        let n = p.len();
+        p[n - 4..].copy_from_slice(&nonce.to_be_bytes());
+        let Some(sealed) = cipher.reseal_for_fuzzing(&p) else {
+            continue;
+        };
+        socket
+            .send_to(&sealed, to)
+            .await
+            .map_err(|e| VoiceError::Io(e.to_string()))?;
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(sent)
 }

@@ -31,21 +31,77 @@ impl Pcm {
     }
 }
 
-/// Reads a WAV file: 8/16/24/32-bit integer or 32-bit float PCM, any rate, any channel
-/// count. An unreadable, non-WAV or empty file is an error naming the path.
+/// Sample rates a WAV file may have: telephone quality to studio quality. Outside this
+/// range resampling cost grows with the rate (a large prime rate made the resampler
+/// allocate gigabytes).
+pub const WAV_RATES: std::ops::RangeInclusive<u32> = 8_000..=192_000;
+/// Most channels a WAV file may have.
+pub const WAV_MAX_CHANNELS: u16 = 8;
+/// Longest WAV file accepted, in seconds (a spoken clip, not an album).
+pub const WAV_MAX_SECONDS: u32 = 600;
+
+/// Reads a WAV file: 8/16/24/32-bit integer or 32-bit float PCM, 8 to 192 kHz, up to 8
+/// channels and 10 minutes. An unreadable, non-WAV, empty or out-of-bounds file is an
+/// error naming the path.
 pub fn read_wav(path: &Path) -> Result<Pcm> {
     if !path.exists() {
         return Err(VoiceError::audio(path, "no such file"));
     }
     let reader = hound::WavReader::open(path)
         .map_err(|e| VoiceError::audio(path, format!("not a readable WAV file ({e})")))?;
+    read_wav_from(path, reader)
+}
+
+/// Reads WAV data from any reader (`what` names it in errors), with [`read_wav`]'s bounds.
+pub fn read_wav_bytes(what: &Path, bytes: &[u8]) -> Result<Pcm> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
+        .map_err(|e| VoiceError::audio(what, format!("not a readable WAV file ({e})")))?;
+    read_wav_from(what, reader)
+}
+
+fn read_wav_from<R: std::io::Read>(path: &Path, reader: hound::WavReader<R>) -> Result<Pcm> {
     let spec = reader.spec();
     if spec.channels == 0 || spec.sample_rate == 0 {
         return Err(VoiceError::audio(path, "WAV header has 0 channels or 0 Hz"));
     }
+    if !WAV_RATES.contains(&spec.sample_rate) {
+        return Err(VoiceError::audio(
+            path,
+            format!(
+                "unsupported sample rate {} Hz (accepted: {} to {} Hz)",
+                spec.sample_rate,
+                WAV_RATES.start(),
+                WAV_RATES.end()
+            ),
+        ));
+    }
+    if spec.channels > WAV_MAX_CHANNELS {
+        return Err(VoiceError::audio(
+            path,
+            format!(
+                "{} channels (at most {WAV_MAX_CHANNELS} accepted)",
+                spec.channels
+            ),
+        ));
+    }
+    // The header's length (frames per channel); the data is read no further than it.
+    let frames = u64::from(reader.duration());
+    let max_frames = u64::from(WAV_MAX_SECONDS) * u64::from(spec.sample_rate);
+    if frames > max_frames {
+        return Err(VoiceError::audio(
+            path,
+            format!(
+                "{:.0} s of audio is too long (at most {WAV_MAX_SECONDS} s accepted)",
+                frames as f64 / f64::from(spec.sample_rate)
+            ),
+        ));
+    }
     let samples: Vec<f32> = match spec.sample_format {
+        // NaN and infinities (legal bit patterns in a float WAV) become silence: they
+        // would poison the resampler's FFT (found by fuzz-voice's wav_read target).
         hound::SampleFormat::Float => reader
             .into_samples::<f32>()
+            .map(|s| s.map(|v| if v.is_finite() { v } else { 0.0 }))
             .collect::<Result<_, _>>()
             .map_err(|e| VoiceError::audio(path, format!("bad WAV data ({e})")))?,
         hound::SampleFormat::Int => {
@@ -91,6 +147,9 @@ pub fn downmix(interleaved: &[f32], channels: u16) -> Vec<f32> {
         .collect()
 }
 
+/// Rates [`resample`] accepts.
+pub const RESAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+
 /// Resamples mono audio from `from` Hz to `to` Hz with a band-limited FFT resampler
 /// (rubato). The output is aligned with the input (the resampler's delay is removed)
 /// and has `round(len * to / from)` samples.
@@ -99,12 +158,29 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
         return Ok(input.to_vec());
     }
     let err = |reason: String| VoiceError::Resample { from, to, reason };
-    if from == 0 || to == 0 {
-        return Err(err("a sample rate of 0".into()));
+    if !RESAMPLE_RATES.contains(&from) || !RESAMPLE_RATES.contains(&to) {
+        // The FFT block grows with `rate / gcd(from, to)`: a large prime rate would
+        // allocate gigabytes.
+        return Err(err(format!(
+            "rates must be {} to {} Hz",
+            RESAMPLE_RATES.start(),
+            RESAMPLE_RATES.end()
+        )));
     }
     if input.is_empty() {
         return Ok(Vec::new());
     }
+    // A NaN or an infinity makes rubato's FFT panic: resample silence in its place.
+    let sanitized: Vec<f32>;
+    let input = if input.iter().all(|s| s.is_finite()) {
+        input
+    } else {
+        sanitized = input
+            .iter()
+            .map(|&s| if s.is_finite() { s } else { 0.0 })
+            .collect();
+        &sanitized
+    };
     let expected = ((input.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
     // FFT blocks of about 1024 input samples, both block sizes even so that the
     // resampler's delay (half a block) is a whole number of samples.
@@ -187,6 +263,16 @@ pub fn write_wav_i16(path: &Path, samples: &[i16], sample_rate: u32, channels: u
         sample_format: hound::SampleFormat::Int,
     };
     let io = |e: hound::Error| VoiceError::audio(path, format!("cannot write WAV ({e})"));
+    // hound computes the byte rate in u32 (and panics on overflow).
+    let byte_rate = u32::from(channels)
+        .checked_mul(2)
+        .and_then(|b| b.checked_mul(sample_rate));
+    if channels == 0 || sample_rate == 0 || byte_rate.is_none() {
+        return Err(VoiceError::audio(
+            path,
+            format!("cannot write {channels} channels at {sample_rate} Hz"),
+        ));
+    }
     let mut w = hound::WavWriter::create(path, spec).map_err(io)?;
     for &s in samples {
         w.write_sample(s).map_err(io)?;
@@ -310,6 +396,72 @@ mod tests {
         write_wav(&empty, &[], 16_000, 1).unwrap();
         let e = read_wav(&empty).unwrap_err().to_string();
         assert!(e.contains("no audio"), "{e}");
+        // Hole 12: a large prime sample rate made resampling allocate gigabytes.
+        for rate in [1_000_003u32, 7_919, 192_001, 2_000_000_011] {
+            let odd = dir.join(format!("rate{rate}.wav"));
+            write_wav(&odd, &[0.0; 64], 16_000, 1).unwrap();
+            let mut bytes = std::fs::read(&odd).unwrap();
+            bytes[24..28].copy_from_slice(&rate.to_le_bytes());
+            bytes[28..32].copy_from_slice(&(rate * 2).to_le_bytes());
+            std::fs::write(&odd, &bytes).unwrap();
+            let e = read_wav(&odd).unwrap_err().to_string();
+            assert!(
+                e.contains("sample rate") && e.contains(&rate.to_string()),
+                "{e}"
+            );
+            assert!(read_wav_16k_mono(&odd).is_err());
+        }
+        let e = resample(&[0.0; 64], 1_000_003, 16_000)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rates must be"), "{e}");
+        // Fuzz crash (fuzz-voice/regressions/wav_read-nan.wav): a float WAV holding NaN
+        // and infinities panicked the resampler.
+        let nan = dir.join("nan.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22_050,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+        for i in 0..3_000 {
+            let v = match i % 4 {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => f32::NEG_INFINITY,
+                _ => 0.25,
+            };
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+        let m = read_wav_16k_mono(&nan).unwrap();
+        assert!(!m.is_empty() && m.iter().all(|s| s.is_finite()));
+        let r = resample(&[f32::NAN, 1.0, f32::INFINITY, 0.0], 48_000, 16_000).unwrap();
+        assert!(r.iter().all(|s| s.is_finite()));
+        let fuzzed = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz-voice/regressions/wav_read-nan.wav");
+        let bytes = std::fs::read(&fuzzed).unwrap();
+        let pcm = read_wav_bytes(&fuzzed, &bytes).unwrap();
+        let mono = downmix(&pcm.samples, pcm.channels);
+        resample(&mono, pcm.sample_rate, WHISPER_RATE).unwrap();
+        // Too many channels.
+        let wide = dir.join("wide.wav");
+        write_wav(&wide, &[0.0; 64], 16_000, 16).unwrap();
+        let e = read_wav(&wide).unwrap_err().to_string();
+        assert!(e.contains("16 channels"), "{e}");
+        // A header claiming hours of audio (data chunk size patched): refused before reading.
+        let long = dir.join("long.wav");
+        write_wav(&long, &[0.0; 64], 8_000, 1).unwrap();
+        let mut bytes = std::fs::read(&long).unwrap();
+        assert_eq!(&bytes[36..40], b"data");
+        bytes[40..44].copy_from_slice(&(2 * 8_000 * 601u32).to_le_bytes());
+        let e = read_wav_bytes(&long, &bytes).unwrap_err().to_string();
+        assert!(e.contains("too long"), "{e}");
+        // Just within the bound is read (and the short data is an error, not a hang).
+        bytes[40..44].copy_from_slice(&(2 * 8_000 * 600u32).to_le_bytes());
+        let e = read_wav_bytes(&long, &bytes).unwrap_err().to_string();
+        assert!(e.contains("bad WAV data"), "{e}");
         let e = read_wav(&dir.join("missing.wav")).unwrap_err().to_string();
         assert!(
             e.contains("missing.wav") && e.contains("no such file"),

@@ -6,6 +6,7 @@
 //! - [`segment`]: energy voice-activity detection and end-of-utterance per speaker.
 //! - [`opus_rx`]: the Discord receive path: per-SSRC Opus decoding with reordering,
 //!   loss concealment and DAVE-trailer stripping.
+//! - [`priority`]: speech workers run below the audio path's priority.
 //! - [`queue`]: a bounded utterance queue for transcription back-pressure.
 //! - [`models`]: where model files are looked for.
 //!
@@ -16,6 +17,7 @@ pub mod audio;
 pub mod error;
 pub mod models;
 pub mod opus_rx;
+pub mod priority;
 pub mod queue;
 pub mod segment;
 pub mod stt;

@@ -9,7 +9,10 @@
 //! 2. a small reorder buffer ([`OpusReceiver`], one per SSRC) puts packets back in
 //!    sequence order, drops duplicates and late packets;
 //! 3. a missing packet is concealed with exactly one 20 ms frame: Opus in-band FEC from
-//!    the next packet when it has it, else packet-loss concealment;
+//!    the next packet when it has it, else packet-loss concealment; at most
+//!    [`MAX_CONCEALED_FRAMES`] in a row: a longer gap (a sequence jump, a stream restart,
+//!    a long outage) resets the decoder and resumes at the next packet, so one hostile
+//!    sequence number cannot buy hundreds of decodes;
 //! 4. decoding is 48 kHz stereo (asking libopus for 16 kHz mono would conceal 120 ms per
 //!    loss), then downmixed and resampled to 16 kHz mono for the segmenter and whisper.
 
@@ -69,7 +72,13 @@ pub struct RxStats {
     pub late: u64,
     pub dave_trailers: u64,
     pub decode_errors: u64,
+    /// Gaps longer than [`MAX_CONCEALED_FRAMES`]: the decoder was reset instead.
+    pub resets: u64,
 }
+
+/// Most lost packets concealed in a row (100 ms). A longer gap is not concealed: the
+/// decoder is reset and decoding resumes at the next packet that arrived.
+pub const MAX_CONCEALED_FRAMES: u64 = 5;
 
 /// Streaming 48 kHz stereo -> 16 kHz mono converter.
 struct Downsampler {
@@ -207,7 +216,9 @@ impl OpusReceiver {
         if ext - next > 1000 {
             // A jump (stream restarted): play what is waiting, then start over here.
             self.drain_all(&mut out)?;
-            self.next = Some(ext);
+            if self.next != Some(ext) {
+                self.restart_at(ext);
+            }
         }
         if self.waiting.insert(ext, clean.to_vec()).is_some() {
             self.stats.duplicates += 1;
@@ -235,6 +246,12 @@ impl OpusReceiver {
                 self.decode(&pkt, false, out)?;
                 self.next = Some(next + 1);
             } else if !self.waiting.is_empty() && (force || self.waiting.len() > self.depth) {
+                let first = *self.waiting.keys().next().expect("not empty");
+                if first - next > MAX_CONCEALED_FRAMES {
+                    // Too long a gap to conceal: start over at the next packet we have.
+                    self.restart_at(first);
+                    continue;
+                }
                 // `next` is lost: conceal one 20 ms frame, from FEC in the following
                 // packet when it is here.
                 self.stats.concealed += 1;
@@ -251,6 +268,19 @@ impl OpusReceiver {
             }
         }
         Ok(())
+    }
+
+    /// Forgets the decoder's state and resumes decoding at `ext` (packets before it that
+    /// are still waiting are dropped as late).
+    fn restart_at(&mut self, ext: u64) {
+        self.stats.resets += 1;
+        let stale = self.waiting.range(..ext).count() as u64;
+        self.stats.late += stale;
+        self.waiting = self.waiting.split_off(&ext);
+        if let Err(e) = self.decoder.reset_state() {
+            tracing::debug!(error = %e, "opus decoder reset failed");
+        }
+        self.next = Some(ext);
     }
 
     fn decode(&mut self, packet: &[u8], fec: bool, out: &mut Vec<f32>) -> Result<()> {
@@ -421,6 +451,60 @@ mod tests {
         let (out, stats) = run(&with_gap);
         assert_eq!(stats.concealed, 1);
         assert_eq!(out.len(), 20 * 320, "one 20 ms frame per lost packet");
+    }
+
+    #[test]
+    fn a_sequence_jump_is_not_concealed_frame_by_frame() {
+        // Hole 12: one packet numbered ~1,000 ahead used to cost ~1,000 PLC decodes.
+        let pk = packets(20);
+        for jump in [999u16, 30_000, 6] {
+            let order: Vec<(u16, &[u8])> = pk
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let seq = if i < 10 { i as u16 } else { i as u16 + jump };
+                    (seq, p.as_slice())
+                })
+                .collect();
+            let (out, stats) = run(&order);
+            assert!(stats.concealed <= MAX_CONCEALED_FRAMES, "{jump}: {stats:?}");
+            assert_eq!(stats.resets, 1, "{jump}: {stats:?}");
+            assert_eq!(stats.decoded, 20, "{jump}: {stats:?}");
+            assert_eq!(out.len(), 20 * 320, "{jump}: no audio for the jump");
+        }
+        // A short gap is still concealed, one frame per lost packet.
+        let order: Vec<(u16, &[u8])> = pk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let seq = if i < 10 { i as u16 } else { i as u16 + 5 };
+                (seq, p.as_slice())
+            })
+            .collect();
+        let (out, stats) = run(&order);
+        assert_eq!((stats.concealed, stats.resets), (5, 0), "{stats:?}");
+        assert_eq!(out.len(), 25 * 320);
+    }
+
+    #[test]
+    fn hostile_sequences_stay_bounded() {
+        // Every packet jumps half the sequence space, back and forth.
+        let pk = packets(4);
+        let mut rx = OpusReceiver::new(3).unwrap();
+        let mut produced = 0;
+        for i in 0..2_000u32 {
+            let seq = (i.wrapping_mul(32_771) & 0xFFFF) as u16;
+            produced += rx.push(seq, &pk[i as usize % 4]).unwrap().len();
+            assert!(rx.waiting.len() <= 4, "{:?}", rx.stats());
+        }
+        produced += rx.flush().unwrap().len();
+        let s = rx.stats();
+        assert!(s.concealed <= MAX_CONCEALED_FRAMES * s.packets, "{s:?}");
+        // Never more audio than packets, plus bounded concealment.
+        assert!(
+            produced <= (s.packets + s.concealed) as usize * 320,
+            "{s:?}"
+        );
     }
 
     #[test]

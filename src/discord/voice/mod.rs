@@ -69,9 +69,8 @@ impl Engines {
             return Ok(s.clone());
         }
         let (p, ort) = (path.to_path_buf(), self.ort.clone());
-        let synth = tokio::task::spawn_blocking(move || Synthesizer::load(&p, &ort))
-            .await
-            .map_err(|e| e.to_string())?
+        let synth = run_low_priority("voice-load", move || Synthesizer::load(&p, &ort))
+            .await?
             .map_err(|e| e.to_string())?;
         let synth = Arc::new(synth);
         self.voices
@@ -553,16 +552,19 @@ async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
         0 => (cpus / 4).max(1),
         n => n,
     };
-    let threads = (cpus / workers).clamp(1, 4);
+    // whisper's threads leave one core to the audio path (songbird's mixer and Opus
+    // encoder, the receive workers), which must run every 20 ms while a sentence plays.
+    let threads = (cpus.saturating_sub(1) / workers).clamp(1, 4);
     let started = Instant::now();
-    let (transcriber, synth) = tokio::task::spawn_blocking(move || {
+    // Loaded on a low-priority thread: ONNX Runtime starts its compute threads here, and
+    // they inherit it (see dicebard_voice::priority).
+    let (transcriber, synth) = run_low_priority("voice-load", move || {
         let t =
             Transcriber::load_with_states(&whisper, threads, workers).map_err(|e| e.to_string())?;
         let s = Synthesizer::load(&piper, &ort).map_err(|e| e.to_string())?;
         Ok::<_, String>((t, s))
     })
-    .await
-    .map_err(|e| e.to_string())??;
+    .await??;
     let stt = SttPool::start(
         Arc::new(transcriber),
         workers,
@@ -587,6 +589,24 @@ async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
         ort,
         voices: Mutex::new(HashMap::new()),
     }))
+}
+
+/// Runs blocking model work on a fresh thread below normal priority (never on a tokio
+/// blocking-pool thread, whose lowered priority would outlive the job).
+async fn run_low_priority<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            dicebard_voice::priority::lower_current_thread();
+            let _ = tx.send(f());
+        })
+        .map_err(|e| format!("could not start a thread: {e}"))?;
+    rx.await
+        .map_err(|_| "the loading thread panicked".to_string())
 }
 
 /// Routes transcripts to their guild's session (each session handles its own in order).

@@ -703,6 +703,10 @@ fn next_job(q: &mut Queues) -> Option<Job> {
 }
 
 fn stt_worker(shared: Arc<SttShared>) {
+    // Below the audio path (songbird's mixer, the receive workers); whisper's own compute
+    // threads, started from here, inherit it.
+    let nice = dicebard_voice::priority::lower_current_thread();
+    tracing::debug!(?nice, "speech-to-text worker started");
     loop {
         let job = {
             let mut q = shared.queues.lock().expect("stt queue poisoned");
@@ -908,6 +912,42 @@ mod tests {
         assert_eq!((ssrc, seq), (0x0A0B0C0D, 0x0102));
         assert_eq!(&opus[..], &[0xFC, 1, 2, 3]);
         assert!(opus_payload(&bytes::Bytes::from(vec![0x80; 12]), 3, 2).is_none());
+    }
+
+    #[test]
+    fn hostile_rtp_headers_and_offsets_are_ignored() {
+        // 15 CSRCs and an extension bit on a packet too short for them; offsets and
+        // padding beyond the packet, up to usize::MAX: never a panic, never a slice
+        // beyond the packet.
+        let mut shapes: Vec<Vec<u8>> = vec![
+            vec![0x8F, 0x78, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9],
+            vec![
+                0x9F, 0x78, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xBE, 0xDE, 0xFF, 0xFF,
+            ],
+            vec![0xBF, 0x78, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3, 255],
+        ];
+        let mut long = vec![
+            0xB0, 0x78, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xBE, 0xDE, 0xFF, 0xFF,
+        ];
+        long.extend(std::iter::repeat_n(0xAA, 200));
+        shapes.push(long);
+        for p in shapes {
+            let len = p.len();
+            let b = bytes::Bytes::from(p);
+            for (off, pad) in [
+                (0, 0),
+                (len, 0),
+                (0, len),
+                (len / 2, len / 2),
+                (usize::MAX, 0),
+                (0, usize::MAX),
+                (usize::MAX, usize::MAX),
+            ] {
+                if let Some((_, _, opus)) = opus_payload(&b, off, pad) {
+                    assert!(!opus.is_empty() && opus.len() <= len);
+                }
+            }
+        }
     }
 
     #[test]

@@ -271,6 +271,9 @@ impl Speaker {
 }
 
 fn tts_worker(rx: Receiver<SpeakJob>) {
+    // Synthesis is bulk work: below songbird's mixer, which must send a frame every 20 ms.
+    let nice = dicebard_voice::priority::lower_current_thread();
+    tracing::debug!(?nice, "text-to-speech worker started");
     while let Ok(job) = rx.recv() {
         let outlet = job.outlet.clone();
         if job.generation == outlet.generation() {
