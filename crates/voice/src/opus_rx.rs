@@ -80,6 +80,10 @@ pub struct RxStats {
 /// decoder is reset and decoding resumes at the next packet that arrived.
 pub const MAX_CONCEALED_FRAMES: u64 = 5;
 
+/// How far (in packets, 20 s) a sequence number may lie from the expected one and still
+/// be reordering; beyond it, ahead or behind, the stream is taken up afresh there.
+pub const MAX_REORDER: u64 = 1000;
+
 /// Streaming 48 kHz stereo -> 16 kHz mono converter.
 struct Downsampler {
     resampler: FftFixedIn<f32>,
@@ -210,10 +214,20 @@ impl OpusReceiver {
         let next = *self.next.get_or_insert(ext);
         let mut out = Vec::new();
         if ext < next {
-            self.stats.late += 1;
-            return Ok(out);
+            if next - ext <= MAX_REORDER {
+                self.stats.late += 1;
+                return Ok(out);
+            }
+            // Far behind anything a network reorders: the sender restarted its numbering
+            // (or an earlier packet had jumped the count far ahead). Follow the new
+            // numbering instead of calling every packet from now on late.
+            self.drain_all(&mut out)?;
+            self.waiting.clear();
+            self.restart_at(ext);
+            self.last_ext = ext;
         }
-        if ext - next > 1000 {
+        let next = self.next.unwrap_or(ext);
+        if ext - next > MAX_REORDER {
             // A jump (stream restarted): play what is waiting, then start over here.
             self.drain_all(&mut out)?;
             if self.next != Some(ext) {
@@ -484,6 +498,38 @@ mod tests {
         let (out, stats) = run(&order);
         assert_eq!((stats.concealed, stats.resets), (5, 0), "{stats:?}");
         assert_eq!(out.len(), 25 * 320);
+    }
+
+    #[test]
+    fn a_stream_whose_numbering_falls_far_behind_is_followed() {
+        // A packet numbered ~14 after the stream had been at ~43,800 (or a restarted
+        // sender): what follows it must be heard, not dropped as late forever.
+        let pk = packets(30);
+        let order: Vec<(u16, &[u8])> = pk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let seq = if i < 10 {
+                    14 + i as u16
+                } else {
+                    43_824 + i as u16
+                };
+                (seq, p.as_slice())
+            })
+            .collect();
+        let (out, stats) = run(&order);
+        assert_eq!(stats.decoded, 30, "{stats:?}");
+        assert_eq!(out.len(), 30 * 320, "{stats:?}");
+        // A packet a little late is still just late.
+        let mut order: Vec<(u16, &[u8])> = pk
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u16, p.as_slice()))
+            .collect();
+        let straggler = order.remove(3);
+        order.push(straggler);
+        let (_, stats) = run(&order);
+        assert_eq!(stats.resets, 0, "{stats:?}");
     }
 
     #[test]
