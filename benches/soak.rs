@@ -24,6 +24,17 @@
 //! dropped, the STT queue and loaded actors. At the end it prints the table and the
 //! verdict against the aims: RSS growth after warm-up < 10%, p99 drift < 20%.
 //!
+//! Columns (per interval unless marked): cmds, p50/p99 ms (submit → committed or
+//! refused), refus(ed), fail(ed: internal/store errors), fight(s started), n.llm / n.fb
+//! (narrations told by the LLM / by the built-in fallback), n.p50ms, n.lag (events
+//! committed in the narrated campaigns but not narrated yet, now), llmrq (requests to the
+//! LLM), clips (said), heard (utterances handled), u.drp (cumulative: utterances cut by
+//! the receiver neither handled nor queued: dropped, or one in transcription per whisper
+//! worker), p.drop (cumulative: packets dropped by the receive queue), sttq (utterances
+//! waiting for whisper, now), v.p50ms (speech end → handled), act(ors loaded). The
+//! coordinator's per-campaign actor queues are not exposed, so they are not shown; the
+//! command latency is their symptom.
+//!
 //! It stops by itself (a watchdog aborts the process if shutdown hangs). Under
 //! `cargo test --all-targets` (no `--bench`) it only runs when DICEBARD_SOAK_SECS is set,
 //! so CI does not run it. The voice models are required (see benches/voice_pipeline.rs).
@@ -131,8 +142,8 @@ struct Metrics {
     narrations_llm: AtomicU64,
     narrations_fallback: AtomicU64,
     narration_lat: Mutex<Vec<Duration>>,
-    /// Per narrated campaign: (last committed seq seen by players, last narrated seq).
-    committed_seq: Mutex<Vec<(u64, u64)>>,
+    /// Per narrated campaign: (campaign id, last narrated seq).
+    narrated_seq: Mutex<Vec<(i64, u64)>>,
     clips_sent: AtomicU64,
     heard: AtomicU64,
     voice_lat: Mutex<Vec<Duration>>,
@@ -142,7 +153,11 @@ struct Metrics {
 }
 
 impl Metrics {
-    fn record(&self, started: Instant, r: &Result<Vec<Arc<dicebard::coordinator::Committed>>, dicebard::coordinator::SubmitError>) {
+    fn record(
+        &self,
+        started: Instant,
+        r: &Result<Vec<Arc<dicebard::coordinator::Committed>>, dicebard::coordinator::SubmitError>,
+    ) {
         self.latencies.lock().unwrap().push(started.elapsed());
         self.commands.fetch_add(1, Ordering::Relaxed);
         match r {
@@ -362,7 +377,11 @@ fn flaky_llm(server: &FakeLlm, m: Arc<Metrics>) {
             }
             70..=79 => openai::error(503, "overloaded", "server_error"),
             80..=84 => openai::error(500, "internal error", "server_error"),
-            85..=89 => status(429, &[("Retry-After", "1")], r#"{"error":{"message":"slow down"}}"#),
+            85..=89 => status(
+                429,
+                &[("Retry-After", "1")],
+                r#"{"error":{"message":"slow down"}}"#,
+            ),
             90..=94 => Reply::Drop,
             _ => Reply::Hang,
         })
@@ -400,7 +419,6 @@ async fn narrator_loop(
         let Ok(snap) = coord.snapshot(id).await else {
             continue;
         };
-        m.committed_seq.lock().unwrap()[slot].0 = snap.seq;
         let t = Instant::now();
         let mut s = narrator.narrate_stream(&snap.state, &batch).await;
         while let Some(e) = s.next().await {
@@ -414,7 +432,7 @@ async fn narrator_loop(
             }
         }
         m.narration_lat.lock().unwrap().push(t.elapsed());
-        m.committed_seq.lock().unwrap()[slot].1 = batch.last().map_or(0, |e| e.seq);
+        m.narrated_seq.lock().unwrap()[slot].1 = batch.last().map_or(0, |e| e.seq);
     }
 }
 
@@ -465,7 +483,8 @@ fn encode(file: &str) -> Clip {
     }
 }
 
-/// One speaker: says a clip at the real 20 ms pace, pauses 3–9 s, again, until stopped.
+/// One speaker: says a clip at the real 20 ms pace, pauses 8–25 s (a player at a busy
+/// table), again, until stopped.
 fn speaker_thread(
     input: RxInput,
     i: usize,
@@ -497,7 +516,7 @@ fn speaker_thread(
             }
         }
         m.clips_sent.fetch_add(1, Ordering::Relaxed);
-        let pause = Duration::from_millis(rng.range(3_000, 9_000));
+        let pause = Duration::from_millis(rng.range(8_000, 25_000));
         let end = Instant::now() + pause;
         while Instant::now() < end && !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
@@ -636,7 +655,8 @@ async fn main() {
             )));
         }
         if c % 4 == 0 {
-            m.committed_seq.lock().unwrap().push((0, 0));
+            let seq = store.last_seq(id).await.unwrap_or(0);
+            m.narrated_seq.lock().unwrap().push((id, seq));
             tasks.push(tokio::spawn(narrator_loop(
                 coord.clone(),
                 narrator.clone(),
@@ -666,9 +686,9 @@ async fn main() {
         .collect(),
     );
     let mut reports = hub.observe();
-    {
+    let observer = {
         let m = m.clone();
-        tasks.push(tokio::spawn(async move {
+        tokio::spawn(async move {
             while let Some(r) = reports.recv().await {
                 m.heard.fetch_add(1, Ordering::Relaxed);
                 let i = (r.heard.user.get().saturating_sub(1)) as usize;
@@ -680,8 +700,8 @@ async fn main() {
                         .push(r.done.saturating_duration_since(end));
                 }
             }
-        }));
-    }
+        })
+    };
     let mut speakers = Vec::new();
     for i in 0..SPEAKERS {
         let (input, clips, m, stop) = (input.clone(), clips.clone(), m.clone(), stop.clone());
@@ -698,8 +718,26 @@ async fn main() {
     let mut last = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     println!(
         "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4}",
-        "t s", "RSS MiB", "cmds", "p50 ms", "p99 ms", "refus", "fail", "fight", "n.llm", "n.fb",
-        "n.p50ms", "n.lag", "llmrq", "clips", "heard", "u.drp", "p.drop", "sttq", "v.p50ms", "act"
+        "t s",
+        "RSS MiB",
+        "cmds",
+        "p50 ms",
+        "p99 ms",
+        "refus",
+        "fail",
+        "fight",
+        "n.llm",
+        "n.fb",
+        "n.p50ms",
+        "n.lag",
+        "llmrq",
+        "clips",
+        "heard",
+        "u.drp",
+        "p.drop",
+        "sttq",
+        "v.p50ms",
+        "act"
     );
     while Instant::now() < deadline {
         let wake = next.min(deadline);
@@ -727,13 +765,11 @@ async fn main() {
             heard,
             c.dropped.load(Ordering::Relaxed),
         );
-        let backlog: u64 = m
-            .committed_seq
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(c, n)| c.saturating_sub(*n))
-            .sum();
+        let narrated = m.narrated_seq.lock().unwrap().clone();
+        let mut backlog = 0u64;
+        for (id, seq) in narrated {
+            backlog += store.last_seq(id).await.unwrap_or(0).saturating_sub(seq);
+        }
         let row = Row {
             t: started.elapsed().as_secs(),
             rss_mib: rss_kib() as f64 / 1024.0,
@@ -765,12 +801,15 @@ async fn main() {
 
     // Stop.
     stop.store(true, Ordering::Relaxed);
+    observer.abort();
     for s in speakers {
         let _ = tokio::task::spawn_blocking(move || s.join()).await;
     }
     for t in tasks {
         // Narrations may wait on a stalled LLM for its stall timeout.
-        if tokio::time::timeout(Duration::from_secs(60), t).await.is_err()
+        if tokio::time::timeout(Duration::from_secs(60), t)
+            .await
+            .is_err()
         {
             eprintln!("soak: a task did not stop within 60 s");
         }
@@ -786,15 +825,51 @@ async fn main() {
     store.close().await;
 
     // The table and the verdict.
-    println!("\nsoak finished after {:.0} s; {total_events} events in the log", started.elapsed().as_secs_f64());
+    println!(
+        "\nsoak finished after {:.0} s; {total_events} events in the log",
+        started.elapsed().as_secs_f64()
+    );
     println!(
         "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4}",
-        "t s", "RSS MiB", "cmds", "p50 ms", "p99 ms", "refus", "fail", "fight", "n.llm", "n.fb",
-        "n.p50ms", "n.lag", "llmrq", "clips", "heard", "u.drp", "p.drop", "sttq", "v.p50ms", "act"
+        "t s",
+        "RSS MiB",
+        "cmds",
+        "p50 ms",
+        "p99 ms",
+        "refus",
+        "fail",
+        "fight",
+        "n.llm",
+        "n.fb",
+        "n.p50ms",
+        "n.lag",
+        "llmrq",
+        "clips",
+        "heard",
+        "u.drp",
+        "p.drop",
+        "sttq",
+        "v.p50ms",
+        "act"
     );
     for r in &rows {
         print_row(r);
     }
+    let sum = |f: fn(&Row) -> u64| rows.iter().map(f).sum::<u64>();
+    println!(
+        "totals: {} commands ({} refused, {} failed), {} fights, narrations {} by the LLM + {} \
+         fallen back ({} LLM requests), voice {} clips said / {} heard, peak RSS {:.1} MiB",
+        sum(|r| r.commands),
+        sum(|r| r.refused),
+        sum(|r| r.failed),
+        sum(|r| r.fights),
+        sum(|r| r.narr_llm),
+        sum(|r| r.narr_fallback),
+        sum(|r| r.llm_requests),
+        sum(|r| r.clips),
+        sum(|r| r.heard),
+        rows.iter().map(|r| r.rss_mib).fold(0.0, f64::max),
+    );
     verdict(&rows);
 }
 
