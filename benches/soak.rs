@@ -31,7 +31,8 @@
 //! LLM), clips (said), heard (utterances handled), u.drp (cumulative: utterances cut by
 //! the receiver neither handled nor queued: dropped, or one in transcription per whisper
 //! worker), p.drop (cumulative: packets dropped by the receive queue), sttq (utterances
-//! waiting for whisper, now), v.p50ms (speech end → handled), act(ors loaded). The
+//! waiting for whisper, now), v.p50ms (speech end → handled), act(ors loaded), creat(ures
+//! in all campaign states, now: dead monsters are never pruned). The
 //! coordinator's per-campaign actor queues are not exposed, so they are not shown; the
 //! command latency is their symptom.
 //!
@@ -196,6 +197,8 @@ struct Row {
     stt_waiting: usize,
     voice_p50_ms: f64,
     loaded: usize,
+    /// Creatures in all campaign states (dead monsters are never pruned: issue #13, 12).
+    creatures: usize,
 }
 
 // ---- the table players -------------------------------------------------------------------
@@ -625,6 +628,8 @@ async fn main() {
 
     // The LLM.
     let server = FakeLlm::start().await;
+    // It would keep every request body otherwise: growth that is the bench's, not the bot's.
+    server.record_at_most(0);
     flaky_llm(&server, m.clone());
     let mut settings = support::test_settings();
     settings.token_budget = 0;
@@ -634,9 +639,11 @@ async fn main() {
     let narrator = Arc::new(LlmNarrator::new(llm, None, Clock::system()));
 
     let mut tasks = Vec::new();
+    let mut ids = Vec::new();
     let mut narrated = 0;
     for c in 0..CAMPAIGNS {
         let id = campaign_setup(&coord, c).await;
+        ids.push(id);
         tasks.push(tokio::spawn(gm_loop(
             coord.clone(),
             id,
@@ -671,7 +678,8 @@ async fn main() {
 
     // The voice table.
     let t = Instant::now();
-    let (hub, input, _voice_campaign) = voice_table(&coord).await;
+    let (hub, input, voice_campaign) = voice_table(&coord).await;
+    ids.push(voice_campaign);
     println!("voice models loaded in {:.1} s", t.elapsed().as_secs_f64());
     let clips: Arc<Vec<Clip>> = Arc::new(
         [
@@ -717,7 +725,7 @@ async fn main() {
     let mut next = started + Duration::from_secs(interval);
     let mut last = (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     println!(
-        "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4}",
+        "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4} {:>6}",
         "t s",
         "RSS MiB",
         "cmds",
@@ -737,7 +745,8 @@ async fn main() {
         "p.drop",
         "sttq",
         "v.p50ms",
-        "act"
+        "act",
+        "creat"
     );
     while Instant::now() < deadline {
         let wake = next.min(deadline);
@@ -770,6 +779,12 @@ async fn main() {
         for (id, seq) in narrated {
             backlog += store.last_seq(id).await.unwrap_or(0).saturating_sub(seq);
         }
+        let mut creatures = 0;
+        for id in &ids {
+            if let Ok(snap) = coord.snapshot(*id).await {
+                creatures += snap.state.creatures.len();
+            }
+        }
         let row = Row {
             t: started.elapsed().as_secs(),
             rss_mib: rss_kib() as f64 / 1024.0,
@@ -793,6 +808,7 @@ async fn main() {
             stt_waiting,
             voice_p50_ms: percentile(&vlat, 0.5).as_secs_f64() * 1e3,
             loaded: coord.loaded(),
+            creatures,
         };
         last = now;
         print_row(&row);
@@ -816,8 +832,8 @@ async fn main() {
     }
     let total_events: u64 = {
         let mut n = 0;
-        for id in 1..=(CAMPAIGNS as i64 + 1) {
-            n += store.last_seq(id).await.unwrap_or(0);
+        for id in &ids {
+            n += store.last_seq(*id).await.unwrap_or(0);
         }
         n
     };
@@ -830,7 +846,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4}",
+        "{:>6} {:>8} {:>6} {:>8} {:>8} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8} {:>4} {:>6}",
         "t s",
         "RSS MiB",
         "cmds",
@@ -850,7 +866,8 @@ async fn main() {
         "p.drop",
         "sttq",
         "v.p50ms",
-        "act"
+        "act",
+        "creat"
     );
     for r in &rows {
         print_row(r);
@@ -875,7 +892,7 @@ async fn main() {
 
 fn print_row(r: &Row) {
     println!(
-        "{:>6} {:>8.1} {:>6} {:>8.1} {:>8.1} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8.0} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8.0} {:>4}",
+        "{:>6} {:>8.1} {:>6} {:>8.1} {:>8.1} {:>5} {:>4} {:>5} {:>5} {:>5} {:>8.0} {:>6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>5} {:>8.0} {:>4} {:>6}",
         r.t,
         r.rss_mib,
         r.commands,
@@ -896,6 +913,7 @@ fn print_row(r: &Row) {
         r.stt_waiting,
         r.voice_p50_ms,
         r.loaded,
+        r.creatures,
     );
 }
 
