@@ -91,6 +91,8 @@ struct Shared {
     fallback: Option<Reply>,
     requests: Vec<Recorded>,
     llama: Option<LlamaServer>,
+    /// Keep at most this many recorded requests (the newest); `None`: all of them.
+    record_limit: Option<usize>,
 }
 
 /// The server. Dropping it stops accepting connections.
@@ -151,6 +153,16 @@ impl FakeLlm {
     /// Behaves like llama.cpp's `llama-server` about `tool_choice` (see [`LlamaServer`]).
     pub fn llama_server(&self, mode: LlamaServer) {
         self.shared.lock().unwrap().llama = Some(mode);
+    }
+
+    /// Keeps only the newest `n` requests (0: none), so a long-running server (the soak
+    /// bench) does not grow without bound; [`FakeLlm::request_count`] then counts the
+    /// kept ones only.
+    pub fn record_at_most(&self, n: usize) {
+        let mut s = self.shared.lock().unwrap();
+        s.record_limit = Some(n);
+        let excess = s.requests.len().saturating_sub(n);
+        s.requests.drain(..excess);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -225,7 +237,17 @@ async fn serve(mut sock: TcpStream, shared: Arc<Mutex<Shared>>) -> std::io::Resu
             )),
             None => s.router.clone().and_then(|r| r(&req)),
         };
-        s.requests.push(req);
+        match s.record_limit {
+            Some(0) => {}
+            Some(n) => {
+                if s.requests.len() >= n {
+                    let excess = s.requests.len() + 1 - n;
+                    s.requests.drain(..excess);
+                }
+                s.requests.push(req);
+            }
+            None => s.requests.push(req),
+        }
         routed
             .or_else(|| s.script.pop_front())
             .or_else(|| s.fallback.clone())
