@@ -89,9 +89,32 @@ pub(crate) async fn defer_first(ctx: Context<'_>) -> Result<(), Error> {
     if acknowledged(ctx) {
         return Ok(());
     }
-    ctx.defer().await?;
+    if let Err(e) = ctx.defer().await {
+        acknowledged_before(ctx, e)?;
+    }
     progress(ctx, |p| p.thinking = true).await;
     Ok(())
+}
+
+/// A deferral refused because the interaction was acknowledged already: it is one an
+/// earlier run of the bot deferred and died before answering, delivered again. Its
+/// "thinking…" is there; carry on as if this run had sent it, so the answer replaces it
+/// (instead of failing and leaving the user with "thinking…" for good).
+fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<(), Error> {
+    use serenity::http::HttpError;
+    const INTERACTION_ALREADY_ACKNOWLEDGED: isize = 40060;
+    match (&e, ctx) {
+        (
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)),
+            poise::Context::Application(a),
+        ) if r.error.code == INTERACTION_ALREADY_ACKNOWLEDGED => {
+            tracing::info!(interaction = %ctx.id(), "deferred by an earlier run; answering it now");
+            a.has_sent_initial_response
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        _ => Err(e.into()),
+    }
 }
 
 /// Acknowledges at once with a private "thinking…", for commands that only answer the
@@ -100,7 +123,9 @@ pub(crate) async fn defer_private(ctx: Context<'_>) -> Result<(), Error> {
     if acknowledged(ctx) {
         return Ok(());
     }
-    ctx.defer_ephemeral().await?;
+    if let Err(e) = ctx.defer_ephemeral().await {
+        acknowledged_before(ctx, e)?;
+    }
     Ok(())
 }
 
