@@ -416,6 +416,12 @@ fn run_fight_and_kill(
         lines.push("create Thorin fighter dwarf\n".into());
         lines.push("as q create Mira wizard elf\n".into());
     }
+    // Every tenth run (the second included) starts a fight and then idles past a turn,
+    // so a clock runs out while it is up.
+    let idle_early = trial % 10 == 1;
+    if idle_early {
+        lines.push("fight 2 goblin\n".into());
+    }
     let offset = rng.next() as usize;
     for i in 0..LINES_PER_RUN {
         lines.push(format!(
@@ -423,11 +429,15 @@ fn run_fight_and_kill(
             COMBAT_LINES[(offset + i) % COMBAT_LINES.len()]
         ));
     }
-    let mut next = lines.into_iter();
+    let mut next = lines.into_iter().enumerate();
     let mut send_next = |rng: &mut Rng| {
-        if let Some(l) = next.next() {
+        if let Some((i, l)) = next.next() {
             // About one line in 40 waits longer than a turn (5 s) plus its warning.
-            let pause = if rng.one_to(40) == 1 { 6_500 } else { 0 };
+            let pause = if rng.one_to(40) == 1 || (idle_early && i == 1) {
+                6_500
+            } else {
+                0
+            };
             let _ = tx.send((l, pause));
         }
     };
@@ -563,8 +573,13 @@ fn a_fight_with_clocks_npcs_and_the_llm_survives_kill_9() {
     let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
     let (mut lines, mut refusals, mut narrations) = (0, 0, 0);
     for trial in 0..trials {
-        let kill_after = rng.one_to(MAX_COMBAT_ACKS);
-        let kill_at_ms = 500 + rng.one_to(MAX_COMBAT_KILL_MS);
+        let mut kill_after = rng.one_to(MAX_COMBAT_ACKS);
+        let mut kill_at_ms = 500 + rng.one_to(MAX_COMBAT_KILL_MS);
+        if trial % 10 == 1 {
+            // The run that idles past a turn lives through it.
+            kill_after = kill_after.max(40);
+            kill_at_ms = kill_at_ms.max(9_000);
+        }
         let run = run_fight_and_kill(dir.path(), &env, trial, &mut rng, kill_after, kill_at_ms);
         if let (Some(first), Some(prev)) = (run.acked.keys().next(), all_acked.keys().last()) {
             assert!(first > prev, "trial {trial}: seqs went backwards");
@@ -611,6 +626,12 @@ fn a_fight_with_clocks_npcs_and_the_llm_survives_kill_9() {
     // The matrix covered what it claims to.
     for kind in ["AttackRolled", "TurnStarted"] {
         assert!(kinds.contains_key(kind), "no {kind} in {kinds:?}");
+    }
+    if trials >= 2 {
+        assert!(
+            kinds.contains_key("TurnTimedOut"),
+            "no turn clock ran out: {kinds:?}"
+        );
     }
     assert!(
         count("npc") > 0 && count("narration") > 0,
