@@ -89,18 +89,21 @@ pub(crate) async fn defer_first(ctx: Context<'_>) -> Result<(), Error> {
     if acknowledged(ctx) {
         return Ok(());
     }
-    if let Err(e) = ctx.defer().await {
-        acknowledged_before(ctx, e)?;
-    }
-    progress(ctx, |p| p.thinking = true).await;
+    let thinking = match ctx.defer().await {
+        Ok(()) => true,
+        Err(e) => acknowledged_before(ctx, e).await?,
+    };
+    progress(ctx, |p| p.thinking = thinking).await;
     Ok(())
 }
 
-/// A deferral refused because the interaction was acknowledged already: it is one an
-/// earlier run of the bot deferred and died before answering, delivered again. Its
-/// "thinking…" is there; carry on as if this run had sent it, so the answer replaces it
-/// (instead of failing and leaving the user with "thinking…" for good).
-fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<(), Error> {
+/// A deferral refused because the interaction was acknowledged already: it is delivered
+/// again, after an earlier run of the bot (or this one) acknowledged it. Carry on as if
+/// this run had sent that first response, instead of failing: when it is still a
+/// "thinking…" (the run that deferred died before answering), the answer replaces it;
+/// when it is an answer, that stays and what follows comes as a follow-up. Returns
+/// whether a "thinking…" is waiting.
+async fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<bool, Error> {
     use serenity::http::HttpError;
     const INTERACTION_ALREADY_ACKNOWLEDGED: isize = 40060;
     match (&e, ctx) {
@@ -108,10 +111,14 @@ fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<(), Error
             serenity::Error::Http(HttpError::UnsuccessfulRequest(r)),
             poise::Context::Application(a),
         ) if r.error.code == INTERACTION_ALREADY_ACKNOWLEDGED => {
-            tracing::info!(interaction = %ctx.id(), "deferred by an earlier run; answering it now");
             a.has_sent_initial_response
                 .store(true, std::sync::atomic::Ordering::SeqCst);
-            Ok(())
+            let thinking = a.interaction.get_response(ctx.http()).await.is_ok_and(|m| {
+                m.flags
+                    .is_some_and(|f| f.contains(serenity::MessageFlags::LOADING))
+            });
+            tracing::info!(interaction = %ctx.id(), thinking, "acknowledged before; answering it now");
+            Ok(thinking)
         }
         _ => Err(e.into()),
     }
@@ -124,7 +131,7 @@ pub(crate) async fn defer_private(ctx: Context<'_>) -> Result<(), Error> {
         return Ok(());
     }
     if let Err(e) = ctx.defer_ephemeral().await {
-        acknowledged_before(ctx, e)?;
+        acknowledged_before(ctx, e).await?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@
 //!
 //! `DICEBARD_CRASH_TRIALS` sets the number of kills per test and `DICEBARD_CRASH_SEED`
 //! the seed that picks the moments (default 1). The defaults keep CI short (rolls 20,
-//! fight 8, Discord 4 kills); the full matrix is `DICEBARD_CRASH_TRIALS=100`:
+//! fight 8, Discord 10 kills); the full matrix is `DICEBARD_CRASH_TRIALS=100`:
 //!
 //! ```text
 //! DICEBARD_CRASH_TRIALS=100 cargo test --test it crash:: -- --nocapture
@@ -738,7 +738,7 @@ fn check_interactions(log: &[dicebard::store::StoredEvent], sent: &[Sent], trial
 /// origin carries), none is committed twice, the log has no gaps, the loaded state is
 /// the replayed state, and the campaign plays on.
 ///
-/// `DICEBARD_CRASH_TRIALS` sets the kills (default 4; 100 for the full matrix) and
+/// `DICEBARD_CRASH_TRIALS` sets the kills (default 10; 100 for the full matrix) and
 /// `DICEBARD_CRASH_SEED` the seed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_interactions_in_flight_survive_kill_9() {
@@ -750,7 +750,7 @@ async fn discord_interactions_in_flight_survive_kill_9() {
     const T: Duration = Duration::from_secs(30);
     const CONFIG: &str =
         "[turns]\ntimeout_secs = 8\nwarning_secs = 4\n[log]\nfilter = \"info,serenity=warn\"\n";
-    let trials = env_u64("DICEBARD_CRASH_TRIALS", 4);
+    let trials = env_u64("DICEBARD_CRASH_TRIALS", 10);
     let mut rng = Rng(env_u64("DICEBARD_CRASH_SEED", 1) ^ 0xD15C);
     let fake = FakeDiscord::start(FakeConfig {
         ack_deadline: Duration::from_secs(600),
@@ -786,6 +786,7 @@ async fn discord_interactions_in_flight_survive_kill_9() {
     let started = std::time::Instant::now();
     let mut sent: Vec<Sent> = Vec::new();
     let (mut before_answer, mut after_defer, mut after_answer) = (0, 0, 0);
+    let mut duplicates_sent = 0;
     for trial in 0..=trials {
         if trial > 0 {
             // Restarted: what was left unanswered is delivered again.
@@ -811,6 +812,51 @@ async fn discord_interactions_in_flight_survive_kill_9() {
                     )
                 });
                 s.answer = Some(m);
+            }
+            // And one that was answered before, delivered again (a duplicate delivery
+            // after a restart): "already done", and the answer the user saw stays.
+            // (Only one that was done: a refusal commits nothing, so after a restart
+            // nothing marks it as handled, and it is simply tried again.)
+            let answered: Vec<usize> = (0..sent.len())
+                .filter(|i| {
+                    sent[*i]
+                        .answer
+                        .as_ref()
+                        .is_some_and(|m| !m.is_ephemeral() || m.text().contains("already done"))
+                })
+                .collect();
+            if !answered.is_empty() {
+                let s = &mut sent[answered[rng.next() as usize % answered.len()]];
+                let before = s.handle.followups().len();
+                s.handle.redeliver();
+                s.redelivered = true;
+                duplicates_sent += 1;
+                tokio::time::timeout(T, async {
+                    while s.handle.followups().len() <= before {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                })
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "trial {trial}: the duplicate {:?} is not answered\n{}",
+                        s.asked,
+                        fake.describe()
+                    )
+                });
+                let dup = s.handle.followups().pop().unwrap();
+                assert!(
+                    dup.is_ephemeral() && dup.text().contains("already done"),
+                    "trial {trial}: the duplicate {:?} got {:?}",
+                    s.asked,
+                    dup.text()
+                );
+                let seen = s.answer.as_ref().unwrap().id;
+                assert!(
+                    fake.message(seen).is_some_and(|m| !m.deleted),
+                    "trial {trial}: answering the duplicate {:?} deleted the answer",
+                    s.asked
+                );
             }
         }
         if trial == trials {
@@ -887,8 +933,8 @@ async fn discord_interactions_in_flight_survive_kill_9() {
     eprintln!(
         "crash matrix (Discord): {trials} kills in {:.0?} ({before_answer} anywhere, \
          {after_defer} after the deferral, {after_answer} after the answer); {} \
-         interactions, {} redelivered, {done} done (each in the log once), {} refused; \
-         duplicates 0, {} events in the log",
+         interactions, {} redelivered, {duplicates_sent} answered ones delivered twice, {done} \
+         done (each in the log once), {} refused; duplicates 0, {} events in the log",
         started.elapsed(),
         sent.len(),
         sent.iter().filter(|s| s.redelivered).count(),
