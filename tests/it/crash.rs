@@ -372,7 +372,8 @@ fn kill_past_a_turn_deadline() {
 
 /// The fight's script, cycled: two players (p, the GM, and q) against goblins that come
 /// back when they are gone; typed commands, free text the LLM reads, the GM keeping the
-/// party alive. Commands out of turn are refused; that is part of the game.
+/// party alive, and once a cycle a fresh party. Commands out of turn are refused; that
+/// is part of the game.
 const COMBAT_LINES: &[&str] = &[
     "fight 2 goblin",
     "attack goblin",
@@ -389,6 +390,10 @@ const COMBAT_LINES: &[&str] = &[
     "secret 1d4+1",
     "end",
     "as q end",
+    // The GM ends the fight and the party comes back fresh (the fallen too).
+    "endfight",
+    "create Thorin fighter dwarf",
+    "as q create Mira wizard elf",
 ];
 
 /// The most acknowledged events before a kill in the fight.
