@@ -89,9 +89,39 @@ pub(crate) async fn defer_first(ctx: Context<'_>) -> Result<(), Error> {
     if acknowledged(ctx) {
         return Ok(());
     }
-    ctx.defer().await?;
-    progress(ctx, |p| p.thinking = true).await;
+    let thinking = match ctx.defer().await {
+        Ok(()) => true,
+        Err(e) => acknowledged_before(ctx, e).await?,
+    };
+    progress(ctx, |p| p.thinking = thinking).await;
     Ok(())
+}
+
+/// A deferral refused because the interaction was acknowledged already: it is delivered
+/// again, after an earlier run of the bot (or this one) acknowledged it. Carry on as if
+/// this run had sent that first response, instead of failing: when it is still a
+/// "thinking…" (the run that deferred died before answering), the answer replaces it;
+/// when it is an answer, that stays and what follows comes as a follow-up. Returns
+/// whether a "thinking…" is waiting.
+async fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<bool, Error> {
+    use serenity::http::HttpError;
+    const INTERACTION_ALREADY_ACKNOWLEDGED: isize = 40060;
+    match (&e, ctx) {
+        (
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)),
+            poise::Context::Application(a),
+        ) if r.error.code == INTERACTION_ALREADY_ACKNOWLEDGED => {
+            a.has_sent_initial_response
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let thinking = a.interaction.get_response(ctx.http()).await.is_ok_and(|m| {
+                m.flags
+                    .is_some_and(|f| f.contains(serenity::MessageFlags::LOADING))
+            });
+            tracing::info!(interaction = %ctx.id(), thinking, "acknowledged before; answering it now");
+            Ok(thinking)
+        }
+        _ => Err(e.into()),
+    }
 }
 
 /// Acknowledges at once with a private "thinking…", for commands that only answer the
@@ -100,7 +130,9 @@ pub(crate) async fn defer_private(ctx: Context<'_>) -> Result<(), Error> {
     if acknowledged(ctx) {
         return Ok(());
     }
-    ctx.defer_ephemeral().await?;
+    if let Err(e) = ctx.defer_ephemeral().await {
+        acknowledged_before(ctx, e).await?;
+    }
     Ok(())
 }
 
