@@ -235,7 +235,7 @@ fn json_marks_each_command_done_and_says_who_read_free_text() {
         "one marker per command line: {lines:?}"
     );
     // Each marker comes after that line's own output.
-    let pos = |pred: &dyn Fn(&Value) -> bool| lines.iter().position(|l| pred(l)).unwrap();
+    let pos = |pred: &dyn Fn(&Value) -> bool| lines.iter().position(pred).unwrap();
     let created = pos(&|l| l["type"] == "CharacterCreated");
     let done1 = pos(&|l| l["done"] == 1);
     let rolled = pos(&|l| l["type"] == "DiceRolled");
