@@ -115,6 +115,10 @@ pub struct CampaignState {
     pub clock: Timestamp,
     /// Events applied so far.
     pub events_applied: u64,
+    /// How many monsters of each SRD kind have appeared in this campaign, so the slain
+    /// of earlier fights can be forgotten while numbering carries on ("Goblin 4").
+    #[serde(default)]
+    pub monsters_seen: BTreeMap<String, u32>,
 }
 
 impl PartialEq for CampaignState {
@@ -133,6 +137,7 @@ impl PartialEq for CampaignState {
             && self.reactions_used == other.reactions_used
             && self.clock == other.clock
             && self.events_applied == other.events_applied
+            && self.monsters_seen == other.monsters_seen
     }
 }
 
@@ -154,6 +159,7 @@ impl CampaignState {
             reactions_used: BTreeMap::new(),
             clock: Timestamp(0),
             events_applied: 0,
+            monsters_seen: BTreeMap::new(),
         }
     }
 

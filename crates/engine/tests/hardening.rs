@@ -553,3 +553,55 @@ fn refusals_echo_user_text_bounded() {
         .to_string();
     assert!(m.chars().count() < 200, "{m}");
 }
+
+/// Hole 12: the slain monsters of earlier fights are forgotten when the next fight
+/// starts (a long campaign used to carry every goblin it ever slew in its state and in
+/// every snapshot), while numbering carries on.
+#[test]
+fn slain_monsters_are_forgotten_by_the_next_fight() {
+    let mut s = campaign();
+    for fight in 0..30u32 {
+        run(
+            &mut s,
+            "gm",
+            Action::StartCombat {
+                monsters: vec![g("goblin", 2)],
+            },
+            &[],
+        )
+        .unwrap();
+        // The GM drops both goblins, then ends the fight.
+        let names: Vec<String> = s
+            .creatures
+            .values()
+            .filter(|c| !c.is_pc() && !c.dead)
+            .map(|c| c.name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                format!("Goblin {}", 2 * fight + 1),
+                format!("Goblin {}", 2 * fight + 2)
+            ],
+            "numbering carries on"
+        );
+        for n in names {
+            run(
+                &mut s,
+                "gm",
+                Action::Damage {
+                    target: n,
+                    dice: "100".into(),
+                    damage_type: DamageType::Fire,
+                },
+                &[],
+            )
+            .unwrap();
+        }
+        if s.combat.is_some() {
+            run(&mut s, "gm", Action::EndCombat, &[]).unwrap();
+        }
+    }
+    // Alice's fighter and the last fight's two goblins; not sixty.
+    assert!(s.creatures.len() <= 3, "{} creatures", s.creatures.len());
+}

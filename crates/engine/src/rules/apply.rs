@@ -62,6 +62,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         MonstersAppeared { creatures } => {
             for c in creatures {
+                if let Some(m) = &c.monster {
+                    let seen = state.monsters_seen.entry(m.clone()).or_default();
+                    *seen = seen.saturating_add(1);
+                }
                 state.next_creature = state.next_creature.max(c.id.0.saturating_add(1));
                 state.creatures.insert(c.id, c.clone());
             }
@@ -303,6 +307,13 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
         }
         CombatStarted { order } => {
+            // The dead monsters of earlier fights are told and done with: forget them,
+            // so a long campaign does not carry every goblin it ever slew (numbering
+            // carries on through `monsters_seen`). Not at the end of a fight: that
+            // fight's last events are still being told.
+            state
+                .creatures
+                .retain(|id, c| c.is_pc() || !c.dead || order.iter().any(|e| e.creature == *id));
             state.combat = Some(Combat {
                 round: 0,
                 order: order.clone(),

@@ -146,12 +146,16 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
                 name: crate::error::echo(&g.monster),
             });
         };
-        let existing = em
+        // Numbering carries on past the slain of earlier fights, which are forgotten
+        // (a state from before `monsters_seen` still holds them all: count those).
+        let here = em
             .state
             .creatures
             .values()
             .filter(|c| c.monster.as_deref() == Some(m.index.as_str()))
-            .count()
+            .count();
+        let seen = em.state.monsters_seen.get(&m.index).copied().unwrap_or(0) as usize;
+        let existing = here.max(seen)
             + out
                 .iter()
                 .filter(|c: &&Creature| c.monster.as_deref() == Some(m.index.as_str()))
