@@ -63,7 +63,17 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
         failed = resumed.failed.len(),
         "campaigns resumed"
     );
-    let res = crate::discord::run(config, coord.clone(), gm).await;
+    let unloadable = resumed
+        .failed
+        .iter()
+        .map(|(row, e)| crate::discord::Unloadable {
+            campaign_id: row.id,
+            name: row.name.clone(),
+            channel_id: row.channel_id,
+            reason: e.to_string(),
+        })
+        .collect();
+    let res = crate::discord::run(config, coord.clone(), gm, unloadable).await;
     coord.shutdown().await;
     res
 }

@@ -281,7 +281,22 @@ pub fn rest_http(
 }
 
 /// Connects to Discord and serves every campaign until the process is stopped.
-pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow::Result<()> {
+/// A campaign that could not be loaded at start-up, for a notice in its channel.
+#[derive(Debug, Clone)]
+pub struct Unloadable {
+    pub campaign_id: i64,
+    pub name: String,
+    pub channel_id: Option<u64>,
+    /// Why, in words (no secrets: it names the campaign, an event and the cause).
+    pub reason: String,
+}
+
+pub async fn run(
+    config: &Config,
+    coord: Coordinator,
+    gm: GameMaster,
+    unloadable: Vec<Unloadable>,
+) -> anyhow::Result<()> {
     let token = config
         .discord
         .token
@@ -333,8 +348,28 @@ pub async fn run(config: &Config, coord: Coordinator, gm: GameMaster) -> anyhow:
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };
+                // A campaign that could not be loaded says so in its channel (its GM and
+                // players are there); the others run.
+                for u in &unloadable {
+                    let Some(ch) = u.channel_id else { continue };
+                    let reason: String = u.reason.chars().take(300).collect();
+                    let msg = serenity::CreateMessage::new()
+                        .content(format!(
+                            "⚠️ The campaign **{}** could not be loaded after a restart: {}. \
+                             Nothing was changed; the host's log has the details.",
+                            render::escape(&u.name),
+                            render::escape(&reason)
+                        ))
+                        .allowed_mentions(no_pings());
+                    if let Err(e) = serenity::ChannelId::new(ch).send_message(&ctx.http, msg).await {
+                        tracing::warn!(campaign = u.campaign_id, error = %e, "could not post the load failure");
+                    }
+                }
                 // Resume every campaign bound to a channel: presenters pick up where they were.
                 for row in setup_coord.store().campaigns().await? {
+                    if unloadable.iter().any(|u| u.campaign_id == row.id) {
+                        continue;
+                    }
                     if let Some(ch) = row.channel_id {
                         data.start_presenter(row.id, serenity::ChannelId::new(ch));
                     }

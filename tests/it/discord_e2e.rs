@@ -1017,3 +1017,66 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     assert!(r.text().contains("initiative"), "{}", r.text());
     fake.assert_clean();
 }
+
+/// Issue #13 hole 9: a campaign that cannot be loaded after a restart (here: a log
+/// written by a newer dicebard) says so in its channel, and the bot serves the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_that_cannot_load_says_so_and_the_others_run() {
+    use fake_discord::ids::GENERAL;
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = start_bot(&fake, dir.path());
+    fake.wait_for_ready(Duration::from_secs(60))
+        .await
+        .expect("the bot connects");
+    let r = support::bot::reply_text(
+        &fake,
+        ALICE,
+        GENERAL,
+        "campaign start",
+        &[("name", "Broken Keep")],
+        T,
+    )
+    .await;
+    assert!(r.text().contains("Broken Keep"), "{}", r.text());
+    let r = reply_text(&fake, ALICE, "campaign start", &[("name", "Fine Hall")]).await;
+    assert!(r.text().contains("Fine Hall"), "{}", r.text());
+    bot.kill();
+
+    // The first campaign's log now holds an event from the future.
+    let db = dir.path().join("data").join("dicebard.sqlite3");
+    let mut conn = <sqlx::sqlite::SqliteConnection as sqlx::Connection>::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(&db),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE events SET body = '{\"v\":999}' WHERE seq = 1 AND campaign_id = \
+         (SELECT id FROM campaigns WHERE name = 'Broken Keep')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    <sqlx::sqlite::SqliteConnection as sqlx::Connection>::close(conn)
+        .await
+        .unwrap();
+
+    let _bot = start_bot(&fake, dir.path());
+    let notice = fake
+        .wait_for_message(
+            GENERAL,
+            |m| m.text().contains("could not be loaded"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the load failure is told: {e:?}\n{}", fake.describe()));
+    assert!(notice.text().contains("Broken Keep"), "{}", notice.text());
+    assert!(
+        notice.text().contains("newer dicebard"),
+        "{}",
+        notice.text()
+    );
+    // The other campaign plays on.
+    let r = reply_text(&fake, ALICE, "roll", &[("dice", "1d20")]).await;
+    assert!(r.text().contains("1d20"), "{}", r.text());
+}
