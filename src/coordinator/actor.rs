@@ -471,7 +471,7 @@ impl Actor {
             first_seq,
             rows,
             events,
-            ended,
+            ended: _,
             undo,
         } = std::mem::take(&mut self.staged);
         let Some((undo_state, undo_seq)) = undo else {
@@ -516,9 +516,8 @@ impl Actor {
             self.since_snapshot = 0;
             self.snapshot().await;
         }
-        // The store marked the campaign ended in the same transaction as its
-        // `CampaignEnded` event; nothing more to do here.
-        let _ = ended;
+        // (An ended campaign's row was marked in the same transaction as its
+        // `CampaignEnded` event, by the store.)
         Ok(())
     }
 

@@ -429,14 +429,9 @@ impl Coordinator {
                     continue;
                 }
             }
-            match self.open(id).await {
-                Ok(h) => {
-                    let (tx, rx) = oneshot::channel();
-                    let ended = match h.tx.send(ActorMsg::Snapshot { reply: tx }).await {
-                        Ok(()) => rx.await.map(|s| s.state.ended).unwrap_or(false),
-                        Err(_) => false,
-                    };
-                    if ended {
+            match self.snapshot(id).await {
+                Ok(snap) => {
+                    if snap.state.ended {
                         // Ended in its log but not in its row (an older dicebard wrote
                         // the two separately): finish the job.
                         let at = self.shared.clock.now().0 as i64;
