@@ -647,3 +647,40 @@ impl Config {
         }
     }
 }
+
+/// Entry points for the coverage-guided fuzz targets (`fuzz-bot/`) and their corpus
+/// replay in the test suite. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::Config;
+
+    /// A configuration file an operator wrote, then `DICEBARD_*` variables: the text
+    /// before a line `---` is the TOML file, each `NAME=value` line after it an
+    /// environment variable. Parsing, the overrides and validation must answer with a
+    /// config or an error, never a panic.
+    pub fn toml(input: &str) {
+        let (file, env) = input.split_once("\n---\n").unwrap_or((input, ""));
+        let vars: Vec<(String, String)> = env
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| {
+                (
+                    format!("DICEBARD_{}", k.trim_start_matches("DICEBARD_")),
+                    v.to_string(),
+                )
+            })
+            .collect();
+        let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        match Config::from_toml_str(file) {
+            Ok(mut config) => {
+                if config.apply_env(&lookup).is_ok() {
+                    let _ = config.validate();
+                    let _ = config.database_location();
+                }
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+        let mut config = Config::default();
+        let _ = config.apply_env(&lookup);
+    }
+}

@@ -779,7 +779,7 @@ pub async fn character_create(
     }
 }
 
-fn character_spec(
+pub(crate) fn character_spec(
     name: &str,
     class: &str,
     race: &str,
@@ -1256,7 +1256,7 @@ pub async fn combat(_ctx: Context<'_>) -> Result<(), Error> {
 
 /// Parses "3 goblin, 1 bugbear". Counts are user text: anything over the cap (or a sum
 /// over it) is refused here with a clear message, before any arithmetic on them.
-fn groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
+pub(crate) fn groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
     // The engine's one parser for monster lists, shared with the terminal: plurals,
     // counts and the cap are read the same way by every front end.
     dicebard_engine::parse_monster_list(s, dicebard_srd::catalog())

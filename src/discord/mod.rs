@@ -401,3 +401,71 @@ pub async fn run(
     let _ = Source::Discord;
     Ok(())
 }
+
+/// Entry points for the coverage-guided fuzz targets (`fuzz-bot/`) and their corpus
+/// replay in the test suite. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use dicebard_engine::dice::SeededDice;
+    use dicebard_engine::{Action, CampaignState, Command, Settings, Timestamp, apply, decide};
+    use std::sync::Arc;
+
+    /// What a member types into slash-command options and the character form (a
+    /// modal), and what a client sends as a button's custom id: `input` is split at
+    /// `|` into the fields (name, class, race, abilities, level, monsters, custom id).
+    /// Parsing, the rules they reach, and rendering them back within Discord's limits
+    /// must never panic.
+    pub fn inputs(input: &str) {
+        let mut f = input.split('|');
+        let mut next = || f.next().unwrap_or("");
+        let (name, class, race, abilities) = (next(), next(), next(), next());
+        let level = next().trim().parse::<u8>().unwrap_or(1);
+        let monsters = next();
+        let custom_id = next();
+        let rest = next();
+
+        let mut s = CampaignState::new(Arc::new(dicebard_srd::catalog().clone()));
+        let run = |s: &mut CampaignState, who: &str, action: Action, t: u64| {
+            if let Ok(events) = decide(
+                s,
+                Command::player(who, action),
+                &mut SeededDice::new(t),
+                Timestamp(t),
+            ) {
+                events.iter().for_each(|e| apply(s, e));
+            }
+        };
+        run(
+            &mut s,
+            "gm",
+            Action::StartCampaign {
+                name: name.into(),
+                settings: Settings::default(),
+            },
+            1,
+        );
+        run(&mut s, "alice", Action::Join { name: name.into() }, 2);
+        if let Ok(spec) = super::commands::character_spec(name, class, race, Some(abilities), level)
+        {
+            run(&mut s, "alice", Action::CreateCharacter { spec }, 3);
+        }
+        if let Ok(monsters) = super::commands::groups(monsters) {
+            run(&mut s, "gm", Action::StartCombat { monsters }, 4);
+        }
+        let _ = super::render::parse_turn_button(custom_id);
+        let _ = super::player_user_id(&dicebard_engine::PlayerId::new(rest));
+        for text in [
+            name, class, race, abilities, monsters, custom_id, rest, input,
+        ] {
+            let clamped =
+                super::render::clamp(&super::render::escape(text), super::render::MAX_CONTENT);
+            assert!(clamped.chars().count() <= super::render::MAX_CONTENT);
+            for page in super::render::pack_lines(&[text.to_string(), clamped]) {
+                assert!(
+                    page.chars().count() <= super::render::MAX_CONTENT,
+                    "a page over Discord's limit"
+                );
+            }
+        }
+    }
+}

@@ -266,3 +266,104 @@ impl IntentResolver {
         }
     }
 }
+
+/// Entry points for the coverage-guided fuzz targets (`fuzz-bot/`) and their corpus
+/// replay in the test suite. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::IntentOutcome;
+    use super::parse_for_player;
+    use dicebard_engine::character::CharacterSpec;
+    use dicebard_engine::dice::SeededDice;
+    use dicebard_engine::{
+        Action, CampaignState, Command, MonsterGroup, PlayerId, Settings, Timestamp, apply, decide,
+    };
+    use std::sync::{Arc, OnceLock};
+
+    /// A table in a fight: Alice's dwarf fighter, Bob's elf wizard, two goblins and a
+    /// wolf, someone's turn.
+    fn table() -> &'static CampaignState {
+        static S: OnceLock<CampaignState> = OnceLock::new();
+        S.get_or_init(|| {
+            let mut s = CampaignState::new(Arc::new(dicebard_srd::catalog().clone()));
+            let mut t = 0;
+            let mut run = |s: &mut CampaignState, who: &str, action: Action| {
+                t += 1_000;
+                let events = decide(
+                    s,
+                    Command::player(who, action),
+                    &mut SeededDice::new(t),
+                    Timestamp(t),
+                )
+                .expect("the fuzz table is set up by valid commands");
+                for e in &events {
+                    apply(s, e);
+                }
+            };
+            run(
+                &mut s,
+                "gm",
+                Action::StartCampaign {
+                    name: "Fuzz".into(),
+                    settings: Settings::default(),
+                },
+            );
+            for (p, name, class, race) in [
+                ("alice", "Thorin", "fighter", "dwarf"),
+                ("bob", "Mira", "wizard", "elf"),
+            ] {
+                run(&mut s, p, Action::Join { name: p.into() });
+                run(
+                    &mut s,
+                    p,
+                    Action::CreateCharacter {
+                        spec: CharacterSpec::quick(name, class, race),
+                    },
+                );
+            }
+            run(
+                &mut s,
+                "gm",
+                Action::StartCombat {
+                    monsters: vec![
+                        MonsterGroup {
+                            monster: "goblin".into(),
+                            count: 2,
+                        },
+                        MonsterGroup {
+                            monster: "wolf".into(),
+                            count: 1,
+                        },
+                    ],
+                },
+            );
+            s
+        })
+    }
+
+    /// Free text from a player (typed with `/act`, or heard by speech-to-text): the
+    /// deterministic reading, then every action it yields through the rules. Must never
+    /// panic, whatever the text; refusals are fine.
+    pub fn intent_text(text: &str) {
+        let state = table();
+        for who in ["alice", "bob", "gm", "carol"] {
+            let player = PlayerId::new(who);
+            match parse_for_player(state, &player, text) {
+                IntentOutcome::Commands(actions) => {
+                    let mut s = state.clone();
+                    for (i, action) in actions.into_iter().enumerate() {
+                        let cmd = Command::player(who, action);
+                        let t = Timestamp(s.clock.0 + 1_000);
+                        match decide(&s, cmd, &mut SeededDice::new(i as u64), t) {
+                            Ok(events) => events.iter().for_each(|e| apply(&mut s, e)),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                IntentOutcome::Clarify(m) | IntentOutcome::NotUnderstood(m) => {
+                    assert!(!m.is_empty(), "an empty answer to {text:?}");
+                }
+            }
+        }
+    }
+}

@@ -692,7 +692,7 @@ impl Drop for MeteredStream {
     }
 }
 
-/// Entry points for the fuzz targets in `fuzz-llm/` (not an API): everything an LLM
+/// Entry points for the fuzz targets in `fuzz-bot/` (not an API): everything an LLM
 /// server's bytes go through before the program acts on them.
 #[doc(hidden)]
 pub mod fuzzing {

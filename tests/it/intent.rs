@@ -835,7 +835,7 @@ async fn llm_readings_are_rate_limited_per_player() {
 
 /// Tool-call JSON as a broken or hostile model might send it (seeds mutated byte by
 /// byte, 8,000 cases, fixed seed): validation never panics and only ever yields
-/// commands a player may issue. The coverage-guided version is `fuzz-llm/llm_tool_call`.
+/// commands a player may issue. The coverage-guided version is `fuzz-bot/llm_tool_call`.
 #[test]
 fn mangled_tool_calls_never_panic() {
     let w = world();

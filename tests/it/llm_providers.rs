@@ -684,10 +684,10 @@ async fn hostile_usage_counts_do_not_overflow() {
 /// Streamed bodies as a broken server might send them (the fuzz seeds mutated byte by
 /// byte, cut into random chunks; 10,000 cases, fixed seed) through SSE parsing, both
 /// decoders and the assembly of text and tool calls: never a panic. The
-/// coverage-guided version is `fuzz-llm/llm_stream`.
+/// coverage-guided version is `fuzz-bot/llm_stream`.
 #[test]
 fn mangled_streams_never_panic() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-llm/corpus/llm_stream");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz-bot/corpus/llm_stream");
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| std::fs::read(e.unwrap().path()).unwrap())

@@ -11,6 +11,7 @@ mod crash;
 mod discord_e2e;
 mod discord_llm_e2e;
 mod feed;
+mod fuzz_replay;
 mod intent;
 mod llm_narrator;
 mod llm_providers;

@@ -1,0 +1,106 @@
+//! The short run of the bot crate's fuzz targets that CI does (issue #13): every input
+//! of each committed corpus (`fuzz-bot/corpus/<target>/`, grown by the coverage-guided
+//! runs, see `fuzz-bot/Cargo.toml`) and seeded mutations of them, through the same
+//! entry points the targets call. A corpus that is missing fails the test.
+
+use std::path::Path;
+
+/// A small deterministic PRNG (xorshift): the mutations are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz-bot/corpus")
+        .join(target);
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus missing at {}: {e}", dir.display()))
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    seeds.sort();
+    assert!(!seeds.is_empty(), "empty corpus at {}", dir.display());
+    seeds
+}
+
+/// Each corpus input as is, then `mutations` seeded mutants (bytes flipped, cut,
+/// inserted from `alphabet`, huge numbers and multi-byte characters spliced in), each
+/// given to `f` as text when it is UTF-8 (as the targets do).
+fn replay(target: &str, mutations: usize, alphabet: &[u8], f: impl Fn(&str)) {
+    let seeds = corpus(target);
+    for s in &seeds {
+        if let Ok(t) = std::str::from_utf8(s) {
+            f(t);
+        }
+    }
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ target.len() as u64);
+    let splices: [&[u8]; 6] = [
+        b"18446744073709551616",
+        b"-9223372036854775808",
+        "é".as_bytes(),
+        "ゴブリン。".as_bytes(),
+        b"\n---\n",
+        b"|",
+    ];
+    for i in 0..mutations {
+        let mut b = seeds[i % seeds.len()].clone();
+        for _ in 0..1 + rng.next() % 6 {
+            let at = (rng.next() as usize) % (b.len() + 1);
+            match rng.next() % 5 {
+                0 if at < b.len() => b[at] = rng.next() as u8,
+                1 if at < b.len() => {
+                    b.truncate(at);
+                }
+                2 => b.insert(at, alphabet[rng.next() as usize % alphabet.len()]),
+                3 => {
+                    let s = splices[rng.next() as usize % splices.len()];
+                    b.splice(at..at, s.iter().copied());
+                }
+                _ => {
+                    let other = &seeds[rng.next() as usize % seeds.len()];
+                    b.extend_from_slice(other);
+                }
+            }
+        }
+        if let Ok(t) = std::str::from_utf8(&b) {
+            f(t);
+        }
+    }
+}
+
+#[test]
+fn intent_text_corpus() {
+    replay(
+        "intent_text",
+        1_500,
+        b" abcdegiklmnorstuvw0123456789,.'!?",
+        dicebard::intent::fuzzing::intent_text,
+    );
+}
+
+#[test]
+fn discord_inputs_corpus() {
+    replay(
+        "discord_inputs",
+        1_500,
+        b"|:0123456789 abcdefgorw@*_`&,-",
+        dicebard::discord::fuzzing::inputs,
+    );
+}
+
+#[test]
+fn config_toml_corpus() {
+    replay(
+        "config_toml",
+        3_000,
+        b"[]=\"'{}.,\n#0123456789-_abcdefgiklnorstuw",
+        dicebard::config::fuzzing::toml,
+    );
+}
