@@ -127,17 +127,51 @@ async fn on_event(
         return Ok(());
     }
     let http = &framework.serenity_context.http;
-    // Acknowledge first: the campaign may be busy with a slow NPC turn.
-    ci.defer_ephemeral(http).await?;
+    // Acknowledge first: the campaign may be busy with a slow NPC turn. A click that
+    // is delivered again (after a restart, or a duplicate gateway delivery) was
+    // acknowledged before: carry on, and answer in place only if that run died before
+    // answering (its "thinking…" is still there); else as a private follow-up, so the
+    // answer the player saw stays.
+    let mut answer_in_place = true;
+    if let Err(e) = ci.defer_ephemeral(http).await {
+        if !already_acknowledged(&e) {
+            return Err(e.into());
+        }
+        answer_in_place = ci.get_response(http).await.is_ok_and(|m| {
+            m.flags
+                .is_some_and(|f| f.contains(serenity::MessageFlags::LOADING))
+        });
+        tracing::info!(interaction = %ci.id, thinking = answer_in_place, "button acknowledged before; answering it now");
+    }
     let text = press_turn_button(framework.user_data, ci, button).await;
-    ci.edit_response(
-        http,
-        serenity::EditInteractionResponse::new()
-            .content(render::clamp(&text, render::MAX_CONTENT))
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
+    let text = render::clamp(&text, render::MAX_CONTENT);
+    if answer_in_place {
+        ci.edit_response(
+            http,
+            serenity::EditInteractionResponse::new()
+                .content(text)
+                .allowed_mentions(no_pings()),
+        )
+        .await?;
+    } else {
+        ci.create_followup(
+            http,
+            serenity::CreateInteractionResponseFollowup::new()
+                .content(text)
+                .allowed_mentions(no_pings())
+                .ephemeral(true),
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// Discord's "Interaction has already been acknowledged" (40060).
+pub(crate) fn already_acknowledged(e: &serenity::Error) -> bool {
+    use serenity::http::HttpError;
+    const INTERACTION_ALREADY_ACKNOWLEDGED: isize = 40060;
+    matches!(e, serenity::Error::Http(HttpError::UnsuccessfulRequest(r))
+        if r.error.code == INTERACTION_ALREADY_ACKNOWLEDGED)
 }
 
 const TURN_OVER: &str = "That turn is over — use the buttons of your current turn.";
@@ -165,6 +199,13 @@ async fn press_turn_button(
     let Ok(snap) = coord.snapshot(campaign).await else {
         return "That campaign is not running.".into();
     };
+    // A click delivered twice is answered as such, before its turn is checked (by
+    // then its own effect has ended that turn).
+    match coord.claim_request(campaign, &ci.id.to_string()).await {
+        Ok(true) => {}
+        Ok(false) => return "That was already done.".into(),
+        Err(e) => return e.user_message(),
+    }
     if turn_seq > snap.seq {
         return "That button is not valid.".into();
     }
@@ -194,11 +235,6 @@ async fn press_turn_button(
     });
     if over {
         return TURN_OVER.into();
-    }
-    match coord.claim_request(campaign, &ci.id.to_string()).await {
-        Ok(true) => {}
-        Ok(false) => return "That was already done.".into(),
-        Err(e) => return e.user_message(),
     }
     let me = player_id(ci.user.id);
     let origin = Origin {
