@@ -629,3 +629,51 @@ async fn campaign_settings_keys_are_set_atomically_and_kept_apart() {
             .is_err()
     );
 }
+
+/// Hole 12: snapshots are pruned as new ones come — a long campaign keeps a couple, not
+/// one per batch of events for ever — and the newest is the one read.
+#[tokio::test]
+async fn old_snapshots_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = open(&path).await;
+    let c = store
+        .create_campaign(campaign("Long", Some(7)))
+        .await
+        .unwrap();
+    let other = store
+        .create_campaign(campaign("Other", Some(8)))
+        .await
+        .unwrap();
+    store.append(other.id, 1, &evs(1..=1)).await.unwrap();
+    store
+        .put_snapshot(other.id, 1, r#"{"other":1}"#)
+        .await
+        .unwrap();
+    store.append(c.id, 1, &evs(1..=60)).await.unwrap();
+    for seq in 1..=60 {
+        store
+            .put_snapshot(c.id, seq, &format!(r#"{{"state":{seq}}}"#))
+            .await
+            .unwrap();
+    }
+    let snap = store.latest_snapshot(c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (snap.seq, snap.state_json.as_str()),
+        (60, r#"{"state":60}"#)
+    );
+    store.close().await;
+
+    let mut raw = raw(&path).await;
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT campaign_id, seq FROM snapshots ORDER BY campaign_id, seq")
+            .fetch_all(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![(c.id, 59), (c.id, 60), (other.id, 1)],
+        "only the newest {} snapshots of a campaign are kept; other campaigns' untouched",
+        dicebard::store::SNAPSHOTS_KEPT
+    );
+}
