@@ -304,6 +304,23 @@ pub fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
     10.0 * (sig / noise).log10()
 }
 
+/// The `wav_read` fuzz target (`fuzz-voice/`, which compiles this file) and its corpus
+/// replay in this crate's tests: any bytes as a WAV file are refused or read within the
+/// accepted rates and channels, and resample to a bounded length. Not an API.
+#[doc(hidden)]
+pub fn fuzz_wav(data: &[u8]) {
+    let Ok(pcm) = read_wav_bytes(Path::new("fuzz.wav"), data) else {
+        return;
+    };
+    assert!(WAV_RATES.contains(&pcm.sample_rate));
+    assert!((1..=WAV_MAX_CHANNELS).contains(&pcm.channels));
+    assert!(pcm.samples.len() <= data.len());
+    let mono = downmix(&pcm.samples, pcm.channels);
+    let out = resample(&mono, pcm.sample_rate, 16_000).expect("accepted rates resample");
+    let want = (mono.len() as u64 * 16_000).div_ceil(u64::from(pcm.sample_rate)) as usize;
+    assert!(out.len() <= want + 1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
