@@ -17,5 +17,6 @@ mod llm_providers;
 mod store;
 mod terminal;
 mod terminal_llm;
+mod tidy;
 mod voice_e2e;
 mod voice_heard;
