@@ -31,7 +31,6 @@
 //! | `DICEBARD_LOG`                  | `log.filter` (`RUST_LOG`, if set, wins)     |
 //! | `DICEBARD_LOG_FORMAT`           | `log.format`                                |
 
-use crate::store::DbLocation;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -645,5 +644,50 @@ impl Config {
             Some(url) => DbLocation::parse(url),
             None => DbLocation::File(self.storage.data_dir.join(DEFAULT_DB_FILE)),
         }
+    }
+}
+
+/// Where the database lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    /// A SQLite file; it and its parent directories are created if missing.
+    File(PathBuf),
+    /// A `sqlite:` URL (e.g. `sqlite:///var/lib/dicebard/db.sqlite3`, `sqlite::memory:`).
+    SqliteUrl(String),
+    /// A `postgres://` URL: recognised so the error is clear; not supported yet.
+    PostgresUrl(String),
+}
+
+impl DbLocation {
+    /// `sqlite:…` and `postgres(ql)://…` are URLs; anything else is a file path.
+    pub fn parse(s: &str) -> DbLocation {
+        if s.starts_with("sqlite:") {
+            DbLocation::SqliteUrl(s.to_string())
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            DbLocation::PostgresUrl(s.to_string())
+        } else {
+            DbLocation::File(PathBuf::from(s))
+        }
+    }
+}
+
+impl fmt::Display for DbLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbLocation::File(p) => write!(f, "{}", p.display()),
+            DbLocation::SqliteUrl(u) => f.write_str(u),
+            // A Postgres URL may carry a password: show only the scheme and host part.
+            DbLocation::PostgresUrl(u) => {
+                let rest = u.split_once("://").map(|(_, r)| r).unwrap_or("");
+                let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+                write!(f, "postgres://{host}")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DbLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbLocation({self})")
     }
 }

@@ -32,8 +32,8 @@ pub use npc::{LlmNpcPolicy, NpcIntents};
 
 use crate::clock::Clock;
 use crate::config::{Config, LlmConfig, NarratorKind, Secret};
-use crate::coordinator::BoxFuture;
 use crate::store::Store;
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};

@@ -21,11 +21,12 @@ use super::memory::{
     CampaignMemory, MemoryLimits, NarrationPrompt, check_numbers, is_story_event, is_table_visible,
 };
 use super::{BuiltinNarrator, Narration, Narrator};
-use crate::coordinator::{BoxFuture, Committed};
+use crate::coordinator::Committed;
 use crate::llm::{Breaker, ChatDelta, Llm, LlmError, NpcIntents, UsageReport};
 use crate::store::{Store, StoredFact};
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

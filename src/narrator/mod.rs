@@ -16,8 +16,9 @@ pub use llm::{
     SentenceSplitter,
 };
 
-use crate::coordinator::{BoxFuture, Committed};
+use crate::coordinator::Committed;
 use dicebard_engine::{CampaignState, Visibility};
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 /// A piece of narration and who may read it.

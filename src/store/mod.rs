@@ -26,6 +26,7 @@ pub mod feed;
 mod memory;
 mod sqlite;
 
+pub use crate::config::DbLocation;
 pub use memory::{LlmUsageRow, StoredFact, StoredSummary};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -35,51 +36,6 @@ use std::time::Duration;
 
 /// The schema migrations compiled into this binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Where the database lives.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DbLocation {
-    /// A SQLite file; it and its parent directories are created if missing.
-    File(PathBuf),
-    /// A `sqlite:` URL (e.g. `sqlite:///var/lib/dicebard/db.sqlite3`, `sqlite::memory:`).
-    SqliteUrl(String),
-    /// A `postgres://` URL: recognised so the error is clear; not supported yet.
-    PostgresUrl(String),
-}
-
-impl DbLocation {
-    /// `sqlite:…` and `postgres(ql)://…` are URLs; anything else is a file path.
-    pub fn parse(s: &str) -> DbLocation {
-        if s.starts_with("sqlite:") {
-            DbLocation::SqliteUrl(s.to_string())
-        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            DbLocation::PostgresUrl(s.to_string())
-        } else {
-            DbLocation::File(PathBuf::from(s))
-        }
-    }
-}
-
-impl fmt::Display for DbLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DbLocation::File(p) => write!(f, "{}", p.display()),
-            DbLocation::SqliteUrl(u) => f.write_str(u),
-            // A Postgres URL may carry a password: show only the scheme and host part.
-            DbLocation::PostgresUrl(u) => {
-                let rest = u.split_once("://").map(|(_, r)| r).unwrap_or("");
-                let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-                write!(f, "postgres://{host}")
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DbLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DbLocation({self})")
-    }
-}
 
 /// Tunables for [`Store::open_with`].
 #[derive(Debug, Clone)]

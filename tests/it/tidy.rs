@@ -43,8 +43,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("coordinator", &["store", "config", "clock"]),
     // LLM providers (and the LLM NPC policy, which plugs into the coordinator).
     ("llm", &["coordinator", "store", "config", "clock"]),
-    ("narrator", &["llm", "coordinator", "store", "config", "clock"]),
-    ("intent", &["llm", "coordinator", "store", "config", "clock"]),
+    (
+        "narrator",
+        &["llm", "coordinator", "store", "config", "clock"],
+    ),
+    (
+        "intent",
+        &["llm", "coordinator", "store", "config", "clock"],
+    ),
     // The game master bundles the narrator, the intent resolver and the NPC policy.
     (
         "gm",
@@ -229,10 +235,7 @@ fn is_ident_byte(c: u8) -> bool {
 }
 
 fn ident_at(s: &str) -> &str {
-    let end = s
-        .bytes()
-        .position(|c| !is_ident_byte(c))
-        .unwrap_or(s.len());
+    let end = s.bytes().position(|c| !is_ident_byte(c)).unwrap_or(s.len());
     &s[..end]
 }
 
@@ -309,7 +312,8 @@ fn imports_in(rel: &Path, src: &str) -> Vec<Import> {
     let mut i = 0;
     while let Some(off) = text[i..].find("super::") {
         let pos = i + off;
-        if (pos > 0 && is_ident_byte(bytes[pos - 1])) || (pos > 1 && &bytes[pos - 2..pos] == b"::") {
+        if (pos > 0 && is_ident_byte(bytes[pos - 1])) || (pos > 1 && &bytes[pos - 2..pos] == b"::")
+        {
             i = pos + 1;
             continue;
         }
@@ -331,7 +335,11 @@ fn all_imports() -> (Vec<Import>, BTreeSet<String>) {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rs_files(&src, &mut files);
-    assert!(files.len() > 10, "found the sources under {}", src.display());
+    assert!(
+        files.len() > 10,
+        "found the sources under {}",
+        src.display()
+    );
     let mut imports = Vec::new();
     let mut modules = BTreeSet::new();
     for f in &files {
@@ -447,7 +455,9 @@ fn problems(imports: &[Import], modules: &BTreeSet<String>) -> Vec<String> {
 fn src_imports_follow_the_layering() {
     let (imports, modules) = all_imports();
     assert!(
-        imports.iter().any(|i| i.from == "app" && i.to == "coordinator"),
+        imports
+            .iter()
+            .any(|i| i.from == "app" && i.to == "coordinator"),
         "the scanner finds imports (app uses the coordinator)"
     );
     let problems = problems(&imports, &modules);
@@ -464,17 +474,15 @@ fn the_allow_list_is_a_layering() {
     let table = allowed();
     let graph: BTreeMap<String, BTreeSet<String>> = table
         .iter()
-        .map(|(m, deps)| {
-            (
-                m.to_string(),
-                deps.iter().map(|d| d.to_string()).collect(),
-            )
-        })
+        .map(|(m, deps)| (m.to_string(), deps.iter().map(|d| d.to_string()).collect()))
         .collect();
     assert_eq!(find_cycle(&graph), None, "the allow-list has a cycle");
     for (m, deps) in &table {
         for d in deps {
-            assert!(table.contains_key(d), "{m} may import {d}, which has no row");
+            assert!(
+                table.contains_key(d),
+                "{m} may import {d}, which has no row"
+            );
             if !FRONT_ENDS.contains(m) && !["app", "cli"].contains(m) {
                 assert!(
                     !FRONT_ENDS.contains(d) && !["app", "cli"].contains(d),
@@ -485,7 +493,10 @@ fn the_allow_list_is_a_layering() {
     }
     for f in FRONT_ENDS {
         for g in FRONT_ENDS {
-            assert!(!table[f].contains(g), "front end {f} may import front end {g}");
+            assert!(
+                !table[f].contains(g),
+                "front end {f} may import front end {g}"
+            );
         }
     }
     for low in ["coordinator", "store"] {
