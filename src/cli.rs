@@ -131,7 +131,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     match cli.command {
         Command::Run => run(&config).await,
-        Command::Play(args) => match crate::terminal::play(&config, args).await {
+        Command::Play(args) => match play(&config, args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("dicebard: {e:#}");
@@ -153,6 +153,20 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
                 .unwrap_or(ExitCode::FAILURE)
         }
     }
+}
+
+/// `dicebard play`: the composition root builds the coordinator and the game master;
+/// the terminal table plays on them.
+async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
+    let (coord, gm) = crate::app::game(config).await?;
+    let options = crate::terminal::PlayOptions {
+        campaign: args.campaign,
+        player: args.player,
+        seed: args.seed,
+        json: args.json,
+        settings: crate::app::default_settings(config),
+    };
+    crate::terminal::play(coord, gm, options).await
 }
 
 async fn run(config: &Config) -> ExitCode {
