@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
 use dicebard_engine::Settings;

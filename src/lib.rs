@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod feed;
+pub mod gm;
 pub mod intent;
 pub mod llm;
 pub mod store;

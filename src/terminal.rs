@@ -4,8 +4,8 @@
 //! scripts can drive a game through stdin / stdout.
 
 use crate::coordinator::{Committed, Coordinator, Origin, Source};
+use crate::gm::GameMaster;
 use crate::intent::{ActOutcome, IntentSource, act_free_text};
-use crate::llm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};

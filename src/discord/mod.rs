@@ -14,7 +14,7 @@ pub mod voice;
 
 use crate::config::Config;
 use crate::coordinator::{Coordinator, Origin, Source};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use anyhow::Context as _;
 use dicebard_engine::{Action, Command, EventKind, PlayerId};
 use poise::serenity_prelude as serenity;

@@ -8,9 +8,9 @@
 //! of that monster's turn.
 
 use super::breaker::Breaker;
+use super::text::{extract_json_object, fence};
 use super::{ChatRequest, Llm, Purpose, ToolSpec};
 use crate::coordinator::NpcPolicy;
-use crate::narrator::memory::{extract_json_object, fence};
 use crate::store::Store;
 use dicebard_engine::creature::Creature;
 use dicebard_engine::{CampaignState, CreatureId, NpcOption};
