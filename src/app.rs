@@ -73,7 +73,11 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
             reason: e.to_string(),
         })
         .collect();
-    let res = crate::discord::run(config, coord.clone(), gm, unloadable).await;
+    // One shutdown signal (ctrl-c or SIGTERM) for every front end.
+    let (trigger, shutdown) = crate::shutdown::channel();
+    let signals = trigger.on_os_signals();
+    let res = crate::discord::run(config, coord.clone(), gm, unloadable, shutdown).await;
+    signals.abort();
     coord.shutdown().await;
     res
 }

@@ -19,4 +19,5 @@ pub mod clock;
 pub mod coordinator;
 pub mod discord;
 pub mod narrator;
+pub mod shutdown;
 pub mod terminal;

@@ -14,6 +14,7 @@ mod feed;
 mod intent;
 mod llm_narrator;
 mod llm_providers;
+mod shutdown;
 mod store;
 mod terminal;
 mod terminal_llm;
