@@ -21,3 +21,4 @@ pub mod discord;
 pub mod narrator;
 pub mod shutdown;
 pub mod terminal;
+pub mod voice;
