@@ -10,12 +10,6 @@ use anyhow::Context;
 use dicebard_engine::Settings;
 use std::sync::Arc;
 
-/// Opens the store and builds the coordinator with the configured defaults and the
-/// built-in NPC policy.
-pub async fn coordinator(config: &Config) -> anyhow::Result<Coordinator> {
-    Ok(game(config).await?.0)
-}
-
 /// Opens the store and builds the game master (LLM or built-in, per the config) and
 /// the coordinator that uses its NPC policy.
 pub async fn game(config: &Config) -> anyhow::Result<(Coordinator, GameMaster)> {
