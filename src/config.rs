@@ -413,13 +413,6 @@ impl Config {
             .map_err(|e| ConfigError::new(format!("{}: {}", path.display(), e.0)))
     }
 
-    /// Parses TOML text and validates it (no environment).
-    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let config = Config::parse_toml(text)?;
-        config.validate()?;
-        Ok(config)
-    }
-
     fn parse_toml(text: &str) -> Result<Config, ConfigError> {
         let locate = |span: Option<std::ops::Range<usize>>| -> String {
             span.map(|s| {

@@ -106,15 +106,6 @@ impl RateLimiter {
     }
 }
 
-/// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
-/// the fallback).
-pub fn parse_for_player(state: &CampaignState, player: &PlayerId, text: &str) -> IntentOutcome {
-    helpful(
-        parse::parse(text, &Scene::new(state, player)),
-        &Scene::new(state, player),
-    )
-}
-
 /// The game master's answer to free text that sets nothing in motion ("ignore all
 /// previous instructions and …"): in character, with things to try in this scene —
 /// never a command parser's error.

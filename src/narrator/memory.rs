@@ -240,11 +240,6 @@ impl CampaignMemory {
         self.recent.iter()
     }
 
-    /// Lines waiting for the next summary refresh.
-    pub fn pending_lines(&self) -> impl Iterator<Item = &String> {
-        self.pending.iter()
-    }
-
     /// Whether `every` events have passed since the last summary.
     pub fn needs_summary(&self, every: u64) -> bool {
         self.events_since_summary >= every.max(1)

@@ -185,11 +185,6 @@ impl VoiceHub {
             .map(|s| (s.campaign, s.voice_channel))
     }
 
-    /// Whether the bot is in voice for `campaign`.
-    pub fn in_voice(&self, campaign: i64) -> bool {
-        self.session_for(campaign).is_some()
-    }
-
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Session>>> {
         self.inner.sessions.lock().expect("voice sessions poisoned")
     }
@@ -504,12 +499,6 @@ impl VoiceHub {
         }
     }
 
-    /// Sentences waiting to be spoken in `campaign_id` (being synthesized or queued).
-    pub fn speech_waiting(&self, campaign_id: i64) -> usize {
-        self.session_for(campaign_id)
-            .map_or(0, |s| s.outlet.waiting())
-    }
-
     /// Applies new settings to a live session (the caller has saved them). Loads a newly
     /// chosen voice.
     pub async fn apply_settings(
@@ -540,11 +529,6 @@ impl VoiceHub {
             .expect("observers poisoned")
             .push(tx);
         rx
-    }
-
-    /// Hands a transcript in as if it had been heard (tests).
-    pub async fn inject_heard(&self, heard: Heard) {
-        let _ = self.inner.heard_tx.send(heard).await;
     }
 }
 
