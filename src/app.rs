@@ -4,17 +4,11 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
 use dicebard_engine::Settings;
 use std::sync::Arc;
-
-/// Opens the store and builds the coordinator with the configured defaults and the
-/// built-in NPC policy.
-pub async fn coordinator(config: &Config) -> anyhow::Result<Coordinator> {
-    Ok(game(config).await?.0)
-}
 
 /// Opens the store and builds the game master (LLM or built-in, per the config) and
 /// the coordinator that uses its NPC policy.
@@ -73,7 +67,11 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
             reason: e.to_string(),
         })
         .collect();
-    let res = crate::discord::run(config, coord.clone(), gm, unloadable).await;
+    // One shutdown signal (ctrl-c or SIGTERM) for every front end.
+    let (trigger, shutdown) = crate::shutdown::channel();
+    let signals = trigger.on_os_signals();
+    let res = crate::discord::run(config, coord.clone(), gm, unloadable, shutdown).await;
+    signals.abort();
     coord.shutdown().await;
     res
 }

@@ -6,6 +6,7 @@
 //! error (bad flags, bad config, an invalid dice expression, no Discord token).
 
 use crate::config::{Config, ConfigError};
+use crate::coordinator::random_seed;
 use clap::{Args, Parser, Subcommand};
 use dicebard_engine::dice::{Crit, Roll, SeededDice, roll};
 use serde::Serialize;
@@ -130,7 +131,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     match cli.command {
         Command::Run => run(&config).await,
-        Command::Play(args) => match crate::terminal::play(&config, args).await {
+        Command::Play(args) => match play(&config, args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("dicebard: {e:#}");
@@ -152,6 +153,20 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
                 .unwrap_or(ExitCode::FAILURE)
         }
     }
+}
+
+/// `dicebard play`: the composition root builds the coordinator and the game master;
+/// the terminal table plays on them.
+async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
+    let (coord, gm) = crate::app::game(config).await?;
+    let options = crate::terminal::PlayOptions {
+        campaign: args.campaign,
+        player: args.player,
+        seed: args.seed,
+        json: args.json,
+        settings: crate::app::default_settings(config),
+    };
+    crate::terminal::play(coord, gm, options).await
 }
 
 async fn run(config: &Config) -> ExitCode {
@@ -340,21 +355,6 @@ fn say_command(args: &SayArgs, voice: &crate::config::VoiceConfig) -> ExitCode {
         samples.len() as f64 / rate as f64
     );
     ExitCode::SUCCESS
-}
-
-/// A seed from the OS: std's `RandomState` keys come from the OS's random source; the
-/// clock and process id are mixed in for good measure. Fine for a one-off roll; games
-/// store their campaign seed.
-pub fn random_seed() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    h.write_u128(nanos);
-    h.write_u32(std::process::id());
-    h.finish()
 }
 
 #[cfg(test)]

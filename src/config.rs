@@ -31,7 +31,6 @@
 //! | `DICEBARD_LOG`                  | `log.filter` (`RUST_LOG`, if set, wins)     |
 //! | `DICEBARD_LOG_FORMAT`           | `log.format`                                |
 
-use crate::store::DbLocation;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -414,13 +413,6 @@ impl Config {
             .map_err(|e| ConfigError::new(format!("{}: {}", path.display(), e.0)))
     }
 
-    /// Parses TOML text and validates it (no environment).
-    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let config = Config::parse_toml(text)?;
-        config.validate()?;
-        Ok(config)
-    }
-
     fn parse_toml(text: &str) -> Result<Config, ConfigError> {
         let locate = |span: Option<std::ops::Range<usize>>| -> String {
             span.map(|s| {
@@ -648,6 +640,51 @@ impl Config {
     }
 }
 
+/// Where the database lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    /// A SQLite file; it and its parent directories are created if missing.
+    File(PathBuf),
+    /// A `sqlite:` URL (e.g. `sqlite:///var/lib/dicebard/db.sqlite3`, `sqlite::memory:`).
+    SqliteUrl(String),
+    /// A `postgres://` URL: recognised so the error is clear; not supported yet.
+    PostgresUrl(String),
+}
+
+impl DbLocation {
+    /// `sqlite:…` and `postgres(ql)://…` are URLs; anything else is a file path.
+    pub fn parse(s: &str) -> DbLocation {
+        if s.starts_with("sqlite:") {
+            DbLocation::SqliteUrl(s.to_string())
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            DbLocation::PostgresUrl(s.to_string())
+        } else {
+            DbLocation::File(PathBuf::from(s))
+        }
+    }
+}
+
+impl fmt::Display for DbLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbLocation::File(p) => write!(f, "{}", p.display()),
+            DbLocation::SqliteUrl(u) => f.write_str(u),
+            // A Postgres URL may carry a password: show only the scheme and host part.
+            DbLocation::PostgresUrl(u) => {
+                let rest = u.split_once("://").map(|(_, r)| r).unwrap_or("");
+                let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+                write!(f, "postgres://{host}")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DbLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbLocation({self})")
+    }
+}
+
 /// Entry points for the coverage-guided fuzz targets (`fuzz-bot/`) and their corpus
 /// replay in the test suite. Not an API.
 #[doc(hidden)]
@@ -671,7 +708,7 @@ pub mod fuzzing {
             })
             .collect();
         let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        match Config::from_toml_str(file) {
+        match Config::parse_toml(file).and_then(|c| c.validate().map(|()| c)) {
             Ok(mut config) => {
                 if config.apply_env(&lookup).is_ok() {
                     let _ = config.validate();

@@ -3,9 +3,8 @@
 //! event the player may see; `--json` prints one JSON object per event instead, so
 //! scripts can drive a game through stdin / stdout.
 
-use crate::cli::PlayArgs;
-use crate::config::Config;
-use crate::coordinator::{Committed, Origin, Source};
+use crate::coordinator::{Committed, Coordinator, Origin, Source};
+use crate::gm::GameMaster;
 use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
@@ -332,10 +331,25 @@ fn default_player_name() -> String {
         .unwrap_or_else(|| "player".into())
 }
 
-/// Runs a game at the terminal until `quit` or end of input.
-pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
-    let options_settings = crate::app::default_settings(config);
-    let (coord, gm) = crate::app::game(config).await?;
+/// What `dicebard play` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PlayOptions {
+    /// The campaign to create or continue (default: "default").
+    pub campaign: Option<String>,
+    /// The player's name (default: `$USER`).
+    pub player: Option<String>,
+    /// The seed of a new campaign (default: random).
+    pub seed: Option<u64>,
+    /// One JSON object per line instead of prose.
+    pub json: bool,
+    /// The table settings a new campaign starts with.
+    pub settings: Settings,
+}
+
+/// Runs a game at the terminal until `quit` or end of input, on the coordinator and
+/// game master the composition root built; shuts the coordinator down at the end.
+pub async fn play(coord: Coordinator, gm: GameMaster, args: PlayOptions) -> anyhow::Result<()> {
+    let options_settings = args.settings;
     let store = coord.store().clone();
     let name = args.player.clone().unwrap_or_else(default_player_name);
     let me = local_player(&name);

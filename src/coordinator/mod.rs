@@ -11,10 +11,12 @@
 
 mod actor;
 mod commit;
+mod seed;
 
 pub use actor::Committed;
 use actor::{ActorMsg, load_actor, start_actor};
 pub use commit::Committer;
+pub use seed::random_seed;
 
 use crate::clock::Clock;
 use crate::store::{NewCampaign, Store, StoreError};
@@ -22,8 +24,6 @@ use dicebard_engine::data::Catalog;
 use dicebard_engine::{Action, CampaignState, Command, NpcOption, PlayerId, RuleError, Settings};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -111,7 +111,7 @@ impl SubmitError {
 }
 
 /// A boxed future, for object-safe async hooks.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use futures_util::future::BoxFuture;
 
 /// Chooses what an NPC does among the engine's legal options.
 pub trait NpcPolicy: Send + Sync + 'static {
@@ -318,7 +318,7 @@ impl Coordinator {
         // (same per-command dice), and written with the campaign's row in one
         // transaction: a refused start leaves no row, and a crash or a locked database
         // never leaves a row that holds the name and channel but never started.
-        let seed = seed.unwrap_or_else(crate::cli::random_seed);
+        let seed = seed.unwrap_or_else(random_seed);
         let events = dicebard_engine::decide(
             &CampaignState::new(self.shared.catalog.clone()),
             start,

@@ -14,7 +14,8 @@ pub mod voice;
 
 use crate::config::Config;
 use crate::coordinator::{Coordinator, Origin, Source};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
+use crate::shutdown::Shutdown;
 use anyhow::Context as _;
 use dicebard_engine::{Action, Command, EventKind, PlayerId};
 use poise::serenity_prelude as serenity;
@@ -316,7 +317,6 @@ pub fn rest_http(
     builder.build()
 }
 
-/// Connects to Discord and serves every campaign until the process is stopped.
 /// A campaign that could not be loaded at start-up, for a notice in its channel.
 #[derive(Debug, Clone)]
 pub struct Unloadable {
@@ -327,11 +327,13 @@ pub struct Unloadable {
     pub reason: String,
 }
 
+/// Connects to Discord and serves every campaign until `shutdown` fires.
 pub async fn run(
     config: &Config,
     coord: Coordinator,
     gm: GameMaster,
     unloadable: Vec<Unloadable>,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let token = config
         .discord
@@ -430,11 +432,10 @@ pub async fn run(
         .context("building the Discord client")?;
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown.wait().await;
         shards.shutdown_all().await;
     });
     client.start().await.context("Discord connection")?;
-    let _ = Source::Discord;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 
 use super::{player_user_id, render};
 use crate::coordinator::{Committed, Coordinator, Source};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use crate::narrator::BuiltinNarrator;
 use crate::store::MessageRef;
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer, Visibility};

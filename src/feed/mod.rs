@@ -46,7 +46,7 @@ mod task;
 pub use subscribe::FeedSubscription;
 
 use crate::coordinator::{Committed, Coordinator, SubmitError};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use crate::narrator::NarrationSource;
 use crate::store::feed::StoredFeedItem;
 use crate::store::{Store, StoreError};

@@ -5,7 +5,7 @@ use super::{
     FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, clamp_text, stored_from_item,
 };
 use crate::coordinator::{Committed, Coordinator, Subscription};
-use crate::llm::GameMaster;
+use crate::gm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent};
 use crate::store::Store;
 use crate::store::feed::StoredFeedItem;

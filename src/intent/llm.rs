@@ -10,8 +10,8 @@
 use super::IntentOutcome;
 use super::parse::MAX_COMMANDS;
 use super::scene::{Found, Prefer, Scene};
+use crate::llm::text::{extract_json_object, fence};
 use crate::llm::{ChatRequest, Purpose, ToolSpec};
-use crate::narrator::memory::{extract_json_object, fence};
 use dicebard_engine::Action;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use serde::Deserialize;
@@ -218,7 +218,7 @@ fn advantage(a: Option<&str>) -> Result<Advantage, String> {
 /// A DC counts only if the player said that number.
 fn dc(dc: Option<i32>, text: &str) -> Option<i32> {
     dc.filter(|n| (1..=40).contains(n))
-        .filter(|n| crate::narrator::memory::stated_numbers(text).contains(&i64::from(*n)))
+        .filter(|n| crate::llm::text::stated_numbers(text).contains(&i64::from(*n)))
 }
 
 fn target(scene: &Scene, name: &str, prefer: Prefer) -> Result<String, String> {

@@ -106,15 +106,6 @@ impl RateLimiter {
     }
 }
 
-/// The deterministic reading of `text` by `player` (no LLM; for the terminal and as
-/// the fallback).
-pub fn parse_for_player(state: &CampaignState, player: &PlayerId, text: &str) -> IntentOutcome {
-    helpful(
-        parse::parse(text, &Scene::new(state, player)),
-        &Scene::new(state, player),
-    )
-}
-
 /// The game master's answer to free text that sets nothing in motion ("ignore all
 /// previous instructions and …"): in character, with things to try in this scene —
 /// never a command parser's error.
@@ -271,8 +262,7 @@ impl IntentResolver {
 /// replay in the test suite. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
-    use super::IntentOutcome;
-    use super::parse_for_player;
+    use super::{IntentOutcome, Scene, helpful, parse};
     use dicebard_engine::character::CharacterSpec;
     use dicebard_engine::dice::SeededDice;
     use dicebard_engine::{
@@ -348,7 +338,8 @@ pub mod fuzzing {
         let state = table();
         for who in ["alice", "bob", "gm", "carol"] {
             let player = PlayerId::new(who);
-            match parse_for_player(state, &player, text) {
+            let scene = Scene::new(state, &player);
+            match helpful(parse::parse(text, &scene), &scene) {
                 IntentOutcome::Commands(actions) => {
                     let mut s = state.clone();
                     for (i, action) in actions.into_iter().enumerate() {

@@ -13,7 +13,7 @@ use super::{
     ProviderKind, Role, TokenUsage, event_stream, http_client, join_url, retry,
 };
 use crate::config::Secret;
-use crate::coordinator::BoxFuture;
+use futures_util::future::BoxFuture;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 

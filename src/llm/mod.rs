@@ -18,22 +18,21 @@ pub mod anthropic;
 pub mod breaker;
 pub mod budget;
 pub mod error;
-pub mod gm;
 pub mod npc;
 pub mod openai;
 pub mod retry;
 pub mod sse;
+pub mod text;
 
 pub use breaker::Breaker;
 pub use budget::{Prices, UsageMeter, UsageReport};
 pub use error::LlmError;
-pub use gm::GameMaster;
 pub use npc::{LlmNpcPolicy, NpcIntents};
 
 use crate::clock::Clock;
 use crate::config::{Config, LlmConfig, NarratorKind, Secret};
-use crate::coordinator::BoxFuture;
 use crate::store::Store;
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};

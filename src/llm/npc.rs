@@ -8,12 +8,13 @@
 //! of that monster's turn.
 
 use super::breaker::Breaker;
+use super::text::{extract_json_object, fence};
 use super::{ChatRequest, Llm, Purpose, ToolSpec};
-use crate::coordinator::{BoxFuture, NpcPolicy};
-use crate::narrator::memory::{extract_json_object, fence};
+use crate::coordinator::NpcPolicy;
 use crate::store::Store;
 use dicebard_engine::creature::Creature;
 use dicebard_engine::{CampaignState, CreatureId, NpcOption};
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;

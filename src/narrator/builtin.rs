@@ -2,11 +2,12 @@
 //! for an event is picked by its sequence number, so a replay reads the same.
 
 use super::{Narration, Narrator};
-use crate::coordinator::{BoxFuture, Committed};
+use crate::coordinator::Committed;
 use dicebard_engine::event::{
     ActionCost, AttackOutcome, CheckKind, CombatOutcome, DamageModifier, RestKind,
 };
 use dicebard_engine::{CampaignState, CreatureId, EventKind};
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 /// The template narrator.

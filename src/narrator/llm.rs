@@ -17,15 +17,17 @@
 //! GM-only notice when it starts failing and one when it is back — never one per event.
 //! This module changes no state: the narrator only reads committed events.
 
-use super::memory::{
-    CampaignMemory, MemoryLimits, NarrationPrompt, check_numbers, is_story_event, is_table_visible,
-};
+use super::events::{is_story_event, is_table_visible};
+use super::memory::{CampaignMemory, MemoryLimits};
+use super::prompt::NarrationPrompt;
 use super::{BuiltinNarrator, Narration, Narrator};
-use crate::coordinator::{BoxFuture, Committed};
+use crate::coordinator::Committed;
+use crate::llm::text::check_numbers;
 use crate::llm::{Breaker, ChatDelta, Llm, LlmError, NpcIntents, UsageReport};
 use crate::store::{Store, StoredFact};
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

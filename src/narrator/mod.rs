@@ -2,13 +2,16 @@
 //!
 //! The [`Narrator`] boundary takes events that are already committed and returns text.
 //! It never decides anything: every number in the prose comes from the events. This
-//! module has the deterministic built-in narrator and the LLM narrator ([`llm`], with its
-//! memory and prompts in [`memory`]), which plugs in behind the same trait and falls back
+//! module has the deterministic built-in narrator and the LLM narrator ([`llm`]: its
+//! memory of a campaign in [`memory`], the prompts built from it in [`prompt`], events
+//! as prompt lines in [`events`]), which plugs in behind the same trait and falls back
 //! to the built-in one event by event.
 
 mod builtin;
+pub mod events;
 pub mod llm;
 pub mod memory;
+pub mod prompt;
 
 pub use builtin::BuiltinNarrator;
 pub use llm::{
@@ -16,8 +19,9 @@ pub use llm::{
     SentenceSplitter,
 };
 
-use crate::coordinator::{BoxFuture, Committed};
+use crate::coordinator::Committed;
 use dicebard_engine::{CampaignState, Visibility};
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 /// A piece of narration and who may read it.

@@ -26,6 +26,7 @@ pub mod feed;
 mod memory;
 mod sqlite;
 
+pub use crate::config::DbLocation;
 pub use memory::{LlmUsageRow, StoredFact, StoredSummary};
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -35,51 +36,6 @@ use std::time::Duration;
 
 /// The schema migrations compiled into this binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Where the database lives.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DbLocation {
-    /// A SQLite file; it and its parent directories are created if missing.
-    File(PathBuf),
-    /// A `sqlite:` URL (e.g. `sqlite:///var/lib/dicebard/db.sqlite3`, `sqlite::memory:`).
-    SqliteUrl(String),
-    /// A `postgres://` URL: recognised so the error is clear; not supported yet.
-    PostgresUrl(String),
-}
-
-impl DbLocation {
-    /// `sqlite:…` and `postgres(ql)://…` are URLs; anything else is a file path.
-    pub fn parse(s: &str) -> DbLocation {
-        if s.starts_with("sqlite:") {
-            DbLocation::SqliteUrl(s.to_string())
-        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            DbLocation::PostgresUrl(s.to_string())
-        } else {
-            DbLocation::File(PathBuf::from(s))
-        }
-    }
-}
-
-impl fmt::Display for DbLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DbLocation::File(p) => write!(f, "{}", p.display()),
-            DbLocation::SqliteUrl(u) => f.write_str(u),
-            // A Postgres URL may carry a password: show only the scheme and host part.
-            DbLocation::PostgresUrl(u) => {
-                let rest = u.split_once("://").map(|(_, r)| r).unwrap_or("");
-                let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-                write!(f, "postgres://{host}")
-            }
-        }
-    }
-}
-
-impl fmt::Debug for DbLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DbLocation({self})")
-    }
-}
 
 /// Tunables for [`Store::open_with`].
 #[derive(Debug, Clone)]
@@ -265,18 +221,6 @@ pub struct Snapshot {
     pub state_json: String,
 }
 
-/// A person at a campaign's table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlayerRow {
-    pub campaign_id: i64,
-    pub player_id: String,
-    pub discord_user_id: Option<u64>,
-    pub display_name: String,
-    pub character_id: Option<String>,
-    /// "player" or "gm".
-    pub role: String,
-}
-
 /// A Discord message the front end keeps editing (e.g. a pinned character embed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef {
@@ -414,7 +358,10 @@ impl Store {
     }
 
     /// Changes the size limit of [`StoreOptions::max_pages`] on the open database
-    /// (`None`: as large as the disk allows).
+    /// (`None`: as large as the disk allows). Test support: the full-disk tests fill the
+    /// database up to a limit and lift it again; the bot itself sets the limit only
+    /// through [`StoreOptions`].
+    #[doc(hidden)]
     pub async fn set_max_pages(&self, pages: Option<u32>) -> Result<(), StoreError> {
         // SQLite's own ceiling when no limit is wanted.
         let n = pages.map_or(4_294_967_294_u64, u64::from);
@@ -425,7 +372,8 @@ impl Store {
         Ok(())
     }
 
-    /// The database's size in pages.
+    /// The database's size in pages. Test support (see [`Store::set_max_pages`]).
+    #[doc(hidden)]
     pub async fn page_count(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("PRAGMA page_count")
             .fetch_one(&self.write)
@@ -878,57 +826,6 @@ impl Store {
         })
         .transpose()
         .map_err(|e| self.db_err(e))
-    }
-
-    // ---- players --------------------------------------------------------------------
-
-    /// Inserts or updates a player (keyed by campaign and player id).
-    pub async fn upsert_player(&self, player: &PlayerRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO players \
-             (campaign_id, player_id, discord_user_id, display_name, character_id, role) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (campaign_id, player_id) DO UPDATE SET \
-             discord_user_id = excluded.discord_user_id, \
-             display_name = excluded.display_name, \
-             character_id = excluded.character_id, \
-             role = excluded.role",
-        )
-        .bind(player.campaign_id)
-        .bind(&player.player_id)
-        .bind(opt_to_db(player.discord_user_id))
-        .bind(&player.display_name)
-        .bind(&player.character_id)
-        .bind(&player.role)
-        .execute(&self.write)
-        .await
-        .map_err(|e| self.db_err(e))?;
-        Ok(())
-    }
-
-    /// A campaign's players, ordered by player id.
-    pub async fn players(&self, campaign_id: i64) -> Result<Vec<PlayerRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT campaign_id, player_id, discord_user_id, display_name, character_id, role \
-             FROM players WHERE campaign_id = $1 ORDER BY player_id",
-        )
-        .bind(campaign_id)
-        .fetch_all(&self.read)
-        .await
-        .map_err(|e| self.db_err(e))?;
-        rows.iter()
-            .map(|r| -> Result<PlayerRow, sqlx::Error> {
-                Ok(PlayerRow {
-                    campaign_id: r.try_get("campaign_id")?,
-                    player_id: r.try_get("player_id")?,
-                    discord_user_id: opt_from_db(r.try_get("discord_user_id")?),
-                    display_name: r.try_get("display_name")?,
-                    character_id: r.try_get("character_id")?,
-                    role: r.try_get("role")?,
-                })
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.db_err(e))
     }
 
     // ---- message refs ---------------------------------------------------------------

@@ -1,8 +1,7 @@
 //! Store tests against real SQLite files in temporary directories.
 
 use dicebard::store::{
-    CampaignRow, DbLocation, MessageRef, NewCampaign, NewEvent, PlayerRow, Store, StoreError,
-    StoreOptions,
+    CampaignRow, DbLocation, MessageRef, NewCampaign, NewEvent, Store, StoreError, StoreOptions,
 };
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -234,7 +233,7 @@ async fn append_many_is_atomic() {
 async fn reopen_sees_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = db_path(&dir);
-    let (c, players, refs);
+    let (c, refs);
     {
         let store = open(&path).await;
         c = store
@@ -247,31 +246,6 @@ async fn reopen_sees_everything() {
             .put_snapshot(c.id, 10, r#"{"state":10}"#)
             .await
             .unwrap();
-        players = vec![
-            PlayerRow {
-                campaign_id: c.id,
-                player_id: "p1".into(),
-                discord_user_id: Some(u64::MAX),
-                display_name: "Alice".into(),
-                character_id: Some("thorin".into()),
-                role: "player".into(),
-            },
-            PlayerRow {
-                campaign_id: c.id,
-                player_id: "p2".into(),
-                discord_user_id: None,
-                display_name: "Bob".into(),
-                character_id: None,
-                role: "gm".into(),
-            },
-        ];
-        for p in &players {
-            store.upsert_player(p).await.unwrap();
-        }
-        // Upsert replaces.
-        let mut renamed = players[1].clone();
-        renamed.display_name = "Bobby".into();
-        store.upsert_player(&renamed).await.unwrap();
         refs = vec![
             MessageRef {
                 campaign_id: c.id,
@@ -304,9 +278,6 @@ async fn reopen_sees_everything() {
         (snap.seq, snap.state_json.as_str()),
         (10, r#"{"state":10}"#)
     );
-    let got = store.players(c.id).await.unwrap();
-    assert_eq!(got[0], players[0]);
-    assert_eq!(got[1].display_name, "Bobby");
     assert_eq!(store.message_refs(c.id).await.unwrap(), refs);
     assert_eq!(
         store

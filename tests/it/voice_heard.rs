@@ -206,3 +206,92 @@ async fn speech_is_gated_echoed_and_played() {
     coord.shutdown().await;
     store.close().await;
 }
+
+/// A source that is not Discord (a phone's microphone, say) feeds the same heard-speech
+/// path with a player id and plain text, and gets what to show as [`VoiceReply`]s.
+#[tokio::test]
+async fn a_non_discord_source_feeds_the_same_path() {
+    use dicebard::voice::heard::{HeardEnv, HeardSpeech, VoiceOut, VoiceReply, handle_heard};
+
+    #[derive(Default)]
+    struct Shown(Mutex<Vec<VoiceReply>>);
+    #[async_trait::async_trait]
+    impl VoiceOut for Shown {
+        async fn show(&self, reply: VoiceReply) {
+            self.0.lock().unwrap().push(reply);
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&DbLocation::File(dir.path().join("p.sqlite3")))
+        .await
+        .unwrap();
+    let coord = Coordinator::new(
+        store,
+        Arc::new(dicebard_srd::catalog().clone()),
+        Clock::system(),
+        CoordinatorOptions::default(),
+    );
+    let phone = PlayerId::new("web:7");
+    let origin = Origin::new(Source::Web, &phone);
+    let id = coord
+        .create_campaign("Phone Hall", &phone, None, Some(4), origin.clone())
+        .await
+        .unwrap();
+    coord
+        .submit(
+            id,
+            Command::player(
+                phone.as_str(),
+                Action::CreateCharacter {
+                    spec: CharacterSpec::quick("Lia", "wizard", "elf"),
+                },
+            ),
+            origin,
+        )
+        .await
+        .unwrap();
+    let shown = Shown::default();
+    let intent = IntentResolver::new(None);
+    let env = HeardEnv {
+        coord: &coord,
+        intent: &intent,
+        out: &shown,
+    };
+    let speech = |text: &str| HeardSpeech {
+        player: phone.clone(),
+        text: text.into(),
+        speech_end: Instant::now(),
+    };
+    let r = handle_heard(
+        &env,
+        id,
+        &VoiceSettings::default(),
+        &speech("I roll for arcana"),
+    )
+    .await;
+    let HeardResult::Acted(ActOutcome::Done { events, .. }) = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        events
+            .iter()
+            .any(|c| matches!(c.event.kind, EventKind::CheckRolled { .. })
+                && c.origin.source == Source::Voice
+                && c.origin.player.as_ref() == Some(&phone))
+    );
+    assert_eq!(
+        std::mem::take(&mut *shown.0.lock().unwrap()),
+        vec![VoiceReply::Echo {
+            name: Some("Lia".into()),
+            text: "I roll for arcana".into()
+        }]
+    );
+    // Somebody else's words on that source are not an action.
+    let stranger = HeardSpeech {
+        player: PlayerId::new("web:8"),
+        ..speech("I attack")
+    };
+    let r = handle_heard(&env, id, &VoiceSettings::default(), &stranger).await;
+    assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
+}

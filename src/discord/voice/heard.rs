@@ -1,15 +1,15 @@
-//! Heard speech → a table action: the wake word, turn gating (in a fight only the
-//! active player's speech is an action; the rest is table talk), the "🎙 name: text"
-//! echo, then [`act_free_text`] as the speaker. Committed events are narrated by the
-//! campaign's presenter like any other; refusals and questions are answered here.
+//! Heard speech in a Discord call → the shared heard-speech path
+//! ([`crate::voice::heard`]): the speaker's Discord id becomes their player id, and
+//! what the table is shown is posted in the campaign's text channel ("🎙 name: text",
+//! "💬 name: text" table talk, replies that mention the speaker).
 
 use super::receive::Heard;
 use super::settings::VoiceSettings;
-use crate::coordinator::{Coordinator, Origin, Source};
+use crate::coordinator::Coordinator;
 use crate::discord::render;
-use crate::intent::{ActOutcome, IntentResolver, act_free_text};
-use dicebard_engine::{CampaignState, PlayerId};
-use tracing::Instrument;
+use crate::intent::IntentResolver;
+pub use crate::voice::heard::{Gate, HeardResult, gate, speaker_name, strip_wake_word};
+use crate::voice::heard::{HeardSpeech, VoiceOut, VoiceReply};
 
 /// Where the bot writes in a campaign's text channel (Discord, or nothing in benchmarks).
 #[async_trait::async_trait]
@@ -38,124 +38,36 @@ impl TablePost for std::sync::Arc<poise::serenity_prelude::Http> {
     }
 }
 
-/// The wake phrases ("game master, …"), longest first, as word lists.
-const WAKE: &[&[&str]] = &[
-    &["hey", "game", "master"],
-    &["ok", "game", "master"],
-    &["okay", "game", "master"],
-    &["game", "master"],
-    &["hey", "gamemaster"],
-    &["gamemaster"],
-];
-
-/// The command after a wake phrase at the start of `text` ("Game master, I attack the
-/// goblin." → "I attack the goblin."), or `None` when it does not start with one (or
-/// nothing follows it).
-pub fn strip_wake_word(text: &str) -> Option<String> {
-    let words: Vec<(usize, usize)> = word_spans(text);
-    for phrase in WAKE {
-        if words.len() < phrase.len() {
-            continue;
-        }
-        let matches = phrase.iter().zip(&words).all(|(want, &(s, e))| {
-            text[s..e]
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-                == *want
-        });
-        if matches {
-            let end = words[phrase.len() - 1].1;
-            let rest = text[end..]
-                .trim_start_matches(|c: char| {
-                    c.is_whitespace() || matches!(c, ',' | '.' | ':' | ';' | '!' | '-' | '—')
-                })
-                .trim_end();
-            return (!rest.is_empty()).then(|| rest.to_string());
-        }
-    }
-    None
-}
-
-/// Byte spans of whitespace- or hyphen-separated words ("game-master" is two words).
-fn word_spans(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        let sep = c.is_whitespace() || c == '-' || c == ',';
-        match (sep, start) {
-            (true, Some(s)) => {
-                out.push((s, i));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, text.len()));
-    }
-    out
-}
-
-/// Whether a speaker's words are an action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Gate {
-    /// Take it as the speaker's action.
-    Act,
-    /// A fight is on and it is someone else's turn: table talk.
-    NotTheirTurn,
-    /// The speaker has not joined this campaign.
-    NotAtTable,
-}
-
-/// In combat only the player who owns the active creature acts by voice; out of combat
-/// every player at the table does.
-pub fn gate(state: &CampaignState, player: &PlayerId) -> Gate {
-    if !state.players.contains_key(player) && !state.is_gm(player) {
-        return Gate::NotAtTable;
-    }
-    if state.in_combat() {
-        let theirs = state
-            .active_creature()
-            .and_then(|c| c.owner())
-            .is_some_and(|owner| owner == player);
-        if !theirs {
-            return Gate::NotTheirTurn;
-        }
-    }
-    Gate::Act
-}
-
-/// The name shown for a speaker: their character's, else their table name.
-pub fn speaker_name(state: &CampaignState, player: &PlayerId) -> Option<String> {
-    state
-        .character_of(player)
-        .map(|c| c.name.clone())
-        .or_else(|| state.players.get(player).map(|p| p.name.clone()))
-}
-
-/// What became of one heard utterance.
-#[derive(Debug)]
-pub enum HeardResult {
-    /// Voice input is off in this campaign.
-    InputOff,
-    /// The wake word is on and was not said.
-    NoWakeWord,
-    /// Not an action (see [`Gate`]).
-    Ignored(Gate),
-    /// Submitted; the outcome.
-    Acted(ActOutcome),
-    /// The campaign could not be read.
-    Failed(String),
-}
-
 /// Everything [`handle_heard`] needs.
 pub struct HeardEnv<'a> {
     pub coord: &'a Coordinator,
     pub intent: &'a IntentResolver,
     pub post: &'a dyn TablePost,
+}
+
+/// Shows [`VoiceReply`]s in a campaign's text channel, in Discord's markdown.
+struct ChannelOut<'a> {
+    post: &'a dyn TablePost,
+    channel: u64,
+    /// The speaker's Discord user id.
+    user: u64,
+}
+
+#[async_trait::async_trait]
+impl VoiceOut for ChannelOut<'_> {
+    async fn show(&self, reply: VoiceReply) {
+        let text = match reply {
+            VoiceReply::Echo { name, text } => {
+                let name = name.unwrap_or_else(|| format!("<@{}>", self.user));
+                format!("🎙 **{}**: {}", render::escape(&name), render::escape(&text))
+            }
+            VoiceReply::TableTalk { name, text } => {
+                format!("💬 *{}: {}*", render::escape(&name), render::escape(&text))
+            }
+            VoiceReply::ToSpeaker { text } => format!("<@{}> {}", self.user, text),
+        };
+        self.post.post(self.channel, text).await;
+    }
 }
 
 /// Takes one heard utterance in `campaign` (whose text channel is `channel`).
@@ -166,182 +78,20 @@ pub async fn handle_heard(
     settings: &VoiceSettings,
     heard: &Heard,
 ) -> HeardResult {
-    let player = crate::discord::player_id(heard.user);
-    let span = tracing::info_span!("voice_heard", campaign, player = %player);
-    async move {
-        if !settings.input {
-            return HeardResult::InputOff;
-        }
-        let text = if settings.wake_word {
-            match strip_wake_word(&heard.text) {
-                Some(t) => t,
-                None => {
-                    tracing::debug!(text = %heard.text, "no wake word: not for the game master");
-                    return HeardResult::NoWakeWord;
-                }
-            }
-        } else {
-            heard.text.trim().to_string()
-        };
-        let state = match env.coord.snapshot(campaign).await {
-            Ok(s) => s.state,
-            Err(e) => return HeardResult::Failed(e.to_string()),
-        };
-        let g = gate(&state, &player);
-        if g != Gate::Act {
-            tracing::debug!(gate = ?g, text = %text, "table talk, not an action");
-            if settings.table_talk
-                && g == Gate::NotTheirTurn
-                && let Some(name) = speaker_name(&state, &player)
-            {
-                env.post
-                    .post(
-                        channel,
-                        format!("💬 *{}: {}*", render::escape(&name), render::escape(&text)),
-                    )
-                    .await;
-            }
-            return HeardResult::Ignored(g);
-        }
-        let name =
-            speaker_name(&state, &player).unwrap_or_else(|| format!("<@{}>", heard.user.get()));
-        env.post
-            .post(
-                channel,
-                format!("🎙 **{}**: {}", render::escape(&name), render::escape(&text)),
-            )
-            .await;
-        let origin = Origin {
-            source: Source::Voice,
-            player: Some(player.clone()),
-            interaction: None,
-        };
-        let outcome = act_free_text(
-            env.coord, env.intent, campaign, &player, &text, origin, false,
-        )
-        .await;
-        match &outcome {
-            ActOutcome::Done { events, notice, .. } => {
-                tracing::info!(
-                    events = events.len(),
-                    latency_ms = heard.speech_end.elapsed().as_millis() as u64,
-                    "voice action committed"
-                );
-                if let Some(n) = notice {
-                    env.post
-                        .post(channel, format!("<@{}> {}", heard.user.get(), n))
-                        .await;
-                }
-            }
-            other => {
-                if let Some(msg) = other.message() {
-                    tracing::info!(reply = %msg, "voice action not taken");
-                    env.post
-                        .post(channel, format!("<@{}> {}", heard.user.get(), msg))
-                        .await;
-                }
-            }
-        }
-        HeardResult::Acted(outcome)
-    }
-    .instrument(span)
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dicebard_engine::character::CharacterSpec;
-    use dicebard_engine::dice::SeededDice;
-    use dicebard_engine::{Action, Actor, Command, MonsterGroup, Timestamp, apply, decide};
-    use std::sync::Arc;
-
-    #[test]
-    fn wake_word_is_stripped_or_required() {
-        assert_eq!(
-            strip_wake_word("Game master, I attack the goblin.").as_deref(),
-            Some("I attack the goblin.")
-        );
-        assert_eq!(
-            strip_wake_word("game master I search the room").as_deref(),
-            Some("I search the room")
-        );
-        assert_eq!(
-            strip_wake_word("Hey, Game Master: roll for initiative!").as_deref(),
-            Some("roll for initiative!")
-        );
-        assert_eq!(
-            strip_wake_word("Gamemaster. I drink a potion.").as_deref(),
-            Some("I drink a potion.")
-        );
-        assert_eq!(
-            strip_wake_word("Game-master, I hide.").as_deref(),
-            Some("I hide.")
-        );
-        assert_eq!(strip_wake_word("I attack the goblin."), None);
-        assert_eq!(strip_wake_word("The game master is slow."), None);
-        assert_eq!(strip_wake_word("Game master."), None, "nothing after it");
-        assert_eq!(strip_wake_word(""), None);
-        assert_eq!(strip_wake_word("game"), None);
-    }
-
-    fn run(state: &mut CampaignState, by: Actor, action: Action) {
-        let mut dice = SeededDice::new(3);
-        let events = decide(state, Command { by, action }, &mut dice, Timestamp(1))
-            .unwrap_or_else(|e| panic!("{e}"));
-        for e in &events {
-            apply(state, e);
-        }
-    }
-
-    #[test]
-    fn only_the_active_player_acts_in_combat() {
-        let alice = PlayerId::new("discord:1");
-        let bob = PlayerId::new("discord:2");
-        let stranger = PlayerId::new("discord:3");
-        let mut s = CampaignState::new(Arc::new(dicebard_srd::catalog().clone()));
-        run(
-            &mut s,
-            Actor::Player(alice.clone()),
-            Action::StartCampaign {
-                name: "t".into(),
-                settings: Default::default(),
-            },
-        );
-        for (p, n) in [(&alice, "Thorin"), (&bob, "Mira")] {
-            run(
-                &mut s,
-                Actor::Player(p.clone()),
-                Action::CreateCharacter {
-                    spec: CharacterSpec::quick(n, "fighter", "human"),
-                },
-            );
-        }
-        assert_eq!(gate(&s, &alice), Gate::Act);
-        assert_eq!(gate(&s, &bob), Gate::Act);
-        assert_eq!(gate(&s, &stranger), Gate::NotAtTable);
-        assert_eq!(speaker_name(&s, &bob).as_deref(), Some("Mira"));
-
-        run(
-            &mut s,
-            Actor::Player(alice.clone()),
-            Action::StartCombat {
-                monsters: vec![MonsterGroup {
-                    monster: "goblin".into(),
-                    count: 1,
-                }],
-            },
-        );
-        let active = s.active_creature().unwrap();
-        let owner = active.owner().cloned();
-        for p in [&alice, &bob] {
-            let want = if Some(p) == owner.as_ref() {
-                Gate::Act
-            } else {
-                Gate::NotTheirTurn
-            };
-            assert_eq!(gate(&s, p), want, "{p:?}, active {}", active.name);
-        }
-        assert_eq!(gate(&s, &stranger), Gate::NotAtTable);
-    }
+    let speech = HeardSpeech {
+        player: crate::discord::player_id(heard.user),
+        text: heard.text.clone(),
+        speech_end: heard.speech_end,
+    };
+    let out = ChannelOut {
+        post: env.post,
+        channel,
+        user: heard.user.get(),
+    };
+    let env = crate::voice::heard::HeardEnv {
+        coord: env.coord,
+        intent: env.intent,
+        out: &out,
+    };
+    crate::voice::heard::handle_heard(&env, campaign, settings, &speech).await
 }

@@ -2,14 +2,15 @@
 //! the bot speaks its narration there.
 //!
 //! - `receive.rs`: songbird RTP packets (decrypt only) → per-SSRC Opus decoding and
-//!   end-of-utterance detection on a worker thread per call → a shared whisper pool →
-//!   [`Heard`].
-//! - `heard.rs`: wake word, turn gating (in a fight only the active player's speech is
-//!   an action), the "🎙" echo, then the same free-text path as `/act`.
+//!   end-of-utterance detection on a worker thread per call → the shared whisper pool
+//!   ([`crate::voice::SttPool`]) → [`Heard`].
+//! - `heard.rs`: a Discord speaker's words into the shared heard-speech path
+//!   ([`crate::voice::heard`]: wake word, turn gating, then the same free-text path as
+//!   `/act`); the "🎙" echo and replies posted in the campaign's channel.
 //! - `speak.rs`: narration → sentences → Piper on a dedicated thread → songbird's track
 //!   queue, bounded (beyond it: text only, said once).
-//! - `settings.rs`: per-campaign settings (input, output, wake word, voice, speed) kept
-//!   in the store; model paths.
+//! - `settings` ([`crate::voice::settings`]): per-campaign settings (input, output,
+//!   wake word, voice, speed) kept in the store; model paths.
 //! - `commands.rs`: `/voice join | leave | settings | skip`.
 //!
 //! [`VoiceHub`] ties them together: one per process, cloneable, shared by the commands
@@ -18,8 +19,9 @@
 pub mod commands;
 pub mod heard;
 pub mod receive;
-pub mod settings;
 pub mod speak;
+
+pub use crate::voice::settings;
 
 pub use heard::{HeardResult, TablePost};
 pub use receive::{Heard, RxInput, RxMsg};
@@ -29,9 +31,10 @@ pub use speak::SpokenSentence;
 use crate::config::VoiceConfig;
 use crate::coordinator::Coordinator;
 use crate::intent::IntentResolver;
+use crate::voice::SttPool;
 use dicebard_voice::{Synthesizer, Transcriber};
 use poise::serenity_prelude as serenity;
-use receive::{ReceiveWorker, SttPool};
+use receive::ReceiveWorker;
 use songbird::{CoreEvent, Songbird};
 use speak::{Outlet, Speaker};
 use std::collections::HashMap;
@@ -180,11 +183,6 @@ impl VoiceHub {
         self.sessions()
             .get(&guild.get())
             .map(|s| (s.campaign, s.voice_channel))
-    }
-
-    /// Whether the bot is in voice for `campaign`.
-    pub fn in_voice(&self, campaign: i64) -> bool {
-        self.session_for(campaign).is_some()
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Session>>> {
@@ -501,12 +499,6 @@ impl VoiceHub {
         }
     }
 
-    /// Sentences waiting to be spoken in `campaign_id` (being synthesized or queued).
-    pub fn speech_waiting(&self, campaign_id: i64) -> usize {
-        self.session_for(campaign_id)
-            .map_or(0, |s| s.outlet.waiting())
-    }
-
     /// Applies new settings to a live session (the caller has saved them). Loads a newly
     /// chosen voice.
     pub async fn apply_settings(
@@ -538,11 +530,6 @@ impl VoiceHub {
             .push(tx);
         rx
     }
-
-    /// Hands a transcript in as if it had been heard (tests).
-    pub async fn inject_heard(&self, heard: Heard) {
-        let _ = self.inner.heard_tx.send(heard).await;
-    }
 }
 
 async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
@@ -565,11 +552,12 @@ async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
         Ok::<_, String>((t, s))
     })
     .await??;
+    let heard_tx = inner.heard_tx.clone();
     let stt = SttPool::start(
         Arc::new(transcriber),
         workers,
         inner.config.speaker_queue,
-        inner.heard_tx.clone(),
+        move |t| heard_tx.blocking_send(Heard::from(t)).is_ok(),
     )
     .map_err(|e| format!("could not start speech-to-text workers: {e}"))?;
     let speaker =

@@ -10,23 +10,22 @@
 //!   48 kHz stereo → 16 kHz mono) and runs a [`Segmenter`] per SSRC. Clients stop
 //!   sending packets when their user stops talking, so a 20 ms timer feeds silence to a
 //!   speaker who went quiet: that is what ends an utterance.
-//! - Utterances go to the process-wide [`SttPool`]: a bounded queue per speaker (the
-//!   oldest is dropped when transcription falls behind), served round-robin by worker
-//!   threads that share one whisper model. Each transcript becomes a [`Heard`] on a
-//!   tokio channel.
+//! - Utterances go to the process-wide [`SttPool`] (shared by every voice front end: a
+//!   bounded queue per speaker, served round-robin by worker threads that share one
+//!   whisper model). Each transcript becomes a [`Heard`] on a tokio channel.
 
+use crate::voice::{SpokenAudio, SttPool, Transcript};
 use dicebard_voice::opus_rx::{DEFAULT_REORDER_DEPTH, OpusMux};
 use dicebard_voice::segment::EndReason;
-use dicebard_voice::{Segmenter, SegmenterConfig, Transcriber, Utterance, UtteranceQueue};
+use dicebard_voice::{Segmenter, SegmenterConfig, Utterance};
 use poise::serenity_prelude as serenity;
 use songbird::events::{Event, EventContext, EventHandler};
 use songbird::packet::Packet as _;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Something a player said, transcribed.
 #[derive(Debug, Clone)]
@@ -38,6 +37,18 @@ pub struct Heard {
     pub speech_end: Instant,
     /// Length of the utterance.
     pub audio_seconds: f64,
+}
+
+impl From<Transcript> for Heard {
+    fn from(t: Transcript) -> Heard {
+        Heard {
+            guild: serenity::GuildId::new(t.call.max(1)),
+            user: serenity::UserId::new(t.user.max(1)),
+            text: t.text,
+            speech_end: t.speech_end,
+            audio_seconds: t.audio_seconds,
+        }
+    }
 }
 
 /// One message to the receive worker.
@@ -230,15 +241,6 @@ impl SsrcMap {
     pub fn is_empty(&self) -> bool {
         self.by_ssrc.is_empty()
     }
-}
-
-/// An utterance ready for speech-to-text.
-#[derive(Debug, Clone)]
-pub struct SpokenAudio {
-    pub user: u64,
-    /// 16 kHz mono.
-    pub samples: Vec<f32>,
-    pub speech_end: Instant,
 }
 
 /// One SSRC's decode and segmentation state.
@@ -578,178 +580,13 @@ fn run_worker(
             }
         }
         for a in done {
-            stt.submit(guild, a);
+            stt.submit(guild.get(), a);
         }
     }
     for a in state.finish_all(Instant::now()) {
-        stt.submit(guild, a);
+        stt.submit(guild.get(), a);
     }
     tracing::debug!(guild = guild.get(), "voice receive worker stopped");
-}
-
-// ---- speech-to-text pool ------------------------------------------------------------
-
-type SpeakerKey = (u64, u64);
-
-struct Job {
-    guild: serenity::GuildId,
-    audio: SpokenAudio,
-}
-
-struct Queues {
-    by_speaker: HashMap<SpeakerKey, UtteranceQueue<Job>>,
-    /// Speakers with waiting utterances, served in turn.
-    turn: VecDeque<SpeakerKey>,
-    stopped: bool,
-}
-
-struct SttShared {
-    queues: Mutex<Queues>,
-    ready: Condvar,
-    capacity: usize,
-    transcriber: Arc<Transcriber>,
-    out: mpsc::Sender<Heard>,
-}
-
-/// Speech-to-text worker threads sharing one whisper model, with a bounded queue per
-/// speaker (the oldest utterance is dropped when it is full) served round-robin.
-pub struct SttPool {
-    shared: Arc<SttShared>,
-    workers: usize,
-}
-
-impl SttPool {
-    /// Starts `workers` threads (at least 1) over `transcriber` (which should have as many
-    /// whisper states); transcripts go to `out`.
-    pub fn start(
-        transcriber: Arc<Transcriber>,
-        workers: usize,
-        per_speaker: usize,
-        out: mpsc::Sender<Heard>,
-    ) -> std::io::Result<Arc<SttPool>> {
-        let workers = workers.max(1);
-        let shared = Arc::new(SttShared {
-            queues: Mutex::new(Queues {
-                by_speaker: HashMap::new(),
-                turn: VecDeque::new(),
-                stopped: false,
-            }),
-            ready: Condvar::new(),
-            capacity: per_speaker.max(1),
-            transcriber,
-            out,
-        });
-        for i in 0..workers {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name(format!("voice-stt-{i}"))
-                .spawn(move || stt_worker(shared))?;
-        }
-        Ok(Arc::new(SttPool { shared, workers }))
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    /// Queues an utterance for transcription (never blocks on whisper).
-    pub fn submit(&self, guild: serenity::GuildId, audio: SpokenAudio) {
-        let key = (guild.get(), audio.user);
-        let mut q = self.shared.queues.lock().expect("stt queue poisoned");
-        let capacity = self.shared.capacity;
-        let queue = q
-            .by_speaker
-            .entry(key)
-            .or_insert_with(|| UtteranceQueue::new(capacity, format!("{}/{}", key.0, key.1)));
-        queue.push(Job { guild, audio });
-        if !q.turn.contains(&key) {
-            q.turn.push_back(key);
-        }
-        drop(q);
-        self.shared.ready.notify_one();
-    }
-
-    /// Utterances waiting, all speakers together.
-    pub fn waiting(&self) -> usize {
-        let q = self.shared.queues.lock().expect("stt queue poisoned");
-        q.by_speaker.values().map(|v| v.len()).sum()
-    }
-}
-
-impl Drop for SttPool {
-    fn drop(&mut self) {
-        if let Ok(mut q) = self.shared.queues.lock() {
-            q.stopped = true;
-        }
-        self.shared.ready.notify_all();
-    }
-}
-
-/// Takes the next job: the speaker whose turn it is, oldest utterance first.
-fn next_job(q: &mut Queues) -> Option<Job> {
-    while let Some(key) = q.turn.pop_front() {
-        let Some(queue) = q.by_speaker.get_mut(&key) else {
-            continue;
-        };
-        let job = queue.pop();
-        if !queue.is_empty() {
-            q.turn.push_back(key);
-        }
-        if job.is_some() {
-            return job;
-        }
-    }
-    None
-}
-
-fn stt_worker(shared: Arc<SttShared>) {
-    // Below the audio path (songbird's mixer, the receive workers); whisper's own compute
-    // threads, started from here, inherit it.
-    let nice = dicebard_voice::priority::lower_current_thread();
-    tracing::debug!(?nice, "speech-to-text worker started");
-    loop {
-        let job = {
-            let mut q = shared.queues.lock().expect("stt queue poisoned");
-            loop {
-                if q.stopped {
-                    return;
-                }
-                if let Some(job) = next_job(&mut q) {
-                    break job;
-                }
-                q = shared.ready.wait(q).expect("stt queue poisoned");
-            }
-        };
-        let span = tracing::debug_span!("stt", guild = job.guild.get(), user = job.audio.user);
-        let _enter = span.enter();
-        match shared.transcriber.transcribe(&job.audio.samples) {
-            Ok(t) if t.text.is_empty() => {
-                tracing::debug!(
-                    audio_seconds = t.audio_seconds,
-                    "heard nothing intelligible"
-                );
-            }
-            Ok(t) => {
-                tracing::debug!(
-                    audio_seconds = t.audio_seconds,
-                    wall_seconds = t.wall_seconds,
-                    text = %t.text,
-                    "heard"
-                );
-                let heard = Heard {
-                    guild: job.guild,
-                    user: serenity::UserId::new(job.audio.user.max(1)),
-                    text: t.text,
-                    speech_end: job.audio.speech_end,
-                    audio_seconds: t.audio_seconds,
-                };
-                if shared.out.blocking_send(heard).is_err() {
-                    return;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "transcription failed"),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -948,41 +785,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_stt_queue_is_bounded_per_speaker_and_round_robin() {
-        let mut q = Queues {
-            by_speaker: HashMap::new(),
-            turn: VecDeque::new(),
-            stopped: false,
-        };
-        let g = serenity::GuildId::new(1);
-        let push = |q: &mut Queues, user: u64, n: usize| {
-            let key = (1, user);
-            let queue = q
-                .by_speaker
-                .entry(key)
-                .or_insert_with(|| UtteranceQueue::new(2, "t"));
-            queue.push(Job {
-                guild: g,
-                audio: SpokenAudio {
-                    user,
-                    samples: vec![n as f32],
-                    speech_end: Instant::now(),
-                },
-            });
-            if !q.turn.contains(&key) {
-                q.turn.push_back(key);
-            }
-        };
-        for n in 0..4 {
-            push(&mut q, 1, n); // only the last two are kept
-        }
-        push(&mut q, 2, 10);
-        let order: Vec<(u64, f32)> = std::iter::from_fn(|| next_job(&mut q))
-            .map(|j| (j.audio.user, j.audio.samples[0]))
-            .collect();
-        assert_eq!(order, vec![(1, 2.0), (2, 10.0), (1, 3.0)]);
     }
 }

@@ -3,12 +3,12 @@
 //! only), the NPC policy for [`crate::coordinator::CoordinatorOptions`], the free-text
 //! reader, and the usage report for `/campaign status`.
 
-use super::{Llm, LlmError, LlmNpcPolicy, UsageReport};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::Committed;
 use crate::coordinator::{BuiltinPolicy, NpcPolicy};
 use crate::intent::IntentResolver;
+use crate::llm::{Llm, LlmError, LlmNpcPolicy, UsageReport};
 use crate::narrator::{BuiltinNarrator, LlmNarrator, NarrationStream, Narrator};
 use crate::store::Store;
 use dicebard_engine::{CampaignState, NarratorMode};
