@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
+use crate::feed::{FeedOptions, Feeds};
 use crate::llm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
@@ -43,6 +44,12 @@ pub fn default_settings(config: &Config) -> Settings {
     }
 }
 
+/// The table feeds every front end renders: one per campaign, started on first use and
+/// stopped with [`Feeds::stop_all`] at shutdown.
+pub fn feeds(coord: &Coordinator, gm: &GameMaster) -> Feeds {
+    Feeds::new(coord.clone(), gm.clone(), FeedOptions::default())
+}
+
 /// `dicebard run`: every campaign resumed, then the Discord front end.
 pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
     let (coord, gm) = game(config).await?;
@@ -73,7 +80,9 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
             reason: e.to_string(),
         })
         .collect();
-    let res = crate::discord::run(config, coord.clone(), gm, unloadable).await;
+    let feeds = feeds(&coord, &gm);
+    let res = crate::discord::run(config, coord.clone(), gm, feeds.clone(), unloadable).await;
+    feeds.stop_all().await;
     coord.shutdown().await;
     res
 }
