@@ -7,7 +7,8 @@ use crate::cli::PlayArgs;
 use crate::config::Config;
 use crate::coordinator::{Committed, Origin, Source};
 use crate::intent::{ActOutcome, IntentSource, act_free_text};
-use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
+use crate::feed::{FeedCursor, FeedKind};
+use crate::narrator::NarrationSource;
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::condition::Condition;
@@ -17,6 +18,7 @@ use dicebard_engine::{
     Action, CampaignState, Command, MonsterGroup, NarratorMode, PlayerId, Settings, Viewer,
 };
 use std::io::Write;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
@@ -399,59 +401,71 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
             .await;
     }
 
-    // Printer: every event after what we've shown, in order; then the LLM's prose for
-    // the batch, when the LLM tells this campaign's story.
-    let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
-    let mut sub = coord
-        .subscribe(id, snap.seq)
+    // Printer: a renderer of the campaign's table feed, for this terminal's viewer (the
+    // feed batches, tells the lines and the LLM's prose once, and filters them).
+    let feeds = crate::app::feeds(&coord, &gm);
+    let feed = feeds
+        .feed(id)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    let viewer_coord = coord.clone();
-    let viewer_me = me.clone();
-    let printer_gm = gm.clone();
+    let viewer = if snap.state.is_gm(&me) {
+        Viewer::Gm
+    } else {
+        Viewer::Player(me.clone())
+    };
+    let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
+    let mut sub = feed.subscribe(viewer, FeedCursor::new(snap.seq, u32::MAX));
+    let mut told = feed.told();
     let printer = tokio::spawn(async move {
-        while let Some(c) = sub.next().await {
-            let mut batch = vec![c];
-            if printer_gm.llm_narrator.is_some() {
-                // One telling for what one command set off (monster turns included).
-                let until = tokio::time::Instant::now() + std::time::Duration::from_millis(150);
-                while let Ok(Some(e)) = tokio::time::timeout_at(until, sub.next()).await {
-                    batch.push(e);
-                }
-            }
-            let last = batch.last().map_or(0, |c| c.seq);
-            let campaign = batch[0].campaign_id;
-            let state = viewer_coord.snapshot(campaign).await.map(|s| s.state).ok();
-            if let Some(state) = &state {
-                let viewer = if state.is_gm(&viewer_me) {
-                    Viewer::Gm
-                } else {
-                    Viewer::Player(viewer_me.clone())
-                };
-                for c in &batch {
-                    if c.event.visibility.allows(&viewer) {
-                        out.event(state, c);
-                    }
-                }
-                if let Some(mut story) = printer_gm.story(state, &batch).await {
-                    while let Some(ev) = story.next().await {
-                        match ev {
-                            NarrationEvent::Sentence {
-                                seq,
-                                visibility,
-                                text,
-                                source,
-                            } if visibility.allows(&viewer) => out.prose(seq, &text, source),
-                            NarrationEvent::Notice(n) if n.visibility.allows(&viewer) => {
-                                out.info(&n.text)
+        // An event waits for its line (published right after it) to be printed with it.
+        let mut pending: Option<Arc<Committed>> = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut told_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                item = sub.next() => {
+                    let Some(item) = item else { break };
+                    match &item.kind {
+                        FeedKind::Event { event } => {
+                            if let Some(p) = pending.replace(event.clone()) {
+                                out.event(&p, None);
                             }
-                            NarrationEvent::Done(_) => break,
-                            _ => {}
+                        }
+                        FeedKind::Line { text } => match pending.take() {
+                            Some(p) if p.seq == item.seq => out.event(&p, Some(text)),
+                            other => {
+                                if let Some(p) = other {
+                                    out.event(&p, None);
+                                }
+                            }
+                        },
+                        other => {
+                            if let Some(p) = pending.take() {
+                                out.event(&p, None);
+                            }
+                            match other {
+                                FeedKind::ProseChunk { text, source } => {
+                                    out.prose(item.seq, text, *source)
+                                }
+                                FeedKind::Notice { text } => out.info(text),
+                                _ => {}
+                            }
                         }
                     }
                 }
+                r = told.changed(), if told_open => told_open = r.is_ok(),
+                _ = tick.tick() => {}
             }
-            let _ = printed_tx.send(last);
+            let passed = sub.passed();
+            if let Some(p) = pending.take_if(|p| p.seq <= passed) {
+                // Everything filed under it went by: it has no line.
+                out.event(&p, None);
+            }
+            printed_tx.send_replace(passed);
+        }
+        if let Some(p) = pending.take() {
+            out.event(&p, None);
         }
     });
 
@@ -612,6 +626,7 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         .await;
     }
     printer.abort();
+    feeds.stop_all().await;
     coord.shutdown().await;
     store.close().await;
     Ok(())
@@ -651,8 +666,8 @@ impl Printer {
         }
     }
 
-    fn event(&self, state: &CampaignState, c: &Committed) {
-        let text = BuiltinNarrator::line(state, c);
+    /// An event and the built-in narrator's line for it (from the feed).
+    fn event(&self, c: &Committed, text: Option<&str>) {
         if self.json {
             let v = serde_json::json!({
                 "seq": c.seq,
@@ -663,7 +678,7 @@ impl Printer {
             });
             self.line(&v.to_string());
         } else if let Some(t) = text {
-            self.line(&t);
+            self.line(t);
         }
     }
 

@@ -140,6 +140,9 @@ impl Teller {
             .filter_map(|i| stored_from_item(i, i.seq))
             .collect();
         if !self.write(&rows, Some(last)).await {
+            // Not stored, so not published (a restart tells it again); the feed moves
+            // on, and whoever waits for it is not left waiting.
+            self.told.send_replace(last);
             return;
         }
         for item in items {
