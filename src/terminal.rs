@@ -612,24 +612,42 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
                 }
             }
             // Wait until everything that followed (monster turns included) is printed.
-            if let Ok(s) = coord.snapshot(id).await {
-                let _ = printed_rx.wait_for(|p| *p >= s.seq).await;
-            }
+            settle(&coord, id, &mut printed_rx).await;
         }
         out.done(line_no);
     }
-    if let Ok(s) = coord.snapshot(id).await {
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            printed_rx.wait_for(|p| *p >= s.seq),
-        )
-        .await;
-    }
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        settle(&coord, id, &mut printed_rx),
+    )
+    .await;
     printer.abort();
     feeds.stop_all().await;
     coord.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// Waits until the printer has shown everything the log holds, monster turns included:
+/// a monster's decision is made off the campaign's loop, so while one is up the wait
+/// goes on until its turn is in the log (bounded, in case it never comes).
+async fn settle(coord: &crate::coordinator::Coordinator, id: i64, printed: &mut watch::Receiver<u64>) {
+    const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+    for _ in 0..1_000 {
+        let Ok(s) = coord.snapshot(id).await else {
+            return;
+        };
+        if printed.wait_for(|p| *p >= s.seq).await.is_err() {
+            return;
+        }
+        if dicebard_engine::npc_options(&s.state).is_empty() {
+            return;
+        }
+        match tokio::time::timeout(NPC_WAIT, printed.wait_for(|p| *p > s.seq)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

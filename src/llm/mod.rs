@@ -28,7 +28,7 @@ pub use breaker::Breaker;
 pub use budget::{Prices, UsageMeter, UsageReport};
 pub use error::LlmError;
 pub use gm::GameMaster;
-pub use npc::{LlmNpcPolicy, NpcIntents};
+pub use npc::LlmNpcPolicy;
 
 use crate::clock::Clock;
 use crate::config::{Config, LlmConfig, NarratorKind, Secret};

@@ -22,7 +22,7 @@ use super::memory::{
 };
 use super::{BuiltinNarrator, Narration, Narrator};
 use crate::coordinator::{BoxFuture, Committed};
-use crate::llm::{Breaker, ChatDelta, Llm, LlmError, NpcIntents, UsageReport};
+use crate::llm::{Breaker, ChatDelta, Llm, LlmError, UsageReport};
 use crate::store::{Store, StoredFact};
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
 use futures_util::StreamExt;
@@ -465,7 +465,6 @@ struct Inner {
     limits: MemoryLimits,
     memories: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<CampaignMemory>>>>,
     breaker: Breaker,
-    intents: NpcIntents,
     summarising: Mutex<HashSet<i64>>,
 }
 
@@ -516,17 +515,11 @@ impl LlmNarrator {
                 limits: options.limits,
                 memories: Mutex::new(HashMap::new()),
                 breaker: Breaker::new(options.cooldown, options.cooldown_max),
-                intents: NpcIntents::default(),
                 summarising: Mutex::new(HashSet::new()),
             }),
         }
     }
 
-    /// The intents the NPC policy writes for this narrator: pass it to
-    /// [`crate::llm::LlmNpcPolicy::new`].
-    pub fn npc_intents(&self) -> NpcIntents {
-        self.inner.intents.clone()
-    }
 
     pub fn llm(&self) -> &Arc<Llm> {
         &self.inner.llm
@@ -653,10 +646,16 @@ impl LlmNarrator {
                     })
                     .filter(|id| state.creature(*id).is_some_and(|c| !c.is_pc()))
                     .collect();
-                let intents: Vec<(String, String)> = inner
-                    .intents
-                    .take(&state.name, &npcs)
-                    .into_iter()
+                // The monsters' stated intents, as the log recorded them before their
+                // actions in this batch.
+                let intents: Vec<(String, String)> = events
+                    .iter()
+                    .filter_map(|c| match &c.event.kind {
+                        EventKind::NpcIntent { creature, intent } if npcs.contains(creature) => {
+                            Some((*creature, intent.clone()))
+                        }
+                        _ => None,
+                    })
                     .map(|(id, why)| {
                         (
                             state

@@ -12,7 +12,8 @@
 
 use dicebard::clock::Clock;
 use dicebard::coordinator::{
-    BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcPolicy, Origin, Snapshot, Source,
+    BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcChoice, NpcPolicy, Origin, Snapshot,
+    Source,
     SubmitError, Subscription,
 };
 use dicebard::store::{DbLocation, Store, StoreOptions};
@@ -977,9 +978,10 @@ struct StallingPolicy {
 impl NpcPolicy for StallingPolicy {
     fn choose<'a>(
         &'a self,
+        _campaign_id: i64,
         state: &'a CampaignState,
         options: &'a [NpcOption],
-    ) -> BoxFuture<'a, NpcOption> {
+    ) -> BoxFuture<'a, NpcChoice> {
         Box::pin(async move {
             if state.name == self.campaign {
                 if !self.entered.swap(true, Ordering::SeqCst) {
@@ -987,7 +989,7 @@ impl NpcPolicy for StallingPolicy {
                 }
                 let _permit = self.gate.acquire().await.unwrap();
             }
-            dicebard_engine::choose_npc_option(state, options)
+            NpcChoice::plain(dicebard_engine::choose_npc_option(state, options))
         })
     }
 }
