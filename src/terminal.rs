@@ -6,8 +6,8 @@
 use crate::cli::PlayArgs;
 use crate::config::Config;
 use crate::coordinator::{Committed, Origin, Source};
-use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::feed::{FeedCursor, FeedKind};
+use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::narrator::NarrationSource;
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
@@ -631,7 +631,11 @@ pub async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
 /// Waits until the printer has shown everything the log holds, monster turns included:
 /// a monster's decision is made off the campaign's loop, so while one is up the wait
 /// goes on until its turn is in the log (bounded, in case it never comes).
-async fn settle(coord: &crate::coordinator::Coordinator, id: i64, printed: &mut watch::Receiver<u64>) {
+async fn settle(
+    coord: &crate::coordinator::Coordinator,
+    id: i64,
+    printed: &mut watch::Receiver<u64>,
+) {
     const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
     for _ in 0..1_000 {
         let Ok(s) = coord.snapshot(id).await else {

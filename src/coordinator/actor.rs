@@ -290,7 +290,11 @@ struct Staged {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>, mut npc_rx: mpsc::Receiver<NpcAnswer>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<ActorMsg>,
+        mut npc_rx: mpsc::Receiver<NpcAnswer>,
+    ) {
         // Coming back after a restart: give the active player the time they had left,
         // and let a monster whose turn it was act.
         if self
@@ -670,7 +674,9 @@ impl Actor {
             return;
         };
         if self.npc_steps >= MAX_NPC_STEPS {
-            tracing::error!("NPC turns did not settle after {MAX_NPC_STEPS} steps; waiting for a command");
+            tracing::error!(
+                "NPC turns did not settle after {MAX_NPC_STEPS} steps; waiting for a command"
+            );
             self.npc_stuck_at = Some(self.next_seq);
             self.npc_steps = 0;
             return;
@@ -720,7 +726,10 @@ impl Actor {
             (option, intent)
         } else {
             tracing::warn!("NPC policy gave no legal choice; using the built-in one");
-            (dicebard_engine::choose_npc_option(&self.state, &options), None)
+            (
+                dicebard_engine::choose_npc_option(&self.state, &options),
+                None,
+            )
         };
         self.npc_steps += 1;
         let res = self

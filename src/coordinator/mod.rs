@@ -160,7 +160,9 @@ impl NpcPolicy for BuiltinPolicy {
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice> {
-        Box::pin(async move { NpcChoice::plain(dicebard_engine::choose_npc_option(state, options)) })
+        Box::pin(
+            async move { NpcChoice::plain(dicebard_engine::choose_npc_option(state, options)) },
+        )
     }
 }
 

@@ -111,6 +111,15 @@ impl Teller {
                 }
             }
             self.tell(&batch).await;
+            if batch
+                .iter()
+                .any(|c| matches!(c.event.kind, dicebard_engine::EventKind::CampaignEnded))
+            {
+                // Nothing follows the end: the task (and its hold on the campaign's
+                // actor) ends; subscribers drain what is stored. `Feeds::feed` starts it
+                // again if it is asked for.
+                break;
+            }
         }
     }
 

@@ -520,7 +520,6 @@ impl LlmNarrator {
         }
     }
 
-
     pub fn llm(&self) -> &Arc<Llm> {
         &self.inner.llm
     }

@@ -13,8 +13,7 @@
 use dicebard::clock::Clock;
 use dicebard::coordinator::{
     BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcChoice, NpcPolicy, Origin, Snapshot,
-    Source,
-    SubmitError, Subscription,
+    Source, SubmitError, Subscription,
 };
 use dicebard::store::{DbLocation, Store, StoreOptions};
 use dicebard_engine::character::CharacterSpec;
@@ -1133,9 +1132,12 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
     let before = t.last_seq(slow).await;
 
     // The snapshot is answered while the goblin decides (it used to wait for it).
-    let snap = within("a snapshot while the monster decides", t.coord.snapshot(slow))
-        .await
-        .unwrap();
+    let snap = within(
+        "a snapshot while the monster decides",
+        t.coord.snapshot(slow),
+    )
+    .await
+    .unwrap();
     assert_eq!(snap.seq, before);
     assert!(
         !dicebard_engine::npc_options(&snap.state).is_empty(),
@@ -1150,7 +1152,10 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
     let waiting =
         tokio::spawn(async move { coord.submit(slow, cmd(&a, roll()), origin(&a)).await });
     advance(10).await;
-    assert!(!waiting.is_finished(), "the player's command waits its turn");
+    assert!(
+        !waiting.is_finished(),
+        "the player's command waits its turn"
+    );
 
     // The GM ends the fight before the goblin's answer comes: the answer is dropped.
     let ended = t.submit(slow, &gm, Action::EndCombat).await.unwrap();
@@ -1162,7 +1167,10 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
         kinds(&ended)
     );
     gate.add_permits(1_000);
-    let evs = within("the waiting command", waiting).await.unwrap().unwrap();
+    let evs = within("the waiting command", waiting)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(evs[0].event.kind, EventKind::DiceRolled { .. }));
     let log = t.store.events(slow, before).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();

@@ -765,9 +765,12 @@ async fn npc_policy_falls_back_on_garbage_bad_numbers_and_timeouts() {
     server.push(Reply::Hang);
     let policy = LlmNpcPolicy::new(llm.clone());
     // A watchdog, not a timing assertion: the decision timeout must end the wait.
-    let chosen = tokio::time::timeout(Duration::from_secs(60), policy.choose(1, &w.state, &options))
-        .await
-        .expect("the policy does not wait on a hung LLM");
+    let chosen = tokio::time::timeout(
+        Duration::from_secs(60),
+        policy.choose(1, &w.state, &options),
+    )
+    .await
+    .expect("the policy does not wait on a hung LLM");
     assert_eq!(chosen.option, builtin);
     let before = server.request_count();
     assert_eq!(policy.choose(1, &w.state, &options).await.option, builtin);
