@@ -651,3 +651,56 @@ async fn a_campaign_from_before_the_feed_starts_at_the_logs_end() {
     );
     t.close().await;
 }
+
+/// The composition root's registry: two front ends asking `Feeds` for the same campaign
+/// (the terminal's player and Discord's channel, say) share one feed task, so both get
+/// the same prose and the LLM is asked once per batch, not once per front end.
+#[tokio::test]
+async fn two_front_ends_share_one_feed_and_one_llm_call_per_batch() {
+    let server = FakeLlm::start().await;
+    server.always(openai::text_stream(
+        &["The wind howls. ", "Thorin holds his ground."],
+        Duration::from_millis(5),
+        Some((100, 20)),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let t = Table::open(&dir.path().join("feed.sqlite3")).await;
+    let id = t.create("Shared Tale", 9).await;
+    let feeds = dicebard::feed::Feeds::new(
+        t.coord.clone(),
+        llm_gm(&server, &t.store),
+        FeedOptions::default(),
+    );
+    let terminal = feeds.feed(id).await.unwrap();
+    let discord = feeds.feed(id).await.unwrap();
+    let player_sub = terminal.subscribe(Viewer::Player(player("alice")), FeedCursor::START);
+    let channel_sub = discord.subscribe(Viewer::Observer, FeedCursor::START);
+    t.run(
+        id,
+        "alice",
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+    )
+    .await;
+    told(&terminal, t.last_seq(id).await).await;
+    let before = narration_requests(&server);
+    t.run(id, "alice", check(Skill::Athletics)).await;
+    told(&discord, t.last_seq(id).await).await;
+    assert_eq!(
+        narration_requests(&server),
+        before + 1,
+        "one LLM call for the batch, with two front ends watching"
+    );
+    feeds.stop_all().await;
+    let player_items = drain(player_sub).await;
+    let channel_items = drain(channel_sub).await;
+    let told_player = llm_prose(&player_items);
+    assert!(!told_player.is_empty(), "{player_items:?}");
+    assert_eq!(
+        told_player,
+        llm_prose(&channel_items),
+        "the same words for both"
+    );
+    t.close().await;
+}
