@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
+use crate::feed::{FeedOptions, Feeds};
 use crate::gm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
@@ -35,6 +36,12 @@ pub fn default_settings(config: &Config) -> Settings {
         turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
         ..Settings::default()
     }
+}
+
+/// The table feeds every front end renders: one per campaign, started on first use and
+/// stopped with [`Feeds::stop_all`] at shutdown.
+pub fn feeds(coord: &Coordinator, gm: &GameMaster) -> Feeds {
+    Feeds::new(coord.clone(), gm.clone(), FeedOptions::default())
 }
 
 /// `dicebard run`: every campaign resumed, then the Discord front end.
@@ -70,8 +77,18 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
     // One shutdown signal (ctrl-c or SIGTERM) for every front end.
     let (trigger, shutdown) = crate::shutdown::channel();
     let signals = trigger.on_os_signals();
-    let res = crate::discord::run(config, coord.clone(), gm, unloadable, shutdown).await;
+    let feeds = feeds(&coord, &gm);
+    let res = crate::discord::run(
+        config,
+        coord.clone(),
+        gm,
+        feeds.clone(),
+        unloadable,
+        shutdown,
+    )
+    .await;
     signals.abort();
+    feeds.stop_all().await;
     coord.shutdown().await;
     res
 }

@@ -166,7 +166,8 @@ async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
         json: args.json,
         settings: crate::app::default_settings(config),
     };
-    crate::terminal::play(coord, gm, options).await
+    let feeds = crate::app::feeds(&coord, &gm);
+    crate::terminal::play(coord, gm, feeds, options).await
 }
 
 async fn run(config: &Config) -> ExitCode {

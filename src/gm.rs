@@ -53,11 +53,7 @@ impl GameMaster {
         };
         let narrator = LlmNarrator::new(llm.clone(), store.clone(), clock);
         let npc_policy: Arc<dyn NpcPolicy> = if llm.settings().npc_decisions {
-            Arc::new(LlmNpcPolicy::new(
-                llm.clone(),
-                narrator.npc_intents(),
-                store,
-            ))
+            Arc::new(LlmNpcPolicy::new(llm.clone()))
         } else {
             Arc::new(BuiltinPolicy)
         };

@@ -4,9 +4,10 @@
 //! scripts can drive a game through stdin / stdout.
 
 use crate::coordinator::{Committed, Coordinator, Origin, Source};
+use crate::feed::{FeedCursor, FeedKind, Feeds};
 use crate::gm::GameMaster;
 use crate::intent::{ActOutcome, IntentSource, act_free_text};
-use crate::narrator::{BuiltinNarrator, NarrationEvent, NarrationSource};
+use crate::narrator::NarrationSource;
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::condition::Condition;
@@ -16,6 +17,7 @@ use dicebard_engine::{
     Action, CampaignState, Command, MonsterGroup, NarratorMode, PlayerId, Settings, Viewer,
 };
 use std::io::Write;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 
@@ -346,9 +348,14 @@ pub struct PlayOptions {
     pub settings: Settings,
 }
 
-/// Runs a game at the terminal until `quit` or end of input, on the coordinator and
-/// game master the composition root built; shuts the coordinator down at the end.
-pub async fn play(coord: Coordinator, gm: GameMaster, args: PlayOptions) -> anyhow::Result<()> {
+/// Runs a game at the terminal until `quit` or end of input, on the coordinator, game
+/// master and table feeds the composition root built; shuts the coordinator down at the end.
+pub async fn play(
+    coord: Coordinator,
+    gm: GameMaster,
+    feeds: Feeds,
+    args: PlayOptions,
+) -> anyhow::Result<()> {
     let options_settings = args.settings;
     let store = coord.store().clone();
     let name = args.player.clone().unwrap_or_else(default_player_name);
@@ -413,59 +420,70 @@ pub async fn play(coord: Coordinator, gm: GameMaster, args: PlayOptions) -> anyh
             .await;
     }
 
-    // Printer: every event after what we've shown, in order; then the LLM's prose for
-    // the batch, when the LLM tells this campaign's story.
-    let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
-    let mut sub = coord
-        .subscribe(id, snap.seq)
+    // Printer: a renderer of the campaign's table feed, for this terminal's viewer (the
+    // feed batches, tells the lines and the LLM's prose once, and filters them).
+    let feed = feeds
+        .feed(id)
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    let viewer_coord = coord.clone();
-    let viewer_me = me.clone();
-    let printer_gm = gm.clone();
+    let viewer = if snap.state.is_gm(&me) {
+        Viewer::Gm
+    } else {
+        Viewer::Player(me.clone())
+    };
+    let (printed_tx, mut printed_rx) = watch::channel(snap.seq);
+    let mut sub = feed.subscribe(viewer, FeedCursor::new(snap.seq, u32::MAX));
+    let mut told = feed.told();
     let printer = tokio::spawn(async move {
-        while let Some(c) = sub.next().await {
-            let mut batch = vec![c];
-            if printer_gm.llm_narrator.is_some() {
-                // One telling for what one command set off (monster turns included).
-                let until = tokio::time::Instant::now() + std::time::Duration::from_millis(150);
-                while let Ok(Some(e)) = tokio::time::timeout_at(until, sub.next()).await {
-                    batch.push(e);
-                }
-            }
-            let last = batch.last().map_or(0, |c| c.seq);
-            let campaign = batch[0].campaign_id;
-            let state = viewer_coord.snapshot(campaign).await.map(|s| s.state).ok();
-            if let Some(state) = &state {
-                let viewer = if state.is_gm(&viewer_me) {
-                    Viewer::Gm
-                } else {
-                    Viewer::Player(viewer_me.clone())
-                };
-                for c in &batch {
-                    if c.event.visibility.allows(&viewer) {
-                        out.event(state, c);
-                    }
-                }
-                if let Some(mut story) = printer_gm.story(state, &batch).await {
-                    while let Some(ev) = story.next().await {
-                        match ev {
-                            NarrationEvent::Sentence {
-                                seq,
-                                visibility,
-                                text,
-                                source,
-                            } if visibility.allows(&viewer) => out.prose(seq, &text, source),
-                            NarrationEvent::Notice(n) if n.visibility.allows(&viewer) => {
-                                out.info(&n.text)
+        // An event waits for its line (published right after it) to be printed with it.
+        let mut pending: Option<Arc<Committed>> = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut told_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                item = sub.next() => {
+                    let Some(item) = item else { break };
+                    match &item.kind {
+                        FeedKind::Event { event } => {
+                            if let Some(p) = pending.replace(event.clone()) {
+                                out.event(&p, None);
                             }
-                            NarrationEvent::Done(_) => break,
-                            _ => {}
+                        }
+                        FeedKind::Line { text } => match pending.take() {
+                            Some(p) if p.seq == item.seq => out.event(&p, Some(text)),
+                            other => {
+                                if let Some(p) = other {
+                                    out.event(&p, None);
+                                }
+                            }
+                        },
+                        other => {
+                            if let Some(p) = pending.take() {
+                                out.event(&p, None);
+                            }
+                            match other {
+                                FeedKind::ProseChunk { text, source } => {
+                                    out.prose(item.seq, text, *source)
+                                }
+                                FeedKind::Notice { text } => out.info(text),
+                                _ => {}
+                            }
                         }
                     }
                 }
+                r = told.changed(), if told_open => told_open = r.is_ok(),
+                _ = tick.tick() => {}
             }
-            let _ = printed_tx.send(last);
+            let passed = sub.passed();
+            if let Some(p) = pending.take_if(|p| p.seq <= passed) {
+                // Everything filed under it went by: it has no line.
+                out.event(&p, None);
+            }
+            printed_tx.send_replace(passed);
+        }
+        if let Some(p) = pending.take() {
+            out.event(&p, None);
         }
     });
 
@@ -612,23 +630,46 @@ pub async fn play(coord: Coordinator, gm: GameMaster, args: PlayOptions) -> anyh
                 }
             }
             // Wait until everything that followed (monster turns included) is printed.
-            if let Ok(s) = coord.snapshot(id).await {
-                let _ = printed_rx.wait_for(|p| *p >= s.seq).await;
-            }
+            settle(&coord, id, &mut printed_rx).await;
         }
         out.done(line_no);
     }
-    if let Ok(s) = coord.snapshot(id).await {
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            printed_rx.wait_for(|p| *p >= s.seq),
-        )
-        .await;
-    }
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        settle(&coord, id, &mut printed_rx),
+    )
+    .await;
     printer.abort();
+    feeds.stop_all().await;
     coord.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// Waits until the printer has shown everything the log holds, monster turns included:
+/// a monster's decision is made off the campaign's loop, so while one is up the wait
+/// goes on until its turn is in the log (bounded, in case it never comes).
+async fn settle(
+    coord: &crate::coordinator::Coordinator,
+    id: i64,
+    printed: &mut watch::Receiver<u64>,
+) {
+    const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+    for _ in 0..1_000 {
+        let Ok(s) = coord.snapshot(id).await else {
+            return;
+        };
+        if printed.wait_for(|p| *p >= s.seq).await.is_err() {
+            return;
+        }
+        if dicebard_engine::npc_options(&s.state).is_empty() {
+            return;
+        }
+        match tokio::time::timeout(NPC_WAIT, printed.wait_for(|p| *p > s.seq)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -665,8 +706,8 @@ impl Printer {
         }
     }
 
-    fn event(&self, state: &CampaignState, c: &Committed) {
-        let text = BuiltinNarrator::line(state, c);
+    /// An event and the built-in narrator's line for it (from the feed).
+    fn event(&self, c: &Committed, text: Option<&str>) {
         if self.json {
             let v = serde_json::json!({
                 "seq": c.seq,
@@ -677,7 +718,7 @@ impl Printer {
             });
             self.line(&v.to_string());
         } else if let Some(t) = text {
-            self.line(&t);
+            self.line(t);
         }
     }
 

@@ -1,14 +1,16 @@
 //! One campaign's actor task: the only owner of that campaign's state.
 
 use super::{
-    CampaignHandle, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot, SubmitError,
+    CampaignHandle, NpcChoice, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot,
+    SubmitError,
 };
 use crate::store::{CampaignRow, NewEvent, StoreError, StoredEvent};
 use dicebard_engine::dice::SeededDice;
 use dicebard_engine::{
-    Action, CampaignState, Command, EVENT_VERSION, Event, EventKind, NpcOption, apply, decide,
-    next_deadline, npc_options,
+    Action, Actor as By, CampaignState, Command, CreatureId, EVENT_VERSION, Event, EventKind,
+    NpcOption, apply, decide, next_deadline, npc_options,
 };
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -86,7 +88,43 @@ struct Actor {
     staged: Staged,
     /// Request ids of committed commands (shared with the handle's claims).
     recent: Arc<Mutex<RecentRequests>>,
+    /// The NPC decision being made on a task of its own, if any.
+    npc: Option<NpcAsk>,
+    /// Where NPC decisions come back (the receiving end is the actor loop's).
+    npc_tx: mpsc::Sender<NpcAnswer>,
+    /// Numbers the NPC decisions asked for, so an old answer is never taken for a new one.
+    npc_asked: u64,
+    /// NPC turns played since the last command: a bound against a fight that never
+    /// comes back to a player.
+    npc_steps: u32,
+    /// The NPC could not act (nor pass) at this seq: not asked again until the log moves.
+    npc_stuck_at: Option<u64>,
+    /// Players' commands that came while an NPC's decision was being made: handled, in
+    /// order, once the monster has acted (as if it had acted at once).
+    deferred: VecDeque<ActorMsg>,
+    /// Stopping: no more NPC decisions are asked for.
+    stopping: bool,
 }
+
+/// The turn an NPC decision was asked for: the answer is played only on that turn.
+type TurnKey = (u32, usize, CreatureId);
+
+/// An NPC decision in progress.
+struct NpcAsk {
+    id: u64,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// An NPC decision, back from its task.
+struct NpcAnswer {
+    id: u64,
+    turn: TurnKey,
+    choice: NpcChoice,
+}
+
+/// The NPC turns played in a row, without a command in between, before the actor stops
+/// driving them until the next command.
+const MAX_NPC_STEPS: u32 = 200;
 
 /// The store rows for a command's events.
 pub(crate) fn event_rows(events: &[Event], origin: &Origin) -> Result<Vec<NewEvent>, SubmitError> {
@@ -196,6 +234,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
     let (tx, rx) = mpsc::channel(shared.options.queue);
     let (events, _) = broadcast::channel(1024);
     let (stopped_tx, stopped) = watch::channel(());
+    let (npc_tx, npc_rx) = mpsc::channel(4);
     let actor = Actor {
         shared,
         id: row.id,
@@ -207,11 +246,18 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         events: events.clone(),
         staged: Staged::default(),
         recent: recent.clone(),
+        npc: None,
+        npc_tx,
+        npc_asked: 0,
+        npc_steps: 0,
+        npc_stuck_at: None,
+        deferred: VecDeque::new(),
+        stopping: false,
     };
     let span = tracing::info_span!("campaign", campaign = row.id);
     tokio::spawn(
         async move {
-            actor.run(rx).await;
+            actor.run(rx, npc_rx).await;
             // Dropped last, when everything the actor accepted is done.
             drop(stopped_tx);
         }
@@ -244,7 +290,11 @@ struct Staged {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<ActorMsg>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<ActorMsg>,
+        mut npc_rx: mpsc::Receiver<NpcAnswer>,
+    ) {
         // Coming back after a restart: give the active player the time they had left,
         // and let a monster whose turn it was act.
         if self
@@ -258,7 +308,7 @@ impl Actor {
         {
             tracing::error!(error = %e, "could not resume the turn clock");
         }
-        self.drive_npcs().await;
+        self.ask_npc();
 
         let idle = self.shared.options.idle_unload;
         let mut last_activity = Instant::now();
@@ -268,14 +318,22 @@ impl Actor {
                 let at = self.shared.clock.instant_at(t);
                 tick_backoff.map_or(at, |b| at.max(b))
             });
+            let room = self.deferred.len() < self.shared.options.queue.max(1);
             tokio::select! {
                 biased;
-                msg = rx.recv() => {
+                Some(answer) = npc_rx.recv() => {
+                    last_activity = Instant::now();
+                    self.npc_answered(answer).await;
+                    if let Some(done) = self.run_deferred(&mut rx).await {
+                        self.stop(&mut rx, done).await;
+                        return;
+                    }
+                }
+                msg = rx.recv(), if room => {
                     last_activity = Instant::now();
                     let Some(msg) = msg else { break };
                     if let Some(done) = self.process(msg, &mut rx).await {
-                        self.drain(&mut rx).await;
-                        let _ = done.send(());
+                        self.stop(&mut rx, done).await;
                         return;
                     }
                 }
@@ -291,10 +349,13 @@ impl Actor {
                             tick_backoff = Some(Instant::now() + Duration::from_secs(1));
                         }
                     }
-                    self.drive_npcs().await;
+                    self.ask_npc();
                 }
                 _ = sleep_until(last_activity + idle) => {
-                    let busy = self.events.receiver_count() > 0 || next_deadline(&self.state).is_some();
+                    let busy = self.events.receiver_count() > 0
+                        || next_deadline(&self.state).is_some()
+                        || self.npc.is_some()
+                        || !self.deferred.is_empty();
                     if busy {
                         last_activity = Instant::now();
                         continue;
@@ -315,13 +376,56 @@ impl Actor {
         }
     }
 
-    /// Refuses new messages and handles the ones already queued.
+    /// Stops: the NPC decision in progress is dropped (the monster acts when the
+    /// campaign is loaded again), the commands waiting are handled, then `done`.
+    async fn stop(&mut self, rx: &mut mpsc::Receiver<ActorMsg>, done: oneshot::Sender<()>) {
+        self.drain(rx).await;
+        let _ = done.send(());
+    }
+
+    /// Refuses new messages and handles the ones already queued (and deferred).
     async fn drain(&mut self, rx: &mut mpsc::Receiver<ActorMsg>) {
+        self.stopping = true;
+        if let Some(ask) = self.npc.take() {
+            ask.task.abort();
+        }
         rx.close();
-        while let Ok(m) = rx.try_recv() {
+        loop {
+            let m = match self.deferred.pop_front() {
+                Some(m) => m,
+                None => match rx.try_recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                },
+            };
             if let Some(done) = self.process(m, rx).await {
                 let _ = done.send(());
             }
+        }
+    }
+
+    /// Handles the commands deferred behind an NPC decision, while no decision is being
+    /// made. Returns the sender to answer if a `Stop` came up.
+    async fn run_deferred(
+        &mut self,
+        rx: &mut mpsc::Receiver<ActorMsg>,
+    ) -> Option<oneshot::Sender<()>> {
+        while self.npc.is_none() {
+            let m = self.deferred.pop_front()?;
+            if let Some(done) = self.process(m, rx).await {
+                return Some(done);
+            }
+        }
+        None
+    }
+
+    /// Whether `cmd` goes ahead of an NPC decision in progress: the GM's and the
+    /// system's commands do (a slow LLM never blocks the GM); a player's waits for the
+    /// monster to act, as it would have if the monster had acted at once.
+    fn jumps_npc_queue(&self, cmd: &Command) -> bool {
+        match &cmd.by {
+            By::Player(p) => self.state.is_gm(p),
+            _ => true,
         }
     }
 
@@ -343,9 +447,17 @@ impl Actor {
                     });
                     return None;
                 }
+                ActorMsg::Submit { cmd, origin, reply }
+                    if self.npc.is_some() && !self.jumps_npc_queue(&cmd) =>
+                {
+                    self.deferred
+                        .push_back(ActorMsg::Submit { cmd, origin, reply });
+                    return None;
+                }
                 ActorMsg::Submit { cmd, origin, reply } => {
+                    self.npc_steps = 0;
                     let next = self.submit_batch(cmd, origin, reply, rx).await;
-                    self.drive_npcs().await;
+                    self.ask_npc();
                     match next {
                         Some(m) => msg = m,
                         None => return None,
@@ -387,6 +499,10 @@ impl Actor {
                 || self.staged.ended
                 || !npc_options(&self.state).is_empty()
             {
+                break;
+            }
+            if self.npc.is_some() {
+                // A player's command behind it would wait for the monster: one at a time.
                 break;
             }
             match rx.try_recv() {
@@ -537,51 +653,109 @@ impl Actor {
         }
     }
 
-    /// Plays NPC turns until a player character is up (or the fight ends).
-    async fn drive_npcs(&mut self) {
-        for _ in 0..200 {
-            let options = npc_options(&self.state);
-            if options.is_empty() {
-                return;
+    /// The turn the state is on, when an NPC is up.
+    fn npc_turn(&self) -> Option<TurnKey> {
+        let c = self.state.combat.as_ref()?;
+        Some((c.round, c.active, c.active_creature()?))
+    }
+
+    /// When an NPC is up and no decision is being made for it, asks the policy on a
+    /// task of its own; the answer comes back to the loop as a message.
+    fn ask_npc(&mut self) {
+        if self.stopping || self.npc.is_some() || self.npc_stuck_at == Some(self.next_seq) {
+            return;
+        }
+        let options = npc_options(&self.state);
+        if options.is_empty() {
+            self.npc_steps = 0;
+            return;
+        }
+        let Some(turn) = self.npc_turn() else {
+            return;
+        };
+        if self.npc_steps >= MAX_NPC_STEPS {
+            tracing::error!(
+                "NPC turns did not settle after {MAX_NPC_STEPS} steps; waiting for a command"
+            );
+            self.npc_stuck_at = Some(self.next_seq);
+            self.npc_steps = 0;
+            return;
+        }
+        self.npc_asked += 1;
+        let id = self.npc_asked;
+        let policy = self.shared.options.npc_policy.clone();
+        let state = self.state.clone();
+        let campaign_id = self.id;
+        let tx = self.npc_tx.clone();
+        let task = tokio::spawn(
+            async move {
+                let choice = match tokio::time::timeout(
+                    policy.decision_timeout(),
+                    policy.choose(campaign_id, &state, &options),
+                )
+                .await
+                {
+                    Ok(c) => c,
+                    Err(_) => {
+                        tracing::warn!("NPC policy gave no choice in time; using the built-in one");
+                        NpcChoice::plain(dicebard_engine::choose_npc_option(&state, &options))
+                    }
+                };
+                let _ = tx.send(NpcAnswer { id, turn, choice }).await;
             }
-            let policy = self.shared.options.npc_policy.clone();
-            let choice = match tokio::time::timeout(
-                policy.decision_timeout(),
-                policy.choose(&self.state, &options),
+            .in_current_span(),
+        );
+        self.npc = Some(NpcAsk { id, task });
+    }
+
+    /// Plays an NPC decision if it is for the turn in progress (a stale one is dropped),
+    /// then asks for the next NPC's.
+    async fn npc_answered(&mut self, answer: NpcAnswer) {
+        if self.npc.as_ref().is_none_or(|a| a.id != answer.id) {
+            return;
+        }
+        self.npc = None;
+        let options = npc_options(&self.state);
+        if options.is_empty() || self.npc_turn() != Some(answer.turn) {
+            tracing::debug!("NPC decision for a turn that is over; dropped");
+            self.ask_npc();
+            return;
+        }
+        let NpcChoice { option, intent } = answer.choice;
+        let (option, intent) = if options.contains(&option) {
+            (option, intent)
+        } else {
+            tracing::warn!("NPC policy gave no legal choice; using the built-in one");
+            (
+                dicebard_engine::choose_npc_option(&self.state, &options),
+                None,
             )
-            .await
-            {
-                Ok(c) if options.contains(&c) => c,
-                Ok(_) | Err(_) => {
-                    tracing::warn!(
-                        "NPC policy gave no legal choice in time; using the built-in one"
-                    );
-                    dicebard_engine::choose_npc_option(&self.state, &options)
-                }
-            };
-            let res = self
+        };
+        self.npc_steps += 1;
+        let res = self
+            .execute(
+                Command::system(Action::NpcAct { option, intent }),
+                Origin::system(),
+            )
+            .await;
+        if let Err(e) = res {
+            tracing::error!(error = %e, "NPC turn failed; passing");
+            if self
                 .execute(
-                    Command::system(Action::NpcAct { option: choice }),
+                    Command::system(Action::NpcAct {
+                        option: NpcOption::Pass,
+                        intent: None,
+                    }),
                     Origin::system(),
                 )
-                .await;
-            if let Err(e) = res {
-                tracing::error!(error = %e, "NPC turn failed; passing");
-                if self
-                    .execute(
-                        Command::system(Action::NpcAct {
-                            option: NpcOption::Pass,
-                        }),
-                        Origin::system(),
-                    )
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+                .await
+                .is_err()
+            {
+                self.npc_stuck_at = Some(self.next_seq);
+                return;
             }
         }
-        tracing::error!("NPC turns did not settle after 200 steps");
+        self.ask_npc();
     }
 }
 

@@ -113,13 +113,34 @@ impl SubmitError {
 /// A boxed future, for object-safe async hooks.
 pub use futures_util::future::BoxFuture;
 
-/// Chooses what an NPC does among the engine's legal options.
+/// What an NPC policy chose: one of the engine's options, and what the monster means
+/// by it (an LLM's stated intent), which the engine records in the log for the narrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpcChoice {
+    pub option: NpcOption,
+    pub intent: Option<String>,
+}
+
+impl NpcChoice {
+    /// A choice with no stated intent.
+    pub fn plain(option: NpcOption) -> NpcChoice {
+        NpcChoice {
+            option,
+            intent: None,
+        }
+    }
+}
+
+/// Chooses what an NPC does among the engine's legal options. The campaign actor runs
+/// it on a task of its own (never inside its loop) and checks the answer against the
+/// turn it was asked for: a slow policy delays only that monster's turn.
 pub trait NpcPolicy: Send + Sync + 'static {
     fn choose<'a>(
         &'a self,
+        campaign_id: i64,
         state: &'a CampaignState,
         options: &'a [NpcOption],
-    ) -> BoxFuture<'a, NpcOption>;
+    ) -> BoxFuture<'a, NpcChoice>;
 
     /// How long the campaign actor waits for [`NpcPolicy::choose`] before playing the
     /// built-in choice. A policy with its own deadline (the LLM's
@@ -135,10 +156,13 @@ pub struct BuiltinPolicy;
 impl NpcPolicy for BuiltinPolicy {
     fn choose<'a>(
         &'a self,
+        _campaign_id: i64,
         state: &'a CampaignState,
         options: &'a [NpcOption],
-    ) -> BoxFuture<'a, NpcOption> {
-        Box::pin(async move { dicebard_engine::choose_npc_option(state, options) })
+    ) -> BoxFuture<'a, NpcChoice> {
+        Box::pin(
+            async move { NpcChoice::plain(dicebard_engine::choose_npc_option(state, options)) },
+        )
     }
 }
 

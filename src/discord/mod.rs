@@ -14,6 +14,7 @@ pub mod voice;
 
 use crate::config::Config;
 use crate::coordinator::{Coordinator, Origin, Source};
+use crate::feed::Feeds;
 use crate::gm::GameMaster;
 use crate::shutdown::Shutdown;
 use anyhow::Context as _;
@@ -35,6 +36,8 @@ pub struct Data {
     pub gm: GameMaster,
     /// Voice channels: listening and speaking (`voice.speak(campaign, text)`).
     pub voice: voice::VoiceHub,
+    /// The campaigns' table feeds, which the presenters render.
+    pub feeds: Feeds,
     http: Arc<serenity::Http>,
     presenters: Mutex<HashSet<i64>>,
 }
@@ -47,8 +50,15 @@ impl Data {
             let http = self.http.clone();
             let coord = self.coord.clone();
             let voice = Some(self.voice.clone());
-            let gm = self.gm.clone();
-            tokio::spawn(presenter::run(http, coord, campaign_id, channel, voice, gm));
+            let feeds = self.feeds.clone();
+            tokio::spawn(presenter::run(
+                http,
+                coord,
+                feeds,
+                campaign_id,
+                channel,
+                voice,
+            ));
         }
     }
 }
@@ -332,6 +342,7 @@ pub async fn run(
     config: &Config,
     coord: Coordinator,
     gm: GameMaster,
+    feeds: Feeds,
     unloadable: Vec<Unloadable>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
@@ -383,6 +394,7 @@ pub async fn run(
                         Arc::new(ctx.http.clone()),
                         Some(setup_songbird.clone()),
                     ),
+                    feeds: feeds.clone(),
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };

@@ -1,15 +1,23 @@
-//! One presenter per campaign channel: follows the campaign's committed events and keeps
-//! Discord in step — narration posted in the channel (coalesced), pinned character
-//! embeds and the initiative embed edited in place, DMs to the active player, private
-//! events to their player only. Every channel write goes through a per-channel budget
-//! (5 creates/edits per 5 s) so bursts become fewer, larger edits instead of 429s.
+//! One presenter per campaign channel: a renderer of the campaign's table feed
+//! ([`crate::feed`]) that keeps Discord in step — the feed's lines posted in the channel
+//! (coalesced), its prose streamed into one message per batch (`story.rs`), pinned
+//! character embeds and the initiative embed edited in place, DMs to the active player,
+//! private items to their player only, GM notices to the GM. It never narrates: the
+//! feed tells each batch once for every front end. Every channel write goes through a
+//! per-channel budget (5 creates/edits per 5 s) so bursts become fewer, larger edits
+//! instead of 429s.
+//!
+//! Where an item goes is decided with the engine's visibility rule only
+//! ([`FeedItem::visible_to`]): the channel and the voice call get what an onlooker may
+//! see; a DM goes to a player only if that player may see the item.
 
+use super::story::{Prose, Storyteller};
 use super::{player_user_id, render};
 use crate::coordinator::{Committed, Coordinator, Source};
-use crate::gm::GameMaster;
-use crate::narrator::BuiltinNarrator;
+use crate::feed::{FeedCursor, FeedItem, FeedKind, Feeds};
+use crate::narrator::NarrationSource;
 use crate::store::MessageRef;
-use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer, Visibility};
+use dicebard_engine::{CampaignState, CreatureId, EventKind, PlayerId, Viewer, Visibility};
 use poise::serenity_prelude as serenity;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -62,16 +70,30 @@ impl Budget {
     }
 }
 
-/// Runs a campaign's presenter until the campaign ends or the subscription closes.
+/// How long the presenter waits for more of the feed before it posts what it has (the
+/// feed publishes a batch's events and lines back to back; this only coalesces them).
+const COALESCE: Duration = Duration::from_millis(150);
+
+/// The most events held before they are posted, whatever comes next.
+const MAX_PENDING: usize = 256;
+
+/// Runs a campaign's presenter until the campaign ends or its feed stops.
 pub async fn run(
     http: Arc<serenity::Http>,
     coord: Coordinator,
+    feeds: Feeds,
     campaign_id: i64,
     channel: serenity::ChannelId,
     voice: Option<super::voice::VoiceHub>,
-    gm: GameMaster,
 ) {
     let store = coord.store().clone();
+    let feed = match feeds.feed(campaign_id).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(campaign = campaign_id, error = %e, "presenter could not start the campaign's feed");
+            return;
+        }
+    };
     let cursor = store
         .message_ref(campaign_id, CURSOR, "seq")
         .await
@@ -88,12 +110,11 @@ pub async fn run(
     } else {
         cursor
     };
-    let Ok(mut sub) = coord.subscribe(campaign_id, cursor).await else {
-        tracing::error!(campaign = campaign_id, "presenter could not subscribe");
-        return;
-    };
+    // Everything filed under `cursor` (its lines and its batch's prose) was presented.
+    // The presenter sees all the feed and routes each item with the engine's rule.
+    let mut sub = feed.subscribe(Viewer::Gm, FeedCursor::new(cursor, u32::MAX));
     let budget = Arc::new(Budget::new());
-    let stories = super::story::Storyteller::start(
+    let stories = Storyteller::start(
         http.clone(),
         campaign_id,
         channel,
@@ -106,8 +127,9 @@ pub async fn run(
         campaign_id,
         channel,
         budget,
-        gm,
         stories,
+        pending: Vec::new(),
+        notices: Vec::new(),
         spoken: Vec::new(),
         lines: Vec::new(),
         dirty_chars: BTreeSet::new(),
@@ -115,6 +137,9 @@ pub async fn run(
         dms: Vec::new(),
         refs: HashMap::new(),
         last_seq: cursor,
+        saved_seq: cursor,
+        in_prose: false,
+        ended: false,
         turn_seq: None,
         voice,
     };
@@ -142,24 +167,29 @@ pub async fn run(
         "presenter started"
     );
     loop {
-        let first = match sub.next().await {
-            Some(e) => e,
-            None => break,
+        let waiting = !p.pending.is_empty() || !p.notices.is_empty();
+        let item = if waiting {
+            match tokio::time::timeout(COALESCE, sub.next()).await {
+                Ok(item) => item,
+                Err(_) => {
+                    p.flush().await;
+                    if p.ended && !p.in_prose {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            sub.next().await
         };
-        let mut batch = vec![first];
-        // Coalesce: take whatever else arrives within a short window.
-        let until = Instant::now() + Duration::from_millis(300);
-        while let Ok(Some(e)) = tokio::time::timeout_at(until, sub.next()).await {
-            batch.push(e);
-        }
-        let ended = batch
-            .iter()
-            .any(|c| matches!(c.event.kind, EventKind::CampaignEnded));
-        p.present(&batch).await;
-        if ended {
+        let Some(item) = item else { break };
+        p.take(&item).await;
+        if p.ended && !p.in_prose && matches!(item.kind, FeedKind::ProseEnd) {
             break;
         }
     }
+    p.flush().await;
+    p.stories.tell(Prose::End);
 }
 
 struct Presenter {
@@ -168,11 +198,13 @@ struct Presenter {
     campaign_id: i64,
     channel: serenity::ChannelId,
     budget: Arc<Budget>,
-    /// The LLM game master (prose), when the host configured one.
-    gm: GameMaster,
-    /// Posts and speaks the LLM's prose, batch after batch, without holding up the
+    /// Posts and speaks the feed's prose, batch after batch, without holding up the
     /// sheets, the tracker and the DMs.
-    stories: super::story::Storyteller,
+    stories: Storyteller,
+    /// Events taken from the feed and not yet presented, each with its line.
+    pending: Vec<(Arc<Committed>, Option<String>)>,
+    /// GM notices not yet sent.
+    notices: Vec<String>,
     /// Public lines to speak in voice (replies to commands included).
     spoken: Vec<String>,
     lines: Vec<String>,
@@ -181,7 +213,13 @@ struct Presenter {
     /// DMs to send: user, text, and the turn whose buttons to attach.
     dms: Vec<(u64, String, Option<u64>)>,
     refs: HashMap<(String, String), u64>,
+    /// The last event taken from the feed, and the last one saved as presented.
     last_seq: u64,
+    saved_seq: u64,
+    /// Between a batch's ProseStart and its ProseEnd.
+    in_prose: bool,
+    /// The campaign ended: stop once its telling is done.
+    ended: bool,
     /// The seq of the latest `TurnStarted`: the turn the tracker's buttons act on.
     turn_seq: Option<u64>,
     /// Speaks the public narration when the bot is in voice for the campaign.
@@ -189,20 +227,82 @@ struct Presenter {
 }
 
 impl Presenter {
-    async fn present(&mut self, batch: &[Arc<Committed>]) {
+    /// Takes one item of the feed.
+    async fn take(&mut self, item: &FeedItem) {
+        match &item.kind {
+            FeedKind::Event { event } => {
+                if self.pending.len() >= MAX_PENDING {
+                    self.flush().await;
+                }
+                self.ended |= matches!(event.event.kind, EventKind::CampaignEnded);
+                self.last_seq = self.last_seq.max(event.seq);
+                self.pending.push((event.clone(), None));
+            }
+            FeedKind::Line { text } => {
+                if let Some((c, line)) = self.pending.last_mut()
+                    && c.seq == item.seq
+                {
+                    *line = Some(text.clone());
+                }
+            }
+            FeedKind::ProseStart => {
+                // The batch's lines go out before its prose.
+                self.flush().await;
+                self.in_prose = true;
+                self.stories.tell(Prose::Start);
+            }
+            FeedKind::ProseChunk { text, source } => {
+                // The channel and the voice call are public: only what an onlooker may
+                // see, and only the LLM's prose (the lines are posted already).
+                if *source == NarrationSource::Llm && item.visible_to(&Viewer::Observer) {
+                    self.stories.tell(Prose::Sentence(text.clone()));
+                }
+            }
+            FeedKind::ProseEnd => {
+                self.in_prose = false;
+                self.stories.tell(Prose::End);
+                self.save_cursor().await;
+            }
+            FeedKind::Notice { text } => {
+                if item.visible_to(&Viewer::Gm) {
+                    self.notices.push(text.clone());
+                }
+            }
+        }
+    }
+
+    /// Presents what was taken: lines, sheets, the tracker, DMs.
+    async fn flush(&mut self) {
+        if self.pending.is_empty() && self.notices.is_empty() {
+            return;
+        }
         let Ok(snap) = self.coord.snapshot(self.campaign_id).await else {
+            self.pending.clear();
+            self.notices.clear();
             return;
         };
         let state = &snap.state;
-        for c in batch {
-            self.collect(state, c);
-            self.last_seq = c.seq;
+        for (c, line) in std::mem::take(&mut self.pending) {
+            self.collect(state, &c, line);
         }
-        self.flush(state).await;
-        if let Some(stream) = self.gm.story(state, batch).await {
-            let gm_user = state.gm.as_ref().and_then(player_user_id);
-            self.stories.tell(stream, gm_user);
+        if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
+            for text in std::mem::take(&mut self.notices) {
+                self.dms.push((user, format!("(GM only) {text}"), None));
+            }
         }
+        self.notices.clear();
+        self.post(state).await;
+        if !self.in_prose {
+            self.save_cursor().await;
+        }
+    }
+
+    /// Remembers that everything up to the last event taken was presented.
+    async fn save_cursor(&mut self) {
+        if self.last_seq <= self.saved_seq {
+            return;
+        }
+        self.saved_seq = self.last_seq;
         let _ = self
             .coord
             .store()
@@ -216,7 +316,16 @@ impl Presenter {
             .await;
     }
 
-    fn collect(&mut self, state: &CampaignState, c: &Committed) {
+    /// Queues a DM of `text` to `player`, if that player may see `c` (the engine's rule).
+    fn dm(&mut self, c: &Committed, player: &PlayerId, viewer: Viewer, text: String) {
+        if c.event.visibility.allows(&viewer)
+            && let Some(user) = player_user_id(player)
+        {
+            self.dms.push((user, text, None));
+        }
+    }
+
+    fn collect(&mut self, state: &CampaignState, c: &Committed, line: Option<String>) {
         use EventKind::*;
         // Sheet and tracker bookkeeping.
         match &c.event.kind {
@@ -301,43 +410,42 @@ impl Presenter {
             _ => {}
         }
         let replied = c.origin.source == Source::Discord && c.origin.interaction.is_some();
-        let Some(text) = BuiltinNarrator::line(state, c) else {
+        let Some(text) = line else {
             return;
         };
-        match &c.event.visibility {
-            // The channel and the voice call are public: only what any onlooker may see.
-            v if v.allows(&Viewer::Observer) => {
-                self.spoken.push(text.clone());
-                if !replied {
-                    self.lines.push(text);
-                }
+        // The channel and the voice call are public: only what any onlooker may see.
+        if c.event.visibility.allows(&Viewer::Observer) {
+            self.spoken.push(text.clone());
+            if !replied {
+                self.lines.push(text);
             }
-            // Party-only: never in the channel or the call. A slash command's caller saw
-            // it in their private reply; a player who spoke it in voice gets it by DM.
+            return;
+        }
+        // Not for the channel: to whom it is addressed, each DM gated by the engine's
+        // rule for that recipient.
+        match &c.event.visibility {
+            // Party-only: a slash command's caller saw it in their private reply; a
+            // player who spoke it in voice gets it by DM.
             Visibility::Public | Visibility::Party => {
                 if replied {
                     return;
                 }
                 let to = match (&c.origin.player, &c.event.kind) {
-                    (Some(p), _) => player_user_id(p),
+                    (Some(p), _) => Some(p.clone()),
                     // The turn clock resumed after a restart: tell the player whose turn it is.
-                    (None, TurnClockResumed { creature, .. }) => state
-                        .creature(*creature)
-                        .and_then(|cr| cr.owner())
-                        .and_then(player_user_id),
+                    (None, TurnClockResumed { creature, .. }) => {
+                        state.creature(*creature).and_then(|cr| cr.owner()).cloned()
+                    }
                     (None, _) => None,
                 };
-                if let Some(user) = to {
-                    self.dms.push((user, text, None));
+                if let Some(p) = to {
+                    self.dm(c, &p, Viewer::Player(p.clone()), text);
                 }
             }
             Visibility::Player(p) => {
                 let already_shown = replied && c.origin.player.as_ref() == Some(p);
-                if !already_shown
-                    && !matches!(c.event.kind, TurnWarning { .. })
-                    && let Some(user) = player_user_id(p)
-                {
-                    self.dms.push((user, text.clone(), None));
+                if !already_shown && !matches!(c.event.kind, TurnWarning { .. }) {
+                    self.dm(c, p, Viewer::Player(p.clone()), text.clone());
                 }
                 // A secret roll is secret from the table, not from the GM.
                 if matches!(c.event.kind, DiceRolled { secret: true, .. }) {
@@ -346,28 +454,32 @@ impl Presenter {
                         .get(p)
                         .map(|pl| render::escape(&pl.name))
                         .unwrap_or_else(|| "A player".into());
-                    for gm in state.gm.iter().chain(state.co_gms.iter()) {
-                        if gm != p
-                            && let Some(user) = player_user_id(gm)
-                        {
-                            self.dms.push((
-                                user,
-                                format!("(secret roll by {roller}) {text}"),
-                                None,
-                            ));
-                        }
+                    let gms: Vec<PlayerId> = state
+                        .gm
+                        .iter()
+                        .chain(state.co_gms.iter())
+                        .filter(|gm| *gm != p)
+                        .cloned()
+                        .collect();
+                    for gm in gms {
+                        self.dm(
+                            c,
+                            &gm,
+                            Viewer::Gm,
+                            format!("(secret roll by {roller}) {text}"),
+                        );
                     }
                 }
             }
             Visibility::Gm => {
-                if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
-                    self.dms.push((user, format!("(GM only) {text}"), None));
+                if let Some(gm) = state.gm.clone() {
+                    self.dm(c, &gm, Viewer::Gm, format!("(GM only) {text}"));
                 }
             }
         }
     }
 
-    async fn flush(&mut self, state: &CampaignState) {
+    async fn post(&mut self, state: &CampaignState) {
         let lines = std::mem::take(&mut self.lines);
         let spoken = std::mem::take(&mut self.spoken);
         if let Some(voice) = &self.voice

@@ -1,36 +1,43 @@
-//! The storyteller: posts the LLM game master's prose in a campaign channel as it
-//! streams in, and speaks each sentence in voice as soon as it is complete.
+//! The storyteller: renders the table feed's prose in a campaign channel as it streams
+//! in, and speaks each sentence in voice as soon as it is complete.
 //!
-//! The engine's own lines (every number, every outcome) are posted by the presenter and
-//! the command replies; this adds only the LLM's prose ([`NarrationSource::Llm`]
-//! sentences). One message per batch, created with the first sentence and edited as
-//! more arrive — at most one edit per [`EditPacer`] interval, inside the channel's
-//! shared write budget. Batches are told strictly in order, one after another, on a
-//! task of their own so a slow LLM never holds up sheets, the initiative tracker or
-//! turn DMs. GM notices (the LLM stopped or started working again) go to the GM by DM.
+//! The feed tells each batch once ([`crate::feed`]: one `GameMaster::story` call per
+//! batch, stored before it is published); this only renders what the presenter's feed
+//! subscription hands it. The engine's own lines (every number, every outcome) are
+//! posted by the presenter and the command replies; this adds only the LLM's public
+//! prose ([`NarrationSource::Llm`] sentences the channel may see). One message per
+//! batch, created with the first sentence and edited as more arrive — at most one edit
+//! per [`EditPacer`] interval, inside the channel's shared write budget. Batches are
+//! rendered strictly in order on a task of their own, so Discord's pacing never holds
+//! up sheets, the initiative tracker or turn DMs.
 
 use super::presenter::Budget;
 use super::render;
-use crate::narrator::{EditPacer, NarrationEvent, NarrationSource, NarrationStream};
-use dicebard_engine::Visibility;
+use crate::narrator::EditPacer;
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Batches waiting to be told; beyond this a batch's prose is dropped (its mechanics
-/// were posted already) rather than letting the queue grow without bound.
-const QUEUE: usize = 32;
+/// Prose items waiting to be rendered; beyond this a sentence is dropped from the
+/// channel (it stays in the feed) rather than letting the queue grow without bound.
+const QUEUE: usize = 1024;
 
-struct Job {
-    stream: NarrationStream,
-    gm_user: Option<u64>,
+/// One step of a batch's prose, as the feed told it.
+#[derive(Debug)]
+pub enum Prose {
+    /// A batch's prose begins: the next sentence opens a new message.
+    Start,
+    /// A sentence the channel may see, written by the LLM.
+    Sentence(String),
+    /// The batch's prose is complete.
+    End,
 }
 
-/// Hands batches to the campaign's storyteller task. Cheap to clone.
+/// Hands prose to the campaign's storyteller task. Cheap to clone.
 #[derive(Clone)]
 pub struct Storyteller {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Prose>,
     campaign_id: i64,
 }
 
@@ -55,12 +62,12 @@ impl Storyteller {
         Storyteller { tx, campaign_id }
     }
 
-    /// Tells `stream` after the batches before it. Never waits.
-    pub fn tell(&self, stream: NarrationStream, gm_user: Option<u64>) {
-        if self.tx.try_send(Job { stream, gm_user }).is_err() {
+    /// Renders `prose` after what came before it. Never waits.
+    pub fn tell(&self, prose: Prose) {
+        if self.tx.try_send(prose).is_err() {
             tracing::warn!(
                 campaign = self.campaign_id,
-                "the storyteller is backed up: this batch gets no prose"
+                "the storyteller is backed up: prose left out of the channel"
             );
         }
     }
@@ -74,62 +81,63 @@ struct Teller {
     voice: Option<super::voice::VoiceHub>,
 }
 
-impl Teller {
-    async fn run(self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(job) = rx.recv().await {
-            self.tell(job).await;
-        }
-    }
+/// The message of the batch being told.
+#[derive(Default)]
+struct Telling {
+    text: String,
+    message: Option<serenity::MessageId>,
+    pacer: EditPacer,
+}
 
-    async fn tell(&self, mut job: Job) {
-        let mut text = String::new();
-        let mut message: Option<serenity::MessageId> = None;
-        let mut pacer = EditPacer::default();
+impl Teller {
+    async fn run(self, mut rx: mpsc::Receiver<Prose>) {
+        let mut t = Telling::default();
         loop {
-            let next = match pacer.next_at() {
-                Some(at) => match tokio::time::timeout_at(at, job.stream.next()).await {
+            let next = match t.pacer.next_at() {
+                Some(at) => match tokio::time::timeout_at(at, rx.recv()).await {
                     Ok(n) => n,
                     Err(_) => {
                         // A held-back edit is due.
-                        if pacer.flush(Instant::now()) {
-                            self.show(&mut message, &text).await;
+                        if t.pacer.flush(Instant::now()) {
+                            self.show(&mut t.message, &t.text).await;
                         }
                         continue;
                     }
                 },
-                None => job.stream.next().await,
+                None => rx.recv().await,
             };
             match next {
-                // The channel and the voice call are public: party-only prose stays out.
-                Some(NarrationEvent::Sentence {
-                    visibility: Visibility::Public,
-                    text: sentence,
-                    source: NarrationSource::Llm,
-                    ..
-                }) => {
+                Some(Prose::Sentence(sentence)) => {
                     if let Some(voice) = &self.voice {
                         voice.speak(self.campaign_id, &sentence);
                     }
-                    if !text.is_empty() {
-                        text.push(' ');
+                    if !t.text.is_empty() {
+                        t.text.push(' ');
                     }
-                    text.push_str(&sentence);
-                    if message.is_none() || pacer.ready(Instant::now()) {
-                        if message.is_none() {
+                    t.text.push_str(&sentence);
+                    if t.message.is_none() || t.pacer.ready(Instant::now()) {
+                        if t.message.is_none() {
                             // The first sentence opens the message and starts the pacing.
-                            pacer.ready(Instant::now());
+                            t.pacer.ready(Instant::now());
                         }
-                        self.show(&mut message, &text).await;
+                        self.show(&mut t.message, &t.text).await;
                     }
                 }
-                // The engine's lines were posted by the presenter already.
-                Some(NarrationEvent::Sentence { .. }) => {}
-                Some(NarrationEvent::Notice(n)) => self.notify_gm(job.gm_user, &n.text).await,
-                Some(NarrationEvent::Done(_)) | None => break,
+                // A batch ends (or a new one starts without its end: a restart cut it
+                // off): what is owed goes out, the next sentence opens a new message.
+                Some(Prose::Start) | Some(Prose::End) => {
+                    if t.pacer.flush(Instant::now()) {
+                        self.show(&mut t.message, &t.text).await;
+                    }
+                    t = Telling::default();
+                }
+                None => {
+                    if t.pacer.flush(Instant::now()) {
+                        self.show(&mut t.message, &t.text).await;
+                    }
+                    return;
+                }
             }
-        }
-        if pacer.flush(Instant::now()) {
-            self.show(&mut message, &text).await;
         }
     }
 
@@ -153,13 +161,6 @@ impl Teller {
                     }
                 }
             }
-        }
-    }
-
-    async fn notify_gm(&self, gm_user: Option<u64>, text: &str) {
-        if let Some(user) = gm_user {
-            let text = format!("(GM only) {text}");
-            super::send_dm(&self.http, self.campaign_id, user, &text, Vec::new()).await;
         }
     }
 }

@@ -48,6 +48,26 @@ impl FeedSubscription {
         self.pos
     }
 
+    /// The last event whose whole telling (its lines, and its batch's prose) this
+    /// subscription has gone past, shown or filtered out. A front end that must know
+    /// when everything up to an event has been rendered (the terminal, before it says a
+    /// command is done) waits for this to reach it, checking again when
+    /// [`Feed::told`] moves or the subscription gives an item.
+    pub fn passed(&self) -> u64 {
+        // `told` is moved after the batch's items are published: read it first, then
+        // whether anything published is still waiting here.
+        let told = *self.feed.inner.told.borrow();
+        let drained = self.caught_up
+            && self.backlog.is_empty()
+            && self.rx.as_ref().is_none_or(|rx| rx.is_empty());
+        if drained {
+            told
+        } else {
+            // Everything filed under an earlier event than the current one was passed.
+            told.min(self.pos.seq.saturating_sub(1))
+        }
+    }
+
     /// The next item this viewer may see. `None` when the feed has stopped and all it
     /// stored was delivered (or the store cannot be read).
     pub async fn next(&mut self) -> Option<Arc<FeedItem>> {

@@ -29,6 +29,10 @@ pub(super) struct Teller {
     told: watch::Sender<u64>,
     /// The last item published (or stored before this task started).
     prev: FeedCursor,
+    /// Whether the LLM tells this campaign's story (as of the last batch): only then
+    /// does a batch wait for more events (one prompt for what one command set off);
+    /// otherwise it takes what has come and is told at once.
+    narrating: bool,
 }
 
 type Started = (
@@ -73,6 +77,7 @@ impl Teller {
         let (live, _) = broadcast::channel(options.live_buffer.clamp(1, 1 << 16));
         let weak = live.downgrade();
         let (told, told_rx) = watch::channel(through);
+        let narrating = gm.llm_narrator.is_some();
         let teller = Teller {
             coordinator,
             store,
@@ -82,6 +87,7 @@ impl Teller {
             live,
             told,
             prev,
+            narrating,
         };
         let span = tracing::info_span!("feed", campaign = campaign_id);
         let task = tokio::spawn(tracing::Instrument::instrument(teller.run(sub), span));
@@ -92,7 +98,12 @@ impl Teller {
         let max_batch = self.options.max_batch.max(1);
         while let Some(first) = sub.next().await {
             let mut batch = vec![first];
-            let until = Instant::now() + self.options.window;
+            let window = if self.narrating {
+                self.options.window
+            } else {
+                Duration::ZERO
+            };
+            let until = Instant::now() + window;
             while batch.len() < max_batch {
                 match tokio::time::timeout_at(until, sub.next()).await {
                     Ok(Some(e)) => batch.push(e),
@@ -100,6 +111,15 @@ impl Teller {
                 }
             }
             self.tell(&batch).await;
+            if batch
+                .iter()
+                .any(|c| matches!(c.event.kind, dicebard_engine::EventKind::CampaignEnded))
+            {
+                // Nothing follows the end: the task (and its hold on the campaign's
+                // actor) ends; subscribers drain what is stored. `Feeds::feed` starts it
+                // again if it is asked for.
+                break;
+            }
         }
     }
 
@@ -109,7 +129,10 @@ impl Teller {
             return;
         };
         let state = match self.coordinator.snapshot(self.campaign_id).await {
-            Ok(s) => Some(s.state),
+            Ok(s) => {
+                self.narrating = self.gm.narrates(&s.state);
+                Some(s.state)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "no snapshot: this batch is told without lines or prose");
                 None
@@ -140,6 +163,9 @@ impl Teller {
             .filter_map(|i| stored_from_item(i, i.seq))
             .collect();
         if !self.write(&rows, Some(last)).await {
+            // Not stored, so not published (a restart tells it again); the feed moves
+            // on, and whoever waits for it is not left waiting.
+            self.told.send_replace(last);
             return;
         }
         for item in items {

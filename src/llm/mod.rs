@@ -27,7 +27,7 @@ pub mod text;
 pub use breaker::Breaker;
 pub use budget::{Prices, UsageMeter, UsageReport};
 pub use error::LlmError;
-pub use npc::{LlmNpcPolicy, NpcIntents};
+pub use npc::LlmNpcPolicy;
 
 use crate::clock::Clock;
 use crate::config::{Config, LlmConfig, NarratorKind, Secret};

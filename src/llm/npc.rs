@@ -4,61 +4,24 @@
 //! garbage — falls back to the engine's built-in tactical policy. The choice is still
 //! one of the engine's options, and the engine checks it again when it resolves it.
 //!
-//! The intent line is kept in [`NpcIntents`] for the narrator to weave into the prose
-//! of that monster's turn.
+//! The intent line goes back to the campaign actor with the choice and is recorded in
+//! the log (a GM-only `NpcIntent` event before the monster's action), where the
+//! narrator reads it for the prose of that monster's turn.
 
 use super::breaker::Breaker;
 use super::text::{extract_json_object, fence};
 use super::{ChatRequest, Llm, Purpose, ToolSpec};
-use crate::coordinator::NpcPolicy;
-use crate::store::Store;
+use crate::coordinator::{NpcChoice, NpcPolicy};
 use dicebard_engine::creature::Creature;
-use dicebard_engine::{CampaignState, CreatureId, NpcOption};
+use dicebard_engine::{CampaignState, NpcOption};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
-
-/// Intent lines chosen for monsters, waiting for the narrator. Keyed by campaign name
-/// (the policy sees the state, not the campaign id; names are unique per store).
-#[derive(Debug, Clone, Default)]
-pub struct NpcIntents {
-    inner: Arc<Mutex<IntentMap>>,
-}
-
-/// Campaign name → (creature, intent) in the order chosen.
-type IntentMap = HashMap<String, VecDeque<(CreatureId, String)>>;
-
-impl NpcIntents {
-    pub fn put(&self, campaign: &str, creature: CreatureId, intent: String) {
-        let mut m = self.inner.lock().expect("npc intents poisoned");
-        let q = m.entry(campaign.to_string()).or_default();
-        q.push_back((creature, intent));
-        while q.len() > 32 {
-            q.pop_front();
-        }
-    }
-
-    /// Removes and returns the intents of `creatures` in `campaign`.
-    pub fn take(&self, campaign: &str, creatures: &[CreatureId]) -> Vec<(CreatureId, String)> {
-        let mut m = self.inner.lock().expect("npc intents poisoned");
-        let Some(q) = m.get_mut(campaign) else {
-            return Vec::new();
-        };
-        let (mine, rest): (VecDeque<_>, VecDeque<_>) =
-            q.drain(..).partition(|(c, _)| creatures.contains(c));
-        *q = rest;
-        mine.into_iter().collect()
-    }
-}
+use std::sync::Arc;
 
 /// The policy.
 pub struct LlmNpcPolicy {
     llm: Arc<Llm>,
-    intents: NpcIntents,
-    store: Option<Store>,
-    ids: Mutex<HashMap<String, i64>>,
     breaker: Breaker,
 }
 
@@ -81,35 +44,11 @@ struct Choice {
 }
 
 impl LlmNpcPolicy {
-    pub fn new(llm: Arc<Llm>, intents: NpcIntents, store: Option<Store>) -> Self {
+    pub fn new(llm: Arc<Llm>) -> Self {
         LlmNpcPolicy {
             llm,
-            intents,
-            store,
-            ids: Mutex::new(HashMap::new()),
             breaker: Breaker::default(),
         }
-    }
-
-    /// The campaign id for the budget (0 when the store does not know the name).
-    async fn campaign_id(&self, name: &str) -> i64 {
-        if let Some(id) = self.ids.lock().expect("ids poisoned").get(name) {
-            return *id;
-        }
-        let id = match &self.store {
-            Some(s) => s
-                .campaign_by_name(name)
-                .await
-                .ok()
-                .flatten()
-                .map_or(0, |r| r.id),
-            None => 0,
-        };
-        self.ids
-            .lock()
-            .expect("ids poisoned")
-            .insert(name.to_string(), id);
-        id
     }
 
     /// The request for the active NPC's decision.
@@ -187,10 +126,10 @@ impl LlmNpcPolicy {
 
     async fn decide(
         &self,
+        campaign: i64,
         state: &CampaignState,
         options: &[NpcOption],
     ) -> Result<(NpcOption, String), String> {
-        let campaign = self.campaign_id(&state.name).await;
         let req = Self::request(state, options);
         let deadline = self.llm.settings().decision_timeout;
         let resp = self
@@ -258,30 +197,28 @@ impl NpcPolicy for LlmNpcPolicy {
 
     fn choose<'a>(
         &'a self,
+        campaign: i64,
         state: &'a CampaignState,
         options: &'a [NpcOption],
-    ) -> BoxFuture<'a, NpcOption> {
+    ) -> BoxFuture<'a, NpcChoice> {
         Box::pin(async move {
-            let builtin = || dicebard_engine::choose_npc_option(state, options);
+            let builtin = || NpcChoice::plain(dicebard_engine::choose_npc_option(state, options));
             if !self.llm.settings().npc_decisions
                 || options.len() <= 1
                 || state.settings.narrator == dicebard_engine::NarratorMode::Builtin
             {
                 return builtin();
             }
-            let campaign = self.campaign_id(&state.name).await;
             if !self.breaker.allow(campaign) {
                 return builtin();
             }
-            match self.decide(state, options).await {
+            match self.decide(campaign, state, options).await {
                 Ok((option, intent)) => {
                     self.breaker.success(campaign);
-                    if let Some(npc) = state.active_creature()
-                        && !intent.is_empty()
-                    {
-                        self.intents.put(&state.name, npc.id, intent);
+                    NpcChoice {
+                        option,
+                        intent: Some(intent).filter(|i| !i.trim().is_empty()),
                     }
-                    option
                 }
                 Err(e) => {
                     if self.breaker.failure(campaign) {

@@ -468,6 +468,8 @@ impl BuiltinNarrator {
                 CombatOutcome::Ended => "The fight is over.".into(),
             },
             Whispered { text, .. } => format!("(The GM whispers) {text}"),
+            // The monster's stated intent is for the narrator's prose, not a line.
+            NpcIntent { .. } => return None,
             GmGranted { player } => {
                 let who = state
                     .players

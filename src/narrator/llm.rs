@@ -23,7 +23,7 @@ use super::prompt::NarrationPrompt;
 use super::{BuiltinNarrator, Narration, Narrator};
 use crate::coordinator::Committed;
 use crate::llm::text::check_numbers;
-use crate::llm::{Breaker, ChatDelta, Llm, LlmError, NpcIntents, UsageReport};
+use crate::llm::{Breaker, ChatDelta, Llm, LlmError, UsageReport};
 use crate::store::{Store, StoredFact};
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Visibility};
 use futures_util::StreamExt;
@@ -467,7 +467,6 @@ struct Inner {
     limits: MemoryLimits,
     memories: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<CampaignMemory>>>>,
     breaker: Breaker,
-    intents: NpcIntents,
     summarising: Mutex<HashSet<i64>>,
 }
 
@@ -518,16 +517,9 @@ impl LlmNarrator {
                 limits: options.limits,
                 memories: Mutex::new(HashMap::new()),
                 breaker: Breaker::new(options.cooldown, options.cooldown_max),
-                intents: NpcIntents::default(),
                 summarising: Mutex::new(HashSet::new()),
             }),
         }
-    }
-
-    /// The intents the NPC policy writes for this narrator: pass it to
-    /// [`crate::llm::LlmNpcPolicy::new`].
-    pub fn npc_intents(&self) -> NpcIntents {
-        self.inner.intents.clone()
     }
 
     pub fn llm(&self) -> &Arc<Llm> {
@@ -655,10 +647,16 @@ impl LlmNarrator {
                     })
                     .filter(|id| state.creature(*id).is_some_and(|c| !c.is_pc()))
                     .collect();
-                let intents: Vec<(String, String)> = inner
-                    .intents
-                    .take(&state.name, &npcs)
-                    .into_iter()
+                // The monsters' stated intents, as the log recorded them before their
+                // actions in this batch.
+                let intents: Vec<(String, String)> = events
+                    .iter()
+                    .filter_map(|c| match &c.event.kind {
+                        EventKind::NpcIntent { creature, intent } if npcs.contains(creature) => {
+                            Some((*creature, intent.clone()))
+                        }
+                        _ => None,
+                    })
                     .map(|(id, why)| {
                         (
                             state

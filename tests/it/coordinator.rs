@@ -12,8 +12,8 @@
 
 use dicebard::clock::Clock;
 use dicebard::coordinator::{
-    BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcPolicy, Origin, Snapshot, Source,
-    SubmitError, Subscription,
+    BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcChoice, NpcPolicy, Origin, Snapshot,
+    Source, SubmitError, Subscription,
 };
 use dicebard::store::{DbLocation, Store, StoreOptions};
 use dicebard_engine::character::CharacterSpec;
@@ -977,9 +977,10 @@ struct StallingPolicy {
 impl NpcPolicy for StallingPolicy {
     fn choose<'a>(
         &'a self,
+        _campaign_id: i64,
         state: &'a CampaignState,
         options: &'a [NpcOption],
-    ) -> BoxFuture<'a, NpcOption> {
+    ) -> BoxFuture<'a, NpcChoice> {
         Box::pin(async move {
             if state.name == self.campaign {
                 if !self.entered.swap(true, Ordering::SeqCst) {
@@ -987,7 +988,7 @@ impl NpcPolicy for StallingPolicy {
                 }
                 let _permit = self.gate.acquire().await.unwrap();
             }
-            dicebard_engine::choose_npc_option(state, options)
+            NpcChoice::plain(dicebard_engine::choose_npc_option(state, options))
         })
     }
 }
@@ -1070,6 +1071,203 @@ async fn a_stalled_campaign_does_not_hold_up_another() {
         t.last_seq(slow).await > slow_seq + 1,
         "the goblin acted, then the roll"
     );
+    t.coord.shutdown().await;
+}
+
+/// A slow NPC decision (an LLM thinking) holds up only that monster's turn: the policy
+/// runs off the campaign's loop, so the campaign's snapshots and its GM's commands are
+/// answered meanwhile; a player's command waits for the monster, as before; and an
+/// answer for a turn that is over by the time it comes is dropped, not played.
+#[tokio::test(start_paused = true)]
+async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
+    let _frozen = FrozenClock::hold();
+    let gate = Arc::new(Semaphore::new(0));
+    let stalled = Arc::new(Notify::new());
+    let policy = Arc::new(StallingPolicy {
+        campaign: "Slow Table".into(),
+        gate: gate.clone(),
+        stalled: stalled.clone(),
+        entered: AtomicBool::new(false),
+    });
+    let t = Table::new(CoordinatorOptions {
+        npc_policy: policy,
+        ..options()
+    })
+    .await;
+    let alice = player("alice");
+    let slow = t.campaign("Slow Table", 2, &[(&alice, "Alia")]).await;
+    let gm = t.gm.clone();
+    t.submit(
+        slow,
+        &gm,
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "goblin".into(),
+                count: 1,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    // Pass Alia's turns until the goblin is up and its policy is thinking.
+    let notified = stalled.notified();
+    tokio::pin!(notified);
+    let mut passes = 0;
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut notified => break,
+            snap = t.coord.snapshot(slow) => {
+                let snap = snap.unwrap();
+                if dicebard_engine::npc_options(&snap.state).is_empty() {
+                    passes += 1;
+                    assert!(passes < 5, "the goblin never got a turn");
+                    t.submit(slow, &alice, Action::EndTurn).await.unwrap();
+                } else {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+    let before = t.last_seq(slow).await;
+
+    // The snapshot is answered while the goblin decides (it used to wait for it).
+    let snap = within(
+        "a snapshot while the monster decides",
+        t.coord.snapshot(slow),
+    )
+    .await
+    .unwrap();
+    assert_eq!(snap.seq, before);
+    assert!(
+        !dicebard_engine::npc_options(&snap.state).is_empty(),
+        "the goblin is still up, deciding"
+    );
+    // So is the GM's command.
+    let rolled = t.submit(slow, &gm, roll()).await.unwrap();
+    assert!(matches!(rolled[0].event.kind, EventKind::DiceRolled { .. }));
+    // A player's command waits for the monster.
+    let coord = t.coord.clone();
+    let a = alice.clone();
+    let waiting =
+        tokio::spawn(async move { coord.submit(slow, cmd(&a, roll()), origin(&a)).await });
+    advance(10).await;
+    assert!(
+        !waiting.is_finished(),
+        "the player's command waits its turn"
+    );
+
+    // The GM ends the fight before the goblin's answer comes: the answer is dropped.
+    let ended = t.submit(slow, &gm, Action::EndCombat).await.unwrap();
+    assert!(
+        ended
+            .iter()
+            .any(|c| matches!(c.event.kind, EventKind::CombatEnded { .. })),
+        "{:?}",
+        kinds(&ended)
+    );
+    gate.add_permits(1_000);
+    let evs = within("the waiting command", waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(evs[0].event.kind, EventKind::DiceRolled { .. }));
+    let log = t.store.events(slow, before).await.unwrap();
+    let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "DiceRolled").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| matches!(*k, "AttackRolled" | "Dodged" | "NpcIntent")),
+        "a stale NPC answer was played: {kinds:?}"
+    );
+    t.coord.shutdown().await;
+}
+
+/// A policy that states an intent (as the LLM's does) with its choice.
+struct StatingPolicy;
+
+impl NpcPolicy for StatingPolicy {
+    fn choose<'a>(
+        &'a self,
+        _campaign_id: i64,
+        state: &'a CampaignState,
+        options: &'a [NpcOption],
+    ) -> BoxFuture<'a, NpcChoice> {
+        Box::pin(async move {
+            NpcChoice {
+                option: dicebard_engine::choose_npc_option(state, options),
+                intent: Some("Snarling,\n\tit lunges at the weakest.".into()),
+            }
+        })
+    }
+}
+
+/// The NPC's stated intent travels in the log: a GM-only `NpcIntent` event (one line,
+/// no control characters) right before the monster's own action.
+#[tokio::test(start_paused = true)]
+async fn an_npcs_stated_intent_is_recorded_in_the_log() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(CoordinatorOptions {
+        npc_policy: Arc::new(StatingPolicy),
+        ..options()
+    })
+    .await;
+    let alice = player("alice");
+    let id = t.campaign("Stated Intent", 3, &[(&alice, "Alia")]).await;
+    t.submit(
+        id,
+        &t.gm.clone(),
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "goblin".into(),
+                count: 1,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let mut found = None;
+    for _ in 0..50 {
+        let log = t.store.events(id, 0).await.unwrap();
+        if let Some(i) = log.iter().position(|e| e.kind == "NpcIntent") {
+            found = Some((log, i));
+            break;
+        }
+        let snap = t.snapshot(id).await;
+        if dicebard_engine::npc_options(&snap.state).is_empty() && snap.state.in_combat() {
+            t.submit(id, &alice, Action::EndTurn).await.unwrap();
+        } else {
+            advance(1).await;
+        }
+    }
+    let (log, i) = found.expect("the goblin acted with a stated intent");
+    let intent = &log[i];
+    assert_eq!(intent.visibility, "gm", "the intent is for the GM's eyes");
+    let event: dicebard_engine::Event = serde_json::from_str(&intent.body).unwrap();
+    let EventKind::NpcIntent {
+        creature,
+        intent: text,
+    } = event.kind
+    else {
+        panic!("{event:?}")
+    };
+    assert_eq!(text, "Snarling, it lunges at the weakest.");
+    let next: dicebard_engine::Event = serde_json::from_str(
+        &log.get(i + 1)
+            .expect("the monster's action follows its intent")
+            .body,
+    )
+    .unwrap();
+    match next.kind {
+        EventKind::AttackRolled { attacker, .. } => assert_eq!(attacker, creature),
+        EventKind::Dodged { creature: c } => assert_eq!(c, creature),
+        other => panic!("not the monster's action: {other:?}"),
+    }
     t.coord.shutdown().await;
 }
 

@@ -572,3 +572,136 @@ async fn a_telling_cut_off_is_closed_on_restart_not_told_again() {
     assert_eq!(narration_requests(&server), 1, "not told a second time");
     t.close().await;
 }
+
+/// A campaign played before the feed existed (a database from before migration 0004:
+/// no feed cursor) is not told again from its first event: its feed starts at the log's
+/// end, no line or prose is made for the old history and the LLM is asked only about
+/// what happens afterwards.
+#[tokio::test]
+async fn a_campaign_from_before_the_feed_starts_at_the_logs_end() {
+    let server = FakeLlm::start().await;
+    server.always(openai::text_stream(
+        &["Thorin looks around. ", "Nothing stirs."],
+        Duration::from_millis(5),
+        Some((100, 20)),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let t = Table::open(&dir.path().join("feed.sqlite3")).await;
+    let id = t.create("Old Tale", 5).await;
+    t.run(
+        id,
+        "alice",
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+    )
+    .await;
+    t.run(id, "alice", check(Skill::Perception)).await;
+    let old_last = t.last_seq(id).await;
+    let path = t.close().await;
+
+    // The file as a database from before 0004 was: no cursor, 0004 not applied.
+    let mut conn = sqlx::sqlite::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+    )
+    .await
+    .unwrap();
+    use sqlx::Connection as _;
+    sqlx::query("DELETE FROM feed_cursors")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 4")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let t = Table::open(&path).await;
+    assert_eq!(t.store.feed_cursor(id).await.unwrap(), old_last);
+    let feed = Feed::start(
+        t.coord.clone(),
+        llm_gm(&server, &t.store),
+        id,
+        FeedOptions::default(),
+    )
+    .await
+    .unwrap();
+    let sub = feed.subscribe(Viewer::Gm, FeedCursor::new(old_last, u32::MAX));
+    let replay = feed.subscribe(Viewer::Gm, FeedCursor::START);
+    t.run(id, "alice", check(Skill::Investigation)).await;
+    told(&feed, t.last_seq(id).await).await;
+    feed.stop().await;
+    let items = drain(sub).await;
+    assert!(
+        items.iter().any(|i| i.seq == old_last + 1),
+        "the new event is told: {items:?}"
+    );
+    assert!(!llm_prose(&items).is_empty(), "{items:?}");
+    let replayed = drain(replay).await;
+    assert!(
+        replayed
+            .iter()
+            .all(|i| i.seq > old_last || matches!(i.kind, FeedKind::Event { .. })),
+        "no line or prose for the old history: {replayed:?}"
+    );
+    assert_eq!(
+        narration_requests(&server),
+        1,
+        "the LLM is asked about the new batch only"
+    );
+    t.close().await;
+}
+
+/// The composition root's registry: two front ends asking `Feeds` for the same campaign
+/// (the terminal's player and Discord's channel, say) share one feed task, so both get
+/// the same prose and the LLM is asked once per batch, not once per front end.
+#[tokio::test]
+async fn two_front_ends_share_one_feed_and_one_llm_call_per_batch() {
+    let server = FakeLlm::start().await;
+    server.always(openai::text_stream(
+        &["The wind howls. ", "Thorin holds his ground."],
+        Duration::from_millis(5),
+        Some((100, 20)),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let t = Table::open(&dir.path().join("feed.sqlite3")).await;
+    let id = t.create("Shared Tale", 9).await;
+    let feeds = dicebard::feed::Feeds::new(
+        t.coord.clone(),
+        llm_gm(&server, &t.store),
+        FeedOptions::default(),
+    );
+    let terminal = feeds.feed(id).await.unwrap();
+    let discord = feeds.feed(id).await.unwrap();
+    let player_sub = terminal.subscribe(Viewer::Player(player("alice")), FeedCursor::START);
+    let channel_sub = discord.subscribe(Viewer::Observer, FeedCursor::START);
+    t.run(
+        id,
+        "alice",
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+    )
+    .await;
+    told(&terminal, t.last_seq(id).await).await;
+    let before = narration_requests(&server);
+    t.run(id, "alice", check(Skill::Athletics)).await;
+    told(&discord, t.last_seq(id).await).await;
+    assert_eq!(
+        narration_requests(&server),
+        before + 1,
+        "one LLM call for the batch, with two front ends watching"
+    );
+    feeds.stop_all().await;
+    let player_items = drain(player_sub).await;
+    let channel_items = drain(channel_sub).await;
+    let told_player = llm_prose(&player_items);
+    assert!(!told_player.is_empty(), "{player_items:?}");
+    assert_eq!(
+        told_player,
+        llm_prose(&channel_items),
+        "the same words for both"
+    );
+    t.close().await;
+}

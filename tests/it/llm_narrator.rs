@@ -7,7 +7,7 @@
 use crate::support;
 
 use dicebard::coordinator::{Committed, NpcPolicy};
-use dicebard::llm::{LlmError, LlmNpcPolicy, NpcIntents, ProviderKind};
+use dicebard::llm::{LlmError, LlmNpcPolicy, ProviderKind};
 use dicebard::narrator::llm::NarratorOptions;
 use dicebard::narrator::memory::{CampaignMemory, Fact, FactKind, MemoryLimits};
 use dicebard::narrator::{
@@ -710,12 +710,23 @@ async fn npc_policy_uses_the_llms_choice_and_its_intent_reaches_the_prose() {
         None,
     );
     let narrator = LlmNarrator::new(llm.clone(), None, dicebard::clock::Clock::system());
-    let policy = LlmNpcPolicy::new(llm, narrator.npc_intents(), None);
-    let choice = policy.choose(&w.state, &options).await;
-    assert_eq!(choice, options[pick - 1]);
+    let policy = LlmNpcPolicy::new(llm);
+    let choice = policy.choose(1, &w.state, &options).await;
+    assert_eq!(choice.option, options[pick - 1]);
+    assert_eq!(
+        choice.intent.as_deref(),
+        Some("Cowering, it ducks behind its shield.")
+    );
     let req = &server.requests()[0].body;
     assert!(req.to_string().contains("<options>"));
-    let events = w.run("system", Action::NpcAct { option: choice });
+    // The intent travels in the log: the engine records it before the monster acts.
+    let events = w.run(
+        "system",
+        Action::NpcAct {
+            option: choice.option,
+            intent: choice.intent,
+        },
+    );
     server.push(openai::text("The goblin cowers."));
     drain(&narrator, &w, &events).await;
     let prompt = last_user_prompt(&server);
@@ -748,18 +759,21 @@ async fn npc_policy_falls_back_on_garbage_bad_numbers_and_timeouts() {
     ));
     for _ in 0..3 {
         // A fresh policy each time: a failure opens the breaker of the one before.
-        let policy = LlmNpcPolicy::new(llm.clone(), NpcIntents::default(), None);
-        assert_eq!(policy.choose(&w.state, &options).await, builtin);
+        let policy = LlmNpcPolicy::new(llm.clone());
+        assert_eq!(policy.choose(1, &w.state, &options).await.option, builtin);
     }
     server.push(Reply::Hang);
-    let policy = LlmNpcPolicy::new(llm.clone(), NpcIntents::default(), None);
+    let policy = LlmNpcPolicy::new(llm.clone());
     // A watchdog, not a timing assertion: the decision timeout must end the wait.
-    let chosen = tokio::time::timeout(Duration::from_secs(60), policy.choose(&w.state, &options))
-        .await
-        .expect("the policy does not wait on a hung LLM");
-    assert_eq!(chosen, builtin);
+    let chosen = tokio::time::timeout(
+        Duration::from_secs(60),
+        policy.choose(1, &w.state, &options),
+    )
+    .await
+    .expect("the policy does not wait on a hung LLM");
+    assert_eq!(chosen.option, builtin);
     let before = server.request_count();
-    assert_eq!(policy.choose(&w.state, &options).await, builtin);
+    assert_eq!(policy.choose(1, &w.state, &options).await.option, builtin);
     assert_eq!(
         server.request_count(),
         before,
@@ -786,7 +800,7 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
         s,
         Some(store.clone()),
     );
-    let policy = LlmNpcPolicy::new(llm, NpcIntents::default(), Some(store.clone()));
+    let policy = LlmNpcPolicy::new(llm);
     let options = CoordinatorOptions {
         npc_policy: Arc::new(policy),
         ..Default::default()
@@ -921,7 +935,7 @@ async fn npc_decisions_get_the_configured_timeout_not_15s() {
         Some(store.clone()),
         dicebard::clock::Clock::system(),
     ));
-    let policy = LlmNpcPolicy::new(llm, NpcIntents::default(), Some(store.clone()));
+    let policy = LlmNpcPolicy::new(llm);
     assert!(policy.decision_timeout() >= Duration::from_secs(30));
     let options = CoordinatorOptions {
         npc_policy: Arc::new(policy),

@@ -97,6 +97,7 @@ fn next_command(s: &CampaignState) -> Command {
     if !opts.is_empty() {
         return Command::system(Action::NpcAct {
             option: choose_npc_option(s, &opts),
+            intent: None,
         });
     }
     let me = s.active_creature().expect("someone's turn");

@@ -173,9 +173,12 @@ pub enum Action {
     Tick,
     /// System: after a restart, give the active player the time they had left.
     ResumeClock,
-    /// System (or GM): the active NPC acts.
+    /// System (or GM): the active NPC acts. `intent`, when the NPC policy stated one,
+    /// is recorded before the action as a GM-only [`crate::EventKind::NpcIntent`].
     NpcAct {
         option: NpcOption,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        intent: Option<String>,
     },
 }
 

@@ -408,6 +408,14 @@ pub enum EventKind {
         to: PlayerId,
         text: String,
     },
+    /// What a monster meant by the action that follows it, as the NPC policy (an LLM)
+    /// stated it: narration material, GM-only, no rules effect. Bounded and stripped of
+    /// control characters by the engine.
+    NpcIntent {
+        creature: CreatureId,
+        #[serde(default)]
+        intent: String,
+    },
 }
 
 impl EventKind {
@@ -458,6 +466,7 @@ impl EventKind {
             CombatEnded { .. } => "CombatEnded",
             GmGranted { .. } => "GmGranted",
             Whispered { .. } => "Whispered",
+            NpcIntent { .. } => "NpcIntent",
         }
     }
 }

@@ -47,7 +47,10 @@ fn random_command(d: &mut SeededDice, s: &CampaignState) -> Command {
         } else {
             pick(d, &opts).clone()
         };
-        return Command::system(Action::NpcAct { option: o });
+        return Command::system(Action::NpcAct {
+            option: o,
+            intent: None,
+        });
     }
     // Most of the time the active player acts.
     let active = s
@@ -142,6 +145,7 @@ fn random_command(d: &mut SeededDice, s: &CampaignState) -> Command {
             } else {
                 Action::NpcAct {
                     option: NpcOption::Pass,
+                    intent: None,
                 }
             });
         }

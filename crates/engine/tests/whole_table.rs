@@ -385,6 +385,7 @@ fn random_action(r: &mut Rng, s: &CampaignState, players: &[PlayerId]) -> Action
                 attack: hostile_text(r),
                 target,
             },
+            intent: Some(hostile_text(r)),
         },
         _ => {
             if r.chance(2) {
@@ -542,7 +543,10 @@ fn campaign(seed: u64, steps: usize) {
             } else {
                 r.pick(&opts).clone()
             };
-            Command::system(Action::NpcAct { option: o })
+            Command::system(Action::NpcAct {
+                option: o,
+                intent: None,
+            })
         } else if i > steps * 9 / 10 && r.chance(1_000) {
             // Rarely, near the end, the end.
             Command::player("gm", Action::EndCampaign)

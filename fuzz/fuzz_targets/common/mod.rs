@@ -134,7 +134,10 @@ fn play(s: &mut CampaignState, seed: u64) {
                 break;
             }
             let o = choose_npc_option(s, &opts);
-            step(s, Command::system(Action::NpcAct { option: o }), seed);
+            step(s, Command::system(Action::NpcAct {
+                option: o,
+                intent: None,
+            }), seed);
         }
         step(
             s,

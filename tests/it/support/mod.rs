@@ -177,6 +177,7 @@ impl World {
                 "system",
                 Action::NpcAct {
                     option: dicebard_engine::NpcOption::Pass,
+                    intent: None,
                 },
             );
         }

@@ -71,7 +71,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
         }
         DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
-        Whispered { .. } | InitiativeRolled { .. } => {}
+        Whispered { .. } | InitiativeRolled { .. } | NpcIntent { .. } => {}
         AttackRolled { attacker, .. } => {
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*attacker)

@@ -63,7 +63,7 @@ pub(crate) fn system(em: &mut Emitter, action: Action) -> Result<(), RuleError> 
             );
             Ok(())
         }
-        Action::NpcAct { option } => npc_act(em, option),
+        Action::NpcAct { option, intent } => npc_act(em, option, intent),
         Action::GrantGm { player } => {
             if !em.state.started || em.state.ended {
                 return Err(RuleError::NoCampaign("No campaign is running here.".into()));
@@ -625,7 +625,14 @@ fn average(dice: &str) -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn npc_act(em: &mut Emitter, option: NpcOption) -> Result<(), RuleError> {
+/// The longest NPC intent kept, in characters.
+pub const MAX_NPC_INTENT_CHARS: usize = 200;
+
+pub(crate) fn npc_act(
+    em: &mut Emitter,
+    option: NpcOption,
+    intent: Option<String>,
+) -> Result<(), RuleError> {
     let options = npc_options(&em.state);
     if options.is_empty() {
         return Err(RuleError::WrongMode("It is not a monster's turn.".into()));
@@ -640,6 +647,25 @@ pub(crate) fn npc_act(em: &mut Emitter, option: NpcOption) -> Result<(), RuleErr
         .active_creature()
         .map(|c| c.id)
         .expect("options imply an active NPC");
+    // The stated intent (LLM text): one line, bounded, recorded for the narrator.
+    let intent: String = intent
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_NPC_INTENT_CHARS)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !intent.is_empty() {
+        em.emit(
+            Visibility::Gm,
+            EventKind::NpcIntent {
+                creature: me,
+                intent,
+            },
+        );
+    }
     match option {
         NpcOption::Multiattack { target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;

@@ -464,9 +464,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         Action::Tick | Action::ResumeClock => {
             return Err(RuleError::invalid("Only the table's clock can do that."));
         }
-        Action::NpcAct { option } => {
+        Action::NpcAct { option, intent } => {
             require_gm(&em.state, &player, "act for monsters")?;
-            combat::npc_act(em, option)?;
+            combat::npc_act(em, option, intent)?;
         }
     }
     Ok(())

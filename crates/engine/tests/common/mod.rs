@@ -549,6 +549,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         TurnEnded { creature } => format!("TurnEnded {}", n(*creature)),
         CombatEnded { outcome } => format!("CombatEnded {outcome:?}"),
         Whispered { from, to, text } => format!("Whispered {from} → {to}: {text}"),
+        NpcIntent { creature, intent } => format!("NpcIntent {}: {intent}", n(*creature)),
         GmGranted { player } => format!("GmGranted {player}"),
     };
     match &e.visibility {
@@ -851,7 +852,10 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
             )
             .unwrap();
             writeln!(header, "   policy chose: {}", npc_option(&choice)).unwrap();
-            Action::NpcAct { option: choice }
+            Action::NpcAct {
+                option: choice,
+                intent: None,
+            }
         } else {
             step.action
                 .clone()
