@@ -4,6 +4,7 @@
 use crate::ability::{Abilities, Ability, Proficiency, Skill, proficiency_bonus_for_level};
 use crate::condition::Condition;
 use crate::data::{DamagePart, DamageType, MonsterAction, Reach, SaveDc};
+use crate::effect::Mark;
 use crate::ids::{CreatureId, PlayerId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,6 +121,10 @@ pub enum Effect {
     /// Aid: the hit point maximum (and current hit points) up by `amount` for 8 hours
     /// (until a long rest). Several Aids don't stack: the largest counts.
     Aided { by: CreatureId, amount: i32 },
+    /// A mark from the effect language (a spell's buff, debuff or condition), with
+    /// who put it there and when it ends. New castings of Bless, Shield and Aid use
+    /// this; the three variants above stay so that older logs replay.
+    Spell(crate::effect::Active),
 }
 
 /// An item carried, by name and quantity.
@@ -208,6 +213,37 @@ impl Creature {
             .any(|e| matches!(e, Effect::Blessed { .. }))
     }
 
+    /// The effect-language marks on this creature.
+    pub fn marks(&self) -> impl Iterator<Item = &crate::effect::Active> {
+        self.effects.iter().filter_map(|e| match e {
+            Effect::Spell(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Whether any mark on this creature matches.
+    pub fn has_mark(&self, f: impl Fn(&Mark) -> bool) -> bool {
+        self.marks().any(|a| f(&a.mark))
+    }
+
+    /// Resistant to a damage type, by nature or by a mark.
+    pub fn resists(&self, t: DamageType) -> bool {
+        self.resistances.contains(&t)
+            || self.has_mark(|m| matches!(m, Mark::Resist { damage_type } if *damage_type == t))
+    }
+
+    /// Flat save bonus from marks (Slow −2 Dex).
+    pub fn mark_save_bonus(&self, a: Ability) -> i32 {
+        self.marks()
+            .filter_map(|x| match x.mark {
+                Mark::SaveBonus { ability, amount } if ability.is_none_or(|b| b == a) => {
+                    Some(amount.clamp(-20, 20))
+                }
+                _ => None,
+            })
+            .sum()
+    }
+
     /// Able to take actions: alive, conscious, not incapacitated.
     pub fn can_act(&self) -> bool {
         !self.dead && self.hp > 0 && !self.conditions.keys().any(|c| c.incapacitates())
@@ -249,7 +285,25 @@ impl Creature {
 
     /// Armour class including Shield.
     pub fn effective_ac(&self) -> i32 {
-        self.armor_class
+        let floor = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::AcAtLeast { base, dex } => {
+                    Some(base.clamp(0, 30) + if dex { self.modifier(Ability::Dex) } else { 0 })
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(i32::MIN);
+        let bonus: i32 = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::AcBonus { amount } => Some(amount.clamp(-10, 10)),
+                _ => None,
+            })
+            .sum();
+        self.armor_class.max(floor)
+            + bonus
             + if self.has_effect(&Effect::Shielded) {
                 5
             } else {
@@ -260,12 +314,26 @@ impl Creature {
     /// Speed after conditions and exhaustion.
     pub fn effective_speed(&self) -> u32 {
         if self.conditions.keys().any(|c| c.zero_speed()) || self.exhaustion >= 5 {
-            0
-        } else if self.exhaustion >= 2 {
-            self.speed / 2
-        } else {
-            self.speed
+            return 0;
         }
+        let delta: i64 = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::Speed { delta } => Some(i64::from(delta.clamp(-1_000, 1_000))),
+                _ => None,
+            })
+            .sum();
+        let mut speed = (i64::from(self.speed.min(10_000)) + delta).max(0);
+        if self.has_mark(|m| *m == Mark::SpeedDoubled) {
+            speed *= 2;
+        }
+        if self.has_mark(|m| *m == Mark::SpeedHalved) {
+            speed /= 2;
+        }
+        if self.exhaustion >= 2 {
+            speed /= 2;
+        }
+        speed as u32
     }
 
     /// Maximum HP after exhaustion (level 4 halves it).
@@ -284,6 +352,10 @@ impl Creature {
             .iter()
             .filter_map(|e| match e {
                 Effect::Aided { amount, .. } => Some((*amount).clamp(0, 1_000)),
+                Effect::Spell(crate::effect::Active {
+                    mark: Mark::MaxHp { amount },
+                    ..
+                }) => Some((*amount).clamp(0, 1_000)),
                 _ => None,
             })
             .max()

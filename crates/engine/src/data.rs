@@ -182,7 +182,7 @@ pub struct SaveSpell {
 }
 
 /// A spell, from the SRD.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpellData {
     /// SRD index, e.g. "fire-bolt".
     pub index: String,
@@ -209,6 +209,10 @@ pub struct SpellData {
     /// Class indexes that have this spell on their list.
     pub classes: Vec<String>,
     pub desc: String,
+    /// What the spell does, in the effect language (`None`: generated from the fields
+    /// above by [`crate::effect::generate`]).
+    #[serde(default)]
+    pub effect: Option<crate::effect::SpellEffect>,
 }
 
 /// Weapon category and properties, from the SRD equipment list.

@@ -273,6 +273,8 @@ pub(crate) fn end(em: &mut Emitter, outcome: CombatOutcome) {
     if let Some(active) = em.state.combat.as_ref().and_then(|c| c.active_creature()) {
         em.public(EventKind::TurnEnded { creature: active });
     }
+    // Round-counted marks (a minute or less) end with the fight.
+    resolve::end_marks_where(em, |_, a| a.until.is_round_bound());
     em.public(EventKind::CombatEnded { outcome });
 }
 
@@ -320,6 +322,10 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
             });
         }
     }
+    resolve::turn_start_marks(em, id, round);
+    if !em.state.in_combat() {
+        return;
+    }
     let c = em.creature(id).clone();
     let deadline = if c.is_pc() {
         Some(em.now.plus_ms(em.state.settings.turn_timeout_ms))
@@ -331,6 +337,10 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         round,
         deadline,
     });
+    if resolve::ongoing_damage(em, id) && check_end(em) {
+        return;
+    }
+    let c = em.creature(id).clone();
     if c.is_dying() {
         resolve::death_save(em, id);
         if !em.creature(id).can_act() {
@@ -338,6 +348,9 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         }
     } else if c.is_pc() && !c.can_act() {
         // Stable at 0 HP, or incapacitated: nothing to do this turn.
+        advance(em);
+    } else if c.dead || c.is_down() {
+        // Felled by ongoing damage as its turn began.
         advance(em);
     }
 }
@@ -348,11 +361,15 @@ pub(crate) fn advance(em: &mut Emitter) {
         return;
     };
     if let Some(active) = c.active_creature() {
+        resolve::turn_end_marks(em, active, c.round);
         em.public(EventKind::TurnEnded { creature: active });
     }
     if check_end(em) {
         return;
     }
+    let Some(c) = em.state.combat.clone() else {
+        return;
+    };
     let n = c.order.len();
     let mut idx = c.active;
     let mut round = c.round;
@@ -399,13 +416,9 @@ pub(crate) fn require_turn_part(
     let used = match cost {
         ActionCost::Action => combat.budget.action_used.then_some("action"),
         ActionCost::BonusAction => combat.budget.bonus_action_used.then_some("bonus action"),
-        ActionCost::Reaction => em
-            .state
-            .reactions_used
-            .get(&me)
-            .copied()
-            .unwrap_or(false)
-            .then_some("reaction"),
+        ActionCost::Reaction => (em.state.reactions_used.get(&me).copied().unwrap_or(false)
+            || c.has_mark(|m| *m == crate::effect::Mark::NoReactions))
+        .then_some("reaction"),
         ActionCost::Free => None,
     };
     match used {
@@ -476,15 +489,31 @@ pub(crate) fn attack(
     }
     let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
     if outcome.is_hit() {
-        resolve::deal_damage(
-            em,
-            t,
-            Some(me),
-            &atk.damage,
-            outcome == crate::event::AttackOutcome::CriticalHit,
-        )?;
+        hit_with(em, me, t, &atk, outcome)?;
     }
     check_end(em);
+    Ok(())
+}
+
+/// Damage from a weapon or stat-block attack that hit, with the attacker's riders
+/// (Hex, Hunter's Mark, Divine Favor, Branding Smite) as part of the same hit.
+fn hit_with(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
+) -> Result<(), RuleError> {
+    let weapon_type = atk.damage.first().map(|d| d.damage_type);
+    let mut parts = atk.damage.clone();
+    parts.extend(resolve::riders(em, me, t, weapon_type, true));
+    resolve::deal_damage(
+        em,
+        t,
+        Some(me),
+        &parts,
+        outcome == crate::event::AttackOutcome::CriticalHit,
+    )?;
     Ok(())
 }
 
@@ -683,13 +712,7 @@ fn npc_attack(
     if atk.is_attack_roll() {
         let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
         if outcome.is_hit() {
-            resolve::deal_damage(
-                em,
-                t,
-                Some(me),
-                &atk.damage,
-                outcome == crate::event::AttackOutcome::CriticalHit,
-            )?;
+            hit_with(em, me, t, atk, outcome)?;
         }
     } else if let Some(save) = &atk.save {
         let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
