@@ -48,6 +48,7 @@ scenarios!(
     smoke,
     dice_d20,
     spell_scaling,
+    spell_effects,
 );
 
 /// Every scenario file has a test, and every test a file.
