@@ -394,6 +394,18 @@ impl BuiltinNarrator {
             }
             EffectStarted { .. } | EffectEnded { .. } => return None,
             ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
+            LimitedActionUsed { .. } => return None,
+            RechargeRolled {
+                creature,
+                action,
+                recharged,
+                ..
+            } => {
+                if !*recharged {
+                    return None;
+                }
+                format!("{}'s {action} is ready again.", n(*creature))
+            }
             Dodged { creature } => fill(
                 pick(
                     seq,

@@ -42,8 +42,15 @@ pub struct Attack {
     /// A save the target makes instead of (or after) an attack roll, for stat-block
     /// actions such as breath weapons.
     pub save: Option<SaveDc>,
-    /// A usage limit from the stat block ("Recharge 5-6"); the built-in policy skips these.
+    /// A usage limit from the stat block ("Recharge 5-6", "3/Day"): offered while a use
+    /// is left (see [`Creature::spent`]).
     pub usage: Option<String>,
+    /// What a hit does besides damage (prone, paralysis, grapple), with its save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rider: Option<crate::effect::Rider>,
+    /// Hits every standing foe (a breath weapon's cone or line: there are no positions).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub area: bool,
 }
 
 impl Attack {
@@ -56,7 +63,19 @@ impl Attack {
             damage: a.damage.clone(),
             save: a.save.clone(),
             usage: a.usage.clone(),
+            rider: crate::effect::Rider::from_text(&a.desc),
+            area: a.save.is_some() && {
+                let d = a.desc.to_ascii_lowercase();
+                d.contains("each creature in")
+                    || d.contains("-foot cone")
+                    || d.contains("-foot line")
+            },
         }
+    }
+
+    /// The usage limit, if the stat block gives one.
+    pub fn limit(&self) -> Option<crate::effect::Limit> {
+        self.usage.as_deref().and_then(crate::effect::Limit::parse)
     }
 
     /// True if this is an attack roll (not only a save effect).
@@ -174,6 +193,9 @@ pub struct Creature {
     pub death_saves: DeathSaves,
     pub dead: bool,
     pub inventory: Vec<Item>,
+    /// Uses spent of limited stat-block actions (recharge, per day), by action name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spent: BTreeMap<String, u32>,
 }
 
 impl Creature {
@@ -376,6 +398,16 @@ impl Creature {
             .map(|s| self.proficiency_bonus + self.modifier(s.ability))
     }
 
+    /// Whether a limited action has a use left (always, for unlimited ones).
+    pub fn can_use(&self, a: &Attack) -> bool {
+        let spent = self.spent.get(&a.name).copied().unwrap_or(0);
+        match a.limit() {
+            None => true,
+            Some(crate::effect::Limit::Recharge { .. }) => spent == 0,
+            Some(crate::effect::Limit::Uses(n)) => spent < n,
+        }
+    }
+
     pub fn find_attack(&self, name: &str) -> Option<&Attack> {
         let want = crate::data::to_index(name);
         self.attacks
@@ -488,6 +520,7 @@ impl Creature {
             death_saves: DeathSaves::default(),
             dead: false,
             inventory: Vec::new(),
+            spent: BTreeMap::new(),
         }
     }
 }

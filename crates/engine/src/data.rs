@@ -182,7 +182,7 @@ pub struct SaveSpell {
 }
 
 /// A spell, from the SRD.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpellData {
     /// SRD index, e.g. "fire-bolt".
     pub index: String,

@@ -34,7 +34,7 @@ pub enum Coverage {
 }
 
 /// A spell's effect.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpellEffect {
     pub coverage: Coverage,
     /// What is left to the narrator (partial and narrative entries).
@@ -180,7 +180,7 @@ fn times(per: &str, n: u32) -> String {
 }
 
 /// One step of an effect, run against one target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "do")]
 pub enum Step {
     /// A spell attack roll against the target.
@@ -412,6 +412,120 @@ pub struct Active {
     pub save_ends: Option<SaveEnds>,
 }
 
+/// What a stat-block attack does to a creature it hits besides damage (a wolf's bite
+/// knocking prone, a ghoul's claws paralysing), with the DC its saves use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rider {
+    pub dc: i32,
+    pub steps: Vec<Step>,
+}
+
+impl Rider {
+    /// Reads the rider from a stat-block action's text: "... must succeed on a DC 11
+    /// Strength saving throw or be knocked prone", "... or be paralyzed for 1 minute.
+    /// The target can repeat the saving throw at the end of each of its turns", "the
+    /// target is grappled (escape DC 13)". `None` when the text has none of these.
+    pub fn from_text(desc: &str) -> Option<Rider> {
+        let d = desc.to_ascii_lowercase();
+        let hit = d.split_once("hit:").map_or(d.as_str(), |(_, h)| h);
+        if let Some(i) = hit.find("saving throw or be ") {
+            let before = &hit[..i];
+            let after = &hit[i + "saving throw or be ".len()..];
+            let dc_at = before.rfind("dc ")?;
+            let mut words = before[dc_at + 3..].split_whitespace();
+            let dc: i32 = words.next()?.parse().ok()?;
+            let ability = Ability::parse(words.next()?)?;
+            let (condition, rest) = [
+                ("knocked prone", Condition::Prone),
+                ("paralyzed", Condition::Paralyzed),
+                ("poisoned", Condition::Poisoned),
+                ("frightened", Condition::Frightened),
+                ("stunned", Condition::Stunned),
+                ("blinded", Condition::Blinded),
+                ("restrained", Condition::Restrained),
+                ("charmed", Condition::Charmed),
+                ("deafened", Condition::Deafened),
+                ("incapacitated", Condition::Incapacitated),
+            ]
+            .into_iter()
+            .find_map(|(w, c)| after.strip_prefix(w).map(|r| (c, r)))?;
+            let sentence = rest.split(". ").next().unwrap_or(rest);
+            let step = if condition == Condition::Prone {
+                Step::Condition { condition }
+            } else {
+                let duration = if sentence.contains("until the end of its next turn") {
+                    Duration::EndOfTargetsNextTurn
+                } else if sentence.contains("until the start of") {
+                    Duration::StartOfTargetsNextTurn
+                } else if sentence.contains("for 1 minute") {
+                    Duration::Rounds(10)
+                } else {
+                    Duration::Long
+                };
+                Step::Apply {
+                    mark: Mark::Condition { condition },
+                    duration,
+                    save_ends: rest
+                        .contains("repeat the saving throw at the end of each of its turns")
+                        .then_some(ability),
+                }
+            };
+            return Some(Rider {
+                dc: dc.clamp(0, 40),
+                steps: vec![Step::Save {
+                    ability,
+                    half: false,
+                    on_fail: vec![step],
+                }],
+            });
+        }
+        for (w, condition) in [
+            ("the target is grappled", Condition::Grappled),
+            ("the target is restrained", Condition::Restrained),
+        ] {
+            if hit.contains(w) {
+                return Some(Rider {
+                    dc: 10,
+                    steps: vec![Step::Condition { condition }],
+                });
+            }
+        }
+        None
+    }
+}
+
+/// A stat-block usage limit, read from its text ("Recharge 5-6", "3/Day").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Usable again when a d6 at the start of the creature's turn rolls `min` or more.
+    Recharge { min: u32 },
+    /// So many uses (per day, or until a rest).
+    Uses(u32),
+}
+
+impl Limit {
+    pub fn parse(usage: &str) -> Option<Limit> {
+        let u = usage.trim().to_ascii_lowercase();
+        if let Some(r) = u.strip_prefix("recharge ") {
+            let first = r.split(|c: char| !c.is_ascii_digit()).next()?;
+            if let Ok(min) = first.parse::<u32>() {
+                return Some(Limit::Recharge {
+                    min: min.clamp(2, 6),
+                });
+            }
+            // "Recharges after a Short or Long Rest".
+            return Some(Limit::Uses(1));
+        }
+        if u.starts_with("recharges") {
+            return Some(Limit::Uses(1));
+        }
+        if let Some((n, _)) = u.split_once("/day") {
+            return n.trim().parse::<u32>().ok().map(|n| Limit::Uses(n.clamp(1, 10)));
+        }
+        None
+    }
+}
+
 /// The effect a spell has by what the SRD data says alone: damage (attack, save or
 /// automatic, scaling by slot or character level), healing. Spells the data says
 /// nothing mechanical about come out with no steps (see [`SpellEffect::does_nothing`]).
@@ -488,6 +602,52 @@ pub fn generate(spell: &SpellData) -> SpellEffect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn riders_and_limits_from_text() {
+        let wolf = "Melee Weapon Attack: +4 to hit, reach 5 ft., one target. Hit: 7 (2d4 + 2) \
+                    piercing damage. If the target is a creature, it must succeed on a DC 11 \
+                    Strength saving throw or be knocked prone.";
+        let r = Rider::from_text(wolf).unwrap();
+        assert_eq!(r.dc, 11);
+        assert_eq!(
+            r.steps,
+            vec![Step::Save {
+                ability: Ability::Str,
+                half: false,
+                on_fail: vec![Step::Condition {
+                    condition: Condition::Prone
+                }]
+            }]
+        );
+        let ghoul = "Hit: 7 (2d4 + 2) slashing damage. If the target is a creature other than \
+                     an elf or undead, it must succeed on a DC 10 Constitution saving throw or \
+                     be paralyzed for 1 minute. The target can repeat the saving throw at the \
+                     end of each of its turns, ending the effect on itself on a success.";
+        let r = Rider::from_text(ghoul).unwrap();
+        assert_eq!(
+            r.steps,
+            vec![Step::Save {
+                ability: Ability::Con,
+                half: false,
+                on_fail: vec![Step::Apply {
+                    mark: Mark::Condition {
+                        condition: Condition::Paralyzed
+                    },
+                    duration: Duration::Rounds(10),
+                    save_ends: Some(Ability::Con)
+                }]
+            }]
+        );
+        assert!(Rider::from_text("Hit: 5 (1d6 + 2) slashing damage.").is_none());
+        assert_eq!(Limit::parse("Recharge 5-6"), Some(Limit::Recharge { min: 5 }));
+        assert_eq!(Limit::parse("Recharge 6"), Some(Limit::Recharge { min: 6 }));
+        assert_eq!(Limit::parse("3/Day"), Some(Limit::Uses(3)));
+        assert_eq!(
+            Limit::parse("Recharges after a Short or Long Rest"),
+            Some(Limit::Uses(1))
+        );
+    }
 
     #[test]
     fn amounts_scale() {

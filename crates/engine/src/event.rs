@@ -346,6 +346,20 @@ pub enum EventKind {
         creature: CreatureId,
         item: String,
     },
+    /// A monster used a limited stat-block action (recharge or per day).
+    LimitedActionUsed {
+        creature: CreatureId,
+        action: String,
+    },
+    /// The recharge roll for a spent action at the start of the monster's turn.
+    RechargeRolled {
+        creature: CreatureId,
+        action: String,
+        d6: u32,
+        /// The lowest roll that recharges it (5 for "Recharge 5-6").
+        min: u32,
+        recharged: bool,
+    },
     /// The creature took the Dodge action.
     Dodged {
         creature: CreatureId,
@@ -445,6 +459,8 @@ impl EventKind {
             EffectStarted { .. } => "EffectStarted",
             EffectEnded { .. } => "EffectEnded",
             ItemUsed { .. } => "ItemUsed",
+            LimitedActionUsed { .. } => "LimitedActionUsed",
+            RechargeRolled { .. } => "RechargeRolled",
             Dodged { .. } => "Dodged",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",

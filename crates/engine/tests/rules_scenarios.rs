@@ -49,6 +49,7 @@ scenarios!(
     dice_d20,
     spell_scaling,
     spell_effects,
+    monster_actions,
 );
 
 /// Every scenario file has a test, and every test a file.

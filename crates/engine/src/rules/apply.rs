@@ -257,6 +257,22 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
             spend(state, *creature, ActionCost::Action);
         }
+        LimitedActionUsed { creature, action } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                let n = c.spent.entry(action.clone()).or_default();
+                *n = n.saturating_add(1);
+            }
+        }
+        RechargeRolled {
+            creature,
+            action,
+            recharged,
+            ..
+        } => {
+            if *recharged && let Some(c) = state.creatures.get_mut(creature) {
+                c.spent.remove(action);
+            }
+        }
         Dodged { creature } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.insert(Effect::Dodging);

@@ -340,6 +340,7 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if resolve::ongoing_damage(em, id) && check_end(em) {
         return;
     }
+    recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {
         resolve::death_save(em, id);
@@ -352,6 +353,33 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     } else if c.dead || c.is_down() {
         // Felled by ongoing damage as its turn began.
         advance(em);
+    }
+}
+
+/// A monster's spent recharge actions: a d6 each at the start of its turn.
+fn recharge(em: &mut Emitter, id: CreatureId) {
+    let c = em.creature(id);
+    if c.is_pc() || c.spent.is_empty() {
+        return;
+    }
+    let due: Vec<(String, u32)> = c
+        .attacks
+        .iter()
+        .filter(|a| c.spent.contains_key(&a.name))
+        .filter_map(|a| match a.limit() {
+            Some(crate::effect::Limit::Recharge { min }) => Some((a.name.clone(), min)),
+            _ => None,
+        })
+        .collect();
+    for (action, min) in due {
+        let d6 = em.dice.roll(6);
+        em.public(EventKind::RechargeRolled {
+            creature: id,
+            action,
+            d6,
+            min,
+            recharged: d6 >= min,
+        });
     }
 }
 
@@ -582,14 +610,16 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             .combatants()
             .filter(|c| c.is_pc() && !c.is_down())
             .collect();
-        for t in &targets {
+        for (i, t) in targets.iter().enumerate() {
             if npc.multiattack.is_some() {
                 out.push(NpcOption::Multiattack {
                     target: t.name.clone(),
                 });
             }
             for a in &npc.attacks {
-                if a.usage.is_none() && a.is_attack_roll() {
+                // Limited actions while a use is left; an area action (a breath) is
+                // offered once, aimed at the first target, and catches every foe.
+                if npc.can_use(a) && (!a.area || i == 0) {
                     out.push(NpcOption::Attack {
                         attack: a.name.clone(),
                         target: t.name.clone(),
@@ -618,6 +648,21 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     let Some(target) = target else {
         return options.last().cloned().unwrap_or(NpcOption::Pass);
     };
+    // A recharged breath (or another limited action) first: dragons breathe.
+    let limited = npc
+        .attacks
+        .iter()
+        .filter(|a| a.usage.is_some() && npc.can_use(a))
+        .max_by_key(|a| a.damage.iter().map(|d| average(&d.dice)).sum::<i64>())
+        .and_then(|a| {
+            options.iter().find(|o| {
+                matches!(o, NpcOption::Attack { attack, target: t }
+                    if *attack == a.name && (a.area || *t == target))
+            })
+        });
+    if let Some(o) = limited {
+        return o.clone();
+    }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
     };
@@ -627,7 +672,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     let best = npc
         .attacks
         .iter()
-        .filter(|a| a.usage.is_none() && a.is_attack_roll())
+        .filter(|a| a.usage.is_none())
         .max_by_key(|a| {
             (
                 a.reach == Reach::Melee,
@@ -709,21 +754,57 @@ fn npc_attack(
     t: CreatureId,
     atk: &crate::creature::Attack,
 ) -> Result<(), RuleError> {
+    if atk.usage.is_some() {
+        if !em.creature(me).can_use(atk) {
+            return Err(RuleError::invalid(format!(
+                "{} has no use of {} left.",
+                em.creature(me).name,
+                atk.name
+            )));
+        }
+        em.public(EventKind::LimitedActionUsed {
+            creature: me,
+            action: atk.name.clone(),
+        });
+    }
     if atk.is_attack_roll() {
         let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
         if outcome.is_hit() {
             hit_with(em, me, t, atk, outcome)?;
+            if let Some(rider) = &atk.rider
+                && !em.creature(t).is_down()
+            {
+                super::spells::run_rider(em, me, t, &atk.name, rider)?;
+            }
         }
     } else if let Some(save) = &atk.save {
-        let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
-        match (ok, save.on_success) {
-            (false, _) => {
-                resolve::deal_damage(em, t, Some(me), &atk.damage, false)?;
+        // An area action catches every standing foe (the target first); one damage
+        // roll for all of them.
+        let mut targets = vec![t];
+        if atk.area {
+            let pc = em.creature(me).is_pc();
+            targets.extend(
+                em.state
+                    .combatants()
+                    .filter(|c| c.is_pc() != pc && !c.is_down() && c.id != t)
+                    .map(|c| c.id),
+            );
+        }
+        let mut rolls = Vec::with_capacity(atk.damage.len());
+        for p in &atk.damage {
+            rolls.push((p.damage_type, crate::dice::roll(&p.dice, em.dice)?));
+        }
+        for t in targets {
+            let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
+            match (ok, save.on_success) {
+                (false, _) => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, false);
+                }
+                (true, crate::data::SaveEffect::Half) => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, true);
+                }
+                (true, crate::data::SaveEffect::None) => {}
             }
-            (true, crate::data::SaveEffect::Half) => {
-                resolve::deal_damage_scaled(em, t, Some(me), &atk.damage, false, true)?;
-            }
-            (true, crate::data::SaveEffect::None) => {}
         }
     }
     check_end(em);

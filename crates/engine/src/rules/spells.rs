@@ -202,6 +202,29 @@ fn preroll(em: &mut Emitter, cx: &mut Cx, steps: &[Step]) -> Result<(), RuleErro
     Ok(())
 }
 
+/// A stat-block attack's rider on a creature it hit (its saves use the rider's DC).
+pub(crate) fn run_rider(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    name: &str,
+    rider: &crate::effect::Rider,
+) -> Result<(), RuleError> {
+    let mut cx = Cx {
+        me,
+        spell_level: 0,
+        slot: 0,
+        caster_level: 1,
+        modifier: 0,
+        dc: rider.dc,
+        attack_bonus: 0,
+        name: name.to_string(),
+        concentration: false,
+        shared: BTreeMap::new(),
+    };
+    run(em, &mut cx, t, &rider.steps, Hit::default())
+}
+
 /// How many strikes (beams, rays, darts) one casting makes.
 fn strikes(repeat: &Repeat, spell_level: u8, slot: u8, caster_level: u8) -> usize {
     match repeat {

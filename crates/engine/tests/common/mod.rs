@@ -574,6 +574,20 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             format!("EffectEnded {} {}", n(*creature), effect(state, x))
         }
         ItemUsed { creature, item } => format!("ItemUsed {} {item}", n(*creature)),
+        LimitedActionUsed { creature, action } => {
+            format!("LimitedActionUsed {} {action}", n(*creature))
+        }
+        RechargeRolled {
+            creature,
+            action,
+            d6,
+            min,
+            recharged,
+        } => format!(
+            "RechargeRolled {} {action}: d6 {d6} (needs {min}) → {}",
+            n(*creature),
+            if *recharged { "recharged" } else { "not yet" }
+        ),
         Dodged { creature } => format!("Dodged {}", n(*creature)),
         Rested {
             creature,
