@@ -520,7 +520,11 @@ impl Limit {
             return Some(Limit::Uses(1));
         }
         if let Some((n, _)) = u.split_once("/day") {
-            return n.trim().parse::<u32>().ok().map(|n| Limit::Uses(n.clamp(1, 10)));
+            return n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .map(|n| Limit::Uses(n.clamp(1, 10)));
         }
         None
     }
@@ -640,7 +644,10 @@ mod tests {
             }]
         );
         assert!(Rider::from_text("Hit: 5 (1d6 + 2) slashing damage.").is_none());
-        assert_eq!(Limit::parse("Recharge 5-6"), Some(Limit::Recharge { min: 5 }));
+        assert_eq!(
+            Limit::parse("Recharge 5-6"),
+            Some(Limit::Recharge { min: 5 })
+        );
         assert_eq!(Limit::parse("Recharge 6"), Some(Limit::Recharge { min: 6 }));
         assert_eq!(Limit::parse("3/Day"), Some(Limit::Uses(3)));
         assert_eq!(

@@ -726,6 +726,9 @@ pub(crate) fn npc_act(em: &mut Emitter, option: NpcOption) -> Result<(), RuleErr
                     let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
                         break;
                     };
+                    if !em.creature(me).can_use(&atk) {
+                        break;
+                    }
                     npc_attack(em, me, t, &atk)?;
                 }
             }

@@ -391,7 +391,14 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
         .collect();
     for (c, a) in ending {
         end_mark(em, c, a);
-        if a.concentration && em.creature(a.by).concentration.is_some() {
+        // The caster may have left the table (a retired character).
+        if a.concentration
+            && em
+                .state
+                .creatures
+                .get(&a.by)
+                .is_some_and(|c| c.concentration.is_some())
+        {
             end_concentration(em, a.by);
         }
     }

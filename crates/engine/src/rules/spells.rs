@@ -420,6 +420,7 @@ fn run(
                         condition: *condition,
                         source: Some(cx.me),
                     });
+                    lose_concentration_if_incapacitated(em, t, *condition);
                 }
             }
             Step::IfHpAtMost { hp, then } => {
@@ -560,6 +561,20 @@ fn put_mark(
         creature: t,
         effect: Effect::Spell(active),
     });
+    if let Mark::Condition { condition } = mark {
+        lose_concentration_if_incapacitated(em, t, condition);
+    }
+}
+
+/// An incapacitated creature loses concentration.
+fn lose_concentration_if_incapacitated(
+    em: &mut Emitter,
+    t: CreatureId,
+    condition: crate::condition::Condition,
+) {
+    if condition.incapacitates() && em.creature(t).concentration.is_some() {
+        resolve::end_concentration(em, t);
+    }
 }
 
 /// Sleep, Color Spray: a rolled pool of hit points covers the targets, lowest current
@@ -618,17 +633,16 @@ fn resolve_targets(
         match effect.target {
             Target::Any => {}
             Target::SelfOnly => ids.push(me),
-            Target::Area if effect.hostile => {
-                if em.state.in_combat() {
-                    let pc = em.creature(me).is_pc();
-                    ids.extend(
-                        em.state
-                            .combatants()
-                            .filter(|c| c.is_pc() != pc && !c.is_down())
-                            .map(|c| c.id),
-                    );
-                }
+            Target::Area if effect.hostile && em.state.in_combat() => {
+                let pc = em.creature(me).is_pc();
+                ids.extend(
+                    em.state
+                        .combatants()
+                        .filter(|c| c.is_pc() != pc && !c.is_down())
+                        .map(|c| c.id),
+                );
             }
+            Target::Area if effect.hostile => {}
             _ if !effect.hostile => ids.push(me),
             _ => {}
         }
