@@ -67,6 +67,7 @@ impl Attack {
             area: a.save.is_some() && {
                 let d = a.desc.to_ascii_lowercase();
                 d.contains("each creature in")
+                    || d.contains("each creature of")
                     || d.contains("-foot cone")
                     || d.contains("-foot line")
             },
@@ -500,7 +501,12 @@ impl Creature {
                 .actions
                 .iter()
                 .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
-                .filter(|a| !a.damage.is_empty())
+                // Damage, or a save with an effect the engine resolves (Frightful
+                // Presence).
+                .filter(|a| {
+                    !a.damage.is_empty()
+                        || (a.save.is_some() && crate::effect::Rider::from_text(&a.desc).is_some())
+                })
                 .map(Attack::from_monster_action)
                 .collect(),
             multiattack: m.multiattack.clone(),

@@ -428,9 +428,12 @@ impl Rider {
     pub fn from_text(desc: &str) -> Option<Rider> {
         let d = desc.to_ascii_lowercase();
         let hit = d.split_once("hit:").map_or(d.as_str(), |(_, h)| h);
-        if let Some(i) = hit.find("saving throw or be ") {
+        let found = ["saving throw or be ", "saving throw or become "]
+            .into_iter()
+            .find_map(|w| hit.find(w).map(|i| (i, w.len())));
+        if let Some((i, len)) = found {
             let before = &hit[..i];
-            let after = &hit[i + "saving throw or be ".len()..];
+            let after = &hit[i + len..];
             let dc_at = before.rfind("dc ")?;
             let mut words = before[dc_at + 3..].split_whitespace();
             let dc: i32 = words.next()?.parse().ok()?;
@@ -644,6 +647,16 @@ mod tests {
             }]
         );
         assert!(Rider::from_text("Hit: 5 (1d6 + 2) slashing damage.").is_none());
+        let fear = "Each creature of the dragon's choice that is within 120 feet of the dragon \
+                    and aware of it must succeed on a DC 16 Wisdom saving throw or become \
+                    frightened for 1 minute. A creature can repeat the saving throw at the end \
+                    of each of its turns, ending the effect on itself on a success.";
+        let r = Rider::from_text(fear).unwrap();
+        assert_eq!(r.dc, 16);
+        assert!(
+            matches!(&r.steps[0], Step::Save { ability: Ability::Wis, on_fail, .. }
+            if matches!(on_fail[0], Step::Apply { save_ends: Some(Ability::Wis), .. }))
+        );
         assert_eq!(
             Limit::parse("Recharge 5-6"),
             Some(Limit::Recharge { min: 5 })

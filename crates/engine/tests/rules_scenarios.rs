@@ -50,6 +50,7 @@ scenarios!(
     spell_scaling,
     spell_effects,
     monster_actions,
+    frightful_presence,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -232,13 +232,10 @@ fn coverage_report() {
             nothing.push(format!("{n}: in both narrative lists"));
         }
     }
-    println!("SRD spell coverage ({} spells):", cat.spells.len());
-    for (k, v) in &by {
-        println!("  {k}: {}", v.len());
-    }
-    for (k, v) in &by {
-        println!("\n{k} ({}):\n  {}", v.len(), v.join(", "));
-    }
+    // The same report `dicebard srd coverage` prints.
+    let report = dicebard_srd::effects::coverage_report(&cat);
+    println!("{report}");
+    assert!(!report.contains("does nothing"), "{report}");
     assert!(
         nothing.is_empty(),
         "{} spells would silently do nothing:\n{}",
@@ -356,4 +353,49 @@ fn cast_any_spell_at_any_level() {
     }
     println!("casts: {ok} resolved, {refused} refused with a reason");
     assert!(ok > 1_000, "most casts resolve ({ok})");
+}
+
+/// Monsters: how many stat-block actions become options the NPC list offers (attacks,
+/// save actions such as breath weapons, limited ones while a use is left), how many
+/// carry an on-hit rider; printed, not enforced (legendary actions, spellcasting and
+/// actions with no damage are not offered yet).
+#[test]
+fn monster_action_report() {
+    use dicebard_engine::creature::Creature;
+    use dicebard_engine::ids::CreatureId;
+    let cat = common::catalog();
+    let (mut actions, mut offered, mut riders, mut limited, mut all_offered) = (0, 0, 0, 0, 0);
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in cat.monsters.values() {
+        let c = Creature::from_monster(m, CreatureId(1), m.name.clone());
+        let mut every = true;
+        for a in m.actions.iter().filter(|a| a.name != "Multiattack") {
+            actions += 1;
+            match c.find_attack(&a.name) {
+                Some(atk) => {
+                    offered += 1;
+                    riders += usize::from(atk.rider.is_some());
+                    limited += usize::from(atk.usage.is_some());
+                }
+                None => {
+                    every = false;
+                    missing
+                        .entry(m.index.clone())
+                        .or_default()
+                        .push(a.name.clone());
+                }
+            }
+        }
+        all_offered += usize::from(every);
+    }
+    println!(
+        "SRD monsters: {} ({all_offered} with every action offered); actions: {actions}, \
+         offered {offered} (limited-use {limited}, with on-hit riders {riders}), not offered {}",
+        cat.monsters.len(),
+        actions - offered
+    );
+    for (m, v) in missing.iter().take(15) {
+        println!("  not offered: {m}: {}", v.join(", "));
+    }
+    assert!(offered > 0 && riders > 20 && limited > 20);
 }

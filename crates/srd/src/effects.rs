@@ -1224,3 +1224,32 @@ fn visit_damage(steps: &mut [Step], f: &mut impl FnMut(&mut Amount)) {
         }
     }
 }
+
+/// The spell coverage report (`dicebard srd coverage`): counts per kind, then each
+/// kind's spells. Spells with no entry, or an entry that does nothing, are listed
+/// as "does nothing" (the engine's coverage test fails on any).
+pub fn coverage_report(cat: &dicebard_engine::data::Catalog) -> String {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (idx, s) in &cat.spells {
+        let kind = match &s.effect {
+            None => "does nothing",
+            Some(e) if e.does_nothing() => "does nothing",
+            Some(e) => match e.coverage {
+                Coverage::Automated => "automated",
+                Coverage::Partial => "partial",
+                Coverage::Narrative if e.note == UTILITY_NOTE => "narrative (utility)",
+                Coverage::Narrative => "narrative (outside the model)",
+            },
+        };
+        by.entry(kind).or_default().push(idx);
+    }
+    let mut out = format!("SRD spells: {}\n", cat.spells.len());
+    for (k, v) in &by {
+        out.push_str(&format!("  {k}: {}\n", v.len()));
+    }
+    for (k, v) in &by {
+        out.push_str(&format!("\n{k} ({}):\n  {}\n", v.len(), v.join(", ")));
+    }
+    out
+}

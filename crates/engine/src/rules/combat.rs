@@ -793,6 +793,19 @@ fn npc_attack(
                     .map(|c| c.id),
             );
         }
+        if atk.damage.is_empty() {
+            // No damage: the effect is the save and what failing it does (Frightful
+            // Presence), as read from the stat block.
+            if let Some(rider) = &atk.rider {
+                for t in targets {
+                    if !em.creature(t).is_down() {
+                        super::spells::run_rider(em, me, t, &atk.name, rider)?;
+                    }
+                }
+            }
+            check_end(em);
+            return Ok(());
+        }
         let mut rolls = Vec::with_capacity(atk.damage.len());
         for p in &atk.damage {
             rolls.push((p.damage_type, crate::dice::roll(&p.dice, em.dice)?));
