@@ -56,14 +56,44 @@ pub struct Attack {
 impl Attack {
     /// Builds an attack from a monster stat-block action.
     pub fn from_monster_action(a: &MonsterAction) -> Attack {
+        // A save action's own damage (a breath) is not a rider.
+        let rider = if a.attack_bonus.is_none() && !a.damage.is_empty() {
+            None
+        } else {
+            crate::effect::Rider::from_text(&a.desc)
+        };
+        let mut damage = a.damage.clone();
+        // Damage behind the rider's save is the rider's, not the hit's (the data lists
+        // it among the hit's parts for some attacks).
+        if a.attack_bonus.is_some()
+            && let Some(r) = &rider
+        {
+            for step in &r.steps {
+                if let crate::effect::Step::Save { on_fail, .. } = step {
+                    for s in on_fail {
+                        if let crate::effect::Step::Damage {
+                            amount,
+                            damage_type,
+                            ..
+                        } = s
+                        {
+                            damage.retain(|p| {
+                                !(p.damage_type == *damage_type
+                                    && p.dice.replace(' ', "") == amount.dice)
+                            });
+                        }
+                    }
+                }
+            }
+        }
         Attack {
             name: a.name.clone(),
             to_hit: a.attack_bonus.unwrap_or(0),
             reach: a.reach.unwrap_or(Reach::Melee),
-            damage: a.damage.clone(),
+            damage,
             save: a.save.clone(),
             usage: a.usage.clone(),
-            rider: crate::effect::Rider::from_text(&a.desc),
+            rider,
             area: a.save.is_some() && {
                 let d = a.desc.to_ascii_lowercase();
                 d.contains("each creature in")

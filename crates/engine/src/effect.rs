@@ -428,6 +428,42 @@ impl Rider {
     pub fn from_text(desc: &str) -> Option<Rider> {
         let d = desc.to_ascii_lowercase();
         let hit = d.split_once("hit:").map_or(d.as_str(), |(_, h)| h);
+        // "... must make a DC 11 Constitution saving throw, taking 9 (2d8) poison damage
+        // on a failed save, or half as much damage on a successful one."
+        if let Some(i) = hit.find("saving throw, taking ") {
+            let before = &hit[..i];
+            let after = &hit[i + "saving throw, taking ".len()..];
+            let dc_at = before.rfind("dc ")?;
+            let mut words = before[dc_at + 3..].split_whitespace();
+            let dc: i32 = words.next()?.parse().ok()?;
+            let ability = Ability::parse(words.next()?)?;
+            let open = after.find('(')?;
+            let close = after.find(')')?;
+            let dice: String = after
+                .get(open + 1..close)?
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            crate::dice::parse(&dice).ok()?;
+            let mut rest = after[close + 1..].split_whitespace();
+            let damage_type = DamageType::parse(rest.next()?)?;
+            if rest.next() != Some("damage") {
+                return None;
+            }
+            let sentence = after.split(". ").next().unwrap_or(after);
+            return Some(Rider {
+                dc: dc.clamp(0, 40),
+                steps: vec![Step::Save {
+                    ability,
+                    half: sentence.contains("half as much"),
+                    on_fail: vec![Step::Damage {
+                        amount: Amount::fixed(&dice),
+                        damage_type,
+                        half: false,
+                    }],
+                }],
+            });
+        }
         let found = ["saving throw or be ", "saving throw or become "]
             .into_iter()
             .find_map(|w| hit.find(w).map(|i| (i, w.len())));
@@ -647,6 +683,25 @@ mod tests {
             }]
         );
         assert!(Rider::from_text("Hit: 5 (1d6 + 2) slashing damage.").is_none());
+        let spider = "Melee Weapon Attack: +5 to hit, reach 5 ft., one creature. Hit: 7 \
+                      (1d8 + 3) piercing damage, and the target must make a DC 11 Constitution \
+                      saving throw, taking 9 (2d8) poison damage on a failed save, or half as \
+                      much damage on a successful one.";
+        assert_eq!(
+            Rider::from_text(spider),
+            Some(Rider {
+                dc: 11,
+                steps: vec![Step::Save {
+                    ability: Ability::Con,
+                    half: true,
+                    on_fail: vec![Step::Damage {
+                        amount: Amount::fixed("2d8"),
+                        damage_type: DamageType::Poison,
+                        half: false
+                    }]
+                }]
+            })
+        );
         let fear = "Each creature of the dragon's choice that is within 120 feet of the dragon \
                     and aware of it must succeed on a DC 16 Wisdom saving throw or become \
                     frightened for 1 minute. A creature can repeat the saving throw at the end \

@@ -51,6 +51,7 @@ scenarios!(
     spell_effects,
     monster_actions,
     frightful_presence,
+    save_riders,
 );
 
 /// Every scenario file has a test, and every test a file.
