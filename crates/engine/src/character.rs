@@ -434,6 +434,8 @@ pub fn create_character(
         dead: false,
         inventory,
         spent: Default::default(),
+        legendary: Vec::new(),
+        legendary_used: 0,
     })
 }
 

@@ -115,6 +115,49 @@ impl Attack {
     }
 }
 
+/// A legendary action a monster can take at the end of another creature's turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Legendary {
+    pub name: String,
+    /// Legendary actions it costs (of three a round).
+    pub cost: u8,
+    /// The stat-block attack it makes ("The dragon makes a tail attack"); `None`: the
+    /// GM narrates it (Detect, Wing Attack).
+    pub attack: Option<String>,
+}
+
+impl Legendary {
+    /// Reads one from its name and text: "Tail Attack" / "The dragon makes a tail
+    /// attack.", "Wing Attack (Costs 2 Actions)".
+    pub fn from_text(name: &str, desc: &str, attacks: &[Attack]) -> Legendary {
+        let lower = name.to_ascii_lowercase();
+        let cost = lower
+            .split_once("(costs ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .and_then(|n| n.parse::<u8>().ok())
+            .unwrap_or(1)
+            .clamp(1, 3);
+        let d = desc.to_ascii_lowercase();
+        let attack = ["makes one ", "makes a ", "makes an "]
+            .iter()
+            .find_map(|w| {
+                let rest = &d[d.find(w)? + w.len()..];
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let at = words.iter().position(|x| x.starts_with("attack"))?;
+                let wanted = crate::data::to_index(&words[..at].join(" "));
+                attacks
+                    .iter()
+                    .find(|a| crate::data::to_index(&a.name) == wanted)
+                    .map(|a| a.name.clone())
+            });
+        Legendary {
+            name: name.to_string(),
+            cost,
+            attack,
+        }
+    }
+}
+
 /// A spellcaster's slots and spells.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spellcasting {
@@ -227,6 +270,12 @@ pub struct Creature {
     /// Uses spent of limited stat-block actions (recharge, per day), by action name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub spent: BTreeMap<String, u32>,
+    /// Legendary actions (three a round, back at the start of its turn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legendary: Vec<Legendary>,
+    /// Legendary actions spent since its last turn began.
+    #[serde(default)]
+    pub legendary_used: u8,
 }
 
 impl Creature {
@@ -505,6 +554,23 @@ impl Health {
 impl Creature {
     /// A monster from its SRD stat block (average hit points, as the stat block lists).
     pub fn from_monster(m: &crate::data::MonsterData, id: CreatureId, name: String) -> Creature {
+        let attacks: Vec<Attack> = m
+            .actions
+            .iter()
+            .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
+            // Damage, or a save with an effect the engine resolves (Frightful
+            // Presence).
+            .filter(|a| {
+                !a.damage.is_empty()
+                    || (a.save.is_some() && crate::effect::Rider::from_text(&a.desc).is_some())
+            })
+            .map(Attack::from_monster_action)
+            .collect();
+        let legendary = m
+            .legendary_actions
+            .iter()
+            .map(|(n, d)| Legendary::from_text(n, d, &attacks))
+            .collect();
         Creature {
             id,
             name,
@@ -527,18 +593,7 @@ impl Creature {
             },
             armor_class: m.armor_class,
             speed: m.speed,
-            attacks: m
-                .actions
-                .iter()
-                .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
-                // Damage, or a save with an effect the engine resolves (Frightful
-                // Presence).
-                .filter(|a| {
-                    !a.damage.is_empty()
-                        || (a.save.is_some() && crate::effect::Rider::from_text(&a.desc).is_some())
-                })
-                .map(Attack::from_monster_action)
-                .collect(),
+            attacks,
             multiattack: m.multiattack.clone(),
             resistances: m.damage_resistances.iter().copied().collect(),
             vulnerabilities: m.damage_vulnerabilities.iter().copied().collect(),
@@ -557,6 +612,8 @@ impl Creature {
             dead: false,
             inventory: Vec::new(),
             spent: BTreeMap::new(),
+            legendary,
+            legendary_used: 0,
         }
     }
 }

@@ -160,6 +160,9 @@ pub struct MonsterData {
     pub multiattack: Option<Vec<(String, u32)>>,
     /// Special abilities as (name, description), for narration and the GM.
     pub special_abilities: Vec<(String, String)>,
+    /// Legendary actions as (name, description).
+    #[serde(default)]
+    pub legendary_actions: Vec<(String, String)>,
 }
 
 /// How a spell resolves against its targets.

@@ -351,6 +351,13 @@ pub enum EventKind {
         creature: CreatureId,
         action: String,
     },
+    /// A monster took a legendary action at the end of another creature's turn (its
+    /// attack, if any, follows as the usual events).
+    LegendaryActionUsed {
+        creature: CreatureId,
+        action: String,
+        cost: u8,
+    },
     /// The recharge roll for a spent action at the start of the monster's turn.
     RechargeRolled {
         creature: CreatureId,
@@ -461,6 +468,7 @@ impl EventKind {
             ItemUsed { .. } => "ItemUsed",
             LimitedActionUsed { .. } => "LimitedActionUsed",
             RechargeRolled { .. } => "RechargeRolled",
+            LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",

@@ -366,6 +366,7 @@ fn monster_action_report() {
     let cat = common::catalog();
     let (mut actions, mut offered, mut riders, mut limited, mut all_offered) = (0, 0, 0, 0, 0);
     let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut legendary_monsters, mut legendary, mut legendary_resolved) = (0, 0, 0);
     for m in cat.monsters.values() {
         let c = Creature::from_monster(m, CreatureId(1), m.name.clone());
         let mut every = true;
@@ -387,7 +388,17 @@ fn monster_action_report() {
             }
         }
         all_offered += usize::from(every);
+        if !c.legendary.is_empty() {
+            legendary_monsters += 1;
+            legendary += c.legendary.len();
+            legendary_resolved += c.legendary.iter().filter(|l| l.attack.is_some()).count();
+        }
     }
+    println!(
+        "legendary monsters: {legendary_monsters}; legendary actions: {legendary}, \
+         {legendary_resolved} resolved as an attack (the rest are narrated)"
+    );
+    assert!(legendary_monsters >= 30 && legendary_resolved >= 25);
     println!(
         "SRD monsters: {} ({all_offered} with every action offered); actions: {actions}, \
          offered {offered} (limited-use {limited}, with on-hit riders {riders}), not offered {}",

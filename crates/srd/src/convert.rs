@@ -245,6 +245,11 @@ fn monster(m: &RawMonster) -> Result<MonsterData, SrdError> {
             .iter()
             .map(|s| (s.name.clone(), s.desc.clone()))
             .collect(),
+        legendary_actions: m
+            .legendary_actions
+            .iter()
+            .map(|s| (s.name.clone(), s.desc.clone()))
+            .collect(),
     })
 }
 

@@ -263,6 +263,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 *n = n.saturating_add(1);
             }
         }
+        LegendaryActionUsed { creature, cost, .. } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.legendary_used = c.legendary_used.saturating_add(*cost);
+            }
+        }
         RechargeRolled {
             creature,
             action,
@@ -367,6 +372,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.budget = TurnBudget::default();
             }
             state.reactions_used.remove(creature);
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.legendary_used = 0;
+            }
         }
         TurnWarning { .. } => {
             if let Some(c) = state.combat.as_mut() {

@@ -383,6 +383,44 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
     }
 }
 
+/// At the end of `ended`'s turn, each other legendary monster that can act takes one
+/// legendary action: the built-in policy makes the first affordable one with an
+/// attack, against the creature whose turn ended when that is a standing foe.
+fn legendary_actions(em: &mut Emitter, ended: CreatureId) {
+    let Some(order) = em.state.combat.as_ref().map(|c| c.order.clone()) else {
+        return;
+    };
+    let target = em.creature(ended);
+    if target.is_down() || !target.is_pc() {
+        return;
+    }
+    for e in order {
+        let m = em.creature(e.creature);
+        if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
+            continue;
+        }
+        let left = 3u8.saturating_sub(m.legendary_used);
+        let Some((action, cost, atk)) = m.legendary.iter().find_map(|l| {
+            let atk = m.find_attack(l.attack.as_deref()?)?.clone();
+            (l.cost <= left && m.can_use(&atk)).then(|| (l.name.clone(), l.cost, atk))
+        }) else {
+            continue;
+        };
+        let me = m.id;
+        em.public(EventKind::LegendaryActionUsed {
+            creature: me,
+            action,
+            cost,
+        });
+        if npc_attack(em, me, ended, &atk).is_err() || !em.state.in_combat() {
+            return;
+        }
+        if em.creature(ended).is_down() {
+            return;
+        }
+    }
+}
+
 /// Ends the active turn and starts the next combatant's, skipping the dead.
 pub(crate) fn advance(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
@@ -391,6 +429,10 @@ pub(crate) fn advance(em: &mut Emitter) {
     if let Some(active) = c.active_creature() {
         resolve::turn_end_marks(em, active, c.round);
         em.public(EventKind::TurnEnded { creature: active });
+        if check_end(em) {
+            return;
+        }
+        legendary_actions(em, active);
     }
     if check_end(em) {
         return;

@@ -577,6 +577,14 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         LimitedActionUsed { creature, action } => {
             format!("LimitedActionUsed {} {action}", n(*creature))
         }
+        LegendaryActionUsed {
+            creature,
+            action,
+            cost,
+        } => format!(
+            "LegendaryActionUsed {} {action} (cost {cost})",
+            n(*creature)
+        ),
         RechargeRolled {
             creature,
             action,
