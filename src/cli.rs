@@ -44,6 +44,19 @@ pub enum Command {
     Transcribe(TranscribeArgs),
     /// Speak text with the local Piper voice into a WAV file.
     Say(SayArgs),
+    /// The SRD data set: `dicebard srd coverage` lists every spell as automated /
+    /// partial / narrative.
+    Srd {
+        #[command(subcommand)]
+        what: SrdCommand,
+    },
+}
+
+/// `dicebard srd …`.
+#[derive(Debug, Subcommand)]
+pub enum SrdCommand {
+    /// How each SRD spell resolves: automated, partial or narrative.
+    Coverage,
 }
 
 /// Arguments of `dicebard transcribe`.
@@ -139,6 +152,15 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
             }
         },
         Command::Roll(args) => roll_command(&args),
+        Command::Srd {
+            what: SrdCommand::Coverage,
+        } => {
+            print!(
+                "{}",
+                dicebard_srd::effects::coverage_report(dicebard_srd::catalog())
+            );
+            ExitCode::SUCCESS
+        }
         // Speech models block for a while: run them off the async runtime's threads.
         Command::Transcribe(args) => {
             let voice = config.voice.clone();

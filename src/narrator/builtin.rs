@@ -395,6 +395,21 @@ impl BuiltinNarrator {
             }
             EffectStarted { .. } | EffectEnded { .. } => return None,
             ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
+            LimitedActionUsed { .. } => return None,
+            LegendaryActionUsed {
+                creature, action, ..
+            } => format!("{} takes a legendary action: {action}.", n(*creature)),
+            RechargeRolled {
+                creature,
+                action,
+                recharged,
+                ..
+            } => {
+                if !*recharged {
+                    return None;
+                }
+                format!("{}'s {action} is ready again.", n(*creature))
+            }
             Dodged { creature } => fill(
                 pick(
                     seq,

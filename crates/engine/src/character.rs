@@ -304,6 +304,8 @@ pub fn create_character(
             }],
             save: None,
             usage: None,
+            rider: None,
+            area: false,
         });
         inventory.push(Item {
             name: w.name.clone(),
@@ -431,6 +433,9 @@ pub fn create_character(
         death_saves: DeathSaves::default(),
         dead: false,
         inventory,
+        spent: Default::default(),
+        legendary: Vec::new(),
+        legendary_used: 0,
     })
 }
 

@@ -4,6 +4,7 @@
 use crate::ability::{Abilities, Ability, Proficiency, Skill, proficiency_bonus_for_level};
 use crate::condition::Condition;
 use crate::data::{DamagePart, DamageType, MonsterAction, Reach, SaveDc};
+use crate::effect::Mark;
 use crate::ids::{CreatureId, PlayerId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,26 +42,119 @@ pub struct Attack {
     /// A save the target makes instead of (or after) an attack roll, for stat-block
     /// actions such as breath weapons.
     pub save: Option<SaveDc>,
-    /// A usage limit from the stat block ("Recharge 5-6"); the built-in policy skips these.
+    /// A usage limit from the stat block ("Recharge 5-6", "3/Day"): offered while a use
+    /// is left (see [`Creature::spent`]).
     pub usage: Option<String>,
+    /// What a hit does besides damage (prone, paralysis, grapple), with its save.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rider: Option<crate::effect::Rider>,
+    /// Hits every standing foe (a breath weapon's cone or line: there are no positions).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub area: bool,
 }
 
 impl Attack {
     /// Builds an attack from a monster stat-block action.
     pub fn from_monster_action(a: &MonsterAction) -> Attack {
+        // A save action's own damage (a breath) is not a rider.
+        let rider = if a.attack_bonus.is_none() && !a.damage.is_empty() {
+            None
+        } else {
+            crate::effect::Rider::from_text(&a.desc)
+        };
+        let mut damage = a.damage.clone();
+        // Damage behind the rider's save is the rider's, not the hit's (the data lists
+        // it among the hit's parts for some attacks).
+        if a.attack_bonus.is_some()
+            && let Some(r) = &rider
+        {
+            for step in &r.steps {
+                if let crate::effect::Step::Save { on_fail, .. } = step {
+                    for s in on_fail {
+                        if let crate::effect::Step::Damage {
+                            amount,
+                            damage_type,
+                            ..
+                        } = s
+                        {
+                            damage.retain(|p| {
+                                !(p.damage_type == *damage_type
+                                    && p.dice.replace(' ', "") == amount.dice)
+                            });
+                        }
+                    }
+                }
+            }
+        }
         Attack {
             name: a.name.clone(),
             to_hit: a.attack_bonus.unwrap_or(0),
             reach: a.reach.unwrap_or(Reach::Melee),
-            damage: a.damage.clone(),
+            damage,
             save: a.save.clone(),
             usage: a.usage.clone(),
+            rider,
+            area: a.save.is_some() && {
+                let d = a.desc.to_ascii_lowercase();
+                d.contains("each creature in")
+                    || d.contains("each creature of")
+                    || d.contains("-foot cone")
+                    || d.contains("-foot line")
+            },
         }
+    }
+
+    /// The usage limit, if the stat block gives one.
+    pub fn limit(&self) -> Option<crate::effect::Limit> {
+        self.usage.as_deref().and_then(crate::effect::Limit::parse)
     }
 
     /// True if this is an attack roll (not only a save effect).
     pub fn is_attack_roll(&self) -> bool {
         self.save.is_none() || self.to_hit != 0
+    }
+}
+
+/// A legendary action a monster can take at the end of another creature's turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Legendary {
+    pub name: String,
+    /// Legendary actions it costs (of three a round).
+    pub cost: u8,
+    /// The stat-block attack it makes ("The dragon makes a tail attack"); `None`: the
+    /// GM narrates it (Detect, Wing Attack).
+    pub attack: Option<String>,
+}
+
+impl Legendary {
+    /// Reads one from its name and text: "Tail Attack" / "The dragon makes a tail
+    /// attack.", "Wing Attack (Costs 2 Actions)".
+    pub fn from_text(name: &str, desc: &str, attacks: &[Attack]) -> Legendary {
+        let lower = name.to_ascii_lowercase();
+        let cost = lower
+            .split_once("(costs ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .and_then(|n| n.parse::<u8>().ok())
+            .unwrap_or(1)
+            .clamp(1, 3);
+        let d = desc.to_ascii_lowercase();
+        let attack = ["makes one ", "makes a ", "makes an "]
+            .iter()
+            .find_map(|w| {
+                let rest = &d[d.find(w)? + w.len()..];
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let at = words.iter().position(|x| x.starts_with("attack"))?;
+                let wanted = crate::data::to_index(&words[..at].join(" "));
+                attacks
+                    .iter()
+                    .find(|a| crate::data::to_index(&a.name) == wanted)
+                    .map(|a| a.name.clone())
+            });
+        Legendary {
+            name: name.to_string(),
+            cost,
+            attack,
+        }
     }
 }
 
@@ -120,6 +214,10 @@ pub enum Effect {
     /// Aid: the hit point maximum (and current hit points) up by `amount` for 8 hours
     /// (until a long rest). Several Aids don't stack: the largest counts.
     Aided { by: CreatureId, amount: i32 },
+    /// A mark from the effect language (a spell's buff, debuff or condition), with
+    /// who put it there and when it ends. New castings of Bless, Shield and Aid use
+    /// this; the three variants above stay so that older logs replay.
+    Spell(crate::effect::Active),
 }
 
 /// An item carried, by name and quantity.
@@ -169,6 +267,15 @@ pub struct Creature {
     pub death_saves: DeathSaves,
     pub dead: bool,
     pub inventory: Vec<Item>,
+    /// Uses spent of limited stat-block actions (recharge, per day), by action name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spent: BTreeMap<String, u32>,
+    /// Legendary actions (three a round, back at the start of its turn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legendary: Vec<Legendary>,
+    /// Legendary actions spent since its last turn began.
+    #[serde(default)]
+    pub legendary_used: u8,
 }
 
 impl Creature {
@@ -206,6 +313,37 @@ impl Creature {
         self.effects
             .iter()
             .any(|e| matches!(e, Effect::Blessed { .. }))
+    }
+
+    /// The effect-language marks on this creature.
+    pub fn marks(&self) -> impl Iterator<Item = &crate::effect::Active> {
+        self.effects.iter().filter_map(|e| match e {
+            Effect::Spell(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Whether any mark on this creature matches.
+    pub fn has_mark(&self, f: impl Fn(&Mark) -> bool) -> bool {
+        self.marks().any(|a| f(&a.mark))
+    }
+
+    /// Resistant to a damage type, by nature or by a mark.
+    pub fn resists(&self, t: DamageType) -> bool {
+        self.resistances.contains(&t)
+            || self.has_mark(|m| matches!(m, Mark::Resist { damage_type } if *damage_type == t))
+    }
+
+    /// Flat save bonus from marks (Slow −2 Dex).
+    pub fn mark_save_bonus(&self, a: Ability) -> i32 {
+        self.marks()
+            .filter_map(|x| match x.mark {
+                Mark::SaveBonus { ability, amount } if ability.is_none_or(|b| b == a) => {
+                    Some(amount.clamp(-20, 20))
+                }
+                _ => None,
+            })
+            .sum()
     }
 
     /// Able to take actions: alive, conscious, not incapacitated.
@@ -249,7 +387,25 @@ impl Creature {
 
     /// Armour class including Shield.
     pub fn effective_ac(&self) -> i32 {
-        self.armor_class
+        let floor = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::AcAtLeast { base, dex } => {
+                    Some(base.clamp(0, 30) + if dex { self.modifier(Ability::Dex) } else { 0 })
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(i32::MIN);
+        let bonus: i32 = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::AcBonus { amount } => Some(amount.clamp(-10, 10)),
+                _ => None,
+            })
+            .sum();
+        self.armor_class.max(floor)
+            + bonus
             + if self.has_effect(&Effect::Shielded) {
                 5
             } else {
@@ -260,12 +416,26 @@ impl Creature {
     /// Speed after conditions and exhaustion.
     pub fn effective_speed(&self) -> u32 {
         if self.conditions.keys().any(|c| c.zero_speed()) || self.exhaustion >= 5 {
-            0
-        } else if self.exhaustion >= 2 {
-            self.speed / 2
-        } else {
-            self.speed
+            return 0;
         }
+        let delta: i64 = self
+            .marks()
+            .filter_map(|x| match x.mark {
+                Mark::Speed { delta } => Some(i64::from(delta.clamp(-1_000, 1_000))),
+                _ => None,
+            })
+            .sum();
+        let mut speed = (i64::from(self.speed.min(10_000)) + delta).max(0);
+        if self.has_mark(|m| *m == Mark::SpeedDoubled) {
+            speed *= 2;
+        }
+        if self.has_mark(|m| *m == Mark::SpeedHalved) {
+            speed /= 2;
+        }
+        if self.exhaustion >= 2 {
+            speed /= 2;
+        }
+        speed as u32
     }
 
     /// Maximum HP after exhaustion (level 4 halves it).
@@ -284,6 +454,10 @@ impl Creature {
             .iter()
             .filter_map(|e| match e {
                 Effect::Aided { amount, .. } => Some((*amount).clamp(0, 1_000)),
+                Effect::Spell(crate::effect::Active {
+                    mark: Mark::MaxHp { amount },
+                    ..
+                }) => Some((*amount).clamp(0, 1_000)),
                 _ => None,
             })
             .max()
@@ -302,6 +476,16 @@ impl Creature {
         self.spellcasting
             .as_ref()
             .map(|s| self.proficiency_bonus + self.modifier(s.ability))
+    }
+
+    /// Whether a limited action has a use left (always, for unlimited ones).
+    pub fn can_use(&self, a: &Attack) -> bool {
+        let spent = self.spent.get(&a.name).copied().unwrap_or(0);
+        match a.limit() {
+            None => true,
+            Some(crate::effect::Limit::Recharge { .. }) => spent == 0,
+            Some(crate::effect::Limit::Uses(n)) => spent < n,
+        }
     }
 
     pub fn find_attack(&self, name: &str) -> Option<&Attack> {
@@ -370,6 +554,23 @@ impl Health {
 impl Creature {
     /// A monster from its SRD stat block (average hit points, as the stat block lists).
     pub fn from_monster(m: &crate::data::MonsterData, id: CreatureId, name: String) -> Creature {
+        let attacks: Vec<Attack> = m
+            .actions
+            .iter()
+            .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
+            // Damage, or a save with an effect the engine resolves (Frightful
+            // Presence).
+            .filter(|a| {
+                !a.damage.is_empty()
+                    || (a.save.is_some() && crate::effect::Rider::from_text(&a.desc).is_some())
+            })
+            .map(Attack::from_monster_action)
+            .collect();
+        let legendary = m
+            .legendary_actions
+            .iter()
+            .map(|(n, d)| Legendary::from_text(n, d, &attacks))
+            .collect();
         Creature {
             id,
             name,
@@ -392,13 +593,7 @@ impl Creature {
             },
             armor_class: m.armor_class,
             speed: m.speed,
-            attacks: m
-                .actions
-                .iter()
-                .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
-                .filter(|a| !a.damage.is_empty())
-                .map(Attack::from_monster_action)
-                .collect(),
+            attacks,
             multiattack: m.multiattack.clone(),
             resistances: m.damage_resistances.iter().copied().collect(),
             vulnerabilities: m.damage_vulnerabilities.iter().copied().collect(),
@@ -416,6 +611,9 @@ impl Creature {
             death_saves: DeathSaves::default(),
             dead: false,
             inventory: Vec::new(),
+            spent: BTreeMap::new(),
+            legendary,
+            legendary_used: 0,
         }
     }
 }

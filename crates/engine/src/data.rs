@@ -160,6 +160,9 @@ pub struct MonsterData {
     pub multiattack: Option<Vec<(String, u32)>>,
     /// Special abilities as (name, description), for narration and the GM.
     pub special_abilities: Vec<(String, String)>,
+    /// Legendary actions as (name, description).
+    #[serde(default)]
+    pub legendary_actions: Vec<(String, String)>,
 }
 
 /// How a spell resolves against its targets.
@@ -209,6 +212,10 @@ pub struct SpellData {
     /// Class indexes that have this spell on their list.
     pub classes: Vec<String>,
     pub desc: String,
+    /// What the spell does, in the effect language (`None`: generated from the fields
+    /// above by [`crate::effect::generate`]).
+    #[serde(default)]
+    pub effect: Option<crate::effect::SpellEffect>,
 }
 
 /// Weapon category and properties, from the SRD equipment list.

@@ -346,6 +346,27 @@ pub enum EventKind {
         creature: CreatureId,
         item: String,
     },
+    /// A monster used a limited stat-block action (recharge or per day).
+    LimitedActionUsed {
+        creature: CreatureId,
+        action: String,
+    },
+    /// A monster took a legendary action at the end of another creature's turn (its
+    /// attack, if any, follows as the usual events).
+    LegendaryActionUsed {
+        creature: CreatureId,
+        action: String,
+        cost: u8,
+    },
+    /// The recharge roll for a spent action at the start of the monster's turn.
+    RechargeRolled {
+        creature: CreatureId,
+        action: String,
+        d6: u32,
+        /// The lowest roll that recharges it (5 for "Recharge 5-6").
+        min: u32,
+        recharged: bool,
+    },
     /// The creature took the Dodge action.
     Dodged {
         creature: CreatureId,
@@ -453,6 +474,9 @@ impl EventKind {
             EffectStarted { .. } => "EffectStarted",
             EffectEnded { .. } => "EffectEnded",
             ItemUsed { .. } => "ItemUsed",
+            LimitedActionUsed { .. } => "LimitedActionUsed",
+            RechargeRolled { .. } => "RechargeRolled",
+            LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",

@@ -11,6 +11,7 @@ pub mod condition;
 pub mod creature;
 pub mod data;
 pub mod dice;
+pub mod effect;
 pub mod error;
 pub mod event;
 pub mod ids;

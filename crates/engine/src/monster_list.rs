@@ -260,6 +260,7 @@ mod tests {
             actions: vec![],
             multiattack: None,
             special_abilities: vec![],
+            legendary_actions: vec![],
         }
     }
 

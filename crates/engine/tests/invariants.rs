@@ -20,7 +20,13 @@ const PLAYERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 const TARGETS: [&str; 10] = [
     "goblin", "Goblin 2", "orc", "owlbear", "Thorin", "Elara", "Mira", "Pip", "skeleton", "nobody",
 ];
-const SPELLS: [&str; 10] = [
+const SPELLS: [&str; 16] = [
+    "hold-person",
+    "sleep",
+    "faerie-fire",
+    "spirit-guardians",
+    "guiding-bolt",
+    "hunters-mark",
     "fire-bolt",
     "magic-missile",
     "shield",
@@ -113,7 +119,23 @@ fn random_command(d: &mut SeededDice, s: &CampaignState) -> Command {
         }
         17 => {
             let monsters = vec![MonsterGroup {
-                monster: pick(d, &["goblin", "orc", "owlbear", "skeleton"]).to_string(),
+                monster: pick(
+                    d,
+                    &[
+                        "goblin",
+                        "orc",
+                        "owlbear",
+                        "skeleton",
+                        // Riders, recharge, save-only actions, legendary actions.
+                        "wolf",
+                        "ghoul",
+                        "giant-spider",
+                        "red-dragon-wyrmling",
+                        "young-green-dragon",
+                        "adult-white-dragon",
+                    ],
+                )
+                .to_string(),
                 count: d.roll(3),
             }];
             return Command::player(

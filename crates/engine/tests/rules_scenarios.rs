@@ -48,6 +48,10 @@ scenarios!(
     smoke,
     dice_d20,
     spell_scaling,
+    spell_effects,
+    monster_actions,
+    frightful_presence,
+    save_riders,
 );
 
 /// Every scenario file has a test, and every test a file.

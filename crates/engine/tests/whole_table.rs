@@ -212,6 +212,8 @@ fn import(r: &mut Rng, s: &CampaignState) -> Action {
             ],
             save: None,
             usage: None,
+            rider: None,
+            area: false,
         }),
         5 => {
             c.inventory = vec![

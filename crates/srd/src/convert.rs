@@ -65,7 +65,9 @@ pub(crate) fn catalog(raw: RawSrd) -> Result<Catalog, SrdError> {
         cat.monsters.insert(m.index.clone(), monster(m)?);
     }
     for s in &raw.spells {
-        cat.spells.insert(s.index.clone(), spell(s)?);
+        let mut sp = spell(s)?;
+        sp.effect = crate::effects::for_spell(&sp);
+        cat.spells.insert(s.index.clone(), sp);
     }
     for e in &raw.equipment {
         let category = e
@@ -240,6 +242,11 @@ fn monster(m: &RawMonster) -> Result<MonsterData, SrdError> {
         multiattack,
         special_abilities: m
             .special_abilities
+            .iter()
+            .map(|s| (s.name.clone(), s.desc.clone()))
+            .collect(),
+        legendary_actions: m
+            .legendary_actions
             .iter()
             .map(|s| (s.name.clone(), s.desc.clone()))
             .collect(),
@@ -504,6 +511,7 @@ fn spell(s: &RawSpell) -> Result<SpellData, SrdError> {
         area: s.area_of_effect.as_ref().map(|a| (a.kind.clone(), a.size)),
         classes: s.classes.iter().map(|c| c.index.clone()).collect(),
         desc: s.desc.join("\n"),
+        effect: None,
     })
 }
 

@@ -61,6 +61,7 @@
 //! [`SaveEffect::None`]: dicebard_engine::data::SaveEffect::None
 
 mod convert;
+pub mod effects;
 mod raw;
 
 use dicebard_engine::data::Catalog;

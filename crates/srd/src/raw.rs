@@ -94,6 +94,8 @@ pub(crate) struct RawMonster {
     pub actions: Vec<RawAction>,
     #[serde(default)]
     pub special_abilities: Vec<NameDesc>,
+    #[serde(default)]
+    pub legendary_actions: Vec<NameDesc>,
 }
 
 #[derive(Debug, Deserialize)]

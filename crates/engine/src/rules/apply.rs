@@ -257,6 +257,27 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
             spend(state, *creature, ActionCost::Action);
         }
+        LimitedActionUsed { creature, action } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                let n = c.spent.entry(action.clone()).or_default();
+                *n = n.saturating_add(1);
+            }
+        }
+        LegendaryActionUsed { creature, cost, .. } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.legendary_used = c.legendary_used.saturating_add(*cost);
+            }
+        }
+        RechargeRolled {
+            creature,
+            action,
+            recharged,
+            ..
+        } => {
+            if *recharged && let Some(c) = state.creatures.get_mut(creature) {
+                c.spent.remove(action);
+            }
+        }
         Dodged { creature } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.insert(Effect::Dodging);
@@ -351,6 +372,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.budget = TurnBudget::default();
             }
             state.reactions_used.remove(creature);
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.legendary_used = 0;
+            }
         }
         TurnWarning { .. } => {
             if let Some(c) = state.combat.as_mut() {

@@ -273,6 +273,8 @@ pub(crate) fn end(em: &mut Emitter, outcome: CombatOutcome) {
     if let Some(active) = em.state.combat.as_ref().and_then(|c| c.active_creature()) {
         em.public(EventKind::TurnEnded { creature: active });
     }
+    // Round-counted marks (a minute or less) end with the fight.
+    resolve::end_marks_where(em, |_, a| a.until.is_round_bound());
     em.public(EventKind::CombatEnded { outcome });
 }
 
@@ -320,6 +322,10 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
             });
         }
     }
+    resolve::turn_start_marks(em, id, round);
+    if !em.state.in_combat() {
+        return;
+    }
     let c = em.creature(id).clone();
     let deadline = if c.is_pc() {
         Some(em.now.plus_ms(em.state.settings.turn_timeout_ms))
@@ -331,6 +337,11 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         round,
         deadline,
     });
+    if resolve::ongoing_damage(em, id) && check_end(em) {
+        return;
+    }
+    recharge(em, id);
+    let c = em.creature(id).clone();
     if c.is_dying() {
         resolve::death_save(em, id);
         if !em.creature(id).can_act() {
@@ -339,6 +350,74 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     } else if c.is_pc() && !c.can_act() {
         // Stable at 0 HP, or incapacitated: nothing to do this turn.
         advance(em);
+    } else if c.dead || c.is_down() {
+        // Felled by ongoing damage as its turn began.
+        advance(em);
+    }
+}
+
+/// A monster's spent recharge actions: a d6 each at the start of its turn.
+fn recharge(em: &mut Emitter, id: CreatureId) {
+    let c = em.creature(id);
+    if c.is_pc() || c.spent.is_empty() {
+        return;
+    }
+    let due: Vec<(String, u32)> = c
+        .attacks
+        .iter()
+        .filter(|a| c.spent.contains_key(&a.name))
+        .filter_map(|a| match a.limit() {
+            Some(crate::effect::Limit::Recharge { min }) => Some((a.name.clone(), min)),
+            _ => None,
+        })
+        .collect();
+    for (action, min) in due {
+        let d6 = em.dice.roll(6);
+        em.public(EventKind::RechargeRolled {
+            creature: id,
+            action,
+            d6,
+            min,
+            recharged: d6 >= min,
+        });
+    }
+}
+
+/// At the end of `ended`'s turn, each other legendary monster that can act takes one
+/// legendary action: the built-in policy makes the first affordable one with an
+/// attack, against the creature whose turn ended when that is a standing foe.
+fn legendary_actions(em: &mut Emitter, ended: CreatureId) {
+    let Some(order) = em.state.combat.as_ref().map(|c| c.order.clone()) else {
+        return;
+    };
+    let target = em.creature(ended);
+    if target.is_down() || !target.is_pc() {
+        return;
+    }
+    for e in order {
+        let m = em.creature(e.creature);
+        if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
+            continue;
+        }
+        let left = 3u8.saturating_sub(m.legendary_used);
+        let Some((action, cost, atk)) = m.legendary.iter().find_map(|l| {
+            let atk = m.find_attack(l.attack.as_deref()?)?.clone();
+            (l.cost <= left && m.can_use(&atk)).then(|| (l.name.clone(), l.cost, atk))
+        }) else {
+            continue;
+        };
+        let me = m.id;
+        em.public(EventKind::LegendaryActionUsed {
+            creature: me,
+            action,
+            cost,
+        });
+        if npc_attack(em, me, ended, &atk).is_err() || !em.state.in_combat() {
+            return;
+        }
+        if em.creature(ended).is_down() {
+            return;
+        }
     }
 }
 
@@ -348,11 +427,19 @@ pub(crate) fn advance(em: &mut Emitter) {
         return;
     };
     if let Some(active) = c.active_creature() {
+        resolve::turn_end_marks(em, active, c.round);
         em.public(EventKind::TurnEnded { creature: active });
+        if check_end(em) {
+            return;
+        }
+        legendary_actions(em, active);
     }
     if check_end(em) {
         return;
     }
+    let Some(c) = em.state.combat.clone() else {
+        return;
+    };
     let n = c.order.len();
     let mut idx = c.active;
     let mut round = c.round;
@@ -399,13 +486,9 @@ pub(crate) fn require_turn_part(
     let used = match cost {
         ActionCost::Action => combat.budget.action_used.then_some("action"),
         ActionCost::BonusAction => combat.budget.bonus_action_used.then_some("bonus action"),
-        ActionCost::Reaction => em
-            .state
-            .reactions_used
-            .get(&me)
-            .copied()
-            .unwrap_or(false)
-            .then_some("reaction"),
+        ActionCost::Reaction => (em.state.reactions_used.get(&me).copied().unwrap_or(false)
+            || c.has_mark(|m| *m == crate::effect::Mark::NoReactions))
+        .then_some("reaction"),
         ActionCost::Free => None,
     };
     match used {
@@ -476,15 +559,31 @@ pub(crate) fn attack(
     }
     let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
     if outcome.is_hit() {
-        resolve::deal_damage(
-            em,
-            t,
-            Some(me),
-            &atk.damage,
-            outcome == crate::event::AttackOutcome::CriticalHit,
-        )?;
+        hit_with(em, me, t, &atk, outcome)?;
     }
     check_end(em);
+    Ok(())
+}
+
+/// Damage from a weapon or stat-block attack that hit, with the attacker's riders
+/// (Hex, Hunter's Mark, Divine Favor, Branding Smite) as part of the same hit.
+fn hit_with(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
+) -> Result<(), RuleError> {
+    let weapon_type = atk.damage.first().map(|d| d.damage_type);
+    let mut parts = atk.damage.clone();
+    parts.extend(resolve::riders(em, me, t, weapon_type, true));
+    resolve::deal_damage(
+        em,
+        t,
+        Some(me),
+        &parts,
+        outcome == crate::event::AttackOutcome::CriticalHit,
+    )?;
     Ok(())
 }
 
@@ -553,14 +652,16 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             .combatants()
             .filter(|c| c.is_pc() && !c.is_down())
             .collect();
-        for t in &targets {
+        for (i, t) in targets.iter().enumerate() {
             if npc.multiattack.is_some() {
                 out.push(NpcOption::Multiattack {
                     target: t.name.clone(),
                 });
             }
             for a in &npc.attacks {
-                if a.usage.is_none() && a.is_attack_roll() {
+                // Limited actions while a use is left; an area action (a breath) is
+                // offered once, aimed at the first target, and catches every foe.
+                if npc.can_use(a) && (!a.area || i == 0) {
                     out.push(NpcOption::Attack {
                         attack: a.name.clone(),
                         target: t.name.clone(),
@@ -589,6 +690,21 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     let Some(target) = target else {
         return options.last().cloned().unwrap_or(NpcOption::Pass);
     };
+    // A recharged breath (or another limited action) first: dragons breathe.
+    let limited = npc
+        .attacks
+        .iter()
+        .filter(|a| a.usage.is_some() && npc.can_use(a))
+        .max_by_key(|a| a.damage.iter().map(|d| average(&d.dice)).sum::<i64>())
+        .and_then(|a| {
+            options.iter().find(|o| {
+                matches!(o, NpcOption::Attack { attack, target: t }
+                    if *attack == a.name && (a.area || *t == target))
+            })
+        });
+    if let Some(o) = limited {
+        return o.clone();
+    }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
     };
@@ -598,7 +714,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     let best = npc
         .attacks
         .iter()
-        .filter(|a| a.usage.is_none() && a.is_attack_roll())
+        .filter(|a| a.usage.is_none())
         .max_by_key(|a| {
             (
                 a.reach == Reach::Melee,
@@ -678,6 +794,9 @@ pub(crate) fn npc_act(
                     let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
                         break;
                     };
+                    if !em.creature(me).can_use(&atk) {
+                        break;
+                    }
                     npc_attack(em, me, t, &atk)?;
                 }
             }
@@ -706,27 +825,70 @@ fn npc_attack(
     t: CreatureId,
     atk: &crate::creature::Attack,
 ) -> Result<(), RuleError> {
+    if atk.usage.is_some() {
+        if !em.creature(me).can_use(atk) {
+            return Err(RuleError::invalid(format!(
+                "{} has no use of {} left.",
+                em.creature(me).name,
+                atk.name
+            )));
+        }
+        em.public(EventKind::LimitedActionUsed {
+            creature: me,
+            action: atk.name.clone(),
+        });
+    }
     if atk.is_attack_roll() {
         let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
         if outcome.is_hit() {
-            resolve::deal_damage(
-                em,
-                t,
-                Some(me),
-                &atk.damage,
-                outcome == crate::event::AttackOutcome::CriticalHit,
-            )?;
+            hit_with(em, me, t, atk, outcome)?;
+            if let Some(rider) = &atk.rider
+                && !em.creature(t).is_down()
+            {
+                super::spells::run_rider(em, me, t, &atk.name, rider)?;
+            }
         }
     } else if let Some(save) = &atk.save {
-        let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
-        match (ok, save.on_success) {
-            (false, _) => {
-                resolve::deal_damage(em, t, Some(me), &atk.damage, false)?;
+        // An area action catches every standing foe (the target first); one damage
+        // roll for all of them.
+        let mut targets = vec![t];
+        if atk.area {
+            let pc = em.creature(me).is_pc();
+            targets.extend(
+                em.state
+                    .combatants()
+                    .filter(|c| c.is_pc() != pc && !c.is_down() && c.id != t)
+                    .map(|c| c.id),
+            );
+        }
+        if atk.damage.is_empty() {
+            // No damage: the effect is the save and what failing it does (Frightful
+            // Presence), as read from the stat block.
+            if let Some(rider) = &atk.rider {
+                for t in targets {
+                    if !em.creature(t).is_down() {
+                        super::spells::run_rider(em, me, t, &atk.name, rider)?;
+                    }
+                }
             }
-            (true, crate::data::SaveEffect::Half) => {
-                resolve::deal_damage_scaled(em, t, Some(me), &atk.damage, false, true)?;
+            check_end(em);
+            return Ok(());
+        }
+        let mut rolls = Vec::with_capacity(atk.damage.len());
+        for p in &atk.damage {
+            rolls.push((p.damage_type, crate::dice::roll(&p.dice, em.dice)?));
+        }
+        for t in targets {
+            let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
+            match (ok, save.on_success) {
+                (false, _) => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, false);
+                }
+                (true, crate::data::SaveEffect::Half) => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, true);
+                }
+                (true, crate::data::SaveEffect::None) => {}
             }
-            (true, crate::data::SaveEffect::None) => {}
         }
     }
     check_end(em);

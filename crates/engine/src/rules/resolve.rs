@@ -6,6 +6,7 @@ use crate::ability::{Ability, Advantage};
 use crate::condition::Condition;
 use crate::creature::Effect;
 use crate::data::{DamagePart, Reach};
+use crate::effect::{Active, Mark, SaveEnds, Until};
 use crate::error::RuleError;
 use crate::event::{AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind, Visibility};
 use crate::ids::CreatureId;
@@ -26,12 +27,36 @@ pub(crate) fn d20(em: &mut Emitter, adv: Advantage) -> (Vec<u32>, u32) {
     }
 }
 
-fn bless_die(em: &mut Emitter, who: CreatureId) -> i32 {
-    if em.creature(who).is_blessed() {
-        em.dice.roll(4) as i32
-    } else {
-        0
+/// Dice added to (or taken from) a roll: Bless (old logs' effect and the mark), Bane,
+/// Resistance. `attack`: an attack roll, else a save.
+fn bless_die(em: &mut Emitter, who: CreatureId, attack: bool) -> i32 {
+    let c = em.creature(who);
+    let mut dice: Vec<i32> = c
+        .marks()
+        .filter_map(|a| match a.mark {
+            Mark::RollDie {
+                sides,
+                attacks,
+                saves,
+            } if (attack && attacks) || (!attack && saves) => Some(sides.clamp(-100, 100)),
+            _ => None,
+        })
+        .collect();
+    if c.is_blessed() {
+        dice.push(4);
     }
+    // Two castings of one spell don't stack: one die per size and sign.
+    dice.sort_unstable();
+    dice.dedup();
+    let mut total = 0i32;
+    for d in dice {
+        if d == 0 {
+            continue;
+        }
+        let v = em.dice.roll(d.unsigned_abs()) as i32;
+        total += if d > 0 { v } else { -v };
+    }
+    total
 }
 
 /// An ability or skill check.
@@ -78,9 +103,16 @@ pub(crate) fn saving_throw(
     dc: Option<i32>,
 ) -> bool {
     let c = em.creature(who);
-    let modifier = c.save_modifier(ability);
+    let modifier = c
+        .save_modifier(ability)
+        .saturating_add(c.mark_save_bonus(ability));
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
+    if c.has_mark(
+        |m| matches!(m, Mark::SaveAdvantage { ability: a } if a.is_none_or(|a| a == ability)),
+    ) {
+        sources.push(Advantage::Advantage);
+    }
     if ability == Ability::Dex && c.dodging() {
         sources.push(Advantage::Advantage);
     }
@@ -96,7 +128,11 @@ pub(crate) fn saving_throw(
     } else {
         d20(em, advantage)
     };
-    let bonus_dice = if auto_fail { 0 } else { bless_die(em, who) };
+    let bonus_dice = if auto_fail {
+        0
+    } else {
+        bless_die(em, who, false)
+    };
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
     em.public(EventKind::SaveRolled {
@@ -159,6 +195,20 @@ pub(crate) fn attack_advantage(
     if t.has(Condition::Invisible) {
         s.push(Advantage::Disadvantage);
     }
+    if a.has_mark(|m| *m == Mark::NextAttackDisadvantage) {
+        s.push(Advantage::Disadvantage);
+    }
+    if t.has_mark(|m| {
+        matches!(
+            m,
+            Mark::AttackedWithAdvantage | Mark::NextAttackedWithAdvantage
+        )
+    }) {
+        s.push(Advantage::Advantage);
+    }
+    if t.has_mark(|m| *m == Mark::AttackedWithDisadvantage) {
+        s.push(Advantage::Disadvantage);
+    }
     if t.has(Condition::Prone) {
         s.push(if reach == Reach::Melee {
             Advantage::Advantage
@@ -184,7 +234,7 @@ pub(crate) fn attack_roll(
 ) -> AttackOutcome {
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20(em, advantage);
-    let bonus_dice = bless_die(em, attacker);
+    let bonus_dice = bless_die(em, attacker, true);
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
     let target_ac = t.effective_ac();
@@ -215,7 +265,221 @@ pub(crate) fn attack_roll(
         target_ac,
         outcome,
     });
+    // One-shot marks are spent by this roll.
+    let spent: Vec<(CreatureId, Active)> = em
+        .creature(attacker)
+        .marks()
+        .filter(|a| a.mark == Mark::NextAttackDisadvantage)
+        .map(|a| (attacker, *a))
+        .chain(
+            em.creature(target)
+                .marks()
+                .filter(|a| a.mark == Mark::NextAttackedWithAdvantage)
+                .map(|a| (target, *a)),
+        )
+        .collect();
+    for (c, a) in spent {
+        end_mark(em, c, a);
+    }
     outcome
+}
+
+/// Extra damage the attacker's marks add to a hit on `target`: Hex and Hunter's Mark
+/// on the target, Divine Favor and Branding Smite on the attacker (weapon hits only;
+/// `weapon_type` is the weapon's damage type). One-shot riders are spent.
+pub(crate) fn riders(
+    em: &mut Emitter,
+    attacker: CreatureId,
+    target: CreatureId,
+    weapon_type: Option<crate::data::DamageType>,
+    weapon: bool,
+) -> Vec<DamagePart> {
+    let mut out = Vec::new();
+    let mut spent = Vec::new();
+    for a in em.creature(target).marks() {
+        if let Mark::BonusDamage {
+            count,
+            sides,
+            damage_type,
+        } = a.mark
+            && a.by == attacker
+            && let Some(t) = damage_type.or(if weapon { weapon_type } else { None })
+        {
+            out.push(DamagePart {
+                dice: format!("{}d{}", count.max(1), sides.max(1)),
+                damage_type: t,
+            });
+        }
+    }
+    if weapon {
+        for a in em.creature(attacker).marks() {
+            if let Mark::WeaponRider {
+                count,
+                sides,
+                damage_type,
+                once,
+            } = a.mark
+            {
+                out.push(DamagePart {
+                    dice: format!("{}d{}", count.max(1), sides.max(1)),
+                    damage_type,
+                });
+                if once {
+                    spent.push(*a);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.dice, a.damage_type).cmp(&(&b.dice, b.damage_type)));
+    out.dedup();
+    for a in spent {
+        end_mark(em, attacker, a);
+    }
+    out
+}
+
+/// Ends one mark: `EffectEnded`, and the condition it held unless another mark still
+/// holds it.
+pub(crate) fn end_mark(em: &mut Emitter, who: CreatureId, active: Active) {
+    if !em.creature(who).effects.contains(&Effect::Spell(active)) {
+        return;
+    }
+    em.public(EventKind::EffectEnded {
+        creature: who,
+        effect: Effect::Spell(active),
+    });
+    if let Mark::Condition { condition } = active.mark {
+        let c = em.creature(who);
+        let held = c.has_mark(|m| *m == Mark::Condition { condition });
+        if !held && c.conditions.contains_key(&condition) {
+            em.public(EventKind::ConditionRemoved {
+                creature: who,
+                condition,
+            });
+        }
+    }
+}
+
+/// Ends a condition and every mark holding it (Lesser Restoration).
+pub(crate) fn end_condition(em: &mut Emitter, who: CreatureId, condition: Condition) {
+    let holding: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| a.mark == Mark::Condition { condition })
+        .copied()
+        .collect();
+    for a in holding {
+        end_mark(em, who, a);
+    }
+    if em.creature(who).conditions.contains_key(&condition) {
+        em.public(EventKind::ConditionRemoved {
+            creature: who,
+            condition,
+        });
+    }
+}
+
+/// Ends every mark (on any creature) that matches; a mark tied to concentration that
+/// runs out ends its caster's concentration (and with it the spell's other marks).
+pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) -> bool) {
+    let ending: Vec<(CreatureId, Active)> = em
+        .state
+        .creatures
+        .values()
+        .flat_map(|c| c.marks().map(move |a| (c.id, *a)))
+        .filter(|(c, a)| f(*c, a))
+        .collect();
+    for (c, a) in ending {
+        end_mark(em, c, a);
+        // The caster may have left the table (a retired character).
+        if a.concentration
+            && em
+                .state
+                .creatures
+                .get(&a.by)
+                .is_some_and(|c| c.concentration.is_some())
+        {
+            end_concentration(em, a.by);
+        }
+    }
+}
+
+/// The start of `who`'s turn in `round`: marks that last until then end.
+pub(crate) fn turn_start_marks(em: &mut Emitter, who: CreatureId, round: u32) {
+    end_marks_where(
+        em,
+        |_, a| matches!(a.until, Until::TurnStart { who: w, round: r } if w == who && r <= round),
+    );
+}
+
+/// Ongoing damage at the start of `who`'s turn (after its `TurnStarted`).
+pub(crate) fn ongoing_damage(em: &mut Emitter, who: CreatureId) -> bool {
+    let mut dealt = false;
+    let ongoing: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| matches!(a.mark, Mark::Ongoing { .. }))
+        .copied()
+        .collect();
+    for a in ongoing {
+        let Mark::Ongoing {
+            count,
+            sides,
+            damage_type,
+            save,
+            half,
+            dc,
+        } = a.mark
+        else {
+            continue;
+        };
+        if em.creature(who).is_down() {
+            break;
+        }
+        let ok = save.is_some_and(|ab| saving_throw(em, who, ab, Advantage::Normal, Some(dc)));
+        if ok && !half {
+            continue;
+        }
+        let part = DamagePart {
+            dice: format!("{}d{}", count.max(1), sides.max(1)),
+            damage_type,
+        };
+        let _ = deal_damage_scaled(em, who, Some(a.by), &[part], false, ok);
+        dealt = true;
+    }
+    dealt
+}
+
+/// The end of `who`'s turn in `round`: marks that last until then end, and saves that
+/// end marks are repeated (one save per spell that asks for it).
+pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
+    end_marks_where(
+        em,
+        |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
+    );
+    let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
+        .creature(who)
+        .marks()
+        .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    for (by, s, until) in groups {
+        if em.creature(who).dead {
+            break;
+        }
+        if saving_throw(em, who, s.ability, Advantage::Normal, Some(s.dc)) {
+            let ending: Vec<Active> = em
+                .creature(who)
+                .marks()
+                .filter(|a| a.by == by && a.save_ends == Some(s) && a.until == until)
+                .copied()
+                .collect();
+            for a in ending {
+                end_mark(em, who, a);
+            }
+        }
+    }
 }
 
 /// Rolls damage parts (dice doubled on a crit), applies resistance, vulnerability and
@@ -275,7 +539,7 @@ pub(crate) fn deal_rolled(
         let t = em.creature(target);
         let (modifier, amount) = if t.immunities.contains(&damage_type) {
             (DamageModifier::Immune, 0)
-        } else if t.resistances.contains(&damage_type) || t.has(Condition::Petrified) {
+        } else if t.resists(damage_type) || t.has(Condition::Petrified) {
             (DamageModifier::Resisted, base / 2)
         } else if t.vulnerabilities.contains(&damage_type) {
             (DamageModifier::Vulnerable, base * 2)
@@ -411,6 +675,16 @@ pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
             effect: Effect::Blessed { by: who },
         });
     }
+    let linked: Vec<(CreatureId, Active)> = em
+        .state
+        .creatures
+        .values()
+        .flat_map(|c| c.marks().map(move |a| (c.id, *a)))
+        .filter(|(_, a)| a.by == who && a.concentration)
+        .collect();
+    for (c, a) in linked {
+        end_mark(em, c, a);
+    }
     em.public(EventKind::ConcentrationEnded {
         creature: who,
         spell,
@@ -432,12 +706,21 @@ pub(crate) fn heal(
         )));
     }
     let was_down = t.hp <= 0;
+    let blocked = t.has_mark(|m| *m == Mark::NoHealing);
     let roll = crate::dice::roll(dice, em.dice)?;
-    let amount = (roll.total.clamp(0, 100_000) as i32).max(0);
+    let amount = if blocked {
+        0
+    } else {
+        (roll.total.clamp(0, 100_000) as i32).max(0)
+    };
     em.public(EventKind::HealingReceived {
         target,
         source,
-        breakdown: roll.breakdown,
+        breakdown: if blocked {
+            format!("{} (can't regain hit points)", roll.breakdown)
+        } else {
+            roll.breakdown
+        },
         amount,
     });
     if was_down && em.creature(target).hp > 0 {
@@ -495,6 +778,13 @@ pub(crate) fn rest(
             why: "dead".into(),
         });
     }
+    // A rest lasts an hour or more: round-long marks are long gone; a long rest ends
+    // the 8-hour ones too.
+    end_marks_where(em, |c, a| {
+        c == who
+            && (a.until.is_round_bound() || (kind == RestKind::Long && a.until == Until::LongRest))
+    });
+    let c = em.creature(who).clone();
     match kind {
         RestKind::Short => {
             // Hit dice are spent one at a time, and only while hit points are missing:

@@ -1,12 +1,16 @@
-//! Casting spells: slots, action cost, concentration, and the resolution of attack,
-//! save, healing and special spells (magic missile, shield, bless).
+//! Casting spells: slots, action cost, concentration, and the interpreter of the effect
+//! language ([`crate::effect`]) every spell resolves through.
 
 use super::{Emitter, find_creature, resolve};
 use crate::creature::Effect;
-use crate::data::{DamagePart, SpellAttack, SpellData};
+use crate::data::{SaveEffect, SpellData};
+use crate::effect::{
+    Active, Amount, Duration, Mark, Repeat, SaveEnds, SpellEffect, Step, Target, Until,
+};
 use crate::error::RuleError;
 use crate::event::{ActionCost, AttackOutcome, EventKind};
 use crate::ids::CreatureId;
+use std::collections::BTreeMap;
 
 /// The most targets one spell may name.
 const MAX_TARGETS: usize = 12;
@@ -22,59 +26,6 @@ fn cost_of(spell: &SpellData) -> ActionCost {
     } else {
         ActionCost::Free
     }
-}
-
-/// Damage dice for a cantrip at a character level: the highest step not above it.
-fn cantrip_dice(spell: &SpellData, level: u8) -> Option<String> {
-    spell
-        .damage_at_character_level
-        .range(..=level)
-        .next_back()
-        .map(|(_, d)| d.clone())
-}
-
-/// Damage dice for a levelled spell cast with a slot: the SRD's entry for the highest
-/// slot level not above it, plus the per-level increase the spell's text gives where
-/// the SRD data lists only the base level. Upcasting never loses the damage.
-fn slot_dice(spell: &SpellData, slot: u8) -> Option<String> {
-    let (&base_level, dice) = spell.damage_at_slot_level.range(..=slot).next_back()?;
-    let per_level = match spell.index.as_str() {
-        "disintegrate" => Some((3, 6)),
-        "freezing-sphere" => Some((1, 6)),
-        "phantasmal-killer" => Some((1, 10)),
-        "wall-of-fire" => Some((1, 8)),
-        "sleep" => Some((2, 8)),
-        _ => None,
-    };
-    let above = u32::from(slot.saturating_sub(base_level));
-    Some(match per_level {
-        Some((n, d)) if above > 0 => format!("{dice} + {}d{d}", n * above),
-        _ => dice.clone(),
-    })
-}
-
-/// Separate attacks one casting makes: Eldritch Blast's beams by character level,
-/// Scorching Ray's rays by slot level.
-fn beams(spell: &SpellData, caster_level: u8, slot: u8) -> usize {
-    match spell.index.as_str() {
-        "eldritch-blast" => match caster_level {
-            17.. => 4,
-            11.. => 3,
-            5.. => 2,
-            _ => 1,
-        },
-        "scorching-ray" => 3 + usize::from(slot.saturating_sub(2)),
-        _ => 1,
-    }
-}
-
-/// Healing-style dice by slot level (False Life, Aid): the highest entry not above it.
-fn slot_heal(spell: &SpellData, slot: u8) -> Option<&String> {
-    spell
-        .heal_at_slot_level
-        .range(..=slot)
-        .next_back()
-        .map(|(_, d)| d)
 }
 
 pub(crate) fn cast(
@@ -161,8 +112,16 @@ pub(crate) fn cast(
         super::combat::require_turn_part(em, me, ActionCost::Free)?;
     }
 
+    let effect = spell
+        .effect
+        .clone()
+        .unwrap_or_else(|| crate::effect::generate(&spell));
+    let slot_level = slot.unwrap_or(spell.level);
+    let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
+    let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
+
     // Resolve targets before anything is emitted.
-    let target_ids = resolve_targets(em, me, &spell, targets)?;
+    let target_ids = resolve_targets(em, me, &spell, &effect, targets, slot_level, strikes)?;
 
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
@@ -175,184 +134,493 @@ pub(crate) fn cast(
         cost,
         targets: target_ids.clone(),
     });
-    let slot_level = slot.unwrap_or(0);
-    let modifier = caster.modifier(sc.ability);
-    match spell.index.as_str() {
-        "magic-missile" => {
-            let darts = 3 + usize::from(slot_level.saturating_sub(1));
-            for i in 0..darts {
-                let t = target_ids[i % target_ids.len()];
-                if em.creature(t).dead {
-                    continue;
-                }
-                let part = DamagePart {
-                    dice: "1d4+1".into(),
-                    damage_type: crate::data::DamageType::Force,
-                };
-                resolve::deal_damage(em, t, Some(me), &[part], false)?;
-            }
+    if spell.concentration {
+        em.public(EventKind::ConcentrationStarted {
+            creature: me,
+            spell: spell.index.clone(),
+        });
+    }
+    let mut cx = Cx {
+        me,
+        spell_level: spell.level,
+        slot: slot_level,
+        caster_level,
+        modifier: caster.modifier(sc.ability),
+        dc: caster.spell_save_dc().unwrap_or(10),
+        attack_bonus: caster.spell_attack_bonus().unwrap_or(0),
+        name: spell.name.clone(),
+        concentration: spell.concentration,
+        shared: BTreeMap::new(),
+    };
+    // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
+    for step in &effect.steps {
+        if let Step::HpPool {
+            amount,
+            mark,
+            duration,
+        } = step
+        {
+            hp_pool(em, &mut cx, &target_ids, amount, *mark, *duration)?;
         }
-        "shield" => {
-            em.public(EventKind::EffectStarted {
-                creature: me,
-                effect: Effect::Shielded,
-            });
-        }
-        "bless" => {
-            em.public(EventKind::ConcentrationStarted {
-                creature: me,
-                spell: spell.index.clone(),
-            });
-            for t in &target_ids {
-                em.public(EventKind::EffectStarted {
-                    creature: *t,
-                    effect: Effect::Blessed { by: me },
-                });
+    }
+    let per_target: Vec<Step> = effect
+        .steps
+        .iter()
+        .filter(|s| !matches!(s, Step::HpPool { .. }))
+        .cloned()
+        .collect();
+    if !per_target.is_empty() && !target_ids.is_empty() {
+        // Damage behind a saving throw is rolled once, before the saves, for every
+        // target (as the rules say for area spells).
+        preroll(em, &mut cx, &per_target)?;
+        let n = strikes.max(target_ids.len());
+        for i in 0..n {
+            let t = target_ids[i % target_ids.len()];
+            let c = em.creature(t);
+            if c.dead || (effect.hostile && c.is_down() && !c.is_pc()) {
+                continue;
             }
-        }
-        "false-life" => {
-            // Temporary hit points (which don't stack: the larger stays).
-            let dice = slot_heal(&spell, slot_level)
-                .cloned()
-                .unwrap_or_else(|| "1d4+4".into());
-            let roll = crate::dice::roll(&dice, em.dice)?;
-            let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
-            if let Some(owner) = caster.owner().cloned() {
-                em.public(EventKind::DiceRolled {
-                    player: owner,
-                    roll,
-                    secret: false,
-                });
-            }
-            em.public(EventKind::TempHpGained { target: me, amount });
-        }
-        "aid" => {
-            // Up to three creatures: hit point maximum and current hit points up by 5
-            // (more with a higher slot) until a long rest.
-            let amount = slot_heal(&spell, slot_level)
-                .and_then(|d| d.trim().parse::<i32>().ok())
-                .unwrap_or(5)
-                .clamp(0, 1_000);
-            for t in &target_ids {
-                if em.creature(*t).dead {
-                    continue;
-                }
-                em.public(EventKind::EffectStarted {
-                    creature: *t,
-                    effect: Effect::Aided { by: me, amount },
-                });
-                resolve::heal(em, *t, Some(me), &amount.to_string())?;
-            }
-        }
-        _ => {
-            if spell.concentration {
-                em.public(EventKind::ConcentrationStarted {
-                    creature: me,
-                    spell: spell.index.clone(),
-                });
-            }
-            let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
-            let damage = if spell.level == 0 {
-                cantrip_dice(&spell, caster_level)
-            } else {
-                slot_dice(&spell, slot_level)
-            }
-            .map(|d| d.replace("+MOD", &crate::character::with_modifier("", modifier)))
-            .and_then(|d| {
-                spell.damage_type.map(|t| DamagePart {
-                    dice: d,
-                    damage_type: t,
-                })
-            });
-            if let Some(heal) = spell.heal_at_slot_level.get(&slot_level) {
-                let dice = heal.replace("+MOD", &crate::character::with_modifier("", modifier));
-                for t in &target_ids {
-                    resolve::heal(em, *t, Some(me), &dice)?;
-                }
-            } else if let Some(part) = damage {
-                // The SRD data lists no attack roll for Scorching Ray; its text has one
-                // ranged spell attack per ray.
-                let attack = if spell.index == "scorching-ray" {
-                    SpellAttack::Attack {
-                        reach: crate::data::Reach::Ranged,
-                    }
-                } else {
-                    spell.attack.clone()
-                };
-                match &attack {
-                    SpellAttack::Attack { reach } => {
-                        let bonus = caster.spell_attack_bonus().unwrap_or(0);
-                        // One attack per target; spells with several beams or rays
-                        // spread them over the named targets in turn.
-                        let attacks = beams(&spell, caster_level, slot_level).max(target_ids.len());
-                        for i in 0..attacks {
-                            let t = target_ids[i % target_ids.len()];
-                            if em.creature(t).is_down() && !em.creature(t).is_pc() {
-                                continue;
-                            }
-                            let outcome =
-                                resolve::attack_roll(em, me, t, &spell.name, bonus, *reach);
-                            if outcome.is_hit() {
-                                resolve::deal_damage(
-                                    em,
-                                    t,
-                                    Some(me),
-                                    std::slice::from_ref(&part),
-                                    outcome == AttackOutcome::CriticalHit,
-                                )?;
-                            }
-                        }
-                    }
-                    SpellAttack::Save(save) => {
-                        let dc = caster.spell_save_dc().unwrap_or(10);
-                        // One damage roll for every target, as the rules say for area spells.
-                        let roll = crate::dice::roll(&part.dice, em.dice)?;
-                        let rolled = [(part.damage_type, roll)];
-                        for t in &target_ids {
-                            let ok = resolve::saving_throw(
-                                em,
-                                *t,
-                                save.ability,
-                                Default::default(),
-                                Some(dc),
-                            );
-                            match (ok, save.on_success) {
-                                (false, _) => {
-                                    resolve::deal_rolled(em, *t, Some(me), &rolled, false, false);
-                                }
-                                (true, crate::data::SaveEffect::Half) => {
-                                    resolve::deal_rolled(em, *t, Some(me), &rolled, false, true);
-                                }
-                                (true, crate::data::SaveEffect::None) => {}
-                            }
-                        }
-                    }
-                    SpellAttack::None => {
-                        for t in &target_ids {
-                            resolve::deal_damage(
-                                em,
-                                *t,
-                                Some(me),
-                                std::slice::from_ref(&part),
-                                false,
-                            )?;
-                        }
-                    }
-                }
-            }
+            run(em, &mut cx, t, &per_target, Hit::default())?;
         }
     }
     super::combat::check_end(em);
     Ok(())
 }
 
-/// Who a spell affects. Healing and buffs default to the caster; damaging area spells
-/// with no named targets hit every standing foe in the fight.
+fn preroll(em: &mut Emitter, cx: &mut Cx, steps: &[Step]) -> Result<(), RuleError> {
+    for step in steps {
+        if let Step::Save { on_fail, .. } = step {
+            for d in on_fail {
+                if let Step::Damage { amount, .. } = d {
+                    let dice = cx.dice(amount);
+                    let r = crate::dice::roll(&dice, em.dice)?;
+                    cx.shared.insert(d as *const Step as usize, r);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stat-block attack's rider on a creature it hit (its saves use the rider's DC).
+pub(crate) fn run_rider(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    name: &str,
+    rider: &crate::effect::Rider,
+) -> Result<(), RuleError> {
+    let mut cx = Cx {
+        me,
+        spell_level: 0,
+        slot: 0,
+        caster_level: 1,
+        modifier: 0,
+        dc: rider.dc,
+        attack_bonus: 0,
+        name: name.to_string(),
+        concentration: false,
+        shared: BTreeMap::new(),
+    };
+    run(em, &mut cx, t, &rider.steps, Hit::default())
+}
+
+/// How many strikes (beams, rays, darts) one casting makes.
+fn strikes(repeat: &Repeat, spell_level: u8, slot: u8, caster_level: u8) -> usize {
+    match repeat {
+        Repeat::Once => 1,
+        Repeat::ByCharacterLevel { counts } => counts
+            .range(..=caster_level)
+            .next_back()
+            .map_or(1, |(_, n)| usize::from(*n).max(1)),
+        Repeat::BySlot {
+            base,
+            per_slot_above,
+        } => {
+            usize::from(*base).max(1)
+                + usize::from(*per_slot_above) * usize::from(slot.saturating_sub(spell_level))
+        }
+    }
+}
+
+/// The casting's context while its steps run.
+struct Cx {
+    me: CreatureId,
+    spell_level: u8,
+    slot: u8,
+    caster_level: u8,
+    modifier: i32,
+    dc: i32,
+    attack_bonus: i32,
+    name: String,
+    concentration: bool,
+    /// Damage under a saving throw is rolled once for the whole casting, keyed by the
+    /// step's place in the effect.
+    shared: BTreeMap<usize, crate::dice::Roll>,
+}
+
+impl Cx {
+    fn dice(&self, a: &Amount) -> String {
+        a.resolve(
+            self.spell_level,
+            self.slot,
+            self.caster_level,
+            self.modifier,
+        )
+    }
+}
+
+/// How the current list of steps was reached.
+#[derive(Clone, Copy, Default)]
+struct Hit {
+    crit: bool,
+    /// A successful save for half: only damage, halved.
+    half: bool,
+    /// Under a saving throw: damage is shared by every target.
+    shared: bool,
+    /// The caster's riders (Hex) add to this hit.
+    riders: bool,
+}
+
+fn run(
+    em: &mut Emitter,
+    cx: &mut Cx,
+    t: CreatureId,
+    steps: &[Step],
+    hit: Hit,
+) -> Result<(), RuleError> {
+    // Every damage step of a list is one hit.
+    let mut rolls = Vec::new();
+    let mut half = hit.half;
+    for step in steps {
+        if let Step::Damage {
+            amount,
+            damage_type,
+            half: h,
+        } = step
+        {
+            half |= *h;
+            let dice = cx.dice(amount);
+            let roll = if hit.shared {
+                let key = step as *const Step as usize;
+                match cx.shared.get(&key) {
+                    Some(r) => r.clone(),
+                    None => {
+                        let r = crate::dice::roll(&dice, em.dice)?;
+                        cx.shared.insert(key, r.clone());
+                        r
+                    }
+                }
+            } else {
+                let expr = crate::dice::parse(&dice)?;
+                let expr = if hit.crit { expr.doubled() } else { expr };
+                expr.roll(em.dice)?
+            };
+            rolls.push((*damage_type, roll));
+        }
+    }
+    if hit.riders {
+        for part in resolve::riders(em, cx.me, t, None, false) {
+            let expr = crate::dice::parse(&part.dice)?;
+            let expr = if hit.crit { expr.doubled() } else { expr };
+            rolls.push((part.damage_type, expr.roll(em.dice)?));
+        }
+    }
+    if !rolls.is_empty() {
+        resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half);
+    }
+    if hit.half {
+        return Ok(());
+    }
+    for step in steps {
+        if em.creature(t).dead {
+            break;
+        }
+        match step {
+            Step::Damage { .. } | Step::HpPool { .. } => {}
+            Step::Attack {
+                reach,
+                on_hit,
+                on_miss,
+            } => {
+                let c = em.creature(t);
+                if c.is_down() && !c.is_pc() {
+                    continue;
+                }
+                let outcome = resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach);
+                let next = if outcome.is_hit() { on_hit } else { on_miss };
+                let h = Hit {
+                    crit: outcome == AttackOutcome::CriticalHit,
+                    riders: outcome.is_hit(),
+                    ..Hit::default()
+                };
+                run(em, cx, t, next, h)?;
+            }
+            Step::Save {
+                ability,
+                half,
+                on_fail,
+            } => {
+                let ok = resolve::saving_throw(em, t, *ability, Default::default(), Some(cx.dc));
+                let h = Hit {
+                    shared: true,
+                    half: ok,
+                    ..Hit::default()
+                };
+                if !ok || *half {
+                    run(em, cx, t, on_fail, h)?;
+                }
+            }
+            Step::Heal { amount } => {
+                let dice = cx.dice(amount);
+                resolve::heal(em, t, Some(cx.me), &dice)?;
+            }
+            Step::TempHp { amount } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
+                show_roll(em, cx.me, roll);
+                em.public(EventKind::TempHpGained { target: t, amount });
+            }
+            Step::MaxHp { amount, duration } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
+                put_mark(em, cx, t, Mark::MaxHp { amount }, *duration, None);
+                resolve::heal(em, t, Some(cx.me), &amount.to_string())?;
+            }
+            Step::Apply {
+                mark,
+                duration,
+                save_ends,
+            } => put_mark(em, cx, t, *mark, *duration, *save_ends),
+            Step::Ongoing {
+                amount,
+                damage_type,
+                save,
+                duration,
+            } => {
+                let dice = cx.dice(amount);
+                let (count, sides) = count_sides(&dice);
+                let mark = Mark::Ongoing {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                    save: save.map(|s| s.0),
+                    half: save.is_some_and(|s| s.1 == SaveEffect::Half),
+                    dc: cx.dc,
+                };
+                put_mark(em, cx, t, mark, *duration, None);
+            }
+            Step::Condition { condition } => {
+                let c = em.creature(t);
+                if !c.has(*condition) && !c.condition_immunities.contains(condition) {
+                    em.public(EventKind::ConditionApplied {
+                        creature: t,
+                        condition: *condition,
+                        source: Some(cx.me),
+                    });
+                    lose_concentration_if_incapacitated(em, t, *condition);
+                }
+            }
+            Step::IfHpAtMost { hp, then } => {
+                if em.creature(t).hp <= *hp {
+                    run(em, cx, t, then, Hit::default())?;
+                }
+            }
+            Step::Kill => {
+                resolve::end_concentration(em, t);
+                em.public(EventKind::Died { creature: t });
+            }
+            Step::Stabilize => {
+                if em.creature(t).is_dying() {
+                    em.public(EventKind::Stabilised { creature: t });
+                }
+            }
+            Step::Cure { conditions, all } => {
+                for c in conditions {
+                    if em.creature(t).has(*c) && *c != crate::condition::Condition::Exhaustion {
+                        resolve::end_condition(em, t, *c);
+                        if !*all {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "3d6" → (3, 6), "2d10 + 1d10" → (3, 10); a flat amount counts as that many d1s.
+/// At most 255 dice.
+fn count_sides(dice: &str) -> (u8, u8) {
+    let d = dice.replace(' ', "");
+    let (mut count, mut sides) = (0u32, 0u32);
+    for term in d.split('+') {
+        if let Some((c, s)) = term.split_once('d')
+            && let (Ok(c), Ok(s)) = (c.parse::<u32>(), s.parse::<u32>())
+        {
+            count = count.saturating_add(c);
+            sides = sides.max(s);
+        } else if let Ok(v) = term.parse::<u32>()
+            && sides == 0
+        {
+            count = count.saturating_add(v);
+        }
+    }
+    (count.clamp(1, 255) as u8, sides.clamp(1, 255) as u8)
+}
+
+/// A roll the casting made that no other event shows (temporary hit points, Sleep's
+/// pool), shown to everyone as its caster's roll (the GM's for a monster).
+fn show_roll(em: &mut Emitter, caster: CreatureId, roll: crate::dice::Roll) {
+    let owner = em
+        .creature(caster)
+        .owner()
+        .cloned()
+        .or_else(|| em.state.gm.clone());
+    if let Some(player) = owner {
+        em.public(EventKind::DiceRolled {
+            player,
+            roll,
+            secret: false,
+        });
+    }
+}
+
+/// The round of `who`'s next turn (1 outside a fight: the coming fight's first).
+fn next_turn_round(em: &Emitter, who: CreatureId) -> u32 {
+    let Some(c) = em.state.combat.as_ref() else {
+        return 1;
+    };
+    match c.order.iter().position(|e| e.creature == who) {
+        Some(p) if p > c.active => c.round.max(1),
+        _ => c.round.saturating_add(1),
+    }
+}
+
+pub(crate) fn until_of(em: &Emitter, me: CreatureId, t: CreatureId, d: Duration) -> Until {
+    match d {
+        Duration::Rounds(n) => Until::TurnStart {
+            who: me,
+            round: next_turn_round(em, me)
+                .saturating_add(n.clamp(1, 100))
+                .saturating_sub(1),
+        },
+        Duration::StartOfCastersNextTurn => Until::TurnStart {
+            who: me,
+            round: next_turn_round(em, me),
+        },
+        Duration::EndOfCastersNextTurn => Until::TurnEnd {
+            who: me,
+            round: next_turn_round(em, me),
+        },
+        Duration::EndOfTargetsNextTurn => Until::TurnEnd {
+            who: t,
+            round: next_turn_round(em, t),
+        },
+        Duration::StartOfTargetsNextTurn => Until::TurnStart {
+            who: t,
+            round: next_turn_round(em, t),
+        },
+        Duration::Long => Until::LongRest,
+    }
+}
+
+fn put_mark(
+    em: &mut Emitter,
+    cx: &Cx,
+    t: CreatureId,
+    mark: Mark,
+    duration: Duration,
+    save_ends: Option<crate::ability::Ability>,
+) {
+    let until = until_of(em, cx.me, t, duration);
+    let active = Active {
+        by: cx.me,
+        mark,
+        until,
+        concentration: cx.concentration,
+        save_ends: save_ends.map(|ability| SaveEnds { ability, dc: cx.dc }),
+    };
+    if let Mark::Condition { condition } = mark {
+        let c = em.creature(t);
+        if c.condition_immunities.contains(&condition) {
+            return;
+        }
+        if !c.has(condition) {
+            em.public(EventKind::ConditionApplied {
+                creature: t,
+                condition,
+                source: Some(cx.me),
+            });
+        }
+    }
+    em.public(EventKind::EffectStarted {
+        creature: t,
+        effect: Effect::Spell(active),
+    });
+    if let Mark::Condition { condition } = mark {
+        lose_concentration_if_incapacitated(em, t, condition);
+    }
+}
+
+/// An incapacitated creature loses concentration.
+fn lose_concentration_if_incapacitated(
+    em: &mut Emitter,
+    t: CreatureId,
+    condition: crate::condition::Condition,
+) {
+    if condition.incapacitates() && em.creature(t).concentration.is_some() {
+        resolve::end_concentration(em, t);
+    }
+}
+
+/// Sleep, Color Spray: a rolled pool of hit points covers the targets, lowest current
+/// hit points first.
+fn hp_pool(
+    em: &mut Emitter,
+    cx: &mut Cx,
+    targets: &[CreatureId],
+    amount: &Amount,
+    mark: Mark,
+    duration: Duration,
+) -> Result<(), RuleError> {
+    let dice = cx.dice(amount);
+    let roll = crate::dice::roll(&dice, em.dice)?;
+    let mut pool = roll.total.clamp(0, 100_000);
+    show_roll(em, cx.me, roll);
+    let mut order: Vec<(i32, CreatureId)> = targets
+        .iter()
+        .map(|t| (em.creature(*t).hp, *t))
+        .filter(|(hp, t)| {
+            let c = em.creature(*t);
+            *hp > 0 && !c.dead && !matches!(mark, Mark::Condition { condition } if c.has(condition))
+        })
+        .collect();
+    order.sort();
+    for (hp, t) in order {
+        let hp = i64::from(hp);
+        if hp > pool {
+            break;
+        }
+        pool -= hp;
+        put_mark(em, cx, t, mark, duration, None);
+    }
+    Ok(())
+}
+
+/// Who a spell affects: the named creatures, or by default the caster (helpful spells)
+/// or every standing foe (harmful area spells in a fight).
 fn resolve_targets(
     em: &Emitter,
     me: CreatureId,
     spell: &SpellData,
+    effect: &SpellEffect,
     targets: &[String],
+    slot: u8,
+    strikes: usize,
 ) -> Result<Vec<CreatureId>, RuleError> {
     let mut ids = Vec::new();
     for t in targets {
@@ -361,34 +629,41 @@ fn resolve_targets(
             ids.push(id);
         }
     }
-    let harmful = spell.damage_type.is_some();
     if ids.is_empty() {
-        if spell.index == "shield" || !harmful {
-            ids.push(me);
-        } else if spell.area.is_some() && em.state.in_combat() {
-            ids.extend(
-                em.state
-                    .combatants()
-                    .filter(|c| !c.is_pc() && !c.is_down())
-                    .map(|c| c.id),
-            );
+        match effect.target {
+            Target::Any => {}
+            Target::SelfOnly => ids.push(me),
+            Target::Area if effect.hostile && em.state.in_combat() => {
+                let pc = em.creature(me).is_pc();
+                ids.extend(
+                    em.state
+                        .combatants()
+                        .filter(|c| c.is_pc() != pc && !c.is_down())
+                        .map(|c| c.id),
+                );
+            }
+            Target::Area if effect.hostile => {}
+            _ if !effect.hostile => ids.push(me),
+            _ => {}
         }
     }
-    if ids.is_empty() {
+    if ids.is_empty() && effect.target != Target::Any {
         return Err(RuleError::invalid(format!(
             "Who is the target of {}?",
             spell.name
         )));
     }
-    let caster_level = em.creature(me).pc.as_ref().map_or(1, |p| p.level);
-    let max = match spell.index.as_str() {
-        "bless" | "aid" => 3,
-        "eldritch-blast" | "scorching-ray" => beams(spell, caster_level, 9),
-        "shield" => 1,
-        "magic-missile" => 5,
-        _ if spell.area.is_some() => MAX_TARGETS,
-        _ => 1,
-    };
+    let above = usize::from(slot.saturating_sub(spell.level));
+    let max = match &effect.target {
+        Target::SelfOnly => 1,
+        Target::Creatures {
+            max,
+            per_slot_above,
+        } => usize::from(*max).max(1) + usize::from(*per_slot_above) * above,
+        Target::Spread => strikes,
+        Target::Area | Target::Any => MAX_TARGETS,
+    }
+    .min(MAX_TARGETS);
     if ids.len() > max {
         return Err(RuleError::invalid(format!(
             "{} can affect at most {max} target{}.",
@@ -396,8 +671,11 @@ fn resolve_targets(
             if max == 1 { "" } else { "s" }
         )));
     }
-    if spell.index == "shield" && ids != [me] {
-        return Err(RuleError::invalid("Shield only protects its caster."));
+    if effect.target == Target::SelfOnly && ids != [me] {
+        return Err(RuleError::invalid(format!(
+            "{} only protects its caster.",
+            spell.name
+        )));
     }
     Ok(ids)
 }

@@ -110,6 +110,88 @@ fn effect(state: &CampaignState, e: &Effect) -> String {
         Effect::Shielded => "shielded".into(),
         Effect::Blessed { by } => format!("blessed(by {})", name(state, *by)),
         Effect::Aided { by, amount } => format!("aided(+{amount} by {})", name(state, *by)),
+        Effect::Spell(a) => {
+            let mut s = mark_name(&a.mark);
+            let by = name(state, a.by);
+            if let Some(open) = s.strip_suffix(')') {
+                s = format!("{open} by {by})");
+            } else {
+                s = format!("{s}(by {by})");
+            }
+            s
+        }
+    }
+}
+
+/// A compact name for an effect-language mark: "blessed", "ac+5", "paralyzed",
+/// "aided(+5)".
+pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
+    use dicebard_engine::effect::Mark as M;
+    match *m {
+        M::Condition { condition } => condition.to_string(),
+        M::AcBonus { amount } => format!("ac{}", signed(amount)),
+        M::AcAtLeast { base, dex } => format!("ac>={base}{}", if dex { "+dex" } else { "" }),
+        M::RollDie {
+            sides: 4,
+            attacks: true,
+            saves: true,
+        } => "blessed".into(),
+        M::RollDie {
+            sides: -4,
+            attacks: true,
+            saves: true,
+        } => "baned".into(),
+        M::RollDie {
+            sides,
+            attacks,
+            saves,
+        } => format!(
+            "d{sides}{}{}",
+            if attacks { " attacks" } else { "" },
+            if saves { " saves" } else { "" }
+        ),
+        M::SaveBonus { ability, amount } => format!(
+            "{}-saves{}",
+            ability.map_or("all", |a| a.code()),
+            signed(amount)
+        ),
+        M::SaveAdvantage { ability } => {
+            format!("adv-{}-saves", ability.map_or("all", |a| a.code()))
+        }
+        M::AttackedWithAdvantage => "attacked-with-adv".into(),
+        M::AttackedWithDisadvantage => "attacked-with-dis".into(),
+        M::NextAttackedWithAdvantage => "next-attacked-with-adv".into(),
+        M::NextAttackDisadvantage => "next-attack-dis".into(),
+        M::Speed { delta } => format!("speed{}", signed(delta)),
+        M::SpeedHalved => "speed/2".into(),
+        M::SpeedDoubled => "speed*2".into(),
+        M::Resist { damage_type } => format!("resist-{damage_type}"),
+        M::BonusDamage {
+            count,
+            sides,
+            damage_type,
+        } => format!(
+            "marked(+{count}d{sides}{})",
+            damage_type.map_or(String::new(), |t| format!(" {t}"))
+        ),
+        M::WeaponRider {
+            count,
+            sides,
+            damage_type,
+            once,
+        } => format!(
+            "weapon(+{count}d{sides} {damage_type}{})",
+            if once { " once" } else { "" }
+        ),
+        M::Ongoing {
+            count,
+            sides,
+            damage_type,
+            ..
+        } => format!("ongoing({count}d{sides} {damage_type})"),
+        M::NoHealing => "no-healing".into(),
+        M::NoReactions => "no-reactions".into(),
+        M::MaxHp { amount } => format!("aided(+{amount})"),
     }
 }
 
@@ -492,6 +574,28 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             format!("EffectEnded {} {}", n(*creature), effect(state, x))
         }
         ItemUsed { creature, item } => format!("ItemUsed {} {item}", n(*creature)),
+        LimitedActionUsed { creature, action } => {
+            format!("LimitedActionUsed {} {action}", n(*creature))
+        }
+        LegendaryActionUsed {
+            creature,
+            action,
+            cost,
+        } => format!(
+            "LegendaryActionUsed {} {action} (cost {cost})",
+            n(*creature)
+        ),
+        RechargeRolled {
+            creature,
+            action,
+            d6,
+            min,
+            recharged,
+        } => format!(
+            "RechargeRolled {} {action}: d6 {d6} (needs {min}) → {}",
+            n(*creature),
+            if *recharged { "recharged" } else { "not yet" }
+        ),
         Dodged { creature } => format!("Dodged {}", n(*creature)),
         Rested {
             creature,
@@ -1124,6 +1228,7 @@ fn check_creature(file: &str, step: usize, state: &CampaignState, who: &str, w: 
                 Effect::Shielded => "shielded".to_string(),
                 Effect::Blessed { .. } => "blessed".to_string(),
                 Effect::Aided { amount, .. } => format!("aided(+{amount})"),
+                Effect::Spell(a) => mark_name(&a.mark),
             })
             .collect();
         assert_eq!(&got, v, "{ctx}: effects");

@@ -1,0 +1,743 @@
+//! The effect language: what a spell (and, later, a monster action or class feature)
+//! does, written as data.
+//!
+//! A [`SpellEffect`] says whom it picks ([`Target`]), how many times it strikes
+//! ([`Repeat`]) and a tree of [`Step`]s run against each target: attack rolls and saving
+//! throws branch, damage / healing / temporary hit points resolve, and [`Mark`]s (buffs,
+//! debuffs, conditions) are put on creatures for a [`Duration`]. `decide` interprets it
+//! (`rules::spells`); what it leaves on creatures is an [`crate::creature::Effect::Spell`]
+//! carrying an [`Active`] record, so `apply` stays a pure fold and every roll stays in
+//! the events.
+//!
+//! The SRD data set's entries are built by `dicebard-srd` (generated from the data where
+//! the data says enough, written by hand otherwise); [`generate`] is the generator for
+//! catalogs built without one.
+
+use crate::ability::Ability;
+use crate::condition::Condition;
+use crate::data::{DamageType, Reach, SaveEffect, SpellAttack, SpellData};
+use crate::ids::CreatureId;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How much of a spell's text the engine resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// Everything the spell does in a fight is resolved.
+    Automated,
+    /// The core is resolved; `note` says what the narrator / GM adds.
+    Partial,
+    /// No mechanical effect the engine tracks: the slot is spent and the narrator
+    /// describes it (out-of-combat utility).
+    Narrative,
+}
+
+/// A spell's effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpellEffect {
+    pub coverage: Coverage,
+    /// What is left to the narrator (partial and narrative entries).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    pub target: Target,
+    /// Harmful: with no named target, an area picks every standing foe and a creature
+    /// spell asks who; a helpful spell with no named target picks its caster.
+    #[serde(default)]
+    pub hostile: bool,
+    #[serde(default)]
+    pub repeat: Repeat,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+impl SpellEffect {
+    /// A narrative entry: the slot is spent and the narrator describes the rest.
+    pub fn narrative(note: impl Into<String>) -> SpellEffect {
+        SpellEffect {
+            coverage: Coverage::Narrative,
+            note: note.into(),
+            target: Target::Any,
+            hostile: false,
+            repeat: Repeat::Once,
+            steps: Vec::new(),
+        }
+    }
+
+    /// True when casting it would change nothing the engine tracks while claiming to
+    /// (an automated or partial entry with no steps).
+    pub fn does_nothing(&self) -> bool {
+        self.coverage != Coverage::Narrative && self.steps.is_empty()
+    }
+}
+
+/// Whom a spell affects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Target {
+    /// The caster only.
+    SelfOnly,
+    /// Up to `max` creatures, one more per slot level above the spell's.
+    Creatures {
+        max: u8,
+        #[serde(default)]
+        per_slot_above: u8,
+    },
+    /// Up to as many creatures as the spell makes strikes ([`Repeat`]): beams, rays,
+    /// darts spread over the named targets in turn.
+    Spread,
+    /// An area: the creatures named (allies too, when the caster names them), or every
+    /// standing foe when none is named.
+    Area,
+    /// Narrative spells: any creatures named, or none.
+    Any,
+}
+
+/// How many strikes one casting makes; each runs the steps against the next target in
+/// turn (and every target gets at least one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Repeat {
+    #[default]
+    Once,
+    /// By character level: the highest entry not above it (Eldritch Blast beams).
+    ByCharacterLevel { counts: BTreeMap<u8, u8> },
+    /// `base` at the spell's level, `per_slot_above` more per slot level above it
+    /// (Scorching Ray rays, Magic Missile darts).
+    BySlot { base: u8, per_slot_above: u8 },
+}
+
+/// A dice amount that may scale with slot level or character level. `MOD` in the text
+/// is the caster's spellcasting modifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    /// The amount at the spell's own level.
+    pub dice: String,
+    /// By slot level: the highest entry not above the slot replaces `dice`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_slot: BTreeMap<u8, String>,
+    /// By character level (cantrips): the highest entry not above it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_character_level: BTreeMap<u8, String>,
+    /// Added once per slot level above the level the amount is for ("1d6", "5").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_slot_above: Option<String>,
+}
+
+impl Amount {
+    pub fn fixed(dice: &str) -> Amount {
+        Amount {
+            dice: dice.into(),
+            ..Amount::default()
+        }
+    }
+
+    pub fn scaling(dice: &str, per_slot_above: &str) -> Amount {
+        Amount {
+            dice: dice.into(),
+            per_slot_above: Some(per_slot_above.into()),
+            ..Amount::default()
+        }
+    }
+
+    /// The dice expression for a casting: `spell_level` is the spell's level, `slot`
+    /// the slot spent (the spell's level for cantrips), `character_level` the caster's
+    /// level, `modifier` its spellcasting modifier.
+    pub fn resolve(&self, spell_level: u8, slot: u8, character_level: u8, modifier: i32) -> String {
+        let (base_level, mut dice) = if let Some((_, d)) = self
+            .by_character_level
+            .range(..=character_level)
+            .next_back()
+        {
+            (slot, d.clone())
+        } else if let Some((l, d)) = self.by_slot.range(..=slot).next_back() {
+            (*l, d.clone())
+        } else {
+            (spell_level, self.dice.clone())
+        };
+        let above = u32::from(slot.saturating_sub(base_level));
+        if let (Some(per), true) = (&self.per_slot_above, above > 0) {
+            dice = format!("{dice} + {}", times(per, above));
+        }
+        // As the SRD converter writes it: "1d8+MOD" (no spaces).
+        dice.replace("+MOD", &crate::character::with_modifier("", modifier))
+            .replace("MOD", &modifier.to_string())
+    }
+}
+
+/// "1d6" × 3 = "3d6"; "5" × 3 = "15"; anything else is repeated with `+`.
+fn times(per: &str, n: u32) -> String {
+    let p = per.trim();
+    if let Some((c, s)) = p.split_once('d')
+        && let (Ok(c), Ok(s)) = (c.parse::<u32>(), s.parse::<u32>())
+    {
+        return format!("{}d{s}", c.saturating_mul(n));
+    }
+    if let Ok(v) = p.parse::<i64>() {
+        return (v.saturating_mul(i64::from(n))).to_string();
+    }
+    vec![p; n as usize].join(" + ")
+}
+
+/// One step of an effect, run against one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "do")]
+pub enum Step {
+    /// A spell attack roll against the target.
+    Attack {
+        reach: Reach,
+        on_hit: Vec<Step>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        on_miss: Vec<Step>,
+    },
+    /// The target makes a saving throw against the caster's spell save DC. Damage in
+    /// `on_fail` is rolled once for the whole casting (every target takes the same
+    /// roll); `half` deals half of it on a success (and nothing else of `on_fail`).
+    Save {
+        ability: Ability,
+        #[serde(default)]
+        half: bool,
+        on_fail: Vec<Step>,
+    },
+    /// Damage. Several damage steps in one list are one hit (resistances per type).
+    Damage {
+        amount: Amount,
+        damage_type: DamageType,
+        /// Half of the rolled damage (Acid Arrow on a miss).
+        #[serde(default)]
+        half: bool,
+    },
+    Heal {
+        amount: Amount,
+    },
+    /// Temporary hit points (the larger of old and new stays).
+    TempHp {
+        amount: Amount,
+    },
+    /// Hit point maximum and current hit points up by the amount (Aid).
+    MaxHp {
+        amount: Amount,
+        duration: Duration,
+    },
+    /// A mark (buff, debuff, condition) for a duration; with `save_ends` the target
+    /// repeats the save at the end of each of its turns and a success ends it.
+    Apply {
+        mark: Mark,
+        duration: Duration,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        save_ends: Option<Ability>,
+    },
+    /// Damage at the start of each of the target's turns while it lasts, with an
+    /// optional save against the caster's DC (half or none).
+    Ongoing {
+        amount: Amount,
+        damage_type: DamageType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        save: Option<(Ability, SaveEffect)>,
+        duration: Duration,
+    },
+    /// A condition with no set end (Prone: the creature stands up itself).
+    Condition {
+        condition: Condition,
+    },
+    /// Sleep / Color Spray: roll a pool of hit points; the targets, lowest current hit
+    /// points first, are affected while the pool covers them. Runs once per casting.
+    HpPool {
+        amount: Amount,
+        mark: Mark,
+        duration: Duration,
+    },
+    /// Only for a target with at most this many hit points (Power Word Kill / Stun).
+    IfHpAtMost {
+        hp: i32,
+        then: Vec<Step>,
+    },
+    /// The target dies.
+    Kill,
+    /// A dying target becomes stable.
+    Stabilize,
+    /// Ends these conditions on the target (Lesser Restoration: the first one it has).
+    Cure {
+        conditions: Vec<Condition>,
+        #[serde(default)]
+        all: bool,
+    },
+}
+
+/// How long a mark lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "n")]
+pub enum Duration {
+    /// Up to `n` rounds (1 minute = 10): until the start of the caster's turn `n`
+    /// rounds on; it ends when the fight does.
+    Rounds(u32),
+    /// Until the start of the caster's next turn (Shield, Ray of Frost).
+    StartOfCastersNextTurn,
+    /// Until the end of the caster's next turn (Guiding Bolt, Color Spray).
+    EndOfCastersNextTurn,
+    /// Until the end of the target's next turn (Vicious Mockery).
+    EndOfTargetsNextTurn,
+    /// Until the start of the target's next turn (Shocking Grasp).
+    StartOfTargetsNextTurn,
+    /// Ten minutes or more: until a long rest (or concentration ends).
+    Long,
+}
+
+/// What a mark does while it lasts. Copy-sized: dice are (count, sides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mark")]
+pub enum Mark {
+    /// An SRD condition (also shown in the creature's conditions while it lasts).
+    Condition {
+        condition: Condition,
+    },
+    /// AC up (or down, negative).
+    AcBonus {
+        amount: i32,
+    },
+    /// AC at least `base` (+ Dex modifier when `dex`): Mage Armor 13 + Dex, Barkskin 16.
+    AcAtLeast {
+        base: i32,
+        dex: bool,
+    },
+    /// A die added to (negative sides: taken from) attack rolls and/or saves: Bless +1d4,
+    /// Bane −1d4, Resistance +1d4 to saves.
+    RollDie {
+        sides: i32,
+        attacks: bool,
+        saves: bool,
+    },
+    /// A flat bonus to saves of one ability (all when `ability` is none).
+    SaveBonus {
+        ability: Option<Ability>,
+        amount: i32,
+    },
+    /// Advantage on saves of one ability (all when none).
+    SaveAdvantage {
+        ability: Option<Ability>,
+    },
+    /// Attack rolls against the creature have advantage (Faerie Fire).
+    AttackedWithAdvantage,
+    /// Attack rolls against the creature have disadvantage (Blur).
+    AttackedWithDisadvantage,
+    /// The next attack roll against the creature has advantage (Guiding Bolt); spent
+    /// when used.
+    NextAttackedWithAdvantage,
+    /// The creature's next attack roll has disadvantage (Vicious Mockery); spent when
+    /// used.
+    NextAttackDisadvantage,
+    /// Speed changed by `delta` feet (Ray of Frost −10, Longstrider +10).
+    Speed {
+        delta: i32,
+    },
+    /// Speed halved (Slow) or doubled (Haste).
+    SpeedHalved,
+    SpeedDoubled,
+    /// Resistance to one damage type.
+    Resist {
+        damage_type: DamageType,
+    },
+    /// The caster's attacks that hit this creature deal extra damage (Hex, Hunter's
+    /// Mark); no damage type means the weapon's.
+    BonusDamage {
+        count: u8,
+        sides: u8,
+        damage_type: Option<DamageType>,
+    },
+    /// This creature's weapon hits deal extra damage (Divine Favor); `once`: only the
+    /// next hit (Branding Smite).
+    WeaponRider {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+        once: bool,
+    },
+    /// Damage at the start of each of the creature's turns; with a save against `dc`.
+    Ongoing {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+        save: Option<Ability>,
+        half: bool,
+        dc: i32,
+    },
+    /// The creature can't regain hit points (Chill Touch).
+    NoHealing,
+    /// The creature can't take reactions (Shocking Grasp).
+    NoReactions,
+    /// Hit point maximum up by `amount` (Aid).
+    MaxHp {
+        amount: i32,
+    },
+}
+
+/// When an active mark ends by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Until {
+    /// At the start of `who`'s turn in round `round` (or when the fight ends).
+    TurnStart { who: CreatureId, round: u32 },
+    /// At the end of `who`'s turn in round `round` (or when the fight ends).
+    TurnEnd { who: CreatureId, round: u32 },
+    /// At the bearer's next long rest.
+    LongRest,
+    /// Never by itself (a plain mark removed by other means).
+    Removed,
+}
+
+impl Until {
+    /// Lasts only within a fight (round-counted).
+    pub fn is_round_bound(self) -> bool {
+        matches!(self, Until::TurnStart { .. } | Until::TurnEnd { .. })
+    }
+}
+
+/// A save repeated at the end of each of the bearer's turns; a success ends the mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SaveEnds {
+    pub ability: Ability,
+    pub dc: i32,
+}
+
+/// A mark on a creature: who put it there, what it does, when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Active {
+    pub by: CreatureId,
+    pub mark: Mark,
+    pub until: Until,
+    /// Ends when `by`'s concentration does.
+    #[serde(default)]
+    pub concentration: bool,
+    #[serde(default)]
+    pub save_ends: Option<SaveEnds>,
+}
+
+/// What a stat-block attack does to a creature it hits besides damage (a wolf's bite
+/// knocking prone, a ghoul's claws paralysing), with the DC its saves use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rider {
+    pub dc: i32,
+    pub steps: Vec<Step>,
+}
+
+impl Rider {
+    /// Reads the rider from a stat-block action's text: "... must succeed on a DC 11
+    /// Strength saving throw or be knocked prone", "... or be paralyzed for 1 minute.
+    /// The target can repeat the saving throw at the end of each of its turns", "the
+    /// target is grappled (escape DC 13)". `None` when the text has none of these.
+    pub fn from_text(desc: &str) -> Option<Rider> {
+        let d = desc.to_ascii_lowercase();
+        let hit = d.split_once("hit:").map_or(d.as_str(), |(_, h)| h);
+        // "... must make a DC 11 Constitution saving throw, taking 9 (2d8) poison damage
+        // on a failed save, or half as much damage on a successful one."
+        if let Some(i) = hit.find("saving throw, taking ") {
+            let before = &hit[..i];
+            let after = &hit[i + "saving throw, taking ".len()..];
+            let dc_at = before.rfind("dc ")?;
+            let mut words = before[dc_at + 3..].split_whitespace();
+            let dc: i32 = words.next()?.parse().ok()?;
+            let ability = Ability::parse(words.next()?)?;
+            let open = after.find('(')?;
+            let close = after.find(')')?;
+            let dice: String = after
+                .get(open + 1..close)?
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            crate::dice::parse(&dice).ok()?;
+            let mut rest = after[close + 1..].split_whitespace();
+            let damage_type = DamageType::parse(rest.next()?)?;
+            if rest.next() != Some("damage") {
+                return None;
+            }
+            let sentence = after.split(". ").next().unwrap_or(after);
+            return Some(Rider {
+                dc: dc.clamp(0, 40),
+                steps: vec![Step::Save {
+                    ability,
+                    half: sentence.contains("half as much"),
+                    on_fail: vec![Step::Damage {
+                        amount: Amount::fixed(&dice),
+                        damage_type,
+                        half: false,
+                    }],
+                }],
+            });
+        }
+        let found = ["saving throw or be ", "saving throw or become "]
+            .into_iter()
+            .find_map(|w| hit.find(w).map(|i| (i, w.len())));
+        if let Some((i, len)) = found {
+            let before = &hit[..i];
+            let after = &hit[i + len..];
+            let dc_at = before.rfind("dc ")?;
+            let mut words = before[dc_at + 3..].split_whitespace();
+            let dc: i32 = words.next()?.parse().ok()?;
+            let ability = Ability::parse(words.next()?)?;
+            let (condition, rest) = [
+                ("knocked prone", Condition::Prone),
+                ("paralyzed", Condition::Paralyzed),
+                ("poisoned", Condition::Poisoned),
+                ("frightened", Condition::Frightened),
+                ("stunned", Condition::Stunned),
+                ("blinded", Condition::Blinded),
+                ("restrained", Condition::Restrained),
+                ("charmed", Condition::Charmed),
+                ("deafened", Condition::Deafened),
+                ("incapacitated", Condition::Incapacitated),
+            ]
+            .into_iter()
+            .find_map(|(w, c)| after.strip_prefix(w).map(|r| (c, r)))?;
+            let sentence = rest.split(". ").next().unwrap_or(rest);
+            let step = if condition == Condition::Prone {
+                Step::Condition { condition }
+            } else {
+                let duration = if sentence.contains("until the end of its next turn") {
+                    Duration::EndOfTargetsNextTurn
+                } else if sentence.contains("until the start of") {
+                    Duration::StartOfTargetsNextTurn
+                } else if sentence.contains("for 1 minute") {
+                    Duration::Rounds(10)
+                } else {
+                    Duration::Long
+                };
+                Step::Apply {
+                    mark: Mark::Condition { condition },
+                    duration,
+                    save_ends: rest
+                        .contains("repeat the saving throw at the end of each of its turns")
+                        .then_some(ability),
+                }
+            };
+            return Some(Rider {
+                dc: dc.clamp(0, 40),
+                steps: vec![Step::Save {
+                    ability,
+                    half: false,
+                    on_fail: vec![step],
+                }],
+            });
+        }
+        for (w, condition) in [
+            ("the target is grappled", Condition::Grappled),
+            ("the target is restrained", Condition::Restrained),
+        ] {
+            if hit.contains(w) {
+                return Some(Rider {
+                    dc: 10,
+                    steps: vec![Step::Condition { condition }],
+                });
+            }
+        }
+        None
+    }
+}
+
+/// A stat-block usage limit, read from its text ("Recharge 5-6", "3/Day").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Usable again when a d6 at the start of the creature's turn rolls `min` or more.
+    Recharge { min: u32 },
+    /// So many uses (per day, or until a rest).
+    Uses(u32),
+}
+
+impl Limit {
+    pub fn parse(usage: &str) -> Option<Limit> {
+        let u = usage.trim().to_ascii_lowercase();
+        if let Some(r) = u.strip_prefix("recharge ") {
+            let first = r.split(|c: char| !c.is_ascii_digit()).next()?;
+            if let Ok(min) = first.parse::<u32>() {
+                return Some(Limit::Recharge {
+                    min: min.clamp(2, 6),
+                });
+            }
+            // "Recharges after a Short or Long Rest".
+            return Some(Limit::Uses(1));
+        }
+        if u.starts_with("recharges") {
+            return Some(Limit::Uses(1));
+        }
+        if let Some((n, _)) = u.split_once("/day") {
+            return n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .map(|n| Limit::Uses(n.clamp(1, 10)));
+        }
+        None
+    }
+}
+
+/// The effect a spell has by what the SRD data says alone: damage (attack, save or
+/// automatic, scaling by slot or character level), healing. Spells the data says
+/// nothing mechanical about come out with no steps (see [`SpellEffect::does_nothing`]).
+pub fn generate(spell: &SpellData) -> SpellEffect {
+    let mut effect = SpellEffect {
+        coverage: Coverage::Automated,
+        note: String::new(),
+        target: if spell.area.is_some() {
+            Target::Area
+        } else {
+            Target::Creatures {
+                max: 1,
+                per_slot_above: 0,
+            }
+        },
+        hostile: false,
+        repeat: Repeat::Once,
+        steps: Vec::new(),
+    };
+    if !spell.heal_at_slot_level.is_empty() {
+        let amount = Amount {
+            dice: spell
+                .heal_at_slot_level
+                .values()
+                .next()
+                .cloned()
+                .unwrap_or_default(),
+            by_slot: spell.heal_at_slot_level.clone(),
+            ..Amount::default()
+        };
+        effect.steps.push(Step::Heal { amount });
+        return effect;
+    }
+    let Some(damage_type) = spell.damage_type else {
+        return effect;
+    };
+    let amount = Amount {
+        dice: spell
+            .damage_at_slot_level
+            .values()
+            .next()
+            .or(spell.damage_at_character_level.values().next())
+            .cloned()
+            .unwrap_or_default(),
+        by_slot: spell.damage_at_slot_level.clone(),
+        by_character_level: spell.damage_at_character_level.clone(),
+        per_slot_above: None,
+    };
+    if amount.dice.is_empty() {
+        return effect;
+    }
+    effect.hostile = true;
+    let damage = Step::Damage {
+        amount,
+        damage_type,
+        half: false,
+    };
+    effect.steps.push(match &spell.attack {
+        SpellAttack::Attack { reach } => Step::Attack {
+            reach: *reach,
+            on_hit: vec![damage],
+            on_miss: vec![],
+        },
+        SpellAttack::Save(s) => Step::Save {
+            ability: s.ability,
+            half: s.on_success == SaveEffect::Half,
+            on_fail: vec![damage],
+        },
+        SpellAttack::None => damage,
+    });
+    effect
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn riders_and_limits_from_text() {
+        let wolf = "Melee Weapon Attack: +4 to hit, reach 5 ft., one target. Hit: 7 (2d4 + 2) \
+                    piercing damage. If the target is a creature, it must succeed on a DC 11 \
+                    Strength saving throw or be knocked prone.";
+        let r = Rider::from_text(wolf).unwrap();
+        assert_eq!(r.dc, 11);
+        assert_eq!(
+            r.steps,
+            vec![Step::Save {
+                ability: Ability::Str,
+                half: false,
+                on_fail: vec![Step::Condition {
+                    condition: Condition::Prone
+                }]
+            }]
+        );
+        let ghoul = "Hit: 7 (2d4 + 2) slashing damage. If the target is a creature other than \
+                     an elf or undead, it must succeed on a DC 10 Constitution saving throw or \
+                     be paralyzed for 1 minute. The target can repeat the saving throw at the \
+                     end of each of its turns, ending the effect on itself on a success.";
+        let r = Rider::from_text(ghoul).unwrap();
+        assert_eq!(
+            r.steps,
+            vec![Step::Save {
+                ability: Ability::Con,
+                half: false,
+                on_fail: vec![Step::Apply {
+                    mark: Mark::Condition {
+                        condition: Condition::Paralyzed
+                    },
+                    duration: Duration::Rounds(10),
+                    save_ends: Some(Ability::Con)
+                }]
+            }]
+        );
+        assert!(Rider::from_text("Hit: 5 (1d6 + 2) slashing damage.").is_none());
+        let spider = "Melee Weapon Attack: +5 to hit, reach 5 ft., one creature. Hit: 7 \
+                      (1d8 + 3) piercing damage, and the target must make a DC 11 Constitution \
+                      saving throw, taking 9 (2d8) poison damage on a failed save, or half as \
+                      much damage on a successful one.";
+        assert_eq!(
+            Rider::from_text(spider),
+            Some(Rider {
+                dc: 11,
+                steps: vec![Step::Save {
+                    ability: Ability::Con,
+                    half: true,
+                    on_fail: vec![Step::Damage {
+                        amount: Amount::fixed("2d8"),
+                        damage_type: DamageType::Poison,
+                        half: false
+                    }]
+                }]
+            })
+        );
+        let fear = "Each creature of the dragon's choice that is within 120 feet of the dragon \
+                    and aware of it must succeed on a DC 16 Wisdom saving throw or become \
+                    frightened for 1 minute. A creature can repeat the saving throw at the end \
+                    of each of its turns, ending the effect on itself on a success.";
+        let r = Rider::from_text(fear).unwrap();
+        assert_eq!(r.dc, 16);
+        assert!(
+            matches!(&r.steps[0], Step::Save { ability: Ability::Wis, on_fail, .. }
+            if matches!(on_fail[0], Step::Apply { save_ends: Some(Ability::Wis), .. }))
+        );
+        assert_eq!(
+            Limit::parse("Recharge 5-6"),
+            Some(Limit::Recharge { min: 5 })
+        );
+        assert_eq!(Limit::parse("Recharge 6"), Some(Limit::Recharge { min: 6 }));
+        assert_eq!(Limit::parse("3/Day"), Some(Limit::Uses(3)));
+        assert_eq!(
+            Limit::parse("Recharges after a Short or Long Rest"),
+            Some(Limit::Uses(1))
+        );
+    }
+
+    #[test]
+    fn amounts_scale() {
+        let a = Amount::scaling("8d6", "1d6");
+        assert_eq!(a.resolve(3, 3, 5, 3), "8d6");
+        assert_eq!(a.resolve(3, 5, 5, 3), "8d6 + 2d6");
+        let h = Amount::fixed("1d8+MOD");
+        assert_eq!(h.resolve(1, 1, 1, 3), "1d8+3");
+        assert_eq!(h.resolve(1, 1, 1, -1), "1d8-1");
+        let mut c = Amount::fixed("1d10");
+        c.by_character_level = [(1, "1d10".into()), (5, "2d10".into())].into();
+        assert_eq!(c.resolve(0, 0, 7, 0), "2d10");
+        let mut s = Amount::fixed("5");
+        s.by_slot = [(2, "5".into()), (3, "10".into())].into();
+        assert_eq!(s.resolve(2, 4, 1, 0), "10");
+        assert_eq!(Amount::scaling("5", "5").resolve(2, 4, 1, 0), "5 + 10");
+    }
+}

@@ -1,0 +1,412 @@
+//! Every SRD spell, through the engine:
+//!
+//! * `coverage_report`: prints each spell as automated / partial / narrative (with the
+//!   counts) and FAILS if any spell would silently do nothing — no effect entry, an
+//!   automated or partial entry with no steps, or a cast (saves failed, attacks hit)
+//!   that changes nothing beyond the slot and concentration.
+//! * `cast_any_spell_at_any_level`: every spell at every legal slot level on every kind
+//!   of target, in and out of a fight, never panics and is either refused with a reason
+//!   or emits events; replaying the log gives the same state.
+// Tests may read files; clippy.toml's IO ban is for the engine's own code.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use dicebard_engine::character::CharacterSpec;
+use dicebard_engine::command::{Action, Command, MonsterGroup};
+use dicebard_engine::data::{DamageType, SpellData};
+use dicebard_engine::dice::{Dice, SeededDice};
+use dicebard_engine::effect::{Coverage, SpellEffect, Step};
+use dicebard_engine::event::{Event, EventKind};
+use dicebard_engine::ids::Timestamp;
+use dicebard_engine::state::{CampaignState, Settings};
+use dicebard_engine::{apply, decide, replay};
+use std::collections::BTreeMap;
+
+/// A table: Zed (a level-20 wizard who knows every SRD spell, with a full caster's
+/// slots), Mira (a cleric, blinded, poisoned, charmed and petrified by the GM so cures
+/// have something to cure), Pip (a rogue, dying), a goblin and an ogre in the scene.
+/// `in_fight`: a fight is on and it is Zed's turn. Returns the log and the state.
+fn table(in_fight: bool) -> (Vec<Event>, CampaignState) {
+    let mut s = common::new_state();
+    let mut log: Vec<Event> = Vec::new();
+    let mut dice = SeededDice::new(7);
+    let mut now = 0u64;
+    let mut run = |s: &mut CampaignState, log: &mut Vec<Event>, cmd: Command| {
+        now += 1_000;
+        let events = decide(s, cmd.clone(), &mut dice, Timestamp(now))
+            .unwrap_or_else(|e| panic!("setup {cmd:?}: {e}"));
+        for e in events {
+            apply(s, &e);
+            log.push(e);
+        }
+    };
+    run(
+        &mut s,
+        &mut log,
+        Command::player(
+            "gm",
+            Action::StartCampaign {
+                name: "Spells".into(),
+                settings: Settings::default(),
+            },
+        ),
+    );
+    for (p, n, class, level) in [
+        ("alice", "Zed", "wizard", 20u8),
+        ("bob", "Mira", "cleric", 20),
+        ("carol", "Pip", "rogue", 5),
+    ] {
+        let mut spec = CharacterSpec::quick(n, class, "human");
+        spec.level = level;
+        run(
+            &mut s,
+            &mut log,
+            Command::player(p, Action::CreateCharacter { spec }),
+        );
+    }
+    // Zed knows every spell: rewrite his creation event (the log is the truth).
+    let all: Vec<String> = common::catalog().spells.keys().cloned().collect();
+    for e in &mut log {
+        if let EventKind::CharacterCreated { creature } = &mut e.kind
+            && creature.name == "Zed"
+        {
+            let sc = creature.spellcasting.as_mut().expect("a wizard casts");
+            sc.spells = all.clone();
+        }
+    }
+    s = replay(common::catalog(), &log);
+    run(
+        &mut s,
+        &mut log,
+        Command::player(
+            "gm",
+            Action::StartCombat {
+                monsters: vec![
+                    MonsterGroup {
+                        monster: "goblin".into(),
+                        count: 1,
+                    },
+                    MonsterGroup {
+                        monster: "ogre".into(),
+                        count: 1,
+                    },
+                ],
+            },
+        ),
+    );
+    if in_fight {
+        // Zed's turn first: rewrite the order and the first turn.
+        let zed = s.creatures.values().find(|c| c.name == "Zed").unwrap().id;
+        for e in log.iter_mut().rev() {
+            match &mut e.kind {
+                EventKind::CombatStarted { order } => {
+                    let i = order.iter().position(|x| x.creature == zed).unwrap();
+                    let z = order.remove(i);
+                    order.insert(0, z);
+                    break;
+                }
+                EventKind::TurnStarted { creature, .. } => *creature = zed,
+                _ => {}
+            }
+        }
+        // Only the first turn may stand: drop anything after it.
+        let first = log
+            .iter()
+            .position(|e| matches!(e.kind, EventKind::TurnStarted { .. }))
+            .unwrap();
+        log.truncate(first + 1);
+        s = replay(common::catalog(), &log);
+        assert_eq!(s.active_creature().map(|c| c.name.as_str()), Some("Zed"));
+    } else {
+        run(&mut s, &mut log, Command::player("gm", Action::EndCombat));
+    }
+    for c in ["blinded", "poisoned", "charmed", "petrified"] {
+        run(
+            &mut s,
+            &mut log,
+            Command::player(
+                "gm",
+                Action::SetCondition {
+                    target: "Mira".into(),
+                    condition: dicebard_engine::condition::Condition::parse(c).unwrap(),
+                    on: true,
+                },
+            ),
+        );
+    }
+    run(
+        &mut s,
+        &mut log,
+        Command::player(
+            "gm",
+            Action::Damage {
+                target: "Pip".into(),
+                dice: "40".into(),
+                damage_type: DamageType::Fire,
+            },
+        ),
+    );
+    (log, s)
+}
+
+fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
+    steps.iter().any(|s| {
+        f(s) || match s {
+            Step::Attack {
+                on_hit, on_miss, ..
+            } => has_step(on_hit, f) || has_step(on_miss, f),
+            Step::Save { on_fail, .. } => has_step(on_fail, f),
+            Step::IfHpAtMost { then, .. } => has_step(then, f),
+            _ => false,
+        }
+    })
+}
+
+/// Dice that hit (a 20 on attack rolls) or fail saves (a 1), and roll every other die
+/// high.
+struct Rigged {
+    d20: u32,
+}
+impl Dice for Rigged {
+    fn roll(&mut self, sides: u32) -> u32 {
+        if sides == 20 { self.d20 } else { sides.max(1) }
+    }
+}
+
+/// Events that only record the casting.
+fn bookkeeping(k: &EventKind) -> bool {
+    matches!(
+        k,
+        EventKind::SpellCast { .. }
+            | EventKind::ConcentrationStarted { .. }
+            | EventKind::ConcentrationEnded { .. }
+            | EventKind::DiceRolled { .. }
+    )
+}
+
+#[test]
+fn coverage_report() {
+    let cat = common::catalog();
+    let (_, base) = table(false);
+    let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut nothing: Vec<String> = Vec::new();
+    for (idx, spell) in &cat.spells {
+        let Some(effect) = &spell.effect else {
+            nothing.push(format!("{idx}: no effect entry"));
+            continue;
+        };
+        if effect.does_nothing() {
+            nothing.push(format!("{idx}: {:?} with no steps", effect.coverage));
+            continue;
+        }
+        let kind = match effect.coverage {
+            Coverage::Automated => "automated",
+            Coverage::Partial => "partial",
+            Coverage::Narrative if effect.note.starts_with("Utility") => "narrative (utility)",
+            Coverage::Narrative => "narrative (outside the model: GM adjudicates)",
+        };
+        by.entry(kind).or_default().push(idx);
+        if effect.coverage == Coverage::Partial && effect.note.is_empty() {
+            nothing.push(format!("{idx}: partial without a note"));
+        }
+        if effect.coverage != Coverage::Narrative
+            && let Err(why) = casting_changes_something(&base, spell, effect)
+        {
+            nothing.push(format!("{idx}: {why}"));
+        }
+    }
+    // The narrative lists name only real spells, once.
+    for list in [
+        dicebard_srd::effects::UTILITY,
+        dicebard_srd::effects::OUT_OF_MODEL,
+    ] {
+        for n in list {
+            if !cat.spells.contains_key(*n) {
+                nothing.push(format!("{n}: in a narrative list but not an SRD spell"));
+            }
+        }
+    }
+    for n in dicebard_srd::effects::UTILITY {
+        if dicebard_srd::effects::OUT_OF_MODEL.contains(n) {
+            nothing.push(format!("{n}: in both narrative lists"));
+        }
+    }
+    // The same report `dicebard srd coverage` prints.
+    let report = dicebard_srd::effects::coverage_report(&cat);
+    println!("{report}");
+    assert!(!report.contains("does nothing"), "{report}");
+    assert!(
+        nothing.is_empty(),
+        "{} spells would silently do nothing:\n{}",
+        nothing.len(),
+        nothing.join("\n")
+    );
+    let automated = by.get("automated").map_or(0, Vec::len);
+    let partial = by.get("partial").map_or(0, Vec::len);
+    assert_eq!(
+        automated
+            + partial
+            + by.iter()
+                .filter(|(k, _)| k.starts_with("narrative"))
+                .map(|(_, v)| v.len())
+                .sum::<usize>(),
+        cat.spells.len()
+    );
+}
+
+/// Casts the spell at its own level on the likeliest target with rigged dice and
+/// checks that something beyond the casting itself happened.
+fn casting_changes_something(
+    base: &CampaignState,
+    spell: &SpellData,
+    effect: &SpellEffect,
+) -> Result<(), String> {
+    let target = if has_step(&effect.steps, &|s| matches!(s, Step::Stabilize)) {
+        "Pip"
+    } else if effect.hostile {
+        "goblin"
+    } else if effect.target == dicebard_engine::effect::Target::SelfOnly {
+        "Zed"
+    } else {
+        "Mira"
+    };
+    let attack = has_step(&effect.steps, &|s| matches!(s, Step::Attack { .. }));
+    let mut dice = Rigged {
+        d20: if attack { 20 } else { 1 },
+    };
+    let cmd = Command::player(
+        "alice",
+        Action::Cast {
+            spell: spell.index.clone(),
+            targets: vec![target.into()],
+            slot: None,
+        },
+    );
+    let events = decide(base, cmd, &mut dice, Timestamp(1_000_000))
+        .map_err(|e| format!("refused on {target}: {e}"))?;
+    if events.iter().all(|e| bookkeeping(&e.kind)) {
+        return Err(format!("cast on {target} changed nothing"));
+    }
+    Ok(())
+}
+
+#[test]
+fn cast_any_spell_at_any_level() {
+    let cat = common::catalog();
+    let targets: [&[&str]; 7] = [
+        &[],
+        &["Zed"],
+        &["Mira"],
+        &["goblin"],
+        &["goblin", "ogre"],
+        &["Mira", "goblin", "Pip"],
+        &["nobody"],
+    ];
+    let (mut ok, mut refused) = (0u32, 0u32);
+    for in_fight in [false, true] {
+        let (log, base) = table(in_fight);
+        for (i, (idx, spell)) in cat.spells.iter().enumerate() {
+            let slots: Vec<Option<u8>> = if spell.level == 0 {
+                vec![None]
+            } else {
+                (spell.level..=9).map(Some).chain([None]).collect()
+            };
+            for slot in slots {
+                for (j, t) in targets.iter().enumerate() {
+                    let cmd = Command::player(
+                        "alice",
+                        Action::Cast {
+                            spell: idx.clone(),
+                            targets: t.iter().map(|x| x.to_string()).collect(),
+                            slot,
+                        },
+                    );
+                    let seed = (i as u64) << 16 | u64::from(slot.unwrap_or(0)) << 8 | j as u64;
+                    let mut dice = SeededDice::new(seed);
+                    match decide(&base, cmd, &mut dice, Timestamp(10_000_000)) {
+                        Ok(events) => {
+                            ok += 1;
+                            assert!(!events.is_empty(), "{idx} {slot:?} {t:?}: no events");
+                            let mut s = base.clone();
+                            for e in &events {
+                                let back: Event =
+                                    serde_json::from_str(&serde_json::to_string(e).unwrap())
+                                        .unwrap();
+                                assert_eq!(&back, e, "{idx}: event round trip");
+                                apply(&mut s, e);
+                            }
+                            let again = replay(cat.clone(), log.iter().chain(events.iter()));
+                            assert_eq!(again, s, "{idx} {slot:?} {t:?}: replay differs");
+                        }
+                        Err(e) => {
+                            refused += 1;
+                            assert!(
+                                !e.to_string().trim().is_empty(),
+                                "{idx} {slot:?} {t:?}: refused without a reason"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!("casts: {ok} resolved, {refused} refused with a reason");
+    assert!(ok > 1_000, "most casts resolve ({ok})");
+}
+
+/// Monsters: how many stat-block actions become options the NPC list offers (attacks,
+/// save actions such as breath weapons, limited ones while a use is left), how many
+/// carry an on-hit rider; printed, not enforced (legendary actions, spellcasting and
+/// actions with no damage are not offered yet).
+#[test]
+fn monster_action_report() {
+    use dicebard_engine::creature::Creature;
+    use dicebard_engine::ids::CreatureId;
+    let cat = common::catalog();
+    let (mut actions, mut offered, mut riders, mut limited, mut all_offered) = (0, 0, 0, 0, 0);
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut legendary_monsters, mut legendary, mut legendary_resolved) = (0, 0, 0);
+    for m in cat.monsters.values() {
+        let c = Creature::from_monster(m, CreatureId(1), m.name.clone());
+        let mut every = true;
+        for a in m.actions.iter().filter(|a| a.name != "Multiattack") {
+            actions += 1;
+            match c.find_attack(&a.name) {
+                Some(atk) => {
+                    offered += 1;
+                    riders += usize::from(atk.rider.is_some());
+                    limited += usize::from(atk.usage.is_some());
+                }
+                None => {
+                    every = false;
+                    missing
+                        .entry(m.index.clone())
+                        .or_default()
+                        .push(a.name.clone());
+                }
+            }
+        }
+        all_offered += usize::from(every);
+        if !c.legendary.is_empty() {
+            legendary_monsters += 1;
+            legendary += c.legendary.len();
+            legendary_resolved += c.legendary.iter().filter(|l| l.attack.is_some()).count();
+        }
+    }
+    println!(
+        "legendary monsters: {legendary_monsters}; legendary actions: {legendary}, \
+         {legendary_resolved} resolved as an attack (the rest are narrated)"
+    );
+    assert!(legendary_monsters >= 30 && legendary_resolved >= 25);
+    println!(
+        "SRD monsters: {} ({all_offered} with every action offered); actions: {actions}, \
+         offered {offered} (limited-use {limited}, with on-hit riders {riders}), not offered {}",
+        cat.monsters.len(),
+        actions - offered
+    );
+    for (m, v) in missing.iter().take(15) {
+        println!("  not offered: {m}: {}", v.join(", "));
+    }
+    assert!(offered > 0 && riders > 20 && limited > 20);
+}

@@ -1,0 +1,1255 @@
+//! Every SRD spell's entry in the engine's effect language
+//! ([`dicebard_engine::effect`]).
+//!
+//! Three sources, in this order:
+//!
+//! 1. **Narrative** lists: out-of-combat utility spells ([`UTILITY`]) and spells whose
+//!    effect lies outside what the engine models — summons, teleports, walls and zones
+//!    with positions, reactions against other spells, shape changes ([`OUT_OF_MODEL`]).
+//!    Casting one spends the slot (and starts concentration); the narrator describes it.
+//! 2. **Hand-written** entries ([`hand`]) from the spell text: conditions, buffs and
+//!    debuffs, riders, beams and rays, hit point pools.
+//! 3. **Generated** from the data ([`dicebard_engine::effect::generate`]): damage by
+//!    attack or save with its scaling, healing; with the per-level increases the text
+//!    gives where the data lists only the base level, and partial notes / lingering
+//!    damage for the spells whose text does more.
+//!
+//! A spell in none of them gets no entry (`None`), which the coverage test reports as
+//! "does nothing" and fails on.
+
+use dicebard_engine::ability::Ability::{self, *};
+use dicebard_engine::condition::Condition::{self, *};
+use dicebard_engine::data::{DamageType, DamageType::*, Reach, SaveEffect, SpellData};
+use dicebard_engine::effect::{
+    Amount, Coverage, Duration, Duration::*, Mark, Repeat, SpellEffect, Step, Target, generate,
+};
+
+/// Utility spells with no effect the engine tracks: the slot is spent and the narrator
+/// describes the rest.
+pub const UTILITY: &[&str] = &[
+    "alarm",
+    "alter-self",
+    "animal-friendship",
+    "animal-messenger",
+    "arcane-eye",
+    "arcane-lock",
+    "arcanists-magic-aura",
+    "astral-projection",
+    "augury",
+    "awaken",
+    "clairvoyance",
+    "clone",
+    "commune",
+    "commune-with-nature",
+    "comprehend-languages",
+    "contact-other-plane",
+    "contingency",
+    "continual-flame",
+    "control-weather",
+    "create-food-and-water",
+    "create-or-destroy-water",
+    "creation",
+    "dancing-lights",
+    "darkvision",
+    "daylight",
+    "demiplane",
+    "detect-evil-and-good",
+    "detect-magic",
+    "detect-poison-and-disease",
+    "detect-thoughts",
+    "disguise-self",
+    "divination",
+    "dream",
+    "druidcraft",
+    "enhance-ability",
+    "expeditious-retreat",
+    "fabricate",
+    "feather-fall",
+    "find-the-path",
+    "find-traps",
+    "floating-disk",
+    "forbiddance",
+    "gentle-repose",
+    "geas",
+    "glibness",
+    "goodberry",
+    "guards-and-wards",
+    "guidance",
+    "hallow",
+    "hallucinatory-terrain",
+    "heroes-feast",
+    "identify",
+    "illusory-script",
+    "instant-summons",
+    "jump",
+    "knock",
+    "legend-lore",
+    "light",
+    "locate-animals-or-plants",
+    "locate-creature",
+    "locate-object",
+    "mage-hand",
+    "magic-mouth",
+    "magnificent-mansion",
+    "meld-into-stone",
+    "mending",
+    "message",
+    "mind-blank",
+    "minor-illusion",
+    "mirage-arcane",
+    "modify-memory",
+    "nondetection",
+    "pass-without-trace",
+    "passwall",
+    "phantom-steed",
+    "prestidigitation",
+    "private-sanctum",
+    "programmed-illusion",
+    "purify-food-and-drink",
+    "raise-dead",
+    "reincarnate",
+    "remove-curse",
+    "resurrection",
+    "rope-trick",
+    "scrying",
+    "secret-chest",
+    "see-invisibility",
+    "seeming",
+    "sending",
+    "sequester",
+    "simulacrum",
+    "speak-with-animals",
+    "speak-with-dead",
+    "speak-with-plants",
+    "spider-climb",
+    "stone-shape",
+    "suggestion",
+    "telepathic-bond",
+    "teleportation-circle",
+    "thaumaturgy",
+    "tiny-hut",
+    "tongues",
+    "transport-via-plants",
+    "tree-stride",
+    "true-resurrection",
+    "true-seeing",
+    "unseen-servant",
+    "water-breathing",
+    "water-walk",
+    "wind-walk",
+    "word-of-recall",
+    "zone-of-truth",
+    "find-familiar",
+    "find-steed",
+    "mass-suggestion",
+    "wish",
+    "etherealness",
+    "gate",
+    "plane-shift",
+    "teleport",
+    "symbol",
+    "glyph-of-warding",
+    "magic-jar",
+    "project-image",
+    "major-image",
+    "silent-image",
+    "mislead",
+    "antipathy-sympathy",
+    "imprisonment",
+    "earthquake",
+    "move-earth",
+    "control-water",
+    "dimension-door",
+    "planar-ally",
+    "planar-binding",
+    "create-undead",
+    "animate-dead",
+    "shillelagh",
+];
+
+/// Spells that matter in a fight but act through things the engine does not model
+/// (positions and areas that persist, summoned creatures, teleports, shape changes,
+/// reactions against other spells): the GM adjudicates them.
+pub const OUT_OF_MODEL: &[&str] = &[
+    "animate-objects",
+    "antilife-shell",
+    "antimagic-field",
+    "arcane-hand",
+    "blink",
+    "compulsion",
+    "conjure-animals",
+    "conjure-celestial",
+    "conjure-elemental",
+    "conjure-fey",
+    "conjure-minor-elementals",
+    "conjure-woodland-beings",
+    "counterspell",
+    "darkness",
+    "death-ward",
+    "dispel-evil-and-good",
+    "dispel-magic",
+    "enlarge-reduce",
+    "enthrall",
+    "fly",
+    "fog-cloud",
+    "forcecage",
+    "gaseous-form",
+    "giant-insect",
+    "globe-of-invulnerability",
+    "gust-of-wind",
+    "levitate",
+    "magic-circle",
+    "magic-weapon",
+    "maze",
+    "mirror-image",
+    "misty-step",
+    "freedom-of-movement",
+    "polymorph",
+    "prismatic-wall",
+    "protection-from-energy",
+    "protection-from-evil-and-good",
+    "ray-of-enfeeblement",
+    "resilient-sphere",
+    "reverse-gravity",
+    "revivify",
+    "sanctuary",
+    "shapechange",
+    "silence",
+    "sleet-storm",
+    "spike-growth",
+    "telekinesis",
+    "time-stop",
+    "true-polymorph",
+    "animal-shapes",
+    "wall-of-force",
+    "wall-of-stone",
+    "plant-growth",
+];
+
+const UTILITY_NOTE: &str = "Utility: the slot is spent and the narrator describes it.";
+const OUT_OF_MODEL_NOTE: &str = "Outside the engine's model (positions, summons, \
+    teleports, shape changes or reactions to spells): the slot is spent and the GM \
+    adjudicates the effect.";
+
+/// The entry for one spell, or `None` when no source covers it.
+pub fn for_spell(s: &SpellData) -> Option<SpellEffect> {
+    let idx = s.index.as_str();
+    if UTILITY.contains(&idx) {
+        return Some(SpellEffect::narrative(UTILITY_NOTE));
+    }
+    if OUT_OF_MODEL.contains(&idx) {
+        return Some(SpellEffect::narrative(OUT_OF_MODEL_NOTE));
+    }
+    if let Some(e) = hand(s) {
+        return Some(e);
+    }
+    let mut e = generate(s);
+    if e.does_nothing() {
+        return None;
+    }
+    tune_generated(s, &mut e);
+    Some(e)
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders
+
+fn amt(d: &str) -> Amount {
+    Amount::fixed(d)
+}
+fn up(d: &str, per: &str) -> Amount {
+    Amount::scaling(d, per)
+}
+fn dmg(a: Amount, t: DamageType) -> Step {
+    Step::Damage {
+        amount: a,
+        damage_type: t,
+        half: false,
+    }
+}
+fn mark(m: Mark, d: Duration) -> Step {
+    Step::Apply {
+        mark: m,
+        duration: d,
+        save_ends: None,
+    }
+}
+fn cond(c: Condition, d: Duration) -> Step {
+    mark(Mark::Condition { condition: c }, d)
+}
+fn cond_save_ends(c: Condition, d: Duration, a: Ability) -> Step {
+    Step::Apply {
+        mark: Mark::Condition { condition: c },
+        duration: d,
+        save_ends: Some(a),
+    }
+}
+fn save_ends(m: Mark, d: Duration, a: Ability) -> Step {
+    Step::Apply {
+        mark: m,
+        duration: d,
+        save_ends: Some(a),
+    }
+}
+fn save(a: Ability, steps: Vec<Step>) -> Step {
+    Step::Save {
+        ability: a,
+        half: false,
+        on_fail: steps,
+    }
+}
+fn save_half(a: Ability, steps: Vec<Step>) -> Step {
+    Step::Save {
+        ability: a,
+        half: true,
+        on_fail: steps,
+    }
+}
+fn attack(r: Reach, on_hit: Vec<Step>) -> Step {
+    Step::Attack {
+        reach: r,
+        on_hit,
+        on_miss: vec![],
+    }
+}
+fn one() -> Target {
+    Target::Creatures {
+        max: 1,
+        per_slot_above: 0,
+    }
+}
+fn n(max: u8, per_slot_above: u8) -> Target {
+    Target::Creatures {
+        max,
+        per_slot_above,
+    }
+}
+const MINUTE: Duration = Rounds(10);
+
+fn auto(target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        coverage: Coverage::Automated,
+        note: String::new(),
+        target,
+        hostile,
+        repeat: Repeat::Once,
+        steps,
+    }
+}
+fn part(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        coverage: Coverage::Partial,
+        note: note.into(),
+        ..auto(target, hostile, steps)
+    }
+}
+
+/// The spell's own damage from the data, with its scaling (cantrip or slot).
+fn data_damage(s: &SpellData) -> Option<Step> {
+    let t = s.damage_type?;
+    let mut a = Amount {
+        dice: s
+            .damage_at_slot_level
+            .values()
+            .next()
+            .or(s.damage_at_character_level.values().next())?
+            .clone(),
+        by_slot: s.damage_at_slot_level.clone(),
+        by_character_level: s.damage_at_character_level.clone(),
+        per_slot_above: None,
+    };
+    a.per_slot_above = per_level_increase(&s.index).map(str::to_string);
+    Some(dmg(a, t))
+}
+
+/// Per-slot increases the text gives where the data lists only the base level.
+fn per_level_increase(index: &str) -> Option<&'static str> {
+    Some(match index {
+        "disintegrate" => "3d6",
+        "freezing-sphere" => "1d6",
+        "phantasmal-killer" => "1d10",
+        "wall-of-fire" => "1d8",
+        "flaming-sphere" => "1d6",
+        "heat-metal" => "1d8",
+        "call-lightning" => "1d10",
+        "acid-arrow" => "1d4",
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-written entries
+
+fn hand(s: &SpellData) -> Option<SpellEffect> {
+    use Mark as M;
+    let dd = data_damage(s);
+    let slot_heal = || Amount {
+        dice: s
+            .heal_at_slot_level
+            .values()
+            .next()
+            .cloned()
+            .unwrap_or_default(),
+        by_slot: s.heal_at_slot_level.clone(),
+        ..Amount::default()
+    };
+    let area = Target::Area;
+    Some(match s.index.as_str() {
+        // Strikes: darts, beams, rays.
+        "magic-missile" => SpellEffect {
+            target: Target::Spread,
+            repeat: Repeat::BySlot {
+                base: 3,
+                per_slot_above: 1,
+            },
+            ..auto(one(), true, vec![dmg(amt("1d4+1"), Force)])
+        },
+        "eldritch-blast" => SpellEffect {
+            target: Target::Spread,
+            repeat: Repeat::ByCharacterLevel {
+                counts: [(1, 1), (5, 2), (11, 3), (17, 4)].into(),
+            },
+            ..auto(
+                one(),
+                true,
+                vec![attack(Reach::Ranged, vec![dmg(amt("1d10"), Force)])],
+            )
+        },
+        "scorching-ray" => SpellEffect {
+            target: Target::Spread,
+            repeat: Repeat::BySlot {
+                base: 3,
+                per_slot_above: 1,
+            },
+            ..auto(
+                one(),
+                true,
+                vec![attack(Reach::Ranged, vec![dmg(amt("2d6"), Fire)])],
+            )
+        },
+        // Attack riders.
+        "guiding-bolt" => auto(
+            one(),
+            true,
+            vec![attack(
+                Reach::Ranged,
+                vec![
+                    dd.clone()?,
+                    mark(M::NextAttackedWithAdvantage, EndOfCastersNextTurn),
+                ],
+            )],
+        ),
+        "ray-of-frost" => auto(
+            one(),
+            true,
+            vec![attack(
+                Reach::Ranged,
+                vec![
+                    dd.clone()?,
+                    mark(M::Speed { delta: -10 }, StartOfCastersNextTurn),
+                ],
+            )],
+        ),
+        "chill-touch" => part(
+            "Undead attackers' disadvantage against the caster is narrated.",
+            one(),
+            true,
+            vec![attack(
+                Reach::Ranged,
+                vec![dd.clone()?, mark(M::NoHealing, StartOfCastersNextTurn)],
+            )],
+        ),
+        "shocking-grasp" => part(
+            "Advantage against a target in metal armour is not applied.",
+            one(),
+            true,
+            vec![attack(
+                Reach::Melee,
+                vec![dd.clone()?, mark(M::NoReactions, StartOfTargetsNextTurn)],
+            )],
+        ),
+        "vicious-mockery" => auto(
+            one(),
+            true,
+            vec![save(
+                Wis,
+                vec![
+                    dd.clone()?,
+                    mark(M::NextAttackDisadvantage, EndOfTargetsNextTurn),
+                ],
+            )],
+        ),
+        "acid-arrow" => part(
+            "The later 2d4 acid comes at the start of the target's next turn (the text: \
+             at its end).",
+            one(),
+            true,
+            vec![Step::Attack {
+                reach: Reach::Ranged,
+                on_hit: vec![
+                    dd.clone()?,
+                    Step::Ongoing {
+                        amount: up("2d4", "1d4"),
+                        damage_type: Acid,
+                        save: None,
+                        duration: EndOfTargetsNextTurn,
+                    },
+                ],
+                on_miss: vec![Step::Damage {
+                    amount: up("4d4", "1d4"),
+                    damage_type: Acid,
+                    half: true,
+                }],
+            }],
+        ),
+        "true-strike" => auto(
+            one(),
+            true,
+            vec![mark(M::NextAttackedWithAdvantage, EndOfCastersNextTurn)],
+        ),
+        "contagion" => part(
+            "The disease itself (after three failed saves) is narrated; the target is \
+             poisoned meanwhile.",
+            one(),
+            true,
+            vec![attack(Reach::Melee, vec![cond(Poisoned, Long)])],
+        ),
+        // Weapon riders and marks.
+        "divine-favor" => auto(
+            Target::SelfOnly,
+            false,
+            vec![mark(
+                M::WeaponRider {
+                    count: 1,
+                    sides: 4,
+                    damage_type: Radiant,
+                    once: false,
+                },
+                MINUTE,
+            )],
+        ),
+        "branding-smite" => part(
+            "The next weapon hit deals +2d6 radiant (no upcast increase); making an \
+             invisible target visible is narrated.",
+            Target::SelfOnly,
+            false,
+            vec![mark(
+                M::WeaponRider {
+                    count: 2,
+                    sides: 6,
+                    damage_type: Radiant,
+                    once: true,
+                },
+                MINUTE,
+            )],
+        ),
+        "hex" => part(
+            "Disadvantage on one ability's checks and moving the curse are narrated.",
+            one(),
+            true,
+            vec![mark(
+                M::BonusDamage {
+                    count: 1,
+                    sides: 6,
+                    damage_type: Some(Necrotic),
+                },
+                Long,
+            )],
+        ),
+        "hunters-mark" => part(
+            "Advantage on tracking checks and moving the mark are narrated.",
+            one(),
+            true,
+            vec![mark(
+                M::BonusDamage {
+                    count: 1,
+                    sides: 6,
+                    damage_type: None,
+                },
+                Long,
+            )],
+        ),
+        "bestow-curse" => part(
+            "The extra-damage curse (1d8 necrotic from the caster's attacks); the other \
+             curses are narrated.",
+            one(),
+            true,
+            vec![save(
+                Wis,
+                vec![mark(
+                    M::BonusDamage {
+                        count: 1,
+                        sides: 8,
+                        damage_type: Some(Necrotic),
+                    },
+                    MINUTE,
+                )],
+            )],
+        ),
+        // Buffs.
+        "bless" => auto(
+            n(3, 1),
+            false,
+            vec![mark(
+                M::RollDie {
+                    sides: 4,
+                    attacks: true,
+                    saves: true,
+                },
+                MINUTE,
+            )],
+        ),
+        "resistance" => part(
+            "The d4 is added to every save for the minute, not one.",
+            one(),
+            false,
+            vec![mark(
+                M::RollDie {
+                    sides: 4,
+                    attacks: false,
+                    saves: true,
+                },
+                MINUTE,
+            )],
+        ),
+        "shield" => part(
+            "Cast ahead of the attack (no reaction window yet); immunity to Magic Missile \
+             not applied.",
+            Target::SelfOnly,
+            false,
+            vec![mark(M::AcBonus { amount: 5 }, StartOfCastersNextTurn)],
+        ),
+        "shield-of-faith" => auto(one(), false, vec![mark(M::AcBonus { amount: 2 }, Long)]),
+        "mage-armor" => auto(
+            one(),
+            false,
+            vec![mark(
+                M::AcAtLeast {
+                    base: 13,
+                    dex: true,
+                },
+                Long,
+            )],
+        ),
+        "barkskin" => auto(
+            one(),
+            false,
+            vec![mark(
+                M::AcAtLeast {
+                    base: 16,
+                    dex: false,
+                },
+                Long,
+            )],
+        ),
+        "stoneskin" => part(
+            "Resistance to all bludgeoning, piercing and slashing (magic weapons too).",
+            one(),
+            false,
+            [Bludgeoning, Piercing, Slashing]
+                .into_iter()
+                .map(|t| mark(M::Resist { damage_type: t }, Long))
+                .collect(),
+        ),
+        "fire-shield" => part(
+            "The warm shield (cold resistance); the chill shield and the retaliation \
+             damage are narrated.",
+            Target::SelfOnly,
+            false,
+            vec![mark(M::Resist { damage_type: Cold }, Long)],
+        ),
+        "blur" => auto(
+            Target::SelfOnly,
+            false,
+            vec![mark(M::AttackedWithDisadvantage, MINUTE)],
+        ),
+        "greater-invisibility" => auto(one(), false, vec![cond(Invisible, MINUTE)]),
+        "invisibility" => part(
+            "The GM ends it when the target attacks or casts a spell.",
+            n(1, 1),
+            false,
+            vec![cond(Invisible, Long)],
+        ),
+        "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
+        "haste" => part(
+            "The extra action and the lethargy afterwards are narrated.",
+            one(),
+            false,
+            vec![
+                mark(M::AcBonus { amount: 2 }, MINUTE),
+                mark(M::SaveAdvantage { ability: Some(Dex) }, MINUTE),
+                mark(M::SpeedDoubled, MINUTE),
+            ],
+        ),
+        "heroism" => part(
+            "Temporary hit points once (not each turn); immunity to fear is narrated.",
+            n(1, 1),
+            false,
+            vec![Step::TempHp { amount: amt("MOD") }],
+        ),
+        "beacon-of-hope" => part(
+            "Advantage on Wisdom saves; death-save advantage and maximum healing are \
+             narrated.",
+            Target::Area,
+            false,
+            vec![mark(M::SaveAdvantage { ability: Some(Wis) }, MINUTE)],
+        ),
+        "holy-aura" => part(
+            "Blinding fiends and undead that hit is narrated.",
+            Target::Area,
+            false,
+            vec![
+                mark(M::SaveAdvantage { ability: None }, MINUTE),
+                mark(M::AttackedWithDisadvantage, MINUTE),
+            ],
+        ),
+        "foresight" => part(
+            "The target's own advantage on attacks and checks is narrated.",
+            one(),
+            false,
+            vec![
+                mark(M::SaveAdvantage { ability: None }, Long),
+                mark(M::AttackedWithDisadvantage, Long),
+            ],
+        ),
+        "warding-bond" => part(
+            "AC and saves +1; resistance to all damage and the shared damage are narrated.",
+            one(),
+            false,
+            vec![
+                mark(M::AcBonus { amount: 1 }, Long),
+                mark(
+                    M::SaveBonus {
+                        ability: None,
+                        amount: 1,
+                    },
+                    Long,
+                ),
+            ],
+        ),
+        "protection-from-poison" => auto(
+            one(),
+            false,
+            vec![
+                Step::Cure {
+                    conditions: vec![Poisoned],
+                    all: true,
+                },
+                mark(
+                    M::Resist {
+                        damage_type: Poison,
+                    },
+                    Long,
+                ),
+                mark(M::SaveAdvantage { ability: Some(Con) }, Long),
+            ],
+        ),
+        "aid" => auto(
+            n(3, 0),
+            false,
+            vec![Step::MaxHp {
+                amount: slot_heal(),
+                duration: Long,
+            }],
+        ),
+        "false-life" => auto(
+            Target::SelfOnly,
+            false,
+            vec![Step::TempHp {
+                amount: slot_heal(),
+            }],
+        ),
+        // Conditions.
+        "hold-person" => part(
+            "Humanoids only (not checked).",
+            n(1, 1),
+            true,
+            vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+        ),
+        "hold-monster" => part(
+            "Undead are immune (not checked).",
+            n(1, 1),
+            true,
+            vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+        ),
+        "sleep" => part(
+            "Waking on damage or a shake is narrated (the GM ends it).",
+            area.clone(),
+            true,
+            vec![Step::HpPool {
+                amount: up("5d8", "2d8"),
+                mark: M::Condition {
+                    condition: Unconscious,
+                },
+                duration: MINUTE,
+            }],
+        ),
+        "color-spray" => auto(
+            area.clone(),
+            true,
+            vec![Step::HpPool {
+                amount: up("6d10", "2d10"),
+                mark: M::Condition { condition: Blinded },
+                duration: EndOfCastersNextTurn,
+            }],
+        ),
+        "web" => part(
+            "Escaping is a Strength check as an action in the text (here a Strength save \
+             at the end of each turn); the webs' difficult terrain and burning narrated.",
+            area.clone(),
+            true,
+            vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
+        ),
+        "entangle" => part(
+            "Escaping is a Strength check as an action in the text (here a Strength save \
+             at the end of each turn); difficult terrain narrated.",
+            area.clone(),
+            true,
+            vec![save(Str, vec![cond_save_ends(Restrained, MINUTE, Str)])],
+        ),
+        "black-tentacles" => part(
+            "Damage to creatures entering or starting in the area later is narrated.",
+            area.clone(),
+            true,
+            vec![save(
+                Dex,
+                vec![dd.clone()?, cond_save_ends(Restrained, MINUTE, Str)],
+            )],
+        ),
+        "grease" => part(
+            "The slick area afterwards is narrated.",
+            area.clone(),
+            true,
+            vec![save(Dex, vec![Step::Condition { condition: Prone }])],
+        ),
+        "faerie-fire" => part(
+            "Revealing invisible creatures is narrated.",
+            area.clone(),
+            true,
+            vec![save(Dex, vec![mark(M::AttackedWithAdvantage, MINUTE)])],
+        ),
+        "command" => part(
+            "'Grovel' (prone) is resolved; other commands are narrated.",
+            n(1, 1),
+            true,
+            vec![save(Wis, vec![Step::Condition { condition: Prone }])],
+        ),
+        "bane" => auto(
+            n(3, 1),
+            true,
+            vec![save(
+                Cha,
+                vec![mark(
+                    M::RollDie {
+                        sides: -4,
+                        attacks: true,
+                        saves: true,
+                    },
+                    MINUTE,
+                )],
+            )],
+        ),
+        "hideous-laughter" => part(
+            "The extra save with advantage on taking damage is not rolled.",
+            one(),
+            true,
+            vec![save(
+                Wis,
+                vec![
+                    Step::Condition { condition: Prone },
+                    cond_save_ends(Incapacitated, MINUTE, Wis),
+                ],
+            )],
+        ),
+        "irresistible-dance" => part(
+            "Attacks against have advantage, ending on a Wisdom save; the dancer's own \
+             disadvantage is narrated.",
+            one(),
+            true,
+            vec![save_ends(M::AttackedWithAdvantage, MINUTE, Wis)],
+        ),
+        "blindness-deafness" => part(
+            "Blinded is applied; choosing deafened instead is narrated.",
+            n(1, 1),
+            true,
+            vec![save(Con, vec![cond_save_ends(Blinded, MINUTE, Con)])],
+        ),
+        "fear" => part(
+            "Dropping what it holds and dashing away are narrated; the save to end it is \
+             rolled every turn (the text: only out of sight).",
+            area.clone(),
+            true,
+            vec![save(Wis, vec![cond_save_ends(Frightened, MINUTE, Wis)])],
+        ),
+        "slow" => part(
+            "The limits on actions, attacks and spellcasting are narrated.",
+            n(6, 0),
+            true,
+            vec![save(
+                Wis,
+                vec![
+                    save_ends(M::AcBonus { amount: -2 }, MINUTE, Wis),
+                    save_ends(
+                        M::SaveBonus {
+                            ability: Some(Dex),
+                            amount: -2,
+                        },
+                        MINUTE,
+                        Wis,
+                    ),
+                    save_ends(M::SpeedHalved, MINUTE, Wis),
+                    save_ends(M::NoReactions, MINUTE, Wis),
+                ],
+            )],
+        ),
+        "hypnotic-pattern" => part(
+            "Ending on damage or being shaken is narrated (the GM ends it).",
+            area.clone(),
+            true,
+            vec![save(
+                Wis,
+                vec![cond(Charmed, MINUTE), cond(Incapacitated, MINUTE)],
+            )],
+        ),
+        "banishment" => part(
+            "The target is gone (incapacitated here); where it goes and whether it \
+             returns are narrated.",
+            n(1, 1),
+            true,
+            vec![save(Cha, vec![cond(Incapacitated, MINUTE)])],
+        ),
+        "charm-person" => auto(n(1, 1), true, vec![save(Wis, vec![cond(Charmed, Long)])]),
+        "dominate-beast" | "dominate-person" | "dominate-monster" => part(
+            "The GM directs the charmed creature; the save on taking damage is not rolled.",
+            one(),
+            true,
+            vec![save(Wis, vec![cond(Charmed, Long)])],
+        ),
+        "calm-emotions" => part(
+            "Ends charm and fear; making hostile creatures indifferent is narrated.",
+            area.clone(),
+            false,
+            vec![Step::Cure {
+                conditions: vec![Charmed, Frightened],
+                all: true,
+            }],
+        ),
+        "stinking-cloud" => part(
+            "The cloud's later rounds are narrated.",
+            area.clone(),
+            true,
+            vec![save(Con, vec![cond(Incapacitated, EndOfTargetsNextTurn)])],
+        ),
+        "confusion" => part(
+            "The behaviour table is narrated; a confused creature is incapacitated here.",
+            area.clone(),
+            true,
+            vec![save(Wis, vec![cond_save_ends(Incapacitated, MINUTE, Wis)])],
+        ),
+        "eyebite" => part(
+            "The 'asleep' option; 'panicked' and 'sickened' are narrated.",
+            one(),
+            true,
+            vec![save(Wis, vec![cond(Unconscious, MINUTE)])],
+        ),
+        "flesh-to-stone" => part(
+            "Restrained; turning to stone after three failed saves is narrated.",
+            one(),
+            true,
+            vec![save(Con, vec![cond_save_ends(Restrained, MINUTE, Con)])],
+        ),
+        "weird" => part(
+            "The fear damage comes at the start of each turn (the text: at its end).",
+            area.clone(),
+            true,
+            vec![save(
+                Wis,
+                vec![
+                    cond_save_ends(Frightened, MINUTE, Wis),
+                    Step::Ongoing {
+                        amount: amt("4d10"),
+                        damage_type: Psychic,
+                        save: None,
+                        duration: MINUTE,
+                    },
+                ],
+            )],
+        ),
+        "divine-word" => part(
+            "The tiers by hit points are approximated; banishing celestials and fiends is \
+             narrated.",
+            area.clone(),
+            true,
+            vec![save(
+                Cha,
+                vec![
+                    Step::IfHpAtMost {
+                        hp: 20,
+                        then: vec![Step::Kill],
+                    },
+                    Step::IfHpAtMost {
+                        hp: 30,
+                        then: vec![cond(Stunned, Long)],
+                    },
+                    Step::IfHpAtMost {
+                        hp: 40,
+                        then: vec![cond(Blinded, Long)],
+                    },
+                    Step::IfHpAtMost {
+                        hp: 50,
+                        then: vec![cond(Deafened, MINUTE)],
+                    },
+                ],
+            )],
+        ),
+        "power-word-kill" => auto(
+            one(),
+            true,
+            vec![Step::IfHpAtMost {
+                hp: 100,
+                then: vec![Step::Kill],
+            }],
+        ),
+        "power-word-stun" => auto(
+            one(),
+            true,
+            vec![Step::IfHpAtMost {
+                hp: 150,
+                then: vec![cond_save_ends(Stunned, Long, Con)],
+            }],
+        ),
+        // Healing and restoration.
+        "spare-the-dying" => auto(one(), false, vec![Step::Stabilize]),
+        "lesser-restoration" => auto(
+            one(),
+            false,
+            vec![Step::Cure {
+                conditions: vec![Blinded, Deafened, Paralyzed, Poisoned],
+                all: false,
+            }],
+        ),
+        "greater-restoration" => part(
+            "Ends charm and petrification; reducing exhaustion and ending curses are \
+             narrated.",
+            one(),
+            false,
+            vec![Step::Cure {
+                conditions: vec![Charmed, Petrified],
+                all: true,
+            }],
+        ),
+        // Damage spells whose data lacks the attack or save the text gives.
+        "call-lightning" => part(
+            "One bolt; calling the next bolts each turn is narrated.",
+            area.clone(),
+            true,
+            vec![save_half(Dex, vec![dd.clone()?])],
+        ),
+        "flaming-sphere" => part(
+            "Ramming the sphere on later turns is narrated.",
+            area.clone(),
+            true,
+            vec![save_half(Dex, vec![dd.clone()?])],
+        ),
+        "flame-blade" => part(
+            "One attack with the blade; its upcast increase and later attacks are narrated.",
+            one(),
+            true,
+            vec![attack(Reach::Melee, vec![dd.clone()?])],
+        ),
+        "heat-metal" => part(
+            "The damage on casting; dropping the object and later turns are narrated.",
+            one(),
+            true,
+            vec![dd.clone()?],
+        ),
+        "prismatic-spray" => part(
+            "Every ray is treated as the red one (fire); the other colours are narrated.",
+            area.clone(),
+            true,
+            vec![save_half(Dex, vec![dmg(amt("10d6"), Fire)])],
+        ),
+        "spirit-guardians" => part(
+            "Creatures in the aura take the damage at the start of their turns; the aura's \
+             position is narrated.",
+            area.clone(),
+            true,
+            vec![
+                save_half(Wis, vec![dmg(up("3d8", "1d8"), Radiant)]),
+                mark(M::SpeedHalved, Long),
+                Step::Ongoing {
+                    amount: up("3d8", "1d8"),
+                    damage_type: Radiant,
+                    save: Some((Wis, SaveEffect::Half)),
+                    duration: Long,
+                },
+            ],
+        ),
+        "phantasmal-killer" => part(
+            "The damage each turn is rolled once, at casting.",
+            one(),
+            true,
+            vec![save(
+                Wis,
+                vec![dd.clone()?, cond_save_ends(Frightened, MINUTE, Wis)],
+            )],
+        ),
+        "sunburst" => auto(
+            area.clone(),
+            true,
+            vec![save_half(
+                Con,
+                vec![dd.clone()?, cond_save_ends(Blinded, MINUTE, Con)],
+            )],
+        ),
+        "sunbeam" => part(
+            "One beam; the later beams each turn are narrated.",
+            area.clone(),
+            true,
+            vec![save_half(
+                Con,
+                vec![dd.clone()?, cond(Blinded, EndOfCastersNextTurn)],
+            )],
+        ),
+        _ => return None,
+    })
+}
+
+/// Lingering damage areas: creatures in them take the damage again at the start of
+/// their turns.
+const LINGERING: &[&str] = &[
+    "cloudkill",
+    "incendiary-cloud",
+    "insect-plague",
+    "moonbeam",
+    "blade-barrier",
+    "wall-of-fire",
+    "wall-of-thorns",
+];
+
+/// Generated entries whose text does more than the data says.
+fn partial_note(index: &str) -> Option<&'static str> {
+    Some(match index {
+        "arcane-sword" | "spiritual-weapon" | "faithful-hound" => {
+            "One attack on casting; the later attacks are narrated."
+        }
+        "guardian-of-faith"
+        | "storm-of-vengeance"
+        | "wall-of-ice"
+        | "wind-wall"
+        | "delayed-blast-fireball" => "One round of damage on casting; the rest is narrated.",
+        "vampiric-touch" => "The caster's healing for half the damage is narrated.",
+        "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
+        "harm" => "The lowered hit point maximum is narrated.",
+        "mass-heal" => "Every target is healed in full up to the pool (not split).",
+        "regenerate" => "The regeneration each round and regrown limbs are narrated.",
+        "heal" => "Ending blindness, deafness and diseases is narrated.",
+        "flame-strike" | "ice-storm" | "meteor-swarm" => {
+            "Both damage types are dealt as the first one the data names."
+        }
+        _ => return None,
+    })
+}
+
+fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
+    let idx = s.index.as_str();
+    // Per-level increases the data leaves out.
+    if let Some(per) = per_level_increase(idx) {
+        visit_damage(&mut e.steps, &mut |a| a.per_slot_above = Some(per.into()));
+    }
+    match idx {
+        "mass-cure-wounds" | "mass-healing-word" | "prayer-of-healing" | "mass-heal" => {
+            e.target = Target::Creatures {
+                max: 6,
+                per_slot_above: 0,
+            }
+        }
+        "chain-lightning" => {
+            e.target = Target::Creatures {
+                max: 4,
+                per_slot_above: 1,
+            }
+        }
+        _ => {}
+    }
+    if LINGERING.contains(&idx)
+        && let Some(Step::Save {
+            ability,
+            half,
+            on_fail,
+        }) = e.steps.first().cloned()
+        && let Some(Step::Damage {
+            amount,
+            damage_type,
+            ..
+        }) = on_fail.first().cloned()
+    {
+        let minutes_long = s.duration.contains("10 minutes") || s.duration.contains("hour");
+        e.steps.push(Step::Ongoing {
+            amount,
+            damage_type,
+            save: Some((
+                ability,
+                if half {
+                    SaveEffect::Half
+                } else {
+                    SaveEffect::None
+                },
+            )),
+            duration: if minutes_long { Long } else { MINUTE },
+        });
+        e.coverage = Coverage::Partial;
+        e.note = "Creatures in the area take the damage again at the start of their turns \
+                  (save again); where the area is and who enters it are narrated."
+            .into();
+    }
+    if let Some(note) = partial_note(idx) {
+        e.coverage = Coverage::Partial;
+        e.note = note.into();
+    }
+}
+
+fn visit_damage(steps: &mut [Step], f: &mut impl FnMut(&mut Amount)) {
+    for s in steps {
+        match s {
+            Step::Damage { amount, .. } => f(amount),
+            Step::Attack {
+                on_hit, on_miss, ..
+            } => {
+                visit_damage(on_hit, f);
+                visit_damage(on_miss, f);
+            }
+            Step::Save { on_fail, .. } => visit_damage(on_fail, f),
+            _ => {}
+        }
+    }
+}
+
+/// The spell coverage report (`dicebard srd coverage`): counts per kind, then each
+/// kind's spells. Spells with no entry, or an entry that does nothing, are listed
+/// as "does nothing" (the engine's coverage test fails on any).
+pub fn coverage_report(cat: &dicebard_engine::data::Catalog) -> String {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (idx, s) in &cat.spells {
+        let kind = match &s.effect {
+            None => "does nothing",
+            Some(e) if e.does_nothing() => "does nothing",
+            Some(e) => match e.coverage {
+                Coverage::Automated => "automated",
+                Coverage::Partial => "partial",
+                Coverage::Narrative if e.note == UTILITY_NOTE => "narrative (utility)",
+                Coverage::Narrative => "narrative (outside the model)",
+            },
+        };
+        by.entry(kind).or_default().push(idx);
+    }
+    let mut out = format!("SRD spells: {}\n", cat.spells.len());
+    for (k, v) in &by {
+        out.push_str(&format!("  {k}: {}\n", v.len()));
+    }
+    for (k, v) in &by {
+        out.push_str(&format!("\n{k} ({}):\n  {}\n", v.len(), v.join(", ")));
+    }
+    out
+}
