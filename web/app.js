@@ -1,0 +1,1 @@
+// Placeholder: the pages engineer owns this file. Protocol: docs/web-protocol.md
