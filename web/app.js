@@ -207,7 +207,7 @@
         const text = str(data.text);
         S.recentLines.push(text);
         if (S.recentLines.length > 60) S.recentLines.shift();
-        addFeed(text, 'line', vis);
+        addFeed(text, 'line', vis, cur);
         break;
       }
       case 'narration.start':
@@ -220,7 +220,7 @@
         if (data.source === 'builtin' && S.recentLines.indexOf(text) >= 0) break;
         const priv = isPrivate(vis);
         if (!S.prose || S.prose.priv !== priv || S.prose.vis !== vis) {
-          const li = addFeed(text, 'prose streaming', vis);
+          const li = addFeed(text, 'prose streaming', vis, cur);
           S.prose = { li, priv, vis };
         } else {
           S.prose.li.textContent += ' ' + text;
@@ -234,7 +234,7 @@
         S.prose = null;
         break;
       case 'notice':
-        addFeed(str(data.text), 'notice', 'gm');
+        addFeed(str(data.text), 'notice', 'gm', cur);
         break;
       default:
         break;
@@ -244,7 +244,7 @@
   function isPrivate(vis) { return vis.indexOf('player') === 0; }
 
   // Puts one item in the right list: a player's own items in "Just for you".
-  function addFeed(text, cls, vis) {
+  function addFeed(text, cls, vis, cur) {
     let list = $('feed');
     let c = cls;
     if (isPrivate(vis) && MODE === 'play' && $('private')) {
@@ -256,6 +256,7 @@
     if (isPrivate(vis) && MODE === 'gm') c += ' gm-only';
     if (!list) return null;
     const li = el('li', c, text);
+    if (cur) li.dataset.cursor = cur.seq + '.' + cur.part;
     list.appendChild(li);
     while (list.children.length > MAX_FEED) list.removeChild(list.firstChild);
     scrollFeed(list);
@@ -263,15 +264,20 @@
     return li;
   }
 
-  // Auto-scroll: keep the newest item in view unless the reader scrolled up.
+  // Auto-scroll: keep the newest item in view unless the reader scrolled up. A list that
+  // scrolls by itself (GM, TV) scrolls inside; the phone's story scrolls the page.
   function scrollFeed(list) {
     const last = list && list.lastElementChild;
     if (!last) return;
-    const doc = document.scrollingElement || document.documentElement;
-    const nearBottom = doc.scrollHeight - (doc.scrollTop + window.innerHeight) < 400;
-    if (nearBottom || list.children.length < 4) {
-      last.scrollIntoView({ block: 'end' });
+    if (getComputedStyle(list).overflowY === 'auto') {
+      const near = list.scrollHeight - (list.scrollTop + list.clientHeight) < 300;
+      if (near) list.scrollTop = list.scrollHeight;
+      return;
     }
+    if (MODE !== 'play') return;
+    const doc = document.scrollingElement || document.documentElement;
+    const nearBottom = doc.scrollHeight - (doc.scrollTop + window.innerHeight) < 500;
+    if (nearBottom || list.children.length < 4) last.scrollIntoView({ block: 'end' });
   }
 
   // The TV's big "what just happened".

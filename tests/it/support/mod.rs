@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod browser;
 pub mod fake_llm;
 
 use dicebard::clock::Clock;

@@ -1,0 +1,387 @@
+//! The phone table in a real browser: the real `dicebard run` binary (no Discord token,
+//! a temporary data directory) serving the web table, and a real headless Chromium at
+//! phone size (390×844) driven over the DevTools protocol (`support::browser`).
+//!
+//! A player opens their join link, makes a character, watches the story arrive; the GM
+//! (plain HTTP with their session cookie) starts a fight; on the player's turn the phone
+//! sends "I attack the goblin", sees the result in the story and its sheet follow the
+//! GM's changes; then the server is killed (SIGKILL) and started again on the same port
+//! and data, and the page reconnects by itself, shows what happens next and shows
+//! nothing twice. Screenshots of every step go to `target/web-screenshots/` (paths
+//! printed). Only watchdogs here: the page is polled until a condition holds.
+
+use crate::support::browser::{Browser, require_chromium, screenshot_dir};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The real binary, serving the web table.
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    base: String,
+    /// The address it listens on (reused by the restart).
+    listen: String,
+    /// The one-use GM link it printed.
+    gm_link: String,
+    log: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Server {
+    /// Starts `dicebard run` on `listen` with `data` as its data directory and waits for
+    /// the GM link it prints (watchdog 120 s: a cold start on a busy machine).
+    async fn start(data: &Path, listen: &str) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dicebard"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DICEBARD_") || k == "RUST_LOG" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.arg("--data-dir")
+            .arg(data)
+            .arg("run")
+            .current_dir(data)
+            .env("DICEBARD_WEB_LISTEN", listen)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("start dicebard run");
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        for (out, tag) in [
+            (Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, "out"),
+            (Box::new(stderr), "err"),
+        ] {
+            let log = log.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(out).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if tag == "out" {
+                        let _ = tx.send(line.clone());
+                    }
+                    let mut l = log.lock().unwrap();
+                    if l.len() >= 300 {
+                        l.pop_front();
+                    }
+                    l.push_back(format!("[{tag}] {line}"));
+                }
+            });
+        }
+        drop(tx);
+        let (mut bound, mut gm_link) = (None, None);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while bound.is_none() || gm_link.is_none() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(line)) => {
+                    if let Some(rest) = line.strip_prefix("Web table listening on ") {
+                        bound = rest.split_whitespace().next().map(str::to_string);
+                    }
+                    if let Some(i) = line.find("GM link")
+                        && let Some(j) = line[i..].find("http")
+                    {
+                        gm_link = Some(line[i + j..].trim().to_string());
+                    }
+                }
+                other => {
+                    let status = child.try_wait().ok().flatten();
+                    let l: Vec<String> = log.lock().unwrap().iter().cloned().collect();
+                    panic!(
+                        "dicebard run printed no listening address and GM link ({}; exit \
+                         status {status:?}); its output:\n{}",
+                        if other.is_ok() { "output closed" } else { "120 s watchdog" },
+                        l.join("\n")
+                    );
+                }
+            }
+        }
+        let listen = bound.unwrap();
+        Server {
+            child,
+            base: format!("http://{listen}"),
+            listen,
+            gm_link: gm_link.unwrap(),
+            log,
+        }
+    }
+
+    /// kill -9, as a crash would.
+    async fn kill(mut self) -> String {
+        self.child.kill().await.expect("kill dicebard");
+        let _ = self.child.wait().await;
+        self.listen.clone()
+    }
+
+    fn output(&self) -> String {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The GM's side: plain HTTP with the session cookie the join link gave.
+struct Gm {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Gm {
+    /// Opens the one-use GM link: a 303 with the session cookie.
+    async fn join(base: &str, link: &str) -> Gm {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let res = http.get(link).send().await.expect("open the GM link");
+        assert!(
+            res.status().is_redirection(),
+            "the GM link answered {}",
+            res.status()
+        );
+        let cookie = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("dicebard_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie from the GM link")
+            .to_string();
+        Gm {
+            http,
+            base: base.to_string(),
+            cookie,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(reqwest::header::ORIGIN, &self.base)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = res.status().as_u16();
+        let v = res.json::<Value>().await.unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    /// A GM action that must be accepted.
+    async fn act(&self, body: Value) {
+        let (status, v) = self.post("/actions", body.clone()).await;
+        assert!(
+            status == 200 && v["ok"] == json!(true),
+            "the GM's {body} was not accepted: {status} {v}"
+        );
+    }
+}
+
+/// JS: the texts of a feed list.
+fn texts(list: &str) -> String {
+    format!("Array.from(document.querySelectorAll('#{list} li')).map(li => li.textContent)")
+}
+
+/// JS: whether an element is shown.
+fn shown(id: &str) -> String {
+    format!("(() => {{ const e = document.getElementById('{id}'); return !!e && !e.hidden && e.offsetParent !== null; }})()")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_joins_fights_and_survives_a_server_restart() {
+    require_chromium();
+    let _ = std::fs::remove_dir_all(screenshot_dir().join("phone"));
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), "127.0.0.1:0").await;
+    println!("server at {} (GM link printed)", server.base);
+
+    let gm = Gm::join(&server.base, &server.gm_link).await;
+    let (status, invite) = gm
+        .post("/invites", json!({"role": "player", "name": "Ana"}))
+        .await;
+    assert_eq!(status, 201, "player invite: {invite}\n{}", server.output());
+    let link = invite["url"].as_str().expect("invite url").to_string();
+    let player = invite["player"].as_str().expect("invite player").to_string();
+
+    let mut b = Browser::launch().await;
+    let shot = |n: &str| format!("phone/{n}");
+
+    // 1. The link: exchanged for a cookie, the secret gone from the address bar.
+    b.navigate(&link).await;
+    b.wait_for(&shown("create-form"), "the character form").await;
+    let path = b.eval("location.pathname + location.search").await;
+    assert_eq!(path, json!("/play"), "the page the link leads to");
+    b.wait_for(
+        "document.getElementById('conn').dataset.state === 'live'",
+        "the live connection",
+    )
+    .await;
+    b.screenshot(&shot("01-joined-character-form")).await;
+
+    // 2. Character creation on the phone.
+    b.type_into("#cc-name", "Thorin").await;
+    b.eval("document.getElementById('cc-class').value = 'fighter'; document.getElementById('cc-race').value = 'dwarf'; true")
+        .await;
+    b.click("#cc-submit").await;
+    b.wait_for(
+        "document.getElementById('card-name').textContent === 'Thorin'",
+        "the character card",
+    )
+    .await;
+    // The story arrives: the line for the new character.
+    b.wait_for(
+        &format!("{}.some(t => t.includes('Thorin'))", texts("feed")),
+        "the story to tell of Thorin",
+    )
+    .await;
+    b.screenshot(&shot("02-character-made")).await;
+
+    // 3. The GM starts a fight; the phone shows the initiative and, in time, the turn.
+    gm.act(json!({"kind": "fight", "monsters": "goblin"})).await;
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#initiative li')).some(li => li.textContent.includes('Goblin'))",
+        "the goblin in the initiative list",
+    )
+    .await;
+    b.screenshot(&shot("03-fight-started")).await;
+    b.wait_for(&shown("turn-banner"), "the YOUR TURN banner").await;
+    b.screenshot(&shot("04-your-turn")).await;
+
+    // 4. On their turn: "I attack the goblin", typed and sent.
+    let before = b
+        .eval(&format!("{}.length", texts("feed")))
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    b.type_into("#act-text", "I attack the goblin").await;
+    b.click("#act-send").await;
+    let state = b
+        .wait_for(
+            "(() => { const li = document.querySelector('#pending li:last-child'); return li && li.dataset.state !== 'sending' ? li.dataset.state + ': ' + li.textContent : null; })()",
+            "the action's answer",
+        )
+        .await;
+    assert!(
+        state.as_str().unwrap_or("").starts_with("done"),
+        "the attack was not accepted: {state}"
+    );
+    let result = b
+        .wait_for(
+            &format!(
+                "{}.slice({before}).find(t => t.includes('Goblin') && /hit|miss|critical/i.test(t))",
+                texts("feed")
+            ),
+            "the attack's result in the story",
+        )
+        .await;
+    println!("the attack, as the phone shows it: {result}");
+    b.screenshot(&shot("05-attack-result")).await;
+
+    // 5. The sheet is live: the GM sets Thorin's hit points and the card follows.
+    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 5}))
+        .await;
+    b.wait_for(
+        "document.getElementById('card-hp').textContent.startsWith('5/')",
+        "the card to show 5 HP",
+    )
+    .await;
+    b.click("#card").await;
+    b.wait_for(
+        "document.getElementById('sheet').textContent.includes('Hit points')",
+        "the full sheet",
+    )
+    .await;
+    b.screenshot(&shot("06-sheet-updated")).await;
+    b.click("#card").await;
+
+    // 6. The server dies (kill -9) and comes back on the same port and data.
+    let items_before = b
+        .eval("document.querySelectorAll('#feed li, #private li').length")
+        .await
+        .as_u64()
+        .unwrap_or(0);
+    let listen = server.kill().await;
+    b.wait_for(
+        "document.getElementById('conn').dataset.state === 'down'",
+        "the page to notice the server is gone",
+    )
+    .await;
+    b.screenshot(&shot("07-server-down")).await;
+    let server = Server::start(data.path(), &listen).await;
+    b.wait_for(
+        "document.getElementById('conn').dataset.state === 'live'",
+        "the page to reconnect by itself",
+    )
+    .await;
+    // The GM's session survives the restart too; what happens next reaches the phone.
+    gm.act(json!({"kind": "whisper", "to": player, "text": "You hear scratching behind the wall."}))
+        .await;
+    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 7}))
+        .await;
+    b.wait_for(
+        &format!("{}.some(t => t.includes('scratching behind the wall'))", texts("private")),
+        "the whisper after the restart, in the private section",
+    )
+    .await;
+    b.wait_for(
+        "document.getElementById('card-hp').textContent.startsWith('7/')",
+        "the card to show 7 HP after the restart",
+    )
+    .await;
+    let whispers_in_story = b
+        .eval(&format!("{}.filter(t => t.includes('scratching')).length", texts("feed")))
+        .await;
+    assert_eq!(whispers_in_story, json!(0), "a whisper leaked into the shared story");
+    // Nothing lost and nothing told twice by the replay: every item on the page is a
+    // distinct (seq, part) of the feed.
+    let cursors = b
+        .eval("Array.from(document.querySelectorAll('#feed li, #private li')).map(li => li.dataset.cursor)")
+        .await;
+    let cursors: Vec<String> = cursors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap_or("none").to_string())
+        .collect();
+    assert!(
+        cursors.len() as u64 > items_before,
+        "the story after the restart ({} items) should extend the one before ({items_before})",
+        cursors.len()
+    );
+    let unique: std::collections::BTreeSet<&String> = cursors.iter().collect();
+    assert_eq!(
+        unique.len(),
+        cursors.len(),
+        "the replay after the restart showed items twice: {cursors:?}"
+    );
+    b.screenshot(&shot("08-after-restart")).await;
+
+    if !b.console.is_empty() {
+        println!("page console:\n{}", b.console.join("\n"));
+    }
+    let errors: Vec<&String> = b
+        .console
+        .iter()
+        .filter(|l| l.starts_with("exception"))
+        .collect();
+    assert!(errors.is_empty(), "the page threw: {errors:?}");
+    println!("screenshots in {}", screenshot_dir().join("phone").display());
+    b.close().await;
+    drop(server);
+}
