@@ -158,6 +158,9 @@
         if (msg.campaign && msg.campaign.name) setCampaignName(msg.campaign.name);
         break;
       case 'snapshot':
+        if (msg.cursor && S.last && cmpCursor(msg.cursor, S.last) > 0) {
+          addFeed('(Part of the story went by while this page was away.)', 'line', 'public');
+        }
         if (msg.cursor && (!S.last || cmpCursor(msg.cursor, S.last) > 0)) S.last = cursorOf(msg.cursor);
         if (msg.data) { S.snap = msg.data; renderScene(); }
         scheduleRefresh(false);
@@ -253,7 +256,7 @@
       if (empty) empty.hidden = true;
     }
     if (vis === 'gm') c += ' gm-only';
-    if (isPrivate(vis) && MODE === 'gm') c += ' gm-only';
+    if (isPrivate(vis) && MODE === 'gm') c += ' to-player';
     if (!list) return null;
     const li = el('li', c, text);
     if (cur) li.dataset.cursor = cur.seq + '.' + cur.part;
@@ -604,12 +607,12 @@
         status.className = 'form-status bad';
       }
     });
-    $('import-form').addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      const s = $('imp-status');
-      s.textContent = 'Importing a character is not available on the web table yet: create one here, or import it on Discord.';
-      s.className = 'form-status bad';
-    });
+    // The protocol has no import route yet: say so instead of offering a dead form.
+    $('imp-submit').disabled = true;
+    $('imp-file').disabled = true;
+    $('imp-text').disabled = true;
+    setText('imp-status', 'Not available yet: the web table cannot import a JSON export. Create a character above, or import it on Discord.');
+    $('import-form').addEventListener('submit', (ev) => ev.preventDefault());
     $('card').addEventListener('click', () => {
       const sheet = $('sheet');
       sheet.hidden = !sheet.hidden;

@@ -319,7 +319,8 @@ impl Browser {
         }
     }
 
-    /// Saves a PNG of the viewport as `target/web-screenshots/<name>.png`, prints its
+    /// Saves a PNG of the viewport as `target/web-screenshots/<name>.png` (`name` may be
+    /// `folder/file`), prints its
     /// path and returns it.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         let r = self
@@ -327,13 +328,17 @@ impl Browser {
             .await;
         let data = r["data"].as_str().expect("screenshot data");
         let png = base64_decode(data).expect("screenshot is base64");
-        let dir = screenshot_dir();
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        let safe: String = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-            .collect();
-        let path = dir.join(format!("{safe}.png"));
+        // `name` may hold a sub-folder ("phone/01-joined"); each part is kept plain.
+        let mut path = screenshot_dir();
+        for part in name.split('/').filter(|p| !p.is_empty()) {
+            let safe: String = part
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .collect();
+            path.push(safe);
+        }
+        path.set_extension("png");
+        std::fs::create_dir_all(path.parent().unwrap()).expect("screenshot dir");
         std::fs::write(&path, png).expect("write screenshot");
         println!("screenshot: {}", path.display());
         path
