@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::coordinator::{Coordinator, CoordinatorOptions};
+use crate::feed::{FeedOptions, Feeds};
 use crate::llm::GameMaster;
 use crate::store::Store;
 use anyhow::Context;
@@ -43,8 +44,10 @@ pub fn default_settings(config: &Config) -> Settings {
     }
 }
 
-/// `dicebard run`: every campaign resumed, then the Discord front end.
-pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
+/// `dicebard run`: every campaign resumed, then the front ends on one coordinator: the
+/// web table alone when no Discord token is configured, else Discord and the web table
+/// side by side (a web table that cannot listen then only warns).
+pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
     let (coord, gm) = game(config).await?;
     let resumed = coord
         .resume_all()
@@ -63,6 +66,33 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
         failed = resumed.failed.len(),
         "campaigns resumed"
     );
+    let feeds = Feeds::new(coord.clone(), gm.clone(), FeedOptions::default());
+    if config.discord.token.is_none() {
+        let res = crate::web::serve(
+            config,
+            lan,
+            coord.clone(),
+            feeds.clone(),
+            gm,
+            true,
+            shutdown_signal(),
+        )
+        .await;
+        feeds.stop_all().await;
+        coord.shutdown().await;
+        return res;
+    }
+    let web = {
+        let (config, coord, feeds, gm) = (config.clone(), coord.clone(), feeds.clone(), gm.clone());
+        tokio::spawn(async move {
+            if let Err(e) =
+                crate::web::serve(&config, lan, coord, feeds, gm, false, std::future::pending())
+                    .await
+            {
+                tracing::warn!(error = %e, "the web table is not running; Discord runs");
+            }
+        })
+    };
     let unloadable = resumed
         .failed
         .iter()
@@ -74,6 +104,31 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
         })
         .collect();
     let res = crate::discord::run(config, coord.clone(), gm, unloadable).await;
+    web.abort();
+    feeds.stop_all().await;
     coord.shutdown().await;
     res
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

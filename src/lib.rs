@@ -19,3 +19,4 @@ pub mod coordinator;
 pub mod discord;
 pub mod narrator;
 pub mod terminal;
+pub mod web;

@@ -23,6 +23,7 @@
 //! folder (BIGINT/BYTEA/identity columns) and swap the pool type.
 
 pub mod feed;
+pub mod web;
 mod memory;
 mod sqlite;
 
@@ -542,6 +543,8 @@ impl Store {
             "DELETE FROM snapshots WHERE campaign_id = $1",
             "DELETE FROM message_refs WHERE campaign_id = $1",
             "DELETE FROM join_tokens WHERE campaign_id = $1",
+            "DELETE FROM web_sessions WHERE campaign_id = $1",
+            "DELETE FROM web_invites WHERE campaign_id = $1",
             "DELETE FROM llm_summaries WHERE campaign_id = $1",
             "DELETE FROM llm_facts WHERE campaign_id = $1",
             "DELETE FROM llm_usage WHERE campaign_id = $1",
