@@ -254,6 +254,8 @@
       list = $('private');
       const empty = $('private-empty');
       if (empty) empty.hidden = true;
+      const badge = $('private-badge');
+      if (badge && !S.backfilling) badge.hidden = false;
     }
     if (vis === 'gm') c += ' gm-only';
     if (isPrivate(vis) && MODE === 'gm') c += ' to-player';
@@ -339,6 +341,11 @@
 
   // Earlier story, so a fresh page is not empty; then the socket resumes after it.
   async function backfill() {
+    S.backfilling = true;
+    try { await backfillPages(); } finally { S.backfilling = false; }
+  }
+
+  async function backfillPages() {
     let after = '0.0';
     for (let page = 0; page < 10; page++) {
       const r = await api('GET', '/events?after=' + after + '&limit=1000');
@@ -613,6 +620,12 @@
     $('imp-text').disabled = true;
     setText('imp-status', 'Not available yet: the web table cannot import a JSON export. Create a character above, or import it on Discord.');
     $('import-form').addEventListener('submit', (ev) => ev.preventDefault());
+    $('private-badge').addEventListener('click', () => {
+      $('private-badge').hidden = true;
+      $('private-section').scrollIntoView({ block: 'start' });
+      $('private-title').setAttribute('tabindex', '-1');
+      $('private-title').focus();
+    });
     $('card').addEventListener('click', () => {
       const sheet = $('sheet');
       sheet.hidden = !sheet.hidden;

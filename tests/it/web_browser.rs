@@ -206,7 +206,9 @@ fn shown(id: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_joins_fights_and_survives_a_server_restart() {
     require_chromium();
-    let _ = std::fs::remove_dir_all(screenshot_dir().join("phone"));
+    for d in ["phone", "tv", "gm"] {
+        let _ = std::fs::remove_dir_all(screenshot_dir().join(d));
+    }
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), "127.0.0.1:0").await;
     println!("server at {} (GM link printed)", server.base);
@@ -284,7 +286,10 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     let result = b
         .wait_for(
             &format!(
-                "{}.slice({before}).find(t => t.includes('Goblin') && /hit|miss|critical/i.test(t))",
+                // Thorin's own attack (Thorin named before the goblin, or "Goblin turns
+                // aside Thorin's …"), with its roll.
+                "{}.slice({before}).find(t => {{ const i = t.indexOf('Thorin'), j = t.indexOf('Goblin'); \
+                 return i >= 0 && j >= 0 && (i < j || t.includes('aside Thorin')) && /\\d/.test(t) && !/initiative|'s turn/i.test(t); }})",
                 texts("feed")
             ),
             "the attack's result in the story",
@@ -371,6 +376,83 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "the replay after the restart showed items twice: {cursors:?}"
     );
     b.screenshot(&shot("08-after-restart")).await;
+    b.wait_for(&shown("private-badge"), "the new-whisper badge").await;
+    b.click("#private-badge").await;
+    b.screenshot(&shot("09-whisper-after-restart")).await;
+
+    // 7. The TV display (public items only, HP bars, health words, whose turn) and the
+    // GM page (everything, invites with QR codes) on the same table, at their sizes.
+    let (status, tv) = gm.post("/invites", json!({"role": "display"})).await;
+    assert_eq!(status, 201, "display invite: {tv}");
+    let mut tvb = Browser::launch_sized((1280, 720)).await;
+    tvb.navigate(tv["url"].as_str().expect("display url")).await;
+    assert_eq!(tvb.eval("location.pathname").await, json!("/tv"));
+    tvb.wait_for(
+        "document.getElementById('party').textContent.includes('Thorin')",
+        "Thorin in the TV's party",
+    )
+    .await;
+    tvb.wait_for(
+        "Array.from(document.querySelectorAll('#initiative li')).some(li => li.textContent.includes('Goblin') && /unhurt|hurt|bloodied|down|dead/.test(li.textContent))",
+        "the goblin with a health word on the TV",
+    )
+    .await;
+    tvb.wait_for(
+        "document.getElementById('turn-now').textContent.includes(\"'s turn\")",
+        "whose turn it is, on the TV",
+    )
+    .await;
+    tvb.wait_for(
+        "document.getElementById('narration').textContent.length > 0",
+        "the TV's current narration",
+    )
+    .await;
+    let tv_text = tvb.eval("document.body.innerText").await;
+    assert!(
+        !tv_text.as_str().unwrap_or("").contains("scratching"),
+        "the whisper reached the TV display"
+    );
+    tvb.screenshot("tv/01-table").await;
+    let tv_errors: Vec<String> = tvb
+        .console
+        .iter()
+        .filter(|l| l.starts_with("exception"))
+        .cloned()
+        .collect();
+    tvb.close().await;
+    assert!(tv_errors.is_empty(), "the TV page threw: {tv_errors:?}");
+
+    let (status, gmi) = gm.post("/invites", json!({"role": "gm"})).await;
+    assert_eq!(status, 201, "GM invite: {gmi}");
+    let mut gmb = Browser::launch_sized((1280, 900)).await;
+    gmb.navigate(gmi["url"].as_str().expect("GM url")).await;
+    assert_eq!(gmb.eval("location.pathname").await, json!("/gm"));
+    gmb.wait_for(
+        "Array.from(document.querySelectorAll('#feed li.to-player')).some(li => li.textContent.includes('scratching'))",
+        "the whisper, marked private, in the GM's feed",
+    )
+    .await;
+    gmb.type_into("#inv-name", "Bo").await;
+    gmb.click("#inv-form button[type=submit]").await;
+    gmb.wait_for(
+        "!!document.querySelector('#inv-qr svg') && document.getElementById('inv-link').textContent.includes('/join/')",
+        "the new invite's link and QR code on the GM page",
+    )
+    .await;
+    gmb.wait_for(
+        "document.getElementById('inv-list').textContent.includes('Bo')",
+        "Bo's invite in the open invites",
+    )
+    .await;
+    gmb.screenshot("gm/01-invite-and-feed").await;
+    let gm_errors: Vec<String> = gmb
+        .console
+        .iter()
+        .filter(|l| l.starts_with("exception"))
+        .cloned()
+        .collect();
+    gmb.close().await;
+    assert!(gm_errors.is_empty(), "the GM page threw: {gm_errors:?}");
 
     if !b.console.is_empty() {
         println!("page console:\n{}", b.console.join("\n"));
@@ -381,7 +463,7 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         .filter(|l| l.starts_with("exception"))
         .collect();
     assert!(errors.is_empty(), "the page threw: {errors:?}");
-    println!("screenshots in {}", screenshot_dir().join("phone").display());
+    println!("screenshots in {}", screenshot_dir().display());
     b.close().await;
     drop(server);
 }
