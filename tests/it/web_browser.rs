@@ -168,6 +168,18 @@ impl Gm {
         }
     }
 
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}/api/v1{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or(Value::Null)
+    }
+
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let res = self
             .http
@@ -236,14 +248,16 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     .await;
     b.screenshot(&shot("01-joined-character-form")).await;
 
-    // 2. Character creation on the phone.
+    // 2. Character creation on the phone: a level 5 dwarf fighter (enough hit points
+    // that one goblin cannot drop him before his turn, whatever the dice).
     b.type_into("#cc-name", "Thorin").await;
     b.eval("document.getElementById('cc-class').value = 'fighter'; document.getElementById('cc-race').value = 'dwarf'; true")
         .await;
+    b.type_into("#cc-level", "5").await;
     b.click("#cc-submit").await;
     b.wait_for(
-        "document.getElementById('card-name').textContent === 'Thorin'",
-        "the character card",
+        "document.getElementById('card-name').textContent === 'Thorin' && document.getElementById('card-level').textContent === '5'",
+        "the character card (Thorin, level 5)",
     )
     .await;
     // The story arrives: the line for the new character.
@@ -382,6 +396,10 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
 
     // 7. The TV display (public items only, HP bars, health words, whose turn) and the
     // GM page (everything, invites with QR codes) on the same table, at their sizes.
+    // (Thorin's blow may have ended the fight: the TV is shown one in progress.)
+    if gm.get("/snapshot").await["combat"].is_null() {
+        gm.act(json!({"kind": "fight", "monsters": "goblin"})).await;
+    }
     let (status, tv) = gm.post("/invites", json!({"role": "display"})).await;
     assert_eq!(status, 201, "display invite: {tv}");
     let mut tvb = Browser::launch_sized((1280, 720)).await;
