@@ -369,6 +369,8 @@
 
   function renderScene() {
     const snap = S.snap || {};
+    // For measurements: milliseconds from navigation to the first scene on screen.
+    if (S.snap && window.dicebardFirstScene === undefined) window.dicebardFirstScene = Math.round(performance.now());
     if (snap.campaign && snap.campaign.name) setCampaignName(snap.campaign.name);
     renderInitiative(snap.combat);
     if (MODE === 'play') renderPlayer(snap);

@@ -205,6 +205,17 @@ impl Gm {
     }
 }
 
+/// Every form control on the page has an accessible name (a label or aria-label).
+async fn assert_labelled(b: &mut Browser, page: &str) {
+    let unlabelled = b
+        .eval(
+            "Array.from(document.querySelectorAll('input, select, textarea')).filter(e => \
+             e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.name)",
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "form controls without a label on {page}");
+}
+
 /// JS: the texts of a feed list.
 fn texts(list: &str) -> String {
     format!("Array.from(document.querySelectorAll('#{list} li')).map(li => li.textContent)")
@@ -247,6 +258,9 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.screenshot(&shot("01-joined-character-form")).await;
+    let first = b.wait_for("window.dicebardFirstScene", "the first scene").await;
+    println!("link opened → first snapshot rendered: {first} ms (headless Chromium, this machine)");
+    assert_labelled(&mut b, "the player page").await;
 
     // 2. Character creation on the phone: a level 5 dwarf fighter (enough hit points
     // that one goblin cannot drop him before his turn, whatever the dice).
@@ -448,6 +462,27 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     gmb.wait_for(
         "Array.from(document.querySelectorAll('#feed li.to-player')).some(li => li.textContent.includes('scratching'))",
         "the whisper, marked private, in the GM's feed",
+    )
+    .await;
+    assert_labelled(&mut gmb, "the GM page").await;
+    // The GM page's own controls: a whisper (reaching the phone only) and an invite.
+    gmb.wait_for(
+        "Array.from(document.querySelectorAll('#whisper-to option')).some(o => o.textContent === 'Thorin')",
+        "Thorin among the GM's whisper targets",
+    )
+    .await;
+    gmb.eval("document.getElementById('whisper-to').value = Array.from(document.querySelectorAll('#whisper-to option')).find(o => o.textContent === 'Thorin').value; true")
+        .await;
+    gmb.type_into("#whisper-text", "The torch gutters.").await;
+    gmb.click("#whisper-form button[type=submit]").await;
+    gmb.wait_for(
+        "document.getElementById('whisper-status').textContent === 'Whispered.'",
+        "the GM page's whisper to be accepted",
+    )
+    .await;
+    b.wait_for(
+        &format!("{}.some(t => t.includes('The torch gutters.'))", texts("private")),
+        "the GM page's whisper on the phone",
     )
     .await;
     gmb.type_into("#inv-name", "Bo").await;
