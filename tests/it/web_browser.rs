@@ -58,7 +58,10 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         for (out, tag) in [
-            (Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>, "out"),
+            (
+                Box::new(stdout) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                "out",
+            ),
             (Box::new(stderr), "err"),
         ] {
             let log = log.clone();
@@ -98,7 +101,11 @@ impl Server {
                     panic!(
                         "dicebard run printed no listening address and GM link ({}; exit \
                          status {status:?}); its output:\n{}",
-                        if other.is_ok() { "output closed" } else { "120 s watchdog" },
+                        if other.is_ok() {
+                            "output closed"
+                        } else {
+                            "120 s watchdog"
+                        },
                         l.join("\n")
                     );
                 }
@@ -213,7 +220,11 @@ async fn assert_labelled(b: &mut Browser, page: &str) {
              e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.name)",
         )
         .await;
-    assert_eq!(unlabelled, json!([]), "form controls without a label on {page}");
+    assert_eq!(
+        unlabelled,
+        json!([]),
+        "form controls without a label on {page}"
+    );
 }
 
 /// JS: the texts of a feed list.
@@ -223,7 +234,9 @@ fn texts(list: &str) -> String {
 
 /// JS: whether an element is shown.
 fn shown(id: &str) -> String {
-    format!("(() => {{ const e = document.getElementById('{id}'); return !!e && !e.hidden && e.offsetParent !== null; }})()")
+    format!(
+        "(() => {{ const e = document.getElementById('{id}'); return !!e && !e.hidden && e.offsetParent !== null; }})()"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,14 +255,18 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         .await;
     assert_eq!(status, 201, "player invite: {invite}\n{}", server.output());
     let link = invite["url"].as_str().expect("invite url").to_string();
-    let player = invite["player"].as_str().expect("invite player").to_string();
+    let player = invite["player"]
+        .as_str()
+        .expect("invite player")
+        .to_string();
 
     let mut b = Browser::launch().await;
     let shot = |n: &str| format!("phone/{n}");
 
     // 1. The link: exchanged for a cookie, the secret gone from the address bar.
     b.navigate(&link).await;
-    b.wait_for(&shown("create-form"), "the character form").await;
+    b.wait_for(&shown("create-form"), "the character form")
+        .await;
     let path = b.eval("location.pathname + location.search").await;
     assert_eq!(path, json!("/play"), "the page the link leads to");
     b.wait_for(
@@ -258,7 +275,9 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.screenshot(&shot("01-joined-character-form")).await;
-    let first = b.wait_for("window.dicebardFirstScene", "the first scene").await;
+    let first = b
+        .wait_for("window.dicebardFirstScene", "the first scene")
+        .await;
     println!("link opened → first snapshot rendered: {first} ms (headless Chromium, this machine)");
     assert_labelled(&mut b, "the player page").await;
 
@@ -290,7 +309,8 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.screenshot(&shot("03-fight-started")).await;
-    b.wait_for(&shown("turn-banner"), "the YOUR TURN banner").await;
+    b.wait_for(&shown("turn-banner"), "the YOUR TURN banner")
+        .await;
     b.screenshot(&shot("04-your-turn")).await;
 
     // 4. On their turn: "I attack the goblin", typed and sent.
@@ -363,12 +383,17 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     // The GM's session survives the restart too; what happens next reaches the phone.
-    gm.act(json!({"kind": "whisper", "to": player, "text": "You hear scratching behind the wall."}))
-        .await;
+    gm.act(
+        json!({"kind": "whisper", "to": player, "text": "You hear scratching behind the wall."}),
+    )
+    .await;
     gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 7}))
         .await;
     b.wait_for(
-        &format!("{}.some(t => t.includes('scratching behind the wall'))", texts("private")),
+        &format!(
+            "{}.some(t => t.includes('scratching behind the wall'))",
+            texts("private")
+        ),
         "the whisper after the restart, in the private section",
     )
     .await;
@@ -378,9 +403,16 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     let whispers_in_story = b
-        .eval(&format!("{}.filter(t => t.includes('scratching')).length", texts("feed")))
+        .eval(&format!(
+            "{}.filter(t => t.includes('scratching')).length",
+            texts("feed")
+        ))
         .await;
-    assert_eq!(whispers_in_story, json!(0), "a whisper leaked into the shared story");
+    assert_eq!(
+        whispers_in_story,
+        json!(0),
+        "a whisper leaked into the shared story"
+    );
     // Nothing lost and nothing told twice by the replay: every item on the page is a
     // distinct (seq, part) of the feed.
     let cursors = b
@@ -404,7 +436,8 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "the replay after the restart showed items twice: {cursors:?}"
     );
     b.screenshot(&shot("08-after-restart")).await;
-    b.wait_for(&shown("private-badge"), "the new-whisper badge").await;
+    b.wait_for(&shown("private-badge"), "the new-whisper badge")
+        .await;
     b.click("#private-badge").await;
     b.screenshot(&shot("09-whisper-after-restart")).await;
 
@@ -481,7 +514,10 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.wait_for(
-        &format!("{}.some(t => t.includes('The torch gutters.'))", texts("private")),
+        &format!(
+            "{}.some(t => t.includes('The torch gutters.'))",
+            texts("private")
+        ),
         "the GM page's whisper on the phone",
     )
     .await;

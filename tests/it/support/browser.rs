@@ -290,7 +290,8 @@ impl Browser {
 
     pub async fn wait_for_within(&mut self, cond: &str, what: &str, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;
-        let expr = format!("(() => {{ try {{ return ({cond}); }} catch (e) {{ return null; }} }})()");
+        let expr =
+            format!("(() => {{ try {{ return ({cond}); }} catch (e) {{ return null; }} }})()");
         loop {
             let v = self.eval(&expr).await;
             let truthy = match &v {
@@ -333,7 +334,13 @@ impl Browser {
         for part in name.split('/').filter(|p| !p.is_empty()) {
             let safe: String = part
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             path.push(safe);
         }
@@ -373,9 +380,10 @@ impl Browser {
                  return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
             ))
             .await;
-        let Some([x, y]) = r.as_array().and_then(|a| {
-            Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?])
-        }) else {
+        let Some([x, y]) = r
+            .as_array()
+            .and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]))
+        else {
             panic!("no element {selector} to click");
         };
         for kind in ["mousePressed", "mouseReleased"] {
@@ -392,7 +400,9 @@ impl Browser {
         let _ = self
             .ws
             .send(Message::Text(
-                json!({"id": 0, "method": "Browser.close"}).to_string().into(),
+                json!({"id": 0, "method": "Browser.close"})
+                    .to_string()
+                    .into(),
             ))
             .await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
