@@ -19,3 +19,4 @@ mod terminal;
 mod terminal_llm;
 mod voice_e2e;
 mod voice_heard;
+mod web;

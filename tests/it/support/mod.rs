@@ -5,6 +5,7 @@
 
 pub mod bot;
 pub mod fake_llm;
+pub mod web;
 
 use dicebard::clock::Clock;
 use dicebard::config::Secret;
