@@ -92,6 +92,10 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/kick", post(api::kick))
         .route("/api/v1/campaigns", post(api::create_campaign))
         .route("/api/v1/ws", get(ws::upgrade))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| asset(include_str!("../../docs/openapi.json"), "application/json")),
+        )
         .fallback(|| async { api::ApiError::not_found("No such page.") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))

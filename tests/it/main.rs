@@ -19,4 +19,5 @@ mod terminal;
 mod terminal_llm;
 mod voice_e2e;
 mod voice_heard;
+mod web;
 mod web_browser;

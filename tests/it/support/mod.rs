@@ -6,6 +6,7 @@
 pub mod bot;
 pub mod browser;
 pub mod fake_llm;
+pub mod web;
 
 use dicebard::clock::Clock;
 use dicebard::config::Secret;
