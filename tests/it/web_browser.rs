@@ -534,6 +534,21 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     gmb.screenshot("gm/01-invite-and-feed").await;
+
+    // The GM kicks Thorin's player from the GM page: the phone says so and stops acting.
+    gmb.eval("window.confirm = () => true; true").await;
+    gmb.wait_for(
+        "!!document.querySelector('#who button[aria-label=\"Kick Thorin\"]')",
+        "Thorin's kick button",
+    )
+    .await;
+    gmb.click("#who button[aria-label=\"Kick Thorin\"]").await;
+    b.wait_for(
+        "document.getElementById('conn').textContent.includes('removed') && document.getElementById('action-bar').hidden",
+        "the kicked phone to say so",
+    )
+    .await;
+    b.screenshot(&shot("10-kicked")).await;
     let gm_errors: Vec<String> = gmb
         .console
         .iter()

@@ -395,6 +395,15 @@ impl Browser {
         }
     }
 
+    /// Changes the viewport (CSS pixels), as a phone of another size would show it.
+    pub async fn resize(&mut self, (w, h): (u32, u32)) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": w, "height": h, "deviceScaleFactor": 1, "mobile": true}),
+        )
+        .await;
+    }
+
     /// Closes the browser.
     pub async fn close(mut self) {
         let _ = self
