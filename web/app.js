@@ -178,9 +178,16 @@
       case 'error':
         if (msg.code === 'kicked') {
           S.gone = true;
-          setConn('down', 'You were removed from this table');
-          const bar = $('action-bar');
-          if (bar) bar.hidden = true;
+          setConn('down', 'Removed');
+          ['action-bar', 'turn-banner', 'private-badge'].forEach((id) => { const e = $(id); if (e) e.hidden = true; });
+          const main = $('main') || document.querySelector('main');
+          if (main && !$('kicked')) {
+            const p = el('p', 'panel kicked', 'The GM removed you from this table. Ask them for a new link to come back.');
+            p.id = 'kicked';
+            p.setAttribute('role', 'alert');
+            main.insertBefore(p, main.firstChild);
+            p.scrollIntoView({ block: 'start' });
+          }
         } else if (msg.code === 'unsupported_version') {
           S.gone = true;
           setConn('down', 'This page is out of date: reload it');
@@ -413,7 +420,7 @@
   function renderTurn() {
     const combat = S.snap && S.snap.combat;
     const turn = combat && combat.turn;
-    const mine = !!(turn && myPlayer() && turn.player === myPlayer() && MODE === 'play');
+    const mine = !!(turn && myPlayer() && turn.player === myPlayer() && MODE === 'play' && !S.gone);
     const banner = $('turn-banner');
     if (banner) {
       const was = !banner.hidden;
