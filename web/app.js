@@ -541,6 +541,11 @@
     clear(sel);
     const me = S.me && S.me.character ? S.me.character.id : null;
     const combat = snap.combat;
+    // The quick buttons are for fights; out of one the free text box is enough (and the
+    // small screen keeps room for the story).
+    const quick = document.querySelector('.quick');
+    if (quick) quick.hidden = !combat;
+    if (!combat) $('cast-row').hidden = true;
     let names = [];
     if (combat && Array.isArray(combat.initiative)) {
       const foes = combat.initiative.filter((c) => !c.pc && c.health !== 'dead' && c.id !== me);

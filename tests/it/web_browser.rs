@@ -36,6 +36,10 @@ impl Server {
     /// Starts `dicebard run` on `listen` with `data` as its data directory and waits for
     /// the GM link it prints (watchdog 120 s: a cold start on a busy machine).
     async fn start(data: &Path, listen: &str) -> Server {
+        Server::start_with(data, listen, &[]).await
+    }
+
+    async fn start_with(data: &Path, listen: &str, env: &[(&str, String)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dicebard"));
         for (k, _) in std::env::vars() {
             if k.starts_with("DICEBARD_") || k == "RUST_LOG" {
@@ -48,6 +52,7 @@ impl Server {
             .current_dir(data)
             .env("DICEBARD_WEB_LISTEN", listen)
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -583,6 +588,68 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         .collect();
     assert!(errors.is_empty(), "the page threw: {errors:?}");
     println!("screenshots in {}", screenshot_dir().display());
+    b.close().await;
+    drop(server);
+}
+
+/// With an LLM narrator (the fake OpenAI-compatible server), the story's prose streams
+/// onto the phone as `narration.*` items: shown as prose, beside the built-in lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_narration_streams_onto_the_phone() {
+    use crate::support::fake_llm::{FakeLlm, openai};
+    require_chromium();
+    let _ = std::fs::remove_dir_all(screenshot_dir().join("narration"));
+    let llm = FakeLlm::start().await;
+    llm.route(|r| {
+        Some(match r.purpose() {
+            "summary" => openai::text("{\"summary\": \"Thorin arrived.\", \"facts\": []}"),
+            _ => openai::text_stream(
+                &[
+                    "Lamplight catches ",
+                    "the newcomer's travel cloak. ",
+                    "The road north waits.",
+                ],
+                Duration::from_millis(20),
+                Some((60, 12)),
+            ),
+        })
+    });
+    let env = [
+        ("DICEBARD_NARRATOR", "openai".to_string()),
+        ("DICEBARD_LLM_BASE_URL", llm.base_url()),
+        ("DICEBARD_LLM_MODEL", "test-model".to_string()),
+        ("DICEBARD_LLM_API_KEY", crate::support::KEY.to_string()),
+    ];
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), "127.0.0.1:0", &env).await;
+    let gm = Gm::join(&server.base, &server.gm_link).await;
+    let (status, invite) = gm
+        .post("/invites", json!({"role": "player", "name": "Ana"}))
+        .await;
+    assert_eq!(status, 201, "player invite: {invite}");
+
+    let mut b = Browser::launch().await;
+    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.wait_for(&shown("create-form"), "the character form")
+        .await;
+    b.type_into("#cc-name", "Thorin").await;
+    b.click("#cc-submit").await;
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#feed li.prose')).some(li => li.textContent.includes('The road north waits.'))",
+        "the LLM's prose in the story",
+    )
+    .await;
+    b.wait_for(
+        "document.querySelectorAll('#feed li.streaming').length === 0",
+        "the narration to end",
+    )
+    .await;
+    b.screenshot("narration/01-llm-prose").await;
+    let page = b.eval("document.body.innerText").await;
+    assert!(
+        !page.as_str().unwrap_or("").contains(crate::support::KEY),
+        "the API key reached the page"
+    );
     b.close().await;
     drop(server);
 }
