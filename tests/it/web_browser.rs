@@ -555,6 +555,29 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     .await;
     gmb.screenshot("gm/01-invite-and-feed").await;
 
+    // The fight ends from the GM page; the phone's initiative goes away.
+    gmb.click("#fight-end").await;
+    gmb.wait_for(
+        "document.getElementById('fight-status').textContent === 'The fight is over.'",
+        "the GM page's end of the fight",
+    )
+    .await;
+    b.wait_for(
+        "document.getElementById('combat-section').hidden",
+        "the phone to leave the fight",
+    )
+    .await;
+
+    // A new campaign from the GM page: its own GM link and QR code.
+    gmb.type_into("#camp-new", "The Sunless Citadel").await;
+    gmb.click("#camp-form button[type=submit]").await;
+    gmb.wait_for(
+        "document.getElementById('inv-link').textContent.startsWith('GM link for The Sunless Citadel') && !!document.querySelector('#inv-qr svg')",
+        "the new campaign's GM link",
+    )
+    .await;
+    gmb.screenshot("gm/02-new-campaign").await;
+
     // The GM kicks Thorin's player from the GM page: the phone says so and stops acting.
     gmb.eval("window.confirm = () => true; true").await;
     gmb.wait_for(
