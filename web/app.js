@@ -820,7 +820,7 @@
     if (!invs.length) list.appendChild(el('li', 'muted', 'No open invites.'));
     invs.slice(0, 100).forEach((inv) => {
       const li = el('li');
-      const who = inv.role === 'player' ? str(inv.name || inv.player, 80) : str(inv.role, 20);
+      const who = inv.role === 'player' ? str(inv.name || inv.player, 80) : (inv.role === 'display' ? 'TV display' : (inv.role === 'gm' ? 'GM link' : str(inv.role, 20)));
       li.appendChild(el('span', '', who + ' — unused'));
       const b = el('button', 'danger', 'Revoke');
       b.type = 'button';

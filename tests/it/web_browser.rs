@@ -7,8 +7,14 @@
 //! sends "I attack the goblin", sees the result in the story and its sheet follow the
 //! GM's changes; then the server is killed (SIGKILL) and started again on the same port
 //! and data, and the page reconnects by itself, shows what happens next and shows
-//! nothing twice. Screenshots of every step go to `target/web-screenshots/` (paths
-//! printed). Only watchdogs here: the page is polled until a condition holds.
+//! nothing twice; the page fits a 360×640 phone. On the same table the TV display
+//! (1280×720: party HP bars, health words, whose turn, public items only) and the GM page
+//! (private items marked, a whisper and an invite with its QR code, the fight ended, a
+//! new campaign, a kick the phone is told of) are driven too. A second test runs the
+//! binary with an LLM narrator (the fake OpenAI server) and sees its prose stream onto
+//! the phone. Screenshots of every step go to `target/web-screenshots/{phone,tv,gm,
+//! narration}/` (paths printed). Only watchdogs here: the page is polled until a
+//! condition holds; nothing measures time (the first-scene time is printed, not checked).
 
 use crate::support::browser::{Browser, require_chromium, screenshot_dir};
 use serde_json::{Value, json};
