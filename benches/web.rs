@@ -7,7 +7,6 @@
 //! --all-targets` it runs 20 clients and 5 rolls as a smoke test.
 
 #[path = "../tests/it/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use serde_json::json;
@@ -23,7 +22,10 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn env_or(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 #[tokio::main]
@@ -75,9 +77,7 @@ async fn main() {
     for i in 0..rolls {
         let who = &actors[i % actors.len()];
         let t0 = Instant::now();
-        let v = web
-            .act(who, json!({"kind": "roll", "dice": "1d20"}))
-            .await;
+        let v = web.act(who, json!({"kind": "roll", "dice": "1d20"})).await;
         let seq = v["seq"][0].as_u64().unwrap();
         let mut got = 0;
         let mut last = t0;

@@ -85,9 +85,16 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
     let web = {
         let (config, coord, feeds, gm) = (config.clone(), coord.clone(), feeds.clone(), gm.clone());
         tokio::spawn(async move {
-            if let Err(e) =
-                crate::web::serve(&config, lan, coord, feeds, gm, false, std::future::pending())
-                    .await
+            if let Err(e) = crate::web::serve(
+                &config,
+                lan,
+                coord,
+                feeds,
+                gm,
+                false,
+                std::future::pending(),
+            )
+            .await
             {
                 tracing::warn!(error = %e, "the web table is not running; Discord runs");
             }

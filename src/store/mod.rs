@@ -23,9 +23,9 @@
 //! folder (BIGINT/BYTEA/identity columns) and swap the pool type.
 
 pub mod feed;
-pub mod web;
 mod memory;
 mod sqlite;
+pub mod web;
 
 pub use memory::{LlmUsageRow, StoredFact, StoredSummary};
 use sqlx::Row;

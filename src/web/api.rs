@@ -124,7 +124,9 @@ async fn write_session(state: &WebState, headers: &HeaderMap) -> ApiResult<Sessi
 }
 
 fn gm(s: &Session) -> ApiResult<()> {
-    (s.role == Role::Gm).then_some(()).ok_or_else(ApiError::gm_only)
+    (s.role == Role::Gm)
+        .then_some(())
+        .ok_or_else(ApiError::gm_only)
 }
 
 /// A JSON body, with the protocol's errors for a bad or oversized one.
@@ -163,7 +165,9 @@ fn text(s: &str, what: &str, max: usize) -> ApiResult<String> {
 fn name(s: &str) -> ApiResult<String> {
     let n = text(s, "The name", MAX_NAME)?;
     if n.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("Names cannot hold control characters."));
+        return Err(ApiError::bad_request(
+            "Names cannot hold control characters.",
+        ));
     }
     Ok(n)
 }
@@ -231,7 +235,10 @@ pub async fn join(
     }
     let mut res = (StatusCode::SEE_OTHER, "").into_response();
     let h = res.headers_mut();
-    h.insert(header::LOCATION, HeaderValue::from_static(session.role.page()));
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_static(session.role.page()),
+    );
     if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&session_secret, state.secure)) {
         h.insert(header::SET_COOKIE, v);
     }
@@ -305,10 +312,7 @@ pub async fn scene(state: &WebState, campaign: i64) -> ApiResult<(FeedCursor, Va
 }
 
 /// `GET /api/v1/snapshot`
-pub async fn snapshot(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+pub async fn snapshot(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let s = session(&state, &headers).await?;
     Ok(Json(scene(&state, s.campaign_id).await?.1))
 }
@@ -505,9 +509,9 @@ fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
             dc: d,
         } => {
             let skill = match skill.as_deref().map(str::trim) {
-                Some(s) if !s.is_empty() => Some(
-                    Skill::parse(s).ok_or_else(|| ApiError::bad_request("Unknown skill."))?,
-                ),
+                Some(s) if !s.is_empty() => {
+                    Some(Skill::parse(s).ok_or_else(|| ApiError::bad_request("Unknown skill."))?)
+                }
                 _ => None,
             };
             let ability = match (skill, ability.as_deref().map(str::trim)) {
@@ -515,7 +519,9 @@ fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
                     Ability::parse(a).ok_or_else(|| ApiError::bad_request("Unknown ability."))?,
                 ),
                 (None, _) => {
-                    return Err(ApiError::bad_request("A check needs a skill or an ability."));
+                    return Err(ApiError::bad_request(
+                        "A check needs a skill or an ability.",
+                    ));
                 }
                 _ => None,
             };
@@ -656,7 +662,11 @@ pub async fn actions(
                     "seq": committed(&events),
                     "refused": {"reason": refused.user_message()},
                 })),
-                other => refused(other.message().unwrap_or_else(|| "Nothing happened.".into())),
+                other => refused(
+                    other
+                        .message()
+                        .unwrap_or_else(|| "Nothing happened.".into()),
+                ),
             })
         }
     }
@@ -884,7 +894,11 @@ pub async fn kick(
         .kick_web_player(s.campaign_id, &player, now_ms() as i64)
         .await?;
     state.hub.kick(&ids);
-    tracing::info!(campaign = s.campaign_id, sessions = ids.len(), "web player kicked");
+    tracing::info!(
+        campaign = s.campaign_id,
+        sessions = ids.len(),
+        "web player kicked"
+    );
     Ok(Json(json!({"ok": true, "sessions": ids.len()})))
 }
 
@@ -959,8 +973,7 @@ mod tests {
 
     #[test]
     fn actions_parse_into_engine_actions() {
-        let a: ActionReq =
-            serde_json::from_str(r#"{"kind":"attack","target":"goblin"}"#).unwrap();
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"attack","target":"goblin"}"#).unwrap();
         assert!(matches!(
             to_action(a).unwrap(),
             Ok(Action::Attack { target, weapon: None }) if target == "goblin"
@@ -973,7 +986,9 @@ mod tests {
         let a: ActionReq = serde_json::from_str(r#"{"kind":"check"}"#).unwrap();
         assert!(to_action(a).is_err());
         assert!(serde_json::from_str::<ActionReq>(r#"{"kind":"fly"}"#).is_err());
-        assert!(serde_json::from_str::<ActionReq>(r#"{"kind":"cast","spell":"x","slot":300}"#).is_err());
+        assert!(
+            serde_json::from_str::<ActionReq>(r#"{"kind":"cast","spell":"x","slot":300}"#).is_err()
+        );
         let a: ActionReq = serde_json::from_str(r#"{"kind":"end_turn"}"#).unwrap();
         assert!(matches!(to_action(a).unwrap(), Ok(Action::EndTurn)));
     }

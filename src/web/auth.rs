@@ -213,7 +213,10 @@ mod tests {
             HeaderValue::from_str(&format!("a=b; {COOKIE}={}; c=d", encode(&s))).unwrap(),
         );
         assert_eq!(session_cookie(&h), Some(s));
-        h.insert(header::COOKIE, HeaderValue::from_static("dicebard_session=x"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("dicebard_session=x"),
+        );
         assert_eq!(session_cookie(&h), None);
     }
 
@@ -222,12 +225,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8787"));
         assert!(!same_origin(&h, None), "no Origin");
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8787"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8787"),
+        );
         assert!(same_origin(&h, None));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!same_origin(&h, None));
         assert!(same_origin(&h, Some("http://evil.example")));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8787.evil"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8787.evil"),
+        );
         assert!(!same_origin(&h, None));
         assert_eq!(
             origin_of("https://Table.example.org/dnd/").as_deref(),

@@ -114,7 +114,8 @@ impl Hub {
         });
         e.connections += 1;
         let online = Self::online(map);
-        let msg = json!({"type": "presence", "event": "join", "who": Self::who(s), "online": online});
+        let msg =
+            json!({"type": "presence", "event": "join", "who": Self::who(s), "online": online});
         let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
         json!({"type": "presence", "event": "here", "who": null, "online": online})
     }
@@ -154,8 +155,8 @@ impl Hub {
             tokens: ACTION_BURST,
             at: now,
         });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * ACTIONS_PER_SEC)
-            .min(ACTION_BURST);
+        b.tokens =
+            (b.tokens + now.duration_since(b.at).as_secs_f64() * ACTIONS_PER_SEC).min(ACTION_BURST);
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;

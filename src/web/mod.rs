@@ -74,7 +74,12 @@ pub fn router(state: WebState) -> Router {
         .route("/gm", get(|| page(include_str!("../../web/gm.html"))))
         .route(
             "/static/app.js",
-            get(|| asset(include_str!("../../web/app.js"), "text/javascript; charset=utf-8")),
+            get(|| {
+                asset(
+                    include_str!("../../web/app.js"),
+                    "text/javascript; charset=utf-8",
+                )
+            }),
         )
         .route(
             "/static/app.css",
@@ -87,7 +92,10 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/events", get(api::events))
         .route("/api/v1/actions", post(api::actions))
         .route("/api/v1/characters", post(api::characters))
-        .route("/api/v1/invites", post(api::create_invite).get(api::list_invites))
+        .route(
+            "/api/v1/invites",
+            post(api::create_invite).get(api::list_invites),
+        )
         .route("/api/v1/invites/{id}", delete(api::revoke_invite))
         .route("/api/v1/kick", post(api::kick))
         .route("/api/v1/campaigns", post(api::create_campaign))
@@ -107,7 +115,14 @@ async fn page(html: &'static str) -> Response {
 }
 
 async fn asset(body: &'static str, ty: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, ty),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// On every response: no Referer (a link's secret never leaks), no MIME sniffing, only
@@ -121,7 +136,9 @@ async fn security_headers(mut res: Response) -> Response {
     );
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        ),
     );
     res
 }

@@ -54,9 +54,9 @@ pub fn scene(campaign_id: i64, state: &CampaignState, cursor: FeedCursor) -> Val
         })
         .collect();
     let combat = state.combat.as_ref().map(|cb| {
-        let turn = state.active_creature().map(|a| {
-            json!({"id": a.id.0, "name": a.name, "player": player_of(a)})
-        });
+        let turn = state
+            .active_creature()
+            .map(|a| json!({"id": a.id.0, "name": a.name, "player": player_of(a)}));
         let initiative: Vec<Value> = cb
             .order
             .iter()

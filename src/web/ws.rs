@@ -241,9 +241,8 @@ async fn start(
         tracing::warn!(campaign = s.campaign_id, error = %e, "the feed could not start");
     })?;
     let (snap_cursor, scene) = api::scene(state, s.campaign_id).await.map_err(|_| ())?;
-    let replay = last.filter(|l| {
-        l.seq <= snap_cursor.seq && snap_cursor.seq - l.seq <= MAX_REPLAY_EVENTS
-    });
+    let replay =
+        last.filter(|l| l.seq <= snap_cursor.seq && snap_cursor.seq - l.seq <= MAX_REPLAY_EVENTS);
     let name = scene["campaign"]["name"].clone();
     let welcome = json!({
         "type": "welcome",
@@ -278,7 +277,13 @@ fn snapshot_msg(cursor: FeedCursor, scene: Value) -> Message {
 
 /// Follows the feed for the session's viewer, into the client's queue. Ends when the
 /// feed does (or the socket is gone).
-async fn pump(state: WebState, s: Session, feed: Feed, from: FeedCursor, out: mpsc::Sender<Message>) {
+async fn pump(
+    state: WebState,
+    s: Session,
+    feed: Feed,
+    from: FeedCursor,
+    out: mpsc::Sender<Message>,
+) {
     let viewer = s.viewer();
     let mut sub = feed.subscribe(viewer.clone(), from);
     let mut sent = from;

@@ -439,7 +439,7 @@ async fn future_migration_version_is_refused_and_nothing_written() {
     match &err {
         StoreError::FutureSchema { version, known, .. } => {
             assert_eq!(*version, 20991231000000);
-            assert_eq!(*known, 3);
+            assert_eq!(*known, 4);
         }
         other => panic!("expected FutureSchema, got {other:?}"),
     }

@@ -46,7 +46,10 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     let (s, cookie, loc, set) = web.open_link(&table.gm_link).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(loc.as_deref(), Some("/gm"));
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"),
+        "{set}"
+    );
     let gm = cookie.unwrap();
     let (s, me) = web.get("/api/v1/me", Some(&gm)).await;
     assert_eq!(s, StatusCode::OK, "{me}");
@@ -54,11 +57,21 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     assert_eq!(me["v"], 1);
 
     // Security headers on every response.
-    let res = web.http.get(format!("{}/play", web.base)).send().await.unwrap();
+    let res = web
+        .http
+        .get(format!("{}/play", web.base))
+        .send()
+        .await
+        .unwrap();
     let h = res.headers();
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
 
     // Replayed: refused, no cookie.
     let (s, cookie, _, _) = web.open_link(&table.gm_link).await;
@@ -71,17 +84,24 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     assert_eq!(web.open_link(&bad).await.0, StatusCode::FORBIDDEN);
     // A forged cookie is no session.
     let fake = Cookie(format!("dicebard_session={}", "B".repeat(43)));
-    assert_eq!(web.get("/api/v1/me", Some(&fake)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        web.get("/api/v1/me", Some(&fake)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A player link, once; a player may not make links.
-    let inv = web.invite(&gm, json!({"role": "player", "name": "Ana"})).await;
+    let inv = web
+        .invite(&gm, json!({"role": "player", "name": "Ana"}))
+        .await;
     assert!(inv["qr_svg"].as_str().unwrap().contains("<svg"));
     let url = inv["url"].as_str().unwrap();
     let (s, ana, loc, _) = web.open_link(url).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/play")));
     let ana = ana.unwrap();
     assert_eq!(web.open_link(url).await.0, StatusCode::FORBIDDEN);
-    let (s, v) = web.post("/api/v1/invites", &ana, json!({"role": "gm"})).await;
+    let (s, v) = web
+        .post("/api/v1/invites", &ana, json!({"role": "gm"}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     let (_, me) = web.get("/api/v1/me", Some(&ana)).await;
     assert_eq!(me["role"], "player");
@@ -99,7 +119,10 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
         .await
         .unwrap();
     assert_eq!(del.status(), StatusCode::NO_CONTENT);
-    assert_eq!(web.open_link(inv["url"].as_str().unwrap()).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        web.open_link(inv["url"].as_str().unwrap()).await.0,
+        StatusCode::FORBIDDEN
+    );
 
     // Wrong or missing Origin: POST refused even with the cookie.
     let body = json!({"kind": "roll", "dice": "1d20"}).to_string();
@@ -110,11 +133,17 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
         assert_eq!(s, StatusCode::FORBIDDEN, "{origin}: {v}");
         assert_eq!(v["error"]["code"], "bad_origin");
     }
-    let (s, v) = web.post_with("/api/v1/actions", Some(&ana), None, body).await;
+    let (s, v) = web
+        .post_with("/api/v1/actions", Some(&ana), None, body)
+        .await;
     assert_eq!((s, &v["ok"]), (StatusCode::OK, &json!(true)), "{v}");
 
     // Wrong Origin or no cookie: the WebSocket upgrade is refused.
-    let e = web.ws(Some(&ana), Some("http://evil.example")).await.err().expect("refused");
+    let e = web
+        .ws(Some(&ana), Some("http://evil.example"))
+        .await
+        .err()
+        .expect("refused");
     assert!(e.to_string().contains("403"), "{e}");
     let e = web.ws(None, None).await.err().expect("refused");
     assert!(e.to_string().contains("401"), "{e}");
@@ -127,25 +156,47 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     // falls through to "No such page").
     let (s, api) = web.get("/api/v1/openapi.json", None).await;
     assert_eq!(s, StatusCode::OK);
-    let mut paths: Vec<&str> = api["paths"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut paths: Vec<&str> = api["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     paths.sort();
     let mut want = vec![
-        "/join/{secret}", "/api/v1/me", "/api/v1/snapshot", "/api/v1/sheet", "/api/v1/events",
-        "/api/v1/actions", "/api/v1/characters", "/api/v1/invites", "/api/v1/invites/{id}",
-        "/api/v1/kick", "/api/v1/campaigns", "/api/v1/ws", "/api/v1/openapi.json",
+        "/join/{secret}",
+        "/api/v1/me",
+        "/api/v1/snapshot",
+        "/api/v1/sheet",
+        "/api/v1/events",
+        "/api/v1/actions",
+        "/api/v1/characters",
+        "/api/v1/invites",
+        "/api/v1/invites/{id}",
+        "/api/v1/kick",
+        "/api/v1/campaigns",
+        "/api/v1/ws",
+        "/api/v1/openapi.json",
     ];
     want.sort();
     assert_eq!(paths, want);
     for (path, ops) in api["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
-            let url = format!("{}{}", web.base, path.replace("{secret}", "x").replace("{id}", "1"));
+            let url = format!(
+                "{}{}",
+                web.base,
+                path.replace("{secret}", "x").replace("{id}", "1")
+            );
             let req = web
                 .http
                 .request(method.to_uppercase().parse().unwrap(), url)
                 .header("origin", web.origin());
             let res = req.send().await.unwrap();
             let body = res.text().await.unwrap();
-            assert!(!body.contains("No such page"), "{method} {path} is not served");
+            assert!(
+                !body.contains("No such page"),
+                "{method} {path} is not served"
+            );
         }
     }
 }
@@ -159,7 +210,11 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
     let (ana, ana_id) = web.new_player(&gm, "Ana").await;
     let (bo, _) = web.new_player(&gm, "Bo").await;
     let tv = web
-        .join(web.invite(&gm, json!({"role": "display"})).await["url"].as_str().unwrap())
+        .join(
+            web.invite(&gm, json!({"role": "display"})).await["url"]
+                .as_str()
+                .unwrap(),
+        )
         .await;
 
     for (c, name) in [(&ana, "Thorin"), (&bo, "Mira")] {
@@ -190,7 +245,9 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
 
     // The display cannot act; a player cannot do the GM's work; the rules refuse
     // with their own words.
-    let (s, _) = web.post("/api/v1/actions", &tv, json!({"kind": "dodge"})).await;
+    let (s, _) = web
+        .post("/api/v1/actions", &tv, json!({"kind": "dodge"}))
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let v = web
         .act(&bo, json!({"kind": "whisper", "to": ana_id, "text": "hi"}))
@@ -199,18 +256,29 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
     assert!(!v["refused"]["reason"].as_str().unwrap().is_empty());
     let v = web.act(&ana, json!({"kind": "end_turn"})).await;
     assert_eq!(v["ok"], false, "{v}");
-    let (s, v) = web.post("/api/v1/actions", &ana, json!({"kind": "fly"})).await;
-    assert_eq!((s, &v["error"]["code"]), (StatusCode::BAD_REQUEST, &json!("bad_request")));
+    let (s, v) = web
+        .post("/api/v1/actions", &ana, json!({"kind": "fly"}))
+        .await;
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("bad_request"))
+    );
 
     let secret = "psst-the-idol-is-fake-7b3";
     let w = web
-        .act(&gm, json!({"kind": "whisper", "to": ana_id, "text": secret}))
+        .act(
+            &gm,
+            json!({"kind": "whisper", "to": ana_id, "text": secret}),
+        )
         .await;
     last_seq(&w);
     let said = web
         .act(&ana, json!({"kind": "say", "text": "I roll 1d20+2"}))
         .await;
-    assert_eq!(said["ok"], true, "free text goes through the intent path: {said}");
+    assert_eq!(
+        said["ok"], true,
+        "free text goes through the intent path: {said}"
+    );
     let marker = last_seq(&web.act(&bo, json!({"kind": "roll", "dice": "1d6"})).await);
 
     let mut seen = Vec::new();
@@ -224,7 +292,10 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
     assert!(!bo_s.contains(secret), "the other phone never sees it");
     assert!(!tv_s.contains(secret), "the display never sees it");
     for s in [gm_s, ana_s, bo_s, tv_s] {
-        assert!(s.contains("DiceRolled"), "everyone sees the public rolls: {s}");
+        assert!(
+            s.contains("DiceRolled"),
+            "everyone sees the public rolls: {s}"
+        );
     }
 
     // The rate limit: a burst, then a clear error (malformed bodies count too).
@@ -257,17 +328,24 @@ async fn reconnecting_with_last_loses_and_repeats_nothing_also_across_kill_9() {
     let mut got: Vec<Value> = Vec::new();
     let mut marker = 0;
     for i in 0..5 {
-        marker = last_seq(&web.act(&gm, json!({"kind": "roll", "dice": format!("1d20+{i}")})).await);
+        marker = last_seq(
+            &web.act(&gm, json!({"kind": "roll", "dice": format!("1d20+{i}")}))
+                .await,
+        );
     }
     got.extend(until_event(&mut sock, marker).await);
     drop(sock);
 
     // Missed while away: public rolls and a whisper for Ana.
     for i in 0..4 {
-        web.act(&gm, json!({"kind": "roll", "dice": format!("2d6+{i}")})).await;
+        web.act(&gm, json!({"kind": "roll", "dice": format!("2d6+{i}")}))
+            .await;
     }
-    web.act(&gm, json!({"kind": "whisper", "to": ana_id, "text": "while you were away"}))
-        .await;
+    web.act(
+        &gm,
+        json!({"kind": "whisper", "to": ana_id, "text": "while you were away"}),
+    )
+    .await;
     marker = last_seq(&web.act(&gm, json!({"kind": "roll", "dice": "1d4"})).await);
     let mut sock = web.ws(Some(&ana), None).await.unwrap();
     let (_, w) = sock.hello(Some(cursor(got.last().unwrap()))).await;
@@ -281,7 +359,10 @@ async fn reconnecting_with_last_loses_and_repeats_nothing_also_across_kill_9() {
     let table = WebTable::start(dir.path());
     let web = table.client();
     for i in 0..3 {
-        marker = last_seq(&web.act(&gm, json!({"kind": "roll", "dice": format!("1d8+{i}")})).await);
+        marker = last_seq(
+            &web.act(&gm, json!({"kind": "roll", "dice": format!("1d8+{i}")}))
+                .await,
+        );
     }
     let mut sock = web.ws(Some(&ana), None).await.unwrap();
     let (_, w) = sock.hello(Some(cursor(got.last().unwrap()))).await;
@@ -290,7 +371,10 @@ async fn reconnecting_with_last_loses_and_repeats_nothing_also_across_kill_9() {
 
     let ids: Vec<_> = got.iter().map(ident).collect();
     for pair in ids.windows(2) {
-        assert!((pair[0].0, pair[0].1) < (pair[1].0, pair[1].1), "duplicate or out of order: {pair:?}");
+        assert!(
+            (pair[0].0, pair[0].1) < (pair[1].0, pair[1].1),
+            "duplicate or out of order: {pair:?}"
+        );
     }
     // The truth: the stored feed for Ana, up to the same point.
     let end = (ids.last().unwrap().0, ids.last().unwrap().1);
@@ -301,8 +385,15 @@ async fn reconnecting_with_last_loses_and_repeats_nothing_also_across_kill_9() {
         .map(ident)
         .filter(|(s, p, _)| (*s, *p) <= end)
         .collect();
-    assert_eq!(ids, truth, "what the socket delivered is exactly the stored feed");
-    assert!(serde_json::to_string(&got).unwrap().contains("while you were away"));
+    assert_eq!(
+        ids, truth,
+        "what the socket delivered is exactly the stored feed"
+    );
+    assert!(
+        serde_json::to_string(&got)
+            .unwrap()
+            .contains("while you were away")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,7 +412,11 @@ async fn bad_frames_get_errors_and_a_kicked_session_is_closed() {
         .await
         .unwrap();
     let e = sock.next().await.unwrap();
-    assert_eq!((&e["type"], &e["code"]), (&json!("error"), &json!("bad_message")), "{e}");
+    assert_eq!(
+        (&e["type"], &e["code"]),
+        (&json!("error"), &json!("bad_message")),
+        "{e}"
+    );
     sock.hello(None).await;
     sock.send(json!({"type": "shout"})).await;
     sock.send(json!({"type": "ping", "nonce": 5})).await;
@@ -359,7 +454,9 @@ async fn bad_frames_get_errors_and_a_kicked_session_is_closed() {
     // Kick: Bo's open socket gets `kicked` and is closed (watchdog 10 s).
     let mut bs = web.ws(Some(&bo), None).await.unwrap();
     bs.hello(None).await;
-    let (s, v) = web.post("/api/v1/kick", &gm, json!({"player": bo_id})).await;
+    let (s, v) = web
+        .post("/api/v1/kick", &gm, json!({"player": bo_id}))
+        .await;
     assert_eq!((s, &v["sessions"]), (StatusCode::OK, &json!(1)), "{v}");
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         let mut kicked = false;
@@ -371,7 +468,10 @@ async fn bad_frames_get_errors_and_a_kicked_session_is_closed() {
     .await
     .expect("watchdog: the kicked socket was not closed");
     assert!(closed, "the kicked socket was told why");
-    assert_eq!(web.get("/api/v1/me", Some(&bo)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        web.get("/api/v1/me", Some(&bo)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(web.ws(Some(&bo), None).await.is_err());
     // Ana is untouched.
     let (s, _) = web.get("/api/v1/me", Some(&ana)).await;
@@ -496,8 +596,11 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
             let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (n as u64 + 1));
             for _ in 0..PLAYER_ACTIONS {
                 let secret = rng.below(2) == 0;
-                web.act(&c, json!({"kind": "roll", "dice": "1d20", "secret": secret}))
-                    .await;
+                web.act(
+                    &c,
+                    json!({"kind": "roll", "dice": "1d20", "secret": secret}),
+                )
+                .await;
             }
         }));
     }
@@ -573,6 +676,124 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
         truth.len()
     );
     for v in ["public", "player", "party"] {
-        assert!(by_vis.get(v).copied().unwrap_or(0) > 0, "no {v} items: {by_vis:?}");
+        assert!(
+            by_vis.get(v).copied().unwrap_or(0) > 0,
+            "no {v} items: {by_vis:?}"
+        );
+    }
+}
+
+/// The store's side of a link: only hashes stored, one session per link even when two
+/// browsers race with it, expired and revoked links refused, a kick ends sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_redeemed_once_even_when_raced() {
+    use dicebard::store::web::NewInvite;
+    use dicebard::store::{DbLocation, NewCampaign, Store};
+    use dicebard::web::auth;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite3");
+    let store = Store::open(&DbLocation::File(path.clone())).await.unwrap();
+    let c = store
+        .create_campaign(NewCampaign {
+            name: "R".into(),
+            guild_id: None,
+            channel_id: None,
+            seed: 1,
+            created_at_ms: 1,
+        })
+        .await
+        .unwrap();
+    let now = 1_000_000i64;
+    let invite = |secret: &[u8; 32], expires: i64| NewInvite {
+        campaign_id: c.id,
+        token_hash: auth::hash(secret),
+        role: "player",
+        player_id: Some("web:9".into()),
+        name: Some("Ana".into()),
+        created_at_ms: now,
+        expires_at_ms: expires,
+    };
+    for round in 0..20 {
+        let secret = auth::random_secret().unwrap();
+        store
+            .create_invite(&invite(&secret, now + 1000))
+            .await
+            .unwrap();
+        let tries: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let s = auth::random_secret().unwrap();
+                    store
+                        .redeem_invite(&auth::hash(&secret), &auth::hash(&s), now, now + 10_000)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tries {
+            won += usize::from(t.await.unwrap().is_some());
+        }
+        assert_eq!(won, 1, "round {round}: one session per link");
+    }
+    // Expired and revoked links.
+    let old = auth::random_secret().unwrap();
+    store.create_invite(&invite(&old, now)).await.unwrap();
+    let s = auth::random_secret().unwrap();
+    assert!(
+        store
+            .redeem_invite(&auth::hash(&old), &auth::hash(&s), now, now + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let revoked = auth::random_secret().unwrap();
+    let id = store
+        .create_invite(&invite(&revoked, now + 1000))
+        .await
+        .unwrap();
+    assert!(store.revoke_invite(c.id, id, now).await.unwrap());
+    assert!(
+        store
+            .redeem_invite(&auth::hash(&revoked), &auth::hash(&s), now, now + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A session, found by its hash only; a kick ends it.
+    let fresh = auth::random_secret().unwrap();
+    store
+        .create_invite(&invite(&fresh, now + 1000))
+        .await
+        .unwrap();
+    let (_, sess) = store
+        .redeem_invite(&auth::hash(&fresh), &auth::hash(&s), now, now + 10_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.web_session(&auth::hash(&s), now).await.unwrap(),
+        Some(sess.clone())
+    );
+    assert_eq!(
+        store.web_session(&s, now).await.unwrap(),
+        None,
+        "the raw secret is no key"
+    );
+    let kicked = store.kick_web_player(c.id, "web:9", now).await.unwrap();
+    assert!(kicked.contains(&sess.id));
+    assert_eq!(store.web_session(&auth::hash(&s), now).await.unwrap(), None);
+    store.close().await;
+    // Neither secret is in the database file.
+    let bytes = std::fs::read(&path).unwrap();
+    let wal = std::fs::read(dir.path().join("db.sqlite3-wal")).unwrap_or_default();
+    for secret in [fresh, s] {
+        for hay in [&bytes, &wal] {
+            assert!(
+                !hay.windows(32).any(|w| w == secret),
+                "a raw secret was stored"
+            );
+        }
     }
 }

@@ -112,7 +112,10 @@ impl Web {
     }
 
     /// Opens a join link: (status, cookie, Location, the raw Set-Cookie).
-    pub async fn open_link(&self, url: &str) -> (StatusCode, Option<Cookie>, Option<String>, String) {
+    pub async fn open_link(
+        &self,
+        url: &str,
+    ) -> (StatusCode, Option<Cookie>, Option<String>, String) {
         let res = self.http.get(url).send().await.expect("GET join link");
         let status = res.status();
         let set = res
@@ -147,7 +150,10 @@ impl Web {
         let res = req.send().await.expect("GET");
         let status = res.status();
         let body = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 
     /// POST with a same-origin `Origin` (or `origin` when given; "" for none).
@@ -174,11 +180,15 @@ impl Web {
         let res = req.send().await.expect("POST");
         let status = res.status();
         let body = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
     }
 
     pub async fn post(&self, path: &str, cookie: &Cookie, body: Value) -> (StatusCode, Value) {
-        self.post_with(path, Some(cookie), None, body.to_string()).await
+        self.post_with(path, Some(cookie), None, body.to_string())
+            .await
     }
 
     /// A new invite (GM): its answer.
@@ -190,7 +200,9 @@ impl Web {
 
     /// A new player (joined by link): cookie and player id.
     pub async fn new_player(&self, gm: &Cookie, name: &str) -> (Cookie, String) {
-        let inv = self.invite(gm, json!({"role": "player", "name": name})).await;
+        let inv = self
+            .invite(gm, json!({"role": "player", "name": name}))
+            .await;
         let c = self.join(inv["url"].as_str().unwrap()).await;
         (c, inv["player"].as_str().unwrap().to_string())
     }
@@ -201,7 +213,10 @@ impl Web {
         loop {
             let (s, v) = self.post("/api/v1/actions", cookie, body.clone()).await;
             if s == StatusCode::TOO_MANY_REQUESTS {
-                let ms = v["error"]["retry_after_ms"].as_u64().unwrap_or(500).min(5000);
+                let ms = v["error"]["retry_after_ms"]
+                    .as_u64()
+                    .unwrap_or(500)
+                    .min(5000);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 continue;
             }
@@ -271,7 +286,9 @@ impl Sock {
                 .expect("watchdog: no WebSocket message in 60 s");
             match m {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(t.as_str()).unwrap());
+                }
                 Some(Ok(_)) => continue,
             }
         }
@@ -281,7 +298,8 @@ impl Sock {
     /// Returns the cursor the stream continues after.
     pub async fn hello(&mut self, last: Option<(u64, u32)>) -> ((u64, u32), Value) {
         let last = last.map(|(s, p)| json!({"seq": s, "part": p}));
-        self.send(json!({"type": "hello", "v": 1, "last": last})).await;
+        self.send(json!({"type": "hello", "v": 1, "last": last}))
+            .await;
         let w = self.next().await.expect("welcome");
         assert_eq!(w["type"], "welcome", "{w}");
         if w["resume"] == "snapshot" {
@@ -301,7 +319,10 @@ impl Sock {
     pub async fn items_until(&mut self, mut stop: impl FnMut(&Value) -> bool) -> Vec<Value> {
         let mut out = Vec::new();
         loop {
-            let m = self.next().await.expect("socket closed before the awaited item");
+            let m = self
+                .next()
+                .await
+                .expect("socket closed before the awaited item");
             if m.get("seq").is_none() {
                 assert_ne!(m["type"], "error", "{m}");
                 continue;
@@ -327,5 +348,8 @@ fn last_cursor(last: &Option<Value>) -> (u64, u32) {
 
 /// An item's cursor.
 pub fn cursor(m: &Value) -> (u64, u32) {
-    (m["seq"].as_u64().unwrap(), m["part"].as_u64().unwrap() as u32)
+    (
+        m["seq"].as_u64().unwrap(),
+        m["part"].as_u64().unwrap() as u32,
+    )
 }
