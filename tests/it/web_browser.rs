@@ -682,3 +682,97 @@ async fn llm_narration_streams_onto_the_phone() {
     b.close().await;
     drop(server);
 }
+
+/// The quick buttons on a wizard's turn: Cast (spell and target from the sheet and the
+/// scene) is done, a second action (Attack) is refused with the rules' reason, shown on
+/// the phone, and End turn is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wizard_casts_from_the_quick_buttons_and_sees_a_refusal() {
+    require_chromium();
+    let _ = std::fs::remove_dir_all(screenshot_dir().join("wizard"));
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), "127.0.0.1:0").await;
+    let gm = Gm::join(&server.base, &server.gm_link).await;
+    let (status, invite) = gm
+        .post("/invites", json!({"role": "player", "name": "Bo"}))
+        .await;
+    assert_eq!(status, 201, "player invite: {invite}");
+
+    let mut b = Browser::launch().await;
+    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.wait_for(&shown("create-form"), "the character form")
+        .await;
+    // Level 10: more hit points than an ogre can take in one turn, whatever the dice.
+    b.type_into("#cc-name", "Mira").await;
+    b.eval("document.getElementById('cc-class').value = 'wizard'; document.getElementById('cc-race').value = 'elf'; true")
+        .await;
+    b.type_into("#cc-level", "10").await;
+    b.click("#cc-submit").await;
+    b.wait_for(
+        "document.getElementById('card-level').textContent === '10'",
+        "Mira's card",
+    )
+    .await;
+
+    gm.act(json!({"kind": "fight", "monsters": "ogre"})).await;
+    b.wait_for(&shown("turn-banner"), "Mira's turn").await;
+    b.wait_for(
+        "Array.from(document.querySelectorAll('#spell option')).some(o => o.value === 'fire bolt') && Array.from(document.querySelectorAll('#target option')).some(o => o.value === 'Ogre')",
+        "fire bolt and the ogre in the quick controls",
+    )
+    .await;
+    b.eval("document.getElementById('target').value = 'Ogre'; true")
+        .await;
+    b.click("#q-cast").await;
+    b.wait_for(&shown("cast-row"), "the spell row").await;
+    b.eval("document.getElementById('spell').value = 'fire bolt'; true")
+        .await;
+    b.click("#cast-go").await;
+    let last = "document.querySelector('#pending li:last-child')";
+    let cast = b
+        .wait_for(
+            &format!("(() => {{ const li = {last}; return li && li.dataset.state !== 'sending' ? li.dataset.state + ': ' + li.textContent : null; }})()"),
+            "the cast's answer",
+        )
+        .await;
+    assert!(
+        cast.as_str().unwrap_or("").starts_with("done"),
+        "fire bolt was not cast: {cast}"
+    );
+    b.wait_for(
+        &format!(
+            "{}.some(t => /fire bolt/i.test(t) && t.includes('Mira'))",
+            texts("feed")
+        ),
+        "the fire bolt in the story",
+    )
+    .await;
+
+    // The action is spent: Attack is refused, with the rules' reason on the phone.
+    b.click("#q-attack").await;
+    let refused = b
+        .wait_for(
+            &format!("(() => {{ const li = {last}; return li && li.textContent.startsWith('Attack') && li.dataset.state !== 'sending' ? li.dataset.state + '|' + (li.querySelector('.reason') || {{}}).textContent : null; }})()"),
+            "the attack's answer",
+        )
+        .await;
+    let refused = refused.as_str().unwrap_or("").to_string();
+    assert!(
+        refused.starts_with("refused|") && refused.len() > "refused|".len() + 5,
+        "a second action should be refused with a reason: {refused}"
+    );
+    println!("the refusal, as the phone shows it: {refused}");
+    b.screenshot("wizard/01-cast-and-refusal").await;
+
+    b.click("#q-end").await;
+    let ended = b
+        .wait_for(
+            &format!("(() => {{ const li = {last}; return li && li.textContent.startsWith('End turn') && li.dataset.state !== 'sending' ? li.dataset.state : null; }})()"),
+            "the end of the turn",
+        )
+        .await;
+    assert_eq!(ended, json!("done"), "End turn");
+    b.screenshot("wizard/02-turn-ended").await;
+    b.close().await;
+    drop(server);
+}
