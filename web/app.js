@@ -287,9 +287,12 @@
       return;
     }
     if (MODE !== 'play') return;
+    // Never move the page under a player who is filling in the character form.
+    const create = $('create-section');
+    if (create && !create.hidden) return;
     const doc = document.scrollingElement || document.documentElement;
     const nearBottom = doc.scrollHeight - (doc.scrollTop + window.innerHeight) < 500;
-    if (nearBottom || list.children.length < 4) last.scrollIntoView({ block: 'end' });
+    if (nearBottom) last.scrollIntoView({ block: 'end' });
   }
 
   // The TV's big "what just happened".
@@ -924,6 +927,12 @@
     if (S.gone) return;
     await backfill();
     await refresh();
+    // Open at the newest part of the story (unless the character form comes first).
+    const feed = $('feed');
+    const create = $('create-section');
+    if (MODE === 'play' && feed && feed.lastElementChild && !(create && !create.hidden)) {
+      feed.lastElementChild.scrollIntoView({ block: 'end' });
+    }
     connect();
   }
   start();

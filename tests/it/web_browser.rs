@@ -366,8 +366,8 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "the card to show 5 HP",
     )
     .await;
-    b.click("#card").await;
-    b.wait_for(
+    b.click_until(
+        "#card",
         "document.getElementById('sheet').textContent.includes('Hit points')",
         "the full sheet",
     )

@@ -289,6 +289,23 @@ impl Browser {
     }
 
     pub async fn wait_for_within(&mut self, cond: &str, what: &str, limit: Duration) -> Value {
+        if let Some(v) = self.poll(cond, limit).await {
+            return v;
+        }
+        let shot = self.screenshot("timeout").await;
+        let text = self
+            .eval("document.body ? document.body.innerText : ''")
+            .await;
+        panic!(
+            "waited {limit:?} for {what} ({cond}); screenshot {}\n--- page text ---\n{}\n--- console ---\n{}",
+            shot.display(),
+            text.as_str().unwrap_or(""),
+            self.console.join("\n")
+        );
+    }
+
+    /// Polls a JS expression until it is truthy (its value) or `limit` passes (`None`).
+    pub async fn poll(&mut self, cond: &str, limit: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + limit;
         let expr =
             format!("(() => {{ try {{ return ({cond}); }} catch (e) {{ return null; }} }})()");
@@ -302,27 +319,31 @@ impl Browser {
                 _ => true,
             };
             if truthy {
-                return v;
+                return Some(v);
             }
             if tokio::time::Instant::now() >= deadline {
-                let shot = self.screenshot("timeout").await;
-                let text = self
-                    .eval("document.body ? document.body.innerText : ''")
-                    .await;
-                panic!(
-                    "waited {limit:?} for {what} ({cond}); screenshot {}\n--- page text ---\n{}\n--- console ---\n{}",
-                    shot.display(),
-                    text.as_str().unwrap_or(""),
-                    self.console.join("\n")
-                );
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
     }
 
+    /// Clicks `selector` until `cond` holds (at most 3 clicks, 10 s apart): for an
+    /// idempotent control whose effect shows at once, in case the page moved under the
+    /// pointer between aiming and clicking. Fails the test with `what` otherwise.
+    pub async fn click_until(&mut self, selector: &str, cond: &str, what: &str) -> Value {
+        for _ in 0..2 {
+            self.click(selector).await;
+            if let Some(v) = self.poll(cond, Duration::from_secs(10)).await {
+                return v;
+            }
+        }
+        self.click(selector).await;
+        self.wait_for(cond, what).await
+    }
+
     /// Saves a PNG of the viewport as `target/web-screenshots/<name>.png` (`name` may be
-    /// `folder/file`), prints its
-    /// path and returns it.
+    /// `folder/file`), prints its path and returns it.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         let r = self
             .call("Page.captureScreenshot", json!({"format": "png"}))
@@ -369,17 +390,24 @@ impl Browser {
         self.call("Input.insertText", json!({"text": text})).await;
     }
 
-    /// Clicks the element `selector` with a real mouse event at its centre (so covered or
-    /// disabled buttons behave as they would for a user).
+    /// Clicks the element `selector` with a real mouse event at its centre (so disabled
+    /// buttons behave as they would for a user); an element covered by another one at
+    /// that point fails the test.
     pub async fn click(&mut self, selector: &str) {
         let sel = serde_json::to_string(selector).unwrap();
         let r = self
             .eval(&format!(
                 "(() => {{ const e = document.querySelector({sel}); if (!e) return null; \
                  e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
-                 return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+                 const x = r.left + r.width / 2, y = r.top + r.height / 2; \
+                 const hit = document.elementFromPoint(x, y); \
+                 if (!hit || !(hit === e || e.contains(hit))) return 'covered by ' + (hit ? hit.tagName + '#' + hit.id : 'nothing'); \
+                 return [x, y]; }})()"
             ))
             .await;
+        if let Some(why) = r.as_str() {
+            panic!("cannot click {selector}: {why}");
+        }
         let Some([x, y]) = r
             .as_array()
             .and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]))
