@@ -261,8 +261,12 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     println!("server at {} (GM link printed)", server.base);
 
     let gm = Gm::join(&server.base, &server.gm_link).await;
+    // The player's name is hostile markup: it must show as text, never run.
     let (status, invite) = gm
-        .post("/invites", json!({"role": "player", "name": "Ana"}))
+        .post(
+            "/invites",
+            json!({"role": "player", "name": "Ana<img src=x onerror=\"window.pwned=1\">"}),
+        )
         .await;
     assert_eq!(status, 201, "player invite: {invite}\n{}", server.output());
     let link = invite["url"].as_str().expect("invite url").to_string();
@@ -311,6 +315,15 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.screenshot(&shot("02-character-made")).await;
+    b.wait_for(
+        &format!("{}.some(t => t.includes('Ana<img'))", texts("feed")),
+        "the player's name shown as text",
+    )
+    .await;
+    let markup = b
+        .eval("[document.querySelectorAll('img').length, window.pwned === undefined]")
+        .await;
+    assert_eq!(markup, json!([0, true]), "a player's name became markup");
 
     // 3. The GM starts a fight; the phone shows the initiative and, in time, the turn.
     gm.act(json!({"kind": "fight", "monsters": "goblin"})).await;
@@ -347,9 +360,9 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
             &format!(
                 // Thorin's own attack (Thorin named before the goblin, or "Goblin turns
                 // aside Thorin's …"; not "Thorin turns aside Goblin's …", the goblin's
-                // miss), with its roll.
+                // miss); not the initiative lines.
                 "{}.slice({before}).find(t => {{ const i = t.indexOf('Thorin'), j = t.indexOf('Goblin'); \
-                 return i >= 0 && j >= 0 && ((i < j && !t.includes('turns aside')) || t.includes('turns aside Thorin')) && /\\d/.test(t) && !/initiative|'s turn/i.test(t); }})",
+                 return i >= 0 && j >= 0 && ((i < j && !t.includes('turns aside')) || t.includes('turns aside Thorin')) && !/initiative|'s turn/i.test(t); }})",
                 texts("feed")
             ),
             "the attack's result in the story",
