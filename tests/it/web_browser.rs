@@ -371,12 +371,13 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     println!("the attack, as the phone shows it: {result}");
     b.screenshot(&shot("05-attack-result")).await;
 
-    // 5. The sheet is live: the GM sets Thorin's hit points and the card follows.
-    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 5}))
+    // 5. The sheet is live: the GM sets Thorin's hit points and the card follows (20 and
+    // later 40: still more than a goblin's best blow, so the fight goes on).
+    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 20}))
         .await;
     b.wait_for(
-        "document.getElementById('card-hp').textContent.startsWith('5/')",
-        "the card to show 5 HP",
+        "document.getElementById('card-hp').textContent.startsWith('20/')",
+        "the card to show 20 HP",
     )
     .await;
     b.click_until(
@@ -412,7 +413,7 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         json!({"kind": "whisper", "to": player, "text": "You hear scratching behind the wall."}),
     )
     .await;
-    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 7}))
+    gm.act(json!({"kind": "hp", "target": "Thorin", "hp": 40}))
         .await;
     b.wait_for(
         &format!(
@@ -423,8 +424,8 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     )
     .await;
     b.wait_for(
-        "document.getElementById('card-hp').textContent.startsWith('7/')",
-        "the card to show 7 HP after the restart",
+        "document.getElementById('card-hp').textContent.startsWith('40/')",
+        "the card to show 40 HP after the restart",
     )
     .await;
     let whispers_in_story = b
