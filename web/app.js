@@ -760,6 +760,18 @@
   }
 
   function renderPresence() {
+    const line = $('online');
+    if (line) {
+      const names = [];
+      let tvs = 0;
+      S.online.forEach((o) => {
+        if (o.role === 'display') tvs += 1;
+        else if (o.role === 'gm') names.push('the GM');
+        else if (o.player && o.player !== myPlayer()) names.push(str(o.name || o.player, 60));
+      });
+      if (tvs) names.push(tvs > 1 ? tvs + ' TV displays' : 'the TV display');
+      line.textContent = names.length ? 'Also here: ' + names.join(', ') : '';
+    }
     const list = $('who');
     if (!list) return;
     clear(list);

@@ -518,6 +518,12 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "the whisper reached the TV display"
     );
     tvb.screenshot("tv/01-table").await;
+    // The phone sees who else is at the table.
+    b.wait_for(
+        "document.getElementById('online').textContent.includes('the TV display')",
+        "the TV display among those at the table, on the phone",
+    )
+    .await;
     let tv_errors: Vec<String> = tvb
         .console
         .iter()
