@@ -16,9 +16,11 @@ DICEBARD_MIN_RUST="1.94"
 # Debian packages needed to build. Voice (crates/voice): cmake + libclang-dev build
 # whisper.cpp, espeak-ng and libopus from source; libsonic-dev is linked into espeak-ng;
 # libssl-dev is for ort's (unused) download feature; espeak-ng-data is espeak's data;
-# python3 unpacks the ONNX Runtime wheel (scripts/models.sh).
+# python3 unpacks the ONNX Runtime wheel (scripts/models.sh); chromium (with a font) is
+# the real browser of the web table's test (tests/it/web_browser.rs).
 DICEBARD_APT_PACKAGES=(build-essential pkg-config ca-certificates curl
-    cmake libclang-dev libsonic-dev libssl-dev espeak-ng-data python3)
+    cmake libclang-dev libsonic-dev libssl-dev espeak-ng-data python3
+    chromium fonts-dejavu-core)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -44,8 +44,11 @@ pub fn feeds(coord: &Coordinator, gm: &GameMaster) -> Feeds {
     Feeds::new(coord.clone(), gm.clone(), FeedOptions::default())
 }
 
-/// `dicebard run`: every campaign resumed, then the Discord front end.
-pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
+/// `dicebard run`: every campaign resumed, then the front ends on one coordinator and
+/// one set of table feeds: the web table alone when no Discord token is configured,
+/// else Discord and the web table side by side (a web table that cannot listen then
+/// only warns). One shutdown signal (ctrl-c or SIGTERM) stops them all.
+pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
     let (coord, gm) = game(config).await?;
     let resumed = coord
         .resume_all()
@@ -64,6 +67,39 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
         failed = resumed.failed.len(),
         "campaigns resumed"
     );
+    let (trigger, shutdown) = crate::shutdown::channel();
+    let signals = trigger.on_os_signals();
+    let feeds = feeds(&coord, &gm);
+    if config.discord.token.is_none() {
+        let stop = shutdown.clone();
+        let res = crate::web::serve(
+            config,
+            lan,
+            coord.clone(),
+            feeds.clone(),
+            gm,
+            true,
+            async move { stop.wait().await },
+        )
+        .await;
+        signals.abort();
+        feeds.stop_all().await;
+        coord.shutdown().await;
+        return res;
+    }
+    let web = {
+        let (config, coord, feeds, gm) = (config.clone(), coord.clone(), feeds.clone(), gm.clone());
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::web::serve(&config, lan, coord, feeds, gm, false, async move {
+                stop.wait().await
+            })
+            .await
+            {
+                tracing::warn!(error = %e, "the web table is not running; Discord runs");
+            }
+        })
+    };
     let unloadable = resumed
         .failed
         .iter()
@@ -74,10 +110,6 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
             reason: e.to_string(),
         })
         .collect();
-    // One shutdown signal (ctrl-c or SIGTERM) for every front end.
-    let (trigger, shutdown) = crate::shutdown::channel();
-    let signals = trigger.on_os_signals();
-    let feeds = feeds(&coord, &gm);
     let res = crate::discord::run(
         config,
         coord.clone(),
@@ -88,6 +120,7 @@ pub async fn run_bot(config: &Config) -> anyhow::Result<()> {
     )
     .await;
     signals.abort();
+    web.abort();
     feeds.stop_all().await;
     coord.shutdown().await;
     res

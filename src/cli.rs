@@ -3,7 +3,7 @@
 //! belongs to the engine, the store and the front ends.
 //!
 //! Exit statuses: 0 success; 1 a failure while running; 2 a usage or configuration
-//! error (bad flags, bad config, an invalid dice expression, no Discord token).
+//! error (bad flags, bad config, an invalid dice expression).
 
 use crate::config::{Config, ConfigError};
 use crate::coordinator::random_seed;
@@ -34,8 +34,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the Discord bot.
-    Run,
+    /// Run the table: the web table (phones and a TV, on `web.listen`), and the Discord
+    /// bot too when a Discord token is configured.
+    Run(RunArgs),
     /// Play at the terminal: a local table with the built-in narrator, no Discord needed.
     Play(PlayArgs),
     /// Roll dice, e.g. `dicebard roll 1d20+5` or `dicebard roll 4d6kh3`.
@@ -57,6 +58,16 @@ pub enum Command {
 pub enum SrdCommand {
     /// How each SRD spell resolves: automated, partial or narrative.
     Coverage,
+}
+
+/// Arguments of `dicebard run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Serve the web table on the local network: listen on every interface (0.0.0.0,
+    /// `web.listen`'s port) and put this machine's LAN address in join links
+    /// (the same as `web.lan = true`).
+    #[arg(long)]
+    pub lan: bool,
 }
 
 /// Arguments of `dicebard transcribe`.
@@ -143,7 +154,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 /// Runs the chosen subcommand and returns the process's exit status.
 pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     match cli.command {
-        Command::Run => run(&config).await,
+        Command::Run(args) => run(&config, &args).await,
         Command::Play(args) => match play(&config, args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -192,15 +203,8 @@ async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
     crate::terminal::play(coord, gm, feeds, options).await
 }
 
-async fn run(config: &Config) -> ExitCode {
-    if config.discord.token.is_none() {
-        eprintln!(
-            "No Discord token configured (set DICEBARD_DISCORD_TOKEN or [discord].token in \
-             dicebard.toml). To try dicebard locally, run: dicebard play"
-        );
-        return ExitCode::from(EXIT_USAGE);
-    }
-    match crate::app::run_bot(config).await {
+async fn run(config: &Config, args: &RunArgs) -> ExitCode {
+    match crate::app::run_bot(config, args.lan).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dicebard: {e:#}");

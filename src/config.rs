@@ -338,6 +338,9 @@ pub struct WebConfig {
     pub listen: SocketAddr,
     /// The URL players' phones reach it at (used in join links/QR codes).
     pub public_url: Option<String>,
+    /// Listen on every interface (0.0.0.0, `web.listen`'s port) and put the machine's
+    /// LAN address in links (as `dicebard run --lan`).
+    pub lan: bool,
 }
 
 impl Default for WebConfig {
@@ -345,6 +348,7 @@ impl Default for WebConfig {
         WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             public_url: None,
+            lan: false,
         }
     }
 }

@@ -25,3 +25,4 @@ pub mod narrator;
 pub mod shutdown;
 pub mod terminal;
 pub mod voice;
+pub mod web;

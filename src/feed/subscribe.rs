@@ -125,6 +125,24 @@ impl FeedSubscription {
         }
     }
 
+    /// The next stored item this viewer may see, without waiting for live ones:
+    /// `Ok(None)` once everything stored so far has been passed (a page of replay, e.g.
+    /// the web's `GET /events`). [`FeedSubscription::next`] may follow it.
+    pub async fn next_stored(&mut self) -> Result<Option<Arc<FeedItem>>, FeedError> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                if let Some(item) = self.pass(item) {
+                    return Ok(Some(item));
+                }
+                continue;
+            }
+            if self.caught_up {
+                return Ok(None);
+            }
+            self.caught_up = !self.page().await?;
+        }
+    }
+
     /// Moves past `item`; returns it if this viewer may see it. The ONE visibility check.
     fn pass(&mut self, item: Arc<FeedItem>) -> Option<Arc<FeedItem>> {
         let c = item.cursor();

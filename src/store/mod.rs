@@ -25,6 +25,7 @@
 pub mod feed;
 mod memory;
 mod sqlite;
+pub mod web;
 
 pub use crate::config::DbLocation;
 pub use memory::{LlmUsageRow, StoredFact, StoredSummary};
@@ -490,6 +491,8 @@ impl Store {
             "DELETE FROM snapshots WHERE campaign_id = $1",
             "DELETE FROM message_refs WHERE campaign_id = $1",
             "DELETE FROM join_tokens WHERE campaign_id = $1",
+            "DELETE FROM web_sessions WHERE campaign_id = $1",
+            "DELETE FROM web_invites WHERE campaign_id = $1",
             "DELETE FROM llm_summaries WHERE campaign_id = $1",
             "DELETE FROM llm_facts WHERE campaign_id = $1",
             "DELETE FROM llm_usage WHERE campaign_id = $1",

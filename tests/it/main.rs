@@ -22,3 +22,5 @@ mod terminal_llm;
 mod tidy;
 mod voice_e2e;
 mod voice_heard;
+mod web;
+mod web_browser;

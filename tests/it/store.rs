@@ -410,7 +410,7 @@ async fn future_migration_version_is_refused_and_nothing_written() {
     match &err {
         StoreError::FutureSchema { version, known, .. } => {
             assert_eq!(*version, 20991231000000);
-            assert_eq!(*known, 4);
+            assert_eq!(*known, 5);
         }
         other => panic!("expected FutureSchema, got {other:?}"),
     }

@@ -202,17 +202,6 @@ fn roll_with_a_seed_is_deterministic() {
     );
 }
 
-#[test]
-fn run_without_a_token_points_to_play() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dicebard(dir.path(), &["run"], "");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("No Discord token"), "{stderr}");
-    assert!(stderr.contains("dicebard play"), "{stderr}");
-}
-
 /// For scripts: `--json` closes each command line with `{"done": N}` once everything it
 /// set off is printed, says who read free text, and shows temporary HP in `status`.
 #[test]

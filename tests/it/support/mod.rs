@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod browser;
 pub mod fake_llm;
+pub mod web;
 
 use dicebard::clock::Clock;
 use dicebard::config::Secret;

@@ -1,0 +1,995 @@
+//! The REST half of the protocol (docs/web-protocol.md, section 3) and the join route.
+//!
+//! Actions go to the coordinator exactly as Discord's and the terminal's do: the same
+//! engine [`Command`]s for the session's player, the same free-text reading
+//! ([`act_free_text`]); the engine decides, and its refusal is passed on verbatim.
+
+use super::WebState;
+use super::auth::{self, Role, Session};
+use super::hub::may_act;
+use super::view::{self, now_ms};
+use crate::coordinator::{Committed, Origin, Source, SubmitError};
+use crate::feed::FeedCursor;
+use crate::intent::{ActOutcome, act_free_text};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
+use dicebard_engine::character::{AbilityMethod, CharacterSpec};
+use dicebard_engine::condition::Condition;
+use dicebard_engine::{Action, Actor, Command, PlayerId};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The longest free text, name or target accepted (characters).
+const MAX_TEXT: usize = 2000;
+const MAX_NAME: usize = 40;
+/// A link's lifetime: default and bounds, in seconds.
+const INVITE_DEFAULT_S: u64 = 86_400;
+const INVITE_MIN_S: u64 = 60;
+const INVITE_MAX_S: u64 = 7 * 86_400;
+
+/// An API error: `{"error": {"code", "message"}}` with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
+    }
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", m)
+    }
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", m)
+    }
+    fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "No session: open your join link again, or ask the GM for a new one.",
+        )
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %e, "web request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Sorry — something went wrong on our side.",
+        )
+    }
+    fn gm_only() -> Self {
+        Self::forbidden("This needs the GM's link.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = json!({"code": self.code, "message": self.message});
+        if let Some(ms) = self.retry_after_ms {
+            err["retry_after_ms"] = json!(ms);
+        }
+        (self.status, Json(json!({ "error": err }))).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The request's live session (cookie), or 401.
+pub async fn session(state: &WebState, headers: &HeaderMap) -> ApiResult<Session> {
+    let secret = auth::session_cookie(headers).ok_or_else(ApiError::unauthorized)?;
+    let row = state
+        .store()
+        .web_session(&auth::hash(&secret), now_ms() as i64)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Session::from_row(row).ok_or_else(ApiError::unauthorized)
+}
+
+/// A state-changing request's session: cookie AND same-origin `Origin`.
+async fn write_session(state: &WebState, headers: &HeaderMap) -> ApiResult<Session> {
+    if !auth::same_origin(headers, state.public_origin.as_deref()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_origin",
+            "This request must come from the table's own page.",
+        ));
+    }
+    session(state, headers).await
+}
+
+fn gm(s: &Session) -> ApiResult<()> {
+    (s.role == Role::Gm)
+        .then_some(())
+        .ok_or_else(ApiError::gm_only)
+}
+
+/// A JSON body, with the protocol's errors for a bad or oversized one.
+fn body<T: serde::de::DeserializeOwned>(b: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+    let b = b.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "The request is over 64 KiB.",
+            )
+        } else {
+            ApiError::bad_request(r.body_text())
+        }
+    })?;
+    serde_json::from_slice(&b).map_err(|e| {
+        let mut m = e.to_string();
+        m.truncate(200);
+        ApiError::bad_request(format!("Malformed request: {m}"))
+    })
+}
+
+fn text(s: &str, what: &str, max: usize) -> ApiResult<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(ApiError::bad_request(format!("{what} is empty.")));
+    }
+    if t.chars().count() > max {
+        return Err(ApiError::bad_request(format!(
+            "{what} is longer than {max} characters."
+        )));
+    }
+    Ok(t.to_string())
+}
+
+fn name(s: &str) -> ApiResult<String> {
+    let n = text(s, "The name", MAX_NAME)?;
+    if n.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "Names cannot hold control characters.",
+        ));
+    }
+    Ok(n)
+}
+
+// ---- join ----------------------------------------------------------------------------
+
+fn join_refused(status: StatusCode, msg: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg,
+    )
+        .into_response()
+}
+
+/// `GET /join/{secret}`: the link's secret, once, for a session cookie.
+pub async fn join(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+) -> Response {
+    if !state.hub.may_join(peer.ip()) {
+        return join_refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many join attempts from this address. Wait a minute and try again.",
+        );
+    }
+    const USED: &str = "This link has been used or has expired. Ask the GM for a new one.";
+    let Some(token) = auth::decode(&secret) else {
+        state.hub.join_refused(peer.ip());
+        tracing::info!("a malformed join link was refused");
+        return join_refused(StatusCode::FORBIDDEN, USED);
+    };
+    let token_hash = auth::hash(&token);
+    let Ok(session_secret) = auth::random_secret() else {
+        return ApiError::internal("no OS randomness").into_response();
+    };
+    let now = now_ms() as i64;
+    let redeemed = state
+        .store()
+        .redeem_invite(
+            &token_hash,
+            &auth::hash(&session_secret),
+            now,
+            now.saturating_add(auth::SESSION_MS),
+        )
+        .await;
+    let (invite, row) = match redeemed {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            state.hub.join_refused(peer.ip());
+            tracing::info!(link = %auth::hash_prefix(&token_hash), "a used, expired or unknown join link was refused");
+            return join_refused(StatusCode::FORBIDDEN, USED);
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(session) = Session::from_row(row) else {
+        return ApiError::internal("a stored session has no player").into_response();
+    };
+    tracing::info!(link = %auth::hash_prefix(&token_hash), invite = invite.id, campaign = session.campaign_id, role = session.role.key(), "join link exchanged for a session");
+    if session.role == Role::Player
+        && let Some(p) = &session.player
+    {
+        seat(&state, session.campaign_id, p, session.name.as_deref()).await;
+    }
+    let mut res = (StatusCode::SEE_OTHER, "").into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_static(session.role.page()),
+    );
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&session_secret, state.secure)) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Joins `player` to the campaign (as the engine's `Join`) if they are not in it.
+async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&str>) {
+    let Ok(snap) = state.coordinator.snapshot(campaign).await else {
+        return;
+    };
+    if snap.state.players.contains_key(player) {
+        return;
+    }
+    let cmd = Command {
+        by: Actor::Player(player.clone()),
+        action: Action::Join {
+            name: name.unwrap_or("Player").to_string(),
+        },
+    };
+    if let Err(e) = state
+        .coordinator
+        .submit(campaign, cmd, Origin::new(Source::Web, player))
+        .await
+    {
+        tracing::warn!(campaign, error = %e, "a web player could not join the campaign");
+    }
+}
+
+// ---- reading -------------------------------------------------------------------------
+
+/// `GET /api/v1/me`
+pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let s = session(&state, &headers).await?;
+    let snap = state
+        .coordinator
+        .snapshot(s.campaign_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let character = s
+        .player
+        .as_ref()
+        .and_then(|p| snap.state.character_of(p))
+        .map(|c| json!({"id": c.id.0, "name": c.name}));
+    let name = s.name.clone().or_else(|| {
+        s.player
+            .as_ref()
+            .and_then(|p| snap.state.players.get(p))
+            .map(|i| i.name.clone())
+    });
+    Ok(Json(json!({
+        "v": 1,
+        "role": s.role.key(),
+        "campaign": {"id": s.campaign_id, "name": snap.state.name},
+        "player": s.player.as_ref().map(|p| p.as_str()),
+        "name": name,
+        "character": character,
+    })))
+}
+
+/// The scene for a session and the cursor it is current to.
+pub async fn scene(state: &WebState, campaign: i64) -> ApiResult<(FeedCursor, Value)> {
+    let snap = state
+        .coordinator
+        .snapshot(campaign)
+        .await
+        .map_err(ApiError::internal)?;
+    let cursor = FeedCursor::new(snap.seq, 1);
+    Ok((cursor, view::scene(campaign, &snap.state, cursor)))
+}
+
+/// `GET /api/v1/snapshot`
+pub async fn snapshot(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let s = session(&state, &headers).await?;
+    Ok(Json(scene(&state, s.campaign_id).await?.1))
+}
+
+#[derive(Deserialize)]
+pub struct SheetQuery {
+    name: Option<String>,
+}
+
+/// `GET /api/v1/sheet`
+pub async fn sheet(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<SheetQuery>,
+) -> ApiResult<Json<Value>> {
+    let s = session(&state, &headers).await?;
+    let snap = state
+        .coordinator
+        .snapshot(s.campaign_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let st = &snap.state;
+    let c = match (s.role, q.name.as_deref().map(str::trim)) {
+        (Role::Gm, Some(n)) if !n.is_empty() => {
+            dicebard_engine::find_creature(st, &n.chars().take(MAX_NAME).collect::<String>(), |c| {
+                c.is_pc()
+            })
+            .ok()
+            .and_then(|id| st.creature(id))
+        }
+        _ => s.player.as_ref().and_then(|p| st.character_of(p)),
+    };
+    let c = c.ok_or_else(|| ApiError::not_found("No character."))?;
+    Ok(Json(json!({ "character": c })))
+}
+
+#[derive(Deserialize)]
+pub struct EventsQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `SEQ.PART` (or `SEQ`) into a cursor.
+pub fn parse_cursor(s: &str) -> Option<FeedCursor> {
+    let (seq, part) = s.split_once('.').unwrap_or((s, "0"));
+    Some(FeedCursor::new(seq.parse().ok()?, part.parse().ok()?))
+}
+
+/// `GET /api/v1/events?after=SEQ.PART&limit=N`
+pub async fn events(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Json<Value>> {
+    let s = session(&state, &headers).await?;
+    let after = match q.after.as_deref() {
+        None | Some("") => FeedCursor::START,
+        Some(a) => parse_cursor(a)
+            .ok_or_else(|| ApiError::bad_request("after must be SEQ.PART, e.g. 12.3"))?,
+    };
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let feed = state
+        .feeds
+        .feed(s.campaign_id)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut sub = feed.subscribe(s.viewer(), after);
+    let mut items = Vec::new();
+    let mut more = false;
+    loop {
+        if items.len() >= limit {
+            more = true;
+            break;
+        }
+        match sub.next_stored().await.map_err(ApiError::internal)? {
+            Some(item) => items.push(view::item_message(&item)),
+            None => break,
+        }
+    }
+    Ok(Json(json!({
+        "items": items,
+        "cursor": view::cursor_json(sub.cursor()),
+        "more": more,
+    })))
+}
+
+// ---- acting --------------------------------------------------------------------------
+
+/// A structured action (or free text) from a client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum ActionReq {
+    Attack {
+        target: String,
+        weapon: Option<String>,
+    },
+    Cast {
+        spell: String,
+        #[serde(default)]
+        targets: Vec<String>,
+        slot: Option<u8>,
+    },
+    Check {
+        skill: Option<String>,
+        ability: Option<String>,
+        advantage: Option<String>,
+        dc: Option<i32>,
+    },
+    Save {
+        ability: String,
+        advantage: Option<String>,
+        dc: Option<i32>,
+    },
+    Dodge,
+    EndTurn,
+    Use {
+        item: String,
+    },
+    Roll {
+        dice: String,
+        #[serde(default)]
+        secret: bool,
+    },
+    Say {
+        text: String,
+    },
+    Whisper {
+        to: String,
+        text: String,
+    },
+    Fight {
+        monsters: String,
+    },
+    EndFight,
+    Hp {
+        target: String,
+        hp: i32,
+    },
+    Condition {
+        target: String,
+        condition: String,
+        on: bool,
+    },
+}
+
+fn advantage(a: Option<&str>) -> ApiResult<Advantage> {
+    match a.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "normal") => Ok(Advantage::Normal),
+        Some("advantage" | "adv") => Ok(Advantage::Advantage),
+        Some("disadvantage" | "dis") => Ok(Advantage::Disadvantage),
+        Some(_) => Err(ApiError::bad_request(
+            "advantage is normal, advantage or disadvantage.",
+        )),
+    }
+}
+
+fn dc(dc: Option<i32>) -> ApiResult<Option<i32>> {
+    match dc {
+        Some(d) if !(0..=100).contains(&d) => Err(ApiError::bad_request("dc is 0 to 100.")),
+        d => Ok(d),
+    }
+}
+
+/// A structured request into the engine's action (`None`: free text to read).
+fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
+    Ok(Ok(match req {
+        ActionReq::Attack { target, weapon } => Action::Attack {
+            target: text(&target, "The target", MAX_NAME * 2)?,
+            weapon: weapon
+                .map(|w| text(&w, "The weapon", MAX_NAME * 2))
+                .transpose()?,
+        },
+        ActionReq::Cast {
+            spell,
+            targets,
+            slot,
+        } => {
+            if targets.len() > 20 {
+                return Err(ApiError::bad_request("At most 20 targets."));
+            }
+            Action::Cast {
+                spell: text(&spell, "The spell", MAX_NAME * 2)?,
+                targets: targets
+                    .iter()
+                    .map(|t| text(t, "A target", MAX_NAME * 2))
+                    .collect::<ApiResult<_>>()?,
+                slot,
+            }
+        }
+        ActionReq::Check {
+            skill,
+            ability,
+            advantage: adv,
+            dc: d,
+        } => {
+            let skill = match skill.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => {
+                    Some(Skill::parse(s).ok_or_else(|| ApiError::bad_request("Unknown skill."))?)
+                }
+                _ => None,
+            };
+            let ability = match (skill, ability.as_deref().map(str::trim)) {
+                (None, Some(a)) if !a.is_empty() => Some(
+                    Ability::parse(a).ok_or_else(|| ApiError::bad_request("Unknown ability."))?,
+                ),
+                (None, _) => {
+                    return Err(ApiError::bad_request(
+                        "A check needs a skill or an ability.",
+                    ));
+                }
+                _ => None,
+            };
+            Action::Check {
+                skill,
+                ability,
+                advantage: advantage(adv.as_deref())?,
+                dc: dc(d)?,
+            }
+        }
+        ActionReq::Save {
+            ability,
+            advantage: adv,
+            dc: d,
+        } => Action::Save {
+            ability: Ability::parse(ability.trim())
+                .ok_or_else(|| ApiError::bad_request("Unknown ability."))?,
+            advantage: advantage(adv.as_deref())?,
+            dc: dc(d)?,
+        },
+        ActionReq::Dodge => Action::Dodge,
+        ActionReq::EndTurn => Action::EndTurn,
+        ActionReq::Use { item } => Action::UseItem {
+            item: text(&item, "The item", MAX_NAME * 2)?,
+        },
+        ActionReq::Roll { dice, secret } => Action::Roll {
+            expr: text(&dice, "The dice", 200)?,
+            secret,
+        },
+        ActionReq::Say { text: t } => return Ok(Err(text(&t, "The text", MAX_TEXT)?)),
+        ActionReq::Whisper { to, text: t } => Action::Whisper {
+            to: PlayerId::new(text(&to, "The player", 100)?),
+            text: text(&t, "The text", MAX_TEXT)?,
+        },
+        ActionReq::Fight { monsters } => Action::StartCombat {
+            monsters: dicebard_engine::parse_monster_list(
+                &text(&monsters, "The monsters", 500)?,
+                dicebard_srd::catalog(),
+            )
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        },
+        ActionReq::EndFight => Action::EndCombat,
+        ActionReq::Hp { target, hp } => Action::SetHp {
+            target: text(&target, "The target", MAX_NAME * 2)?,
+            hp: hp.clamp(-1000, 100_000),
+        },
+        ActionReq::Condition {
+            target,
+            condition,
+            on,
+        } => Action::SetCondition {
+            target: text(&target, "The target", MAX_NAME * 2)?,
+            condition: Condition::parse(condition.trim())
+                .ok_or_else(|| ApiError::bad_request("Unknown condition."))?,
+            on,
+        },
+    }))
+}
+
+fn committed(events: &[Arc<Committed>]) -> Vec<u64> {
+    events.iter().map(|c| c.seq).collect()
+}
+
+fn refused(reason: String) -> Json<Value> {
+    Json(json!({"ok": false, "refused": {"reason": reason}}))
+}
+
+/// An acting session: may act, and within its rate limit.
+async fn actor(state: &WebState, headers: &HeaderMap) -> ApiResult<(Session, PlayerId)> {
+    let s = write_session(state, headers).await?;
+    let player = match (&s.player, may_act(s.role)) {
+        (Some(p), true) => p.clone(),
+        _ => return Err(ApiError::forbidden("The display cannot act.")),
+    };
+    if let Err(wait) = state.hub.take_action(s.id) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many actions: wait a moment.",
+        );
+        e.retry_after_ms = Some(wait.as_millis().max(1) as u64);
+        return Err(e);
+    }
+    Ok((s, player))
+}
+
+async fn submit(state: &WebState, s: &Session, player: &PlayerId, action: Action) -> Json<Value> {
+    let cmd = Command {
+        by: Actor::Player(player.clone()),
+        action,
+    };
+    match state
+        .coordinator
+        .submit(s.campaign_id, cmd, Origin::new(Source::Web, player))
+        .await
+    {
+        Ok(events) => Json(json!({"ok": true, "seq": committed(&events)})),
+        Err(e) => {
+            if !matches!(e, SubmitError::Rule(_)) {
+                tracing::warn!(campaign = s.campaign_id, error = %e, "a web action failed");
+            }
+            refused(e.user_message())
+        }
+    }
+}
+
+/// `POST /api/v1/actions`
+pub async fn actions(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let (s, player) = actor(&state, &headers).await?;
+    let req: ActionReq = body(b)?;
+    match to_action(req)? {
+        Ok(action) => Ok(submit(&state, &s, &player, action).await),
+        Err(free) => {
+            let outcome = act_free_text(
+                &state.coordinator,
+                &state.gm.intent,
+                s.campaign_id,
+                &player,
+                &free,
+                Origin::new(Source::Web, &player),
+                true,
+            )
+            .await;
+            Ok(match outcome {
+                ActOutcome::Done { events, notice, .. } => {
+                    let mut v = json!({"ok": true, "seq": committed(&events)});
+                    if let Some(n) = notice {
+                        v["notice"] = json!(n);
+                    }
+                    Json(v)
+                }
+                ActOutcome::Partial { events, refused } => Json(json!({
+                    "ok": false,
+                    "seq": committed(&events),
+                    "refused": {"reason": refused.user_message()},
+                })),
+                other => refused(
+                    other
+                        .message()
+                        .unwrap_or_else(|| "Nothing happened.".into()),
+                ),
+            })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MethodReq {
+    Standard,
+    Roll,
+    PointBuy([i32; 6]),
+}
+
+#[derive(Deserialize)]
+struct CharacterReq {
+    name: String,
+    class: String,
+    race: String,
+    #[serde(default)]
+    method: Option<MethodReq>,
+    #[serde(default)]
+    level: Option<u8>,
+}
+
+/// `POST /api/v1/characters`
+pub async fn characters(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let (s, player) = actor(&state, &headers).await?;
+    let req: CharacterReq = body(b)?;
+    let mut spec = CharacterSpec::quick(
+        &name(&req.name)?,
+        &text(&req.class, "The class", MAX_NAME)?.to_ascii_lowercase(),
+        &text(&req.race, "The race", MAX_NAME)?.to_ascii_lowercase(),
+    );
+    spec.method = match req.method {
+        None | Some(MethodReq::Standard) => AbilityMethod::StandardArray { scores: None },
+        Some(MethodReq::Roll) => AbilityMethod::Roll,
+        Some(MethodReq::PointBuy(v)) => {
+            if v.iter().any(|s| !(1..=30).contains(s)) {
+                return Err(ApiError::bad_request("Scores are 1 to 30."));
+            }
+            AbilityMethod::PointBuy {
+                scores: Abilities::new(v[0], v[1], v[2], v[3], v[4], v[5]),
+            }
+        }
+    };
+    spec.level = req.level.unwrap_or(1);
+    Ok(submit(&state, &s, &player, Action::CreateCharacter { spec }).await)
+}
+
+// ---- GM ------------------------------------------------------------------------------
+
+/// Makes a join link for `campaign`: the answer of `POST /invites` (with the secret's
+/// URL and QR code; the secret itself is not kept).
+pub async fn make_invite(
+    state: &WebState,
+    campaign: i64,
+    role: Role,
+    player: Option<PlayerId>,
+    name: Option<String>,
+    expires_in_s: Option<u64>,
+) -> ApiResult<Value> {
+    let secret = auth::random_secret().map_err(ApiError::internal)?;
+    let now = now_ms() as i64;
+    let ttl = expires_in_s
+        .unwrap_or(INVITE_DEFAULT_S)
+        .clamp(INVITE_MIN_S, INVITE_MAX_S) as i64;
+    let player = match (role, player) {
+        (Role::Gm, None) => {
+            let snap = state
+                .coordinator
+                .snapshot(campaign)
+                .await
+                .map_err(ApiError::internal)?;
+            Some(
+                snap.state
+                    .gm
+                    .clone()
+                    .ok_or_else(|| ApiError::bad_request("This campaign has no GM."))?,
+            )
+        }
+        (Role::Display, _) => None,
+        (_, p) => p,
+    };
+    let store = state.store();
+    let id = store
+        .create_invite(&crate::store::web::NewInvite {
+            campaign_id: campaign,
+            token_hash: auth::hash(&secret),
+            role: role.key(),
+            player_id: player.as_ref().map(|p| p.as_str().to_string()),
+            name: name.clone(),
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(ttl * 1000),
+        })
+        .await?;
+    let player = match (role, player) {
+        (Role::Player, None) => {
+            let p = format!("web:{id}");
+            store.set_invite_player(id, &p).await?;
+            Some(PlayerId::new(p))
+        }
+        (_, p) => p,
+    };
+    let url = format!("{}/join/{}", state.base_url, auth::encode(&secret));
+    tracing::info!(campaign, invite = id, role = role.key(), link = %auth::hash_prefix(&auth::hash(&secret)), "join link made");
+    Ok(json!({
+        "id": id,
+        "role": role.key(),
+        "player": player.as_ref().map(|p| p.as_str()),
+        "name": name,
+        "url": url,
+        "expires_at": now.saturating_add(ttl * 1000),
+        "qr_svg": super::qr::svg(&url),
+    }))
+}
+
+#[derive(Deserialize)]
+struct InviteReq {
+    role: String,
+    player: Option<String>,
+    name: Option<String>,
+    expires_in_s: Option<u64>,
+}
+
+/// `POST /api/v1/invites`
+pub async fn create_invite(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let s = write_session(&state, &headers).await?;
+    gm(&s)?;
+    let req: InviteReq = body(b)?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| ApiError::bad_request("role is player, display or gm."))?;
+    let name = req.name.as_deref().map(name).transpose()?;
+    let player = match (role, req.player.as_deref().map(str::trim)) {
+        (Role::Player, Some(p)) if !p.is_empty() => {
+            let p = PlayerId::new(text(p, "The player", 100)?);
+            let snap = state
+                .coordinator
+                .snapshot(s.campaign_id)
+                .await
+                .map_err(ApiError::internal)?;
+            if !snap.state.players.contains_key(&p) {
+                return Err(ApiError::bad_request("No such player in this campaign."));
+            }
+            Some(p)
+        }
+        (Role::Player, _) if name.is_none() => {
+            return Err(ApiError::bad_request(
+                "A player's link needs a name (a new player) or a player.",
+            ));
+        }
+        _ => None,
+    };
+    let v = make_invite(&state, s.campaign_id, role, player, name, req.expires_in_s).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `GET /api/v1/invites`
+pub async fn list_invites(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let s = session(&state, &headers).await?;
+    gm(&s)?;
+    let rows = state
+        .store()
+        .open_invites(s.campaign_id, now_ms() as i64)
+        .await?;
+    let invites: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "role": r.role, "player": r.player_id, "name": r.name,
+                   "expires_at": r.expires_at_ms})
+        })
+        .collect();
+    Ok(Json(json!({ "invites": invites })))
+}
+
+/// `DELETE /api/v1/invites/{id}`
+pub async fn revoke_invite(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let s = write_session(&state, &headers).await?;
+    gm(&s)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found("No such invite."))?;
+    if state
+        .store()
+        .revoke_invite(s.campaign_id, id, now_ms() as i64)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("No such invite."))
+    }
+}
+
+#[derive(Deserialize)]
+struct KickReq {
+    player: String,
+}
+
+/// `POST /api/v1/kick`
+pub async fn kick(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let s = write_session(&state, &headers).await?;
+    gm(&s)?;
+    let req: KickReq = body(b)?;
+    let player = text(&req.player, "The player", 100)?;
+    let ids = state
+        .store()
+        .kick_web_player(s.campaign_id, &player, now_ms() as i64)
+        .await?;
+    state.hub.kick(&ids);
+    tracing::info!(
+        campaign = s.campaign_id,
+        sessions = ids.len(),
+        "web player kicked"
+    );
+    Ok(Json(json!({"ok": true, "sessions": ids.len()})))
+}
+
+#[derive(Deserialize)]
+struct CampaignReq {
+    name: String,
+}
+
+/// `POST /api/v1/campaigns`
+pub async fn create_campaign(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let s = write_session(&state, &headers).await?;
+    gm(&s)?;
+    let req: CampaignReq = body(b)?;
+    let Some(me) = s.player.clone() else {
+        return Err(ApiError::gm_only());
+    };
+    let cname = text(&req.name, "The name", 100)?;
+    let id = match state
+        .coordinator
+        .create_campaign(&cname, &me, None, None, Origin::new(Source::Web, &me))
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => return Ok(refused(e.user_message()).into_response()),
+    };
+    let mut v = make_invite(&state, id, Role::Gm, Some(me), None, None).await?;
+    v["campaign"] = json!({"id": id, "name": cname});
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// The campaign the web table starts on: the oldest active one, or (with `create`) a
+/// new one with the web GM (`web:gm`) when there is none.
+pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<i64>> {
+    let rows = state.store().campaigns().await?;
+    for row in rows {
+        if let Ok(snap) = state.coordinator.snapshot(row.id).await
+            && snap.state.started
+            && !snap.state.ended
+            && snap.state.gm.is_some()
+        {
+            return Ok(Some(row.id));
+        }
+    }
+    if !create {
+        return Ok(None);
+    }
+    let gm = PlayerId::new("web:gm");
+    state
+        .coordinator
+        .create_campaign("The table", &gm, None, None, Origin::new(Source::Web, &gm))
+        .await
+        .map(Some)
+        .map_err(|e| ApiError::internal(e.user_message()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse() {
+        assert_eq!(parse_cursor("12.3"), Some(FeedCursor::new(12, 3)));
+        assert_eq!(parse_cursor("12"), Some(FeedCursor::new(12, 0)));
+        assert_eq!(parse_cursor("x.1"), None);
+        assert_eq!(parse_cursor("-1.0"), None);
+        assert_eq!(parse_cursor("99999999999999999999999.0"), None);
+    }
+
+    #[test]
+    fn actions_parse_into_engine_actions() {
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"attack","target":"goblin"}"#).unwrap();
+        assert!(matches!(
+            to_action(a).unwrap(),
+            Ok(Action::Attack { target, weapon: None }) if target == "goblin"
+        ));
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"say","text":"I attack"}"#).unwrap();
+        assert!(matches!(to_action(a).unwrap(), Err(t) if t == "I attack"));
+        let a: ActionReq =
+            serde_json::from_str(r#"{"kind":"check","skill":"perception","dc":15}"#).unwrap();
+        assert!(matches!(to_action(a).unwrap(), Ok(Action::Check { .. })));
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"check"}"#).unwrap();
+        assert!(to_action(a).is_err());
+        assert!(serde_json::from_str::<ActionReq>(r#"{"kind":"fly"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ActionReq>(r#"{"kind":"cast","spell":"x","slot":300}"#).is_err()
+        );
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"end_turn"}"#).unwrap();
+        assert!(matches!(to_action(a).unwrap(), Ok(Action::EndTurn)));
+    }
+}

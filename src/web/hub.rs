@@ -1,0 +1,236 @@
+//! Shared state of the web front end that is not in the store: who is connected
+//! (presence), sessions ended while their sockets are open (kicks), and rate limits.
+
+use super::auth::{Role, Session};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use tokio::time::{Duration, Instant};
+
+/// Actions a session may send in a burst, and how many more a second.
+pub const ACTION_BURST: f64 = 10.0;
+pub const ACTIONS_PER_SEC: f64 = 2.0;
+/// Join attempts per IP address per minute.
+pub const JOINS_PER_MINUTE: u32 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PresenceKey {
+    role: &'static str,
+    player: Option<String>,
+}
+
+#[derive(Debug)]
+struct PresenceEntry {
+    name: Option<String>,
+    connections: u32,
+}
+
+/// A token bucket.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Limits {
+    actions: HashMap<i64, Bucket>,
+    joins: HashMap<IpAddr, (Instant, u32)>,
+}
+
+pub struct Hub {
+    /// Ids of sessions that were ended; every socket checks whether it is one of them.
+    kicks: broadcast::Sender<i64>,
+    /// Presence messages, by campaign.
+    presence_tx: broadcast::Sender<(i64, Arc<Value>)>,
+    presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
+    limits: Mutex<Limits>,
+    /// Set when the server is shutting down: sockets close.
+    pub closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            kicks: broadcast::channel(256).0,
+            presence_tx: broadcast::channel(256).0,
+            presence: Mutex::default(),
+            limits: Mutex::default(),
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
+}
+
+impl Hub {
+    pub fn kicks(&self) -> broadcast::Receiver<i64> {
+        self.kicks.subscribe()
+    }
+
+    /// Tells every socket of these sessions to close.
+    pub fn kick(&self, sessions: &[i64]) {
+        for id in sessions {
+            let _ = self.kicks.send(*id);
+        }
+    }
+
+    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<Value>)> {
+        self.presence_tx.subscribe()
+    }
+
+    fn key(s: &Session) -> PresenceKey {
+        PresenceKey {
+            role: s.role.key(),
+            player: s.player.as_ref().map(|p| p.as_str().to_string()),
+        }
+    }
+
+    fn who(s: &Session) -> Value {
+        json!({
+            "role": s.role.key(),
+            "player": s.player.as_ref().map(|p| p.as_str()),
+            "name": s.name,
+        })
+    }
+
+    fn online(map: &HashMap<PresenceKey, PresenceEntry>) -> Vec<Value> {
+        let mut v: Vec<(&PresenceKey, &PresenceEntry)> = map.iter().collect();
+        v.sort_by(|a, b| (a.0.role, &a.0.player).cmp(&(b.0.role, &b.0.player)));
+        v.into_iter()
+            .map(|(k, e)| {
+                json!({"role": k.role, "player": k.player, "name": e.name,
+                       "connections": e.connections})
+            })
+            .collect()
+    }
+
+    /// A socket of `s` is connected; returns the `here` message for it.
+    pub fn join(&self, s: &Session) -> Value {
+        let mut p = self.presence.lock().expect("presence poisoned");
+        let map = p.entry(s.campaign_id).or_default();
+        let e = map.entry(Self::key(s)).or_insert(PresenceEntry {
+            name: s.name.clone(),
+            connections: 0,
+        });
+        e.connections += 1;
+        let online = Self::online(map);
+        let msg =
+            json!({"type": "presence", "event": "join", "who": Self::who(s), "online": online});
+        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
+        json!({"type": "presence", "event": "here", "who": null, "online": online})
+    }
+
+    /// A socket of `s` has gone.
+    pub fn leave(&self, s: &Session) {
+        let mut p = self.presence.lock().expect("presence poisoned");
+        let Some(map) = p.get_mut(&s.campaign_id) else {
+            return;
+        };
+        let key = Self::key(s);
+        if let Some(e) = map.get_mut(&key) {
+            e.connections = e.connections.saturating_sub(1);
+            if e.connections == 0 {
+                map.remove(&key);
+            }
+        }
+        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s),
+                         "online": Self::online(map)});
+        if map.is_empty() {
+            p.remove(&s.campaign_id);
+        }
+        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
+    }
+
+    /// Takes one action from session `id`'s bucket; `Err(retry_after)` when empty.
+    pub fn take_action(&self, id: i64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut l = self.limits.lock().expect("limits poisoned");
+        if l.actions.len() > 100_000 {
+            // Forget full buckets (idle sessions) rather than grow without bound.
+            l.actions.retain(|_, b| {
+                b.tokens + now.duration_since(b.at).as_secs_f64() * ACTIONS_PER_SEC < ACTION_BURST
+            });
+        }
+        let b = l.actions.entry(id).or_insert(Bucket {
+            tokens: ACTION_BURST,
+            at: now,
+        });
+        b.tokens =
+            (b.tokens + now.duration_since(b.at).as_secs_f64() * ACTIONS_PER_SEC).min(ACTION_BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.tokens) / ACTIONS_PER_SEC))
+        }
+    }
+
+    /// Whether `ip` may try a join link now: `false` after [`JOINS_PER_MINUTE`] refused
+    /// attempts within a minute (guessing links is pointless with 256-bit secrets, but
+    /// it is cut short all the same).
+    pub fn may_join(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let l = self.limits.lock().expect("limits poisoned");
+        match l.joins.get(&ip) {
+            Some((t, n)) => {
+                now.duration_since(*t) >= Duration::from_secs(60) || *n < JOINS_PER_MINUTE
+            }
+            None => true,
+        }
+    }
+
+    /// Counts a refused join attempt from `ip`.
+    pub fn join_refused(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut l = self.limits.lock().expect("limits poisoned");
+        if l.joins.len() > 100_000 {
+            l.joins
+                .retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
+        }
+        let e = l.joins.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= Duration::from_secs(60) {
+            *e = (now, 0);
+        }
+        e.1 = e.1.saturating_add(1);
+    }
+}
+
+/// Whether a session of this role may act.
+pub fn may_act(role: Role) -> bool {
+    role != Role::Display
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn actions_are_limited_per_session_and_refill() {
+        let hub = Hub::default();
+        for _ in 0..10 {
+            assert!(hub.take_action(1).is_ok());
+        }
+        let wait = hub.take_action(1).unwrap_err();
+        assert!(wait <= Duration::from_millis(500));
+        assert!(hub.take_action(2).is_ok(), "another session is not limited");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(hub.take_action(1).is_ok());
+        assert!(hub.take_action(1).is_ok());
+        assert!(hub.take_action(1).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn joins_are_limited_per_ip() {
+        let hub = Hub::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..JOINS_PER_MINUTE {
+            assert!(hub.may_join(ip));
+            hub.join_refused(ip);
+        }
+        assert!(!hub.may_join(ip));
+        assert!(hub.may_join("10.0.0.2".parse().unwrap()));
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(hub.may_join(ip));
+    }
+}

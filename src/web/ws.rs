@@ -1,0 +1,314 @@
+//! The WebSocket half of the protocol (docs/web-protocol.md, section 4).
+//!
+//! One socket = a reader loop (client messages, kicks, presence, shutdown), a writer
+//! task (the bounded send queue, pings) and, after `hello`, a pump task that follows
+//! the feed for the session's viewer. A client whose queue fills up is resynced with
+//! a snapshot; it never slows the feed, the campaign or other clients.
+
+use super::WebState;
+use super::api::{self, ApiError};
+use super::auth::{self, Session};
+use super::view;
+use crate::feed::{Feed, FeedCursor};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+/// Messages queued for one client before it is resynced with a snapshot.
+pub const QUEUE: usize = 256;
+/// A client this many events behind gets a snapshot instead of a replay.
+pub const MAX_REPLAY_EVENTS: u64 = 5000;
+/// How long a new socket may take to say `hello`.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+/// `GET /api/v1/ws`
+pub async fn upgrade(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !auth::same_origin(&headers, state.public_origin.as_deref()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_origin",
+            "This socket must come from the table's own page.",
+        )
+        .into_response();
+    }
+    let s = match api::session(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    ws.max_message_size(super::MAX_BODY)
+        .max_frame_size(super::MAX_BODY)
+        .on_upgrade(move |socket| run(state, s, socket))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMsg {
+    Hello {
+        v: u32,
+        #[serde(default)]
+        last: Option<FeedCursor>,
+    },
+    Ping {
+        #[serde(default)]
+        nonce: Value,
+    },
+}
+
+fn msg(v: &Value) -> Message {
+    Message::Text(v.to_string().into())
+}
+
+fn error(code: &str, message: &str) -> Message {
+    msg(&json!({"type": "error", "code": code, "message": message}))
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+async fn run(state: WebState, s: Session, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut out_rx) = mpsc::channel::<Message>(QUEUE);
+    let writer = tokio::spawn(async move {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                m = out_rx.recv() => {
+                    let Some(m) = m else { break };
+                    let last = matches!(m, Message::Close(_));
+                    if sink.send(m).await.is_err() || last {
+                        break;
+                    }
+                }
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut kicks = state.hub.kicks();
+    let mut presence = state.hub.presence();
+    let mut closing = state.hub.closing.subscribe();
+    let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
+    tokio::pin!(hello_deadline);
+    let mut pump: Option<tokio::task::JoinHandle<()>> = None;
+    // A closing message for the client, if the server ends the socket.
+    let mut farewell: Option<(Message, Message)> = None;
+    loop {
+        tokio::select! {
+            m = stream.next() => {
+                let m = match m {
+                    None | Some(Ok(Message::Close(_))) => break,
+                    Some(Err(e)) => {
+                        if e.to_string().contains("too long") || e.to_string().contains("too big") {
+                            farewell = Some((
+                                error("too_large", "A frame or message over 64 KiB; reconnect with your last cursor."),
+                                close(1009, "message too large"),
+                            ));
+                        }
+                        break;
+                    }
+                    Some(Ok(m)) => m,
+                };
+                let text = match &m {
+                    Message::Text(t) => t.as_str(),
+                    Message::Binary(_) => {
+                        let _ = out.try_send(error("bad_message", "Text frames only: one JSON message each."));
+                        continue;
+                    }
+                    _ => continue,
+                };
+                match serde_json::from_str::<ClientMsg>(text) {
+                    Ok(ClientMsg::Ping { nonce }) => {
+                        let _ = out.try_send(msg(&json!({"type": "pong", "nonce": nonce})));
+                    }
+                    Ok(ClientMsg::Hello { v, .. }) if v != 1 => {
+                        farewell = Some((
+                            error("unsupported_version", "This server speaks protocol version 1."),
+                            close(1002, "unsupported version"),
+                        ));
+                        break;
+                    }
+                    Ok(ClientMsg::Hello { last, .. }) => {
+                        if pump.is_some() {
+                            let _ = out.try_send(error("bad_message", "hello was already said."));
+                            continue;
+                        }
+                        match start(&state, &s, last, &out).await {
+                            Ok(task) => pump = Some(task),
+                            Err(()) => {
+                                farewell = Some((
+                                    error("unavailable", "The campaign's story cannot be read now; try again."),
+                                    close(1011, "unavailable"),
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                    Err(_) => {
+                        let _ = out.try_send(error(
+                            "bad_message",
+                            "Expected a JSON message with a \"type\": hello or ping.",
+                        ));
+                    }
+                }
+            }
+            k = kicks.recv() => {
+                let gone = match k {
+                    Ok(id) => id == s.id,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !state
+                        .store()
+                        .web_session_live(s.id, view::now_ms() as i64)
+                        .await
+                        .unwrap_or(true),
+                    Err(_) => false,
+                };
+                if gone {
+                    farewell = Some((
+                        error("kicked", "The GM ended this session."),
+                        close(4001, "kicked"),
+                    ));
+                    break;
+                }
+            }
+            p = presence.recv(), if pump.is_some() => {
+                if let Ok((campaign, m)) = p
+                    && campaign == s.campaign_id
+                {
+                    let _ = out.try_send(msg(&m));
+                }
+            }
+            _ = closing.changed() => {
+                farewell = Some((error("unavailable", "The server is shutting down."), close(1001, "shutting down")));
+                break;
+            }
+            _ = &mut hello_deadline, if pump.is_none() => {
+                farewell = Some((error("bad_message", "No hello."), close(1008, "no hello")));
+                break;
+            }
+            _ = async { pump.as_mut().unwrap().await }, if pump.as_ref().is_some_and(|p| !p.is_finished()) => {
+                farewell = Some((
+                    error("unavailable", "The campaign's story cannot be read now; reconnect with your last cursor."),
+                    close(1011, "unavailable"),
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(p) = pump.take() {
+        p.abort();
+        state.hub.leave(&s);
+    }
+    if let Some((e, c)) = farewell {
+        // Past a full queue: these two must go out, so wait (briefly) for room.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let _ = out.send(e).await;
+            let _ = out.send(c).await;
+        })
+        .await;
+    }
+    drop(out);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// Answers `hello`: `welcome`, a snapshot when needed, presence; then starts the pump.
+async fn start(
+    state: &WebState,
+    s: &Session,
+    last: Option<FeedCursor>,
+    out: &mpsc::Sender<Message>,
+) -> Result<tokio::task::JoinHandle<()>, ()> {
+    let feed = state.feeds.feed(s.campaign_id).await.map_err(|e| {
+        tracing::warn!(campaign = s.campaign_id, error = %e, "the feed could not start");
+    })?;
+    let (snap_cursor, scene) = api::scene(state, s.campaign_id).await.map_err(|_| ())?;
+    let replay =
+        last.filter(|l| l.seq <= snap_cursor.seq && snap_cursor.seq - l.seq <= MAX_REPLAY_EVENTS);
+    let name = scene["campaign"]["name"].clone();
+    let welcome = json!({
+        "type": "welcome",
+        "v": 1,
+        "role": s.role.key(),
+        "campaign": {"id": s.campaign_id, "name": name},
+        "player": s.player.as_ref().map(|p| p.as_str()),
+        "resume": if replay.is_some() { "replay" } else { "snapshot" },
+    });
+    let _ = out.try_send(msg(&welcome));
+    let from = match replay {
+        Some(l) => l,
+        None => {
+            let _ = out.try_send(snapshot_msg(snap_cursor, scene));
+            snap_cursor
+        }
+    };
+    let here = state.hub.join(s);
+    let _ = out.try_send(msg(&here));
+    Ok(tokio::spawn(pump(
+        state.clone(),
+        s.clone(),
+        feed,
+        from,
+        out.clone(),
+    )))
+}
+
+fn snapshot_msg(cursor: FeedCursor, scene: Value) -> Message {
+    msg(&json!({"type": "snapshot", "cursor": view::cursor_json(cursor), "data": scene}))
+}
+
+/// Follows the feed for the session's viewer, into the client's queue. Ends when the
+/// feed does (or the socket is gone).
+async fn pump(
+    state: WebState,
+    s: Session,
+    feed: Feed,
+    from: FeedCursor,
+    out: mpsc::Sender<Message>,
+) {
+    let viewer = s.viewer();
+    let mut sub = feed.subscribe(viewer.clone(), from);
+    let mut sent = from;
+    while let Some(item) = sub.next().await {
+        match out.try_send(msg(&view::item_message(&item))) {
+            Ok(()) => sent = item.cursor(),
+            Err(TrySendError::Closed(_)) => return,
+            Err(TrySendError::Full(_)) => {
+                // Fallen behind: wait until the client has taken everything queued,
+                // then resync it with a snapshot and carry on from there (never from
+                // before what it already has).
+                let Ok(mut permits) = out.reserve_many(QUEUE).await else {
+                    return;
+                };
+                let Ok((cursor, scene)) = api::scene(&state, s.campaign_id).await else {
+                    return;
+                };
+                let cursor = cursor.max(sent);
+                if let Some(p) = permits.next() {
+                    p.send(snapshot_msg(cursor, scene));
+                }
+                drop(permits);
+                sent = cursor;
+                sub = feed.subscribe(viewer.clone(), cursor);
+            }
+        }
+    }
+}
