@@ -2,7 +2,7 @@
 //! links, sessions, the REST API and the WebSocket protocol of docs/web-protocol.md.
 //! Timeouts here are watchdogs ("it must finish"), never timing assertions.
 
-use crate::support::web::{Cookie, Sock, WebTable, cursor};
+use crate::support::web::{Cookie, Sock, Web, WebTable, cursor};
 use futures_util::SinkExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -486,6 +486,37 @@ enum Seat {
     Display,
 }
 
+/// The items after `from` up to `to` that `cookie`'s viewer may see, from `GET /events`
+/// (paged).
+async fn events_between(
+    web: &Web,
+    cookie: &Cookie,
+    from: (u64, u32),
+    to: (u64, u32),
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = from;
+    loop {
+        let (status, v) = web
+            .get(
+                &format!("/api/v1/events?after={}.{}&limit=1000", after.0, after.1),
+                Some(cookie),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        out.extend(items.into_iter().filter(|m| cursor(m) <= to));
+        let next = (
+            v["cursor"]["seq"].as_u64().unwrap(),
+            v["cursor"]["part"].as_u64().unwrap() as u32,
+        );
+        if v["more"] != true || next >= to || next <= after {
+            return out;
+        }
+        after = next;
+    }
+}
+
 fn allows(vis: Option<&str>, seat: &Seat) -> bool {
     match (vis.unwrap_or("public"), seat) {
         (_, Seat::Gm) => true,
@@ -559,11 +590,15 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
 
     // Readers run while the actions go in (a socket must not fall behind).
     let (marker_tx, marker_rx) = tokio::sync::watch::channel(0u64);
+    // A socket that falls behind (its send queue full, likely on a busy machine) gets a
+    // `snapshot` resync and not the items in between: like a client that wants the
+    // whole story, the reader notes each gap and fetches it with `GET /events`.
     let mut readers = Vec::new();
-    for (seat, start, mut sock) in socks {
+    for ((seat, start, mut sock), (_, cookie)) in socks.into_iter().zip(seats.iter().cloned()) {
         let mut rx = marker_rx.clone();
         readers.push(tokio::spawn(async move {
             let mut items: Vec<Value> = Vec::new();
+            let mut gaps: Vec<((u64, u32), (u64, u32))> = Vec::new();
             loop {
                 let marker = *rx.borrow_and_update();
                 if marker > 0
@@ -571,13 +606,21 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
                         .iter()
                         .any(|m| m["type"] == "event" && m["seq"].as_u64() == Some(marker))
                 {
-                    return (seat, start, items);
+                    return (seat, start, items, gaps, cookie);
                 }
                 tokio::select! {
                     m = sock.next() => {
                         let m = m.expect("socket closed early");
                         if m.get("seq").is_none() {
                             assert_ne!(m["type"], "error", "{m}");
+                            if m["type"] == "snapshot" {
+                                let from = items.last().map(cursor).unwrap_or(start);
+                                let to = (
+                                    m["cursor"]["seq"].as_u64().unwrap(),
+                                    m["cursor"]["part"].as_u64().unwrap() as u32,
+                                );
+                                gaps.push((from, to));
+                            }
                             continue;
                         }
                         items.push(m);
@@ -625,15 +668,32 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
     let marker = last_seq(&web.act(&gm, json!({"kind": "roll", "dice": "1d2"})).await);
     marker_tx.send(marker).unwrap();
     let mut results = Vec::new();
+    let mut resyncs = 0usize;
     for r in readers {
-        results.push(r.await.unwrap());
+        let (seat, start, mut items, gaps, cookie) = r.await.unwrap();
+        for (from, to) in &gaps {
+            resyncs += 1;
+            items.extend(
+                events_between(&web, &cookie, *from, *to)
+                    .await
+                    .into_iter()
+                    .filter(|m| {
+                        let c = cursor(m);
+                        c > *from && c <= *to
+                    }),
+            );
+        }
+        items.sort_by_key(cursor);
+        // A resync's snapshot may be newer than the marker: the check stops at it.
+        items.retain(|m| cursor(m) <= (marker, 0));
+        results.push((seat, start, items));
     }
-
-    let (_, gm_start, truth) = results
-        .iter()
-        .find(|(s, _, _)| matches!(s, Seat::Gm))
-        .unwrap();
+    // The truth: everything the GM may see, from the store (`GET /events`).
+    let gm_start = results.iter().map(|(_, start, _)| *start).min().unwrap();
     let end = (marker, 0);
+    let truth = events_between(&web, &gm, gm_start, end).await;
+    let truth = &truth;
+    let gm_start = &gm_start;
     let mut pairs = 0usize;
     let mut by_vis: HashMap<String, usize> = HashMap::new();
     for (seat, start, items) in &results {
@@ -671,7 +731,7 @@ async fn no_item_reaches_a_viewer_it_is_not_for() {
             .or_default() += 1;
     }
     eprintln!(
-        "web visibility: {pairs} (item, viewer) pairs over {} sockets, {} items by visibility {by_vis:?}, zero leaks",
+        "web visibility: {pairs} (item, viewer) pairs over {} sockets ({resyncs} resyncs filled from GET /events), {} items by visibility {by_vis:?}, zero leaks",
         results.len(),
         truth.len()
     );
