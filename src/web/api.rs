@@ -352,7 +352,7 @@ pub async fn sheet(
 #[derive(Deserialize)]
 pub struct EventsQuery {
     after: Option<String>,
-    limit: Option<u32>,
+    limit: Option<String>,
 }
 
 /// `SEQ.PART` (or `SEQ`) into a cursor.
@@ -373,7 +373,13 @@ pub async fn events(
         Some(a) => parse_cursor(a)
             .ok_or_else(|| ApiError::bad_request("after must be SEQ.PART, e.g. 12.3"))?,
     };
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let limit = match q.limit.as_deref() {
+        None | Some("") => 200,
+        Some(l) => l
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request("limit is a number from 1 to 1000"))?
+            .clamp(1, 1000) as usize,
+    };
     let feed = state
         .feeds
         .feed(s.campaign_id)

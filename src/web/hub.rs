@@ -42,8 +42,8 @@ struct Limits {
 pub struct Hub {
     /// Ids of sessions that were ended; every socket checks whether it is one of them.
     kicks: broadcast::Sender<i64>,
-    /// Presence messages, by campaign.
-    presence_tx: broadcast::Sender<(i64, Arc<Value>)>,
+    /// Presence messages (serialised once), by campaign.
+    presence_tx: broadcast::Sender<(i64, Arc<str>)>,
     presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
@@ -74,7 +74,7 @@ impl Hub {
         }
     }
 
-    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<Value>)> {
+    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {
         self.presence_tx.subscribe()
     }
 
@@ -85,11 +85,12 @@ impl Hub {
         }
     }
 
-    fn who(s: &Session) -> Value {
+    fn who(s: &Session, connections: u32) -> Value {
         json!({
             "role": s.role.key(),
             "player": s.player.as_ref().map(|p| p.as_str()),
             "name": s.name,
+            "connections": connections,
         })
     }
 
@@ -113,11 +114,13 @@ impl Hub {
             connections: 0,
         });
         e.connections += 1;
-        let online = Self::online(map);
-        let msg =
-            json!({"type": "presence", "event": "join", "who": Self::who(s), "online": online});
-        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
-        json!({"type": "presence", "event": "here", "who": null, "online": online})
+        // A diff for the others (the whole list to everyone on every join would cost
+        // the square of the table's size); the whole list for the newcomer.
+        let msg = json!({"type": "presence", "event": "join", "who": Self::who(s, e.connections)});
+        let _ = self
+            .presence_tx
+            .send((s.campaign_id, msg.to_string().into()));
+        json!({"type": "presence", "event": "here", "who": null, "online": Self::online(map)})
     }
 
     /// A socket of `s` has gone.
@@ -127,18 +130,21 @@ impl Hub {
             return;
         };
         let key = Self::key(s);
+        let mut left = 0;
         if let Some(e) = map.get_mut(&key) {
             e.connections = e.connections.saturating_sub(1);
+            left = e.connections;
             if e.connections == 0 {
                 map.remove(&key);
             }
         }
-        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s),
-                         "online": Self::online(map)});
+        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s, left)});
         if map.is_empty() {
             p.remove(&s.campaign_id);
         }
-        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
+        let _ = self
+            .presence_tx
+            .send((s.campaign_id, msg.to_string().into()));
     }
 
     /// Takes one action from session `id`'s bucket; `Err(retry_after)` when empty.

@@ -194,7 +194,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                 if let Ok((campaign, m)) = p
                     && campaign == s.campaign_id
                 {
-                    let _ = out.try_send(msg(&m));
+                    let _ = out.try_send(Message::Text(m.to_string().into()));
                 }
             }
             _ = closing.changed() => {

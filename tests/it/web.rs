@@ -151,6 +151,20 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     let (_, w) = sock.hello(None).await;
     assert_eq!(w["role"], "player");
     assert_eq!(w["resume"], "snapshot");
+    let here = sock.next().await.unwrap();
+    assert_eq!(
+        (&here["type"], &here["event"]),
+        (&json!("presence"), &json!("here")),
+        "{here}"
+    );
+    assert!(
+        here["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "Ana"),
+        "{here}"
+    );
 
     // The OpenAPI document lists exactly the routes, and each of them exists (none
     // falls through to "No such page").
