@@ -2,6 +2,8 @@
 //! (presence), sessions ended while their sockets are open (kicks), and rate limits.
 
 use super::auth::{Role, Session};
+use crate::feed::FeedItem;
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -48,7 +50,13 @@ pub struct Hub {
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Feed items as protocol text, serialised once for all the sockets that show them
+    /// (an item's content is the same for every viewer allowed to see it).
+    texts: Mutex<HashMap<(i64, u64, u32), Utf8Bytes>>,
 }
+
+/// Items kept serialised (the live tail of busy campaigns).
+const TEXT_CACHE: usize = 4096;
 
 impl Default for Hub {
     fn default() -> Self {
@@ -58,11 +66,27 @@ impl Default for Hub {
             presence: Mutex::default(),
             limits: Mutex::default(),
             closing: tokio::sync::watch::channel(false).0,
+            texts: Mutex::default(),
         }
     }
 }
 
 impl Hub {
+    /// The protocol message for a feed item of `campaign`, serialised once.
+    pub fn item_text(&self, campaign: i64, item: &FeedItem) -> Utf8Bytes {
+        let key = (campaign, item.seq, item.part);
+        if let Some(t) = self.texts.lock().expect("texts poisoned").get(&key) {
+            return t.clone();
+        }
+        let t: Utf8Bytes = super::view::item_message(item).to_string().into();
+        let mut texts = self.texts.lock().expect("texts poisoned");
+        if texts.len() >= TEXT_CACHE {
+            texts.clear();
+        }
+        texts.insert(key, t.clone());
+        t
+    }
+
     pub fn kicks(&self) -> broadcast::Receiver<i64> {
         self.kicks.subscribe()
     }

@@ -47,8 +47,12 @@ pub async fn upgrade(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
+    // each way); messages are written as they come.
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
@@ -288,7 +292,7 @@ async fn pump(
     let mut sub = feed.subscribe(viewer.clone(), from);
     let mut sent = from;
     while let Some(item) = sub.next().await {
-        match out.try_send(msg(&view::item_message(&item))) {
+        match out.try_send(Message::Text(state.hub.item_text(s.campaign_id, &item))) {
             Ok(()) => sent = item.cursor(),
             Err(TrySendError::Closed(_)) => return,
             Err(TrySendError::Full(_)) => {
