@@ -34,7 +34,8 @@ fn ident(m: &Value) -> (u64, u32, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let table = WebTable::start(dir.path());
+    let log = dir.path().join("server.log");
+    let table = WebTable::start_logging(dir.path(), Some(&log));
     let web = table.client();
 
     // No session: 401.
