@@ -28,6 +28,8 @@ pub const MAX_REPLAY_EVENTS: u64 = 5000;
 /// How long a new socket may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// A write that takes longer ends the socket (the client reconnects with its cursor).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `GET /api/v1/ws`
 pub async fn upgrade(
@@ -96,12 +98,15 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                 m = out_rx.recv() => {
                     let Some(m) = m else { break };
                     let last = matches!(m, Message::Close(_));
-                    if sink.send(m).await.is_err() || last {
-                        break;
+                    // A client that takes nothing for this long is gone.
+                    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(m)).await {
+                        Ok(Ok(())) if !last => {}
+                        _ => break,
                     }
                 }
                 _ = ping.tick() => {
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    let ping = sink.send(Message::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, ping).await, Ok(Ok(()))) {
                         break;
                     }
                 }
