@@ -313,6 +313,24 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
         );
     }
 
+    // A fight: the scene shows the initiative with monsters as health words only.
+    let v = web
+        .act(&gm, json!({"kind": "fight", "monsters": "2 goblin"}))
+        .await;
+    assert_eq!(v["ok"], true, "{v}");
+    let (_, snap) = web.get("/api/v1/snapshot", Some(&tv)).await;
+    let order = snap["combat"]["initiative"].as_array().unwrap();
+    assert_eq!(order.len(), 4, "{snap}");
+    for c in order {
+        if c["pc"] == false {
+            assert_eq!(c["hp"], Value::Null, "a monster's HP is never sent: {c}");
+            assert_eq!(c["health"], "unhurt");
+        }
+    }
+    assert!(snap["combat"]["turn"]["name"].is_string(), "{snap}");
+    let v = web.act(&gm, json!({"kind": "end_fight"})).await;
+    assert_eq!(v["ok"], true, "{v}");
+
     // The rate limit: a burst, then a clear error (malformed bodies count too).
     let mut limited = None;
     for _ in 0..40 {
