@@ -96,6 +96,7 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
         .await;
     assert!(inv["qr_svg"].as_str().unwrap().contains("<svg"));
     let url = inv["url"].as_str().unwrap();
+    let ana_link = url.to_string();
     let (s, ana, loc, _) = web.open_link(url).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/play")));
     let ana = ana.unwrap();
@@ -213,6 +214,38 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
                 "{method} {path} is not served"
             );
         }
+    }
+
+    // Guessing links from one address is cut short (20 refused tries a minute).
+    let mut limited = false;
+    for _ in 0..40 {
+        let guess = format!("{}/join/{}", web.base, "C".repeat(43));
+        match web.open_link(&guess).await.0 {
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited = true;
+                break;
+            }
+            s => assert_eq!(s, StatusCode::FORBIDDEN),
+        }
+    }
+    assert!(limited, "40 refused join attempts were not limited");
+
+    // No secret in the server's logs (at debug): not the links' secrets, not the
+    // session cookies.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("join link exchanged"),
+        "the log is there: {logged}"
+    );
+    let gm_secret = table.gm_link.rsplit('/').next().unwrap();
+    let ana_secret = ana_link.rsplit('/').next().unwrap();
+    for secret in [
+        gm_secret,
+        ana_secret,
+        gm.0.split('=').nth(1).unwrap(),
+        ana.0.split('=').nth(1).unwrap(),
+    ] {
+        assert!(!logged.contains(secret), "a secret was logged");
     }
 }
 
