@@ -304,7 +304,7 @@ async fn pump(
                 // Fallen behind: wait until the client has taken everything queued,
                 // then resync it with a snapshot and carry on from there (never from
                 // before what it already has).
-                let Ok(mut permits) = out.reserve_many(QUEUE).await else {
+                let Ok(mut permits) = out.reserve_many(out.max_capacity()).await else {
                     return;
                 };
                 let Ok((cursor, scene)) = api::scene(&state, s.campaign_id).await else {
@@ -319,5 +319,102 @@ async fn pump(
                 sub = feed.subscribe(viewer.clone(), cursor);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordinator::{Origin, Source};
+    use crate::web::auth::Role;
+    use dicebard_engine::{Action, Actor, Command, PlayerId};
+
+    fn parse(m: &Message) -> Value {
+        match m {
+            Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A client that stops reading gets a snapshot once it reads again, then the items
+    /// after it: nothing twice, nothing out of order, and the feed never waited for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_falls_behind_is_resynced_with_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config::default();
+        config.storage.data_dir = dir.path().to_path_buf();
+        let (coord, gm) = crate::app::game(&config).await.unwrap();
+        let feeds = crate::feed::Feeds::new(coord.clone(), gm.clone(), Default::default());
+        let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
+        let me = PlayerId::new("web:gm");
+        let campaign = coord
+            .create_campaign("Lag", &me, None, Some(1), Origin::new(Source::Web, &me))
+            .await
+            .unwrap();
+        let s = Session {
+            id: 1,
+            campaign_id: campaign,
+            role: Role::Gm,
+            player: Some(me.clone()),
+            name: None,
+        };
+        let feed = feeds.feed(campaign).await.unwrap();
+        let (out, mut rx) = mpsc::channel::<Message>(4);
+        let task = tokio::spawn(pump(state.clone(), s, feed.clone(), FeedCursor::START, out));
+        let mut last = 0;
+        for i in 0..30 {
+            let cmd = Command {
+                by: Actor::Player(me.clone()),
+                action: Action::Roll {
+                    expr: format!("1d20+{i}"),
+                    secret: false,
+                },
+            };
+            last = coord
+                .submit(campaign, cmd, Origin::new(Source::Web, &me))
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .seq;
+        }
+        // The feed told everything while this client read nothing.
+        let mut told = feed.told();
+        tokio::time::timeout(Duration::from_secs(60), told.wait_for(|t| *t >= last))
+            .await
+            .expect("watchdog: the feed waited for a slow client")
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut snapshots = 0;
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .expect("watchdog")
+                .unwrap();
+            let v = parse(&m);
+            let c = if v["type"] == "snapshot" {
+                snapshots += 1;
+                (
+                    v["cursor"]["seq"].as_u64().unwrap(),
+                    v["cursor"]["part"].as_u64().unwrap(),
+                )
+            } else {
+                (v["seq"].as_u64().unwrap(), v["part"].as_u64().unwrap())
+            };
+            if let Some(prev) = seen.last() {
+                assert!(c >= *prev, "out of order or repeated: {prev:?} then {c:?}");
+                if v["type"] != "snapshot" {
+                    assert!(c > *prev, "repeated: {c:?}");
+                }
+            }
+            seen.push(c);
+            if v["type"] == "event" && c.0 == last || v["type"] == "snapshot" && c.0 >= last {
+                break;
+            }
+        }
+        assert!(snapshots >= 1, "the lagging client was resynced: {seen:?}");
+        task.abort();
+        feeds.stop_all().await;
+        coord.shutdown().await;
     }
 }
