@@ -55,6 +55,9 @@ pub struct Hub {
     texts: Mutex<HashMap<(i64, u64, u32), Utf8Bytes>>,
 }
 
+/// Seats up to which every presence change carries the whole `online` list.
+pub const PRESENCE_LIST_MAX: usize = 32;
+
 /// Items kept serialised (the live tail of busy campaigns).
 const TEXT_CACHE: usize = 4096;
 
@@ -129,6 +132,17 @@ impl Hub {
             .collect()
     }
 
+    /// The whole list in every join / leave while the table is small; past
+    /// [`PRESENCE_LIST_MAX`] seats `null` (clients apply `who` as a diff): sending the
+    /// whole list to everyone on every change would cost the square of the table.
+    fn online_if_small(map: &HashMap<PresenceKey, PresenceEntry>) -> Value {
+        if map.len() <= PRESENCE_LIST_MAX {
+            Value::Array(Self::online(map))
+        } else {
+            Value::Null
+        }
+    }
+
     /// A socket of `s` is connected; returns the `here` message for it.
     pub fn join(&self, s: &Session) -> Value {
         let mut p = self.presence.lock().expect("presence poisoned");
@@ -138,9 +152,9 @@ impl Hub {
             connections: 0,
         });
         e.connections += 1;
-        // A diff for the others (the whole list to everyone on every join would cost
-        // the square of the table's size); the whole list for the newcomer.
-        let msg = json!({"type": "presence", "event": "join", "who": Self::who(s, e.connections)});
+        let who = Self::who(s, e.connections);
+        let msg = json!({"type": "presence", "event": "join", "who": who,
+                         "online": Self::online_if_small(map)});
         let _ = self
             .presence_tx
             .send((s.campaign_id, msg.to_string().into()));
@@ -162,7 +176,8 @@ impl Hub {
                 map.remove(&key);
             }
         }
-        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s, left)});
+        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s, left),
+                         "online": Self::online_if_small(map)});
         if map.is_empty() {
             p.remove(&s.campaign_id);
         }

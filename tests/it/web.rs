@@ -290,6 +290,16 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
         s.hello(None).await;
         socks.push(s);
     }
+    // Presence: the GM's socket hears the others arrive, with the whole (small) table.
+    loop {
+        let m = socks[0].next().await.expect("presence");
+        if m["type"] == "presence" && m["event"] == "join" && m["who"]["role"] == "display" {
+            let online = m["online"].as_array().unwrap();
+            assert_eq!(online.len(), 4, "{m}");
+            assert!(online.iter().any(|o| o["name"] == "Bo"), "{m}");
+            break;
+        }
+    }
 
     // The display cannot act; a player cannot do the GM's work; the rules refuse
     // with their own words.
