@@ -352,7 +352,7 @@ pub async fn sheet(
 #[derive(Deserialize)]
 pub struct EventsQuery {
     after: Option<String>,
-    limit: Option<u32>,
+    limit: Option<String>,
 }
 
 /// `SEQ.PART` (or `SEQ`) into a cursor.
@@ -373,7 +373,13 @@ pub async fn events(
         Some(a) => parse_cursor(a)
             .ok_or_else(|| ApiError::bad_request("after must be SEQ.PART, e.g. 12.3"))?,
     };
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let limit = match q.limit.as_deref() {
+        None | Some("") => 200,
+        Some(l) => l
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request("limit is a number from 1 to 1000"))?
+            .clamp(1, 1000) as usize,
+    };
     let feed = state
         .feeds
         .feed(s.campaign_id)
@@ -447,6 +453,15 @@ enum ActionReq {
         monsters: String,
     },
     EndFight,
+    AddToFight {
+        monsters: String,
+    },
+    Damage {
+        target: String,
+        dice: String,
+        damage_type: String,
+    },
+    EndCampaign,
     Hp {
         target: String,
         hp: i32,
@@ -564,6 +579,24 @@ fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
             .map_err(|e| ApiError::bad_request(e.to_string()))?,
         },
         ActionReq::EndFight => Action::EndCombat,
+        ActionReq::AddToFight { monsters } => Action::AddToCombat {
+            monsters: dicebard_engine::parse_monster_list(
+                &text(&monsters, "The monsters", 500)?,
+                dicebard_srd::catalog(),
+            )
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        },
+        ActionReq::Damage {
+            target,
+            dice,
+            damage_type,
+        } => Action::Damage {
+            target: text(&target, "The target", MAX_NAME * 2)?,
+            dice: text(&dice, "The dice", 200)?,
+            damage_type: dicebard_engine::data::DamageType::parse(damage_type.trim())
+                .ok_or_else(|| ApiError::bad_request("Unknown damage type."))?,
+        },
+        ActionReq::EndCampaign => Action::EndCampaign,
         ActionReq::Hp { target, hp } => Action::SetHp {
             target: text(&target, "The target", MAX_NAME * 2)?,
             hp: hp.clamp(-1000, 100_000),

@@ -2,6 +2,8 @@
 //! (presence), sessions ended while their sockets are open (kicks), and rate limits.
 
 use super::auth::{Role, Session};
+use crate::feed::FeedItem;
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -42,13 +44,22 @@ struct Limits {
 pub struct Hub {
     /// Ids of sessions that were ended; every socket checks whether it is one of them.
     kicks: broadcast::Sender<i64>,
-    /// Presence messages, by campaign.
-    presence_tx: broadcast::Sender<(i64, Arc<Value>)>,
+    /// Presence messages (serialised once), by campaign.
+    presence_tx: broadcast::Sender<(i64, Arc<str>)>,
     presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Feed items as protocol text, serialised once for all the sockets that show them
+    /// (an item's content is the same for every viewer allowed to see it).
+    texts: Mutex<HashMap<(i64, u64, u32), Utf8Bytes>>,
 }
+
+/// Seats up to which every presence change carries the whole `online` list.
+pub const PRESENCE_LIST_MAX: usize = 32;
+
+/// Items kept serialised (the live tail of busy campaigns).
+const TEXT_CACHE: usize = 4096;
 
 impl Default for Hub {
     fn default() -> Self {
@@ -58,11 +69,27 @@ impl Default for Hub {
             presence: Mutex::default(),
             limits: Mutex::default(),
             closing: tokio::sync::watch::channel(false).0,
+            texts: Mutex::default(),
         }
     }
 }
 
 impl Hub {
+    /// The protocol message for a feed item of `campaign`, serialised once.
+    pub fn item_text(&self, campaign: i64, item: &FeedItem) -> Utf8Bytes {
+        let key = (campaign, item.seq, item.part);
+        if let Some(t) = self.texts.lock().expect("texts poisoned").get(&key) {
+            return t.clone();
+        }
+        let t: Utf8Bytes = super::view::item_message(item).to_string().into();
+        let mut texts = self.texts.lock().expect("texts poisoned");
+        if texts.len() >= TEXT_CACHE {
+            texts.clear();
+        }
+        texts.insert(key, t.clone());
+        t
+    }
+
     pub fn kicks(&self) -> broadcast::Receiver<i64> {
         self.kicks.subscribe()
     }
@@ -74,7 +101,7 @@ impl Hub {
         }
     }
 
-    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<Value>)> {
+    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {
         self.presence_tx.subscribe()
     }
 
@@ -85,11 +112,12 @@ impl Hub {
         }
     }
 
-    fn who(s: &Session) -> Value {
+    fn who(s: &Session, connections: u32) -> Value {
         json!({
             "role": s.role.key(),
             "player": s.player.as_ref().map(|p| p.as_str()),
             "name": s.name,
+            "connections": connections,
         })
     }
 
@@ -104,6 +132,17 @@ impl Hub {
             .collect()
     }
 
+    /// The whole list in every join / leave while the table is small; past
+    /// [`PRESENCE_LIST_MAX`] seats `null` (clients apply `who` as a diff): sending the
+    /// whole list to everyone on every change would cost the square of the table.
+    fn online_if_small(map: &HashMap<PresenceKey, PresenceEntry>) -> Value {
+        if map.len() <= PRESENCE_LIST_MAX {
+            Value::Array(Self::online(map))
+        } else {
+            Value::Null
+        }
+    }
+
     /// A socket of `s` is connected; returns the `here` message for it.
     pub fn join(&self, s: &Session) -> Value {
         let mut p = self.presence.lock().expect("presence poisoned");
@@ -113,11 +152,13 @@ impl Hub {
             connections: 0,
         });
         e.connections += 1;
-        let online = Self::online(map);
-        let msg =
-            json!({"type": "presence", "event": "join", "who": Self::who(s), "online": online});
-        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
-        json!({"type": "presence", "event": "here", "who": null, "online": online})
+        let who = Self::who(s, e.connections);
+        let msg = json!({"type": "presence", "event": "join", "who": who,
+                         "online": Self::online_if_small(map)});
+        let _ = self
+            .presence_tx
+            .send((s.campaign_id, msg.to_string().into()));
+        json!({"type": "presence", "event": "here", "who": null, "online": Self::online(map)})
     }
 
     /// A socket of `s` has gone.
@@ -127,18 +168,22 @@ impl Hub {
             return;
         };
         let key = Self::key(s);
+        let mut left = 0;
         if let Some(e) = map.get_mut(&key) {
             e.connections = e.connections.saturating_sub(1);
+            left = e.connections;
             if e.connections == 0 {
                 map.remove(&key);
             }
         }
-        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s),
-                         "online": Self::online(map)});
+        let msg = json!({"type": "presence", "event": "leave", "who": Self::who(s, left),
+                         "online": Self::online_if_small(map)});
         if map.is_empty() {
             p.remove(&s.campaign_id);
         }
-        let _ = self.presence_tx.send((s.campaign_id, Arc::new(msg)));
+        let _ = self
+            .presence_tx
+            .send((s.campaign_id, msg.to_string().into()));
     }
 
     /// Takes one action from session `id`'s bucket; `Err(retry_after)` when empty.

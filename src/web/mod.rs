@@ -153,12 +153,12 @@ pub fn lan_address() -> Option<IpAddr> {
 }
 
 /// Where to listen, from the config and `--lan`.
-pub fn listen_addr(config: &Config, lan: bool, bound: Option<SocketAddr>) -> SocketAddr {
+pub fn listen_addr(config: &Config, lan: bool) -> SocketAddr {
     let mut addr = config.web.listen;
     if lan || config.web.lan {
         addr.set_ip(IpAddr::from([0, 0, 0, 0]));
     }
-    bound.unwrap_or(addr)
+    addr
 }
 
 /// The base URL of links for a server bound at `bound`.
@@ -190,7 +190,7 @@ pub async fn serve(
     create_campaign: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let addr = listen_addr(config, lan, None);
+    let addr = listen_addr(config, lan);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("the web table cannot listen on {addr}: {e}"))?;
@@ -239,4 +239,31 @@ pub async fn serve(
         })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lan_listens_everywhere_and_links_name_a_reachable_address() {
+        let mut config = Config::default();
+        assert_eq!(listen_addr(&config, false).to_string(), "127.0.0.1:8787");
+        assert_eq!(listen_addr(&config, true).to_string(), "0.0.0.0:8787");
+        config.web.lan = true;
+        assert_eq!(listen_addr(&config, false).to_string(), "0.0.0.0:8787");
+        let bound: SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        let base = base_url(&config, false, bound);
+        assert!(
+            base.starts_with("http://") && base.ends_with(":9000"),
+            "{base}"
+        );
+        assert!(!base.contains("0.0.0.0"), "{base}");
+        config.web.public_url = Some("https://table.example.org/".into());
+        assert_eq!(base_url(&config, false, bound), "https://table.example.org");
+        let local: SocketAddr = "127.0.0.1:8787".parse().unwrap();
+        config.web.public_url = None;
+        config.web.lan = false;
+        assert_eq!(base_url(&config, false, local), "http://127.0.0.1:8787");
+    }
 }

@@ -28,6 +28,8 @@ pub const MAX_REPLAY_EVENTS: u64 = 5000;
 /// How long a new socket may take to say `hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// A write that takes longer ends the socket (the client reconnects with its cursor).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `GET /api/v1/ws`
 pub async fn upgrade(
@@ -47,8 +49,12 @@ pub async fn upgrade(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
+    // each way); messages are written as they come.
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
@@ -92,12 +98,15 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                 m = out_rx.recv() => {
                     let Some(m) = m else { break };
                     let last = matches!(m, Message::Close(_));
-                    if sink.send(m).await.is_err() || last {
-                        break;
+                    // A client that takes nothing for this long is gone.
+                    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(m)).await {
+                        Ok(Ok(())) if !last => {}
+                        _ => break,
                     }
                 }
                 _ = ping.tick() => {
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    let ping = sink.send(Message::Ping(Default::default()));
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, ping).await, Ok(Ok(()))) {
                         break;
                     }
                 }
@@ -194,7 +203,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                 if let Ok((campaign, m)) = p
                     && campaign == s.campaign_id
                 {
-                    let _ = out.try_send(msg(&m));
+                    let _ = out.try_send(Message::Text(m.to_string().into()));
                 }
             }
             _ = closing.changed() => {
@@ -288,14 +297,14 @@ async fn pump(
     let mut sub = feed.subscribe(viewer.clone(), from);
     let mut sent = from;
     while let Some(item) = sub.next().await {
-        match out.try_send(msg(&view::item_message(&item))) {
+        match out.try_send(Message::Text(state.hub.item_text(s.campaign_id, &item))) {
             Ok(()) => sent = item.cursor(),
             Err(TrySendError::Closed(_)) => return,
             Err(TrySendError::Full(_)) => {
                 // Fallen behind: wait until the client has taken everything queued,
                 // then resync it with a snapshot and carry on from there (never from
                 // before what it already has).
-                let Ok(mut permits) = out.reserve_many(QUEUE).await else {
+                let Ok(mut permits) = out.reserve_many(out.max_capacity()).await else {
                     return;
                 };
                 let Ok((cursor, scene)) = api::scene(&state, s.campaign_id).await else {
@@ -310,5 +319,102 @@ async fn pump(
                 sub = feed.subscribe(viewer.clone(), cursor);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coordinator::{Origin, Source};
+    use crate::web::auth::Role;
+    use dicebard_engine::{Action, Actor, Command, PlayerId};
+
+    fn parse(m: &Message) -> Value {
+        match m {
+            Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A client that stops reading gets a snapshot once it reads again, then the items
+    /// after it: nothing twice, nothing out of order, and the feed never waited for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_falls_behind_is_resynced_with_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config::default();
+        config.storage.data_dir = dir.path().to_path_buf();
+        let (coord, gm) = crate::app::game(&config).await.unwrap();
+        let feeds = crate::feed::Feeds::new(coord.clone(), gm.clone(), Default::default());
+        let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
+        let me = PlayerId::new("web:gm");
+        let campaign = coord
+            .create_campaign("Lag", &me, None, Some(1), Origin::new(Source::Web, &me))
+            .await
+            .unwrap();
+        let s = Session {
+            id: 1,
+            campaign_id: campaign,
+            role: Role::Gm,
+            player: Some(me.clone()),
+            name: None,
+        };
+        let feed = feeds.feed(campaign).await.unwrap();
+        let (out, mut rx) = mpsc::channel::<Message>(4);
+        let task = tokio::spawn(pump(state.clone(), s, feed.clone(), FeedCursor::START, out));
+        let mut last = 0;
+        for i in 0..30 {
+            let cmd = Command {
+                by: Actor::Player(me.clone()),
+                action: Action::Roll {
+                    expr: format!("1d20+{i}"),
+                    secret: false,
+                },
+            };
+            last = coord
+                .submit(campaign, cmd, Origin::new(Source::Web, &me))
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .seq;
+        }
+        // The feed told everything while this client read nothing.
+        let mut told = feed.told();
+        tokio::time::timeout(Duration::from_secs(60), told.wait_for(|t| *t >= last))
+            .await
+            .expect("watchdog: the feed waited for a slow client")
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut snapshots = 0;
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                .await
+                .expect("watchdog")
+                .unwrap();
+            let v = parse(&m);
+            let c = if v["type"] == "snapshot" {
+                snapshots += 1;
+                (
+                    v["cursor"]["seq"].as_u64().unwrap(),
+                    v["cursor"]["part"].as_u64().unwrap(),
+                )
+            } else {
+                (v["seq"].as_u64().unwrap(), v["part"].as_u64().unwrap())
+            };
+            if let Some(prev) = seen.last() {
+                assert!(c >= *prev, "out of order or repeated: {prev:?} then {c:?}");
+                if v["type"] != "snapshot" {
+                    assert!(c > *prev, "repeated: {c:?}");
+                }
+            }
+            seen.push(c);
+            if v["type"] == "event" && c.0 == last || v["type"] == "snapshot" && c.0 >= last {
+                break;
+            }
+        }
+        assert!(snapshots >= 1, "the lagging client was resynced: {seen:?}");
+        task.abort();
+        feeds.stop_all().await;
+        coord.shutdown().await;
     }
 }

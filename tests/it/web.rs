@@ -34,7 +34,8 @@ fn ident(m: &Value) -> (u64, u32, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let table = WebTable::start(dir.path());
+    let log = dir.path().join("server.log");
+    let table = WebTable::start_logging(dir.path(), Some(&log));
     let web = table.client();
 
     // No session: 401.
@@ -95,6 +96,7 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
         .await;
     assert!(inv["qr_svg"].as_str().unwrap().contains("<svg"));
     let url = inv["url"].as_str().unwrap();
+    let ana_link = url.to_string();
     let (s, ana, loc, _) = web.open_link(url).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/play")));
     let ana = ana.unwrap();
@@ -151,6 +153,20 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     let (_, w) = sock.hello(None).await;
     assert_eq!(w["role"], "player");
     assert_eq!(w["resume"], "snapshot");
+    let here = sock.next().await.unwrap();
+    assert_eq!(
+        (&here["type"], &here["event"]),
+        (&json!("presence"), &json!("here")),
+        "{here}"
+    );
+    assert!(
+        here["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "Ana"),
+        "{here}"
+    );
 
     // The OpenAPI document lists exactly the routes, and each of them exists (none
     // falls through to "No such page").
@@ -199,6 +215,38 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
             );
         }
     }
+
+    // Guessing links from one address is cut short (20 refused tries a minute).
+    let mut limited = false;
+    for _ in 0..40 {
+        let guess = format!("{}/join/{}", web.base, "C".repeat(43));
+        match web.open_link(&guess).await.0 {
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited = true;
+                break;
+            }
+            s => assert_eq!(s, StatusCode::FORBIDDEN),
+        }
+    }
+    assert!(limited, "40 refused join attempts were not limited");
+
+    // No secret in the server's logs (at debug): not the links' secrets, not the
+    // session cookies.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("join link exchanged"),
+        "the log is there: {logged}"
+    );
+    let gm_secret = table.gm_link.rsplit('/').next().unwrap();
+    let ana_secret = ana_link.rsplit('/').next().unwrap();
+    for secret in [
+        gm_secret,
+        ana_secret,
+        gm.0.split('=').nth(1).unwrap(),
+        ana.0.split('=').nth(1).unwrap(),
+    ] {
+        assert!(!logged.contains(secret), "a secret was logged");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +289,16 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
         let mut s = web.ws(Some(c), None).await.unwrap();
         s.hello(None).await;
         socks.push(s);
+    }
+    // Presence: the GM's socket hears the others arrive, with the whole (small) table.
+    loop {
+        let m = socks[0].next().await.expect("presence");
+        if m["type"] == "presence" && m["event"] == "join" && m["who"]["role"] == "display" {
+            let online = m["online"].as_array().unwrap();
+            assert_eq!(online.len(), 4, "{m}");
+            assert!(online.iter().any(|o| o["name"] == "Bo"), "{m}");
+            break;
+        }
     }
 
     // The display cannot act; a player cannot do the GM's work; the rules refuse
@@ -297,6 +355,24 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
             "everyone sees the public rolls: {s}"
         );
     }
+
+    // A fight: the scene shows the initiative with monsters as health words only.
+    let v = web
+        .act(&gm, json!({"kind": "fight", "monsters": "2 goblin"}))
+        .await;
+    assert_eq!(v["ok"], true, "{v}");
+    let (_, snap) = web.get("/api/v1/snapshot", Some(&tv)).await;
+    let order = snap["combat"]["initiative"].as_array().unwrap();
+    assert_eq!(order.len(), 4, "{snap}");
+    for c in order {
+        if c["pc"] == false {
+            assert_eq!(c["hp"], Value::Null, "a monster's HP is never sent: {c}");
+            assert_eq!(c["health"], "unhurt");
+        }
+    }
+    assert!(snap["combat"]["turn"]["name"].is_string(), "{snap}");
+    let v = web.act(&gm, json!({"kind": "end_fight"})).await;
+    assert_eq!(v["ok"], true, "{v}");
 
     // The rate limit: a burst, then a clear error (malformed bodies count too).
     let mut limited = None;

@@ -25,6 +25,11 @@ pub struct WebTable {
 impl WebTable {
     /// Starts `dicebard run` with its data in `dir/data`, listening on a free port.
     pub fn start(dir: &Path) -> WebTable {
+        Self::start_logging(dir, None)
+    }
+
+    /// As [`WebTable::start`], with the server's logs (stderr, at `debug`) in `log`.
+    pub fn start_logging(dir: &Path, log: Option<&Path>) -> WebTable {
         let data = dir.join("data");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dicebard"));
         cmd.arg("--data-dir").arg(&data).arg("run").current_dir(dir);
@@ -34,10 +39,13 @@ impl WebTable {
             }
         }
         cmd.env("DICEBARD_WEB_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if log.is_some() { "debug" } else { "warn" })
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped());
+        match log {
+            Some(p) => cmd.stderr(std::fs::File::create(p).unwrap()),
+            None => cmd.stderr(Stdio::inherit()),
+        };
         let mut child = cmd.spawn().expect("start dicebard run");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
