@@ -170,7 +170,14 @@
         onItem(msg);
         break;
       case 'presence':
-        S.online = Array.isArray(msg.online) ? msg.online : [];
+        if (Array.isArray(msg.online)) {
+          S.online = msg.online;
+        } else if (msg.who) {
+          // A big table: `who` is a diff to the list `here` gave (protocol, presence).
+          const same = (o) => o.role === msg.who.role && o.player === msg.who.player;
+          S.online = S.online.filter((o) => !same(o));
+          if (msg.who.connections > 0) S.online.push(msg.who);
+        }
         renderPresence();
         break;
       case 'pong':
