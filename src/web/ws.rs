@@ -343,7 +343,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = crate::config::Config::default();
         config.storage.data_dir = dir.path().to_path_buf();
-        let (coord, gm) = crate::app::game(&config).await.unwrap();
+        // Built here as the composition root would (a front end never imports it).
+        let store = crate::store::Store::open(&config.database_location())
+            .await
+            .unwrap();
+        let clock = crate::clock::Clock::system();
+        let gm = crate::gm::GameMaster::from_config(&config, Some(store.clone()), clock).unwrap();
+        let options = crate::coordinator::CoordinatorOptions {
+            npc_policy: gm.npc_policy.clone(),
+            ..Default::default()
+        };
+        let catalog = std::sync::Arc::new(dicebard_srd::catalog().clone());
+        let coord = crate::coordinator::Coordinator::new(store, catalog, clock, options);
         let feeds = crate::feed::Feeds::new(coord.clone(), gm.clone(), Default::default());
         let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
         let me = PlayerId::new("web:gm");
