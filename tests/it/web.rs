@@ -933,3 +933,154 @@ async fn a_link_is_redeemed_once_even_when_raced() {
         }
     }
 }
+
+/// One game across front ends: a campaign started in Discord, then Discord and the web
+/// table in one process. A Discord player's roll reaches the phones, a phone player's
+/// roll reaches the Discord channel, and a whisper from the GM's page to one phone never
+/// appears in the channel, in the other Discord player's DMs or on the other phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_player_and_phones_play_one_campaign() {
+    use crate::support::bot::{Bot, reply_text};
+    use fake_discord::ids::{ALICE, BOB, TABLE};
+    use fake_discord::{FakeConfig, FakeDiscord};
+    const T: Duration = Duration::from_secs(60);
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // The campaign starts in Discord (Alice is its GM); Bob makes a character there.
+    let mut bot = Bot::start(
+        &fake,
+        dir.path(),
+        "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n",
+        &[],
+        None,
+    );
+    fake.wait_for_ready(T).await.expect("the bot connects");
+    let r = reply_text(
+        &fake,
+        ALICE,
+        TABLE,
+        "campaign start",
+        &[("name", "Shared Table")],
+        T,
+    )
+    .await;
+    assert!(r.text().contains("Shared Table"), "{}", r.text());
+    let r = reply_text(
+        &fake,
+        BOB,
+        TABLE,
+        "character create",
+        &[("name", "Mira"), ("class", "Wizard"), ("race", "Elf")],
+        T,
+    )
+    .await;
+    assert!(r.text().contains("Mira"), "{}", r.text());
+    bot.kill();
+
+    // Discord and the web table in one process; the GM link is for that campaign.
+    let env = [
+        ("DICEBARD_DISCORD_TOKEN", fake.token().to_string()),
+        ("DICEBARD_DISCORD_API_BASE", fake.api_base().to_string()),
+        ("DICEBARD_DISCORD_GUILD_ID", fake.guild_id().to_string()),
+    ];
+    let table = WebTable::start_with(dir.path(), None, &env);
+    fake.wait_for_identifies(2, T)
+        .await
+        .expect("the bot reconnects to Discord beside the web table");
+    let web = table.client();
+    let gm = web.join(&table.gm_link).await;
+    let (ana, ana_id) = web.new_player(&gm, "Ana").await;
+    let (bo, _) = web.new_player(&gm, "Bo").await;
+    let (s, v) = web
+        .post(
+            "/api/v1/characters",
+            &ana,
+            json!({"name": "Thorin", "class": "fighter", "race": "dwarf"}),
+        )
+        .await;
+    assert_eq!((s, &v["ok"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (_, snap) = web.get("/api/v1/snapshot", Some(&bo)).await;
+    assert_eq!(
+        snap["party"].as_array().map(Vec::len),
+        Some(2),
+        "the phones see the Discord player's character: {snap}"
+    );
+    let mut ana_sock = web.ws(Some(&ana), None).await.unwrap();
+    ana_sock.hello(None).await;
+    let mut bo_sock = web.ws(Some(&bo), None).await.unwrap();
+    bo_sock.hello(None).await;
+
+    // Discord → phones.
+    let r = reply_text(&fake, BOB, TABLE, "roll", &[("dice", "1d20+17")], T).await;
+    assert!(r.text().contains("1d20"), "{}", r.text());
+    tokio::time::timeout(
+        T,
+        ana_sock.items_until(|m| {
+            m["type"] == "line"
+                && m["data"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("1d20") && t.contains("+ 17"))
+        }),
+    )
+    .await
+    .expect("the phone sees the Discord player's roll");
+
+    // Phone → Discord.
+    last_seq(
+        &web.act(&ana, json!({"kind": "roll", "dice": "1d12+13"}))
+            .await,
+    );
+    fake.wait_for_message(
+        TABLE,
+        |m| m.text().contains("1d12") && m.text().contains("+ 13"),
+        T,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "the channel shows the phone's roll: {e:?}\n{}",
+            fake.describe()
+        )
+    });
+
+    // A whisper from the GM's page to Ana only.
+    let secret = "cross-table-idol-is-fake-41c";
+    last_seq(
+        &web.act(
+            &gm,
+            json!({"kind": "whisper", "to": ana_id, "text": secret}),
+        )
+        .await,
+    );
+    let marker = last_seq(&web.act(&bo, json!({"kind": "roll", "dice": "1d4"})).await);
+    let ana_saw = tokio::time::timeout(T, until_event(&mut ana_sock, marker))
+        .await
+        .expect("Ana's socket reaches the marker");
+    let bo_saw = tokio::time::timeout(T, until_event(&mut bo_sock, marker))
+        .await
+        .expect("Bo's socket reaches the marker");
+    assert!(
+        serde_json::to_string(&ana_saw).unwrap().contains(secret),
+        "Ana gets her whisper"
+    );
+    assert!(
+        !serde_json::to_string(&bo_saw).unwrap().contains(secret),
+        "the other phone never sees it"
+    );
+    // The channel has caught up with the marker's roll: the whisper, committed before
+    // it, is not there, nor in Bob's DMs.
+    fake.wait_for_message(TABLE, |m| m.text().contains("1d4"), T)
+        .await
+        .expect("the channel shows the marker roll");
+    assert!(
+        fake.messages(TABLE)
+            .iter()
+            .all(|m| !m.text().contains(secret)),
+        "a whisper to a phone never reaches the Discord channel"
+    );
+    assert!(
+        fake.dms(BOB).iter().all(|m| !m.text().contains(secret)),
+        "nor another player's DMs"
+    );
+}

@@ -30,6 +30,12 @@ impl WebTable {
 
     /// As [`WebTable::start`], with the server's logs (stderr, at `debug`) in `log`.
     pub fn start_logging(dir: &Path, log: Option<&Path>) -> WebTable {
+        Self::start_with(dir, log, &[])
+    }
+
+    /// As [`WebTable::start_logging`], with `env` added (e.g. a Discord token: then
+    /// Discord and the web table run in one process).
+    pub fn start_with(dir: &Path, log: Option<&Path>, env: &[(&str, String)]) -> WebTable {
         let data = dir.join("data");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dicebard"));
         cmd.arg("--data-dir").arg(&data).arg("run").current_dir(dir);
@@ -37,6 +43,9 @@ impl WebTable {
             if k.starts_with("DICEBARD_") || k == "RUST_LOG" {
                 cmd.env_remove(k);
             }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         cmd.env("DICEBARD_WEB_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", if log.is_some() { "debug" } else { "warn" })
