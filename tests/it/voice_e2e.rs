@@ -395,6 +395,12 @@ async fn players_speak_and_hear_the_table() {
     let before = identifies(&fake);
     bot.kill();
     let _bot = start_bot(&fake, dir.path());
+    // Wait for the new bot's gateway session: until the fake has seen the killed bot's
+    // connection close, it still counts as live and would swallow the command (a test
+    // race seen once: "/initiative: no reply").
+    fake.wait_for_identifies(3, VOICE_T)
+        .await
+        .expect("the bot reconnects after the restart");
     reply_text(&fake, ALICE, "initiative", &[], VOICE_T).await;
     // A rejoin would load the models (about a second here) and then ask to join: give
     // it ample time to show up if it were coming.
