@@ -104,13 +104,8 @@ pub(crate) async fn defer_first(ctx: Context<'_>) -> Result<(), Error> {
 /// when it is an answer, that stays and what follows comes as a follow-up. Returns
 /// whether a "thinking…" is waiting.
 async fn acknowledged_before(ctx: Context<'_>, e: serenity::Error) -> Result<bool, Error> {
-    use serenity::http::HttpError;
-    const INTERACTION_ALREADY_ACKNOWLEDGED: isize = 40060;
-    match (&e, ctx) {
-        (
-            serenity::Error::Http(HttpError::UnsuccessfulRequest(r)),
-            poise::Context::Application(a),
-        ) if r.error.code == INTERACTION_ALREADY_ACKNOWLEDGED => {
+    match ctx {
+        poise::Context::Application(a) if super::already_acknowledged(&e) => {
             a.has_sent_initial_response
                 .store(true, std::sync::atomic::Ordering::SeqCst);
             let thinking = a.interaction.get_response(ctx.http()).await.is_ok_and(|m| {
