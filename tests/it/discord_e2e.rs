@@ -97,11 +97,14 @@ async fn a_campaign_plays_through_discord() {
     )
     .await
     .unwrap_or_else(|e| panic!("Mira's sheet is pinned: {e:?}\n{}", fake.describe()));
-    assert!(
-        fake.pins(TABLE)
-            .iter()
-            .any(|m| m.text().contains("Thorin — Dwarf Fighter 1"))
-    );
+    // Each sheet is pinned by its own request: Thorin's may land after Mira's.
+    fake.wait_for_message(
+        TABLE,
+        |m| m.pinned && m.text().contains("Thorin — Dwarf Fighter 1"),
+        T,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("Thorin's sheet is pinned: {e:?}\n{}", fake.describe()));
 
     // Bad dice: a short private error, nothing posted for everyone.
     let r = reply_text(&fake, BOB, "roll", &[("dice", "1d0")]).await;
