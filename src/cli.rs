@@ -360,10 +360,11 @@ fn say_command(args: &SayArgs, voice: &crate::config::VoiceConfig) -> ExitCode {
     ) else {
         return no_model(Kind::OnnxRuntime, "--onnxruntime");
     };
-    let synth = match dicebard_voice::Synthesizer::load(&voice_file, &ort) {
+    let mut synth = match dicebard_voice::Synthesizer::load(&voice_file, &ort) {
         Ok(s) => s,
         Err(e) => return voice_failure(&e),
     };
+    synth.set_noise(voice.piper_noise_scale, voice.piper_noise_w);
     let text = args.text.join(" ");
     let mut samples = Vec::new();
     for sentence in dicebard_voice::sentences(&text) {

@@ -26,6 +26,8 @@
 //! | `DICEBARD_WHISPER_MODEL`        | `voice.whisper_model`                       |
 //! | `DICEBARD_PIPER_VOICE`          | `voice.piper_voice`                         |
 //! | `DICEBARD_ONNXRUNTIME`          | `voice.onnxruntime`                         |
+//! | `DICEBARD_PIPER_NOISE_SCALE`    | `voice.piper_noise_scale`                   |
+//! | `DICEBARD_PIPER_NOISE_W`        | `voice.piper_noise_w`                       |
 //! | `DICEBARD_WEB_LISTEN`           | `web.listen`                                |
 //! | `DICEBARD_PUBLIC_URL`           | `web.public_url`                            |
 //! | `DICEBARD_LOG`                  | `log.filter` (`RUST_LOG`, if set, wins)     |
@@ -84,7 +86,7 @@ impl fmt::Display for Secret {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub discord: DiscordConfig,
@@ -297,7 +299,7 @@ impl Default for LlmConfig {
 }
 
 /// `[voice]` (voice is off until the model paths are set)
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VoiceConfig {
     /// whisper.cpp model file (ggml), e.g. models/ggml-base.en.bin.
@@ -314,6 +316,11 @@ pub struct VoiceConfig {
     pub speaker_queue: usize,
     /// Narration sentences waiting to be spoken per call; beyond it, text only.
     pub max_queued_sentences: usize,
+    /// Piper's `noise_scale` (variation in intonation; unset: the voice's own, 0.667 for
+    /// most). 0 with `piper_noise_w = 0` speaks a sentence the same way every time.
+    pub piper_noise_scale: Option<f32>,
+    /// Piper's `noise_w` (variation in phoneme lengths; unset: the voice's own).
+    pub piper_noise_w: Option<f32>,
 }
 
 impl Default for VoiceConfig {
@@ -326,6 +333,8 @@ impl Default for VoiceConfig {
             stt_workers: 0,
             speaker_queue: 3,
             max_queued_sentences: 8,
+            piper_noise_scale: None,
+            piper_noise_w: None,
         }
     }
 }
@@ -510,6 +519,19 @@ impl Config {
         if let Some(v) = get("DICEBARD_ONNXRUNTIME") {
             self.voice.onnxruntime = Some(PathBuf::from(v));
         }
+        for (var, slot) in [
+            (
+                "DICEBARD_PIPER_NOISE_SCALE",
+                &mut self.voice.piper_noise_scale,
+            ),
+            ("DICEBARD_PIPER_NOISE_W", &mut self.voice.piper_noise_w),
+        ] {
+            if let Some(v) = get(var) {
+                *slot = Some(v.trim().parse().map_err(|_| {
+                    ConfigError::new(format!("{var} must be a number from 0 to 2 (got {v:?})"))
+                })?);
+            }
+        }
         if let Some(v) = get("DICEBARD_WEB_LISTEN") {
             self.web.listen = v.trim().parse().map_err(|_| {
                 ConfigError::new(format!(
@@ -593,6 +615,18 @@ impl Config {
             return Err(ConfigError::new(
                 "voice.speaker_queue and voice.max_queued_sentences must be at least 1",
             ));
+        }
+        for (name, v) in [
+            ("voice.piper_noise_scale", self.voice.piper_noise_scale),
+            ("voice.piper_noise_w", self.voice.piper_noise_w),
+        ] {
+            if let Some(v) = v
+                && !(0.0..=dicebard_voice::tts::MAX_NOISE).contains(&v)
+            {
+                return Err(ConfigError::new(format!(
+                    "{name} must be a number from 0 to 2 (got {v})"
+                )));
+            }
         }
         if self.voice.stt_workers > 64 {
             return Err(ConfigError::new("voice.stt_workers must be at most 64"));

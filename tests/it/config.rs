@@ -89,6 +89,8 @@ fn example_file_mentions_every_key() {
         "piper_voice",
         "onnxruntime",
         "silence_ms",
+        "piper_noise_scale",
+        "piper_noise_w",
         "[web]",
         "listen",
         "public_url",
@@ -336,6 +338,26 @@ fn invalid_urls_and_env_values_name_their_source() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("DICEBARD_NARRATOR"), "{err}");
+
+    // Piper's noise: a number from 0 to 2, from the file or the environment.
+    for bad in ["-1", "2.5", "nan", "inf"] {
+        let err = load_str(&format!("[voice]\npiper_noise_scale = {bad}\n")).unwrap_err();
+        assert!(err.contains("voice.piper_noise_scale"), "{bad}: {err}");
+    }
+    let env = env_of(&[("DICEBARD_PIPER_NOISE_W", "loud")]);
+    let err = Config::load_with_env(Some(&path), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("DICEBARD_PIPER_NOISE_W"), "{err}");
+    let env = env_of(&[
+        ("DICEBARD_PIPER_NOISE_SCALE", "0"),
+        ("DICEBARD_PIPER_NOISE_W", " 0.5 "),
+    ]);
+    let c = Config::load_with_env(Some(&path), &env).unwrap();
+    assert_eq!(
+        (c.voice.piper_noise_scale, c.voice.piper_noise_w),
+        (Some(0.0), Some(0.5))
+    );
 }
 
 #[test]

@@ -170,7 +170,15 @@ pub struct Synthesizer {
     length_scale: f32,
     voice: PathBuf,
     ort_version: String,
+    /// Piper's `noise_scale` and `noise_w` (`None`: the voice's own). Piper draws random
+    /// noise inside the model on every call, so the same sentence never sounds quite the
+    /// same twice; 0 and 0 make it speak identically every time (tests, comparisons).
+    noise_scale: Option<f32>,
+    noise_w: Option<f32>,
 }
+
+/// The largest `noise_scale` / `noise_w` accepted (Piper's voices use 0.667 and 0.8).
+pub const MAX_NOISE: f32 = 2.0;
 
 impl std::fmt::Debug for Synthesizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,6 +222,8 @@ impl Synthesizer {
             length_scale,
             voice: onnx,
             ort_version: version.text,
+            noise_scale: None,
+            noise_w: None,
         };
         synth.synthesize("Hi.")?;
         tracing::info!(
@@ -223,6 +233,16 @@ impl Synthesizer {
             "Piper voice loaded"
         );
         Ok(synth)
+    }
+
+    /// Sets Piper's variation: `noise_scale` (intonation) and `noise_w` (phoneme lengths),
+    /// each `None` for the voice's own value, else clamped to `0.0..=MAX_NOISE` (a
+    /// non-finite value counts as `None`). `Some(0.0), Some(0.0)`: the same text gives
+    /// the same audio on every call.
+    pub fn set_noise(&mut self, noise_scale: Option<f32>, noise_w: Option<f32>) {
+        let bound = |v: Option<f32>| v.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, MAX_NOISE));
+        self.noise_scale = bound(noise_scale);
+        self.noise_w = bound(noise_w);
     }
 
     /// The voice's output rate (22,050 Hz for medium voices).
@@ -267,7 +287,14 @@ impl Synthesizer {
             .lock()
             .map_err(|_| VoiceError::Synthesize("a previous synthesis panicked".into()))?;
         let (samples, rate) = piper
-            .create(text, false, None, Some(length_scale), None, None)
+            .create(
+                text,
+                false,
+                None,
+                Some(length_scale),
+                self.noise_scale,
+                self.noise_w,
+            )
             .map_err(|e| {
                 let msg = e.to_string();
                 if msg.contains("eSpeak") {

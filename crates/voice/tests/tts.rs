@@ -65,3 +65,28 @@ fn missing_voice_or_runtime_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// Piper draws noise inside the model on every call: by default the same sentence comes
+/// out different each time (its length too). With no noise it is the same audio every
+/// time, which is what lets a test compare the bot's speech with a file of the same words.
+#[test]
+fn without_noise_the_same_text_gives_the_same_audio() {
+    let text = "Thorin attacks Goblin with the Longsword (10) but misses.";
+    let mut synth =
+        Synthesizer::load(common::model(Kind::Piper), common::model(Kind::OnnxRuntime)).unwrap();
+    synth.set_noise(Some(0.0), Some(0.0));
+    let a = synth.synthesize(text).unwrap();
+    let b = synth.synthesize(text).unwrap();
+    assert!(a.seconds() > 1.0, "{} s", a.seconds());
+    assert_eq!(a.samples_f32.len(), b.samples_f32.len());
+    let worst = a
+        .samples_f32
+        .iter()
+        .zip(&b.samples_f32)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "largest sample difference {worst}");
+    // Out-of-range settings are bounded, not passed to the model.
+    synth.set_noise(Some(f32::INFINITY), Some(1e9));
+    assert!(synth.synthesize("Hi.").unwrap().seconds() > 0.1);
+}

@@ -56,6 +56,8 @@ pub struct Engines {
     pub speaker: Arc<Speaker>,
     pub default_voice: Arc<Synthesizer>,
     ort: PathBuf,
+    /// Piper's noise settings (`voice.piper_noise_*`), for every voice loaded.
+    noise: (Option<f32>, Option<f32>),
     voices: Mutex<HashMap<PathBuf, Arc<Synthesizer>>>,
 }
 
@@ -71,10 +73,15 @@ impl Engines {
         if let Some(s) = self.voices.lock().expect("voices poisoned").get(path) {
             return Ok(s.clone());
         }
-        let (p, ort) = (path.to_path_buf(), self.ort.clone());
-        let synth = run_low_priority("voice-load", move || Synthesizer::load(&p, &ort))
-            .await?
-            .map_err(|e| e.to_string())?;
+        let (p, ort, noise) = (path.to_path_buf(), self.ort.clone(), self.noise);
+        let synth = run_low_priority("voice-load", move || {
+            Synthesizer::load(&p, &ort).map(|mut s| {
+                s.set_noise(noise.0, noise.1);
+                s
+            })
+        })
+        .await?
+        .map_err(|e| e.to_string())?;
         let synth = Arc::new(synth);
         self.voices
             .lock()
@@ -543,12 +550,14 @@ async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
     // encoder, the receive workers), which must run every 20 ms while a sentence plays.
     let threads = (cpus.saturating_sub(1) / workers).clamp(1, 4);
     let started = Instant::now();
+    let noise = (inner.config.piper_noise_scale, inner.config.piper_noise_w);
     // Loaded on a low-priority thread: ONNX Runtime starts its compute threads here, and
     // they inherit it (see dicebard_voice::priority).
     let (transcriber, synth) = run_low_priority("voice-load", move || {
         let t =
             Transcriber::load_with_states(&whisper, threads, workers).map_err(|e| e.to_string())?;
-        let s = Synthesizer::load(&piper, &ort).map_err(|e| e.to_string())?;
+        let mut s = Synthesizer::load(&piper, &ort).map_err(|e| e.to_string())?;
+        s.set_noise(noise.0, noise.1);
         Ok::<_, String>((t, s))
     })
     .await??;
@@ -575,6 +584,7 @@ async fn load_engines(inner: &Inner) -> Result<Arc<Engines>, String> {
         speaker,
         default_voice: Arc::new(synth),
         ort,
+        noise,
         voices: Mutex::new(HashMap::new()),
     }))
 }
