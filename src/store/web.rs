@@ -156,6 +156,24 @@ impl Store {
         Ok(Some((invite, session)))
     }
 
+    /// The invite with this hash if it may still be used at `now_ms` (unused, not revoked,
+    /// not expired), without using it.
+    pub async fn live_invite(
+        &self,
+        token_hash: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<Option<InviteRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, campaign_id, role, player_id, name, created_at, expires_at              FROM web_invites WHERE token_hash = $1 AND used_at IS NULL              AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(&token_hash[..])
+        .bind(now_ms)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(|e| self.db_err(e))?;
+        Ok(row.as_ref().map(invite_from_row))
+    }
+
     /// The live session with this hash at `now_ms` (not revoked, not expired).
     pub async fn web_session(
         &self,

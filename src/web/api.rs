@@ -183,8 +183,11 @@ fn join_refused(status: StatusCode, msg: &'static str) -> Response {
         .into_response()
 }
 
-/// `GET /join/{secret}`: the link's secret, once, for a session cookie.
-pub async fn join(
+/// `GET /join/{secret}`: a page with one button that joins (a `POST` to the same URL).
+/// Opening a link uses nothing: chat apps and mail scanners fetch links to preview them,
+/// and would otherwise spend a one-time link before its player taps it. A used, revoked,
+/// expired or made-up link is refused here already, and counts against the address.
+pub async fn join_page(
     State(state): State<WebState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(secret): Path<String>,
@@ -195,11 +198,111 @@ pub async fn join(
             "Too many join attempts from this address. Wait a minute and try again.",
         );
     }
-    const USED: &str = "This link has been used or has expired. Ask the GM for a new one.";
+    let Some(token) = auth::decode(&secret) else {
+        state.hub.join_refused(peer.ip());
+        return join_refused(StatusCode::FORBIDDEN, LINK_USED);
+    };
+    let invite = match state
+        .store()
+        .live_invite(&auth::hash(&token), now_ms() as i64)
+        .await
+    {
+        Ok(Some(i)) => i,
+        Ok(None) => {
+            state.hub.join_refused(peer.ip());
+            return join_refused(StatusCode::FORBIDDEN, LINK_USED);
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let campaign = match state.store().campaign(invite.campaign_id).await {
+        Ok(Some(c)) => c.name,
+        _ => "a dicebard table".to_string(),
+    };
+    let who = match (invite.role.as_str(), invite.name.as_deref()) {
+        ("gm", _) => "as its game master".to_string(),
+        ("display", _) => "as the table's shared screen".to_string(),
+        (_, Some(name)) => format!("as {name}"),
+        _ => "as a player".to_string(),
+    };
+    let html = JOIN_PAGE
+        .replace("{campaign}", &html_escape(&campaign))
+        .replace("{who}", &html_escape(&who))
+        .replace("{secret}", &html_escape(&secret));
+    let mut res = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Its Join button's POST must carry this site's Origin (a no-referrer page's form
+    // sends `Origin: null`); nothing leaves for another site either way.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
+}
+
+const LINK_USED: &str = "This link has been used or has expired. Ask the GM for a new one.";
+
+const JOIN_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Join {campaign}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body class="join"><main>
+<h1>{campaign}</h1>
+<p>You are invited to join {who}. The link works once: after this, this phone stays in.</p>
+<form method="post" action="/join/{secret}">
+<button id="join" class="primary" type="submit" autofocus>Join the table</button>
+</form>
+</main></body></html>
+"#;
+
+/// Escapes text for HTML element content and quoted attributes.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `POST /join/{secret}` (the join page's button, same origin only): the link's secret,
+/// once, for a session cookie.
+pub async fn join(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(secret): Path<String>,
+) -> Response {
+    // Same origin only: another site's form must not sign a visitor into a session of
+    // its choosing.
+    if !auth::same_origin(&headers, state.public_origin.as_deref()) {
+        return join_refused(
+            StatusCode::FORBIDDEN,
+            "Open the join link itself and tap Join.",
+        );
+    }
+    if !state.hub.may_join(peer.ip()) {
+        return join_refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many join attempts from this address. Wait a minute and try again.",
+        );
+    }
     let Some(token) = auth::decode(&secret) else {
         state.hub.join_refused(peer.ip());
         tracing::info!("a malformed join link was refused");
-        return join_refused(StatusCode::FORBIDDEN, USED);
+        return join_refused(StatusCode::FORBIDDEN, LINK_USED);
     };
     let token_hash = auth::hash(&token);
     let Ok(session_secret) = auth::random_secret() else {
@@ -220,7 +323,7 @@ pub async fn join(
         Ok(None) => {
             state.hub.join_refused(peer.ip());
             tracing::info!(link = %auth::hash_prefix(&token_hash), "a used, expired or unknown join link was refused");
-            return join_refused(StatusCode::FORBIDDEN, USED);
+            return join_refused(StatusCode::FORBIDDEN, LINK_USED);
         }
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -85,7 +85,7 @@ pub fn router(state: WebState) -> Router {
             "/static/app.css",
             get(|| asset(include_str!("../../web/app.css"), "text/css; charset=utf-8")),
         )
-        .route("/join/{secret}", get(api::join))
+        .route("/join/{secret}", get(api::join_page).post(api::join))
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/sheet", get(api::sheet))
@@ -129,7 +129,11 @@ async fn asset(body: &'static str, ty: &'static str) -> Response {
 /// our own scripts.
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // No Referer leaves a page, except where a page says otherwise (the join page: a
+    // browser sends `Origin: null` on a form POST from a no-referrer page).
+    if !h.contains_key("referrer-policy") {
+        h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

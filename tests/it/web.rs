@@ -97,6 +97,53 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
     assert!(inv["qr_svg"].as_str().unwrap().contains("<svg"));
     let url = inv["url"].as_str().unwrap();
     let ana_link = url.to_string();
+    // A chat app previewing the link (a GET, as Discord's and Slack's unfurlers do) sees
+    // the Join page and uses nothing; a POST without this site's Origin joins nothing.
+    for _ in 0..2 {
+        let res = web
+            .http
+            .get(url)
+            .header("user-agent", "Mozilla/5.0 (compatible; Discordbot/2.0)")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers().get("set-cookie").is_none());
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("Join the table") && html.contains("as Ana"),
+            "{html}"
+        );
+    }
+    for origin in [None, Some("http://evil.example")] {
+        let mut req = web.http.post(url);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin:?}");
+        assert!(res.headers().get("set-cookie").is_none());
+    }
+    // Text from the GM is escaped on the page.
+    let (_, odd) = web
+        .post(
+            "/api/v1/invites",
+            &gm,
+            json!({"role": "player", "name": "Bo\"><i>x"}),
+        )
+        .await;
+    if let Some(odd_url) = odd["url"].as_str() {
+        let html = web
+            .http
+            .get(odd_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("<i>x"), "{html}");
+    }
     let (s, ana, loc, _) = web.open_link(url).await;
     assert_eq!((s, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/play")));
     let ana = ana.unwrap();

@@ -164,7 +164,15 @@ impl Gm {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let res = http.get(link).send().await.expect("open the GM link");
+        // The link's page, then its Join button (a same-origin POST).
+        let page = http.get(link).send().await.expect("open the GM link");
+        assert_eq!(page.status(), reqwest::StatusCode::OK, "the GM link's page");
+        let res = http
+            .post(link)
+            .header("origin", base)
+            .send()
+            .await
+            .expect("join with the GM link");
         assert!(
             res.status().is_redirection(),
             "the GM link answered {}",
@@ -279,7 +287,7 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     let shot = |n: &str| format!("phone/{n}");
 
     // 1. The link: exchanged for a cookie, the secret gone from the address bar.
-    b.navigate(&link).await;
+    b.join(&link).await;
     b.wait_for(&shown("create-form"), "the character form")
         .await;
     let path = b.eval("location.pathname + location.search").await;
@@ -490,7 +498,7 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     let (status, tv) = gm.post("/invites", json!({"role": "display"})).await;
     assert_eq!(status, 201, "display invite: {tv}");
     let mut tvb = Browser::launch_sized((1280, 720)).await;
-    tvb.navigate(tv["url"].as_str().expect("display url")).await;
+    tvb.join(tv["url"].as_str().expect("display url")).await;
     assert_eq!(tvb.eval("location.pathname").await, json!("/tv"));
     tvb.wait_for(
         "document.getElementById('party').textContent.includes('Thorin')",
@@ -536,7 +544,7 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
     let (status, gmi) = gm.post("/invites", json!({"role": "gm"})).await;
     assert_eq!(status, 201, "GM invite: {gmi}");
     let mut gmb = Browser::launch_sized((1280, 900)).await;
-    gmb.navigate(gmi["url"].as_str().expect("GM url")).await;
+    gmb.join(gmi["url"].as_str().expect("GM url")).await;
     assert_eq!(gmb.eval("location.pathname").await, json!("/gm"));
     gmb.wait_for(
         "Array.from(document.querySelectorAll('#feed li.to-player')).some(li => li.textContent.includes('scratching'))",
@@ -678,7 +686,7 @@ async fn llm_narration_streams_onto_the_phone() {
     assert_eq!(status, 201, "player invite: {invite}");
 
     let mut b = Browser::launch().await;
-    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.join(invite["url"].as_str().unwrap()).await;
     b.wait_for(&shown("create-form"), "the character form")
         .await;
     b.type_into("#cc-name", "Thorin").await;
@@ -719,7 +727,7 @@ async fn a_wizard_casts_from_the_quick_buttons_and_sees_a_refusal() {
     assert_eq!(status, 201, "player invite: {invite}");
 
     let mut b = Browser::launch().await;
-    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.join(invite["url"].as_str().unwrap()).await;
     b.wait_for(&shown("create-form"), "the character form")
         .await;
     // Level 10: more hit points than an ogre can take in one turn, whatever the dice.

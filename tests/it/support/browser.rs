@@ -259,6 +259,21 @@ impl Browser {
             .await;
     }
 
+    /// Opens a join link and taps Join, as a person does; waits until the page it leads to
+    /// has loaded.
+    pub async fn join(&mut self, link: &str) {
+        self.navigate(link).await;
+        self.wait_for("!!document.getElementById('join')", "the Join button")
+            .await;
+        self.eval("document.getElementById('join').click(), true")
+            .await;
+        self.wait_for(
+            "!location.pathname.startsWith('/join') && document.readyState === 'complete'",
+            "the page the link leads to",
+        )
+        .await;
+    }
+
     /// Evaluates a JS expression in the page (promises awaited) and returns its value.
     /// An exception fails the test with the page's message.
     pub async fn eval(&mut self, expr: &str) -> Value {

@@ -128,12 +128,26 @@ impl Web {
         &self.base
     }
 
-    /// Opens a join link: (status, cookie, Location, the raw Set-Cookie).
+    /// Opens a join link as a browser does and taps Join: the `GET` (a page with the
+    /// button; a refused link stops here), then the page's same-origin `POST`.
+    /// (status, cookie, Location, the raw Set-Cookie).
     pub async fn open_link(
         &self,
         url: &str,
     ) -> (StatusCode, Option<Cookie>, Option<String>, String) {
-        let res = self.http.get(url).send().await.expect("GET join link");
+        let page = self.http.get(url).send().await.expect("GET join link");
+        if page.status() != StatusCode::OK {
+            return (page.status(), None, None, String::new());
+        }
+        let html = page.text().await.expect("the join page");
+        assert!(html.contains("id=\"join\""), "no Join button: {html}");
+        let res = self
+            .http
+            .post(url)
+            .header("origin", self.origin())
+            .send()
+            .await
+            .expect("POST join link");
         let status = res.status();
         let set = res
             .headers()
