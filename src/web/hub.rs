@@ -1,5 +1,6 @@
 //! Shared state of the web front end that is not in the store: who is connected
-//! (presence), sessions ended while their sockets are open (kicks), and rate limits.
+//! (presence messages), the serialised feed items, and rate limits. Kicks come from the
+//! table's door ([`crate::table::Table::kicks`]), whichever front end made them.
 
 use super::auth::{Role, Session};
 use crate::feed::FeedItem;
@@ -42,8 +43,6 @@ struct Limits {
 }
 
 pub struct Hub {
-    /// Ids of sessions that were ended; every socket checks whether it is one of them.
-    kicks: broadcast::Sender<i64>,
     /// Presence messages (serialised once), by campaign.
     presence_tx: broadcast::Sender<(i64, Arc<str>)>,
     presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
@@ -64,7 +63,6 @@ const TEXT_CACHE: usize = 4096;
 impl Default for Hub {
     fn default() -> Self {
         Hub {
-            kicks: broadcast::channel(256).0,
             presence_tx: broadcast::channel(256).0,
             presence: Mutex::default(),
             limits: Mutex::default(),
@@ -88,17 +86,6 @@ impl Hub {
         }
         texts.insert(key, t.clone());
         t
-    }
-
-    pub fn kicks(&self) -> broadcast::Receiver<i64> {
-        self.kicks.subscribe()
-    }
-
-    /// Tells every socket of these sessions to close.
-    pub fn kick(&self, sessions: &[i64]) {
-        for id in sessions {
-            let _ = self.kicks.send(*id);
-        }
     }
 
     pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {

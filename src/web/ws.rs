@@ -114,7 +114,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
         }
         let _ = sink.close().await;
     });
-    let mut kicks = state.hub.kicks();
+    let mut kicks = state.table.kicks();
     let mut presence = state.hub.presence();
     let mut closing = state.hub.closing.subscribe();
     let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
@@ -226,6 +226,9 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
     if let Some(p) = pump.take() {
         p.abort();
         state.hub.leave(&s);
+        state
+            .table
+            .disconnected(s.campaign_id, "web", s.role, s.player.as_ref());
     }
     if let Some((e, c)) = farewell {
         // Past a full queue: these two must go out, so wait (briefly) for room.
@@ -270,6 +273,13 @@ async fn start(
         }
     };
     let here = state.hub.join(s);
+    state.table.connected(
+        s.campaign_id,
+        "web",
+        s.role,
+        s.player.as_ref(),
+        s.name.as_deref(),
+    );
     let _ = out.try_send(msg(&here));
     Ok(tokio::spawn(pump(
         state.clone(),

@@ -17,6 +17,7 @@ mod llm_narrator;
 mod llm_providers;
 mod shutdown;
 mod store;
+mod table;
 mod terminal;
 mod terminal_llm;
 mod tidy;
