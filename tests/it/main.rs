@@ -20,6 +20,7 @@ mod store;
 mod table;
 mod terminal;
 mod terminal_llm;
+mod terminal_table;
 mod tidy;
 mod voice_e2e;
 mod voice_heard;
