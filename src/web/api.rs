@@ -763,6 +763,33 @@ pub async fn characters(
     Ok(submit(&state, &s, &player, Action::CreateCharacter { spec }).await)
 }
 
+/// `POST /api/v1/characters/import`: the body is a character export (Discord's
+/// `/character export` file), read and checked exactly as `/character import` reads
+/// it; the engine decides whether it may be played here.
+pub async fn import_character(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let (s, player) = actor(&state, &headers).await?;
+    let b = body::<Value>(b)?;
+    let export: dicebard_engine::character::CharacterExport = serde_json::from_value(b)
+        .map_err(|e| {
+            let mut m = e.to_string();
+            m.truncate(200);
+            ApiError::bad_request(format!("That is not a dicebard character file: {m}"))
+        })?;
+    Ok(submit(
+        &state,
+        &s,
+        &player,
+        Action::ImportCharacter {
+            export: Box::new(export),
+        },
+    )
+    .await)
+}
+
 // ---- GM ------------------------------------------------------------------------------
 
 /// A new link as the answer of `POST /invites` (with the secret's URL and QR code;

@@ -104,6 +104,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/events", get(api::events))
         .route("/api/v1/actions", post(api::actions))
         .route("/api/v1/characters", post(api::characters))
+        .route("/api/v1/characters/import", post(api::import_character))
         .route(
             "/api/v1/invites",
             post(api::create_invite).get(api::list_invites),
