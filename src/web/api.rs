@@ -678,17 +678,28 @@ pub async fn actions(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let (s, player) = actor(&state, &headers).await?;
+    act_on(&state, &s, &player, b).await
+}
+
+/// An action's body, read and done for `player` of session `s` (who may act and is
+/// within the rate limit).
+pub(crate) async fn act_on(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let req: ActionReq = body(b)?;
     match to_action(req)? {
-        Ok(action) => Ok(submit(&state, &s, &player, action).await),
+        Ok(action) => Ok(submit(state, s, player, action).await),
         Err(free) => {
             let outcome = act_free_text(
                 &state.coordinator,
                 &state.gm.intent,
                 s.campaign_id,
-                &player,
+                player,
                 &free,
-                Origin::new(Source::Web, &player),
+                Origin::new(Source::Web, player),
                 true,
             )
             .await;
@@ -741,6 +752,16 @@ pub async fn characters(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let (s, player) = actor(&state, &headers).await?;
+    create_character(&state, &s, &player, b).await
+}
+
+/// A character form's body, made into `player`'s character.
+pub(crate) async fn create_character(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let req: CharacterReq = body(b)?;
     let mut spec = CharacterSpec::quick(
         &name(&req.name)?,
@@ -760,7 +781,7 @@ pub async fn characters(
         }
     };
     spec.level = req.level.unwrap_or(1);
-    Ok(submit(&state, &s, &player, Action::CreateCharacter { spec }).await)
+    Ok(submit(state, s, player, Action::CreateCharacter { spec }).await)
 }
 
 /// `POST /api/v1/characters/import`: the body is a character export (Discord's
@@ -772,6 +793,16 @@ pub async fn import_character(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let (s, player) = actor(&state, &headers).await?;
+    import_body(&state, &s, &player, b).await
+}
+
+/// A character export's body, imported as `player`'s character.
+pub(crate) async fn import_body(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let b = body::<Value>(b)?;
     let export: dicebard_engine::character::CharacterExport = serde_json::from_value(b)
         .map_err(|e| {
@@ -780,9 +811,9 @@ pub async fn import_character(
             ApiError::bad_request(format!("That is not a dicebard character file: {m}"))
         })?;
     Ok(submit(
-        &state,
-        &s,
-        &player,
+        state,
+        s,
+        player,
         Action::ImportCharacter {
             export: Box::new(export),
         },

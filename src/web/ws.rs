@@ -58,9 +58,9 @@ pub async fn upgrade(
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMsg {
+pub(crate) enum ClientMsg {
     Hello {
         v: u32,
         #[serde(default)]
@@ -70,6 +70,12 @@ enum ClientMsg {
         #[serde(default)]
         nonce: Value,
     },
+}
+
+/// A client's text frame as a protocol message; `None` for anything else (answered
+/// with `bad_message`).
+pub(crate) fn parse_client(text: &str) -> Option<ClientMsg> {
+    serde_json::from_str(text).ok()
 }
 
 fn msg(v: &Value) -> Message {
@@ -146,18 +152,18 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                     }
                     _ => continue,
                 };
-                match serde_json::from_str::<ClientMsg>(text) {
-                    Ok(ClientMsg::Ping { nonce }) => {
+                match parse_client(text) {
+                    Some(ClientMsg::Ping { nonce }) => {
                         let _ = out.try_send(msg(&json!({"type": "pong", "nonce": nonce})));
                     }
-                    Ok(ClientMsg::Hello { v, .. }) if v != 1 => {
+                    Some(ClientMsg::Hello { v, .. }) if v != 1 => {
                         farewell = Some((
                             error("unsupported_version", "This server speaks protocol version 1."),
                             close(1002, "unsupported version"),
                         ));
                         break;
                     }
-                    Ok(ClientMsg::Hello { last, .. }) => {
+                    Some(ClientMsg::Hello { last, .. }) => {
                         if pump.is_some() {
                             let _ = out.try_send(error("bad_message", "hello was already said."));
                             continue;
@@ -173,7 +179,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                             }
                         }
                     }
-                    Err(_) => {
+                    None => {
                         let _ = out.try_send(error(
                             "bad_message",
                             "Expected a JSON message with a \"type\": hello or ping.",
@@ -243,7 +249,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
 }
 
 /// Answers `hello`: `welcome`, a snapshot when needed, presence; then starts the pump.
-async fn start(
+pub(crate) async fn start(
     state: &WebState,
     s: &Session,
     last: Option<FeedCursor>,

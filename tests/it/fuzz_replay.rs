@@ -104,3 +104,13 @@ fn config_toml_corpus() {
         dicebard::config::fuzzing::toml,
     );
 }
+
+#[test]
+fn web_frames_corpus() {
+    replay(
+        "web_frames",
+        1_500,
+        b"{}[]\":,0123456789 abcdefghiklmnoprstuvy_.&=",
+        |t| dicebard::web::fuzzing::frames(t.as_bytes()),
+    );
+}
