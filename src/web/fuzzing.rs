@@ -178,6 +178,20 @@ async fn frame(w: &World, s: &Session, text: &str) {
     }
 }
 
+/// Events in the fuzz campaign's log so far: a replay checks that its inputs reached
+/// the rules (a target whose every input bounced off a parser would test little).
+pub fn events_committed() -> u64 {
+    let w = world();
+    w.rt.block_on(async {
+        w.state
+            .coordinator
+            .snapshot(w.gm.campaign_id)
+            .await
+            .map(|s| s.seq)
+            .unwrap_or(0)
+    })
+}
+
 /// One fuzz input (see the module doc).
 pub fn frames(data: &[u8]) {
     let Some((&sel, rest)) = data.split_first() else {
