@@ -55,7 +55,10 @@ pub async fn web_beside(
     gm: &GameMaster,
 ) -> anyhow::Result<(
     crate::table::Table,
-    (crate::shutdown::ShutdownTrigger, tokio::task::JoinHandle<()>),
+    (
+        crate::shutdown::ShutdownTrigger,
+        tokio::task::JoinHandle<()>,
+    ),
 )> {
     let table = crate::table::Table::new(coord.clone());
     let bound = crate::web::bind(config, lan).await?;
@@ -68,11 +71,10 @@ pub async fn web_beside(
     let task = tokio::spawn({
         let (table, feeds, gm) = (table.clone(), feeds.clone(), gm.clone());
         async move {
-            if let Err(e) =
-                crate::web::serve_bound(bound, table, feeds, gm, options, async move {
-                    stop.wait().await
-                })
-                .await
+            if let Err(e) = crate::web::serve_bound(bound, table, feeds, gm, options, async move {
+                stop.wait().await
+            })
+            .await
             {
                 tracing::warn!(error = %e, "the web table stopped");
             }

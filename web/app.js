@@ -170,7 +170,10 @@
         onItem(msg);
         break;
       case 'presence':
-        if (Array.isArray(msg.online)) {
+        if (msg.event === 'here_more' && Array.isArray(msg.online)) {
+          // A big table's `here` comes in pages: the rest are appended.
+          S.online = S.online.concat(msg.online);
+        } else if (Array.isArray(msg.online)) {
           S.online = msg.online;
         } else if (msg.who) {
           // A big table: `who` is a diff to the list `here` gave (protocol, presence).

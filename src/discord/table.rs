@@ -51,7 +51,9 @@ async fn display_name(ctx: Context<'_>, user: &serenity::User) -> String {
     {
         return m.display_name().to_string();
     }
-    user.global_name.clone().unwrap_or_else(|| user.name.clone())
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
 }
 
 /// The link, privately, with its QR code as a PNG attachment.
@@ -61,7 +63,8 @@ async fn send_link(ctx: Context<'_>, what: &str, invite: &Invite) -> Result<(), 
         "{what} — works once, for {hours} h. Open it on the phone or scan the code:\n{}",
         invite.url
     );
-    let mut reply = poise::CreateReply::default().content(render::clamp(&text, render::MAX_CONTENT));
+    let mut reply =
+        poise::CreateReply::default().content(render::clamp(&text, render::MAX_CONTENT));
     if let Some(png) = crate::table::qr::png(&invite.url) {
         reply = reply.attachment(serenity::CreateAttachment::bytes(png, "table-link.png"));
     }
@@ -188,7 +191,9 @@ pub async fn table_kick(
             };
             ephemeral(
                 ctx,
-                format!("Kicked {who} from the phone table: {n} session(s) ended, unused links revoked."),
+                format!(
+                    "Kicked {who} from the phone table: {n} session(s) ended, unused links revoked."
+                ),
             )
             .await
         }

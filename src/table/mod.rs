@@ -235,12 +235,14 @@ pub struct Seat {
 }
 
 type SeatKey = (&'static str, Role, Option<PlayerId>);
+/// A campaign's seats with open connections: name and how many connections.
+type Seats = BTreeMap<SeatKey, (Option<String>, u32)>;
 
 struct Inner {
     coordinator: Coordinator,
     base_url: RwLock<Option<Arc<str>>>,
     kicks: broadcast::Sender<i64>,
-    presence: Mutex<HashMap<i64, BTreeMap<SeatKey, (Option<String>, u32)>>>,
+    presence: Mutex<HashMap<i64, Seats>>,
 }
 
 /// The table's door (see the module doc). Cheap to clone; one per process.
@@ -279,7 +281,8 @@ impl Table {
     /// Where links lead: the web server's base URL (`http://host:port`), once it
     /// listens.
     pub fn set_base_url(&self, url: &str) {
-        *self.0.base_url.write().expect("base url poisoned") = Some(url.trim_end_matches('/').into());
+        *self.0.base_url.write().expect("base url poisoned") =
+            Some(url.trim_end_matches('/').into());
     }
 
     pub fn base_url(&self) -> Option<Arc<str>> {
@@ -328,33 +331,34 @@ impl Table {
         };
         // Who the link seats; `None` for a display, and for a new player (named after
         // the link's id below).
-        let player = match (req.role, req.player) {
-            (Role::Display, _) => None,
-            (Role::Gm, Some(p)) => Some(p),
-            (Role::Gm, None) => match by {
-                By::Player(p) if by_gm => Some(p.clone()),
-                _ => Some(state.gm.clone().ok_or_else(|| {
-                    TableError::BadRequest("This campaign has no GM.".into())
-                })?),
-            },
-            (Role::Player, Some(p)) => {
-                if !state.players.contains_key(&p) && name.is_none() {
-                    return Err(TableError::BadRequest(
-                        "No such player in this campaign.".into(),
-                    ));
+        let player =
+            match (req.role, req.player) {
+                (Role::Display, _) => None,
+                (Role::Gm, Some(p)) => Some(p),
+                (Role::Gm, None) => match by {
+                    By::Player(p) if by_gm => Some(p.clone()),
+                    _ => Some(state.gm.clone().ok_or_else(|| {
+                        TableError::BadRequest("This campaign has no GM.".into())
+                    })?),
+                },
+                (Role::Player, Some(p)) => {
+                    if !state.players.contains_key(&p) && name.is_none() {
+                        return Err(TableError::BadRequest(
+                            "No such player in this campaign.".into(),
+                        ));
+                    }
+                    Some(p)
                 }
-                Some(p)
-            }
-            (Role::Player, None) => match by {
-                By::Player(p) if !by_gm => Some(p.clone()),
-                _ if name.is_none() => {
-                    return Err(TableError::BadRequest(
-                        "A player's link needs a name (a new player) or a player.".into(),
-                    ));
-                }
-                _ => None,
-            },
-        };
+                (Role::Player, None) => match by {
+                    By::Player(p) if !by_gm => Some(p.clone()),
+                    _ if name.is_none() => {
+                        return Err(TableError::BadRequest(
+                            "A player's link needs a name (a new player) or a player.".into(),
+                        ));
+                    }
+                    _ => None,
+                },
+            };
         let base = self.base_url().ok_or(TableError::NotServing)?;
         let secret = secret::random_secret().map_err(|e| TableError::Internal(e.to_string()))?;
         let now = now_ms();
@@ -432,7 +436,11 @@ impl Table {
         for id in &ids {
             let _ = self.0.kicks.send(*id);
         }
-        tracing::info!(campaign, sessions = ids.len(), "player kicked from the web table");
+        tracing::info!(
+            campaign,
+            sessions = ids.len(),
+            "player kicked from the web table"
+        );
         Ok(ids.len())
     }
 
@@ -540,7 +548,10 @@ impl Table {
         }
         let mut by_front: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (p, info) in &state.players {
-            by_front.entry(front_end_of(p)).or_default().push(&info.name);
+            by_front
+                .entry(front_end_of(p))
+                .or_default()
+                .push(&info.name);
         }
         for (front, names) in by_front {
             lines.push(format!("Seated through {front}: {}", names.join(", ")));
@@ -556,7 +567,11 @@ mod tests {
     fn state() -> CampaignState {
         let mut s = CampaignState::new(Arc::new(dicebard_srd::catalog().clone()));
         s.gm = Some(PlayerId::new("discord:1"));
-        for (id, name) in [("discord:1", "Alice"), ("discord:2", "Bob"), ("web:3", "Ana")] {
+        for (id, name) in [
+            ("discord:1", "Alice"),
+            ("discord:2", "Bob"),
+            ("web:3", "Ana"),
+        ] {
             s.players.insert(
                 PlayerId::new(id),
                 dicebard_engine::state::PlayerInfo {

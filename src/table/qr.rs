@@ -1,8 +1,8 @@
 //! QR codes for join links: SVG for pages and API answers, PNG for chat attachments
 //! (Discord), Unicode blocks for the terminal.
 
-use qrcode::{Color, QrCode};
 use qrcode::render::{svg, unicode};
+use qrcode::{Color, QrCode};
 
 /// An SVG QR code of `text` (`None` if it is too long for a QR code).
 pub fn svg(text: &str) -> Option<String> {
@@ -72,7 +72,11 @@ pub fn png(text: &str) -> Option<Vec<u8>> {
     // Bit depth 1, greyscale, deflate, no filter method beyond the standard, no interlace.
     ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (ty, data) in [(b"IHDR", &ihdr[..]), (b"IDAT", &idat[..]), (b"IEND", &[][..])] {
+    for (ty, data) in [
+        (b"IHDR", &ihdr[..]),
+        (b"IDAT", &idat[..]),
+        (b"IEND", &[][..]),
+    ] {
         out.extend_from_slice(&u32::try_from(data.len()).ok()?.to_be_bytes());
         let mut crc = crc32fast::Hasher::new();
         crc.update(ty);

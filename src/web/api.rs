@@ -804,8 +804,8 @@ pub(crate) async fn import_body(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let b = body::<Value>(b)?;
-    let export: dicebard_engine::character::CharacterExport = serde_json::from_value(b)
-        .map_err(|e| {
+    let export: dicebard_engine::character::CharacterExport =
+        serde_json::from_value(b).map_err(|e| {
             let mut m = e.to_string();
             m.truncate(200);
             ApiError::bad_request(format!("That is not a dicebard character file: {m}"))

@@ -39,7 +39,10 @@ struct World {
 
 fn headers(cookie: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(header::COOKIE, HeaderValue::from_str(cookie).expect("a cookie"));
+    h.insert(
+        header::COOKIE,
+        HeaderValue::from_str(cookie).expect("a cookie"),
+    );
     h.insert(header::ORIGIN, HeaderValue::from_static(BASE));
     h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:1"));
     h
@@ -112,7 +115,8 @@ fn world() -> &'static World {
             let (_, display) = join(&state, campaign, Role::Display, "TV").await;
             let ana = player.player.clone().expect("Ana's id");
             let body = br#"{"name":"Thorin","class":"fighter","race":"dwarf","level":3}"#;
-            let _ = api::create_character(&state, &player, &ana, Ok(Bytes::from_static(body))).await;
+            let _ =
+                api::create_character(&state, &player, &ana, Ok(Bytes::from_static(body))).await;
             let gm_id = gm.player.clone().expect("the GM's id");
             let fight = br#"{"kind":"fight","monsters":"2 goblin"}"#;
             let _ = api::act_on(&state, &gm, &gm_id, Ok(Bytes::from_static(fight))).await;
@@ -214,7 +218,10 @@ pub fn frames(data: &[u8]) {
                     frame(w, &w.display, t).await;
                 }
             }
-            2 => checked(api::act_on(&w.state, &w.player, &ana, body()).await, "action"),
+            2 => checked(
+                api::act_on(&w.state, &w.player, &ana, body()).await,
+                "action",
+            ),
             3 => checked(api::act_on(&w.state, &w.gm, &gm, body()).await, "GM action"),
             4 => checked(
                 api::create_character(&w.state, &w.player, &ana, body()).await,
@@ -244,8 +251,8 @@ pub fn frames(data: &[u8]) {
             }
             _ => {
                 let Some(t) = text else { return };
-                let r = api::join(State(w.state.clone()), ConnectInfo(peer()), Path(t.into()))
-                    .await;
+                let r =
+                    api::join(State(w.state.clone()), ConnectInfo(peer()), Path(t.into())).await;
                 check(r.status(), "join");
                 if let Ok(v) = HeaderValue::from_str(t) {
                     let mut h = HeaderMap::new();

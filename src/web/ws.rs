@@ -50,10 +50,12 @@ pub async fn upgrade(
         Err(e) => return e.into_response(),
     };
     // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
-    // each way); messages are written as they come.
+    // each way, and it zero-fills its whole read buffer on every read); clients send
+    // small messages (hello, ping: actions go by REST), and a bigger frame grows it
+    // for that frame. Messages are written as they come.
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, s, socket))
 }
@@ -168,7 +170,9 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                             let _ = out.try_send(error("bad_message", "hello was already said."));
                             continue;
                         }
-                        match start(&state, &s, last, &out).await {
+                        // Boxed: an idle socket's task would otherwise carry the
+                        // state of this once-only call (snapshot, store reads) inline.
+                        match Box::pin(start(&state, &s, last, &out)).await {
                             Ok(task) => pump = Some(task),
                             Err(()) => {
                                 farewell = Some((
@@ -190,11 +194,13 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
             k = kicks.recv() => {
                 let gone = match k {
                     Ok(id) => id == s.id,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !state
-                        .store()
-                        .web_session_live(s.id, view::now_ms() as i64)
-                        .await
-                        .unwrap_or(true),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !Box::pin(
+                        state
+                            .store()
+                            .web_session_live(s.id, view::now_ms() as i64),
+                    )
+                    .await
+                    .unwrap_or(true),
                     Err(_) => false,
                 };
                 if gone {
@@ -286,7 +292,9 @@ pub(crate) async fn start(
         s.player.as_ref(),
         s.name.as_deref(),
     );
-    let _ = out.try_send(msg(&here));
+    for m in &here {
+        let _ = out.try_send(msg(m));
+    }
     Ok(tokio::spawn(pump(
         state.clone(),
         s.clone(),
@@ -323,7 +331,7 @@ async fn pump(
                 let Ok(mut permits) = out.reserve_many(out.max_capacity()).await else {
                     return;
                 };
-                let Ok((cursor, scene)) = api::scene(&state, s.campaign_id).await else {
+                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await else {
                     return;
                 };
                 let cursor = cursor.max(sent);

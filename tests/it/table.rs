@@ -78,7 +78,9 @@ async fn discord_table_commands_invite_list_and_kick_phones() {
         "a PNG image"
     );
     assert!(
-        fake.messages(TABLE).iter().all(|m| !m.text().contains(&url)),
+        fake.messages(TABLE)
+            .iter()
+            .all(|m| !m.text().contains(&url)),
         "the link never reaches the channel"
     );
 

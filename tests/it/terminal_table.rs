@@ -155,7 +155,9 @@ async fn terminal_invites_lists_and_kicks_a_phone() {
 
     let status = infos(&t.json("table"));
     assert!(
-        status.lines().any(|l| l.contains("Ana") && l.contains("web")),
+        status
+            .lines()
+            .any(|l| l.contains("Ana") && l.contains("web")),
         "the phone is listed: {status}"
     );
 
@@ -180,7 +182,10 @@ async fn terminal_invites_lists_and_kicks_a_phone() {
     t.stdin.flush().unwrap();
     let until = std::time::Instant::now() + T;
     while t.child.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < until, "watchdog: quit did not end it");
+        assert!(
+            std::time::Instant::now() < until,
+            "watchdog: quit did not end it"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

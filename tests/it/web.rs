@@ -1148,5 +1148,8 @@ async fn a_phone_imports_a_character_export() {
     assert_eq!(me["character"]["name"], "Brand", "{me}");
     let (_, sheet) = web.get("/api/v1/sheet", Some(&bo)).await;
     assert_eq!(sheet["character"]["name"], "Brand");
-    assert_eq!(sheet["character"]["pc"]["level"], thorin.pc.as_ref().unwrap().level);
+    assert_eq!(
+        sheet["character"]["pc"]["level"],
+        thorin.pc.as_ref().unwrap().level
+    );
 }
