@@ -26,6 +26,28 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 const BASE: &str = "http://127.0.0.1:1";
+/// The fuzz store's directory in the temp dir: this prefix and the process id.
+const PREFIX: &str = "dicebard-web-fuzz-";
+
+/// Removes the stores of earlier processes that have ended (each is under a MiB, but
+/// every test run would leave one).
+fn remove_stale_dirs() {
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
 
 struct World {
     rt: tokio::runtime::Runtime,
@@ -85,8 +107,9 @@ fn world() -> &'static World {
             .enable_all()
             .build()
             .expect("a runtime");
-        let dir = std::env::temp_dir().join(format!("dicebard-web-fuzz-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("{PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        remove_stale_dirs();
         let (state, gm_headers, player_headers, gm, player, display) = rt.block_on(async {
             let mut config = crate::config::Config::default();
             config.storage.data_dir = dir;
