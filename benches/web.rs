@@ -2,8 +2,13 @@
 //! N WebSocket clients on one campaign; for each of many public rolls, the time from
 //! the action being sent (`POST /api/v1/actions`) to the LAST client receiving its
 //! event; and the server's memory per idle connected client (its RSS before and after
-//! the clients connect). Run with `cargo bench --bench web` (1,000 clients, 200 rolls;
-//! DICEBARD_WEB_CLIENTS / DICEBARD_WEB_ROLLS change them); under `cargo test
+//! the clients connect). Then the same number of clients spread over campaigns of 10
+//! (1,000 clients: 100 campaigns; a roll in one campaign → the last of its 10 sockets),
+//! and for each of those clients the time from opening its join link to its first
+//! snapshot (link → cookie → WebSocket → hello → snapshot). Run with
+//! `cargo test --bench web -- --bench` (a debug build, like the tests; `cargo bench`
+//! would build the whole bot optimised) for 1,000 clients and 200 rolls
+//! (DICEBARD_WEB_CLIENTS / DICEBARD_WEB_ROLLS change them); under `cargo test
 //! --all-targets` it runs 20 clients and 5 rolls as a smoke test.
 
 #[path = "../tests/it/support/mod.rs"]
@@ -63,10 +68,8 @@ async fn main() {
         sock.hello(None).await;
         let done = done_tx.clone();
         readers.push(tokio::spawn(async move {
-            while let Some(m) = sock.next().await {
-                if m["type"] == "event" && m["data"]["kind"] == "DiceRolled" {
-                    let _ = done.send((m["seq"].as_u64().unwrap(), Instant::now()));
-                }
+            while let Some(seq) = next_roll(&mut sock).await {
+                let _ = done.send((seq, Instant::now()));
             }
         }));
     }
@@ -106,6 +109,128 @@ async fn main() {
     println!(
         "web: server RSS {before} KiB before, {after} KiB with {clients} idle clients connected: {:.1} KiB per client",
         after.saturating_sub(before) as f64 / clients as f64
+    );
+    for r in readers {
+        r.abort();
+    }
+    drop(table);
+    // A server of its own: memory freed by the sockets above would otherwise be
+    // reused and the per-client figure come out too low.
+    let dir = tempfile::tempdir().unwrap();
+    let table = WebTable::start(dir.path());
+    let gm = table.client().join(&table.gm_link).await;
+    spread(&table, &gm, clients, rolls).await;
+}
+
+/// The seq of the next dice roll event on the socket; `None` when it closes. The
+/// clients share the machine with the server: a message is only scanned for the
+/// event's kind and parsed when it is a roll, so that the figures are the server's
+/// rather than the bench's JSON parsing of every message on 1,000 sockets.
+async fn next_roll(sock: &mut support::web::Sock) -> Option<u64> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match sock.ws.next().await? {
+            Ok(Message::Text(t)) if t.as_str().contains("\"DiceRolled\"") => {
+                let m: serde_json::Value = serde_json::from_str(t.as_str()).ok()?;
+                if m["type"] == "event" {
+                    return m["seq"].as_u64();
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn quantiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
+    v.sort();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99), v[v.len() - 1].as_secs_f64() * 1e3)
+}
+
+/// `clients` clients in campaigns of 10 (a GM-made campaign each, one TV and nine
+/// phones): link opened → first snapshot for each, then `rolls` public rolls round
+/// the campaigns, each timed to the last socket of its campaign.
+async fn spread(table: &WebTable, gm: &support::web::Cookie, clients: usize, rolls: usize) {
+    const PER: usize = 10;
+    let campaigns = clients.div_ceil(PER).max(1);
+    let web = table.client();
+    let rss_before = rss_kib(table.pid());
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant)>();
+    let mut gms = Vec::new();
+    let mut first_snapshot = Vec::new();
+    let mut readers = Vec::new();
+    for c in 0..campaigns {
+        let (s, v) = web
+            .post(
+                "/api/v1/campaigns",
+                gm,
+                json!({"name": format!("Table {c}")}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+        let room_gm = web.join(v["url"].as_str().unwrap()).await;
+        for i in 0..PER {
+            let body = if i == 0 {
+                json!({"role": "display"})
+            } else {
+                json!({"role": "player", "name": format!("P{c}-{i}")})
+            };
+            let inv = web.invite(&room_gm, body).await;
+            let t0 = Instant::now();
+            let cookie = web.join(inv["url"].as_str().unwrap()).await;
+            let mut sock = web.ws(Some(&cookie), None).await.expect("connect");
+            sock.hello(None).await;
+            first_snapshot.push(t0.elapsed());
+            let done = done_tx.clone();
+            readers.push(tokio::spawn(async move {
+                while let Some(seq) = next_roll(&mut sock).await {
+                    let _ = done.send((c, seq, Instant::now()));
+                }
+            }));
+        }
+        gms.push(room_gm);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = rss_kib(table.pid());
+    println!(
+        "web: server RSS {rss_before} KiB before, {rss_after} KiB with {campaigns} campaigns and their {} idle clients: {:.1} KiB per client (its campaign's share included)",
+        campaigns * PER,
+        rss_after.saturating_sub(rss_before) as f64 / (campaigns * PER) as f64
+    );
+    let (p50, p99, max) = quantiles(first_snapshot);
+    println!(
+        "web: join link opened → first snapshot on the socket ({} clients): p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms",
+        campaigns * PER
+    );
+    let mut lat = Vec::with_capacity(rolls);
+    for i in 0..rolls {
+        let c = i % campaigns;
+        let t0 = Instant::now();
+        let v = web
+            .act(&gms[c], json!({"kind": "roll", "dice": "1d20"}))
+            .await;
+        let seq = v["seq"][0].as_u64().unwrap();
+        let mut got = 0;
+        let mut last = t0;
+        while got < PER {
+            let (room, s, at) = tokio::time::timeout(Duration::from_secs(60), done_rx.recv())
+                .await
+                .expect("watchdog: a client missed a roll")
+                .unwrap();
+            if room == c && s == seq {
+                got += 1;
+                last = last.max(at);
+            }
+        }
+        lat.push(last - t0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (p50, p99, max) = quantiles(lat);
+    println!(
+        "web: {} clients over {campaigns} campaigns, {rolls} public rolls: action sent → last client of its campaign has its event: p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms",
+        campaigns * PER
     );
     for r in readers {
         r.abort();

@@ -44,6 +44,45 @@ pub fn feeds(coord: &Coordinator, gm: &GameMaster) -> Feeds {
     Feeds::new(coord.clone(), gm.clone(), FeedOptions::default())
 }
 
+/// The web table served beside another front end (the terminal's `--web`): bound
+/// before this returns, so links made through the returned table lead somewhere; it
+/// prints nothing (the terminal owns stdout) and stops when the trigger fires.
+pub async fn web_beside(
+    config: &Config,
+    lan: bool,
+    coord: &Coordinator,
+    feeds: &Feeds,
+    gm: &GameMaster,
+) -> anyhow::Result<(
+    crate::table::Table,
+    (
+        crate::shutdown::ShutdownTrigger,
+        tokio::task::JoinHandle<()>,
+    ),
+)> {
+    let table = crate::table::Table::new(coord.clone());
+    let bound = crate::web::bind(config, lan).await?;
+    table.set_base_url(&bound.base);
+    let (trigger, stop) = crate::shutdown::channel();
+    let options = crate::web::ServeOptions {
+        create_campaign: false,
+        quiet: true,
+    };
+    let task = tokio::spawn({
+        let (table, feeds, gm) = (table.clone(), feeds.clone(), gm.clone());
+        async move {
+            if let Err(e) = crate::web::serve_bound(bound, table, feeds, gm, options, async move {
+                stop.wait().await
+            })
+            .await
+            {
+                tracing::warn!(error = %e, "the web table stopped");
+            }
+        }
+    });
+    Ok((table, (trigger, task)))
+}
+
 /// `dicebard run`: every campaign resumed, then the front ends on one coordinator and
 /// one set of table feeds: the web table alone when no Discord token is configured,
 /// else Discord and the web table side by side (a web table that cannot listen then
@@ -70,15 +109,20 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
     let (trigger, shutdown) = crate::shutdown::channel();
     let signals = trigger.on_os_signals();
     let feeds = feeds(&coord, &gm);
+    // Links, kicks and presence: one door for every front end.
+    let table = crate::table::Table::new(coord.clone());
     if config.discord.token.is_none() {
         let stop = shutdown.clone();
         let res = crate::web::serve(
             config,
             lan,
-            coord.clone(),
+            table,
             feeds.clone(),
             gm,
-            true,
+            crate::web::ServeOptions {
+                create_campaign: true,
+                quiet: false,
+            },
             async move { stop.wait().await },
         )
         .await;
@@ -88,10 +132,11 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         return res;
     }
     let web = {
-        let (config, coord, feeds, gm) = (config.clone(), coord.clone(), feeds.clone(), gm.clone());
+        let (config, table, feeds, gm) = (config.clone(), table.clone(), feeds.clone(), gm.clone());
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::web::serve(&config, lan, coord, feeds, gm, false, async move {
+            let options = crate::web::ServeOptions::default();
+            if let Err(e) = crate::web::serve(&config, lan, table, feeds, gm, options, async move {
                 stop.wait().await
             })
             .await
@@ -115,6 +160,7 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         coord.clone(),
         gm,
         feeds.clone(),
+        table,
         unloadable,
         shutdown,
     )

@@ -126,6 +126,13 @@ pub struct PlayArgs {
     /// Print events as JSON lines instead of prose.
     #[arg(long)]
     pub json: bool,
+    /// Serve the web table beside the terminal (on `web.listen`), so that `invite`,
+    /// `display` and `kick` can bring phones and a TV to this table.
+    #[arg(long)]
+    pub web: bool,
+    /// With `--web`: listen on every interface and put the LAN address in links.
+    #[arg(long)]
+    pub lan: bool,
 }
 
 /// Arguments of `dicebard roll`.
@@ -192,15 +199,27 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
 /// the terminal table plays on them.
 async fn play(config: &Config, args: PlayArgs) -> anyhow::Result<()> {
     let (coord, gm) = crate::app::game(config).await?;
+    let feeds = crate::app::feeds(&coord, &gm);
+    let (table, web) = if args.web {
+        let (table, web) = crate::app::web_beside(config, args.lan, &coord, &feeds, &gm).await?;
+        (Some(table), Some(web))
+    } else {
+        (None, None)
+    };
     let options = crate::terminal::PlayOptions {
         campaign: args.campaign,
         player: args.player,
         seed: args.seed,
         json: args.json,
         settings: crate::app::default_settings(config),
+        table,
     };
-    let feeds = crate::app::feeds(&coord, &gm);
-    crate::terminal::play(coord, gm, feeds, options).await
+    let res = crate::terminal::play(coord, gm, feeds, options).await;
+    if let Some((trigger, task)) = web {
+        trigger.trigger();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+    }
+    res
 }
 
 async fn run(config: &Config, args: &RunArgs) -> ExitCode {

@@ -5,7 +5,8 @@
 //! the runtime around it. See ARCHITECTURE.md for the code map and invariants. The
 //! modules are layered, each importing only those below it (checked by
 //! `tests/it/tidy.rs`): `cli` → `app` (the composition root) → the front ends
-//! (`terminal`, `discord`; they never import each other) → `feed`, `voice` → `gm` →
+//! (`terminal`, `discord`, `web`; they never import each other) → `table` (links,
+//! kicks, presence) → `feed`, `voice` → `gm` →
 //! `narrator`, `intent` → `llm` → `coordinator` → `store` → `config`, `clock`,
 //! `shutdown`.
 
@@ -23,6 +24,7 @@ pub mod coordinator;
 pub mod discord;
 pub mod narrator;
 pub mod shutdown;
+pub mod table;
 pub mod terminal;
 pub mod voice;
 pub mod web;

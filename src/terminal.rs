@@ -32,6 +32,9 @@ Commands (one per line):
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
       settings TIMEOUT_SECS WARNING_SECS   narrator llm|builtin
+      invite NAME (a phone link; players: only themselves)   display (a TV link)
+      kick NAME (end their phone sessions)   table (who is connected)
+      (links need the web table: dicebard play --web)
   as PLAYER COMMAND    (act as another player at this terminal)
   help                 quit
 Or just say it: I swing my axe at the goblin | cast fire bolt at goblin 2 | roll for perception";
@@ -346,6 +349,9 @@ pub struct PlayOptions {
     pub json: bool,
     /// The table settings a new campaign starts with.
     pub settings: Settings,
+    /// The table's door (links, kicks, presence), when a web table is served beside
+    /// the terminal (`--web`); without it `invite` and `display` say so.
+    pub table: Option<crate::table::Table>,
 }
 
 /// Runs a game at the terminal until `quit` or end of input, on the coordinator, game
@@ -528,6 +534,14 @@ pub async fn play(
                 }
                 _ => {}
             }
+            if let Some((verb, arg)) = table_command(cmd) {
+                let table = args
+                    .table
+                    .clone()
+                    .unwrap_or_else(|| crate::table::Table::new(coord.clone()));
+                door(&out, line_no, &table, id, &who, verb, arg).await;
+                break 'line;
+            }
             if let Some(rest) = cmd.strip_prefix("sheet") {
                 if let Ok(s) = coord.snapshot(id).await {
                     out.sheet(&s.state, &who, rest.trim());
@@ -644,6 +658,105 @@ pub async fn play(
     coord.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// `invite NAME`, `display`, `kick NAME`, `table`: the table's door, not engine actions.
+fn table_command(cmd: &str) -> Option<(&'static str, &str)> {
+    let (verb, rest) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
+    let verb = match verb.to_ascii_lowercase().as_str() {
+        "invite" => "invite",
+        "display" | "tv" => "display",
+        "kick" => "kick",
+        "table" | "who" => "table",
+        _ => return None,
+    };
+    Some((verb, rest.trim()))
+}
+
+/// Runs a table command for `who`: the table's permission rule decides (the GM may
+/// invite anyone, make a TV link and kick; a player may invite only themselves).
+async fn door(
+    out: &Printer,
+    line_no: u64,
+    table: &crate::table::Table,
+    campaign: i64,
+    who: &PlayerId,
+    verb: &str,
+    arg: &str,
+) {
+    use crate::table::{By, InviteRequest, Role, TableError};
+    let by = By::Player(who);
+    let state = match table.coordinator().snapshot(campaign).await {
+        Ok(s) => s.state,
+        Err(e) => return out.error(line_no, &e.to_string()),
+    };
+    let res: Result<Option<(String, crate::table::Invite)>, TableError> = match verb {
+        "invite" => {
+            // A player of the campaign by name (or id), else a new phone player of that
+            // name; nothing named: yourself.
+            let (player, name) = if arg.is_empty() {
+                let name = state.players.get(who).map(|i| i.name.clone());
+                (Some(who.clone()), name)
+            } else {
+                match crate::table::find_player(&state, arg) {
+                    Some(p) => {
+                        let name = state.players.get(&p).map(|i| i.name.clone());
+                        (Some(p), name)
+                    }
+                    None => (None, Some(arg.to_string())),
+                }
+            };
+            let what = format!("Phone link for {}", name.as_deref().unwrap_or(arg));
+            let req = InviteRequest {
+                player,
+                name,
+                ..InviteRequest::new(Role::Player)
+            };
+            table
+                .invite(campaign, by, req)
+                .await
+                .map(|i| Some((what, i)))
+        }
+        "display" => {
+            let req = InviteRequest {
+                name: Some("TV display".into()),
+                ..InviteRequest::new(Role::Display)
+            };
+            table
+                .invite(campaign, by, req)
+                .await
+                .map(|i| Some(("TV display link".to_string(), i)))
+        }
+        "kick" if crate::table::may_manage(&state, by).is_err() => {
+            crate::table::may_manage(&state, by).map(|()| None)
+        }
+        "kick" => match crate::table::find_player(&state, arg) {
+            None if arg.is_empty() => return out.error(line_no, "kick NAME"),
+            None => return out.error(line_no, "No such player in this campaign."),
+            Some(p) => table.kick(campaign, by, &p).await.map(|n| {
+                out.info(&format!(
+                    "Kicked {arg} from the phone table: {n} session(s) ended, unused links revoked."
+                ));
+                None
+            }),
+        },
+        _ => table.status_text(campaign).await.map(|t| {
+            out.info(&t);
+            None
+        }),
+    };
+    match res {
+        Ok(Some((what, invite))) => {
+            out.info(&format!("{what} (works once): {}", invite.url));
+            if !out.json
+                && let Some(q) = crate::table::qr::unicode(&invite.url)
+            {
+                out.line(&q);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => out.error(line_no, &e.user_message()),
+    }
 }
 
 /// Waits until the printer has shown everything the log holds, monster turns included:

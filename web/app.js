@@ -170,7 +170,10 @@
         onItem(msg);
         break;
       case 'presence':
-        if (Array.isArray(msg.online)) {
+        if (msg.event === 'here_more' && Array.isArray(msg.online)) {
+          // A big table's `here` comes in pages: the rest are appended.
+          S.online = S.online.concat(msg.online);
+        } else if (Array.isArray(msg.online)) {
           S.online = msg.online;
         } else if (msg.who) {
           // A big table: `who` is a diff to the list `here` gave (protocol, presence).
@@ -638,12 +641,37 @@
         status.className = 'form-status bad';
       }
     });
-    // The protocol has no import route yet: say so instead of offering a dead form.
-    $('imp-submit').disabled = true;
-    $('imp-file').disabled = true;
-    $('imp-text').disabled = true;
-    setText('imp-status', 'Not available yet: the web table cannot import a JSON export. Create a character above, or import it on Discord.');
-    $('import-form').addEventListener('submit', (ev) => ev.preventDefault());
+    // Import a JSON export (a file or pasted text): the server checks it as Discord's
+    // /character import does; the engine decides.
+    $('import-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const status = $('imp-status');
+      status.className = 'form-status';
+      let text = $('imp-text').value;
+      const file = $('imp-file').files && $('imp-file').files[0];
+      if (file) {
+        if (file.size > 64 * 1024) { status.textContent = 'That file is too large for a character.'; status.className = 'form-status bad'; return; }
+        try { text = await file.text(); } catch (e) { status.textContent = 'That file cannot be read.'; status.className = 'form-status bad'; return; }
+      }
+      text = text.trim();
+      if (!text) { status.textContent = 'Choose the .json file from an export, or paste it.'; status.className = 'form-status bad'; $('imp-file').focus(); return; }
+      let body;
+      try { body = JSON.parse(text); } catch (e) { status.textContent = 'That is not a character export (not JSON).'; status.className = 'form-status bad'; return; }
+      $('imp-submit').disabled = true;
+      status.textContent = 'Importing…';
+      const r = await api('POST', '/characters/import', body);
+      $('imp-submit').disabled = false;
+      const o = outcome(r);
+      if (o.state === 'done') {
+        status.textContent = 'Imported!';
+        status.className = 'form-status good';
+        await loadMe();
+        await refresh();
+      } else {
+        status.textContent = o.reason;
+        status.className = 'form-status bad';
+      }
+    });
     $('private-badge').addEventListener('click', () => {
       $('private-badge').hidden = true;
       $('private-section').scrollIntoView({ block: 'start' });

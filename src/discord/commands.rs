@@ -1372,6 +1372,7 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
          • GM: `/campaign start`, `/combat start 3 goblin`, `/combat end`, `/whisper`, `/character hp`, `/campaign settings`.\n\
          • Players: `/character create`, `/act` (say it in your own words), `/attack`, `/cast`, `/check`, `/save`, `/roll`, `/rest`, `/turn end`.\n\
          • Voice: `/voice join` from your voice channel, then speak your actions and hear the narration; `/voice settings`, `/voice skip`, `/voice leave`.\n\
+         • Phones: `/table invite` (a link and QR code for the phone table; the GM can name a player), `/table display` (a TV), `/table kick`, `/table status`.\n\
          In a fight only the active player can act; when time runs out the character takes the Dodge action. The rules engine decides every roll; the narrator (the host's LLM or the built-in one, `/campaign settings narrator`) only tells the story.",
     )
     .await
@@ -1408,6 +1409,7 @@ pub fn all() -> Vec<poise::Command<super::Data, Error>> {
         initiative(),
         whisper(),
         super::voice::commands::voice(),
+        super::table::table(),
         help(),
         about(),
     ]

@@ -10,6 +10,7 @@ pub(crate) mod commands;
 pub mod presenter;
 pub mod render;
 mod story;
+pub mod table;
 pub mod voice;
 
 use crate::config::Config;
@@ -38,6 +39,8 @@ pub struct Data {
     pub voice: voice::VoiceHub,
     /// The campaigns' table feeds, which the presenters render.
     pub feeds: Feeds,
+    /// Links to the phone table, kicks and presence (`/table`).
+    pub table: crate::table::Table,
     http: Arc<serenity::Http>,
     presenters: Mutex<HashSet<i64>>,
 }
@@ -343,6 +346,7 @@ pub async fn run(
     coord: Coordinator,
     gm: GameMaster,
     feeds: Feeds,
+    table: crate::table::Table,
     unloadable: Vec<Unloadable>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
@@ -395,6 +399,7 @@ pub async fn run(
                         Some(setup_songbird.clone()),
                     ),
                     feeds: feeds.clone(),
+                    table: table.clone(),
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };

@@ -11,6 +11,7 @@ use super::view::{self, now_ms};
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
 use crate::feed::FeedCursor;
 use crate::intent::{ActOutcome, act_free_text};
+use crate::table::{By, Invite, InviteRequest, TableError};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::connect_info::ConnectInfo;
@@ -30,10 +31,6 @@ use std::sync::Arc;
 /// The longest free text, name or target accepted (characters).
 const MAX_TEXT: usize = 2000;
 const MAX_NAME: usize = 40;
-/// A link's lifetime: default and bounds, in seconds.
-const INVITE_DEFAULT_S: u64 = 86_400;
-const INVITE_MIN_S: u64 = 60;
-const INVITE_MAX_S: u64 = 7 * 86_400;
 
 /// An API error: `{"error": {"code", "message"}}` with its status.
 #[derive(Debug)]
@@ -89,6 +86,19 @@ impl IntoResponse for ApiError {
             err["retry_after_ms"] = json!(ms);
         }
         (self.status, Json(json!({ "error": err }))).into_response()
+    }
+}
+
+impl From<TableError> for ApiError {
+    fn from(e: TableError) -> Self {
+        match e {
+            TableError::Forbidden(m) => ApiError::forbidden(m),
+            TableError::BadRequest(m) => ApiError::bad_request(m),
+            TableError::NotFound(m) => ApiError::not_found(m),
+            e @ (TableError::NotServing | TableError::Store(_) | TableError::Internal(_)) => {
+                ApiError::internal(e)
+            }
+        }
     }
 }
 
@@ -771,17 +781,28 @@ pub async fn actions(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let (s, player) = actor(&state, &headers).await?;
+    act_on(&state, &s, &player, b).await
+}
+
+/// An action's body, read and done for `player` of session `s` (who may act and is
+/// within the rate limit).
+pub(crate) async fn act_on(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let req: ActionReq = body(b)?;
     match to_action(req)? {
-        Ok(action) => Ok(submit(&state, &s, &player, action).await),
+        Ok(action) => Ok(submit(state, s, player, action).await),
         Err(free) => {
             let outcome = act_free_text(
                 &state.coordinator,
                 &state.gm.intent,
                 s.campaign_id,
-                &player,
+                player,
                 &free,
-                Origin::new(Source::Web, &player),
+                Origin::new(Source::Web, player),
                 true,
             )
             .await;
@@ -834,6 +855,16 @@ pub async fn characters(
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let (s, player) = actor(&state, &headers).await?;
+    create_character(&state, &s, &player, b).await
+}
+
+/// A character form's body, made into `player`'s character.
+pub(crate) async fn create_character(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
     let req: CharacterReq = body(b)?;
     let mut spec = CharacterSpec::quick(
         &name(&req.name)?,
@@ -853,74 +884,71 @@ pub async fn characters(
         }
     };
     spec.level = req.level.unwrap_or(1);
-    Ok(submit(&state, &s, &player, Action::CreateCharacter { spec }).await)
+    Ok(submit(state, s, player, Action::CreateCharacter { spec }).await)
+}
+
+/// `POST /api/v1/characters/import`: the body is a character export (Discord's
+/// `/character export` file), read and checked exactly as `/character import` reads
+/// it; the engine decides whether it may be played here.
+pub async fn import_character(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let (s, player) = actor(&state, &headers).await?;
+    import_body(&state, &s, &player, b).await
+}
+
+/// A character export's body, imported as `player`'s character.
+pub(crate) async fn import_body(
+    state: &WebState,
+    s: &Session,
+    player: &PlayerId,
+    b: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let b = body::<Value>(b)?;
+    let export: dicebard_engine::character::CharacterExport =
+        serde_json::from_value(b).map_err(|e| {
+            let mut m = e.to_string();
+            m.truncate(200);
+            ApiError::bad_request(format!("That is not a dicebard character file: {m}"))
+        })?;
+    Ok(submit(
+        state,
+        s,
+        player,
+        Action::ImportCharacter {
+            export: Box::new(export),
+        },
+    )
+    .await)
 }
 
 // ---- GM ------------------------------------------------------------------------------
 
-/// Makes a join link for `campaign`: the answer of `POST /invites` (with the secret's
-/// URL and QR code; the secret itself is not kept).
+/// A new link as the answer of `POST /invites` (with the secret's URL and QR code;
+/// the secret itself is not kept).
+pub fn invite_json(i: &Invite) -> Value {
+    json!({
+        "id": i.id,
+        "role": i.role.key(),
+        "player": i.player.as_ref().map(|p| p.as_str()),
+        "name": i.name,
+        "url": i.url,
+        "expires_at": i.expires_at_ms,
+        "qr_svg": super::qr::svg(&i.url),
+    })
+}
+
+/// Makes a join link through the table's door (its permission rule); the answer of
+/// `POST /invites`.
 pub async fn make_invite(
     state: &WebState,
     campaign: i64,
-    role: Role,
-    player: Option<PlayerId>,
-    name: Option<String>,
-    expires_in_s: Option<u64>,
+    by: By<'_>,
+    req: InviteRequest,
 ) -> ApiResult<Value> {
-    let secret = auth::random_secret().map_err(ApiError::internal)?;
-    let now = now_ms() as i64;
-    let ttl = expires_in_s
-        .unwrap_or(INVITE_DEFAULT_S)
-        .clamp(INVITE_MIN_S, INVITE_MAX_S) as i64;
-    let player = match (role, player) {
-        (Role::Gm, None) => {
-            let snap = state
-                .coordinator
-                .snapshot(campaign)
-                .await
-                .map_err(ApiError::internal)?;
-            Some(
-                snap.state
-                    .gm
-                    .clone()
-                    .ok_or_else(|| ApiError::bad_request("This campaign has no GM."))?,
-            )
-        }
-        (Role::Display, _) => None,
-        (_, p) => p,
-    };
-    let store = state.store();
-    let id = store
-        .create_invite(&crate::store::web::NewInvite {
-            campaign_id: campaign,
-            token_hash: auth::hash(&secret),
-            role: role.key(),
-            player_id: player.as_ref().map(|p| p.as_str().to_string()),
-            name: name.clone(),
-            created_at_ms: now,
-            expires_at_ms: now.saturating_add(ttl * 1000),
-        })
-        .await?;
-    let player = match (role, player) {
-        (Role::Player, None) => {
-            let p = format!("web:{id}");
-            store.set_invite_player(id, &p).await?;
-            Some(PlayerId::new(p))
-        }
-        (_, p) => p,
-    };
-    let url = format!("{}/join/{}", state.base_url, auth::encode(&secret));
-    tracing::info!(campaign, invite = id, role = role.key(), link = %auth::hash_prefix(&auth::hash(&secret)), "join link made");
-    Ok(json!({
-        "id": id,
-        "role": role.key(),
-        "player": player.as_ref().map(|p| p.as_str()),
-        "name": name,
-        "url": url,
-        "expires_at": now.saturating_add(ttl * 1000),
-        "qr_svg": super::qr::svg(&url),
-    }))
+    Ok(invite_json(&state.table.invite(campaign, by, req).await?))
 }
 
 #[derive(Deserialize)]
@@ -931,39 +959,39 @@ struct InviteReq {
     expires_in_s: Option<u64>,
 }
 
-/// `POST /api/v1/invites`
+/// The session's player, as whom it asks the table for links and kicks.
+fn asker(s: &Session) -> ApiResult<&PlayerId> {
+    s.player.as_ref().ok_or_else(ApiError::gm_only)
+}
+
+/// `POST /api/v1/invites`: the GM any link; a player a player link for themselves.
 pub async fn create_invite(
     State(state): State<WebState>,
     headers: HeaderMap,
     b: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let s = write_session(&state, &headers).await?;
-    gm(&s)?;
+    let me = asker(&s)?;
     let req: InviteReq = body(b)?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiError::bad_request("role is player, display or gm."))?;
     let name = req.name.as_deref().map(name).transpose()?;
-    let player = match (role, req.player.as_deref().map(str::trim)) {
-        (Role::Player, Some(p)) if !p.is_empty() => {
-            let p = PlayerId::new(text(p, "The player", 100)?);
-            let snap = state
-                .coordinator
-                .snapshot(s.campaign_id)
-                .await
-                .map_err(ApiError::internal)?;
-            if !snap.state.players.contains_key(&p) {
-                return Err(ApiError::bad_request("No such player in this campaign."));
-            }
-            Some(p)
-        }
-        (Role::Player, _) if name.is_none() => {
-            return Err(ApiError::bad_request(
-                "A player's link needs a name (a new player) or a player.",
-            ));
-        }
+    let player = match req.player.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() => Some(PlayerId::new(text(p, "The player", 100)?)),
         _ => None,
     };
-    let v = make_invite(&state, s.campaign_id, role, player, name, req.expires_in_s).await?;
+    let v = make_invite(
+        &state,
+        s.campaign_id,
+        By::Player(me),
+        InviteRequest {
+            role,
+            player,
+            name,
+            expires_in_s: req.expires_in_s,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
@@ -999,15 +1027,11 @@ pub async fn revoke_invite(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::not_found("No such invite."))?;
-    if state
-        .store()
-        .revoke_invite(s.campaign_id, id, now_ms() as i64)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("No such invite."))
-    }
+    state
+        .table
+        .revoke(s.campaign_id, By::Player(asker(&s)?), id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]
@@ -1024,18 +1048,12 @@ pub async fn kick(
     let s = write_session(&state, &headers).await?;
     gm(&s)?;
     let req: KickReq = body(b)?;
-    let player = text(&req.player, "The player", 100)?;
-    let ids = state
-        .store()
-        .kick_web_player(s.campaign_id, &player, now_ms() as i64)
+    let player = PlayerId::new(text(&req.player, "The player", 100)?);
+    let n = state
+        .table
+        .kick(s.campaign_id, By::Player(asker(&s)?), &player)
         .await?;
-    state.hub.kick(&ids);
-    tracing::info!(
-        campaign = s.campaign_id,
-        sessions = ids.len(),
-        "web player kicked"
-    );
-    Ok(Json(json!({"ok": true, "sessions": ids.len()})))
+    Ok(Json(json!({"ok": true, "sessions": n})))
 }
 
 #[derive(Deserialize)]
@@ -1064,7 +1082,16 @@ pub async fn create_campaign(
         Ok(id) => id,
         Err(e) => return Ok(refused(e.user_message()).into_response()),
     };
-    let mut v = make_invite(&state, id, Role::Gm, Some(me), None, None).await?;
+    let mut v = make_invite(
+        &state,
+        id,
+        By::Player(&me),
+        InviteRequest {
+            player: Some(me.clone()),
+            ..InviteRequest::new(Role::Gm)
+        },
+    )
+    .await?;
     v["campaign"] = json!({"id": id, "name": cname});
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }

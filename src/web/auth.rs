@@ -5,46 +5,18 @@
 //! copy of the database lets nobody in. Nothing here logs a secret: at most the first
 //! bytes of a hash ([`hash_prefix`]).
 
+pub use crate::table::Role;
+pub use crate::table::secret::{decode, encode, hash, hash_prefix, random_secret};
 use axum::http::HeaderMap;
 use axum::http::header;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dicebard_engine::{PlayerId, Viewer};
-use sha2::{Digest, Sha256};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "dicebard_session";
 /// How long a session lasts.
 pub const SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
-/// A secret's length in base64url without padding (32 bytes).
-const SECRET_CHARS: usize = 43;
-
-/// A role at the web table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Player,
-    Display,
-    Gm,
-}
 
 impl Role {
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::Player => "player",
-            Role::Display => "display",
-            Role::Gm => "gm",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "player" => Some(Role::Player),
-            "display" => Some(Role::Display),
-            "gm" => Some(Role::Gm),
-            _ => None,
-        }
-    }
-
     /// Where a browser goes after joining.
     pub fn page(self) -> &'static str {
         match self {
@@ -90,37 +62,6 @@ impl Session {
             _ => Viewer::Observer,
         }
     }
-}
-
-/// 32 random bytes from the OS.
-pub fn random_secret() -> Result<[u8; 32], getrandom::Error> {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b)?;
-    Ok(b)
-}
-
-/// A secret as it appears in a link or cookie.
-pub fn encode(secret: &[u8; 32]) -> String {
-    URL_SAFE_NO_PAD.encode(secret)
-}
-
-/// A secret from a link or cookie: exactly 32 bytes in base64url, else `None`.
-pub fn decode(s: &str) -> Option<[u8; 32]> {
-    if s.len() != SECRET_CHARS {
-        return None;
-    }
-    let v = URL_SAFE_NO_PAD.decode(s).ok()?;
-    v.try_into().ok()
-}
-
-/// SHA-256 of a secret (what is stored).
-pub fn hash(secret: &[u8; 32]) -> [u8; 32] {
-    Sha256::digest(secret).into()
-}
-
-/// The first bytes of a hash, in hex: enough to tell links apart in a log line.
-pub fn hash_prefix(h: &[u8; 32]) -> String {
-    h[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The session secret in a request's cookies, if it is well formed.
@@ -189,6 +130,7 @@ pub fn origin_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::secret::SECRET_CHARS;
     use axum::http::HeaderValue;
 
     #[test]

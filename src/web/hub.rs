@@ -1,5 +1,6 @@
 //! Shared state of the web front end that is not in the store: who is connected
-//! (presence), sessions ended while their sockets are open (kicks), and rate limits.
+//! (presence messages), the serialised feed items, and rate limits. Kicks come from the
+//! table's door ([`crate::table::Table::kicks`]), whichever front end made them.
 
 use super::auth::{Role, Session};
 use crate::feed::FeedItem;
@@ -42,8 +43,6 @@ struct Limits {
 }
 
 pub struct Hub {
-    /// Ids of sessions that were ended; every socket checks whether it is one of them.
-    kicks: broadcast::Sender<i64>,
     /// Presence messages (serialised once), by campaign.
     presence_tx: broadcast::Sender<(i64, Arc<str>)>,
     presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
@@ -64,7 +63,6 @@ const TEXT_CACHE: usize = 4096;
 impl Default for Hub {
     fn default() -> Self {
         Hub {
-            kicks: broadcast::channel(256).0,
             presence_tx: broadcast::channel(256).0,
             presence: Mutex::default(),
             limits: Mutex::default(),
@@ -88,17 +86,6 @@ impl Hub {
         }
         texts.insert(key, t.clone());
         t
-    }
-
-    pub fn kicks(&self) -> broadcast::Receiver<i64> {
-        self.kicks.subscribe()
-    }
-
-    /// Tells every socket of these sessions to close.
-    pub fn kick(&self, sessions: &[i64]) {
-        for id in sessions {
-            let _ = self.kicks.send(*id);
-        }
     }
 
     pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {
@@ -143,8 +130,12 @@ impl Hub {
         }
     }
 
-    /// A socket of `s` is connected; returns the `here` message for it.
-    pub fn join(&self, s: &Session) -> Value {
+    /// A socket of `s` is connected; returns the `here` message(s) for it: one while
+    /// the table has at most [`PRESENCE_LIST_MAX`] seats, else pages of that many
+    /// (the first `here`, then `here_more`, to be appended). A socket's write buffer
+    /// keeps the size of the largest message it ever sent, so one `here` of a thousand
+    /// seats would cost every socket of a crowd that much for as long as it is open.
+    pub fn join(&self, s: &Session) -> Vec<Value> {
         let mut p = self.presence.lock().expect("presence poisoned");
         let map = p.entry(s.campaign_id).or_default();
         let e = map.entry(Self::key(s)).or_insert(PresenceEntry {
@@ -158,7 +149,24 @@ impl Hub {
         let _ = self
             .presence_tx
             .send((s.campaign_id, msg.to_string().into()));
-        json!({"type": "presence", "event": "here", "who": null, "online": Self::online(map)})
+        let online = Self::online(map);
+        let pages = online.len().div_ceil(PRESENCE_LIST_MAX).max(1);
+        let mut chunks = online.chunks(PRESENCE_LIST_MAX);
+        (0..pages)
+            .map(|i| {
+                let page = chunks.next().unwrap_or_default();
+                let mut m = json!({
+                    "type": "presence",
+                    "event": if i == 0 { "here" } else { "here_more" },
+                    "who": null,
+                    "online": page,
+                });
+                if pages > 1 {
+                    m["more"] = json!(i + 1 < pages);
+                }
+                m
+            })
+            .collect()
     }
 
     /// A socket of `s` has gone.
@@ -263,6 +271,51 @@ mod tests {
         assert!(hub.take_action(1).is_ok());
         assert!(hub.take_action(1).is_ok());
         assert!(hub.take_action(1).is_err());
+    }
+
+    /// A crowd's `here` comes in pages (a socket's write buffer keeps its largest
+    /// message's size); a table's in one message, as before.
+    #[test]
+    fn here_comes_in_pages_past_the_list_limit() {
+        let hub = Hub::default();
+        let seat = |i: usize| Session {
+            id: i as i64,
+            campaign_id: 1,
+            role: Role::Player,
+            player: Some(dicebard_engine::PlayerId::new(format!("web:{i}"))),
+            name: Some(format!("P{i}")),
+        };
+        for i in 0..PRESENCE_LIST_MAX - 1 {
+            hub.join(&seat(i));
+        }
+        let here = hub.join(&seat(PRESENCE_LIST_MAX));
+        assert_eq!(here.len(), 1);
+        assert_eq!(
+            here[0]["online"].as_array().unwrap().len(),
+            PRESENCE_LIST_MAX
+        );
+        assert!(here[0].get("more").is_none());
+        for i in PRESENCE_LIST_MAX + 1..70 {
+            hub.join(&seat(i));
+        }
+        let here = hub.join(&seat(70));
+        let sizes: Vec<usize> = here
+            .iter()
+            .map(|m| m["online"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, [32, 32, 6]);
+        let events: Vec<&str> = here.iter().map(|m| m["event"].as_str().unwrap()).collect();
+        assert_eq!(events, ["here", "here_more", "here_more"]);
+        let more: Vec<bool> = here.iter().map(|m| m["more"].as_bool().unwrap()).collect();
+        assert_eq!(more, [true, true, false]);
+        let mut all: Vec<String> = here
+            .iter()
+            .flat_map(|m| m["online"].as_array().unwrap().clone())
+            .map(|o| o["player"].as_str().unwrap().to_string())
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 70, "every seat once");
     }
 
     #[tokio::test(start_paused = true)]

@@ -9,15 +9,17 @@
 
 pub mod api;
 pub mod auth;
+pub mod fuzzing;
 pub mod hub;
-pub mod qr;
 pub mod view;
+pub use crate::table::qr;
 pub mod ws;
 
 use crate::config::Config;
 use crate::coordinator::Coordinator;
 use crate::feed::Feeds;
 use crate::gm::GameMaster;
+use crate::table::Table;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -37,6 +39,8 @@ pub struct WebState {
     pub feeds: Feeds,
     pub gm: GameMaster,
     pub hub: Arc<hub::Hub>,
+    /// Links, kicks and presence, shared with the other front ends.
+    pub table: Table,
     /// The base of the links this server hands out (`http://host:port`, no slash).
     pub base_url: Arc<str>,
     /// The origin of `web.public_url`, when set.
@@ -46,14 +50,23 @@ pub struct WebState {
 }
 
 impl WebState {
+    /// A web front end with a table door of its own (tests, benches).
     pub fn new(coordinator: Coordinator, feeds: Feeds, gm: GameMaster, base_url: &str) -> Self {
+        Self::with_table(Table::new(coordinator), feeds, gm, base_url)
+    }
+
+    /// A web front end on `table` (shared with the other front ends), whose links lead
+    /// to `base_url` from now on.
+    pub fn with_table(table: Table, feeds: Feeds, gm: GameMaster, base_url: &str) -> Self {
         let base = base_url.trim_end_matches('/');
         let public_origin = auth::origin_of(base);
+        table.set_base_url(base);
         WebState {
-            coordinator,
+            coordinator: table.coordinator().clone(),
             feeds,
             gm,
             hub: Arc::default(),
+            table,
             secure: base.starts_with("https://"),
             base_url: base.into(),
             public_origin: public_origin.map(Into::into),
@@ -92,6 +105,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/events", get(api::events))
         .route("/api/v1/actions", post(api::actions))
         .route("/api/v1/characters", post(api::characters))
+        .route("/api/v1/characters/import", post(api::import_character))
         .route(
             "/api/v1/invites",
             post(api::create_invite).get(api::list_invites),
@@ -181,35 +195,107 @@ pub fn base_url(config: &Config, lan: bool, bound: SocketAddr) -> String {
     }
 }
 
-/// Serves the phone table until `shutdown` completes: binds `web.listen` (0.0.0.0 with
-/// `lan`), prints a new GM link (with a QR code) to stdout for the oldest active
-/// campaign (with `create_campaign`, a new campaign "The table" when there is none),
-/// then serves.
-pub async fn serve(
-    config: &Config,
-    lan: bool,
-    coordinator: Coordinator,
-    feeds: Feeds,
-    gm: GameMaster,
-    create_campaign: bool,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+/// How [`serve`] starts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Create a campaign "The table" when there is no active one.
+    pub create_campaign: bool,
+    /// Print nothing to stdout (the terminal table owns it): no address, no GM link.
+    pub quiet: bool,
+}
+
+/// A web table bound to its address, not yet serving.
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    pub addr: SocketAddr,
+    /// The base of its links.
+    pub base: String,
+}
+
+/// Binds `web.listen` (0.0.0.0 with `lan`) and works out the links' base URL.
+pub async fn bind(config: &Config, lan: bool) -> anyhow::Result<Bound> {
     let addr = listen_addr(config, lan);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("the web table cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
     let base = base_url(config, lan, bound);
-    let state = WebState::new(coordinator, feeds, gm, &base);
-    let campaign = api::startup_campaign(&state, create_campaign)
+    Ok(Bound {
+        listener,
+        addr: bound,
+        base,
+    })
+}
+
+/// Serves the phone table until `shutdown` completes: binds `web.listen` (0.0.0.0 with
+/// `lan`), prints a new GM link (with a QR code) to stdout for the oldest active
+/// campaign (with `create_campaign`, a new campaign "The table" when there is none),
+/// then serves. Links made through `table` (by any front end) lead here.
+pub async fn serve(
+    config: &Config,
+    lan: bool,
+    table: Table,
+    feeds: Feeds,
+    gm: GameMaster,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let bound = bind(config, lan).await?;
+    serve_bound(bound, table, feeds, gm, options, shutdown).await
+}
+
+/// As [`serve`], on an address bound already.
+pub async fn serve_bound(
+    bound: Bound,
+    table: Table,
+    feeds: Feeds,
+    gm: GameMaster,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Bound {
+        listener,
+        addr: bound,
+        base,
+    } = bound;
+    let state = WebState::with_table(table, feeds, gm, &base);
+    if !options.quiet {
+        announce(&state, &base, bound, options.create_campaign).await?;
+    }
+    tracing::info!(%bound, base = %base, "web table listening");
+    let hub = state.hub.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = hub.closing.send(true);
+        })
+        .await?;
+    Ok(())
+}
+
+/// Prints where the table listens and a new GM link with its QR code.
+async fn announce(
+    state: &WebState,
+    base: &str,
+    bound: SocketAddr,
+    create_campaign: bool,
+) -> anyhow::Result<()> {
+    let campaign = api::startup_campaign(state, create_campaign)
         .await
         .map_err(|e| anyhow::anyhow!("the web table's campaign: {}", e.message))?;
     let link = match campaign {
         Some(c) => {
-            let invite = api::make_invite(&state, c, auth::Role::Gm, None, None, None)
+            let invite = state
+                .table
+                .invite(
+                    c,
+                    crate::table::By::Host,
+                    crate::table::InviteRequest::new(auth::Role::Gm),
+                )
                 .await
-                .map_err(|e| anyhow::anyhow!("the GM link: {}", e.message))?;
-            invite["url"].as_str().map(str::to_string)
+                .map_err(|e| anyhow::anyhow!("the GM link: {e}"))?;
+            Some(invite.url)
         }
         None => None,
     };
@@ -233,15 +319,6 @@ pub async fn serve(
         }
         let _ = o.flush();
     }
-    tracing::info!(%bound, base = %base, campaign, "web table listening");
-    let hub = state.hub.clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = hub.closing.send(true);
-        })
-        .await?;
     Ok(())
 }
 

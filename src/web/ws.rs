@@ -50,17 +50,19 @@ pub async fn upgrade(
         Err(e) => return e.into_response(),
     };
     // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
-    // each way); messages are written as they come.
+    // each way, and it zero-fills its whole read buffer on every read); clients send
+    // small messages (hello, ping: actions go by REST), and a bigger frame grows it
+    // for that frame. Messages are written as they come.
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMsg {
+pub(crate) enum ClientMsg {
     Hello {
         v: u32,
         #[serde(default)]
@@ -70,6 +72,12 @@ enum ClientMsg {
         #[serde(default)]
         nonce: Value,
     },
+}
+
+/// A client's text frame as a protocol message; `None` for anything else (answered
+/// with `bad_message`).
+pub(crate) fn parse_client(text: &str) -> Option<ClientMsg> {
+    serde_json::from_str(text).ok()
 }
 
 fn msg(v: &Value) -> Message {
@@ -114,7 +122,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
         }
         let _ = sink.close().await;
     });
-    let mut kicks = state.hub.kicks();
+    let mut kicks = state.table.kicks();
     let mut presence = state.hub.presence();
     let mut closing = state.hub.closing.subscribe();
     let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
@@ -146,23 +154,25 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                     }
                     _ => continue,
                 };
-                match serde_json::from_str::<ClientMsg>(text) {
-                    Ok(ClientMsg::Ping { nonce }) => {
+                match parse_client(text) {
+                    Some(ClientMsg::Ping { nonce }) => {
                         let _ = out.try_send(msg(&json!({"type": "pong", "nonce": nonce})));
                     }
-                    Ok(ClientMsg::Hello { v, .. }) if v != 1 => {
+                    Some(ClientMsg::Hello { v, .. }) if v != 1 => {
                         farewell = Some((
                             error("unsupported_version", "This server speaks protocol version 1."),
                             close(1002, "unsupported version"),
                         ));
                         break;
                     }
-                    Ok(ClientMsg::Hello { last, .. }) => {
+                    Some(ClientMsg::Hello { last, .. }) => {
                         if pump.is_some() {
                             let _ = out.try_send(error("bad_message", "hello was already said."));
                             continue;
                         }
-                        match start(&state, &s, last, &out).await {
+                        // Boxed: an idle socket's task would otherwise carry the
+                        // state of this once-only call (snapshot, store reads) inline.
+                        match Box::pin(start(&state, &s, last, &out)).await {
                             Ok(task) => pump = Some(task),
                             Err(()) => {
                                 farewell = Some((
@@ -173,7 +183,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                             }
                         }
                     }
-                    Err(_) => {
+                    None => {
                         let _ = out.try_send(error(
                             "bad_message",
                             "Expected a JSON message with a \"type\": hello or ping.",
@@ -184,11 +194,13 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
             k = kicks.recv() => {
                 let gone = match k {
                     Ok(id) => id == s.id,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !state
-                        .store()
-                        .web_session_live(s.id, view::now_ms() as i64)
-                        .await
-                        .unwrap_or(true),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => !Box::pin(
+                        state
+                            .store()
+                            .web_session_live(s.id, view::now_ms() as i64),
+                    )
+                    .await
+                    .unwrap_or(true),
                     Err(_) => false,
                 };
                 if gone {
@@ -226,6 +238,9 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
     if let Some(p) = pump.take() {
         p.abort();
         state.hub.leave(&s);
+        state
+            .table
+            .disconnected(s.campaign_id, "web", s.role, s.player.as_ref());
     }
     if let Some((e, c)) = farewell {
         // Past a full queue: these two must go out, so wait (briefly) for room.
@@ -240,7 +255,7 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
 }
 
 /// Answers `hello`: `welcome`, a snapshot when needed, presence; then starts the pump.
-async fn start(
+pub(crate) async fn start(
     state: &WebState,
     s: &Session,
     last: Option<FeedCursor>,
@@ -270,7 +285,16 @@ async fn start(
         }
     };
     let here = state.hub.join(s);
-    let _ = out.try_send(msg(&here));
+    state.table.connected(
+        s.campaign_id,
+        "web",
+        s.role,
+        s.player.as_ref(),
+        s.name.as_deref(),
+    );
+    for m in &here {
+        let _ = out.try_send(msg(m));
+    }
     Ok(tokio::spawn(pump(
         state.clone(),
         s.clone(),
@@ -307,7 +331,7 @@ async fn pump(
                 let Ok(mut permits) = out.reserve_many(out.max_capacity()).await else {
                     return;
                 };
-                let Ok((cursor, scene)) = api::scene(&state, s.campaign_id).await else {
+                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await else {
                     return;
                 };
                 let cursor = cursor.max(sent);

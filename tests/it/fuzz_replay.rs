@@ -104,3 +104,20 @@ fn config_toml_corpus() {
         dicebard::config::fuzzing::toml,
     );
 }
+
+#[test]
+fn web_frames_corpus() {
+    let before = dicebard::web::fuzzing::events_committed();
+    replay(
+        "web_frames",
+        1_500,
+        b"{}[]\":,0123456789 abcdefghiklmnoprstuvy_.&=",
+        |t| dicebard::web::fuzzing::frames(t.as_bytes()),
+    );
+    let after = dicebard::web::fuzzing::events_committed();
+    assert!(
+        after >= before + 20,
+        "the inputs reached the rules: {before} → {after} events"
+    );
+    println!("web_frames: {before} → {after} events committed");
+}

@@ -19,6 +19,7 @@ const FRONT_ENDS: &[&str] = &["terminal", "discord", "web"];
 
 /// Everything a front end may use.
 const SHARED: &[&str] = &[
+    "table",
     "feed",
     "voice",
     "gm",
@@ -96,6 +97,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "shutdown",
         ],
     ),
+    // The table's door (links, kicks, presence): below every front end, above the
+    // feed, the coordinator and the store.
+    (
+        "table",
+        &[
+            "feed",
+            "coordinator",
+            "store",
+            "config",
+            "clock",
+            "shutdown",
+        ],
+    ),
     // Front ends.
     ("terminal", SHARED),
     ("discord", SHARED),
@@ -107,6 +121,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "terminal",
             "discord",
             "web",
+            "table",
             "feed",
             "voice",
             "gm",
@@ -127,6 +142,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "terminal",
             "discord",
             "web",
+            "table",
             "feed",
             "voice",
             "gm",

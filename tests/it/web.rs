@@ -234,6 +234,7 @@ async fn a_link_works_once_and_forgeries_and_foreign_origins_are_refused() {
         "/api/v1/events",
         "/api/v1/actions",
         "/api/v1/characters",
+        "/api/v1/characters/import",
         "/api/v1/invites",
         "/api/v1/invites/{id}",
         "/api/v1/kick",
@@ -1129,5 +1130,73 @@ async fn a_discord_player_and_phones_play_one_campaign() {
     assert!(
         fake.dms(BOB).iter().all(|m| !m.text().contains(secret)),
         "nor another player's DMs"
+    );
+}
+
+/// Character import on the phone: a JSON export (Discord's `/character export` file)
+/// posted to `/characters/import` becomes the player's character through the engine's
+/// import check, as `/character import` does; a file that is not an export, or of
+/// another version, is refused with the reason; a display cannot import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_imports_a_character_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = WebTable::start(dir.path());
+    let web = table.client();
+    let gm = web.join(&table.gm_link).await;
+    let (ana, _) = web.new_player(&gm, "Ana").await;
+    let (bo, _) = web.new_player(&gm, "Bo").await;
+    let (s, v) = web
+        .post(
+            "/api/v1/characters",
+            &ana,
+            json!({"name": "Thorin", "class": "fighter", "race": "dwarf", "level": 3}),
+        )
+        .await;
+    assert_eq!((s, &v["ok"]), (StatusCode::OK, &json!(true)), "{v}");
+    // An export of Thorin, renamed, as the file a player would bring.
+    let (_, sheet) = web.get("/api/v1/sheet", Some(&ana)).await;
+    let thorin: dicebard_engine::creature::Creature =
+        serde_json::from_value(sheet["character"].clone()).unwrap();
+    let mut export = dicebard_engine::character::export_character(&thorin);
+    export.character.name = "Brand".into();
+    let export = serde_json::to_value(&export).unwrap();
+
+    let (s, v) = web
+        .post("/api/v1/characters/import", &bo, json!({"schema": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a dicebard character file"),
+        "{v}"
+    );
+    let mut other = export.clone();
+    other["version"] = json!(999);
+    let (s, v) = web.post("/api/v1/characters/import", &bo, other).await;
+    assert_eq!((s, &v["ok"]), (StatusCode::OK, &json!(false)), "{v}");
+    assert!(
+        v["refused"]["reason"].as_str().unwrap().contains("version"),
+        "{v}"
+    );
+    let inv = web.invite(&gm, json!({"role": "display"})).await;
+    let tv = web.join(inv["url"].as_str().unwrap()).await;
+    let (s, _) = web
+        .post("/api/v1/characters/import", &tv, export.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a display cannot import");
+
+    let (s, v) = web
+        .post("/api/v1/characters/import", &bo, export.clone())
+        .await;
+    assert_eq!((s, &v["ok"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (_, me) = web.get("/api/v1/me", Some(&bo)).await;
+    assert_eq!(me["character"]["name"], "Brand", "{me}");
+    let (_, sheet) = web.get("/api/v1/sheet", Some(&bo)).await;
+    assert_eq!(sheet["character"]["name"], "Brand");
+    assert_eq!(
+        sheet["character"]["pc"]["level"],
+        thorin.pc.as_ref().unwrap().level
     );
 }

@@ -804,3 +804,82 @@ async fn a_wizard_casts_from_the_quick_buttons_and_sees_a_refusal() {
     b.close().await;
     drop(server);
 }
+
+/// A character export (as Discord's `/character export` writes it), made by the engine
+/// itself: a level 2 elf wizard called `name`.
+fn export_json(name: &str) -> String {
+    use dicebard_engine::character::{CharacterSpec, export_character};
+    use dicebard_engine::dice::SeededDice;
+    use dicebard_engine::{Action, CampaignState, Command, PlayerId, Settings, Timestamp};
+    let mut s = CampaignState::new(std::sync::Arc::new(dicebard_srd::catalog().clone()));
+    let mut spec = CharacterSpec::quick(name, "wizard", "elf");
+    spec.level = 2;
+    for (t, (who, action)) in [
+        (
+            "gm",
+            Action::StartCampaign {
+                name: "Elsewhere".into(),
+                settings: Settings::default(),
+            },
+        ),
+        ("p", Action::Join { name: "P".into() }),
+        ("p", Action::CreateCharacter { spec }),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let events = dicebard_engine::decide(
+            &s,
+            Command::player(who, action),
+            &mut SeededDice::new(t as u64 + 1),
+            Timestamp(t as u64 + 1),
+        )
+        .expect("a valid character");
+        events
+            .iter()
+            .for_each(|e| dicebard_engine::apply(&mut s, e));
+    }
+    let c = s.character_of(&PlayerId::new("p")).expect("the character");
+    serde_json::to_string_pretty(&export_character(c)).unwrap()
+}
+
+/// Character import on the phone: the import form (opened from "…or import a
+/// character") takes a pasted JSON export; the page says so and shows the imported
+/// character's card. Text that is not JSON is refused in the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_imports_a_pasted_character_export() {
+    require_chromium();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), "127.0.0.1:0").await;
+    let gm = Gm::join(&server.base, &server.gm_link).await;
+    let (status, invite) = gm
+        .post("/invites", json!({"role": "player", "name": "Ana"}))
+        .await;
+    assert_eq!(status, 201, "player invite: {invite}");
+    let mut b = Browser::launch().await;
+    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.wait_for(&shown("create-form"), "the character form")
+        .await;
+    b.click("details.import summary").await;
+    b.type_into("#imp-text", "{not json").await;
+    b.click("#imp-submit").await;
+    b.wait_for(
+        "document.getElementById('imp-status').textContent.includes('not a character export')",
+        "the page refuses text that is not JSON",
+    )
+    .await;
+    b.type_into("#imp-text", &export_json("Elowen")).await;
+    b.click("#imp-submit").await;
+    b.wait_for(
+        "document.getElementById('imp-status').textContent === 'Imported!'",
+        "the import is done",
+    )
+    .await;
+    b.wait_for(
+        "document.getElementById('card-name').textContent.includes('Elowen')",
+        "the imported character's card",
+    )
+    .await;
+    b.screenshot("phone/import-done").await;
+    b.close().await;
+}
