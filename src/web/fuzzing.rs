@@ -70,6 +70,14 @@ fn headers(cookie: &str) -> HeaderMap {
     h
 }
 
+/// A same-site browser request's headers with no cookie (the join page's POST).
+fn same_site() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(header::ORIGIN, HeaderValue::from_static(BASE));
+    h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:1"));
+    h
+}
+
 fn peer() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 40_000))
 }
@@ -86,7 +94,13 @@ async fn join(state: &WebState, campaign: i64, role: Role, name: &str) -> (Heade
         .await
         .expect("an invite");
     let secret = inv.url.rsplit('/').next().expect("a secret").to_string();
-    let res = api::join(State(state.clone()), ConnectInfo(peer()), Path(secret)).await;
+    let res = api::join(
+        State(state.clone()),
+        ConnectInfo(peer()),
+        same_site(),
+        Path(secret),
+    )
+    .await;
     let cookie = res
         .headers()
         .get(header::SET_COOKIE)
@@ -274,8 +288,16 @@ pub fn frames(data: &[u8]) {
             }
             _ => {
                 let Some(t) = text else { return };
-                let r =
-                    api::join(State(w.state.clone()), ConnectInfo(peer()), Path(t.into())).await;
+                let r = api::join_page(State(w.state.clone()), ConnectInfo(peer()), Path(t.into()))
+                    .await;
+                check(r.status(), "join page");
+                let r = api::join(
+                    State(w.state.clone()),
+                    ConnectInfo(peer()),
+                    same_site(),
+                    Path(t.into()),
+                )
+                .await;
                 check(r.status(), "join");
                 if let Ok(v) = HeaderValue::from_str(t) {
                     let mut h = HeaderMap::new();
