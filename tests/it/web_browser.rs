@@ -857,7 +857,7 @@ async fn a_phone_imports_a_pasted_character_export() {
         .await;
     assert_eq!(status, 201, "player invite: {invite}");
     let mut b = Browser::launch().await;
-    b.navigate(invite["url"].as_str().unwrap()).await;
+    b.join(invite["url"].as_str().unwrap()).await;
     b.wait_for(&shown("create-form"), "the character form")
         .await;
     b.click("details.import summary").await;
