@@ -10,6 +10,7 @@ use crate::narrator::BuiltinNarrator;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::event::RestKind;
+use dicebard_engine::view;
 use dicebard_engine::{Action, Command, MonsterGroup, NarratorMode, PlayerId, Viewer};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -503,20 +504,21 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
             s.settings.turn_warning_ms / 1000
         ),
     ];
-    for c in s.party() {
+    let scene = view::scene(s, &view::viewer_of(s, &player_id(ctx.author().id)));
+    for c in &scene.party {
         lines.push(format!(
             "• {} — {}/{} HP, AC {}",
             render::escape(&c.name),
-            c.hp,
-            c.max_hp,
-            c.effective_ac()
+            c.hp.hp,
+            c.hp.max_hp,
+            c.ac
         ));
     }
-    if let Some(cb) = &s.combat {
+    if let Some(cb) = &scene.combat {
         lines.push(format!(
             "In combat: round {}, {}'s turn",
             cb.round,
-            s.active_creature().map_or("?", |c| c.name.as_str())
+            cb.turn.as_ref().map_or("?", |t| t.name.as_str())
         ));
     }
     let gm = &ctx.data().gm;
@@ -986,11 +988,12 @@ pub async fn character_show(
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    match s.character_of(&who) {
-        Some(c) => {
+    let viewer = view::viewer_of(&s, &player_id(ctx.author().id));
+    match view::sheet_of(&s, &viewer, &who) {
+        Some(sheet) => {
             ephemeral_reply(
                 ctx,
-                poise::CreateReply::default().embed(render::character_embed(c)),
+                poise::CreateReply::default().embed(render::character_embed(&sheet)),
             )
             .await
         }
@@ -1316,8 +1319,13 @@ pub async fn initiative(ctx: Context<'_>) -> Result<(), Error> {
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    match render::initiative_embed(&s) {
-        Some(e) => ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await,
+    // An ephemeral reply: as its asker may see it (a GM gets the monsters' hit points).
+    let viewer = view::viewer_of(&s, &player_id(ctx.author().id));
+    match view::initiative(&s, &viewer) {
+        Some(init) => {
+            let e = render::initiative_embed(&init);
+            ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await
+        }
         None => ephemeral(ctx, "No fight is on.").await,
     }
 }

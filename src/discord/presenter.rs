@@ -17,6 +17,7 @@ use crate::coordinator::{Committed, Coordinator, Source};
 use crate::feed::{FeedCursor, FeedItem, FeedKind, Feeds};
 use crate::narrator::NarrationSource;
 use crate::store::MessageRef;
+use dicebard_engine::view;
 use dicebard_engine::{CampaignState, CreatureId, EventKind, PlayerId, Viewer, Visibility};
 use poise::serenity_prelude as serenity;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -498,15 +499,17 @@ impl Presenter {
             }
         }
         for id in std::mem::take(&mut self.dirty_chars) {
-            if let Some(c) = state.creature(id).filter(|c| c.is_pc()) {
-                let embed = render::character_embed(c);
+            // The channel is public: an onlooker's sheet (player characters only).
+            if let Some(sheet) = view::sheet(state, &Viewer::Observer, id) {
+                let embed = render::character_embed(&sheet);
                 self.upsert(CHARACTER_EMBED, &id.0.to_string(), embed, vec![], true)
                     .await;
             }
         }
         if std::mem::take(&mut self.initiative_dirty) {
-            match render::initiative_embed(state) {
-                Some(embed) => {
+            match view::initiative(state, &Viewer::Observer) {
+                Some(init) => {
+                    let embed = render::initiative_embed(&init);
                     let buttons = self
                         .turn_seq
                         .map(|t| render::turn_buttons(self.campaign_id, t))
