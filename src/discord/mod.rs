@@ -7,6 +7,7 @@
 //! the engine, never here.
 
 pub(crate) mod commands;
+pub mod dm;
 pub mod presenter;
 pub mod render;
 mod story;

@@ -11,6 +11,7 @@
 //! ([`FeedItem::visible_to`]): the channel and the voice call get what an onlooker may
 //! see; a DM goes to a player only if that player may see the item.
 
+use super::dm::DmRouter;
 use super::story::{Prose, Storyteller};
 use super::{player_user_id, render};
 use crate::coordinator::{Committed, Coordinator, Source};
@@ -18,7 +19,7 @@ use crate::feed::{FeedCursor, FeedItem, FeedKind, Feeds};
 use crate::narrator::NarrationSource;
 use crate::store::MessageRef;
 use dicebard_engine::view;
-use dicebard_engine::{CampaignState, CreatureId, EventKind, PlayerId, Viewer, Visibility};
+use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer};
 use poise::serenity_prelude as serenity;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -112,7 +113,9 @@ pub async fn run(
         cursor
     };
     // Everything filed under `cursor` (its lines and its batch's prose) was presented.
-    // The presenter sees all the feed and routes each item with the engine's rule.
+    // This subscription follows the whole feed for the channel, the sheets and the
+    // tracker; private items reach their recipients through their own subscriptions
+    // (`DmRouter`).
     let mut sub = feed.subscribe(Viewer::Gm, FeedCursor::new(cursor, u32::MAX));
     let budget = Arc::new(Budget::new());
     let stories = Storyteller::start(
@@ -143,6 +146,7 @@ pub async fn run(
         ended: false,
         turn_seq: None,
         voice,
+        private: DmRouter::new(feed.clone(), cursor, |p| player_user_id(p).is_some()),
     };
     // The turn in progress (its buttons name it): the latest TurnStarted in the recent log.
     if let Ok(recent) = p
@@ -225,6 +229,8 @@ struct Presenter {
     turn_seq: Option<u64>,
     /// Speaks the public narration when the bot is in voice for the campaign.
     voice: Option<super::voice::VoiceHub>,
+    /// The DMs of private items: one feed subscription per recipient.
+    private: DmRouter,
 }
 
 impl Presenter {
@@ -283,8 +289,16 @@ impl Presenter {
             return;
         };
         let state = &snap.state;
-        for (c, line) in std::mem::take(&mut self.pending) {
+        let pending = std::mem::take(&mut self.pending);
+        let taken: Vec<Arc<Committed>> = pending.iter().map(|(c, _)| c.clone()).collect();
+        for (c, line) in pending {
             self.collect(state, &c, line);
+        }
+        // Private items: each recipient's own subscription decides what reaches them.
+        for (player, text) in self.private.route(state, &taken, self.last_seq).await {
+            if let Some(user) = player_user_id(&player) {
+                self.dms.push((user, text, None));
+            }
         }
         if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
             for text in std::mem::take(&mut self.notices) {
@@ -315,15 +329,6 @@ impl Presenter {
                 message_id: self.last_seq,
             })
             .await;
-    }
-
-    /// Queues a DM of `text` to `player`, if that player may see `c` (the engine's rule).
-    fn dm(&mut self, c: &Committed, player: &PlayerId, viewer: Viewer, text: String) {
-        if c.event.visibility.allows(&viewer)
-            && let Some(user) = player_user_id(player)
-        {
-            self.dms.push((user, text, None));
-        }
     }
 
     fn collect(&mut self, state: &CampaignState, c: &Committed, line: Option<String>) {
@@ -420,64 +425,8 @@ impl Presenter {
             if !replied {
                 self.lines.push(text);
             }
-            return;
         }
-        // Not for the channel: to whom it is addressed, each DM gated by the engine's
-        // rule for that recipient.
-        match &c.event.visibility {
-            // Party-only: a slash command's caller saw it in their private reply; a
-            // player who spoke it in voice gets it by DM.
-            Visibility::Public | Visibility::Party => {
-                if replied {
-                    return;
-                }
-                let to = match (&c.origin.player, &c.event.kind) {
-                    (Some(p), _) => Some(p.clone()),
-                    // The turn clock resumed after a restart: tell the player whose turn it is.
-                    (None, TurnClockResumed { creature, .. }) => {
-                        state.creature(*creature).and_then(|cr| cr.owner()).cloned()
-                    }
-                    (None, _) => None,
-                };
-                if let Some(p) = to {
-                    self.dm(c, &p, Viewer::Player(p.clone()), text);
-                }
-            }
-            Visibility::Player(p) => {
-                let already_shown = replied && c.origin.player.as_ref() == Some(p);
-                if !already_shown && !matches!(c.event.kind, TurnWarning { .. }) {
-                    self.dm(c, p, Viewer::Player(p.clone()), text.clone());
-                }
-                // A secret roll is secret from the table, not from the GM.
-                if matches!(c.event.kind, DiceRolled { secret: true, .. }) {
-                    let roller = state
-                        .players
-                        .get(p)
-                        .map(|pl| render::escape(&pl.name))
-                        .unwrap_or_else(|| "A player".into());
-                    let gms: Vec<PlayerId> = state
-                        .gm
-                        .iter()
-                        .chain(state.co_gms.iter())
-                        .filter(|gm| *gm != p)
-                        .cloned()
-                        .collect();
-                    for gm in gms {
-                        self.dm(
-                            c,
-                            &gm,
-                            Viewer::Gm,
-                            format!("(secret roll by {roller}) {text}"),
-                        );
-                    }
-                }
-            }
-            Visibility::Gm => {
-                if let Some(gm) = state.gm.clone() {
-                    self.dm(c, &gm, Viewer::Gm, format!("(GM only) {text}"));
-                }
-            }
-        }
+        // Not for the channel: DMs, routed per recipient by `dm.rs` (in `flush`).
     }
 
     async fn post(&mut self, state: &CampaignState) {

@@ -248,7 +248,15 @@ impl Feed {
     /// The items after `after` that `viewer` may see, in order: from the store while
     /// the subscriber is behind (or lagged), then live.
     pub fn subscribe(&self, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
-        FeedSubscription::new(self.clone(), viewer, after)
+        FeedSubscription::new(self.clone(), viewer, after, true)
+    }
+
+    /// Like [`Feed::subscribe`], read from the store only (no live part): drained with
+    /// [`FeedSubscription::next_stored`] and [`FeedSubscription::rescan`] by a front end
+    /// that follows the feed through another subscription and catches this one up to it
+    /// (Discord's DMs, one per recipient). Filtered by the same one check.
+    pub fn subscribe_stored(&self, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
+        FeedSubscription::new(self.clone(), viewer, after, false)
     }
 
     /// The last event whose batch has been told completely (its prose ended). Tests and

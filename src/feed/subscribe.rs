@@ -29,8 +29,17 @@ pub struct FeedSubscription {
 }
 
 impl FeedSubscription {
-    pub(super) fn new(feed: Feed, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
-        let rx = feed.inner.live.upgrade().map(|tx| tx.subscribe());
+    pub(super) fn new(
+        feed: Feed,
+        viewer: Viewer,
+        after: FeedCursor,
+        live: bool,
+    ) -> FeedSubscription {
+        let rx = if live {
+            feed.inner.live.upgrade().map(|tx| tx.subscribe())
+        } else {
+            None
+        };
         FeedSubscription {
             closed: rx.is_none(),
             feed,
@@ -141,6 +150,13 @@ impl FeedSubscription {
             }
             self.caught_up = !self.page().await?;
         }
+    }
+
+    /// Reads the store again on the next [`FeedSubscription::next_stored`], for what was
+    /// stored since it last returned `Ok(None)` (a front end that drains a subscription
+    /// step by step, e.g. up to the batch it has just presented).
+    pub fn rescan(&mut self) {
+        self.caught_up = false;
     }
 
     /// Moves past `item`; returns it if this viewer may see it. The ONE visibility check.
