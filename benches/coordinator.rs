@@ -96,7 +96,6 @@ async fn throughput_once(campaigns: usize, per_campaign: usize, actions: usize) 
             .create_campaign(
                 &format!("bench {c}"),
                 &gm,
-                None,
                 Some(c as u64),
                 Origin::new(Source::System, &gm),
             )

@@ -209,7 +209,6 @@ async fn campaign_setup(coord: &Coordinator, c: usize) -> i64 {
         .create_campaign(
             &format!("soak {c}"),
             &gm,
-            None,
             Some(c as u64 + 1),
             Origin::new(Source::System, &gm),
         )
@@ -535,7 +534,6 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
         .create_campaign(
             "Soak voice table",
             &gm,
-            None,
             Some(77),
             Origin::new(Source::System, &gm),
         )

@@ -161,7 +161,6 @@ async fn table(players: usize, silence_ms: u64) -> Table {
         .create_campaign(
             "Voice bench",
             &gm,
-            None,
             Some(7),
             Origin::new(Source::System, &gm),
         )

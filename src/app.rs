@@ -106,7 +106,7 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         .map(|(row, e)| crate::discord::Unloadable {
             campaign_id: row.id,
             name: row.name.clone(),
-            channel_id: row.channel_id,
+            channel_id: row.channel_id.and_then(crate::discord::channel_id),
             reason: e.to_string(),
         })
         .collect();

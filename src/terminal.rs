@@ -366,7 +366,7 @@ pub async fn play(
     let id = match store.campaign_by_name(&campaign_name).await? {
         Some(row) => row.id,
         None => coord
-            .create_campaign(&campaign_name, &me, None, args.seed, origin(&me))
+            .create_campaign(&campaign_name, &me, args.seed, origin(&me))
             .await
             .map_err(|e| anyhow::anyhow!(e.user_message()))?,
     };

@@ -19,7 +19,7 @@ pub use commit::Committer;
 pub use seed::random_seed;
 
 use crate::clock::Clock;
-use crate::store::{NewCampaign, Store, StoreError};
+use crate::store::{Binding, NewCampaign, Store, StoreError};
 use dicebard_engine::data::Catalog;
 use dicebard_engine::{Action, CampaignState, Command, NpcOption, PlayerId, RuleError, Settings};
 use serde::{Deserialize, Serialize};
@@ -323,7 +323,34 @@ impl Coordinator {
         &self,
         name: &str,
         gm: &PlayerId,
-        place: Option<(u64, u64)>,
+        seed: Option<u64>,
+        origin: Origin,
+    ) -> Result<i64, SubmitError> {
+        self.create_campaign_bound(name, gm, None, seed, origin)
+            .await
+    }
+
+    /// Creates a campaign seated where a front end's `binding` says (a Discord channel),
+    /// written with the campaign's row in its one transaction: a seat already taken
+    /// refuses the campaign and leaves nothing behind. The coordinator carries the
+    /// binding to the store without reading it.
+    pub async fn create_campaign_at(
+        &self,
+        name: &str,
+        gm: &PlayerId,
+        binding: Binding,
+        seed: Option<u64>,
+        origin: Origin,
+    ) -> Result<i64, SubmitError> {
+        self.create_campaign_bound(name, gm, Some(binding), seed, origin)
+            .await
+    }
+
+    async fn create_campaign_bound(
+        &self,
+        name: &str,
+        gm: &PlayerId,
+        binding: Option<Binding>,
         seed: Option<u64>,
         origin: Origin,
     ) -> Result<i64, SubmitError> {
@@ -356,11 +383,12 @@ impl Coordinator {
             .create_campaign_with(
                 NewCampaign {
                     name: name.to_string(),
-                    guild_id: place.map(|p| p.0),
-                    channel_id: place.map(|p| p.1),
+                    guild_id: None,
+                    channel_id: None,
                     seed,
                     created_at_ms: self.shared.clock.now().0 as i64,
-                },
+                }
+                .bound(binding),
                 &rows,
             )
             .await?;

@@ -442,10 +442,10 @@ pub async fn campaign_start(
     let me = player_id(ctx.author().id);
     match data
         .coord
-        .create_campaign(
+        .create_campaign_at(
             &name,
             &me,
-            Some((guild.get(), channel.get())),
+            super::channel_binding(guild, channel),
             None,
             origin(ctx),
         )

@@ -18,11 +18,13 @@ use crate::coordinator::{Coordinator, Origin, Source};
 use crate::feed::Feeds;
 use crate::gm::GameMaster;
 use crate::shutdown::Shutdown;
+use crate::store::Binding;
 use anyhow::Context as _;
 use dicebard_engine::{Action, Command, EventKind, PlayerId};
 use poise::serenity_prelude as serenity;
 use songbird::SerenityInit as _;
 use std::collections::HashSet;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -70,8 +72,34 @@ pub fn player_id(user: serenity::UserId) -> PlayerId {
 }
 
 /// The Discord user behind a player id, if it is one.
-pub fn player_user_id(p: &PlayerId) -> Option<u64> {
-    p.as_str().strip_prefix("discord:")?.parse().ok()
+pub fn player_user_id(p: &PlayerId) -> Option<serenity::UserId> {
+    user_id(p.as_str().strip_prefix("discord:")?.parse().ok()?)
+}
+
+/// serenity's typed ids from numbers read from the store, the configuration or a
+/// player id: `None` for 0, which no Discord id is (serenity's `new` panics on it).
+pub fn user_id(raw: u64) -> Option<serenity::UserId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// See [`user_id`].
+pub fn channel_id(raw: u64) -> Option<serenity::ChannelId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// See [`user_id`].
+pub fn guild_id(raw: u64) -> Option<serenity::GuildId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// A campaign's seat in a Discord text channel, for
+/// [`Coordinator::create_campaign_at`]: the store writes it with the campaign's row, in
+/// one transaction (a channel hosts one active campaign).
+pub fn channel_binding(guild: serenity::GuildId, channel: serenity::ChannelId) -> Binding {
+    Binding::DiscordChannel {
+        guild: guild.get(),
+        channel: channel.get(),
+    }
 }
 
 /// Sends `text` (clamped to Discord's limit) to `user` by DM, with `components`.
@@ -80,11 +108,11 @@ pub fn player_user_id(p: &PlayerId) -> Option<u64> {
 pub(crate) async fn send_dm(
     http: &serenity::Http,
     campaign: i64,
-    user: u64,
+    user: serenity::UserId,
     text: &str,
     components: Vec<serenity::CreateActionRow>,
 ) {
-    let dm = match serenity::UserId::new(user).create_dm_channel(http).await {
+    let dm = match user.create_dm_channel(http).await {
         Ok(ch) => ch,
         Err(e) => {
             tracing::warn!(campaign, error = %e, "opening a DM failed");
@@ -333,7 +361,7 @@ pub fn rest_http(
 pub struct Unloadable {
     pub campaign_id: i64,
     pub name: String,
-    pub channel_id: Option<u64>,
+    pub channel_id: Option<serenity::ChannelId>,
     /// Why, in words (no secrets: it names the campaign, an event and the cause).
     pub reason: String,
 }
@@ -362,7 +390,8 @@ pub async fn run(
         Ok(Err(e)) => anyhow::bail!("could not reach Discord or the token was refused: {e}"),
         Err(_) => anyhow::bail!("could not reach Discord within 20 s"),
     }
-    let guild = config.discord.guild_id;
+    // (0 is no guild: commands are registered globally.)
+    let guild = config.discord.guild_id.and_then(guild_id);
     let gm_role = config.discord.gm_role.clone();
     let setup_coord = coord.clone();
     let songbird = songbird::Songbird::serenity_from_config(voice::songbird_config());
@@ -381,7 +410,7 @@ pub async fn run(
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 let cmds = &framework.options().commands;
                 match guild {
-                    Some(g) => poise::builtins::register_in_guild(ctx, cmds, serenity::GuildId::new(g)).await?,
+                    Some(g) => poise::builtins::register_in_guild(ctx, cmds, g).await?,
                     None => poise::builtins::register_globally(ctx, cmds).await?,
                 }
                 let data = Data {
@@ -412,7 +441,7 @@ pub async fn run(
                             render::escape(&reason)
                         ))
                         .allowed_mentions(no_pings());
-                    if let Err(e) = serenity::ChannelId::new(ch).send_message(&ctx.http, msg).await {
+                    if let Err(e) = ch.send_message(&ctx.http, msg).await {
                         tracing::warn!(campaign = u.campaign_id, error = %e, "could not post the load failure");
                     }
                 }
@@ -421,15 +450,16 @@ pub async fn run(
                     if unloadable.iter().any(|u| u.campaign_id == row.id) {
                         continue;
                     }
-                    if let Some(ch) = row.channel_id {
-                        data.start_presenter(row.id, serenity::ChannelId::new(ch));
+                    let channel = row.channel_id.and_then(channel_id);
+                    if let Some(ch) = channel {
+                        data.start_presenter(row.id, ch);
                     }
                     // The table was in voice: come back (in the background — loading the
                     // models and connecting take seconds, and poise waits for setup).
-                    if let (Some(g), Some(ch), None) = (row.guild_id, row.channel_id, row.ended_at_ms) {
+                    if let (Some(g), Some(ch), None) = (row.guild_id.and_then(guild_id), channel, row.ended_at_ms) {
                         let hub = data.voice.clone();
                         tokio::spawn(async move {
-                            hub.rejoin(serenity::GuildId::new(g), row.id, serenity::ChannelId::new(ch)).await;
+                            hub.rejoin(g, row.id, ch).await;
                         });
                     }
                 }
@@ -517,5 +547,40 @@ pub mod fuzzing {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_outside_never_panic_and_zero_is_no_id() {
+        // serenity's `UserId::new(0)` panics: a player id "discord:0" (or a stored 0)
+        // must be no user at all, not a crash when a DM is sent.
+        assert_eq!(player_user_id(&PlayerId::new("discord:0")), None);
+        assert_eq!(player_user_id(&PlayerId::new("discord:-1")), None);
+        assert_eq!(player_user_id(&PlayerId::new("discord:")), None);
+        assert_eq!(player_user_id(&PlayerId::new("web:7")), None);
+        assert_eq!(
+            player_user_id(&PlayerId::new("discord:18446744073709551615")),
+            Some(serenity::UserId::new(u64::MAX))
+        );
+        assert_eq!(
+            player_user_id(&PlayerId::new("discord:18446744073709551616")),
+            None
+        );
+        let u = serenity::UserId::new(42);
+        assert_eq!(player_user_id(&player_id(u)), Some(u));
+        assert_eq!(channel_id(0), None);
+        assert_eq!(guild_id(0), None);
+        assert_eq!(channel_id(9), Some(serenity::ChannelId::new(9)));
+        assert_eq!(
+            channel_binding(serenity::GuildId::new(1), serenity::ChannelId::new(9)),
+            Binding::DiscordChannel {
+                guild: 1,
+                channel: 9
+            }
+        );
     }
 }

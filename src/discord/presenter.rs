@@ -216,7 +216,7 @@ struct Presenter {
     dirty_chars: BTreeSet<CreatureId>,
     initiative_dirty: bool,
     /// DMs to send: user, text, and the turn whose buttons to attach.
-    dms: Vec<(u64, String, Option<u64>)>,
+    dms: Vec<(serenity::UserId, String, Option<u64>)>,
     refs: HashMap<(String, String), u64>,
     /// The last event taken from the feed, and the last one saved as presented.
     last_seq: u64,

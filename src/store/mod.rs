@@ -172,6 +172,29 @@ pub struct NewCampaign {
     pub created_at_ms: i64,
 }
 
+impl NewCampaign {
+    /// The campaign seated where `binding` says (nothing for `None`).
+    pub fn bound(mut self, binding: Option<Binding>) -> NewCampaign {
+        match binding {
+            Some(Binding::DiscordChannel { guild, channel }) => {
+                self.guild_id = Some(guild);
+                self.channel_id = Some(channel);
+            }
+            None => {}
+        }
+        self
+    }
+}
+
+/// Where a front end seats a campaign, made by that front end (Discord: its guild and
+/// text channel) and written by [`Store::create_campaign_with`] with the campaign's row,
+/// in the same transaction. The coordinator carries it without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// A Discord text channel: it hosts one active campaign at a time.
+    DiscordChannel { guild: u64, channel: u64 },
+}
+
 /// A campaign as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRow {

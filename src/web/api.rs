@@ -955,7 +955,7 @@ pub async fn create_campaign(
     let cname = text(&req.name, "The name", 100)?;
     let id = match state
         .coordinator
-        .create_campaign(&cname, &me, None, None, Origin::new(Source::Web, &me))
+        .create_campaign(&cname, &me, None, Origin::new(Source::Web, &me))
         .await
     {
         Ok(id) => id,
@@ -985,7 +985,7 @@ pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Optio
     let gm = PlayerId::new("web:gm");
     state
         .coordinator
-        .create_campaign("The table", &gm, None, None, Origin::new(Source::Web, &gm))
+        .create_campaign("The table", &gm, None, Origin::new(Source::Web, &gm))
         .await
         .map(Some)
         .map_err(|e| ApiError::internal(e.user_message()))

@@ -359,7 +359,7 @@ mod tests {
         let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
         let me = PlayerId::new("web:gm");
         let campaign = coord
-            .create_campaign("Lag", &me, None, Some(1), Origin::new(Source::Web, &me))
+            .create_campaign("Lag", &me, Some(1), Origin::new(Source::Web, &me))
             .await
             .unwrap();
         let s = Session {

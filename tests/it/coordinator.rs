@@ -178,7 +178,7 @@ impl Table {
         let id = within(
             "a new campaign",
             self.coord
-                .create_campaign(name, &self.gm, None, Some(seed), origin(&self.gm)),
+                .create_campaign(name, &self.gm, Some(seed), origin(&self.gm)),
         )
         .await
         .expect("create campaign");
@@ -1480,7 +1480,16 @@ async fn a_campaign_is_created_with_its_first_events_or_not_at_all() {
     let coord = Coordinator::new(t.store.clone(), catalog(), t.clock, bad);
     let err = within(
         "a refused start",
-        coord.create_campaign("Refused", &t.gm, Some((1, 9)), Some(1), origin(&t.gm)),
+        coord.create_campaign_at(
+            "Refused",
+            &t.gm,
+            dicebard::store::Binding::DiscordChannel {
+                guild: 1,
+                channel: 9,
+            },
+            Some(1),
+            origin(&t.gm),
+        ),
     )
     .await;
     assert!(err.is_err());

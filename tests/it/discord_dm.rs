@@ -102,7 +102,6 @@ async fn a_players_dms_are_what_their_own_subscription_yields() {
             .create_campaign(
                 &format!("Whispers {case}"),
                 &gm,
-                None,
                 Some(7 + case),
                 Origin::new(Source::Terminal, &gm),
             )

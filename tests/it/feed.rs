@@ -69,13 +69,7 @@ impl Table {
     async fn create(&self, name: &str, seed: u64) -> i64 {
         let gm = player("gm");
         self.coord
-            .create_campaign(
-                name,
-                &gm,
-                None,
-                Some(seed),
-                Origin::new(Source::Terminal, &gm),
-            )
+            .create_campaign(name, &gm, Some(seed), Origin::new(Source::Terminal, &gm))
             .await
             .unwrap()
     }

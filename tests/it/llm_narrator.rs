@@ -817,7 +817,6 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
         .create_campaign(
             "Stall test",
             &gm,
-            None,
             Some(3),
             Origin::new(Source::Terminal, &gm),
         )
@@ -950,13 +949,7 @@ async fn npc_decisions_get_the_configured_timeout_not_15s() {
     );
     let gm = PlayerId::new("gm");
     let id = coord
-        .create_campaign(
-            "Patience",
-            &gm,
-            None,
-            Some(3),
-            Origin::new(Source::Terminal, &gm),
-        )
+        .create_campaign("Patience", &gm, Some(3), Origin::new(Source::Terminal, &gm))
         .await
         .unwrap();
     let alice = PlayerId::new("alice");

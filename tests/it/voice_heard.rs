@@ -57,7 +57,7 @@ async fn speech_is_gated_echoed_and_played() {
     let (alice, bob) = (PlayerId::new("discord:11"), PlayerId::new("discord:22"));
     let origin = |p: &PlayerId| Origin::new(Source::Discord, p);
     let id = coord
-        .create_campaign("Echo Hall", &alice, None, Some(4), origin(&alice))
+        .create_campaign("Echo Hall", &alice, Some(4), origin(&alice))
         .await
         .unwrap();
     for (p, name) in [(&alice, "Thorin"), (&bob, "Mira")] {
@@ -235,7 +235,7 @@ async fn a_non_discord_source_feeds_the_same_path() {
     let phone = PlayerId::new("web:7");
     let origin = Origin::new(Source::Web, &phone);
     let id = coord
-        .create_campaign("Phone Hall", &phone, None, Some(4), origin.clone())
+        .create_campaign("Phone Hall", &phone, Some(4), origin.clone())
         .await
         .unwrap();
     coord
