@@ -570,7 +570,11 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
         None,
     );
     let (input, _spoken) = hub
-        .attach_local(serenity::GuildId::new(GUILD), campaign, 1)
+        .attach_local(
+            serenity::GuildId::new(GUILD),
+            campaign,
+            serenity::ChannelId::new(1),
+        )
         .await
         .expect("voice models load");
     for i in 0..SPEAKERS {

@@ -15,12 +15,15 @@ use poise::serenity_prelude as serenity;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// The campaign's text channel (the posts are collected, not sent).
+const CHANNEL: serenity::ChannelId = serenity::ChannelId::new(5);
+
 #[derive(Default)]
 struct Posts(Mutex<Vec<String>>);
 
 #[async_trait::async_trait]
 impl TablePost for Posts {
-    async fn post(&self, _channel: u64, text: String) {
+    async fn post(&self, _channel: serenity::ChannelId, text: String) {
         self.0.lock().unwrap().push(text);
     }
 }
@@ -89,7 +92,7 @@ async fn speech_is_gated_echoed_and_played() {
         input: false,
         ..VoiceSettings::default()
     };
-    let r = handle_heard(&env, id, 5, &off, &heard(11, "I roll for perception")).await;
+    let r = handle_heard(&env, id, CHANNEL, &off, &heard(11, "I roll for perception")).await;
     assert!(matches!(r, HeardResult::InputOff), "{r:?}");
 
     // The wake word: required when on, stripped before reading.
@@ -97,13 +100,20 @@ async fn speech_is_gated_echoed_and_played() {
         wake_word: true,
         ..VoiceSettings::default()
     };
-    let r = handle_heard(&env, id, 5, &wake, &heard(11, "I roll for perception")).await;
+    let r = handle_heard(
+        &env,
+        id,
+        CHANNEL,
+        &wake,
+        &heard(11, "I roll for perception"),
+    )
+    .await;
     assert!(matches!(r, HeardResult::NoWakeWord), "{r:?}");
     assert!(posts.take().is_empty());
     let r = handle_heard(
         &env,
         id,
-        5,
+        CHANNEL,
         &wake,
         &heard(11, "Game master, I roll for perception."),
     )
@@ -121,7 +131,7 @@ async fn speech_is_gated_echoed_and_played() {
     assert_eq!(posts.take(), vec!["🎙 **Thorin**: I roll for perception."]);
 
     // Somebody not at the table is not heard.
-    let r = handle_heard(&env, id, 5, &on, &heard(99, "I attack")).await;
+    let r = handle_heard(&env, id, CHANNEL, &on, &heard(99, "I attack")).await;
     assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
 
     // A fight: only the active player's words are actions.
@@ -155,7 +165,14 @@ async fn speech_is_gated_echoed_and_played() {
         ("Mira", 22, "Thorin", 11)
     };
     let seq_before = coord.snapshot(id).await.unwrap().seq;
-    let r = handle_heard(&env, id, 5, &on, &heard(other_id, "I attack the goblin")).await;
+    let r = handle_heard(
+        &env,
+        id,
+        CHANNEL,
+        &on,
+        &heard(other_id, "I attack the goblin"),
+    )
+    .await;
     assert!(
         matches!(r, HeardResult::Ignored(Gate::NotTheirTurn)),
         "{r:?}"
@@ -171,7 +188,7 @@ async fn speech_is_gated_echoed_and_played() {
     let r = handle_heard(
         &env,
         id,
-        5,
+        CHANNEL,
         &talk,
         &heard(other_id, "watch out for its knife"),
     )
@@ -190,7 +207,14 @@ async fn speech_is_gated_echoed_and_played() {
         "table talk changes nothing"
     );
 
-    let r = handle_heard(&env, id, 5, &on, &heard(actor_id, "I attack the goblin")).await;
+    let r = handle_heard(
+        &env,
+        id,
+        CHANNEL,
+        &on,
+        &heard(actor_id, "I attack the goblin"),
+    )
+    .await;
     let HeardResult::Acted(ActOutcome::Done { events, .. }) = r else {
         panic!("{r:?}")
     };
