@@ -3,6 +3,7 @@
 //! event the player may see; `--json` prints one JSON object per event instead, so
 //! scripts can drive a game through stdin / stdout.
 
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Coordinator, Origin, Source};
 use crate::feed::{FeedCursor, FeedKind, Feeds};
 use crate::gm::GameMaster;
@@ -364,7 +365,7 @@ pub async fn play(
     let campaign_name = args.campaign.clone().unwrap_or_else(|| "default".into());
     let origin = |p: &PlayerId| Origin::new(Source::Terminal, p);
     let id = match store.campaign_by_name(&campaign_name).await? {
-        Some(row) => row.id,
+        Some(row) => CampaignId(row.id),
         None => coord
             .create_campaign(&campaign_name, &me, args.seed, origin(&me))
             .await
@@ -587,7 +588,7 @@ pub async fn play(
                 let outcome = act_free_text(
                     &coord,
                     &gm.intent,
-                    id,
+                    id.get(),
                     &who,
                     &text,
                     origin(&who),
@@ -631,13 +632,13 @@ pub async fn play(
                 }
             }
             // Wait until everything that followed (monster turns included) is printed.
-            settle(&coord, id, &mut printed_rx).await;
+            settle(&coord, id.get(), &mut printed_rx).await;
         }
         out.done(line_no);
     }
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        settle(&coord, id, &mut printed_rx),
+        settle(&coord, id.get(), &mut printed_rx),
     )
     .await;
     printer.abort();
@@ -657,7 +658,7 @@ async fn settle(
 ) {
     const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
     for _ in 0..1_000 {
-        let Ok(s) = coord.snapshot(id).await else {
+        let Ok(s) = coord.snapshot(CampaignId(id)).await else {
             return;
         };
         if printed.wait_for(|p| *p >= s.seq).await.is_err() {

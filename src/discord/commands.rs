@@ -4,6 +4,7 @@
 //! public events (the presenter posts everything else).
 
 use super::{Context, Error, player_id, render};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
 use crate::intent::{ActOutcome, act_free_text};
 use crate::narrator::BuiltinNarrator;
@@ -175,7 +176,7 @@ async fn claim(ctx: Context<'_>, campaign: i64) -> Result<bool, Error> {
     let first = ctx
         .data()
         .coord
-        .claim_request(campaign, &ctx.id().to_string())
+        .claim_request(CampaignId(campaign), &ctx.id().to_string())
         .await?;
     progress(ctx, |p| p.claimed = true).await;
     Ok(first)
@@ -194,7 +195,7 @@ pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error
 async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
     let coord = &ctx.data().coord;
     let joined = coord
-        .snapshot(campaign)
+        .snapshot(CampaignId(campaign))
         .await
         .map(|s| s.state.players.contains_key(me))
         .unwrap_or(true);
@@ -210,7 +211,7 @@ async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
         by: dicebard_engine::Actor::Player(me.clone()),
         action: Action::Join { name },
     };
-    if let Err(e) = coord.submit(campaign, join, origin(ctx)).await {
+    if let Err(e) = coord.submit(CampaignId(campaign), join, origin(ctx)).await {
         tracing::warn!(interaction = %ctx.id(), error = %e, "join failed");
     }
 }
@@ -238,13 +239,13 @@ async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
     // The server's GM role makes its members GMs here: the host attests it.
     if has_gm_role(ctx).await {
         let is_gm = coord
-            .snapshot(campaign)
+            .snapshot(CampaignId(campaign))
             .await
             .map(|s| s.state.is_gm(&me))
             .unwrap_or(true);
         if !is_gm {
             let grant = Command::system(Action::GrantGm { player: me.clone() });
-            if let Err(e) = coord.submit(campaign, grant, origin(ctx)).await {
+            if let Err(e) = coord.submit(CampaignId(campaign), grant, origin(ctx)).await {
                 tracing::warn!(interaction = %ctx.id(), error = %e, "could not grant the GM role");
             }
         }
@@ -262,7 +263,11 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
         by: dicebard_engine::Actor::Player(me.clone()),
         action,
     };
-    let res = ctx.data().coord.submit(campaign, cmd, origin(ctx)).await;
+    let res = ctx
+        .data()
+        .coord
+        .submit(CampaignId(campaign), cmd, origin(ctx))
+        .await;
     match res {
         Ok(events) => reply_events(ctx, campaign, &me, &events).await,
         Err(e) => refusal(ctx, campaign, e).await,
@@ -345,7 +350,7 @@ async fn reply_events(
     me: &PlayerId,
     events: &[Arc<Committed>],
 ) -> Result<(), Error> {
-    let Ok(snap) = ctx.data().coord.snapshot(campaign).await else {
+    let Ok(snap) = ctx.data().coord.snapshot(CampaignId(campaign)).await else {
         return ephemeral(ctx, "Done.").await;
     };
     let mut public = Vec::new();
@@ -452,7 +457,7 @@ pub async fn campaign_start(
         .await
     {
         Ok(id) => {
-            data.start_presenter(id, channel);
+            data.start_presenter(id.get(), channel);
             say(ctx, format!(
                 "📜 **{}** begins in this channel. {} is the GM.\nPlayers: `/character create` to join, then `/act`, `/attack`, `/cast`, `/check`.",
                 render::escape(name.trim()),
@@ -485,7 +490,7 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    let snap = ctx.data().coord.snapshot(campaign).await?;
+    let snap = ctx.data().coord.snapshot(CampaignId(campaign)).await?;
     let s = &snap.state;
     let gm =
         s.gm.as_ref()
@@ -587,7 +592,13 @@ pub async fn campaign_settings(
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
     // Only what was given changes; the rest stays as it is.
-    let current = ctx.data().coord.snapshot(campaign).await?.state.settings;
+    let current = ctx
+        .data()
+        .coord
+        .snapshot(CampaignId(campaign))
+        .await?
+        .state
+        .settings;
     let mut settings = current;
     if let Some(t) = turn_timeout {
         settings.turn_timeout_ms = t.saturating_mul(1000);
@@ -698,7 +709,12 @@ async fn ac_spell(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
 
 async fn scene(ctx: Context<'_>) -> Option<dicebard_engine::CampaignState> {
     let id = campaign_here(ctx).await.ok().flatten()?;
-    ctx.data().coord.snapshot(id).await.ok().map(|s| s.state)
+    ctx.data()
+        .coord
+        .snapshot(CampaignId(id))
+        .await
+        .ok()
+        .map(|s| s.state)
 }
 
 /// The scene for autocomplete, which cannot be deferred: no suggestions rather than a
@@ -935,7 +951,7 @@ async fn character_form(
     let me = player_id(ctx.author().id);
     let coord = &ctx.data().coord;
     if !coord
-        .claim_request(campaign, &submit.id.to_string())
+        .claim_request(CampaignId(campaign), &submit.id.to_string())
         .await?
     {
         private("That was already done.".into()).await?;
@@ -951,9 +967,9 @@ async fn character_form(
         by: dicebard_engine::Actor::Player(me.clone()),
         action: Action::CreateCharacter { spec },
     };
-    match coord.submit(campaign, cmd, origin).await {
+    match coord.submit(CampaignId(campaign), cmd, origin).await {
         Ok(events) => {
-            let snap = coord.snapshot(campaign).await?;
+            let snap = coord.snapshot(CampaignId(campaign)).await?;
             let lines: Vec<String> = events
                 .iter()
                 .filter(|c| c.event.visibility.allows(&Viewer::Observer))
@@ -1349,7 +1365,7 @@ pub async fn whisper(
         .await;
     }
     if let Some(campaign) = campaign_here(ctx).await?
-        && let Ok(snap) = ctx.data().coord.snapshot(campaign).await
+        && let Ok(snap) = ctx.data().coord.snapshot(CampaignId(campaign)).await
         && !snap.state.players.contains_key(&player_id(player.id))
     {
         return ephemeral(

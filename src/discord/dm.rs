@@ -111,7 +111,7 @@ impl DmRouter {
                         Ok(Some(i)) => i,
                         Ok(None) => break,
                         Err(e) => {
-                            tracing::warn!(campaign = self.feed.campaign_id(), error = %e, "reading the feed for DMs failed; they follow with the next batch");
+                            tracing::warn!(campaign = self.feed.campaign_id().get(), error = %e, "reading the feed for DMs failed; they follow with the next batch");
                             break;
                         }
                     },

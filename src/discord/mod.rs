@@ -14,6 +14,7 @@ mod story;
 pub mod voice;
 
 use crate::config::Config;
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Coordinator, Origin, Source};
 use crate::feed::Feeds;
 use crate::gm::GameMaster;
@@ -236,12 +237,15 @@ async fn press_turn_button(
         render::TurnButton::Invalid => return "That button is not valid.".into(),
     };
     let coord = &data.coord;
-    let Ok(snap) = coord.snapshot(campaign).await else {
+    let Ok(snap) = coord.snapshot(CampaignId(campaign)).await else {
         return "That campaign is not running.".into();
     };
     // A click delivered twice is answered as such, before its turn is checked (by
     // then its own effect has ended that turn).
-    match coord.claim_request(campaign, &ci.id.to_string()).await {
+    match coord
+        .claim_request(CampaignId(campaign), &ci.id.to_string())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return "That was already done.".into(),
         Err(e) => return e.user_message(),
@@ -252,7 +256,7 @@ async fn press_turn_button(
     if snap.seq - turn_seq > MAX_TURN_EVENTS || snap.state.combat.is_none() {
         return TURN_OVER.into();
     }
-    let events = match coord.events_since(campaign, turn_seq - 1).await {
+    let events = match coord.events_since(CampaignId(campaign), turn_seq - 1).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(campaign, error = %e, "reading the turn's events failed");
@@ -291,7 +295,7 @@ async fn press_turn_button(
         by: dicebard_engine::Actor::Player(me),
         action,
     };
-    match coord.submit(campaign, cmd, origin).await {
+    match coord.submit(CampaignId(campaign), cmd, origin).await {
         Ok(_) => "Done.".to_string(),
         Err(e) => e.user_message(),
     }

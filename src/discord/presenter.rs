@@ -14,6 +14,7 @@
 use super::dm::DmRouter;
 use super::story::{Prose, Storyteller};
 use super::{player_user_id, render};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Coordinator, Source};
 use crate::feed::{FeedCursor, FeedItem, FeedKind, Feeds};
 use crate::narrator::NarrationSource;
@@ -89,7 +90,7 @@ pub async fn run(
     voice: Option<super::voice::VoiceHub>,
 ) {
     let store = coord.store().clone();
-    let feed = match feeds.feed(campaign_id).await {
+    let feed = match feeds.feed(CampaignId(campaign_id)).await {
         Ok(f) => f,
         Err(e) => {
             tracing::error!(campaign = campaign_id, error = %e, "presenter could not start the campaign's feed");
@@ -105,7 +106,7 @@ pub async fn run(
     let cursor = if cursor == 0 {
         // A new presenter for an existing campaign starts at the present.
         coord
-            .snapshot(campaign_id)
+            .snapshot(CampaignId(campaign_id))
             .await
             .map(|s| s.seq)
             .unwrap_or(0)
@@ -151,7 +152,7 @@ pub async fn run(
     // The turn in progress (its buttons name it): the latest TurnStarted in the recent log.
     if let Ok(recent) = p
         .coord
-        .events_since(campaign_id, cursor.saturating_sub(2_000))
+        .events_since(CampaignId(campaign_id), cursor.saturating_sub(2_000))
         .await
     {
         p.turn_seq = recent
@@ -283,7 +284,7 @@ impl Presenter {
         if self.pending.is_empty() && self.notices.is_empty() {
             return;
         }
-        let Ok(snap) = self.coord.snapshot(self.campaign_id).await else {
+        let Ok(snap) = self.coord.snapshot(CampaignId(self.campaign_id)).await else {
             self.pending.clear();
             self.notices.clear();
             return;

@@ -186,6 +186,38 @@ impl NewCampaign {
     }
 }
 
+/// A campaign's id (its row in the store). `Display` and serde show the plain number,
+/// so logs and JSON read as they did when it was a bare `i64`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct CampaignId(pub i64);
+
+impl CampaignId {
+    /// The number (for logs' structured fields and the store's columns).
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Where a front end seats a campaign, made by that front end (Discord: its guild and
 /// text channel) and written by [`Store::create_campaign_with`] with the campaign's row,
 /// in the same transaction. The coordinator carries it without reading it.

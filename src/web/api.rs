@@ -8,6 +8,7 @@ use super::WebState;
 use super::auth::{self, Role, Session};
 use super::hub::may_act;
 use super::view::{self, now_ms};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
 use crate::feed::FeedCursor;
 use crate::intent::{ActOutcome, act_free_text};
@@ -248,7 +249,7 @@ pub async fn join(
 
 /// Joins `player` to the campaign (as the engine's `Join`) if they are not in it.
 async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&str>) {
-    let Ok(snap) = state.coordinator.snapshot(campaign).await else {
+    let Ok(snap) = state.coordinator.snapshot(CampaignId(campaign)).await else {
         return;
     };
     if snap.state.players.contains_key(player) {
@@ -262,7 +263,7 @@ async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&
     };
     if let Err(e) = state
         .coordinator
-        .submit(campaign, cmd, Origin::new(Source::Web, player))
+        .submit(CampaignId(campaign), cmd, Origin::new(Source::Web, player))
         .await
     {
         tracing::warn!(campaign, error = %e, "a web player could not join the campaign");
@@ -276,7 +277,7 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(s.campaign_id)
+        .snapshot(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let character = s
@@ -304,7 +305,7 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
 pub async fn scene(state: &WebState, campaign: i64) -> ApiResult<(FeedCursor, Value)> {
     let snap = state
         .coordinator
-        .snapshot(campaign)
+        .snapshot(CampaignId(campaign))
         .await
         .map_err(ApiError::internal)?;
     let cursor = FeedCursor::new(snap.seq, 1);
@@ -331,7 +332,7 @@ pub async fn sheet(
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(s.campaign_id)
+        .snapshot(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let st = &snap.state;
@@ -382,7 +383,7 @@ pub async fn events(
     };
     let feed = state
         .feeds
-        .feed(s.campaign_id)
+        .feed(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let mut sub = feed.subscribe(s.viewer(), after);
@@ -648,7 +649,11 @@ async fn submit(state: &WebState, s: &Session, player: &PlayerId, action: Action
     };
     match state
         .coordinator
-        .submit(s.campaign_id, cmd, Origin::new(Source::Web, player))
+        .submit(
+            CampaignId(s.campaign_id),
+            cmd,
+            Origin::new(Source::Web, player),
+        )
         .await
     {
         Ok(events) => Json(json!({"ok": true, "seq": committed(&events)})),
@@ -774,7 +779,7 @@ pub async fn make_invite(
         (Role::Gm, None) => {
             let snap = state
                 .coordinator
-                .snapshot(campaign)
+                .snapshot(CampaignId(campaign))
                 .await
                 .map_err(ApiError::internal)?;
             Some(
@@ -845,7 +850,7 @@ pub async fn create_invite(
             let p = PlayerId::new(text(p, "The player", 100)?);
             let snap = state
                 .coordinator
-                .snapshot(s.campaign_id)
+                .snapshot(CampaignId(s.campaign_id))
                 .await
                 .map_err(ApiError::internal)?;
             if !snap.state.players.contains_key(&p) {
@@ -961,7 +966,7 @@ pub async fn create_campaign(
         Ok(id) => id,
         Err(e) => return Ok(refused(e.user_message()).into_response()),
     };
-    let mut v = make_invite(&state, id, Role::Gm, Some(me), None, None).await?;
+    let mut v = make_invite(&state, id.get(), Role::Gm, Some(me), None, None).await?;
     v["campaign"] = json!({"id": id, "name": cname});
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
@@ -971,7 +976,7 @@ pub async fn create_campaign(
 pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<i64>> {
     let rows = state.store().campaigns().await?;
     for row in rows {
-        if let Ok(snap) = state.coordinator.snapshot(row.id).await
+        if let Ok(snap) = state.coordinator.snapshot(CampaignId(row.id)).await
             && snap.state.started
             && !snap.state.ended
             && snap.state.gm.is_some()
@@ -987,7 +992,7 @@ pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Optio
         .coordinator
         .create_campaign("The table", &gm, None, Origin::new(Source::Web, &gm))
         .await
-        .map(Some)
+        .map(|id| Some(id.get()))
         .map_err(|e| ApiError::internal(e.user_message()))
 }
 

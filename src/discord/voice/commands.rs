@@ -1,6 +1,7 @@
 //! `/voice join | leave | settings | skip`.
 
 use super::settings::{SPEED_RANGE, VoiceSettings, known_voices, voice_name};
+use crate::coordinator::CampaignId;
 use crate::discord::commands::{campaign_here, defer_first, defer_private, ephemeral, say};
 use crate::discord::{Context, Error, player_id, render};
 use poise::serenity_prelude as serenity;
@@ -22,7 +23,7 @@ async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
     if ctx
         .data()
         .coord
-        .snapshot(campaign)
+        .snapshot(CampaignId(campaign))
         .await
         .is_ok_and(|s| s.state.is_gm(&me))
     {
@@ -37,7 +38,7 @@ async fn caller_at_table(ctx: Context<'_>, campaign: i64) -> bool {
     if ctx
         .data()
         .coord
-        .snapshot(campaign)
+        .snapshot(CampaignId(campaign))
         .await
         .is_ok_and(|s| s.state.is_gm(&me) || s.state.players.contains_key(&me))
     {
