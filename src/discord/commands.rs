@@ -169,33 +169,33 @@ pub(crate) async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(),
 /// Claims this interaction with the campaign's coordinator, once per invocation:
 /// `false` when the same interaction was handled before (a duplicate delivery, or a retry
 /// after a restart), in which case nothing must be submitted again.
-async fn claim(ctx: Context<'_>, campaign: i64) -> Result<bool, Error> {
+async fn claim(ctx: Context<'_>, campaign: CampaignId) -> Result<bool, Error> {
     if progress(ctx, |p| p.claimed).await {
         return Ok(true);
     }
     let first = ctx
         .data()
         .coord
-        .claim_request(CampaignId(campaign), &ctx.id().to_string())
+        .claim_request(campaign, &ctx.id().to_string())
         .await?;
     progress(ctx, |p| p.claimed = true).await;
     Ok(first)
 }
 
 /// The campaign bound to the command's channel.
-pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<CampaignId>, Error> {
     let store = ctx.data().coord.store();
     Ok(store
         .campaign_by_channel(ctx.channel_id().get())
         .await?
-        .map(|r| r.id))
+        .map(|r| CampaignId(r.id)))
 }
 
 /// Newcomers join the table under their display name before their first action.
-async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
+async fn ensure_joined(ctx: Context<'_>, campaign: CampaignId, me: &PlayerId) {
     let coord = &ctx.data().coord;
     let joined = coord
-        .snapshot(CampaignId(campaign))
+        .snapshot(campaign)
         .await
         .map(|s| s.state.players.contains_key(me))
         .unwrap_or(true);
@@ -211,7 +211,7 @@ async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
         by: dicebard_engine::Actor::Player(me.clone()),
         action: Action::Join { name },
     };
-    if let Err(e) = coord.submit(CampaignId(campaign), join, origin(ctx)).await {
+    if let Err(e) = coord.submit(campaign, join, origin(ctx)).await {
         tracing::warn!(interaction = %ctx.id(), error = %e, "join failed");
     }
 }
@@ -219,7 +219,7 @@ async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
 /// The campaign in this channel and the caller as its player, joined to the table (and
 /// made a GM when they hold the server's GM role). `None` when there is no campaign
 /// here; the caller has been told.
-async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
+async fn seat(ctx: Context<'_>) -> Result<Option<(CampaignId, PlayerId)>, Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
         ephemeral(
             ctx,
@@ -239,13 +239,13 @@ async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
     // The server's GM role makes its members GMs here: the host attests it.
     if has_gm_role(ctx).await {
         let is_gm = coord
-            .snapshot(CampaignId(campaign))
+            .snapshot(campaign)
             .await
             .map(|s| s.state.is_gm(&me))
             .unwrap_or(true);
         if !is_gm {
             let grant = Command::system(Action::GrantGm { player: me.clone() });
-            if let Err(e) = coord.submit(CampaignId(campaign), grant, origin(ctx)).await {
+            if let Err(e) = coord.submit(campaign, grant, origin(ctx)).await {
                 tracing::warn!(interaction = %ctx.id(), error = %e, "could not grant the GM role");
             }
         }
@@ -263,11 +263,7 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
         by: dicebard_engine::Actor::Player(me.clone()),
         action,
     };
-    let res = ctx
-        .data()
-        .coord
-        .submit(CampaignId(campaign), cmd, origin(ctx))
-        .await;
+    let res = ctx.data().coord.submit(campaign, cmd, origin(ctx)).await;
     match res {
         Ok(events) => reply_events(ctx, campaign, &me, &events).await,
         Err(e) => refusal(ctx, campaign, e).await,
@@ -276,11 +272,11 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
 
 /// A refused or failed submission, told to the caller: rule errors as they are,
 /// internal errors logged with the interaction id and answered with an apology.
-async fn refusal(ctx: Context<'_>, campaign: i64, e: SubmitError) -> Result<(), Error> {
+async fn refusal(ctx: Context<'_>, campaign: CampaignId, e: SubmitError) -> Result<(), Error> {
     match e {
         SubmitError::Rule(e) => ephemeral(ctx, e.to_string()).await,
         e => {
-            tracing::error!(interaction = %ctx.id(), campaign, error = %e, "command failed");
+            tracing::error!(interaction = %ctx.id(), campaign = campaign.get(), error = %e, "command failed");
             ephemeral(ctx, e.user_message()).await
         }
     }
@@ -298,7 +294,7 @@ async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
     let outcome = act_free_text(
         &data.coord,
         &data.gm.intent,
-        campaign,
+        campaign.get(),
         &me,
         &text,
         origin(ctx),
@@ -346,11 +342,11 @@ pub(crate) async fn has_gm_role(ctx: Context<'_>) -> bool {
 /// private ones (secret rolls) ephemerally to the caller.
 async fn reply_events(
     ctx: Context<'_>,
-    campaign: i64,
+    campaign: CampaignId,
     me: &PlayerId,
     events: &[Arc<Committed>],
 ) -> Result<(), Error> {
-    let Ok(snap) = ctx.data().coord.snapshot(CampaignId(campaign)).await else {
+    let Ok(snap) = ctx.data().coord.snapshot(campaign).await else {
         return ephemeral(ctx, "Done.").await;
     };
     let mut public = Vec::new();
@@ -457,7 +453,7 @@ pub async fn campaign_start(
         .await
     {
         Ok(id) => {
-            data.start_presenter(id.get(), channel);
+            data.start_presenter(id, channel);
             say(ctx, format!(
                 "📜 **{}** begins in this channel. {} is the GM.\nPlayers: `/character create` to join, then `/act`, `/attack`, `/cast`, `/check`.",
                 render::escape(name.trim()),
@@ -490,7 +486,7 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    let snap = ctx.data().coord.snapshot(CampaignId(campaign)).await?;
+    let snap = ctx.data().coord.snapshot(campaign).await?;
     let s = &snap.state;
     let gm =
         s.gm.as_ref()
@@ -536,7 +532,7 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     });
     // What the LLM costs is the GM's business.
     if s.is_gm(&player_id(ctx.author().id))
-        && let Some(usage) = gm.usage(campaign).await
+        && let Some(usage) = gm.usage(campaign.get()).await
     {
         lines.push(usage.to_string());
     }
@@ -592,13 +588,7 @@ pub async fn campaign_settings(
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
     // Only what was given changes; the rest stays as it is.
-    let current = ctx
-        .data()
-        .coord
-        .snapshot(CampaignId(campaign))
-        .await?
-        .state
-        .settings;
+    let current = ctx.data().coord.snapshot(campaign).await?.state.settings;
     let mut settings = current;
     if let Some(t) = turn_timeout {
         settings.turn_timeout_ms = t.saturating_mul(1000);
@@ -709,12 +699,7 @@ async fn ac_spell(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
 
 async fn scene(ctx: Context<'_>) -> Option<dicebard_engine::CampaignState> {
     let id = campaign_here(ctx).await.ok().flatten()?;
-    ctx.data()
-        .coord
-        .snapshot(CampaignId(id))
-        .await
-        .ok()
-        .map(|s| s.state)
+    ctx.data().coord.snapshot(id).await.ok().map(|s| s.state)
 }
 
 /// The scene for autocomplete, which cannot be deferred: no suggestions rather than a
@@ -951,7 +936,7 @@ async fn character_form(
     let me = player_id(ctx.author().id);
     let coord = &ctx.data().coord;
     if !coord
-        .claim_request(CampaignId(campaign), &submit.id.to_string())
+        .claim_request(campaign, &submit.id.to_string())
         .await?
     {
         private("That was already done.".into()).await?;
@@ -967,9 +952,9 @@ async fn character_form(
         by: dicebard_engine::Actor::Player(me.clone()),
         action: Action::CreateCharacter { spec },
     };
-    match coord.submit(CampaignId(campaign), cmd, origin).await {
+    match coord.submit(campaign, cmd, origin).await {
         Ok(events) => {
-            let snap = coord.snapshot(CampaignId(campaign)).await?;
+            let snap = coord.snapshot(campaign).await?;
             let lines: Vec<String> = events
                 .iter()
                 .filter(|c| c.event.visibility.allows(&Viewer::Observer))
@@ -1365,7 +1350,7 @@ pub async fn whisper(
         .await;
     }
     if let Some(campaign) = campaign_here(ctx).await?
-        && let Ok(snap) = ctx.data().coord.snapshot(CampaignId(campaign)).await
+        && let Ok(snap) = ctx.data().coord.snapshot(campaign).await
         && !snap.state.players.contains_key(&player_id(player.id))
     {
         return ephemeral(

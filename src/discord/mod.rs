@@ -48,9 +48,9 @@ pub struct Data {
 
 impl Data {
     /// Starts the presenter for a campaign channel (once).
-    pub fn start_presenter(&self, campaign_id: i64, channel: serenity::ChannelId) {
+    pub fn start_presenter(&self, campaign_id: CampaignId, channel: serenity::ChannelId) {
         let mut running = self.presenters.lock().expect("presenter set poisoned");
-        if running.insert(campaign_id) {
+        if running.insert(campaign_id.get()) {
             let http = self.http.clone();
             let coord = self.coord.clone();
             let voice = Some(self.voice.clone());
@@ -108,7 +108,7 @@ pub fn channel_binding(guild: serenity::GuildId, channel: serenity::ChannelId) -
 /// stopping the table for.
 pub(crate) async fn send_dm(
     http: &serenity::Http,
-    campaign: i64,
+    campaign: CampaignId,
     user: serenity::UserId,
     text: &str,
     components: Vec<serenity::CreateActionRow>,
@@ -116,7 +116,7 @@ pub(crate) async fn send_dm(
     let dm = match user.create_dm_channel(http).await {
         Ok(ch) => ch,
         Err(e) => {
-            tracing::warn!(campaign, error = %e, "opening a DM failed");
+            tracing::warn!(campaign = campaign.get(), error = %e, "opening a DM failed");
             return;
         }
     };
@@ -125,7 +125,7 @@ pub(crate) async fn send_dm(
         msg = msg.components(components);
     }
     if let Err(e) = dm.id.send_message(http, msg).await {
-        tracing::warn!(campaign, error = %e, "sending a DM failed");
+        tracing::warn!(campaign = campaign.get(), error = %e, "sending a DM failed");
     }
 }
 
@@ -237,15 +237,12 @@ async fn press_turn_button(
         render::TurnButton::Invalid => return "That button is not valid.".into(),
     };
     let coord = &data.coord;
-    let Ok(snap) = coord.snapshot(CampaignId(campaign)).await else {
+    let Ok(snap) = coord.snapshot(campaign).await else {
         return "That campaign is not running.".into();
     };
     // A click delivered twice is answered as such, before its turn is checked (by
     // then its own effect has ended that turn).
-    match coord
-        .claim_request(CampaignId(campaign), &ci.id.to_string())
-        .await
-    {
+    match coord.claim_request(campaign, &ci.id.to_string()).await {
         Ok(true) => {}
         Ok(false) => return "That was already done.".into(),
         Err(e) => return e.user_message(),
@@ -256,10 +253,10 @@ async fn press_turn_button(
     if snap.seq - turn_seq > MAX_TURN_EVENTS || snap.state.combat.is_none() {
         return TURN_OVER.into();
     }
-    let events = match coord.events_since(CampaignId(campaign), turn_seq - 1).await {
+    let events = match coord.events_since(campaign, turn_seq - 1).await {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(campaign, error = %e, "reading the turn's events failed");
+            tracing::error!(campaign = campaign.get(), error = %e, "reading the turn's events failed");
             return e.user_message();
         }
     };
@@ -295,7 +292,7 @@ async fn press_turn_button(
         by: dicebard_engine::Actor::Player(me),
         action,
     };
-    match coord.submit(CampaignId(campaign), cmd, origin).await {
+    match coord.submit(campaign, cmd, origin).await {
         Ok(_) => "Done.".to_string(),
         Err(e) => e.user_message(),
     }
@@ -363,7 +360,7 @@ pub fn rest_http(
 /// A campaign that could not be loaded at start-up, for a notice in its channel.
 #[derive(Debug, Clone)]
 pub struct Unloadable {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: String,
     pub channel_id: Option<serenity::ChannelId>,
     /// Why, in words (no secrets: it names the campaign, an event and the cause).
@@ -446,17 +443,17 @@ pub async fn run(
                         ))
                         .allowed_mentions(no_pings());
                     if let Err(e) = ch.send_message(&ctx.http, msg).await {
-                        tracing::warn!(campaign = u.campaign_id, error = %e, "could not post the load failure");
+                        tracing::warn!(campaign = u.campaign_id.get(), error = %e, "could not post the load failure");
                     }
                 }
                 // Resume every campaign bound to a channel: presenters pick up where they were.
                 for row in setup_coord.store().campaigns().await? {
-                    if unloadable.iter().any(|u| u.campaign_id == row.id) {
+                    if unloadable.iter().any(|u| u.campaign_id == CampaignId(row.id)) {
                         continue;
                     }
                     let channel = row.channel_id.and_then(channel_id);
                     if let Some(ch) = channel {
-                        data.start_presenter(row.id, ch);
+                        data.start_presenter(CampaignId(row.id), ch);
                     }
                     // The table was in voice: come back (in the background — loading the
                     // models and connecting take seconds, and poise waits for setup).

@@ -85,20 +85,20 @@ pub async fn run(
     http: Arc<serenity::Http>,
     coord: Coordinator,
     feeds: Feeds,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     channel: serenity::ChannelId,
     voice: Option<super::voice::VoiceHub>,
 ) {
     let store = coord.store().clone();
-    let feed = match feeds.feed(CampaignId(campaign_id)).await {
+    let feed = match feeds.feed(campaign_id).await {
         Ok(f) => f,
         Err(e) => {
-            tracing::error!(campaign = campaign_id, error = %e, "presenter could not start the campaign's feed");
+            tracing::error!(campaign = campaign_id.get(), error = %e, "presenter could not start the campaign's feed");
             return;
         }
     };
     let cursor = store
-        .message_ref(campaign_id, CURSOR, "seq")
+        .message_ref(campaign_id.get(), CURSOR, "seq")
         .await
         .ok()
         .flatten()
@@ -106,7 +106,7 @@ pub async fn run(
     let cursor = if cursor == 0 {
         // A new presenter for an existing campaign starts at the present.
         coord
-            .snapshot(CampaignId(campaign_id))
+            .snapshot(campaign_id)
             .await
             .map(|s| s.seq)
             .unwrap_or(0)
@@ -152,7 +152,7 @@ pub async fn run(
     // The turn in progress (its buttons name it): the latest TurnStarted in the recent log.
     if let Ok(recent) = p
         .coord
-        .events_since(CampaignId(campaign_id), cursor.saturating_sub(2_000))
+        .events_since(campaign_id, cursor.saturating_sub(2_000))
         .await
     {
         p.turn_seq = recent
@@ -161,13 +161,13 @@ pub async fn run(
             .find(|c| matches!(c.event.kind, EventKind::TurnStarted { .. }))
             .map(|c| c.seq);
     }
-    if let Ok(refs) = store.message_refs(campaign_id).await {
+    if let Ok(refs) = store.message_refs(campaign_id.get()).await {
         for r in refs {
             p.refs.insert((r.kind.clone(), r.key.clone()), r.message_id);
         }
     }
     tracing::info!(
-        campaign = campaign_id,
+        campaign = campaign_id.get(),
         channel = channel.get(),
         from_seq = cursor,
         "presenter started"
@@ -201,7 +201,7 @@ pub async fn run(
 struct Presenter {
     http: Arc<serenity::Http>,
     coord: Coordinator,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     channel: serenity::ChannelId,
     budget: Arc<Budget>,
     /// Posts and speaks the feed's prose, batch after batch, without holding up the
@@ -284,7 +284,7 @@ impl Presenter {
         if self.pending.is_empty() && self.notices.is_empty() {
             return;
         }
-        let Ok(snap) = self.coord.snapshot(CampaignId(self.campaign_id)).await else {
+        let Ok(snap) = self.coord.snapshot(self.campaign_id).await else {
             self.pending.clear();
             self.notices.clear();
             return;
@@ -323,7 +323,7 @@ impl Presenter {
             .coord
             .store()
             .put_message_ref(&MessageRef {
-                campaign_id: self.campaign_id,
+                campaign_id: self.campaign_id.get(),
                 kind: CURSOR.into(),
                 key: "seq".into(),
                 channel_id: self.channel.get(),
@@ -436,7 +436,7 @@ impl Presenter {
         if let Some(voice) = &self.voice
             && !spoken.is_empty()
         {
-            voice.speak(self.campaign_id, &spoken.join("\n\n"));
+            voice.speak(self.campaign_id.get(), &spoken.join("\n\n"));
         }
         for msg in render::pack_lines(&lines) {
             self.budget.take().await;
@@ -445,7 +445,7 @@ impl Presenter {
                 .send_message(&self.http, serenity::CreateMessage::new().content(msg))
                 .await
             {
-                tracing::warn!(campaign = self.campaign_id, error = %e, "posting narration failed");
+                tracing::warn!(campaign = self.campaign_id.get(), error = %e, "posting narration failed");
             }
         }
         for id in std::mem::take(&mut self.dirty_chars) {
@@ -477,7 +477,7 @@ impl Presenter {
                         let _ = self
                             .coord
                             .store()
-                            .delete_message_ref(self.campaign_id, INITIATIVE_EMBED, "current")
+                            .delete_message_ref(self.campaign_id.get(), INITIATIVE_EMBED, "current")
                             .await;
                     }
                 }
@@ -513,7 +513,7 @@ impl Presenter {
             {
                 Ok(_) => return,
                 Err(e) => {
-                    tracing::warn!(campaign = self.campaign_id, error = %e, kind, "editing failed; posting anew")
+                    tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "editing failed; posting anew")
                 }
             }
         }
@@ -526,7 +526,7 @@ impl Presenter {
                 if pin {
                     self.budget.take().await;
                     if let Err(e) = self.channel.pin(&self.http, m.id).await {
-                        tracing::warn!(campaign = self.campaign_id, error = %e, "pinning failed");
+                        tracing::warn!(campaign = self.campaign_id.get(), error = %e, "pinning failed");
                     }
                 }
                 self.refs.insert(k, m.id.get());
@@ -534,7 +534,7 @@ impl Presenter {
                     .coord
                     .store()
                     .put_message_ref(&MessageRef {
-                        campaign_id: self.campaign_id,
+                        campaign_id: self.campaign_id.get(),
                         kind: kind.into(),
                         key: key.into(),
                         channel_id: self.channel.get(),
@@ -543,7 +543,7 @@ impl Presenter {
                     .await;
             }
             Err(e) => {
-                tracing::warn!(campaign = self.campaign_id, error = %e, kind, "posting an embed failed")
+                tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "posting an embed failed")
             }
         }
     }

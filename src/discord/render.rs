@@ -1,5 +1,6 @@
 //! Views → Discord embeds and messages, clamped to Discord's limits. No IO here.
 
+use crate::coordinator::CampaignId;
 use dicebard_engine::creature::Health;
 use dicebard_engine::view;
 use poise::serenity_prelude as serenity;
@@ -210,7 +211,7 @@ pub fn initiative_embed(init: &view::Initiative) -> serenity::CreateEmbed {
 /// End turn / Dodge buttons for a campaign.
 /// End turn / Dodge buttons bound to one turn: `turn_seq` is the seq of the turn's
 /// `TurnStarted` event, so a button left in an old DM cannot act on a later turn.
-pub fn turn_buttons(campaign_id: i64, turn_seq: u64) -> Vec<serenity::CreateActionRow> {
+pub fn turn_buttons(campaign_id: CampaignId, turn_seq: u64) -> Vec<serenity::CreateActionRow> {
     vec![serenity::CreateActionRow::Buttons(vec![
         serenity::CreateButton::new(format!("end_turn:{campaign_id}:{turn_seq}"))
             .label("End turn")
@@ -227,7 +228,7 @@ pub enum TurnButton {
     /// `end_turn` (true) or `dodge` (false) for the turn whose `TurnStarted` has this seq.
     Turn {
         end_turn: bool,
-        campaign: i64,
+        campaign: CampaignId,
         turn_seq: u64,
     },
     /// A button from before buttons named their turn (`end_turn:<campaign>`): its turn is
@@ -257,7 +258,7 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
         (Some(seq), None) => match seq.parse::<u64>() {
             Ok(turn_seq) if turn_seq > 0 && turn_seq < i64::MAX as u64 => TurnButton::Turn {
                 end_turn,
-                campaign,
+                campaign: CampaignId(campaign),
                 turn_seq,
             },
             _ => TurnButton::Invalid,
