@@ -13,6 +13,7 @@
 //! disk), else in a temporary directory.
 
 use dicebard::clock::Clock;
+use dicebard::coordinator::CampaignId;
 use dicebard::coordinator::{Coordinator, CoordinatorOptions, Origin, Source};
 use dicebard::store::{DbLocation, NewCampaign, NewEvent, Store};
 use dicebard_engine::character::CharacterSpec;
@@ -96,7 +97,6 @@ async fn throughput_once(campaigns: usize, per_campaign: usize, actions: usize) 
             .create_campaign(
                 &format!("bench {c}"),
                 &gm,
-                None,
                 Some(c as u64),
                 Origin::new(Source::System, &gm),
             )
@@ -163,7 +163,7 @@ async fn throughput_once(campaigns: usize, per_campaign: usize, actions: usize) 
     let total = latencies.len();
     // Every acknowledged action is in the log.
     for &id in &ids {
-        let last = store.last_seq(id).await.unwrap();
+        let last = store.last_seq(id.get()).await.unwrap();
         assert_eq!(last as usize, 1 + 2 * per_campaign + actions * per_campaign);
     }
     println!(
@@ -290,9 +290,12 @@ async fn time_open(path: &std::path::Path, id: i64, expect_seq: u64) -> Duration
         CoordinatorOptions::default(),
     );
     let t = Instant::now();
-    coord.open(id).await.unwrap();
+    coord.open(CampaignId(id)).await.unwrap();
     let elapsed = t.elapsed();
-    assert_eq!(coord.snapshot(id).await.unwrap().seq, expect_seq);
+    assert_eq!(
+        coord.snapshot(CampaignId(id)).await.unwrap().seq,
+        expect_seq
+    );
     coord.shutdown().await;
     store.close().await;
     elapsed

@@ -45,6 +45,7 @@ mod support;
 
 use dicebard::clock::Clock;
 use dicebard::config::VoiceConfig;
+use dicebard::coordinator::CampaignId;
 use dicebard::coordinator::{Coordinator, CoordinatorOptions, Origin, Source};
 use dicebard::discord::voice::heard::NoPost;
 use dicebard::discord::voice::{RxInput, RxMsg, VoiceHub};
@@ -209,7 +210,6 @@ async fn campaign_setup(coord: &Coordinator, c: usize) -> i64 {
         .create_campaign(
             &format!("soak {c}"),
             &gm,
-            None,
             Some(c as u64 + 1),
             Origin::new(Source::System, &gm),
         )
@@ -231,7 +231,7 @@ async fn campaign_setup(coord: &Coordinator, c: usize) -> i64 {
             .await
             .unwrap();
     }
-    id
+    id.get()
 }
 
 /// The GM: starts a fight when there is none (after healing the party), else idles.
@@ -240,7 +240,7 @@ async fn gm_loop(coord: Coordinator, id: i64, c: usize, m: Arc<Metrics>, stop: A
     let origin = Origin::new(Source::Terminal, &gm);
     let mut rng = Rng::new(1000 + c as u64);
     while pause(&stop, Duration::from_millis(rng.range(2_000, 5_000))).await {
-        let Ok(snap) = coord.snapshot(id).await else {
+        let Ok(snap) = coord.snapshot(CampaignId(id)).await else {
             continue;
         };
         if snap.state.in_combat() {
@@ -256,7 +256,7 @@ async fn gm_loop(coord: Coordinator, id: i64, c: usize, m: Arc<Metrics>, stop: A
             let t = Instant::now();
             let r = coord
                 .submit(
-                    id,
+                    CampaignId(id),
                     Command {
                         by: Actor::Player(gm.clone()),
                         action: Action::SetHp { target: name, hp },
@@ -269,7 +269,7 @@ async fn gm_loop(coord: Coordinator, id: i64, c: usize, m: Arc<Metrics>, stop: A
         let t = Instant::now();
         let r = coord
             .submit(
-                id,
+                CampaignId(id),
                 Command {
                     by: Actor::Player(gm.clone()),
                     action: Action::StartCombat {
@@ -305,7 +305,7 @@ async fn player_loop(
     let mut n = 0u64;
     while pause(&stop, Duration::from_millis(rng.range(1_500, 4_000))).await {
         n += 1;
-        let Ok(snap) = coord.snapshot(id).await else {
+        let Ok(snap) = coord.snapshot(CampaignId(id)).await else {
             continue;
         };
         let st = &snap.state;
@@ -347,7 +347,7 @@ async fn player_loop(
             let t = Instant::now();
             let r = coord
                 .submit(
-                    id,
+                    CampaignId(id),
                     Command {
                         by: Actor::Player(who.clone()),
                         action,
@@ -401,8 +401,12 @@ async fn narrator_loop(
     m: Arc<Metrics>,
     stop: Arc<AtomicBool>,
 ) {
-    let start = coord.snapshot(id).await.map(|s| s.seq).unwrap_or(0);
-    let Ok(mut sub) = coord.subscribe(id, start).await else {
+    let start = coord
+        .snapshot(CampaignId(id))
+        .await
+        .map(|s| s.seq)
+        .unwrap_or(0);
+    let Ok(mut sub) = coord.subscribe(CampaignId(id), start).await else {
         return;
     };
     while !stop.load(Ordering::Relaxed) {
@@ -419,7 +423,7 @@ async fn narrator_loop(
                 _ => break,
             }
         }
-        let Ok(snap) = coord.snapshot(id).await else {
+        let Ok(snap) = coord.snapshot(CampaignId(id)).await else {
             continue;
         };
         let t = Instant::now();
@@ -535,7 +539,6 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
         .create_campaign(
             "Soak voice table",
             &gm,
-            None,
             Some(77),
             Origin::new(Source::System, &gm),
         )
@@ -572,7 +575,11 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
         None,
     );
     let (input, _spoken) = hub
-        .attach_local(serenity::GuildId::new(GUILD), campaign, 1)
+        .attach_local(
+            serenity::GuildId::new(GUILD),
+            campaign.get(),
+            serenity::ChannelId::new(1),
+        )
         .await
         .expect("voice models load");
     for i in 0..SPEAKERS {
@@ -581,7 +588,7 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
             user: 1 + i as u64,
         });
     }
-    (hub, input, campaign)
+    (hub, input, campaign.get())
 }
 
 // ---- main --------------------------------------------------------------------------------
@@ -781,7 +788,7 @@ async fn main() {
         }
         let mut creatures = 0;
         for id in &ids {
-            if let Ok(snap) = coord.snapshot(*id).await {
+            if let Ok(snap) = coord.snapshot(CampaignId(*id)).await {
                 creatures += snap.state.creatures.len();
             }
         }

@@ -161,7 +161,6 @@ async fn table(players: usize, silence_ms: u64) -> Table {
         .create_campaign(
             "Voice bench",
             &gm,
-            None,
             Some(7),
             Origin::new(Source::System, &gm),
         )
@@ -199,7 +198,11 @@ async fn table(players: usize, silence_ms: u64) -> Table {
     );
     let t = Instant::now();
     let (input, _spoken) = hub
-        .attach_local(serenity::GuildId::new(GUILD), campaign, 1)
+        .attach_local(
+            serenity::GuildId::new(GUILD),
+            campaign.get(),
+            serenity::ChannelId::new(1),
+        )
         .await
         .expect("voice models load");
     println!("models loaded in {:.2} s", t.elapsed().as_secs_f64());

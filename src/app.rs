@@ -149,9 +149,9 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         .failed
         .iter()
         .map(|(row, e)| crate::discord::Unloadable {
-            campaign_id: row.id,
+            campaign_id: crate::coordinator::CampaignId(row.id),
             name: row.name.clone(),
-            channel_id: row.channel_id,
+            channel_id: row.channel_id.and_then(crate::discord::channel_id),
             reason: e.to_string(),
         })
         .collect();

@@ -3,6 +3,7 @@
 //! event the player may see; `--json` prints one JSON object per event instead, so
 //! scripts can drive a game through stdin / stdout.
 
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Coordinator, Origin, Source};
 use crate::feed::{FeedCursor, FeedKind, Feeds};
 use crate::gm::GameMaster;
@@ -13,6 +14,7 @@ use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::condition::Condition;
 use dicebard_engine::data::DamageType;
 use dicebard_engine::event::RestKind;
+use dicebard_engine::view;
 use dicebard_engine::{
     Action, CampaignState, Command, MonsterGroup, NarratorMode, PlayerId, Settings, Viewer,
 };
@@ -369,9 +371,9 @@ pub async fn play(
     let campaign_name = args.campaign.clone().unwrap_or_else(|| "default".into());
     let origin = |p: &PlayerId| Origin::new(Source::Terminal, p);
     let id = match store.campaign_by_name(&campaign_name).await? {
-        Some(row) => row.id,
+        Some(row) => CampaignId(row.id),
         None => coord
-            .create_campaign(&campaign_name, &me, None, args.seed, origin(&me))
+            .create_campaign(&campaign_name, &me, args.seed, origin(&me))
             .await
             .map_err(|e| anyhow::anyhow!(e.user_message()))?,
     };
@@ -411,7 +413,7 @@ pub async fn play(
                 ""
             }
         ));
-        print_status(&snap.state, &me);
+        print_status(&view::scene_of(&snap.state, &me));
     }
     if !snap.state.players.contains_key(&me) {
         let _ = coord
@@ -539,7 +541,7 @@ pub async fn play(
                     .table
                     .clone()
                     .unwrap_or_else(|| crate::table::Table::new(coord.clone()));
-                door(&out, line_no, &table, id, &who, verb, arg).await;
+                door(&out, line_no, &table, id.get(), &who, verb, arg).await;
                 break 'line;
             }
             if let Some(rest) = cmd.strip_prefix("sheet") {
@@ -600,7 +602,7 @@ pub async fn play(
                 let outcome = act_free_text(
                     &coord,
                     &gm.intent,
-                    id,
+                    id.get(),
                     &who,
                     &text,
                     origin(&who),
@@ -644,13 +646,13 @@ pub async fn play(
                 }
             }
             // Wait until everything that followed (monster turns included) is printed.
-            settle(&coord, id, &mut printed_rx).await;
+            settle(&coord, id.get(), &mut printed_rx).await;
         }
         out.done(line_no);
     }
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        settle(&coord, id, &mut printed_rx),
+        settle(&coord, id.get(), &mut printed_rx),
     )
     .await;
     printer.abort();
@@ -686,7 +688,11 @@ async fn door(
 ) {
     use crate::table::{By, InviteRequest, Role, TableError};
     let by = By::Player(who);
-    let state = match table.coordinator().snapshot(campaign).await {
+    let state = match table
+        .coordinator()
+        .snapshot(crate::coordinator::CampaignId(campaign))
+        .await
+    {
         Ok(s) => s.state,
         Err(e) => return out.error(line_no, &e.to_string()),
     };
@@ -769,7 +775,7 @@ async fn settle(
 ) {
     const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
     for _ in 0..1_000 {
-        let Ok(s) = coord.snapshot(id).await else {
+        let Ok(s) = coord.snapshot(CampaignId(id)).await else {
             return;
         };
         if printed.wait_for(|p| *p >= s.seq).await.is_err() {
@@ -871,69 +877,81 @@ impl Printer {
     }
 
     fn status(&self, state: &CampaignState, me: &PlayerId) {
+        let scene = view::scene_of(state, me);
         if self.json {
-            let party: Vec<_> = state
-                .party()
-                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp, "temp_hp": c.temp_hp, "max_hp": c.max_hp, "ac": c.armor_class}))
+            let party: Vec<_> = scene
+                .party
+                .iter()
+                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp.hp, "temp_hp": c.hp.temp_hp, "max_hp": c.hp.max_hp, "ac": c.ac}))
                 .collect();
-            let combat = state.combat.as_ref().map(|c| {
+            let combat = scene.combat.as_ref().map(|c| {
                 serde_json::json!({
                     "round": c.round,
-                    "active": state.active_creature().map(|a| a.name.clone()),
-                    "order": c.order.iter().filter_map(|e| state.creature(e.creature)).map(|cr| serde_json::json!({
-                        "name": cr.name,
-                        "health": cr.health(),
-                    })).collect::<Vec<_>>(),
+                    "active": c.turn.as_ref().map(|t| t.name.clone()),
+                    "order": c.rows.iter().map(|r| {
+                        let mut row = serde_json::json!({"name": r.name, "health": r.health});
+                        // Exact hit points only where this viewer may know them.
+                        if let Some(hp) = r.hp {
+                            row["hp"] = hp.hp.into();
+                            row["max_hp"] = hp.max_hp.into();
+                        }
+                        row
+                    }).collect::<Vec<_>>(),
                 })
             });
-            self.line(&serde_json::json!({"status": {"campaign": state.name, "party": party, "combat": combat}}).to_string());
+            self.line(&serde_json::json!({"status": {"campaign": scene.name, "party": party, "combat": combat}}).to_string());
         } else {
-            print_status(state, me);
+            print_status(&scene);
         }
     }
 
     fn sheet(&self, state: &CampaignState, me: &PlayerId, name: &str) {
+        let viewer = view::viewer_of(state, me);
         let c = if name.is_empty() {
-            state.character_of(me)
+            view::sheet_of(state, &viewer, me)
         } else {
             dicebard_engine::find_creature(state, name, |c| c.is_pc())
                 .ok()
-                .and_then(|id| state.creature(id))
+                .and_then(|id| view::sheet(state, &viewer, id))
         };
         let Some(c) = c else {
             self.error(0, "no such character");
             return;
         };
         if self.json {
-            self.line(&serde_json::json!({ "sheet": c }).to_string());
+            // The whole record (scripts read it); only a character the sheet view
+            // allows, i.e. a player character.
+            if let Some(full) = state.creature(c.id) {
+                self.line(&serde_json::json!({ "sheet": full }).to_string());
+            }
             return;
         }
-        let pc = c.pc.as_ref();
         self.line(&format!(
             "{} — level {} {} {}\nHP {}/{}{}  AC {}  speed {} ft  proficiency +{}",
             c.name,
-            pc.map_or(0, |p| p.level),
-            pc.map_or("", |p| p.race.as_str()),
-            pc.map_or("", |p| p.class.as_str()),
-            c.hp,
-            c.max_hp,
-            if c.temp_hp > 0 {
-                format!(" (+{} temp)", c.temp_hp)
+            c.level,
+            c.race,
+            c.class,
+            c.hp.hp,
+            c.hp.max_hp,
+            if c.hp.temp_hp > 0 {
+                format!(" (+{} temp)", c.hp.temp_hp)
             } else {
                 String::new()
             },
-            c.effective_ac(),
-            c.effective_speed(),
-            c.proficiency_bonus
+            c.ac,
+            c.speed,
+            c.proficiency
         ));
-        let abil: Vec<String> = Ability::ALL
+        let abil: Vec<String> = c
+            .abilities
             .iter()
             .map(|a| {
                 format!(
                     "{} {} ({:+})",
-                    a.code().to_uppercase(),
-                    c.abilities.score(*a),
-                    c.modifier(*a)
+                    a.ability.code().to_uppercase(),
+                    a.score,
+                    a.modifier
                 )
             })
             .collect();
@@ -951,26 +969,20 @@ impl Printer {
                 dmg.join(" + ")
             ));
         }
-        if let Some(sc) = &c.spellcasting {
-            let slots: Vec<String> = (1..=9u8)
-                .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
-                .map(|l| {
-                    format!(
-                        "L{l} {}/{}",
-                        sc.available(l),
-                        sc.max_slots[usize::from(l - 1)]
-                    )
-                })
+        if !c.spells.is_empty() || !c.slots.is_empty() {
+            let slots: Vec<String> = c
+                .slots
+                .iter()
+                .map(|s| format!("L{} {}/{}", s.level, s.available, s.max))
                 .collect();
             self.line(&format!(
                 "  Spells: {}  Slots: {}",
-                sc.spells.join(", "),
+                c.spells.join(", "),
                 slots.join(" ")
             ));
         }
         if !c.conditions.is_empty() {
-            let cs: Vec<String> = c.conditions.keys().map(|k| k.to_string()).collect();
-            self.line(&format!("  Conditions: {}", cs.join(", ")));
+            self.line(&format!("  Conditions: {}", c.conditions.join(", ")));
         }
         let inv: Vec<String> = c
             .inventory
@@ -981,36 +993,30 @@ impl Printer {
     }
 }
 
-fn print_status(state: &CampaignState, me: &PlayerId) {
+fn print_status(scene: &view::Scene) {
     let mut o = std::io::stdout().lock();
-    for c in state.party() {
+    for c in &scene.party {
         let _ = writeln!(
             o,
             "  {} — HP {}/{}, AC {}",
-            c.name,
-            c.hp,
-            c.max_hp,
-            c.effective_ac()
+            c.name, c.hp.hp, c.hp.max_hp, c.ac
         );
     }
-    if state.character_of(me).is_none() {
+    if scene.you.is_none() {
         let _ = writeln!(
             o,
             "  You have no character yet: try `create Thorin fighter dwarf`."
         );
     }
-    if let Some(cb) = &state.combat {
+    if let Some(cb) = &scene.combat {
         let _ = writeln!(o, "  In combat, round {}:", cb.round);
-        for (i, e) in cb.order.iter().enumerate() {
-            if let Some(c) = state.creature(e.creature) {
-                let mark = if i == cb.active { "▶" } else { " " };
-                let hp = if c.is_pc() {
-                    format!("{}/{}", c.hp, c.max_hp)
-                } else {
-                    c.health().describe().to_string()
-                };
-                let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", e.total, c.name);
-            }
+        for r in &cb.rows {
+            let mark = if r.active { "▶" } else { " " };
+            let hp = match r.hp {
+                Some(hp) => format!("{}/{}", hp.hp, hp.max_hp),
+                None => r.health.describe().to_string(),
+            };
+            let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", r.initiative, r.name);
         }
     }
     let _ = o.flush();

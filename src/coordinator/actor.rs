@@ -4,7 +4,7 @@ use super::{
     CampaignHandle, NpcChoice, Origin, RECENT_REQUESTS, RecentRequests, Shared, Snapshot,
     SubmitError,
 };
-use crate::store::{CampaignRow, NewEvent, StoreError, StoredEvent};
+use crate::store::{CampaignId, CampaignRow, NewEvent, StoreError, StoredEvent};
 use dicebard_engine::dice::SeededDice;
 use dicebard_engine::{
     Action, Actor as By, CampaignState, Command, CreatureId, EVENT_VERSION, Event, EventKind,
@@ -21,14 +21,17 @@ use tracing::Instrument;
 /// An event as committed to a campaign's log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub seq: u64,
     pub event: Event,
     pub origin: Origin,
 }
 
 impl Committed {
-    pub(crate) fn from_stored(campaign_id: i64, r: StoredEvent) -> Result<Committed, SubmitError> {
+    pub(crate) fn from_stored(
+        campaign_id: CampaignId,
+        r: StoredEvent,
+    ) -> Result<Committed, SubmitError> {
         let event = parse_event(campaign_id, r.seq, &r.body)?;
         let origin = serde_json::from_str(&r.origin).unwrap_or_else(|_| Origin::system());
         Ok(Committed {
@@ -40,7 +43,7 @@ impl Committed {
     }
 }
 
-fn parse_event(campaign_id: i64, seq: u64, body: &str) -> Result<Event, SubmitError> {
+fn parse_event(campaign_id: CampaignId, seq: u64, body: &str) -> Result<Event, SubmitError> {
     // Check the version before the shape, so a newer log gets the right message.
     let v = serde_json::from_str::<serde_json::Value>(body)
         .ok()
@@ -78,7 +81,7 @@ pub(crate) enum ActorMsg {
 
 struct Actor {
     shared: Arc<Shared>,
-    id: i64,
+    id: CampaignId,
     generation: u64,
     seed: u64,
     state: CampaignState,
@@ -155,11 +158,11 @@ pub(crate) fn mix(seed: u64, seq: u64) -> u64 {
 /// Rebuilds a campaign's state from its latest snapshot and the events after it.
 pub(crate) async fn load_state(
     shared: &Shared,
-    campaign_id: i64,
+    campaign_id: CampaignId,
 ) -> Result<(CampaignState, u64), SubmitError> {
     let mut state = CampaignState::new(shared.catalog.clone());
     let mut seq = 0;
-    if let Some(snap) = shared.store.latest_snapshot(campaign_id).await? {
+    if let Some(snap) = shared.store.latest_snapshot(campaign_id.get()).await? {
         match serde_json::from_str::<CampaignState>(&snap.state_json) {
             Ok(mut s) => {
                 s.catalog = shared.catalog.clone();
@@ -167,11 +170,11 @@ pub(crate) async fn load_state(
                 seq = snap.seq;
             }
             Err(e) => {
-                tracing::warn!(campaign = campaign_id, error = %e, "snapshot unreadable; replaying the whole log");
+                tracing::warn!(campaign = campaign_id.get(), error = %e, "snapshot unreadable; replaying the whole log");
             }
         }
     }
-    for r in shared.store.events(campaign_id, seq).await? {
+    for r in shared.store.events(campaign_id.get(), seq).await? {
         if r.seq != seq + 1 {
             return Err(SubmitError::Internal(format!(
                 "campaign {campaign_id}: event log has a gap after {seq}"
@@ -195,7 +198,7 @@ pub(crate) struct Loaded {
 /// Rebuilds a campaign's state for a new actor (without starting it).
 pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Loaded, SubmitError> {
     let started = Instant::now();
-    let (state, last_seq) = load_state(shared, row.id).await?;
+    let (state, last_seq) = load_state(shared, CampaignId(row.id)).await?;
     // The request ids of the latest commands, so a request delivered again after a
     // restart is still recognised.
     let mut recent = RecentRequests::default();
@@ -237,7 +240,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
     let (npc_tx, npc_rx) = mpsc::channel(4);
     let actor = Actor {
         shared,
-        id: row.id,
+        id: CampaignId(row.id),
         generation,
         seed: row.seed,
         state,
@@ -264,7 +267,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         .instrument(span),
     );
     CampaignHandle {
-        id: row.id,
+        id: CampaignId(row.id),
         generation,
         tx,
         events,
@@ -593,7 +596,12 @@ impl Actor {
         let Some((undo_state, undo_seq)) = undo else {
             return Ok(());
         };
-        if let Err(e) = self.shared.committer.append(self.id, first_seq, rows).await {
+        if let Err(e) = self
+            .shared
+            .committer
+            .append(self.id.get(), first_seq, rows)
+            .await
+        {
             self.state = undo_state;
             self.next_seq = undo_seq;
             if matches!(e, SubmitError::Store(StoreError::SeqConflict { .. })) {
@@ -643,7 +651,7 @@ impl Actor {
                 if let Err(e) = self
                     .shared
                     .store
-                    .put_snapshot(self.id, self.next_seq - 1, &json)
+                    .put_snapshot(self.id.get(), self.next_seq - 1, &json)
                     .await
                 {
                     tracing::warn!(error = %e, "snapshot failed");

@@ -19,7 +19,8 @@ pub use commit::Committer;
 pub use seed::random_seed;
 
 use crate::clock::Clock;
-use crate::store::{NewCampaign, Store, StoreError};
+pub use crate::store::CampaignId;
+use crate::store::{Binding, NewCampaign, Store, StoreError};
 use dicebard_engine::data::Catalog;
 use dicebard_engine::{Action, CampaignState, Command, NpcOption, PlayerId, RuleError, Settings};
 use serde::{Deserialize, Serialize};
@@ -137,7 +138,7 @@ impl NpcChoice {
 pub trait NpcPolicy: Send + Sync + 'static {
     fn choose<'a>(
         &'a self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice>;
@@ -156,7 +157,7 @@ pub struct BuiltinPolicy;
 impl NpcPolicy for BuiltinPolicy {
     fn choose<'a>(
         &'a self,
-        _campaign_id: i64,
+        _campaign_id: CampaignId,
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice> {
@@ -199,7 +200,7 @@ pub(crate) struct Shared {
     pub clock: Clock,
     pub options: CoordinatorOptions,
     pub committer: Committer,
-    actors: Mutex<HashMap<i64, CampaignHandle>>,
+    actors: Mutex<HashMap<CampaignId, CampaignHandle>>,
     /// Set by [`Coordinator::shutdown`]: no campaign is loaded after that.
     closed: AtomicBool,
     /// Tells actor generations apart (an unloaded campaign's actor vs its successor).
@@ -211,7 +212,7 @@ pub(crate) struct Shared {
 #[derive(Debug, Default)]
 pub struct Resumed {
     /// The campaigns now running.
-    pub ok: Vec<i64>,
+    pub ok: Vec<CampaignId>,
     /// The campaigns that could not be loaded, with why; the others run regardless.
     pub failed: Vec<(crate::store::CampaignRow, SubmitError)>,
 }
@@ -224,7 +225,7 @@ pub struct Coordinator {
 /// A live campaign actor.
 #[derive(Clone)]
 pub struct CampaignHandle {
-    pub id: i64,
+    pub id: CampaignId,
     /// Which actor this is: a campaign that unloads and loads again gets a new one.
     generation: u64,
     tx: mpsc::Sender<ActorMsg>,
@@ -278,7 +279,7 @@ impl CampaignHandle {
 /// A point-in-time copy of a campaign's state, for presenters.
 #[derive(Clone)]
 pub struct Snapshot {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     /// The last committed sequence number.
     pub seq: u64,
     pub state: CampaignState,
@@ -323,10 +324,37 @@ impl Coordinator {
         &self,
         name: &str,
         gm: &PlayerId,
-        place: Option<(u64, u64)>,
         seed: Option<u64>,
         origin: Origin,
-    ) -> Result<i64, SubmitError> {
+    ) -> Result<CampaignId, SubmitError> {
+        self.create_campaign_bound(name, gm, None, seed, origin)
+            .await
+    }
+
+    /// Creates a campaign seated where a front end's `binding` says (a Discord channel),
+    /// written with the campaign's row in its one transaction: a seat already taken
+    /// refuses the campaign and leaves nothing behind. The coordinator carries the
+    /// binding to the store without reading it.
+    pub async fn create_campaign_at(
+        &self,
+        name: &str,
+        gm: &PlayerId,
+        binding: Binding,
+        seed: Option<u64>,
+        origin: Origin,
+    ) -> Result<CampaignId, SubmitError> {
+        self.create_campaign_bound(name, gm, Some(binding), seed, origin)
+            .await
+    }
+
+    async fn create_campaign_bound(
+        &self,
+        name: &str,
+        gm: &PlayerId,
+        binding: Option<Binding>,
+        seed: Option<u64>,
+        origin: Origin,
+    ) -> Result<CampaignId, SubmitError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(RuleError::invalid("Campaign names must be 1 to 100 characters.").into());
@@ -356,17 +384,18 @@ impl Coordinator {
             .create_campaign_with(
                 NewCampaign {
                     name: name.to_string(),
-                    guild_id: place.map(|p| p.0),
-                    channel_id: place.map(|p| p.1),
+                    guild_id: None,
+                    channel_id: None,
                     seed,
                     created_at_ms: self.shared.clock.now().0 as i64,
-                },
+                }
+                .bound(binding),
                 &rows,
             )
             .await?;
         // Its actor starts now, so subscribers and clocks see it at once.
-        self.open(row.id).await?;
-        Ok(row.id)
+        self.open(CampaignId(row.id)).await?;
+        Ok(CampaignId(row.id))
     }
 
     /// The actor for a campaign, loading it from the log if needed.
@@ -374,7 +403,7 @@ impl Coordinator {
     /// At most one actor runs per campaign: concurrent callers get the same one, and a
     /// campaign whose actor is unloading is loaded again only after that actor has
     /// committed everything it accepted (so the new one starts from the whole log).
-    pub async fn open(&self, campaign_id: i64) -> Result<CampaignHandle, SubmitError> {
+    pub async fn open(&self, campaign_id: CampaignId) -> Result<CampaignHandle, SubmitError> {
         loop {
             let seen = {
                 let actors = self.actors()?;
@@ -389,7 +418,7 @@ impl Coordinator {
             let row = self
                 .shared
                 .store
-                .campaign(campaign_id)
+                .campaign(campaign_id.get())
                 .await?
                 .ok_or_else(|| SubmitError::NoCampaign(campaign_id.to_string()))?;
             let loaded = load_actor(&self.shared, row).await?;
@@ -413,7 +442,7 @@ impl Coordinator {
     /// The actor map, unless the coordinator has shut down.
     fn actors(
         &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<i64, CampaignHandle>>, SubmitError> {
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<CampaignId, CampaignHandle>>, SubmitError> {
         let actors = self.shared.actors.lock().expect("actor map poisoned");
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(SubmitError::Internal(
@@ -453,7 +482,7 @@ impl Coordinator {
                     continue;
                 }
             }
-            match self.snapshot(id).await {
+            match self.snapshot(CampaignId(id)).await {
                 Ok(snap) => {
                     if snap.state.ended {
                         // Ended in its log but not in its row (an older dicebard wrote
@@ -466,7 +495,7 @@ impl Coordinator {
                         }
                         continue;
                     }
-                    out.ok.push(id);
+                    out.ok.push(CampaignId(id));
                 }
                 Err(e) => {
                     tracing::error!(
@@ -484,7 +513,7 @@ impl Coordinator {
     /// Submits a command and waits until its events are committed.
     pub async fn submit(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         cmd: Command,
         origin: Origin,
     ) -> Result<Vec<Arc<Committed>>, SubmitError> {
@@ -523,7 +552,11 @@ impl Coordinator {
     /// already committed events (found in the log's origins, so this holds across
     /// restarts). A front end claims once per request, before submitting its commands, so a
     /// request delivered twice commits once. Does not wait for the campaign's queue.
-    pub async fn claim_request(&self, campaign_id: i64, id: &str) -> Result<bool, SubmitError> {
+    pub async fn claim_request(
+        &self,
+        campaign_id: CampaignId,
+        id: &str,
+    ) -> Result<bool, SubmitError> {
         // Ids come from outside: bound them (Discord's are 17–20 digits).
         if id.is_empty() || id.len() > 100 {
             return Ok(true);
@@ -534,7 +567,7 @@ impl Coordinator {
     }
 
     /// A copy of the campaign's current state.
-    pub async fn snapshot(&self, campaign_id: i64) -> Result<Snapshot, SubmitError> {
+    pub async fn snapshot(&self, campaign_id: CampaignId) -> Result<Snapshot, SubmitError> {
         for _ in 0..2 {
             let h = self.open(campaign_id).await?;
             let (tx, rx) = oneshot::channel();
@@ -556,7 +589,7 @@ impl Coordinator {
     /// slows the actor.
     pub async fn subscribe(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         after_seq: u64,
     ) -> Result<Subscription, SubmitError> {
         let h = self.open(campaign_id).await?;
@@ -574,10 +607,14 @@ impl Coordinator {
     /// Committed events after `after_seq`, from the log.
     pub async fn events_since(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         after_seq: u64,
     ) -> Result<Vec<Arc<Committed>>, SubmitError> {
-        let rows = self.shared.store.events(campaign_id, after_seq).await?;
+        let rows = self
+            .shared
+            .store
+            .events(campaign_id.get(), after_seq)
+            .await?;
         rows.into_iter()
             .map(|r| Committed::from_stored(campaign_id, r).map(Arc::new))
             .collect()
@@ -612,7 +649,7 @@ impl Coordinator {
 /// A gap-free stream of one campaign's committed events.
 pub struct Subscription {
     coordinator: Coordinator,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     rx: broadcast::Receiver<Arc<Committed>>,
     last_seq: u64,
     backlog: std::collections::VecDeque<Arc<Committed>>,
@@ -661,7 +698,7 @@ impl Subscription {
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(
-                        campaign = self.campaign_id,
+                        campaign = self.campaign_id.get(),
                         skipped = n,
                         "subscriber lagged; resyncing from the log"
                     );

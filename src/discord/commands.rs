@@ -4,12 +4,14 @@
 //! public events (the presenter posts everything else).
 
 use super::{Context, Error, player_id, render};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
 use crate::intent::{ActOutcome, act_free_text};
 use crate::narrator::BuiltinNarrator;
 use dicebard_engine::ability::{Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
 use dicebard_engine::event::RestKind;
+use dicebard_engine::view;
 use dicebard_engine::{Action, Command, MonsterGroup, NarratorMode, PlayerId, Viewer};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -167,7 +169,7 @@ pub(crate) async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(),
 /// Claims this interaction with the campaign's coordinator, once per invocation:
 /// `false` when the same interaction was handled before (a duplicate delivery, or a retry
 /// after a restart), in which case nothing must be submitted again.
-async fn claim(ctx: Context<'_>, campaign: i64) -> Result<bool, Error> {
+async fn claim(ctx: Context<'_>, campaign: CampaignId) -> Result<bool, Error> {
     if progress(ctx, |p| p.claimed).await {
         return Ok(true);
     }
@@ -181,16 +183,16 @@ async fn claim(ctx: Context<'_>, campaign: i64) -> Result<bool, Error> {
 }
 
 /// The campaign bound to the command's channel.
-pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<CampaignId>, Error> {
     let store = ctx.data().coord.store();
     Ok(store
         .campaign_by_channel(ctx.channel_id().get())
         .await?
-        .map(|r| r.id))
+        .map(|r| CampaignId(r.id)))
 }
 
 /// Newcomers join the table under their display name before their first action.
-async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
+async fn ensure_joined(ctx: Context<'_>, campaign: CampaignId, me: &PlayerId) {
     let coord = &ctx.data().coord;
     let joined = coord
         .snapshot(campaign)
@@ -217,7 +219,7 @@ async fn ensure_joined(ctx: Context<'_>, campaign: i64, me: &PlayerId) {
 /// The campaign in this channel and the caller as its player, joined to the table (and
 /// made a GM when they hold the server's GM role). `None` when there is no campaign
 /// here; the caller has been told.
-async fn seat(ctx: Context<'_>) -> Result<Option<(i64, PlayerId)>, Error> {
+async fn seat(ctx: Context<'_>) -> Result<Option<(CampaignId, PlayerId)>, Error> {
     let Some(campaign) = campaign_here(ctx).await? else {
         ephemeral(
             ctx,
@@ -270,11 +272,11 @@ async fn act(ctx: Context<'_>, action: Action) -> Result<(), Error> {
 
 /// A refused or failed submission, told to the caller: rule errors as they are,
 /// internal errors logged with the interaction id and answered with an apology.
-async fn refusal(ctx: Context<'_>, campaign: i64, e: SubmitError) -> Result<(), Error> {
+async fn refusal(ctx: Context<'_>, campaign: CampaignId, e: SubmitError) -> Result<(), Error> {
     match e {
         SubmitError::Rule(e) => ephemeral(ctx, e.to_string()).await,
         e => {
-            tracing::error!(interaction = %ctx.id(), campaign, error = %e, "command failed");
+            tracing::error!(interaction = %ctx.id(), campaign = campaign.get(), error = %e, "command failed");
             ephemeral(ctx, e.user_message()).await
         }
     }
@@ -292,7 +294,7 @@ async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
     let outcome = act_free_text(
         &data.coord,
         &data.gm.intent,
-        campaign,
+        campaign.get(),
         &me,
         &text,
         origin(ctx),
@@ -340,7 +342,7 @@ pub(crate) async fn has_gm_role(ctx: Context<'_>) -> bool {
 /// private ones (secret rolls) ephemerally to the caller.
 async fn reply_events(
     ctx: Context<'_>,
-    campaign: i64,
+    campaign: CampaignId,
     me: &PlayerId,
     events: &[Arc<Committed>],
 ) -> Result<(), Error> {
@@ -441,10 +443,10 @@ pub async fn campaign_start(
     let me = player_id(ctx.author().id);
     match data
         .coord
-        .create_campaign(
+        .create_campaign_at(
             &name,
             &me,
-            Some((guild.get(), channel.get())),
+            super::channel_binding(guild, channel),
             None,
             origin(ctx),
         )
@@ -503,20 +505,21 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
             s.settings.turn_warning_ms / 1000
         ),
     ];
-    for c in s.party() {
+    let scene = view::scene(s, &view::viewer_of(s, &player_id(ctx.author().id)));
+    for c in &scene.party {
         lines.push(format!(
             "• {} — {}/{} HP, AC {}",
             render::escape(&c.name),
-            c.hp,
-            c.max_hp,
-            c.effective_ac()
+            c.hp.hp,
+            c.hp.max_hp,
+            c.ac
         ));
     }
-    if let Some(cb) = &s.combat {
+    if let Some(cb) = &scene.combat {
         lines.push(format!(
             "In combat: round {}, {}'s turn",
             cb.round,
-            s.active_creature().map_or("?", |c| c.name.as_str())
+            cb.turn.as_ref().map_or("?", |t| t.name.as_str())
         ));
     }
     let gm = &ctx.data().gm;
@@ -529,7 +532,7 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     });
     // What the LLM costs is the GM's business.
     if s.is_gm(&player_id(ctx.author().id))
-        && let Some(usage) = gm.usage(campaign).await
+        && let Some(usage) = gm.usage(campaign.get()).await
     {
         lines.push(usage.to_string());
     }
@@ -986,11 +989,12 @@ pub async fn character_show(
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    match s.character_of(&who) {
-        Some(c) => {
+    let viewer = view::viewer_of(&s, &player_id(ctx.author().id));
+    match view::sheet_of(&s, &viewer, &who) {
+        Some(sheet) => {
             ephemeral_reply(
                 ctx,
-                poise::CreateReply::default().embed(render::character_embed(c)),
+                poise::CreateReply::default().embed(render::character_embed(&sheet)),
             )
             .await
         }
@@ -1316,8 +1320,13 @@ pub async fn initiative(ctx: Context<'_>) -> Result<(), Error> {
     let Some(s) = scene(ctx).await else {
         return ephemeral(ctx, "There is no campaign in this channel.").await;
     };
-    match render::initiative_embed(&s) {
-        Some(e) => ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await,
+    // An ephemeral reply: as its asker may see it (a GM gets the monsters' hit points).
+    let viewer = view::viewer_of(&s, &player_id(ctx.author().id));
+    match view::initiative(&s, &viewer) {
+        Some(init) => {
+            let e = render::initiative_embed(&init);
+            ephemeral_reply(ctx, poise::CreateReply::default().embed(e)).await
+        }
         None => ephemeral(ctx, "No fight is on.").await,
     }
 }

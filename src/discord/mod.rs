@@ -7,6 +7,7 @@
 //! the engine, never here.
 
 pub(crate) mod commands;
+pub mod dm;
 pub mod presenter;
 pub mod render;
 mod story;
@@ -14,15 +15,18 @@ pub mod table;
 pub mod voice;
 
 use crate::config::Config;
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Coordinator, Origin, Source};
 use crate::feed::Feeds;
 use crate::gm::GameMaster;
 use crate::shutdown::Shutdown;
+use crate::store::Binding;
 use anyhow::Context as _;
 use dicebard_engine::{Action, Command, EventKind, PlayerId};
 use poise::serenity_prelude as serenity;
 use songbird::SerenityInit as _;
 use std::collections::HashSet;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -47,9 +51,9 @@ pub struct Data {
 
 impl Data {
     /// Starts the presenter for a campaign channel (once).
-    pub fn start_presenter(&self, campaign_id: i64, channel: serenity::ChannelId) {
+    pub fn start_presenter(&self, campaign_id: CampaignId, channel: serenity::ChannelId) {
         let mut running = self.presenters.lock().expect("presenter set poisoned");
-        if running.insert(campaign_id) {
+        if running.insert(campaign_id.get()) {
             let http = self.http.clone();
             let coord = self.coord.clone();
             let voice = Some(self.voice.clone());
@@ -72,8 +76,34 @@ pub fn player_id(user: serenity::UserId) -> PlayerId {
 }
 
 /// The Discord user behind a player id, if it is one.
-pub fn player_user_id(p: &PlayerId) -> Option<u64> {
-    p.as_str().strip_prefix("discord:")?.parse().ok()
+pub fn player_user_id(p: &PlayerId) -> Option<serenity::UserId> {
+    user_id(p.as_str().strip_prefix("discord:")?.parse().ok()?)
+}
+
+/// serenity's typed ids from numbers read from the store, the configuration or a
+/// player id: `None` for 0, which no Discord id is (serenity's `new` panics on it).
+pub fn user_id(raw: u64) -> Option<serenity::UserId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// See [`user_id`].
+pub fn channel_id(raw: u64) -> Option<serenity::ChannelId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// See [`user_id`].
+pub fn guild_id(raw: u64) -> Option<serenity::GuildId> {
+    NonZeroU64::new(raw).map(Into::into)
+}
+
+/// A campaign's seat in a Discord text channel, for
+/// [`Coordinator::create_campaign_at`]: the store writes it with the campaign's row, in
+/// one transaction (a channel hosts one active campaign).
+pub fn channel_binding(guild: serenity::GuildId, channel: serenity::ChannelId) -> Binding {
+    Binding::DiscordChannel {
+        guild: guild.get(),
+        channel: channel.get(),
+    }
 }
 
 /// Sends `text` (clamped to Discord's limit) to `user` by DM, with `components`.
@@ -81,15 +111,15 @@ pub fn player_user_id(p: &PlayerId) -> Option<u64> {
 /// stopping the table for.
 pub(crate) async fn send_dm(
     http: &serenity::Http,
-    campaign: i64,
-    user: u64,
+    campaign: CampaignId,
+    user: serenity::UserId,
     text: &str,
     components: Vec<serenity::CreateActionRow>,
 ) {
-    let dm = match serenity::UserId::new(user).create_dm_channel(http).await {
+    let dm = match user.create_dm_channel(http).await {
         Ok(ch) => ch,
         Err(e) => {
-            tracing::warn!(campaign, error = %e, "opening a DM failed");
+            tracing::warn!(campaign = campaign.get(), error = %e, "opening a DM failed");
             return;
         }
     };
@@ -98,7 +128,7 @@ pub(crate) async fn send_dm(
         msg = msg.components(components);
     }
     if let Err(e) = dm.id.send_message(http, msg).await {
-        tracing::warn!(campaign, error = %e, "sending a DM failed");
+        tracing::warn!(campaign = campaign.get(), error = %e, "sending a DM failed");
     }
 }
 
@@ -229,7 +259,7 @@ async fn press_turn_button(
     let events = match coord.events_since(campaign, turn_seq - 1).await {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(campaign, error = %e, "reading the turn's events failed");
+            tracing::error!(campaign = campaign.get(), error = %e, "reading the turn's events failed");
             return e.user_message();
         }
     };
@@ -333,9 +363,9 @@ pub fn rest_http(
 /// A campaign that could not be loaded at start-up, for a notice in its channel.
 #[derive(Debug, Clone)]
 pub struct Unloadable {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub name: String,
-    pub channel_id: Option<u64>,
+    pub channel_id: Option<serenity::ChannelId>,
     /// Why, in words (no secrets: it names the campaign, an event and the cause).
     pub reason: String,
 }
@@ -365,7 +395,8 @@ pub async fn run(
         Ok(Err(e)) => anyhow::bail!("could not reach Discord or the token was refused: {e}"),
         Err(_) => anyhow::bail!("could not reach Discord within 20 s"),
     }
-    let guild = config.discord.guild_id;
+    // (0 is no guild: commands are registered globally.)
+    let guild = config.discord.guild_id.and_then(guild_id);
     let gm_role = config.discord.gm_role.clone();
     let setup_coord = coord.clone();
     let songbird = songbird::Songbird::serenity_from_config(voice::songbird_config());
@@ -384,7 +415,7 @@ pub async fn run(
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 let cmds = &framework.options().commands;
                 match guild {
-                    Some(g) => poise::builtins::register_in_guild(ctx, cmds, serenity::GuildId::new(g)).await?,
+                    Some(g) => poise::builtins::register_in_guild(ctx, cmds, g).await?,
                     None => poise::builtins::register_globally(ctx, cmds).await?,
                 }
                 let data = Data {
@@ -416,24 +447,25 @@ pub async fn run(
                             render::escape(&reason)
                         ))
                         .allowed_mentions(no_pings());
-                    if let Err(e) = serenity::ChannelId::new(ch).send_message(&ctx.http, msg).await {
-                        tracing::warn!(campaign = u.campaign_id, error = %e, "could not post the load failure");
+                    if let Err(e) = ch.send_message(&ctx.http, msg).await {
+                        tracing::warn!(campaign = u.campaign_id.get(), error = %e, "could not post the load failure");
                     }
                 }
                 // Resume every campaign bound to a channel: presenters pick up where they were.
                 for row in setup_coord.store().campaigns().await? {
-                    if unloadable.iter().any(|u| u.campaign_id == row.id) {
+                    if unloadable.iter().any(|u| u.campaign_id == CampaignId(row.id)) {
                         continue;
                     }
-                    if let Some(ch) = row.channel_id {
-                        data.start_presenter(row.id, serenity::ChannelId::new(ch));
+                    let channel = row.channel_id.and_then(channel_id);
+                    if let Some(ch) = channel {
+                        data.start_presenter(CampaignId(row.id), ch);
                     }
                     // The table was in voice: come back (in the background — loading the
                     // models and connecting take seconds, and poise waits for setup).
-                    if let (Some(g), Some(ch), None) = (row.guild_id, row.channel_id, row.ended_at_ms) {
+                    if let (Some(g), Some(ch), None) = (row.guild_id.and_then(guild_id), channel, row.ended_at_ms) {
                         let hub = data.voice.clone();
                         tokio::spawn(async move {
-                            hub.rejoin(serenity::GuildId::new(g), row.id, serenity::ChannelId::new(ch)).await;
+                            hub.rejoin(g, row.id, ch).await;
                         });
                     }
                 }
@@ -521,5 +553,40 @@ pub mod fuzzing {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_outside_never_panic_and_zero_is_no_id() {
+        // serenity's `UserId::new(0)` panics: a player id "discord:0" (or a stored 0)
+        // must be no user at all, not a crash when a DM is sent.
+        assert_eq!(player_user_id(&PlayerId::new("discord:0")), None);
+        assert_eq!(player_user_id(&PlayerId::new("discord:-1")), None);
+        assert_eq!(player_user_id(&PlayerId::new("discord:")), None);
+        assert_eq!(player_user_id(&PlayerId::new("web:7")), None);
+        assert_eq!(
+            player_user_id(&PlayerId::new("discord:18446744073709551615")),
+            Some(serenity::UserId::new(u64::MAX))
+        );
+        assert_eq!(
+            player_user_id(&PlayerId::new("discord:18446744073709551616")),
+            None
+        );
+        let u = serenity::UserId::new(42);
+        assert_eq!(player_user_id(&player_id(u)), Some(u));
+        assert_eq!(channel_id(0), None);
+        assert_eq!(guild_id(0), None);
+        assert_eq!(channel_id(9), Some(serenity::ChannelId::new(9)));
+        assert_eq!(
+            channel_binding(serenity::GuildId::new(1), serenity::ChannelId::new(9)),
+            Binding::DiscordChannel {
+                guild: 1,
+                channel: 9
+            }
+        );
     }
 }

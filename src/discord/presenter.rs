@@ -11,13 +11,16 @@
 //! ([`FeedItem::visible_to`]): the channel and the voice call get what an onlooker may
 //! see; a DM goes to a player only if that player may see the item.
 
+use super::dm::DmRouter;
 use super::story::{Prose, Storyteller};
 use super::{player_user_id, render};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Coordinator, Source};
 use crate::feed::{FeedCursor, FeedItem, FeedKind, Feeds};
 use crate::narrator::NarrationSource;
 use crate::store::MessageRef;
-use dicebard_engine::{CampaignState, CreatureId, EventKind, PlayerId, Viewer, Visibility};
+use dicebard_engine::view;
+use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer};
 use poise::serenity_prelude as serenity;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -82,7 +85,7 @@ pub async fn run(
     http: Arc<serenity::Http>,
     coord: Coordinator,
     feeds: Feeds,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     channel: serenity::ChannelId,
     voice: Option<super::voice::VoiceHub>,
 ) {
@@ -90,12 +93,12 @@ pub async fn run(
     let feed = match feeds.feed(campaign_id).await {
         Ok(f) => f,
         Err(e) => {
-            tracing::error!(campaign = campaign_id, error = %e, "presenter could not start the campaign's feed");
+            tracing::error!(campaign = campaign_id.get(), error = %e, "presenter could not start the campaign's feed");
             return;
         }
     };
     let cursor = store
-        .message_ref(campaign_id, CURSOR, "seq")
+        .message_ref(campaign_id.get(), CURSOR, "seq")
         .await
         .ok()
         .flatten()
@@ -111,7 +114,9 @@ pub async fn run(
         cursor
     };
     // Everything filed under `cursor` (its lines and its batch's prose) was presented.
-    // The presenter sees all the feed and routes each item with the engine's rule.
+    // This subscription follows the whole feed for the channel, the sheets and the
+    // tracker; private items reach their recipients through their own subscriptions
+    // (`DmRouter`).
     let mut sub = feed.subscribe(Viewer::Gm, FeedCursor::new(cursor, u32::MAX));
     let budget = Arc::new(Budget::new());
     let stories = Storyteller::start(
@@ -142,6 +147,7 @@ pub async fn run(
         ended: false,
         turn_seq: None,
         voice,
+        private: DmRouter::new(feed.clone(), cursor, |p| player_user_id(p).is_some()),
     };
     // The turn in progress (its buttons name it): the latest TurnStarted in the recent log.
     if let Ok(recent) = p
@@ -155,13 +161,13 @@ pub async fn run(
             .find(|c| matches!(c.event.kind, EventKind::TurnStarted { .. }))
             .map(|c| c.seq);
     }
-    if let Ok(refs) = store.message_refs(campaign_id).await {
+    if let Ok(refs) = store.message_refs(campaign_id.get()).await {
         for r in refs {
             p.refs.insert((r.kind.clone(), r.key.clone()), r.message_id);
         }
     }
     tracing::info!(
-        campaign = campaign_id,
+        campaign = campaign_id.get(),
         channel = channel.get(),
         from_seq = cursor,
         "presenter started"
@@ -195,7 +201,7 @@ pub async fn run(
 struct Presenter {
     http: Arc<serenity::Http>,
     coord: Coordinator,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     channel: serenity::ChannelId,
     budget: Arc<Budget>,
     /// Posts and speaks the feed's prose, batch after batch, without holding up the
@@ -211,7 +217,7 @@ struct Presenter {
     dirty_chars: BTreeSet<CreatureId>,
     initiative_dirty: bool,
     /// DMs to send: user, text, and the turn whose buttons to attach.
-    dms: Vec<(u64, String, Option<u64>)>,
+    dms: Vec<(serenity::UserId, String, Option<u64>)>,
     refs: HashMap<(String, String), u64>,
     /// The last event taken from the feed, and the last one saved as presented.
     last_seq: u64,
@@ -224,6 +230,8 @@ struct Presenter {
     turn_seq: Option<u64>,
     /// Speaks the public narration when the bot is in voice for the campaign.
     voice: Option<super::voice::VoiceHub>,
+    /// The DMs of private items: one feed subscription per recipient.
+    private: DmRouter,
 }
 
 impl Presenter {
@@ -282,8 +290,16 @@ impl Presenter {
             return;
         };
         let state = &snap.state;
-        for (c, line) in std::mem::take(&mut self.pending) {
+        let pending = std::mem::take(&mut self.pending);
+        let taken: Vec<Arc<Committed>> = pending.iter().map(|(c, _)| c.clone()).collect();
+        for (c, line) in pending {
             self.collect(state, &c, line);
+        }
+        // Private items: each recipient's own subscription decides what reaches them.
+        for (player, text) in self.private.route(state, &taken, self.last_seq).await {
+            if let Some(user) = player_user_id(&player) {
+                self.dms.push((user, text, None));
+            }
         }
         if let Some(user) = state.gm.as_ref().and_then(player_user_id) {
             for text in std::mem::take(&mut self.notices) {
@@ -307,22 +323,13 @@ impl Presenter {
             .coord
             .store()
             .put_message_ref(&MessageRef {
-                campaign_id: self.campaign_id,
+                campaign_id: self.campaign_id.get(),
                 kind: CURSOR.into(),
                 key: "seq".into(),
                 channel_id: self.channel.get(),
                 message_id: self.last_seq,
             })
             .await;
-    }
-
-    /// Queues a DM of `text` to `player`, if that player may see `c` (the engine's rule).
-    fn dm(&mut self, c: &Committed, player: &PlayerId, viewer: Viewer, text: String) {
-        if c.event.visibility.allows(&viewer)
-            && let Some(user) = player_user_id(player)
-        {
-            self.dms.push((user, text, None));
-        }
     }
 
     fn collect(&mut self, state: &CampaignState, c: &Committed, line: Option<String>) {
@@ -419,64 +426,8 @@ impl Presenter {
             if !replied {
                 self.lines.push(text);
             }
-            return;
         }
-        // Not for the channel: to whom it is addressed, each DM gated by the engine's
-        // rule for that recipient.
-        match &c.event.visibility {
-            // Party-only: a slash command's caller saw it in their private reply; a
-            // player who spoke it in voice gets it by DM.
-            Visibility::Public | Visibility::Party => {
-                if replied {
-                    return;
-                }
-                let to = match (&c.origin.player, &c.event.kind) {
-                    (Some(p), _) => Some(p.clone()),
-                    // The turn clock resumed after a restart: tell the player whose turn it is.
-                    (None, TurnClockResumed { creature, .. }) => {
-                        state.creature(*creature).and_then(|cr| cr.owner()).cloned()
-                    }
-                    (None, _) => None,
-                };
-                if let Some(p) = to {
-                    self.dm(c, &p, Viewer::Player(p.clone()), text);
-                }
-            }
-            Visibility::Player(p) => {
-                let already_shown = replied && c.origin.player.as_ref() == Some(p);
-                if !already_shown && !matches!(c.event.kind, TurnWarning { .. }) {
-                    self.dm(c, p, Viewer::Player(p.clone()), text.clone());
-                }
-                // A secret roll is secret from the table, not from the GM.
-                if matches!(c.event.kind, DiceRolled { secret: true, .. }) {
-                    let roller = state
-                        .players
-                        .get(p)
-                        .map(|pl| render::escape(&pl.name))
-                        .unwrap_or_else(|| "A player".into());
-                    let gms: Vec<PlayerId> = state
-                        .gm
-                        .iter()
-                        .chain(state.co_gms.iter())
-                        .filter(|gm| *gm != p)
-                        .cloned()
-                        .collect();
-                    for gm in gms {
-                        self.dm(
-                            c,
-                            &gm,
-                            Viewer::Gm,
-                            format!("(secret roll by {roller}) {text}"),
-                        );
-                    }
-                }
-            }
-            Visibility::Gm => {
-                if let Some(gm) = state.gm.clone() {
-                    self.dm(c, &gm, Viewer::Gm, format!("(GM only) {text}"));
-                }
-            }
-        }
+        // Not for the channel: DMs, routed per recipient by `dm.rs` (in `flush`).
     }
 
     async fn post(&mut self, state: &CampaignState) {
@@ -485,7 +436,7 @@ impl Presenter {
         if let Some(voice) = &self.voice
             && !spoken.is_empty()
         {
-            voice.speak(self.campaign_id, &spoken.join("\n\n"));
+            voice.speak(self.campaign_id.get(), &spoken.join("\n\n"));
         }
         for msg in render::pack_lines(&lines) {
             self.budget.take().await;
@@ -494,19 +445,21 @@ impl Presenter {
                 .send_message(&self.http, serenity::CreateMessage::new().content(msg))
                 .await
             {
-                tracing::warn!(campaign = self.campaign_id, error = %e, "posting narration failed");
+                tracing::warn!(campaign = self.campaign_id.get(), error = %e, "posting narration failed");
             }
         }
         for id in std::mem::take(&mut self.dirty_chars) {
-            if let Some(c) = state.creature(id).filter(|c| c.is_pc()) {
-                let embed = render::character_embed(c);
+            // The channel is public: an onlooker's sheet (player characters only).
+            if let Some(sheet) = view::sheet(state, &Viewer::Observer, id) {
+                let embed = render::character_embed(&sheet);
                 self.upsert(CHARACTER_EMBED, &id.0.to_string(), embed, vec![], true)
                     .await;
             }
         }
         if std::mem::take(&mut self.initiative_dirty) {
-            match render::initiative_embed(state) {
-                Some(embed) => {
+            match view::initiative(state, &Viewer::Observer) {
+                Some(init) => {
+                    let embed = render::initiative_embed(&init);
                     let buttons = self
                         .turn_seq
                         .map(|t| render::turn_buttons(self.campaign_id, t))
@@ -524,7 +477,7 @@ impl Presenter {
                         let _ = self
                             .coord
                             .store()
-                            .delete_message_ref(self.campaign_id, INITIATIVE_EMBED, "current")
+                            .delete_message_ref(self.campaign_id.get(), INITIATIVE_EMBED, "current")
                             .await;
                     }
                 }
@@ -560,7 +513,7 @@ impl Presenter {
             {
                 Ok(_) => return,
                 Err(e) => {
-                    tracing::warn!(campaign = self.campaign_id, error = %e, kind, "editing failed; posting anew")
+                    tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "editing failed; posting anew")
                 }
             }
         }
@@ -573,7 +526,7 @@ impl Presenter {
                 if pin {
                     self.budget.take().await;
                     if let Err(e) = self.channel.pin(&self.http, m.id).await {
-                        tracing::warn!(campaign = self.campaign_id, error = %e, "pinning failed");
+                        tracing::warn!(campaign = self.campaign_id.get(), error = %e, "pinning failed");
                     }
                 }
                 self.refs.insert(k, m.id.get());
@@ -581,7 +534,7 @@ impl Presenter {
                     .coord
                     .store()
                     .put_message_ref(&MessageRef {
-                        campaign_id: self.campaign_id,
+                        campaign_id: self.campaign_id.get(),
                         kind: kind.into(),
                         key: key.into(),
                         channel_id: self.channel.get(),
@@ -590,7 +543,7 @@ impl Presenter {
                     .await;
             }
             Err(e) => {
-                tracing::warn!(campaign = self.campaign_id, error = %e, kind, "posting an embed failed")
+                tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "posting an embed failed")
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Views → Discord embeds and messages, clamped to Discord's limits. No IO here.
 
-use dicebard_engine::CampaignState;
-use dicebard_engine::creature::Creature;
+use crate::coordinator::CampaignId;
+use dicebard_engine::creature::Health;
+use dicebard_engine::view;
 use poise::serenity_prelude as serenity;
 
 /// Discord's limits (platform-facts.md).
@@ -65,29 +66,22 @@ fn hp_bar(hp: i32, max: i32) -> String {
     format!("`{}{}`", "█".repeat(filled), "░".repeat(10 - filled))
 }
 
-/// The pinned character sheet.
-pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
-    let (class, race, level) =
-        c.pc.as_ref()
-            .map(|p| {
-                (
-                    dicebard_engine::data::from_index(&p.class),
-                    dicebard_engine::data::from_index(&p.race),
-                    p.level,
-                )
-            })
-            .unwrap_or_default();
-    let mut hp = format!("{} {}/{}", hp_bar(c.hp, c.max_hp), c.hp, c.max_hp);
-    if c.temp_hp > 0 {
-        hp.push_str(&format!(" (+{} temp)", c.temp_hp));
+/// A character sheet ([`view::sheet`]) as the pinned embed.
+pub fn character_embed(c: &view::Sheet) -> serenity::CreateEmbed {
+    let (class, race, level) = (c.class_name(), c.race_name(), c.level);
+    let mut hp = format!(
+        "{} {}/{}",
+        hp_bar(c.hp.hp, c.hp.max_hp),
+        c.hp.hp,
+        c.hp.max_hp
+    );
+    if c.hp.temp_hp > 0 {
+        hp.push_str(&format!(" (+{} temp)", c.hp.temp_hp));
     }
     if c.dead {
         hp.push_str(" — **dead**");
-    } else if c.hp <= 0 {
-        hp.push_str(&format!(
-            " — dying ({}✓ {}✗)",
-            c.death_saves.successes, c.death_saves.failures
-        ));
+    } else if let Some(ds) = c.dying {
+        hp.push_str(&format!(" — dying ({}✓ {}✗)", ds.successes, ds.failures));
     }
     let mut e = serenity::CreateEmbed::new()
         .title(clamp(
@@ -95,22 +89,19 @@ pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
             MAX_TITLE,
         ))
         .description(clamp(&hp, MAX_DESCRIPTION))
-        .field("AC", c.effective_ac().to_string(), true)
-        .field("Speed", format!("{} ft", c.effective_speed()), true)
-        .field("Proficiency", format!("+{}", c.proficiency_bonus), true)
-        .color(if c.hp * 2 <= c.max_hp {
-            0xC0392B
-        } else {
-            0x27AE60
-        });
-    let abil: Vec<String> = dicebard_engine::ability::Ability::ALL
+        .field("AC", c.ac.to_string(), true)
+        .field("Speed", format!("{} ft", c.speed), true)
+        .field("Proficiency", format!("+{}", c.proficiency), true)
+        .color(if c.bloodied() { 0xC0392B } else { 0x27AE60 });
+    let abil: Vec<String> = c
+        .abilities
         .iter()
         .map(|a| {
             format!(
                 "{} {} ({:+})",
-                a.code().to_uppercase(),
-                c.abilities.score(*a),
-                c.modifier(*a)
+                a.ability.code().to_uppercase(),
+                a.score,
+                a.modifier
             )
         })
         .collect();
@@ -119,9 +110,8 @@ pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
         clamp(&abil.join(" · "), MAX_FIELD_VALUE),
         false,
     );
-    let conds: Vec<String> = c.conditions.keys().map(|k| k.to_string()).collect();
-    if !conds.is_empty() || c.exhaustion > 0 {
-        let mut s = conds.join(", ");
+    if !c.conditions.is_empty() || c.exhaustion > 0 {
+        let mut s = c.conditions.join(", ");
         if c.exhaustion > 0 {
             if !s.is_empty() {
                 s.push_str(", ");
@@ -130,31 +120,24 @@ pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
         }
         e = e.field("Conditions", clamp(&s, MAX_FIELD_VALUE), false);
     }
-    if let Some(sc) = &c.spellcasting {
-        let slots: Vec<String> = (1..=9u8)
-            .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
-            .map(|l| {
-                format!(
-                    "L{l} {}/{}",
-                    sc.available(l),
-                    sc.max_slots[usize::from(l - 1)]
-                )
-            })
-            .collect();
-        if !slots.is_empty() {
-            e = e.field(
-                "Spell slots",
-                clamp(&slots.join(" · "), MAX_FIELD_VALUE),
-                false,
-            );
-        }
-        if let Some(conc) = &c.concentration {
-            e = e.field(
-                "Concentrating",
-                dicebard_engine::data::from_index(conc),
-                true,
-            );
-        }
+    let slots: Vec<String> = c
+        .slots
+        .iter()
+        .map(|s| format!("L{} {}/{}", s.level, s.available, s.max))
+        .collect();
+    if !slots.is_empty() {
+        e = e.field(
+            "Spell slots",
+            clamp(&slots.join(" · "), MAX_FIELD_VALUE),
+            false,
+        );
+    }
+    if let Some(conc) = &c.concentration {
+        e = e.field(
+            "Concentrating",
+            dicebard_engine::data::from_index(conc),
+            true,
+        );
     }
     let attacks: Vec<String> = c
         .attacks
@@ -181,33 +164,34 @@ pub fn character_embed(c: &Creature) -> serenity::CreateEmbed {
     )))
 }
 
-/// The initiative tracker. Monster hit points are shown as a health word only.
-pub fn initiative_embed(state: &CampaignState) -> Option<serenity::CreateEmbed> {
-    let combat = state.combat.as_ref()?;
-    let mut lines = Vec::new();
-    for (i, e) in combat.order.iter().enumerate() {
-        let Some(c) = state.creature(e.creature) else {
-            continue;
-        };
-        let mark = if i == combat.active { "▶" } else { "　" };
-        let hp = if c.is_pc() {
-            if c.dead {
-                "dead".to_string()
-            } else {
-                format!("{}/{} HP", c.hp, c.max_hp)
-            }
-        } else {
-            c.health().describe().to_string()
-        };
-        let name = if c.is_down() {
-            format!("~~{}~~", escape(&c.name))
-        } else {
-            escape(&c.name)
-        };
-        lines.push(format!("{mark} `{:>3}` {name} — {hp}", e.total));
+/// One combatant's hit points as the tracker shows them: exact where the viewer may
+/// know them ([`view::knows_hp`]), else the health word.
+pub fn tracker_hp(r: &view::InitiativeRow) -> String {
+    match r.hp {
+        Some(_) if r.health == Health::Dead => "dead".to_string(),
+        Some(hp) => format!("{}/{} HP", hp.hp, hp.max_hp),
+        None => r.health.describe().to_string(),
     }
-    let active = state.active_creature();
-    let footer = match (active, combat.deadline) {
+}
+
+/// The initiative tracker ([`view::initiative`]; the channel's is an onlooker's, so
+/// monster hit points are a health word only).
+pub fn initiative_embed(init: &view::Initiative) -> serenity::CreateEmbed {
+    let mut lines = Vec::new();
+    for r in &init.rows {
+        let mark = if r.active { "▶" } else { "　" };
+        let name = if r.down {
+            format!("~~{}~~", escape(&r.name))
+        } else {
+            escape(&r.name)
+        };
+        lines.push(format!(
+            "{mark} `{:>3}` {name} — {}",
+            r.initiative,
+            tracker_hp(r)
+        ));
+    }
+    let footer = match (&init.turn, init.deadline) {
         (Some(a), Some(d)) => format!("{}'s turn — ends <t:{}:R>", a.name, d.0 / 1000),
         (Some(a), None) => format!("{}'s turn", a.name),
         _ => String::new(),
@@ -218,18 +202,16 @@ pub fn initiative_embed(state: &CampaignState) -> Option<serenity::CreateEmbed> 
         desc.push_str("\n\n");
         desc.push_str(&clamp(&footer, 190));
     }
-    Some(
-        serenity::CreateEmbed::new()
-            .title(format!("Initiative — round {}", combat.round.max(1)))
-            .description(desc)
-            .color(0xE67E22),
-    )
+    serenity::CreateEmbed::new()
+        .title(format!("Initiative — round {}", init.round.max(1)))
+        .description(desc)
+        .color(0xE67E22)
 }
 
 /// End turn / Dodge buttons for a campaign.
 /// End turn / Dodge buttons bound to one turn: `turn_seq` is the seq of the turn's
 /// `TurnStarted` event, so a button left in an old DM cannot act on a later turn.
-pub fn turn_buttons(campaign_id: i64, turn_seq: u64) -> Vec<serenity::CreateActionRow> {
+pub fn turn_buttons(campaign_id: CampaignId, turn_seq: u64) -> Vec<serenity::CreateActionRow> {
     vec![serenity::CreateActionRow::Buttons(vec![
         serenity::CreateButton::new(format!("end_turn:{campaign_id}:{turn_seq}"))
             .label("End turn")
@@ -246,7 +228,7 @@ pub enum TurnButton {
     /// `end_turn` (true) or `dodge` (false) for the turn whose `TurnStarted` has this seq.
     Turn {
         end_turn: bool,
-        campaign: i64,
+        campaign: CampaignId,
         turn_seq: u64,
     },
     /// A button from before buttons named their turn (`end_turn:<campaign>`): its turn is
@@ -276,7 +258,7 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
         (Some(seq), None) => match seq.parse::<u64>() {
             Ok(turn_seq) if turn_seq > 0 && turn_seq < i64::MAX as u64 => TurnButton::Turn {
                 end_turn,
-                campaign,
+                campaign: CampaignId(campaign),
                 turn_seq,
             },
             _ => TurnButton::Invalid,

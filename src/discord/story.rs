@@ -13,6 +13,7 @@
 
 use super::presenter::Budget;
 use super::render;
+use crate::coordinator::CampaignId;
 use crate::narrator::EditPacer;
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -38,14 +39,14 @@ pub enum Prose {
 #[derive(Clone)]
 pub struct Storyteller {
     tx: mpsc::Sender<Prose>,
-    campaign_id: i64,
+    campaign_id: CampaignId,
 }
 
 impl Storyteller {
     /// Starts the storyteller for one campaign channel.
     pub fn start(
         http: Arc<serenity::Http>,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         channel: serenity::ChannelId,
         budget: Arc<Budget>,
         voice: Option<super::voice::VoiceHub>,
@@ -66,7 +67,7 @@ impl Storyteller {
     pub fn tell(&self, prose: Prose) {
         if self.tx.try_send(prose).is_err() {
             tracing::warn!(
-                campaign = self.campaign_id,
+                campaign = self.campaign_id.get(),
                 "the storyteller is backed up: prose left out of the channel"
             );
         }
@@ -75,7 +76,7 @@ impl Storyteller {
 
 struct Teller {
     http: Arc<serenity::Http>,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     channel: serenity::ChannelId,
     budget: Arc<Budget>,
     voice: Option<super::voice::VoiceHub>,
@@ -109,7 +110,7 @@ impl Teller {
             match next {
                 Some(Prose::Sentence(sentence)) => {
                     if let Some(voice) = &self.voice {
-                        voice.speak(self.campaign_id, &sentence);
+                        voice.speak(self.campaign_id.get(), &sentence);
                     }
                     if !t.text.is_empty() {
                         t.text.push(' ');
@@ -149,7 +150,7 @@ impl Teller {
             Some(id) => {
                 let edit = serenity::EditMessage::new().content(content);
                 if let Err(e) = self.channel.edit_message(&self.http, *id, edit).await {
-                    tracing::warn!(campaign = self.campaign_id, error = %e, "editing the narration failed");
+                    tracing::warn!(campaign = self.campaign_id.get(), error = %e, "editing the narration failed");
                 }
             }
             None => {
@@ -157,7 +158,7 @@ impl Teller {
                 match self.channel.send_message(&self.http, msg).await {
                     Ok(m) => *message = Some(m.id),
                     Err(e) => {
-                        tracing::warn!(campaign = self.campaign_id, error = %e, "posting the narration failed")
+                        tracing::warn!(campaign = self.campaign_id.get(), error = %e, "posting the narration failed")
                     }
                 }
             }

@@ -32,7 +32,7 @@ async fn campaign(ctx: Context<'_>) -> Result<Option<i64>, Error> {
         )
         .await?;
     }
-    Ok(c)
+    Ok(c.map(|c| c.get()))
 }
 
 /// Who asks: the host's word for members with the server's GM role, else the player.
@@ -139,7 +139,12 @@ async fn resolve(ctx: Context<'_>, campaign: i64, text: &str) -> Option<PlayerId
     {
         return Some(player_id(serenity::UserId::new(id)));
     }
-    let snap = ctx.data().coord.snapshot(campaign).await.ok()?;
+    let snap = ctx
+        .data()
+        .coord
+        .snapshot(crate::coordinator::CampaignId(campaign))
+        .await
+        .ok()?;
     crate::table::find_player(&snap.state, t)
 }
 

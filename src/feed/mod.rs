@@ -45,7 +45,7 @@ mod task;
 
 pub use subscribe::FeedSubscription;
 
-use crate::coordinator::{Committed, Coordinator, SubmitError};
+use crate::coordinator::{CampaignId, Committed, Coordinator, SubmitError};
 use crate::gm::GameMaster;
 use crate::narrator::NarrationSource;
 use crate::store::feed::StoredFeedItem;
@@ -191,7 +191,7 @@ pub(crate) struct Live {
 }
 
 struct Inner {
-    campaign_id: i64,
+    campaign_id: CampaignId,
     coordinator: Coordinator,
     options: FeedOptions,
     /// The task holds the only strong sender: when it ends, subscribers see `Closed`.
@@ -224,7 +224,7 @@ impl Feed {
     pub async fn start(
         coordinator: Coordinator,
         gm: GameMaster,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         options: FeedOptions,
     ) -> Result<Feed, FeedError> {
         let (task, live, told) =
@@ -241,14 +241,22 @@ impl Feed {
         })
     }
 
-    pub fn campaign_id(&self) -> i64 {
+    pub fn campaign_id(&self) -> CampaignId {
         self.inner.campaign_id
     }
 
     /// The items after `after` that `viewer` may see, in order: from the store while
     /// the subscriber is behind (or lagged), then live.
     pub fn subscribe(&self, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
-        FeedSubscription::new(self.clone(), viewer, after)
+        FeedSubscription::new(self.clone(), viewer, after, true)
+    }
+
+    /// Like [`Feed::subscribe`], read from the store only (no live part): drained with
+    /// [`FeedSubscription::next_stored`] and [`FeedSubscription::rescan`] by a front end
+    /// that follows the feed through another subscription and catches this one up to it
+    /// (Discord's DMs, one per recipient). Filtered by the same one check.
+    pub fn subscribe_stored(&self, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
+        FeedSubscription::new(self.clone(), viewer, after, false)
     }
 
     /// The last event whose batch has been told completely (its prose ended). Tests and
@@ -278,7 +286,7 @@ pub struct Feeds {
     coordinator: Coordinator,
     gm: GameMaster,
     options: FeedOptions,
-    feeds: Arc<tokio::sync::Mutex<HashMap<i64, Feed>>>,
+    feeds: Arc<tokio::sync::Mutex<HashMap<CampaignId, Feed>>>,
 }
 
 impl Feeds {
@@ -292,7 +300,7 @@ impl Feeds {
     }
 
     /// The campaign's feed, started if it is not running.
-    pub async fn feed(&self, campaign_id: i64) -> Result<Feed, FeedError> {
+    pub async fn feed(&self, campaign_id: CampaignId) -> Result<Feed, FeedError> {
         let mut feeds = self.feeds.lock().await;
         if let Some(f) = feeds.get(&campaign_id)
             && f.inner.live.upgrade().is_some()

@@ -29,8 +29,17 @@ pub struct FeedSubscription {
 }
 
 impl FeedSubscription {
-    pub(super) fn new(feed: Feed, viewer: Viewer, after: FeedCursor) -> FeedSubscription {
-        let rx = feed.inner.live.upgrade().map(|tx| tx.subscribe());
+    pub(super) fn new(
+        feed: Feed,
+        viewer: Viewer,
+        after: FeedCursor,
+        live: bool,
+    ) -> FeedSubscription {
+        let rx = if live {
+            feed.inner.live.upgrade().map(|tx| tx.subscribe())
+        } else {
+            None
+        };
         FeedSubscription {
             closed: rx.is_none(),
             feed,
@@ -88,7 +97,7 @@ impl FeedSubscription {
                     Err(e) => {
                         self.failures += 1;
                         if self.failures >= READ_TRIES {
-                            tracing::warn!(campaign = self.feed.campaign_id(), error = %e, "feed replay failed; ending the subscription");
+                            tracing::warn!(campaign = self.feed.campaign_id().get(), error = %e, "feed replay failed; ending the subscription");
                             return None;
                         }
                         tokio::time::sleep(Duration::from_millis(100) * self.failures).await;
@@ -143,6 +152,13 @@ impl FeedSubscription {
         }
     }
 
+    /// Reads the store again on the next [`FeedSubscription::next_stored`], for what was
+    /// stored since it last returned `Ok(None)` (a front end that drains a subscription
+    /// step by step, e.g. up to the batch it has just presented).
+    pub fn rescan(&mut self) {
+        self.caught_up = false;
+    }
+
     /// Moves past `item`; returns it if this viewer may see it. The ONE visibility check.
     fn pass(&mut self, item: Arc<FeedItem>) -> Option<Arc<FeedItem>> {
         let c = item.cursor();
@@ -159,9 +175,9 @@ impl FeedSubscription {
         let store = self.feed.store();
         let campaign = self.feed.campaign_id();
         let limit = self.feed.inner.options.replay_page.max(1);
-        let through = store.feed_cursor(campaign).await?;
+        let through = store.feed_cursor(campaign.get()).await?;
         let events = store
-            .events_between(campaign, self.pos.seq, through, limit)
+            .events_between(campaign.get(), self.pos.seq, through, limit)
             .await?;
         let more = events.len() as u64 >= u64::from(limit);
         let page_through = match events.last() {
@@ -169,7 +185,7 @@ impl FeedSubscription {
             _ => through,
         };
         let rows = store
-            .feed_items(campaign, (self.pos.seq, self.pos.part), page_through)
+            .feed_items(campaign.get(), (self.pos.seq, self.pos.part), page_through)
             .await?;
         let mut items: Vec<FeedItem> = Vec::with_capacity(events.len() + rows.len());
         for e in events {
@@ -182,7 +198,7 @@ impl FeedSubscription {
                     kind: FeedKind::Event { event: Arc::new(c) },
                 }),
                 Err(err) => {
-                    tracing::warn!(campaign, seq, error = %err, "unreadable event left out of the feed")
+                    tracing::warn!(campaign = campaign.get(), seq, error = %err, "unreadable event left out of the feed")
                 }
             }
         }

@@ -4,7 +4,7 @@
 use super::{
     FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, clamp_text, stored_from_item,
 };
-use crate::coordinator::{Committed, Coordinator, Subscription};
+use crate::coordinator::{CampaignId, Committed, Coordinator, Subscription};
 use crate::gm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent};
 use crate::store::Store;
@@ -23,7 +23,7 @@ pub(super) struct Teller {
     coordinator: Coordinator,
     store: Store,
     gm: GameMaster,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     options: FeedOptions,
     live: broadcast::Sender<Live>,
     told: watch::Sender<u64>,
@@ -45,17 +45,17 @@ impl Teller {
     pub(super) async fn start(
         coordinator: Coordinator,
         gm: GameMaster,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         options: FeedOptions,
     ) -> Result<Started, FeedError> {
         let store = coordinator.store().clone();
-        let through = store.feed_cursor(campaign_id).await?;
+        let through = store.feed_cursor(campaign_id.get()).await?;
         let mut prev = if through > 0 {
             FeedCursor::new(through, 0)
         } else {
             FeedCursor::START
         };
-        if let Some(last) = store.last_feed_item(campaign_id).await? {
+        if let Some(last) = store.last_feed_item(campaign_id.get()).await? {
             prev = prev.max(FeedCursor::new(last.seq, last.part));
             if last.part >= 2 && last.kind != "prose_end" {
                 // A telling cut off (the bot stopped mid-prose): closed as it stands,
@@ -69,7 +69,7 @@ impl Teller {
                     source: None,
                     text: String::new(),
                 };
-                store.put_feed_item(campaign_id, &end).await?;
+                store.put_feed_item(campaign_id.get(), &end).await?;
                 prev = FeedCursor::new(end.seq, end.part);
             }
         }
@@ -89,7 +89,7 @@ impl Teller {
             prev,
             narrating,
         };
-        let span = tracing::info_span!("feed", campaign = campaign_id);
+        let span = tracing::info_span!("feed", campaign = campaign_id.get());
         let task = tokio::spawn(tracing::Instrument::instrument(teller.run(sub), span));
         Ok((task, weak, told_rx))
     }
@@ -265,9 +265,17 @@ impl Teller {
         let mut wait = Duration::from_millis(50);
         for attempt in 1..=WRITE_TRIES {
             let r = match (through, rows) {
-                (Some(t), _) => self.store.put_feed_batch(self.campaign_id, t, rows).await,
-                (None, [row]) => self.store.put_feed_item(self.campaign_id, row).await,
-                (None, _) => self.store.put_feed_batch(self.campaign_id, 0, rows).await,
+                (Some(t), _) => {
+                    self.store
+                        .put_feed_batch(self.campaign_id.get(), t, rows)
+                        .await
+                }
+                (None, [row]) => self.store.put_feed_item(self.campaign_id.get(), row).await,
+                (None, _) => {
+                    self.store
+                        .put_feed_batch(self.campaign_id.get(), 0, rows)
+                        .await
+                }
             };
             match r {
                 Ok(()) => return true,

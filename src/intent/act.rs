@@ -4,6 +4,7 @@
 //! permissions), stop at the first refusal.
 
 use super::{IntentOutcome, IntentResolver, IntentSource};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Coordinator, Origin, SubmitError};
 use dicebard_engine::{Action, Actor, Command, PlayerId};
 use std::sync::Arc;
@@ -67,7 +68,7 @@ pub async fn act_free_text(
     origin: Origin,
     fallback_to_act: bool,
 ) -> ActOutcome {
-    let state = match coord.snapshot(campaign).await {
+    let state = match coord.snapshot(CampaignId(campaign)).await {
         Ok(s) => s.state,
         Err(e) => return ActOutcome::Refused(e),
     };
@@ -99,7 +100,10 @@ pub async fn act_free_text(
             by: Actor::Player(player.clone()),
             action: action.clone(),
         };
-        match coord.submit(campaign, cmd, origin.clone()).await {
+        match coord
+            .submit(CampaignId(campaign), cmd, origin.clone())
+            .await
+        {
             Ok(ev) => events.extend(ev),
             Err(e) if events.is_empty() => return ActOutcome::Refused(e),
             Err(e) => return ActOutcome::Partial { events, refused: e },

@@ -126,7 +126,7 @@ impl LlmNpcPolicy {
 
     async fn decide(
         &self,
-        campaign: i64,
+        campaign: crate::coordinator::CampaignId,
         state: &CampaignState,
         options: &[NpcOption],
     ) -> Result<(NpcOption, String), String> {
@@ -134,7 +134,7 @@ impl LlmNpcPolicy {
         let deadline = self.llm.settings().decision_timeout;
         let resp = self
             .llm
-            .complete(campaign, &req, deadline)
+            .complete(campaign.get(), &req, deadline)
             .await
             .map_err(|e| e.to_string())?;
         let args = resp
@@ -148,7 +148,7 @@ impl LlmNpcPolicy {
                 let e = super::LlmError::BadResponse(
                     "the NPC decision is not one of the options".into(),
                 );
-                self.llm.record_failure(campaign, &e);
+                self.llm.record_failure(campaign.get(), &e);
                 Err(e.to_string())
             }
         }
@@ -197,7 +197,7 @@ impl NpcPolicy for LlmNpcPolicy {
 
     fn choose<'a>(
         &'a self,
-        campaign: i64,
+        campaign: crate::coordinator::CampaignId,
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice> {
@@ -209,22 +209,22 @@ impl NpcPolicy for LlmNpcPolicy {
             {
                 return builtin();
             }
-            if !self.breaker.allow(campaign) {
+            if !self.breaker.allow(campaign.get()) {
                 return builtin();
             }
             match self.decide(campaign, state, options).await {
                 Ok((option, intent)) => {
-                    self.breaker.success(campaign);
+                    self.breaker.success(campaign.get());
                     NpcChoice {
                         option,
                         intent: Some(intent).filter(|i| !i.trim().is_empty()),
                     }
                 }
                 Err(e) => {
-                    if self.breaker.failure(campaign) {
-                        tracing::warn!(campaign, error = %e, "LLM NPC decisions failing; using the built-in policy");
+                    if self.breaker.failure(campaign.get()) {
+                        tracing::warn!(campaign = campaign.get(), error = %e, "LLM NPC decisions failing; using the built-in policy");
                     } else {
-                        tracing::debug!(campaign, error = %e, "LLM NPC decision failed; built-in policy");
+                        tracing::debug!(campaign = campaign.get(), error = %e, "LLM NPC decision failed; built-in policy");
                     }
                     builtin()
                 }

@@ -21,6 +21,7 @@ use super::events::{is_story_event, is_table_visible};
 use super::memory::{CampaignMemory, MemoryLimits};
 use super::prompt::NarrationPrompt;
 use super::{BuiltinNarrator, Narration, Narrator};
+use crate::coordinator::CampaignId;
 use crate::coordinator::Committed;
 use crate::llm::text::check_numbers;
 use crate::llm::{Breaker, ChatDelta, Llm, LlmError, UsageReport};
@@ -554,7 +555,10 @@ impl LlmNarrator {
         events: &[Arc<Committed>],
     ) -> Option<NarrationPrompt> {
         let first = events.first()?;
-        let mem = self.inner.memory(first.campaign_id, first.seq, state).await;
+        let mem = self
+            .inner
+            .memory(first.campaign_id.get(), first.seq, state)
+            .await;
         let m = mem.lock().await;
         Some(m.narration_prompt(
             state,
@@ -582,7 +586,12 @@ impl LlmNarrator {
         };
         let campaign = first.campaign_id;
         let last_seq = events.last().map_or(first.seq, |e| e.seq);
-        let span = tracing::info_span!("narration", campaign, first_seq = first.seq, last_seq);
+        let span = tracing::info_span!(
+            "narration",
+            campaign = campaign.get(),
+            first_seq = first.seq,
+            last_seq
+        );
         let job = self.prepare(state, events).instrument(span.clone()).await;
         let inner = self.inner.clone();
         tokio::spawn(inner.pump(job, tx).instrument(span));
@@ -593,7 +602,7 @@ impl LlmNarrator {
         let inner = &self.inner;
         let campaign = events[0].campaign_id;
         let mut job = Job {
-            campaign,
+            campaign: campaign.get(),
             campaign_name: state.name.clone(),
             private: Vec::new(),
             before: Vec::new(),
@@ -634,10 +643,10 @@ impl LlmNarrator {
                 }
             }
         }
-        let mem = inner.memory(campaign, events[0].seq, state).await;
+        let mem = inner.memory(campaign.get(), events[0].seq, state).await;
         let mut m = mem.lock().await;
         if !job.story.is_empty() {
-            if inner.breaker.allow(campaign) {
+            if inner.breaker.allow(campaign.get()) {
                 let npcs: Vec<CreatureId> = story_events
                     .iter()
                     .filter_map(|c| match &c.event.kind {
@@ -787,7 +796,11 @@ impl Inner {
                     let earlier: Vec<Arc<Committed>> = rows
                         .into_iter()
                         .filter(|r| r.seq < first_seq)
-                        .filter_map(|r| Committed::from_stored(campaign, r).ok().map(Arc::new))
+                        .filter_map(|r| {
+                            Committed::from_stored(CampaignId(campaign), r)
+                                .ok()
+                                .map(Arc::new)
+                        })
                         .collect();
                     mem.warm_recent(state, &earlier, self.limits.recent_events);
                 }

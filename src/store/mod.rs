@@ -172,6 +172,61 @@ pub struct NewCampaign {
     pub created_at_ms: i64,
 }
 
+impl NewCampaign {
+    /// The campaign seated where `binding` says (nothing for `None`).
+    pub fn bound(mut self, binding: Option<Binding>) -> NewCampaign {
+        match binding {
+            Some(Binding::DiscordChannel { guild, channel }) => {
+                self.guild_id = Some(guild);
+                self.channel_id = Some(channel);
+            }
+            None => {}
+        }
+        self
+    }
+}
+
+/// A campaign's id (its row in the store). `Display` and serde show the plain number,
+/// so logs and JSON read as they did when it was a bare `i64`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct CampaignId(pub i64);
+
+impl CampaignId {
+    /// The number (for logs' structured fields and the store's columns).
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a front end seats a campaign, made by that front end (Discord: its guild and
+/// text channel) and written by [`Store::create_campaign_with`] with the campaign's row,
+/// in the same transaction. The coordinator carries it without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// A Discord text channel: it hosts one active campaign at a time.
+    DiscordChannel { guild: u64, channel: u64 },
+}
+
 /// A campaign as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRow {

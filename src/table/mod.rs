@@ -293,7 +293,7 @@ impl Table {
         let snap = self
             .0
             .coordinator
-            .snapshot(campaign)
+            .snapshot(crate::coordinator::CampaignId(campaign))
             .await
             .map_err(|e| TableError::Internal(e.to_string()))?;
         Ok(snap.state)

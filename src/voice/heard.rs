@@ -6,6 +6,7 @@
 //! the front end as a [`VoiceReply`]; how it looks is the front end's business.
 
 use super::settings::VoiceSettings;
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Coordinator, Origin, Source};
 use crate::intent::{ActOutcome, IntentResolver, act_free_text};
 use dicebard_engine::{CampaignState, PlayerId};
@@ -183,7 +184,7 @@ pub async fn handle_heard(
         } else {
             heard.text.trim().to_string()
         };
-        let state = match env.coord.snapshot(campaign).await {
+        let state = match env.coord.snapshot(CampaignId(campaign)).await {
             Ok(s) => s.state,
             Err(e) => return HeardResult::Failed(e.to_string()),
         };

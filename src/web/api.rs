@@ -8,6 +8,7 @@ use super::WebState;
 use super::auth::{self, Role, Session};
 use super::hub::may_act;
 use super::view::{self, now_ms};
+use crate::coordinator::CampaignId;
 use crate::coordinator::{Committed, Origin, Source, SubmitError};
 use crate::feed::FeedCursor;
 use crate::intent::{ActOutcome, act_free_text};
@@ -361,7 +362,7 @@ pub async fn join(
 
 /// Joins `player` to the campaign (as the engine's `Join`) if they are not in it.
 async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&str>) {
-    let Ok(snap) = state.coordinator.snapshot(campaign).await else {
+    let Ok(snap) = state.coordinator.snapshot(CampaignId(campaign)).await else {
         return;
     };
     if snap.state.players.contains_key(player) {
@@ -375,7 +376,7 @@ async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&
     };
     if let Err(e) = state
         .coordinator
-        .submit(campaign, cmd, Origin::new(Source::Web, player))
+        .submit(CampaignId(campaign), cmd, Origin::new(Source::Web, player))
         .await
     {
         tracing::warn!(campaign, error = %e, "a web player could not join the campaign");
@@ -389,7 +390,7 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(s.campaign_id)
+        .snapshot(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let character = s
@@ -417,7 +418,7 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
 pub async fn scene(state: &WebState, campaign: i64) -> ApiResult<(FeedCursor, Value)> {
     let snap = state
         .coordinator
-        .snapshot(campaign)
+        .snapshot(CampaignId(campaign))
         .await
         .map_err(ApiError::internal)?;
     let cursor = FeedCursor::new(snap.seq, 1);
@@ -444,7 +445,7 @@ pub async fn sheet(
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(s.campaign_id)
+        .snapshot(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let st = &snap.state;
@@ -495,7 +496,7 @@ pub async fn events(
     };
     let feed = state
         .feeds
-        .feed(s.campaign_id)
+        .feed(CampaignId(s.campaign_id))
         .await
         .map_err(ApiError::internal)?;
     let mut sub = feed.subscribe(s.viewer(), after);
@@ -761,7 +762,11 @@ async fn submit(state: &WebState, s: &Session, player: &PlayerId, action: Action
     };
     match state
         .coordinator
-        .submit(s.campaign_id, cmd, Origin::new(Source::Web, player))
+        .submit(
+            CampaignId(s.campaign_id),
+            cmd,
+            Origin::new(Source::Web, player),
+        )
         .await
     {
         Ok(events) => Json(json!({"ok": true, "seq": committed(&events)})),
@@ -1076,7 +1081,7 @@ pub async fn create_campaign(
     let cname = text(&req.name, "The name", 100)?;
     let id = match state
         .coordinator
-        .create_campaign(&cname, &me, None, None, Origin::new(Source::Web, &me))
+        .create_campaign(&cname, &me, None, Origin::new(Source::Web, &me))
         .await
     {
         Ok(id) => id,
@@ -1084,7 +1089,7 @@ pub async fn create_campaign(
     };
     let mut v = make_invite(
         &state,
-        id,
+        id.get(),
         By::Player(&me),
         InviteRequest {
             player: Some(me.clone()),
@@ -1101,7 +1106,7 @@ pub async fn create_campaign(
 pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<i64>> {
     let rows = state.store().campaigns().await?;
     for row in rows {
-        if let Ok(snap) = state.coordinator.snapshot(row.id).await
+        if let Ok(snap) = state.coordinator.snapshot(CampaignId(row.id)).await
             && snap.state.started
             && !snap.state.ended
             && snap.state.gm.is_some()
@@ -1115,9 +1120,9 @@ pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Optio
     let gm = PlayerId::new("web:gm");
     state
         .coordinator
-        .create_campaign("The table", &gm, None, None, Origin::new(Source::Web, &gm))
+        .create_campaign("The table", &gm, None, Origin::new(Source::Web, &gm))
         .await
-        .map(Some)
+        .map(|id| Some(id.get()))
         .map_err(|e| ApiError::internal(e.user_message()))
 }
 

@@ -144,9 +144,10 @@ fn world() -> &'static World {
             let me = PlayerId::new("web:gm");
             let origin = crate::coordinator::Origin::new(crate::coordinator::Source::Web, &me);
             let campaign = coord
-                .create_campaign("Fuzz", &me, None, Some(7), origin)
+                .create_campaign("Fuzz", &me, Some(7), origin)
                 .await
-                .expect("the fuzz campaign");
+                .expect("the fuzz campaign")
+                .get();
             let (gm_headers, gm) = join(&state, campaign, Role::Gm, "GM").await;
             let (player_headers, player) = join(&state, campaign, Role::Player, "Ana").await;
             let (_, display) = join(&state, campaign, Role::Display, "TV").await;
@@ -226,7 +227,7 @@ pub fn events_committed() -> u64 {
     w.rt.block_on(async {
         w.state
             .coordinator
-            .snapshot(w.gm.campaign_id)
+            .snapshot(crate::coordinator::CampaignId(w.gm.campaign_id))
             .await
             .map(|s| s.seq)
             .unwrap_or(0)

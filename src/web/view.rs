@@ -5,8 +5,8 @@
 
 use crate::feed::{FeedCursor, FeedItem, FeedKind};
 use crate::narrator::NarrationSource;
-use dicebard_engine::CampaignState;
-use dicebard_engine::creature::Creature;
+use dicebard_engine::view;
+use dicebard_engine::{CampaignState, Viewer};
 use serde_json::{Value, json};
 
 /// Milliseconds since the Unix epoch, now.
@@ -21,69 +21,56 @@ pub fn cursor_json(c: FeedCursor) -> Value {
     json!({"seq": c.seq, "part": c.part})
 }
 
-fn player_of(c: &Creature) -> Option<&str> {
-    match &c.controller {
-        dicebard_engine::creature::Controller::Player { player } => Some(player.as_str()),
-        _ => None,
-    }
-}
-
-fn conditions(c: &Creature) -> Vec<String> {
-    c.conditions.keys().map(|k| k.to_string()).collect()
-}
-
-/// The body of `GET /api/v1/snapshot` for a campaign at `cursor`.
+/// The body of `GET /api/v1/snapshot` for a campaign at `cursor`: the engine's scene
+/// for an onlooker ([`view::scene`]), which every seat of the table may see.
 pub fn scene(campaign_id: i64, state: &CampaignState, cursor: FeedCursor) -> Value {
-    let party: Vec<Value> = state
-        .party()
+    let scene = view::scene(state, &Viewer::Observer);
+    let party: Vec<Value> = scene
+        .party
+        .iter()
         .map(|c| {
-            let pc = c.pc.as_ref();
+            let pc = c.level > 0;
             json!({
                 "id": c.id.0,
                 "name": c.name,
-                "player": player_of(c),
-                "level": pc.map(|p| p.level),
-                "class": pc.map(|p| p.class.as_str()),
-                "race": pc.map(|p| p.race.as_str()),
-                "hp": c.hp,
-                "max_hp": c.max_hp,
-                "temp_hp": c.temp_hp,
-                "ac": c.effective_ac(),
-                "conditions": conditions(c),
+                "player": c.player,
+                "level": pc.then_some(c.level),
+                "class": pc.then_some(c.class.as_str()),
+                "race": pc.then_some(c.race.as_str()),
+                "hp": c.hp.hp,
+                "max_hp": c.hp.max_hp,
+                "temp_hp": c.hp.temp_hp,
+                "ac": c.ac,
+                "conditions": c.conditions,
             })
         })
         .collect();
-    let combat = state.combat.as_ref().map(|cb| {
-        let turn = state
-            .active_creature()
-            .map(|a| json!({"id": a.id.0, "name": a.name, "player": player_of(a)}));
+    let combat = scene.combat.as_ref().map(|cb| {
         let initiative: Vec<Value> = cb
-            .order
+            .rows
             .iter()
-            .filter_map(|e| state.creature(e.creature).map(|c| (e, c)))
-            .map(|(e, c)| {
-                let pc = c.is_pc();
+            .map(|r| {
                 json!({
-                    "id": c.id.0,
-                    "name": c.name,
-                    "pc": pc,
-                    "initiative": e.total,
-                    "hp": pc.then_some(c.hp),
-                    "max_hp": pc.then_some(c.max_hp),
-                    "health": c.health().describe(),
+                    "id": r.id.0,
+                    "name": r.name,
+                    "pc": r.pc,
+                    "initiative": r.initiative,
+                    "hp": r.hp.map(|h| h.hp),
+                    "max_hp": r.hp.map(|h| h.max_hp),
+                    "health": r.health.describe(),
                 })
             })
             .collect();
         json!({
             "round": cb.round,
-            "turn": turn,
+            "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player})),
             "deadline": cb.deadline.map(|d| d.0),
             "initiative": initiative,
         })
     });
     json!({
         "cursor": cursor_json(cursor),
-        "campaign": {"id": campaign_id, "name": state.name, "ended": state.ended},
+        "campaign": {"id": campaign_id, "name": scene.name, "ended": scene.ended},
         "party": party,
         "combat": combat,
     })

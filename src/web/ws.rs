@@ -9,6 +9,7 @@ use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
+use crate::coordinator::CampaignId;
 use crate::feed::{Feed, FeedCursor};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -261,9 +262,13 @@ pub(crate) async fn start(
     last: Option<FeedCursor>,
     out: &mpsc::Sender<Message>,
 ) -> Result<tokio::task::JoinHandle<()>, ()> {
-    let feed = state.feeds.feed(s.campaign_id).await.map_err(|e| {
-        tracing::warn!(campaign = s.campaign_id, error = %e, "the feed could not start");
-    })?;
+    let feed = state
+        .feeds
+        .feed(CampaignId(s.campaign_id))
+        .await
+        .map_err(|e| {
+            tracing::warn!(campaign = s.campaign_id, error = %e, "the feed could not start");
+        })?;
     let (snap_cursor, scene) = api::scene(state, s.campaign_id).await.map_err(|_| ())?;
     let replay =
         last.filter(|l| l.seq <= snap_cursor.seq && snap_cursor.seq - l.seq <= MAX_REPLAY_EVENTS);
@@ -383,12 +388,12 @@ mod tests {
         let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
         let me = PlayerId::new("web:gm");
         let campaign = coord
-            .create_campaign("Lag", &me, None, Some(1), Origin::new(Source::Web, &me))
+            .create_campaign("Lag", &me, Some(1), Origin::new(Source::Web, &me))
             .await
             .unwrap();
         let s = Session {
             id: 1,
-            campaign_id: campaign,
+            campaign_id: campaign.get(),
             role: Role::Gm,
             player: Some(me.clone()),
             name: None,

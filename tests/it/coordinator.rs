@@ -11,6 +11,7 @@
 //! anything took.
 
 use dicebard::clock::Clock;
+use dicebard::coordinator::CampaignId;
 use dicebard::coordinator::{
     BoxFuture, Committed, Coordinator, CoordinatorOptions, NpcChoice, NpcPolicy, Origin, Snapshot,
     Source, SubmitError, Subscription,
@@ -168,7 +169,8 @@ impl Table {
     ) -> Result<Vec<Arc<Committed>>, SubmitError> {
         within(
             "a command",
-            self.coord.submit(id, cmd(by, action), origin(by)),
+            self.coord
+                .submit(CampaignId(id), cmd(by, action), origin(by)),
         )
         .await
     }
@@ -178,13 +180,13 @@ impl Table {
         let id = within(
             "a new campaign",
             self.coord
-                .create_campaign(name, &self.gm, None, Some(seed), origin(&self.gm)),
+                .create_campaign(name, &self.gm, Some(seed), origin(&self.gm)),
         )
         .await
         .expect("create campaign");
         for (p, character) in players {
             self.submit(
-                id,
+                id.get(),
                 p,
                 Action::CreateCharacter {
                     spec: CharacterSpec::quick(character, "fighter", "human"),
@@ -193,12 +195,12 @@ impl Table {
             .await
             .expect("create character");
         }
-        id
+        id.get()
     }
 
     /// The campaign's state once everything queued (NPC turns included) is done.
     async fn snapshot(&self, id: i64) -> Snapshot {
-        within("a snapshot", self.coord.snapshot(id))
+        within("a snapshot", self.coord.snapshot(CampaignId(id)))
             .await
             .expect("snapshot")
     }
@@ -264,7 +266,11 @@ fn hit_points(state: &CampaignState) -> Vec<(CreatureId, i32)> {
 
 /// Every event in the log: seqs 1..=n without a gap, and equal to `seen` where seen.
 async fn check_log(t: &Table, id: i64, seen: &[Arc<Committed>]) -> Vec<Arc<Committed>> {
-    let log = t.coord.events_since(id, 0).await.expect("read the log");
+    let log = t
+        .coord
+        .events_since(CampaignId(id), 0)
+        .await
+        .expect("read the log");
     for (i, e) in log.iter().enumerate() {
         assert_eq!(e.seq, i as u64 + 1, "the log has a gap or is out of order");
     }
@@ -290,7 +296,11 @@ async fn turn_clock_warns_times_out_and_monsters_act_on_their_own() {
         .campaign("Goblin Ambush", 7, &[(&alice, "Alia"), (&bob, "Bram")])
         .await;
     let mut seen: Vec<Arc<Committed>> = Vec::new();
-    let mut sub = t.coord.subscribe(id, t.last_seq(id).await).await.unwrap();
+    let mut sub = t
+        .coord
+        .subscribe(CampaignId(id), t.last_seq(id).await)
+        .await
+        .unwrap();
 
     t.submit(
         id,
@@ -549,13 +559,16 @@ async fn restart_mid_turn_keeps_the_absolute_deadline() {
     // one resumed clock, and every command must go through.
     let submits = (0..6).map(|i| {
         let who = if i % 2 == 0 { &alice } else { &bob };
-        coord.submit(id, cmd(who, roll()), origin(who))
+        coord.submit(CampaignId(id), cmd(who, roll()), origin(who))
     });
     let results = within("commands during the load", futures_join_all(submits)).await;
     for r in &results {
         assert!(r.is_ok(), "{r:?}");
     }
-    let log = coord.events_since(id, before.seq).await.unwrap();
+    let log = coord
+        .events_since(CampaignId(id), before.seq)
+        .await
+        .unwrap();
     let resumed = &log[0];
     assert_eq!(
         resumed.event.kind,
@@ -581,7 +594,9 @@ async fn restart_mid_turn_keeps_the_absolute_deadline() {
     for e in &log {
         apply(&mut expect, &e.event);
     }
-    let after = within("a snapshot", coord.snapshot(id)).await.unwrap();
+    let after = within("a snapshot", coord.snapshot(CampaignId(id)))
+        .await
+        .unwrap();
     assert_eq!(after.state, expect);
     assert_eq!(after.seq, before.seq + log.len() as u64);
     assert_eq!(
@@ -592,7 +607,7 @@ async fn restart_mid_turn_keeps_the_absolute_deadline() {
     assert_eq!(hit_points(&after.state), hit_points(&before.state));
 
     // The acknowledged events survived, without gaps.
-    let all = coord.events_since(id, 0).await.unwrap();
+    let all = coord.events_since(CampaignId(id), 0).await.unwrap();
     for (i, e) in all.iter().enumerate() {
         assert_eq!(e.seq, i as u64 + 1);
     }
@@ -603,7 +618,7 @@ async fn restart_mid_turn_keeps_the_absolute_deadline() {
     // And the resumed clock runs: the 30 s left after the downtime bring the warning at
     // 15 s and the time-out at 30 s after the restart.
     let left = 40_000 - DOWNTIME_MS;
-    let mut sub = coord.subscribe(id, after.seq).await.unwrap();
+    let mut sub = coord.subscribe(CampaignId(id), after.seq).await.unwrap();
     advance(left - WARNING_MS - 1).await;
     assert_eq!(store.last_seq(id).await.unwrap(), after.seq);
     advance(1).await;
@@ -655,7 +670,7 @@ async fn a_deadline_that_passed_while_down_gives_the_warning_period() {
 
     let store = open_store(&t.path).await;
     let coord = Coordinator::new(store.clone(), catalog(), t.clock, options());
-    let mut sub = coord.subscribe(id, seq).await.unwrap();
+    let mut sub = coord.subscribe(CampaignId(id), seq).await.unwrap();
     let restart_now = t.clock.now();
     assert!(restart_now > first_deadline);
     let resumed = within("the resumed clock", sub.next()).await.unwrap();
@@ -715,7 +730,7 @@ async fn lagging_subscriber_gets_every_event_in_order() {
     let id = t.campaign("Many Rolls", 5, &[(&alice, "Alia")]).await;
     let start = t.last_seq(id).await;
     // Subscribed, but not read while far more than the live channel holds goes by.
-    let mut sub = t.coord.subscribe(id, start).await.unwrap();
+    let mut sub = t.coord.subscribe(CampaignId(id), start).await.unwrap();
     let mut acked = Vec::with_capacity(ROLLS);
     // Four players' worth of concurrent submitters.
     let mut tasks = Vec::new();
@@ -727,7 +742,7 @@ async fn lagging_subscriber_gets_every_event_in_order() {
             for _ in 0..ROLLS / 4 {
                 got.extend(
                     coord
-                        .submit(id, cmd(&who, roll()), origin(&who))
+                        .submit(CampaignId(id), cmd(&who, roll()), origin(&who))
                         .await
                         .unwrap(),
                 );
@@ -763,7 +778,7 @@ async fn subscription_from_the_start_replays_then_follows() {
     for _ in 0..5 {
         t.submit(id, &alice, roll()).await.unwrap();
     }
-    let mut sub = t.coord.subscribe(id, 0).await.unwrap();
+    let mut sub = t.coord.subscribe(CampaignId(id), 0).await.unwrap();
     let first = within("the first event", sub.next()).await.unwrap();
     assert_eq!(first.seq, 1);
     assert!(matches!(
@@ -789,7 +804,7 @@ async fn cancelled_next_loses_nothing() {
     for _ in 0..50 {
         t.submit(id, &alice, roll()).await.unwrap();
     }
-    let mut sub = t.coord.subscribe(id, 0).await.unwrap();
+    let mut sub = t.coord.subscribe(CampaignId(id), 0).await.unwrap();
     let mut all = Vec::new();
     // Poll once (it starts reading the backlog from the log) and drop it.
     {
@@ -854,9 +869,11 @@ async fn queued_commands_wait_for_the_monster_turn_between_them() {
     };
 
     // Both commands are queued before the actor looks at either.
-    let end = t.coord.submit(id, cmd(&up, Action::EndTurn), origin(&up));
+    let end = t
+        .coord
+        .submit(CampaignId(id), cmd(&up, Action::EndTurn), origin(&up));
     let attack = t.coord.submit(
-        id,
+        CampaignId(id),
         cmd(
             &other,
             Action::Attack {
@@ -946,7 +963,10 @@ async fn a_failed_commit_leaves_no_trace() {
 
     let results = within(
         "commands against a locked database",
-        futures_join_all((0..5).map(|_| t.coord.submit(id, cmd(&alice, roll()), origin(&alice)))),
+        futures_join_all((0..5).map(|_| {
+            t.coord
+                .submit(CampaignId(id), cmd(&alice, roll()), origin(&alice))
+        })),
     )
     .await;
     for r in &results {
@@ -977,7 +997,7 @@ struct StallingPolicy {
 impl NpcPolicy for StallingPolicy {
     fn choose<'a>(
         &'a self,
-        _campaign_id: i64,
+        _campaign_id: CampaignId,
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice> {
@@ -1034,7 +1054,7 @@ async fn a_stalled_campaign_does_not_hold_up_another() {
         tokio::select! {
             biased;
             _ = &mut notified => break,
-            snap = t.coord.snapshot(slow) => {
+            snap = t.coord.snapshot(CampaignId(slow)) => {
                 let snap = snap.unwrap();
                 assert!(snap.state.in_combat());
                 passes += 1;
@@ -1048,8 +1068,11 @@ async fn a_stalled_campaign_does_not_hold_up_another() {
     // A command for the slow table waits behind the stalled NPC turn…
     let coord = t.coord.clone();
     let a = alice.clone();
-    let slow_cmd =
-        tokio::spawn(async move { coord.submit(slow, cmd(&a, roll()), origin(&a)).await });
+    let slow_cmd = tokio::spawn(async move {
+        coord
+            .submit(CampaignId(slow), cmd(&a, roll()), origin(&a))
+            .await
+    });
     // …while the other table goes on as usual.
     for _ in 0..20 {
         let evs = t.submit(fast, &bob, roll()).await.unwrap();
@@ -1117,7 +1140,7 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
         tokio::select! {
             biased;
             _ = &mut notified => break,
-            snap = t.coord.snapshot(slow) => {
+            snap = t.coord.snapshot(CampaignId(slow)) => {
                 let snap = snap.unwrap();
                 if dicebard_engine::npc_options(&snap.state).is_empty() {
                     passes += 1;
@@ -1134,7 +1157,7 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
     // The snapshot is answered while the goblin decides (it used to wait for it).
     let snap = within(
         "a snapshot while the monster decides",
-        t.coord.snapshot(slow),
+        t.coord.snapshot(CampaignId(slow)),
     )
     .await
     .unwrap();
@@ -1149,8 +1172,11 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
     // A player's command waits for the monster.
     let coord = t.coord.clone();
     let a = alice.clone();
-    let waiting =
-        tokio::spawn(async move { coord.submit(slow, cmd(&a, roll()), origin(&a)).await });
+    let waiting = tokio::spawn(async move {
+        coord
+            .submit(CampaignId(slow), cmd(&a, roll()), origin(&a))
+            .await
+    });
     advance(10).await;
     assert!(
         !waiting.is_finished(),
@@ -1194,7 +1220,7 @@ struct StatingPolicy;
 impl NpcPolicy for StatingPolicy {
     fn choose<'a>(
         &'a self,
-        _campaign_id: i64,
+        _campaign_id: CampaignId,
         state: &'a CampaignState,
         options: &'a [NpcOption],
     ) -> BoxFuture<'a, NpcChoice> {
@@ -1350,7 +1376,11 @@ async fn shutdown_stops_everything() {
     let t = Table::new(options()).await;
     let alice = player("alice");
     let id = t.campaign("Closing Time", 9, &[(&alice, "Alia")]).await;
-    let mut sub = t.coord.subscribe(id, t.last_seq(id).await).await.unwrap();
+    let mut sub = t
+        .coord
+        .subscribe(CampaignId(id), t.last_seq(id).await)
+        .await
+        .unwrap();
     t.coord.shutdown().await;
     assert_eq!(t.coord.loaded(), 0);
     assert!(
@@ -1360,7 +1390,7 @@ async fn shutdown_stops_everything() {
     );
     assert!(
         t.coord
-            .submit(id, cmd(&alice, roll()), origin(&alice))
+            .submit(CampaignId(id), cmd(&alice, roll()), origin(&alice))
             .await
             .is_err()
     );
@@ -1429,7 +1459,7 @@ async fn resume_all_loads_each_campaign_on_its_own() {
     let store = open_store(&t.path).await;
     let coord = Coordinator::new(store.clone(), catalog(), t.clock, options());
     let resumed = within("resume_all", coord.resume_all()).await.unwrap();
-    assert_eq!(resumed.ok, vec![good]);
+    assert_eq!(resumed.ok, vec![CampaignId(good)]);
     assert_eq!(resumed.failed.len(), 1, "{:?}", resumed.failed);
     assert_eq!(resumed.failed[0].0.id, broken);
     assert!(
@@ -1440,7 +1470,7 @@ async fn resume_all_loads_each_campaign_on_its_own() {
     // The good campaign plays on.
     within(
         "a roll",
-        coord.submit(good, cmd(&alice, roll()), origin(&alice)),
+        coord.submit(CampaignId(good), cmd(&alice, roll()), origin(&alice)),
     )
     .await
     .unwrap();
@@ -1480,7 +1510,16 @@ async fn a_campaign_is_created_with_its_first_events_or_not_at_all() {
     let coord = Coordinator::new(t.store.clone(), catalog(), t.clock, bad);
     let err = within(
         "a refused start",
-        coord.create_campaign("Refused", &t.gm, Some((1, 9)), Some(1), origin(&t.gm)),
+        coord.create_campaign_at(
+            "Refused",
+            &t.gm,
+            dicebard::store::Binding::DiscordChannel {
+                guild: 1,
+                channel: 9,
+            },
+            Some(1),
+            origin(&t.gm),
+        ),
     )
     .await;
     assert!(err.is_err());
@@ -1534,7 +1573,7 @@ async fn a_full_disk_loses_nothing_and_play_resumes_when_room_returns() {
     );
     let during = t.snapshot(id).await;
     // Every acknowledged event is in the log, and the state is the log's.
-    let log = t.coord.events_since(id, 0).await.unwrap();
+    let log = t.coord.events_since(CampaignId(id), 0).await.unwrap();
     for a in &acked {
         assert_eq!(*log[a.seq as usize - 1], **a);
     }

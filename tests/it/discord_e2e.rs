@@ -509,7 +509,7 @@ async fn an_interaction_is_claimed_once_even_across_restarts() {
         CoordinatorOptions::default(),
     );
     let id = coord
-        .create_campaign("Dedupe", &gm, None, Some(7), origin("100"))
+        .create_campaign("Dedupe", &gm, Some(7), origin("100"))
         .await
         .unwrap();
     assert!(coord.claim_request(id, "200").await.unwrap());

@@ -9,6 +9,7 @@
 use crate::support::fake_llm::{FakeLlm, Reply, openai};
 use crate::support::{llm_with, test_settings};
 use dicebard::clock::Clock;
+use dicebard::coordinator::CampaignId;
 use dicebard::coordinator::{BuiltinPolicy, Coordinator, CoordinatorOptions, Origin, Source};
 use dicebard::feed::{Feed, FeedCursor, FeedItem, FeedKind, FeedOptions, FeedSubscription};
 use dicebard::gm::GameMaster;
@@ -69,22 +70,17 @@ impl Table {
     async fn create(&self, name: &str, seed: u64) -> i64 {
         let gm = player("gm");
         self.coord
-            .create_campaign(
-                name,
-                &gm,
-                None,
-                Some(seed),
-                Origin::new(Source::Terminal, &gm),
-            )
+            .create_campaign(name, &gm, Some(seed), Origin::new(Source::Terminal, &gm))
             .await
             .unwrap()
+            .get()
     }
 
     async fn run(&self, id: i64, who: &str, action: Action) {
         let p = player(who);
         self.coord
             .submit(
-                id,
+                CampaignId(id),
                 Command {
                     by: Actor::Player(p.clone()),
                     action,
@@ -96,7 +92,7 @@ impl Table {
     }
 
     async fn last_seq(&self, id: i64) -> u64 {
-        self.coord.snapshot(id).await.unwrap().seq
+        self.coord.snapshot(CampaignId(id)).await.unwrap().seq
     }
 
     async fn close(self) -> PathBuf {
@@ -196,7 +192,7 @@ async fn one_telling_for_every_viewer_and_a_restart_replays_it_without_asking_ag
     let feed = Feed::start(
         t.coord.clone(),
         llm_gm(&server, &t.store),
-        id,
+        CampaignId(id),
         FeedOptions::default(),
     )
     .await
@@ -257,7 +253,7 @@ async fn one_telling_for_every_viewer_and_a_restart_replays_it_without_asking_ag
     let feed = Feed::start(
         t.coord.clone(),
         llm_gm(&server, &t.store),
-        id,
+        CampaignId(id),
         FeedOptions::default(),
     )
     .await
@@ -305,9 +301,14 @@ async fn resuming_from_any_cursor_gives_no_duplicate_and_no_gap() {
         replay_page: 2,
         ..FeedOptions::default()
     };
-    let feed = Feed::start(t.coord.clone(), llm_gm(&server, &t.store), id, options)
-        .await
-        .unwrap();
+    let feed = Feed::start(
+        t.coord.clone(),
+        llm_gm(&server, &t.store),
+        CampaignId(id),
+        options,
+    )
+    .await
+    .unwrap();
     for (who, name) in [("alice", "Thorin"), ("bob", "Brisa")] {
         t.run(
             id,
@@ -392,7 +393,7 @@ async fn nobody_receives_what_is_not_theirs() {
         let feed = Feed::start(
             t.coord.clone(),
             gm,
-            id,
+            CampaignId(id),
             FeedOptions {
                 window: Duration::from_millis(20),
                 // Unread subscribers lag behind a small live buffer: they resync from
@@ -531,9 +532,14 @@ async fn a_telling_cut_off_is_closed_on_restart_not_told_again() {
         npc_policy: Arc::new(BuiltinPolicy),
         intent: Arc::new(IntentResolver::new(None)),
     };
-    let feed = Feed::start(t.coord.clone(), gm.clone(), id, FeedOptions::default())
-        .await
-        .unwrap();
+    let feed = Feed::start(
+        t.coord.clone(),
+        gm.clone(),
+        CampaignId(id),
+        FeedOptions::default(),
+    )
+    .await
+    .unwrap();
     let mut sub = feed.subscribe(Viewer::Gm, FeedCursor::START);
     let first = within("the first sentence", async {
         loop {
@@ -549,7 +555,7 @@ async fn a_telling_cut_off_is_closed_on_restart_not_told_again() {
     drop(sub);
     assert_eq!(narration_requests(&server), 1);
 
-    let feed = Feed::start(t.coord.clone(), gm, id, FeedOptions::default())
+    let feed = Feed::start(t.coord.clone(), gm, CampaignId(id), FeedOptions::default())
         .await
         .unwrap();
     let replay = feed.subscribe(Viewer::Gm, FeedCursor::START);
@@ -622,7 +628,7 @@ async fn a_campaign_from_before_the_feed_starts_at_the_logs_end() {
     let feed = Feed::start(
         t.coord.clone(),
         llm_gm(&server, &t.store),
-        id,
+        CampaignId(id),
         FeedOptions::default(),
     )
     .await
@@ -672,8 +678,8 @@ async fn two_front_ends_share_one_feed_and_one_llm_call_per_batch() {
         llm_gm(&server, &t.store),
         FeedOptions::default(),
     );
-    let terminal = feeds.feed(id).await.unwrap();
-    let discord = feeds.feed(id).await.unwrap();
+    let terminal = feeds.feed(CampaignId(id)).await.unwrap();
+    let discord = feeds.feed(CampaignId(id)).await.unwrap();
     let player_sub = terminal.subscribe(Viewer::Player(player("alice")), FeedCursor::START);
     let channel_sub = discord.subscribe(Viewer::Observer, FeedCursor::START);
     t.run(

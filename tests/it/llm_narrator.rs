@@ -5,6 +5,7 @@
 //! turn.
 
 use crate::support;
+use dicebard::coordinator::CampaignId;
 
 use dicebard::coordinator::{Committed, NpcPolicy};
 use dicebard::llm::{LlmError, LlmNpcPolicy, ProviderKind};
@@ -711,7 +712,7 @@ async fn npc_policy_uses_the_llms_choice_and_its_intent_reaches_the_prose() {
     );
     let narrator = LlmNarrator::new(llm.clone(), None, dicebard::clock::Clock::system());
     let policy = LlmNpcPolicy::new(llm);
-    let choice = policy.choose(1, &w.state, &options).await;
+    let choice = policy.choose(CampaignId(1), &w.state, &options).await;
     assert_eq!(choice.option, options[pick - 1]);
     assert_eq!(
         choice.intent.as_deref(),
@@ -760,20 +761,32 @@ async fn npc_policy_falls_back_on_garbage_bad_numbers_and_timeouts() {
     for _ in 0..3 {
         // A fresh policy each time: a failure opens the breaker of the one before.
         let policy = LlmNpcPolicy::new(llm.clone());
-        assert_eq!(policy.choose(1, &w.state, &options).await.option, builtin);
+        assert_eq!(
+            policy
+                .choose(CampaignId(1), &w.state, &options)
+                .await
+                .option,
+            builtin
+        );
     }
     server.push(Reply::Hang);
     let policy = LlmNpcPolicy::new(llm.clone());
     // A watchdog, not a timing assertion: the decision timeout must end the wait.
     let chosen = tokio::time::timeout(
         Duration::from_secs(60),
-        policy.choose(1, &w.state, &options),
+        policy.choose(CampaignId(1), &w.state, &options),
     )
     .await
     .expect("the policy does not wait on a hung LLM");
     assert_eq!(chosen.option, builtin);
     let before = server.request_count();
-    assert_eq!(policy.choose(1, &w.state, &options).await.option, builtin);
+    assert_eq!(
+        policy
+            .choose(CampaignId(1), &w.state, &options)
+            .await
+            .option,
+        builtin
+    );
     assert_eq!(
         server.request_count(),
         before,
@@ -817,7 +830,6 @@ async fn a_dead_llm_never_stalls_the_monsters_turns() {
         .create_campaign(
             "Stall test",
             &gm,
-            None,
             Some(3),
             Origin::new(Source::Terminal, &gm),
         )
@@ -950,13 +962,7 @@ async fn npc_decisions_get_the_configured_timeout_not_15s() {
     );
     let gm = PlayerId::new("gm");
     let id = coord
-        .create_campaign(
-            "Patience",
-            &gm,
-            None,
-            Some(3),
-            Origin::new(Source::Terminal, &gm),
-        )
+        .create_campaign("Patience", &gm, Some(3), Origin::new(Source::Terminal, &gm))
         .await
         .unwrap();
     let alice = PlayerId::new("alice");

@@ -8,6 +8,7 @@ mod cli_roll;
 mod config;
 mod coordinator;
 mod crash;
+mod discord_dm;
 mod discord_e2e;
 mod discord_llm_e2e;
 mod feed;

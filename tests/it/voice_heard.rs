@@ -15,12 +15,15 @@ use poise::serenity_prelude as serenity;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// The campaign's text channel (the posts are collected, not sent).
+const CHANNEL: serenity::ChannelId = serenity::ChannelId::new(5);
+
 #[derive(Default)]
 struct Posts(Mutex<Vec<String>>);
 
 #[async_trait::async_trait]
 impl TablePost for Posts {
-    async fn post(&self, _channel: u64, text: String) {
+    async fn post(&self, _channel: serenity::ChannelId, text: String) {
         self.0.lock().unwrap().push(text);
     }
 }
@@ -57,7 +60,7 @@ async fn speech_is_gated_echoed_and_played() {
     let (alice, bob) = (PlayerId::new("discord:11"), PlayerId::new("discord:22"));
     let origin = |p: &PlayerId| Origin::new(Source::Discord, p);
     let id = coord
-        .create_campaign("Echo Hall", &alice, None, Some(4), origin(&alice))
+        .create_campaign("Echo Hall", &alice, Some(4), origin(&alice))
         .await
         .unwrap();
     for (p, name) in [(&alice, "Thorin"), (&bob, "Mira")] {
@@ -89,7 +92,14 @@ async fn speech_is_gated_echoed_and_played() {
         input: false,
         ..VoiceSettings::default()
     };
-    let r = handle_heard(&env, id, 5, &off, &heard(11, "I roll for perception")).await;
+    let r = handle_heard(
+        &env,
+        id.get(),
+        CHANNEL,
+        &off,
+        &heard(11, "I roll for perception"),
+    )
+    .await;
     assert!(matches!(r, HeardResult::InputOff), "{r:?}");
 
     // The wake word: required when on, stripped before reading.
@@ -97,13 +107,20 @@ async fn speech_is_gated_echoed_and_played() {
         wake_word: true,
         ..VoiceSettings::default()
     };
-    let r = handle_heard(&env, id, 5, &wake, &heard(11, "I roll for perception")).await;
+    let r = handle_heard(
+        &env,
+        id.get(),
+        CHANNEL,
+        &wake,
+        &heard(11, "I roll for perception"),
+    )
+    .await;
     assert!(matches!(r, HeardResult::NoWakeWord), "{r:?}");
     assert!(posts.take().is_empty());
     let r = handle_heard(
         &env,
-        id,
-        5,
+        id.get(),
+        CHANNEL,
         &wake,
         &heard(11, "Game master, I roll for perception."),
     )
@@ -121,7 +138,7 @@ async fn speech_is_gated_echoed_and_played() {
     assert_eq!(posts.take(), vec!["🎙 **Thorin**: I roll for perception."]);
 
     // Somebody not at the table is not heard.
-    let r = handle_heard(&env, id, 5, &on, &heard(99, "I attack")).await;
+    let r = handle_heard(&env, id.get(), CHANNEL, &on, &heard(99, "I attack")).await;
     assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
 
     // A fight: only the active player's words are actions.
@@ -155,7 +172,14 @@ async fn speech_is_gated_echoed_and_played() {
         ("Mira", 22, "Thorin", 11)
     };
     let seq_before = coord.snapshot(id).await.unwrap().seq;
-    let r = handle_heard(&env, id, 5, &on, &heard(other_id, "I attack the goblin")).await;
+    let r = handle_heard(
+        &env,
+        id.get(),
+        CHANNEL,
+        &on,
+        &heard(other_id, "I attack the goblin"),
+    )
+    .await;
     assert!(
         matches!(r, HeardResult::Ignored(Gate::NotTheirTurn)),
         "{r:?}"
@@ -170,8 +194,8 @@ async fn speech_is_gated_echoed_and_played() {
     };
     let r = handle_heard(
         &env,
-        id,
-        5,
+        id.get(),
+        CHANNEL,
         &talk,
         &heard(other_id, "watch out for its knife"),
     )
@@ -190,7 +214,14 @@ async fn speech_is_gated_echoed_and_played() {
         "table talk changes nothing"
     );
 
-    let r = handle_heard(&env, id, 5, &on, &heard(actor_id, "I attack the goblin")).await;
+    let r = handle_heard(
+        &env,
+        id.get(),
+        CHANNEL,
+        &on,
+        &heard(actor_id, "I attack the goblin"),
+    )
+    .await;
     let HeardResult::Acted(ActOutcome::Done { events, .. }) = r else {
         panic!("{r:?}")
     };
@@ -235,7 +266,7 @@ async fn a_non_discord_source_feeds_the_same_path() {
     let phone = PlayerId::new("web:7");
     let origin = Origin::new(Source::Web, &phone);
     let id = coord
-        .create_campaign("Phone Hall", &phone, None, Some(4), origin.clone())
+        .create_campaign("Phone Hall", &phone, Some(4), origin.clone())
         .await
         .unwrap();
     coord
@@ -265,7 +296,7 @@ async fn a_non_discord_source_feeds_the_same_path() {
     };
     let r = handle_heard(
         &env,
-        id,
+        id.get(),
         &VoiceSettings::default(),
         &speech("I roll for arcana"),
     )
@@ -292,6 +323,6 @@ async fn a_non_discord_source_feeds_the_same_path() {
         player: PlayerId::new("web:8"),
         ..speech("I attack")
     };
-    let r = handle_heard(&env, id, &VoiceSettings::default(), &stranger).await;
+    let r = handle_heard(&env, id.get(), &VoiceSettings::default(), &stranger).await;
     assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
 }

@@ -18,6 +18,7 @@ pub mod ids;
 pub mod monster_list;
 pub mod rules;
 pub mod state;
+pub mod view;
 
 pub use command::{Action, Actor, Command, MonsterGroup, NpcOption};
 pub use error::RuleError;

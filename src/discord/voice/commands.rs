@@ -1,6 +1,7 @@
 //! `/voice join | leave | settings | skip`.
 
 use super::settings::{SPEED_RANGE, VoiceSettings, known_voices, voice_name};
+use crate::coordinator::CampaignId;
 use crate::discord::commands::{campaign_here, defer_first, defer_private, ephemeral, say};
 use crate::discord::{Context, Error, player_id, render};
 use poise::serenity_prelude as serenity;
@@ -17,7 +18,7 @@ fn caller_voice_channel(ctx: Context<'_>) -> Option<serenity::ChannelId> {
 }
 
 /// Whether the caller is a GM of `campaign` (in the engine, or by the server's GM role).
-async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
+async fn caller_is_gm(ctx: Context<'_>, campaign: CampaignId) -> bool {
     let me = player_id(ctx.author().id);
     if ctx
         .data()
@@ -32,7 +33,7 @@ async fn caller_is_gm(ctx: Context<'_>, campaign: i64) -> bool {
 }
 
 /// Whether the caller plays in `campaign` (has joined its table) or is one of its GMs.
-async fn caller_at_table(ctx: Context<'_>, campaign: i64) -> bool {
+async fn caller_at_table(ctx: Context<'_>, campaign: CampaignId) -> bool {
     let me = player_id(ctx.author().id);
     if ctx
         .data()
@@ -82,8 +83,8 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
     }
     let hub = &ctx.data().voice;
     if let Some((other, _)) = hub.session_in(guild)
-        && other != campaign
-        && !caller_is_gm(ctx, other).await
+        && CampaignId(other) != campaign
+        && !caller_is_gm(ctx, CampaignId(other)).await
     {
         return ephemeral(
             ctx,
@@ -106,11 +107,11 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
         .await;
     }
     match hub
-        .join(guild, voice_channel, campaign, ctx.channel_id())
+        .join(guild, voice_channel, campaign.get(), ctx.channel_id())
         .await
     {
         Ok(()) => {
-            let settings = VoiceSettings::load(ctx.data().coord.store(), campaign)
+            let settings = VoiceSettings::load(ctx.data().coord.store(), campaign.get())
                 .await
                 .unwrap_or_default();
             let how = if settings.wake_word {
@@ -144,10 +145,10 @@ pub async fn voice_leave(ctx: Context<'_>) -> Result<(), Error> {
     let in_call = ctx.data().voice.session_in(guild).map(|(c, _)| c);
     let owner = match in_call {
         Some(c) => Some(c),
-        None => campaign_here(ctx).await?,
+        None => campaign_here(ctx).await?.map(CampaignId::get),
     };
     let allowed = match owner {
-        Some(c) => caller_is_gm(ctx, c).await,
+        Some(c) => caller_is_gm(ctx, CampaignId(c)).await,
         None => crate::discord::commands::has_gm_role(ctx).await,
     };
     if !allowed {
@@ -204,7 +205,7 @@ pub async fn voice_settings(
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
     let store = ctx.data().coord.store();
-    let mut settings = VoiceSettings::load(store, campaign).await?;
+    let mut settings = VoiceSettings::load(store, campaign.get()).await?;
     let changing = input.is_some()
         || output.is_some()
         || wake_word.is_some()
@@ -261,12 +262,12 @@ pub async fn voice_settings(
     if let Err(e) = ctx
         .data()
         .voice
-        .apply_settings(campaign, settings.clone())
+        .apply_settings(campaign.get(), settings.clone())
         .await
     {
         return ephemeral(ctx, format!("That voice could not be loaded: {e}")).await;
     }
-    settings.save(store, campaign).await?;
+    settings.save(store, campaign.get()).await?;
     ephemeral(ctx, format!("Saved. {}", settings.describe())).await
 }
 
@@ -284,7 +285,7 @@ pub async fn voice_skip(ctx: Context<'_>) -> Result<(), Error> {
         )
         .await;
     }
-    if ctx.data().voice.skip(campaign) {
+    if ctx.data().voice.skip(campaign.get()) {
         ephemeral(ctx, "⏭ Skipped.").await
     } else {
         ephemeral(ctx, "I am not speaking in voice for this campaign.").await

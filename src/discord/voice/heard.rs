@@ -10,11 +10,12 @@ use crate::discord::render;
 use crate::intent::IntentResolver;
 pub use crate::voice::heard::{Gate, HeardResult, gate, speaker_name, strip_wake_word};
 use crate::voice::heard::{HeardSpeech, VoiceOut, VoiceReply};
+use poise::serenity_prelude as serenity;
 
 /// Where the bot writes in a campaign's text channel (Discord, or nothing in benchmarks).
 #[async_trait::async_trait]
 pub trait TablePost: Send + Sync {
-    async fn post(&self, channel: u64, text: String);
+    async fn post(&self, channel: serenity::ChannelId, text: String);
 }
 
 /// Posts nowhere.
@@ -22,18 +23,17 @@ pub struct NoPost;
 
 #[async_trait::async_trait]
 impl TablePost for NoPost {
-    async fn post(&self, _channel: u64, _text: String) {}
+    async fn post(&self, _channel: serenity::ChannelId, _text: String) {}
 }
 
 #[async_trait::async_trait]
-impl TablePost for std::sync::Arc<poise::serenity_prelude::Http> {
-    async fn post(&self, channel: u64, text: String) {
-        let ch = poise::serenity_prelude::ChannelId::new(channel);
-        if let Err(e) = ch
+impl TablePost for std::sync::Arc<serenity::Http> {
+    async fn post(&self, channel: serenity::ChannelId, text: String) {
+        if let Err(e) = channel
             .say(self.as_ref(), render::clamp(&text, render::MAX_CONTENT))
             .await
         {
-            tracing::warn!(channel, error = %e, "posting in the campaign channel failed");
+            tracing::warn!(channel = channel.get(), error = %e, "posting in the campaign channel failed");
         }
     }
 }
@@ -48,9 +48,9 @@ pub struct HeardEnv<'a> {
 /// Shows [`VoiceReply`]s in a campaign's text channel, in Discord's markdown.
 struct ChannelOut<'a> {
     post: &'a dyn TablePost,
-    channel: u64,
-    /// The speaker's Discord user id.
-    user: u64,
+    channel: serenity::ChannelId,
+    /// The speaker.
+    user: serenity::UserId,
 }
 
 #[async_trait::async_trait]
@@ -74,7 +74,7 @@ impl VoiceOut for ChannelOut<'_> {
 pub async fn handle_heard(
     env: &HeardEnv<'_>,
     campaign: i64,
-    channel: u64,
+    channel: serenity::ChannelId,
     settings: &VoiceSettings,
     heard: &Heard,
 ) -> HeardResult {
@@ -86,7 +86,7 @@ pub async fn handle_heard(
     let out = ChannelOut {
         post: env.post,
         channel,
-        user: heard.user.get(),
+        user: heard.user,
     };
     let env = crate::voice::heard::HeardEnv {
         coord: env.coord,

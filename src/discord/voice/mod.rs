@@ -95,8 +95,8 @@ impl Engines {
 struct Session {
     guild: serenity::GuildId,
     campaign: i64,
-    text_channel: u64,
-    voice_channel: Option<u64>,
+    text_channel: serenity::ChannelId,
+    voice_channel: Option<serenity::ChannelId>,
     settings: Arc<RwLock<VoiceSettings>>,
     synth: RwLock<Arc<Synthesizer>>,
     outlet: Arc<Outlet>,
@@ -122,7 +122,7 @@ struct Inner {
     post: Arc<dyn TablePost>,
     songbird: Option<Arc<Songbird>>,
     engines: tokio::sync::OnceCell<Arc<Engines>>,
-    sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    sessions: Mutex<HashMap<serenity::GuildId, Arc<Session>>>,
     heard_tx: mpsc::Sender<Heard>,
     observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
 }
@@ -186,13 +186,16 @@ impl VoiceHub {
     }
 
     /// The campaign the bot is in voice for in `guild`, and the voice channel.
-    pub fn session_in(&self, guild: serenity::GuildId) -> Option<(i64, Option<u64>)> {
+    pub fn session_in(
+        &self,
+        guild: serenity::GuildId,
+    ) -> Option<(i64, Option<serenity::ChannelId>)> {
         self.sessions()
-            .get(&guild.get())
+            .get(&guild)
             .map(|s| (s.campaign, s.voice_channel))
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Session>>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<serenity::GuildId, Arc<Session>>> {
         self.inner.sessions.lock().expect("voice sessions poisoned")
     }
 
@@ -264,8 +267,8 @@ impl VoiceHub {
         self.open_session(
             guild,
             campaign,
-            text_channel.get(),
-            Some(voice_channel.get()),
+            text_channel,
+            Some(voice_channel),
             settings,
             synth,
             outlet,
@@ -332,7 +335,7 @@ impl VoiceHub {
                 self.inner
                     .post
                     .post(
-                        text_channel.get(),
+                        text_channel,
                         format!(
                             "🎙 Back in <#{}> after a restart: speak when you are ready.",
                             voice_channel.get()
@@ -355,7 +358,7 @@ impl VoiceHub {
         &self,
         guild: serenity::GuildId,
         campaign: i64,
-        text_channel: u64,
+        text_channel: serenity::ChannelId,
     ) -> Result<(RxInput, mpsc::UnboundedReceiver<SpokenSentence>), String> {
         let engines = self.engines().await?;
         let settings = VoiceSettings::load(self.inner.coord.store(), campaign)
@@ -387,8 +390,8 @@ impl VoiceHub {
         &self,
         guild: serenity::GuildId,
         campaign: i64,
-        text_channel: u64,
-        voice_channel: Option<u64>,
+        text_channel: serenity::ChannelId,
+        voice_channel: Option<serenity::ChannelId>,
         settings: VoiceSettings,
         synth: Arc<Synthesizer>,
         outlet: Arc<Outlet>,
@@ -419,7 +422,7 @@ impl VoiceHub {
             _rx: worker,
             call,
         });
-        self.sessions().insert(guild.get(), session);
+        self.sessions().insert(guild, session);
     }
 
     /// Leaves voice in `guild` (and forgets the channel: a restart does not come back).
@@ -448,7 +451,7 @@ impl VoiceHub {
     }
 
     async fn close_session(&self, guild: serenity::GuildId) -> bool {
-        let old = self.sessions().remove(&guild.get());
+        let old = self.sessions().remove(&guild);
         match old {
             Some(s) => {
                 s.outlet.skip();
@@ -617,7 +620,7 @@ async fn route_heard(inner: Weak<Inner>, mut rx: mpsc::Receiver<Heard>) {
             .sessions
             .lock()
             .expect("voice sessions poisoned")
-            .get(&h.guild.get())
+            .get(&h.guild)
             .cloned();
         match session {
             Some(s) => {
@@ -640,7 +643,7 @@ async fn session_loop(
     post: Arc<dyn TablePost>,
     observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
     campaign: i64,
-    channel: u64,
+    channel: serenity::ChannelId,
     settings: Arc<RwLock<VoiceSettings>>,
     mut rx: mpsc::Receiver<Heard>,
 ) {

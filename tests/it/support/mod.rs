@@ -10,6 +10,7 @@ pub mod web;
 
 use dicebard::clock::Clock;
 use dicebard::config::Secret;
+use dicebard::coordinator::CampaignId;
 use dicebard::coordinator::{Committed, Origin};
 use dicebard::llm::{Llm, LlmSettings, ProviderConfig, ProviderKind};
 use dicebard::store::Store;
@@ -76,7 +77,7 @@ impl World {
         for e in events {
             apply(&mut self.state, &e);
             let c = Arc::new(Committed {
-                campaign_id: self.campaign_id,
+                campaign_id: CampaignId(self.campaign_id),
                 seq: self.log.len() as u64 + 1,
                 event: e,
                 origin: Origin::system(),

@@ -1,0 +1,390 @@
+//! Viewer-safe read models: what one viewer may know of a campaign, built from the
+//! state. Every front end (Discord's embeds, the terminal, the web table) renders these
+//! instead of reading [`CampaignState`] by hand, so they show the same facts and hide
+//! the same secrets.
+//!
+//! The rules, in one place:
+//! - a player character's hit points are known to the whole table (Discord pins every
+//!   sheet in the channel);
+//! - a monster's hit points are known to the GM only; everyone else gets a health word
+//!   ([`Health`]: unhurt, hurt, bloodied, down, dead);
+//! - a monster's sheet (stat block, attacks) is the GM's only;
+//! - conditions, names and the turn order are what anyone at the table can see.
+
+use crate::ability::Ability;
+use crate::creature::{Creature, DeathSaves, Health};
+use crate::event::Viewer;
+use crate::ids::{CreatureId, PlayerId, Timestamp};
+use crate::state::CampaignState;
+use serde::Serialize;
+
+/// The viewer a player is in `state`: a GM (or co-GM) sees as the GM.
+pub fn viewer_of(state: &CampaignState, player: &PlayerId) -> Viewer {
+    if state.is_gm(player) {
+        Viewer::Gm
+    } else {
+        Viewer::Player(player.clone())
+    }
+}
+
+/// Whether `viewer` may know `c`'s exact hit points.
+pub fn knows_hp(c: &Creature, viewer: &Viewer) -> bool {
+    c.is_pc() || *viewer == Viewer::Gm
+}
+
+/// Exact hit points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HitPoints {
+    pub hp: i32,
+    pub max_hp: i32,
+    pub temp_hp: i32,
+}
+
+impl HitPoints {
+    fn of(c: &Creature) -> HitPoints {
+        HitPoints {
+            hp: c.hp,
+            max_hp: c.max_hp,
+            temp_hp: c.temp_hp,
+        }
+    }
+}
+
+/// One ability score with its modifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AbilityScore {
+    pub ability: Ability,
+    pub score: i32,
+    pub modifier: i32,
+}
+
+/// Spell slots of one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SlotLine {
+    pub level: u8,
+    pub available: u8,
+    pub max: u8,
+}
+
+/// One part of an attack's damage ("1d8+3 slashing").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DamageLine {
+    pub dice: String,
+    pub damage_type: String,
+}
+
+/// An attack as a sheet lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttackLine {
+    pub name: String,
+    pub to_hit: i32,
+    pub damage: Vec<DamageLine>,
+}
+
+/// An item carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemLine {
+    pub name: String,
+    pub quantity: u32,
+}
+
+/// A character sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sheet {
+    pub id: CreatureId,
+    pub name: String,
+    pub player: Option<PlayerId>,
+    /// SRD indexes ("fighter", "dwarf"); empty for a monster.
+    pub class: String,
+    pub race: String,
+    /// 0 for a monster.
+    pub level: u8,
+    pub hp: HitPoints,
+    pub dead: bool,
+    /// At 0 hit points and not dead: the death-save track.
+    pub dying: Option<DeathSaves>,
+    pub ac: i32,
+    pub speed: u32,
+    pub proficiency: i32,
+    pub abilities: Vec<AbilityScore>,
+    pub conditions: Vec<String>,
+    pub exhaustion: u8,
+    /// Levels with at least one slot.
+    pub slots: Vec<SlotLine>,
+    /// SRD indexes of the spells it can cast.
+    pub spells: Vec<String>,
+    /// The SRD index of the spell it concentrates on.
+    pub concentration: Option<String>,
+    pub attacks: Vec<AttackLine>,
+    pub inventory: Vec<ItemLine>,
+}
+
+impl Sheet {
+    /// "Fighter" from "fighter".
+    pub fn class_name(&self) -> String {
+        crate::data::from_index(&self.class)
+    }
+    /// "Dwarf" from "dwarf".
+    pub fn race_name(&self) -> String {
+        crate::data::from_index(&self.race)
+    }
+    /// True when it is at half its hit points or fewer.
+    pub fn bloodied(&self) -> bool {
+        self.hp.hp * 2 <= self.hp.max_hp
+    }
+}
+
+fn conditions(c: &Creature) -> Vec<String> {
+    c.conditions.keys().map(|k| k.to_string()).collect()
+}
+
+/// The sheet of creature `id` as `viewer` may see it: any player character's for
+/// anyone at the table, a monster's for the GM only (`None` otherwise, or if there is
+/// no such creature).
+pub fn sheet(state: &CampaignState, viewer: &Viewer, id: CreatureId) -> Option<Sheet> {
+    let c = state.creature(id)?;
+    if !c.is_pc() && *viewer != Viewer::Gm {
+        return None;
+    }
+    let pc = c.pc.as_ref();
+    let (slots, spells) = match &c.spellcasting {
+        Some(sc) => (
+            (1..=9u8)
+                .filter(|l| sc.max_slots[usize::from(*l - 1)] > 0)
+                .map(|l| SlotLine {
+                    level: l,
+                    available: sc.available(l),
+                    max: sc.max_slots[usize::from(l - 1)],
+                })
+                .collect(),
+            sc.spells.clone(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    Some(Sheet {
+        id: c.id,
+        name: c.name.clone(),
+        player: c.owner().cloned(),
+        class: pc.map(|p| p.class.clone()).unwrap_or_default(),
+        race: pc.map(|p| p.race.clone()).unwrap_or_default(),
+        level: pc.map_or(0, |p| p.level),
+        hp: HitPoints::of(c),
+        dead: c.dead,
+        dying: (!c.dead && c.hp <= 0).then_some(c.death_saves),
+        ac: c.effective_ac(),
+        speed: c.effective_speed(),
+        proficiency: c.proficiency_bonus,
+        abilities: Ability::ALL
+            .iter()
+            .map(|a| AbilityScore {
+                ability: *a,
+                score: c.abilities.score(*a),
+                modifier: c.modifier(*a),
+            })
+            .collect(),
+        conditions: conditions(c),
+        exhaustion: c.exhaustion,
+        slots,
+        spells,
+        concentration: c
+            .spellcasting
+            .as_ref()
+            .and(c.concentration.as_ref())
+            .cloned(),
+        attacks: c
+            .attacks
+            .iter()
+            .map(|a| AttackLine {
+                name: a.name.clone(),
+                to_hit: a.to_hit,
+                damage: a
+                    .damage
+                    .iter()
+                    .map(|d| DamageLine {
+                        dice: d.dice.clone(),
+                        damage_type: d.damage_type.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        inventory: c
+            .inventory
+            .iter()
+            .map(|i| ItemLine {
+                name: i.name.clone(),
+                quantity: i.quantity,
+            })
+            .collect(),
+    })
+}
+
+/// The sheet of the character `player` plays, as `viewer` sees it.
+pub fn sheet_of(state: &CampaignState, viewer: &Viewer, player: &PlayerId) -> Option<Sheet> {
+    let id = state.players.get(player)?.character?;
+    sheet(state, viewer, id)
+}
+
+/// One combatant in the initiative list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InitiativeRow {
+    pub id: CreatureId,
+    pub name: String,
+    pub pc: bool,
+    pub player: Option<PlayerId>,
+    pub initiative: i32,
+    /// Whose turn it is.
+    pub active: bool,
+    /// At 0 hit points or dead.
+    pub down: bool,
+    /// What everyone may know of its health.
+    pub health: Health,
+    /// Exact hit points, only where the viewer may know them ([`knows_hp`]).
+    pub hp: Option<HitPoints>,
+}
+
+/// The initiative list of a running fight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Initiative {
+    pub round: u32,
+    pub rows: Vec<InitiativeRow>,
+    /// The creature whose turn it is.
+    pub turn: Option<Turn>,
+    /// When the active player character's turn times out.
+    pub deadline: Option<Timestamp>,
+}
+
+/// Whose turn it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Turn {
+    pub id: CreatureId,
+    pub name: String,
+    pub player: Option<PlayerId>,
+}
+
+/// The initiative list as `viewer` may see it; `None` out of combat.
+pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> {
+    let combat = state.combat.as_ref()?;
+    let rows = combat
+        .order
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let c = state.creature(e.creature)?;
+            Some(InitiativeRow {
+                id: c.id,
+                name: c.name.clone(),
+                pc: c.is_pc(),
+                player: c.owner().cloned(),
+                initiative: e.total,
+                active: i == combat.active,
+                down: c.is_down(),
+                health: c.health(),
+                hp: knows_hp(c, viewer).then(|| HitPoints::of(c)),
+            })
+        })
+        .collect();
+    Some(Initiative {
+        round: combat.round,
+        rows,
+        turn: state.active_creature().map(|a| Turn {
+            id: a.id,
+            name: a.name.clone(),
+            player: a.owner().cloned(),
+        }),
+        deadline: combat.deadline,
+    })
+}
+
+/// A member of the party as the table sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyMember {
+    pub id: CreatureId,
+    pub name: String,
+    pub player: Option<PlayerId>,
+    pub level: u8,
+    pub class: String,
+    pub race: String,
+    pub hp: HitPoints,
+    pub health: Health,
+    pub ac: i32,
+    pub conditions: Vec<String>,
+}
+
+/// A monster present in the scene.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonsterView {
+    pub id: CreatureId,
+    pub name: String,
+    pub health: Health,
+    /// For the GM only.
+    pub hp: Option<HitPoints>,
+    pub conditions: Vec<String>,
+}
+
+/// The scene for one viewer: who is present, their conditions, the fight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scene {
+    pub name: String,
+    pub started: bool,
+    pub ended: bool,
+    /// The viewer is a GM of the campaign.
+    pub gm: bool,
+    /// The viewer's own character, if they play one.
+    pub you: Option<CreatureId>,
+    pub party: Vec<PartyMember>,
+    /// Monsters present and not dead.
+    pub monsters: Vec<MonsterView>,
+    pub combat: Option<Initiative>,
+}
+
+/// The scene as `player` sees it: a GM's view for a GM (who may play a character too:
+/// `you` is theirs), a player's otherwise.
+pub fn scene_of(state: &CampaignState, player: &PlayerId) -> Scene {
+    let mut s = scene(state, &viewer_of(state, player));
+    s.you = state.players.get(player).and_then(|i| i.character);
+    s
+}
+
+/// The scene as `viewer` may see it.
+pub fn scene(state: &CampaignState, viewer: &Viewer) -> Scene {
+    let you = match viewer {
+        Viewer::Player(p) => state.players.get(p).and_then(|i| i.character),
+        _ => None,
+    };
+    Scene {
+        name: state.name.clone(),
+        started: state.started,
+        ended: state.ended,
+        gm: *viewer == Viewer::Gm,
+        you,
+        party: state
+            .party()
+            .map(|c| {
+                let pc = c.pc.as_ref();
+                PartyMember {
+                    id: c.id,
+                    name: c.name.clone(),
+                    player: c.owner().cloned(),
+                    level: pc.map_or(0, |p| p.level),
+                    class: pc.map(|p| p.class.clone()).unwrap_or_default(),
+                    race: pc.map(|p| p.race.clone()).unwrap_or_default(),
+                    hp: HitPoints::of(c),
+                    health: c.health(),
+                    ac: c.effective_ac(),
+                    conditions: conditions(c),
+                }
+            })
+            .collect(),
+        monsters: state
+            .monsters()
+            .map(|c| MonsterView {
+                id: c.id,
+                name: c.name.clone(),
+                health: c.health(),
+                hp: knows_hp(c, viewer).then(|| HitPoints::of(c)),
+                conditions: conditions(c),
+            })
+            .collect(),
+        combat: initiative(state, viewer),
+    }
+}

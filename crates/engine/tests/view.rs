@@ -1,0 +1,167 @@
+//! The viewer-safe read models (`dicebard_engine::view`): a player never sees a
+//! monster's hit points or stat block, a GM does; the scene knows who asks.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use dicebard_engine::state::CampaignState;
+use dicebard_engine::view::*;
+use dicebard_engine::{PlayerId, Viewer};
+
+use dicebard_engine::character::CharacterSpec;
+use dicebard_engine::command::{Action, Actor, Command, MonsterGroup};
+use dicebard_engine::dice::SeededDice;
+use dicebard_engine::ids::Timestamp;
+
+fn run(state: &mut CampaignState, by: &PlayerId, action: Action, seed: u64) {
+    let mut dice = SeededDice::new(seed);
+    let cmd = Command {
+        by: Actor::Player(by.clone()),
+        action,
+    };
+    let events = dicebard_engine::decide(state, cmd.clone(), &mut dice, Timestamp(1_000))
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    for e in &events {
+        dicebard_engine::apply(state, e);
+    }
+}
+
+/// A table: GM "gm", player "ana" with Thorin, in a fight with two goblins.
+fn fight() -> (CampaignState, PlayerId, PlayerId) {
+    let mut s = common::new_state();
+    let gm = PlayerId::new("gm");
+    let ana = PlayerId::new("ana");
+    run(
+        &mut s,
+        &gm,
+        Action::StartCampaign {
+            name: "t".into(),
+            settings: Default::default(),
+        },
+        1,
+    );
+    run(&mut s, &ana, Action::Join { name: "Ana".into() }, 2);
+    run(
+        &mut s,
+        &ana,
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+        3,
+    );
+    run(
+        &mut s,
+        &gm,
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "goblin".into(),
+                count: 2,
+            }],
+        },
+        4,
+    );
+    (s, gm, ana)
+}
+
+#[test]
+fn a_player_never_sees_a_monsters_hp_the_gm_does() {
+    let (s, gm, ana) = fight();
+    assert_eq!(viewer_of(&s, &gm), Viewer::Gm);
+    assert_eq!(viewer_of(&s, &ana), Viewer::Player(ana.clone()));
+    for viewer in [Viewer::Player(ana.clone()), Viewer::Observer] {
+        let init = initiative(&s, &viewer).expect("in combat");
+        assert_eq!(init.rows.len(), 3);
+        for r in &init.rows {
+            assert_eq!(r.hp.is_some(), r.pc, "{viewer:?} {r:?}");
+        }
+        let sc = scene(&s, &viewer);
+        assert_eq!(sc.monsters.len(), 2);
+        assert!(sc.monsters.iter().all(|m| m.hp.is_none()));
+        assert!(
+            sc.combat
+                .unwrap()
+                .rows
+                .iter()
+                .all(|r| r.pc || r.hp.is_none())
+        );
+        // A monster's sheet is the GM's.
+        let goblin = sc.monsters[0].id;
+        assert_eq!(sheet(&s, &viewer, goblin), None);
+        // Nothing of the hidden numbers leaks through serialisation either.
+        let json = serde_json::to_string(&scene(&s, &viewer)).unwrap();
+        assert!(!json.contains("\"max_hp\":7"), "{json}");
+    }
+    let init = initiative(&s, &Viewer::Gm).unwrap();
+    assert!(init.rows.iter().all(|r| r.hp.is_some()));
+    let sc = scene(&s, &Viewer::Gm);
+    assert!(sc.gm);
+    assert!(sc.monsters.iter().all(|m| m.hp.is_some()));
+    let goblin = sc.monsters[0].id;
+    assert!(sheet(&s, &Viewer::Gm, goblin).is_some());
+}
+
+#[test]
+fn the_scene_knows_who_is_asking() {
+    let (s, _gm, ana) = fight();
+    let thorin = s.character_of(&ana).unwrap().id;
+    let sc = scene(&s, &Viewer::Player(ana.clone()));
+    assert_eq!(sc.you, Some(thorin));
+    assert!(!sc.gm);
+    assert_eq!(sc.party.len(), 1);
+    assert_eq!(sc.party[0].name, "Thorin");
+    assert_eq!(scene(&s, &Viewer::Observer).you, None);
+    assert_eq!(
+        scene(&s, &Viewer::Player(PlayerId::new("nobody"))).you,
+        None
+    );
+    // One row is active, and it is the turn's creature.
+    let init = sc.combat.unwrap();
+    let active: Vec<_> = init.rows.iter().filter(|r| r.active).collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(Some(active[0].id), init.turn.map(|t| t.id));
+}
+
+#[test]
+fn a_player_characters_sheet_is_the_tables() {
+    let (s, _gm, ana) = fight();
+    let mine = sheet_of(&s, &Viewer::Player(ana.clone()), &ana).unwrap();
+    assert_eq!(mine.class_name(), "Fighter");
+    assert_eq!(mine.race_name(), "Dwarf");
+    assert_eq!(mine.player.as_ref(), Some(&ana));
+    assert_eq!(mine.abilities.len(), 6);
+    assert!(!mine.attacks.is_empty());
+    // Another player and an onlooker see the same sheet.
+    assert_eq!(
+        sheet_of(&s, &Viewer::Player(PlayerId::new("bo")), &ana),
+        Some(mine.clone())
+    );
+    assert_eq!(sheet_of(&s, &Viewer::Observer, &ana), Some(mine));
+    assert_eq!(
+        sheet_of(&s, &Viewer::Observer, &PlayerId::new("nobody")),
+        None
+    );
+    assert!(initiative(&CampaignState::new(s.catalog.clone()), &Viewer::Gm).is_none());
+}
+
+#[test]
+fn a_gm_who_plays_sees_as_the_gm_and_has_a_character() {
+    let (mut s, gm, _ana) = fight();
+    let sc = scene_of(&s, &gm);
+    assert!(sc.gm);
+    assert_eq!(sc.you, None, "the GM has no character yet");
+    assert!(sc.monsters.iter().all(|m| m.hp.is_some()));
+    // Out of the fight, then the GM makes one.
+    run(&mut s, &gm, dicebard_engine::Action::EndCombat, 5);
+    run(
+        &mut s,
+        &gm,
+        dicebard_engine::Action::CreateCharacter {
+            spec: dicebard_engine::character::CharacterSpec::quick("Mira", "wizard", "elf"),
+        },
+        6,
+    );
+    let sc = scene_of(&s, &gm);
+    assert!(sc.gm);
+    assert_eq!(sc.you, s.character_of(&gm).map(|c| c.id));
+    assert!(sc.you.is_some());
+}
