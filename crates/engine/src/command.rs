@@ -88,6 +88,23 @@ pub enum Action {
     ImportCharacter {
         export: Box<crate::character::CharacterExport>,
     },
+    /// Change the sender's prepared spells (cleric, druid, paladin, wizard), after a
+    /// long rest: the levelled spells to prepare (cantrips stay known).
+    PrepareSpells {
+        spells: Vec<String>,
+    },
+    /// Level the sender's character up by one level, outside a fight: `asi` names two
+    /// abilities (the same one twice for +2) at the class's ability score improvement
+    /// levels; `spells` are new spells learned (known casters, a wizard's spellbook, new
+    /// cantrips); `expertise` new expertise skills (rogue 6th, bard 3rd and 10th).
+    LevelUp {
+        #[serde(default)]
+        asi: Vec<Ability>,
+        #[serde(default)]
+        spells: Vec<String>,
+        #[serde(default)]
+        expertise: Vec<Skill>,
+    },
     /// Roll a free dice expression.
     Roll {
         expr: String,

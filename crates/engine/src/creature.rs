@@ -29,6 +29,13 @@ pub struct PcInfo {
     pub level: u8,
     /// How many attacks one Attack action makes (2 with Extra Attack).
     pub attacks_per_action: u8,
+    /// A wizard's spellbook: the spells it may prepare from (empty for other classes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spellbook: Vec<String>,
+    /// A prepared caster (cleric, druid, paladin, wizard) may change its prepared
+    /// spells: after a long rest, and once when created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_prepare: bool,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

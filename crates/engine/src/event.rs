@@ -191,6 +191,26 @@ pub enum EventKind {
     CharacterCreated {
         creature: Box<Creature>,
     },
+    /// A prepared caster changed its prepared spells: `spells` is everything it can
+    /// cast now (cantrips first).
+    SpellsPrepared {
+        creature: CreatureId,
+        spells: Vec<String>,
+    },
+    /// A character gained a level: `creature` is its whole new sheet (hit points,
+    /// abilities, attacks, slots, spells), replacing the old one; `hp_gained` and
+    /// `asi` say what changed.
+    LeveledUp {
+        creature: Box<Creature>,
+        level: u8,
+        #[serde(default)]
+        hp_gained: i32,
+        #[serde(default)]
+        asi: Vec<crate::ability::Ability>,
+        /// Spells learned (known spells, a wizard's book, cantrips).
+        #[serde(default)]
+        learned: Vec<String>,
+    },
     /// A player's character left the campaign (replaced by a new one).
     CharacterRetired {
         creature: CreatureId,
@@ -449,6 +469,8 @@ impl EventKind {
             PlayerJoined { .. } => "PlayerJoined",
             CharacterCreated { .. } => "CharacterCreated",
             CharacterRetired { .. } => "CharacterRetired",
+            SpellsPrepared { .. } => "SpellsPrepared",
+            LeveledUp { .. } => "LeveledUp",
             MonstersAppeared { .. } => "MonstersAppeared",
             DiceRolled { .. } => "DiceRolled",
             ActionDeclared { .. } => "ActionDeclared",

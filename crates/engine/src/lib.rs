@@ -17,6 +17,7 @@ pub mod event;
 pub mod ids;
 pub mod monster_list;
 pub mod rules;
+pub mod spell_choice;
 pub mod state;
 
 pub use command::{Action, Actor, Command, MonsterGroup, NpcOption};

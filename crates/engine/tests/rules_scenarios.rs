@@ -52,6 +52,8 @@ scenarios!(
     monster_actions,
     frightful_presence,
     save_riders,
+    spell_choice,
+    level_up,
 );
 
 /// Every scenario file has a test, and every test a file.

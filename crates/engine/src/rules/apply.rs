@@ -284,6 +284,21 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
             spend(state, *creature, ActionCost::Action);
         }
+        SpellsPrepared { creature, spells } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                if let Some(sc) = c.spellcasting.as_mut() {
+                    sc.spells = spells.clone();
+                }
+                if let Some(pc) = c.pc.as_mut() {
+                    pc.may_prepare = false;
+                }
+            }
+        }
+        LeveledUp { creature, .. } => {
+            if state.creatures.contains_key(&creature.id) {
+                state.creatures.insert(creature.id, (**creature).clone());
+            }
+        }
         Rested {
             creature,
             kind,
@@ -303,6 +318,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         .min(c.hit_dice.total);
                     if let Some(sc) = c.spellcasting.as_mut() {
                         sc.used_slots = [0; 9];
+                    }
+                    // Prepared casters may change their prepared spells.
+                    if let Some(pc) = c.pc.as_mut() {
+                        pc.may_prepare = crate::spell_choice::caster_kind(&pc.class)
+                            .is_some_and(|k| k != crate::spell_choice::CasterKind::Known);
                     }
                     c.death_saves = DeathSaves::default();
                     c.temp_hp = 0;

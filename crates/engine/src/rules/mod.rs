@@ -5,6 +5,7 @@
 //! caller's state is never touched: a refused command leaves no trace.
 
 pub mod apply;
+pub mod character;
 pub mod combat;
 pub mod resolve;
 pub mod spells;
@@ -229,6 +230,18 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let id = CreatureId(em.state.next_creature);
             let c = import_character(&export, &em.state.catalog.clone(), id, player.clone())?;
             add_character(em, player, c)?;
+        }
+        Action::PrepareSpells { spells } => {
+            let me = own_character(&em.state, &player)?;
+            character::prepare(em, me, &spells)?;
+        }
+        Action::LevelUp {
+            asi,
+            spells,
+            expertise,
+        } => {
+            let me = own_character(&em.state, &player)?;
+            character::level_up(em, me, &asi, &spells, &expertise)?;
         }
         Action::Roll { expr, secret } => {
             if expr.len() > 500 {

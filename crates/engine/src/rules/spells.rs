@@ -52,10 +52,7 @@ pub(crate) fn cast(
         });
     };
     if !sc.knows(&spell.index) {
-        return Err(RuleError::SpellNotKnown {
-            who: caster.name.clone(),
-            spell: spell.name.clone(),
-        });
+        return Err(super::character::why_not_ready(&caster, &spell));
     }
     if targets.len() > MAX_TARGETS {
         return Err(RuleError::invalid(format!(

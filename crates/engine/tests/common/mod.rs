@@ -288,6 +288,9 @@ pub fn sheet(c: &Creature) -> String {
         )
         .unwrap();
     }
+    if let Some(pc) = c.pc.as_ref().filter(|p| !p.spellbook.is_empty()) {
+        write!(s, " | book {}", pc.spellbook.join(",")).unwrap();
+    }
     if !c.resistances.is_empty() {
         write!(s, " | resist {}", join(&c.resistances)).unwrap();
     }
@@ -335,6 +338,30 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             sheet(creature)
         ),
         CharacterRetired { creature } => format!("CharacterRetired {}", n(*creature)),
+        SpellsPrepared { creature, spells } => {
+            format!("SpellsPrepared {} [{}]", n(*creature), spells.join(","))
+        }
+        LeveledUp {
+            creature,
+            level,
+            hp_gained,
+            asi,
+            learned,
+        } => format!(
+            "LeveledUp {} to L{level} hp+{hp_gained}{}{} | {}",
+            creature.name,
+            if asi.is_empty() {
+                String::new()
+            } else {
+                format!(" asi {}", join(asi.iter().map(|a| a.code())))
+            },
+            if learned.is_empty() {
+                String::new()
+            } else {
+                format!(" learned {}", learned.join(","))
+            },
+            sheet(creature)
+        ),
         MonstersAppeared { creatures } => {
             let parts: Vec<String> = creatures
                 .iter()
