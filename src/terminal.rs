@@ -24,6 +24,9 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
+         [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+  prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
+  levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
@@ -294,10 +297,57 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                             .ok_or("level needs a number")?;
                         i += 2;
                     }
+                    "expertise" => {
+                        let (skills, next) = skill_words(&words, i + 1)?;
+                        spec.expertise = skills;
+                        i = next;
+                    }
+                    "spells" => {
+                        // The rest of the line: spell names separated by commas.
+                        spec.spells = spell_list(&words[i + 1..].join(" "));
+                        i = words.len();
+                    }
                     other => return Err(format!("unexpected {other:?} in create")),
                 }
             }
             Ok(Action::CreateCharacter { spec })
+        }
+        "prepare" => {
+            let spells = spell_list(rest);
+            if spells.is_empty() {
+                return Err("prepare SPELL, SPELL, …".into());
+            }
+            Ok(Action::PrepareSpells { spells })
+        }
+        "levelup" | "level-up" => {
+            let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
+            let mut i = 0;
+            while i < words.len() {
+                match words[i].to_ascii_lowercase().as_str() {
+                    "expertise" => {
+                        let (skills, next) = skill_words(&words, i + 1)?;
+                        expertise = skills;
+                        i = next;
+                    }
+                    "spells" | "learn" => {
+                        spells = spell_list(&words[i + 1..].join(" "));
+                        i = words.len();
+                    }
+                    w => {
+                        let a = Ability::parse(w).ok_or_else(|| {
+                            "levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]"
+                                .to_string()
+                        })?;
+                        asi.push(a);
+                        i += 1;
+                    }
+                }
+            }
+            Ok(Action::LevelUp {
+                asi,
+                spells,
+                expertise,
+            })
         }
         "join" => Ok(Action::Join {
             name: need(rest, "a name")?,
@@ -310,6 +360,34 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             Err(format!("unknown command {shown:?}{more} — type `help`"))
         }
     }
+}
+
+/// "fire bolt, hold person" -> ["fire bolt", "hold person"] (at most 40 names).
+fn spell_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .take(40)
+        .map(String::from)
+        .collect()
+}
+
+/// Skill names from `words[from..]` up to the next keyword; returns them and where the
+/// keyword is.
+fn skill_words(words: &[&str], from: usize) -> Result<(Vec<Skill>, usize), String> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while let Some(w) = words.get(i) {
+        if matches!(
+            w.to_ascii_lowercase().as_str(),
+            "spells" | "learn" | "level" | "expertise"
+        ) {
+            break;
+        }
+        out.push(Skill::parse(w).ok_or_else(|| format!("{w:?} is not a skill"))?);
+        i += 1;
+    }
+    Ok((out, i))
 }
 
 fn parse_groups(s: &str) -> Result<Vec<MonsterGroup>, String> {
