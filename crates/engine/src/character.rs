@@ -53,6 +53,14 @@ pub struct CharacterSpec {
     /// from 6th), bards two at 3rd (four from 10th). Each must be a proficient skill.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expertise: Vec<Skill>,
+    /// An SRD subrace ("hill dwarf", "high elf", "lightfoot halfling", "rock gnome"):
+    /// its ability bonus and traits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subrace: Option<String>,
+    /// A dragonborn's draconic ancestry, by colour or damage type ("red", "fire"): its
+    /// damage resistance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ancestry: Option<String>,
 }
 
 fn one() -> u8 {
@@ -71,6 +79,8 @@ impl CharacterSpec {
             skills: vec![],
             spells: vec![],
             expertise: vec![],
+            subrace: None,
+            ancestry: None,
         }
     }
 }
@@ -205,10 +215,61 @@ pub fn create_character(
         let s = abilities.score_mut(*a);
         *s = (*s + b).min(20);
     }
+    let subrace = match spec
+        .subrace
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(name) => {
+            let Some(sub) = crate::features::subrace(&race.index, name) else {
+                let options: Vec<&str> = crate::features::SUBRACES
+                    .iter()
+                    .filter(|s| s.race == race.index)
+                    .map(|s| s.name)
+                    .collect();
+                return Err(RuleError::invalid(if options.is_empty() {
+                    format!("The SRD gives {}s no subrace.", race.name)
+                } else {
+                    format!(
+                        "\"{}\" is not a {} subrace (the SRD has {}).",
+                        crate::error::echo(name),
+                        race.name,
+                        options.join(", ")
+                    )
+                }));
+            };
+            let s = abilities.score_mut(sub.bonus.0);
+            *s = (*s + sub.bonus.1).min(20);
+            Some(sub)
+        }
+    };
+    let ancestry = match spec
+        .ancestry
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(_) if race.index != "dragonborn" => {
+            return Err(RuleError::invalid(
+                "Only dragonborn choose a draconic ancestry.",
+            ));
+        }
+        Some(a) => Some(crate::features::ancestry(a).ok_or_else(|| {
+            RuleError::invalid(format!(
+                "\"{}\" is not a draconic ancestry (a dragon colour such as red or \
+                 silver, or its damage type: acid, cold, fire, lightning, poison).",
+                crate::error::echo(a)
+            ))
+        })?),
+    };
     let prof = proficiency_bonus_for_level(level);
     let con = crate::ability::modifier(abilities.con);
     let die = class.hit_die as i32;
-    let max_hp = (die + con + (i32::from(level) - 1) * (die / 2 + 1 + con)).max(1);
+    let max_hp = (die + con + (i32::from(level) - 1) * (die / 2 + 1 + con)).max(1)
+        + subrace.map_or(0, |s| s.hp_per_level) * i32::from(level);
 
     // Skills.
     let (count, options) = &class.skill_choices;
@@ -332,6 +393,8 @@ pub fn create_character(
             may_prepare: crate::spell_choice::caster_kind(&class.index)
                 .is_some_and(|k| k != crate::spell_choice::CasterKind::Known),
             spellbook,
+            subrace: subrace.map(|s| s.index.to_string()),
+            uses: BTreeMap::new(),
         }),
         monster: None,
         abilities,
@@ -355,7 +418,7 @@ pub fn create_character(
         // Dwarven Resilience (poison), Hellish Resistance (fire). A dragonborn's
         // resistance depends on an ancestry the spec does not choose yet.
         resistances: if race.index == "dragonborn" {
-            BTreeSet::new()
+            ancestry.into_iter().collect()
         } else {
             racial_resistances(&race.index).iter().copied().collect()
         },
@@ -930,6 +993,22 @@ pub fn import_character(
                 format_args!("{} must be between 1 and {MAX_ITEM_QUANTITY}", i.name),
             ));
         }
+    }
+    if let Some(s) = &pc.subrace
+        && crate::features::subrace(&race.index, s).is_none_or(|sub| sub.index != s.as_str())
+    {
+        return Err(refuse(
+            "pc.subrace",
+            format_args!("not an SRD {} subrace", race.name),
+        ));
+    }
+    if pc.uses.len() > 20
+        || pc
+            .uses
+            .iter()
+            .any(|(k, v)| k.len() > MAX_LABEL_LEN || *v > 10_000)
+    {
+        return Err(refuse("pc.uses", "out of range"));
     }
     c.id = id;
     c.controller = Controller::Player { player: owner };

@@ -105,6 +105,11 @@ pub enum Action {
         #[serde(default)]
         expertise: Vec<Skill>,
     },
+    /// Use a class feature or racial trait by name ("second wind", "action surge",
+    /// "rage"); the others apply by themselves (see [`crate::features`]).
+    UseFeature {
+        feature: String,
+    },
     /// Roll a free dice expression.
     Roll {
         expr: String,
@@ -207,6 +212,7 @@ impl Action {
             Action::Attack { .. }
                 | Action::Cast { .. }
                 | Action::UseItem { .. }
+                | Action::UseFeature { .. }
                 | Action::Dodge
                 | Action::EndTurn
         )

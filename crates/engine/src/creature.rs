@@ -36,6 +36,14 @@ pub struct PcInfo {
     /// spells: after a long rest, and once when created.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub may_prepare: bool,
+    /// SRD subrace index ("hill-dwarf"), if one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subrace: Option<String>,
+    /// Uses spent of limited class features and racial traits since they last came
+    /// back ("second-wind": 1), and the round Sneak Attack was last dealt in
+    /// ("sneak-attack-round"). See [`crate::features`].
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub uses: BTreeMap<String, u32>,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

@@ -211,6 +211,16 @@ pub enum EventKind {
         #[serde(default)]
         learned: Vec<String>,
     },
+    /// A class feature or racial trait was used (Second Wind, Action Surge, Rage,
+    /// Lucky, Relentless Endurance, Sneak Attack): a limited one spends a use; Action
+    /// Surge gives the turn's action back. What it does besides is in the events that
+    /// follow (healing, marks, damage).
+    FeatureUsed {
+        creature: CreatureId,
+        feature: String,
+        #[serde(default)]
+        note: String,
+    },
     /// A player's character left the campaign (replaced by a new one).
     CharacterRetired {
         creature: CreatureId,
@@ -470,6 +480,7 @@ impl EventKind {
             CharacterCreated { .. } => "CharacterCreated",
             CharacterRetired { .. } => "CharacterRetired",
             SpellsPrepared { .. } => "SpellsPrepared",
+            FeatureUsed { .. } => "FeatureUsed",
             LeveledUp { .. } => "LeveledUp",
             MonstersAppeared { .. } => "MonstersAppeared",
             DiceRolled { .. } => "DiceRolled",

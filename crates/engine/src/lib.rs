@@ -14,6 +14,7 @@ pub mod dice;
 pub mod effect;
 pub mod error;
 pub mod event;
+pub mod features;
 pub mod ids;
 pub mod monster_list;
 pub mod rules;

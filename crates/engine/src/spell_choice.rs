@@ -257,7 +257,14 @@ pub fn choose_at_creation(
     check_counts(class, level, abilities, cantrips.len(), levelled.len())?;
     let mut spellbook = Vec::new();
     if caster_kind(&class.index) == Some(CasterKind::Spellbook) {
+        // The chosen spells, then the default book's, then the rest of the list.
         spellbook = levelled.clone();
+        let default = default_choice(class, level, abilities, catalog).spellbook;
+        for s in default {
+            if spellbook.len() < spellbook_size(level) && !spellbook.contains(&s) {
+                spellbook.push(s);
+            }
+        }
         fill_book(&mut spellbook, class, level, catalog);
     }
     let mut spells = cantrips;

@@ -54,6 +54,7 @@ scenarios!(
     save_riders,
     spell_choice,
     level_up,
+    class_features,
 );
 
 /// Every scenario file has a test, and every test a file.

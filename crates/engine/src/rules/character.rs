@@ -225,7 +225,13 @@ pub(crate) fn level_up(
     let con_old = old.modifier(Ability::Con);
     let con_new = c.modifier(Ability::Con);
     let die = class.hit_die as i32;
-    let hp_gained = (die / 2 + 1 + con_new).max(1) + (con_new - con_old) * i32::from(pc.level);
+    let toughness = pc
+        .subrace
+        .as_deref()
+        .and_then(|s| crate::features::subrace(&pc.race, s))
+        .map_or(0, |s| s.hp_per_level);
+    let hp_gained =
+        (die / 2 + 1 + con_new).max(1) + toughness + (con_new - con_old) * i32::from(pc.level);
     c.max_hp = (c.max_hp + hp_gained).max(1);
     if c.hp > 0 {
         c.hp = (c.hp + hp_gained).clamp(1, c.max_hp);

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod character;
 pub mod combat;
+pub mod features;
 pub mod resolve;
 pub mod spells;
 
@@ -242,6 +243,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         } => {
             let me = own_character(&em.state, &player)?;
             character::level_up(em, me, &asi, &spells, &expertise)?;
+        }
+        Action::UseFeature { feature } => {
+            let me = own_character(&em.state, &player)?;
+            features::use_feature(em, me, &feature)?;
         }
         Action::Roll { expr, secret } => {
             if expr.len() > 500 {

@@ -12,6 +12,19 @@ use crate::event::{AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind
 use crate::ids::CreatureId;
 
 /// Rolls a d20 with advantage/disadvantage: (all dice, kept die).
+/// A d20 rolled by a creature: as [`d20`], with a halfling's Lucky reroll of a 1.
+pub(crate) fn d20_by(em: &mut Emitter, who: CreatureId, adv: Advantage) -> (Vec<u32>, u32) {
+    let (mut d20s, _) = d20(em, adv);
+    super::features::lucky_reroll(em, Some(who), &mut d20s);
+    let kept = match adv {
+        Advantage::Advantage => d20s.iter().copied().max(),
+        Advantage::Disadvantage => d20s.iter().copied().min(),
+        Advantage::Normal => d20s.first().copied(),
+    }
+    .unwrap_or(1);
+    (d20s, kept)
+}
+
 pub(crate) fn d20(em: &mut Emitter, adv: Advantage) -> (Vec<u32>, u32) {
     let a = em.dice.roll(20);
     match adv {
@@ -77,7 +90,7 @@ pub(crate) fn check(
         sources.push(Advantage::Disadvantage);
     }
     let advantage = Advantage::combine(sources);
-    let (d20s, kept) = d20(em, advantage);
+    let (d20s, kept) = d20_by(em, who, advantage);
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
     em.public(EventKind::CheckRolled {
@@ -126,7 +139,7 @@ pub(crate) fn saving_throw(
     let (d20s, kept) = if auto_fail {
         (vec![], 0)
     } else {
-        d20(em, advantage)
+        d20_by(em, who, advantage)
     };
     let bonus_dice = if auto_fail {
         0
@@ -233,7 +246,7 @@ pub(crate) fn attack_roll(
     reach: Reach,
 ) -> AttackOutcome {
     let advantage = attack_advantage(em, attacker, target, reach);
-    let (d20s, kept) = d20(em, advantage);
+    let (d20s, kept) = d20_by(em, attacker, advantage);
     let bonus_dice = bless_die(em, attacker, true);
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
@@ -241,7 +254,7 @@ pub(crate) fn attack_roll(
     let auto_crit = reach == Reach::Melee && t.conditions.keys().any(|c| c.melee_hits_are_crits());
     let outcome = if kept == 1 {
         AttackOutcome::CriticalMiss
-    } else if kept == 20 {
+    } else if kept >= crate::features::crit_min(em.creature(attacker)) {
         AttackOutcome::CriticalHit
     } else if total >= target_ac {
         if auto_crit {
@@ -607,7 +620,7 @@ fn after_damage(
             // Massive damage: instant death.
             end_concentration(em, target);
             em.public(EventKind::Died { creature: target });
-        } else {
+        } else if !super::features::relentless_endurance(em, target) {
             drop_to_zero(em, target, source);
         }
         return;

@@ -358,7 +358,10 @@ fn run(
                 half,
                 on_fail,
             } => {
-                let ok = resolve::saving_throw(em, t, *ability, Default::default(), Some(cx.dc));
+                // Racial advantage against what failing does (Brave, Fey Ancestry,
+                // Dwarven Resilience).
+                let adv = save_advantage(em.creature(t), on_fail);
+                let ok = resolve::saving_throw(em, t, *ability, adv, Some(cx.dc));
                 let h = Hit {
                     shared: true,
                     half: ok,
@@ -675,4 +678,32 @@ fn resolve_targets(
         )));
     }
     Ok(ids)
+}
+
+/// Advantage from racial traits on a save whose failure does `on_fail`.
+fn save_advantage(c: &crate::creature::Creature, on_fail: &[Step]) -> crate::ability::Advantage {
+    let mut conditions = Vec::new();
+    let mut poison = false;
+    fn walk(steps: &[Step], conditions: &mut Vec<crate::condition::Condition>, poison: &mut bool) {
+        for s in steps {
+            match s {
+                Step::Condition { condition } => conditions.push(*condition),
+                Step::Apply {
+                    mark: Mark::Condition { condition },
+                    ..
+                } => conditions.push(*condition),
+                Step::Damage { damage_type, .. } | Step::Ongoing { damage_type, .. } => {
+                    *poison |= *damage_type == crate::data::DamageType::Poison;
+                }
+                Step::Save { on_fail, .. } => walk(on_fail, conditions, poison),
+                _ => {}
+            }
+        }
+    }
+    walk(on_fail, &mut conditions, &mut poison);
+    if crate::features::save_advantage_against(c, &conditions, poison) {
+        crate::ability::Advantage::Advantage
+    } else {
+        crate::ability::Advantage::Normal
+    }
 }

@@ -207,7 +207,8 @@ pub fn sheet(c: &Creature) -> String {
     let mut s = String::new();
     let a = &c.abilities;
     if let Some(pc) = &c.pc {
-        write!(s, "{} {} L{} ", pc.race, pc.class, pc.level).unwrap();
+        let race = pc.subrace.as_deref().unwrap_or(&pc.race);
+        write!(s, "{} {} L{} ", race, pc.class, pc.level).unwrap();
     }
     write!(
         s,
@@ -338,6 +339,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             sheet(creature)
         ),
         CharacterRetired { creature } => format!("CharacterRetired {}", n(*creature)),
+        FeatureUsed {
+            creature,
+            feature,
+            note,
+        } => format!("FeatureUsed {} {feature} {note}", n(*creature)),
         SpellsPrepared { creature, spells } => {
             format!("SpellsPrepared {} [{}]", n(*creature), spells.join(","))
         }
