@@ -24,7 +24,8 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
-         [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+         [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+  use second wind | use action surge | rage      (class features)
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
   levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
@@ -166,6 +167,16 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 slot,
             })
         }
+        // Class features used by name; anything else is an item.
+        "use" if is_feature_name(rest) => Ok(Action::UseFeature {
+            feature: rest.to_string(),
+        }),
+        "feature" => Ok(Action::UseFeature {
+            feature: need(rest, "a feature")?,
+        }),
+        "rage" => Ok(Action::UseFeature {
+            feature: "rage".into(),
+        }),
         "use" | "drink" => Ok(Action::UseItem {
             item: need(rest, "an item")?,
         }),
@@ -302,6 +313,26 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                         spec.expertise = skills;
                         i = next;
                     }
+                    "subrace" => {
+                        // "subrace hill dwarf" / "subrace hill": up to the next keyword.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.subrace = Some(name.join(" "));
+                        i = j;
+                    }
+                    "ancestry" => {
+                        spec.ancestry = Some(
+                            words
+                                .get(i + 1)
+                                .ok_or("ancestry needs a dragon colour or damage type")?
+                                .to_string(),
+                        );
+                        i += 2;
+                    }
                     "spells" => {
                         // The rest of the line: spell names separated by commas.
                         spec.spells = spell_list(&words[i + 1..].join(" "));
@@ -360,6 +391,28 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             Err(format!("unknown command {shown:?}{more} — type `help`"))
         }
     }
+}
+
+/// Features used by name (`use second wind`), as opposed to items.
+fn is_create_keyword(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "standard"
+            | "roll"
+            | "pointbuy"
+            | "level"
+            | "expertise"
+            | "subrace"
+            | "ancestry"
+            | "spells"
+    )
+}
+
+fn is_feature_name(s: &str) -> bool {
+    matches!(
+        dicebard_engine::data::to_index(s).as_str(),
+        "second-wind" | "action-surge" | "rage"
+    )
 }
 
 /// "fire bolt, hold person" -> ["fire bolt", "hold person"] (at most 40 names).

@@ -765,6 +765,10 @@ pub async fn character_create(
     #[description = "Expertise skills (rogue, bard 3+), separated by commas"] expertise: Option<
         String,
     >,
+    #[description = "SRD subrace: hill dwarf, high elf, lightfoot halfling, rock gnome"]
+    subrace: Option<String>,
+    #[description = "Dragonborn ancestry: a dragon colour (red, silver…) or damage type"]
+    ancestry: Option<String>,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
         return character_form(ctx, name, class, race, abilities).await;
@@ -782,6 +786,8 @@ pub async fn character_create(
         Ok((mut spec, spells, expertise)) => {
             spec.spells = spells;
             spec.expertise = expertise;
+            spec.subrace = subrace.filter(|s| s.len() <= 64);
+            spec.ancestry = ancestry.filter(|s| s.len() <= 64);
             act(ctx, Action::CreateCharacter { spec }).await
         }
         Err(msg) => ephemeral(ctx, msg).await,

@@ -102,6 +102,13 @@ impl BuiltinNarrator {
                 )
             }
             CharacterRetired { .. } => "A character leaves the story.".into(),
+            FeatureUsed {
+                creature, feature, ..
+            } => format!(
+                "{} calls on {}.",
+                n(*creature),
+                dicebard_engine::data::from_index(feature)
+            ),
             SpellsPrepared { creature, spells } => {
                 let names: Vec<String> = spells
                     .iter()

@@ -295,6 +295,41 @@ fn phrase_table() {
         ("alice", "done", vec![Action::EndTurn]),
         ("alice", "dodge", vec![Action::Dodge]),
         ("alice", "I take the dodge action", vec![Action::Dodge]),
+        // Class features used by name.
+        (
+            "alice",
+            "I use my second wind",
+            vec![Action::UseFeature {
+                feature: "second wind".into(),
+            }],
+        ),
+        (
+            "alice",
+            "action surge, then attack the ogre",
+            vec![
+                Action::UseFeature {
+                    feature: "action surge".into(),
+                },
+                attack("Ogre", None),
+            ],
+        ),
+        (
+            "carol",
+            "I rage",
+            vec![Action::UseFeature {
+                feature: "rage".into(),
+            }],
+        ),
+        (
+            "carol",
+            "I fly into a rage and attack the ogre",
+            vec![
+                Action::UseFeature {
+                    feature: "rage".into(),
+                },
+                attack("Ogre", None),
+            ],
+        ),
         (
             "alice",
             "short rest",

@@ -241,6 +241,9 @@ pub fn choose_at_creation(
     if wanted.is_empty() {
         return Ok(default_choice(class, level, abilities, catalog));
     }
+    if wanted.len() > 100 {
+        return Err(RuleError::invalid("That is far too many spells."));
+    }
     let mut cantrips = Vec::new();
     let mut levelled = Vec::new();
     for w in wanted {

@@ -171,6 +171,11 @@ pub(crate) fn level_up(
             "Level up between fights, not in the middle of one.".into(),
         ));
     }
+    if spells.len() > 40 || expertise.len() > 18 || asi.len() > 6 {
+        return Err(RuleError::invalid(
+            "That is far too many choices for one level.",
+        ));
+    }
     let old = em.creature(me).clone();
     if old.dead {
         return Err(RuleError::CannotAct {
