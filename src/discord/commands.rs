@@ -745,6 +745,7 @@ pub async fn character(_ctx: Context<'_>) -> Result<(), Error> {
 /// Create your character (its sheet is pinned in the channel). Without options, a form
 /// opens.
 #[poise::command(slash_command, rename = "create")]
+#[allow(clippy::too_many_arguments)] // one per slash-command option
 pub async fn character_create(
     ctx: Context<'_>,
     #[description = "Character name"] name: Option<String>,

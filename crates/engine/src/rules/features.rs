@@ -260,7 +260,7 @@ pub(crate) fn savage_attacks(
     let c = em.creature(me);
     if outcome != AttackOutcome::CriticalHit
         || atk.reach != Reach::Melee
-        || !c.pc.as_ref().is_some_and(|p| p.race == "half-orc")
+        || c.pc.as_ref().is_none_or(|p| p.race != "half-orc")
         || em.creature(t).dead
         || em.creature(t).is_down() && !em.creature(t).is_pc()
     {
@@ -299,7 +299,7 @@ pub(crate) fn savage_attacks(
 /// drops to 1 instead, once a long rest. Returns whether it did.
 pub(crate) fn relentless_endurance(em: &mut Emitter, who: CreatureId) -> bool {
     let c = em.creature(who);
-    if !c.pc.as_ref().is_some_and(|p| p.race == "half-orc")
+    if c.pc.as_ref().is_none_or(|p| p.race != "half-orc")
         || left(c, "relentless-endurance") == Some(0)
         || c.dead
     {
