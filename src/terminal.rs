@@ -25,7 +25,8 @@ const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
          [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
-  use second wind | use action surge | rage      (class features)
+  use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
+      | channel divinity | bardic inspiration [on NAME]      (class features)
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
   levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
@@ -168,14 +169,18 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             })
         }
         // Class features used by name; anything else is an item.
-        "use" if is_feature_name(rest) => Ok(Action::UseFeature {
-            feature: rest.to_string(),
-        }),
-        "feature" => Ok(Action::UseFeature {
-            feature: need(rest, "a feature")?,
+        "use" if feature_action(rest).is_some() => {
+            feature_action(rest).ok_or_else(|| "use FEATURE".to_string())
+        }
+        "feature" => feature_action(rest).ok_or_else(|| {
+            "feature second wind | action surge | rage | lay on hands [N] [on TARGET] | \
+             wild shape | channel divinity | bardic inspiration [on NAME]"
+                .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
             feature: "rage".into(),
+            target: None,
+            amount: None,
         }),
         "use" | "drink" => Ok(Action::UseItem {
             item: need(rest, "an item")?,
@@ -408,11 +413,33 @@ fn is_create_keyword(w: &str) -> bool {
     )
 }
 
-fn is_feature_name(s: &str) -> bool {
-    matches!(
-        dicebard_engine::data::to_index(s).as_str(),
-        "second-wind" | "action-surge" | "rage"
-    )
+/// A feature used by name, with its target and amount: "second wind", "lay on hands
+/// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
+fn feature_action(s: &str) -> Option<Action> {
+    const NAMES: [&str; 7] = [
+        "second wind",
+        "action surge",
+        "rage",
+        "lay on hands",
+        "wild shape",
+        "channel divinity",
+        "bardic inspiration",
+    ];
+    let lower = s.trim().to_lowercase();
+    let name = NAMES
+        .iter()
+        .find(|n| lower == **n || lower.starts_with(&format!("{n} ")))?;
+    let rest = lower[name.len()..].trim();
+    let (amount, target) = match rest.split_once("on ") {
+        Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
+        None => (rest, None),
+    };
+    let amount = amount.parse::<u32>().ok();
+    Some(Action::UseFeature {
+        feature: name.to_string(),
+        target: target.filter(|t| !t.is_empty()),
+        amount,
+    })
 }
 
 /// "fire bolt, hold person" -> ["fire bolt", "hold person"] (at most 40 names).

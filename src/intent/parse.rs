@@ -533,11 +533,15 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     if has("second") && has("wind") {
         return Clause::Do(Action::UseFeature {
             feature: "second wind".into(),
+            target: None,
+            amount: None,
         });
     }
     if has("surge") && (has("action") || verb == "surge") {
         return Clause::Do(Action::UseFeature {
             feature: "action surge".into(),
+            target: None,
+            amount: None,
         });
     }
     if matches!(verb, "rage" | "rages")
@@ -545,6 +549,8 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     {
         return Clause::Do(Action::UseFeature {
             feature: "rage".into(),
+            target: None,
+            amount: None,
         });
     }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {

@@ -301,6 +301,8 @@ fn phrase_table() {
             "I use my second wind",
             vec![Action::UseFeature {
                 feature: "second wind".into(),
+                target: None,
+                amount: None,
             }],
         ),
         (
@@ -309,6 +311,8 @@ fn phrase_table() {
             vec![
                 Action::UseFeature {
                     feature: "action surge".into(),
+                    target: None,
+                    amount: None,
                 },
                 attack("Ogre", None),
             ],
@@ -318,6 +322,8 @@ fn phrase_table() {
             "I rage",
             vec![Action::UseFeature {
                 feature: "rage".into(),
+                target: None,
+                amount: None,
             }],
         ),
         (
@@ -326,6 +332,8 @@ fn phrase_table() {
             vec![
                 Action::UseFeature {
                     feature: "rage".into(),
+                    target: None,
+                    amount: None,
                 },
                 attack("Ogre", None),
             ],

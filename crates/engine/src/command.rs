@@ -109,6 +109,13 @@ pub enum Action {
     /// "rage"); the others apply by themselves (see [`crate::features`]).
     UseFeature {
         feature: String,
+        /// Whom it is used on (Lay on Hands; default: the user).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// How much of a pool to spend (Lay on Hands: hit points; default: what the
+        /// target is missing, within the pool).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<u32>,
     },
     /// Roll a free dice expression.
     Roll {

@@ -220,6 +220,9 @@ pub enum EventKind {
         feature: String,
         #[serde(default)]
         note: String,
+        /// Uses spent (hit points from a Lay on Hands pool; 0 reads as 1).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        spent: u32,
     },
     /// A player's character left the campaign (replaced by a new one).
     CharacterRetired {
@@ -526,4 +529,8 @@ impl EventKind {
             NpcIntent { .. } => "NpcIntent",
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -143,7 +143,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         1,
         "Bardic Inspiration",
         N,
-        "the inspired player adds the die when the GM allows",
+        "uses tracked (`use bardic inspiration [on NAME]`, bonus action, Cha modifier a long rest, a short rest from 5th); the inspired player adds the die when the GM allows",
     ),
     f("bard", 2, "Jack of All Trades", N, "narrated"),
     f("bard", 2, "Song of Rest", N, "narrated"),
@@ -201,7 +201,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         2,
         "Channel Divinity",
         N,
-        "Turn Undead / Preserve Life: narrated",
+        "uses tracked (`use channel divinity`, action, 1/2/3 a short rest); Turn Undead / Preserve Life narrated",
     ),
     f("cleric", 5, "Destroy Undead", N, "narrated"),
     f("cleric", 6, "Blessed Healer", N, "narrated"),
@@ -222,7 +222,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         2,
         "Wild Shape",
         N,
-        "two uses a short rest, told by the narrator",
+        "uses tracked (`use wild shape`, two a short rest); the beast form is told by the narrator",
     ),
     f(
         "druid",
@@ -367,8 +367,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         1,
         "Lay on Hands",
-        N,
-        "the healing pool is not tracked yet",
+        A,
+        "`use lay on hands [N] [on TARGET]` (action): heals from a pool of 5 × level hit points a long rest; curing disease and poison is narrated",
     ),
     f("paladin", 2, "Fighting Style", N, "not chosen yet"),
     f(
@@ -779,16 +779,39 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
             RestKind::Long,
         )),
         (_, "relentless-endurance") if pc.race == "half-orc" => Some((1, RestKind::Long)),
+        ("druid", "wild-shape") if l >= 2 => Some((2, RestKind::Short)),
+        ("cleric", "channel-divinity") if l >= 2 => Some((
+            match l {
+                2..=5 => 1,
+                6..=17 => 2,
+                _ => 3,
+            },
+            RestKind::Short,
+        )),
+        ("paladin", "channel-divinity") if l >= 3 => Some((1, RestKind::Short)),
+        ("bard", "bardic-inspiration") => Some((
+            crate::ability::modifier(c.abilities.cha).max(1) as u32,
+            if l >= 5 {
+                RestKind::Short
+            } else {
+                RestKind::Long
+            },
+        )),
+        // A pool of hit points: five per paladin level.
+        ("paladin", "lay-on-hands") => Some((5 * u32::from(l), RestKind::Long)),
         _ => None,
     }
 }
 
-/// Which rest brings a limited feature back (for `apply`, which must not need the
-/// creature's level).
-pub fn recharge(feature: &str) -> Option<RestKind> {
+/// Which rest brings a limited feature back, for a class and level (`apply` reads it
+/// from the creature's own sheet).
+pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
-        "second-wind" | "action-surge" => Some(RestKind::Short),
-        "rage" | "relentless-endurance" => Some(RestKind::Long),
+        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" => Some(RestKind::Short),
+        "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
+        "bardic-inspiration" | "rage" | "relentless-endurance" | "lay-on-hands" => {
+            Some(RestKind::Long)
+        }
         _ => None,
     }
 }

@@ -295,7 +295,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
         }
         FeatureUsed {
-            creature, feature, ..
+            creature,
+            feature,
+            spent,
+            ..
         } => {
             let active = state
                 .combat
@@ -308,16 +311,21 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 .get_mut(creature)
                 .and_then(|c| c.pc.as_mut())
             {
-                if crate::features::recharge(feature).is_some() {
+                if crate::features::recharge(&pc.class, pc.level, feature).is_some() {
                     let n = pc.uses.entry(feature.clone()).or_insert(0);
-                    *n = n.saturating_add(1);
+                    *n = n.saturating_add((*spent).max(1));
                 }
                 if feature == "sneak-attack" {
                     pc.uses.insert("sneak-attack-round".into(), round);
                 }
             }
             match feature.as_str() {
-                "second-wind" | "rage" => spend(state, *creature, ActionCost::BonusAction),
+                "second-wind" | "rage" | "bardic-inspiration" => {
+                    spend(state, *creature, ActionCost::BonusAction)
+                }
+                "lay-on-hands" | "wild-shape" | "channel-divinity" => {
+                    spend(state, *creature, ActionCost::Action)
+                }
                 "action-surge" if active => {
                     if let Some(c) = state.combat.as_mut() {
                         c.budget.action_used = false;
@@ -354,8 +362,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                     // Prepared casters may change their prepared spells.
                     if let Some(pc) = c.pc.as_mut() {
+                        let (class, level) = (pc.class.clone(), pc.level);
                         pc.uses
-                            .retain(|f, _| crate::features::recharge(f).is_none());
+                            .retain(|f, _| crate::features::recharge(&class, level, f).is_none());
                         pc.may_prepare = crate::spell_choice::caster_kind(&pc.class)
                             .is_some_and(|k| k != crate::spell_choice::CasterKind::Known);
                     }
@@ -364,8 +373,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 } else if let Some(pc) = c.pc.as_mut()
                     && !pc.uses.is_empty()
                 {
-                    pc.uses
-                        .retain(|f, _| crate::features::recharge(f) != Some(RestKind::Short));
+                    let (class, level) = (pc.class.clone(), pc.level);
+                    pc.uses.retain(|f, _| {
+                        crate::features::recharge(&class, level, f) != Some(RestKind::Short)
+                    });
                 }
                 if *kind == RestKind::Short
                     && c.pc.as_ref().is_some_and(|p| p.class == "warlock")

@@ -24,7 +24,13 @@ fn left(c: &Creature, feature: &str) -> Option<u32> {
 }
 
 /// `use FEATURE`: Second Wind, Action Surge, Rage.
-pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Result<(), RuleError> {
+pub(crate) fn use_feature(
+    em: &mut Emitter,
+    me: CreatureId,
+    name: &str,
+    target: Option<&str>,
+    amount: Option<u32>,
+) -> Result<(), RuleError> {
     let c = em.creature(me).clone();
     let Some(pc) = c.pc.clone() else {
         return Err(RuleError::invalid(
@@ -47,7 +53,8 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
         ))
     };
     match want.as_str() {
-        "second-wind" | "action-surge" | "rage" => {}
+        "second-wind" | "action-surge" | "rage" | "lay-on-hands" | "wild-shape"
+        | "channel-divinity" | "bardic-inspiration" => {}
         _ => {
             return Err(RuleError::invalid(match known {
                 Some(f) if f.automation == Automation::Narrative => format!(
@@ -58,13 +65,23 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
                 Some(f) => format!("{} applies by itself.", f.name),
                 None => format!(
                     "{} has no feature called \"{}\" (features used by name: second wind, \
-                     action surge, rage).",
+                     action surge, rage, lay on hands, wild shape, channel divinity, bardic \
+                     inspiration).",
                     c.name,
                     crate::error::echo(name)
                 ),
             }));
         }
     }
+    let known = known.or_else(|| {
+        // Channel Divinity is listed under its uses (Turn Undead, Sacred Weapon).
+        (want == "channel-divinity")
+            .then(|| {
+                class_features(&pc.class, pc.level)
+                    .find(|f| f.note.contains("Channel Divinity") || f.name == "Channel Divinity")
+            })
+            .flatten()
+    });
     let Some(feature) = known else {
         return Err(RuleError::invalid(format!(
             "A level {} {} doesn't have {}.",
@@ -85,6 +102,7 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
                 creature: me,
                 feature: want.clone(),
                 note: String::new(),
+                spent: 0,
             });
             let missing = (c.effective_max_hp() - c.hp.max(0)).max(0);
             let amount = (roll.total.clamp(0, 1_000) as i32).min(missing);
@@ -120,6 +138,7 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
                 creature: me,
                 feature: want.clone(),
                 note: "one more action this turn".into(),
+                spent: 0,
             });
         }
         "rage" => {
@@ -138,6 +157,7 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
                 creature: me,
                 feature: want.clone(),
                 note: format!("+{} melee damage", rage_damage(pc.level)),
+                spent: 0,
             });
             for damage_type in [
                 DamageType::Bludgeoning,
@@ -159,6 +179,98 @@ pub(crate) fn use_feature(em: &mut Emitter, me: CreatureId, name: &str) -> Resul
                     }),
                 });
             }
+        }
+        "lay-on-hands" => {
+            let pool = left(&c, &want).unwrap_or(0);
+            if pool == 0 {
+                return Err(spent_msg("Lay on Hands", "long"));
+            }
+            let t = match target {
+                Some(t) => super::find_creature(&em.state, t, |x| !x.dead)?,
+                None => me,
+            };
+            let tc = em.creature(t).clone();
+            if tc.monster.as_ref().is_some_and(|m| {
+                em.state
+                    .catalog
+                    .monsters
+                    .get(m)
+                    .is_some_and(|d| matches!(d.kind.as_str(), "undead" | "construct"))
+            }) {
+                return Err(RuleError::invalid(format!(
+                    "Lay on Hands does nothing to undead and constructs like {}.",
+                    tc.name
+                )));
+            }
+            let missing = (tc.effective_max_hp() - tc.hp.max(0)).max(0) as u32;
+            let want_hp = amount.unwrap_or(missing.min(pool));
+            if want_hp == 0 {
+                return Err(RuleError::invalid(format!(
+                    "{} is not missing any hit points.",
+                    tc.name
+                )));
+            }
+            if want_hp > pool {
+                return Err(RuleError::invalid(format!(
+                    "{}'s Lay on Hands pool has {pool} hit points left.",
+                    c.name
+                )));
+            }
+            super::combat::require_turn_part(em, me, ActionCost::Action)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: format!("{want_hp} of {pool} hit points"),
+                spent: want_hp,
+            });
+            let amount = (want_hp.min(missing)) as i32;
+            em.public(EventKind::HealingReceived {
+                target: t,
+                source: Some(me),
+                breakdown: format!("Lay on Hands {want_hp}"),
+                amount,
+            });
+            if tc.hp <= 0 && amount > 0 {
+                resolve::wake_up(em, t);
+            }
+        }
+        // Tracked uses; what they do is told by the narrator and ruled by the GM.
+        "wild-shape" | "channel-divinity" | "bardic-inspiration" => {
+            let label = if want == "channel-divinity" {
+                "Channel Divinity"
+            } else {
+                feature.name
+            };
+            match left(&c, &want) {
+                None => {
+                    return Err(RuleError::invalid(format!(
+                        "A level {} {} doesn't have {}.",
+                        pc.level,
+                        pc.class,
+                        want.replace('-', " ")
+                    )));
+                }
+                Some(0) => {
+                    let rest = match crate::features::recharge(&pc.class, pc.level, &want) {
+                        Some(crate::event::RestKind::Short) => "short",
+                        _ => "long",
+                    };
+                    return Err(spent_msg(label, rest));
+                }
+                Some(_) => {}
+            }
+            let cost = if want == "bardic-inspiration" {
+                ActionCost::BonusAction
+            } else {
+                ActionCost::Action
+            };
+            super::combat::require_turn_part(em, me, cost)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: target.map(crate::error::echo).unwrap_or_default(),
+                spent: 0,
+            });
         }
         _ => unreachable!("checked above: {}", feature.name),
     }
@@ -238,6 +350,7 @@ pub(crate) fn on_hit(
                 creature: me,
                 feature: "sneak-attack".into(),
                 note: format!("+{dice}d6"),
+                spent: 0,
             });
             out.push(DamagePart {
                 dice: format!("{dice}d6"),
@@ -281,6 +394,7 @@ pub(crate) fn savage_attacks(
         creature: me,
         feature: "savage-attacks".into(),
         note: format!("+{die}"),
+        spent: 0,
     });
     resolve::deal_damage(
         em,
@@ -309,6 +423,7 @@ pub(crate) fn relentless_endurance(em: &mut Emitter, who: CreatureId) -> bool {
         creature: who,
         feature: "relentless-endurance".into(),
         note: "drops to 1 hit point instead".into(),
+        spent: 0,
     });
     em.public(EventKind::HitPointsSet { target: who, hp: 1 });
     true
@@ -333,6 +448,7 @@ pub(crate) fn lucky_reroll(em: &mut Emitter, who: Option<CreatureId>, d20s: &mut
                 creature: who,
                 feature: "lucky".into(),
                 note: format!("rerolls a 1: {new}"),
+                spent: 0,
             });
             *d = new;
         }

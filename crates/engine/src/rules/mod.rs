@@ -244,9 +244,13 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let me = own_character(&em.state, &player)?;
             character::level_up(em, me, &asi, &spells, &expertise)?;
         }
-        Action::UseFeature { feature } => {
+        Action::UseFeature {
+            feature,
+            target,
+            amount,
+        } => {
             let me = own_character(&em.state, &player)?;
-            features::use_feature(em, me, &feature)?;
+            features::use_feature(em, me, &feature, target.as_deref(), amount)?;
         }
         Action::Roll { expr, secret } => {
             if expr.len() > 500 {

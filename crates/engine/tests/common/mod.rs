@@ -343,6 +343,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             creature,
             feature,
             note,
+            ..
         } => format!("FeatureUsed {} {feature} {note}", n(*creature)),
         SpellsPrepared { creature, spells } => {
             format!("SpellsPrepared {} [{}]", n(*creature), spells.join(","))
