@@ -553,6 +553,19 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
             amount: None,
         });
     }
+    for (a, b, feature) in [
+        ("wild", "shape", "wild shape"),
+        ("channel", "divinity", "channel divinity"),
+        ("bardic", "inspiration", "bardic inspiration"),
+    ] {
+        if has(a) && has(b) {
+            return Clause::Do(Action::UseFeature {
+                feature: feature.into(),
+                target: None,
+                amount: None,
+            });
+        }
+    }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {
         return Clause::Do(Action::Dodge);
     }

@@ -318,6 +318,24 @@ fn phrase_table() {
             ],
         ),
         (
+            "bob",
+            "I channel divinity",
+            vec![Action::UseFeature {
+                feature: "channel divinity".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "i use wild shape",
+            vec![Action::UseFeature {
+                feature: "wild shape".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
             "carol",
             "I rage",
             vec![Action::UseFeature {

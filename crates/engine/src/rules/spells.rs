@@ -119,6 +119,28 @@ pub(crate) fn cast(
 
     // Resolve targets before anything is emitted.
     let target_ids = resolve_targets(em, me, &spell, &effect, targets, slot_level, strikes)?;
+    // Spells for some creature types only (Hold Person: humanoids) refuse the others.
+    for step in &effect.steps {
+        if let Step::IfType { types, except, .. } = step
+            && let Some(t) = target_ids
+                .iter()
+                .find(|t| !type_ok(em, **t, types, *except))
+        {
+            let who = em.creature(*t);
+            return Err(RuleError::invalid(format!(
+                "{} {} {}; {} is {}.",
+                spell.name,
+                if *except {
+                    "has no effect on"
+                } else {
+                    "affects only"
+                },
+                types.join(" or "),
+                who.name,
+                creature_type(em, *t)
+            )));
+        }
+    }
 
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
@@ -428,6 +450,15 @@ fn run(
                     run(em, cx, t, then, Hit::default())?;
                 }
             }
+            Step::IfType {
+                types,
+                except,
+                then,
+            } => {
+                if type_ok(em, t, types, *except) {
+                    run(em, cx, t, then, hit)?;
+                }
+            }
             Step::Kill => {
                 resolve::end_concentration(em, t);
                 em.public(EventKind::Died { creature: t });
@@ -706,4 +737,20 @@ fn save_advantage(c: &crate::creature::Creature, on_fail: &[Step]) -> crate::abi
     } else {
         crate::ability::Advantage::Normal
     }
+}
+
+/// A creature's type: a monster's from its stat block, "humanoid" for characters (every
+/// SRD race is).
+fn creature_type(em: &Emitter, t: CreatureId) -> String {
+    em.creature(t)
+        .monster
+        .as_ref()
+        .and_then(|m| em.state.catalog.monsters.get(m))
+        .map_or_else(|| "humanoid".to_string(), |d| d.kind.to_ascii_lowercase())
+}
+
+/// Whether a target's type passes an [`Step::IfType`] filter.
+fn type_ok(em: &Emitter, t: CreatureId, types: &[String], except: bool) -> bool {
+    let kind = creature_type(em, t);
+    types.iter().any(|x| kind.starts_with(x.as_str())) != except
 }
