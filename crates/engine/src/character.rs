@@ -381,7 +381,7 @@ pub fn create_character(
         None => None,
     };
 
-    Ok(Creature {
+    let mut c = Creature {
         id,
         name: name.to_string(),
         controller: Controller::Player { player: owner },
@@ -436,7 +436,9 @@ pub fn create_character(
         spent: Default::default(),
         legendary: Vec::new(),
         legendary_used: 0,
-    })
+    };
+    crate::features::apply_level_features(&mut c, race.speed);
+    Ok(c)
 }
 
 /// How many skills a class has expertise in at a level (rogue: 2 at 1st, 4 at 6th;

@@ -79,8 +79,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "barbarian",
         2,
         "Danger Sense",
-        N,
-        "advantage on Dex saves against effects it can see: narrated",
+        A,
+        "advantage on Dexterity saves unless blinded, deafened or incapacitated",
     ),
     f(
         "barbarian",
@@ -96,7 +96,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("barbarian", 5, "Fast Movement", N, "no distances"),
+    f(
+        "barbarian",
+        5,
+        "Fast Movement",
+        A,
+        "+10 ft speed on the sheet",
+    ),
     f(
         "barbarian",
         6,
@@ -145,7 +151,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "uses tracked (`use bardic inspiration [on NAME]`, bonus action, Cha modifier a long rest, a short rest from 5th); the inspired player adds the die when the GM allows",
     ),
-    f("bard", 2, "Jack of All Trades", N, "narrated"),
+    f(
+        "bard",
+        2,
+        "Jack of All Trades",
+        A,
+        "half proficiency on checks without proficiency",
+    ),
     f("bard", 2, "Song of Rest", N, "narrated"),
     f(
         "bard",
@@ -238,8 +250,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "druid",
         10,
         "Nature's Ward",
-        N,
-        "poison immunity is accepted on import",
+        A,
+        "immune to poison damage and the poisoned condition; the fey and elemental part is narrated",
     ),
     f("druid", 14, "Nature's Sanctuary", N, "narrated"),
     f("druid", 18, "Timeless Body", N, "narrated"),
@@ -275,7 +287,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("fighter", 7, "Remarkable Athlete", N, "narrated"),
+    f(
+        "fighter",
+        7,
+        "Remarkable Athlete",
+        A,
+        "half proficiency (rounded up) on Str, Dex and Con checks without proficiency",
+    ),
     f("fighter", 9, "Indomitable", N, "reroll a save: narrated"),
     f(
         "fighter",
@@ -331,7 +349,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "ki: narrated (the Dodge action is there)",
     ),
     f("monk", 2, "Step of the Wind", N, "no distances"),
-    f("monk", 2, "Unarmored Movement", N, "no distances"),
+    f(
+        "monk",
+        2,
+        "Unarmored Movement",
+        A,
+        "+10 to +30 ft speed on the sheet",
+    ),
     f("monk", 3, "Open Hand Technique", N, "narrated"),
     f("monk", 3, "Deflect Missiles", N, "reaction: narrated"),
     f("monk", 4, "Slow Fall", N, "narrated"),
@@ -345,18 +369,30 @@ pub const CLASS_FEATURES: &[Feature] = &[
     f("monk", 5, "Stunning Strike", N, "ki: narrated"),
     f("monk", 6, "Ki-Empowered Strikes", N, "narrated"),
     f("monk", 6, "Wholeness of Body", N, "narrated"),
-    f("monk", 7, "Evasion", N, "narrated"),
+    f(
+        "monk",
+        7,
+        "Evasion",
+        A,
+        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+    ),
     f("monk", 7, "Stillness of Mind", N, "narrated"),
     f(
         "monk",
         10,
         "Purity of Body",
-        N,
-        "poison immunity is accepted on import",
+        A,
+        "immune to poison damage and the poisoned condition",
     ),
     f("monk", 11, "Tranquility", N, "narrated"),
     f("monk", 13, "Tongue of the Sun and Moon", N, "narrated"),
-    f("monk", 14, "Diamond Soul", N, "narrated"),
+    f(
+        "monk",
+        14,
+        "Diamond Soul",
+        A,
+        "proficiency in every save (the ki reroll is narrated)",
+    ),
     f("monk", 15, "Timeless Body", N, "narrated"),
     f("monk", 17, "Quivering Palm", N, "narrated"),
     f("monk", 18, "Empty Body", N, "narrated"),
@@ -413,8 +449,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         10,
         "Aura of Courage",
-        N,
-        "frightened immunity is accepted on import",
+        A,
+        "the paladin cannot be frightened; allies nearby: no distances",
     ),
     f("paladin", 11, "Improved Divine Smite", N, "narrated"),
     f("paladin", 14, "Cleansing Touch", N, "narrated"),
@@ -468,17 +504,29 @@ pub const CLASS_FEATURES: &[Feature] = &[
     f("rogue", 3, "Fast Hands", N, "narrated"),
     f("rogue", 3, "Second-Story Work", N, "narrated"),
     f("rogue", 5, "Uncanny Dodge", N, "reaction: narrated"),
-    f("rogue", 7, "Evasion", N, "narrated"),
+    f(
+        "rogue",
+        7,
+        "Evasion",
+        A,
+        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+    ),
     f("rogue", 9, "Supreme Sneak", N, "narrated"),
-    f("rogue", 11, "Reliable Talent", N, "narrated"),
+    f(
+        "rogue",
+        11,
+        "Reliable Talent",
+        A,
+        "a d20 under 10 on a proficient skill check counts as 10",
+    ),
     f("rogue", 13, "Use Magic Device", N, "narrated"),
     f("rogue", 14, "Blindsense", N, "narrated"),
     f(
         "rogue",
         15,
         "Slippery Mind",
-        N,
-        "Wisdom save proficiency: narrated",
+        A,
+        "proficiency in Wisdom saves",
     ),
     f("rogue", 17, "Thief's Reflexes", N, "narrated"),
     f("rogue", 18, "Elusive", N, "narrated"),
@@ -907,4 +955,83 @@ pub fn coverage_lines() -> Vec<String> {
             format!("{} {} {}: {kind} — {}", f.owner, f.level, f.name, f.note)
         })
         .collect()
+}
+
+/// What a class's levels add to the sheet itself, applied at creation and on each level
+/// up (idempotent): Fast Movement and Unarmored Movement (speed), Purity of Body and
+/// Nature's Ward (poison immunity), Aura of Courage (the paladin's own fear immunity),
+/// Slippery Mind (Wisdom saves), Diamond Soul (every save). `base_speed`: the race's.
+pub fn apply_level_features(c: &mut Creature, base_speed: u32) {
+    use crate::ability::Ability;
+    let Some(pc) = c.pc.as_ref() else { return };
+    let (class, l) = (pc.class.clone(), pc.level);
+    let bonus = match class.as_str() {
+        "barbarian" if l >= 5 => 10,
+        "monk" if l >= 18 => 30,
+        "monk" if l >= 14 => 25,
+        "monk" if l >= 10 => 20,
+        "monk" if l >= 6 => 15,
+        "monk" if l >= 2 => 10,
+        _ => 0,
+    };
+    c.speed = base_speed + bonus;
+    if matches!(class.as_str(), "monk" | "druid") && l >= 10 {
+        c.immunities.insert(DamageType::Poison);
+        c.condition_immunities.insert(Condition::Poisoned);
+    }
+    if class == "paladin" && l >= 10 {
+        c.condition_immunities.insert(Condition::Frightened);
+    }
+    if class == "rogue" && l >= 15 {
+        c.save_proficiencies.insert(Ability::Wis);
+    }
+    if class == "monk" && l >= 14 {
+        c.save_proficiencies.extend(Ability::ALL);
+    }
+}
+
+/// A bonus to an ability check from class features: Jack of All Trades (bard 2nd: half
+/// proficiency, rounded down, on checks without proficiency), Remarkable Athlete
+/// (champion 7th: half proficiency, rounded up, on Strength, Dexterity and
+/// Constitution checks without proficiency).
+pub fn check_bonus(c: &Creature, ability: crate::ability::Ability, proficient: bool) -> i32 {
+    use crate::ability::Ability;
+    let Some(pc) = c.pc.as_ref() else { return 0 };
+    if proficient {
+        return 0;
+    }
+    match pc.class.as_str() {
+        "bard" if pc.level >= 2 => c.proficiency_bonus / 2,
+        "fighter"
+            if pc.level >= 7 && matches!(ability, Ability::Str | Ability::Dex | Ability::Con) =>
+        {
+            (c.proficiency_bonus + 1) / 2
+        }
+        _ => 0,
+    }
+}
+
+/// Reliable Talent (rogue 11th): a d20 under 10 on a proficient skill check counts as 10.
+pub fn reliable_talent(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 11)
+}
+
+/// Danger Sense (barbarian 2nd): advantage on Dexterity saves while not blinded,
+/// deafened or incapacitated (every Dex save is read as one against an effect it sees).
+pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
+    ability == crate::ability::Ability::Dex
+        && c.pc
+            .as_ref()
+            .is_some_and(|p| p.class == "barbarian" && p.level >= 2)
+        && !c.has(Condition::Blinded)
+        && !c.has(Condition::Deafened)
+        && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Evasion (rogue and monk 7th): a Dexterity save for half damage takes none on a
+/// success and half on a failure.
+pub fn evasion(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| matches!(p.class.as_str(), "rogue" | "monk") && p.level >= 7)
 }

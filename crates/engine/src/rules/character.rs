@@ -372,6 +372,9 @@ pub(crate) fn level_up(
         p.level = level;
         p.attacks_per_action = attacks_per_action_for(&class.index, level);
     }
+    // Speed, immunities and save proficiencies the new level brings.
+    let race_speed = em.state.catalog.race(&pc.race).map_or(c.speed, |r| r.speed);
+    crate::features::apply_level_features(&mut c, race_speed);
     em.public(EventKind::LeveledUp {
         creature: Box::new(c),
         level,

@@ -81,16 +81,26 @@ pub(crate) fn check(
     dc: Option<i32>,
 ) -> bool {
     let c = em.creature(who);
+    let (proficient, ability) = match kind {
+        CheckKind::Skill(s) => (c.skill_proficiencies.contains_key(&s), s.ability()),
+        CheckKind::Ability(a) => (false, a),
+    };
+    // Jack of All Trades, Remarkable Athlete.
+    let feature_bonus = crate::features::check_bonus(c, ability, proficient);
     let modifier = match kind {
         CheckKind::Skill(s) => c.skill_modifier(s),
         CheckKind::Ability(a) => c.modifier(a),
-    };
+    } + feature_bonus;
     let mut sources = vec![asked];
     if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
         sources.push(Advantage::Disadvantage);
     }
     let advantage = Advantage::combine(sources);
-    let (d20s, kept) = d20_by(em, who, advantage);
+    let (d20s, mut kept) = d20_by(em, who, advantage);
+    // Reliable Talent: a proficient skill check's d20 counts as at least 10.
+    if proficient && kept < 10 && crate::features::reliable_talent(em.creature(who)) {
+        kept = 10;
+    }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
     em.public(EventKind::CheckRolled {
@@ -127,6 +137,9 @@ pub(crate) fn saving_throw(
         sources.push(Advantage::Advantage);
     }
     if ability == Ability::Dex && c.dodging() {
+        sources.push(Advantage::Advantage);
+    }
+    if crate::features::danger_sense(c, ability) {
         sources.push(Advantage::Advantage);
     }
     if ability == Ability::Dex && c.has(Condition::Restrained) {

@@ -384,12 +384,16 @@ fn run(
                 // Dwarven Resilience).
                 let adv = save_advantage(em.creature(t), on_fail);
                 let ok = resolve::saving_throw(em, t, *ability, adv, Some(cx.dc));
+                // Evasion: no damage on a success, half on a failure.
+                let evade = *ability == crate::ability::Ability::Dex
+                    && *half
+                    && crate::features::evasion(em.creature(t));
                 let h = Hit {
                     shared: true,
-                    half: ok,
+                    half: ok || evade,
                     ..Hit::default()
                 };
-                if !ok || *half {
+                if (!ok || *half) && !(evade && ok) {
                     run(em, cx, t, on_fail, h)?;
                 }
             }
