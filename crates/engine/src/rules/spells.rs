@@ -393,7 +393,7 @@ fn run(
                     half: ok || evade,
                     ..Hit::default()
                 };
-                if (!ok || *half) && !(evade && ok) {
+                if !ok || *half && !evade {
                     run(em, cx, t, on_fail, h)?;
                 }
             }
