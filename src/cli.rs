@@ -177,6 +177,10 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
                 "{}",
                 dicebard_srd::effects::coverage_report(dicebard_srd::catalog())
             );
+            println!(
+                "\nClass features and racial traits (levels 1-20, SRD subclasses):\n{}",
+                dicebard_engine::features::coverage_report()
+            );
             ExitCode::SUCCESS
         }
         // Speech models block for a while: run them off the async runtime's threads.

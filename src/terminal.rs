@@ -26,6 +26,11 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
+         [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+  use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
+      | channel divinity | bardic inspiration [on NAME]      (class features)
+  prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
+  levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
@@ -168,6 +173,20 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 slot,
             })
         }
+        // Class features used by name; anything else is an item.
+        "use" if feature_action(rest).is_some() => {
+            feature_action(rest).ok_or_else(|| "use FEATURE".to_string())
+        }
+        "feature" => feature_action(rest).ok_or_else(|| {
+            "feature second wind | action surge | rage | lay on hands [N] [on TARGET] | \
+             wild shape | channel divinity | bardic inspiration [on NAME]"
+                .to_string()
+        }),
+        "rage" => Ok(Action::UseFeature {
+            feature: "rage".into(),
+            target: None,
+            amount: None,
+        }),
         "use" | "drink" => Ok(Action::UseItem {
             item: need(rest, "an item")?,
         }),
@@ -299,10 +318,77 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                             .ok_or("level needs a number")?;
                         i += 2;
                     }
+                    "expertise" => {
+                        let (skills, next) = skill_words(&words, i + 1)?;
+                        spec.expertise = skills;
+                        i = next;
+                    }
+                    "subrace" => {
+                        // "subrace hill dwarf" / "subrace hill": up to the next keyword.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.subrace = Some(name.join(" "));
+                        i = j;
+                    }
+                    "ancestry" => {
+                        spec.ancestry = Some(
+                            words
+                                .get(i + 1)
+                                .ok_or("ancestry needs a dragon colour or damage type")?
+                                .to_string(),
+                        );
+                        i += 2;
+                    }
+                    "spells" => {
+                        // The rest of the line: spell names separated by commas.
+                        spec.spells = spell_list(&words[i + 1..].join(" "));
+                        i = words.len();
+                    }
                     other => return Err(format!("unexpected {other:?} in create")),
                 }
             }
             Ok(Action::CreateCharacter { spec })
+        }
+        "prepare" => {
+            let spells = spell_list(rest);
+            if spells.is_empty() {
+                return Err("prepare SPELL, SPELL, …".into());
+            }
+            Ok(Action::PrepareSpells { spells })
+        }
+        "levelup" | "level-up" => {
+            let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
+            let mut i = 0;
+            while i < words.len() {
+                match words[i].to_ascii_lowercase().as_str() {
+                    "expertise" => {
+                        let (skills, next) = skill_words(&words, i + 1)?;
+                        expertise = skills;
+                        i = next;
+                    }
+                    "spells" | "learn" => {
+                        spells = spell_list(&words[i + 1..].join(" "));
+                        i = words.len();
+                    }
+                    w => {
+                        let a = Ability::parse(w).ok_or_else(|| {
+                            "levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]"
+                                .to_string()
+                        })?;
+                        asi.push(a);
+                        i += 1;
+                    }
+                }
+            }
+            Ok(Action::LevelUp {
+                asi,
+                spells,
+                expertise,
+            })
         }
         "join" => Ok(Action::Join {
             name: need(rest, "a name")?,
@@ -315,6 +401,78 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             Err(format!("unknown command {shown:?}{more} — type `help`"))
         }
     }
+}
+
+/// Features used by name (`use second wind`), as opposed to items.
+fn is_create_keyword(w: &str) -> bool {
+    matches!(
+        w.to_ascii_lowercase().as_str(),
+        "standard"
+            | "roll"
+            | "pointbuy"
+            | "level"
+            | "expertise"
+            | "subrace"
+            | "ancestry"
+            | "spells"
+    )
+}
+
+/// A feature used by name, with its target and amount: "second wind", "lay on hands
+/// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
+fn feature_action(s: &str) -> Option<Action> {
+    const NAMES: [&str; 7] = [
+        "second wind",
+        "action surge",
+        "rage",
+        "lay on hands",
+        "wild shape",
+        "channel divinity",
+        "bardic inspiration",
+    ];
+    let lower = s.trim().to_lowercase();
+    let name = NAMES
+        .iter()
+        .find(|n| lower == **n || lower.starts_with(&format!("{n} ")))?;
+    let rest = lower[name.len()..].trim();
+    let (amount, target) = match rest.split_once("on ") {
+        Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
+        None => (rest, None),
+    };
+    let amount = amount.parse::<u32>().ok();
+    Some(Action::UseFeature {
+        feature: name.to_string(),
+        target: target.filter(|t| !t.is_empty()),
+        amount,
+    })
+}
+
+/// "fire bolt, hold person" -> ["fire bolt", "hold person"] (at most 40 names).
+fn spell_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .take(40)
+        .map(String::from)
+        .collect()
+}
+
+/// Skill names from `words[from..]` up to the next keyword; returns them and where the
+/// keyword is.
+fn skill_words(words: &[&str], from: usize) -> Result<(Vec<Skill>, usize), String> {
+    let mut out = Vec::new();
+    let mut i = from;
+    while let Some(w) = words.get(i) {
+        if matches!(
+            w.to_ascii_lowercase().as_str(),
+            "spells" | "learn" | "level" | "expertise"
+        ) {
+            break;
+        }
+        out.push(Skill::parse(w).ok_or_else(|| format!("{w:?} is not a skill"))?);
+        i += 1;
+    }
+    Ok((out, i))
 }
 
 fn parse_groups(s: &str) -> Result<Vec<MonsterGroup>, String> {

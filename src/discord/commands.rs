@@ -735,7 +735,9 @@ fn choices(
         "character_show",
         "character_export",
         "character_import",
-        "character_hp"
+        "character_hp",
+        "character_prepare",
+        "character_levelup"
     ),
     subcommand_required
 )]
@@ -746,6 +748,7 @@ pub async fn character(_ctx: Context<'_>) -> Result<(), Error> {
 /// Create your character (its sheet is pinned in the channel). Without options, a form
 /// opens.
 #[poise::command(slash_command, rename = "create")]
+#[allow(clippy::too_many_arguments)] // one per slash-command option
 pub async fn character_create(
     ctx: Context<'_>,
     #[description = "Character name"] name: Option<String>,
@@ -761,18 +764,114 @@ pub async fn character_create(
     #[min = 1]
     #[max = 20]
     level: Option<u8>,
+    #[description = "Cantrips and spells, separated by commas (default: a sensible set)"]
+    spells: Option<String>,
+    #[description = "Expertise skills (rogue, bard 3+), separated by commas"] expertise: Option<
+        String,
+    >,
+    #[description = "SRD subrace: hill dwarf, high elf, lightfoot halfling, rock gnome"]
+    subrace: Option<String>,
+    #[description = "Dragonborn ancestry: a dragon colour (red, silver…) or damage type"]
+    ancestry: Option<String>,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
         return character_form(ctx, name, class, race, abilities).await;
     };
+    let extra = spells_and_expertise(spells.as_deref(), expertise.as_deref());
     match character_spec(
         &name,
         &class,
         &race,
         abilities.as_deref(),
         level.unwrap_or(1),
-    ) {
-        Ok(spec) => act(ctx, Action::CreateCharacter { spec }).await,
+    )
+    .and_then(|spec| extra.map(|(spells, expertise)| (spec, spells, expertise)))
+    {
+        Ok((mut spec, spells, expertise)) => {
+            spec.spells = spells;
+            spec.expertise = expertise;
+            spec.subrace = subrace.filter(|s| s.len() <= 64);
+            spec.ancestry = ancestry.filter(|s| s.len() <= 64);
+            act(ctx, Action::CreateCharacter { spec }).await
+        }
+        Err(msg) => ephemeral(ctx, msg).await,
+    }
+}
+
+/// "fire bolt, shield" and "stealth, perception" as the engine's lists (at most 40
+/// names each).
+pub(crate) fn spells_and_expertise(
+    spells: Option<&str>,
+    expertise: Option<&str>,
+) -> Result<(Vec<String>, Vec<dicebard_engine::ability::Skill>), String> {
+    let list = |s: Option<&str>| -> Vec<String> {
+        s.unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .take(40)
+            .map(String::from)
+            .collect()
+    };
+    let skills = list(expertise)
+        .iter()
+        .map(|w| {
+            dicebard_engine::ability::Skill::parse(w)
+                .ok_or_else(|| format!("{} is not a skill.", dicebard_engine::error::echo(w)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((list(spells), skills))
+}
+
+/// Change your prepared spells after a long rest (cleric, druid, paladin, wizard).
+#[poise::command(slash_command, rename = "prepare")]
+pub async fn character_prepare(
+    ctx: Context<'_>,
+    #[description = "Spells to prepare, separated by commas"] spells: String,
+) -> Result<(), Error> {
+    match spells_and_expertise(Some(&spells), None) {
+        Ok((spells, _)) if !spells.is_empty() => act(ctx, Action::PrepareSpells { spells }).await,
+        Ok(_) => ephemeral(ctx, "Name the spells to prepare.").await,
+        Err(msg) => ephemeral(ctx, msg).await,
+    }
+}
+
+/// Level your character up (outside a fight).
+#[poise::command(slash_command, rename = "levelup")]
+pub async fn character_levelup(
+    ctx: Context<'_>,
+    #[description = "Ability score improvement: two abilities, e.g. STR DEX or STR STR"]
+    asi: Option<String>,
+    #[description = "New spells learned (known casters, a wizard's spellbook), separated by commas"]
+    spells: Option<String>,
+    #[description = "New expertise skills (rogue 6, bard 3 and 10), separated by commas"]
+    expertise: Option<String>,
+) -> Result<(), Error> {
+    let asi: Result<Vec<dicebard_engine::ability::Ability>, String> = asi
+        .as_deref()
+        .unwrap_or("")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .map(|w| {
+            dicebard_engine::ability::Ability::parse(w)
+                .ok_or_else(|| format!("{} is not an ability.", dicebard_engine::error::echo(w)))
+        })
+        .collect();
+    match asi.and_then(|asi| {
+        spells_and_expertise(spells.as_deref(), expertise.as_deref()).map(|(s, e)| (asi, s, e))
+    }) {
+        Ok((asi, spells, expertise)) => {
+            act(
+                ctx,
+                Action::LevelUp {
+                    asi,
+                    spells,
+                    expertise,
+                },
+            )
+            .await
+        }
         Err(msg) => ephemeral(ctx, msg).await,
     }
 }

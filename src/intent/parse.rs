@@ -492,7 +492,7 @@ fn is_verb(w: &str) -> bool {
         || SKILL_VERBS.iter().any(|(v, _)| *v == w)
         || matches!(
             w,
-            "dodge" | "end" | "pass" | "rest" | "save" | "hide" | "done"
+            "dodge" | "end" | "pass" | "rest" | "save" | "hide" | "done" | "rage"
         )
 }
 
@@ -528,6 +528,43 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
         )
     {
         return Clause::Do(Action::EndTurn);
+    }
+    // Class features used by name.
+    if has("second") && has("wind") {
+        return Clause::Do(Action::UseFeature {
+            feature: "second wind".into(),
+            target: None,
+            amount: None,
+        });
+    }
+    if has("surge") && (has("action") || verb == "surge") {
+        return Clause::Do(Action::UseFeature {
+            feature: "action surge".into(),
+            target: None,
+            amount: None,
+        });
+    }
+    if matches!(verb, "rage" | "rages")
+        || has("rage") && (has("enter") || has("fly") || has("into"))
+    {
+        return Clause::Do(Action::UseFeature {
+            feature: "rage".into(),
+            target: None,
+            amount: None,
+        });
+    }
+    for (a, b, feature) in [
+        ("wild", "shape", "wild shape"),
+        ("channel", "divinity", "channel divinity"),
+        ("bardic", "inspiration", "bardic inspiration"),
+    ] {
+        if has(a) && has(b) {
+            return Clause::Do(Action::UseFeature {
+                feature: feature.into(),
+                target: None,
+                amount: None,
+            });
+        }
     }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {
         return Clause::Do(Action::Dodge);

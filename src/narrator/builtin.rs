@@ -102,6 +102,27 @@ impl BuiltinNarrator {
                 )
             }
             CharacterRetired { .. } => "A character leaves the story.".into(),
+            FeatureUsed {
+                creature, feature, ..
+            } => format!(
+                "{} calls on {}.",
+                n(*creature),
+                dicebard_engine::data::from_index(feature)
+            ),
+            SpellsPrepared { creature, spells } => {
+                let names: Vec<String> = spells
+                    .iter()
+                    .map(|s| dicebard_engine::data::from_index(s))
+                    .collect();
+                format!(
+                    "{} prepares the day's spells: {}.",
+                    n(*creature),
+                    names.join(", ")
+                )
+            }
+            LeveledUp {
+                creature, level, ..
+            } => format!("{} reaches level {level}!", creature.name),
             MonstersAppeared { creatures } => {
                 let names: Vec<&str> = creatures.iter().map(|c| c.name.as_str()).collect();
                 fill(

@@ -295,6 +295,67 @@ fn phrase_table() {
         ("alice", "done", vec![Action::EndTurn]),
         ("alice", "dodge", vec![Action::Dodge]),
         ("alice", "I take the dodge action", vec![Action::Dodge]),
+        // Class features used by name.
+        (
+            "alice",
+            "I use my second wind",
+            vec![Action::UseFeature {
+                feature: "second wind".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "action surge, then attack the ogre",
+            vec![
+                Action::UseFeature {
+                    feature: "action surge".into(),
+                    target: None,
+                    amount: None,
+                },
+                attack("Ogre", None),
+            ],
+        ),
+        (
+            "bob",
+            "I channel divinity",
+            vec![Action::UseFeature {
+                feature: "channel divinity".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "i use wild shape",
+            vec![Action::UseFeature {
+                feature: "wild shape".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "carol",
+            "I rage",
+            vec![Action::UseFeature {
+                feature: "rage".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "carol",
+            "I fly into a rage and attack the ogre",
+            vec![
+                Action::UseFeature {
+                    feature: "rage".into(),
+                    target: None,
+                    amount: None,
+                },
+                attack("Ogre", None),
+            ],
+        ),
         (
             "alice",
             "short rest",

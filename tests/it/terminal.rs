@@ -243,3 +243,69 @@ fn json_marks_each_command_done_and_says_who_read_free_text() {
     assert_eq!(read[0]["read_by"], "parser");
     assert_eq!(read[0]["line"], 6);
 }
+
+/// Spell choice and levelling up from the terminal: `create … spells …`, `prepare`,
+/// `levelup [ABILITY ABILITY]`, each refused with the rule when illegal.
+#[test]
+fn spells_chosen_prepared_and_a_level_gained_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lines, out) = play(
+        dir.path(),
+        "create Gina wizard human level 5 spells fire bolt, hold person, sleep\n\
+         prepare wish\n\
+         prepare hold person, magic missile, sleep\n\
+         levelup str dex\n\
+         levelup\n\
+         levelup\n\
+         levelup int int\n\
+         create Pip rogue halfling expertise acrobatics deception\n\
+         create Thorin fighter dwarf subrace hill dwarf\n\
+         use second wind\n\
+         quit\n",
+    );
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = lines
+        .iter()
+        .find(|l| l["type"] == "CharacterCreated")
+        .expect("Gina is created");
+    let spells = &created["event"]["creature"]["spellcasting"]["spells"];
+    assert_eq!(
+        spells,
+        &serde_json::json!(["fire-bolt", "hold-person", "sleep"]),
+        "{created}"
+    );
+    let errs = errors(&lines);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("can't cast level 9 spells like Wish")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("Level 6 brings a Wizard no ability score improvement")),
+        "{errs:?}"
+    );
+    let t = types(&lines);
+    assert_eq!(
+        t.iter().filter(|k| **k == "SpellsPrepared").count(),
+        1,
+        "{t:?}"
+    );
+    let ups: Vec<&Value> = lines.iter().filter(|l| l["type"] == "LeveledUp").collect();
+    assert_eq!(ups.len(), 3, "{t:?}");
+    assert_eq!(ups[2]["event"]["level"], 8);
+    assert_eq!(ups[2]["event"]["creature"]["abilities"]["int"], 18);
+    let pip = lines
+        .iter()
+        .filter(|l| l["type"] == "CharacterCreated")
+        .nth(1)
+        .unwrap_or_else(|| panic!("Pip is created: {errs:?}"));
+    assert_eq!(
+        pip["event"]["creature"]["skill_proficiencies"]["acrobatics"], "expertise",
+        "{pip}"
+    );
+}

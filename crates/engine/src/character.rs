@@ -6,7 +6,7 @@ use crate::condition::Condition;
 use crate::creature::{
     Attack, Controller, Creature, DeathSaves, HitDice, Item, PcInfo, Spellcasting,
 };
-use crate::data::{ArmorCategory, Catalog, DamagePart, DamageType, Reach, to_index};
+use crate::data::{ArmorCategory, Catalog, ClassData, DamagePart, DamageType, Reach, WeaponData};
 use crate::dice::Dice;
 use crate::error::RuleError;
 use crate::ids::{CreatureId, PlayerId};
@@ -45,9 +45,22 @@ pub struct CharacterSpec {
     /// Skills to be proficient in (defaults to the first choices the class offers).
     #[serde(default)]
     pub skills: Vec<Skill>,
-    /// Cantrips and spells (defaults to a sensible set for the class).
+    /// Cantrips and spells (defaults to a sensible set for the class), within the
+    /// class's counts (see [`crate::spell_choice`]).
     #[serde(default)]
     pub spells: Vec<String>,
+    /// Skills with expertise (double proficiency): rogues choose two at level 1 (four
+    /// from 6th), bards two at 3rd (four from 10th). Each must be a proficient skill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expertise: Vec<Skill>,
+    /// An SRD subrace ("hill dwarf", "high elf", "lightfoot halfling", "rock gnome"):
+    /// its ability bonus and traits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subrace: Option<String>,
+    /// A dragonborn's draconic ancestry, by colour or damage type ("red", "fire"): its
+    /// damage resistance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ancestry: Option<String>,
 }
 
 fn one() -> u8 {
@@ -65,6 +78,9 @@ impl CharacterSpec {
             level: 1,
             skills: vec![],
             spells: vec![],
+            expertise: vec![],
+            subrace: None,
+            ancestry: None,
         }
     }
 }
@@ -87,24 +103,6 @@ fn priorities(class: &str) -> [Ability; 6] {
         "wizard" => [Int, Con, Dex, Wis, Cha, Str],
         _ => [Str, Dex, Con, Int, Wis, Cha],
     }
-}
-
-/// A sensible default spell list per class and level (SRD indexes).
-fn default_spells(class: &str, level: u8) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = match class {
-        "wizard" | "sorcerer" => vec!["fire-bolt", "magic-missile", "shield", "burning-hands"],
-        "cleric" => vec!["sacred-flame", "cure-wounds", "healing-word", "bless"],
-        "bard" => vec!["vicious-mockery", "healing-word", "cure-wounds"],
-        "druid" => vec!["produce-flame", "cure-wounds", "healing-word"],
-        "warlock" => vec!["eldritch-blast"],
-        "paladin" if level >= 2 => vec!["bless", "cure-wounds"],
-        "ranger" if level >= 2 => vec!["cure-wounds"],
-        _ => vec![],
-    };
-    if level >= 5 && matches!(class, "wizard" | "sorcerer") {
-        v.push("fireball");
-    }
-    v
 }
 
 /// Point-buy cost of one score (8..=15).
@@ -217,12 +215,61 @@ pub fn create_character(
         let s = abilities.score_mut(*a);
         *s = (*s + b).min(20);
     }
+    let subrace = match spec
+        .subrace
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(name) => {
+            let Some(sub) = crate::features::subrace(&race.index, name) else {
+                let options: Vec<&str> = crate::features::SUBRACES
+                    .iter()
+                    .filter(|s| s.race == race.index)
+                    .map(|s| s.name)
+                    .collect();
+                return Err(RuleError::invalid(if options.is_empty() {
+                    format!("The SRD gives {}s no subrace.", race.name)
+                } else {
+                    format!(
+                        "\"{}\" is not a {} subrace (the SRD has {}).",
+                        crate::error::echo(name),
+                        race.name,
+                        options.join(", ")
+                    )
+                }));
+            };
+            let s = abilities.score_mut(sub.bonus.0);
+            *s = (*s + sub.bonus.1).min(20);
+            Some(sub)
+        }
+    };
+    let ancestry = match spec
+        .ancestry
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(_) if race.index != "dragonborn" => {
+            return Err(RuleError::invalid(
+                "Only dragonborn choose a draconic ancestry.",
+            ));
+        }
+        Some(a) => Some(crate::features::ancestry(a).ok_or_else(|| {
+            RuleError::invalid(format!(
+                "\"{}\" is not a draconic ancestry (a dragon colour such as red or \
+                 silver, or its damage type: acid, cold, fire, lightning, poison).",
+                crate::error::echo(a)
+            ))
+        })?),
+    };
     let prof = proficiency_bonus_for_level(level);
     let con = crate::ability::modifier(abilities.con);
-    let dex = crate::ability::modifier(abilities.dex);
-    let str_ = crate::ability::modifier(abilities.str);
     let die = class.hit_die as i32;
-    let max_hp = (die + con + (i32::from(level) - 1) * (die / 2 + 1 + con)).max(1);
+    let max_hp = (die + con + (i32::from(level) - 1) * (die / 2 + 1 + con)).max(1)
+        + subrace.map_or(0, |s| s.hp_per_level) * i32::from(level);
 
     // Skills.
     let (count, options) = &class.skill_choices;
@@ -251,34 +298,24 @@ pub fn create_character(
         }
         spec.skills.clone()
     };
-    let skill_proficiencies: BTreeMap<Skill, Proficiency> = skills
+    let mut skill_proficiencies: BTreeMap<Skill, Proficiency> = skills
         .into_iter()
         .map(|s| (s, Proficiency::Proficient))
         .collect();
+    add_expertise(
+        &mut skill_proficiencies,
+        &class.name,
+        &class.index,
+        level,
+        &spec.expertise,
+    )?;
 
     // Armour class.
     let kit_armor = class
         .starting_armor
         .as_deref()
         .and_then(|a| catalog.armor(a));
-    let mut ac = match kit_armor {
-        Some(a) if a.category != ArmorCategory::Shield => {
-            let d = if a.dex_bonus {
-                a.max_dex_bonus.map_or(dex, |m| dex.min(m))
-            } else {
-                0
-            };
-            a.base_ac + d
-        }
-        _ => match class.index.as_str() {
-            "barbarian" => 10 + dex + con,
-            "monk" => 10 + dex + crate::ability::modifier(abilities.wis),
-            _ => 10 + dex,
-        },
-    };
-    if class.starting_shield {
-        ac += 2;
-    }
+    let ac = kit_armor_class(class, &abilities, catalog);
 
     // Weapons.
     let attacks_per_action = attacks_per_action_for(&class.index, level);
@@ -286,27 +323,10 @@ pub fn create_character(
     let mut inventory = Vec::new();
     for w in &class.starting_weapons {
         let Some(w) = catalog.weapon(w) else { continue };
-        let Some(dmg) = &w.damage else { continue };
-        let m = if w.has_property("finesse") {
-            str_.max(dex)
-        } else if w.reach == Reach::Ranged {
-            dex
-        } else {
-            str_
+        let Some(a) = weapon_attack(w, &abilities, prof) else {
+            continue;
         };
-        attacks.push(Attack {
-            name: w.name.clone(),
-            to_hit: m + prof,
-            reach: w.reach,
-            damage: vec![DamagePart {
-                dice: with_modifier(&dmg.dice, m),
-                damage_type: dmg.damage_type,
-            }],
-            save: None,
-            usage: None,
-            rider: None,
-            area: false,
-        });
+        attacks.push(a);
         inventory.push(Item {
             name: w.name.clone(),
             quantity: 1,
@@ -330,6 +350,7 @@ pub fn create_character(
     });
 
     // Spells.
+    let mut spellbook = Vec::new();
     let spellcasting = match class.spellcasting_ability {
         Some(ability) => {
             let slots = class
@@ -337,41 +358,15 @@ pub fn create_character(
                 .get(usize::from(level) - 1)
                 .copied()
                 .unwrap_or([0; 9]);
-            let max_level = slots
-                .iter()
-                .rposition(|s| *s > 0)
-                .map_or(0, |i| i as u8 + 1);
-            let wanted: Vec<String> = if spec.spells.is_empty() {
-                default_spells(&class.index, level)
-                    .into_iter()
-                    .map(String::from)
-                    .collect()
-            } else {
-                spec.spells.iter().map(|s| to_index(s)).collect()
-            };
-            let mut spells = Vec::new();
-            for s in wanted {
-                let Some(sd) = catalog.spell(&s) else {
-                    return Err(RuleError::invalid(format!(
-                        "There is no spell called \"{s}\"."
-                    )));
-                };
-                if !sd.classes.iter().any(|c| c == &class.index) {
-                    return Err(RuleError::invalid(format!(
-                        "{} is not on the {} spell list.",
-                        sd.name, class.name
-                    )));
-                }
-                if sd.level > max_level {
-                    return Err(RuleError::invalid(format!(
-                        "A level {level} {} can't cast level {} spells like {} yet.",
-                        class.name, sd.level, sd.name
-                    )));
-                }
-                if !spells.contains(&sd.index) {
-                    spells.push(sd.index.clone());
-                }
-            }
+            let chosen = crate::spell_choice::choose_at_creation(
+                class,
+                level,
+                &abilities,
+                catalog,
+                &spec.spells,
+            )?;
+            spellbook = chosen.spellbook;
+            let spells = chosen.spells;
             if slots.iter().all(|s| *s == 0) && spells.is_empty() {
                 None
             } else {
@@ -386,7 +381,7 @@ pub fn create_character(
         None => None,
     };
 
-    Ok(Creature {
+    let mut c = Creature {
         id,
         name: name.to_string(),
         controller: Controller::Player { player: owner },
@@ -395,6 +390,11 @@ pub fn create_character(
             race: race.index.clone(),
             level,
             attacks_per_action,
+            may_prepare: crate::spell_choice::caster_kind(&class.index)
+                .is_some_and(|k| k != crate::spell_choice::CasterKind::Known),
+            spellbook,
+            subrace: subrace.map(|s| s.index.to_string()),
+            uses: BTreeMap::new(),
         }),
         monster: None,
         abilities,
@@ -418,7 +418,7 @@ pub fn create_character(
         // Dwarven Resilience (poison), Hellish Resistance (fire). A dragonborn's
         // resistance depends on an ancestry the spec does not choose yet.
         resistances: if race.index == "dragonborn" {
-            BTreeSet::new()
+            ancestry.into_iter().collect()
         } else {
             racial_resistances(&race.index).iter().copied().collect()
         },
@@ -436,6 +436,120 @@ pub fn create_character(
         spent: Default::default(),
         legendary: Vec::new(),
         legendary_used: 0,
+    };
+    crate::features::apply_level_features(&mut c, race.speed);
+    Ok(c)
+}
+
+/// How many skills a class has expertise in at a level (rogue: 2 at 1st, 4 at 6th;
+/// bard: 2 at 3rd, 4 at 10th).
+pub fn expertise_allowed(class: &str, level: u8) -> usize {
+    match class {
+        "rogue" if level >= 6 => 4,
+        "rogue" => 2,
+        "bard" if level >= 10 => 4,
+        "bard" if level >= 3 => 2,
+        _ => 0,
+    }
+}
+
+/// Grants expertise in `wanted` skills, refusing what the class and level don't allow.
+pub fn add_expertise(
+    skills: &mut BTreeMap<Skill, Proficiency>,
+    class_name: &str,
+    class: &str,
+    level: u8,
+    wanted: &[Skill],
+) -> Result<(), RuleError> {
+    let allowed = expertise_allowed(class, level);
+    if allowed == 0 && !wanted.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "A level {level} {class_name} has no expertise to choose."
+        )));
+    }
+    for s in wanted {
+        match skills.get(s) {
+            None => {
+                return Err(RuleError::invalid(format!(
+                    "Expertise is for a skill you are proficient in, and you aren't in {}.",
+                    s.name()
+                )));
+            }
+            Some(Proficiency::Expertise) => {}
+            Some(Proficiency::Proficient) => {
+                skills.insert(*s, Proficiency::Expertise);
+            }
+        }
+    }
+    let have = skills
+        .values()
+        .filter(|p| **p == Proficiency::Expertise)
+        .count();
+    if have > allowed {
+        return Err(RuleError::invalid(if allowed == 0 {
+            format!("A level {level} {class_name} has no expertise to choose.")
+        } else {
+            format!("A level {level} {class_name} has expertise in {allowed} skills, not {have}.")
+        }));
+    }
+    Ok(())
+}
+
+/// The armour class a class's starting kit gives (armour and Dexterity, or unarmoured
+/// defence; +2 with a shield).
+pub fn kit_armor_class(class: &ClassData, abilities: &Abilities, catalog: &Catalog) -> i32 {
+    let dex = crate::ability::modifier(abilities.dex);
+    let con = crate::ability::modifier(abilities.con);
+    let kit_armor = class
+        .starting_armor
+        .as_deref()
+        .and_then(|a| catalog.armor(a));
+    let mut ac = match kit_armor {
+        Some(a) if a.category != ArmorCategory::Shield => {
+            let d = if a.dex_bonus {
+                a.max_dex_bonus.map_or(dex, |m| dex.min(m))
+            } else {
+                0
+            };
+            a.base_ac + d
+        }
+        _ => match class.index.as_str() {
+            "barbarian" => 10 + dex + con,
+            "monk" => 10 + dex + crate::ability::modifier(abilities.wis),
+            _ => 10 + dex,
+        },
+    };
+    if class.starting_shield {
+        ac += 2;
+    }
+    ac
+}
+
+/// A character's attack with a weapon: finesse takes the better of Strength and
+/// Dexterity, ranged weapons Dexterity, others Strength.
+pub fn weapon_attack(w: &WeaponData, abilities: &Abilities, prof: i32) -> Option<Attack> {
+    let dmg = w.damage.as_ref()?;
+    let str_ = crate::ability::modifier(abilities.str);
+    let dex = crate::ability::modifier(abilities.dex);
+    let m = if w.has_property("finesse") {
+        str_.max(dex)
+    } else if w.reach == Reach::Ranged {
+        dex
+    } else {
+        str_
+    };
+    Some(Attack {
+        name: w.name.clone(),
+        to_hit: m + prof,
+        reach: w.reach,
+        damage: vec![DamagePart {
+            dice: with_modifier(&dmg.dice, m),
+            damage_type: dmg.damage_type,
+        }],
+        save: None,
+        usage: None,
+        rider: None,
+        area: false,
     })
 }
 
@@ -786,6 +900,28 @@ pub fn import_character(
                 ));
             }
         }
+        if pc.spellbook.len() > 100 {
+            return Err(refuse("pc.spellbook", "more than 100"));
+        }
+        for sp in &pc.spellbook {
+            let ok = class.index == "wizard"
+                && sp.len() <= MAX_LABEL_LEN
+                && catalog.spell(sp).is_some_and(|sd| {
+                    sd.classes.iter().any(|k| k == &class.index)
+                        && usize::from(sd.level) <= max_level
+                        && sd.level > 0
+                });
+            if !ok {
+                return Err(refuse(
+                    "pc.spellbook",
+                    format_args!(
+                        "a level {level} {} can't have {} in a spellbook",
+                        class.name,
+                        crate::error::echo(sp)
+                    ),
+                ));
+            }
+        }
         if sc.ability != class.spellcasting_ability.unwrap_or(sc.ability) {
             return Err(refuse(
                 "spellcasting.ability",
@@ -859,6 +995,22 @@ pub fn import_character(
                 format_args!("{} must be between 1 and {MAX_ITEM_QUANTITY}", i.name),
             ));
         }
+    }
+    if let Some(s) = &pc.subrace
+        && crate::features::subrace(&race.index, s).is_none_or(|sub| sub.index != s.as_str())
+    {
+        return Err(refuse(
+            "pc.subrace",
+            format_args!("not an SRD {} subrace", race.name),
+        ));
+    }
+    if pc.uses.len() > 20
+        || pc
+            .uses
+            .iter()
+            .any(|(k, v)| k.len() > MAX_LABEL_LEN || *v > 10_000)
+    {
+        return Err(refuse("pc.uses", "out of range"));
     }
     c.id = id;
     c.controller = Controller::Player { player: owner };

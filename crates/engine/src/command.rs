@@ -88,6 +88,35 @@ pub enum Action {
     ImportCharacter {
         export: Box<crate::character::CharacterExport>,
     },
+    /// Change the sender's prepared spells (cleric, druid, paladin, wizard), after a
+    /// long rest: the levelled spells to prepare (cantrips stay known).
+    PrepareSpells {
+        spells: Vec<String>,
+    },
+    /// Level the sender's character up by one level, outside a fight: `asi` names two
+    /// abilities (the same one twice for +2) at the class's ability score improvement
+    /// levels; `spells` are new spells learned (known casters, a wizard's spellbook, new
+    /// cantrips); `expertise` new expertise skills (rogue 6th, bard 3rd and 10th).
+    LevelUp {
+        #[serde(default)]
+        asi: Vec<Ability>,
+        #[serde(default)]
+        spells: Vec<String>,
+        #[serde(default)]
+        expertise: Vec<Skill>,
+    },
+    /// Use a class feature or racial trait by name ("second wind", "action surge",
+    /// "rage"); the others apply by themselves (see [`crate::features`]).
+    UseFeature {
+        feature: String,
+        /// Whom it is used on (Lay on Hands; default: the user).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// How much of a pool to spend (Lay on Hands: hit points; default: what the
+        /// target is missing, within the pool).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<u32>,
+    },
     /// Roll a free dice expression.
     Roll {
         expr: String,
@@ -190,6 +219,7 @@ impl Action {
             Action::Attack { .. }
                 | Action::Cast { .. }
                 | Action::UseItem { .. }
+                | Action::UseFeature { .. }
                 | Action::Dodge
                 | Action::EndTurn
         )

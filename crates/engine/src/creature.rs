@@ -29,6 +29,21 @@ pub struct PcInfo {
     pub level: u8,
     /// How many attacks one Attack action makes (2 with Extra Attack).
     pub attacks_per_action: u8,
+    /// A wizard's spellbook: the spells it may prepare from (empty for other classes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spellbook: Vec<String>,
+    /// A prepared caster (cleric, druid, paladin, wizard) may change its prepared
+    /// spells: after a long rest, and once when created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_prepare: bool,
+    /// SRD subrace index ("hill-dwarf"), if one was chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subrace: Option<String>,
+    /// Uses spent of limited class features and racial traits since they last came
+    /// back ("second-wind": 1), and the round Sneak Attack was last dealt in
+    /// ("sneak-attack-round"). See [`crate::features`].
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub uses: BTreeMap<String, u32>,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

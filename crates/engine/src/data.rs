@@ -276,6 +276,14 @@ pub struct ClassData {
     pub spell_slots: Vec<[u8; 9]>,
     /// Cantrips known for levels 1..=20 (0 for non-casters).
     pub cantrips_known: Vec<u8>,
+    /// Spells known for levels 1..=20, for the classes that know rather than prepare
+    /// (bard, ranger, sorcerer, warlock); empty for the others.
+    #[serde(default)]
+    pub spells_known: Vec<u8>,
+    /// The levels that grant an ability score improvement (4, 8, 12, 16, 19; fighters
+    /// and rogues have more).
+    #[serde(default)]
+    pub asi_levels: Vec<u8>,
     /// Indexes of weapons a new character of this class carries.
     pub starting_weapons: Vec<String>,
     /// Index of the armour a new character wears, and whether it carries a shield.

@@ -252,6 +252,15 @@ pub enum Step {
         hp: i32,
         then: Vec<Step>,
     },
+    /// Only for targets of these creature types ("humanoid"), or with `except`, for
+    /// every type but these (Hold Person: humanoids; Hold Monster: not undead). A cast
+    /// naming a target of another type is refused with the rule.
+    IfType {
+        types: Vec<String>,
+        #[serde(default)]
+        except: bool,
+        then: Vec<Step>,
+    },
     /// The target dies.
     Kill,
     /// A dying target becomes stable.

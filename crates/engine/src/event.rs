@@ -191,6 +191,39 @@ pub enum EventKind {
     CharacterCreated {
         creature: Box<Creature>,
     },
+    /// A prepared caster changed its prepared spells: `spells` is everything it can
+    /// cast now (cantrips first).
+    SpellsPrepared {
+        creature: CreatureId,
+        spells: Vec<String>,
+    },
+    /// A character gained a level: `creature` is its whole new sheet (hit points,
+    /// abilities, attacks, slots, spells), replacing the old one; `hp_gained` and
+    /// `asi` say what changed.
+    LeveledUp {
+        creature: Box<Creature>,
+        level: u8,
+        #[serde(default)]
+        hp_gained: i32,
+        #[serde(default)]
+        asi: Vec<crate::ability::Ability>,
+        /// Spells learned (known spells, a wizard's book, cantrips).
+        #[serde(default)]
+        learned: Vec<String>,
+    },
+    /// A class feature or racial trait was used (Second Wind, Action Surge, Rage,
+    /// Lucky, Relentless Endurance, Sneak Attack): a limited one spends a use; Action
+    /// Surge gives the turn's action back. What it does besides is in the events that
+    /// follow (healing, marks, damage).
+    FeatureUsed {
+        creature: CreatureId,
+        feature: String,
+        #[serde(default)]
+        note: String,
+        /// Uses spent (hit points from a Lay on Hands pool; 0 reads as 1).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        spent: u32,
+    },
     /// A player's character left the campaign (replaced by a new one).
     CharacterRetired {
         creature: CreatureId,
@@ -449,6 +482,9 @@ impl EventKind {
             PlayerJoined { .. } => "PlayerJoined",
             CharacterCreated { .. } => "CharacterCreated",
             CharacterRetired { .. } => "CharacterRetired",
+            SpellsPrepared { .. } => "SpellsPrepared",
+            FeatureUsed { .. } => "FeatureUsed",
+            LeveledUp { .. } => "LeveledUp",
             MonstersAppeared { .. } => "MonstersAppeared",
             DiceRolled { .. } => "DiceRolled",
             ActionDeclared { .. } => "ActionDeclared",
@@ -493,4 +529,8 @@ impl EventKind {
             NpcIntent { .. } => "NpcIntent",
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -14,9 +14,11 @@ pub mod dice;
 pub mod effect;
 pub mod error;
 pub mod event;
+pub mod features;
 pub mod ids;
 pub mod monster_list;
 pub mod rules;
+pub mod spell_choice;
 pub mod state;
 pub mod view;
 

@@ -318,3 +318,140 @@ fn import_in_combat_is_refused() {
         "You can't make a new character in the middle of a fight."
     );
 }
+
+/// The class feature and racial trait coverage report: every SRD class and race (and
+/// subrace) has its features listed, each automated or narrative with a note saying how
+/// or why, and the counts are printed (CI shows them).
+#[test]
+fn feature_coverage_report() {
+    use dicebard_engine::features::{
+        CLASS_FEATURES, RACIAL_TRAITS, SUBRACES, coverage_lines, coverage_report,
+    };
+    let cat = common::catalog();
+    let report = coverage_report();
+    println!("{report}");
+    for l in coverage_lines() {
+        println!("  {l}");
+    }
+    for class in cat.classes.keys() {
+        let n = CLASS_FEATURES.iter().filter(|f| f.owner == class).count();
+        assert!(n >= 5, "{class} lists only {n} features");
+        assert!(
+            CLASS_FEATURES
+                .iter()
+                .any(|f| f.owner == class && f.level == 1),
+            "{class} has no level 1 feature"
+        );
+    }
+    for race in cat.races.keys() {
+        assert!(
+            RACIAL_TRAITS.iter().any(|f| f.owner == race),
+            "{race} lists no traits"
+        );
+    }
+    for s in SUBRACES {
+        assert!(
+            cat.races.contains_key(s.race),
+            "{} is not an SRD race",
+            s.race
+        );
+        assert!(
+            RACIAL_TRAITS.iter().any(|f| f.owner == s.index),
+            "{} lists no traits",
+            s.index
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in CLASS_FEATURES.iter().chain(RACIAL_TRAITS) {
+        assert!(
+            cat.classes.contains_key(f.owner)
+                || cat.races.contains_key(f.owner)
+                || SUBRACES.iter().any(|s| s.index == f.owner),
+            "{} is neither a class nor a race",
+            f.owner
+        );
+        assert!((1..=20).contains(&f.level), "{} level {}", f.name, f.level);
+        assert!(
+            !f.note.trim().is_empty(),
+            "{} {} has no note",
+            f.owner,
+            f.name
+        );
+        assert!(
+            seen.insert((f.owner, f.level, f.name)),
+            "{} {} is listed twice",
+            f.owner,
+            f.name
+        );
+    }
+    assert!(report.contains("total: "), "{report}");
+}
+
+/// A wizard with a subrace, a spellbook, prepared spells, a level gained and a feature
+/// use survives export and import; an export from before these fields (no spellbook,
+/// subrace, uses or may_prepare in the JSON) still imports.
+#[test]
+fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
+    let mut s = campaign();
+    let mut spec = CharacterSpec::quick("Elara", "wizard", "elf");
+    spec.level = 4;
+    spec.subrace = Some("high elf".into());
+    run(&mut s, "bob", Action::CreateCharacter { spec }, &[]).unwrap();
+    run(
+        &mut s,
+        "bob",
+        Action::LevelUp {
+            asi: vec![],
+            spells: vec!["wish".into()],
+            expertise: vec![],
+        },
+        &[],
+    )
+    .unwrap_err();
+    run(
+        &mut s,
+        "bob",
+        Action::LevelUp {
+            asi: vec![],
+            spells: vec!["fireball".into()],
+            expertise: vec![],
+        },
+        &[],
+    )
+    .unwrap();
+    let elara = s.character_of(&PlayerId::new("bob")).unwrap().clone();
+    let pc = elara.pc.as_ref().unwrap();
+    assert_eq!(pc.level, 5);
+    assert_eq!(pc.subrace.as_deref(), Some("high-elf"));
+    assert!(pc.spellbook.iter().any(|x| x == "fireball"), "{pc:?}");
+    let mut ex = export_character(&elara);
+    ex.character.name = "Elara II".into();
+    let json = serde_json::to_value(&ex).unwrap();
+    let back: CharacterExport = serde_json::from_value(json.clone()).unwrap();
+    let events = import(&mut s, "carol", back).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(creature.pc.as_ref().unwrap().spellbook, pc.spellbook);
+    // The same file as an older dicebard wrote it.
+    let mut old = json;
+    let pcj = old["character"]["pc"].as_object_mut().unwrap();
+    for k in ["spellbook", "subrace", "uses", "may_prepare"] {
+        pcj.remove(k);
+    }
+    old["character"]["name"] = "Elara III".into();
+    let old: CharacterExport = serde_json::from_value(old).unwrap();
+    import(&mut s, "dave", old).unwrap();
+    // A forged spellbook is refused.
+    let mut forged = export_character(&elara);
+    forged.character.name = "Elara IV".into();
+    forged
+        .character
+        .pc
+        .as_mut()
+        .unwrap()
+        .spellbook
+        .push("wish".into());
+    let err = import(&mut s, "erin", forged).unwrap_err();
+    assert!(err.to_string().contains("pc.spellbook"), "{err}");
+}

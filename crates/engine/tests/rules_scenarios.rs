@@ -52,6 +52,9 @@ scenarios!(
     monster_actions,
     frightful_presence,
     save_riders,
+    spell_choice,
+    level_up,
+    class_features,
 );
 
 /// Every scenario file has a test, and every test a file.

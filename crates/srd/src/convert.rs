@@ -624,6 +624,9 @@ fn class(c: &RawClass, levels: &[RawLevel]) -> Result<ClassData, SrdError> {
 
     let mut spell_slots = Vec::with_capacity(20);
     let mut cantrips_known = Vec::with_capacity(20);
+    let mut spells_known = Vec::with_capacity(20);
+    let mut asi_levels = Vec::new();
+    let mut asi_before = 0u8;
     for level in 1..=20u8 {
         let row = levels
             .iter()
@@ -644,6 +647,17 @@ fn class(c: &RawClass, levels: &[RawLevel]) -> Result<ClassData, SrdError> {
         }
         spell_slots.push(slots);
         cantrips_known.push(get("cantrips_known")?);
+        if row.spellcasting.contains_key("spells_known") {
+            spells_known.push(get("spells_known")?);
+        }
+        let asi = row.ability_score_bonuses.unwrap_or(asi_before);
+        if asi > asi_before {
+            asi_levels.push(level);
+        }
+        asi_before = asi;
+    }
+    if spells_known.len() != 20 {
+        spells_known.clear();
     }
 
     let kit = starting_kit(idx).unwrap_or(StartingKit {
@@ -660,6 +674,8 @@ fn class(c: &RawClass, levels: &[RawLevel]) -> Result<ClassData, SrdError> {
         spellcasting_ability,
         spell_slots,
         cantrips_known,
+        spells_known,
+        asi_levels,
         starting_weapons: kit.weapons.iter().map(|w| w.to_string()).collect(),
         starting_armor: kit.armor.map(str::to_string),
         starting_shield: kit.shield,

@@ -760,17 +760,23 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             }],
         ),
         // Conditions.
-        "hold-person" => part(
-            "Humanoids only (not checked).",
+        "hold-person" => auto(
             n(1, 1),
             true,
-            vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+            vec![Step::IfType {
+                types: vec!["humanoid".into()],
+                except: false,
+                then: vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+            }],
         ),
-        "hold-monster" => part(
-            "Undead are immune (not checked).",
+        "hold-monster" => auto(
             n(1, 1),
             true,
-            vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+            vec![Step::IfType {
+                types: vec!["undead".into()],
+                except: true,
+                then: vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
+            }],
         ),
         "sleep" => part(
             "Waking on damage or a shake is narrated (the GM ends it).",

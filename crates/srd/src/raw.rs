@@ -310,6 +310,9 @@ pub(crate) struct RawLevel {
     pub class: Ref,
     /// Present on subclass rows, which the conversion skips.
     pub subclass: Option<Value>,
+    /// Ability score improvements granted up to this level.
+    #[serde(default)]
+    pub ability_score_bonuses: Option<u8>,
     /// `{"cantrips_known": 3, "spell_slots_level_1": 4, ...}`.
     #[serde(default)]
     pub spellcasting: BTreeMap<String, Value>,

@@ -284,6 +284,62 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
             spend(state, *creature, ActionCost::Action);
         }
+        SpellsPrepared { creature, spells } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                if let Some(sc) = c.spellcasting.as_mut() {
+                    sc.spells = spells.clone();
+                }
+                if let Some(pc) = c.pc.as_mut() {
+                    pc.may_prepare = false;
+                }
+            }
+        }
+        FeatureUsed {
+            creature,
+            feature,
+            spent,
+            ..
+        } => {
+            let active = state
+                .combat
+                .as_ref()
+                .and_then(|c| c.active_creature())
+                .is_some_and(|a| a == *creature);
+            let round = state.combat.as_ref().map_or(0, |c| c.round);
+            if let Some(pc) = state
+                .creatures
+                .get_mut(creature)
+                .and_then(|c| c.pc.as_mut())
+            {
+                if crate::features::recharge(&pc.class, pc.level, feature).is_some() {
+                    let n = pc.uses.entry(feature.clone()).or_insert(0);
+                    *n = n.saturating_add((*spent).max(1));
+                }
+                if feature == "sneak-attack" {
+                    pc.uses.insert("sneak-attack-round".into(), round);
+                }
+            }
+            match feature.as_str() {
+                "second-wind" | "rage" | "bardic-inspiration" => {
+                    spend(state, *creature, ActionCost::BonusAction)
+                }
+                "lay-on-hands" | "wild-shape" | "channel-divinity" => {
+                    spend(state, *creature, ActionCost::Action)
+                }
+                "action-surge" if active => {
+                    if let Some(c) = state.combat.as_mut() {
+                        c.budget.action_used = false;
+                        c.budget.attacks_made = 0;
+                    }
+                }
+                _ => {}
+            }
+        }
+        LeveledUp { creature, .. } => {
+            if state.creatures.contains_key(&creature.id) {
+                state.creatures.insert(creature.id, (**creature).clone());
+            }
+        }
         Rested {
             creature,
             kind,
@@ -304,9 +360,26 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     if let Some(sc) = c.spellcasting.as_mut() {
                         sc.used_slots = [0; 9];
                     }
+                    // Prepared casters may change their prepared spells.
+                    if let Some(pc) = c.pc.as_mut() {
+                        let (class, level) = (pc.class.clone(), pc.level);
+                        pc.uses
+                            .retain(|f, _| crate::features::recharge(&class, level, f).is_none());
+                        pc.may_prepare = crate::spell_choice::caster_kind(&pc.class)
+                            .is_some_and(|k| k != crate::spell_choice::CasterKind::Known);
+                    }
                     c.death_saves = DeathSaves::default();
                     c.temp_hp = 0;
-                } else if c.pc.as_ref().is_some_and(|p| p.class == "warlock")
+                } else if let Some(pc) = c.pc.as_mut()
+                    && !pc.uses.is_empty()
+                {
+                    let (class, level) = (pc.class.clone(), pc.level);
+                    pc.uses.retain(|f, _| {
+                        crate::features::recharge(&class, level, f) != Some(RestKind::Short)
+                    });
+                }
+                if *kind == RestKind::Short
+                    && c.pc.as_ref().is_some_and(|p| p.class == "warlock")
                     && let Some(sc) = c.spellcasting.as_mut()
                 {
                     // Pact Magic: a warlock's slots come back on a short rest.

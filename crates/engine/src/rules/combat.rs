@@ -577,6 +577,7 @@ fn hit_with(
     let weapon_type = atk.damage.first().map(|d| d.damage_type);
     let mut parts = atk.damage.clone();
     parts.extend(resolve::riders(em, me, t, weapon_type, true));
+    parts.extend(super::features::on_hit(em, me, atk, outcome));
     resolve::deal_damage(
         em,
         t,
@@ -584,6 +585,7 @@ fn hit_with(
         &parts,
         outcome == crate::event::AttackOutcome::CriticalHit,
     )?;
+    super::features::savage_attacks(em, me, t, atk, outcome)?;
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! caller's state is never touched: a refused command leaves no trace.
 
 pub mod apply;
+pub mod character;
 pub mod combat;
+pub mod features;
 pub mod resolve;
 pub mod spells;
 
@@ -229,6 +231,26 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let id = CreatureId(em.state.next_creature);
             let c = import_character(&export, &em.state.catalog.clone(), id, player.clone())?;
             add_character(em, player, c)?;
+        }
+        Action::PrepareSpells { spells } => {
+            let me = own_character(&em.state, &player)?;
+            character::prepare(em, me, &spells)?;
+        }
+        Action::LevelUp {
+            asi,
+            spells,
+            expertise,
+        } => {
+            let me = own_character(&em.state, &player)?;
+            character::level_up(em, me, &asi, &spells, &expertise)?;
+        }
+        Action::UseFeature {
+            feature,
+            target,
+            amount,
+        } => {
+            let me = own_character(&em.state, &player)?;
+            features::use_feature(em, me, &feature, target.as_deref(), amount)?;
         }
         Action::Roll { expr, secret } => {
             if expr.len() > 500 {

@@ -12,6 +12,19 @@ use crate::event::{AttackOutcome, CheckKind, DamageModifier, EventKind, RestKind
 use crate::ids::CreatureId;
 
 /// Rolls a d20 with advantage/disadvantage: (all dice, kept die).
+/// A d20 rolled by a creature: as [`d20`], with a halfling's Lucky reroll of a 1.
+pub(crate) fn d20_by(em: &mut Emitter, who: CreatureId, adv: Advantage) -> (Vec<u32>, u32) {
+    let (mut d20s, _) = d20(em, adv);
+    super::features::lucky_reroll(em, Some(who), &mut d20s);
+    let kept = match adv {
+        Advantage::Advantage => d20s.iter().copied().max(),
+        Advantage::Disadvantage => d20s.iter().copied().min(),
+        Advantage::Normal => d20s.first().copied(),
+    }
+    .unwrap_or(1);
+    (d20s, kept)
+}
+
 pub(crate) fn d20(em: &mut Emitter, adv: Advantage) -> (Vec<u32>, u32) {
     let a = em.dice.roll(20);
     match adv {
@@ -68,16 +81,26 @@ pub(crate) fn check(
     dc: Option<i32>,
 ) -> bool {
     let c = em.creature(who);
+    let (proficient, ability) = match kind {
+        CheckKind::Skill(s) => (c.skill_proficiencies.contains_key(&s), s.ability()),
+        CheckKind::Ability(a) => (false, a),
+    };
+    // Jack of All Trades, Remarkable Athlete.
+    let feature_bonus = crate::features::check_bonus(c, ability, proficient);
     let modifier = match kind {
         CheckKind::Skill(s) => c.skill_modifier(s),
         CheckKind::Ability(a) => c.modifier(a),
-    };
+    } + feature_bonus;
     let mut sources = vec![asked];
     if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
         sources.push(Advantage::Disadvantage);
     }
     let advantage = Advantage::combine(sources);
-    let (d20s, kept) = d20(em, advantage);
+    let (d20s, mut kept) = d20_by(em, who, advantage);
+    // Reliable Talent: a proficient skill check's d20 counts as at least 10.
+    if proficient && kept < 10 && crate::features::reliable_talent(em.creature(who)) {
+        kept = 10;
+    }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
     em.public(EventKind::CheckRolled {
@@ -116,6 +139,9 @@ pub(crate) fn saving_throw(
     if ability == Ability::Dex && c.dodging() {
         sources.push(Advantage::Advantage);
     }
+    if crate::features::danger_sense(c, ability) {
+        sources.push(Advantage::Advantage);
+    }
     if ability == Ability::Dex && c.has(Condition::Restrained) {
         sources.push(Advantage::Disadvantage);
     }
@@ -126,7 +152,7 @@ pub(crate) fn saving_throw(
     let (d20s, kept) = if auto_fail {
         (vec![], 0)
     } else {
-        d20(em, advantage)
+        d20_by(em, who, advantage)
     };
     let bonus_dice = if auto_fail {
         0
@@ -233,7 +259,7 @@ pub(crate) fn attack_roll(
     reach: Reach,
 ) -> AttackOutcome {
     let advantage = attack_advantage(em, attacker, target, reach);
-    let (d20s, kept) = d20(em, advantage);
+    let (d20s, kept) = d20_by(em, attacker, advantage);
     let bonus_dice = bless_die(em, attacker, true);
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
@@ -241,7 +267,7 @@ pub(crate) fn attack_roll(
     let auto_crit = reach == Reach::Melee && t.conditions.keys().any(|c| c.melee_hits_are_crits());
     let outcome = if kept == 1 {
         AttackOutcome::CriticalMiss
-    } else if kept == 20 {
+    } else if kept >= crate::features::crit_min(em.creature(attacker)) {
         AttackOutcome::CriticalHit
     } else if total >= target_ac {
         if auto_crit {
@@ -607,7 +633,7 @@ fn after_damage(
             // Massive damage: instant death.
             end_concentration(em, target);
             em.public(EventKind::Died { creature: target });
-        } else {
+        } else if !super::features::relentless_endurance(em, target) {
             drop_to_zero(em, target, source);
         }
         return;

@@ -52,10 +52,7 @@ pub(crate) fn cast(
         });
     };
     if !sc.knows(&spell.index) {
-        return Err(RuleError::SpellNotKnown {
-            who: caster.name.clone(),
-            spell: spell.name.clone(),
-        });
+        return Err(super::character::why_not_ready(&caster, &spell));
     }
     if targets.len() > MAX_TARGETS {
         return Err(RuleError::invalid(format!(
@@ -122,6 +119,28 @@ pub(crate) fn cast(
 
     // Resolve targets before anything is emitted.
     let target_ids = resolve_targets(em, me, &spell, &effect, targets, slot_level, strikes)?;
+    // Spells for some creature types only (Hold Person: humanoids) refuse the others.
+    for step in &effect.steps {
+        if let Step::IfType { types, except, .. } = step
+            && let Some(t) = target_ids
+                .iter()
+                .find(|t| !type_ok(em, **t, types, *except))
+        {
+            let who = em.creature(*t);
+            return Err(RuleError::invalid(format!(
+                "{} {} {}; {} is {}.",
+                spell.name,
+                if *except {
+                    "has no effect on"
+                } else {
+                    "affects only"
+                },
+                types.join(" or "),
+                who.name,
+                creature_type(em, *t)
+            )));
+        }
+    }
 
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
@@ -361,13 +380,20 @@ fn run(
                 half,
                 on_fail,
             } => {
-                let ok = resolve::saving_throw(em, t, *ability, Default::default(), Some(cx.dc));
+                // Racial advantage against what failing does (Brave, Fey Ancestry,
+                // Dwarven Resilience).
+                let adv = save_advantage(em.creature(t), on_fail);
+                let ok = resolve::saving_throw(em, t, *ability, adv, Some(cx.dc));
+                // Evasion: no damage on a success, half on a failure.
+                let evade = *ability == crate::ability::Ability::Dex
+                    && *half
+                    && crate::features::evasion(em.creature(t));
                 let h = Hit {
                     shared: true,
-                    half: ok,
+                    half: ok || evade,
                     ..Hit::default()
                 };
-                if !ok || *half {
+                if !ok || *half && !evade {
                     run(em, cx, t, on_fail, h)?;
                 }
             }
@@ -426,6 +452,15 @@ fn run(
             Step::IfHpAtMost { hp, then } => {
                 if em.creature(t).hp <= *hp {
                     run(em, cx, t, then, Hit::default())?;
+                }
+            }
+            Step::IfType {
+                types,
+                except,
+                then,
+            } => {
+                if type_ok(em, t, types, *except) {
+                    run(em, cx, t, then, hit)?;
                 }
             }
             Step::Kill => {
@@ -678,4 +713,48 @@ fn resolve_targets(
         )));
     }
     Ok(ids)
+}
+
+/// Advantage from racial traits on a save whose failure does `on_fail`.
+fn save_advantage(c: &crate::creature::Creature, on_fail: &[Step]) -> crate::ability::Advantage {
+    let mut conditions = Vec::new();
+    let mut poison = false;
+    fn walk(steps: &[Step], conditions: &mut Vec<crate::condition::Condition>, poison: &mut bool) {
+        for s in steps {
+            match s {
+                Step::Condition { condition } => conditions.push(*condition),
+                Step::Apply {
+                    mark: Mark::Condition { condition },
+                    ..
+                } => conditions.push(*condition),
+                Step::Damage { damage_type, .. } | Step::Ongoing { damage_type, .. } => {
+                    *poison |= *damage_type == crate::data::DamageType::Poison;
+                }
+                Step::Save { on_fail, .. } => walk(on_fail, conditions, poison),
+                _ => {}
+            }
+        }
+    }
+    walk(on_fail, &mut conditions, &mut poison);
+    if crate::features::save_advantage_against(c, &conditions, poison) {
+        crate::ability::Advantage::Advantage
+    } else {
+        crate::ability::Advantage::Normal
+    }
+}
+
+/// A creature's type: a monster's from its stat block, "humanoid" for characters (every
+/// SRD race is).
+fn creature_type(em: &Emitter, t: CreatureId) -> String {
+    em.creature(t)
+        .monster
+        .as_ref()
+        .and_then(|m| em.state.catalog.monsters.get(m))
+        .map_or_else(|| "humanoid".to_string(), |d| d.kind.to_ascii_lowercase())
+}
+
+/// Whether a target's type passes an [`Step::IfType`] filter.
+fn type_ok(em: &Emitter, t: CreatureId, types: &[String], except: bool) -> bool {
+    let kind = creature_type(em, t);
+    types.iter().any(|x| kind.starts_with(x.as_str())) != except
 }

@@ -207,7 +207,8 @@ pub fn sheet(c: &Creature) -> String {
     let mut s = String::new();
     let a = &c.abilities;
     if let Some(pc) = &c.pc {
-        write!(s, "{} {} L{} ", pc.race, pc.class, pc.level).unwrap();
+        let race = pc.subrace.as_deref().unwrap_or(&pc.race);
+        write!(s, "{} {} L{} ", race, pc.class, pc.level).unwrap();
     }
     write!(
         s,
@@ -288,6 +289,9 @@ pub fn sheet(c: &Creature) -> String {
         )
         .unwrap();
     }
+    if let Some(pc) = c.pc.as_ref().filter(|p| !p.spellbook.is_empty()) {
+        write!(s, " | book {}", pc.spellbook.join(",")).unwrap();
+    }
     if !c.resistances.is_empty() {
         write!(s, " | resist {}", join(&c.resistances)).unwrap();
     }
@@ -335,6 +339,36 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             sheet(creature)
         ),
         CharacterRetired { creature } => format!("CharacterRetired {}", n(*creature)),
+        FeatureUsed {
+            creature,
+            feature,
+            note,
+            ..
+        } => format!("FeatureUsed {} {feature} {note}", n(*creature)),
+        SpellsPrepared { creature, spells } => {
+            format!("SpellsPrepared {} [{}]", n(*creature), spells.join(","))
+        }
+        LeveledUp {
+            creature,
+            level,
+            hp_gained,
+            asi,
+            learned,
+        } => format!(
+            "LeveledUp {} to L{level} hp+{hp_gained}{}{} | {}",
+            creature.name,
+            if asi.is_empty() {
+                String::new()
+            } else {
+                format!(" asi {}", join(asi.iter().map(|a| a.code())))
+            },
+            if learned.is_empty() {
+                String::new()
+            } else {
+                format!(" learned {}", learned.join(","))
+            },
+            sheet(creature)
+        ),
         MonstersAppeared { creatures } => {
             let parts: Vec<String> = creatures
                 .iter()

@@ -1,0 +1,1037 @@
+//! Class features (levels 1–20 of each SRD class and its SRD subclass) and racial
+//! traits (SRD races and subraces): what each is, and whether the engine automates it
+//! or leaves it to the narrator and the GM. [`coverage_report`] lists them; the
+//! features' rules are in [`crate::rules::features`].
+//!
+//! Ability score improvements are not listed (level up asks for them at the class's
+//! levels, see [`crate::rules::character`]).
+
+use crate::condition::Condition;
+use crate::creature::Creature;
+use crate::data::DamageType;
+use crate::event::RestKind;
+
+/// Whether the engine applies a feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Automation {
+    /// The engine applies it (numbers, uses, advantage).
+    Automated,
+    /// Told by the narrator / ruled by the GM; the engine changes nothing.
+    Narrative,
+}
+
+use Automation::{Automated as A, Narrative as N};
+
+/// A class feature or racial trait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feature {
+    /// Class or race index ("fighter", "hill-dwarf").
+    pub owner: &'static str,
+    /// The level it is gained at (1 for racial traits).
+    pub level: u8,
+    pub name: &'static str,
+    pub automation: Automation,
+    /// How it is automated, or why it is narrative.
+    pub note: &'static str,
+}
+
+const fn f(
+    owner: &'static str,
+    level: u8,
+    name: &'static str,
+    automation: Automation,
+    note: &'static str,
+) -> Feature {
+    Feature {
+        owner,
+        level,
+        name,
+        automation,
+        note,
+    }
+}
+
+/// Every SRD class feature, levels 1–20, with the SRD subclass of each class.
+pub const CLASS_FEATURES: &[Feature] = &[
+    // Barbarian (Path of the Berserker)
+    f(
+        "barbarian",
+        1,
+        "Rage",
+        A,
+        "`use rage` (bonus action): resistance to bludgeoning, piercing and slashing and +2/+3/+4 melee damage for 10 rounds; 2–6 uses a long rest",
+    ),
+    f(
+        "barbarian",
+        1,
+        "Unarmored Defense",
+        A,
+        "AC 10 + Dex + Con without armour",
+    ),
+    f(
+        "barbarian",
+        2,
+        "Reckless Attack",
+        N,
+        "the GM grants advantage (no positions to track who may attack back)",
+    ),
+    f(
+        "barbarian",
+        2,
+        "Danger Sense",
+        A,
+        "advantage on Dexterity saves unless blinded, deafened or incapacitated",
+    ),
+    f(
+        "barbarian",
+        3,
+        "Frenzy",
+        N,
+        "bonus-action attack while raging: narrated",
+    ),
+    f(
+        "barbarian",
+        5,
+        "Extra Attack",
+        A,
+        "two attacks per Attack action",
+    ),
+    f(
+        "barbarian",
+        5,
+        "Fast Movement",
+        A,
+        "+10 ft speed on the sheet",
+    ),
+    f(
+        "barbarian",
+        6,
+        "Mindless Rage",
+        N,
+        "charm/fear immunity while raging: narrated",
+    ),
+    f(
+        "barbarian",
+        7,
+        "Feral Instinct",
+        N,
+        "advantage on initiative: narrated",
+    ),
+    f(
+        "barbarian",
+        9,
+        "Brutal Critical",
+        N,
+        "extra crit die: narrated",
+    ),
+    f("barbarian", 10, "Intimidating Presence", N, "narrated"),
+    f("barbarian", 11, "Relentless Rage", N, "narrated"),
+    f(
+        "barbarian",
+        14,
+        "Retaliation",
+        N,
+        "reaction attack: narrated",
+    ),
+    f("barbarian", 15, "Persistent Rage", N, "narrated"),
+    f("barbarian", 18, "Indomitable Might", N, "narrated"),
+    f("barbarian", 20, "Primal Champion", N, "narrated"),
+    // Bard (College of Lore)
+    f(
+        "bard",
+        1,
+        "Spellcasting",
+        A,
+        "known spells, cantrips, slots",
+    ),
+    f(
+        "bard",
+        1,
+        "Bardic Inspiration",
+        N,
+        "uses tracked (`use bardic inspiration [on NAME]`, bonus action, Cha modifier a long rest, a short rest from 5th); the inspired player adds the die when the GM allows",
+    ),
+    f(
+        "bard",
+        2,
+        "Jack of All Trades",
+        A,
+        "half proficiency on checks without proficiency",
+    ),
+    f("bard", 2, "Song of Rest", N, "narrated"),
+    f(
+        "bard",
+        3,
+        "Expertise",
+        A,
+        "two skills at 3rd, two more at 10th (creation and level up)",
+    ),
+    f("bard", 3, "Bonus Proficiencies", N, "narrated"),
+    f("bard", 3, "Cutting Words", N, "reaction: narrated"),
+    f("bard", 5, "Font of Inspiration", N, "narrated"),
+    f("bard", 6, "Countercharm", N, "narrated"),
+    f(
+        "bard",
+        6,
+        "Additional Magical Secrets",
+        N,
+        "spells from other lists are not offered yet",
+    ),
+    f(
+        "bard",
+        10,
+        "Magical Secrets",
+        N,
+        "spells from other lists are not offered yet",
+    ),
+    f("bard", 14, "Peerless Skill", N, "narrated"),
+    f("bard", 20, "Superior Inspiration", N, "narrated"),
+    // Cleric (Life Domain)
+    f(
+        "cleric",
+        1,
+        "Spellcasting",
+        A,
+        "prepared spells (Wis + level), cantrips, slots",
+    ),
+    f(
+        "cleric",
+        1,
+        "Bonus Proficiency",
+        N,
+        "heavy armour: the starting kit",
+    ),
+    f(
+        "cleric",
+        1,
+        "Disciple of Life",
+        N,
+        "extra healing: narrated",
+    ),
+    f(
+        "cleric",
+        2,
+        "Channel Divinity",
+        N,
+        "uses tracked (`use channel divinity`, action, 1/2/3 a short rest); Turn Undead / Preserve Life narrated",
+    ),
+    f("cleric", 5, "Destroy Undead", N, "narrated"),
+    f("cleric", 6, "Blessed Healer", N, "narrated"),
+    f("cleric", 8, "Divine Strike", N, "narrated"),
+    f("cleric", 10, "Divine Intervention", N, "narrated"),
+    f("cleric", 17, "Supreme Healing", N, "narrated"),
+    // Druid (Circle of the Land)
+    f("druid", 1, "Druidic", N, "a language"),
+    f(
+        "druid",
+        1,
+        "Spellcasting",
+        A,
+        "prepared spells (Wis + level), cantrips, slots",
+    ),
+    f(
+        "druid",
+        2,
+        "Wild Shape",
+        N,
+        "uses tracked (`use wild shape`, two a short rest); the beast form is told by the narrator",
+    ),
+    f(
+        "druid",
+        2,
+        "Bonus Cantrip",
+        N,
+        "choose it among the cantrips at creation",
+    ),
+    f("druid", 2, "Natural Recovery", N, "narrated"),
+    f("druid", 3, "Circle Spells", N, "not added automatically"),
+    f("druid", 6, "Land's Stride", N, "no terrain"),
+    f(
+        "druid",
+        10,
+        "Nature's Ward",
+        A,
+        "immune to poison damage and the poisoned condition; the fey and elemental part is narrated",
+    ),
+    f("druid", 14, "Nature's Sanctuary", N, "narrated"),
+    f("druid", 18, "Timeless Body", N, "narrated"),
+    f("druid", 18, "Beast Spells", N, "narrated"),
+    f("druid", 20, "Archdruid", N, "narrated"),
+    // Fighter (Champion)
+    f("fighter", 1, "Fighting Style", N, "not chosen yet"),
+    f(
+        "fighter",
+        1,
+        "Second Wind",
+        A,
+        "`use second wind` (bonus action): 1d10 + level hit points, once a short rest",
+    ),
+    f(
+        "fighter",
+        2,
+        "Action Surge",
+        A,
+        "`use action surge`: one more action this turn, once a short rest (twice from 17th)",
+    ),
+    f(
+        "fighter",
+        3,
+        "Improved Critical",
+        A,
+        "critical hits on 19–20",
+    ),
+    f(
+        "fighter",
+        5,
+        "Extra Attack",
+        A,
+        "two attacks per Attack action",
+    ),
+    f(
+        "fighter",
+        7,
+        "Remarkable Athlete",
+        A,
+        "half proficiency (rounded up) on Str, Dex and Con checks without proficiency",
+    ),
+    f("fighter", 9, "Indomitable", N, "reroll a save: narrated"),
+    f(
+        "fighter",
+        10,
+        "Additional Fighting Style",
+        N,
+        "not chosen yet",
+    ),
+    f(
+        "fighter",
+        11,
+        "Extra Attack (2)",
+        A,
+        "three attacks per Attack action",
+    ),
+    f(
+        "fighter",
+        15,
+        "Superior Critical",
+        A,
+        "critical hits on 18–20",
+    ),
+    f("fighter", 18, "Survivor", N, "narrated"),
+    f(
+        "fighter",
+        20,
+        "Extra Attack (3)",
+        A,
+        "four attacks per Attack action",
+    ),
+    // Monk (Way of the Open Hand)
+    f(
+        "monk",
+        1,
+        "Unarmored Defense",
+        A,
+        "AC 10 + Dex + Wis without armour",
+    ),
+    f(
+        "monk",
+        1,
+        "Martial Arts",
+        N,
+        "unarmed die and bonus-action strike: narrated",
+    ),
+    f("monk", 2, "Ki", N, "ki points are not tracked yet"),
+    f("monk", 2, "Flurry of Blows", N, "ki: narrated"),
+    f(
+        "monk",
+        2,
+        "Patient Defense",
+        N,
+        "ki: narrated (the Dodge action is there)",
+    ),
+    f("monk", 2, "Step of the Wind", N, "no distances"),
+    f(
+        "monk",
+        2,
+        "Unarmored Movement",
+        A,
+        "+10 to +30 ft speed on the sheet",
+    ),
+    f("monk", 3, "Open Hand Technique", N, "narrated"),
+    f("monk", 3, "Deflect Missiles", N, "reaction: narrated"),
+    f("monk", 4, "Slow Fall", N, "narrated"),
+    f(
+        "monk",
+        5,
+        "Extra Attack",
+        A,
+        "two attacks per Attack action",
+    ),
+    f("monk", 5, "Stunning Strike", N, "ki: narrated"),
+    f("monk", 6, "Ki-Empowered Strikes", N, "narrated"),
+    f("monk", 6, "Wholeness of Body", N, "narrated"),
+    f(
+        "monk",
+        7,
+        "Evasion",
+        A,
+        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+    ),
+    f("monk", 7, "Stillness of Mind", N, "narrated"),
+    f(
+        "monk",
+        10,
+        "Purity of Body",
+        A,
+        "immune to poison damage and the poisoned condition",
+    ),
+    f("monk", 11, "Tranquility", N, "narrated"),
+    f("monk", 13, "Tongue of the Sun and Moon", N, "narrated"),
+    f(
+        "monk",
+        14,
+        "Diamond Soul",
+        A,
+        "proficiency in every save (the ki reroll is narrated)",
+    ),
+    f("monk", 15, "Timeless Body", N, "narrated"),
+    f("monk", 17, "Quivering Palm", N, "narrated"),
+    f("monk", 18, "Empty Body", N, "narrated"),
+    f("monk", 20, "Perfect Self", N, "narrated"),
+    // Paladin (Oath of Devotion)
+    f("paladin", 1, "Divine Sense", N, "narrated"),
+    f(
+        "paladin",
+        1,
+        "Lay on Hands",
+        A,
+        "`use lay on hands [N] [on TARGET]` (action): heals from a pool of 5 × level hit points a long rest; curing disease and poison is narrated",
+    ),
+    f("paladin", 2, "Fighting Style", N, "not chosen yet"),
+    f(
+        "paladin",
+        2,
+        "Spellcasting",
+        A,
+        "prepared spells (Cha + half the level), slots",
+    ),
+    f(
+        "paladin",
+        2,
+        "Divine Smite",
+        N,
+        "smite spells (Branding Smite …) are automated; the slot-burning smite is not yet",
+    ),
+    f("paladin", 3, "Divine Health", N, "narrated"),
+    f(
+        "paladin",
+        3,
+        "Sacred Weapon",
+        N,
+        "Channel Divinity: narrated",
+    ),
+    f(
+        "paladin",
+        3,
+        "Turn the Unholy",
+        N,
+        "Channel Divinity: narrated",
+    ),
+    f(
+        "paladin",
+        5,
+        "Extra Attack",
+        A,
+        "two attacks per Attack action",
+    ),
+    f("paladin", 6, "Aura of Protection", N, "no distances"),
+    f("paladin", 7, "Aura of Devotion", N, "no distances"),
+    f(
+        "paladin",
+        10,
+        "Aura of Courage",
+        A,
+        "the paladin cannot be frightened; allies nearby: no distances",
+    ),
+    f("paladin", 11, "Improved Divine Smite", N, "narrated"),
+    f("paladin", 14, "Cleansing Touch", N, "narrated"),
+    f("paladin", 15, "Purity of Spirit", N, "narrated"),
+    f("paladin", 20, "Holy Nimbus", N, "narrated"),
+    // Ranger (Hunter)
+    f("ranger", 1, "Favored Enemy", N, "narrated"),
+    f("ranger", 1, "Natural Explorer", N, "narrated"),
+    f("ranger", 2, "Fighting Style", N, "not chosen yet"),
+    f("ranger", 2, "Spellcasting", A, "known spells, slots"),
+    f("ranger", 3, "Hunter's Prey", N, "narrated"),
+    f("ranger", 3, "Primeval Awareness", N, "narrated"),
+    f(
+        "ranger",
+        5,
+        "Extra Attack",
+        A,
+        "two attacks per Attack action",
+    ),
+    f("ranger", 7, "Defensive Tactics", N, "narrated"),
+    f("ranger", 8, "Land's Stride", N, "no terrain"),
+    f("ranger", 10, "Hide in Plain Sight", N, "narrated"),
+    f("ranger", 11, "Multiattack", N, "narrated"),
+    f("ranger", 14, "Vanish", N, "narrated"),
+    f("ranger", 15, "Superior Hunter's Defense", N, "narrated"),
+    f("ranger", 18, "Feral Senses", N, "narrated"),
+    f("ranger", 20, "Foe Slayer", N, "narrated"),
+    // Rogue (Thief)
+    f(
+        "rogue",
+        1,
+        "Expertise",
+        A,
+        "two skills at 1st, two more at 6th (creation and level up)",
+    ),
+    f(
+        "rogue",
+        1,
+        "Sneak Attack",
+        A,
+        "once per turn, a finesse or ranged weapon hit with advantage, or while another party member is standing in the fight: +1d6 per two levels",
+    ),
+    f("rogue", 1, "Thieves' Cant", N, "a language"),
+    f(
+        "rogue",
+        2,
+        "Cunning Action",
+        N,
+        "Dash/Disengage/Hide as a bonus action: narrated",
+    ),
+    f("rogue", 3, "Fast Hands", N, "narrated"),
+    f("rogue", 3, "Second-Story Work", N, "narrated"),
+    f("rogue", 5, "Uncanny Dodge", N, "reaction: narrated"),
+    f(
+        "rogue",
+        7,
+        "Evasion",
+        A,
+        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+    ),
+    f("rogue", 9, "Supreme Sneak", N, "narrated"),
+    f(
+        "rogue",
+        11,
+        "Reliable Talent",
+        A,
+        "a d20 under 10 on a proficient skill check counts as 10",
+    ),
+    f("rogue", 13, "Use Magic Device", N, "narrated"),
+    f("rogue", 14, "Blindsense", N, "narrated"),
+    f(
+        "rogue",
+        15,
+        "Slippery Mind",
+        A,
+        "proficiency in Wisdom saves",
+    ),
+    f("rogue", 17, "Thief's Reflexes", N, "narrated"),
+    f("rogue", 18, "Elusive", N, "narrated"),
+    f("rogue", 20, "Stroke of Luck", N, "narrated"),
+    // Sorcerer (Draconic Bloodline)
+    f(
+        "sorcerer",
+        1,
+        "Spellcasting",
+        A,
+        "known spells, cantrips, slots",
+    ),
+    f("sorcerer", 1, "Dragon Ancestor", N, "narrated"),
+    f(
+        "sorcerer",
+        1,
+        "Draconic Resilience",
+        N,
+        "extra hit points and AC are accepted on import",
+    ),
+    f(
+        "sorcerer",
+        2,
+        "Font of Magic",
+        N,
+        "sorcery points are not tracked yet",
+    ),
+    f("sorcerer", 3, "Metamagic", N, "narrated"),
+    f("sorcerer", 6, "Elemental Affinity", N, "narrated"),
+    f("sorcerer", 14, "Dragon Wings", N, "narrated"),
+    f("sorcerer", 18, "Draconic Presence", N, "narrated"),
+    f("sorcerer", 20, "Sorcerous Restoration", N, "narrated"),
+    // Warlock (The Fiend)
+    f(
+        "warlock",
+        1,
+        "Pact Magic",
+        A,
+        "known spells, pact slots back on a short rest",
+    ),
+    f("warlock", 1, "Dark One's Blessing", N, "narrated"),
+    f("warlock", 2, "Eldritch Invocations", N, "narrated"),
+    f("warlock", 3, "Pact Boon", N, "narrated"),
+    f("warlock", 6, "Dark One's Own Luck", N, "narrated"),
+    f("warlock", 10, "Fiendish Resilience", N, "narrated"),
+    f(
+        "warlock",
+        11,
+        "Mystic Arcanum",
+        N,
+        "6th+ level spells are not offered yet",
+    ),
+    f("warlock", 14, "Hurl Through Hell", N, "narrated"),
+    f("warlock", 20, "Eldritch Master", N, "narrated"),
+    // Wizard (School of Evocation)
+    f(
+        "wizard",
+        1,
+        "Spellcasting",
+        A,
+        "spellbook, prepared spells (Int + level), cantrips, slots",
+    ),
+    f("wizard", 1, "Arcane Recovery", N, "narrated"),
+    f("wizard", 2, "Evocation Savant", N, "narrated"),
+    f(
+        "wizard",
+        2,
+        "Sculpt Spells",
+        N,
+        "area spells catch every foe and no ally yet",
+    ),
+    f("wizard", 6, "Potent Cantrip", N, "narrated"),
+    f("wizard", 10, "Empowered Evocation", N, "narrated"),
+    f("wizard", 14, "Overchannel", N, "narrated"),
+    f("wizard", 18, "Spell Mastery", N, "narrated"),
+    f("wizard", 20, "Signature Spells", N, "narrated"),
+];
+
+/// Every SRD racial trait (the SRD subrace of each race listed under its own index).
+pub const RACIAL_TRAITS: &[Feature] = &[
+    f("dwarf", 1, "Darkvision", N, "narrated"),
+    f(
+        "dwarf",
+        1,
+        "Dwarven Resilience",
+        A,
+        "poison resistance; advantage on saves against being poisoned or poison damage from spells and riders",
+    ),
+    f("dwarf", 1, "Dwarven Combat Training", N, "narrated"),
+    f("dwarf", 1, "Stonecunning", N, "narrated"),
+    f("hill-dwarf", 1, "Ability Score Increase", A, "Wisdom +1"),
+    f(
+        "hill-dwarf",
+        1,
+        "Dwarven Toughness",
+        A,
+        "+1 hit point per level",
+    ),
+    f("elf", 1, "Darkvision", N, "narrated"),
+    f("elf", 1, "Keen Senses", N, "narrated"),
+    f(
+        "elf",
+        1,
+        "Fey Ancestry",
+        A,
+        "advantage on saves against being charmed",
+    ),
+    f("elf", 1, "Trance", N, "narrated"),
+    f(
+        "high-elf",
+        1,
+        "Ability Score Increase",
+        A,
+        "Intelligence +1",
+    ),
+    f(
+        "high-elf",
+        1,
+        "Cantrip",
+        N,
+        "the extra wizard cantrip is narrated",
+    ),
+    f("high-elf", 1, "Extra Language", N, "narrated"),
+    f(
+        "halfling",
+        1,
+        "Lucky",
+        A,
+        "a 1 on an attack roll, check or save is rerolled",
+    ),
+    f(
+        "halfling",
+        1,
+        "Brave",
+        A,
+        "advantage on saves against being frightened",
+    ),
+    f("halfling", 1, "Halfling Nimbleness", N, "no positions"),
+    f(
+        "lightfoot-halfling",
+        1,
+        "Ability Score Increase",
+        A,
+        "Charisma +1",
+    ),
+    f(
+        "lightfoot-halfling",
+        1,
+        "Naturally Stealthy",
+        N,
+        "hiding narrated",
+    ),
+    f("human", 1, "Ability Score Increase", A, "+1 to every score"),
+    f(
+        "dragonborn",
+        1,
+        "Draconic Ancestry",
+        A,
+        "chosen at creation (ancestry: the damage type)",
+    ),
+    f(
+        "dragonborn",
+        1,
+        "Breath Weapon",
+        N,
+        "narrated by the GM (2d6 of the ancestry's type)",
+    ),
+    f(
+        "dragonborn",
+        1,
+        "Damage Resistance",
+        A,
+        "resistance to the ancestry's damage type",
+    ),
+    f("gnome", 1, "Darkvision", N, "narrated"),
+    f(
+        "gnome",
+        1,
+        "Gnome Cunning",
+        N,
+        "advantage on mental saves against magic: narrated",
+    ),
+    f(
+        "rock-gnome",
+        1,
+        "Ability Score Increase",
+        A,
+        "Constitution +1",
+    ),
+    f("rock-gnome", 1, "Artificer's Lore", N, "narrated"),
+    f("rock-gnome", 1, "Tinker", N, "narrated"),
+    f("half-elf", 1, "Darkvision", N, "narrated"),
+    f(
+        "half-elf",
+        1,
+        "Fey Ancestry",
+        A,
+        "advantage on saves against being charmed",
+    ),
+    f("half-elf", 1, "Skill Versatility", N, "narrated"),
+    f("half-orc", 1, "Darkvision", N, "narrated"),
+    f("half-orc", 1, "Menacing", N, "narrated"),
+    f(
+        "half-orc",
+        1,
+        "Relentless Endurance",
+        A,
+        "dropped to 0 but not killed: 1 hit point instead, once a long rest",
+    ),
+    f(
+        "half-orc",
+        1,
+        "Savage Attacks",
+        A,
+        "a melee weapon critical hit rolls one more weapon die",
+    ),
+    f("tiefling", 1, "Darkvision", N, "narrated"),
+    f("tiefling", 1, "Hellish Resistance", A, "fire resistance"),
+    f("tiefling", 1, "Infernal Legacy", N, "narrated"),
+];
+
+/// An SRD subrace: its race, the ability bonus it adds, and extra hit points a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subrace {
+    pub index: &'static str,
+    pub name: &'static str,
+    pub race: &'static str,
+    pub bonus: (crate::ability::Ability, i32),
+    pub hp_per_level: i32,
+}
+
+/// The four SRD subraces.
+pub const SUBRACES: &[Subrace] = &[
+    Subrace {
+        index: "hill-dwarf",
+        name: "Hill Dwarf",
+        race: "dwarf",
+        bonus: (crate::ability::Ability::Wis, 1),
+        hp_per_level: 1,
+    },
+    Subrace {
+        index: "high-elf",
+        name: "High Elf",
+        race: "elf",
+        bonus: (crate::ability::Ability::Int, 1),
+        hp_per_level: 0,
+    },
+    Subrace {
+        index: "lightfoot-halfling",
+        name: "Lightfoot Halfling",
+        race: "halfling",
+        bonus: (crate::ability::Ability::Cha, 1),
+        hp_per_level: 0,
+    },
+    Subrace {
+        index: "rock-gnome",
+        name: "Rock Gnome",
+        race: "gnome",
+        bonus: (crate::ability::Ability::Con, 1),
+        hp_per_level: 0,
+    },
+];
+
+/// A subrace by name ("hill dwarf", "hill-dwarf", "Hill").
+pub fn subrace(race: &str, name: &str) -> Option<&'static Subrace> {
+    let want = crate::data::to_index(name);
+    SUBRACES
+        .iter()
+        .find(|s| s.race == race && (s.index == want || s.index.starts_with(&format!("{want}-"))))
+}
+
+/// A class's features up to a level.
+pub fn class_features(class: &str, level: u8) -> impl Iterator<Item = &'static Feature> + '_ {
+    CLASS_FEATURES
+        .iter()
+        .filter(move |f| f.owner == class && f.level <= level)
+}
+
+/// Features with limited uses: how many a creature has, and which rest brings them
+/// back. `None`: not a limited feature (or not the creature's).
+pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
+    let pc = c.pc.as_ref()?;
+    let l = pc.level;
+    match (pc.class.as_str(), feature) {
+        ("fighter", "second-wind") => Some((1, RestKind::Short)),
+        ("fighter", "action-surge") if l >= 2 => {
+            Some((if l >= 17 { 2 } else { 1 }, RestKind::Short))
+        }
+        ("barbarian", "rage") => Some((
+            match l {
+                1..=2 => 2,
+                3..=5 => 3,
+                6..=11 => 4,
+                12..=16 => 5,
+                17..=19 => 6,
+                _ => 99,
+            },
+            RestKind::Long,
+        )),
+        (_, "relentless-endurance") if pc.race == "half-orc" => Some((1, RestKind::Long)),
+        ("druid", "wild-shape") if l >= 2 => Some((2, RestKind::Short)),
+        ("cleric", "channel-divinity") if l >= 2 => Some((
+            match l {
+                2..=5 => 1,
+                6..=17 => 2,
+                _ => 3,
+            },
+            RestKind::Short,
+        )),
+        ("paladin", "channel-divinity") if l >= 3 => Some((1, RestKind::Short)),
+        ("bard", "bardic-inspiration") => Some((
+            crate::ability::modifier(c.abilities.cha).max(1) as u32,
+            if l >= 5 {
+                RestKind::Short
+            } else {
+                RestKind::Long
+            },
+        )),
+        // A pool of hit points: five per paladin level.
+        ("paladin", "lay-on-hands") => Some((5 * u32::from(l), RestKind::Long)),
+        _ => None,
+    }
+}
+
+/// Which rest brings a limited feature back, for a class and level (`apply` reads it
+/// from the creature's own sheet).
+pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
+    match feature {
+        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" => Some(RestKind::Short),
+        "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
+        "bardic-inspiration" | "rage" | "relentless-endurance" | "lay-on-hands" => {
+            Some(RestKind::Long)
+        }
+        _ => None,
+    }
+}
+
+/// Rage's damage bonus at a barbarian level.
+pub fn rage_damage(level: u8) -> i32 {
+    match level {
+        0..=8 => 2,
+        9..=15 => 3,
+        _ => 4,
+    }
+}
+
+/// The lowest d20 that is a critical hit for a creature's attacks (Champion: 19, 18).
+pub fn crit_min(c: &Creature) -> u32 {
+    match c.pc.as_ref() {
+        Some(p) if p.class == "fighter" && p.level >= 15 => 18,
+        Some(p) if p.class == "fighter" && p.level >= 3 => 19,
+        _ => 20,
+    }
+}
+
+/// Racial advantage on a save against what a failed save does: Brave (frightened),
+/// Fey Ancestry (charmed), Dwarven Resilience (poisoned, poison damage).
+pub fn save_advantage_against(c: &Creature, conditions: &[Condition], poison_damage: bool) -> bool {
+    let Some(pc) = c.pc.as_ref() else {
+        return false;
+    };
+    match pc.race.as_str() {
+        "halfling" => conditions.contains(&Condition::Frightened),
+        "elf" | "half-elf" => conditions.contains(&Condition::Charmed),
+        "dwarf" => conditions.contains(&Condition::Poisoned) || poison_damage,
+        _ => false,
+    }
+}
+
+/// Halfling Lucky: a natural 1 on an attack roll, check or save is rerolled.
+pub fn is_lucky(c: &Creature) -> bool {
+    c.pc.as_ref().is_some_and(|p| p.race == "halfling")
+}
+
+/// A dragonborn's ancestry by name or damage type: "red", "fire" -> Fire.
+pub fn ancestry(name: &str) -> Option<DamageType> {
+    use DamageType::*;
+    Some(match crate::data::to_index(name).as_str() {
+        "black" | "copper" | "acid" => Acid,
+        "blue" | "bronze" | "lightning" => Lightning,
+        "brass" | "gold" | "red" | "fire" => Fire,
+        "green" | "poison" => Poison,
+        "silver" | "white" | "cold" => Cold,
+        _ => return None,
+    })
+}
+
+/// The feature coverage report: per class and race, the features automated and
+/// narrative, then each feature with its note.
+pub fn coverage_report() -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut owners: Vec<&str> = Vec::new();
+    for f in CLASS_FEATURES.iter().chain(RACIAL_TRAITS) {
+        if !owners.contains(&f.owner) {
+            owners.push(f.owner);
+        }
+    }
+    let (mut ta, mut tn) = (0, 0);
+    for o in &owners {
+        let all: Vec<&Feature> = CLASS_FEATURES
+            .iter()
+            .chain(RACIAL_TRAITS)
+            .filter(|f| f.owner == *o)
+            .collect();
+        let a = all.iter().filter(|f| f.automation == A).count();
+        let n = all.len() - a;
+        ta += a;
+        tn += n;
+        let _ = writeln!(out, "{o}: {a} automated, {n} narrative");
+    }
+    let _ = writeln!(out, "total: {ta} automated, {tn} narrative");
+    out
+}
+
+/// Each feature on one line (for the coverage test's listing).
+pub fn coverage_lines() -> Vec<String> {
+    CLASS_FEATURES
+        .iter()
+        .chain(RACIAL_TRAITS)
+        .map(|f| {
+            let kind = match f.automation {
+                A => "automated",
+                N => "narrative",
+            };
+            format!("{} {} {}: {kind} — {}", f.owner, f.level, f.name, f.note)
+        })
+        .collect()
+}
+
+/// What a class's levels add to the sheet itself, applied at creation and on each level
+/// up (idempotent): Fast Movement and Unarmored Movement (speed), Purity of Body and
+/// Nature's Ward (poison immunity), Aura of Courage (the paladin's own fear immunity),
+/// Slippery Mind (Wisdom saves), Diamond Soul (every save). `base_speed`: the race's.
+pub fn apply_level_features(c: &mut Creature, base_speed: u32) {
+    use crate::ability::Ability;
+    let Some(pc) = c.pc.as_ref() else { return };
+    let (class, l) = (pc.class.clone(), pc.level);
+    let bonus = match class.as_str() {
+        "barbarian" if l >= 5 => 10,
+        "monk" if l >= 18 => 30,
+        "monk" if l >= 14 => 25,
+        "monk" if l >= 10 => 20,
+        "monk" if l >= 6 => 15,
+        "monk" if l >= 2 => 10,
+        _ => 0,
+    };
+    c.speed = base_speed + bonus;
+    if matches!(class.as_str(), "monk" | "druid") && l >= 10 {
+        c.immunities.insert(DamageType::Poison);
+        c.condition_immunities.insert(Condition::Poisoned);
+    }
+    if class == "paladin" && l >= 10 {
+        c.condition_immunities.insert(Condition::Frightened);
+    }
+    if class == "rogue" && l >= 15 {
+        c.save_proficiencies.insert(Ability::Wis);
+    }
+    if class == "monk" && l >= 14 {
+        c.save_proficiencies.extend(Ability::ALL);
+    }
+}
+
+/// A bonus to an ability check from class features: Jack of All Trades (bard 2nd: half
+/// proficiency, rounded down, on checks without proficiency), Remarkable Athlete
+/// (champion 7th: half proficiency, rounded up, on Strength, Dexterity and
+/// Constitution checks without proficiency).
+pub fn check_bonus(c: &Creature, ability: crate::ability::Ability, proficient: bool) -> i32 {
+    use crate::ability::Ability;
+    let Some(pc) = c.pc.as_ref() else { return 0 };
+    if proficient {
+        return 0;
+    }
+    match pc.class.as_str() {
+        "bard" if pc.level >= 2 => c.proficiency_bonus / 2,
+        "fighter"
+            if pc.level >= 7 && matches!(ability, Ability::Str | Ability::Dex | Ability::Con) =>
+        {
+            (c.proficiency_bonus + 1) / 2
+        }
+        _ => 0,
+    }
+}
+
+/// Reliable Talent (rogue 11th): a d20 under 10 on a proficient skill check counts as 10.
+pub fn reliable_talent(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 11)
+}
+
+/// Danger Sense (barbarian 2nd): advantage on Dexterity saves while not blinded,
+/// deafened or incapacitated (every Dex save is read as one against an effect it sees).
+pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
+    ability == crate::ability::Ability::Dex
+        && c.pc
+            .as_ref()
+            .is_some_and(|p| p.class == "barbarian" && p.level >= 2)
+        && !c.has(Condition::Blinded)
+        && !c.has(Condition::Deafened)
+        && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Evasion (rogue and monk 7th): a Dexterity save for half damage takes none on a
+/// success and half on a failure.
+pub fn evasion(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| matches!(p.class.as_str(), "rogue" | "monk") && p.level >= 7)
+}

@@ -1,0 +1,456 @@
+//! The rules of class features and racial traits (the list and which are automated is
+//! [`crate::features`]): features used by name (`use second wind`), and the hooks the
+//! attack, damage and d20 paths call.
+
+use super::{Emitter, resolve};
+use crate::ability::Advantage;
+use crate::creature::{Attack, Creature, Effect};
+use crate::data::{DamagePart, DamageType, Reach, to_index};
+use crate::effect::{Active, Mark, Until};
+use crate::error::RuleError;
+use crate::event::{ActionCost, AttackOutcome, EventKind};
+use crate::features::{Automation, class_features, rage_damage, uses};
+use crate::ids::CreatureId;
+
+/// How many uses of a limited feature are left.
+fn left(c: &Creature, feature: &str) -> Option<u32> {
+    let (max, _) = uses(c, feature)?;
+    let spent =
+        c.pc.as_ref()
+            .and_then(|p| p.uses.get(feature))
+            .copied()
+            .unwrap_or(0);
+    Some(max.saturating_sub(spent))
+}
+
+/// `use FEATURE`: Second Wind, Action Surge, Rage.
+pub(crate) fn use_feature(
+    em: &mut Emitter,
+    me: CreatureId,
+    name: &str,
+    target: Option<&str>,
+    amount: Option<u32>,
+) -> Result<(), RuleError> {
+    let c = em.creature(me).clone();
+    let Some(pc) = c.pc.clone() else {
+        return Err(RuleError::invalid(
+            "Only player characters have class features.",
+        ));
+    };
+    let want = to_index(name);
+    let want = want.strip_prefix("use-").unwrap_or(&want).to_string();
+    if c.is_down() || c.conditions.keys().any(|k| k.incapacitates()) {
+        return Err(RuleError::CannotAct {
+            who: c.name.clone(),
+            why: "incapacitated".into(),
+        });
+    }
+    let known = class_features(&pc.class, pc.level).find(|f| to_index(f.name) == want);
+    let spent_msg = |what: &str, rest: &str| {
+        RuleError::invalid(format!(
+            "{} has no {what} left — it comes back after a {rest} rest.",
+            c.name
+        ))
+    };
+    match want.as_str() {
+        "second-wind" | "action-surge" | "rage" | "lay-on-hands" | "wild-shape"
+        | "channel-divinity" | "bardic-inspiration" => {}
+        _ => {
+            return Err(RuleError::invalid(match known {
+                Some(f) if f.automation == Automation::Narrative => format!(
+                    "{} is told by the narrator, not used as a command — say what you do \
+                     (`do …`).",
+                    f.name
+                ),
+                Some(f) => format!("{} applies by itself.", f.name),
+                None => format!(
+                    "{} has no feature called \"{}\" (features used by name: second wind, \
+                     action surge, rage, lay on hands, wild shape, channel divinity, bardic \
+                     inspiration).",
+                    c.name,
+                    crate::error::echo(name)
+                ),
+            }));
+        }
+    }
+    let known = known.or_else(|| {
+        // Channel Divinity is listed under its uses (Turn Undead, Sacred Weapon).
+        (want == "channel-divinity")
+            .then(|| {
+                class_features(&pc.class, pc.level)
+                    .find(|f| f.note.contains("Channel Divinity") || f.name == "Channel Divinity")
+            })
+            .flatten()
+    });
+    let Some(feature) = known else {
+        return Err(RuleError::invalid(format!(
+            "A level {} {} doesn't have {}.",
+            pc.level,
+            pc.class,
+            want.replace('-', " ")
+        )));
+    };
+    let in_combat = em.state.in_combat();
+    match want.as_str() {
+        "second-wind" => {
+            if left(&c, &want) == Some(0) {
+                return Err(spent_msg("Second Wind", "short"));
+            }
+            super::combat::require_turn_part(em, me, ActionCost::BonusAction)?;
+            let roll = crate::dice::roll(&format!("1d10+{}", pc.level), em.dice)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: String::new(),
+                spent: 0,
+            });
+            let missing = (c.effective_max_hp() - c.hp.max(0)).max(0);
+            let amount = (roll.total.clamp(0, 1_000) as i32).min(missing);
+            let was_down = c.hp <= 0;
+            em.public(EventKind::HealingReceived {
+                target: me,
+                source: Some(me),
+                breakdown: roll.breakdown,
+                amount,
+            });
+            if was_down && amount > 0 {
+                resolve::wake_up(em, me);
+            }
+        }
+        "action-surge" => {
+            if !in_combat {
+                return Err(RuleError::WrongMode(
+                    "Action Surge only matters in a fight.".into(),
+                ));
+            }
+            if left(&c, &want) == Some(0) {
+                return Err(spent_msg("Action Surge", "short"));
+            }
+            let b = em.state.combat.as_ref().map(|k| k.budget);
+            if b.is_some_and(|b| !b.action_used) {
+                return Err(RuleError::invalid(format!(
+                    "{} still has this turn's action — Action Surge gives one more after it.",
+                    c.name
+                )));
+            }
+            super::combat::require_turn_part(em, me, ActionCost::Free)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: "one more action this turn".into(),
+                spent: 0,
+            });
+        }
+        "rage" => {
+            if !in_combat {
+                return Err(RuleError::WrongMode("Rage only matters in a fight.".into()));
+            }
+            if raging(&c) {
+                return Err(RuleError::invalid(format!("{} is already raging.", c.name)));
+            }
+            if left(&c, &want) == Some(0) {
+                return Err(spent_msg("Rage", "long"));
+            }
+            super::combat::require_turn_part(em, me, ActionCost::BonusAction)?;
+            let round = em.state.combat.as_ref().map_or(0, |k| k.round);
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: format!("+{} melee damage", rage_damage(pc.level)),
+                spent: 0,
+            });
+            for damage_type in [
+                DamageType::Bludgeoning,
+                DamageType::Piercing,
+                DamageType::Slashing,
+            ] {
+                em.public(EventKind::EffectStarted {
+                    creature: me,
+                    effect: Effect::Spell(Active {
+                        by: me,
+                        mark: Mark::Resist { damage_type },
+                        // One minute: ten rounds.
+                        until: Until::TurnStart {
+                            who: me,
+                            round: round.saturating_add(10),
+                        },
+                        concentration: false,
+                        save_ends: None,
+                    }),
+                });
+            }
+        }
+        "lay-on-hands" => {
+            let pool = left(&c, &want).unwrap_or(0);
+            if pool == 0 {
+                return Err(spent_msg("Lay on Hands", "long"));
+            }
+            let t = match target {
+                Some(t) => super::find_creature(&em.state, t, |x| !x.dead)?,
+                None => me,
+            };
+            let tc = em.creature(t).clone();
+            if tc.monster.as_ref().is_some_and(|m| {
+                em.state
+                    .catalog
+                    .monsters
+                    .get(m)
+                    .is_some_and(|d| matches!(d.kind.as_str(), "undead" | "construct"))
+            }) {
+                return Err(RuleError::invalid(format!(
+                    "Lay on Hands does nothing to undead and constructs like {}.",
+                    tc.name
+                )));
+            }
+            let missing = (tc.effective_max_hp() - tc.hp.max(0)).max(0) as u32;
+            let want_hp = amount.unwrap_or(missing.min(pool));
+            if want_hp == 0 {
+                return Err(RuleError::invalid(format!(
+                    "{} is not missing any hit points.",
+                    tc.name
+                )));
+            }
+            if want_hp > pool {
+                return Err(RuleError::invalid(format!(
+                    "{}'s Lay on Hands pool has {pool} hit points left.",
+                    c.name
+                )));
+            }
+            super::combat::require_turn_part(em, me, ActionCost::Action)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: format!("{want_hp} of {pool} hit points"),
+                spent: want_hp,
+            });
+            let amount = (want_hp.min(missing)) as i32;
+            em.public(EventKind::HealingReceived {
+                target: t,
+                source: Some(me),
+                breakdown: format!("Lay on Hands {want_hp}"),
+                amount,
+            });
+            if tc.hp <= 0 && amount > 0 {
+                resolve::wake_up(em, t);
+            }
+        }
+        // Tracked uses; what they do is told by the narrator and ruled by the GM.
+        "wild-shape" | "channel-divinity" | "bardic-inspiration" => {
+            let label = if want == "channel-divinity" {
+                "Channel Divinity"
+            } else {
+                feature.name
+            };
+            match left(&c, &want) {
+                None => {
+                    return Err(RuleError::invalid(format!(
+                        "A level {} {} doesn't have {}.",
+                        pc.level,
+                        pc.class,
+                        want.replace('-', " ")
+                    )));
+                }
+                Some(0) => {
+                    let rest = match crate::features::recharge(&pc.class, pc.level, &want) {
+                        Some(crate::event::RestKind::Short) => "short",
+                        _ => "long",
+                    };
+                    return Err(spent_msg(label, rest));
+                }
+                Some(_) => {}
+            }
+            let cost = if want == "bardic-inspiration" {
+                ActionCost::BonusAction
+            } else {
+                ActionCost::Action
+            };
+            super::combat::require_turn_part(em, me, cost)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: want.clone(),
+                note: target.map(crate::error::echo).unwrap_or_default(),
+                spent: 0,
+            });
+        }
+        _ => unreachable!("checked above: {}", feature.name),
+    }
+    Ok(())
+}
+
+/// Raging: the barbarian's own resistance to bludgeoning from Rage.
+pub(crate) fn raging(c: &Creature) -> bool {
+    c.pc.as_ref().is_some_and(|p| p.class == "barbarian")
+        && c.effects.iter().any(|e| {
+            matches!(e, Effect::Spell(a) if a.by == c.id
+                && a.mark == Mark::Resist { damage_type: DamageType::Bludgeoning })
+        })
+}
+
+/// Extra damage a hit gets from the attacker's features: Rage (melee), Sneak Attack
+/// (once per turn; a finesse or ranged weapon; advantage on the roll or another party
+/// member standing in the fight — there are no positions, so "an ally next to the
+/// target" is read as "an ally in the fight"; never with disadvantage).
+pub(crate) fn on_hit(
+    em: &mut Emitter,
+    me: CreatureId,
+    atk: &Attack,
+    outcome: AttackOutcome,
+) -> Vec<DamagePart> {
+    let c = em.creature(me).clone();
+    let Some(pc) = c.pc.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let weapon_type = atk
+        .damage
+        .first()
+        .map_or(DamageType::Bludgeoning, |d| d.damage_type);
+    let weapon = em.state.catalog.weapon(&to_index(&atk.name)).cloned();
+    if raging(&c) && atk.reach == Reach::Melee {
+        out.push(DamagePart {
+            dice: rage_damage(pc.level).to_string(),
+            damage_type: weapon_type,
+        });
+    }
+    if pc.class == "rogue"
+        && let Some(w) = &weapon
+        && (w.has_property("finesse") || w.reach == Reach::Ranged)
+        && outcome.is_hit()
+    {
+        let round = em.state.combat.as_ref().map_or(0, |k| k.round);
+        let used_this_turn = em.state.in_combat()
+            && pc.uses.get("sneak-attack-round") == Some(&round)
+            && em.state.combat.as_ref().and_then(|k| k.active_creature()) == Some(me);
+        let adv = em.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::AttackRolled {
+                attacker,
+                advantage,
+                ..
+            } if *attacker == me => Some(*advantage),
+            _ => None,
+        });
+        let ally = em.state.combat.as_ref().is_some_and(|k| {
+            k.order.iter().any(|e| {
+                e.creature != me
+                    && em
+                        .state
+                        .creatures
+                        .get(&e.creature)
+                        .is_some_and(|o| o.is_pc() && !o.is_down())
+            })
+        });
+        let ok = match adv {
+            Some(Advantage::Advantage) => true,
+            Some(Advantage::Disadvantage) => false,
+            _ => ally,
+        };
+        if ok && !used_this_turn {
+            let dice = u32::from(pc.level).div_ceil(2);
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: "sneak-attack".into(),
+                note: format!("+{dice}d6"),
+                spent: 0,
+            });
+            out.push(DamagePart {
+                dice: format!("{dice}d6"),
+                damage_type: weapon_type,
+            });
+        }
+    }
+    out
+}
+
+/// Savage Attacks: a half-orc's melee weapon critical hit rolls one more weapon die,
+/// dealt after the hit's own damage (not doubled again).
+pub(crate) fn savage_attacks(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &Attack,
+    outcome: AttackOutcome,
+) -> Result<(), RuleError> {
+    let c = em.creature(me);
+    if outcome != AttackOutcome::CriticalHit
+        || atk.reach != Reach::Melee
+        || c.pc.as_ref().is_none_or(|p| p.race != "half-orc")
+        || em.creature(t).dead
+        || em.creature(t).is_down() && !em.creature(t).is_pc()
+    {
+        return Ok(());
+    }
+    let Some(w) = em.state.catalog.weapon(&to_index(&atk.name)).cloned() else {
+        return Ok(());
+    };
+    let Some(d) = w.damage.as_ref() else {
+        return Ok(());
+    };
+    // "2d6" -> "1d6": one of the weapon's dice.
+    let die = d
+        .dice
+        .split_once('d')
+        .map_or_else(|| d.dice.clone(), |(_, s)| format!("1d{s}"));
+    em.public(EventKind::FeatureUsed {
+        creature: me,
+        feature: "savage-attacks".into(),
+        note: format!("+{die}"),
+        spent: 0,
+    });
+    resolve::deal_damage(
+        em,
+        t,
+        Some(me),
+        &[DamagePart {
+            dice: die,
+            damage_type: d.damage_type,
+        }],
+        false,
+    )?;
+    Ok(())
+}
+
+/// Relentless Endurance: a half-orc dropped to 0 hit points but not killed outright
+/// drops to 1 instead, once a long rest. Returns whether it did.
+pub(crate) fn relentless_endurance(em: &mut Emitter, who: CreatureId) -> bool {
+    let c = em.creature(who);
+    if c.pc.as_ref().is_none_or(|p| p.race != "half-orc")
+        || left(c, "relentless-endurance") == Some(0)
+        || c.dead
+    {
+        return false;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "relentless-endurance".into(),
+        note: "drops to 1 hit point instead".into(),
+        spent: 0,
+    });
+    em.public(EventKind::HitPointsSet { target: who, hp: 1 });
+    true
+}
+
+/// Halfling Lucky: a natural 1 is rerolled (the new roll must be used); the 1 is told
+/// in a FeatureUsed event before the roll's own event.
+pub(crate) fn lucky_reroll(em: &mut Emitter, who: Option<CreatureId>, d20s: &mut [u32]) {
+    let Some(who) = who else { return };
+    if !em
+        .state
+        .creatures
+        .get(&who)
+        .is_some_and(crate::features::is_lucky)
+    {
+        return;
+    }
+    for d in d20s.iter_mut() {
+        if *d == 1 {
+            let new = em.dice.roll(20);
+            em.public(EventKind::FeatureUsed {
+                creature: who,
+                feature: "lucky".into(),
+                note: format!("rerolls a 1: {new}"),
+                spent: 0,
+            });
+            *d = new;
+        }
+    }
+}
