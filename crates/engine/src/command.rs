@@ -62,6 +62,18 @@ pub enum NpcOption {
     Pass,
 }
 
+/// Where a [`Action::Move`] goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MoveTo {
+    /// Into melee with a creature.
+    Engage { target: String },
+    /// Out of melee, staying near.
+    Near,
+    /// Away from the fray.
+    Far,
+}
+
 /// Everything the table can be asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
@@ -126,6 +138,21 @@ pub enum Action {
         item: String,
     },
     Dodge,
+    /// Move (theatre of the mind): into melee with a creature, out of melee, or away.
+    Move {
+        to: MoveTo,
+    },
+    Dash,
+    Disengage,
+    /// Help an ally: the next attack against `target` has advantage.
+    Help {
+        target: String,
+    },
+    Hide,
+    /// Ready an action (narrative: the trigger and the response, for the GM).
+    Ready {
+        text: String,
+    },
     EndTurn,
     Rest {
         kind: crate::event::RestKind,
@@ -191,6 +218,12 @@ impl Action {
                 | Action::Cast { .. }
                 | Action::UseItem { .. }
                 | Action::Dodge
+                | Action::Move { .. }
+                | Action::Dash
+                | Action::Disengage
+                | Action::Help { .. }
+                | Action::Hide
+                | Action::Ready { .. }
                 | Action::EndTurn
         )
     }

@@ -218,6 +218,9 @@ pub enum Effect {
     /// who put it there and when it ends. New castings of Bless, Shield and Aid use
     /// this; the three variants above stay so that older logs replay.
     Spell(crate::effect::Active),
+    /// The Hide action succeeded: attacks by it have advantage, attacks against it
+    /// disadvantage, until it attacks or casts a spell (or the fight ends).
+    Hidden,
 }
 
 /// An item carried, by name and quantity.

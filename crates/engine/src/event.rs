@@ -169,6 +169,22 @@ pub struct InitiativeEntry {
     pub dex: i32,
 }
 
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// Where a creature moved to (theatre of the mind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Place {
+    /// In melee with `with`.
+    Engaged { with: CreatureId },
+    /// Out of melee, within a move of the fray.
+    Near,
+    /// Keeping its distance: two moves from the fray.
+    Far,
+}
+
 /// Everything that can happen at the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -250,6 +266,11 @@ pub enum EventKind {
         total: i32,
         target_ac: i32,
         outcome: AttackOutcome,
+        /// Moves the attacker spent to close into melee with the target first (0: it
+        /// was already engaged, or the attack is ranged); when above 0 the two are
+        /// engaged from now on.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        approach: u8,
     },
     /// Damage after resistance / vulnerability / immunity. Temporary hit points absorb
     /// it first; the rest comes off hit points (never below 0).
@@ -371,6 +392,46 @@ pub enum EventKind {
     Dodged {
         creature: CreatureId,
     },
+    /// A creature moved (theatre of the mind): into melee with another, out of melee
+    /// (near), or away (far). `moves`: how much of its movement it spent.
+    Moved {
+        creature: CreatureId,
+        to: Place,
+        #[serde(default)]
+        moves: u8,
+    },
+    /// The Dash action: one more move this turn.
+    Dashed {
+        creature: CreatureId,
+    },
+    /// The Disengage action: leaving melee this turn provokes no opportunity attack.
+    Disengaged {
+        creature: CreatureId,
+    },
+    /// The Help action: the next attack against `target` (before the helper's next
+    /// turn) has advantage (the mark follows as `EffectStarted`).
+    Helped {
+        creature: CreatureId,
+        target: CreatureId,
+    },
+    /// The Hide action: `hidden` when the Stealth check (just before) beat every
+    /// foe's passive Perception.
+    HideAttempted {
+        creature: CreatureId,
+        hidden: bool,
+    },
+    /// The Ready action: narrative (the trigger and what it does are for the GM and
+    /// the narrator); it spends the action.
+    Readied {
+        creature: CreatureId,
+        text: String,
+    },
+    /// A creature spends its reaction on an opportunity attack against `target`, who
+    /// left its reach (the attack follows as the usual events).
+    OpportunityAttack {
+        creature: CreatureId,
+        target: CreatureId,
+    },
     Rested {
         creature: CreatureId,
         kind: RestKind,
@@ -478,6 +539,13 @@ impl EventKind {
             RechargeRolled { .. } => "RechargeRolled",
             LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",
+            Moved { .. } => "Moved",
+            Dashed { .. } => "Dashed",
+            Disengaged { .. } => "Disengaged",
+            Helped { .. } => "Helped",
+            HideAttempted { .. } => "HideAttempted",
+            Readied { .. } => "Readied",
+            OpportunityAttack { .. } => "OpportunityAttack",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",
             CombatStarted { .. } => "CombatStarted",

@@ -70,6 +70,16 @@ pub struct TurnBudget {
     /// a reaction spell) was cast this turn (then no bonus-action spell may follow).
     #[serde(default)]
     pub other_spell_cast: bool,
+    /// Moves spent this turn (one move: into or out of melee, or between near and
+    /// far; see [`crate::rules::position`]).
+    #[serde(default)]
+    pub moves_used: u8,
+    /// Took the Dash action: one more move this turn.
+    #[serde(default)]
+    pub dashed: bool,
+    /// Took the Disengage action: leaving melee provokes no opportunity attack.
+    #[serde(default)]
+    pub disengaged: bool,
 }
 
 /// A running fight.
@@ -83,6 +93,13 @@ pub struct Combat {
     pub deadline: Option<Timestamp>,
     pub warned: bool,
     pub budget: TurnBudget,
+    /// Theatre-of-the-mind positions: pairs of creatures engaged in melee (lower id
+    /// first). Creatures not engaged are near one another unless one is far.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub engaged: std::collections::BTreeSet<(CreatureId, CreatureId)>,
+    /// Creatures that keep their distance (30 ft or more from the melee).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub far: std::collections::BTreeSet<CreatureId>,
 }
 
 impl Combat {

@@ -52,6 +52,7 @@ scenarios!(
     monster_actions,
     frightful_presence,
     save_riders,
+    positions,
 );
 
 /// Every scenario file has a test, and every test a file.

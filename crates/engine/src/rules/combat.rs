@@ -557,7 +557,8 @@ pub(crate) fn attack(
             em.creature(t).name
         )));
     }
-    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+    let approach = super::position::approach(em, me, t, atk.reach)?;
+    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
     if outcome.is_hit() {
         hit_with(em, me, t, &atk, outcome)?;
     }
@@ -567,7 +568,7 @@ pub(crate) fn attack(
 
 /// Damage from a weapon or stat-block attack that hit, with the attacker's riders
 /// (Hex, Hunter's Mark, Divine Favor, Branding Smite) as part of the same hit.
-fn hit_with(
+pub(crate) fn hit_with(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
@@ -596,6 +597,129 @@ pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
     require_turn_part(em, me, ActionCost::Action)?;
     em.public(EventKind::Dodged { creature: me });
     Ok(())
+}
+
+pub(crate) fn dash(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Dashing")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Dashed { creature: me });
+    Ok(())
+}
+
+pub(crate) fn disengage(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Disengaging")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Disengaged { creature: me });
+    Ok(())
+}
+
+/// The Help action in a fight: the helper closes into melee with the foe (a move, if
+/// it has one) and the next attack against it before the helper's next turn has
+/// advantage.
+pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(), RuleError> {
+    in_fight(em, "Helping in an attack")?;
+    let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
+    if !em
+        .state
+        .combat
+        .as_ref()
+        .is_some_and(|c| c.order.iter().any(|e| e.creature == t))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            em.creature(t).name
+        )));
+    }
+    if !super::position::hostile(em.creature(me), em.creature(t)) || em.creature(t).is_down() {
+        return Err(RuleError::invalid(format!(
+            "Help names the foe your ally will attack, and {} isn't a standing foe.",
+            em.creature(t).name
+        )));
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    let need = super::position::approach(em, me, t, Reach::Melee)?;
+    if need > 0 {
+        em.public(EventKind::Moved {
+            creature: me,
+            to: crate::event::Place::Engaged { with: t },
+            moves: need,
+        });
+    }
+    em.public(EventKind::Helped {
+        creature: me,
+        target: t,
+    });
+    let until = super::spells::until_of(em, me, t, crate::effect::Duration::StartOfCastersNextTurn);
+    em.public(EventKind::EffectStarted {
+        creature: t,
+        effect: Effect::Spell(crate::effect::Active {
+            by: me,
+            mark: crate::effect::Mark::NextAttackedWithAdvantage,
+            until,
+            concentration: false,
+            save_ends: None,
+        }),
+    });
+    Ok(())
+}
+
+/// The Hide action: not while in melee with a foe; a Stealth check against the best
+/// passive Perception among the standing foes in the fight.
+pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Hiding")?;
+    if em.creature(me).has_effect(&Effect::Hidden) {
+        return Err(RuleError::invalid(format!(
+            "{} is already hidden.",
+            em.creature(me).name
+        )));
+    }
+    if super::position::engaged_with(&em.state, me)
+        .iter()
+        .any(|o| super::position::hostile(em.creature(me), em.creature(*o)))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} can't hide while in melee — step away first.",
+            em.creature(me).name
+        )));
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    let dc = em
+        .state
+        .combatants()
+        .filter(|c| super::position::hostile(c, em.creature(me)) && !c.is_down())
+        .map(|c| 10 + c.skill_modifier(crate::ability::Skill::Perception))
+        .max()
+        .unwrap_or(10);
+    let hidden = resolve::check(
+        em,
+        me,
+        crate::event::CheckKind::Skill(crate::ability::Skill::Stealth),
+        Default::default(),
+        Some(dc),
+    );
+    em.public(EventKind::HideAttempted {
+        creature: me,
+        hidden,
+    });
+    Ok(())
+}
+
+/// The Ready action: narrative, spends the action.
+pub(crate) fn ready(em: &mut Emitter, me: CreatureId, text: String) -> Result<(), RuleError> {
+    in_fight(em, "Readying an action")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Readied { creature: me, text });
+    Ok(())
+}
+
+fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
+    if em.state.in_combat() {
+        Ok(())
+    } else {
+        Err(RuleError::WrongMode(format!(
+            "{what} only matters in a fight."
+        )))
+    }
 }
 
 /// Items with a mechanical use.
@@ -653,7 +777,15 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             .filter(|c| c.is_pc() && !c.is_down())
             .collect();
         for (i, t) in targets.iter().enumerate() {
-            if npc.multiattack.is_some() {
+            // Melee only against a creature it is engaged with or can move to.
+            let reach = super::position::can_reach(state, npc.id, t.id);
+            let melee = |name: &str| {
+                npc.find_attack(name)
+                    .is_some_and(|a| a.reach == Reach::Melee && a.is_attack_roll())
+            };
+            if let Some(plan) = &npc.multiattack
+                && (reach || !plan.iter().any(|(n, _)| melee(n)))
+            {
                 out.push(NpcOption::Multiattack {
                     target: t.name.clone(),
                 });
@@ -661,7 +793,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             for a in &npc.attacks {
                 // Limited actions while a use is left; an area action (a breath) is
                 // offered once, aimed at the first target, and catches every foe.
-                if npc.can_use(a) && (!a.area || i == 0) {
+                if npc.can_use(a) && (!a.area || i == 0) && (reach || !melee(&a.name)) {
                     out.push(NpcOption::Attack {
                         attack: a.name.clone(),
                         target: t.name.clone(),
@@ -825,6 +957,10 @@ fn npc_attack(
     t: CreatureId,
     atk: &crate::creature::Attack,
 ) -> Result<(), RuleError> {
+    if atk.is_attack_roll() {
+        // Refuse an unreachable target before spending anything.
+        super::position::approach(em, me, t, atk.reach)?;
+    }
     if atk.usage.is_some() {
         if !em.creature(me).can_use(atk) {
             return Err(RuleError::invalid(format!(
@@ -839,7 +975,8 @@ fn npc_attack(
         });
     }
     if atk.is_attack_roll() {
-        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+        let approach = super::position::approach(em, me, t, atk.reach)?;
+        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
         if outcome.is_hit() {
             hit_with(em, me, t, atk, outcome)?;
             if let Some(rider) = &atk.rider

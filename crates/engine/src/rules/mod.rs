@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod combat;
+pub mod position;
 pub mod resolve;
 pub mod spells;
 
@@ -301,6 +302,31 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         Action::Dodge => {
             let me = own_character(&em.state, &player)?;
             combat::dodge(em, me)?;
+        }
+        Action::Move { to } => {
+            let me = own_character(&em.state, &player)?;
+            position::move_to(em, me, &to)?;
+        }
+        Action::Dash => {
+            let me = own_character(&em.state, &player)?;
+            combat::dash(em, me)?;
+        }
+        Action::Disengage => {
+            let me = own_character(&em.state, &player)?;
+            combat::disengage(em, me)?;
+        }
+        Action::Help { target } => {
+            let me = own_character(&em.state, &player)?;
+            combat::help(em, me, &target)?;
+        }
+        Action::Hide => {
+            let me = own_character(&em.state, &player)?;
+            combat::hide(em, me)?;
+        }
+        Action::Ready { text } => {
+            let me = own_character(&em.state, &player)?;
+            let text = check_text(&text, "readied action")?;
+            combat::ready(em, me, text)?;
         }
         Action::EndTurn => {
             if !em.state.in_combat() {

@@ -183,6 +183,13 @@ pub(crate) fn cast(
             run(em, &mut cx, t, &per_target, Hit::default())?;
         }
     }
+    // Casting gives a hidden caster away (an attack roll already did).
+    if em.creature(me).has_effect(&Effect::Hidden) {
+        em.public(EventKind::EffectEnded {
+            creature: me,
+            effect: Effect::Hidden,
+        });
+    }
     super::combat::check_end(em);
     Ok(())
 }
@@ -347,7 +354,9 @@ fn run(
                 if c.is_down() && !c.is_pc() {
                     continue;
                 }
-                let outcome = resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach);
+                let approach = super::position::approach(em, cx.me, t, *reach)?;
+                let outcome =
+                    resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach, approach);
                 let next = if outcome.is_hit() { on_hit } else { on_miss };
                 let h = Hit {
                     crit: outcome == AttackOutcome::CriticalHit,
@@ -676,6 +685,13 @@ fn resolve_targets(
             "{} only protects its caster.",
             spell.name
         )));
+    }
+    // A harmful area also catches whoever is in melee with the creatures it is aimed
+    // at, allies included.
+    if effect.target == Target::Area && effect.hostile && em.state.in_combat() {
+        let mut all = super::position::caught_by_area(&em.state, me, &ids);
+        all.truncate(MAX_TARGETS);
+        return Ok(all);
     }
     Ok(ids)
 }

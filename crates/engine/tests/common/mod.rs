@@ -108,6 +108,7 @@ fn effect(state: &CampaignState, e: &Effect) -> String {
     match e {
         Effect::Dodging => "dodging".into(),
         Effect::Shielded => "shielded".into(),
+        Effect::Hidden => "hidden".into(),
         Effect::Blessed { by } => format!("blessed(by {})", name(state, *by)),
         Effect::Aided { by, amount } => format!("aided(+{amount} by {})", name(state, *by)),
         Effect::Spell(a) => {
@@ -465,6 +466,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             total,
             target_ac,
             outcome,
+            ..
         } => format!(
             "AttackRolled {} → {} with {with}{}: d20 [{}] kept {kept} {}{} = {total} vs AC {target_ac} → {:?}",
             n(*attacker),
@@ -597,6 +599,33 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             if *recharged { "recharged" } else { "not yet" }
         ),
         Dodged { creature } => format!("Dodged {}", n(*creature)),
+        Moved {
+            creature,
+            to,
+            moves,
+        } => format!(
+            "Moved {} → {} ({moves} move{})",
+            n(*creature),
+            match to {
+                dicebard_engine::event::Place::Engaged { with } =>
+                    format!("engaged with {}", n(*with)),
+                dicebard_engine::event::Place::Near => "near".into(),
+                dicebard_engine::event::Place::Far => "far".into(),
+            },
+            if *moves == 1 { "" } else { "s" }
+        ),
+        Dashed { creature } => format!("Dashed {}", n(*creature)),
+        Disengaged { creature } => format!("Disengaged {}", n(*creature)),
+        Helped { creature, target } => format!("Helped {} against {}", n(*creature), n(*target)),
+        HideAttempted { creature, hidden } => format!(
+            "HideAttempted {} → {}",
+            n(*creature),
+            if *hidden { "hidden" } else { "seen" }
+        ),
+        Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
+        OpportunityAttack { creature, target } => {
+            format!("OpportunityAttack {} → {}", n(*creature), n(*target))
+        }
         Rested {
             creature,
             kind,
@@ -834,6 +863,10 @@ pub struct Step {
     /// Print `npc_options` for the state after this step.
     #[serde(default)]
     pub show_options: bool,
+    /// Print the fight's positions (who is engaged with whom, who is far) and the
+    /// active creature's moves left after this step.
+    #[serde(default)]
+    pub show_positions: bool,
     /// Allow scripted dice to be left over.
     #[serde(default)]
     pub leftover_ok: bool,
@@ -888,6 +921,7 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
         combat: None,
         show: false,
         show_options: false,
+        show_positions: false,
         leftover_ok: false,
         note: None,
     };
@@ -1063,6 +1097,9 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
                 }
             }
         }
+        if step.show_positions {
+            rendered.push_str(&render_positions(&state));
+        }
         let rendered_all = format!("{header}{rendered}");
         for want in &step.expect {
             assert!(
@@ -1134,6 +1171,27 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
     let back: CampaignState = serde_json::from_str(&sj).unwrap();
     assert!(back == state, "{file}: state JSON round trip");
     out
+}
+
+/// The fight's positions: engaged pairs, far creatures, the active one's moves left.
+pub fn render_positions(state: &CampaignState) -> String {
+    let Some(c) = state.combat.as_ref() else {
+        return "   positions: no fight\n".into();
+    };
+    let pairs: Vec<String> = c
+        .engaged
+        .iter()
+        .map(|(a, b)| format!("{}–{}", name(state, *a), name(state, *b)))
+        .collect();
+    let far: Vec<String> = c.far.iter().map(|a| name(state, *a)).collect();
+    let moves = c.active_creature().map_or(0, |a| {
+        dicebard_engine::rules::position::moves_left(state, a)
+    });
+    format!(
+        "   positions: engaged [{}] far [{}]; moves left {moves}\n",
+        pairs.join(", "),
+        far.join(", ")
+    )
 }
 
 fn npc_option(o: &NpcOption) -> String {
@@ -1226,6 +1284,7 @@ fn check_creature(file: &str, step: usize, state: &CampaignState, who: &str, w: 
             .map(|e| match e {
                 Effect::Dodging => "dodging".to_string(),
                 Effect::Shielded => "shielded".to_string(),
+                Effect::Hidden => "hidden".to_string(),
                 Effect::Blessed { .. } => "blessed".to_string(),
                 Effect::Aided { amount, .. } => format!("aided(+{amount})"),
                 Effect::Spell(a) => mark_name(&a.mark),
