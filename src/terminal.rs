@@ -10,6 +10,7 @@ use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::narrator::NarrationSource;
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
+use dicebard_engine::command::MoveTo;
 use dicebard_engine::condition::Condition;
 use dicebard_engine::data::DamageType;
 use dicebard_engine::event::RestKind;
@@ -28,6 +29,8 @@ Commands (one per line):
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
+  move to TARGET | move near | move far      dash   disengage   hide
+  help FOE             ready TEXT           react shield | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
@@ -167,6 +170,46 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             item: need(rest, "an item")?,
         }),
         "dodge" => Ok(Action::Dodge),
+        "dash" => Ok(Action::Dash),
+        "disengage" => Ok(Action::Disengage),
+        "hide" => Ok(Action::Hide),
+        "help" => Ok(Action::Help {
+            target: need(rest, "the foe your ally will attack")?,
+        }),
+        "ready" => Ok(Action::Ready {
+            text: need(
+                rest,
+                "what you ready, e.g. `ready I shoot the first goblin that moves`",
+            )?,
+        }),
+        "engage" => Ok(Action::Move {
+            to: MoveTo::Engage {
+                target: need(rest, "a creature")?,
+            },
+        }),
+        "move" | "go" => {
+            let w = words.first().map(|w| w.to_ascii_lowercase());
+            let to = match w.as_deref() {
+                Some("near" | "out" | "back") => MoveTo::Near,
+                Some("far" | "away") => MoveTo::Far,
+                Some("to" | "engage") => MoveTo::Engage {
+                    target: need(words[1..].join(" ").trim(), "a creature")?,
+                },
+                Some(_) => MoveTo::Engage {
+                    target: rest.to_string(),
+                },
+                None => {
+                    return Err(
+                        "move needs where: `move near`, `move far` or `move to TARGET`".into(),
+                    );
+                }
+            };
+            Ok(Action::Move { to })
+        }
+        "react" | "reaction" => match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+            Some("skip" | "no" | "pass" | "none") => Ok(Action::React { take: false }),
+            _ => Ok(Action::React { take: true }),
+        },
         "end" | "endturn" | "pass" => Ok(Action::EndTurn),
         "rest" => match words.first().map(|w| w.to_ascii_lowercase()) {
             Some(w) if w == "long" => Ok(Action::Rest {

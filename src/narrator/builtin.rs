@@ -441,6 +441,26 @@ impl BuiltinNarrator {
                 }
             }
             Readied { creature, text } => format!("{} readies: {text}", n(*creature)),
+            ReactionOffered { window } => format!(
+                "{} can react: Shield against {}'s blow ({} s to answer: react shield / react skip).",
+                n(window.reactor),
+                n(window.pending.attacker),
+                window.deadline.0.saturating_sub(c.event.at.0) / 1000
+            ),
+            ReactionResolved {
+                reactor,
+                used,
+                timed_out,
+                ..
+            } => {
+                if *used {
+                    format!("{} throws up a shimmering Shield!", n(*reactor))
+                } else if *timed_out {
+                    format!("{} had no time to react.", n(*reactor))
+                } else {
+                    format!("{} lets the blow come.", n(*reactor))
+                }
+            }
             OpportunityAttack { creature, target } => format!(
                 "{} lashes out at {} as they leave its reach!",
                 n(*creature),

@@ -154,6 +154,11 @@ pub enum Action {
         text: String,
     },
     EndTurn,
+    /// Answer an open reaction window: take the reaction or let it pass.
+    React {
+        #[serde(rename = "use")]
+        take: bool,
+    },
     Rest {
         kind: crate::event::RestKind,
         /// Hit dice to spend on a short rest.

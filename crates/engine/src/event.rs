@@ -185,6 +185,39 @@ pub enum Place {
     Far,
 }
 
+/// A reaction a creature is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reaction {
+    /// Cast Shield (the lowest slot left): +5 AC against the attack that hit, until
+    /// the start of the reactor's next turn.
+    Shield,
+}
+
+/// A monster's attack that hit and waits for the target's reaction, with the rest of
+/// the monster's action (its remaining multiattack), to be resolved afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingHit {
+    pub attacker: CreatureId,
+    pub target: CreatureId,
+    /// The stat-block attack's name.
+    pub attack: String,
+    pub total: i32,
+    pub outcome: AttackOutcome,
+    /// Multiattack entries still to make against the target: (attack, count).
+    #[serde(default)]
+    pub rest: Vec<(String, u32)>,
+}
+
+/// An open reaction window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionWindow {
+    pub reactor: CreatureId,
+    pub reaction: Reaction,
+    pub deadline: Timestamp,
+    pub pending: PendingHit,
+}
+
 /// Everything that can happen at the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -426,6 +459,20 @@ pub enum EventKind {
         creature: CreatureId,
         text: String,
     },
+    /// A reaction window opened: `reactor` may react (to its player, `Use` / `Skip`)
+    /// until `deadline`; the triggering action waits.
+    ReactionOffered {
+        window: ReactionWindow,
+    },
+    /// The window closed: `used` when the reactor took the reaction (its events
+    /// follow), else skipped or timed out (`timed_out`).
+    ReactionResolved {
+        reactor: CreatureId,
+        reaction: Reaction,
+        used: bool,
+        #[serde(default)]
+        timed_out: bool,
+    },
     /// A creature spends its reaction on an opportunity attack against `target`, who
     /// left its reach (the attack follows as the usual events).
     OpportunityAttack {
@@ -546,6 +593,8 @@ impl EventKind {
             HideAttempted { .. } => "HideAttempted",
             Readied { .. } => "Readied",
             OpportunityAttack { .. } => "OpportunityAttack",
+            ReactionOffered { .. } => "ReactionOffered",
+            ReactionResolved { .. } => "ReactionResolved",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",
             CombatStarted { .. } => "CombatStarted",

@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The reaction window of a new campaign.
+pub const DEFAULT_REACTION_TIMEOUT_MS: u64 = 15_000;
+
+fn default_reaction_timeout_ms() -> u64 {
+    DEFAULT_REACTION_TIMEOUT_MS
+}
+
+fn is_default_reaction_timeout(ms: &u64) -> bool {
+    *ms == DEFAULT_REACTION_TIMEOUT_MS
+}
+
 /// Table settings the GM can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
@@ -19,6 +30,14 @@ pub struct Settings {
     /// Who tells the story at this table (campaigns from before this setting: `Auto`).
     #[serde(default, skip_serializing_if = "NarratorMode::is_auto")]
     pub narrator: NarratorMode,
+    /// How long a player has to take a reaction (Shield when hit) before the action
+    /// goes on without it, in milliseconds; 0: no reaction windows. Campaigns from
+    /// before this setting get the default.
+    #[serde(
+        default = "default_reaction_timeout_ms",
+        skip_serializing_if = "is_default_reaction_timeout"
+    )]
+    pub reaction_timeout_ms: u64,
 }
 
 /// Who narrates a campaign. The engine only records the GM's choice; the front ends
@@ -45,6 +64,7 @@ impl Default for Settings {
             turn_timeout_ms: 120_000,
             turn_warning_ms: 30_000,
             narrator: NarratorMode::Auto,
+            reaction_timeout_ms: DEFAULT_REACTION_TIMEOUT_MS,
         }
     }
 }
@@ -100,6 +120,10 @@ pub struct Combat {
     /// Creatures that keep their distance (30 ft or more from the melee).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub far: std::collections::BTreeSet<CreatureId>,
+    /// An open reaction window: the action that triggered it waits for the reactor's
+    /// choice or the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<crate::event::ReactionWindow>,
 }
 
 impl Combat {

@@ -53,6 +53,7 @@ scenarios!(
     frightful_presence,
     save_riders,
     positions,
+    reactions,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -380,6 +380,7 @@ fn random_action(r: &mut Rng, s: &CampaignState, players: &[PlayerId]) -> Action
                 turn_timeout_ms: *r.pick(&[0, 5_000, 60_000, u64::MAX]),
                 turn_warning_ms: *r.pick(&[0, 1_000, u64::MAX]),
                 narrator: NarratorMode::Auto,
+                reaction_timeout_ms: *r.pick(&[0, 15_000, u64::MAX]),
             },
         },
         30 => Action::NpcAct {

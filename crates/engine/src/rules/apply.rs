@@ -127,6 +127,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.effects.insert(Effect::Hidden);
             }
         }
+        ReactionOffered { window } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.reaction = Some(window.clone());
+            }
+        }
+        ReactionResolved { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.reaction = None;
+            }
+        }
         OpportunityAttack { creature, .. } => {
             spend(state, *creature, ActionCost::Reaction);
         }
@@ -399,6 +409,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 budget: TurnBudget::default(),
                 engaged: Default::default(),
                 far: Default::default(),
+                reaction: None,
             });
             state.reactions_used.clear();
         }

@@ -24,6 +24,9 @@ pub fn sort_order(order: &mut [InitiativeEntry]) {
 /// the turn deadline. `None` when no clock is running.
 pub fn next_deadline(state: &CampaignState) -> Option<Timestamp> {
     let c = state.combat.as_ref()?;
+    if let Some(w) = &c.reaction {
+        return Some(w.deadline);
+    }
     let deadline = c.deadline?;
     if !c.warned && state.settings.turn_warning_ms > 0 {
         Some(deadline.minus_ms(state.settings.turn_warning_ms))
@@ -91,6 +94,13 @@ fn tick(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
+    if let Some(w) = &c.reaction {
+        if em.now >= w.deadline {
+            // Nobody answered: the action goes on without the reaction.
+            let _ = resolve_window(em, false, true);
+        }
+        return;
+    }
     let (Some(deadline), Some(active)) = (c.deadline, c.active_creature()) else {
         return;
     };
@@ -412,7 +422,7 @@ fn legendary_actions(em: &mut Emitter, ended: CreatureId) {
             action,
             cost,
         });
-        if npc_attack(em, me, ended, &atk).is_err() || !em.state.in_combat() {
+        if npc_attack(em, me, ended, &atk, None).is_err() || !em.state.in_combat() {
             return;
         }
         if em.creature(ended).is_down() {
@@ -770,6 +780,10 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
     if npc.is_pc() || npc.is_down() {
         return vec![];
     }
+    // A reaction window holds the monster's action until it closes.
+    if state.combat.as_ref().is_some_and(|c| c.reaction.is_some()) {
+        return vec![];
+    }
     let mut out = Vec::new();
     if npc.can_act() {
         let targets: Vec<&Creature> = state
@@ -914,24 +928,11 @@ pub(crate) fn npc_act(
             },
         );
     }
-    match option {
+    let paused = match option {
         NpcOption::Multiattack { target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
             let plan = em.creature(me).multiattack.clone().unwrap_or_default();
-            for (name, count) in plan {
-                for _ in 0..count.min(10) {
-                    if em.creature(t).is_down() || !em.state.in_combat() {
-                        break;
-                    }
-                    let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
-                        break;
-                    };
-                    if !em.creature(me).can_use(&atk) {
-                        break;
-                    }
-                    npc_attack(em, me, t, &atk)?;
-                }
-            }
+            run_plan(em, me, t, plan)?
         }
         NpcOption::Attack { attack, target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
@@ -940,23 +941,176 @@ pub(crate) fn npc_act(
                 .find_attack(&attack)
                 .cloned()
                 .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
-            npc_attack(em, me, t, &atk)?;
+            npc_attack(em, me, t, &atk, Some(vec![]))?
         }
-        NpcOption::Dodge => em.public(EventKind::Dodged { creature: me }),
-        NpcOption::Pass => {}
-    }
-    if em.state.in_combat() {
+        NpcOption::Dodge => {
+            em.public(EventKind::Dodged { creature: me });
+            false
+        }
+        NpcOption::Pass => false,
+    };
+    if !paused && em.state.in_combat() {
         advance(em);
     }
     Ok(())
 }
 
+/// A multiattack's attacks against one target, in order. Returns true when a reaction
+/// window opened (the rest waits in it).
+fn run_plan(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    plan: Vec<(String, u32)>,
+) -> Result<bool, RuleError> {
+    let mut plan: std::collections::VecDeque<(String, u32)> = plan.into();
+    while let Some((name, count)) = plan.pop_front() {
+        let count = count.min(10);
+        for i in 0..count {
+            if em.creature(t).is_down() || !em.state.in_combat() {
+                break;
+            }
+            let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
+                break;
+            };
+            if !em.creature(me).can_use(&atk) {
+                break;
+            }
+            let mut rest = Vec::new();
+            if count - i > 1 {
+                rest.push((name.clone(), count - i - 1));
+            }
+            rest.extend(plan.iter().cloned());
+            if npc_attack(em, me, t, &atk, Some(rest))? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The window to open when `atk` (total `total`) hit `t`: Shield, if `t`'s player can
+/// cast it now and it would turn the hit into a miss.
+fn shield_window(
+    em: &Emitter,
+    attacker: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    total: i32,
+    rest: Vec<(String, u32)>,
+) -> Option<crate::event::ReactionWindow> {
+    let ms = em.state.settings.reaction_timeout_ms;
+    let c = em.creature(t);
+    if ms == 0 || !c.is_pc() || !c.can_act() || total >= c.effective_ac().saturating_add(5) {
+        return None;
+    }
+    let sc = c.spellcasting.as_ref()?;
+    if !sc.knows("shield") || (1..=9u8).all(|l| sc.available(l) == 0) {
+        return None;
+    }
+    require_turn_part(em, t, ActionCost::Reaction).ok()?;
+    Some(crate::event::ReactionWindow {
+        reactor: t,
+        reaction: crate::event::Reaction::Shield,
+        deadline: em.now.plus_ms(ms.min(MAX_REACTION_MS)),
+        pending: crate::event::PendingHit {
+            attacker,
+            target: t,
+            attack: atk.name.clone(),
+            total,
+            outcome: crate::event::AttackOutcome::Hit,
+            rest,
+        },
+    })
+}
+
+/// The longest reaction window, in milliseconds.
+pub const MAX_REACTION_MS: u64 = 600_000;
+
+/// A player answers the open reaction window.
+pub(crate) fn react(
+    em: &mut Emitter,
+    player: &crate::ids::PlayerId,
+    take: bool,
+) -> Result<(), RuleError> {
+    let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
+        return Err(RuleError::WrongMode(
+            "There is no reaction to answer right now.".into(),
+        ));
+    };
+    if em.creature(w.reactor).owner() != Some(player) {
+        return Err(RuleError::invalid(format!(
+            "The reaction is {}'s to take.",
+            em.creature(w.reactor).name
+        )));
+    }
+    resolve_window(em, take, false)
+}
+
+/// Closes the open window (taking the reaction or not) and finishes the action that
+/// waited in it: the hit's damage (unless Shield turned it into a miss), the rest of
+/// the multiattack, and the end of the monster's turn.
+pub(crate) fn resolve_window(
+    em: &mut Emitter,
+    take: bool,
+    timed_out: bool,
+) -> Result<(), RuleError> {
+    let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
+        return Ok(());
+    };
+    em.public(EventKind::ReactionResolved {
+        reactor: w.reactor,
+        reaction: w.reaction,
+        used: take,
+        timed_out,
+    });
+    if take {
+        match w.reaction {
+            crate::event::Reaction::Shield => {
+                let slot = em
+                    .creature(w.reactor)
+                    .spellcasting
+                    .as_ref()
+                    .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
+                super::spells::cast(em, w.reactor, "shield", &[], slot)?;
+            }
+        }
+    }
+    let p = w.pending;
+    let mut paused = false;
+    if em.state.in_combat()
+        && !em.creature(p.target).is_down()
+        && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
+    {
+        if p.total >= em.creature(p.target).effective_ac() {
+            hit_with(em, p.attacker, p.target, &atk, p.outcome)?;
+            if let Some(rider) = &atk.rider
+                && !em.creature(p.target).is_down()
+            {
+                super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
+            }
+        }
+        if !check_end(em) {
+            paused = run_plan(em, p.attacker, p.target, p.rest)?;
+        }
+    }
+    if !paused && em.state.in_combat() {
+        advance(em);
+    }
+    Ok(())
+}
+
+/// One stat-block action against `t`. `rest`: on the monster's own turn, the
+/// multiattack entries still to come, and a hit may open a reaction window (then this
+/// returns true and the rest waits in the window); `None` (legendary actions): no
+/// window.
 fn npc_attack(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
-) -> Result<(), RuleError> {
+    rest: Option<Vec<(String, u32)>>,
+) -> Result<bool, RuleError> {
     if atk.is_attack_roll() {
         // Refuse an unreachable target before spending anything.
         super::position::approach(em, me, t, atk.reach)?;
@@ -977,6 +1131,17 @@ fn npc_attack(
     if atk.is_attack_roll() {
         let approach = super::position::approach(em, me, t, atk.reach)?;
         let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+        let total = match em.events.last().map(|e| &e.kind) {
+            Some(EventKind::AttackRolled { total, .. }) => *total,
+            _ => i32::MAX,
+        };
+        if outcome == crate::event::AttackOutcome::Hit
+            && let Some(rest) = rest
+            && let Some(window) = shield_window(em, me, t, atk, total, rest)
+        {
+            em.public(EventKind::ReactionOffered { window });
+            return Ok(true);
+        }
         if outcome.is_hit() {
             hit_with(em, me, t, atk, outcome)?;
             if let Some(rider) = &atk.rider
@@ -1009,7 +1174,7 @@ fn npc_attack(
                 }
             }
             check_end(em);
-            return Ok(());
+            return Ok(false);
         }
         let mut rolls = Vec::with_capacity(atk.damage.len());
         for p in &atk.damage {
@@ -1029,5 +1194,5 @@ fn npc_attack(
         }
     }
     check_end(em);
-    Ok(())
+    Ok(false)
 }

@@ -187,6 +187,15 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
     if em.state.ended {
         return Err(RuleError::NoCampaign("This campaign has ended.".into()));
     }
+    // An open reaction window holds the turn until it closes.
+    if action.is_turn_action()
+        && let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.as_ref())
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s reaction.",
+            em.creature(w.reactor).name
+        )));
+    }
     // Turn order: in combat, only the active creature's player acts.
     if em.state.in_combat() && action.is_turn_action() && !is_reaction(&em.state, &action) {
         let active = em.state.active_creature().cloned();
@@ -302,6 +311,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         Action::Dodge => {
             let me = own_character(&em.state, &player)?;
             combat::dodge(em, me)?;
+        }
+        Action::React { take } => {
+            combat::react(em, &player, take)?;
         }
         Action::Move { to } => {
             let me = own_character(&em.state, &player)?;
@@ -513,6 +525,11 @@ fn validate_settings(s: &crate::state::Settings) -> Result<(), RuleError> {
     if s.turn_timeout_ms < 5_000 || s.turn_timeout_ms > 24 * 3_600_000 {
         return Err(RuleError::invalid(
             "The turn timeout must be between 5 seconds and 24 hours.",
+        ));
+    }
+    if s.reaction_timeout_ms > combat::MAX_REACTION_MS {
+        return Err(RuleError::invalid(
+            "The reaction window can be at most 10 minutes (0 turns it off).",
         ));
     }
     if s.turn_warning_ms >= s.turn_timeout_ms {

@@ -623,6 +623,33 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             if *hidden { "hidden" } else { "seen" }
         ),
         Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
+        ReactionOffered { window } => format!(
+            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then {:?})",
+            n(window.reactor),
+            window.reaction,
+            window.deadline.0,
+            n(window.pending.attacker),
+            n(window.pending.target),
+            window.pending.attack,
+            window.pending.total,
+            window.pending.rest
+        ),
+        ReactionResolved {
+            reactor,
+            reaction,
+            used,
+            timed_out,
+        } => format!(
+            "ReactionResolved {} {reaction:?} {}",
+            n(*reactor),
+            if *used {
+                "used"
+            } else if *timed_out {
+                "timed out"
+            } else {
+                "skipped"
+            }
+        ),
         OpportunityAttack { creature, target } => {
             format!("OpportunityAttack {} → {}", n(*creature), n(*target))
         }
