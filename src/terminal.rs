@@ -939,9 +939,64 @@ fn print_status(state: &CampaignState, me: &PlayerId) {
                 } else {
                     c.health().describe().to_string()
                 };
-                let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", e.total, c.name);
+                // Where it stands (theatre of the mind).
+                let melee: Vec<&str> = dicebard_engine::rules::position::engaged_with(state, c.id)
+                    .into_iter()
+                    .filter_map(|o| state.creature(o).map(|o| o.name.as_str()))
+                    .collect();
+                let place = if !melee.is_empty() {
+                    format!(" — in melee with {}", melee.join(", "))
+                } else if cb.far.contains(&c.id) {
+                    " — at a distance".to_string()
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(o, "   {mark} {:>3}  {} ({hp}){place}", e.total, c.name);
             }
+        }
+        if let Some(w) = &cb.reaction
+            && let Some(r) = state.creature(w.reactor)
+        {
+            let _ = writeln!(
+                o,
+                "  Waiting for {}'s reaction: react shield | react skip",
+                r.name
+            );
         }
     }
     let _ = o.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_positional_actions_and_reactions() {
+        let s = Settings::default();
+        let p = |l: &str| parse_line(l, &s).unwrap();
+        assert_eq!(p("react shield"), Action::React { take: true });
+        assert_eq!(p("react skip"), Action::React { take: false });
+        assert_eq!(p("dash"), Action::Dash);
+        assert_eq!(p("disengage"), Action::Disengage);
+        assert_eq!(p("hide"), Action::Hide);
+        assert_eq!(
+            p("help goblin 2"),
+            Action::Help {
+                target: "goblin 2".into()
+            }
+        );
+        assert_eq!(p("move far"), Action::Move { to: MoveTo::Far });
+        assert_eq!(p("move near"), Action::Move { to: MoveTo::Near });
+        assert_eq!(
+            p("move to the ogre"),
+            Action::Move {
+                to: MoveTo::Engage {
+                    target: "the ogre".into()
+                }
+            }
+        );
+        assert!(parse_line("move", &s).is_err());
+        assert!(parse_line("ready", &s).is_err());
+    }
 }

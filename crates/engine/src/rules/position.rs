@@ -236,7 +236,7 @@ pub(crate) fn move_to(
         } else if left == 0 {
             format!("{} has no movement left this turn — Dash for more.", c.name)
         } else {
-            format!("That is too far for one move — Dash first.")
+            "That is too far for one move — Dash first.".to_string()
         }));
     }
     // Leaving melee (not just closing on another creature) provokes.
