@@ -72,9 +72,17 @@ impl LlmNpcPolicy {
         user.push_str("</allies>\n<options>\n");
         for (i, o) in options.iter().enumerate() {
             let text = match o {
-                NpcOption::Multiattack { target } => {
+                NpcOption::Multiattack { target, targets } if targets.is_empty() => {
                     format!("Multiattack against {}", fence(target, 64))
                 }
+                NpcOption::Multiattack { targets, .. } => format!(
+                    "Multiattack split, one attack each in turn against {}",
+                    targets
+                        .iter()
+                        .map(|t| fence(t, 64))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 NpcOption::Attack { attack, target } => {
                     format!("{} against {}", fence(attack, 64), fence(target, 64))
                 }

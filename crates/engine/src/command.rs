@@ -52,8 +52,14 @@ pub struct MonsterGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum NpcOption {
-    /// Use the Multiattack action against one target.
-    Multiattack { target: String },
+    /// Use the Multiattack action against `target`; `targets`, when given, names the
+    /// target of each of its attack rolls in order (missing ones: `target`). An attack
+    /// whose target has dropped goes to another standing foe within reach.
+    Multiattack {
+        target: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        targets: Vec<String>,
+    },
     /// One attack with a named stat-block action.
     Attack { attack: String, target: String },
     /// Take the Dodge action.

@@ -204,9 +204,9 @@ pub struct PendingHit {
     pub attack: String,
     pub total: i32,
     pub outcome: AttackOutcome,
-    /// Multiattack entries still to make against the target: (attack, count).
+    /// Multiattack entries still to make: (attack, intended target), in order.
     #[serde(default)]
-    pub rest: Vec<(String, u32)>,
+    pub rest: Vec<(String, CreatureId)>,
 }
 
 /// An open reaction window.

@@ -54,6 +54,7 @@ scenarios!(
     save_riders,
     positions,
     reactions,
+    multiattack_targets,
 );
 
 /// Every scenario file has a test, and every test a file.

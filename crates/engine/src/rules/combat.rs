@@ -802,7 +802,34 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             {
                 out.push(NpcOption::Multiattack {
                     target: t.name.clone(),
+                    targets: vec![],
                 });
+                // Split: its attack rolls in turn on this target and each other foe
+                // it can still reach after closing on this one.
+                let cost =
+                    |o: CreatureId| super::position::range(state, npc.id, o).moves_to_engage();
+                let left = super::position::moves_left(state, npc.id);
+                let others: Vec<&str> = targets
+                    .iter()
+                    .filter(|o| o.id != t.id && cost(t.id).saturating_add(cost(o.id)) <= left)
+                    .map(|o| o.name.as_str())
+                    .collect();
+                let rolls: u32 = plan
+                    .iter()
+                    .filter(|(n, _)| npc.find_attack(n).is_some_and(|a| a.is_attack_roll()))
+                    .map(|(_, c)| (*c).min(10))
+                    .sum();
+                if reach && !others.is_empty() && rolls > 1 {
+                    let ring: Vec<&str> = std::iter::once(t.name.as_str())
+                        .chain(others.iter().copied())
+                        .collect();
+                    out.push(NpcOption::Multiattack {
+                        target: t.name.clone(),
+                        targets: (0..rolls.min(MAX_SPLIT as u32) as usize)
+                            .map(|i| ring[i % ring.len()].to_string())
+                            .collect(),
+                    });
+                }
             }
             for a in &npc.attacks {
                 // Limited actions while a use is left; an area action (a breath) is
@@ -853,6 +880,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
+        targets: vec![],
     };
     if options.contains(&multi) {
         return multi;
@@ -887,6 +915,9 @@ fn average(dice: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// The most per-attack targets a multiattack may name.
+pub const MAX_SPLIT: usize = 10;
+
 /// The longest NPC intent kept, in characters.
 pub const MAX_NPC_INTENT_CHARS: usize = 200;
 
@@ -899,7 +930,26 @@ pub(crate) fn npc_act(
     if options.is_empty() {
         return Err(RuleError::WrongMode("It is not a monster's turn.".into()));
     }
-    if !options.contains(&option) {
+    // A multiattack split over several targets is legal when its main target's plain
+    // multiattack is and every named target is a standing foe in the fight (an
+    // attack on one out of reach is refused when it is made).
+    let legal = match &option {
+        NpcOption::Multiattack { target, targets } if !targets.is_empty() => {
+            targets.len() <= MAX_SPLIT
+                && options.contains(&NpcOption::Multiattack {
+                    target: target.clone(),
+                    targets: vec![],
+                })
+                && targets.iter().all(|n| {
+                    options
+                        .iter()
+                        .any(|o| matches!(o, NpcOption::Multiattack { target: x, targets: v } if v.is_empty() && x.eq_ignore_ascii_case(n)))
+                        || options.iter().any(|o| matches!(o, NpcOption::Attack { target: x, .. } if x.eq_ignore_ascii_case(n)))
+                })
+        }
+        _ => options.contains(&option),
+    };
+    if !legal {
         return Err(RuleError::invalid(
             "That is not one of this monster's options.",
         ));
@@ -929,10 +979,14 @@ pub(crate) fn npc_act(
         );
     }
     let paused = match option {
-        NpcOption::Multiattack { target } => {
+        NpcOption::Multiattack { target, targets } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
-            let plan = em.creature(me).multiattack.clone().unwrap_or_default();
-            run_plan(em, me, t, plan)?
+            let mut split = Vec::new();
+            for name in targets.iter().take(MAX_SPLIT) {
+                split.push(find_creature(&em.state, name, |c| c.is_pc())?);
+            }
+            let steps = plan_steps(em, me, t, &split);
+            run_plan(em, me, steps)?
         }
         NpcOption::Attack { attack, target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
@@ -955,35 +1009,80 @@ pub(crate) fn npc_act(
     Ok(())
 }
 
-/// A multiattack's attacks against one target, in order. Returns true when a reaction
-/// window opened (the rest waits in it).
+/// A multiattack's entries as (action, intended target) steps: attack rolls take
+/// their targets from `targets` in order (then `t`); other entries (Frightful
+/// Presence) are aimed at `t`.
+fn plan_steps(
+    em: &Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    targets: &[CreatureId],
+) -> Vec<(String, CreatureId)> {
+    let c = em.creature(me);
+    let plan = c.multiattack.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    let mut rolls = 0usize;
+    for (name, count) in plan {
+        let roll = c.find_attack(&name).is_some_and(|a| a.is_attack_roll());
+        for _ in 0..count.min(10) {
+            let target = if roll {
+                let x = targets.get(rolls).copied().unwrap_or(t);
+                rolls += 1;
+                x
+            } else {
+                t
+            };
+            out.push((name.clone(), target));
+        }
+    }
+    out
+}
+
+/// Where an attack meant for `t` goes: `t` while it stands, else the first standing
+/// foe in the fight the monster can reach with it (none: the attack is lost).
+fn retarget(
+    em: &Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+) -> Option<CreatureId> {
+    if !em.creature(t).is_down() {
+        return Some(t);
+    }
+    let mine = em.creature(me);
+    em.state
+        .combatants()
+        .filter(|c| super::position::hostile(c, mine) && !c.is_down())
+        .find(|c| {
+            !(atk.reach == Reach::Melee && atk.is_attack_roll())
+                || super::position::can_reach(&em.state, me, c.id)
+        })
+        .map(|c| c.id)
+}
+
+/// A multiattack's steps, in order. Returns true when a reaction window opened (the
+/// rest waits in it).
 fn run_plan(
     em: &mut Emitter,
     me: CreatureId,
-    t: CreatureId,
-    plan: Vec<(String, u32)>,
+    steps: Vec<(String, CreatureId)>,
 ) -> Result<bool, RuleError> {
-    let mut plan: std::collections::VecDeque<(String, u32)> = plan.into();
-    while let Some((name, count)) = plan.pop_front() {
-        let count = count.min(10);
-        for i in 0..count {
-            if em.creature(t).is_down() || !em.state.in_combat() {
-                break;
-            }
-            let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
-                break;
-            };
-            if !em.creature(me).can_use(&atk) {
-                break;
-            }
-            let mut rest = Vec::new();
-            if count - i > 1 {
-                rest.push((name.clone(), count - i - 1));
-            }
-            rest.extend(plan.iter().cloned());
-            if npc_attack(em, me, t, &atk, Some(rest))? {
-                return Ok(true);
-            }
+    for (i, (name, t)) in steps.iter().enumerate() {
+        if !em.state.in_combat() {
+            break;
+        }
+        let Some(atk) = em.creature(me).find_attack(name).cloned() else {
+            continue;
+        };
+        if !em.creature(me).can_use(&atk) {
+            continue;
+        }
+        let Some(t) = retarget(em, me, *t, &atk) else {
+            continue;
+        };
+        let rest = steps[i + 1..].to_vec();
+        if npc_attack(em, me, t, &atk, Some(rest))? {
+            return Ok(true);
         }
     }
     Ok(false)
@@ -997,7 +1096,7 @@ fn shield_window(
     t: CreatureId,
     atk: &crate::creature::Attack,
     total: i32,
-    rest: Vec<(String, u32)>,
+    rest: Vec<(String, CreatureId)>,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
     let c = em.creature(t);
@@ -1091,7 +1190,7 @@ pub(crate) fn resolve_window(
             }
         }
         if !check_end(em) {
-            paused = run_plan(em, p.attacker, p.target, p.rest)?;
+            paused = run_plan(em, p.attacker, p.rest)?;
         }
     }
     if !paused && em.state.in_combat() {
@@ -1109,7 +1208,7 @@ fn npc_attack(
     me: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
-    rest: Option<Vec<(String, u32)>>,
+    rest: Option<Vec<(String, CreatureId)>>,
 ) -> Result<bool, RuleError> {
     if atk.is_attack_roll() {
         // Refuse an unreachable target before spending anything.

@@ -624,7 +624,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ),
         Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
         ReactionOffered { window } => format!(
-            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then {:?})",
+            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
             n(window.reactor),
             window.reaction,
             window.deadline.0,
@@ -632,7 +632,13 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             n(window.pending.target),
             window.pending.attack,
             window.pending.total,
-            window.pending.rest
+            window
+                .pending
+                .rest
+                .iter()
+                .map(|(a, t)| format!("{a} → {}", n(*t)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         ReactionResolved {
             reactor,
@@ -1223,7 +1229,12 @@ pub fn render_positions(state: &CampaignState) -> String {
 
 fn npc_option(o: &NpcOption) -> String {
     match o {
-        NpcOption::Multiattack { target } => format!("multiattack {target}"),
+        NpcOption::Multiattack { target, targets } if targets.is_empty() => {
+            format!("multiattack {target}")
+        }
+        NpcOption::Multiattack { target, targets } => {
+            format!("multiattack {target} split [{}]", targets.join(", "))
+        }
         NpcOption::Attack { attack, target } => format!("{attack} → {target}"),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Pass => "pass".into(),
