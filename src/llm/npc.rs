@@ -86,6 +86,27 @@ impl LlmNpcPolicy {
                 NpcOption::Attack { attack, target } => {
                     format!("{} against {}", fence(attack, 64), fence(target, 64))
                 }
+                NpcOption::Cast {
+                    spell,
+                    targets,
+                    slot,
+                } => format!(
+                    "Cast {}{}{}",
+                    fence(&dicebard_engine::data::from_index(spell), 64),
+                    if targets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " at {}",
+                            targets
+                                .iter()
+                                .map(|t| fence(t, 64))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    slot.map_or(String::new(), |s| format!(" (level {s} slot)"))
+                ),
                 NpcOption::Dodge => {
                     "Dodge (attacks against it have disadvantage until its next turn)".into()
                 }

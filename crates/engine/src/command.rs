@@ -62,6 +62,15 @@ pub enum NpcOption {
     },
     /// One attack with a named stat-block action.
     Attack { attack: String, target: String },
+    /// Cast a spell from its stat block's Spellcasting (a slot of `slot` level, or
+    /// the spell's own; innate spells use a use per day).
+    Cast {
+        spell: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        targets: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<u8>,
+    },
     /// Take the Dodge action.
     Dodge,
     /// Do nothing this turn.

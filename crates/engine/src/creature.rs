@@ -608,7 +608,14 @@ impl Creature {
                 .collect(),
             conditions: BTreeMap::new(),
             exhaustion: 0,
-            spellcasting: None,
+            // A caster's slots and spells from its stat block (innate uses per day
+            // are read from the catalog when it casts).
+            spellcasting: m.spellcasting.as_ref().map(|sc| Spellcasting {
+                ability: sc.ability,
+                max_slots: sc.slots,
+                used_slots: [0; 9],
+                spells: sc.spells.iter().map(|(i, _)| i.clone()).collect(),
+            }),
             concentration: None,
             effects: BTreeSet::new(),
             death_saves: DeathSaves::default(),

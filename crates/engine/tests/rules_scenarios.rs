@@ -55,6 +55,7 @@ scenarios!(
     positions,
     reactions,
     multiattack_targets,
+    monster_spells,
 );
 
 /// Every scenario file has a test, and every test a file.

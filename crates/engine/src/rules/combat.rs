@@ -842,9 +842,95 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 }
             }
         }
+        out.extend(spell_options(state, npc, &targets));
         out.push(NpcOption::Dodge);
     }
     out.push(NpcOption::Pass);
+    out
+}
+
+/// A caster's spells from its stat block that the engine resolves and it can cast now
+/// with its action: harmful ones at each standing foe, helpful ones on itself.
+fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> Vec<NpcOption> {
+    use crate::effect::{Coverage, Target};
+    let Some(sc) = npc.spellcasting.as_ref() else {
+        return vec![];
+    };
+    let innate = npc
+        .monster
+        .as_deref()
+        .and_then(|m| state.catalog.monster(m))
+        .and_then(|m| m.spellcasting.as_ref());
+    let mut out = Vec::new();
+    for index in &sc.spells {
+        let Some(spell) = state.catalog.spell(index) else {
+            continue;
+        };
+        if super::spells::cost_of(spell) != ActionCost::Action {
+            continue;
+        }
+        let effect = spell
+            .effect
+            .clone()
+            .unwrap_or_else(|| crate::effect::generate(spell));
+        if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
+            continue;
+        }
+        let uses = innate.and_then(|m| {
+            m.spells
+                .iter()
+                .find(|(i, _)| i == index)
+                .and_then(|(_, u)| *u)
+        });
+        let slot = match uses {
+            Some(0) => None,
+            Some(n) => {
+                let spent = npc
+                    .spent
+                    .get(&super::spells::innate_key(index))
+                    .copied()
+                    .unwrap_or(0);
+                if spent >= n {
+                    continue;
+                }
+                None
+            }
+            None if spell.level == 0 => None,
+            // The lowest slot that can hold it.
+            None => match (spell.level..=9).find(|l| sc.available(*l) > 0) {
+                Some(l) if l == spell.level => None,
+                Some(l) => Some(l),
+                None => continue,
+            },
+        };
+        if effect.hostile && effect.target != Target::SelfOnly {
+            let melee = effect.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    crate::effect::Step::Attack {
+                        reach: Reach::Melee,
+                        ..
+                    }
+                )
+            });
+            for t in foes {
+                if melee && !super::position::can_reach(state, npc.id, t.id) {
+                    continue;
+                }
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![t.name.clone()],
+                    slot,
+                });
+            }
+        } else if !effect.hostile {
+            out.push(NpcOption::Cast {
+                spell: spell.index.clone(),
+                targets: vec![],
+                slot,
+            });
+        }
+    }
     out
 }
 
@@ -876,6 +962,26 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
             })
         });
     if let Some(o) = limited {
+        return o.clone();
+    }
+    // A caster's highest-level harmful spell at the target (its slots are its best
+    // weapons).
+    let spell = options
+        .iter()
+        .filter_map(|o| match o {
+            NpcOption::Cast {
+                spell,
+                targets,
+                slot,
+            } if targets.first() == Some(&target) => {
+                let level = state.catalog.spell(spell).map_or(0, |s| s.level);
+                (level > 0).then_some((slot.unwrap_or(level), o))
+            }
+            _ => None,
+        })
+        .max_by_key(|(l, _)| *l)
+        .map(|(_, o)| o);
+    if let Some(o) = spell {
         return o.clone();
     }
     let multi = NpcOption::Multiattack {
@@ -996,6 +1102,14 @@ pub(crate) fn npc_act(
                 .cloned()
                 .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
             npc_attack(em, me, t, &atk, Some(vec![]))?
+        }
+        NpcOption::Cast {
+            spell,
+            targets,
+            slot,
+        } => {
+            super::spells::cast(em, me, &spell, &targets, slot)?;
+            false
         }
         NpcOption::Dodge => {
             em.public(EventKind::Dodged { creature: me });

@@ -15,7 +15,34 @@ use std::collections::BTreeMap;
 /// The most targets one spell may name.
 const MAX_TARGETS: usize = 12;
 
-fn cost_of(spell: &SpellData) -> ActionCost {
+/// A monster caster's stat-block spellcasting (its DC and attack bonus as stated, its
+/// innate uses), from the catalog.
+pub(crate) fn monster_casting<'a>(
+    em: &'a Emitter,
+    c: &crate::creature::Creature,
+) -> Option<&'a crate::data::MonsterSpellcasting> {
+    em.state
+        .catalog
+        .monster(c.monster.as_deref()?)?
+        .spellcasting
+        .as_ref()
+}
+
+/// Uses per day of a monster's innate spell (`Some(0)`: at will; `None`: not innate).
+pub(crate) fn innate_uses(em: &Emitter, c: &crate::creature::Creature, index: &str) -> Option<u32> {
+    monster_casting(em, c)?
+        .spells
+        .iter()
+        .find(|(i, _)| i == index)
+        .and_then(|(_, u)| *u)
+}
+
+/// The `spent` key counting an innate spell's uses.
+pub(crate) fn innate_key(index: &str) -> String {
+    format!("spell:{index}")
+}
+
+pub(crate) fn cost_of(spell: &SpellData) -> ActionCost {
     let t = spell.casting_time.to_ascii_lowercase();
     if t.contains("bonus") {
         ActionCost::BonusAction
@@ -62,7 +89,23 @@ pub(crate) fn cast(
             "A spell can name at most {MAX_TARGETS} targets."
         )));
     }
-    let slot = if spell.level == 0 {
+    // A monster's innate spell: no slot; uses per day (0: at will).
+    let innate = innate_uses(em, &caster, &spell.index);
+    if let Some(uses) = innate
+        && uses > 0
+        && caster
+            .spent
+            .get(&innate_key(&spell.index))
+            .copied()
+            .unwrap_or(0)
+            >= uses
+    {
+        return Err(RuleError::invalid(format!(
+            "{} has no use of {} left today.",
+            caster.name, spell.name
+        )));
+    }
+    let slot = if spell.level == 0 || innate.is_some() {
         None
     } else {
         let l = slot.unwrap_or(spell.level);
@@ -134,6 +177,12 @@ pub(crate) fn cast(
         cost,
         targets: target_ids.clone(),
     });
+    if innate.is_some_and(|u| u > 0) {
+        em.public(EventKind::LimitedActionUsed {
+            creature: me,
+            action: innate_key(&spell.index),
+        });
+    }
     if spell.concentration {
         em.public(EventKind::ConcentrationStarted {
             creature: me,
@@ -146,8 +195,14 @@ pub(crate) fn cast(
         slot: slot_level,
         caster_level,
         modifier: caster.modifier(sc.ability),
-        dc: caster.spell_save_dc().unwrap_or(10),
-        attack_bonus: caster.spell_attack_bonus().unwrap_or(0),
+        dc: monster_casting(em, &caster)
+            .and_then(|m| m.dc)
+            .or(caster.spell_save_dc())
+            .unwrap_or(10),
+        attack_bonus: monster_casting(em, &caster)
+            .and_then(|m| m.attack)
+            .or(caster.spell_attack_bonus())
+            .unwrap_or(0),
         name: spell.name.clone(),
         concentration: spell.concentration,
         shared: BTreeMap::new(),

@@ -1236,6 +1236,19 @@ fn npc_option(o: &NpcOption) -> String {
             format!("multiattack {target} split [{}]", targets.join(", "))
         }
         NpcOption::Attack { attack, target } => format!("{attack} → {target}"),
+        NpcOption::Cast {
+            spell,
+            targets,
+            slot,
+        } => format!(
+            "cast {spell}{}{}",
+            if targets.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", targets.join(", "))
+            },
+            slot.map_or(String::new(), |s| format!(" (slot {s})"))
+        ),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Pass => "pass".into(),
     }
