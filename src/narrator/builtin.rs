@@ -441,6 +441,7 @@ impl BuiltinNarrator {
                 }
             }
             Readied { creature, text } => format!("{} readies: {text}", n(*creature)),
+            LegendaryTurn { .. } | LegendaryTurnEnded { .. } => return None,
             ReactionOffered { window } => format!(
                 "{} can react: Shield against {}'s blow ({} s to answer: react shield / react skip).",
                 n(window.reactor),

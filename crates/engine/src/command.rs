@@ -71,6 +71,8 @@ pub enum NpcOption {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slot: Option<u8>,
     },
+    /// A legendary action at the end of another creature's turn (offered only then).
+    Legendary { action: String, target: String },
     /// Take the Dodge action.
     Dodge,
     /// Do nothing this turn.

@@ -412,6 +412,15 @@ pub enum EventKind {
         action: String,
         cost: u8,
     },
+    /// A legendary monster may take a legendary action now, at the end of `ended`'s
+    /// turn: the next turn waits for its choice (`LegendaryTurnEnded`).
+    LegendaryTurn {
+        creature: CreatureId,
+        ended: CreatureId,
+    },
+    LegendaryTurnEnded {
+        creature: CreatureId,
+    },
     /// The recharge roll for a spent action at the start of the monster's turn.
     RechargeRolled {
         creature: CreatureId,
@@ -593,6 +602,8 @@ impl EventKind {
             HideAttempted { .. } => "HideAttempted",
             Readied { .. } => "Readied",
             OpportunityAttack { .. } => "OpportunityAttack",
+            LegendaryTurn { .. } => "LegendaryTurn",
+            LegendaryTurnEnded { .. } => "LegendaryTurnEnded",
             ReactionOffered { .. } => "ReactionOffered",
             ReactionResolved { .. } => "ReactionResolved",
             Rested { .. } => "Rested",

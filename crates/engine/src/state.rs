@@ -124,6 +124,11 @@ pub struct Combat {
     /// choice or the deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaction: Option<crate::event::ReactionWindow>,
+    /// A legendary monster choosing its legendary action at the end of another
+    /// creature's turn: (the monster, the creature whose turn ended). The next turn
+    /// waits for its choice (NPC options list the legendary actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legendary: Option<(CreatureId, CreatureId)>,
 }
 
 impl Combat {

@@ -127,6 +127,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.effects.insert(Effect::Hidden);
             }
         }
+        LegendaryTurn { creature, ended } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.legendary = Some((*creature, *ended));
+            }
+        }
+        LegendaryTurnEnded { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.legendary = None;
+            }
+        }
         ReactionOffered { window } => {
             if let Some(c) = state.combat.as_mut() {
                 c.reaction = Some(window.clone());
@@ -410,6 +420,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 engaged: Default::default(),
                 far: Default::default(),
                 reaction: None,
+                legendary: None,
             });
             state.reactions_used.clear();
         }

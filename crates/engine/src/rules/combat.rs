@@ -393,42 +393,96 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
     }
 }
 
-/// At the end of `ended`'s turn, each other legendary monster that can act takes one
-/// legendary action: the built-in policy makes the first affordable one with an
-/// attack, against the creature whose turn ended when that is a standing foe.
-fn legendary_actions(em: &mut Emitter, ended: CreatureId) {
+/// The legendary actions `m` can take now against a creature: affordable, with a
+/// stat-block attack it can use.
+fn legendary_choices(state: &CampaignState, m: &Creature) -> Vec<(String, u8)> {
+    let left = 3u8.saturating_sub(m.legendary_used);
+    m.legendary
+        .iter()
+        .filter(|l| l.cost <= left)
+        .filter(|l| {
+            l.attack
+                .as_deref()
+                .and_then(|a| m.find_attack(a))
+                .is_some_and(|a| m.can_use(a))
+        })
+        .filter(|_| state.in_combat())
+        .map(|l| (l.name.clone(), l.cost))
+        .collect()
+}
+
+/// At the end of `ended`'s turn (a standing player character), the next legendary
+/// monster in the order after `after` (from the start: `None`) that can take a
+/// legendary action gets to choose one: `LegendaryTurn`, and the next turn waits.
+/// Returns true when one did.
+fn offer_legendary(em: &mut Emitter, ended: CreatureId, after: Option<CreatureId>) -> bool {
     let Some(order) = em.state.combat.as_ref().map(|c| c.order.clone()) else {
-        return;
+        return false;
     };
     let target = em.creature(ended);
     if target.is_down() || !target.is_pc() {
-        return;
+        return false;
     }
-    for e in order {
+    let start = after
+        .and_then(|a| order.iter().position(|e| e.creature == a))
+        .map_or(0, |p| p + 1);
+    for e in &order[start.min(order.len())..] {
         let m = em.creature(e.creature);
         if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
             continue;
         }
-        let left = 3u8.saturating_sub(m.legendary_used);
-        let Some((action, cost, atk)) = m.legendary.iter().find_map(|l| {
-            let atk = m.find_attack(l.attack.as_deref()?)?.clone();
-            (l.cost <= left && m.can_use(&atk)).then(|| (l.name.clone(), l.cost, atk))
-        }) else {
+        if legendary_choices(&em.state, m).is_empty() {
             continue;
-        };
-        let me = m.id;
-        em.public(EventKind::LegendaryActionUsed {
-            creature: me,
-            action,
-            cost,
-        });
-        if npc_attack(em, me, ended, &atk, None).is_err() || !em.state.in_combat() {
-            return;
         }
-        if em.creature(ended).is_down() {
-            return;
-        }
+        let creature = m.id;
+        em.public(EventKind::LegendaryTurn { creature, ended });
+        return true;
     }
+    false
+}
+
+/// The legendary monster's choice: its legendary action (an attack) or nothing; then
+/// the next legendary monster's, or the next turn.
+fn legendary_act(
+    em: &mut Emitter,
+    m: CreatureId,
+    ended: CreatureId,
+    option: NpcOption,
+) -> Result<(), RuleError> {
+    if let NpcOption::Legendary { action, target } = option {
+        let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+        let (l, atk) = {
+            let c = em.creature(m);
+            let l = c
+                .legendary
+                .iter()
+                .find(|l| l.name == action)
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("Unknown legendary action."))?;
+            let atk = l
+                .attack
+                .as_deref()
+                .and_then(|a| c.find_attack(a))
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("That legendary action makes no attack."))?;
+            (l, atk)
+        };
+        em.public(EventKind::LegendaryActionUsed {
+            creature: m,
+            action: l.name,
+            cost: l.cost,
+        });
+        npc_attack(em, m, t, &atk, None)?;
+    }
+    if !em.state.in_combat() {
+        return Ok(());
+    }
+    em.public(EventKind::LegendaryTurnEnded { creature: m });
+    if check_end(em) || offer_legendary(em, ended, Some(m)) {
+        return Ok(());
+    }
+    start_next(em);
+    Ok(())
 }
 
 /// Ends the active turn and starts the next combatant's, skipping the dead.
@@ -442,11 +496,18 @@ pub(crate) fn advance(em: &mut Emitter) {
         if check_end(em) {
             return;
         }
-        legendary_actions(em, active);
+        if offer_legendary(em, active, None) {
+            return;
+        }
     }
     if check_end(em) {
         return;
     }
+    start_next(em);
+}
+
+/// Starts the turn of the next combatant after the active one, skipping the dead.
+fn start_next(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
@@ -774,6 +835,29 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
 /// standing player character in the fight, Dodge, or pass. Empty when it is not an
 /// NPC's turn.
 pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    // Between turns: a legendary monster's legendary actions, against the creature
+    // whose turn ended first, then the other standing foes.
+    if let Some((m, ended)) = state.combat.as_ref().and_then(|c| c.legendary) {
+        let Some(npc) = state.creature(m) else {
+            return vec![NpcOption::Pass];
+        };
+        let mut targets: Vec<&Creature> = state
+            .combatants()
+            .filter(|c| c.is_pc() && !c.is_down())
+            .collect();
+        targets.sort_by_key(|c| c.id != ended);
+        let mut out = Vec::new();
+        for (action, _) in legendary_choices(state, npc) {
+            for t in &targets {
+                out.push(NpcOption::Legendary {
+                    action: action.clone(),
+                    target: t.name.clone(),
+                });
+            }
+        }
+        out.push(NpcOption::Pass);
+        return out;
+    }
     let Some(npc) = state.active_creature() else {
         return vec![];
     };
@@ -938,6 +1022,11 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
 /// the most threatening standing player character — highest level, then lowest hit
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
+    // Between turns: the first affordable legendary attack on the creature whose turn
+    // ended (the options list those first).
+    if state.combat.as_ref().is_some_and(|c| c.legendary.is_some()) {
+        return options.first().cloned().unwrap_or(NpcOption::Pass);
+    }
     let Some(npc) = state.active_creature() else {
         return NpcOption::Pass;
     };
@@ -1060,11 +1149,15 @@ pub(crate) fn npc_act(
             "That is not one of this monster's options.",
         ));
     }
-    let me = em
-        .state
-        .active_creature()
-        .map(|c| c.id)
-        .expect("options imply an active NPC");
+    let legendary = em.state.combat.as_ref().and_then(|c| c.legendary);
+    let me = match legendary {
+        Some((m, _)) => m,
+        None => em
+            .state
+            .active_creature()
+            .map(|c| c.id)
+            .expect("options imply an active NPC"),
+    };
     // The stated intent (LLM text): one line, bounded, recorded for the narrator.
     let intent: String = intent
         .unwrap_or_default()
@@ -1083,6 +1176,9 @@ pub(crate) fn npc_act(
                 intent,
             },
         );
+    }
+    if let Some((m, ended)) = legendary {
+        return legendary_act(em, m, ended, option);
     }
     let paused = match option {
         NpcOption::Multiattack { target, targets } => {
@@ -1110,6 +1206,11 @@ pub(crate) fn npc_act(
         } => {
             super::spells::cast(em, me, &spell, &targets, slot)?;
             false
+        }
+        NpcOption::Legendary { .. } => {
+            return Err(RuleError::invalid(
+                "Legendary actions come at the end of another creature's turn.",
+            ));
         }
         NpcOption::Dodge => {
             em.public(EventKind::Dodged { creature: me });

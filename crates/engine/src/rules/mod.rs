@@ -187,13 +187,22 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
     if em.state.ended {
         return Err(RuleError::NoCampaign("This campaign has ended.".into()));
     }
-    // An open reaction window holds the turn until it closes.
+    // An open reaction window holds the turn until it closes; so does a legendary
+    // monster choosing its legendary action between turns.
     if action.is_turn_action()
         && let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.as_ref())
     {
         return Err(RuleError::WrongMode(format!(
             "Waiting for {}'s reaction.",
             em.creature(w.reactor).name
+        )));
+    }
+    if action.is_turn_action()
+        && let Some((m, _)) = em.state.combat.as_ref().and_then(|c| c.legendary)
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s legendary action.",
+            em.creature(m).name
         )));
     }
     // Turn order: in combat, only the active creature's player acts.

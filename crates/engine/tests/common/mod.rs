@@ -623,6 +623,12 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             if *hidden { "hidden" } else { "seen" }
         ),
         Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
+        LegendaryTurn { creature, ended } => format!(
+            "LegendaryTurn {} (after {}'s turn)",
+            n(*creature),
+            n(*ended)
+        ),
+        LegendaryTurnEnded { creature } => format!("LegendaryTurnEnded {}", n(*creature)),
         ReactionOffered { window } => format!(
             "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
             n(window.reactor),
@@ -1249,6 +1255,7 @@ fn npc_option(o: &NpcOption) -> String {
             },
             slot.map_or(String::new(), |s| format!(" (slot {s})"))
         ),
+        NpcOption::Legendary { action, target } => format!("legendary {action} → {target}"),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Pass => "pass".into(),
     }
