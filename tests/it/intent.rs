@@ -295,6 +295,12 @@ fn phrase_table() {
         ("alice", "done", vec![Action::EndTurn]),
         ("alice", "dodge", vec![Action::Dodge]),
         ("alice", "I take the dodge action", vec![Action::Dodge]),
+        ("alice", "dash", vec![Action::Dash]),
+        (
+            "alice",
+            "I take the disengage action",
+            vec![Action::Disengage],
+        ),
         (
             "alice",
             "short rest",
