@@ -35,6 +35,7 @@ Commands (one per line):
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
       settings TIMEOUT_SECS WARNING_SECS   narrator llm|builtin
+      settings reactions SECS (0: no reaction windows)
   as PLAYER COMMAND    (act as another player at this terminal)
   help                 quit
 Or just say it: I swing my axe at the goblin | cast fire bolt at goblin 2 | roll for perception";
@@ -268,6 +269,22 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             Ok(Action::Whisper {
                 to: local_player(to),
                 text: text.trim().into(),
+            })
+        }
+        "settings"
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("reactions")) =>
+        {
+            let s: u64 = words
+                .get(1)
+                .and_then(|w| w.parse().ok())
+                .ok_or("settings reactions SECS (0: no reaction windows)")?;
+            Ok(Action::ChangeSettings {
+                settings: Settings {
+                    reaction_timeout_ms: s.saturating_mul(1000),
+                    ..*current
+                },
             })
         }
         "settings" => {
@@ -997,6 +1014,15 @@ mod tests {
             }
         );
         assert!(parse_line("move", &s).is_err());
+        assert_eq!(
+            p("settings reactions 0"),
+            Action::ChangeSettings {
+                settings: Settings {
+                    reaction_timeout_ms: 0,
+                    ..s
+                }
+            }
+        );
         assert!(parse_line("ready", &s).is_err());
     }
 }
