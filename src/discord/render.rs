@@ -204,7 +204,19 @@ pub fn initiative_embed(state: &CampaignState) -> Option<serenity::CreateEmbed> 
         } else {
             escape(&c.name)
         };
-        lines.push(format!("{mark} `{:>3}` {name} — {hp}", e.total));
+        // Where it stands (theatre of the mind): whom it is in melee with, or far.
+        let melee: Vec<String> = dicebard_engine::rules::position::engaged_with(state, c.id)
+            .into_iter()
+            .filter_map(|o| state.creature(o).map(|o| escape(&o.name)))
+            .collect();
+        let place = if !melee.is_empty() {
+            format!(" · ⚔ {}", melee.join(", "))
+        } else if combat.far.contains(&c.id) && !c.is_down() {
+            " · at a distance".to_string()
+        } else {
+            String::new()
+        };
+        lines.push(format!("{mark} `{:>3}` {name} — {hp}{place}", e.total));
     }
     let active = state.active_creature();
     let footer = match (active, combat.deadline) {
