@@ -74,11 +74,18 @@ pub fn scene(campaign_id: i64, state: &CampaignState, cursor: FeedCursor) -> Val
                 })
             })
             .collect();
+        // An open reaction window: whose it is and until when.
+        let reaction = cb.reaction.as_ref().and_then(|w| {
+            state.creature(w.reactor).map(|r| {
+                json!({"id": r.id.0, "name": r.name, "player": player_of(r), "deadline": w.deadline.0})
+            })
+        });
         json!({
             "round": cb.round,
             "turn": turn,
             "deadline": cb.deadline.map(|d| d.0),
             "initiative": initiative,
+            "reaction": reaction,
         })
     });
     json!({
