@@ -58,8 +58,13 @@ impl LlmNpcPolicy {
         let acting = state
             .combat
             .as_ref()
-            .and_then(|c| c.legendary)
-            .and_then(|(m, _)| state.creature(m))
+            .and_then(|c| {
+                c.opportunity
+                    .as_ref()
+                    .map(|o| o.foe)
+                    .or(c.legendary.map(|l| l.0))
+            })
+            .and_then(|m| state.creature(m))
             .or_else(|| state.active_creature());
         if let Some(npc) = acting {
             let _ = writeln!(user, "<monster>{}</monster>", describe(state, npc, true));
@@ -113,6 +118,10 @@ impl LlmNpcPolicy {
                         )
                     },
                     slot.map_or(String::new(), |s| format!(" (level {s} slot)"))
+                ),
+                NpcOption::OpportunityAttack { target } => format!(
+                    "Opportunity attack on {} as they leave your reach (uses your reaction)",
+                    fence(target, 64)
                 ),
                 NpcOption::Legendary { action, target } => format!(
                     "Legendary action {} against {} (now, between turns)",

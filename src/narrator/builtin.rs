@@ -442,6 +442,10 @@ impl BuiltinNarrator {
             }
             Readied { creature, text } => format!("{} readies: {text}", n(*creature)),
             LegendaryTurn { .. } | LegendaryTurnEnded { .. } => return None,
+            OpportunityOffered { .. } => return None,
+            OpportunityPassed { creature } => {
+                format!("{} lets the moment pass.", n(*creature))
+            }
             ReactionOffered { window } => format!(
                 "{} can react: Shield against {}'s blow ({} s to answer: react shield / react skip).",
                 n(window.reactor),

@@ -71,6 +71,9 @@ pub enum NpcOption {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         slot: Option<u8>,
     },
+    /// An opportunity attack on a creature leaving the monster's reach (offered only
+    /// then; `Pass` lets it go).
+    OpportunityAttack { target: String },
     /// A legendary action at the end of another creature's turn (offered only then).
     Legendary { action: String, target: String },
     /// Take the Dodge action.

@@ -209,6 +209,20 @@ pub struct PendingHit {
     pub rest: Vec<(String, CreatureId)>,
 }
 
+/// A creature leaving melee, waiting for a monster's choice of opportunity attack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// The monster choosing.
+    pub foe: CreatureId,
+    pub mover: CreatureId,
+    /// Where the mover goes, and the moves it spends, once the foes have chosen.
+    pub to: Place,
+    pub moves: u8,
+    /// Other foes it leaves, to choose after this one.
+    #[serde(default)]
+    pub rest: Vec<CreatureId>,
+}
+
 /// An open reaction window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionWindow {
@@ -482,6 +496,15 @@ pub enum EventKind {
         #[serde(default)]
         timed_out: bool,
     },
+    /// A monster may make an opportunity attack on a creature leaving its reach: the
+    /// move waits for its choice (NPC options), closed by `OpportunityPassed` or by
+    /// `OpportunityAttack`.
+    OpportunityOffered {
+        opportunity: Opportunity,
+    },
+    OpportunityPassed {
+        creature: CreatureId,
+    },
     /// A creature spends its reaction on an opportunity attack against `target`, who
     /// left its reach (the attack follows as the usual events).
     OpportunityAttack {
@@ -602,6 +625,8 @@ impl EventKind {
             HideAttempted { .. } => "HideAttempted",
             Readied { .. } => "Readied",
             OpportunityAttack { .. } => "OpportunityAttack",
+            OpportunityOffered { .. } => "OpportunityOffered",
+            OpportunityPassed { .. } => "OpportunityPassed",
             LegendaryTurn { .. } => "LegendaryTurn",
             LegendaryTurnEnded { .. } => "LegendaryTurnEnded",
             ReactionOffered { .. } => "ReactionOffered",

@@ -129,6 +129,10 @@ pub struct Combat {
     /// waits for its choice (NPC options list the legendary actions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legendary: Option<(CreatureId, CreatureId)>,
+    /// A monster choosing whether to make an opportunity attack on a creature leaving
+    /// its reach; the move waits for its choice (NPC options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<crate::event::Opportunity>,
 }
 
 impl Combat {

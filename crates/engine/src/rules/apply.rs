@@ -149,6 +149,19 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         OpportunityAttack { creature, .. } => {
             spend(state, *creature, ActionCost::Reaction);
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = None;
+            }
+        }
+        OpportunityOffered { opportunity } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = Some(opportunity.clone());
+            }
+        }
+        OpportunityPassed { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = None;
+            }
         }
         DamageDealt {
             target,
@@ -421,6 +434,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 far: Default::default(),
                 reaction: None,
                 legendary: None,
+                opportunity: None,
             });
             state.reactions_used.clear();
         }

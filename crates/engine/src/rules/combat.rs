@@ -105,6 +105,14 @@ fn tick(em: &mut Emitter) {
         return;
     };
     if em.now >= deadline {
+        // A monster still choosing its opportunity attack when the mover's turn runs
+        // out: the built-in choice (take it) settles the move first.
+        if c.opportunity.is_some() {
+            let _ = super::position::opportunity_answer(em, true);
+            if !em.state.in_combat() {
+                return;
+            }
+        }
         em.public(EventKind::TurnTimedOut { creature: active });
         if em.creature(active).can_act()
             && !em
@@ -835,6 +843,17 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
 /// standing player character in the fight, Dodge, or pass. Empty when it is not an
 /// NPC's turn.
 pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    // A monster choosing whether to strike at a creature leaving its reach.
+    if let Some(o) = state.combat.as_ref().and_then(|c| c.opportunity.as_ref()) {
+        let mut out = Vec::new();
+        if let Some(m) = state.creature(o.mover) {
+            out.push(NpcOption::OpportunityAttack {
+                target: m.name.clone(),
+            });
+        }
+        out.push(NpcOption::Pass);
+        return out;
+    }
     // Between turns: a legendary monster's legendary actions, against the creature
     // whose turn ended first, then the other standing foes.
     if let Some((m, ended)) = state.combat.as_ref().and_then(|c| c.legendary) {
@@ -1023,8 +1042,12 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
     // Between turns: the first affordable legendary attack on the creature whose turn
-    // ended (the options list those first).
-    if state.combat.as_ref().is_some_and(|c| c.legendary.is_some()) {
+    // ended (the options list those first); an opportunity attack is taken.
+    if state
+        .combat
+        .as_ref()
+        .is_some_and(|c| c.legendary.is_some() || c.opportunity.is_some())
+    {
         return options.first().cloned().unwrap_or(NpcOption::Pass);
     }
     let Some(npc) = state.active_creature() else {
@@ -1150,9 +1173,16 @@ pub(crate) fn npc_act(
         ));
     }
     let legendary = em.state.combat.as_ref().and_then(|c| c.legendary);
-    let me = match legendary {
-        Some((m, _)) => m,
-        None => em
+    let opportunity = em
+        .state
+        .combat
+        .as_ref()
+        .and_then(|c| c.opportunity.as_ref())
+        .map(|o| o.foe);
+    let me = match (opportunity, legendary) {
+        (Some(f), _) => f,
+        (None, Some((m, _))) => m,
+        (None, None) => em
             .state
             .active_creature()
             .map(|c| c.id)
@@ -1175,6 +1205,12 @@ pub(crate) fn npc_act(
                 creature: me,
                 intent,
             },
+        );
+    }
+    if opportunity.is_some() {
+        return super::position::opportunity_answer(
+            em,
+            matches!(option, NpcOption::OpportunityAttack { .. }),
         );
     }
     if let Some((m, ended)) = legendary {
@@ -1207,9 +1243,9 @@ pub(crate) fn npc_act(
             super::spells::cast(em, me, &spell, &targets, slot)?;
             false
         }
-        NpcOption::Legendary { .. } => {
+        NpcOption::Legendary { .. } | NpcOption::OpportunityAttack { .. } => {
             return Err(RuleError::invalid(
-                "Legendary actions come at the end of another creature's turn.",
+                "Legendary actions and opportunity attacks come on another creature's turn.",
             ));
         }
         NpcOption::Dodge => {

@@ -198,6 +198,18 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         )));
     }
     if action.is_turn_action()
+        && let Some(o) = em
+            .state
+            .combat
+            .as_ref()
+            .and_then(|c| c.opportunity.as_ref())
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s reaction.",
+            em.creature(o.foe).name
+        )));
+    }
+    if action.is_turn_action()
         && let Some((m, _)) = em.state.combat.as_ref().and_then(|c| c.legendary)
     {
         return Err(RuleError::WrongMode(format!(

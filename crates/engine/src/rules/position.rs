@@ -241,10 +241,8 @@ pub(crate) fn move_to(
     }
     // Leaving melee (not just closing on another creature) provokes.
     if !matches!(place, Place::Engaged { .. }) {
-        opportunity_attacks(em, me)?;
-        if em.creature(me).is_down() || !em.state.in_combat() {
-            return Ok(());
-        }
+        let foes = provoked(em, me);
+        return offer_or_move(em, me, place, need, foes);
     }
     em.public(EventKind::Moved {
         creature: me,
@@ -254,47 +252,115 @@ pub(crate) fn move_to(
     Ok(())
 }
 
-/// `mover` leaves melee: every foe engaged with it that can react makes an opportunity
-/// attack (the built-in choice for monsters and characters alike: take it), unless the
-/// mover disengaged.
-pub(crate) fn opportunity_attacks(em: &mut Emitter, mover: CreatureId) -> Result<(), RuleError> {
+/// The foes engaged with `mover` that may make an opportunity attack as it leaves:
+/// hostile, able to act, reaction unused, a melee attack at hand; none after Disengage.
+fn provoked(em: &Emitter, mover: CreatureId) -> Vec<CreatureId> {
     let disengaged = em
         .state
         .combat
         .as_ref()
         .is_some_and(|c| c.active_creature() == Some(mover) && c.budget.disengaged);
     if disengaged {
+        return vec![];
+    }
+    engaged_with(&em.state, mover)
+        .into_iter()
+        .filter(|&foe| {
+            let f = em.creature(foe);
+            hostile(f, em.creature(mover))
+                && f.can_act()
+                && super::combat::require_turn_part(em, foe, crate::event::ActionCost::Reaction)
+                    .is_ok()
+                && oa_attack(f).is_some()
+        })
+        .collect()
+}
+
+fn oa_attack(f: &Creature) -> Option<&crate::creature::Attack> {
+    f.attacks
+        .iter()
+        .find(|a| a.reach == Reach::Melee && a.is_attack_roll() && a.usage.is_none())
+}
+
+/// Works through the provoked foes in order: a player character's opportunity attack
+/// is made at once; a monster's choice is asked for (`OpportunityOffered`: the move
+/// waits). When every foe has chosen and the mover still stands, it moves.
+fn offer_or_move(
+    em: &mut Emitter,
+    mover: CreatureId,
+    to: Place,
+    moves: u8,
+    mut foes: Vec<CreatureId>,
+) -> Result<(), RuleError> {
+    while !foes.is_empty() {
+        if em.creature(mover).is_down() || !em.state.in_combat() {
+            return Ok(());
+        }
+        let foe = foes.remove(0);
+        if em.creature(foe).is_pc() {
+            opportunity_attack(em, foe, mover)?;
+        } else {
+            em.public(EventKind::OpportunityOffered {
+                opportunity: crate::event::Opportunity {
+                    foe,
+                    mover,
+                    to,
+                    moves,
+                    rest: foes,
+                },
+            });
+            return Ok(());
+        }
+    }
+    if em.creature(mover).is_down() || !em.state.in_combat() {
         return Ok(());
     }
-    for foe in engaged_with(&em.state, mover) {
-        if em.creature(mover).is_down() || !em.state.in_combat() {
-            break;
-        }
-        let f = em.creature(foe);
-        if !hostile(f, em.creature(mover))
-            || !f.can_act()
-            || super::combat::require_turn_part(em, foe, crate::event::ActionCost::Reaction)
-                .is_err()
-        {
-            continue;
-        }
-        let Some(atk) = f
-            .attacks
-            .iter()
-            .find(|a| a.reach == Reach::Melee && a.is_attack_roll() && a.usage.is_none())
-            .cloned()
-        else {
-            continue;
-        };
-        em.public(EventKind::OpportunityAttack {
-            creature: foe,
-            target: mover,
-        });
-        let outcome = resolve::attack_roll(em, foe, mover, &atk.name, atk.to_hit, atk.reach, 0);
-        if outcome.is_hit() {
-            super::combat::hit_with(em, foe, mover, &atk, outcome)?;
-        }
+    em.public(EventKind::Moved {
+        creature: mover,
+        to,
+        moves,
+    });
+    Ok(())
+}
+
+/// A monster's answer to `OpportunityOffered`: the attack (`take`) or not; then the
+/// next foe's choice, or the move.
+pub(crate) fn opportunity_answer(em: &mut Emitter, take: bool) -> Result<(), RuleError> {
+    let Some(o) = em.state.combat.as_ref().and_then(|c| c.opportunity.clone()) else {
+        return Ok(());
+    };
+    if take {
+        opportunity_attack(em, o.foe, o.mover)?;
+    } else {
+        em.public(EventKind::OpportunityPassed { creature: o.foe });
     }
+    if !em.state.in_combat() {
+        return Ok(());
+    }
+    // The foes still to choose, if they still may.
+    let still = provoked(em, o.mover);
+    let rest: Vec<CreatureId> = o.rest.into_iter().filter(|f| still.contains(f)).collect();
+    offer_or_move(em, o.mover, o.to, o.moves, rest)
+}
+
+/// One opportunity attack: `foe` spends its reaction on a melee attack at `mover`.
+fn opportunity_attack(
+    em: &mut Emitter,
+    foe: CreatureId,
+    mover: CreatureId,
+) -> Result<(), RuleError> {
+    let Some(atk) = oa_attack(em.creature(foe)).cloned() else {
+        return Ok(());
+    };
+    em.public(EventKind::OpportunityAttack {
+        creature: foe,
+        target: mover,
+    });
+    let outcome = resolve::attack_roll(em, foe, mover, &atk.name, atk.to_hit, atk.reach, 0);
+    if outcome.is_hit() {
+        super::combat::hit_with(em, foe, mover, &atk, outcome)?;
+    }
+    super::combat::check_end(em);
     Ok(())
 }
 

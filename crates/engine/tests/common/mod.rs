@@ -623,6 +623,12 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             if *hidden { "hidden" } else { "seen" }
         ),
         Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
+        OpportunityOffered { opportunity: o } => format!(
+            "OpportunityOffered {} may strike {} as they leave",
+            n(o.foe),
+            n(o.mover)
+        ),
+        OpportunityPassed { creature } => format!("OpportunityPassed {}", n(*creature)),
         LegendaryTurn { creature, ended } => format!(
             "LegendaryTurn {} (after {}'s turn)",
             n(*creature),
@@ -1256,6 +1262,7 @@ fn npc_option(o: &NpcOption) -> String {
             slot.map_or(String::new(), |s| format!(" (slot {s})"))
         ),
         NpcOption::Legendary { action, target } => format!("legendary {action} → {target}"),
+        NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Pass => "pass".into(),
     }
