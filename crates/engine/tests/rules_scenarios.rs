@@ -56,6 +56,7 @@ scenarios!(
     reactions,
     multiattack_targets,
     monster_spells,
+    opportunity_timeout,
 );
 
 /// Every scenario file has a test, and every test a file.
