@@ -11,6 +11,7 @@ use crate::intent::{ActOutcome, IntentSource, act_free_text};
 use crate::narrator::NarrationSource;
 use dicebard_engine::ability::{Abilities, Ability, Advantage, Skill};
 use dicebard_engine::character::{AbilityMethod, CharacterSpec};
+use dicebard_engine::command::MoveTo;
 use dicebard_engine::condition::Condition;
 use dicebard_engine::data::DamageType;
 use dicebard_engine::event::RestKind;
@@ -35,10 +36,13 @@ Commands (one per line):
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
+  move to TARGET | move near | move far      dash   disengage   hide
+  help FOE             ready TEXT           react shield | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
       settings TIMEOUT_SECS WARNING_SECS   narrator llm|builtin
+      settings reactions SECS (0: no reaction windows)
       invite NAME (a phone link; players: only themselves)   display (a TV link)
       kick NAME (end their phone sessions)   table (who is connected)
       (links need the web table: dicebard play --web)
@@ -191,6 +195,46 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             item: need(rest, "an item")?,
         }),
         "dodge" => Ok(Action::Dodge),
+        "dash" => Ok(Action::Dash),
+        "disengage" => Ok(Action::Disengage),
+        "hide" => Ok(Action::Hide),
+        "help" => Ok(Action::Help {
+            target: need(rest, "the foe your ally will attack")?,
+        }),
+        "ready" => Ok(Action::Ready {
+            text: need(
+                rest,
+                "what you ready, e.g. `ready I shoot the first goblin that moves`",
+            )?,
+        }),
+        "engage" => Ok(Action::Move {
+            to: MoveTo::Engage {
+                target: need(rest, "a creature")?,
+            },
+        }),
+        "move" | "go" => {
+            let w = words.first().map(|w| w.to_ascii_lowercase());
+            let to = match w.as_deref() {
+                Some("near" | "out" | "back") => MoveTo::Near,
+                Some("far" | "away") => MoveTo::Far,
+                Some("to" | "engage") => MoveTo::Engage {
+                    target: need(words[1..].join(" ").trim(), "a creature")?,
+                },
+                Some(_) => MoveTo::Engage {
+                    target: rest.to_string(),
+                },
+                None => {
+                    return Err(
+                        "move needs where: `move near`, `move far` or `move to TARGET`".into(),
+                    );
+                }
+            };
+            Ok(Action::Move { to })
+        }
+        "react" | "reaction" => match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+            Some("skip" | "no" | "pass" | "none") => Ok(Action::React { take: false }),
+            _ => Ok(Action::React { take: true }),
+        },
         "end" | "endturn" | "pass" => Ok(Action::EndTurn),
         "rest" => match words.first().map(|w| w.to_ascii_lowercase()) {
             Some(w) if w == "long" => Ok(Action::Rest {
@@ -249,6 +293,22 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
             Ok(Action::Whisper {
                 to: local_player(to),
                 text: text.trim().into(),
+            })
+        }
+        "settings"
+            if words
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("reactions")) =>
+        {
+            let s: u64 = words
+                .get(1)
+                .and_then(|w| w.parse().ok())
+                .ok_or("settings reactions SECS (0: no reaction windows)")?;
+            Ok(Action::ChangeSettings {
+                settings: Settings {
+                    reaction_timeout_ms: s.saturating_mul(1000),
+                    ..*current
+                },
             })
         }
         "settings" => {
@@ -1174,8 +1234,66 @@ fn print_status(scene: &view::Scene) {
                 Some(hp) => format!("{}/{}", hp.hp, hp.max_hp),
                 None => r.health.describe().to_string(),
             };
-            let _ = writeln!(o, "   {mark} {:>3}  {} ({hp})", r.initiative, r.name);
+            // Where it stands (theatre of the mind).
+            let place = if !r.engaged_with.is_empty() {
+                format!(" — in melee with {}", r.engaged_with.join(", "))
+            } else if r.far {
+                " — at a distance".to_string()
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "   {mark} {:>3}  {} ({hp}){place}", r.initiative, r.name);
+        }
+        if let Some(w) = &cb.reaction {
+            let _ = writeln!(
+                o,
+                "  Waiting for {}'s reaction: react shield | react skip",
+                w.name
+            );
         }
     }
     let _ = o.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_positional_actions_and_reactions() {
+        let s = Settings::default();
+        let p = |l: &str| parse_line(l, &s).unwrap();
+        assert_eq!(p("react shield"), Action::React { take: true });
+        assert_eq!(p("react skip"), Action::React { take: false });
+        assert_eq!(p("dash"), Action::Dash);
+        assert_eq!(p("disengage"), Action::Disengage);
+        assert_eq!(p("hide"), Action::Hide);
+        assert_eq!(
+            p("help goblin 2"),
+            Action::Help {
+                target: "goblin 2".into()
+            }
+        );
+        assert_eq!(p("move far"), Action::Move { to: MoveTo::Far });
+        assert_eq!(p("move near"), Action::Move { to: MoveTo::Near });
+        assert_eq!(
+            p("move to the ogre"),
+            Action::Move {
+                to: MoveTo::Engage {
+                    target: "the ogre".into()
+                }
+            }
+        );
+        assert!(parse_line("move", &s).is_err());
+        assert_eq!(
+            p("settings reactions 0"),
+            Action::ChangeSettings {
+                settings: Settings {
+                    reaction_timeout_ms: 0,
+                    ..s
+                }
+            }
+        );
+        assert!(parse_line("ready", &s).is_err());
+    }
 }

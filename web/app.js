@@ -442,6 +442,10 @@
     }
     const now = $('turn-now');
     if (now) now.textContent = turn ? str(turn.name, 80) + "'s turn" : (combat ? 'Round ' + num(combat.round, 1, 1e6, 1) : '');
+    // A reaction window for my character: Shield / Skip until its deadline.
+    const r = combat && combat.reaction;
+    const row = $('react-row');
+    if (row) row.hidden = !(r && myPlayer() && r.player === myPlayer() && MODE === 'play' && !S.gone);
     tickClock();
   }
 
@@ -708,6 +712,14 @@
           await act({ kind: 'end_turn' }, 'End turn');
         }
       });
+    });
+    $('react-use').addEventListener('click', async () => {
+      $('react-row').hidden = true;
+      await act({ kind: 'react', use: true }, 'Shield');
+    });
+    $('react-skip').addEventListener('click', async () => {
+      $('react-row').hidden = true;
+      await act({ kind: 'react', use: false }, 'Let it land');
     });
     $('cast-go').addEventListener('click', async () => {
       const spell = $('spell').value;

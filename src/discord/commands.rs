@@ -562,6 +562,10 @@ pub async fn campaign_settings(
     warning: Option<u64>,
     #[description = "Who tells the story: the host's LLM or the built-in narrator"]
     narrator: Option<NarratorChoice>,
+    #[description = "Seconds a player has to take a reaction (Shield); 0: none"]
+    #[min = 0]
+    #[max = 600]
+    reactions: Option<u64>,
     #[description = "Make this player a GM too"] gm: Option<serenity::User>,
 ) -> Result<(), Error> {
     defer_first(ctx).await?;
@@ -574,7 +578,7 @@ pub async fn campaign_settings(
         )
         .await?;
     }
-    if turn_timeout.is_none() && warning.is_none() && narrator.is_none() {
+    if turn_timeout.is_none() && warning.is_none() && narrator.is_none() && reactions.is_none() {
         if gm.is_none() {
             return ephemeral(
                 ctx,
@@ -598,6 +602,9 @@ pub async fn campaign_settings(
     }
     if let Some(w) = warning {
         settings.turn_warning_ms = w.saturating_mul(1000);
+    }
+    if let Some(r) = reactions {
+        settings.reaction_timeout_ms = r.saturating_mul(1000);
     }
     if let Some(n) = narrator {
         settings.narrator = match n {

@@ -166,6 +166,8 @@ async fn on_event(
     if button == render::TurnButton::Invalid
         && !ci.data.custom_id.starts_with("end_turn:")
         && !ci.data.custom_id.starts_with("dodge:")
+        && !ci.data.custom_id.starts_with("react_use:")
+        && !ci.data.custom_id.starts_with("react_skip:")
     {
         // Not one of ours (a collector may want it).
         return Ok(());
@@ -236,6 +238,11 @@ async fn press_turn_button(
             campaign,
             turn_seq,
         } => (end_turn, campaign, turn_seq),
+        render::TurnButton::React {
+            take,
+            campaign,
+            window_seq,
+        } => return press_reaction_button(data, ci, take, campaign, window_seq).await,
         render::TurnButton::Unbound => return TURN_OVER.into(),
         render::TurnButton::Invalid => return "That button is not valid.".into(),
     };
@@ -297,6 +304,79 @@ async fn press_turn_button(
     };
     match coord.submit(campaign, cmd, origin).await {
         Ok(_) => "Done.".to_string(),
+        Err(e) => e.user_message(),
+    }
+}
+
+const WINDOW_CLOSED: &str = "That reaction's moment has passed.";
+
+/// Checks that the button's reaction window is still the open one, then answers it
+/// for the clicker (the engine checks that the reaction is theirs).
+async fn press_reaction_button(
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    take: bool,
+    campaign: CampaignId,
+    window_seq: u64,
+) -> String {
+    let coord = &data.coord;
+    let Ok(snap) = coord.snapshot(campaign).await else {
+        return "That campaign is not running.".into();
+    };
+    match coord.claim_request(campaign, &ci.id.to_string()).await {
+        Ok(true) => {}
+        Ok(false) => return "That was already done.".into(),
+        Err(e) => return e.user_message(),
+    }
+    if window_seq > snap.seq {
+        return "That button is not valid.".into();
+    }
+    if snap.seq - window_seq > MAX_TURN_EVENTS
+        || snap
+            .state
+            .combat
+            .as_ref()
+            .is_none_or(|c| c.reaction.is_none())
+    {
+        return WINDOW_CLOSED.into();
+    }
+    let events = match coord.events_since(campaign, window_seq - 1).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(campaign = campaign.get(), error = %e, "reading the window's events failed");
+            return e.user_message();
+        }
+    };
+    let opened_here = events.first().is_some_and(|c| {
+        c.seq == window_seq && matches!(c.event.kind, EventKind::ReactionOffered { .. })
+    });
+    if !opened_here {
+        return "That button is not valid.".into();
+    }
+    if events.iter().skip(1).any(|c| {
+        matches!(
+            c.event.kind,
+            EventKind::ReactionOffered { .. }
+                | EventKind::ReactionResolved { .. }
+                | EventKind::CombatEnded { .. }
+                | EventKind::CampaignEnded
+        )
+    }) {
+        return WINDOW_CLOSED.into();
+    }
+    let me = player_id(ci.user.id);
+    let origin = Origin {
+        source: Source::Discord,
+        player: Some(me.clone()),
+        interaction: Some(ci.id.to_string()),
+    };
+    let cmd = Command {
+        by: dicebard_engine::Actor::Player(me),
+        action: Action::React { take },
+    };
+    match coord.submit(campaign, cmd, origin).await {
+        Ok(_) if take => "Shield!".to_string(),
+        Ok(_) => "You let it pass.".to_string(),
         Err(e) => e.user_message(),
     }
 }

@@ -217,7 +217,7 @@ struct Presenter {
     dirty_chars: BTreeSet<CreatureId>,
     initiative_dirty: bool,
     /// DMs to send: user, text, and the turn whose buttons to attach.
-    dms: Vec<(serenity::UserId, String, Option<u64>)>,
+    dms: Vec<(serenity::UserId, String, Option<render::DmButtons>)>,
     refs: HashMap<(String, String), u64>,
     /// The last event taken from the feed, and the last one saved as presented.
     last_seq: u64,
@@ -395,7 +395,29 @@ impl Presenter {
                             "⚔️ **{}**, it's your turn (round {round}){until}.\nUse `/attack`, `/cast`, `/act`, or the buttons below.",
                             render::escape(&cr.name)
                         ),
-                        Some(c.seq),
+                        Some(render::DmButtons::Turn(c.seq)),
+                    ));
+                }
+            }
+            ReactionOffered { window } => {
+                if let Some(cr) = state.creature(window.reactor)
+                    && let Some(user) = cr.owner().and_then(player_user_id)
+                {
+                    let by = state
+                        .creature(window.pending.attacker)
+                        .map(|a| render::escape(&a.name))
+                        .unwrap_or_else(|| "A foe".into());
+                    self.dms.push((
+                        user,
+                        format!(
+                            "🛡️ **{}**, {by}'s {} hits you ({} against your AC {}). Cast **Shield** (+5 AC: it misses)? Answer <t:{}:R>, or the blow lands.",
+                            render::escape(&cr.name),
+                            render::escape(&window.pending.attack),
+                            window.pending.total,
+                            cr.effective_ac(),
+                            window.deadline.0 / 1000
+                        ),
+                        Some(render::DmButtons::Reaction(c.seq)),
                     ));
                 }
             }
@@ -484,9 +506,7 @@ impl Presenter {
             }
         }
         for (user, text, turn) in std::mem::take(&mut self.dms) {
-            let components = turn
-                .map(|t| render::turn_buttons(self.campaign_id, t))
-                .unwrap_or_default();
+            let components = turn.map(|t| t.rows(self.campaign_id)).unwrap_or_default();
             super::send_dm(&self.http, self.campaign_id, user, &text, components).await;
         }
     }

@@ -185,8 +185,17 @@ pub fn initiative_embed(init: &view::Initiative) -> serenity::CreateEmbed {
         } else {
             escape(&r.name)
         };
+        // Where it stands (theatre of the mind): whom it is in melee with, or far.
+        let place = if !r.engaged_with.is_empty() {
+            let melee: Vec<String> = r.engaged_with.iter().map(|n| escape(n)).collect();
+            format!(" · ⚔ {}", melee.join(", "))
+        } else if r.far && !r.down {
+            " · at a distance".to_string()
+        } else {
+            String::new()
+        };
         lines.push(format!(
-            "{mark} `{:>3}` {name} — {}",
+            "{mark} `{:>3}` {name} — {}{place}",
             r.initiative,
             tracker_hp(r)
         ));
@@ -222,6 +231,40 @@ pub fn turn_buttons(campaign_id: CampaignId, turn_seq: u64) -> Vec<serenity::Cre
     ])]
 }
 
+/// Use / Skip buttons for a reaction window, bound to it: `window_seq` is the seq of
+/// its `ReactionOffered` event, so a button cannot answer a later window.
+pub fn reaction_buttons(
+    campaign_id: CampaignId,
+    window_seq: u64,
+) -> Vec<serenity::CreateActionRow> {
+    vec![serenity::CreateActionRow::Buttons(vec![
+        serenity::CreateButton::new(format!("react_use:{campaign_id}:{window_seq}"))
+            .label("Use")
+            .style(serenity::ButtonStyle::Primary),
+        serenity::CreateButton::new(format!("react_skip:{campaign_id}:{window_seq}"))
+            .label("Skip")
+            .style(serenity::ButtonStyle::Secondary),
+    ])]
+}
+
+/// Buttons a DM carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmButtons {
+    /// End turn / Dodge for the turn whose `TurnStarted` has this seq.
+    Turn(u64),
+    /// Use / Skip for the window whose `ReactionOffered` has this seq.
+    Reaction(u64),
+}
+
+impl DmButtons {
+    pub fn rows(self, campaign_id: CampaignId) -> Vec<serenity::CreateActionRow> {
+        match self {
+            DmButtons::Turn(seq) => turn_buttons(campaign_id, seq),
+            DmButtons::Reaction(seq) => reaction_buttons(campaign_id, seq),
+        }
+    }
+}
+
 /// What a turn button's custom id asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnButton {
@@ -230,6 +273,13 @@ pub enum TurnButton {
         end_turn: bool,
         campaign: CampaignId,
         turn_seq: u64,
+    },
+    /// `react_use` (true) or `react_skip` (false) for the reaction window whose
+    /// `ReactionOffered` has this seq.
+    React {
+        take: bool,
+        campaign: CampaignId,
+        window_seq: u64,
     },
     /// A button from before buttons named their turn (`end_turn:<campaign>`): its turn is
     /// over by now.
@@ -244,9 +294,11 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
         return TurnButton::Invalid;
     }
     let mut parts = custom_id.splitn(4, ':');
-    let end_turn = match parts.next() {
-        Some("end_turn") => true,
-        Some("dodge") => false,
+    let (end_turn, react) = match parts.next() {
+        Some("end_turn") => (true, false),
+        Some("dodge") => (false, false),
+        Some("react_use") => (true, true),
+        Some("react_skip") => (false, true),
         _ => return TurnButton::Invalid,
     };
     let campaign = match parts.next().map(str::parse::<i64>) {
@@ -254,8 +306,16 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
         _ => return TurnButton::Invalid,
     };
     match (parts.next(), parts.next()) {
+        (None, _) if react => TurnButton::Invalid,
         (None, _) => TurnButton::Unbound,
         (Some(seq), None) => match seq.parse::<u64>() {
+            Ok(window_seq) if react && window_seq > 0 && window_seq < i64::MAX as u64 => {
+                TurnButton::React {
+                    take: end_turn,
+                    campaign: CampaignId(campaign),
+                    window_seq,
+                }
+            }
             Ok(turn_seq) if turn_seq > 0 && turn_seq < i64::MAX as u64 => TurnButton::Turn {
                 end_turn,
                 campaign: CampaignId(campaign),
@@ -270,6 +330,44 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reaction_buttons_are_bound_to_their_window() {
+        assert_eq!(
+            parse_turn_button("react_use:3:41"),
+            TurnButton::React {
+                take: true,
+                campaign: CampaignId(3),
+                window_seq: 41
+            }
+        );
+        assert_eq!(
+            parse_turn_button("react_skip:3:41"),
+            TurnButton::React {
+                take: false,
+                campaign: CampaignId(3),
+                window_seq: 41
+            }
+        );
+        for bad in [
+            "react_use:3",
+            "react_use:0:4",
+            "react_use:3:0",
+            "react_use:3:x",
+            "react_use:3:4:5",
+            "react_maybe:3:4",
+        ] {
+            assert_eq!(parse_turn_button(bad), TurnButton::Invalid, "{bad}");
+        }
+        assert_eq!(
+            parse_turn_button("end_turn:3:41"),
+            TurnButton::Turn {
+                end_turn: true,
+                campaign: CampaignId(3),
+                turn_seq: 41
+            }
+        );
+    }
 
     #[test]
     fn clamp_counts_characters() {

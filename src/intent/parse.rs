@@ -492,7 +492,16 @@ fn is_verb(w: &str) -> bool {
         || SKILL_VERBS.iter().any(|(v, _)| *v == w)
         || matches!(
             w,
-            "dodge" | "end" | "pass" | "rest" | "save" | "hide" | "done" | "rage"
+            "dodge"
+                | "dash"
+                | "disengage"
+                | "end"
+                | "pass"
+                | "rest"
+                | "save"
+                | "hide"
+                | "done"
+                | "rage"
         )
 }
 
@@ -568,6 +577,12 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {
         return Clause::Do(Action::Dodge);
+    }
+    if verb == "dash" || has("dash") && (has("action") || has("take") || has("takes")) {
+        return Clause::Do(Action::Dash);
+    }
+    if verb == "disengage" || has("disengage") && (has("action") || has("take") || has("takes")) {
+        return Clause::Do(Action::Disengage);
     }
     if has("rest") {
         if has("long") {

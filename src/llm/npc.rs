@@ -54,7 +54,19 @@ impl LlmNpcPolicy {
     /// The request for the active NPC's decision.
     pub fn request(state: &CampaignState, options: &[NpcOption]) -> ChatRequest {
         let mut user = String::new();
-        if let Some(npc) = state.active_creature() {
+        // The monster choosing: a legendary one between turns, else the active one.
+        let acting = state
+            .combat
+            .as_ref()
+            .and_then(|c| {
+                c.opportunity
+                    .as_ref()
+                    .map(|o| o.foe)
+                    .or(c.legendary.map(|l| l.0))
+            })
+            .and_then(|m| state.creature(m))
+            .or_else(|| state.active_creature());
+        if let Some(npc) = acting {
             let _ = writeln!(user, "<monster>{}</monster>", describe(state, npc, true));
         }
         user.push_str("<party>\n");
@@ -64,7 +76,7 @@ impl LlmNpcPolicy {
         user.push_str("</party>\n<allies>\n");
         for c in state
             .combatants()
-            .filter(|c| !c.is_pc() && Some(c.id) != state.active_creature().map(|a| a.id))
+            .filter(|c| !c.is_pc() && Some(c.id) != acting.map(|a| a.id))
             .take(10)
         {
             let _ = writeln!(user, "{}", describe(state, c, false));
@@ -72,12 +84,50 @@ impl LlmNpcPolicy {
         user.push_str("</allies>\n<options>\n");
         for (i, o) in options.iter().enumerate() {
             let text = match o {
-                NpcOption::Multiattack { target } => {
+                NpcOption::Multiattack { target, targets } if targets.is_empty() => {
                     format!("Multiattack against {}", fence(target, 64))
                 }
+                NpcOption::Multiattack { targets, .. } => format!(
+                    "Multiattack split, one attack each in turn against {}",
+                    targets
+                        .iter()
+                        .map(|t| fence(t, 64))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 NpcOption::Attack { attack, target } => {
                     format!("{} against {}", fence(attack, 64), fence(target, 64))
                 }
+                NpcOption::Cast {
+                    spell,
+                    targets,
+                    slot,
+                } => format!(
+                    "Cast {}{}{}",
+                    fence(&dicebard_engine::data::from_index(spell), 64),
+                    if targets.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " at {}",
+                            targets
+                                .iter()
+                                .map(|t| fence(t, 64))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    slot.map_or(String::new(), |s| format!(" (level {s} slot)"))
+                ),
+                NpcOption::OpportunityAttack { target } => format!(
+                    "Opportunity attack on {} as they leave your reach (uses your reaction)",
+                    fence(target, 64)
+                ),
+                NpcOption::Legendary { action, target } => format!(
+                    "Legendary action {} against {} (now, between turns)",
+                    fence(action, 64),
+                    fence(target, 64)
+                ),
                 NpcOption::Dodge => {
                     "Dodge (attacks against it have disadvantage until its next turn)".into()
                 }
@@ -230,5 +280,74 @@ impl NpcPolicy for LlmNpcPolicy {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicebard_engine::dice::ScriptedDice;
+    use dicebard_engine::{Action, Command, MonsterGroup, Timestamp, apply, decide, npc_options};
+
+    fn run(s: &mut CampaignState, by: &str, action: Action) {
+        let mut dice = ScriptedDice::new([20, 1]).with_fallback(10);
+        let events = decide(s, Command::player(by, action), &mut dice, Timestamp(0)).unwrap();
+        for e in &events {
+            apply(s, e);
+        }
+    }
+
+    /// Between turns the legendary monster's legendary actions are the options the LLM
+    /// chooses from, and the prompt describes that monster (not the character whose
+    /// turn just ended).
+    #[test]
+    fn legendary_actions_are_offered_to_the_llm_between_turns() {
+        let mut s = CampaignState::new(std::sync::Arc::new(dicebard_srd::catalog().clone()));
+        run(
+            &mut s,
+            "gm",
+            Action::StartCampaign {
+                name: "t".into(),
+                settings: Default::default(),
+            },
+        );
+        run(
+            &mut s,
+            "alice",
+            Action::CreateCharacter {
+                spec: dicebard_engine::character::CharacterSpec::quick(
+                    "Thorin", "fighter", "dwarf",
+                ),
+            },
+        );
+        // Thorin rolls 20 for initiative, the dragon 1.
+        run(
+            &mut s,
+            "gm",
+            Action::StartCombat {
+                monsters: vec![MonsterGroup {
+                    monster: "adult-red-dragon".into(),
+                    count: 1,
+                }],
+            },
+        );
+        run(&mut s, "alice", Action::EndTurn);
+        let options = npc_options(&s);
+        let tail = NpcOption::Legendary {
+            action: "Tail Attack".into(),
+            target: "Thorin".into(),
+        };
+        assert_eq!(options.first(), Some(&tail), "{options:?}");
+        let req = LlmNpcPolicy::request(&s, &options);
+        let user = &req.messages[0].content;
+        assert!(user.contains("<monster>Adult Red Dragon"), "{user}");
+        assert!(
+            user.contains("1. Legendary action Tail Attack against Thorin"),
+            "{user}"
+        );
+        let (chosen, _) =
+            LlmNpcPolicy::parse_choice("", Some(r#"{"option": 1, "intent": "x"}"#), &options)
+                .unwrap();
+        assert_eq!(chosen, tail);
     }
 }

@@ -431,6 +431,67 @@ impl BuiltinNarrator {
                 }
                 format!("{}'s {action} is ready again.", n(*creature))
             }
+            Moved { creature, to, .. } => match to {
+                dicebard_engine::event::Place::Engaged { with } => {
+                    format!("{} closes in on {}.", n(*creature), n(*with))
+                }
+                dicebard_engine::event::Place::Near => {
+                    format!("{} steps out of the melee.", n(*creature))
+                }
+                dicebard_engine::event::Place::Far => {
+                    format!("{} falls back, keeping their distance.", n(*creature))
+                }
+            },
+            Dashed { creature } => format!("{} dashes.", n(*creature)),
+            Disengaged { creature } => {
+                format!(
+                    "{} disengages, watching for an opening to slip away.",
+                    n(*creature)
+                )
+            }
+            Helped { creature, target } => format!(
+                "{} harries {}, opening it up for the next attack.",
+                n(*creature),
+                n(*target)
+            ),
+            HideAttempted { creature, hidden } => {
+                if *hidden {
+                    format!("{} slips out of sight.", n(*creature))
+                } else {
+                    format!("{} tries to hide, but is spotted.", n(*creature))
+                }
+            }
+            Readied { creature, text } => format!("{} readies: {text}", n(*creature)),
+            LegendaryTurn { .. } | LegendaryTurnEnded { .. } => return None,
+            OpportunityOffered { .. } => return None,
+            OpportunityPassed { creature } => {
+                format!("{} lets the moment pass.", n(*creature))
+            }
+            ReactionOffered { window } => format!(
+                "{} can react: Shield against {}'s blow ({} s to answer: react shield / react skip).",
+                n(window.reactor),
+                n(window.pending.attacker),
+                window.deadline.0.saturating_sub(c.event.at.0) / 1000
+            ),
+            ReactionResolved {
+                reactor,
+                used,
+                timed_out,
+                ..
+            } => {
+                if *used {
+                    format!("{} throws up a shimmering Shield!", n(*reactor))
+                } else if *timed_out {
+                    format!("{} had no time to react.", n(*reactor))
+                } else {
+                    format!("{} lets the blow come.", n(*reactor))
+                }
+            }
+            OpportunityAttack { creature, target } => format!(
+                "{} lashes out at {} as they leave its reach!",
+                n(*creature),
+                n(*target)
+            ),
             Dodged { creature } => fill(
                 pick(
                     seq,

@@ -548,6 +548,23 @@ enum ActionReq {
     },
     Dodge,
     EndTurn,
+    Move {
+        to: String,
+        target: Option<String>,
+    },
+    Dash,
+    Disengage,
+    Help {
+        target: String,
+    },
+    Hide,
+    Ready {
+        text: String,
+    },
+    React {
+        #[serde(rename = "use")]
+        take: bool,
+    },
     Use {
         item: String,
     },
@@ -673,6 +690,26 @@ fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
         },
         ActionReq::Dodge => Action::Dodge,
         ActionReq::EndTurn => Action::EndTurn,
+        ActionReq::Move { to, target } => Action::Move {
+            to: match to.trim() {
+                "near" => dicebard_engine::command::MoveTo::Near,
+                "far" => dicebard_engine::command::MoveTo::Far,
+                "engage" => dicebard_engine::command::MoveTo::Engage {
+                    target: text(target.as_deref().unwrap_or(""), "The target", MAX_NAME * 2)?,
+                },
+                _ => return Err(ApiError::bad_request("move goes to engage, near or far.")),
+            },
+        },
+        ActionReq::Dash => Action::Dash,
+        ActionReq::Disengage => Action::Disengage,
+        ActionReq::Help { target } => Action::Help {
+            target: text(&target, "The target", MAX_NAME * 2)?,
+        },
+        ActionReq::Hide => Action::Hide,
+        ActionReq::Ready { text: t } => Action::Ready {
+            text: text(&t, "The text", MAX_TEXT)?,
+        },
+        ActionReq::React { take } => Action::React { take },
         ActionReq::Use { item } => Action::UseItem {
             item: text(&item, "The item", MAX_NAME * 2)?,
         },
@@ -1159,5 +1196,22 @@ mod tests {
         );
         let a: ActionReq = serde_json::from_str(r#"{"kind":"end_turn"}"#).unwrap();
         assert!(matches!(to_action(a).unwrap(), Ok(Action::EndTurn)));
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"react","use":true}"#).unwrap();
+        assert!(matches!(
+            to_action(a).unwrap(),
+            Ok(Action::React { take: true })
+        ));
+        let a: ActionReq =
+            serde_json::from_str(r#"{"kind":"move","to":"engage","target":"goblin"}"#).unwrap();
+        assert!(matches!(
+            to_action(a).unwrap(),
+            Ok(Action::Move { to: dicebard_engine::command::MoveTo::Engage { target } }) if target == "goblin"
+        ));
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"move","to":"engage"}"#).unwrap();
+        assert!(to_action(a).is_err());
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"move","to":"up"}"#).unwrap();
+        assert!(to_action(a).is_err());
+        let a: ActionReq = serde_json::from_str(r#"{"kind":"hide"}"#).unwrap();
+        assert!(matches!(to_action(a).unwrap(), Ok(Action::Hide)));
     }
 }

@@ -61,11 +61,16 @@ pub fn scene(campaign_id: i64, state: &CampaignState, cursor: FeedCursor) -> Val
                 })
             })
             .collect();
+        // An open reaction window: whose it is and until when.
+        let reaction = cb.reaction.as_ref().map(|w| {
+            json!({"id": w.reactor.0, "name": w.name, "player": w.player, "deadline": w.deadline.0})
+        });
         json!({
             "round": cb.round,
             "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player})),
             "deadline": cb.deadline.map(|d| d.0),
             "initiative": initiative,
+            "reaction": reaction,
         })
     });
     json!({

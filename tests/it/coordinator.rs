@@ -1587,3 +1587,93 @@ async fn a_full_disk_loses_nothing_and_play_resumes_when_room_returns() {
     assert_eq!(more[0].seq, during.seq + 1);
     t.coord.shutdown().await;
 }
+
+/// A Shield reaction window (a wizard hit by an ape) holds the ape's action until its
+/// deadline, which the actor ticks like a turn timeout; then the blow lands and the
+/// fight goes on without anyone answering.
+#[tokio::test(start_paused = true)]
+async fn a_reaction_window_closes_at_its_deadline_and_the_monster_goes_on() {
+    let _frozen = FrozenClock::hold();
+    let t = Table::new(options()).await;
+    let alice = player("alice");
+    let id = t.campaign("Apes", 11, &[]).await;
+    t.submit(
+        id,
+        &alice,
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Elara", "wizard", "gnome"),
+        },
+    )
+    .await
+    .expect("create the wizard");
+    t.submit(
+        id,
+        &t.gm.clone(),
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "ape".into(),
+                count: 4,
+            }],
+        },
+    )
+    .await
+    .expect("start the fight");
+    let reaction_ms = Settings::default().reaction_timeout_ms;
+    for _ in 0..2_000 {
+        let snap = t.snapshot(id).await;
+        let Some(c) = snap.state.combat.as_ref() else {
+            panic!("the fight ended before any window opened");
+        };
+        if let Some(w) = &c.reaction {
+            assert_eq!(
+                dicebard_engine::next_deadline(&snap.state),
+                Some(w.deadline)
+            );
+            let left = w.deadline.0 - t.clock.now().0;
+            assert!(left > 0 && left <= reaction_ms, "{left}");
+            // Before the deadline the window stays open and nothing is written.
+            advance(left - 1).await;
+            let before = t.snapshot(id).await;
+            assert_eq!(before.seq, snap.seq);
+            assert!(before.state.combat.as_ref().unwrap().reaction.is_some());
+            // At the deadline: skipped, the hit lands, the monster's turn goes on.
+            advance(1).await;
+            let after = within("the window to close", async {
+                loop {
+                    let s = t.snapshot(id).await;
+                    if s.seq > snap.seq {
+                        return s;
+                    }
+                    advance(10).await;
+                }
+            })
+            .await;
+            assert!(
+                after
+                    .state
+                    .combat
+                    .as_ref()
+                    .is_none_or(|c| c.reaction.as_ref() != Some(w))
+            );
+            let events = t
+                .coord
+                .events_since(CampaignId(id), snap.seq)
+                .await
+                .unwrap();
+            let kinds = kinds(&events);
+            assert_eq!(kinds.first(), Some(&"ReactionResolved"), "{kinds:?}");
+            assert!(matches!(
+                events[0].event.kind,
+                dicebard_engine::EventKind::ReactionResolved {
+                    used: false,
+                    timed_out: true,
+                    ..
+                }
+            ));
+            assert!(kinds.contains(&"DamageDealt"), "{kinds:?}");
+            return;
+        }
+        advance(1_000).await;
+    }
+    panic!("no reaction window opened");
+}

@@ -356,6 +356,12 @@ fn phrase_table() {
                 attack("Ogre", None),
             ],
         ),
+        ("alice", "dash", vec![Action::Dash]),
+        (
+            "alice",
+            "I take the disengage action",
+            vec![Action::Disengage],
+        ),
         (
             "alice",
             "short rest",

@@ -91,7 +91,8 @@ fn start_fight(s: &mut CampaignState, dice: &mut SeededDice, now: &mut u64) -> V
 }
 
 /// The next command of the fight: a monster acts by the built-in policy; a character
-/// attacks the first standing monster (Extra Attack: twice), then ends the turn.
+/// attacks the first standing monster in reach (Extra Attack: twice), then ends the
+/// turn; a Shield window is taken.
 fn next_command(s: &CampaignState) -> Command {
     let opts = npc_options(s);
     if !opts.is_empty() {
@@ -100,13 +101,26 @@ fn next_command(s: &CampaignState) -> Command {
             intent: None,
         });
     }
+    // A reaction window (Shield): the reactor's player takes it.
+    if let Some(w) = s.combat.as_ref().and_then(|c| c.reaction.as_ref()) {
+        let owner = s
+            .creature(w.reactor)
+            .and_then(|c| c.owner())
+            .expect("a player character reacts")
+            .to_string();
+        return Command::player(owner, Action::React { take: true });
+    }
     let me = s.active_creature().expect("someone's turn");
     let owner = me.owner().expect("a player character").to_string();
     let c = s.combat.as_ref().unwrap();
     let per = me.pc.as_ref().map_or(1, |p| p.attacks_per_action);
     if me.can_act()
         && (!c.budget.action_used || (c.budget.attacks_made > 0 && c.budget.attacks_made < per))
-        && let Some(t) = s.combatants().find(|m| !m.is_pc() && !m.is_down())
+        && let Some(t) = s.combatants().find(|m| {
+            !m.is_pc()
+                && !m.is_down()
+                && dicebard_engine::rules::position::can_reach(s, me.id, m.id)
+        })
     {
         return Command::player(
             owner,

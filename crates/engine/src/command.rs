@@ -52,14 +52,46 @@ pub struct MonsterGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum NpcOption {
-    /// Use the Multiattack action against one target.
-    Multiattack { target: String },
+    /// Use the Multiattack action against `target`; `targets`, when given, names the
+    /// target of each of its attack rolls in order (missing ones: `target`). An attack
+    /// whose target has dropped goes to another standing foe within reach.
+    Multiattack {
+        target: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        targets: Vec<String>,
+    },
     /// One attack with a named stat-block action.
     Attack { attack: String, target: String },
+    /// Cast a spell from its stat block's Spellcasting (a slot of `slot` level, or
+    /// the spell's own; innate spells use a use per day).
+    Cast {
+        spell: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        targets: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slot: Option<u8>,
+    },
+    /// An opportunity attack on a creature leaving the monster's reach (offered only
+    /// then; `Pass` lets it go).
+    OpportunityAttack { target: String },
+    /// A legendary action at the end of another creature's turn (offered only then).
+    Legendary { action: String, target: String },
     /// Take the Dodge action.
     Dodge,
     /// Do nothing this turn.
     Pass,
+}
+
+/// Where a [`Action::Move`] goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MoveTo {
+    /// Into melee with a creature.
+    Engage { target: String },
+    /// Out of melee, staying near.
+    Near,
+    /// Away from the fray.
+    Far,
 }
 
 /// Everything the table can be asked to do.
@@ -155,7 +187,27 @@ pub enum Action {
         item: String,
     },
     Dodge,
+    /// Move (theatre of the mind): into melee with a creature, out of melee, or away.
+    Move {
+        to: MoveTo,
+    },
+    Dash,
+    Disengage,
+    /// Help an ally: the next attack against `target` has advantage.
+    Help {
+        target: String,
+    },
+    Hide,
+    /// Ready an action (narrative: the trigger and the response, for the GM).
+    Ready {
+        text: String,
+    },
     EndTurn,
+    /// Answer an open reaction window: take the reaction or let it pass.
+    React {
+        #[serde(rename = "use")]
+        take: bool,
+    },
     Rest {
         kind: crate::event::RestKind,
         /// Hit dice to spend on a short rest.
@@ -221,6 +273,12 @@ impl Action {
                 | Action::UseItem { .. }
                 | Action::UseFeature { .. }
                 | Action::Dodge
+                | Action::Move { .. }
+                | Action::Dash
+                | Action::Disengage
+                | Action::Help { .. }
+                | Action::Hide
+                | Action::Ready { .. }
                 | Action::EndTurn
         )
     }

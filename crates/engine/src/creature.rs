@@ -233,6 +233,9 @@ pub enum Effect {
     /// who put it there and when it ends. New castings of Bless, Shield and Aid use
     /// this; the three variants above stay so that older logs replay.
     Spell(crate::effect::Active),
+    /// The Hide action succeeded: attacks by it have advantage, attacks against it
+    /// disadvantage, until it attacks or casts a spell (or the fight ends).
+    Hidden,
 }
 
 /// An item carried, by name and quantity.
@@ -620,7 +623,14 @@ impl Creature {
                 .collect(),
             conditions: BTreeMap::new(),
             exhaustion: 0,
-            spellcasting: None,
+            // A caster's slots and spells from its stat block (innate uses per day
+            // are read from the catalog when it casts).
+            spellcasting: m.spellcasting.as_ref().map(|sc| Spellcasting {
+                ability: sc.ability,
+                max_slots: sc.slots,
+                used_slots: [0; 9],
+                spells: sc.spells.iter().map(|(i, _)| i.clone()).collect(),
+            }),
             concentration: None,
             effects: BTreeSet::new(),
             death_saves: DeathSaves::default(),

@@ -163,6 +163,23 @@ pub struct MonsterData {
     /// Legendary actions as (name, description).
     #[serde(default)]
     pub legendary_actions: Vec<(String, String)>,
+    /// The Spellcasting (or Innate Spellcasting) trait, when the block has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spellcasting: Option<MonsterSpellcasting>,
+}
+
+/// A monster's spellcasting, from its stat block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonsterSpellcasting {
+    pub ability: Ability,
+    /// Spell save DC and attack bonus as the block states them.
+    pub dc: Option<i32>,
+    pub attack: Option<i32>,
+    /// Slots per level: `slots[level - 1]`.
+    pub slots: [u8; 9],
+    /// Spell SRD indexes with, for innate spells, their uses per day (`Some(0)`: at
+    /// will); `None`: cast with a slot (cantrips at will).
+    pub spells: Vec<(String, Option<u32>)>,
 }
 
 /// How a spell resolves against its targets.

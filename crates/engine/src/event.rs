@@ -169,6 +169,69 @@ pub struct InitiativeEntry {
     pub dex: i32,
 }
 
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// Where a creature moved to (theatre of the mind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Place {
+    /// In melee with `with`.
+    Engaged { with: CreatureId },
+    /// Out of melee, within a move of the fray.
+    Near,
+    /// Keeping its distance: two moves from the fray.
+    Far,
+}
+
+/// A reaction a creature is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reaction {
+    /// Cast Shield (the lowest slot left): +5 AC against the attack that hit, until
+    /// the start of the reactor's next turn.
+    Shield,
+}
+
+/// A monster's attack that hit and waits for the target's reaction, with the rest of
+/// the monster's action (its remaining multiattack), to be resolved afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingHit {
+    pub attacker: CreatureId,
+    pub target: CreatureId,
+    /// The stat-block attack's name.
+    pub attack: String,
+    pub total: i32,
+    pub outcome: AttackOutcome,
+    /// Multiattack entries still to make: (attack, intended target), in order.
+    #[serde(default)]
+    pub rest: Vec<(String, CreatureId)>,
+}
+
+/// A creature leaving melee, waiting for a monster's choice of opportunity attack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// The monster choosing.
+    pub foe: CreatureId,
+    pub mover: CreatureId,
+    /// Where the mover goes, and the moves it spends, once the foes have chosen.
+    pub to: Place,
+    pub moves: u8,
+    /// Other foes it leaves, to choose after this one.
+    #[serde(default)]
+    pub rest: Vec<CreatureId>,
+}
+
+/// An open reaction window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionWindow {
+    pub reactor: CreatureId,
+    pub reaction: Reaction,
+    pub deadline: Timestamp,
+    pub pending: PendingHit,
+}
+
 /// Everything that can happen at the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -221,7 +284,7 @@ pub enum EventKind {
         #[serde(default)]
         note: String,
         /// Uses spent (hit points from a Lay on Hands pool; 0 reads as 1).
-        #[serde(default, skip_serializing_if = "is_zero")]
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
         spent: u32,
     },
     /// A player's character left the campaign (replaced by a new one).
@@ -283,6 +346,11 @@ pub enum EventKind {
         total: i32,
         target_ac: i32,
         outcome: AttackOutcome,
+        /// Moves the attacker spent to close into melee with the target first (0: it
+        /// was already engaged, or the attack is ranged); when above 0 the two are
+        /// engaged from now on.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        approach: u8,
     },
     /// Damage after resistance / vulnerability / immunity. Temporary hit points absorb
     /// it first; the rest comes off hit points (never below 0).
@@ -391,6 +459,15 @@ pub enum EventKind {
         action: String,
         cost: u8,
     },
+    /// A legendary monster may take a legendary action now, at the end of `ended`'s
+    /// turn: the next turn waits for its choice (`LegendaryTurnEnded`).
+    LegendaryTurn {
+        creature: CreatureId,
+        ended: CreatureId,
+    },
+    LegendaryTurnEnded {
+        creature: CreatureId,
+    },
     /// The recharge roll for a spent action at the start of the monster's turn.
     RechargeRolled {
         creature: CreatureId,
@@ -403,6 +480,69 @@ pub enum EventKind {
     /// The creature took the Dodge action.
     Dodged {
         creature: CreatureId,
+    },
+    /// A creature moved (theatre of the mind): into melee with another, out of melee
+    /// (near), or away (far). `moves`: how much of its movement it spent.
+    Moved {
+        creature: CreatureId,
+        to: Place,
+        #[serde(default)]
+        moves: u8,
+    },
+    /// The Dash action: one more move this turn.
+    Dashed {
+        creature: CreatureId,
+    },
+    /// The Disengage action: leaving melee this turn provokes no opportunity attack.
+    Disengaged {
+        creature: CreatureId,
+    },
+    /// The Help action: the next attack against `target` (before the helper's next
+    /// turn) has advantage (the mark follows as `EffectStarted`).
+    Helped {
+        creature: CreatureId,
+        target: CreatureId,
+    },
+    /// The Hide action: `hidden` when the Stealth check (just before) beat every
+    /// foe's passive Perception.
+    HideAttempted {
+        creature: CreatureId,
+        hidden: bool,
+    },
+    /// The Ready action: narrative (the trigger and what it does are for the GM and
+    /// the narrator); it spends the action.
+    Readied {
+        creature: CreatureId,
+        text: String,
+    },
+    /// A reaction window opened: `reactor` may react (to its player, `Use` / `Skip`)
+    /// until `deadline`; the triggering action waits.
+    ReactionOffered {
+        window: ReactionWindow,
+    },
+    /// The window closed: `used` when the reactor took the reaction (its events
+    /// follow), else skipped or timed out (`timed_out`).
+    ReactionResolved {
+        reactor: CreatureId,
+        reaction: Reaction,
+        used: bool,
+        #[serde(default)]
+        timed_out: bool,
+    },
+    /// A monster may make an opportunity attack on a creature leaving its reach: the
+    /// move waits for its choice (NPC options), closed by `OpportunityPassed` or by
+    /// `OpportunityAttack`.
+    OpportunityOffered {
+        opportunity: Opportunity,
+    },
+    OpportunityPassed {
+        creature: CreatureId,
+    },
+    /// A creature spends its reaction on an opportunity attack against `target`, who
+    /// left its reach (the attack follows as the usual events).
+    OpportunityAttack {
+        creature: CreatureId,
+        target: CreatureId,
     },
     Rested {
         creature: CreatureId,
@@ -514,6 +654,19 @@ impl EventKind {
             RechargeRolled { .. } => "RechargeRolled",
             LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",
+            Moved { .. } => "Moved",
+            Dashed { .. } => "Dashed",
+            Disengaged { .. } => "Disengaged",
+            Helped { .. } => "Helped",
+            HideAttempted { .. } => "HideAttempted",
+            Readied { .. } => "Readied",
+            OpportunityAttack { .. } => "OpportunityAttack",
+            OpportunityOffered { .. } => "OpportunityOffered",
+            OpportunityPassed { .. } => "OpportunityPassed",
+            LegendaryTurn { .. } => "LegendaryTurn",
+            LegendaryTurnEnded { .. } => "LegendaryTurnEnded",
+            ReactionOffered { .. } => "ReactionOffered",
+            ReactionResolved { .. } => "ReactionResolved",
             Rested { .. } => "Rested",
             InitiativeRolled { .. } => "InitiativeRolled",
             CombatStarted { .. } => "CombatStarted",
@@ -531,6 +684,6 @@ impl EventKind {
     }
 }
 
-fn is_zero(n: &u32) -> bool {
+fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }

@@ -261,6 +261,7 @@ mod tests {
             multiattack: None,
             special_abilities: vec![],
             legendary_actions: vec![],
+            spellcasting: None,
         }
     }
 

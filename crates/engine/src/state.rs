@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The reaction window of a new campaign.
+pub const DEFAULT_REACTION_TIMEOUT_MS: u64 = 15_000;
+
+fn default_reaction_timeout_ms() -> u64 {
+    DEFAULT_REACTION_TIMEOUT_MS
+}
+
+fn is_default_reaction_timeout(ms: &u64) -> bool {
+    *ms == DEFAULT_REACTION_TIMEOUT_MS
+}
+
 /// Table settings the GM can change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
@@ -19,6 +30,14 @@ pub struct Settings {
     /// Who tells the story at this table (campaigns from before this setting: `Auto`).
     #[serde(default, skip_serializing_if = "NarratorMode::is_auto")]
     pub narrator: NarratorMode,
+    /// How long a player has to take a reaction (Shield when hit) before the action
+    /// goes on without it, in milliseconds; 0: no reaction windows. Campaigns from
+    /// before this setting get the default.
+    #[serde(
+        default = "default_reaction_timeout_ms",
+        skip_serializing_if = "is_default_reaction_timeout"
+    )]
+    pub reaction_timeout_ms: u64,
 }
 
 /// Who narrates a campaign. The engine only records the GM's choice; the front ends
@@ -45,6 +64,7 @@ impl Default for Settings {
             turn_timeout_ms: 120_000,
             turn_warning_ms: 30_000,
             narrator: NarratorMode::Auto,
+            reaction_timeout_ms: DEFAULT_REACTION_TIMEOUT_MS,
         }
     }
 }
@@ -70,6 +90,16 @@ pub struct TurnBudget {
     /// a reaction spell) was cast this turn (then no bonus-action spell may follow).
     #[serde(default)]
     pub other_spell_cast: bool,
+    /// Moves spent this turn (one move: into or out of melee, or between near and
+    /// far; see [`crate::rules::position`]).
+    #[serde(default)]
+    pub moves_used: u8,
+    /// Took the Dash action: one more move this turn.
+    #[serde(default)]
+    pub dashed: bool,
+    /// Took the Disengage action: leaving melee provokes no opportunity attack.
+    #[serde(default)]
+    pub disengaged: bool,
 }
 
 /// A running fight.
@@ -83,6 +113,26 @@ pub struct Combat {
     pub deadline: Option<Timestamp>,
     pub warned: bool,
     pub budget: TurnBudget,
+    /// Theatre-of-the-mind positions: pairs of creatures engaged in melee (lower id
+    /// first). Creatures not engaged are near one another unless one is far.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub engaged: std::collections::BTreeSet<(CreatureId, CreatureId)>,
+    /// Creatures that keep their distance (30 ft or more from the melee).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub far: std::collections::BTreeSet<CreatureId>,
+    /// An open reaction window: the action that triggered it waits for the reactor's
+    /// choice or the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<crate::event::ReactionWindow>,
+    /// A legendary monster choosing its legendary action at the end of another
+    /// creature's turn: (the monster, the creature whose turn ended). The next turn
+    /// waits for its choice (NPC options list the legendary actions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legendary: Option<(CreatureId, CreatureId)>,
+    /// A monster choosing whether to make an opportunity attack on a creature leaving
+    /// its reach; the move waits for its choice (NPC options).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opportunity: Option<crate::event::Opportunity>,
 }
 
 impl Combat {

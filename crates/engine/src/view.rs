@@ -240,6 +240,20 @@ pub struct InitiativeRow {
     pub health: Health,
     /// Exact hit points, only where the viewer may know them ([`knows_hp`]).
     pub hp: Option<HitPoints>,
+    /// Who it is in melee with (names; theatre of the mind, known to the whole table).
+    pub engaged_with: Vec<String>,
+    /// Keeping its distance (far from the fight).
+    pub far: bool,
+}
+
+/// An open reaction window (e.g. Shield): whose reaction the fight waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReactionView {
+    pub reactor: CreatureId,
+    pub name: String,
+    pub player: Option<PlayerId>,
+    /// When the window closes (the blow lands).
+    pub deadline: Timestamp,
 }
 
 /// The initiative list of a running fight.
@@ -251,6 +265,8 @@ pub struct Initiative {
     pub turn: Option<Turn>,
     /// When the active player character's turn times out.
     pub deadline: Option<Timestamp>,
+    /// A reaction the fight waits for.
+    pub reaction: Option<ReactionView>,
 }
 
 /// Whose turn it is.
@@ -280,6 +296,11 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
                 down: c.is_down(),
                 health: c.health(),
                 hp: knows_hp(c, viewer).then(|| HitPoints::of(c)),
+                engaged_with: crate::rules::position::engaged_with(state, c.id)
+                    .into_iter()
+                    .filter_map(|o| state.creature(o).map(|o| o.name.clone()))
+                    .collect(),
+                far: combat.far.contains(&c.id),
             })
         })
         .collect();
@@ -292,6 +313,15 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
             player: a.owner().cloned(),
         }),
         deadline: combat.deadline,
+        reaction: combat.reaction.as_ref().and_then(|w| {
+            let r = state.creature(w.reactor)?;
+            Some(ReactionView {
+                reactor: r.id,
+                name: r.name.clone(),
+                player: r.owner().cloned(),
+                deadline: w.deadline,
+            })
+        }),
     })
 }
 

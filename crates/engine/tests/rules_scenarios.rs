@@ -55,6 +55,11 @@ scenarios!(
     spell_choice,
     level_up,
     class_features,
+    positions,
+    reactions,
+    multiattack_targets,
+    monster_spells,
+    opportunity_timeout,
 );
 
 /// Every scenario file has a test, and every test a file.

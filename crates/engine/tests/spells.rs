@@ -409,4 +409,40 @@ fn monster_action_report() {
         println!("  not offered: {m}: {}", v.join(", "));
     }
     assert!(offered > 0 && riders > 20 && limited > 20);
+
+    // Spellcasting: every caster's spells are SRD spells the catalog knows; those the
+    // engine resolves (not narrative) are offered while a slot or use is left.
+    let (mut casters, mut known, mut resolved) = (0, 0, 0);
+    let mut unknown = Vec::new();
+    for m in cat.monsters.values() {
+        let Some(sc) = &m.spellcasting else { continue };
+        casters += 1;
+        let c = Creature::from_monster(m, CreatureId(1), m.name.clone());
+        assert_eq!(
+            c.spellcasting.as_ref().map(|s| s.spells.len()),
+            Some(sc.spells.len()),
+            "{}",
+            m.index
+        );
+        for (i, _) in &sc.spells {
+            known += 1;
+            match cat.spell(i) {
+                Some(s) => {
+                    resolved += usize::from(s.effect.as_ref().is_some_and(|e| {
+                        e.coverage != dicebard_engine::effect::Coverage::Narrative
+                    }))
+                }
+                None => unknown.push(format!("{}: {i}", m.index)),
+            }
+        }
+    }
+    println!(
+        "SRD spellcasting monsters: {casters}; their spells: {known}, resolved by the \
+         effect interpreter {resolved} (the rest narrated)"
+    );
+    assert_eq!(casters, 36);
+    assert!(
+        unknown.is_empty(),
+        "monster spells not in the catalog: {unknown:?}"
+    );
 }

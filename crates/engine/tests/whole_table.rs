@@ -254,7 +254,7 @@ fn random_action(r: &mut Rng, s: &CampaignState, players: &[PlayerId]) -> Action
     } else {
         r.pick(&NAMES).to_string()
     };
-    match r.n(32) {
+    match r.n(42) {
         0..=5 => Action::Attack {
             target,
             weapon: if r.chance(4) {
@@ -380,6 +380,7 @@ fn random_action(r: &mut Rng, s: &CampaignState, players: &[PlayerId]) -> Action
                 turn_timeout_ms: *r.pick(&[0, 5_000, 60_000, u64::MAX]),
                 turn_warning_ms: *r.pick(&[0, 1_000, u64::MAX]),
                 narrator: NarratorMode::Auto,
+                reaction_timeout_ms: *r.pick(&[0, 15_000, u64::MAX]),
             },
         },
         30 => Action::NpcAct {
@@ -388,6 +389,46 @@ fn random_action(r: &mut Rng, s: &CampaignState, players: &[PlayerId]) -> Action
                 target,
             },
             intent: Some(hostile_text(r)),
+        },
+        // Positions, the new actions, reactions, and the new NPC options with hostile
+        // names.
+        31..=32 => Action::Move {
+            to: match r.n(3) {
+                0 => dicebard_engine::command::MoveTo::Near,
+                1 => dicebard_engine::command::MoveTo::Far,
+                _ => dicebard_engine::command::MoveTo::Engage { target },
+            },
+        },
+        33 => r
+            .pick(&[Action::Dash, Action::Disengage, Action::Hide])
+            .clone(),
+        34 => Action::Help { target },
+        35 => Action::Ready {
+            text: hostile_text(r),
+        },
+        36..=37 => Action::React { take: r.chance(2) },
+        38 => Action::NpcAct {
+            option: NpcOption::Multiattack {
+                target: target.clone(),
+                targets: (0..r.n(12)).map(|_| r.pick(&NAMES).to_string()).collect(),
+            },
+            intent: None,
+        },
+        39 => Action::NpcAct {
+            option: match r.n(2) {
+                0 => NpcOption::Cast {
+                    spell: r
+                        .pick(&["fireball", "fire-bolt", "shield", "zzz"])
+                        .to_string(),
+                    targets: vec![target],
+                    slot: *r.pick(&[None, Some(0), Some(3), Some(9), Some(255)]),
+                },
+                _ => NpcOption::Legendary {
+                    action: hostile_text(r),
+                    target,
+                },
+            },
+            intent: None,
         },
         _ => {
             if r.chance(2) {

@@ -250,6 +250,44 @@ fn monster(m: &RawMonster) -> Result<MonsterData, SrdError> {
             .iter()
             .map(|s| (s.name.clone(), s.desc.clone()))
             .collect(),
+        spellcasting: m
+            .special_abilities
+            .iter()
+            .find_map(|s| s.spellcasting.as_ref())
+            .and_then(monster_spellcasting),
+    })
+}
+
+/// A stat block's structured spellcasting (slots bounded to 9 a level).
+fn monster_spellcasting(
+    r: &crate::raw::RawSpellcasting,
+) -> Option<dicebard_engine::data::MonsterSpellcasting> {
+    let ability = dicebard_engine::ability::Ability::parse(&r.ability.index)?;
+    let mut slots = [0u8; 9];
+    for (l, n) in &r.slots {
+        if let Ok(l) = l.parse::<usize>()
+            && (1..=9).contains(&l)
+        {
+            slots[l - 1] = (*n).min(9) as u8;
+        }
+    }
+    let spells = r
+        .spells
+        .iter()
+        .map(|s| {
+            let uses = s.usage.as_ref().map(|u| match u.kind.as_str() {
+                "per day" => u.times.unwrap_or(1).min(9),
+                _ => 0,
+            });
+            (dicebard_engine::data::to_index(&s.name), uses)
+        })
+        .collect();
+    Some(dicebard_engine::data::MonsterSpellcasting {
+        ability,
+        dc: r.dc,
+        attack: r.modifier,
+        slots,
+        spells,
     })
 }
 

@@ -52,6 +52,35 @@ pub(crate) struct NameDesc {
     pub name: String,
     #[serde(default)]
     pub desc: String,
+    /// A monster's Spellcasting / Innate Spellcasting trait, structured.
+    #[serde(default)]
+    pub spellcasting: Option<RawSpellcasting>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSpellcasting {
+    pub ability: Ref,
+    pub dc: Option<i32>,
+    /// Spell attack bonus.
+    pub modifier: Option<i32>,
+    /// Slots by level ("1": 4).
+    #[serde(default)]
+    pub slots: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub spells: Vec<RawMonsterSpell>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawMonsterSpell {
+    pub name: String,
+    pub usage: Option<RawSpellUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawSpellUsage {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub times: Option<u32>,
 }
 
 // ---------------------------------------------------------------------------------------

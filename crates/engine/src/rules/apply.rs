@@ -72,12 +72,95 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
         Whispered { .. } | InitiativeRolled { .. } | NpcIntent { .. } => {}
-        AttackRolled { attacker, .. } => {
+        AttackRolled {
+            attacker,
+            target,
+            approach,
+            ..
+        } => {
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*attacker)
             {
                 c.budget.action_used = true;
                 c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+            }
+            if *approach > 0 {
+                moved(
+                    state,
+                    *attacker,
+                    crate::event::Place::Engaged { with: *target },
+                    *approach,
+                );
+            }
+            // Attacking gives a hidden creature away.
+            if let Some(c) = state.creatures.get_mut(attacker) {
+                c.effects.remove(&Effect::Hidden);
+            }
+        }
+        Moved {
+            creature,
+            to,
+            moves,
+        } => moved(state, *creature, *to, *moves),
+        Dashed { creature } => {
+            spend(state, *creature, ActionCost::Action);
+            if let Some(c) = state.combat.as_mut()
+                && c.active_creature() == Some(*creature)
+            {
+                c.budget.dashed = true;
+            }
+        }
+        Disengaged { creature } => {
+            spend(state, *creature, ActionCost::Action);
+            if let Some(c) = state.combat.as_mut()
+                && c.active_creature() == Some(*creature)
+            {
+                c.budget.disengaged = true;
+            }
+        }
+        Helped { creature, .. } | Readied { creature, .. } => {
+            spend(state, *creature, ActionCost::Action);
+        }
+        HideAttempted { creature, hidden } => {
+            spend(state, *creature, ActionCost::Action);
+            if *hidden && let Some(c) = state.creatures.get_mut(creature) {
+                c.effects.insert(Effect::Hidden);
+            }
+        }
+        LegendaryTurn { creature, ended } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.legendary = Some((*creature, *ended));
+            }
+        }
+        LegendaryTurnEnded { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.legendary = None;
+            }
+        }
+        ReactionOffered { window } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.reaction = Some(window.clone());
+            }
+        }
+        ReactionResolved { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.reaction = None;
+            }
+        }
+        OpportunityAttack { creature, .. } => {
+            spend(state, *creature, ActionCost::Reaction);
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = None;
+            }
+        }
+        OpportunityOffered { opportunity } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = Some(opportunity.clone());
+            }
+        }
+        OpportunityPassed { .. } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.opportunity = None;
             }
         }
         DamageDealt {
@@ -129,6 +212,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.dead = true;
                 c.hp = 0;
                 c.concentration = None;
+            }
+            if let Some(c) = state.combat.as_mut() {
+                c.engaged.retain(|&(a, b)| a != *creature && b != *creature);
+                c.far.remove(creature);
             }
         }
         DeathSaveRolled {
@@ -389,6 +476,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 // after a long rest so is Aid (8 hours).
                 c.effects.remove(&Effect::Dodging);
                 c.effects.remove(&Effect::Shielded);
+                c.effects.remove(&Effect::Hidden);
                 if *kind == RestKind::Long {
                     c.effects.retain(|e| !matches!(e, Effect::Aided { .. }));
                     c.hp = c.hp.min(c.effective_max_hp());
@@ -415,6 +503,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 deadline: None,
                 warned: false,
                 budget: TurnBudget::default(),
+                engaged: Default::default(),
+                far: Default::default(),
+                reaction: None,
+                legendary: None,
+                opportunity: None,
             });
             state.reactions_used.clear();
         }
@@ -476,6 +569,45 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             for c in state.creatures.values_mut() {
                 c.effects.remove(&Effect::Dodging);
                 c.effects.remove(&Effect::Shielded);
+                c.effects.remove(&Effect::Hidden);
+            }
+        }
+    }
+}
+
+/// A creature's move: its melee pairs and distance change; the moves come off its turn.
+fn moved(
+    state: &mut CampaignState,
+    who: crate::ids::CreatureId,
+    to: crate::event::Place,
+    moves: u8,
+) {
+    use crate::event::Place;
+    let Some(c) = state.combat.as_mut() else {
+        return;
+    };
+    if c.active_creature() == Some(who) {
+        c.budget.moves_used = c.budget.moves_used.saturating_add(moves);
+    }
+    match to {
+        Place::Engaged { with } => {
+            // Closing on a creature keeps the mover's other melees (it shifts within
+            // the fray); it stands where its foe stands.
+            if with != who {
+                c.engaged.insert(crate::rules::position::pair(who, with));
+            }
+            if c.far.contains(&with) {
+                c.far.insert(who);
+            } else {
+                c.far.remove(&who);
+            }
+        }
+        Place::Near | Place::Far => {
+            c.engaged.retain(|&(a, b)| a != who && b != who);
+            if to == Place::Far {
+                c.far.insert(who);
+            } else {
+                c.far.remove(&who);
             }
         }
     }

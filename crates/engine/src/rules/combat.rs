@@ -24,6 +24,9 @@ pub fn sort_order(order: &mut [InitiativeEntry]) {
 /// the turn deadline. `None` when no clock is running.
 pub fn next_deadline(state: &CampaignState) -> Option<Timestamp> {
     let c = state.combat.as_ref()?;
+    if let Some(w) = &c.reaction {
+        return Some(w.deadline);
+    }
     let deadline = c.deadline?;
     if !c.warned && state.settings.turn_warning_ms > 0 {
         Some(deadline.minus_ms(state.settings.turn_warning_ms))
@@ -91,10 +94,25 @@ fn tick(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
+    if let Some(w) = &c.reaction {
+        if em.now >= w.deadline {
+            // Nobody answered: the action goes on without the reaction.
+            let _ = resolve_window(em, false, true);
+        }
+        return;
+    }
     let (Some(deadline), Some(active)) = (c.deadline, c.active_creature()) else {
         return;
     };
     if em.now >= deadline {
+        // A monster still choosing its opportunity attack when the mover's turn runs
+        // out: the built-in choice (take it) settles the move first.
+        if c.opportunity.is_some() {
+            let _ = super::position::opportunity_answer(em, true);
+            if !em.state.in_combat() {
+                return;
+            }
+        }
         em.public(EventKind::TurnTimedOut { creature: active });
         if em.creature(active).can_act()
             && !em
@@ -383,42 +401,96 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
     }
 }
 
-/// At the end of `ended`'s turn, each other legendary monster that can act takes one
-/// legendary action: the built-in policy makes the first affordable one with an
-/// attack, against the creature whose turn ended when that is a standing foe.
-fn legendary_actions(em: &mut Emitter, ended: CreatureId) {
+/// The legendary actions `m` can take now against a creature: affordable, with a
+/// stat-block attack it can use.
+fn legendary_choices(state: &CampaignState, m: &Creature) -> Vec<(String, u8)> {
+    let left = 3u8.saturating_sub(m.legendary_used);
+    m.legendary
+        .iter()
+        .filter(|l| l.cost <= left)
+        .filter(|l| {
+            l.attack
+                .as_deref()
+                .and_then(|a| m.find_attack(a))
+                .is_some_and(|a| m.can_use(a))
+        })
+        .filter(|_| state.in_combat())
+        .map(|l| (l.name.clone(), l.cost))
+        .collect()
+}
+
+/// At the end of `ended`'s turn (a standing player character), the next legendary
+/// monster in the order after `after` (from the start: `None`) that can take a
+/// legendary action gets to choose one: `LegendaryTurn`, and the next turn waits.
+/// Returns true when one did.
+fn offer_legendary(em: &mut Emitter, ended: CreatureId, after: Option<CreatureId>) -> bool {
     let Some(order) = em.state.combat.as_ref().map(|c| c.order.clone()) else {
-        return;
+        return false;
     };
     let target = em.creature(ended);
     if target.is_down() || !target.is_pc() {
-        return;
+        return false;
     }
-    for e in order {
+    let start = after
+        .and_then(|a| order.iter().position(|e| e.creature == a))
+        .map_or(0, |p| p + 1);
+    for e in &order[start.min(order.len())..] {
         let m = em.creature(e.creature);
         if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
             continue;
         }
-        let left = 3u8.saturating_sub(m.legendary_used);
-        let Some((action, cost, atk)) = m.legendary.iter().find_map(|l| {
-            let atk = m.find_attack(l.attack.as_deref()?)?.clone();
-            (l.cost <= left && m.can_use(&atk)).then(|| (l.name.clone(), l.cost, atk))
-        }) else {
+        if legendary_choices(&em.state, m).is_empty() {
             continue;
-        };
-        let me = m.id;
-        em.public(EventKind::LegendaryActionUsed {
-            creature: me,
-            action,
-            cost,
-        });
-        if npc_attack(em, me, ended, &atk).is_err() || !em.state.in_combat() {
-            return;
         }
-        if em.creature(ended).is_down() {
-            return;
-        }
+        let creature = m.id;
+        em.public(EventKind::LegendaryTurn { creature, ended });
+        return true;
     }
+    false
+}
+
+/// The legendary monster's choice: its legendary action (an attack) or nothing; then
+/// the next legendary monster's, or the next turn.
+fn legendary_act(
+    em: &mut Emitter,
+    m: CreatureId,
+    ended: CreatureId,
+    option: NpcOption,
+) -> Result<(), RuleError> {
+    if let NpcOption::Legendary { action, target } = option {
+        let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+        let (l, atk) = {
+            let c = em.creature(m);
+            let l = c
+                .legendary
+                .iter()
+                .find(|l| l.name == action)
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("Unknown legendary action."))?;
+            let atk = l
+                .attack
+                .as_deref()
+                .and_then(|a| c.find_attack(a))
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("That legendary action makes no attack."))?;
+            (l, atk)
+        };
+        em.public(EventKind::LegendaryActionUsed {
+            creature: m,
+            action: l.name,
+            cost: l.cost,
+        });
+        npc_attack(em, m, t, &atk, None)?;
+    }
+    if !em.state.in_combat() {
+        return Ok(());
+    }
+    em.public(EventKind::LegendaryTurnEnded { creature: m });
+    if check_end(em) || offer_legendary(em, ended, Some(m)) {
+        return Ok(());
+    }
+    start_next(em);
+    Ok(())
 }
 
 /// Ends the active turn and starts the next combatant's, skipping the dead.
@@ -432,11 +504,18 @@ pub(crate) fn advance(em: &mut Emitter) {
         if check_end(em) {
             return;
         }
-        legendary_actions(em, active);
+        if offer_legendary(em, active, None) {
+            return;
+        }
     }
     if check_end(em) {
         return;
     }
+    start_next(em);
+}
+
+/// Starts the turn of the next combatant after the active one, skipping the dead.
+fn start_next(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
@@ -557,7 +636,8 @@ pub(crate) fn attack(
             em.creature(t).name
         )));
     }
-    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+    let approach = super::position::approach(em, me, t, atk.reach)?;
+    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
     if outcome.is_hit() {
         hit_with(em, me, t, &atk, outcome)?;
     }
@@ -567,7 +647,7 @@ pub(crate) fn attack(
 
 /// Damage from a weapon or stat-block attack that hit, with the attacker's riders
 /// (Hex, Hunter's Mark, Divine Favor, Branding Smite) as part of the same hit.
-fn hit_with(
+pub(crate) fn hit_with(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
@@ -598,6 +678,129 @@ pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
     require_turn_part(em, me, ActionCost::Action)?;
     em.public(EventKind::Dodged { creature: me });
     Ok(())
+}
+
+pub(crate) fn dash(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Dashing")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Dashed { creature: me });
+    Ok(())
+}
+
+pub(crate) fn disengage(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Disengaging")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Disengaged { creature: me });
+    Ok(())
+}
+
+/// The Help action in a fight: the helper closes into melee with the foe (a move, if
+/// it has one) and the next attack against it before the helper's next turn has
+/// advantage.
+pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(), RuleError> {
+    in_fight(em, "Helping in an attack")?;
+    let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
+    if !em
+        .state
+        .combat
+        .as_ref()
+        .is_some_and(|c| c.order.iter().any(|e| e.creature == t))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            em.creature(t).name
+        )));
+    }
+    if !super::position::hostile(em.creature(me), em.creature(t)) || em.creature(t).is_down() {
+        return Err(RuleError::invalid(format!(
+            "Help names the foe your ally will attack, and {} isn't a standing foe.",
+            em.creature(t).name
+        )));
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    let need = super::position::approach(em, me, t, Reach::Melee)?;
+    if need > 0 {
+        em.public(EventKind::Moved {
+            creature: me,
+            to: crate::event::Place::Engaged { with: t },
+            moves: need,
+        });
+    }
+    em.public(EventKind::Helped {
+        creature: me,
+        target: t,
+    });
+    let until = super::spells::until_of(em, me, t, crate::effect::Duration::StartOfCastersNextTurn);
+    em.public(EventKind::EffectStarted {
+        creature: t,
+        effect: Effect::Spell(crate::effect::Active {
+            by: me,
+            mark: crate::effect::Mark::NextAttackedWithAdvantage,
+            until,
+            concentration: false,
+            save_ends: None,
+        }),
+    });
+    Ok(())
+}
+
+/// The Hide action: not while in melee with a foe; a Stealth check against the best
+/// passive Perception among the standing foes in the fight.
+pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    in_fight(em, "Hiding")?;
+    if em.creature(me).has_effect(&Effect::Hidden) {
+        return Err(RuleError::invalid(format!(
+            "{} is already hidden.",
+            em.creature(me).name
+        )));
+    }
+    if super::position::engaged_with(&em.state, me)
+        .iter()
+        .any(|o| super::position::hostile(em.creature(me), em.creature(*o)))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} can't hide while in melee — step away first.",
+            em.creature(me).name
+        )));
+    }
+    require_turn_part(em, me, ActionCost::Action)?;
+    let dc = em
+        .state
+        .combatants()
+        .filter(|c| super::position::hostile(c, em.creature(me)) && !c.is_down())
+        .map(|c| 10 + c.skill_modifier(crate::ability::Skill::Perception))
+        .max()
+        .unwrap_or(10);
+    let hidden = resolve::check(
+        em,
+        me,
+        crate::event::CheckKind::Skill(crate::ability::Skill::Stealth),
+        Default::default(),
+        Some(dc),
+    );
+    em.public(EventKind::HideAttempted {
+        creature: me,
+        hidden,
+    });
+    Ok(())
+}
+
+/// The Ready action: narrative, spends the action.
+pub(crate) fn ready(em: &mut Emitter, me: CreatureId, text: String) -> Result<(), RuleError> {
+    in_fight(em, "Readying an action")?;
+    require_turn_part(em, me, ActionCost::Action)?;
+    em.public(EventKind::Readied { creature: me, text });
+    Ok(())
+}
+
+fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
+    if em.state.in_combat() {
+        Ok(())
+    } else {
+        Err(RuleError::WrongMode(format!(
+            "{what} only matters in a fight."
+        )))
+    }
 }
 
 /// Items with a mechanical use.
@@ -642,10 +845,48 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
 /// standing player character in the fight, Dodge, or pass. Empty when it is not an
 /// NPC's turn.
 pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    // A monster choosing whether to strike at a creature leaving its reach.
+    if let Some(o) = state.combat.as_ref().and_then(|c| c.opportunity.as_ref()) {
+        let mut out = Vec::new();
+        if let Some(m) = state.creature(o.mover) {
+            out.push(NpcOption::OpportunityAttack {
+                target: m.name.clone(),
+            });
+        }
+        out.push(NpcOption::Pass);
+        return out;
+    }
+    // Between turns: a legendary monster's legendary actions, against the creature
+    // whose turn ended first, then the other standing foes.
+    if let Some((m, ended)) = state.combat.as_ref().and_then(|c| c.legendary) {
+        let Some(npc) = state.creature(m) else {
+            return vec![NpcOption::Pass];
+        };
+        let mut targets: Vec<&Creature> = state
+            .combatants()
+            .filter(|c| c.is_pc() && !c.is_down())
+            .collect();
+        targets.sort_by_key(|c| c.id != ended);
+        let mut out = Vec::new();
+        for (action, _) in legendary_choices(state, npc) {
+            for t in &targets {
+                out.push(NpcOption::Legendary {
+                    action: action.clone(),
+                    target: t.name.clone(),
+                });
+            }
+        }
+        out.push(NpcOption::Pass);
+        return out;
+    }
     let Some(npc) = state.active_creature() else {
         return vec![];
     };
     if npc.is_pc() || npc.is_down() {
+        return vec![];
+    }
+    // A reaction window holds the monster's action until it closes.
+    if state.combat.as_ref().is_some_and(|c| c.reaction.is_some()) {
         return vec![];
     }
     let mut out = Vec::new();
@@ -655,15 +896,50 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             .filter(|c| c.is_pc() && !c.is_down())
             .collect();
         for (i, t) in targets.iter().enumerate() {
-            if npc.multiattack.is_some() {
+            // Melee only against a creature it is engaged with or can move to.
+            let reach = super::position::can_reach(state, npc.id, t.id);
+            let melee = |name: &str| {
+                npc.find_attack(name)
+                    .is_some_and(|a| a.reach == Reach::Melee && a.is_attack_roll())
+            };
+            if let Some(plan) = &npc.multiattack
+                && (reach || !plan.iter().any(|(n, _)| melee(n)))
+            {
                 out.push(NpcOption::Multiattack {
                     target: t.name.clone(),
+                    targets: vec![],
                 });
+                // Split: its attack rolls in turn on this target and each other foe
+                // it can still reach after closing on this one.
+                let cost =
+                    |o: CreatureId| super::position::range(state, npc.id, o).moves_to_engage();
+                let left = super::position::moves_left(state, npc.id);
+                let others: Vec<&str> = targets
+                    .iter()
+                    .filter(|o| o.id != t.id && cost(t.id).saturating_add(cost(o.id)) <= left)
+                    .map(|o| o.name.as_str())
+                    .collect();
+                let rolls: u32 = plan
+                    .iter()
+                    .filter(|(n, _)| npc.find_attack(n).is_some_and(|a| a.is_attack_roll()))
+                    .map(|(_, c)| (*c).min(10))
+                    .sum();
+                if reach && !others.is_empty() && rolls > 1 {
+                    let ring: Vec<&str> = std::iter::once(t.name.as_str())
+                        .chain(others.iter().copied())
+                        .collect();
+                    out.push(NpcOption::Multiattack {
+                        target: t.name.clone(),
+                        targets: (0..rolls.min(MAX_SPLIT as u32) as usize)
+                            .map(|i| ring[i % ring.len()].to_string())
+                            .collect(),
+                    });
+                }
             }
             for a in &npc.attacks {
                 // Limited actions while a use is left; an area action (a breath) is
                 // offered once, aimed at the first target, and catches every foe.
-                if npc.can_use(a) && (!a.area || i == 0) {
+                if npc.can_use(a) && (!a.area || i == 0) && (reach || !melee(&a.name)) {
                     out.push(NpcOption::Attack {
                         attack: a.name.clone(),
                         target: t.name.clone(),
@@ -671,9 +947,95 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 }
             }
         }
+        out.extend(spell_options(state, npc, &targets));
         out.push(NpcOption::Dodge);
     }
     out.push(NpcOption::Pass);
+    out
+}
+
+/// A caster's spells from its stat block that the engine resolves and it can cast now
+/// with its action: harmful ones at each standing foe, helpful ones on itself.
+fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> Vec<NpcOption> {
+    use crate::effect::{Coverage, Target};
+    let Some(sc) = npc.spellcasting.as_ref() else {
+        return vec![];
+    };
+    let innate = npc
+        .monster
+        .as_deref()
+        .and_then(|m| state.catalog.monster(m))
+        .and_then(|m| m.spellcasting.as_ref());
+    let mut out = Vec::new();
+    for index in &sc.spells {
+        let Some(spell) = state.catalog.spell(index) else {
+            continue;
+        };
+        if super::spells::cost_of(spell) != ActionCost::Action {
+            continue;
+        }
+        let effect = spell
+            .effect
+            .clone()
+            .unwrap_or_else(|| crate::effect::generate(spell));
+        if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
+            continue;
+        }
+        let uses = innate.and_then(|m| {
+            m.spells
+                .iter()
+                .find(|(i, _)| i == index)
+                .and_then(|(_, u)| *u)
+        });
+        let slot = match uses {
+            Some(0) => None,
+            Some(n) => {
+                let spent = npc
+                    .spent
+                    .get(&super::spells::innate_key(index))
+                    .copied()
+                    .unwrap_or(0);
+                if spent >= n {
+                    continue;
+                }
+                None
+            }
+            None if spell.level == 0 => None,
+            // The lowest slot that can hold it.
+            None => match (spell.level..=9).find(|l| sc.available(*l) > 0) {
+                Some(l) if l == spell.level => None,
+                Some(l) => Some(l),
+                None => continue,
+            },
+        };
+        if effect.hostile && effect.target != Target::SelfOnly {
+            let melee = effect.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    crate::effect::Step::Attack {
+                        reach: Reach::Melee,
+                        ..
+                    }
+                )
+            });
+            for t in foes {
+                if melee && !super::position::can_reach(state, npc.id, t.id) {
+                    continue;
+                }
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![t.name.clone()],
+                    slot,
+                });
+            }
+        } else if !effect.hostile {
+            out.push(NpcOption::Cast {
+                spell: spell.index.clone(),
+                targets: vec![],
+                slot,
+            });
+        }
+    }
     out
 }
 
@@ -681,6 +1043,15 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
 /// the most threatening standing player character — highest level, then lowest hit
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
+    // Between turns: the first affordable legendary attack on the creature whose turn
+    // ended (the options list those first); an opportunity attack is taken.
+    if state
+        .combat
+        .as_ref()
+        .is_some_and(|c| c.legendary.is_some() || c.opportunity.is_some())
+    {
+        return options.first().cloned().unwrap_or(NpcOption::Pass);
+    }
     let Some(npc) = state.active_creature() else {
         return NpcOption::Pass;
     };
@@ -707,8 +1078,29 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     if let Some(o) = limited {
         return o.clone();
     }
+    // A caster's highest-level harmful spell at the target (its slots are its best
+    // weapons).
+    let spell = options
+        .iter()
+        .filter_map(|o| match o {
+            NpcOption::Cast {
+                spell,
+                targets,
+                slot,
+            } if targets.first() == Some(&target) => {
+                let level = state.catalog.spell(spell).map_or(0, |s| s.level);
+                (level > 0).then_some((slot.unwrap_or(level), o))
+            }
+            _ => None,
+        })
+        .max_by_key(|(l, _)| *l)
+        .map(|(_, o)| o);
+    if let Some(o) = spell {
+        return o.clone();
+    }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
+        targets: vec![],
     };
     if options.contains(&multi) {
         return multi;
@@ -743,6 +1135,9 @@ fn average(dice: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// The most per-attack targets a multiattack may name.
+pub const MAX_SPLIT: usize = 10;
+
 /// The longest NPC intent kept, in characters.
 pub const MAX_NPC_INTENT_CHARS: usize = 200;
 
@@ -755,16 +1150,46 @@ pub(crate) fn npc_act(
     if options.is_empty() {
         return Err(RuleError::WrongMode("It is not a monster's turn.".into()));
     }
-    if !options.contains(&option) {
+    // A multiattack split over several targets is legal when its main target's plain
+    // multiattack is and every named target is a standing foe in the fight (an
+    // attack on one out of reach is refused when it is made).
+    let legal = match &option {
+        NpcOption::Multiattack { target, targets } if !targets.is_empty() => {
+            targets.len() <= MAX_SPLIT
+                && options.contains(&NpcOption::Multiattack {
+                    target: target.clone(),
+                    targets: vec![],
+                })
+                && targets.iter().all(|n| {
+                    options
+                        .iter()
+                        .any(|o| matches!(o, NpcOption::Multiattack { target: x, targets: v } if v.is_empty() && x.eq_ignore_ascii_case(n)))
+                        || options.iter().any(|o| matches!(o, NpcOption::Attack { target: x, .. } if x.eq_ignore_ascii_case(n)))
+                })
+        }
+        _ => options.contains(&option),
+    };
+    if !legal {
         return Err(RuleError::invalid(
             "That is not one of this monster's options.",
         ));
     }
-    let me = em
+    let legendary = em.state.combat.as_ref().and_then(|c| c.legendary);
+    let opportunity = em
         .state
-        .active_creature()
-        .map(|c| c.id)
-        .expect("options imply an active NPC");
+        .combat
+        .as_ref()
+        .and_then(|c| c.opportunity.as_ref())
+        .map(|o| o.foe);
+    let me = match (opportunity, legendary) {
+        (Some(f), _) => f,
+        (None, Some((m, _))) => m,
+        (None, None) => em
+            .state
+            .active_creature()
+            .map(|c| c.id)
+            .expect("options imply an active NPC"),
+    };
     // The stated intent (LLM text): one line, bounded, recorded for the narrator.
     let intent: String = intent
         .unwrap_or_default()
@@ -784,24 +1209,24 @@ pub(crate) fn npc_act(
             },
         );
     }
-    match option {
-        NpcOption::Multiattack { target } => {
+    if opportunity.is_some() {
+        return super::position::opportunity_answer(
+            em,
+            matches!(option, NpcOption::OpportunityAttack { .. }),
+        );
+    }
+    if let Some((m, ended)) = legendary {
+        return legendary_act(em, m, ended, option);
+    }
+    let paused = match option {
+        NpcOption::Multiattack { target, targets } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
-            let plan = em.creature(me).multiattack.clone().unwrap_or_default();
-            for (name, count) in plan {
-                for _ in 0..count.min(10) {
-                    if em.creature(t).is_down() || !em.state.in_combat() {
-                        break;
-                    }
-                    let Some(atk) = em.creature(me).find_attack(&name).cloned() else {
-                        break;
-                    };
-                    if !em.creature(me).can_use(&atk) {
-                        break;
-                    }
-                    npc_attack(em, me, t, &atk)?;
-                }
+            let mut split = Vec::new();
+            for name in targets.iter().take(MAX_SPLIT) {
+                split.push(find_creature(&em.state, name, |c| c.is_pc())?);
             }
+            let steps = plan_steps(em, me, t, &split);
+            run_plan(em, me, steps)?
         }
         NpcOption::Attack { attack, target } => {
             let t = find_creature(&em.state, &target, |c| c.is_pc())?;
@@ -810,23 +1235,238 @@ pub(crate) fn npc_act(
                 .find_attack(&attack)
                 .cloned()
                 .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
-            npc_attack(em, me, t, &atk)?;
+            npc_attack(em, me, t, &atk, Some(vec![]))?
         }
-        NpcOption::Dodge => em.public(EventKind::Dodged { creature: me }),
-        NpcOption::Pass => {}
-    }
-    if em.state.in_combat() {
+        NpcOption::Cast {
+            spell,
+            targets,
+            slot,
+        } => {
+            super::spells::cast(em, me, &spell, &targets, slot)?;
+            false
+        }
+        NpcOption::Legendary { .. } | NpcOption::OpportunityAttack { .. } => {
+            return Err(RuleError::invalid(
+                "Legendary actions and opportunity attacks come on another creature's turn.",
+            ));
+        }
+        NpcOption::Dodge => {
+            em.public(EventKind::Dodged { creature: me });
+            false
+        }
+        NpcOption::Pass => false,
+    };
+    if !paused && em.state.in_combat() {
         advance(em);
     }
     Ok(())
 }
 
+/// A multiattack's entries as (action, intended target) steps: attack rolls take
+/// their targets from `targets` in order (then `t`); other entries (Frightful
+/// Presence) are aimed at `t`.
+fn plan_steps(
+    em: &Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    targets: &[CreatureId],
+) -> Vec<(String, CreatureId)> {
+    let c = em.creature(me);
+    let plan = c.multiattack.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    let mut rolls = 0usize;
+    for (name, count) in plan {
+        let roll = c.find_attack(&name).is_some_and(|a| a.is_attack_roll());
+        for _ in 0..count.min(10) {
+            let target = if roll {
+                let x = targets.get(rolls).copied().unwrap_or(t);
+                rolls += 1;
+                x
+            } else {
+                t
+            };
+            out.push((name.clone(), target));
+        }
+    }
+    out
+}
+
+/// Where an attack meant for `t` goes: `t` while it stands, else the first standing
+/// foe in the fight the monster can reach with it (none: the attack is lost).
+fn retarget(
+    em: &Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+) -> Option<CreatureId> {
+    if !em.creature(t).is_down() {
+        return Some(t);
+    }
+    let mine = em.creature(me);
+    em.state
+        .combatants()
+        .filter(|c| super::position::hostile(c, mine) && !c.is_down())
+        .find(|c| {
+            !(atk.reach == Reach::Melee && atk.is_attack_roll())
+                || super::position::can_reach(&em.state, me, c.id)
+        })
+        .map(|c| c.id)
+}
+
+/// A multiattack's steps, in order. Returns true when a reaction window opened (the
+/// rest waits in it).
+fn run_plan(
+    em: &mut Emitter,
+    me: CreatureId,
+    steps: Vec<(String, CreatureId)>,
+) -> Result<bool, RuleError> {
+    for (i, (name, t)) in steps.iter().enumerate() {
+        if !em.state.in_combat() {
+            break;
+        }
+        let Some(atk) = em.creature(me).find_attack(name).cloned() else {
+            continue;
+        };
+        if !em.creature(me).can_use(&atk) {
+            continue;
+        }
+        let Some(t) = retarget(em, me, *t, &atk) else {
+            continue;
+        };
+        let rest = steps[i + 1..].to_vec();
+        if npc_attack(em, me, t, &atk, Some(rest))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The window to open when `atk` (total `total`) hit `t`: Shield, if `t`'s player can
+/// cast it now and it would turn the hit into a miss.
+fn shield_window(
+    em: &Emitter,
+    attacker: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    total: i32,
+    rest: Vec<(String, CreatureId)>,
+) -> Option<crate::event::ReactionWindow> {
+    let ms = em.state.settings.reaction_timeout_ms;
+    let c = em.creature(t);
+    if ms == 0 || !c.is_pc() || !c.can_act() || total >= c.effective_ac().saturating_add(5) {
+        return None;
+    }
+    let sc = c.spellcasting.as_ref()?;
+    if !sc.knows("shield") || (1..=9u8).all(|l| sc.available(l) == 0) {
+        return None;
+    }
+    require_turn_part(em, t, ActionCost::Reaction).ok()?;
+    Some(crate::event::ReactionWindow {
+        reactor: t,
+        reaction: crate::event::Reaction::Shield,
+        deadline: em.now.plus_ms(ms.min(MAX_REACTION_MS)),
+        pending: crate::event::PendingHit {
+            attacker,
+            target: t,
+            attack: atk.name.clone(),
+            total,
+            outcome: crate::event::AttackOutcome::Hit,
+            rest,
+        },
+    })
+}
+
+/// The longest reaction window, in milliseconds.
+pub const MAX_REACTION_MS: u64 = 600_000;
+
+/// A player answers the open reaction window.
+pub(crate) fn react(
+    em: &mut Emitter,
+    player: &crate::ids::PlayerId,
+    take: bool,
+) -> Result<(), RuleError> {
+    let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
+        return Err(RuleError::WrongMode(
+            "There is no reaction to answer right now.".into(),
+        ));
+    };
+    if em.creature(w.reactor).owner() != Some(player) {
+        return Err(RuleError::invalid(format!(
+            "The reaction is {}'s to take.",
+            em.creature(w.reactor).name
+        )));
+    }
+    resolve_window(em, take, false)
+}
+
+/// Closes the open window (taking the reaction or not) and finishes the action that
+/// waited in it: the hit's damage (unless Shield turned it into a miss), the rest of
+/// the multiattack, and the end of the monster's turn.
+pub(crate) fn resolve_window(
+    em: &mut Emitter,
+    take: bool,
+    timed_out: bool,
+) -> Result<(), RuleError> {
+    let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
+        return Ok(());
+    };
+    em.public(EventKind::ReactionResolved {
+        reactor: w.reactor,
+        reaction: w.reaction,
+        used: take,
+        timed_out,
+    });
+    if take {
+        match w.reaction {
+            crate::event::Reaction::Shield => {
+                let slot = em
+                    .creature(w.reactor)
+                    .spellcasting
+                    .as_ref()
+                    .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
+                super::spells::cast(em, w.reactor, "shield", &[], slot)?;
+            }
+        }
+    }
+    let p = w.pending;
+    let mut paused = false;
+    if em.state.in_combat()
+        && !em.creature(p.target).is_down()
+        && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
+    {
+        if p.total >= em.creature(p.target).effective_ac() {
+            hit_with(em, p.attacker, p.target, &atk, p.outcome)?;
+            if let Some(rider) = &atk.rider
+                && !em.creature(p.target).is_down()
+            {
+                super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
+            }
+        }
+        if !check_end(em) {
+            paused = run_plan(em, p.attacker, p.rest)?;
+        }
+    }
+    if !paused && em.state.in_combat() {
+        advance(em);
+    }
+    Ok(())
+}
+
+/// One stat-block action against `t`. `rest`: on the monster's own turn, the
+/// multiattack entries still to come, and a hit may open a reaction window (then this
+/// returns true and the rest waits in the window); `None` (legendary actions): no
+/// window.
 fn npc_attack(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
-) -> Result<(), RuleError> {
+    rest: Option<Vec<(String, CreatureId)>>,
+) -> Result<bool, RuleError> {
+    if atk.is_attack_roll() {
+        // Refuse an unreachable target before spending anything.
+        super::position::approach(em, me, t, atk.reach)?;
+    }
     if atk.usage.is_some() {
         if !em.creature(me).can_use(atk) {
             return Err(RuleError::invalid(format!(
@@ -841,7 +1481,19 @@ fn npc_attack(
         });
     }
     if atk.is_attack_roll() {
-        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach);
+        let approach = super::position::approach(em, me, t, atk.reach)?;
+        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+        let total = match em.events.last().map(|e| &e.kind) {
+            Some(EventKind::AttackRolled { total, .. }) => *total,
+            _ => i32::MAX,
+        };
+        if outcome == crate::event::AttackOutcome::Hit
+            && let Some(rest) = rest
+            && let Some(window) = shield_window(em, me, t, atk, total, rest)
+        {
+            em.public(EventKind::ReactionOffered { window });
+            return Ok(true);
+        }
         if outcome.is_hit() {
             hit_with(em, me, t, atk, outcome)?;
             if let Some(rider) = &atk.rider
@@ -874,7 +1526,7 @@ fn npc_attack(
                 }
             }
             check_end(em);
-            return Ok(());
+            return Ok(false);
         }
         let mut rolls = Vec::with_capacity(atk.damage.len());
         for p in &atk.damage {
@@ -894,5 +1546,5 @@ fn npc_attack(
         }
     }
     check_end(em);
-    Ok(())
+    Ok(false)
 }

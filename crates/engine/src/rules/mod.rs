@@ -8,6 +8,7 @@ pub mod apply;
 pub mod character;
 pub mod combat;
 pub mod features;
+pub mod position;
 pub mod resolve;
 pub mod spells;
 
@@ -188,6 +189,36 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
     if em.state.ended {
         return Err(RuleError::NoCampaign("This campaign has ended.".into()));
     }
+    // An open reaction window holds the turn until it closes; so does a legendary
+    // monster choosing its legendary action between turns.
+    if action.is_turn_action()
+        && let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.as_ref())
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s reaction.",
+            em.creature(w.reactor).name
+        )));
+    }
+    if action.is_turn_action()
+        && let Some(o) = em
+            .state
+            .combat
+            .as_ref()
+            .and_then(|c| c.opportunity.as_ref())
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s reaction.",
+            em.creature(o.foe).name
+        )));
+    }
+    if action.is_turn_action()
+        && let Some((m, _)) = em.state.combat.as_ref().and_then(|c| c.legendary)
+    {
+        return Err(RuleError::WrongMode(format!(
+            "Waiting for {}'s legendary action.",
+            em.creature(m).name
+        )));
+    }
     // Turn order: in combat, only the active creature's player acts.
     if em.state.in_combat() && action.is_turn_action() && !is_reaction(&em.state, &action) {
         let active = em.state.active_creature().cloned();
@@ -323,6 +354,34 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         Action::Dodge => {
             let me = own_character(&em.state, &player)?;
             combat::dodge(em, me)?;
+        }
+        Action::React { take } => {
+            combat::react(em, &player, take)?;
+        }
+        Action::Move { to } => {
+            let me = own_character(&em.state, &player)?;
+            position::move_to(em, me, &to)?;
+        }
+        Action::Dash => {
+            let me = own_character(&em.state, &player)?;
+            combat::dash(em, me)?;
+        }
+        Action::Disengage => {
+            let me = own_character(&em.state, &player)?;
+            combat::disengage(em, me)?;
+        }
+        Action::Help { target } => {
+            let me = own_character(&em.state, &player)?;
+            combat::help(em, me, &target)?;
+        }
+        Action::Hide => {
+            let me = own_character(&em.state, &player)?;
+            combat::hide(em, me)?;
+        }
+        Action::Ready { text } => {
+            let me = own_character(&em.state, &player)?;
+            let text = check_text(&text, "readied action")?;
+            combat::ready(em, me, text)?;
         }
         Action::EndTurn => {
             if !em.state.in_combat() {
@@ -509,6 +568,11 @@ fn validate_settings(s: &crate::state::Settings) -> Result<(), RuleError> {
     if s.turn_timeout_ms < 5_000 || s.turn_timeout_ms > 24 * 3_600_000 {
         return Err(RuleError::invalid(
             "The turn timeout must be between 5 seconds and 24 hours.",
+        ));
+    }
+    if s.reaction_timeout_ms > combat::MAX_REACTION_MS {
+        return Err(RuleError::invalid(
+            "The reaction window can be at most 10 minutes (0 turns it off).",
         ));
     }
     if s.turn_warning_ms >= s.turn_timeout_ms {

@@ -202,8 +202,12 @@ pub(crate) fn attack_advantage(
     if a.exhaustion >= 3 {
         s.push(Advantage::Disadvantage);
     }
-    if a.has(Condition::Invisible) {
+    if a.has(Condition::Invisible) || a.has_effect(&Effect::Hidden) {
         s.push(Advantage::Advantage);
+    }
+    // A ranged attack made in melee with a foe that can act.
+    if reach == Reach::Ranged && super::position::threatened(&em.state, attacker) {
+        s.push(Advantage::Disadvantage);
     }
     // The target's state.
     for c in [
@@ -218,7 +222,7 @@ pub(crate) fn attack_advantage(
             s.push(Advantage::Advantage);
         }
     }
-    if t.has(Condition::Invisible) {
+    if t.has(Condition::Invisible) || t.has_effect(&Effect::Hidden) {
         s.push(Advantage::Disadvantage);
     }
     if a.has_mark(|m| *m == Mark::NextAttackDisadvantage) {
@@ -257,6 +261,7 @@ pub(crate) fn attack_roll(
     with: &str,
     bonus: i32,
     reach: Reach,
+    approach: u8,
 ) -> AttackOutcome {
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20_by(em, attacker, advantage);
@@ -290,6 +295,7 @@ pub(crate) fn attack_roll(
         total,
         target_ac,
         outcome,
+        approach,
     });
     // One-shot marks are spent by this roll.
     let spent: Vec<(CreatureId, Active)> = em

@@ -15,7 +15,34 @@ use std::collections::BTreeMap;
 /// The most targets one spell may name.
 const MAX_TARGETS: usize = 12;
 
-fn cost_of(spell: &SpellData) -> ActionCost {
+/// A monster caster's stat-block spellcasting (its DC and attack bonus as stated, its
+/// innate uses), from the catalog.
+pub(crate) fn monster_casting<'a>(
+    em: &'a Emitter,
+    c: &crate::creature::Creature,
+) -> Option<&'a crate::data::MonsterSpellcasting> {
+    em.state
+        .catalog
+        .monster(c.monster.as_deref()?)?
+        .spellcasting
+        .as_ref()
+}
+
+/// Uses per day of a monster's innate spell (`Some(0)`: at will; `None`: not innate).
+pub(crate) fn innate_uses(em: &Emitter, c: &crate::creature::Creature, index: &str) -> Option<u32> {
+    monster_casting(em, c)?
+        .spells
+        .iter()
+        .find(|(i, _)| i == index)
+        .and_then(|(_, u)| *u)
+}
+
+/// The `spent` key counting an innate spell's uses.
+pub(crate) fn innate_key(index: &str) -> String {
+    format!("spell:{index}")
+}
+
+pub(crate) fn cost_of(spell: &SpellData) -> ActionCost {
     let t = spell.casting_time.to_ascii_lowercase();
     if t.contains("bonus") {
         ActionCost::BonusAction
@@ -59,7 +86,23 @@ pub(crate) fn cast(
             "A spell can name at most {MAX_TARGETS} targets."
         )));
     }
-    let slot = if spell.level == 0 {
+    // A monster's innate spell: no slot; uses per day (0: at will).
+    let innate = innate_uses(em, &caster, &spell.index);
+    if let Some(uses) = innate
+        && uses > 0
+        && caster
+            .spent
+            .get(&innate_key(&spell.index))
+            .copied()
+            .unwrap_or(0)
+            >= uses
+    {
+        return Err(RuleError::invalid(format!(
+            "{} has no use of {} left today.",
+            caster.name, spell.name
+        )));
+    }
+    let slot = if spell.level == 0 || innate.is_some() {
         None
     } else {
         let l = slot.unwrap_or(spell.level);
@@ -153,6 +196,12 @@ pub(crate) fn cast(
         cost,
         targets: target_ids.clone(),
     });
+    if innate.is_some_and(|u| u > 0) {
+        em.public(EventKind::LimitedActionUsed {
+            creature: me,
+            action: innate_key(&spell.index),
+        });
+    }
     if spell.concentration {
         em.public(EventKind::ConcentrationStarted {
             creature: me,
@@ -165,8 +214,14 @@ pub(crate) fn cast(
         slot: slot_level,
         caster_level,
         modifier: caster.modifier(sc.ability),
-        dc: caster.spell_save_dc().unwrap_or(10),
-        attack_bonus: caster.spell_attack_bonus().unwrap_or(0),
+        dc: monster_casting(em, &caster)
+            .and_then(|m| m.dc)
+            .or(caster.spell_save_dc())
+            .unwrap_or(10),
+        attack_bonus: monster_casting(em, &caster)
+            .and_then(|m| m.attack)
+            .or(caster.spell_attack_bonus())
+            .unwrap_or(0),
         name: spell.name.clone(),
         concentration: spell.concentration,
         shared: BTreeMap::new(),
@@ -201,6 +256,13 @@ pub(crate) fn cast(
             }
             run(em, &mut cx, t, &per_target, Hit::default())?;
         }
+    }
+    // Casting gives a hidden caster away (an attack roll already did).
+    if em.creature(me).has_effect(&Effect::Hidden) {
+        em.public(EventKind::EffectEnded {
+            creature: me,
+            effect: Effect::Hidden,
+        });
     }
     super::combat::check_end(em);
     Ok(())
@@ -366,7 +428,9 @@ fn run(
                 if c.is_down() && !c.is_pc() {
                     continue;
                 }
-                let outcome = resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach);
+                let approach = super::position::approach(em, cx.me, t, *reach)?;
+                let outcome =
+                    resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach, approach);
                 let next = if outcome.is_hit() { on_hit } else { on_miss };
                 let h = Hit {
                     crit: outcome == AttackOutcome::CriticalHit,
@@ -711,6 +775,13 @@ fn resolve_targets(
             "{} only protects its caster.",
             spell.name
         )));
+    }
+    // A harmful area also catches whoever is in melee with the creatures it is aimed
+    // at, allies included.
+    if effect.target == Target::Area && effect.hostile && em.state.in_combat() {
+        let mut all = super::position::caught_by_area(&em.state, me, &ids);
+        all.truncate(MAX_TARGETS);
+        return Ok(all);
     }
     Ok(ids)
 }

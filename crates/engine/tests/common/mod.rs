@@ -108,6 +108,7 @@ fn effect(state: &CampaignState, e: &Effect) -> String {
     match e {
         Effect::Dodging => "dodging".into(),
         Effect::Shielded => "shielded".into(),
+        Effect::Hidden => "hidden".into(),
         Effect::Blessed { by } => format!("blessed(by {})", name(state, *by)),
         Effect::Aided { by, amount } => format!("aided(+{amount} by {})", name(state, *by)),
         Effect::Spell(a) => {
@@ -499,6 +500,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             total,
             target_ac,
             outcome,
+            ..
         } => format!(
             "AttackRolled {} → {} with {with}{}: d20 [{}] kept {kept} {}{} = {total} vs AC {target_ac} → {:?}",
             n(*attacker),
@@ -631,6 +633,78 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             if *recharged { "recharged" } else { "not yet" }
         ),
         Dodged { creature } => format!("Dodged {}", n(*creature)),
+        Moved {
+            creature,
+            to,
+            moves,
+        } => format!(
+            "Moved {} → {} ({moves} move{})",
+            n(*creature),
+            match to {
+                dicebard_engine::event::Place::Engaged { with } =>
+                    format!("engaged with {}", n(*with)),
+                dicebard_engine::event::Place::Near => "near".into(),
+                dicebard_engine::event::Place::Far => "far".into(),
+            },
+            if *moves == 1 { "" } else { "s" }
+        ),
+        Dashed { creature } => format!("Dashed {}", n(*creature)),
+        Disengaged { creature } => format!("Disengaged {}", n(*creature)),
+        Helped { creature, target } => format!("Helped {} against {}", n(*creature), n(*target)),
+        HideAttempted { creature, hidden } => format!(
+            "HideAttempted {} → {}",
+            n(*creature),
+            if *hidden { "hidden" } else { "seen" }
+        ),
+        Readied { creature, text } => format!("Readied {}: {text}", n(*creature)),
+        OpportunityOffered { opportunity: o } => format!(
+            "OpportunityOffered {} may strike {} as they leave",
+            n(o.foe),
+            n(o.mover)
+        ),
+        OpportunityPassed { creature } => format!("OpportunityPassed {}", n(*creature)),
+        LegendaryTurn { creature, ended } => format!(
+            "LegendaryTurn {} (after {}'s turn)",
+            n(*creature),
+            n(*ended)
+        ),
+        LegendaryTurnEnded { creature } => format!("LegendaryTurnEnded {}", n(*creature)),
+        ReactionOffered { window } => format!(
+            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
+            n(window.reactor),
+            window.reaction,
+            window.deadline.0,
+            n(window.pending.attacker),
+            n(window.pending.target),
+            window.pending.attack,
+            window.pending.total,
+            window
+                .pending
+                .rest
+                .iter()
+                .map(|(a, t)| format!("{a} → {}", n(*t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ReactionResolved {
+            reactor,
+            reaction,
+            used,
+            timed_out,
+        } => format!(
+            "ReactionResolved {} {reaction:?} {}",
+            n(*reactor),
+            if *used {
+                "used"
+            } else if *timed_out {
+                "timed out"
+            } else {
+                "skipped"
+            }
+        ),
+        OpportunityAttack { creature, target } => {
+            format!("OpportunityAttack {} → {}", n(*creature), n(*target))
+        }
         Rested {
             creature,
             kind,
@@ -868,6 +942,10 @@ pub struct Step {
     /// Print `npc_options` for the state after this step.
     #[serde(default)]
     pub show_options: bool,
+    /// Print the fight's positions (who is engaged with whom, who is far) and the
+    /// active creature's moves left after this step.
+    #[serde(default)]
+    pub show_positions: bool,
     /// Allow scripted dice to be left over.
     #[serde(default)]
     pub leftover_ok: bool,
@@ -922,6 +1000,7 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
         combat: None,
         show: false,
         show_options: false,
+        show_positions: false,
         leftover_ok: false,
         note: None,
     };
@@ -1097,6 +1176,9 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
                 }
             }
         }
+        if step.show_positions {
+            rendered.push_str(&render_positions(&state));
+        }
         let rendered_all = format!("{header}{rendered}");
         for want in &step.expect {
             assert!(
@@ -1170,10 +1252,51 @@ pub fn run_scenario(file: &str, sc: Scenario) -> String {
     out
 }
 
+/// The fight's positions: engaged pairs, far creatures, the active one's moves left.
+pub fn render_positions(state: &CampaignState) -> String {
+    let Some(c) = state.combat.as_ref() else {
+        return "   positions: no fight\n".into();
+    };
+    let pairs: Vec<String> = c
+        .engaged
+        .iter()
+        .map(|(a, b)| format!("{}–{}", name(state, *a), name(state, *b)))
+        .collect();
+    let far: Vec<String> = c.far.iter().map(|a| name(state, *a)).collect();
+    let moves = c.active_creature().map_or(0, |a| {
+        dicebard_engine::rules::position::moves_left(state, a)
+    });
+    format!(
+        "   positions: engaged [{}] far [{}]; moves left {moves}\n",
+        pairs.join(", "),
+        far.join(", ")
+    )
+}
+
 fn npc_option(o: &NpcOption) -> String {
     match o {
-        NpcOption::Multiattack { target } => format!("multiattack {target}"),
+        NpcOption::Multiattack { target, targets } if targets.is_empty() => {
+            format!("multiattack {target}")
+        }
+        NpcOption::Multiattack { target, targets } => {
+            format!("multiattack {target} split [{}]", targets.join(", "))
+        }
         NpcOption::Attack { attack, target } => format!("{attack} → {target}"),
+        NpcOption::Cast {
+            spell,
+            targets,
+            slot,
+        } => format!(
+            "cast {spell}{}{}",
+            if targets.is_empty() {
+                String::new()
+            } else {
+                format!(" → {}", targets.join(", "))
+            },
+            slot.map_or(String::new(), |s| format!(" (slot {s})"))
+        ),
+        NpcOption::Legendary { action, target } => format!("legendary {action} → {target}"),
+        NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Pass => "pass".into(),
     }
@@ -1260,6 +1383,7 @@ fn check_creature(file: &str, step: usize, state: &CampaignState, who: &str, w: 
             .map(|e| match e {
                 Effect::Dodging => "dodging".to_string(),
                 Effect::Shielded => "shielded".to_string(),
+                Effect::Hidden => "hidden".to_string(),
                 Effect::Blessed { .. } => "blessed".to_string(),
                 Effect::Aided { amount, .. } => format!("aided(+{amount})"),
                 Effect::Spell(a) => mark_name(&a.mark),
