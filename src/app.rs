@@ -34,6 +34,7 @@ pub fn default_settings(config: &Config) -> Settings {
     Settings {
         turn_timeout_ms: config.turns.timeout_secs.saturating_mul(1000),
         turn_warning_ms: config.turns.warning_secs.saturating_mul(1000),
+        reaction_timeout_ms: config.turns.reaction_secs.saturating_mul(1000),
         ..Settings::default()
     }
 }

@@ -170,6 +170,9 @@ pub struct TurnsConfig {
     pub timeout_secs: u64,
     /// Seconds before the timeout at which the player is warned.
     pub warning_secs: u64,
+    /// Seconds a player has to take a reaction (Shield when hit) before the action goes
+    /// on without it; 0: no reaction windows. A new campaign's default (`/settings`).
+    pub reaction_secs: u64,
 }
 
 impl Default for TurnsConfig {
@@ -177,6 +180,7 @@ impl Default for TurnsConfig {
         TurnsConfig {
             timeout_secs: 120,
             warning_secs: 30,
+            reaction_secs: 15,
         }
     }
 }
@@ -571,6 +575,12 @@ impl Config {
             return Err(ConfigError::new(format!(
                 "turns.timeout_secs must be greater than turns.warning_secs (got {} and {})",
                 t.timeout_secs, t.warning_secs
+            )));
+        }
+        if t.reaction_secs > 600 {
+            return Err(ConfigError::new(format!(
+                "turns.reaction_secs must be at most 600 (got {})",
+                t.reaction_secs
             )));
         }
         if self.llm.timeout_secs == 0 {

@@ -76,6 +76,7 @@ fn example_file_mentions_every_key() {
         "[turns]",
         "timeout_secs",
         "warning_secs",
+        "reaction_secs",
         "[narrator]",
         "kind",
         "[llm]",
@@ -276,6 +277,15 @@ fn timeout_must_exceed_warning() {
 
 #[test]
 fn zero_timeout_is_refused() {
+    let err = load_str("[turns]\nreaction_secs = 601\n").unwrap_err();
+    assert!(err.contains("turns.reaction_secs"), "{err}");
+    assert_eq!(
+        load_str("[turns]\nreaction_secs = 0\n")
+            .unwrap()
+            .turns
+            .reaction_secs,
+        0
+    );
     let err = load_str("[turns]\ntimeout_secs = 0\nwarning_secs = 0\n").unwrap_err();
     assert!(
         err.contains("turns.timeout_secs must be greater than 0"),

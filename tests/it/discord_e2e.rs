@@ -19,7 +19,12 @@ const T: Duration = Duration::from_secs(15);
 
 /// Turns long enough that a player's three commands fit in one even on a machine busy
 /// with other work (CI): an 8 s turn ran out between the turn DM and `/turn end` there.
-const CONFIG: &str =
+/// No reaction windows (a Shield window would hold a monster's turn up to 15 s) except
+/// in [`CONFIG_REACTIONS`].
+const CONFIG: &str = "[turns]\ntimeout_secs = 25\nwarning_secs = 10\nreaction_secs = 0\n[log]\nfilter = \"info,serenity=warn\"\n";
+
+/// [`CONFIG`] with the default reaction windows (15 s).
+const CONFIG_REACTIONS: &str =
     "[turns]\ntimeout_secs = 25\nwarning_secs = 10\n[log]\nfilter = \"info,serenity=warn\"\n";
 
 fn start_bot(fake: &FakeDiscord, dir: &Path) -> Bot {
@@ -318,7 +323,7 @@ async fn gm_role_autocomplete_and_buttons() {
     ];
     let fake = FakeDiscord::start(config).await;
     let dir = tempfile::tempdir().unwrap();
-    let _bot = start_bot(&fake, dir.path());
+    let _bot = Bot::start(&fake, dir.path(), CONFIG_REACTIONS, &[], None);
     fake.wait_for_ready(Duration::from_secs(60))
         .await
         .expect("the bot connects");
@@ -387,7 +392,29 @@ async fn gm_role_autocomplete_and_buttons() {
         r.text()
     );
 
-    // Mira's turn comes with a DM and buttons; clicking End turn ends it.
+    // Mira's turn comes with a DM and buttons; clicking End turn ends it. If the rat
+    // acts first and hits her with a roll her Shield would turn, the fight waits for her
+    // reaction first: a DM with Use / Skip buttons, and Skip lets the bite land.
+    let first = fake
+        .wait_for_dm(
+            BOB,
+            |m| {
+                (m.text().contains("it's your turn") || m.text().contains("Shield"))
+                    && !m.components.is_empty()
+            },
+            T,
+        )
+        .await
+        .expect("turn DM (or a reaction DM) with buttons");
+    if first.text().contains("Shield") {
+        let skip = first.components[0]["components"][1]["custom_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(skip.starts_with("react_skip:"), "{skip}");
+        let r = fake.click(BOB, first.id, &skip).await.reply(T).await;
+        assert_eq!(r.expect("reaction button answered").text(), "Done.");
+    }
     let dm = fake
         .wait_for_dm(
             BOB,
@@ -600,7 +627,7 @@ async fn permissions_stale_buttons_and_hostile_input() {
     let _bot = Bot::start(
         &fake,
         dir.path(),
-        "[turns]\ntimeout_secs = 900\nwarning_secs = 60\n[log]\nfilter = \"info,serenity=warn\"\n",
+        "[turns]\ntimeout_secs = 900\nwarning_secs = 60\nreaction_secs = 0\n[log]\nfilter = \"info,serenity=warn\"\n",
         &[],
         None,
     );
@@ -970,7 +997,7 @@ async fn a_busy_campaign_still_acknowledges_in_time() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[turns]\ntimeout_secs = 600\nwarning_secs = 60\n\
+        "[turns]\ntimeout_secs = 600\nwarning_secs = 60\nreaction_secs = 0\n\
          [narrator]\nkind = \"openai\"\n\
          [llm]\nbase_url = \"{}\"\nmodel = \"test-model\"\nmax_retries = 0\n\
          retry_backoff_ms = 10\nstall_timeout_secs = 8\ndecision_timeout_secs = 8\n\
