@@ -689,6 +689,25 @@ pub(crate) fn wake_up(em: &mut Emitter, target: CreatureId) {
     }
 }
 
+/// A spell's duration in minutes ("Up to 1 minute", "1 hour", "Up to 8 hours",
+/// "10 days"); `None` for "Instantaneous", "Until dispelled" and the like.
+fn duration_minutes(text: &str) -> Option<u32> {
+    let t = text.to_ascii_lowercase();
+    let t = t.trim_start_matches("concentration,").trim();
+    let t = t.trim_start_matches("up to").trim();
+    let mut words = t.split_whitespace();
+    let n: u32 = words.next()?.parse().ok()?;
+    let unit = words.next()?;
+    let per = match unit.trim_end_matches('s') {
+        "round" => 1,
+        "minute" => 1,
+        "hour" => 60,
+        "day" => 24 * 60,
+        _ => return None,
+    };
+    Some(n.saturating_mul(per))
+}
+
 /// Ends a creature's concentration and every effect that depended on it.
 pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
     let Some(spell) = em.creature(who).concentration.clone() else {
@@ -816,6 +835,21 @@ pub(crate) fn rest(
         c == who
             && (a.until.is_round_bound() || (kind == RestKind::Long && a.until == Until::LongRest))
     });
+    // So is a concentration spell that cannot last the rest (Hold Person's minute), with
+    // every effect it sustained on others.
+    let rest_minutes = match kind {
+        RestKind::Short => 60,
+        RestKind::Long => 8 * 60,
+    };
+    if let Some(spell) = em.creature(who).concentration.clone()
+        && em
+            .state
+            .catalog
+            .spell(&spell)
+            .is_none_or(|sd| duration_minutes(&sd.duration).is_none_or(|m| m <= rest_minutes))
+    {
+        end_concentration(em, who);
+    }
     let c = em.creature(who).clone();
     match kind {
         RestKind::Short => {
@@ -890,4 +924,22 @@ pub(crate) fn rest(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::duration_minutes;
+
+    #[test]
+    fn spell_durations_read_as_minutes() {
+        assert_eq!(duration_minutes("Up to 1 minute"), Some(1));
+        assert_eq!(duration_minutes("Up to 10 minutes"), Some(10));
+        assert_eq!(duration_minutes("1 hour"), Some(60));
+        assert_eq!(duration_minutes("Up to 8 hours"), Some(480));
+        assert_eq!(duration_minutes("Up to 24 hours"), Some(1440));
+        assert_eq!(duration_minutes("1 round"), Some(1));
+        assert_eq!(duration_minutes("Instantaneous"), None);
+        assert_eq!(duration_minutes("Until dispelled"), None);
+        assert_eq!(duration_minutes("4294967296 days"), None);
+    }
 }
