@@ -21,7 +21,7 @@ const T: Duration = Duration::from_secs(15);
 /// with other work (CI): an 8 s turn ran out between the turn DM and `/turn end` there.
 /// No reaction windows (a Shield window would hold a monster's turn up to 15 s) except
 /// in [`CONFIG_REACTIONS`].
-const CONFIG: &str = "[turns]\ntimeout_secs = 25\nwarning_secs = 10\nreaction_secs = 0\n[log]\nfilter = \"info,serenity=warn\"\n";
+const CONFIG: &str = "[turns]\ntimeout_secs = 25\nwarning_secs = 10\nreaction_secs = 0\n[log]\nfilter = \"info,serenity=warn,dicebard::coordinator=debug\"\n";
 
 /// [`CONFIG`] with the default reaction windows (15 s).
 const CONFIG_REACTIONS: &str =
@@ -413,7 +413,10 @@ async fn gm_role_autocomplete_and_buttons() {
             .to_string();
         assert!(skip.starts_with("react_skip:"), "{skip}");
         let r = fake.click(BOB, first.id, &skip).await.reply(T).await;
-        assert_eq!(r.expect("reaction button answered").text(), "Done.");
+        assert_eq!(
+            r.expect("reaction button answered").text(),
+            "You let it pass."
+        );
     }
     let dm = fake
         .wait_for_dm(

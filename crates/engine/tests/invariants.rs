@@ -251,6 +251,22 @@ fn campaign(seed: u64, steps: usize) {
                 cb.active < cb.order.len(),
                 "seed {seed} step {i}: active index out of range"
             );
+            // Liveness: a fight always waits on something that ends by itself — a
+            // clock (a player's turn, a reaction window) or a monster's choice (its turn,
+            // a legendary pause, an opportunity attack). Otherwise it stalls until a GM
+            // steps in.
+            assert!(
+                next_deadline(&s).is_some() || !npc_options(&s).is_empty(),
+                "seed {seed} step {i}: the fight waits on nothing after {cmd:?}: active {:?}, \
+                 reaction {:?}, opportunity {:?}, legendary {:?}, deadline {:?}",
+                cb.active_creature()
+                    .and_then(|a| s.creature(a))
+                    .map(|c| &c.name),
+                cb.reaction,
+                cb.opportunity,
+                cb.legendary,
+                cb.deadline
+            );
         }
     }
     assert!(
@@ -265,7 +281,7 @@ fn campaign(seed: u64, steps: usize) {
 
 #[test]
 fn random_campaigns_keep_the_invariants() {
-    for seed in 0..12 {
+    for seed in 0..40 {
         campaign(seed, 400);
     }
 }
