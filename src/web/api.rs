@@ -203,15 +203,9 @@ pub async fn join_page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(secret): Path<String>,
 ) -> Response {
-    if !state.hub.may_join(peer.ip()) {
-        return join_refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many join attempts from this address. Wait a minute and try again.",
-        );
-    }
-    let Some(token) = auth::decode(&secret) else {
-        state.hub.join_refused(peer.ip());
-        return join_refused(StatusCode::FORBIDDEN, LINK_USED);
+    let token = match link_token(&state, peer, &secret) {
+        Ok(t) => t,
+        Err(refused) => return *refused,
     };
     let invite = match state
         .store()
@@ -254,6 +248,22 @@ pub async fn join_page(
         HeaderValue::from_static("same-origin"),
     );
     res
+}
+
+/// A join link's secret from its URL, within the address's join attempts: or the
+/// refusal to send (too many attempts; a malformed secret counts as one).
+fn link_token(state: &WebState, peer: SocketAddr, secret: &str) -> Result<[u8; 32], Box<Response>> {
+    if !state.hub.may_join(peer.ip()) {
+        return Err(Box::new(join_refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many join attempts from this address. Wait a minute and try again.",
+        )));
+    }
+    auth::decode(secret).ok_or_else(|| {
+        state.hub.join_refused(peer.ip());
+        tracing::info!("a malformed join link was refused");
+        Box::new(join_refused(StatusCode::FORBIDDEN, LINK_USED))
+    })
 }
 
 const LINK_USED: &str = "This link has been used or has expired. Ask the GM for a new one.";
@@ -304,16 +314,9 @@ pub async fn join(
             "Open the join link itself and tap Join.",
         );
     }
-    if !state.hub.may_join(peer.ip()) {
-        return join_refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many join attempts from this address. Wait a minute and try again.",
-        );
-    }
-    let Some(token) = auth::decode(&secret) else {
-        state.hub.join_refused(peer.ip());
-        tracing::info!("a malformed join link was refused");
-        return join_refused(StatusCode::FORBIDDEN, LINK_USED);
+    let token = match link_token(&state, peer, &secret) {
+        Ok(t) => t,
+        Err(refused) => return *refused,
     };
     let token_hash = auth::hash(&token);
     let Ok(session_secret) = auth::random_secret() else {
