@@ -551,3 +551,262 @@ fn the_scanner_sees_every_form_of_path() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].to, "store");
 }
+
+// Typed campaign ids: a campaign id is a `CampaignId` everywhere in `src/`; a raw
+// `i64` becomes one only where it enters from outside (a database row, a URL, a
+// command line argument, a Discord custom id), never in a signature.
+
+/// A name that holds campaign ids.
+fn is_campaign_name(name: &str) -> bool {
+    matches!(
+        name,
+        "campaign" | "campaign_id" | "campaigns" | "campaign_ids"
+    )
+}
+
+/// The tokens of a type as written: identifiers (`i64`, `Option`), lifetimes (`'a`)
+/// and single punctuation characters.
+fn type_tokens(ty: &str) -> Vec<&str> {
+    let b = ty.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if is_ident_byte(c) || (c == b'\'' && i + 1 < b.len() && is_ident_byte(b[i + 1])) {
+            let start = i;
+            i += 1;
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+            out.push(&ty[start..i]);
+        } else {
+            let ch = ty[i..].chars().next().expect("a char");
+            out.push(&ty[i..i + ch.len_utf8()]);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// Whether a type is a raw `i64` or holds raw `i64`s in its first place: `i64`,
+/// `&i64`, `Option<i64>`, `&[i64]`, `HashMap<i64, _>`, `Result<(i64, u64), E>`.
+/// (`i64::MAX` or `CampaignId(5)` in an expression is not a type.)
+fn is_raw_i64(ty: &str) -> bool {
+    let t = type_tokens(ty);
+    let mut i = 0;
+    while i < t.len() {
+        let tok = t[i];
+        let next = t.get(i + 1).copied();
+        let after = t.get(i + 2).copied();
+        if tok == "i64" {
+            return !(next == Some(":") && after == Some(":"));
+        }
+        if matches!(tok, "&" | "[" | "(" | "mut" | "dyn" | "impl") || tok.starts_with('\'') {
+            i += 1;
+        } else if tok.bytes().all(is_ident_byte) && next == Some("<") {
+            i += 2;
+        } else if tok.bytes().all(is_ident_byte) && next == Some(":") && after == Some(":") {
+            i += 3;
+        } else {
+            return false;
+        }
+    }
+    false
+}
+
+/// The text from `pos` up to the end of the type that starts there: a `,` `;` `=`
+/// `{` `|` at depth 0, or a closing bracket of an enclosing group; `where` ends it too.
+fn type_at(text: &str, pos: usize) -> &str {
+    let b = text.as_bytes();
+    let mut depth = 0i32;
+    let mut i = pos;
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'>') => {
+                i += 2;
+                continue;
+            }
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' | b')' | b']' => {
+                depth -= 1;
+                if depth < 0 {
+                    break;
+                }
+            }
+            b',' | b';' | b'=' | b'{' | b'|' if depth == 0 => break,
+            b'w' if depth == 0
+                && text[i..].starts_with("where")
+                && !is_ident_byte(b[i - 1])
+                && !b.get(i + 5).is_some_and(|&c| is_ident_byte(c)) =>
+            {
+                break;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    &text[pos..i]
+}
+
+/// The index just past the bracket group that opens at `open` (`(`, `<` or `[`).
+fn group_end(b: &[u8], open: usize) -> usize {
+    let mut depth = 0i32;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'>') => {
+                i += 2;
+                continue;
+            }
+            b'(' | b'<' | b'[' => depth += 1,
+            b')' | b'>' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Every raw campaign id in one file, as `file:line: what`: a name for campaign ids
+/// (`campaign`, `campaign_id`, `campaigns`) typed with a raw `i64` (a parameter, a field,
+/// a binding, a closure's argument), and in a function named `*campaign*` an `id: i64`
+/// parameter or an `i64` returned.
+fn raw_campaign_ids(rel: &Path, src: &str) -> Vec<String> {
+    let text = strip_comments(src);
+    let b = text.as_bytes();
+    let line_of = |pos: usize| text[..pos].bytes().filter(|&c| c == b'\n').count() + 1;
+    let mut out = Vec::new();
+    let mut flag = |pos: usize, what: String| {
+        out.push(format!("{}:{}: {what}", rel.display(), line_of(pos)));
+    };
+    // Typed names.
+    let mut i = 0;
+    while i < b.len() {
+        if !is_ident_byte(b[i]) || (i > 0 && is_ident_byte(b[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let name = ident_at(&text[i..]);
+        let start = i;
+        i += name.len().max(1);
+        if !is_campaign_name(name) {
+            continue;
+        }
+        let rest = &text[i..];
+        let trimmed = rest.trim_start();
+        if !trimmed.starts_with(':') || trimmed.starts_with("::") {
+            continue;
+        }
+        let ty_pos = i + (rest.len() - trimmed.len()) + 1;
+        let ty = type_at(&text, ty_pos);
+        if is_raw_i64(ty) {
+            flag(start, format!("`{name}:{ty}` is a raw campaign id (use CampaignId)"));
+        }
+    }
+    // Functions named for campaigns.
+    for (pos, _) in text.match_indices("fn ") {
+        if pos > 0 && is_ident_byte(b[pos - 1]) {
+            continue;
+        }
+        let name_pos = pos + 3 + (text[pos + 3..].len() - text[pos + 3..].trim_start().len());
+        let name = ident_at(&text[name_pos..]);
+        if !name.contains("campaign") {
+            continue;
+        }
+        let mut j = name_pos + name.len();
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if b.get(j) == Some(&b'<') {
+            j = group_end(b, j);
+        }
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'(') {
+            continue;
+        }
+        let close = group_end(b, j);
+        // `id: i64` parameters.
+        let params = &text[j + 1..close.saturating_sub(1)];
+        let mut k = 0;
+        while let Some(off) = params[k..].find("id") {
+            let p = k + off;
+            k = p + 2;
+            let pb = params.as_bytes();
+            if (p > 0 && is_ident_byte(pb[p - 1])) || pb.get(p + 2).is_some_and(|&c| is_ident_byte(c)) {
+                continue;
+            }
+            let rest = params[p + 2..].trim_start();
+            if rest.starts_with(':') && !rest.starts_with("::") {
+                let ty_pos = j + 1 + p + 2 + (params[p + 2..].len() - rest.len()) + 1;
+                let ty = type_at(&text, ty_pos);
+                if is_raw_i64(ty) {
+                    flag(j + 1 + p, format!("`fn {name}` takes `id:{ty}`, a raw campaign id"));
+                }
+            }
+        }
+        // The return type.
+        let rest = text[close..].trim_start();
+        if rest.starts_with("->") {
+            let ty_pos = close + (text[close..].len() - rest.len()) + 2;
+            let ty = type_at(&text, ty_pos);
+            if is_raw_i64(ty) {
+                flag(pos, format!("`fn {name}` returns `{}`, a raw campaign id", ty.trim()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn src_has_no_raw_campaign_ids() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rs_files(&src, &mut files);
+    let mut problems = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src");
+        let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        problems.extend(raw_campaign_ids(rel, &text));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} raw campaign id(s) in src/ (a campaign id is a CampaignId; a raw number \
+         becomes one where it enters from outside):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_campaign_id_scanner_sees_raw_ids() {
+    let src = "pub async fn events(&self, campaign_id: i64, after: u64) {}\n\
+               struct S { pub campaign: Option<i64>, n: i64 }\n\
+               fn f(campaigns: &[i64], c: CampaignId) -> i64 { let x = S { campaign: 5 }; }\n\
+               fn end_campaign(&self, id: i64, at_ms: i64) {}\n\
+               fn latest_campaign<'a>(x: &'a str) -> Result<Option<i64>, E> {}\n\
+               let ok = |campaign: &'static i64| campaign;\n\
+               fn g(campaign: CampaignId, campaign_id: HashMap<CampaignId, i64>) -> i64 {\n\
+               let campaign = CampaignId(i64::try_from(n)?); }\n\
+               fn campaign_count() -> u64 { i64::MAX }\n\
+               // fn h(campaign: i64)\n\
+               fn campaign_here(ctx: C<'_>) -> Result<Option<CampaignId>, Error> {}\n";
+    let found = raw_campaign_ids(Path::new("x.rs"), src);
+    let lines: Vec<&str> = found
+        .iter()
+        .map(|p| p.split(": ").next().expect("a place"))
+        .collect();
+    assert_eq!(
+        lines,
+        vec!["x.rs:1", "x.rs:2", "x.rs:3", "x.rs:6", "x.rs:4", "x.rs:5"],
+        "{found:#?}"
+    );
+}
