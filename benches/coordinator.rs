@@ -163,7 +163,7 @@ async fn throughput_once(campaigns: usize, per_campaign: usize, actions: usize) 
     let total = latencies.len();
     // Every acknowledged action is in the log.
     for &id in &ids {
-        let last = store.last_seq(id.get()).await.unwrap();
+        let last = store.last_seq(id).await.unwrap();
         assert_eq!(last as usize, 1 + 2 * per_campaign + actions * per_campaign);
     }
     println!(
@@ -186,7 +186,7 @@ async fn throughput_once(campaigns: usize, per_campaign: usize, actions: usize) 
 /// Writes a genuine campaign log of `n` events straight to the store (decided by the
 /// engine, appended in large transactions) and returns the campaign id and the state
 /// after each event that may get a snapshot.
-async fn build_log(store: &Store, n: u64, snapshot_at: &[u64]) -> (i64, Vec<(u64, String)>) {
+async fn build_log(store: &Store, n: u64, snapshot_at: &[u64]) -> (CampaignId, Vec<(u64, String)>) {
     let row = store
         .create_campaign(NewCampaign {
             name: "restart".into(),
@@ -279,7 +279,7 @@ async fn build_log(store: &Store, n: u64, snapshot_at: &[u64]) -> (i64, Vec<(u64
 }
 
 /// Loads the campaign on a fresh store and coordinator; returns the load time.
-async fn time_open(path: &std::path::Path, id: i64, expect_seq: u64) -> Duration {
+async fn time_open(path: &std::path::Path, id: CampaignId, expect_seq: u64) -> Duration {
     let store = Store::open(&DbLocation::File(path.to_path_buf()))
         .await
         .unwrap();
@@ -290,12 +290,9 @@ async fn time_open(path: &std::path::Path, id: i64, expect_seq: u64) -> Duration
         CoordinatorOptions::default(),
     );
     let t = Instant::now();
-    coord.open(CampaignId(id)).await.unwrap();
+    coord.open(id).await.unwrap();
     let elapsed = t.elapsed();
-    assert_eq!(
-        coord.snapshot(CampaignId(id)).await.unwrap().seq,
-        expect_seq
-    );
+    assert_eq!(coord.snapshot(id).await.unwrap().seq, expect_seq);
     coord.shutdown().await;
     store.close().await;
     elapsed

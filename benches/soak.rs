@@ -669,7 +669,10 @@ async fn main() {
             )));
         }
         if c % 4 == 0 {
-            let seq = store.last_seq(id).await.unwrap_or(0);
+            let seq = store
+                .last_seq(dicebard::store::CampaignId(id))
+                .await
+                .unwrap_or(0);
             m.narrated_seq.lock().unwrap().push((id, seq));
             tasks.push(tokio::spawn(narrator_loop(
                 coord.clone(),
@@ -784,7 +787,11 @@ async fn main() {
         let narrated = m.narrated_seq.lock().unwrap().clone();
         let mut backlog = 0u64;
         for (id, seq) in narrated {
-            backlog += store.last_seq(id).await.unwrap_or(0).saturating_sub(seq);
+            backlog += store
+                .last_seq(dicebard::store::CampaignId(id))
+                .await
+                .unwrap_or(0)
+                .saturating_sub(seq);
         }
         let mut creatures = 0;
         for id in &ids {
@@ -840,7 +847,10 @@ async fn main() {
     let total_events: u64 = {
         let mut n = 0;
         for id in &ids {
-            n += store.last_seq(*id).await.unwrap_or(0);
+            n += store
+                .last_seq(dicebard::store::CampaignId(*id))
+                .await
+                .unwrap_or(0);
         }
         n
     };

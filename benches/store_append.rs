@@ -61,7 +61,7 @@ async fn main() {
     next[0] = singles + 1;
     let start = Instant::now();
     for _ in 0..batches {
-        let batch: Vec<(i64, u64, Vec<NewEvent>)> = ids
+        let batch: Vec<(dicebard::store::CampaignId, u64, Vec<NewEvent>)> = ids
             .iter()
             .zip(next.iter_mut())
             .map(|(id, seq)| {

@@ -96,7 +96,7 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("resuming campaigns: {e}"))?;
     for (row, e) in &resumed.failed {
         tracing::error!(
-            campaign = row.id,
+            campaign = row.id.get(),
             name = %row.name,
             error = %e,
             "campaign not loaded; the other campaigns run"
@@ -150,7 +150,7 @@ pub async fn run_bot(config: &Config, lan: bool) -> anyhow::Result<()> {
         .failed
         .iter()
         .map(|(row, e)| crate::discord::Unloadable {
-            campaign_id: crate::coordinator::CampaignId(row.id),
+            campaign_id: row.id,
             name: row.name.clone(),
             channel_id: row.channel_id.and_then(crate::discord::channel_id),
             reason: e.to_string(),

@@ -589,7 +589,7 @@ pub async fn play(
     let campaign_name = args.campaign.clone().unwrap_or_else(|| "default".into());
     let origin = |p: &PlayerId| Origin::new(Source::Terminal, p);
     let id = match store.campaign_by_name(&campaign_name).await? {
-        Some(row) => CampaignId(row.id),
+        Some(row) => row.id,
         None => coord
             .create_campaign(&campaign_name, &me, args.seed, origin(&me))
             .await

@@ -162,7 +162,7 @@ pub(crate) async fn load_state(
 ) -> Result<(CampaignState, u64), SubmitError> {
     let mut state = CampaignState::new(shared.catalog.clone());
     let mut seq = 0;
-    if let Some(snap) = shared.store.latest_snapshot(campaign_id.get()).await? {
+    if let Some(snap) = shared.store.latest_snapshot(campaign_id).await? {
         match serde_json::from_str::<CampaignState>(&snap.state_json) {
             Ok(mut s) => {
                 s.catalog = shared.catalog.clone();
@@ -174,7 +174,7 @@ pub(crate) async fn load_state(
             }
         }
     }
-    for r in shared.store.events(campaign_id.get(), seq).await? {
+    for r in shared.store.events(campaign_id, seq).await? {
         if r.seq != seq + 1 {
             return Err(SubmitError::Internal(format!(
                 "campaign {campaign_id}: event log has a gap after {seq}"
@@ -198,7 +198,7 @@ pub(crate) struct Loaded {
 /// Rebuilds a campaign's state for a new actor (without starting it).
 pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Loaded, SubmitError> {
     let started = Instant::now();
-    let (state, last_seq) = load_state(shared, CampaignId(row.id)).await?;
+    let (state, last_seq) = load_state(shared, row.id).await?;
     // The request ids of the latest commands, so a request delivered again after a
     // restart is still recognised.
     let mut recent = RecentRequests::default();
@@ -212,7 +212,7 @@ pub(crate) async fn load_actor(shared: &Shared, row: CampaignRow) -> Result<Load
         }
     }
     tracing::info!(
-        campaign = row.id,
+        campaign = row.id.get(),
         events = last_seq,
         load_ms = started.elapsed().as_millis() as u64,
         "campaign loaded"
@@ -240,7 +240,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
     let (npc_tx, npc_rx) = mpsc::channel(4);
     let actor = Actor {
         shared,
-        id: CampaignId(row.id),
+        id: row.id,
         generation,
         seed: row.seed,
         state,
@@ -257,7 +257,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         deferred: VecDeque::new(),
         stopping: false,
     };
-    let span = tracing::info_span!("campaign", campaign = row.id);
+    let span = tracing::info_span!("campaign", campaign = row.id.get());
     tokio::spawn(
         async move {
             actor.run(rx, npc_rx).await;
@@ -267,7 +267,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         .instrument(span),
     );
     CampaignHandle {
-        id: CampaignId(row.id),
+        id: row.id,
         generation,
         tx,
         events,
@@ -596,12 +596,7 @@ impl Actor {
         let Some((undo_state, undo_seq)) = undo else {
             return Ok(());
         };
-        if let Err(e) = self
-            .shared
-            .committer
-            .append(self.id.get(), first_seq, rows)
-            .await
-        {
+        if let Err(e) = self.shared.committer.append(self.id, first_seq, rows).await {
             self.state = undo_state;
             self.next_seq = undo_seq;
             if matches!(e, SubmitError::Store(StoreError::SeqConflict { .. })) {
@@ -651,7 +646,7 @@ impl Actor {
                 if let Err(e) = self
                     .shared
                     .store
-                    .put_snapshot(self.id.get(), self.next_seq - 1, &json)
+                    .put_snapshot(self.id, self.next_seq - 1, &json)
                     .await
                 {
                     tracing::warn!(error = %e, "snapshot failed");

@@ -2,7 +2,7 @@
 //! queued up in a single transaction. One fsync then covers many actions, which is how
 //! the coordinator reaches thousands of durable actions per second on SQLite.
 
-use crate::store::{NewEvent, Store, StoreError};
+use crate::store::{CampaignId, NewEvent, Store, StoreError};
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +24,7 @@ fn drain(rx: &mut mpsc::Receiver<Request>, batch: &mut Vec<Request>) {
 }
 
 struct Request {
-    campaign_id: i64,
+    campaign_id: CampaignId,
     first_seq: u64,
     events: Vec<NewEvent>,
     reply: oneshot::Sender<Result<(), StoreError>>,
@@ -41,7 +41,7 @@ impl Committer {
         let (tx, mut rx) = mpsc::channel::<Request>(1024);
         tokio::spawn(async move {
             // The campaigns in the last batch and how long its commit took.
-            let mut last_campaigns: HashSet<i64> = HashSet::new();
+            let mut last_campaigns: HashSet<CampaignId> = HashSet::new();
             let mut last_commit = Duration::ZERO;
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
@@ -49,7 +49,7 @@ impl Committer {
                 // Campaigns whose appends were just committed are likely deciding their
                 // next command right now: if some of them are not here yet, give them a
                 // moment (a fraction of a commit) to join this batch rather than the next.
-                let mut here: HashSet<i64> = batch.iter().map(|r| r.campaign_id).collect();
+                let mut here: HashSet<CampaignId> = batch.iter().map(|r| r.campaign_id).collect();
                 let expected = last_campaigns.union(&here).count();
                 if here.len() < expected {
                     // Real time on purpose: this is a scheduling heuristic, not game time
@@ -67,7 +67,7 @@ impl Committer {
                 }
                 last_campaigns = here;
                 let started = std::time::Instant::now();
-                let items: Vec<(i64, u64, Vec<NewEvent>)> = batch
+                let items: Vec<(CampaignId, u64, Vec<NewEvent>)> = batch
                     .iter_mut()
                     .map(|r| (r.campaign_id, r.first_seq, std::mem::take(&mut r.events)))
                     .collect();
@@ -108,7 +108,7 @@ impl Committer {
     /// Appends events durably; returns once they are committed.
     pub async fn append(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         first_seq: u64,
         events: Vec<NewEvent>,
     ) -> Result<(), super::SubmitError> {

@@ -394,8 +394,8 @@ impl Coordinator {
             )
             .await?;
         // Its actor starts now, so subscribers and clocks see it at once.
-        self.open(CampaignId(row.id)).await?;
-        Ok(CampaignId(row.id))
+        self.open(row.id).await?;
+        Ok(row.id)
     }
 
     /// The actor for a campaign, loading it from the log if needed.
@@ -418,7 +418,7 @@ impl Coordinator {
             let row = self
                 .shared
                 .store
-                .campaign(campaign_id.get())
+                .campaign(campaign_id)
                 .await?
                 .ok_or_else(|| SubmitError::NoCampaign(campaign_id.to_string()))?;
             let loaded = load_actor(&self.shared, row).await?;
@@ -468,7 +468,7 @@ impl Coordinator {
                 Ok(0) => {
                     match self.shared.store.remove_unstarted_campaign(id).await {
                         Ok(true) => tracing::warn!(
-                            campaign = id,
+                            campaign = id.get(),
                             "removed a campaign whose creation was interrupted (it had no events)"
                         ),
                         Ok(false) => {}
@@ -482,7 +482,7 @@ impl Coordinator {
                     continue;
                 }
             }
-            match self.snapshot(CampaignId(id)).await {
+            match self.snapshot(id).await {
                 Ok(snap) => {
                     if snap.state.ended {
                         // Ended in its log but not in its row (an older dicebard wrote
@@ -491,15 +491,18 @@ impl Coordinator {
                         if let Err(e) = self.shared.store.end_campaign(id, at).await {
                             out.failed.push((row, e.into()));
                         } else {
-                            tracing::warn!(campaign = id, "marked an ended campaign as ended");
+                            tracing::warn!(
+                                campaign = id.get(),
+                                "marked an ended campaign as ended"
+                            );
                         }
                         continue;
                     }
-                    out.ok.push(CampaignId(id));
+                    out.ok.push(id);
                 }
                 Err(e) => {
                     tracing::error!(
-                        campaign = id,
+                        campaign = id.get(),
                         error = %e,
                         "this campaign could not be loaded; the others run"
                     );
@@ -610,11 +613,7 @@ impl Coordinator {
         campaign_id: CampaignId,
         after_seq: u64,
     ) -> Result<Vec<Arc<Committed>>, SubmitError> {
-        let rows = self
-            .shared
-            .store
-            .events(campaign_id.get(), after_seq)
-            .await?;
+        let rows = self.shared.store.events(campaign_id, after_seq).await?;
         rows.into_iter()
             .map(|r| Committed::from_stored(campaign_id, r).map(Arc::new))
             .collect()

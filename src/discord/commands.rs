@@ -188,7 +188,7 @@ pub(crate) async fn campaign_here(ctx: Context<'_>) -> Result<Option<CampaignId>
     Ok(store
         .campaign_by_channel(ctx.channel_id().get())
         .await?
-        .map(|r| CampaignId(r.id)))
+        .map(|r| r.id))
 }
 
 /// Newcomers join the table under their display name before their first action.

@@ -533,19 +533,19 @@ pub async fn run(
                 }
                 // Resume every campaign bound to a channel: presenters pick up where they were.
                 for row in setup_coord.store().campaigns().await? {
-                    if unloadable.iter().any(|u| u.campaign_id == CampaignId(row.id)) {
+                    if unloadable.iter().any(|u| u.campaign_id == row.id) {
                         continue;
                     }
                     let channel = row.channel_id.and_then(channel_id);
                     if let Some(ch) = channel {
-                        data.start_presenter(CampaignId(row.id), ch);
+                        data.start_presenter(row.id, ch);
                     }
                     // The table was in voice: come back (in the background — loading the
                     // models and connecting take seconds, and poise waits for setup).
                     if let (Some(g), Some(ch), None) = (row.guild_id.and_then(guild_id), channel, row.ended_at_ms) {
                         let hub = data.voice.clone();
                         tokio::spawn(async move {
-                            hub.rejoin(g, row.id, ch).await;
+                            hub.rejoin(g, row.id.get(), ch).await;
                         });
                     }
                 }

@@ -98,7 +98,7 @@ pub async fn run(
         }
     };
     let cursor = store
-        .message_ref(campaign_id.get(), CURSOR, "seq")
+        .message_ref(campaign_id, CURSOR, "seq")
         .await
         .ok()
         .flatten()
@@ -161,7 +161,7 @@ pub async fn run(
             .find(|c| matches!(c.event.kind, EventKind::TurnStarted { .. }))
             .map(|c| c.seq);
     }
-    if let Ok(refs) = store.message_refs(campaign_id.get()).await {
+    if let Ok(refs) = store.message_refs(campaign_id).await {
         for r in refs {
             p.refs.insert((r.kind.clone(), r.key.clone()), r.message_id);
         }
@@ -323,7 +323,7 @@ impl Presenter {
             .coord
             .store()
             .put_message_ref(&MessageRef {
-                campaign_id: self.campaign_id.get(),
+                campaign_id: self.campaign_id,
                 kind: CURSOR.into(),
                 key: "seq".into(),
                 channel_id: self.channel.get(),
@@ -499,7 +499,7 @@ impl Presenter {
                         let _ = self
                             .coord
                             .store()
-                            .delete_message_ref(self.campaign_id.get(), INITIATIVE_EMBED, "current")
+                            .delete_message_ref(self.campaign_id, INITIATIVE_EMBED, "current")
                             .await;
                     }
                 }
@@ -554,7 +554,7 @@ impl Presenter {
                     .coord
                     .store()
                     .put_message_ref(&MessageRef {
-                        campaign_id: self.campaign_id.get(),
+                        campaign_id: self.campaign_id,
                         kind: kind.into(),
                         key: key.into(),
                         channel_id: self.channel.get(),

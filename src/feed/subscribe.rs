@@ -175,9 +175,9 @@ impl FeedSubscription {
         let store = self.feed.store();
         let campaign = self.feed.campaign_id();
         let limit = self.feed.inner.options.replay_page.max(1);
-        let through = store.feed_cursor(campaign.get()).await?;
+        let through = store.feed_cursor(campaign).await?;
         let events = store
-            .events_between(campaign.get(), self.pos.seq, through, limit)
+            .events_between(campaign, self.pos.seq, through, limit)
             .await?;
         let more = events.len() as u64 >= u64::from(limit);
         let page_through = match events.last() {
@@ -185,7 +185,7 @@ impl FeedSubscription {
             _ => through,
         };
         let rows = store
-            .feed_items(campaign.get(), (self.pos.seq, self.pos.part), page_through)
+            .feed_items(campaign, (self.pos.seq, self.pos.part), page_through)
             .await?;
         let mut items: Vec<FeedItem> = Vec::with_capacity(events.len() + rows.len());
         for e in events {

@@ -49,13 +49,13 @@ impl Teller {
         options: FeedOptions,
     ) -> Result<Started, FeedError> {
         let store = coordinator.store().clone();
-        let through = store.feed_cursor(campaign_id.get()).await?;
+        let through = store.feed_cursor(campaign_id).await?;
         let mut prev = if through > 0 {
             FeedCursor::new(through, 0)
         } else {
             FeedCursor::START
         };
-        if let Some(last) = store.last_feed_item(campaign_id.get()).await? {
+        if let Some(last) = store.last_feed_item(campaign_id).await? {
             prev = prev.max(FeedCursor::new(last.seq, last.part));
             if last.part >= 2 && last.kind != "prose_end" {
                 // A telling cut off (the bot stopped mid-prose): closed as it stands,
@@ -69,7 +69,7 @@ impl Teller {
                     source: None,
                     text: String::new(),
                 };
-                store.put_feed_item(campaign_id.get(), &end).await?;
+                store.put_feed_item(campaign_id, &end).await?;
                 prev = FeedCursor::new(end.seq, end.part);
             }
         }
@@ -265,17 +265,9 @@ impl Teller {
         let mut wait = Duration::from_millis(50);
         for attempt in 1..=WRITE_TRIES {
             let r = match (through, rows) {
-                (Some(t), _) => {
-                    self.store
-                        .put_feed_batch(self.campaign_id.get(), t, rows)
-                        .await
-                }
-                (None, [row]) => self.store.put_feed_item(self.campaign_id.get(), row).await,
-                (None, _) => {
-                    self.store
-                        .put_feed_batch(self.campaign_id.get(), 0, rows)
-                        .await
-                }
+                (Some(t), _) => self.store.put_feed_batch(self.campaign_id, t, rows).await,
+                (None, [row]) => self.store.put_feed_item(self.campaign_id, row).await,
+                (None, _) => self.store.put_feed_batch(self.campaign_id, 0, rows).await,
             };
             match r {
                 Ok(()) => return true,

@@ -205,7 +205,7 @@ impl UsageMeter {
         }
         let day = self.today();
         let rows = match &self.store {
-            Some(store) => match store.llm_usage(campaign).await {
+            Some(store) => match store.llm_usage(crate::store::CampaignId(campaign)).await {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::warn!(campaign, error = %e, "could not read LLM usage; counting from zero");
@@ -284,7 +284,14 @@ impl UsageMeter {
         {
             rt.spawn(async move {
                 if let Err(e) = store
-                    .add_llm_usage(campaign, day, 1, usage.input, usage.output, cost)
+                    .add_llm_usage(
+                        crate::store::CampaignId(campaign),
+                        day,
+                        1,
+                        usage.input,
+                        usage.output,
+                        cost,
+                    )
                     .await
                 {
                     tracing::warn!(campaign, error = %e, "could not store LLM usage");

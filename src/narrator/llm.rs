@@ -768,13 +768,16 @@ impl Inner {
         }
         let mut mem = CampaignMemory::new();
         if let Some(store) = &self.store {
-            match store.llm_summary(campaign).await {
+            match store.llm_summary(crate::store::CampaignId(campaign)).await {
                 Ok(Some(s)) => mem.set_summary(&s.text, s.through_seq),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(campaign, error = %e, "could not read the stored summary"),
             }
             match store
-                .llm_facts(campaign, super::memory::MAX_FACTS_KEPT as u32)
+                .llm_facts(
+                    crate::store::CampaignId(campaign),
+                    super::memory::MAX_FACTS_KEPT as u32,
+                )
                 .await
             {
                 Ok(facts) => {
@@ -791,7 +794,10 @@ impl Inner {
             }
             let window = self.limits.recent_events as u64 * 2 + 4;
             let after = first_seq.saturating_sub(window + 1);
-            match store.events(campaign, after).await {
+            match store
+                .events(crate::store::CampaignId(campaign), after)
+                .await
+            {
                 Ok(rows) => {
                     let earlier: Vec<Arc<Committed>> = rows
                         .into_iter()
@@ -1050,7 +1056,10 @@ impl Inner {
                 body: f.text.clone(),
                 seq: f.seq,
             };
-            if let Err(e) = store.put_llm_fact(campaign, &row).await {
+            if let Err(e) = store
+                .put_llm_fact(crate::store::CampaignId(campaign), &row)
+                .await
+            {
                 tracing::warn!(error = %e, "could not store a fact");
                 return;
             }
@@ -1117,7 +1126,12 @@ impl Inner {
         };
         if let Some(store) = &self.store
             && let Err(e) = store
-                .put_llm_summary(campaign, through, &summary, self.clock.now().0 as i64)
+                .put_llm_summary(
+                    crate::store::CampaignId(campaign),
+                    through,
+                    &summary,
+                    self.clock.now().0 as i64,
+                )
                 .await
         {
             tracing::warn!(error = %e, "could not store the summary");

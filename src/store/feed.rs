@@ -3,7 +3,7 @@
 //! file only stores them. Rows are written before the feed publishes them and never
 //! changed afterwards, so a replay gives exactly the words that were told.
 
-use super::{StoreError, StoredEvent};
+use super::{CampaignId, StoreError, StoredEvent};
 use crate::store::Store;
 use sqlx::Row;
 
@@ -35,7 +35,7 @@ fn seq_from_db(v: i64) -> u64 {
 
 impl Store {
     /// The last event whose batch the campaign's feed has told (0: none yet).
-    pub async fn feed_cursor(&self, campaign_id: i64) -> Result<u64, StoreError> {
+    pub async fn feed_cursor(&self, campaign_id: CampaignId) -> Result<u64, StoreError> {
         let v: Option<i64> =
             sqlx::query_scalar("SELECT through_seq FROM feed_cursors WHERE campaign_id = $1")
                 .bind(campaign_id)
@@ -49,7 +49,7 @@ impl Store {
     /// backwards), in one transaction.
     pub async fn put_feed_batch(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         through_seq: u64,
         items: &[StoredFeedItem],
     ) -> Result<(), StoreError> {
@@ -76,7 +76,7 @@ impl Store {
     /// Stores one item of a batch's prose (durably, before it is published).
     pub async fn put_feed_item(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         item: &StoredFeedItem,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -90,7 +90,7 @@ impl Store {
     /// `through_seq`, in feed order.
     pub async fn feed_items(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         after: (u64, u32),
         through_seq: u64,
     ) -> Result<Vec<StoredFeedItem>, StoreError> {
@@ -115,7 +115,7 @@ impl Store {
     /// The campaign's last stored feed item, if any.
     pub async fn last_feed_item(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Option<StoredFeedItem>, StoreError> {
         let row = sqlx::query(
             "SELECT seq, part, kind, visibility, told_seq, source, text FROM feed_items \
@@ -135,7 +135,7 @@ impl Store {
     /// feed's replay pages).
     pub async fn events_between(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         after_seq: u64,
         through_seq: u64,
         limit: u32,
@@ -169,7 +169,7 @@ impl Store {
 
 async fn insert_item(
     tx: &mut super::Tx,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     item: &StoredFeedItem,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -2,7 +2,7 @@
 //! facts and token usage per campaign. Derived data, never part of the event log; the
 //! narrator owns what it means, this file only stores it.
 
-use super::{Store, StoreError};
+use super::{CampaignId, Store, StoreError};
 use sqlx::Row;
 
 /// A campaign's rolling summary.
@@ -40,7 +40,7 @@ impl Store {
     /// Replaces a campaign's rolling summary.
     pub async fn put_llm_summary(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         through_seq: u64,
         text: &str,
         at_ms: i64,
@@ -62,7 +62,10 @@ impl Store {
     }
 
     /// A campaign's rolling summary, if one was written.
-    pub async fn llm_summary(&self, campaign_id: i64) -> Result<Option<StoredSummary>, StoreError> {
+    pub async fn llm_summary(
+        &self,
+        campaign_id: CampaignId,
+    ) -> Result<Option<StoredSummary>, StoreError> {
         let row =
             sqlx::query("SELECT through_seq, summary FROM llm_summaries WHERE campaign_id = $1")
                 .bind(campaign_id)
@@ -82,7 +85,7 @@ impl Store {
     /// Inserts a fact, or replaces the one with the same kind and name.
     pub async fn put_llm_fact(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         fact: &StoredFact,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -103,7 +106,7 @@ impl Store {
     /// A campaign's facts, newest first, at most `limit`.
     pub async fn llm_facts(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         limit: u32,
     ) -> Result<Vec<StoredFact>, StoreError> {
         let rows = sqlx::query(
@@ -131,7 +134,7 @@ impl Store {
     /// Adds to a campaign's usage for `day` (days since the Unix epoch).
     pub async fn add_llm_usage(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         day: u64,
         requests: u64,
         input_tokens: u64,
@@ -161,7 +164,7 @@ impl Store {
     }
 
     /// A campaign's usage, one row per day, oldest first.
-    pub async fn llm_usage(&self, campaign_id: i64) -> Result<Vec<LlmUsageRow>, StoreError> {
+    pub async fn llm_usage(&self, campaign_id: CampaignId) -> Result<Vec<LlmUsageRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT day, requests, input_tokens, output_tokens, cost_micros FROM llm_usage \
              WHERE campaign_id = $1 ORDER BY day",

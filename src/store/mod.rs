@@ -113,7 +113,7 @@ pub enum StoreError {
 
     /// No campaign with that id.
     #[error("no campaign with id {0}")]
-    NoSuchCampaign(i64),
+    NoSuchCampaign(CampaignId),
 
     /// An append did not start right after the log's last event (a second writer, or a
     /// replayed command). Nothing was written.
@@ -122,7 +122,7 @@ pub enum StoreError {
          nothing was written"
     )]
     SeqConflict {
-        campaign_id: i64,
+        campaign_id: CampaignId,
         expected: u64,
         got: u64,
     },
@@ -230,7 +230,7 @@ pub enum Binding {
 /// A campaign as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignRow {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub guild_id: Option<u64>,
     pub channel_id: Option<u64>,
@@ -280,7 +280,7 @@ pub struct Snapshot {
 /// A Discord message the front end keeps editing (e.g. a pinned character embed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     /// e.g. "character_embed", "initiative_embed".
     pub kind: String,
     pub key: String,
@@ -531,7 +531,7 @@ impl Store {
     /// Removes a campaign that has no events at all: one whose creation was cut short
     /// by an older dicebard (row and first events used to be two transactions). Returns
     /// whether it was removed; a campaign with any event is never touched.
-    pub async fn remove_unstarted_campaign(&self, id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_unstarted_campaign(&self, id: CampaignId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE campaign_id = $1")
             .bind(id)
@@ -596,7 +596,7 @@ impl Store {
     }
 
     /// A campaign by id (active or ended).
-    pub async fn campaign(&self, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    pub async fn campaign(&self, id: CampaignId) -> Result<Option<CampaignRow>, StoreError> {
         self.campaign_where(sqlx::query("SELECT * FROM campaigns WHERE id = $1").bind(id))
             .await
     }
@@ -632,7 +632,7 @@ impl Store {
 
     /// Marks a campaign ended (idempotent: an ended campaign keeps its first end time).
     /// Its channel becomes free for a new campaign; its log stays readable.
-    pub async fn end_campaign(&self, id: i64, ended_at_ms: i64) -> Result<(), StoreError> {
+    pub async fn end_campaign(&self, id: CampaignId, ended_at_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM campaigns WHERE id = $1")
             .bind(id)
@@ -655,7 +655,7 @@ impl Store {
     /// `value`, atomically (other keys are kept). Keys in use: `voice`, `voice_channel`.
     pub async fn set_campaign_setting(
         &self,
-        id: i64,
+        id: CampaignId,
         key: &str,
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
@@ -681,7 +681,7 @@ impl Store {
     /// One top-level key of a campaign's front-end settings (`None` when unset).
     pub async fn campaign_setting(
         &self,
-        id: i64,
+        id: CampaignId,
         key: &str,
     ) -> Result<Option<serde_json::Value>, StoreError> {
         let Some(row) = self.campaign(id).await? else {
@@ -698,7 +698,7 @@ impl Store {
     /// there first) this fails with [`StoreError::SeqConflict`] and writes nothing.
     pub async fn append(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         first_seq: u64,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
@@ -713,7 +713,10 @@ impl Store {
 
     /// Several appends (any campaigns, in order) in one transaction and one fsync:
     /// group commit. All or nothing: if any part conflicts, nothing is written.
-    pub async fn append_many(&self, batch: &[(i64, u64, Vec<NewEvent>)]) -> Result<(), StoreError> {
+    pub async fn append_many(
+        &self,
+        batch: &[(CampaignId, u64, Vec<NewEvent>)],
+    ) -> Result<(), StoreError> {
         if batch.iter().all(|(_, _, events)| events.is_empty()) {
             return Ok(());
         }
@@ -730,7 +733,7 @@ impl Store {
     async fn append_in(
         &self,
         tx: &mut Tx,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         first_seq: u64,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
@@ -796,7 +799,7 @@ impl Store {
     /// The campaign's events with `seq > after_seq`, in order (`after_seq = 0`: all).
     pub async fn events(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         after_seq: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
@@ -824,7 +827,7 @@ impl Store {
     }
 
     /// The seq of the campaign's last event; 0 when the log is empty.
-    pub async fn last_seq(&self, campaign_id: i64) -> Result<u64, StoreError> {
+    pub async fn last_seq(&self, campaign_id: CampaignId) -> Result<u64, StoreError> {
         let last: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE campaign_id = $1")
                 .bind(campaign_id)
@@ -839,7 +842,7 @@ impl Store {
     /// Stores the state after event `seq` (replacing any snapshot at the same seq).
     pub async fn put_snapshot(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         seq: u64,
         state_json: &str,
     ) -> Result<(), StoreError> {
@@ -867,7 +870,10 @@ impl Store {
     }
 
     /// The snapshot with the highest seq, if any.
-    pub async fn latest_snapshot(&self, campaign_id: i64) -> Result<Option<Snapshot>, StoreError> {
+    pub async fn latest_snapshot(
+        &self,
+        campaign_id: CampaignId,
+    ) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query(
             "SELECT seq, state_json FROM snapshots WHERE campaign_id = $1 \
              ORDER BY seq DESC LIMIT 1",
@@ -910,7 +916,7 @@ impl Store {
     /// The message remembered for `(campaign, kind, key)`.
     pub async fn message_ref(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         kind: &str,
         key: &str,
     ) -> Result<Option<MessageRef>, StoreError> {
@@ -921,14 +927,17 @@ impl Store {
     }
 
     /// All messages remembered for a campaign, ordered by kind then key.
-    pub async fn message_refs(&self, campaign_id: i64) -> Result<Vec<MessageRef>, StoreError> {
+    pub async fn message_refs(
+        &self,
+        campaign_id: CampaignId,
+    ) -> Result<Vec<MessageRef>, StoreError> {
         self.message_refs_where(campaign_id, None).await
     }
 
     /// Forgets a message (e.g. after it was deleted in Discord). Absent is fine.
     pub async fn delete_message_ref(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         kind: &str,
         key: &str,
     ) -> Result<(), StoreError> {
@@ -944,7 +953,7 @@ impl Store {
 
     async fn message_refs_where(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         kind_key: Option<(&str, &str)>,
     ) -> Result<Vec<MessageRef>, StoreError> {
         let (kind, key) = kind_key.unzip();

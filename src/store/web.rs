@@ -6,7 +6,7 @@
 //! session in one transaction, so two browsers racing with the same link get one
 //! session between them.
 
-use super::StoreError;
+use super::{CampaignId, StoreError};
 use crate::store::Store;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -17,7 +17,7 @@ pub type RoleKey = &'static str;
 /// A new join link.
 #[derive(Debug, Clone)]
 pub struct NewInvite {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub token_hash: [u8; 32],
     pub role: RoleKey,
     pub player_id: Option<String>,
@@ -30,7 +30,7 @@ pub struct NewInvite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InviteRow {
     pub id: i64,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub role: String,
     pub player_id: Option<String>,
     pub name: Option<String>,
@@ -42,7 +42,7 @@ pub struct InviteRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub id: i64,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub role: String,
     pub player_id: Option<String>,
     pub name: Option<String>,
@@ -209,7 +209,7 @@ impl Store {
     /// The campaign's links that can still be used at `now_ms`, oldest first.
     pub async fn open_invites(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         now_ms: i64,
     ) -> Result<Vec<InviteRow>, StoreError> {
         let rows = sqlx::query(
@@ -228,7 +228,7 @@ impl Store {
     /// Revokes an unused link of the campaign; `false` if there is none.
     pub async fn revoke_invite(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         id: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -252,7 +252,7 @@ impl Store {
     /// the ids of the sessions ended.
     pub async fn kick_web_player(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         player_id: &str,
         now_ms: i64,
     ) -> Result<Vec<i64>, StoreError> {

@@ -370,7 +370,7 @@ impl Table {
         let store = self.0.coordinator.store();
         let id = store
             .create_invite(&crate::store::web::NewInvite {
-                campaign_id: campaign,
+                campaign_id: crate::store::CampaignId(campaign),
                 token_hash: secret::hash(&secret),
                 role: req.role.key(),
                 player_id: player.as_ref().map(|p| p.as_str().to_string()),
@@ -408,7 +408,7 @@ impl Table {
             .0
             .coordinator
             .store()
-            .revoke_invite(campaign, id, now_ms())
+            .revoke_invite(crate::store::CampaignId(campaign), id, now_ms())
             .await?
         {
             Ok(())
@@ -431,7 +431,11 @@ impl Table {
             .0
             .coordinator
             .store()
-            .kick_web_player(campaign, player.as_str(), now_ms())
+            .kick_web_player(
+                crate::store::CampaignId(campaign),
+                player.as_str(),
+                now_ms(),
+            )
             .await?;
         for id in &ids {
             let _ = self.0.kicks.send(*id);

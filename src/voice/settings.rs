@@ -45,7 +45,7 @@ impl VoiceSettings {
     /// The campaign's settings (defaults when none were saved or they do not parse).
     pub async fn load(store: &Store, campaign: i64) -> Result<Self, StoreError> {
         Ok(store
-            .campaign_setting(campaign, "voice")
+            .campaign_setting(crate::store::CampaignId(campaign), "voice")
             .await?
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default())
@@ -53,7 +53,9 @@ impl VoiceSettings {
 
     pub async fn save(&self, store: &Store, campaign: i64) -> Result<(), StoreError> {
         let v = serde_json::to_value(self).unwrap_or_default();
-        store.set_campaign_setting(campaign, "voice", &v).await
+        store
+            .set_campaign_setting(crate::store::CampaignId(campaign), "voice", &v)
+            .await
     }
 
     /// One line for Discord.

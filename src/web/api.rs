@@ -1049,7 +1049,7 @@ pub async fn list_invites(
     gm(&s)?;
     let rows = state
         .store()
-        .open_invites(s.campaign_id, now_ms() as i64)
+        .open_invites(crate::store::CampaignId(s.campaign_id), now_ms() as i64)
         .await?;
     let invites: Vec<Value> = rows
         .iter()
@@ -1146,12 +1146,12 @@ pub async fn create_campaign(
 pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<i64>> {
     let rows = state.store().campaigns().await?;
     for row in rows {
-        if let Ok(snap) = state.coordinator.snapshot(CampaignId(row.id)).await
+        if let Ok(snap) = state.coordinator.snapshot(row.id).await
             && snap.state.started
             && !snap.state.ended
             && snap.state.gm.is_some()
         {
-            return Ok(Some(row.id));
+            return Ok(Some(row.id.get()));
         }
     }
     if !create {

@@ -47,7 +47,7 @@ impl Session {
         }
         Some(Session {
             id: r.id,
-            campaign_id: r.campaign_id,
+            campaign_id: r.campaign_id.get(),
             role,
             player,
             name: r.name,

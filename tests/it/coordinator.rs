@@ -206,7 +206,10 @@ impl Table {
     }
 
     async fn last_seq(&self, id: i64) -> u64 {
-        self.store.last_seq(id).await.expect("last_seq")
+        self.store
+            .last_seq(dicebard::store::CampaignId(id))
+            .await
+            .expect("last_seq")
     }
 }
 
@@ -620,7 +623,13 @@ async fn restart_mid_turn_keeps_the_absolute_deadline() {
     let left = 40_000 - DOWNTIME_MS;
     let mut sub = coord.subscribe(CampaignId(id), after.seq).await.unwrap();
     advance(left - WARNING_MS - 1).await;
-    assert_eq!(store.last_seq(id).await.unwrap(), after.seq);
+    assert_eq!(
+        store
+            .last_seq(dicebard::store::CampaignId(id))
+            .await
+            .unwrap(),
+        after.seq
+    );
     advance(1).await;
     let w = within("the warning", sub.next()).await.unwrap();
     assert!(matches!(w.event.kind, EventKind::TurnWarning { creature, .. } if creature == pc));
@@ -684,7 +693,13 @@ async fn a_deadline_that_passed_while_down_gives_the_warning_period() {
     let w = within("a fresh warning", sub.next()).await.unwrap();
     assert!(matches!(w.event.kind, EventKind::TurnWarning { creature, .. } if creature == pc));
     advance(WARNING_MS - 1).await;
-    assert_eq!(store.last_seq(id).await.unwrap(), w.seq);
+    assert_eq!(
+        store
+            .last_seq(dicebard::store::CampaignId(id))
+            .await
+            .unwrap(),
+        w.seq
+    );
     advance(1).await;
     let out = within("the time-out", sub.next()).await.unwrap();
     assert_eq!(out.event.kind, EventKind::TurnTimedOut { creature: pc });
@@ -1198,7 +1213,11 @@ async fn a_slow_npc_decision_does_not_hold_up_snapshots_or_the_gm() {
         .unwrap()
         .unwrap();
     assert!(matches!(evs[0].event.kind, EventKind::DiceRolled { .. }));
-    let log = t.store.events(slow, before).await.unwrap();
+    let log = t
+        .store
+        .events(dicebard::store::CampaignId(slow), before)
+        .await
+        .unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds.iter().filter(|k| **k == "DiceRolled").count(),
@@ -1259,7 +1278,11 @@ async fn an_npcs_stated_intent_is_recorded_in_the_log() {
     .unwrap();
     let mut found = None;
     for _ in 0..50 {
-        let log = t.store.events(id, 0).await.unwrap();
+        let log = t
+            .store
+            .events(dicebard::store::CampaignId(id), 0)
+            .await
+            .unwrap();
         if let Some(i) = log.iter().position(|e| e.kind == "NpcIntent") {
             found = Some((log, i));
             break;
@@ -1415,7 +1438,7 @@ async fn resume_all_loads_each_campaign_on_its_own() {
         .unwrap();
     assert!(
         t.store
-            .campaign(half_ended)
+            .campaign(dicebard::store::CampaignId(half_ended))
             .await
             .unwrap()
             .unwrap()
@@ -1461,7 +1484,7 @@ async fn resume_all_loads_each_campaign_on_its_own() {
     let resumed = within("resume_all", coord.resume_all()).await.unwrap();
     assert_eq!(resumed.ok, vec![CampaignId(good)]);
     assert_eq!(resumed.failed.len(), 1, "{:?}", resumed.failed);
-    assert_eq!(resumed.failed[0].0.id, broken);
+    assert_eq!(resumed.failed[0].0.id, dicebard::store::CampaignId(broken));
     assert!(
         resumed.failed[0].1.to_string().contains("newer dicebard"),
         "{}",
@@ -1479,7 +1502,7 @@ async fn resume_all_loads_each_campaign_on_its_own() {
     assert!(store.campaign_by_channel(2).await.unwrap().is_none());
     assert!(
         store
-            .campaign(half_ended)
+            .campaign(dicebard::store::CampaignId(half_ended))
             .await
             .unwrap()
             .unwrap()
@@ -1496,7 +1519,11 @@ async fn a_campaign_is_created_with_its_first_events_or_not_at_all() {
     let _frozen = FrozenClock::hold();
     let t = Table::new(options()).await;
     let id = t.campaign("Whole", 1, &[]).await;
-    let log = t.store.events(id, 0).await.unwrap();
+    let log = t
+        .store
+        .events(dicebard::store::CampaignId(id), 0)
+        .await
+        .unwrap();
     assert!(!log.is_empty());
     assert_eq!(log[0].kind, "CampaignStarted");
     // A start the rules refuse leaves no row.

@@ -28,7 +28,6 @@
 //! `--nocapture`.
 
 use crate::support;
-use dicebard::coordinator::CampaignId;
 
 use dicebard::clock::Clock;
 use dicebard::coordinator::{Coordinator, CoordinatorOptions};
@@ -219,10 +218,7 @@ async fn check_log_async(
             Clock::system(),
             CoordinatorOptions::default(),
         );
-        let loaded = coord
-            .snapshot(CampaignId(row.id))
-            .await
-            .expect("load the campaign");
+        let loaded = coord.snapshot(row.id).await.expect("load the campaign");
         // Loading may write what a host writes when a campaign comes back (a turn clock
         // resumed, a monster's turn played); it never changes what was there.
         let after = store.events(row.id, 0).await.unwrap();

@@ -624,7 +624,13 @@ async fn a_campaign_from_before_the_feed_starts_at_the_logs_end() {
     conn.close().await.unwrap();
 
     let t = Table::open(&path).await;
-    assert_eq!(t.store.feed_cursor(id).await.unwrap(), old_last);
+    assert_eq!(
+        t.store
+            .feed_cursor(dicebard::store::CampaignId(id))
+            .await
+            .unwrap(),
+        old_last
+    );
     let feed = Feed::start(
         t.coord.clone(),
         llm_gm(&server, &t.store),

@@ -594,7 +594,7 @@ async fn rolling_summary_is_refreshed_and_stored() {
         dicebard::clock::Clock::system(),
         options,
     );
-    let mut w = World::party(row.id);
+    let mut w = World::party(row.id.get());
     let events = w.run(
         "alice",
         Action::Act {
@@ -605,7 +605,7 @@ async fn rolling_summary_is_refreshed_and_stored() {
     assert_eq!(outcome.source, Some(NarrationSource::Llm));
     let mut got = None;
     for _ in 0..100 {
-        got = n.summary(row.id).await;
+        got = n.summary(row.id.get()).await;
         if got.is_some() {
             break;
         }

@@ -500,10 +500,10 @@ async fn usage_survives_a_restart_through_the_store() {
         test_settings(),
         Some(store.clone()),
     );
-    llm.complete(c.id, &req(), Duration::from_secs(5))
+    llm.complete(c.id.get(), &req(), Duration::from_secs(5))
         .await
         .unwrap();
-    llm.complete(c.id, &req(), Duration::from_secs(5))
+    llm.complete(c.id.get(), &req(), Duration::from_secs(5))
         .await
         .unwrap();
     // The store write is asynchronous: wait for it.
@@ -525,7 +525,7 @@ async fn usage_survives_a_restart_through_the_store() {
         test_settings(),
         Some(store.clone()),
     );
-    let r = fresh.usage(c.id).await;
+    let r = fresh.usage(c.id.get()).await;
     assert_eq!((r.requests_total, r.tokens_today), (2, 240));
     store.close().await;
 }
@@ -599,15 +599,15 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         settings.clone(),
         Some(store.clone()),
     );
-    llm.complete(ids[0], &req(), Duration::from_secs(5))
+    llm.complete(ids[0].get(), &req(), Duration::from_secs(5))
         .await
         .unwrap();
-    llm.complete(ids[1], &req(), Duration::from_secs(5))
+    llm.complete(ids[1].get(), &req(), Duration::from_secs(5))
         .await
         .unwrap();
     // A third campaign (a "new" one) gets nothing: 240 of 200 spent host-wide.
     let err = llm
-        .complete(ids[2], &req(), Duration::from_secs(5))
+        .complete(ids[2].get(), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert_eq!(
@@ -623,7 +623,7 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         2,
         "no request once the host cap is hit"
     );
-    let r = llm.usage(ids[2]).await;
+    let r = llm.usage(ids[2].get()).await;
     assert_eq!((r.host_tokens_today, r.host_token_budget), (240, 200));
     assert!(
         r.to_string().contains("host's daily budget is spent"),
@@ -652,7 +652,7 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         Some(store.clone()),
     );
     let err = fresh
-        .complete(ids[2], &req(), Duration::from_secs(5))
+        .complete(ids[2].get(), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(

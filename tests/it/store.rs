@@ -1,7 +1,8 @@
 //! Store tests against real SQLite files in temporary directories.
 
 use dicebard::store::{
-    CampaignRow, DbLocation, MessageRef, NewCampaign, NewEvent, Store, StoreError, StoreOptions,
+    CampaignId, CampaignRow, DbLocation, MessageRef, NewCampaign, NewEvent, Store, StoreError,
+    StoreOptions,
 };
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -145,12 +146,12 @@ async fn campaign_uniqueness_and_ending() {
         Some(b.id)
     );
     assert!(matches!(
-        store.end_campaign(999, 0).await,
-        Err(StoreError::NoSuchCampaign(999))
+        store.end_campaign(CampaignId(999), 0).await,
+        Err(StoreError::NoSuchCampaign(CampaignId(999)))
     ));
     assert!(matches!(
-        store.append(999, 1, &evs(1..=1)).await,
-        Err(StoreError::NoSuchCampaign(999))
+        store.append(CampaignId(999), 1, &evs(1..=1)).await,
+        Err(StoreError::NoSuchCampaign(CampaignId(999)))
     ));
 }
 
@@ -595,7 +596,11 @@ async fn campaign_settings_keys_are_set_atomically_and_kept_apart() {
     );
     assert!(
         store
-            .set_campaign_setting(row.id + 99, "narrator", &serde_json::json!("x"))
+            .set_campaign_setting(
+                CampaignId(row.id.get() + 99),
+                "narrator",
+                &serde_json::json!("x")
+            )
             .await
             .is_err()
     );
@@ -636,7 +641,7 @@ async fn old_snapshots_are_pruned() {
     store.close().await;
 
     let mut raw = raw(&path).await;
-    let rows: Vec<(i64, i64)> =
+    let rows: Vec<(CampaignId, i64)> =
         sqlx::query_as("SELECT campaign_id, seq FROM snapshots ORDER BY campaign_id, seq")
             .fetch_all(&mut raw)
             .await

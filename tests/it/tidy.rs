@@ -707,7 +707,10 @@ fn raw_campaign_ids(rel: &Path, src: &str) -> Vec<String> {
         let ty_pos = i + (rest.len() - trimmed.len()) + 1;
         let ty = type_at(&text, ty_pos);
         if is_raw_i64(ty) {
-            flag(start, format!("`{name}:{ty}` is a raw campaign id (use CampaignId)"));
+            flag(
+                start,
+                format!("`{name}:{ty}` is a raw campaign id (use CampaignId)"),
+            );
         }
     }
     // Functions named for campaigns.
@@ -741,7 +744,9 @@ fn raw_campaign_ids(rel: &Path, src: &str) -> Vec<String> {
             let p = k + off;
             k = p + 2;
             let pb = params.as_bytes();
-            if (p > 0 && is_ident_byte(pb[p - 1])) || pb.get(p + 2).is_some_and(|&c| is_ident_byte(c)) {
+            if (p > 0 && is_ident_byte(pb[p - 1]))
+                || pb.get(p + 2).is_some_and(|&c| is_ident_byte(c))
+            {
                 continue;
             }
             let rest = params[p + 2..].trim_start();
@@ -749,7 +754,10 @@ fn raw_campaign_ids(rel: &Path, src: &str) -> Vec<String> {
                 let ty_pos = j + 1 + p + 2 + (params[p + 2..].len() - rest.len()) + 1;
                 let ty = type_at(&text, ty_pos);
                 if is_raw_i64(ty) {
-                    flag(j + 1 + p, format!("`fn {name}` takes `id:{ty}`, a raw campaign id"));
+                    flag(
+                        j + 1 + p,
+                        format!("`fn {name}` takes `id:{ty}`, a raw campaign id"),
+                    );
                 }
             }
         }
@@ -759,7 +767,10 @@ fn raw_campaign_ids(rel: &Path, src: &str) -> Vec<String> {
             let ty_pos = close + (text[close..].len() - rest.len()) + 2;
             let ty = type_at(&text, ty_pos);
             if is_raw_i64(ty) {
-                flag(pos, format!("`fn {name}` returns `{}`, a raw campaign id", ty.trim()));
+                flag(
+                    pos,
+                    format!("`fn {name}` returns `{}`, a raw campaign id", ty.trim()),
+                );
             }
         }
     }

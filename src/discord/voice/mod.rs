@@ -287,7 +287,7 @@ impl VoiceHub {
             .coord
             .store()
             .set_campaign_setting(
-                campaign,
+                crate::store::CampaignId(campaign),
                 VOICE_CHANNEL_KEY,
                 &serde_json::json!(voice_channel.get()),
             )
@@ -304,7 +304,7 @@ impl VoiceHub {
             .inner
             .coord
             .store()
-            .campaign_setting(campaign, VOICE_CHANNEL_KEY)
+            .campaign_setting(crate::store::CampaignId(campaign), VOICE_CHANNEL_KEY)
             .await
             .ok()
             .flatten()?;
@@ -433,7 +433,11 @@ impl VoiceHub {
                 .inner
                 .coord
                 .store()
-                .set_campaign_setting(campaign, VOICE_CHANNEL_KEY, &serde_json::Value::Null)
+                .set_campaign_setting(
+                    crate::store::CampaignId(campaign),
+                    VOICE_CHANNEL_KEY,
+                    &serde_json::Value::Null,
+                )
                 .await
         {
             tracing::warn!(campaign, error = %e, "could not forget the voice channel");
