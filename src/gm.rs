@@ -10,7 +10,7 @@ use crate::coordinator::{BuiltinPolicy, NpcPolicy};
 use crate::intent::IntentResolver;
 use crate::llm::{Llm, LlmError, LlmNpcPolicy, UsageReport};
 use crate::narrator::{BuiltinNarrator, LlmNarrator, NarrationStream, Narrator};
-use crate::store::Store;
+use crate::store::{CampaignId, Store};
 use dicebard_engine::{CampaignState, NarratorMode};
 use std::sync::Arc;
 
@@ -92,7 +92,7 @@ impl GameMaster {
     }
 
     /// The campaign's LLM spend (`None` without an LLM).
-    pub async fn usage(&self, campaign_id: i64) -> Option<UsageReport> {
+    pub async fn usage(&self, campaign_id: CampaignId) -> Option<UsageReport> {
         match &self.llm_narrator {
             Some(n) => Some(n.usage(campaign_id).await),
             None => None,
@@ -109,12 +109,12 @@ mod tests {
     async fn built_from_the_config() {
         let mut c = Config::default();
         let gm = GameMaster::from_config(&c, None, Clock::system()).unwrap();
-        assert!(gm.llm.is_none() && gm.usage(1).await.is_none());
+        assert!(gm.llm.is_none() && gm.usage(CampaignId(1)).await.is_none());
         c.narrator.kind = NarratorKind::Openai;
         c.llm.base_url = Some("http://127.0.0.1:9/v1".into());
         let gm = GameMaster::from_config(&c, None, Clock::system()).unwrap();
         assert!(gm.llm_narrator.is_some());
-        let usage = gm.usage(1).await.unwrap();
+        let usage = gm.usage(CampaignId(1)).await.unwrap();
         assert_eq!((usage.provider.as_str(), usage.tokens_today), ("openai", 0));
     }
 }

@@ -532,7 +532,7 @@ pub async fn campaign_status(ctx: Context<'_>) -> Result<(), Error> {
     });
     // What the LLM costs is the GM's business.
     if s.is_gm(&player_id(ctx.author().id))
-        && let Some(usage) = gm.usage(campaign.get()).await
+        && let Some(usage) = gm.usage(campaign).await
     {
         lines.push(usage.to_string());
     }

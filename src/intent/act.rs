@@ -72,7 +72,9 @@ pub async fn act_free_text(
         Ok(s) => s.state,
         Err(e) => return ActOutcome::Refused(e),
     };
-    let resolution = resolver.resolve(campaign, &state, player, text).await;
+    let resolution = resolver
+        .resolve(CampaignId(campaign), &state, player, text)
+        .await;
     let notice = resolution.notice;
     let with_notice = |m: String| match &notice {
         Some(n) => format!("{n} {m}"),

@@ -21,6 +21,7 @@ pub use scene::{Found, Prefer, Scene};
 
 use crate::clock::Clock;
 use crate::llm::{Breaker, Llm};
+use crate::store::CampaignId;
 use dicebard_engine::{Action, CampaignState, PlayerId};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -182,7 +183,7 @@ impl IntentResolver {
     /// What `text` from `player` means in `campaign_id` now.
     pub async fn resolve(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         state: &CampaignState,
         player: &PlayerId,
         text: &str,
@@ -218,7 +219,7 @@ impl IntentResolver {
             return r;
         }
         let req = llm::request(&scene, text);
-        let span = tracing::debug_span!("intent", campaign = campaign_id);
+        let span = tracing::debug_span!("intent", campaign = campaign_id.get());
         let answer = llm
             .complete(campaign_id, &req, llm.settings().decision_timeout)
             .instrument(span)

@@ -3,6 +3,7 @@
 //! event. It also knows when a campaign *starts* failing and when it recovers, which is
 //! when the GM is told — once each way, never per event.
 
+use crate::store::CampaignId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,7 +20,7 @@ struct State {
 pub struct Breaker {
     base: Duration,
     max: Duration,
-    inner: Mutex<HashMap<i64, State>>,
+    inner: Mutex<HashMap<CampaignId, State>>,
 }
 
 impl Default for Breaker {
@@ -37,18 +38,18 @@ impl Breaker {
         }
     }
 
-    fn with<R>(&self, key: i64, f: impl FnOnce(&mut State) -> R) -> R {
+    fn with<R>(&self, key: CampaignId, f: impl FnOnce(&mut State) -> R) -> R {
         let mut m = self.inner.lock().expect("breaker poisoned");
         f(m.entry(key).or_default())
     }
 
     /// Whether the LLM may be asked now.
-    pub fn allow(&self, key: i64) -> bool {
+    pub fn allow(&self, key: CampaignId) -> bool {
         self.with(key, |s| s.open_until.is_none_or(|t| Instant::now() >= t))
     }
 
     /// Records a failure; true if the campaign was healthy until now.
-    pub fn failure(&self, key: i64) -> bool {
+    pub fn failure(&self, key: CampaignId) -> bool {
         let (base, max) = (self.base, self.max);
         self.with(key, |s| {
             let first = s.failures == 0;
@@ -60,7 +61,7 @@ impl Breaker {
     }
 
     /// Records a success; true if the campaign was failing until now.
-    pub fn success(&self, key: i64) -> bool {
+    pub fn success(&self, key: CampaignId) -> bool {
         self.with(key, |s| {
             let was = s.failures > 0;
             *s = State::default();
@@ -69,7 +70,7 @@ impl Breaker {
     }
 
     /// Whether the last attempt failed.
-    pub fn is_failing(&self, key: i64) -> bool {
+    pub fn is_failing(&self, key: CampaignId) -> bool {
         self.with(key, |s| s.failures > 0)
     }
 }
@@ -81,17 +82,20 @@ mod tests {
     #[tokio::test]
     async fn opens_after_a_failure_and_reports_transitions_once() {
         let b = Breaker::new(Duration::from_millis(40), Duration::from_secs(60));
-        assert!(b.allow(1));
-        assert!(b.failure(1));
-        assert!(!b.allow(1));
-        assert!(b.allow(2), "campaigns are independent");
+        assert!(b.allow(CampaignId(1)));
+        assert!(b.failure(CampaignId(1)));
+        assert!(!b.allow(CampaignId(1)));
+        assert!(b.allow(CampaignId(2)), "campaigns are independent");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(b.allow(1));
-        assert!(!b.failure(1), "still failing: not a new transition");
+        assert!(b.allow(CampaignId(1)));
+        assert!(
+            !b.failure(CampaignId(1)),
+            "still failing: not a new transition"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!b.allow(1), "the second wait is twice as long");
-        assert!(b.success(1));
-        assert!(!b.success(1));
-        assert!(b.allow(1));
+        assert!(!b.allow(CampaignId(1)), "the second wait is twice as long");
+        assert!(b.success(CampaignId(1)));
+        assert!(!b.success(CampaignId(1)));
+        assert!(b.allow(CampaignId(1)));
     }
 }

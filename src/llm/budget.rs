@@ -5,7 +5,7 @@
 use super::TokenUsage;
 use super::error::LlmError;
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::store::{CampaignId, Store};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -36,7 +36,7 @@ impl Prices {
 /// What a campaign has spent, for `/campaign status` and the terminal's `status`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageReport {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     /// "openai" or "anthropic".
     pub provider: String,
     pub model: String,
@@ -125,7 +125,7 @@ pub struct UsageMeter {
     prices: Prices,
     store: Option<Store>,
     clock: Clock,
-    inner: Mutex<HashMap<i64, CampaignUsage>>,
+    inner: Mutex<HashMap<CampaignId, CampaignUsage>>,
 }
 
 impl UsageMeter {
@@ -187,7 +187,7 @@ impl UsageMeter {
         self.clock.now().0 / DAY_MS
     }
 
-    fn with<R>(&self, campaign: i64, f: impl FnOnce(&mut CampaignUsage) -> R) -> R {
+    fn with<R>(&self, campaign: CampaignId, f: impl FnOnce(&mut CampaignUsage) -> R) -> R {
         let today = self.today();
         let mut map = self.inner.lock().expect("usage meter poisoned");
         let u = map.entry(campaign).or_default();
@@ -199,16 +199,16 @@ impl UsageMeter {
         f(u)
     }
 
-    async fn ensure_loaded(&self, campaign: i64) {
+    async fn ensure_loaded(&self, campaign: CampaignId) {
         if self.with(campaign, |u| u.loaded) {
             return;
         }
         let day = self.today();
         let rows = match &self.store {
-            Some(store) => match store.llm_usage(crate::store::CampaignId(campaign)).await {
+            Some(store) => match store.llm_usage(campaign).await {
                 Ok(rows) => rows,
                 Err(e) => {
-                    tracing::warn!(campaign, error = %e, "could not read LLM usage; counting from zero");
+                    tracing::warn!(campaign = campaign.get(), error = %e, "could not read LLM usage; counting from zero");
                     Vec::new()
                 }
             },
@@ -235,7 +235,7 @@ impl UsageMeter {
     /// Errs with [`LlmError::BudgetExhausted`] when the campaign's budget for today is
     /// spent, and with [`LlmError::HostBudgetExhausted`] when all campaigns together
     /// spent the host's.
-    pub async fn check(&self, campaign: i64) -> Result<(), LlmError> {
+    pub async fn check(&self, campaign: CampaignId) -> Result<(), LlmError> {
         self.ensure_loaded(campaign).await;
         let budget = self.budget;
         self.with(campaign, |u| {
@@ -263,7 +263,7 @@ impl UsageMeter {
 
     /// Counts one finished (or abandoned) request. Synchronous so a dropped stream can
     /// call it; the store write happens on a spawned task.
-    pub fn record(&self, campaign: i64, usage: TokenUsage) {
+    pub fn record(&self, campaign: CampaignId, usage: TokenUsage) {
         let usage = TokenUsage {
             input: usage.input.min(MAX_TOKENS_PER_REQUEST),
             output: usage.output.min(MAX_TOKENS_PER_REQUEST),
@@ -285,7 +285,7 @@ impl UsageMeter {
             rt.spawn(async move {
                 if let Err(e) = store
                     .add_llm_usage(
-                        crate::store::CampaignId(campaign),
+                        campaign,
                         day,
                         1,
                         usage.input,
@@ -294,14 +294,14 @@ impl UsageMeter {
                     )
                     .await
                 {
-                    tracing::warn!(campaign, error = %e, "could not store LLM usage");
+                    tracing::warn!(campaign = campaign.get(), error = %e, "could not store LLM usage");
                 }
             });
         }
     }
 
     /// Remembers a failure for the report.
-    pub fn record_failure(&self, campaign: i64, error: &LlmError) {
+    pub fn record_failure(&self, campaign: CampaignId, error: &LlmError) {
         self.with(campaign, |u| {
             u.failures += 1;
             u.last_error = Some(error.to_string());
@@ -309,7 +309,7 @@ impl UsageMeter {
     }
 
     /// The report for one campaign (provider, model and `degraded` are filled by the caller).
-    pub async fn report(&self, campaign: i64) -> UsageReport {
+    pub async fn report(&self, campaign: CampaignId) -> UsageReport {
         self.ensure_loaded(campaign).await;
         if self.daily_budget > 0 {
             self.ensure_host_loaded().await;

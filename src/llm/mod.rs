@@ -31,7 +31,7 @@ pub use npc::LlmNpcPolicy;
 
 use crate::clock::Clock;
 use crate::config::{Config, LlmConfig, NarratorKind, Secret};
-use crate::store::Store;
+use crate::store::{CampaignId, Store};
 use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
@@ -557,14 +557,14 @@ impl Llm {
     /// Starts a streamed answer charged to `campaign_id`, after checking its budget.
     pub async fn stream(
         self: &Arc<Self>,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         req: &ChatRequest,
     ) -> Result<MeteredStream, LlmError> {
         if let Err(e) = self.meter.check(campaign_id).await {
             self.meter.record_failure(campaign_id, &e);
             return Err(e);
         }
-        let span = tracing::debug_span!("llm", campaign = campaign_id, purpose = ?req.purpose, provider = self.provider.kind().name());
+        let span = tracing::debug_span!("llm", campaign = campaign_id.get(), purpose = ?req.purpose, provider = self.provider.kind().name());
         match self.provider.stream(req).instrument(span).await {
             Ok(inner) => Ok(MeteredStream {
                 inner,
@@ -585,7 +585,7 @@ impl Llm {
     /// A whole answer within `deadline` (budget-checked and metered).
     pub async fn complete(
         self: &Arc<Self>,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         req: &ChatRequest,
         deadline: Duration,
     ) -> Result<ChatResponse, LlmError> {
@@ -605,12 +605,12 @@ impl Llm {
     }
 
     /// Remembers a failure the caller noticed (a garbage tool call, a timeout).
-    pub fn record_failure(&self, campaign_id: i64, e: &LlmError) {
+    pub fn record_failure(&self, campaign_id: CampaignId, e: &LlmError) {
         self.meter.record_failure(campaign_id, e);
     }
 
     /// What `campaign_id` has spent.
-    pub async fn usage(&self, campaign_id: i64) -> UsageReport {
+    pub async fn usage(&self, campaign_id: CampaignId) -> UsageReport {
         let mut r = self.meter.report(campaign_id).await;
         r.provider = self.provider.kind().name().to_string();
         r.model = self.provider.model().to_string();
@@ -623,7 +623,7 @@ impl Llm {
 pub struct MeteredStream {
     inner: ChatStream,
     llm: Arc<Llm>,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     prompt_estimate: u64,
     output_chars: u64,
     reported: Option<TokenUsage>,

@@ -184,7 +184,7 @@ impl LlmNpcPolicy {
         let deadline = self.llm.settings().decision_timeout;
         let resp = self
             .llm
-            .complete(campaign.get(), &req, deadline)
+            .complete(campaign, &req, deadline)
             .await
             .map_err(|e| e.to_string())?;
         let args = resp
@@ -198,7 +198,7 @@ impl LlmNpcPolicy {
                 let e = super::LlmError::BadResponse(
                     "the NPC decision is not one of the options".into(),
                 );
-                self.llm.record_failure(campaign.get(), &e);
+                self.llm.record_failure(campaign, &e);
                 Err(e.to_string())
             }
         }
@@ -259,19 +259,19 @@ impl NpcPolicy for LlmNpcPolicy {
             {
                 return builtin();
             }
-            if !self.breaker.allow(campaign.get()) {
+            if !self.breaker.allow(campaign) {
                 return builtin();
             }
             match self.decide(campaign, state, options).await {
                 Ok((option, intent)) => {
-                    self.breaker.success(campaign.get());
+                    self.breaker.success(campaign);
                     NpcChoice {
                         option,
                         intent: Some(intent).filter(|i| !i.trim().is_empty()),
                     }
                 }
                 Err(e) => {
-                    if self.breaker.failure(campaign.get()) {
+                    if self.breaker.failure(campaign) {
                         tracing::warn!(campaign = campaign.get(), error = %e, "LLM NPC decisions failing; using the built-in policy");
                     } else {
                         tracing::debug!(campaign = campaign.get(), error = %e, "LLM NPC decision failed; built-in policy");

@@ -466,9 +466,9 @@ struct Inner {
     store: Option<Store>,
     clock: crate::clock::Clock,
     limits: MemoryLimits,
-    memories: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<CampaignMemory>>>>,
+    memories: Mutex<HashMap<CampaignId, Arc<tokio::sync::Mutex<CampaignMemory>>>>,
     breaker: Breaker,
-    summarising: Mutex<HashSet<i64>>,
+    summarising: Mutex<HashSet<CampaignId>>,
 }
 
 /// What the LLM told of a batch.
@@ -483,7 +483,7 @@ struct Told {
 type Line = (u64, Visibility, String);
 
 struct Job {
-    campaign: i64,
+    campaign: CampaignId,
     campaign_name: String,
     private: Vec<Line>,
     before: Vec<Line>,
@@ -528,14 +528,14 @@ impl LlmNarrator {
     }
 
     /// The campaign's spend, with `degraded` set while the built-in narrator stands in.
-    pub async fn usage(&self, campaign_id: i64) -> UsageReport {
+    pub async fn usage(&self, campaign_id: CampaignId) -> UsageReport {
         let mut r = self.inner.llm.usage(campaign_id).await;
         r.degraded = self.inner.breaker.is_failing(campaign_id);
         r
     }
 
     /// The campaign's rolling summary and the event it covers up to.
-    pub async fn summary(&self, campaign_id: i64) -> Option<(u64, String)> {
+    pub async fn summary(&self, campaign_id: CampaignId) -> Option<(u64, String)> {
         let m = self
             .inner
             .memories
@@ -555,10 +555,7 @@ impl LlmNarrator {
         events: &[Arc<Committed>],
     ) -> Option<NarrationPrompt> {
         let first = events.first()?;
-        let mem = self
-            .inner
-            .memory(first.campaign_id.get(), first.seq, state)
-            .await;
+        let mem = self.inner.memory(first.campaign_id, first.seq, state).await;
         let m = mem.lock().await;
         Some(m.narration_prompt(
             state,
@@ -602,7 +599,7 @@ impl LlmNarrator {
         let inner = &self.inner;
         let campaign = events[0].campaign_id;
         let mut job = Job {
-            campaign: campaign.get(),
+            campaign,
             campaign_name: state.name.clone(),
             private: Vec::new(),
             before: Vec::new(),
@@ -643,10 +640,10 @@ impl LlmNarrator {
                 }
             }
         }
-        let mem = inner.memory(campaign.get(), events[0].seq, state).await;
+        let mem = inner.memory(campaign, events[0].seq, state).await;
         let mut m = mem.lock().await;
         if !job.story.is_empty() {
-            if inner.breaker.allow(campaign.get()) {
+            if inner.breaker.allow(campaign) {
                 let npcs: Vec<CreatureId> = story_events
                     .iter()
                     .filter_map(|c| match &c.event.kind {
@@ -754,7 +751,7 @@ impl Inner {
     /// The campaign's memory, loaded from the store on first use.
     async fn memory(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         first_seq: u64,
         state: &CampaignState,
     ) -> Arc<tokio::sync::Mutex<CampaignMemory>> {
@@ -768,16 +765,15 @@ impl Inner {
         }
         let mut mem = CampaignMemory::new();
         if let Some(store) = &self.store {
-            match store.llm_summary(crate::store::CampaignId(campaign)).await {
+            match store.llm_summary(campaign).await {
                 Ok(Some(s)) => mem.set_summary(&s.text, s.through_seq),
                 Ok(None) => {}
-                Err(e) => tracing::warn!(campaign, error = %e, "could not read the stored summary"),
+                Err(e) => {
+                    tracing::warn!(campaign = campaign.get(), error = %e, "could not read the stored summary")
+                }
             }
             match store
-                .llm_facts(
-                    crate::store::CampaignId(campaign),
-                    super::memory::MAX_FACTS_KEPT as u32,
-                )
+                .llm_facts(campaign, super::memory::MAX_FACTS_KEPT as u32)
                 .await
             {
                 Ok(facts) => {
@@ -790,27 +786,24 @@ impl Inner {
                         });
                     }
                 }
-                Err(e) => tracing::warn!(campaign, error = %e, "could not read stored facts"),
+                Err(e) => {
+                    tracing::warn!(campaign = campaign.get(), error = %e, "could not read stored facts")
+                }
             }
             let window = self.limits.recent_events as u64 * 2 + 4;
             let after = first_seq.saturating_sub(window + 1);
-            match store
-                .events(crate::store::CampaignId(campaign), after)
-                .await
-            {
+            match store.events(campaign, after).await {
                 Ok(rows) => {
                     let earlier: Vec<Arc<Committed>> = rows
                         .into_iter()
                         .filter(|r| r.seq < first_seq)
-                        .filter_map(|r| {
-                            Committed::from_stored(CampaignId(campaign), r)
-                                .ok()
-                                .map(Arc::new)
-                        })
+                        .filter_map(|r| Committed::from_stored(campaign, r).ok().map(Arc::new))
                         .collect();
                     mem.warm_recent(state, &earlier, self.limits.recent_events);
                 }
-                Err(e) => tracing::warn!(campaign, error = %e, "could not read recent events"),
+                Err(e) => {
+                    tracing::warn!(campaign = campaign.get(), error = %e, "could not read recent events")
+                }
             }
         }
         let mut map = self.memories.lock().expect("memories poisoned");
@@ -912,7 +905,7 @@ impl Inner {
     /// cuts the telling short instead, so no event is told twice.
     async fn tell(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         prompt: &NarrationPrompt,
         story_events: usize,
         vis: &Visibility,
@@ -1047,7 +1040,7 @@ impl Inner {
         Ok(Told { flagged, cut: None })
     }
 
-    async fn persist_facts(&self, campaign: i64, facts: &[super::memory::Fact]) {
+    async fn persist_facts(&self, campaign: CampaignId, facts: &[super::memory::Fact]) {
         let Some(store) = &self.store else { return };
         for f in facts {
             let row = StoredFact {
@@ -1056,10 +1049,7 @@ impl Inner {
                 body: f.text.clone(),
                 seq: f.seq,
             };
-            if let Err(e) = store
-                .put_llm_fact(crate::store::CampaignId(campaign), &row)
-                .await
-            {
+            if let Err(e) = store.put_llm_fact(campaign, &row).await {
                 tracing::warn!(error = %e, "could not store a fact");
                 return;
             }
@@ -1067,7 +1057,7 @@ impl Inner {
     }
 
     /// Refreshes the rolling summary (with the LLM when it is healthy, else without).
-    async fn refresh_summary(&self, campaign: i64, campaign_name: &str, first_seq: u64) {
+    async fn refresh_summary(&self, campaign: CampaignId, campaign_name: &str, first_seq: u64) {
         if !self
             .summarising
             .lock()
@@ -1126,12 +1116,7 @@ impl Inner {
         };
         if let Some(store) = &self.store
             && let Err(e) = store
-                .put_llm_summary(
-                    crate::store::CampaignId(campaign),
-                    through,
-                    &summary,
-                    self.clock.now().0 as i64,
-                )
+                .put_llm_summary(campaign, through, &summary, self.clock.now().0 as i64)
                 .await
         {
             tracing::warn!(error = %e, "could not store the summary");

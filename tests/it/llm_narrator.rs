@@ -186,7 +186,7 @@ async fn anthropic_narration_and_the_narrator_trait() {
     assert_eq!(narrations[0].text, "Mira's eyes narrow. She listens.");
     assert_eq!(narrations[0].seq, events.last().unwrap().seq);
     assert_eq!(server.requests()[0].path, "/v1/messages");
-    let usage = n.usage(1).await;
+    let usage = n.usage(CampaignId(1)).await;
     assert_eq!(
         (usage.input_tokens_total, usage.output_tokens_total),
         (300, 12)
@@ -251,7 +251,7 @@ async fn timeout_falls_back_to_builtin_and_the_gm_is_told_once() {
         1,
         "the breaker keeps later events from waiting"
     );
-    assert!(n.usage(1).await.degraded);
+    assert!(n.usage(CampaignId(1)).await.degraded);
 }
 
 #[tokio::test]
@@ -432,7 +432,7 @@ async fn budget_exhausted_falls_back_with_one_notice() {
     assert_eq!(notices(&items).len(), 1);
     assert!(notices(&items)[0].contains("budget"));
     assert_eq!(server.request_count(), 1);
-    let r = n.usage(1).await;
+    let r = n.usage(CampaignId(1)).await;
     assert!(r.exhausted && r.degraded);
 }
 
@@ -605,7 +605,7 @@ async fn rolling_summary_is_refreshed_and_stored() {
     assert_eq!(outcome.source, Some(NarrationSource::Llm));
     let mut got = None;
     for _ in 0..100 {
-        got = n.summary(row.id.get()).await;
+        got = n.summary(row.id).await;
         if got.is_some() {
             break;
         }

@@ -5,6 +5,7 @@
 use crate::support;
 
 use dicebard::llm::{ChatRequest, ChatStream, LlmError, ProviderKind, Purpose, ToolSpec};
+use dicebard::store::CampaignId;
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
@@ -50,7 +51,7 @@ async fn openai_streams_text_and_reports_usage() {
     ));
     let llm = llm(ProviderKind::OpenAi, &server);
     let resp = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(resp.text, "The goblin falls. Silence.");
@@ -73,7 +74,7 @@ async fn openai_streams_text_and_reports_usage() {
         "Narrate: the goblin falls."
     );
 
-    let usage = llm.usage(1).await;
+    let usage = llm.usage(CampaignId(1)).await;
     assert_eq!(
         (
             usage.input_tokens_total,
@@ -94,7 +95,7 @@ async fn anthropic_streams_text_and_reports_usage() {
         (30, 9),
     ));
     let llm = llm(ProviderKind::Anthropic, &server);
-    let s = llm.stream(1, &req()).await.unwrap();
+    let s = llm.stream(CampaignId(1), &req()).await.unwrap();
     assert_eq!(
         texts(Box::pin(s)).await.unwrap(),
         vec!["The ogre ", "roars."]
@@ -107,7 +108,7 @@ async fn anthropic_streams_text_and_reports_usage() {
     assert_eq!(r.body["system"], "You are the GM.");
     assert_eq!(r.body["messages"][0]["role"], "user");
     assert_eq!(r.body["stream"], true);
-    let usage = llm.usage(1).await;
+    let usage = llm.usage(CampaignId(1)).await;
     assert_eq!(
         (usage.input_tokens_total, usage.output_tokens_total),
         (30, 9)
@@ -125,7 +126,7 @@ async fn tool_calls_are_assembled_in_both_formats() {
         });
         let llm = llm(kind, &server);
         let resp = llm
-            .complete(1, &tool_req(), Duration::from_secs(5))
+            .complete(CampaignId(1), &tool_req(), Duration::from_secs(5))
             .await
             .unwrap();
         assert_eq!(resp.tool_calls.len(), 1, "{kind:?}");
@@ -164,7 +165,7 @@ async fn tool_choice_is_sent_in_a_form_llama_server_accepts() {
         server.always(openai::tool("submit_commands", &args));
         let llm = llm(ProviderKind::OpenAi, &server);
         let resp = llm
-            .complete(1, &tool_req(), Duration::from_secs(5))
+            .complete(CampaignId(1), &tool_req(), Duration::from_secs(5))
             .await
             .unwrap();
         assert_eq!(resp.tool_calls.len(), 1, "{mode:?}: {resp:?}");
@@ -185,7 +186,10 @@ async fn tool_choice_is_sent_in_a_form_llama_server_accepts() {
     server.always(openai::tool("submit_commands", &args));
     let llm = llm(ProviderKind::OpenAi, &server);
     for _ in 0..2 {
-        let resp = llm.complete(1, &two, Duration::from_secs(5)).await.unwrap();
+        let resp = llm
+            .complete(CampaignId(1), &two, Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(resp.tool_calls[0].name, "submit_commands");
     }
     let reqs = server.requests();
@@ -206,7 +210,7 @@ async fn rate_limited_then_success() {
     server.push(openai::text("Back in business."));
     let llm = llm(ProviderKind::OpenAi, &server);
     let resp = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(resp.text, "Back in business.");
@@ -221,7 +225,7 @@ async fn overloaded_then_success_anthropic() {
     server.push(anthropic::text("Fine now."));
     let llm = llm(ProviderKind::Anthropic, &server);
     let resp = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(resp.text, "Fine now.");
@@ -234,7 +238,7 @@ async fn retries_run_out() {
     server.always(fake_llm::status(429, &[], "{}"));
     let llm = llm(ProviderKind::OpenAi, &server);
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::RateLimited { .. }), "{err:?}");
@@ -248,7 +252,7 @@ async fn retries_run_out() {
     server.always(fake_llm::status(429, &[("retry-after", "3600")], "{}"));
     let llm = support::llm(ProviderKind::OpenAi, &server);
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("3600"), "{err}");
@@ -275,7 +279,7 @@ async fn hostile_retry_after_is_an_error_not_a_panic() {
         server.always(fake_llm::status(429, &[(header, value)], "{}"));
         let llm = llm(ProviderKind::OpenAi, &server);
         let err = llm
-            .complete(1, &req(), Duration::from_secs(5))
+            .complete(CampaignId(1), &req(), Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(
@@ -295,7 +299,7 @@ async fn bad_key_is_clear_not_retried_and_never_echoed() {
     ));
     let llm = llm(ProviderKind::OpenAi, &server);
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(
@@ -311,7 +315,7 @@ async fn bad_key_is_clear_not_retried_and_never_echoed() {
     assert!(!format!("{err:?}").contains("SECRET"));
     assert!(!format!("{llm:?}").contains("SECRET"));
     assert_eq!(server.request_count(), 1);
-    let report = llm.usage(1).await;
+    let report = llm.usage(CampaignId(1)).await;
     assert!(
         report
             .last_error
@@ -329,7 +333,7 @@ async fn unknown_model_is_clear() {
         "model_not_found",
     ));
     let err = llm(ProviderKind::OpenAi, &server)
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::UnknownModel { .. }), "{err:?}");
@@ -342,7 +346,7 @@ async fn unknown_model_is_clear() {
         "model: fake-model",
     ));
     let err = llm(ProviderKind::Anthropic, &server)
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::UnknownModel { .. }), "{err:?}");
@@ -364,7 +368,7 @@ async fn unreachable_host_is_clear() {
         None,
     );
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Unreachable { .. }), "{err:?}");
@@ -387,7 +391,7 @@ async fn malformed_and_truncated_streams_are_errors() {
     let llm = llm(ProviderKind::OpenAi, &server);
     for what in ["garbage chunk", "no [DONE]"] {
         let err = llm
-            .complete(1, &req(), Duration::from_secs(5))
+            .complete(CampaignId(1), &req(), Duration::from_secs(5))
             .await
             .unwrap_err();
         assert!(matches!(err, LlmError::BadResponse(_)), "{what}: {err:?}");
@@ -398,7 +402,7 @@ async fn malformed_and_truncated_streams_are_errors() {
         test_settings(),
         None,
     )
-    .complete(1, &req(), Duration::from_secs(5))
+    .complete(CampaignId(1), &req(), Duration::from_secs(5))
     .await
     .unwrap_err();
     assert!(matches!(err, LlmError::BadResponse(_)), "{err:?}");
@@ -416,7 +420,7 @@ async fn a_stalled_stream_times_out() {
     settings.http.stall_timeout = Duration::from_millis(200);
     let llm = llm_with(ProviderKind::OpenAi, &server.base_url(), settings, None);
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     // Mid-answer silence says so (not "did not answer").
@@ -425,7 +429,7 @@ async fn a_stalled_stream_times_out() {
     // And a server that never answers at all hits the caller's deadline.
     server.push(Reply::Hang);
     let err = llm
-        .complete(1, &req(), Duration::from_millis(300))
+        .complete(CampaignId(1), &req(), Duration::from_millis(300))
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
@@ -442,11 +446,11 @@ async fn budget_exhausted_refuses_without_a_request() {
         output_per_1k: 1.5,
     };
     let llm = llm_with(ProviderKind::OpenAi, &server.base_url(), settings, None);
-    llm.complete(1, &req(), Duration::from_secs(5))
+    llm.complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap(); // 100 + 20 tokens
     let err = llm
-        .complete(1, &req(), Duration::from_secs(5))
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert_eq!(
@@ -462,10 +466,10 @@ async fn budget_exhausted_refuses_without_a_request() {
         "no request once the budget is spent"
     );
     // Another campaign has its own budget.
-    llm.complete(2, &req(), Duration::from_secs(5))
+    llm.complete(CampaignId(2), &req(), Duration::from_secs(5))
         .await
         .unwrap();
-    let r = llm.usage(1).await;
+    let r = llm.usage(CampaignId(1)).await;
     assert!(r.exhausted);
     assert!(
         (r.cost_total_usd - (0.1 * 0.5 + 0.02 * 1.5)).abs() < 1e-9,
@@ -500,10 +504,10 @@ async fn usage_survives_a_restart_through_the_store() {
         test_settings(),
         Some(store.clone()),
     );
-    llm.complete(c.id.get(), &req(), Duration::from_secs(5))
+    llm.complete(c.id, &req(), Duration::from_secs(5))
         .await
         .unwrap();
-    llm.complete(c.id.get(), &req(), Duration::from_secs(5))
+    llm.complete(c.id, &req(), Duration::from_secs(5))
         .await
         .unwrap();
     // The store write is asynchronous: wait for it.
@@ -525,7 +529,7 @@ async fn usage_survives_a_restart_through_the_store() {
         test_settings(),
         Some(store.clone()),
     );
-    let r = fresh.usage(c.id.get()).await;
+    let r = fresh.usage(c.id).await;
     assert_eq!((r.requests_total, r.tokens_today), (2, 240));
     store.close().await;
 }
@@ -559,10 +563,10 @@ async fn dropping_a_stream_midway_still_counts_tokens() {
         None,
     ));
     let llm = llm(ProviderKind::OpenAi, &server);
-    let mut s = llm.stream(5, &req()).await.unwrap();
+    let mut s = llm.stream(CampaignId(5), &req()).await.unwrap();
     let _first = s.next().await;
     drop(s);
-    let r = llm.usage(5).await;
+    let r = llm.usage(CampaignId(5)).await;
     assert_eq!(r.requests_total, 1);
     assert!(r.input_tokens_total > 0, "estimated from the prompt");
 }
@@ -599,15 +603,15 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         settings.clone(),
         Some(store.clone()),
     );
-    llm.complete(ids[0].get(), &req(), Duration::from_secs(5))
+    llm.complete(ids[0], &req(), Duration::from_secs(5))
         .await
         .unwrap();
-    llm.complete(ids[1].get(), &req(), Duration::from_secs(5))
+    llm.complete(ids[1], &req(), Duration::from_secs(5))
         .await
         .unwrap();
     // A third campaign (a "new" one) gets nothing: 240 of 200 spent host-wide.
     let err = llm
-        .complete(ids[2].get(), &req(), Duration::from_secs(5))
+        .complete(ids[2], &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert_eq!(
@@ -623,7 +627,7 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         2,
         "no request once the host cap is hit"
     );
-    let r = llm.usage(ids[2].get()).await;
+    let r = llm.usage(ids[2]).await;
     assert_eq!((r.host_tokens_today, r.host_token_budget), (240, 200));
     assert!(
         r.to_string().contains("host's daily budget is spent"),
@@ -652,7 +656,7 @@ async fn the_host_daily_budget_spans_campaigns_and_restarts() {
         Some(store.clone()),
     );
     let err = fresh
-        .complete(ids[2].get(), &req(), Duration::from_secs(5))
+        .complete(ids[2], &req(), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(
@@ -675,9 +679,13 @@ async fn hostile_usage_counts_do_not_overflow() {
     server.push(huge.clone());
     server.push(huge);
     let llm = llm(ProviderKind::OpenAi, &server);
-    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
-    let _ = llm.complete(1, &req(), Duration::from_secs(5)).await;
-    let r = llm.usage(1).await;
+    let _ = llm
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
+        .await;
+    let _ = llm
+        .complete(CampaignId(1), &req(), Duration::from_secs(5))
+        .await;
+    let r = llm.usage(CampaignId(1)).await;
     assert!(r.exhausted);
 }
 
