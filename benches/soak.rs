@@ -577,7 +577,7 @@ async fn voice_table(coord: &Coordinator) -> (VoiceHub, RxInput, i64) {
     let (input, _spoken) = hub
         .attach_local(
             serenity::GuildId::new(GUILD),
-            campaign.get(),
+            campaign,
             serenity::ChannelId::new(1),
         )
         .await

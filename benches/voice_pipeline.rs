@@ -200,7 +200,7 @@ async fn table(players: usize, silence_ms: u64) -> Table {
     let (input, _spoken) = hub
         .attach_local(
             serenity::GuildId::new(GUILD),
-            campaign.get(),
+            campaign,
             serenity::ChannelId::new(1),
         )
         .await

@@ -820,7 +820,7 @@ pub async fn play(
                 let outcome = act_free_text(
                     &coord,
                     &gm.intent,
-                    id.get(),
+                    id,
                     &who,
                     &text,
                     origin(&who),

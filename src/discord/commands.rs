@@ -294,7 +294,7 @@ async fn act_text(ctx: Context<'_>, text: String) -> Result<(), Error> {
     let outcome = act_free_text(
         &data.coord,
         &data.gm.intent,
-        campaign.get(),
+        campaign,
         &me,
         &text,
         origin(ctx),

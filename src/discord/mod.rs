@@ -545,7 +545,7 @@ pub async fn run(
                     if let (Some(g), Some(ch), None) = (row.guild_id.and_then(guild_id), channel, row.ended_at_ms) {
                         let hub = data.voice.clone();
                         tokio::spawn(async move {
-                            hub.rejoin(g, row.id.get(), ch).await;
+                            hub.rejoin(g, row.id, ch).await;
                         });
                     }
                 }

@@ -458,7 +458,7 @@ impl Presenter {
         if let Some(voice) = &self.voice
             && !spoken.is_empty()
         {
-            voice.speak(self.campaign_id.get(), &spoken.join("\n\n"));
+            voice.speak(self.campaign_id, &spoken.join("\n\n"));
         }
         for msg in render::pack_lines(&lines) {
             self.budget.take().await;

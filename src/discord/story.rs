@@ -110,7 +110,7 @@ impl Teller {
             match next {
                 Some(Prose::Sentence(sentence)) => {
                     if let Some(voice) = &self.voice {
-                        voice.speak(self.campaign_id.get(), &sentence);
+                        voice.speak(self.campaign_id, &sentence);
                     }
                     if !t.text.is_empty() {
                         t.text.push(' ');

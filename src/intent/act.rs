@@ -62,19 +62,17 @@ impl ActOutcome {
 pub async fn act_free_text(
     coord: &Coordinator,
     resolver: &IntentResolver,
-    campaign: i64,
+    campaign: CampaignId,
     player: &PlayerId,
     text: &str,
     origin: Origin,
     fallback_to_act: bool,
 ) -> ActOutcome {
-    let state = match coord.snapshot(CampaignId(campaign)).await {
+    let state = match coord.snapshot(campaign).await {
         Ok(s) => s.state,
         Err(e) => return ActOutcome::Refused(e),
     };
-    let resolution = resolver
-        .resolve(CampaignId(campaign), &state, player, text)
-        .await;
+    let resolution = resolver.resolve(campaign, &state, player, text).await;
     let notice = resolution.notice;
     let with_notice = |m: String| match &notice {
         Some(n) => format!("{n} {m}"),
@@ -102,10 +100,7 @@ pub async fn act_free_text(
             by: Actor::Player(player.clone()),
             action: action.clone(),
         };
-        match coord
-            .submit(CampaignId(campaign), cmd, origin.clone())
-            .await
-        {
+        match coord.submit(campaign, cmd, origin.clone()).await {
             Ok(ev) => events.extend(ev),
             Err(e) if events.is_empty() => return ActOutcome::Refused(e),
             Err(e) => return ActOutcome::Partial { events, refused: e },

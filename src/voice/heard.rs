@@ -163,12 +163,12 @@ pub struct HeardEnv<'a> {
 /// Takes one heard utterance in `campaign`.
 pub async fn handle_heard(
     env: &HeardEnv<'_>,
-    campaign: i64,
+    campaign: CampaignId,
     settings: &VoiceSettings,
     heard: &HeardSpeech,
 ) -> HeardResult {
     let player = &heard.player;
-    let span = tracing::info_span!("voice_heard", campaign, player = %player);
+    let span = tracing::info_span!("voice_heard", campaign = campaign.get(), player = %player);
     async move {
         if !settings.input {
             return HeardResult::InputOff;
@@ -184,7 +184,7 @@ pub async fn handle_heard(
         } else {
             heard.text.trim().to_string()
         };
-        let state = match env.coord.snapshot(CampaignId(campaign)).await {
+        let state = match env.coord.snapshot(campaign).await {
             Ok(s) => s.state,
             Err(e) => return HeardResult::Failed(e.to_string()),
         };

@@ -2,7 +2,7 @@
 //! settings, and the model files voice uses.
 
 use crate::config::VoiceConfig;
-use crate::store::{Store, StoreError};
+use crate::store::{CampaignId, Store, StoreError};
 use dicebard_voice::models::{self, Kind};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -43,19 +43,17 @@ pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 0.5..=2.0;
 
 impl VoiceSettings {
     /// The campaign's settings (defaults when none were saved or they do not parse).
-    pub async fn load(store: &Store, campaign: i64) -> Result<Self, StoreError> {
+    pub async fn load(store: &Store, campaign: CampaignId) -> Result<Self, StoreError> {
         Ok(store
-            .campaign_setting(crate::store::CampaignId(campaign), "voice")
+            .campaign_setting(campaign, "voice")
             .await?
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default())
     }
 
-    pub async fn save(&self, store: &Store, campaign: i64) -> Result<(), StoreError> {
+    pub async fn save(&self, store: &Store, campaign: CampaignId) -> Result<(), StoreError> {
         let v = serde_json::to_value(self).unwrap_or_default();
-        store
-            .set_campaign_setting(crate::store::CampaignId(campaign), "voice", &v)
-            .await
+        store.set_campaign_setting(campaign, "voice", &v).await
     }
 
     /// One line for Discord.

@@ -844,7 +844,7 @@ pub(crate) async fn act_on(
             let outcome = act_free_text(
                 &state.coordinator,
                 &state.gm.intent,
-                s.campaign_id,
+                crate::store::CampaignId(s.campaign_id),
                 player,
                 &free,
                 Origin::new(Source::Web, player),

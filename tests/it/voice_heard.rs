@@ -92,14 +92,7 @@ async fn speech_is_gated_echoed_and_played() {
         input: false,
         ..VoiceSettings::default()
     };
-    let r = handle_heard(
-        &env,
-        id.get(),
-        CHANNEL,
-        &off,
-        &heard(11, "I roll for perception"),
-    )
-    .await;
+    let r = handle_heard(&env, id, CHANNEL, &off, &heard(11, "I roll for perception")).await;
     assert!(matches!(r, HeardResult::InputOff), "{r:?}");
 
     // The wake word: required when on, stripped before reading.
@@ -109,7 +102,7 @@ async fn speech_is_gated_echoed_and_played() {
     };
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         CHANNEL,
         &wake,
         &heard(11, "I roll for perception"),
@@ -119,7 +112,7 @@ async fn speech_is_gated_echoed_and_played() {
     assert!(posts.take().is_empty());
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         CHANNEL,
         &wake,
         &heard(11, "Game master, I roll for perception."),
@@ -138,7 +131,7 @@ async fn speech_is_gated_echoed_and_played() {
     assert_eq!(posts.take(), vec!["🎙 **Thorin**: I roll for perception."]);
 
     // Somebody not at the table is not heard.
-    let r = handle_heard(&env, id.get(), CHANNEL, &on, &heard(99, "I attack")).await;
+    let r = handle_heard(&env, id, CHANNEL, &on, &heard(99, "I attack")).await;
     assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
 
     // A fight: only the active player's words are actions.
@@ -174,7 +167,7 @@ async fn speech_is_gated_echoed_and_played() {
     let seq_before = coord.snapshot(id).await.unwrap().seq;
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         CHANNEL,
         &on,
         &heard(other_id, "I attack the goblin"),
@@ -194,7 +187,7 @@ async fn speech_is_gated_echoed_and_played() {
     };
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         CHANNEL,
         &talk,
         &heard(other_id, "watch out for its knife"),
@@ -216,7 +209,7 @@ async fn speech_is_gated_echoed_and_played() {
 
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         CHANNEL,
         &on,
         &heard(actor_id, "I attack the goblin"),
@@ -296,7 +289,7 @@ async fn a_non_discord_source_feeds_the_same_path() {
     };
     let r = handle_heard(
         &env,
-        id.get(),
+        id,
         &VoiceSettings::default(),
         &speech("I roll for arcana"),
     )
@@ -323,6 +316,6 @@ async fn a_non_discord_source_feeds_the_same_path() {
         player: PlayerId::new("web:8"),
         ..speech("I attack")
     };
-    let r = handle_heard(&env, id.get(), &VoiceSettings::default(), &stranger).await;
+    let r = handle_heard(&env, id, &VoiceSettings::default(), &stranger).await;
     assert!(matches!(r, HeardResult::Ignored(Gate::NotAtTable)), "{r:?}");
 }

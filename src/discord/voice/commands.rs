@@ -83,8 +83,8 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
     }
     let hub = &ctx.data().voice;
     if let Some((other, _)) = hub.session_in(guild)
-        && CampaignId(other) != campaign
-        && !caller_is_gm(ctx, CampaignId(other)).await
+        && other != campaign
+        && !caller_is_gm(ctx, other).await
     {
         return ephemeral(
             ctx,
@@ -107,11 +107,11 @@ pub async fn voice_join(ctx: Context<'_>) -> Result<(), Error> {
         .await;
     }
     match hub
-        .join(guild, voice_channel, campaign.get(), ctx.channel_id())
+        .join(guild, voice_channel, campaign, ctx.channel_id())
         .await
     {
         Ok(()) => {
-            let settings = VoiceSettings::load(ctx.data().coord.store(), campaign.get())
+            let settings = VoiceSettings::load(ctx.data().coord.store(), campaign)
                 .await
                 .unwrap_or_default();
             let how = if settings.wake_word {
@@ -145,10 +145,10 @@ pub async fn voice_leave(ctx: Context<'_>) -> Result<(), Error> {
     let in_call = ctx.data().voice.session_in(guild).map(|(c, _)| c);
     let owner = match in_call {
         Some(c) => Some(c),
-        None => campaign_here(ctx).await?.map(CampaignId::get),
+        None => campaign_here(ctx).await?,
     };
     let allowed = match owner {
-        Some(c) => caller_is_gm(ctx, CampaignId(c)).await,
+        Some(c) => caller_is_gm(ctx, c).await,
         None => crate::discord::commands::has_gm_role(ctx).await,
     };
     if !allowed {
@@ -205,7 +205,7 @@ pub async fn voice_settings(
         return ephemeral(ctx, NO_CAMPAIGN).await;
     };
     let store = ctx.data().coord.store();
-    let mut settings = VoiceSettings::load(store, campaign.get()).await?;
+    let mut settings = VoiceSettings::load(store, campaign).await?;
     let changing = input.is_some()
         || output.is_some()
         || wake_word.is_some()
@@ -262,12 +262,12 @@ pub async fn voice_settings(
     if let Err(e) = ctx
         .data()
         .voice
-        .apply_settings(campaign.get(), settings.clone())
+        .apply_settings(campaign, settings.clone())
         .await
     {
         return ephemeral(ctx, format!("That voice could not be loaded: {e}")).await;
     }
-    settings.save(store, campaign.get()).await?;
+    settings.save(store, campaign).await?;
     ephemeral(ctx, format!("Saved. {}", settings.describe())).await
 }
 
@@ -285,7 +285,7 @@ pub async fn voice_skip(ctx: Context<'_>) -> Result<(), Error> {
         )
         .await;
     }
-    if ctx.data().voice.skip(campaign.get()) {
+    if ctx.data().voice.skip(campaign) {
         ephemeral(ctx, "⏭ Skipped.").await
     } else {
         ephemeral(ctx, "I am not speaking in voice for this campaign.").await

@@ -5,7 +5,7 @@
 
 use super::receive::Heard;
 use super::settings::VoiceSettings;
-use crate::coordinator::Coordinator;
+use crate::coordinator::{CampaignId, Coordinator};
 use crate::discord::render;
 use crate::intent::IntentResolver;
 pub use crate::voice::heard::{Gate, HeardResult, gate, speaker_name, strip_wake_word};
@@ -73,7 +73,7 @@ impl VoiceOut for ChannelOut<'_> {
 /// Takes one heard utterance in `campaign` (whose text channel is `channel`).
 pub async fn handle_heard(
     env: &HeardEnv<'_>,
-    campaign: i64,
+    campaign: CampaignId,
     channel: serenity::ChannelId,
     settings: &VoiceSettings,
     heard: &Heard,

@@ -29,7 +29,7 @@ pub use settings::VoiceSettings;
 pub use speak::SpokenSentence;
 
 use crate::config::VoiceConfig;
-use crate::coordinator::Coordinator;
+use crate::coordinator::{CampaignId, Coordinator};
 use crate::intent::IntentResolver;
 use crate::voice::SttPool;
 use dicebard_voice::{Synthesizer, Transcriber};
@@ -94,7 +94,7 @@ impl Engines {
 /// The bot's presence in one voice channel, for one campaign.
 struct Session {
     guild: serenity::GuildId,
-    campaign: i64,
+    campaign: CampaignId,
     text_channel: serenity::ChannelId,
     voice_channel: Option<serenity::ChannelId>,
     settings: Arc<RwLock<VoiceSettings>>,
@@ -109,7 +109,7 @@ struct Session {
 #[derive(Debug)]
 pub struct HeardReport {
     pub heard: Heard,
-    pub campaign: i64,
+    pub campaign: CampaignId,
     pub result: HeardResult,
     /// When handling finished (the action committed, or refused).
     pub done: Instant,
@@ -189,7 +189,7 @@ impl VoiceHub {
     pub fn session_in(
         &self,
         guild: serenity::GuildId,
-    ) -> Option<(i64, Option<serenity::ChannelId>)> {
+    ) -> Option<(CampaignId, Option<serenity::ChannelId>)> {
         self.sessions()
             .get(&guild)
             .map(|s| (s.campaign, s.voice_channel))
@@ -199,7 +199,7 @@ impl VoiceHub {
         self.inner.sessions.lock().expect("voice sessions poisoned")
     }
 
-    fn session_for(&self, campaign: i64) -> Option<Arc<Session>> {
+    fn session_for(&self, campaign: CampaignId) -> Option<Arc<Session>> {
         self.sessions()
             .values()
             .find(|s| s.campaign == campaign)
@@ -213,7 +213,7 @@ impl VoiceHub {
         &self,
         guild: serenity::GuildId,
         voice_channel: serenity::ChannelId,
-        campaign: i64,
+        campaign: CampaignId,
         text_channel: serenity::ChannelId,
     ) -> Result<(), String> {
         let songbird = self
@@ -254,7 +254,7 @@ impl VoiceHub {
         };
         if let Err(e) = joined {
             let _ = songbird.remove(guild).await;
-            tracing::warn!(guild = guild.get(), campaign, error = %e, "joining voice failed");
+            tracing::warn!(guild = guild.get(), campaign = campaign.get(), error = %e, "joining voice failed");
             return Err(format!("could not join the voice channel ({e})"));
         }
         let (spoken_tx, spoken_rx) = mpsc::unbounded_channel();
@@ -277,7 +277,7 @@ impl VoiceHub {
         );
         tracing::info!(
             guild = guild.get(),
-            campaign,
+            campaign = campaign.get(),
             channel = voice_channel.get(),
             "joined voice"
         );
@@ -287,24 +287,24 @@ impl VoiceHub {
             .coord
             .store()
             .set_campaign_setting(
-                crate::store::CampaignId(campaign),
+                campaign,
                 VOICE_CHANNEL_KEY,
                 &serde_json::json!(voice_channel.get()),
             )
             .await
         {
-            tracing::warn!(campaign, error = %e, "could not remember the voice channel");
+            tracing::warn!(campaign = campaign.get(), error = %e, "could not remember the voice channel");
         }
         Ok(())
     }
 
     /// The voice channel `campaign` was in when the bot last stopped, if any.
-    pub async fn remembered_channel(&self, campaign: i64) -> Option<serenity::ChannelId> {
+    pub async fn remembered_channel(&self, campaign: CampaignId) -> Option<serenity::ChannelId> {
         let v = self
             .inner
             .coord
             .store()
-            .campaign_setting(crate::store::CampaignId(campaign), VOICE_CHANNEL_KEY)
+            .campaign_setting(campaign, VOICE_CHANNEL_KEY)
             .await
             .ok()
             .flatten()?;
@@ -318,7 +318,7 @@ impl VoiceHub {
     pub async fn rejoin(
         &self,
         guild: serenity::GuildId,
-        campaign: i64,
+        campaign: CampaignId,
         text_channel: serenity::ChannelId,
     ) -> bool {
         let Some(voice_channel) = self.remembered_channel(campaign).await else {
@@ -345,7 +345,7 @@ impl VoiceHub {
                 true
             }
             Err(e) => {
-                tracing::warn!(campaign, error = %e, "could not rejoin voice after a restart");
+                tracing::warn!(campaign = campaign.get(), error = %e, "could not rejoin voice after a restart");
                 false
             }
         }
@@ -357,7 +357,7 @@ impl VoiceHub {
     pub async fn attach_local(
         &self,
         guild: serenity::GuildId,
-        campaign: i64,
+        campaign: CampaignId,
         text_channel: serenity::ChannelId,
     ) -> Result<(RxInput, mpsc::UnboundedReceiver<SpokenSentence>), String> {
         let engines = self.engines().await?;
@@ -389,7 +389,7 @@ impl VoiceHub {
     fn open_session(
         &self,
         guild: serenity::GuildId,
-        campaign: i64,
+        campaign: CampaignId,
         text_channel: serenity::ChannelId,
         voice_channel: Option<serenity::ChannelId>,
         settings: VoiceSettings,
@@ -433,14 +433,10 @@ impl VoiceHub {
                 .inner
                 .coord
                 .store()
-                .set_campaign_setting(
-                    crate::store::CampaignId(campaign),
-                    VOICE_CHANNEL_KEY,
-                    &serde_json::Value::Null,
-                )
+                .set_campaign_setting(campaign, VOICE_CHANNEL_KEY, &serde_json::Value::Null)
                 .await
         {
-            tracing::warn!(campaign, error = %e, "could not forget the voice channel");
+            tracing::warn!(campaign = campaign.get(), error = %e, "could not forget the voice channel");
         }
         let had = self.close_session(guild).await;
         if let Some(sb) = &self.inner.songbird
@@ -462,7 +458,11 @@ impl VoiceHub {
                 if let Some(call) = &s.call {
                     call.lock().await.remove_all_global_events();
                 }
-                tracing::info!(guild = s.guild.get(), campaign = s.campaign, "left voice");
+                tracing::info!(
+                    guild = s.guild.get(),
+                    campaign = s.campaign.get(),
+                    "left voice"
+                );
                 true
             }
             None => false,
@@ -472,7 +472,7 @@ impl VoiceHub {
     /// Speaks `text` in `campaign_id`'s voice channel: split into sentences, synthesized
     /// on the speech thread and queued in songbird. Never blocks; does nothing when the
     /// bot is not in voice for the campaign or spoken narration is off.
-    pub fn speak(&self, campaign_id: i64, text: &str) {
+    pub fn speak(&self, campaign_id: CampaignId, text: &str) {
         let Some(s) = self.session_for(campaign_id) else {
             return;
         };
@@ -503,7 +503,7 @@ impl VoiceHub {
 
     /// Stops the current speech in `campaign_id` and drops what was waiting. Returns
     /// whether the bot is in voice there.
-    pub fn skip(&self, campaign_id: i64) -> bool {
+    pub fn skip(&self, campaign_id: CampaignId) -> bool {
         match self.session_for(campaign_id) {
             Some(s) => {
                 s.outlet.skip();
@@ -517,7 +517,7 @@ impl VoiceHub {
     /// chosen voice.
     pub async fn apply_settings(
         &self,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         settings: VoiceSettings,
     ) -> Result<(), String> {
         let Some(s) = self.session_for(campaign_id) else {
@@ -646,7 +646,7 @@ async fn session_loop(
     intent: Arc<IntentResolver>,
     post: Arc<dyn TablePost>,
     observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
-    campaign: i64,
+    campaign: CampaignId,
     channel: serenity::ChannelId,
     settings: Arc<RwLock<VoiceSettings>>,
     mut rx: mpsc::Receiver<Heard>,
