@@ -759,7 +759,7 @@ pub async fn play(
                     .table
                     .clone()
                     .unwrap_or_else(|| crate::table::Table::new(coord.clone()));
-                door(&out, line_no, &table, id.get(), &who, verb, arg).await;
+                door(&out, line_no, &table, id, &who, verb, arg).await;
                 break 'line;
             }
             if let Some(rest) = cmd.strip_prefix("sheet") {
@@ -864,13 +864,13 @@ pub async fn play(
                 }
             }
             // Wait until everything that followed (monster turns included) is printed.
-            settle(&coord, id.get(), &mut printed_rx).await;
+            settle(&coord, id, &mut printed_rx).await;
         }
         out.done(line_no);
     }
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        settle(&coord, id.get(), &mut printed_rx),
+        settle(&coord, id, &mut printed_rx),
     )
     .await;
     printer.abort();
@@ -899,18 +899,14 @@ async fn door(
     out: &Printer,
     line_no: u64,
     table: &crate::table::Table,
-    campaign: i64,
+    campaign: CampaignId,
     who: &PlayerId,
     verb: &str,
     arg: &str,
 ) {
     use crate::table::{By, InviteRequest, Role, TableError};
     let by = By::Player(who);
-    let state = match table
-        .coordinator()
-        .snapshot(crate::coordinator::CampaignId(campaign))
-        .await
-    {
+    let state = match table.coordinator().snapshot(campaign).await {
         Ok(s) => s.state,
         Err(e) => return out.error(line_no, &e.to_string()),
     };
@@ -937,7 +933,7 @@ async fn door(
                 ..InviteRequest::new(Role::Player)
             };
             table
-                .invite(campaign, by, req)
+                .invite(campaign.get(), by, req)
                 .await
                 .map(|i| Some((what, i)))
         }
@@ -947,7 +943,7 @@ async fn door(
                 ..InviteRequest::new(Role::Display)
             };
             table
-                .invite(campaign, by, req)
+                .invite(campaign.get(), by, req)
                 .await
                 .map(|i| Some(("TV display link".to_string(), i)))
         }
@@ -957,14 +953,14 @@ async fn door(
         "kick" => match crate::table::find_player(&state, arg) {
             None if arg.is_empty() => return out.error(line_no, "kick NAME"),
             None => return out.error(line_no, "No such player in this campaign."),
-            Some(p) => table.kick(campaign, by, &p).await.map(|n| {
+            Some(p) => table.kick(campaign.get(), by, &p).await.map(|n| {
                 out.info(&format!(
                     "Kicked {arg} from the phone table: {n} session(s) ended, unused links revoked."
                 ));
                 None
             }),
         },
-        _ => table.status_text(campaign).await.map(|t| {
+        _ => table.status_text(campaign.get()).await.map(|t| {
             out.info(&t);
             None
         }),
@@ -988,12 +984,12 @@ async fn door(
 /// goes on until its turn is in the log (bounded, in case it never comes).
 async fn settle(
     coord: &crate::coordinator::Coordinator,
-    id: i64,
+    id: CampaignId,
     printed: &mut watch::Receiver<u64>,
 ) {
     const NPC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
     for _ in 0..1_000 {
-        let Ok(s) = coord.snapshot(CampaignId(id)).await else {
+        let Ok(s) = coord.snapshot(id).await else {
             return;
         };
         if printed.wait_for(|p| *p >= s.seq).await.is_err() {
