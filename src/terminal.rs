@@ -933,7 +933,7 @@ async fn door(
                 ..InviteRequest::new(Role::Player)
             };
             table
-                .invite(campaign.get(), by, req)
+                .invite(campaign, by, req)
                 .await
                 .map(|i| Some((what, i)))
         }
@@ -943,7 +943,7 @@ async fn door(
                 ..InviteRequest::new(Role::Display)
             };
             table
-                .invite(campaign.get(), by, req)
+                .invite(campaign, by, req)
                 .await
                 .map(|i| Some(("TV display link".to_string(), i)))
         }
@@ -953,14 +953,14 @@ async fn door(
         "kick" => match crate::table::find_player(&state, arg) {
             None if arg.is_empty() => return out.error(line_no, "kick NAME"),
             None => return out.error(line_no, "No such player in this campaign."),
-            Some(p) => table.kick(campaign.get(), by, &p).await.map(|n| {
+            Some(p) => table.kick(campaign, by, &p).await.map(|n| {
                 out.info(&format!(
                     "Kicked {arg} from the phone table: {n} session(s) ended, unused links revoked."
                 ));
                 None
             }),
         },
-        _ => table.status_text(campaign.get()).await.map(|t| {
+        _ => table.status_text(campaign).await.map(|t| {
             out.info(&t);
             None
         }),

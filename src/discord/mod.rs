@@ -46,14 +46,14 @@ pub struct Data {
     /// Links to the phone table, kicks and presence (`/table`).
     pub table: crate::table::Table,
     http: Arc<serenity::Http>,
-    presenters: Mutex<HashSet<i64>>,
+    presenters: Mutex<HashSet<CampaignId>>,
 }
 
 impl Data {
     /// Starts the presenter for a campaign channel (once).
     pub fn start_presenter(&self, campaign_id: CampaignId, channel: serenity::ChannelId) {
         let mut running = self.presenters.lock().expect("presenter set poisoned");
-        if running.insert(campaign_id.get()) {
+        if running.insert(campaign_id) {
             let http = self.http.clone();
             let coord = self.coord.clone();
             let voice = Some(self.voice.clone());

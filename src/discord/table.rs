@@ -7,6 +7,7 @@
 
 use super::commands::{campaign_here, defer_private, ephemeral, ephemeral_reply, has_gm_role};
 use super::{Context, Error, player_id, player_user_id, render};
+use crate::coordinator::CampaignId;
 use crate::table::{By, Invite, InviteRequest, Role};
 use dicebard_engine::PlayerId;
 use poise::serenity_prelude as serenity;
@@ -23,7 +24,7 @@ pub async fn table(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// The campaign here, or the caller is told there is none.
-async fn campaign(ctx: Context<'_>) -> Result<Option<i64>, Error> {
+async fn campaign(ctx: Context<'_>) -> Result<Option<CampaignId>, Error> {
     let c = campaign_here(ctx).await?;
     if c.is_none() {
         ephemeral(
@@ -32,7 +33,7 @@ async fn campaign(ctx: Context<'_>) -> Result<Option<i64>, Error> {
         )
         .await?;
     }
-    Ok(c.map(|c| c.get()))
+    Ok(c)
 }
 
 /// Who asks: the host's word for members with the server's GM role, else the player.
@@ -127,7 +128,7 @@ pub async fn table_display(ctx: Context<'_>) -> Result<(), Error> {
 
 /// The player `text` names: a mention or user id (a Discord player), else a player's
 /// id, name or character's name in the campaign.
-async fn resolve(ctx: Context<'_>, campaign: i64, text: &str) -> Option<PlayerId> {
+async fn resolve(ctx: Context<'_>, campaign: CampaignId, text: &str) -> Option<PlayerId> {
     let t = text.trim();
     let digits = t
         .strip_prefix("<@")
@@ -139,12 +140,7 @@ async fn resolve(ctx: Context<'_>, campaign: i64, text: &str) -> Option<PlayerId
     {
         return Some(player_id(serenity::UserId::new(id)));
     }
-    let snap = ctx
-        .data()
-        .coord
-        .snapshot(crate::coordinator::CampaignId(campaign))
-        .await
-        .ok()?;
+    let snap = ctx.data().coord.snapshot(campaign).await.ok()?;
     crate::table::find_player(&snap.state, t)
 }
 

@@ -20,7 +20,7 @@
 pub mod qr;
 pub mod secret;
 
-use crate::coordinator::Coordinator;
+use crate::coordinator::{CampaignId, Coordinator};
 use crate::store::StoreError;
 use dicebard_engine::{CampaignState, PlayerId};
 use std::collections::{BTreeMap, HashMap};
@@ -101,7 +101,7 @@ impl InviteRequest {
 #[derive(Clone)]
 pub struct Invite {
     pub id: i64,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub role: Role,
     pub player: Option<PlayerId>,
     pub name: Option<String>,
@@ -113,7 +113,7 @@ impl std::fmt::Debug for Invite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Invite")
             .field("id", &self.id)
-            .field("campaign_id", &self.campaign_id)
+            .field("campaign_id", &self.campaign_id.get())
             .field("role", &self.role)
             .field("player", &self.player)
             .field("url", &"<secret>")
@@ -242,7 +242,7 @@ struct Inner {
     coordinator: Coordinator,
     base_url: RwLock<Option<Arc<str>>>,
     kicks: broadcast::Sender<i64>,
-    presence: Mutex<HashMap<i64, Seats>>,
+    presence: Mutex<HashMap<CampaignId, Seats>>,
 }
 
 /// The table's door (see the module doc). Cheap to clone; one per process.
@@ -289,11 +289,11 @@ impl Table {
         self.0.base_url.read().expect("base url poisoned").clone()
     }
 
-    async fn state(&self, campaign: i64) -> Result<CampaignState, TableError> {
+    async fn state(&self, campaign: CampaignId) -> Result<CampaignState, TableError> {
         let snap = self
             .0
             .coordinator
-            .snapshot(crate::coordinator::CampaignId(campaign))
+            .snapshot(campaign)
             .await
             .map_err(|e| TableError::Internal(e.to_string()))?;
         Ok(snap.state)
@@ -302,7 +302,7 @@ impl Table {
     /// Makes a join link for `campaign` if `by` may (see [`may_invite`]).
     pub async fn invite(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         by: By<'_>,
         req: InviteRequest,
     ) -> Result<Invite, TableError> {
@@ -370,7 +370,7 @@ impl Table {
         let store = self.0.coordinator.store();
         let id = store
             .create_invite(&crate::store::web::NewInvite {
-                campaign_id: crate::store::CampaignId(campaign),
+                campaign_id: campaign,
                 token_hash: secret::hash(&secret),
                 role: req.role.key(),
                 player_id: player.as_ref().map(|p| p.as_str().to_string()),
@@ -387,7 +387,7 @@ impl Table {
             }
             (_, p) => p,
         };
-        tracing::info!(campaign, invite = id, role = req.role.key(),
+        tracing::info!(campaign = campaign.get(), invite = id, role = req.role.key(),
             link = %secret::hash_prefix(&secret::hash(&secret)), "join link made");
         Ok(Invite {
             id,
@@ -401,14 +401,19 @@ impl Table {
     }
 
     /// Revokes an unused link of the campaign (GM); `NotFound` when there is none.
-    pub async fn revoke(&self, campaign: i64, by: By<'_>, id: i64) -> Result<(), TableError> {
+    pub async fn revoke(
+        &self,
+        campaign: CampaignId,
+        by: By<'_>,
+        id: i64,
+    ) -> Result<(), TableError> {
         let state = self.state(campaign).await?;
         may_manage(&state, by)?;
         if self
             .0
             .coordinator
             .store()
-            .revoke_invite(crate::store::CampaignId(campaign), id, now_ms())
+            .revoke_invite(campaign, id, now_ms())
             .await?
         {
             Ok(())
@@ -421,7 +426,7 @@ impl Table {
     /// closes their open sockets; returns how many sessions were ended.
     pub async fn kick(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         by: By<'_>,
         player: &PlayerId,
     ) -> Result<usize, TableError> {
@@ -431,17 +436,13 @@ impl Table {
             .0
             .coordinator
             .store()
-            .kick_web_player(
-                crate::store::CampaignId(campaign),
-                player.as_str(),
-                now_ms(),
-            )
+            .kick_web_player(campaign, player.as_str(), now_ms())
             .await?;
         for id in &ids {
             let _ = self.0.kicks.send(*id);
         }
         tracing::info!(
-            campaign,
+            campaign = campaign.get(),
             sessions = ids.len(),
             "player kicked from the web table"
         );
@@ -458,7 +459,7 @@ impl Table {
     /// A connection of this seat opened (through the front end `via`).
     pub fn connected(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         via: &'static str,
         role: Role,
         player: Option<&PlayerId>,
@@ -476,7 +477,7 @@ impl Table {
     /// A connection of this seat closed.
     pub fn disconnected(
         &self,
-        campaign: i64,
+        campaign: CampaignId,
         via: &'static str,
         role: Role,
         player: Option<&PlayerId>,
@@ -498,7 +499,7 @@ impl Table {
     }
 
     /// Who is connected to the campaign now, through which front end.
-    pub fn presence(&self, campaign: i64) -> Vec<Seat> {
+    pub fn presence(&self, campaign: CampaignId) -> Vec<Seat> {
         let p = self.0.presence.lock().expect("presence poisoned");
         p.get(&campaign)
             .map(|m| {
@@ -518,7 +519,7 @@ impl Table {
     /// The status of the table in words (for `/table status` and the terminal's
     /// `table`): who is connected to the web table, and who is seated through which
     /// front end.
-    pub async fn status_text(&self, campaign: i64) -> Result<String, TableError> {
+    pub async fn status_text(&self, campaign: CampaignId) -> Result<String, TableError> {
         let state = self.state(campaign).await?;
         let mut lines = Vec::new();
         lines.push(match self.base_url() {

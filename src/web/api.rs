@@ -344,7 +344,7 @@ pub async fn join(
     let Some(session) = Session::from_row(row) else {
         return ApiError::internal("a stored session has no player").into_response();
     };
-    tracing::info!(link = %auth::hash_prefix(&token_hash), invite = invite.id, campaign = session.campaign_id, role = session.role.key(), "join link exchanged for a session");
+    tracing::info!(link = %auth::hash_prefix(&token_hash), invite = invite.id, campaign = session.campaign_id.get(), role = session.role.key(), "join link exchanged for a session");
     if session.role == Role::Player
         && let Some(p) = &session.player
     {
@@ -364,8 +364,8 @@ pub async fn join(
 }
 
 /// Joins `player` to the campaign (as the engine's `Join`) if they are not in it.
-async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&str>) {
-    let Ok(snap) = state.coordinator.snapshot(CampaignId(campaign)).await else {
+async fn seat(state: &WebState, campaign: CampaignId, player: &PlayerId, name: Option<&str>) {
+    let Ok(snap) = state.coordinator.snapshot(campaign).await else {
         return;
     };
     if snap.state.players.contains_key(player) {
@@ -379,10 +379,10 @@ async fn seat(state: &WebState, campaign: i64, player: &PlayerId, name: Option<&
     };
     if let Err(e) = state
         .coordinator
-        .submit(CampaignId(campaign), cmd, Origin::new(Source::Web, player))
+        .submit(campaign, cmd, Origin::new(Source::Web, player))
         .await
     {
-        tracing::warn!(campaign, error = %e, "a web player could not join the campaign");
+        tracing::warn!(campaign = campaign.get(), error = %e, "a web player could not join the campaign");
     }
 }
 
@@ -393,7 +393,7 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(CampaignId(s.campaign_id))
+        .snapshot(s.campaign_id)
         .await
         .map_err(ApiError::internal)?;
     let character = s
@@ -418,10 +418,10 @@ pub async fn me(State(state): State<WebState>, headers: HeaderMap) -> ApiResult<
 }
 
 /// The scene for a session and the cursor it is current to.
-pub async fn scene(state: &WebState, campaign: i64) -> ApiResult<(FeedCursor, Value)> {
+pub async fn scene(state: &WebState, campaign: CampaignId) -> ApiResult<(FeedCursor, Value)> {
     let snap = state
         .coordinator
-        .snapshot(CampaignId(campaign))
+        .snapshot(campaign)
         .await
         .map_err(ApiError::internal)?;
     let cursor = FeedCursor::new(snap.seq, 1);
@@ -448,7 +448,7 @@ pub async fn sheet(
     let s = session(&state, &headers).await?;
     let snap = state
         .coordinator
-        .snapshot(CampaignId(s.campaign_id))
+        .snapshot(s.campaign_id)
         .await
         .map_err(ApiError::internal)?;
     let st = &snap.state;
@@ -499,7 +499,7 @@ pub async fn events(
     };
     let feed = state
         .feeds
-        .feed(CampaignId(s.campaign_id))
+        .feed(s.campaign_id)
         .await
         .map_err(ApiError::internal)?;
     let mut sub = feed.subscribe(s.viewer(), after);
@@ -802,17 +802,13 @@ async fn submit(state: &WebState, s: &Session, player: &PlayerId, action: Action
     };
     match state
         .coordinator
-        .submit(
-            CampaignId(s.campaign_id),
-            cmd,
-            Origin::new(Source::Web, player),
-        )
+        .submit(s.campaign_id, cmd, Origin::new(Source::Web, player))
         .await
     {
         Ok(events) => Json(json!({"ok": true, "seq": committed(&events)})),
         Err(e) => {
             if !matches!(e, SubmitError::Rule(_)) {
-                tracing::warn!(campaign = s.campaign_id, error = %e, "a web action failed");
+                tracing::warn!(campaign = s.campaign_id.get(), error = %e, "a web action failed");
             }
             refused(e.user_message())
         }
@@ -844,7 +840,7 @@ pub(crate) async fn act_on(
             let outcome = act_free_text(
                 &state.coordinator,
                 &state.gm.intent,
-                crate::store::CampaignId(s.campaign_id),
+                s.campaign_id,
                 player,
                 &free,
                 Origin::new(Source::Web, player),
@@ -989,7 +985,7 @@ pub fn invite_json(i: &Invite) -> Value {
 /// `POST /invites`.
 pub async fn make_invite(
     state: &WebState,
-    campaign: i64,
+    campaign: CampaignId,
     by: By<'_>,
     req: InviteRequest,
 ) -> ApiResult<Value> {
@@ -1049,7 +1045,7 @@ pub async fn list_invites(
     gm(&s)?;
     let rows = state
         .store()
-        .open_invites(crate::store::CampaignId(s.campaign_id), now_ms() as i64)
+        .open_invites(s.campaign_id, now_ms() as i64)
         .await?;
     let invites: Vec<Value> = rows
         .iter()
@@ -1129,7 +1125,7 @@ pub async fn create_campaign(
     };
     let mut v = make_invite(
         &state,
-        id.get(),
+        id,
         By::Player(&me),
         InviteRequest {
             player: Some(me.clone()),
@@ -1143,7 +1139,7 @@ pub async fn create_campaign(
 
 /// The campaign the web table starts on: the oldest active one, or (with `create`) a
 /// new one with the web GM (`web:gm`) when there is none.
-pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<i64>> {
+pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Option<CampaignId>> {
     let rows = state.store().campaigns().await?;
     for row in rows {
         if let Ok(snap) = state.coordinator.snapshot(row.id).await
@@ -1151,7 +1147,7 @@ pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Optio
             && !snap.state.ended
             && snap.state.gm.is_some()
         {
-            return Ok(Some(row.id.get()));
+            return Ok(Some(row.id));
         }
     }
     if !create {
@@ -1162,7 +1158,7 @@ pub async fn startup_campaign(state: &WebState, create: bool) -> ApiResult<Optio
         .coordinator
         .create_campaign("The table", &gm, None, Origin::new(Source::Web, &gm))
         .await
-        .map(|id| Some(id.get()))
+        .map(Some)
         .map_err(|e| ApiError::internal(e.user_message()))
 }
 

@@ -5,6 +5,7 @@
 //! copy of the database lets nobody in. Nothing here logs a secret: at most the first
 //! bytes of a hash ([`hash_prefix`]).
 
+use crate::store::CampaignId;
 pub use crate::table::Role;
 pub use crate::table::secret::{decode, encode, hash, hash_prefix, random_secret};
 use axum::http::HeaderMap;
@@ -31,7 +32,7 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: i64,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub role: Role,
     pub player: Option<PlayerId>,
     pub name: Option<String>,
@@ -47,7 +48,7 @@ impl Session {
         }
         Some(Session {
             id: r.id,
-            campaign_id: r.campaign_id.get(),
+            campaign_id: r.campaign_id,
             role,
             player,
             name: r.name,

@@ -14,6 +14,7 @@
 
 use super::auth::Session;
 use super::{WebState, api, auth, ws};
+use crate::store::CampaignId;
 use crate::table::{By, InviteRequest, Role};
 use axum::body::Bytes;
 use axum::extract::ws::Message;
@@ -83,7 +84,12 @@ fn peer() -> SocketAddr {
 }
 
 /// A joined session of `role` on the campaign: its request headers and itself.
-async fn join(state: &WebState, campaign: i64, role: Role, name: &str) -> (HeaderMap, Session) {
+async fn join(
+    state: &WebState,
+    campaign: CampaignId,
+    role: Role,
+    name: &str,
+) -> (HeaderMap, Session) {
     let req = InviteRequest {
         name: Some(name.into()),
         ..InviteRequest::new(role)
@@ -146,8 +152,7 @@ fn world() -> &'static World {
             let campaign = coord
                 .create_campaign("Fuzz", &me, Some(7), origin)
                 .await
-                .expect("the fuzz campaign")
-                .get();
+                .expect("the fuzz campaign");
             let (gm_headers, gm) = join(&state, campaign, Role::Gm, "GM").await;
             let (player_headers, player) = join(&state, campaign, Role::Player, "Ana").await;
             let (_, display) = join(&state, campaign, Role::Display, "TV").await;
@@ -227,7 +232,7 @@ pub fn events_committed() -> u64 {
     w.rt.block_on(async {
         w.state
             .coordinator
-            .snapshot(crate::coordinator::CampaignId(w.gm.campaign_id))
+            .snapshot(w.gm.campaign_id)
             .await
             .map(|s| s.seq)
             .unwrap_or(0)

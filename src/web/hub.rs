@@ -4,6 +4,7 @@
 
 use super::auth::{Role, Session};
 use crate::feed::FeedItem;
+use crate::store::CampaignId;
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -44,14 +45,14 @@ struct Limits {
 
 pub struct Hub {
     /// Presence messages (serialised once), by campaign.
-    presence_tx: broadcast::Sender<(i64, Arc<str>)>,
-    presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
+    presence_tx: broadcast::Sender<(CampaignId, Arc<str>)>,
+    presence: Mutex<HashMap<CampaignId, HashMap<PresenceKey, PresenceEntry>>>,
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Feed items as protocol text, serialised once for all the sockets that show them
     /// (an item's content is the same for every viewer allowed to see it).
-    texts: Mutex<HashMap<(i64, u64, u32), Utf8Bytes>>,
+    texts: Mutex<HashMap<(CampaignId, u64, u32), Utf8Bytes>>,
 }
 
 /// Seats up to which every presence change carries the whole `online` list.
@@ -74,7 +75,7 @@ impl Default for Hub {
 
 impl Hub {
     /// The protocol message for a feed item of `campaign`, serialised once.
-    pub fn item_text(&self, campaign: i64, item: &FeedItem) -> Utf8Bytes {
+    pub fn item_text(&self, campaign: CampaignId, item: &FeedItem) -> Utf8Bytes {
         let key = (campaign, item.seq, item.part);
         if let Some(t) = self.texts.lock().expect("texts poisoned").get(&key) {
             return t.clone();
@@ -88,7 +89,7 @@ impl Hub {
         t
     }
 
-    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {
+    pub fn presence(&self) -> broadcast::Receiver<(CampaignId, Arc<str>)> {
         self.presence_tx.subscribe()
     }
 
@@ -280,7 +281,7 @@ mod tests {
         let hub = Hub::default();
         let seat = |i: usize| Session {
             id: i as i64,
-            campaign_id: 1,
+            campaign_id: CampaignId(1),
             role: Role::Player,
             player: Some(dicebard_engine::PlayerId::new(format!("web:{i}"))),
             name: Some(format!("P{i}")),

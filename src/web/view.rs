@@ -5,6 +5,7 @@
 
 use crate::feed::{FeedCursor, FeedItem, FeedKind};
 use crate::narrator::NarrationSource;
+use crate::store::CampaignId;
 use dicebard_engine::view;
 use dicebard_engine::{CampaignState, Viewer};
 use serde_json::{Value, json};
@@ -23,7 +24,7 @@ pub fn cursor_json(c: FeedCursor) -> Value {
 
 /// The body of `GET /api/v1/snapshot` for a campaign at `cursor`: the engine's scene
 /// for an onlooker ([`view::scene`]), which every seat of the table may see.
-pub fn scene(campaign_id: i64, state: &CampaignState, cursor: FeedCursor) -> Value {
+pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor) -> Value {
     let scene = view::scene(state, &Viewer::Observer);
     let party: Vec<Value> = scene
         .party

@@ -9,7 +9,6 @@ use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
-use crate::coordinator::CampaignId;
 use crate::feed::{Feed, FeedCursor};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -262,13 +261,9 @@ pub(crate) async fn start(
     last: Option<FeedCursor>,
     out: &mpsc::Sender<Message>,
 ) -> Result<tokio::task::JoinHandle<()>, ()> {
-    let feed = state
-        .feeds
-        .feed(CampaignId(s.campaign_id))
-        .await
-        .map_err(|e| {
-            tracing::warn!(campaign = s.campaign_id, error = %e, "the feed could not start");
-        })?;
+    let feed = state.feeds.feed(s.campaign_id).await.map_err(|e| {
+        tracing::warn!(campaign = s.campaign_id.get(), error = %e, "the feed could not start");
+    })?;
     let (snap_cursor, scene) = api::scene(state, s.campaign_id).await.map_err(|_| ())?;
     let replay =
         last.filter(|l| l.seq <= snap_cursor.seq && snap_cursor.seq - l.seq <= MAX_REPLAY_EVENTS);
@@ -393,7 +388,7 @@ mod tests {
             .unwrap();
         let s = Session {
             id: 1,
-            campaign_id: campaign.get(),
+            campaign_id: campaign,
             role: Role::Gm,
             player: Some(me.clone()),
             name: None,
