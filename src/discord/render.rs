@@ -301,8 +301,8 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
         Some("react_skip") => (false, true),
         _ => return TurnButton::Invalid,
     };
-    let campaign = match parts.next().map(str::parse::<i64>) {
-        Some(Ok(c)) if c > 0 => c,
+    let campaign = match parts.next().map(str::parse::<CampaignId>) {
+        Some(Ok(c)) => c,
         _ => return TurnButton::Invalid,
     };
     match (parts.next(), parts.next()) {
@@ -312,13 +312,13 @@ pub fn parse_turn_button(custom_id: &str) -> TurnButton {
             Ok(window_seq) if react && window_seq > 0 && window_seq < i64::MAX as u64 => {
                 TurnButton::React {
                     take: end_turn,
-                    campaign: CampaignId(campaign),
+                    campaign,
                     window_seq,
                 }
             }
             Ok(turn_seq) if turn_seq > 0 && turn_seq < i64::MAX as u64 => TurnButton::Turn {
                 end_turn,
-                campaign: CampaignId(campaign),
+                campaign,
                 turn_seq,
             },
             _ => TurnButton::Invalid,

@@ -218,6 +218,25 @@ impl fmt::Display for CampaignId {
     }
 }
 
+/// A campaign id read from text from outside (a URL, a command line argument, a Discord
+/// custom id): a positive number, as the store hands them out; anything else (zero, a
+/// sign, too many digits, not a number) is refused.
+impl std::str::FromStr for CampaignId {
+    type Err = BadCampaignId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(CampaignId(n)),
+            _ => Err(BadCampaignId),
+        }
+    }
+}
+
+/// Text that is not a campaign id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a campaign id (a positive number)")]
+pub struct BadCampaignId;
+
 /// Where a front end seats a campaign, made by that front end (Discord: its guild and
 /// text channel) and written by [`Store::create_campaign_with`] with the campaign's row,
 /// in the same transaction. The coordinator carries it without reading it.

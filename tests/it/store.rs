@@ -653,3 +653,64 @@ async fn old_snapshots_are_pruned() {
         dicebard::store::SNAPSHOTS_KEPT
     );
 }
+
+/// A campaign id is typed (`CampaignId`) in every signature, but what leaves the bot is
+/// unchanged: the column is an INTEGER, JSON and `Display` show the plain number. Text
+/// from outside becomes one only when it is a positive number.
+#[tokio::test]
+async fn campaign_ids_are_plain_numbers_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let store = open(&path).await;
+    let row = store
+        .create_campaign(campaign("Typed", None))
+        .await
+        .unwrap();
+    store.append(row.id, 1, &evs(1..=2)).await.unwrap();
+    assert_eq!(store.last_seq(row.id).await.unwrap(), 2);
+    assert_eq!(
+        store.campaign(row.id).await.unwrap().map(|c| c.id),
+        Some(row.id)
+    );
+    store.close().await;
+
+    let mut raw = raw(&path).await;
+    let (id_type, events_type, n): (String, String, i64) = sqlx::query_as(
+        "SELECT (SELECT typeof(id) FROM campaigns WHERE name = 'Typed'), \
+         (SELECT typeof(campaign_id) FROM events LIMIT 1), \
+         (SELECT COUNT(*) FROM events WHERE campaign_id = $1)",
+    )
+    .bind(row.id.get())
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        (id_type.as_str(), events_type.as_str(), n),
+        ("integer", "integer", 2)
+    );
+
+    let id = CampaignId(42);
+    assert_eq!(id.to_string(), "42");
+    assert_eq!(serde_json::to_string(&id).unwrap(), "42");
+    assert_eq!(serde_json::from_str::<CampaignId>("42").unwrap(), id);
+    assert_eq!(
+        serde_json::json!({ "campaign": { "id": id } }).to_string(),
+        r#"{"campaign":{"id":42}}"#
+    );
+    assert_eq!("42".parse::<CampaignId>(), Ok(id));
+    for bad in [
+        "",
+        "0",
+        "-3",
+        "4.0",
+        "x",
+        " 4",
+        "99999999999999999999",
+        "4\u{0}",
+    ] {
+        assert!(
+            bad.parse::<CampaignId>().is_err(),
+            "{bad:?} is no campaign id"
+        );
+    }
+}
