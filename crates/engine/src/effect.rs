@@ -49,6 +49,31 @@ pub struct SpellEffect {
     pub repeat: Repeat,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// What the caster can do again on later turns while the spell lasts, without a
+    /// slot (Spiritual Weapon's bonus-action attack, Call Lightning's bolt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub again: Option<Box<Again>>,
+}
+
+/// A lasting spell's repeatable part: casting the spell again while it lasts runs
+/// these steps for `cost`, with no slot and no new concentration (the first casting
+/// puts a [`Mark::Recast`] on its caster for `duration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Again {
+    pub cost: crate::event::ActionCost,
+    pub target: Target,
+    #[serde(default)]
+    pub hostile: bool,
+    pub steps: Vec<Step>,
+    pub duration: Duration,
+}
+
+/// The key a [`Mark::Recast`] names its spell by: FNV-1a of the spell's index (a mark
+/// is `Copy`, so it cannot hold the name).
+pub fn spell_key(index: &str) -> u32 {
+    index.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl SpellEffect {
@@ -61,13 +86,14 @@ impl SpellEffect {
             hostile: false,
             repeat: Repeat::Once,
             steps: Vec::new(),
+            again: None,
         }
     }
 
     /// True when casting it would change nothing the engine tracks while claiming to
     /// (an automated or partial entry with no steps).
     pub fn does_nothing(&self) -> bool {
-        self.coverage != Coverage::Narrative && self.steps.is_empty()
+        self.coverage != Coverage::Narrative && self.steps.is_empty() && self.again.is_none()
     }
 }
 
@@ -265,6 +291,34 @@ pub enum Step {
     Kill,
     /// A dying target becomes stable.
     Stabilize,
+    /// The marks the inner steps put on a creature also end early on an event (Sleep
+    /// and Hypnotic Pattern: when it takes damage; Invisibility: when it attacks or
+    /// casts a spell). An [`Step::HpPool`] inside is run once per casting as usual.
+    EndsOn {
+        on: EndsOn,
+        then: Vec<Step>,
+    },
+    /// The inner attacks come from something the spell conjured (Spiritual Weapon,
+    /// Arcane Sword), not from the caster: the caster does not move to reach the
+    /// target, and its own melee does not hinder them.
+    Detached {
+        then: Vec<Step>,
+    },
+    /// The caster regains hit points equal to `percent`% of the damage the damage
+    /// steps before it in the same list dealt to this target (Vampiric Touch: 50).
+    Drain {
+        percent: u8,
+    },
+    /// A harmful aura around the target (Spirit Guardians on its caster): each hostile
+    /// creature engaged with it when that creature's turn starts takes the damage (a
+    /// save against the caster's DC for half or none), while it lasts.
+    Aura {
+        amount: Amount,
+        damage_type: DamageType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        save: Option<(Ability, SaveEffect)>,
+        duration: Duration,
+    },
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,
@@ -378,6 +432,37 @@ pub enum Mark {
     MaxHp {
         amount: i32,
     },
+    /// Damage to hostile creatures engaged with the bearer at the start of their turns
+    /// ([`Step::Aura`]; the caster is the mark's `by`), with a save against `dc`.
+    Aura {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+        save: Option<Ability>,
+        half: bool,
+        dc: i32,
+    },
+    /// The bearer may cast the spell whose [`spell_key`] this is again, as its
+    /// [`Again`] part, at this slot level.
+    Recast {
+        spell: u32,
+        slot: u8,
+    },
+    /// The bearer is not hit by Magic Missile (Shield).
+    MagicMissileWard,
+    /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
+    /// the ward ends (Death Ward).
+    DeathWard,
+}
+
+/// What ends a mark early besides its duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndsOn {
+    /// The bearer takes damage.
+    Damage,
+    /// The bearer makes an attack roll or casts a spell.
+    AttackOrCast,
 }
 
 /// When an active mark ends by itself.
@@ -419,6 +504,9 @@ pub struct Active {
     pub concentration: bool,
     #[serde(default)]
     pub save_ends: Option<SaveEnds>,
+    /// Also ends on this event (old logs: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<EndsOn>,
 }
 
 /// What a stat-block attack does to a creature it hits besides damage (a wolf's bite
@@ -596,6 +684,7 @@ pub fn generate(spell: &SpellData) -> SpellEffect {
         hostile: false,
         repeat: Repeat::Once,
         steps: Vec::new(),
+        again: None,
     };
     if !spell.heal_at_slot_level.is_empty() {
         let amount = Amount {

@@ -60,6 +60,7 @@ scenarios!(
     multiattack_targets,
     monster_spells,
     opportunity_timeout,
+    spell_primitives,
 );
 
 /// Every scenario file has a test, and every test a file.

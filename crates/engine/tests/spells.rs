@@ -157,7 +157,10 @@ fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
                 on_hit, on_miss, ..
             } => has_step(on_hit, f) || has_step(on_miss, f),
             Step::Save { on_fail, .. } => has_step(on_fail, f),
-            Step::IfHpAtMost { then, .. } => has_step(then, f),
+            Step::IfHpAtMost { then, .. }
+            | Step::IfType { then, .. }
+            | Step::EndsOn { then, .. }
+            | Step::Detached { then } => has_step(then, f),
             _ => false,
         }
     })

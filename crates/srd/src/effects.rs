@@ -21,8 +21,10 @@ use dicebard_engine::ability::Ability::{self, *};
 use dicebard_engine::condition::Condition::{self, *};
 use dicebard_engine::data::{DamageType, DamageType::*, Reach, SaveEffect, SpellData};
 use dicebard_engine::effect::{
-    Amount, Coverage, Duration, Duration::*, Mark, Repeat, SpellEffect, Step, Target, generate,
+    Again, Amount, Coverage, Duration, Duration::*, EndsOn, Mark, Repeat, SpellEffect, Step,
+    Target, generate,
 };
+use dicebard_engine::event::ActionCost;
 
 /// Utility spells with no effect the engine tracks: the slot is spent and the narrator
 /// describes the rest.
@@ -185,7 +187,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-woodland-beings",
     "counterspell",
     "darkness",
-    "death-ward",
     "dispel-evil-and-good",
     "dispel-magic",
     "enlarge-reduce",
@@ -334,6 +335,26 @@ fn auto(target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
         hostile,
         repeat: Repeat::Once,
         steps,
+        again: None,
+    }
+}
+/// A lasting spell's part its caster can use again on later turns (no slot).
+fn with_again(
+    e: SpellEffect,
+    cost: ActionCost,
+    target: Target,
+    steps: Vec<Step>,
+    duration: Duration,
+) -> SpellEffect {
+    SpellEffect {
+        again: Some(Box::new(Again {
+            cost,
+            target,
+            hostile: true,
+            steps,
+            duration,
+        })),
+        ..e
     }
 }
 fn part(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
@@ -612,13 +633,15 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "shield" => part(
-            "Cast ahead of the attack (no reaction window yet); immunity to Magic Missile \
-             not applied.",
+        "shield" => auto(
             Target::SelfOnly,
             false,
-            vec![mark(M::AcBonus { amount: 5 }, StartOfCastersNextTurn)],
+            vec![
+                mark(M::AcBonus { amount: 5 }, StartOfCastersNextTurn),
+                mark(M::MagicMissileWard, StartOfCastersNextTurn),
+            ],
         ),
+        "death-ward" => auto(one(), false, vec![mark(M::DeathWard, Long)]),
         "shield-of-faith" => auto(one(), false, vec![mark(M::AcBonus { amount: 2 }, Long)]),
         "mage-armor" => auto(
             one(),
@@ -664,11 +687,13 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![mark(M::AttackedWithDisadvantage, MINUTE)],
         ),
         "greater-invisibility" => auto(one(), false, vec![cond(Invisible, MINUTE)]),
-        "invisibility" => part(
-            "The GM ends it when the target attacks or casts a spell.",
+        "invisibility" => auto(
             n(1, 1),
             false,
-            vec![cond(Invisible, Long)],
+            vec![Step::EndsOn {
+                on: EndsOn::AttackOrCast,
+                then: vec![cond(Invisible, Long)],
+            }],
         ),
         "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
         "haste" => part(
@@ -779,15 +804,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             }],
         ),
         "sleep" => part(
-            "Waking on damage or a shake is narrated (the GM ends it).",
+            "Waking on damage is resolved; waking by a shake is the GM's (condition off); \
+             undead and charm-immune creatures are the GM's to leave out.",
             area.clone(),
             true,
-            vec![Step::HpPool {
-                amount: up("5d8", "2d8"),
-                mark: M::Condition {
-                    condition: Unconscious,
-                },
-                duration: MINUTE,
+            vec![Step::EndsOn {
+                on: EndsOn::Damage,
+                then: vec![Step::HpPool {
+                    amount: up("5d8", "2d8"),
+                    mark: M::Condition {
+                        condition: Unconscious,
+                    },
+                    duration: MINUTE,
+                }],
             }],
         ),
         "color-spray" => auto(
@@ -908,13 +937,15 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "hypnotic-pattern" => part(
-            "Ending on damage or being shaken is narrated (the GM ends it).",
+        "hypnotic-pattern" => auto(
             area.clone(),
             true,
             vec![save(
                 Wis,
-                vec![cond(Charmed, MINUTE), cond(Incapacitated, MINUTE)],
+                vec![Step::EndsOn {
+                    on: EndsOn::Damage,
+                    then: vec![cond(Charmed, MINUTE), cond(Incapacitated, MINUTE)],
+                }],
             )],
         ),
         "banishment" => part(
@@ -1045,29 +1076,48 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             }],
         ),
         // Damage spells whose data lacks the attack or save the text gives.
-        "call-lightning" => part(
-            "One bolt; calling the next bolts each turn is narrated.",
-            area.clone(),
-            true,
-            vec![save_half(Dex, vec![dd.clone()?])],
-        ),
-        "flaming-sphere" => part(
-            "Ramming the sphere on later turns is narrated.",
-            area.clone(),
-            true,
-            vec![save_half(Dex, vec![dd.clone()?])],
-        ),
-        "flame-blade" => part(
-            "One attack with the blade; its upcast increase and later attacks are narrated.",
+        "call-lightning" => {
+            let bolt = vec![save_half(Dex, vec![dd.clone()?])];
+            with_again(
+                auto(area.clone(), true, bolt.clone()),
+                ActionCost::Action,
+                area.clone(),
+                bolt,
+                Long,
+            )
+        }
+        "flaming-sphere" => with_again(
+            part(
+                "Ramming the sphere into a creature (a bonus action) is resolved on later \
+                 turns; a creature ending its turn next to it is narrated.",
+                area.clone(),
+                true,
+                vec![save_half(Dex, vec![dd.clone()?])],
+            ),
+            ActionCost::BonusAction,
             one(),
-            true,
+            vec![save_half(Dex, vec![dd.clone()?])],
+            MINUTE,
+        ),
+        "flame-blade" => with_again(
+            auto(Target::SelfOnly, false, vec![]),
+            ActionCost::Action,
+            one(),
             vec![attack(Reach::Melee, vec![dd.clone()?])],
+            Long,
         ),
-        "heat-metal" => part(
-            "The damage on casting; dropping the object and later turns are narrated.",
+        "heat-metal" => with_again(
+            part(
+                "The damage on casting and again as a bonus action on later turns; \
+                 dropping the object (or disadvantage for keeping it) is narrated.",
+                one(),
+                true,
+                vec![dd.clone()?],
+            ),
+            ActionCost::BonusAction,
             one(),
-            true,
             vec![dd.clone()?],
+            MINUTE,
         ),
         "prismatic-spray" => part(
             "Every ray is treated as the red one (fire); the other colours are narrated.",
@@ -1076,21 +1126,68 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![save_half(Dex, vec![dmg(amt("10d6"), Fire)])],
         ),
         "spirit-guardians" => part(
-            "Creatures in the aura take the damage at the start of their turns; the aura's \
-             position is narrated.",
-            area.clone(),
-            true,
-            vec![
-                save_half(Wis, vec![dmg(up("3d8", "1d8"), Radiant)]),
-                mark(M::SpeedHalved, Long),
-                Step::Ongoing {
-                    amount: up("3d8", "1d8"),
-                    damage_type: Radiant,
-                    save: Some((Wis, SaveEffect::Half)),
-                    duration: Long,
-                },
-            ],
+            "An aura on the caster: each foe engaged with the caster when its turn starts \
+             saves or takes the damage (half on a save); a foe's first entry into the aura \
+             mid-turn and its halved speed there are narrated.",
+            Target::SelfOnly,
+            false,
+            vec![Step::Aura {
+                amount: up("3d8", "1d8"),
+                damage_type: Radiant,
+                save: Some((Wis, SaveEffect::Half)),
+                duration: Long,
+            }],
         ),
+        "guardian-of-faith" => part(
+            "The guardian stands by its caster: each foe engaged with the caster when its \
+             turn starts saves or takes 20 radiant (half on a save); its vanishing after \
+             60 damage is narrated.",
+            Target::SelfOnly,
+            false,
+            vec![Step::Aura {
+                amount: amt("20"),
+                damage_type: Radiant,
+                save: Some((Dex, SaveEffect::Half)),
+                duration: Long,
+            }],
+        ),
+        "spiritual-weapon" => {
+            let strike = vec![Step::Detached {
+                then: vec![attack(Reach::Melee, vec![dd.clone()?])],
+            }];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::BonusAction,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
+        "arcane-sword" => {
+            let strike = vec![Step::Detached {
+                then: vec![attack(Reach::Melee, vec![dd.clone()?])],
+            }];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::BonusAction,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
+        "vampiric-touch" => {
+            let strike = vec![attack(
+                Reach::Melee,
+                vec![dd.clone()?, Step::Drain { percent: 50 }],
+            )];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::Action,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
         "phantasmal-killer" => part(
             "The damage each turn is rolled once, at casting.",
             one(),
@@ -1136,20 +1233,14 @@ const LINGERING: &[&str] = &[
 /// Generated entries whose text does more than the data says.
 fn partial_note(index: &str) -> Option<&'static str> {
     Some(match index {
-        "arcane-sword" | "spiritual-weapon" | "faithful-hound" => {
-            "One attack on casting; the later attacks are narrated."
+        "faithful-hound" => "One attack on casting; the later attacks are narrated.",
+        "storm-of-vengeance" | "wall-of-ice" | "wind-wall" | "delayed-blast-fireball" => {
+            "One round of damage on casting; the rest is narrated."
         }
-        "guardian-of-faith"
-        | "storm-of-vengeance"
-        | "wall-of-ice"
-        | "wind-wall"
-        | "delayed-blast-fireball" => "One round of damage on casting; the rest is narrated.",
-        "vampiric-touch" => "The caster's healing for half the damage is narrated.",
         "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
         "harm" => "The lowered hit point maximum is narrated.",
         "mass-heal" => "Every target is healed in full up to the pool (not split).",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
-        "heal" => "Ending blindness, deafness and diseases is narrated.",
         "flame-strike" | "ice-storm" | "meteor-swarm" => {
             "Both damage types are dealt as the first one the data names."
         }
@@ -1176,6 +1267,12 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
                 per_slot_above: 1,
             }
         }
+        // Heal also ends blindness and deafness (and diseases, which the engine
+        // knows only as conditions).
+        "heal" => e.steps.push(Step::Cure {
+            conditions: vec![Blinded, Deafened],
+            all: true,
+        }),
         _ => {}
     }
     if LINGERING.contains(&idx)

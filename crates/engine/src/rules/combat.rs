@@ -358,6 +358,9 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if resolve::ongoing_damage(em, id) && check_end(em) {
         return;
     }
+    if super::spells::aura_damage(em, id) && check_end(em) {
+        return;
+    }
     recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {
@@ -739,6 +742,7 @@ pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(),
             until,
             concentration: false,
             save_ends: None,
+            ends_on: None,
         }),
     });
     Ok(())

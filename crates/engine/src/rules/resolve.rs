@@ -313,7 +313,22 @@ pub(crate) fn attack_roll(
     for (c, a) in spent {
         end_mark(em, c, a);
     }
+    end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrCast);
     outcome
+}
+
+/// Ends the marks on `who` that end on this event (Sleep on damage, Invisibility on an
+/// attack or a spell).
+pub(crate) fn end_marks_on(em: &mut Emitter, who: CreatureId, on: crate::effect::EndsOn) {
+    let ending: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| a.ends_on == Some(on))
+        .copied()
+        .collect();
+    for a in ending {
+        end_mark(em, who, a);
+    }
 }
 
 /// Extra damage the attacker's marks add to a hit on `target`: Hex and Hunter's Mark
@@ -594,6 +609,9 @@ pub(crate) fn deal_rolled(
         });
         total = total.saturating_add(amount);
     }
+    if total > 0 {
+        end_marks_on(em, target, crate::effect::EndsOn::Damage);
+    }
     after_damage(em, target, source, &before, total, crit);
     total
 }
@@ -633,6 +651,14 @@ fn after_damage(
         return;
     }
     let after = em.creature(target).clone();
+    if after.hp <= 0
+        && let Some(ward) = after.marks().find(|a| a.mark == Mark::DeathWard).copied()
+    {
+        // Death Ward: 1 hit point instead of 0, and the ward is spent.
+        end_mark(em, target, ward);
+        em.public(EventKind::HitPointsSet { target, hp: 1 });
+        return;
+    }
     if after.hp <= 0 {
         let overflow = through.saturating_sub(before.hp);
         if after.is_pc() && overflow >= after.max_hp {
