@@ -304,6 +304,11 @@ pub enum Step {
     Detached {
         then: Vec<Step>,
     },
+    /// In a fight, the target steps out of melee to near the fray with no move spent
+    /// and no opportunity attack (Misty Step); a grapple on it ends.
+    Teleport,
+    /// Ends every spell mark on the target (Dispel Magic: the spells on it end).
+    Dispel,
     /// The caster regains hit points equal to `percent`% of the damage the damage
     /// steps before it in the same list dealt to this target (Vampiric Touch: 50).
     Drain {

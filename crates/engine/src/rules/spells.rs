@@ -670,6 +670,35 @@ fn run(
                 cx.ends_on = outer;
                 r?;
             }
+            Step::Teleport => {
+                if em.state.in_combat() {
+                    em.public(EventKind::Moved {
+                        creature: t,
+                        to: crate::event::Place::Near,
+                        moves: 0,
+                    });
+                }
+                if em.creature(t).has(crate::condition::Condition::Grappled) {
+                    resolve::end_condition(em, t, crate::condition::Condition::Grappled);
+                }
+            }
+            Step::Dispel => {
+                let marks: Vec<Active> = em.creature(t).marks().copied().collect();
+                for a in marks {
+                    resolve::end_mark(em, t, a);
+                    // A concentration spell dispelled ends: its caster's concentration
+                    // and its marks elsewhere.
+                    if a.concentration
+                        && em
+                            .state
+                            .creatures
+                            .get(&a.by)
+                            .is_some_and(|c| c.concentration.is_some())
+                    {
+                        resolve::end_concentration(em, a.by);
+                    }
+                }
+            }
             Step::Detached { then } => {
                 let outer = std::mem::replace(&mut cx.detached, true);
                 let r = run(em, cx, t, then, hit);
