@@ -304,6 +304,12 @@ pub enum Step {
     Detached {
         then: Vec<Step>,
     },
+    /// Temporary hit points equal to the amount at the start of each of the target's
+    /// turns while it lasts (Heroism: the caster's spellcasting modifier).
+    TurnTempHp {
+        amount: Amount,
+        duration: Duration,
+    },
     /// In a fight, the target steps out of melee to near the fray with no move spent
     /// and no opportunity attack (Misty Step); a grapple on it ends.
     Teleport,
@@ -453,6 +459,15 @@ pub enum Mark {
         spell: u32,
         slot: u8,
     },
+    /// The bearer cannot be given this condition by spells, riders or monster actions
+    /// (Heroism: frightened; Freedom of Movement: paralyzed, restrained).
+    ImmuneTo {
+        condition: Condition,
+    },
+    /// Temporary hit points at the start of each of the bearer's turns (Heroism).
+    TurnTempHp {
+        amount: i32,
+    },
     /// The bearer is not hit by Magic Missile (Shield).
     MagicMissileWard,
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
@@ -468,6 +483,8 @@ pub enum EndsOn {
     Damage,
     /// The bearer makes an attack roll or casts a spell.
     AttackOrCast,
+    /// The bearer makes a saving throw (Resistance's d4 is for one save).
+    Save,
 }
 
 /// When an active mark ends by itself.

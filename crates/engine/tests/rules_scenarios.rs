@@ -61,6 +61,7 @@ scenarios!(
     monster_spells,
     opportunity_timeout,
     spell_primitives,
+    spell_boons,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -202,7 +202,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "magic-weapon",
     "maze",
     "mirror-image",
-    "freedom-of-movement",
     "polymorph",
     "prismatic-wall",
     "protection-from-energy",
@@ -618,18 +617,20 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "resistance" => part(
-            "The d4 is added to every save for the minute, not one.",
+        "resistance" => auto(
             one(),
             false,
-            vec![mark(
-                M::RollDie {
-                    sides: 4,
-                    attacks: false,
-                    saves: true,
-                },
-                MINUTE,
-            )],
+            vec![Step::EndsOn {
+                on: EndsOn::Save,
+                then: vec![mark(
+                    M::RollDie {
+                        sides: 4,
+                        attacks: false,
+                        saves: true,
+                    },
+                    MINUTE,
+                )],
+            }],
         ),
         "shield" => auto(
             Target::SelfOnly,
@@ -712,11 +713,47 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 mark(M::SpeedDoubled, MINUTE),
             ],
         ),
-        "heroism" => part(
-            "Temporary hit points once (not each turn); immunity to fear is narrated.",
+        "heroism" => auto(
             n(1, 1),
             false,
-            vec![Step::TempHp { amount: amt("MOD") }],
+            vec![
+                Step::Cure {
+                    conditions: vec![Frightened],
+                    all: true,
+                },
+                mark(
+                    M::ImmuneTo {
+                        condition: Frightened,
+                    },
+                    MINUTE,
+                ),
+                Step::TurnTempHp {
+                    amount: amt("MOD"),
+                    duration: MINUTE,
+                },
+            ],
+        ),
+        "freedom-of-movement" => auto(
+            one(),
+            false,
+            vec![
+                Step::Cure {
+                    conditions: vec![Paralyzed, Restrained, Grappled],
+                    all: true,
+                },
+                mark(
+                    M::ImmuneTo {
+                        condition: Paralyzed,
+                    },
+                    Long,
+                ),
+                mark(
+                    M::ImmuneTo {
+                        condition: Restrained,
+                    },
+                    Long,
+                ),
+            ],
         ),
         "beacon-of-hope" => part(
             "Advantage on Wisdom saves; death-save advantage and maximum healing are \

@@ -361,6 +361,7 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if super::spells::aura_damage(em, id) && check_end(em) {
         return;
     }
+    super::spells::turn_start_boons(em, id);
     recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {

@@ -174,6 +174,7 @@ pub(crate) fn saving_throw(
         success,
         auto_fail,
     });
+    end_marks_on(em, who, crate::effect::EndsOn::Save);
     success.unwrap_or(!auto_fail)
 }
 

@@ -632,7 +632,7 @@ fn run(
             }
             Step::Condition { condition } => {
                 let c = em.creature(t);
-                if !c.has(*condition) && !c.condition_immunities.contains(condition) {
+                if !c.has(*condition) && !immune(c, *condition) {
                     em.public(EventKind::ConditionApplied {
                         creature: t,
                         condition: *condition,
@@ -669,6 +669,12 @@ fn run(
                 let r = run(em, cx, t, then, hit);
                 cx.ends_on = outer;
                 r?;
+            }
+            Step::TurnTempHp { amount, duration } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
+                put_mark(em, cx, t, Mark::TurnTempHp { amount }, *duration, None);
             }
             Step::Teleport => {
                 if em.state.in_combat() {
@@ -840,7 +846,7 @@ fn put_mark(
     };
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
-        if c.condition_immunities.contains(&condition) {
+        if immune(c, condition) {
             return;
         }
         if !c.has(condition) {
@@ -1078,4 +1084,33 @@ pub(crate) fn aura_damage(em: &mut Emitter, who: CreatureId) -> bool {
         dealt = true;
     }
     dealt
+}
+
+/// Whether `c` cannot be given `condition` (its own immunities, or a spell's).
+fn immune(c: &crate::creature::Creature, condition: crate::condition::Condition) -> bool {
+    c.condition_immunities.contains(&condition)
+        || c.has_mark(|m| *m == Mark::ImmuneTo { condition })
+}
+
+/// Boons at the start of `who`'s turn: Heroism's temporary hit points.
+pub(crate) fn turn_start_boons(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.dead || c.is_down() {
+        return;
+    }
+    let best = c
+        .marks()
+        .filter_map(|a| match a.mark {
+            Mark::TurnTempHp { amount } => Some(amount.clamp(0, 1_000)),
+            _ => None,
+        })
+        .max();
+    if let Some(amount) = best
+        && amount > c.temp_hp
+    {
+        em.public(EventKind::TempHpGained {
+            target: who,
+            amount,
+        });
+    }
 }
