@@ -468,6 +468,11 @@ pub enum Mark {
     TurnTempHp {
         amount: i32,
     },
+    /// Haste: one more weapon attack with the Attack action.
+    Hasted,
+    /// Slow: an action or a bonus action on its turn, not both; one attack a turn (no
+    /// Extra Attack, no multiattack).
+    Slowed,
     /// The bearer is not hit by Magic Missile (Shield).
     MagicMissileWard,
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and

@@ -62,6 +62,7 @@ scenarios!(
     opportunity_timeout,
     spell_primitives,
     spell_boons,
+    haste_slow,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -704,10 +704,13 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
         "haste" => part(
-            "The extra action and the lethargy afterwards are narrated.",
+            "The extra action is one more weapon attack with the Attack action; using it \
+             to Dash, Disengage, Hide or Use an Object, and the lethargy when the spell \
+             ends, are narrated.",
             one(),
             false,
             vec![
+                mark(M::Hasted, MINUTE),
                 mark(M::AcBonus { amount: 2 }, MINUTE),
                 mark(M::SaveAdvantage { ability: Some(Dex) }, MINUTE),
                 mark(M::SpeedDoubled, MINUTE),
@@ -960,7 +963,9 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![save(Wis, vec![cond_save_ends(Frightened, MINUTE, Wis)])],
         ),
         "slow" => part(
-            "The limits on actions, attacks and spellcasting are narrated.",
+            "An action or a bonus action a turn and one attack (no Extra Attack or \
+             multiattack) are enforced; the chance that a spell it casts is delayed is \
+             narrated.",
             n(6, 0),
             true,
             vec![save(
@@ -977,6 +982,7 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                     ),
                     save_ends(M::SpeedHalved, MINUTE, Wis),
                     save_ends(M::NoReactions, MINUTE, Wis),
+                    save_ends(M::Slowed, MINUTE, Wis),
                 ],
             )],
         ),

@@ -201,6 +201,8 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         } => format!("aura({count}d{sides} {damage_type})"),
         M::MagicMissileWard => "magic-missile-ward".into(),
         M::DeathWard => "death-ward".into(),
+        M::Hasted => "hasted".into(),
+        M::Slowed => "slowed".into(),
         M::ImmuneTo { condition } => format!("immune-{condition}"),
         M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
         M::Recast { slot, .. } => format!("recast(slot {slot})"),
