@@ -272,6 +272,10 @@ pub enum Step {
         amount: Amount,
         mark: Mark,
         duration: Duration,
+        /// Creatures the pool passes over: of these types, or immune to this condition
+        /// (Sleep: undead, and creatures that can't be charmed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spare: Option<Spare>,
     },
     /// Only for a target with at most this many hit points (Power Word Kill / Stun).
     IfHpAtMost {
@@ -336,6 +340,15 @@ pub enum Step {
         #[serde(default)]
         all: bool,
     },
+}
+
+/// Who a hit point pool passes over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spare {
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immune_to: Option<Condition>,
 }
 
 /// How long a mark lasts.

@@ -63,6 +63,7 @@ scenarios!(
     spell_primitives,
     spell_boons,
     haste_slow,
+    spell_conditions,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -21,7 +21,7 @@ use dicebard_engine::ability::Ability::{self, *};
 use dicebard_engine::condition::Condition::{self, *};
 use dicebard_engine::data::{DamageType, DamageType::*, Reach, SaveEffect, SpellData};
 use dicebard_engine::effect::{
-    Again, Amount, Coverage, Duration, Duration::*, EndsOn, Mark, Repeat, SpellEffect, Step,
+    Again, Amount, Coverage, Duration, Duration::*, EndsOn, Mark, Repeat, Spare, SpellEffect, Step,
     Target, generate,
 };
 use dicebard_engine::event::ActionCost;
@@ -849,9 +849,7 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 then: vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
             }],
         ),
-        "sleep" => part(
-            "Waking on damage is resolved; waking by a shake is the GM's (condition off); \
-             undead and charm-immune creatures are the GM's to leave out.",
+        "sleep" => auto(
             area.clone(),
             true,
             vec![Step::EndsOn {
@@ -862,6 +860,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                         condition: Unconscious,
                     },
                     duration: MINUTE,
+                    spare: Some(Spare {
+                        types: vec!["undead".into()],
+                        immune_to: Some(Charmed),
+                    }),
                 }],
             }],
         ),
@@ -872,6 +874,7 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 amount: up("6d10", "2d10"),
                 mark: M::Condition { condition: Blinded },
                 duration: EndOfCastersNextTurn,
+                spare: None,
             }],
         ),
         "web" => part(
@@ -903,11 +906,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save(Dex, vec![Step::Condition { condition: Prone }])],
         ),
-        "faerie-fire" => part(
-            "Revealing invisible creatures is narrated.",
+        "faerie-fire" => auto(
             area.clone(),
             true,
-            vec![save(Dex, vec![mark(M::AttackedWithAdvantage, MINUTE)])],
+            vec![save(
+                Dex,
+                vec![
+                    Step::Cure {
+                        conditions: vec![Invisible],
+                        all: true,
+                    },
+                    mark(M::AttackedWithAdvantage, MINUTE),
+                ],
+            )],
         ),
         "command" => part(
             "'Grovel' (prone) is resolved; other commands are narrated.",
@@ -1115,13 +1126,14 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             }],
         ),
         "greater-restoration" => part(
-            "Ends charm and petrification; reducing exhaustion and ending curses are \
-             narrated.",
+            "Ends the first of charmed, petrified or one level of exhaustion the target \
+             has; ending a curse or an ability score or hit point maximum reduction instead \
+             is narrated.",
             one(),
             false,
             vec![Step::Cure {
-                conditions: vec![Charmed, Petrified],
-                all: true,
+                conditions: vec![Charmed, Petrified, Exhaustion],
+                all: false,
             }],
         ),
         // Damage spells whose data lacks the attack or save the text gives.

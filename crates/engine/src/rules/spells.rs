@@ -225,9 +225,19 @@ pub(crate) fn cast(
     // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
     let mut pools = Vec::new();
     group_steps(&effect.steps, None, &mut pools);
-    for (on, amount, mark, duration) in pools {
+    for (on, amount, mark, duration, spare) in pools {
         cx.ends_on = on;
-        hp_pool(em, &mut cx, &target_ids, &amount, mark, duration)?;
+        let spared: Vec<CreatureId> = target_ids
+            .iter()
+            .copied()
+            .filter(|t| {
+                spare.as_ref().is_none_or(|s| {
+                    type_ok(em, *t, &s.types, true)
+                        && s.immune_to.is_none_or(|c| !immune(em.creature(*t), c))
+                })
+            })
+            .collect();
+        hp_pool(em, &mut cx, &spared, &amount, mark, duration)?;
     }
     cx.ends_on = None;
     let per_target = without_group_steps(&effect.steps);
@@ -271,7 +281,13 @@ pub(crate) fn cast(
 }
 
 /// The steps run once per casting (Sleep's pool), with what ends their marks early.
-type GroupStep = (Option<EndsOn>, Amount, Mark, Duration);
+type GroupStep = (
+    Option<EndsOn>,
+    Amount,
+    Mark,
+    Duration,
+    Option<crate::effect::Spare>,
+);
 
 fn group_steps(steps: &[Step], on: Option<EndsOn>, out: &mut Vec<GroupStep>) {
     for s in steps {
@@ -280,7 +296,8 @@ fn group_steps(steps: &[Step], on: Option<EndsOn>, out: &mut Vec<GroupStep>) {
                 amount,
                 mark,
                 duration,
-            } => out.push((on, amount.clone(), *mark, *duration)),
+                spare,
+            } => out.push((on, amount.clone(), *mark, *duration, spare.clone())),
             Step::EndsOn { on, then } => group_steps(then, Some(*on), out),
             _ => {}
         }
@@ -738,7 +755,21 @@ fn run(
             }
             Step::Cure { conditions, all } => {
                 for c in conditions {
-                    if em.creature(t).has(*c) && *c != crate::condition::Condition::Exhaustion {
+                    // Exhaustion: one level (Greater Restoration).
+                    if *c == crate::condition::Condition::Exhaustion {
+                        let level = em.creature(t).exhaustion;
+                        if level > 0 {
+                            em.public(EventKind::ExhaustionChanged {
+                                creature: t,
+                                level: level - 1,
+                            });
+                            if !*all {
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    if em.creature(t).has(*c) {
                         resolve::end_condition(em, t, *c);
                         if !*all {
                             break;
