@@ -312,7 +312,7 @@ fn without_group_steps(steps: &[Step]) -> Vec<Step> {
             Step::HpPool { .. } => None,
             Step::EndsOn { on, then } => {
                 let then = without_group_steps(then);
-                (!then.is_empty()).then(|| Step::EndsOn { on: *on, then })
+                (!then.is_empty()).then_some(Step::EndsOn { on: *on, then })
             }
             other => Some(other.clone()),
         })
