@@ -64,6 +64,7 @@ scenarios!(
     spell_boons,
     haste_slow,
     spell_conditions,
+    moving_marks,
 );
 
 /// Every scenario file has a test, and every test a file.

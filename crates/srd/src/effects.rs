@@ -561,32 +561,54 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "hex" => part(
-            "Disadvantage on one ability's checks and moving the curse are narrated.",
-            one(),
-            true,
-            vec![mark(
+        "hex" => {
+            let curse = vec![mark(
                 M::BonusDamage {
                     count: 1,
                     sides: 6,
                     damage_type: Some(Necrotic),
                 },
                 Long,
-            )],
-        ),
-        "hunters-mark" => part(
-            "Advantage on tracking checks and moving the mark are narrated.",
-            one(),
-            true,
-            vec![mark(
+            )];
+            with_again(
+                part(
+                    "Moving the curse is casting it again (a bonus action, no slot), allowed \
+                     at any time rather than only when the target drops; the disadvantage on \
+                     one ability's checks is narrated.",
+                    one(),
+                    true,
+                    curse.clone(),
+                ),
+                ActionCost::BonusAction,
+                one(),
+                curse,
+                Long,
+            )
+        }
+        "hunters-mark" => {
+            let quarry = vec![mark(
                 M::BonusDamage {
                     count: 1,
                     sides: 6,
                     damage_type: None,
                 },
                 Long,
-            )],
-        ),
+            )];
+            with_again(
+                part(
+                    "Moving the mark is casting it again (a bonus action, no slot), allowed \
+                     at any time rather than only when the target drops; advantage on \
+                     tracking checks is narrated.",
+                    one(),
+                    true,
+                    quarry.clone(),
+                ),
+                ActionCost::BonusAction,
+                one(),
+                quarry,
+                Long,
+            )
+        }
         "bestow-curse" => part(
             "The extra-damage curse (1d8 necrotic from the caster's attacks); the other \
              curses are narrated.",
@@ -1266,13 +1288,41 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 vec![dd.clone()?, cond_save_ends(Blinded, MINUTE, Con)],
             )],
         ),
-        "sunbeam" => part(
-            "One beam; the later beams each turn are narrated.",
+        "sunbeam" => {
+            let beam = vec![save_half(
+                Con,
+                vec![dd.clone()?, cond(Blinded, EndOfCastersNextTurn)],
+            )];
+            with_again(
+                auto(area.clone(), true, beam.clone()),
+                ActionCost::Action,
+                area.clone(),
+                beam,
+                MINUTE,
+            )
+        }
+        "flame-strike" => auto(
             area.clone(),
             true,
             vec![save_half(
-                Con,
-                vec![dd.clone()?, cond(Blinded, EndOfCastersNextTurn)],
+                Dex,
+                vec![dmg(up("4d6", "1d6"), Fire), dmg(amt("4d6"), Radiant)],
+            )],
+        ),
+        "ice-storm" => auto(
+            area.clone(),
+            true,
+            vec![save_half(
+                Dex,
+                vec![dmg(up("2d8", "1d8"), Bludgeoning), dmg(amt("4d6"), Cold)],
+            )],
+        ),
+        "meteor-swarm" => auto(
+            area.clone(),
+            true,
+            vec![save_half(
+                Dex,
+                vec![dmg(amt("20d6"), Fire), dmg(amt("20d6"), Bludgeoning)],
             )],
         ),
         _ => return None,
@@ -1302,9 +1352,6 @@ fn partial_note(index: &str) -> Option<&'static str> {
         "harm" => "The lowered hit point maximum is narrated.",
         "mass-heal" => "Every target is healed in full up to the pool (not split).",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
-        "flame-strike" | "ice-storm" | "meteor-swarm" => {
-            "Both damage types are dealt as the first one the data names."
-        }
         _ => return None,
     })
 }
@@ -1366,6 +1413,18 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         e.note = "Creatures in the area take the damage again at the start of their turns \
                   (save again); where the area is and who enters it are narrated."
             .into();
+    }
+    // Moonbeam: moving the beam onto other creatures is casting it again (an action).
+    if idx == "moonbeam" {
+        e.again = Some(Box::new(Again {
+            cost: ActionCost::Action,
+            target: Target::Area,
+            hostile: true,
+            steps: e.steps.clone(),
+            duration: MINUTE,
+        }));
+        e.note
+            .push_str(" Moving the beam is casting it again (an action, no slot).");
     }
     if let Some(note) = partial_note(idx) {
         e.coverage = Coverage::Partial;

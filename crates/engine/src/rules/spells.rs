@@ -385,7 +385,9 @@ fn cast_again(
         again: true,
     });
     let mut cx = context(em, me, spell, ability, slot_level);
-    cx.concentration = false;
+    // What the repeated part leaves (a moved Hex) lasts as long as the spell.
+    cx.concentration = spell.concentration
+        && em.creature(me).concentration.as_deref() == Some(spell.index.as_str());
     let steps = without_group_steps(&shape.steps);
     if !steps.is_empty() {
         preroll(em, &mut cx, &steps)?;
