@@ -503,6 +503,9 @@ pub enum EndsOn {
     AttackOrCast,
     /// The bearer makes a saving throw (Resistance's d4 is for one save).
     Save,
+    /// When the bearer takes damage it repeats the mark's end-of-turn save (its
+    /// `save_ends`), with advantage, and a success ends it (Hideous Laughter).
+    SaveOnDamage,
 }
 
 /// When an active mark ends by itself.
@@ -860,6 +863,15 @@ mod tests {
             Limit::parse("Recharges after a Short or Long Rest"),
             Some(Limit::Uses(1))
         );
+    }
+
+    /// A [`Mark::Recast`] in a stored log names its spell by this key: it must never
+    /// change.
+    #[test]
+    fn spell_keys_are_stable() {
+        assert_eq!(spell_key(""), 0x811c_9dc5);
+        assert_eq!(spell_key("a"), 0xe40c_292c);
+        assert_ne!(spell_key("hex"), spell_key("hunters-mark"));
     }
 
     #[test]

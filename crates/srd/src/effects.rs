@@ -963,15 +963,17 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 )],
             )],
         ),
-        "hideous-laughter" => part(
-            "The extra save with advantage on taking damage is not rolled.",
+        "hideous-laughter" => auto(
             one(),
             true,
             vec![save(
                 Wis,
                 vec![
                     Step::Condition { condition: Prone },
-                    cond_save_ends(Incapacitated, MINUTE, Wis),
+                    Step::EndsOn {
+                        on: EndsOn::SaveOnDamage,
+                        then: vec![cond_save_ends(Incapacitated, MINUTE, Wis)],
+                    },
                 ],
             )],
         ),

@@ -318,6 +318,35 @@ pub(crate) fn attack_roll(
     outcome
 }
 
+/// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save
+/// per spell that asks for it); a success ends that spell's marks on it.
+fn save_on_damage(em: &mut Emitter, who: CreatureId) {
+    let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
+        .creature(who)
+        .marks()
+        .filter(|a| a.ends_on == Some(crate::effect::EndsOn::SaveOnDamage))
+        .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    for (by, s, until) in groups {
+        if em.creature(who).dead {
+            break;
+        }
+        if saving_throw(em, who, s.ability, Advantage::Advantage, Some(s.dc)) {
+            let ending: Vec<Active> = em
+                .creature(who)
+                .marks()
+                .filter(|a| a.by == by && a.save_ends == Some(s) && a.until == until)
+                .copied()
+                .collect();
+            for a in ending {
+                end_mark(em, who, a);
+            }
+        }
+    }
+}
+
 /// Ends the marks on `who` that end on this event (Sleep on damage, Invisibility on an
 /// attack or a spell).
 pub(crate) fn end_marks_on(em: &mut Emitter, who: CreatureId, on: crate::effect::EndsOn) {
@@ -612,6 +641,7 @@ pub(crate) fn deal_rolled(
     }
     if total > 0 {
         end_marks_on(em, target, crate::effect::EndsOn::Damage);
+        save_on_damage(em, target);
     }
     after_damage(em, target, source, &before, total, crit);
     total
