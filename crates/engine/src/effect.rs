@@ -9,6 +9,12 @@
 //! carrying an [`Active`] record, so `apply` stays a pure fold and every roll stays in
 //! the events.
 //!
+//! Lasting spells: a mark may also end on an event ([`EndsOn`]: damage, an attack or a
+//! spell, a save); an aura ([`Mark::Aura`]) hurts foes engaged with its bearer when
+//! their turns start; a spell with an [`Again`] part leaves a [`Mark::Recast`] on its
+//! caster, and casting it again while that lasts runs the part with no slot
+//! (`SpellCast.again`).
+//!
 //! The SRD data set's entries are built by `dicebard-srd` (generated from the data where
 //! the data says enough, written by hand otherwise); [`generate`] is the generator for
 //! catalogs built without one.
