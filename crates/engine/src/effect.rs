@@ -9,6 +9,12 @@
 //! carrying an [`Active`] record, so `apply` stays a pure fold and every roll stays in
 //! the events.
 //!
+//! Lasting spells: a mark may also end on an event ([`EndsOn`]: damage, an attack or a
+//! spell, a save); an aura ([`Mark::Aura`]) hurts foes engaged with its bearer when
+//! their turns start; a spell with an [`Again`] part leaves a [`Mark::Recast`] on its
+//! caster, and casting it again while that lasts runs the part with no slot
+//! (`SpellCast.again`).
+//!
 //! The SRD data set's entries are built by `dicebard-srd` (generated from the data where
 //! the data says enough, written by hand otherwise); [`generate`] is the generator for
 //! catalogs built without one.
@@ -49,6 +55,31 @@ pub struct SpellEffect {
     pub repeat: Repeat,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// What the caster can do again on later turns while the spell lasts, without a
+    /// slot (Spiritual Weapon's bonus-action attack, Call Lightning's bolt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub again: Option<Box<Again>>,
+}
+
+/// A lasting spell's repeatable part: casting the spell again while it lasts runs
+/// these steps for `cost`, with no slot and no new concentration (the first casting
+/// puts a [`Mark::Recast`] on its caster for `duration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Again {
+    pub cost: crate::event::ActionCost,
+    pub target: Target,
+    #[serde(default)]
+    pub hostile: bool,
+    pub steps: Vec<Step>,
+    pub duration: Duration,
+}
+
+/// The key a [`Mark::Recast`] names its spell by: FNV-1a of the spell's index (a mark
+/// is `Copy`, so it cannot hold the name).
+pub fn spell_key(index: &str) -> u32 {
+    index.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl SpellEffect {
@@ -61,13 +92,14 @@ impl SpellEffect {
             hostile: false,
             repeat: Repeat::Once,
             steps: Vec::new(),
+            again: None,
         }
     }
 
     /// True when casting it would change nothing the engine tracks while claiming to
     /// (an automated or partial entry with no steps).
     pub fn does_nothing(&self) -> bool {
-        self.coverage != Coverage::Narrative && self.steps.is_empty()
+        self.coverage != Coverage::Narrative && self.steps.is_empty() && self.again.is_none()
     }
 }
 
@@ -246,6 +278,10 @@ pub enum Step {
         amount: Amount,
         mark: Mark,
         duration: Duration,
+        /// Creatures the pool passes over: of these types, or immune to this condition
+        /// (Sleep: undead, and creatures that can't be charmed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spare: Option<Spare>,
     },
     /// Only for a target with at most this many hit points (Power Word Kill / Stun).
     IfHpAtMost {
@@ -265,12 +301,60 @@ pub enum Step {
     Kill,
     /// A dying target becomes stable.
     Stabilize,
+    /// The marks the inner steps put on a creature also end early on an event (Sleep
+    /// and Hypnotic Pattern: when it takes damage; Invisibility: when it attacks or
+    /// casts a spell). An [`Step::HpPool`] inside is run once per casting as usual.
+    EndsOn {
+        on: EndsOn,
+        then: Vec<Step>,
+    },
+    /// The inner attacks come from something the spell conjured (Spiritual Weapon,
+    /// Arcane Sword), not from the caster: the caster does not move to reach the
+    /// target, and its own melee does not hinder them.
+    Detached {
+        then: Vec<Step>,
+    },
+    /// Temporary hit points equal to the amount at the start of each of the target's
+    /// turns while it lasts (Heroism: the caster's spellcasting modifier).
+    TurnTempHp {
+        amount: Amount,
+        duration: Duration,
+    },
+    /// In a fight, the target steps out of melee to near the fray with no move spent
+    /// and no opportunity attack (Misty Step); a grapple on it ends.
+    Teleport,
+    /// Ends every spell mark on the target (Dispel Magic: the spells on it end).
+    Dispel,
+    /// The caster regains hit points equal to `percent`% of the damage the damage
+    /// steps before it in the same list dealt to this target (Vampiric Touch: 50).
+    Drain {
+        percent: u8,
+    },
+    /// A harmful aura around the target (Spirit Guardians on its caster): each hostile
+    /// creature engaged with it when that creature's turn starts takes the damage (a
+    /// save against the caster's DC for half or none), while it lasts.
+    Aura {
+        amount: Amount,
+        damage_type: DamageType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        save: Option<(Ability, SaveEffect)>,
+        duration: Duration,
+    },
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,
         #[serde(default)]
         all: bool,
     },
+}
+
+/// Who a hit point pool passes over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spare {
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immune_to: Option<Condition>,
 }
 
 /// How long a mark lasts.
@@ -378,6 +462,56 @@ pub enum Mark {
     MaxHp {
         amount: i32,
     },
+    /// Damage to hostile creatures engaged with the bearer at the start of their turns
+    /// ([`Step::Aura`]; the caster is the mark's `by`), with a save against `dc`.
+    Aura {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+        save: Option<Ability>,
+        half: bool,
+        dc: i32,
+    },
+    /// The bearer may cast the spell whose [`spell_key`] this is again, as its
+    /// [`Again`] part, at this slot level.
+    Recast {
+        spell: u32,
+        slot: u8,
+    },
+    /// The bearer cannot be given this condition by spells, riders or monster actions
+    /// (Heroism: frightened; Freedom of Movement: paralyzed, restrained).
+    ImmuneTo {
+        condition: Condition,
+    },
+    /// Temporary hit points at the start of each of the bearer's turns (Heroism).
+    TurnTempHp {
+        amount: i32,
+    },
+    /// Haste: one more weapon attack with the Attack action.
+    Hasted,
+    /// Slow: an action or a bonus action on its turn, not both; one attack a turn (no
+    /// Extra Attack, no multiattack).
+    Slowed,
+    /// The bearer is not hit by Magic Missile (Shield).
+    MagicMissileWard,
+    /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
+    /// the ward ends (Death Ward).
+    DeathWard,
+}
+
+/// What ends a mark early besides its duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndsOn {
+    /// The bearer takes damage.
+    Damage,
+    /// The bearer makes an attack roll or casts a spell.
+    AttackOrCast,
+    /// The bearer makes a saving throw (Resistance's d4 is for one save).
+    Save,
+    /// When the bearer takes damage it repeats the mark's end-of-turn save (its
+    /// `save_ends`), with advantage, and a success ends it (Hideous Laughter).
+    SaveOnDamage,
 }
 
 /// When an active mark ends by itself.
@@ -419,6 +553,9 @@ pub struct Active {
     pub concentration: bool,
     #[serde(default)]
     pub save_ends: Option<SaveEnds>,
+    /// Also ends on this event (old logs: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<EndsOn>,
 }
 
 /// What a stat-block attack does to a creature it hits besides damage (a wolf's bite
@@ -596,6 +733,7 @@ pub fn generate(spell: &SpellData) -> SpellEffect {
         hostile: false,
         repeat: Repeat::Once,
         steps: Vec::new(),
+        again: None,
     };
     if !spell.heal_at_slot_level.is_empty() {
         let amount = Amount {
@@ -731,6 +869,15 @@ mod tests {
             Limit::parse("Recharges after a Short or Long Rest"),
             Some(Limit::Uses(1))
         );
+    }
+
+    /// A [`Mark::Recast`] in a stored log names its spell by this key: it must never
+    /// change.
+    #[test]
+    fn spell_keys_are_stable() {
+        assert_eq!(spell_key(""), 0x811c_9dc5);
+        assert_eq!(spell_key("a"), 0xe40c_292c);
+        assert_ne!(spell_key("hex"), spell_key("hunters-mark"));
     }
 
     #[test]

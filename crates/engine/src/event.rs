@@ -426,6 +426,10 @@ pub enum EventKind {
         slot: Option<u8>,
         cost: ActionCost,
         targets: Vec<CreatureId>,
+        /// A lasting spell's repeated part ([`crate::effect::Again`]): no slot, and not
+        /// a spell cast for the bonus-action spell rule (old logs: false).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        again: bool,
     },
     ConcentrationStarted {
         creature: CreatureId,

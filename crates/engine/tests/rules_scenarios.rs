@@ -60,6 +60,11 @@ scenarios!(
     multiattack_targets,
     monster_spells,
     opportunity_timeout,
+    spell_primitives,
+    spell_boons,
+    haste_slow,
+    spell_conditions,
+    moving_marks,
 );
 
 /// Every scenario file has a test, and every test a file.

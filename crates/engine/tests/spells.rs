@@ -157,7 +157,10 @@ fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
                 on_hit, on_miss, ..
             } => has_step(on_hit, f) || has_step(on_miss, f),
             Step::Save { on_fail, .. } => has_step(on_fail, f),
-            Step::IfHpAtMost { then, .. } => has_step(then, f),
+            Step::IfHpAtMost { then, .. }
+            | Step::IfType { then, .. }
+            | Step::EndsOn { then, .. }
+            | Step::Detached { then } => has_step(then, f),
             _ => false,
         }
     })
@@ -189,6 +192,7 @@ fn bookkeeping(k: &EventKind) -> bool {
 fn coverage_report() {
     let cat = common::catalog();
     let (_, base) = table(false);
+    let (_, fight) = table(true);
     let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut nothing: Vec<String> = Vec::new();
     for (idx, spell) in &cat.spells {
@@ -212,6 +216,7 @@ fn coverage_report() {
         }
         if effect.coverage != Coverage::Narrative
             && let Err(why) = casting_changes_something(&base, spell, effect)
+                .or_else(|_| casting_changes_something(&fight, spell, effect))
         {
             nothing.push(format!("{idx}: {why}"));
         }
@@ -262,6 +267,11 @@ fn casting_changes_something(
     spell: &SpellData,
     effect: &SpellEffect,
 ) -> Result<(), String> {
+    // Dispel Magic ends what is on its target (nothing on this table; scenario
+    // spell_primitives shows it ending an aura).
+    if has_step(&effect.steps, &|s| matches!(s, Step::Dispel)) {
+        return Ok(());
+    }
     let target = if has_step(&effect.steps, &|s| matches!(s, Step::Stabilize)) {
         "Pip"
     } else if effect.hostile {

@@ -21,8 +21,10 @@ use dicebard_engine::ability::Ability::{self, *};
 use dicebard_engine::condition::Condition::{self, *};
 use dicebard_engine::data::{DamageType, DamageType::*, Reach, SaveEffect, SpellData};
 use dicebard_engine::effect::{
-    Amount, Coverage, Duration, Duration::*, Mark, Repeat, SpellEffect, Step, Target, generate,
+    Again, Amount, Coverage, Duration, Duration::*, EndsOn, Mark, Repeat, Spare, SpellEffect, Step,
+    Target, generate,
 };
+use dicebard_engine::event::ActionCost;
 
 /// Utility spells with no effect the engine tracks: the slot is spent and the narrator
 /// describes the rest.
@@ -185,9 +187,7 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-woodland-beings",
     "counterspell",
     "darkness",
-    "death-ward",
     "dispel-evil-and-good",
-    "dispel-magic",
     "enlarge-reduce",
     "enthrall",
     "fly",
@@ -202,8 +202,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "magic-weapon",
     "maze",
     "mirror-image",
-    "misty-step",
-    "freedom-of-movement",
     "polymorph",
     "prismatic-wall",
     "protection-from-energy",
@@ -334,6 +332,26 @@ fn auto(target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
         hostile,
         repeat: Repeat::Once,
         steps,
+        again: None,
+    }
+}
+/// A lasting spell's part its caster can use again on later turns (no slot).
+fn with_again(
+    e: SpellEffect,
+    cost: ActionCost,
+    target: Target,
+    steps: Vec<Step>,
+    duration: Duration,
+) -> SpellEffect {
+    SpellEffect {
+        again: Some(Box::new(Again {
+            cost,
+            target,
+            hostile: true,
+            steps,
+            duration,
+        })),
+        ..e
     }
 }
 fn part(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
@@ -543,32 +561,54 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "hex" => part(
-            "Disadvantage on one ability's checks and moving the curse are narrated.",
-            one(),
-            true,
-            vec![mark(
+        "hex" => {
+            let curse = vec![mark(
                 M::BonusDamage {
                     count: 1,
                     sides: 6,
                     damage_type: Some(Necrotic),
                 },
                 Long,
-            )],
-        ),
-        "hunters-mark" => part(
-            "Advantage on tracking checks and moving the mark are narrated.",
-            one(),
-            true,
-            vec![mark(
+            )];
+            with_again(
+                part(
+                    "Moving the curse is casting it again (a bonus action, no slot), allowed \
+                     at any time rather than only when the target drops; the disadvantage on \
+                     one ability's checks is narrated.",
+                    one(),
+                    true,
+                    curse.clone(),
+                ),
+                ActionCost::BonusAction,
+                one(),
+                curse,
+                Long,
+            )
+        }
+        "hunters-mark" => {
+            let quarry = vec![mark(
                 M::BonusDamage {
                     count: 1,
                     sides: 6,
                     damage_type: None,
                 },
                 Long,
-            )],
-        ),
+            )];
+            with_again(
+                part(
+                    "Moving the mark is casting it again (a bonus action, no slot), allowed \
+                     at any time rather than only when the target drops; advantage on \
+                     tracking checks is narrated.",
+                    one(),
+                    true,
+                    quarry.clone(),
+                ),
+                ActionCost::BonusAction,
+                one(),
+                quarry,
+                Long,
+            )
+        }
         "bestow-curse" => part(
             "The extra-damage curse (1d8 necrotic from the caster's attacks); the other \
              curses are narrated.",
@@ -599,26 +639,38 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "resistance" => part(
-            "The d4 is added to every save for the minute, not one.",
+        "resistance" => auto(
             one(),
             false,
-            vec![mark(
-                M::RollDie {
-                    sides: 4,
-                    attacks: false,
-                    saves: true,
-                },
-                MINUTE,
-            )],
+            vec![Step::EndsOn {
+                on: EndsOn::Save,
+                then: vec![mark(
+                    M::RollDie {
+                        sides: 4,
+                        attacks: false,
+                        saves: true,
+                    },
+                    MINUTE,
+                )],
+            }],
         ),
-        "shield" => part(
-            "Cast ahead of the attack (no reaction window yet); immunity to Magic Missile \
-             not applied.",
+        "shield" => auto(
             Target::SelfOnly,
             false,
-            vec![mark(M::AcBonus { amount: 5 }, StartOfCastersNextTurn)],
+            vec![
+                mark(M::AcBonus { amount: 5 }, StartOfCastersNextTurn),
+                mark(M::MagicMissileWard, StartOfCastersNextTurn),
+            ],
         ),
+        "misty-step" => auto(Target::SelfOnly, false, vec![Step::Teleport]),
+        "dispel-magic" => part(
+            "Every spell mark on the target ends (the ability check against spells of 4th \
+             level or higher is the GM's); dispelling an area or an object is narrated.",
+            one(),
+            false,
+            vec![Step::Dispel],
+        ),
+        "death-ward" => auto(one(), false, vec![mark(M::DeathWard, Long)]),
         "shield-of-faith" => auto(one(), false, vec![mark(M::AcBonus { amount: 2 }, Long)]),
         "mage-armor" => auto(
             one(),
@@ -664,28 +716,69 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![mark(M::AttackedWithDisadvantage, MINUTE)],
         ),
         "greater-invisibility" => auto(one(), false, vec![cond(Invisible, MINUTE)]),
-        "invisibility" => part(
-            "The GM ends it when the target attacks or casts a spell.",
+        "invisibility" => auto(
             n(1, 1),
             false,
-            vec![cond(Invisible, Long)],
+            vec![Step::EndsOn {
+                on: EndsOn::AttackOrCast,
+                then: vec![cond(Invisible, Long)],
+            }],
         ),
         "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
         "haste" => part(
-            "The extra action and the lethargy afterwards are narrated.",
+            "The extra action is one more weapon attack with the Attack action; using it \
+             to Dash, Disengage, Hide or Use an Object, and the lethargy when the spell \
+             ends, are narrated.",
             one(),
             false,
             vec![
+                mark(M::Hasted, MINUTE),
                 mark(M::AcBonus { amount: 2 }, MINUTE),
                 mark(M::SaveAdvantage { ability: Some(Dex) }, MINUTE),
                 mark(M::SpeedDoubled, MINUTE),
             ],
         ),
-        "heroism" => part(
-            "Temporary hit points once (not each turn); immunity to fear is narrated.",
+        "heroism" => auto(
             n(1, 1),
             false,
-            vec![Step::TempHp { amount: amt("MOD") }],
+            vec![
+                Step::Cure {
+                    conditions: vec![Frightened],
+                    all: true,
+                },
+                mark(
+                    M::ImmuneTo {
+                        condition: Frightened,
+                    },
+                    MINUTE,
+                ),
+                Step::TurnTempHp {
+                    amount: amt("MOD"),
+                    duration: MINUTE,
+                },
+            ],
+        ),
+        "freedom-of-movement" => auto(
+            one(),
+            false,
+            vec![
+                Step::Cure {
+                    conditions: vec![Paralyzed, Restrained, Grappled],
+                    all: true,
+                },
+                mark(
+                    M::ImmuneTo {
+                        condition: Paralyzed,
+                    },
+                    Long,
+                ),
+                mark(
+                    M::ImmuneTo {
+                        condition: Restrained,
+                    },
+                    Long,
+                ),
+            ],
         ),
         "beacon-of-hope" => part(
             "Advantage on Wisdom saves; death-save advantage and maximum healing are \
@@ -778,16 +871,22 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 then: vec![save(Wis, vec![cond_save_ends(Paralyzed, MINUTE, Wis)])],
             }],
         ),
-        "sleep" => part(
-            "Waking on damage or a shake is narrated (the GM ends it).",
+        "sleep" => auto(
             area.clone(),
             true,
-            vec![Step::HpPool {
-                amount: up("5d8", "2d8"),
-                mark: M::Condition {
-                    condition: Unconscious,
-                },
-                duration: MINUTE,
+            vec![Step::EndsOn {
+                on: EndsOn::Damage,
+                then: vec![Step::HpPool {
+                    amount: up("5d8", "2d8"),
+                    mark: M::Condition {
+                        condition: Unconscious,
+                    },
+                    duration: MINUTE,
+                    spare: Some(Spare {
+                        types: vec!["undead".into()],
+                        immune_to: Some(Charmed),
+                    }),
+                }],
             }],
         ),
         "color-spray" => auto(
@@ -797,6 +896,7 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 amount: up("6d10", "2d10"),
                 mark: M::Condition { condition: Blinded },
                 duration: EndOfCastersNextTurn,
+                spare: None,
             }],
         ),
         "web" => part(
@@ -828,11 +928,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save(Dex, vec![Step::Condition { condition: Prone }])],
         ),
-        "faerie-fire" => part(
-            "Revealing invisible creatures is narrated.",
+        "faerie-fire" => auto(
             area.clone(),
             true,
-            vec![save(Dex, vec![mark(M::AttackedWithAdvantage, MINUTE)])],
+            vec![save(
+                Dex,
+                vec![
+                    Step::Cure {
+                        conditions: vec![Invisible],
+                        all: true,
+                    },
+                    mark(M::AttackedWithAdvantage, MINUTE),
+                ],
+            )],
         ),
         "command" => part(
             "'Grovel' (prone) is resolved; other commands are narrated.",
@@ -855,15 +963,17 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 )],
             )],
         ),
-        "hideous-laughter" => part(
-            "The extra save with advantage on taking damage is not rolled.",
+        "hideous-laughter" => auto(
             one(),
             true,
             vec![save(
                 Wis,
                 vec![
                     Step::Condition { condition: Prone },
-                    cond_save_ends(Incapacitated, MINUTE, Wis),
+                    Step::EndsOn {
+                        on: EndsOn::SaveOnDamage,
+                        then: vec![cond_save_ends(Incapacitated, MINUTE, Wis)],
+                    },
                 ],
             )],
         ),
@@ -888,7 +998,9 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![save(Wis, vec![cond_save_ends(Frightened, MINUTE, Wis)])],
         ),
         "slow" => part(
-            "The limits on actions, attacks and spellcasting are narrated.",
+            "An action or a bonus action a turn and one attack (no Extra Attack or \
+             multiattack) are enforced; the chance that a spell it casts is delayed is \
+             narrated.",
             n(6, 0),
             true,
             vec![save(
@@ -905,16 +1017,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                     ),
                     save_ends(M::SpeedHalved, MINUTE, Wis),
                     save_ends(M::NoReactions, MINUTE, Wis),
+                    save_ends(M::Slowed, MINUTE, Wis),
                 ],
             )],
         ),
-        "hypnotic-pattern" => part(
-            "Ending on damage or being shaken is narrated (the GM ends it).",
+        "hypnotic-pattern" => auto(
             area.clone(),
             true,
             vec![save(
                 Wis,
-                vec![cond(Charmed, MINUTE), cond(Incapacitated, MINUTE)],
+                vec![Step::EndsOn {
+                    on: EndsOn::Damage,
+                    then: vec![cond(Charmed, MINUTE), cond(Incapacitated, MINUTE)],
+                }],
             )],
         ),
         "banishment" => part(
@@ -1035,39 +1150,59 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             }],
         ),
         "greater-restoration" => part(
-            "Ends charm and petrification; reducing exhaustion and ending curses are \
-             narrated.",
+            "Ends the first of charmed, petrified or one level of exhaustion the target \
+             has; ending a curse or an ability score or hit point maximum reduction instead \
+             is narrated.",
             one(),
             false,
             vec![Step::Cure {
-                conditions: vec![Charmed, Petrified],
-                all: true,
+                conditions: vec![Charmed, Petrified, Exhaustion],
+                all: false,
             }],
         ),
         // Damage spells whose data lacks the attack or save the text gives.
-        "call-lightning" => part(
-            "One bolt; calling the next bolts each turn is narrated.",
-            area.clone(),
-            true,
-            vec![save_half(Dex, vec![dd.clone()?])],
-        ),
-        "flaming-sphere" => part(
-            "Ramming the sphere on later turns is narrated.",
-            area.clone(),
-            true,
-            vec![save_half(Dex, vec![dd.clone()?])],
-        ),
-        "flame-blade" => part(
-            "One attack with the blade; its upcast increase and later attacks are narrated.",
+        "call-lightning" => {
+            let bolt = vec![save_half(Dex, vec![dd.clone()?])];
+            with_again(
+                auto(area.clone(), true, bolt.clone()),
+                ActionCost::Action,
+                area.clone(),
+                bolt,
+                Long,
+            )
+        }
+        "flaming-sphere" => with_again(
+            part(
+                "Ramming the sphere into a creature (a bonus action) is resolved on later \
+                 turns; a creature ending its turn next to it is narrated.",
+                area.clone(),
+                true,
+                vec![save_half(Dex, vec![dd.clone()?])],
+            ),
+            ActionCost::BonusAction,
             one(),
-            true,
+            vec![save_half(Dex, vec![dd.clone()?])],
+            MINUTE,
+        ),
+        "flame-blade" => with_again(
+            auto(Target::SelfOnly, false, vec![]),
+            ActionCost::Action,
+            one(),
             vec![attack(Reach::Melee, vec![dd.clone()?])],
+            Long,
         ),
-        "heat-metal" => part(
-            "The damage on casting; dropping the object and later turns are narrated.",
+        "heat-metal" => with_again(
+            part(
+                "The damage on casting and again as a bonus action on later turns; \
+                 dropping the object (or disadvantage for keeping it) is narrated.",
+                one(),
+                true,
+                vec![dd.clone()?],
+            ),
+            ActionCost::BonusAction,
             one(),
-            true,
             vec![dd.clone()?],
+            MINUTE,
         ),
         "prismatic-spray" => part(
             "Every ray is treated as the red one (fire); the other colours are narrated.",
@@ -1076,21 +1211,68 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![save_half(Dex, vec![dmg(amt("10d6"), Fire)])],
         ),
         "spirit-guardians" => part(
-            "Creatures in the aura take the damage at the start of their turns; the aura's \
-             position is narrated.",
-            area.clone(),
-            true,
-            vec![
-                save_half(Wis, vec![dmg(up("3d8", "1d8"), Radiant)]),
-                mark(M::SpeedHalved, Long),
-                Step::Ongoing {
-                    amount: up("3d8", "1d8"),
-                    damage_type: Radiant,
-                    save: Some((Wis, SaveEffect::Half)),
-                    duration: Long,
-                },
-            ],
+            "An aura on the caster: each foe engaged with the caster when its turn starts \
+             saves or takes the damage (half on a save); a foe's first entry into the aura \
+             mid-turn and its halved speed there are narrated.",
+            Target::SelfOnly,
+            false,
+            vec![Step::Aura {
+                amount: up("3d8", "1d8"),
+                damage_type: Radiant,
+                save: Some((Wis, SaveEffect::Half)),
+                duration: Long,
+            }],
         ),
+        "guardian-of-faith" => part(
+            "The guardian stands by its caster: each foe engaged with the caster when its \
+             turn starts saves or takes 20 radiant (half on a save); its vanishing after \
+             60 damage is narrated.",
+            Target::SelfOnly,
+            false,
+            vec![Step::Aura {
+                amount: amt("20"),
+                damage_type: Radiant,
+                save: Some((Dex, SaveEffect::Half)),
+                duration: Long,
+            }],
+        ),
+        "spiritual-weapon" => {
+            let strike = vec![Step::Detached {
+                then: vec![attack(Reach::Melee, vec![dd.clone()?])],
+            }];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::BonusAction,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
+        "arcane-sword" => {
+            let strike = vec![Step::Detached {
+                then: vec![attack(Reach::Melee, vec![dd.clone()?])],
+            }];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::BonusAction,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
+        "vampiric-touch" => {
+            let strike = vec![attack(
+                Reach::Melee,
+                vec![dd.clone()?, Step::Drain { percent: 50 }],
+            )];
+            with_again(
+                auto(one(), true, strike.clone()),
+                ActionCost::Action,
+                one(),
+                strike,
+                MINUTE,
+            )
+        }
         "phantasmal-killer" => part(
             "The damage each turn is rolled once, at casting.",
             one(),
@@ -1108,13 +1290,41 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 vec![dd.clone()?, cond_save_ends(Blinded, MINUTE, Con)],
             )],
         ),
-        "sunbeam" => part(
-            "One beam; the later beams each turn are narrated.",
+        "sunbeam" => {
+            let beam = vec![save_half(
+                Con,
+                vec![dd.clone()?, cond(Blinded, EndOfCastersNextTurn)],
+            )];
+            with_again(
+                auto(area.clone(), true, beam.clone()),
+                ActionCost::Action,
+                area.clone(),
+                beam,
+                MINUTE,
+            )
+        }
+        "flame-strike" => auto(
             area.clone(),
             true,
             vec![save_half(
-                Con,
-                vec![dd.clone()?, cond(Blinded, EndOfCastersNextTurn)],
+                Dex,
+                vec![dmg(up("4d6", "1d6"), Fire), dmg(amt("4d6"), Radiant)],
+            )],
+        ),
+        "ice-storm" => auto(
+            area.clone(),
+            true,
+            vec![save_half(
+                Dex,
+                vec![dmg(up("2d8", "1d8"), Bludgeoning), dmg(amt("4d6"), Cold)],
+            )],
+        ),
+        "meteor-swarm" => auto(
+            area.clone(),
+            true,
+            vec![save_half(
+                Dex,
+                vec![dmg(amt("20d6"), Fire), dmg(amt("20d6"), Bludgeoning)],
             )],
         ),
         _ => return None,
@@ -1136,23 +1346,14 @@ const LINGERING: &[&str] = &[
 /// Generated entries whose text does more than the data says.
 fn partial_note(index: &str) -> Option<&'static str> {
     Some(match index {
-        "arcane-sword" | "spiritual-weapon" | "faithful-hound" => {
-            "One attack on casting; the later attacks are narrated."
+        "faithful-hound" => "One attack on casting; the later attacks are narrated.",
+        "storm-of-vengeance" | "wall-of-ice" | "wind-wall" | "delayed-blast-fireball" => {
+            "One round of damage on casting; the rest is narrated."
         }
-        "guardian-of-faith"
-        | "storm-of-vengeance"
-        | "wall-of-ice"
-        | "wind-wall"
-        | "delayed-blast-fireball" => "One round of damage on casting; the rest is narrated.",
-        "vampiric-touch" => "The caster's healing for half the damage is narrated.",
         "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
         "harm" => "The lowered hit point maximum is narrated.",
         "mass-heal" => "Every target is healed in full up to the pool (not split).",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
-        "heal" => "Ending blindness, deafness and diseases is narrated.",
-        "flame-strike" | "ice-storm" | "meteor-swarm" => {
-            "Both damage types are dealt as the first one the data names."
-        }
         _ => return None,
     })
 }
@@ -1176,6 +1377,12 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
                 per_slot_above: 1,
             }
         }
+        // Heal also ends blindness and deafness (and diseases, which the engine
+        // knows only as conditions).
+        "heal" => e.steps.push(Step::Cure {
+            conditions: vec![Blinded, Deafened],
+            all: true,
+        }),
         _ => {}
     }
     if LINGERING.contains(&idx)
@@ -1208,6 +1415,18 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         e.note = "Creatures in the area take the damage again at the start of their turns \
                   (save again); where the area is and who enters it are narrated."
             .into();
+    }
+    // Moonbeam: moving the beam onto other creatures is casting it again (an action).
+    if idx == "moonbeam" {
+        e.again = Some(Box::new(Again {
+            cost: ActionCost::Action,
+            target: Target::Area,
+            hostile: true,
+            steps: e.steps.clone(),
+            duration: MINUTE,
+        }));
+        e.note
+            .push_str(" Moving the beam is casting it again (an action, no slot).");
     }
     if let Some(note) = partial_note(idx) {
         e.coverage = Coverage::Partial;

@@ -285,7 +285,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
         }
         SpellCast {
-            caster, slot, cost, ..
+            caster,
+            slot,
+            cost,
+            again,
+            ..
         } => {
             if let Some(c) = state.creatures.get_mut(caster)
                 && let (Some(sc), Some(l)) = (c.spellcasting.as_mut(), slot)
@@ -299,6 +303,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             // creature has cast this turn.
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*caster)
+                && !*again
             {
                 if *cost == ActionCost::BonusAction {
                     c.budget.bonus_spell_cast = true;

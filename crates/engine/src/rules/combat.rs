@@ -358,6 +358,10 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if resolve::ongoing_damage(em, id) && check_end(em) {
         return;
     }
+    if super::spells::aura_damage(em, id) && check_end(em) {
+        return;
+    }
+    super::spells::turn_start_boons(em, id);
     recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {
@@ -562,6 +566,18 @@ pub(crate) fn require_turn_part(
     let Some(combat) = em.state.combat.as_ref() else {
         return Ok(());
     };
+    // Slow: an action or a bonus action on its turn, not both.
+    let slowed =
+        c.has_mark(|m| *m == crate::effect::Mark::Slowed) && combat.active_creature() == Some(me);
+    if slowed
+        && ((cost == ActionCost::Action && combat.budget.bonus_action_used)
+            || (cost == ActionCost::BonusAction && combat.budget.action_used))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is slowed: an action or a bonus action this turn, not both.",
+            c.name
+        )));
+    }
     let used = match cost {
         ActionCost::Action => combat.budget.action_used.then_some("action"),
         ActionCost::BonusAction => combat.budget.bonus_action_used.then_some("bonus action"),
@@ -618,7 +634,14 @@ pub(crate) fn attack(
                 em.creature(t).name
             )));
         }
-        let per = c.pc.as_ref().map_or(1, |p| p.attacks_per_action.max(1));
+        let mut per = c.pc.as_ref().map_or(1, |p| p.attacks_per_action.max(1));
+        // Haste: one more weapon attack; Slow: one attack only.
+        if c.has_mark(|m| *m == crate::effect::Mark::Hasted) {
+            per = per.saturating_add(1);
+        }
+        if c.has_mark(|m| *m == crate::effect::Mark::Slowed) {
+            per = 1;
+        }
         let b = combat.budget;
         if b.action_used && (b.attacks_made == 0 || b.attacks_made >= per) {
             return Err(RuleError::AlreadyUsed {
@@ -739,6 +762,7 @@ pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(),
             until,
             concentration: false,
             save_ends: None,
+            ends_on: None,
         }),
     });
     Ok(())
@@ -902,7 +926,9 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 npc.find_attack(name)
                     .is_some_and(|a| a.reach == Reach::Melee && a.is_attack_roll())
             };
+            // Slow: one attack a turn, so no multiattack.
             if let Some(plan) = &npc.multiattack
+                && !npc.has_mark(|m| *m == crate::effect::Mark::Slowed)
                 && (reach || !plan.iter().any(|(n, _)| melee(n)))
             {
                 out.push(NpcOption::Multiattack {

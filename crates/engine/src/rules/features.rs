@@ -176,6 +176,7 @@ pub(crate) fn use_feature(
                         },
                         concentration: false,
                         save_ends: None,
+                        ends_on: None,
                     }),
                 });
             }

@@ -174,6 +174,7 @@ pub(crate) fn saving_throw(
         success,
         auto_fail,
     });
+    end_marks_on(em, who, crate::effect::EndsOn::Save);
     success.unwrap_or(!auto_fail)
 }
 
@@ -313,7 +314,51 @@ pub(crate) fn attack_roll(
     for (c, a) in spent {
         end_mark(em, c, a);
     }
+    end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrCast);
     outcome
+}
+
+/// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save
+/// per spell that asks for it); a success ends that spell's marks on it.
+fn save_on_damage(em: &mut Emitter, who: CreatureId) {
+    let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
+        .creature(who)
+        .marks()
+        .filter(|a| a.ends_on == Some(crate::effect::EndsOn::SaveOnDamage))
+        .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    for (by, s, until) in groups {
+        if em.creature(who).dead {
+            break;
+        }
+        if saving_throw(em, who, s.ability, Advantage::Advantage, Some(s.dc)) {
+            let ending: Vec<Active> = em
+                .creature(who)
+                .marks()
+                .filter(|a| a.by == by && a.save_ends == Some(s) && a.until == until)
+                .copied()
+                .collect();
+            for a in ending {
+                end_mark(em, who, a);
+            }
+        }
+    }
+}
+
+/// Ends the marks on `who` that end on this event (Sleep on damage, Invisibility on an
+/// attack or a spell).
+pub(crate) fn end_marks_on(em: &mut Emitter, who: CreatureId, on: crate::effect::EndsOn) {
+    let ending: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| a.ends_on == Some(on))
+        .copied()
+        .collect();
+    for a in ending {
+        end_mark(em, who, a);
+    }
 }
 
 /// Extra damage the attacker's marks add to a hit on `target`: Hex and Hunter's Mark
@@ -594,6 +639,10 @@ pub(crate) fn deal_rolled(
         });
         total = total.saturating_add(amount);
     }
+    if total > 0 {
+        end_marks_on(em, target, crate::effect::EndsOn::Damage);
+        save_on_damage(em, target);
+    }
     after_damage(em, target, source, &before, total, crit);
     total
 }
@@ -633,6 +682,14 @@ fn after_damage(
         return;
     }
     let after = em.creature(target).clone();
+    if after.hp <= 0
+        && let Some(ward) = after.marks().find(|a| a.mark == Mark::DeathWard).copied()
+    {
+        // Death Ward: 1 hit point instead of 0, and the ward is spent.
+        end_mark(em, target, ward);
+        em.public(EventKind::HitPointsSet { target, hp: 1 });
+        return;
+    }
     if after.hp <= 0 {
         let overflow = through.saturating_sub(before.hp);
         if after.is_pc() && overflow >= after.max_hp {

@@ -5,7 +5,7 @@ use super::{Emitter, find_creature, resolve};
 use crate::creature::Effect;
 use crate::data::{SaveEffect, SpellData};
 use crate::effect::{
-    Active, Amount, Duration, Mark, Repeat, SaveEnds, SpellEffect, Step, Target, Until,
+    Active, Amount, Duration, EndsOn, Mark, Repeat, SaveEnds, SpellEffect, Step, Target, Until,
 };
 use crate::error::RuleError;
 use crate::event::{ActionCost, AttackOutcome, EventKind};
@@ -86,6 +86,20 @@ pub(crate) fn cast(
             "A spell can name at most {MAX_TARGETS} targets."
         )));
     }
+    let effect = spell
+        .effect
+        .clone()
+        .unwrap_or_else(|| crate::effect::generate(&spell));
+    // A lasting spell already running (Spiritual Weapon): its repeated part.
+    let key = crate::effect::spell_key(&spell.index);
+    if let Some(again) = &effect.again
+        && let Some(slot) = caster.marks().find_map(|a| match a.mark {
+            Mark::Recast { spell: k, slot } if k == key && a.by == me => Some(slot),
+            _ => None,
+        })
+    {
+        return cast_again(em, me, &spell, sc.ability, again, slot, targets);
+    }
     // A monster's innate spell: no slot; uses per day (0: at will).
     let innate = innate_uses(em, &caster, &spell.index);
     if let Some(uses) = innate
@@ -152,10 +166,6 @@ pub(crate) fn cast(
         super::combat::require_turn_part(em, me, ActionCost::Free)?;
     }
 
-    let effect = spell
-        .effect
-        .clone()
-        .unwrap_or_else(|| crate::effect::generate(&spell));
     let slot_level = slot.unwrap_or(spell.level);
     let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
@@ -195,6 +205,7 @@ pub(crate) fn cast(
         slot,
         cost,
         targets: target_ids.clone(),
+        again: false,
     });
     if innate.is_some_and(|u| u > 0) {
         em.public(EventKind::LimitedActionUsed {
@@ -208,41 +219,28 @@ pub(crate) fn cast(
             spell: spell.index.clone(),
         });
     }
-    let mut cx = Cx {
-        me,
-        spell_level: spell.level,
-        slot: slot_level,
-        caster_level,
-        modifier: caster.modifier(sc.ability),
-        dc: monster_casting(em, &caster)
-            .and_then(|m| m.dc)
-            .or(caster.spell_save_dc())
-            .unwrap_or(10),
-        attack_bonus: monster_casting(em, &caster)
-            .and_then(|m| m.attack)
-            .or(caster.spell_attack_bonus())
-            .unwrap_or(0),
-        name: spell.name.clone(),
-        concentration: spell.concentration,
-        shared: BTreeMap::new(),
-    };
+    let mut cx = context(em, me, &spell, sc.ability, slot_level);
+    // Casting a spell ends what ends on an attack or a spell (Invisibility).
+    resolve::end_marks_on(em, me, EndsOn::AttackOrCast);
     // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
-    for step in &effect.steps {
-        if let Step::HpPool {
-            amount,
-            mark,
-            duration,
-        } = step
-        {
-            hp_pool(em, &mut cx, &target_ids, amount, *mark, *duration)?;
-        }
+    let mut pools = Vec::new();
+    group_steps(&effect.steps, None, &mut pools);
+    for (on, amount, mark, duration, spare) in pools {
+        cx.ends_on = on;
+        let spared: Vec<CreatureId> = target_ids
+            .iter()
+            .copied()
+            .filter(|t| {
+                spare.as_ref().is_none_or(|s| {
+                    type_ok(em, *t, &s.types, true)
+                        && s.immune_to.is_none_or(|c| !immune(em.creature(*t), c))
+                })
+            })
+            .collect();
+        hp_pool(em, &mut cx, &spared, &amount, mark, duration)?;
     }
-    let per_target: Vec<Step> = effect
-        .steps
-        .iter()
-        .filter(|s| !matches!(s, Step::HpPool { .. }))
-        .cloned()
-        .collect();
+    cx.ends_on = None;
+    let per_target = without_group_steps(&effect.steps);
     if !per_target.is_empty() && !target_ids.is_empty() {
         // Damage behind a saving throw is rolled once, before the saves, for every
         // target (as the rules say for area spells).
@@ -254,8 +252,22 @@ pub(crate) fn cast(
             if c.dead || (effect.hostile && c.is_down() && !c.is_pc()) {
                 continue;
             }
+            // Shield: Magic Missile's darts do not reach its caster.
+            if spell.index == "magic-missile" && c.has_mark(|m| *m == Mark::MagicMissileWard) {
+                continue;
+            }
             run(em, &mut cx, t, &per_target, Hit::default())?;
         }
+    }
+    // A lasting spell with a repeated part: its caster may use it on later turns.
+    if let Some(again) = &effect.again
+        && !em.creature(me).dead
+    {
+        let mark = Mark::Recast {
+            spell: key,
+            slot: slot_level,
+        };
+        put_mark(em, &cx, me, mark, again.duration, None);
     }
     // Casting gives a hidden caster away (an attack roll already did).
     if em.creature(me).has_effect(&Effect::Hidden) {
@@ -263,6 +275,129 @@ pub(crate) fn cast(
             creature: me,
             effect: Effect::Hidden,
         });
+    }
+    super::combat::check_end(em);
+    Ok(())
+}
+
+/// The steps run once per casting (Sleep's pool), with what ends their marks early.
+type GroupStep = (
+    Option<EndsOn>,
+    Amount,
+    Mark,
+    Duration,
+    Option<crate::effect::Spare>,
+);
+
+fn group_steps(steps: &[Step], on: Option<EndsOn>, out: &mut Vec<GroupStep>) {
+    for s in steps {
+        match s {
+            Step::HpPool {
+                amount,
+                mark,
+                duration,
+                spare,
+            } => out.push((on, amount.clone(), *mark, *duration, spare.clone())),
+            Step::EndsOn { on, then } => group_steps(then, Some(*on), out),
+            _ => {}
+        }
+    }
+}
+
+/// The steps run per target: all but the group steps.
+fn without_group_steps(steps: &[Step]) -> Vec<Step> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::HpPool { .. } => None,
+            Step::EndsOn { on, then } => {
+                let then = without_group_steps(then);
+                (!then.is_empty()).then_some(Step::EndsOn { on: *on, then })
+            }
+            other => Some(other.clone()),
+        })
+        .collect()
+}
+
+/// The casting's context: the caster's DC, attack bonus and modifier.
+fn context(
+    em: &Emitter,
+    me: CreatureId,
+    spell: &SpellData,
+    ability: crate::ability::Ability,
+    slot_level: u8,
+) -> Cx {
+    let caster = em.creature(me);
+    Cx {
+        me,
+        spell_level: spell.level,
+        slot: slot_level,
+        caster_level: caster.pc.as_ref().map_or(1, |p| p.level),
+        modifier: caster.modifier(ability),
+        dc: monster_casting(em, caster)
+            .and_then(|m| m.dc)
+            .or(caster.spell_save_dc())
+            .unwrap_or(10),
+        attack_bonus: monster_casting(em, caster)
+            .and_then(|m| m.attack)
+            .or(caster.spell_attack_bonus())
+            .unwrap_or(0),
+        name: spell.name.clone(),
+        concentration: spell.concentration,
+        shared: BTreeMap::new(),
+        ends_on: None,
+        detached: false,
+    }
+}
+
+/// A lasting spell's repeated part ([`crate::effect::Again`]): no slot, no new
+/// concentration, its own action cost; not a spell cast for the bonus-action spell
+/// rule or for what ends on casting.
+fn cast_again(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell: &SpellData,
+    ability: crate::ability::Ability,
+    again: &crate::effect::Again,
+    slot_level: u8,
+    targets: &[String],
+) -> Result<(), RuleError> {
+    let cost = again.cost;
+    let in_combat = em.state.in_combat();
+    super::combat::require_turn_part(em, me, if in_combat { cost } else { ActionCost::Free })?;
+    let shape = SpellEffect {
+        coverage: crate::effect::Coverage::Automated,
+        note: String::new(),
+        target: again.target.clone(),
+        hostile: again.hostile,
+        repeat: Repeat::Once,
+        steps: again.steps.clone(),
+        again: None,
+    };
+    let target_ids = resolve_targets(em, me, spell, &shape, targets, slot_level, 1)?;
+    em.public(EventKind::SpellCast {
+        caster: me,
+        spell: spell.index.clone(),
+        name: spell.name.clone(),
+        slot: None,
+        cost,
+        targets: target_ids.clone(),
+        again: true,
+    });
+    let mut cx = context(em, me, spell, ability, slot_level);
+    // What the repeated part leaves (a moved Hex) lasts as long as the spell.
+    cx.concentration = spell.concentration
+        && em.creature(me).concentration.as_deref() == Some(spell.index.as_str());
+    let steps = without_group_steps(&shape.steps);
+    if !steps.is_empty() {
+        preroll(em, &mut cx, &steps)?;
+        for t in target_ids {
+            let c = em.creature(t);
+            if c.dead || (shape.hostile && c.is_down() && !c.is_pc()) {
+                continue;
+            }
+            run(em, &mut cx, t, &steps, Hit::default())?;
+        }
     }
     super::combat::check_end(em);
     Ok(())
@@ -302,6 +437,8 @@ pub(crate) fn run_rider(
         name: name.to_string(),
         concentration: false,
         shared: BTreeMap::new(),
+        ends_on: None,
+        detached: false,
     };
     run(em, &mut cx, t, &rider.steps, Hit::default())
 }
@@ -338,6 +475,10 @@ struct Cx {
     /// Damage under a saving throw is rolled once for the whole casting, keyed by the
     /// step's place in the effect.
     shared: BTreeMap<usize, crate::dice::Roll>,
+    /// Inside [`Step::EndsOn`]: what ends the marks put now early.
+    ends_on: Option<EndsOn>,
+    /// Inside [`Step::Detached`]: attacks come from a conjured thing.
+    detached: bool,
 }
 
 impl Cx {
@@ -407,15 +548,17 @@ fn run(
             rolls.push((part.damage_type, expr.roll(em.dice)?));
         }
     }
+    let mut dealt = 0;
     if !rolls.is_empty() {
-        resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half);
+        dealt = resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half);
     }
     if hit.half {
         return Ok(());
     }
     for step in steps {
-        if em.creature(t).dead {
-            break;
+        // A dead target takes nothing more; the caster's drain still counts it.
+        if em.creature(t).dead && !matches!(step, Step::Drain { .. }) {
+            continue;
         }
         match step {
             Step::Damage { .. } | Step::HpPool { .. } => {}
@@ -428,9 +571,13 @@ fn run(
                 if c.is_down() && !c.is_pc() {
                     continue;
                 }
-                let approach = super::position::approach(em, cx.me, t, *reach)?;
+                let (reach, approach) = if cx.detached {
+                    (crate::data::Reach::Melee, 0)
+                } else {
+                    (*reach, super::position::approach(em, cx.me, t, *reach)?)
+                };
                 let outcome =
-                    resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach, approach);
+                    resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, reach, approach);
                 let next = if outcome.is_hit() { on_hit } else { on_miss };
                 let h = Hit {
                     crit: outcome == AttackOutcome::CriticalHit,
@@ -504,7 +651,7 @@ fn run(
             }
             Step::Condition { condition } => {
                 let c = em.creature(t);
-                if !c.has(*condition) && !c.condition_immunities.contains(condition) {
+                if !c.has(*condition) && !immune(c, *condition) {
                     em.public(EventKind::ConditionApplied {
                         creature: t,
                         condition: *condition,
@@ -536,9 +683,95 @@ fn run(
                     em.public(EventKind::Stabilised { creature: t });
                 }
             }
+            Step::EndsOn { on, then } => {
+                let outer = cx.ends_on.replace(*on);
+                let r = run(em, cx, t, then, hit);
+                cx.ends_on = outer;
+                r?;
+            }
+            Step::TurnTempHp { amount, duration } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = (roll.total.clamp(0, 1_000) as i32).max(0);
+                put_mark(em, cx, t, Mark::TurnTempHp { amount }, *duration, None);
+            }
+            Step::Teleport => {
+                if em.state.in_combat() {
+                    em.public(EventKind::Moved {
+                        creature: t,
+                        to: crate::event::Place::Near,
+                        moves: 0,
+                    });
+                }
+                if em.creature(t).has(crate::condition::Condition::Grappled) {
+                    resolve::end_condition(em, t, crate::condition::Condition::Grappled);
+                }
+            }
+            Step::Dispel => {
+                let marks: Vec<Active> = em.creature(t).marks().copied().collect();
+                for a in marks {
+                    resolve::end_mark(em, t, a);
+                    // A concentration spell dispelled ends: its caster's concentration
+                    // and its marks elsewhere.
+                    if a.concentration
+                        && em
+                            .state
+                            .creatures
+                            .get(&a.by)
+                            .is_some_and(|c| c.concentration.is_some())
+                    {
+                        resolve::end_concentration(em, a.by);
+                    }
+                }
+            }
+            Step::Detached { then } => {
+                let outer = std::mem::replace(&mut cx.detached, true);
+                let r = run(em, cx, t, then, hit);
+                cx.detached = outer;
+                r?;
+            }
+            Step::Drain { percent } => {
+                let back = i64::from(dealt.max(0)) * i64::from((*percent).min(100)) / 100;
+                let me = em.creature(cx.me);
+                if back > 0 && !me.dead && me.hp < me.effective_max_hp() {
+                    resolve::heal(em, cx.me, Some(cx.me), &back.to_string())?;
+                }
+            }
+            Step::Aura {
+                amount,
+                damage_type,
+                save,
+                duration,
+            } => {
+                let dice = cx.dice(amount);
+                let (count, sides) = count_sides(&dice);
+                let mark = Mark::Aura {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                    save: save.map(|s| s.0),
+                    half: save.is_some_and(|s| s.1 == SaveEffect::Half),
+                    dc: cx.dc,
+                };
+                put_mark(em, cx, t, mark, *duration, None);
+            }
             Step::Cure { conditions, all } => {
                 for c in conditions {
-                    if em.creature(t).has(*c) && *c != crate::condition::Condition::Exhaustion {
+                    // Exhaustion: one level (Greater Restoration).
+                    if *c == crate::condition::Condition::Exhaustion {
+                        let level = em.creature(t).exhaustion;
+                        if level > 0 {
+                            em.public(EventKind::ExhaustionChanged {
+                                creature: t,
+                                level: level - 1,
+                            });
+                            if !*all {
+                                break;
+                            }
+                        }
+                        continue;
+                    }
+                    if em.creature(t).has(*c) {
                         resolve::end_condition(em, t, *c);
                         if !*all {
                             break;
@@ -642,10 +875,11 @@ fn put_mark(
         until,
         concentration: cx.concentration,
         save_ends: save_ends.map(|ability| SaveEnds { ability, dc: cx.dc }),
+        ends_on: cx.ends_on,
     };
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
-        if c.condition_immunities.contains(&condition) {
+        if immune(c, condition) {
             return;
         }
         if !c.has(condition) {
@@ -828,4 +1062,88 @@ fn creature_type(em: &Emitter, t: CreatureId) -> String {
 fn type_ok(em: &Emitter, t: CreatureId, types: &[String], except: bool) -> bool {
     let kind = creature_type(em, t);
     types.iter().any(|x| kind.starts_with(x.as_str())) != except
+}
+
+/// Auras (Spirit Guardians) at the start of `who`'s turn: each standing bearer of an
+/// aura hostile to `who` and engaged with it deals the aura's damage (a save against
+/// its caster's DC). Returns true if any damage was dealt.
+pub(crate) fn aura_damage(em: &mut Emitter, who: CreatureId) -> bool {
+    let auras: Vec<(CreatureId, Active)> = em
+        .state
+        .creatures
+        .values()
+        .filter(|b| b.id != who && !b.dead && !b.is_down())
+        .flat_map(|b| b.marks().map(move |a| (b.id, *a)))
+        .filter(|(_, a)| matches!(a.mark, Mark::Aura { .. }))
+        .collect();
+    let mut dealt = false;
+    for (bearer, a) in auras {
+        let Mark::Aura {
+            count,
+            sides,
+            damage_type,
+            save,
+            half,
+            dc,
+        } = a.mark
+        else {
+            continue;
+        };
+        let target = em.creature(who);
+        if target.dead || target.is_down() {
+            break;
+        }
+        let hostile = em
+            .state
+            .creatures
+            .get(&a.by)
+            .is_some_and(|caster| super::position::hostile(caster, target));
+        if !hostile
+            || super::position::range(&em.state, bearer, who) != super::position::Range::Engaged
+        {
+            continue;
+        }
+        let ok = save.is_some_and(|ab| {
+            resolve::saving_throw(em, who, ab, crate::ability::Advantage::Normal, Some(dc))
+        });
+        if ok && !half {
+            continue;
+        }
+        let part = crate::data::DamagePart {
+            dice: format!("{}d{}", count.max(1), sides.max(1)),
+            damage_type,
+        };
+        let _ = resolve::deal_damage_scaled(em, who, Some(a.by), &[part], false, ok);
+        dealt = true;
+    }
+    dealt
+}
+
+/// Whether `c` cannot be given `condition` (its own immunities, or a spell's).
+fn immune(c: &crate::creature::Creature, condition: crate::condition::Condition) -> bool {
+    c.condition_immunities.contains(&condition)
+        || c.has_mark(|m| *m == Mark::ImmuneTo { condition })
+}
+
+/// Boons at the start of `who`'s turn: Heroism's temporary hit points.
+pub(crate) fn turn_start_boons(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.dead || c.is_down() {
+        return;
+    }
+    let best = c
+        .marks()
+        .filter_map(|a| match a.mark {
+            Mark::TurnTempHp { amount } => Some(amount.clamp(0, 1_000)),
+            _ => None,
+        })
+        .max();
+    if let Some(amount) = best
+        && amount > c.temp_hp
+    {
+        em.public(EventKind::TempHpGained {
+            target: who,
+            amount,
+        });
+    }
 }

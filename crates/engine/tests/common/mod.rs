@@ -193,6 +193,19 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::NoHealing => "no-healing".into(),
         M::NoReactions => "no-reactions".into(),
         M::MaxHp { amount } => format!("aided(+{amount})"),
+        M::Aura {
+            count,
+            sides,
+            damage_type,
+            ..
+        } => format!("aura({count}d{sides} {damage_type})"),
+        M::MagicMissileWard => "magic-missile-ward".into(),
+        M::DeathWard => "death-ward".into(),
+        M::Hasted => "hasted".into(),
+        M::Slowed => "slowed".into(),
+        M::ImmuneTo { condition } => format!("immune-{condition}"),
+        M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
+        M::Recast { slot, .. } => format!("recast(slot {slot})"),
     }
 }
 
@@ -584,10 +597,15 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             slot,
             cost,
             targets,
+            again,
         } => format!(
             "SpellCast {} {name} ({}, {:?}) → [{}]",
             n(*caster),
-            slot.map_or("cantrip".into(), |l| format!("slot {l}")),
+            if *again {
+                "again".into()
+            } else {
+                slot.map_or("cantrip".into(), |l| format!("slot {l}"))
+            },
             cost,
             names(state, targets)
         ),
