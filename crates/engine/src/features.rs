@@ -72,8 +72,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "barbarian",
         2,
         "Reckless Attack",
-        N,
-        "the GM grants advantage (no positions to track who may attack back)",
+        A,
+        "`use reckless attack` before the turn's first attack: advantage on melee attacks this turn, attacks against the barbarian have advantage until its next turn",
     ),
     f(
         "barbarian",
@@ -339,16 +339,34 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "unarmed die and bonus-action strike: narrated",
     ),
-    f("monk", 2, "Ki", N, "ki points are not tracked yet"),
-    f("monk", 2, "Flurry of Blows", N, "ki: narrated"),
+    f(
+        "monk",
+        2,
+        "Ki",
+        A,
+        "ki points (the monk's level) back on a short rest, spent by Flurry of Blows, Patient Defense and Step of the Wind (Stunning Strike and the other ki uses are narrated)",
+    ),
+    f(
+        "monk",
+        2,
+        "Flurry of Blows",
+        A,
+        "`use flurry of blows [on TARGET]` after the Attack action (1 ki, bonus action): two unarmed strikes (Martial Arts die + Str/Dex) at the named foe or the one last hit; ends the Attack action",
+    ),
     f(
         "monk",
         2,
         "Patient Defense",
-        N,
-        "ki: narrated (the Dodge action is there)",
+        A,
+        "`use patient defense` (1 ki): the Dodge action as a bonus action",
     ),
-    f("monk", 2, "Step of the Wind", N, "no distances"),
+    f(
+        "monk",
+        2,
+        "Step of the Wind",
+        A,
+        "`use step of the wind [dash|disengage]` (1 ki): Dash (or Disengage) as a bonus action",
+    ),
     f(
         "monk",
         2,
@@ -374,7 +392,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         7,
         "Evasion",
         A,
-        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+        "a Dexterity save for half damage from a spell, rider, monster area action (breath weapons) or a dragonborn's breath: none on a success, half on a failure",
     ),
     f("monk", 7, "Stillness of Mind", N, "narrated"),
     f(
@@ -418,8 +436,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         2,
         "Divine Smite",
-        N,
-        "smite spells (Branding Smite …) are automated; the slot-burning smite is not yet",
+        A,
+        "`use divine smite [SLOT]` after a melee weapon hit this turn: a slot (the lowest left, or the level named) adds 2d8 radiant +1d8 a level above 1st (5d8 at most), +1d8 on undead and fiends, doubled on a critical hit; one smite a hit; a target the hit dropped keeps the slot",
     ),
     f("paladin", 3, "Divine Health", N, "narrated"),
     f(
@@ -498,8 +516,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "rogue",
         2,
         "Cunning Action",
-        N,
-        "Dash/Disengage/Hide as a bonus action: narrated",
+        A,
+        "`use cunning action dash|disengage|hide`: the action as a bonus action",
     ),
     f("rogue", 3, "Fast Hands", N, "narrated"),
     f("rogue", 3, "Second-Story Work", N, "narrated"),
@@ -509,7 +527,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         7,
         "Evasion",
         A,
-        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+        "a Dexterity save for half damage from a spell, rider, monster area action (breath weapons) or a dragonborn's breath: none on a success, half on a failure",
     ),
     f("rogue", 9, "Supreme Sneak", N, "narrated"),
     f(
@@ -589,7 +607,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "spellbook, prepared spells (Int + level), cantrips, slots",
     ),
-    f("wizard", 1, "Arcane Recovery", N, "narrated"),
+    f(
+        "wizard",
+        1,
+        "Arcane Recovery",
+        A,
+        "`use arcane recovery [MAX LEVEL]` out of a fight, once a long rest: expended slots (5th or lower) adding up to half the wizard level (rounded up) come back, the highest first",
+    ),
     f("wizard", 2, "Evocation Savant", N, "narrated"),
     f(
         "wizard",
@@ -691,8 +715,8 @@ pub const RACIAL_TRAITS: &[Feature] = &[
         "dragonborn",
         1,
         "Breath Weapon",
-        N,
-        "narrated by the GM (2d6 of the ancestry's type)",
+        A,
+        "`use breath weapon on TARGET` (action, once a short rest): 2d6 of the ancestry's type (3d6 at 6th, 4d6 at 11th, 5d6 at 16th) to the target and everyone engaged with it, Dex save (Con for cold and poison) DC 8 + Con + proficiency, half on a success",
     ),
     f(
         "dragonborn",
@@ -847,7 +871,40 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         )),
         // A pool of hit points: five per paladin level.
         ("paladin", "lay-on-hands") => Some((5 * u32::from(l), RestKind::Long)),
+        // Ki points: the monk's level, back on a short rest.
+        ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
+        (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
+        ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
         _ => None,
+    }
+}
+
+/// The pool a feature's uses come from: the ki features spend ki.
+pub fn pool_of(feature: &str) -> &str {
+    match feature {
+        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
+        f => f,
+    }
+}
+
+/// The monk's Martial Arts die at a level.
+pub fn martial_arts_die(level: u8) -> u8 {
+    match level {
+        0..=4 => 4,
+        5..=10 => 6,
+        11..=16 => 8,
+        _ => 10,
+    }
+}
+
+/// A dragonborn's Breath Weapon damage dice at a character level: 2d6, 3d6 at 6th,
+/// 4d6 at 11th, 5d6 at 16th.
+pub fn breath_dice(level: u8) -> u8 {
+    match level {
+        0..=5 => 2,
+        6..=10 => 3,
+        11..=15 => 4,
+        _ => 5,
     }
 }
 
@@ -855,11 +912,14 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
 /// from the creature's own sheet).
 pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
-        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" => Some(RestKind::Short),
+        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" | "ki"
+        | "breath-weapon" => Some(RestKind::Short),
         "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
-        "bardic-inspiration" | "rage" | "relentless-endurance" | "lay-on-hands" => {
-            Some(RestKind::Long)
-        }
+        "bardic-inspiration"
+        | "rage"
+        | "relentless-endurance"
+        | "lay-on-hands"
+        | "arcane-recovery" => Some(RestKind::Long),
         _ => None,
     }
 }

@@ -60,6 +60,8 @@ scenarios!(
     multiattack_targets,
     monster_spells,
     opportunity_timeout,
+    class_combat,
+    evasion_breath,
 );
 
 /// Every scenario file has a test, and every test a file.

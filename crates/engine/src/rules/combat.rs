@@ -669,29 +669,52 @@ pub(crate) fn hit_with(
     Ok(())
 }
 
-pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn dodge(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     if !em.state.in_combat() {
         return Err(RuleError::WrongMode(
             "Dodging only matters in a fight.".into(),
         ));
     }
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "dodge")?;
     em.public(EventKind::Dodged { creature: me });
     Ok(())
 }
 
-pub(crate) fn dash(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn dash(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Dashing")?;
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "dash")?;
     em.public(EventKind::Dashed { creature: me });
     Ok(())
 }
 
-pub(crate) fn disengage(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn disengage(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Disengaging")?;
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "disengage")?;
     em.public(EventKind::Disengaged { creature: me });
     Ok(())
+}
+
+/// How Dash, Disengage, Hide or Dodge is paid for: the action, or a bonus action
+/// through a feature (Cunning Action, Step of the Wind, Patient Defense) whose
+/// `FeatureUsed` spends the bonus action (and `spent` from its pool: ki).
+pub(crate) type Via<'a> = Option<(&'a str, u32)>;
+
+/// Checks and spends the part of the turn `via` names; `what` is told in the
+/// feature's note.
+fn pay(em: &mut Emitter, me: CreatureId, via: Via, what: &str) -> Result<(), RuleError> {
+    match via {
+        None => require_turn_part(em, me, ActionCost::Action),
+        Some((feature, spent)) => {
+            require_turn_part(em, me, ActionCost::BonusAction)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: feature.to_string(),
+                note: what.to_string(),
+                spent,
+            });
+            Ok(())
+        }
+    }
 }
 
 /// The Help action in a fight: the helper closes into melee with the foe (a move, if
@@ -746,7 +769,7 @@ pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(),
 
 /// The Hide action: not while in melee with a foe; a Stealth check against the best
 /// passive Perception among the standing foes in the fight.
-pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn hide(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Hiding")?;
     if em.creature(me).has_effect(&Effect::Hidden) {
         return Err(RuleError::invalid(format!(
@@ -763,7 +786,7 @@ pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
             em.creature(me).name
         )));
     }
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "hide")?;
     let dc = em
         .state
         .combatants()
@@ -1534,7 +1557,16 @@ fn npc_attack(
         }
         for t in targets {
             let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
+            // Evasion: a Dexterity save for half takes none on a success, half on a
+            // failure.
+            let evasion = save.ability == crate::ability::Ability::Dex
+                && save.on_success == crate::data::SaveEffect::Half
+                && crate::features::evasion(em.creature(t));
             match (ok, save.on_success) {
+                (false, _) if evasion => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, true);
+                }
+                (true, _) if evasion => {}
                 (false, _) => {
                     resolve::deal_rolled(em, t, Some(me), &rolls, false, false);
                 }
