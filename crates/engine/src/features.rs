@@ -521,7 +521,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     ),
     f("rogue", 3, "Fast Hands", N, "narrated"),
     f("rogue", 3, "Second-Story Work", N, "narrated"),
-    f("rogue", 5, "Uncanny Dodge", N, "reaction: narrated"),
+    f(
+        "rogue",
+        5,
+        "Uncanny Dodge",
+        A,
+        "a monster's hit opens a reaction window (like Shield): `react use` halves the damage",
+    ),
     f(
         "rogue",
         7,
@@ -1087,6 +1093,12 @@ pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
         && !c.has(Condition::Blinded)
         && !c.has(Condition::Deafened)
         && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Uncanny Dodge (rogue 5th): the reaction that halves a hit's damage.
+pub fn uncanny_dodge(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 5)
 }
 
 /// Evasion (rogue and monk 7th): a Dexterity save for half damage takes none on a

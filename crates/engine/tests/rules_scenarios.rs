@@ -62,6 +62,7 @@ scenarios!(
     opportunity_timeout,
     class_combat,
     evasion_breath,
+    uncanny_dodge,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -431,6 +431,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         c.budget.as_bonus = true;
                     }
                 }
+                "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
                 "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon" => {
                     spend(state, *creature, ActionCost::Action)
                 }

@@ -654,16 +654,29 @@ pub(crate) fn hit_with(
     atk: &crate::creature::Attack,
     outcome: crate::event::AttackOutcome,
 ) -> Result<(), RuleError> {
+    hit_with_scaled(em, me, t, atk, outcome, false)
+}
+
+/// As [`hit_with`], the damage halved when `half` (Uncanny Dodge).
+pub(crate) fn hit_with_scaled(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
+    half: bool,
+) -> Result<(), RuleError> {
     let weapon_type = atk.damage.first().map(|d| d.damage_type);
     let mut parts = atk.damage.clone();
     parts.extend(resolve::riders(em, me, t, weapon_type, true));
     parts.extend(super::features::on_hit(em, me, atk, outcome));
-    resolve::deal_damage(
+    resolve::deal_damage_scaled(
         em,
         t,
         Some(me),
         &parts,
         outcome == crate::event::AttackOutcome::CriticalHit,
+        half,
     )?;
     super::features::savage_attacks(em, me, t, atk, outcome)?;
     Ok(())
@@ -1371,29 +1384,40 @@ fn shield_window(
     attacker: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
     total: i32,
     rest: Vec<(String, CreatureId)>,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
     let c = em.creature(t);
-    if ms == 0 || !c.is_pc() || !c.can_act() || total >= c.effective_ac().saturating_add(5) {
-        return None;
-    }
-    let sc = c.spellcasting.as_ref()?;
-    if !sc.knows("shield") || (1..=9u8).all(|l| sc.available(l) == 0) {
+    if ms == 0 || !c.is_pc() || !c.can_act() {
         return None;
     }
     require_turn_part(em, t, ActionCost::Reaction).ok()?;
+    // Shield, when +5 AC turns the hit (not a critical one) into a miss; else Uncanny
+    // Dodge (any hit, critical ones too), for a rogue of 5th level.
+    let shield = outcome == crate::event::AttackOutcome::Hit
+        && total < c.effective_ac().saturating_add(5)
+        && c.spellcasting
+            .as_ref()
+            .is_some_and(|sc| sc.knows("shield") && (1..=9u8).any(|l| sc.available(l) > 0));
+    let reaction = if shield {
+        crate::event::Reaction::Shield
+    } else if crate::features::uncanny_dodge(c) && !atk.damage.is_empty() {
+        crate::event::Reaction::UncannyDodge
+    } else {
+        return None;
+    };
     Some(crate::event::ReactionWindow {
         reactor: t,
-        reaction: crate::event::Reaction::Shield,
+        reaction,
         deadline: em.now.plus_ms(ms.min(MAX_REACTION_MS)),
         pending: crate::event::PendingHit {
             attacker,
             target: t,
             attack: atk.name.clone(),
             total,
-            outcome: crate::event::AttackOutcome::Hit,
+            outcome,
             rest,
         },
     })
@@ -1439,6 +1463,7 @@ pub(crate) fn resolve_window(
         used: take,
         timed_out,
     });
+    let mut half = false;
     if take {
         match w.reaction {
             crate::event::Reaction::Shield => {
@@ -1449,6 +1474,15 @@ pub(crate) fn resolve_window(
                     .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
                 super::spells::cast(em, w.reactor, "shield", &[], slot)?;
             }
+            crate::event::Reaction::UncannyDodge => {
+                em.public(EventKind::FeatureUsed {
+                    creature: w.reactor,
+                    feature: "uncanny-dodge".into(),
+                    note: "half the damage".into(),
+                    spent: 0,
+                });
+                half = true;
+            }
         }
     }
     let p = w.pending;
@@ -1457,8 +1491,10 @@ pub(crate) fn resolve_window(
         && !em.creature(p.target).is_down()
         && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
     {
-        if p.total >= em.creature(p.target).effective_ac() {
-            hit_with(em, p.attacker, p.target, &atk, p.outcome)?;
+        if p.outcome == crate::event::AttackOutcome::CriticalHit
+            || p.total >= em.creature(p.target).effective_ac()
+        {
+            hit_with_scaled(em, p.attacker, p.target, &atk, p.outcome, half)?;
             if let Some(rider) = &atk.rider
                 && !em.creature(p.target).is_down()
             {
@@ -1510,9 +1546,9 @@ fn npc_attack(
             Some(EventKind::AttackRolled { total, .. }) => *total,
             _ => i32::MAX,
         };
-        if outcome == crate::event::AttackOutcome::Hit
+        if outcome.is_hit()
             && let Some(rest) = rest
-            && let Some(window) = shield_window(em, me, t, atk, total, rest)
+            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest)
         {
             em.public(EventKind::ReactionOffered { window });
             return Ok(true);
