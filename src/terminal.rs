@@ -30,6 +30,9 @@ Commands (one per line):
          [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
   use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
       | channel divinity | bardic inspiration [on NAME]      (class features)
+      | divine smite [SLOT] | reckless attack | cunning action dash|disengage|hide
+      | flurry of blows [on T] | patient defense | step of the wind [disengage]
+      | breath weapon on T | arcane recovery [MAX LEVEL]
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
   levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
@@ -37,7 +40,7 @@ Commands (one per line):
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
   move to TARGET | move near | move far      dash   disengage   hide
-  help FOE             ready TEXT           react shield | react skip
+  help FOE             ready TEXT           react use (shield, uncanny dodge) | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
@@ -183,7 +186,10 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         }
         "feature" => feature_action(rest).ok_or_else(|| {
             "feature second wind | action surge | rage | lay on hands [N] [on TARGET] | \
-             wild shape | channel divinity | bardic inspiration [on NAME]"
+             wild shape | channel divinity | bardic inspiration [on NAME] | divine smite [SLOT] | \
+             reckless attack | cunning action dash|disengage|hide | flurry of blows [on NAME] | \
+             patient defense | step of the wind [dash|disengage] | breath weapon on NAME | \
+             arcane recovery [MAX LEVEL]"
                 .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
@@ -481,7 +487,7 @@ fn is_create_keyword(w: &str) -> bool {
 /// A feature used by name, with its target and amount: "second wind", "lay on hands
 /// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
 fn feature_action(s: &str) -> Option<Action> {
-    const NAMES: [&str; 7] = [
+    const NAMES: [&str; 16] = [
         "second wind",
         "action surge",
         "rage",
@@ -489,6 +495,15 @@ fn feature_action(s: &str) -> Option<Action> {
         "wild shape",
         "channel divinity",
         "bardic inspiration",
+        "divine smite",
+        "reckless attack",
+        "cunning action",
+        "flurry of blows",
+        "patient defense",
+        "step of the wind",
+        "breath weapon",
+        "arcane recovery",
+        "smite",
     ];
     let lower = s.trim().to_lowercase();
     let name = NAMES
@@ -499,9 +514,14 @@ fn feature_action(s: &str) -> Option<Action> {
         Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
         None => (rest, None),
     };
-    let amount = amount.parse::<u32>().ok();
+    // "cunning action dash": a word after the name is part of it.
+    let (amount, name) = match amount.parse::<u32>() {
+        Ok(n) => (Some(n), name.to_string()),
+        Err(_) if !amount.is_empty() && !amount.contains(' ') => (None, format!("{name} {amount}")),
+        Err(_) => (None, name.to_string()),
+    };
     Some(Action::UseFeature {
-        feature: name.to_string(),
+        feature: name,
         target: target.filter(|t| !t.is_empty()),
         amount,
     })
@@ -1247,7 +1267,7 @@ fn print_status(scene: &view::Scene) {
         if let Some(w) = &cb.reaction {
             let _ = writeln!(
                 o,
-                "  Waiting for {}'s reaction: react shield | react skip",
+                "  Waiting for {}'s reaction: react use | react skip",
                 w.name
             );
         }
@@ -1258,6 +1278,45 @@ fn print_status(scene: &view::Scene) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_the_fight_features() {
+        let s = Settings::default();
+        let p = |l: &str| parse_line(l, &s).unwrap();
+        let f = |feature: &str, target: Option<&str>, amount: Option<u32>| Action::UseFeature {
+            feature: feature.into(),
+            target: target.map(String::from),
+            amount,
+        };
+        assert_eq!(p("use divine smite 2"), f("divine smite", None, Some(2)));
+        assert_eq!(p("use smite"), f("smite", None, None));
+        assert_eq!(p("use reckless attack"), f("reckless attack", None, None));
+        assert_eq!(
+            p("use cunning action hide"),
+            f("cunning action hide", None, None)
+        );
+        assert_eq!(
+            p("use flurry of blows on goblin 2"),
+            f("flurry of blows", Some("goblin 2"), None)
+        );
+        assert_eq!(p("use patient defense"), f("patient defense", None, None));
+        assert_eq!(
+            p("use step of the wind disengage"),
+            f("step of the wind disengage", None, None)
+        );
+        assert_eq!(
+            p("use breath weapon on the ogre"),
+            f("breath weapon", Some("the ogre"), None)
+        );
+        assert_eq!(
+            p("use arcane recovery 1"),
+            f("arcane recovery", None, Some(1))
+        );
+        assert_eq!(
+            p("use lay on hands 5 on Thorin"),
+            f("lay on hands", Some("thorin"), Some(5))
+        );
+    }
 
     #[test]
     fn parses_the_positional_actions_and_reactions() {
