@@ -212,10 +212,16 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "cleric",
         2,
         "Channel Divinity",
-        N,
-        "uses tracked (`use channel divinity`, action, 1/2/3 a short rest); Turn Undead / Preserve Life narrated",
+        A,
+        "1/2/3 uses a short rest: `use turn undead` (each undead foe not far away: Wis save against the spell DC or turned — frightened, no reactions — for a minute; damage ending it is left to the GM), `use preserve life` (5 × level hit points shared among the party members below half their maximum, none above half); `use channel divinity` spends a use for anything else (narrated)",
     ),
-    f("cleric", 5, "Destroy Undead", N, "narrated"),
+    f(
+        "cleric",
+        5,
+        "Destroy Undead",
+        A,
+        "an undead failing its save against Turn Undead is destroyed at CR 1/2 (5th), 1 (8th), 2 (11th), 3 (14th), 4 (17th)",
+    ),
     f("cleric", 6, "Blessed Healer", N, "narrated"),
     f("cleric", 8, "Divine Strike", N, "narrated"),
     f("cleric", 10, "Divine Intervention", N, "narrated"),
@@ -889,6 +895,7 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
 pub fn pool_of(feature: &str) -> &str {
     match feature {
         "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
+        "turn-undead" | "preserve-life" => "channel-divinity",
         f => f,
     }
 }

@@ -63,6 +63,7 @@ scenarios!(
     class_combat,
     evasion_breath,
     uncanny_dodge,
+    channel_divinity,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -432,9 +432,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
                 "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
-                "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon" => {
-                    spend(state, *creature, ActionCost::Action)
-                }
+                "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
+                | "turn-undead" | "preserve-life" => spend(state, *creature, ActionCost::Action),
                 // A spell slot of level `spent`; the hit it followed is used up.
                 "divine-smite" => {
                     if let Some(sc) = state

@@ -23,6 +23,8 @@ pub const NAMES: &[&str] = &[
     "step of the wind [dash|disengage]",
     "breath weapon",
     "arcane recovery",
+    "turn undead",
+    "preserve life",
 ];
 
 /// Handles `use FEATURE` when `want` (an index, "divine-smite") is one of this
@@ -63,6 +65,10 @@ pub(crate) fn try_use(
         breath_weapon(em, &c, &pc, target)
     } else if want == "arcane-recovery" {
         arcane_recovery(em, &c, &pc, amount)
+    } else if matches!(want, "turn-undead" | "channel-divinity-turn-undead") {
+        turn_undead(em, &c, &pc)
+    } else if matches!(want, "preserve-life" | "channel-divinity-preserve-life") {
+        preserve_life(em, &c, &pc)
     } else {
         return None;
     };
@@ -531,6 +537,167 @@ fn arcane_recovery(
             note: format!("a level {l} slot back"),
             spent: u32::from(l),
         });
+    }
+    Ok(())
+}
+
+/// Channel Divinity's common checks: a cleric of 2nd level with a use left.
+fn channel(c: &Creature, pc: &PcInfo, what: &str) -> Result<(), RuleError> {
+    needs(c, pc, "cleric", 2, what)?;
+    if uses_left(c, "channel-divinity") == 0 {
+        return Err(spent_msg(c, "Channel Divinity", "short"));
+    }
+    Ok(())
+}
+
+/// The highest challenge rating Destroy Undead destroys at a cleric level.
+fn destroy_undead_cr(level: u8) -> Option<f64> {
+    match level {
+        0..=4 => None,
+        5..=7 => Some(0.5),
+        8..=10 => Some(1.0),
+        11..=13 => Some(2.0),
+        14..=16 => Some(3.0),
+        _ => Some(4.0),
+    }
+}
+
+/// Channel Divinity: Turn Undead (cleric 2nd, an action): every undead foe in the fight
+/// that is not far away makes a Wisdom save against the cleric's spell DC; on a failure
+/// it is turned for a minute (frightened, no reactions; that damage ends it early is
+/// left to the GM), and from 5th level (Destroy Undead) one of a low enough challenge
+/// rating is destroyed instead.
+fn turn_undead(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    channel(c, pc, "Turn Undead")?;
+    in_fight(em, "Turn Undead")?;
+    let dc = c.spell_save_dc().unwrap_or(8 + c.proficiency_bonus);
+    let undead: Vec<(CreatureId, f64)> = em
+        .state
+        .combatants()
+        .filter(|x| !x.is_down() && !x.dead && super::position::hostile(c, x))
+        .filter(|x| super::position::range(&em.state, c.id, x.id) != super::position::Range::Far)
+        .filter_map(|x| {
+            let d = em.state.catalog.monsters.get(x.monster.as_ref()?)?;
+            (d.kind == "undead").then_some((x.id, d.challenge_rating))
+        })
+        .collect();
+    if undead.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "No undead foe within reach of {}'s holy symbol.",
+            c.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "turn-undead".into(),
+        note: format!("DC {dc} Wisdom save"),
+        spent: 0,
+    });
+    let destroy = destroy_undead_cr(pc.level);
+    for (t, cr) in undead {
+        if resolve::saving_throw(
+            em,
+            t,
+            crate::ability::Ability::Wis,
+            Default::default(),
+            Some(dc),
+        ) {
+            continue;
+        }
+        if destroy.is_some_and(|max| cr <= max) {
+            em.public(EventKind::FeatureUsed {
+                creature: c.id,
+                feature: "destroy-undead".into(),
+                note: em.creature(t).name.clone(),
+                spent: 0,
+            });
+            em.public(EventKind::HitPointsSet { target: t, hp: 0 });
+            em.public(EventKind::Died { creature: t });
+            continue;
+        }
+        let until = super::spells::until_of(em, c.id, t, crate::effect::Duration::Rounds(10));
+        let cond = crate::condition::Condition::Frightened;
+        if !em.creature(t).condition_immunities.contains(&cond) {
+            if !em.creature(t).has(cond) {
+                em.public(EventKind::ConditionApplied {
+                    creature: t,
+                    condition: cond,
+                    source: Some(c.id),
+                });
+            }
+            for mark in [
+                crate::effect::Mark::Condition { condition: cond },
+                crate::effect::Mark::NoReactions,
+            ] {
+                em.public(EventKind::EffectStarted {
+                    creature: t,
+                    effect: crate::creature::Effect::Spell(crate::effect::Active {
+                        by: c.id,
+                        mark,
+                        until,
+                        concentration: false,
+                        save_ends: None,
+                    }),
+                });
+            }
+        }
+    }
+    combat::check_end(em);
+    Ok(())
+}
+
+/// Channel Divinity: Preserve Life (Life Domain, cleric 2nd, an action): five hit
+/// points a cleric level, shared among the wounded party members (the most hurt
+/// first), none raised above half its hit point maximum; undead and constructs get
+/// none.
+fn preserve_life(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    channel(c, pc, "Preserve Life")?;
+    let mut wounded: Vec<(CreatureId, i32, i32)> = em
+        .state
+        .creatures
+        .values()
+        .filter(|x| x.is_pc() && !x.dead)
+        // In a fight, those in it.
+        .filter(|x| {
+            em.state
+                .combat
+                .as_ref()
+                .is_none_or(|k| k.order.iter().any(|e| e.creature == x.id))
+        })
+        .map(|x| (x.id, x.hp.max(0), x.effective_max_hp() / 2))
+        .filter(|(_, hp, half)| hp < half)
+        .collect();
+    if wounded.is_empty() {
+        return Err(RuleError::invalid(
+            "Preserve Life heals only creatures below half their hit points, and nobody is.",
+        ));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    wounded.sort_by_key(|(id, hp, half)| (*hp - *half, *id));
+    let mut pool = 5 * i32::from(pc.level);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "preserve-life".into(),
+        note: format!("{pool} hit points"),
+        spent: 0,
+    });
+    for (t, hp, half) in wounded {
+        let amount = (half - hp).min(pool);
+        if amount <= 0 {
+            break;
+        }
+        pool -= amount;
+        let was_down = em.creature(t).hp <= 0;
+        em.public(EventKind::HealingReceived {
+            target: t,
+            source: Some(c.id),
+            breakdown: format!("Preserve Life {amount}"),
+            amount,
+        });
+        if was_down {
+            resolve::wake_up(em, t);
+        }
     }
     Ok(())
 }
