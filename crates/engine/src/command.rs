@@ -78,6 +78,11 @@ pub enum NpcOption {
     Legendary { action: String, target: String },
     /// Take the Dodge action.
     Dodge,
+    /// Take the Disengage action and step out of melee (no attack this turn).
+    Disengage,
+    /// Step out of melee (provoking opportunity attacks), then make a ranged attack:
+    /// a ranged monster caught in melee gets away from it.
+    Withdraw { attack: String, target: String },
     /// Do nothing this turn.
     Pass,
 }

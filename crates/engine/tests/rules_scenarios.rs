@@ -64,6 +64,7 @@ scenarios!(
     evasion_breath,
     uncanny_dodge,
     channel_divinity,
+    monster_moves,
 );
 
 /// Every scenario file has a test, and every test a file.

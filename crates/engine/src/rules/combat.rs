@@ -985,6 +985,21 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         }
         out.extend(spell_options(state, npc, &targets));
         out.push(NpcOption::Dodge);
+        // In melee with a foe: get away (Disengage), or step away and shoot.
+        let threatened = super::position::threatened(state, npc.id);
+        if threatened && super::position::moves_left(state, npc.id) > 0 {
+            out.push(NpcOption::Disengage);
+            for a in npc.attacks.iter().filter(|a| {
+                a.reach == Reach::Ranged && a.is_attack_roll() && !a.area && npc.can_use(a)
+            }) {
+                for t in &targets {
+                    out.push(NpcOption::Withdraw {
+                        attack: a.name.clone(),
+                        target: t.name.clone(),
+                    });
+                }
+            }
+        }
     }
     out.push(NpcOption::Pass);
     out
@@ -1133,6 +1148,26 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
         .map(|(_, o)| o);
     if let Some(o) = spell {
         return o.clone();
+    }
+    // A ranged fighter caught in melee steps away and shoots (its best ranged attack
+    // hits harder than its best melee one).
+    let best_of = |reach: Reach| {
+        npc.attacks
+            .iter()
+            .filter(|a| a.reach == reach && a.usage.is_none() && a.is_attack_roll())
+            .map(|a| (a.damage.iter().map(|d| average(&d.dice)).sum::<i64>(), a))
+            .max_by_key(|(avg, _)| *avg)
+    };
+    if let Some((ranged, a)) = best_of(Reach::Ranged)
+        && best_of(Reach::Melee).is_none_or(|(melee, _)| ranged > melee)
+    {
+        let w = NpcOption::Withdraw {
+            attack: a.name.clone(),
+            target: target.clone(),
+        };
+        if options.contains(&w) {
+            return w;
+        }
     }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
@@ -1289,6 +1324,26 @@ pub(crate) fn npc_act(
         NpcOption::Dodge => {
             em.public(EventKind::Dodged { creature: me });
             false
+        }
+        NpcOption::Disengage => {
+            em.public(EventKind::Disengaged { creature: me });
+            super::position::move_to(em, me, &crate::command::MoveTo::Near)?;
+            false
+        }
+        NpcOption::Withdraw { attack, target } => {
+            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let atk = em
+                .creature(me)
+                .find_attack(&attack)
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
+            // Leaving melee provokes; the foes' opportunity attacks come first.
+            super::position::move_to(em, me, &crate::command::MoveTo::Near)?;
+            if em.state.in_combat() && !em.creature(me).is_down() && !em.creature(t).is_down() {
+                npc_attack(em, me, t, &atk, Some(vec![]))?
+            } else {
+                false
+            }
         }
         NpcOption::Pass => false,
     };
