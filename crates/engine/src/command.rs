@@ -141,6 +141,9 @@ pub enum Action {
         spells: Vec<String>,
         #[serde(default)]
         expertise: Vec<Skill>,
+        /// The fighting style a paladin or ranger gains at 2nd level.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fighting_style: Option<String>,
     },
     /// Use a class feature or racial trait by name ("second wind", "action surge",
     /// "rage"); the others apply by themselves (see [`crate::features`]).

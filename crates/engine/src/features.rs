@@ -264,7 +264,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     f("druid", 18, "Beast Spells", N, "narrated"),
     f("druid", 20, "Archdruid", N, "narrated"),
     // Fighter (Champion)
-    f("fighter", 1, "Fighting Style", N, "not chosen yet"),
+    f(
+        "fighter",
+        1,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f(
         "fighter",
         1,
@@ -430,7 +436,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "`use lay on hands [N] [on TARGET]` (action): heals from a pool of 5 × level hit points a long rest; curing disease and poison is narrated",
     ),
-    f("paladin", 2, "Fighting Style", N, "not chosen yet"),
+    f(
+        "paladin",
+        2,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f(
         "paladin",
         2,
@@ -483,7 +495,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     // Ranger (Hunter)
     f("ranger", 1, "Favored Enemy", N, "narrated"),
     f("ranger", 1, "Natural Explorer", N, "narrated"),
-    f("ranger", 2, "Fighting Style", N, "not chosen yet"),
+    f(
+        "ranger",
+        2,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f("ranger", 2, "Spellcasting", A, "known spells, slots"),
     f("ranger", 3, "Hunter's Prey", N, "narrated"),
     f("ranger", 3, "Primeval Awareness", N, "narrated"),
@@ -1113,4 +1131,108 @@ pub fn uncanny_dodge(c: &Creature) -> bool {
 pub fn evasion(c: &Creature) -> bool {
     c.pc.as_ref()
         .is_some_and(|p| matches!(p.class.as_str(), "rogue" | "monk") && p.level >= 7)
+}
+
+/// The SRD fighting styles, by index.
+pub const FIGHTING_STYLES: &[&str] = &[
+    "archery",
+    "defense",
+    "dueling",
+    "great-weapon-fighting",
+    "protection",
+    "two-weapon-fighting",
+];
+
+/// The fighting styles a class may choose from, and the level it chooses one at.
+pub fn fighting_styles_of(class: &str) -> Option<(u8, &'static [&'static str])> {
+    match class {
+        "fighter" => Some((1, FIGHTING_STYLES)),
+        "paladin" => Some((
+            2,
+            &["defense", "dueling", "great-weapon-fighting", "protection"],
+        )),
+        "ranger" => Some((2, &["archery", "defense", "dueling", "two-weapon-fighting"])),
+        _ => None,
+    }
+}
+
+/// Checks a fighting style chosen by a class that has one at `level` (at creation, or
+/// on a level up while none is chosen yet). Returns its index.
+pub fn choose_fighting_style(
+    class: &str,
+    class_name: &str,
+    level: u8,
+    name: &str,
+) -> Result<String, crate::error::RuleError> {
+    use crate::error::RuleError;
+    let want = crate::data::to_index(name).replace("defence", "defense");
+    let Some((at, list)) = fighting_styles_of(class) else {
+        return Err(RuleError::invalid(format!(
+            "{class_name}s have no fighting style (fighters, paladins and rangers do)."
+        )));
+    };
+    if level < at {
+        return Err(RuleError::invalid(format!(
+            "A {class_name} chooses a fighting style at level {at}."
+        )));
+    }
+    list.iter()
+        .find(|s| **s == want)
+        .map(|s| s.to_string())
+        .ok_or_else(|| {
+            RuleError::invalid(format!(
+                "\"{}\" is not a {class_name} fighting style (one of: {}).",
+                crate::error::echo(name),
+                list.iter()
+                    .map(|s| s.replace('-', " "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// A fighting style's effect on freshly built weapon attacks (at creation and on each
+/// level up, after they are rebuilt): Archery +2 to hit with ranged weapons, Dueling
+/// +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of
+/// a two-handed or versatile melee weapon's damage dice (once). Defense is applied to
+/// the armour class when chosen; Protection and Two-Weapon Fighting are narrated.
+pub fn apply_fighting_style(c: &mut Creature, catalog: &crate::data::Catalog) {
+    let Some(style) = c.pc.as_ref().and_then(|p| p.fighting_style.clone()) else {
+        return;
+    };
+    for a in c.attacks.iter_mut() {
+        let Some(w) = catalog.weapon(&crate::data::to_index(&a.name)) else {
+            continue;
+        };
+        match style.as_str() {
+            "archery" if a.reach == crate::data::Reach::Ranged => a.to_hit += 2,
+            "dueling" if a.reach == crate::data::Reach::Melee && !w.has_property("two-handed") => {
+                if let Some(d) = a.damage.first_mut() {
+                    d.dice = format!("{}+2", d.dice);
+                }
+            }
+            "great-weapon-fighting"
+                if a.reach == crate::data::Reach::Melee
+                    && (w.has_property("two-handed") || w.has_property("versatile")) =>
+            {
+                if let (Some(d), Some(base)) = (a.damage.first_mut(), w.damage.as_ref()) {
+                    // "2d6+3" -> "2d6ro<3+3".
+                    if let Some(rest) = d.dice.strip_prefix(base.dice.as_str()) {
+                        d.dice = format!("{}ro<3{rest}", base.dice);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Defense: +1 AC while wearing armour (the class's starting armour).
+pub fn defense_bonus(class: &crate::data::ClassData, catalog: &crate::data::Catalog) -> i32 {
+    let armored = class
+        .starting_armor
+        .as_deref()
+        .and_then(|a| catalog.armor(a))
+        .is_some_and(|a| a.category != crate::data::ArmorCategory::Shield);
+    i32::from(armored)
 }

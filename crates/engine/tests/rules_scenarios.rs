@@ -65,6 +65,7 @@ scenarios!(
     uncanny_dodge,
     channel_divinity,
     monster_moves,
+    fighting_styles,
 );
 
 /// Every scenario file has a test, and every test a file.

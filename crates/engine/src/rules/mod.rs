@@ -272,9 +272,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             asi,
             spells,
             expertise,
+            fighting_style,
         } => {
             let me = own_character(&em.state, &player)?;
-            character::level_up(em, me, &asi, &spells, &expertise)?;
+            character::level_up(em, me, &asi, &spells, &expertise, fighting_style.as_deref())?;
         }
         Action::UseFeature {
             feature,
