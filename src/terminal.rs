@@ -27,14 +27,15 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
-         [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+         [subrace NAME] [ancestry red] [style NAME] [expertise SKILL SKILL]
+         [spells SPELL, SPELL, …]
   use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
       | channel divinity | bardic inspiration [on NAME]      (class features)
       | divine smite [SLOT] | reckless attack | cunning action dash|disengage|hide
       | flurry of blows [on T] | patient defense | step of the wind [disengage]
-      | breath weapon on T | arcane recovery [MAX LEVEL]
+      | breath weapon on T | arcane recovery [MAX LEVEL] | turn undead | preserve life
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
-  levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
+  levelup [STR DEX | STR STR] [style NAME] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
@@ -189,7 +190,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
              wild shape | channel divinity | bardic inspiration [on NAME] | divine smite [SLOT] | \
              reckless attack | cunning action dash|disengage|hide | flurry of blows [on NAME] | \
              patient defense | step of the wind [dash|disengage] | breath weapon on NAME | \
-             arcane recovery [MAX LEVEL]"
+             arcane recovery [MAX LEVEL] | turn undead | preserve life"
                 .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
@@ -400,6 +401,17 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                         spec.subrace = Some(name.join(" "));
                         i = j;
                     }
+                    "style" => {
+                        // "style great weapon fighting": up to the next keyword.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.fighting_style = Some(name.join(" "));
+                        i = j;
+                    }
                     "ancestry" => {
                         spec.ancestry = Some(
                             words
@@ -428,9 +440,25 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         }
         "levelup" | "level-up" => {
             let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
+            let mut fighting_style = None;
             let mut i = 0;
             while i < words.len() {
                 match words[i].to_ascii_lowercase().as_str() {
+                    "style" => {
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| {
+                            !matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "expertise" | "spells" | "learn"
+                            )
+                        }) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        fighting_style = Some(name.join(" "));
+                        i = j;
+                    }
                     "expertise" => {
                         let (skills, next) = skill_words(&words, i + 1)?;
                         expertise = skills;
@@ -454,6 +482,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 asi,
                 spells,
                 expertise,
+                fighting_style,
             })
         }
         "join" => Ok(Action::Join {
@@ -480,6 +509,7 @@ fn is_create_keyword(w: &str) -> bool {
             | "expertise"
             | "subrace"
             | "ancestry"
+            | "style"
             | "spells"
     )
 }
@@ -487,7 +517,7 @@ fn is_create_keyword(w: &str) -> bool {
 /// A feature used by name, with its target and amount: "second wind", "lay on hands
 /// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
 fn feature_action(s: &str) -> Option<Action> {
-    const NAMES: [&str; 16] = [
+    const NAMES: [&str; 18] = [
         "second wind",
         "action surge",
         "rage",
@@ -503,6 +533,8 @@ fn feature_action(s: &str) -> Option<Action> {
         "step of the wind",
         "breath weapon",
         "arcane recovery",
+        "turn undead",
+        "preserve life",
         "smite",
     ];
     let lower = s.trim().to_lowercase();
@@ -1315,6 +1347,26 @@ mod tests {
         assert_eq!(
             p("use lay on hands 5 on Thorin"),
             f("lay on hands", Some("thorin"), Some(5))
+        );
+        assert_eq!(p("use turn undead"), f("turn undead", None, None));
+        match p("create Ada fighter human style great weapon fighting level 3") {
+            Action::CreateCharacter { spec } => {
+                assert_eq!(
+                    spec.fighting_style.as_deref(),
+                    Some("great weapon fighting")
+                );
+                assert_eq!(spec.level, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            p("levelup style defense"),
+            Action::LevelUp {
+                asi: vec![],
+                spells: vec![],
+                expertise: vec![],
+                fighting_style: Some("defense".into()),
+            }
         );
     }
 

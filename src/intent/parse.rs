@@ -538,6 +538,10 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     {
         return Clause::Do(Action::EndTurn);
     }
+    // Fight features (the engine checks class, level and uses).
+    if let Some(c) = fight_feature(&words, scene) {
+        return c;
+    }
     // Class features used by name.
     if has("second") && has("wind") {
         return Clause::Do(Action::UseFeature {
@@ -574,10 +578,6 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
                 amount: None,
             });
         }
-    }
-    // Fight features (the engine checks class, level and uses).
-    if let Some(c) = fight_feature(&words, scene) {
-        return c;
     }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {
         return Clause::Do(Action::Dodge);
@@ -776,6 +776,12 @@ fn fight_feature(words: &[&str], scene: &Scene) -> Option<Clause> {
     }
     if (has("breath") && has("weapon")) || has("breathe") || has("breathes") {
         return feature("breath weapon", named(), None);
+    }
+    if has("turn") && has("undead") {
+        return feature("turn undead", None, None);
+    }
+    if has("preserve") && has("life") {
+        return feature("preserve life", None, None);
     }
     if has("arcane") && has("recovery") {
         return feature("arcane recovery", None, number());

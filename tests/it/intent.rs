@@ -373,6 +373,15 @@ fn phrase_table() {
         ),
         (
             "bob",
+            "I channel divinity to turn undead",
+            vec![Action::UseFeature {
+                feature: "turn undead".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
             "I channel divinity",
             vec![Action::UseFeature {
                 feature: "channel divinity".into(),
