@@ -755,7 +755,7 @@ fn fight_feature(words: &[&str], scene: &Scene) -> Option<Clause> {
     if has("cunning") && has("action") {
         let sub = ["dash", "disengage", "hide"].into_iter().find(|w| has(w));
         return feature(
-            &format!("cunning action {}", sub.unwrap_or_default()).trim_end(),
+            format!("cunning action {}", sub.unwrap_or_default()).trim_end(),
             None,
             None,
         );
