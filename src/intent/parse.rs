@@ -369,7 +369,9 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// What one clause means.
+/// What one clause means (a transient value, one per clause, never stored: the size
+/// of an `Action` — a character spec — is not worth a box here).
+#[allow(clippy::large_enum_variant)]
 enum Clause {
     Do(Action),
     Ask(String),
