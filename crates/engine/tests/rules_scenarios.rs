@@ -66,6 +66,7 @@ scenarios!(
     channel_divinity,
     monster_moves,
     fighting_styles,
+    monster_long_rest,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -486,6 +486,20 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             hit_dice_spent,
             hp_regained,
         } => {
+            // A character's long rest is a night for the monsters in the scene too:
+            // their per-day actions, innate spells and spell slots come back.
+            if *kind == RestKind::Long && state.creatures.get(creature).is_some_and(|c| c.is_pc()) {
+                for m in state
+                    .creatures
+                    .values_mut()
+                    .filter(|m| m.monster.is_some() && !m.dead)
+                {
+                    m.spent.clear();
+                    if let Some(sc) = m.spellcasting.as_mut() {
+                        sc.used_slots = [0; 9];
+                    }
+                }
+            }
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
