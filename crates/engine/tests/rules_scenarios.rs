@@ -67,6 +67,7 @@ scenarios!(
     monster_moves,
     fighting_styles,
     monster_long_rest,
+    legendary_reaction,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -480,17 +480,27 @@ fn legendary_act(
             action: l.name,
             cost: l.cost,
         });
-        npc_attack(em, m, t, &atk, None)?;
+        // A hit may open the target's reaction window (Shield, Uncanny Dodge); the
+        // legendary turn then ends when it closes.
+        if npc_attack(em, m, t, &atk, Some(vec![]))? {
+            return Ok(());
+        }
     }
+    end_legendary_turn(em, m, ended);
+    Ok(())
+}
+
+/// The end of a legendary monster's turn between turns: the next legendary monster's,
+/// or the next turn.
+fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
     if !em.state.in_combat() {
-        return Ok(());
+        return;
     }
     em.public(EventKind::LegendaryTurnEnded { creature: m });
     if check_end(em) || offer_legendary(em, ended, Some(m)) {
-        return Ok(());
+        return;
     }
     start_next(em);
-    Ok(())
 }
 
 /// Ends the active turn and starts the next combatant's, skipping the dead.
@@ -881,6 +891,11 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
 /// standing player character in the fight, Dodge, or pass. Empty when it is not an
 /// NPC's turn.
 pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    // A reaction window holds every monster's action until it closes (a legendary
+    // action's hit waits in it too).
+    if state.combat.as_ref().is_some_and(|c| c.reaction.is_some()) {
+        return vec![];
+    }
     // A monster choosing whether to strike at a creature leaving its reach.
     if let Some(o) = state.combat.as_ref().and_then(|c| c.opportunity.as_ref()) {
         let mut out = Vec::new();
@@ -1541,6 +1556,13 @@ pub(crate) fn resolve_window(
         }
     }
     let p = w.pending;
+    // A legendary action's hit: the legendary turn ends after it, not the monster's.
+    let legendary = em
+        .state
+        .combat
+        .as_ref()
+        .and_then(|c| c.legendary)
+        .filter(|(m, _)| *m == p.attacker);
     let mut paused = false;
     if em.state.in_combat()
         && !em.creature(p.target).is_down()
@@ -1556,9 +1578,13 @@ pub(crate) fn resolve_window(
                 super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
             }
         }
-        if !check_end(em) {
+        if !check_end(em) && legendary.is_none() {
             paused = run_plan(em, p.attacker, p.rest)?;
         }
+    }
+    if let Some((m, ended)) = legendary {
+        end_legendary_turn(em, m, ended);
+        return Ok(());
     }
     if !paused && em.state.in_combat() {
         advance(em);
