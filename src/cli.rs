@@ -181,6 +181,10 @@ pub async fn dispatch(cli: Cli, config: Config) -> ExitCode {
                 "\nClass features and racial traits (levels 1-20, SRD subclasses):\n{}",
                 dicebard_engine::features::coverage_report()
             );
+            println!(
+                "\nMonsters (stat-block actions the NPC options offer and the engine resolves):\n{}",
+                dicebard_engine::monster_coverage::report(dicebard_srd::catalog())
+            );
             ExitCode::SUCCESS
         }
         // Speech models block for a while: run them off the async runtime's threads.

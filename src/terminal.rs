@@ -27,17 +27,21 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
-         [subrace NAME] [ancestry red] [expertise SKILL SKILL] [spells SPELL, SPELL, …]
+         [subrace NAME] [ancestry red] [style NAME] [expertise SKILL SKILL]
+         [spells SPELL, SPELL, …]
   use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
       | channel divinity | bardic inspiration [on NAME]      (class features)
+      | divine smite [SLOT] | reckless attack | cunning action dash|disengage|hide
+      | flurry of blows [on T] | patient defense | step of the wind [disengage]
+      | breath weapon on T | arcane recovery [MAX LEVEL] | turn undead | preserve life
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
-  levelup [STR DEX | STR STR] [expertise SKILL SKILL] [spells SPELL, …]
+  levelup [STR DEX | STR STR] [style NAME] [expertise SKILL SKILL] [spells SPELL, …]
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
   move to TARGET | move near | move far      dash   disengage   hide
-  help FOE             ready TEXT           react shield | react skip
+  help FOE             ready TEXT           react use (shield, uncanny dodge) | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
@@ -183,7 +187,10 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         }
         "feature" => feature_action(rest).ok_or_else(|| {
             "feature second wind | action surge | rage | lay on hands [N] [on TARGET] | \
-             wild shape | channel divinity | bardic inspiration [on NAME]"
+             wild shape | channel divinity | bardic inspiration [on NAME] | divine smite [SLOT] | \
+             reckless attack | cunning action dash|disengage|hide | flurry of blows [on NAME] | \
+             patient defense | step of the wind [dash|disengage] | breath weapon on NAME | \
+             arcane recovery [MAX LEVEL] | turn undead | preserve life"
                 .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
@@ -394,6 +401,17 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                         spec.subrace = Some(name.join(" "));
                         i = j;
                     }
+                    "style" => {
+                        // "style great weapon fighting": up to the next keyword.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.fighting_style = Some(name.join(" "));
+                        i = j;
+                    }
                     "ancestry" => {
                         spec.ancestry = Some(
                             words
@@ -422,9 +440,25 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         }
         "levelup" | "level-up" => {
             let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
+            let mut fighting_style = None;
             let mut i = 0;
             while i < words.len() {
                 match words[i].to_ascii_lowercase().as_str() {
+                    "style" => {
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| {
+                            !matches!(
+                                w.to_ascii_lowercase().as_str(),
+                                "expertise" | "spells" | "learn"
+                            )
+                        }) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        fighting_style = Some(name.join(" "));
+                        i = j;
+                    }
                     "expertise" => {
                         let (skills, next) = skill_words(&words, i + 1)?;
                         expertise = skills;
@@ -448,6 +482,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 asi,
                 spells,
                 expertise,
+                fighting_style,
             })
         }
         "join" => Ok(Action::Join {
@@ -474,6 +509,7 @@ fn is_create_keyword(w: &str) -> bool {
             | "expertise"
             | "subrace"
             | "ancestry"
+            | "style"
             | "spells"
     )
 }
@@ -481,7 +517,7 @@ fn is_create_keyword(w: &str) -> bool {
 /// A feature used by name, with its target and amount: "second wind", "lay on hands
 /// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
 fn feature_action(s: &str) -> Option<Action> {
-    const NAMES: [&str; 7] = [
+    const NAMES: [&str; 18] = [
         "second wind",
         "action surge",
         "rage",
@@ -489,6 +525,17 @@ fn feature_action(s: &str) -> Option<Action> {
         "wild shape",
         "channel divinity",
         "bardic inspiration",
+        "divine smite",
+        "reckless attack",
+        "cunning action",
+        "flurry of blows",
+        "patient defense",
+        "step of the wind",
+        "breath weapon",
+        "arcane recovery",
+        "turn undead",
+        "preserve life",
+        "smite",
     ];
     let lower = s.trim().to_lowercase();
     let name = NAMES
@@ -499,9 +546,14 @@ fn feature_action(s: &str) -> Option<Action> {
         Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
         None => (rest, None),
     };
-    let amount = amount.parse::<u32>().ok();
+    // "cunning action dash": a word after the name is part of it.
+    let (amount, name) = match amount.parse::<u32>() {
+        Ok(n) => (Some(n), name.to_string()),
+        Err(_) if !amount.is_empty() && !amount.contains(' ') => (None, format!("{name} {amount}")),
+        Err(_) => (None, name.to_string()),
+    };
     Some(Action::UseFeature {
-        feature: name.to_string(),
+        feature: name,
         target: target.filter(|t| !t.is_empty()),
         amount,
     })
@@ -1243,7 +1295,7 @@ fn print_status(scene: &view::Scene) {
         if let Some(w) = &cb.reaction {
             let _ = writeln!(
                 o,
-                "  Waiting for {}'s reaction: react shield | react skip",
+                "  Waiting for {}'s reaction: react use | react skip",
                 w.name
             );
         }
@@ -1254,6 +1306,65 @@ fn print_status(scene: &view::Scene) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_the_fight_features() {
+        let s = Settings::default();
+        let p = |l: &str| parse_line(l, &s).unwrap();
+        let f = |feature: &str, target: Option<&str>, amount: Option<u32>| Action::UseFeature {
+            feature: feature.into(),
+            target: target.map(String::from),
+            amount,
+        };
+        assert_eq!(p("use divine smite 2"), f("divine smite", None, Some(2)));
+        assert_eq!(p("use smite"), f("smite", None, None));
+        assert_eq!(p("use reckless attack"), f("reckless attack", None, None));
+        assert_eq!(
+            p("use cunning action hide"),
+            f("cunning action hide", None, None)
+        );
+        assert_eq!(
+            p("use flurry of blows on goblin 2"),
+            f("flurry of blows", Some("goblin 2"), None)
+        );
+        assert_eq!(p("use patient defense"), f("patient defense", None, None));
+        assert_eq!(
+            p("use step of the wind disengage"),
+            f("step of the wind disengage", None, None)
+        );
+        assert_eq!(
+            p("use breath weapon on the ogre"),
+            f("breath weapon", Some("the ogre"), None)
+        );
+        assert_eq!(
+            p("use arcane recovery 1"),
+            f("arcane recovery", None, Some(1))
+        );
+        assert_eq!(
+            p("use lay on hands 5 on Thorin"),
+            f("lay on hands", Some("thorin"), Some(5))
+        );
+        assert_eq!(p("use turn undead"), f("turn undead", None, None));
+        match p("create Ada fighter human style great weapon fighting level 3") {
+            Action::CreateCharacter { spec } => {
+                assert_eq!(
+                    spec.fighting_style.as_deref(),
+                    Some("great weapon fighting")
+                );
+                assert_eq!(spec.level, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            p("levelup style defense"),
+            Action::LevelUp {
+                asi: vec![],
+                spells: vec![],
+                expertise: vec![],
+                fighting_style: Some("defense".into()),
+            }
+        );
+    }
 
     #[test]
     fn parses_the_positional_actions_and_reactions() {

@@ -446,6 +446,12 @@
     const r = combat && combat.reaction;
     const row = $('react-row');
     if (row) row.hidden = !(r && myPlayer() && r.player === myPlayer() && MODE === 'play' && !S.gone);
+    if (r && $('react-use')) {
+      const dodge = r.reaction === 'Uncanny Dodge';
+      $('react-use').textContent = dodge ? 'Uncanny Dodge' : 'Shield';
+      const what = $('react-what');
+      if (what) what.textContent = dodge ? 'A blow is about to land: halve its damage with Uncanny Dodge?' : 'A blow is about to land: cast Shield?';
+    }
     tickClock();
   }
 

@@ -780,6 +780,8 @@ pub async fn character_create(
     subrace: Option<String>,
     #[description = "Dragonborn ancestry: a dragon colour (red, silver…) or damage type"]
     ancestry: Option<String>,
+    #[description = "Fighting style (fighter; paladin, ranger from 2nd): archery, defense, dueling, great weapon fighting…"]
+    style: Option<String>,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
         return character_form(ctx, name, class, race, abilities).await;
@@ -799,6 +801,7 @@ pub async fn character_create(
             spec.expertise = expertise;
             spec.subrace = subrace.filter(|s| s.len() <= 64);
             spec.ancestry = ancestry.filter(|s| s.len() <= 64);
+            spec.fighting_style = style.filter(|s| s.len() <= 64);
             act(ctx, Action::CreateCharacter { spec }).await
         }
         Err(msg) => ephemeral(ctx, msg).await,
@@ -853,7 +856,10 @@ pub async fn character_levelup(
     spells: Option<String>,
     #[description = "New expertise skills (rogue 6, bard 3 and 10), separated by commas"]
     expertise: Option<String>,
+    #[description = "Fighting style (paladin and ranger at 2nd): defense, dueling, archery…"]
+    style: Option<String>,
 ) -> Result<(), Error> {
+    let fighting_style = style.filter(|s| s.len() <= 64);
     let asi: Result<Vec<dicebard_engine::ability::Ability>, String> = asi
         .as_deref()
         .unwrap_or("")
@@ -875,6 +881,7 @@ pub async fn character_levelup(
                     asi,
                     spells,
                     expertise,
+                    fighting_style,
                 },
             )
             .await

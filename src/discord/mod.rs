@@ -375,7 +375,7 @@ async fn press_reaction_button(
         action: Action::React { take },
     };
     match coord.submit(campaign, cmd, origin).await {
-        Ok(_) if take => "Shield!".to_string(),
+        Ok(_) if take => "Done — you react!".to_string(),
         Ok(_) => "You let it pass.".to_string(),
         Err(e) => e.user_message(),
     }

@@ -410,11 +410,14 @@ impl Presenter {
                     self.dms.push((
                         user,
                         format!(
-                            "🛡️ **{}**, {by}'s {} hits you ({} against your AC {}). Cast **Shield** (+5 AC: it misses)? Answer <t:{}:R>, or the blow lands.",
+                            "🛡️ **{}**, {by}'s {} hits you ({} against your AC {}). {} **{}** ({})? Answer <t:{}:R>, or the blow lands.",
                             render::escape(&cr.name),
                             render::escape(&window.pending.attack),
                             window.pending.total,
                             cr.effective_ac(),
+                            if window.reaction == dicebard_engine::event::Reaction::Shield { "Cast" } else { "Use" },
+                            window.reaction.name(),
+                            window.reaction.effect(),
                             window.deadline.0 / 1000
                         ),
                         Some(render::DmButtons::Reaction(c.seq)),

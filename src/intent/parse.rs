@@ -369,7 +369,9 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// What one clause means.
+/// What one clause means (a transient value, one per clause, never stored: the size
+/// of an `Action` — a character spec — is not worth a box here).
+#[allow(clippy::large_enum_variant)]
 enum Clause {
     Do(Action),
     Ask(String),
@@ -537,6 +539,10 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
         )
     {
         return Clause::Do(Action::EndTurn);
+    }
+    // Fight features (the engine checks class, level and uses).
+    if let Some(c) = fight_feature(&words, scene) {
+        return c;
     }
     // Class features used by name.
     if has("second") && has("wind") {
@@ -709,6 +715,80 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
         );
     }
     Clause::Unknown
+}
+
+/// Class features said by name: "divine smite (with a level 2 slot)", "reckless
+/// attack", "cunning action to hide", "flurry of blows (on the goblin)", "patient
+/// defense", "step of the wind (disengage)", "breath weapon / breathe fire at the
+/// goblin", "arcane recovery".
+fn fight_feature(words: &[&str], scene: &Scene) -> Option<Clause> {
+    let has = |w: &str| words.contains(&w);
+    let feature = |name: &str, target: Option<String>, amount: Option<u32>| {
+        Some(Clause::Do(Action::UseFeature {
+            feature: name.into(),
+            target,
+            amount,
+        }))
+    };
+    let number = || {
+        words.iter().find_map(|w| {
+            w.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=9).contains(n))
+        })
+    };
+    // The creature named after "at" / "on" (a foe first).
+    let named = || {
+        let i = words
+            .iter()
+            .position(|w| matches!(*w, "at" | "on" | "against"))?;
+        match scene.resolve_target(&words[i + 1..].join(" "), Prefer::Foes) {
+            Found::One(n) => Some(n),
+            _ => None,
+        }
+    };
+    if has("smite") && has("divine") {
+        return feature("divine smite", None, number());
+    }
+    if has("reckless") && has("attack") {
+        return feature("reckless attack", None, None);
+    }
+    if has("cunning") && has("action") {
+        let sub = ["dash", "disengage", "hide"].into_iter().find(|w| has(w));
+        return feature(
+            format!("cunning action {}", sub.unwrap_or_default()).trim_end(),
+            None,
+            None,
+        );
+    }
+    if has("flurry") {
+        return feature("flurry of blows", named(), None);
+    }
+    if has("patient") && (has("defense") || has("defence")) {
+        return feature("patient defense", None, None);
+    }
+    if has("step") && has("wind") {
+        let sub = if has("disengage") {
+            "disengage"
+        } else {
+            "dash"
+        };
+        return feature(&format!("step of the wind {sub}"), None, None);
+    }
+    if (has("breath") && has("weapon")) || has("breathe") || has("breathes") {
+        return feature("breath weapon", named(), None);
+    }
+    if has("turn") && has("undead") {
+        return feature("turn undead", None, None);
+    }
+    if has("preserve") && has("life") {
+        return feature("preserve life", None, None);
+    }
+    if has("arcane") && has("recovery") {
+        return feature("arcane recovery", None, number());
+    }
+    None
 }
 
 fn check(skill: Skill, words: &[&str]) -> Clause {

@@ -131,6 +131,14 @@ impl LlmNpcPolicy {
                 NpcOption::Dodge => {
                     "Dodge (attacks against it have disadvantage until its next turn)".into()
                 }
+                NpcOption::Disengage => {
+                    "Disengage and step out of melee (no attack; no opportunity attacks)".into()
+                }
+                NpcOption::Withdraw { attack, target } => format!(
+                    "Step out of melee (provoking opportunity attacks), then {} against {}",
+                    fence(attack, 64),
+                    fence(target, 64)
+                ),
                 NpcOption::Pass => "Do nothing".into(),
             };
             let _ = writeln!(user, "{}. {text}", i + 1);

@@ -468,18 +468,21 @@ impl BuiltinNarrator {
                 format!("{} lets the moment pass.", n(*creature))
             }
             ReactionOffered { window } => format!(
-                "{} can react: Shield against {}'s blow ({} s to answer: react shield / react skip).",
+                "{} can react: {} against {}'s blow ({} s to answer: react use / react skip).",
                 n(window.reactor),
+                window.reaction.name(),
                 n(window.pending.attacker),
                 window.deadline.0.saturating_sub(c.event.at.0) / 1000
             ),
             ReactionResolved {
                 reactor,
+                reaction,
                 used,
                 timed_out,
-                ..
             } => {
-                if *used {
+                if *used && *reaction == dicebard_engine::event::Reaction::UncannyDodge {
+                    format!("{} twists away from the worst of the blow!", n(*reactor))
+                } else if *used {
                     format!("{} throws up a shimmering Shield!", n(*reactor))
                 } else if *timed_out {
                     format!("{} had no time to react.", n(*reactor))

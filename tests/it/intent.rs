@@ -319,6 +319,69 @@ fn phrase_table() {
             ],
         ),
         (
+            "alice",
+            "divine smite with a 2nd level slot",
+            vec![Action::UseFeature {
+                feature: "divine smite".into(),
+                target: None,
+                amount: Some(2),
+            }],
+        ),
+        (
+            "alice",
+            "I use cunning action to hide",
+            vec![Action::UseFeature {
+                feature: "cunning action hide".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "flurry of blows on the ogre",
+            vec![Action::UseFeature {
+                feature: "flurry of blows".into(),
+                target: Some("Ogre".into()),
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "I breathe fire at the ogre",
+            vec![Action::UseFeature {
+                feature: "breath weapon".into(),
+                target: Some("Ogre".into()),
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "reckless attack",
+            vec![Action::UseFeature {
+                feature: "reckless attack".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "step of the wind",
+            vec![Action::UseFeature {
+                feature: "step of the wind dash".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "I channel divinity to turn undead",
+            vec![Action::UseFeature {
+                feature: "turn undead".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
             "bob",
             "I channel divinity",
             vec![Action::UseFeature {

@@ -61,6 +61,10 @@ pub struct CharacterSpec {
     /// damage resistance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ancestry: Option<String>,
+    /// A fighting style (fighter 1st, paladin and ranger 2nd): archery, defense,
+    /// dueling, great weapon fighting, protection, two-weapon fighting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fighting_style: Option<String>,
 }
 
 fn one() -> u8 {
@@ -81,6 +85,7 @@ impl CharacterSpec {
             expertise: vec![],
             subrace: None,
             ancestry: None,
+            fighting_style: None,
         }
     }
 }
@@ -395,6 +400,7 @@ pub fn create_character(
             spellbook,
             subrace: subrace.map(|s| s.index.to_string()),
             uses: BTreeMap::new(),
+            fighting_style: None,
         }),
         monster: None,
         abilities,
@@ -438,6 +444,22 @@ pub fn create_character(
         legendary_used: 0,
     };
     crate::features::apply_level_features(&mut c, race.speed);
+    // A fighting style, when the class has one at this level.
+    if let Some(name) = spec
+        .fighting_style
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let style = crate::features::choose_fighting_style(&class.index, &class.name, level, name)?;
+        if style == "defense" {
+            c.armor_class += crate::features::defense_bonus(class, catalog);
+        }
+        if let Some(pc) = c.pc.as_mut() {
+            pc.fighting_style = Some(style);
+        }
+        crate::features::apply_fighting_style(&mut c, catalog);
+    }
     Ok(c)
 }
 

@@ -78,6 +78,11 @@ pub enum NpcOption {
     Legendary { action: String, target: String },
     /// Take the Dodge action.
     Dodge,
+    /// Take the Disengage action and step out of melee (no attack this turn).
+    Disengage,
+    /// Step out of melee (provoking opportunity attacks), then make a ranged attack:
+    /// a ranged monster caught in melee gets away from it.
+    Withdraw { attack: String, target: String },
     /// Do nothing this turn.
     Pass,
 }
@@ -136,6 +141,9 @@ pub enum Action {
         spells: Vec<String>,
         #[serde(default)]
         expertise: Vec<Skill>,
+        /// The fighting style a paladin or ranger gains at 2nd level.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fighting_style: Option<String>,
     },
     /// Use a class feature or racial trait by name ("second wind", "action surge",
     /// "rage"); the others apply by themselves (see [`crate::features`]).

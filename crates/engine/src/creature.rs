@@ -44,6 +44,9 @@ pub struct PcInfo {
     /// ("sneak-attack-round"). See [`crate::features`].
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub uses: BTreeMap<String, u32>,
+    /// The fighting style chosen (fighter, paladin, ranger), by index ("archery").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fighting_style: Option<String>,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

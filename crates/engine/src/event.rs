@@ -192,6 +192,26 @@ pub enum Reaction {
     /// Cast Shield (the lowest slot left): +5 AC against the attack that hit, until
     /// the start of the reactor's next turn.
     Shield,
+    /// Uncanny Dodge (rogue 5th): halve the damage of the attack that hit.
+    UncannyDodge,
+}
+
+impl Reaction {
+    /// Its name, as the table says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reaction::Shield => "Shield",
+            Reaction::UncannyDodge => "Uncanny Dodge",
+        }
+    }
+
+    /// What taking it does to the blow, for the offer.
+    pub fn effect(self) -> &'static str {
+        match self {
+            Reaction::Shield => "+5 AC: it misses",
+            Reaction::UncannyDodge => "half the damage",
+        }
+    }
 }
 
 /// A monster's attack that hit and waits for the target's reaction, with the rest of

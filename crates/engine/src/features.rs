@@ -72,8 +72,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "barbarian",
         2,
         "Reckless Attack",
-        N,
-        "the GM grants advantage (no positions to track who may attack back)",
+        A,
+        "`use reckless attack` before the turn's first attack: advantage on melee attacks this turn, attacks against the barbarian have advantage until its next turn",
     ),
     f(
         "barbarian",
@@ -212,10 +212,16 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "cleric",
         2,
         "Channel Divinity",
-        N,
-        "uses tracked (`use channel divinity`, action, 1/2/3 a short rest); Turn Undead / Preserve Life narrated",
+        A,
+        "1/2/3 uses a short rest: `use turn undead` (each undead foe not far away: Wis save against the spell DC or turned — frightened, no reactions — for a minute; damage ending it is left to the GM), `use preserve life` (5 × level hit points shared among the party members below half their maximum, none above half); `use channel divinity` spends a use for anything else (narrated)",
     ),
-    f("cleric", 5, "Destroy Undead", N, "narrated"),
+    f(
+        "cleric",
+        5,
+        "Destroy Undead",
+        A,
+        "an undead failing its save against Turn Undead is destroyed at CR 1/2 (5th), 1 (8th), 2 (11th), 3 (14th), 4 (17th)",
+    ),
     f("cleric", 6, "Blessed Healer", N, "narrated"),
     f("cleric", 8, "Divine Strike", N, "narrated"),
     f("cleric", 10, "Divine Intervention", N, "narrated"),
@@ -258,7 +264,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     f("druid", 18, "Beast Spells", N, "narrated"),
     f("druid", 20, "Archdruid", N, "narrated"),
     // Fighter (Champion)
-    f("fighter", 1, "Fighting Style", N, "not chosen yet"),
+    f(
+        "fighter",
+        1,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f(
         "fighter",
         1,
@@ -339,16 +351,34 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "unarmed die and bonus-action strike: narrated",
     ),
-    f("monk", 2, "Ki", N, "ki points are not tracked yet"),
-    f("monk", 2, "Flurry of Blows", N, "ki: narrated"),
+    f(
+        "monk",
+        2,
+        "Ki",
+        A,
+        "ki points (the monk's level) back on a short rest, spent by Flurry of Blows, Patient Defense and Step of the Wind (Stunning Strike and the other ki uses are narrated)",
+    ),
+    f(
+        "monk",
+        2,
+        "Flurry of Blows",
+        A,
+        "`use flurry of blows [on TARGET]` after the Attack action (1 ki, bonus action): two unarmed strikes (Martial Arts die + Str/Dex) at the named foe or the one last hit; ends the Attack action",
+    ),
     f(
         "monk",
         2,
         "Patient Defense",
-        N,
-        "ki: narrated (the Dodge action is there)",
+        A,
+        "`use patient defense` (1 ki): the Dodge action as a bonus action",
     ),
-    f("monk", 2, "Step of the Wind", N, "no distances"),
+    f(
+        "monk",
+        2,
+        "Step of the Wind",
+        A,
+        "`use step of the wind [dash|disengage]` (1 ki): Dash (or Disengage) as a bonus action",
+    ),
     f(
         "monk",
         2,
@@ -374,7 +404,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         7,
         "Evasion",
         A,
-        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+        "a Dexterity save for half damage from a spell, rider, monster area action (breath weapons) or a dragonborn's breath: none on a success, half on a failure",
     ),
     f("monk", 7, "Stillness of Mind", N, "narrated"),
     f(
@@ -406,7 +436,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "`use lay on hands [N] [on TARGET]` (action): heals from a pool of 5 × level hit points a long rest; curing disease and poison is narrated",
     ),
-    f("paladin", 2, "Fighting Style", N, "not chosen yet"),
+    f(
+        "paladin",
+        2,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f(
         "paladin",
         2,
@@ -418,8 +454,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         2,
         "Divine Smite",
-        N,
-        "smite spells (Branding Smite …) are automated; the slot-burning smite is not yet",
+        A,
+        "`use divine smite [SLOT]` after a melee weapon hit this turn: a slot (the lowest left, or the level named) adds 2d8 radiant +1d8 a level above 1st (5d8 at most), +1d8 on undead and fiends, doubled on a critical hit; one smite a hit; a target the hit dropped keeps the slot",
     ),
     f("paladin", 3, "Divine Health", N, "narrated"),
     f(
@@ -459,7 +495,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     // Ranger (Hunter)
     f("ranger", 1, "Favored Enemy", N, "narrated"),
     f("ranger", 1, "Natural Explorer", N, "narrated"),
-    f("ranger", 2, "Fighting Style", N, "not chosen yet"),
+    f(
+        "ranger",
+        2,
+        "Fighting Style",
+        A,
+        "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
+    ),
     f("ranger", 2, "Spellcasting", A, "known spells, slots"),
     f("ranger", 3, "Hunter's Prey", N, "narrated"),
     f("ranger", 3, "Primeval Awareness", N, "narrated"),
@@ -498,18 +540,24 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "rogue",
         2,
         "Cunning Action",
-        N,
-        "Dash/Disengage/Hide as a bonus action: narrated",
+        A,
+        "`use cunning action dash|disengage|hide`: the action as a bonus action",
     ),
     f("rogue", 3, "Fast Hands", N, "narrated"),
     f("rogue", 3, "Second-Story Work", N, "narrated"),
-    f("rogue", 5, "Uncanny Dodge", N, "reaction: narrated"),
+    f(
+        "rogue",
+        5,
+        "Uncanny Dodge",
+        A,
+        "a monster's hit opens a reaction window (like Shield): `react use` halves the damage",
+    ),
     f(
         "rogue",
         7,
         "Evasion",
         A,
-        "a Dexterity save for half damage from a spell or rider: none on a success, half on a failure (breath weapons: narrated)",
+        "a Dexterity save for half damage from a spell, rider, monster area action (breath weapons) or a dragonborn's breath: none on a success, half on a failure",
     ),
     f("rogue", 9, "Supreme Sneak", N, "narrated"),
     f(
@@ -589,7 +637,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "spellbook, prepared spells (Int + level), cantrips, slots",
     ),
-    f("wizard", 1, "Arcane Recovery", N, "narrated"),
+    f(
+        "wizard",
+        1,
+        "Arcane Recovery",
+        A,
+        "`use arcane recovery [MAX LEVEL]` out of a fight, once a long rest: expended slots (5th or lower) adding up to half the wizard level (rounded up) come back, the highest first",
+    ),
     f("wizard", 2, "Evocation Savant", N, "narrated"),
     f(
         "wizard",
@@ -691,8 +745,8 @@ pub const RACIAL_TRAITS: &[Feature] = &[
         "dragonborn",
         1,
         "Breath Weapon",
-        N,
-        "narrated by the GM (2d6 of the ancestry's type)",
+        A,
+        "`use breath weapon on TARGET` (action, once a short rest): 2d6 of the ancestry's type (3d6 at 6th, 4d6 at 11th, 5d6 at 16th) to the target and everyone engaged with it, Dex save (Con for cold and poison) DC 8 + Con + proficiency, half on a success",
     ),
     f(
         "dragonborn",
@@ -847,7 +901,41 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         )),
         // A pool of hit points: five per paladin level.
         ("paladin", "lay-on-hands") => Some((5 * u32::from(l), RestKind::Long)),
+        // Ki points: the monk's level, back on a short rest.
+        ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
+        (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
+        ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
         _ => None,
+    }
+}
+
+/// The pool a feature's uses come from: the ki features spend ki.
+pub fn pool_of(feature: &str) -> &str {
+    match feature {
+        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
+        "turn-undead" | "preserve-life" => "channel-divinity",
+        f => f,
+    }
+}
+
+/// The monk's Martial Arts die at a level.
+pub fn martial_arts_die(level: u8) -> u8 {
+    match level {
+        0..=4 => 4,
+        5..=10 => 6,
+        11..=16 => 8,
+        _ => 10,
+    }
+}
+
+/// A dragonborn's Breath Weapon damage dice at a character level: 2d6, 3d6 at 6th,
+/// 4d6 at 11th, 5d6 at 16th.
+pub fn breath_dice(level: u8) -> u8 {
+    match level {
+        0..=5 => 2,
+        6..=10 => 3,
+        11..=15 => 4,
+        _ => 5,
     }
 }
 
@@ -855,11 +943,14 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
 /// from the creature's own sheet).
 pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
-        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" => Some(RestKind::Short),
+        "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" | "ki"
+        | "breath-weapon" => Some(RestKind::Short),
         "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
-        "bardic-inspiration" | "rage" | "relentless-endurance" | "lay-on-hands" => {
-            Some(RestKind::Long)
-        }
+        "bardic-inspiration"
+        | "rage"
+        | "relentless-endurance"
+        | "lay-on-hands"
+        | "arcane-recovery" => Some(RestKind::Long),
         _ => None,
     }
 }
@@ -1029,9 +1120,119 @@ pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
         && !c.conditions.keys().any(|k| k.incapacitates())
 }
 
+/// Uncanny Dodge (rogue 5th): the reaction that halves a hit's damage.
+pub fn uncanny_dodge(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 5)
+}
+
 /// Evasion (rogue and monk 7th): a Dexterity save for half damage takes none on a
 /// success and half on a failure.
 pub fn evasion(c: &Creature) -> bool {
     c.pc.as_ref()
         .is_some_and(|p| matches!(p.class.as_str(), "rogue" | "monk") && p.level >= 7)
+}
+
+/// The SRD fighting styles, by index.
+pub const FIGHTING_STYLES: &[&str] = &[
+    "archery",
+    "defense",
+    "dueling",
+    "great-weapon-fighting",
+    "protection",
+    "two-weapon-fighting",
+];
+
+/// The fighting styles a class may choose from, and the level it chooses one at.
+pub fn fighting_styles_of(class: &str) -> Option<(u8, &'static [&'static str])> {
+    match class {
+        "fighter" => Some((1, FIGHTING_STYLES)),
+        "paladin" => Some((
+            2,
+            &["defense", "dueling", "great-weapon-fighting", "protection"],
+        )),
+        "ranger" => Some((2, &["archery", "defense", "dueling", "two-weapon-fighting"])),
+        _ => None,
+    }
+}
+
+/// Checks a fighting style chosen by a class that has one at `level` (at creation, or
+/// on a level up while none is chosen yet). Returns its index.
+pub fn choose_fighting_style(
+    class: &str,
+    class_name: &str,
+    level: u8,
+    name: &str,
+) -> Result<String, crate::error::RuleError> {
+    use crate::error::RuleError;
+    let want = crate::data::to_index(name).replace("defence", "defense");
+    let Some((at, list)) = fighting_styles_of(class) else {
+        return Err(RuleError::invalid(format!(
+            "{class_name}s have no fighting style (fighters, paladins and rangers do)."
+        )));
+    };
+    if level < at {
+        return Err(RuleError::invalid(format!(
+            "A {class_name} chooses a fighting style at level {at}."
+        )));
+    }
+    list.iter()
+        .find(|s| **s == want)
+        .map(|s| s.to_string())
+        .ok_or_else(|| {
+            RuleError::invalid(format!(
+                "\"{}\" is not a {class_name} fighting style (one of: {}).",
+                crate::error::echo(name),
+                list.iter()
+                    .map(|s| s.replace('-', " "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// A fighting style's effect on freshly built weapon attacks (at creation and on each
+/// level up, after they are rebuilt): Archery +2 to hit with ranged weapons, Dueling
+/// +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of
+/// a two-handed or versatile melee weapon's damage dice (once). Defense is applied to
+/// the armour class when chosen; Protection and Two-Weapon Fighting are narrated.
+pub fn apply_fighting_style(c: &mut Creature, catalog: &crate::data::Catalog) {
+    let Some(style) = c.pc.as_ref().and_then(|p| p.fighting_style.clone()) else {
+        return;
+    };
+    for a in c.attacks.iter_mut() {
+        let Some(w) = catalog.weapon(&crate::data::to_index(&a.name)) else {
+            continue;
+        };
+        match style.as_str() {
+            "archery" if a.reach == crate::data::Reach::Ranged => a.to_hit += 2,
+            "dueling" if a.reach == crate::data::Reach::Melee && !w.has_property("two-handed") => {
+                if let Some(d) = a.damage.first_mut() {
+                    d.dice = format!("{}+2", d.dice);
+                }
+            }
+            "great-weapon-fighting"
+                if a.reach == crate::data::Reach::Melee
+                    && (w.has_property("two-handed") || w.has_property("versatile")) =>
+            {
+                if let (Some(d), Some(base)) = (a.damage.first_mut(), w.damage.as_ref()) {
+                    // "2d6+3" -> "2d6ro<3+3".
+                    if let Some(rest) = d.dice.strip_prefix(base.dice.as_str()) {
+                        d.dice = format!("{}ro<3{rest}", base.dice);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Defense: +1 AC while wearing armour (the class's starting armour).
+pub fn defense_bonus(class: &crate::data::ClassData, catalog: &crate::data::Catalog) -> i32 {
+    let armored = class
+        .starting_armor
+        .as_deref()
+        .and_then(|a| catalog.armor(a))
+        .is_some_and(|a| a.category != crate::data::ArmorCategory::Shield);
+    i32::from(armored)
 }

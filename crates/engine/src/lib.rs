@@ -16,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod features;
 pub mod ids;
+pub mod monster_coverage;
 pub mod monster_list;
 pub mod rules;
 pub mod spell_choice;

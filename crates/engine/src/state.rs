@@ -100,6 +100,26 @@ pub struct TurnBudget {
     /// Took the Disengage action: leaving melee provokes no opportunity attack.
     #[serde(default)]
     pub disengaged: bool,
+    /// A feature turned the next action-costing event (Dash, Disengage, Hide, Dodge)
+    /// into a bonus action (Cunning Action, Step of the Wind, Patient Defense): that
+    /// event spends no action; the feature's own event spent the bonus action.
+    #[serde(default)]
+    pub as_bonus: bool,
+    /// The active creature's last attack this turn that hit: its target, whether it
+    /// was a critical hit and a melee attack (Divine Smite follows such a hit).
+    #[serde(default)]
+    pub last_hit: Option<LastHit>,
+    /// Reckless Attack this turn: melee Strength attacks with advantage.
+    #[serde(default)]
+    pub reckless: bool,
+}
+
+/// An attack that hit, as [`TurnBudget::last_hit`] remembers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastHit {
+    pub target: CreatureId,
+    pub critical: bool,
+    pub melee: bool,
 }
 
 /// A running fight.

@@ -254,6 +254,8 @@ pub struct ReactionView {
     pub player: Option<PlayerId>,
     /// When the window closes (the blow lands).
     pub deadline: Timestamp,
+    /// Which reaction ("Shield", "Uncanny Dodge").
+    pub reaction: &'static str,
 }
 
 /// The initiative list of a running fight.
@@ -320,6 +322,7 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
                 name: r.name.clone(),
                 player: r.owner().cloned(),
                 deadline: w.deadline,
+                reaction: w.reaction.name(),
             })
         }),
     })

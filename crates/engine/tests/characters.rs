@@ -404,6 +404,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             asi: vec![],
             spells: vec!["wish".into()],
             expertise: vec![],
+            fighting_style: None,
         },
         &[],
     )
@@ -415,6 +416,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             asi: vec![],
             spells: vec!["fireball".into()],
             expertise: vec![],
+            fighting_style: None,
         },
         &[],
     )

@@ -65,6 +65,14 @@ scenarios!(
     haste_slow,
     spell_conditions,
     moving_marks,
+    class_combat,
+    evasion_breath,
+    uncanny_dodge,
+    channel_divinity,
+    monster_moves,
+    fighting_styles,
+    monster_long_rest,
+    legendary_reaction,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -419,6 +419,23 @@ fn monster_action_report() {
         println!("  not offered: {m}: {}", v.join(", "));
     }
     assert!(offered > 0 && riders > 20 && limited > 20);
+    // The coverage report's own count (what `dicebard srd coverage` prints).
+    let cov = dicebard_engine::monster_coverage::coverage(&cat);
+    print!(
+        "{}",
+        dicebard_engine::monster_coverage::report(&cat)
+            .lines()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    println!();
+    assert_eq!(cov.monsters, 334);
+    assert!(
+        cov.complete >= 260 && cov.complete <= all_offered,
+        "{}",
+        cov.complete
+    );
 
     // Spellcasting: every caster's spells are SRD spells the catalog knows; those the
     // engine resolves (not narrative) are offered while a slot or use is left.

@@ -76,13 +76,25 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             attacker,
             target,
             approach,
+            with,
+            outcome,
             ..
         } => {
+            let melee = state
+                .creatures
+                .get(attacker)
+                .and_then(|c| c.find_attack(with))
+                .is_some_and(|a| a.reach == crate::data::Reach::Melee);
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*attacker)
             {
                 c.budget.action_used = true;
                 c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+                c.budget.last_hit = outcome.is_hit().then_some(crate::state::LastHit {
+                    target: *target,
+                    critical: *outcome == crate::event::AttackOutcome::CriticalHit,
+                    melee,
+                });
             }
             if *approach > 0 {
                 moved(
@@ -403,8 +415,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 .get_mut(creature)
                 .and_then(|c| c.pc.as_mut())
             {
-                if crate::features::recharge(&pc.class, pc.level, feature).is_some() {
-                    let n = pc.uses.entry(feature.clone()).or_insert(0);
+                // Ki features spend from the ki pool.
+                let pool = crate::features::pool_of(feature);
+                if crate::features::recharge(&pc.class, pc.level, pool).is_some() {
+                    let n = pc.uses.entry(pool.to_string()).or_insert(0);
                     *n = n.saturating_add((*spent).max(1));
                 }
                 if feature == "sneak-attack" {
@@ -412,11 +426,50 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
             }
             match feature.as_str() {
-                "second-wind" | "rage" | "bardic-inspiration" => {
+                "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows" => {
                     spend(state, *creature, ActionCost::BonusAction)
                 }
-                "lay-on-hands" | "wild-shape" | "channel-divinity" => {
-                    spend(state, *creature, ActionCost::Action)
+                // The Dash / Disengage / Hide / Dodge that follows costs no action.
+                "cunning-action" | "step-of-the-wind" | "patient-defense" => {
+                    spend(state, *creature, ActionCost::BonusAction);
+                    if active && let Some(c) = state.combat.as_mut() {
+                        c.budget.as_bonus = true;
+                    }
+                }
+                "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
+                "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
+                | "turn-undead" | "preserve-life" => spend(state, *creature, ActionCost::Action),
+                // A spell slot of level `spent`; the hit it followed is used up.
+                "divine-smite" => {
+                    if let Some(sc) = state
+                        .creatures
+                        .get_mut(creature)
+                        .and_then(|c| c.spellcasting.as_mut())
+                        && (1..=9).contains(spent)
+                    {
+                        let i = (*spent - 1) as usize;
+                        sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+                    }
+                    if active && let Some(c) = state.combat.as_mut() {
+                        c.budget.last_hit = None;
+                    }
+                }
+                // One expended slot of level `spent` comes back.
+                "arcane-recovery-slot" => {
+                    if let Some(sc) = state
+                        .creatures
+                        .get_mut(creature)
+                        .and_then(|c| c.spellcasting.as_mut())
+                        && (1..=9).contains(spent)
+                    {
+                        let i = (*spent - 1) as usize;
+                        sc.used_slots[i] = sc.used_slots[i].saturating_sub(1);
+                    }
+                }
+                "reckless-attack" if active => {
+                    if let Some(c) = state.combat.as_mut() {
+                        c.budget.reckless = true;
+                    }
                 }
                 "action-surge" if active => {
                     if let Some(c) = state.combat.as_mut() {
@@ -438,6 +491,20 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             hit_dice_spent,
             hp_regained,
         } => {
+            // A character's long rest is a night for the monsters in the scene too:
+            // their per-day actions, innate spells and spell slots come back.
+            if *kind == RestKind::Long && state.creatures.get(creature).is_some_and(|c| c.is_pc()) {
+                for m in state
+                    .creatures
+                    .values_mut()
+                    .filter(|m| m.monster.is_some() && !m.dead)
+                {
+                    m.spent.clear();
+                    if let Some(sc) = m.spellcasting.as_mut() {
+                        sc.used_slots = [0; 9];
+                    }
+                }
+            }
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
@@ -630,7 +697,12 @@ fn spend(state: &mut CampaignState, creature: crate::ids::CreatureId, cost: Acti
         }
         ActionCost::Action if active => {
             if let Some(c) = state.combat.as_mut() {
-                c.budget.action_used = true;
+                if c.budget.as_bonus {
+                    // Cunning Action and the like: the feature spent the bonus action.
+                    c.budget.as_bonus = false;
+                } else {
+                    c.budget.action_used = true;
+                }
             }
         }
         ActionCost::BonusAction if active => {

@@ -165,6 +165,7 @@ pub(crate) fn level_up(
     asi: &[Ability],
     spells: &[String],
     expertise: &[Skill],
+    fighting_style: Option<&str>,
 ) -> Result<(), RuleError> {
     if em.state.in_combat() {
         return Err(RuleError::WrongMode(
@@ -256,6 +257,25 @@ pub(crate) fn level_up(
             *a = new;
         }
     }
+    // A fighting style not chosen yet (paladin and ranger from 2nd; a fighter who
+    // was created without one), then the style's effect on the rebuilt attacks.
+    if let Some(name) = fighting_style.map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(had) = c.pc.as_ref().and_then(|p| p.fighting_style.clone()) {
+            return Err(RuleError::invalid(format!(
+                "{} already fights in the {} style.",
+                c.name,
+                had.replace('-', " ")
+            )));
+        }
+        let style = crate::features::choose_fighting_style(&class.index, &class.name, level, name)?;
+        if style == "defense" {
+            c.armor_class += crate::features::defense_bonus(&class, &catalog);
+        }
+        if let Some(p) = c.pc.as_mut() {
+            p.fighting_style = Some(style);
+        }
+    }
+    crate::features::apply_fighting_style(&mut c, &catalog);
 
     // Expertise.
     add_expertise(

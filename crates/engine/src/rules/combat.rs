@@ -484,17 +484,27 @@ fn legendary_act(
             action: l.name,
             cost: l.cost,
         });
-        npc_attack(em, m, t, &atk, None)?;
+        // A hit may open the target's reaction window (Shield, Uncanny Dodge); the
+        // legendary turn then ends when it closes.
+        if npc_attack(em, m, t, &atk, Some(vec![]))? {
+            return Ok(());
+        }
     }
+    end_legendary_turn(em, m, ended);
+    Ok(())
+}
+
+/// The end of a legendary monster's turn between turns: the next legendary monster's,
+/// or the next turn.
+fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
     if !em.state.in_combat() {
-        return Ok(());
+        return;
     }
     em.public(EventKind::LegendaryTurnEnded { creature: m });
     if check_end(em) || offer_legendary(em, ended, Some(m)) {
-        return Ok(());
+        return;
     }
     start_next(em);
-    Ok(())
 }
 
 /// Ends the active turn and starts the next combatant's, skipping the dead.
@@ -677,44 +687,80 @@ pub(crate) fn hit_with(
     atk: &crate::creature::Attack,
     outcome: crate::event::AttackOutcome,
 ) -> Result<(), RuleError> {
+    hit_with_scaled(em, me, t, atk, outcome, false)
+}
+
+/// As [`hit_with`], the damage halved when `half` (Uncanny Dodge).
+pub(crate) fn hit_with_scaled(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
+    half: bool,
+) -> Result<(), RuleError> {
     let weapon_type = atk.damage.first().map(|d| d.damage_type);
     let mut parts = atk.damage.clone();
     parts.extend(resolve::riders(em, me, t, weapon_type, true));
     parts.extend(super::features::on_hit(em, me, atk, outcome));
-    resolve::deal_damage(
+    resolve::deal_damage_scaled(
         em,
         t,
         Some(me),
         &parts,
         outcome == crate::event::AttackOutcome::CriticalHit,
+        half,
     )?;
     super::features::savage_attacks(em, me, t, atk, outcome)?;
     Ok(())
 }
 
-pub(crate) fn dodge(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn dodge(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     if !em.state.in_combat() {
         return Err(RuleError::WrongMode(
             "Dodging only matters in a fight.".into(),
         ));
     }
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "dodge")?;
     em.public(EventKind::Dodged { creature: me });
     Ok(())
 }
 
-pub(crate) fn dash(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn dash(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Dashing")?;
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "dash")?;
     em.public(EventKind::Dashed { creature: me });
     Ok(())
 }
 
-pub(crate) fn disengage(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn disengage(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Disengaging")?;
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "disengage")?;
     em.public(EventKind::Disengaged { creature: me });
     Ok(())
+}
+
+/// How Dash, Disengage, Hide or Dodge is paid for: the action, or a bonus action
+/// through a feature (Cunning Action, Step of the Wind, Patient Defense) whose
+/// `FeatureUsed` spends the bonus action (and `spent` from its pool: ki).
+pub(crate) type Via<'a> = Option<(&'a str, u32)>;
+
+/// Checks and spends the part of the turn `via` names; `what` is told in the
+/// feature's note.
+fn pay(em: &mut Emitter, me: CreatureId, via: Via, what: &str) -> Result<(), RuleError> {
+    match via {
+        None => require_turn_part(em, me, ActionCost::Action),
+        Some((feature, spent)) => {
+            require_turn_part(em, me, ActionCost::BonusAction)?;
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: feature.to_string(),
+                note: what.to_string(),
+                spent,
+            });
+            Ok(())
+        }
+    }
 }
 
 /// The Help action in a fight: the helper closes into melee with the foe (a move, if
@@ -770,7 +816,7 @@ pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(),
 
 /// The Hide action: not while in melee with a foe; a Stealth check against the best
 /// passive Perception among the standing foes in the fight.
-pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+pub(crate) fn hide(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Hiding")?;
     if em.creature(me).has_effect(&Effect::Hidden) {
         return Err(RuleError::invalid(format!(
@@ -787,7 +833,7 @@ pub(crate) fn hide(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
             em.creature(me).name
         )));
     }
-    require_turn_part(em, me, ActionCost::Action)?;
+    pay(em, me, via, "hide")?;
     let dc = em
         .state
         .combatants()
@@ -869,6 +915,11 @@ pub(crate) fn use_item(em: &mut Emitter, me: CreatureId, item: &str) -> Result<(
 /// standing player character in the fight, Dodge, or pass. Empty when it is not an
 /// NPC's turn.
 pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
+    // A reaction window holds every monster's action until it closes (a legendary
+    // action's hit waits in it too).
+    if state.combat.as_ref().is_some_and(|c| c.reaction.is_some()) {
+        return vec![];
+    }
     // A monster choosing whether to strike at a creature leaving its reach.
     if let Some(o) = state.combat.as_ref().and_then(|c| c.opportunity.as_ref()) {
         let mut out = Vec::new();
@@ -975,6 +1026,21 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         }
         out.extend(spell_options(state, npc, &targets));
         out.push(NpcOption::Dodge);
+        // In melee with a foe: get away (Disengage), or step away and shoot.
+        let threatened = super::position::threatened(state, npc.id);
+        if threatened && super::position::moves_left(state, npc.id) > 0 {
+            out.push(NpcOption::Disengage);
+            for a in npc.attacks.iter().filter(|a| {
+                a.reach == Reach::Ranged && a.is_attack_roll() && !a.area && npc.can_use(a)
+            }) {
+                for t in &targets {
+                    out.push(NpcOption::Withdraw {
+                        attack: a.name.clone(),
+                        target: t.name.clone(),
+                    });
+                }
+            }
+        }
     }
     out.push(NpcOption::Pass);
     out
@@ -1123,6 +1189,26 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
         .map(|(_, o)| o);
     if let Some(o) = spell {
         return o.clone();
+    }
+    // A ranged fighter caught in melee steps away and shoots (its best ranged attack
+    // hits harder than its best melee one).
+    let best_of = |reach: Reach| {
+        npc.attacks
+            .iter()
+            .filter(|a| a.reach == reach && a.usage.is_none() && a.is_attack_roll())
+            .map(|a| (a.damage.iter().map(|d| average(&d.dice)).sum::<i64>(), a))
+            .max_by_key(|(avg, _)| *avg)
+    };
+    if let Some((ranged, a)) = best_of(Reach::Ranged)
+        && best_of(Reach::Melee).is_none_or(|(melee, _)| ranged > melee)
+    {
+        let w = NpcOption::Withdraw {
+            attack: a.name.clone(),
+            target: target.clone(),
+        };
+        if options.contains(&w) {
+            return w;
+        }
     }
     let multi = NpcOption::Multiattack {
         target: target.clone(),
@@ -1280,6 +1366,26 @@ pub(crate) fn npc_act(
             em.public(EventKind::Dodged { creature: me });
             false
         }
+        NpcOption::Disengage => {
+            em.public(EventKind::Disengaged { creature: me });
+            super::position::move_to(em, me, &crate::command::MoveTo::Near)?;
+            false
+        }
+        NpcOption::Withdraw { attack, target } => {
+            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let atk = em
+                .creature(me)
+                .find_attack(&attack)
+                .cloned()
+                .ok_or_else(|| RuleError::invalid("Unknown attack."))?;
+            // Leaving melee provokes; the foes' opportunity attacks come first.
+            super::position::move_to(em, me, &crate::command::MoveTo::Near)?;
+            if em.state.in_combat() && !em.creature(me).is_down() && !em.creature(t).is_down() {
+                npc_attack(em, me, t, &atk, Some(vec![]))?
+            } else {
+                false
+            }
+        }
         NpcOption::Pass => false,
     };
     if !paused && em.state.in_combat() {
@@ -1374,29 +1480,40 @@ fn shield_window(
     attacker: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
+    outcome: crate::event::AttackOutcome,
     total: i32,
     rest: Vec<(String, CreatureId)>,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
     let c = em.creature(t);
-    if ms == 0 || !c.is_pc() || !c.can_act() || total >= c.effective_ac().saturating_add(5) {
-        return None;
-    }
-    let sc = c.spellcasting.as_ref()?;
-    if !sc.knows("shield") || (1..=9u8).all(|l| sc.available(l) == 0) {
+    if ms == 0 || !c.is_pc() || !c.can_act() {
         return None;
     }
     require_turn_part(em, t, ActionCost::Reaction).ok()?;
+    // Shield, when +5 AC turns the hit (not a critical one) into a miss; else Uncanny
+    // Dodge (any hit, critical ones too), for a rogue of 5th level.
+    let shield = outcome == crate::event::AttackOutcome::Hit
+        && total < c.effective_ac().saturating_add(5)
+        && c.spellcasting
+            .as_ref()
+            .is_some_and(|sc| sc.knows("shield") && (1..=9u8).any(|l| sc.available(l) > 0));
+    let reaction = if shield {
+        crate::event::Reaction::Shield
+    } else if crate::features::uncanny_dodge(c) && !atk.damage.is_empty() {
+        crate::event::Reaction::UncannyDodge
+    } else {
+        return None;
+    };
     Some(crate::event::ReactionWindow {
         reactor: t,
-        reaction: crate::event::Reaction::Shield,
+        reaction,
         deadline: em.now.plus_ms(ms.min(MAX_REACTION_MS)),
         pending: crate::event::PendingHit {
             attacker,
             target: t,
             attack: atk.name.clone(),
             total,
-            outcome: crate::event::AttackOutcome::Hit,
+            outcome,
             rest,
         },
     })
@@ -1442,6 +1559,7 @@ pub(crate) fn resolve_window(
         used: take,
         timed_out,
     });
+    let mut half = false;
     if take {
         match w.reaction {
             crate::event::Reaction::Shield => {
@@ -1452,25 +1570,47 @@ pub(crate) fn resolve_window(
                     .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
                 super::spells::cast(em, w.reactor, "shield", &[], slot)?;
             }
+            crate::event::Reaction::UncannyDodge => {
+                em.public(EventKind::FeatureUsed {
+                    creature: w.reactor,
+                    feature: "uncanny-dodge".into(),
+                    note: "half the damage".into(),
+                    spent: 0,
+                });
+                half = true;
+            }
         }
     }
     let p = w.pending;
+    // A legendary action's hit: the legendary turn ends after it, not the monster's.
+    let legendary = em
+        .state
+        .combat
+        .as_ref()
+        .and_then(|c| c.legendary)
+        .filter(|(m, _)| *m == p.attacker);
     let mut paused = false;
     if em.state.in_combat()
         && !em.creature(p.target).is_down()
         && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
     {
-        if p.total >= em.creature(p.target).effective_ac() {
-            hit_with(em, p.attacker, p.target, &atk, p.outcome)?;
+        if p.outcome == crate::event::AttackOutcome::CriticalHit
+            || p.total >= em.creature(p.target).effective_ac()
+        {
+            hit_with_scaled(em, p.attacker, p.target, &atk, p.outcome, half)?;
             if let Some(rider) = &atk.rider
                 && !em.creature(p.target).is_down()
             {
                 super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
             }
         }
-        if !check_end(em) {
+        if !check_end(em) && legendary.is_none() {
             paused = run_plan(em, p.attacker, p.rest)?;
         }
+    }
+    if let Some((m, ended)) = legendary {
+        end_legendary_turn(em, m, ended);
+        return Ok(());
     }
     if !paused && em.state.in_combat() {
         advance(em);
@@ -1513,9 +1653,9 @@ fn npc_attack(
             Some(EventKind::AttackRolled { total, .. }) => *total,
             _ => i32::MAX,
         };
-        if outcome == crate::event::AttackOutcome::Hit
+        if outcome.is_hit()
             && let Some(rest) = rest
-            && let Some(window) = shield_window(em, me, t, atk, total, rest)
+            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest)
         {
             em.public(EventKind::ReactionOffered { window });
             return Ok(true);
@@ -1560,7 +1700,16 @@ fn npc_attack(
         }
         for t in targets {
             let ok = resolve::saving_throw(em, t, save.ability, Default::default(), Some(save.dc));
+            // Evasion: a Dexterity save for half takes none on a success, half on a
+            // failure.
+            let evasion = save.ability == crate::ability::Ability::Dex
+                && save.on_success == crate::data::SaveEffect::Half
+                && crate::features::evasion(em.creature(t));
             match (ok, save.on_success) {
+                (false, _) if evasion => {
+                    resolve::deal_rolled(em, t, Some(me), &rolls, false, true);
+                }
+                (true, _) if evasion => {}
                 (false, _) => {
                     resolve::deal_rolled(em, t, Some(me), &rolls, false, false);
                 }

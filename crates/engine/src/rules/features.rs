@@ -45,6 +45,9 @@ pub(crate) fn use_feature(
             why: "incapacitated".into(),
         });
     }
+    if let Some(r) = super::class_actions::try_use(em, me, &want, target, amount) {
+        return r;
+    }
     let known = class_features(&pc.class, pc.level).find(|f| to_index(f.name) == want);
     let spent_msg = |what: &str, rest: &str| {
         RuleError::invalid(format!(
@@ -66,9 +69,10 @@ pub(crate) fn use_feature(
                 None => format!(
                     "{} has no feature called \"{}\" (features used by name: second wind, \
                      action surge, rage, lay on hands, wild shape, channel divinity, bardic \
-                     inspiration).",
+                     inspiration, {}).",
                     c.name,
-                    crate::error::echo(name)
+                    crate::error::echo(name),
+                    super::class_actions::NAMES.join(", ")
                 ),
             }));
         }

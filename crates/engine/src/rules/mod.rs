@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod character;
+pub mod class_actions;
 pub mod combat;
 pub mod features;
 pub mod position;
@@ -271,9 +272,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             asi,
             spells,
             expertise,
+            fighting_style,
         } => {
             let me = own_character(&em.state, &player)?;
-            character::level_up(em, me, &asi, &spells, &expertise)?;
+            character::level_up(em, me, &asi, &spells, &expertise, fighting_style.as_deref())?;
         }
         Action::UseFeature {
             feature,
@@ -353,7 +355,7 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::Dodge => {
             let me = own_character(&em.state, &player)?;
-            combat::dodge(em, me)?;
+            combat::dodge(em, me, None)?;
         }
         Action::React { take } => {
             combat::react(em, &player, take)?;
@@ -364,11 +366,11 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::Dash => {
             let me = own_character(&em.state, &player)?;
-            combat::dash(em, me)?;
+            combat::dash(em, me, None)?;
         }
         Action::Disengage => {
             let me = own_character(&em.state, &player)?;
-            combat::disengage(em, me)?;
+            combat::disengage(em, me, None)?;
         }
         Action::Help { target } => {
             let me = own_character(&em.state, &player)?;
@@ -376,7 +378,7 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
         }
         Action::Hide => {
             let me = own_character(&em.state, &player)?;
-            combat::hide(em, me)?;
+            combat::hide(em, me, None)?;
         }
         Action::Ready { text } => {
             let me = own_character(&em.state, &player)?;

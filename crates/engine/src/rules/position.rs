@@ -14,6 +14,15 @@
 //! foe left behind that has its reaction, unless the mover took the Disengage action.
 //! Ranged attacks made while engaged with a foe that can act have disadvantage; an area
 //! spell aimed at a creature also catches everyone engaged with it.
+//!
+//! Reach (10 or 15 ft, a reach weapon or a stat block's "reach 10 ft."): *engaged*
+//! means "within each other's melee reach", so a reach attack is an ordinary melee
+//! attack on an engaged creature, and a creature near (beyond reach) must still close
+//! in. The model has no band between 5 ft and reach, so reach gives no extra
+//! opportunity attacks or free hits; that is the GM's to narrate.
+//!
+//! Monsters move too: a monster in melee may Disengage (then step out), or step out
+//! (provoking) and make a ranged attack — the NPC options `disengage` and `withdraw`.
 
 use super::{Emitter, resolve};
 use crate::creature::Creature;

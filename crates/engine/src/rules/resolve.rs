@@ -206,6 +206,9 @@ pub(crate) fn attack_advantage(
     if a.has(Condition::Invisible) || a.has_effect(&Effect::Hidden) {
         s.push(Advantage::Advantage);
     }
+    if super::class_actions::reckless(em, attacker, reach) {
+        s.push(Advantage::Advantage);
+    }
     // A ranged attack made in melee with a foe that can act.
     if reach == Reach::Ranged && super::position::threatened(&em.state, attacker) {
         s.push(Advantage::Disadvantage);

@@ -1316,6 +1316,8 @@ fn npc_option(o: &NpcOption) -> String {
         NpcOption::Legendary { action, target } => format!("legendary {action} → {target}"),
         NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
+        NpcOption::Disengage => "disengage".into(),
+        NpcOption::Withdraw { attack, target } => format!("withdraw, {attack} → {target}"),
         NpcOption::Pass => "pass".into(),
     }
 }

@@ -1,0 +1,99 @@
+//! The monster coverage report (`dicebard srd coverage`): how many SRD monsters have
+//! every stat-block action offered to the NPC policy and resolved by the engine.
+//!
+//! An action is *offered* when it becomes an attack the NPC options list (an attack
+//! roll, or a save action such as a breath weapon; limited ones while a use is left),
+//! and *resolved* when the engine does what it says: an attack roll, damage, or an
+//! on-hit / on-failed-save rider. Multiattack counts when its entries were read.
+//! Legendary actions that are not attacks and spells the effect interpreter leaves to
+//! the narrator are counted separately (narrated), not against "every action".
+
+use crate::creature::Creature;
+use crate::data::Catalog;
+use crate::ids::CreatureId;
+
+/// The counts behind [`report`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonsterCoverage {
+    pub monsters: usize,
+    /// Monsters with every action offered and resolved.
+    pub complete: usize,
+    pub actions: usize,
+    pub offered: usize,
+    pub resolved: usize,
+    /// (monster index, the actions not offered or not resolved).
+    pub missing: Vec<(String, Vec<String>)>,
+    pub legendary_monsters: usize,
+    pub legendary: usize,
+    pub legendary_resolved: usize,
+}
+
+/// Counts every SRD monster's actions.
+pub fn coverage(cat: &Catalog) -> MonsterCoverage {
+    let mut out = MonsterCoverage::default();
+    for m in cat.monsters.values() {
+        out.monsters += 1;
+        let c = Creature::from_monster(m, CreatureId(1), m.name.clone());
+        let mut missing = Vec::new();
+        for a in &m.actions {
+            out.actions += 1;
+            if a.name == "Multiattack" {
+                if c.multiattack.is_some() {
+                    out.offered += 1;
+                    out.resolved += 1;
+                } else {
+                    missing.push(a.name.clone());
+                }
+                continue;
+            }
+            match c.find_attack(&a.name) {
+                Some(atk) => {
+                    out.offered += 1;
+                    if atk.is_attack_roll() || !atk.damage.is_empty() || atk.rider.is_some() {
+                        out.resolved += 1;
+                    } else {
+                        missing.push(a.name.clone());
+                    }
+                }
+                None => missing.push(a.name.clone()),
+            }
+        }
+        if !c.legendary.is_empty() {
+            out.legendary_monsters += 1;
+            out.legendary += c.legendary.len();
+            out.legendary_resolved += c.legendary.iter().filter(|l| l.attack.is_some()).count();
+        }
+        if missing.is_empty() {
+            out.complete += 1;
+        } else {
+            out.missing.push((m.index.clone(), missing));
+        }
+    }
+    out
+}
+
+/// The report: counts, then each monster with an action left to the narrator.
+pub fn report(cat: &Catalog) -> String {
+    use std::fmt::Write;
+    let c = coverage(cat);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "SRD monsters: {} ({} with every action offered and resolved)",
+        c.monsters, c.complete
+    );
+    let _ = writeln!(
+        s,
+        "actions: {}, offered {}, resolved {} (the rest narrated)",
+        c.actions, c.offered, c.resolved
+    );
+    let _ = writeln!(
+        s,
+        "legendary monsters: {}; legendary actions: {}, {} resolved as an attack (the rest narrated)",
+        c.legendary_monsters, c.legendary, c.legendary_resolved
+    );
+    for (m, v) in &c.missing {
+        let _ = writeln!(s, "  narrated: {m}: {}", v.join(", "));
+    }
+    s
+}

@@ -1,0 +1,703 @@
+//! Class features and racial traits used as commands that change a fight (`use
+//! FEATURE`): Divine Smite, Reckless Attack, Cunning Action, the ki features (Flurry of
+//! Blows, Patient Defense, Step of the Wind), a dragonborn's Breath Weapon and Arcane
+//! Recovery. Each is checked here (class, level, resource, the part of the turn it
+//! costs) and told as a `FeatureUsed` event followed by the usual events (attack
+//! rolls, saves, damage, Dash / Disengage / Hide / Dodge); `apply` spends the uses,
+//! the slot and the turn's parts from those events.
+
+use super::{Emitter, combat, resolve};
+use crate::creature::{Attack, Creature, PcInfo};
+use crate::data::{DamagePart, DamageType, Reach};
+use crate::error::RuleError;
+use crate::event::{ActionCost, EventKind};
+use crate::ids::CreatureId;
+
+/// The features this module handles, by index (for the refusal that lists them).
+pub const NAMES: &[&str] = &[
+    "divine smite",
+    "reckless attack",
+    "cunning action dash|disengage|hide",
+    "flurry of blows",
+    "patient defense",
+    "step of the wind [dash|disengage]",
+    "breath weapon",
+    "arcane recovery",
+    "turn undead",
+    "preserve life",
+];
+
+/// Handles `use FEATURE` when `want` (an index, "divine-smite") is one of this
+/// module's features; `None` otherwise.
+pub(crate) fn try_use(
+    em: &mut Emitter,
+    me: CreatureId,
+    want: &str,
+    target: Option<&str>,
+    amount: Option<u32>,
+) -> Option<Result<(), RuleError>> {
+    let c = em.creature(me).clone();
+    let pc = c.pc.clone()?;
+    // "cunning action dash" / "step of the wind disengage": the sub-choice in the name.
+    let split = |base: &str| -> Option<Option<String>> {
+        if want == base {
+            Some(target.map(crate::data::to_index))
+        } else {
+            want.strip_prefix(base)
+                .and_then(|r| r.strip_prefix('-'))
+                .map(|r| Some(r.to_string()))
+        }
+    };
+    let r = if matches!(want, "divine-smite" | "smite") {
+        divine_smite(em, &c, &pc, amount)
+    } else if matches!(want, "reckless-attack" | "reckless") {
+        reckless_attack(em, &c, &pc)
+    } else if let Some(sub) = split("cunning-action") {
+        cunning_action(em, &c, &pc, sub.as_deref())
+    } else if matches!(want, "flurry-of-blows" | "flurry") {
+        flurry_of_blows(em, &c, &pc, target)
+    } else if want == "patient-defense" {
+        ki_feature(em, &c, &pc, "patient-defense")
+            .and_then(|()| combat::dodge(em, me, Some(("patient-defense", 1))))
+    } else if let Some(sub) = split("step-of-the-wind") {
+        step_of_the_wind(em, &c, &pc, sub.as_deref())
+    } else if matches!(want, "breath-weapon" | "breath") {
+        breath_weapon(em, &c, &pc, target)
+    } else if want == "arcane-recovery" {
+        arcane_recovery(em, &c, &pc, amount)
+    } else if matches!(want, "turn-undead" | "channel-divinity-turn-undead") {
+        turn_undead(em, &c, &pc)
+    } else if matches!(want, "preserve-life" | "channel-divinity-preserve-life") {
+        preserve_life(em, &c, &pc)
+    } else {
+        return None;
+    };
+    Some(r)
+}
+
+fn needs(c: &Creature, pc: &PcInfo, class: &str, level: u8, what: &str) -> Result<(), RuleError> {
+    if pc.class == class && pc.level >= level {
+        Ok(())
+    } else {
+        Err(RuleError::invalid(format!(
+            "{what} is a level {level} {class}'s feature, and {} is a level {} {}.",
+            c.name, pc.level, pc.class
+        )))
+    }
+}
+
+fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
+    if em.state.in_combat() {
+        Ok(())
+    } else {
+        Err(RuleError::WrongMode(format!(
+            "{what} only matters in a fight."
+        )))
+    }
+}
+
+fn uses_left(c: &Creature, pool: &str) -> u32 {
+    let max = crate::features::uses(c, pool).map_or(0, |(m, _)| m);
+    let spent =
+        c.pc.as_ref()
+            .and_then(|p| p.uses.get(pool))
+            .copied()
+            .unwrap_or(0);
+    max.saturating_sub(spent)
+}
+
+fn spent_msg(c: &Creature, what: &str, rest: &str) -> RuleError {
+    RuleError::invalid(format!(
+        "{} has no {what} left — it comes back after a {rest} rest.",
+        c.name
+    ))
+}
+
+/// Divine Smite (paladin 2nd): after a melee weapon hit this turn, a spell slot (the
+/// lowest left, or the level asked) adds 2d8 radiant, +1d8 a slot level above 1st (at
+/// most 5d8), +1d8 against undead and fiends; doubled on a critical hit. The hit's own
+/// damage has been dealt: a target it dropped is not smitten (the slot is kept).
+fn divine_smite(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    amount: Option<u32>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "paladin", 2, "Divine Smite")?;
+    in_fight(em, "Divine Smite")?;
+    let hit = em.state.combat.as_ref().and_then(|k| k.budget.last_hit);
+    let Some(hit) = hit.filter(|h| h.melee) else {
+        return Err(RuleError::invalid(format!(
+            "Divine Smite follows a melee weapon hit: {} has not hit with a melee \
+             weapon since the last smite this turn.",
+            c.name
+        )));
+    };
+    let t = em.creature(hit.target).clone();
+    if t.dead || (t.is_down() && !t.is_pc()) {
+        return Err(RuleError::invalid(format!(
+            "{} is already down — the slot is kept.",
+            t.name
+        )));
+    }
+    let Some(sc) = c.spellcasting.as_ref() else {
+        return Err(RuleError::invalid(format!(
+            "{} has no spell slots to smite with.",
+            c.name
+        )));
+    };
+    let slot = match amount {
+        Some(l) => {
+            let l = u8::try_from(l.clamp(0, 10)).unwrap_or(10);
+            if !(1..=9).contains(&l) || sc.available(l) == 0 {
+                return Err(RuleError::invalid(format!(
+                    "{} has no level {} spell slot left.",
+                    c.name,
+                    l.min(10)
+                )));
+            }
+            l
+        }
+        None => (1..=9u8)
+            .find(|l| sc.available(*l) > 0)
+            .ok_or_else(|| RuleError::invalid(format!("{} has no spell slots left.", c.name)))?,
+    };
+    combat::require_turn_part(em, c.id, ActionCost::Free)?;
+    let kind = t
+        .monster
+        .as_ref()
+        .and_then(|m| em.state.catalog.monsters.get(m))
+        .map(|d| d.kind.clone())
+        .unwrap_or_default();
+    let extra = u8::from(matches!(kind.as_str(), "undead" | "fiend"));
+    let dice = (1 + slot).min(5) + extra;
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "divine-smite".into(),
+        note: format!("level {slot} slot: +{dice}d8 radiant"),
+        spent: u32::from(slot),
+    });
+    resolve::deal_damage(
+        em,
+        t.id,
+        Some(c.id),
+        &[DamagePart {
+            dice: format!("{dice}d8"),
+            damage_type: DamageType::Radiant,
+        }],
+        hit.critical,
+    )?;
+    combat::check_end(em);
+    Ok(())
+}
+
+/// Reckless Attack (barbarian 2nd): before the first attack of the turn; melee
+/// attacks this turn have advantage, and attacks against the barbarian have advantage
+/// until its next turn.
+fn reckless_attack(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "barbarian", 2, "Reckless Attack")?;
+    in_fight(em, "Reckless Attack")?;
+    let b = em
+        .state
+        .combat
+        .as_ref()
+        .map(|k| k.budget)
+        .unwrap_or_default();
+    if b.reckless {
+        return Err(RuleError::invalid(format!(
+            "{} is already attacking recklessly this turn.",
+            c.name
+        )));
+    }
+    if b.attacks_made > 0 || b.action_used {
+        return Err(RuleError::invalid(format!(
+            "Reckless Attack is chosen before the first attack of the turn, and {} has \
+             already attacked or acted.",
+            c.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Free)?;
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "reckless-attack".into(),
+        note: "advantage on melee attacks; attacks against have advantage".into(),
+        spent: 0,
+    });
+    let until = super::spells::until_of(
+        em,
+        c.id,
+        c.id,
+        crate::effect::Duration::StartOfCastersNextTurn,
+    );
+    em.public(EventKind::EffectStarted {
+        creature: c.id,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::AttackedWithAdvantage,
+            until,
+            concentration: false,
+            save_ends: None,
+        }),
+    });
+    Ok(())
+}
+
+/// Whether `attacker`'s melee attack now has Reckless Attack's advantage.
+pub(crate) fn reckless(em: &Emitter, attacker: CreatureId, reach: Reach) -> bool {
+    reach == Reach::Melee
+        && em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|k| k.budget.reckless && k.active_creature() == Some(attacker))
+}
+
+/// Cunning Action (rogue 2nd): Dash, Disengage or Hide as a bonus action.
+fn cunning_action(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    sub: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "rogue", 2, "Cunning Action")?;
+    let via = Some(("cunning-action", 0));
+    match sub {
+        Some("dash") => combat::dash(em, c.id, via),
+        Some("disengage") => combat::disengage(em, c.id, via),
+        Some("hide") => combat::hide(em, c.id, via),
+        _ => Err(RuleError::invalid(
+            "Cunning Action is a Dash, a Disengage or a Hide: `use cunning action dash`.",
+        )),
+    }
+}
+
+/// A ki feature's common checks: a monk of 2nd level with a ki point left.
+fn ki_feature(em: &Emitter, c: &Creature, pc: &PcInfo, what: &str) -> Result<(), RuleError> {
+    let name = what.replace('-', " ");
+    needs(c, pc, "monk", 2, &name)?;
+    in_fight(em, &name)?;
+    if uses_left(c, "ki") == 0 {
+        return Err(spent_msg(c, "ki points", "short"));
+    }
+    Ok(())
+}
+
+/// Step of the Wind (monk 2nd, 1 ki): Disengage or Dash as a bonus action (Dash when
+/// not named).
+fn step_of_the_wind(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    sub: Option<&str>,
+) -> Result<(), RuleError> {
+    ki_feature(em, c, pc, "step-of-the-wind")?;
+    let via = Some(("step-of-the-wind", 1));
+    match sub {
+        None | Some("dash") => combat::dash(em, c.id, via),
+        Some("disengage") => combat::disengage(em, c.id, via),
+        Some(_) => Err(RuleError::invalid(
+            "Step of the Wind is a Dash or a Disengage: `use step of the wind disengage`.",
+        )),
+    }
+}
+
+/// The monk's unarmed strike: the Martial Arts die + the better of Str and Dex.
+pub fn unarmed_strike(c: &Creature, level: u8) -> Attack {
+    let m =
+        crate::ability::modifier(c.abilities.str).max(crate::ability::modifier(c.abilities.dex));
+    Attack {
+        name: "Unarmed Strike".into(),
+        to_hit: m + c.proficiency_bonus,
+        reach: Reach::Melee,
+        damage: vec![DamagePart {
+            dice: crate::character::with_modifier(
+                &format!("1d{}", crate::features::martial_arts_die(level)),
+                m,
+            ),
+            damage_type: DamageType::Bludgeoning,
+        }],
+        save: None,
+        usage: None,
+        rider: None,
+        area: false,
+    }
+}
+
+/// Flurry of Blows (monk 2nd, 1 ki): after the Attack action, two unarmed strikes as a
+/// bonus action (at the named foe, or the one last hit this turn). It ends the Attack
+/// action (an attack of it not yet made is given up).
+fn flurry_of_blows(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    ki_feature(em, c, pc, "flurry-of-blows")?;
+    let b = em
+        .state
+        .combat
+        .as_ref()
+        .map(|k| k.budget)
+        .unwrap_or_default();
+    if b.attacks_made == 0 {
+        return Err(RuleError::invalid(format!(
+            "Flurry of Blows follows the Attack action: {} has not attacked this turn.",
+            c.name
+        )));
+    }
+    let t = match target {
+        Some(t) => super::find_creature(&em.state, t, |x| x.id != c.id && !x.dead)?,
+        None => b
+            .last_hit
+            .map(|h| h.target)
+            .ok_or_else(|| RuleError::invalid("Name the target: `use flurry of blows on NAME`."))?,
+    };
+    if em.creature(t).is_down() && !em.creature(t).is_pc() {
+        return Err(RuleError::invalid(format!(
+            "{} is already down.",
+            em.creature(t).name
+        )));
+    }
+    if !em
+        .state
+        .combat
+        .as_ref()
+        .is_some_and(|k| k.order.iter().any(|e| e.creature == t))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            em.creature(t).name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::BonusAction)?;
+    let atk = unarmed_strike(c, pc.level);
+    // Refuse an unreachable target before spending the ki.
+    super::position::approach(em, c.id, t, Reach::Melee)?;
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "flurry-of-blows".into(),
+        note: "two unarmed strikes".into(),
+        spent: 1,
+    });
+    for _ in 0..2 {
+        if !em.state.in_combat()
+            || em.creature(t).dead
+            || em.creature(t).is_down() && !em.creature(t).is_pc()
+        {
+            break;
+        }
+        let approach = super::position::approach(em, c.id, t, Reach::Melee)?;
+        let outcome = resolve::attack_roll(em, c.id, t, &atk.name, atk.to_hit, atk.reach, approach);
+        if outcome.is_hit() {
+            combat::hit_with(em, c.id, t, &atk, outcome)?;
+        }
+        combat::check_end(em);
+    }
+    Ok(())
+}
+
+/// Breath Weapon (dragonborn): an action, once a short rest; the ancestry's damage
+/// (2d6, 3d6 at 6th level, 4d6 at 11th, 5d6 at 16th) to the creature aimed at and every
+/// creature engaged with it (allies too: the area does not choose), a Dexterity save
+/// (Constitution for cold and poison) against 8 + Con + proficiency, half on a
+/// success; one damage roll for all. Evasion applies to the Dexterity save.
+fn breath_weapon(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    if pc.race != "dragonborn" {
+        return Err(RuleError::invalid(format!(
+            "Breath Weapon is a dragonborn's trait, and {} is a {}.",
+            c.name, pc.race
+        )));
+    }
+    use DamageType::*;
+    let Some(kind) = c
+        .resistances
+        .iter()
+        .copied()
+        .find(|d| matches!(d, Acid | Lightning | Fire | Poison | Cold))
+    else {
+        return Err(RuleError::invalid(format!(
+            "{} has no draconic ancestry (chosen at creation) to breathe.",
+            c.name
+        )));
+    };
+    if uses_left(c, "breath-weapon") == 0 {
+        return Err(spent_msg(c, "Breath Weapon", "short"));
+    }
+    let Some(target) = target else {
+        return Err(RuleError::invalid(
+            "Name whom to breathe on: `use breath weapon on NAME`.",
+        ));
+    };
+    let t = super::find_creature(&em.state, target, |x| x.id != c.id && !x.dead)?;
+    if let Some(k) = em.state.combat.as_ref()
+        && !k.order.iter().any(|e| e.creature == t)
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            em.creature(t).name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    let ability = if matches!(kind, Cold | Poison) {
+        crate::ability::Ability::Con
+    } else {
+        crate::ability::Ability::Dex
+    };
+    let dc = 8 + crate::ability::modifier(c.abilities.con) + c.proficiency_bonus;
+    let n = crate::features::breath_dice(pc.level);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "breath-weapon".into(),
+        note: format!("{n}d6 {kind}, DC {dc} {ability} save"),
+        spent: 0,
+    });
+    let roll = crate::dice::roll(&format!("{n}d6"), em.dice)?;
+    let rolls = [(kind, roll)];
+    let caught = super::position::caught_by_area(&em.state, c.id, &[t]);
+    for x in caught {
+        if em.creature(x).dead {
+            continue;
+        }
+        let ok = resolve::saving_throw(em, x, ability, Default::default(), Some(dc));
+        let evasion =
+            ability == crate::ability::Ability::Dex && crate::features::evasion(em.creature(x));
+        match (ok, evasion) {
+            (true, true) => {}
+            (true, false) | (false, true) => {
+                resolve::deal_rolled(em, x, Some(c.id), &rolls, false, true);
+            }
+            (false, false) => {
+                resolve::deal_rolled(em, x, Some(c.id), &rolls, false, false);
+            }
+        }
+    }
+    combat::check_end(em);
+    Ok(())
+}
+
+/// Arcane Recovery (wizard 1st): once a day, out of a fight (after a short rest),
+/// expended slots of 5th level or lower whose levels add up to at most half the
+/// wizard's level (rounded up) come back: the highest expended first, at most `max`
+/// level when asked ("arcane recovery 2": slots of 2nd level and below).
+fn arcane_recovery(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    max: Option<u32>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "wizard", 1, "Arcane Recovery")?;
+    if em.state.in_combat() {
+        return Err(RuleError::WrongMode(
+            "Arcane Recovery is used after a short rest, not in a fight.".into(),
+        ));
+    }
+    if uses_left(c, "arcane-recovery") == 0 {
+        return Err(spent_msg(c, "Arcane Recovery", "long"));
+    }
+    let Some(sc) = c.spellcasting.as_ref() else {
+        return Err(RuleError::invalid(format!(
+            "{} has no spell slots.",
+            c.name
+        )));
+    };
+    let mut budget = u32::from(pc.level).div_ceil(2);
+    let top = max.map_or(5, |m| m.clamp(1, 5)) as u8;
+    let mut back = Vec::new();
+    let mut used = sc.used_slots;
+    for l in (1..=top).rev() {
+        let i = usize::from(l - 1);
+        while used[i] > 0 && u32::from(l) <= budget {
+            used[i] -= 1;
+            budget -= u32::from(l);
+            back.push(l);
+        }
+    }
+    if back.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "{} has no expended spell slot that Arcane Recovery can bring back.",
+            c.name
+        )));
+    }
+    let list: Vec<String> = back.iter().map(|l| format!("level {l}")).collect();
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "arcane-recovery".into(),
+        note: list.join(", "),
+        spent: 0,
+    });
+    for l in back {
+        em.public(EventKind::FeatureUsed {
+            creature: c.id,
+            feature: "arcane-recovery-slot".into(),
+            note: format!("a level {l} slot back"),
+            spent: u32::from(l),
+        });
+    }
+    Ok(())
+}
+
+/// Channel Divinity's common checks: a cleric of 2nd level with a use left.
+fn channel(c: &Creature, pc: &PcInfo, what: &str) -> Result<(), RuleError> {
+    needs(c, pc, "cleric", 2, what)?;
+    if uses_left(c, "channel-divinity") == 0 {
+        return Err(spent_msg(c, "Channel Divinity", "short"));
+    }
+    Ok(())
+}
+
+/// The highest challenge rating Destroy Undead destroys at a cleric level.
+fn destroy_undead_cr(level: u8) -> Option<f64> {
+    match level {
+        0..=4 => None,
+        5..=7 => Some(0.5),
+        8..=10 => Some(1.0),
+        11..=13 => Some(2.0),
+        14..=16 => Some(3.0),
+        _ => Some(4.0),
+    }
+}
+
+/// Channel Divinity: Turn Undead (cleric 2nd, an action): every undead foe in the fight
+/// that is not far away makes a Wisdom save against the cleric's spell DC; on a failure
+/// it is turned for a minute (frightened, no reactions; that damage ends it early is
+/// left to the GM), and from 5th level (Destroy Undead) one of a low enough challenge
+/// rating is destroyed instead.
+fn turn_undead(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    channel(c, pc, "Turn Undead")?;
+    in_fight(em, "Turn Undead")?;
+    let dc = c.spell_save_dc().unwrap_or(8 + c.proficiency_bonus);
+    let undead: Vec<(CreatureId, f64)> = em
+        .state
+        .combatants()
+        .filter(|x| !x.is_down() && !x.dead && super::position::hostile(c, x))
+        .filter(|x| super::position::range(&em.state, c.id, x.id) != super::position::Range::Far)
+        .filter_map(|x| {
+            let d = em.state.catalog.monsters.get(x.monster.as_ref()?)?;
+            (d.kind == "undead").then_some((x.id, d.challenge_rating))
+        })
+        .collect();
+    if undead.is_empty() {
+        return Err(RuleError::invalid(format!(
+            "No undead foe within reach of {}'s holy symbol.",
+            c.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "turn-undead".into(),
+        note: format!("DC {dc} Wisdom save"),
+        spent: 0,
+    });
+    let destroy = destroy_undead_cr(pc.level);
+    for (t, cr) in undead {
+        if resolve::saving_throw(
+            em,
+            t,
+            crate::ability::Ability::Wis,
+            Default::default(),
+            Some(dc),
+        ) {
+            continue;
+        }
+        if destroy.is_some_and(|max| cr <= max) {
+            em.public(EventKind::FeatureUsed {
+                creature: c.id,
+                feature: "destroy-undead".into(),
+                note: em.creature(t).name.clone(),
+                spent: 0,
+            });
+            em.public(EventKind::HitPointsSet { target: t, hp: 0 });
+            em.public(EventKind::Died { creature: t });
+            continue;
+        }
+        let until = super::spells::until_of(em, c.id, t, crate::effect::Duration::Rounds(10));
+        let cond = crate::condition::Condition::Frightened;
+        if !em.creature(t).condition_immunities.contains(&cond) {
+            if !em.creature(t).has(cond) {
+                em.public(EventKind::ConditionApplied {
+                    creature: t,
+                    condition: cond,
+                    source: Some(c.id),
+                });
+            }
+            for mark in [
+                crate::effect::Mark::Condition { condition: cond },
+                crate::effect::Mark::NoReactions,
+            ] {
+                em.public(EventKind::EffectStarted {
+                    creature: t,
+                    effect: crate::creature::Effect::Spell(crate::effect::Active {
+                        by: c.id,
+                        mark,
+                        until,
+                        concentration: false,
+                        save_ends: None,
+                    }),
+                });
+            }
+        }
+    }
+    combat::check_end(em);
+    Ok(())
+}
+
+/// Channel Divinity: Preserve Life (Life Domain, cleric 2nd, an action): five hit
+/// points a cleric level, shared among the wounded party members (the most hurt
+/// first), none raised above half its hit point maximum; undead and constructs get
+/// none.
+fn preserve_life(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    channel(c, pc, "Preserve Life")?;
+    let mut wounded: Vec<(CreatureId, i32, i32)> = em
+        .state
+        .creatures
+        .values()
+        .filter(|x| x.is_pc() && !x.dead)
+        // In a fight, those in it.
+        .filter(|x| {
+            em.state
+                .combat
+                .as_ref()
+                .is_none_or(|k| k.order.iter().any(|e| e.creature == x.id))
+        })
+        .map(|x| (x.id, x.hp.max(0), x.effective_max_hp() / 2))
+        .filter(|(_, hp, half)| hp < half)
+        .collect();
+    if wounded.is_empty() {
+        return Err(RuleError::invalid(
+            "Preserve Life heals only creatures below half their hit points, and nobody is.",
+        ));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    wounded.sort_by_key(|(id, hp, half)| (*hp - *half, *id));
+    let mut pool = 5 * i32::from(pc.level);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "preserve-life".into(),
+        note: format!("{pool} hit points"),
+        spent: 0,
+    });
+    for (t, hp, half) in wounded {
+        let amount = (half - hp).min(pool);
+        if amount <= 0 {
+            break;
+        }
+        pool -= amount;
+        let was_down = em.creature(t).hp <= 0;
+        em.public(EventKind::HealingReceived {
+            target: t,
+            source: Some(c.id),
+            breakdown: format!("Preserve Life {amount}"),
+            amount,
+        });
+        if was_down {
+            resolve::wake_up(em, t);
+        }
+    }
+    Ok(())
+}
