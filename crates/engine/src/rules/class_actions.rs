@@ -237,6 +237,7 @@ fn reckless_attack(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), Ru
             until,
             concentration: false,
             save_ends: None,
+            ends_on: None,
         }),
     });
     Ok(())
@@ -638,6 +639,7 @@ fn turn_undead(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleEr
                         until,
                         concentration: false,
                         save_ends: None,
+                        ends_on: None,
                     }),
                 });
             }
