@@ -340,6 +340,18 @@ pub enum Step {
         save: Option<(Ability, SaveEffect)>,
         duration: Duration,
     },
+    /// A bonus to the target's weapon attack and damage rolls: the amount (rolled once,
+    /// by slot) while it lasts (Magic Weapon: +1, +2 at slot 4, +3 at slot 6).
+    WeaponBonus {
+        amount: Amount,
+        duration: Duration,
+    },
+    /// The caster chooses one of these branches by a word of the cast (Protection
+    /// from Energy: `fire`; Enlarge/Reduce: `enlarge` or `reduce`), named among the
+    /// cast's targets; a cast naming none (or several) is refused with the choices.
+    Choose {
+        options: BTreeMap<String, Vec<Step>>,
+    },
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,
@@ -497,6 +509,19 @@ pub enum Mark {
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
     /// the ward ends (Death Ward).
     DeathWard,
+    /// The bearer's weapon attack and damage rolls get `amount` (Magic Weapon).
+    WeaponBonus {
+        amount: i32,
+    },
+    /// Enlarge: the bearer's weapon hits deal 1d4 more damage; advantage on Strength
+    /// checks and saves.
+    Enlarged,
+    /// Reduce: the bearer's weapon hits deal 1d4 less damage (at least 1);
+    /// disadvantage on Strength checks and saves.
+    Reduced,
+    /// Ray of Enfeeblement: the bearer's weapon attacks that use Strength deal half
+    /// damage (every melee weapon or stat-block attack counts as one).
+    Enfeebled,
 }
 
 /// What ends a mark early besides its duration.

@@ -65,6 +65,7 @@ scenarios!(
     haste_slow,
     spell_conditions,
     moving_marks,
+    spell_might,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -161,6 +161,7 @@ fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
             | Step::Detached { then } => has_step(then, f),
+            Step::Choose { options } => options.values().any(|then| has_step(then, f)),
             _ => false,
         }
     })
@@ -285,11 +286,20 @@ fn casting_changes_something(
     let mut dice = Rigged {
         d20: if attack { 20 } else { 1 },
     };
+    // A spell with a choice (Protection from Energy's type): its first word.
+    let mut targets = vec![target.to_string()];
+    if let Some(Step::Choose { options }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Choose { .. }))
+    {
+        targets.extend(options.keys().next().cloned());
+    }
     let cmd = Command::player(
         "alice",
         Action::Cast {
             spell: spell.index.clone(),
-            targets: vec![target.into()],
+            targets,
             slot: None,
         },
     );

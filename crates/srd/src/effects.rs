@@ -188,7 +188,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "counterspell",
     "darkness",
     "dispel-evil-and-good",
-    "enlarge-reduce",
     "enthrall",
     "fly",
     "fog-cloud",
@@ -199,14 +198,11 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "gust-of-wind",
     "levitate",
     "magic-circle",
-    "magic-weapon",
     "maze",
     "mirror-image",
     "polymorph",
     "prismatic-wall",
-    "protection-from-energy",
     "protection-from-evil-and-good",
-    "ray-of-enfeeblement",
     "resilient-sphere",
     "reverse-gravity",
     "revivify",
@@ -737,6 +733,61 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 mark(M::SaveAdvantage { ability: Some(Dex) }, MINUTE),
                 mark(M::SpeedDoubled, MINUTE),
             ],
+        ),
+        // The weapon is its wielder's: every weapon attack of the target gets the
+        // bonus while it lasts.
+        "magic-weapon" => auto(
+            one(),
+            false,
+            vec![Step::WeaponBonus {
+                amount: Amount {
+                    dice: "1".into(),
+                    by_slot: [(2, "1".into()), (4, "2".into()), (6, "3".into())].into(),
+                    ..Amount::default()
+                },
+                duration: Long,
+            }],
+        ),
+        // The type is a word among the cast's targets: `cast protection-from-energy
+        // on Thorin, fire`.
+        "protection-from-energy" => auto(
+            one(),
+            false,
+            vec![Step::Choose {
+                options: [Acid, Cold, Fire, Lightning, Thunder]
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            t.to_string(),
+                            vec![mark(M::Resist { damage_type: t }, Long)],
+                        )
+                    })
+                    .collect(),
+            }],
+        ),
+        // `enlarge` or `reduce` among the targets; Reduce allows a Constitution save
+        // (a willing target may fail it).
+        "enlarge-reduce" => auto(
+            one(),
+            false,
+            vec![Step::Choose {
+                options: [
+                    ("enlarge".to_string(), vec![mark(M::Enlarged, MINUTE)]),
+                    (
+                        "reduce".to_string(),
+                        vec![save(Con, vec![mark(M::Reduced, MINUTE)])],
+                    ),
+                ]
+                .into(),
+            }],
+        ),
+        "ray-of-enfeeblement" => auto(
+            one(),
+            true,
+            vec![attack(
+                Reach::Ranged,
+                vec![save_ends(M::Enfeebled, MINUTE, Con)],
+            )],
         ),
         "heroism" => auto(
             n(1, 1),

@@ -660,7 +660,10 @@ pub(crate) fn attack(
         )));
     }
     let approach = super::position::approach(em, me, t, atk.reach)?;
-    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+    let to_hit = atk
+        .to_hit
+        .saturating_add(resolve::weapon_bonus(em.creature(me)));
+    let outcome = resolve::attack_roll(em, me, t, &atk.name, to_hit, atk.reach, approach);
     if outcome.is_hit() {
         hit_with(em, me, t, &atk, outcome)?;
     }
@@ -679,15 +682,39 @@ pub(crate) fn hit_with(
 ) -> Result<(), RuleError> {
     let weapon_type = atk.damage.first().map(|d| d.damage_type);
     let mut parts = atk.damage.clone();
+    let c = em.creature(me);
+    let plus = resolve::weapon_bonus(c);
+    let reduced = c.has_mark(|m| *m == crate::effect::Mark::Reduced);
+    // Ray of Enfeeblement: half damage with attacks that use Strength (every melee
+    // weapon or stat-block attack counts as one).
+    let enfeebled =
+        atk.reach == Reach::Melee && c.has_mark(|m| *m == crate::effect::Mark::Enfeebled);
+    if let Some(first) = parts.first_mut() {
+        // Magic Weapon: +N to the damage; Reduce: 1d4 less (at least 1).
+        if plus > 0 {
+            first.dice = format!("{} + {plus}", first.dice);
+        }
+        if reduced {
+            first.dice = format!("{} - 1d4", first.dice);
+        }
+    }
     parts.extend(resolve::riders(em, me, t, weapon_type, true));
     parts.extend(super::features::on_hit(em, me, atk, outcome));
-    resolve::deal_damage(
-        em,
-        t,
-        Some(me),
-        &parts,
-        outcome == crate::event::AttackOutcome::CriticalHit,
-    )?;
+    let crit = outcome == crate::event::AttackOutcome::CriticalHit;
+    let mut rolls = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let expr = crate::dice::parse(&p.dice)?;
+        let expr = if crit { expr.doubled() } else { expr };
+        rolls.push((p.damage_type, expr.roll(em.dice)?));
+    }
+    if reduced
+        && let Some((_, r)) = rolls.first_mut()
+        && r.total < 1
+    {
+        r.total = 1;
+        r.breakdown = format!("{} (at least 1)", r.breakdown);
+    }
+    resolve::deal_rolled(em, t, Some(me), &rolls, crit, enfeebled);
     super::features::savage_attacks(em, me, t, atk, outcome)?;
     Ok(())
 }
@@ -1508,7 +1535,10 @@ fn npc_attack(
     }
     if atk.is_attack_roll() {
         let approach = super::position::approach(em, me, t, atk.reach)?;
-        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+        let to_hit = atk
+            .to_hit
+            .saturating_add(resolve::weapon_bonus(em.creature(me)));
+        let outcome = resolve::attack_roll(em, me, t, &atk.name, to_hit, atk.reach, approach);
         let total = match em.events.last().map(|e| &e.kind) {
             Some(EventKind::AttackRolled { total, .. }) => *total,
             _ => i32::MAX,

@@ -72,6 +72,37 @@ fn bless_die(em: &mut Emitter, who: CreatureId, attack: bool) -> i32 {
     total
 }
 
+/// Enlarge: advantage on Strength checks and saves; Reduce: disadvantage.
+fn strength_size(c: &crate::creature::Creature, ability: Ability) -> Advantage {
+    if ability != Ability::Str {
+        return Advantage::Normal;
+    }
+    Advantage::combine([
+        if c.has_mark(|m| *m == Mark::Enlarged) {
+            Advantage::Advantage
+        } else {
+            Advantage::Normal
+        },
+        if c.has_mark(|m| *m == Mark::Reduced) {
+            Advantage::Disadvantage
+        } else {
+            Advantage::Normal
+        },
+    ])
+}
+
+/// Magic Weapon's bonus to the creature's weapon attack and damage rolls (the largest
+/// one: two castings don't stack).
+pub(crate) fn weapon_bonus(c: &crate::creature::Creature) -> i32 {
+    c.marks()
+        .filter_map(|a| match a.mark {
+            Mark::WeaponBonus { amount } => Some(amount.clamp(0, 20)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// An ability or skill check.
 pub(crate) fn check(
     em: &mut Emitter,
@@ -95,6 +126,7 @@ pub(crate) fn check(
     if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
         sources.push(Advantage::Disadvantage);
     }
+    sources.push(strength_size(c, ability));
     let advantage = Advantage::combine(sources);
     let (d20s, mut kept) = d20_by(em, who, advantage);
     // Reliable Talent: a proficient skill check's d20 counts as at least 10.
@@ -131,6 +163,7 @@ pub(crate) fn saving_throw(
         .saturating_add(c.mark_save_bonus(ability));
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
+    sources.push(strength_size(c, ability));
     if c.has_mark(
         |m| matches!(m, Mark::SaveAdvantage { ability: a } if a.is_none_or(|a| a == ability)),
     ) {
@@ -389,6 +422,15 @@ pub(crate) fn riders(
         }
     }
     if weapon {
+        // Enlarge: 1d4 more of the weapon's damage.
+        if let Some(t) = weapon_type
+            && em.creature(attacker).has_mark(|m| *m == Mark::Enlarged)
+        {
+            out.push(DamagePart {
+                dice: "1d4".into(),
+                damage_type: t,
+            });
+        }
         for a in em.creature(attacker).marks() {
             if let Mark::WeaponRider {
                 count,

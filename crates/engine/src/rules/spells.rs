@@ -170,8 +170,10 @@ pub(crate) fn cast(
     let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
+    // A choice the caster makes (Protection from Energy's type): its word is no target.
+    let (effect, targets) = choose(&spell, effect, targets)?;
     // Resolve targets before anything is emitted.
-    let target_ids = resolve_targets(em, me, &spell, &effect, targets, slot_level, strikes)?;
+    let target_ids = resolve_targets(em, me, &spell, &effect, &targets, slot_level, strikes)?;
     // Spells for some creature types only (Hold Person: humanoids) refuse the others.
     for step in &effect.steps {
         if let Step::IfType { types, except, .. } = step
@@ -278,6 +280,105 @@ pub(crate) fn cast(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// [`Step::Choose`]: the word among the cast's targets that names one of the choices
+/// picks it (case-insensitive); the effect keeps only that branch and the word is no
+/// target. No word, or two different ones, is refused with the choices.
+fn choose(
+    spell: &SpellData,
+    mut effect: crate::effect::SpellEffect,
+    targets: &[String],
+) -> Result<(crate::effect::SpellEffect, Vec<String>), RuleError> {
+    let mut words = Vec::new();
+    choice_words(&effect.steps, &mut words);
+    if words.is_empty() {
+        return Ok((effect, targets.to_vec()));
+    }
+    let mut picked: Vec<String> = Vec::new();
+    let mut rest = Vec::new();
+    for t in targets {
+        match words.iter().find(|w| w.eq_ignore_ascii_case(t.trim())) {
+            Some(w) => {
+                if !picked.contains(w) {
+                    picked.push(w.clone());
+                }
+            }
+            None => rest.push(t.clone()),
+        }
+    }
+    let [word] = picked.as_slice() else {
+        return Err(RuleError::invalid(format!(
+            "{}: name one choice among the targets: {}.",
+            spell.name,
+            words.join(", ")
+        )));
+    };
+    keep_choice(&mut effect.steps, word);
+    Ok((effect, rest))
+}
+
+fn choice_words(steps: &[Step], out: &mut Vec<String>) {
+    for s in steps {
+        match s {
+            Step::Choose { options } => {
+                for (k, then) in options {
+                    if !out.contains(k) {
+                        out.push(k.clone());
+                    }
+                    choice_words(then, out);
+                }
+            }
+            _ => {
+                if let Some(inner) = inner_steps(s) {
+                    for list in inner {
+                        choice_words(list, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn keep_choice(steps: &mut [Step], word: &str) {
+    for s in steps {
+        match s {
+            Step::Choose { options } => {
+                options.retain(|k, _| k == word);
+                for then in options.values_mut() {
+                    keep_choice(then, word);
+                }
+            }
+            Step::Attack {
+                on_hit, on_miss, ..
+            } => {
+                keep_choice(on_hit, word);
+                keep_choice(on_miss, word);
+            }
+            Step::Save { on_fail, .. } => keep_choice(on_fail, word),
+            Step::IfHpAtMost { then, .. }
+            | Step::IfType { then, .. }
+            | Step::EndsOn { then, .. }
+            | Step::Detached { then } => keep_choice(then, word),
+            _ => {}
+        }
+    }
+}
+
+/// The step lists inside a step (its branches).
+fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
+    Some(match s {
+        Step::Attack {
+            on_hit, on_miss, ..
+        } => vec![on_hit, on_miss],
+        Step::Save { on_fail, .. } => vec![on_fail],
+        Step::IfHpAtMost { then, .. }
+        | Step::IfType { then, .. }
+        | Step::EndsOn { then, .. }
+        | Step::Detached { then } => vec![then],
+        Step::Choose { options } => options.values().collect(),
+        _ => return None,
+    })
 }
 
 /// The steps run once per casting (Sleep's pool), with what ends their marks early.
@@ -754,6 +855,18 @@ fn run(
                     dc: cx.dc,
                 };
                 put_mark(em, cx, t, mark, *duration, None);
+            }
+            Step::WeaponBonus { amount, duration } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = roll.total.clamp(0, 20) as i32;
+                put_mark(em, cx, t, Mark::WeaponBonus { amount }, *duration, None);
+            }
+            // The cast kept only the branch its word chose (see `choose`).
+            Step::Choose { options } => {
+                if let Some(then) = options.values().next() {
+                    run(em, cx, t, then, hit)?;
+                }
             }
             Step::Cure { conditions, all } => {
                 for c in conditions {

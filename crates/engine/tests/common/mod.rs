@@ -206,6 +206,10 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::ImmuneTo { condition } => format!("immune-{condition}"),
         M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
         M::Recast { slot, .. } => format!("recast(slot {slot})"),
+        M::WeaponBonus { amount } => format!("magic-weapon(+{amount})"),
+        M::Enlarged => "enlarged".into(),
+        M::Reduced => "reduced".into(),
+        M::Enfeebled => "enfeebled".into(),
     }
 }
 
