@@ -522,6 +522,13 @@ pub enum Mark {
     /// Ray of Enfeeblement: the bearer's weapon attacks that use Strength deal half
     /// damage (every melee weapon or stat-block attack counts as one).
     Enfeebled,
+    /// Mirror Image: `images` duplicates. Each attack roll against the bearer first
+    /// rolls a d20 (6+ with three, 8+ with two, 11+ with one): on that the attack is
+    /// made against a duplicate (AC 10 + the bearer's Dex modifier), which a hit
+    /// destroys; the bearer is not hit.
+    MirrorImage {
+        images: u8,
+    },
 }
 
 /// What ends a mark early besides its duration.

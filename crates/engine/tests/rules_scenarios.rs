@@ -66,6 +66,7 @@ scenarios!(
     spell_conditions,
     moving_marks,
     spell_might,
+    mirror_image,
 );
 
 /// Every scenario file has a test, and every test a file.

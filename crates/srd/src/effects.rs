@@ -199,7 +199,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "levitate",
     "magic-circle",
     "maze",
-    "mirror-image",
     "polymorph",
     "prismatic-wall",
     "protection-from-evil-and-good",
@@ -780,6 +779,13 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ]
                 .into(),
             }],
+        ),
+        // Creatures that can't see or rely on blindsight are not fooled: not modelled
+        // (every attacker rolls for the duplicates).
+        "mirror-image" => auto(
+            Target::SelfOnly,
+            false,
+            vec![mark(M::MirrorImage { images: 3 }, MINUTE)],
         ),
         "ray-of-enfeeblement" => auto(
             one(),

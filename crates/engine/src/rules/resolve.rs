@@ -297,13 +297,26 @@ pub(crate) fn attack_roll(
     reach: Reach,
     approach: u8,
 ) -> AttackOutcome {
+    // Mirror Image: a d20 says whether the attack goes to a duplicate.
+    let image = mirror_image(em, target);
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20_by(em, attacker, advantage);
     let bonus_dice = bless_die(em, attacker, true);
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
-    let target_ac = t.effective_ac();
-    let auto_crit = reach == Reach::Melee && t.conditions.keys().any(|c| c.melee_hits_are_crits());
+    let target_ac = if image.is_some() {
+        10i32.saturating_add(t.modifier(Ability::Dex))
+    } else {
+        t.effective_ac()
+    };
+    let auto_crit = image.is_none()
+        && reach == Reach::Melee
+        && t.conditions.keys().any(|c| c.melee_hits_are_crits());
+    let with = if image.is_some() {
+        format!("{with}, at a mirror image")
+    } else {
+        with.to_string()
+    };
     let outcome = if kept == 1 {
         AttackOutcome::CriticalMiss
     } else if kept >= crate::features::crit_min(em.creature(attacker)) {
@@ -320,7 +333,7 @@ pub(crate) fn attack_roll(
     em.public(EventKind::AttackRolled {
         attacker,
         target,
-        with: with.to_string(),
+        with,
         advantage,
         d20: d20s,
         kept,
@@ -348,7 +361,52 @@ pub(crate) fn attack_roll(
         end_mark(em, c, a);
     }
     end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrCast);
+    if let Some(images) = image {
+        // A hit destroys the duplicate; the creature itself is not hit.
+        if outcome.is_hit() {
+            end_mark(em, target, images);
+            if let Mark::MirrorImage { images: n } = images.mark
+                && n > 1
+            {
+                let left = Active {
+                    mark: Mark::MirrorImage { images: n - 1 },
+                    ..images
+                };
+                em.public(EventKind::EffectStarted {
+                    creature: target,
+                    effect: Effect::Spell(left),
+                });
+            }
+        }
+        return AttackOutcome::Miss;
+    }
     outcome
+}
+
+/// Mirror Image on `target`: the d20 that picks a duplicate (shown as the target's
+/// roll, the GM's for a monster); the mark when a duplicate is attacked instead.
+fn mirror_image(em: &mut Emitter, target: CreatureId) -> Option<Active> {
+    let c = em.creature(target);
+    let (active, images) = c.marks().find_map(|a| match a.mark {
+        Mark::MirrorImage { images } if images > 0 => Some((*a, images)),
+        _ => None,
+    })?;
+    let player = c.owner().cloned().or_else(|| em.state.gm.clone());
+    let need = match images {
+        3.. => 6,
+        2 => 8,
+        _ => 11,
+    };
+    let roll = crate::dice::roll("1d20", em.dice).ok()?;
+    let duplicate = roll.total >= need;
+    if let Some(player) = player {
+        em.public(EventKind::DiceRolled {
+            player,
+            roll,
+            secret: false,
+        });
+    }
+    duplicate.then_some(active)
 }
 
 /// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save

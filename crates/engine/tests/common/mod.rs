@@ -210,6 +210,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::Enlarged => "enlarged".into(),
         M::Reduced => "reduced".into(),
         M::Enfeebled => "enfeebled".into(),
+        M::MirrorImage { images } => format!("mirror-image({images})"),
     }
 }
 
