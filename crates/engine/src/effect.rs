@@ -529,6 +529,12 @@ pub enum Mark {
     MirrorImage {
         images: u8,
     },
+    /// Blink: at the end of each of the bearer's turns a d20 (shown as its roll): 11 or
+    /// more and it vanishes ([`Mark::Ethereal`]) until the start of its next turn.
+    Blink,
+    /// Gone to the Ethereal Plane: it can't be attacked, targeted by spells, caught in
+    /// an area or offered to a monster as a target, until the mark ends.
+    Ethereal,
 }
 
 /// What ends a mark early besides its duration.

@@ -67,6 +67,7 @@ scenarios!(
     moving_marks,
     spell_might,
     mirror_image,
+    blink,
 );
 
 /// Every scenario file has a test, and every test a file.

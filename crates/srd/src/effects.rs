@@ -177,7 +177,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "antilife-shell",
     "antimagic-field",
     "arcane-hand",
-    "blink",
     "compulsion",
     "conjure-animals",
     "conjure-celestial",
@@ -787,6 +786,9 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             false,
             vec![mark(M::MirrorImage { images: 3 }, MINUTE)],
         ),
+        // Where the creature reappears (within 10 feet) is narrated: it comes back where
+        // it was.
+        "blink" => auto(Target::SelfOnly, false, vec![mark(M::Blink, MINUTE)]),
         "ray-of-enfeeblement" => auto(
             one(),
             true,

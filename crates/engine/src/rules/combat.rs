@@ -602,6 +602,7 @@ pub(crate) fn attack(
     weapon: Option<&str>,
 ) -> Result<(), RuleError> {
     let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
+    resolve::targetable(em, t)?;
     let c = em.creature(me).clone();
     let atk = match weapon {
         Some(w) => c.find_attack(w).cloned().ok_or_else(|| {
@@ -915,7 +916,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         };
         let mut targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down())
+            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
             .collect();
         targets.sort_by_key(|c| c.id != ended);
         let mut out = Vec::new();
@@ -944,7 +945,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
     if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down())
+            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
             .collect();
         for (i, t) in targets.iter().enumerate() {
             // Melee only against a creature it is engaged with or can move to.
@@ -1110,7 +1111,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     };
     let target = state
         .combatants()
-        .filter(|c| c.is_pc() && !c.is_down())
+        .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
         .min_by_key(|c| (-i32::from(c.pc.as_ref().map_or(1, |p| p.level)), c.hp, c.id))
         .map(|c| c.name.clone());
     let Some(target) = target else {
@@ -1516,6 +1517,7 @@ fn npc_attack(
     atk: &crate::creature::Attack,
     rest: Option<Vec<(String, CreatureId)>>,
 ) -> Result<bool, RuleError> {
+    resolve::targetable(em, t)?;
     if atk.is_attack_roll() {
         // Refuse an unreachable target before spending anything.
         super::position::approach(em, me, t, atk.reach)?;
@@ -1567,7 +1569,9 @@ fn npc_attack(
             targets.extend(
                 em.state
                     .combatants()
-                    .filter(|c| c.is_pc() != pc && !c.is_down() && c.id != t)
+                    .filter(|c| {
+                        c.is_pc() != pc && !c.is_down() && c.id != t && !resolve::ethereal(c)
+                    })
                     .map(|c| c.id),
             );
         }

@@ -391,14 +391,26 @@ fn mirror_image(em: &mut Emitter, target: CreatureId) -> Option<Active> {
         Mark::MirrorImage { images } if images > 0 => Some((*a, images)),
         _ => None,
     })?;
-    let player = c.owner().cloned().or_else(|| em.state.gm.clone());
     let need = match images {
         3.. => 6,
         2 => 8,
         _ => 11,
     };
-    let roll = crate::dice::roll("1d20", em.dice).ok()?;
-    let duplicate = roll.total >= need;
+    (shown_d20(em, target) >= need).then_some(active)
+}
+
+/// A d20 a spell rolls for `who` (Mirror Image, Blink), shown as its roll (the GM's
+/// for a monster).
+fn shown_d20(em: &mut Emitter, who: CreatureId) -> u32 {
+    let player = em
+        .creature(who)
+        .owner()
+        .cloned()
+        .or_else(|| em.state.gm.clone());
+    let Ok(roll) = crate::dice::roll("1d20", em.dice) else {
+        return 1;
+    };
+    let value = roll.total.clamp(1, 20) as u32;
     if let Some(player) = player {
         em.public(EventKind::DiceRolled {
             player,
@@ -406,7 +418,53 @@ fn mirror_image(em: &mut Emitter, target: CreatureId) -> Option<Active> {
             secret: false,
         });
     }
-    duplicate.then_some(active)
+    value
+}
+
+/// Blink has taken the creature to the Ethereal Plane: it can't be targeted.
+pub(crate) fn ethereal(c: &crate::creature::Creature) -> bool {
+    c.has_mark(|m| *m == Mark::Ethereal)
+}
+
+/// Refuses a creature that has blinked away as a target.
+pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
+    let c = em.creature(t);
+    if ethereal(c) {
+        return Err(RuleError::invalid(format!(
+            "{} has blinked away to the Ethereal Plane until the start of their next turn.",
+            c.name
+        )));
+    }
+    Ok(())
+}
+
+/// Blink at the end of `who`'s turn: 11 or more on a d20 and it is gone until the start
+/// of its next turn.
+fn blink(em: &mut Emitter, who: CreatureId, round: u32) {
+    let c = em.creature(who);
+    if c.dead || ethereal(c) {
+        return;
+    }
+    let Some(by) = c.marks().find(|a| a.mark == Mark::Blink).map(|a| a.by) else {
+        return;
+    };
+    if shown_d20(em, who) >= 11 {
+        let gone = Active {
+            by,
+            mark: Mark::Ethereal,
+            until: Until::TurnStart {
+                who,
+                round: round.saturating_add(1),
+            },
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        };
+        em.public(EventKind::EffectStarted {
+            creature: who,
+            effect: Effect::Spell(gone),
+        });
+    }
 }
 
 /// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save
@@ -634,6 +692,7 @@ pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
         em,
         |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
     );
+    blink(em, who, round);
     let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
         .creature(who)
         .marks()

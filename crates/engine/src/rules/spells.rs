@@ -1071,6 +1071,9 @@ fn resolve_targets(
     let mut ids = Vec::new();
     for t in targets {
         let id = find_creature(&em.state, t, |c| !c.dead)?;
+        if id != me {
+            resolve::targetable(em, id)?;
+        }
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -1084,7 +1087,7 @@ fn resolve_targets(
                 ids.extend(
                     em.state
                         .combatants()
-                        .filter(|c| c.is_pc() != pc && !c.is_down())
+                        .filter(|c| c.is_pc() != pc && !c.is_down() && !resolve::ethereal(c))
                         .map(|c| c.id),
                 );
             }

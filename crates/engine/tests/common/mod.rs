@@ -211,6 +211,8 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::Reduced => "reduced".into(),
         M::Enfeebled => "enfeebled".into(),
         M::MirrorImage { images } => format!("mirror-image({images})"),
+        M::Blink => "blink".into(),
+        M::Ethereal => "ethereal".into(),
     }
 }
 
