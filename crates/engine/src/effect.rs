@@ -535,6 +535,17 @@ pub enum Mark {
     /// Gone to the Ethereal Plane: it can't be attacked, targeted by spells, caught in
     /// an area or offered to a monster as a target, until the mark ends.
     Ethereal,
+    /// Sanctuary: a creature that targets the bearer with an attack or a harmful spell
+    /// first makes a Wisdom save against `dc` (the caster's, set when cast).
+    Sanctuary {
+        dc: i32,
+    },
+    /// Sanctuary turned the bearer away from `from`: it can't target that creature
+    /// with an attack or a harmful spell for the rest of its turn (it chooses another
+    /// target, or loses the attack).
+    TurnedAway {
+        from: CreatureId,
+    },
 }
 
 /// What ends a mark early besides its duration.
@@ -550,6 +561,8 @@ pub enum EndsOn {
     /// When the bearer takes damage it repeats the mark's end-of-turn save (its
     /// `save_ends`), with advantage, and a success ends it (Hideous Laughter).
     SaveOnDamage,
+    /// The bearer makes an attack roll or casts a harmful spell (Sanctuary).
+    AttackOrHarm,
 }
 
 /// When an active mark ends by itself.

@@ -68,6 +68,7 @@ scenarios!(
     spell_might,
     mirror_image,
     blink,
+    sanctuary,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -204,7 +204,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "resilient-sphere",
     "reverse-gravity",
     "revivify",
-    "sanctuary",
     "shapechange",
     "silence",
     "sleet-storm",
@@ -789,6 +788,15 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         // Where the creature reappears (within 10 feet) is narrated: it comes back where
         // it was.
         "blink" => auto(Target::SelfOnly, false, vec![mark(M::Blink, MINUTE)]),
+        // Area spells don't target: they are not warded against (as the text says).
+        "sanctuary" => auto(
+            one(),
+            false,
+            vec![Step::EndsOn {
+                on: EndsOn::AttackOrHarm,
+                then: vec![mark(M::Sanctuary { dc: 0 }, MINUTE)],
+            }],
+        ),
         "ray-of-enfeeblement" => auto(
             one(),
             true,

@@ -661,6 +661,10 @@ pub(crate) fn attack(
         )));
     }
     let approach = super::position::approach(em, me, t, atk.reach)?;
+    // Sanctuary: turned away, the attack is not made (another target may be chosen).
+    if resolve::sanctuary(em, me, t)? {
+        return Ok(());
+    }
     let to_hit = atk
         .to_hit
         .saturating_add(resolve::weapon_bonus(em.creature(me)));
@@ -1521,6 +1525,10 @@ fn npc_attack(
     if atk.is_attack_roll() {
         // Refuse an unreachable target before spending anything.
         super::position::approach(em, me, t, atk.reach)?;
+        // Sanctuary: turned away, this attack is lost.
+        if resolve::sanctuary(em, me, t)? {
+            return Ok(false);
+        }
     }
     if atk.usage.is_some() {
         if !em.creature(me).can_use(atk) {

@@ -356,6 +356,9 @@ fn opportunity_attack(
         creature: foe,
         target: mover,
     });
+    if resolve::sanctuary(em, foe, mover)? {
+        return Ok(());
+    }
     let to_hit = atk
         .to_hit
         .saturating_add(resolve::weapon_bonus(em.creature(foe)));

@@ -361,6 +361,7 @@ pub(crate) fn attack_roll(
         end_mark(em, c, a);
     }
     end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrCast);
+    end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrHarm);
     if let Some(images) = image {
         // A hit destroys the duplicate; the creature itself is not hit.
         if outcome.is_hit() {
@@ -419,6 +420,64 @@ fn shown_d20(em: &mut Emitter, who: CreatureId) -> u32 {
         });
     }
     value
+}
+
+/// Sanctuary on `t` against `me`'s attack or harmful spell: `me` makes a Wisdom save
+/// against the ward's DC; on a failure it is turned away from `t` for the rest of its
+/// turn (true: the attack or spell at `t` is not made). Refused when `me` was already
+/// turned away from `t` this turn.
+pub(crate) fn sanctuary(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+) -> Result<bool, RuleError> {
+    if me == t {
+        return Ok(false);
+    }
+    let (attacker, target) = (em.creature(me), em.creature(t));
+    if attacker.has_mark(|m| *m == Mark::TurnedAway { from: t }) {
+        return Err(RuleError::invalid(format!(
+            "{} can't bring themselves to harm {} this turn (Sanctuary): choose another target.",
+            attacker.name, target.name
+        )));
+    }
+    let Some(ward) = target
+        .marks()
+        .filter(|a| matches!(a.mark, Mark::Sanctuary { .. }))
+        .max_by_key(|a| match a.mark {
+            Mark::Sanctuary { dc } => dc,
+            _ => 0,
+        })
+        .copied()
+    else {
+        return Ok(false);
+    };
+    let Mark::Sanctuary { dc } = ward.mark else {
+        return Ok(false);
+    };
+    if saving_throw(
+        em,
+        me,
+        Ability::Wis,
+        Advantage::Normal,
+        Some(dc.clamp(0, 40)),
+    ) {
+        return Ok(false);
+    }
+    let round = em.state.combat.as_ref().map_or(0, |c| c.round);
+    let turned = Active {
+        by: ward.by,
+        mark: Mark::TurnedAway { from: t },
+        until: Until::TurnEnd { who: me, round },
+        concentration: false,
+        save_ends: None,
+        ends_on: None,
+    };
+    em.public(EventKind::EffectStarted {
+        creature: me,
+        effect: Effect::Spell(turned),
+    });
+    Ok(true)
 }
 
 /// Blink has taken the creature to the Ethereal Plane: it can't be targeted.

@@ -197,6 +197,22 @@ pub(crate) fn cast(
         }
     }
 
+    // Sanctuary: a harmful spell aimed at a warded creature (not an area) needs a
+    // Wisdom save; turned away, that target is dropped, and with none left the spell
+    // is not cast (another target may be chosen).
+    let mut target_ids = target_ids;
+    if effect.hostile && effect.target != Target::Area {
+        let mut kept = Vec::with_capacity(target_ids.len());
+        for t in target_ids {
+            if !resolve::sanctuary(em, me, t)? {
+                kept.push(t);
+            }
+        }
+        if kept.is_empty() {
+            return Ok(());
+        }
+        target_ids = kept;
+    }
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
     }
@@ -224,6 +240,9 @@ pub(crate) fn cast(
     let mut cx = context(em, me, &spell, sc.ability, slot_level);
     // Casting a spell ends what ends on an attack or a spell (Invisibility).
     resolve::end_marks_on(em, me, EndsOn::AttackOrCast);
+    if effect.hostile {
+        resolve::end_marks_on(em, me, EndsOn::AttackOrHarm);
+    }
     // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
     let mut pools = Vec::new();
     group_steps(&effect.steps, None, &mut pools);
@@ -982,6 +1001,11 @@ fn put_mark(
     save_ends: Option<crate::ability::Ability>,
 ) {
     let until = until_of(em, cx.me, t, duration);
+    // Sanctuary's ward holds its caster's DC.
+    let mark = match mark {
+        Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
+        m => m,
+    };
     let active = Active {
         by: cx.me,
         mark,

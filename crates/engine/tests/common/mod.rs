@@ -213,6 +213,8 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::MirrorImage { images } => format!("mirror-image({images})"),
         M::Blink => "blink".into(),
         M::Ethereal => "ethereal".into(),
+        M::Sanctuary { dc } => format!("sanctuary(DC {dc})"),
+        M::TurnedAway { from } => format!("turned-away(from #{})", from.0),
     }
 }
 
