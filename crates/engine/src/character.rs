@@ -436,6 +436,7 @@ pub fn create_character(
         spent: Default::default(),
         legendary: Vec::new(),
         legendary_used: 0,
+        died_round: None,
     };
     crate::features::apply_level_features(&mut c, race.speed);
     Ok(c)

@@ -352,6 +352,11 @@ pub enum Step {
     Choose {
         options: BTreeMap<String, Vec<Step>>,
     },
+    /// A creature that died within the last minute (ten rounds of the fight it died
+    /// in, or after that fight with no rest or new fight since) returns to life with
+    /// 1 hit point (Revivify). A cast naming a living creature, or one dead too long,
+    /// is refused with the rule. A top-level step (the cast checks its targets).
+    Revive,
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,

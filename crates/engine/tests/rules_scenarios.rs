@@ -69,6 +69,7 @@ scenarios!(
     mirror_image,
     blink,
     sanctuary,
+    revivify,
 );
 
 /// Every scenario file has a test, and every test a file.

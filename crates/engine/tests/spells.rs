@@ -273,6 +273,10 @@ fn casting_changes_something(
     if has_step(&effect.steps, &|s| matches!(s, Step::Dispel)) {
         return Ok(());
     }
+    // Revivify needs a creature that has just died (scenario revivify).
+    if has_step(&effect.steps, &|s| matches!(s, Step::Revive)) {
+        return Ok(());
+    }
     let target = if has_step(&effect.steps, &|s| matches!(s, Step::Stabilize)) {
         "Pip"
     } else if effect.hostile {

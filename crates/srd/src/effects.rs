@@ -203,7 +203,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "protection-from-evil-and-good",
     "resilient-sphere",
     "reverse-gravity",
-    "revivify",
     "shapechange",
     "silence",
     "sleet-storm",
@@ -797,6 +796,9 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 then: vec![mark(M::Sanctuary { dc: 0 }, MINUTE)],
             }],
         ),
+        // The diamonds are narrated; a death from old age can't be undone (not
+        // modelled: every death counts).
+        "revivify" => auto(one(), false, vec![Step::Revive]),
         "ray-of-enfeeblement" => auto(
             one(),
             true,

@@ -213,6 +213,11 @@ pub(crate) fn cast(
         }
         target_ids = kept;
     }
+    // Revivify: only the dead, within the last minute.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
+    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
+        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
+    }
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
     }
@@ -270,7 +275,8 @@ pub(crate) fn cast(
         for i in 0..n {
             let t = target_ids[i % target_ids.len()];
             let c = em.creature(t);
-            if c.dead || (effect.hostile && c.is_down() && !c.is_pc()) {
+            let raise = c.dead && revive;
+            if (c.dead && !raise) || (effect.hostile && c.is_down() && !c.is_pc()) {
                 continue;
             }
             // Shield: Magic Missile's darts do not reach its caster.
@@ -299,6 +305,23 @@ pub(crate) fn cast(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// Why Revivify can't bring `t` back: alive, or dead for more than a minute.
+fn too_late(em: &Emitter, t: CreatureId) -> Option<String> {
+    let c = em.creature(t);
+    if !c.dead {
+        return Some(format!("{} is not dead.", c.name));
+    }
+    let now = em.state.combat.as_ref().map(|c| c.round);
+    let in_time = match (c.died_round, now) {
+        // In the fight it died in: ten rounds are a minute.
+        (Some(r), Some(now)) => now.saturating_sub(r) <= 10,
+        // Right after the fight (no rest, no new fight since).
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    (!in_time).then(|| format!("{} died more than a minute ago.", c.name))
 }
 
 /// [`Step::Choose`]: the word among the cast's targets that names one of the choices
@@ -677,7 +700,7 @@ fn run(
     }
     for step in steps {
         // A dead target takes nothing more; the caster's drain still counts it.
-        if em.creature(t).dead && !matches!(step, Step::Drain { .. }) {
+        if em.creature(t).dead && !matches!(step, Step::Drain { .. } | Step::Revive) {
             continue;
         }
         match step {
@@ -887,6 +910,12 @@ fn run(
                     run(em, cx, t, then, hit)?;
                 }
             }
+            Step::Revive => {
+                if em.creature(t).dead {
+                    em.public(EventKind::RaisedFromDead { creature: t });
+                    resolve::wake_up(em, t);
+                }
+            }
             Step::Cure { conditions, all } => {
                 for c in conditions {
                     // Exhaustion: one level (Greater Restoration).
@@ -1093,8 +1122,10 @@ fn resolve_targets(
     strikes: usize,
 ) -> Result<Vec<CreatureId>, RuleError> {
     let mut ids = Vec::new();
+    // Revivify names the dead.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
     for t in targets {
-        let id = find_creature(&em.state, t, |c| !c.dead)?;
+        let id = find_creature(&em.state, t, |c| !c.dead || revive)?;
         if id != me {
             resolve::targetable(em, id)?;
         }

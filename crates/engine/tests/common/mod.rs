@@ -583,6 +583,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ),
         Stabilised { creature } => format!("Stabilised {}", n(*creature)),
         Revived { creature } => format!("Revived {}", n(*creature)),
+        RaisedFromDead { creature } => format!("RaisedFromDead {}", n(*creature)),
         ConditionApplied {
             creature,
             condition,
