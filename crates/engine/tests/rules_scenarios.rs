@@ -70,6 +70,7 @@ scenarios!(
     blink,
     sanctuary,
     revivify,
+    obscured,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -185,11 +185,9 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-minor-elementals",
     "conjure-woodland-beings",
     "counterspell",
-    "darkness",
     "dispel-evil-and-good",
     "enthrall",
     "fly",
-    "fog-cloud",
     "forcecage",
     "gaseous-form",
     "giant-insect",
@@ -967,6 +965,24 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 duration: EndOfCastersNextTurn,
                 spare: None,
             }],
+        ),
+        // Zones are not modelled: the creatures in the cloud when it is cast (those
+        // named, or every standing foe) are heavily obscured, so blinded while it lasts.
+        "darkness" => part(
+            "The darkness is not a zone: the creatures named (or the caster's foes) are \
+             blinded while it lasts; leaving it, entering it later, darkvision not seeing \
+             through it and light dispelled are left to the GM.",
+            area.clone(),
+            true,
+            vec![cond(Blinded, Long)],
+        ),
+        "fog-cloud" => part(
+            "The fog is not a zone: the creatures named (or the caster's foes) are \
+             blinded while it lasts; leaving it, entering it later and a wind dispersing \
+             it are left to the GM.",
+            area.clone(),
+            true,
+            vec![cond(Blinded, Long)],
         ),
         "web" => part(
             "Escaping is a Strength check as an action in the text (here a Strength save \
