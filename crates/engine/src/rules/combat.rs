@@ -1087,11 +1087,32 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
                 });
             }
         } else if !effect.hostile {
-            out.push(NpcOption::Cast {
-                spell: spell.index.clone(),
-                targets: vec![],
-                slot,
-            });
+            // Revivify: not offered (no monster raises its fallen here).
+            if effect
+                .steps
+                .iter()
+                .any(|s| matches!(s, crate::effect::Step::Revive))
+            {
+                continue;
+            }
+            // A spell with a choice (a duergar's Enlarge/Reduce): one option per word,
+            // on itself.
+            let mut words = Vec::new();
+            super::spells::choice_words(&effect.steps, &mut words);
+            if words.is_empty() {
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![],
+                    slot,
+                });
+            }
+            for w in words {
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![w],
+                    slot,
+                });
+            }
         }
     }
     out

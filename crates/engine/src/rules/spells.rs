@@ -360,7 +360,8 @@ fn choose(
     Ok((effect, rest))
 }
 
-fn choice_words(steps: &[Step], out: &mut Vec<String>) {
+/// The words of every [`Step::Choose`] in the steps (NPC options offer one each).
+pub(crate) fn choice_words(steps: &[Step], out: &mut Vec<String>) {
     for s in steps {
         match s {
             Step::Choose { options } => {
