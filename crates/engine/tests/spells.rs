@@ -470,3 +470,62 @@ fn monster_action_report() {
         "monster spells not in the catalog: {unknown:?}"
     );
 }
+
+/// A monster that knows helpful spells with a choice (Protection from Energy,
+/// Enlarge/Reduce) is offered each choice on itself, and Revivify not at all: every
+/// spell option it is offered is one the engine accepts.
+#[test]
+fn npc_spell_options_with_choices_are_castable() {
+    use dicebard_engine::NpcOption;
+    let (_, mut s) = table(true);
+    let zed = s
+        .creatures
+        .values()
+        .find(|c| c.name == "Zed")
+        .unwrap()
+        .clone();
+    let ogre = s.creatures.values().find(|c| c.name == "Ogre").unwrap().id;
+    let mut sc = zed.spellcasting.clone().unwrap();
+    sc.spells = vec![
+        "protection-from-energy".into(),
+        "enlarge-reduce".into(),
+        "revivify".into(),
+    ];
+    s.creatures.get_mut(&ogre).unwrap().spellcasting = Some(sc);
+    let combat = s.combat.as_mut().unwrap();
+    combat.active = combat
+        .order
+        .iter()
+        .position(|e| e.creature == ogre)
+        .unwrap();
+    let casts: Vec<NpcOption> = dicebard_engine::npc_options(&s)
+        .into_iter()
+        .filter(|o| matches!(o, NpcOption::Cast { .. }))
+        .collect();
+    let named = |spell: &str, word: &str| {
+        casts.iter().any(|o| {
+            matches!(o, NpcOption::Cast { spell: s, targets, .. }
+                if s == spell && targets == &vec![word.to_string()])
+        })
+    };
+    assert!(named("enlarge-reduce", "enlarge"), "{casts:?}");
+    assert!(named("enlarge-reduce", "reduce"), "{casts:?}");
+    assert!(named("protection-from-energy", "fire"), "{casts:?}");
+    assert!(
+        !casts
+            .iter()
+            .any(|o| matches!(o, NpcOption::Cast { spell, .. } if spell == "revivify")),
+        "{casts:?}"
+    );
+    for option in casts {
+        let cmd = Command::player(
+            "gm",
+            Action::NpcAct {
+                option: option.clone(),
+                intent: None,
+            },
+        );
+        decide(&s, cmd, &mut SeededDice::new(3), Timestamp(10_000_000))
+            .unwrap_or_else(|e| panic!("{option:?} refused: {e}"));
+    }
+}
