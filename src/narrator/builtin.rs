@@ -350,6 +350,12 @@ impl BuiltinNarrator {
                 if *failures == 1 { "" } else { "s" }
             ),
             Stabilised { creature } => format!("{} is stable, breathing shallowly.", n(*creature)),
+            RaisedFromDead { creature } => {
+                format!(
+                    "{} draws breath again, alive with 1 hit point.",
+                    n(*creature)
+                )
+            }
             Revived { creature } => format!(
                 "A natural 20! {} gasps and rises with 1 hit point.",
                 n(*creature)

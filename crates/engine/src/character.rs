@@ -442,6 +442,7 @@ pub fn create_character(
         spent: Default::default(),
         legendary: Vec::new(),
         legendary_used: 0,
+        died_round: None,
     };
     crate::features::apply_level_features(&mut c, race.speed);
     // A fighting style, when the class has one at this level.

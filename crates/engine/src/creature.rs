@@ -297,6 +297,11 @@ pub struct Creature {
     /// Legendary actions spent since its last turn began.
     #[serde(default)]
     pub legendary_used: u8,
+    /// When it died, for Revivify ("within the last minute"): the fight's round, or 0
+    /// for a death outside a fight; forgotten when a rest is taken or a new fight
+    /// starts (more than a minute has passed). None for the living.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub died_round: Option<u32>,
 }
 
 impl Creature {
@@ -642,6 +647,7 @@ impl Creature {
             spent: BTreeMap::new(),
             legendary,
             legendary_used: 0,
+            died_round: None,
         }
     }
 }

@@ -340,6 +340,23 @@ pub enum Step {
         save: Option<(Ability, SaveEffect)>,
         duration: Duration,
     },
+    /// A bonus to the target's weapon attack and damage rolls: the amount (rolled once,
+    /// by slot) while it lasts (Magic Weapon: +1, +2 at slot 4, +3 at slot 6).
+    WeaponBonus {
+        amount: Amount,
+        duration: Duration,
+    },
+    /// The caster chooses one of these branches by a word of the cast (Protection
+    /// from Energy: `fire`; Enlarge/Reduce: `enlarge` or `reduce`), named among the
+    /// cast's targets; a cast naming none (or several) is refused with the choices.
+    Choose {
+        options: BTreeMap<String, Vec<Step>>,
+    },
+    /// A creature that died within the last minute (ten rounds of the fight it died
+    /// in, or after that fight with no rest or new fight since) returns to life with
+    /// 1 hit point (Revivify). A cast naming a living creature, or one dead too long,
+    /// is refused with the rule. A top-level step (the cast checks its targets).
+    Revive,
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,
@@ -497,6 +514,43 @@ pub enum Mark {
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
     /// the ward ends (Death Ward).
     DeathWard,
+    /// The bearer's weapon attack and damage rolls get `amount` (Magic Weapon).
+    WeaponBonus {
+        amount: i32,
+    },
+    /// Enlarge: the bearer's weapon hits deal 1d4 more damage; advantage on Strength
+    /// checks and saves.
+    Enlarged,
+    /// Reduce: the bearer's weapon hits deal 1d4 less damage (at least 1);
+    /// disadvantage on Strength checks and saves.
+    Reduced,
+    /// Ray of Enfeeblement: the bearer's weapon attacks that use Strength deal half
+    /// damage (every melee weapon or stat-block attack counts as one).
+    Enfeebled,
+    /// Mirror Image: `images` duplicates. Each attack roll against the bearer first
+    /// rolls a d20 (6+ with three, 8+ with two, 11+ with one): on that the attack is
+    /// made against a duplicate (AC 10 + the bearer's Dex modifier), which a hit
+    /// destroys; the bearer is not hit.
+    MirrorImage {
+        images: u8,
+    },
+    /// Blink: at the end of each of the bearer's turns a d20 (shown as its roll): 11 or
+    /// more and it vanishes ([`Mark::Ethereal`]) until the start of its next turn.
+    Blink,
+    /// Gone to the Ethereal Plane: it can't be attacked, targeted by spells, caught in
+    /// an area or offered to a monster as a target, until the mark ends.
+    Ethereal,
+    /// Sanctuary: a creature that targets the bearer with an attack or a harmful spell
+    /// first makes a Wisdom save against `dc` (the caster's, set when cast).
+    Sanctuary {
+        dc: i32,
+    },
+    /// Sanctuary turned the bearer away from `from`: it can't target that creature
+    /// with an attack or a harmful spell for the rest of its turn (it chooses another
+    /// target, or loses the attack).
+    TurnedAway {
+        from: CreatureId,
+    },
 }
 
 /// What ends a mark early besides its duration.
@@ -512,6 +566,8 @@ pub enum EndsOn {
     /// When the bearer takes damage it repeats the mark's end-of-turn save (its
     /// `save_ends`), with advantage, and a success ends it (Hideous Laughter).
     SaveOnDamage,
+    /// The bearer makes an attack roll or casts a harmful spell (Sanctuary).
+    AttackOrHarm,
 }
 
 /// When an active mark ends by itself.

@@ -425,6 +425,10 @@ pub enum EventKind {
     Revived {
         creature: CreatureId,
     },
+    /// A dead creature returns to life with 1 hit point (Revivify).
+    RaisedFromDead {
+        creature: CreatureId,
+    },
     ConditionApplied {
         creature: CreatureId,
         condition: Condition,
@@ -665,6 +669,7 @@ impl EventKind {
             DeathSaveFailedByDamage { .. } => "DeathSaveFailedByDamage",
             Stabilised { .. } => "Stabilised",
             Revived { .. } => "Revived",
+            RaisedFromDead { .. } => "RaisedFromDead",
             ConditionApplied { .. } => "ConditionApplied",
             ConditionRemoved { .. } => "ConditionRemoved",
             ExhaustionChanged { .. } => "ExhaustionChanged",

@@ -73,6 +73,12 @@ scenarios!(
     fighting_styles,
     monster_long_rest,
     legendary_reaction,
+    spell_might,
+    mirror_image,
+    blink,
+    sanctuary,
+    revivify,
+    obscured,
 );
 
 /// Every scenario file has a test, and every test a file.

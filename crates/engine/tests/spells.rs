@@ -161,6 +161,7 @@ fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
             | Step::Detached { then } => has_step(then, f),
+            Step::Choose { options } => options.values().any(|then| has_step(then, f)),
             _ => false,
         }
     })
@@ -272,6 +273,10 @@ fn casting_changes_something(
     if has_step(&effect.steps, &|s| matches!(s, Step::Dispel)) {
         return Ok(());
     }
+    // Revivify needs a creature that has just died (scenario revivify).
+    if has_step(&effect.steps, &|s| matches!(s, Step::Revive)) {
+        return Ok(());
+    }
     let target = if has_step(&effect.steps, &|s| matches!(s, Step::Stabilize)) {
         "Pip"
     } else if effect.hostile {
@@ -285,11 +290,20 @@ fn casting_changes_something(
     let mut dice = Rigged {
         d20: if attack { 20 } else { 1 },
     };
+    // A spell with a choice (Protection from Energy's type): its first word.
+    let mut targets = vec![target.to_string()];
+    if let Some(Step::Choose { options }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Choose { .. }))
+    {
+        targets.extend(options.keys().next().cloned());
+    }
     let cmd = Command::player(
         "alice",
         Action::Cast {
             spell: spell.index.clone(),
-            targets: vec![target.into()],
+            targets,
             slot: None,
         },
     );
@@ -472,4 +486,63 @@ fn monster_action_report() {
         unknown.is_empty(),
         "monster spells not in the catalog: {unknown:?}"
     );
+}
+
+/// A monster that knows helpful spells with a choice (Protection from Energy,
+/// Enlarge/Reduce) is offered each choice on itself, and Revivify not at all: every
+/// spell option it is offered is one the engine accepts.
+#[test]
+fn npc_spell_options_with_choices_are_castable() {
+    use dicebard_engine::NpcOption;
+    let (_, mut s) = table(true);
+    let zed = s
+        .creatures
+        .values()
+        .find(|c| c.name == "Zed")
+        .unwrap()
+        .clone();
+    let ogre = s.creatures.values().find(|c| c.name == "Ogre").unwrap().id;
+    let mut sc = zed.spellcasting.clone().unwrap();
+    sc.spells = vec![
+        "protection-from-energy".into(),
+        "enlarge-reduce".into(),
+        "revivify".into(),
+    ];
+    s.creatures.get_mut(&ogre).unwrap().spellcasting = Some(sc);
+    let combat = s.combat.as_mut().unwrap();
+    combat.active = combat
+        .order
+        .iter()
+        .position(|e| e.creature == ogre)
+        .unwrap();
+    let casts: Vec<NpcOption> = dicebard_engine::npc_options(&s)
+        .into_iter()
+        .filter(|o| matches!(o, NpcOption::Cast { .. }))
+        .collect();
+    let named = |spell: &str, word: &str| {
+        casts.iter().any(|o| {
+            matches!(o, NpcOption::Cast { spell: s, targets, .. }
+                if s == spell && targets == &vec![word.to_string()])
+        })
+    };
+    assert!(named("enlarge-reduce", "enlarge"), "{casts:?}");
+    assert!(named("enlarge-reduce", "reduce"), "{casts:?}");
+    assert!(named("protection-from-energy", "fire"), "{casts:?}");
+    assert!(
+        !casts
+            .iter()
+            .any(|o| matches!(o, NpcOption::Cast { spell, .. } if spell == "revivify")),
+        "{casts:?}"
+    );
+    for option in casts {
+        let cmd = Command::player(
+            "gm",
+            Action::NpcAct {
+                option: option.clone(),
+                intent: None,
+            },
+        );
+        decide(&s, cmd, &mut SeededDice::new(3), Timestamp(10_000_000))
+            .unwrap_or_else(|e| panic!("{option:?} refused: {e}"));
+    }
 }

@@ -177,7 +177,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "antilife-shell",
     "antimagic-field",
     "arcane-hand",
-    "blink",
     "compulsion",
     "conjure-animals",
     "conjure-celestial",
@@ -186,12 +185,9 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-minor-elementals",
     "conjure-woodland-beings",
     "counterspell",
-    "darkness",
     "dispel-evil-and-good",
-    "enlarge-reduce",
     "enthrall",
     "fly",
-    "fog-cloud",
     "forcecage",
     "gaseous-form",
     "giant-insect",
@@ -199,18 +195,12 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "gust-of-wind",
     "levitate",
     "magic-circle",
-    "magic-weapon",
     "maze",
-    "mirror-image",
     "polymorph",
     "prismatic-wall",
-    "protection-from-energy",
     "protection-from-evil-and-good",
-    "ray-of-enfeeblement",
     "resilient-sphere",
     "reverse-gravity",
-    "revivify",
-    "sanctuary",
     "shapechange",
     "silence",
     "sleet-storm",
@@ -738,6 +728,83 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 mark(M::SpeedDoubled, MINUTE),
             ],
         ),
+        // The weapon is its wielder's: every weapon attack of the target gets the
+        // bonus while it lasts.
+        "magic-weapon" => auto(
+            one(),
+            false,
+            vec![Step::WeaponBonus {
+                amount: Amount {
+                    dice: "1".into(),
+                    by_slot: [(2, "1".into()), (4, "2".into()), (6, "3".into())].into(),
+                    ..Amount::default()
+                },
+                duration: Long,
+            }],
+        ),
+        // The type is a word among the cast's targets: `cast protection-from-energy
+        // on Thorin, fire`.
+        "protection-from-energy" => auto(
+            one(),
+            false,
+            vec![Step::Choose {
+                options: [Acid, Cold, Fire, Lightning, Thunder]
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            t.to_string(),
+                            vec![mark(M::Resist { damage_type: t }, Long)],
+                        )
+                    })
+                    .collect(),
+            }],
+        ),
+        // `enlarge` or `reduce` among the targets; Reduce allows a Constitution save
+        // (a willing target may fail it).
+        "enlarge-reduce" => auto(
+            one(),
+            false,
+            vec![Step::Choose {
+                options: [
+                    ("enlarge".to_string(), vec![mark(M::Enlarged, MINUTE)]),
+                    (
+                        "reduce".to_string(),
+                        vec![save(Con, vec![mark(M::Reduced, MINUTE)])],
+                    ),
+                ]
+                .into(),
+            }],
+        ),
+        // Creatures that can't see or rely on blindsight are not fooled: not modelled
+        // (every attacker rolls for the duplicates).
+        "mirror-image" => auto(
+            Target::SelfOnly,
+            false,
+            vec![mark(M::MirrorImage { images: 3 }, MINUTE)],
+        ),
+        // Where the creature reappears (within 10 feet) is narrated: it comes back where
+        // it was.
+        "blink" => auto(Target::SelfOnly, false, vec![mark(M::Blink, MINUTE)]),
+        // Area spells don't target: they are not warded against (as the text says).
+        "sanctuary" => auto(
+            one(),
+            false,
+            vec![Step::EndsOn {
+                on: EndsOn::AttackOrHarm,
+                then: vec![mark(M::Sanctuary { dc: 0 }, MINUTE)],
+            }],
+        ),
+        // The diamonds are narrated; a death from old age can't be undone (not
+        // modelled: every death counts).
+        "revivify" => auto(one(), false, vec![Step::Revive]),
+        "ray-of-enfeeblement" => auto(
+            one(),
+            true,
+            vec![attack(
+                Reach::Ranged,
+                vec![save_ends(M::Enfeebled, MINUTE, Con)],
+            )],
+        ),
         "heroism" => auto(
             n(1, 1),
             false,
@@ -898,6 +965,24 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 duration: EndOfCastersNextTurn,
                 spare: None,
             }],
+        ),
+        // Zones are not modelled: the creatures in the cloud when it is cast (those
+        // named, or every standing foe) are heavily obscured, so blinded while it lasts.
+        "darkness" => part(
+            "The darkness is not a zone: the creatures named (or the caster's foes) are \
+             blinded while it lasts; leaving it, entering it later, darkvision not seeing \
+             through it and light dispelled are left to the GM.",
+            area.clone(),
+            true,
+            vec![cond(Blinded, Long)],
+        ),
+        "fog-cloud" => part(
+            "The fog is not a zone: the creatures named (or the caster's foes) are \
+             blinded while it lasts; leaving it, entering it later and a wind dispersing \
+             it are left to the GM.",
+            area.clone(),
+            true,
+            vec![cond(Blinded, Long)],
         ),
         "web" => part(
             "Escaping is a Strength check as an action in the text (here a Strength save \

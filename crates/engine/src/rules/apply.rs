@@ -220,10 +220,12 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
         }
         Died { creature } => {
+            let round = state.combat.as_ref().map_or(0, |c| c.round);
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.dead = true;
                 c.hp = 0;
                 c.concentration = None;
+                c.died_round = Some(round);
             }
             if let Some(c) = state.combat.as_mut() {
                 c.engaged.retain(|&(a, b)| a != *creature && b != *creature);
@@ -255,6 +257,14 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     failures: 0,
                     stable: true,
                 };
+            }
+        }
+        RaisedFromDead { creature } => {
+            if let Some(c) = state.creatures.get_mut(creature) {
+                c.dead = false;
+                c.hp = 1;
+                c.died_round = None;
+                c.death_saves = DeathSaves::default();
             }
         }
         Revived { creature } => {
@@ -505,6 +515,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
             }
+            // A rest takes an hour or more: too late for Revivify.
+            for c in state.creatures.values_mut() {
+                c.died_round = None;
+            }
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
@@ -568,6 +582,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             state
                 .creatures
                 .retain(|id, c| c.is_pc() || !c.dead || order.iter().any(|e| e.creature == *id));
+            // More than a minute since any earlier death: too late for Revivify.
+            for c in state.creatures.values_mut() {
+                c.died_round = None;
+            }
             state.combat = Some(Combat {
                 round: 0,
                 order: order.clone(),

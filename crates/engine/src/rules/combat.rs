@@ -612,6 +612,7 @@ pub(crate) fn attack(
     weapon: Option<&str>,
 ) -> Result<(), RuleError> {
     let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
+    resolve::targetable(em, t)?;
     let c = em.creature(me).clone();
     let atk = match weapon {
         Some(w) => c.find_attack(w).cloned().ok_or_else(|| {
@@ -670,7 +671,14 @@ pub(crate) fn attack(
         )));
     }
     let approach = super::position::approach(em, me, t, atk.reach)?;
-    let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+    // Sanctuary: turned away, the attack is not made (another target may be chosen).
+    if resolve::sanctuary(em, me, t)? {
+        return Ok(());
+    }
+    let to_hit = atk
+        .to_hit
+        .saturating_add(resolve::weapon_bonus(em.creature(me)));
+    let outcome = resolve::attack_roll(em, me, t, &atk.name, to_hit, atk.reach, approach);
     if outcome.is_hit() {
         hit_with(em, me, t, &atk, outcome)?;
     }
@@ -701,16 +709,47 @@ pub(crate) fn hit_with_scaled(
 ) -> Result<(), RuleError> {
     let weapon_type = atk.damage.first().map(|d| d.damage_type);
     let mut parts = atk.damage.clone();
+    let c = em.creature(me);
+    let plus = resolve::weapon_bonus(c);
+    let reduced = c.has_mark(|m| *m == crate::effect::Mark::Reduced);
+    // Ray of Enfeeblement: half damage with attacks that use Strength (every melee
+    // weapon or stat-block attack counts as one).
+    let enfeebled =
+        atk.reach == Reach::Melee && c.has_mark(|m| *m == crate::effect::Mark::Enfeebled);
+    if let Some(first) = parts.first_mut() {
+        // Magic Weapon: +N to the damage; Reduce: 1d4 less (at least 1).
+        if plus > 0 {
+            first.dice = format!("{} + {plus}", first.dice);
+        }
+        if reduced {
+            first.dice = format!("{} - 1d4", first.dice);
+        }
+    }
     parts.extend(resolve::riders(em, me, t, weapon_type, true));
     parts.extend(super::features::on_hit(em, me, atk, outcome));
-    resolve::deal_damage_scaled(
-        em,
-        t,
-        Some(me),
-        &parts,
-        outcome == crate::event::AttackOutcome::CriticalHit,
-        half,
-    )?;
+    let crit = outcome == crate::event::AttackOutcome::CriticalHit;
+    let mut rolls = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let expr = crate::dice::parse(&p.dice)?;
+        let expr = if crit { expr.doubled() } else { expr };
+        rolls.push((p.damage_type, expr.roll(em.dice)?));
+    }
+    if reduced
+        && let Some((_, r)) = rolls.first_mut()
+        && r.total < 1
+    {
+        r.total = 1;
+        r.breakdown = format!("{} (at least 1)", r.breakdown);
+    }
+    // Enfeebled and Uncanny Dodge both halve: the first halving here, the second
+    // (shown as "halved") where the damage is dealt.
+    if half && enfeebled {
+        for (_, r) in &mut rolls {
+            r.total /= 2;
+            r.breakdown = format!("{} (enfeebled)", r.breakdown);
+        }
+    }
+    resolve::deal_rolled(em, t, Some(me), &rolls, crit, half || enfeebled);
     super::features::savage_attacks(em, me, t, atk, outcome)?;
     Ok(())
 }
@@ -939,7 +978,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         };
         let mut targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down())
+            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
             .collect();
         targets.sort_by_key(|c| c.id != ended);
         let mut out = Vec::new();
@@ -968,7 +1007,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
     if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down())
+            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
             .collect();
         for (i, t) in targets.iter().enumerate() {
             // Melee only against a creature it is engaged with or can move to.
@@ -1121,11 +1160,32 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
                 });
             }
         } else if !effect.hostile {
-            out.push(NpcOption::Cast {
-                spell: spell.index.clone(),
-                targets: vec![],
-                slot,
-            });
+            // Revivify: not offered (no monster raises its fallen here).
+            if effect
+                .steps
+                .iter()
+                .any(|s| matches!(s, crate::effect::Step::Revive))
+            {
+                continue;
+            }
+            // A spell with a choice (a duergar's Enlarge/Reduce): one option per word,
+            // on itself.
+            let mut words = Vec::new();
+            super::spells::choice_words(&effect.steps, &mut words);
+            if words.is_empty() {
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![],
+                    slot,
+                });
+            }
+            for w in words {
+                out.push(NpcOption::Cast {
+                    spell: spell.index.clone(),
+                    targets: vec![w],
+                    slot,
+                });
+            }
         }
     }
     out
@@ -1149,7 +1209,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     };
     let target = state
         .combatants()
-        .filter(|c| c.is_pc() && !c.is_down())
+        .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
         .min_by_key(|c| (-i32::from(c.pc.as_ref().map_or(1, |p| p.level)), c.hp, c.id))
         .map(|c| c.name.clone());
     let Some(target) = target else {
@@ -1629,9 +1689,14 @@ fn npc_attack(
     atk: &crate::creature::Attack,
     rest: Option<Vec<(String, CreatureId)>>,
 ) -> Result<bool, RuleError> {
+    resolve::targetable(em, t)?;
     if atk.is_attack_roll() {
         // Refuse an unreachable target before spending anything.
         super::position::approach(em, me, t, atk.reach)?;
+        // Sanctuary: turned away, this attack is lost.
+        if resolve::sanctuary(em, me, t)? {
+            return Ok(false);
+        }
     }
     if atk.usage.is_some() {
         if !em.creature(me).can_use(atk) {
@@ -1648,7 +1713,10 @@ fn npc_attack(
     }
     if atk.is_attack_roll() {
         let approach = super::position::approach(em, me, t, atk.reach)?;
-        let outcome = resolve::attack_roll(em, me, t, &atk.name, atk.to_hit, atk.reach, approach);
+        let to_hit = atk
+            .to_hit
+            .saturating_add(resolve::weapon_bonus(em.creature(me)));
+        let outcome = resolve::attack_roll(em, me, t, &atk.name, to_hit, atk.reach, approach);
         let total = match em.events.last().map(|e| &e.kind) {
             Some(EventKind::AttackRolled { total, .. }) => *total,
             _ => i32::MAX,
@@ -1677,7 +1745,9 @@ fn npc_attack(
             targets.extend(
                 em.state
                     .combatants()
-                    .filter(|c| c.is_pc() != pc && !c.is_down() && c.id != t)
+                    .filter(|c| {
+                        c.is_pc() != pc && !c.is_down() && c.id != t && !resolve::ethereal(c)
+                    })
                     .map(|c| c.id),
             );
         }

@@ -365,7 +365,13 @@ fn opportunity_attack(
         creature: foe,
         target: mover,
     });
-    let outcome = resolve::attack_roll(em, foe, mover, &atk.name, atk.to_hit, atk.reach, 0);
+    if resolve::sanctuary(em, foe, mover)? {
+        return Ok(());
+    }
+    let to_hit = atk
+        .to_hit
+        .saturating_add(resolve::weapon_bonus(em.creature(foe)));
+    let outcome = resolve::attack_roll(em, foe, mover, &atk.name, to_hit, atk.reach, 0);
     if outcome.is_hit() {
         super::combat::hit_with(em, foe, mover, &atk, outcome)?;
     }

@@ -72,6 +72,37 @@ fn bless_die(em: &mut Emitter, who: CreatureId, attack: bool) -> i32 {
     total
 }
 
+/// Enlarge: advantage on Strength checks and saves; Reduce: disadvantage.
+fn strength_size(c: &crate::creature::Creature, ability: Ability) -> Advantage {
+    if ability != Ability::Str {
+        return Advantage::Normal;
+    }
+    Advantage::combine([
+        if c.has_mark(|m| *m == Mark::Enlarged) {
+            Advantage::Advantage
+        } else {
+            Advantage::Normal
+        },
+        if c.has_mark(|m| *m == Mark::Reduced) {
+            Advantage::Disadvantage
+        } else {
+            Advantage::Normal
+        },
+    ])
+}
+
+/// Magic Weapon's bonus to the creature's weapon attack and damage rolls (the largest
+/// one: two castings don't stack).
+pub(crate) fn weapon_bonus(c: &crate::creature::Creature) -> i32 {
+    c.marks()
+        .filter_map(|a| match a.mark {
+            Mark::WeaponBonus { amount } => Some(amount.clamp(0, 20)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// An ability or skill check.
 pub(crate) fn check(
     em: &mut Emitter,
@@ -95,6 +126,7 @@ pub(crate) fn check(
     if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
         sources.push(Advantage::Disadvantage);
     }
+    sources.push(strength_size(c, ability));
     let advantage = Advantage::combine(sources);
     let (d20s, mut kept) = d20_by(em, who, advantage);
     // Reliable Talent: a proficient skill check's d20 counts as at least 10.
@@ -131,6 +163,7 @@ pub(crate) fn saving_throw(
         .saturating_add(c.mark_save_bonus(ability));
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
+    sources.push(strength_size(c, ability));
     if c.has_mark(
         |m| matches!(m, Mark::SaveAdvantage { ability: a } if a.is_none_or(|a| a == ability)),
     ) {
@@ -267,13 +300,26 @@ pub(crate) fn attack_roll(
     reach: Reach,
     approach: u8,
 ) -> AttackOutcome {
+    // Mirror Image: a d20 says whether the attack goes to a duplicate.
+    let image = mirror_image(em, target);
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20_by(em, attacker, advantage);
     let bonus_dice = bless_die(em, attacker, true);
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
-    let target_ac = t.effective_ac();
-    let auto_crit = reach == Reach::Melee && t.conditions.keys().any(|c| c.melee_hits_are_crits());
+    let target_ac = if image.is_some() {
+        10i32.saturating_add(t.modifier(Ability::Dex))
+    } else {
+        t.effective_ac()
+    };
+    let auto_crit = image.is_none()
+        && reach == Reach::Melee
+        && t.conditions.keys().any(|c| c.melee_hits_are_crits());
+    let with = if image.is_some() {
+        format!("{with}, at a mirror image")
+    } else {
+        with.to_string()
+    };
     let outcome = if kept == 1 {
         AttackOutcome::CriticalMiss
     } else if kept >= crate::features::crit_min(em.creature(attacker)) {
@@ -290,7 +336,7 @@ pub(crate) fn attack_roll(
     em.public(EventKind::AttackRolled {
         attacker,
         target,
-        with: with.to_string(),
+        with,
         advantage,
         d20: d20s,
         kept,
@@ -318,7 +364,169 @@ pub(crate) fn attack_roll(
         end_mark(em, c, a);
     }
     end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrCast);
+    end_marks_on(em, attacker, crate::effect::EndsOn::AttackOrHarm);
+    if let Some(images) = image {
+        // A hit destroys the duplicate; the creature itself is not hit.
+        if outcome.is_hit() {
+            end_mark(em, target, images);
+            if let Mark::MirrorImage { images: n } = images.mark
+                && n > 1
+            {
+                let left = Active {
+                    mark: Mark::MirrorImage { images: n - 1 },
+                    ..images
+                };
+                em.public(EventKind::EffectStarted {
+                    creature: target,
+                    effect: Effect::Spell(left),
+                });
+            }
+        }
+        return AttackOutcome::Miss;
+    }
     outcome
+}
+
+/// Mirror Image on `target`: the d20 that picks a duplicate (shown as the target's
+/// roll, the GM's for a monster); the mark when a duplicate is attacked instead.
+fn mirror_image(em: &mut Emitter, target: CreatureId) -> Option<Active> {
+    let c = em.creature(target);
+    let (active, images) = c.marks().find_map(|a| match a.mark {
+        Mark::MirrorImage { images } if images > 0 => Some((*a, images)),
+        _ => None,
+    })?;
+    let need = match images {
+        3.. => 6,
+        2 => 8,
+        _ => 11,
+    };
+    (shown_d20(em, target) >= need).then_some(active)
+}
+
+/// A d20 a spell rolls for `who` (Mirror Image, Blink), shown as its roll (the GM's
+/// for a monster).
+fn shown_d20(em: &mut Emitter, who: CreatureId) -> u32 {
+    let player = em
+        .creature(who)
+        .owner()
+        .cloned()
+        .or_else(|| em.state.gm.clone());
+    let Ok(roll) = crate::dice::roll("1d20", em.dice) else {
+        return 1;
+    };
+    let value = roll.total.clamp(1, 20) as u32;
+    if let Some(player) = player {
+        em.public(EventKind::DiceRolled {
+            player,
+            roll,
+            secret: false,
+        });
+    }
+    value
+}
+
+/// Sanctuary on `t` against `me`'s attack or harmful spell: `me` makes a Wisdom save
+/// against the ward's DC; on a failure it is turned away from `t` for the rest of its
+/// turn (true: the attack or spell at `t` is not made). Refused when `me` was already
+/// turned away from `t` this turn.
+pub(crate) fn sanctuary(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+) -> Result<bool, RuleError> {
+    if me == t {
+        return Ok(false);
+    }
+    let (attacker, target) = (em.creature(me), em.creature(t));
+    if attacker.has_mark(|m| *m == Mark::TurnedAway { from: t }) {
+        return Err(RuleError::invalid(format!(
+            "{} can't bring themselves to harm {} this turn (Sanctuary): choose another target.",
+            attacker.name, target.name
+        )));
+    }
+    let Some(ward) = target
+        .marks()
+        .filter(|a| matches!(a.mark, Mark::Sanctuary { .. }))
+        .max_by_key(|a| match a.mark {
+            Mark::Sanctuary { dc } => dc,
+            _ => 0,
+        })
+        .copied()
+    else {
+        return Ok(false);
+    };
+    let Mark::Sanctuary { dc } = ward.mark else {
+        return Ok(false);
+    };
+    if saving_throw(
+        em,
+        me,
+        Ability::Wis,
+        Advantage::Normal,
+        Some(dc.clamp(0, 40)),
+    ) {
+        return Ok(false);
+    }
+    let round = em.state.combat.as_ref().map_or(0, |c| c.round);
+    let turned = Active {
+        by: ward.by,
+        mark: Mark::TurnedAway { from: t },
+        until: Until::TurnEnd { who: me, round },
+        concentration: false,
+        save_ends: None,
+        ends_on: None,
+    };
+    em.public(EventKind::EffectStarted {
+        creature: me,
+        effect: Effect::Spell(turned),
+    });
+    Ok(true)
+}
+
+/// Blink has taken the creature to the Ethereal Plane: it can't be targeted.
+pub(crate) fn ethereal(c: &crate::creature::Creature) -> bool {
+    c.has_mark(|m| *m == Mark::Ethereal)
+}
+
+/// Refuses a creature that has blinked away as a target.
+pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
+    let c = em.creature(t);
+    if ethereal(c) {
+        return Err(RuleError::invalid(format!(
+            "{} has blinked away to the Ethereal Plane until the start of their next turn.",
+            c.name
+        )));
+    }
+    Ok(())
+}
+
+/// Blink at the end of `who`'s turn: 11 or more on a d20 and it is gone until the start
+/// of its next turn.
+fn blink(em: &mut Emitter, who: CreatureId, round: u32) {
+    let c = em.creature(who);
+    if c.dead || ethereal(c) {
+        return;
+    }
+    let Some(by) = c.marks().find(|a| a.mark == Mark::Blink).map(|a| a.by) else {
+        return;
+    };
+    if shown_d20(em, who) >= 11 {
+        let gone = Active {
+            by,
+            mark: Mark::Ethereal,
+            until: Until::TurnStart {
+                who,
+                round: round.saturating_add(1),
+            },
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        };
+        em.public(EventKind::EffectStarted {
+            creature: who,
+            effect: Effect::Spell(gone),
+        });
+    }
 }
 
 /// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save
@@ -392,6 +600,15 @@ pub(crate) fn riders(
         }
     }
     if weapon {
+        // Enlarge: 1d4 more of the weapon's damage.
+        if let Some(t) = weapon_type
+            && em.creature(attacker).has_mark(|m| *m == Mark::Enlarged)
+        {
+            out.push(DamagePart {
+                dice: "1d4".into(),
+                damage_type: t,
+            });
+        }
         for a in em.creature(attacker).marks() {
             if let Mark::WeaponRider {
                 count,
@@ -537,6 +754,7 @@ pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
         em,
         |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
     );
+    blink(em, who, round);
     let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
         .creature(who)
         .marks()

@@ -170,8 +170,10 @@ pub(crate) fn cast(
     let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
+    // A choice the caster makes (Protection from Energy's type): its word is no target.
+    let (effect, targets) = choose(&spell, effect, targets)?;
     // Resolve targets before anything is emitted.
-    let target_ids = resolve_targets(em, me, &spell, &effect, targets, slot_level, strikes)?;
+    let target_ids = resolve_targets(em, me, &spell, &effect, &targets, slot_level, strikes)?;
     // Spells for some creature types only (Hold Person: humanoids) refuse the others.
     for step in &effect.steps {
         if let Step::IfType { types, except, .. } = step
@@ -195,6 +197,27 @@ pub(crate) fn cast(
         }
     }
 
+    // Sanctuary: a harmful spell aimed at a warded creature (not an area) needs a
+    // Wisdom save; turned away, that target is dropped, and with none left the spell
+    // is not cast (another target may be chosen).
+    let mut target_ids = target_ids;
+    if effect.hostile && effect.target != Target::Area {
+        let mut kept = Vec::with_capacity(target_ids.len());
+        for t in target_ids {
+            if !resolve::sanctuary(em, me, t)? {
+                kept.push(t);
+            }
+        }
+        if kept.is_empty() {
+            return Ok(());
+        }
+        target_ids = kept;
+    }
+    // Revivify: only the dead, within the last minute.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
+    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
+        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
+    }
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
     }
@@ -222,6 +245,9 @@ pub(crate) fn cast(
     let mut cx = context(em, me, &spell, sc.ability, slot_level);
     // Casting a spell ends what ends on an attack or a spell (Invisibility).
     resolve::end_marks_on(em, me, EndsOn::AttackOrCast);
+    if effect.hostile {
+        resolve::end_marks_on(em, me, EndsOn::AttackOrHarm);
+    }
     // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
     let mut pools = Vec::new();
     group_steps(&effect.steps, None, &mut pools);
@@ -249,7 +275,8 @@ pub(crate) fn cast(
         for i in 0..n {
             let t = target_ids[i % target_ids.len()];
             let c = em.creature(t);
-            if c.dead || (effect.hostile && c.is_down() && !c.is_pc()) {
+            let raise = c.dead && revive;
+            if (c.dead && !raise) || (effect.hostile && c.is_down() && !c.is_pc()) {
                 continue;
             }
             // Shield: Magic Missile's darts do not reach its caster.
@@ -278,6 +305,123 @@ pub(crate) fn cast(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// Why Revivify can't bring `t` back: alive, or dead for more than a minute.
+fn too_late(em: &Emitter, t: CreatureId) -> Option<String> {
+    let c = em.creature(t);
+    if !c.dead {
+        return Some(format!("{} is not dead.", c.name));
+    }
+    let now = em.state.combat.as_ref().map(|c| c.round);
+    let in_time = match (c.died_round, now) {
+        // In the fight it died in: ten rounds are a minute.
+        (Some(r), Some(now)) => now.saturating_sub(r) <= 10,
+        // Right after the fight (no rest, no new fight since).
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    (!in_time).then(|| format!("{} died more than a minute ago.", c.name))
+}
+
+/// [`Step::Choose`]: the word among the cast's targets that names one of the choices
+/// picks it (case-insensitive); the effect keeps only that branch and the word is no
+/// target. No word, or two different ones, is refused with the choices.
+fn choose(
+    spell: &SpellData,
+    mut effect: crate::effect::SpellEffect,
+    targets: &[String],
+) -> Result<(crate::effect::SpellEffect, Vec<String>), RuleError> {
+    let mut words = Vec::new();
+    choice_words(&effect.steps, &mut words);
+    if words.is_empty() {
+        return Ok((effect, targets.to_vec()));
+    }
+    let mut picked: Vec<String> = Vec::new();
+    let mut rest = Vec::new();
+    for t in targets {
+        match words.iter().find(|w| w.eq_ignore_ascii_case(t.trim())) {
+            Some(w) => {
+                if !picked.contains(w) {
+                    picked.push(w.clone());
+                }
+            }
+            None => rest.push(t.clone()),
+        }
+    }
+    let [word] = picked.as_slice() else {
+        return Err(RuleError::invalid(format!(
+            "{}: name one choice among the targets: {}.",
+            spell.name,
+            words.join(", ")
+        )));
+    };
+    keep_choice(&mut effect.steps, word);
+    Ok((effect, rest))
+}
+
+/// The words of every [`Step::Choose`] in the steps (NPC options offer one each).
+pub(crate) fn choice_words(steps: &[Step], out: &mut Vec<String>) {
+    for s in steps {
+        match s {
+            Step::Choose { options } => {
+                for (k, then) in options {
+                    if !out.contains(k) {
+                        out.push(k.clone());
+                    }
+                    choice_words(then, out);
+                }
+            }
+            _ => {
+                if let Some(inner) = inner_steps(s) {
+                    for list in inner {
+                        choice_words(list, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn keep_choice(steps: &mut [Step], word: &str) {
+    for s in steps {
+        match s {
+            Step::Choose { options } => {
+                options.retain(|k, _| k == word);
+                for then in options.values_mut() {
+                    keep_choice(then, word);
+                }
+            }
+            Step::Attack {
+                on_hit, on_miss, ..
+            } => {
+                keep_choice(on_hit, word);
+                keep_choice(on_miss, word);
+            }
+            Step::Save { on_fail, .. } => keep_choice(on_fail, word),
+            Step::IfHpAtMost { then, .. }
+            | Step::IfType { then, .. }
+            | Step::EndsOn { then, .. }
+            | Step::Detached { then } => keep_choice(then, word),
+            _ => {}
+        }
+    }
+}
+
+/// The step lists inside a step (its branches).
+fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
+    Some(match s {
+        Step::Attack {
+            on_hit, on_miss, ..
+        } => vec![on_hit, on_miss],
+        Step::Save { on_fail, .. } => vec![on_fail],
+        Step::IfHpAtMost { then, .. }
+        | Step::IfType { then, .. }
+        | Step::EndsOn { then, .. }
+        | Step::Detached { then } => vec![then],
+        Step::Choose { options } => options.values().collect(),
+        _ => return None,
+    })
 }
 
 /// The steps run once per casting (Sleep's pool), with what ends their marks early.
@@ -557,7 +701,7 @@ fn run(
     }
     for step in steps {
         // A dead target takes nothing more; the caster's drain still counts it.
-        if em.creature(t).dead && !matches!(step, Step::Drain { .. }) {
+        if em.creature(t).dead && !matches!(step, Step::Drain { .. } | Step::Revive) {
             continue;
         }
         match step {
@@ -755,6 +899,24 @@ fn run(
                 };
                 put_mark(em, cx, t, mark, *duration, None);
             }
+            Step::WeaponBonus { amount, duration } => {
+                let dice = cx.dice(amount);
+                let roll = crate::dice::roll(&dice, em.dice)?;
+                let amount = roll.total.clamp(0, 20) as i32;
+                put_mark(em, cx, t, Mark::WeaponBonus { amount }, *duration, None);
+            }
+            // The cast kept only the branch its word chose (see `choose`).
+            Step::Choose { options } => {
+                if let Some(then) = options.values().next() {
+                    run(em, cx, t, then, hit)?;
+                }
+            }
+            Step::Revive => {
+                if em.creature(t).dead {
+                    em.public(EventKind::RaisedFromDead { creature: t });
+                    resolve::wake_up(em, t);
+                }
+            }
             Step::Cure { conditions, all } => {
                 for c in conditions {
                     // Exhaustion: one level (Greater Restoration).
@@ -869,6 +1031,11 @@ fn put_mark(
     save_ends: Option<crate::ability::Ability>,
 ) {
     let until = until_of(em, cx.me, t, duration);
+    // Sanctuary's ward holds its caster's DC.
+    let mark = match mark {
+        Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
+        m => m,
+    };
     let active = Active {
         by: cx.me,
         mark,
@@ -956,8 +1123,13 @@ fn resolve_targets(
     strikes: usize,
 ) -> Result<Vec<CreatureId>, RuleError> {
     let mut ids = Vec::new();
+    // Revivify names the dead.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
     for t in targets {
-        let id = find_creature(&em.state, t, |c| !c.dead)?;
+        let id = find_creature(&em.state, t, |c| !c.dead || revive)?;
+        if id != me {
+            resolve::targetable(em, id)?;
+        }
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -971,7 +1143,7 @@ fn resolve_targets(
                 ids.extend(
                     em.state
                         .combatants()
-                        .filter(|c| c.is_pc() != pc && !c.is_down())
+                        .filter(|c| c.is_pc() != pc && !c.is_down() && !resolve::ethereal(c))
                         .map(|c| c.id),
                 );
             }

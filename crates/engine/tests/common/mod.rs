@@ -206,6 +206,15 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::ImmuneTo { condition } => format!("immune-{condition}"),
         M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
         M::Recast { slot, .. } => format!("recast(slot {slot})"),
+        M::WeaponBonus { amount } => format!("magic-weapon(+{amount})"),
+        M::Enlarged => "enlarged".into(),
+        M::Reduced => "reduced".into(),
+        M::Enfeebled => "enfeebled".into(),
+        M::MirrorImage { images } => format!("mirror-image({images})"),
+        M::Blink => "blink".into(),
+        M::Ethereal => "ethereal".into(),
+        M::Sanctuary { dc } => format!("sanctuary(DC {dc})"),
+        M::TurnedAway { from } => format!("turned-away(from #{})", from.0),
     }
 }
 
@@ -574,6 +583,7 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ),
         Stabilised { creature } => format!("Stabilised {}", n(*creature)),
         Revived { creature } => format!("Revived {}", n(*creature)),
+        RaisedFromDead { creature } => format!("RaisedFromDead {}", n(*creature)),
         ConditionApplied {
             creature,
             condition,
