@@ -4,7 +4,9 @@
 
 use super::auth::{Role, Session};
 use crate::feed::FeedItem;
+use crate::table::{Seat, SeatChange, Table};
 use axum::extract::ws::Utf8Bytes;
+use dicebard_engine::PlayerId;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -22,6 +24,9 @@ pub const JOINS_PER_MINUTE: u32 = 20;
 struct PresenceKey {
     role: &'static str,
     player: Option<String>,
+    /// The front end: "web" (this server's sockets) or another that reports into the
+    /// table's presence ("voice": the bot's Discord voice call).
+    via: &'static str,
 }
 
 #[derive(Debug)]
@@ -43,8 +48,9 @@ struct Limits {
 }
 
 pub struct Hub {
-    /// Presence messages (serialised once), by campaign.
-    presence_tx: broadcast::Sender<(i64, Arc<str>)>,
+    /// Presence messages (serialised once: every socket of the campaign sends the same
+    /// bytes), by campaign.
+    presence_tx: broadcast::Sender<(i64, Utf8Bytes)>,
     presence: Mutex<HashMap<i64, HashMap<PresenceKey, PresenceEntry>>>,
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
@@ -88,7 +94,7 @@ impl Hub {
         t
     }
 
-    pub fn presence(&self) -> broadcast::Receiver<(i64, Arc<str>)> {
+    pub fn presence(&self) -> broadcast::Receiver<(i64, Utf8Bytes)> {
         self.presence_tx.subscribe()
     }
 
@@ -96,6 +102,7 @@ impl Hub {
         PresenceKey {
             role: s.role.key(),
             player: s.player.as_ref().map(|p| p.as_str().to_string()),
+            via: "web",
         }
     }
 
@@ -105,16 +112,17 @@ impl Hub {
             "player": s.player.as_ref().map(|p| p.as_str()),
             "name": s.name,
             "connections": connections,
+            "via": "web",
         })
     }
 
     fn online(map: &HashMap<PresenceKey, PresenceEntry>) -> Vec<Value> {
         let mut v: Vec<(&PresenceKey, &PresenceEntry)> = map.iter().collect();
-        v.sort_by(|a, b| (a.0.role, &a.0.player).cmp(&(b.0.role, &b.0.player)));
+        v.sort_by(|a, b| (a.0.role, &a.0.player, a.0.via).cmp(&(b.0.role, &b.0.player, b.0.via)));
         v.into_iter()
             .map(|(k, e)| {
                 json!({"role": k.role, "player": k.player, "name": e.name,
-                       "connections": e.connections})
+                       "connections": e.connections, "via": k.via})
             })
             .collect()
     }
@@ -194,6 +202,105 @@ impl Hub {
             .send((s.campaign_id, msg.to_string().into()));
     }
 
+    /// A seat's connections through another front end (not this server's sockets)
+    /// changed, as the table's presence says: kept in the list and announced like a
+    /// socket's join or leave (`who.via` says which front end).
+    pub fn seat_change(&self, change: &SeatChange) {
+        let seat = &change.seat;
+        if seat.via == "web" {
+            return;
+        }
+        let key = PresenceKey {
+            role: seat.role.key(),
+            player: seat.player.as_ref().map(|p| p.as_str().to_string()),
+            via: seat.via,
+        };
+        let mut p = self.presence.lock().expect("presence poisoned");
+        let map = p.entry(change.campaign).or_default();
+        let before = map.get(&key).map_or(0, |e| e.connections);
+        if before == seat.connections {
+            return;
+        }
+        if seat.connections == 0 {
+            map.remove(&key);
+        } else {
+            map.insert(
+                key.clone(),
+                PresenceEntry {
+                    name: seat.name.clone(),
+                    connections: seat.connections,
+                },
+            );
+        }
+        let who = json!({"role": key.role, "player": key.player, "name": seat.name,
+                         "connections": seat.connections, "via": key.via});
+        let event = if seat.connections > before {
+            "join"
+        } else {
+            "leave"
+        };
+        let msg = json!({"type": "presence", "event": event, "who": who,
+                         "online": Self::online_if_small(map)});
+        if map.is_empty() {
+            p.remove(&change.campaign);
+        }
+        let _ = self
+            .presence_tx
+            .send((change.campaign, msg.to_string().into()));
+    }
+
+    /// Brings the other front ends' seats in line with the table's presence (at start,
+    /// and after missing changes): each campaign's seats through them, as they are now.
+    pub fn sync_seats(&self, table: &Table) {
+        let mut campaigns: Vec<i64> = table.campaigns_present();
+        campaigns.extend(self.presence.lock().expect("presence poisoned").keys());
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        for campaign in campaigns {
+            let now: Vec<Seat> = table
+                .presence(campaign)
+                .into_iter()
+                .filter(|s| s.via != "web")
+                .collect();
+            let gone: Vec<SeatChange> = {
+                let p = self.presence.lock().expect("presence poisoned");
+                p.get(&campaign)
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| k.via != "web")
+                            .filter(|(k, _)| {
+                                !now.iter().any(|s| {
+                                    s.via == k.via
+                                        && s.role.key() == k.role
+                                        && s.player.as_ref().map(|p| p.as_str())
+                                            == k.player.as_deref()
+                                })
+                            })
+                            .filter_map(|(k, e)| {
+                                Some(SeatChange {
+                                    campaign,
+                                    seat: Seat {
+                                        via: k.via,
+                                        role: Role::parse(k.role)?,
+                                        player: k.player.clone().map(PlayerId::new),
+                                        name: e.name.clone(),
+                                        connections: 0,
+                                    },
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            for c in gone {
+                self.seat_change(&c);
+            }
+            for seat in now {
+                self.seat_change(&SeatChange { campaign, seat });
+            }
+        }
+    }
+
     /// Takes one action from session `id`'s bucket; `Err(retry_after)` when empty.
     pub fn take_action(&self, id: i64) -> Result<(), Duration> {
         let now = Instant::now();
@@ -246,6 +353,28 @@ impl Hub {
             *e = (now, 0);
         }
         e.1 = e.1.saturating_add(1);
+    }
+}
+
+/// Keeps `hub`'s presence list in line with the seats the other front ends report
+/// into `table` (who is in the bot's voice call), until the server closes.
+pub async fn follow_seats(hub: Arc<Hub>, table: Table) {
+    let mut changes = table.seat_changes();
+    let mut closing = hub.closing.subscribe();
+    hub.sync_seats(&table);
+    loop {
+        tokio::select! {
+            c = changes.recv() => match c {
+                Ok(c) => hub.seat_change(&c),
+                Err(broadcast::error::RecvError::Lagged(_)) => hub.sync_seats(&table),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            r = closing.changed() => {
+                if r.is_err() || *closing.borrow() {
+                    return;
+                }
+            }
+        }
     }
 }
 
