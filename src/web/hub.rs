@@ -62,6 +62,9 @@ pub struct Hub {
 
 /// Seats up to which every presence change carries the whole `online` list.
 pub const PRESENCE_LIST_MAX: usize = 32;
+/// Seats per `here` / `here_more` message past [`PRESENCE_LIST_MAX`]: small, as a
+/// socket's write buffer keeps the size of its largest message (~1.3 KiB here).
+pub const HERE_PAGE: usize = 16;
 
 /// Items kept serialised (the live tail of busy campaigns).
 const TEXT_CACHE: usize = 4096;
@@ -139,7 +142,7 @@ impl Hub {
     }
 
     /// A socket of `s` is connected; returns the `here` message(s) for it: one while
-    /// the table has at most [`PRESENCE_LIST_MAX`] seats, else pages of that many
+    /// the table has at most [`PRESENCE_LIST_MAX`] seats, else pages of [`HERE_PAGE`]
     /// (the first `here`, then `here_more`, to be appended). A socket's write buffer
     /// keeps the size of the largest message it ever sent, so one `here` of a thousand
     /// seats would cost every socket of a crowd that much for as long as it is open.
@@ -158,8 +161,13 @@ impl Hub {
             .presence_tx
             .send((s.campaign_id, msg.to_string().into()));
         let online = Self::online(map);
-        let pages = online.len().div_ceil(PRESENCE_LIST_MAX).max(1);
-        let mut chunks = online.chunks(PRESENCE_LIST_MAX);
+        let page = if online.len() <= PRESENCE_LIST_MAX {
+            PRESENCE_LIST_MAX
+        } else {
+            HERE_PAGE
+        };
+        let pages = online.len().div_ceil(page).max(1);
+        let mut chunks = online.chunks(page);
         (0..pages)
             .map(|i| {
                 let page = chunks.next().unwrap_or_default();
@@ -432,11 +440,14 @@ mod tests {
             .iter()
             .map(|m| m["online"].as_array().unwrap().len())
             .collect();
-        assert_eq!(sizes, [32, 32, 6]);
+        assert_eq!(sizes, [16, 16, 16, 16, 6]);
         let events: Vec<&str> = here.iter().map(|m| m["event"].as_str().unwrap()).collect();
-        assert_eq!(events, ["here", "here_more", "here_more"]);
+        assert_eq!(
+            events,
+            ["here", "here_more", "here_more", "here_more", "here_more"]
+        );
         let more: Vec<bool> = here.iter().map(|m| m["more"].as_bool().unwrap()).collect();
-        assert_eq!(more, [true, true, false]);
+        assert_eq!(more, [true, true, true, true, false]);
         let mut all: Vec<String> = here
             .iter()
             .flat_map(|m| m["online"].as_array().unwrap().clone())

@@ -58,11 +58,12 @@ pub async fn upgrade(
     // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
     // each way, and it zero-fills its whole read buffer on every read); clients send
     // small messages (hello, ping: actions go by REST), and a bigger frame grows it
-    // for that frame. Messages are written as they come.
+    // for that frame. Messages are written once 1 KiB is buffered or the writer flushes
+    // (after what the feed published together: an event and its line in one write).
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .read_buffer_size(256)
+        .write_buffer_size(1024)
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
