@@ -458,6 +458,57 @@ mod tests {
         assert_eq!(all.len(), 70, "every seat once");
     }
 
+    /// A seat in another front end (the voice call) joins the list with its `via`
+    /// beside the same player's phone, is announced once per change, and leaves it.
+    #[test]
+    fn other_front_ends_seats_are_listed_with_their_via() {
+        let hub = Hub::default();
+        let mut rx = hub.presence();
+        let phone = Session {
+            id: 1,
+            campaign_id: 7,
+            role: Role::Player,
+            player: Some(PlayerId::new("discord:2")),
+            name: Some("Bob".into()),
+        };
+        hub.join(&phone);
+        let _ = rx.try_recv().unwrap();
+        let voice = |connections| SeatChange {
+            campaign: 7,
+            seat: Seat {
+                via: "voice",
+                role: Role::Player,
+                player: Some(PlayerId::new("discord:2")),
+                name: Some("Bob".into()),
+                connections,
+            },
+        };
+        hub.seat_change(&voice(1));
+        hub.seat_change(&voice(1));
+        let (c, m) = rx.try_recv().unwrap();
+        assert_eq!(c, 7);
+        let m: Value = serde_json::from_str(m.as_str()).unwrap();
+        assert_eq!(m["event"], "join");
+        assert_eq!(m["who"]["via"], "voice");
+        let vias: Vec<&str> = m["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["via"].as_str().unwrap())
+            .collect();
+        assert_eq!(vias, ["voice", "web"], "the phone and the call: {m}");
+        assert!(rx.try_recv().is_err(), "no change, no message");
+        hub.seat_change(&voice(0));
+        let m: Value = serde_json::from_str(rx.try_recv().unwrap().1.as_str()).unwrap();
+        assert_eq!(m["event"], "leave");
+        assert_eq!(m["online"].as_array().unwrap().len(), 1, "{m}");
+        // A web seat reported by the table is this server's own: not doubled.
+        let mut web = voice(1);
+        web.seat.via = "web";
+        hub.seat_change(&web);
+        assert!(rx.try_recv().is_err());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn joins_are_limited_per_ip() {
         let hub = Hub::default();

@@ -167,14 +167,21 @@ fn model(kind: dicebard_voice::models::Kind) -> std::path::PathBuf {
     std::fs::canonicalize(&p).unwrap()
 }
 
-/// The next `presence` message on `sock` about `player` through the voice call.
+/// The next `presence` message on `sock` about `player` through the voice call
+/// (watchdog only: pings keep the socket's own one from firing).
 async fn voice_presence(sock: &mut crate::support::web::Sock, player: &str) -> serde_json::Value {
-    loop {
-        let m = sock.next().await.expect("the socket stays open");
-        if m["type"] == "presence" && m["who"]["via"] == "voice" && m["who"]["player"] == player {
-            return m;
+    let wait = async {
+        loop {
+            let m = sock.next().await.expect("the socket stays open");
+            if m["type"] == "presence" && m["who"]["via"] == "voice" && m["who"]["player"] == player
+            {
+                return m;
+            }
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(90), wait)
+        .await
+        .unwrap_or_else(|_| panic!("watchdog: no voice presence for {player} on the phone"))
 }
 
 /// Who is in the bot's voice call is part of the table's presence: `/table status`
