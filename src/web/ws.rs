@@ -363,6 +363,10 @@ struct Following {
     told: tokio::sync::watch::Receiver<u64>,
     /// The last item (or snapshot) sent.
     sent: FeedCursor,
+    /// What the feed had told when the socket began to follow it: up to there the
+    /// client is being replayed what it missed (at most [`MAX_REPLAY_EVENTS`]), not
+    /// falling behind.
+    replay_until: u64,
 }
 
 async fn next_item(f: &mut Option<Following>) -> Option<Arc<FeedItem>> {
@@ -429,11 +433,14 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 }
                 Some(Out::Follow(f)) => {
                     let (feed, from) = *f;
+                    let told = feed.told();
+                    let replay_until = *told.borrow();
                     follow = Some(Following {
                         sub: feed.subscribe(viewer.clone(), from),
-                        told: feed.told(),
+                        told,
                         feed,
                         sent: from,
+                        replay_until,
                     });
                 }
             },
@@ -443,7 +450,7 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 };
                 let Some(f) = follow.as_mut() else { break Ended::Feed };
                 let told = *f.told.borrow();
-                if told.saturating_sub(item.seq) > options.max_behind {
+                if item.seq > f.replay_until && told.saturating_sub(item.seq) > options.max_behind {
                     // Fallen behind: a snapshot, then on from there (never from before
                     // what the client already has).
                     let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await
