@@ -177,7 +177,8 @@
           S.online = msg.online;
         } else if (msg.who) {
           // A big table: `who` is a diff to the list `here` gave (protocol, presence).
-          const same = (o) => o.role === msg.who.role && o.player === msg.who.player;
+          const same = (o) => o.role === msg.who.role && o.player === msg.who.player &&
+            (o.via || 'web') === (msg.who.via || 'web');
           S.online = S.online.filter((o) => !same(o));
           if (msg.who.connections > 0) S.online.push(msg.who);
         }
@@ -818,9 +819,12 @@
       const names = [];
       let tvs = 0;
       S.online.forEach((o) => {
+        let n = null;
         if (o.role === 'display') tvs += 1;
-        else if (o.role === 'gm') names.push('the GM');
-        else if (o.player && o.player !== myPlayer()) names.push(str(o.name || o.player, 60));
+        else if (o.role === 'gm') n = 'the GM';
+        else if (o.player && o.player !== myPlayer()) n = str(o.name || o.player, 60);
+        // One name for someone here through several front ends (phone and voice).
+        if (n && !names.includes(n)) names.push(n);
       });
       if (tvs) names.push(tvs > 1 ? tvs + ' TV displays' : 'the TV display');
       line.textContent = names.length ? 'Also here: ' + names.join(', ') : '';
@@ -828,14 +832,22 @@
     const list = $('who');
     if (!list) return;
     clear(list);
+    // Per player, each front end they are here through: phone, GM page, Discord voice.
     const online = new Map();
-    S.online.forEach((o) => { if (o.player) online.set(o.player, o); });
+    const label = (o) => (o.via === 'voice' ? 'Discord voice'
+      : o.role === 'gm' ? 'GM page' : o.role === 'display' ? 'TV' : 'phone');
+    S.online.forEach((o) => {
+      if (!o.player) return;
+      const l = online.get(o.player) || [];
+      if (!l.includes(label(o))) l.push(label(o));
+      online.set(o.player, l);
+    });
     const rows = people();
     const displays = S.online.filter((o) => o.role === 'display').length;
     rows.forEach((name, id) => {
       const li = el('li');
-      const on = online.has(id);
-      li.appendChild(el('span', '', name + (on ? ' — online' : ' — offline')));
+      const on = online.get(id);
+      li.appendChild(el('span', '', name + (on ? ' — online: ' + on.join(', ') : ' — offline')));
       const b = el('button', 'danger', 'Kick');
       b.type = 'button';
       b.setAttribute('aria-label', 'Kick ' + name);

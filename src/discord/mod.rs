@@ -150,12 +150,27 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     }
 }
 
+/// Voice states: who is in the bot's voice call, for the table's presence
+/// ([`voice::VoiceHub::voice_state`]).
+///
 /// Buttons: End turn and Dodge, from the initiative embed or a DM. Each is bound to
 /// the turn it was issued for; a click is acknowledged at once (privately), then checked.
 async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
+    if let serenity::FullEvent::VoiceStateUpdate { new, .. } = event {
+        if let Some(guild) = new.guild_id {
+            let name = new.member.as_ref().map(|m| m.display_name().to_string());
+            framework.user_data.voice.voice_state(
+                guild,
+                new.user_id,
+                new.channel_id,
+                name.as_deref(),
+            );
+        }
+        return Ok(());
+    }
     let serenity::FullEvent::InteractionCreate {
         interaction: serenity::Interaction::Component(ci),
     } = event
@@ -514,6 +529,8 @@ pub async fn run(
                     http: ctx.http.clone(),
                     presenters: Mutex::new(HashSet::new()),
                 };
+                // Who is in the bot's voice call shows in the table's presence.
+                data.voice.report_presence(table.clone(), ctx.cache.clone());
                 // A campaign that could not be loaded says so in its channel (its GM and
                 // players are there); the others run.
                 for u in &unloadable {

@@ -89,7 +89,9 @@ impl FeedSubscription {
             }
             if !self.caught_up {
                 // Cancel-safe: the backlog changes only once a page has been read.
-                match self.page().await {
+                // Boxed: a subscriber that waits for live items (a web socket's writer)
+                // would otherwise carry the store reads' state inline all the time.
+                match Box::pin(self.page()).await {
                     Ok(more) => {
                         self.failures = 0;
                         self.caught_up = !more;

@@ -11,7 +11,8 @@
 //! A kick revokes the player's sessions in the store and announces their ids on
 //! [`Table::kicks`]; the web server closes every open socket of those sessions when it
 //! hears it (within a second). Presence ([`Table::presence`]) is filled by the front
-//! ends that hold connections (the web server's sockets) and read by any of them.
+//! ends that hold connections (the web server's sockets, the members in Discord voice's
+//! call) and read by any of them, or followed as it changes ([`Table::seat_changes`]).
 //!
 //! This module knows no front end: links are built from the base URL the web server
 //! sets when it listens ([`Table::set_base_url`]); without it, invites say the web
@@ -234,6 +235,27 @@ pub struct Seat {
     pub connections: u32,
 }
 
+/// A seat's connections through one front end changed: `seat.connections` is how many
+/// there are now (0: gone). See [`Table::seat_changes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange {
+    pub campaign: CampaignId,
+    pub seat: Seat,
+}
+
+/// The front ends a connection can come through, for people: a phone, the TV, the
+/// GM page (all `web`), the bot's voice call (`voice`).
+pub fn connection_label(via: &str, role: Role) -> &'static str {
+    match (via, role) {
+        ("web", Role::Player) => "web phone",
+        ("web", Role::Display) => "TV",
+        ("web", Role::Gm) => "GM page",
+        ("voice", _) => "Discord voice",
+        ("terminal", _) => "terminal",
+        _ => "other",
+    }
+}
+
 type SeatKey = (&'static str, Role, Option<PlayerId>);
 /// A campaign's seats with open connections: name and how many connections.
 type Seats = BTreeMap<SeatKey, (Option<String>, u32)>;
@@ -243,6 +265,7 @@ struct Inner {
     base_url: RwLock<Option<Arc<str>>>,
     kicks: broadcast::Sender<i64>,
     presence: Mutex<HashMap<CampaignId, Seats>>,
+    seat_changes: broadcast::Sender<SeatChange>,
 }
 
 /// The table's door (see the module doc). Cheap to clone; one per process.
@@ -271,6 +294,7 @@ impl Table {
             base_url: RwLock::new(None),
             kicks: broadcast::channel(256).0,
             presence: Mutex::default(),
+            seat_changes: broadcast::channel(256).0,
         }))
     }
 
@@ -472,6 +496,15 @@ impl Table {
             .entry((via, role, player.cloned()))
             .or_insert((name.map(str::to_string), 0));
         e.1 = e.1.saturating_add(1);
+        let seat = Seat {
+            via,
+            role,
+            player: player.cloned(),
+            name: e.0.clone(),
+            connections: e.1,
+        };
+        // Sent under the lock: changes are heard in the order they were made.
+        let _ = self.0.seat_changes.send(SeatChange { campaign, seat });
     }
 
     /// A connection of this seat closed.
@@ -487,15 +520,37 @@ impl Table {
             return;
         };
         let key = (via, role, player.cloned());
-        if let Some(e) = map.get_mut(&key) {
-            e.1 = e.1.saturating_sub(1);
-            if e.1 == 0 {
-                map.remove(&key);
-            }
+        let Some(e) = map.get_mut(&key) else {
+            return;
+        };
+        e.1 = e.1.saturating_sub(1);
+        let seat = Seat {
+            via,
+            role,
+            player: player.cloned(),
+            name: e.0.clone(),
+            connections: e.1,
+        };
+        if e.1 == 0 {
+            map.remove(&key);
         }
         if map.is_empty() {
             p.remove(&campaign);
         }
+        let _ = self.0.seat_changes.send(SeatChange { campaign, seat });
+    }
+
+    /// Every change of [`Table::presence`], as it happens (a front end that shows who
+    /// is here through the others: the web table's presence list shows who is in the
+    /// bot's voice call). A receiver that lags reads [`Table::presence`] again.
+    pub fn seat_changes(&self) -> broadcast::Receiver<SeatChange> {
+        self.0.seat_changes.subscribe()
+    }
+
+    /// Campaigns with anyone connected now.
+    pub fn campaigns_present(&self) -> Vec<CampaignId> {
+        let p = self.0.presence.lock().expect("presence poisoned");
+        p.keys().copied().collect()
     }
 
     /// Who is connected to the campaign now, through which front end.
@@ -537,18 +592,29 @@ impl Table {
             lines.push("Connected: nobody.".into());
         } else {
             lines.push("Connected:".into());
+            // One line per person (or TV), with each front end they are here through:
+            // "Alice — web phone, Discord voice".
+            let mut people: BTreeMap<(bool, Option<PlayerId>), (String, Vec<String>)> =
+                BTreeMap::new();
             for s in &seats {
-                let who = match s.role {
-                    Role::Display => "TV display".to_string(),
-                    Role::Gm => format!("{} (GM page)", name_of(&s.player, &s.name)),
-                    Role::Player => name_of(&s.player, &s.name),
+                let display = s.role == Role::Display;
+                let who = if display {
+                    "TV display".to_string()
+                } else {
+                    name_of(&s.player, &s.name)
                 };
                 let n = if s.connections > 1 {
                     format!(" ×{}", s.connections)
                 } else {
                     String::new()
                 };
-                lines.push(format!("• {who} — {}{n}", s.via));
+                let e = people
+                    .entry((display, s.player.clone()))
+                    .or_insert_with(|| (who, Vec::new()));
+                e.1.push(format!("{}{n}", connection_label(s.via, s.role)));
+            }
+            for (who, via) in people.into_values() {
+                lines.push(format!("• {who} — {}", via.join(", ")));
             }
         }
         let mut by_front: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

@@ -204,18 +204,30 @@ async fn frame(w: &World, s: &Session, text: &str) {
     let ws::ClientMsg::Hello { v: 1, last } = m else {
         return;
     };
-    let (out, mut rx) = tokio::sync::mpsc::channel(ws::QUEUE);
-    if let Ok(pump) = ws::start(&w.state, s, last, &out).await {
-        // What the pump sends at once (a replay) is read below; it follows the feed
+    let (out, out_rx) = tokio::sync::mpsc::channel(ws::QUEUE);
+    // The socket: what the writer writes, unbounded.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    let sink = Box::pin(futures_util::sink::unfold(
+        tx,
+        |tx, m: Message| async move { tx.send(m).map(|()| tx) },
+    ));
+    let options = ws::WriterOptions {
+        ping: None,
+        max_behind: ws::MAX_BEHIND,
+    };
+    let writer = tokio::spawn(ws::write(w.state.clone(), s.clone(), sink, out_rx, options));
+    if ws::start(&w.state, s, last, &out).await.is_ok() {
+        // What the writer sends at once (a replay) is read below; it follows the feed
         // for as long as the socket would, so it is stopped here.
         tokio::time::sleep(Duration::from_millis(1)).await;
-        pump.abort();
         w.state.hub.leave(s);
         w.state
             .table
             .disconnected(s.campaign_id, "web", s.role, s.player.as_ref());
     }
     drop(out);
+    writer.abort();
+    let _ = writer.await;
     while let Ok(m) = rx.try_recv() {
         if let Message::Text(t) = m {
             let v: serde_json::Value =

@@ -5,7 +5,9 @@
 use super::auth::{Role, Session};
 use crate::feed::FeedItem;
 use crate::store::CampaignId;
+use crate::table::{Seat, SeatChange, Table};
 use axum::extract::ws::Utf8Bytes;
+use dicebard_engine::PlayerId;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,6 +25,9 @@ pub const JOINS_PER_MINUTE: u32 = 20;
 struct PresenceKey {
     role: &'static str,
     player: Option<String>,
+    /// The front end: "web" (this server's sockets) or another that reports into the
+    /// table's presence ("voice": the bot's Discord voice call).
+    via: &'static str,
 }
 
 #[derive(Debug)]
@@ -44,8 +49,9 @@ struct Limits {
 }
 
 pub struct Hub {
-    /// Presence messages (serialised once), by campaign.
-    presence_tx: broadcast::Sender<(CampaignId, Arc<str>)>,
+    /// Presence messages (serialised once: every socket of the campaign sends the same
+    /// bytes), by campaign.
+    presence_tx: broadcast::Sender<(CampaignId, Utf8Bytes)>,
     presence: Mutex<HashMap<CampaignId, HashMap<PresenceKey, PresenceEntry>>>,
     limits: Mutex<Limits>,
     /// Set when the server is shutting down: sockets close.
@@ -57,6 +63,9 @@ pub struct Hub {
 
 /// Seats up to which every presence change carries the whole `online` list.
 pub const PRESENCE_LIST_MAX: usize = 32;
+/// Seats per `here` / `here_more` message past [`PRESENCE_LIST_MAX`]: small, as a
+/// socket's write buffer keeps the size of its largest message (~1.3 KiB here).
+pub const HERE_PAGE: usize = 16;
 
 /// Items kept serialised (the live tail of busy campaigns).
 const TEXT_CACHE: usize = 4096;
@@ -89,7 +98,7 @@ impl Hub {
         t
     }
 
-    pub fn presence(&self) -> broadcast::Receiver<(CampaignId, Arc<str>)> {
+    pub fn presence(&self) -> broadcast::Receiver<(CampaignId, Utf8Bytes)> {
         self.presence_tx.subscribe()
     }
 
@@ -97,6 +106,7 @@ impl Hub {
         PresenceKey {
             role: s.role.key(),
             player: s.player.as_ref().map(|p| p.as_str().to_string()),
+            via: "web",
         }
     }
 
@@ -106,16 +116,17 @@ impl Hub {
             "player": s.player.as_ref().map(|p| p.as_str()),
             "name": s.name,
             "connections": connections,
+            "via": "web",
         })
     }
 
     fn online(map: &HashMap<PresenceKey, PresenceEntry>) -> Vec<Value> {
         let mut v: Vec<(&PresenceKey, &PresenceEntry)> = map.iter().collect();
-        v.sort_by(|a, b| (a.0.role, &a.0.player).cmp(&(b.0.role, &b.0.player)));
+        v.sort_by(|a, b| (a.0.role, &a.0.player, a.0.via).cmp(&(b.0.role, &b.0.player, b.0.via)));
         v.into_iter()
             .map(|(k, e)| {
                 json!({"role": k.role, "player": k.player, "name": e.name,
-                       "connections": e.connections})
+                       "connections": e.connections, "via": k.via})
             })
             .collect()
     }
@@ -132,7 +143,7 @@ impl Hub {
     }
 
     /// A socket of `s` is connected; returns the `here` message(s) for it: one while
-    /// the table has at most [`PRESENCE_LIST_MAX`] seats, else pages of that many
+    /// the table has at most [`PRESENCE_LIST_MAX`] seats, else pages of [`HERE_PAGE`]
     /// (the first `here`, then `here_more`, to be appended). A socket's write buffer
     /// keeps the size of the largest message it ever sent, so one `here` of a thousand
     /// seats would cost every socket of a crowd that much for as long as it is open.
@@ -151,8 +162,13 @@ impl Hub {
             .presence_tx
             .send((s.campaign_id, msg.to_string().into()));
         let online = Self::online(map);
-        let pages = online.len().div_ceil(PRESENCE_LIST_MAX).max(1);
-        let mut chunks = online.chunks(PRESENCE_LIST_MAX);
+        let page = if online.len() <= PRESENCE_LIST_MAX {
+            PRESENCE_LIST_MAX
+        } else {
+            HERE_PAGE
+        };
+        let pages = online.len().div_ceil(page).max(1);
+        let mut chunks = online.chunks(page);
         (0..pages)
             .map(|i| {
                 let page = chunks.next().unwrap_or_default();
@@ -193,6 +209,105 @@ impl Hub {
         let _ = self
             .presence_tx
             .send((s.campaign_id, msg.to_string().into()));
+    }
+
+    /// A seat's connections through another front end (not this server's sockets)
+    /// changed, as the table's presence says: kept in the list and announced like a
+    /// socket's join or leave (`who.via` says which front end).
+    pub fn seat_change(&self, change: &SeatChange) {
+        let seat = &change.seat;
+        if seat.via == "web" {
+            return;
+        }
+        let key = PresenceKey {
+            role: seat.role.key(),
+            player: seat.player.as_ref().map(|p| p.as_str().to_string()),
+            via: seat.via,
+        };
+        let mut p = self.presence.lock().expect("presence poisoned");
+        let map = p.entry(change.campaign).or_default();
+        let before = map.get(&key).map_or(0, |e| e.connections);
+        if before == seat.connections {
+            return;
+        }
+        if seat.connections == 0 {
+            map.remove(&key);
+        } else {
+            map.insert(
+                key.clone(),
+                PresenceEntry {
+                    name: seat.name.clone(),
+                    connections: seat.connections,
+                },
+            );
+        }
+        let who = json!({"role": key.role, "player": key.player, "name": seat.name,
+                         "connections": seat.connections, "via": key.via});
+        let event = if seat.connections > before {
+            "join"
+        } else {
+            "leave"
+        };
+        let msg = json!({"type": "presence", "event": event, "who": who,
+                         "online": Self::online_if_small(map)});
+        if map.is_empty() {
+            p.remove(&change.campaign);
+        }
+        let _ = self
+            .presence_tx
+            .send((change.campaign, msg.to_string().into()));
+    }
+
+    /// Brings the other front ends' seats in line with the table's presence (at start,
+    /// and after missing changes): each campaign's seats through them, as they are now.
+    pub fn sync_seats(&self, table: &Table) {
+        let mut campaigns: Vec<CampaignId> = table.campaigns_present();
+        campaigns.extend(self.presence.lock().expect("presence poisoned").keys());
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        for campaign in campaigns {
+            let now: Vec<Seat> = table
+                .presence(campaign)
+                .into_iter()
+                .filter(|s| s.via != "web")
+                .collect();
+            let gone: Vec<SeatChange> = {
+                let p = self.presence.lock().expect("presence poisoned");
+                p.get(&campaign)
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| k.via != "web")
+                            .filter(|(k, _)| {
+                                !now.iter().any(|s| {
+                                    s.via == k.via
+                                        && s.role.key() == k.role
+                                        && s.player.as_ref().map(|p| p.as_str())
+                                            == k.player.as_deref()
+                                })
+                            })
+                            .filter_map(|(k, e)| {
+                                Some(SeatChange {
+                                    campaign,
+                                    seat: Seat {
+                                        via: k.via,
+                                        role: Role::parse(k.role)?,
+                                        player: k.player.clone().map(PlayerId::new),
+                                        name: e.name.clone(),
+                                        connections: 0,
+                                    },
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            for c in gone {
+                self.seat_change(&c);
+            }
+            for seat in now {
+                self.seat_change(&SeatChange { campaign, seat });
+            }
+        }
     }
 
     /// Takes one action from session `id`'s bucket; `Err(retry_after)` when empty.
@@ -250,6 +365,28 @@ impl Hub {
     }
 }
 
+/// Keeps `hub`'s presence list in line with the seats the other front ends report
+/// into `table` (who is in the bot's voice call), until the server closes.
+pub async fn follow_seats(hub: Arc<Hub>, table: Table) {
+    let mut changes = table.seat_changes();
+    let mut closing = hub.closing.subscribe();
+    hub.sync_seats(&table);
+    loop {
+        tokio::select! {
+            c = changes.recv() => match c {
+                Ok(c) => hub.seat_change(&c),
+                Err(broadcast::error::RecvError::Lagged(_)) => hub.sync_seats(&table),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            r = closing.changed() => {
+                if r.is_err() || *closing.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Whether a session of this role may act.
 pub fn may_act(role: Role) -> bool {
     role != Role::Display
@@ -304,11 +441,14 @@ mod tests {
             .iter()
             .map(|m| m["online"].as_array().unwrap().len())
             .collect();
-        assert_eq!(sizes, [32, 32, 6]);
+        assert_eq!(sizes, [16, 16, 16, 16, 6]);
         let events: Vec<&str> = here.iter().map(|m| m["event"].as_str().unwrap()).collect();
-        assert_eq!(events, ["here", "here_more", "here_more"]);
+        assert_eq!(
+            events,
+            ["here", "here_more", "here_more", "here_more", "here_more"]
+        );
         let more: Vec<bool> = here.iter().map(|m| m["more"].as_bool().unwrap()).collect();
-        assert_eq!(more, [true, true, false]);
+        assert_eq!(more, [true, true, true, true, false]);
         let mut all: Vec<String> = here
             .iter()
             .flat_map(|m| m["online"].as_array().unwrap().clone())
@@ -317,6 +457,57 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 70, "every seat once");
+    }
+
+    /// A seat in another front end (the voice call) joins the list with its `via`
+    /// beside the same player's phone, is announced once per change, and leaves it.
+    #[test]
+    fn other_front_ends_seats_are_listed_with_their_via() {
+        let hub = Hub::default();
+        let mut rx = hub.presence();
+        let phone = Session {
+            id: 1,
+            campaign_id: CampaignId(7),
+            role: Role::Player,
+            player: Some(PlayerId::new("discord:2")),
+            name: Some("Bob".into()),
+        };
+        hub.join(&phone);
+        let _ = rx.try_recv().unwrap();
+        let voice = |connections| SeatChange {
+            campaign: CampaignId(7),
+            seat: Seat {
+                via: "voice",
+                role: Role::Player,
+                player: Some(PlayerId::new("discord:2")),
+                name: Some("Bob".into()),
+                connections,
+            },
+        };
+        hub.seat_change(&voice(1));
+        hub.seat_change(&voice(1));
+        let (c, m) = rx.try_recv().unwrap();
+        assert_eq!(c, CampaignId(7));
+        let m: Value = serde_json::from_str(m.as_str()).unwrap();
+        assert_eq!(m["event"], "join");
+        assert_eq!(m["who"]["via"], "voice");
+        let vias: Vec<&str> = m["online"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["via"].as_str().unwrap())
+            .collect();
+        assert_eq!(vias, ["voice", "web"], "the phone and the call: {m}");
+        assert!(rx.try_recv().is_err(), "no change, no message");
+        hub.seat_change(&voice(0));
+        let m: Value = serde_json::from_str(rx.try_recv().unwrap().1.as_str()).unwrap();
+        assert_eq!(m["event"], "leave");
+        assert_eq!(m["online"].as_array().unwrap().len(), 1, "{m}");
+        // A web seat reported by the table is this server's own: not doubled.
+        let mut web = voice(1);
+        web.seat.via = "web";
+        hub.seat_change(&web);
+        assert!(rx.try_recv().is_err());
     }
 
     #[tokio::test(start_paused = true)]

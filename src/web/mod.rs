@@ -264,7 +264,16 @@ pub async fn serve_bound(
     }
     tracing::info!(%bound, base = %base, "web table listening");
     let hub = state.hub.clone();
+    // Who is here through the other front ends (the bot's voice call) in the list.
+    tokio::spawn(hub::follow_seats(hub.clone(), state.table.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // No Nagle: a socket's small messages (an event, then its line) go out as they are
+    // written instead of waiting for the client's delayed acknowledgement.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

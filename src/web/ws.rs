@@ -1,28 +1,33 @@
 //! The WebSocket half of the protocol (docs/web-protocol.md, section 4).
 //!
-//! One socket = a reader loop (client messages, kicks, presence, shutdown), a writer
-//! task (the bounded send queue, pings) and, after `hello`, a pump task that follows
-//! the feed for the session's viewer. A client whose queue fills up is resynced with
-//! a snapshot; it never slows the feed, the campaign or other clients.
+//! One socket = a reader loop (client messages, kicks, presence, shutdown) and a writer
+//! task ([`write`]: the reader's bounded queue, pings and, after `hello`, the feed for
+//! the session's viewer, written straight to the socket). A client that falls behind
+//! the feed is resynced with a snapshot; it never slows the feed, the campaign or other
+//! clients.
 
 use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
-use crate::feed::{Feed, FeedCursor};
+use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 
-/// Messages queued for one client before it is resynced with a snapshot.
+/// Messages (welcome, snapshot, presence, pongs, errors) queued for one client's
+/// writer; past it, presence messages are dropped.
 pub const QUEUE: usize = 256;
+/// A client whose next feed item is this many events behind what the feed has told
+/// gets a snapshot instead of the items in between.
+pub const MAX_BEHIND: u64 = 128;
 /// A client this many events behind gets a snapshot instead of a replay.
 pub const MAX_REPLAY_EVENTS: u64 = 5000;
 /// How long a new socket may take to say `hello`.
@@ -52,11 +57,12 @@ pub async fn upgrade(
     // Small buffers: an idle client costs little (tungstenite's defaults are 128 KiB
     // each way, and it zero-fills its whole read buffer on every read); clients send
     // small messages (hello, ping: actions go by REST), and a bigger frame grows it
-    // for that frame. Messages are written as they come.
+    // for that frame. Messages are written once 1 KiB is buffered or the writer flushes
+    // (after what the feed published together: an event and its line in one write).
     ws.max_message_size(super::MAX_BODY)
         .max_frame_size(super::MAX_BODY)
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .read_buffer_size(256)
+        .write_buffer_size(1024)
         .on_upgrade(move |socket| run(state, s, socket))
 }
 
@@ -95,39 +101,63 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-async fn run(state: WebState, s: Session, socket: WebSocket) {
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut out_rx) = mpsc::channel::<Message>(QUEUE);
-    let writer = tokio::spawn(async move {
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
-        loop {
-            tokio::select! {
-                m = out_rx.recv() => {
-                    let Some(m) = m else { break };
-                    let last = matches!(m, Message::Close(_));
-                    // A client that takes nothing for this long is gone.
-                    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(m)).await {
-                        Ok(Ok(())) if !last => {}
-                        _ => break,
-                    }
-                }
-                _ = ping.tick() => {
-                    let ping = sink.send(Message::Ping(Default::default()));
-                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, ping).await, Ok(Ok(()))) {
-                        break;
-                    }
-                }
-            }
+/// What a socket's reader hands its writer, in order. Boxed: a queue keeps a few
+/// blocks of 32 slots each, per socket, for as long as it is open; a slot of a pointer
+/// rather than of a message makes an idle socket ~4 KiB smaller.
+pub(crate) enum Out {
+    /// A message to send as it is.
+    Msg(Box<Message>),
+    /// From now on, also the feed for the session's viewer, after this cursor.
+    Follow(Box<(Feed, FeedCursor)>),
+}
+
+/// How a socket's writer runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriterOptions {
+    /// A ping this often (real sockets; `None` in tests).
+    pub ping: Option<Duration>,
+    /// A client whose next item is this many events behind what the feed has told is
+    /// resynced with a snapshot instead.
+    pub max_behind: u64,
+}
+
+impl WriterOptions {
+    pub(crate) fn socket() -> Self {
+        WriterOptions {
+            ping: Some(PING_EVERY),
+            max_behind: MAX_BEHIND,
         }
-        let _ = sink.close().await;
-    });
+    }
+}
+
+/// Why a writer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The reader is gone, or a close frame was sent.
+    Closed,
+    /// A write failed or timed out (the client is gone).
+    Socket,
+    /// The feed ended or cannot be read (the client was told so).
+    Feed,
+}
+
+async fn run(state: WebState, s: Session, socket: WebSocket) {
+    let (sink, mut stream) = socket.split();
+    let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
+    let mut writer = tokio::spawn(write(
+        state.clone(),
+        s.clone(),
+        sink,
+        out_rx,
+        WriterOptions::socket(),
+    ));
+    let mut writer_done = false;
     let mut kicks = state.table.kicks();
     let mut presence = state.hub.presence();
     let mut closing = state.hub.closing.subscribe();
-    let hello_deadline = tokio::time::sleep(HELLO_TIMEOUT);
-    tokio::pin!(hello_deadline);
-    let mut pump: Option<tokio::task::JoinHandle<()>> = None;
+    // Boxed: an idle socket's task would otherwise keep the timer inline after hello.
+    let mut hello_deadline = Some(Box::pin(tokio::time::sleep(HELLO_TIMEOUT)));
+    let mut following = false;
     // A closing message for the client, if the server ends the socket.
     let mut farewell: Option<(Message, Message)> = None;
     loop {
@@ -149,14 +179,14 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                 let text = match &m {
                     Message::Text(t) => t.as_str(),
                     Message::Binary(_) => {
-                        let _ = out.try_send(error("bad_message", "Text frames only: one JSON message each."));
+                        let _ = out.try_send(out_msg(error("bad_message", "Text frames only: one JSON message each.")));
                         continue;
                     }
                     _ => continue,
                 };
                 match parse_client(text) {
                     Some(ClientMsg::Ping { nonce }) => {
-                        let _ = out.try_send(msg(&json!({"type": "pong", "nonce": nonce})));
+                        let _ = out.try_send(out_msg(msg(&json!({"type": "pong", "nonce": nonce}))));
                     }
                     Some(ClientMsg::Hello { v, .. }) if v != 1 => {
                         farewell = Some((
@@ -166,14 +196,17 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                         break;
                     }
                     Some(ClientMsg::Hello { last, .. }) => {
-                        if pump.is_some() {
-                            let _ = out.try_send(error("bad_message", "hello was already said."));
+                        if following {
+                            let _ = out.try_send(out_msg(error("bad_message", "hello was already said.")));
                             continue;
                         }
                         // Boxed: an idle socket's task would otherwise carry the
                         // state of this once-only call (snapshot, store reads) inline.
                         match Box::pin(start(&state, &s, last, &out)).await {
-                            Ok(task) => pump = Some(task),
+                            Ok(()) => {
+                                following = true;
+                                hello_deadline = None;
+                            }
                             Err(()) => {
                                 farewell = Some((
                                     error("unavailable", "The campaign's story cannot be read now; try again."),
@@ -184,10 +217,10 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                         }
                     }
                     None => {
-                        let _ = out.try_send(error(
+                        let _ = out.try_send(out_msg(error(
                             "bad_message",
                             "Expected a JSON message with a \"type\": hello or ping.",
-                        ));
+                        )));
                     }
                 }
             }
@@ -211,56 +244,64 @@ async fn run(state: WebState, s: Session, socket: WebSocket) {
                     break;
                 }
             }
-            p = presence.recv(), if pump.is_some() => {
+            p = presence.recv(), if following => {
                 if let Ok((campaign, m)) = p
                     && campaign == s.campaign_id
                 {
-                    let _ = out.try_send(Message::Text(m.to_string().into()));
+                    let _ = out.try_send(out_msg(Message::Text(m)));
                 }
             }
             _ = closing.changed() => {
                 farewell = Some((error("unavailable", "The server is shutting down."), close(1001, "shutting down")));
                 break;
             }
-            _ = &mut hello_deadline, if pump.is_none() => {
+            _ = async { hello_deadline.as_mut().unwrap().await }, if hello_deadline.is_some() => {
                 farewell = Some((error("bad_message", "No hello."), close(1008, "no hello")));
                 break;
             }
-            _ = async { pump.as_mut().unwrap().await }, if pump.as_ref().is_some_and(|p| !p.is_finished()) => {
-                farewell = Some((
-                    error("unavailable", "The campaign's story cannot be read now; reconnect with your last cursor."),
-                    close(1011, "unavailable"),
-                ));
+            _ = &mut writer => {
+                // The socket is gone, or the feed ended (the writer said so).
+                writer_done = true;
                 break;
             }
         }
     }
-    if let Some(p) = pump.take() {
-        p.abort();
+    if following {
         state.hub.leave(&s);
         state
             .table
             .disconnected(s.campaign_id, "web", s.role, s.player.as_ref());
     }
-    if let Some((e, c)) = farewell {
+    if let Some((e, c)) = farewell.filter(|_| !writer_done) {
         // Past a full queue: these two must go out, so wait (briefly) for room.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            let _ = out.send(e).await;
-            let _ = out.send(c).await;
+            let _ = out.send(out_msg(e)).await;
+            let _ = out.send(out_msg(c)).await;
         })
         .await;
     }
     drop(out);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if !writer_done
+        && tokio::time::timeout(Duration::from_secs(2), &mut writer)
+            .await
+            .is_err()
+    {
+        writer.abort();
+    }
 }
 
-/// Answers `hello`: `welcome`, a snapshot when needed, presence; then starts the pump.
+fn out_msg(m: Message) -> Out {
+    Out::Msg(Box::new(m))
+}
+
+/// Answers `hello`: `welcome`, a snapshot when needed, presence; then tells the writer
+/// to follow the feed.
 pub(crate) async fn start(
     state: &WebState,
     s: &Session,
     last: Option<FeedCursor>,
-    out: &mpsc::Sender<Message>,
-) -> Result<tokio::task::JoinHandle<()>, ()> {
+    out: &mpsc::Sender<Out>,
+) -> Result<(), ()> {
     let feed = state.feeds.feed(s.campaign_id).await.map_err(|e| {
         tracing::warn!(campaign = s.campaign_id.get(), error = %e, "the feed could not start");
     })?;
@@ -276,11 +317,11 @@ pub(crate) async fn start(
         "player": s.player.as_ref().map(|p| p.as_str()),
         "resume": if replay.is_some() { "replay" } else { "snapshot" },
     });
-    let _ = out.try_send(msg(&welcome));
+    let _ = out.try_send(out_msg(msg(&welcome)));
     let from = match replay {
         Some(l) => l,
         None => {
-            let _ = out.try_send(snapshot_msg(snap_cursor, scene));
+            let _ = out.try_send(out_msg(snapshot_msg(snap_cursor, scene)));
             snap_cursor
         }
     };
@@ -293,57 +334,170 @@ pub(crate) async fn start(
         s.name.as_deref(),
     );
     for m in &here {
-        let _ = out.try_send(msg(m));
+        let _ = out.try_send(out_msg(msg(m)));
     }
-    Ok(tokio::spawn(pump(
-        state.clone(),
-        s.clone(),
-        feed,
-        from,
-        out.clone(),
-    )))
+    if out.try_send(Out::Follow(Box::new((feed, from)))).is_err() {
+        state.hub.leave(s);
+        state
+            .table
+            .disconnected(s.campaign_id, "web", s.role, s.player.as_ref());
+        return Err(());
+    }
+    Ok(())
 }
 
 fn snapshot_msg(cursor: FeedCursor, scene: Value) -> Message {
     msg(&json!({"type": "snapshot", "cursor": view::cursor_json(cursor), "data": scene}))
 }
 
-/// Follows the feed for the session's viewer, into the client's queue. Ends when the
-/// feed does (or the socket is gone).
-async fn pump(
+/// The feed as one socket follows it.
+struct Following {
+    feed: Feed,
+    sub: FeedSubscription,
+    /// What the feed has told (the last event of its last batch).
+    told: tokio::sync::watch::Receiver<u64>,
+    /// The last item (or snapshot) sent.
+    sent: FeedCursor,
+    /// What the feed had told when the socket began to follow it: up to there the
+    /// client is being replayed what it missed (at most [`MAX_REPLAY_EVENTS`]), not
+    /// falling behind.
+    replay_until: u64,
+}
+
+async fn next_item(f: &mut Option<Following>) -> Option<Arc<FeedItem>> {
+    match f {
+        Some(f) => f.sub.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends `m` without flushing, unless it is the first of a write (then waits for room).
+async fn put<S: Sink<Message> + Unpin>(sink: &mut S, m: Message) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.feed(m)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn flush<S: Sink<Message> + Unpin>(sink: &mut S) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Items of the feed written together (one write for what the feed published at once:
+/// an event and its line).
+const BATCH: usize = 32;
+
+/// A socket's writer: the reader's messages in order and, once it says `Follow`, the
+/// feed for the session's viewer, written straight to the socket (one task per socket:
+/// an item costs one wake-up and one write per client, and its text is serialised once
+/// for all of them, [`super::hub::Hub::item_text`]). Items the feed published together
+/// go out in one write. A client that falls more than `max_behind` events behind the
+/// feed (a slow reader: its writes wait, the feed does not) is resynced with a
+/// snapshot, then followed from there; it never slows the feed or other clients.
+pub(crate) async fn write<S: Sink<Message> + Unpin>(
     state: WebState,
     s: Session,
-    feed: Feed,
-    from: FeedCursor,
-    out: mpsc::Sender<Message>,
-) {
+    mut sink: S,
+    mut rx: mpsc::Receiver<Out>,
+    options: WriterOptions,
+) -> Ended {
     let viewer = s.viewer();
-    let mut sub = feed.subscribe(viewer.clone(), from);
-    let mut sent = from;
-    while let Some(item) = sub.next().await {
-        match out.try_send(Message::Text(state.hub.item_text(s.campaign_id, &item))) {
-            Ok(()) => sent = item.cursor(),
-            Err(TrySendError::Closed(_)) => return,
-            Err(TrySendError::Full(_)) => {
-                // Fallen behind: wait until the client has taken everything queued,
-                // then resync it with a snapshot and carry on from there (never from
-                // before what it already has).
-                let Ok(mut permits) = out.reserve_many(out.max_capacity()).await else {
-                    return;
-                };
-                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await else {
-                    return;
-                };
-                let cursor = cursor.max(sent);
-                if let Some(p) = permits.next() {
-                    p.send(snapshot_msg(cursor, scene));
+    let mut ping = options.ping.map(|every| {
+        Box::pin(tokio::time::interval_at(
+            tokio::time::Instant::now() + every,
+            every,
+        ))
+    });
+    let mut follow: Option<Following> = None;
+    let ended = loop {
+        tokio::select! {
+            biased;
+            m = rx.recv() => match m {
+                None => break Ended::Closed,
+                Some(Out::Msg(m)) => {
+                    let last = matches!(*m, Message::Close(_));
+                    if !(put(&mut sink, *m).await && flush(&mut sink).await) {
+                        break Ended::Socket;
+                    }
+                    if last {
+                        break Ended::Closed;
+                    }
                 }
-                drop(permits);
-                sent = cursor;
-                sub = feed.subscribe(viewer.clone(), cursor);
+                Some(Out::Follow(f)) => {
+                    let (feed, from) = *f;
+                    let told = feed.told();
+                    let replay_until = *told.borrow();
+                    follow = Some(Following {
+                        sub: feed.subscribe(viewer.clone(), from),
+                        told,
+                        feed,
+                        sent: from,
+                        replay_until,
+                    });
+                }
+            },
+            item = next_item(&mut follow), if follow.is_some() => {
+                let Some(item) = item else {
+                    break Ended::Feed;
+                };
+                let Some(f) = follow.as_mut() else { break Ended::Feed };
+                let told = *f.told.borrow();
+                if item.seq > f.replay_until && told.saturating_sub(item.seq) > options.max_behind {
+                    // Fallen behind: a snapshot, then on from there (never from before
+                    // what the client already has).
+                    let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await
+                    else {
+                        break Ended::Feed;
+                    };
+                    let cursor = cursor.max(f.sent);
+                    if !(put(&mut sink, snapshot_msg(cursor, scene)).await && flush(&mut sink).await) {
+                        break Ended::Socket;
+                    }
+                    f.sent = cursor;
+                    f.sub = f.feed.subscribe(viewer.clone(), cursor);
+                    continue;
+                }
+                if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
+                    break Ended::Socket;
+                }
+                f.sent = item.cursor();
+                // What else the feed has published already goes in the same write.
+                let mut n = 1;
+                while n < BATCH {
+                    let Some(Some(item)) = f.sub.next().now_or_never() else { break };
+                    if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
+                        break;
+                    }
+                    f.sent = item.cursor();
+                    n += 1;
+                }
+                if !flush(&mut sink).await {
+                    break Ended::Socket;
+                }
+            },
+            _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {
+                if !(put(&mut sink, Message::Ping(Default::default())).await && flush(&mut sink).await) {
+                    break Ended::Socket;
+                }
             }
         }
+    };
+    if ended == Ended::Feed {
+        let _ = put(
+            &mut sink,
+            error(
+                "unavailable",
+                "The campaign's story cannot be read now; reconnect with your last cursor.",
+            ),
+        )
+        .await;
+        let _ = put(&mut sink, close(1011, "unavailable")).await;
     }
+    let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
+    ended
 }
 
 #[cfg(test)]
@@ -394,8 +548,20 @@ mod tests {
             name: None,
         };
         let feed = feeds.feed(campaign).await.unwrap();
-        let (out, mut rx) = mpsc::channel::<Message>(4);
-        let task = tokio::spawn(pump(state.clone(), s, feed.clone(), FeedCursor::START, out));
+        // A client that reads slowly: the writer's writes wait once 4 are unread.
+        let (tx, mut rx) = mpsc::channel::<Message>(4);
+        let sink = Box::pin(futures_util::sink::unfold(
+            tx,
+            |tx, m: Message| async move { tx.send(m).await.map(|()| tx) },
+        ));
+        let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
+        out.try_send(Out::Follow(Box::new((feed.clone(), FeedCursor::START))))
+            .unwrap();
+        let options = WriterOptions {
+            ping: None,
+            max_behind: 4,
+        };
+        let task = tokio::spawn(write(state.clone(), s, sink, out_rx, options));
         let mut last = 0;
         for i in 0..30 {
             let cmd = Command {

@@ -31,13 +31,14 @@ pub use speak::SpokenSentence;
 use crate::config::VoiceConfig;
 use crate::coordinator::{CampaignId, Coordinator};
 use crate::intent::IntentResolver;
+use crate::table::{Role, Table};
 use crate::voice::SttPool;
 use dicebard_voice::{Synthesizer, Transcriber};
 use poise::serenity_prelude as serenity;
 use receive::ReceiveWorker;
 use songbird::{CoreEvent, Songbird};
 use speak::{Outlet, Speaker};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Instant;
@@ -103,6 +104,8 @@ struct Session {
     heard_tx: mpsc::Sender<Heard>,
     _rx: ReceiveWorker,
     call: Option<Arc<tokio::sync::Mutex<songbird::Call>>>,
+    /// Members in the call with the bot (as reported to the table's presence).
+    members: Mutex<HashSet<serenity::UserId>>,
 }
 
 /// What became of one heard utterance (for tests and benchmarks: [`VoiceHub::observe`]).
@@ -125,6 +128,9 @@ struct Inner {
     sessions: Mutex<HashMap<serenity::GuildId, Arc<Session>>>,
     heard_tx: mpsc::Sender<Heard>,
     observers: Arc<Mutex<Vec<mpsc::UnboundedSender<Arc<HeardReport>>>>>,
+    /// Where who is in the call is reported (`/table status`, the web table's
+    /// presence), and the gateway cache that says who was there when the bot came.
+    presence: std::sync::OnceLock<(Table, Arc<serenity::Cache>)>,
 }
 
 /// Voice for every campaign in this process. Cheap to clone.
@@ -161,6 +167,7 @@ impl VoiceHub {
             sessions: Mutex::new(HashMap::new()),
             heard_tx,
             observers: Arc::new(Mutex::new(Vec::new())),
+            presence: std::sync::OnceLock::new(),
         });
         tokio::spawn(route_heard(Arc::downgrade(&inner), heard_rx));
         VoiceHub { inner }
@@ -174,6 +181,69 @@ impl VoiceHub {
             .get_or_try_init(|| async move { load_engines(&inner).await })
             .await
             .cloned()
+    }
+
+    /// From now on, who is in the bot's voice call is reported to `table`'s presence
+    /// (through the front end `voice`), from the gateway's voice states (`cache` holds
+    /// them for members who were in the channel before the bot came).
+    pub fn report_presence(&self, table: Table, cache: Arc<serenity::Cache>) {
+        let _ = self.inner.presence.set((table, cache));
+    }
+
+    /// A member's voice state changed (VOICE_STATE_UPDATE): in the bot's channel of
+    /// `guild` or not. Changes within the channel (mute, deafen) change nothing.
+    pub fn voice_state(
+        &self,
+        guild: serenity::GuildId,
+        user: serenity::UserId,
+        channel: Option<serenity::ChannelId>,
+        name: Option<&str>,
+    ) {
+        let Some((table, cache)) = self.inner.presence.get() else {
+            return;
+        };
+        if user == cache.current_user().id {
+            return;
+        }
+        let Some(s) = self.sessions().get(&guild).cloned() else {
+            return;
+        };
+        let here = s.voice_channel.is_some() && channel == s.voice_channel;
+        let mut members = s.members.lock().expect("members poisoned");
+        let player = crate::discord::player_id(user);
+        if here && members.insert(user) {
+            table.connected(s.campaign, "voice", Role::Player, Some(&player), name);
+        } else if !here && members.remove(&user) {
+            table.disconnected(s.campaign, "voice", Role::Player, Some(&player));
+        }
+    }
+
+    /// Reports the members already in the new session's channel (from the cache).
+    fn seed_members(&self, s: &Session) {
+        let Some((_, cache)) = self.inner.presence.get() else {
+            return;
+        };
+        let Some(channel) = s.voice_channel else {
+            return;
+        };
+        let present: Vec<(serenity::UserId, Option<String>)> = match cache.guild(s.guild) {
+            Some(g) => g
+                .voice_states
+                .values()
+                .filter(|v| v.channel_id == Some(channel))
+                .map(|v| {
+                    let name = g
+                        .members
+                        .get(&v.user_id)
+                        .map(|m| m.display_name().to_string());
+                    (v.user_id, name)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        for (user, name) in present {
+            self.voice_state(s.guild, user, Some(channel), name.as_deref());
+        }
     }
 
     /// Whether the model files exist (a quick check before deferring a command).
@@ -421,8 +491,10 @@ impl VoiceHub {
             heard_tx,
             _rx: worker,
             call,
+            members: Mutex::new(HashSet::new()),
         });
-        self.sessions().insert(guild, session);
+        self.sessions().insert(guild, session.clone());
+        self.seed_members(&session);
     }
 
     /// Leaves voice in `guild` (and forgets the channel: a restart does not come back).
@@ -455,6 +527,18 @@ impl VoiceHub {
         match old {
             Some(s) => {
                 s.outlet.skip();
+                let members: Vec<serenity::UserId> = s
+                    .members
+                    .lock()
+                    .expect("members poisoned")
+                    .drain()
+                    .collect();
+                if let Some((table, _)) = self.inner.presence.get() {
+                    for user in members {
+                        let player = crate::discord::player_id(user);
+                        table.disconnected(s.campaign, "voice", Role::Player, Some(&player));
+                    }
+                }
                 if let Some(call) = &s.call {
                     call.lock().await.remove_all_global_events();
                 }
