@@ -780,7 +780,7 @@ pub async fn character_create(
     subrace: Option<String>,
     #[description = "Dragonborn ancestry: a dragon colour (red, silver…) or damage type"]
     ancestry: Option<String>,
-    #[description = "Fighting style (fighter; paladin, ranger from 2nd): archery, defense, dueling, great weapon fighting…"]
+    #[description = "Fighting style (fighter; paladin, ranger from 2nd): archery, defense, dueling, great weapon…"]
     style: Option<String>,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {

@@ -657,6 +657,54 @@ pub mod fuzzing {
 mod tests {
     use super::*;
 
+    /// Discord refuses the whole registration (every command) when one name or
+    /// description is over its limit; the fake Discord checks the same limits, but only
+    /// the end-to-end tests would see it. Limits: platform-facts.md.
+    #[test]
+    fn every_command_fits_discords_registration_limits() {
+        fn walk(v: &serde_json::Value, path: &str, total: &mut usize) {
+            let name = v["name"].as_str().unwrap_or_default();
+            let desc = v["description"].as_str().unwrap_or_default();
+            assert!(
+                (1..=32).contains(&name.chars().count()),
+                "{path}: name {name:?} must be 1-32 characters"
+            );
+            let d = desc.chars().count();
+            assert!(
+                (1..=100).contains(&d),
+                "{path}.{name}: description is {d} characters (1-100): {desc:?}"
+            );
+            *total += name.chars().count() + d;
+            let opts = v["options"].as_array().cloned().unwrap_or_default();
+            assert!(opts.len() <= 25, "{path}.{name}: {} options", opts.len());
+            for o in &opts {
+                walk(o, &format!("{path}.{name}"), total);
+            }
+            let choices = v["choices"].as_array().cloned().unwrap_or_default();
+            assert!(
+                choices.len() <= 25,
+                "{path}.{name}: {} choices",
+                choices.len()
+            );
+            for c in &choices {
+                let n = c["name"].as_str().unwrap_or_default();
+                assert!(
+                    (1..=100).contains(&n.chars().count()),
+                    "{path}.{name}: choice {n:?}"
+                );
+                *total += n.chars().count();
+            }
+        }
+        let cmds = poise::builtins::create_application_commands(&commands::all());
+        assert!(!cmds.is_empty());
+        for c in &cmds {
+            let v = serde_json::to_value(c).expect("a command serializes");
+            let mut total = 0;
+            walk(&v, "", &mut total);
+            assert!(total <= 4000, "{}: {total} characters in all", v["name"]);
+        }
+    }
+
     #[test]
     fn ids_from_outside_never_panic_and_zero_is_no_id() {
         // serenity's `UserId::new(0)` panics: a player id "discord:0" (or a stored 0)
