@@ -453,7 +453,7 @@ pub async fn campaign_start(
         .await
     {
         Ok(id) => {
-            data.start_presenter(id, channel);
+            data.start_presenter(id, channel, Some(0));
             say(ctx, format!(
                 "📜 **{}** begins in this channel. {} is the GM.\nPlayers: `/character create` to join, then `/act`, `/attack`, `/cast`, `/check`.",
                 render::escape(name.trim()),

@@ -50,8 +50,15 @@ pub struct Data {
 }
 
 impl Data {
-    /// Starts the presenter for a campaign channel (once).
-    pub fn start_presenter(&self, campaign_id: CampaignId, channel: serenity::ChannelId) {
+    /// Starts the presenter for a campaign channel (once). `from`: where a campaign with
+    /// no stored cursor starts — `Some(0)` for one just created (everything since its
+    /// start, however late the task runs), `None` for an existing one (the present).
+    pub fn start_presenter(
+        &self,
+        campaign_id: CampaignId,
+        channel: serenity::ChannelId,
+        from: Option<u64>,
+    ) {
         let mut running = self.presenters.lock().expect("presenter set poisoned");
         if running.insert(campaign_id) {
             let http = self.http.clone();
@@ -65,6 +72,7 @@ impl Data {
                 campaign_id,
                 channel,
                 voice,
+                from,
             ));
         }
     }
@@ -555,7 +563,7 @@ pub async fn run(
                     }
                     let channel = row.channel_id.and_then(channel_id);
                     if let Some(ch) = channel {
-                        data.start_presenter(row.id, ch);
+                        data.start_presenter(row.id, ch, None);
                     }
                     // The table was in voice: come back (in the background — loading the
                     // models and connecting take seconds, and poise waits for setup).

@@ -80,6 +80,18 @@ const COALESCE: Duration = Duration::from_millis(150);
 /// The most events held before they are posted, whatever comes next.
 const MAX_PENDING: usize = 256;
 
+/// Where a presenter starts reading its feed: the stored cursor if there is one; for a
+/// campaign just created, `from` (its start: starting at "the present" when the task
+/// happened to run lost the sheets of characters made before it, on a busy machine);
+/// otherwise, for an existing campaign with no cursor, the present.
+fn start_cursor(stored: u64, from: Option<u64>, present: u64) -> u64 {
+    match (stored, from) {
+        (0, Some(from)) => from,
+        (0, None) => present,
+        (stored, _) => stored,
+    }
+}
+
 /// Runs a campaign's presenter until the campaign ends or its feed stops.
 pub async fn run(
     http: Arc<serenity::Http>,
@@ -88,6 +100,7 @@ pub async fn run(
     campaign_id: CampaignId,
     channel: serenity::ChannelId,
     voice: Option<super::voice::VoiceHub>,
+    from: Option<u64>,
 ) {
     let store = coord.store().clone();
     let feed = match feeds.feed(campaign_id).await {
@@ -103,16 +116,16 @@ pub async fn run(
         .ok()
         .flatten()
         .map_or(0, |r| r.message_id);
-    let cursor = if cursor == 0 {
-        // A new presenter for an existing campaign starts at the present.
+    let present = if cursor == 0 && from.is_none() {
         coord
             .snapshot(campaign_id)
             .await
             .map(|s| s.seq)
             .unwrap_or(0)
     } else {
-        cursor
+        0
     };
+    let cursor = start_cursor(cursor, from, present);
     // Everything filed under `cursor` (its lines and its batch's prose) was presented.
     // This subscription follows the whole feed for the channel, the sheets and the
     // tracker; private items reach their recipients through their own subscriptions
@@ -569,5 +582,22 @@ impl Presenter {
                 tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "posting an embed failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::start_cursor;
+
+    #[test]
+    fn a_new_campaigns_presenter_starts_at_its_beginning_however_late_it_runs() {
+        // Created, then two characters made before the presenter's task ran: the
+        // campaign is at seq 3 by then, and both sheets must still be presented.
+        assert_eq!(start_cursor(0, Some(0), 3), 0);
+        // An existing campaign with no cursor (an older bot's) starts at the present.
+        assert_eq!(start_cursor(0, None, 3), 3);
+        // A stored cursor always wins.
+        assert_eq!(start_cursor(7, Some(0), 9), 7);
+        assert_eq!(start_cursor(7, None, 9), 7);
     }
 }
