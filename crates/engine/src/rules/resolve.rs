@@ -532,10 +532,26 @@ fn blink(em: &mut Emitter, who: CreatureId, round: u32) {
 /// Hideous Laughter: damage lets the bearer repeat the save, with advantage (one save
 /// per spell that asks for it); a success ends that spell's marks on it.
 fn save_on_damage(em: &mut Emitter, who: CreatureId) {
+    repeat_saves(
+        em,
+        who,
+        |a| a.ends_on == Some(crate::effect::EndsOn::SaveOnDamage),
+        Advantage::Advantage,
+    );
+}
+
+/// Repeats the saves that end marks on `who` (one save per spell that asks for it,
+/// among the marks `which` picks); a success ends that spell's marks on it.
+fn repeat_saves(
+    em: &mut Emitter,
+    who: CreatureId,
+    which: impl Fn(&Active) -> bool,
+    advantage: Advantage,
+) {
     let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
         .creature(who)
         .marks()
-        .filter(|a| a.ends_on == Some(crate::effect::EndsOn::SaveOnDamage))
+        .filter(|a| which(a))
         .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
         .collect();
     groups.sort();
@@ -544,7 +560,7 @@ fn save_on_damage(em: &mut Emitter, who: CreatureId) {
         if em.creature(who).dead {
             break;
         }
-        if saving_throw(em, who, s.ability, Advantage::Advantage, Some(s.dc)) {
+        if saving_throw(em, who, s.ability, advantage, Some(s.dc)) {
             let ending: Vec<Active> = em
                 .creature(who)
                 .marks()
@@ -755,29 +771,7 @@ pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
         |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
     );
     blink(em, who, round);
-    let mut groups: Vec<(CreatureId, SaveEnds, Until)> = em
-        .creature(who)
-        .marks()
-        .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
-        .collect();
-    groups.sort();
-    groups.dedup();
-    for (by, s, until) in groups {
-        if em.creature(who).dead {
-            break;
-        }
-        if saving_throw(em, who, s.ability, Advantage::Normal, Some(s.dc)) {
-            let ending: Vec<Active> = em
-                .creature(who)
-                .marks()
-                .filter(|a| a.by == by && a.save_ends == Some(s) && a.until == until)
-                .copied()
-                .collect();
-            for a in ending {
-                end_mark(em, who, a);
-            }
-        }
-    }
+    repeat_saves(em, who, |_| true, Advantage::Normal);
 }
 
 /// Rolls damage parts (dice doubled on a crit), applies resistance, vulnerability and
