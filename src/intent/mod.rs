@@ -358,4 +358,47 @@ pub mod fuzzing {
             }
         }
     }
+
+    /// An LLM's tool-call JSON (or JSON buried in prose) for the intent reader and the
+    /// NPC policy, validated against the same table in a fight: never a panic, only
+    /// commands a player may issue, and only an NPC choice that was offered. Before the
+    /// first NUL: the tool call's arguments; after it: the reply's prose.
+    pub fn llm_tool_call(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let (args, prose) = text.split_once('\0').unwrap_or((&text, ""));
+        let state = table();
+        for who in ["alice", "bob", "gm"] {
+            let scene = Scene::new(state, &PlayerId::new(who));
+            for r in [
+                super::llm::validate(Some(args), prose, &scene, prose),
+                super::llm::validate(None, &text, &scene, args),
+            ] {
+                if let Ok(IntentOutcome::Commands(actions)) = r {
+                    assert!(actions.len() <= parse::MAX_COMMANDS);
+                    for a in &actions {
+                        assert!(
+                            !matches!(
+                                a,
+                                Action::SetHp { .. }
+                                    | Action::StartCombat { .. }
+                                    | Action::NpcAct { .. }
+                                    | Action::StartCampaign { .. }
+                            ),
+                            "a GM or system action from the LLM: {a:?}"
+                        );
+                    }
+                }
+            }
+        }
+        let mut options = dicebard_engine::npc_options(state);
+        if options.is_empty() {
+            options = vec![dicebard_engine::NpcOption::Pass];
+        }
+        if let Some((choice, intent)) =
+            crate::llm::LlmNpcPolicy::parse_choice(prose, Some(args), &options)
+        {
+            assert!(options.contains(&choice));
+            assert!(intent.chars().count() <= 400);
+        }
+    }
 }

@@ -34,11 +34,18 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
 /// inserted from `alphabet`, huge numbers and multi-byte characters spliced in), each
 /// given to `f` as text when it is UTF-8 (as the targets do).
 fn replay(target: &str, mutations: usize, alphabet: &[u8], f: impl Fn(&str)) {
-    let seeds = corpus(target);
-    for s in &seeds {
-        if let Ok(t) = std::str::from_utf8(s) {
+    replay_bytes(target, mutations, alphabet, |b| {
+        if let Ok(t) = std::str::from_utf8(b) {
             f(t);
         }
+    });
+}
+
+/// As `replay`, for targets that take any bytes.
+fn replay_bytes(target: &str, mutations: usize, alphabet: &[u8], f: impl Fn(&[u8])) {
+    let seeds = corpus(target);
+    for s in &seeds {
+        f(s);
     }
     let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ target.len() as u64);
     let splices: [&[u8]; 6] = [
@@ -69,9 +76,7 @@ fn replay(target: &str, mutations: usize, alphabet: &[u8], f: impl Fn(&str)) {
                 }
             }
         }
-        if let Ok(t) = std::str::from_utf8(&b) {
-            f(t);
-        }
+        f(&b);
     }
 }
 
@@ -120,4 +125,44 @@ fn web_frames_corpus() {
         "the inputs reached the rules: {before} → {after} events"
     );
     println!("web_frames: {before} → {after} events committed");
+}
+
+#[test]
+fn llm_tool_call_corpus() {
+    replay_bytes(
+        "llm_tool_call",
+        3_000,
+        b"{}[]\":,\0 abcdefghiklmnoprstuvy_0123456789",
+        dicebard::intent::fuzzing::llm_tool_call,
+    );
+}
+
+/// `fuzz-bot/llm_sse`'s check (it compiles `src/llm/sse.rs` alone): the first byte picks
+/// a chunk size; the events must not depend on how the body was cut.
+#[test]
+fn llm_sse_corpus() {
+    use dicebard::llm::sse::{SseEvent, SseParser};
+    fn events(chunks: &[&[u8]]) -> Result<Vec<SseEvent>, String> {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            out.extend(p.push(c)?);
+        }
+        out.extend(p.finish());
+        Ok(out)
+    }
+    replay_bytes(
+        "llm_sse",
+        3_000,
+        b"data: {}\"\n\r:event id,0123456789abc",
+        |data| {
+            let Some((&first, body)) = data.split_first() else {
+                return;
+            };
+            let cut: Vec<&[u8]> = body.chunks(usize::from(first % 64) + 1).collect();
+            if let (Ok(a), Ok(b)) = (events(&[body]), events(&cut)) {
+                assert_eq!(a, b, "the events depend on how the body was cut");
+            }
+        },
+    );
 }
