@@ -149,7 +149,23 @@ async fn a_campaign_plays_through_discord() {
             .all(|m| !m.text().contains("The idol is fake"))
     );
 
-    // A fight.
+    // A fight. The campaign's dice are random: two goblins can drop both level-1
+    // characters within a round, and then nobody's clock runs out (the unconscious roll
+    // death saves) — the GM makes them hardy so the steps below always come.
+    for who in ["Thorin", "Mira"] {
+        let r = reply_text(
+            &fake,
+            ALICE,
+            "character hp",
+            &[("target", who), ("hp", "300")],
+        )
+        .await;
+        assert!(
+            r.text().contains("300"),
+            "the GM sets {who}'s hit points: {}",
+            r.text()
+        );
+    }
     let r = reply_text(&fake, ALICE, "combat start", &[("monsters", "2 goblin")]).await;
     assert!(r.text().contains("initiative"), "{}", r.text());
     let init = fake
