@@ -4,6 +4,7 @@
 use super::{
     FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, clamp_text, stored_from_item,
 };
+use crate::clock::probe::{self, Stage};
 use crate::coordinator::{CampaignId, Committed, Coordinator, Subscription};
 use crate::gm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent};
@@ -97,6 +98,7 @@ impl Teller {
     async fn run(mut self, mut sub: Subscription) {
         let max_batch = self.options.max_batch.max(1);
         while let Some(first) = sub.next().await {
+            probe::stage(self.campaign_id.get(), first.seq, Stage::Received);
             let mut batch = vec![first];
             let window = if self.narrating {
                 self.options.window
@@ -106,7 +108,10 @@ impl Teller {
             let until = Instant::now() + window;
             while batch.len() < max_batch {
                 match tokio::time::timeout_at(until, sub.next()).await {
-                    Ok(Some(e)) => batch.push(e),
+                    Ok(Some(e)) => {
+                        probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
+                        batch.push(e);
+                    }
                     _ => break,
                 }
             }
@@ -158,6 +163,7 @@ impl Teller {
                 });
             }
         }
+        self.stamp(batch, Stage::Built);
         let rows: Vec<StoredFeedItem> = items
             .iter()
             .filter_map(|i| stored_from_item(i, i.seq))
@@ -168,9 +174,11 @@ impl Teller {
             self.told.send_replace(last);
             return;
         }
+        self.stamp(batch, Stage::Stored);
         for item in items {
             self.publish(item);
         }
+        self.stamp(batch, Stage::Published);
 
         if let Some(state) = &state
             && let Some(mut stream) = self.gm.story(state, batch).await
@@ -224,6 +232,15 @@ impl Teller {
                 .await;
         }
         self.told.send_replace(last);
+    }
+
+    /// Stamps `stage` of the fan-out probe for each event of `batch`.
+    fn stamp(&self, batch: &[Arc<Committed>], stage: Stage) {
+        if probe::enabled() {
+            for c in batch {
+                probe::stage(self.campaign_id.get(), c.seq, stage);
+            }
+        }
     }
 
     /// Stores one prose item, then publishes it.

@@ -10,6 +10,7 @@ use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
+use crate::clock::probe;
 use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -460,6 +461,16 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                     f.sub = f.feed.subscribe(viewer.clone(), cursor);
                     continue;
                 }
+                // The fan-out probe's events in this write (only while it is on).
+                let mut probed: Vec<u64> = Vec::new();
+                let probing = probe::enabled();
+                let mut stamp = |item: &FeedItem| {
+                    if probing && item.part == 0 {
+                        probe::woken(s.campaign_id.get(), item.seq);
+                        probed.push(item.seq);
+                    }
+                };
+                stamp(&item);
                 if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
                     break Ended::Socket;
                 }
@@ -468,6 +479,7 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 let mut n = 1;
                 while n < BATCH {
                     let Some(Some(item)) = f.sub.next().now_or_never() else { break };
+                    stamp(&item);
                     if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
                         break;
                     }
@@ -476,6 +488,9 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 }
                 if !flush(&mut sink).await {
                     break Ended::Socket;
+                }
+                for seq in probed {
+                    probe::written(s.campaign_id.get(), seq);
                 }
             },
             _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {
