@@ -119,7 +119,8 @@ impl FeedSubscription {
                     }
                     if live.prev > self.pos {
                         // Something between went by unseen: read it from the store
-                        // (which has this item too: items are stored before published).
+                        // (which has this item too, or the feed's unstored items do:
+                        // they are kept there before they are published).
                         self.caught_up = false;
                         continue;
                     }
@@ -174,6 +175,9 @@ impl FeedSubscription {
     /// Reads the next page after `pos` from the log and the feed's table into the
     /// backlog. `true` when there is more to read.
     async fn page(&mut self) -> Result<bool, FeedError> {
+        // Read before the store: an item leaves `unstored` only once it is stored, so
+        // whatever is published is in one of the two reads (both, at worst).
+        let unstored = self.feed.inner.unstored.after(self.pos);
         let store = self.feed.store();
         let campaign = self.feed.campaign_id();
         let limit = self.feed.inner.options.replay_page.max(1);
@@ -205,8 +209,14 @@ impl FeedSubscription {
             }
         }
         items.extend(rows.into_iter().filter_map(item_from_stored));
-        items.sort_by_key(FeedItem::cursor);
-        self.backlog.extend(items.into_iter().map(Arc::new));
+        let mut items: Vec<Arc<FeedItem>> = items.into_iter().map(Arc::new).collect();
+        if !more {
+            // The last page: what the feed has published and not stored yet follows.
+            items.extend(unstored);
+        }
+        items.sort_by_key(|i| i.cursor());
+        items.dedup_by_key(|i| i.cursor());
+        self.backlog.extend(items);
         Ok(more)
     }
 }

@@ -1,8 +1,9 @@
-//! The feed task: batches a campaign's committed events, files each batch's lines and
-//! prose in the store, then publishes them.
+//! The feed task: batches a campaign's committed events, publishes each batch's events
+//! and lines and then files them in the store, then files and publishes its prose.
 
 use super::{
-    FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, clamp_text, stored_from_item,
+    FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, Unstored, clamp_text,
+    stored_from_item,
 };
 use crate::clock::probe::{self, Stage};
 use crate::coordinator::{CampaignId, Committed, Coordinator, Subscription};
@@ -11,6 +12,7 @@ use crate::narrator::{BuiltinNarrator, NarrationEvent};
 use crate::store::Store;
 use crate::store::feed::StoredFeedItem;
 use dicebard_engine::Visibility;
+use futures_util::FutureExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -28,6 +30,8 @@ pub(super) struct Teller {
     options: FeedOptions,
     live: broadcast::Sender<Live>,
     told: watch::Sender<u64>,
+    /// Published items not stored yet (shared with the subscriptions).
+    unstored: Arc<Unstored>,
     /// The last item published (or stored before this task started).
     prev: FeedCursor,
     /// Whether the LLM tells this campaign's story (as of the last batch): only then
@@ -40,6 +44,7 @@ type Started = (
     tokio::task::JoinHandle<()>,
     broadcast::WeakSender<Live>,
     watch::Receiver<u64>,
+    Arc<Unstored>,
 );
 
 impl Teller {
@@ -79,7 +84,9 @@ impl Teller {
         let weak = live.downgrade();
         let (told, told_rx) = watch::channel(through);
         let narrating = gm.llm_narrator.is_some();
+        let unstored = Arc::new(Unstored::default());
         let teller = Teller {
+            unstored: unstored.clone(),
             coordinator,
             store,
             gm,
@@ -92,7 +99,7 @@ impl Teller {
         };
         let span = tracing::info_span!("feed", campaign = campaign_id.get());
         let task = tokio::spawn(tracing::Instrument::instrument(teller.run(sub), span));
-        Ok((task, weak, told_rx))
+        Ok((task, weak, told_rx, unstored))
     }
 
     async fn run(mut self, mut sub: Subscription) {
@@ -100,19 +107,29 @@ impl Teller {
         while let Some(first) = sub.next().await {
             probe::stage(self.campaign_id.get(), first.seq, Stage::Received);
             let mut batch = vec![first];
-            let window = if self.narrating {
-                self.options.window
-            } else {
-                Duration::ZERO
-            };
-            let until = Instant::now() + window;
-            while batch.len() < max_batch {
-                match tokio::time::timeout_at(until, sub.next()).await {
-                    Ok(Some(e)) => {
-                        probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
-                        batch.push(e);
+            if self.narrating {
+                let until = Instant::now() + self.options.window;
+                while batch.len() < max_batch {
+                    match tokio::time::timeout_at(until, sub.next()).await {
+                        Ok(Some(e)) => {
+                            probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
+                            batch.push(e);
+                        }
+                        _ => break,
                     }
-                    _ => break,
+                }
+            } else {
+                // No window: what has come already, without a timer (a timer, even one
+                // already due, fires on the timer wheel's next millisecond tick: that
+                // was a millisecond or two of every event's way to the table).
+                while batch.len() < max_batch {
+                    match sub.next().now_or_never() {
+                        Some(Some(e)) => {
+                            probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
+                            batch.push(e);
+                        }
+                        _ => break,
+                    }
                 }
             }
             self.tell(&batch).await;
@@ -133,10 +150,12 @@ impl Teller {
         let Some(last) = batch.last().map(|c| c.seq) else {
             return;
         };
-        let state = match self.coordinator.snapshot(self.campaign_id).await {
-            Ok(s) => {
-                self.narrating = self.gm.narrates(&s.state);
-                Some(s.state)
+        // Shared, not copied: a copy of a big campaign's state per batch was most of
+        // the time between an event's commit and its line.
+        let state = match self.coordinator.state(self.campaign_id).await {
+            Ok((_, s)) => {
+                self.narrating = self.gm.narrates(&s);
+                Some(s)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "no snapshot: this batch is told without lines or prose");
@@ -168,17 +187,28 @@ impl Teller {
             .iter()
             .filter_map(|i| stored_from_item(i, i.seq))
             .collect();
-        if !self.write(&rows, Some(last)).await {
-            // Not stored, so not published (a restart tells it again); the feed moves
-            // on, and whoever waits for it is not left waiting.
-            self.told.send_replace(last);
-            return;
-        }
-        self.stamp(batch, Stage::Stored);
+        // Published first, stored after: the events are in the log already and their
+        // lines are made from them, so a crash before the store leaves the feed's
+        // cursor before this batch and a restart tells it again (same cursors: a client
+        // that got an item skips it, one that did not gets it). Until they are stored
+        // the items wait in `unstored`, where a subscriber that replays reads them
+        // beside the store (no gap for a late or lagging one).
+        let items: Vec<Arc<FeedItem>> = items.into_iter().map(Arc::new).collect();
+        self.unstored.hold(&items);
         for item in items {
             self.publish(item);
         }
         self.stamp(batch, Stage::Published);
+        if !self.write(&rows, Some(last)).await {
+            // Not stored: no prose for it either (a restart tells the batch again from
+            // the cursor, prose and all); the feed moves on, and whoever waits for it
+            // is not left waiting. Its items stay in `unstored` until a later batch is
+            // stored (its events are then in the log's replay, past the cursor).
+            self.told.send_replace(last);
+            return;
+        }
+        self.unstored.stored_through(last);
+        self.stamp(batch, Stage::Stored);
 
         if let Some(state) = &state
             && let Some(mut stream) = self.gm.story(state, batch).await
@@ -262,16 +292,16 @@ impl Teller {
             return;
         };
         if self.write(std::slice::from_ref(&row), None).await {
-            self.publish(item);
+            self.publish(Arc::new(item));
         }
     }
 
-    fn publish(&mut self, item: FeedItem) {
+    fn publish(&mut self, item: Arc<FeedItem>) {
         let cursor = item.cursor();
-        // No subscriber is fine: the store has it.
+        // No subscriber is fine: the store (or `unstored`) has it.
         let _ = self.live.send(Live {
             prev: self.prev,
-            item: Arc::new(item),
+            item,
         });
         self.prev = cursor;
     }
