@@ -105,33 +105,13 @@ impl Teller {
     async fn run(mut self, mut sub: Subscription) {
         let max_batch = self.options.max_batch.max(1);
         while let Some(first) = sub.next().await {
-            probe::stage(self.campaign_id.get(), first.seq, Stage::Received);
-            let mut batch = vec![first];
-            if self.narrating {
-                let until = Instant::now() + self.options.window;
-                while batch.len() < max_batch {
-                    match tokio::time::timeout_at(until, sub.next()).await {
-                        Ok(Some(e)) => {
-                            probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
-                            batch.push(e);
-                        }
-                        _ => break,
-                    }
-                }
-            } else {
-                // No window: what has come already, without a timer (a timer, even one
-                // already due, fires on the timer wheel's next millisecond tick: that
-                // was a millisecond or two of every event's way to the table).
-                while batch.len() < max_batch {
-                    match sub.next().now_or_never() {
-                        Some(Some(e)) => {
-                            probe::stage(self.campaign_id.get(), e.seq, Stage::Received);
-                            batch.push(e);
-                        }
-                        _ => break,
-                    }
-                }
-            }
+            let campaign = self.campaign_id.get();
+            probe::stage(campaign, first.seq, Stage::Received);
+            let window = self.narrating.then_some(self.options.window);
+            let batch = gather(&mut sub, first, window, max_batch, |e| {
+                probe::stage(campaign, e.seq, Stage::Received)
+            })
+            .await;
             self.tell(&batch).await;
             if batch
                 .iter()
@@ -329,5 +309,108 @@ impl Teller {
             }
         }
         false
+    }
+}
+
+/// Where the feed task takes committed events from (the coordinator's subscription;
+/// a channel in tests).
+pub(super) trait Source<T> {
+    fn next(&mut self) -> impl Future<Output = Option<T>> + Send;
+}
+
+impl Source<Arc<Committed>> for Subscription {
+    fn next(&mut self) -> impl Future<Output = Option<Arc<Committed>>> + Send {
+        Subscription::next(self)
+    }
+}
+
+/// A batch: `first`, and what follows it within `window` (one telling for what one
+/// command set off), up to `max`. Without a window, what has come already, taken
+/// without a timer: a timer, even one already due, fires on the timer wheel's next
+/// millisecond tick, which was a millisecond or two of every event's way to the table.
+pub(super) async fn gather<T, S: Source<T>>(
+    sub: &mut S,
+    first: T,
+    window: Option<Duration>,
+    max: usize,
+    mut received: impl FnMut(&T),
+) -> Vec<T> {
+    let mut batch = vec![first];
+    match window {
+        Some(window) => {
+            let until = Instant::now() + window;
+            while batch.len() < max {
+                match tokio::time::timeout_at(until, sub.next()).await {
+                    Ok(Some(e)) => {
+                        received(&e);
+                        batch.push(e);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        None => {
+            while batch.len() < max {
+                match sub.next().now_or_never() {
+                    Some(Some(e)) => {
+                        received(&e);
+                        batch.push(e);
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    impl<T: Send> Source<T> for mpsc::UnboundedReceiver<T> {
+        fn next(&mut self) -> impl Future<Output = Option<T>> + Send {
+            self.recv()
+        }
+    }
+
+    /// Without an LLM window a batch is what has come, gathered without waiting on the
+    /// clock at all (paused time: any timer, even a zero one, would move it).
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_without_a_window_waits_for_no_timer() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        // Off the millisecond (as real time always is): a timer due now would wait for
+        // the wheel's next tick.
+        tokio::time::advance(Duration::from_micros(300)).await;
+        let t0 = Instant::now();
+        let mut seen = Vec::new();
+        let batch = gather(&mut rx, 1, None, 64, |e| seen.push(*e)).await;
+        assert_eq!(batch, [1, 2, 3]);
+        assert_eq!(seen, [2, 3]);
+        assert_eq!(Instant::now(), t0, "the batch waited on a timer");
+        // At most `max`, the rest left for the next batch.
+        tx.send(5).unwrap();
+        tx.send(6).unwrap();
+        assert_eq!(gather(&mut rx, 4, None, 2, |_| {}).await, [4, 5]);
+        assert_eq!(rx.recv().await, Some(6));
+    }
+
+    /// With a window, what comes within it joins the batch.
+    #[tokio::test(start_paused = true)]
+    async fn a_window_gathers_what_comes_within_it() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tx.send(2).unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tx.send(3).unwrap();
+        });
+        let batch = gather(&mut rx, 1, Some(Duration::from_millis(300)), 64, |_| {}).await;
+        assert_eq!(batch, [1, 2]);
+        sender.await.unwrap();
+        assert_eq!(rx.recv().await, Some(3));
     }
 }
