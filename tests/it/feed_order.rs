@@ -164,3 +164,38 @@ async fn lines_are_published_before_they_are_stored_and_a_crash_in_between_loses
     coord.shutdown().await;
     store.close().await;
 }
+
+/// The feed reads a campaign's state shared, not copied (a copy of a big campaign per
+/// batch was most of the time before its line): the committed state, the same
+/// allocation until the next commit, and always what a snapshot copies.
+#[tokio::test]
+async fn the_committed_state_is_shared_not_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&DbLocation::File(dir.path().join("state.sqlite3")))
+        .await
+        .unwrap();
+    let catalog = Arc::new(dicebard_srd::catalog().clone());
+    let coord = Coordinator::new(
+        store.clone(),
+        catalog,
+        Clock::system(),
+        CoordinatorOptions::default(),
+    );
+    let gm = PlayerId::new("gm");
+    let campaign = coord
+        .create_campaign("Shared", &gm, Some(3), Origin::new(Source::Terminal, &gm))
+        .await
+        .unwrap();
+    let (seq, a) = coord.state(campaign).await.unwrap();
+    let (_, b) = coord.state(campaign).await.unwrap();
+    assert!(Arc::ptr_eq(&a, &b), "two reads share one state");
+    let snap = coord.snapshot(campaign).await.unwrap();
+    assert_eq!((snap.seq, &snap.state), (seq, &*a));
+    let r = roll(&coord, campaign, &gm).await;
+    let (seq2, c) = coord.state(campaign).await.unwrap();
+    assert_eq!(seq2, r);
+    assert!(!Arc::ptr_eq(&a, &c), "a commit makes a new state");
+    assert_eq!(coord.snapshot(campaign).await.unwrap().state, *c);
+    assert_eq!(*a, snap.state, "what a reader held is unchanged");
+    coord.shutdown().await;
+}
