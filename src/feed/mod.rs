@@ -187,12 +187,13 @@ pub enum FeedError {
     Coordinator(#[from] SubmitError),
 }
 
-/// What the feed task publishes: an item and the one before it in the feed, so a
-/// subscriber sees a gap at once.
+/// What the feed task publishes: items in feed order (a batch's events and lines in
+/// one message, so each subscriber wakes once for them), and the item before the first
+/// of them in the feed, so a subscriber sees a gap at once.
 #[derive(Clone)]
 pub(crate) struct Live {
     pub prev: FeedCursor,
-    pub item: Arc<FeedItem>,
+    pub items: Arc<[Arc<FeedItem>]>,
 }
 
 /// How many published-but-unstored items are kept at most (only a store that keeps

@@ -173,11 +173,9 @@ impl Teller {
         // that got an item skips it, one that did not gets it). Until they are stored
         // the items wait in `unstored`, where a subscriber that replays reads them
         // beside the store (no gap for a late or lagging one).
-        let items: Vec<Arc<FeedItem>> = items.into_iter().map(Arc::new).collect();
+        let items: Arc<[Arc<FeedItem>]> = items.into_iter().map(Arc::new).collect();
         self.unstored.hold(&items);
-        for item in items {
-            self.publish(item);
-        }
+        self.publish(items);
         self.stamp(batch, Stage::Published);
         if !self.write(&rows, Some(last)).await {
             // Not stored: no prose for it either (a restart tells the batch again from
@@ -272,16 +270,19 @@ impl Teller {
             return;
         };
         if self.write(std::slice::from_ref(&row), None).await {
-            self.publish(Arc::new(item));
+            self.publish(Arc::new([Arc::new(item)]));
         }
     }
 
-    fn publish(&mut self, item: Arc<FeedItem>) {
-        let cursor = item.cursor();
-        // No subscriber is fine: the store (or `unstored`) has it.
+    /// Publishes `items` (in feed order) in one message.
+    fn publish(&mut self, items: Arc<[Arc<FeedItem>]>) {
+        let Some(cursor) = items.last().map(|i| i.cursor()) else {
+            return;
+        };
+        // No subscriber is fine: the store (or `unstored`) has them.
         let _ = self.live.send(Live {
             prev: self.prev,
-            item,
+            items,
         });
         self.prev = cursor;
     }
