@@ -155,7 +155,8 @@ pub struct FeedOptions {
     pub window: Duration,
     /// The most events told in one batch (one LLM prompt).
     pub max_batch: usize,
-    /// Items a live subscriber may fall behind before it resyncs from the store.
+    /// Messages a live subscriber may fall behind before it resyncs from the store (a
+    /// batch's events and lines are one message, each prose item another).
     pub live_buffer: usize,
     /// Events read per page when a subscriber replays from the store.
     pub replay_page: u32,
