@@ -5,7 +5,12 @@
 //! the clients connect). Then the same number of clients spread over campaigns of 10
 //! (1,000 clients: 100 campaigns; a roll in one campaign → the last of its 10 sockets),
 //! and for each of those clients the time from opening its join link to its first
-//! snapshot (link → cookie → WebSocket → hello → snapshot). Run with
+//! snapshot (link → cookie → WebSocket → hello → snapshot).
+//!
+//! Beside each end-to-end figure, the issue's own: from the instant the event is
+//! committed to the instant the last socket's write of it completed, both in the
+//! server, read from its fan-out probe (`dicebard::clock::probe`, turned on with
+//! `DICEBARD_PROBE_FANOUT`), with the time each stage between took. Run with
 //! `cargo test --bench web -- --bench` (a debug build, like the tests; `cargo bench`
 //! would build the whole bot optimised) for 1,000 clients and 200 rolls
 //! (DICEBARD_WEB_CLIENTS / DICEBARD_WEB_ROLLS change them); under `cargo test
@@ -39,7 +44,8 @@ async fn main() {
     let clients = env_or("DICEBARD_WEB_CLIENTS", if bench { 1000 } else { 20 });
     let rolls = env_or("DICEBARD_WEB_ROLLS", if bench { 200 } else { 5 });
     let dir = tempfile::tempdir().unwrap();
-    let table = WebTable::start(dir.path());
+    let mut probe = Probe::new(dir.path());
+    let table = WebTable::start_with(dir.path(), None, &probe.env());
     let web = table.client();
     let gm = web.join(&table.gm_link).await;
     // Actors: several GM sessions (the per-session action limit is 2 a second).
@@ -76,12 +82,15 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_kib(table.pid());
     drop(seq_tx);
+    probe.skip_past().await;
+    let mut seqs = std::collections::HashSet::new();
     let mut lat = Vec::with_capacity(rolls);
     for i in 0..rolls {
         let who = &actors[i % actors.len()];
         let t0 = Instant::now();
         let v = web.act(who, json!({"kind": "roll", "dice": "1d20"})).await;
         let seq = v["seq"][0].as_u64().unwrap();
+        seqs.insert(seq);
         let mut got = 0;
         let mut last = t0;
         while got < clients {
@@ -106,6 +115,13 @@ async fn main() {
         at(0.99).as_secs_f64() * 1e3,
         lat[lat.len() - 1].as_secs_f64() * 1e3
     );
+    probe
+        .report(
+            &format!("{clients} clients on one campaign"),
+            clients,
+            |_, seq| seqs.contains(&seq),
+        )
+        .await;
     println!(
         "web: server RSS {before} KiB before, {after} KiB with {clients} idle clients connected: {:.1} KiB per client",
         after.saturating_sub(before) as f64 / clients as f64
@@ -117,9 +133,130 @@ async fn main() {
     // A server of its own: memory freed by the sockets above would otherwise be
     // reused and the per-client figure come out too low.
     let dir = tempfile::tempdir().unwrap();
-    let table = WebTable::start(dir.path());
+    let mut probe = Probe::new(dir.path());
+    let table = WebTable::start_with(dir.path(), None, &probe.env());
     let gm = table.client().join(&table.gm_link).await;
-    spread(&table, &gm, clients, rolls).await;
+    spread(&table, &gm, clients, rolls, &mut probe).await;
+}
+
+/// The server's fan-out probe: its file, and how far it has been read.
+struct Probe {
+    path: std::path::PathBuf,
+    read: usize,
+}
+
+/// One event's line from the probe: campaign, seq, then the stages in microseconds
+/// after its commit (received, built, stored, published, first / last woken, first /
+/// last written) and the number of sockets that wrote it.
+struct ProbeLine {
+    campaign: i64,
+    seq: u64,
+    stages: [Option<f64>; 8],
+    writes: usize,
+}
+
+const STAGES: [&str; 8] = [
+    "feed received",
+    "lines built",
+    "stored",
+    "published",
+    "first writer woken",
+    "last writer woken",
+    "first write done",
+    "last write done",
+];
+
+impl Probe {
+    fn new(dir: &std::path::Path) -> Probe {
+        Probe {
+            path: dir.join("fanout-probe.txt"),
+            read: 0,
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "DICEBARD_PROBE_FANOUT",
+            self.path.to_string_lossy().into_owned(),
+        )]
+    }
+
+    /// The lines written since the last read (after the probe's quiet second).
+    async fn take(&mut self) -> Vec<ProbeLine> {
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let new = &text[self.read.min(text.len())..];
+        let upto = new.rfind('\n').map_or(0, |i| i + 1);
+        self.read += upto;
+        new[..upto]
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                if f.len() != 11 {
+                    return None;
+                }
+                let mut stages = [None; 8];
+                for (i, v) in f[2..10].iter().enumerate() {
+                    stages[i] = v.parse().ok();
+                }
+                Some(ProbeLine {
+                    campaign: f[0].parse().ok()?,
+                    seq: f[1].parse().ok()?,
+                    stages,
+                    writes: f[10].parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Everything the probe has told so far is not part of the measurement.
+    async fn skip_past(&mut self) {
+        self.take().await;
+    }
+
+    /// Prints committed → last socket written (p50 / p99 / max) for the events `keep`
+    /// picks that `sockets` sockets wrote, and each stage's p50 / p99.
+    async fn report(&mut self, what: &str, sockets: usize, keep: impl Fn(i64, u64) -> bool) {
+        let lines: Vec<ProbeLine> = self
+            .take()
+            .await
+            .into_iter()
+            .filter(|l| keep(l.campaign, l.seq))
+            .collect();
+        let complete: Vec<&ProbeLine> = lines
+            .iter()
+            .filter(|l| l.writes >= sockets && l.stages[7].is_some())
+            .collect();
+        if complete.is_empty() {
+            println!("web: probe ({what}): no event written to all {sockets} sockets was reported");
+            return;
+        }
+        let q = |mut v: Vec<f64>, p: f64| -> f64 {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() as f64 - 1.0) * p).round() as usize] / 1e3
+        };
+        let last: Vec<f64> = complete.iter().filter_map(|l| l.stages[7]).collect();
+        println!(
+            "web: {what}, {} events (server side, probe): committed → last socket written: p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+            complete.len(),
+            q(last.clone(), 0.5),
+            q(last.clone(), 0.99),
+            q(last, 1.0),
+        );
+        let mut stages = String::new();
+        for (i, name) in STAGES.iter().enumerate() {
+            let v: Vec<f64> = complete.iter().filter_map(|l| l.stages[i]).collect();
+            if v.is_empty() {
+                continue;
+            }
+            stages.push_str(&format!(
+                "\n    {name:<20} p50 {:7.2} ms  p99 {:7.2} ms",
+                q(v.clone(), 0.5),
+                q(v, 0.99)
+            ));
+        }
+        println!("web: {what}: stages after the commit (p50 / p99 of each):{stages}");
+    }
 }
 
 /// The seq of the next dice roll event on the socket; `None` when it closes. The
@@ -166,7 +303,13 @@ fn quantiles(mut v: Vec<Duration>) -> (f64, f64, f64) {
 /// `clients` clients in campaigns of 10 (a GM-made campaign each, one TV and nine
 /// phones): link opened → first snapshot for each, then `rolls` public rolls round
 /// the campaigns, each timed to the last socket of its campaign.
-async fn spread(table: &WebTable, gm: &support::web::Cookie, clients: usize, rolls: usize) {
+async fn spread(
+    table: &WebTable,
+    gm: &support::web::Cookie,
+    clients: usize,
+    rolls: usize,
+    probe: &mut Probe,
+) {
     const PER: usize = 10;
     let campaigns = clients.div_ceil(PER).max(1);
     let web = table.client();
@@ -218,6 +361,7 @@ async fn spread(table: &WebTable, gm: &support::web::Cookie, clients: usize, rol
         "web: join link opened → first snapshot on the socket ({} clients): p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms",
         campaigns * PER
     );
+    probe.skip_past().await;
     let mut lat = Vec::with_capacity(rolls);
     for i in 0..rolls {
         let c = i % campaigns;
@@ -246,6 +390,13 @@ async fn spread(table: &WebTable, gm: &support::web::Cookie, clients: usize, rol
         "web: {} clients over {campaigns} campaigns, {rolls} public rolls: action sent → last client of its campaign has its event: p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms",
         campaigns * PER
     );
+    probe
+        .report(
+            &format!("{} clients over {campaigns} campaigns", campaigns * PER),
+            PER,
+            |_, _| true,
+        )
+        .await;
     for r in readers {
         r.abort();
     }

@@ -84,7 +84,11 @@ struct Actor {
     id: CampaignId,
     generation: u64,
     seed: u64,
-    state: CampaignState,
+    /// Applying an event copies it only while someone else holds it: the staged
+    /// undo, and `committed` (the committed state shared with readers).
+    state: Arc<CampaignState>,
+    /// The last committed seq and state, for [`crate::coordinator::Coordinator::state`].
+    committed: Arc<Mutex<(u64, Arc<CampaignState>)>>,
     next_seq: u64,
     since_snapshot: u64,
     events: broadcast::Sender<Arc<Committed>>,
@@ -234,6 +238,8 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         recent,
     } = loaded;
     let recent = Arc::new(Mutex::new(recent));
+    let state = Arc::new(state);
+    let committed = Arc::new(Mutex::new((last_seq, state.clone())));
     let (tx, rx) = mpsc::channel(shared.options.queue);
     let (events, _) = broadcast::channel(1024);
     let (stopped_tx, stopped) = watch::channel(());
@@ -244,6 +250,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         generation,
         seed: row.seed,
         state,
+        committed: committed.clone(),
         next_seq: last_seq + 1,
         since_snapshot: 0,
         events: events.clone(),
@@ -273,6 +280,7 @@ pub(crate) fn start_actor(shared: Arc<Shared>, loaded: Loaded, generation: u64) 
         events,
         stopped,
         recent,
+        committed,
     }
 }
 
@@ -289,7 +297,7 @@ struct Staged {
     events: Vec<Arc<Committed>>,
     ended: bool,
     /// The state and next seq before the first staged command.
-    undo: Option<(CampaignState, u64)>,
+    undo: Option<(Arc<CampaignState>, u64)>,
 }
 
 impl Actor {
@@ -446,7 +454,7 @@ impl Actor {
                     let _ = reply.send(Snapshot {
                         campaign_id: self.id,
                         seq: self.next_seq - 1,
-                        state: self.state.clone(),
+                        state: (*self.state).clone(),
                     });
                     return None;
                 }
@@ -568,7 +576,7 @@ impl Actor {
         let first = self.next_seq;
         let mut out = Vec::with_capacity(events.len());
         for (i, e) in events.into_iter().enumerate() {
-            apply(&mut self.state, &e);
+            apply(Arc::make_mut(&mut self.state), &e);
             self.staged.ended |= matches!(e.kind, EventKind::CampaignEnded);
             out.push(Arc::new(Committed {
                 campaign_id: self.id,
@@ -605,15 +613,20 @@ impl Actor {
                 tracing::warn!(error = %e, "event log changed under us; reloading the campaign");
                 match load_state(&self.shared, self.id).await {
                     Ok((state, last)) => {
-                        self.state = state;
+                        self.state = Arc::new(state);
                         self.next_seq = last + 1;
+                        *self.committed.lock().unwrap_or_else(|e| e.into_inner()) =
+                            (last, self.state.clone());
                     }
                     Err(e) => tracing::error!(error = %e, "reloading the campaign failed"),
                 }
             }
             return Err(e);
         }
-        // Committed: now it is real.
+        // Committed: now it is real. Readers of the committed state see it before
+        // anyone hears of its events.
+        *self.committed.lock().unwrap_or_else(|e| e.into_inner()) =
+            (self.next_seq - 1, self.state.clone());
         {
             let mut recent = self.recent.lock().expect("recent requests poisoned");
             for id in events
@@ -641,7 +654,7 @@ impl Actor {
     }
 
     async fn snapshot(&self) {
-        match serde_json::to_string(&self.state) {
+        match serde_json::to_string(&*self.state) {
             Ok(json) => {
                 if let Err(e) = self
                     .shared

@@ -75,6 +75,13 @@ impl Committer {
                 last_commit = started.elapsed();
                 match result {
                     Ok(()) => {
+                        if crate::clock::probe::enabled() {
+                            for (id, first, events) in &items {
+                                for seq in *first..*first + events.len() as u64 {
+                                    crate::clock::probe::committed(id.get(), seq);
+                                }
+                            }
+                        }
                         for r in batch {
                             let _ = r.reply.send(Ok(()));
                         }

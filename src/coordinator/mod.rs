@@ -234,6 +234,9 @@ pub struct CampaignHandle {
     stopped: watch::Receiver<()>,
     /// Front-end request ids (Discord interaction ids) recently claimed or committed.
     recent: Arc<Mutex<RecentRequests>>,
+    /// The last committed seq and the state after it, shared (set by the actor after
+    /// each commit; read by [`Coordinator::state`] without a round trip to the actor).
+    committed: Arc<Mutex<(u64, Arc<CampaignState>)>>,
 }
 
 /// How many request ids a campaign remembers (claimed in this process or found in the
@@ -584,6 +587,24 @@ impl Coordinator {
         Err(SubmitError::Internal(
             "the campaign could not be loaded".into(),
         ))
+    }
+
+    /// The campaign's last committed seq and the state after it, shared rather than
+    /// copied and without waiting for the campaign's actor (which may be busy with the
+    /// next command): the actor keeps one copy per command anyway (its undo), so a
+    /// reader that holds this briefly (the feed, per batch) costs no copy of a big
+    /// campaign. Its events up to that seq have all been published. Read-only.
+    pub async fn state(
+        &self,
+        campaign_id: CampaignId,
+    ) -> Result<(u64, Arc<CampaignState>), SubmitError> {
+        let h = self.open(campaign_id).await?;
+        let s = h
+            .committed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Ok(s)
     }
 
     /// Follows a campaign's committed events, starting after `after_seq`. Events

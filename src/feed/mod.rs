@@ -16,11 +16,16 @@
 //!   GM-only [`FeedKind::Notice`]s where they come.
 //!
 //! Everything but the events themselves (which the log holds) is stored
-//! (`src/store/feed.rs`, migration 0003) *before* it is published, and the feed's cursor
-//! moves with each batch's lines in one transaction, so a restarted bot or a
-//! reconnecting client replays exactly the words that were told: the LLM is never asked
-//! twice for a batch. A batch whose prose was cut off by a crash is closed with a
-//! `ProseEnd` on restart, not told again.
+//! (`src/store/feed.rs`, migration 0003), and the feed's cursor moves with each batch's
+//! lines in one transaction, so a restarted bot or a reconnecting client replays
+//! exactly the words that were told: the LLM is never asked twice for a batch. The
+//! prose is stored *before* it is published. A batch's events and lines are published
+//! first and stored right after (they are made from the committed events alone, so
+//! nothing waits for a second fsync): until the store has them they are kept in memory
+//! ([`Unstored`]) and a replaying subscriber reads them there, and a crash before the
+//! store leaves the cursor before the batch, so a restart tells it again under the same
+//! cursors (a client that got an item skips it; none is lost). A batch whose prose was
+//! cut off by a crash is closed with a `ProseEnd` on restart, not told again.
 //!
 //! # Order and cursors
 //! Items are ordered by [`FeedCursor`] `(seq, part)`: part 0 is event `seq`, part 1 its
@@ -150,7 +155,8 @@ pub struct FeedOptions {
     pub window: Duration,
     /// The most events told in one batch (one LLM prompt).
     pub max_batch: usize,
-    /// Items a live subscriber may fall behind before it resyncs from the store.
+    /// Messages a live subscriber may fall behind before it resyncs from the store (a
+    /// batch's events and lines are one message, each prose item another).
     pub live_buffer: usize,
     /// Events read per page when a subscriber replays from the store.
     pub replay_page: u32,
@@ -182,12 +188,54 @@ pub enum FeedError {
     Coordinator(#[from] SubmitError),
 }
 
-/// What the feed task publishes: an item and the one before it in the feed, so a
-/// subscriber sees a gap at once.
+/// What the feed task publishes: items in feed order (a batch's events and lines in
+/// one message, so each subscriber wakes once for them), and the item before the first
+/// of them in the feed, so a subscriber sees a gap at once.
 #[derive(Clone)]
 pub(crate) struct Live {
     pub prev: FeedCursor,
-    pub item: Arc<FeedItem>,
+    pub items: Arc<[Arc<FeedItem>]>,
+}
+
+/// How many published-but-unstored items are kept at most (only a store that keeps
+/// failing gets near it; past it the oldest go, their events still in the log).
+const MAX_UNSTORED: usize = 4096;
+
+/// A batch's events and lines between being published and being stored (the feed
+/// task publishes them first): a subscriber that replays reads them beside the store,
+/// so the order of the two leaves it no gap.
+#[derive(Default)]
+pub(crate) struct Unstored(Mutex<Vec<Arc<FeedItem>>>);
+
+impl Unstored {
+    /// Keeps `items` (about to be published) until they are stored.
+    pub(crate) fn hold(&self, items: &[Arc<FeedItem>]) {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.extend(items.iter().cloned());
+        if v.len() > MAX_UNSTORED {
+            let cut = v.len() - MAX_UNSTORED;
+            v.drain(..cut);
+        }
+    }
+
+    /// The store has everything filed under events up to `seq`.
+    pub(crate) fn stored_through(&self, seq: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|i| i.seq > seq);
+    }
+
+    /// The items after `pos`, in order.
+    pub(crate) fn after(&self, pos: FeedCursor) -> Vec<Arc<FeedItem>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|i| i.cursor() > pos)
+            .cloned()
+            .collect()
+    }
 }
 
 struct Inner {
@@ -198,6 +246,8 @@ struct Inner {
     live: broadcast::WeakSender<Live>,
     /// The last event whose batch has been told completely (prose included).
     told: watch::Receiver<u64>,
+    /// Published items the store does not have yet.
+    unstored: Arc<Unstored>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -227,7 +277,7 @@ impl Feed {
         campaign_id: CampaignId,
         options: FeedOptions,
     ) -> Result<Feed, FeedError> {
-        let (task, live, told) =
+        let (task, live, told, unstored) =
             task::Teller::start(coordinator.clone(), gm, campaign_id, options.clone()).await?;
         Ok(Feed {
             inner: Arc::new(Inner {
@@ -236,6 +286,7 @@ impl Feed {
                 options,
                 live,
                 told,
+                unstored,
                 task: Mutex::new(Some(task)),
             }),
         })

@@ -111,27 +111,63 @@ impl FeedSubscription {
                 return None;
             }
             let rx = self.rx.as_mut()?;
-            match rx.recv().await {
-                Ok(live) => {
-                    let c = live.item.cursor();
-                    if c <= self.pos {
-                        continue;
-                    }
-                    if live.prev > self.pos {
-                        // Something between went by unseen: read it from the store
-                        // (which has this item too: items are stored before published).
-                        self.caught_up = false;
-                        continue;
-                    }
-                    if let Some(item) = self.pass(live.item) {
-                        return Some(item);
-                    }
+            let r = rx.recv().await;
+            self.take_live(r);
+        }
+    }
+
+    /// The next item this viewer may see if one is here already (published, or read
+    /// before), without waiting and without registering to be woken: a writer that
+    /// has taken one item takes what came with it this way.
+    pub fn try_next(&mut self) -> Option<Arc<FeedItem>> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                if let Some(item) = self.pass(item) {
+                    return Some(item);
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
-                Err(broadcast::error::RecvError::Closed) => {
-                    self.closed = true;
+                continue;
+            }
+            if !self.caught_up || self.closed {
+                return None;
+            }
+            let r = match self.rx.as_mut()?.try_recv() {
+                Ok(live) => Ok(live),
+                Err(broadcast::error::TryRecvError::Empty) => return None,
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    Err(broadcast::error::RecvError::Lagged(n))
+                }
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    Err(broadcast::error::RecvError::Closed)
+                }
+            };
+            self.take_live(r);
+        }
+    }
+
+    /// Files what the live channel gave into the backlog (or notes a gap, a lag or the
+    /// end, to be read from the store).
+    fn take_live(&mut self, r: Result<Live, broadcast::error::RecvError>) {
+        match r {
+            Ok(live) => {
+                let Some(last) = live.items.last() else {
+                    return;
+                };
+                if last.cursor() <= self.pos {
+                    return;
+                }
+                if live.prev > self.pos {
+                    // Something between went by unseen: read it from the store (which
+                    // has these items too, or the feed's unstored items do: they are
+                    // kept there before they are published).
                     self.caught_up = false;
+                    return;
                 }
+                self.backlog.extend(live.items.iter().cloned());
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
+            Err(broadcast::error::RecvError::Closed) => {
+                self.closed = true;
+                self.caught_up = false;
             }
         }
     }
@@ -174,6 +210,9 @@ impl FeedSubscription {
     /// Reads the next page after `pos` from the log and the feed's table into the
     /// backlog. `true` when there is more to read.
     async fn page(&mut self) -> Result<bool, FeedError> {
+        // Read before the store: an item leaves `unstored` only once it is stored, so
+        // whatever is published is in one of the two reads (both, at worst).
+        let unstored = self.feed.inner.unstored.after(self.pos);
         let store = self.feed.store();
         let campaign = self.feed.campaign_id();
         let limit = self.feed.inner.options.replay_page.max(1);
@@ -205,8 +244,14 @@ impl FeedSubscription {
             }
         }
         items.extend(rows.into_iter().filter_map(item_from_stored));
-        items.sort_by_key(FeedItem::cursor);
-        self.backlog.extend(items.into_iter().map(Arc::new));
+        let mut items: Vec<Arc<FeedItem>> = items.into_iter().map(Arc::new).collect();
+        if !more {
+            // The last page: what the feed has published and not stored yet follows.
+            items.extend(unstored);
+        }
+        items.sort_by_key(|i| i.cursor());
+        items.dedup_by_key(|i| i.cursor());
+        self.backlog.extend(items);
         Ok(more)
     }
 }

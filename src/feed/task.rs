@@ -1,15 +1,18 @@
-//! The feed task: batches a campaign's committed events, files each batch's lines and
-//! prose in the store, then publishes them.
+//! The feed task: batches a campaign's committed events, publishes each batch's events
+//! and lines and then files them in the store, then files and publishes its prose.
 
 use super::{
-    FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, clamp_text, stored_from_item,
+    FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, Unstored, clamp_text,
+    stored_from_item,
 };
+use crate::clock::probe::{self, Stage};
 use crate::coordinator::{CampaignId, Committed, Coordinator, Subscription};
 use crate::gm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent};
 use crate::store::Store;
 use crate::store::feed::StoredFeedItem;
 use dicebard_engine::Visibility;
+use futures_util::FutureExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -27,6 +30,8 @@ pub(super) struct Teller {
     options: FeedOptions,
     live: broadcast::Sender<Live>,
     told: watch::Sender<u64>,
+    /// Published items not stored yet (shared with the subscriptions).
+    unstored: Arc<Unstored>,
     /// The last item published (or stored before this task started).
     prev: FeedCursor,
     /// Whether the LLM tells this campaign's story (as of the last batch): only then
@@ -39,6 +44,7 @@ type Started = (
     tokio::task::JoinHandle<()>,
     broadcast::WeakSender<Live>,
     watch::Receiver<u64>,
+    Arc<Unstored>,
 );
 
 impl Teller {
@@ -78,7 +84,9 @@ impl Teller {
         let weak = live.downgrade();
         let (told, told_rx) = watch::channel(through);
         let narrating = gm.llm_narrator.is_some();
+        let unstored = Arc::new(Unstored::default());
         let teller = Teller {
+            unstored: unstored.clone(),
             coordinator,
             store,
             gm,
@@ -91,25 +99,19 @@ impl Teller {
         };
         let span = tracing::info_span!("feed", campaign = campaign_id.get());
         let task = tokio::spawn(tracing::Instrument::instrument(teller.run(sub), span));
-        Ok((task, weak, told_rx))
+        Ok((task, weak, told_rx, unstored))
     }
 
     async fn run(mut self, mut sub: Subscription) {
         let max_batch = self.options.max_batch.max(1);
         while let Some(first) = sub.next().await {
-            let mut batch = vec![first];
-            let window = if self.narrating {
-                self.options.window
-            } else {
-                Duration::ZERO
-            };
-            let until = Instant::now() + window;
-            while batch.len() < max_batch {
-                match tokio::time::timeout_at(until, sub.next()).await {
-                    Ok(Some(e)) => batch.push(e),
-                    _ => break,
-                }
-            }
+            let campaign = self.campaign_id.get();
+            probe::stage(campaign, first.seq, Stage::Received);
+            let window = self.narrating.then_some(self.options.window);
+            let batch = gather(&mut sub, first, window, max_batch, |e| {
+                probe::stage(campaign, e.seq, Stage::Received)
+            })
+            .await;
             self.tell(&batch).await;
             if batch
                 .iter()
@@ -128,10 +130,12 @@ impl Teller {
         let Some(last) = batch.last().map(|c| c.seq) else {
             return;
         };
-        let state = match self.coordinator.snapshot(self.campaign_id).await {
-            Ok(s) => {
-                self.narrating = self.gm.narrates(&s.state);
-                Some(s.state)
+        // Shared, not copied: a copy of a big campaign's state per batch was most of
+        // the time between an event's commit and its line.
+        let state = match self.coordinator.state(self.campaign_id).await {
+            Ok((_, s)) => {
+                self.narrating = self.gm.narrates(&s);
+                Some(s)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "no snapshot: this batch is told without lines or prose");
@@ -158,19 +162,31 @@ impl Teller {
                 });
             }
         }
+        self.stamp(batch, Stage::Built);
         let rows: Vec<StoredFeedItem> = items
             .iter()
             .filter_map(|i| stored_from_item(i, i.seq))
             .collect();
+        // Published first, stored after: the events are in the log already and their
+        // lines are made from them, so a crash before the store leaves the feed's
+        // cursor before this batch and a restart tells it again (same cursors: a client
+        // that got an item skips it, one that did not gets it). Until they are stored
+        // the items wait in `unstored`, where a subscriber that replays reads them
+        // beside the store (no gap for a late or lagging one).
+        let items: Arc<[Arc<FeedItem>]> = items.into_iter().map(Arc::new).collect();
+        self.unstored.hold(&items);
+        self.publish(items);
+        self.stamp(batch, Stage::Published);
         if !self.write(&rows, Some(last)).await {
-            // Not stored, so not published (a restart tells it again); the feed moves
-            // on, and whoever waits for it is not left waiting.
+            // Not stored: no prose for it either (a restart tells the batch again from
+            // the cursor, prose and all); the feed moves on, and whoever waits for it
+            // is not left waiting. Its items stay in `unstored` until a later batch is
+            // stored (its events are then in the log's replay, past the cursor).
             self.told.send_replace(last);
             return;
         }
-        for item in items {
-            self.publish(item);
-        }
+        self.unstored.stored_through(last);
+        self.stamp(batch, Stage::Stored);
 
         if let Some(state) = &state
             && let Some(mut stream) = self.gm.story(state, batch).await
@@ -226,6 +242,15 @@ impl Teller {
         self.told.send_replace(last);
     }
 
+    /// Stamps `stage` of the fan-out probe for each event of `batch`.
+    fn stamp(&self, batch: &[Arc<Committed>], stage: Stage) {
+        if probe::enabled() {
+            for c in batch {
+                probe::stage(self.campaign_id.get(), c.seq, stage);
+            }
+        }
+    }
+
     /// Stores one prose item, then publishes it.
     async fn file(
         &mut self,
@@ -245,16 +270,19 @@ impl Teller {
             return;
         };
         if self.write(std::slice::from_ref(&row), None).await {
-            self.publish(item);
+            self.publish(Arc::new([Arc::new(item)]));
         }
     }
 
-    fn publish(&mut self, item: FeedItem) {
-        let cursor = item.cursor();
-        // No subscriber is fine: the store has it.
+    /// Publishes `items` (in feed order) in one message.
+    fn publish(&mut self, items: Arc<[Arc<FeedItem>]>) {
+        let Some(cursor) = items.last().map(|i| i.cursor()) else {
+            return;
+        };
+        // No subscriber is fine: the store (or `unstored`) has them.
         let _ = self.live.send(Live {
             prev: self.prev,
-            item: Arc::new(item),
+            items,
         });
         self.prev = cursor;
     }
@@ -282,5 +310,108 @@ impl Teller {
             }
         }
         false
+    }
+}
+
+/// Where the feed task takes committed events from (the coordinator's subscription;
+/// a channel in tests).
+pub(super) trait Source<T> {
+    fn next(&mut self) -> impl Future<Output = Option<T>> + Send;
+}
+
+impl Source<Arc<Committed>> for Subscription {
+    fn next(&mut self) -> impl Future<Output = Option<Arc<Committed>>> + Send {
+        Subscription::next(self)
+    }
+}
+
+/// A batch: `first`, and what follows it within `window` (one telling for what one
+/// command set off), up to `max`. Without a window, what has come already, taken
+/// without a timer: a timer, even one already due, fires on the timer wheel's next
+/// millisecond tick, which was a millisecond or two of every event's way to the table.
+pub(super) async fn gather<T, S: Source<T>>(
+    sub: &mut S,
+    first: T,
+    window: Option<Duration>,
+    max: usize,
+    mut received: impl FnMut(&T),
+) -> Vec<T> {
+    let mut batch = vec![first];
+    match window {
+        Some(window) => {
+            let until = Instant::now() + window;
+            while batch.len() < max {
+                match tokio::time::timeout_at(until, sub.next()).await {
+                    Ok(Some(e)) => {
+                        received(&e);
+                        batch.push(e);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        None => {
+            while batch.len() < max {
+                match sub.next().now_or_never() {
+                    Some(Some(e)) => {
+                        received(&e);
+                        batch.push(e);
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    impl<T: Send> Source<T> for mpsc::UnboundedReceiver<T> {
+        fn next(&mut self) -> impl Future<Output = Option<T>> + Send {
+            self.recv()
+        }
+    }
+
+    /// Without an LLM window a batch is what has come, gathered without waiting on the
+    /// clock at all (paused time: any timer, even a zero one, would move it).
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_without_a_window_waits_for_no_timer() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(2).unwrap();
+        tx.send(3).unwrap();
+        // Off the millisecond (as real time always is): a timer due now would wait for
+        // the wheel's next tick.
+        tokio::time::advance(Duration::from_micros(300)).await;
+        let t0 = Instant::now();
+        let mut seen = Vec::new();
+        let batch = gather(&mut rx, 1, None, 64, |e| seen.push(*e)).await;
+        assert_eq!(batch, [1, 2, 3]);
+        assert_eq!(seen, [2, 3]);
+        assert_eq!(Instant::now(), t0, "the batch waited on a timer");
+        // At most `max`, the rest left for the next batch.
+        tx.send(5).unwrap();
+        tx.send(6).unwrap();
+        assert_eq!(gather(&mut rx, 4, None, 2, |_| {}).await, [4, 5]);
+        assert_eq!(rx.recv().await, Some(6));
+    }
+
+    /// With a window, what comes within it joins the batch.
+    #[tokio::test(start_paused = true)]
+    async fn a_window_gathers_what_comes_within_it() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sender = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tx.send(2).unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tx.send(3).unwrap();
+        });
+        let batch = gather(&mut rx, 1, Some(Duration::from_millis(300)), 64, |_| {}).await;
+        assert_eq!(batch, [1, 2]);
+        sender.await.unwrap();
+        assert_eq!(rx.recv().await, Some(3));
     }
 }

@@ -10,12 +10,13 @@ use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
+use crate::clock::probe;
 use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -460,6 +461,18 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                     f.sub = f.feed.subscribe(viewer.clone(), cursor);
                     continue;
                 }
+                // The fan-out probe's events in this write (only while it is on).
+                let mut probed = [0u64; 4];
+                let mut n_probed = 0;
+                let probing = probe::enabled();
+                let mut stamp = |item: &FeedItem| {
+                    if probing && item.part == 0 && n_probed < probed.len() {
+                        probe::woken(s.campaign_id.get(), item.seq);
+                        probed[n_probed] = item.seq;
+                        n_probed += 1;
+                    }
+                };
+                stamp(&item);
                 if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
                     break Ended::Socket;
                 }
@@ -467,7 +480,8 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 // What else the feed has published already goes in the same write.
                 let mut n = 1;
                 while n < BATCH {
-                    let Some(Some(item)) = f.sub.next().now_or_never() else { break };
+                    let Some(item) = f.sub.try_next() else { break };
+                    stamp(&item);
                     if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
                         break;
                     }
@@ -476,6 +490,9 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 }
                 if !flush(&mut sink).await {
                     break Ended::Socket;
+                }
+                for seq in &probed[..n_probed] {
+                    probe::written(s.campaign_id.get(), *seq);
                 }
             },
             _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {

@@ -12,6 +12,7 @@ mod discord_dm;
 mod discord_e2e;
 mod discord_llm_e2e;
 mod feed;
+mod feed_order;
 mod fuzz_replay;
 mod intent;
 mod llm_narrator;
