@@ -227,6 +227,31 @@ pub struct PendingHit {
     /// Multiattack entries still to make: (attack, intended target), in order.
     #[serde(default)]
     pub rest: Vec<(String, CreatureId)>,
+    /// What the hit interrupted, to go on with once the window closes (old logs: the
+    /// monster's own turn or legendary action).
+    #[serde(default, skip_serializing_if = "AfterHit::is_turn")]
+    pub then: AfterHit,
+}
+
+/// What a hit that opened a reaction window interrupted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AfterHit {
+    /// The attacker's own turn (then `rest`, and the end of its turn) or its legendary
+    /// action (then the end of the legendary turn).
+    #[default]
+    Turn,
+    /// An opportunity attack on a creature leaving melee: the other foes' choices,
+    /// then the move, as [`Opportunity`] says (its `foe` is the attacker).
+    Opportunity { opportunity: Opportunity },
+    /// A swallow's bite: a hit swallows the target (then the end of the turn).
+    Swallow,
+}
+
+impl AfterHit {
+    pub fn is_turn(&self) -> bool {
+        *self == AfterHit::Turn
+    }
 }
 
 /// A creature leaving melee, waiting for a monster's choice of opportunity attack.

@@ -79,6 +79,7 @@ scenarios!(
     sanctuary,
     revivify,
     obscured,
+    opportunity_reaction,
 );
 
 /// Every scenario file has a test, and every test a file.

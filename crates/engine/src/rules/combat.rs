@@ -109,7 +109,15 @@ fn tick(em: &mut Emitter) {
         // out: the built-in choice (take it) settles the move first.
         if c.opportunity.is_some() {
             let _ = super::position::opportunity_answer(em, true);
-            if !em.state.in_combat() {
+            // Its hit may open the mover's reaction window: the move waits in it, and
+            // the turn times out at the next tick once it has closed.
+            if !em.state.in_combat()
+                || em
+                    .state
+                    .combat
+                    .as_ref()
+                    .is_some_and(|c| c.reaction.is_some())
+            {
                 return;
             }
         }
@@ -1534,8 +1542,11 @@ fn run_plan(
 }
 
 /// The window to open when `atk` (total `total`) hit `t`: Shield, if `t`'s player can
-/// cast it now and it would turn the hit into a miss.
-fn shield_window(
+/// cast it now and it would turn the hit into a miss; else Uncanny Dodge. Every attack
+/// that hits a player character asks this (a monster's own turn, its legendary
+/// actions, its opportunity attacks); `then` is what the hit interrupted.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn shield_window(
     em: &Emitter,
     attacker: CreatureId,
     t: CreatureId,
@@ -1543,6 +1554,7 @@ fn shield_window(
     outcome: crate::event::AttackOutcome,
     total: i32,
     rest: Vec<(String, CreatureId)>,
+    then: crate::event::AfterHit,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
     let c = em.creature(t);
@@ -1575,6 +1587,7 @@ fn shield_window(
             total,
             outcome,
             rest,
+            then,
         },
     })
 }
@@ -1650,6 +1663,7 @@ pub(crate) fn resolve_window(
         .and_then(|c| c.legendary)
         .filter(|(m, _)| *m == p.attacker);
     let mut paused = false;
+    let mut landed = false;
     if em.state.in_combat()
         && !em.creature(p.target).is_down()
         && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
@@ -1657,6 +1671,7 @@ pub(crate) fn resolve_window(
         if p.outcome == crate::event::AttackOutcome::CriticalHit
             || p.total >= em.creature(p.target).effective_ac()
         {
+            landed = true;
             hit_with_scaled(em, p.attacker, p.target, &atk, p.outcome, half)?;
             if let Some(rider) = &atk.rider
                 && !em.creature(p.target).is_down()
@@ -1664,9 +1679,20 @@ pub(crate) fn resolve_window(
                 super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
             }
         }
-        if !check_end(em) && legendary.is_none() {
+        if p.then == crate::event::AfterHit::Swallow && landed {
+            super::monster_actions::swallow(em, p.attacker, p.target);
+        }
+        if !check_end(em) && legendary.is_none() && p.then.is_turn() {
             paused = run_plan(em, p.attacker, p.rest)?;
         }
+    }
+    // An opportunity attack's hit: the other foes' choices, then the move (on the
+    // mover's turn: no turn ends here).
+    if let crate::event::AfterHit::Opportunity { opportunity } = p.then {
+        if em.state.in_combat() {
+            super::position::opportunity_goes_on(em, opportunity)?;
+        }
+        return Ok(());
     }
     if let Some((m, ended)) = legendary {
         end_legendary_turn(em, m, ended);
@@ -1680,14 +1706,25 @@ pub(crate) fn resolve_window(
 
 /// One stat-block action against `t`. `rest`: on the monster's own turn, the
 /// multiattack entries still to come, and a hit may open a reaction window (then this
-/// returns true and the rest waits in the window); `None` (legendary actions): no
-/// window.
+/// returns true and the rest waits in the window); `None`: no window.
 fn npc_attack(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
     rest: Option<Vec<(String, CreatureId)>>,
+) -> Result<bool, RuleError> {
+    npc_attack_then(em, me, t, atk, rest, crate::event::AfterHit::Turn)
+}
+
+/// As [`npc_attack`], `then` saying what a hit that opens a window interrupts.
+pub(crate) fn npc_attack_then(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    rest: Option<Vec<(String, CreatureId)>>,
+    then: crate::event::AfterHit,
 ) -> Result<bool, RuleError> {
     resolve::targetable(em, t)?;
     if atk.is_attack_roll() {
@@ -1723,7 +1760,7 @@ fn npc_attack(
         };
         if outcome.is_hit()
             && let Some(rest) = rest
-            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest)
+            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest, then)
         {
             em.public(EventKind::ReactionOffered { window });
             return Ok(true);

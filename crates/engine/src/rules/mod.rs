@@ -9,6 +9,7 @@ pub mod character;
 pub mod class_actions;
 pub mod combat;
 pub mod features;
+pub mod monster_actions;
 pub mod position;
 pub mod resolve;
 pub mod spells;

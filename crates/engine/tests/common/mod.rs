@@ -697,23 +697,35 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             n(*ended)
         ),
         LegendaryTurnEnded { creature } => format!("LegendaryTurnEnded {}", n(*creature)),
-        ReactionOffered { window } => format!(
-            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
-            n(window.reactor),
-            window.reaction,
-            window.deadline.0,
-            n(window.pending.attacker),
-            n(window.pending.target),
-            window.pending.attack,
-            window.pending.total,
-            window
-                .pending
-                .rest
-                .iter()
-                .map(|(a, t)| format!("{a} → {}", n(*t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ReactionOffered { window } => {
+            format!(
+                "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
+                n(window.reactor),
+                window.reaction,
+                window.deadline.0,
+                n(window.pending.attacker),
+                n(window.pending.target),
+                window.pending.attack,
+                window.pending.total,
+                window
+                    .pending
+                    .rest
+                    .iter()
+                    .map(|(a, t)| format!("{a} → {}", n(*t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ) + &match &window.pending.then {
+                dicebard_engine::event::AfterHit::Turn => String::new(),
+                dicebard_engine::event::AfterHit::Opportunity { opportunity: o } => format!(
+                    " after it: {} leaves for {:?} ({} moves), then [{}]",
+                    n(o.mover),
+                    o.to,
+                    o.moves,
+                    o.rest.iter().map(|c| n(*c)).collect::<Vec<_>>().join(", ")
+                ),
+                dicebard_engine::event::AfterHit::Swallow => " after it: swallowed on a hit".into(),
+            }
+        }
         ReactionResolved {
             reactor,
             reaction,
