@@ -505,6 +505,18 @@ pub enum EventKind {
         creature: CreatureId,
         action: String,
     },
+    /// A monster used a stat-block action that makes no attack (Swallow, Engulf,
+    /// Invisibility, Teleport, Etherealness, Healing Touch, Change Shape, Ink Cloud):
+    /// what it does follows as the usual events; `note` says it in a few words for the
+    /// narrator (Change Shape changes nothing the rules track: the note says so).
+    SpecialAction {
+        creature: CreatureId,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<CreatureId>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
     /// A monster took a legendary action at the end of another creature's turn (its
     /// attack, if any, follows as the usual events).
     LegendaryActionUsed {
@@ -705,6 +717,7 @@ impl EventKind {
             EffectEnded { .. } => "EffectEnded",
             ItemUsed { .. } => "ItemUsed",
             LimitedActionUsed { .. } => "LimitedActionUsed",
+            SpecialAction { .. } => "SpecialAction",
             RechargeRolled { .. } => "RechargeRolled",
             LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",

@@ -80,6 +80,7 @@ scenarios!(
     revivify,
     obscured,
     opportunity_reaction,
+    swallow,
 );
 
 /// Every scenario file has a test, and every test a file.

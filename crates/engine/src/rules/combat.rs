@@ -306,6 +306,11 @@ pub(crate) fn end(em: &mut Emitter, outcome: CombatOutcome) {
 
 /// Ends the fight if one side is down. Returns true if it ended.
 pub(crate) fn check_end(em: &mut Emitter) -> bool {
+    if em.state.combat.is_none() {
+        return false;
+    }
+    // A monster that dropped lets out what it swallowed.
+    super::monster_actions::release_from_fallen(em);
     let Some(c) = em.state.combat.as_ref() else {
         return false;
     };
@@ -370,6 +375,12 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         return;
     }
     super::spells::turn_start_boons(em, id);
+    if !em.creature(id).is_pc() {
+        let _ = super::monster_actions::digest(em, id);
+        if check_end(em) {
+            return;
+        }
+    }
     recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {
@@ -392,7 +403,7 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
     if c.is_pc() || c.spent.is_empty() {
         return;
     }
-    let due: Vec<(String, u32)> = c
+    let mut due: Vec<(String, u32)> = c
         .attacks
         .iter()
         .filter(|a| c.spent.contains_key(&a.name))
@@ -401,6 +412,18 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
             _ => None,
         })
         .collect();
+    // Special actions with a recharge (a blink dog's Teleport).
+    due.extend(
+        super::monster_actions::specials(&em.state, c)
+            .into_iter()
+            .filter(|(n, _, _)| c.spent.contains_key(n))
+            .filter_map(
+                |(n, u, _)| match u.as_deref().and_then(crate::effect::Limit::parse) {
+                    Some(crate::effect::Limit::Recharge { min }) => Some((n, min)),
+                    _ => None,
+                },
+            ),
+    );
     for (action, min) in due {
         let d6 = em.dice.roll(6);
         em.public(EventKind::RechargeRolled {
@@ -431,6 +454,22 @@ fn legendary_choices(state: &CampaignState, m: &Creature) -> Vec<(String, u8)> {
         .collect()
 }
 
+/// The legendary actions that make no attack `m` can afford now (Detect, Wing Attack,
+/// Move, Teleport, Heal Self), listed after its attacks.
+fn legendary_special_choices(
+    state: &CampaignState,
+    m: &Creature,
+) -> Vec<(String, u8, super::monster_actions::LegendarySpecial)> {
+    let left = 3u8.saturating_sub(m.legendary_used);
+    if !state.in_combat() || resolve::ethereal(m) {
+        return vec![];
+    }
+    super::monster_actions::legendary_specials(state, m)
+        .into_iter()
+        .filter(|(_, cost, _)| *cost <= left)
+        .collect()
+}
+
 /// At the end of `ended`'s turn (a standing player character), the next legendary
 /// monster in the order after `after` (from the start: `None`) that can take a
 /// legendary action gets to choose one: `LegendaryTurn`, and the next turn waits.
@@ -451,7 +490,9 @@ fn offer_legendary(em: &mut Emitter, ended: CreatureId, after: Option<CreatureId
         if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
             continue;
         }
-        if legendary_choices(&em.state, m).is_empty() {
+        if legendary_choices(&em.state, m).is_empty()
+            && legendary_special_choices(&em.state, m).is_empty()
+        {
             continue;
         }
         let creature = m.id;
@@ -469,6 +510,23 @@ fn legendary_act(
     ended: CreatureId,
     option: NpcOption,
 ) -> Result<(), RuleError> {
+    if let NpcOption::Legendary { action, target } = &option
+        && let Some((name, cost, special)) = legendary_special_choices(&em.state, em.creature(m))
+            .into_iter()
+            .find(|(n, _, _)| n == action)
+    {
+        if !target.is_empty() {
+            return Err(RuleError::invalid("That legendary action takes no target."));
+        }
+        em.public(EventKind::LegendaryActionUsed {
+            creature: m,
+            action: name,
+            cost,
+        });
+        super::monster_actions::legendary(em, m, special)?;
+        end_legendary_turn(em, m, ended);
+        return Ok(());
+    }
     if let NpcOption::Legendary { action, target } = option {
         let t = find_creature(&em.state, &target, |c| c.is_pc())?;
         let (l, atk) = {
@@ -515,12 +573,31 @@ fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
     start_next(em);
 }
 
+/// A GM's damage or hit points felled the monster whose turn it is: its turn ends (no
+/// one would choose for it; the fight would wait on nothing).
+pub(crate) fn pass_fallen_monster(em: &mut Emitter) {
+    let Some(c) = em.state.combat.as_ref() else {
+        return;
+    };
+    if c.reaction.is_some() || c.opportunity.is_some() || c.legendary.is_some() {
+        return;
+    }
+    if em
+        .state
+        .active_creature()
+        .is_some_and(|a| !a.is_pc() && a.is_down())
+    {
+        advance(em);
+    }
+}
+
 /// Ends the active turn and starts the next combatant's, skipping the dead.
 pub(crate) fn advance(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
     if let Some(active) = c.active_creature() {
+        super::monster_actions::turn_end(em, active);
         resolve::turn_end_marks(em, active, c.round);
         em.public(EventKind::TurnEnded { creature: active });
         if check_end(em) {
@@ -675,6 +752,19 @@ pub(crate) fn attack(
     if em.creature(t).is_down() && !em.creature(t).is_pc() {
         return Err(RuleError::invalid(format!(
             "{} is already down.",
+            em.creature(t).name
+        )));
+    }
+    // Charmed: it can't attack its charmer.
+    if em
+        .creature(me)
+        .conditions
+        .get(&crate::condition::Condition::Charmed)
+        == Some(&Some(t))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is charmed by {} and can't attack them.",
+            em.creature(me).name,
             em.creature(t).name
         )));
     }
@@ -998,6 +1088,12 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 });
             }
         }
+        for (action, _, _) in legendary_special_choices(state, npc) {
+            out.push(NpcOption::Legendary {
+                action,
+                target: String::new(),
+            });
+        }
         out.push(NpcOption::Pass);
         return out;
     }
@@ -1012,7 +1108,10 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         return vec![];
     }
     let mut out = Vec::new();
-    if npc.can_act() {
+    // Gone to the Ethereal Plane by its own action: only its way back.
+    if npc.can_act() && resolve::ethereal(npc) {
+        out.extend(super::monster_actions::options(state, npc, &[]));
+    } else if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
             .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
@@ -1072,6 +1171,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             }
         }
         out.extend(spell_options(state, npc, &targets));
+        out.extend(super::monster_actions::options(state, npc, &targets));
         out.push(NpcOption::Dodge);
         // In melee with a foe: get away (Disengage), or step away and shoot.
         let threatened = super::position::threatened(state, npc.id);
@@ -1215,6 +1315,11 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     let Some(npc) = state.active_creature() else {
         return NpcOption::Pass;
     };
+    // Swallowing a grappled foe, healing a bloodied ally, coming back from the
+    // Ethereal Plane.
+    if let Some(o) = super::monster_actions::policy_pick(state, npc, options) {
+        return o;
+    }
     let target = state
         .combatants()
         .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
@@ -1453,6 +1558,9 @@ pub(crate) fn npc_act(
             } else {
                 false
             }
+        }
+        NpcOption::Special { action, target } => {
+            super::monster_actions::act(em, me, &action, target.as_deref())?
         }
         NpcOption::Pass => false,
     };

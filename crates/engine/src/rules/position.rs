@@ -425,6 +425,10 @@ pub(crate) fn caught_by_area(
     let mut out = targets.to_vec();
     for &t in targets {
         for o in engaged_with(state, t) {
+            // Not what is out of reach (swallowed, ethereal).
+            if state.creatures.get(&o).is_some_and(resolve::ethereal) {
+                continue;
+            }
             if o != caster && !out.contains(&o) {
                 out.push(o);
             }
