@@ -81,6 +81,9 @@ scenarios!(
     obscured,
     opportunity_reaction,
     swallow,
+    monster_specials,
+    swallow_escape,
+    legendary_specials,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -502,10 +502,19 @@ pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
         )));
     }
     if ethereal(c) {
-        return Err(RuleError::invalid(format!(
-            "{} has blinked away to the Ethereal Plane until the start of their next turn.",
-            c.name
-        )));
+        // Blink's vanishing lasts until its next turn; a monster's own Etherealness
+        // until it comes back.
+        let blinked = c
+            .marks()
+            .any(|a| a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { .. }));
+        return Err(RuleError::invalid(if blinked {
+            format!(
+                "{} has blinked away to the Ethereal Plane until the start of their next turn.",
+                c.name
+            )
+        } else {
+            format!("{} is on the Ethereal Plane, out of reach.", c.name)
+        }));
     }
     Ok(())
 }
