@@ -1304,11 +1304,41 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
     // Between turns: the first affordable legendary attack on the creature whose turn
-    // ended (the options list those first); an opportunity attack is taken.
+    // ended (the options list those first); else a Wing Attack with a foe in melee, a
+    // Heal Self when bloodied; Detect, Move and Teleport are left to the LLM or the GM.
+    // An opportunity attack is taken.
+    if let Some((m, _)) = state.combat.as_ref().and_then(|c| c.legendary) {
+        use super::monster_actions::LegendarySpecial as L;
+        let Some(npc) = state.creature(m) else {
+            return NpcOption::Pass;
+        };
+        let specials = super::monster_actions::legendary_specials(state, npc);
+        let useful = |action: &str| {
+            specials
+                .iter()
+                .find(|(n, _, _)| n == action)
+                .is_some_and(|(_, _, s)| match s {
+                    L::WingAttack { .. } => super::position::engaged_with(state, m)
+                        .iter()
+                        .any(|o| state.creature(*o).is_some_and(|o| o.is_pc())),
+                    L::HealSelf { .. } => npc.hp.saturating_mul(2) <= npc.effective_max_hp(),
+                    _ => false,
+                })
+        };
+        return options
+            .iter()
+            .find(|o| match o {
+                NpcOption::Legendary { target, .. } if !target.is_empty() => true,
+                NpcOption::Legendary { action, .. } => useful(action),
+                _ => false,
+            })
+            .cloned()
+            .unwrap_or(NpcOption::Pass);
+    }
     if state
         .combat
         .as_ref()
-        .is_some_and(|c| c.legendary.is_some() || c.opportunity.is_some())
+        .is_some_and(|c| c.opportunity.is_some())
     {
         return options.first().cloned().unwrap_or(NpcOption::Pass);
     }
