@@ -151,14 +151,16 @@ impl Attack {
 /// The on-hit or on-failed-save rider of a stat-block action, read from its text as
 /// [`crate::effect::Rider::from_text`] reads it, with the stat blocks' wordings that
 /// reader does not know made plain first ("saving throw against this magic or be",
-/// "or be magically charmed", "Hit: The creature is restrained"); a condition that
+/// "or be magically charmed", "Hit: The creature is restrained", "If the target is
+/// Medium or smaller, it is grappled"); a condition that
 /// lasts "until the end of the mummy's next turn" ends then.
 pub fn monster_rider(a: &MonsterAction) -> Option<crate::effect::Rider> {
     let plain = a
         .desc
         .replace(" against this magic or", " or")
         .replace(" or be magically ", " or be ")
-        .replace("Hit: The creature is ", "Hit: The target is ");
+        .replace("Hit: The creature is ", "Hit: The target is ")
+        .replace(", it is grappled", ", the target is grappled");
     let mut rider = crate::effect::Rider::from_text(&plain)?;
     let lower = plain.to_ascii_lowercase();
     let own_turn = lower.split("until the end of the ").skip(1).any(|r| {

@@ -84,6 +84,7 @@ scenarios!(
     monster_specials,
     swallow_escape,
     legendary_specials,
+    monster_specials2,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -28,6 +28,16 @@
 //!   (heavily obscured) for a minute, and it dashes away (far). Underwater only: the
 //!   GM says whether there is water.
 //!
+//! - **Children of the Night** (vampire: 2d4 swarms of bats, at once), **Animate
+//!   Trees** (treant: two trees with a treant's statistics), **Create Specter** (wraith:
+//!   a specter, while a humanoid lies dead in the fight): the creatures join the fight
+//!   on its side, with their own initiative.
+//! - **Leadership** (knight): the other creatures of its side add a d4 to attack rolls
+//!   and saves for a minute (the mark Bless uses).
+//! - **Tentacle Slam** (otyugh: the creatures it grapples), **Whirlwind** (air
+//!   elemental: those in melee with it), **Deadly Leap** (bulette: the foe it lands
+//!   on): a save each, the damage (half on a success) and prone or stunned.
+//!
 //! Legendary actions that make no attack: **Detect** (a Wisdom (Perception) check),
 //! **Wing Attack** (each foe in melee with the dragon: a Dexterity save or the damage
 //! and prone; then it flies out of melee), **Move** (out of melee, no opportunity
@@ -63,6 +73,92 @@ pub enum Special {
     },
     ChangeShape,
     InkCloud,
+    /// Creatures called or raised to fight on its side (Children of the Night: 2d4
+    /// swarms of bats; Animate Trees: two trees with a treant's statistics; Create
+    /// Specter: a specter, from a humanoid dead in this fight).
+    Summon {
+        monster: &'static str,
+        count: &'static str,
+        /// Only with a dead humanoid in the fight (Create Specter).
+        needs_corpse: bool,
+    },
+    /// Leadership: the other creatures of its side add a d4 to attack rolls and saves
+    /// for a minute.
+    Leadership,
+    /// A save for each creature it grapples (Tentacle Slam), is in melee with
+    /// (Whirlwind), or lands on (Deadly Leap, at a target): the damage (half on a
+    /// success, when the text says so) and, on a failure, prone or stunned until the end
+    /// of its next turn.
+    Burst(Burst),
+}
+
+/// Who a [`Special::Burst`] catches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BurstTargets {
+    Grappled,
+    Engaged,
+    /// One foe it lands on (and closes in with).
+    Target,
+}
+
+/// A [`Special::Burst`]'s save and what failing it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Burst {
+    pub targets: BurstTargets,
+    pub ability: Ability,
+    /// "A Strength or Dexterity saving throw (target's choice)": the better of the two.
+    pub or_dex: bool,
+    pub dc: i32,
+    pub damage: Vec<(String, DamageType)>,
+    pub half: bool,
+    pub prone: bool,
+    pub stunned: bool,
+}
+
+/// Reads a save burst from its text (the failure's damage before "on a successful
+/// save" / "if the saving throw is successful").
+fn read_burst(d: &str) -> Option<Burst> {
+    let (dc, ability) = dc_after(d, 0)?;
+    let fail_end = ["on a successful save", "if the saving throw is successful"]
+        .iter()
+        .filter_map(|w| d.find(w))
+        .min()
+        .unwrap_or(d.len());
+    let fail = &d[..fail_end];
+    let mut damage = Vec::new();
+    let mut from = 0;
+    while let Some(i) = fail[from..].find(" damage") {
+        let at = from + i;
+        if let Some(p) = dice_before(fail, at)
+            && !damage.contains(&p)
+            && fail[..at].rfind('(').is_some_and(|o| o + 40 > at)
+        {
+            damage.push(p);
+        }
+        from = at + 1;
+    }
+    if damage.is_empty() {
+        return None;
+    }
+    let targets = if d.contains("grappled by it") {
+        BurstTargets::Grappled
+    } else if d.contains("space that contains") {
+        BurstTargets::Target
+    } else {
+        BurstTargets::Engaged
+    };
+    // The first sentence's damage only (a thrown creature's extra d6s are the GM's).
+    damage.truncate(2);
+    Some(Burst {
+        targets,
+        ability,
+        or_dex: d.contains("strength or dexterity saving throw"),
+        dc,
+        damage,
+        half: d.contains("half"),
+        prone: fail.contains("prone"),
+        stunned: fail.contains("stunned until the end of"),
+    })
 }
 
 /// What being inside a monster does, from its stat block.
@@ -198,6 +294,23 @@ pub fn read(name: &str, desc: &str) -> Option<Special> {
         },
         "change shape" => Special::ChangeShape,
         "ink cloud" => Special::InkCloud,
+        "children of the night" => Special::Summon {
+            monster: "swarm-of-bats",
+            count: "2d4",
+            needs_corpse: false,
+        },
+        "animate trees" => Special::Summon {
+            monster: "treant",
+            count: "2",
+            needs_corpse: false,
+        },
+        "create specter" => Special::Summon {
+            monster: "specter",
+            count: "1",
+            needs_corpse: true,
+        },
+        "leadership" => Special::Leadership,
+        "tentacle slam" | "whirlwind" | "deadly leap" => Special::Burst(read_burst(&d)?),
         _ => return None,
     })
 }
@@ -329,6 +442,37 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
                 }
             }
             Special::Invisibility if npc.has(Condition::Invisible) => {}
+            Special::Summon {
+                needs_corpse: true, ..
+            } if !corpse(state) => {}
+            Special::Burst(b) => match b.targets {
+                BurstTargets::Grappled => {
+                    if foes
+                        .iter()
+                        .any(|t| t.conditions.get(&Condition::Grappled) == Some(&Some(npc.id)))
+                    {
+                        plain(&mut out);
+                    }
+                }
+                BurstTargets::Engaged => {
+                    if foes.iter().any(|t| {
+                        super::position::range(state, npc.id, t.id)
+                            == super::position::Range::Engaged
+                    }) {
+                        plain(&mut out);
+                    }
+                }
+                BurstTargets::Target => {
+                    for t in foes {
+                        if super::position::can_reach(state, npc.id, t.id) {
+                            out.push(NpcOption::Special {
+                                action: name.clone(),
+                                target: Some(t.name.clone()),
+                            });
+                        }
+                    }
+                }
+            },
             Special::Enlarge if npc.has_mark(|m| *m == Mark::Enlarged) => {}
             Special::HealingTouch { .. } => {
                 for a in state.combatants().filter(|a| {
@@ -381,6 +525,18 @@ pub(crate) fn policy_pick(
         .cloned()
 }
 
+/// A humanoid dead in this fight (a wraith's Create Specter).
+fn corpse(state: &CampaignState) -> bool {
+    state.combatants().any(|c| {
+        c.dead
+            && (c.is_pc()
+                || c.monster
+                    .as_deref()
+                    .and_then(|m| state.catalog.monster(m))
+                    .is_some_and(|m| m.kind.eq_ignore_ascii_case("humanoid")))
+    })
+}
+
 /// A condition `c` can be given (no immunity, no Freedom of Movement).
 fn can_get(c: &Creature, condition: Condition) -> bool {
     !c.condition_immunities.contains(&condition)
@@ -419,6 +575,13 @@ fn put(
             ends_on,
         }),
     });
+    // Incapacitated (stunned): concentration ends.
+    if let Mark::Condition { condition } = mark
+        && condition.incapacitates()
+        && em.creature(t).concentration.is_some()
+    {
+        resolve::end_concentration(em, t);
+    }
 }
 
 /// Ends the grapples `me` holds (it teleports or slips away).
@@ -611,6 +774,147 @@ pub(crate) fn act(
                 target: None,
                 note: note("takes another form (narrated: its statistics here are unchanged)"),
             });
+        }
+        Special::Summon {
+            monster,
+            count,
+            needs_corpse,
+        } => {
+            if needs_corpse && !corpse(&em.state) {
+                return Err(RuleError::invalid("There is no fallen humanoid to raise."));
+            }
+            let n = crate::dice::roll(count, em.dice)?.total.clamp(1, 20) as u32;
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: format!(
+                    "calls {n} {} to fight on its side",
+                    crate::data::from_index(monster).to_lowercase()
+                ),
+            });
+            super::combat::add(
+                em,
+                &[crate::command::MonsterGroup {
+                    monster: monster.to_string(),
+                    count: n,
+                }],
+            )?;
+        }
+        Special::Leadership => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: note("its side adds a d4 to attack rolls and saves for a minute"),
+            });
+            let allies: Vec<CreatureId> = em
+                .state
+                .combatants()
+                .filter(|c| !c.is_pc() && !c.is_down() && c.id != me)
+                .map(|c| c.id)
+                .collect();
+            for a in allies {
+                let until = super::spells::until_of(em, me, a, crate::effect::Duration::Rounds(10));
+                put(
+                    em,
+                    me,
+                    a,
+                    Mark::RollDie {
+                        sides: 4,
+                        attacks: true,
+                        saves: true,
+                    },
+                    until,
+                    None,
+                );
+            }
+        }
+        Special::Burst(b) => {
+            let mine = em.creature(me).clone();
+            let caught: Vec<CreatureId> = match b.targets {
+                BurstTargets::Grappled => em
+                    .state
+                    .combatants()
+                    .filter(|c| c.conditions.get(&Condition::Grappled) == Some(&Some(me)))
+                    .map(|c| c.id)
+                    .collect(),
+                BurstTargets::Engaged => super::position::engaged_with(&em.state, me)
+                    .into_iter()
+                    .filter(|o| super::position::hostile(&mine, em.creature(*o)))
+                    .collect(),
+                BurstTargets::Target => {
+                    let t = t.ok_or_else(|| RuleError::invalid("Leap at whom?"))?;
+                    resolve::targetable(em, t)?;
+                    let need = super::position::approach(em, me, t, crate::data::Reach::Melee)?;
+                    if need > 0 {
+                        em.public(EventKind::Moved {
+                            creature: me,
+                            to: Place::Engaged { with: t },
+                            moves: need,
+                        });
+                    }
+                    vec![t]
+                }
+            };
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name.clone(),
+                target: t,
+                note: note("a save for each creature it catches"),
+            });
+            let mut rolls = Vec::with_capacity(b.damage.len());
+            for (dice, ty) in &b.damage {
+                rolls.push((*ty, crate::dice::roll(dice, em.dice)?));
+            }
+            for c in caught {
+                let tc = em.creature(c);
+                if tc.is_down() || resolve::ethereal(tc) {
+                    continue;
+                }
+                let ability =
+                    if b.or_dex && tc.save_modifier(Ability::Dex) > tc.save_modifier(b.ability) {
+                        Ability::Dex
+                    } else {
+                        b.ability
+                    };
+                if resolve::saving_throw(em, c, ability, Default::default(), Some(b.dc)) {
+                    if b.half {
+                        resolve::deal_rolled(em, c, Some(me), &rolls, false, true);
+                    }
+                    continue;
+                }
+                resolve::deal_rolled(em, c, Some(me), &rolls, false, false);
+                let tc = em.creature(c);
+                if tc.dead {
+                    continue;
+                }
+                if b.prone && !tc.has(Condition::Prone) && can_get(tc, Condition::Prone) {
+                    em.public(EventKind::ConditionApplied {
+                        creature: c,
+                        condition: Condition::Prone,
+                        source: Some(me),
+                    });
+                }
+                if b.stunned {
+                    let until = super::spells::until_of(
+                        em,
+                        me,
+                        c,
+                        crate::effect::Duration::EndOfCastersNextTurn,
+                    );
+                    put(
+                        em,
+                        me,
+                        c,
+                        Mark::Condition {
+                            condition: Condition::Stunned,
+                        },
+                        until,
+                        None,
+                    );
+                }
+            }
         }
         Special::InkCloud => {
             em.public(EventKind::SpecialAction {
