@@ -6,8 +6,9 @@
 //! and *resolved* when the engine does what it says: an attack roll, damage, or an
 //! on-hit / on-failed-save rider. Multiattack counts when its entries were read.
 //! Actions that make no attack (Swallow, Teleport, Invisibility…) count when
-//! [`crate::rules::monster_actions`] reads and resolves them; Change Shape is offered
-//! and resolved as narration (its statistics do not change), counted apart too.
+//! [`crate::rules::monster_actions`] reads and resolves them; Change Shape, Illusory
+//! Appearance, Read Thoughts, Heart Sight and Nightmare Haunting are offered and
+//! resolved as narration (nothing the rules track changes), counted apart too.
 //! Legendary actions count as resolved when they are an attack or one of the special
 //! legendary actions (Detect, Wing Attack, Move, Teleport, Heal Self). Spells the
 //! effect interpreter leaves to the narrator are not counted against "every action".
@@ -30,7 +31,7 @@ pub struct MonsterCoverage {
     pub legendary_monsters: usize,
     pub legendary: usize,
     pub legendary_resolved: usize,
-    /// Actions offered and resolved as narration only (Change Shape).
+    /// Actions offered and resolved as narration only (Change Shape, Read Thoughts…).
     pub narration_only: usize,
 }
 
@@ -57,7 +58,11 @@ pub fn coverage(cat: &Catalog) -> MonsterCoverage {
             {
                 out.offered += 1;
                 out.resolved += 1;
-                if special == crate::rules::monster_actions::Special::ChangeShape {
+                if matches!(
+                    special,
+                    crate::rules::monster_actions::Special::ChangeShape
+                        | crate::rules::monster_actions::Special::Narration { .. }
+                ) {
                     out.narration_only += 1;
                 }
                 continue;
@@ -110,7 +115,7 @@ pub fn report(cat: &Catalog) -> String {
     );
     let _ = writeln!(
         s,
-        "actions: {}, offered {}, resolved {} (the rest narrated; {} of the resolved are Change Shape, resolved as narration)",
+        "actions: {}, offered {}, resolved {} (the rest narrated; {} of the resolved are resolved as narration: Change Shape, Illusory Appearance, Read Thoughts, Heart Sight, Nightmare Haunting)",
         c.actions, c.offered, c.resolved, c.narration_only
     );
     let _ = writeln!(

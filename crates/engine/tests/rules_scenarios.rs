@@ -85,6 +85,7 @@ scenarios!(
     swallow_escape,
     legendary_specials,
     monster_specials2,
+    monster_specials3,
 );
 
 /// Every scenario file has a test, and every test a file.

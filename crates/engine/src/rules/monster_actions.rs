@@ -26,7 +26,13 @@
 //!   says so).
 //! - **Ink Cloud** (octopus, giant octopus): the foes in melee with it are blinded
 //!   (heavily obscured) for a minute, and it dashes away (far). Underwater only: the
-//!   GM says whether there is water.
+//!   GM says whether there is water. **Darkness Aura** (darkmantle): the same, without
+//!   the dash.
+//! - **Phantasms** (cloaker): three duplicates (the Mirror Image mark). **Haste** (clay
+//!   golem): +2 AC, advantage on Dexterity saves until the end of its next turn.
+//!   **Slow** (stone golem): the foes in melee with it save or are slowed for a minute.
+//! - Resolved as narration: Illusory Appearance, Read Thoughts, Heart Sight, Nightmare
+//!   Haunting. A green hag's Invisible Passage is Invisibility.
 //!
 //! - **Children of the Night** (vampire: 2d4 swarms of bats, at once), **Animate
 //!   Trees** (treant: two trees with a treant's statistics), **Create Specter** (wraith:
@@ -72,7 +78,27 @@ pub enum Special {
         dice: String,
     },
     ChangeShape,
-    InkCloud,
+    /// Resolved as narration (Illusory Appearance, Read Thoughts, Heart Sight,
+    /// Nightmare Haunting): nothing the rules track changes; `note` says what happens.
+    Narration {
+        note: &'static str,
+    },
+    /// Ink Cloud (`dash`: then it dashes away) and Darkness Aura: the foes in melee
+    /// with it are blinded (heavily obscured) for a minute.
+    InkCloudLike {
+        dash: bool,
+    },
+    /// Phantasms: three illusory duplicates (the Mirror Image mark).
+    Phantasms,
+    /// A clay golem's Haste: +2 AC and advantage on Dexterity saves until the end of its
+    /// next turn (the bonus-action slam is the GM's).
+    Haste,
+    /// A stone golem's Slow: each foe in melee with it makes a Wisdom save (`dc`) or is
+    /// slowed for a minute (speed halved, no reactions, one attack, an action or a
+    /// bonus action), repeating the save at the end of each of its turns.
+    Slow {
+        dc: i32,
+    },
     /// Creatures called or raised to fight on its side (Children of the Night: 2d4
     /// swarms of bats; Animate Trees: two trees with a treant's statistics; Create
     /// Specter: a specter, from a humanoid dead in this fight).
@@ -293,7 +319,26 @@ pub fn read(name: &str, desc: &str) -> Option<Special> {
             dice: healing_dice(&d)?,
         },
         "change shape" => Special::ChangeShape,
-        "ink cloud" => Special::InkCloud,
+        "ink cloud" => Special::InkCloudLike { dash: true },
+        "darkness aura" => Special::InkCloudLike { dash: false },
+        "invisible passage" => Special::Invisibility,
+        "illusory appearance" => Special::Narration {
+            note: "an illusion changes how it looks (narrated: its statistics are unchanged)",
+        },
+        "read thoughts" => Special::Narration {
+            note: "reads the surface thoughts of a creature near it (narrated)",
+        },
+        "heart sight" => Special::Narration {
+            note: "touches a creature and learns its emotional state and alignment (narrated)",
+        },
+        "nightmare haunting" => Special::Narration {
+            note: "haunts a sleeping creature's dreams (narrated: outside a fight)",
+        },
+        "phantasms" => Special::Phantasms,
+        "haste" => Special::Haste,
+        "slow" => Special::Slow {
+            dc: dc_after(&d, 0)?.0,
+        },
         "children of the night" => Special::Summon {
             monster: "swarm-of-bats",
             count: "2d4",
@@ -442,6 +487,10 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
                 }
             }
             Special::Invisibility if npc.has(Condition::Invisible) => {}
+            Special::Slow { .. }
+                if !foes.iter().any(|t| {
+                    super::position::range(state, npc.id, t.id) == super::position::Range::Engaged
+                }) => {}
             Special::Summon {
                 needs_corpse: true, ..
             } if !corpse(state) => {}
@@ -916,14 +965,16 @@ pub(crate) fn act(
                 }
             }
         }
-        Special::InkCloud => {
+        Special::InkCloudLike { dash } => {
             em.public(EventKind::SpecialAction {
                 creature: me,
                 action: name,
                 target: None,
-                note: note(
-                    "a cloud of ink (underwater): those in melee with it are blinded for a minute; it dashes away",
-                ),
+                note: note(if dash {
+                    "a cloud of ink (underwater): those in melee with it are blinded for a minute; it dashes away"
+                } else {
+                    "magical darkness around it: those in melee with it are blinded for a minute"
+                }),
             });
             let foes: Vec<CreatureId> = super::position::engaged_with(&em.state, me)
                 .into_iter()
@@ -942,7 +993,89 @@ pub(crate) fn act(
                     None,
                 );
             }
-            step_away(em, me, Place::Far);
+            if dash {
+                step_away(em, me, Place::Far);
+            }
+        }
+        Special::Narration { note: n } => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: note(n),
+            });
+        }
+        Special::Phantasms => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: note("three illusory duplicates: an attack may strike one instead"),
+            });
+            put(
+                em,
+                me,
+                me,
+                Mark::MirrorImage { images: 3 },
+                Until::LongRest,
+                None,
+            );
+        }
+        Special::Haste => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: note("+2 AC and advantage on Dexterity saves until the end of its next turn"),
+            });
+            let until =
+                super::spells::until_of(em, me, me, crate::effect::Duration::EndOfCastersNextTurn);
+            put(em, me, me, Mark::AcBonus { amount: 2 }, until, None);
+            put(
+                em,
+                me,
+                me,
+                Mark::SaveAdvantage {
+                    ability: Some(Ability::Dex),
+                },
+                until,
+                None,
+            );
+        }
+        Special::Slow { dc } => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name.clone(),
+                target: None,
+                note: note("those in melee with it: a Wisdom save or slowed for a minute"),
+            });
+            use crate::effect::{Duration, Step};
+            let apply = |mark| Step::Apply {
+                mark,
+                duration: Duration::Rounds(10),
+                save_ends: Some(Ability::Wis),
+            };
+            let rider = crate::effect::Rider {
+                dc,
+                steps: vec![Step::Save {
+                    ability: Ability::Wis,
+                    half: false,
+                    on_fail: vec![
+                        apply(Mark::SpeedHalved),
+                        apply(Mark::NoReactions),
+                        apply(Mark::Slowed),
+                    ],
+                }],
+            };
+            let foes: Vec<CreatureId> = super::position::engaged_with(&em.state, me)
+                .into_iter()
+                .filter(|o| super::position::hostile(em.creature(me), em.creature(*o)))
+                .collect();
+            for f in foes {
+                if !em.creature(f).is_down() {
+                    super::spells::run_rider(em, me, f, &name, &rider)?;
+                }
+            }
         }
     }
     super::combat::check_end(em);
