@@ -249,6 +249,118 @@ const TURN_OVER: &str = "That turn is over — use the buttons of your current t
 /// reading them (a forged, very old seq would otherwise make us read the whole log).
 const MAX_TURN_EVENTS: u64 = 5_000;
 
+/// What a turn or reaction button is bound to: the event at the button's seq that
+/// opened its moment, the events that end that moment, and whether the state still has
+/// such a moment open. The turn buttons and the reaction buttons differ only in these.
+struct Moment {
+    /// The event at the button's seq must be one of these.
+    opened: fn(&EventKind) -> bool,
+    /// Any of these after it ends the moment.
+    closed: fn(&EventKind) -> bool,
+    /// Whether the campaign's state may still hold the moment.
+    open_now: fn(&dicebard_engine::CampaignState) -> bool,
+    /// The answer when the moment has passed.
+    over: &'static str,
+    /// For the log: whose events were read.
+    what: &'static str,
+}
+
+const TURN_MOMENT: Moment = Moment {
+    opened: |k| matches!(k, EventKind::TurnStarted { .. }),
+    closed: |k| {
+        matches!(
+            k,
+            EventKind::TurnStarted { .. }
+                | EventKind::CombatEnded { .. }
+                | EventKind::CampaignEnded
+        )
+    },
+    open_now: |s| s.combat.is_some(),
+    over: TURN_OVER,
+    what: "the turn's",
+};
+
+const REACTION_MOMENT: Moment = Moment {
+    opened: |k| matches!(k, EventKind::ReactionOffered { .. }),
+    closed: |k| {
+        matches!(
+            k,
+            EventKind::ReactionOffered { .. }
+                | EventKind::ReactionResolved { .. }
+                | EventKind::CombatEnded { .. }
+                | EventKind::CampaignEnded
+        )
+    },
+    open_now: |s| s.combat.as_ref().is_some_and(|c| c.reaction.is_some()),
+    over: WINDOW_CLOSED,
+    what: "the window's",
+};
+
+/// A turn or reaction button's click: claims the interaction (a click delivered twice
+/// is answered as such, before its moment is checked: by then its own effect has ended
+/// it), checks that the moment opened at `seq` is still the open one (the events since
+/// `seq`: the first one opened it, none after it closed it), then submits `action` for
+/// the clicker. `Err` is the answer to give instead.
+async fn press_in_moment(
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    campaign: CampaignId,
+    seq: u64,
+    moment: &Moment,
+    action: Action,
+) -> Result<(), String> {
+    let coord = &data.coord;
+    let Ok(snap) = coord.snapshot(campaign).await else {
+        return Err("That campaign is not running.".into());
+    };
+    match coord.claim_request(campaign, &ci.id.to_string()).await {
+        Ok(true) => {}
+        Ok(false) => return Err("That was already done.".into()),
+        Err(e) => return Err(e.user_message()),
+    }
+    if seq > snap.seq {
+        return Err("That button is not valid.".into());
+    }
+    if snap.seq - seq > MAX_TURN_EVENTS || !(moment.open_now)(&snap.state) {
+        return Err(moment.over.into());
+    }
+    let events = match coord.events_since(campaign, seq - 1).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(campaign = campaign.get(), error = %e, "reading {} events failed", moment.what);
+            return Err(e.user_message());
+        }
+    };
+    let opened_here = events
+        .first()
+        .is_some_and(|c| c.seq == seq && (moment.opened)(&c.event.kind));
+    if !opened_here {
+        return Err("That button is not valid.".into());
+    }
+    if events
+        .iter()
+        .skip(1)
+        .any(|c| (moment.closed)(&c.event.kind))
+    {
+        return Err(moment.over.into());
+    }
+    let me = player_id(ci.user.id);
+    let origin = Origin {
+        source: Source::Discord,
+        player: Some(me.clone()),
+        interaction: Some(ci.id.to_string()),
+    };
+    let cmd = Command {
+        by: dicebard_engine::Actor::Player(me),
+        action,
+    };
+    coord
+        .submit(campaign, cmd, origin)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.user_message())
+}
+
 /// Checks that the button's turn is still the current one, then acts for the clicker.
 async fn press_turn_button(
     data: &Data,
@@ -269,65 +381,14 @@ async fn press_turn_button(
         render::TurnButton::Unbound => return TURN_OVER.into(),
         render::TurnButton::Invalid => return "That button is not valid.".into(),
     };
-    let coord = &data.coord;
-    let Ok(snap) = coord.snapshot(campaign).await else {
-        return "That campaign is not running.".into();
-    };
-    // A click delivered twice is answered as such, before its turn is checked (by
-    // then its own effect has ended that turn).
-    match coord.claim_request(campaign, &ci.id.to_string()).await {
-        Ok(true) => {}
-        Ok(false) => return "That was already done.".into(),
-        Err(e) => return e.user_message(),
-    }
-    if turn_seq > snap.seq {
-        return "That button is not valid.".into();
-    }
-    if snap.seq - turn_seq > MAX_TURN_EVENTS || snap.state.combat.is_none() {
-        return TURN_OVER.into();
-    }
-    let events = match coord.events_since(campaign, turn_seq - 1).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(campaign = campaign.get(), error = %e, "reading the turn's events failed");
-            return e.user_message();
-        }
-    };
-    let started_here = events.first().is_some_and(|c| {
-        c.seq == turn_seq && matches!(c.event.kind, EventKind::TurnStarted { .. })
-    });
-    if !started_here {
-        return "That button is not valid.".into();
-    }
-    let over = events.iter().skip(1).any(|c| {
-        matches!(
-            c.event.kind,
-            EventKind::TurnStarted { .. }
-                | EventKind::CombatEnded { .. }
-                | EventKind::CampaignEnded
-        )
-    });
-    if over {
-        return TURN_OVER.into();
-    }
-    let me = player_id(ci.user.id);
-    let origin = Origin {
-        source: Source::Discord,
-        player: Some(me.clone()),
-        interaction: Some(ci.id.to_string()),
-    };
     let action = if end_turn {
         Action::EndTurn
     } else {
         Action::Dodge
     };
-    let cmd = Command {
-        by: dicebard_engine::Actor::Player(me),
-        action,
-    };
-    match coord.submit(campaign, cmd, origin).await {
-        Ok(_) => "Done.".to_string(),
-        Err(e) => e.user_message(),
+    match press_in_moment(data, ci, campaign, turn_seq, &TURN_MOMENT, action).await {
+        Ok(()) => "Done.".to_string(),
+        Err(answer) => answer,
     }
 }
 
@@ -342,65 +403,11 @@ async fn press_reaction_button(
     campaign: CampaignId,
     window_seq: u64,
 ) -> String {
-    let coord = &data.coord;
-    let Ok(snap) = coord.snapshot(campaign).await else {
-        return "That campaign is not running.".into();
-    };
-    match coord.claim_request(campaign, &ci.id.to_string()).await {
-        Ok(true) => {}
-        Ok(false) => return "That was already done.".into(),
-        Err(e) => return e.user_message(),
-    }
-    if window_seq > snap.seq {
-        return "That button is not valid.".into();
-    }
-    if snap.seq - window_seq > MAX_TURN_EVENTS
-        || snap
-            .state
-            .combat
-            .as_ref()
-            .is_none_or(|c| c.reaction.is_none())
-    {
-        return WINDOW_CLOSED.into();
-    }
-    let events = match coord.events_since(campaign, window_seq - 1).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(campaign = campaign.get(), error = %e, "reading the window's events failed");
-            return e.user_message();
-        }
-    };
-    let opened_here = events.first().is_some_and(|c| {
-        c.seq == window_seq && matches!(c.event.kind, EventKind::ReactionOffered { .. })
-    });
-    if !opened_here {
-        return "That button is not valid.".into();
-    }
-    if events.iter().skip(1).any(|c| {
-        matches!(
-            c.event.kind,
-            EventKind::ReactionOffered { .. }
-                | EventKind::ReactionResolved { .. }
-                | EventKind::CombatEnded { .. }
-                | EventKind::CampaignEnded
-        )
-    }) {
-        return WINDOW_CLOSED.into();
-    }
-    let me = player_id(ci.user.id);
-    let origin = Origin {
-        source: Source::Discord,
-        player: Some(me.clone()),
-        interaction: Some(ci.id.to_string()),
-    };
-    let cmd = Command {
-        by: dicebard_engine::Actor::Player(me),
-        action: Action::React { take },
-    };
-    match coord.submit(campaign, cmd, origin).await {
-        Ok(_) if take => "Done — you react!".to_string(),
-        Ok(_) => "You let it pass.".to_string(),
-        Err(e) => e.user_message(),
+    let action = Action::React { take };
+    match press_in_moment(data, ci, campaign, window_seq, &REACTION_MOMENT, action).await {
+        Ok(()) if take => "Done — you react!".to_string(),
+        Ok(()) => "You let it pass.".to_string(),
+        Err(answer) => answer,
     }
 }
 

@@ -123,11 +123,27 @@ impl LlmNpcPolicy {
                     "Opportunity attack on {} as they leave your reach (uses your reaction)",
                     fence(target, 64)
                 ),
+                NpcOption::Legendary { action, target } if target.is_empty() => format!(
+                    "Legendary action {} (now, between turns)",
+                    fence(action, 64)
+                ),
                 NpcOption::Legendary { action, target } => format!(
                     "Legendary action {} against {} (now, between turns)",
                     fence(action, 64),
                     fence(target, 64)
                 ),
+                NpcOption::Special {
+                    action,
+                    target: Some(target),
+                } => format!(
+                    "{} on {} (its stat block's action)",
+                    fence(action, 64),
+                    fence(target, 64)
+                ),
+                NpcOption::Special {
+                    action,
+                    target: None,
+                } => format!("{} (its stat block's action)", fence(action, 64)),
                 NpcOption::Dodge => {
                     "Dodge (attacks against it have disadvantage until its next turn)".into()
                 }

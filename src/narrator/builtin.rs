@@ -423,6 +423,15 @@ impl BuiltinNarrator {
             EffectStarted { .. } | EffectEnded { .. } => return None,
             ItemUsed { creature, item } => format!("{} uses a {item}.", n(*creature)),
             LimitedActionUsed { .. } => return None,
+            SpecialAction {
+                creature,
+                action,
+                target,
+                note,
+            } => match target {
+                Some(t) => format!("{} uses {action} on {}: {note}.", n(*creature), n(*t)),
+                None => format!("{} uses {action}: {note}.", n(*creature)),
+            },
             LegendaryActionUsed {
                 creature, action, ..
             } => format!("{} takes a legendary action: {action}.", n(*creature)),

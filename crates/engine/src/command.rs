@@ -74,8 +74,21 @@ pub enum NpcOption {
     /// An opportunity attack on a creature leaving the monster's reach (offered only
     /// then; `Pass` lets it go).
     OpportunityAttack { target: String },
-    /// A legendary action at the end of another creature's turn (offered only then).
-    Legendary { action: String, target: String },
+    /// A legendary action at the end of another creature's turn (offered only then);
+    /// `target` is empty for one aimed at no one (Detect, Wing Attack, Move).
+    Legendary {
+        action: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        target: String,
+    },
+    /// A stat-block action that makes no attack (Swallow, Engulf, Invisibility,
+    /// Teleport, Etherealness, Healing Touch, Change Shape, Ink Cloud), at `target`
+    /// when it names one (the swallowed foe, the healed ally).
+    Special {
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
     /// Take the Dodge action.
     Dodge,
     /// Take the Disengage action and step out of melee (no attack this turn).

@@ -78,7 +78,7 @@ impl Attack {
         let rider = if a.attack_bonus.is_none() && !a.damage.is_empty() {
             None
         } else {
-            crate::effect::Rider::from_text(&a.desc)
+            monster_rider(a)
         };
         let mut damage = a.damage.clone();
         // Damage behind the rider's save is the rider's, not the hit's (the data lists
@@ -104,12 +104,27 @@ impl Attack {
                 }
             }
         }
+        // A save action the data gives no save for (a harpy's Luring Song, a mummy's
+        // Dreadful Glare): the save its rider reads.
+        let save = a.save.clone().or_else(|| {
+            if a.attack_bonus.is_some() {
+                return None;
+            }
+            rider.as_ref().and_then(|r| match r.steps.first() {
+                Some(crate::effect::Step::Save { ability, .. }) => Some(SaveDc {
+                    ability: *ability,
+                    dc: r.dc,
+                    on_success: crate::data::SaveEffect::None,
+                }),
+                _ => None,
+            })
+        });
         Attack {
             name: a.name.clone(),
             to_hit: a.attack_bonus.unwrap_or(0),
             reach: a.reach.unwrap_or(Reach::Melee),
             damage,
-            save: a.save.clone(),
+            save,
             usage: a.usage.clone(),
             rider,
             area: a.save.is_some() && {
@@ -131,6 +146,43 @@ impl Attack {
     pub fn is_attack_roll(&self) -> bool {
         self.save.is_none() || self.to_hit != 0
     }
+}
+
+/// The on-hit or on-failed-save rider of a stat-block action, read from its text as
+/// [`crate::effect::Rider::from_text`] reads it, with the stat blocks' wordings that
+/// reader does not know made plain first ("saving throw against this magic or be",
+/// "or be magically charmed", "Hit: The creature is restrained", "If the target is
+/// Medium or smaller, it is grappled"); a condition that
+/// lasts "until the end of the mummy's next turn" ends then.
+pub fn monster_rider(a: &MonsterAction) -> Option<crate::effect::Rider> {
+    let plain = a
+        .desc
+        .replace(" against this magic or", " or")
+        .replace(" or be magically ", " or be ")
+        .replace("Hit: The creature is ", "Hit: The target is ")
+        .replace(", it is grappled", ", the target is grappled");
+    let mut rider = crate::effect::Rider::from_text(&plain)?;
+    let lower = plain.to_ascii_lowercase();
+    let own_turn = lower.split("until the end of the ").skip(1).any(|r| {
+        r.split_whitespace()
+            .next()
+            .is_some_and(|w| w.ends_with("'s"))
+            && r.contains("next turn")
+    });
+    if own_turn {
+        for step in &mut rider.steps {
+            if let crate::effect::Step::Save { on_fail, .. } = step {
+                for s in on_fail {
+                    if let crate::effect::Step::Apply { duration, .. } = s
+                        && *duration == crate::effect::Duration::Long
+                    {
+                        *duration = crate::effect::Duration::EndOfCastersNextTurn;
+                    }
+                }
+            }
+        }
+    }
+    Some(rider)
 }
 
 /// A legendary action a monster can take at the end of another creature's turn.
@@ -167,6 +219,22 @@ impl Legendary {
                     .iter()
                     .find(|a| crate::data::to_index(&a.name) == wanted)
                     .map(|a| a.name.clone())
+            })
+            // "The vampire makes one unarmed strike." (its "Unarmed Strike (Vampire
+            // Form Only)"), "The lich uses its Paralyzing Touch.", "The kraken uses
+            // Lightning Storm.": a stat-block action named by the sentence.
+            .or_else(|| {
+                ["makes one ", "uses its ", "uses "].iter().find_map(|w| {
+                    let rest = &d[d.find(w)? + w.len()..];
+                    let named = crate::data::to_index(rest.split('.').next()?);
+                    if named.is_empty() {
+                        return None;
+                    }
+                    attacks
+                        .iter()
+                        .find(|a| crate::data::to_index(&a.name).starts_with(&named))
+                        .map(|a| a.name.clone())
+                })
             });
         Legendary {
             name: name.to_string(),
@@ -239,6 +307,15 @@ pub enum Effect {
     /// The Hide action succeeded: attacks by it have advantage, attacks against it
     /// disadvantage, until it attacks or casts a spell (or the fight ends).
     Hidden,
+    /// Swallowed (or engulfed) by `by`: blinded and restrained inside it (the
+    /// conditions are on the creature too, from `by`), out of reach of everything
+    /// outside; `taken`: the damage it has dealt `by` this turn (enough of it may make
+    /// `by` regurgitate it, [`crate::rules::monster_actions`]).
+    Swallowed {
+        by: CreatureId,
+        #[serde(default)]
+        taken: i32,
+    },
 }
 
 /// An item carried, by name and quantity.
@@ -583,12 +660,17 @@ impl Creature {
         let attacks: Vec<Attack> = m
             .actions
             .iter()
-            .filter(|a| a.attack_bonus.is_some() || a.save.is_some())
-            // Damage, or a save with an effect the engine resolves (Frightful
-            // Presence).
+            // Damage, or a hit or a save with an effect the engine resolves
+            // (Frightful Presence, a spider's Web, a harpy's Luring Song). An action
+            // with neither (Teleport, Swallow) is a special action
+            // ([`crate::rules::monster_actions`]).
             .filter(|a| {
-                !a.damage.is_empty()
-                    || (a.save.is_some() && crate::effect::Rider::from_text(&a.desc).is_some())
+                (a.attack_bonus.is_some() || a.save.is_some()) && !a.damage.is_empty()
+                    || monster_rider(a).is_some_and(|r| {
+                        a.attack_bonus.is_some_and(|b| b != 0)
+                            || a.save.is_some()
+                            || matches!(r.steps.first(), Some(crate::effect::Step::Save { .. }))
+                    })
             })
             .map(Attack::from_monster_action)
             .collect();

@@ -227,6 +227,31 @@ pub struct PendingHit {
     /// Multiattack entries still to make: (attack, intended target), in order.
     #[serde(default)]
     pub rest: Vec<(String, CreatureId)>,
+    /// What the hit interrupted, to go on with once the window closes (old logs: the
+    /// monster's own turn or legendary action).
+    #[serde(default, skip_serializing_if = "AfterHit::is_turn")]
+    pub then: AfterHit,
+}
+
+/// What a hit that opened a reaction window interrupted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum AfterHit {
+    /// The attacker's own turn (then `rest`, and the end of its turn) or its legendary
+    /// action (then the end of the legendary turn).
+    #[default]
+    Turn,
+    /// An opportunity attack on a creature leaving melee: the other foes' choices,
+    /// then the move, as [`Opportunity`] says (its `foe` is the attacker).
+    Opportunity { opportunity: Opportunity },
+    /// A swallow's bite: a hit swallows the target (then the end of the turn).
+    Swallow,
+}
+
+impl AfterHit {
+    pub fn is_turn(&self) -> bool {
+        *self == AfterHit::Turn
+    }
 }
 
 /// A creature leaving melee, waiting for a monster's choice of opportunity attack.
@@ -480,6 +505,18 @@ pub enum EventKind {
         creature: CreatureId,
         action: String,
     },
+    /// A monster used a stat-block action that makes no attack (Swallow, Engulf,
+    /// Invisibility, Teleport, Etherealness, Healing Touch, Change Shape, Ink Cloud):
+    /// what it does follows as the usual events; `note` says it in a few words for the
+    /// narrator (Change Shape changes nothing the rules track: the note says so).
+    SpecialAction {
+        creature: CreatureId,
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<CreatureId>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
     /// A monster took a legendary action at the end of another creature's turn (its
     /// attack, if any, follows as the usual events).
     LegendaryActionUsed {
@@ -680,6 +717,7 @@ impl EventKind {
             EffectEnded { .. } => "EffectEnded",
             ItemUsed { .. } => "ItemUsed",
             LimitedActionUsed { .. } => "LimitedActionUsed",
+            SpecialAction { .. } => "SpecialAction",
             RechargeRolled { .. } => "RechargeRolled",
             LegendaryActionUsed { .. } => "LegendaryActionUsed",
             Dodged { .. } => "Dodged",

@@ -5,8 +5,13 @@
 //! roll, or a save action such as a breath weapon; limited ones while a use is left),
 //! and *resolved* when the engine does what it says: an attack roll, damage, or an
 //! on-hit / on-failed-save rider. Multiattack counts when its entries were read.
-//! Legendary actions that are not attacks and spells the effect interpreter leaves to
-//! the narrator are counted separately (narrated), not against "every action".
+//! Actions that make no attack (Swallow, Teleport, Invisibility…) count when
+//! [`crate::rules::monster_actions`] reads and resolves them; Change Shape, Illusory
+//! Appearance, Read Thoughts, Heart Sight and Nightmare Haunting are offered and
+//! resolved as narration (nothing the rules track changes), counted apart too.
+//! Legendary actions count as resolved when they are an attack or one of the special
+//! legendary actions (Detect, Wing Attack, Move, Teleport, Heal Self). Spells the
+//! effect interpreter leaves to the narrator are not counted against "every action".
 
 use crate::creature::Creature;
 use crate::data::Catalog;
@@ -26,6 +31,8 @@ pub struct MonsterCoverage {
     pub legendary_monsters: usize,
     pub legendary: usize,
     pub legendary_resolved: usize,
+    /// Actions offered and resolved as narration only (Change Shape, Read Thoughts…).
+    pub narration_only: usize,
 }
 
 /// Counts every SRD monster's actions.
@@ -46,6 +53,20 @@ pub fn coverage(cat: &Catalog) -> MonsterCoverage {
                 }
                 continue;
             }
+            if c.find_attack(&a.name).is_none()
+                && let Some(special) = crate::rules::monster_actions::read(&a.name, &a.desc)
+            {
+                out.offered += 1;
+                out.resolved += 1;
+                if matches!(
+                    special,
+                    crate::rules::monster_actions::Special::ChangeShape
+                        | crate::rules::monster_actions::Special::Narration { .. }
+                ) {
+                    out.narration_only += 1;
+                }
+                continue;
+            }
             match c.find_attack(&a.name) {
                 Some(atk) => {
                     out.offered += 1;
@@ -61,7 +82,17 @@ pub fn coverage(cat: &Catalog) -> MonsterCoverage {
         if !c.legendary.is_empty() {
             out.legendary_monsters += 1;
             out.legendary += c.legendary.len();
-            out.legendary_resolved += c.legendary.iter().filter(|l| l.attack.is_some()).count();
+            out.legendary_resolved += c
+                .legendary
+                .iter()
+                .filter(|l| {
+                    l.attack.is_some()
+                        || m.legendary_actions.iter().any(|(n, d)| {
+                            *n == l.name
+                                && crate::rules::monster_actions::read_legendary(n, d).is_some()
+                        })
+                })
+                .count();
         }
         if missing.is_empty() {
             out.complete += 1;
@@ -84,12 +115,12 @@ pub fn report(cat: &Catalog) -> String {
     );
     let _ = writeln!(
         s,
-        "actions: {}, offered {}, resolved {} (the rest narrated)",
-        c.actions, c.offered, c.resolved
+        "actions: {}, offered {}, resolved {} (the rest narrated; {} of the resolved are resolved as narration: Change Shape, Illusory Appearance, Read Thoughts, Heart Sight, Nightmare Haunting)",
+        c.actions, c.offered, c.resolved, c.narration_only
     );
     let _ = writeln!(
         s,
-        "legendary monsters: {}; legendary actions: {}, {} resolved as an attack (the rest narrated)",
+        "legendary monsters: {}; legendary actions: {}, {} resolved (attacks, Detect, Wing Attack, Move, Teleport, Heal Self; the rest narrated)",
         c.legendary_monsters, c.legendary, c.legendary_resolved
     );
     for (m, v) in &c.missing {

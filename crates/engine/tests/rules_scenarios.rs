@@ -79,6 +79,13 @@ scenarios!(
     sanctuary,
     revivify,
     obscured,
+    opportunity_reaction,
+    swallow,
+    monster_specials,
+    swallow_escape,
+    legendary_specials,
+    monster_specials2,
+    monster_specials3,
 );
 
 /// Every scenario file has a test, and every test a file.

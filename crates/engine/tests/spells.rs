@@ -402,6 +402,12 @@ fn monster_action_report() {
                     riders += usize::from(atk.rider.is_some());
                     limited += usize::from(atk.usage.is_some());
                 }
+                // A special action (Swallow, Teleport, Invisibility…).
+                None if dicebard_engine::rules::monster_actions::read(&a.name, &a.desc)
+                    .is_some() =>
+                {
+                    offered += 1;
+                }
                 None => {
                     every = false;
                     missing
@@ -446,7 +452,7 @@ fn monster_action_report() {
     println!();
     assert_eq!(cov.monsters, 334);
     assert!(
-        cov.complete >= 260 && cov.complete <= all_offered,
+        cov.complete >= 300 && cov.complete <= all_offered,
         "{}",
         cov.complete
     );

@@ -72,6 +72,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
         Whispered { .. } | InitiativeRolled { .. } | NpcIntent { .. } => {}
+        SpecialAction { .. } => {}
         AttackRolled {
             attacker,
             target,
@@ -177,10 +178,27 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         }
         DamageDealt {
             target,
+            source,
             amount,
             modifier,
             ..
         } => {
+            // A swallowed creature's damage to its swallower counts up for the turn.
+            if let Some(s) = source.and_then(|s| state.creatures.get_mut(&s))
+                && *modifier != DamageModifier::Immune
+                && let Some(e) = s
+                    .effects
+                    .iter()
+                    .find(|e| matches!(e, Effect::Swallowed { by, .. } if by == target))
+                    .copied()
+                && let Effect::Swallowed { by, taken } = e
+            {
+                s.effects.remove(&e);
+                s.effects.insert(Effect::Swallowed {
+                    by,
+                    taken: taken.saturating_add((*amount).max(0)),
+                });
+            }
             if let Some(c) = state.creatures.get_mut(target) {
                 if *modifier == DamageModifier::Immune {
                     return;
@@ -630,6 +648,19 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             state.reactions_used.remove(creature);
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.legendary_used = 0;
+            }
+            // A new turn: what swallowed creatures dealt their swallowers starts over.
+            for c in state.creatures.values_mut() {
+                if let Some(e @ Effect::Swallowed { by, taken }) = c
+                    .effects
+                    .iter()
+                    .find(|e| matches!(e, Effect::Swallowed { .. }))
+                    .copied()
+                    && taken != 0
+                {
+                    c.effects.remove(&e);
+                    c.effects.insert(Effect::Swallowed { by, taken: 0 });
+                }
             }
         }
         TurnWarning { .. } => {

@@ -109,7 +109,15 @@ fn tick(em: &mut Emitter) {
         // out: the built-in choice (take it) settles the move first.
         if c.opportunity.is_some() {
             let _ = super::position::opportunity_answer(em, true);
-            if !em.state.in_combat() {
+            // Its hit may open the mover's reaction window: the move waits in it, and
+            // the turn times out at the next tick once it has closed.
+            if !em.state.in_combat()
+                || em
+                    .state
+                    .combat
+                    .as_ref()
+                    .is_some_and(|c| c.reaction.is_some())
+            {
                 return;
             }
         }
@@ -298,6 +306,11 @@ pub(crate) fn end(em: &mut Emitter, outcome: CombatOutcome) {
 
 /// Ends the fight if one side is down. Returns true if it ended.
 pub(crate) fn check_end(em: &mut Emitter) -> bool {
+    if em.state.combat.is_none() {
+        return false;
+    }
+    // A monster that dropped lets out what it swallowed.
+    super::monster_actions::release_from_fallen(em);
     let Some(c) = em.state.combat.as_ref() else {
         return false;
     };
@@ -362,6 +375,12 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         return;
     }
     super::spells::turn_start_boons(em, id);
+    if !em.creature(id).is_pc() {
+        let _ = super::monster_actions::digest(em, id);
+        if check_end(em) {
+            return;
+        }
+    }
     recharge(em, id);
     let c = em.creature(id).clone();
     if c.is_dying() {
@@ -384,7 +403,7 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
     if c.is_pc() || c.spent.is_empty() {
         return;
     }
-    let due: Vec<(String, u32)> = c
+    let mut due: Vec<(String, u32)> = c
         .attacks
         .iter()
         .filter(|a| c.spent.contains_key(&a.name))
@@ -393,6 +412,18 @@ fn recharge(em: &mut Emitter, id: CreatureId) {
             _ => None,
         })
         .collect();
+    // Special actions with a recharge (a blink dog's Teleport).
+    due.extend(
+        super::monster_actions::specials(&em.state, c)
+            .into_iter()
+            .filter(|(n, _, _)| c.spent.contains_key(n))
+            .filter_map(
+                |(n, u, _)| match u.as_deref().and_then(crate::effect::Limit::parse) {
+                    Some(crate::effect::Limit::Recharge { min }) => Some((n, min)),
+                    _ => None,
+                },
+            ),
+    );
     for (action, min) in due {
         let d6 = em.dice.roll(6);
         em.public(EventKind::RechargeRolled {
@@ -423,6 +454,22 @@ fn legendary_choices(state: &CampaignState, m: &Creature) -> Vec<(String, u8)> {
         .collect()
 }
 
+/// The legendary actions that make no attack `m` can afford now (Detect, Wing Attack,
+/// Move, Teleport, Heal Self), listed after its attacks.
+fn legendary_special_choices(
+    state: &CampaignState,
+    m: &Creature,
+) -> Vec<(String, u8, super::monster_actions::LegendarySpecial)> {
+    let left = 3u8.saturating_sub(m.legendary_used);
+    if !state.in_combat() || resolve::ethereal(m) {
+        return vec![];
+    }
+    super::monster_actions::legendary_specials(state, m)
+        .into_iter()
+        .filter(|(_, cost, _)| *cost <= left)
+        .collect()
+}
+
 /// At the end of `ended`'s turn (a standing player character), the next legendary
 /// monster in the order after `after` (from the start: `None`) that can take a
 /// legendary action gets to choose one: `LegendaryTurn`, and the next turn waits.
@@ -443,7 +490,9 @@ fn offer_legendary(em: &mut Emitter, ended: CreatureId, after: Option<CreatureId
         if m.id == ended || m.is_pc() || m.legendary.is_empty() || !m.can_act() {
             continue;
         }
-        if legendary_choices(&em.state, m).is_empty() {
+        if legendary_choices(&em.state, m).is_empty()
+            && legendary_special_choices(&em.state, m).is_empty()
+        {
             continue;
         }
         let creature = m.id;
@@ -461,6 +510,23 @@ fn legendary_act(
     ended: CreatureId,
     option: NpcOption,
 ) -> Result<(), RuleError> {
+    if let NpcOption::Legendary { action, target } = &option
+        && let Some((name, cost, special)) = legendary_special_choices(&em.state, em.creature(m))
+            .into_iter()
+            .find(|(n, _, _)| n == action)
+    {
+        if !target.is_empty() {
+            return Err(RuleError::invalid("That legendary action takes no target."));
+        }
+        em.public(EventKind::LegendaryActionUsed {
+            creature: m,
+            action: name,
+            cost,
+        });
+        super::monster_actions::legendary(em, m, special)?;
+        end_legendary_turn(em, m, ended);
+        return Ok(());
+    }
     if let NpcOption::Legendary { action, target } = option {
         let t = find_creature(&em.state, &target, |c| c.is_pc())?;
         let (l, atk) = {
@@ -507,12 +573,31 @@ fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
     start_next(em);
 }
 
+/// A GM's damage or hit points felled the monster whose turn it is: its turn ends (no
+/// one would choose for it; the fight would wait on nothing).
+pub(crate) fn pass_fallen_monster(em: &mut Emitter) {
+    let Some(c) = em.state.combat.as_ref() else {
+        return;
+    };
+    if c.reaction.is_some() || c.opportunity.is_some() || c.legendary.is_some() {
+        return;
+    }
+    if em
+        .state
+        .active_creature()
+        .is_some_and(|a| !a.is_pc() && a.is_down())
+    {
+        advance(em);
+    }
+}
+
 /// Ends the active turn and starts the next combatant's, skipping the dead.
 pub(crate) fn advance(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {
         return;
     };
     if let Some(active) = c.active_creature() {
+        super::monster_actions::turn_end(em, active);
         resolve::turn_end_marks(em, active, c.round);
         em.public(EventKind::TurnEnded { creature: active });
         if check_end(em) {
@@ -667,6 +752,19 @@ pub(crate) fn attack(
     if em.creature(t).is_down() && !em.creature(t).is_pc() {
         return Err(RuleError::invalid(format!(
             "{} is already down.",
+            em.creature(t).name
+        )));
+    }
+    // Charmed: it can't attack its charmer.
+    if em
+        .creature(me)
+        .conditions
+        .get(&crate::condition::Condition::Charmed)
+        == Some(&Some(t))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is charmed by {} and can't attack them.",
+            em.creature(me).name,
             em.creature(t).name
         )));
     }
@@ -990,6 +1088,12 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 });
             }
         }
+        for (action, _, _) in legendary_special_choices(state, npc) {
+            out.push(NpcOption::Legendary {
+                action,
+                target: String::new(),
+            });
+        }
         out.push(NpcOption::Pass);
         return out;
     }
@@ -1004,7 +1108,10 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         return vec![];
     }
     let mut out = Vec::new();
-    if npc.can_act() {
+    // Gone to the Ethereal Plane by its own action: only its way back.
+    if npc.can_act() && resolve::ethereal(npc) {
+        out.extend(super::monster_actions::options(state, npc, &[]));
+    } else if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
             .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
@@ -1064,6 +1171,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
             }
         }
         out.extend(spell_options(state, npc, &targets));
+        out.extend(super::monster_actions::options(state, npc, &targets));
         out.push(NpcOption::Dodge);
         // In melee with a foe: get away (Disengage), or step away and shoot.
         let threatened = super::position::threatened(state, npc.id);
@@ -1196,17 +1304,52 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
     // Between turns: the first affordable legendary attack on the creature whose turn
-    // ended (the options list those first); an opportunity attack is taken.
+    // ended (the options list those first); else a Wing Attack with a foe in melee, a
+    // Heal Self when bloodied; Detect, Move and Teleport are left to the LLM or the GM.
+    // An opportunity attack is taken.
+    if let Some((m, _)) = state.combat.as_ref().and_then(|c| c.legendary) {
+        use super::monster_actions::LegendarySpecial as L;
+        let Some(npc) = state.creature(m) else {
+            return NpcOption::Pass;
+        };
+        let specials = super::monster_actions::legendary_specials(state, npc);
+        let useful = |action: &str| {
+            specials
+                .iter()
+                .find(|(n, _, _)| n == action)
+                .is_some_and(|(_, _, s)| match s {
+                    L::WingAttack { .. } => super::position::engaged_with(state, m)
+                        .iter()
+                        .any(|o| state.creature(*o).is_some_and(|o| o.is_pc())),
+                    L::HealSelf { .. } => npc.hp.saturating_mul(2) <= npc.effective_max_hp(),
+                    _ => false,
+                })
+        };
+        return options
+            .iter()
+            .find(|o| match o {
+                NpcOption::Legendary { target, .. } if !target.is_empty() => true,
+                NpcOption::Legendary { action, .. } => useful(action),
+                _ => false,
+            })
+            .cloned()
+            .unwrap_or(NpcOption::Pass);
+    }
     if state
         .combat
         .as_ref()
-        .is_some_and(|c| c.legendary.is_some() || c.opportunity.is_some())
+        .is_some_and(|c| c.opportunity.is_some())
     {
         return options.first().cloned().unwrap_or(NpcOption::Pass);
     }
     let Some(npc) = state.active_creature() else {
         return NpcOption::Pass;
     };
+    // Swallowing a grappled foe, healing a bloodied ally, coming back from the
+    // Ethereal Plane.
+    if let Some(o) = super::monster_actions::policy_pick(state, npc, options) {
+        return o;
+    }
     let target = state
         .combatants()
         .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
@@ -1446,6 +1589,9 @@ pub(crate) fn npc_act(
                 false
             }
         }
+        NpcOption::Special { action, target } => {
+            super::monster_actions::act(em, me, &action, target.as_deref())?
+        }
         NpcOption::Pass => false,
     };
     if !paused && em.state.in_combat() {
@@ -1534,8 +1680,11 @@ fn run_plan(
 }
 
 /// The window to open when `atk` (total `total`) hit `t`: Shield, if `t`'s player can
-/// cast it now and it would turn the hit into a miss.
-fn shield_window(
+/// cast it now and it would turn the hit into a miss; else Uncanny Dodge. Every attack
+/// that hits a player character asks this (a monster's own turn, its legendary
+/// actions, its opportunity attacks); `then` is what the hit interrupted.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn shield_window(
     em: &Emitter,
     attacker: CreatureId,
     t: CreatureId,
@@ -1543,6 +1692,7 @@ fn shield_window(
     outcome: crate::event::AttackOutcome,
     total: i32,
     rest: Vec<(String, CreatureId)>,
+    then: crate::event::AfterHit,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
     let c = em.creature(t);
@@ -1575,6 +1725,7 @@ fn shield_window(
             total,
             outcome,
             rest,
+            then,
         },
     })
 }
@@ -1650,6 +1801,7 @@ pub(crate) fn resolve_window(
         .and_then(|c| c.legendary)
         .filter(|(m, _)| *m == p.attacker);
     let mut paused = false;
+    let mut landed = false;
     if em.state.in_combat()
         && !em.creature(p.target).is_down()
         && let Some(atk) = em.creature(p.attacker).find_attack(&p.attack).cloned()
@@ -1657,6 +1809,7 @@ pub(crate) fn resolve_window(
         if p.outcome == crate::event::AttackOutcome::CriticalHit
             || p.total >= em.creature(p.target).effective_ac()
         {
+            landed = true;
             hit_with_scaled(em, p.attacker, p.target, &atk, p.outcome, half)?;
             if let Some(rider) = &atk.rider
                 && !em.creature(p.target).is_down()
@@ -1664,9 +1817,20 @@ pub(crate) fn resolve_window(
                 super::spells::run_rider(em, p.attacker, p.target, &atk.name, rider)?;
             }
         }
-        if !check_end(em) && legendary.is_none() {
+        if p.then == crate::event::AfterHit::Swallow && landed {
+            super::monster_actions::swallow(em, p.attacker, p.target);
+        }
+        if !check_end(em) && legendary.is_none() && p.then.is_turn() {
             paused = run_plan(em, p.attacker, p.rest)?;
         }
+    }
+    // An opportunity attack's hit: the other foes' choices, then the move (on the
+    // mover's turn: no turn ends here).
+    if let crate::event::AfterHit::Opportunity { opportunity } = p.then {
+        if em.state.in_combat() {
+            super::position::opportunity_goes_on(em, opportunity)?;
+        }
+        return Ok(());
     }
     if let Some((m, ended)) = legendary {
         end_legendary_turn(em, m, ended);
@@ -1680,14 +1844,25 @@ pub(crate) fn resolve_window(
 
 /// One stat-block action against `t`. `rest`: on the monster's own turn, the
 /// multiattack entries still to come, and a hit may open a reaction window (then this
-/// returns true and the rest waits in the window); `None` (legendary actions): no
-/// window.
+/// returns true and the rest waits in the window); `None`: no window.
 fn npc_attack(
     em: &mut Emitter,
     me: CreatureId,
     t: CreatureId,
     atk: &crate::creature::Attack,
     rest: Option<Vec<(String, CreatureId)>>,
+) -> Result<bool, RuleError> {
+    npc_attack_then(em, me, t, atk, rest, crate::event::AfterHit::Turn)
+}
+
+/// As [`npc_attack`], `then` saying what a hit that opens a window interrupts.
+pub(crate) fn npc_attack_then(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    atk: &crate::creature::Attack,
+    rest: Option<Vec<(String, CreatureId)>>,
+    then: crate::event::AfterHit,
 ) -> Result<bool, RuleError> {
     resolve::targetable(em, t)?;
     if atk.is_attack_roll() {
@@ -1723,7 +1898,7 @@ fn npc_attack(
         };
         if outcome.is_hit()
             && let Some(rest) = rest
-            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest)
+            && let Some(window) = shield_window(em, me, t, atk, outcome, total, rest, then)
         {
             em.public(EventKind::ReactionOffered { window });
             return Ok(true);

@@ -9,6 +9,7 @@ pub mod character;
 pub mod class_actions;
 pub mod combat;
 pub mod features;
+pub mod monster_actions;
 pub mod position;
 pub mod resolve;
 pub mod spells;
@@ -454,7 +455,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             } else if before.hp <= 0 && em.creature(t).hp > 0 {
                 resolve::wake_up(em, t);
             }
-            combat::check_end(em);
+            if !combat::check_end(em) {
+                combat::pass_fallen_monster(em);
+            }
         }
         Action::Damage {
             target,
@@ -466,7 +469,9 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let parts = vec![crate::data::DamagePart { dice, damage_type }];
             crate::dice::parse(&parts[0].dice)?;
             resolve::deal_damage(em, t, None, &parts, false)?;
-            combat::check_end(em);
+            if !combat::check_end(em) {
+                combat::pass_fallen_monster(em);
+            }
         }
         Action::SetCondition {
             target,

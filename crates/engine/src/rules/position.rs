@@ -307,7 +307,16 @@ fn offer_or_move(
         }
         let foe = foes.remove(0);
         if em.creature(foe).is_pc() {
-            opportunity_attack(em, foe, mover)?;
+            let o = crate::event::Opportunity {
+                foe,
+                mover,
+                to,
+                moves,
+                rest: foes.clone(),
+            };
+            if opportunity_attack(em, o)? {
+                return Ok(());
+            }
         } else {
             em.public(EventKind::OpportunityOffered {
                 opportunity: crate::event::Opportunity {
@@ -339,44 +348,71 @@ pub(crate) fn opportunity_answer(em: &mut Emitter, take: bool) -> Result<(), Rul
         return Ok(());
     };
     if take {
-        opportunity_attack(em, o.foe, o.mover)?;
+        // A hit on a player character may open its reaction window (Shield, Uncanny
+        // Dodge): the rest of the move waits in it.
+        if opportunity_attack(em, o.clone())? {
+            return Ok(());
+        }
     } else {
         em.public(EventKind::OpportunityPassed { creature: o.foe });
     }
+    opportunity_goes_on(em, o)
+}
+
+/// After `o.foe` has chosen (and its attack is over): the foes still to choose, if
+/// they still may, then the move.
+pub(crate) fn opportunity_goes_on(
+    em: &mut Emitter,
+    o: crate::event::Opportunity,
+) -> Result<(), RuleError> {
     if !em.state.in_combat() {
         return Ok(());
     }
-    // The foes still to choose, if they still may.
     let still = provoked(em, o.mover);
     let rest: Vec<CreatureId> = o.rest.into_iter().filter(|f| still.contains(f)).collect();
     offer_or_move(em, o.mover, o.to, o.moves, rest)
 }
 
-/// One opportunity attack: `foe` spends its reaction on a melee attack at `mover`.
-fn opportunity_attack(
-    em: &mut Emitter,
-    foe: CreatureId,
-    mover: CreatureId,
-) -> Result<(), RuleError> {
+/// One opportunity attack: `o.foe` spends its reaction on a melee attack at `o.mover`.
+/// Returns true when its hit opened the mover's reaction window (the move waits in it,
+/// [`crate::event::AfterHit::Opportunity`]).
+fn opportunity_attack(em: &mut Emitter, o: crate::event::Opportunity) -> Result<bool, RuleError> {
+    let (foe, mover) = (o.foe, o.mover);
     let Some(atk) = oa_attack(em.creature(foe)).cloned() else {
-        return Ok(());
+        return Ok(false);
     };
     em.public(EventKind::OpportunityAttack {
         creature: foe,
         target: mover,
     });
     if resolve::sanctuary(em, foe, mover)? {
-        return Ok(());
+        return Ok(false);
     }
     let to_hit = atk
         .to_hit
         .saturating_add(resolve::weapon_bonus(em.creature(foe)));
     let outcome = resolve::attack_roll(em, foe, mover, &atk.name, to_hit, atk.reach, 0);
     if outcome.is_hit() {
+        let total = match em.events.last().map(|e| &e.kind) {
+            Some(EventKind::AttackRolled { total, .. }) => *total,
+            _ => i32::MAX,
+        };
+        let then = crate::event::AfterHit::Opportunity { opportunity: o };
+        if let Some(window) =
+            super::combat::shield_window(em, foe, mover, &atk, outcome, total, vec![], then)
+        {
+            em.public(EventKind::ReactionOffered { window });
+            return Ok(true);
+        }
         super::combat::hit_with(em, foe, mover, &atk, outcome)?;
+        if let Some(rider) = &atk.rider
+            && !em.creature(mover).is_down()
+        {
+            super::spells::run_rider(em, foe, mover, &atk.name, rider)?;
+        }
     }
     super::combat::check_end(em);
-    Ok(())
+    Ok(false)
 }
 
 /// Everyone an area aimed at `targets` catches: the targets and every creature
@@ -389,6 +425,10 @@ pub(crate) fn caught_by_area(
     let mut out = targets.to_vec();
     for &t in targets {
         for o in engaged_with(state, t) {
+            // Not what is out of reach (swallowed, ethereal).
+            if state.creatures.get(&o).is_some_and(resolve::ethereal) {
+                continue;
+            }
             if o != caster && !out.contains(&o) {
                 out.push(o);
             }

@@ -486,16 +486,35 @@ pub(crate) fn sanctuary(
 /// Blink has taken the creature to the Ethereal Plane: it can't be targeted.
 pub(crate) fn ethereal(c: &crate::creature::Creature) -> bool {
     c.has_mark(|m| *m == Mark::Ethereal)
+        || c.effects
+            .iter()
+            .any(|e| matches!(e, Effect::Swallowed { .. }))
 }
 
 /// Refuses a creature that has blinked away as a target.
 pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
     let c = em.creature(t);
-    if ethereal(c) {
+    if let Some(by) = super::monster_actions::swallower(c) {
         return Err(RuleError::invalid(format!(
-            "{} has blinked away to the Ethereal Plane until the start of their next turn.",
-            c.name
+            "{} is inside {}, out of reach.",
+            c.name,
+            em.creature(by).name
         )));
+    }
+    if ethereal(c) {
+        // Blink's vanishing lasts until its next turn; a monster's own Etherealness
+        // until it comes back.
+        let blinked = c
+            .marks()
+            .any(|a| a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { .. }));
+        return Err(RuleError::invalid(if blinked {
+            format!(
+                "{} has blinked away to the Ethereal Plane until the start of their next turn.",
+                c.name
+            )
+        } else {
+            format!("{} is on the Ethereal Plane, out of reach.", c.name)
+        }));
     }
     Ok(())
 }

@@ -109,6 +109,9 @@ fn effect(state: &CampaignState, e: &Effect) -> String {
         Effect::Dodging => "dodging".into(),
         Effect::Shielded => "shielded".into(),
         Effect::Hidden => "hidden".into(),
+        Effect::Swallowed { by, taken } => {
+            format!("swallowed(by {}, dealt it {taken})", name(state, *by))
+        }
         Effect::Blessed { by } => format!("blessed(by {})", name(state, *by)),
         Effect::Aided { by, amount } => format!("aided(+{amount} by {})", name(state, *by)),
         Effect::Spell(a) => {
@@ -641,6 +644,16 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         LimitedActionUsed { creature, action } => {
             format!("LimitedActionUsed {} {action}", n(*creature))
         }
+        SpecialAction {
+            creature,
+            action,
+            target,
+            note,
+        } => format!(
+            "SpecialAction {} {action}{}: {note}",
+            n(*creature),
+            target.map_or(String::new(), |t| format!(" → {}", n(t)))
+        ),
         LegendaryActionUsed {
             creature,
             action,
@@ -697,23 +710,35 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             n(*ended)
         ),
         LegendaryTurnEnded { creature } => format!("LegendaryTurnEnded {}", n(*creature)),
-        ReactionOffered { window } => format!(
-            "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
-            n(window.reactor),
-            window.reaction,
-            window.deadline.0,
-            n(window.pending.attacker),
-            n(window.pending.target),
-            window.pending.attack,
-            window.pending.total,
-            window
-                .pending
-                .rest
-                .iter()
-                .map(|(a, t)| format!("{a} → {}", n(*t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ReactionOffered { window } => {
+            format!(
+                "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
+                n(window.reactor),
+                window.reaction,
+                window.deadline.0,
+                n(window.pending.attacker),
+                n(window.pending.target),
+                window.pending.attack,
+                window.pending.total,
+                window
+                    .pending
+                    .rest
+                    .iter()
+                    .map(|(a, t)| format!("{a} → {}", n(*t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ) + &match &window.pending.then {
+                dicebard_engine::event::AfterHit::Turn => String::new(),
+                dicebard_engine::event::AfterHit::Opportunity { opportunity: o } => format!(
+                    " after it: {} leaves for {:?} ({} moves), then [{}]",
+                    n(o.mover),
+                    o.to,
+                    o.moves,
+                    o.rest.iter().map(|c| n(*c)).collect::<Vec<_>>().join(", ")
+                ),
+                dicebard_engine::event::AfterHit::Swallow => " after it: swallowed on a hit".into(),
+            }
+        }
         ReactionResolved {
             reactor,
             reaction,
@@ -1323,7 +1348,18 @@ fn npc_option(o: &NpcOption) -> String {
             },
             slot.map_or(String::new(), |s| format!(" (slot {s})"))
         ),
+        NpcOption::Legendary { action, target } if target.is_empty() => {
+            format!("legendary {action}")
+        }
         NpcOption::Legendary { action, target } => format!("legendary {action} → {target}"),
+        NpcOption::Special {
+            action,
+            target: Some(t),
+        } => format!("{action} → {t}"),
+        NpcOption::Special {
+            action,
+            target: None,
+        } => action.clone(),
         NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
         NpcOption::Disengage => "disengage".into(),
@@ -1414,6 +1450,7 @@ fn check_creature(file: &str, step: usize, state: &CampaignState, who: &str, w: 
                 Effect::Dodging => "dodging".to_string(),
                 Effect::Shielded => "shielded".to_string(),
                 Effect::Hidden => "hidden".to_string(),
+                Effect::Swallowed { taken, .. } => format!("swallowed(dealt {taken})"),
                 Effect::Blessed { .. } => "blessed".to_string(),
                 Effect::Aided { amount, .. } => format!("aided(+{amount})"),
                 Effect::Spell(a) => mark_name(&a.mark),
