@@ -79,6 +79,8 @@ scenarios!(
     sanctuary,
     revivify,
     obscured,
+    zones,
+    counterspell,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -361,6 +361,9 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if super::spells::aura_damage(em, id) && check_end(em) {
         return;
     }
+    if super::zones::turn_start(em, id, round) && check_end(em) {
+        return;
+    }
     super::spells::turn_start_boons(em, id);
     recharge(em, id);
     let c = em.creature(id).clone();
@@ -1230,6 +1233,10 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     if let Some(o) = limited {
         return o.clone();
     }
+    // Standing in a spell's zone (Moonbeam, Cloudkill): get out while it can move.
+    if let Some(o) = super::zones::escape(state, options) {
+        return o;
+    }
     // A caster's highest-level harmful spell at the target (its slots are its best
     // weapons).
     let spell = options
@@ -1415,7 +1422,11 @@ pub(crate) fn npc_act(
             slot,
         } => {
             super::spells::cast(em, me, &spell, &targets, slot)?;
-            false
+            // A player's Counterspell window holds the turn until it closes.
+            em.state
+                .combat
+                .as_ref()
+                .is_some_and(|c| c.reaction.is_some())
         }
         NpcOption::Legendary { .. } | NpcOption::OpportunityAttack { .. } => {
             return Err(RuleError::invalid(
@@ -1576,6 +1587,7 @@ fn shield_window(
             outcome,
             rest,
         },
+        cast: None,
     })
 }
 
@@ -1613,6 +1625,10 @@ pub(crate) fn resolve_window(
     let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
         return Ok(());
     };
+    // Counterspell: a cast waits, not a hit.
+    if let Some(p) = w.cast.clone() {
+        return super::counter::resolve(em, w, p, take, timed_out);
+    }
     em.public(EventKind::ReactionResolved {
         reactor: w.reactor,
         reaction: w.reaction,
@@ -1630,6 +1646,8 @@ pub(crate) fn resolve_window(
                     .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
                 super::spells::cast(em, w.reactor, "shield", &[], slot)?;
             }
+            // Its window holds a cast (handled above).
+            crate::event::Reaction::Counterspell => {}
             crate::event::Reaction::UncannyDodge => {
                 em.public(EventKind::FeatureUsed {
                     creature: w.reactor,

@@ -62,6 +62,30 @@ pub(crate) fn cast(
     targets: &[String],
     slot: Option<u8>,
 ) -> Result<(), RuleError> {
+    cast_inner(em, me, spell_name, targets, slot, true)
+}
+
+/// A cast that a foe's Counterspell let through (or did not stop): no new window.
+pub(crate) fn cast_unopposed(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_name: &str,
+    targets: &[String],
+    slot: Option<u8>,
+) -> Result<(), RuleError> {
+    cast_inner(em, me, spell_name, targets, slot, false)
+}
+
+fn cast_inner(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_name: &str,
+    targets: &[String],
+    slot: Option<u8>,
+    counterable: bool,
+) -> Result<(), RuleError> {
+    // The targets as asked (with any choice word), for a cast that waits.
+    let asked = targets;
     let caster = em.creature(me).clone();
     let spell =
         em.state
@@ -80,6 +104,17 @@ pub(crate) fn cast(
     };
     if !sc.knows(&spell.index) {
         return Err(super::character::why_not_ready(&caster, &spell));
+    }
+    if effect_of(&spell)
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Counter))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is cast as a reaction when a foe within 60 feet casts a spell: the \
+             offer comes then (react use).",
+            spell.name
+        )));
     }
     if targets.len() > MAX_TARGETS {
         return Err(RuleError::invalid(format!(
@@ -197,6 +232,20 @@ pub(crate) fn cast(
         }
     }
 
+    // Revivify: only the dead, within the last minute.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
+    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
+        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
+    }
+    // A foe's Counterspell, before anything of the spell happens.
+    if counterable {
+        match super::counter::before_cast(em, me, &spell, slot_level, asked, slot)? {
+            super::counter::Countered::No => {}
+            super::counter::Countered::Waiting | super::counter::Countered::Stopped => {
+                return Ok(());
+            }
+        }
+    }
     // Sanctuary: a harmful spell aimed at a warded creature (not an area) needs a
     // Wisdom save; turned away, that target is dropped, and with none left the spell
     // is not cast (another target may be chosen).
@@ -212,11 +261,6 @@ pub(crate) fn cast(
             return Ok(());
         }
         target_ids = kept;
-    }
-    // Revivify: only the dead, within the last minute.
-    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
-    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
-        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
     }
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
@@ -286,6 +330,14 @@ pub(crate) fn cast(
             run(em, &mut cx, t, &per_target, Hit::default())?;
         }
     }
+    // A zone stays where it was cast, holding the creatures it caught.
+    if let Some(spec) = &effect.zone
+        && em.state.in_combat()
+        && !em.creature(me).dead
+        && (!spell.concentration || em.creature(me).concentration.is_some())
+    {
+        place_zone(em, &cx, &spell, spec, &target_ids);
+    }
     // A lasting spell with a repeated part: its caster may use it on later turns.
     if let Some(again) = &effect.again
         && !em.creature(me).dead
@@ -305,6 +357,13 @@ pub(crate) fn cast(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+fn effect_of(spell: &SpellData) -> SpellEffect {
+    spell
+        .effect
+        .clone()
+        .unwrap_or_else(|| crate::effect::generate(spell))
 }
 
 /// Why Revivify can't bring `t` back: alive, or dead for more than a minute.
@@ -517,6 +576,7 @@ fn cast_again(
         repeat: Repeat::Once,
         steps: again.steps.clone(),
         again: None,
+        zone: None,
     };
     let target_ids = resolve_targets(em, me, spell, &shape, targets, slot_level, 1)?;
     em.public(EventKind::SpellCast {
@@ -535,13 +595,24 @@ fn cast_again(
     let steps = without_group_steps(&shape.steps);
     if !steps.is_empty() {
         preroll(em, &mut cx, &steps)?;
-        for t in target_ids {
+        for &t in &target_ids {
             let c = em.creature(t);
             if c.dead || (shape.hostile && c.is_down() && !c.is_pc()) {
                 continue;
             }
             run(em, &mut cx, t, &steps, Hit::default())?;
         }
+    }
+    // Moving the spell's zone (Moonbeam's beam) onto the new targets.
+    if let Some(spec) = spell.effect.as_ref().and_then(|e| e.zone.as_ref())
+        && em.state.in_combat()
+        && em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.zones.iter().any(|z| z.by == me && z.spell == spell.index))
+    {
+        place_zone(em, &cx, spell, spec, &target_ids);
     }
     super::combat::check_end(em);
     Ok(())
@@ -705,7 +776,7 @@ fn run(
             continue;
         }
         match step {
-            Step::Damage { .. } | Step::HpPool { .. } => {}
+            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter => {}
             Step::Attack {
                 reach,
                 on_hit,
@@ -1018,8 +1089,119 @@ pub(crate) fn until_of(em: &Emitter, me: CreatureId, t: CreatureId, d: Duration)
             who: t,
             round: next_turn_round(em, t),
         },
+        Duration::EndOfTargetsTurn => {
+            let active = em
+                .state
+                .combat
+                .as_ref()
+                .filter(|c| c.active_creature() == Some(t))
+                .map(|c| c.round);
+            Until::TurnEnd {
+                who: t,
+                round: active.unwrap_or_else(|| next_turn_round(em, t)),
+            }
+        }
         Duration::Long => Until::LongRest,
     }
+}
+
+/// A zone's steps against `t` (it starts its turn in the zone, or moved in or out),
+/// with the casting the zone keeps.
+pub(crate) fn run_zone(
+    em: &mut Emitter,
+    zone: &crate::effect::Zone,
+    t: CreatureId,
+) -> Result<(), RuleError> {
+    let mut cx = Cx {
+        me: zone.by,
+        spell_level: zone.cast.spell_level,
+        slot: zone.cast.slot,
+        caster_level: zone.cast.caster_level,
+        modifier: zone.cast.modifier,
+        dc: zone.cast.dc,
+        attack_bonus: zone.cast.attack_bonus,
+        name: zone.name.clone(),
+        concentration: zone.concentration,
+        shared: BTreeMap::new(),
+        ends_on: None,
+        detached: true,
+    };
+    let Some(steps) = em
+        .state
+        .catalog
+        .spell(&zone.spell)
+        .and_then(|s| s.effect.as_ref())
+        .and_then(|e| e.zone.as_ref())
+        .map(|z| z.steps.clone())
+    else {
+        return Ok(());
+    };
+    run(em, &mut cx, t, &steps, Hit::default())
+}
+
+/// Places (or, `moved`, moves) the zone of `spell` cast by `me` on the creatures the
+/// casting caught (see [`crate::effect::Zone`]): a fight only.
+fn place_zone(
+    em: &mut Emitter,
+    cx: &Cx,
+    spell: &SpellData,
+    spec: &crate::effect::ZoneSpec,
+    caught: &[CreatureId],
+) {
+    let Some(c) = em.state.combat.as_ref() else {
+        return;
+    };
+    let me = cx.me;
+    let old = c
+        .zones
+        .iter()
+        .find(|z| z.by == me && z.spell == spell.index)
+        .cloned();
+    let inside: std::collections::BTreeSet<CreatureId> = caught
+        .iter()
+        .copied()
+        .filter(|t| !em.creature(*t).dead)
+        .collect();
+    let zone = match old {
+        // Moved: the same zone, on the new creatures.
+        Some(z) => crate::effect::Zone {
+            struck: inside.clone(),
+            inside,
+            moving: Default::default(),
+            ..z
+        },
+        None => {
+            let id = c
+                .zones
+                .iter()
+                .map(|z| z.id)
+                .max()
+                .map_or(1, |m| m.saturating_add(1));
+            crate::effect::Zone {
+                id,
+                by: me,
+                spell: spell.index.clone(),
+                name: spell.name.clone(),
+                when: spec.when,
+                cast: crate::effect::ZoneCast {
+                    dc: cx.dc,
+                    spell_level: cx.spell_level,
+                    slot: cx.slot,
+                    caster_level: cx.caster_level,
+                    modifier: cx.modifier,
+                    attack_bonus: cx.attack_bonus,
+                },
+                until: until_of(em, me, me, spec.duration),
+                concentration: cx.concentration,
+                struck: inside.clone(),
+                inside,
+                moving: Default::default(),
+            }
+        }
+    };
+    em.public(EventKind::ZonePlaced {
+        zone: Box::new(zone),
+    });
 }
 
 fn put_mark(
