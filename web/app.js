@@ -449,9 +449,12 @@
     if (row) row.hidden = !(r && myPlayer() && r.player === myPlayer() && MODE === 'play' && !S.gone);
     if (r && $('react-use')) {
       const dodge = r.reaction === 'Uncanny Dodge';
-      $('react-use').textContent = dodge ? 'Uncanny Dodge' : 'Shield';
+      const counter = r.reaction === 'Counterspell';
+      $('react-use').textContent = counter ? 'Counterspell' : (dodge ? 'Uncanny Dodge' : 'Shield');
       const what = $('react-what');
-      if (what) what.textContent = dodge ? 'A blow is about to land: halve its damage with Uncanny Dodge?' : 'A blow is about to land: cast Shield?';
+      if (what) what.textContent = counter
+        ? str(r.caster || 'A foe', 80) + ' is casting ' + str(r.spell || 'a spell', 80) + ': stop it with Counterspell?'
+        : (dodge ? 'A blow is about to land: halve its damage with Uncanny Dodge?' : 'A blow is about to land: cast Shield?');
     }
     tickClock();
   }
@@ -722,7 +725,7 @@
     });
     $('react-use').addEventListener('click', async () => {
       $('react-row').hidden = true;
-      await act({ kind: 'react', use: true }, 'Shield');
+      await act({ kind: 'react', use: true }, $('react-use').textContent || 'React');
     });
     $('react-skip').addEventListener('click', async () => {
       $('react-row').hidden = true;

@@ -254,8 +254,11 @@ pub struct ReactionView {
     pub player: Option<PlayerId>,
     /// When the window closes (the blow lands).
     pub deadline: Timestamp,
-    /// Which reaction ("Shield", "Uncanny Dodge").
+    /// Which reaction ("Shield", "Uncanny Dodge", "Counterspell").
     pub reaction: &'static str,
+    /// Counterspell's window: the spell being cast, and by whom.
+    pub spell: Option<String>,
+    pub caster: Option<String>,
 }
 
 /// The initiative list of a running fight.
@@ -323,6 +326,12 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
                 player: r.owner().cloned(),
                 deadline: w.deadline,
                 reaction: w.reaction.name(),
+                spell: w.cast.as_ref().map(|p| p.name.clone()),
+                caster: w
+                    .cast
+                    .as_ref()
+                    .and_then(|p| state.creature(p.caster))
+                    .map(|c| c.name.clone()),
             })
         }),
     })
