@@ -1292,6 +1292,14 @@ fn print_status(scene: &view::Scene) {
             };
             let _ = writeln!(o, "   {mark} {:>3}  {} ({hp}){place}", r.initiative, r.name);
         }
+        if let Some(t) = cb.turn.as_ref().filter(|t| !t.again.is_empty()) {
+            let _ = writeln!(
+                o,
+                "  {} can cast again with no slot: {} (cast SPELL on TARGET)",
+                t.name,
+                t.again.join(", ")
+            );
+        }
         if let Some(w) = &cb.reaction {
             let _ = writeln!(
                 o,

@@ -593,9 +593,13 @@
       const k2 = spells.value;
       clear(spells);
       const list = S.sheet && S.sheet.spellcasting && Array.isArray(S.sheet.spellcasting.spells) ? S.sheet.spellcasting.spells : [];
+      // My turn: the spells I can cast again with no slot (Moonbeam's beam) come first.
+      const turn = combat && combat.turn;
+      const again = turn && me !== null && turn.id === me && Array.isArray(turn.again) ? turn.again.slice(0, 10).map((n) => str(n, 60)) : [];
+      again.forEach((n) => { const o = el('option', '', n + ' (again, no slot)'); o.value = n; spells.appendChild(o); });
       list.slice(0, 80).forEach((s) => { const o = el('option', '', prettyName(s)); o.value = prettyName(s); spells.appendChild(o); });
       if (k2) spells.value = k2;
-      $('q-cast').disabled = list.length === 0;
+      $('q-cast').disabled = list.length === 0 && again.length === 0;
     }
   }
 

@@ -402,6 +402,18 @@ impl Presenter {
                     let until = deadline
                         .map(|d| format!(" — your turn ends <t:{}:R>", d.0 / 1000))
                         .unwrap_or_default();
+                    // A lasting spell's repeat (Moonbeam's beam): no slot.
+                    let again: Vec<String> =
+                        dicebard_engine::rules::spells::recasts(state, *creature)
+                            .iter()
+                            .filter_map(|i| state.catalog.spell(i))
+                            .map(|s| format!("**{}**", render::escape(&s.name)))
+                            .collect();
+                    let until = if again.is_empty() {
+                        until
+                    } else {
+                        format!("{until}\nCast again with no slot: {}", again.join(", "))
+                    };
                     self.dms.push((
                         user,
                         format!(

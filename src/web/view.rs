@@ -68,7 +68,7 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
         });
         json!({
             "round": cb.round,
-            "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player})),
+            "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player, "again": t.again})),
             "deadline": cb.deadline.map(|d| d.0),
             "initiative": initiative,
             "reaction": reaction,

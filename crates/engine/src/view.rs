@@ -280,6 +280,9 @@ pub struct Turn {
     pub id: CreatureId,
     pub name: String,
     pub player: Option<PlayerId>,
+    /// Spells it can cast again now with no slot (Moonbeam's beam, Spiritual
+    /// Weapon's attack): their names, for the turn's quick actions.
+    pub again: Vec<String>,
 }
 
 /// The initiative list as `viewer` may see it; `None` out of combat.
@@ -316,6 +319,10 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
             id: a.id,
             name: a.name.clone(),
             player: a.owner().cloned(),
+            again: crate::rules::spells::recasts(state, a.id)
+                .iter()
+                .filter_map(|i| state.catalog.spell(i).map(|s| s.name.clone()))
+                .collect(),
         }),
         deadline: combat.deadline,
         reaction: combat.reaction.as_ref().and_then(|w| {

@@ -81,6 +81,7 @@ scenarios!(
     obscured,
     zones,
     counterspell,
+    recast_options,
 );
 
 /// Every scenario file has a test, and every test a file.

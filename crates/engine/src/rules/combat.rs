@@ -1101,17 +1101,28 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
         .and_then(|m| state.catalog.monster(m))
         .and_then(|m| m.spellcasting.as_ref());
     let mut out = Vec::new();
+    // A lasting spell's repeated part (Moonbeam's beam, Spiritual Weapon): no slot.
+    let again = super::spells::recasts(state, npc.id);
     for index in &sc.spells {
         let Some(spell) = state.catalog.spell(index) else {
             continue;
         };
-        if super::spells::cost_of(spell) != ActionCost::Action {
+        if again.contains(index) {
+            out.extend(super::spells::again_options(state, npc, spell, foes));
             continue;
         }
         let effect = spell
             .effect
             .clone()
             .unwrap_or_else(|| crate::effect::generate(spell));
+        // A bonus-action spell whose point is its repeat (Spiritual Weapon) is
+        // offered too (it takes the monster's turn).
+        let cost = super::spells::cost_of(spell);
+        if cost != ActionCost::Action
+            && !(cost == ActionCost::BonusAction && effect.again.is_some())
+        {
+            continue;
+        }
         if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
             continue;
         }

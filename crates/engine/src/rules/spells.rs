@@ -366,6 +366,75 @@ fn effect_of(spell: &SpellData) -> SpellEffect {
         .unwrap_or_else(|| crate::effect::generate(spell))
 }
 
+/// The spells `who` can cast again now with no slot (a lasting spell's repeated part:
+/// Moonbeam's beam, Spiritual Weapon's attack, Hunter's Mark moved), by SRD index, in
+/// the order it knows them. The turn's options list them (NPC options, the front
+/// ends' turn prompts).
+pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<String> {
+    let Some(c) = state.creature(who) else {
+        return vec![];
+    };
+    let Some(sc) = c.spellcasting.as_ref() else {
+        return vec![];
+    };
+    let keys: Vec<u32> = c
+        .marks()
+        .filter(|a| a.by == who)
+        .filter_map(|a| match a.mark {
+            Mark::Recast { spell, .. } => Some(spell),
+            _ => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return vec![];
+    }
+    sc.spells
+        .iter()
+        .filter(|i| keys.contains(&crate::effect::spell_key(i)))
+        .filter(|i| {
+            state
+                .catalog
+                .spell(i)
+                .is_some_and(|s| s.effect.as_ref().is_some_and(|e| e.again.is_some()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// NPC options for casting `spell`'s repeated part again: at each standing foe it can
+/// reach (harmful), or on itself.
+pub(crate) fn again_options(
+    state: &crate::state::CampaignState,
+    npc: &crate::creature::Creature,
+    spell: &SpellData,
+    foes: &[&crate::creature::Creature],
+) -> Vec<crate::command::NpcOption> {
+    let Some(again) = spell.effect.as_ref().and_then(|e| e.again.as_ref()) else {
+        return vec![];
+    };
+    let cast = |targets: Vec<String>| crate::command::NpcOption::Cast {
+        spell: spell.index.clone(),
+        targets,
+        slot: None,
+    };
+    if !again.hostile {
+        return vec![cast(vec![])];
+    }
+    let melee = again.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::Attack {
+                reach: crate::data::Reach::Melee,
+                ..
+            }
+        )
+    });
+    foes.iter()
+        .filter(|t| !melee || super::position::can_reach(state, npc.id, t.id))
+        .map(|t| cast(vec![t.name.clone()]))
+        .collect()
+}
+
 /// Why Revivify can't bring `t` back: alive, or dead for more than a minute.
 fn too_late(em: &Emitter, t: CreatureId) -> Option<String> {
     let c = em.creature(t);
