@@ -489,7 +489,7 @@ fn choose(
 }
 
 /// The words of every [`Step::Choose`] in the steps (NPC options offer one each).
-pub(crate) fn choice_words(steps: &[Step], out: &mut Vec<String>) {
+pub fn choice_words(steps: &[Step], out: &mut Vec<String>) {
     for s in steps {
         match s {
             Step::Choose { options } => {
