@@ -642,6 +642,15 @@ pub enum Mark {
     Sanctuary {
         dc: i32,
     },
+    /// Protection from Evil and Good: creatures of the types in `types` (bits of
+    /// [`ward_bit`]: aberrations, celestials, elementals, fey, fiends, undead) attack
+    /// the bearer with disadvantage and, with `charm`, cannot charm or frighten it
+    /// (Dispel Evil and Good's ward has no `charm`).
+    Warded {
+        types: u8,
+        #[serde(default)]
+        charm: bool,
+    },
     /// Sanctuary turned the bearer away from `from`: it can't target that creature
     /// with an attack or a harmful spell for the rest of its turn (it chooses another
     /// target, or loses the attack).
@@ -649,6 +658,26 @@ pub enum Mark {
         from: CreatureId,
     },
 }
+
+/// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")
+/// has: 0 for a type no ward names.
+pub fn ward_bit(kind: &str) -> u8 {
+    let k = kind.trim().to_ascii_lowercase();
+    [
+        ("aberration", 1),
+        ("celestial", 2),
+        ("elemental", 4),
+        ("fey", 8),
+        ("fiend", 16),
+        ("undead", 32),
+    ]
+    .into_iter()
+    .find(|(t, _)| k.starts_with(t))
+    .map_or(0, |(_, b)| b)
+}
+
+/// Every type a ward names.
+pub const WARD_ALL: u8 = 63;
 
 /// What ends a mark early besides its duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

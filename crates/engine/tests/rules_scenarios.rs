@@ -82,6 +82,7 @@ scenarios!(
     zones,
     counterspell,
     recast_options,
+    warding,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -184,7 +184,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-fey",
     "conjure-minor-elementals",
     "conjure-woodland-beings",
-    "dispel-evil-and-good",
     "enthrall",
     "fly",
     "forcecage",
@@ -197,7 +196,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "maze",
     "polymorph",
     "prismatic-wall",
-    "protection-from-evil-and-good",
     "resilient-sphere",
     "reverse-gravity",
     "shapechange",
@@ -1209,6 +1207,35 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 )
             }
         }
+        "protection-from-evil-and-good" => part(
+            "Aberrations, celestials, elementals, fey, fiends and undead attack the target \
+             with disadvantage and can't charm or frighten it; possession, and advantage on \
+             a new save against a charm or fright already on it, are narrated.",
+            one(),
+            false,
+            vec![mark(
+                Mark::Warded {
+                    types: dicebard_engine::effect::WARD_ALL,
+                    charm: true,
+                },
+                Long,
+            )],
+        ),
+        "dispel-evil-and-good" => part(
+            "The ward on the caster is resolved (celestials, elementals, fey, fiends and \
+             undead attack it with disadvantage); Break Enchantment and Dismissal are \
+             narrated.",
+            Target::SelfOnly,
+            false,
+            vec![mark(
+                // Celestials, elementals, fey, fiends and undead (no aberrations).
+                Mark::Warded {
+                    types: dicebard_engine::effect::WARD_ALL & !1,
+                    charm: false,
+                },
+                Long,
+            )],
+        ),
         "counterspell" => SpellEffect {
             note: "Cast only as a reaction: when a foe within 60 ft (engaged or near) \
                    casts a spell, a caster with a 3rd+ slot and its reaction is offered \

@@ -222,7 +222,9 @@ pub(crate) fn resolve(
             countered(em, p.caster, w.reactor, &spell, p.slot)?;
         }
     } else if em.state.in_combat() && !em.creature(p.caster).is_down() {
-        super::spells::cast_unopposed(em, p.caster, &p.spell, &p.targets, p.slot)?;
+        // Checked when it was asked for and nothing but the reaction happened since;
+        // should it be refused now, it fizzles rather than stall the turn.
+        let _ = super::spells::cast_unopposed(em, p.caster, &p.spell, &p.targets, p.slot);
     }
     super::combat::check_end(em);
     if p.npc_turn

@@ -935,7 +935,10 @@ fn run(
             }
             Step::Condition { condition } => {
                 let c = em.creature(t);
-                if !c.has(*condition) && !immune(c, *condition) {
+                if !c.has(*condition)
+                    && !immune(c, *condition)
+                    && !ward_stops(em, t, cx.me, *condition)
+                {
                     em.public(EventKind::ConditionApplied {
                         creature: t,
                         condition: *condition,
@@ -1297,7 +1300,7 @@ fn put_mark(
     };
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
-        if immune(c, condition) {
+        if immune(c, condition) || ward_stops(em, t, cx.me, condition) {
             return;
         }
         if !c.has(condition) {
@@ -1540,6 +1543,19 @@ pub(crate) fn aura_damage(em: &mut Emitter, who: CreatureId) -> bool {
         dealt = true;
     }
     dealt
+}
+
+/// Protection from Evil and Good: the warded-against types can't charm or frighten.
+fn ward_stops(
+    em: &Emitter,
+    t: CreatureId,
+    by: CreatureId,
+    condition: crate::condition::Condition,
+) -> bool {
+    matches!(
+        condition,
+        crate::condition::Condition::Charmed | crate::condition::Condition::Frightened
+    ) && resolve::warded_from(em, t, by, true)
 }
 
 /// Whether `c` cannot be given `condition` (its own immunities, or a spell's).
