@@ -90,6 +90,10 @@ pub struct ZoneTriggers {
     /// On every move in or out, not only the first time on a turn.
     #[serde(default)]
     pub each_move: bool,
+    /// What its steps put on a creature lasts while the creature is inside (Darkness:
+    /// blinded): the marks end when it leaves, or the zone does.
+    #[serde(default)]
+    pub while_inside: bool,
 }
 
 /// A spell's zone in a fight, in the theatre-of-the-mind position model
@@ -694,6 +698,9 @@ pub enum EndsOn {
     SaveOnDamage,
     /// The bearer makes an attack roll or casts a harmful spell (Sanctuary).
     AttackOrHarm,
+    /// The bearer is no longer inside a zone of the mark's caster (Darkness: blinded
+    /// while in it; see [`ZoneTriggers::while_inside`]).
+    LeaveZone,
 }
 
 /// When an active mark ends by itself.

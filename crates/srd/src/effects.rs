@@ -337,6 +337,22 @@ fn zone(e: SpellEffect, steps: Vec<Step>, duration: Duration) -> SpellEffect {
         ..e
     }
 }
+/// A zone whose steps last while a creature is inside it (Darkness's blindness).
+fn while_inside(e: SpellEffect, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        zone: Some(Box::new(ZoneSpec {
+            steps,
+            when: ZoneTriggers {
+                enter: true,
+                each_move: true,
+                while_inside: true,
+                ..ZoneTriggers::default()
+            },
+            duration: Long,
+        })),
+        ..e
+    }
+}
 /// A lasting spell's part its caster can use again on later turns (no slot).
 fn with_again(
     e: SpellEffect,
@@ -980,20 +996,29 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         // Zones are not modelled: the creatures in the cloud when it is cast (those
         // named, or every standing foe) are heavily obscured, so blinded while it lasts.
-        "darkness" => part(
-            "The darkness is not a zone: the creatures named (or the caster's foes) are \
-             blinded while it lasts; leaving it, entering it later, darkvision not seeing \
-             through it and light dispelled are left to the GM.",
-            area.clone(),
-            true,
+        // Heavily obscured zones: a creature inside is blinded while it stays in (it
+        // sees nothing out, nothing sees in); moving away ends it, moving in starts it.
+        "darkness" => while_inside(
+            part(
+                "A zone on the creatures named (or the caster's foes, and those in melee \
+                 with them): blinded while inside it, moving in blinds, moving away ends \
+                 it. Darkvision not seeing through it and light dispelled are left to the \
+                 GM.",
+                area.clone(),
+                true,
+                vec![cond(Blinded, Long)],
+            ),
             vec![cond(Blinded, Long)],
         ),
-        "fog-cloud" => part(
-            "The fog is not a zone: the creatures named (or the caster's foes) are \
-             blinded while it lasts; leaving it, entering it later and a wind dispersing \
-             it are left to the GM.",
-            area.clone(),
-            true,
+        "fog-cloud" => while_inside(
+            part(
+                "A zone on the creatures named (or the caster's foes, and those in melee \
+                 with them): blinded while inside it, moving in blinds, moving away ends \
+                 it. A wind dispersing it is left to the GM.",
+                area.clone(),
+                true,
+                vec![cond(Blinded, Long)],
+            ),
             vec![cond(Blinded, Long)],
         ),
         "web" => zone(
@@ -1190,10 +1215,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 zone: Some(Box::new(ZoneSpec {
                     steps: thorns,
                     when: ZoneTriggers {
-                        turn_start: false,
                         enter: true,
                         leave: true,
                         each_move: true,
+                        ..ZoneTriggers::default()
                     },
                     duration: Long,
                 })),

@@ -309,7 +309,13 @@ fn cast_inner(
             .collect();
         hp_pool(em, &mut cx, &spared, &amount, mark, duration)?;
     }
-    cx.ends_on = None;
+    // A zone whose effect lasts while inside (Darkness): in a fight, what the
+    // casting puts on the creatures it caught ends when they leave it.
+    cx.ends_on = effect
+        .zone
+        .as_ref()
+        .filter(|z| z.when.while_inside && em.state.in_combat())
+        .map(|_| EndsOn::LeaveZone);
     let per_target = without_group_steps(&effect.steps);
     if !per_target.is_empty() && !target_ids.is_empty() {
         // Damage behind a saving throw is rolled once, before the saves, for every
@@ -1195,7 +1201,11 @@ pub(crate) fn run_zone(
         name: zone.name.clone(),
         concentration: zone.concentration,
         shared: BTreeMap::new(),
-        ends_on: None,
+        // Darkness: what it puts on a creature lasts while the creature is inside.
+        ends_on: zone
+            .when
+            .while_inside
+            .then_some(crate::effect::EndsOn::LeaveZone),
         detached: true,
     };
     let Some(steps) = em

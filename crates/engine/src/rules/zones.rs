@@ -55,6 +55,33 @@ pub(crate) fn turn_start(em: &mut Emitter, who: CreatureId, round: u32) -> bool 
 /// After a command: the creatures that moved into (or out of) a zone this command are
 /// struck by it, in creature order.
 pub(crate) fn settle(em: &mut Emitter) -> Result<(), RuleError> {
+    strike_movers(em);
+    end_outside(em);
+    Ok(())
+}
+
+/// What lasts only while inside a zone (Darkness's blindness) ends for a creature no
+/// zone of that caster holds any more (it moved away, or the zone ended).
+fn end_outside(em: &mut Emitter) {
+    let zones: &[Zone] = em.state.combat.as_ref().map_or(&[], |c| c.zones.as_slice());
+    let stale: Vec<(CreatureId, crate::effect::Active)> = em
+        .state
+        .creatures
+        .values()
+        .flat_map(|c| c.marks().map(move |a| (c.id, *a)))
+        .filter(|(c, a)| {
+            a.ends_on == Some(crate::effect::EndsOn::LeaveZone)
+                && !zones
+                    .iter()
+                    .any(|z| z.by == a.by && z.when.while_inside && z.inside.contains(c))
+        })
+        .collect();
+    for (c, a) in stale {
+        super::resolve::end_mark(em, c, a);
+    }
+}
+
+fn strike_movers(em: &mut Emitter) {
     for _ in 0..crate::rules::MAX_COMBATANTS {
         let next = em.state.combat.as_ref().and_then(|c| {
             c.zones
@@ -62,16 +89,15 @@ pub(crate) fn settle(em: &mut Emitter) -> Result<(), RuleError> {
                 .find_map(|z| z.moving.first().map(|t| (z.clone(), *t)))
         });
         let Some((z, t)) = next else {
-            return Ok(());
+            return;
         };
         if !strike(em, &z, t) {
             // Dead or gone: nothing more to do this command (the pending move is
             // forgotten when the next turn starts).
-            return Ok(());
+            return;
         }
         super::combat::check_end(em);
     }
-    Ok(())
 }
 
 /// The zone's steps against `t`, unless `t` is dead or a felled monster. True if it
