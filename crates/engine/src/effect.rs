@@ -646,6 +646,8 @@ pub enum Mark {
     Sanctuary {
         dc: i32,
     },
+    /// In Silence: the bearer can't cast a spell with a verbal component.
+    Silenced,
     /// Protection from Evil and Good: creatures of the types in `types` (bits of
     /// [`ward_bit`]: aberrations, celestials, elementals, fey, fiends, undead) attack
     /// the bearer with disadvantage and, with `charm`, cannot charm or frighten it

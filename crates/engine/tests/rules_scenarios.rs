@@ -83,6 +83,7 @@ scenarios!(
     counterspell,
     recast_options,
     warding,
+    silence,
 );
 
 /// Every scenario file has a test, and every test a file.

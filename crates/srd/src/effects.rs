@@ -199,7 +199,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "resilient-sphere",
     "reverse-gravity",
     "shapechange",
-    "silence",
     "telekinesis",
     "time-stop",
     "true-polymorph",
@@ -1010,6 +1009,21 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             ),
             vec![cond(Blinded, Long)],
         ),
+        "silence" => {
+            let hush = vec![cond(Deafened, Long), mark(Mark::Silenced, Long)];
+            while_inside(
+                part(
+                    "A zone on the creatures named (or the caster's foes, and those in \
+                     melee with them): while inside they are deafened and can't cast \
+                     spells with a verbal component; moving in silences, moving away \
+                     ends it. Immunity to thunder damage inside is narrated.",
+                    area.clone(),
+                    true,
+                    hush.clone(),
+                ),
+                hush,
+            )
+        }
         "fog-cloud" => while_inside(
             part(
                 "A zone on the creatures named (or the caster's foes, and those in melee \

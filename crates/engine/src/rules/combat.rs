@@ -1107,6 +1107,10 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
         let Some(spell) = state.catalog.spell(index) else {
             continue;
         };
+        // In Silence: no spell with a verbal component.
+        if spell.verbal && npc.has_mark(|m| *m == crate::effect::Mark::Silenced) {
+            continue;
+        }
         if again.contains(index) {
             out.extend(super::spells::again_options(state, npc, spell, foes));
             continue;

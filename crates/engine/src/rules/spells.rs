@@ -121,6 +121,12 @@ fn cast_inner(
             "A spell can name at most {MAX_TARGETS} targets."
         )));
     }
+    if spell.verbal && caster.has_mark(|m| *m == Mark::Silenced) {
+        return Err(RuleError::invalid(format!(
+            "{} can't speak the words of {} in the silence.",
+            caster.name, spell.name
+        )));
+    }
     let effect = spell
         .effect
         .clone()
