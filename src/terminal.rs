@@ -41,7 +41,7 @@ Commands (one per line):
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
   move to TARGET | move near | move far      dash   disengage   hide
-  help FOE             ready TEXT           react use (shield, uncanny dodge) | react skip
+  help FOE             ready TEXT           react use (shield, uncanny dodge, counterspell) | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
       damage TARGET DICE TYPE  condition TARGET COND on|off  whisper PLAYER TEXT
@@ -1291,6 +1291,14 @@ fn print_status(scene: &view::Scene) {
                 String::new()
             };
             let _ = writeln!(o, "   {mark} {:>3}  {} ({hp}){place}", r.initiative, r.name);
+        }
+        if let Some(t) = cb.turn.as_ref().filter(|t| !t.again.is_empty()) {
+            let _ = writeln!(
+                o,
+                "  {} can cast again with no slot: {} (cast SPELL on TARGET)",
+                t.name,
+                t.again.join(", ")
+            );
         }
         if let Some(w) = &cb.reaction {
             let _ = writeln!(

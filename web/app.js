@@ -449,9 +449,12 @@
     if (row) row.hidden = !(r && myPlayer() && r.player === myPlayer() && MODE === 'play' && !S.gone);
     if (r && $('react-use')) {
       const dodge = r.reaction === 'Uncanny Dodge';
-      $('react-use').textContent = dodge ? 'Uncanny Dodge' : 'Shield';
+      const counter = r.reaction === 'Counterspell';
+      $('react-use').textContent = counter ? 'Counterspell' : (dodge ? 'Uncanny Dodge' : 'Shield');
       const what = $('react-what');
-      if (what) what.textContent = dodge ? 'A blow is about to land: halve its damage with Uncanny Dodge?' : 'A blow is about to land: cast Shield?';
+      if (what) what.textContent = counter
+        ? str(r.caster || 'A foe', 80) + ' is casting ' + str(r.spell || 'a spell', 80) + ': stop it with Counterspell?'
+        : (dodge ? 'A blow is about to land: halve its damage with Uncanny Dodge?' : 'A blow is about to land: cast Shield?');
     }
     tickClock();
   }
@@ -590,9 +593,13 @@
       const k2 = spells.value;
       clear(spells);
       const list = S.sheet && S.sheet.spellcasting && Array.isArray(S.sheet.spellcasting.spells) ? S.sheet.spellcasting.spells : [];
+      // My turn: the spells I can cast again with no slot (Moonbeam's beam) come first.
+      const turn = combat && combat.turn;
+      const again = turn && me !== null && turn.id === me && Array.isArray(turn.again) ? turn.again.slice(0, 10).map((n) => str(n, 60)) : [];
+      again.forEach((n) => { const o = el('option', '', n + ' (again, no slot)'); o.value = n; spells.appendChild(o); });
       list.slice(0, 80).forEach((s) => { const o = el('option', '', prettyName(s)); o.value = prettyName(s); spells.appendChild(o); });
       if (k2) spells.value = k2;
-      $('q-cast').disabled = list.length === 0;
+      $('q-cast').disabled = list.length === 0 && again.length === 0;
     }
   }
 
@@ -722,7 +729,7 @@
     });
     $('react-use').addEventListener('click', async () => {
       $('react-row').hidden = true;
-      await act({ kind: 'react', use: true }, 'Shield');
+      await act({ kind: 'react', use: true }, $('react-use').textContent || 'React');
     });
     $('react-skip').addEventListener('click', async () => {
       $('react-row').hidden = true;

@@ -375,7 +375,7 @@ impl Presenter {
                 self.dirty_chars.insert(*creature);
                 self.initiative_dirty = true;
             }
-            SpellCast { caster, .. } => {
+            SpellCast { caster, .. } | SpellCountered { caster, .. } => {
                 self.dirty_chars.insert(*caster);
             }
             CombatStarted { .. }
@@ -402,6 +402,18 @@ impl Presenter {
                     let until = deadline
                         .map(|d| format!(" — your turn ends <t:{}:R>", d.0 / 1000))
                         .unwrap_or_default();
+                    // A lasting spell's repeat (Moonbeam's beam): no slot.
+                    let again: Vec<String> =
+                        dicebard_engine::rules::spells::recasts(state, *creature)
+                            .iter()
+                            .filter_map(|i| state.catalog.spell(i))
+                            .map(|s| format!("**{}**", render::escape(&s.name)))
+                            .collect();
+                    let until = if again.is_empty() {
+                        until
+                    } else {
+                        format!("{until}\nCast again with no slot: {}", again.join(", "))
+                    };
                     self.dms.push((
                         user,
                         format!(
@@ -418,23 +430,11 @@ impl Presenter {
                 {
                     let by = state
                         .creature(window.pending.attacker)
-                        .map(|a| render::escape(&a.name))
-                        .unwrap_or_else(|| "A foe".into());
-                    self.dms.push((
-                        user,
-                        format!(
-                            "🛡️ **{}**, {by}'s {} hits you ({} against your AC {}). {} **{}** ({})? Answer <t:{}:R>, or the blow lands.",
-                            render::escape(&cr.name),
-                            render::escape(&window.pending.attack),
-                            window.pending.total,
-                            cr.effective_ac(),
-                            if window.reaction == dicebard_engine::event::Reaction::Shield { "Cast" } else { "Use" },
-                            window.reaction.name(),
-                            window.reaction.effect(),
-                            window.deadline.0 / 1000
-                        ),
-                        Some(render::DmButtons::Reaction(c.seq)),
-                    ));
+                        .map(|a| a.name.as_str())
+                        .unwrap_or("A foe");
+                    let text = reaction_dm(window, &cr.name, cr.effective_ac(), by);
+                    self.dms
+                        .push((user, text, Some(render::DmButtons::Reaction(c.seq))));
                 }
             }
             TurnWarning { creature, deadline } => {
@@ -582,6 +582,91 @@ impl Presenter {
                 tracing::warn!(campaign = self.campaign_id.get(), error = %e, kind, "posting an embed failed")
             }
         }
+    }
+}
+
+/// The DM offering a reaction to `reactor` (AC `ac`): Shield or Uncanny Dodge against
+/// `by`'s blow, or Counterspell against `by`'s spell being cast.
+fn reaction_dm(
+    window: &dicebard_engine::event::ReactionWindow,
+    reactor: &str,
+    ac: i32,
+    by: &str,
+) -> String {
+    let by = render::escape(by);
+    // Counterspell: a spell being cast waits, not a blow.
+    if let Some(p) = &window.cast {
+        return format!(
+            "✨ **{}**, {by} is casting **{}** (level {}). Cast **{}** ({})? Answer <t:{}:R>, or the spell goes off.",
+            render::escape(reactor),
+            render::escape(&p.name),
+            p.level,
+            window.reaction.name(),
+            window.reaction.effect(),
+            window.deadline.0 / 1000
+        );
+    }
+    format!(
+        "🛡️ **{}**, {by}'s {} hits you ({} against your AC {ac}). {} **{}** ({})? Answer <t:{}:R>, or the blow lands.",
+        render::escape(reactor),
+        render::escape(&window.pending.attack),
+        window.pending.total,
+        if window.reaction.is_spell() {
+            "Cast"
+        } else {
+            "Use"
+        },
+        window.reaction.name(),
+        window.reaction.effect(),
+        window.deadline.0 / 1000
+    )
+}
+
+#[cfg(test)]
+mod reaction_tests {
+    use super::reaction_dm;
+    use dicebard_engine::event::{
+        AttackOutcome, PendingCast, PendingHit, Reaction, ReactionWindow,
+    };
+    use dicebard_engine::ids::{CreatureId, Timestamp};
+
+    #[test]
+    fn the_reaction_dm_names_the_blow_or_the_spell_being_cast() {
+        let mut w = ReactionWindow {
+            reactor: CreatureId(1),
+            reaction: Reaction::Shield,
+            deadline: Timestamp(20_000),
+            pending: PendingHit {
+                attacker: CreatureId(2),
+                target: CreatureId(1),
+                attack: "Bite".into(),
+                total: 14,
+                outcome: AttackOutcome::Hit,
+                rest: vec![],
+            },
+            cast: None,
+        };
+        let shield = reaction_dm(&w, "Gina", 12, "Wolf");
+        assert!(
+            shield.contains("Wolf's Bite hits you (14 against your AC 12). Cast **Shield**"),
+            "{shield}"
+        );
+        w.reaction = Reaction::Counterspell;
+        w.cast = Some(PendingCast {
+            caster: CreatureId(2),
+            spell: "fireball".into(),
+            name: "Fireball".into(),
+            level: 3,
+            targets: vec!["Gina".into()],
+            slot: None,
+            npc_turn: true,
+        });
+        let counter = reaction_dm(&w, "Gina", 12, "Mage");
+        assert!(
+            counter.contains("Mage is casting **Fireball** (level 3). Cast **Counterspell** (stop the spell)? Answer <t:20:R>"),
+            "{counter}"
+        );
+        assert!(!counter.contains("hits you"), "{counter}");
     }
 }
 

@@ -876,6 +876,9 @@ fn cast<S: AsRef<str>>(rest: &[S], scene: &Scene) -> Clause {
             list(&known)
         ));
     };
+    // A spell that chooses (Protection from Energy's type, Enlarge or Reduce): its word
+    // ("against fire", "to reduce") is a choice, not a target.
+    let (target_words, choice) = take_choice(&spell, target_words, scene);
     let mut targets = Vec::new();
     let joined = target_words.join(" ");
     for part in joined.split(" and ").flat_map(|p| p.split(" & ")) {
@@ -905,11 +908,52 @@ fn cast<S: AsRef<str>>(rest: &[S], scene: &Scene) -> Clause {
             }
         }
     }
+    targets.truncate(8);
+    targets.extend(choice);
     Clause::Do(Action::Cast {
         spell,
-        targets: targets.into_iter().take(8).collect(),
+        targets,
         slot,
     })
+}
+
+/// The choice word of a spell that chooses, taken out of its target words with the
+/// word that led to it ("against fire", "for cold", "to reduce") and any preposition
+/// left leading the rest ("against fire on Thorin").
+fn take_choice(spell: &str, words: &[String], scene: &Scene) -> (Vec<String>, Option<String>) {
+    let mut choices = Vec::new();
+    if let Some(s) = scene.catalog().spell(spell)
+        && let Some(e) = &s.effect
+    {
+        dicebard_engine::rules::spells::choice_words(&e.steps, &mut choices);
+    }
+    let mut words = words.to_vec();
+    let Some((i, word)) = words.iter().enumerate().find_map(|(i, w)| {
+        choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(w.trim_matches(|c: char| !c.is_alphanumeric())))
+            .map(|c| (i, c.clone()))
+    }) else {
+        return (words, None);
+    };
+    words.remove(i);
+    if i > 0
+        && matches!(
+            words[i - 1].as_str(),
+            "against" | "for" | "to" | "as" | "versus" | "vs" | "from" | "with" | "of"
+        )
+    {
+        words.remove(i - 1);
+    }
+    while words.first().is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "on" | "at" | "to" | "onto" | "targeting" | "and" | "toward" | "towards"
+        )
+    }) {
+        words.remove(0);
+    }
+    (words, Some(word))
 }
 
 /// "attack [TARGET] [with WEAPON]", "swing my axe at TARGET", "shoot TARGET".

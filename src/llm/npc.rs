@@ -259,6 +259,12 @@ fn describe(state: &CampaignState, c: &Creature, full: bool) -> String {
     for k in c.conditions.keys() {
         let _ = write!(s, ", {k}");
     }
+    // Spells' zones it stands in (leaving one takes a move).
+    if let Some(cb) = &state.combat {
+        for z in cb.zones.iter().filter(|z| z.inside.contains(&c.id)).take(4) {
+            let _ = write!(s, ", in the zone of {}", fence(&z.name, 64));
+        }
+    }
     s
 }
 
@@ -373,5 +379,48 @@ mod tests {
             LlmNpcPolicy::parse_choice("", Some(r#"{"option": 1, "intent": "x"}"#), &options)
                 .unwrap();
         assert_eq!(chosen, tail);
+    }
+
+    /// A monster standing in a spell's zone is told so (the options to leave it are
+    /// its usual moves).
+    #[test]
+    fn the_llm_is_told_which_zone_a_monster_stands_in() {
+        let mut s = CampaignState::new(std::sync::Arc::new(dicebard_srd::catalog().clone()));
+        run(
+            &mut s,
+            "gm",
+            Action::StartCampaign {
+                name: "t".into(),
+                settings: Default::default(),
+            },
+        );
+        let mut spec = dicebard_engine::character::CharacterSpec::quick("Cleo", "druid", "human");
+        spec.level = 5;
+        spec.spells = vec!["moonbeam".into()];
+        run(&mut s, "alice", Action::CreateCharacter { spec });
+        run(
+            &mut s,
+            "gm",
+            Action::StartCombat {
+                monsters: vec![MonsterGroup {
+                    monster: "ogre".into(),
+                    count: 1,
+                }],
+            },
+        );
+        run(
+            &mut s,
+            "alice",
+            Action::Cast {
+                spell: "moonbeam".into(),
+                targets: vec!["Ogre".into()],
+                slot: None,
+            },
+        );
+        run(&mut s, "alice", Action::EndTurn);
+        let options = npc_options(&s);
+        let req = LlmNpcPolicy::request(&s, &options);
+        let user = &req.messages[0].content;
+        assert!(user.contains("in the zone of Moonbeam"), "{user}");
     }
 }

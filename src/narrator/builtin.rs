@@ -372,6 +372,36 @@ impl BuiltinNarrator {
             ExhaustionChanged { creature, level } => {
                 format!("{}'s exhaustion is now level {level}.", n(*creature))
             }
+            ZonePlaced { zone } => {
+                let names: Vec<String> = zone.inside.iter().map(|t| n(*t)).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                if names.is_empty() {
+                    format!("{}'s {} settles on empty ground.", n(zone.by), zone.name)
+                } else {
+                    format!(
+                        "{}'s {} settles over {}.",
+                        n(zone.by),
+                        zone.name,
+                        join_names(&names)
+                    )
+                }
+            }
+            ZoneStruck { zone, creature } => {
+                let name = state
+                    .combat
+                    .as_ref()
+                    .and_then(|c| c.zones.iter().find(|z| z.id == *zone))
+                    .map_or("the spell", |z| z.name.as_str());
+                format!("{} is caught in {name}.", n(*creature))
+            }
+            ZoneEnded { .. } => "The lingering spell fades away.".to_string(),
+            SpellCountered {
+                caster, by, name, ..
+            } => format!(
+                "{}'s Counterspell unravels {}'s {name}!",
+                n(*by),
+                n(*caster)
+            ),
             SpellCast {
                 caster,
                 name,
@@ -482,6 +512,14 @@ impl BuiltinNarrator {
             OpportunityPassed { creature } => {
                 format!("{} lets the moment pass.", n(*creature))
             }
+            ReactionOffered { window } if window.cast.is_some() => format!(
+                "{} can react: {} against {}'s {} ({} s to answer: react use / react skip).",
+                n(window.reactor),
+                window.reaction.name(),
+                n(window.pending.attacker),
+                window.cast.as_ref().map_or("spell", |p| p.name.as_str()),
+                window.deadline.0.saturating_sub(c.event.at.0) / 1000
+            ),
             ReactionOffered { window } => format!(
                 "{} can react: {} against {}'s blow ({} s to answer: react use / react skip).",
                 n(window.reactor),
@@ -495,7 +533,9 @@ impl BuiltinNarrator {
                 used,
                 timed_out,
             } => {
-                if *used && *reaction == dicebard_engine::event::Reaction::UncannyDodge {
+                if *used && *reaction == dicebard_engine::event::Reaction::Counterspell {
+                    format!("{} reaches out to unravel the spell!", n(*reactor))
+                } else if *used && *reaction == dicebard_engine::event::Reaction::UncannyDodge {
                     format!("{} twists away from the worst of the blow!", n(*reactor))
                 } else if *used {
                     format!("{} throws up a shimmering Shield!", n(*reactor))

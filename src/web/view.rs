@@ -64,11 +64,11 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
             .collect();
         // An open reaction window: whose it is and until when.
         let reaction = cb.reaction.as_ref().map(|w| {
-            json!({"id": w.reactor.0, "name": w.name, "player": w.player, "deadline": w.deadline.0, "reaction": w.reaction})
+            json!({"id": w.reactor.0, "name": w.name, "player": w.player, "deadline": w.deadline.0, "reaction": w.reaction, "spell": w.spell, "caster": w.caster})
         });
         json!({
             "round": cb.round,
-            "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player})),
+            "turn": cb.turn.as_ref().map(|t| json!({"id": t.id.0, "name": t.name, "player": t.player, "again": t.again})),
             "deadline": cb.deadline.map(|d| d.0),
             "initiative": initiative,
             "reaction": reaction,

@@ -153,6 +153,16 @@ fn phrase_table() {
             vec![cast("Fire Bolt", &["Ogre"], None)],
         ),
         (
+            "alice",
+            "cast protection from energy on Mira against fire",
+            vec![cast("Protection From Energy", &["Mira", "fire"], None)],
+        ),
+        (
+            "alice",
+            "cast protection from energy against cold on Mira",
+            vec![cast("Protection From Energy", &["Mira", "cold"], None)],
+        ),
+        (
             "bob",
             "cast burning hands at level 2",
             vec![cast("Burning Hands", &[], Some(2))],

@@ -215,6 +215,9 @@ pub struct SpellData {
     pub duration: String,
     pub concentration: bool,
     pub ritual: bool,
+    /// Has a verbal component (Silence stops it).
+    #[serde(default)]
+    pub verbal: bool,
     pub attack: SpellAttack,
     pub damage_type: Option<DamageType>,
     /// Damage dice by slot level (levelled spells), e.g. {3: "8d6", 4: "9d6"}.

@@ -59,6 +59,96 @@ pub struct SpellEffect {
     /// slot (Spiritual Weapon's bonus-action attack, Call Lightning's bolt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub again: Option<Box<Again>>,
+    /// A zone the spell leaves where it was cast (Moonbeam, Cloudkill, Web): in a
+    /// fight, the creatures it caught are inside it, and its steps strike whoever
+    /// starts a turn in it or enters it (see [`Zone`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Box<ZoneSpec>>,
+}
+
+/// What a spell's zone does, and when (see [`Zone`] for the rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneSpec {
+    /// Run against a creature the zone strikes (a save, damage, a condition).
+    pub steps: Vec<Step>,
+    pub when: ZoneTriggers,
+    pub duration: Duration,
+}
+
+/// When a zone strikes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneTriggers {
+    /// A creature inside it when that creature's turn starts.
+    #[serde(default)]
+    pub turn_start: bool,
+    /// A creature that moves into it.
+    #[serde(default)]
+    pub enter: bool,
+    /// A creature that moves out of it (Spike Growth's thorns).
+    #[serde(default)]
+    pub leave: bool,
+    /// On every move in or out, not only the first time on a turn.
+    #[serde(default)]
+    pub each_move: bool,
+    /// What its steps put on a creature lasts while the creature is inside (Darkness:
+    /// blinded): the marks end when it leaves, or the zone does.
+    #[serde(default)]
+    pub while_inside: bool,
+}
+
+/// A spell's zone in a fight, in the theatre-of-the-mind position model
+/// ([`crate::rules::position`]): the zone is where the creatures it caught stand, so
+/// it is the set of creatures `inside` it.
+///
+/// * Cast in a fight, it holds the creatures the spell caught (its targets and, for an
+///   area, everyone engaged with them); they took the spell's effect at casting, which
+///   counts as their first time in it on that turn.
+/// * A creature inside it when its turn starts is struck (`turn_start`): the zone's
+///   steps run against it (a save against the caster's DC...). The text's "ends its
+///   turn there" is counted at the start of the next turn, like every lingering effect
+///   here.
+/// * Moving: a creature that moves near or far leaves every zone; one that closes on
+///   a creature stands where that creature stands, so it is inside exactly the zones
+///   that creature is in (it enters those, leaves the others). Entering strikes it
+///   (`enter`) at once, once per turn (any creature's turn); leaving strikes with
+///   `leave` (Spike Growth). Both happen after the command that moved it.
+/// * The zone ends when the caster's concentration ends, when its duration runs out
+///   or when the fight ends. Casting it again where the spell allows (Moonbeam's
+///   "move the beam") moves it: the new targets are inside, the old ones are not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zone {
+    pub id: u32,
+    /// The caster.
+    pub by: CreatureId,
+    /// The spell's index and name.
+    pub spell: String,
+    pub name: String,
+    /// When it strikes; what it does is the spell's [`ZoneSpec`] in the catalog.
+    pub when: ZoneTriggers,
+    pub cast: ZoneCast,
+    pub until: Until,
+    /// Ends with `by`'s concentration.
+    #[serde(default)]
+    pub concentration: bool,
+    #[serde(default)]
+    pub inside: std::collections::BTreeSet<CreatureId>,
+    /// Struck this turn (cleared when any turn starts).
+    #[serde(default)]
+    pub struck: std::collections::BTreeSet<CreatureId>,
+    /// Moved in (or out, with `leave`) and to be struck after the command.
+    #[serde(default)]
+    pub moving: std::collections::BTreeSet<CreatureId>,
+}
+
+/// The casting a zone's steps resolve with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneCast {
+    pub dc: i32,
+    pub spell_level: u8,
+    pub slot: u8,
+    pub caster_level: u8,
+    pub modifier: i32,
+    pub attack_bonus: i32,
 }
 
 /// A lasting spell's repeatable part: casting the spell again while it lasts runs
@@ -93,13 +183,17 @@ impl SpellEffect {
             repeat: Repeat::Once,
             steps: Vec::new(),
             again: None,
+            zone: None,
         }
     }
 
     /// True when casting it would change nothing the engine tracks while claiming to
     /// (an automated or partial entry with no steps).
     pub fn does_nothing(&self) -> bool {
-        self.coverage != Coverage::Narrative && self.steps.is_empty() && self.again.is_none()
+        self.coverage != Coverage::Narrative
+            && self.steps.is_empty()
+            && self.again.is_none()
+            && self.zone.is_none()
     }
 }
 
@@ -357,6 +451,10 @@ pub enum Step {
     /// 1 hit point (Revivify). A cast naming a living creature, or one dead too long,
     /// is refused with the rule. A top-level step (the cast checks its targets).
     Revive,
+    /// Counterspell: a top-level marker. The spell is cast only as a reaction to a
+    /// foe's spell, through the reaction window ([`crate::rules::counter`]); a cast
+    /// asked for directly is refused with how to use it.
+    Counter,
     /// Ends these conditions on the target (Lesser Restoration: the first one it has).
     Cure {
         conditions: Vec<Condition>,
@@ -389,6 +487,9 @@ pub enum Duration {
     EndOfTargetsNextTurn,
     /// Until the start of the target's next turn (Shocking Grasp).
     StartOfTargetsNextTurn,
+    /// Until the end of the target's turn: the one under way when it is the target's,
+    /// else its next (Stinking Cloud's retching, put at the start of a turn).
+    EndOfTargetsTurn,
     /// Ten minutes or more: until a long rest (or concentration ends).
     Long,
 }
@@ -545,6 +646,17 @@ pub enum Mark {
     Sanctuary {
         dc: i32,
     },
+    /// In Silence: the bearer can't cast a spell with a verbal component.
+    Silenced,
+    /// Protection from Evil and Good: creatures of the types in `types` (bits of
+    /// [`ward_bit`]: aberrations, celestials, elementals, fey, fiends, undead) attack
+    /// the bearer with disadvantage and, with `charm`, cannot charm or frighten it
+    /// (Dispel Evil and Good's ward has no `charm`).
+    Warded {
+        types: u8,
+        #[serde(default)]
+        charm: bool,
+    },
     /// Sanctuary turned the bearer away from `from`: it can't target that creature
     /// with an attack or a harmful spell for the rest of its turn (it chooses another
     /// target, or loses the attack).
@@ -552,6 +664,26 @@ pub enum Mark {
         from: CreatureId,
     },
 }
+
+/// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")
+/// has: 0 for a type no ward names.
+pub fn ward_bit(kind: &str) -> u8 {
+    let k = kind.trim().to_ascii_lowercase();
+    [
+        ("aberration", 1),
+        ("celestial", 2),
+        ("elemental", 4),
+        ("fey", 8),
+        ("fiend", 16),
+        ("undead", 32),
+    ]
+    .into_iter()
+    .find(|(t, _)| k.starts_with(t))
+    .map_or(0, |(_, b)| b)
+}
+
+/// Every type a ward names.
+pub const WARD_ALL: u8 = 63;
 
 /// What ends a mark early besides its duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -568,6 +700,9 @@ pub enum EndsOn {
     SaveOnDamage,
     /// The bearer makes an attack roll or casts a harmful spell (Sanctuary).
     AttackOrHarm,
+    /// The bearer is no longer inside a zone of the mark's caster (Darkness: blinded
+    /// while in it; see [`ZoneTriggers::while_inside`]).
+    LeaveZone,
 }
 
 /// When an active mark ends by itself.
@@ -790,6 +925,7 @@ pub fn generate(spell: &SpellData) -> SpellEffect {
         repeat: Repeat::Once,
         steps: Vec::new(),
         again: None,
+        zone: None,
     };
     if !spell.heal_at_slot_level.is_empty() {
         let amount = Amount {

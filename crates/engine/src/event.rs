@@ -194,6 +194,10 @@ pub enum Reaction {
     Shield,
     /// Uncanny Dodge (rogue 5th): halve the damage of the attack that hit.
     UncannyDodge,
+    /// Cast Counterspell (a slot of 3rd level or higher) on a foe's spell being cast
+    /// ([`ReactionWindow::cast`]): a spell of the slot's level or lower is stopped; a
+    /// higher one needs a spellcasting ability check, DC 10 + its level.
+    Counterspell,
 }
 
 impl Reaction {
@@ -202,6 +206,7 @@ impl Reaction {
         match self {
             Reaction::Shield => "Shield",
             Reaction::UncannyDodge => "Uncanny Dodge",
+            Reaction::Counterspell => "Counterspell",
         }
     }
 
@@ -210,7 +215,13 @@ impl Reaction {
         match self {
             Reaction::Shield => "+5 AC: it misses",
             Reaction::UncannyDodge => "half the damage",
+            Reaction::Counterspell => "stop the spell",
         }
+    }
+
+    /// Whether taking it is casting a spell (the offer says "Cast").
+    pub fn is_spell(self) -> bool {
+        matches!(self, Reaction::Shield | Reaction::Counterspell)
     }
 }
 
@@ -268,13 +279,35 @@ pub struct Opportunity {
     pub rest: Vec<CreatureId>,
 }
 
+/// A spell being cast that waits for a foe's Counterspell: the cast as it was asked
+/// for, run again (without another window) if it is not stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCast {
+    pub caster: CreatureId,
+    /// The spell's index and name.
+    pub spell: String,
+    pub name: String,
+    /// The slot level it is cast with (its own level for cantrips and innate spells).
+    pub level: u8,
+    pub targets: Vec<String>,
+    pub slot: Option<u8>,
+    /// A monster's cast on its own turn: the turn ends when the cast is done.
+    #[serde(default)]
+    pub npc_turn: bool,
+}
+
 /// An open reaction window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReactionWindow {
     pub reactor: CreatureId,
     pub reaction: Reaction,
     pub deadline: Timestamp,
+    /// The hit that waits (for a cast window: the caster as `attacker`, the reactor as
+    /// `target`, the spell's name as `attack`, its level as `total`).
     pub pending: PendingHit,
+    /// Counterspell's window: the spell being cast, which waits instead of a hit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cast: Option<PendingCast>,
 }
 
 /// Everything that can happen at the table.
@@ -667,6 +700,31 @@ pub enum EventKind {
         to: PlayerId,
         text: String,
     },
+    /// A spell's zone was placed (or moved: the same id replaces it) with the
+    /// creatures inside it (see [`crate::effect::Zone`]).
+    ZonePlaced {
+        zone: Box<crate::effect::Zone>,
+    },
+    /// A zone strikes a creature (it started its turn in it, or moved in or out): what
+    /// the zone does follows as the usual events.
+    ZoneStruck {
+        zone: u32,
+        creature: CreatureId,
+    },
+    /// A zone ended (its duration ran out).
+    ZoneEnded {
+        zone: u32,
+    },
+    /// `caster`'s spell was stopped by `by`'s Counterspell: the slot (and the action)
+    /// is spent, and the spell does nothing.
+    SpellCountered {
+        caster: CreatureId,
+        by: CreatureId,
+        spell: String,
+        name: String,
+        slot: Option<u8>,
+        cost: ActionCost,
+    },
     /// What a monster meant by the action that follows it, as the NPC policy (an LLM)
     /// stated it: narration material, GM-only, no rules effect. Bounded and stripped of
     /// control characters by the engine.
@@ -747,6 +805,10 @@ impl EventKind {
             GmGranted { .. } => "GmGranted",
             Whispered { .. } => "Whispered",
             NpcIntent { .. } => "NpcIntent",
+            ZonePlaced { .. } => "ZonePlaced",
+            ZoneStruck { .. } => "ZoneStruck",
+            ZoneEnded { .. } => "ZoneEnded",
+            SpellCountered { .. } => "SpellCountered",
         }
     }
 }

@@ -153,6 +153,10 @@ pub struct Combat {
     /// its reach; the move waits for its choice (NPC options).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opportunity: Option<crate::event::Opportunity>,
+    /// Spells' zones in this fight (Moonbeam, Cloudkill, Web): see
+    /// [`crate::effect::Zone`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<crate::effect::Zone>,
 }
 
 impl Combat {

@@ -254,8 +254,11 @@ pub struct ReactionView {
     pub player: Option<PlayerId>,
     /// When the window closes (the blow lands).
     pub deadline: Timestamp,
-    /// Which reaction ("Shield", "Uncanny Dodge").
+    /// Which reaction ("Shield", "Uncanny Dodge", "Counterspell").
     pub reaction: &'static str,
+    /// Counterspell's window: the spell being cast, and by whom.
+    pub spell: Option<String>,
+    pub caster: Option<String>,
 }
 
 /// The initiative list of a running fight.
@@ -277,6 +280,9 @@ pub struct Turn {
     pub id: CreatureId,
     pub name: String,
     pub player: Option<PlayerId>,
+    /// Spells it can cast again now with no slot (Moonbeam's beam, Spiritual
+    /// Weapon's attack): their names, for the turn's quick actions.
+    pub again: Vec<String>,
 }
 
 /// The initiative list as `viewer` may see it; `None` out of combat.
@@ -313,6 +319,10 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
             id: a.id,
             name: a.name.clone(),
             player: a.owner().cloned(),
+            again: crate::rules::spells::recasts(state, a.id)
+                .iter()
+                .filter_map(|i| state.catalog.spell(i).map(|s| s.name.clone()))
+                .collect(),
         }),
         deadline: combat.deadline,
         reaction: combat.reaction.as_ref().and_then(|w| {
@@ -323,6 +333,12 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
                 player: r.owner().cloned(),
                 deadline: w.deadline,
                 reaction: w.reaction.name(),
+                spell: w.cast.as_ref().map(|p| p.name.clone()),
+                caster: w
+                    .cast
+                    .as_ref()
+                    .and_then(|p| state.creature(p.caster))
+                    .map(|c| c.name.clone()),
             })
         }),
     })

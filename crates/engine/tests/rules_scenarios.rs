@@ -86,6 +86,11 @@ scenarios!(
     legendary_specials,
     monster_specials2,
     monster_specials3,
+    zones,
+    counterspell,
+    recast_options,
+    warding,
+    silence,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -273,6 +273,10 @@ fn casting_changes_something(
     if has_step(&effect.steps, &|s| matches!(s, Step::Dispel)) {
         return Ok(());
     }
+    // Counterspell is cast through the reaction window (scenario counterspell).
+    if has_step(&effect.steps, &|s| matches!(s, Step::Counter)) {
+        return Ok(());
+    }
     // Revivify needs a creature that has just died (scenario revivify).
     if has_step(&effect.steps, &|s| matches!(s, Step::Revive)) {
         return Ok(());

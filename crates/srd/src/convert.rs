@@ -541,6 +541,7 @@ fn spell(s: &RawSpell) -> Result<SpellData, SrdError> {
         duration: s.duration.clone(),
         concentration: s.concentration,
         ritual: s.ritual,
+        verbal: s.components.iter().any(|c| c == "V"),
         attack,
         damage_type,
         damage_at_slot_level: at_slot,

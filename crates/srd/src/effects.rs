@@ -22,7 +22,7 @@ use dicebard_engine::condition::Condition::{self, *};
 use dicebard_engine::data::{DamageType, DamageType::*, Reach, SaveEffect, SpellData};
 use dicebard_engine::effect::{
     Again, Amount, Coverage, Duration, Duration::*, EndsOn, Mark, Repeat, Spare, SpellEffect, Step,
-    Target, generate,
+    Target, ZoneSpec, ZoneTriggers, generate,
 };
 use dicebard_engine::event::ActionCost;
 
@@ -184,8 +184,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-fey",
     "conjure-minor-elementals",
     "conjure-woodland-beings",
-    "counterspell",
-    "dispel-evil-and-good",
     "enthrall",
     "fly",
     "forcecage",
@@ -198,13 +196,9 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "maze",
     "polymorph",
     "prismatic-wall",
-    "protection-from-evil-and-good",
     "resilient-sphere",
     "reverse-gravity",
     "shapechange",
-    "silence",
-    "sleet-storm",
-    "spike-growth",
     "telekinesis",
     "time-stop",
     "true-polymorph",
@@ -323,6 +317,39 @@ fn auto(target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
         repeat: Repeat::Once,
         steps,
         again: None,
+        zone: None,
+    }
+}
+/// A zone that strikes whoever starts a turn in it or enters it (see
+/// `dicebard_engine::effect::Zone`).
+fn zone(e: SpellEffect, steps: Vec<Step>, duration: Duration) -> SpellEffect {
+    SpellEffect {
+        zone: Some(Box::new(ZoneSpec {
+            steps,
+            when: ZoneTriggers {
+                turn_start: true,
+                enter: true,
+                ..ZoneTriggers::default()
+            },
+            duration,
+        })),
+        ..e
+    }
+}
+/// A zone whose steps last while a creature is inside it (Darkness's blindness).
+fn while_inside(e: SpellEffect, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        zone: Some(Box::new(ZoneSpec {
+            steps,
+            when: ZoneTriggers {
+                enter: true,
+                each_move: true,
+                while_inside: true,
+                ..ZoneTriggers::default()
+            },
+            duration: Long,
+        })),
+        ..e
     }
 }
 /// A lasting spell's part its caster can use again on later turns (no slot).
@@ -968,28 +995,58 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         // Zones are not modelled: the creatures in the cloud when it is cast (those
         // named, or every standing foe) are heavily obscured, so blinded while it lasts.
-        "darkness" => part(
-            "The darkness is not a zone: the creatures named (or the caster's foes) are \
-             blinded while it lasts; leaving it, entering it later, darkvision not seeing \
-             through it and light dispelled are left to the GM.",
-            area.clone(),
-            true,
+        // Heavily obscured zones: a creature inside is blinded while it stays in (it
+        // sees nothing out, nothing sees in); moving away ends it, moving in starts it.
+        "darkness" => while_inside(
+            part(
+                "A zone on the creatures named (or the caster's foes, and those in melee \
+                 with them): blinded while inside it, moving in blinds, moving away ends \
+                 it. Darkvision not seeing through it and light dispelled are left to the \
+                 GM.",
+                area.clone(),
+                true,
+                vec![cond(Blinded, Long)],
+            ),
             vec![cond(Blinded, Long)],
         ),
-        "fog-cloud" => part(
-            "The fog is not a zone: the creatures named (or the caster's foes) are \
-             blinded while it lasts; leaving it, entering it later and a wind dispersing \
-             it are left to the GM.",
-            area.clone(),
-            true,
+        "silence" => {
+            let hush = vec![cond(Deafened, Long), mark(Mark::Silenced, Long)];
+            while_inside(
+                part(
+                    "A zone on the creatures named (or the caster's foes, and those in \
+                     melee with them): while inside they are deafened and can't cast \
+                     spells with a verbal component; moving in silences, moving away \
+                     ends it. Immunity to thunder damage inside is narrated.",
+                    area.clone(),
+                    true,
+                    hush.clone(),
+                ),
+                hush,
+            )
+        }
+        "fog-cloud" => while_inside(
+            part(
+                "A zone on the creatures named (or the caster's foes, and those in melee \
+                 with them): blinded while inside it, moving in blinds, moving away ends \
+                 it. A wind dispersing it is left to the GM.",
+                area.clone(),
+                true,
+                vec![cond(Blinded, Long)],
+            ),
             vec![cond(Blinded, Long)],
         ),
-        "web" => part(
-            "Escaping is a Strength check as an action in the text (here a Strength save \
-             at the end of each turn); the webs' difficult terrain and burning narrated.",
-            area.clone(),
-            true,
+        "web" => zone(
+            part(
+                "A zone: a creature in it at the start of its turn or entering it saves \
+                 or is restrained. Escaping is a Strength check as an action in the text \
+                 (here a Strength save at the end of each turn); the webs' difficult \
+                 terrain and burning narrated.",
+                area.clone(),
+                true,
+                vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
+            ),
             vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
+            Long,
         ),
         "entangle" => part(
             "Escaping is a Strength check as an action in the text (here a Strength save \
@@ -1140,12 +1197,92 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 all: true,
             }],
         ),
-        "stinking-cloud" => part(
-            "The cloud's later rounds are narrated.",
-            area.clone(),
-            true,
-            vec![save(Con, vec![cond(Incapacitated, EndOfTargetsNextTurn)])],
+        // Zones: the creatures caught stay in it while they don't move away (see
+        // dicebard_engine::effect::Zone).
+        "stinking-cloud" => zone(
+            part(
+                "A zone: a creature in it at the start of its turn (or entering it) \
+                 saves or is incapacitated, retching, until its turn ends (poison \
+                 immunity is not checked); the heavy obscurement is narrated.",
+                area.clone(),
+                true,
+                vec![save(Con, vec![cond(Incapacitated, EndOfTargetsNextTurn)])],
+            ),
+            vec![save(Con, vec![cond(Incapacitated, EndOfTargetsTurn)])],
+            MINUTE,
         ),
+        "sleet-storm" => zone(
+            part(
+                "A zone: a creature in it when it is cast, at the start of its turn or \
+                 entering it makes a Dex save or falls prone; the heavy obscurement, \
+                 difficult terrain, concentration saves and doused flames are narrated.",
+                area.clone(),
+                true,
+                vec![save(Dex, vec![Step::Condition { condition: Prone }])],
+            ),
+            vec![save(Dex, vec![Step::Condition { condition: Prone }])],
+            MINUTE,
+        ),
+        "spike-growth" => {
+            let thorns = vec![dmg(amt("4d4"), Piercing)];
+            SpellEffect {
+                zone: Some(Box::new(ZoneSpec {
+                    steps: thorns,
+                    when: ZoneTriggers {
+                        enter: true,
+                        leave: true,
+                        each_move: true,
+                        ..ZoneTriggers::default()
+                    },
+                    duration: Long,
+                })),
+                ..part(
+                    "A zone on the creatures named (or the caster's foes): each move into \
+                     or out of it deals 4d4 piercing (the text's 2d4 per 5 ft, counted \
+                     as 10 ft of thorns a move); its camouflage is narrated.",
+                    area.clone(),
+                    true,
+                    vec![],
+                )
+            }
+        }
+        "protection-from-evil-and-good" => part(
+            "Aberrations, celestials, elementals, fey, fiends and undead attack the target \
+             with disadvantage and can't charm or frighten it; possession, and advantage on \
+             a new save against a charm or fright already on it, are narrated.",
+            one(),
+            false,
+            vec![mark(
+                Mark::Warded {
+                    types: dicebard_engine::effect::WARD_ALL,
+                    charm: true,
+                },
+                Long,
+            )],
+        ),
+        "dispel-evil-and-good" => part(
+            "The ward on the caster is resolved (celestials, elementals, fey, fiends and \
+             undead attack it with disadvantage); Break Enchantment and Dismissal are \
+             narrated.",
+            Target::SelfOnly,
+            false,
+            vec![mark(
+                // Celestials, elementals, fey, fiends and undead (no aberrations).
+                Mark::Warded {
+                    types: dicebard_engine::effect::WARD_ALL & !1,
+                    charm: false,
+                },
+                Long,
+            )],
+        ),
+        "counterspell" => SpellEffect {
+            note: "Cast only as a reaction: when a foe within 60 ft (engaged or near) \
+                   casts a spell, a caster with a 3rd+ slot and its reaction is offered \
+                   it (react use); a spell above the slot's level needs a check, DC 10 \
+                   + its level."
+                .into(),
+            ..auto(Target::Any, false, vec![Step::Counter])
+        },
         "confusion" => part(
             "The behaviour table is narrated; a confused creature is incapacitated here.",
             area.clone(),
@@ -1471,35 +1608,31 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         _ => {}
     }
     if LINGERING.contains(&idx)
-        && let Some(Step::Save {
-            ability,
-            half,
-            on_fail,
-        }) = e.steps.first().cloned()
-        && let Some(Step::Damage {
-            amount,
-            damage_type,
-            ..
-        }) = on_fail.first().cloned()
+        && let Some(first @ Step::Save { .. }) = e.steps.first().cloned()
     {
         let minutes_long = s.duration.contains("10 minutes") || s.duration.contains("hour");
-        e.steps.push(Step::Ongoing {
-            amount,
-            damage_type,
-            save: Some((
-                ability,
-                if half {
-                    SaveEffect::Half
-                } else {
-                    SaveEffect::None
-                },
-            )),
+        e.zone = Some(Box::new(ZoneSpec {
+            steps: vec![first],
+            when: ZoneTriggers {
+                turn_start: true,
+                enter: true,
+                ..ZoneTriggers::default()
+            },
             duration: if minutes_long { Long } else { MINUTE },
-        });
-        e.coverage = Coverage::Partial;
-        e.note = "Creatures in the area take the damage again at the start of their turns \
-                  (save again); where the area is and who enters it are narrated."
-            .into();
+        }));
+        if idx == "moonbeam" {
+            e.coverage = Coverage::Automated;
+            e.note = "A zone: the creatures caught are in the beam; one starting its turn \
+                      in it or moving in takes the damage (save for half), once a turn."
+                .into();
+        } else {
+            e.coverage = Coverage::Partial;
+            e.note = "A zone: the creatures caught are in it; one starting its turn in it or \
+                      moving in takes the damage again (save again), once a turn (the text's \
+                      'ends its turn there' counts at the start of the next); walls' sides, \
+                      a drifting cloud and obscurement are narrated."
+                .into();
+        }
     }
     // Moonbeam: moving the beam onto other creatures is casting it again (an action).
     if idx == "moonbeam" {

@@ -224,6 +224,9 @@ pub(crate) struct RawSpell {
     pub concentration: bool,
     #[serde(default)]
     pub ritual: bool,
+    /// "V", "S", "M".
+    #[serde(default)]
+    pub components: Vec<String>,
     pub casting_time: String,
     pub level: u8,
     pub school: Ref,

@@ -330,26 +330,30 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             cost,
             again,
             ..
-        } => {
-            if let Some(c) = state.creatures.get_mut(caster)
-                && let (Some(sc), Some(l)) = (c.spellcasting.as_mut(), slot)
-                && (1..=9).contains(l)
-            {
-                let i = usize::from(*l - 1);
-                sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+        } => spell_spent(state, *caster, *slot, *cost, *again),
+        // A countered spell spends what casting it does.
+        SpellCountered {
+            caster, slot, cost, ..
+        } => spell_spent(state, *caster, *slot, *cost, false),
+        ZonePlaced { zone } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.zones.retain(|z| z.id != zone.id);
+                c.zones.push((**zone).clone());
             }
-            spend(state, *caster, *cost);
-            // The bonus-action spell rule: track what kinds of spell the active
-            // creature has cast this turn.
-            if let Some(c) = state.combat.as_mut()
-                && c.active_creature() == Some(*caster)
-                && !*again
+        }
+        ZoneStruck { zone, creature } => {
+            if let Some(z) = state
+                .combat
+                .as_mut()
+                .and_then(|c| c.zones.iter_mut().find(|z| z.id == *zone))
             {
-                if *cost == ActionCost::BonusAction {
-                    c.budget.bonus_spell_cast = true;
-                } else if !(slot.is_none() && *cost == ActionCost::Action) {
-                    c.budget.other_spell_cast = true;
-                }
+                z.moving.remove(creature);
+                z.struck.insert(*creature);
+            }
+        }
+        ZoneEnded { zone } => {
+            if let Some(c) = state.combat.as_mut() {
+                c.zones.retain(|z| z.id != *zone);
             }
         }
         ConcentrationStarted { creature, spell } => {
@@ -360,6 +364,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         ConcentrationEnded { creature, .. } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.concentration = None;
+            }
+            // Its zones end with it.
+            if let Some(c) = state.combat.as_mut() {
+                c.zones.retain(|z| !(z.concentration && z.by == *creature));
             }
         }
         EffectStarted { creature, effect } => {
@@ -616,6 +624,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 reaction: None,
                 legendary: None,
                 opportunity: None,
+                zones: Vec::new(),
             });
             state.reactions_used.clear();
         }
@@ -644,6 +653,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.deadline = *deadline;
                 c.warned = false;
                 c.budget = TurnBudget::default();
+                // A new turn: each zone may strike each creature once more.
+                for z in &mut c.zones {
+                    z.struck.clear();
+                    z.moving.clear();
+                }
             }
             state.reactions_used.remove(creature);
             if let Some(c) = state.creatures.get_mut(creature) {
@@ -710,6 +724,27 @@ fn moved(
     if c.active_creature() == Some(who) {
         c.budget.moves_used = c.budget.moves_used.saturating_add(moves);
     }
+    // Zones: it stands where the creature it closes on stands (inside that one's
+    // zones), or out of every zone when it moves near or far.
+    for z in &mut c.zones {
+        let was = z.inside.contains(&who);
+        let now = match to {
+            Place::Engaged { with } if with == who => was,
+            Place::Engaged { with } => z.inside.contains(&with),
+            Place::Near | Place::Far => false,
+        };
+        if now != was {
+            if now {
+                z.inside.insert(who);
+            } else {
+                z.inside.remove(&who);
+            }
+            let strikes = if now { z.when.enter } else { z.when.leave };
+            if strikes && (z.when.each_move || !z.struck.contains(&who)) {
+                z.moving.insert(who);
+            }
+        }
+    }
     match to {
         Place::Engaged { with } => {
             // Closing on a creature keeps the mover's other melees (it shifts within
@@ -730,6 +765,37 @@ fn moved(
             } else {
                 c.far.remove(&who);
             }
+        }
+    }
+}
+
+/// What casting a spell spends: the slot, the turn part, and what the bonus-action
+/// spell rule tracks.
+fn spell_spent(
+    state: &mut CampaignState,
+    caster: crate::ids::CreatureId,
+    slot: Option<u8>,
+    cost: ActionCost,
+    again: bool,
+) {
+    if let Some(c) = state.creatures.get_mut(&caster)
+        && let (Some(sc), Some(l)) = (c.spellcasting.as_mut(), slot)
+        && (1..=9).contains(&l)
+    {
+        let i = usize::from(l - 1);
+        sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+    }
+    spend(state, caster, cost);
+    // The bonus-action spell rule: track what kinds of spell the active creature has
+    // cast this turn.
+    if let Some(c) = state.combat.as_mut()
+        && c.active_creature() == Some(caster)
+        && !again
+    {
+        if cost == ActionCost::BonusAction {
+            c.budget.bonus_spell_cast = true;
+        } else if !(slot.is_none() && cost == ActionCost::Action) {
+            c.budget.other_spell_cast = true;
         }
     }
 }

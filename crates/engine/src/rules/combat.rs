@@ -374,6 +374,9 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     if super::spells::aura_damage(em, id) && check_end(em) {
         return;
     }
+    if super::zones::turn_start(em, id, round) && check_end(em) {
+        return;
+    }
     super::spells::turn_start_boons(em, id);
     if !em.creature(id).is_pc() {
         let _ = super::monster_actions::digest(em, id);
@@ -1206,17 +1209,32 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
         .and_then(|m| state.catalog.monster(m))
         .and_then(|m| m.spellcasting.as_ref());
     let mut out = Vec::new();
+    // A lasting spell's repeated part (Moonbeam's beam, Spiritual Weapon): no slot.
+    let again = super::spells::recasts(state, npc.id);
     for index in &sc.spells {
         let Some(spell) = state.catalog.spell(index) else {
             continue;
         };
-        if super::spells::cost_of(spell) != ActionCost::Action {
+        // In Silence: no spell with a verbal component.
+        if spell.verbal && npc.has_mark(|m| *m == crate::effect::Mark::Silenced) {
+            continue;
+        }
+        if again.contains(index) {
+            out.extend(super::spells::again_options(state, npc, spell, foes));
             continue;
         }
         let effect = spell
             .effect
             .clone()
             .unwrap_or_else(|| crate::effect::generate(spell));
+        // A bonus-action spell whose point is its repeat (Spiritual Weapon) is
+        // offered too (it takes the monster's turn).
+        let cost = super::spells::cost_of(spell);
+        if cost != ActionCost::Action
+            && !(cost == ActionCost::BonusAction && effect.again.is_some())
+        {
+            continue;
+        }
         if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
             continue;
         }
@@ -1372,6 +1390,10 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
         });
     if let Some(o) = limited {
         return o.clone();
+    }
+    // Standing in a spell's zone (Moonbeam, Cloudkill): get out while it can move.
+    if let Some(o) = super::zones::escape(state, options) {
+        return o;
     }
     // A caster's highest-level harmful spell at the target (its slots are its best
     // weapons).
@@ -1558,7 +1580,11 @@ pub(crate) fn npc_act(
             slot,
         } => {
             super::spells::cast(em, me, &spell, &targets, slot)?;
-            false
+            // A player's Counterspell window holds the turn until it closes.
+            em.state
+                .combat
+                .as_ref()
+                .is_some_and(|c| c.reaction.is_some())
         }
         NpcOption::Legendary { .. } | NpcOption::OpportunityAttack { .. } => {
             return Err(RuleError::invalid(
@@ -1727,6 +1753,7 @@ pub(crate) fn shield_window(
             rest,
             then,
         },
+        cast: None,
     })
 }
 
@@ -1764,6 +1791,10 @@ pub(crate) fn resolve_window(
     let Some(w) = em.state.combat.as_ref().and_then(|c| c.reaction.clone()) else {
         return Ok(());
     };
+    // Counterspell: a cast waits, not a hit.
+    if let Some(p) = w.cast.clone() {
+        return super::counter::resolve(em, w, p, take, timed_out);
+    }
     em.public(EventKind::ReactionResolved {
         reactor: w.reactor,
         reaction: w.reaction,
@@ -1781,6 +1812,8 @@ pub(crate) fn resolve_window(
                     .and_then(|sc| (1..=9u8).find(|l| sc.available(*l) > 0));
                 super::spells::cast(em, w.reactor, "shield", &[], slot)?;
             }
+            // Its window holds a cast (handled above).
+            crate::event::Reaction::Counterspell => {}
             crate::event::Reaction::UncannyDodge => {
                 em.public(EventKind::FeatureUsed {
                     creature: w.reactor,

@@ -8,11 +8,13 @@ pub mod apply;
 pub mod character;
 pub mod class_actions;
 pub mod combat;
+pub mod counter;
 pub mod features;
 pub mod monster_actions;
 pub mod position;
 pub mod resolve;
 pub mod spells;
+pub mod zones;
 
 use crate::character::{create_character, import_character};
 use crate::command::{Action, Actor, Command};
@@ -68,6 +70,8 @@ pub fn decide(
         dice,
     };
     run(&mut em, cmd)?;
+    // A creature that moved into (or out of) a spell's zone is struck by it.
+    zones::settle(&mut em)?;
     Ok(em.events)
 }
 

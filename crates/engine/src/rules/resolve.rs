@@ -212,6 +212,24 @@ pub(crate) fn saving_throw(
 }
 
 /// Advantage on an attack from both sides' conditions and effects.
+/// Whether `t` is warded (Protection from Evil and Good) against `from`'s type (with
+/// `charm`: a ward that also stops its charms and frights).
+pub(crate) fn warded_from(em: &Emitter, t: CreatureId, from: CreatureId, charm: bool) -> bool {
+    let Some(kind) = em
+        .state
+        .creature(from)
+        .and_then(|c| c.monster.as_ref())
+        .and_then(|m| em.state.catalog.monsters.get(m))
+        .map(|d| crate::effect::ward_bit(&d.kind))
+    else {
+        return false;
+    };
+    kind != 0
+        && em
+            .creature(t)
+            .has_mark(|m| matches!(m, Mark::Warded { types, charm: c } if types & kind != 0 && (*c || !charm)))
+}
+
 pub(crate) fn attack_advantage(
     em: &Emitter,
     attacker: CreatureId,
@@ -274,6 +292,10 @@ pub(crate) fn attack_advantage(
         s.push(Advantage::Advantage);
     }
     if t.has_mark(|m| *m == Mark::AttackedWithDisadvantage) {
+        s.push(Advantage::Disadvantage);
+    }
+    // Protection from Evil and Good: the warded-against types attack at disadvantage.
+    if warded_from(em, target, attacker, false) {
         s.push(Advantage::Disadvantage);
     }
     if t.has(Condition::Prone) {

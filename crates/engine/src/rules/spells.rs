@@ -62,6 +62,30 @@ pub(crate) fn cast(
     targets: &[String],
     slot: Option<u8>,
 ) -> Result<(), RuleError> {
+    cast_inner(em, me, spell_name, targets, slot, true)
+}
+
+/// A cast that a foe's Counterspell let through (or did not stop): no new window.
+pub(crate) fn cast_unopposed(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_name: &str,
+    targets: &[String],
+    slot: Option<u8>,
+) -> Result<(), RuleError> {
+    cast_inner(em, me, spell_name, targets, slot, false)
+}
+
+fn cast_inner(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_name: &str,
+    targets: &[String],
+    slot: Option<u8>,
+    counterable: bool,
+) -> Result<(), RuleError> {
+    // The targets as asked (with any choice word), for a cast that waits.
+    let asked = targets;
     let caster = em.creature(me).clone();
     let spell =
         em.state
@@ -81,9 +105,26 @@ pub(crate) fn cast(
     if !sc.knows(&spell.index) {
         return Err(super::character::why_not_ready(&caster, &spell));
     }
+    if effect_of(&spell)
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Counter))
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is cast as a reaction when a foe within 60 feet casts a spell: the \
+             offer comes then (react use).",
+            spell.name
+        )));
+    }
     if targets.len() > MAX_TARGETS {
         return Err(RuleError::invalid(format!(
             "A spell can name at most {MAX_TARGETS} targets."
+        )));
+    }
+    if spell.verbal && caster.has_mark(|m| *m == Mark::Silenced) {
+        return Err(RuleError::invalid(format!(
+            "{} can't speak the words of {} in the silence.",
+            caster.name, spell.name
         )));
     }
     let effect = spell
@@ -197,6 +238,20 @@ pub(crate) fn cast(
         }
     }
 
+    // Revivify: only the dead, within the last minute.
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
+    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
+        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
+    }
+    // A foe's Counterspell, before anything of the spell happens.
+    if counterable {
+        match super::counter::before_cast(em, me, &spell, slot_level, asked, slot)? {
+            super::counter::Countered::No => {}
+            super::counter::Countered::Waiting | super::counter::Countered::Stopped => {
+                return Ok(());
+            }
+        }
+    }
     // Sanctuary: a harmful spell aimed at a warded creature (not an area) needs a
     // Wisdom save; turned away, that target is dropped, and with none left the spell
     // is not cast (another target may be chosen).
@@ -212,11 +267,6 @@ pub(crate) fn cast(
             return Ok(());
         }
         target_ids = kept;
-    }
-    // Revivify: only the dead, within the last minute.
-    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
-    if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
-        return Err(RuleError::invalid(format!("{}: {why}", spell.name)));
     }
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
@@ -265,7 +315,13 @@ pub(crate) fn cast(
             .collect();
         hp_pool(em, &mut cx, &spared, &amount, mark, duration)?;
     }
-    cx.ends_on = None;
+    // A zone whose effect lasts while inside (Darkness): in a fight, what the
+    // casting puts on the creatures it caught ends when they leave it.
+    cx.ends_on = effect
+        .zone
+        .as_ref()
+        .filter(|z| z.when.while_inside && em.state.in_combat())
+        .map(|_| EndsOn::LeaveZone);
     let per_target = without_group_steps(&effect.steps);
     if !per_target.is_empty() && !target_ids.is_empty() {
         // Damage behind a saving throw is rolled once, before the saves, for every
@@ -286,6 +342,14 @@ pub(crate) fn cast(
             run(em, &mut cx, t, &per_target, Hit::default())?;
         }
     }
+    // A zone stays where it was cast, holding the creatures it caught.
+    if let Some(spec) = &effect.zone
+        && em.state.in_combat()
+        && !em.creature(me).dead
+        && (!spell.concentration || em.creature(me).concentration.is_some())
+    {
+        place_zone(em, &cx, &spell, spec, &target_ids);
+    }
     // A lasting spell with a repeated part: its caster may use it on later turns.
     if let Some(again) = &effect.again
         && !em.creature(me).dead
@@ -305,6 +369,82 @@ pub(crate) fn cast(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+fn effect_of(spell: &SpellData) -> SpellEffect {
+    spell
+        .effect
+        .clone()
+        .unwrap_or_else(|| crate::effect::generate(spell))
+}
+
+/// The spells `who` can cast again now with no slot (a lasting spell's repeated part:
+/// Moonbeam's beam, Spiritual Weapon's attack, Hunter's Mark moved), by SRD index, in
+/// the order it knows them. The turn's options list them (NPC options, the front
+/// ends' turn prompts).
+pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<String> {
+    let Some(c) = state.creature(who) else {
+        return vec![];
+    };
+    let Some(sc) = c.spellcasting.as_ref() else {
+        return vec![];
+    };
+    let keys: Vec<u32> = c
+        .marks()
+        .filter(|a| a.by == who)
+        .filter_map(|a| match a.mark {
+            Mark::Recast { spell, .. } => Some(spell),
+            _ => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return vec![];
+    }
+    sc.spells
+        .iter()
+        .filter(|i| keys.contains(&crate::effect::spell_key(i)))
+        .filter(|i| {
+            state
+                .catalog
+                .spell(i)
+                .is_some_and(|s| s.effect.as_ref().is_some_and(|e| e.again.is_some()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// NPC options for casting `spell`'s repeated part again: at each standing foe it can
+/// reach (harmful), or on itself.
+pub(crate) fn again_options(
+    state: &crate::state::CampaignState,
+    npc: &crate::creature::Creature,
+    spell: &SpellData,
+    foes: &[&crate::creature::Creature],
+) -> Vec<crate::command::NpcOption> {
+    let Some(again) = spell.effect.as_ref().and_then(|e| e.again.as_ref()) else {
+        return vec![];
+    };
+    let cast = |targets: Vec<String>| crate::command::NpcOption::Cast {
+        spell: spell.index.clone(),
+        targets,
+        slot: None,
+    };
+    if !again.hostile {
+        return vec![cast(vec![])];
+    }
+    let melee = again.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::Attack {
+                reach: crate::data::Reach::Melee,
+                ..
+            }
+        )
+    });
+    foes.iter()
+        .filter(|t| !melee || super::position::can_reach(state, npc.id, t.id))
+        .map(|t| cast(vec![t.name.clone()]))
+        .collect()
 }
 
 /// Why Revivify can't bring `t` back: alive, or dead for more than a minute.
@@ -361,7 +501,7 @@ fn choose(
 }
 
 /// The words of every [`Step::Choose`] in the steps (NPC options offer one each).
-pub(crate) fn choice_words(steps: &[Step], out: &mut Vec<String>) {
+pub fn choice_words(steps: &[Step], out: &mut Vec<String>) {
     for s in steps {
         match s {
             Step::Choose { options } => {
@@ -517,6 +657,7 @@ fn cast_again(
         repeat: Repeat::Once,
         steps: again.steps.clone(),
         again: None,
+        zone: None,
     };
     let target_ids = resolve_targets(em, me, spell, &shape, targets, slot_level, 1)?;
     em.public(EventKind::SpellCast {
@@ -535,13 +676,24 @@ fn cast_again(
     let steps = without_group_steps(&shape.steps);
     if !steps.is_empty() {
         preroll(em, &mut cx, &steps)?;
-        for t in target_ids {
+        for &t in &target_ids {
             let c = em.creature(t);
             if c.dead || (shape.hostile && c.is_down() && !c.is_pc()) {
                 continue;
             }
             run(em, &mut cx, t, &steps, Hit::default())?;
         }
+    }
+    // Moving the spell's zone (Moonbeam's beam) onto the new targets.
+    if let Some(spec) = spell.effect.as_ref().and_then(|e| e.zone.as_ref())
+        && em.state.in_combat()
+        && em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.zones.iter().any(|z| z.by == me && z.spell == spell.index))
+    {
+        place_zone(em, &cx, spell, spec, &target_ids);
     }
     super::combat::check_end(em);
     Ok(())
@@ -705,7 +857,7 @@ fn run(
             continue;
         }
         match step {
-            Step::Damage { .. } | Step::HpPool { .. } => {}
+            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter => {}
             Step::Attack {
                 reach,
                 on_hit,
@@ -795,7 +947,10 @@ fn run(
             }
             Step::Condition { condition } => {
                 let c = em.creature(t);
-                if !c.has(*condition) && !immune(c, *condition) {
+                if !c.has(*condition)
+                    && !immune(c, *condition)
+                    && !ward_stops(em, t, cx.me, *condition)
+                {
                     em.public(EventKind::ConditionApplied {
                         creature: t,
                         condition: *condition,
@@ -1018,8 +1173,123 @@ pub(crate) fn until_of(em: &Emitter, me: CreatureId, t: CreatureId, d: Duration)
             who: t,
             round: next_turn_round(em, t),
         },
+        Duration::EndOfTargetsTurn => {
+            let active = em
+                .state
+                .combat
+                .as_ref()
+                .filter(|c| c.active_creature() == Some(t))
+                .map(|c| c.round);
+            Until::TurnEnd {
+                who: t,
+                round: active.unwrap_or_else(|| next_turn_round(em, t)),
+            }
+        }
         Duration::Long => Until::LongRest,
     }
+}
+
+/// A zone's steps against `t` (it starts its turn in the zone, or moved in or out),
+/// with the casting the zone keeps.
+pub(crate) fn run_zone(
+    em: &mut Emitter,
+    zone: &crate::effect::Zone,
+    t: CreatureId,
+) -> Result<(), RuleError> {
+    let mut cx = Cx {
+        me: zone.by,
+        spell_level: zone.cast.spell_level,
+        slot: zone.cast.slot,
+        caster_level: zone.cast.caster_level,
+        modifier: zone.cast.modifier,
+        dc: zone.cast.dc,
+        attack_bonus: zone.cast.attack_bonus,
+        name: zone.name.clone(),
+        concentration: zone.concentration,
+        shared: BTreeMap::new(),
+        // Darkness: what it puts on a creature lasts while the creature is inside.
+        ends_on: zone
+            .when
+            .while_inside
+            .then_some(crate::effect::EndsOn::LeaveZone),
+        detached: true,
+    };
+    let Some(steps) = em
+        .state
+        .catalog
+        .spell(&zone.spell)
+        .and_then(|s| s.effect.as_ref())
+        .and_then(|e| e.zone.as_ref())
+        .map(|z| z.steps.clone())
+    else {
+        return Ok(());
+    };
+    run(em, &mut cx, t, &steps, Hit::default())
+}
+
+/// Places (or, `moved`, moves) the zone of `spell` cast by `me` on the creatures the
+/// casting caught (see [`crate::effect::Zone`]): a fight only.
+fn place_zone(
+    em: &mut Emitter,
+    cx: &Cx,
+    spell: &SpellData,
+    spec: &crate::effect::ZoneSpec,
+    caught: &[CreatureId],
+) {
+    let Some(c) = em.state.combat.as_ref() else {
+        return;
+    };
+    let me = cx.me;
+    let old = c
+        .zones
+        .iter()
+        .find(|z| z.by == me && z.spell == spell.index)
+        .cloned();
+    let inside: std::collections::BTreeSet<CreatureId> = caught
+        .iter()
+        .copied()
+        .filter(|t| !em.creature(*t).dead)
+        .collect();
+    let zone = match old {
+        // Moved: the same zone, on the new creatures.
+        Some(z) => crate::effect::Zone {
+            struck: inside.clone(),
+            inside,
+            moving: Default::default(),
+            ..z
+        },
+        None => {
+            let id = c
+                .zones
+                .iter()
+                .map(|z| z.id)
+                .max()
+                .map_or(1, |m| m.saturating_add(1));
+            crate::effect::Zone {
+                id,
+                by: me,
+                spell: spell.index.clone(),
+                name: spell.name.clone(),
+                when: spec.when,
+                cast: crate::effect::ZoneCast {
+                    dc: cx.dc,
+                    spell_level: cx.spell_level,
+                    slot: cx.slot,
+                    caster_level: cx.caster_level,
+                    modifier: cx.modifier,
+                    attack_bonus: cx.attack_bonus,
+                },
+                until: until_of(em, me, me, spec.duration),
+                concentration: cx.concentration,
+                struck: inside.clone(),
+                inside,
+                moving: Default::default(),
+            }
+        }
+    };
+    em.public(EventKind::ZonePlaced {
+        zone: Box::new(zone),
+    });
 }
 
 fn put_mark(
@@ -1046,7 +1316,7 @@ fn put_mark(
     };
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
-        if immune(c, condition) {
+        if immune(c, condition) || ward_stops(em, t, cx.me, condition) {
             return;
         }
         if !c.has(condition) {
@@ -1289,6 +1559,19 @@ pub(crate) fn aura_damage(em: &mut Emitter, who: CreatureId) -> bool {
         dealt = true;
     }
     dealt
+}
+
+/// Protection from Evil and Good: the warded-against types can't charm or frighten.
+fn ward_stops(
+    em: &Emitter,
+    t: CreatureId,
+    by: CreatureId,
+    condition: crate::condition::Condition,
+) -> bool {
+    matches!(
+        condition,
+        crate::condition::Condition::Charmed | crate::condition::Condition::Frightened
+    ) && resolve::warded_from(em, t, by, true)
 }
 
 /// Whether `c` cannot be given `condition` (its own immunities, or a spell's).

@@ -218,6 +218,10 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::Ethereal => "ethereal".into(),
         M::Sanctuary { dc } => format!("sanctuary(DC {dc})"),
         M::TurnedAway { from } => format!("turned-away(from #{})", from.0),
+        M::Silenced => "silenced".into(),
+        M::Warded { types, charm } => {
+            format!("warded({types:#04x}{})", if charm { ", charm" } else { "" })
+        }
     }
 }
 
@@ -710,6 +714,19 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
             n(*ended)
         ),
         LegendaryTurnEnded { creature } => format!("LegendaryTurnEnded {}", n(*creature)),
+        ReactionOffered { window } if window.cast.is_some() => {
+            let p = window.cast.as_ref().expect("checked");
+            format!(
+                "ReactionOffered {} {:?} until {} (pending cast: {}'s {} at level {} on [{}])",
+                n(window.reactor),
+                window.reaction,
+                window.deadline.0,
+                n(p.caster),
+                p.name,
+                p.level,
+                p.targets.join(", ")
+            )
+        }
         ReactionOffered { window } => {
             format!(
                 "ReactionOffered {} {:?} until {} (pending: {} → {} with {} = {}; then [{}])",
@@ -816,6 +833,37 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         Whispered { from, to, text } => format!("Whispered {from} → {to}: {text}"),
         NpcIntent { creature, intent } => format!("NpcIntent {}: {intent}", n(*creature)),
         GmGranted { player } => format!("GmGranted {player}"),
+        ZonePlaced { zone } => format!(
+            "ZonePlaced #{} {} by {} [{}]{}",
+            zone.id,
+            zone.name,
+            n(zone.by),
+            zone.inside
+                .iter()
+                .map(|c| n(*c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if zone.concentration {
+                " (concentration)"
+            } else {
+                ""
+            }
+        ),
+        ZoneStruck { zone, creature } => format!("ZoneStruck #{zone} {}", n(*creature)),
+        ZoneEnded { zone } => format!("ZoneEnded #{zone}"),
+        SpellCountered {
+            caster,
+            by,
+            name,
+            slot,
+            cost,
+            ..
+        } => format!(
+            "SpellCountered {}'s {name} by {} (slot {}, {cost:?})",
+            n(*caster),
+            n(*by),
+            slot.map_or("none".to_string(), |s| s.to_string())
+        ),
     };
     match &e.visibility {
         Visibility::Public => body,
@@ -1319,8 +1367,24 @@ pub fn render_positions(state: &CampaignState) -> String {
     let moves = c.active_creature().map_or(0, |a| {
         dicebard_engine::rules::position::moves_left(state, a)
     });
+    let zones: String = c
+        .zones
+        .iter()
+        .map(|z| {
+            format!(
+                "; zone #{} {} [{}]",
+                z.id,
+                z.name,
+                z.inside
+                    .iter()
+                    .map(|a| name(state, *a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
     format!(
-        "   positions: engaged [{}] far [{}]; moves left {moves}\n",
+        "   positions: engaged [{}] far [{}]; moves left {moves}{zones}\n",
         pairs.join(", "),
         far.join(", ")
     )

@@ -1,0 +1,242 @@
+//! Counterspell through the reaction window.
+//!
+//! When a creature in a fight casts a spell, a foe within Counterspell's 60 ft (in the
+//! position model: engaged or near, not far) that has Counterspell prepared, a slot of
+//! 3rd level or higher and its reaction may stop it — before anything of the spell
+//! happens:
+//!
+//! * a player character is offered the reaction (`ReactionOffered` with
+//!   [`crate::event::Reaction::Counterspell`] and the pending cast, deadline as
+//!   Shield's; reaction windows off — 0 — means no offer); the cast waits;
+//! * a monster decides by the built-in policy at once: it counters a spell of 1st
+//!   level or higher (not cantrips).
+//!
+//! Taking it spends the reactor's reaction and its lowest slot that stops the spell
+//! outright (its level or higher, 3rd at least), else its lowest 3rd+ slot; a spell
+//! cast at a level above that slot's needs a spellcasting ability check, DC 10 + the
+//! spell's level. A stopped spell spends its caster's slot and action
+//! (`SpellCountered`) and does nothing; otherwise it is cast as asked. Only the first
+//! creature able to counter is asked (in creature order), and Counterspell itself is
+//! never countered here.
+
+use super::{Emitter, position};
+use crate::data::SpellData;
+use crate::error::RuleError;
+use crate::event::{ActionCost, CheckKind, EventKind, PendingCast, Reaction, ReactionWindow};
+use crate::ids::CreatureId;
+
+/// What came of a spell being cast in front of the caster's foes.
+pub(crate) enum Countered {
+    /// Nobody countered it (or the check failed): cast it.
+    No,
+    /// A player character's window opened: the cast waits in it.
+    Waiting,
+    /// Stopped: nothing more to do.
+    Stopped,
+}
+
+/// The lowest 3rd+ slot `who` has left, preferring one of `level` or higher.
+fn counter_slot(c: &crate::creature::Creature, level: u8) -> Option<u8> {
+    let sc = c.spellcasting.as_ref()?;
+    (level.max(3)..=9)
+        .find(|l| sc.available(*l) > 0)
+        .or_else(|| (3..=9).find(|l| sc.available(*l) > 0))
+}
+
+/// The first foe of `caster` that can counter its spell now.
+fn counterer(em: &Emitter, caster: CreatureId) -> Option<CreatureId> {
+    let me = em.creature(caster);
+    em.state
+        .combatants()
+        .filter(|c| {
+            c.id != caster
+                && position::hostile(c, me)
+                && !c.dead
+                && c.can_act()
+                && c.spellcasting
+                    .as_ref()
+                    .is_some_and(|sc| sc.knows("counterspell"))
+                && counter_slot(c, 3).is_some()
+                && position::range(&em.state, c.id, caster) != position::Range::Far
+                && super::combat::require_turn_part(em, c.id, ActionCost::Reaction).is_ok()
+        })
+        .map(|c| c.id)
+        .next()
+}
+
+/// Before `caster`'s spell (cast at `level`) takes effect: a foe's Counterspell.
+/// Nothing is emitted when nobody can counter it.
+pub(crate) fn before_cast(
+    em: &mut Emitter,
+    caster: CreatureId,
+    spell: &SpellData,
+    level: u8,
+    targets: &[String],
+    slot: Option<u8>,
+) -> Result<Countered, RuleError> {
+    if !em.state.in_combat()
+        || spell.index == "counterspell"
+        || super::spells::cost_of(spell) == ActionCost::Reaction
+    {
+        return Ok(Countered::No);
+    }
+    let Some(reactor) = counterer(em, caster) else {
+        return Ok(Countered::No);
+    };
+    if em.creature(reactor).is_pc() {
+        let ms = em.state.settings.reaction_timeout_ms;
+        if ms == 0 {
+            return Ok(Countered::No);
+        }
+        let npc_turn = !em.creature(caster).is_pc()
+            && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(caster);
+        em.public(EventKind::ReactionOffered {
+            window: ReactionWindow {
+                reactor,
+                reaction: Reaction::Counterspell,
+                deadline: em.now.plus_ms(ms.min(super::combat::MAX_REACTION_MS)),
+                pending: crate::event::PendingHit {
+                    attacker: caster,
+                    target: reactor,
+                    attack: spell.name.clone(),
+                    total: i32::from(level),
+                    outcome: crate::event::AttackOutcome::Hit,
+                    rest: vec![],
+                },
+                cast: Some(PendingCast {
+                    caster,
+                    spell: spell.index.clone(),
+                    name: spell.name.clone(),
+                    level,
+                    targets: targets.to_vec(),
+                    slot,
+                    npc_turn,
+                }),
+            },
+        });
+        return Ok(Countered::Waiting);
+    }
+    // A monster's choice: any spell of 1st level or higher.
+    if spell.level == 0 {
+        return Ok(Countered::No);
+    }
+    let stopped = counter(em, reactor, caster, level)?;
+    if stopped {
+        countered(em, caster, reactor, spell, slot)?;
+        return Ok(Countered::Stopped);
+    }
+    Ok(Countered::No)
+}
+
+/// `reactor` casts Counterspell at `caster`'s spell of `level`: true if it stops it.
+fn counter(
+    em: &mut Emitter,
+    reactor: CreatureId,
+    caster: CreatureId,
+    level: u8,
+) -> Result<bool, RuleError> {
+    let r = em.creature(reactor);
+    let Some(slot) = counter_slot(r, level) else {
+        return Ok(false);
+    };
+    let Some(ability) = r.spellcasting.as_ref().map(|sc| sc.ability) else {
+        return Ok(false);
+    };
+    let name = em
+        .state
+        .catalog
+        .spell("counterspell")
+        .map_or_else(|| "Counterspell".to_string(), |s| s.name.clone());
+    em.public(EventKind::SpellCast {
+        caster: reactor,
+        spell: "counterspell".into(),
+        name,
+        slot: Some(slot),
+        cost: ActionCost::Reaction,
+        targets: vec![caster],
+        again: false,
+    });
+    if level <= slot {
+        return Ok(true);
+    }
+    let dc = 10 + i32::from(level);
+    Ok(super::resolve::check(
+        em,
+        reactor,
+        CheckKind::Ability(ability),
+        crate::ability::Advantage::Normal,
+        Some(dc),
+    ))
+}
+
+/// The stopped spell: its slot (or innate use) and action are spent.
+fn countered(
+    em: &mut Emitter,
+    caster: CreatureId,
+    by: CreatureId,
+    spell: &SpellData,
+    slot: Option<u8>,
+) -> Result<(), RuleError> {
+    let c = em.creature(caster);
+    let innate = super::spells::innate_uses(em, c, &spell.index);
+    let slot = if spell.level == 0 || innate.is_some() {
+        None
+    } else {
+        Some(slot.unwrap_or(spell.level))
+    };
+    em.public(EventKind::SpellCountered {
+        caster,
+        by,
+        spell: spell.index.clone(),
+        name: spell.name.clone(),
+        slot,
+        cost: super::spells::cost_of(spell),
+    });
+    if innate.is_some_and(|u| u > 0) {
+        em.public(EventKind::LimitedActionUsed {
+            creature: caster,
+            action: super::spells::innate_key(&spell.index),
+        });
+    }
+    Ok(())
+}
+
+/// Closes a Counterspell window: the reaction taken (and whether it stops the spell),
+/// then the cast as asked if it was not stopped; a monster's turn then ends.
+pub(crate) fn resolve(
+    em: &mut Emitter,
+    w: ReactionWindow,
+    p: PendingCast,
+    take: bool,
+    timed_out: bool,
+) -> Result<(), RuleError> {
+    em.public(EventKind::ReactionResolved {
+        reactor: w.reactor,
+        reaction: w.reaction,
+        used: take,
+        timed_out,
+    });
+    let stopped = take && counter(em, w.reactor, p.caster, p.level)?;
+    if stopped {
+        if let Some(spell) = em.state.catalog.spell(&p.spell).cloned() {
+            countered(em, p.caster, w.reactor, &spell, p.slot)?;
+        }
+    } else if em.state.in_combat() && !em.creature(p.caster).is_down() {
+        // Checked when it was asked for and nothing but the reaction happened since;
+        // should it be refused now, it fizzles rather than stall the turn.
+        let _ = super::spells::cast_unopposed(em, p.caster, &p.spell, &p.targets, p.slot);
+    }
+    super::combat::check_end(em);
+    if p.npc_turn
+        && em.state.in_combat()
+        && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(p.caster)
+        && em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.reaction.is_none())
+    {
+        super::combat::advance(em);
+    }
+    Ok(())
+}
