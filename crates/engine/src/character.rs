@@ -401,6 +401,8 @@ pub fn create_character(
             subrace: subrace.map(|s| s.index.to_string()),
             uses: BTreeMap::new(),
             fighting_style: None,
+            inspiration: None,
+            options: Vec::new(),
         }),
         monster: None,
         abilities,

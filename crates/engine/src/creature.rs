@@ -47,6 +47,16 @@ pub struct PcInfo {
     /// The fighting style chosen (fighter, paladin, ranger), by index ("archery").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fighting_style: Option<String>,
+    /// A Bardic Inspiration die held (its sides: 6 to 12), spent on the next failed
+    /// attack roll, check or save it could turn (see [`crate::features`]); gone after
+    /// a rest (ten minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspiration: Option<u8>,
+    /// Class options chosen at creation and level up, by index: a warlock's Eldritch
+    /// Invocations and Pact Boon, a sorcerer's Metamagic ("agonizing-blast",
+    /// "pact-of-the-blade", "quickened-spell"). See [`crate::features::CLASS_OPTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

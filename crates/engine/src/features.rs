@@ -148,8 +148,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "bard",
         1,
         "Bardic Inspiration",
-        N,
-        "uses tracked (`use bardic inspiration [on NAME]`, bonus action, Cha modifier a long rest, a short rest from 5th); the inspired player adds the die when the GM allows",
+        A,
+        "`use bardic inspiration on NAME` (bonus action, Cha modifier uses a long rest): a party member holds a d6 (d8 at 5th, d10 at 10th, d12 at 15th), added by itself to its next attack roll, check or save that falls short by no more than the die; one at a time, gone after a rest",
     ),
     f(
         "bard",
@@ -158,7 +158,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "half proficiency on checks without proficiency",
     ),
-    f("bard", 2, "Song of Rest", N, "narrated"),
+    f(
+        "bard",
+        2,
+        "Song of Rest",
+        A,
+        "a party member spending hit dice in a short rest regains a d6 more (d8 at 9th, d10 at 13th, d12 at 17th)",
+    ),
     f(
         "bard",
         3,
@@ -168,7 +174,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     ),
     f("bard", 3, "Bonus Proficiencies", N, "narrated"),
     f("bard", 3, "Cutting Words", N, "reaction: narrated"),
-    f("bard", 5, "Font of Inspiration", N, "narrated"),
+    f(
+        "bard",
+        5,
+        "Font of Inspiration",
+        A,
+        "Bardic Inspiration comes back on a short rest",
+    ),
     f("bard", 6, "Countercharm", N, "narrated"),
     f(
         "bard",

@@ -79,6 +79,7 @@ scenarios!(
     sanctuary,
     revivify,
     obscured,
+    bard_features,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -434,6 +434,13 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 if feature == "sneak-attack" {
                     pc.uses.insert("sneak-attack-round".into(), round);
                 }
+                // A Bardic Inspiration die received, and spent.
+                if feature == "inspired" {
+                    pc.inspiration = Some((*spent).clamp(4, 12) as u8);
+                }
+                if feature == "inspiration-die" {
+                    pc.inspiration = None;
+                }
             }
             match feature.as_str() {
                 "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows" => {
@@ -520,6 +527,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.died_round = None;
             }
             if let Some(c) = state.creatures.get_mut(creature) {
+                // Bardic Inspiration lasts ten minutes: not through a rest.
+                if let Some(pc) = c.pc.as_mut() {
+                    pc.inspiration = None;
+                }
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
                     // Exhaustion first: the hit point maximum depends on it.

@@ -133,6 +133,11 @@ pub(crate) fn check(
     if proficient && kept < 10 && crate::features::reliable_talent(em.creature(who)) {
         kept = 10;
     }
+    let mut modifier = modifier;
+    // A held Bardic Inspiration die on a check that falls short of its DC.
+    if let Some(dc) = dc {
+        modifier += super::features::inspiration_roll(em, who, dc - (kept as i32 + modifier));
+    }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
     em.public(EventKind::CheckRolled {
@@ -187,11 +192,18 @@ pub(crate) fn saving_throw(
     } else {
         d20_by(em, who, advantage)
     };
-    let bonus_dice = if auto_fail {
+    let mut bonus_dice = if auto_fail {
         0
     } else {
         bless_die(em, who, false)
     };
+    // A held Bardic Inspiration die on a save that falls short of its DC.
+    if let Some(dc) = dc
+        && !auto_fail
+    {
+        bonus_dice +=
+            super::features::inspiration_roll(em, who, dc - (kept as i32 + modifier + bonus_dice));
+    }
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
     em.public(EventKind::SaveRolled {
@@ -304,14 +316,24 @@ pub(crate) fn attack_roll(
     let image = mirror_image(em, target);
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20_by(em, attacker, advantage);
-    let bonus_dice = bless_die(em, attacker, true);
-    let total = kept as i32 + bonus + bonus_dice;
+    let mut bonus_dice = bless_die(em, attacker, true);
     let t = em.creature(target);
     let target_ac = if image.is_some() {
         10i32.saturating_add(t.modifier(Ability::Dex))
     } else {
         t.effective_ac()
     };
+    // A held Bardic Inspiration die on an attack roll that would miss (not a 1 or a
+    // critical hit).
+    if kept > 1 && kept < crate::features::crit_min(em.creature(attacker)) {
+        bonus_dice += super::features::inspiration_roll(
+            em,
+            attacker,
+            target_ac - (kept as i32 + bonus + bonus_dice),
+        );
+    }
+    let total = kept as i32 + bonus + bonus_dice;
+    let t = em.creature(target);
     let auto_crit = image.is_none()
         && reach == Reach::Melee
         && t.conditions.keys().any(|c| c.melee_hits_are_crits());
@@ -1146,6 +1168,10 @@ pub(crate) fn rest(
             while spend < want && hp < missing {
                 hp = hp.saturating_add((em.dice.roll(die) as i32).saturating_add(con).max(0));
                 spend += 1;
+            }
+            // Song of Rest: a bard's die more for spending hit dice.
+            if spend > 0 && hp < missing {
+                hp = hp.saturating_add(super::features::song_of_rest(em, who));
             }
             let hp = hp.min(missing).max(0);
             em.emit(
