@@ -412,6 +412,18 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                         spec.fighting_style = Some(name.join(" "));
                         i = j;
                     }
+                    "options" => {
+                        // "options agonizing blast, armor of shadows": up to the next
+                        // keyword, separated by commas.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.options = spell_list(&name.join(" "));
+                        i = j;
+                    }
                     "ancestry" => {
                         spec.ancestry = Some(
                             words
@@ -441,22 +453,27 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         "levelup" | "level-up" => {
             let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
             let mut fighting_style = None;
+            let mut options = Vec::new();
             let mut i = 0;
             while i < words.len() {
                 match words[i].to_ascii_lowercase().as_str() {
-                    "style" => {
+                    w @ ("style" | "options") => {
                         let mut j = i + 1;
                         let mut name = Vec::new();
                         while let Some(w) = words.get(j).filter(|w| {
                             !matches!(
                                 w.to_ascii_lowercase().as_str(),
-                                "expertise" | "spells" | "learn"
+                                "expertise" | "spells" | "learn" | "style" | "options"
                             )
                         }) {
                             name.push(*w);
                             j += 1;
                         }
-                        fighting_style = Some(name.join(" "));
+                        if w == "style" {
+                            fighting_style = Some(name.join(" "));
+                        } else {
+                            options = spell_list(&name.join(" "));
+                        }
                         i = j;
                     }
                     "expertise" => {
@@ -483,6 +500,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 spells,
                 expertise,
                 fighting_style,
+                options,
             })
         }
         "join" => Ok(Action::Join {
@@ -510,6 +528,7 @@ fn is_create_keyword(w: &str) -> bool {
             | "subrace"
             | "ancestry"
             | "style"
+            | "options"
             | "spells"
     )
 }
@@ -1362,8 +1381,26 @@ mod tests {
                 spells: vec![],
                 expertise: vec![],
                 fighting_style: Some("defense".into()),
+                options: vec![],
             }
         );
+        assert_eq!(
+            p("levelup options thirsting blade, mire the mind spells hold person"),
+            Action::LevelUp {
+                asi: vec![],
+                spells: vec!["hold person".into()],
+                expertise: vec![],
+                fighting_style: None,
+                options: vec!["thirsting blade".into(), "mire the mind".into()],
+            }
+        );
+        match p("create Vex warlock tiefling options agonizing blast, armor of shadows level 2") {
+            Action::CreateCharacter { spec } => {
+                assert_eq!(spec.options, ["agonizing blast", "armor of shadows"]);
+                assert_eq!(spec.level, 2);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct CharacterSpec {
     /// dueling, great weapon fighting, protection, two-weapon fighting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fighting_style: Option<String>,
+    /// Class options: a warlock's Eldritch Invocations (2nd) and Pact Boon (3rd), a
+    /// sorcerer's Metamagic (3rd), by name (see [`crate::class_options`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 fn one() -> u8 {
@@ -86,6 +90,7 @@ impl CharacterSpec {
             subrace: None,
             ancestry: None,
             fighting_style: None,
+            options: Vec::new(),
         }
     }
 }
@@ -462,6 +467,26 @@ pub fn create_character(
             pc.fighting_style = Some(style);
         }
         crate::features::apply_fighting_style(&mut c, catalog);
+    }
+    // Class options (invocations, pact boon, metamagic).
+    if !spec.options.is_empty() {
+        let known = c
+            .spellcasting
+            .as_ref()
+            .map(|sc| sc.spells.clone())
+            .unwrap_or_default();
+        let all = crate::class_options::choose(
+            &class.index,
+            &class.name,
+            level,
+            &[],
+            &spec.options,
+            &known,
+        )?;
+        if let Some(pc) = c.pc.as_mut() {
+            pc.options = all;
+        }
+        crate::class_options::apply_to_sheet(&mut c);
     }
     Ok(c)
 }

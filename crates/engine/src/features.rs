@@ -611,10 +611,16 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "sorcerer",
         2,
         "Font of Magic",
-        N,
-        "sorcery points are not tracked yet",
+        A,
+        "sorcery points (the level, back on a long rest); `use font of magic slot N` (2/3/5/6/7 points into an expended 1st–5th level slot) or `use font of magic points N` (a level N slot into N points), a bonus action in a fight",
     ),
-    f("sorcerer", 3, "Metamagic", N, "narrated"),
+    f(
+        "sorcerer",
+        3,
+        "Metamagic",
+        A,
+        "chosen at creation and level up (options: 2 at 3rd, 3 at 10th, 4 at 17th), named among a cast's words (`cast fire bolt at goblin, quickened`): Quickened, Twinned, Careful, Empowered, Heightened automated; Distant, Extended, Subtle spend their point and are narrated",
+    ),
     f("sorcerer", 6, "Elemental Affinity", N, "narrated"),
     f("sorcerer", 14, "Dragon Wings", N, "narrated"),
     f("sorcerer", 18, "Draconic Presence", N, "narrated"),
@@ -627,9 +633,27 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "known spells, pact slots back on a short rest",
     ),
-    f("warlock", 1, "Dark One's Blessing", N, "narrated"),
-    f("warlock", 2, "Eldritch Invocations", N, "narrated"),
-    f("warlock", 3, "Pact Boon", N, "narrated"),
+    f(
+        "warlock",
+        1,
+        "Dark One's Blessing",
+        A,
+        "reducing a hostile creature to 0 hit points gives Cha modifier + warlock level temporary hit points",
+    ),
+    f(
+        "warlock",
+        2,
+        "Eldritch Invocations",
+        A,
+        "chosen at creation and level up with their prerequisites (2 at 2nd … 8 at 18th): Agonizing Blast, Repelling Blast, Beguiling Influence, Thirsting Blade and the at-will spells (Armor of Shadows, Fiendish Vigor, Mask of Many Faces…) automated; the others narrated",
+    ),
+    f(
+        "warlock",
+        3,
+        "Pact Boon",
+        N,
+        "chosen at creation and level up (a prerequisite of invocations); the familiar, weapon or book is narrated",
+    ),
     f("warlock", 6, "Dark One's Own Luck", N, "narrated"),
     f("warlock", 10, "Fiendish Resilience", N, "narrated"),
     f(
@@ -917,6 +941,8 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
         (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
         ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
+        // Sorcery points: the sorcerer's level from 2nd, back on a long rest.
+        ("sorcerer", "sorcery-points") if l >= 2 => Some((u32::from(l), RestKind::Long)),
         _ => None,
     }
 }
@@ -926,6 +952,7 @@ pub fn pool_of(feature: &str) -> &str {
     match feature {
         "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
         "turn-undead" | "preserve-life" => "channel-divinity",
+        "font-of-magic" | "metamagic" => "sorcery-points",
         f => f,
     }
 }
@@ -962,7 +989,8 @@ pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
         | "rage"
         | "relentless-endurance"
         | "lay-on-hands"
-        | "arcane-recovery" => Some(RestKind::Long),
+        | "arcane-recovery"
+        | "sorcery-points" => Some(RestKind::Long),
         _ => None,
     }
 }

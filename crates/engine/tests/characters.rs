@@ -405,6 +405,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             spells: vec!["wish".into()],
             expertise: vec![],
             fighting_style: None,
+            options: vec![],
         },
         &[],
     )
@@ -417,6 +418,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             spells: vec!["fireball".into()],
             expertise: vec![],
             fighting_style: None,
+            options: vec![],
         },
         &[],
     )
@@ -456,4 +458,27 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
         .push("wish".into());
     let err = import(&mut s, "erin", forged).unwrap_err();
     assert!(err.to_string().contains("pc.spellbook"), "{err}");
+}
+
+/// Every class option's spell at will and prerequisite spell is an SRD spell, and
+/// every option belongs to a class of the catalog.
+#[test]
+fn class_options_name_srd_spells_and_classes() {
+    let cat = common::catalog();
+    for o in dicebard_engine::class_options::CLASS_OPTIONS {
+        assert!(
+            cat.class(o.class).is_some(),
+            "{}: class {}",
+            o.index,
+            o.class
+        );
+        if let Some(s) = o.at_will {
+            assert!(cat.spell(s).is_some(), "{}: at-will spell {s}", o.index);
+        }
+        if let Some(r) = o.requires
+            && !r.starts_with("pact-of-the-")
+        {
+            assert!(cat.spell(r).is_some(), "{}: prerequisite {r}", o.index);
+        }
+    }
 }

@@ -80,6 +80,8 @@ scenarios!(
     revivify,
     obscured,
     bard_features,
+    sorcerer_features,
+    warlock_features,
 );
 
 /// Every scenario file has a test, and every test a file.

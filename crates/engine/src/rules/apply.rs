@@ -85,11 +85,21 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 .get(attacker)
                 .and_then(|c| c.find_attack(with))
                 .is_some_and(|a| a.reach == crate::data::Reach::Melee);
+            // A spell's attack roll: the spell's casting spent its action (or bonus
+            // action, Quickened); it is no attack of the Attack action.
+            let base = with.split(", at a mirror image").next().unwrap_or(with);
+            let spell_attack = state
+                .creatures
+                .get(attacker)
+                .is_some_and(|c| c.find_attack(base).is_none())
+                && state.catalog.spell(base).is_some();
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*attacker)
             {
-                c.budget.action_used = true;
-                c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+                if !spell_attack {
+                    c.budget.action_used = true;
+                    c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+                }
                 c.budget.last_hit = outcome.is_hit().then_some(crate::state::LastHit {
                     target: *target,
                     critical: *outcome == crate::event::AttackOutcome::CriticalHit,
@@ -471,8 +481,26 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         c.budget.last_hit = None;
                     }
                 }
+                // A level `spent` slot turned into as many sorcery points.
+                "font-of-magic-points" => {
+                    spend(state, *creature, ActionCost::BonusAction);
+                    if let Some(c) = state.creatures.get_mut(creature) {
+                        if let Some(sc) = c.spellcasting.as_mut()
+                            && (1..=9).contains(spent)
+                        {
+                            let i = (*spent - 1) as usize;
+                            sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+                        }
+                        if let Some(pc) = c.pc.as_mut()
+                            && let Some(n) = pc.uses.get_mut("sorcery-points")
+                        {
+                            *n = n.saturating_sub(*spent);
+                        }
+                    }
+                }
+                "font-of-magic" => spend(state, *creature, ActionCost::BonusAction),
                 // One expended slot of level `spent` comes back.
-                "arcane-recovery-slot" => {
+                "arcane-recovery-slot" | "font-of-magic-slot" => {
                     if let Some(sc) = state
                         .creatures
                         .get_mut(creature)

@@ -48,6 +48,9 @@ pub(crate) fn use_feature(
     if let Some(r) = super::class_actions::try_use(em, me, &want, target, amount) {
         return r;
     }
+    if let Some(r) = super::class_options::try_use(em, me, &want, target, amount) {
+        return r;
+    }
     let known = class_features(&pc.class, pc.level).find(|f| to_index(f.name) == want);
     let spent_msg = |what: &str, rest: &str| {
         RuleError::invalid(format!(

@@ -954,8 +954,10 @@ pub(crate) fn drop_to_zero(em: &mut Emitter, target: CreatureId, source: Option<
     let c = em.creature(target).clone();
     if !c.is_pc() {
         em.public(EventKind::Died { creature: target });
+        super::class_options::dark_ones_blessing(em, source, target);
         return;
     }
+    super::class_options::dark_ones_blessing(em, source, target);
     em.public(EventKind::FellUnconscious { creature: target });
     if !c.has(Condition::Unconscious) {
         em.public(EventKind::ConditionApplied {
