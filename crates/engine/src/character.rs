@@ -851,7 +851,39 @@ pub fn import_character(
             check_label("attacks.usage", u)?;
         }
     }
-    let max_attacks = attacks_per_action_for(&class.index, level);
+    // Class options (invocations, pact boon, metamagic): checked as when chosen.
+    if pc.options.len() > 16 || pc.options.iter().any(|o| o.len() > MAX_LABEL_LEN) {
+        return Err(refuse("pc.options", "out of range"));
+    }
+    if !pc.options.is_empty() {
+        let known = c
+            .spellcasting
+            .as_ref()
+            .map(|sc| sc.spells.clone())
+            .unwrap_or_default();
+        let all = crate::class_options::choose(
+            &class.index,
+            &class.name,
+            level,
+            &[],
+            &pc.options,
+            &known,
+        )
+        .map_err(|e| refuse("pc.options", e))?;
+        if let Some(p) = c.pc.as_mut() {
+            p.options = all;
+        }
+    }
+    if pc.inspiration.is_some_and(|d| !(4..=12).contains(&d)) {
+        return Err(refuse("pc.inspiration", "not a d6 to d12"));
+    }
+    let max_attacks = attacks_per_action_for(&class.index, level).max(
+        if pc.options.iter().any(|o| o == "thirsting-blade") {
+            2
+        } else {
+            1
+        },
+    );
     if !(1..=max_attacks).contains(&pc.attacks_per_action) {
         return Err(refuse(
             "pc.attacks_per_action",

@@ -482,3 +482,40 @@ fn class_options_name_srd_spells_and_classes() {
         }
     }
 }
+
+/// A warlock's invocations and pact boon survive export (Thirsting Blade's second
+/// attack too); forged options are refused on import.
+#[test]
+fn class_options_survive_export_and_forged_ones_are_refused() {
+    let mut s = campaign();
+    let mut spec = CharacterSpec::quick("Vex", "warlock", "tiefling");
+    spec.level = 5;
+    spec.spells = vec!["eldritch-blast".into()];
+    spec.options = vec![
+        "pact of the blade".into(),
+        "thirsting blade".into(),
+        "agonizing blast".into(),
+    ];
+    run(&mut s, "bob", Action::CreateCharacter { spec }, &[]).unwrap();
+    let vex = s.character_of(&PlayerId::new("bob")).unwrap().clone();
+    let pc = vex.pc.as_ref().unwrap();
+    assert_eq!(pc.attacks_per_action, 2);
+    let mut ex = export_character(&vex);
+    ex.character.name = "Vex II".into();
+    let events = import(&mut s, "carol", ex).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(creature.pc.as_ref().unwrap().options, pc.options);
+    for forged in [
+        vec!["devils-sight", "witch-sight", "agonizing-blast"],
+        vec!["quickened-spell"],
+        vec!["lifedrinker"],
+    ] {
+        let mut ex = export_character(&vex);
+        ex.character.name = "Vex III".into();
+        ex.character.pc.as_mut().unwrap().options = forged.iter().map(|s| s.to_string()).collect();
+        let err = import(&mut s, "dave", ex).unwrap_err();
+        assert!(err.to_string().contains("pc.options"), "{forged:?}: {err}");
+    }
+}
