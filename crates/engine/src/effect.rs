@@ -551,6 +551,10 @@ pub enum Mark {
     TurnedAway {
         from: CreatureId,
     },
+    /// The bearer's weapon attack rolls get `amount` (Sacred Weapon).
+    AttackBonus {
+        amount: i32,
+    },
 }
 
 /// What ends a mark early besides its duration.

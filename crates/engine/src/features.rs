@@ -318,7 +318,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "half proficiency (rounded up) on Str, Dex and Con checks without proficiency",
     ),
-    f("fighter", 9, "Indomitable", N, "reroll a save: narrated"),
+    f(
+        "fighter",
+        9,
+        "Indomitable",
+        A,
+        "a failed save is rolled again by itself (the new roll used): once a long rest, twice from 13th, three times from 17th",
+    ),
     f(
         "fighter",
         10,
@@ -360,8 +366,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "monk",
         1,
         "Martial Arts",
-        N,
-        "unarmed die and bonus-action strike: narrated",
+        A,
+        "unarmed strikes with the Martial Arts die (d4..d10) and Str or Dex; `use martial arts [on NAME]`: one unarmed strike as a bonus action after the Attack action",
     ),
     f(
         "monk",
@@ -474,8 +480,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         3,
         "Sacred Weapon",
-        N,
-        "Channel Divinity: narrated",
+        A,
+        "`use sacred weapon` (Channel Divinity, an action): +Cha modifier (at least +1) to weapon attack rolls for a minute; the light is narrated",
     ),
     f(
         "paladin",
@@ -491,7 +497,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("paladin", 6, "Aura of Protection", N, "no distances"),
+    f(
+        "paladin",
+        6,
+        "Aura of Protection",
+        A,
+        "+Cha modifier (at least +1) to the saves of the conscious paladin and, in a fight, of allies engaged with a creature the paladin is engaged with (out of a fight: the party); the largest aura counts",
+    ),
     f("paladin", 7, "Aura of Devotion", N, "no distances"),
     f(
         "paladin",
@@ -941,6 +953,14 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
         (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
         ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
+        ("fighter", "indomitable") if l >= 9 => Some((
+            match l {
+                9..=12 => 1,
+                13..=16 => 2,
+                _ => 3,
+            },
+            RestKind::Long,
+        )),
         // Sorcery points: the sorcerer's level from 2nd, back on a long rest.
         ("sorcerer", "sorcery-points") if l >= 2 => Some((u32::from(l), RestKind::Long)),
         _ => None,
@@ -951,7 +971,7 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
 pub fn pool_of(feature: &str) -> &str {
     match feature {
         "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
-        "turn-undead" | "preserve-life" => "channel-divinity",
+        "turn-undead" | "preserve-life" | "sacred-weapon" => "channel-divinity",
         "font-of-magic" | "metamagic" => "sorcery-points",
         f => f,
     }
@@ -990,7 +1010,8 @@ pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
         | "relentless-endurance"
         | "lay-on-hands"
         | "arcane-recovery"
-        | "sorcery-points" => Some(RestKind::Long),
+        | "sorcery-points"
+        | "indomitable" => Some(RestKind::Long),
         _ => None,
     }
 }

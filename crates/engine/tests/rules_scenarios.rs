@@ -82,6 +82,7 @@ scenarios!(
     bard_features,
     sorcerer_features,
     warlock_features,
+    fight_features,
 );
 
 /// Every scenario file has a test, and every test a file.

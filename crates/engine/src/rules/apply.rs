@@ -453,9 +453,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
             }
             match feature.as_str() {
-                "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows" => {
-                    spend(state, *creature, ActionCost::BonusAction)
-                }
+                "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows"
+                | "martial-arts" => spend(state, *creature, ActionCost::BonusAction),
                 // The Dash / Disengage / Hide / Dodge that follows costs no action.
                 "cunning-action" | "step-of-the-wind" | "patient-defense" => {
                     spend(state, *creature, ActionCost::BonusAction);
@@ -465,7 +464,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
                 "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
                 "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
-                | "turn-undead" | "preserve-life" => spend(state, *creature, ActionCost::Action),
+                | "turn-undead" | "preserve-life" | "sacred-weapon" => {
+                    spend(state, *creature, ActionCost::Action)
+                }
                 // A spell slot of level `spent`; the hit it followed is used up.
                 "divine-smite" => {
                     if let Some(sc) = state

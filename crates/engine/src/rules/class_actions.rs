@@ -25,6 +25,8 @@ pub const NAMES: &[&str] = &[
     "arcane recovery",
     "turn undead",
     "preserve life",
+    "martial arts [on TARGET]",
+    "sacred weapon",
 ];
 
 /// Handles `use FEATURE` when `want` (an index, "divine-smite") is one of this
@@ -69,6 +71,13 @@ pub(crate) fn try_use(
         turn_undead(em, &c, &pc)
     } else if matches!(want, "preserve-life" | "channel-divinity-preserve-life") {
         preserve_life(em, &c, &pc)
+    } else if matches!(
+        want,
+        "martial-arts" | "martial-arts-strike" | "bonus-strike"
+    ) {
+        martial_arts(em, &c, &pc, target)
+    } else if matches!(want, "sacred-weapon" | "channel-divinity-sacred-weapon") {
+        sacred_weapon(em, &c, &pc)
     } else {
         return None;
     };
@@ -334,6 +343,37 @@ fn flurry_of_blows(
     target: Option<&str>,
 ) -> Result<(), RuleError> {
     ki_feature(em, c, pc, "flurry-of-blows")?;
+    unarmed_strikes(em, c, pc, target, "flurry-of-blows", 2)
+}
+
+/// Martial Arts (monk 1st): after the Attack action, one unarmed strike as a bonus
+/// action, no ki (at the named foe, or the one last hit this turn).
+fn martial_arts(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "monk", 1, "Martial Arts")?;
+    in_fight(em, "Martial Arts' bonus strike")?;
+    unarmed_strikes(em, c, pc, target, "martial-arts", 1)
+}
+
+/// The bonus action's unarmed strikes after the Attack action (Flurry of Blows: two
+/// for a ki point; Martial Arts: one).
+fn unarmed_strikes(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+    feature: &str,
+    n: u8,
+) -> Result<(), RuleError> {
+    let label = if feature == "flurry-of-blows" {
+        "Flurry of Blows"
+    } else {
+        "Martial Arts' bonus strike"
+    };
     let b = em
         .state
         .combat
@@ -342,16 +382,18 @@ fn flurry_of_blows(
         .unwrap_or_default();
     if b.attacks_made == 0 {
         return Err(RuleError::invalid(format!(
-            "Flurry of Blows follows the Attack action: {} has not attacked this turn.",
+            "{label} follows the Attack action: {} has not attacked this turn.",
             c.name
         )));
     }
     let t = match target {
         Some(t) => super::find_creature(&em.state, t, |x| x.id != c.id && !x.dead)?,
-        None => b
-            .last_hit
-            .map(|h| h.target)
-            .ok_or_else(|| RuleError::invalid("Name the target: `use flurry of blows on NAME`."))?,
+        None => b.last_hit.map(|h| h.target).ok_or_else(|| {
+            RuleError::invalid(format!(
+                "Name the target: `use {} on NAME`.",
+                feature.replace('-', " ")
+            ))
+        })?,
     };
     if em.creature(t).is_down() && !em.creature(t).is_pc() {
         return Err(RuleError::invalid(format!(
@@ -376,11 +418,15 @@ fn flurry_of_blows(
     super::position::approach(em, c.id, t, Reach::Melee)?;
     em.public(EventKind::FeatureUsed {
         creature: c.id,
-        feature: "flurry-of-blows".into(),
-        note: "two unarmed strikes".into(),
-        spent: 1,
+        feature: feature.into(),
+        note: if n == 1 {
+            "an unarmed strike".into()
+        } else {
+            "two unarmed strikes".into()
+        },
+        spent: u32::from(feature == "flurry-of-blows"),
     });
-    for _ in 0..2 {
+    for _ in 0..n {
         if !em.state.in_combat()
             || em.creature(t).dead
             || em.creature(t).is_down() && !em.creature(t).is_pc()
@@ -702,4 +748,96 @@ fn preserve_life(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), Rule
         }
     }
     Ok(())
+}
+
+/// Channel Divinity: Sacred Weapon (Oath of Devotion, paladin 3rd, an action): for a
+/// minute the paladin's weapon attack rolls get its Charisma modifier (at least +1).
+fn sacred_weapon(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "paladin", 3, "Sacred Weapon")?;
+    if uses_left(c, "channel-divinity") == 0 {
+        return Err(spent_msg(c, "Channel Divinity", "short"));
+    }
+    in_fight(em, "Sacred Weapon")?;
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    let amount = crate::ability::modifier(c.abilities.cha).max(1);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "sacred-weapon".into(),
+        note: format!("+{amount} to weapon attack rolls for a minute"),
+        spent: 0,
+    });
+    let until = super::spells::until_of(em, c.id, c.id, crate::effect::Duration::Rounds(10));
+    em.public(EventKind::EffectStarted {
+        creature: c.id,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::AttackBonus { amount },
+            until,
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        }),
+    });
+    Ok(())
+}
+
+/// Sacred Weapon's bonus to a creature's weapon attack rolls (the largest one).
+pub(crate) fn sacred_weapon_bonus(c: &Creature) -> i32 {
+    c.marks()
+        .filter_map(|a| match a.mark {
+            crate::effect::Mark::AttackBonus { amount } => Some(amount.clamp(0, 10)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Indomitable (fighter 9th: once a long rest, twice from 13th, three times from
+/// 17th): a failed saving throw is rolled again, and the new roll used — by itself, on
+/// the first failed save while a use is left.
+pub(crate) fn indomitable(em: &Emitter, who: CreatureId) -> bool {
+    em.state.creatures.get(&who).is_some_and(|c| {
+        c.pc.as_ref()
+            .is_some_and(|p| p.class == "fighter" && p.level >= 9)
+            && uses_left(c, "indomitable") > 0
+    })
+}
+
+/// Aura of Protection (paladin 6th): the paladin and friendly creatures within 10 ft
+/// add its Charisma modifier (at least +1) to saves while it is conscious. Without a
+/// grid: the paladin itself, and in a fight an ally engaged with a creature the
+/// paladin is engaged with (side by side in the melee); out of a fight the whole party
+/// (standing together). Auras don't stack: the largest counts.
+pub(crate) fn aura_of_protection(state: &crate::state::CampaignState, who: CreatureId) -> i32 {
+    let Some(me) = state.creatures.get(&who) else {
+        return 0;
+    };
+    state
+        .creatures
+        .values()
+        .filter(|p| {
+            p.pc.as_ref()
+                .is_some_and(|pc| pc.class == "paladin" && pc.level >= 6)
+                && p.can_act()
+                && p.is_pc() == me.is_pc()
+        })
+        .filter(|p| {
+            if p.id == who {
+                return true;
+            }
+            let Some(k) = state.combat.as_ref() else {
+                return true;
+            };
+            let in_fight = |id| k.order.iter().any(|e| e.creature == id);
+            if !in_fight(p.id) || !in_fight(who) {
+                return false;
+            }
+            let mine = super::position::engaged_with(state, who);
+            super::position::engaged_with(state, p.id)
+                .iter()
+                .any(|x| mine.contains(x))
+        })
+        .map(|p| crate::ability::modifier(p.abilities.cha).max(1))
+        .max()
+        .unwrap_or(0)
 }

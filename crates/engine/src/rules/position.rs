@@ -370,7 +370,8 @@ fn opportunity_attack(
     }
     let to_hit = atk
         .to_hit
-        .saturating_add(resolve::weapon_bonus(em.creature(foe)));
+        .saturating_add(resolve::weapon_bonus(em.creature(foe)))
+        .saturating_add(super::class_actions::sacred_weapon_bonus(em.creature(foe)));
     let outcome = resolve::attack_roll(em, foe, mover, &atk.name, to_hit, atk.reach, 0);
     if outcome.is_hit() {
         super::combat::hit_with(em, foe, mover, &atk, outcome)?;

@@ -162,10 +162,37 @@ pub(crate) fn saving_throw(
     asked: Advantage,
     dc: Option<i32>,
 ) -> bool {
+    let ok = saving_throw_once(em, who, ability, asked, dc);
+    let auto_fail = em
+        .creature(who)
+        .conditions
+        .keys()
+        .any(|k| k.auto_fails_save(ability));
+    // Indomitable: a fighter's failed save is rolled again.
+    if !ok && dc.is_some() && !auto_fail && super::class_actions::indomitable(em, who) {
+        em.public(EventKind::FeatureUsed {
+            creature: who,
+            feature: "indomitable".into(),
+            note: "rolls the failed save again".into(),
+            spent: 0,
+        });
+        return saving_throw_once(em, who, ability, asked, dc);
+    }
+    ok
+}
+
+fn saving_throw_once(
+    em: &mut Emitter,
+    who: CreatureId,
+    ability: Ability,
+    asked: Advantage,
+    dc: Option<i32>,
+) -> bool {
     let c = em.creature(who);
     let modifier = c
         .save_modifier(ability)
-        .saturating_add(c.mark_save_bonus(ability));
+        .saturating_add(c.mark_save_bonus(ability))
+        .saturating_add(super::class_actions::aura_of_protection(&em.state, who));
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
     sources.push(strength_size(c, ability));

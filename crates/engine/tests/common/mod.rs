@@ -215,6 +215,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::Ethereal => "ethereal".into(),
         M::Sanctuary { dc } => format!("sanctuary(DC {dc})"),
         M::TurnedAway { from } => format!("turned-away(from #{})", from.0),
+        M::AttackBonus { amount } => format!("attack+{amount}"),
     }
 }
 
