@@ -350,6 +350,18 @@ impl BuiltinNarrator {
                 if *failures == 1 { "" } else { "s" }
             ),
             Stabilised { creature } => format!("{} is stable, breathing shallowly.", n(*creature)),
+            WildShape {
+                creature,
+                beast: Some(b),
+            } => format!(
+                "{} shifts into the shape of a {}.",
+                n(*creature),
+                dicebard_engine::data::from_index(b).to_lowercase()
+            ),
+            WildShape {
+                creature,
+                beast: None,
+            } => format!("{} returns to their own form.", n(*creature)),
             RaisedFromDead { creature } => {
                 format!(
                     "{} draws breath again, alive with 1 hit point.",

@@ -408,6 +408,7 @@ pub fn create_character(
             fighting_style: None,
             inspiration: None,
             options: Vec::new(),
+            wild_shape: None,
         }),
         monster: None,
         abilities,
@@ -761,6 +762,8 @@ pub fn import_character(
         )));
     }
     let mut c = ex.character.clone();
+    // A druid exported in a beast's shape comes back in its own form (then checked).
+    crate::features::wild_shape(&mut c, None);
     validate_name(c.name.trim())?;
     c.name = c.name.trim().to_string();
     for a in Ability::ALL {

@@ -251,8 +251,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "druid",
         2,
         "Wild Shape",
-        N,
-        "uses tracked (`use wild shape`, two a short rest); the beast form is told by the narrator",
+        A,
+        "`use wild shape BEAST` (an action, two a short rest): an SRD beast of CR 1/4 (1/2 at 4th, 1 at 8th): its hit points as a pool over the druid's, its AC, Str/Dex/Con, speed and attacks (two with Multiattack); no spells; at 0 the rest carries over; `use wild shape` again (a bonus action) or a rest returns; flying/swimming limits, the beast's resistances and senses are not modelled",
     ),
     f(
         "druid",
@@ -1296,4 +1296,61 @@ pub fn defense_bonus(class: &crate::data::ClassData, catalog: &crate::data::Cata
         .and_then(|a| catalog.armor(a))
         .is_some_and(|a| a.category != crate::data::ArmorCategory::Shield);
     i32::from(armored)
+}
+
+/// The highest challenge rating a druid's Wild Shape takes at a level (1/4 at 2nd, 1/2
+/// at 4th, 1 at 8th).
+pub fn wild_shape_max_cr(level: u8) -> f64 {
+    match level {
+        0..=3 => 0.25,
+        4..=7 => 0.5,
+        _ => 1.0,
+    }
+}
+
+/// Wild Shape on the sheet: into `beast` (its hit points as a fresh pool, its armour
+/// class, Strength, Dexterity and Constitution, speed and attacks — two with the
+/// Attack action when it has Multiattack; the druid keeps its Intelligence, Wisdom,
+/// Charisma, proficiencies and features), or back to the kept form (`None`).
+pub fn wild_shape(c: &mut Creature, beast: Option<&crate::data::MonsterData>) {
+    let Some(pc) = c.pc.as_mut() else { return };
+    match beast {
+        Some(m) => {
+            if pc.wild_shape.is_some() {
+                return;
+            }
+            pc.wild_shape = Some(Box::new(crate::creature::WildForm {
+                beast: m.index.clone(),
+                hp: c.hp,
+                max_hp: c.max_hp,
+                armor_class: c.armor_class,
+                abilities: c.abilities,
+                attacks: c.attacks.clone(),
+                speed: c.speed,
+                attacks_per_action: pc.attacks_per_action,
+            }));
+            pc.attacks_per_action = if m.multiattack.is_some() { 2 } else { 1 };
+            let beast = Creature::from_monster(m, c.id, c.name.clone());
+            c.hp = m.hit_points.clamp(1, 1_000);
+            c.max_hp = c.hp;
+            c.armor_class = m.armor_class.clamp(0, 40);
+            c.abilities.str = m.abilities.str;
+            c.abilities.dex = m.abilities.dex;
+            c.abilities.con = m.abilities.con;
+            c.speed = m.speed;
+            c.attacks = beast.attacks;
+        }
+        None => {
+            let Some(own) = pc.wild_shape.take() else {
+                return;
+            };
+            pc.attacks_per_action = own.attacks_per_action;
+            c.hp = own.hp;
+            c.max_hp = own.max_hp;
+            c.armor_class = own.armor_class;
+            c.abilities = own.abilities;
+            c.attacks = own.attacks;
+            c.speed = own.speed;
+        }
+    }
 }

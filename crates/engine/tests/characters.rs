@@ -519,3 +519,50 @@ fn class_options_survive_export_and_forged_ones_are_refused() {
         assert!(err.to_string().contains("pc.options"), "{forged:?}: {err}");
     }
 }
+
+/// A druid exported in a beast's shape is imported in its own form, and the kept form
+/// is checked like any sheet (a forged one is refused).
+#[test]
+fn a_wild_shaped_druid_imports_in_its_own_form() {
+    let mut s = campaign();
+    let mut spec = CharacterSpec::quick("Dru", "druid", "human");
+    spec.level = 2;
+    run(&mut s, "bob", Action::CreateCharacter { spec }, &[]).unwrap();
+    run(
+        &mut s,
+        "bob",
+        Action::UseFeature {
+            feature: "wild shape".into(),
+            target: Some("wolf".into()),
+            amount: None,
+        },
+        &[],
+    )
+    .unwrap();
+    let dru = s.character_of(&PlayerId::new("bob")).unwrap().clone();
+    assert_eq!(dru.max_hp, 11, "a wolf");
+    let mut ex = export_character(&dru);
+    ex.character.name = "Dru II".into();
+    let events = import(&mut s, "carol", ex).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert!(creature.pc.as_ref().unwrap().wild_shape.is_none());
+    assert_eq!(creature.max_hp, 17);
+    let mut forged = export_character(&dru);
+    forged.character.name = "Dru III".into();
+    forged
+        .character
+        .pc
+        .as_mut()
+        .unwrap()
+        .wild_shape
+        .as_mut()
+        .unwrap()
+        .max_hp = 500;
+    let err = import(&mut s, "dave", forged).unwrap_err();
+    assert!(
+        err.to_string().contains("hit points") || err.to_string().contains("max_hp"),
+        "{err}"
+    );
+}

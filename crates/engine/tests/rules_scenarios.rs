@@ -83,6 +83,7 @@ scenarios!(
     sorcerer_features,
     warlock_features,
     fight_features,
+    wild_shape,
 );
 
 /// Every scenario file has a test, and every test a file.

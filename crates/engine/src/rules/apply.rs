@@ -269,6 +269,15 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 };
             }
         }
+        WildShape { creature, beast } => {
+            let m = beast
+                .as_ref()
+                .and_then(|b| state.catalog.monsters.get(b))
+                .cloned();
+            if let Some(c) = state.creatures.get_mut(creature) {
+                crate::features::wild_shape(c, m.as_ref());
+            }
+        }
         RaisedFromDead { creature } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.dead = false;
@@ -454,7 +463,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             }
             match feature.as_str() {
                 "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows"
-                | "martial-arts" => spend(state, *creature, ActionCost::BonusAction),
+                | "martial-arts" | "wild-shape-revert" => {
+                    spend(state, *creature, ActionCost::BonusAction)
+                }
                 // The Dash / Disengage / Hide / Dodge that follows costs no action.
                 "cunning-action" | "step-of-the-wind" | "patient-defense" => {
                     spend(state, *creature, ActionCost::BonusAction);

@@ -27,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "preserve life",
     "martial arts [on TARGET]",
     "sacred weapon",
+    "wild shape BEAST",
 ];
 
 /// Handles `use FEATURE` when `want` (an index, "divine-smite") is one of this
@@ -78,6 +79,8 @@ pub(crate) fn try_use(
         martial_arts(em, &c, &pc, target)
     } else if matches!(want, "sacred-weapon" | "channel-divinity-sacred-weapon") {
         sacred_weapon(em, &c, &pc)
+    } else if let Some(sub) = split("wild-shape") {
+        wild_shape(em, &c, &pc, sub.as_deref())
     } else {
         return None;
     };
@@ -840,4 +843,169 @@ pub(crate) fn aura_of_protection(state: &crate::state::CampaignState, who: Creat
         .map(|p| crate::ability::modifier(p.abilities.cha).max(1))
         .max()
         .unwrap_or(0)
+}
+
+/// Wild Shape (druid 2nd, two uses a short rest): an action to take the shape of an
+/// SRD beast of a low enough challenge rating (1/4, 1/2 at 4th, 1 at 8th; flying and
+/// swimming limits are not checked: the data has walking speeds only); `use wild
+/// shape` again (a bonus action) returns to the druid's form. At 0 hit points the
+/// beast form drops and the rest of the damage carries over; a rest ends it too.
+fn wild_shape(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    beast: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "druid", 2, "Wild Shape")?;
+    if pc.wild_shape.is_some() {
+        let cost = if em.state.in_combat() {
+            ActionCost::BonusAction
+        } else {
+            ActionCost::Free
+        };
+        combat::require_turn_part(em, c.id, cost)?;
+        em.public(EventKind::FeatureUsed {
+            creature: c.id,
+            feature: "wild-shape-revert".into(),
+            note: "back to druid form".into(),
+            spent: 0,
+        });
+        em.public(EventKind::WildShape {
+            creature: c.id,
+            beast: None,
+        });
+        return Ok(());
+    }
+    if uses_left(c, "wild-shape") == 0 {
+        return Err(spent_msg(c, "Wild Shape", "short"));
+    }
+    let Some(beast) = beast.map(str::trim).filter(|b| !b.is_empty()) else {
+        return Err(RuleError::invalid("Name the beast: `use wild shape wolf`."));
+    };
+    let want = crate::data::to_index(beast);
+    let want = want
+        .strip_prefix("into-")
+        .or_else(|| want.strip_prefix("a-"))
+        .unwrap_or(&want)
+        .to_string();
+    let Some(m) = em
+        .state
+        .catalog
+        .monsters
+        .get(&want)
+        .or_else(|| {
+            em.state
+                .catalog
+                .monsters
+                .values()
+                .find(|m| m.name.eq_ignore_ascii_case(beast))
+        })
+        .cloned()
+    else {
+        return Err(RuleError::UnknownTarget {
+            what: "beast",
+            name: crate::error::echo(beast),
+        });
+    };
+    if m.kind != "beast" {
+        return Err(RuleError::invalid(format!(
+            "Wild Shape takes a beast's shape; a {} is a {}.",
+            m.name, m.kind
+        )));
+    }
+    let max = crate::features::wild_shape_max_cr(pc.level);
+    if m.challenge_rating > max {
+        return Err(RuleError::invalid(format!(
+            "A level {} druid's Wild Shape takes beasts of challenge rating {} or lower; a {} is {}.",
+            pc.level,
+            cr_text(max),
+            m.name,
+            cr_text(m.challenge_rating)
+        )));
+    }
+    let cost = if em.state.in_combat() {
+        ActionCost::Action
+    } else {
+        ActionCost::Free
+    };
+    combat::require_turn_part(em, c.id, cost)?;
+    if c.concentration.is_some() {
+        // Concentration goes on in beast form; no new spells are cast in it.
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "wild-shape".into(),
+        note: m.name.clone(),
+        spent: 0,
+    });
+    em.public(EventKind::WildShape {
+        creature: c.id,
+        beast: Some(m.index.clone()),
+    });
+    Ok(())
+}
+
+fn cr_text(cr: f64) -> String {
+    if cr == 0.25 {
+        "1/4".into()
+    } else if cr == 0.5 {
+        "1/2".into()
+    } else if cr == 0.125 {
+        "1/8".into()
+    } else {
+        format!("{cr}")
+    }
+}
+
+/// The beast form dropped to 0 hit points (Wild Shape): the druid returns to its
+/// form, and the damage beyond the beast's hit points (`overflow`) carries over.
+/// Returns whether it was in a beast's shape.
+pub(crate) fn wild_shape_dropped(
+    em: &mut Emitter,
+    t: CreatureId,
+    source: Option<CreatureId>,
+    overflow: i32,
+) -> bool {
+    if em
+        .creature(t)
+        .pc
+        .as_ref()
+        .is_none_or(|p| p.wild_shape.is_none())
+    {
+        return false;
+    }
+    let damage_type = em
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EventKind::DamageDealt {
+                target,
+                damage_type,
+                ..
+            } if *target == t => Some(*damage_type),
+            _ => None,
+        })
+        .unwrap_or(DamageType::Bludgeoning);
+    em.public(EventKind::FeatureUsed {
+        creature: t,
+        feature: "wild-shape-dropped".into(),
+        note: format!("the beast form drops; {overflow} damage carries over"),
+        spent: 0,
+    });
+    em.public(EventKind::WildShape {
+        creature: t,
+        beast: None,
+    });
+    if overflow > 0 {
+        let roll = crate::dice::Roll {
+            expr: overflow.to_string(),
+            total: i64::from(overflow),
+            breakdown: format!("{overflow} carried over = {overflow}"),
+            crit: crate::dice::Crit::None,
+            dice: Vec::new(),
+        };
+        resolve::deal_rolled(em, t, source, &[(damage_type, roll)], false, false);
+    }
+    true
 }

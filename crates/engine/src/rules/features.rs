@@ -244,7 +244,7 @@ pub(crate) fn use_feature(
         }
         "bardic-inspiration" => bardic_inspiration(em, &c, &pc, target)?,
         // Tracked uses; what they do is told by the narrator and ruled by the GM.
-        "wild-shape" | "channel-divinity" => {
+        "channel-divinity" => {
             let label = if want == "channel-divinity" {
                 "Channel Divinity"
             } else {

@@ -946,6 +946,17 @@ fn after_damage(
         return;
     }
     let after = em.creature(target).clone();
+    // Wild Shape: the beast form drops and the rest carries over to the druid.
+    if after.hp <= 0
+        && super::class_actions::wild_shape_dropped(
+            em,
+            target,
+            source,
+            through.saturating_sub(before.hp.max(0)),
+        )
+    {
+        return;
+    }
     if after.hp <= 0
         && let Some(ward) = after.marks().find(|a| a.mark == Mark::DeathWard).copied()
     {
@@ -1150,6 +1161,13 @@ pub(crate) fn rest(
         return Err(RuleError::CannotAct {
             who: c.name.clone(),
             why: "dead".into(),
+        });
+    }
+    // Wild Shape ends with a rest (the druid rests in its own form).
+    if c.pc.as_ref().is_some_and(|p| p.wild_shape.is_some()) {
+        em.public(EventKind::WildShape {
+            creature: who,
+            beast: None,
         });
     }
     // A rest lasts an hour or more: round-long marks are long gone; a long rest ends

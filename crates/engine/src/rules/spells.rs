@@ -73,6 +73,13 @@ pub(crate) fn cast(
         _ => spell_name.to_string(),
     };
     let (spell_name, targets) = (spell_name.as_str(), &named[..]);
+    // Wild Shape: a beast casts no spells.
+    if caster.pc.as_ref().is_some_and(|p| p.wild_shape.is_some()) {
+        return Err(RuleError::invalid(format!(
+            "{} can't cast spells in a beast's shape (`use wild shape` to return).",
+            caster.name
+        )));
+    }
     let spell =
         em.state
             .catalog

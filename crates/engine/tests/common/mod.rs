@@ -585,6 +585,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         Stabilised { creature } => format!("Stabilised {}", n(*creature)),
         Revived { creature } => format!("Revived {}", n(*creature)),
         RaisedFromDead { creature } => format!("RaisedFromDead {}", n(*creature)),
+        WildShape { creature, beast } => format!(
+            "WildShape {} {}",
+            n(*creature),
+            beast.as_deref().unwrap_or("(own form)")
+        ),
         ConditionApplied {
             creature,
             condition,
