@@ -103,12 +103,35 @@ impl BuiltinNarrator {
             }
             CharacterRetired { .. } => "A character leaves the story.".into(),
             FeatureUsed {
-                creature, feature, ..
-            } => format!(
-                "{} calls on {}.",
-                n(*creature),
-                dicebard_engine::data::from_index(feature)
-            ),
+                creature,
+                feature,
+                note,
+                ..
+            } => match feature.as_str() {
+                // Told with what they did (a die, a Metamagic option, a beast).
+                "inspired"
+                | "inspiration-die"
+                | "metamagic"
+                | "careful-spell"
+                | "empowered-spell"
+                | "repelling-blast"
+                | "dark-ones-blessing"
+                | "song-of-rest"
+                | "wild-shape-dropped"
+                | "font-of-magic"
+                | "font-of-magic-points"
+                | "indomitable" => format!(
+                    "{}: {} ({}).",
+                    n(*creature),
+                    dicebard_engine::data::from_index(feature),
+                    dicebard_engine::error::echo(note)
+                ),
+                _ => format!(
+                    "{} calls on {}.",
+                    n(*creature),
+                    dicebard_engine::data::from_index(feature)
+                ),
+            },
             SpellsPrepared { creature, spells } => {
                 let names: Vec<String> = spells
                     .iter()

@@ -44,6 +44,7 @@ pub struct ClassOption {
     pub note: &'static str,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn o(
     class: &'static str,
     kind: Kind,

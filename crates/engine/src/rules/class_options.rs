@@ -168,7 +168,7 @@ impl Meta {
 /// "careful") and checks it: a sorcerer who chose it, with the sorcery points, on a
 /// spell it fits (Quickened: an action; Twinned: a spell of one creature, two named).
 pub(crate) fn metamagic(
-    em: &Emitter,
+    _em: &Emitter,
     caster: &Creature,
     spell: &SpellData,
     effect: &SpellEffect,
@@ -176,6 +176,15 @@ pub(crate) fn metamagic(
     targets: &mut Vec<String>,
 ) -> Result<Option<Meta>, RuleError> {
     let mut found: Vec<&'static ClassOption> = Vec::new();
+    // "Goblin 1 quickened": a Metamagic word at the end of a target's words.
+    for t in targets.iter_mut() {
+        if let Some((name, word)) = split_spell_name(t)
+            && !name.is_empty()
+        {
+            *t = name;
+            targets_extra_push(&mut found, &word);
+        }
+    }
     targets.retain(|t| {
         let w = crate::data::to_index(t.trim());
         let w = w.strip_prefix("metamagic-").unwrap_or(&w);
@@ -244,13 +253,11 @@ pub(crate) fn metamagic(
     }
     let steps_have = |f: &dyn Fn(&crate::effect::Step) -> bool| any_step(&effect.steps, f);
     match option.index {
-        "quickened-spell" => {
-            if super::spells::cost_of(spell) != ActionCost::Action {
-                return Err(RuleError::invalid(format!(
-                    "Quickened Spell turns a one-action spell into a bonus action; {} takes {}.",
-                    spell.name, spell.casting_time
-                )));
-            }
+        "quickened-spell" if super::spells::cost_of(spell) != ActionCost::Action => {
+            return Err(RuleError::invalid(format!(
+                "Quickened Spell turns a one-action spell into a bonus action; {} takes {}.",
+                spell.name, spell.casting_time
+            )));
         }
         "twinned-spell" => {
             let single = match &effect.target {
@@ -278,25 +285,22 @@ pub(crate) fn metamagic(
                 )));
             }
         }
-        "careful-spell" | "heightened-spell" => {
-            if !steps_have(&|s| matches!(s, crate::effect::Step::Save { .. })) {
-                return Err(RuleError::invalid(format!(
-                    "{} works on a spell with a saving throw; {} has none.",
-                    option.name, spell.name
-                )));
-            }
+        "careful-spell" | "heightened-spell"
+            if !steps_have(&|s| matches!(s, crate::effect::Step::Save { .. })) =>
+        {
+            return Err(RuleError::invalid(format!(
+                "{} works on a spell with a saving throw; {} has none.",
+                option.name, spell.name
+            )));
         }
-        "empowered-spell" => {
-            if !spell_deals_damage(&effect.steps) {
-                return Err(RuleError::invalid(format!(
-                    "Empowered Spell rerolls damage dice; {} deals no damage.",
-                    spell.name
-                )));
-            }
+        "empowered-spell" if !spell_deals_damage(&effect.steps) => {
+            return Err(RuleError::invalid(format!(
+                "Empowered Spell rerolls damage dice; {} deals no damage.",
+                spell.name
+            )));
         }
         _ => {}
     }
-    let _ = em;
     Ok(Some(Meta { option, points }))
 }
 
@@ -310,6 +314,17 @@ fn any_step(steps: &[crate::effect::Step], f: &dyn Fn(&crate::effect::Step) -> b
 
 fn spell_deals_damage(steps: &[crate::effect::Step]) -> bool {
     any_step(steps, &|s| matches!(s, crate::effect::Step::Damage { .. }))
+}
+
+/// The Metamagic option a word names ("quickened", "twinned spell").
+fn targets_extra_push(found: &mut Vec<&'static ClassOption>, word: &str) {
+    let w = crate::data::to_index(word);
+    if let Some(o) = crate::class_options::CLASS_OPTIONS.iter().find(|o| {
+        o.kind == crate::class_options::Kind::Metamagic
+            && (o.index == w || o.index.strip_suffix("-spell") == Some(w.as_str()))
+    }) {
+        found.push(o);
+    }
 }
 
 /// A Metamagic word said with the spell's name ("quickened fire bolt", "fire bolt,

@@ -136,7 +136,8 @@ pub(crate) fn check(
     let mut modifier = modifier;
     // A held Bardic Inspiration die on a check that falls short of its DC.
     if let Some(dc) = dc {
-        modifier += super::features::inspiration_roll(em, who, dc - (kept as i32 + modifier));
+        let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
+        modifier = modifier.saturating_add(super::features::inspiration_roll(em, who, short));
     }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
@@ -228,8 +229,12 @@ fn saving_throw_once(
     if let Some(dc) = dc
         && !auto_fail
     {
-        bonus_dice +=
-            super::features::inspiration_roll(em, who, dc - (kept as i32 + modifier + bonus_dice));
+        let short = dc.saturating_sub(
+            (kept as i32)
+                .saturating_add(modifier)
+                .saturating_add(bonus_dice),
+        );
+        bonus_dice = bonus_dice.saturating_add(super::features::inspiration_roll(em, who, short));
     }
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
@@ -353,11 +358,13 @@ pub(crate) fn attack_roll(
     // A held Bardic Inspiration die on an attack roll that would miss (not a 1 or a
     // critical hit).
     if kept > 1 && kept < crate::features::crit_min(em.creature(attacker)) {
-        bonus_dice += super::features::inspiration_roll(
-            em,
-            attacker,
-            target_ac - (kept as i32 + bonus + bonus_dice),
+        let short = target_ac.saturating_sub(
+            (kept as i32)
+                .saturating_add(bonus)
+                .saturating_add(bonus_dice),
         );
+        bonus_dice =
+            bonus_dice.saturating_add(super::features::inspiration_roll(em, attacker, short));
     }
     let total = kept as i32 + bonus + bonus_dice;
     let t = em.creature(target);
