@@ -27,15 +27,20 @@ use tokio::sync::watch;
 const HELP: &str = "\
 Commands (one per line):
   create NAME CLASS RACE [standard|roll|pointbuy S D C I W CH] [level N]
-         [subrace NAME] [ancestry red] [style NAME] [expertise SKILL SKILL]
+         [subrace NAME] [ancestry red] [style NAME] [options NAME, NAME]
+         [expertise SKILL SKILL]
          [spells SPELL, SPELL, …]
   use second wind | action surge | rage | lay on hands [N] [on T] | wild shape
       | channel divinity | bardic inspiration [on NAME]      (class features)
       | divine smite [SLOT] | reckless attack | cunning action dash|disengage|hide
       | flurry of blows [on T] | patient defense | step of the wind [disengage]
       | breath weapon on T | arcane recovery [MAX LEVEL] | turn undead | preserve life
+      | wild shape BEAST (again: back) | martial arts [on T] | sacred weapon
+      | font of magic slot N | font of magic points N
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
-  levelup [STR DEX | STR STR] [style NAME] [expertise SKILL SKILL] [spells SPELL, …]
+  levelup [STR DEX | STR STR] [style NAME] [options NAME, …] [expertise SKILL SKILL]
+          [spells SPELL, …]
+  cast SPELL at T, quickened   (Metamagic: quickened, twinned, careful, empowered…)
   roll EXPR            secret EXPR          check SKILL [adv|dis] [dc N]
   save ABILITY [adv|dis] [dc N]             do TEXT (or: > TEXT)
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
@@ -190,7 +195,9 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
              wild shape | channel divinity | bardic inspiration [on NAME] | divine smite [SLOT] | \
              reckless attack | cunning action dash|disengage|hide | flurry of blows [on NAME] | \
              patient defense | step of the wind [dash|disengage] | breath weapon on NAME | \
-             arcane recovery [MAX LEVEL] | turn undead | preserve life"
+             arcane recovery [MAX LEVEL] | turn undead | preserve life | \
+             martial arts [on NAME] | sacred weapon | font of magic slot|points N | \
+             wild shape BEAST"
                 .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
@@ -412,6 +419,18 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                         spec.fighting_style = Some(name.join(" "));
                         i = j;
                     }
+                    "options" => {
+                        // "options agonizing blast, armor of shadows": up to the next
+                        // keyword, separated by commas.
+                        let mut j = i + 1;
+                        let mut name = Vec::new();
+                        while let Some(w) = words.get(j).filter(|w| !is_create_keyword(w)) {
+                            name.push(*w);
+                            j += 1;
+                        }
+                        spec.options = spell_list(&name.join(" "));
+                        i = j;
+                    }
                     "ancestry" => {
                         spec.ancestry = Some(
                             words
@@ -441,22 +460,27 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         "levelup" | "level-up" => {
             let (mut asi, mut expertise, mut spells) = (Vec::new(), Vec::new(), Vec::new());
             let mut fighting_style = None;
+            let mut options = Vec::new();
             let mut i = 0;
             while i < words.len() {
                 match words[i].to_ascii_lowercase().as_str() {
-                    "style" => {
+                    w @ ("style" | "options") => {
                         let mut j = i + 1;
                         let mut name = Vec::new();
                         while let Some(w) = words.get(j).filter(|w| {
                             !matches!(
                                 w.to_ascii_lowercase().as_str(),
-                                "expertise" | "spells" | "learn"
+                                "expertise" | "spells" | "learn" | "style" | "options"
                             )
                         }) {
                             name.push(*w);
                             j += 1;
                         }
-                        fighting_style = Some(name.join(" "));
+                        if w == "style" {
+                            fighting_style = Some(name.join(" "));
+                        } else {
+                            options = spell_list(&name.join(" "));
+                        }
                         i = j;
                     }
                     "expertise" => {
@@ -483,6 +507,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
                 spells,
                 expertise,
                 fighting_style,
+                options,
             })
         }
         "join" => Ok(Action::Join {
@@ -510,6 +535,7 @@ fn is_create_keyword(w: &str) -> bool {
             | "subrace"
             | "ancestry"
             | "style"
+            | "options"
             | "spells"
     )
 }
@@ -517,7 +543,7 @@ fn is_create_keyword(w: &str) -> bool {
 /// A feature used by name, with its target and amount: "second wind", "lay on hands
 /// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
 fn feature_action(s: &str) -> Option<Action> {
-    const NAMES: [&str; 18] = [
+    const NAMES: [&str; 21] = [
         "second wind",
         "action surge",
         "rage",
@@ -535,6 +561,9 @@ fn feature_action(s: &str) -> Option<Action> {
         "arcane recovery",
         "turn undead",
         "preserve life",
+        "martial arts",
+        "sacred weapon",
+        "font of magic",
         "smite",
     ];
     let lower = s.trim().to_lowercase();
@@ -542,6 +571,32 @@ fn feature_action(s: &str) -> Option<Action> {
         .iter()
         .find(|n| lower == **n || lower.starts_with(&format!("{n} ")))?;
     let rest = lower[name.len()..].trim();
+    // "wild shape brown bear", "wild shape into a wolf": the beast's name.
+    if *name == "wild shape" {
+        let beast = rest
+            .trim_start_matches("into ")
+            .trim_start_matches("a ")
+            .trim_start_matches("an ")
+            .trim();
+        return Some(Action::UseFeature {
+            feature: name.to_string(),
+            target: (!beast.is_empty()).then(|| beast.to_string()),
+            amount: None,
+        });
+    }
+    // "font of magic slot 2": the way, then the level.
+    if *name == "font of magic" {
+        let mut w = rest.split_whitespace();
+        let (way, n) = (
+            w.next().unwrap_or(""),
+            w.next().and_then(|n| n.parse().ok()),
+        );
+        return Some(Action::UseFeature {
+            feature: format!("{name} {way}").trim_end().to_string(),
+            target: None,
+            amount: n,
+        });
+    }
     let (amount, target) = match rest.split_once("on ") {
         Some((a, t)) => (a.trim(), Some(t.trim().to_string())),
         None => (rest, None),
@@ -1353,6 +1408,20 @@ mod tests {
             f("lay on hands", Some("thorin"), Some(5))
         );
         assert_eq!(p("use turn undead"), f("turn undead", None, None));
+        assert_eq!(
+            p("use wild shape into a brown bear"),
+            f("wild shape", Some("brown bear"), None)
+        );
+        assert_eq!(p("use wild shape"), f("wild shape", None, None));
+        assert_eq!(
+            p("use font of magic slot 2"),
+            f("font of magic slot", None, Some(2))
+        );
+        assert_eq!(
+            p("use martial arts on goblin 1"),
+            f("martial arts", Some("goblin 1"), None)
+        );
+        assert_eq!(p("use sacred weapon"), f("sacred weapon", None, None));
         match p("create Ada fighter human style great weapon fighting level 3") {
             Action::CreateCharacter { spec } => {
                 assert_eq!(
@@ -1370,8 +1439,26 @@ mod tests {
                 spells: vec![],
                 expertise: vec![],
                 fighting_style: Some("defense".into()),
+                options: vec![],
             }
         );
+        assert_eq!(
+            p("levelup options thirsting blade, mire the mind spells hold person"),
+            Action::LevelUp {
+                asi: vec![],
+                spells: vec!["hold person".into()],
+                expertise: vec![],
+                fighting_style: None,
+                options: vec!["thirsting blade".into(), "mire the mind".into()],
+            }
+        );
+        match p("create Vex warlock tiefling options agonizing blast, armor of shadows level 2") {
+            Action::CreateCharacter { spec } => {
+                assert_eq!(spec.options, ["agonizing blast", "armor of shadows"]);
+                assert_eq!(spec.level, 2);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

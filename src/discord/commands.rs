@@ -782,6 +782,9 @@ pub async fn character_create(
     ancestry: Option<String>,
     #[description = "Fighting style (fighter; paladin, ranger from 2nd): archery, defense, dueling, great weapon…"]
     style: Option<String>,
+    #[description = "Invocations, pact boon, metamagic, separated by commas"] options: Option<
+        String,
+    >,
 ) -> Result<(), Error> {
     let (Some(name), Some(class), Some(race)) = (name.clone(), class.clone(), race.clone()) else {
         return character_form(ctx, name, class, race, abilities).await;
@@ -802,10 +805,23 @@ pub async fn character_create(
             spec.subrace = subrace.filter(|s| s.len() <= 64);
             spec.ancestry = ancestry.filter(|s| s.len() <= 64);
             spec.fighting_style = style.filter(|s| s.len() <= 64);
+            spec.options = class_options(options.as_deref());
             act(ctx, Action::CreateCharacter { spec }).await
         }
         Err(msg) => ephemeral(ctx, msg).await,
     }
+}
+
+/// Class options (invocations, pact boon, metamagic) from a comma-separated option:
+/// at most 16, each at most 64 characters (the engine checks them).
+fn class_options(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty() && w.len() <= 64)
+        .take(16)
+        .map(String::from)
+        .collect()
 }
 
 /// "fire bolt, shield" and "stealth, perception" as the engine's lists (at most 40
@@ -858,8 +874,12 @@ pub async fn character_levelup(
     expertise: Option<String>,
     #[description = "Fighting style (paladin and ranger at 2nd): defense, dueling, archery…"]
     style: Option<String>,
+    #[description = "Invocations, pact boon, metamagic, separated by commas"] options: Option<
+        String,
+    >,
 ) -> Result<(), Error> {
     let fighting_style = style.filter(|s| s.len() <= 64);
+    let options = class_options(options.as_deref());
     let asi: Result<Vec<dicebard_engine::ability::Ability>, String> = asi
         .as_deref()
         .unwrap_or("")
@@ -882,6 +902,7 @@ pub async fn character_levelup(
                     spells,
                     expertise,
                     fighting_style,
+                    options,
                 },
             )
             .await

@@ -568,11 +568,7 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
             amount: None,
         });
     }
-    for (a, b, feature) in [
-        ("wild", "shape", "wild shape"),
-        ("channel", "divinity", "channel divinity"),
-        ("bardic", "inspiration", "bardic inspiration"),
-    ] {
+    for (a, b, feature) in [("channel", "divinity", "channel divinity")] {
         if has(a) && has(b) {
             return Clause::Do(Action::UseFeature {
                 feature: feature.into(),
@@ -787,6 +783,56 @@ fn fight_feature(words: &[&str], scene: &Scene) -> Option<Clause> {
     }
     if has("arcane") && has("recovery") {
         return feature("arcane recovery", None, number());
+    }
+    if has("martial") && has("arts") {
+        return feature("martial arts", named(), None);
+    }
+    if has("sacred") && has("weapon") {
+        return feature("sacred weapon", None, None);
+    }
+    if has("font") && has("magic") {
+        let sub = if has("slot") || has("slots") {
+            "slot"
+        } else {
+            "points"
+        };
+        return feature(&format!("font of magic {sub}"), None, number());
+    }
+    // "I inspire Thorin", "bardic inspiration for Mira": the creature named after the
+    // verb or after to / on / for (anyone: it is a party member).
+    if has("inspire") || has("inspires") || (has("bardic") && has("inspiration")) {
+        let i = words
+            .iter()
+            .position(|w| matches!(*w, "to" | "on" | "for" | "inspire" | "inspires"));
+        let target =
+            i.and_then(
+                |i| match scene.resolve_target(&words[i + 1..].join(" "), Prefer::Anyone) {
+                    Found::One(n) => Some(n),
+                    _ => None,
+                },
+            );
+        return feature("bardic inspiration", target, None);
+    }
+    // "wild shape into a wolf", "I turn into a brown bear": the beast after "into".
+    if (has("wild") && has("shape"))
+        || (has("into")
+            && ["turn", "turns", "shift", "shifts", "transform"]
+                .iter()
+                .any(|w| has(w)))
+    {
+        let beast = words
+            .iter()
+            .position(|w| *w == "into")
+            .map(|i| {
+                words[i + 1..]
+                    .iter()
+                    .copied()
+                    .filter(|w| !matches!(*w, "a" | "an" | "the"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|b| !b.is_empty());
+        return feature("wild shape", beast, None);
     }
     None
 }

@@ -103,12 +103,35 @@ impl BuiltinNarrator {
             }
             CharacterRetired { .. } => "A character leaves the story.".into(),
             FeatureUsed {
-                creature, feature, ..
-            } => format!(
-                "{} calls on {}.",
-                n(*creature),
-                dicebard_engine::data::from_index(feature)
-            ),
+                creature,
+                feature,
+                note,
+                ..
+            } => match feature.as_str() {
+                // Told with what they did (a die, a Metamagic option, a beast).
+                "inspired"
+                | "inspiration-die"
+                | "metamagic"
+                | "careful-spell"
+                | "empowered-spell"
+                | "repelling-blast"
+                | "dark-ones-blessing"
+                | "song-of-rest"
+                | "wild-shape-dropped"
+                | "font-of-magic"
+                | "font-of-magic-points"
+                | "indomitable" => format!(
+                    "{}: {} ({}).",
+                    n(*creature),
+                    dicebard_engine::data::from_index(feature),
+                    dicebard_engine::error::echo(note)
+                ),
+                _ => format!(
+                    "{} calls on {}.",
+                    n(*creature),
+                    dicebard_engine::data::from_index(feature)
+                ),
+            },
             SpellsPrepared { creature, spells } => {
                 let names: Vec<String> = spells
                     .iter()
@@ -350,6 +373,18 @@ impl BuiltinNarrator {
                 if *failures == 1 { "" } else { "s" }
             ),
             Stabilised { creature } => format!("{} is stable, breathing shallowly.", n(*creature)),
+            WildShape {
+                creature,
+                beast: Some(b),
+            } => format!(
+                "{} shifts into the shape of a {}.",
+                n(*creature),
+                dicebard_engine::data::from_index(b).to_lowercase()
+            ),
+            WildShape {
+                creature,
+                beast: None,
+            } => format!("{} returns to their own form.", n(*creature)),
             RaisedFromDead { creature } => {
                 format!(
                     "{} draws breath again, alive with 1 hit point.",

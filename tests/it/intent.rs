@@ -410,6 +410,60 @@ fn phrase_table() {
             }],
         ),
         (
+            "bob",
+            "I wild shape into a brown bear",
+            vec![Action::UseFeature {
+                feature: "wild shape".into(),
+                target: Some("brown bear".into()),
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "I inspire Thorin",
+            vec![Action::UseFeature {
+                feature: "bardic inspiration".into(),
+                target: Some("Thorin".into()),
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "bardic inspiration",
+            vec![Action::UseFeature {
+                feature: "bardic inspiration".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "bob",
+            "font of magic: a level 2 slot",
+            vec![Action::UseFeature {
+                feature: "font of magic slot".into(),
+                target: None,
+                amount: Some(2),
+            }],
+        ),
+        (
+            "alice",
+            "martial arts on the ogre",
+            vec![Action::UseFeature {
+                feature: "martial arts".into(),
+                target: Some("Ogre".into()),
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "I use sacred weapon",
+            vec![Action::UseFeature {
+                feature: "sacred weapon".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
             "carol",
             "I rage",
             vec![Action::UseFeature {

@@ -65,6 +65,10 @@ pub struct CharacterSpec {
     /// dueling, great weapon fighting, protection, two-weapon fighting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fighting_style: Option<String>,
+    /// Class options: a warlock's Eldritch Invocations (2nd) and Pact Boon (3rd), a
+    /// sorcerer's Metamagic (3rd), by name (see [`crate::class_options`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 fn one() -> u8 {
@@ -86,6 +90,7 @@ impl CharacterSpec {
             subrace: None,
             ancestry: None,
             fighting_style: None,
+            options: Vec::new(),
         }
     }
 }
@@ -401,6 +406,9 @@ pub fn create_character(
             subrace: subrace.map(|s| s.index.to_string()),
             uses: BTreeMap::new(),
             fighting_style: None,
+            inspiration: None,
+            options: Vec::new(),
+            wild_shape: None,
         }),
         monster: None,
         abilities,
@@ -460,6 +468,26 @@ pub fn create_character(
             pc.fighting_style = Some(style);
         }
         crate::features::apply_fighting_style(&mut c, catalog);
+    }
+    // Class options (invocations, pact boon, metamagic).
+    if !spec.options.is_empty() {
+        let known = c
+            .spellcasting
+            .as_ref()
+            .map(|sc| sc.spells.clone())
+            .unwrap_or_default();
+        let all = crate::class_options::choose(
+            &class.index,
+            &class.name,
+            level,
+            &[],
+            &spec.options,
+            &known,
+        )?;
+        if let Some(pc) = c.pc.as_mut() {
+            pc.options = all;
+        }
+        crate::class_options::apply_to_sheet(&mut c);
     }
     Ok(c)
 }
@@ -734,6 +762,8 @@ pub fn import_character(
         )));
     }
     let mut c = ex.character.clone();
+    // A druid exported in a beast's shape comes back in its own form (then checked).
+    crate::features::wild_shape(&mut c, None);
     validate_name(c.name.trim())?;
     c.name = c.name.trim().to_string();
     for a in Ability::ALL {
@@ -824,7 +854,39 @@ pub fn import_character(
             check_label("attacks.usage", u)?;
         }
     }
-    let max_attacks = attacks_per_action_for(&class.index, level);
+    // Class options (invocations, pact boon, metamagic): checked as when chosen.
+    if pc.options.len() > 16 || pc.options.iter().any(|o| o.len() > MAX_LABEL_LEN) {
+        return Err(refuse("pc.options", "out of range"));
+    }
+    if !pc.options.is_empty() {
+        let known = c
+            .spellcasting
+            .as_ref()
+            .map(|sc| sc.spells.clone())
+            .unwrap_or_default();
+        let all = crate::class_options::choose(
+            &class.index,
+            &class.name,
+            level,
+            &[],
+            &pc.options,
+            &known,
+        )
+        .map_err(|e| refuse("pc.options", e))?;
+        if let Some(p) = c.pc.as_mut() {
+            p.options = all;
+        }
+    }
+    if pc.inspiration.is_some_and(|d| !(4..=12).contains(&d)) {
+        return Err(refuse("pc.inspiration", "not a d6 to d12"));
+    }
+    let max_attacks = attacks_per_action_for(&class.index, level).max(
+        if pc.options.iter().any(|o| o == "thirsting-blade") {
+            2
+        } else {
+            1
+        },
+    );
     if !(1..=max_attacks).contains(&pc.attacks_per_action) {
         return Err(refuse(
             "pc.attacks_per_action",

@@ -157,6 +157,10 @@ pub enum Action {
         /// The fighting style a paladin or ranger gains at 2nd level.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         fighting_style: Option<String>,
+        /// Class options chosen at this level: Eldritch Invocations and a Pact Boon
+        /// (warlock), Metamagic (sorcerer), by name ("agonizing blast").
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<String>,
     },
     /// Use a class feature or racial trait by name ("second wind", "action surge",
     /// "rage"); the others apply by themselves (see [`crate::features`]).

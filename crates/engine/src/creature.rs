@@ -47,6 +47,34 @@ pub struct PcInfo {
     /// The fighting style chosen (fighter, paladin, ranger), by index ("archery").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fighting_style: Option<String>,
+    /// A Bardic Inspiration die held (its sides: 6 to 12), spent on the next failed
+    /// attack roll, check or save it could turn (see [`crate::features`]); gone after
+    /// a rest (ten minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspiration: Option<u8>,
+    /// Class options chosen at creation and level up, by index: a warlock's Eldritch
+    /// Invocations and Pact Boon, a sorcerer's Metamagic ("agonizing-blast",
+    /// "pact-of-the-blade", "quickened-spell"). See [`crate::features::CLASS_OPTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// A druid in a beast's shape (Wild Shape): its own form, kept until it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wild_shape: Option<Box<WildForm>>,
+}
+
+/// A druid's own form, kept while it wears a beast's (Wild Shape): what the beast's
+/// statistics replace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WildForm {
+    /// The beast's SRD index.
+    pub beast: String,
+    pub hp: i32,
+    pub max_hp: i32,
+    pub armor_class: i32,
+    pub abilities: crate::ability::Abilities,
+    pub attacks: Vec<Attack>,
+    pub speed: u32,
+    pub attacks_per_action: u8,
 }
 
 /// An attack a creature can make (a wielded weapon or a stat-block action).

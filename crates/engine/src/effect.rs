@@ -663,6 +663,10 @@ pub enum Mark {
     TurnedAway {
         from: CreatureId,
     },
+    /// The bearer's weapon attack rolls get `amount` (Sacred Weapon).
+    AttackBonus {
+        amount: i32,
+    },
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

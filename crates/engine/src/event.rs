@@ -487,6 +487,14 @@ pub enum EventKind {
     RaisedFromDead {
         creature: CreatureId,
     },
+    /// A druid takes a beast's shape (Wild Shape: its hit points, armour class,
+    /// Strength, Dexterity, Constitution, speed and attacks), or, with no beast, returns
+    /// to its own form and hit points.
+    WildShape {
+        creature: CreatureId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        beast: Option<String>,
+    },
     ConditionApplied {
         creature: CreatureId,
         condition: Condition,
@@ -765,6 +773,7 @@ impl EventKind {
             Stabilised { .. } => "Stabilised",
             Revived { .. } => "Revived",
             RaisedFromDead { .. } => "RaisedFromDead",
+            WildShape { .. } => "WildShape",
             ConditionApplied { .. } => "ConditionApplied",
             ConditionRemoved { .. } => "ConditionRemoved",
             ExhaustionChanged { .. } => "ExhaustionChanged",

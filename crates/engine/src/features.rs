@@ -148,8 +148,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "bard",
         1,
         "Bardic Inspiration",
-        N,
-        "uses tracked (`use bardic inspiration [on NAME]`, bonus action, Cha modifier a long rest, a short rest from 5th); the inspired player adds the die when the GM allows",
+        A,
+        "`use bardic inspiration on NAME` (bonus action, Cha modifier uses a long rest): a party member holds a d6 (d8 at 5th, d10 at 10th, d12 at 15th), added by itself to its next attack roll, check or save that falls short by no more than the die; one at a time, gone after a rest",
     ),
     f(
         "bard",
@@ -158,7 +158,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "half proficiency on checks without proficiency",
     ),
-    f("bard", 2, "Song of Rest", N, "narrated"),
+    f(
+        "bard",
+        2,
+        "Song of Rest",
+        A,
+        "a party member spending hit dice in a short rest regains a d6 more (d8 at 9th, d10 at 13th, d12 at 17th)",
+    ),
     f(
         "bard",
         3,
@@ -168,7 +174,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     ),
     f("bard", 3, "Bonus Proficiencies", N, "narrated"),
     f("bard", 3, "Cutting Words", N, "reaction: narrated"),
-    f("bard", 5, "Font of Inspiration", N, "narrated"),
+    f(
+        "bard",
+        5,
+        "Font of Inspiration",
+        A,
+        "Bardic Inspiration comes back on a short rest",
+    ),
     f("bard", 6, "Countercharm", N, "narrated"),
     f(
         "bard",
@@ -239,8 +251,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "druid",
         2,
         "Wild Shape",
-        N,
-        "uses tracked (`use wild shape`, two a short rest); the beast form is told by the narrator",
+        A,
+        "`use wild shape BEAST` (an action, two a short rest): an SRD beast of CR 1/4 (1/2 at 4th, 1 at 8th): its hit points as a pool over the druid's, its AC, Str/Dex/Con, speed and attacks (two with Multiattack); no spells; at 0 the rest carries over; `use wild shape` again (a bonus action) or a rest returns; flying/swimming limits, the beast's resistances and senses are not modelled",
     ),
     f(
         "druid",
@@ -306,7 +318,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "half proficiency (rounded up) on Str, Dex and Con checks without proficiency",
     ),
-    f("fighter", 9, "Indomitable", N, "reroll a save: narrated"),
+    f(
+        "fighter",
+        9,
+        "Indomitable",
+        A,
+        "a failed save is rolled again by itself (the new roll used): once a long rest, twice from 13th, three times from 17th",
+    ),
     f(
         "fighter",
         10,
@@ -348,8 +366,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "monk",
         1,
         "Martial Arts",
-        N,
-        "unarmed die and bonus-action strike: narrated",
+        A,
+        "unarmed strikes with the Martial Arts die (d4..d10) and Str or Dex; `use martial arts [on NAME]`: one unarmed strike as a bonus action after the Attack action",
     ),
     f(
         "monk",
@@ -462,8 +480,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         3,
         "Sacred Weapon",
-        N,
-        "Channel Divinity: narrated",
+        A,
+        "`use sacred weapon` (Channel Divinity, an action): +Cha modifier (at least +1) to weapon attack rolls for a minute; the light is narrated",
     ),
     f(
         "paladin",
@@ -479,7 +497,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("paladin", 6, "Aura of Protection", N, "no distances"),
+    f(
+        "paladin",
+        6,
+        "Aura of Protection",
+        A,
+        "+Cha modifier (at least +1) to the saves of the conscious paladin and, in a fight, of allies engaged with a creature the paladin is engaged with (out of a fight: the party); the largest aura counts",
+    ),
     f("paladin", 7, "Aura of Devotion", N, "no distances"),
     f(
         "paladin",
@@ -599,10 +623,16 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "sorcerer",
         2,
         "Font of Magic",
-        N,
-        "sorcery points are not tracked yet",
+        A,
+        "sorcery points (the level, back on a long rest); `use font of magic slot N` (2/3/5/6/7 points into an expended 1st–5th level slot) or `use font of magic points N` (a level N slot into N points), a bonus action in a fight",
     ),
-    f("sorcerer", 3, "Metamagic", N, "narrated"),
+    f(
+        "sorcerer",
+        3,
+        "Metamagic",
+        A,
+        "chosen at creation and level up (options: 2 at 3rd, 3 at 10th, 4 at 17th), named among a cast's words (`cast fire bolt at goblin, quickened`): Quickened, Twinned, Careful, Empowered, Heightened automated; Distant, Extended, Subtle spend their point and are narrated",
+    ),
     f("sorcerer", 6, "Elemental Affinity", N, "narrated"),
     f("sorcerer", 14, "Dragon Wings", N, "narrated"),
     f("sorcerer", 18, "Draconic Presence", N, "narrated"),
@@ -615,9 +645,27 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "known spells, pact slots back on a short rest",
     ),
-    f("warlock", 1, "Dark One's Blessing", N, "narrated"),
-    f("warlock", 2, "Eldritch Invocations", N, "narrated"),
-    f("warlock", 3, "Pact Boon", N, "narrated"),
+    f(
+        "warlock",
+        1,
+        "Dark One's Blessing",
+        A,
+        "reducing a hostile creature to 0 hit points gives Cha modifier + warlock level temporary hit points",
+    ),
+    f(
+        "warlock",
+        2,
+        "Eldritch Invocations",
+        A,
+        "chosen at creation and level up with their prerequisites (2 at 2nd … 8 at 18th): Agonizing Blast, Repelling Blast, Beguiling Influence, Thirsting Blade and the at-will spells (Armor of Shadows, Fiendish Vigor, Mask of Many Faces…) automated; the others narrated",
+    ),
+    f(
+        "warlock",
+        3,
+        "Pact Boon",
+        N,
+        "chosen at creation and level up (a prerequisite of invocations); the familiar, weapon or book is narrated",
+    ),
     f("warlock", 6, "Dark One's Own Luck", N, "narrated"),
     f("warlock", 10, "Fiendish Resilience", N, "narrated"),
     f(
@@ -905,6 +953,16 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
         (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
         ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
+        ("fighter", "indomitable") if l >= 9 => Some((
+            match l {
+                9..=12 => 1,
+                13..=16 => 2,
+                _ => 3,
+            },
+            RestKind::Long,
+        )),
+        // Sorcery points: the sorcerer's level from 2nd, back on a long rest.
+        ("sorcerer", "sorcery-points") if l >= 2 => Some((u32::from(l), RestKind::Long)),
         _ => None,
     }
 }
@@ -913,7 +971,8 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
 pub fn pool_of(feature: &str) -> &str {
     match feature {
         "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
-        "turn-undead" | "preserve-life" => "channel-divinity",
+        "turn-undead" | "preserve-life" | "sacred-weapon" => "channel-divinity",
+        "font-of-magic" | "metamagic" => "sorcery-points",
         f => f,
     }
 }
@@ -950,7 +1009,9 @@ pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
         | "rage"
         | "relentless-endurance"
         | "lay-on-hands"
-        | "arcane-recovery" => Some(RestKind::Long),
+        | "arcane-recovery"
+        | "sorcery-points"
+        | "indomitable" => Some(RestKind::Long),
         _ => None,
     }
 }
@@ -1235,4 +1296,61 @@ pub fn defense_bonus(class: &crate::data::ClassData, catalog: &crate::data::Cata
         .and_then(|a| catalog.armor(a))
         .is_some_and(|a| a.category != crate::data::ArmorCategory::Shield);
     i32::from(armored)
+}
+
+/// The highest challenge rating a druid's Wild Shape takes at a level (1/4 at 2nd, 1/2
+/// at 4th, 1 at 8th).
+pub fn wild_shape_max_cr(level: u8) -> f64 {
+    match level {
+        0..=3 => 0.25,
+        4..=7 => 0.5,
+        _ => 1.0,
+    }
+}
+
+/// Wild Shape on the sheet: into `beast` (its hit points as a fresh pool, its armour
+/// class, Strength, Dexterity and Constitution, speed and attacks — two with the
+/// Attack action when it has Multiattack; the druid keeps its Intelligence, Wisdom,
+/// Charisma, proficiencies and features), or back to the kept form (`None`).
+pub fn wild_shape(c: &mut Creature, beast: Option<&crate::data::MonsterData>) {
+    let Some(pc) = c.pc.as_mut() else { return };
+    match beast {
+        Some(m) => {
+            if pc.wild_shape.is_some() {
+                return;
+            }
+            pc.wild_shape = Some(Box::new(crate::creature::WildForm {
+                beast: m.index.clone(),
+                hp: c.hp,
+                max_hp: c.max_hp,
+                armor_class: c.armor_class,
+                abilities: c.abilities,
+                attacks: c.attacks.clone(),
+                speed: c.speed,
+                attacks_per_action: pc.attacks_per_action,
+            }));
+            pc.attacks_per_action = if m.multiattack.is_some() { 2 } else { 1 };
+            let beast = Creature::from_monster(m, c.id, c.name.clone());
+            c.hp = m.hit_points.clamp(1, 1_000);
+            c.max_hp = c.hp;
+            c.armor_class = m.armor_class.clamp(0, 40);
+            c.abilities.str = m.abilities.str;
+            c.abilities.dex = m.abilities.dex;
+            c.abilities.con = m.abilities.con;
+            c.speed = m.speed;
+            c.attacks = beast.attacks;
+        }
+        None => {
+            let Some(own) = pc.wild_shape.take() else {
+                return;
+            };
+            pc.attacks_per_action = own.attacks_per_action;
+            c.hp = own.hp;
+            c.max_hp = own.max_hp;
+            c.armor_class = own.armor_class;
+            c.abilities = own.abilities;
+            c.attacks = own.attacks;
+            c.speed = own.speed;
+        }
+    }
 }

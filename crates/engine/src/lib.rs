@@ -6,6 +6,7 @@
 
 pub mod ability;
 pub mod character;
+pub mod class_options;
 pub mod command;
 pub mod condition;
 pub mod creature;

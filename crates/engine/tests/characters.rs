@@ -405,6 +405,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             spells: vec!["wish".into()],
             expertise: vec![],
             fighting_style: None,
+            options: vec![],
         },
         &[],
     )
@@ -417,6 +418,7 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
             spells: vec!["fireball".into()],
             expertise: vec![],
             fighting_style: None,
+            options: vec![],
         },
         &[],
     )
@@ -456,4 +458,111 @@ fn spellbook_subrace_and_uses_survive_export_and_old_exports_import() {
         .push("wish".into());
     let err = import(&mut s, "erin", forged).unwrap_err();
     assert!(err.to_string().contains("pc.spellbook"), "{err}");
+}
+
+/// Every class option's spell at will and prerequisite spell is an SRD spell, and
+/// every option belongs to a class of the catalog.
+#[test]
+fn class_options_name_srd_spells_and_classes() {
+    let cat = common::catalog();
+    for o in dicebard_engine::class_options::CLASS_OPTIONS {
+        assert!(
+            cat.class(o.class).is_some(),
+            "{}: class {}",
+            o.index,
+            o.class
+        );
+        if let Some(s) = o.at_will {
+            assert!(cat.spell(s).is_some(), "{}: at-will spell {s}", o.index);
+        }
+        if let Some(r) = o.requires
+            && !r.starts_with("pact-of-the-")
+        {
+            assert!(cat.spell(r).is_some(), "{}: prerequisite {r}", o.index);
+        }
+    }
+}
+
+/// A warlock's invocations and pact boon survive export (Thirsting Blade's second
+/// attack too); forged options are refused on import.
+#[test]
+fn class_options_survive_export_and_forged_ones_are_refused() {
+    let mut s = campaign();
+    let mut spec = CharacterSpec::quick("Vex", "warlock", "tiefling");
+    spec.level = 5;
+    spec.spells = vec!["eldritch-blast".into()];
+    spec.options = vec![
+        "pact of the blade".into(),
+        "thirsting blade".into(),
+        "agonizing blast".into(),
+    ];
+    run(&mut s, "bob", Action::CreateCharacter { spec }, &[]).unwrap();
+    let vex = s.character_of(&PlayerId::new("bob")).unwrap().clone();
+    let pc = vex.pc.as_ref().unwrap();
+    assert_eq!(pc.attacks_per_action, 2);
+    let mut ex = export_character(&vex);
+    ex.character.name = "Vex II".into();
+    let events = import(&mut s, "carol", ex).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(creature.pc.as_ref().unwrap().options, pc.options);
+    for forged in [
+        vec!["devils-sight", "witch-sight", "agonizing-blast"],
+        vec!["quickened-spell"],
+        vec!["lifedrinker"],
+    ] {
+        let mut ex = export_character(&vex);
+        ex.character.name = "Vex III".into();
+        ex.character.pc.as_mut().unwrap().options = forged.iter().map(|s| s.to_string()).collect();
+        let err = import(&mut s, "dave", ex).unwrap_err();
+        assert!(err.to_string().contains("pc.options"), "{forged:?}: {err}");
+    }
+}
+
+/// A druid exported in a beast's shape is imported in its own form, and the kept form
+/// is checked like any sheet (a forged one is refused).
+#[test]
+fn a_wild_shaped_druid_imports_in_its_own_form() {
+    let mut s = campaign();
+    let mut spec = CharacterSpec::quick("Dru", "druid", "human");
+    spec.level = 2;
+    run(&mut s, "bob", Action::CreateCharacter { spec }, &[]).unwrap();
+    run(
+        &mut s,
+        "bob",
+        Action::UseFeature {
+            feature: "wild shape".into(),
+            target: Some("wolf".into()),
+            amount: None,
+        },
+        &[],
+    )
+    .unwrap();
+    let dru = s.character_of(&PlayerId::new("bob")).unwrap().clone();
+    assert_eq!(dru.max_hp, 11, "a wolf");
+    let mut ex = export_character(&dru);
+    ex.character.name = "Dru II".into();
+    let events = import(&mut s, "carol", ex).unwrap();
+    let EventKind::CharacterCreated { creature } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert!(creature.pc.as_ref().unwrap().wild_shape.is_none());
+    assert_eq!(creature.max_hp, 17);
+    let mut forged = export_character(&dru);
+    forged.character.name = "Dru III".into();
+    forged
+        .character
+        .pc
+        .as_mut()
+        .unwrap()
+        .wild_shape
+        .as_mut()
+        .unwrap()
+        .max_hp = 500;
+    let err = import(&mut s, "dave", forged).unwrap_err();
+    assert!(
+        err.to_string().contains("hit points") || err.to_string().contains("max_hp"),
+        "{err}"
+    );
 }

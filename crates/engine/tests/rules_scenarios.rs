@@ -91,6 +91,11 @@ scenarios!(
     recast_options,
     warding,
     silence,
+    bard_features,
+    sorcerer_features,
+    warlock_features,
+    fight_features,
+    wild_shape,
 );
 
 /// Every scenario file has a test, and every test a file.

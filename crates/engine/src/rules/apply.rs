@@ -86,11 +86,21 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 .get(attacker)
                 .and_then(|c| c.find_attack(with))
                 .is_some_and(|a| a.reach == crate::data::Reach::Melee);
+            // A spell's attack roll: the spell's casting spent its action (or bonus
+            // action, Quickened); it is no attack of the Attack action.
+            let base = with.split(", at a mirror image").next().unwrap_or(with);
+            let spell_attack = state
+                .creatures
+                .get(attacker)
+                .is_some_and(|c| c.find_attack(base).is_none())
+                && state.catalog.spell(base).is_some();
             if let Some(c) = state.combat.as_mut()
                 && c.active_creature() == Some(*attacker)
             {
-                c.budget.action_used = true;
-                c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+                if !spell_attack {
+                    c.budget.action_used = true;
+                    c.budget.attacks_made = c.budget.attacks_made.saturating_add(1);
+                }
                 c.budget.last_hit = outcome.is_hit().then_some(crate::state::LastHit {
                     target: *target,
                     critical: *outcome == crate::event::AttackOutcome::CriticalHit,
@@ -277,6 +287,15 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 };
             }
         }
+        WildShape { creature, beast } => {
+            let m = beast
+                .as_ref()
+                .and_then(|b| state.catalog.monsters.get(b))
+                .cloned();
+            if let Some(c) = state.creatures.get_mut(creature) {
+                crate::features::wild_shape(c, m.as_ref());
+            }
+        }
         RaisedFromDead { creature } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.dead = false;
@@ -460,9 +479,17 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 if feature == "sneak-attack" {
                     pc.uses.insert("sneak-attack-round".into(), round);
                 }
+                // A Bardic Inspiration die received, and spent.
+                if feature == "inspired" {
+                    pc.inspiration = Some((*spent).clamp(4, 12) as u8);
+                }
+                if feature == "inspiration-die" {
+                    pc.inspiration = None;
+                }
             }
             match feature.as_str() {
-                "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows" => {
+                "second-wind" | "rage" | "bardic-inspiration" | "flurry-of-blows"
+                | "martial-arts" | "wild-shape-revert" => {
                     spend(state, *creature, ActionCost::BonusAction)
                 }
                 // The Dash / Disengage / Hide / Dodge that follows costs no action.
@@ -474,7 +501,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
                 "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
                 "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
-                | "turn-undead" | "preserve-life" => spend(state, *creature, ActionCost::Action),
+                | "turn-undead" | "preserve-life" | "sacred-weapon" => {
+                    spend(state, *creature, ActionCost::Action)
+                }
                 // A spell slot of level `spent`; the hit it followed is used up.
                 "divine-smite" => {
                     if let Some(sc) = state
@@ -490,8 +519,26 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         c.budget.last_hit = None;
                     }
                 }
+                // A level `spent` slot turned into as many sorcery points.
+                "font-of-magic-points" => {
+                    spend(state, *creature, ActionCost::BonusAction);
+                    if let Some(c) = state.creatures.get_mut(creature) {
+                        if let Some(sc) = c.spellcasting.as_mut()
+                            && (1..=9).contains(spent)
+                        {
+                            let i = (*spent - 1) as usize;
+                            sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+                        }
+                        if let Some(pc) = c.pc.as_mut()
+                            && let Some(n) = pc.uses.get_mut("sorcery-points")
+                        {
+                            *n = n.saturating_sub(*spent);
+                        }
+                    }
+                }
+                "font-of-magic" => spend(state, *creature, ActionCost::BonusAction),
                 // One expended slot of level `spent` comes back.
-                "arcane-recovery-slot" => {
+                "arcane-recovery-slot" | "font-of-magic-slot" => {
                     if let Some(sc) = state
                         .creatures
                         .get_mut(creature)
@@ -546,6 +593,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.died_round = None;
             }
             if let Some(c) = state.creatures.get_mut(creature) {
+                // Bardic Inspiration lasts ten minutes: not through a rest.
+                if let Some(pc) = c.pc.as_mut() {
+                    pc.inspiration = None;
+                }
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
                     // Exhaustion first: the hit point maximum depends on it.

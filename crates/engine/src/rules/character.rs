@@ -166,6 +166,7 @@ pub(crate) fn level_up(
     spells: &[String],
     expertise: &[Skill],
     fighting_style: Option<&str>,
+    options: &[String],
 ) -> Result<(), RuleError> {
     if em.state.in_combat() {
         return Err(RuleError::WrongMode(
@@ -392,6 +393,21 @@ pub(crate) fn level_up(
         p.level = level;
         p.attacks_per_action = attacks_per_action_for(&class.index, level);
     }
+    // Class options (invocations, pact boon, metamagic) chosen at this level.
+    if !options.is_empty() {
+        let known = c
+            .spellcasting
+            .as_ref()
+            .map(|sc| sc.spells.clone())
+            .unwrap_or_default();
+        let had = c.pc.as_ref().map(|p| p.options.clone()).unwrap_or_default();
+        let all =
+            crate::class_options::choose(&class.index, &class.name, level, &had, options, &known)?;
+        if let Some(p) = c.pc.as_mut() {
+            p.options = all;
+        }
+    }
+    crate::class_options::apply_to_sheet(&mut c);
     // Speed, immunities and save proficiencies the new level brings.
     let race_speed = em.state.catalog.race(&pc.race).map_or(c.speed, |r| r.speed);
     crate::features::apply_level_features(&mut c, race_speed);

@@ -25,6 +25,9 @@ pub const NAMES: &[&str] = &[
     "arcane recovery",
     "turn undead",
     "preserve life",
+    "martial arts [on TARGET]",
+    "sacred weapon",
+    "wild shape BEAST",
 ];
 
 /// Handles `use FEATURE` when `want` (an index, "divine-smite") is one of this
@@ -69,6 +72,15 @@ pub(crate) fn try_use(
         turn_undead(em, &c, &pc)
     } else if matches!(want, "preserve-life" | "channel-divinity-preserve-life") {
         preserve_life(em, &c, &pc)
+    } else if matches!(
+        want,
+        "martial-arts" | "martial-arts-strike" | "bonus-strike"
+    ) {
+        martial_arts(em, &c, &pc, target)
+    } else if matches!(want, "sacred-weapon" | "channel-divinity-sacred-weapon") {
+        sacred_weapon(em, &c, &pc)
+    } else if let Some(sub) = split("wild-shape") {
+        wild_shape(em, &c, &pc, sub.as_deref())
     } else {
         return None;
     };
@@ -334,6 +346,37 @@ fn flurry_of_blows(
     target: Option<&str>,
 ) -> Result<(), RuleError> {
     ki_feature(em, c, pc, "flurry-of-blows")?;
+    unarmed_strikes(em, c, pc, target, "flurry-of-blows", 2)
+}
+
+/// Martial Arts (monk 1st): after the Attack action, one unarmed strike as a bonus
+/// action, no ki (at the named foe, or the one last hit this turn).
+fn martial_arts(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "monk", 1, "Martial Arts")?;
+    in_fight(em, "Martial Arts' bonus strike")?;
+    unarmed_strikes(em, c, pc, target, "martial-arts", 1)
+}
+
+/// The bonus action's unarmed strikes after the Attack action (Flurry of Blows: two
+/// for a ki point; Martial Arts: one).
+fn unarmed_strikes(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+    feature: &str,
+    n: u8,
+) -> Result<(), RuleError> {
+    let label = if feature == "flurry-of-blows" {
+        "Flurry of Blows"
+    } else {
+        "Martial Arts' bonus strike"
+    };
     let b = em
         .state
         .combat
@@ -342,16 +385,18 @@ fn flurry_of_blows(
         .unwrap_or_default();
     if b.attacks_made == 0 {
         return Err(RuleError::invalid(format!(
-            "Flurry of Blows follows the Attack action: {} has not attacked this turn.",
+            "{label} follows the Attack action: {} has not attacked this turn.",
             c.name
         )));
     }
     let t = match target {
         Some(t) => super::find_creature(&em.state, t, |x| x.id != c.id && !x.dead)?,
-        None => b
-            .last_hit
-            .map(|h| h.target)
-            .ok_or_else(|| RuleError::invalid("Name the target: `use flurry of blows on NAME`."))?,
+        None => b.last_hit.map(|h| h.target).ok_or_else(|| {
+            RuleError::invalid(format!(
+                "Name the target: `use {} on NAME`.",
+                feature.replace('-', " ")
+            ))
+        })?,
     };
     if em.creature(t).is_down() && !em.creature(t).is_pc() {
         return Err(RuleError::invalid(format!(
@@ -376,11 +421,15 @@ fn flurry_of_blows(
     super::position::approach(em, c.id, t, Reach::Melee)?;
     em.public(EventKind::FeatureUsed {
         creature: c.id,
-        feature: "flurry-of-blows".into(),
-        note: "two unarmed strikes".into(),
-        spent: 1,
+        feature: feature.into(),
+        note: if n == 1 {
+            "an unarmed strike".into()
+        } else {
+            "two unarmed strikes".into()
+        },
+        spent: u32::from(feature == "flurry-of-blows"),
     });
-    for _ in 0..2 {
+    for _ in 0..n {
         if !em.state.in_combat()
             || em.creature(t).dead
             || em.creature(t).is_down() && !em.creature(t).is_pc()
@@ -702,4 +751,261 @@ fn preserve_life(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), Rule
         }
     }
     Ok(())
+}
+
+/// Channel Divinity: Sacred Weapon (Oath of Devotion, paladin 3rd, an action): for a
+/// minute the paladin's weapon attack rolls get its Charisma modifier (at least +1).
+fn sacred_weapon(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "paladin", 3, "Sacred Weapon")?;
+    if uses_left(c, "channel-divinity") == 0 {
+        return Err(spent_msg(c, "Channel Divinity", "short"));
+    }
+    in_fight(em, "Sacred Weapon")?;
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    let amount = crate::ability::modifier(c.abilities.cha).max(1);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "sacred-weapon".into(),
+        note: format!("+{amount} to weapon attack rolls for a minute"),
+        spent: 0,
+    });
+    let until = super::spells::until_of(em, c.id, c.id, crate::effect::Duration::Rounds(10));
+    em.public(EventKind::EffectStarted {
+        creature: c.id,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::AttackBonus { amount },
+            until,
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        }),
+    });
+    Ok(())
+}
+
+/// Sacred Weapon's bonus to a creature's weapon attack rolls (the largest one).
+pub(crate) fn sacred_weapon_bonus(c: &Creature) -> i32 {
+    c.marks()
+        .filter_map(|a| match a.mark {
+            crate::effect::Mark::AttackBonus { amount } => Some(amount.clamp(0, 10)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Indomitable (fighter 9th: once a long rest, twice from 13th, three times from
+/// 17th): a failed saving throw is rolled again, and the new roll used — by itself, on
+/// the first failed save while a use is left.
+pub(crate) fn indomitable(em: &Emitter, who: CreatureId) -> bool {
+    em.state.creatures.get(&who).is_some_and(|c| {
+        c.pc.as_ref()
+            .is_some_and(|p| p.class == "fighter" && p.level >= 9)
+            && uses_left(c, "indomitable") > 0
+    })
+}
+
+/// Aura of Protection (paladin 6th): the paladin and friendly creatures within 10 ft
+/// add its Charisma modifier (at least +1) to saves while it is conscious. Without a
+/// grid: the paladin itself, and in a fight an ally engaged with a creature the
+/// paladin is engaged with (side by side in the melee); out of a fight the whole party
+/// (standing together). Auras don't stack: the largest counts.
+pub(crate) fn aura_of_protection(state: &crate::state::CampaignState, who: CreatureId) -> i32 {
+    let Some(me) = state.creatures.get(&who) else {
+        return 0;
+    };
+    state
+        .creatures
+        .values()
+        .filter(|p| {
+            p.pc.as_ref()
+                .is_some_and(|pc| pc.class == "paladin" && pc.level >= 6)
+                && p.can_act()
+                && p.is_pc() == me.is_pc()
+        })
+        .filter(|p| {
+            if p.id == who {
+                return true;
+            }
+            let Some(k) = state.combat.as_ref() else {
+                return true;
+            };
+            let in_fight = |id| k.order.iter().any(|e| e.creature == id);
+            if !in_fight(p.id) || !in_fight(who) {
+                return false;
+            }
+            let mine = super::position::engaged_with(state, who);
+            super::position::engaged_with(state, p.id)
+                .iter()
+                .any(|x| mine.contains(x))
+        })
+        .map(|p| crate::ability::modifier(p.abilities.cha).max(1))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Wild Shape (druid 2nd, two uses a short rest): an action to take the shape of an
+/// SRD beast of a low enough challenge rating (1/4, 1/2 at 4th, 1 at 8th; flying and
+/// swimming limits are not checked: the data has walking speeds only); `use wild
+/// shape` again (a bonus action) returns to the druid's form. At 0 hit points the
+/// beast form drops and the rest of the damage carries over; a rest ends it too.
+fn wild_shape(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    beast: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "druid", 2, "Wild Shape")?;
+    if pc.wild_shape.is_some() {
+        let cost = if em.state.in_combat() {
+            ActionCost::BonusAction
+        } else {
+            ActionCost::Free
+        };
+        combat::require_turn_part(em, c.id, cost)?;
+        em.public(EventKind::FeatureUsed {
+            creature: c.id,
+            feature: "wild-shape-revert".into(),
+            note: "back to druid form".into(),
+            spent: 0,
+        });
+        em.public(EventKind::WildShape {
+            creature: c.id,
+            beast: None,
+        });
+        return Ok(());
+    }
+    if uses_left(c, "wild-shape") == 0 {
+        return Err(spent_msg(c, "Wild Shape", "short"));
+    }
+    let Some(beast) = beast.map(str::trim).filter(|b| !b.is_empty()) else {
+        return Err(RuleError::invalid("Name the beast: `use wild shape wolf`."));
+    };
+    let want = crate::data::to_index(beast);
+    let want = want
+        .strip_prefix("into-")
+        .or_else(|| want.strip_prefix("a-"))
+        .unwrap_or(&want)
+        .to_string();
+    let Some(m) = em
+        .state
+        .catalog
+        .monsters
+        .get(&want)
+        .or_else(|| {
+            em.state
+                .catalog
+                .monsters
+                .values()
+                .find(|m| m.name.eq_ignore_ascii_case(beast))
+        })
+        .cloned()
+    else {
+        return Err(RuleError::UnknownTarget {
+            what: "beast",
+            name: crate::error::echo(beast),
+        });
+    };
+    if m.kind != "beast" {
+        return Err(RuleError::invalid(format!(
+            "Wild Shape takes a beast's shape; a {} is a {}.",
+            m.name, m.kind
+        )));
+    }
+    let max = crate::features::wild_shape_max_cr(pc.level);
+    if m.challenge_rating > max {
+        return Err(RuleError::invalid(format!(
+            "A level {} druid's Wild Shape takes beasts of challenge rating {} or lower; a {} is {}.",
+            pc.level,
+            cr_text(max),
+            m.name,
+            cr_text(m.challenge_rating)
+        )));
+    }
+    let cost = if em.state.in_combat() {
+        ActionCost::Action
+    } else {
+        ActionCost::Free
+    };
+    combat::require_turn_part(em, c.id, cost)?;
+    if c.concentration.is_some() {
+        // Concentration goes on in beast form; no new spells are cast in it.
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "wild-shape".into(),
+        note: m.name.clone(),
+        spent: 0,
+    });
+    em.public(EventKind::WildShape {
+        creature: c.id,
+        beast: Some(m.index.clone()),
+    });
+    Ok(())
+}
+
+fn cr_text(cr: f64) -> String {
+    if cr == 0.25 {
+        "1/4".into()
+    } else if cr == 0.5 {
+        "1/2".into()
+    } else if cr == 0.125 {
+        "1/8".into()
+    } else {
+        format!("{cr}")
+    }
+}
+
+/// The beast form dropped to 0 hit points (Wild Shape): the druid returns to its
+/// form, and the damage beyond the beast's hit points (`overflow`) carries over.
+/// Returns whether it was in a beast's shape.
+pub(crate) fn wild_shape_dropped(
+    em: &mut Emitter,
+    t: CreatureId,
+    source: Option<CreatureId>,
+    overflow: i32,
+) -> bool {
+    if em
+        .creature(t)
+        .pc
+        .as_ref()
+        .is_none_or(|p| p.wild_shape.is_none())
+    {
+        return false;
+    }
+    let damage_type = em
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EventKind::DamageDealt {
+                target,
+                damage_type,
+                ..
+            } if *target == t => Some(*damage_type),
+            _ => None,
+        })
+        .unwrap_or(DamageType::Bludgeoning);
+    em.public(EventKind::FeatureUsed {
+        creature: t,
+        feature: "wild-shape-dropped".into(),
+        note: format!("the beast form drops; {overflow} damage carries over"),
+        spent: 0,
+    });
+    em.public(EventKind::WildShape {
+        creature: t,
+        beast: None,
+    });
+    if overflow > 0 {
+        let roll = crate::dice::Roll {
+            expr: overflow.to_string(),
+            total: i64::from(overflow),
+            breakdown: format!("{overflow} carried over = {overflow}"),
+            crit: crate::dice::Crit::None,
+            dice: Vec::new(),
+        };
+        resolve::deal_rolled(em, t, source, &[(damage_type, roll)], false, false);
+    }
+    true
 }

@@ -778,7 +778,8 @@ pub(crate) fn attack(
     }
     let to_hit = atk
         .to_hit
-        .saturating_add(resolve::weapon_bonus(em.creature(me)));
+        .saturating_add(resolve::weapon_bonus(em.creature(me)))
+        .saturating_add(super::class_actions::sacred_weapon_bonus(em.creature(me)));
     let outcome = resolve::attack_roll(em, me, t, &atk.name, to_hit, atk.reach, approach);
     if outcome.is_hit() {
         hit_with(em, me, t, &atk, outcome)?;

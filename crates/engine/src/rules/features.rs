@@ -48,6 +48,9 @@ pub(crate) fn use_feature(
     if let Some(r) = super::class_actions::try_use(em, me, &want, target, amount) {
         return r;
     }
+    if let Some(r) = super::class_options::try_use(em, me, &want, target, amount) {
+        return r;
+    }
     let known = class_features(&pc.class, pc.level).find(|f| to_index(f.name) == want);
     let spent_msg = |what: &str, rest: &str| {
         RuleError::invalid(format!(
@@ -239,8 +242,9 @@ pub(crate) fn use_feature(
                 resolve::wake_up(em, t);
             }
         }
+        "bardic-inspiration" => bardic_inspiration(em, &c, &pc, target)?,
         // Tracked uses; what they do is told by the narrator and ruled by the GM.
-        "wild-shape" | "channel-divinity" | "bardic-inspiration" => {
+        "channel-divinity" => {
             let label = if want == "channel-divinity" {
                 "Channel Divinity"
             } else {
@@ -264,12 +268,7 @@ pub(crate) fn use_feature(
                 }
                 Some(_) => {}
             }
-            let cost = if want == "bardic-inspiration" {
-                ActionCost::BonusAction
-            } else {
-                ActionCost::Action
-            };
-            super::combat::require_turn_part(em, me, cost)?;
+            super::combat::require_turn_part(em, me, ActionCost::Action)?;
             em.public(EventKind::FeatureUsed {
                 creature: me,
                 feature: want.clone(),
@@ -280,6 +279,143 @@ pub(crate) fn use_feature(
         _ => unreachable!("checked above: {}", feature.name),
     }
     Ok(())
+}
+
+/// The Bardic Inspiration die at a bard level: d6, d8 at 5th, d10 at 10th, d12 at 15th.
+pub fn inspiration_die(level: u8) -> u8 {
+    match level {
+        0..=4 => 6,
+        5..=9 => 8,
+        10..=14 => 10,
+        _ => 12,
+    }
+}
+
+/// Bardic Inspiration (bard 1st, a bonus action, Cha modifier uses a long rest — a
+/// short rest from 5th): another party member gets the bard's die; it is added by
+/// itself to that creature's next attack roll, check against a DC or save that fails
+/// by no more than the die's size (see [`inspiration_roll`]). One die at a time; it is
+/// gone after a rest (ten minutes).
+fn bardic_inspiration(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &crate::creature::PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    if left(c, "bardic-inspiration") == Some(0) {
+        return Err(RuleError::invalid(format!(
+            "{} has no Bardic Inspiration left — it comes back after a {} rest.",
+            c.name,
+            if pc.level >= 5 { "short" } else { "long" }
+        )));
+    }
+    let Some(target) = target else {
+        return Err(RuleError::invalid(
+            "Name whom to inspire: `use bardic inspiration on NAME`.",
+        ));
+    };
+    let t = super::find_creature(&em.state, target, |x| !x.dead)?;
+    let tc = em.creature(t).clone();
+    if tc.id == c.id {
+        return Err(RuleError::invalid(
+            "Bardic Inspiration is for another creature, not the bard.",
+        ));
+    }
+    let Some(tp) = tc.pc.as_ref() else {
+        return Err(RuleError::invalid(format!(
+            "Bardic Inspiration is given to a party member, and {} is not one.",
+            tc.name
+        )));
+    };
+    if let Some(d) = tp.inspiration {
+        return Err(RuleError::invalid(format!(
+            "{} already holds a Bardic Inspiration die (d{d}).",
+            tc.name
+        )));
+    }
+    if let Some(k) = em.state.combat.as_ref()
+        && !k.order.iter().any(|e| e.creature == t)
+    {
+        return Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            tc.name
+        )));
+    }
+    super::combat::require_turn_part(em, c.id, ActionCost::BonusAction)?;
+    let die = inspiration_die(pc.level);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "bardic-inspiration".into(),
+        note: format!("d{die} to {}", tc.name),
+        spent: 0,
+    });
+    em.public(EventKind::FeatureUsed {
+        creature: t,
+        feature: "inspired".into(),
+        note: format!("holds a d{die} from {}", c.name),
+        spent: u32::from(die),
+    });
+    Ok(())
+}
+
+/// A held Bardic Inspiration die used on a roll that falls `short` of its DC or AC
+/// (1 or more): when the die could make up the difference it is rolled, told
+/// (`inspiration-die`) and its value returned; otherwise 0 and it is kept.
+pub(crate) fn inspiration_roll(em: &mut Emitter, who: CreatureId, short: i32) -> i32 {
+    let Some(die) = em
+        .state
+        .creatures
+        .get(&who)
+        .and_then(|c| c.pc.as_ref())
+        .and_then(|p| p.inspiration)
+    else {
+        return 0;
+    };
+    let die = die.clamp(1, 20);
+    if short < 1 || short > i32::from(die) {
+        return 0;
+    }
+    let v = em.dice.roll(u32::from(die)) as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "inspiration-die".into(),
+        note: format!("+{v} (d{die}, {short} short)"),
+        spent: 0,
+    });
+    v
+}
+
+/// Song of Rest (bard 2nd): a party member who spends hit dice in a short rest gets
+/// the bard's die more (d6, d8 at 9th, d10 at 13th, d12 at 17th), rolled by the best
+/// such bard standing in the party. Returns the hit points, told as `song-of-rest`.
+pub(crate) fn song_of_rest(em: &mut Emitter, who: CreatureId) -> i32 {
+    let bard = em
+        .state
+        .creatures
+        .values()
+        .filter(|b| !b.dead && b.hp > 0)
+        .filter_map(|b| {
+            let p = b.pc.as_ref()?;
+            (p.class == "bard" && p.level >= 2).then_some((p.level, b.id))
+        })
+        .max_by_key(|(l, id)| (*l, std::cmp::Reverse(*id)));
+    let Some((level, bard)) = bard else {
+        return 0;
+    };
+    let die = match level {
+        0..=8 => 6,
+        9..=12 => 8,
+        13..=16 => 10,
+        _ => 12,
+    };
+    let v = em.dice.roll(die) as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: bard,
+        feature: "song-of-rest".into(),
+        note: format!("+{v} hit points (d{die}) for {}", em.creature(who).name),
+        spent: 0,
+    });
+    v
 }
 
 /// Raging: the barbarian's own resistance to bludgeoning from Rage.

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod character;
 pub mod class_actions;
+pub mod class_options;
 pub mod combat;
 pub mod counter;
 pub mod features;
@@ -278,9 +279,18 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             spells,
             expertise,
             fighting_style,
+            options,
         } => {
             let me = own_character(&em.state, &player)?;
-            character::level_up(em, me, &asi, &spells, &expertise, fighting_style.as_deref())?;
+            character::level_up(
+                em,
+                me,
+                &asi,
+                &spells,
+                &expertise,
+                fighting_style.as_deref(),
+                &options,
+            )?;
         }
         Action::UseFeature {
             feature,

@@ -390,7 +390,8 @@ fn opportunity_attack(em: &mut Emitter, o: crate::event::Opportunity) -> Result<
     }
     let to_hit = atk
         .to_hit
-        .saturating_add(resolve::weapon_bonus(em.creature(foe)));
+        .saturating_add(resolve::weapon_bonus(em.creature(foe)))
+        .saturating_add(super::class_actions::sacred_weapon_bonus(em.creature(foe)));
     let outcome = resolve::attack_roll(em, foe, mover, &atk.name, to_hit, atk.reach, 0);
     if outcome.is_hit() {
         let total = match em.events.last().map(|e| &e.kind) {

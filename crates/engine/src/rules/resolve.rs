@@ -133,6 +133,12 @@ pub(crate) fn check(
     if proficient && kept < 10 && crate::features::reliable_talent(em.creature(who)) {
         kept = 10;
     }
+    let mut modifier = modifier;
+    // A held Bardic Inspiration die on a check that falls short of its DC.
+    if let Some(dc) = dc {
+        let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
+        modifier = modifier.saturating_add(super::features::inspiration_roll(em, who, short));
+    }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
     em.public(EventKind::CheckRolled {
@@ -157,10 +163,37 @@ pub(crate) fn saving_throw(
     asked: Advantage,
     dc: Option<i32>,
 ) -> bool {
+    let ok = saving_throw_once(em, who, ability, asked, dc);
+    let auto_fail = em
+        .creature(who)
+        .conditions
+        .keys()
+        .any(|k| k.auto_fails_save(ability));
+    // Indomitable: a fighter's failed save is rolled again.
+    if !ok && dc.is_some() && !auto_fail && super::class_actions::indomitable(em, who) {
+        em.public(EventKind::FeatureUsed {
+            creature: who,
+            feature: "indomitable".into(),
+            note: "rolls the failed save again".into(),
+            spent: 0,
+        });
+        return saving_throw_once(em, who, ability, asked, dc);
+    }
+    ok
+}
+
+fn saving_throw_once(
+    em: &mut Emitter,
+    who: CreatureId,
+    ability: Ability,
+    asked: Advantage,
+    dc: Option<i32>,
+) -> bool {
     let c = em.creature(who);
     let modifier = c
         .save_modifier(ability)
-        .saturating_add(c.mark_save_bonus(ability));
+        .saturating_add(c.mark_save_bonus(ability))
+        .saturating_add(super::class_actions::aura_of_protection(&em.state, who));
     let auto_fail = c.conditions.keys().any(|k| k.auto_fails_save(ability));
     let mut sources = vec![asked];
     sources.push(strength_size(c, ability));
@@ -187,11 +220,22 @@ pub(crate) fn saving_throw(
     } else {
         d20_by(em, who, advantage)
     };
-    let bonus_dice = if auto_fail {
+    let mut bonus_dice = if auto_fail {
         0
     } else {
         bless_die(em, who, false)
     };
+    // A held Bardic Inspiration die on a save that falls short of its DC.
+    if let Some(dc) = dc
+        && !auto_fail
+    {
+        let short = dc.saturating_sub(
+            (kept as i32)
+                .saturating_add(modifier)
+                .saturating_add(bonus_dice),
+        );
+        bonus_dice = bonus_dice.saturating_add(super::features::inspiration_roll(em, who, short));
+    }
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
     em.public(EventKind::SaveRolled {
@@ -326,14 +370,26 @@ pub(crate) fn attack_roll(
     let image = mirror_image(em, target);
     let advantage = attack_advantage(em, attacker, target, reach);
     let (d20s, kept) = d20_by(em, attacker, advantage);
-    let bonus_dice = bless_die(em, attacker, true);
-    let total = kept as i32 + bonus + bonus_dice;
+    let mut bonus_dice = bless_die(em, attacker, true);
     let t = em.creature(target);
     let target_ac = if image.is_some() {
         10i32.saturating_add(t.modifier(Ability::Dex))
     } else {
         t.effective_ac()
     };
+    // A held Bardic Inspiration die on an attack roll that would miss (not a 1 or a
+    // critical hit).
+    if kept > 1 && kept < crate::features::crit_min(em.creature(attacker)) {
+        let short = target_ac.saturating_sub(
+            (kept as i32)
+                .saturating_add(bonus)
+                .saturating_add(bonus_dice),
+        );
+        bonus_dice =
+            bonus_dice.saturating_add(super::features::inspiration_roll(em, attacker, short));
+    }
+    let total = kept as i32 + bonus + bonus_dice;
+    let t = em.creature(target);
     let auto_crit = image.is_none()
         && reach == Reach::Melee
         && t.conditions.keys().any(|c| c.melee_hits_are_crits());
@@ -938,6 +994,17 @@ fn after_damage(
         return;
     }
     let after = em.creature(target).clone();
+    // Wild Shape: the beast form drops and the rest carries over to the druid.
+    if after.hp <= 0
+        && super::class_actions::wild_shape_dropped(
+            em,
+            target,
+            source,
+            through.saturating_sub(before.hp.max(0)),
+        )
+    {
+        return;
+    }
     if after.hp <= 0
         && let Some(ward) = after.marks().find(|a| a.mark == Mark::DeathWard).copied()
     {
@@ -973,8 +1040,10 @@ pub(crate) fn drop_to_zero(em: &mut Emitter, target: CreatureId, source: Option<
     let c = em.creature(target).clone();
     if !c.is_pc() {
         em.public(EventKind::Died { creature: target });
+        super::class_options::dark_ones_blessing(em, source, target);
         return;
     }
+    super::class_options::dark_ones_blessing(em, source, target);
     em.public(EventKind::FellUnconscious { creature: target });
     if !c.has(Condition::Unconscious) {
         em.public(EventKind::ConditionApplied {
@@ -1142,6 +1211,13 @@ pub(crate) fn rest(
             why: "dead".into(),
         });
     }
+    // Wild Shape ends with a rest (the druid rests in its own form).
+    if c.pc.as_ref().is_some_and(|p| p.wild_shape.is_some()) {
+        em.public(EventKind::WildShape {
+            creature: who,
+            beast: None,
+        });
+    }
     // A rest lasts an hour or more: round-long marks are long gone; a long rest ends
     // the 8-hour ones too.
     end_marks_where(em, |c, a| {
@@ -1187,6 +1263,10 @@ pub(crate) fn rest(
             while spend < want && hp < missing {
                 hp = hp.saturating_add((em.dice.roll(die) as i32).saturating_add(con).max(0));
                 spend += 1;
+            }
+            // Song of Rest: a bard's die more for spending hit dice.
+            if spend > 0 && hp < missing {
+                hp = hp.saturating_add(super::features::song_of_rest(em, who));
             }
             let hp = hp.min(missing).max(0);
             em.emit(

@@ -87,6 +87,23 @@ fn cast_inner(
     // The targets as asked (with any choice word), for a cast that waits.
     let asked = targets;
     let caster = em.creature(me).clone();
+    // A Metamagic word said with the name ("quickened fire bolt") joins the words.
+    let mut named = targets.to_vec();
+    let spell_name = match super::class_options::split_spell_name(spell_name) {
+        Some((name, word)) if em.state.catalog.spell(spell_name).is_none() => {
+            named.push(word);
+            name
+        }
+        _ => spell_name.to_string(),
+    };
+    let (spell_name, targets) = (spell_name.as_str(), &named[..]);
+    // Wild Shape: a beast casts no spells.
+    if caster.pc.as_ref().is_some_and(|p| p.wild_shape.is_some()) {
+        return Err(RuleError::invalid(format!(
+            "{} can't cast spells in a beast's shape (`use wild shape` to return).",
+            caster.name
+        )));
+    }
     let spell =
         em.state
             .catalog
@@ -102,7 +119,9 @@ fn cast_inner(
             spell: spell.name.clone(),
         });
     };
-    if !sc.knows(&spell.index) {
+    // An Eldritch Invocation's spell at will (no slot named): no slot, known or not.
+    let at_will = crate::class_options::at_will(&caster, &spell.index).filter(|_| slot.is_none());
+    if !sc.knows(&spell.index) && at_will.is_none() {
         return Err(super::character::why_not_ready(&caster, &spell));
     }
     if effect_of(&spell)
@@ -157,7 +176,7 @@ fn cast_inner(
             caster.name, spell.name
         )));
     }
-    let slot = if spell.level == 0 || innate.is_some() {
+    let slot = if spell.level == 0 || innate.is_some() || at_will.is_some() {
         None
     } else {
         let l = slot.unwrap_or(spell.level);
@@ -175,7 +194,21 @@ fn cast_inner(
         }
         Some(l)
     };
-    let cost = cost_of(&spell);
+    // Metamagic named among the words ("quickened"), checked before anything is told.
+    let mut words = targets.to_vec();
+    let meta = super::class_options::metamagic(
+        em,
+        &caster,
+        &spell,
+        &effect,
+        slot.unwrap_or(spell.level),
+        &mut words,
+    )?;
+    let targets = &words[..];
+    let mut cost = cost_of(&spell);
+    if meta.is_some_and(|m| m.is("quickened-spell")) {
+        cost = ActionCost::BonusAction;
+    }
     if em.state.in_combat() {
         if cost == ActionCost::Free {
             return Err(RuleError::WrongMode(format!(
@@ -212,9 +245,15 @@ fn cast_inner(
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
     // A choice the caster makes (Protection from Energy's type): its word is no target.
-    let (effect, targets) = choose(&spell, effect, targets)?;
+    let (mut effect, targets) = choose(&spell, effect, targets)?;
+    if meta.is_some_and(|m| m.is("twinned-spell")) {
+        super::class_options::twin(&mut effect);
+    }
     // Resolve targets before anything is emitted.
     let target_ids = resolve_targets(em, me, &spell, &effect, &targets, slot_level, strikes)?;
+    if let Some(o) = at_will {
+        super::class_options::check_at_will_targets(&caster, o, &spell, &target_ids)?;
+    }
     // Spells for some creature types only (Hold Person: humanoids) refuse the others.
     for step in &effect.steps {
         if let Step::IfType { types, except, .. } = step
@@ -271,6 +310,9 @@ fn cast_inner(
     if spell.concentration && caster.concentration.is_some() {
         resolve::end_concentration(em, me);
     }
+    if let Some(m) = &meta {
+        super::class_options::tell_metamagic(em, me, m);
+    }
     em.public(EventKind::SpellCast {
         caster: me,
         spell: spell.index.clone(),
@@ -293,6 +335,7 @@ fn cast_inner(
         });
     }
     let mut cx = context(em, me, &spell, sc.ability, slot_level);
+    cx.mods = super::class_options::CastMods::new(em, me, &spell, meta.as_ref(), &target_ids);
     // Casting a spell ends what ends on an attack or a spell (Invisibility).
     resolve::end_marks_on(em, me, EndsOn::AttackOrCast);
     if effect.hostile {
@@ -549,7 +592,7 @@ fn keep_choice(steps: &mut [Step], word: &str) {
 }
 
 /// The step lists inside a step (its branches).
-fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
+pub(crate) fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
     Some(match s {
         Step::Attack {
             on_hit, on_miss, ..
@@ -631,6 +674,7 @@ fn context(
         shared: BTreeMap::new(),
         ends_on: None,
         detached: false,
+        mods: Default::default(),
     }
 }
 
@@ -704,8 +748,9 @@ fn preroll(em: &mut Emitter, cx: &mut Cx, steps: &[Step]) -> Result<(), RuleErro
         if let Step::Save { on_fail, .. } = step {
             for d in on_fail {
                 if let Step::Damage { amount, .. } = d {
-                    let dice = cx.dice(amount);
+                    let dice = cx.mods.damage_dice(cx.dice(amount));
                     let r = crate::dice::roll(&dice, em.dice)?;
+                    let r = super::class_options::empower(em, &mut cx.mods, cx.me, r);
                     cx.shared.insert(d as *const Step as usize, r);
                 }
             }
@@ -735,6 +780,7 @@ pub(crate) fn run_rider(
         shared: BTreeMap::new(),
         ends_on: None,
         detached: false,
+        mods: Default::default(),
     };
     run(em, &mut cx, t, &rider.steps, Hit::default())
 }
@@ -775,6 +821,8 @@ struct Cx {
     ends_on: Option<EndsOn>,
     /// Inside [`Step::Detached`]: attacks come from a conjured thing.
     detached: bool,
+    /// What the caster's invocations and Metamagic change (Agonizing Blast, Careful…).
+    mods: super::class_options::CastMods,
 }
 
 impl Cx {
@@ -818,13 +866,14 @@ fn run(
         } = step
         {
             half |= *h;
-            let dice = cx.dice(amount);
+            let dice = cx.mods.damage_dice(cx.dice(amount));
             let roll = if hit.shared {
                 let key = step as *const Step as usize;
                 match cx.shared.get(&key) {
                     Some(r) => r.clone(),
                     None => {
                         let r = crate::dice::roll(&dice, em.dice)?;
+                        let r = super::class_options::empower(em, &mut cx.mods, cx.me, r);
                         cx.shared.insert(key, r.clone());
                         r
                     }
@@ -832,7 +881,8 @@ fn run(
             } else {
                 let expr = crate::dice::parse(&dice)?;
                 let expr = if hit.crit { expr.doubled() } else { expr };
-                expr.roll(em.dice)?
+                let r = expr.roll(em.dice)?;
+                super::class_options::empower(em, &mut cx.mods, cx.me, r)
             };
             rolls.push((*damage_type, roll));
         }
@@ -881,6 +931,9 @@ fn run(
                     ..Hit::default()
                 };
                 run(em, cx, t, next, h)?;
+                if outcome.is_hit() {
+                    super::class_options::repel(em, &cx.mods, cx.me, t);
+                }
             }
             Step::Save {
                 ability,
@@ -890,7 +943,10 @@ fn run(
                 // Racial advantage against what failing does (Brave, Fey Ancestry,
                 // Dwarven Resilience).
                 let adv = save_advantage(em.creature(t), on_fail);
-                let ok = resolve::saving_throw(em, t, *ability, adv, Some(cx.dc));
+                // Careful Spell: a spared ally succeeds; Heightened: disadvantage.
+                let adv = super::class_options::heighten(&mut cx.mods, t, adv);
+                let ok = super::class_options::careful(em, &cx.mods, cx.me, t)
+                    || resolve::saving_throw(em, t, *ability, adv, Some(cx.dc));
                 // Evasion: no damage on a success, half on a failure.
                 let evade = *ability == crate::ability::Ability::Dex
                     && *half

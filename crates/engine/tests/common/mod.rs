@@ -222,6 +222,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::Warded { types, charm } => {
             format!("warded({types:#04x}{})", if charm { ", charm" } else { "" })
         }
+        M::AttackBonus { amount } => format!("attack+{amount}"),
     }
 }
 
@@ -591,6 +592,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         Stabilised { creature } => format!("Stabilised {}", n(*creature)),
         Revived { creature } => format!("Revived {}", n(*creature)),
         RaisedFromDead { creature } => format!("RaisedFromDead {}", n(*creature)),
+        WildShape { creature, beast } => format!(
+            "WildShape {} {}",
+            n(*creature),
+            beast.as_deref().unwrap_or("(own form)")
+        ),
         ConditionApplied {
             creature,
             condition,
