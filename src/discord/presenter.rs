@@ -643,6 +643,7 @@ mod reaction_tests {
                 total: 14,
                 outcome: AttackOutcome::Hit,
                 rest: vec![],
+                then: Default::default(),
             },
             cast: None,
         };

@@ -102,6 +102,7 @@ pub(crate) fn before_cast(
                     total: i32::from(level),
                     outcome: crate::event::AttackOutcome::Hit,
                     rest: vec![],
+                    then: Default::default(),
                 },
                 cast: Some(PendingCast {
                     caster,

@@ -1263,6 +1263,8 @@ pub(crate) fn run_zone(
         name: zone.name.clone(),
         concentration: zone.concentration,
         shared: BTreeMap::new(),
+        // Metamagic shapes the casting, not a zone's later strikes.
+        mods: Default::default(),
         // Darkness: what it puts on a creature lasts while the creature is inside.
         ends_on: zone
             .when
