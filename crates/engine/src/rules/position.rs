@@ -64,8 +64,16 @@ pub fn range(state: &CampaignState, a: CreatureId, b: CreatureId) -> Range {
     if a == b || c.engaged.contains(&pair(a, b)) {
         return Range::Engaged;
     }
+    let (ca, cb) = (state.creatures.get(&a), state.creatures.get(&b));
+    // A swallowed creature is inside its swallower, wherever that goes.
+    let inside = |x: Option<&Creature>, y: CreatureId| {
+        x.and_then(super::monster_actions::swallower) == Some(y)
+    };
+    if inside(ca, b) || inside(cb, a) {
+        return Range::Engaged;
+    }
     let (fa, fb) = (c.far.contains(&a), c.far.contains(&b));
-    let same_side = match (state.creatures.get(&a), state.creatures.get(&b)) {
+    let same_side = match (ca, cb) {
         (Some(x), Some(y)) => x.is_pc() == y.is_pc(),
         _ => false,
     };
