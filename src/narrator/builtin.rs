@@ -120,7 +120,8 @@ impl BuiltinNarrator {
                 | "wild-shape-dropped"
                 | "font-of-magic"
                 | "font-of-magic-points"
-                | "indomitable" => format!(
+                | "indomitable"
+                | "dark-ones-own-luck" => format!(
                     "{}: {} ({}).",
                     n(*creature),
                     dicebard_engine::data::from_index(feature),

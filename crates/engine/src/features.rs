@@ -666,7 +666,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "chosen at creation and level up (a prerequisite of invocations); the familiar, weapon or book is narrated",
     ),
-    f("warlock", 6, "Dark One's Own Luck", N, "narrated"),
+    f(
+        "warlock",
+        6,
+        "Dark One's Own Luck",
+        A,
+        "once a short rest, a d10 added by itself to a check or save that falls short by 10 or less (after a Bardic Inspiration die)",
+    ),
     f("warlock", 10, "Fiendish Resilience", N, "narrated"),
     f(
         "warlock",
@@ -953,6 +959,7 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
         (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
         ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
+        ("warlock", "dark-ones-own-luck") if l >= 6 => Some((1, RestKind::Short)),
         ("fighter", "indomitable") if l >= 9 => Some((
             match l {
                 9..=12 => 1,
@@ -1003,7 +1010,7 @@ pub fn breath_dice(level: u8) -> u8 {
 pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
         "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" | "ki"
-        | "breath-weapon" => Some(RestKind::Short),
+        | "breath-weapon" | "dark-ones-own-luck" => Some(RestKind::Short),
         "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
         "bardic-inspiration"
         | "rage"

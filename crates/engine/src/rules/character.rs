@@ -185,6 +185,12 @@ pub(crate) fn level_up(
             why: "dead".into(),
         });
     }
+    if old.pc.as_ref().is_some_and(|p| p.wild_shape.is_some()) {
+        return Err(RuleError::invalid(format!(
+            "{} levels up in their own form: `use wild shape` to return first.",
+            old.name
+        )));
+    }
     let class = class_of(em, &old)?;
     let pc = old
         .pc

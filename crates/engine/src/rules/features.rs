@@ -385,6 +385,31 @@ pub(crate) fn inspiration_roll(em: &mut Emitter, who: CreatureId, short: i32) ->
     v
 }
 
+/// Dark One's Own Luck (warlock 6th, the Fiend; once a short rest): a d10 added to an
+/// ability check or save that falls `short` of its DC by no more than 10 — by itself,
+/// after a Bardic Inspiration die. Told as `dark-ones-own-luck`; returns the d10.
+pub(crate) fn own_luck(em: &mut Emitter, who: CreatureId, short: i32) -> i32 {
+    let Some(c) = em.state.creatures.get(&who) else {
+        return 0;
+    };
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "warlock" || p.level < 6)
+        || left(c, "dark-ones-own-luck").unwrap_or(0) == 0
+        || !(1..=10).contains(&short)
+    {
+        return 0;
+    }
+    let v = em.dice.roll(10) as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "dark-ones-own-luck".into(),
+        note: format!("+{v} (d10, {short} short)"),
+        spent: 0,
+    });
+    v
+}
+
 /// Song of Rest (bard 2nd): a party member who spends hit dice in a short rest gets
 /// the bard's die more (d6, d8 at 9th, d10 at 13th, d12 at 17th), rolled by the best
 /// such bard standing in the party. Returns the hit points, told as `song-of-rest`.

@@ -138,6 +138,8 @@ pub(crate) fn check(
     if let Some(dc) = dc {
         let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
         modifier = modifier.saturating_add(super::features::inspiration_roll(em, who, short));
+        let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
+        modifier = modifier.saturating_add(super::features::own_luck(em, who, short));
     }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
@@ -235,6 +237,12 @@ fn saving_throw_once(
                 .saturating_add(bonus_dice),
         );
         bonus_dice = bonus_dice.saturating_add(super::features::inspiration_roll(em, who, short));
+        let short = dc.saturating_sub(
+            (kept as i32)
+                .saturating_add(modifier)
+                .saturating_add(bonus_dice),
+        );
+        bonus_dice = bonus_dice.saturating_add(super::features::own_luck(em, who, short));
     }
     let total = kept as i32 + modifier + bonus_dice;
     let success = dc.map(|dc| !auto_fail && total >= dc);
