@@ -132,6 +132,16 @@ pub fn character_embed(c: &view::Sheet) -> serenity::CreateEmbed {
             false,
         );
     }
+    // Class state (beast form, inspiration, resources, options): one field.
+    let class_lines = c.class_state.lines();
+    if !class_lines.is_empty() {
+        let lines: Vec<String> = class_lines.iter().map(|l| escape(l)).collect();
+        e = e.field(
+            "Class features",
+            clamp(&lines.join("\n"), MAX_FIELD_VALUE),
+            false,
+        );
+    }
     if let Some(conc) = &c.concentration {
         e = e.field(
             "Concentrating",
