@@ -380,7 +380,10 @@ impl Presenter {
             }
             // The class state on the sheet: uses spent, a die held, a beast's shape
             // (its hit points in the tracker too), a new level, prepared spells.
-            k @ (FeatureUsed { .. } | WildShape { .. } | LeveledUp { .. } | SpellsPrepared { .. }) => {
+            k @ (FeatureUsed { .. }
+            | WildShape { .. }
+            | LeveledUp { .. }
+            | SpellsPrepared { .. }) => {
                 if let Some(id) = class_state_changed(k) {
                     self.dirty_chars.insert(id);
                     self.initiative_dirty |= matches!(k, WildShape { .. } | LeveledUp { .. });

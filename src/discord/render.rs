@@ -411,11 +411,7 @@ mod tests {
     }
 
     fn field<'a>(e: &'a serde_json::Value, name: &str) -> Option<&'a str> {
-        e["fields"]
-            .as_array()?
-            .iter()
-            .find(|f| f["name"] == name)?["value"]
-            .as_str()
+        e["fields"].as_array()?.iter().find(|f| f["name"] == name)?["value"].as_str()
     }
 
     #[test]

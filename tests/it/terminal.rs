@@ -335,5 +335,9 @@ fn the_sheet_and_status_show_a_beast_form_and_uses_left() {
     assert!(stdout.contains("  Wild Shape 2/2"), "{stdout}");
     assert!(stdout.contains("  Wild Shape 1/2"), "{stdout}");
     let form = "Wild Shape: Wolf 11/11 HP (druid ";
-    assert_eq!(stdout.matches(form).count(), 2, "sheet and status: {stdout}");
+    assert_eq!(
+        stdout.matches(form).count(),
+        2,
+        "sheet and status: {stdout}"
+    );
 }

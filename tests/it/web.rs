@@ -338,8 +338,7 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
         "{snap}"
     );
     assert_eq!(
-        snap["party"][0]["class_state"]["resources"][0]["key"],
-        "second-wind",
+        snap["party"][0]["class_state"]["resources"][0]["key"], "second-wind",
         "{snap}"
     );
 
