@@ -1203,7 +1203,7 @@ impl Printer {
             let party: Vec<_> = scene
                 .party
                 .iter()
-                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp.hp, "temp_hp": c.hp.temp_hp, "max_hp": c.hp.max_hp, "ac": c.ac}))
+                .map(|c| serde_json::json!({"name": c.name, "hp": c.hp.hp, "temp_hp": c.hp.temp_hp, "max_hp": c.hp.max_hp, "ac": c.ac, "class_state": c.class_state}))
                 .collect();
             let combat = scene.combat.as_ref().map(|c| {
                 serde_json::json!({
@@ -1305,6 +1305,9 @@ impl Printer {
         if !c.conditions.is_empty() {
             self.line(&format!("  Conditions: {}", c.conditions.join(", ")));
         }
+        for l in c.class_state.lines() {
+            self.line(&format!("  {l}"));
+        }
         let inv: Vec<String> = c
             .inventory
             .iter()
@@ -1322,6 +1325,15 @@ fn print_status(scene: &view::Scene) {
             "  {} — HP {}/{}, AC {}",
             c.name, c.hp.hp, c.hp.max_hp, c.ac
         );
+        // What changes in play: a beast form, a held inspiration die.
+        for l in c
+            .class_state
+            .wild_shape_line()
+            .into_iter()
+            .chain(c.class_state.inspiration_line())
+        {
+            let _ = writeln!(o, "    {l}");
+        }
     }
     if scene.you.is_none() {
         let _ = writeln!(

@@ -499,6 +499,9 @@
     bar2.parentNode.classList.toggle('low', pct <= 50);
     const conds = Array.isArray(mine.conditions) ? mine.conditions : [];
     setText('card-conds', conds.map((c) => str(c, 30)).join(', '));
+    // The engine's class-state lines (beast form, inspiration die, resources, options).
+    S.classLines = classLines(mine);
+    setText('card-class', S.classLines.filter((l) => /^(Wild Shape|Inspired):/.test(l)).join(' · '));
     renderSheet();
     renderTargets(snap);
   }
@@ -551,9 +554,22 @@
     if (c.death_saves && (c.death_saves.successes || c.death_saves.failures)) {
       row('Death saves', num(c.death_saves.successes, 0, 3, 0) + ' ✓ · ' + num(c.death_saves.failures, 0, 3, 0) + ' ✗');
     }
+    const cls = Array.isArray(S.classLines) ? S.classLines : [];
+    if (cls.length) {
+      const dd = el('dd');
+      cls.forEach((l, i) => { if (i) dd.appendChild(el('br')); dd.appendChild(document.createTextNode(l)); });
+      dl.appendChild(el('dt', '', 'Class features'));
+      dl.appendChild(dd);
+    }
     const inv = Array.isArray(c.inventory) ? c.inventory : [];
     if (inv.length) row('Inventory', inv.slice(0, 50).map((i) => str(i.name, 60) + (i.quantity > 1 ? ' ×' + num(i.quantity, 0, 9999, 1) : '')).join(', '));
     box.appendChild(dl);
+  }
+
+  // A party entry's class-state lines, bounded (strings only, at most 8 of 200 chars).
+  function classLines(c) {
+    const ls = c && Array.isArray(c.class_lines) ? c.class_lines : [];
+    return ls.filter((l) => typeof l === 'string').slice(0, 8).map((l) => str(l, 200));
   }
 
   function prettyName(index) {
@@ -773,6 +789,8 @@
       li.appendChild(bar);
       const conds = Array.isArray(c.conditions) ? c.conditions : [];
       if (conds.length) li.appendChild(el('div', 'card-conds', conds.map((x) => str(x, 30)).join(', ')));
+      const form = classLines(c).filter((l) => /^(Wild Shape|Inspired):/.test(l));
+      if (form.length) li.appendChild(el('div', 'card-class', form.join(' · ')));
       list.appendChild(li);
     });
   }

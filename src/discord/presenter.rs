@@ -378,6 +378,17 @@ impl Presenter {
             SpellCast { caster, .. } | SpellCountered { caster, .. } => {
                 self.dirty_chars.insert(*caster);
             }
+            // The class state on the sheet: uses spent, a die held, a beast's shape
+            // (its hit points in the tracker too), a new level, prepared spells.
+            k @ (FeatureUsed { .. }
+            | WildShape { .. }
+            | LeveledUp { .. }
+            | SpellsPrepared { .. }) => {
+                if let Some(id) = class_state_changed(k) {
+                    self.dirty_chars.insert(id);
+                    self.initiative_dirty |= matches!(k, WildShape { .. } | LeveledUp { .. });
+                }
+            }
             CombatStarted { .. }
             | CombatantsJoined { .. }
             | TurnStarted { .. }
@@ -668,6 +679,46 @@ mod reaction_tests {
             "{counter}"
         );
         assert!(!counter.contains("hits you"), "{counter}");
+    }
+}
+
+/// The creature whose sheet's class state (uses, inspiration, beast form, level,
+/// spells) an event changes, if any.
+fn class_state_changed(kind: &EventKind) -> Option<CreatureId> {
+    match kind {
+        EventKind::FeatureUsed { creature, .. }
+        | EventKind::WildShape { creature, .. }
+        | EventKind::SpellsPrepared { creature, .. } => Some(*creature),
+        EventKind::LeveledUp { creature, .. } => Some(creature.id),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod sheet_refresh_tests {
+    use super::*;
+
+    #[test]
+    fn a_feature_used_a_beast_form_or_a_level_refreshes_the_pinned_sheet() {
+        let id = CreatureId(4);
+        let used = EventKind::FeatureUsed {
+            creature: id,
+            feature: "inspired".into(),
+            note: String::new(),
+            spent: 8,
+        };
+        assert_eq!(class_state_changed(&used), Some(id));
+        let wolf = EventKind::WildShape {
+            creature: id,
+            beast: Some("wolf".into()),
+        };
+        assert_eq!(class_state_changed(&wolf), Some(id));
+        let prepared = EventKind::SpellsPrepared {
+            creature: id,
+            spells: Vec::new(),
+        };
+        assert_eq!(class_state_changed(&prepared), Some(id));
+        assert_eq!(class_state_changed(&EventKind::CampaignEnded), None);
     }
 }
 

@@ -132,6 +132,16 @@ pub fn character_embed(c: &view::Sheet) -> serenity::CreateEmbed {
             false,
         );
     }
+    // Class state (beast form, inspiration, resources, options): one field.
+    let class_lines = c.class_state.lines();
+    if !class_lines.is_empty() {
+        let lines: Vec<String> = class_lines.iter().map(|l| escape(l)).collect();
+        e = e.field(
+            "Class features",
+            clamp(&lines.join("\n"), MAX_FIELD_VALUE),
+            false,
+        );
+    }
     if let Some(conc) = &c.concentration {
         e = e.field(
             "Concentrating",
@@ -367,6 +377,85 @@ mod tests {
                 turn_seq: 41
             }
         );
+    }
+
+    fn sheet_with(class_state: view::ClassState) -> view::Sheet {
+        use dicebard_engine::ids::CreatureId;
+        view::Sheet {
+            id: CreatureId(1),
+            name: "Mira".into(),
+            player: None,
+            class: "druid".into(),
+            race: "elf".into(),
+            level: 2,
+            hp: view::HitPoints {
+                hp: 9,
+                max_hp: 11,
+                temp_hp: 0,
+            },
+            dead: false,
+            dying: None,
+            ac: 11,
+            speed: 40,
+            proficiency: 2,
+            abilities: Vec::new(),
+            conditions: Vec::new(),
+            exhaustion: 0,
+            slots: Vec::new(),
+            spells: Vec::new(),
+            concentration: None,
+            attacks: Vec::new(),
+            inventory: Vec::new(),
+            class_state,
+        }
+    }
+
+    fn field<'a>(e: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+        e["fields"].as_array()?.iter().find(|f| f["name"] == name)?["value"].as_str()
+    }
+
+    #[test]
+    fn the_sheet_embed_shows_the_class_state_within_limits() {
+        let cs = view::ClassState {
+            fighting_style: None,
+            options: vec!["Agonizing Blast".into()],
+            inspiration: Some(8),
+            wild_shape: Some(view::WildShapeView {
+                beast: "wolf".into(),
+                beast_name: "Wolf".into(),
+                hp: 9,
+                max_hp: 11,
+                druid_hp: 14,
+                druid_max_hp: 14,
+            }),
+            resources: vec![view::ResourceLine {
+                key: "wild-shape".into(),
+                name: "Wild Shape".into(),
+                available: 1,
+                max: 2,
+                unlimited: false,
+            }],
+        };
+        let e = serde_json::to_value(character_embed(&sheet_with(cs))).unwrap();
+        assert_eq!(
+            field(&e, "Class features"),
+            Some(
+                "Wild Shape: Wolf 9/11 HP (druid 14/14)\nInspired: d8\nWild Shape 1/2\nOptions: Agonizing Blast"
+            ),
+            "{e}"
+        );
+        // Nothing to show: no field.
+        let e = serde_json::to_value(character_embed(&sheet_with(Default::default()))).unwrap();
+        assert_eq!(field(&e, "Class features"), None, "{e}");
+        // However many options, the field stays within Discord's limit.
+        let cs = view::ClassState {
+            options: vec!["Eldritch Invocation With A Long Name".into(); 200],
+            ..Default::default()
+        };
+        let e = serde_json::to_value(character_embed(&sheet_with(cs))).unwrap();
+        let v = field(&e, "Class features").expect("the field");
+        assert!(v.chars().count() <= MAX_FIELD_VALUE, "{}", v.len());
+        assert!(e["fields"].as_array().unwrap().len() <= MAX_FIELDS);
     }
 
     #[test]

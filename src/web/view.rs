@@ -43,6 +43,10 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
                 "temp_hp": c.hp.temp_hp,
                 "ac": c.ac,
                 "conditions": c.conditions,
+                // Class options, inspiration die, beast form, resources: structured,
+                // and the lines every front end shows.
+                "class_state": c.class_state,
+                "class_lines": c.class_state.lines(),
             })
         })
         .collect();

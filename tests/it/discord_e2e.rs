@@ -110,6 +110,32 @@ async fn a_campaign_plays_through_discord() {
     )
     .await
     .unwrap_or_else(|e| panic!("Thorin's sheet is pinned: {e:?}\n{}", fake.describe()));
+    // The class state is on the pinned sheet: a fighter's Second Wind.
+    let thorin = fake
+        .messages(TABLE)
+        .into_iter()
+        .find(|m| m.pinned && m.text().contains("Thorin — Dwarf Fighter 1"))
+        .expect("Thorin's sheet");
+    assert!(
+        thorin.text().contains("Second Wind 1/1"),
+        "{}",
+        thorin.text()
+    );
+    // A level gained (no hit point change of its own is needed) refreshes the pinned
+    // sheet: the new level and Action Surge's use.
+    let r = reply_text(&fake, ALICE, "character levelup", &[]).await;
+    assert!(r.text().contains('2'), "{}", r.text());
+    fake.wait_for_message(
+        TABLE,
+        |m| {
+            m.pinned
+                && m.text().contains("Thorin — Dwarf Fighter 2")
+                && m.text().contains("Action Surge 1/1")
+        },
+        T,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("Thorin's sheet shows level 2: {e:?}\n{}", fake.describe()));
 
     // Bad dice: a short private error, nothing posted for everyone.
     let r = reply_text(&fake, BOB, "roll", &[("dice", "1d0")]).await;

@@ -309,3 +309,35 @@ fn spells_chosen_prepared_and_a_level_gained_from_the_terminal() {
         "{pip}"
     );
 }
+
+/// The class state a session changes is on the sheet and in `status`: a druid's beast
+/// form over its own hit points, and the Wild Shape uses left.
+#[test]
+fn the_sheet_and_status_show_a_beast_form_and_uses_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dicebard(
+        dir.path(),
+        &[
+            "play",
+            "--player",
+            "Ann",
+            "--seed",
+            "3",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        "create Mira druid elf level 2\nsheet\nuse wild shape wolf\nsheet\nstatus\nquit\n",
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    // Before: the uses; after: the wolf's hit points over the druid's, and one use gone.
+    assert!(stdout.contains("  Wild Shape 2/2"), "{stdout}");
+    assert!(stdout.contains("  Wild Shape 1/2"), "{stdout}");
+    let form = "Wild Shape: Wolf 11/11 HP (druid ";
+    assert_eq!(
+        stdout.matches(form).count(),
+        2,
+        "sheet and status: {stdout}"
+    );
+}

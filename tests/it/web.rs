@@ -331,6 +331,16 @@ async fn players_and_a_display_share_the_story_and_a_whisper_reaches_only_its_pl
     let (s, snap) = web.get("/api/v1/snapshot", Some(&tv)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(snap["party"].as_array().unwrap().len(), 2, "{snap}");
+    // The class state (the engine's read model) rides along: a fighter's Second Wind.
+    assert_eq!(
+        snap["party"][0]["class_lines"],
+        json!(["Second Wind 1/1"]),
+        "{snap}"
+    );
+    assert_eq!(
+        snap["party"][0]["class_state"]["resources"][0]["key"], "second-wind",
+        "{snap}"
+    );
 
     let mut socks = Vec::new();
     for c in [&gm, &ana, &bo, &tv] {

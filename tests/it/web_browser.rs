@@ -394,6 +394,13 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "the full sheet",
     )
     .await;
+    // The engine's class state is on the full sheet: a fighter's Second Wind.
+    b.wait_for(
+        "document.getElementById('sheet').textContent.includes('Class features') && \
+         document.getElementById('sheet').textContent.includes('Second Wind')",
+        "the class features on the sheet",
+    )
+    .await;
     b.screenshot(&shot("06-sheet-updated")).await;
     b.click("#card").await;
 

@@ -117,6 +117,8 @@ pub struct Sheet {
     pub concentration: Option<String>,
     pub attacks: Vec<AttackLine>,
     pub inventory: Vec<ItemLine>,
+    /// Class options, a held inspiration die, a beast form and per-rest resources.
+    pub class_state: ClassState,
 }
 
 impl Sheet {
@@ -131,6 +133,188 @@ impl Sheet {
     /// True when it is at half its hit points or fewer.
     pub fn bloodied(&self) -> bool {
         self.hp.hp * 2 <= self.hp.max_hp
+    }
+}
+
+/// A limited class feature or racial trait: uses (or points) left of its maximum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceLine {
+    /// The feature's index ("ki", "sorcery-points").
+    pub key: String,
+    /// Its display name ("Ki", "Sorcery points").
+    pub name: String,
+    pub available: u32,
+    pub max: u32,
+    /// No limit (a 20th-level barbarian's Rage).
+    pub unlimited: bool,
+}
+
+/// A druid in a beast's shape: the beast's hit points (the creature's own now) over
+/// the druid's, kept until it reverts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WildShapeView {
+    /// The beast's SRD index ("wolf").
+    pub beast: String,
+    /// The beast's display name ("Wolf").
+    pub beast_name: String,
+    pub hp: i32,
+    pub max_hp: i32,
+    pub druid_hp: i32,
+    pub druid_max_hp: i32,
+}
+
+/// The class state a session changes, for a player character (all empty for a
+/// monster): what every front end shows under the hit points.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClassState {
+    /// The fighting style chosen, by display name ("Archery").
+    pub fighting_style: Option<String>,
+    /// Class options chosen (invocations, pact boon, metamagic), by display name.
+    pub options: Vec<String>,
+    /// The sides of a Bardic Inspiration die held (6 to 12).
+    pub inspiration: Option<u8>,
+    pub wild_shape: Option<WildShapeView>,
+    /// Limited features with their uses left, in a fixed order.
+    pub resources: Vec<ResourceLine>,
+}
+
+/// The limited features a sheet lists, in order, with their display names.
+const RESOURCES: &[(&str, &str)] = &[
+    ("rage", "Rage"),
+    ("second-wind", "Second Wind"),
+    ("action-surge", "Action Surge"),
+    ("indomitable", "Indomitable"),
+    ("ki", "Ki"),
+    ("sorcery-points", "Sorcery points"),
+    ("bardic-inspiration", "Bardic Inspiration"),
+    ("channel-divinity", "Channel Divinity"),
+    ("wild-shape", "Wild Shape"),
+    ("lay-on-hands", "Lay on Hands"),
+    ("arcane-recovery", "Arcane Recovery"),
+    ("dark-ones-own-luck", "Dark One's Own Luck"),
+    ("breath-weapon", "Breath Weapon"),
+    ("relentless-endurance", "Relentless Endurance"),
+];
+
+/// At or above this many uses a feature has no limit (see [`crate::features::uses`]).
+const UNLIMITED_USES: u32 = 99;
+
+impl ClassState {
+    /// The class state of `c` (empty for a monster).
+    pub fn of(c: &Creature) -> ClassState {
+        let Some(pc) = c.pc.as_ref() else {
+            return ClassState::default();
+        };
+        let options = pc
+            .options
+            .iter()
+            .map(|o| {
+                crate::class_options::CLASS_OPTIONS
+                    .iter()
+                    .find(|x| x.index == o.as_str())
+                    .map_or_else(|| crate::data::from_index(o), |x| x.name.to_string())
+            })
+            .collect();
+        let wild_shape = pc.wild_shape.as_ref().map(|w| WildShapeView {
+            beast: w.beast.clone(),
+            beast_name: crate::data::from_index(&w.beast),
+            hp: c.hp,
+            max_hp: c.max_hp,
+            druid_hp: w.hp,
+            druid_max_hp: w.max_hp,
+        });
+        let resources = RESOURCES
+            .iter()
+            .filter_map(|(key, name)| {
+                let (max, _) = crate::features::uses(c, key)?;
+                if max == 0 {
+                    return None;
+                }
+                let spent = pc.uses.get(*key).copied().unwrap_or(0);
+                Some(ResourceLine {
+                    key: key.to_string(),
+                    name: name.to_string(),
+                    available: max.saturating_sub(spent),
+                    max,
+                    unlimited: max >= UNLIMITED_USES,
+                })
+            })
+            .collect();
+        ClassState {
+            fighting_style: pc.fighting_style.as_deref().map(crate::data::from_index),
+            options,
+            inspiration: pc.inspiration,
+            wild_shape,
+            resources,
+        }
+    }
+
+    /// Nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.fighting_style.is_none()
+            && self.options.is_empty()
+            && self.inspiration.is_none()
+            && self.wild_shape.is_none()
+            && self.resources.is_empty()
+    }
+
+    /// "Inspired: d8", if a die is held.
+    pub fn inspiration_line(&self) -> Option<String> {
+        self.inspiration.map(|d| format!("Inspired: d{d}"))
+    }
+
+    /// "Wild Shape: Wolf 9/11 HP (druid 14/14)", in a beast's shape.
+    pub fn wild_shape_line(&self) -> Option<String> {
+        self.wild_shape.as_ref().map(|w| {
+            format!(
+                "Wild Shape: {} {}/{} HP (druid {}/{})",
+                w.beast_name, w.hp, w.max_hp, w.druid_hp, w.druid_max_hp
+            )
+        })
+    }
+
+    /// "Ki 3/5 · Rage unlimited", or `None` with no limited features.
+    pub fn resources_line(&self) -> Option<String> {
+        if self.resources.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .resources
+            .iter()
+            .map(|r| {
+                if r.unlimited {
+                    format!("{} unlimited", r.name)
+                } else {
+                    format!("{} {}/{}", r.name, r.available, r.max)
+                }
+            })
+            .collect();
+        Some(parts.join(" · "))
+    }
+
+    /// "Options: Archery, Agonizing Blast", or `None` with none chosen.
+    pub fn options_line(&self) -> Option<String> {
+        let all: Vec<&str> = self
+            .fighting_style
+            .iter()
+            .chain(self.options.iter())
+            .map(String::as_str)
+            .collect();
+        (!all.is_empty()).then(|| format!("Options: {}", all.join(", ")))
+    }
+
+    /// Every line a front end shows, in order: beast form, inspiration, resources,
+    /// options (empty when there is nothing).
+    pub fn lines(&self) -> Vec<String> {
+        [
+            self.wild_shape_line(),
+            self.inspiration_line(),
+            self.resources_line(),
+            self.options_line(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -215,6 +399,7 @@ pub fn sheet(state: &CampaignState, viewer: &Viewer, id: CreatureId) -> Option<S
                 quantity: i.quantity,
             })
             .collect(),
+        class_state: ClassState::of(c),
     })
 }
 
@@ -357,6 +542,8 @@ pub struct PartyMember {
     pub health: Health,
     pub ac: i32,
     pub conditions: Vec<String>,
+    /// Class options, a held inspiration die, a beast form, per-rest resources.
+    pub class_state: ClassState,
 }
 
 /// A monster present in the scene.
@@ -421,6 +608,7 @@ pub fn scene(state: &CampaignState, viewer: &Viewer) -> Scene {
                     health: c.health(),
                     ac: c.effective_ac(),
                     conditions: conditions(c),
+                    class_state: ClassState::of(c),
                 }
             })
             .collect(),

@@ -165,3 +165,101 @@ fn a_gm_who_plays_sees_as_the_gm_and_has_a_character() {
     assert_eq!(sc.you, s.character_of(&gm).map(|c| c.id));
     assert!(sc.you.is_some());
 }
+
+/// A table with GM "gm" and player "ana" playing `spec` (no fight).
+fn table_with(spec: CharacterSpec) -> (CampaignState, PlayerId) {
+    let mut s = common::new_state();
+    let gm = PlayerId::new("gm");
+    let ana = PlayerId::new("ana");
+    run(
+        &mut s,
+        &gm,
+        Action::StartCampaign {
+            name: "t".into(),
+            settings: Default::default(),
+        },
+        1,
+    );
+    run(&mut s, &ana, Action::Join { name: "Ana".into() }, 2);
+    run(&mut s, &ana, Action::CreateCharacter { spec }, 3);
+    (s, ana)
+}
+
+fn my_id(s: &CampaignState, p: &PlayerId) -> dicebard_engine::ids::CreatureId {
+    s.players[p].character.expect("a character")
+}
+
+#[test]
+fn the_sheet_shows_wild_shape_over_the_druids_own_hit_points() {
+    let mut spec = CharacterSpec::quick("Mira", "druid", "human");
+    spec.level = 2;
+    let (mut s, ana) = table_with(spec);
+    let id = my_id(&s, &ana);
+    let own = s.creature(id).unwrap().max_hp;
+    let before = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert_eq!(before.wild_shape, None);
+    assert_eq!(before.resources_line().as_deref(), Some("Wild Shape 2/2"));
+    let wolf = common::catalog().monster("wolf").cloned().expect("wolf");
+    {
+        let c = s.creatures.get_mut(&id).unwrap();
+        dicebard_engine::features::wild_shape(c, Some(&wolf));
+        c.hp -= 2;
+        c.pc.as_mut().unwrap().uses.insert("wild-shape".into(), 1);
+    }
+    let beast = wolf.hit_points;
+    let want = format!(
+        "Wild Shape: Wolf {}/{} HP (druid {own}/{own})",
+        beast - 2,
+        beast
+    );
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert_eq!(cs.wild_shape_line().as_deref(), Some(want.as_str()));
+    assert_eq!(cs.lines()[0], want);
+    assert_eq!(cs.resources_line().as_deref(), Some("Wild Shape 1/2"));
+    // The scene's party (the web card, the terminal status) carries the same state.
+    let sc = scene(&s, &Viewer::Observer);
+    assert_eq!(sc.party[0].class_state, cs);
+}
+
+#[test]
+fn the_sheet_shows_a_held_inspiration_die_options_and_points() {
+    let mut spec = CharacterSpec::quick("Vex", "sorcerer", "human");
+    spec.level = 3;
+    spec.options = vec!["quickened".into(), "twinned".into()];
+    let (mut s, ana) = table_with(spec);
+    let id = my_id(&s, &ana);
+    {
+        let pc = s.creatures.get_mut(&id).unwrap().pc.as_mut().unwrap();
+        pc.inspiration = Some(8);
+        pc.uses.insert("sorcery-points".into(), 1);
+    }
+    let cs = sheet_of(&s, &Viewer::Player(ana.clone()), &ana)
+        .unwrap()
+        .class_state;
+    assert_eq!(cs.inspiration_line().as_deref(), Some("Inspired: d8"));
+    assert_eq!(
+        cs.options_line().as_deref(),
+        Some("Options: Quickened Spell, Twinned Spell")
+    );
+    assert_eq!(cs.resources_line().as_deref(), Some("Sorcery points 2/3"));
+    assert_eq!(
+        cs.lines(),
+        vec![
+            "Inspired: d8".to_string(),
+            "Sorcery points 2/3".to_string(),
+            "Options: Quickened Spell, Twinned Spell".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn a_monster_or_a_plain_character_has_no_class_state_lines() {
+    let (s, gm, _ana) = fight();
+    let goblin = s.monsters().next().unwrap().id;
+    let cs = sheet(&s, &viewer_of(&s, &gm), goblin).unwrap().class_state;
+    assert!(cs.is_empty() && cs.lines().is_empty(), "{cs:?}");
+    // A level-1 fighter: only Second Wind.
+    let ana = PlayerId::new("ana");
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert_eq!(cs.lines(), vec!["Second Wind 1/1".to_string()]);
+}
