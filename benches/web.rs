@@ -9,7 +9,7 @@
 //!
 //! Beside each end-to-end figure, the issue's own: from the instant the event is
 //! committed to the instant the last socket's write of it completed, both in the
-//! server, read from its fan-out probe (`dicebard::clock::probe`, turned on with
+//! server, read from its fan-out probe (`dicebard::coordinator::probe`, turned on with
 //! `DICEBARD_PROBE_FANOUT`), with the time each stage between took. Run with
 //! `cargo test --bench web -- --bench` (a debug build, like the tests; `cargo bench`
 //! would build the whole bot optimised) for 1,000 clients and 200 rolls

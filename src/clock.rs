@@ -3,8 +3,6 @@
 //! `tokio::time::pause` the whole runtime (turn deadlines included) follows the test's
 //! time, so timeouts are tested without sleeping.
 
-pub mod probe;
-
 use dicebard_engine::Timestamp;
 use std::time::Duration;
 use tokio::time::Instant;

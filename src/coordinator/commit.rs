@@ -75,10 +75,10 @@ impl Committer {
                 last_commit = started.elapsed();
                 match result {
                     Ok(()) => {
-                        if crate::clock::probe::enabled() {
+                        if super::probe::enabled() {
                             for (id, first, events) in &items {
                                 for seq in *first..*first + events.len() as u64 {
-                                    crate::clock::probe::committed(id.get(), seq);
+                                    super::probe::committed(*id, seq);
                                 }
                             }
                         }

@@ -11,6 +11,7 @@
 
 mod actor;
 mod commit;
+pub mod probe;
 mod seed;
 
 pub use actor::Committed;

@@ -5,7 +5,7 @@ use super::{
     FeedCursor, FeedError, FeedItem, FeedKind, FeedOptions, Live, Unstored, clamp_text,
     stored_from_item,
 };
-use crate::clock::probe::{self, Stage};
+use crate::coordinator::probe::{self, Stage};
 use crate::coordinator::{CampaignId, Committed, Coordinator, Subscription};
 use crate::gm::GameMaster;
 use crate::narrator::{BuiltinNarrator, NarrationEvent};
@@ -105,7 +105,7 @@ impl Teller {
     async fn run(mut self, mut sub: Subscription) {
         let max_batch = self.options.max_batch.max(1);
         while let Some(first) = sub.next().await {
-            let campaign = self.campaign_id.get();
+            let campaign = self.campaign_id;
             probe::stage(campaign, first.seq, Stage::Received);
             let window = self.narrating.then_some(self.options.window);
             let batch = gather(&mut sub, first, window, max_batch, |e| {
@@ -246,7 +246,7 @@ impl Teller {
     fn stamp(&self, batch: &[Arc<Committed>], stage: Stage) {
         if probe::enabled() {
             for c in batch {
-                probe::stage(self.campaign_id.get(), c.seq, stage);
+                probe::stage(self.campaign_id, c.seq, stage);
             }
         }
     }

@@ -10,7 +10,7 @@ use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
 use super::view;
-use crate::clock::probe;
+use crate::coordinator::probe;
 use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -467,7 +467,7 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                 let probing = probe::enabled();
                 let mut stamp = |item: &FeedItem| {
                     if probing && item.part == 0 && n_probed < probed.len() {
-                        probe::woken(s.campaign_id.get(), item.seq);
+                        probe::woken(s.campaign_id, item.seq);
                         probed[n_probed] = item.seq;
                         n_probed += 1;
                     }
@@ -492,7 +492,7 @@ pub(crate) async fn write<S: Sink<Message> + Unpin>(
                     break Ended::Socket;
                 }
                 for seq in &probed[..n_probed] {
-                    probe::written(s.campaign_id.get(), *seq);
+                    probe::written(s.campaign_id, *seq);
                 }
             },
             _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {

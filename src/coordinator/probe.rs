@@ -21,6 +21,7 @@
 //! Real time on purpose (`std::time::Instant`): this measures the machine, not game
 //! time.
 
+use super::CampaignId;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -108,8 +109,8 @@ fn probe() -> Option<&'static Probe> {
         .as_ref()
 }
 
-fn tag(campaign: i64, seq: u64) -> u64 {
-    ((campaign as u64) << 40 | (seq & ((1 << 40) - 1))).wrapping_add(1)
+fn tag(campaign: CampaignId, seq: u64) -> u64 {
+    ((campaign.get() as u64) << 40 | (seq & ((1 << 40) - 1))).wrapping_add(1)
 }
 
 impl Probe {
@@ -118,13 +119,13 @@ impl Probe {
     }
 
     /// Consecutive seqs of one campaign land in consecutive slots.
-    fn slot(&self, campaign: i64, seq: u64) -> &Slot {
-        let start = (campaign as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    fn slot(&self, campaign: CampaignId, seq: u64) -> &Slot {
+        let start = (campaign.get() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
         &self.slots[(start.wrapping_add(seq) % SLOTS as u64) as usize]
     }
 
     /// The slot of an event already committed (`None` if it was overwritten).
-    fn live(&self, campaign: i64, seq: u64) -> Option<(&Slot, u64)> {
+    fn live(&self, campaign: CampaignId, seq: u64) -> Option<(&Slot, u64)> {
         let t = tag(campaign, seq);
         let s = self.slot(campaign, seq);
         (s.tag.load(Ordering::Acquire) == t).then(|| (s, self.now()))
@@ -137,7 +138,7 @@ pub fn enabled() -> bool {
 }
 
 /// `campaign`'s event `seq` is committed to the log.
-pub fn committed(campaign: i64, seq: u64) {
+pub fn committed(campaign: CampaignId, seq: u64) {
     let Some(p) = probe() else { return };
     let t = tag(campaign, seq);
     let s = p.slot(campaign, seq);
@@ -158,7 +159,7 @@ pub fn committed(campaign: i64, seq: u64) {
 }
 
 /// `campaign`'s event `seq` reached `stage` (the first stamp counts).
-pub fn stage(campaign: i64, seq: u64, stage: Stage) {
+pub fn stage(campaign: CampaignId, seq: u64, stage: Stage) {
     let Some(p) = probe() else { return };
     if let Some((s, now)) = p.live(campaign, seq) {
         let _ =
@@ -168,7 +169,7 @@ pub fn stage(campaign: i64, seq: u64, stage: Stage) {
 }
 
 /// A socket's writer took `campaign`'s event `seq` off the feed.
-pub fn woken(campaign: i64, seq: u64) {
+pub fn woken(campaign: CampaignId, seq: u64) {
     let Some(p) = probe() else { return };
     if let Some((s, now)) = p.live(campaign, seq) {
         s.woken_first.fetch_min(now, Ordering::Relaxed);
@@ -178,7 +179,7 @@ pub fn woken(campaign: i64, seq: u64) {
 }
 
 /// A socket's write of `campaign`'s event `seq` completed (flushed).
-pub fn written(campaign: i64, seq: u64) {
+pub fn written(campaign: CampaignId, seq: u64) {
     let Some(p) = probe() else { return };
     if let Some((s, now)) = p.live(campaign, seq) {
         s.written_first.fetch_min(now, Ordering::Relaxed);
@@ -241,9 +242,10 @@ mod tests {
 
     #[test]
     fn tags_keep_campaign_and_seq_apart() {
-        assert_ne!(tag(1, 2), tag(2, 1));
-        assert_ne!(tag(0, 0), 0);
-        let t = tag(7, 123) - 1;
+        let c = CampaignId;
+        assert_ne!(tag(c(1), 2), tag(c(2), 1));
+        assert_ne!(tag(c(1), 0), 0);
+        let t = tag(c(7), 123) - 1;
         assert_eq!((t >> 40, t & ((1 << 40) - 1)), (7, 123));
     }
 }
