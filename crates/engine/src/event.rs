@@ -257,6 +257,28 @@ pub enum AfterHit {
     Opportunity { opportunity: Opportunity },
     /// A swallow's bite: a hit swallows the target (then the end of the turn).
     Swallow,
+    /// A monster's spell attack: the spell's hit (or miss, after Shield), its strikes
+    /// still to come, then the end of the caster's turn.
+    Spell { spell: PendingSpellHit },
+}
+
+/// A monster's spell being cast whose attack roll hit a player character, waiting for
+/// the target's reaction (Shield, Uncanny Dodge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSpellHit {
+    /// The spell's index.
+    pub spell: String,
+    /// The level it was cast at (its own for cantrips and innate spells).
+    pub level: u8,
+    /// Its targets, one per strike in turn (as the cast resolved them).
+    #[serde(default)]
+    pub targets: Vec<CreatureId>,
+    /// The strike that hit (Scorching Ray's ray); the later ones follow.
+    #[serde(default)]
+    pub strike: u8,
+    /// Cast on the caster's own turn: the turn ends when the cast is done.
+    #[serde(default)]
+    pub npc_turn: bool,
 }
 
 impl AfterHit {

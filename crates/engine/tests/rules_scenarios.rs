@@ -96,6 +96,7 @@ scenarios!(
     warlock_features,
     fight_features,
     wild_shape,
+    spell_attack_reaction,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -1722,25 +1722,7 @@ pub(crate) fn shield_window(
     then: crate::event::AfterHit,
 ) -> Option<crate::event::ReactionWindow> {
     let ms = em.state.settings.reaction_timeout_ms;
-    let c = em.creature(t);
-    if ms == 0 || !c.is_pc() || !c.can_act() {
-        return None;
-    }
-    require_turn_part(em, t, ActionCost::Reaction).ok()?;
-    // Shield, when +5 AC turns the hit (not a critical one) into a miss; else Uncanny
-    // Dodge (any hit, critical ones too), for a rogue of 5th level.
-    let shield = outcome == crate::event::AttackOutcome::Hit
-        && total < c.effective_ac().saturating_add(5)
-        && c.spellcasting
-            .as_ref()
-            .is_some_and(|sc| sc.knows("shield") && (1..=9u8).any(|l| sc.available(l) > 0));
-    let reaction = if shield {
-        crate::event::Reaction::Shield
-    } else if crate::features::uncanny_dodge(c) && !atk.damage.is_empty() {
-        crate::event::Reaction::UncannyDodge
-    } else {
-        return None;
-    };
+    let reaction = reaction_for(em, t, outcome, total, !atk.damage.is_empty())?;
     Some(crate::event::ReactionWindow {
         reactor: t,
         reaction,
@@ -1756,6 +1738,37 @@ pub(crate) fn shield_window(
         },
         cast: None,
     })
+}
+
+/// The reaction `t`'s player is offered when an attack (total `total`; `damage`: one
+/// that deals damage) hits it: Shield, if `t` can cast it now and it would turn the
+/// hit into a miss; else Uncanny Dodge; none with reaction windows off (0).
+pub(crate) fn reaction_for(
+    em: &Emitter,
+    t: CreatureId,
+    outcome: crate::event::AttackOutcome,
+    total: i32,
+    damage: bool,
+) -> Option<crate::event::Reaction> {
+    let c = em.creature(t);
+    if em.state.settings.reaction_timeout_ms == 0 || !c.is_pc() || !c.can_act() {
+        return None;
+    }
+    require_turn_part(em, t, ActionCost::Reaction).ok()?;
+    // Shield, when +5 AC turns the hit (not a critical one) into a miss; else Uncanny
+    // Dodge (any hit, critical ones too), for a rogue of 5th level.
+    let shield = outcome == crate::event::AttackOutcome::Hit
+        && total < c.effective_ac().saturating_add(5)
+        && c.spellcasting
+            .as_ref()
+            .is_some_and(|sc| sc.knows("shield") && (1..=9u8).any(|l| sc.available(l) > 0));
+    if shield {
+        Some(crate::event::Reaction::Shield)
+    } else if crate::features::uncanny_dodge(c) && damage {
+        Some(crate::event::Reaction::UncannyDodge)
+    } else {
+        None
+    }
 }
 
 /// The longest reaction window, in milliseconds.
@@ -1827,6 +1840,18 @@ pub(crate) fn resolve_window(
         }
     }
     let p = w.pending;
+    // A monster's spell attack: the spell goes on; then the caster's turn ends.
+    if let crate::event::AfterHit::Spell { spell } = &p.then {
+        let paused = super::spells::resume_attack(em, &p, spell, half)?;
+        if !paused
+            && spell.npc_turn
+            && em.state.in_combat()
+            && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(p.attacker)
+        {
+            advance(em);
+        }
+        return Ok(());
+    }
     // A legendary action's hit: the legendary turn ends after it, not the monster's.
     let legendary = em
         .state

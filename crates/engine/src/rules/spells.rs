@@ -371,18 +371,19 @@ fn cast_inner(
         // target (as the rules say for area spells).
         preroll(em, &mut cx, &per_target)?;
         let n = strikes.max(target_ids.len());
-        for i in 0..n {
-            let t = target_ids[i % target_ids.len()];
-            let c = em.creature(t);
-            let raise = c.dead && revive;
-            if (c.dead && !raise) || (effect.hostile && c.is_down() && !c.is_pc()) {
-                continue;
-            }
-            // Shield: Magic Missile's darts do not reach its caster.
-            if spell.index == "magic-missile" && c.has_mark(|m| *m == Mark::MagicMissileWard) {
-                continue;
-            }
-            run(em, &mut cx, t, &per_target, Hit::default())?;
+        // A monster's lone spell attack may wait for its target's reaction.
+        let pause = meta.is_none() && pausable(em, me, &effect, &per_target);
+        if strike_loop(
+            em,
+            &mut cx,
+            &spell,
+            &effect,
+            &per_target,
+            &target_ids,
+            0..n,
+            pause,
+        )? {
+            return Ok(());
         }
     }
     // A zone stays where it was cast, holding the creatures it caught.
@@ -412,6 +413,197 @@ fn cast_inner(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// Whether `me`'s casting of `effect` may pause at its attack roll for the target's
+/// reaction: a monster's, in a fight, whose every strike is one attack roll and
+/// nothing else (Fire Bolt, Ray of Frost, Scorching Ray, Guiding Bolt), with nothing
+/// to do after the strikes (no zone, no repeated part).
+fn pausable(em: &Emitter, me: CreatureId, effect: &SpellEffect, per_target: &[Step]) -> bool {
+    em.state.in_combat()
+        && !em.creature(me).is_pc()
+        && effect.zone.is_none()
+        && effect.again.is_none()
+        && matches!(per_target, [Step::Attack { .. }])
+}
+
+/// Runs strikes `range` of a casting on `target_ids` (in turn). With `pause`, a strike
+/// whose attack roll hits a player character that can react opens the reaction window
+/// and the rest waits in it: returns true.
+#[allow(clippy::too_many_arguments)]
+fn strike_loop(
+    em: &mut Emitter,
+    cx: &mut Cx,
+    spell: &SpellData,
+    effect: &SpellEffect,
+    per_target: &[Step],
+    target_ids: &[CreatureId],
+    range: std::ops::Range<usize>,
+    pause: bool,
+) -> Result<bool, RuleError> {
+    if target_ids.is_empty() {
+        return Ok(false);
+    }
+    let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
+    for i in range {
+        let t = target_ids[i % target_ids.len()];
+        let c = em.creature(t);
+        let raise = c.dead && revive;
+        if (c.dead && !raise) || (effect.hostile && c.is_down() && !c.is_pc()) {
+            continue;
+        }
+        // Shield: Magic Missile's darts do not reach its caster.
+        if spell.index == "magic-missile" && c.has_mark(|m| *m == Mark::MagicMissileWard) {
+            continue;
+        }
+        if pause
+            && let [
+                Step::Attack {
+                    reach,
+                    on_hit,
+                    on_miss,
+                },
+            ] = per_target
+        {
+            let approach = super::position::approach(em, cx.me, t, *reach)?;
+            let outcome =
+                resolve::attack_roll(em, cx.me, t, &cx.name, cx.attack_bonus, *reach, approach);
+            let total = match em.events.last().map(|e| &e.kind) {
+                Some(EventKind::AttackRolled { total, .. }) => *total,
+                _ => i32::MAX,
+            };
+            if outcome.is_hit()
+                && let Some(reaction) = super::combat::reaction_for(em, t, outcome, total, true)
+            {
+                let ms = em.state.settings.reaction_timeout_ms;
+                let npc_turn =
+                    em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(cx.me);
+                let window = crate::event::ReactionWindow {
+                    reactor: t,
+                    reaction,
+                    deadline: em.now.plus_ms(ms.min(super::combat::MAX_REACTION_MS)),
+                    pending: crate::event::PendingHit {
+                        attacker: cx.me,
+                        target: t,
+                        attack: spell.name.clone(),
+                        total,
+                        outcome,
+                        rest: vec![],
+                        then: crate::event::AfterHit::Spell {
+                            spell: crate::event::PendingSpellHit {
+                                spell: spell.index.clone(),
+                                level: cx.slot,
+                                targets: target_ids.to_vec(),
+                                strike: u8::try_from(i).unwrap_or(u8::MAX),
+                                npc_turn,
+                            },
+                        },
+                    },
+                    cast: None,
+                };
+                em.public(EventKind::ReactionOffered { window });
+                return Ok(true);
+            }
+            spell_hit(em, cx, t, outcome, on_hit, on_miss, false)?;
+            continue;
+        }
+        run(em, cx, t, per_target, Hit::default())?;
+    }
+    Ok(false)
+}
+
+/// A spell attack's outcome on `t`: the steps on a hit (halved by Uncanny Dodge with
+/// `dodge`) or on a miss.
+fn spell_hit(
+    em: &mut Emitter,
+    cx: &mut Cx,
+    t: CreatureId,
+    outcome: AttackOutcome,
+    on_hit: &[Step],
+    on_miss: &[Step],
+    dodge: bool,
+) -> Result<(), RuleError> {
+    let next = if outcome.is_hit() { on_hit } else { on_miss };
+    let h = Hit {
+        crit: outcome == AttackOutcome::CriticalHit,
+        riders: outcome.is_hit(),
+        dodge,
+        ..Hit::default()
+    };
+    run(em, cx, t, next, h)?;
+    if outcome.is_hit() {
+        super::class_options::repel(em, &cx.mods, cx.me, t);
+    }
+    Ok(())
+}
+
+/// Closes a monster's spell attack window (`dodge`: Uncanny Dodge taken): the hit
+/// against the target's AC now (Shield may have made it a miss), then the casting's
+/// later strikes (which may open another window: then true).
+pub(crate) fn resume_attack(
+    em: &mut Emitter,
+    hit: &crate::event::PendingHit,
+    p: &crate::event::PendingSpellHit,
+    dodge: bool,
+) -> Result<bool, RuleError> {
+    let me = hit.attacker;
+    let Some(spell) = em.state.catalog.spell(&p.spell).cloned() else {
+        return Ok(false);
+    };
+    let Some(ability) = em.creature(me).spellcasting.as_ref().map(|sc| sc.ability) else {
+        return Ok(false);
+    };
+    if !em.state.in_combat() || em.creature(me).is_down() {
+        return Ok(false);
+    }
+    let effect = effect_of(&spell);
+    let per_target = without_group_steps(&effect.steps);
+    let [
+        Step::Attack {
+            on_hit, on_miss, ..
+        },
+    ] = &per_target[..]
+    else {
+        return Ok(false);
+    };
+    let level = p.level.clamp(spell.level, 9);
+    let targets: Vec<CreatureId> = p
+        .targets
+        .iter()
+        .copied()
+        .filter(|t| em.state.creatures.contains_key(t))
+        .take(MAX_TARGETS)
+        .collect();
+    let mut cx = context(em, me, &spell, ability, level);
+    cx.mods = super::class_options::CastMods::new(em, me, &spell, None, &targets);
+    let t = hit.target;
+    if !em.creature(t).dead {
+        let outcome = if hit.outcome == AttackOutcome::CriticalHit
+            || hit.total >= em.creature(t).effective_ac()
+        {
+            hit.outcome
+        } else {
+            AttackOutcome::Miss
+        };
+        spell_hit(em, &mut cx, t, outcome, on_hit, on_miss, dodge)?;
+    }
+    let caster_level = em.creature(me).pc.as_ref().map_or(1, |p| p.level);
+    let n = strikes(&effect.repeat, spell.level, level, caster_level).max(targets.len());
+    let from = usize::from(p.strike).saturating_add(1).min(n);
+    let paused = strike_loop(
+        em,
+        &mut cx,
+        &spell,
+        &effect,
+        &per_target,
+        &targets,
+        from..n,
+        true,
+    )?;
+    if !paused {
+        super::combat::check_end(em);
+    }
+    Ok(paused)
 }
 
 fn effect_of(spell: &SpellData) -> SpellEffect {
@@ -846,6 +1038,8 @@ struct Hit {
     shared: bool,
     /// The caster's riders (Hex) add to this hit.
     riders: bool,
+    /// Uncanny Dodge: the hit's damage is halved (its other effects stay).
+    dodge: bool,
 }
 
 fn run(
@@ -896,7 +1090,7 @@ fn run(
     }
     let mut dealt = 0;
     if !rolls.is_empty() {
-        dealt = resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half);
+        dealt = resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half || hit.dodge);
     }
     if hit.half {
         return Ok(());

@@ -760,6 +760,17 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
                     o.rest.iter().map(|c| n(*c)).collect::<Vec<_>>().join(", ")
                 ),
                 dicebard_engine::event::AfterHit::Swallow => " after it: swallowed on a hit".into(),
+                dicebard_engine::event::AfterHit::Spell { spell: s } => format!(
+                    " after it: {} strike {} of [{}] (level {})",
+                    s.spell,
+                    s.strike + 1,
+                    s.targets
+                        .iter()
+                        .map(|c| n(*c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    s.level
+                ),
             }
         }
         ReactionResolved {
