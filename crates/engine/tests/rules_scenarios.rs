@@ -97,6 +97,7 @@ scenarios!(
     fight_features,
     wild_shape,
     spell_attack_reaction,
+    spell_attack_rays,
 );
 
 /// Every scenario file has a test, and every test a file.
