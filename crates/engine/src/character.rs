@@ -385,6 +385,7 @@ pub fn create_character(
                     max_slots: slots,
                     used_slots: [0; 9],
                     spells,
+                    caster_level: 0,
                 })
             }
         }

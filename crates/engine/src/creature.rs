@@ -282,6 +282,14 @@ pub struct Spellcasting {
     pub used_slots: [u8; 9],
     /// SRD indexes of cantrips and spells the creature can cast.
     pub spells: Vec<String>,
+    /// A monster's spellcaster level from its stat block (its cantrips scale by it);
+    /// 0 for a player character (whose character level counts) or when not stated.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub caster_level: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl Spellcasting {
@@ -595,6 +603,18 @@ impl Creature {
             .unwrap_or(0)
     }
 
+    /// The level its cantrips scale by: a character's level, a monster's stated
+    /// spellcaster level (1 when the block states none).
+    pub fn caster_level(&self) -> u8 {
+        match &self.pc {
+            Some(p) => p.level,
+            None => self
+                .spellcasting
+                .as_ref()
+                .map_or(1, |s| s.caster_level.clamp(1, 20)),
+        }
+    }
+
     /// Spell save DC: 8 + proficiency + spellcasting modifier.
     pub fn spell_save_dc(&self) -> Option<i32> {
         self.spellcasting
@@ -748,6 +768,7 @@ impl Creature {
                 max_slots: sc.slots,
                 used_slots: [0; 9],
                 spells: sc.spells.iter().map(|(i, _)| i.clone()).collect(),
+                caster_level: sc.level,
             }),
             concentration: None,
             effects: BTreeSet::new(),

@@ -180,6 +180,10 @@ pub struct MonsterSpellcasting {
     /// Spell SRD indexes with, for innate spells, their uses per day (`Some(0)`: at
     /// will); `None`: cast with a slot (cantrips at will).
     pub spells: Vec<(String, Option<u32>)>,
+    /// The block's spellcaster level ("a 9th-level spellcaster"): what its cantrips
+    /// scale by. 0: not stated (innate spellcasting), read as 1.
+    #[serde(default)]
+    pub level: u8,
 }
 
 /// How a spell resolves against its targets.

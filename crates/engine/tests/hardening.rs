@@ -361,6 +361,7 @@ fn wizard_sc() -> Option<dicebard_engine::creature::Spellcasting> {
         max_slots: [2, 0, 0, 0, 0, 0, 0, 0, 0],
         used_slots: [0; 9],
         spells: vec!["fire-bolt".into()],
+        caster_level: 0,
     })
 }
 

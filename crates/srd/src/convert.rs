@@ -288,6 +288,7 @@ fn monster_spellcasting(
         attack: r.modifier,
         slots,
         spells,
+        level: r.level.unwrap_or(0).min(20) as u8,
     })
 }
 

@@ -63,6 +63,9 @@ pub(crate) struct RawSpellcasting {
     pub dc: Option<i32>,
     /// Spell attack bonus.
     pub modifier: Option<i32>,
+    /// "a 9th-level spellcaster" (absent for innate spellcasting).
+    #[serde(default)]
+    pub level: Option<u32>,
     /// Slots by level ("1": 4).
     #[serde(default)]
     pub slots: BTreeMap<String, u32>,

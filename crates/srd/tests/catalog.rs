@@ -608,3 +608,20 @@ fn every_monster_is_sane() {
         }
     }
 }
+
+/// A stat block's spellcaster level is kept (its cantrips scale by it): the mage is a
+/// 9th-level spellcaster, the lich 18th; innate spellcasting states none.
+#[test]
+fn monster_spellcaster_levels_come_from_the_block() {
+    let c = catalog();
+    let level = |m: &str| {
+        c.monsters
+            .get(m)
+            .and_then(|m| m.spellcasting.as_ref())
+            .map(|s| s.level)
+    };
+    assert_eq!(level("mage"), Some(9));
+    assert_eq!(level("lich"), Some(18));
+    assert_eq!(level("acolyte"), Some(1));
+    assert_eq!(level("djinni"), Some(0), "innate: no level stated");
+}

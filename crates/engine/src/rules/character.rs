@@ -313,6 +313,7 @@ pub(crate) fn level_up(
             max_slots: [0; 9],
             used_slots: [0; 9],
             spells: Vec::new(),
+            caster_level: 0,
         });
         sc.max_slots = slots;
         let mut book = pc.spellbook.clone();

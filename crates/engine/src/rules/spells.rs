@@ -241,7 +241,7 @@ fn cast_inner(
     }
 
     let slot_level = slot.unwrap_or(spell.level);
-    let caster_level = caster.pc.as_ref().map_or(1, |p| p.level);
+    let caster_level = caster.caster_level();
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
     // A choice the caster makes (Protection from Energy's type): its word is no target.
@@ -587,7 +587,7 @@ pub(crate) fn resume_attack(
         };
         spell_hit(em, &mut cx, t, outcome, on_hit, on_miss, dodge)?;
     }
-    let caster_level = em.creature(me).pc.as_ref().map_or(1, |p| p.level);
+    let caster_level = em.creature(me).caster_level();
     let n = strikes(&effect.repeat, spell.level, level, caster_level).max(targets.len());
     let from = usize::from(p.strike).saturating_add(1).min(n);
     let paused = strike_loop(
@@ -851,7 +851,7 @@ fn context(
         me,
         spell_level: spell.level,
         slot: slot_level,
-        caster_level: caster.pc.as_ref().map_or(1, |p| p.level),
+        caster_level: caster.caster_level(),
         modifier: caster.modifier(ability),
         dc: monster_casting(em, caster)
             .and_then(|m| m.dc)
