@@ -6,6 +6,7 @@
 //! rolls, saves, damage, Dash / Disengage / Hide / Dodge); `apply` spends the uses,
 //! the slot and the turn's parts from those events.
 
+use super::combat::in_fight;
 use super::{Emitter, combat, resolve};
 use crate::creature::{Attack, Creature, PcInfo};
 use crate::data::{DamagePart, DamageType, Reach};
@@ -94,16 +95,6 @@ fn needs(c: &Creature, pc: &PcInfo, class: &str, level: u8, what: &str) -> Resul
         Err(RuleError::invalid(format!(
             "{what} is a level {level} {class}'s feature, and {} is a level {} {}.",
             c.name, pc.level, pc.class
-        )))
-    }
-}
-
-fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
-    if em.state.in_combat() {
-        Ok(())
-    } else {
-        Err(RuleError::WrongMode(format!(
-            "{what} only matters in a fight."
         )))
     }
 }
@@ -404,17 +395,7 @@ fn unarmed_strikes(
             em.creature(t).name
         )));
     }
-    if !em
-        .state
-        .combat
-        .as_ref()
-        .is_some_and(|k| k.order.iter().any(|e| e.creature == t))
-    {
-        return Err(RuleError::invalid(format!(
-            "{} is not in this fight.",
-            em.creature(t).name
-        )));
-    }
+    combat::require_in_this_fight(em, t)?;
     combat::require_turn_part(em, c.id, ActionCost::BonusAction)?;
     let atk = unarmed_strike(c, pc.level);
     // Refuse an unreachable target before spending the ki.
@@ -484,14 +465,7 @@ fn breath_weapon(
         ));
     };
     let t = super::find_creature(&em.state, target, |x| x.id != c.id && !x.dead)?;
-    if let Some(k) = em.state.combat.as_ref()
-        && !k.order.iter().any(|e| e.creature == t)
-    {
-        return Err(RuleError::invalid(format!(
-            "{} is not in this fight.",
-            em.creature(t).name
-        )));
-    }
+    combat::require_in_this_fight(em, t)?;
     combat::require_turn_part(em, c.id, ActionCost::Action)?;
     let ability = if matches!(kind, Cold | Poison) {
         crate::ability::Ability::Con

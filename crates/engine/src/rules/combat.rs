@@ -726,13 +726,8 @@ pub(crate) fn attack(
                 RuleError::invalid(format!("{} has no weapon to attack with.", c.name))
             })?,
     };
+    require_in_this_fight(em, t)?;
     if let Some(combat) = em.state.combat.as_ref() {
-        if !combat.order.iter().any(|e| e.creature == t) {
-            return Err(RuleError::invalid(format!(
-                "{} is not in this fight.",
-                em.creature(t).name
-            )));
-        }
         let mut per = c.pc.as_ref().map_or(1, |p| p.attacks_per_action.max(1));
         // Haste: one more weapon attack; Slow: one attack only.
         if c.has_mark(|m| *m == crate::effect::Mark::Hasted) {
@@ -910,17 +905,7 @@ fn pay(em: &mut Emitter, me: CreatureId, via: Via, what: &str) -> Result<(), Rul
 pub(crate) fn help(em: &mut Emitter, me: CreatureId, target: &str) -> Result<(), RuleError> {
     in_fight(em, "Helping in an attack")?;
     let t = find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
-    if !em
-        .state
-        .combat
-        .as_ref()
-        .is_some_and(|c| c.order.iter().any(|e| e.creature == t))
-    {
-        return Err(RuleError::invalid(format!(
-            "{} is not in this fight.",
-            em.creature(t).name
-        )));
-    }
+    require_in_this_fight(em, t)?;
     if !super::position::hostile(em.creature(me), em.creature(t)) || em.creature(t).is_down() {
         return Err(RuleError::invalid(format!(
             "Help names the foe your ally will attack, and {} isn't a standing foe.",
@@ -1004,13 +989,24 @@ pub(crate) fn ready(em: &mut Emitter, me: CreatureId, text: String) -> Result<()
     Ok(())
 }
 
-fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
+pub(crate) fn in_fight(em: &Emitter, what: &str) -> Result<(), RuleError> {
     if em.state.in_combat() {
         Ok(())
     } else {
         Err(RuleError::WrongMode(format!(
             "{what} only matters in a fight."
         )))
+    }
+}
+
+/// Refuses `t` when a fight is on and `t` is not in it.
+pub(crate) fn require_in_this_fight(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
+    match em.state.combat.as_ref() {
+        Some(k) if !k.order.iter().any(|e| e.creature == t) => Err(RuleError::invalid(format!(
+            "{} is not in this fight.",
+            em.creature(t).name
+        ))),
+        _ => Ok(()),
     }
 }
 

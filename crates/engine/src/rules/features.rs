@@ -333,14 +333,7 @@ fn bardic_inspiration(
             tc.name
         )));
     }
-    if let Some(k) = em.state.combat.as_ref()
-        && !k.order.iter().any(|e| e.creature == t)
-    {
-        return Err(RuleError::invalid(format!(
-            "{} is not in this fight.",
-            tc.name
-        )));
-    }
+    super::combat::require_in_this_fight(em, t)?;
     super::combat::require_turn_part(em, c.id, ActionCost::BonusAction)?;
     let die = inspiration_die(pc.level);
     em.public(EventKind::FeatureUsed {

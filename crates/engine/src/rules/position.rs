@@ -205,17 +205,7 @@ pub(crate) fn move_to(
     let (place, need) = match to {
         MoveTo::Engage { target } => {
             let t = super::find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
-            if !em
-                .state
-                .combat
-                .as_ref()
-                .is_some_and(|c| c.order.iter().any(|e| e.creature == t))
-            {
-                return Err(RuleError::invalid(format!(
-                    "{} is not in this fight.",
-                    em.creature(t).name
-                )));
-            }
+            super::combat::require_in_this_fight(em, t)?;
             let need = range(&em.state, me, t).moves_to_engage();
             if need == 0 {
                 return Err(RuleError::invalid(format!(
