@@ -472,18 +472,13 @@ pub fn create_character(
     }
     // Class options (invocations, pact boon, metamagic).
     if !spec.options.is_empty() {
-        let known = c
-            .spellcasting
-            .as_ref()
-            .map(|sc| sc.spells.clone())
-            .unwrap_or_default();
-        let all = crate::class_options::choose(
+        let all = crate::class_options::choose_for(
+            &c,
             &class.index,
             &class.name,
             level,
             &[],
             &spec.options,
-            &known,
         )?;
         if let Some(pc) = c.pc.as_mut() {
             pc.options = all;
@@ -860,18 +855,13 @@ pub fn import_character(
         return Err(refuse("pc.options", "out of range"));
     }
     if !pc.options.is_empty() {
-        let known = c
-            .spellcasting
-            .as_ref()
-            .map(|sc| sc.spells.clone())
-            .unwrap_or_default();
-        let all = crate::class_options::choose(
+        let all = crate::class_options::choose_for(
+            &c,
             &class.index,
             &class.name,
             level,
             &[],
             &pc.options,
-            &known,
         )
         .map_err(|e| refuse("pc.options", e))?;
         if let Some(p) = c.pc.as_mut() {

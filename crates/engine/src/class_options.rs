@@ -593,6 +593,19 @@ pub fn has(c: &crate::creature::Creature, index: &str) -> bool {
         .is_some_and(|p| p.options.iter().any(|o| o == index))
 }
 
+/// [`choose`] for a creature, with the spells it knows read off it.
+pub fn choose_for(
+    c: &crate::creature::Creature,
+    class: &str,
+    class_name: &str,
+    level: u8,
+    had: &[String],
+    new: &[String],
+) -> Result<Vec<String>, RuleError> {
+    let known = c.spellcasting.as_ref().map_or(&[][..], |sc| &sc.spells[..]);
+    choose(class, class_name, level, had, new, known)
+}
+
 /// Checks options chosen at creation or on a level up (`had`: those chosen before)
 /// and returns the whole list. `spells`: the spells the character knows (for Agonizing
 /// Blast's Eldritch Blast).

@@ -402,14 +402,9 @@ pub(crate) fn level_up(
     }
     // Class options (invocations, pact boon, metamagic) chosen at this level.
     if !options.is_empty() {
-        let known = c
-            .spellcasting
-            .as_ref()
-            .map(|sc| sc.spells.clone())
-            .unwrap_or_default();
         let had = c.pc.as_ref().map(|p| p.options.clone()).unwrap_or_default();
         let all =
-            crate::class_options::choose(&class.index, &class.name, level, &had, options, &known)?;
+            crate::class_options::choose_for(&c, &class.index, &class.name, level, &had, options)?;
         if let Some(p) = c.pc.as_mut() {
             p.options = all;
         }
