@@ -304,6 +304,22 @@ impl Spellcasting {
     pub fn knows(&self, index: &str) -> bool {
         self.spells.iter().any(|s| s == index)
     }
+
+    /// Marks one slot of `level` used (a level outside 1–9 is no slot: nothing).
+    pub fn expend(&mut self, level: u8) {
+        if (1..=9).contains(&level) {
+            let i = usize::from(level - 1);
+            self.used_slots[i] = self.used_slots[i].saturating_add(1);
+        }
+    }
+
+    /// One used slot of `level` comes back (a level outside 1–9: nothing).
+    pub fn regain(&mut self, level: u8) {
+        if (1..=9).contains(&level) {
+            let i = usize::from(level - 1);
+            self.used_slots[i] = self.used_slots[i].saturating_sub(1);
+        }
+    }
 }
 
 /// Death-save track for a dying player character.

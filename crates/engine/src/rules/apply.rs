@@ -510,10 +510,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         .creatures
                         .get_mut(creature)
                         .and_then(|c| c.spellcasting.as_mut())
-                        && (1..=9).contains(spent)
                     {
-                        let i = (*spent - 1) as usize;
-                        sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+                        sc.expend(u8::try_from(*spent).unwrap_or(0));
                     }
                     if active && let Some(c) = state.combat.as_mut() {
                         c.budget.last_hit = None;
@@ -523,11 +521,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 "font-of-magic-points" => {
                     spend(state, *creature, ActionCost::BonusAction);
                     if let Some(c) = state.creatures.get_mut(creature) {
-                        if let Some(sc) = c.spellcasting.as_mut()
-                            && (1..=9).contains(spent)
-                        {
-                            let i = (*spent - 1) as usize;
-                            sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+                        if let Some(sc) = c.spellcasting.as_mut() {
+                            sc.expend(u8::try_from(*spent).unwrap_or(0));
                         }
                         if let Some(pc) = c.pc.as_mut()
                             && let Some(n) = pc.uses.get_mut("sorcery-points")
@@ -543,10 +538,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                         .creatures
                         .get_mut(creature)
                         .and_then(|c| c.spellcasting.as_mut())
-                        && (1..=9).contains(spent)
                     {
-                        let i = (*spent - 1) as usize;
-                        sc.used_slots[i] = sc.used_slots[i].saturating_sub(1);
+                        sc.regain(u8::try_from(*spent).unwrap_or(0));
                     }
                 }
                 "reckless-attack" if active => {
@@ -831,10 +824,8 @@ fn spell_spent(
 ) {
     if let Some(c) = state.creatures.get_mut(&caster)
         && let (Some(sc), Some(l)) = (c.spellcasting.as_mut(), slot)
-        && (1..=9).contains(&l)
     {
-        let i = usize::from(l - 1);
-        sc.used_slots[i] = sc.used_slots[i].saturating_add(1);
+        sc.expend(l);
     }
     spend(state, caster, cost);
     // The bonus-action spell rule: track what kinds of spell the active creature has

@@ -1459,7 +1459,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     }
 }
 
-fn average(dice: &str) -> i64 {
+pub(crate) fn average(dice: &str) -> i64 {
     crate::dice::parse(dice)
         .map(|e| {
             // Twice the average: enough to compare attacks.

@@ -173,7 +173,7 @@ pub fn escape(state: &CampaignState, options: &[NpcOption]) -> Option<NpcOption>
             .max_by_key(|o| match o {
                 NpcOption::Attack { attack, .. } => npc
                     .find_attack(attack)
-                    .map_or(0, |a| a.damage.iter().map(|d| average(&d.dice)).sum::<i64>()),
+                    .map_or(0, |a| a.damage.iter().map(|d| super::combat::average(&d.dice)).sum::<i64>()),
                 _ => 0,
             })
     });
@@ -185,14 +185,4 @@ pub fn escape(state: &CampaignState, options: &[NpcOption]) -> Option<NpcOption>
         })
         .or_else(|| options.iter().find(|o| **o == NpcOption::Disengage))
         .cloned()
-}
-
-/// Twice a dice expression's average (enough to compare attacks).
-fn average(dice: &str) -> i64 {
-    crate::dice::parse(dice)
-        .map(|e| {
-            let (lo, hi) = e.bounds();
-            lo + hi
-        })
-        .unwrap_or(0)
 }
