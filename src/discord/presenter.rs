@@ -22,7 +22,7 @@ use crate::store::MessageRef;
 use dicebard_engine::view;
 use dicebard_engine::{CampaignState, CreatureId, EventKind, Viewer};
 use poise::serenity_prelude as serenity;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -38,7 +38,33 @@ const CURSOR: &str = "presenter_cursor";
 pub(super) struct Budget {
     window: Duration,
     max: usize,
-    sent: std::sync::Mutex<VecDeque<Instant>>,
+    sent: std::sync::Mutex<Vec<Sent>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+/// A write counted in the window: while in flight it counts whatever its age; once its
+/// answer came back it counts from then (Discord saw it no later), so a request that
+/// was slow to leave a busy machine cannot land in the same window as five later ones.
+struct Sent {
+    id: u64,
+    at: Instant,
+    done: bool,
+}
+
+/// One write's place in the budget: dropped once the write's answer came back.
+pub(super) struct Ticket<'a> {
+    budget: &'a Budget,
+    id: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut sent = self.budget.sent.lock().expect("budget poisoned");
+        if let Some(s) = sent.iter_mut().find(|s| s.id == self.id) {
+            s.at = Instant::now();
+            s.done = true;
+        }
+    }
 }
 
 impl Budget {
@@ -46,27 +72,33 @@ impl Budget {
         Budget {
             window: Duration::from_secs(5),
             max: 5,
-            sent: std::sync::Mutex::new(VecDeque::new()),
+            sent: std::sync::Mutex::new(Vec::new()),
+            next: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// Waits until one more write fits in the window, and counts it.
-    pub(super) async fn take(&self) {
+    /// Waits until one more write fits in the window, and counts it; keep the ticket
+    /// until the write's answer came back.
+    pub(super) async fn take(&self) -> Ticket<'_> {
         loop {
             let wait = {
                 let mut sent = self.sent.lock().expect("budget poisoned");
                 let now = Instant::now();
-                while sent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= self.window)
-                {
-                    sent.pop_front();
-                }
+                sent.retain(|s| !s.done || now.duration_since(s.at) < self.window);
                 if sent.len() < self.max {
-                    sent.push_back(now);
-                    return;
+                    let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    sent.push(Sent {
+                        id,
+                        at: now,
+                        done: false,
+                    });
+                    return Ticket { budget: self, id };
                 }
-                self.window - now.duration_since(sent[0])
+                sent.iter()
+                    .filter(|s| s.done)
+                    .map(|s| self.window.saturating_sub(now.duration_since(s.at)))
+                    .min()
+                    .unwrap_or(Duration::from_millis(50))
             };
             tokio::time::sleep(wait + Duration::from_millis(5)).await;
         }
@@ -488,7 +520,7 @@ impl Presenter {
             voice.speak(self.campaign_id, &spoken.join("\n\n"));
         }
         for msg in render::pack_lines(&lines) {
-            self.budget.take().await;
+            let _sent = self.budget.take().await;
             if let Err(e) = self
                 .channel
                 .send_message(&self.http, serenity::CreateMessage::new().content(msg))
@@ -549,7 +581,7 @@ impl Presenter {
     ) {
         let k = (kind.to_string(), key.to_string());
         if let Some(mid) = self.refs.get(&k).copied() {
-            self.budget.take().await;
+            let _sent = self.budget.take().await;
             let edit = serenity::EditMessage::new()
                 .embed(embed.clone())
                 .components(components.clone());
@@ -564,14 +596,14 @@ impl Presenter {
                 }
             }
         }
-        self.budget.take().await;
+        let _sent = self.budget.take().await;
         let msg = serenity::CreateMessage::new()
             .embed(embed)
             .components(components);
         match self.channel.send_message(&self.http, msg).await {
             Ok(m) => {
                 if pin {
-                    self.budget.take().await;
+                    let _sent = self.budget.take().await;
                     if let Err(e) = self.channel.pin(&self.http, m.id).await {
                         tracing::warn!(campaign = self.campaign_id.get(), error = %e, "pinning failed");
                     }

@@ -145,7 +145,7 @@ impl Teller {
     /// Posts the prose so far, or edits the message that holds it.
     async fn show(&self, message: &mut Option<serenity::MessageId>, text: &str) {
         let content = render::clamp(&render::escape(text), render::MAX_CONTENT);
-        self.budget.take().await;
+        let _sent = self.budget.take().await;
         match message {
             Some(id) => {
                 let edit = serenity::EditMessage::new().content(content);
