@@ -814,7 +814,7 @@ pub async fn character_create(
 
 /// Class options (invocations, pact boon, metamagic) from a comma-separated option:
 /// at most 16, each at most 64 characters (the engine checks them).
-fn class_options(s: Option<&str>) -> Vec<String> {
+pub(crate) fn class_options(s: Option<&str>) -> Vec<String> {
     s.unwrap_or("")
         .split(',')
         .map(str::trim)

@@ -643,8 +643,12 @@ pub mod fuzzing {
             1,
         );
         run(&mut s, "alice", Action::Join { name: name.into() }, 2);
-        if let Ok(spec) = super::commands::character_spec(name, class, race, Some(abilities), level)
+        if let Ok(mut spec) =
+            super::commands::character_spec(name, class, race, Some(abilities), level)
         {
+            // The `options` option (invocations, pact boon, metamagic).
+            spec.options = super::commands::class_options(Some(rest));
+            assert!(spec.options.len() <= 16 && spec.options.iter().all(|o| o.len() <= 64));
             run(&mut s, "alice", Action::CreateCharacter { spec }, 3);
         }
         if let Ok(monsters) = super::commands::groups(monsters) {
