@@ -251,6 +251,15 @@ impl Legendary {
             // "The vampire makes one unarmed strike." (its "Unarmed Strike (Vampire
             // Form Only)"), "The lich uses its Paralyzing Touch.", "The kraken uses
             // Lightning Storm.": a stat-block action named by the sentence.
+            // "The unicorn makes one attack with its hooves."
+            .or_else(|| {
+                let rest = &d[d.find("attack with its ")? + "attack with its ".len()..];
+                let named = crate::data::to_index(rest.split(['.', ' ']).next()?);
+                attacks
+                    .iter()
+                    .find(|a| !named.is_empty() && crate::data::to_index(&a.name) == named)
+                    .map(|a| a.name.clone())
+            })
             .or_else(|| {
                 ["makes one ", "uses its ", "uses "].iter().find_map(|w| {
                     let rest = &d[d.find(w)? + w.len()..];

@@ -31,6 +31,11 @@ pub struct MonsterCoverage {
     pub legendary_monsters: usize,
     pub legendary: usize,
     pub legendary_resolved: usize,
+    /// Legendary actions naming an attack this form of the monster lacks (a vampire's
+    /// Unarmed Strike in bat or mist form): never offered, nothing to resolve.
+    pub legendary_not_in_form: usize,
+    /// (monster index, its legendary actions left to the narrator).
+    pub legendary_missing: Vec<(String, Vec<String>)>,
     /// Actions offered and resolved as narration only (Change Shape, Read Thoughts…).
     pub narration_only: usize,
 }
@@ -82,17 +87,36 @@ pub fn coverage(cat: &Catalog) -> MonsterCoverage {
         if !c.legendary.is_empty() {
             out.legendary_monsters += 1;
             out.legendary += c.legendary.len();
-            out.legendary_resolved += c
-                .legendary
-                .iter()
-                .filter(|l| {
-                    l.attack.is_some()
-                        || m.legendary_actions.iter().any(|(n, d)| {
-                            *n == l.name
-                                && crate::rules::monster_actions::read_legendary(n, d).is_some()
+            let (resolved, left): (Vec<_>, Vec<_>) = c.legendary.iter().partition(|l| {
+                l.attack.is_some()
+                    || m.legendary_actions.iter().any(|(n, d)| {
+                        *n == l.name
+                            && crate::rules::monster_actions::read_legendary(n, d).is_some()
+                    })
+            });
+            out.legendary_resolved += resolved.len();
+            // "The vampire makes one unarmed strike." in a form with no such action.
+            let (not_in_form, left): (Vec<_>, Vec<_>) = left.into_iter().partition(|l| {
+                m.legendary_actions.iter().any(|(n, d)| {
+                    let d = d.to_ascii_lowercase();
+                    *n == l.name
+                        && d.split_once("makes one ").is_some_and(|(_, r)| {
+                            let named = crate::data::to_index(r.split('.').next().unwrap_or(""));
+                            !named.is_empty()
+                                && !m
+                                    .actions
+                                    .iter()
+                                    .any(|a| crate::data::to_index(&a.name).starts_with(&named))
                         })
                 })
-                .count();
+            });
+            out.legendary_not_in_form += not_in_form.len();
+            if !left.is_empty() {
+                out.legendary_missing.push((
+                    m.index.clone(),
+                    left.iter().map(|l| l.name.clone()).collect(),
+                ));
+            }
         }
         if missing.is_empty() {
             out.complete += 1;
@@ -120,11 +144,14 @@ pub fn report(cat: &Catalog) -> String {
     );
     let _ = writeln!(
         s,
-        "legendary monsters: {}; legendary actions: {}, {} resolved (attacks, Detect, Wing Attack, Move, Teleport, Heal Self; the rest narrated)",
-        c.legendary_monsters, c.legendary, c.legendary_resolved
+        "legendary monsters: {}; legendary actions: {}, {} resolved (attacks, Detect, Wing Attack, Move, Teleport, Heal Self, saves and gazes, Psychic Drain, Shimmering Shield, Channel Negative Energy, Cast a Spell; {} name an attack this form lacks; the rest narrated)",
+        c.legendary_monsters, c.legendary, c.legendary_resolved, c.legendary_not_in_form
     );
     for (m, v) in &c.missing {
         let _ = writeln!(s, "  narrated: {m}: {}", v.join(", "));
+    }
+    for (m, v) in &c.legendary_missing {
+        let _ = writeln!(s, "  legendary narrated: {m}: {}", v.join(", "));
     }
     s
 }

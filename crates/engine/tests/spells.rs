@@ -445,14 +445,7 @@ fn monster_action_report() {
     assert!(offered > 0 && riders > 20 && limited > 20);
     // The coverage report's own count (what `dicebard srd coverage` prints).
     let cov = dicebard_engine::monster_coverage::coverage(&cat);
-    print!(
-        "{}",
-        dicebard_engine::monster_coverage::report(&cat)
-            .lines()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    print!("{}", dicebard_engine::monster_coverage::report(&cat));
     println!();
     assert_eq!(cov.monsters, 334);
     assert!(
@@ -555,4 +548,73 @@ fn npc_spell_options_with_choices_are_castable() {
         decide(&s, cmd, &mut SeededDice::new(3), Timestamp(10_000_000))
             .unwrap_or_else(|e| panic!("{option:?} refused: {e}"));
     }
+}
+
+/// Legendary actions that make no attack are read from their stat-block text: who they
+/// catch, the save, the damage (rolled once) and the condition with its duration.
+#[test]
+fn legendary_saves_are_read_from_the_text() {
+    use dicebard_engine::rules::monster_actions::{
+        BurstTargets, LegendarySpecial as L, Spares, read_legendary,
+    };
+    let cat = common::catalog();
+    let read = |m: &str, name: &str| {
+        let m = cat.monster(m).unwrap();
+        let (n, d) = m
+            .legendary_actions
+            .iter()
+            .find(|(n, _)| n.starts_with(name))
+            .unwrap();
+        read_legendary(n, d).unwrap_or_else(|| panic!("{name} not read"))
+    };
+    let burst = |l: L| match l {
+        L::Burst(b) => b,
+        other => panic!("not a burst: {other:?}"),
+    };
+    let b = burst(read("lich", "Disrupt Life"));
+    assert_eq!(
+        (b.targets, b.spares, b.dc, b.half),
+        (BurstTargets::Near, Spares::Unliving, 18, true)
+    );
+    assert_eq!(b.damage, vec![("6d6".to_string(), DamageType::Necrotic)]);
+    let b = burst(read("lich", "Frightening Gaze"));
+    assert_eq!(b.targets, BurstTargets::Gaze);
+    let l = b.lasting.unwrap();
+    assert_eq!(
+        (l.condition, l.duration, l.save_ends),
+        (
+            dicebard_engine::condition::Condition::Frightened,
+            dicebard_engine::effect::Duration::Rounds(10),
+            Some(dicebard_engine::ability::Ability::Wis)
+        )
+    );
+    let b = burst(read("mummy-lord", "Blinding Dust"));
+    assert_eq!(b.targets, BurstTargets::Engaged);
+    assert_eq!(
+        b.lasting.unwrap().duration,
+        dicebard_engine::effect::Duration::EndOfTargetsNextTurn
+    );
+    let b = burst(read("mummy-lord", "Blasphemous Word"));
+    assert_eq!(
+        (b.targets, b.spares),
+        (BurstTargets::Engaged, Spares::Undead)
+    );
+    assert_eq!(
+        b.lasting.unwrap().duration,
+        dicebard_engine::effect::Duration::EndOfCastersNextTurn
+    );
+    let b = burst(read("solar", "Searing Burst"));
+    assert_eq!(b.damage.len(), 2);
+    assert!(b.half && b.lasting.is_none());
+    let b = burst(read("solar", "Blinding Gaze"));
+    assert_eq!(
+        (b.targets, b.lasting.unwrap().duration),
+        (BurstTargets::Gaze, dicebard_engine::effect::Duration::Long)
+    );
+    let b = burst(read("kraken", "Ink Cloud"));
+    assert_eq!((b.targets, b.dc, b.half), (BurstTargets::Near, 23, true));
+    assert!(matches!(read("aboleth", "Psychic Drain"), L::Drain { .. }));
+    assert_eq!(read("unicorn", "Shimmering Shield"), L::Shield);
+    assert_eq!(read("mummy-lord", "Channel Negative Energy"), L::NoHealing);
+    assert_eq!(read("mummy-lord", "Whirlwind of Sand"), L::Move);
 }

@@ -518,15 +518,28 @@ fn legendary_act(
             .into_iter()
             .find(|(n, _, _)| n == action)
     {
-        if !target.is_empty() {
-            return Err(RuleError::invalid("That legendary action takes no target."));
-        }
+        let aimed = super::monster_actions::legendary_targets(&em.state, em.creature(m), &special);
+        let t = match (&aimed, target.is_empty()) {
+            (None, true) => None,
+            (None, false) => {
+                return Err(RuleError::invalid("That legendary action takes no target."));
+            }
+            (Some(_), true) => return Err(RuleError::invalid("At whom?")),
+            (Some(names), false) => {
+                if !names.iter().any(|n| n.eq_ignore_ascii_case(target)) {
+                    return Err(RuleError::invalid(
+                        "Not a target that legendary action can take.",
+                    ));
+                }
+                Some(find_creature(&em.state, target, |c| !c.dead)?)
+            }
+        };
         em.public(EventKind::LegendaryActionUsed {
             creature: m,
             action: name,
             cost,
         });
-        super::monster_actions::legendary(em, m, special)?;
+        super::monster_actions::legendary(em, m, special, t)?;
         end_legendary_turn(em, m, ended);
         return Ok(());
     }
@@ -1088,11 +1101,21 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 });
             }
         }
-        for (action, _, _) in legendary_special_choices(state, npc) {
-            out.push(NpcOption::Legendary {
-                action,
-                target: String::new(),
-            });
+        for (action, _, special) in legendary_special_choices(state, npc) {
+            match super::monster_actions::legendary_targets(state, npc, &special) {
+                None => out.push(NpcOption::Legendary {
+                    action,
+                    target: String::new(),
+                }),
+                Some(names) => {
+                    for target in names {
+                        out.push(NpcOption::Legendary {
+                            action: action.clone(),
+                            target,
+                        });
+                    }
+                }
+            }
         }
         out.push(NpcOption::Pass);
         return out;

@@ -125,6 +125,31 @@ pub enum BurstTargets {
     Engaged,
     /// One foe it lands on (and closes in with).
     Target,
+    /// Every foe not far from it (within 20 to 60 feet: Disrupt Life, a kraken's Ink
+    /// Cloud).
+    Near,
+    /// One foe not far from it that it can see, without moving (a gaze).
+    Gaze,
+}
+
+/// A condition a failed [`Burst`] save gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lasting {
+    pub condition: Condition,
+    pub duration: crate::effect::Duration,
+    /// The save repeated at the end of each of the creature's turns ends it.
+    pub save_ends: Option<Ability>,
+}
+
+/// Creatures a [`Burst`] leaves alone by their type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spares {
+    #[default]
+    None,
+    /// "Each non-undead creature" (Blasphemous Word).
+    Undead,
+    /// "Each living creature": undead and constructs are spared (Disrupt Life).
+    Unliving,
 }
 
 /// A [`Special::Burst`]'s save and what failing it does.
@@ -138,7 +163,10 @@ pub struct Burst {
     pub damage: Vec<(String, DamageType)>,
     pub half: bool,
     pub prone: bool,
-    pub stunned: bool,
+    /// The condition a failure gives (stunned until the end of its next turn, a
+    /// gaze's frightened for a minute, save ends…).
+    pub lasting: Option<Lasting>,
+    pub spares: Spares,
 }
 
 /// Reads a save burst from its text (the failure's damage before "on a successful
@@ -163,9 +191,6 @@ fn read_burst(d: &str) -> Option<Burst> {
         }
         from = at + 1;
     }
-    if damage.is_empty() {
-        return None;
-    }
     let targets = if d.contains("grappled by it") {
         BurstTargets::Grappled
     } else if d.contains("space that contains") {
@@ -183,7 +208,14 @@ fn read_burst(d: &str) -> Option<Burst> {
         damage,
         half: d.contains("half"),
         prone: fail.contains("prone"),
-        stunned: fail.contains("stunned until the end of"),
+        lasting: fail
+            .contains("stunned until the end of")
+            .then_some(Lasting {
+                condition: Condition::Stunned,
+                duration: crate::effect::Duration::EndOfCastersNextTurn,
+                save_ends: None,
+            }),
+        spares: Spares::None,
     })
 }
 
@@ -214,6 +246,22 @@ pub enum LegendarySpecial {
     HealSelf {
         dice: String,
     },
+    /// A save for each creature it catches (Disrupt Life, Blinding Dust, Blasphemous
+    /// Word, Searing Burst, a kraken's Ink Cloud) or for the one it gazes at
+    /// (Frightening Gaze, Blinding Gaze): damage, half on a success, and a condition.
+    Burst(Burst),
+    /// Psychic Drain: a creature charmed by it takes the damage and it regains as many
+    /// hit points as the creature took.
+    Drain {
+        dice: String,
+        damage_type: DamageType,
+    },
+    /// Shimmering Shield: +2 AC to itself or a creature of its side until the end of
+    /// its next turn.
+    Shield,
+    /// Channel Negative Energy: the other creatures in the fight can't regain hit
+    /// points until the end of its next turn.
+    NoHealing,
 }
 
 /// "… 21 (6d6) acid damage …": the dice in the last parentheses before `at` and the
@@ -355,7 +403,9 @@ pub fn read(name: &str, desc: &str) -> Option<Special> {
             needs_corpse: true,
         },
         "leadership" => Special::Leadership,
-        "tentacle slam" | "whirlwind" | "deadly leap" => Special::Burst(read_burst(&d)?),
+        "tentacle slam" | "whirlwind" | "deadly leap" => {
+            Special::Burst(read_burst(&d).filter(|b| !b.damage.is_empty())?)
+        }
         _ => return None,
     })
 }
@@ -377,12 +427,99 @@ pub fn read_legendary(name: &str, desc: &str) -> Option<LegendarySpecial> {
                 damage_type,
             }
         }
-        "move" => LegendarySpecial::Move,
+        // Whirlwind of Sand: it moves up to 60 feet as a whirlwind (immune to damage
+        // and to being grappled while it moves: no opportunity attack reaches it).
+        "move" | "whirlwind of sand" => LegendarySpecial::Move,
+        "psychic drain" => {
+            let at = d.find(" damage")?;
+            let (dice, damage_type) = dice_before(&d, at)?;
+            LegendarySpecial::Drain { dice, damage_type }
+        }
+        "shimmering shield" => LegendarySpecial::Shield,
+        "channel negative energy" => LegendarySpecial::NoHealing,
+        _ if d.contains(" saving throw") => LegendarySpecial::Burst(legendary_burst(&d)?),
         "teleport" => LegendarySpecial::Teleport,
         "heal self" => LegendarySpecial::HealSelf {
             dice: healing_dice(&d)?,
         },
         _ => return None,
+    })
+}
+
+/// A legendary action's save, read from its (lowercase) text: who it catches (within 5
+/// or 10 feet: the foes in melee with it; 20 feet or more: every foe not far; one
+/// creature it can see: a gaze), who it spares, the damage and the condition.
+fn legendary_burst(d: &str) -> Option<Burst> {
+    let mut b = read_burst(d)?;
+    if b.lasting.is_none() {
+        b.lasting = lasting_of(d);
+    }
+    let feet = ["within ", "in a "].iter().find_map(|w| {
+        let at = d.find(w)? + w.len();
+        d[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse::<u32>()
+            .ok()
+    });
+    b.targets = if d.contains("one creature") || d.contains("targets one") {
+        BurstTargets::Gaze
+    } else if feet.is_some_and(|f| f <= 10) {
+        BurstTargets::Engaged
+    } else {
+        BurstTargets::Near
+    };
+    b.spares = if d.contains("non-undead") {
+        Spares::Undead
+    } else if d.contains("living creature") {
+        Spares::Unliving
+    } else {
+        Spares::None
+    };
+    (!b.damage.is_empty() || b.lasting.is_some() || b.prone).then_some(b)
+}
+
+/// The condition a failed save gives, read as a stat-block rider is
+/// ([`crate::creature::monster_rider`]); "until the end of the creature's next turn"
+/// is the creature's, "until the end of the mummy lord's next turn" the monster's.
+fn lasting_of(d: &str) -> Option<Lasting> {
+    let a = crate::data::MonsterAction {
+        name: String::new(),
+        desc: d.to_string(),
+        attack_bonus: None,
+        reach: None,
+        damage: vec![],
+        save: None,
+        usage: None,
+    };
+    let rider = crate::creature::monster_rider(&a)?;
+    let crate::effect::Step::Save { on_fail, .. } = rider.steps.first()? else {
+        return None;
+    };
+    on_fail.iter().find_map(|s| match s {
+        crate::effect::Step::Apply {
+            mark: Mark::Condition { condition },
+            duration,
+            save_ends,
+        } => {
+            use crate::effect::Duration as D;
+            let duration = if d.contains("until the end of the creature's next turn") {
+                D::EndOfTargetsNextTurn
+            } else if *duration == D::Long
+                && d.contains("until the end of the ")
+                && d.contains("'s next turn")
+            {
+                D::EndOfCastersNextTurn
+            } else {
+                *duration
+            };
+            Some(Lasting {
+                condition: *condition,
+                duration,
+                save_ends: *save_ends,
+            })
+        }
+        _ => None,
     })
 }
 
@@ -415,6 +552,44 @@ pub fn legendary_specials(
             read_legendary(&l.name, desc).map(|s| (l.name.clone(), l.cost, s))
         })
         .collect()
+}
+
+/// The creatures a legendary action that makes no attack may be aimed at (its
+/// options name each); `None`: it is aimed at no one.
+pub(crate) fn legendary_targets(
+    state: &CampaignState,
+    m: &Creature,
+    special: &LegendarySpecial,
+) -> Option<Vec<String>> {
+    let foes = || {
+        state.combatants().filter(move |c| {
+            super::position::hostile(m, c) && !c.is_down() && !resolve::ethereal(c)
+        })
+    };
+    match special {
+        LegendarySpecial::Burst(b) if b.targets == BurstTargets::Gaze => Some(
+            foes()
+                .filter(|c| {
+                    super::position::range(state, m.id, c.id) != super::position::Range::Far
+                })
+                .map(|c| c.name.clone())
+                .collect(),
+        ),
+        LegendarySpecial::Drain { .. } => Some(
+            foes()
+                .filter(|c| c.conditions.get(&Condition::Charmed) == Some(&Some(m.id)))
+                .map(|c| c.name.clone())
+                .collect(),
+        ),
+        LegendarySpecial::Shield => Some(
+            state
+                .combatants()
+                .filter(|c| !c.dead && !resolve::ethereal(c) && !super::position::hostile(m, c))
+                .map(|c| c.name.clone())
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// Whether a limited special action has a use left.
@@ -511,6 +686,25 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
                         plain(&mut out);
                     }
                 }
+                BurstTargets::Near => {
+                    if foes.iter().any(|t| {
+                        super::position::range(state, npc.id, t.id) != super::position::Range::Far
+                    }) {
+                        plain(&mut out);
+                    }
+                }
+                BurstTargets::Gaze => {
+                    for t in foes {
+                        if super::position::range(state, npc.id, t.id)
+                            != super::position::Range::Far
+                        {
+                            out.push(NpcOption::Special {
+                                action: name.clone(),
+                                target: Some(t.name.clone()),
+                            });
+                        }
+                    }
+                }
                 BurstTargets::Target => {
                     for t in foes {
                         if super::position::can_reach(state, npc.id, t.id) {
@@ -601,6 +795,30 @@ fn put(
     until: Until,
     ends_on: Option<EndsOn>,
 ) {
+    put_full(em, by, t, mark, until, ends_on, None);
+}
+
+/// [`put`] with a save that ends it at the end of each of the creature's turns.
+fn put_saving(
+    em: &mut Emitter,
+    by: CreatureId,
+    t: CreatureId,
+    mark: Mark,
+    until: Until,
+    save_ends: Option<crate::effect::SaveEnds>,
+) {
+    put_full(em, by, t, mark, until, None, save_ends);
+}
+
+fn put_full(
+    em: &mut Emitter,
+    by: CreatureId,
+    t: CreatureId,
+    mark: Mark,
+    until: Until,
+    ends_on: Option<EndsOn>,
+    save_ends: Option<crate::effect::SaveEnds>,
+) {
     if let Mark::Condition { condition } = mark {
         if !can_get(em.creature(t), condition) {
             return;
@@ -620,7 +838,7 @@ fn put(
             mark,
             until,
             concentration: false,
-            save_ends: None,
+            save_ends,
             ends_on,
         }),
     });
@@ -880,90 +1098,7 @@ pub(crate) fn act(
             }
         }
         Special::Burst(b) => {
-            let mine = em.creature(me).clone();
-            let caught: Vec<CreatureId> = match b.targets {
-                BurstTargets::Grappled => em
-                    .state
-                    .combatants()
-                    .filter(|c| c.conditions.get(&Condition::Grappled) == Some(&Some(me)))
-                    .map(|c| c.id)
-                    .collect(),
-                BurstTargets::Engaged => super::position::engaged_with(&em.state, me)
-                    .into_iter()
-                    .filter(|o| super::position::hostile(&mine, em.creature(*o)))
-                    .collect(),
-                BurstTargets::Target => {
-                    let t = t.ok_or_else(|| RuleError::invalid("Leap at whom?"))?;
-                    resolve::targetable(em, t)?;
-                    let need = super::position::approach(em, me, t, crate::data::Reach::Melee)?;
-                    if need > 0 {
-                        em.public(EventKind::Moved {
-                            creature: me,
-                            to: Place::Engaged { with: t },
-                            moves: need,
-                        });
-                    }
-                    vec![t]
-                }
-            };
-            em.public(EventKind::SpecialAction {
-                creature: me,
-                action: name.clone(),
-                target: t,
-                note: note("a save for each creature it catches"),
-            });
-            let mut rolls = Vec::with_capacity(b.damage.len());
-            for (dice, ty) in &b.damage {
-                rolls.push((*ty, crate::dice::roll(dice, em.dice)?));
-            }
-            for c in caught {
-                let tc = em.creature(c);
-                if tc.is_down() || resolve::ethereal(tc) {
-                    continue;
-                }
-                let ability =
-                    if b.or_dex && tc.save_modifier(Ability::Dex) > tc.save_modifier(b.ability) {
-                        Ability::Dex
-                    } else {
-                        b.ability
-                    };
-                if resolve::saving_throw(em, c, ability, Default::default(), Some(b.dc)) {
-                    if b.half {
-                        resolve::deal_rolled(em, c, Some(me), &rolls, false, true);
-                    }
-                    continue;
-                }
-                resolve::deal_rolled(em, c, Some(me), &rolls, false, false);
-                let tc = em.creature(c);
-                if tc.dead {
-                    continue;
-                }
-                if b.prone && !tc.has(Condition::Prone) && can_get(tc, Condition::Prone) {
-                    em.public(EventKind::ConditionApplied {
-                        creature: c,
-                        condition: Condition::Prone,
-                        source: Some(me),
-                    });
-                }
-                if b.stunned {
-                    let until = super::spells::until_of(
-                        em,
-                        me,
-                        c,
-                        crate::effect::Duration::EndOfCastersNextTurn,
-                    );
-                    put(
-                        em,
-                        me,
-                        c,
-                        Mark::Condition {
-                            condition: Condition::Stunned,
-                        },
-                        until,
-                        None,
-                    );
-                }
-            }
+            burst(em, me, &name, t, &b, true)?;
         }
         Special::InkCloudLike { dash } => {
             em.public(EventKind::SpecialAction {
@@ -1080,6 +1215,138 @@ pub(crate) fn act(
     }
     super::combat::check_end(em);
     Ok(false)
+}
+
+/// Whether `c` is of a type `spares` leaves alone.
+fn spared(state: &CampaignState, c: &Creature, spares: Spares) -> bool {
+    let kind = c
+        .monster
+        .as_deref()
+        .and_then(|m| state.catalog.monster(m))
+        .map(|m| m.kind.to_ascii_lowercase());
+    match spares {
+        Spares::None => false,
+        Spares::Undead => kind.as_deref() == Some("undead"),
+        Spares::Unliving => matches!(kind.as_deref(), Some("undead" | "construct")),
+    }
+}
+
+/// A save burst by `me` (a special action, `announce`: its event first; or a
+/// legendary action): each creature it catches saves; the damage is rolled once.
+fn burst(
+    em: &mut Emitter,
+    me: CreatureId,
+    name: &str,
+    t: Option<CreatureId>,
+    b: &Burst,
+    announce: bool,
+) -> Result<(), RuleError> {
+    let mine = em.creature(me).clone();
+    let foe = |em: &Emitter, o: CreatureId| {
+        let o = em.creature(o);
+        super::position::hostile(&mine, o) && !o.is_down() && !resolve::ethereal(o)
+    };
+    let caught: Vec<CreatureId> = match b.targets {
+        BurstTargets::Grappled => em
+            .state
+            .combatants()
+            .filter(|c| c.conditions.get(&Condition::Grappled) == Some(&Some(me)))
+            .map(|c| c.id)
+            .collect(),
+        BurstTargets::Engaged => super::position::engaged_with(&em.state, me)
+            .into_iter()
+            .filter(|o| super::position::hostile(&mine, em.creature(*o)))
+            .collect(),
+        BurstTargets::Near => em
+            .state
+            .combatants()
+            .map(|c| c.id)
+            .filter(|o| {
+                *o != me
+                    && foe(em, *o)
+                    && super::position::range(&em.state, me, *o) != super::position::Range::Far
+            })
+            .collect(),
+        BurstTargets::Gaze => {
+            let t = t.ok_or_else(|| RuleError::invalid("At whom?"))?;
+            resolve::targetable(em, t)?;
+            if super::position::range(&em.state, me, t) == super::position::Range::Far {
+                return Err(RuleError::invalid("That creature is too far away."));
+            }
+            vec![t]
+        }
+        BurstTargets::Target => {
+            let t = t.ok_or_else(|| RuleError::invalid("Leap at whom?"))?;
+            resolve::targetable(em, t)?;
+            let need = super::position::approach(em, me, t, crate::data::Reach::Melee)?;
+            if need > 0 {
+                em.public(EventKind::Moved {
+                    creature: me,
+                    to: Place::Engaged { with: t },
+                    moves: need,
+                });
+            }
+            vec![t]
+        }
+    };
+    if announce {
+        em.public(EventKind::SpecialAction {
+            creature: me,
+            action: name.to_string(),
+            target: t,
+            note: "a save for each creature it catches".to_string(),
+        });
+    }
+    let mut rolls = Vec::with_capacity(b.damage.len());
+    for (dice, ty) in &b.damage {
+        rolls.push((*ty, crate::dice::roll(dice, em.dice)?));
+    }
+    for c in caught {
+        let tc = em.creature(c);
+        if tc.is_down() || resolve::ethereal(tc) || spared(&em.state, tc, b.spares) {
+            continue;
+        }
+        let ability = if b.or_dex && tc.save_modifier(Ability::Dex) > tc.save_modifier(b.ability) {
+            Ability::Dex
+        } else {
+            b.ability
+        };
+        if resolve::saving_throw(em, c, ability, Default::default(), Some(b.dc)) {
+            if b.half && !rolls.is_empty() {
+                resolve::deal_rolled(em, c, Some(me), &rolls, false, true);
+            }
+            continue;
+        }
+        if !rolls.is_empty() {
+            resolve::deal_rolled(em, c, Some(me), &rolls, false, false);
+        }
+        let tc = em.creature(c);
+        if tc.dead {
+            continue;
+        }
+        if b.prone && !tc.has(Condition::Prone) && can_get(tc, Condition::Prone) {
+            em.public(EventKind::ConditionApplied {
+                creature: c,
+                condition: Condition::Prone,
+                source: Some(me),
+            });
+        }
+        if let Some(l) = b.lasting {
+            let until = super::spells::until_of(em, me, c, l.duration);
+            put_saving(
+                em,
+                me,
+                c,
+                Mark::Condition {
+                    condition: l.condition,
+                },
+                until,
+                l.save_ends
+                    .map(|ability| crate::effect::SaveEnds { ability, dc: b.dc }),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A hit with a swallow's bite (or an engulf): `t` goes inside `me`.
@@ -1220,8 +1487,44 @@ pub(crate) fn legendary(
     em: &mut Emitter,
     m: CreatureId,
     special: LegendarySpecial,
+    target: Option<CreatureId>,
 ) -> Result<(), RuleError> {
     match special {
+        LegendarySpecial::Burst(b) => burst(em, m, "", target, &b, false)?,
+        LegendarySpecial::Drain { dice, damage_type } => {
+            let t = target.ok_or_else(|| RuleError::invalid("Drain whom?"))?;
+            if em.creature(t).conditions.get(&Condition::Charmed) != Some(&Some(m)) {
+                return Err(RuleError::invalid("Only a creature it has charmed."));
+            }
+            let roll = crate::dice::roll(&dice, em.dice)?;
+            let took = resolve::deal_rolled(em, t, Some(m), &[(damage_type, roll)], false, false);
+            if took > 0 && !em.creature(m).is_down() {
+                resolve::heal(em, m, Some(m), &took.clamp(0, 100_000).to_string())?;
+            }
+        }
+        LegendarySpecial::Shield => {
+            let t = target.unwrap_or(m);
+            let until =
+                super::spells::until_of(em, m, t, crate::effect::Duration::EndOfCastersNextTurn);
+            put(em, m, t, Mark::AcBonus { amount: 2 }, until, None);
+        }
+        LegendarySpecial::NoHealing => {
+            let all: Vec<CreatureId> = em
+                .state
+                .combatants()
+                .filter(|c| c.id != m && !c.dead && !resolve::ethereal(c))
+                .map(|c| c.id)
+                .collect();
+            for c in all {
+                let until = super::spells::until_of(
+                    em,
+                    m,
+                    c,
+                    crate::effect::Duration::EndOfCastersNextTurn,
+                );
+                put(em, m, c, Mark::NoHealing, until, None);
+            }
+        }
         LegendarySpecial::Detect => {
             resolve::check(
                 em,
