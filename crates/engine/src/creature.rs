@@ -189,8 +189,23 @@ pub fn monster_rider(a: &MonsterAction) -> Option<crate::effect::Rider> {
         .replace(" or be magically ", " or be ")
         .replace("Hit: The creature is ", "Hit: The target is ")
         .replace(", it is grappled", ", the target is grappled");
-    let mut rider = crate::effect::Rider::from_text(&plain)?;
     let lower = plain.to_ascii_lowercase();
+    // A lamia's Intoxicating Touch: "Hit: The target is magically cursed for 1 hour.
+    // Until the curse ends, the target has disadvantage on Wisdom saving throws and
+    // all ability checks" (an hour: until a long rest, as the engine's long marks).
+    if lower.contains("magically cursed")
+        && lower.contains("disadvantage on wisdom saving throws and all ability checks")
+    {
+        return Some(crate::effect::Rider {
+            dc: 10,
+            steps: vec![crate::effect::Step::Apply {
+                mark: crate::effect::Mark::Cursed,
+                duration: crate::effect::Duration::Long,
+                save_ends: None,
+            }],
+        });
+    }
+    let mut rider = crate::effect::Rider::from_text(&plain)?;
     let own_turn = lower.split("until the end of the ").skip(1).any(|r| {
         r.split_whitespace()
             .next()

@@ -667,6 +667,9 @@ pub enum Mark {
     AttackBonus {
         amount: i32,
     },
+    /// A lamia's Intoxicating Touch: disadvantage on Wisdom saving throws and on all
+    /// ability checks.
+    Cursed,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

@@ -7,8 +7,8 @@
 //! on-hit / on-failed-save rider. Multiattack counts when its entries were read.
 //! Actions that make no attack (Swallow, Teleport, Invisibility…) count when
 //! [`crate::rules::monster_actions`] reads and resolves them; Change Shape, Illusory
-//! Appearance, Read Thoughts, Heart Sight and Nightmare Haunting are offered and
-//! resolved as narration (nothing the rules track changes), counted apart too.
+//! Appearance, Read Thoughts, Heart Sight, Nightmare Haunting, Animate Chains and
+//! Flying Sword are offered and resolved as narration (nothing the rules track changes), counted apart too.
 //! Legendary actions count as resolved when they are an attack or one of the special
 //! legendary actions (Detect, Wing Attack, Move, Teleport, Heal Self). Spells the
 //! effect interpreter leaves to the narrator are not counted against "every action".
@@ -139,7 +139,7 @@ pub fn report(cat: &Catalog) -> String {
     );
     let _ = writeln!(
         s,
-        "actions: {}, offered {}, resolved {} (the rest narrated; {} of the resolved are resolved as narration: Change Shape, Illusory Appearance, Read Thoughts, Heart Sight, Nightmare Haunting)",
+        "actions: {}, offered {}, resolved {} (the rest narrated; {} of the resolved are resolved as narration: Change Shape, Illusory Appearance, Read Thoughts, Heart Sight, Nightmare Haunting, Animate Chains, Flying Sword)",
         c.actions, c.offered, c.resolved, c.narration_only
     );
     let _ = writeln!(

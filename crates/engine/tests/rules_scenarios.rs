@@ -99,6 +99,7 @@ scenarios!(
     spell_attack_reaction,
     spell_attack_rays,
     legendary_saves,
+    monster_specials4,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -116,6 +116,57 @@ pub enum Special {
     /// success, when the text says so) and, on a failure, prone or stunned until the end
     /// of its next turn.
     Burst(Burst),
+    /// A sea hag's Death Glare: a frightened foe not far from it saves (Wisdom) or
+    /// drops to 0 hit points.
+    DeathGlare {
+        dc: i32,
+    },
+    /// A succubus's Draining Kiss: a creature it has charmed saves (Constitution): the
+    /// damage, half on a success; its hit point maximum drops by what it took until a
+    /// long rest (at 0 it dies).
+    DrainingKiss {
+        dc: i32,
+        dice: String,
+        damage_type: DamageType,
+    },
+    /// A roper's Reel: each creature it grapples is pulled into melee with it.
+    Reel,
+    /// A kraken's Fling: a creature it grapples (Large or smaller) is thrown 60 feet:
+    /// the grapple ends, it lands far from the fray, prone, and takes 1d6 bludgeoning
+    /// per 10 feet (it lands on the ground, a solid surface: 6d6).
+    Fling {
+        dice: String,
+    },
+    /// A gorgon's Petrifying Breath: each foe not far from it saves (Constitution) or
+    /// is restrained, and saves again at the end of its next turn: a failure petrifies
+    /// it (until magic frees it), a success ends it.
+    Petrify {
+        dc: i32,
+    },
+    /// An androsphinx's Roar (3 a day, louder each time): every foe in the fight saves;
+    /// first: frightened a minute (Wisdom, save ends); second: deafened and frightened
+    /// and paralyzed while frightened (Wisdom, save ends); third: Constitution, the
+    /// thunder damage and prone, half and not prone on a success.
+    Roar {
+        dc_wis: i32,
+        dc_con: i32,
+        dice: String,
+        damage_type: DamageType,
+    },
+    /// A rust monster's Antennae: a foe in melee saves (Dexterity) or its metal armor
+    /// corrodes: a permanent, cumulative -1 AC (a player character wearing metal armor
+    /// or a shield; its AC not below 10); a creature without metal armor loses nothing
+    /// the rules track (its weapon's rust is the GM's).
+    Antennae {
+        dc: i32,
+    },
+    /// A ghost's Possession: a humanoid foe in melee saves (Charisma) or is possessed:
+    /// incapacitated, the ghost gone into it (out of reach, as on the Ethereal Plane);
+    /// it ends when the body drops to 0 hit points or the ghost leaves (its
+    /// Etherealness, or Possession again).
+    Possession {
+        dc: i32,
+    },
 }
 
 /// Who a [`Special::Burst`] catches.
@@ -130,6 +181,8 @@ pub enum BurstTargets {
     Near,
     /// One foe not far from it that it can see, without moving (a gaze).
     Gaze,
+    /// Every foe in the fight (an androsphinx's Roar, heard 500 feet away).
+    All,
 }
 
 /// A condition a failed [`Burst`] save gives.
@@ -403,6 +456,50 @@ pub fn read(name: &str, desc: &str) -> Option<Special> {
             needs_corpse: true,
         },
         "leadership" => Special::Leadership,
+        "death glare" => Special::DeathGlare {
+            dc: dc_after(&d, 0)?.0,
+        },
+        "draining kiss" => {
+            let at = d.find(" damage")?;
+            let (dice, damage_type) = dice_before(&d, at)?;
+            Special::DrainingKiss {
+                dc: dc_after(&d, 0)?.0,
+                dice,
+                damage_type,
+            }
+        }
+        "reel" => Special::Reel,
+        "fling" => Special::Fling {
+            dice: "6d6".to_string(),
+        },
+        "petrifying breath" => Special::Petrify {
+            dc: dc_after(&d, 0)?.0,
+        },
+        "roar" => {
+            let third = d.find("third roar")?;
+            let at = third + d[third..].find(" damage")?;
+            let (dice, damage_type) = dice_before(&d, at)?;
+            Special::Roar {
+                dc_wis: dc_after(&d, 0)?.0,
+                dc_con: dc_after(&d, third)?.0,
+                dice,
+                damage_type,
+            }
+        }
+        "antennae" => Special::Antennae {
+            dc: dc_after(&d, 0)?.0,
+        },
+        "possession" => Special::Possession {
+            dc: dc_after(&d, 0)?.0,
+        },
+        // The chains are objects the devil runs; the hovering sword strikes as the
+        // solar's bonus action: the GM's, told as narration.
+        "animate chains" => Special::Narration {
+            note: "up to four chains come alive (narrated: the GM runs them, AC 20, 20 hit points, one chain attack each with its Multiattack)",
+        },
+        "flying sword" => Special::Narration {
+            note: "its greatsword hovers beside it (narrated: the GM commands it as a bonus action, one greatsword attack up to 50 feet away)",
+        },
         "tentacle slam" | "whirlwind" | "deadly leap" => {
             Special::Burst(read_burst(&d).filter(|b| !b.damage.is_empty())?)
         }
@@ -686,6 +783,11 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
                         plain(&mut out);
                     }
                 }
+                BurstTargets::All => {
+                    if !foes.is_empty() {
+                        plain(&mut out);
+                    }
+                }
                 BurstTargets::Near => {
                     if foes.iter().any(|t| {
                         super::position::range(state, npc.id, t.id) != super::position::Range::Far
@@ -717,6 +819,58 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
                 }
             },
             Special::Enlarge if npc.has_mark(|m| *m == Mark::Enlarged) => {}
+            Special::DeathGlare { .. }
+            | Special::DrainingKiss { .. }
+            | Special::Fling { .. }
+            | Special::Antennae { .. }
+            | Special::Possession { .. } => {
+                let engaged = |t: &Creature| {
+                    super::position::range(state, npc.id, t.id) == super::position::Range::Engaged
+                };
+                for t in foes {
+                    let ok = match &s {
+                        Special::DeathGlare { .. } => {
+                            t.has(Condition::Frightened)
+                                && super::position::range(state, npc.id, t.id)
+                                    != super::position::Range::Far
+                        }
+                        Special::DrainingKiss { .. } => {
+                            t.conditions.get(&Condition::Charmed) == Some(&Some(npc.id))
+                                && super::position::can_reach(state, npc.id, t.id)
+                        }
+                        Special::Fling { .. } => {
+                            t.conditions.get(&Condition::Grappled) == Some(&Some(npc.id))
+                        }
+                        Special::Antennae { .. } => engaged(t),
+                        _ => {
+                            engaged(t)
+                                && humanoid(state, t)
+                                && possessed_by(state, npc.id).is_none()
+                        }
+                    };
+                    if ok {
+                        out.push(NpcOption::Special {
+                            action: name.clone(),
+                            target: Some(t.name.clone()),
+                        });
+                    }
+                }
+            }
+            Special::Reel => {
+                if foes
+                    .iter()
+                    .any(|t| t.conditions.get(&Condition::Grappled) == Some(&Some(npc.id)))
+                {
+                    plain(&mut out);
+                }
+            }
+            Special::Petrify { .. } => {
+                if foes.iter().any(|t| {
+                    super::position::range(state, npc.id, t.id) != super::position::Range::Far
+                }) {
+                    plain(&mut out);
+                }
+            }
             Special::HealingTouch { .. } => {
                 for a in state.combatants().filter(|a| {
                     !a.is_pc()
@@ -766,6 +920,127 @@ pub(crate) fn policy_pick(
             _ => false,
         })
         .cloned()
+}
+
+/// A creature's size, 0 (tiny) to 5 (gargantuan); a player character is Medium.
+fn size_rank(state: &CampaignState, c: &Creature) -> u8 {
+    let size = c
+        .monster
+        .as_deref()
+        .and_then(|m| state.catalog.monster(m))
+        .map_or("medium".to_string(), |m| m.size.to_ascii_lowercase());
+    match size.as_str() {
+        "tiny" => 0,
+        "small" => 1,
+        "medium" => 2,
+        "large" => 3,
+        "huge" => 4,
+        _ => 5,
+    }
+}
+
+/// Metal armor the rust monster's touch corrodes (SRD armor of metal; a shield is
+/// taken as metal).
+const METAL_ARMOR: &[&str] = &[
+    "chain shirt",
+    "scale mail",
+    "breastplate",
+    "half plate",
+    "ring mail",
+    "chain mail",
+    "splint",
+    "plate",
+    "shield",
+];
+
+/// The rust monster's touch on `t`'s armor: a player character wearing metal armor
+/// or carrying a shield loses 1 AC for good (one mark, its penalty growing; the AC
+/// never below 10, where the armor is destroyed). Others lose nothing the rules track.
+fn corrode(em: &mut Emitter, me: CreatureId, t: CreatureId) {
+    let c = em.creature(t);
+    let metal = c.is_pc()
+        && c.inventory.iter().any(|i| {
+            let n = i.name.to_ascii_lowercase();
+            METAL_ARMOR
+                .iter()
+                .any(|m| n == *m || n.starts_with(&format!("{m} ")))
+        });
+    let old = c
+        .marks()
+        .find(|a| a.by == me && a.until == Until::Removed && matches!(a.mark, Mark::AcBonus { .. }))
+        .copied();
+    let so_far = match old.map(|a| a.mark) {
+        Some(Mark::AcBonus { amount }) => amount,
+        _ => 0,
+    };
+    if !metal || c.armor_class.saturating_add(so_far) <= 10 {
+        return;
+    }
+    if let Some(a) = old {
+        resolve::end_mark(em, t, a);
+    }
+    put(
+        em,
+        me,
+        t,
+        Mark::AcBonus {
+            amount: so_far.saturating_sub(1).max(-30),
+        },
+        Until::Removed,
+        None,
+    );
+}
+
+/// A humanoid: a player character, or a monster of that type.
+fn humanoid(state: &CampaignState, c: &Creature) -> bool {
+    c.is_pc()
+        || c.monster
+            .as_deref()
+            .and_then(|m| state.catalog.monster(m))
+            .is_some_and(|m| m.kind.to_ascii_lowercase().starts_with("humanoid"))
+}
+
+/// The creature `ghost` possesses (incapacitated by it until removed).
+fn possessed_by(state: &CampaignState, ghost: CreatureId) -> Option<CreatureId> {
+    state
+        .creatures
+        .values()
+        .find(|c| {
+            c.marks().any(|a| {
+                a.by == ghost
+                    && a.until == Until::Removed
+                    && a.mark
+                        == Mark::Condition {
+                            condition: Condition::Incapacitated,
+                        }
+            })
+        })
+        .map(|c| c.id)
+}
+
+/// A possession ends: the body is free, the ghost back beside it.
+fn end_possession(em: &mut Emitter, ghost: CreatureId) {
+    if let Some(body) = possessed_by(&em.state, ghost) {
+        let marks: Vec<Active> = em
+            .creature(body)
+            .marks()
+            .filter(|a| {
+                a.by == ghost
+                    && a.until == Until::Removed
+                    && a.mark
+                        == Mark::Condition {
+                            condition: Condition::Incapacitated,
+                        }
+            })
+            .copied()
+            .collect();
+        for a in marks {
+            resolve::end_mark(em, body, a);
+        }
+    }
+    if let Some(a) = own_ethereal(em.creature(ghost)) {
+        resolve::end_mark(em, ghost, a);
+    }
 }
 
 /// A humanoid dead in this fight (a wraith's Create Specter).
@@ -1005,6 +1280,7 @@ pub(crate) fn act(
                     note: note("comes back from the Ethereal Plane"),
                 });
                 resolve::end_mark(em, me, a);
+                end_possession(em, me);
             } else {
                 em.public(EventKind::SpecialAction {
                     creature: me,
@@ -1099,6 +1375,274 @@ pub(crate) fn act(
         }
         Special::Burst(b) => {
             burst(em, me, &name, t, &b, true)?;
+        }
+        Special::DeathGlare { dc } => {
+            let t = t.ok_or_else(|| RuleError::invalid("Glare at whom?"))?;
+            resolve::targetable(em, t)?;
+            if !em.creature(t).has(Condition::Frightened) {
+                return Err(RuleError::invalid("Only a frightened creature."));
+            }
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: Some(t),
+                note: note("a Wisdom save or it drops to 0 hit points"),
+            });
+            if !resolve::saving_throw(em, t, Ability::Wis, Default::default(), Some(dc))
+                && em.creature(t).hp > 0
+            {
+                em.public(EventKind::HitPointsSet { target: t, hp: 0 });
+                resolve::drop_to_zero(em, t, Some(me));
+            }
+        }
+        Special::DrainingKiss {
+            dc,
+            dice,
+            damage_type,
+        } => {
+            let t = t.ok_or_else(|| RuleError::invalid("Kiss whom?"))?;
+            resolve::targetable(em, t)?;
+            if em.creature(t).conditions.get(&Condition::Charmed) != Some(&Some(me)) {
+                return Err(RuleError::invalid("Only a creature it has charmed."));
+            }
+            let need = super::position::approach(em, me, t, crate::data::Reach::Melee)?;
+            if need > 0 {
+                em.public(EventKind::Moved {
+                    creature: me,
+                    to: Place::Engaged { with: t },
+                    moves: need,
+                });
+            }
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: Some(t),
+                note: note("a Constitution save: the damage (half on a success) lowers its hit point maximum until a long rest"),
+            });
+            let roll = crate::dice::roll(&dice, em.dice)?;
+            let saved = resolve::saving_throw(em, t, Ability::Con, Default::default(), Some(dc));
+            let took = resolve::deal_rolled(em, t, Some(me), &[(damage_type, roll)], false, saved);
+            let c = em.creature(t);
+            if took > 0 && !c.dead {
+                let max = c.effective_max_hp();
+                put(
+                    em,
+                    me,
+                    t,
+                    Mark::MaxHp {
+                        amount: -took.min(max),
+                    },
+                    Until::LongRest,
+                    None,
+                );
+                if em.creature(t).effective_max_hp() <= 0 && !em.creature(t).dead {
+                    em.public(EventKind::Died { creature: t });
+                }
+            }
+        }
+        Special::Reel => {
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: None,
+                note: note("pulls each creature it grapples up to 25 feet toward it"),
+            });
+            let held: Vec<CreatureId> = em
+                .state
+                .combatants()
+                .filter(|c| c.conditions.get(&Condition::Grappled) == Some(&Some(me)))
+                .map(|c| c.id)
+                .collect();
+            for h in held {
+                if super::position::range(&em.state, me, h) != super::position::Range::Engaged {
+                    em.public(EventKind::Moved {
+                        creature: h,
+                        to: Place::Engaged { with: me },
+                        moves: 0,
+                    });
+                }
+            }
+        }
+        Special::Fling { dice } => {
+            let t = t.ok_or_else(|| RuleError::invalid("Fling whom?"))?;
+            if em.creature(t).conditions.get(&Condition::Grappled) != Some(&Some(me)) {
+                return Err(RuleError::invalid("Only a creature it grapples."));
+            }
+            if size_rank(&em.state, em.creature(t)) > 3 {
+                return Err(RuleError::invalid("Only a Large or smaller creature."));
+            }
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: Some(t),
+                note: note("thrown 60 feet: it lands far away, prone, 1d6 bludgeoning per 10 feet"),
+            });
+            em.public(EventKind::ConditionRemoved {
+                creature: t,
+                condition: Condition::Grappled,
+            });
+            em.public(EventKind::Moved {
+                creature: t,
+                to: Place::Far,
+                moves: 0,
+            });
+            let roll = crate::dice::roll(&dice, em.dice)?;
+            resolve::deal_rolled(
+                em,
+                t,
+                Some(me),
+                &[(DamageType::Bludgeoning, roll)],
+                false,
+                false,
+            );
+            let c = em.creature(t);
+            if !c.dead && !c.has(Condition::Prone) && can_get(c, Condition::Prone) {
+                em.public(EventKind::ConditionApplied {
+                    creature: t,
+                    condition: Condition::Prone,
+                    source: Some(me),
+                });
+            }
+        }
+        Special::Petrify { dc } => {
+            let b = Burst {
+                targets: BurstTargets::Near,
+                ability: Ability::Con,
+                or_dex: false,
+                dc,
+                damage: vec![],
+                half: false,
+                prone: false,
+                lasting: Some(Lasting {
+                    condition: Condition::Restrained,
+                    duration: crate::effect::Duration::EndOfTargetsNextTurn,
+                    save_ends: None,
+                }),
+                spares: Spares::None,
+            };
+            burst(em, me, &name, None, &b, true)?;
+        }
+        Special::Roar {
+            dc_wis,
+            dc_con,
+            dice,
+            damage_type,
+        } => {
+            // Its uses so far today (the one just spent included): the first, second
+            // or third roar.
+            let nth = em.creature(me).spent.get(&name).copied().unwrap_or(1);
+            let minute = |condition, save_ends| Lasting {
+                condition,
+                duration: crate::effect::Duration::Rounds(10),
+                save_ends,
+            };
+            let mut b = Burst {
+                targets: BurstTargets::All,
+                ability: Ability::Wis,
+                or_dex: false,
+                dc: dc_wis,
+                damage: vec![],
+                half: false,
+                prone: false,
+                lasting: Some(minute(Condition::Frightened, Some(Ability::Wis))),
+                spares: Spares::None,
+            };
+            if nth >= 3 {
+                b.ability = Ability::Con;
+                b.dc = dc_con;
+                b.damage = vec![(dice, damage_type)];
+                b.half = true;
+                b.prone = true;
+                b.lasting = None;
+            }
+            burst(em, me, &name, None, &b, true)?;
+            if nth == 2 {
+                // The second roar: the frightened are also deafened for the minute and
+                // paralyzed while frightened (the same save ends both).
+                let scared: Vec<CreatureId> = em
+                    .state
+                    .combatants()
+                    .filter(|c| {
+                        c.marks().any(|a| {
+                            a.by == me
+                                && a.mark
+                                    == Mark::Condition {
+                                        condition: Condition::Frightened,
+                                    }
+                        })
+                    })
+                    .map(|c| c.id)
+                    .collect();
+                for c in scared {
+                    let until =
+                        super::spells::until_of(em, me, c, crate::effect::Duration::Rounds(10));
+                    put(
+                        em,
+                        me,
+                        c,
+                        Mark::Condition {
+                            condition: Condition::Deafened,
+                        },
+                        until,
+                        None,
+                    );
+                    put_saving(
+                        em,
+                        me,
+                        c,
+                        Mark::Condition {
+                            condition: Condition::Paralyzed,
+                        },
+                        until,
+                        Some(crate::effect::SaveEnds {
+                            ability: Ability::Wis,
+                            dc: dc_wis,
+                        }),
+                    );
+                }
+            }
+        }
+        Special::Antennae { dc } => {
+            let t = t.ok_or_else(|| RuleError::invalid("Touch whom?"))?;
+            resolve::targetable(em, t)?;
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: Some(t),
+                note: note("corrodes a nonmagical ferrous metal object: a Dexterity save avoids the touch; metal armor or a shield loses 1 AC for good"),
+            });
+            if !resolve::saving_throw(em, t, Ability::Dex, Default::default(), Some(dc)) {
+                corrode(em, me, t);
+            }
+        }
+        Special::Possession { dc } => {
+            let t = t.ok_or_else(|| RuleError::invalid("Possess whom?"))?;
+            resolve::targetable(em, t)?;
+            if !humanoid(&em.state, em.creature(t)) {
+                return Err(RuleError::invalid("Only a humanoid."));
+            }
+            em.public(EventKind::SpecialAction {
+                creature: me,
+                action: name,
+                target: Some(t),
+                note: note("a Charisma save or possessed: incapacitated, the ghost inside it (the GM plays the body)"),
+            });
+            if !resolve::saving_throw(em, t, Ability::Cha, Default::default(), Some(dc))
+                && can_get(em.creature(t), Condition::Incapacitated)
+            {
+                put(
+                    em,
+                    me,
+                    t,
+                    Mark::Condition {
+                        condition: Condition::Incapacitated,
+                    },
+                    Until::Removed,
+                    None,
+                );
+                let_go(em, me);
+                put(em, me, me, Mark::Ethereal, Until::LongRest, None);
+            }
         }
         Special::InkCloudLike { dash } => {
             em.public(EventKind::SpecialAction {
@@ -1256,6 +1800,12 @@ fn burst(
         BurstTargets::Engaged => super::position::engaged_with(&em.state, me)
             .into_iter()
             .filter(|o| super::position::hostile(&mine, em.creature(*o)))
+            .collect(),
+        BurstTargets::All => em
+            .state
+            .combatants()
+            .map(|c| c.id)
+            .filter(|o| *o != me && foe(em, *o))
             .collect(),
         BurstTargets::Near => em
             .state
@@ -1451,6 +2001,7 @@ pub(crate) fn digest(em: &mut Emitter, id: CreatureId) -> Result<(), RuleError> 
 /// At the end of `who`'s turn: swallowed, and it dealt its swallower enough damage this
 /// turn, the swallower makes its Constitution save or regurgitates it.
 pub(crate) fn turn_end(em: &mut Emitter, who: CreatureId) {
+    petrify_save(em, who);
     let Some((by, taken)) = em.creature(who).effects.iter().find_map(|e| match e {
         Effect::Swallowed { by, taken } => Some((*by, *taken)),
         _ => None,
@@ -1468,8 +2019,80 @@ pub(crate) fn turn_end(em: &mut Emitter, who: CreatureId) {
     }
 }
 
-/// Creatures inside a monster that has dropped come out.
+/// At the end of `who`'s turn: restrained by a gorgon's breath until now, it saves
+/// again: a failure petrifies it (until magic frees it: a mark removed only by other
+/// means), a success ends the effect (its restraint ends with the turn).
+fn petrify_save(em: &mut Emitter, who: CreatureId) {
+    let Some(round) = em.state.combat.as_ref().map(|c| c.round) else {
+        return;
+    };
+    let c = em.creature(who);
+    if c.is_down() {
+        return;
+    }
+    let restrained = Mark::Condition {
+        condition: Condition::Restrained,
+    };
+    let Some((by, dc)) = c
+        .marks()
+        .filter(|a| a.mark == restrained && a.until == Until::TurnEnd { who, round })
+        .find_map(|a| {
+            let g = em.state.creatures.get(&a.by)?;
+            specials(&em.state, g)
+                .into_iter()
+                .find_map(|(_, _, s)| match s {
+                    Special::Petrify { dc } => Some((a.by, dc)),
+                    _ => None,
+                })
+        })
+    else {
+        return;
+    };
+    if !resolve::saving_throw(em, who, Ability::Con, Default::default(), Some(dc)) {
+        put(
+            em,
+            by,
+            who,
+            Mark::Condition {
+                condition: Condition::Petrified,
+            },
+            Until::Removed,
+            None,
+        );
+    }
+}
+
+/// Creatures inside a monster that has dropped come out; a possessed body at 0 hit
+/// points is free of its ghost.
 pub(crate) fn release_from_fallen(em: &mut Emitter) {
+    let ghosts: Vec<CreatureId> = em
+        .state
+        .creatures
+        .values()
+        .filter(|c| c.is_down())
+        .flat_map(|c| {
+            c.marks()
+                .filter(|a| {
+                    a.until == Until::Removed
+                        && a.mark
+                            == Mark::Condition {
+                                condition: Condition::Incapacitated,
+                            }
+                        && a.by != c.id
+                })
+                .map(|a| a.by)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for g in ghosts {
+        if em.state.creatures.get(&g).is_some_and(|g| {
+            specials(&em.state, g)
+                .iter()
+                .any(|(_, _, s)| matches!(s, Special::Possession { .. }))
+        }) {
+            end_possession(em, g);
+        }
+    }
     let out: Vec<(CreatureId, CreatureId)> = em
         .state
         .creatures

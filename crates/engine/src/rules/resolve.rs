@@ -123,7 +123,11 @@ pub(crate) fn check(
         CheckKind::Ability(a) => c.modifier(a),
     } + feature_bonus;
     let mut sources = vec![asked];
-    if c.has(Condition::Poisoned) || c.has(Condition::Frightened) || c.exhaustion >= 1 {
+    if c.has(Condition::Poisoned)
+        || c.has(Condition::Frightened)
+        || c.exhaustion >= 1
+        || c.has_mark(|m| *m == Mark::Cursed)
+    {
         sources.push(Advantage::Disadvantage);
     }
     sources.push(strength_size(c, ability));
@@ -214,6 +218,9 @@ fn saving_throw_once(
         sources.push(Advantage::Disadvantage);
     }
     if c.exhaustion >= 3 {
+        sources.push(Advantage::Disadvantage);
+    }
+    if ability == Ability::Wis && c.has_mark(|m| *m == Mark::Cursed) {
         sources.push(Advantage::Disadvantage);
     }
     let advantage = Advantage::combine(sources);

@@ -195,6 +195,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         } => format!("ongoing({count}d{sides} {damage_type})"),
         M::NoHealing => "no-healing".into(),
         M::NoReactions => "no-reactions".into(),
+        M::MaxHp { amount } if amount < 0 => format!("max-hp{amount}"),
         M::MaxHp { amount } => format!("aided(+{amount})"),
         M::Aura {
             count,
@@ -223,6 +224,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             format!("warded({types:#04x}{})", if charm { ", charm" } else { "" })
         }
         M::AttackBonus { amount } => format!("attack+{amount}"),
+        M::Cursed => "cursed".into(),
     }
 }
 
