@@ -100,6 +100,7 @@ scenarios!(
     spell_attack_rays,
     legendary_saves,
     monster_specials4,
+    monster_specials5,
 );
 
 /// Every scenario file has a test, and every test a file.

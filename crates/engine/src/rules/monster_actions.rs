@@ -1555,23 +1555,32 @@ pub(crate) fn act(
                 b.prone = true;
                 b.lasting = None;
             }
+            let frightened = |em: &Emitter| -> Vec<(CreatureId, Active)> {
+                em.state
+                    .combatants()
+                    .flat_map(|c| {
+                        c.marks()
+                            .filter(|a| {
+                                a.by == me
+                                    && a.mark
+                                        == Mark::Condition {
+                                            condition: Condition::Frightened,
+                                        }
+                            })
+                            .map(|a| (c.id, *a))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            };
+            let before = frightened(em);
             burst(em, me, &name, None, &b, true)?;
             if nth == 2 {
-                // The second roar: the frightened are also deafened for the minute and
-                // paralyzed while frightened (the same save ends both).
-                let scared: Vec<CreatureId> = em
-                    .state
-                    .combatants()
-                    .filter(|c| {
-                        c.marks().any(|a| {
-                            a.by == me
-                                && a.mark
-                                    == Mark::Condition {
-                                        condition: Condition::Frightened,
-                                    }
-                        })
-                    })
-                    .map(|c| c.id)
+                // The second roar: those it frightens now are also deafened for the
+                // minute and paralyzed while frightened (the same save ends both).
+                let scared: Vec<CreatureId> = frightened(em)
+                    .into_iter()
+                    .filter(|x| !before.contains(x))
+                    .map(|(c, _)| c)
                     .collect();
                 for c in scared {
                     let until =
