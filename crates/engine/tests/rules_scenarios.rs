@@ -101,6 +101,7 @@ scenarios!(
     legendary_saves,
     monster_specials4,
     monster_specials5,
+    swallow_sizes,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -618,3 +618,28 @@ fn legendary_saves_are_read_from_the_text() {
     assert_eq!(read("mummy-lord", "Channel Negative Energy"), L::NoHealing);
     assert_eq!(read("mummy-lord", "Whirlwind of Sand"), L::Move);
 }
+
+/// Swallow reads the size it takes and whether one creature inside is the limit.
+#[test]
+fn swallow_sizes_and_limits_are_read() {
+    use dicebard_engine::rules::monster_actions::{Special, read};
+    let cat = common::catalog();
+    let inside = |m: &str| {
+        let a = cat
+            .monster(m)
+            .unwrap()
+            .actions
+            .iter()
+            .find(|a| a.name == "Swallow" || a.name == "Engulf")
+            .unwrap();
+        match read(&a.name, &a.desc) {
+            Some(Special::Swallow { inside, .. }) => (inside.max_size, inside.one),
+            other => panic!("{m}: {other:?}"),
+        }
+    };
+    assert_eq!(inside("behir"), (2, true));
+    assert_eq!(inside("giant-frog"), (1, true));
+    assert_eq!(inside("remorhaz"), (2, false));
+    assert_eq!(inside("tarrasque"), (3, false));
+    assert_eq!(inside("shambling-mound"), (2, true));
+}

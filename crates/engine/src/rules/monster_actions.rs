@@ -10,7 +10,9 @@
 //!   of each of the monster's turns (Engulf: a save avoids it). Out, prone, when the
 //!   monster dies or, where the stat block says so, when the creature deals it enough
 //!   damage in one turn and the monster fails its Constitution save at that turn's
-//!   end. One creature inside at a time.
+//!   end. Only a creature of the size the text names or smaller ("a Medium or
+//!   smaller target"); one inside at a time where the text says so, else up to
+//!   [`MAX_INSIDE`] (a remorhaz, a tarrasque), each digested at the start of its turn.
 //! - **Invisibility** (imp, quasit, sprite, will-o'-wisp, duergar): the invisible
 //!   condition until it attacks or casts a spell (the mark Invisibility uses).
 //! - **Enlarge** (duergar): the Enlarged mark for a minute.
@@ -283,6 +285,23 @@ pub struct Inside {
     /// (damage in one turn, DC): dealt that much by the creature inside, the monster
     /// makes a Constitution save at the end of that turn or regurgitates it.
     pub escape: Option<(i32, i32)>,
+    /// The largest size it swallows (0 tiny … 5 gargantuan): "a Medium or smaller
+    /// target".
+    pub max_size: u8,
+    /// "Can have only one creature swallowed at a time"; else up to [`MAX_INSIDE`].
+    pub one: bool,
+}
+
+/// The most creatures a monster holds swallowed at once where its text sets no limit
+/// (a tarrasque, a remorhaz).
+pub const MAX_INSIDE: usize = 8;
+
+/// A size word's rank, 0 (tiny) to 5 (gargantuan).
+fn size_word(w: &str) -> Option<u8> {
+    ["tiny", "small", "medium", "large", "huge", "gargantuan"]
+        .iter()
+        .position(|s| *s == w)
+        .map(|p| p as u8)
 }
 
 /// A legendary action that makes no attack.
@@ -408,6 +427,11 @@ pub fn read(name: &str, desc: &str) -> Option<Special> {
                 damage_type,
                 save,
                 escape,
+                max_size: d
+                    .find(" or smaller")
+                    .and_then(|at| size_word(d[..at].split_whitespace().next_back()?))
+                    .unwrap_or(5),
+                one: d.contains("only one"),
             },
         });
     }
@@ -706,13 +730,14 @@ fn own_ethereal(c: &Creature) -> Option<Active> {
         .copied()
 }
 
-/// Who `me` has swallowed (at most one).
-fn inside_of(state: &CampaignState, me: CreatureId) -> Option<CreatureId> {
+/// Who `me` has swallowed.
+fn inside_of(state: &CampaignState, me: CreatureId) -> Vec<CreatureId> {
     state
         .creatures
         .values()
-        .find(|c| !c.dead && swallower(c) == Some(me))
+        .filter(|c| !c.dead && swallower(c) == Some(me))
         .map(|c| c.id)
+        .collect()
 }
 
 /// The monster that has swallowed `c`.
@@ -745,12 +770,15 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
             continue;
         }
         match &s {
-            Special::Swallow { .. } => {
-                if inside_of(state, npc.id).is_some() {
+            Special::Swallow { inside, .. } => {
+                let held = inside_of(state, npc.id).len();
+                if (inside.one && held > 0) || held >= MAX_INSIDE {
                     continue;
                 }
                 for t in foes {
-                    if t.conditions.get(&Condition::Grappled) == Some(&Some(npc.id)) {
+                    if t.conditions.get(&Condition::Grappled) == Some(&Some(npc.id))
+                        && size_rank(state, t) <= inside.max_size
+                    {
                         out.push(NpcOption::Special {
                             action: name.clone(),
                             target: Some(t.name.clone()),
@@ -1187,8 +1215,11 @@ pub(crate) fn act(
     }
     let note = |s: &str| s.to_string();
     match special {
-        Special::Swallow { bite, .. } => {
+        Special::Swallow { bite, inside } => {
             let t = t.ok_or_else(|| RuleError::invalid("Swallow whom?"))?;
+            if size_rank(&em.state, em.creature(t)) > inside.max_size {
+                return Err(RuleError::invalid("That creature is too big to swallow."));
+            }
             match bite {
                 Some(bite) => {
                     em.public(EventKind::SpecialAction {
@@ -1991,19 +2022,22 @@ fn inside_rule(state: &CampaignState, me: &Creature) -> Option<Inside> {
 
 /// At the start of `id`'s turn: what it has swallowed takes its damage.
 pub(crate) fn digest(em: &mut Emitter, id: CreatureId) -> Result<(), RuleError> {
-    let Some(t) = inside_of(&em.state, id) else {
+    let held = inside_of(&em.state, id);
+    if held.is_empty() {
         return Ok(());
-    };
+    }
     let Some(inside) = inside_rule(&em.state, em.creature(id)) else {
         return Ok(());
     };
-    if let Some((ability, dc)) = inside.save
-        && resolve::saving_throw(em, t, ability, Default::default(), Some(dc))
-    {
-        return Ok(());
+    for t in held {
+        if let Some((ability, dc)) = inside.save
+            && resolve::saving_throw(em, t, ability, Default::default(), Some(dc))
+        {
+            continue;
+        }
+        let roll = crate::dice::roll(&inside.dice, em.dice)?;
+        resolve::deal_rolled(em, t, Some(id), &[(inside.damage_type, roll)], false, false);
     }
-    let roll = crate::dice::roll(&inside.dice, em.dice)?;
-    resolve::deal_rolled(em, t, Some(id), &[(inside.damage_type, roll)], false, false);
     Ok(())
 }
 
