@@ -950,21 +950,16 @@ pub(crate) fn policy_pick(
         .cloned()
 }
 
-/// A creature's size, 0 (tiny) to 5 (gargantuan); a player character is Medium.
+/// A creature's size, 0 (tiny) to 5 (gargantuan): a monster's from its stat block,
+/// a player character's from its race (Medium when unknown).
 fn size_rank(state: &CampaignState, c: &Creature) -> u8 {
-    let size = c
-        .monster
-        .as_deref()
-        .and_then(|m| state.catalog.monster(m))
-        .map_or("medium".to_string(), |m| m.size.to_ascii_lowercase());
-    match size.as_str() {
-        "tiny" => 0,
-        "small" => 1,
-        "medium" => 2,
-        "large" => 3,
-        "huge" => 4,
-        _ => 5,
-    }
+    let size = match (&c.monster, &c.pc) {
+        (Some(m), _) => state.catalog.monster(m).map(|m| m.size.as_str()),
+        (None, Some(pc)) => state.catalog.race(&pc.race).map(|r| r.size.as_str()),
+        _ => None,
+    };
+    size.and_then(|s| size_word(&s.to_ascii_lowercase()))
+        .unwrap_or(2)
 }
 
 /// Metal armor the rust monster's touch corrodes (SRD armor of metal; a shield is
