@@ -102,6 +102,7 @@ scenarios!(
     monster_specials4,
     monster_specials5,
     swallow_sizes,
+    counterspell_each,
 );
 
 /// Every scenario file has a test, and every test a file.

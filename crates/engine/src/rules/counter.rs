@@ -15,9 +15,11 @@
 //! outright (its level or higher, 3rd at least), else its lowest 3rd+ slot; a spell
 //! cast at a level above that slot's needs a spellcasting ability check, DC 10 + the
 //! spell's level. A stopped spell spends its caster's slot and action
-//! (`SpellCountered`) and does nothing; otherwise it is cast as asked. Only the first
-//! creature able to counter is asked (in creature order), and Counterspell itself is
-//! never countered here.
+//! (`SpellCountered`) and does nothing; otherwise it is cast as asked. Every foe able
+//! to counter is asked in turn, in creature order: a monster that lets it pass (a
+//! cantrip) or fails its check, or a player who lets it pass or times out, hands the
+//! question to the next one (a window holds the cast while a player decides), until
+//! one stops the spell or nobody is left. Counterspell itself is never countered here.
 
 use super::{Emitter, position};
 use crate::data::SpellData;
@@ -43,12 +45,18 @@ fn counter_slot(c: &crate::creature::Creature, level: u8) -> Option<u8> {
         .or_else(|| (3..=9).find(|l| sc.available(*l) > 0))
 }
 
-/// The first foe of `caster` that can counter its spell now.
-fn counterer(em: &Emitter, caster: CreatureId) -> Option<CreatureId> {
+/// The foes of `caster` that can counter its spell now, in creature order, after
+/// `after` (one already asked) when given.
+fn counterers(em: &Emitter, caster: CreatureId, after: Option<CreatureId>) -> Vec<CreatureId> {
     let me = em.creature(caster);
+    let mut passed = after.is_none();
     em.state
         .combatants()
         .filter(|c| {
+            if !passed {
+                passed = Some(c.id) == after;
+                return false;
+            }
             c.id != caster
                 && position::hostile(c, me)
                 && !c.dead
@@ -61,7 +69,7 @@ fn counterer(em: &Emitter, caster: CreatureId) -> Option<CreatureId> {
                 && super::combat::require_turn_part(em, c.id, ActionCost::Reaction).is_ok()
         })
         .map(|c| c.id)
-        .next()
+        .collect()
 }
 
 /// Before `caster`'s spell (cast at `level`) takes effect: a foe's Counterspell.
@@ -80,13 +88,45 @@ pub(crate) fn before_cast(
     {
         return Ok(Countered::No);
     }
-    let Some(reactor) = counterer(em, caster) else {
-        return Ok(Countered::No);
-    };
+    ask(em, caster, spell, level, targets, slot, None)
+}
+
+/// Asks each foe able to counter `caster`'s spell, in turn after `after`: a player's
+/// window (the cast waits in it), or a monster's choice at once; the first that stops
+/// it ends the asking.
+fn ask(
+    em: &mut Emitter,
+    caster: CreatureId,
+    spell: &SpellData,
+    level: u8,
+    targets: &[String],
+    slot: Option<u8>,
+    after: Option<CreatureId>,
+) -> Result<Countered, RuleError> {
+    for reactor in counterers(em, caster, after) {
+        // An earlier counter attempt may have changed things (a failed check spends
+        // nothing of this one's).
+        if let Some(w) = offer(em, caster, reactor, spell, level, targets, slot)? {
+            return Ok(w);
+        }
+    }
+    Ok(Countered::No)
+}
+
+/// One foe asked: `None` when it lets the spell pass (ask the next).
+fn offer(
+    em: &mut Emitter,
+    caster: CreatureId,
+    reactor: CreatureId,
+    spell: &SpellData,
+    level: u8,
+    targets: &[String],
+    slot: Option<u8>,
+) -> Result<Option<Countered>, RuleError> {
     if em.creature(reactor).is_pc() {
         let ms = em.state.settings.reaction_timeout_ms;
         if ms == 0 {
-            return Ok(Countered::No);
+            return Ok(None);
         }
         let npc_turn = !em.creature(caster).is_pc()
             && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(caster);
@@ -115,18 +155,18 @@ pub(crate) fn before_cast(
                 }),
             },
         });
-        return Ok(Countered::Waiting);
+        return Ok(Some(Countered::Waiting));
     }
     // A monster's choice: any spell of 1st level or higher.
     if spell.level == 0 {
-        return Ok(Countered::No);
+        return Ok(None);
     }
     let stopped = counter(em, reactor, caster, level)?;
     if stopped {
         countered(em, caster, reactor, spell, slot)?;
-        return Ok(Countered::Stopped);
+        return Ok(Some(Countered::Stopped));
     }
-    Ok(Countered::No)
+    Ok(None)
 }
 
 /// `reactor` casts Counterspell at `caster`'s spell of `level`: true if it stops it.
@@ -218,10 +258,30 @@ pub(crate) fn resolve(
         timed_out,
     });
     let stopped = take && counter(em, w.reactor, p.caster, p.level)?;
+    let spell = em.state.catalog.spell(&p.spell).cloned();
     if stopped {
-        if let Some(spell) = em.state.catalog.spell(&p.spell).cloned() {
-            countered(em, p.caster, w.reactor, &spell, p.slot)?;
+        if let Some(spell) = &spell {
+            countered(em, p.caster, w.reactor, spell, p.slot)?;
         }
+    } else if em.state.in_combat()
+        && !em.creature(p.caster).is_down()
+        && let Some(spell) = &spell
+        && match ask(
+            em,
+            p.caster,
+            spell,
+            p.level,
+            &p.targets,
+            p.slot,
+            Some(w.reactor),
+        )? {
+            // The next foe's window holds the cast now.
+            Countered::Waiting => return Ok(()),
+            Countered::Stopped => true,
+            Countered::No => false,
+        }
+    {
+        // Stopped by a foe asked after this one.
     } else if em.state.in_combat() && !em.creature(p.caster).is_down() {
         // Checked when it was asked for and nothing but the reaction happened since;
         // should it be refused now, it fizzles rather than stall the turn.
