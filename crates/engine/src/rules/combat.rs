@@ -513,6 +513,40 @@ fn legendary_act(
     ended: CreatureId,
     option: NpcOption,
 ) -> Result<(), RuleError> {
+    // Cast a Spell / Cantrip: the cheapest legendary cast that allows the spell.
+    if let NpcOption::Cast {
+        spell,
+        targets,
+        slot,
+    } = &option
+    {
+        let cantrip = em.state.catalog.spell(spell).is_some_and(|s| s.level == 0);
+        let (name, cost) = legendary_special_choices(&em.state, em.creature(m))
+            .into_iter()
+            .filter(|(_, _, s)| match s {
+                super::monster_actions::LegendarySpecial::Cast { cantrips } => cantrip || !cantrips,
+                _ => false,
+            })
+            .min_by_key(|(_, c, _)| *c)
+            .map(|(n, c, _)| (n, c))
+            .ok_or_else(|| RuleError::invalid("It has no legendary action to cast that."))?;
+        em.public(EventKind::LegendaryActionUsed {
+            creature: m,
+            action: name,
+            cost,
+        });
+        super::spells::cast(em, m, spell, targets, *slot)?;
+        // A foe's Counterspell window holds the legendary turn until it closes.
+        if em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.reaction.is_none())
+        {
+            end_legendary_turn(em, m, ended);
+        }
+        return Ok(());
+    }
     if let NpcOption::Legendary { action, target } = &option
         && let Some((name, cost, special)) = legendary_special_choices(&em.state, em.creature(m))
             .into_iter()
@@ -578,7 +612,7 @@ fn legendary_act(
 
 /// The end of a legendary monster's turn between turns: the next legendary monster's,
 /// or the next turn.
-fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
+pub(crate) fn end_legendary_turn(em: &mut Emitter, m: CreatureId, ended: CreatureId) {
     if !em.state.in_combat() {
         return;
     }
@@ -677,6 +711,12 @@ pub(crate) fn require_turn_part(
     let Some(combat) = em.state.combat.as_ref() else {
         return Ok(());
     };
+    // A legendary action's cast (Cast a Spell, Cantrip) spends no action of a turn.
+    if combat.legendary.is_some_and(|(l, _)| l == me)
+        && matches!(cost, ActionCost::Action | ActionCost::BonusAction)
+    {
+        return Ok(());
+    }
     // Slow: an action or a bonus action on its turn, not both.
     let slowed =
         c.has_mark(|m| *m == crate::effect::Mark::Slowed) && combat.active_creature() == Some(me);
@@ -1101,7 +1141,18 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 });
             }
         }
+        let mut casts: Vec<NpcOption> = Vec::new();
         for (action, _, special) in legendary_special_choices(state, npc) {
+            if let super::monster_actions::LegendarySpecial::Cast { cantrips } = special {
+                for o in spell_options(state, npc, &targets) {
+                    let cantrip = matches!(&o, NpcOption::Cast { spell, .. }
+                        if state.catalog.spell(spell).is_some_and(|s| s.level == 0));
+                    if (cantrip || !cantrips) && !casts.contains(&o) {
+                        casts.push(o);
+                    }
+                }
+                continue;
+            }
             match super::monster_actions::legendary_targets(state, npc, &special) {
                 None => out.push(NpcOption::Legendary {
                     action,
@@ -1117,6 +1168,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
                 }
             }
         }
+        out.extend(casts);
         out.push(NpcOption::Pass);
         return out;
     }

@@ -288,6 +288,18 @@ pub(crate) fn resolve(
         let _ = super::spells::cast_unopposed(em, p.caster, &p.spell, &p.targets, p.slot);
     }
     super::combat::check_end(em);
+    // A legendary action's cast: the legendary turn ends with it.
+    if let Some((m, ended)) = em.state.combat.as_ref().and_then(|c| c.legendary)
+        && m == p.caster
+        && em
+            .state
+            .combat
+            .as_ref()
+            .is_some_and(|c| c.reaction.is_none())
+    {
+        super::combat::end_legendary_turn(em, m, ended);
+        return Ok(());
+    }
     if p.npc_turn
         && em.state.in_combat()
         && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(p.caster)

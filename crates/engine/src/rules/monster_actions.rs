@@ -334,6 +334,12 @@ pub enum LegendarySpecial {
     /// Channel Negative Energy: the other creatures in the fight can't regain hit
     /// points until the end of its next turn.
     NoHealing,
+    /// Cast a Spell (a sphinx: a spell from its list, a slot as normal) or Cantrip (a
+    /// lich): offered as the spell options of its Spellcasting (cantrips only for
+    /// Cantrip), cast between turns with no action of a turn spent.
+    Cast {
+        cantrips: bool,
+    },
 }
 
 /// "… 21 (6d6) acid damage …": the dice in the last parentheses before `at` and the
@@ -558,6 +564,8 @@ pub fn read_legendary(name: &str, desc: &str) -> Option<LegendarySpecial> {
         }
         "shimmering shield" => LegendarySpecial::Shield,
         "channel negative energy" => LegendarySpecial::NoHealing,
+        "cast a spell" => LegendarySpecial::Cast { cantrips: false },
+        "cantrip" => LegendarySpecial::Cast { cantrips: true },
         _ if d.contains(" saving throw") => LegendarySpecial::Burst(legendary_burst(&d)?),
         "teleport" => LegendarySpecial::Teleport,
         "heal self" => LegendarySpecial::HealSelf {
@@ -2151,6 +2159,10 @@ pub(crate) fn legendary(
     target: Option<CreatureId>,
 ) -> Result<(), RuleError> {
     match special {
+        // Cast through combat's legendary turn (its spell options).
+        LegendarySpecial::Cast { .. } => {
+            return Err(RuleError::invalid("Name the spell to cast."));
+        }
         LegendarySpecial::Burst(b) => burst(em, m, "", target, &b, false)?,
         LegendarySpecial::Drain { dice, damage_type } => {
             let t = target.ok_or_else(|| RuleError::invalid("Drain whom?"))?;
