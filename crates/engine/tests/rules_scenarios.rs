@@ -103,6 +103,7 @@ scenarios!(
     monster_specials5,
     swallow_sizes,
     counterspell_each,
+    counterspell_chain,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -169,12 +169,31 @@ fn offer(
     Ok(None)
 }
 
+/// How deep a chain of Counterspells goes: a spell, its counter, a counter of that
+/// counter, … at most this many Counterspells in all.
+pub const MAX_CHAIN: u8 = 3;
+
 /// `reactor` casts Counterspell at `caster`'s spell of `level`: true if it stops it.
 fn counter(
     em: &mut Emitter,
     reactor: CreatureId,
     caster: CreatureId,
     level: u8,
+) -> Result<bool, RuleError> {
+    counter_in_chain(em, reactor, caster, level, 1)
+}
+
+/// [`counter`], the `depth`th Counterspell of a chain: before it takes effect, a
+/// monster among the reactor's foes that can counter it does so by the built-in
+/// policy (not the creature whose spell it is aimed at; a player is not asked
+/// mid-chain), up to [`MAX_CHAIN`] Counterspells; a countered Counterspell spends its
+/// slot and reaction and stops nothing.
+fn counter_in_chain(
+    em: &mut Emitter,
+    reactor: CreatureId,
+    caster: CreatureId,
+    level: u8,
+    depth: u8,
 ) -> Result<bool, RuleError> {
     let r = em.creature(reactor);
     let Some(slot) = counter_slot(r, level) else {
@@ -188,6 +207,26 @@ fn counter(
         .catalog
         .spell("counterspell")
         .map_or_else(|| "Counterspell".to_string(), |s| s.name.clone());
+    if depth < MAX_CHAIN {
+        for r2 in counterers(em, reactor, None) {
+            // The built-in policy: a monster counters a Counterspell aimed at an ally's
+            // spell (its own reaction is not spent on a counter at its own spell).
+            if em.creature(r2).is_pc() || r2 == caster {
+                continue;
+            }
+            if counter_in_chain(em, r2, reactor, slot, depth + 1)? {
+                em.public(EventKind::SpellCountered {
+                    caster: reactor,
+                    by: r2,
+                    spell: "counterspell".into(),
+                    name: name.clone(),
+                    slot: Some(slot),
+                    cost: ActionCost::Reaction,
+                });
+                return Ok(false);
+            }
+        }
+    }
     em.public(EventKind::SpellCast {
         caster: reactor,
         spell: "counterspell".into(),
