@@ -81,6 +81,7 @@ pub(crate) fn before_cast(
     level: u8,
     targets: &[String],
     slot: Option<u8>,
+    cost: ActionCost,
 ) -> Result<Countered, RuleError> {
     if !em.state.in_combat()
         || spell.index == "counterspell"
@@ -88,7 +89,7 @@ pub(crate) fn before_cast(
     {
         return Ok(Countered::No);
     }
-    ask(em, caster, spell, level, targets, slot, None)
+    ask(em, caster, spell, level, targets, slot, cost, None)
 }
 
 /// Asks each foe able to counter `caster`'s spell, in turn after `after`: a player's
@@ -101,12 +102,13 @@ fn ask(
     level: u8,
     targets: &[String],
     slot: Option<u8>,
+    cost: ActionCost,
     after: Option<CreatureId>,
 ) -> Result<Countered, RuleError> {
     for reactor in counterers(em, caster, after) {
         // An earlier counter attempt may have changed things (a failed check spends
         // nothing of this one's).
-        if let Some(w) = offer(em, caster, reactor, spell, level, targets, slot)? {
+        if let Some(w) = offer(em, caster, reactor, spell, level, targets, slot, cost)? {
             return Ok(w);
         }
     }
@@ -114,6 +116,7 @@ fn ask(
 }
 
 /// One foe asked: `None` when it lets the spell pass (ask the next).
+#[allow(clippy::too_many_arguments)]
 fn offer(
     em: &mut Emitter,
     caster: CreatureId,
@@ -122,6 +125,7 @@ fn offer(
     level: u8,
     targets: &[String],
     slot: Option<u8>,
+    cost: ActionCost,
 ) -> Result<Option<Countered>, RuleError> {
     if em.creature(reactor).is_pc() {
         let ms = em.state.settings.reaction_timeout_ms;
@@ -163,7 +167,7 @@ fn offer(
     }
     let stopped = counter(em, reactor, caster, level)?;
     if stopped {
-        countered(em, caster, reactor, spell, slot)?;
+        countered(em, caster, reactor, spell, slot, cost)?;
         return Ok(Some(Countered::Stopped));
     }
     Ok(None)
@@ -249,13 +253,15 @@ fn counter_in_chain(
     ))
 }
 
-/// The stopped spell: its slot (or innate use) and action are spent.
+/// The stopped spell: its slot (or innate use) and the action it took (`cost`: a
+/// bonus action when quickened) are spent.
 fn countered(
     em: &mut Emitter,
     caster: CreatureId,
     by: CreatureId,
     spell: &SpellData,
     slot: Option<u8>,
+    cost: ActionCost,
 ) -> Result<(), RuleError> {
     let c = em.creature(caster);
     let innate = super::spells::innate_uses(em, c, &spell.index);
@@ -270,7 +276,7 @@ fn countered(
         spell: spell.index.clone(),
         name: spell.name.clone(),
         slot,
-        cost: super::spells::cost_of(spell),
+        cost,
     });
     if innate.is_some_and(|u| u > 0) {
         em.public(EventKind::LimitedActionUsed {
@@ -298,9 +304,35 @@ pub(crate) fn resolve(
     });
     let stopped = take && counter(em, w.reactor, p.caster, p.level)?;
     let spell = em.state.catalog.spell(&p.spell).cloned();
+    // The cast as asked: a Metamagic word among its words (Quickened: a bonus action;
+    // its sorcery points are spent even when the spell is stopped).
+    let meta = spell.as_ref().and_then(|spell| {
+        let caster = em.creature(p.caster).clone();
+        let effect = spell
+            .effect
+            .clone()
+            .unwrap_or_else(|| crate::effect::generate(spell));
+        let mut words = p.targets.clone();
+        super::class_options::metamagic(em, &caster, spell, &effect, p.level, &mut words)
+            .ok()
+            .flatten()
+    });
+    let cost = match &spell {
+        Some(_) if meta.as_ref().is_some_and(|m| m.is("quickened-spell")) => {
+            ActionCost::BonusAction
+        }
+        Some(spell) => super::spells::cost_of(spell),
+        None => ActionCost::Action,
+    };
+    let tell = |em: &mut Emitter| {
+        if let Some(m) = &meta {
+            super::class_options::tell_metamagic(em, p.caster, m);
+        }
+    };
     if stopped {
         if let Some(spell) = &spell {
-            countered(em, p.caster, w.reactor, spell, p.slot)?;
+            countered(em, p.caster, w.reactor, spell, p.slot, cost)?;
+            tell(em);
         }
     } else if em.state.in_combat()
         && !em.creature(p.caster).is_down()
@@ -312,11 +344,15 @@ pub(crate) fn resolve(
             p.level,
             &p.targets,
             p.slot,
+            cost,
             Some(w.reactor),
         )? {
             // The next foe's window holds the cast now.
             Countered::Waiting => return Ok(()),
-            Countered::Stopped => true,
+            Countered::Stopped => {
+                tell(em);
+                true
+            }
             Countered::No => false,
         }
     {

@@ -284,9 +284,14 @@ fn cast_inner(
     }
     // A foe's Counterspell, before anything of the spell happens.
     if counterable {
-        match super::counter::before_cast(em, me, &spell, slot_level, asked, slot)? {
+        match super::counter::before_cast(em, me, &spell, slot_level, asked, slot, cost)? {
             super::counter::Countered::No => {}
-            super::counter::Countered::Waiting | super::counter::Countered::Stopped => {
+            super::counter::Countered::Waiting => return Ok(()),
+            // A stopped spell was still cast: its Metamagic's points are spent.
+            super::counter::Countered::Stopped => {
+                if let Some(m) = &meta {
+                    super::class_options::tell_metamagic(em, me, m);
+                }
                 return Ok(());
             }
         }
