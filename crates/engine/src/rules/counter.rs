@@ -89,7 +89,26 @@ pub(crate) fn before_cast(
     {
         return Ok(Countered::No);
     }
-    ask(em, caster, spell, level, targets, slot, cost, None)
+    let asked = Asked {
+        spell,
+        level,
+        targets,
+        slot,
+        cost,
+    };
+    ask(em, caster, &asked, None)
+}
+
+/// The cast a foe's Counterspell is asked about.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    spell: &'a SpellData,
+    /// The level it is cast at.
+    level: u8,
+    targets: &'a [String],
+    slot: Option<u8>,
+    /// What casting it took (a bonus action when quickened).
+    cost: ActionCost,
 }
 
 /// Asks each foe able to counter `caster`'s spell, in turn after `after`: a player's
@@ -98,17 +117,11 @@ pub(crate) fn before_cast(
 fn ask(
     em: &mut Emitter,
     caster: CreatureId,
-    spell: &SpellData,
-    level: u8,
-    targets: &[String],
-    slot: Option<u8>,
-    cost: ActionCost,
+    asked: &Asked,
     after: Option<CreatureId>,
 ) -> Result<Countered, RuleError> {
     for reactor in counterers(em, caster, after) {
-        // An earlier counter attempt may have changed things (a failed check spends
-        // nothing of this one's).
-        if let Some(w) = offer(em, caster, reactor, spell, level, targets, slot, cost)? {
+        if let Some(w) = offer(em, caster, reactor, asked)? {
             return Ok(w);
         }
     }
@@ -116,17 +129,19 @@ fn ask(
 }
 
 /// One foe asked: `None` when it lets the spell pass (ask the next).
-#[allow(clippy::too_many_arguments)]
 fn offer(
     em: &mut Emitter,
     caster: CreatureId,
     reactor: CreatureId,
-    spell: &SpellData,
-    level: u8,
-    targets: &[String],
-    slot: Option<u8>,
-    cost: ActionCost,
+    asked: &Asked,
 ) -> Result<Option<Countered>, RuleError> {
+    let Asked {
+        spell,
+        level,
+        targets,
+        slot,
+        cost,
+    } = *asked;
     if em.creature(reactor).is_pc() {
         let ms = em.state.settings.reaction_timeout_ms;
         if ms == 0 {
@@ -340,11 +355,13 @@ pub(crate) fn resolve(
         && match ask(
             em,
             p.caster,
-            spell,
-            p.level,
-            &p.targets,
-            p.slot,
-            cost,
+            &Asked {
+                spell,
+                level: p.level,
+                targets: &p.targets,
+                slot: p.slot,
+                cost,
+            },
             Some(w.reactor),
         )? {
             // The next foe's window holds the cast now.
