@@ -104,6 +104,7 @@ scenarios!(
     swallow_sizes,
     counterspell_each,
     counterspell_chain,
+    legendary_policy,
 );
 
 /// Every scenario file has a test, and every test a file.

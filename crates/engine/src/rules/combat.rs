@@ -1394,8 +1394,11 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
 /// points, then first created.
 pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOption {
     // Between turns: the first affordable legendary attack on the creature whose turn
-    // ended (the options list those first); else a Wing Attack with a foe in melee, a
-    // Heal Self when bloodied; Detect, Move and Teleport are left to the LLM or the GM.
+    // ended (the options list those first), or a legendary action aimed at a creature
+    // (a gaze, Psychic Drain, Shimmering Shield); else a Wing Attack with a foe in
+    // melee, a save burst that catches a player character, a Heal Self when bloodied;
+    // Detect, Move, Teleport, Channel Negative Energy and legendary casts are left to
+    // the LLM or the GM.
     // An opportunity attack is taken.
     if let Some((m, _)) = state.combat.as_ref().and_then(|c| c.legendary) {
         use super::monster_actions::LegendarySpecial as L;
@@ -1412,6 +1415,8 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
                         .iter()
                         .any(|o| state.creature(*o).is_some_and(|o| o.is_pc())),
                     L::HealSelf { .. } => npc.hp.saturating_mul(2) <= npc.effective_max_hp(),
+                    // A save burst that catches a player character.
+                    L::Burst(b) => super::monster_actions::burst_catches_pc(state, m, b),
                     _ => false,
                 })
         };

@@ -683,6 +683,24 @@ pub fn legendary_specials(
         .collect()
 }
 
+/// Whether a legendary save burst by `m` (no target: in melee, not far, everyone)
+/// would catch a standing player character now.
+pub(crate) fn burst_catches_pc(state: &CampaignState, m: CreatureId, b: &Burst) -> bool {
+    state
+        .combatants()
+        .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
+        .any(|c| match b.targets {
+            BurstTargets::Engaged => {
+                super::position::range(state, m, c.id) == super::position::Range::Engaged
+            }
+            BurstTargets::Near => {
+                super::position::range(state, m, c.id) != super::position::Range::Far
+            }
+            BurstTargets::All => true,
+            _ => false,
+        })
+}
+
 /// The creatures a legendary action that makes no attack may be aimed at (its
 /// options name each); `None`: it is aimed at no one.
 pub(crate) fn legendary_targets(
