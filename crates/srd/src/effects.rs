@@ -1035,19 +1035,33 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             ),
             vec![cond(Blinded, Long)],
         ),
-        "web" => zone(
-            part(
-                "A zone: a creature in it at the start of its turn or entering it saves \
-                 or is restrained. Escaping is a Strength check as an action in the text \
-                 (here a Strength save at the end of each turn); the webs' difficult \
-                 terrain and burning narrated.",
-                area.clone(),
-                true,
-                vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
-            ),
-            vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
-            Long,
-        ),
+        // Restrained while in the webs: a creature already caught is not caught again
+        // (no second save, no second mark), and leaving the webs frees it.
+        "web" => {
+            let caught = vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])];
+            SpellEffect {
+                zone: Some(Box::new(ZoneSpec {
+                    steps: caught.clone(),
+                    when: ZoneTriggers {
+                        turn_start: true,
+                        enter: true,
+                        while_inside: true,
+                        ..ZoneTriggers::default()
+                    },
+                    duration: Long,
+                })),
+                ..part(
+                    "A zone: a creature in it at the start of its turn or entering it saves \
+                     or is restrained while it stays in the webs (one caught is not caught \
+                     again). Escaping is a Strength check as an action in the text (here a \
+                     Strength save at the end of each turn); the webs' difficult terrain \
+                     and burning narrated.",
+                    area.clone(),
+                    true,
+                    caught,
+                )
+            }
+        }
         "entangle" => part(
             "Escaping is a Strength check as an action in the text (here a Strength save \
              at the end of each turn); difficult terrain narrated.",

@@ -354,26 +354,20 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         SpellCountered {
             caster, slot, cost, ..
         } => spell_spent(state, *caster, *slot, *cost, false),
+        // Out of a fight, a zone waits for the next one (`waiting_zones`).
         ZonePlaced { zone } => {
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| z.id != zone.id);
-                c.zones.push((**zone).clone());
-            }
+            let zones = state.zones_mut();
+            zones.retain(|z| z.id != zone.id);
+            zones.push((**zone).clone());
         }
         ZoneStruck { zone, creature } => {
-            if let Some(z) = state
-                .combat
-                .as_mut()
-                .and_then(|c| c.zones.iter_mut().find(|z| z.id == *zone))
-            {
+            if let Some(z) = state.zones_mut().iter_mut().find(|z| z.id == *zone) {
                 z.moving.remove(creature);
                 z.struck.insert(*creature);
             }
         }
         ZoneEnded { zone } => {
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| z.id != *zone);
-            }
+            state.zones_mut().retain(|z| z.id != *zone);
         }
         ConcentrationStarted { creature, spell } => {
             if let Some(c) = state.creatures.get_mut(creature) {
@@ -384,10 +378,10 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.concentration = None;
             }
-            // Its zones end with it.
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| !(z.concentration && z.by == *creature));
-            }
+            // Its zones end with it (in a fight, or waiting for one).
+            state
+                .zones_mut()
+                .retain(|z| !(z.concentration && z.by == *creature));
         }
         EffectStarted { creature, effect } => {
             if let Some(c) = state.creatures.get_mut(creature) {
@@ -581,7 +575,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
             }
-            // A rest takes an hour or more: too late for Revivify.
+            // A rest takes an hour or more: too late for Revivify, and the zones
+            // cast before it (a minute, an hour at most) are gone.
+            state.waiting_zones.clear();
             for c in state.creatures.values_mut() {
                 c.died_round = None;
             }
@@ -656,6 +652,14 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             for c in state.creatures.values_mut() {
                 c.died_round = None;
             }
+            // Zones cast before the fight start in it, holding those of their
+            // creatures that fight.
+            let mut zones = std::mem::take(&mut state.waiting_zones);
+            for z in &mut zones {
+                z.inside.retain(|id| order.iter().any(|e| e.creature == *id));
+                z.struck.clear();
+                z.moving.clear();
+            }
             state.combat = Some(Combat {
                 round: 0,
                 order: order.clone(),
@@ -668,7 +672,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 reaction: None,
                 legendary: None,
                 opportunity: None,
-                zones: Vec::new(),
+                zones,
             });
             state.reactions_used.clear();
         }

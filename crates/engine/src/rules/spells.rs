@@ -363,7 +363,7 @@ fn cast_inner(
     cx.ends_on = effect
         .zone
         .as_ref()
-        .filter(|z| z.when.while_inside && em.state.in_combat())
+        .filter(|z| z.when.while_inside)
         .map(|_| EndsOn::LeaveZone);
     let per_target = without_group_steps(&effect.steps);
     if !per_target.is_empty() && !target_ids.is_empty() {
@@ -386,9 +386,9 @@ fn cast_inner(
             return Ok(());
         }
     }
-    // A zone stays where it was cast, holding the creatures it caught.
+    // A zone stays where it was cast, holding the creatures it caught (out of a
+    // fight it waits for the next one: `CampaignState::waiting_zones`).
     if let Some(spec) = &effect.zone
-        && em.state.in_combat()
         && !em.creature(me).dead
         && (!spell.concentration || em.creature(me).concentration.is_some())
     {
@@ -922,12 +922,11 @@ fn cast_again(
     }
     // Moving the spell's zone (Moonbeam's beam) onto the new targets.
     if let Some(spec) = spell.effect.as_ref().and_then(|e| e.zone.as_ref())
-        && em.state.in_combat()
         && em
             .state
-            .combat
-            .as_ref()
-            .is_some_and(|c| c.zones.iter().any(|z| z.by == me && z.spell == spell.index))
+            .zones()
+            .iter()
+            .any(|z| z.by == me && z.spell == spell.index)
     {
         place_zone(em, &cx, spell, spec, &target_ids);
     }
@@ -1480,7 +1479,8 @@ pub(crate) fn run_zone(
 }
 
 /// Places (or, `moved`, moves) the zone of `spell` cast by `me` on the creatures the
-/// casting caught (see [`crate::effect::Zone`]): a fight only.
+/// casting caught (see [`crate::effect::Zone`]); out of a fight it waits for the
+/// next one.
 fn place_zone(
     em: &mut Emitter,
     cx: &Cx,
@@ -1488,12 +1488,9 @@ fn place_zone(
     spec: &crate::effect::ZoneSpec,
     caught: &[CreatureId],
 ) {
-    let Some(c) = em.state.combat.as_ref() else {
-        return;
-    };
+    let zones = em.state.zones();
     let me = cx.me;
-    let old = c
-        .zones
+    let old = zones
         .iter()
         .find(|z| z.by == me && z.spell == spell.index)
         .cloned();
@@ -1511,8 +1508,7 @@ fn place_zone(
             ..z
         },
         None => {
-            let id = c
-                .zones
+            let id = zones
                 .iter()
                 .map(|z| z.id)
                 .max()

@@ -63,7 +63,8 @@ pub(crate) fn settle(em: &mut Emitter) -> Result<(), RuleError> {
 /// What lasts only while inside a zone (Darkness's blindness) ends for a creature no
 /// zone of that caster holds any more (it moved away, or the zone ended).
 fn end_outside(em: &mut Emitter) {
-    let zones: &[Zone] = em.state.combat.as_ref().map_or(&[], |c| c.zones.as_slice());
+    // Out of a fight, the zones waiting for one hold their creatures too.
+    let zones: &[Zone] = em.state.zones();
     let stale: Vec<(CreatureId, crate::effect::Active)> = em
         .state
         .creatures
@@ -107,6 +108,11 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
     if c.dead || (c.is_down() && !c.is_pc()) || super::resolve::ethereal(c) {
         return false;
     }
+    // Already held by what the zone puts on it (Web's restraint): no second save and
+    // no second mark; it stays caught until it breaks free or leaves.
+    if held(em, z, t) {
+        return false;
+    }
     em.public(EventKind::ZoneStruck {
         zone: z.id,
         creature: t,
@@ -115,6 +121,38 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
     // skipped rather than failing a turn.
     let _ = super::spells::run_zone(em, z, t);
     true
+}
+
+/// Whether `t` bears every mark the zone's steps put on a creature, from the zone's
+/// caster (false for a zone that only deals damage: Moonbeam strikes every turn).
+fn held(em: &Emitter, z: &Zone, t: CreatureId) -> bool {
+    fn marks(steps: &[crate::effect::Step], out: &mut Vec<crate::effect::Mark>) {
+        for s in steps {
+            if let crate::effect::Step::Apply { mark, .. } = s {
+                out.push(*mark);
+            }
+            for inner in super::spells::inner_steps(s).unwrap_or_default() {
+                marks(inner, out);
+            }
+        }
+    }
+    let Some(steps) = em
+        .state
+        .catalog
+        .spell(&z.spell)
+        .and_then(|s| s.effect.as_ref())
+        .and_then(|e| e.zone.as_ref())
+        .map(|z| &z.steps)
+    else {
+        return false;
+    };
+    let mut want = Vec::new();
+    marks(steps, &mut want);
+    let c = em.creature(t);
+    !want.is_empty()
+        && want
+            .iter()
+            .all(|m| c.marks().any(|a| a.by == z.by && a.mark == *m))
 }
 
 /// Whether `who` stands in a zone (every zone here is harmful to whoever is in it).

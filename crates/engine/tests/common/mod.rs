@@ -962,7 +962,18 @@ pub fn render_state(state: &CampaignState) -> String {
                 .join(", ")
         )
         .unwrap(),
-        None => s.push_str("  no combat\n"),
+        None if state.waiting_zones.is_empty() => s.push_str("  no combat\n"),
+        None => {
+            let zones: Vec<String> = state
+                .waiting_zones
+                .iter()
+                .map(|z| {
+                    let inside: Vec<String> = z.inside.iter().map(|a| name(state, *a)).collect();
+                    format!("#{} {} [{}]", z.id, z.name, inside.join(", "))
+                })
+                .collect();
+            writeln!(s, "  no combat; zones waiting for a fight: {}", zones.join("; ")).unwrap();
+        }
     }
     s
 }
