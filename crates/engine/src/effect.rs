@@ -461,6 +461,39 @@ pub enum Step {
         #[serde(default)]
         all: bool,
     },
+    /// Damage at the end of the target's next turn (Acid Arrow's later acid): a
+    /// [`Mark::Burst`] that deals it as it ends.
+    Later {
+        amount: Amount,
+        damage_type: DamageType,
+    },
+    /// A [`Mark::WeaponRider`] whose dice scale with the slot (Branding Smite: 2d6,
+    /// 1d6 more a slot above).
+    WeaponRider {
+        amount: Amount,
+        damage_type: DamageType,
+        #[serde(default)]
+        once: bool,
+        duration: Duration,
+    },
+    /// Healing from one pool for the whole casting (Mass Heal: 700): each target, in
+    /// the order named, regains what it is missing while the pool lasts.
+    HealPool {
+        amount: Amount,
+    },
+}
+
+/// What Command orders (its word), obeyed at the start of the target's next turn;
+/// `Fear` is Fear's flight (only while the bearer is frightened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    Approach,
+    Drop,
+    Flee,
+    Grovel,
+    Halt,
+    Fear,
 }
 
 /// Who a hit point pool passes over.
@@ -667,6 +700,34 @@ pub enum Mark {
     AttackBonus {
         amount: i32,
     },
+    /// Under an order (Command's word; Fear's flight): at the start of each of the
+    /// bearer's turns while it lasts it obeys and its turn ends (`approach`: it closes
+    /// on the mark's caster; `flee` and `fear`: it moves far away; `grovel`: it falls
+    /// prone; `drop`, `halt`: it stays where it is). `fear` holds only while the bearer
+    /// is frightened. Theatre of the mind: the forced move provokes no opportunity
+    /// attack.
+    Commanded {
+        order: Order,
+    },
+    /// The bearer's attack rolls against `who` have disadvantage (Chill Touch on an
+    /// undead: `who` is the caster, set when cast).
+    DisadvantageAgainst {
+        who: CreatureId,
+    },
+    /// Immunity to a damage type (Silence: thunder, while inside).
+    ImmuneDamage {
+        damage_type: DamageType,
+    },
+    /// Damage dealt as the mark ends at the end of the bearer's turn (Acid Arrow).
+    Burst {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+    },
+    /// The bearer's next weapon hit that spends a once-only rider (Branding Smite)
+    /// makes its target visible, and the target can't turn invisible while the spell
+    /// lasts.
+    Reveal,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

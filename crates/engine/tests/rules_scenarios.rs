@@ -99,6 +99,8 @@ scenarios!(
     spell_attack_reaction,
     spell_attack_rays,
     zone_gaps,
+    command_fear,
+    spell_riders2,
 );
 
 /// Every scenario file has a test, and every test a file.

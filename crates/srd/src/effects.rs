@@ -371,6 +371,13 @@ fn with_again(
         ..e
     }
 }
+/// An automated entry with a note on the rulings it makes.
+fn auto_note(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        note: note.into(),
+        ..auto(target, hostile, steps)
+    }
+}
 fn part(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
     SpellEffect {
         coverage: Coverage::Partial,
@@ -485,13 +492,27 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "chill-touch" => part(
-            "Undead attackers' disadvantage against the caster is narrated.",
+        // An undead it hits attacks the caster with disadvantage until the end of the
+        // caster's next turn (the mark names the caster when it is put).
+        "chill-touch" => auto(
             one(),
             true,
             vec![attack(
                 Reach::Ranged,
-                vec![dd.clone()?, mark(M::NoHealing, StartOfCastersNextTurn)],
+                vec![
+                    dd.clone()?,
+                    mark(M::NoHealing, StartOfCastersNextTurn),
+                    Step::IfType {
+                        types: vec!["undead".into()],
+                        except: false,
+                        then: vec![mark(
+                            M::DisadvantageAgainst {
+                                who: dicebard_engine::ids::CreatureId(0),
+                            },
+                            EndOfCastersNextTurn,
+                        )],
+                    },
+                ],
             )],
         ),
         "shocking-grasp" => part(
@@ -514,20 +535,17 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "acid-arrow" => part(
-            "The later 2d4 acid comes at the start of the target's next turn (the text: \
-             at its end).",
+        // The later acid comes at the end of the target's next turn.
+        "acid-arrow" => auto(
             one(),
             true,
             vec![Step::Attack {
                 reach: Reach::Ranged,
                 on_hit: vec![
                     dd.clone()?,
-                    Step::Ongoing {
+                    Step::Later {
                         amount: up("2d4", "1d4"),
                         damage_type: Acid,
-                        save: None,
-                        duration: EndOfTargetsNextTurn,
                     },
                 ],
                 on_miss: vec![Step::Damage {
@@ -563,20 +581,20 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "branding-smite" => part(
-            "The next weapon hit deals +2d6 radiant (no upcast increase); making an \
-             invisible target visible is narrated.",
+        // The next weapon hit: 2d6 radiant (1d6 more a slot above); an invisible
+        // target it hits becomes visible and can't turn invisible while the spell lasts.
+        "branding-smite" => auto(
             Target::SelfOnly,
             false,
-            vec![mark(
-                M::WeaponRider {
-                    count: 2,
-                    sides: 6,
+            vec![
+                Step::WeaponRider {
+                    amount: up("2d6", "1d6"),
                     damage_type: Radiant,
                     once: true,
+                    duration: MINUTE,
                 },
-                MINUTE,
-            )],
+                mark(M::Reveal, MINUTE),
+            ],
         ),
         "hex" => {
             let curse = vec![mark(
@@ -998,25 +1016,34 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         // Heavily obscured zones: a creature inside is blinded while it stays in (it
         // sees nothing out, nothing sees in); moving away ends it, moving in starts it.
         "darkness" => while_inside(
-            part(
-                "A zone on the creatures named (or the caster's foes, and those in melee \
-                 with them): blinded while inside it, moving in blinds, moving away ends \
-                 it. Darkvision not seeing through it and light dispelled are left to the \
-                 GM.",
-                area.clone(),
-                true,
-                vec![cond(Blinded, Long)],
-            ),
+            SpellEffect {
+                note: "A zone on the creatures named (or the caster's foes, and those in \
+                       melee with them): blinded while inside it (darkvision included), \
+                       unseen from outside (attacks into it lose the blindness's \
+                       advantage), moving in blinds, moving away ends it. The engine \
+                       models no light sources, so the light it dispels is narrated."
+                    .into(),
+                ..auto(area.clone(), true, vec![cond(Blinded, Long)])
+            },
             vec![cond(Blinded, Long)],
         ),
         "silence" => {
-            let hush = vec![cond(Deafened, Long), mark(Mark::Silenced, Long)];
+            let hush = vec![
+                cond(Deafened, Long),
+                mark(Mark::Silenced, Long),
+                mark(
+                    Mark::ImmuneDamage {
+                        damage_type: Thunder,
+                    },
+                    Long,
+                ),
+            ];
             while_inside(
-                part(
+                auto_note(
                     "A zone on the creatures named (or the caster's foes, and those in \
-                     melee with them): while inside they are deafened and can't cast \
-                     spells with a verbal component; moving in silences, moving away \
-                     ends it. Immunity to thunder damage inside is narrated.",
+                     melee with them): while inside they are deafened, immune to thunder \
+                     damage and can't cast spells with a verbal component; moving in \
+                     silences, moving away ends it.",
                     area.clone(),
                     true,
                     hush.clone(),
@@ -1025,10 +1052,11 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             )
         }
         "fog-cloud" => while_inside(
-            part(
+            auto_note(
                 "A zone on the creatures named (or the caster's foes, and those in melee \
-                 with them): blinded while inside it, moving in blinds, moving away ends \
-                 it. A wind dispersing it is left to the GM.",
+                 with them): blinded while inside it, unseen from outside (attacks into it \
+                 lose the blindness's advantage), moving in blinds, moving away ends it. \
+                 The engine models no wind: a strong wind dispersing it is the GM's.",
                 area.clone(),
                 true,
                 vec![cond(Blinded, Long)],
@@ -1098,12 +1126,47 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "command" => part(
-            "'Grovel' (prone) is resolved; other commands are narrated.",
-            n(1, 1),
-            true,
-            vec![save(Wis, vec![Step::Condition { condition: Prone }])],
-        ),
+        // The word among the targets (`cast command on Goblin grovel`): on a failed
+        // save the target obeys at the start of its next turn and its turn ends.
+        "command" => {
+            use dicebard_engine::effect::Order;
+            SpellEffect {
+                note: "The word is one of approach, drop, flee, grovel, halt: on its next \
+                       turn the target closes on the caster, drops what it holds \
+                       (narrated: no held items), moves far away, falls prone, or stays \
+                       put, and its turn ends. No effect on undead; every other creature \
+                       is taken to understand the caster."
+                    .into(),
+                ..auto(
+                    n(1, 1),
+                    true,
+                    vec![Step::IfType {
+                        types: vec!["undead".into()],
+                        except: true,
+                        then: vec![Step::Choose {
+                            options: [
+                                ("approach", Order::Approach),
+                                ("drop", Order::Drop),
+                                ("flee", Order::Flee),
+                                ("grovel", Order::Grovel),
+                                ("halt", Order::Halt),
+                            ]
+                            .into_iter()
+                            .map(|(w, order)| {
+                                (
+                                    w.to_string(),
+                                    vec![save(
+                                        Wis,
+                                        vec![mark(M::Commanded { order }, EndOfTargetsNextTurn)],
+                                    )],
+                                )
+                            })
+                            .collect(),
+                        }],
+                    }],
+                )
+            }
+        }
         "bane" => auto(
             n(3, 1),
             true,
@@ -1140,19 +1203,48 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save_ends(M::AttackedWithAdvantage, MINUTE, Wis)],
         ),
-        "blindness-deafness" => part(
-            "Blinded is applied; choosing deafened instead is narrated.",
+        // The word among the targets: `cast blindness-deafness on Goblin blinded`.
+        "blindness-deafness" => auto(
             n(1, 1),
             true,
-            vec![save(Con, vec![cond_save_ends(Blinded, MINUTE, Con)])],
+            vec![Step::Choose {
+                options: [("blinded", Blinded), ("deafened", Deafened)]
+                    .into_iter()
+                    .map(|(w, c)| {
+                        (
+                            w.to_string(),
+                            vec![save(Con, vec![cond_save_ends(c, MINUTE, Con)])],
+                        )
+                    })
+                    .collect(),
+            }],
         ),
-        "fear" => part(
-            "Dropping what it holds and dashing away are narrated; the save to end it is \
-             rolled every turn (the text: only out of sight).",
-            area.clone(),
-            true,
-            vec![save(Wis, vec![cond_save_ends(Frightened, MINUTE, Wis)])],
-        ),
+        // Theatre of the mind: a frightened creature's turn is spent dashing away (far
+        // from the fray, no opportunity attack); having fled it is out of the caster's
+        // sight, so it repeats the save at the end of each turn.
+        "fear" => SpellEffect {
+            note: "A frightened creature spends each of its turns dashing far away (its \
+                   turn ends; no opportunity attack) and, out of sight then, repeats the \
+                   save at the end of each turn; what it drops is narrated (no held items)."
+                .into(),
+            ..auto(
+                area.clone(),
+                true,
+                vec![save(
+                    Wis,
+                    vec![
+                        cond_save_ends(Frightened, MINUTE, Wis),
+                        save_ends(
+                            M::Commanded {
+                                order: dicebard_engine::effect::Order::Fear,
+                            },
+                            MINUTE,
+                            Wis,
+                        ),
+                    ],
+                )],
+            )
+        },
         "slow" => part(
             "An action or a bonus action a turn and one attack (no Extra Attack or \
              multiattack) are enforced; the chance that a spell it casts is delayed is \
@@ -1588,7 +1680,6 @@ fn partial_note(index: &str) -> Option<&'static str> {
         }
         "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
         "harm" => "The lowered hit point maximum is narrated.",
-        "mass-heal" => "Every target is healed in full up to the pool (not split).",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
         _ => return None,
     })
@@ -1601,7 +1692,7 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         visit_damage(&mut e.steps, &mut |a| a.per_slot_above = Some(per.into()));
     }
     match idx {
-        "mass-cure-wounds" | "mass-healing-word" | "prayer-of-healing" | "mass-heal" => {
+        "mass-cure-wounds" | "mass-healing-word" | "prayer-of-healing" => {
             e.target = Target::Creatures {
                 max: 6,
                 per_slot_above: 0,
@@ -1611,6 +1702,27 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
             e.target = Target::Creatures {
                 max: 4,
                 per_slot_above: 1,
+            }
+        }
+        // Mass Heal: one pool of 700 shared out in the order the targets are named,
+        // each regaining what it is missing; it also ends blindness and deafness.
+        "mass-heal" => {
+            let amount = e.steps.iter().find_map(|s| match s {
+                Step::Heal { amount } => Some(amount.clone()),
+                _ => None,
+            });
+            if let Some(amount) = amount {
+                e.target = Target::Area;
+                e.note = "One pool shared out in the order the targets are named: each \
+                          regains what it is missing while the pool lasts."
+                    .into();
+                e.steps = vec![
+                    Step::HealPool { amount },
+                    Step::Cure {
+                        conditions: vec![Blinded, Deafened],
+                        all: true,
+                    },
+                ];
             }
         }
         // Heal also ends blindness and deafness (and diseases, which the engine

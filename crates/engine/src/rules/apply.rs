@@ -656,7 +656,8 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             // creatures that fight.
             let mut zones = std::mem::take(&mut state.waiting_zones);
             for z in &mut zones {
-                z.inside.retain(|id| order.iter().any(|e| e.creature == *id));
+                z.inside
+                    .retain(|id| order.iter().any(|e| e.creature == *id));
                 z.struck.clear();
                 z.moving.clear();
             }

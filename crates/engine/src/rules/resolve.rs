@@ -332,7 +332,20 @@ pub(crate) fn attack_advantage(
     if t.has(Condition::Invisible) || t.has_effect(&Effect::Hidden) {
         s.push(Advantage::Disadvantage);
     }
-    if a.has_mark(|m| *m == Mark::NextAttackDisadvantage) {
+    // In a heavily obscured zone (Darkness, Fog Cloud: blinded while inside) the
+    // target can't be seen either: its blindness's advantage is cancelled.
+    if t.marks().any(|m| {
+        m.mark
+            == (Mark::Condition {
+                condition: Condition::Blinded,
+            })
+            && m.ends_on == Some(crate::effect::EndsOn::LeaveZone)
+    }) {
+        s.push(Advantage::Disadvantage);
+    }
+    if a.has_mark(|m| {
+        *m == Mark::NextAttackDisadvantage || *m == Mark::DisadvantageAgainst { who: target }
+    }) {
         s.push(Advantage::Disadvantage);
     }
     if t.has_mark(|m| {
@@ -750,6 +763,28 @@ pub(crate) fn riders(
     }
     out.sort_by(|a, b| (&a.dice, a.damage_type).cmp(&(&b.dice, b.damage_type)));
     out.dedup();
+    // Branding Smite: the hit that spends its rider shows an invisible target, which
+    // can't turn invisible again while the spell lasts.
+    let reveal = em
+        .creature(attacker)
+        .marks()
+        .find(|a| a.mark == Mark::Reveal)
+        .copied();
+    if let Some(r) = reveal.filter(|r| spent.iter().any(|a| a.by == r.by)) {
+        if em.creature(target).has(Condition::Invisible) {
+            end_condition(em, target, Condition::Invisible);
+        }
+        em.public(EventKind::EffectStarted {
+            creature: target,
+            effect: Effect::Spell(Active {
+                mark: Mark::ImmuneTo {
+                    condition: Condition::Invisible,
+                },
+                ..r
+            }),
+        });
+        end_mark(em, attacker, r);
+    }
     for a in spent {
         end_mark(em, attacker, a);
     }
@@ -871,6 +906,31 @@ pub(crate) fn ongoing_damage(em: &mut Emitter, who: CreatureId) -> bool {
 /// The end of `who`'s turn in `round`: marks that last until then end, and saves that
 /// end marks are repeated (one save per spell that asks for it).
 pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
+    // Damage that comes as its mark ends (Acid Arrow's later acid).
+    let bursts: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| {
+            matches!(a.mark, Mark::Burst { .. })
+                && matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round)
+        })
+        .copied()
+        .collect();
+    for a in bursts {
+        if let Mark::Burst {
+            count,
+            sides,
+            damage_type,
+        } = a.mark
+            && !em.creature(who).dead
+        {
+            let part = DamagePart {
+                dice: format!("{}d{}", count.max(1), sides.max(1)),
+                damage_type,
+            };
+            let _ = deal_damage_scaled(em, who, Some(a.by), &[part], false, false);
+        }
+    }
     end_marks_where(
         em,
         |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
@@ -934,7 +994,9 @@ pub(crate) fn deal_rolled(
         let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
         let base = if half { rolled / 2 } else { rolled };
         let t = em.creature(target);
-        let (modifier, amount) = if t.immunities.contains(&damage_type) {
+        let (modifier, amount) = if t.immunities.contains(&damage_type)
+            || t.has_mark(|m| *m == Mark::ImmuneDamage { damage_type })
+        {
             (DamageModifier::Immune, 0)
         } else if t.resists(damage_type) || t.has(Condition::Petrified) {
             (DamageModifier::Resisted, base / 2)

@@ -867,6 +867,7 @@ fn context(
         ends_on: None,
         detached: false,
         mods: Default::default(),
+        pool: None,
     }
 }
 
@@ -972,6 +973,7 @@ pub(crate) fn run_rider(
         ends_on: None,
         detached: false,
         mods: Default::default(),
+        pool: None,
     };
     run(em, &mut cx, t, &rider.steps, Hit::default())
 }
@@ -1014,6 +1016,8 @@ struct Cx {
     detached: bool,
     /// What the caster's invocations and Metamagic change (Agonizing Blast, Careful…).
     mods: super::class_options::CastMods,
+    /// What is left of a [`Step::HealPool`]'s pool (rolled at its first target).
+    pool: Option<i64>,
 }
 
 impl Cx {
@@ -1321,6 +1325,51 @@ fn run(
                     resolve::wake_up(em, t);
                 }
             }
+            Step::Later {
+                amount,
+                damage_type,
+            } => {
+                let (count, sides) = count_sides(&cx.dice(amount));
+                let mark = Mark::Burst {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                };
+                put_mark(em, cx, t, mark, Duration::EndOfTargetsNextTurn, None);
+            }
+            Step::WeaponRider {
+                amount,
+                damage_type,
+                once,
+                duration,
+            } => {
+                let (count, sides) = count_sides(&cx.dice(amount));
+                let mark = Mark::WeaponRider {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                    once: *once,
+                };
+                put_mark(em, cx, t, mark, *duration, None);
+            }
+            Step::HealPool { amount } => {
+                let pool = match cx.pool {
+                    Some(p) => p,
+                    None => {
+                        let roll = crate::dice::roll(&cx.dice(amount), em.dice)?;
+                        let p = roll.total.clamp(0, 100_000);
+                        show_roll(em, cx.me, roll);
+                        p
+                    }
+                };
+                let c = em.creature(t);
+                let missing = i64::from(c.effective_max_hp().saturating_sub(c.hp.max(0)).max(0));
+                let given = missing.min(pool);
+                cx.pool = Some(pool - given);
+                if given > 0 {
+                    resolve::heal(em, t, Some(cx.me), &given.to_string())?;
+                }
+            }
             Step::Cure { conditions, all } => {
                 for c in conditions {
                     // Exhaustion: one level (Greater Restoration).
@@ -1464,6 +1513,7 @@ pub(crate) fn run_zone(
             .while_inside
             .then_some(crate::effect::EndsOn::LeaveZone),
         detached: true,
+        pool: None,
     };
     let Some(steps) = em
         .state
@@ -1552,6 +1602,7 @@ fn put_mark(
     // Sanctuary's ward holds its caster's DC.
     let mark = match mark {
         Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
+        Mark::DisadvantageAgainst { .. } => Mark::DisadvantageAgainst { who: cx.me },
         m => m,
     };
     let active = Active {
@@ -1849,4 +1900,71 @@ pub(crate) fn turn_start_boons(em: &mut Emitter, who: CreatureId) {
             amount,
         });
     }
+}
+
+/// Command and Fear ([`Mark::Commanded`]): at the start of its turn a creature under
+/// an order obeys it, and its turn is spent (the caller ends it). True when it obeyed.
+/// Theatre of the mind: `approach` closes on the caster, `flee` (and Fear's flight)
+/// moves far away, with no move counted and no opportunity attack; a creature that
+/// can't move (speed 0) stays.
+pub(crate) fn obey(em: &mut Emitter, who: CreatureId) -> bool {
+    use crate::condition::Condition;
+    use crate::effect::Order;
+    let c = em.creature(who);
+    if c.dead || c.is_down() || !c.can_act() || !em.state.in_combat() {
+        return false;
+    }
+    let frightened = c.has(Condition::Frightened);
+    let orders: Vec<(CreatureId, Order)> = c
+        .marks()
+        .filter_map(|a| match a.mark {
+            Mark::Commanded { order } if order != Order::Fear || frightened => Some((a.by, order)),
+            _ => None,
+        })
+        .collect();
+    let Some(&(by, order)) = orders.iter().min_by_key(|(_, o)| *o) else {
+        return false;
+    };
+    let stuck = [Condition::Grappled, Condition::Restrained]
+        .into_iter()
+        .any(|k| c.has(k));
+    match order {
+        Order::Approach => {
+            let there = em
+                .state
+                .creatures
+                .get(&by)
+                .is_some_and(|b| !b.dead && em.state.combatants().any(|x| x.id == by));
+            if there
+                && !stuck
+                && super::position::range(&em.state, who, by) != super::position::Range::Engaged
+            {
+                em.public(EventKind::Moved {
+                    creature: who,
+                    to: crate::event::Place::Engaged { with: by },
+                    moves: 0,
+                });
+            }
+        }
+        Order::Flee | Order::Fear => {
+            if !stuck {
+                em.public(EventKind::Moved {
+                    creature: who,
+                    to: crate::event::Place::Far,
+                    moves: 0,
+                });
+            }
+        }
+        Order::Grovel => {
+            if !c.has(Condition::Prone) {
+                em.public(EventKind::ConditionApplied {
+                    creature: who,
+                    condition: Condition::Prone,
+                    source: Some(by),
+                });
+            }
+        }
+        Order::Drop | Order::Halt => {}
+    }
+    true
 }

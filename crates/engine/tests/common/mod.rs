@@ -223,6 +223,15 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             format!("warded({types:#04x}{})", if charm { ", charm" } else { "" })
         }
         M::AttackBonus { amount } => format!("attack+{amount}"),
+        M::Commanded { order } => format!("commanded({order:?})").to_lowercase(),
+        M::DisadvantageAgainst { who } => format!("disadvantage-against(#{})", who.0),
+        M::ImmuneDamage { damage_type } => format!("immune-{damage_type}"),
+        M::Burst {
+            count,
+            sides,
+            damage_type,
+        } => format!("burst({count}d{sides} {damage_type})"),
+        M::Reveal => "reveal".into(),
     }
 }
 
@@ -972,7 +981,12 @@ pub fn render_state(state: &CampaignState) -> String {
                     format!("#{} {} [{}]", z.id, z.name, inside.join(", "))
                 })
                 .collect();
-            writeln!(s, "  no combat; zones waiting for a fight: {}", zones.join("; ")).unwrap();
+            writeln!(
+                s,
+                "  no combat; zones waiting for a fight: {}",
+                zones.join("; ")
+            )
+            .unwrap();
         }
     }
     s
