@@ -94,6 +94,12 @@ pub struct ZoneTriggers {
     /// blinded): the marks end when it leaves, or the zone does.
     #[serde(default)]
     pub while_inside: bool,
+    /// An aura around its caster (Spirit Guardians): it holds the caster and every
+    /// creature engaged with it, moves with the caster, and strikes only the
+    /// caster's foes. A creature that closes on the caster enters it; the caster
+    /// closing on a creature brings the aura to it (no strike until its turn starts).
+    #[serde(default)]
+    pub aura: bool,
 }
 
 /// A spell's zone in a fight, in the theatre-of-the-mind position model

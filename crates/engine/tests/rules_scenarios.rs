@@ -101,6 +101,7 @@ scenarios!(
     zone_gaps,
     command_fear,
     spell_riders2,
+    spirit_guardians,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -1538,19 +1538,31 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save_half(Dex, vec![dmg(amt("10d6"), Fire)])],
         ),
-        "spirit-guardians" => part(
-            "An aura on the caster: each foe engaged with the caster when its turn starts \
-             saves or takes the damage (half on a save); a foe's first entry into the aura \
-             mid-turn and its halved speed there are narrated.",
-            Target::SelfOnly,
-            false,
-            vec![Step::Aura {
-                amount: up("3d8", "1d8"),
-                damage_type: Radiant,
-                save: Some((Wis, SaveEffect::Half)),
+        // An aura zone on the caster: it holds the caster and whoever is engaged with
+        // it, and moves with the caster. A foe in it when its turn starts, or closing
+        // on the caster (entering it, once a turn), saves or takes the damage.
+        "spirit-guardians" => SpellEffect {
+            zone: Some(Box::new(ZoneSpec {
+                steps: vec![save_half(Wis, vec![dmg(up("3d8", "1d8"), Radiant)])],
+                when: ZoneTriggers {
+                    turn_start: true,
+                    enter: true,
+                    aura: true,
+                    ..ZoneTriggers::default()
+                },
                 duration: Long,
-            }],
-        ),
+            })),
+            ..auto_note(
+                "An aura on the caster (a zone that moves with it): each foe engaged with \
+                 the caster when its turn starts, or closing on the caster (once a turn), \
+                 saves or takes the damage (half on a save); the caster's allies are \
+                 spared. The halved speed changes nothing in the theatre-of-the-mind \
+                 model (a move is a move), so it is not tracked.",
+                Target::SelfOnly,
+                false,
+                vec![],
+            )
+        },
         "guardian-of-faith" => part(
             "The guardian stands by its caster: each foe engaged with the caster when its \
              turn starts saves or takes 20 radiant (half on a save); its vanishing after \

@@ -775,7 +775,7 @@ fn moved(
     }
     // Zones: it stands where the creature it closes on stands (inside that one's
     // zones), or out of every zone when it moves near or far.
-    for z in &mut c.zones {
+    for z in c.zones.iter_mut().filter(|z| !z.when.aura) {
         let was = z.inside.contains(&who);
         let now = match to {
             Place::Engaged { with } if with == who => was,
@@ -815,6 +815,26 @@ fn moved(
                 c.far.remove(&who);
             }
         }
+    }
+    // Auras (Spirit Guardians) hold their caster and whoever is engaged with it now;
+    // the mover that came in is struck (once a turn).
+    for z in c.zones.iter_mut().filter(|z| z.when.aura) {
+        let inside: std::collections::BTreeSet<_> = std::iter::once(z.by)
+            .chain(
+                c.engaged
+                    .iter()
+                    .filter_map(|&(a, b)| (a == z.by).then_some(b).or((b == z.by).then_some(a))),
+            )
+            .collect();
+        if who != z.by
+            && inside.contains(&who)
+            && !z.inside.contains(&who)
+            && z.when.enter
+            && (z.when.each_move || !z.struck.contains(&who))
+        {
+            z.moving.insert(who);
+        }
+        z.inside = inside;
     }
 }
 

@@ -1626,6 +1626,11 @@ pub(crate) fn npc_act(
         }
         NpcOption::Pass => false,
     };
+    // A monster that moved into a zone (closing on a foe inside it) is struck before
+    // its turn ends (the next turn's start forgets pending moves).
+    if !paused && em.state.in_combat() {
+        super::zones::settle(em)?;
+    }
     if !paused && em.state.in_combat() {
         advance(em);
     }

@@ -1260,6 +1260,21 @@ fn run(
                 }
             }
             Step::Dispel => {
+                // An aura it bears (Spirit Guardians) is a spell on it too.
+                let auras: Vec<(u32, bool)> = em
+                    .state
+                    .zones()
+                    .iter()
+                    .filter(|z| z.when.aura && z.by == t)
+                    .map(|z| (z.id, z.concentration))
+                    .collect();
+                for (zone, concentration) in auras {
+                    if concentration && em.creature(t).concentration.is_some() {
+                        resolve::end_concentration(em, t);
+                    } else {
+                        em.public(EventKind::ZoneEnded { zone });
+                    }
+                }
                 let marks: Vec<Active> = em.creature(t).marks().copied().collect();
                 for a in marks {
                     resolve::end_mark(em, t, a);
@@ -1544,11 +1559,17 @@ fn place_zone(
         .iter()
         .find(|z| z.by == me && z.spell == spell.index)
         .cloned();
-    let inside: std::collections::BTreeSet<CreatureId> = caught
+    let mut inside: std::collections::BTreeSet<CreatureId> = caught
         .iter()
         .copied()
         .filter(|t| !em.creature(*t).dead)
         .collect();
+    // An aura: its caster and whoever is engaged with it.
+    if spec.when.aura {
+        inside = std::iter::once(me)
+            .chain(super::position::engaged_with(&em.state, me))
+            .collect();
+    }
     let zone = match old {
         // Moved: the same zone, on the new creatures.
         Some(z) => crate::effect::Zone {

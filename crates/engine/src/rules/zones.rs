@@ -83,19 +83,24 @@ fn end_outside(em: &mut Emitter) {
 }
 
 fn strike_movers(em: &mut Emitter) {
-    for _ in 0..crate::rules::MAX_COMBATANTS {
+    // Not struck (dead, gone, already held, an ally in an aura): passed over this
+    // command (the pending move is forgotten when the next turn starts).
+    let mut passed: Vec<(u32, CreatureId)> = Vec::new();
+    for _ in 0..crate::rules::MAX_COMBATANTS * 4 {
         let next = em.state.combat.as_ref().and_then(|c| {
-            c.zones
-                .iter()
-                .find_map(|z| z.moving.first().map(|t| (z.clone(), *t)))
+            c.zones.iter().find_map(|z| {
+                z.moving
+                    .iter()
+                    .find(|t| !passed.contains(&(z.id, **t)))
+                    .map(|t| (z.clone(), *t))
+            })
         });
         let Some((z, t)) = next else {
             return;
         };
         if !strike(em, &z, t) {
-            // Dead or gone: nothing more to do this command (the pending move is
-            // forgotten when the next turn starts).
-            return;
+            passed.push((z.id, t));
+            continue;
         }
         super::combat::check_end(em);
     }
@@ -111,6 +116,16 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
     // Already held by what the zone puts on it (Web's restraint): no second save and
     // no second mark; it stays caught until it breaks free or leaves.
     if held(em, z, t) {
+        return false;
+    }
+    // An aura strikes only its caster's foes.
+    if z.when.aura
+        && !em
+            .state
+            .creatures
+            .get(&z.by)
+            .is_some_and(|by| super::position::hostile(by, em.creature(t)))
+    {
         return false;
     }
     em.public(EventKind::ZoneStruck {
