@@ -487,6 +487,12 @@ pub enum Step {
     HealPool {
         amount: Amount,
     },
+    /// Only for a target not immune to this damage type (for poison, not immune to
+    /// being poisoned either): Stinking Cloud's retching spares the poison-immune.
+    UnlessImmune {
+        damage_type: DamageType,
+        then: Vec<Step>,
+    },
 }
 
 /// What Command orders (its word), obeyed at the start of the target's next turn;

@@ -102,6 +102,7 @@ scenarios!(
     command_fear,
     spell_riders2,
     spirit_guardians,
+    clouds_walls,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -1305,18 +1305,40 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         // Zones: the creatures caught stay in it while they don't move away (see
         // dicebard_engine::effect::Zone).
-        "stinking-cloud" => zone(
-            part(
-                "A zone: a creature in it at the start of its turn (or entering it) \
-                 saves or is incapacitated, retching, until its turn ends (poison \
-                 immunity is not checked); the heavy obscurement is narrated.",
-                area.clone(),
-                true,
-                vec![save(Con, vec![cond(Incapacitated, EndOfTargetsNextTurn)])],
-            ),
-            vec![save(Con, vec![cond(Incapacitated, EndOfTargetsTurn)])],
-            MINUTE,
-        ),
+        // Heavily obscured (blinded while inside, unseen from outside); a creature in
+        // it when its turn starts (or moving in) saves or spends its turn retching;
+        // the poison-immune are spared.
+        "stinking-cloud" => {
+            let cloud = vec![
+                cond(Blinded, Long),
+                Step::UnlessImmune {
+                    damage_type: Poison,
+                    then: vec![save(Con, vec![cond(Incapacitated, EndOfTargetsTurn)])],
+                },
+            ];
+            SpellEffect {
+                zone: Some(Box::new(ZoneSpec {
+                    steps: cloud,
+                    when: ZoneTriggers {
+                        turn_start: true,
+                        enter: true,
+                        while_inside: true,
+                        ..ZoneTriggers::default()
+                    },
+                    duration: MINUTE,
+                })),
+                ..auto_note(
+                    "A zone on the creatures caught: heavily obscured (blinded inside, \
+                     unseen from outside); one in it when its turn starts, or moving in, \
+                     makes a Con save or is incapacitated retching until its turn ends \
+                     (creatures immune to poison succeed). Casting it makes no save: the \
+                     first comes at their turns.",
+                    area.clone(),
+                    true,
+                    vec![cond(Blinded, Long)],
+                )
+            }
+        }
         "sleet-storm" => zone(
             part(
                 "A zone: a creature in it when it is cast, at the start of its turn or \
@@ -1342,10 +1364,12 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                     },
                     duration: Long,
                 })),
-                ..part(
+                ..auto_note(
                     "A zone on the creatures named (or the caster's foes): each move into \
-                     or out of it deals 4d4 piercing (the text's 2d4 per 5 ft, counted \
-                     as 10 ft of thorns a move); its camouflage is narrated.",
+                     or out of it deals 4d4 piercing (theatre of the mind: the text's 2d4 \
+                     per 5 ft, counted as 10 ft of thorns a move). Its camouflage only \
+                     matters to whether a creature chooses to move, which is the player's, \
+                     the LLM's or the GM's call (a Perception check the GM may ask for).",
                     area.clone(),
                     true,
                     vec![],
@@ -1749,26 +1773,82 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         && let Some(first @ Step::Save { .. }) = e.steps.first().cloned()
     {
         let minutes_long = s.duration.contains("10 minutes") || s.duration.contains("hour");
+        let mut when = ZoneTriggers {
+            turn_start: true,
+            enter: true,
+            ..ZoneTriggers::default()
+        };
+        let mut steps = vec![first.clone()];
+        e.coverage = Coverage::Automated;
+        e.note = "A zone: the creatures caught are in it; one starting its turn in it or \
+                  moving in takes the damage again (save again), once a turn (the text's \
+                  'ends its turn there' counts at the start of the next)."
+            .into();
+        match idx {
+            // Heavily obscured clouds: blinded while inside, unseen from outside. The
+            // cloud stays on the creatures it caught (theatre of the mind: its drift is
+            // where they stand, so leaving it is moving away).
+            "cloudkill" | "incendiary-cloud" => {
+                when.while_inside = true;
+                steps.insert(0, cond(Blinded, Long));
+                e.steps.insert(0, cond(Blinded, Long));
+                e.note.push_str(
+                    " Heavily obscured: blinded inside, unseen from outside. Its drift \
+                     (10 ft a turn) is theatre of the mind: the cloud stays with the \
+                     creatures it caught until they move away.",
+                );
+            }
+            "insect-plague" => e.note.push_str(
+                " Its light obscurement only hinders sight-based Perception checks, which \
+                 are the GM's to call (the engine's checks take no circumstances).",
+            ),
+            // The wall's burning side: a creature in the zone (caught by it, or moving
+            // in) takes the damage with no save; the save is only at its appearing.
+            "wall-of-fire" => {
+                if let Step::Save { on_fail, .. } = &first {
+                    steps = on_fail.clone();
+                }
+                e.note = "A wall is a zone: the creatures it caught stand on its burning \
+                          side (Dex save for half as it appears); one starting its turn \
+                          there or moving in takes the damage, no save, once a turn. The \
+                          harmless side is the rest of the field."
+                    .into();
+            }
+            // Entering the thorns or starting a turn in them: slashing, not piercing.
+            "wall-of-thorns" => {
+                if let Step::Save { on_fail, .. } = &mut steps[0] {
+                    for d in on_fail.iter_mut() {
+                        if let Step::Damage { damage_type, .. } = d {
+                            *damage_type = Slashing;
+                        }
+                    }
+                }
+                e.note = "A wall is a zone: the creatures it caught are in it (Dex save, \
+                          piercing, as it appears); one starting its turn in it or moving \
+                          in saves again against slashing damage, once a turn. Its \
+                          difficult terrain changes nothing in the theatre-of-the-mind \
+                          model (a move is a move)."
+                    .into();
+            }
+            "blade-barrier" => {
+                e.coverage = Coverage::Partial;
+                e.note = "A wall is a zone: the creatures it caught are in it; one starting \
+                          its turn in it or moving in saves again, once a turn. The \
+                          three-quarters cover it gives creatures behind it needs lines of \
+                          sight the theatre-of-the-mind model does not have: the GM grants \
+                          it (+5 AC and Dex saves)."
+                    .into();
+            }
+            _ => {}
+        }
         e.zone = Some(Box::new(ZoneSpec {
-            steps: vec![first],
-            when: ZoneTriggers {
-                turn_start: true,
-                enter: true,
-                ..ZoneTriggers::default()
-            },
+            steps,
+            when,
             duration: if minutes_long { Long } else { MINUTE },
         }));
         if idx == "moonbeam" {
-            e.coverage = Coverage::Automated;
             e.note = "A zone: the creatures caught are in the beam; one starting its turn \
                       in it or moving in takes the damage (save for half), once a turn."
-                .into();
-        } else {
-            e.coverage = Coverage::Partial;
-            e.note = "A zone: the creatures caught are in it; one starting its turn in it or \
-                      moving in takes the damage again (save again), once a turn (the text's \
-                      'ends its turn there' counts at the start of the next); walls' sides, \
-                      a drifting cloud and obscurement are narrated."
                 .into();
         }
     }

@@ -844,13 +844,20 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
         .collect();
     for (c, a) in ending {
         end_mark(em, c, a);
-        // The caster may have left the table (a retired character).
+        // The caster may have left the table (a retired character). A spell with a
+        // zone lasts as long as its zone (Stinking Cloud's retching, a turn long, is
+        // not the spell's end).
         if a.concentration
             && em
                 .state
                 .creatures
                 .get(&a.by)
                 .is_some_and(|c| c.concentration.is_some())
+            && !em
+                .state
+                .zones()
+                .iter()
+                .any(|z| z.by == a.by && z.concentration)
         {
             end_concentration(em, a.by);
         }

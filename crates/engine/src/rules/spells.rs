@@ -777,6 +777,7 @@ fn keep_choice(steps: &mut [Step], word: &str) {
             Step::IfHpAtMost { then, .. }
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
+            | Step::UnlessImmune { then, .. }
             | Step::Detached { then } => keep_choice(then, word),
             _ => {}
         }
@@ -793,6 +794,7 @@ pub(crate) fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
         Step::IfHpAtMost { then, .. }
         | Step::IfType { then, .. }
         | Step::EndsOn { then, .. }
+        | Step::UnlessImmune { then, .. }
         | Step::Detached { then } => vec![then],
         Step::Choose { options } => options.values().collect(),
         _ => return None,
@@ -1385,6 +1387,15 @@ fn run(
                     resolve::heal(em, t, Some(cx.me), &given.to_string())?;
                 }
             }
+            Step::UnlessImmune { damage_type, then } => {
+                let c = em.creature(t);
+                let spared = c.immunities.contains(damage_type)
+                    || (*damage_type == crate::data::DamageType::Poison
+                        && immune(c, crate::condition::Condition::Poisoned));
+                if !spared {
+                    run(em, cx, t, then, hit)?;
+                }
+            }
             Step::Cure { conditions, all } => {
                 for c in conditions {
                     // Exhaustion: one level (Greater Restoration).
@@ -1634,6 +1645,11 @@ fn put_mark(
         save_ends: save_ends.map(|ability| SaveEnds { ability, dc: cx.dc }),
         ends_on: cx.ends_on,
     };
+    // The very same mark again (a zone striking a creature still blinded by it): no
+    // second telling.
+    if em.creature(t).effects.contains(&Effect::Spell(active)) {
+        return;
+    }
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
         if immune(c, condition) || ward_stops(em, t, cx.me, condition) {

@@ -139,7 +139,7 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
 }
 
 /// Whether `t` bears every mark the zone's steps put on a creature, from the zone's
-/// caster (false for a zone that only deals damage: Moonbeam strikes every turn).
+/// caster (false for a zone that deals damage: Moonbeam strikes every turn).
 fn held(em: &Emitter, z: &Zone, t: CreatureId) -> bool {
     fn marks(steps: &[crate::effect::Step], out: &mut Vec<crate::effect::Mark>) {
         for s in steps {
@@ -161,6 +161,16 @@ fn held(em: &Emitter, z: &Zone, t: CreatureId) -> bool {
     else {
         return false;
     };
+    // A zone that deals damage strikes every time.
+    fn damages(steps: &[crate::effect::Step]) -> bool {
+        steps.iter().any(|s| {
+            matches!(s, crate::effect::Step::Damage { .. })
+                || super::spells::inner_steps(s).is_some_and(|l| l.iter().any(|l| damages(l)))
+        })
+    }
+    if damages(steps) {
+        return false;
+    }
     let mut want = Vec::new();
     marks(steps, &mut want);
     let c = em.creature(t);
