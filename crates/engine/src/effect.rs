@@ -493,6 +493,11 @@ pub enum Step {
         damage_type: DamageType,
         then: Vec<Step>,
     },
+    /// The inner steps act on the caster instead of the target (Hunter's Mark: the
+    /// hunter's advantage on finding its quarry).
+    Caster {
+        then: Vec<Step>,
+    },
 }
 
 /// What Command orders (its word), obeyed at the start of the target's next turn;
@@ -740,6 +745,15 @@ pub enum Mark {
     /// makes its target visible, and the target can't turn invisible while the spell
     /// lasts.
     Reveal,
+    /// The bearer's ability checks with this ability have disadvantage (Hex).
+    CheckDisadvantage {
+        ability: Ability,
+    },
+    /// The bearer's checks with this skill have advantage (Hunter's Mark: Perception
+    /// and Survival, the checks that find its quarry).
+    SkillAdvantage {
+        skill: crate::ability::Skill,
+    },
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

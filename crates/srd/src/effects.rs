@@ -620,20 +620,35 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 Long,
             )
         }
+        // The hunter's advantage on finding its quarry: its Perception and Survival
+        // checks have advantage while the mark lasts (the engine's checks name no
+        // quarry).
         "hunters-mark" => {
-            let quarry = vec![mark(
-                M::BonusDamage {
-                    count: 1,
-                    sides: 6,
-                    damage_type: None,
+            let quarry = vec![
+                mark(
+                    M::BonusDamage {
+                        count: 1,
+                        sides: 6,
+                        damage_type: None,
+                    },
+                    Long,
+                ),
+                Step::Caster {
+                    then: [
+                        dicebard_engine::ability::Skill::Perception,
+                        dicebard_engine::ability::Skill::Survival,
+                    ]
+                    .into_iter()
+                    .map(|skill| mark(M::SkillAdvantage { skill }, Long))
+                    .collect(),
                 },
-                Long,
-            )];
+            ];
             with_again(
-                part(
+                auto_note(
                     "Moving the mark is casting it again (a bonus action, no slot), allowed \
-                     at any time rather than only when the target drops; advantage on \
-                     tracking checks is narrated.",
+                     once the marked creature has dropped to 0 hit points. The hunter's \
+                     Perception and Survival checks have advantage while it lasts (the \
+                     checks name no quarry).",
                     one(),
                     true,
                     quarry.clone(),

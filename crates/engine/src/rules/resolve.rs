@@ -127,6 +127,15 @@ pub(crate) fn check(
         sources.push(Advantage::Disadvantage);
     }
     sources.push(strength_size(c, ability));
+    // Hex on the checker; Hunter's Mark's hunter.
+    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability }) {
+        sources.push(Advantage::Disadvantage);
+    }
+    if let CheckKind::Skill(skill) = kind
+        && c.has_mark(|m| *m == Mark::SkillAdvantage { skill })
+    {
+        sources.push(Advantage::Advantage);
+    }
     let advantage = Advantage::combine(sources);
     let (d20s, mut kept) = d20_by(em, who, advantage);
     // Reliable Talent: a proficient skill check's d20 counts as at least 10.

@@ -639,10 +639,12 @@ pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<Stri
         .iter()
         .filter(|i| keys.contains(&crate::effect::spell_key(i)))
         .filter(|i| {
-            state
-                .catalog
-                .spell(i)
-                .is_some_and(|s| s.effect.as_ref().is_some_and(|e| e.again.is_some()))
+            state.catalog.spell(i).is_some_and(|s| {
+                s.effect
+                    .as_ref()
+                    .and_then(|e| e.again.as_ref())
+                    .is_some_and(|a| marked_by(state, who, a).is_none())
+            })
         })
         .cloned()
         .collect()
@@ -650,6 +652,39 @@ pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<Stri
 
 /// NPC options for casting `spell`'s repeated part again: at each standing foe it can
 /// reach (harmful), or on itself.
+/// The creature still standing that bears `me`'s mark which `again` moves (Hex,
+/// Hunter's Mark: a mark of extra damage from its caster), by name.
+fn marked_by(
+    state: &crate::state::CampaignState,
+    me: CreatureId,
+    again: &crate::effect::Again,
+) -> Option<String> {
+    fn moved(steps: &[Step], out: &mut Vec<Mark>) {
+        for s in steps {
+            if let Step::Apply {
+                mark: m @ Mark::BonusDamage { .. },
+                ..
+            } = s
+            {
+                out.push(*m);
+            }
+            for inner in inner_steps(s).unwrap_or_default() {
+                moved(inner, out);
+            }
+        }
+    }
+    let mut marks = Vec::new();
+    moved(&again.steps, &mut marks);
+    if marks.is_empty() {
+        return None;
+    }
+    state
+        .creatures
+        .values()
+        .find(|c| !c.dead && c.hp > 0 && c.marks().any(|a| a.by == me && marks.contains(&a.mark)))
+        .map(|c| c.name.clone())
+}
+
 pub(crate) fn again_options(
     state: &crate::state::CampaignState,
     npc: &crate::creature::Creature,
@@ -659,6 +694,11 @@ pub(crate) fn again_options(
     let Some(again) = spell.effect.as_ref().and_then(|e| e.again.as_ref()) else {
         return vec![];
     };
+    if marked_by(state, npc.id, again).is_some() {
+        return vec![];
+    }
+    let mut words = Vec::new();
+    choice_words(&again.steps, &mut words);
     let cast = |targets: Vec<String>| crate::command::NpcOption::Cast {
         spell: spell.index.clone(),
         targets,
@@ -678,7 +718,13 @@ pub(crate) fn again_options(
     });
     foes.iter()
         .filter(|t| !melee || super::position::can_reach(state, npc.id, t.id))
-        .map(|t| cast(vec![t.name.clone()]))
+        .map(|t| {
+            cast(
+                std::iter::once(t.name.clone())
+                    .chain(words.first().cloned())
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -778,6 +824,7 @@ fn keep_choice(steps: &mut [Step], word: &str) {
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
             | Step::UnlessImmune { then, .. }
+            | Step::Caster { then }
             | Step::Detached { then } => keep_choice(then, word),
             _ => {}
         }
@@ -795,6 +842,7 @@ pub(crate) fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
         | Step::IfType { then, .. }
         | Step::EndsOn { then, .. }
         | Step::UnlessImmune { then, .. }
+        | Step::Caster { then }
         | Step::Detached { then } => vec![then],
         Step::Choose { options } => options.values().collect(),
         _ => return None,
@@ -886,6 +934,13 @@ fn cast_again(
     targets: &[String],
 ) -> Result<(), RuleError> {
     let cost = again.cost;
+    // Hex, Hunter's Mark: the mark moves only once its creature has dropped.
+    if let Some(holder) = marked_by(&em.state, me, again) {
+        return Err(RuleError::invalid(format!(
+            "{} moves to a new creature only when {holder} drops to 0 hit points.",
+            spell.name
+        )));
+    }
     let in_combat = em.state.in_combat();
     super::combat::require_turn_part(em, me, if in_combat { cost } else { ActionCost::Free })?;
     let shape = SpellEffect {
@@ -898,7 +953,9 @@ fn cast_again(
         again: None,
         zone: None,
     };
-    let target_ids = resolve_targets(em, me, spell, &shape, targets, slot_level, 1)?;
+    // A choice the repeat makes again (Hex's ability).
+    let (shape, targets) = choose(spell, shape, targets)?;
+    let target_ids = resolve_targets(em, me, spell, &shape, &targets, slot_level, 1)?;
     em.public(EventKind::SpellCast {
         caster: me,
         spell: spell.index.clone(),
@@ -1385,6 +1442,12 @@ fn run(
                 cx.pool = Some(pool - given);
                 if given > 0 {
                     resolve::heal(em, t, Some(cx.me), &given.to_string())?;
+                }
+            }
+            Step::Caster { then } => {
+                let me = cx.me;
+                if !em.creature(me).dead {
+                    run(em, cx, me, then, Hit::default())?;
                 }
             }
             Step::UnlessImmune { damage_type, then } => {

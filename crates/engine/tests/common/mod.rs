@@ -232,6 +232,10 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             damage_type,
         } => format!("burst({count}d{sides} {damage_type})"),
         M::Reveal => "reveal".into(),
+        M::CheckDisadvantage { ability } => {
+            format!("check-disadvantage({ability:?})").to_lowercase()
+        }
+        M::SkillAdvantage { skill } => format!("skill-advantage({skill:?})").to_lowercase(),
     }
 }
 
