@@ -487,6 +487,19 @@ pub enum Step {
     HealPool {
         amount: Amount,
     },
+    /// The target's hit point maximum drops by the damage the damage steps of the same
+    /// list dealt it (half on a save too), for the duration; and that damage can't take
+    /// it below 1 hit point (Harm).
+    LowerMaxHp {
+        duration: Duration,
+    },
+    /// Ends the target's marks equal to `mark` (with `same_kind`: of its kind, whatever
+    /// their numbers): Greater Restoration ending a lowered maximum or a curse.
+    EndMark {
+        mark: Mark,
+        #[serde(default)]
+        same_kind: bool,
+    },
     /// Only for a target not immune to this damage type (for poison, not immune to
     /// being poisoned either): Stinking Cloud's retching spares the poison-immune.
     UnlessImmune {
@@ -753,6 +766,10 @@ pub enum Mark {
     /// and Survival, the checks that find its quarry).
     SkillAdvantage {
         skill: crate::ability::Skill,
+    },
+    /// Hit point maximum down by `amount`, never below 1 (Harm; the largest counts).
+    MaxHpReduced {
+        amount: i32,
     },
 }
 

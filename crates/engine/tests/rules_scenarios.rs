@@ -103,6 +103,7 @@ scenarios!(
     spell_riders2,
     spirit_guardians,
     clouds_walls,
+    harm_sphere,
 );
 
 /// Every scenario file has a test, and every test a file.

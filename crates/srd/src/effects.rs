@@ -1516,15 +1516,51 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 all: false,
             }],
         ),
-        "greater-restoration" => part(
-            "Ends the first of charmed, petrified or one level of exhaustion the target \
-             has; ending a curse or an ability score or hit point maximum reduction instead \
-             is narrated.",
+        // What it ends is a word among the targets: `cast greater-restoration on Mira
+        // charmed`.
+        "greater-restoration" => auto_note(
+            "The word names what ends: charmed, petrified, exhaustion (one level), curse \
+             (Bestow Curse's) or maximum (a lowered hit point maximum, Harm's). No effect \
+             in the engine lowers an ability score, so there is none to end.",
             one(),
             false,
-            vec![Step::Cure {
-                conditions: vec![Charmed, Petrified, Exhaustion],
-                all: false,
+            vec![Step::Choose {
+                options: [
+                    ("charmed", Charmed),
+                    ("petrified", Petrified),
+                    ("exhaustion", Exhaustion),
+                ]
+                .into_iter()
+                .map(|(w, c)| {
+                    (
+                        w.to_string(),
+                        vec![Step::Cure {
+                            conditions: vec![c],
+                            all: false,
+                        }],
+                    )
+                })
+                .chain([
+                    (
+                        "maximum".to_string(),
+                        vec![Step::EndMark {
+                            mark: M::MaxHpReduced { amount: 0 },
+                            same_kind: true,
+                        }],
+                    ),
+                    (
+                        "curse".to_string(),
+                        vec![Step::EndMark {
+                            mark: M::BonusDamage {
+                                count: 1,
+                                sides: 8,
+                                damage_type: Some(Necrotic),
+                            },
+                            same_kind: false,
+                        }],
+                    ),
+                ])
+                .collect(),
             }],
         ),
         // Damage spells whose data lacks the attack or save the text gives.
@@ -1538,19 +1574,38 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 Long,
             )
         }
-        "flaming-sphere" => with_again(
-            part(
-                "Ramming the sphere into a creature (a bonus action) is resolved on later \
-                 turns; a creature ending its turn next to it is narrated.",
-                area.clone(),
-                true,
-                vec![save_half(Dex, vec![dd.clone()?])],
-            ),
-            ActionCost::BonusAction,
-            one(),
-            vec![save_half(Dex, vec![dd.clone()?])],
-            MINUTE,
-        ),
+        // A zone: the sphere stands by the creatures it caught (the text's "ends its
+        // turn within 5 ft" counts at the start of its next turn); ramming it into a
+        // creature (a bonus action, no slot) moves it there and burns that one.
+        "flaming-sphere" => {
+            let burn = vec![save_half(Dex, vec![dd.clone()?])];
+            with_again(
+                SpellEffect {
+                    zone: Some(Box::new(ZoneSpec {
+                        steps: burn.clone(),
+                        when: ZoneTriggers {
+                            turn_start: true,
+                            ..ZoneTriggers::default()
+                        },
+                        duration: MINUTE,
+                    })),
+                    ..auto_note(
+                        "A zone by the creature it is cast next to (no damage on casting): \
+                         a creature beside the sphere when its turn starts saves (Dex) or \
+                         burns (the text's 'ends its turn within 5 feet'). Ramming it into \
+                         a creature is casting it again (a bonus action, no slot): that \
+                         creature saves at once and the sphere stays by it.",
+                        one(),
+                        true,
+                        vec![],
+                    )
+                },
+                ActionCost::BonusAction,
+                one(),
+                burn,
+                MINUTE,
+            )
+        }
         "flame-blade" => with_again(
             auto(Target::SelfOnly, false, vec![]),
             ActionCost::Action,
@@ -1730,7 +1785,6 @@ fn partial_note(index: &str) -> Option<&'static str> {
             "One round of damage on casting; the rest is narrated."
         }
         "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
-        "harm" => "The lowered hit point maximum is narrated.",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
         _ => return None,
     })
@@ -1774,6 +1828,17 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
                         all: true,
                     },
                 ];
+            }
+        }
+        // Harm: the necrotic damage can't take the target below 1 hit point and
+        // lowers its maximum by as much for an hour.
+        "harm" => {
+            if let Some(Step::Save { on_fail, .. }) = e.steps.first_mut() {
+                on_fail.push(Step::LowerMaxHp { duration: Long });
+                e.note = "The damage leaves at least 1 hit point; the hit point maximum \
+                          drops by the damage taken (on a save too) for an hour (until a \
+                          long rest here: the engine keeps no clock outside fights)."
+                    .into();
             }
         }
         // Heal also ends blindness and deafness (and diseases, which the engine

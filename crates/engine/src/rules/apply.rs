@@ -386,6 +386,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         EffectStarted { creature, effect } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.insert(*effect);
+                // Harm: a lowered maximum lowers hit points above it.
+                if matches!(
+                    effect,
+                    Effect::Spell(crate::effect::Active {
+                        mark: crate::effect::Mark::MaxHpReduced { .. },
+                        ..
+                    })
+                ) {
+                    c.hp = c.hp.min(c.effective_max_hp());
+                }
             }
         }
         EffectEnded { creature, effect } => {

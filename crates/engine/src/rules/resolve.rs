@@ -1000,6 +1000,20 @@ pub(crate) fn deal_rolled(
     crit: bool,
     half: bool,
 ) -> i32 {
+    deal_rolled_above(em, target, source, rolls, crit, half, None)
+}
+
+/// [`deal_rolled`], with the damage unable to take the target below `keep` hit
+/// points when given (Harm: 1).
+pub(crate) fn deal_rolled_above(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    rolls: &[(crate::data::DamageType, crate::dice::Roll)],
+    crit: bool,
+    half: bool,
+    keep: Option<i32>,
+) -> i32 {
     let before = em.creature(target).clone();
     if before.dead {
         return 0;
@@ -1020,6 +1034,17 @@ pub(crate) fn deal_rolled(
             (DamageModifier::Vulnerable, base * 2)
         } else {
             (DamageModifier::None, base)
+        };
+        let amount = match keep {
+            Some(k) => amount.min(
+                before
+                    .hp
+                    .saturating_add(before.temp_hp.max(0))
+                    .saturating_sub(k)
+                    .saturating_sub(total)
+                    .max(0),
+            ),
+            None => amount,
         };
         let breakdown = if half {
             format!("{} (halved)", roll.breakdown)

@@ -1151,8 +1151,35 @@ fn run(
         }
     }
     let mut dealt = 0;
+    // Harm: its damage leaves at least 1 hit point and lowers the maximum by itself,
+    // on a save too.
+    let lower = steps.iter().find_map(|s| match s {
+        Step::LowerMaxHp { duration } => Some(*duration),
+        _ => None,
+    });
     if !rolls.is_empty() {
-        dealt = resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half || hit.dodge);
+        dealt = resolve::deal_rolled_above(
+            em,
+            t,
+            Some(cx.me),
+            &rolls,
+            hit.crit,
+            half || hit.dodge,
+            lower.map(|_| 1),
+        );
+    }
+    if let Some(duration) = lower
+        && dealt > 0
+        && !em.creature(t).dead
+    {
+        put_mark(
+            em,
+            cx,
+            t,
+            Mark::MaxHpReduced { amount: dealt },
+            duration,
+            None,
+        );
     }
     if hit.half {
         return Ok(());
@@ -1163,7 +1190,8 @@ fn run(
             continue;
         }
         match step {
-            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter => {}
+            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter | Step::LowerMaxHp { .. } => {
+            }
             Step::Attack {
                 reach,
                 on_hit,
@@ -1442,6 +1470,21 @@ fn run(
                 cx.pool = Some(pool - given);
                 if given > 0 {
                     resolve::heal(em, t, Some(cx.me), &given.to_string())?;
+                }
+            }
+            Step::EndMark { mark, same_kind } => {
+                let ending: Vec<Active> = em
+                    .creature(t)
+                    .marks()
+                    .filter(|a| {
+                        a.mark == *mark
+                            || (*same_kind
+                                && std::mem::discriminant(&a.mark) == std::mem::discriminant(mark))
+                    })
+                    .copied()
+                    .collect();
+                for a in ending {
+                    resolve::end_mark(em, t, a);
                 }
             }
             Step::Caster { then } => {

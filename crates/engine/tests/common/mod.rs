@@ -232,6 +232,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             damage_type,
         } => format!("burst({count}d{sides} {damage_type})"),
         M::Reveal => "reveal".into(),
+        M::MaxHpReduced { amount } => format!("max-hp-{amount}"),
         M::CheckDisadvantage { ability } => {
             format!("check-disadvantage({ability:?})").to_lowercase()
         }
