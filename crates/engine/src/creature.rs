@@ -624,7 +624,25 @@ impl Creature {
         } else {
             self.max_hp
         };
-        base.saturating_add(self.aid_bonus())
+        let raised = base.saturating_add(self.aid_bonus());
+        // Harm: lowered, never below 1.
+        let lowered = self
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Spell(crate::effect::Active {
+                    mark: Mark::MaxHpReduced { amount },
+                    ..
+                }) => Some((*amount).clamp(0, 100_000)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        if lowered > 0 {
+            raised.saturating_sub(lowered).max(1)
+        } else {
+            raised
+        }
     }
 
     /// The hit point maximum Aid adds (the largest Aid on the creature).

@@ -94,6 +94,12 @@ pub struct ZoneTriggers {
     /// blinded): the marks end when it leaves, or the zone does.
     #[serde(default)]
     pub while_inside: bool,
+    /// An aura around its caster (Spirit Guardians): it holds the caster and every
+    /// creature engaged with it, moves with the caster, and strikes only the
+    /// caster's foes. A creature that closes on the caster enters it; the caster
+    /// closing on a creature brings the aura to it (no strike until its turn starts).
+    #[serde(default)]
+    pub aura: bool,
 }
 
 /// A spell's zone in a fight, in the theatre-of-the-mind position model
@@ -461,6 +467,63 @@ pub enum Step {
         #[serde(default)]
         all: bool,
     },
+    /// Damage at the end of the target's next turn (Acid Arrow's later acid): a
+    /// [`Mark::Burst`] that deals it as it ends.
+    Later {
+        amount: Amount,
+        damage_type: DamageType,
+    },
+    /// A [`Mark::WeaponRider`] whose dice scale with the slot (Branding Smite: 2d6,
+    /// 1d6 more a slot above).
+    WeaponRider {
+        amount: Amount,
+        damage_type: DamageType,
+        #[serde(default)]
+        once: bool,
+        duration: Duration,
+    },
+    /// Healing from one pool for the whole casting (Mass Heal: 700): each target, in
+    /// the order named, regains what it is missing while the pool lasts.
+    HealPool {
+        amount: Amount,
+    },
+    /// The target's hit point maximum drops by the damage the damage steps of the same
+    /// list dealt it (half on a save too), for the duration; and that damage can't take
+    /// it below 1 hit point (Harm).
+    LowerMaxHp {
+        duration: Duration,
+    },
+    /// Ends the target's marks equal to `mark` (with `same_kind`: of its kind, whatever
+    /// their numbers): Greater Restoration ending a lowered maximum or a curse.
+    EndMark {
+        mark: Mark,
+        #[serde(default)]
+        same_kind: bool,
+    },
+    /// Only for a target not immune to this damage type (for poison, not immune to
+    /// being poisoned either): Stinking Cloud's retching spares the poison-immune.
+    UnlessImmune {
+        damage_type: DamageType,
+        then: Vec<Step>,
+    },
+    /// The inner steps act on the caster instead of the target (Hunter's Mark: the
+    /// hunter's advantage on finding its quarry).
+    Caster {
+        then: Vec<Step>,
+    },
+}
+
+/// What Command orders (its word), obeyed at the start of the target's next turn;
+/// `Fear` is Fear's flight (only while the bearer is frightened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    Approach,
+    Drop,
+    Flee,
+    Grovel,
+    Halt,
+    Fear,
 }
 
 /// Who a hit point pool passes over.
@@ -670,6 +733,47 @@ pub enum Mark {
     /// A lamia's Intoxicating Touch: disadvantage on Wisdom saving throws and on all
     /// ability checks.
     Cursed,
+    /// Under an order (Command's word; Fear's flight): at the start of each of the
+    /// bearer's turns while it lasts it obeys and its turn ends (`approach`: it closes
+    /// on the mark's caster; `flee` and `fear`: it moves far away; `grovel`: it falls
+    /// prone; `drop`, `halt`: it stays where it is). `fear` holds only while the bearer
+    /// is frightened. Theatre of the mind: the forced move provokes no opportunity
+    /// attack.
+    Commanded {
+        order: Order,
+    },
+    /// The bearer's attack rolls against `who` have disadvantage (Chill Touch on an
+    /// undead: `who` is the caster, set when cast).
+    DisadvantageAgainst {
+        who: CreatureId,
+    },
+    /// Immunity to a damage type (Silence: thunder, while inside).
+    ImmuneDamage {
+        damage_type: DamageType,
+    },
+    /// Damage dealt as the mark ends at the end of the bearer's turn (Acid Arrow).
+    Burst {
+        count: u8,
+        sides: u8,
+        damage_type: DamageType,
+    },
+    /// The bearer's next weapon hit that spends a once-only rider (Branding Smite)
+    /// makes its target visible, and the target can't turn invisible while the spell
+    /// lasts.
+    Reveal,
+    /// The bearer's ability checks with this ability have disadvantage (Hex).
+    CheckDisadvantage {
+        ability: Ability,
+    },
+    /// The bearer's checks with this skill have advantage (Hunter's Mark: Perception
+    /// and Survival, the checks that find its quarry).
+    SkillAdvantage {
+        skill: crate::ability::Skill,
+    },
+    /// Hit point maximum down by `amount`, never below 1 (Harm; the largest counts).
+    MaxHpReduced {
+        amount: i32,
+    },
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

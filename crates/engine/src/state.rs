@@ -193,6 +193,12 @@ pub struct CampaignState {
     /// of earlier fights can be forgotten while numbering carries on ("Goblin 4").
     #[serde(default)]
     pub monsters_seen: BTreeMap<String, u32>,
+    /// Spells' zones cast out of a fight (Fog Cloud on the party before an ambush):
+    /// they wait, holding the creatures they caught, and the next fight starts with
+    /// them (its creatures inside); a rest ends them, as does their caster's
+    /// concentration. In a fight, zones live in [`Combat::zones`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting_zones: Vec<crate::effect::Zone>,
 }
 
 impl PartialEq for CampaignState {
@@ -212,6 +218,7 @@ impl PartialEq for CampaignState {
             && self.clock == other.clock
             && self.events_applied == other.events_applied
             && self.monsters_seen == other.monsters_seen
+            && self.waiting_zones == other.waiting_zones
     }
 }
 
@@ -234,6 +241,23 @@ impl CampaignState {
             clock: Timestamp(0),
             events_applied: 0,
             monsters_seen: BTreeMap::new(),
+            waiting_zones: Vec::new(),
+        }
+    }
+
+    /// The spells' zones now: the fight's, or out of a fight those waiting for one.
+    pub fn zones(&self) -> &[crate::effect::Zone] {
+        match &self.combat {
+            Some(c) => &c.zones,
+            None => &self.waiting_zones,
+        }
+    }
+
+    /// The zones now, to change (see [`CampaignState::zones`]).
+    pub fn zones_mut(&mut self) -> &mut Vec<crate::effect::Zone> {
+        match &mut self.combat {
+            Some(c) => &mut c.zones,
+            None => &mut self.waiting_zones,
         }
     }
 

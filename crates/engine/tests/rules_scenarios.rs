@@ -105,6 +105,12 @@ scenarios!(
     counterspell_each,
     counterspell_chain,
     legendary_policy,
+    zone_gaps,
+    command_fear,
+    spell_riders2,
+    spirit_guardians,
+    clouds_walls,
+    harm_sphere,
 );
 
 /// Every scenario file has a test, and every test a file.

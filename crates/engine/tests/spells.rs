@@ -295,14 +295,11 @@ fn casting_changes_something(
         d20: if attack { 20 } else { 1 },
     };
     // A spell with a choice (Protection from Energy's type): its first word.
+    // (Command's word sits under its 'not undead' test.)
     let mut targets = vec![target.to_string()];
-    if let Some(Step::Choose { options }) = effect
-        .steps
-        .iter()
-        .find(|s| matches!(s, Step::Choose { .. }))
-    {
-        targets.extend(options.keys().next().cloned());
-    }
+    let mut words = Vec::new();
+    dicebard_engine::rules::spells::choice_words(&effect.steps, &mut words);
+    targets.extend(words.first().cloned());
     let cmd = Command::player(
         "alice",
         Action::Cast {

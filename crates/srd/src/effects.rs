@@ -371,6 +371,13 @@ fn with_again(
         ..e
     }
 }
+/// An automated entry with a note on the rulings it makes.
+fn auto_note(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
+    SpellEffect {
+        note: note.into(),
+        ..auto(target, hostile, steps)
+    }
+}
 fn part(note: &str, target: Target, hostile: bool, steps: Vec<Step>) -> SpellEffect {
     SpellEffect {
         coverage: Coverage::Partial,
@@ -485,13 +492,27 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "chill-touch" => part(
-            "Undead attackers' disadvantage against the caster is narrated.",
+        // An undead it hits attacks the caster with disadvantage until the end of the
+        // caster's next turn (the mark names the caster when it is put).
+        "chill-touch" => auto(
             one(),
             true,
             vec![attack(
                 Reach::Ranged,
-                vec![dd.clone()?, mark(M::NoHealing, StartOfCastersNextTurn)],
+                vec![
+                    dd.clone()?,
+                    mark(M::NoHealing, StartOfCastersNextTurn),
+                    Step::IfType {
+                        types: vec!["undead".into()],
+                        except: false,
+                        then: vec![mark(
+                            M::DisadvantageAgainst {
+                                who: dicebard_engine::ids::CreatureId(0),
+                            },
+                            EndOfCastersNextTurn,
+                        )],
+                    },
+                ],
             )],
         ),
         "shocking-grasp" => part(
@@ -514,20 +535,17 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "acid-arrow" => part(
-            "The later 2d4 acid comes at the start of the target's next turn (the text: \
-             at its end).",
+        // The later acid comes at the end of the target's next turn.
+        "acid-arrow" => auto(
             one(),
             true,
             vec![Step::Attack {
                 reach: Reach::Ranged,
                 on_hit: vec![
                     dd.clone()?,
-                    Step::Ongoing {
+                    Step::Later {
                         amount: up("2d4", "1d4"),
                         damage_type: Acid,
-                        save: None,
-                        duration: EndOfTargetsNextTurn,
                     },
                 ],
                 on_miss: vec![Step::Damage {
@@ -563,20 +581,20 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 MINUTE,
             )],
         ),
-        "branding-smite" => part(
-            "The next weapon hit deals +2d6 radiant (no upcast increase); making an \
-             invisible target visible is narrated.",
+        // The next weapon hit: 2d6 radiant (1d6 more a slot above); an invisible
+        // target it hits becomes visible and can't turn invisible while the spell lasts.
+        "branding-smite" => auto(
             Target::SelfOnly,
             false,
-            vec![mark(
-                M::WeaponRider {
-                    count: 2,
-                    sides: 6,
+            vec![
+                Step::WeaponRider {
+                    amount: up("2d6", "1d6"),
                     damage_type: Radiant,
                     once: true,
+                    duration: MINUTE,
                 },
-                MINUTE,
-            )],
+                mark(M::Reveal, MINUTE),
+            ],
         ),
         "hex" => {
             let curse = vec![mark(
@@ -602,20 +620,35 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 Long,
             )
         }
+        // The hunter's advantage on finding its quarry: its Perception and Survival
+        // checks have advantage while the mark lasts (the engine's checks name no
+        // quarry).
         "hunters-mark" => {
-            let quarry = vec![mark(
-                M::BonusDamage {
-                    count: 1,
-                    sides: 6,
-                    damage_type: None,
+            let quarry = vec![
+                mark(
+                    M::BonusDamage {
+                        count: 1,
+                        sides: 6,
+                        damage_type: None,
+                    },
+                    Long,
+                ),
+                Step::Caster {
+                    then: [
+                        dicebard_engine::ability::Skill::Perception,
+                        dicebard_engine::ability::Skill::Survival,
+                    ]
+                    .into_iter()
+                    .map(|skill| mark(M::SkillAdvantage { skill }, Long))
+                    .collect(),
                 },
-                Long,
-            )];
+            ];
             with_again(
-                part(
+                auto_note(
                     "Moving the mark is casting it again (a bonus action, no slot), allowed \
-                     at any time rather than only when the target drops; advantage on \
-                     tracking checks is narrated.",
+                     once the marked creature has dropped to 0 hit points. The hunter's \
+                     Perception and Survival checks have advantage while it lasts (the \
+                     checks name no quarry).",
                     one(),
                     true,
                     quarry.clone(),
@@ -998,25 +1031,34 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         // Heavily obscured zones: a creature inside is blinded while it stays in (it
         // sees nothing out, nothing sees in); moving away ends it, moving in starts it.
         "darkness" => while_inside(
-            part(
-                "A zone on the creatures named (or the caster's foes, and those in melee \
-                 with them): blinded while inside it, moving in blinds, moving away ends \
-                 it. Darkvision not seeing through it and light dispelled are left to the \
-                 GM.",
-                area.clone(),
-                true,
-                vec![cond(Blinded, Long)],
-            ),
+            SpellEffect {
+                note: "A zone on the creatures named (or the caster's foes, and those in \
+                       melee with them): blinded while inside it (darkvision included), \
+                       unseen from outside (attacks into it lose the blindness's \
+                       advantage), moving in blinds, moving away ends it. The engine \
+                       models no light sources, so the light it dispels is narrated."
+                    .into(),
+                ..auto(area.clone(), true, vec![cond(Blinded, Long)])
+            },
             vec![cond(Blinded, Long)],
         ),
         "silence" => {
-            let hush = vec![cond(Deafened, Long), mark(Mark::Silenced, Long)];
+            let hush = vec![
+                cond(Deafened, Long),
+                mark(Mark::Silenced, Long),
+                mark(
+                    Mark::ImmuneDamage {
+                        damage_type: Thunder,
+                    },
+                    Long,
+                ),
+            ];
             while_inside(
-                part(
+                auto_note(
                     "A zone on the creatures named (or the caster's foes, and those in \
-                     melee with them): while inside they are deafened and can't cast \
-                     spells with a verbal component; moving in silences, moving away \
-                     ends it. Immunity to thunder damage inside is narrated.",
+                     melee with them): while inside they are deafened, immune to thunder \
+                     damage and can't cast spells with a verbal component; moving in \
+                     silences, moving away ends it.",
                     area.clone(),
                     true,
                     hush.clone(),
@@ -1025,29 +1067,44 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             )
         }
         "fog-cloud" => while_inside(
-            part(
+            auto_note(
                 "A zone on the creatures named (or the caster's foes, and those in melee \
-                 with them): blinded while inside it, moving in blinds, moving away ends \
-                 it. A wind dispersing it is left to the GM.",
+                 with them): blinded while inside it, unseen from outside (attacks into it \
+                 lose the blindness's advantage), moving in blinds, moving away ends it. \
+                 The engine models no wind: a strong wind dispersing it is the GM's.",
                 area.clone(),
                 true,
                 vec![cond(Blinded, Long)],
             ),
             vec![cond(Blinded, Long)],
         ),
-        "web" => zone(
-            part(
-                "A zone: a creature in it at the start of its turn or entering it saves \
-                 or is restrained. Escaping is a Strength check as an action in the text \
-                 (here a Strength save at the end of each turn); the webs' difficult \
-                 terrain and burning narrated.",
-                area.clone(),
-                true,
-                vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
-            ),
-            vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])],
-            Long,
-        ),
+        // Restrained while in the webs: a creature already caught is not caught again
+        // (no second save, no second mark), and leaving the webs frees it.
+        "web" => {
+            let caught = vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])];
+            SpellEffect {
+                zone: Some(Box::new(ZoneSpec {
+                    steps: caught.clone(),
+                    when: ZoneTriggers {
+                        turn_start: true,
+                        enter: true,
+                        while_inside: true,
+                        ..ZoneTriggers::default()
+                    },
+                    duration: Long,
+                })),
+                ..part(
+                    "A zone: a creature in it at the start of its turn or entering it saves \
+                     or is restrained while it stays in the webs (one caught is not caught \
+                     again). Escaping is a Strength check as an action in the text (here a \
+                     Strength save at the end of each turn); the webs' difficult terrain \
+                     and burning narrated.",
+                    area.clone(),
+                    true,
+                    caught,
+                )
+            }
+        }
         "entangle" => part(
             "Escaping is a Strength check as an action in the text (here a Strength save \
              at the end of each turn); difficult terrain narrated.",
@@ -1084,12 +1141,47 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ],
             )],
         ),
-        "command" => part(
-            "'Grovel' (prone) is resolved; other commands are narrated.",
-            n(1, 1),
-            true,
-            vec![save(Wis, vec![Step::Condition { condition: Prone }])],
-        ),
+        // The word among the targets (`cast command on Goblin grovel`): on a failed
+        // save the target obeys at the start of its next turn and its turn ends.
+        "command" => {
+            use dicebard_engine::effect::Order;
+            SpellEffect {
+                note: "The word is one of approach, drop, flee, grovel, halt: on its next \
+                       turn the target closes on the caster, drops what it holds \
+                       (narrated: no held items), moves far away, falls prone, or stays \
+                       put, and its turn ends. No effect on undead; every other creature \
+                       is taken to understand the caster."
+                    .into(),
+                ..auto(
+                    n(1, 1),
+                    true,
+                    vec![Step::IfType {
+                        types: vec!["undead".into()],
+                        except: true,
+                        then: vec![Step::Choose {
+                            options: [
+                                ("approach", Order::Approach),
+                                ("drop", Order::Drop),
+                                ("flee", Order::Flee),
+                                ("grovel", Order::Grovel),
+                                ("halt", Order::Halt),
+                            ]
+                            .into_iter()
+                            .map(|(w, order)| {
+                                (
+                                    w.to_string(),
+                                    vec![save(
+                                        Wis,
+                                        vec![mark(M::Commanded { order }, EndOfTargetsNextTurn)],
+                                    )],
+                                )
+                            })
+                            .collect(),
+                        }],
+                    }],
+                )
+            }
+        }
         "bane" => auto(
             n(3, 1),
             true,
@@ -1126,19 +1218,48 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save_ends(M::AttackedWithAdvantage, MINUTE, Wis)],
         ),
-        "blindness-deafness" => part(
-            "Blinded is applied; choosing deafened instead is narrated.",
+        // The word among the targets: `cast blindness-deafness on Goblin blinded`.
+        "blindness-deafness" => auto(
             n(1, 1),
             true,
-            vec![save(Con, vec![cond_save_ends(Blinded, MINUTE, Con)])],
+            vec![Step::Choose {
+                options: [("blinded", Blinded), ("deafened", Deafened)]
+                    .into_iter()
+                    .map(|(w, c)| {
+                        (
+                            w.to_string(),
+                            vec![save(Con, vec![cond_save_ends(c, MINUTE, Con)])],
+                        )
+                    })
+                    .collect(),
+            }],
         ),
-        "fear" => part(
-            "Dropping what it holds and dashing away are narrated; the save to end it is \
-             rolled every turn (the text: only out of sight).",
-            area.clone(),
-            true,
-            vec![save(Wis, vec![cond_save_ends(Frightened, MINUTE, Wis)])],
-        ),
+        // Theatre of the mind: a frightened creature's turn is spent dashing away (far
+        // from the fray, no opportunity attack); having fled it is out of the caster's
+        // sight, so it repeats the save at the end of each turn.
+        "fear" => SpellEffect {
+            note: "A frightened creature spends each of its turns dashing far away (its \
+                   turn ends; no opportunity attack) and, out of sight then, repeats the \
+                   save at the end of each turn; what it drops is narrated (no held items)."
+                .into(),
+            ..auto(
+                area.clone(),
+                true,
+                vec![save(
+                    Wis,
+                    vec![
+                        cond_save_ends(Frightened, MINUTE, Wis),
+                        save_ends(
+                            M::Commanded {
+                                order: dicebard_engine::effect::Order::Fear,
+                            },
+                            MINUTE,
+                            Wis,
+                        ),
+                    ],
+                )],
+            )
+        },
         "slow" => part(
             "An action or a bonus action a turn and one attack (no Extra Attack or \
              multiattack) are enforced; the chance that a spell it casts is delayed is \
@@ -1199,18 +1320,40 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         // Zones: the creatures caught stay in it while they don't move away (see
         // dicebard_engine::effect::Zone).
-        "stinking-cloud" => zone(
-            part(
-                "A zone: a creature in it at the start of its turn (or entering it) \
-                 saves or is incapacitated, retching, until its turn ends (poison \
-                 immunity is not checked); the heavy obscurement is narrated.",
-                area.clone(),
-                true,
-                vec![save(Con, vec![cond(Incapacitated, EndOfTargetsNextTurn)])],
-            ),
-            vec![save(Con, vec![cond(Incapacitated, EndOfTargetsTurn)])],
-            MINUTE,
-        ),
+        // Heavily obscured (blinded while inside, unseen from outside); a creature in
+        // it when its turn starts (or moving in) saves or spends its turn retching;
+        // the poison-immune are spared.
+        "stinking-cloud" => {
+            let cloud = vec![
+                cond(Blinded, Long),
+                Step::UnlessImmune {
+                    damage_type: Poison,
+                    then: vec![save(Con, vec![cond(Incapacitated, EndOfTargetsTurn)])],
+                },
+            ];
+            SpellEffect {
+                zone: Some(Box::new(ZoneSpec {
+                    steps: cloud,
+                    when: ZoneTriggers {
+                        turn_start: true,
+                        enter: true,
+                        while_inside: true,
+                        ..ZoneTriggers::default()
+                    },
+                    duration: MINUTE,
+                })),
+                ..auto_note(
+                    "A zone on the creatures caught: heavily obscured (blinded inside, \
+                     unseen from outside); one in it when its turn starts, or moving in, \
+                     makes a Con save or is incapacitated retching until its turn ends \
+                     (creatures immune to poison succeed). Casting it makes no save: the \
+                     first comes at their turns.",
+                    area.clone(),
+                    true,
+                    vec![cond(Blinded, Long)],
+                )
+            }
+        }
         "sleet-storm" => zone(
             part(
                 "A zone: a creature in it when it is cast, at the start of its turn or \
@@ -1236,10 +1379,12 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                     },
                     duration: Long,
                 })),
-                ..part(
+                ..auto_note(
                     "A zone on the creatures named (or the caster's foes): each move into \
-                     or out of it deals 4d4 piercing (the text's 2d4 per 5 ft, counted \
-                     as 10 ft of thorns a move); its camouflage is narrated.",
+                     or out of it deals 4d4 piercing (theatre of the mind: the text's 2d4 \
+                     per 5 ft, counted as 10 ft of thorns a move). Its camouflage only \
+                     matters to whether a creature chooses to move, which is the player's, \
+                     the LLM's or the GM's call (a Perception check the GM may ask for).",
                     area.clone(),
                     true,
                     vec![],
@@ -1371,15 +1516,51 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 all: false,
             }],
         ),
-        "greater-restoration" => part(
-            "Ends the first of charmed, petrified or one level of exhaustion the target \
-             has; ending a curse or an ability score or hit point maximum reduction instead \
-             is narrated.",
+        // What it ends is a word among the targets: `cast greater-restoration on Mira
+        // charmed`.
+        "greater-restoration" => auto_note(
+            "The word names what ends: charmed, petrified, exhaustion (one level), curse \
+             (Bestow Curse's) or maximum (a lowered hit point maximum, Harm's). No effect \
+             in the engine lowers an ability score, so there is none to end.",
             one(),
             false,
-            vec![Step::Cure {
-                conditions: vec![Charmed, Petrified, Exhaustion],
-                all: false,
+            vec![Step::Choose {
+                options: [
+                    ("charmed", Charmed),
+                    ("petrified", Petrified),
+                    ("exhaustion", Exhaustion),
+                ]
+                .into_iter()
+                .map(|(w, c)| {
+                    (
+                        w.to_string(),
+                        vec![Step::Cure {
+                            conditions: vec![c],
+                            all: false,
+                        }],
+                    )
+                })
+                .chain([
+                    (
+                        "maximum".to_string(),
+                        vec![Step::EndMark {
+                            mark: M::MaxHpReduced { amount: 0 },
+                            same_kind: true,
+                        }],
+                    ),
+                    (
+                        "curse".to_string(),
+                        vec![Step::EndMark {
+                            mark: M::BonusDamage {
+                                count: 1,
+                                sides: 8,
+                                damage_type: Some(Necrotic),
+                            },
+                            same_kind: false,
+                        }],
+                    ),
+                ])
+                .collect(),
             }],
         ),
         // Damage spells whose data lacks the attack or save the text gives.
@@ -1393,19 +1574,38 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 Long,
             )
         }
-        "flaming-sphere" => with_again(
-            part(
-                "Ramming the sphere into a creature (a bonus action) is resolved on later \
-                 turns; a creature ending its turn next to it is narrated.",
-                area.clone(),
-                true,
-                vec![save_half(Dex, vec![dd.clone()?])],
-            ),
-            ActionCost::BonusAction,
-            one(),
-            vec![save_half(Dex, vec![dd.clone()?])],
-            MINUTE,
-        ),
+        // A zone: the sphere stands by the creatures it caught (the text's "ends its
+        // turn within 5 ft" counts at the start of its next turn); ramming it into a
+        // creature (a bonus action, no slot) moves it there and burns that one.
+        "flaming-sphere" => {
+            let burn = vec![save_half(Dex, vec![dd.clone()?])];
+            with_again(
+                SpellEffect {
+                    zone: Some(Box::new(ZoneSpec {
+                        steps: burn.clone(),
+                        when: ZoneTriggers {
+                            turn_start: true,
+                            ..ZoneTriggers::default()
+                        },
+                        duration: MINUTE,
+                    })),
+                    ..auto_note(
+                        "A zone by the creature it is cast next to (no damage on casting): \
+                         a creature beside the sphere when its turn starts saves (Dex) or \
+                         burns (the text's 'ends its turn within 5 feet'). Ramming it into \
+                         a creature is casting it again (a bonus action, no slot): that \
+                         creature saves at once and the sphere stays by it.",
+                        one(),
+                        true,
+                        vec![],
+                    )
+                },
+                ActionCost::BonusAction,
+                one(),
+                burn,
+                MINUTE,
+            )
+        }
         "flame-blade" => with_again(
             auto(Target::SelfOnly, false, vec![]),
             ActionCost::Action,
@@ -1432,19 +1632,31 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             true,
             vec![save_half(Dex, vec![dmg(amt("10d6"), Fire)])],
         ),
-        "spirit-guardians" => part(
-            "An aura on the caster: each foe engaged with the caster when its turn starts \
-             saves or takes the damage (half on a save); a foe's first entry into the aura \
-             mid-turn and its halved speed there are narrated.",
-            Target::SelfOnly,
-            false,
-            vec![Step::Aura {
-                amount: up("3d8", "1d8"),
-                damage_type: Radiant,
-                save: Some((Wis, SaveEffect::Half)),
+        // An aura zone on the caster: it holds the caster and whoever is engaged with
+        // it, and moves with the caster. A foe in it when its turn starts, or closing
+        // on the caster (entering it, once a turn), saves or takes the damage.
+        "spirit-guardians" => SpellEffect {
+            zone: Some(Box::new(ZoneSpec {
+                steps: vec![save_half(Wis, vec![dmg(up("3d8", "1d8"), Radiant)])],
+                when: ZoneTriggers {
+                    turn_start: true,
+                    enter: true,
+                    aura: true,
+                    ..ZoneTriggers::default()
+                },
                 duration: Long,
-            }],
-        ),
+            })),
+            ..auto_note(
+                "An aura on the caster (a zone that moves with it): each foe engaged with \
+                 the caster when its turn starts, or closing on the caster (once a turn), \
+                 saves or takes the damage (half on a save); the caster's allies are \
+                 spared. The halved speed changes nothing in the theatre-of-the-mind \
+                 model (a move is a move), so it is not tracked.",
+                Target::SelfOnly,
+                false,
+                vec![],
+            )
+        },
         "guardian-of-faith" => part(
             "The guardian stands by its caster: each foe engaged with the caster when its \
              turn starts saves or takes 20 radiant (half on a save); its vanishing after \
@@ -1573,8 +1785,6 @@ fn partial_note(index: &str) -> Option<&'static str> {
             "One round of damage on casting; the rest is narrated."
         }
         "feeblemind" => "The damage only on a failed save; Int and Cha 1 is narrated.",
-        "harm" => "The lowered hit point maximum is narrated.",
-        "mass-heal" => "Every target is healed in full up to the pool (not split).",
         "regenerate" => "The regeneration each round and regrown limbs are narrated.",
         _ => return None,
     })
@@ -1587,7 +1797,7 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         visit_damage(&mut e.steps, &mut |a| a.per_slot_above = Some(per.into()));
     }
     match idx {
-        "mass-cure-wounds" | "mass-healing-word" | "prayer-of-healing" | "mass-heal" => {
+        "mass-cure-wounds" | "mass-healing-word" | "prayer-of-healing" => {
             e.target = Target::Creatures {
                 max: 6,
                 per_slot_above: 0,
@@ -1597,6 +1807,38 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
             e.target = Target::Creatures {
                 max: 4,
                 per_slot_above: 1,
+            }
+        }
+        // Mass Heal: one pool of 700 shared out in the order the targets are named,
+        // each regaining what it is missing; it also ends blindness and deafness.
+        "mass-heal" => {
+            let amount = e.steps.iter().find_map(|s| match s {
+                Step::Heal { amount } => Some(amount.clone()),
+                _ => None,
+            });
+            if let Some(amount) = amount {
+                e.target = Target::Area;
+                e.note = "One pool shared out in the order the targets are named: each \
+                          regains what it is missing while the pool lasts."
+                    .into();
+                e.steps = vec![
+                    Step::HealPool { amount },
+                    Step::Cure {
+                        conditions: vec![Blinded, Deafened],
+                        all: true,
+                    },
+                ];
+            }
+        }
+        // Harm: the necrotic damage can't take the target below 1 hit point and
+        // lowers its maximum by as much for an hour.
+        "harm" => {
+            if let Some(Step::Save { on_fail, .. }) = e.steps.first_mut() {
+                on_fail.push(Step::LowerMaxHp { duration: Long });
+                e.note = "The damage leaves at least 1 hit point; the hit point maximum \
+                          drops by the damage taken (on a save too) for an hour (until a \
+                          long rest here: the engine keeps no clock outside fights)."
+                    .into();
             }
         }
         // Heal also ends blindness and deafness (and diseases, which the engine
@@ -1611,26 +1853,82 @@ fn tune_generated(s: &SpellData, e: &mut SpellEffect) {
         && let Some(first @ Step::Save { .. }) = e.steps.first().cloned()
     {
         let minutes_long = s.duration.contains("10 minutes") || s.duration.contains("hour");
+        let mut when = ZoneTriggers {
+            turn_start: true,
+            enter: true,
+            ..ZoneTriggers::default()
+        };
+        let mut steps = vec![first.clone()];
+        e.coverage = Coverage::Automated;
+        e.note = "A zone: the creatures caught are in it; one starting its turn in it or \
+                  moving in takes the damage again (save again), once a turn (the text's \
+                  'ends its turn there' counts at the start of the next)."
+            .into();
+        match idx {
+            // Heavily obscured clouds: blinded while inside, unseen from outside. The
+            // cloud stays on the creatures it caught (theatre of the mind: its drift is
+            // where they stand, so leaving it is moving away).
+            "cloudkill" | "incendiary-cloud" => {
+                when.while_inside = true;
+                steps.insert(0, cond(Blinded, Long));
+                e.steps.insert(0, cond(Blinded, Long));
+                e.note.push_str(
+                    " Heavily obscured: blinded inside, unseen from outside. Its drift \
+                     (10 ft a turn) is theatre of the mind: the cloud stays with the \
+                     creatures it caught until they move away.",
+                );
+            }
+            "insect-plague" => e.note.push_str(
+                " Its light obscurement only hinders sight-based Perception checks, which \
+                 are the GM's to call (the engine's checks take no circumstances).",
+            ),
+            // The wall's burning side: a creature in the zone (caught by it, or moving
+            // in) takes the damage with no save; the save is only at its appearing.
+            "wall-of-fire" => {
+                if let Step::Save { on_fail, .. } = &first {
+                    steps = on_fail.clone();
+                }
+                e.note = "A wall is a zone: the creatures it caught stand on its burning \
+                          side (Dex save for half as it appears); one starting its turn \
+                          there or moving in takes the damage, no save, once a turn. The \
+                          harmless side is the rest of the field."
+                    .into();
+            }
+            // Entering the thorns or starting a turn in them: slashing, not piercing.
+            "wall-of-thorns" => {
+                if let Step::Save { on_fail, .. } = &mut steps[0] {
+                    for d in on_fail.iter_mut() {
+                        if let Step::Damage { damage_type, .. } = d {
+                            *damage_type = Slashing;
+                        }
+                    }
+                }
+                e.note = "A wall is a zone: the creatures it caught are in it (Dex save, \
+                          piercing, as it appears); one starting its turn in it or moving \
+                          in saves again against slashing damage, once a turn. Its \
+                          difficult terrain changes nothing in the theatre-of-the-mind \
+                          model (a move is a move)."
+                    .into();
+            }
+            "blade-barrier" => {
+                e.coverage = Coverage::Partial;
+                e.note = "A wall is a zone: the creatures it caught are in it; one starting \
+                          its turn in it or moving in saves again, once a turn. The \
+                          three-quarters cover it gives creatures behind it needs lines of \
+                          sight the theatre-of-the-mind model does not have: the GM grants \
+                          it (+5 AC and Dex saves)."
+                    .into();
+            }
+            _ => {}
+        }
         e.zone = Some(Box::new(ZoneSpec {
-            steps: vec![first],
-            when: ZoneTriggers {
-                turn_start: true,
-                enter: true,
-                ..ZoneTriggers::default()
-            },
+            steps,
+            when,
             duration: if minutes_long { Long } else { MINUTE },
         }));
         if idx == "moonbeam" {
-            e.coverage = Coverage::Automated;
             e.note = "A zone: the creatures caught are in the beam; one starting its turn \
                       in it or moving in takes the damage (save for half), once a turn."
-                .into();
-        } else {
-            e.coverage = Coverage::Partial;
-            e.note = "A zone: the creatures caught are in it; one starting its turn in it or \
-                      moving in takes the damage again (save again), once a turn (the text's \
-                      'ends its turn there' counts at the start of the next); walls' sides, \
-                      a drifting cloud and obscurement are narrated."
                 .into();
         }
     }

@@ -354,26 +354,20 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         SpellCountered {
             caster, slot, cost, ..
         } => spell_spent(state, *caster, *slot, *cost, false),
+        // Out of a fight, a zone waits for the next one (`waiting_zones`).
         ZonePlaced { zone } => {
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| z.id != zone.id);
-                c.zones.push((**zone).clone());
-            }
+            let zones = state.zones_mut();
+            zones.retain(|z| z.id != zone.id);
+            zones.push((**zone).clone());
         }
         ZoneStruck { zone, creature } => {
-            if let Some(z) = state
-                .combat
-                .as_mut()
-                .and_then(|c| c.zones.iter_mut().find(|z| z.id == *zone))
-            {
+            if let Some(z) = state.zones_mut().iter_mut().find(|z| z.id == *zone) {
                 z.moving.remove(creature);
                 z.struck.insert(*creature);
             }
         }
         ZoneEnded { zone } => {
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| z.id != *zone);
-            }
+            state.zones_mut().retain(|z| z.id != *zone);
         }
         ConcentrationStarted { creature, spell } => {
             if let Some(c) = state.creatures.get_mut(creature) {
@@ -384,14 +378,24 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.concentration = None;
             }
-            // Its zones end with it.
-            if let Some(c) = state.combat.as_mut() {
-                c.zones.retain(|z| !(z.concentration && z.by == *creature));
-            }
+            // Its zones end with it (in a fight, or waiting for one).
+            state
+                .zones_mut()
+                .retain(|z| !(z.concentration && z.by == *creature));
         }
         EffectStarted { creature, effect } => {
             if let Some(c) = state.creatures.get_mut(creature) {
                 c.effects.insert(*effect);
+                // Harm: a lowered maximum lowers hit points above it.
+                if matches!(
+                    effect,
+                    Effect::Spell(crate::effect::Active {
+                        mark: crate::effect::Mark::MaxHpReduced { .. },
+                        ..
+                    })
+                ) {
+                    c.hp = c.hp.min(c.effective_max_hp());
+                }
             }
         }
         EffectEnded { creature, effect } => {
@@ -581,7 +585,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
             }
-            // A rest takes an hour or more: too late for Revivify.
+            // A rest takes an hour or more: too late for Revivify, and the zones
+            // cast before it (a minute, an hour at most) are gone.
+            state.waiting_zones.clear();
             for c in state.creatures.values_mut() {
                 c.died_round = None;
             }
@@ -656,6 +662,15 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             for c in state.creatures.values_mut() {
                 c.died_round = None;
             }
+            // Zones cast before the fight start in it, holding those of their
+            // creatures that fight.
+            let mut zones = std::mem::take(&mut state.waiting_zones);
+            for z in &mut zones {
+                z.inside
+                    .retain(|id| order.iter().any(|e| e.creature == *id));
+                z.struck.clear();
+                z.moving.clear();
+            }
             state.combat = Some(Combat {
                 round: 0,
                 order: order.clone(),
@@ -668,7 +683,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 reaction: None,
                 legendary: None,
                 opportunity: None,
-                zones: Vec::new(),
+                zones,
             });
             state.reactions_used.clear();
         }
@@ -770,7 +785,7 @@ fn moved(
     }
     // Zones: it stands where the creature it closes on stands (inside that one's
     // zones), or out of every zone when it moves near or far.
-    for z in &mut c.zones {
+    for z in c.zones.iter_mut().filter(|z| !z.when.aura) {
         let was = z.inside.contains(&who);
         let now = match to {
             Place::Engaged { with } if with == who => was,
@@ -810,6 +825,26 @@ fn moved(
                 c.far.remove(&who);
             }
         }
+    }
+    // Auras (Spirit Guardians) hold their caster and whoever is engaged with it now;
+    // the mover that came in is struck (once a turn).
+    for z in c.zones.iter_mut().filter(|z| z.when.aura) {
+        let inside: std::collections::BTreeSet<_> = std::iter::once(z.by)
+            .chain(
+                c.engaged
+                    .iter()
+                    .filter_map(|&(a, b)| (a == z.by).then_some(b).or((b == z.by).then_some(a))),
+            )
+            .collect();
+        if who != z.by
+            && inside.contains(&who)
+            && !z.inside.contains(&who)
+            && z.when.enter
+            && (z.when.each_move || !z.struck.contains(&who))
+        {
+            z.moving.insert(who);
+        }
+        z.inside = inside;
     }
 }
 

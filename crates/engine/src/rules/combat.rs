@@ -397,6 +397,9 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
     } else if c.dead || c.is_down() {
         // Felled by ongoing damage as its turn began.
         advance(em);
+    } else if super::spells::obey(em, id) {
+        // Under Command's or Fear's order: its turn is spent obeying.
+        advance(em);
     }
 }
 
@@ -1347,13 +1350,19 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
                     }
                 )
             });
+            // A harmful spell with a choice (Command's word, Blindness/Deafness): its
+            // first word.
+            let mut words = Vec::new();
+            super::spells::choice_words(&effect.steps, &mut words);
             for t in foes {
                 if melee && !super::position::can_reach(state, npc.id, t.id) {
                     continue;
                 }
+                let mut targets = vec![t.name.clone()];
+                targets.extend(words.first().cloned());
                 out.push(NpcOption::Cast {
                     spell: spell.index.clone(),
-                    targets: vec![t.name.clone()],
+                    targets,
                     slot,
                 });
             }
@@ -1697,6 +1706,11 @@ pub(crate) fn npc_act(
         }
         NpcOption::Pass => false,
     };
+    // A monster that moved into a zone (closing on a foe inside it) is struck before
+    // its turn ends (the next turn's start forgets pending moves).
+    if !paused && em.state.in_combat() {
+        super::zones::settle(em)?;
+    }
     if !paused && em.state.in_combat() {
         advance(em);
     }

@@ -131,6 +131,15 @@ pub(crate) fn check(
         sources.push(Advantage::Disadvantage);
     }
     sources.push(strength_size(c, ability));
+    // Hex on the checker; Hunter's Mark's hunter.
+    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability }) {
+        sources.push(Advantage::Disadvantage);
+    }
+    if let CheckKind::Skill(skill) = kind
+        && c.has_mark(|m| *m == Mark::SkillAdvantage { skill })
+    {
+        sources.push(Advantage::Advantage);
+    }
     let advantage = Advantage::combine(sources);
     let (d20s, mut kept) = d20_by(em, who, advantage);
     // Reliable Talent: a proficient skill check's d20 counts as at least 10.
@@ -339,7 +348,20 @@ pub(crate) fn attack_advantage(
     if t.has(Condition::Invisible) || t.has_effect(&Effect::Hidden) {
         s.push(Advantage::Disadvantage);
     }
-    if a.has_mark(|m| *m == Mark::NextAttackDisadvantage) {
+    // In a heavily obscured zone (Darkness, Fog Cloud: blinded while inside) the
+    // target can't be seen either: its blindness's advantage is cancelled.
+    if t.marks().any(|m| {
+        m.mark
+            == (Mark::Condition {
+                condition: Condition::Blinded,
+            })
+            && m.ends_on == Some(crate::effect::EndsOn::LeaveZone)
+    }) {
+        s.push(Advantage::Disadvantage);
+    }
+    if a.has_mark(|m| {
+        *m == Mark::NextAttackDisadvantage || *m == Mark::DisadvantageAgainst { who: target }
+    }) {
         s.push(Advantage::Disadvantage);
     }
     if t.has_mark(|m| {
@@ -757,6 +779,28 @@ pub(crate) fn riders(
     }
     out.sort_by(|a, b| (&a.dice, a.damage_type).cmp(&(&b.dice, b.damage_type)));
     out.dedup();
+    // Branding Smite: the hit that spends its rider shows an invisible target, which
+    // can't turn invisible again while the spell lasts.
+    let reveal = em
+        .creature(attacker)
+        .marks()
+        .find(|a| a.mark == Mark::Reveal)
+        .copied();
+    if let Some(r) = reveal.filter(|r| spent.iter().any(|a| a.by == r.by)) {
+        if em.creature(target).has(Condition::Invisible) {
+            end_condition(em, target, Condition::Invisible);
+        }
+        em.public(EventKind::EffectStarted {
+            creature: target,
+            effect: Effect::Spell(Active {
+                mark: Mark::ImmuneTo {
+                    condition: Condition::Invisible,
+                },
+                ..r
+            }),
+        });
+        end_mark(em, attacker, r);
+    }
     for a in spent {
         end_mark(em, attacker, a);
     }
@@ -816,13 +860,20 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
         .collect();
     for (c, a) in ending {
         end_mark(em, c, a);
-        // The caster may have left the table (a retired character).
+        // The caster may have left the table (a retired character). A spell with a
+        // zone lasts as long as its zone (Stinking Cloud's retching, a turn long, is
+        // not the spell's end).
         if a.concentration
             && em
                 .state
                 .creatures
                 .get(&a.by)
                 .is_some_and(|c| c.concentration.is_some())
+            && !em
+                .state
+                .zones()
+                .iter()
+                .any(|z| z.by == a.by && z.concentration)
         {
             end_concentration(em, a.by);
         }
@@ -878,6 +929,31 @@ pub(crate) fn ongoing_damage(em: &mut Emitter, who: CreatureId) -> bool {
 /// The end of `who`'s turn in `round`: marks that last until then end, and saves that
 /// end marks are repeated (one save per spell that asks for it).
 pub(crate) fn turn_end_marks(em: &mut Emitter, who: CreatureId, round: u32) {
+    // Damage that comes as its mark ends (Acid Arrow's later acid).
+    let bursts: Vec<Active> = em
+        .creature(who)
+        .marks()
+        .filter(|a| {
+            matches!(a.mark, Mark::Burst { .. })
+                && matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round)
+        })
+        .copied()
+        .collect();
+    for a in bursts {
+        if let Mark::Burst {
+            count,
+            sides,
+            damage_type,
+        } = a.mark
+            && !em.creature(who).dead
+        {
+            let part = DamagePart {
+                dice: format!("{}d{}", count.max(1), sides.max(1)),
+                damage_type,
+            };
+            let _ = deal_damage_scaled(em, who, Some(a.by), &[part], false, false);
+        }
+    }
     end_marks_where(
         em,
         |_, a| matches!(a.until, Until::TurnEnd { who: w, round: r } if w == who && r <= round),
@@ -931,6 +1007,20 @@ pub(crate) fn deal_rolled(
     crit: bool,
     half: bool,
 ) -> i32 {
+    deal_rolled_above(em, target, source, rolls, crit, half, None)
+}
+
+/// [`deal_rolled`], with the damage unable to take the target below `keep` hit
+/// points when given (Harm: 1).
+pub(crate) fn deal_rolled_above(
+    em: &mut Emitter,
+    target: CreatureId,
+    source: Option<CreatureId>,
+    rolls: &[(crate::data::DamageType, crate::dice::Roll)],
+    crit: bool,
+    half: bool,
+    keep: Option<i32>,
+) -> i32 {
     let before = em.creature(target).clone();
     if before.dead {
         return 0;
@@ -941,7 +1031,9 @@ pub(crate) fn deal_rolled(
         let rolled = (roll.total.clamp(0, 100_000) as i32).max(0);
         let base = if half { rolled / 2 } else { rolled };
         let t = em.creature(target);
-        let (modifier, amount) = if t.immunities.contains(&damage_type) {
+        let (modifier, amount) = if t.immunities.contains(&damage_type)
+            || t.has_mark(|m| *m == Mark::ImmuneDamage { damage_type })
+        {
             (DamageModifier::Immune, 0)
         } else if t.resists(damage_type) || t.has(Condition::Petrified) {
             (DamageModifier::Resisted, base / 2)
@@ -949,6 +1041,17 @@ pub(crate) fn deal_rolled(
             (DamageModifier::Vulnerable, base * 2)
         } else {
             (DamageModifier::None, base)
+        };
+        let amount = match keep {
+            Some(k) => amount.min(
+                before
+                    .hp
+                    .saturating_add(before.temp_hp.max(0))
+                    .saturating_sub(k)
+                    .saturating_sub(total)
+                    .max(0),
+            ),
+            None => amount,
         };
         let breakdown = if half {
             format!("{} (halved)", roll.breakdown)

@@ -368,7 +368,7 @@ fn cast_inner(
     cx.ends_on = effect
         .zone
         .as_ref()
-        .filter(|z| z.when.while_inside && em.state.in_combat())
+        .filter(|z| z.when.while_inside)
         .map(|_| EndsOn::LeaveZone);
     let per_target = without_group_steps(&effect.steps);
     if !per_target.is_empty() && !target_ids.is_empty() {
@@ -391,9 +391,9 @@ fn cast_inner(
             return Ok(());
         }
     }
-    // A zone stays where it was cast, holding the creatures it caught.
+    // A zone stays where it was cast, holding the creatures it caught (out of a
+    // fight it waits for the next one: `CampaignState::waiting_zones`).
     if let Some(spec) = &effect.zone
-        && em.state.in_combat()
         && !em.creature(me).dead
         && (!spell.concentration || em.creature(me).concentration.is_some())
     {
@@ -644,10 +644,12 @@ pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<Stri
         .iter()
         .filter(|i| keys.contains(&crate::effect::spell_key(i)))
         .filter(|i| {
-            state
-                .catalog
-                .spell(i)
-                .is_some_and(|s| s.effect.as_ref().is_some_and(|e| e.again.is_some()))
+            state.catalog.spell(i).is_some_and(|s| {
+                s.effect
+                    .as_ref()
+                    .and_then(|e| e.again.as_ref())
+                    .is_some_and(|a| marked_by(state, who, a).is_none())
+            })
         })
         .cloned()
         .collect()
@@ -655,6 +657,39 @@ pub fn recasts(state: &crate::state::CampaignState, who: CreatureId) -> Vec<Stri
 
 /// NPC options for casting `spell`'s repeated part again: at each standing foe it can
 /// reach (harmful), or on itself.
+/// The creature still standing that bears `me`'s mark which `again` moves (Hex,
+/// Hunter's Mark: a mark of extra damage from its caster), by name.
+fn marked_by(
+    state: &crate::state::CampaignState,
+    me: CreatureId,
+    again: &crate::effect::Again,
+) -> Option<String> {
+    fn moved(steps: &[Step], out: &mut Vec<Mark>) {
+        for s in steps {
+            if let Step::Apply {
+                mark: m @ Mark::BonusDamage { .. },
+                ..
+            } = s
+            {
+                out.push(*m);
+            }
+            for inner in inner_steps(s).unwrap_or_default() {
+                moved(inner, out);
+            }
+        }
+    }
+    let mut marks = Vec::new();
+    moved(&again.steps, &mut marks);
+    if marks.is_empty() {
+        return None;
+    }
+    state
+        .creatures
+        .values()
+        .find(|c| !c.dead && c.hp > 0 && c.marks().any(|a| a.by == me && marks.contains(&a.mark)))
+        .map(|c| c.name.clone())
+}
+
 pub(crate) fn again_options(
     state: &crate::state::CampaignState,
     npc: &crate::creature::Creature,
@@ -664,6 +699,11 @@ pub(crate) fn again_options(
     let Some(again) = spell.effect.as_ref().and_then(|e| e.again.as_ref()) else {
         return vec![];
     };
+    if marked_by(state, npc.id, again).is_some() {
+        return vec![];
+    }
+    let mut words = Vec::new();
+    choice_words(&again.steps, &mut words);
     let cast = |targets: Vec<String>| crate::command::NpcOption::Cast {
         spell: spell.index.clone(),
         targets,
@@ -683,7 +723,13 @@ pub(crate) fn again_options(
     });
     foes.iter()
         .filter(|t| !melee || super::position::can_reach(state, npc.id, t.id))
-        .map(|t| cast(vec![t.name.clone()]))
+        .map(|t| {
+            cast(
+                std::iter::once(t.name.clone())
+                    .chain(words.first().cloned())
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -782,6 +828,8 @@ fn keep_choice(steps: &mut [Step], word: &str) {
             Step::IfHpAtMost { then, .. }
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
+            | Step::UnlessImmune { then, .. }
+            | Step::Caster { then }
             | Step::Detached { then } => keep_choice(then, word),
             _ => {}
         }
@@ -798,6 +846,8 @@ pub(crate) fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
         Step::IfHpAtMost { then, .. }
         | Step::IfType { then, .. }
         | Step::EndsOn { then, .. }
+        | Step::UnlessImmune { then, .. }
+        | Step::Caster { then }
         | Step::Detached { then } => vec![then],
         Step::Choose { options } => options.values().collect(),
         _ => return None,
@@ -872,6 +922,7 @@ fn context(
         ends_on: None,
         detached: false,
         mods: Default::default(),
+        pool: None,
     }
 }
 
@@ -888,6 +939,13 @@ fn cast_again(
     targets: &[String],
 ) -> Result<(), RuleError> {
     let cost = again.cost;
+    // Hex, Hunter's Mark: the mark moves only once its creature has dropped.
+    if let Some(holder) = marked_by(&em.state, me, again) {
+        return Err(RuleError::invalid(format!(
+            "{} moves to a new creature only when {holder} drops to 0 hit points.",
+            spell.name
+        )));
+    }
     let in_combat = em.state.in_combat();
     super::combat::require_turn_part(em, me, if in_combat { cost } else { ActionCost::Free })?;
     let shape = SpellEffect {
@@ -900,7 +958,9 @@ fn cast_again(
         again: None,
         zone: None,
     };
-    let target_ids = resolve_targets(em, me, spell, &shape, targets, slot_level, 1)?;
+    // A choice the repeat makes again (Hex's ability).
+    let (shape, targets) = choose(spell, shape, targets)?;
+    let target_ids = resolve_targets(em, me, spell, &shape, &targets, slot_level, 1)?;
     em.public(EventKind::SpellCast {
         caster: me,
         spell: spell.index.clone(),
@@ -927,12 +987,11 @@ fn cast_again(
     }
     // Moving the spell's zone (Moonbeam's beam) onto the new targets.
     if let Some(spec) = spell.effect.as_ref().and_then(|e| e.zone.as_ref())
-        && em.state.in_combat()
         && em
             .state
-            .combat
-            .as_ref()
-            .is_some_and(|c| c.zones.iter().any(|z| z.by == me && z.spell == spell.index))
+            .zones()
+            .iter()
+            .any(|z| z.by == me && z.spell == spell.index)
     {
         place_zone(em, &cx, spell, spec, &target_ids);
     }
@@ -978,6 +1037,7 @@ pub(crate) fn run_rider(
         ends_on: None,
         detached: false,
         mods: Default::default(),
+        pool: None,
     };
     run(em, &mut cx, t, &rider.steps, Hit::default())
 }
@@ -1020,6 +1080,8 @@ struct Cx {
     detached: bool,
     /// What the caster's invocations and Metamagic change (Agonizing Blast, Careful…).
     mods: super::class_options::CastMods,
+    /// What is left of a [`Step::HealPool`]'s pool (rolled at its first target).
+    pool: Option<i64>,
 }
 
 impl Cx {
@@ -1094,8 +1156,35 @@ fn run(
         }
     }
     let mut dealt = 0;
+    // Harm: its damage leaves at least 1 hit point and lowers the maximum by itself,
+    // on a save too.
+    let lower = steps.iter().find_map(|s| match s {
+        Step::LowerMaxHp { duration } => Some(*duration),
+        _ => None,
+    });
     if !rolls.is_empty() {
-        dealt = resolve::deal_rolled(em, t, Some(cx.me), &rolls, hit.crit, half || hit.dodge);
+        dealt = resolve::deal_rolled_above(
+            em,
+            t,
+            Some(cx.me),
+            &rolls,
+            hit.crit,
+            half || hit.dodge,
+            lower.map(|_| 1),
+        );
+    }
+    if let Some(duration) = lower
+        && dealt > 0
+        && !em.creature(t).dead
+    {
+        put_mark(
+            em,
+            cx,
+            t,
+            Mark::MaxHpReduced { amount: dealt },
+            duration,
+            None,
+        );
     }
     if hit.half {
         return Ok(());
@@ -1106,7 +1195,8 @@ fn run(
             continue;
         }
         match step {
-            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter => {}
+            Step::Damage { .. } | Step::HpPool { .. } | Step::Counter | Step::LowerMaxHp { .. } => {
+            }
             Step::Attack {
                 reach,
                 on_hit,
@@ -1262,6 +1352,21 @@ fn run(
                 }
             }
             Step::Dispel => {
+                // An aura it bears (Spirit Guardians) is a spell on it too.
+                let auras: Vec<(u32, bool)> = em
+                    .state
+                    .zones()
+                    .iter()
+                    .filter(|z| z.when.aura && z.by == t)
+                    .map(|z| (z.id, z.concentration))
+                    .collect();
+                for (zone, concentration) in auras {
+                    if concentration && em.creature(t).concentration.is_some() {
+                        resolve::end_concentration(em, t);
+                    } else {
+                        em.public(EventKind::ZoneEnded { zone });
+                    }
+                }
                 let marks: Vec<Active> = em.creature(t).marks().copied().collect();
                 for a in marks {
                     resolve::end_mark(em, t, a);
@@ -1325,6 +1430,81 @@ fn run(
                 if em.creature(t).dead {
                     em.public(EventKind::RaisedFromDead { creature: t });
                     resolve::wake_up(em, t);
+                }
+            }
+            Step::Later {
+                amount,
+                damage_type,
+            } => {
+                let (count, sides) = count_sides(&cx.dice(amount));
+                let mark = Mark::Burst {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                };
+                put_mark(em, cx, t, mark, Duration::EndOfTargetsNextTurn, None);
+            }
+            Step::WeaponRider {
+                amount,
+                damage_type,
+                once,
+                duration,
+            } => {
+                let (count, sides) = count_sides(&cx.dice(amount));
+                let mark = Mark::WeaponRider {
+                    count,
+                    sides,
+                    damage_type: *damage_type,
+                    once: *once,
+                };
+                put_mark(em, cx, t, mark, *duration, None);
+            }
+            Step::HealPool { amount } => {
+                let pool = match cx.pool {
+                    Some(p) => p,
+                    None => {
+                        let roll = crate::dice::roll(&cx.dice(amount), em.dice)?;
+                        let p = roll.total.clamp(0, 100_000);
+                        show_roll(em, cx.me, roll);
+                        p
+                    }
+                };
+                let c = em.creature(t);
+                let missing = i64::from(c.effective_max_hp().saturating_sub(c.hp.max(0)).max(0));
+                let given = missing.min(pool);
+                cx.pool = Some(pool - given);
+                if given > 0 {
+                    resolve::heal(em, t, Some(cx.me), &given.to_string())?;
+                }
+            }
+            Step::EndMark { mark, same_kind } => {
+                let ending: Vec<Active> = em
+                    .creature(t)
+                    .marks()
+                    .filter(|a| {
+                        a.mark == *mark
+                            || (*same_kind
+                                && std::mem::discriminant(&a.mark) == std::mem::discriminant(mark))
+                    })
+                    .copied()
+                    .collect();
+                for a in ending {
+                    resolve::end_mark(em, t, a);
+                }
+            }
+            Step::Caster { then } => {
+                let me = cx.me;
+                if !em.creature(me).dead {
+                    run(em, cx, me, then, Hit::default())?;
+                }
+            }
+            Step::UnlessImmune { damage_type, then } => {
+                let c = em.creature(t);
+                let spared = c.immunities.contains(damage_type)
+                    || (*damage_type == crate::data::DamageType::Poison
+                        && immune(c, crate::condition::Condition::Poisoned));
+                if !spared {
+                    run(em, cx, t, then, hit)?;
                 }
             }
             Step::Cure { conditions, all } => {
@@ -1470,6 +1650,7 @@ pub(crate) fn run_zone(
             .while_inside
             .then_some(crate::effect::EndsOn::LeaveZone),
         detached: true,
+        pool: None,
     };
     let Some(steps) = em
         .state
@@ -1485,7 +1666,8 @@ pub(crate) fn run_zone(
 }
 
 /// Places (or, `moved`, moves) the zone of `spell` cast by `me` on the creatures the
-/// casting caught (see [`crate::effect::Zone`]): a fight only.
+/// casting caught (see [`crate::effect::Zone`]); out of a fight it waits for the
+/// next one.
 fn place_zone(
     em: &mut Emitter,
     cx: &Cx,
@@ -1493,20 +1675,23 @@ fn place_zone(
     spec: &crate::effect::ZoneSpec,
     caught: &[CreatureId],
 ) {
-    let Some(c) = em.state.combat.as_ref() else {
-        return;
-    };
+    let zones = em.state.zones();
     let me = cx.me;
-    let old = c
-        .zones
+    let old = zones
         .iter()
         .find(|z| z.by == me && z.spell == spell.index)
         .cloned();
-    let inside: std::collections::BTreeSet<CreatureId> = caught
+    let mut inside: std::collections::BTreeSet<CreatureId> = caught
         .iter()
         .copied()
         .filter(|t| !em.creature(*t).dead)
         .collect();
+    // An aura: its caster and whoever is engaged with it.
+    if spec.when.aura {
+        inside = std::iter::once(me)
+            .chain(super::position::engaged_with(&em.state, me))
+            .collect();
+    }
     let zone = match old {
         // Moved: the same zone, on the new creatures.
         Some(z) => crate::effect::Zone {
@@ -1516,8 +1701,7 @@ fn place_zone(
             ..z
         },
         None => {
-            let id = c
-                .zones
+            let id = zones
                 .iter()
                 .map(|z| z.id)
                 .max()
@@ -1561,6 +1745,7 @@ fn put_mark(
     // Sanctuary's ward holds its caster's DC.
     let mark = match mark {
         Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
+        Mark::DisadvantageAgainst { .. } => Mark::DisadvantageAgainst { who: cx.me },
         m => m,
     };
     let active = Active {
@@ -1571,6 +1756,11 @@ fn put_mark(
         save_ends: save_ends.map(|ability| SaveEnds { ability, dc: cx.dc }),
         ends_on: cx.ends_on,
     };
+    // The very same mark again (a zone striking a creature still blinded by it): no
+    // second telling.
+    if em.creature(t).effects.contains(&Effect::Spell(active)) {
+        return;
+    }
     if let Mark::Condition { condition } = mark {
         let c = em.creature(t);
         if immune(c, condition) || ward_stops(em, t, cx.me, condition) {
@@ -1858,4 +2048,71 @@ pub(crate) fn turn_start_boons(em: &mut Emitter, who: CreatureId) {
             amount,
         });
     }
+}
+
+/// Command and Fear ([`Mark::Commanded`]): at the start of its turn a creature under
+/// an order obeys it, and its turn is spent (the caller ends it). True when it obeyed.
+/// Theatre of the mind: `approach` closes on the caster, `flee` (and Fear's flight)
+/// moves far away, with no move counted and no opportunity attack; a creature that
+/// can't move (speed 0) stays.
+pub(crate) fn obey(em: &mut Emitter, who: CreatureId) -> bool {
+    use crate::condition::Condition;
+    use crate::effect::Order;
+    let c = em.creature(who);
+    if c.dead || c.is_down() || !c.can_act() || !em.state.in_combat() {
+        return false;
+    }
+    let frightened = c.has(Condition::Frightened);
+    let orders: Vec<(CreatureId, Order)> = c
+        .marks()
+        .filter_map(|a| match a.mark {
+            Mark::Commanded { order } if order != Order::Fear || frightened => Some((a.by, order)),
+            _ => None,
+        })
+        .collect();
+    let Some(&(by, order)) = orders.iter().min_by_key(|(_, o)| *o) else {
+        return false;
+    };
+    let stuck = [Condition::Grappled, Condition::Restrained]
+        .into_iter()
+        .any(|k| c.has(k));
+    match order {
+        Order::Approach => {
+            let there = em
+                .state
+                .creatures
+                .get(&by)
+                .is_some_and(|b| !b.dead && em.state.combatants().any(|x| x.id == by));
+            if there
+                && !stuck
+                && super::position::range(&em.state, who, by) != super::position::Range::Engaged
+            {
+                em.public(EventKind::Moved {
+                    creature: who,
+                    to: crate::event::Place::Engaged { with: by },
+                    moves: 0,
+                });
+            }
+        }
+        Order::Flee | Order::Fear => {
+            if !stuck {
+                em.public(EventKind::Moved {
+                    creature: who,
+                    to: crate::event::Place::Far,
+                    moves: 0,
+                });
+            }
+        }
+        Order::Grovel => {
+            if !c.has(Condition::Prone) {
+                em.public(EventKind::ConditionApplied {
+                    creature: who,
+                    condition: Condition::Prone,
+                    source: Some(by),
+                });
+            }
+        }
+        Order::Drop | Order::Halt => {}
+    }
+    true
 }

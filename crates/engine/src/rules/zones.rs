@@ -63,7 +63,8 @@ pub(crate) fn settle(em: &mut Emitter) -> Result<(), RuleError> {
 /// What lasts only while inside a zone (Darkness's blindness) ends for a creature no
 /// zone of that caster holds any more (it moved away, or the zone ended).
 fn end_outside(em: &mut Emitter) {
-    let zones: &[Zone] = em.state.combat.as_ref().map_or(&[], |c| c.zones.as_slice());
+    // Out of a fight, the zones waiting for one hold their creatures too.
+    let zones: &[Zone] = em.state.zones();
     let stale: Vec<(CreatureId, crate::effect::Active)> = em
         .state
         .creatures
@@ -82,19 +83,24 @@ fn end_outside(em: &mut Emitter) {
 }
 
 fn strike_movers(em: &mut Emitter) {
-    for _ in 0..crate::rules::MAX_COMBATANTS {
+    // Not struck (dead, gone, already held, an ally in an aura): passed over this
+    // command (the pending move is forgotten when the next turn starts).
+    let mut passed: Vec<(u32, CreatureId)> = Vec::new();
+    for _ in 0..crate::rules::MAX_COMBATANTS * 4 {
         let next = em.state.combat.as_ref().and_then(|c| {
-            c.zones
-                .iter()
-                .find_map(|z| z.moving.first().map(|t| (z.clone(), *t)))
+            c.zones.iter().find_map(|z| {
+                z.moving
+                    .iter()
+                    .find(|t| !passed.contains(&(z.id, **t)))
+                    .map(|t| (z.clone(), *t))
+            })
         });
         let Some((z, t)) = next else {
             return;
         };
         if !strike(em, &z, t) {
-            // Dead or gone: nothing more to do this command (the pending move is
-            // forgotten when the next turn starts).
-            return;
+            passed.push((z.id, t));
+            continue;
         }
         super::combat::check_end(em);
     }
@@ -107,6 +113,21 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
     if c.dead || (c.is_down() && !c.is_pc()) || super::resolve::ethereal(c) {
         return false;
     }
+    // Already held by what the zone puts on it (Web's restraint): no second save and
+    // no second mark; it stays caught until it breaks free or leaves.
+    if held(em, z, t) {
+        return false;
+    }
+    // An aura strikes only its caster's foes.
+    if z.when.aura
+        && !em
+            .state
+            .creatures
+            .get(&z.by)
+            .is_some_and(|by| super::position::hostile(by, em.creature(t)))
+    {
+        return false;
+    }
     em.public(EventKind::ZoneStruck {
         zone: z.id,
         creature: t,
@@ -115,6 +136,48 @@ fn strike(em: &mut Emitter, z: &Zone, t: CreatureId) -> bool {
     // skipped rather than failing a turn.
     let _ = super::spells::run_zone(em, z, t);
     true
+}
+
+/// Whether `t` bears every mark the zone's steps put on a creature, from the zone's
+/// caster (false for a zone that deals damage: Moonbeam strikes every turn).
+fn held(em: &Emitter, z: &Zone, t: CreatureId) -> bool {
+    fn marks(steps: &[crate::effect::Step], out: &mut Vec<crate::effect::Mark>) {
+        for s in steps {
+            if let crate::effect::Step::Apply { mark, .. } = s {
+                out.push(*mark);
+            }
+            for inner in super::spells::inner_steps(s).unwrap_or_default() {
+                marks(inner, out);
+            }
+        }
+    }
+    let Some(steps) = em
+        .state
+        .catalog
+        .spell(&z.spell)
+        .and_then(|s| s.effect.as_ref())
+        .and_then(|e| e.zone.as_ref())
+        .map(|z| &z.steps)
+    else {
+        return false;
+    };
+    // A zone that deals damage strikes every time.
+    fn damages(steps: &[crate::effect::Step]) -> bool {
+        steps.iter().any(|s| {
+            matches!(s, crate::effect::Step::Damage { .. })
+                || super::spells::inner_steps(s).is_some_and(|l| l.iter().any(|l| damages(l)))
+        })
+    }
+    if damages(steps) {
+        return false;
+    }
+    let mut want = Vec::new();
+    marks(steps, &mut want);
+    let c = em.creature(t);
+    !want.is_empty()
+        && want
+            .iter()
+            .all(|m| c.marks().any(|a| a.by == z.by && a.mark == *m))
 }
 
 /// Whether `who` stands in a zone (every zone here is harmful to whoever is in it).

@@ -225,6 +225,20 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         }
         M::AttackBonus { amount } => format!("attack+{amount}"),
         M::Cursed => "cursed".into(),
+        M::Commanded { order } => format!("commanded({order:?})").to_lowercase(),
+        M::DisadvantageAgainst { who } => format!("disadvantage-against(#{})", who.0),
+        M::ImmuneDamage { damage_type } => format!("immune-{damage_type}"),
+        M::Burst {
+            count,
+            sides,
+            damage_type,
+        } => format!("burst({count}d{sides} {damage_type})"),
+        M::Reveal => "reveal".into(),
+        M::MaxHpReduced { amount } => format!("max-hp-{amount}"),
+        M::CheckDisadvantage { ability } => {
+            format!("check-disadvantage({ability:?})").to_lowercase()
+        }
+        M::SkillAdvantage { skill } => format!("skill-advantage({skill:?})").to_lowercase(),
     }
 }
 
@@ -964,7 +978,23 @@ pub fn render_state(state: &CampaignState) -> String {
                 .join(", ")
         )
         .unwrap(),
-        None => s.push_str("  no combat\n"),
+        None if state.waiting_zones.is_empty() => s.push_str("  no combat\n"),
+        None => {
+            let zones: Vec<String> = state
+                .waiting_zones
+                .iter()
+                .map(|z| {
+                    let inside: Vec<String> = z.inside.iter().map(|a| name(state, *a)).collect();
+                    format!("#{} {} [{}]", z.id, z.name, inside.join(", "))
+                })
+                .collect();
+            writeln!(
+                s,
+                "  no combat; zones waiting for a fight: {}",
+                zones.join("; ")
+            )
+            .unwrap();
+        }
     }
     s
 }
