@@ -667,6 +667,12 @@ pub enum Mark {
     AttackBonus {
         amount: i32,
     },
+    /// Sealed away by a spell (Resilient Sphere, Forcecage, Wall of Force's dome, Wall
+    /// of Stone's enclosure, Maze): like [`Mark::Ethereal`] it can't be attacked,
+    /// targeted by spells, caught in an area or offered to a monster as a target until
+    /// the mark ends. The spells pair it with incapacitated: nothing it does inside
+    /// reaches the fight (theatre of the mind: no walls, only who is sealed).
+    Sealed,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

@@ -176,8 +176,6 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "animate-objects",
     "antilife-shell",
     "antimagic-field",
-    "arcane-hand",
-    "compulsion",
     "conjure-animals",
     "conjure-celestial",
     "conjure-elemental",
@@ -186,26 +184,13 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "conjure-woodland-beings",
     "enthrall",
     "fly",
-    "forcecage",
-    "gaseous-form",
     "giant-insect",
     "globe-of-invulnerability",
-    "gust-of-wind",
-    "levitate",
-    "magic-circle",
-    "maze",
     "polymorph",
-    "prismatic-wall",
-    "resilient-sphere",
-    "reverse-gravity",
     "shapechange",
-    "telekinesis",
     "time-stop",
     "true-polymorph",
     "animal-shapes",
-    "wall-of-force",
-    "wall-of-stone",
-    "plant-growth",
 ];
 
 const UTILITY_NOTE: &str = "Utility: the slot is spent and the narrator describes it.";
@@ -428,6 +413,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         by_slot: s.heal_at_slot_level.clone(),
         ..Amount::default()
     };
+    // The spells that were outside the model (seals, movers, summons, shapes).
+    if let Some(e) = crate::effects_outside::outside(s) {
+        return Some(e);
+    }
     let area = Target::Area;
     Some(match s.index.as_str() {
         // Strikes: darts, beams, rays.

@@ -571,7 +571,7 @@ pub(crate) fn sanctuary(
 
 /// Blink has taken the creature to the Ethereal Plane: it can't be targeted.
 pub(crate) fn ethereal(c: &crate::creature::Creature) -> bool {
-    c.has_mark(|m| *m == Mark::Ethereal)
+    c.has_mark(|m| *m == Mark::Ethereal || *m == Mark::Sealed)
         || c.effects
             .iter()
             .any(|e| matches!(e, Effect::Swallowed { .. }))
@@ -585,6 +585,12 @@ pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
             "{} is inside {}, out of reach.",
             c.name,
             em.creature(by).name
+        )));
+    }
+    if c.has_mark(|m| *m == Mark::Sealed) {
+        return Err(RuleError::invalid(format!(
+            "{} is sealed away by a spell, out of reach until it ends.",
+            c.name
         )));
     }
     if ethereal(c) {

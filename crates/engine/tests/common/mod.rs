@@ -223,6 +223,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             format!("warded({types:#04x}{})", if charm { ", charm" } else { "" })
         }
         M::AttackBonus { amount } => format!("attack+{amount}"),
+        M::Sealed => "sealed".into(),
     }
 }
 
