@@ -443,7 +443,7 @@ pub struct Creature {
 pub struct Summoned {
     /// The caster.
     pub by: CreatureId,
-    /// The spell's index.
+    /// The spell's name.
     pub spell: String,
     /// On the player characters' side (the caster is one, or fights with them).
     pub party: bool,

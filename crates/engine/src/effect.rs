@@ -461,6 +461,35 @@ pub enum Step {
         #[serde(default)]
         all: bool,
     },
+    /// SRD creatures join on the caster's side (Conjure Animals, Animate Objects, Giant
+    /// Insect): the caster names the creature among the cast's words ("conjure animals
+    /// wolf"); how many come follows from its challenge rating. A top-level step, run
+    /// once on the caster; the rule is in [`crate::rules::summon`].
+    Summon {
+        /// SRD creature types the caster may name ("beast"); empty: only `named`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
+        /// How many come of a creature whose challenge rating is at most so many
+        /// eighths: (CR × 8, count), e.g. Conjure Animals' [(16, 1), (8, 2), (4, 4),
+        /// (2, 8)]: the largest count whose rating covers the creature's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        by_cr: Vec<(u16, u8)>,
+        /// The count is multiplied by the highest entry whose slot is not above the
+        /// slot spent: (slot, factor) (Conjure Animals: 5th ×2, 7th ×3, 9th ×4).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        multiply: Vec<(u8, u8)>,
+        /// The challenge rating allowed rises by one per slot level above the spell's
+        /// (Conjure Elemental, Conjure Fey).
+        #[serde(default)]
+        cr_per_slot: bool,
+        /// Words that name a set creature and how many (Giant Insect: "spider": three
+        /// giant spiders).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        named: BTreeMap<String, (String, u8)>,
+        /// Filled by the cast: the creature's SRD index and how many come.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chosen: Option<(String, u8)>,
+    },
 }
 
 /// Who a hit point pool passes over.

@@ -98,6 +98,7 @@ scenarios!(
     wild_shape,
     spell_attack_reaction,
     spell_attack_rays,
+    summons,
 );
 
 /// Every scenario file has a test, and every test a file.

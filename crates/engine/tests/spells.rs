@@ -303,6 +303,29 @@ fn casting_changes_something(
     {
         targets.extend(options.keys().next().cloned());
     }
+    // A summons: its first word, or the first SRD creature of its type it allows.
+    if let Some(Step::Summon {
+        types,
+        by_cr,
+        named,
+        ..
+    }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Summon { .. }))
+    {
+        let limit = by_cr.iter().map(|(cr, _)| f64::from(*cr) / 8.0).fold(0.0, f64::max);
+        targets.extend(named.keys().next().cloned().or_else(|| {
+            base.catalog
+                .monsters
+                .values()
+                .find(|m| {
+                    types.iter().any(|t| m.kind.to_ascii_lowercase().starts_with(t.as_str()))
+                        && m.challenge_rating <= limit
+                })
+                .map(|m| m.name.clone())
+        }));
+    }
     let cmd = Command::player(
         "alice",
         Action::Cast {

@@ -173,18 +173,10 @@ pub const UTILITY: &[&str] = &[
 /// (positions and areas that persist, summoned creatures, teleports, shape changes,
 /// reactions against other spells): the GM adjudicates them.
 pub const OUT_OF_MODEL: &[&str] = &[
-    "animate-objects",
     "antilife-shell",
     "antimagic-field",
-    "conjure-animals",
-    "conjure-celestial",
-    "conjure-elemental",
-    "conjure-fey",
-    "conjure-minor-elementals",
-    "conjure-woodland-beings",
     "enthrall",
     "fly",
-    "giant-insect",
     "globe-of-invulnerability",
     "polymorph",
     "shapechange",

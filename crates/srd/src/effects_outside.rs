@@ -285,8 +285,105 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
                 )
                 .collect(),
         ),
+        // ---- Summons (the rule: dicebard_engine::rules::summon)
+        "conjure-animals" => summon(
+            "beasts",
+            &["beast"],
+            HORDE,
+            &[(5, 2), (7, 3), (9, 4)],
+            false,
+            &[],
+        ),
+        "conjure-woodland-beings" => {
+            summon("fey", &["fey"], HORDE, &[(6, 2), (8, 3)], false, &[])
+        }
+        "conjure-minor-elementals" => summon(
+            "elementals",
+            &["elemental"],
+            HORDE,
+            &[(6, 2), (8, 3)],
+            false,
+            &[],
+        ),
+        "conjure-elemental" => summon("an elemental", &["elemental"], &[(40, 1)], &[], true, &[]),
+        "conjure-fey" => summon("a fey or beast", &["fey", "beast"], &[(48, 1)], &[], true, &[]),
+        "conjure-celestial" => summon("a celestial", &["celestial"], &[(32, 1)], &[], false, &[]),
+        "giant-insect" => summon(
+            "giant insects",
+            &[],
+            &[],
+            &[],
+            false,
+            &[
+                ("centipedes", "giant-centipede", 10),
+                ("spiders", "giant-spider", 3),
+                ("wasps", "giant-wasp", 5),
+                ("scorpion", "giant-scorpion", 1),
+            ],
+        ),
+        "animate-objects" => summon(
+            "animated objects",
+            &[],
+            &[],
+            &[],
+            false,
+            &[
+                ("swords", "flying-sword", 10),
+                ("armor", "animated-armor", 5),
+                ("rugs", "rug-of-smothering", 2),
+            ],
+        ),
         _ => return None,
     })
+}
+
+/// One of challenge rating 2, two of 1, four of 1/2, eight of 1/4 (in eighths).
+const HORDE: &[(u16, u8)] = &[(16, 1), (8, 2), (4, 4), (2, 8)];
+
+/// A summons' entry: the caster names the creature (see `rules::summon`).
+fn summon(
+    what: &str,
+    types: &[&str],
+    by_cr: &[(u16, u8)],
+    multiply: &[(u8, u8)],
+    cr_per_slot: bool,
+    named: &[(&str, &str, u8)],
+) -> SpellEffect {
+    let choose = if named.is_empty() {
+        format!("name the creature with the cast (e.g. 'wolf'): {what}")
+    } else {
+        format!(
+            "name one of {} with the cast",
+            named
+                .iter()
+                .map(|(w, m, c)| format!("{w} ({c} {m})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    part(
+        &format!(
+            "Summons: {choose}; they join the fight on the caster's side with their own \
+             initiative and are run like every NPC (the engine's policy, the LLM or the GM) \
+             against the caster's foes: the caster's commands are narration. As many come \
+             as the text allows of the creature named (most for its challenge rating and \
+             the slot). They vanish when the caster's concentration ends. Choosing the \
+             creatures' forms and the GM's say in which come are narrated."
+        ),
+        Target::SelfOnly,
+        false,
+        vec![Step::Summon {
+            types: types.iter().map(|t| t.to_string()).collect(),
+            by_cr: by_cr.to_vec(),
+            multiply: multiply.to_vec(),
+            cr_per_slot,
+            named: named
+                .iter()
+                .map(|(w, m, c)| (w.to_string(), (m.to_string(), *c)))
+                .collect(),
+            chosen: None,
+        }],
+    )
 }
 
 fn force(dice: &str, per: &str) -> Step {

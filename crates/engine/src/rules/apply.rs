@@ -73,6 +73,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
         Whispered { .. } | InitiativeRolled { .. } | NpcIntent { .. } => {}
         SpecialAction { .. } => {}
+        Vanished { creatures, .. } => {
+            for id in creatures {
+                if let Some(c) = state.creatures.get_mut(id) {
+                    c.hp = 0;
+                    c.temp_hp = 0;
+                    c.dead = true;
+                    c.concentration = None;
+                }
+            }
+        }
         AttackRolled {
             attacker,
             target,

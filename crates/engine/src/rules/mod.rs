@@ -15,6 +15,7 @@ pub mod monster_actions;
 pub mod position;
 pub mod resolve;
 pub mod spells;
+pub mod summon;
 pub mod zones;
 
 use crate::character::{create_character, import_character};

@@ -74,7 +74,7 @@ pub fn range(state: &CampaignState, a: CreatureId, b: CreatureId) -> Range {
     }
     let (fa, fb) = (c.far.contains(&a), c.far.contains(&b));
     let same_side = match (ca, cb) {
-        (Some(x), Some(y)) => x.is_pc() == y.is_pc(),
+        (Some(x), Some(y)) => x.on_party_side() == y.on_party_side(),
         _ => false,
     };
     if (!fa && !fb) || (fa && fb && same_side) {
@@ -84,10 +84,10 @@ pub fn range(state: &CampaignState, a: CreatureId, b: CreatureId) -> Range {
     }
 }
 
-/// Whether `c` is hostile to `other` (player characters on one side, monsters on the
-/// other).
+/// Whether `c` is hostile to `other` (player characters and what they conjured on one
+/// side, monsters on the other).
 pub fn hostile(c: &Creature, other: &Creature) -> bool {
-    c.is_pc() != other.is_pc()
+    c.on_party_side() != other.on_party_side()
 }
 
 /// The standing creatures engaged with `who` (in any order, each once).

@@ -1132,6 +1132,8 @@ pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
     for (c, a) in linked {
         end_mark(em, c, a);
     }
+    // Conjured creatures vanish with the concentration that holds them.
+    super::summon::dismiss(em, who);
     em.public(EventKind::ConcentrationEnded {
         creature: who,
         spell,

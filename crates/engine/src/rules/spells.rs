@@ -245,7 +245,9 @@ fn cast_inner(
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
     // A choice the caster makes (Protection from Energy's type): its word is no target.
-    let (mut effect, targets) = choose(&spell, effect, targets)?;
+    let (effect, targets) = choose(&spell, effect, targets)?;
+    // A summons' creature named among the words (Conjure Animals wolf): no target.
+    let (mut effect, targets) = super::summon::pick(em, &spell, effect, &targets, slot_level)?;
     if meta.is_some_and(|m| m.is("twinned-spell")) {
         super::class_options::twin(&mut effect);
     }
@@ -1346,6 +1348,10 @@ fn run(
                     }
                 }
             }
+            // Run once, on the caster (the spell's target is itself).
+            Step::Summon { chosen, .. } => {
+                super::summon::run(em, cx.me, &cx.name, chosen)?;
+            }
         }
     }
     Ok(())
@@ -1661,11 +1667,11 @@ fn resolve_targets(
             Target::Any => {}
             Target::SelfOnly => ids.push(me),
             Target::Area if effect.hostile && em.state.in_combat() => {
-                let pc = em.creature(me).is_pc();
+                let pc = em.creature(me).on_party_side();
                 ids.extend(
                     em.state
                         .combatants()
-                        .filter(|c| c.is_pc() != pc && !c.is_down() && !resolve::ethereal(c))
+                        .filter(|c| c.on_party_side() != pc && !c.is_down() && !resolve::ethereal(c))
                         .map(|c| c.id),
                 );
             }

@@ -869,6 +869,15 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ),
         ZoneStruck { zone, creature } => format!("ZoneStruck #{zone} {}", n(*creature)),
         ZoneEnded { zone } => format!("ZoneEnded #{zone}"),
+        Vanished {
+            by,
+            spell,
+            creatures,
+        } => format!(
+            "Vanished {spell} of {}: {}",
+            n(*by),
+            creatures.iter().map(|c| n(*c)).collect::<Vec<_>>().join(", ")
+        ),
         SpellCountered {
             caster,
             by,
