@@ -63,6 +63,7 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
                     "hp": r.hp.map(|h| h.hp),
                     "max_hp": r.hp.map(|h| h.max_hp),
                     "health": r.health.describe(),
+                    "ally_of": r.ally_of,
                 })
             })
             .collect();

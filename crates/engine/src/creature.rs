@@ -436,6 +436,11 @@ pub struct Creature {
     /// [`crate::rules::summon`]). None for every other creature (old logs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summoned: Option<Summoned>,
+    /// A monster in a shape a spell gave (Polymorph): its own statistics, kept until
+    /// it returns (see [`crate::rules::shapes`]; a player character's are in
+    /// [`PcInfo::wild_shape`]). None otherwise (old logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_form: Option<Box<Creature>>,
 }
 
 /// Who conjured a creature, and on which side it fights.
@@ -818,6 +823,7 @@ impl Creature {
             legendary_used: 0,
             died_round: None,
             summoned: None,
+            own_form: None,
         }
     }
 }

@@ -490,6 +490,35 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chosen: Option<(String, u8)>,
     },
+    /// The target takes an SRD creature's shape (Polymorph, True Polymorph, Animal
+    /// Shapes, Shapechange), named among the cast's words ("polymorph goblin into
+    /// giant ape": the word naming no creature present). A foe makes a Wisdom save
+    /// first. The rule is in [`crate::rules::shapes`].
+    Shape {
+        /// SRD creature types the shape may be of ("beast"); empty: any. With
+        /// `except`, any type but these (Shapechange: no construct or undead).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
+        #[serde(default)]
+        except: bool,
+        /// A challenge rating cap in eighths (Animal Shapes: 4 = 32).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_cr: Option<u16>,
+        /// At most the target's challenge rating or level (Polymorph).
+        #[serde(default)]
+        up_to_target: bool,
+        /// At most the caster's level (Shapechange).
+        #[serde(default)]
+        up_to_caster: bool,
+        /// Only on the caster's side (Animal Shapes: willing creatures).
+        #[serde(default)]
+        willing_only: bool,
+        /// How long the shape lasts (the caster's concentration ends it too).
+        duration: Duration,
+        /// Filled by the cast: the shape's SRD index.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chosen: Option<String>,
+    },
 }
 
 /// Who a hit point pool passes over.
@@ -702,6 +731,10 @@ pub enum Mark {
     /// the mark ends. The spells pair it with incapacitated: nothing it does inside
     /// reaches the fight (theatre of the mind: no walls, only who is sealed).
     Sealed,
+    /// In a shape a spell gave (Polymorph, Animal Shapes): when the mark ends (the
+    /// caster's concentration, the duration) the bearer returns to its own form. See
+    /// [`crate::rules::shapes`].
+    Polymorphed,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

@@ -326,6 +326,25 @@ fn casting_changes_something(
                 .map(|m| m.name.clone())
         }));
     }
+    // A shape: the first SRD creature of its type within a level-1 target's reach.
+    if let Some(Step::Shape { types, except, .. }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Shape { .. }))
+    {
+        targets.extend(
+            base.catalog
+                .monsters
+                .values()
+                .find(|m| {
+                    let k = m.kind.to_ascii_lowercase();
+                    (types.is_empty() || types.iter().any(|t| k.starts_with(t.as_str())) != *except)
+                        && m.challenge_rating <= 0.125
+                        && !base.creatures.values().any(|c| c.monster.as_deref() == Some(m.index.as_str()))
+                })
+                .map(|m| m.name.clone()),
+        );
+    }
     let cmd = Command::player(
         "alice",
         Action::Cast {

@@ -178,11 +178,7 @@ pub const OUT_OF_MODEL: &[&str] = &[
     "enthrall",
     "fly",
     "globe-of-invulnerability",
-    "polymorph",
-    "shapechange",
     "time-stop",
-    "true-polymorph",
-    "animal-shapes",
 ];
 
 const UTILITY_NOTE: &str = "Utility: the slot is spent and the narrator describes it.";

@@ -333,8 +333,95 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
                 ("rugs", "rug-of-smothering", 2),
             ],
         ),
+        // ---- Shapes (the rule: dicebard_engine::rules::shapes)
+        "polymorph" => shape(
+            "Shape: name a beast among the targets ('polymorph Goblin 1 toad'); its \
+             challenge rating at most the target's rating or level. A foe saves (Wisdom) \
+             or becomes the beast: the beast's stat block replaces its own until the \
+             beast's hit points run out (the rest carries over) or the caster's \
+             concentration ends. A willing ally takes the shape as Wild Shape does (its \
+             mental scores stay: narrated).",
+            one(),
+            &["beast"],
+            false,
+            None,
+            true,
+            false,
+            false,
+        ),
+        "true-polymorph" => shape(
+            "Shape: name any creature among the targets, its challenge rating at most the \
+             target's rating or level; a foe saves (Wisdom). As Polymorph while the caster \
+             concentrates; turning objects into creatures (and back), and the shape \
+             becoming permanent after the full hour, are narrated (the GM).",
+            one(),
+            &[],
+            false,
+            None,
+            true,
+            false,
+            false,
+        ),
+        "animal-shapes" => shape(
+            "Shape: the willing creatures named (the caster's side) take the shape of a \
+             beast of challenge rating 4 or lower, named among the targets, as Wild Shape \
+             does, while the caster concentrates. One beast for all (the text lets each \
+             take its own: cast again), Large or smaller and changing shape as an action \
+             are narrated.",
+            Target::Creatures {
+                max: 10,
+                per_slot_above: 0,
+            },
+            &["beast"],
+            false,
+            Some(32),
+            false,
+            false,
+            true,
+        ),
+        "shapechange" => shape(
+            "Shape: the caster takes the shape of a creature named among the targets (not \
+             a construct or undead), its challenge rating at most the caster's level, as \
+             Wild Shape does, while concentrating. Keeping spellcasting in the new shape \
+             and changing shape again as an action are narrated.",
+            Target::SelfOnly,
+            &["construct", "undead"],
+            true,
+            None,
+            false,
+            true,
+            true,
+        ),
         _ => return None,
     })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn shape(
+    note: &str,
+    target: Target,
+    types: &[&str],
+    except: bool,
+    max_cr: Option<u16>,
+    up_to_target: bool,
+    up_to_caster: bool,
+    willing_only: bool,
+) -> SpellEffect {
+    part(
+        note,
+        target,
+        false,
+        vec![Step::Shape {
+            types: types.iter().map(|t| t.to_string()).collect(),
+            except,
+            max_cr,
+            up_to_target,
+            up_to_caster,
+            willing_only,
+            duration: Long,
+            chosen: None,
+        }],
+    )
 }
 
 /// One of challenge rating 2, two of 1, four of 1/2, eight of 1/4 (in eighths).

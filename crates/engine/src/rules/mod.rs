@@ -14,6 +14,7 @@ pub mod features;
 pub mod monster_actions;
 pub mod position;
 pub mod resolve;
+pub mod shapes;
 pub mod spells;
 pub mod summon;
 pub mod zones;

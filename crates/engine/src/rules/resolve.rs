@@ -772,6 +772,10 @@ pub(crate) fn end_mark(em: &mut Emitter, who: CreatureId, active: Active) {
         creature: who,
         effect: Effect::Spell(active),
     });
+    // Polymorph ends: the bearer returns to its own form.
+    if active.mark == Mark::Polymorphed {
+        super::shapes::revert(em, who);
+    }
     if let Mark::Condition { condition } = active.mark {
         let c = em.creature(who);
         let held = c.has_mark(|m| *m == Mark::Condition { condition });

@@ -247,7 +247,9 @@ fn cast_inner(
     // A choice the caster makes (Protection from Energy's type): its word is no target.
     let (effect, targets) = choose(&spell, effect, targets)?;
     // A summons' creature named among the words (Conjure Animals wolf): no target.
-    let (mut effect, targets) = super::summon::pick(em, &spell, effect, &targets, slot_level)?;
+    let (effect, targets) = super::summon::pick(em, &spell, effect, &targets, slot_level)?;
+    // A shape named among the words (Polymorph ... giant ape): no target.
+    let (mut effect, targets) = super::shapes::pick(em, &spell, effect, &targets)?;
     if meta.is_some_and(|m| m.is("twinned-spell")) {
         super::class_options::twin(&mut effect);
     }
@@ -1351,6 +1353,16 @@ fn run(
             // Run once, on the caster (the spell's target is itself).
             Step::Summon { chosen, .. } => {
                 super::summon::run(em, cx.me, &cx.name, chosen)?;
+            }
+            Step::Shape { .. } => {
+                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, step)? {
+                    let dc = cx.dc;
+                    if super::shapes::resists(em, cx.me, t, dc) {
+                        continue;
+                    }
+                    super::shapes::take(em, t, &form);
+                    put_mark(em, cx, t, Mark::Polymorphed, duration, None);
+                }
             }
         }
     }

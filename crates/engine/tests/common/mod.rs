@@ -224,6 +224,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         }
         M::AttackBonus { amount } => format!("attack+{amount}"),
         M::Sealed => "sealed".into(),
+        M::Polymorphed => "polymorphed".into(),
     }
 }
 
