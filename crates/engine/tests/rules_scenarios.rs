@@ -99,6 +99,7 @@ scenarios!(
     spell_attack_reaction,
     spell_attack_rays,
     summons,
+    shapes,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -100,7 +100,7 @@ pub(crate) fn pick(
     let listed = types.iter().any(|t| kind.starts_with(t.as_str()));
     if !types.is_empty() && listed == *except {
         return Err(RuleError::invalid(format!(
-            "{}: a {} is {}; name {}.",
+            "{}: {} is {}; name {}.",
             spell.name,
             m.name,
             m.kind,
@@ -180,7 +180,7 @@ pub(crate) fn check(
     let need = eighths(m.challenge_rating);
     if need > cap {
         return Err(RuleError::invalid(format!(
-            "A {} (challenge rating {}) is too mighty a shape for {}: at most {}.",
+            "{} (challenge rating {}) is too mighty a shape for {}: at most {}.",
             m.name,
             rating(need),
             c.name,
