@@ -100,6 +100,7 @@ scenarios!(
     spell_attack_rays,
     summons,
     shapes,
+    seals,
 );
 
 /// Every scenario file has a test, and every test a file.
