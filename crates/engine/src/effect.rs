@@ -735,6 +735,20 @@ pub enum Mark {
     /// caster's concentration, the duration) the bearer returns to its own form. See
     /// [`crate::rules::shapes`].
     Polymorphed,
+    /// Flying (Fly): a creature that does not fly can't close on it in melee (one
+    /// already engaged with it stays so until one of them moves). The SRD data has no
+    /// flying speeds: every monster counts as one that does not fly.
+    Flying,
+    /// Antilife Shell: creatures other than undead and constructs can't close on the
+    /// bearer in melee (those engaged with it when it is cast are pushed back).
+    Shell,
+    /// Globe of Invulnerability / Antimagic Field: a spell of `max_level` or lower
+    /// (cantrips included) cast by a creature without this ward can't target the
+    /// bearer or catch it in its area; with every target warded, the cast is refused
+    /// (no slot spent).
+    SpellWard {
+        max_level: u8,
+    },
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

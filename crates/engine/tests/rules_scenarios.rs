@@ -101,6 +101,7 @@ scenarios!(
     summons,
     shapes,
     seals,
+    barriers,
 );
 
 /// Every scenario file has a test, and every test a file.

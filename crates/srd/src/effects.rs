@@ -173,11 +173,7 @@ pub const UTILITY: &[&str] = &[
 /// (positions and areas that persist, summoned creatures, teleports, shape changes,
 /// reactions against other spells): the GM adjudicates them.
 pub const OUT_OF_MODEL: &[&str] = &[
-    "antilife-shell",
-    "antimagic-field",
     "enthrall",
-    "fly",
-    "globe-of-invulnerability",
     "time-stop",
 ];
 

@@ -333,6 +333,54 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
                 ("rugs", "rug-of-smothering", 2),
             ],
         ),
+        // ---- Barriers (the rule: dicebard_engine::rules::barriers / position)
+        "fly" => part(
+            "Flying: while the caster concentrates, a creature that does not fly can't \
+             close on the target in melee (one already engaged stays so until one of them \
+             moves); it attacks at range. Monsters' own flying speeds are not in the data \
+             (the GM lets a flying monster close), and falling when the spell ends is \
+             narrated.",
+            Target::Creatures {
+                max: 1,
+                per_slot_above: 1,
+            },
+            false,
+            vec![mark(Mark::Flying, Long)],
+        ),
+        "antilife-shell" => part(
+            "Barrier: the caster steps out of melee and creatures other than undead and \
+             constructs can't close on it in melee while it concentrates (they attack at \
+             range). The text's ending when the caster forces the barrier against a \
+             creature is the GM's.",
+            Target::SelfOnly,
+            false,
+            vec![Step::Teleport, mark(Mark::Shell, Long)],
+        ),
+        "globe-of-invulnerability" => part(
+            "Barrier: the caster and the creatures named are inside the globe while it \
+             concentrates: a spell of 5th level or lower (one more per slot level above \
+             6th) cast from outside can't target them or catch them in its area; a cast \
+             with every target inside is refused. Spells already on them and zones are \
+             narrated.",
+            Target::Creatures {
+                max: 6,
+                per_slot_above: 0,
+            },
+            false,
+            vec![mark(Mark::SpellWard { max_level: 5 }, MINUTE)],
+        ),
+        "antimagic-field" => part(
+            "Barrier: no spell cast from outside the field reaches the caster, and it can't \
+             cast spells with a verbal component (silenced) while it concentrates. \
+             Suppressing spells and magic items already at work, and other creatures \
+             inside the sphere, are narrated.",
+            Target::SelfOnly,
+            false,
+            vec![
+                mark(Mark::SpellWard { max_level: 9 }, Long),
+                mark(Mark::Silenced, Long),
+            ],
+        ),
         // ---- Shapes (the rule: dicebard_engine::rules::shapes)
         "polymorph" => shape(
             "Shape: name a beast among the targets ('polymorph Goblin 1 toad'); its \

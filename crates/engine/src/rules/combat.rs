@@ -1237,6 +1237,16 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
         if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
             continue;
         }
+        // A conjuration or a shape needs its creature named (a djinni's Conjure
+        // Elemental): left to the GM.
+        if effect.steps.iter().any(|s| {
+            matches!(
+                s,
+                crate::effect::Step::Summon { .. } | crate::effect::Step::Shape { .. }
+            )
+        }) {
+            continue;
+        }
         let uses = innate.and_then(|m| {
             m.spells
                 .iter()
@@ -1276,6 +1286,11 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
             });
             for t in foes {
                 if melee && !super::position::can_reach(state, npc.id, t.id) {
+                    continue;
+                }
+                // Globe of Invulnerability: not a spell it can't get through.
+                let level = if spell.level == 0 { 0 } else { slot.unwrap_or(spell.level) };
+                if super::barriers::wards_off(npc, t, level) {
                     continue;
                 }
                 out.push(NpcOption::Cast {

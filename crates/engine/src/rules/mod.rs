@@ -5,6 +5,7 @@
 //! caller's state is never touched: a refused command leaves no trace.
 
 pub mod apply;
+pub mod barriers;
 pub mod character;
 pub mod class_actions;
 pub mod class_options;

@@ -281,6 +281,8 @@ fn cast_inner(
         }
     }
 
+    // Globe of Invulnerability: warded creatures are beyond a low enough spell.
+    let target_ids = super::barriers::spell_ward(em, me, &spell, slot_level, target_ids)?;
     // Revivify: only the dead, within the last minute.
     let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
     if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
@@ -1574,6 +1576,12 @@ fn put_mark(
     // Sanctuary's ward holds its caster's DC.
     let mark = match mark {
         Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
+        // Globe of Invulnerability: one level more per slot level above the spell's.
+        Mark::SpellWard { max_level } => Mark::SpellWard {
+            max_level: max_level
+                .saturating_add(cx.slot.saturating_sub(cx.spell_level))
+                .min(9),
+        },
         m => m,
     };
     let active = Active {

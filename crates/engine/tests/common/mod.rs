@@ -225,6 +225,9 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::AttackBonus { amount } => format!("attack+{amount}"),
         M::Sealed => "sealed".into(),
         M::Polymorphed => "polymorphed".into(),
+        M::Flying => "flying".into(),
+        M::Shell => "antilife-shell".into(),
+        M::SpellWard { max_level } => format!("spell-ward(<={max_level})"),
     }
 }
 
