@@ -102,6 +102,7 @@ scenarios!(
     shapes,
     seals,
     barriers,
+    attention,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -381,6 +381,28 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
                 mark(Mark::Silenced, Long),
             ],
         ),
+        // ---- Time and attention
+        "time-stop" => part(
+            "Time stops for everyone else: the caster's foes (named, or every standing one) \
+             are frozen (sealed away and incapacitated: they neither act nor can be \
+             reached) until the start of the caster's turn three rounds on, so it takes \
+             three turns in a row (the text's 1d4 + 1, at its rounded average: no roll). \
+             Its allies' turns, and the spell ending when the caster affects a frozen \
+             creature, are narrated.",
+            Target::Area,
+            true,
+            sealed(Rounds(3), None),
+        ),
+        "enthrall" => part(
+            "Attention: each creature named (or every foe) that fails a Wisdom save is \
+             enthralled for the minute: its attention is on the caster, so it takes no \
+             reactions (allies slip past without opportunity attacks). The text's \
+             disadvantage on Perception to notice others and its advantage for hostile \
+             creatures are narrated.",
+            Target::Area,
+            true,
+            vec![save(Wis, vec![mark(Mark::NoReactions, MINUTE)])],
+        ),
         // ---- Shapes (the rule: dicebard_engine::rules::shapes)
         "polymorph" => shape(
             "Shape: name a beast among the targets ('polymorph Goblin 1 toad'); its \
