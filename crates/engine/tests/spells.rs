@@ -314,13 +314,18 @@ fn casting_changes_something(
         .iter()
         .find(|s| matches!(s, Step::Summon { .. }))
     {
-        let limit = by_cr.iter().map(|(cr, _)| f64::from(*cr) / 8.0).fold(0.0, f64::max);
+        let limit = by_cr
+            .iter()
+            .map(|(cr, _)| f64::from(*cr) / 8.0)
+            .fold(0.0, f64::max);
         targets.extend(named.keys().next().cloned().or_else(|| {
             base.catalog
                 .monsters
                 .values()
                 .find(|m| {
-                    types.iter().any(|t| m.kind.to_ascii_lowercase().starts_with(t.as_str()))
+                    types
+                        .iter()
+                        .any(|t| m.kind.to_ascii_lowercase().starts_with(t.as_str()))
                         && m.challenge_rating <= limit
                 })
                 .map(|m| m.name.clone())
@@ -340,7 +345,10 @@ fn casting_changes_something(
                     let k = m.kind.to_ascii_lowercase();
                     (types.is_empty() || types.iter().any(|t| k.starts_with(t.as_str())) != *except)
                         && m.challenge_rating <= 0.125
-                        && !base.creatures.values().any(|c| c.monster.as_deref() == Some(m.index.as_str()))
+                        && !base
+                            .creatures
+                            .values()
+                            .any(|c| c.monster.as_deref() == Some(m.index.as_str()))
                 })
                 .map(|m| m.name.clone()),
         );

@@ -75,14 +75,19 @@ fn save(a: Ability, on_fail: Vec<Step>) -> Step {
 /// Sealed away and incapacitated for `d`; with `ends`, a save of that ability at the
 /// end of each of its turns ends both.
 fn sealed(d: Duration, ends: Option<Ability>) -> Vec<Step> {
-    [Mark::Sealed, Mark::Condition { condition: Incapacitated }]
-        .into_iter()
-        .map(|m| Step::Apply {
-            mark: m,
-            duration: d,
-            save_ends: ends,
-        })
-        .collect()
+    [
+        Mark::Sealed,
+        Mark::Condition {
+            condition: Incapacitated,
+        },
+    ]
+    .into_iter()
+    .map(|m| Step::Apply {
+        mark: m,
+        duration: d,
+        save_ends: ends,
+    })
+    .collect()
 }
 
 /// The entry for one of these spells, or `None` for any other.
@@ -294,9 +299,7 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
             false,
             &[],
         ),
-        "conjure-woodland-beings" => {
-            summon("fey", &["fey"], HORDE, &[(6, 2), (8, 3)], false, &[])
-        }
+        "conjure-woodland-beings" => summon("fey", &["fey"], HORDE, &[(6, 2), (8, 3)], false, &[]),
         "conjure-minor-elementals" => summon(
             "elementals",
             &["elemental"],
@@ -306,7 +309,14 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
             &[],
         ),
         "conjure-elemental" => summon("an elemental", &["elemental"], &[(40, 1)], &[], true, &[]),
-        "conjure-fey" => summon("a fey or beast", &["fey", "beast"], &[(48, 1)], &[], true, &[]),
+        "conjure-fey" => summon(
+            "a fey or beast",
+            &["fey", "beast"],
+            &[(48, 1)],
+            &[],
+            true,
+            &[],
+        ),
         "conjure-celestial" => summon("a celestial", &["celestial"], &[(32, 1)], &[], false, &[]),
         "giant-insect" => summon(
             "giant insects",

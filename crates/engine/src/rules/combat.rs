@@ -145,7 +145,10 @@ fn tick(em: &mut Emitter) {
     }
 }
 
-pub(crate) fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
+pub(crate) fn monster_names(
+    em: &Emitter,
+    groups: &[MonsterGroup],
+) -> Result<Vec<Creature>, RuleError> {
     // Counts come from outside: bound every one before summing (a sum of u32s could
     // wrap past the cap), and bound the number of groups before any per-group work.
     if groups.len() > MAX_MONSTERS_PER_COMMAND as usize {
@@ -1114,9 +1117,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
     } else if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| {
-                super::position::hostile(npc, c) && !c.is_down() && !resolve::ethereal(c)
-            })
+            .filter(|c| super::position::hostile(npc, c) && !c.is_down() && !resolve::ethereal(c))
             .collect();
         for (i, t) in targets.iter().enumerate() {
             // Melee only against a creature it is engaged with or can move to.
@@ -1289,7 +1290,11 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
                     continue;
                 }
                 // Globe of Invulnerability: not a spell it can't get through.
-                let level = if spell.level == 0 { 0 } else { slot.unwrap_or(spell.level) };
+                let level = if spell.level == 0 {
+                    0
+                } else {
+                    slot.unwrap_or(spell.level)
+                };
                 if super::barriers::wards_off(npc, t, level) {
                     continue;
                 }
@@ -1576,7 +1581,9 @@ pub(crate) fn npc_act(
             let t = find_creature(&em.state, &target, |c| c.on_party_side() != my_side)?;
             let mut split = Vec::new();
             for name in targets.iter().take(MAX_SPLIT) {
-                split.push(find_creature(&em.state, name, |c| c.on_party_side() != my_side)?);
+                split.push(find_creature(&em.state, name, |c| {
+                    c.on_party_side() != my_side
+                })?);
             }
             let steps = plan_steps(em, me, t, &split);
             run_plan(em, me, steps)?
@@ -1995,7 +2002,10 @@ pub(crate) fn npc_attack_then(
                 em.state
                     .combatants()
                     .filter(|c| {
-                        c.on_party_side() != pc && !c.is_down() && c.id != t && !resolve::ethereal(c)
+                        c.on_party_side() != pc
+                            && !c.is_down()
+                            && c.id != t
+                            && !resolve::ethereal(c)
                     })
                     .map(|c| c.id),
             );

@@ -27,8 +27,8 @@
 use super::{Emitter, resolve};
 use crate::creature::Creature;
 use crate::data::Reach;
-use crate::error::RuleError;
 use crate::effect::Mark;
+use crate::error::RuleError;
 use crate::event::{EventKind, Place};
 use crate::ids::CreatureId;
 use crate::state::CampaignState;
@@ -190,7 +190,11 @@ pub fn can_reach(state: &CampaignState, me: CreatureId, target: CreatureId) -> b
 
 /// Why `me` can't close on `target` in melee (Fly: it does not fly; Antilife Shell:
 /// it is alive), if it can't.
-pub(crate) fn kept_off(state: &CampaignState, me: CreatureId, target: CreatureId) -> Option<String> {
+pub(crate) fn kept_off(
+    state: &CampaignState,
+    me: CreatureId,
+    target: CreatureId,
+) -> Option<String> {
     let (c, t) = (state.creature(me)?, state.creature(target)?);
     if t.has_mark(|m| *m == Mark::Flying) && !c.has_mark(|m| *m == Mark::Flying) {
         return Some(format!(

@@ -150,7 +150,10 @@ pub(crate) fn check(
             c.name
         )));
     }
-    let own = c.monster.as_deref().and_then(|i| em.state.catalog.monster(i));
+    let own = c
+        .monster
+        .as_deref()
+        .and_then(|i| em.state.catalog.monster(i));
     if c.hp <= 0
         || own.is_some_and(|o| {
             o.special_abilities

@@ -1691,7 +1691,9 @@ fn resolve_targets(
                 ids.extend(
                     em.state
                         .combatants()
-                        .filter(|c| c.on_party_side() != pc && !c.is_down() && !resolve::ethereal(c))
+                        .filter(|c| {
+                            c.on_party_side() != pc && !c.is_down() && !resolve::ethereal(c)
+                        })
                         .map(|c| c.id),
                 );
             }

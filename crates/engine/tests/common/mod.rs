@@ -880,7 +880,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         } => format!(
             "Vanished {spell} of {}: {}",
             n(*by),
-            creatures.iter().map(|c| n(*c)).collect::<Vec<_>>().join(", ")
+            creatures
+                .iter()
+                .map(|c| n(*c))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         SpellCountered {
             caster,
