@@ -1211,6 +1211,9 @@ impl Printer {
                     "active": c.turn.as_ref().map(|t| t.name.clone()),
                     "order": c.rows.iter().map(|r| {
                         let mut row = serde_json::json!({"name": r.name, "health": r.health});
+                        if let Some(by) = &r.ally_of {
+                            row["ally_of"] = by.clone().into();
+                        }
                         // Exact hit points only where this viewer may know them.
                         if let Some(hp) = r.hp {
                             row["hp"] = hp.hp.into();
@@ -1357,7 +1360,16 @@ fn print_status(scene: &view::Scene) {
             } else {
                 String::new()
             };
-            let _ = writeln!(o, "   {mark} {:>3}  {} ({hp}){place}", r.initiative, r.name);
+            // A conjured creature fights for its caster.
+            let ally = r
+                .ally_of
+                .as_ref()
+                .map_or(String::new(), |by| format!(", {by}'s"));
+            let _ = writeln!(
+                o,
+                "   {mark} {:>3}  {} ({hp}{ally}){place}",
+                r.initiative, r.name
+            );
         }
         if let Some(t) = cb.turn.as_ref().filter(|t| !t.again.is_empty()) {
             let _ = writeln!(

@@ -425,7 +425,9 @@
       const h = str(c.health, 20);
       if (h === 'down' || h === 'dead') li.classList.add('down');
       li.appendChild(el('span', 'init', num(c.initiative, -99, 999, 0)));
-      li.appendChild(el('span', 'name', str(c.name, 80)));
+      // A conjured creature fights for its caster.
+      const ally = typeof c.ally_of === 'string' ? ' (' + str(c.ally_of, 80) + "'s)" : '';
+      li.appendChild(el('span', 'name', str(c.name, 80) + ally));
       li.appendChild(el('span', 'hp', healthWord(c)));
       list.appendChild(li);
     });
@@ -591,8 +593,9 @@
     if (!combat) $('cast-row').hidden = true;
     let names = [];
     if (combat && Array.isArray(combat.initiative)) {
-      const foes = combat.initiative.filter((c) => !c.pc && c.health !== 'dead' && c.id !== me);
-      const friends = combat.initiative.filter((c) => c.pc && c.id !== me);
+      const ally = (c) => c.pc || typeof c.ally_of === 'string';
+      const foes = combat.initiative.filter((c) => !ally(c) && c.health !== 'dead' && c.id !== me);
+      const friends = combat.initiative.filter((c) => ally(c) && c.id !== me);
       names = foes.concat(friends).map((c) => str(c.name, 80));
     } else if (Array.isArray(snap.party)) {
       names = snap.party.filter((c) => c.id !== me).map((c) => str(c.name, 80));

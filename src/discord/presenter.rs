@@ -426,7 +426,8 @@ impl Presenter {
             | TurnStarted { .. }
             | CombatEnded { .. }
             | TurnClockResumed { .. }
-            | MonstersAppeared { .. } => {
+            | MonstersAppeared { .. }
+            | Vanished { .. } => {
                 self.initiative_dirty = true;
             }
             _ => {}

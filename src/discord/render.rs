@@ -190,11 +190,15 @@ pub fn initiative_embed(init: &view::Initiative) -> serenity::CreateEmbed {
     let mut lines = Vec::new();
     for r in &init.rows {
         let mark = if r.active { "▶" } else { "　" };
-        let name = if r.down {
+        let mut name = if r.down {
             format!("~~{}~~", escape(&r.name))
         } else {
             escape(&r.name)
         };
+        // A conjured creature fights for its caster.
+        if let Some(by) = &r.ally_of {
+            name.push_str(&format!(" ({}'s)", escape(by)));
+        }
         // Where it stands (theatre of the mind): whom it is in melee with, or far.
         let place = if !r.engaged_with.is_empty() {
             let melee: Vec<String> = r.engaged_with.iter().map(|n| escape(n)).collect();

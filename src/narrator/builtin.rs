@@ -431,6 +431,9 @@ impl BuiltinNarrator {
                 format!("{} is caught in {name}.", n(*creature))
             }
             ZoneEnded { .. } => "The lingering spell fades away.".to_string(),
+            Vanished { by, spell, .. } => {
+                format!("The creatures {}'s {spell} called vanish.", n(*by))
+            }
             SpellCountered {
                 caster, by, name, ..
             } => format!(

@@ -55,7 +55,7 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
             .rows
             .iter()
             .map(|r| {
-                json!({
+                let mut row = json!({
                     "id": r.id.0,
                     "name": r.name,
                     "pc": r.pc,
@@ -63,7 +63,12 @@ pub fn scene(campaign_id: CampaignId, state: &CampaignState, cursor: FeedCursor)
                     "hp": r.hp.map(|h| h.hp),
                     "max_hp": r.hp.map(|h| h.max_hp),
                     "health": r.health.describe(),
-                })
+                });
+                // Only on a conjured creature: whose side it fights on.
+                if let Some(by) = &r.ally_of {
+                    row["ally_of"] = by.clone().into();
+                }
+                row
             })
             .collect();
         // An open reaction window: whose it is and until when.

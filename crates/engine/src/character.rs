@@ -452,6 +452,8 @@ pub fn create_character(
         legendary: Vec::new(),
         legendary_used: 0,
         died_round: None,
+        summoned: None,
+        own_form: None,
     };
     crate::features::apply_level_features(&mut c, race.speed);
     // A fighting style, when the class has one at this level.

@@ -455,6 +455,27 @@ pub struct Creature {
     /// starts (more than a minute has passed). None for the living.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub died_round: Option<u32>,
+    /// Conjured by a spell (Conjure Animals, Animate Objects...): it fights on its
+    /// caster's side and vanishes when the caster's concentration ends (see
+    /// [`crate::rules::summon`]). None for every other creature (old logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summoned: Option<Summoned>,
+    /// A monster in a shape a spell gave (Polymorph): its own statistics, kept until
+    /// it returns (see [`crate::rules::shapes`]; a player character's are in
+    /// [`PcInfo::wild_shape`]). None otherwise (old logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_form: Option<Box<Creature>>,
+}
+
+/// Who conjured a creature, and on which side it fights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summoned {
+    /// The caster.
+    pub by: CreatureId,
+    /// The spell's name.
+    pub spell: String,
+    /// On the player characters' side (the caster is one, or fights with them).
+    pub party: bool,
 }
 
 impl Creature {
@@ -467,6 +488,12 @@ impl Creature {
 
     pub fn is_pc(&self) -> bool {
         matches!(self.controller, Controller::Player { .. })
+    }
+
+    /// Fights on the player characters' side: a player character, or a creature one
+    /// of them (or an ally of theirs) conjured. Sides decide who is hostile to whom.
+    pub fn on_party_side(&self) -> bool {
+        self.is_pc() || self.summoned.as_ref().is_some_and(|s| s.party)
     }
 
     pub fn modifier(&self, a: Ability) -> i32 {
@@ -837,6 +864,8 @@ impl Creature {
             legendary,
             legendary_used: 0,
             died_round: None,
+            summoned: None,
+            own_form: None,
         }
     }
 }

@@ -511,6 +511,64 @@ pub enum Step {
     Caster {
         then: Vec<Step>,
     },
+    /// SRD creatures join on the caster's side (Conjure Animals, Animate Objects, Giant
+    /// Insect): the caster names the creature among the cast's words ("conjure animals
+    /// wolf"); how many come follows from its challenge rating. A top-level step, run
+    /// once on the caster; the rule is in [`crate::rules::summon`].
+    Summon {
+        /// SRD creature types the caster may name ("beast"); empty: only `named`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
+        /// How many come of a creature whose challenge rating is at most so many
+        /// eighths: (CR × 8, count), e.g. Conjure Animals' [(16, 1), (8, 2), (4, 4),
+        /// (2, 8)]: the largest count whose rating covers the creature's.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        by_cr: Vec<(u16, u8)>,
+        /// The count is multiplied by the highest entry whose slot is not above the
+        /// slot spent: (slot, factor) (Conjure Animals: 5th ×2, 7th ×3, 9th ×4).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        multiply: Vec<(u8, u8)>,
+        /// The challenge rating allowed rises by one per slot level above the spell's
+        /// (Conjure Elemental, Conjure Fey).
+        #[serde(default)]
+        cr_per_slot: bool,
+        /// Words that name a set creature and how many (Giant Insect: "spider": three
+        /// giant spiders).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        named: BTreeMap<String, (String, u8)>,
+        /// Filled by the cast: the creature's SRD index and how many come.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chosen: Option<(String, u8)>,
+    },
+    /// The target takes an SRD creature's shape (Polymorph, True Polymorph, Animal
+    /// Shapes, Shapechange), named among the cast's words ("polymorph goblin into
+    /// giant ape": the word naming no creature present). A foe makes a Wisdom save
+    /// first. The rule is in [`crate::rules::shapes`].
+    Shape {
+        /// SRD creature types the shape may be of ("beast"); empty: any. With
+        /// `except`, any type but these (Shapechange: no construct or undead).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        types: Vec<String>,
+        #[serde(default)]
+        except: bool,
+        /// A challenge rating cap in eighths (Animal Shapes: 4 = 32).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_cr: Option<u16>,
+        /// At most the target's challenge rating or level (Polymorph).
+        #[serde(default)]
+        up_to_target: bool,
+        /// At most the caster's level (Shapechange).
+        #[serde(default)]
+        up_to_caster: bool,
+        /// Only on the caster's side (Animal Shapes: willing creatures).
+        #[serde(default)]
+        willing_only: bool,
+        /// How long the shape lasts (the caster's concentration ends it too).
+        duration: Duration,
+        /// Filled by the cast: the shape's SRD index.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chosen: Option<String>,
+    },
 }
 
 /// What Command orders (its word), obeyed at the start of the target's next turn;
@@ -773,6 +831,29 @@ pub enum Mark {
     /// Hit point maximum down by `amount`, never below 1 (Harm; the largest counts).
     MaxHpReduced {
         amount: i32,
+    /// Sealed away by a spell (Resilient Sphere, Forcecage, Wall of Force's dome, Wall
+    /// of Stone's enclosure, Maze): like [`Mark::Ethereal`] it can't be attacked,
+    /// targeted by spells, caught in an area or offered to a monster as a target until
+    /// the mark ends. The spells pair it with incapacitated: nothing it does inside
+    /// reaches the fight (theatre of the mind: no walls, only who is sealed).
+    Sealed,
+    /// In a shape a spell gave (Polymorph, Animal Shapes): when the mark ends (the
+    /// caster's concentration, the duration) the bearer returns to its own form. See
+    /// [`crate::rules::shapes`].
+    Polymorphed,
+    /// Flying (Fly): a creature that does not fly can't close on it in melee (one
+    /// already engaged with it stays so until one of them moves). The SRD data has no
+    /// flying speeds: every monster counts as one that does not fly.
+    Flying,
+    /// Antilife Shell: creatures other than undead and constructs can't close on the
+    /// bearer in melee (those engaged with it when it is cast are pushed back).
+    Shell,
+    /// Globe of Invulnerability / Antimagic Field: a spell of `max_level` or lower
+    /// (cantrips included) cast by a creature without this ward can't target the
+    /// bearer or catch it in its area; with every target warded, the cast is refused
+    /// (no slot spent).
+    SpellWard {
+        max_level: u8,
     },
 }
 

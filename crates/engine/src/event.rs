@@ -580,6 +580,15 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
+    /// Creatures a spell conjured vanish: their caster's concentration on it ended
+    /// (see [`crate::rules::summon`]). They are gone from the fight (dead, without a
+    /// death to tell or undo).
+    Vanished {
+        by: CreatureId,
+        /// The spell's name.
+        spell: String,
+        creatures: Vec<CreatureId>,
+    },
     /// A monster took a legendary action at the end of another creature's turn (its
     /// attack, if any, follows as the usual events).
     LegendaryActionUsed {
@@ -840,6 +849,7 @@ impl EventKind {
             ZoneStruck { .. } => "ZoneStruck",
             ZoneEnded { .. } => "ZoneEnded",
             SpellCountered { .. } => "SpellCountered",
+            Vanished { .. } => "Vanished",
         }
     }
 }

@@ -429,6 +429,10 @@ pub struct InitiativeRow {
     pub engaged_with: Vec<String>,
     /// Keeping its distance (far from the fight).
     pub far: bool,
+    /// Conjured by this creature (its name): it fights on that creature's side
+    /// (Conjure Animals' beasts). None for everyone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ally_of: Option<String>,
 }
 
 /// An open reaction window (e.g. Shield): whose reaction the fight waits for.
@@ -479,6 +483,10 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
         .enumerate()
         .filter_map(|(i, e)| {
             let c = state.creature(e.creature)?;
+            // Conjured creatures that vanished are gone, not fallen.
+            if c.dead && c.summoned.is_some() {
+                return None;
+            }
             Some(InitiativeRow {
                 id: c.id,
                 name: c.name.clone(),
@@ -494,6 +502,11 @@ pub fn initiative(state: &CampaignState, viewer: &Viewer) -> Option<Initiative> 
                     .filter_map(|o| state.creature(o).map(|o| o.name.clone()))
                     .collect(),
                 far: combat.far.contains(&c.id),
+                ally_of: c
+                    .summoned
+                    .as_ref()
+                    .and_then(|s| state.creature(s.by))
+                    .map(|b| b.name.clone()),
             })
         })
         .collect();

@@ -111,6 +111,11 @@ scenarios!(
     spirit_guardians,
     clouds_walls,
     harm_sphere,
+    summons,
+    shapes,
+    seals,
+    barriers,
+    attention,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -300,6 +300,56 @@ fn casting_changes_something(
     let mut words = Vec::new();
     dicebard_engine::rules::spells::choice_words(&effect.steps, &mut words);
     targets.extend(words.first().cloned());
+    // A summons: its first word, or the first SRD creature of its type it allows.
+    if let Some(Step::Summon {
+        types,
+        by_cr,
+        named,
+        ..
+    }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Summon { .. }))
+    {
+        let limit = by_cr
+            .iter()
+            .map(|(cr, _)| f64::from(*cr) / 8.0)
+            .fold(0.0, f64::max);
+        targets.extend(named.keys().next().cloned().or_else(|| {
+            base.catalog
+                .monsters
+                .values()
+                .find(|m| {
+                    types
+                        .iter()
+                        .any(|t| m.kind.to_ascii_lowercase().starts_with(t.as_str()))
+                        && m.challenge_rating <= limit
+                })
+                .map(|m| m.name.clone())
+        }));
+    }
+    // A shape: the first SRD creature of its type within a level-1 target's reach.
+    if let Some(Step::Shape { types, except, .. }) = effect
+        .steps
+        .iter()
+        .find(|s| matches!(s, Step::Shape { .. }))
+    {
+        targets.extend(
+            base.catalog
+                .monsters
+                .values()
+                .find(|m| {
+                    let k = m.kind.to_ascii_lowercase();
+                    (types.is_empty() || types.iter().any(|t| k.starts_with(t.as_str())) != *except)
+                        && m.challenge_rating <= 0.125
+                        && !base
+                            .creatures
+                            .values()
+                            .any(|c| c.monster.as_deref() == Some(m.index.as_str()))
+                })
+                .map(|m| m.name.clone()),
+        );
+    }
     let cmd = Command::player(
         "alice",
         Action::Cast {

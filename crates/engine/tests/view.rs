@@ -263,3 +263,82 @@ fn a_monster_or_a_plain_character_has_no_class_state_lines() {
     let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
     assert_eq!(cs.lines(), vec!["Second Wind 1/1".to_string()]);
 }
+
+/// Conjured creatures are listed in the fight with the caster they fight for, and are
+/// left out once they vanish (every front end reads this list).
+#[test]
+fn conjured_creatures_show_their_caster_and_vanish_from_the_list() {
+    let mut spec = CharacterSpec::quick("Dru", "druid", "human");
+    spec.level = 5;
+    spec.spells = vec!["conjure-animals".into()];
+    let (mut s, ana) = table_with(spec);
+    let gm = PlayerId::new("gm");
+    let bo = PlayerId::new("bo");
+    run(&mut s, &bo, Action::Join { name: "Bo".into() }, 4);
+    run(
+        &mut s,
+        &bo,
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Thorin", "fighter", "dwarf"),
+        },
+        5,
+    );
+    // Out of a fight: the wolves stand in the scene and join the next fight.
+    run(
+        &mut s,
+        &ana,
+        Action::Cast {
+            spell: "conjure-animals".into(),
+            targets: vec!["wolf".into()],
+            slot: None,
+        },
+        6,
+    );
+    run(
+        &mut s,
+        &gm,
+        Action::StartCombat {
+            monsters: vec![MonsterGroup {
+                monster: "ogre".into(),
+                count: 1,
+            }],
+        },
+        7,
+    );
+    let init = initiative(&s, &Viewer::Gm).expect("a fight");
+    let wolves: Vec<&InitiativeRow> = init
+        .rows
+        .iter()
+        .filter(|r| r.name.starts_with("Wolf"))
+        .collect();
+    assert_eq!(wolves.len(), 8, "{:?}", init.rows);
+    assert!(
+        wolves
+            .iter()
+            .all(|r| r.ally_of.as_deref() == Some("Dru") && !r.pc)
+    );
+    assert!(
+        init.rows
+            .iter()
+            .filter(|r| !r.name.starts_with("Wolf"))
+            .all(|r| r.ally_of.is_none())
+    );
+    // Dru drops: her concentration ends and the wolves vanish from the list.
+    run(
+        &mut s,
+        &gm,
+        Action::Damage {
+            target: "Dru".into(),
+            dice: "100".into(),
+            damage_type: dicebard_engine::data::DamageType::Bludgeoning,
+        },
+        8,
+    );
+    let init = initiative(&s, &Viewer::Gm).expect("the fight goes on: Thorin stands");
+    assert!(
+        init.rows.iter().all(|r| !r.name.starts_with("Wolf")),
+        "{:?}",
+        init.rows
+    );
+    assert_eq!(init.rows.len(), 3);
+}

@@ -4,11 +4,12 @@
 //! Three sources, in this order:
 //!
 //! 1. **Narrative** lists: out-of-combat utility spells ([`UTILITY`]) and spells whose
-//!    effect lies outside what the engine models — summons, teleports, walls and zones
-//!    with positions, reactions against other spells, shape changes ([`OUT_OF_MODEL`]).
+//!    effect lies outside what the engine models ([`OUT_OF_MODEL`], now empty).
 //!    Casting one spends the slot (and starts concentration); the narrator describes it.
 //! 2. **Hand-written** entries ([`hand`]) from the spell text: conditions, buffs and
-//!    debuffs, riders, beams and rays, hit point pools.
+//!    debuffs, riders, beams and rays, hit point pools; first those of
+//!    `effects_outside.rs` (summons, shapes, seals, barriers, movers: the spells that
+//!    used to be outside the model, with their theatre-of-the-mind rulings).
 //! 3. **Generated** from the data ([`dicebard_engine::effect::generate`]): damage by
 //!    attack or save with its scaling, healing; with the per-level increases the text
 //!    gives where the data lists only the base level, and partial notes / lingering
@@ -169,44 +170,11 @@ pub const UTILITY: &[&str] = &[
     "shillelagh",
 ];
 
-/// Spells that matter in a fight but act through things the engine does not model
-/// (positions and areas that persist, summoned creatures, teleports, shape changes,
-/// reactions against other spells): the GM adjudicates them.
-pub const OUT_OF_MODEL: &[&str] = &[
-    "animate-objects",
-    "antilife-shell",
-    "antimagic-field",
-    "arcane-hand",
-    "compulsion",
-    "conjure-animals",
-    "conjure-celestial",
-    "conjure-elemental",
-    "conjure-fey",
-    "conjure-minor-elementals",
-    "conjure-woodland-beings",
-    "enthrall",
-    "fly",
-    "forcecage",
-    "gaseous-form",
-    "giant-insect",
-    "globe-of-invulnerability",
-    "gust-of-wind",
-    "levitate",
-    "magic-circle",
-    "maze",
-    "polymorph",
-    "prismatic-wall",
-    "resilient-sphere",
-    "reverse-gravity",
-    "shapechange",
-    "telekinesis",
-    "time-stop",
-    "true-polymorph",
-    "animal-shapes",
-    "wall-of-force",
-    "wall-of-stone",
-    "plant-growth",
-];
+/// Spells that matter in a fight but act through things the engine does not model:
+/// the GM adjudicates them. Empty since the summons, shapes, seals, barriers and movers
+/// got their theatre-of-the-mind entries (`effects_outside.rs`); kept for the
+/// coverage report's category.
+pub const OUT_OF_MODEL: &[&str] = &[];
 
 const UTILITY_NOTE: &str = "Utility: the slot is spent and the narrator describes it.";
 const OUT_OF_MODEL_NOTE: &str = "Outside the engine's model (positions, summons, \
@@ -435,6 +403,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         by_slot: s.heal_at_slot_level.clone(),
         ..Amount::default()
     };
+    // The spells that were outside the model (seals, movers, summons, shapes).
+    if let Some(e) = crate::effects_outside::outside(s) {
+        return Some(e);
+    }
     let area = Target::Area;
     Some(match s.index.as_str() {
         // Strikes: darts, beams, rays.

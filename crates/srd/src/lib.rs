@@ -62,6 +62,7 @@
 
 mod convert;
 pub mod effects;
+mod effects_outside;
 mod raw;
 
 use dicebard_engine::data::Catalog;

@@ -73,6 +73,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
         DiceRolled { .. } | ActionDeclared { .. } | CheckRolled { .. } | SaveRolled { .. } => {}
         Whispered { .. } | InitiativeRolled { .. } | NpcIntent { .. } => {}
         SpecialAction { .. } => {}
+        Vanished { creatures, .. } => {
+            for id in creatures {
+                if let Some(c) = state.creatures.get_mut(id) {
+                    c.hp = 0;
+                    c.temp_hp = 0;
+                    c.dead = true;
+                    c.concentration = None;
+                }
+            }
+        }
         AttackRolled {
             attacker,
             target,
@@ -293,7 +303,12 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 .and_then(|b| state.catalog.monsters.get(b))
                 .cloned();
             if let Some(c) = state.creatures.get_mut(creature) {
-                crate::features::wild_shape(c, m.as_ref());
+                if c.pc.is_some() {
+                    crate::features::wild_shape(c, m.as_ref());
+                } else {
+                    // A monster polymorphed (or back).
+                    crate::rules::shapes::monster_shape(c, m.as_ref());
+                }
             }
         }
         RaisedFromDead { creature } => {

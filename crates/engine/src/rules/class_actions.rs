@@ -940,12 +940,7 @@ pub(crate) fn wild_shape_dropped(
     source: Option<CreatureId>,
     overflow: i32,
 ) -> bool {
-    if em
-        .creature(t)
-        .pc
-        .as_ref()
-        .is_none_or(|p| p.wild_shape.is_none())
-    {
+    if !super::shapes::in_shape(em.creature(t)) {
         return false;
     }
     let damage_type = em

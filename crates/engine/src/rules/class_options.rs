@@ -407,7 +407,7 @@ impl CastMods {
                 m.careful = targets
                     .iter()
                     .copied()
-                    .filter(|t| em.creature(*t).is_pc() == c.is_pc())
+                    .filter(|t| em.creature(*t).on_party_side() == c.on_party_side())
                     .take(usize::try_from(cha.max(1)).unwrap_or(1))
                     .collect();
             }

@@ -145,7 +145,10 @@ fn tick(em: &mut Emitter) {
     }
 }
 
-fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>, RuleError> {
+pub(crate) fn monster_names(
+    em: &Emitter,
+    groups: &[MonsterGroup],
+) -> Result<Vec<Creature>, RuleError> {
     // Counts come from outside: bound every one before summing (a sum of u32s could
     // wrap past the cap), and bound the number of groups before any per-group work.
     if groups.len() > MAX_MONSTERS_PER_COMMAND as usize {
@@ -206,7 +209,7 @@ fn monster_names(em: &Emitter, groups: &[MonsterGroup]) -> Result<Vec<Creature>,
     Ok(out)
 }
 
-fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<InitiativeEntry> {
+pub(crate) fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<InitiativeEntry> {
     let mut entries = Vec::new();
     for id in ids {
         let c = em.creature(*id);
@@ -260,7 +263,7 @@ pub(crate) fn start(em: &mut Emitter, groups: &[MonsterGroup]) -> Result<(), Rul
     }
     // Monsters already in the scene join too.
     ids.extend(em.state.monsters().filter(|c| !c.is_down()).map(|c| c.id));
-    if ids.iter().all(|id| em.creature(*id).is_pc()) {
+    if ids.iter().all(|id| em.creature(*id).on_party_side()) {
         return Err(RuleError::invalid("A fight needs at least one monster."));
     }
     if ids.len() > MAX_COMBATANTS {
@@ -319,8 +322,8 @@ pub(crate) fn check_end(em: &mut Emitter) -> bool {
         .iter()
         .filter_map(|e| em.state.creatures.get(&e.creature))
         .collect();
-    let foes_standing = fighters.iter().any(|f| !f.is_pc() && !f.is_down());
-    let party_standing = fighters.iter().any(|f| f.is_pc() && !f.is_down());
+    let foes_standing = fighters.iter().any(|f| !f.on_party_side() && !f.is_down());
+    let party_standing = fighters.iter().any(|f| f.on_party_side() && !f.is_down());
     if !foes_standing {
         end(em, CombatOutcome::Victory);
         true
@@ -581,7 +584,7 @@ fn legendary_act(
         return Ok(());
     }
     if let NpcOption::Legendary { action, target } = option {
-        let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+        let t = find_creature(&em.state, &target, |c| c.on_party_side())?;
         let (l, atk) = {
             let c = em.creature(m);
             let l = c
@@ -1132,7 +1135,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         };
         let mut targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
+            .filter(|c| c.on_party_side() && !c.is_down() && !resolve::ethereal(c))
             .collect();
         targets.sort_by_key(|c| c.id != ended);
         let mut out = Vec::new();
@@ -1192,7 +1195,7 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
     } else if npc.can_act() {
         let targets: Vec<&Creature> = state
             .combatants()
-            .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
+            .filter(|c| super::position::hostile(npc, c) && !c.is_down() && !resolve::ethereal(c))
             .collect();
         for (i, t) in targets.iter().enumerate() {
             // Melee only against a creature it is engaged with or can move to.
@@ -1313,6 +1316,16 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
         if effect.coverage == Coverage::Narrative || effect.target == Target::Any {
             continue;
         }
+        // A conjuration or a shape needs its creature named (a djinni's Conjure
+        // Elemental): left to the GM.
+        if effect.steps.iter().any(|s| {
+            matches!(
+                s,
+                crate::effect::Step::Summon { .. } | crate::effect::Step::Shape { .. }
+            )
+        }) {
+            continue;
+        }
         let uses = innate.and_then(|m| {
             m.spells
                 .iter()
@@ -1356,6 +1369,15 @@ fn spell_options(state: &CampaignState, npc: &Creature, foes: &[&Creature]) -> V
             super::spells::choice_words(&effect.steps, &mut words);
             for t in foes {
                 if melee && !super::position::can_reach(state, npc.id, t.id) {
+                    continue;
+                }
+                // Globe of Invulnerability: not a spell it can't get through.
+                let level = if spell.level == 0 {
+                    0
+                } else {
+                    slot.unwrap_or(spell.level)
+                };
+                if super::barriers::wards_off(npc, t, level) {
                     continue;
                 }
                 let mut targets = vec![t.name.clone()];
@@ -1422,7 +1444,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
                 .is_some_and(|(_, _, s)| match s {
                     L::WingAttack { .. } => super::position::engaged_with(state, m)
                         .iter()
-                        .any(|o| state.creature(*o).is_some_and(|o| o.is_pc())),
+                        .any(|o| state.creature(*o).is_some_and(|o| o.on_party_side())),
                     L::HealSelf { .. } => npc.hp.saturating_mul(2) <= npc.effective_max_hp(),
                     // A save burst that catches a player character.
                     L::Burst(b) => super::monster_actions::burst_catches_pc(state, m, b),
@@ -1456,7 +1478,7 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     }
     let target = state
         .combatants()
-        .filter(|c| c.is_pc() && !c.is_down() && !resolve::ethereal(c))
+        .filter(|c| super::position::hostile(npc, c) && !c.is_down() && !resolve::ethereal(c))
         .min_by_key(|c| (-i32::from(c.pc.as_ref().map_or(1, |p| p.level)), c.hp, c.id))
         .map(|c| c.name.clone());
     let Some(target) = target else {
@@ -1641,18 +1663,22 @@ pub(crate) fn npc_act(
     if let Some((m, ended)) = legendary {
         return legendary_act(em, m, ended, option);
     }
+    // Its foes: the other side (a conjured creature fights for its caster's).
+    let my_side = em.creature(me).on_party_side();
     let paused = match option {
         NpcOption::Multiattack { target, targets } => {
-            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let t = find_creature(&em.state, &target, |c| c.on_party_side() != my_side)?;
             let mut split = Vec::new();
             for name in targets.iter().take(MAX_SPLIT) {
-                split.push(find_creature(&em.state, name, |c| c.is_pc())?);
+                split.push(find_creature(&em.state, name, |c| {
+                    c.on_party_side() != my_side
+                })?);
             }
             let steps = plan_steps(em, me, t, &split);
             run_plan(em, me, steps)?
         }
         NpcOption::Attack { attack, target } => {
-            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let t = find_creature(&em.state, &target, |c| c.on_party_side() != my_side)?;
             let atk = em
                 .creature(me)
                 .find_attack(&attack)
@@ -1687,7 +1713,7 @@ pub(crate) fn npc_act(
             false
         }
         NpcOption::Withdraw { attack, target } => {
-            let t = find_creature(&em.state, &target, |c| c.is_pc())?;
+            let t = find_creature(&em.state, &target, |c| c.on_party_side() != my_side)?;
             let atk = em
                 .creature(me)
                 .find_attack(&attack)
@@ -2065,12 +2091,15 @@ pub(crate) fn npc_attack_then(
         // roll for all of them.
         let mut targets = vec![t];
         if atk.area {
-            let pc = em.creature(me).is_pc();
+            let pc = em.creature(me).on_party_side();
             targets.extend(
                 em.state
                     .combatants()
                     .filter(|c| {
-                        c.is_pc() != pc && !c.is_down() && c.id != t && !resolve::ethereal(c)
+                        c.on_party_side() != pc
+                            && !c.is_down()
+                            && c.id != t
+                            && !resolve::ethereal(c)
                     })
                     .map(|c| c.id),
             );

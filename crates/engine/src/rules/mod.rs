@@ -5,6 +5,7 @@
 //! caller's state is never touched: a refused command leaves no trace.
 
 pub mod apply;
+pub mod barriers;
 pub mod character;
 pub mod class_actions;
 pub mod class_options;
@@ -14,7 +15,9 @@ pub mod features;
 pub mod monster_actions;
 pub mod position;
 pub mod resolve;
+pub mod shapes;
 pub mod spells;
+pub mod summon;
 pub mod zones;
 
 use crate::character::{create_character, import_character};

@@ -927,7 +927,7 @@ pub(crate) fn options(state: &CampaignState, npc: &Creature, foes: &[&Creature])
             }
             Special::HealingTouch { .. } => {
                 for a in state.combatants().filter(|a| {
-                    !a.is_pc()
+                    a.on_party_side() == npc.on_party_side()
                         && a.id != npc.id
                         && !a.dead
                         && a.hp < a.effective_max_hp()
@@ -1406,7 +1406,11 @@ pub(crate) fn act(
             let allies: Vec<CreatureId> = em
                 .state
                 .combatants()
-                .filter(|c| !c.is_pc() && !c.is_down() && c.id != me)
+                .filter(|c| {
+                    c.on_party_side() == em.creature(me).on_party_side()
+                        && !c.is_down()
+                        && c.id != me
+                })
                 .map(|c| c.id)
                 .collect();
             for a in allies {

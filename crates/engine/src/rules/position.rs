@@ -27,6 +27,7 @@
 use super::{Emitter, resolve};
 use crate::creature::Creature;
 use crate::data::Reach;
+use crate::effect::Mark;
 use crate::error::RuleError;
 use crate::event::{EventKind, Place};
 use crate::ids::CreatureId;
@@ -74,7 +75,7 @@ pub fn range(state: &CampaignState, a: CreatureId, b: CreatureId) -> Range {
     }
     let (fa, fb) = (c.far.contains(&a), c.far.contains(&b));
     let same_side = match (ca, cb) {
-        (Some(x), Some(y)) => x.is_pc() == y.is_pc(),
+        (Some(x), Some(y)) => x.on_party_side() == y.on_party_side(),
         _ => false,
     };
     if (!fa && !fb) || (fa && fb && same_side) {
@@ -84,10 +85,10 @@ pub fn range(state: &CampaignState, a: CreatureId, b: CreatureId) -> Range {
     }
 }
 
-/// Whether `c` is hostile to `other` (player characters on one side, monsters on the
-/// other).
+/// Whether `c` is hostile to `other` (player characters and what they conjured on one
+/// side, monsters on the other).
 pub fn hostile(c: &Creature, other: &Creature) -> bool {
-    c.is_pc() != other.is_pc()
+    c.on_party_side() != other.on_party_side()
 }
 
 /// The standing creatures engaged with `who` (in any order, each once).
@@ -155,6 +156,9 @@ pub(crate) fn approach(
     if need == 0 {
         return Ok(0);
     }
+    if let Some(why) = kept_off(&em.state, me, target) {
+        return Err(RuleError::invalid(why));
+    }
     let left = moves_left(&em.state, me);
     if need > left {
         let c = em.creature(me);
@@ -180,7 +184,38 @@ pub(crate) fn approach(
 
 /// Whether an NPC's melee attack can reach `target` now.
 pub fn can_reach(state: &CampaignState, me: CreatureId, target: CreatureId) -> bool {
-    range(state, me, target).moves_to_engage() <= moves_left(state, me)
+    let need = range(state, me, target).moves_to_engage();
+    need <= moves_left(state, me) && (need == 0 || kept_off(state, me, target).is_none())
+}
+
+/// Why `me` can't close on `target` in melee (Fly: it does not fly; Antilife Shell:
+/// it is alive), if it can't.
+pub(crate) fn kept_off(
+    state: &CampaignState,
+    me: CreatureId,
+    target: CreatureId,
+) -> Option<String> {
+    let (c, t) = (state.creature(me)?, state.creature(target)?);
+    if t.has_mark(|m| *m == Mark::Flying) && !c.has_mark(|m| *m == Mark::Flying) {
+        return Some(format!(
+            "{} is flying, out of {}'s reach in melee — attack at range.",
+            t.name, c.name
+        ));
+    }
+    if t.has_mark(|m| *m == Mark::Shell) {
+        let kind = c
+            .monster
+            .as_deref()
+            .and_then(|m| state.catalog.monsters.get(m))
+            .map_or_else(String::new, |d| d.kind.to_ascii_lowercase());
+        if !kind.starts_with("undead") && !kind.starts_with("construct") {
+            return Some(format!(
+                "{}'s antilife shell keeps {} out of melee — attack at range.",
+                t.name, c.name
+            ));
+        }
+    }
+    None
 }
 
 /// The Move action's resolution.
@@ -207,6 +242,9 @@ pub(crate) fn move_to(
             let t = super::find_creature(&em.state, target, |c| c.id != me && !c.dead)?;
             super::combat::require_in_this_fight(em, t)?;
             let need = range(&em.state, me, t).moves_to_engage();
+            if let Some(why) = kept_off(&em.state, me, t).filter(|_| need > 0) {
+                return Err(RuleError::invalid(why));
+            }
             if need == 0 {
                 return Err(RuleError::invalid(format!(
                     "{} is already in melee with {}.",

@@ -600,7 +600,7 @@ pub(crate) fn sanctuary(
 
 /// Blink has taken the creature to the Ethereal Plane: it can't be targeted.
 pub(crate) fn ethereal(c: &crate::creature::Creature) -> bool {
-    c.has_mark(|m| *m == Mark::Ethereal)
+    c.has_mark(|m| *m == Mark::Ethereal || *m == Mark::Sealed)
         || c.effects
             .iter()
             .any(|e| matches!(e, Effect::Swallowed { .. }))
@@ -614,6 +614,12 @@ pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
             "{} is inside {}, out of reach.",
             c.name,
             em.creature(by).name
+        )));
+    }
+    if c.has_mark(|m| *m == Mark::Sealed) {
+        return Err(RuleError::invalid(format!(
+            "{} is sealed away by a spell, out of reach until it ends.",
+            c.name
         )));
     }
     if ethereal(c) {
@@ -817,6 +823,10 @@ pub(crate) fn end_mark(em: &mut Emitter, who: CreatureId, active: Active) {
         creature: who,
         effect: Effect::Spell(active),
     });
+    // Polymorph ends: the bearer returns to its own form.
+    if active.mark == Mark::Polymorphed {
+        super::shapes::revert(em, who);
+    }
     if let Mark::Condition { condition } = active.mark {
         let c = em.creature(who);
         let held = c.has_mark(|m| *m == Mark::Condition { condition });
@@ -1236,6 +1246,8 @@ pub(crate) fn end_concentration(em: &mut Emitter, who: CreatureId) {
     for (c, a) in linked {
         end_mark(em, c, a);
     }
+    // Conjured creatures vanish with the concentration that holds them.
+    super::summon::dismiss(em, who);
     em.public(EventKind::ConcentrationEnded {
         creature: who,
         spell,

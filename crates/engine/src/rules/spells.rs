@@ -245,7 +245,11 @@ fn cast_inner(
     let strikes = strikes(&effect.repeat, spell.level, slot_level, caster_level);
 
     // A choice the caster makes (Protection from Energy's type): its word is no target.
-    let (mut effect, targets) = choose(&spell, effect, targets)?;
+    let (effect, targets) = choose(&spell, effect, targets)?;
+    // A summons' creature named among the words (Conjure Animals wolf): no target.
+    let (effect, targets) = super::summon::pick(em, &spell, effect, &targets, slot_level)?;
+    // A shape named among the words (Polymorph ... giant ape): no target.
+    let (mut effect, targets) = super::shapes::pick(em, &spell, effect, &targets)?;
     if meta.is_some_and(|m| m.is("twinned-spell")) {
         super::class_options::twin(&mut effect);
     }
@@ -277,6 +281,8 @@ fn cast_inner(
         }
     }
 
+    // Globe of Invulnerability: warded creatures are beyond a low enough spell.
+    let target_ids = super::barriers::spell_ward(em, me, &spell, slot_level, target_ids)?;
     // Revivify: only the dead, within the last minute.
     let revive = effect.steps.iter().any(|s| matches!(s, Step::Revive));
     if revive && let Some(why) = target_ids.iter().find_map(|t| too_late(em, *t)) {
@@ -1531,6 +1537,20 @@ fn run(
                     }
                 }
             }
+            // Run once, on the caster (the spell's target is itself).
+            Step::Summon { chosen, .. } => {
+                super::summon::run(em, cx.me, &cx.name, chosen)?;
+            }
+            Step::Shape { .. } => {
+                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, step)? {
+                    let dc = cx.dc;
+                    if super::shapes::resists(em, cx.me, t, dc) {
+                        continue;
+                    }
+                    super::shapes::take(em, t, &form);
+                    put_mark(em, cx, t, Mark::Polymorphed, duration, None);
+                }
+            }
         }
     }
     Ok(())
@@ -1746,6 +1766,12 @@ fn put_mark(
     let mark = match mark {
         Mark::Sanctuary { .. } => Mark::Sanctuary { dc: cx.dc },
         Mark::DisadvantageAgainst { .. } => Mark::DisadvantageAgainst { who: cx.me },
+        // Globe of Invulnerability: one level more per slot level above the spell's.
+        Mark::SpellWard { max_level } => Mark::SpellWard {
+            max_level: max_level
+                .saturating_add(cx.slot.saturating_sub(cx.spell_level))
+                .min(9),
+        },
         m => m,
     };
     let active = Active {
@@ -1856,11 +1882,13 @@ fn resolve_targets(
             Target::Any => {}
             Target::SelfOnly => ids.push(me),
             Target::Area if effect.hostile && em.state.in_combat() => {
-                let pc = em.creature(me).is_pc();
+                let pc = em.creature(me).on_party_side();
                 ids.extend(
                     em.state
                         .combatants()
-                        .filter(|c| c.is_pc() != pc && !c.is_down() && !resolve::ethereal(c))
+                        .filter(|c| {
+                            c.on_party_side() != pc && !c.is_down() && !resolve::ethereal(c)
+                        })
                         .map(|c| c.id),
                 );
             }

@@ -239,6 +239,11 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
             format!("check-disadvantage({ability:?})").to_lowercase()
         }
         M::SkillAdvantage { skill } => format!("skill-advantage({skill:?})").to_lowercase(),
+        M::Sealed => "sealed".into(),
+        M::Polymorphed => "polymorphed".into(),
+        M::Flying => "flying".into(),
+        M::Shell => "antilife-shell".into(),
+        M::SpellWard { max_level } => format!("spell-ward(<={max_level})"),
     }
 }
 
@@ -884,6 +889,19 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         ),
         ZoneStruck { zone, creature } => format!("ZoneStruck #{zone} {}", n(*creature)),
         ZoneEnded { zone } => format!("ZoneEnded #{zone}"),
+        Vanished {
+            by,
+            spell,
+            creatures,
+        } => format!(
+            "Vanished {spell} of {}: {}",
+            n(*by),
+            creatures
+                .iter()
+                .map(|c| n(*c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         SpellCountered {
             caster,
             by,
