@@ -107,25 +107,31 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "barbarian",
         6,
         "Mindless Rage",
-        N,
-        "charm/fear immunity while raging: narrated",
+        A,
+        "raging, the barbarian cannot be charmed or frightened (a charm or fear already on it is not suspended)",
     ),
     f(
         "barbarian",
         7,
         "Feral Instinct",
-        N,
-        "advantage on initiative: narrated",
+        A,
+        "advantage on initiative (both d20s told); acting while surprised: there is no surprise",
     ),
     f(
         "barbarian",
         9,
         "Brutal Critical",
-        N,
-        "extra crit die: narrated",
+        A,
+        "a melee weapon critical hit rolls one more weapon die (two at 13th, three at 17th), after the hit's own damage",
     ),
     f("barbarian", 10, "Intimidating Presence", N, "narrated"),
-    f("barbarian", 11, "Relentless Rage", N, "narrated"),
+    f(
+        "barbarian",
+        11,
+        "Relentless Rage",
+        A,
+        "dropped to 0 hit points while raging and not killed outright: a Constitution save, DC 10 and 5 more for each earlier try since the last rest, keeps it at 1 hit point",
+    ),
     f(
         "barbarian",
         14,
@@ -133,9 +139,21 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "reaction attack: narrated",
     ),
-    f("barbarian", 15, "Persistent Rage", N, "narrated"),
+    f(
+        "barbarian",
+        15,
+        "Persistent Rage",
+        A,
+        "rage lasts its full minute: the engine never ends it early for a turn without an attack or damage (at any level: a lenient ruling)",
+    ),
     f("barbarian", 18, "Indomitable Might", N, "narrated"),
-    f("barbarian", 20, "Primal Champion", N, "narrated"),
+    f(
+        "barbarian",
+        20,
+        "Primal Champion",
+        A,
+        "Strength and Constitution +4 (to 24 at most) at 20th, on creation and level up",
+    ),
     // Bard (College of Lore)
     f(
         "bard",
@@ -217,8 +235,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "cleric",
         1,
         "Disciple of Life",
-        N,
-        "extra healing: narrated",
+        A,
+        "a healing spell of 1st level or higher heals 2 + the spell's level more",
     ),
     f(
         "cleric",
@@ -234,10 +252,22 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "an undead failing its save against Turn Undead is destroyed at CR 1/2 (5th), 1 (8th), 2 (11th), 3 (14th), 4 (17th)",
     ),
-    f("cleric", 6, "Blessed Healer", N, "narrated"),
+    f(
+        "cleric",
+        6,
+        "Blessed Healer",
+        A,
+        "a healing spell of 1st level or higher that heals another creature heals the cleric 2 + the spell's level, once a casting",
+    ),
     f("cleric", 8, "Divine Strike", N, "narrated"),
     f("cleric", 10, "Divine Intervention", N, "narrated"),
-    f("cleric", 17, "Supreme Healing", N, "narrated"),
+    f(
+        "cleric",
+        17,
+        "Supreme Healing",
+        A,
+        "a healing spell's dice heal their highest total instead of being rolled",
+    ),
     // Druid (Circle of the Land)
     f("druid", 1, "Druidic", N, "a language"),
     f(
@@ -414,7 +444,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("monk", 5, "Stunning Strike", N, "ki: narrated"),
+    f(
+        "monk",
+        5,
+        "Stunning Strike",
+        A,
+        "`use stunning strike` after a melee hit this turn (1 ki): Constitution save against 8 + proficiency + Wis or stunned until the end of the monk's next turn (concentration ends); one try a hit",
+    ),
     f("monk", 6, "Ki-Empowered Strikes", N, "narrated"),
     f("monk", 6, "Wholeness of Body", N, "narrated"),
     f(
@@ -512,7 +548,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "the paladin cannot be frightened; allies nearby: no distances",
     ),
-    f("paladin", 11, "Improved Divine Smite", N, "narrated"),
+    f(
+        "paladin",
+        11,
+        "Improved Divine Smite",
+        A,
+        "every melee weapon hit deals 1d8 radiant more",
+    ),
     f("paladin", 14, "Cleansing Touch", N, "narrated"),
     f("paladin", 15, "Purity of Spirit", N, "narrated"),
     f("paladin", 20, "Holy Nimbus", N, "narrated"),
@@ -601,7 +643,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "proficiency in Wisdom saves",
     ),
     f("rogue", 17, "Thief's Reflexes", N, "narrated"),
-    f("rogue", 18, "Elusive", N, "narrated"),
+    f(
+        "rogue",
+        18,
+        "Elusive",
+        A,
+        "no attack roll has advantage against the rogue while it is not incapacitated",
+    ),
     f("rogue", 20, "Stroke of Luck", N, "narrated"),
     // Sorcerer (Draconic Bloodline)
     f(
@@ -616,8 +664,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "sorcerer",
         1,
         "Draconic Resilience",
-        N,
-        "extra hit points and AC are accepted on import",
+        A,
+        "+1 hit point a level; AC 13 + Dex without armour (creation and level up)",
     ),
     f(
         "sorcerer",
@@ -703,11 +751,23 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "wizard",
         2,
         "Sculpt Spells",
-        N,
-        "area spells catch every foe and no ally yet",
+        A,
+        "allies in the wizard's own evocation area spell (1 + the spell's level of them, caught or named) succeed on its save and take nothing",
     ),
-    f("wizard", 6, "Potent Cantrip", N, "narrated"),
-    f("wizard", 10, "Empowered Evocation", N, "narrated"),
+    f(
+        "wizard",
+        6,
+        "Potent Cantrip",
+        A,
+        "a creature that succeeds on the save of the wizard's damaging cantrip takes half its damage, nothing else",
+    ),
+    f(
+        "wizard",
+        10,
+        "Empowered Evocation",
+        A,
+        "the Intelligence modifier added to one damage roll of the wizard's evocation spells (the first)",
+    ),
     f("wizard", 14, "Overchannel", N, "narrated"),
     f("wizard", 18, "Spell Mastery", N, "narrated"),
     f("wizard", 20, "Signature Spells", N, "narrated"),
@@ -814,8 +874,8 @@ pub const RACIAL_TRAITS: &[Feature] = &[
         "gnome",
         1,
         "Gnome Cunning",
-        N,
-        "advantage on mental saves against magic: narrated",
+        A,
+        "advantage on Intelligence, Wisdom and Charisma saves against spells (monsters' spells too; other magic is not told apart)",
     ),
     f(
         "rock-gnome",
@@ -974,10 +1034,18 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
     }
 }
 
+/// The bard named in an `inspired` event's note ("holds a d8 from Lira": "Lira"), the
+/// giver of the die, at most 64 characters.
+pub fn inspiration_giver(note: &str) -> Option<String> {
+    let (_, name) = note.split_once(" from ")?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.chars().take(64).collect())
+}
+
 /// The pool a feature's uses come from: the ki features spend ki.
 pub fn pool_of(feature: &str) -> &str {
     match feature {
-        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
+        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" | "stunning-strike" => "ki",
         "turn-undead" | "preserve-life" | "sacred-weapon" => "channel-divinity",
         "font-of-magic" | "metamagic" => "sorcery-points",
         f => f,
@@ -1010,7 +1078,7 @@ pub fn breath_dice(level: u8) -> u8 {
 pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
         "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" | "ki"
-        | "breath-weapon" | "dark-ones-own-luck" => Some(RestKind::Short),
+        | "breath-weapon" | "dark-ones-own-luck" | "relentless-rage" => Some(RestKind::Short),
         "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
         "bardic-inspiration"
         | "rage"
@@ -1053,6 +1121,13 @@ pub fn save_advantage_against(c: &Creature, conditions: &[Condition], poison_dam
         "dwarf" => conditions.contains(&Condition::Poisoned) || poison_damage,
         _ => false,
     }
+}
+
+/// Gnome Cunning: advantage on Intelligence, Wisdom and Charisma saves against magic.
+pub fn gnome_cunning(c: &Creature, ability: crate::ability::Ability) -> bool {
+    use crate::ability::Ability;
+    c.pc.as_ref().is_some_and(|p| p.race == "gnome")
+        && matches!(ability, Ability::Int | Ability::Wis | Ability::Cha)
 }
 
 /// Halfling Lucky: a natural 1 on an attack roll, check or save is rerolled.
@@ -1149,6 +1224,21 @@ pub fn apply_level_features(c: &mut Creature, base_speed: u32) {
     }
 }
 
+/// Hit points a class adds at every level beyond its hit die: Draconic Resilience
+/// (the draconic sorcerer: +1 a level; its 13 + Dex armour class is in
+/// [`crate::character::kit_armor_class`]).
+pub fn class_hp_per_level(class: &str) -> i32 {
+    i32::from(class == "sorcerer")
+}
+
+/// Primal Champion (barbarian 20th): Strength and Constitution +4, to 24 at most.
+pub fn primal_champion(class: &str, abilities: &mut crate::ability::Abilities) {
+    if class == "barbarian" {
+        abilities.str = (abilities.str + 4).min(24.max(abilities.str));
+        abilities.con = (abilities.con + 4).min(24.max(abilities.con));
+    }
+}
+
 /// A bonus to an ability check from class features: Jack of All Trades (bard 2nd: half
 /// proficiency, rounded down, on checks without proficiency), Remarkable Athlete
 /// (champion 7th: half proficiency, rounded up, on Strength, Dexterity and
@@ -1186,6 +1276,20 @@ pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
         && !c.has(Condition::Blinded)
         && !c.has(Condition::Deafened)
         && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Elusive (rogue 18th): no attack roll has advantage against it while it is not
+/// incapacitated.
+pub fn elusive(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 18)
+        && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Feral Instinct (barbarian 7th): advantage on initiative.
+pub fn feral_instinct(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "barbarian" && p.level >= 7)
 }
 
 /// Uncanny Dodge (rogue 5th): the reaction that halves a hit's damage.

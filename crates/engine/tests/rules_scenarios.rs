@@ -98,6 +98,9 @@ scenarios!(
     wild_shape,
     spell_attack_reaction,
     spell_attack_rays,
+    barbarian_features,
+    martial_features,
+    caster_features,
 );
 
 /// Every scenario file has a test, and every test a file.

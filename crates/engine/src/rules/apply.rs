@@ -457,7 +457,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             creature,
             feature,
             spent,
-            ..
+            note,
         } => {
             let active = state
                 .combat
@@ -482,9 +482,11 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 // A Bardic Inspiration die received, and spent.
                 if feature == "inspired" {
                     pc.inspiration = Some((*spent).clamp(4, 12) as u8);
+                    pc.inspired_by = crate::features::inspiration_giver(note);
                 }
                 if feature == "inspiration-die" {
                     pc.inspiration = None;
+                    pc.inspired_by = None;
                 }
             }
             match feature.as_str() {
@@ -513,6 +515,12 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     {
                         sc.expend(u8::try_from(*spent).unwrap_or(0));
                     }
+                    if active && let Some(c) = state.combat.as_mut() {
+                        c.budget.last_hit = None;
+                    }
+                }
+                // Stunning Strike uses up the hit it followed.
+                "stunning-strike" => {
                     if active && let Some(c) = state.combat.as_mut() {
                         c.budget.last_hit = None;
                     }
@@ -589,6 +597,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 // Bardic Inspiration lasts ten minutes: not through a rest.
                 if let Some(pc) = c.pc.as_mut() {
                     pc.inspiration = None;
+                    pc.inspired_by = None;
                 }
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {

@@ -80,6 +80,8 @@ pub(crate) fn try_use(
         martial_arts(em, &c, &pc, target)
     } else if matches!(want, "sacred-weapon" | "channel-divinity-sacred-weapon") {
         sacred_weapon(em, &c, &pc)
+    } else if matches!(want, "stunning-strike" | "stun") {
+        stunning_strike(em, &c, &pc)
     } else if let Some(sub) = split("wild-shape") {
         wild_shape(em, &c, &pc, sub.as_deref())
     } else {
@@ -191,6 +193,82 @@ fn divine_smite(
         hit.critical,
     )?;
     combat::check_end(em);
+    Ok(())
+}
+
+/// Stunning Strike (monk 5th, 1 ki): after a melee hit this turn, its target makes a
+/// Constitution save against the ki DC (8 + proficiency + Wis) or is stunned until
+/// the end of the monk's next turn. One try a hit.
+fn stunning_strike(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "monk", 5, "Stunning Strike")?;
+    ki_feature(em, c, pc, "stunning-strike")?;
+    let hit = em.state.combat.as_ref().and_then(|k| k.budget.last_hit);
+    let Some(hit) = hit.filter(|h| h.melee) else {
+        return Err(RuleError::invalid(format!(
+            "Stunning Strike follows a melee hit: {} has not hit in melee since its last \
+             try this turn.",
+            c.name
+        )));
+    };
+    let t = em.creature(hit.target).clone();
+    if t.is_down() {
+        return Err(RuleError::invalid(format!(
+            "{} is already down — the ki is kept.",
+            t.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Free)?;
+    let dc = 8 + c.proficiency_bonus + c.modifier(crate::ability::Ability::Wis);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "stunning-strike".into(),
+        note: format!("{}: Constitution save DC {dc}", t.name),
+        spent: 1,
+    });
+    if resolve::saving_throw(
+        em,
+        t.id,
+        crate::ability::Ability::Con,
+        crate::ability::Advantage::Normal,
+        Some(dc),
+    ) {
+        return Ok(());
+    }
+    let cond = crate::condition::Condition::Stunned;
+    let immune = em.creature(t.id).condition_immunities.contains(&cond)
+        || em
+            .creature(t.id)
+            .has_mark(|m| *m == crate::effect::Mark::ImmuneTo { condition: cond });
+    if immune {
+        return Ok(());
+    }
+    let until = super::spells::until_of(
+        em,
+        c.id,
+        t.id,
+        crate::effect::Duration::EndOfCastersNextTurn,
+    );
+    if !em.creature(t.id).has(cond) {
+        em.public(EventKind::ConditionApplied {
+            creature: t.id,
+            condition: cond,
+            source: Some(c.id),
+        });
+    }
+    em.public(EventKind::EffectStarted {
+        creature: t.id,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::Condition { condition: cond },
+            until,
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        }),
+    });
+    if em.creature(t.id).concentration.is_some() {
+        resolve::end_concentration(em, t.id);
+    }
     Ok(())
 }
 

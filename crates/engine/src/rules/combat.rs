@@ -212,7 +212,19 @@ fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<InitiativeEntry>
         let c = em.creature(*id);
         let modifier = c.modifier(crate::ability::Ability::Dex);
         let dex = c.abilities.dex;
-        let d20 = em.dice.roll(20);
+        let feral = crate::features::feral_instinct(c);
+        let mut d20 = em.dice.roll(20);
+        // Feral Instinct: advantage on initiative (both dice told).
+        if feral {
+            let other = em.dice.roll(20);
+            em.public(EventKind::FeatureUsed {
+                creature: *id,
+                feature: "feral-instinct".into(),
+                note: format!("advantage: {d20} and {other}"),
+                spent: 0,
+            });
+            d20 = d20.max(other);
+        }
         let total = d20 as i32 + modifier;
         em.public(EventKind::InitiativeRolled {
             creature: *id,

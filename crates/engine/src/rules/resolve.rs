@@ -361,6 +361,10 @@ pub(crate) fn attack_advantage(
     if t.dodging() && !a.has(Condition::Invisible) && !t.has(Condition::Blinded) {
         s.push(Advantage::Disadvantage);
     }
+    // Elusive (rogue 18th): no attack roll has advantage against it.
+    if crate::features::elusive(t) {
+        s.retain(|a| *a != Advantage::Advantage);
+    }
     Advantage::combine(s)
 }
 
@@ -1027,7 +1031,9 @@ fn after_damage(
             // Massive damage: instant death.
             end_concentration(em, target);
             em.public(EventKind::Died { creature: target });
-        } else if !super::features::relentless_endurance(em, target) {
+        } else if !super::features::relentless_rage(em, target)
+            && !super::features::relentless_endurance(em, target)
+        {
             drop_to_zero(em, target, source);
         }
         return;
