@@ -101,6 +101,7 @@ scenarios!(
     barbarian_features,
     martial_features,
     caster_features,
+    more_features,
 );
 
 /// Every scenario file has a test, and every test a file.

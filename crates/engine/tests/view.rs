@@ -328,6 +328,45 @@ fn a_held_inspiration_die_names_the_bard_who_gave_it() {
     assert_eq!((pc.inspiration, pc.inspired_by), (None, None));
 }
 
+/// Sorcerous Restoration (sorcerer 20th): a short rest gives 4 sorcery points back;
+/// Archdruid (druid 20th): Wild Shape without limit.
+#[test]
+fn sorcerous_restoration_and_archdruid_show_on_the_sheet() {
+    let mut spec = CharacterSpec::quick("Vex", "sorcerer", "human");
+    spec.level = 20;
+    let (mut s, ana) = table_with(spec);
+    let id = my_id(&s, &ana);
+    s.creatures
+        .get_mut(&id)
+        .unwrap()
+        .pc
+        .as_mut()
+        .unwrap()
+        .uses
+        .insert("sorcery-points".into(), 10);
+    run(
+        &mut s,
+        &PlayerId::new("gm"),
+        Action::Rest {
+            kind: dicebard_engine::event::RestKind::Short,
+            hit_dice: 0,
+        },
+        7,
+    );
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert_eq!(cs.resources_line().as_deref(), Some("Sorcery points 14/20"));
+
+    let mut spec = CharacterSpec::quick("Mira", "druid", "human");
+    spec.level = 20;
+    let (s, ana) = table_with(spec);
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert!(
+        cs.resources_line()
+            .is_some_and(|l| l.contains("Wild Shape unlimited")),
+        "{cs:?}"
+    );
+}
+
 #[test]
 fn a_monster_or_a_plain_character_has_no_class_state_lines() {
     let (s, gm, _ana) = fight();

@@ -479,6 +479,15 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 if feature == "sneak-attack" {
                     pc.uses.insert("sneak-attack-round".into(), round);
                 }
+                if feature == "divine-strike" {
+                    pc.uses.insert("divine-strike-round".into(), round);
+                }
+                // Superior Inspiration: one use of Bardic Inspiration back.
+                if feature == "superior-inspiration"
+                    && let Some(n) = pc.uses.get_mut("bardic-inspiration")
+                {
+                    *n = n.saturating_sub(1);
+                }
                 // A Bardic Inspiration die received, and spent.
                 if feature == "inspired" {
                     pc.inspiration = Some((*spent).clamp(4, 12) as u8);
@@ -502,10 +511,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
                 "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
-                "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
-                | "turn-undead" | "preserve-life" | "sacred-weapon" => {
-                    spend(state, *creature, ActionCost::Action)
-                }
+                "lay-on-hands"
+                | "wild-shape"
+                | "channel-divinity"
+                | "breath-weapon"
+                | "turn-undead"
+                | "preserve-life"
+                | "sacred-weapon"
+                | "turn-the-unholy"
+                | "wholeness-of-body"
+                | "intimidating-presence" => spend(state, *creature, ActionCost::Action),
                 // A spell slot of level `spent`; the hit it followed is used up.
                 "divine-smite" => {
                     if let Some(sc) = state
@@ -541,7 +556,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
                 "font-of-magic" => spend(state, *creature, ActionCost::BonusAction),
                 // One expended slot of level `spent` comes back.
-                "arcane-recovery-slot" | "font-of-magic-slot" => {
+                "arcane-recovery-slot" | "font-of-magic-slot" | "natural-recovery-slot" => {
                     if let Some(sc) = state
                         .creatures
                         .get_mut(creature)
@@ -629,6 +644,13 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     pc.uses.retain(|f, _| {
                         crate::features::recharge(&class, level, f) != Some(RestKind::Short)
                     });
+                    // Sorcerous Restoration (sorcerer 20th): 4 sorcery points back.
+                    if class == "sorcerer"
+                        && level >= 20
+                        && let Some(n) = pc.uses.get_mut("sorcery-points")
+                    {
+                        *n = n.saturating_sub(4);
+                    }
                 }
                 if *kind == RestKind::Short
                     && c.pc.as_ref().is_some_and(|p| p.class == "warlock")

@@ -225,6 +225,7 @@ fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<InitiativeEntry>
             });
             d20 = d20.max(other);
         }
+        super::features::superior_inspiration(em, *id);
         let total = d20 as i32 + modifier;
         em.public(EventKind::InitiativeRolled {
             creature: *id,
@@ -390,6 +391,7 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         return;
     }
     super::spells::turn_start_boons(em, id);
+    super::features::survivor(em, id);
     if !em.creature(id).is_pc() {
         let _ = super::monster_actions::digest(em, id);
         if check_end(em) {

@@ -506,6 +506,26 @@ pub(crate) fn on_hit(
             damage_type: DamageType::Radiant,
         });
     }
+    // Divine Strike (Life Domain, cleric 8th): once on each of its turns, a weapon hit
+    // deals 1d8 radiant more (2d8 from 14th).
+    if pc.class == "cleric" && pc.level >= 8 && weapon.is_some() && outcome.is_hit() {
+        let round = em.state.combat.as_ref().map_or(0, |k| k.round);
+        let my_turn = em.state.combat.as_ref().and_then(|k| k.active_creature()) == Some(me);
+        let used = em.state.in_combat() && pc.uses.get("divine-strike-round") == Some(&round);
+        if my_turn && !used {
+            let n = if pc.level >= 14 { 2 } else { 1 };
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: "divine-strike".into(),
+                note: format!("+{n}d8 radiant"),
+                spent: 0,
+            });
+            out.push(DamagePart {
+                dice: format!("{n}d8"),
+                damage_type: DamageType::Radiant,
+            });
+        }
+    }
     if pc.class == "rogue"
         && let Some(w) = &weapon
         && (w.has_property("finesse") || w.reach == Reach::Ranged)
@@ -814,4 +834,104 @@ pub(crate) fn potent_cantrip(
         });
     }
     ok
+}
+
+/// Survivor (Champion, fighter 18th): at the start of its turn, a fighter with hit
+/// points left but no more than half its maximum regains 5 + its Con modifier.
+pub(crate) fn survivor(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "fighter" || p.level < 18)
+        || c.dead
+        || c.hp <= 0
+        || c.hp > c.max_hp / 2
+    {
+        return;
+    }
+    let hp = (5 + c.modifier(crate::ability::Ability::Con)).max(0);
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "survivor".into(),
+        note: format!("+{hp} hit points"),
+        spent: 0,
+    });
+    let _ = resolve::heal(em, who, Some(who), &hp.to_string());
+}
+
+/// Peerless Skill (College of Lore, bard 14th): a check of the bard's own that falls
+/// `short` of its DC by no more than its Bardic Inspiration die spends a use of
+/// Bardic Inspiration on itself (after a held die and Dark One's Own Luck). Returns
+/// the die rolled, or 0.
+pub(crate) fn peerless_skill(em: &mut Emitter, who: CreatureId, short: i32) -> i32 {
+    let Some(c) = em.state.creatures.get(&who) else {
+        return 0;
+    };
+    let Some(level) =
+        c.pc.as_ref()
+            .filter(|p| p.class == "bard" && p.level >= 14)
+            .map(|p| p.level)
+    else {
+        return 0;
+    };
+    let die = inspiration_die(level);
+    if left(c, "bardic-inspiration").unwrap_or(0) == 0 || short < 1 || short > i32::from(die) {
+        return 0;
+    }
+    let v = em.dice.roll(u32::from(die)) as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "peerless-skill".into(),
+        note: format!("+{v} (d{die}, {short} short)"),
+        spent: 0,
+    });
+    v
+}
+
+/// Indomitable Might (barbarian 18th): a Strength check's total below the Strength
+/// score counts as the score. Returns the check's modifier (raised to make it so).
+pub(crate) fn indomitable_might(
+    em: &mut Emitter,
+    who: CreatureId,
+    kept: u32,
+    modifier: i32,
+) -> i32 {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "barbarian" || p.level < 18)
+    {
+        return modifier;
+    }
+    let score = c.abilities.str.clamp(1, 30);
+    let total = (kept as i32).saturating_add(modifier);
+    if total >= score {
+        return modifier;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "indomitable-might".into(),
+        note: format!("{total} counts as {score}"),
+        spent: 0,
+    });
+    score - kept as i32
+}
+
+/// Superior Inspiration (bard 20th): rolling initiative with no Bardic Inspiration
+/// left gives one use back.
+pub(crate) fn superior_inspiration(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "bard" || p.level < 20)
+        || left(c, "bardic-inspiration").unwrap_or(1) > 0
+    {
+        return;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "superior-inspiration".into(),
+        note: "one use of Bardic Inspiration back".into(),
+        spent: 0,
+    });
 }

@@ -140,6 +140,12 @@ pub(crate) fn check(
         modifier = modifier.saturating_add(super::features::inspiration_roll(em, who, short));
         let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
         modifier = modifier.saturating_add(super::features::own_luck(em, who, short));
+        let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
+        modifier = modifier.saturating_add(super::features::peerless_skill(em, who, short));
+    }
+    // Indomitable Might: a Strength check's total is at least the Strength score.
+    if ability == Ability::Str {
+        modifier = super::features::indomitable_might(em, who, kept, modifier);
     }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
