@@ -1162,8 +1162,8 @@ fn run(
                 };
                 if !ok || *half && !evade {
                     run(em, cx, t, on_fail, h)?;
-                } else if !*half
-                    && !(*ability == crate::ability::Ability::Dex
+                } else if !(*half
+                    || *ability == crate::ability::Ability::Dex
                         && crate::features::evasion(em.creature(t)))
                     && super::features::potent_cantrip(em, cx.me, cx.spell_level, on_fail)
                 {
