@@ -838,7 +838,33 @@
       names.forEach((n) => { const o = el('option', '', n); o.value = n; tgt.appendChild(o); });
       if (keep) tgt.value = keep;
     }
+    renderGmParty(snap);
     renderPresence();
+  }
+
+  // The GM's party list: each character's hit points, armour class and conditions, and
+  // every class-state line the player card and the TV show (beast form, inspiration,
+  // resources, options).
+  function renderGmParty(snap) {
+    const list = $('gm-party');
+    if (!list) return;
+    clear(list);
+    (Array.isArray(snap.party) ? snap.party : []).forEach((c) => {
+      const li = el('li');
+      const who = el('div', 'who');
+      who.appendChild(el('span', 'name', str(c.name, 80)));
+      const what = [];
+      if (c.level) what.push('level ' + num(c.level, 1, 20, 1) + ' ' + str(c.race, 40) + ' ' + str(c.class, 40));
+      what.push(num(c.hp, -9999, 99999, 0) + '/' + num(c.max_hp, 0, 99999, 0) + ' HP');
+      if (c.temp_hp) what.push('+' + num(c.temp_hp, 0, 99999, 0) + ' temp');
+      what.push('AC ' + num(c.ac, 0, 99, 0));
+      who.appendChild(el('span', 'hp', what.join(' · ')));
+      li.appendChild(who);
+      const conds = Array.isArray(c.conditions) ? c.conditions : [];
+      if (conds.length) li.appendChild(el('div', 'card-conds', conds.map((x) => str(x, 30)).join(', ')));
+      classLines(c).forEach((l) => li.appendChild(el('div', 'card-class', l)));
+      list.appendChild(li);
+    });
   }
 
   function renderPresence() {

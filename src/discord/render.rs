@@ -424,6 +424,7 @@ mod tests {
             fighting_style: None,
             options: vec!["Agonizing Blast".into()],
             inspiration: Some(8),
+            inspired_by: Some("Lira".into()),
             wild_shape: Some(view::WildShapeView {
                 beast: "wolf".into(),
                 beast_name: "Wolf".into(),
@@ -444,7 +445,7 @@ mod tests {
         assert_eq!(
             field(&e, "Class features"),
             Some(
-                "Wild Shape: Wolf 9/11 HP (druid 14/14)\nInspired: d8\nWild Shape 1/2\nOptions: Agonizing Blast"
+                "Wild Shape: Wolf 9/11 HP (druid 14/14)\nInspired: d8 from Lira\nWild Shape 1/2\nOptions: Agonizing Blast"
             ),
             "{e}"
         );

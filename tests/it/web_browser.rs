@@ -565,6 +565,12 @@ async fn a_phone_joins_fights_and_survives_a_server_restart() {
         "Thorin among the GM's whisper targets",
     )
     .await;
+    // The GM page's party: the same class lines as the player card and the TV.
+    gmb.wait_for(
+        "Array.from(document.querySelectorAll('#gm-party li')).some(li => li.textContent.includes('Thorin') && li.textContent.includes('Second Wind') && li.textContent.includes('HP'))",
+        "Thorin's class state on the GM page's party list",
+    )
+    .await;
     gmb.eval("document.getElementById('whisper-to').value = Array.from(document.querySelectorAll('#whisper-to option')).find(o => o.textContent === 'Thorin').value; true")
         .await;
     gmb.type_into("#whisper-text", "The torch gutters.").await;

@@ -275,11 +275,15 @@ pub fn create_character(
             ))
         })?),
     };
+    if level == 20 {
+        crate::features::primal_champion(&class.index, &mut abilities);
+    }
     let prof = proficiency_bonus_for_level(level);
     let con = crate::ability::modifier(abilities.con);
     let die = class.hit_die as i32;
     let max_hp = (die + con + (i32::from(level) - 1) * (die / 2 + 1 + con)).max(1)
-        + subrace.map_or(0, |s| s.hp_per_level) * i32::from(level);
+        + subrace.map_or(0, |s| s.hp_per_level) * i32::from(level)
+        + crate::features::class_hp_per_level(&class.index) * i32::from(level);
 
     // Skills.
     let (count, options) = &class.skill_choices;
@@ -408,6 +412,7 @@ pub fn create_character(
             uses: BTreeMap::new(),
             fighting_style: None,
             inspiration: None,
+            inspired_by: None,
             options: Vec::new(),
             wild_shape: None,
         }),
@@ -565,6 +570,8 @@ pub fn kit_armor_class(class: &ClassData, abilities: &Abilities, catalog: &Catal
         _ => match class.index.as_str() {
             "barbarian" => 10 + dex + con,
             "monk" => 10 + dex + crate::ability::modifier(abilities.wis),
+            // Draconic Resilience: 13 + Dex without armour.
+            "sorcerer" => 13 + dex,
             _ => 10 + dex,
         },
     };

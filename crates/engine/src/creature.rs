@@ -52,6 +52,9 @@ pub struct PcInfo {
     /// a rest (ten minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspiration: Option<u8>,
+    /// Who gave the held Bardic Inspiration die (the bard's name then; old logs: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspired_by: Option<String>,
     /// Class options chosen at creation and level up, by index: a warlock's Eldritch
     /// Invocations and Pact Boon, a sorcerer's Metamagic ("agonizing-blast",
     /// "pact-of-the-blade", "quickened-spell"). See [`crate::features::CLASS_OPTIONS`].

@@ -107,25 +107,37 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "barbarian",
         6,
         "Mindless Rage",
-        N,
-        "charm/fear immunity while raging: narrated",
+        A,
+        "raging, the barbarian cannot be charmed or frightened (a charm or fear already on it is not suspended)",
     ),
     f(
         "barbarian",
         7,
         "Feral Instinct",
-        N,
-        "advantage on initiative: narrated",
+        A,
+        "advantage on initiative (both d20s told); acting while surprised: there is no surprise",
     ),
     f(
         "barbarian",
         9,
         "Brutal Critical",
-        N,
-        "extra crit die: narrated",
+        A,
+        "a melee weapon critical hit rolls one more weapon die (two at 13th, three at 17th), after the hit's own damage",
     ),
-    f("barbarian", 10, "Intimidating Presence", N, "narrated"),
-    f("barbarian", 11, "Relentless Rage", N, "narrated"),
+    f(
+        "barbarian",
+        10,
+        "Intimidating Presence",
+        A,
+        "`use intimidating presence on NAME` (an action): a foe not far away makes a Wisdom save against 8 + proficiency + Cha or is frightened until the end of the barbarian's next turn (extending it is left to the GM)",
+    ),
+    f(
+        "barbarian",
+        11,
+        "Relentless Rage",
+        A,
+        "dropped to 0 hit points while raging and not killed outright: a Constitution save, DC 10 and 5 more for each earlier try since the last rest, keeps it at 1 hit point",
+    ),
     f(
         "barbarian",
         14,
@@ -133,9 +145,27 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "reaction attack: narrated",
     ),
-    f("barbarian", 15, "Persistent Rage", N, "narrated"),
-    f("barbarian", 18, "Indomitable Might", N, "narrated"),
-    f("barbarian", 20, "Primal Champion", N, "narrated"),
+    f(
+        "barbarian",
+        15,
+        "Persistent Rage",
+        A,
+        "rage lasts its full minute: the engine never ends it early for a turn without an attack or damage (at any level: a lenient ruling)",
+    ),
+    f(
+        "barbarian",
+        18,
+        "Indomitable Might",
+        A,
+        "a Strength check's total below the Strength score counts as the score",
+    ),
+    f(
+        "barbarian",
+        20,
+        "Primal Champion",
+        A,
+        "Strength and Constitution +4 (to 24 at most) at 20th, on creation and level up",
+    ),
     // Bard (College of Lore)
     f(
         "bard",
@@ -173,7 +203,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "two skills at 3rd, two more at 10th (creation and level up)",
     ),
     f("bard", 3, "Bonus Proficiencies", N, "narrated"),
-    f("bard", 3, "Cutting Words", N, "reaction: narrated"),
+    f(
+        "bard",
+        3,
+        "Cutting Words",
+        N,
+        "a reaction that subtracts a Bardic Inspiration die from a foe's roll: no reaction window opens on a foe's roll yet",
+    ),
     f(
         "bard",
         5,
@@ -181,7 +217,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "Bardic Inspiration comes back on a short rest",
     ),
-    f("bard", 6, "Countercharm", N, "narrated"),
+    f(
+        "bard",
+        6,
+        "Countercharm",
+        N,
+        "allies' advantage on saves against charm and fear for a round: not automated yet",
+    ),
     f(
         "bard",
         6,
@@ -196,8 +238,20 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "spells from other lists are not offered yet",
     ),
-    f("bard", 14, "Peerless Skill", N, "narrated"),
-    f("bard", 20, "Superior Inspiration", N, "narrated"),
+    f(
+        "bard",
+        14,
+        "Peerless Skill",
+        A,
+        "a check of the bard's own that falls short by no more than its inspiration die spends a use of Bardic Inspiration on itself, by itself",
+    ),
+    f(
+        "bard",
+        20,
+        "Superior Inspiration",
+        A,
+        "rolling initiative with no Bardic Inspiration left gives one use back",
+    ),
     // Cleric (Life Domain)
     f(
         "cleric",
@@ -217,8 +271,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "cleric",
         1,
         "Disciple of Life",
-        N,
-        "extra healing: narrated",
+        A,
+        "a healing spell of 1st level or higher heals 2 + the spell's level more",
     ),
     f(
         "cleric",
@@ -234,10 +288,28 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "an undead failing its save against Turn Undead is destroyed at CR 1/2 (5th), 1 (8th), 2 (11th), 3 (14th), 4 (17th)",
     ),
-    f("cleric", 6, "Blessed Healer", N, "narrated"),
-    f("cleric", 8, "Divine Strike", N, "narrated"),
+    f(
+        "cleric",
+        6,
+        "Blessed Healer",
+        A,
+        "a healing spell of 1st level or higher that heals another creature heals the cleric 2 + the spell's level, once a casting",
+    ),
+    f(
+        "cleric",
+        8,
+        "Divine Strike",
+        A,
+        "once on each of the cleric's turns, a weapon hit deals 1d8 radiant more (2d8 from 14th)",
+    ),
     f("cleric", 10, "Divine Intervention", N, "narrated"),
-    f("cleric", 17, "Supreme Healing", N, "narrated"),
+    f(
+        "cleric",
+        17,
+        "Supreme Healing",
+        A,
+        "a healing spell's dice heal their highest total instead of being rolled",
+    ),
     // Druid (Circle of the Land)
     f("druid", 1, "Druidic", N, "a language"),
     f(
@@ -261,7 +333,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         N,
         "choose it among the cantrips at creation",
     ),
-    f("druid", 2, "Natural Recovery", N, "narrated"),
+    f(
+        "druid",
+        2,
+        "Natural Recovery",
+        A,
+        "`use natural recovery [MAX LEVEL]` out of a fight, once a long rest: expended slots (5th or lower) adding up to half the druid level (rounded up) come back, the highest first",
+    ),
     f("druid", 3, "Circle Spells", N, "not added automatically"),
     f("druid", 6, "Land's Stride", N, "no terrain"),
     f(
@@ -274,7 +352,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     f("druid", 14, "Nature's Sanctuary", N, "narrated"),
     f("druid", 18, "Timeless Body", N, "narrated"),
     f("druid", 18, "Beast Spells", N, "narrated"),
-    f("druid", 20, "Archdruid", N, "narrated"),
+    f(
+        "druid",
+        20,
+        "Archdruid",
+        A,
+        "Wild Shape without limit (the spell components part is narrated)",
+    ),
     // Fighter (Champion)
     f(
         "fighter",
@@ -346,7 +430,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "critical hits on 18–20",
     ),
-    f("fighter", 18, "Survivor", N, "narrated"),
+    f(
+        "fighter",
+        18,
+        "Survivor",
+        A,
+        "at the start of its turn, with hit points left but no more than half its maximum, the fighter regains 5 + Con modifier",
+    ),
     f(
         "fighter",
         20,
@@ -405,8 +495,14 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "+10 to +30 ft speed on the sheet",
     ),
     f("monk", 3, "Open Hand Technique", N, "narrated"),
-    f("monk", 3, "Deflect Missiles", N, "reaction: narrated"),
-    f("monk", 4, "Slow Fall", N, "narrated"),
+    f(
+        "monk",
+        3,
+        "Deflect Missiles",
+        N,
+        "a reaction against a ranged weapon hit: not offered in the reaction window yet",
+    ),
+    f("monk", 4, "Slow Fall", N, "no falling in the engine"),
     f(
         "monk",
         5,
@@ -414,9 +510,21 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "two attacks per Attack action",
     ),
-    f("monk", 5, "Stunning Strike", N, "ki: narrated"),
+    f(
+        "monk",
+        5,
+        "Stunning Strike",
+        A,
+        "`use stunning strike` after a melee hit this turn (1 ki): Constitution save against 8 + proficiency + Wis or stunned until the end of the monk's next turn (concentration ends); one try a hit",
+    ),
     f("monk", 6, "Ki-Empowered Strikes", N, "narrated"),
-    f("monk", 6, "Wholeness of Body", N, "narrated"),
+    f(
+        "monk",
+        6,
+        "Wholeness of Body",
+        A,
+        "`use wholeness of body` (an action, once a long rest): three times the monk level in hit points",
+    ),
     f(
         "monk",
         7,
@@ -443,7 +551,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
     ),
     f("monk", 15, "Timeless Body", N, "narrated"),
     f("monk", 17, "Quivering Palm", N, "narrated"),
-    f("monk", 18, "Empty Body", N, "narrated"),
+    f(
+        "monk",
+        18,
+        "Empty Body",
+        N,
+        "invisibility and resistance for 4 ki: not automated yet",
+    ),
     f("monk", 20, "Perfect Self", N, "narrated"),
     // Paladin (Oath of Devotion)
     f("paladin", 1, "Divine Sense", N, "narrated"),
@@ -487,8 +601,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "paladin",
         3,
         "Turn the Unholy",
-        N,
-        "Channel Divinity: narrated",
+        A,
+        "`use turn the unholy` (Channel Divinity, an action): each fiend or undead foe not far away makes a Wisdom save against the spell DC or is turned (frightened, no reactions) for a minute",
     ),
     f(
         "paladin",
@@ -504,7 +618,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "+Cha modifier (at least +1) to the saves of the conscious paladin and, in a fight, of allies engaged with a creature the paladin is engaged with (out of a fight: the party); the largest aura counts",
     ),
-    f("paladin", 7, "Aura of Devotion", N, "no distances"),
+    f(
+        "paladin",
+        7,
+        "Aura of Devotion",
+        A,
+        "the paladin cannot be charmed; allies within 10 feet: no distances that fine",
+    ),
     f(
         "paladin",
         10,
@@ -512,13 +632,37 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "the paladin cannot be frightened; allies nearby: no distances",
     ),
-    f("paladin", 11, "Improved Divine Smite", N, "narrated"),
-    f("paladin", 14, "Cleansing Touch", N, "narrated"),
+    f(
+        "paladin",
+        11,
+        "Improved Divine Smite",
+        A,
+        "every melee weapon hit deals 1d8 radiant more",
+    ),
+    f(
+        "paladin",
+        14,
+        "Cleansing Touch",
+        N,
+        "ending a spell on a creature: not automated yet",
+    ),
     f("paladin", 15, "Purity of Spirit", N, "narrated"),
     f("paladin", 20, "Holy Nimbus", N, "narrated"),
     // Ranger (Hunter)
-    f("ranger", 1, "Favored Enemy", N, "narrated"),
-    f("ranger", 1, "Natural Explorer", N, "narrated"),
+    f(
+        "ranger",
+        1,
+        "Favored Enemy",
+        N,
+        "advantage on Survival checks to track and Intelligence checks to recall lore about the chosen enemies: checks carry no subject, so the GM rules it; the languages are narrated",
+    ),
+    f(
+        "ranger",
+        1,
+        "Natural Explorer",
+        N,
+        "travel, foraging and tracking in the chosen terrain: no overland travel or terrain in the engine",
+    ),
     f(
         "ranger",
         2,
@@ -527,7 +671,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "chosen at creation or on a level up (`style NAME`): Archery +2 to hit with ranged weapons, Defense +1 AC in armour, Dueling +2 damage with one-handed melee weapons, Great Weapon Fighting rerolls 1s and 2s of two-handed and versatile weapons' damage dice; Protection and Two-Weapon Fighting narrated",
     ),
     f("ranger", 2, "Spellcasting", A, "known spells, slots"),
-    f("ranger", 3, "Hunter's Prey", N, "narrated"),
+    f(
+        "ranger",
+        3,
+        "Hunter's Prey",
+        N,
+        "a choice among Colossus Slayer, Giant Killer and Horde Breaker: not chosen yet (narrated)",
+    ),
     f("ranger", 3, "Primeval Awareness", N, "narrated"),
     f(
         "ranger",
@@ -559,7 +709,13 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "once per turn, a finesse or ranged weapon hit with advantage, or while another party member is standing in the fight: +1d6 per two levels",
     ),
-    f("rogue", 1, "Thieves' Cant", N, "a language"),
+    f(
+        "rogue",
+        1,
+        "Thieves' Cant",
+        N,
+        "a secret language: no mechanical effect the engine models",
+    ),
     f(
         "rogue",
         2,
@@ -601,8 +757,20 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "proficiency in Wisdom saves",
     ),
     f("rogue", 17, "Thief's Reflexes", N, "narrated"),
-    f("rogue", 18, "Elusive", N, "narrated"),
-    f("rogue", 20, "Stroke of Luck", N, "narrated"),
+    f(
+        "rogue",
+        18,
+        "Elusive",
+        A,
+        "no attack roll has advantage against the rogue while it is not incapacitated",
+    ),
+    f(
+        "rogue",
+        20,
+        "Stroke of Luck",
+        N,
+        "turning a miss into a hit or a check into a 20 is the player's choice after the roll: not offered yet",
+    ),
     // Sorcerer (Draconic Bloodline)
     f(
         "sorcerer",
@@ -616,8 +784,8 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "sorcerer",
         1,
         "Draconic Resilience",
-        N,
-        "extra hit points and AC are accepted on import",
+        A,
+        "+1 hit point a level; AC 13 + Dex without armour (creation and level up)",
     ),
     f(
         "sorcerer",
@@ -633,10 +801,22 @@ pub const CLASS_FEATURES: &[Feature] = &[
         A,
         "chosen at creation and level up (options: 2 at 3rd, 3 at 10th, 4 at 17th), named among a cast's words (`cast fire bolt at goblin, quickened`): Quickened, Twinned, Careful, Empowered, Heightened automated; Distant, Extended, Subtle spend their point and are narrated",
     ),
-    f("sorcerer", 6, "Elemental Affinity", N, "narrated"),
+    f(
+        "sorcerer",
+        6,
+        "Elemental Affinity",
+        N,
+        "the dragon ancestor's damage type is not chosen for sorcerers yet",
+    ),
     f("sorcerer", 14, "Dragon Wings", N, "narrated"),
     f("sorcerer", 18, "Draconic Presence", N, "narrated"),
-    f("sorcerer", 20, "Sorcerous Restoration", N, "narrated"),
+    f(
+        "sorcerer",
+        20,
+        "Sorcerous Restoration",
+        A,
+        "a short rest gives 4 sorcery points back",
+    ),
     // Warlock (The Fiend)
     f(
         "warlock",
@@ -664,7 +844,7 @@ pub const CLASS_FEATURES: &[Feature] = &[
         3,
         "Pact Boon",
         N,
-        "chosen at creation and level up (a prerequisite of invocations); the familiar, weapon or book is narrated",
+        "chosen at creation and level up (a prerequisite of invocations); the familiar, pact weapon and Book of Shadows are narrated (the book's cantrips are not added yet)",
     ),
     f(
         "warlock",
@@ -679,9 +859,15 @@ pub const CLASS_FEATURES: &[Feature] = &[
         11,
         "Mystic Arcanum",
         N,
-        "6th+ level spells are not offered yet",
+        "one 6th–9th level spell a long rest: spells above 5th are not chosen for warlocks yet",
     ),
-    f("warlock", 14, "Hurl Through Hell", N, "narrated"),
+    f(
+        "warlock",
+        14,
+        "Hurl Through Hell",
+        A,
+        "`use hurl through hell` after a hit this turn, once a long rest: 10d10 psychic to a creature that is not a fiend (the trip itself is narrated)",
+    ),
     f("warlock", 20, "Eldritch Master", N, "narrated"),
     // Wizard (School of Evocation)
     f(
@@ -703,11 +889,23 @@ pub const CLASS_FEATURES: &[Feature] = &[
         "wizard",
         2,
         "Sculpt Spells",
-        N,
-        "area spells catch every foe and no ally yet",
+        A,
+        "allies in the wizard's own evocation area spell (1 + the spell's level of them, caught or named) succeed on its save and take nothing",
     ),
-    f("wizard", 6, "Potent Cantrip", N, "narrated"),
-    f("wizard", 10, "Empowered Evocation", N, "narrated"),
+    f(
+        "wizard",
+        6,
+        "Potent Cantrip",
+        A,
+        "a creature that succeeds on the save of the wizard's damaging cantrip takes half its damage, nothing else",
+    ),
+    f(
+        "wizard",
+        10,
+        "Empowered Evocation",
+        A,
+        "the Intelligence modifier added to one damage roll of the wizard's evocation spells (the first)",
+    ),
     f("wizard", 14, "Overchannel", N, "narrated"),
     f("wizard", 18, "Spell Mastery", N, "narrated"),
     f("wizard", 20, "Signature Spells", N, "narrated"),
@@ -742,7 +940,13 @@ pub const RACIAL_TRAITS: &[Feature] = &[
         A,
         "advantage on saves against being charmed",
     ),
-    f("elf", 1, "Trance", N, "narrated"),
+    f(
+        "elf",
+        1,
+        "Trance",
+        N,
+        "four hours of meditation instead of sleep: rests are not timed",
+    ),
     f(
         "high-elf",
         1,
@@ -814,8 +1018,8 @@ pub const RACIAL_TRAITS: &[Feature] = &[
         "gnome",
         1,
         "Gnome Cunning",
-        N,
-        "advantage on mental saves against magic: narrated",
+        A,
+        "advantage on Intelligence, Wisdom and Charisma saves against spells (monsters' spells too; other magic is not told apart)",
     ),
     f(
         "rock-gnome",
@@ -853,7 +1057,13 @@ pub const RACIAL_TRAITS: &[Feature] = &[
     ),
     f("tiefling", 1, "Darkvision", N, "narrated"),
     f("tiefling", 1, "Hellish Resistance", A, "fire resistance"),
-    f("tiefling", 1, "Infernal Legacy", N, "narrated"),
+    f(
+        "tiefling",
+        1,
+        "Infernal Legacy",
+        N,
+        "Thaumaturgy, Hellish Rebuke and Darkness as racial spells: not added to the sheet yet",
+    ),
 ];
 
 /// An SRD subrace: its race, the ability bonus it adds, and extra hit points a level.
@@ -935,6 +1145,8 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
             RestKind::Long,
         )),
         (_, "relentless-endurance") if pc.race == "half-orc" => Some((1, RestKind::Long)),
+        // Archdruid (20th): Wild Shape without limit.
+        ("druid", "wild-shape") if l >= 20 => Some((99, RestKind::Short)),
         ("druid", "wild-shape") if l >= 2 => Some((2, RestKind::Short)),
         ("cleric", "channel-divinity") if l >= 2 => Some((
             match l {
@@ -959,6 +1171,9 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
         ("monk", "ki") if l >= 2 => Some((u32::from(l), RestKind::Short)),
         (_, "breath-weapon") if pc.race == "dragonborn" => Some((1, RestKind::Short)),
         ("wizard", "arcane-recovery") => Some((1, RestKind::Long)),
+        ("druid", "natural-recovery") if l >= 2 => Some((1, RestKind::Long)),
+        ("monk", "wholeness-of-body") if l >= 6 => Some((1, RestKind::Long)),
+        ("warlock", "hurl-through-hell") if l >= 14 => Some((1, RestKind::Long)),
         ("warlock", "dark-ones-own-luck") if l >= 6 => Some((1, RestKind::Short)),
         ("fighter", "indomitable") if l >= 9 => Some((
             match l {
@@ -974,12 +1189,21 @@ pub fn uses(c: &Creature, feature: &str) -> Option<(u32, RestKind)> {
     }
 }
 
+/// The bard named in an `inspired` event's note ("holds a d8 from Lira": "Lira"), the
+/// giver of the die, at most 64 characters.
+pub fn inspiration_giver(note: &str) -> Option<String> {
+    let (_, name) = note.split_once(" from ")?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.chars().take(64).collect())
+}
+
 /// The pool a feature's uses come from: the ki features spend ki.
 pub fn pool_of(feature: &str) -> &str {
     match feature {
-        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" => "ki",
-        "turn-undead" | "preserve-life" | "sacred-weapon" => "channel-divinity",
+        "flurry-of-blows" | "patient-defense" | "step-of-the-wind" | "stunning-strike" => "ki",
+        "turn-undead" | "preserve-life" | "sacred-weapon" | "turn-the-unholy" => "channel-divinity",
         "font-of-magic" | "metamagic" => "sorcery-points",
+        "peerless-skill" => "bardic-inspiration",
         f => f,
     }
 }
@@ -1010,13 +1234,16 @@ pub fn breath_dice(level: u8) -> u8 {
 pub fn recharge(class: &str, level: u8, feature: &str) -> Option<RestKind> {
     match feature {
         "second-wind" | "action-surge" | "wild-shape" | "channel-divinity" | "ki"
-        | "breath-weapon" | "dark-ones-own-luck" => Some(RestKind::Short),
+        | "breath-weapon" | "dark-ones-own-luck" | "relentless-rage" => Some(RestKind::Short),
         "bardic-inspiration" if class == "bard" && level >= 5 => Some(RestKind::Short),
         "bardic-inspiration"
         | "rage"
         | "relentless-endurance"
         | "lay-on-hands"
         | "arcane-recovery"
+        | "natural-recovery"
+        | "wholeness-of-body"
+        | "hurl-through-hell"
         | "sorcery-points"
         | "indomitable" => Some(RestKind::Long),
         _ => None,
@@ -1053,6 +1280,13 @@ pub fn save_advantage_against(c: &Creature, conditions: &[Condition], poison_dam
         "dwarf" => conditions.contains(&Condition::Poisoned) || poison_damage,
         _ => false,
     }
+}
+
+/// Gnome Cunning: advantage on Intelligence, Wisdom and Charisma saves against magic.
+pub fn gnome_cunning(c: &Creature, ability: crate::ability::Ability) -> bool {
+    use crate::ability::Ability;
+    c.pc.as_ref().is_some_and(|p| p.race == "gnome")
+        && matches!(ability, Ability::Int | Ability::Wis | Ability::Cha)
 }
 
 /// Halfling Lucky: a natural 1 on an attack roll, check or save is rerolled.
@@ -1141,11 +1375,30 @@ pub fn apply_level_features(c: &mut Creature, base_speed: u32) {
     if class == "paladin" && l >= 10 {
         c.condition_immunities.insert(Condition::Frightened);
     }
+    // Aura of Devotion (7th): the paladin itself cannot be charmed.
+    if class == "paladin" && l >= 7 {
+        c.condition_immunities.insert(Condition::Charmed);
+    }
     if class == "rogue" && l >= 15 {
         c.save_proficiencies.insert(Ability::Wis);
     }
     if class == "monk" && l >= 14 {
         c.save_proficiencies.extend(Ability::ALL);
+    }
+}
+
+/// Hit points a class adds at every level beyond its hit die: Draconic Resilience
+/// (the draconic sorcerer: +1 a level; its 13 + Dex armour class is in
+/// [`crate::character::kit_armor_class`]).
+pub fn class_hp_per_level(class: &str) -> i32 {
+    i32::from(class == "sorcerer")
+}
+
+/// Primal Champion (barbarian 20th): Strength and Constitution +4, to 24 at most.
+pub fn primal_champion(class: &str, abilities: &mut crate::ability::Abilities) {
+    if class == "barbarian" {
+        abilities.str = (abilities.str + 4).min(24.max(abilities.str));
+        abilities.con = (abilities.con + 4).min(24.max(abilities.con));
     }
 }
 
@@ -1186,6 +1439,20 @@ pub fn danger_sense(c: &Creature, ability: crate::ability::Ability) -> bool {
         && !c.has(Condition::Blinded)
         && !c.has(Condition::Deafened)
         && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Elusive (rogue 18th): no attack roll has advantage against it while it is not
+/// incapacitated.
+pub fn elusive(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "rogue" && p.level >= 18)
+        && !c.conditions.keys().any(|k| k.incapacitates())
+}
+
+/// Feral Instinct (barbarian 7th): advantage on initiative.
+pub fn feral_instinct(c: &Creature) -> bool {
+    c.pc.as_ref()
+        .is_some_and(|p| p.class == "barbarian" && p.level >= 7)
 }
 
 /// Uncanny Dodge (rogue 5th): the reaction that halves a hit's damage.

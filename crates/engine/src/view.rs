@@ -173,6 +173,8 @@ pub struct ClassState {
     pub options: Vec<String>,
     /// The sides of a Bardic Inspiration die held (6 to 12).
     pub inspiration: Option<u8>,
+    /// Who gave the held die (the bard's name), when known.
+    pub inspired_by: Option<String>,
     pub wild_shape: Option<WildShapeView>,
     /// Limited features with their uses left, in a fixed order.
     pub resources: Vec<ResourceLine>,
@@ -244,6 +246,7 @@ impl ClassState {
             fighting_style: pc.fighting_style.as_deref().map(crate::data::from_index),
             options,
             inspiration: pc.inspiration,
+            inspired_by: pc.inspiration.and(pc.inspired_by.clone()),
             wild_shape,
             resources,
         }
@@ -258,9 +261,13 @@ impl ClassState {
             && self.resources.is_empty()
     }
 
-    /// "Inspired: d8", if a die is held.
+    /// "Inspired: d8 from Lira" ("Inspired: d8" when the giver is not known), if a die
+    /// is held.
     pub fn inspiration_line(&self) -> Option<String> {
-        self.inspiration.map(|d| format!("Inspired: d{d}"))
+        self.inspiration.map(|d| match &self.inspired_by {
+            Some(by) => format!("Inspired: d{d} from {by}"),
+            None => format!("Inspired: d{d}"),
+        })
     }
 
     /// "Wild Shape: Wolf 9/11 HP (druid 14/14)", in a beast's shape.

@@ -116,6 +116,10 @@ scenarios!(
     seals,
     barriers,
     attention,
+    barbarian_features,
+    martial_features,
+    caster_features,
+    more_features,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -252,6 +252,121 @@ fn the_sheet_shows_a_held_inspiration_die_options_and_points() {
     );
 }
 
+/// A held inspiration die names its giver on every sheet ("Inspired: d6 from Lira"),
+/// from the `inspired` event itself (apply keeps the bard's name); a rest takes both.
+#[test]
+fn a_held_inspiration_die_names_the_bard_who_gave_it() {
+    let (mut s, ana) = table_with(CharacterSpec::quick("Thorin", "fighter", "dwarf"));
+    let lira = PlayerId::new("lira");
+    run(
+        &mut s,
+        &lira,
+        Action::Join {
+            name: "Lira".into(),
+        },
+        4,
+    );
+    run(
+        &mut s,
+        &lira,
+        Action::CreateCharacter {
+            spec: CharacterSpec::quick("Lira", "bard", "human"),
+        },
+        5,
+    );
+    run(
+        &mut s,
+        &lira,
+        Action::UseFeature {
+            feature: "bardic inspiration".into(),
+            target: Some("Thorin".into()),
+            amount: None,
+        },
+        6,
+    );
+    let cs = sheet_of(&s, &Viewer::Player(ana.clone()), &ana)
+        .unwrap()
+        .class_state;
+    assert_eq!(cs.inspired_by.as_deref(), Some("Lira"));
+    assert_eq!(
+        cs.inspiration_line().as_deref(),
+        Some("Inspired: d6 from Lira")
+    );
+    // The scene's party (web card and GM page, terminal status, TV) shows the same.
+    let sc = scene(&s, &Viewer::Observer);
+    let thorin = sc.party.iter().find(|c| c.name == "Thorin").unwrap();
+    assert!(
+        thorin
+            .class_state
+            .lines()
+            .contains(&"Inspired: d6 from Lira".to_string()),
+        "{:?}",
+        thorin.class_state
+    );
+    // A state from before the giver was kept (no `inspired_by`) still loads and shows
+    // the die alone.
+    let id = my_id(&s, &ana);
+    let mut json = serde_json::to_value(s.creature(id).unwrap()).unwrap();
+    json["pc"].as_object_mut().unwrap().remove("inspired_by");
+    let old: dicebard_engine::creature::Creature = serde_json::from_value(json).unwrap();
+    assert_eq!(old.pc.as_ref().unwrap().inspiration, Some(6));
+    assert_eq!(
+        ClassState::of(&old).inspiration_line().as_deref(),
+        Some("Inspired: d6")
+    );
+    // A rest takes the die and its giver.
+    run(
+        &mut s,
+        &PlayerId::new("gm"),
+        Action::Rest {
+            kind: dicebard_engine::event::RestKind::Short,
+            hit_dice: 0,
+        },
+        7,
+    );
+    let pc = s.creature(id).unwrap().pc.clone().unwrap();
+    assert_eq!((pc.inspiration, pc.inspired_by), (None, None));
+}
+
+/// Sorcerous Restoration (sorcerer 20th): a short rest gives 4 sorcery points back;
+/// Archdruid (druid 20th): Wild Shape without limit.
+#[test]
+fn sorcerous_restoration_and_archdruid_show_on_the_sheet() {
+    let mut spec = CharacterSpec::quick("Vex", "sorcerer", "human");
+    spec.level = 20;
+    let (mut s, ana) = table_with(spec);
+    let id = my_id(&s, &ana);
+    s.creatures
+        .get_mut(&id)
+        .unwrap()
+        .pc
+        .as_mut()
+        .unwrap()
+        .uses
+        .insert("sorcery-points".into(), 10);
+    run(
+        &mut s,
+        &PlayerId::new("gm"),
+        Action::Rest {
+            kind: dicebard_engine::event::RestKind::Short,
+            hit_dice: 0,
+        },
+        7,
+    );
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert_eq!(cs.resources_line().as_deref(), Some("Sorcery points 14/20"));
+
+    let mut spec = CharacterSpec::quick("Mira", "druid", "human");
+    spec.level = 20;
+    let (s, ana) = table_with(spec);
+    let cs = sheet_of(&s, &Viewer::Observer, &ana).unwrap().class_state;
+    assert!(
+        cs.resources_line()
+            .is_some_and(|l| l.contains("Wild Shape unlimited")),
+        "{cs:?}"
+    );
+}
+
 #[test]
 fn a_monster_or_a_plain_character_has_no_class_state_lines() {
     let (s, gm, _ana) = fight();

@@ -476,7 +476,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
             creature,
             feature,
             spent,
-            ..
+            note,
         } => {
             let active = state
                 .combat
@@ -498,12 +498,23 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 if feature == "sneak-attack" {
                     pc.uses.insert("sneak-attack-round".into(), round);
                 }
+                if feature == "divine-strike" {
+                    pc.uses.insert("divine-strike-round".into(), round);
+                }
+                // Superior Inspiration: one use of Bardic Inspiration back.
+                if feature == "superior-inspiration"
+                    && let Some(n) = pc.uses.get_mut("bardic-inspiration")
+                {
+                    *n = n.saturating_sub(1);
+                }
                 // A Bardic Inspiration die received, and spent.
                 if feature == "inspired" {
                     pc.inspiration = Some((*spent).clamp(4, 12) as u8);
+                    pc.inspired_by = crate::features::inspiration_giver(note);
                 }
                 if feature == "inspiration-die" {
                     pc.inspiration = None;
+                    pc.inspired_by = None;
                 }
             }
             match feature.as_str() {
@@ -519,10 +530,16 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     }
                 }
                 "uncanny-dodge" => spend(state, *creature, ActionCost::Reaction),
-                "lay-on-hands" | "wild-shape" | "channel-divinity" | "breath-weapon"
-                | "turn-undead" | "preserve-life" | "sacred-weapon" => {
-                    spend(state, *creature, ActionCost::Action)
-                }
+                "lay-on-hands"
+                | "wild-shape"
+                | "channel-divinity"
+                | "breath-weapon"
+                | "turn-undead"
+                | "preserve-life"
+                | "sacred-weapon"
+                | "turn-the-unholy"
+                | "wholeness-of-body"
+                | "intimidating-presence" => spend(state, *creature, ActionCost::Action),
                 // A spell slot of level `spent`; the hit it followed is used up.
                 "divine-smite" => {
                     if let Some(sc) = state
@@ -532,6 +549,12 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     {
                         sc.expend(u8::try_from(*spent).unwrap_or(0));
                     }
+                    if active && let Some(c) = state.combat.as_mut() {
+                        c.budget.last_hit = None;
+                    }
+                }
+                // Stunning Strike uses up the hit it followed.
+                "stunning-strike" => {
                     if active && let Some(c) = state.combat.as_mut() {
                         c.budget.last_hit = None;
                     }
@@ -552,7 +575,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 }
                 "font-of-magic" => spend(state, *creature, ActionCost::BonusAction),
                 // One expended slot of level `spent` comes back.
-                "arcane-recovery-slot" | "font-of-magic-slot" => {
+                "arcane-recovery-slot" | "font-of-magic-slot" | "natural-recovery-slot" => {
                     if let Some(sc) = state
                         .creatures
                         .get_mut(creature)
@@ -610,6 +633,7 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 // Bardic Inspiration lasts ten minutes: not through a rest.
                 if let Some(pc) = c.pc.as_mut() {
                     pc.inspiration = None;
+                    pc.inspired_by = None;
                 }
                 c.hit_dice.remaining = c.hit_dice.remaining.saturating_sub(*hit_dice_spent);
                 if *kind == RestKind::Long {
@@ -641,6 +665,13 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                     pc.uses.retain(|f, _| {
                         crate::features::recharge(&class, level, f) != Some(RestKind::Short)
                     });
+                    // Sorcerous Restoration (sorcerer 20th): 4 sorcery points back.
+                    if class == "sorcerer"
+                        && level >= 20
+                        && let Some(n) = pc.uses.get_mut("sorcery-points")
+                    {
+                        *n = n.saturating_sub(4);
+                    }
                 }
                 if *kind == RestKind::Short
                     && c.pc.as_ref().is_some_and(|p| p.class == "warlock")

@@ -232,6 +232,10 @@ pub(crate) fn level_up(
         }
         *s += 1;
     }
+    // Primal Champion (barbarian 20th): Strength and Constitution +4, to 24 at most.
+    if level == 20 {
+        crate::features::primal_champion(&class.index, &mut c.abilities);
+    }
 
     // Hit points: the fixed value per level, and a Constitution change counts for
     // every level.
@@ -242,7 +246,8 @@ pub(crate) fn level_up(
         .subrace
         .as_deref()
         .and_then(|s| crate::features::subrace(&pc.race, s))
-        .map_or(0, |s| s.hp_per_level);
+        .map_or(0, |s| s.hp_per_level)
+        + crate::features::class_hp_per_level(&class.index);
     let hp_gained =
         (die / 2 + 1 + con_new).max(1) + toughness + (con_new - con_old) * i32::from(pc.level);
     c.max_hp = (c.max_hp + hp_gained).max(1);

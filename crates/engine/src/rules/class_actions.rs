@@ -71,6 +71,19 @@ pub(crate) fn try_use(
         arcane_recovery(em, &c, &pc, amount)
     } else if matches!(want, "turn-undead" | "channel-divinity-turn-undead") {
         turn_undead(em, &c, &pc)
+    } else if matches!(
+        want,
+        "turn-the-unholy" | "turn-unholy" | "channel-divinity-turn-the-unholy"
+    ) {
+        turn_the_unholy(em, &c, &pc)
+    } else if matches!(want, "wholeness-of-body" | "wholeness") {
+        wholeness_of_body(em, &c, &pc)
+    } else if matches!(want, "hurl-through-hell" | "hurl") {
+        hurl_through_hell(em, &c, &pc)
+    } else if matches!(want, "intimidating-presence" | "intimidate") {
+        intimidating_presence(em, &c, &pc, target)
+    } else if want == "natural-recovery" {
+        arcane_recovery(em, &c, &pc, amount)
     } else if matches!(want, "preserve-life" | "channel-divinity-preserve-life") {
         preserve_life(em, &c, &pc)
     } else if matches!(
@@ -80,6 +93,8 @@ pub(crate) fn try_use(
         martial_arts(em, &c, &pc, target)
     } else if matches!(want, "sacred-weapon" | "channel-divinity-sacred-weapon") {
         sacred_weapon(em, &c, &pc)
+    } else if matches!(want, "stunning-strike" | "stun") {
+        stunning_strike(em, &c, &pc)
     } else if let Some(sub) = split("wild-shape") {
         wild_shape(em, &c, &pc, sub.as_deref())
     } else {
@@ -191,6 +206,229 @@ fn divine_smite(
         hit.critical,
     )?;
     combat::check_end(em);
+    Ok(())
+}
+
+/// Wholeness of Body (Way of the Open Hand, monk 6th; an action, once a long rest):
+/// three times the monk's level in hit points.
+fn wholeness_of_body(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "monk", 6, "Wholeness of Body")?;
+    if uses_left(c, "wholeness-of-body") == 0 {
+        return Err(spent_msg(c, "Wholeness of Body", "long"));
+    }
+    if em.state.in_combat() {
+        combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    }
+    let hp = 3 * u32::from(pc.level);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "wholeness-of-body".into(),
+        note: format!("{hp} hit points"),
+        spent: 0,
+    });
+    resolve::heal(em, c.id, Some(c.id), &hp.to_string())?;
+    Ok(())
+}
+
+/// Hurl Through Hell (the Fiend, warlock 14th; once a long rest): after a hit this
+/// turn, its target vanishes through the lower planes and comes back at the end of
+/// the warlock's turn — told as 10d10 psychic damage to a creature that is not a
+/// fiend (the vanishing itself is narrated).
+fn hurl_through_hell(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "warlock", 14, "Hurl Through Hell")?;
+    in_fight(em, "Hurl Through Hell")?;
+    if uses_left(c, "hurl-through-hell") == 0 {
+        return Err(spent_msg(c, "Hurl Through Hell", "long"));
+    }
+    let Some(hit) = em.state.combat.as_ref().and_then(|k| k.budget.last_hit) else {
+        return Err(RuleError::invalid(format!(
+            "Hurl Through Hell follows a hit: {} has not hit a creature with an attack \
+             this turn.",
+            c.name
+        )));
+    };
+    let t = em.creature(hit.target).clone();
+    if t.is_down() {
+        return Err(RuleError::invalid(format!(
+            "{} is already down — Hurl Through Hell is kept.",
+            t.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Free)?;
+    let fiend = t
+        .monster
+        .as_ref()
+        .and_then(|m| em.state.catalog.monsters.get(m))
+        .is_some_and(|d| d.kind == "fiend");
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "hurl-through-hell".into(),
+        note: if fiend {
+            format!("{} is a fiend: no damage", t.name)
+        } else {
+            format!("{}: 10d10 psychic", t.name)
+        },
+        spent: 0,
+    });
+    if !fiend {
+        resolve::deal_damage(
+            em,
+            t.id,
+            Some(c.id),
+            &[DamagePart {
+                dice: "10d10".into(),
+                damage_type: DamageType::Psychic,
+            }],
+            false,
+        )?;
+        combat::check_end(em);
+    }
+    Ok(())
+}
+
+/// Intimidating Presence (Path of the Berserker, barbarian 10th; an action): a foe
+/// not far away makes a Wisdom save against 8 + proficiency + Cha or is frightened
+/// until the end of the barbarian's next turn.
+fn intimidating_presence(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    target: Option<&str>,
+) -> Result<(), RuleError> {
+    needs(c, pc, "barbarian", 10, "Intimidating Presence")?;
+    in_fight(em, "Intimidating Presence")?;
+    let Some(target) = target else {
+        return Err(RuleError::invalid(
+            "Name whom to frighten: `use intimidating presence on NAME`.",
+        ));
+    };
+    let t = super::find_creature(&em.state, target, |x| !x.dead)?;
+    combat::require_in_this_fight(em, t)?;
+    if super::position::range(&em.state, c.id, t) == super::position::Range::Far {
+        return Err(RuleError::invalid(format!(
+            "{} is too far away to be frightened.",
+            em.creature(t).name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Action)?;
+    let dc = 8 + c.proficiency_bonus + c.modifier(crate::ability::Ability::Cha);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "intimidating-presence".into(),
+        note: format!("{}: Wisdom save DC {dc}", em.creature(t).name),
+        spent: 0,
+    });
+    if resolve::saving_throw(
+        em,
+        t,
+        crate::ability::Ability::Wis,
+        crate::ability::Advantage::Normal,
+        Some(dc),
+    ) {
+        return Ok(());
+    }
+    let cond = crate::condition::Condition::Frightened;
+    let tc = em.creature(t);
+    if tc.condition_immunities.contains(&cond)
+        || tc.has_mark(|m| *m == crate::effect::Mark::ImmuneTo { condition: cond })
+    {
+        return Ok(());
+    }
+    let until = super::spells::until_of(em, c.id, t, crate::effect::Duration::EndOfCastersNextTurn);
+    if !em.creature(t).has(cond) {
+        em.public(EventKind::ConditionApplied {
+            creature: t,
+            condition: cond,
+            source: Some(c.id),
+        });
+    }
+    em.public(EventKind::EffectStarted {
+        creature: t,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::Condition { condition: cond },
+            until,
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        }),
+    });
+    Ok(())
+}
+
+/// Stunning Strike (monk 5th, 1 ki): after a melee hit this turn, its target makes a
+/// Constitution save against the ki DC (8 + proficiency + Wis) or is stunned until
+/// the end of the monk's next turn. One try a hit.
+fn stunning_strike(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "monk", 5, "Stunning Strike")?;
+    ki_feature(em, c, pc, "stunning-strike")?;
+    let hit = em.state.combat.as_ref().and_then(|k| k.budget.last_hit);
+    let Some(hit) = hit.filter(|h| h.melee) else {
+        return Err(RuleError::invalid(format!(
+            "Stunning Strike follows a melee hit: {} has not hit in melee since its last \
+             try this turn.",
+            c.name
+        )));
+    };
+    let t = em.creature(hit.target).clone();
+    if t.is_down() {
+        return Err(RuleError::invalid(format!(
+            "{} is already down — the ki is kept.",
+            t.name
+        )));
+    }
+    combat::require_turn_part(em, c.id, ActionCost::Free)?;
+    let dc = 8 + c.proficiency_bonus + c.modifier(crate::ability::Ability::Wis);
+    em.public(EventKind::FeatureUsed {
+        creature: c.id,
+        feature: "stunning-strike".into(),
+        note: format!("{}: Constitution save DC {dc}", t.name),
+        spent: 1,
+    });
+    if resolve::saving_throw(
+        em,
+        t.id,
+        crate::ability::Ability::Con,
+        crate::ability::Advantage::Normal,
+        Some(dc),
+    ) {
+        return Ok(());
+    }
+    let cond = crate::condition::Condition::Stunned;
+    let immune = em.creature(t.id).condition_immunities.contains(&cond)
+        || em
+            .creature(t.id)
+            .has_mark(|m| *m == crate::effect::Mark::ImmuneTo { condition: cond });
+    if immune {
+        return Ok(());
+    }
+    let until = super::spells::until_of(
+        em,
+        c.id,
+        t.id,
+        crate::effect::Duration::EndOfCastersNextTurn,
+    );
+    if !em.creature(t.id).has(cond) {
+        em.public(EventKind::ConditionApplied {
+            creature: t.id,
+            condition: cond,
+            source: Some(c.id),
+        });
+    }
+    em.public(EventKind::EffectStarted {
+        creature: t.id,
+        effect: crate::creature::Effect::Spell(crate::effect::Active {
+            by: c.id,
+            mark: crate::effect::Mark::Condition { condition: cond },
+            until,
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+        }),
+    });
+    if em.creature(t.id).concentration.is_some() {
+        resolve::end_concentration(em, t.id);
+    }
     Ok(())
 }
 
@@ -514,14 +752,21 @@ fn arcane_recovery(
     pc: &PcInfo,
     max: Option<u32>,
 ) -> Result<(), RuleError> {
-    needs(c, pc, "wizard", 1, "Arcane Recovery")?;
+    // Natural Recovery (Circle of the Land, druid 2nd): the druid's Arcane Recovery.
+    let (name, key) = if pc.class == "druid" {
+        needs(c, pc, "druid", 2, "Natural Recovery")?;
+        ("Natural Recovery", "natural-recovery")
+    } else {
+        needs(c, pc, "wizard", 1, "Arcane Recovery")?;
+        ("Arcane Recovery", "arcane-recovery")
+    };
     if em.state.in_combat() {
-        return Err(RuleError::WrongMode(
-            "Arcane Recovery is used after a short rest, not in a fight.".into(),
-        ));
+        return Err(RuleError::WrongMode(format!(
+            "{name} is used after a short rest, not in a fight."
+        )));
     }
-    if uses_left(c, "arcane-recovery") == 0 {
-        return Err(spent_msg(c, "Arcane Recovery", "long"));
+    if uses_left(c, key) == 0 {
+        return Err(spent_msg(c, name, "long"));
     }
     let Some(sc) = c.spellcasting.as_ref() else {
         return Err(RuleError::invalid(format!(
@@ -543,21 +788,21 @@ fn arcane_recovery(
     }
     if back.is_empty() {
         return Err(RuleError::invalid(format!(
-            "{} has no expended spell slot that Arcane Recovery can bring back.",
+            "{} has no expended spell slot that {name} can bring back.",
             c.name
         )));
     }
     let list: Vec<String> = back.iter().map(|l| format!("level {l}")).collect();
     em.public(EventKind::FeatureUsed {
         creature: c.id,
-        feature: "arcane-recovery".into(),
+        feature: key.into(),
         note: list.join(", "),
         spent: 0,
     });
     for l in back {
         em.public(EventKind::FeatureUsed {
             creature: c.id,
-            feature: "arcane-recovery-slot".into(),
+            feature: format!("{key}-slot"),
             note: format!("a level {l} slot back"),
             spent: u32::from(l),
         });
@@ -593,7 +838,30 @@ fn destroy_undead_cr(level: u8) -> Option<f64> {
 /// rating is destroyed instead.
 fn turn_undead(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
     channel(c, pc, "Turn Undead")?;
-    in_fight(em, "Turn Undead")?;
+    turn(em, c, pc, "Turn Undead", &["undead"])
+}
+
+/// Turn the Unholy (Oath of Devotion, paladin 3rd; Channel Divinity, an action): as
+/// Turn Undead, for fiends and undead, and none destroyed.
+fn turn_the_unholy(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleError> {
+    needs(c, pc, "paladin", 3, "Turn the Unholy")?;
+    if uses_left(c, "channel-divinity") == 0 {
+        return Err(spent_msg(c, "Channel Divinity", "short"));
+    }
+    turn(em, c, pc, "Turn the Unholy", &["fiend", "undead"])
+}
+
+/// Turning (Turn Undead, Turn the Unholy): each foe of `kinds` not far away makes a
+/// Wisdom save against the spell DC or is turned (frightened, no reactions) for a
+/// minute; a cleric's Destroy Undead destroys the low ones instead.
+fn turn(
+    em: &mut Emitter,
+    c: &Creature,
+    pc: &PcInfo,
+    what: &str,
+    kinds: &[&str],
+) -> Result<(), RuleError> {
+    in_fight(em, what)?;
     let dc = c.spell_save_dc().unwrap_or(8 + c.proficiency_bonus);
     let undead: Vec<(CreatureId, f64)> = em
         .state
@@ -602,23 +870,30 @@ fn turn_undead(em: &mut Emitter, c: &Creature, pc: &PcInfo) -> Result<(), RuleEr
         .filter(|x| super::position::range(&em.state, c.id, x.id) != super::position::Range::Far)
         .filter_map(|x| {
             let d = em.state.catalog.monsters.get(x.monster.as_ref()?)?;
-            (d.kind == "undead").then_some((x.id, d.challenge_rating))
+            kinds
+                .contains(&d.kind.as_str())
+                .then_some((x.id, d.challenge_rating))
         })
         .collect();
     if undead.is_empty() {
         return Err(RuleError::invalid(format!(
-            "No undead foe within reach of {}'s holy symbol.",
+            "No {} foe within reach of {}'s holy symbol.",
+            kinds.join(" or "),
             c.name
         )));
     }
     combat::require_turn_part(em, c.id, ActionCost::Action)?;
     em.public(EventKind::FeatureUsed {
         creature: c.id,
-        feature: "turn-undead".into(),
+        feature: crate::data::to_index(what),
         note: format!("DC {dc} Wisdom save"),
         spent: 0,
     });
-    let destroy = destroy_undead_cr(pc.level);
+    let destroy = if pc.class == "cleric" {
+        destroy_undead_cr(pc.level)
+    } else {
+        None
+    };
     for (t, cr) in undead {
         if resolve::saving_throw(
             em,

@@ -383,6 +383,12 @@ pub(crate) struct CastMods {
     pub heightened: Option<CreatureId>,
     /// Empowered Spell: damage dice to roll again (once, on the first damage roll).
     pub empowered: u32,
+    /// Empowered Evocation (evocation wizard 10th): the Intelligence modifier added to
+    /// one damage roll of a wizard's evocation spell (the first; then 0).
+    pub once_bonus: i32,
+    /// Sculpt Spells (evocation wizard 2nd): the allies in an evocation area spell
+    /// (1 + the spell's level of them) succeed on its save and take no damage.
+    pub sculpted: Vec<CreatureId>,
 }
 
 impl CastMods {
@@ -421,17 +427,58 @@ impl CastMods {
                 m.empowered = u32::try_from(cha.max(1)).unwrap_or(1);
             }
         }
+        if c.pc
+            .as_ref()
+            .is_some_and(|p| p.class == "wizard" && p.level >= 10)
+            && spell.school.eq_ignore_ascii_case("evocation")
+        {
+            m.once_bonus = c.modifier(crate::ability::Ability::Int).clamp(0, 10);
+        }
+        if c.pc
+            .as_ref()
+            .is_some_and(|p| p.class == "wizard" && p.level >= 2)
+            && spell.school.eq_ignore_ascii_case("evocation")
+            && spell.area.is_some()
+        {
+            m.sculpted = targets
+                .iter()
+                .copied()
+                .filter(|t| *t != me && !super::position::hostile(c, em.creature(*t)))
+                .take(1 + usize::from(spell.level))
+                .collect();
+        }
         m
     }
 
-    /// A damage step's dice with Agonizing Blast's bonus.
-    pub(crate) fn damage_dice(&self, dice: String) -> String {
-        if self.agonizing > 0 {
+    /// A damage step's dice with Agonizing Blast's bonus, and Empowered Evocation's on
+    /// the first damage roll.
+    pub(crate) fn damage_dice(&mut self, dice: String) -> String {
+        let dice = if self.agonizing > 0 {
             format!("{dice}+{}", self.agonizing)
+        } else {
+            dice
+        };
+        if self.once_bonus > 0 {
+            let b = std::mem::take(&mut self.once_bonus);
+            format!("{dice}+{b}")
         } else {
             dice
         }
     }
+}
+
+/// Sculpt Spells: `t` is spared the spell's save and its damage (told).
+pub(crate) fn sculpted(em: &mut Emitter, mods: &CastMods, me: CreatureId, t: CreatureId) -> bool {
+    if !mods.sculpted.contains(&t) {
+        return false;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: me,
+        feature: "sculpt-spells".into(),
+        note: format!("{} is spared", em.creature(t).name),
+        spent: 0,
+    });
+    true
 }
 
 /// Careful Spell: `t` succeeds on the spell's save without rolling (told).

@@ -215,7 +215,20 @@ pub(crate) fn roll_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<Initi
         let c = em.creature(*id);
         let modifier = c.modifier(crate::ability::Ability::Dex);
         let dex = c.abilities.dex;
-        let d20 = em.dice.roll(20);
+        let feral = crate::features::feral_instinct(c);
+        let mut d20 = em.dice.roll(20);
+        // Feral Instinct: advantage on initiative (both dice told).
+        if feral {
+            let other = em.dice.roll(20);
+            em.public(EventKind::FeatureUsed {
+                creature: *id,
+                feature: "feral-instinct".into(),
+                note: format!("advantage: {d20} and {other}"),
+                spent: 0,
+            });
+            d20 = d20.max(other);
+        }
+        super::features::superior_inspiration(em, *id);
         let total = d20 as i32 + modifier;
         em.public(EventKind::InitiativeRolled {
             creature: *id,
@@ -381,6 +394,7 @@ fn begin_turn(em: &mut Emitter, index: usize, round: u32) {
         return;
     }
     super::spells::turn_start_boons(em, id);
+    super::features::survivor(em, id);
     if !em.creature(id).is_pc() {
         let _ = super::monster_actions::digest(em, id);
         if check_end(em) {

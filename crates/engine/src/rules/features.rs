@@ -166,16 +166,33 @@ pub(crate) fn use_feature(
                 note: format!("+{} melee damage", rage_damage(pc.level)),
                 spent: 0,
             });
-            for damage_type in [
+            // Mindless Rage (6th): no charm or fear while raging.
+            let mindless = if pc.level >= 6 {
+                vec![
+                    Mark::ImmuneTo {
+                        condition: crate::condition::Condition::Charmed,
+                    },
+                    Mark::ImmuneTo {
+                        condition: crate::condition::Condition::Frightened,
+                    },
+                ]
+            } else {
+                vec![]
+            };
+            for mark in [
                 DamageType::Bludgeoning,
                 DamageType::Piercing,
                 DamageType::Slashing,
-            ] {
+            ]
+            .map(|damage_type| Mark::Resist { damage_type })
+            .into_iter()
+            .chain(mindless)
+            {
                 em.public(EventKind::EffectStarted {
                     creature: me,
                     effect: Effect::Spell(Active {
                         by: me,
-                        mark: Mark::Resist { damage_type },
+                        mark,
                         // One minute: ten rounds.
                         until: Until::TurnStart {
                             who: me,
@@ -471,6 +488,44 @@ pub(crate) fn on_hit(
             damage_type: weapon_type,
         });
     }
+    // Improved Divine Smite (paladin 11th): every melee weapon hit deals 1d8 radiant more.
+    if pc.class == "paladin"
+        && pc.level >= 11
+        && weapon.is_some()
+        && atk.reach == Reach::Melee
+        && outcome.is_hit()
+    {
+        em.public(EventKind::FeatureUsed {
+            creature: me,
+            feature: "improved-divine-smite".into(),
+            note: "+1d8 radiant".into(),
+            spent: 0,
+        });
+        out.push(DamagePart {
+            dice: "1d8".into(),
+            damage_type: DamageType::Radiant,
+        });
+    }
+    // Divine Strike (Life Domain, cleric 8th): once on each of its turns, a weapon hit
+    // deals 1d8 radiant more (2d8 from 14th).
+    if pc.class == "cleric" && pc.level >= 8 && weapon.is_some() && outcome.is_hit() {
+        let round = em.state.combat.as_ref().map_or(0, |k| k.round);
+        let my_turn = em.state.combat.as_ref().and_then(|k| k.active_creature()) == Some(me);
+        let used = em.state.in_combat() && pc.uses.get("divine-strike-round") == Some(&round);
+        if my_turn && !used {
+            let n = if pc.level >= 14 { 2 } else { 1 };
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: "divine-strike".into(),
+                note: format!("+{n}d8 radiant"),
+                spent: 0,
+            });
+            out.push(DamagePart {
+                dice: format!("{n}d8"),
+                damage_type: DamageType::Radiant,
+            });
+        }
+    }
     if pc.class == "rogue"
         && let Some(w) = &weapon
         && (w.has_property("finesse") || w.reach == Reach::Ranged)
@@ -520,7 +575,8 @@ pub(crate) fn on_hit(
     out
 }
 
-/// Savage Attacks: a half-orc's melee weapon critical hit rolls one more weapon die,
+/// Savage Attacks and Brutal Critical: a half-orc's melee weapon critical hit rolls one
+/// more weapon die, a barbarian's one more from 9th (two from 13th, three from 17th),
 /// dealt after the hit's own damage (not doubled again).
 pub(crate) fn savage_attacks(
     em: &mut Emitter,
@@ -530,9 +586,18 @@ pub(crate) fn savage_attacks(
     outcome: AttackOutcome,
 ) -> Result<(), RuleError> {
     let c = em.creature(me);
+    let savage = c.pc.as_ref().is_some_and(|p| p.race == "half-orc");
+    let brutal =
+        c.pc.as_ref()
+            .map_or(0, |p| match (p.class.as_str(), p.level) {
+                ("barbarian", 9..=12) => 1,
+                ("barbarian", 13..=16) => 2,
+                ("barbarian", 17..) => 3,
+                _ => 0,
+            });
     if outcome != AttackOutcome::CriticalHit
         || atk.reach != Reach::Melee
-        || c.pc.as_ref().is_none_or(|p| p.race != "half-orc")
+        || !savage && brutal == 0
         || em.creature(t).dead
         || em.creature(t).is_down() && !em.creature(t).is_pc()
     {
@@ -544,17 +609,26 @@ pub(crate) fn savage_attacks(
     let Some(d) = w.damage.as_ref() else {
         return Ok(());
     };
-    // "2d6" -> "1d6": one of the weapon's dice.
-    let die = d
-        .dice
-        .split_once('d')
-        .map_or_else(|| d.dice.clone(), |(_, s)| format!("1d{s}"));
-    em.public(EventKind::FeatureUsed {
-        creature: me,
-        feature: "savage-attacks".into(),
-        note: format!("+{die}"),
-        spent: 0,
-    });
+    // "2d6" -> "1d6": one of the weapon's dice (per feature).
+    let Some((_, sides)) = d.dice.split_once('d') else {
+        return Ok(());
+    };
+    let mut n = 0;
+    for (feature, count) in [
+        ("savage-attacks", u32::from(savage)),
+        ("brutal-critical", brutal),
+    ] {
+        if count > 0 {
+            em.public(EventKind::FeatureUsed {
+                creature: me,
+                feature: feature.into(),
+                note: format!("+{count}d{sides}"),
+                spent: 0,
+            });
+            n += count;
+        }
+    }
+    let die = format!("{n}d{sides}");
     resolve::deal_damage(
         em,
         t,
@@ -588,6 +662,39 @@ pub(crate) fn relentless_endurance(em: &mut Emitter, who: CreatureId) -> bool {
     true
 }
 
+/// Relentless Rage (barbarian 11th): a raging barbarian dropped to 0 hit points but
+/// not killed outright makes a Constitution save, DC 10 and 5 more for each earlier
+/// try since its last rest; on a success it drops to 1 hit point instead.
+pub(crate) fn relentless_rage(em: &mut Emitter, who: CreatureId) -> bool {
+    let c = em.creature(who);
+    let Some(pc) = c.pc.as_ref() else {
+        return false;
+    };
+    if pc.class != "barbarian" || pc.level < 11 || c.dead || !raging(c) {
+        return false;
+    }
+    let tries = pc.uses.get("relentless-rage").copied().unwrap_or(0).min(20);
+    let dc = 10 + 5 * tries as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "relentless-rage".into(),
+        note: format!("Constitution save DC {dc} to stay at 1 hit point"),
+        spent: 0,
+    });
+    if resolve::saving_throw(
+        em,
+        who,
+        crate::ability::Ability::Con,
+        Advantage::Normal,
+        Some(dc),
+    ) {
+        em.public(EventKind::HitPointsSet { target: who, hp: 1 });
+        true
+    } else {
+        false
+    }
+}
+
 /// Halfling Lucky: a natural 1 is rerolled (the new roll must be used); the 1 is told
 /// in a FeatureUsed event before the roll's own event.
 pub(crate) fn lucky_reroll(em: &mut Emitter, who: Option<CreatureId>, d20s: &mut [u32]) {
@@ -612,4 +719,219 @@ pub(crate) fn lucky_reroll(em: &mut Emitter, who: Option<CreatureId>, d20s: &mut
             *d = new;
         }
     }
+}
+
+/// A Life Domain cleric's healing spell of 1st level or higher (`slot`: the level it
+/// is cast at): Supreme Healing (17th) heals the dice's highest total instead of
+/// rolling; Disciple of Life (1st) adds 2 + the spell's level. Returns the dice to heal.
+pub(crate) fn life_heal(
+    em: &mut Emitter,
+    me: CreatureId,
+    slot: u8,
+    dice: String,
+) -> Result<String, RuleError> {
+    let Some(level) = em
+        .creature(me)
+        .pc
+        .as_ref()
+        .filter(|p| p.class == "cleric")
+        .map(|p| p.level)
+    else {
+        return Ok(dice);
+    };
+    if slot == 0 {
+        return Ok(dice);
+    }
+    let mut dice = dice;
+    if level >= 17 {
+        let (_, max) = crate::dice::parse(&dice)?.bounds();
+        let max = max.clamp(0, 100_000);
+        em.public(EventKind::FeatureUsed {
+            creature: me,
+            feature: "supreme-healing".into(),
+            note: format!("{dice} at its highest: {max}"),
+            spent: 0,
+        });
+        dice = max.to_string();
+    }
+    let extra = 2 + u32::from(slot);
+    em.public(EventKind::FeatureUsed {
+        creature: me,
+        feature: "disciple-of-life".into(),
+        note: format!("+{extra} hit points"),
+        spent: 0,
+    });
+    Ok(format!("{dice} + {extra}"))
+}
+
+/// Blessed Healer (Life Domain 6th): a cleric's healing spell of 1st level or higher
+/// that heals another creature heals the cleric 2 + the spell's level too, once a
+/// casting (after the first creature healed).
+pub(crate) fn blessed_healer(
+    em: &mut Emitter,
+    me: CreatureId,
+    t: CreatureId,
+    slot: u8,
+) -> Result<(), RuleError> {
+    let c = em.creature(me);
+    if t == me
+        || slot == 0
+        || c.is_down()
+        || c.pc
+            .as_ref()
+            .is_none_or(|p| p.class != "cleric" || p.level < 6)
+    {
+        return Ok(());
+    }
+    // Once a casting: not again since this caster's last SpellCast.
+    let done = em
+        .events
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(&e.kind, EventKind::SpellCast { caster, .. } if *caster == me))
+        .any(|e| {
+            matches!(&e.kind, EventKind::FeatureUsed { creature, feature, .. }
+                if *creature == me && feature == "blessed-healer")
+        });
+    if done {
+        return Ok(());
+    }
+    let extra = 2 + u32::from(slot);
+    em.public(EventKind::FeatureUsed {
+        creature: me,
+        feature: "blessed-healer".into(),
+        note: format!("+{extra} hit points for the healer"),
+        spent: 0,
+    });
+    resolve::heal(em, me, Some(me), &extra.to_string())?;
+    Ok(())
+}
+
+/// Potent Cantrip (evocation wizard 6th): a creature that succeeds on the save of the
+/// wizard's damaging cantrip takes half its damage and nothing else. Returns whether
+/// it applies (and tells it).
+pub(crate) fn potent_cantrip(
+    em: &mut Emitter,
+    me: CreatureId,
+    spell_level: u8,
+    on_fail: &[crate::effect::Step],
+) -> bool {
+    let ok = spell_level == 0
+        && em
+            .creature(me)
+            .pc
+            .as_ref()
+            .is_some_and(|p| p.class == "wizard" && p.level >= 6)
+        && on_fail
+            .iter()
+            .any(|d| matches!(d, crate::effect::Step::Damage { .. }));
+    if ok {
+        em.public(EventKind::FeatureUsed {
+            creature: me,
+            feature: "potent-cantrip".into(),
+            note: "half damage on a success".into(),
+            spent: 0,
+        });
+    }
+    ok
+}
+
+/// Survivor (Champion, fighter 18th): at the start of its turn, a fighter with hit
+/// points left but no more than half its maximum regains 5 + its Con modifier.
+pub(crate) fn survivor(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "fighter" || p.level < 18)
+        || c.dead
+        || c.hp <= 0
+        || c.hp > c.max_hp / 2
+    {
+        return;
+    }
+    let hp = (5 + c.modifier(crate::ability::Ability::Con)).max(0);
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "survivor".into(),
+        note: format!("+{hp} hit points"),
+        spent: 0,
+    });
+    let _ = resolve::heal(em, who, Some(who), &hp.to_string());
+}
+
+/// Peerless Skill (College of Lore, bard 14th): a check of the bard's own that falls
+/// `short` of its DC by no more than its Bardic Inspiration die spends a use of
+/// Bardic Inspiration on itself (after a held die and Dark One's Own Luck). Returns
+/// the die rolled, or 0.
+pub(crate) fn peerless_skill(em: &mut Emitter, who: CreatureId, short: i32) -> i32 {
+    let Some(c) = em.state.creatures.get(&who) else {
+        return 0;
+    };
+    let Some(level) =
+        c.pc.as_ref()
+            .filter(|p| p.class == "bard" && p.level >= 14)
+            .map(|p| p.level)
+    else {
+        return 0;
+    };
+    let die = inspiration_die(level);
+    if left(c, "bardic-inspiration").unwrap_or(0) == 0 || short < 1 || short > i32::from(die) {
+        return 0;
+    }
+    let v = em.dice.roll(u32::from(die)) as i32;
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "peerless-skill".into(),
+        note: format!("+{v} (d{die}, {short} short)"),
+        spent: 0,
+    });
+    v
+}
+
+/// Indomitable Might (barbarian 18th): a Strength check's total below the Strength
+/// score counts as the score. Returns the check's modifier (raised to make it so).
+pub(crate) fn indomitable_might(
+    em: &mut Emitter,
+    who: CreatureId,
+    kept: u32,
+    modifier: i32,
+) -> i32 {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "barbarian" || p.level < 18)
+    {
+        return modifier;
+    }
+    let score = c.abilities.str.clamp(1, 30);
+    let total = (kept as i32).saturating_add(modifier);
+    if total >= score {
+        return modifier;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "indomitable-might".into(),
+        note: format!("{total} counts as {score}"),
+        spent: 0,
+    });
+    score - kept as i32
+}
+
+/// Superior Inspiration (bard 20th): rolling initiative with no Bardic Inspiration
+/// left gives one use back.
+pub(crate) fn superior_inspiration(em: &mut Emitter, who: CreatureId) {
+    let c = em.creature(who);
+    if c.pc
+        .as_ref()
+        .is_none_or(|p| p.class != "bard" || p.level < 20)
+        || left(c, "bardic-inspiration").unwrap_or(1) > 0
+    {
+        return;
+    }
+    em.public(EventKind::FeatureUsed {
+        creature: who,
+        feature: "superior-inspiration".into(),
+        note: "one use of Bardic Inspiration back".into(),
+        spent: 0,
+    });
 }

@@ -153,6 +153,12 @@ pub(crate) fn check(
         modifier = modifier.saturating_add(super::features::inspiration_roll(em, who, short));
         let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
         modifier = modifier.saturating_add(super::features::own_luck(em, who, short));
+        let short = dc.saturating_sub((kept as i32).saturating_add(modifier));
+        modifier = modifier.saturating_add(super::features::peerless_skill(em, who, short));
+    }
+    // Indomitable Might: a Strength check's total is at least the Strength score.
+    if ability == Ability::Str {
+        modifier = super::features::indomitable_might(em, who, kept, modifier);
     }
     let total = kept as i32 + modifier;
     let success = dc.map(|dc| total >= dc);
@@ -389,6 +395,10 @@ pub(crate) fn attack_advantage(
     // Dodge: only against an attacker the dodger can see.
     if t.dodging() && !a.has(Condition::Invisible) && !t.has(Condition::Blinded) {
         s.push(Advantage::Disadvantage);
+    }
+    // Elusive (rogue 18th): no attack roll has advantage against it.
+    if crate::features::elusive(t) {
+        s.retain(|a| *a != Advantage::Advantage);
     }
     Advantage::combine(s)
 }
@@ -1147,7 +1157,9 @@ fn after_damage(
             // Massive damage: instant death.
             end_concentration(em, target);
             em.public(EventKind::Died { creature: target });
-        } else if !super::features::relentless_endurance(em, target) {
+        } else if !super::features::relentless_rage(em, target)
+            && !super::features::relentless_endurance(em, target)
+        {
             drop_to_zero(em, target, source);
         }
         return;

@@ -347,6 +347,12 @@ fn cast_inner(
     }
     let mut cx = context(em, me, &spell, sc.ability, slot_level);
     cx.mods = super::class_options::CastMods::new(em, me, &spell, meta.as_ref(), &target_ids);
+    // Sculpt Spells spares the allies the area caught, not those named.
+    cx.mods.sculpted.retain(|t| {
+        !targets
+            .iter()
+            .any(|n| find_creature(&em.state, n, |_| true).is_ok_and(|id| id == *t))
+    });
     // Casting a spell ends what ends on an attack or a spell (Invisibility).
     resolve::end_marks_on(em, me, EndsOn::AttackOrCast);
     if effect.hostile {
@@ -1235,9 +1241,13 @@ fn run(
                 half,
                 on_fail,
             } => {
+                // Sculpt Spells: a spared ally neither saves nor takes anything.
+                if super::class_options::sculpted(em, &cx.mods, cx.me, t) {
+                    continue;
+                }
                 // Racial advantage against what failing does (Brave, Fey Ancestry,
                 // Dwarven Resilience).
-                let adv = save_advantage(em.creature(t), on_fail);
+                let adv = save_advantage(em.creature(t), *ability, on_fail);
                 // Careful Spell: a spared ally succeeds; Heightened: disadvantage.
                 let adv = super::class_options::heighten(&mut cx.mods, t, adv);
                 let ok = super::class_options::careful(em, &cx.mods, cx.me, t)
@@ -1253,11 +1263,23 @@ fn run(
                 };
                 if !ok || *half && !evade {
                     run(em, cx, t, on_fail, h)?;
+                } else if !(*half
+                    || *ability == crate::ability::Ability::Dex
+                        && crate::features::evasion(em.creature(t)))
+                    && super::features::potent_cantrip(em, cx.me, cx.spell_level, on_fail)
+                {
+                    // Potent Cantrip: half the cantrip's damage on a success, nothing else.
+                    for d in on_fail.iter().filter(|d| matches!(d, Step::Damage { .. })) {
+                        run(em, cx, t, std::slice::from_ref(d), h)?;
+                    }
                 }
             }
             Step::Heal { amount } => {
                 let dice = cx.dice(amount);
+                // Life Domain: Supreme Healing, Disciple of Life, Blessed Healer.
+                let dice = super::features::life_heal(em, cx.me, cx.slot, dice)?;
                 resolve::heal(em, t, Some(cx.me), &dice)?;
+                super::features::blessed_healer(em, cx.me, t, cx.slot)?;
             }
             Step::TempHp { amount } => {
                 let dice = cx.dice(amount);
@@ -1938,7 +1960,11 @@ fn resolve_targets(
 }
 
 /// Advantage from racial traits on a save whose failure does `on_fail`.
-fn save_advantage(c: &crate::creature::Creature, on_fail: &[Step]) -> crate::ability::Advantage {
+fn save_advantage(
+    c: &crate::creature::Creature,
+    ability: crate::ability::Ability,
+    on_fail: &[Step],
+) -> crate::ability::Advantage {
     let mut conditions = Vec::new();
     let mut poison = false;
     fn walk(steps: &[Step], conditions: &mut Vec<crate::condition::Condition>, poison: &mut bool) {
@@ -1958,7 +1984,10 @@ fn save_advantage(c: &crate::creature::Creature, on_fail: &[Step]) -> crate::abi
         }
     }
     walk(on_fail, &mut conditions, &mut poison);
-    if crate::features::save_advantage_against(c, &conditions, poison) {
+    // Gnome Cunning: Int, Wis and Cha saves against magic (every spell is).
+    if crate::features::save_advantage_against(c, &conditions, poison)
+        || crate::features::gnome_cunning(c, ability)
+    {
         crate::ability::Advantage::Advantage
     } else {
         crate::ability::Advantage::Normal
