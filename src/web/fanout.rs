@@ -397,7 +397,14 @@ async fn run(f: Arc<Fanout>, mut rx: broadcast::Receiver<crate::feed::Live>, reg
             r = rx.recv() => r,
         };
         match r {
-            Ok(live) => deliver(&f, &live),
+            // Outside tokio's cooperative budget: a task's budget is 128 resource polls
+            // a turn, after which every socket's write would answer "not now" (and wake
+            // its writer to do it instead): the storm this task exists to avoid.
+            Ok(live) => {
+                tokio::task::coop::unconstrained(async { deliver(&f, &live) }).await;
+                // A turn per message: a busy feed never holds the worker for long.
+                tokio::task::yield_now().await;
+            }
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 // Messages went by unseen: every socket catches up by itself (from the
                 // store), then joins again.

@@ -806,7 +806,8 @@ mod tests {
     async fn a_live_batch_is_written_to_every_caught_up_socket_by_one_task() {
         let dir = tempfile::tempdir().unwrap();
         let t = Table::new(dir.path()).await;
-        const N: usize = 6;
+        // More sockets than tokio's budget of resource polls a task's turn (128).
+        const N: usize = 200;
         let mut writers = Vec::new();
         let mut seen = Vec::new();
         for i in 0..N {
@@ -818,9 +819,11 @@ mod tests {
                 player: (i == 0).then(|| t.me.clone()),
                 name: None,
             };
-            // The socket: what was written, and by which task.
+            // The socket: what was written, and by which task. Each write takes a unit of
+            // the task's cooperative budget, as a real socket's does.
             let (tx, rx) = mpsc::unbounded_channel::<(Option<tokio::task::Id>, Message)>();
             let sink = Box::pin(futures_util::sink::unfold(tx, |tx, m: Message| async move {
+                tokio::task::coop::consume_budget().await;
                 tx.send((tokio::task::try_id(), m)).map(|()| tx)
             }));
             let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
