@@ -30,6 +30,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use tokio::sync::{Notify, broadcast};
 
+/// Queue slots an idle socket keeps allocated.
+const QUEUE_KEPT: usize = 8;
+
 /// A socket's sink, its errors reduced to "the socket is gone".
 pub(crate) type BoxSink = Pin<Box<dyn Sink<Message, Error = ()> + Send>>;
 
@@ -225,6 +228,10 @@ impl Conn {
                 }
             }
             *unflushed = true;
+        }
+        if queue.capacity() > QUEUE_KEPT {
+            // An idle socket keeps a small queue (a crowd's `here` pages grew it).
+            *queue = VecDeque::new();
         }
         if *unflushed {
             match sink.as_mut().poll_flush(&mut cx) {
