@@ -1,6 +1,7 @@
-//! The live fan-out: ONE task per campaign writes each batch the feed publishes to every
-//! socket of the campaign that is caught up with the feed, without a task wake-up per
-//! socket and without awaiting any socket.
+//! The live fan-out: a few tasks per campaign (one per worker thread, [`tasks`]; each
+//! socket always in the same one) write each batch the feed publishes to every socket
+//! of the campaign that is caught up with the feed, without a task wake-up per socket
+//! and without awaiting any socket.
 //!
 //! A socket ([`Conn`]) has a bounded queue of whole messages in front of its sink. The
 //! fan-out filters each batch for the socket's viewer ([`FeedItem::visible_to`], the
@@ -26,9 +27,30 @@ use dicebard_engine::Viewer;
 use futures_util::Sink;
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use tokio::sync::{Notify, broadcast};
+
+/// The environment variable that sets how many fan-out tasks a campaign's sockets are
+/// spread over (1 to 16; by default as many as the runtime has worker threads, so a
+/// big table's writes use every core).
+pub const TASKS_ENV: &str = "DICEBARD_WEB_FANOUT_TASKS";
+
+/// Fan-out tasks per campaign (each socket is written by one of them, always the same).
+pub fn tasks() -> usize {
+    static TASKS: OnceLock<usize> = OnceLock::new();
+    *TASKS.get_or_init(|| {
+        std::env::var(TASKS_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or_else(|| {
+                tokio::runtime::Handle::try_current()
+                    .map_or(1, |h| h.metrics().num_workers())
+            })
+            .clamp(1, 16)
+    })
+}
 
 /// Queue slots an idle socket keeps allocated.
 const QUEUE_KEPT: usize = 8;
@@ -141,6 +163,8 @@ impl Wake for Wakeup {
 /// One socket, as its writer task and its campaign's fan-out share it.
 pub(crate) struct Conn {
     pub campaign: CampaignId,
+    /// Which of the campaign's fan-out tasks writes it.
+    shard: usize,
     pub viewer: Viewer,
     /// Queued items past which the socket is resynced instead.
     pub max_queue: usize,
@@ -157,8 +181,10 @@ impl Conn {
         max_queue: usize,
     ) -> Conn {
         let wakeup = Arc::new(Wakeup(Notify::new()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
         Conn {
             campaign,
+            shard: NEXT.fetch_add(1, Ordering::Relaxed) % tasks(),
             viewer,
             max_queue: max_queue.max(1),
             waker: Waker::from(wakeup.clone()),
@@ -254,6 +280,10 @@ impl Conn {
         *blocked = false;
     }
 
+    fn key(&self) -> Key {
+        (self.campaign, self.shard)
+    }
+
     fn wake_writer(&self) {
         self.wakeup.0.notify_one();
     }
@@ -261,6 +291,7 @@ impl Conn {
 
 /// A campaign's fan-out, as the registry and its task share it.
 struct Fanout {
+    key: Key,
     feed: Feed,
     shared: Mutex<Shared>,
     stop: Notify,
@@ -281,7 +312,10 @@ impl Fanout {
     }
 }
 
-type Registry = Arc<Mutex<HashMap<CampaignId, Arc<Fanout>>>>;
+/// A campaign's fan-out task, one of [`tasks`] per campaign.
+type Key = (CampaignId, usize);
+
+type Registry = Arc<Mutex<HashMap<Key, Arc<Fanout>>>>;
 
 /// Every campaign's fan-out (in the hub): started when a socket first joins, ended when
 /// the last one leaves or the feed ends.
@@ -291,7 +325,7 @@ pub struct Fanouts {
 }
 
 impl Fanouts {
-    fn map(&self) -> MutexGuard<'_, HashMap<CampaignId, Arc<Fanout>>> {
+    fn map(&self) -> MutexGuard<'_, HashMap<Key, Arc<Fanout>>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -303,7 +337,7 @@ impl Fanouts {
     pub(crate) fn join(&self, feed: &Feed, conn: &Arc<Conn>, pos: FeedCursor) -> bool {
         let mut map = self.map();
         let existing = map
-            .get(&conn.campaign)
+            .get(&conn.key())
             .filter(|f| f.feed.same_as(feed) && !f.shared().stopped)
             .cloned();
         let f = match existing {
@@ -313,6 +347,7 @@ impl Fanouts {
                     return false;
                 };
                 let f = Arc::new(Fanout {
+                    key: conn.key(),
                     feed: feed.clone(),
                     shared: Mutex::new(Shared {
                         pos: None,
@@ -321,7 +356,7 @@ impl Fanouts {
                     }),
                     stop: Notify::new(),
                 });
-                if let Some(old) = map.insert(conn.campaign, f.clone()) {
+                if let Some(old) = map.insert(conn.key(), f.clone()) {
                     stop(&old);
                 }
                 tokio::spawn(run(f.clone(), rx, self.map.clone()));
@@ -348,7 +383,7 @@ impl Fanouts {
     /// forgets it, and ends with its last socket.
     pub(crate) fn leave(&self, conn: &Arc<Conn>) {
         let mut map = self.map();
-        let Some(f) = map.get(&conn.campaign).cloned() else {
+        let Some(f) = map.get(&conn.key()).cloned() else {
             return;
         };
         let mut sh = f.shared();
@@ -359,7 +394,7 @@ impl Fanouts {
             sh.stopped = true;
             drop(sh);
             f.stop.notify_one();
-            map.remove(&conn.campaign);
+            map.remove(&conn.key());
         }
     }
 
@@ -371,8 +406,10 @@ impl Fanouts {
     /// The sockets `campaign`'s fan-out writes (tests).
     pub fn sockets(&self, campaign: CampaignId) -> usize {
         self.map()
-            .get(&campaign)
-            .map_or(0, |f| f.shared().conns.len())
+            .iter()
+            .filter(|(k, _)| k.0 == campaign)
+            .map(|(_, f)| f.shared().conns.len())
+            .sum()
     }
 }
 
@@ -427,10 +464,10 @@ async fn run(f: Arc<Fanout>, mut rx: broadcast::Receiver<crate::feed::Live>, reg
     hand_back_all(&f);
     let mut map = registry.lock().unwrap_or_else(|e| e.into_inner());
     if map
-        .get(&f.feed.campaign_id())
+        .get(&f.key)
         .is_some_and(|g| Arc::ptr_eq(g, &f))
     {
-        map.remove(&f.feed.campaign_id());
+        map.remove(&f.key);
     }
 }
 
