@@ -45,8 +45,7 @@ pub fn tasks() -> usize {
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or_else(|| {
-                tokio::runtime::Handle::try_current()
-                    .map_or(1, |h| h.metrics().num_workers())
+                tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers())
             })
             .clamp(1, 16)
     })
@@ -463,10 +462,7 @@ async fn run(f: Arc<Fanout>, mut rx: broadcast::Receiver<crate::feed::Live>, reg
     stop(&f);
     hand_back_all(&f);
     let mut map = registry.lock().unwrap_or_else(|e| e.into_inner());
-    if map
-        .get(&f.key)
-        .is_some_and(|g| Arc::ptr_eq(g, &f))
-    {
+    if map.get(&f.key).is_some_and(|g| Arc::ptr_eq(g, &f)) {
         map.remove(&f.key);
     }
 }

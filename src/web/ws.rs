@@ -9,9 +9,9 @@
 use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
+use super::fanout::{Conn, Mode, Queued};
 use super::view;
 use crate::coordinator::probe;
-use super::fanout::{Conn, Mode, Queued};
 use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -457,8 +457,7 @@ where
             if resync {
                 // Fallen behind: a snapshot, then on from there (never from before what
                 // the client already has).
-                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await
-                else {
+                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await else {
                     break Ended::Feed;
                 };
                 let mut st = conn.lock();
@@ -823,10 +822,13 @@ mod tests {
             // The socket: what was written, and by which task. Each write takes a unit of
             // the task's cooperative budget, as a real socket's does.
             let (tx, rx) = mpsc::unbounded_channel::<(Option<tokio::task::Id>, Message)>();
-            let sink = Box::pin(futures_util::sink::unfold(tx, |tx, m: Message| async move {
-                tokio::task::coop::consume_budget().await;
-                tx.send((tokio::task::try_id(), m)).map(|()| tx)
-            }));
+            let sink = Box::pin(futures_util::sink::unfold(
+                tx,
+                |tx, m: Message| async move {
+                    tokio::task::coop::consume_budget().await;
+                    tx.send((tokio::task::try_id(), m)).map(|()| tx)
+                },
+            ));
             let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
             out.try_send(Out::Follow(Box::new((t.feed.clone(), FeedCursor::START))))
                 .unwrap();
@@ -882,7 +884,10 @@ mod tests {
                 .copied()
                 .filter(|s| *s == public || *s == secret)
                 .collect();
-            assert_eq!(mine, want, "socket {i}: each once, in order, filtered: {got:?}");
+            assert_eq!(
+                mine, want,
+                "socket {i}: each once, in order, filtered: {got:?}"
+            );
         }
         // The campaign's fan-out tasks (one per worker thread) wrote it, no socket's own.
         assert!(
@@ -898,7 +903,11 @@ mod tests {
             drop(out);
             let _ = tokio::time::timeout(Duration::from_secs(60), w).await;
         }
-        assert_eq!(t.state.hub.fanouts.running(), 0, "the fan-out ends with its last socket");
+        assert_eq!(
+            t.state.hub.fanouts.running(),
+            0,
+            "the fan-out ends with its last socket"
+        );
         t.stop().await;
     }
 }
