@@ -175,10 +175,15 @@ impl Probe {
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![(
+        let mut env = vec![(
             "DICEBARD_PROBE_FANOUT",
             self.path.to_string_lossy().into_owned(),
-        )]
+        )];
+        // The server's fan-out tasks per campaign, when the bench is told a number.
+        if let Ok(n) = std::env::var("DICEBARD_WEB_FANOUT_TASKS") {
+            env.push(("DICEBARD_WEB_FANOUT_TASKS", n));
+        }
+        env
     }
 
     /// The lines written since the last read (after the probe's quiet second).

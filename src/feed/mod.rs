@@ -296,6 +296,19 @@ impl Feed {
         self.inner.campaign_id
     }
 
+    /// Whether `other` is a handle of this very feed (not a later one of the campaign).
+    pub(crate) fn same_as(&self, other: &Feed) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The feed's live messages, unfiltered, from now on (`None` once the task has
+    /// ended): for a fan-out that filters each message for many viewers with
+    /// [`FeedItem::visible_to`] and checks [`Live::prev`] against each one's position,
+    /// as [`FeedSubscription`] does.
+    pub(crate) fn live_receiver(&self) -> Option<broadcast::Receiver<Live>> {
+        self.inner.live.upgrade().map(|tx| tx.subscribe())
+    }
+
     /// The items after `after` that `viewer` may see, in order: from the store while
     /// the subscriber is behind (or lagged), then live.
     pub fn subscribe(&self, viewer: Viewer, after: FeedCursor) -> FeedSubscription {

@@ -88,22 +88,8 @@ impl FeedSubscription {
                 continue;
             }
             if !self.caught_up {
-                // Cancel-safe: the backlog changes only once a page has been read.
-                // Boxed: a subscriber that waits for live items (a web socket's writer)
-                // would otherwise carry the store reads' state inline all the time.
-                match Box::pin(self.page()).await {
-                    Ok(more) => {
-                        self.failures = 0;
-                        self.caught_up = !more;
-                    }
-                    Err(e) => {
-                        self.failures += 1;
-                        if self.failures >= READ_TRIES {
-                            tracing::warn!(campaign = self.feed.campaign_id().get(), error = %e, "feed replay failed; ending the subscription");
-                            return None;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100) * self.failures).await;
-                    }
+                if !self.read_page().await {
+                    return None;
                 }
                 continue;
             }
@@ -114,6 +100,64 @@ impl FeedSubscription {
             let r = rx.recv().await;
             self.take_live(r);
         }
+    }
+
+    /// Like [`FeedSubscription::next`], but `Some(None)` instead of waiting once the
+    /// subscription has caught up with the feed and nothing published is waiting here
+    /// (everything so far passed, at [`FeedSubscription::cursor`]): a socket's writer
+    /// then hands its client to the campaign's fan-out.
+    pub async fn next_until_live(&mut self) -> Option<Option<Arc<FeedItem>>> {
+        loop {
+            if let Some(item) = self.backlog.pop_front() {
+                if let Some(item) = self.pass(item) {
+                    return Some(Some(item));
+                }
+                continue;
+            }
+            if !self.caught_up {
+                if !self.read_page().await {
+                    return None;
+                }
+                continue;
+            }
+            if self.closed {
+                return None;
+            }
+            let r = match self.rx.as_mut()?.try_recv() {
+                Ok(live) => Ok(live),
+                Err(broadcast::error::TryRecvError::Empty) => return Some(None),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    Err(broadcast::error::RecvError::Lagged(n))
+                }
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    Err(broadcast::error::RecvError::Closed)
+                }
+            };
+            self.take_live(r);
+        }
+    }
+
+    /// Reads the next page from the store into the backlog, waiting a little after a
+    /// failed read; `false` once reads have failed [`READ_TRIES`] times in a row.
+    async fn read_page(&mut self) -> bool {
+        // Cancel-safe: the backlog changes only once a page has been read.
+        // Boxed: a subscriber that waits for live items (a web socket's writer)
+        // would otherwise carry the store reads' state inline all the time.
+        match Box::pin(self.page()).await {
+            Ok(more) => {
+                self.failures = 0;
+                self.caught_up = !more;
+            }
+            Err(e) => {
+                self.failures += 1;
+                if self.failures >= READ_TRIES {
+                    tracing::warn!(campaign = self.feed.campaign_id().get(), error = %e, "feed replay failed; ending the subscription");
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(100) * self.failures).await;
+            }
+        }
+        true
     }
 
     /// The next item this viewer may see if one is here already (published, or read

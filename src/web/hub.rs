@@ -59,6 +59,8 @@ pub struct Hub {
     /// Feed items as protocol text, serialised once for all the sockets that show them
     /// (an item's content is the same for every viewer allowed to see it).
     texts: Mutex<HashMap<(CampaignId, u64, u32), Utf8Bytes>>,
+    /// Each campaign's live fan-out to its caught-up sockets.
+    pub fanouts: super::fanout::Fanouts,
 }
 
 /// Seats up to which every presence change carries the whole `online` list.
@@ -78,6 +80,7 @@ impl Default for Hub {
             limits: Mutex::default(),
             closing: tokio::sync::watch::channel(false).0,
             texts: Mutex::default(),
+            fanouts: Default::default(),
         }
     }
 }

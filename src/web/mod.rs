@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod fanout;
 pub mod fuzzing;
 pub mod hub;
 pub mod view;

@@ -9,6 +9,7 @@
 use super::WebState;
 use super::api::{self, ApiError};
 use super::auth::{self, Session};
+use super::fanout::{Conn, Mode, Queued};
 use super::view;
 use crate::coordinator::probe;
 use crate::feed::{Feed, FeedCursor, FeedItem, FeedSubscription};
@@ -351,25 +352,253 @@ fn snapshot_msg(cursor: FeedCursor, scene: Value) -> Message {
     msg(&json!({"type": "snapshot", "cursor": view::cursor_json(cursor), "data": scene}))
 }
 
-/// The feed as one socket follows it.
+/// The feed as one socket's writer follows it.
 struct Following {
     feed: Feed,
-    sub: FeedSubscription,
+    /// Its own subscription while it writes the feed itself ([`Mode::Own`]); `None`
+    /// while the campaign's fan-out does.
+    sub: Option<FeedSubscription>,
     /// What the feed has told (the last event of its last batch).
     told: tokio::sync::watch::Receiver<u64>,
-    /// The last item (or snapshot) sent.
-    sent: FeedCursor,
     /// What the feed had told when the socket began to follow it: up to there the
     /// client is being replayed what it missed (at most [`MAX_REPLAY_EVENTS`]), not
     /// falling behind.
     replay_until: u64,
+    /// Whether the subscription, once caught up, hands the socket to the fan-out (off
+    /// after the fan-out said it was ahead, until the subscription gives an item).
+    hand_over: bool,
 }
 
-async fn next_item(f: &mut Option<Following>) -> Option<Arc<FeedItem>> {
+/// The subscription's next item, or `Some(None)` when it has caught up (and the socket
+/// is to be handed over).
+async fn next_item(f: &mut Option<Following>) -> Option<Option<Arc<FeedItem>>> {
     match f {
-        Some(f) => f.sub.next().await,
-        None => std::future::pending().await,
+        Some(Following {
+            sub: Some(sub),
+            hand_over,
+            ..
+        }) => {
+            if *hand_over {
+                sub.next_until_live().await
+            } else {
+                sub.next().await.map(Some)
+            }
+        }
+        _ => std::future::pending().await,
     }
+}
+
+/// Items of the feed taken from the writer's own subscription per write.
+const BATCH: usize = 32;
+
+/// A socket's writer: the reader's messages in order and, once it says `Follow`, the
+/// feed for the session's viewer. While the client catches up (a reconnect's replay,
+/// a resync) the writer follows the feed itself; once it has caught up it hands the
+/// socket to the campaign's fan-out ([`super::fanout`]), which writes each new batch to
+/// every caught-up socket of the campaign from one task, and the writer only wakes when
+/// the socket would block, the fan-out gives it back, or the reader has something.
+/// All writes go through the socket's bounded queue and [`Conn::pump`], never awaiting
+/// the socket: a socket that cannot take more within [`WRITE_TIMEOUT`] ends. A client
+/// that falls behind (more than `max_behind` events behind the feed, or that many
+/// items queued) is resynced with a snapshot, then followed from there; it never slows
+/// the feed or other clients.
+pub(crate) async fn write<S>(
+    state: WebState,
+    s: Session,
+    sink: S,
+    mut rx: mpsc::Receiver<Out>,
+    options: WriterOptions,
+) -> Ended
+where
+    S: Sink<Message> + Send + 'static,
+{
+    let viewer = s.viewer();
+    let max_queue = usize::try_from(options.max_behind).unwrap_or(usize::MAX);
+    let conn = Arc::new(Conn::new(
+        s.campaign_id,
+        viewer.clone(),
+        Box::pin(sink.sink_map_err(|_| ())),
+        max_queue,
+    ));
+    let _member = super::fanout::Member {
+        hub: state.hub.clone(),
+        conn: conn.clone(),
+    };
+    let mut ping = options.ping.map(|every| {
+        Box::pin(tokio::time::interval_at(
+            tokio::time::Instant::now() + every,
+            every,
+        ))
+    });
+    let mut follow: Option<Following> = None;
+    // A close frame is queued: nothing more is taken, and the writer ends once it is out.
+    let mut closing = false;
+    let mut blocked_since: Option<tokio::time::Instant> = None;
+    let ended = loop {
+        let (blocked, mode, resync) = {
+            let st = conn.lock();
+            if st.failed {
+                break Ended::Socket;
+            }
+            if closing && st.idle() {
+                break Ended::Closed;
+            }
+            (st.blocked, st.mode, st.resync)
+        };
+        if blocked {
+            blocked_since.get_or_insert_with(tokio::time::Instant::now);
+        } else {
+            blocked_since = None;
+        }
+        if let Some(f) = follow.as_mut()
+            && mode == Mode::Own
+            && !closing
+        {
+            if resync {
+                // Fallen behind: a snapshot, then on from there (never from before what
+                // the client already has).
+                let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await else {
+                    break Ended::Feed;
+                };
+                let mut st = conn.lock();
+                let cursor = cursor.max(st.sent);
+                st.push(Queued::control(snapshot_msg(cursor, scene)));
+                st.sent = cursor;
+                st.pos = cursor;
+                st.resync = false;
+                conn.pump(&mut st);
+                drop(st);
+                f.sub = Some(f.feed.subscribe(viewer.clone(), cursor));
+                f.hand_over = true;
+                continue;
+            }
+            if f.sub.is_none() {
+                // The fan-out gave the socket back (a gap, or the feed lagged or
+                // ended): on from where it is, by the writer's own subscription.
+                let pos = conn.lock().pos;
+                f.sub = Some(f.feed.subscribe(viewer.clone(), pos));
+                f.hand_over = true;
+            }
+        }
+        let own = mode == Mode::Own && !closing && follow.as_ref().is_some_and(|f| f.sub.is_some());
+        tokio::select! {
+            biased;
+            _ = conn.wakeup.0.notified() => {
+                // The socket takes more, or the fan-out handed it back (seen above).
+                let mut st = conn.lock();
+                if !st.idle() {
+                    conn.pump(&mut st);
+                }
+            }
+            m = rx.recv(), if !blocked && !closing => match m {
+                None => break Ended::Closed,
+                Some(Out::Msg(m)) => {
+                    let mut st = conn.lock();
+                    if matches!(*m, Message::Close(_)) {
+                        // Nothing of the feed after the close frame.
+                        closing = true;
+                        st.mode = Mode::Closed;
+                    }
+                    st.push(Queued::control(*m));
+                    conn.pump(&mut st);
+                }
+                Some(Out::Follow(f)) => {
+                    let (feed, from) = *f;
+                    let told = feed.told();
+                    let replay_until = *told.borrow();
+                    {
+                        let mut st = conn.lock();
+                        st.pos = from;
+                        st.sent = from;
+                    }
+                    follow = Some(Following {
+                        sub: Some(feed.subscribe(viewer.clone(), from)),
+                        told,
+                        feed,
+                        replay_until,
+                        hand_over: true,
+                    });
+                }
+            },
+            item = next_item(&mut follow), if own && !blocked => {
+                let Some(item) = item else {
+                    break Ended::Feed;
+                };
+                let Some(f) = follow.as_mut() else { break Ended::Feed };
+                let Some(sub) = f.sub.as_mut() else { continue };
+                let Some(item) = item else {
+                    // Caught up: the campaign's fan-out writes this socket's feed from
+                    // here, unless it is already past this point (then the items in
+                    // between come by the subscription, and the writer tries again).
+                    if state.hub.fanouts.join(&f.feed, &conn, sub.cursor()) {
+                        f.sub = None;
+                    } else {
+                        f.hand_over = false;
+                    }
+                    continue;
+                };
+                f.hand_over = true;
+                let told = *f.told.borrow();
+                if item.seq > f.replay_until && told.saturating_sub(item.seq) > options.max_behind {
+                    conn.lock().resync = true;
+                    continue;
+                }
+                // The fan-out probe's events (only while it is on).
+                let probing = probe::enabled();
+                let mut st = conn.lock();
+                let take = |item: &FeedItem, st: &mut super::fanout::ConnState| {
+                    let probed = probing && item.part == 0;
+                    if probed {
+                        probe::woken(s.campaign_id, item.seq);
+                    }
+                    st.push(Queued::item(
+                        Message::Text(state.hub.item_text(s.campaign_id, item)),
+                        item.cursor(),
+                        probed,
+                    ));
+                };
+                take(&item, &mut st);
+                // What else the feed has published already goes in the same write.
+                let mut n = 1;
+                while n < BATCH {
+                    let Some(item) = sub.try_next() else { break };
+                    take(&item, &mut st);
+                    n += 1;
+                }
+                st.pos = sub.cursor();
+                conn.pump(&mut st);
+            },
+            _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() && !closing => {
+                let mut st = conn.lock();
+                st.push(Queued::control(Message::Ping(Default::default())));
+                conn.pump(&mut st);
+            }
+            _ = async { tokio::time::sleep_until(blocked_since.unwrap() + WRITE_TIMEOUT).await }, if blocked_since.is_some() => {
+                break Ended::Socket;
+            }
+        }
+    };
+    let sink = {
+        let mut st = conn.lock();
+        st.mode = Mode::Closed;
+        st.take_sink()
+    };
+    drop(_member);
+    if let Some(mut sink) = sink {
+        if ended == Ended::Feed {
+            let _ = put(
+                &mut sink,
+                error(
+                    "unavailable",
+                    "The campaign's story cannot be read now; reconnect with your last cursor.",
+                ),
+            )
+            .await;
+            let _ = put(&mut sink, close(1011, "unavailable")).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
+    }
+    ended
 }
 
 /// Sends `m` without flushing, unless it is the first of a write (then waits for room).
@@ -378,143 +607,6 @@ async fn put<S: Sink<Message> + Unpin>(sink: &mut S, m: Message) -> bool {
         tokio::time::timeout(WRITE_TIMEOUT, sink.feed(m)).await,
         Ok(Ok(()))
     )
-}
-
-async fn flush<S: Sink<Message> + Unpin>(sink: &mut S) -> bool {
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await,
-        Ok(Ok(()))
-    )
-}
-
-/// Items of the feed written together (one write for what the feed published at once:
-/// an event and its line).
-const BATCH: usize = 32;
-
-/// A socket's writer: the reader's messages in order and, once it says `Follow`, the
-/// feed for the session's viewer, written straight to the socket (one task per socket:
-/// an item costs one wake-up and one write per client, and its text is serialised once
-/// for all of them, [`super::hub::Hub::item_text`]). Items the feed published together
-/// go out in one write. A client that falls more than `max_behind` events behind the
-/// feed (a slow reader: its writes wait, the feed does not) is resynced with a
-/// snapshot, then followed from there; it never slows the feed or other clients.
-pub(crate) async fn write<S: Sink<Message> + Unpin>(
-    state: WebState,
-    s: Session,
-    mut sink: S,
-    mut rx: mpsc::Receiver<Out>,
-    options: WriterOptions,
-) -> Ended {
-    let viewer = s.viewer();
-    let mut ping = options.ping.map(|every| {
-        Box::pin(tokio::time::interval_at(
-            tokio::time::Instant::now() + every,
-            every,
-        ))
-    });
-    let mut follow: Option<Following> = None;
-    let ended = loop {
-        tokio::select! {
-            biased;
-            m = rx.recv() => match m {
-                None => break Ended::Closed,
-                Some(Out::Msg(m)) => {
-                    let last = matches!(*m, Message::Close(_));
-                    if !(put(&mut sink, *m).await && flush(&mut sink).await) {
-                        break Ended::Socket;
-                    }
-                    if last {
-                        break Ended::Closed;
-                    }
-                }
-                Some(Out::Follow(f)) => {
-                    let (feed, from) = *f;
-                    let told = feed.told();
-                    let replay_until = *told.borrow();
-                    follow = Some(Following {
-                        sub: feed.subscribe(viewer.clone(), from),
-                        told,
-                        feed,
-                        sent: from,
-                        replay_until,
-                    });
-                }
-            },
-            item = next_item(&mut follow), if follow.is_some() => {
-                let Some(item) = item else {
-                    break Ended::Feed;
-                };
-                let Some(f) = follow.as_mut() else { break Ended::Feed };
-                let told = *f.told.borrow();
-                if item.seq > f.replay_until && told.saturating_sub(item.seq) > options.max_behind {
-                    // Fallen behind: a snapshot, then on from there (never from before
-                    // what the client already has).
-                    let Ok((cursor, scene)) = Box::pin(api::scene(&state, s.campaign_id)).await
-                    else {
-                        break Ended::Feed;
-                    };
-                    let cursor = cursor.max(f.sent);
-                    if !(put(&mut sink, snapshot_msg(cursor, scene)).await && flush(&mut sink).await) {
-                        break Ended::Socket;
-                    }
-                    f.sent = cursor;
-                    f.sub = f.feed.subscribe(viewer.clone(), cursor);
-                    continue;
-                }
-                // The fan-out probe's events in this write (only while it is on).
-                let mut probed = [0u64; 4];
-                let mut n_probed = 0;
-                let probing = probe::enabled();
-                let mut stamp = |item: &FeedItem| {
-                    if probing && item.part == 0 && n_probed < probed.len() {
-                        probe::woken(s.campaign_id, item.seq);
-                        probed[n_probed] = item.seq;
-                        n_probed += 1;
-                    }
-                };
-                stamp(&item);
-                if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
-                    break Ended::Socket;
-                }
-                f.sent = item.cursor();
-                // What else the feed has published already goes in the same write.
-                let mut n = 1;
-                while n < BATCH {
-                    let Some(item) = f.sub.try_next() else { break };
-                    stamp(&item);
-                    if !put(&mut sink, Message::Text(state.hub.item_text(s.campaign_id, &item))).await {
-                        break;
-                    }
-                    f.sent = item.cursor();
-                    n += 1;
-                }
-                if !flush(&mut sink).await {
-                    break Ended::Socket;
-                }
-                for seq in &probed[..n_probed] {
-                    probe::written(s.campaign_id, *seq);
-                }
-            },
-            _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {
-                if !(put(&mut sink, Message::Ping(Default::default())).await && flush(&mut sink).await) {
-                    break Ended::Socket;
-                }
-            }
-        }
-    };
-    if ended == Ended::Feed {
-        let _ = put(
-            &mut sink,
-            error(
-                "unavailable",
-                "The campaign's story cannot be read now; reconnect with your last cursor.",
-            ),
-        )
-        .await;
-        let _ = put(&mut sink, close(1011, "unavailable")).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(2), sink.close()).await;
-    ended
 }
 
 #[cfg(test)]
@@ -528,6 +620,75 @@ mod tests {
         match m {
             Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// A campaign with its feed and a web front end on it (as the composition root
+    /// would build them: a front end never imports it).
+    struct Table {
+        state: WebState,
+        coord: crate::coordinator::Coordinator,
+        feeds: crate::feed::Feeds,
+        feed: Feed,
+        campaign: crate::coordinator::CampaignId,
+        me: PlayerId,
+    }
+
+    impl Table {
+        async fn new(dir: &std::path::Path) -> Table {
+            let mut config = crate::config::Config::default();
+            config.storage.data_dir = dir.to_path_buf();
+            let store = crate::store::Store::open(&config.database_location())
+                .await
+                .unwrap();
+            let clock = crate::clock::Clock::system();
+            let gm =
+                crate::gm::GameMaster::from_config(&config, Some(store.clone()), clock).unwrap();
+            let options = crate::coordinator::CoordinatorOptions {
+                npc_policy: gm.npc_policy.clone(),
+                ..Default::default()
+            };
+            let catalog = std::sync::Arc::new(dicebard_srd::catalog().clone());
+            let coord = crate::coordinator::Coordinator::new(store, catalog, clock, options);
+            let feeds = crate::feed::Feeds::new(coord.clone(), gm.clone(), Default::default());
+            let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
+            let me = PlayerId::new("web:gm");
+            let campaign = coord
+                .create_campaign("Fan", &me, Some(1), Origin::new(Source::Web, &me))
+                .await
+                .unwrap();
+            let feed = feeds.feed(campaign).await.unwrap();
+            Table {
+                state,
+                coord,
+                feeds,
+                feed,
+                campaign,
+                me,
+            }
+        }
+
+        /// A roll by the GM (a secret one is for the GM alone); its event's seq.
+        async fn roll(&self, secret: bool) -> u64 {
+            let cmd = Command {
+                by: Actor::Player(self.me.clone()),
+                action: Action::Roll {
+                    expr: "1d20".into(),
+                    secret,
+                },
+            };
+            self.coord
+                .submit(self.campaign, cmd, Origin::new(Source::Web, &self.me))
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .seq
+        }
+
+        async fn stop(self) {
+            self.feeds.stop_all().await;
+            self.coord.shutdown().await;
         }
     }
 
@@ -634,5 +795,119 @@ mod tests {
         task.abort();
         feeds.stop_all().await;
         coord.shutdown().await;
+    }
+
+    /// Once its sockets have caught up, a campaign's live batch is written to every one
+    /// of them by the campaign's fan-out (one task per worker thread), not by a task of
+    /// each socket woken in turn; each gets it once, filtered for its viewer (a GM-only roll reaches the
+    /// GM's socket alone).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_live_batch_is_written_to_every_caught_up_socket_by_the_campaigns_fan_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = Table::new(dir.path()).await;
+        // More sockets per fan-out task than tokio's budget of resource polls a task's
+        // turn (128).
+        const N: usize = 400;
+        let mut writers = Vec::new();
+        let mut seen = Vec::new();
+        for i in 0..N {
+            // Socket 0 is the GM's; the others are a TV's (the public story only).
+            let s = Session {
+                id: i as i64 + 1,
+                campaign_id: t.campaign,
+                role: if i == 0 { Role::Gm } else { Role::Display },
+                player: (i == 0).then(|| t.me.clone()),
+                name: None,
+            };
+            // The socket: what was written, and by which task. Each write takes a unit of
+            // the task's cooperative budget, as a real socket's does.
+            let (tx, rx) = mpsc::unbounded_channel::<(Option<tokio::task::Id>, Message)>();
+            let sink = Box::pin(futures_util::sink::unfold(
+                tx,
+                |tx, m: Message| async move {
+                    tokio::task::coop::consume_budget().await;
+                    tx.send((tokio::task::try_id(), m)).map(|()| tx)
+                },
+            ));
+            let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
+            out.try_send(Out::Follow(Box::new((t.feed.clone(), FeedCursor::START))))
+                .unwrap();
+            let options = WriterOptions {
+                ping: None,
+                max_behind: MAX_BEHIND,
+            };
+            let task = tokio::spawn(write(t.state.clone(), s, sink, out_rx, options));
+            writers.push((task, out));
+            seen.push(rx);
+        }
+        // Every socket caught up and handed to the fan-out (watchdog only).
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while t.state.hub.fanouts.sockets(t.campaign) < N {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("watchdog: the sockets never joined the fan-out");
+        let public = t.roll(false).await;
+        let secret = t.roll(true).await;
+        // A public roll after them marks the end of what each socket reads.
+        let end = t.roll(false).await;
+        let writer_ids: Vec<tokio::task::Id> = writers.iter().map(|(w, _)| w.id()).collect();
+        let mut by = std::collections::HashSet::new();
+        for (i, rx) in seen.iter_mut().enumerate() {
+            let mut got = Vec::new();
+            loop {
+                let (id, m) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                    .await
+                    .expect("watchdog")
+                    .unwrap();
+                let v = parse(&m);
+                if v["type"] != "event" {
+                    continue;
+                }
+                let seq = v["seq"].as_u64().unwrap();
+                if seq == public || seq == secret || seq == end {
+                    by.insert(id.expect("written in a task"));
+                }
+                got.push(seq);
+                if seq >= end {
+                    break;
+                }
+            }
+            let want: Vec<u64> = if i == 0 {
+                vec![public, secret]
+            } else {
+                vec![public]
+            };
+            let mine: Vec<u64> = got
+                .iter()
+                .copied()
+                .filter(|s| *s == public || *s == secret)
+                .collect();
+            assert_eq!(
+                mine, want,
+                "socket {i}: each once, in order, filtered: {got:?}"
+            );
+        }
+        // The campaign's fan-out tasks (one per worker thread) wrote it, no socket's own.
+        assert!(
+            by.len() <= super::super::fanout::tasks(),
+            "the fan-out wrote the batch to every socket: {} tasks",
+            by.len()
+        );
+        assert!(
+            by.iter().all(|id| !writer_ids.contains(id)),
+            "not a socket's own writer"
+        );
+        for (w, out) in writers {
+            drop(out);
+            let _ = tokio::time::timeout(Duration::from_secs(60), w).await;
+        }
+        assert_eq!(
+            t.state.hub.fanouts.running(),
+            0,
+            "the fan-out ends with its last socket"
+        );
+        t.stop().await;
     }
 }
