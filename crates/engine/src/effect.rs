@@ -831,6 +831,7 @@ pub enum Mark {
     /// Hit point maximum down by `amount`, never below 1 (Harm; the largest counts).
     MaxHpReduced {
         amount: i32,
+    },
     /// Sealed away by a spell (Resilient Sphere, Forcecage, Wall of Force's dome, Wall
     /// of Stone's enclosure, Maze): like [`Mark::Ethereal`] it can't be attacked,
     /// targeted by spells, caught in an area or offered to a monster as a target until
