@@ -100,6 +100,7 @@ scenarios!(
     spell_attack_rays,
     legendary_saves,
     monster_specials4,
+    monster_marks_end,
     monster_specials5,
     swallow_sizes,
     counterspell_each,

@@ -2127,8 +2127,10 @@ fn petrify_save(em: &mut Emitter, who: CreatureId) {
 }
 
 /// Creatures inside a monster that has dropped come out; a possessed body at 0 hit
-/// points is free of its ghost.
+/// points is free of its ghost; a charm from a monster that has dropped (or left the
+/// table) ends.
 pub(crate) fn release_from_fallen(em: &mut Emitter) {
+    end_fallen_charms(em);
     let ghosts: Vec<CreatureId> = em
         .state
         .creatures
@@ -2278,4 +2280,53 @@ pub(crate) fn legendary(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// A charm from a monster ends when it drops to 0 hit points, dies or is gone (the
+/// SRD's charmers: "the charm ends if the fiend dies", "until the vampire is
+/// destroyed", "until the aboleth dies"...): every charmed mark it put and a charmed
+/// condition it is the source of. A player character's charm (a spell) is left to
+/// the spell's own end.
+fn end_fallen_charms(em: &mut Emitter) {
+    let charmed = Mark::Condition {
+        condition: Condition::Charmed,
+    };
+    let fallen = |state: &CampaignState, by: CreatureId| {
+        state
+            .creatures
+            .get(&by)
+            .is_none_or(|m| !m.is_pc() && m.is_down())
+    };
+    let marks: Vec<(CreatureId, Active)> = em
+        .state
+        .creatures
+        .values()
+        .flat_map(|c| {
+            c.marks()
+                .filter(|a| a.mark == charmed && a.by != c.id)
+                .map(|a| (c.id, *a))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(_, a)| fallen(&em.state, a.by))
+        .collect();
+    for (c, a) in marks {
+        resolve::end_mark(em, c, a);
+    }
+    let plain: Vec<CreatureId> = em
+        .state
+        .creatures
+        .values()
+        .filter(|c| {
+            matches!(c.conditions.get(&Condition::Charmed), Some(Some(by))
+                if *by != c.id && fallen(&em.state, *by))
+                && !c.has_mark(|m| *m == charmed)
+        })
+        .map(|c| c.id)
+        .collect();
+    for c in plain {
+        em.public(EventKind::ConditionRemoved {
+            creature: c,
+            condition: Condition::Charmed,
+        });
+    }
 }
