@@ -101,6 +101,7 @@ scenarios!(
     legendary_saves,
     monster_specials4,
     monster_marks_end,
+    counterspell_midchain,
     monster_specials5,
     swallow_sizes,
     counterspell_each,
