@@ -101,6 +101,7 @@ scenarios!(
     legendary_saves,
     monster_specials4,
     monster_marks_end,
+    grapple_ends,
     counterspell_midchain,
     monster_specials5,
     swallow_sizes,

@@ -2282,15 +2282,20 @@ pub(crate) fn legendary(
     Ok(())
 }
 
-/// A charm from a monster ends when it drops to 0 hit points, dies or is gone (the
-/// SRD's charmers: "the charm ends if the fiend dies", "until the vampire is
-/// destroyed", "until the aboleth dies"...): every charmed mark it put and a charmed
-/// condition it is the source of. A player character's charm (a spell) is left to
-/// the spell's own end.
+/// A charm or a grapple from a monster ends when it drops to 0 hit points, dies or is
+/// gone (the SRD's charmers: "the charm ends if the fiend dies", "until the vampire is
+/// destroyed", "until the aboleth dies"...; a grapple ends when the grappler is
+/// incapacitated): every such mark it put and such a condition it is the source of. A
+/// player character's charm (a spell) is left to the spell's own end.
 fn end_fallen_charms(em: &mut Emitter) {
-    let charmed = Mark::Condition {
-        condition: Condition::Charmed,
-    };
+    for condition in [Condition::Charmed, Condition::Grappled] {
+        end_fallen(em, condition);
+    }
+}
+
+/// [`end_fallen_charms`] for one condition.
+fn end_fallen(em: &mut Emitter, condition: Condition) {
+    let held = Mark::Condition { condition };
     let fallen = |state: &CampaignState, by: CreatureId| {
         state
             .creatures
@@ -2303,7 +2308,7 @@ fn end_fallen_charms(em: &mut Emitter) {
         .values()
         .flat_map(|c| {
             c.marks()
-                .filter(|a| a.mark == charmed && a.by != c.id)
+                .filter(|a| a.mark == held && a.by != c.id)
                 .map(|a| (c.id, *a))
                 .collect::<Vec<_>>()
         })
@@ -2317,16 +2322,16 @@ fn end_fallen_charms(em: &mut Emitter) {
         .creatures
         .values()
         .filter(|c| {
-            matches!(c.conditions.get(&Condition::Charmed), Some(Some(by))
+            matches!(c.conditions.get(&condition), Some(Some(by))
                 if *by != c.id && fallen(&em.state, *by))
-                && !c.has_mark(|m| *m == charmed)
+                && !c.has_mark(|m| *m == held)
         })
         .map(|c| c.id)
         .collect();
     for c in plain {
         em.public(EventKind::ConditionRemoved {
             creature: c,
-            condition: Condition::Charmed,
+            condition,
         });
     }
 }
