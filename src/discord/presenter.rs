@@ -705,6 +705,7 @@ mod reaction_tests {
             targets: vec!["Gina".into()],
             slot: None,
             npc_turn: true,
+            against: None,
         });
         let counter = reaction_dm(&w, "Gina", 12, "Mage");
         assert!(

@@ -316,6 +316,10 @@ pub struct PendingCast {
     /// A monster's cast on its own turn: the turn ends when the cast is done.
     #[serde(default)]
     pub npc_turn: bool,
+    /// Mid-chain: this cast is a monster's Counterspell, aimed at this cast (which
+    /// waits too); the window asks a player whether to counter the Counterspell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<Box<PendingCast>>,
 }
 
 /// An open reaction window.

@@ -19,7 +19,18 @@
 //! to counter is asked in turn, in creature order: a monster that lets it pass (a
 //! cantrip) or fails its check, or a player who lets it pass or times out, hands the
 //! question to the next one (a window holds the cast while a player decides), until
-//! one stops the spell or nobody is left. Counterspell itself is never countered here.
+//! one stops the spell or nobody is left.
+//!
+//! Chains: before a Counterspell takes effect, the reactor's foes that can counter it
+//! (not the creature whose spell it is aimed at) may counter it in turn, up to
+//! [`MAX_CHAIN`] Counterspells in all; a countered Counterspell spends its slot and
+//! reaction and stops nothing. A monster counters by the built-in policy (a
+//! Counterspell aimed at an ally's spell). When a monster is about to counter a spell,
+//! a player able to counter the monster's Counterspell gets the usual window (the
+//! window's cast is the monster's Counterspell, [`PendingCast::against`] the spell it
+//! is aimed at, both waiting); letting it pass or timing out asks the next one.
+//! Deeper in a chain (a player's Counterspell countered by a monster), players are
+//! not asked again.
 
 use super::{Emitter, position};
 use crate::data::SpellData;
@@ -142,55 +153,82 @@ fn offer(
         slot,
         cost,
     } = *asked;
+    let npc_turn = !em.creature(caster).is_pc()
+        && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(caster);
+    let cast = PendingCast {
+        caster,
+        spell: spell.index.clone(),
+        name: spell.name.clone(),
+        level,
+        targets: targets.to_vec(),
+        slot,
+        npc_turn,
+        against: None,
+    };
     if em.creature(reactor).is_pc() {
-        let ms = em.state.settings.reaction_timeout_ms;
-        if ms == 0 {
-            return Ok(None);
-        }
-        let npc_turn = !em.creature(caster).is_pc()
-            && em.state.combat.as_ref().and_then(|c| c.active_creature()) == Some(caster);
-        em.public(EventKind::ReactionOffered {
-            window: ReactionWindow {
-                reactor,
-                reaction: Reaction::Counterspell,
-                deadline: em.now.plus_ms(ms.min(super::combat::MAX_REACTION_MS)),
-                pending: crate::event::PendingHit {
-                    attacker: caster,
-                    target: reactor,
-                    attack: spell.name.clone(),
-                    total: i32::from(level),
-                    outcome: crate::event::AttackOutcome::Hit,
-                    rest: vec![],
-                    then: Default::default(),
-                },
-                cast: Some(PendingCast {
-                    caster,
-                    spell: spell.index.clone(),
-                    name: spell.name.clone(),
-                    level,
-                    targets: targets.to_vec(),
-                    slot,
-                    npc_turn,
-                }),
-            },
-        });
-        return Ok(Some(Countered::Waiting));
+        return Ok(open_window(em, reactor, cast).then_some(Countered::Waiting));
     }
     // A monster's choice: any spell of 1st level or higher.
     if spell.level == 0 {
         return Ok(None);
     }
-    let stopped = counter(em, reactor, caster, level)?;
-    if stopped {
+    let Some(counter_with) = counter_slot(em.creature(reactor), level) else {
+        return Ok(None);
+    };
+    // Before its Counterspell takes effect, the monster's foes may counter it: a
+    // player among them is asked (a window holds both casts).
+    match counter_the_counter(em, reactor, caster, counter_with, 1, None, Some(&cast))? {
+        Chain::Waiting => return Ok(Some(Countered::Waiting)),
+        Chain::Countered => return Ok(None),
+        Chain::Stands => {}
+    }
+    if cast_counter(em, reactor, caster, level, counter_with)? {
         countered(em, caster, reactor, spell, slot, cost)?;
         return Ok(Some(Countered::Stopped));
     }
     Ok(None)
 }
 
+/// Opens a player's Counterspell window on `cast` (reaction windows on): false when
+/// they are off (0).
+fn open_window(em: &mut Emitter, reactor: CreatureId, cast: PendingCast) -> bool {
+    let ms = em.state.settings.reaction_timeout_ms;
+    if ms == 0 {
+        return false;
+    }
+    em.public(EventKind::ReactionOffered {
+        window: ReactionWindow {
+            reactor,
+            reaction: Reaction::Counterspell,
+            deadline: em.now.plus_ms(ms.min(super::combat::MAX_REACTION_MS)),
+            pending: crate::event::PendingHit {
+                attacker: cast.caster,
+                target: reactor,
+                attack: cast.name.clone(),
+                total: i32::from(cast.level),
+                outcome: crate::event::AttackOutcome::Hit,
+                rest: vec![],
+                then: Default::default(),
+            },
+            cast: Some(cast),
+        },
+    });
+    true
+}
+
 /// How deep a chain of Counterspells goes: a spell, its counter, a counter of that
 /// counter, … at most this many Counterspells in all.
 pub const MAX_CHAIN: u8 = 3;
+
+/// What came of asking a Counterspell's foes before it takes effect.
+enum Chain {
+    /// Nobody countered it: it takes effect.
+    Stands,
+    /// Countered (its slot and reaction spent, `SpellCountered` emitted).
+    Countered,
+    /// A player's window holds it.
+    Waiting,
+}
 
 /// `reactor` casts Counterspell at `caster`'s spell of `level`: true if it stops it.
 fn counter(
@@ -204,9 +242,9 @@ fn counter(
 
 /// [`counter`], the `depth`th Counterspell of a chain: before it takes effect, a
 /// monster among the reactor's foes that can counter it does so by the built-in
-/// policy (not the creature whose spell it is aimed at; a player is not asked
-/// mid-chain), up to [`MAX_CHAIN`] Counterspells; a countered Counterspell spends its
-/// slot and reaction and stops nothing.
+/// policy (see [`counter_the_counter`]; no player window this deep), up to
+/// [`MAX_CHAIN`] Counterspells; a countered Counterspell spends its slot and reaction
+/// and stops nothing.
 fn counter_in_chain(
     em: &mut Emitter,
     reactor: CreatureId,
@@ -214,38 +252,105 @@ fn counter_in_chain(
     level: u8,
     depth: u8,
 ) -> Result<bool, RuleError> {
-    let r = em.creature(reactor);
-    let Some(slot) = counter_slot(r, level) else {
+    let Some(slot) = counter_slot(em.creature(reactor), level) else {
         return Ok(false);
     };
-    let Some(ability) = r.spellcasting.as_ref().map(|sc| sc.ability) else {
-        return Ok(false);
-    };
-    let name = em
-        .state
-        .catalog
-        .spell("counterspell")
-        .map_or_else(|| "Counterspell".to_string(), |s| s.name.clone());
-    if depth < MAX_CHAIN {
-        for r2 in counterers(em, reactor, None) {
-            // The built-in policy: a monster counters a Counterspell aimed at an ally's
-            // spell (its own reaction is not spent on a counter at its own spell).
-            if em.creature(r2).is_pc() || r2 == caster {
+    match counter_the_counter(em, reactor, caster, slot, depth, None, None)? {
+        Chain::Stands => cast_counter(em, reactor, caster, level, slot),
+        Chain::Countered | Chain::Waiting => Ok(false),
+    }
+}
+
+/// Before `reactor`'s Counterspell (with a `slot` slot, the `depth`th of the chain) at
+/// `caster`'s spell takes effect: its foes able to counter it are asked in creature
+/// order after `after` (not `caster`, whose spell it is aimed at; the built-in policy
+/// spends no monster's reaction on a counter at its own spell): a monster counters it
+/// by the built-in policy; a player is offered the reaction when `held` (the spell the
+/// Counterspell is aimed at, which the window holds too) is given and windows are
+/// on, else is not asked.
+fn counter_the_counter(
+    em: &mut Emitter,
+    reactor: CreatureId,
+    caster: CreatureId,
+    slot: u8,
+    depth: u8,
+    after: Option<CreatureId>,
+    held: Option<&PendingCast>,
+) -> Result<Chain, RuleError> {
+    if depth >= MAX_CHAIN {
+        return Ok(Chain::Stands);
+    }
+    let name = counterspell_name(em);
+    for r2 in counterers(em, reactor, after) {
+        if r2 == caster {
+            continue;
+        }
+        if em.creature(r2).is_pc() {
+            let Some(held) = held else {
                 continue;
+            };
+            let cast = PendingCast {
+                caster: reactor,
+                spell: "counterspell".into(),
+                name: name.clone(),
+                level: slot,
+                targets: vec![em.creature(caster).name.clone()],
+                slot: Some(slot),
+                npc_turn: false,
+                against: Some(Box::new(held.clone())),
+            };
+            if open_window(em, r2, cast) {
+                return Ok(Chain::Waiting);
             }
-            if counter_in_chain(em, r2, reactor, slot, depth + 1)? {
-                em.public(EventKind::SpellCountered {
-                    caster: reactor,
-                    by: r2,
-                    spell: "counterspell".into(),
-                    name: name.clone(),
-                    slot: Some(slot),
-                    cost: ActionCost::Reaction,
-                });
-                return Ok(false);
-            }
+            continue;
+        }
+        if counter_in_chain(em, r2, reactor, slot, depth + 1)? {
+            countered_counter(em, reactor, r2, slot);
+            return Ok(Chain::Countered);
         }
     }
+    Ok(Chain::Stands)
+}
+
+fn counterspell_name(em: &Emitter) -> String {
+    em.state
+        .catalog
+        .spell("counterspell")
+        .map_or_else(|| "Counterspell".to_string(), |s| s.name.clone())
+}
+
+/// `reactor`'s Counterspell (its `slot` slot) stopped by `by`: the slot and reaction
+/// are spent.
+fn countered_counter(em: &mut Emitter, reactor: CreatureId, by: CreatureId, slot: u8) {
+    let name = counterspell_name(em);
+    em.public(EventKind::SpellCountered {
+        caster: reactor,
+        by,
+        spell: "counterspell".into(),
+        name,
+        slot: Some(slot),
+        cost: ActionCost::Reaction,
+    });
+}
+
+/// `reactor`'s Counterspell (its `slot` slot) takes effect on `caster`'s spell of
+/// `level`: true if it stops it (at once, or by the check: DC 10 + the level).
+fn cast_counter(
+    em: &mut Emitter,
+    reactor: CreatureId,
+    caster: CreatureId,
+    level: u8,
+    slot: u8,
+) -> Result<bool, RuleError> {
+    let Some(ability) = em
+        .creature(reactor)
+        .spellcasting
+        .as_ref()
+        .map(|sc| sc.ability)
+    else {
+        return Ok(false);
+    };
+    let name = counterspell_name(em);
     em.public(EventKind::SpellCast {
         caster: reactor,
         spell: "counterspell".into(),
@@ -317,7 +422,53 @@ pub(crate) fn resolve(
         used: take,
         timed_out,
     });
+    // Mid-chain: the window held a monster's Counterspell (`p`) at a spell (`held`).
+    if let Some(held) = p.against.clone() {
+        let monster = p.caster;
+        let slot = p.level;
+        let chain = if take && counter_in_chain(em, w.reactor, monster, slot, 2)? {
+            countered_counter(em, monster, w.reactor, slot);
+            Chain::Countered
+        } else if take {
+            Chain::Stands
+        } else {
+            // The next of the monster's foes able to counter it.
+            counter_the_counter(
+                em,
+                monster,
+                held.caster,
+                slot,
+                1,
+                Some(w.reactor),
+                Some(&held),
+            )?
+        };
+        let stopped = match chain {
+            Chain::Waiting => return Ok(()),
+            Chain::Countered => false,
+            // Its slot may be gone (nothing but reactions happened: it should not).
+            Chain::Stands => {
+                em.state.in_combat()
+                    && !em.creature(monster).is_down()
+                    && counter_slot(em.creature(monster), held.level) == Some(slot)
+                    && cast_counter(em, monster, held.caster, held.level, slot)?
+            }
+        };
+        return finish(em, *held, monster, stopped);
+    }
     let stopped = take && counter(em, w.reactor, p.caster, p.level)?;
+    finish(em, p, w.reactor, stopped)
+}
+
+/// The held cast `p` after `by` (the foe last asked) countered it (`stopped`) or not:
+/// stopped, its cost is spent; else the foes after `by` are asked, and if none stops
+/// it, it is cast as asked; a monster's turn or legendary turn then ends.
+fn finish(
+    em: &mut Emitter,
+    p: PendingCast,
+    by: CreatureId,
+    stopped: bool,
+) -> Result<(), RuleError> {
     let spell = em.state.catalog.spell(&p.spell).cloned();
     // The cast as asked: a Metamagic word among its words (Quickened: a bonus action;
     // its sorcery points are spent even when the spell is stopped).
@@ -346,7 +497,7 @@ pub(crate) fn resolve(
     };
     if stopped {
         if let Some(spell) = &spell {
-            countered(em, p.caster, w.reactor, spell, p.slot, cost)?;
+            countered(em, p.caster, by, spell, p.slot, cost)?;
             tell(em);
         }
     } else if em.state.in_combat()
@@ -362,7 +513,7 @@ pub(crate) fn resolve(
                 slot: p.slot,
                 cost,
             },
-            Some(w.reactor),
+            Some(by),
         )? {
             // The next foe's window holds the cast now.
             Countered::Waiting => return Ok(()),

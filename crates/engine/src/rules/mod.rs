@@ -538,10 +538,16 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
                         c.name
                     )));
                 }
-                em.public(EventKind::ConditionRemoved {
-                    creature: t,
-                    condition,
-                });
+                if condition == crate::condition::Condition::Exhaustion {
+                    em.public(EventKind::ConditionRemoved {
+                        creature: t,
+                        condition,
+                    });
+                } else {
+                    // Every mark holding it ends too (a gorgon's petrification, a
+                    // possession, a charm): else the mark would outlive the condition.
+                    resolve::end_condition(em, t, condition);
+                }
             }
         }
         Action::GrantGm { player: who } => {

@@ -2131,8 +2131,10 @@ fn petrify_save(em: &mut Emitter, who: CreatureId) {
 }
 
 /// Creatures inside a monster that has dropped come out; a possessed body at 0 hit
-/// points is free of its ghost.
+/// points is free of its ghost; a charm from a monster that has dropped (or left the
+/// table) ends.
 pub(crate) fn release_from_fallen(em: &mut Emitter) {
+    end_fallen_charms(em);
     let ghosts: Vec<CreatureId> = em
         .state
         .creatures
@@ -2282,4 +2284,58 @@ pub(crate) fn legendary(
     }
     super::combat::check_end(em);
     Ok(())
+}
+
+/// A charm or a grapple from a monster ends when it drops to 0 hit points, dies or is
+/// gone (the SRD's charmers: "the charm ends if the fiend dies", "until the vampire is
+/// destroyed", "until the aboleth dies"...; a grapple ends when the grappler is
+/// incapacitated): every such mark it put and such a condition it is the source of. A
+/// player character's charm (a spell) is left to the spell's own end.
+fn end_fallen_charms(em: &mut Emitter) {
+    for condition in [Condition::Charmed, Condition::Grappled] {
+        end_fallen(em, condition);
+    }
+}
+
+/// [`end_fallen_charms`] for one condition.
+fn end_fallen(em: &mut Emitter, condition: Condition) {
+    let held = Mark::Condition { condition };
+    let fallen = |state: &CampaignState, by: CreatureId| {
+        state
+            .creatures
+            .get(&by)
+            .is_none_or(|m| !m.is_pc() && m.is_down())
+    };
+    let marks: Vec<(CreatureId, Active)> = em
+        .state
+        .creatures
+        .values()
+        .flat_map(|c| {
+            c.marks()
+                .filter(|a| a.mark == held && a.by != c.id)
+                .map(|a| (c.id, *a))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(_, a)| fallen(&em.state, a.by))
+        .collect();
+    for (c, a) in marks {
+        resolve::end_mark(em, c, a);
+    }
+    let plain: Vec<CreatureId> = em
+        .state
+        .creatures
+        .values()
+        .filter(|c| {
+            matches!(c.conditions.get(&condition), Some(Some(by))
+                if *by != c.id && fallen(&em.state, *by))
+                && !c.has_mark(|m| *m == held)
+        })
+        .map(|c| c.id)
+        .collect();
+    for c in plain {
+        em.public(EventKind::ConditionRemoved {
+            creature: c,
+            condition,
+        });
+    }
 }
