@@ -1449,7 +1449,10 @@ mod tests {
             p("use intimidating presence on Ogre"),
             f("intimidating presence", Some("ogre"), None)
         );
-        assert_eq!(p("use natural recovery 2"), f("natural recovery", None, Some(2)));
+        assert_eq!(
+            p("use natural recovery 2"),
+            f("natural recovery", None, Some(2))
+        );
         match p("create Ada fighter human style great weapon fighting level 3") {
             Action::CreateCharacter { spec } => {
                 assert_eq!(
