@@ -36,7 +36,9 @@ Commands (one per line):
       | flurry of blows [on T] | patient defense | step of the wind [disengage]
       | breath weapon on T | arcane recovery [MAX LEVEL] | turn undead | preserve life
       | wild shape BEAST (again: back) | martial arts [on T] | sacred weapon
-      | font of magic slot N | font of magic points N
+      | font of magic slot N | font of magic points N | stunning strike
+      | turn the unholy | wholeness of body | natural recovery [MAX LEVEL]
+      | hurl through hell | intimidating presence on T
   prepare SPELL, SPELL, …   (after a long rest: cleric, druid, paladin, wizard)
   levelup [STR DEX | STR STR] [style NAME] [options NAME, …] [expertise SKILL SKILL]
           [spells SPELL, …]
@@ -197,7 +199,8 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
              patient defense | step of the wind [dash|disengage] | breath weapon on NAME | \
              arcane recovery [MAX LEVEL] | turn undead | preserve life | \
              martial arts [on NAME] | sacred weapon | font of magic slot|points N | \
-             wild shape BEAST"
+             wild shape BEAST | stunning strike | turn the unholy | wholeness of body | \
+             natural recovery [MAX LEVEL] | hurl through hell | intimidating presence on NAME"
                 .to_string()
         }),
         "rage" => Ok(Action::UseFeature {
@@ -543,7 +546,7 @@ fn is_create_keyword(w: &str) -> bool {
 /// A feature used by name, with its target and amount: "second wind", "lay on hands
 /// 5 on Thorin", "bardic inspiration on Mira". `None`: not a feature (an item).
 fn feature_action(s: &str) -> Option<Action> {
-    const NAMES: [&str; 21] = [
+    const NAMES: [&str; 27] = [
         "second wind",
         "action surge",
         "rage",
@@ -564,6 +567,12 @@ fn feature_action(s: &str) -> Option<Action> {
         "martial arts",
         "sacred weapon",
         "font of magic",
+        "stunning strike",
+        "turn the unholy",
+        "wholeness of body",
+        "natural recovery",
+        "hurl through hell",
+        "intimidating presence",
         "smite",
     ];
     let lower = s.trim().to_lowercase();
@@ -1446,6 +1455,16 @@ mod tests {
             f("martial arts", Some("goblin 1"), None)
         );
         assert_eq!(p("use sacred weapon"), f("sacred weapon", None, None));
+        assert_eq!(p("use stunning strike"), f("stunning strike", None, None));
+        assert_eq!(p("use turn the unholy"), f("turn the unholy", None, None));
+        assert_eq!(
+            p("use intimidating presence on Ogre"),
+            f("intimidating presence", Some("ogre"), None)
+        );
+        assert_eq!(
+            p("use natural recovery 2"),
+            f("natural recovery", None, Some(2))
+        );
         match p("create Ada fighter human style great weapon fighting level 3") {
             Action::CreateCharacter { spec } => {
                 assert_eq!(

@@ -790,6 +790,24 @@ fn fight_feature(words: &[&str], scene: &Scene) -> Option<Clause> {
     if has("sacred") && has("weapon") {
         return feature("sacred weapon", None, None);
     }
+    if has("stunning") && has("strike") {
+        return feature("stunning strike", None, None);
+    }
+    if has("turn") && has("unholy") {
+        return feature("turn the unholy", None, None);
+    }
+    if has("wholeness") && has("body") {
+        return feature("wholeness of body", None, None);
+    }
+    if has("natural") && has("recovery") {
+        return feature("natural recovery", None, number());
+    }
+    if has("hurl") && has("hell") {
+        return feature("hurl through hell", None, None);
+    }
+    if has("intimidating") && has("presence") {
+        return feature("intimidating presence", named(), None);
+    }
     if has("font") && has("magic") {
         let sub = if has("slot") || has("slots") {
             "slot"

@@ -464,6 +464,33 @@ fn phrase_table() {
             }],
         ),
         (
+            "alice",
+            "I use stunning strike",
+            vec![Action::UseFeature {
+                feature: "stunning strike".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "I turn the unholy",
+            vec![Action::UseFeature {
+                feature: "turn the unholy".into(),
+                target: None,
+                amount: None,
+            }],
+        ),
+        (
+            "alice",
+            "intimidating presence on the ogre",
+            vec![Action::UseFeature {
+                feature: "intimidating presence".into(),
+                target: Some("Ogre".into()),
+                amount: None,
+            }],
+        ),
+        (
             "carol",
             "I rage",
             vec![Action::UseFeature {
