@@ -103,6 +103,7 @@ scenarios!(
     seals,
     barriers,
     attention,
+    summon_vanish,
 );
 
 /// Every scenario file has a test, and every test a file.
