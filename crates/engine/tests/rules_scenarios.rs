@@ -104,6 +104,7 @@ scenarios!(
     barriers,
     attention,
     summon_vanish,
+    animal_shapes,
 );
 
 /// Every scenario file has a test, and every test a file.

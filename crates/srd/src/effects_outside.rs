@@ -393,15 +393,22 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
         ),
         // ---- Time and attention
         "time-stop" => part(
-            "Time stops for everyone else: the caster's foes (named, or every standing one) \
-             are frozen (sealed away and incapacitated: they neither act nor can be \
-             reached) until the start of the caster's turn three rounds on, so it takes \
-             three turns in a row (the text's 1d4 + 1, at its rounded average: no roll). \
-             Its allies' turns, and the spell ending when the caster affects a frozen \
-             creature, are narrated.",
+            "Time stops for everyone else: the caster rolls the text's 1d4 + 1 and takes \
+             that many turns in a row: its foes (named, or every standing one) are frozen \
+             (sealed away and incapacitated: they neither act nor can be reached) until \
+             the end of the caster's turn that many rounds on, each losing that many \
+             turns. Its allies' turns (no time passes for them either), and the spell \
+             ending early when the caster affects a frozen creature, are narrated.",
             Target::Area,
             true,
-            sealed(Rounds(3), None),
+            sealed(
+                RolledTurns {
+                    count: 1,
+                    sides: 4,
+                    plus: 1,
+                },
+                None,
+            ),
         ),
         "enthrall" => part(
             "Attention: each creature named (or every foe) that fails a Wisdom save is \
@@ -442,22 +449,25 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
             false,
             false,
         ),
-        "animal-shapes" => shape(
-            "Shape: the willing creatures named (the caster's side) take the shape of a \
-             beast of challenge rating 4 or lower, named among the targets, as Wild Shape \
-             does, while the caster concentrates. One beast for all (the text lets each \
-             take its own: cast again), Large or smaller and changing shape as an action \
-             are narrated.",
-            Target::Creatures {
-                max: 10,
-                per_slot_above: 0,
-            },
-            &["beast"],
-            false,
-            Some(32),
-            false,
-            false,
-            true,
+        "animal-shapes" => at_most(
+            "Large",
+            shape(
+                "Shape: the willing creatures named (the caster's side) take the shape of a \
+                 beast of challenge rating 4 or lower and Large or smaller (a larger one is \
+                 refused), named among the targets, as Wild Shape does, while the caster \
+                 concentrates. One beast for all (the text lets each take its own: cast \
+                 again), and changing shape as an action, are narrated.",
+                Target::Creatures {
+                    max: 10,
+                    per_slot_above: 0,
+                },
+                &["beast"],
+                false,
+                Some(32),
+                false,
+                false,
+                true,
+            ),
         ),
         "shapechange" => shape(
             "Shape: the caster takes the shape of a creature named among the targets (not \
@@ -477,6 +487,16 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The shape may be at most this size (Animal Shapes: Large).
+fn at_most(size: &str, mut e: SpellEffect) -> SpellEffect {
+    for s in &mut e.steps {
+        if let Step::Shape { max_size, .. } = s {
+            *max_size = Some(size.to_string());
+        }
+    }
+    e
+}
+
 fn shape(
     note: &str,
     target: Target,
@@ -498,6 +518,7 @@ fn shape(
             up_to_target,
             up_to_caster,
             willing_only,
+            max_size: None,
             duration: Long,
             chosen: None,
         }],
