@@ -486,6 +486,10 @@ pub enum Step {
         /// giant spiders).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         named: BTreeMap<String, (String, u8)>,
+        /// Initiative is rolled once for them all ("as a group": Conjure Animals,
+        /// Woodland Beings, Minor Elementals): they take their turns one after another.
+        #[serde(default)]
+        group_initiative: bool,
         /// Filled by the cast: the creature's SRD index and how many come.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chosen: Option<(String, u8)>,

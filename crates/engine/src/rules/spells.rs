@@ -1355,8 +1355,12 @@ fn run(
                 }
             }
             // Run once, on the caster (the spell's target is itself).
-            Step::Summon { chosen, .. } => {
-                super::summon::run(em, cx.me, &cx.name, chosen)?;
+            Step::Summon {
+                chosen,
+                group_initiative,
+                ..
+            } => {
+                super::summon::run(em, cx.me, &cx.name, chosen, *group_initiative)?;
             }
             Step::Shape { .. } => {
                 if let Some((form, duration)) = super::shapes::check(em, cx.me, t, step)? {
