@@ -139,6 +139,7 @@ pub(crate) fn check(
     em: &Emitter,
     me: CreatureId,
     t: CreatureId,
+    spell: &str,
     step: &Step,
 ) -> Result<Option<(String, Duration)>, RuleError> {
     let Step::Shape {
@@ -160,8 +161,7 @@ pub(crate) fn check(
     let foe = super::position::hostile(em.creature(me), c);
     if *willing_only && foe {
         return Err(RuleError::invalid(format!(
-            "{} takes only willing creatures; {} is a foe.",
-            crate::data::from_index(form),
+            "{spell} takes only willing creatures; {} is a foe.",
             c.name
         )));
     }

@@ -1363,7 +1363,8 @@ fn run(
                 super::summon::run(em, cx.me, &cx.name, chosen, *group_initiative)?;
             }
             Step::Shape { .. } => {
-                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, step)? {
+                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, &cx.name, step)?
+                {
                     let dc = cx.dc;
                     if super::shapes::resists(em, cx.me, t, dc) {
                         continue;
