@@ -536,6 +536,10 @@ pub enum Step {
         /// giant spiders).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         named: BTreeMap<String, (String, u8)>,
+        /// Initiative is rolled once for them all ("as a group": Conjure Animals,
+        /// Woodland Beings, Minor Elementals): they take their turns one after another.
+        #[serde(default)]
+        group_initiative: bool,
         /// Filled by the cast: the creature's SRD index and how many come.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chosen: Option<(String, u8)>,
@@ -554,6 +558,9 @@ pub enum Step {
         /// A challenge rating cap in eighths (Animal Shapes: 4 = 32).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_cr: Option<u16>,
+        /// The largest size the shape may be ("Large": Animal Shapes); none: any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_size: Option<String>,
         /// At most the target's challenge rating or level (Polymorph).
         #[serde(default)]
         up_to_target: bool,
@@ -613,6 +620,12 @@ pub enum Duration {
     EndOfTargetsTurn,
     /// Ten minutes or more: until a long rest (or concentration ends).
     Long,
+    /// Until the end of the caster's `n`th turn from now (its next is the first): Time
+    /// Stop's turns, once rolled.
+    CastersTurns(u32),
+    /// `count`d`sides` + `plus` of the caster's turns, rolled once per casting (the
+    /// roll in the events) and then [`Duration::CastersTurns`] (Time Stop: 1d4 + 1).
+    RolledTurns { count: u8, sides: u8, plus: u8 },
 }
 
 /// What a mark does while it lasts. Copy-sized: dice are (count, sides).

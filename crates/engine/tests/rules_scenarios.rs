@@ -123,6 +123,8 @@ scenarios!(
     martial_features,
     caster_features,
     more_features,
+    summon_vanish,
+    animal_shapes,
 );
 
 /// Every scenario file has a test, and every test a file.

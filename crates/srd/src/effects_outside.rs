@@ -291,33 +291,52 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
                 .collect(),
         ),
         // ---- Summons (the rule: dicebard_engine::rules::summon)
-        "conjure-animals" => summon(
-            "beasts",
-            &["beast"],
+        "conjure-animals" => also(
+            "Each beast also counting as a fey (against wards) is narrated.",
+            summon(
+                "beasts",
+                &["beast"],
+                HORDE,
+                &[(5, 2), (7, 3), (9, 4)],
+                false,
+                &[],
+            ),
+        ),
+        "conjure-woodland-beings" => automated(summon(
+            "fey",
+            &["fey"],
             HORDE,
-            &[(5, 2), (7, 3), (9, 4)],
+            &[(6, 2), (8, 3)],
             false,
             &[],
-        ),
-        "conjure-woodland-beings" => summon("fey", &["fey"], HORDE, &[(6, 2), (8, 3)], false, &[]),
-        "conjure-minor-elementals" => summon(
+        )),
+        "conjure-minor-elementals" => automated(summon(
             "elementals",
             &["elemental"],
             HORDE,
             &[(6, 2), (8, 3)],
             false,
             &[],
+        )),
+        "conjure-elemental" => also(
+            LOSE_CONTROL,
+            summon("an elemental", &["elemental"], &[(40, 1)], &[], true, &[]),
         ),
-        "conjure-elemental" => summon("an elemental", &["elemental"], &[(40, 1)], &[], true, &[]),
-        "conjure-fey" => summon(
-            "a fey or beast",
-            &["fey", "beast"],
-            &[(48, 1)],
-            &[],
-            true,
-            &[],
+        "conjure-fey" => also(
+            LOSE_CONTROL,
+            summon(
+                "a fey or beast",
+                &["fey", "beast"],
+                &[(48, 1)],
+                &[],
+                true,
+                &[],
+            ),
         ),
-        "conjure-celestial" => summon("a celestial", &["celestial"], &[(32, 1)], &[], false, &[]),
+        "conjure-celestial" => also(
+            "A 9th-level slot's celestial of challenge rating 5 is not done: 4 at most.",
+            summon("a celestial", &["celestial"], &[(32, 1)], &[], false, &[]),
+        ),
         "giant-insect" => summon(
             "giant insects",
             &[],
@@ -393,15 +412,22 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
         ),
         // ---- Time and attention
         "time-stop" => part(
-            "Time stops for everyone else: the caster's foes (named, or every standing one) \
-             are frozen (sealed away and incapacitated: they neither act nor can be \
-             reached) until the start of the caster's turn three rounds on, so it takes \
-             three turns in a row (the text's 1d4 + 1, at its rounded average: no roll). \
-             Its allies' turns, and the spell ending when the caster affects a frozen \
-             creature, are narrated.",
+            "Time stops for everyone else: the caster rolls the text's 1d4 + 1 and takes \
+             that many turns in a row: its foes (named, or every standing one) are frozen \
+             (sealed away and incapacitated: they neither act nor can be reached) until \
+             the end of the caster's turn that many rounds on, each losing that many \
+             turns. Its allies' turns (no time passes for them either), and the spell \
+             ending early when the caster affects a frozen creature, are narrated.",
             Target::Area,
             true,
-            sealed(Rounds(3), None),
+            sealed(
+                RolledTurns {
+                    count: 1,
+                    sides: 4,
+                    plus: 1,
+                },
+                None,
+            ),
         ),
         "enthrall" => part(
             "Attention: each creature named (or every foe) that fails a Wisdom save is \
@@ -442,22 +468,25 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
             false,
             false,
         ),
-        "animal-shapes" => shape(
-            "Shape: the willing creatures named (the caster's side) take the shape of a \
-             beast of challenge rating 4 or lower, named among the targets, as Wild Shape \
-             does, while the caster concentrates. One beast for all (the text lets each \
-             take its own: cast again), Large or smaller and changing shape as an action \
-             are narrated.",
-            Target::Creatures {
-                max: 10,
-                per_slot_above: 0,
-            },
-            &["beast"],
-            false,
-            Some(32),
-            false,
-            false,
-            true,
+        "animal-shapes" => at_most(
+            "Large",
+            shape(
+                "Shape: the willing creatures named (the caster's side) take the shape of a \
+                 beast of challenge rating 4 or lower and Large or smaller (a larger one is \
+                 refused), named among the targets, as Wild Shape does, while the caster \
+                 concentrates. One beast for all (the text lets each take its own: cast \
+                 again), and changing shape as an action, are narrated.",
+                Target::Creatures {
+                    max: 10,
+                    per_slot_above: 0,
+                },
+                &["beast"],
+                false,
+                Some(32),
+                false,
+                false,
+                true,
+            ),
         ),
         "shapechange" => shape(
             "Shape: the caster takes the shape of a creature named among the targets (not \
@@ -474,6 +503,32 @@ pub fn outside(s: &SpellData) -> Option<SpellEffect> {
         ),
         _ => return None,
     })
+}
+
+const LOSE_CONTROL: &str = "The text's loss of control when the caster's concentration \
+     breaks (the creature turns on the caster and its companions instead of vanishing, for \
+     the rest of the hour) is not done: it vanishes.";
+
+/// The entry, its whole text resolved under the note's ruling.
+fn automated(mut e: SpellEffect) -> SpellEffect {
+    e.coverage = Coverage::Automated;
+    e
+}
+
+/// The note, with what else is narrated (or not done).
+fn also(more: &str, mut e: SpellEffect) -> SpellEffect {
+    e.note = format!("{} {more}", e.note);
+    e
+}
+
+/// The shape may be at most this size (Animal Shapes: Large).
+fn at_most(size: &str, mut e: SpellEffect) -> SpellEffect {
+    for s in &mut e.steps {
+        if let Step::Shape { max_size, .. } = s {
+            *max_size = Some(size.to_string());
+        }
+    }
+    e
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -498,6 +553,7 @@ fn shape(
             up_to_target,
             up_to_caster,
             willing_only,
+            max_size: None,
             duration: Long,
             chosen: None,
         }],
@@ -528,14 +584,20 @@ fn summon(
                 .join(", ")
         )
     };
+    let init = if by_cr == HORDE {
+        "one initiative roll for the group (their turns one after another)"
+    } else {
+        "their own initiative"
+    };
     part(
         &format!(
-            "Summons: {choose}; they join the fight on the caster's side with their own \
-             initiative and are run like every NPC (the engine's policy, the LLM or the GM) \
-             against the caster's foes: the caster's commands are narration. As many come \
-             as the text allows of the creature named (most for its challenge rating and \
-             the slot). They vanish when the caster's concentration ends. Choosing the \
-             creatures' forms and the GM's say in which come are narrated."
+            "Summons: {choose}; they join the fight on the caster's side with {init} and \
+             are run like every NPC (the engine's policy, the LLM or the GM) against the \
+             caster's foes (the ruling: their turn is the caster's command obeyed; the \
+             spoken commands are narration). As many come as the text allows of the \
+             creature named (most for its challenge rating and the slot: the caster names \
+             it, the GM's say is to refuse the cast). They vanish at 0 hit points and when \
+             the caster's concentration ends."
         ),
         Target::SelfOnly,
         false,
@@ -548,6 +610,8 @@ fn summon(
                 .iter()
                 .map(|(w, m, c)| (w.to_string(), (m.to_string(), *c)))
                 .collect(),
+            // The three spells of the horde table roll initiative "as a group".
+            group_initiative: by_cr == HORDE,
             chosen: None,
         }],
     )

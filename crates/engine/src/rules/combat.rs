@@ -661,6 +661,24 @@ pub(crate) fn pass_fallen_monster(em: &mut Emitter) {
     }
 }
 
+/// The conjured creature whose turn it is vanished (its caster's concentration ended
+/// during that turn, by whatever command): its turn ends, as no one is left to end it.
+pub(crate) fn pass_vanished(em: &mut Emitter) {
+    let Some(c) = em.state.combat.as_ref() else {
+        return;
+    };
+    if c.reaction.is_some() || c.opportunity.is_some() || c.legendary.is_some() {
+        return;
+    }
+    if em
+        .state
+        .active_creature()
+        .is_some_and(|a| a.dead && a.summoned.is_some())
+    {
+        advance(em);
+    }
+}
+
 /// Ends the active turn and starts the next combatant's, skipping the dead.
 pub(crate) fn advance(em: &mut Emitter) {
     let Some(c) = em.state.combat.clone() else {

@@ -76,6 +76,8 @@ pub fn decide(
     run(&mut em, cmd)?;
     // A creature that moved into (or out of) a spell's zone is struck by it.
     zones::settle(&mut em)?;
+    // A conjured creature that vanished on its own turn: the fight moves on.
+    combat::pass_vanished(&mut em);
     Ok(em.events)
 }
 

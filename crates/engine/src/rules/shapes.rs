@@ -49,6 +49,7 @@ pub(crate) fn pick(
     let Some(Step::Shape {
         types,
         except,
+        max_size,
         chosen,
         ..
     }) = effect
@@ -107,8 +108,28 @@ pub(crate) fn pick(
             kinds()
         )));
     }
+    if let Some(max) = max_size.as_deref()
+        && size_rank(&m.size) > size_rank(max)
+    {
+        return Err(RuleError::invalid(format!(
+            "{}: {} is {}; the shape may be {} or smaller.",
+            spell.name, m.name, m.size, max
+        )));
+    }
     *chosen = Some(m.index.clone());
     Ok((effect, rest))
+}
+
+/// Tiny 0 … Gargantuan 5 (an unknown size counts as Gargantuan).
+fn size_rank(size: &str) -> u8 {
+    match size.trim().to_ascii_lowercase().as_str() {
+        "tiny" => 0,
+        "small" => 1,
+        "medium" => 2,
+        "large" => 3,
+        "huge" => 4,
+        _ => 5,
+    }
 }
 
 /// Checks a chosen shape against target `t`: `Some((form, duration))` when it may take
@@ -118,6 +139,7 @@ pub(crate) fn check(
     em: &Emitter,
     me: CreatureId,
     t: CreatureId,
+    spell: &str,
     step: &Step,
 ) -> Result<Option<(String, Duration)>, RuleError> {
     let Step::Shape {
@@ -139,8 +161,7 @@ pub(crate) fn check(
     let foe = super::position::hostile(em.creature(me), c);
     if *willing_only && foe {
         return Err(RuleError::invalid(format!(
-            "{} takes only willing creatures; {} is a foe.",
-            crate::data::from_index(form),
+            "{spell} takes only willing creatures; {} is a foe.",
             c.name
         )));
     }

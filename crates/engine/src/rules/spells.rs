@@ -358,6 +358,8 @@ fn cast_inner(
     if effect.hostile {
         resolve::end_marks_on(em, me, EndsOn::AttackOrHarm);
     }
+    // Turns rolled once for the casting (Time Stop's 1d4 + 1).
+    roll_turns(em, me, &mut effect.steps)?;
     // Steps that act on the whole group once (Sleep's pool), then the rest per strike.
     let mut pools = Vec::new();
     group_steps(&effect.steps, None, &mut pools);
@@ -1560,11 +1562,16 @@ fn run(
                 }
             }
             // Run once, on the caster (the spell's target is itself).
-            Step::Summon { chosen, .. } => {
-                super::summon::run(em, cx.me, &cx.name, chosen)?;
+            Step::Summon {
+                chosen,
+                group_initiative,
+                ..
+            } => {
+                super::summon::run(em, cx.me, &cx.name, chosen, *group_initiative)?;
             }
             Step::Shape { .. } => {
-                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, step)? {
+                if let Some((form, duration)) = super::shapes::check(em, cx.me, t, &cx.name, step)?
+                {
                     let dc = cx.dc;
                     if super::shapes::resists(em, cx.me, t, dc) {
                         continue;
@@ -1663,7 +1670,74 @@ pub(crate) fn until_of(em: &Emitter, me: CreatureId, t: CreatureId, d: Duration)
             }
         }
         Duration::Long => Until::LongRest,
+        Duration::CastersTurns(n) => Until::TurnEnd {
+            who: me,
+            round: next_turn_round(em, me)
+                .saturating_add(n.clamp(1, 100))
+                .saturating_sub(1),
+        },
+        // Rolled by the cast ([`roll_turns`]); never here but at its least.
+        Duration::RolledTurns { count, plus, .. } => until_of(
+            em,
+            me,
+            t,
+            Duration::CastersTurns(u32::from(count) + u32::from(plus)),
+        ),
     }
+}
+
+/// Rolls the cast's [`Duration::RolledTurns`] once (the roll shown as the caster's)
+/// and makes each of them that many [`Duration::CastersTurns`].
+fn roll_turns(em: &mut Emitter, me: CreatureId, steps: &mut [Step]) -> Result<(), RuleError> {
+    fn visit(steps: &mut [Step], f: &mut dyn FnMut(&mut Duration)) {
+        for s in steps {
+            match s {
+                Step::Apply { duration, .. }
+                | Step::MaxHp { duration, .. }
+                | Step::Ongoing { duration, .. }
+                | Step::HpPool { duration, .. }
+                | Step::TurnTempHp { duration, .. }
+                | Step::Aura { duration, .. }
+                | Step::WeaponBonus { duration, .. }
+                | Step::Shape { duration, .. } => f(duration),
+                Step::Attack {
+                    on_hit, on_miss, ..
+                } => {
+                    visit(on_hit, f);
+                    visit(on_miss, f);
+                }
+                Step::Save { on_fail: v, .. }
+                | Step::IfHpAtMost { then: v, .. }
+                | Step::IfType { then: v, .. }
+                | Step::EndsOn { then: v, .. }
+                | Step::Detached { then: v } => visit(v, f),
+                Step::Choose { options } => {
+                    for v in options.values_mut() {
+                        visit(v, f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut dice = None;
+    visit(steps, &mut |d| {
+        if let Duration::RolledTurns { count, sides, plus } = *d {
+            dice.get_or_insert((count.clamp(1, 20), sides.clamp(1, 100), plus));
+        }
+    });
+    let Some((count, sides, plus)) = dice else {
+        return Ok(());
+    };
+    let roll = crate::dice::roll(&format!("{count}d{sides}+{plus}"), em.dice)?;
+    let n = roll.total.clamp(1, 100) as u32;
+    show_roll(em, me, roll);
+    visit(steps, &mut |d| {
+        if matches!(d, Duration::RolledTurns { .. }) {
+            *d = Duration::CastersTurns(n);
+        }
+    });
+    Ok(())
 }
 
 /// A zone's steps against `t` (it starts its turn in the zone, or moved in or out),

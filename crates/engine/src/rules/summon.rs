@@ -52,6 +52,7 @@ pub(crate) fn pick(
         cr_per_slot,
         named,
         chosen,
+        ..
     }) = effect
         .steps
         .iter_mut()
@@ -172,6 +173,7 @@ pub(crate) fn run(
     me: CreatureId,
     spell: &str,
     chosen: &Option<(String, u8)>,
+    group: bool,
 ) -> Result<(), RuleError> {
     let Some((monster, count)) = chosen else {
         return Err(RuleError::invalid("Name the creature to conjure."));
@@ -194,10 +196,40 @@ pub(crate) fn run(
     let ids: Vec<CreatureId> = creatures.iter().map(|c| c.id).collect();
     em.public(EventKind::MonstersAppeared { creatures });
     if em.state.in_combat() {
-        let entries = super::combat::roll_initiative(em, &ids);
+        let entries = if group {
+            group_initiative(em, &ids)
+        } else {
+            super::combat::roll_initiative(em, &ids)
+        };
         em.public(EventKind::CombatantsJoined { entries });
     }
     Ok(())
+}
+
+/// One d20 for the whole group (the same creature, so the same modifier): their
+/// turns come one after another.
+fn group_initiative(em: &mut Emitter, ids: &[CreatureId]) -> Vec<crate::event::InitiativeEntry> {
+    let d20 = em.dice.roll(20);
+    let mut entries = Vec::new();
+    for id in ids {
+        let c = em.creature(*id);
+        let modifier = c.modifier(crate::ability::Ability::Dex);
+        let dex = c.abilities.dex;
+        let total = d20 as i32 + modifier;
+        em.public(EventKind::InitiativeRolled {
+            creature: *id,
+            d20,
+            modifier,
+            total,
+        });
+        entries.push(crate::event::InitiativeEntry {
+            creature: *id,
+            total,
+            dex,
+        });
+    }
+    super::combat::sort_order(&mut entries);
+    entries
 }
 
 /// The creatures `who` conjured vanish (its concentration is ending).
