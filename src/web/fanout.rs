@@ -146,6 +146,30 @@ impl ConnState {
     }
 }
 
+/// A sink whose every error is `()` (futures' `sink_map_err` maps only the first one
+/// and panics at a second: a socket that failed is polled again to close it).
+pub(crate) struct Unit<S>(pub Pin<Box<S>>);
+
+impl<S: Sink<Message>> Sink<Message> for Unit<S> {
+    type Error = ();
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        self.0.as_mut().poll_ready(cx).map_err(|_| ())
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), ()> {
+        self.0.as_mut().start_send(item).map_err(|_| ())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        self.0.as_mut().poll_flush(cx).map_err(|_| ())
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        self.0.as_mut().poll_close(cx).map_err(|_| ())
+    }
+}
+
 /// Wakes a socket's writer task (the waker its sink is polled with).
 pub(crate) struct Wakeup(pub Notify);
 

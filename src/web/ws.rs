@@ -417,7 +417,7 @@ where
     let conn = Arc::new(Conn::new(
         s.campaign_id,
         viewer.clone(),
-        Box::pin(sink.sink_map_err(|_| ())),
+        Box::pin(super::fanout::Unit(Box::pin(sink))),
         max_queue,
     ));
     let _member = super::fanout::Member {
@@ -908,6 +908,61 @@ mod tests {
             0,
             "the fan-out ends with its last socket"
         );
+        t.stop().await;
+    }
+
+    /// A socket whose every write fails ends its writer as gone, however often it is
+    /// polled after the first failure (to close it): no panic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_socket_that_fails_ends_its_writer_quietly() {
+        struct Broken;
+        impl Sink<Message> for Broken {
+            type Error = std::io::Error;
+            fn poll_ready(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Err(std::io::Error::other("gone")))
+            }
+            fn start_send(self: std::pin::Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+                Err(std::io::Error::other("gone"))
+            }
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Err(std::io::Error::other("gone")))
+            }
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Err(std::io::Error::other("gone")))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let t = Table::new(dir.path()).await;
+        let s = Session {
+            id: 1,
+            campaign_id: t.campaign,
+            role: Role::Gm,
+            player: Some(t.me.clone()),
+            name: None,
+        };
+        let (out, out_rx) = mpsc::channel::<Out>(QUEUE);
+        out.try_send(out_msg(msg(&json!({"type": "pong", "nonce": 1}))))
+            .unwrap();
+        let options = WriterOptions {
+            ping: None,
+            max_behind: MAX_BEHIND,
+        };
+        let writer = tokio::spawn(write(t.state.clone(), s, Broken, out_rx, options));
+        let ended = tokio::time::timeout(Duration::from_secs(60), writer)
+            .await
+            .expect("watchdog")
+            .expect("the writer panicked");
+        assert_eq!(ended, Ended::Socket);
+        drop(out);
         t.stop().await;
     }
 }
