@@ -771,6 +771,9 @@ pub enum Mark {
     MaxHpReduced {
         amount: i32,
     },
+    /// The bearer's attack rolls and ability checks have disadvantage (Heat Metal's
+    /// searing grip).
+    Hampered,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")

@@ -104,6 +104,7 @@ scenarios!(
     spirit_guardians,
     clouds_walls,
     harm_sphere,
+    heat_metal,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -776,9 +776,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
         "haste" => part(
-            "The extra action is one more weapon attack with the Attack action; using it \
-             to Dash, Disengage, Hide or Use an Object, and the lethargy when the spell \
-             ends, are narrated.",
+            "The extra action is one more weapon attack with the Attack action; when the \
+             spell ends the target is lethargic (its next turn is spent: it can't move \
+             or act). Using the extra action to Dash, Disengage, Hide or Use an Object is \
+             not offered yet (the turn budget has one action).",
             one(),
             false,
             vec![
@@ -1613,19 +1614,27 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![attack(Reach::Melee, vec![dd.clone()?])],
             Long,
         ),
-        "heat-metal" => with_again(
-            part(
-                "The damage on casting and again as a bonus action on later turns; \
-                 dropping the object (or disadvantage for keeping it) is narrated.",
+        // The engine has no dropped items: the heated object is taken to be armour or
+        // a weapon the creature keeps, so each burn leaves it at disadvantage.
+        "heat-metal" => {
+            let burn = vec![dd.clone()?, mark(M::Hampered, StartOfCastersNextTurn)];
+            with_again(
+                auto_note(
+                    "The damage on casting and again as a bonus action on later turns (no \
+                     slot). The engine has no dropped items: the object is taken to be \
+                     armour or a weapon the creature keeps, so no save to drop it; after \
+                     each burn its attack rolls and ability checks have disadvantage until \
+                     the start of the caster's next turn.",
+                    one(),
+                    true,
+                    burn.clone(),
+                ),
+                ActionCost::BonusAction,
                 one(),
-                true,
-                vec![dd.clone()?],
-            ),
-            ActionCost::BonusAction,
-            one(),
-            vec![dd.clone()?],
-            MINUTE,
-        ),
+                burn,
+                MINUTE,
+            )
+        }
         "prismatic-spray" => part(
             "Every ray is treated as the red one (fire); the other colours are narrated.",
             area.clone(),

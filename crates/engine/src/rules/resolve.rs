@@ -128,7 +128,7 @@ pub(crate) fn check(
     }
     sources.push(strength_size(c, ability));
     // Hex on the checker; Hunter's Mark's hunter.
-    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability }) {
+    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability } || *m == Mark::Hampered) {
         sources.push(Advantage::Disadvantage);
     }
     if let CheckKind::Skill(skill) = kind
@@ -353,7 +353,9 @@ pub(crate) fn attack_advantage(
         s.push(Advantage::Disadvantage);
     }
     if a.has_mark(|m| {
-        *m == Mark::NextAttackDisadvantage || *m == Mark::DisadvantageAgainst { who: target }
+        *m == Mark::NextAttackDisadvantage
+            || *m == Mark::DisadvantageAgainst { who: target }
+            || *m == Mark::Hampered
     }) {
         s.push(Advantage::Disadvantage);
     }
@@ -810,6 +812,29 @@ pub(crate) fn end_mark(em: &mut Emitter, who: CreatureId, active: Active) {
         creature: who,
         effect: Effect::Spell(active),
     });
+    // Haste's end: a wave of lethargy — it can't move or act until after its next
+    // turn (that turn is spent, as a Command to halt is).
+    if active.mark == Mark::Hasted && em.state.in_combat() && !em.creature(who).dead {
+        let lethargy = Active {
+            mark: Mark::Commanded {
+                order: crate::effect::Order::Halt,
+            },
+            until: super::spells::until_of(
+                em,
+                active.by,
+                who,
+                crate::effect::Duration::EndOfTargetsNextTurn,
+            ),
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+            ..active
+        };
+        em.public(EventKind::EffectStarted {
+            creature: who,
+            effect: Effect::Spell(lethargy),
+        });
+    }
     if let Mark::Condition { condition } = active.mark {
         let c = em.creature(who);
         let held = c.has_mark(|m| *m == Mark::Condition { condition });
@@ -853,9 +878,10 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
         .collect();
     for (c, a) in ending {
         end_mark(em, c, a);
-        // The caster may have left the table (a retired character). A spell with a
-        // zone lasts as long as its zone (Stinking Cloud's retching, a turn long, is
-        // not the spell's end).
+        // The caster may have left the table (a retired character). The spell lasts
+        // while anything else it holds lasts: a zone (Stinking Cloud's retching, a turn
+        // long, is not the spell's end) or another of its marks (Heat Metal's
+        // hampering ends before the spell's repeat does).
         if a.concentration
             && em
                 .state
@@ -867,6 +893,11 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
                 .zones()
                 .iter()
                 .any(|z| z.by == a.by && z.concentration)
+            && !em
+                .state
+                .creatures
+                .values()
+                .any(|c| c.marks().any(|m| m.by == a.by && m.concentration))
         {
             end_concentration(em, a.by);
         }

@@ -233,6 +233,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         } => format!("burst({count}d{sides} {damage_type})"),
         M::Reveal => "reveal".into(),
         M::MaxHpReduced { amount } => format!("max-hp-{amount}"),
+        M::Hampered => "hampered".into(),
         M::CheckDisadvantage { ability } => {
             format!("check-disadvantage({ability:?})").to_lowercase()
         }
