@@ -105,6 +105,7 @@ scenarios!(
     clouds_walls,
     harm_sphere,
     heat_metal,
+    banishment,
 );
 
 /// Every scenario file has a test, and every test a file.

@@ -1296,12 +1296,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 }],
             )],
         ),
+        // Banished: out of the fight's reach (as on another plane: no attack, spell or
+        // area reaches it) and incapacitated, while the caster concentrates.
         "banishment" => part(
-            "The target is gone (incapacitated here); where it goes and whether it \
-             returns are narrated.",
+            "The target is gone while the caster concentrates: out of reach (no attack, \
+             spell or area touches it) and incapacitated; it comes back when the spell \
+             ends. An extraplanar creature kept away the full minute does not come back \
+             (it returns here): the GM removes it.",
             n(1, 1),
             true,
-            vec![save(Cha, vec![cond(Incapacitated, MINUTE)])],
+            vec![save(
+                Cha,
+                vec![mark(M::Ethereal, MINUTE), cond(Incapacitated, MINUTE)],
+            )],
         ),
         "charm-person" => auto(n(1, 1), true, vec![save(Wis, vec![cond(Charmed, Long)])]),
         "dominate-beast" | "dominate-person" | "dominate-monster" => part(

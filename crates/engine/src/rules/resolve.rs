@@ -614,10 +614,19 @@ pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
     if ethereal(c) {
         // Blink's vanishing lasts until its next turn; a monster's own Etherealness
         // until it comes back.
-        let blinked = c
+        let blinked = c.marks().any(|a| {
+            a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { who, .. } if who == t)
+        });
+        // Banishment: gone while its caster concentrates.
+        let banished = c
             .marks()
-            .any(|a| a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { .. }));
-        return Err(RuleError::invalid(if blinked {
+            .any(|a| a.mark == Mark::Ethereal && a.by != t && a.concentration);
+        return Err(RuleError::invalid(if banished {
+            format!(
+                "{} is banished, out of reach while the spell lasts.",
+                c.name
+            )
+        } else if blinked {
             format!(
                 "{} has blinked away to the Ethereal Plane until the start of their next turn.",
                 c.name
