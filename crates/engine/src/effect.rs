@@ -673,6 +673,10 @@ pub enum Mark {
     /// Slow: an action or a bonus action on its turn, not both; one attack a turn (no
     /// Extra Attack, no multiattack).
     Slowed,
+    /// Beacon of Hope: advantage on death saves, and healing the bearer regains is the
+    /// most its dice can give (its Wisdom-save advantage is a
+    /// [`Mark::SaveAdvantage`] beside it).
+    Hopeful,
     /// The bearer is not hit by Magic Missile (Shield).
     MagicMissileWard,
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and

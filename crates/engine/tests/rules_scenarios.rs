@@ -106,6 +106,7 @@ scenarios!(
     harm_sphere,
     heat_metal,
     banishment,
+    beacon_of_hope,
 );
 
 /// Every scenario file has a test, and every test a file.

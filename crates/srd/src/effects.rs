@@ -908,12 +908,15 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ),
             ],
         ),
-        "beacon-of-hope" => part(
-            "Advantage on Wisdom saves; death-save advantage and maximum healing are \
-             narrated.",
+        "beacon-of-hope" => auto_note(
+            "Advantage on Wisdom saves and death saves; any healing the creatures regain \
+             is the most its dice can give (no dice rolled).",
             Target::Area,
             false,
-            vec![mark(M::SaveAdvantage { ability: Some(Wis) }, MINUTE)],
+            vec![
+                mark(M::SaveAdvantage { ability: Some(Wis) }, MINUTE),
+                mark(M::Hopeful, MINUTE),
+            ],
         ),
         "holy-aura" => part(
             "Blinding fiends and undead that hit is narrated.",

@@ -1291,19 +1291,28 @@ pub(crate) fn heal(
     }
     let was_down = t.hp <= 0;
     let blocked = t.has_mark(|m| *m == Mark::NoHealing);
-    let roll = crate::dice::roll(dice, em.dice)?;
+    // Beacon of Hope: the most the dice can give, none rolled.
+    let hopeful = t.has_mark(|m| *m == Mark::Hopeful);
+    let (total, breakdown) = if hopeful && !blocked {
+        let expr = crate::dice::parse(dice)?;
+        let most = expr.bounds().1;
+        (most, format!("{expr} maximised (Beacon of Hope) = {most}"))
+    } else {
+        let roll = crate::dice::roll(dice, em.dice)?;
+        (roll.total, roll.breakdown)
+    };
     let amount = if blocked {
         0
     } else {
-        (roll.total.clamp(0, 100_000) as i32).max(0)
+        (total.clamp(0, 100_000) as i32).max(0)
     };
     em.public(EventKind::HealingReceived {
         target,
         source,
         breakdown: if blocked {
-            format!("{} (can't regain hit points)", roll.breakdown)
+            format!("{breakdown} (can't regain hit points)")
         } else {
-            roll.breakdown
+            breakdown
         },
         amount,
     });
@@ -1316,7 +1325,11 @@ pub(crate) fn heal(
 /// A death save at the start of a dying character's turn.
 pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
     let c = em.creature(who).clone();
-    let roll = em.dice.roll(20);
+    let mut roll = em.dice.roll(20);
+    // Beacon of Hope: advantage on death saves.
+    if c.has_mark(|m| *m == Mark::Hopeful) {
+        roll = roll.max(em.dice.roll(20));
+    }
     let (mut s, mut f) = (c.death_saves.successes, c.death_saves.failures);
     match roll {
         20 => {

@@ -206,6 +206,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::DeathWard => "death-ward".into(),
         M::Hasted => "hasted".into(),
         M::Slowed => "slowed".into(),
+        M::Hopeful => "hopeful".into(),
         M::ImmuneTo { condition } => format!("immune-{condition}"),
         M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
         M::Recast { slot, .. } => format!("recast(slot {slot})"),
