@@ -414,6 +414,12 @@ pub enum Step {
     Detached {
         then: Vec<Step>,
     },
+    /// The marks put inside with `save_ends` end not on a save at the end of each turn
+    /// but on a check of that ability against the caster's DC, made as an action
+    /// (`break free`: Web, Entangle).
+    BreakFree {
+        then: Vec<Step>,
+    },
     /// Temporary hit points equal to the amount at the start of each of the target's
     /// turns while it lasts (Heroism: the caster's spellcasting modifier).
     TurnTempHp {
@@ -846,6 +852,10 @@ impl Until {
 pub struct SaveEnds {
     pub ability: Ability,
     pub dc: i32,
+    /// Not a save at the end of each turn but a check of `ability` against `dc` that
+    /// the bearer makes as its action (`break free`: Web, Entangle).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action: bool,
 }
 
 /// A mark on a creature: who put it there, what it does, when it ends.

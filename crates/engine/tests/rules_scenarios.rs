@@ -107,6 +107,7 @@ scenarios!(
     heat_metal,
     banishment,
     beacon_of_hope,
+    break_free,
 );
 
 /// Every scenario file has a test, and every test a file.

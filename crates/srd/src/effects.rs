@@ -1085,7 +1085,12 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         // Restrained while in the webs: a creature already caught is not caught again
         // (no second save, no second mark), and leaving the webs frees it.
         "web" => {
-            let caught = vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])];
+            let caught = vec![save(
+                Dex,
+                vec![Step::BreakFree {
+                    then: vec![cond_save_ends(Restrained, Long, Str)],
+                }],
+            )];
             SpellEffect {
                 zone: Some(Box::new(ZoneSpec {
                     steps: caught.clone(),
@@ -1100,21 +1105,28 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ..part(
                     "A zone: a creature in it at the start of its turn or entering it saves \
                      or is restrained while it stays in the webs (one caught is not caught \
-                     again). Escaping is a Strength check as an action in the text (here a \
-                     Strength save at the end of each turn); the webs' difficult terrain \
-                     and burning narrated.",
+                     again); `break free` is its action: a Strength check against the \
+                     caster's DC (monsters try it too). Burning the webs is narrated; \
+                     their difficult terrain changes nothing in the theatre-of-the-mind \
+                     model.",
                     area.clone(),
                     true,
                     caught,
                 )
             }
         }
-        "entangle" => part(
-            "Escaping is a Strength check as an action in the text (here a Strength save \
-             at the end of each turn); difficult terrain narrated.",
+        "entangle" => auto_note(
+            "A creature restrained by the plants uses `break free`, its action: a Strength \
+             check against the caster's DC (monsters try it too). The difficult terrain \
+             changes nothing in the theatre-of-the-mind model.",
             area.clone(),
             true,
-            vec![save(Str, vec![cond_save_ends(Restrained, MINUTE, Str)])],
+            vec![save(
+                Str,
+                vec![Step::BreakFree {
+                    then: vec![cond_save_ends(Restrained, MINUTE, Str)],
+                }],
+            )],
         ),
         "black-tentacles" => part(
             "Damage to creatures entering or starting in the area later is narrated.",

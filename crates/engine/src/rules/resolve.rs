@@ -691,6 +691,8 @@ fn repeat_saves(
         .marks()
         .filter(|a| which(a))
         .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
+        // Broken free of by an action, not saved against.
+        .filter(|(_, s, _)| !s.action)
         .collect();
     groups.sort();
     groups.dedup();

@@ -718,6 +718,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         Dashed { creature } => format!("Dashed {}", n(*creature)),
         Disengaged { creature } => format!("Disengaged {}", n(*creature)),
         Helped { creature, target } => format!("Helped {} against {}", n(*creature), n(*target)),
+        BreakFreeAttempted { creature, freed } => format!(
+            "BreakFreeAttempted {} → {}",
+            n(*creature),
+            if *freed { "free" } else { "still held" }
+        ),
         HideAttempted { creature, hidden } => format!(
             "HideAttempted {} → {}",
             n(*creature),
@@ -1475,6 +1480,7 @@ fn npc_option(o: &NpcOption) -> String {
         } => action.clone(),
         NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
+        NpcOption::BreakFree => "break free".into(),
         NpcOption::Disengage => "disengage".into(),
         NpcOption::Withdraw { attack, target } => format!("withdraw, {attack} → {target}"),
         NpcOption::Pass => "pass".into(),
