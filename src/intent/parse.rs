@@ -579,7 +579,9 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
     }
     // Breaking free of a spell's hold (Web, Entangle): "I break free", "escape the
     // web", "tear free of the vines".
-    let held_by = ["web", "webs", "webbing", "vines", "plants", "weeds", "roots"];
+    let held_by = [
+        "web", "webs", "webbing", "vines", "plants", "weeds", "roots",
+    ];
     if matches!(
         verb,
         "break" | "breaks" | "tear" | "tears" | "struggle" | "struggles" | "wriggle" | "pull"

@@ -892,7 +892,10 @@ pub(crate) fn break_free(em: &mut Emitter, me: CreatureId) -> Result<(), RuleErr
         Default::default(),
         Some(s.dc),
     );
-    em.public(EventKind::BreakFreeAttempted { creature: me, freed });
+    em.public(EventKind::BreakFreeAttempted {
+        creature: me,
+        freed,
+    });
     if freed {
         let ending: Vec<crate::effect::Active> = em
             .creature(me)
