@@ -214,6 +214,7 @@ pub fn parse_line(line: &str, current: &Settings) -> Result<Action, String> {
         "dodge" => Ok(Action::Dodge),
         "dash" => Ok(Action::Dash),
         "disengage" => Ok(Action::Disengage),
+        "break" | "escape" => Ok(Action::BreakFree),
         "hide" => Ok(Action::Hide),
         "help" => Ok(Action::Help {
             target: need(rest, "the foe your ally will attack")?,
@@ -1512,6 +1513,7 @@ mod tests {
         assert_eq!(p("react skip"), Action::React { take: false });
         assert_eq!(p("dash"), Action::Dash);
         assert_eq!(p("disengage"), Action::Disengage);
+        assert_eq!(p("break free"), Action::BreakFree);
         assert_eq!(p("hide"), Action::Hide);
         assert_eq!(
             p("help goblin 2"),

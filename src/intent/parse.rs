@@ -577,6 +577,20 @@ fn clause(tokens: &[Token], original: &str, scene: &Scene) -> Clause {
             });
         }
     }
+    // Breaking free of a spell's hold (Web, Entangle): "I break free", "escape the
+    // web", "tear free of the vines".
+    let held_by = [
+        "web", "webs", "webbing", "vines", "plants", "weeds", "roots",
+    ];
+    if matches!(
+        verb,
+        "break" | "breaks" | "tear" | "tears" | "struggle" | "struggles" | "wriggle" | "pull"
+    ) && (has("free") || has("loose") || held_by.iter().any(|w| has(w)))
+        || matches!(verb, "escape" | "escapes") && held_by.iter().any(|w| has(w))
+        || matches!(words.as_slice(), ["break", "free"] | ["escape"])
+    {
+        return Clause::Do(Action::BreakFree);
+    }
     if verb == "dodge" || has("dodge") && (has("action") || has("take") || has("takes")) {
         return Clause::Do(Action::Dodge);
     }

@@ -147,6 +147,9 @@ impl LlmNpcPolicy {
                 NpcOption::Dodge => {
                     "Dodge (attacks against it have disadvantage until its next turn)".into()
                 }
+                NpcOption::BreakFree => {
+                    "Break free of the spell holding it (a Strength check as its action)".into()
+                }
                 NpcOption::Disengage => {
                     "Disengage and step out of melee (no attack; no opportunity attacks)".into()
                 }

@@ -538,6 +538,13 @@ impl BuiltinNarrator {
                 n(*creature),
                 n(*target)
             ),
+            BreakFreeAttempted { creature, freed } => {
+                if *freed {
+                    format!("{} tears free.", n(*creature))
+                } else {
+                    format!("{} strains against its bonds, still held.", n(*creature))
+                }
+            }
             HideAttempted { creature, hidden } => {
                 if *hidden {
                     format!("{} slips out of sight.", n(*creature))

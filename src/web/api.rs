@@ -557,6 +557,7 @@ enum ActionReq {
     },
     Dash,
     Disengage,
+    BreakFree,
     Help {
         target: String,
     },
@@ -705,6 +706,7 @@ fn to_action(req: ActionReq) -> ApiResult<Result<Action, String>> {
         },
         ActionReq::Dash => Action::Dash,
         ActionReq::Disengage => Action::Disengage,
+        ActionReq::BreakFree => Action::BreakFree,
         ActionReq::Help { target } => Action::Help {
             target: text(&target, "The target", MAX_NAME * 2)?,
         },

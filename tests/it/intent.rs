@@ -306,6 +306,9 @@ fn phrase_table() {
         ("alice", "done", vec![Action::EndTurn]),
         ("alice", "dodge", vec![Action::Dodge]),
         ("alice", "I take the dodge action", vec![Action::Dodge]),
+        ("alice", "I break free", vec![Action::BreakFree]),
+        ("alice", "escape the web", vec![Action::BreakFree]),
+        ("alice", "I tear free of the vines", vec![Action::BreakFree]),
         // Class features used by name.
         (
             "alice",

@@ -91,6 +91,8 @@ pub enum NpcOption {
     },
     /// Take the Dodge action.
     Dodge,
+    /// Break free of a spell's hold (Web, Entangle): a check as the action.
+    BreakFree,
     /// Take the Disengage action and step out of melee (no attack this turn).
     Disengage,
     /// Step out of melee (provoking opportunity attacks), then make a ranged attack:
@@ -218,6 +220,9 @@ pub enum Action {
     },
     Dash,
     Disengage,
+    /// Break free of a spell's hold (Web, Entangle): a Strength check against the
+    /// caster's DC, as the action.
+    BreakFree,
     /// Help an ally: the next attack against `target` has advantage.
     Help {
         target: String,
@@ -301,6 +306,7 @@ impl Action {
                 | Action::Move { .. }
                 | Action::Dash
                 | Action::Disengage
+                | Action::BreakFree
                 | Action::Help { .. }
                 | Action::Hide
                 | Action::Ready { .. }

@@ -414,6 +414,12 @@ pub enum Step {
     Detached {
         then: Vec<Step>,
     },
+    /// The marks put inside with `save_ends` end not on a save at the end of each turn
+    /// but on a check of that ability against the caster's DC, made as an action
+    /// (`break free`: Web, Entangle).
+    BreakFree {
+        then: Vec<Step>,
+    },
     /// Temporary hit points equal to the amount at the start of each of the target's
     /// turns while it lasts (Heroism: the caster's spellcasting modifier).
     TurnTempHp {
@@ -744,6 +750,10 @@ pub enum Mark {
     /// Slow: an action or a bonus action on its turn, not both; one attack a turn (no
     /// Extra Attack, no multiattack).
     Slowed,
+    /// Beacon of Hope: advantage on death saves, and healing the bearer regains is the
+    /// most its dice can give (its Wisdom-save advantage is a
+    /// [`Mark::SaveAdvantage`] beside it).
+    Hopeful,
     /// The bearer is not hit by Magic Missile (Shield).
     MagicMissileWard,
     /// The first time the bearer would drop to 0 hit points it drops to 1 instead, and
@@ -869,6 +879,9 @@ pub enum Mark {
     SpellWard {
         max_level: u8,
     },
+    /// The bearer's attack rolls and ability checks have disadvantage (Heat Metal's
+    /// searing grip).
+    Hampered,
 }
 
 /// The bit of [`Mark::Warded`]'s `types` a creature type ("undead", "fiend (devil)")
@@ -937,6 +950,10 @@ impl Until {
 pub struct SaveEnds {
     pub ability: Ability,
     pub dc: i32,
+    /// Not a save at the end of each turn but a check of `ability` against `dc` that
+    /// the bearer makes as its action (`break free`: Web, Entangle).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action: bool,
 }
 
 /// A mark on a creature: who put it there, what it does, when it ends.

@@ -650,6 +650,12 @@ pub enum EventKind {
         creature: CreatureId,
         hidden: bool,
     },
+    /// A creature held by a spell (Web, Entangle) tried to break free with its action:
+    /// the check is told before; `freed` ends the spell's hold (its marks end after).
+    BreakFreeAttempted {
+        creature: CreatureId,
+        freed: bool,
+    },
     /// The Ready action: narrative (the trigger and what it does are for the GM and
     /// the narrator); it spends the action.
     Readied {
@@ -828,6 +834,7 @@ impl EventKind {
             Disengaged { .. } => "Disengaged",
             Helped { .. } => "Helped",
             HideAttempted { .. } => "HideAttempted",
+            BreakFreeAttempted { .. } => "BreakFreeAttempted",
             Readied { .. } => "Readied",
             OpportunityAttack { .. } => "OpportunityAttack",
             OpportunityOffered { .. } => "OpportunityOffered",

@@ -125,6 +125,10 @@ scenarios!(
     more_features,
     summon_vanish,
     animal_shapes,
+    heat_metal,
+    banishment,
+    beacon_of_hope,
+    break_free,
 );
 
 /// Every scenario file has a test, and every test a file.

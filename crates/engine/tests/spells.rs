@@ -160,7 +160,8 @@ fn has_step(steps: &[Step], f: &dyn Fn(&Step) -> bool) -> bool {
             Step::IfHpAtMost { then, .. }
             | Step::IfType { then, .. }
             | Step::EndsOn { then, .. }
-            | Step::Detached { then } => has_step(then, f),
+            | Step::Detached { then }
+            | Step::BreakFree { then } => has_step(then, f),
             Step::Choose { options } => options.values().any(|then| has_step(then, f)),
             _ => false,
         }

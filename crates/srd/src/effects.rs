@@ -748,9 +748,10 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         ),
         "longstrider" => auto(n(1, 1), false, vec![mark(M::Speed { delta: 10 }, Long)]),
         "haste" => part(
-            "The extra action is one more weapon attack with the Attack action; using it \
-             to Dash, Disengage, Hide or Use an Object, and the lethargy when the spell \
-             ends, are narrated.",
+            "The extra action is one more weapon attack with the Attack action; when the \
+             spell ends the target is lethargic (its next turn is spent: it can't move \
+             or act). Using the extra action to Dash, Disengage, Hide or Use an Object is \
+             not offered yet (the turn budget has one action).",
             one(),
             false,
             vec![
@@ -879,12 +880,15 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ),
             ],
         ),
-        "beacon-of-hope" => part(
-            "Advantage on Wisdom saves; death-save advantage and maximum healing are \
-             narrated.",
+        "beacon-of-hope" => auto_note(
+            "Advantage on Wisdom saves and death saves; any healing the creatures regain \
+             is the most its dice can give (no dice rolled).",
             Target::Area,
             false,
-            vec![mark(M::SaveAdvantage { ability: Some(Wis) }, MINUTE)],
+            vec![
+                mark(M::SaveAdvantage { ability: Some(Wis) }, MINUTE),
+                mark(M::Hopeful, MINUTE),
+            ],
         ),
         "holy-aura" => part(
             "Blinding fiends and undead that hit is narrated.",
@@ -1053,7 +1057,12 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
         // Restrained while in the webs: a creature already caught is not caught again
         // (no second save, no second mark), and leaving the webs frees it.
         "web" => {
-            let caught = vec![save(Dex, vec![cond_save_ends(Restrained, Long, Str)])];
+            let caught = vec![save(
+                Dex,
+                vec![Step::BreakFree {
+                    then: vec![cond_save_ends(Restrained, Long, Str)],
+                }],
+            )];
             SpellEffect {
                 zone: Some(Box::new(ZoneSpec {
                     steps: caught.clone(),
@@ -1068,21 +1077,28 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 ..part(
                     "A zone: a creature in it at the start of its turn or entering it saves \
                      or is restrained while it stays in the webs (one caught is not caught \
-                     again). Escaping is a Strength check as an action in the text (here a \
-                     Strength save at the end of each turn); the webs' difficult terrain \
-                     and burning narrated.",
+                     again); `break free` is its action: a Strength check against the \
+                     caster's DC (monsters try it too). Burning the webs is narrated; \
+                     their difficult terrain changes nothing in the theatre-of-the-mind \
+                     model.",
                     area.clone(),
                     true,
                     caught,
                 )
             }
         }
-        "entangle" => part(
-            "Escaping is a Strength check as an action in the text (here a Strength save \
-             at the end of each turn); difficult terrain narrated.",
+        "entangle" => auto_note(
+            "A creature restrained by the plants uses `break free`, its action: a Strength \
+             check against the caster's DC (monsters try it too). The difficult terrain \
+             changes nothing in the theatre-of-the-mind model.",
             area.clone(),
             true,
-            vec![save(Str, vec![cond_save_ends(Restrained, MINUTE, Str)])],
+            vec![save(
+                Str,
+                vec![Step::BreakFree {
+                    then: vec![cond_save_ends(Restrained, MINUTE, Str)],
+                }],
+            )],
         ),
         "black-tentacles" => part(
             "Damage to creatures entering or starting in the area later is narrated.",
@@ -1267,12 +1283,19 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
                 }],
             )],
         ),
+        // Banished: out of the fight's reach (as on another plane: no attack, spell or
+        // area reaches it) and incapacitated, while the caster concentrates.
         "banishment" => part(
-            "The target is gone (incapacitated here); where it goes and whether it \
-             returns are narrated.",
+            "The target is gone while the caster concentrates: out of reach (no attack, \
+             spell or area touches it) and incapacitated; it comes back when the spell \
+             ends. An extraplanar creature kept away the full minute does not come back \
+             (it returns here): the GM removes it.",
             n(1, 1),
             true,
-            vec![save(Cha, vec![cond(Incapacitated, MINUTE)])],
+            vec![save(
+                Cha,
+                vec![mark(M::Ethereal, MINUTE), cond(Incapacitated, MINUTE)],
+            )],
         ),
         "charm-person" => auto(n(1, 1), true, vec![save(Wis, vec![cond(Charmed, Long)])]),
         "dominate-beast" | "dominate-person" | "dominate-monster" => part(
@@ -1585,19 +1608,27 @@ fn hand(s: &SpellData) -> Option<SpellEffect> {
             vec![attack(Reach::Melee, vec![dd.clone()?])],
             Long,
         ),
-        "heat-metal" => with_again(
-            part(
-                "The damage on casting and again as a bonus action on later turns; \
-                 dropping the object (or disadvantage for keeping it) is narrated.",
+        // The engine has no dropped items: the heated object is taken to be armour or
+        // a weapon the creature keeps, so each burn leaves it at disadvantage.
+        "heat-metal" => {
+            let burn = vec![dd.clone()?, mark(M::Hampered, StartOfCastersNextTurn)];
+            with_again(
+                auto_note(
+                    "The damage on casting and again as a bonus action on later turns (no \
+                     slot). The engine has no dropped items: the object is taken to be \
+                     armour or a weapon the creature keeps, so no save to drop it; after \
+                     each burn its attack rolls and ability checks have disadvantage until \
+                     the start of the caster's next turn.",
+                    one(),
+                    true,
+                    burn.clone(),
+                ),
+                ActionCost::BonusAction,
                 one(),
-                true,
-                vec![dd.clone()?],
-            ),
-            ActionCost::BonusAction,
-            one(),
-            vec![dd.clone()?],
-            MINUTE,
-        ),
+                burn,
+                MINUTE,
+            )
+        }
         "prismatic-spray" => part(
             "Every ray is treated as the red one (fire); the other colours are narrated.",
             area.clone(),

@@ -151,7 +151,9 @@ pub fn apply(state: &mut CampaignState, event: &Event) {
                 c.budget.disengaged = true;
             }
         }
-        Helped { creature, .. } | Readied { creature, .. } => {
+        Helped { creature, .. }
+        | Readied { creature, .. }
+        | BreakFreeAttempted { creature, .. } => {
             spend(state, *creature, ActionCost::Action);
         }
         HideAttempted { creature, hidden } => {

@@ -953,6 +953,51 @@ pub(crate) fn dodge(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), Ru
     Ok(())
 }
 
+/// The hold `who` can break free of with its action (Web, Entangle): the first
+/// spell's, as its caster, its DC and ability, and when it ends.
+pub(crate) fn hold(
+    c: &crate::creature::Creature,
+) -> Option<(CreatureId, crate::effect::SaveEnds, crate::effect::Until)> {
+    c.marks()
+        .filter_map(|a| a.save_ends.filter(|s| s.action).map(|s| (a.by, s, a.until)))
+        .min()
+}
+
+/// Break free of a spell's hold (Web, Entangle): the action, and a check of the
+/// spell's ability (Strength) against its caster's DC; success ends its marks.
+pub(crate) fn break_free(em: &mut Emitter, me: CreatureId) -> Result<(), RuleError> {
+    let Some((by, s, until)) = hold(em.creature(me)) else {
+        return Err(RuleError::invalid(format!(
+            "{} isn't held by anything to break free of.",
+            em.creature(me).name
+        )));
+    };
+    require_turn_part(em, me, ActionCost::Action)?;
+    let freed = super::resolve::check(
+        em,
+        me,
+        crate::event::CheckKind::Ability(s.ability),
+        Default::default(),
+        Some(s.dc),
+    );
+    em.public(EventKind::BreakFreeAttempted {
+        creature: me,
+        freed,
+    });
+    if freed {
+        let ending: Vec<crate::effect::Active> = em
+            .creature(me)
+            .marks()
+            .filter(|a| a.by == by && a.save_ends == Some(s) && a.until == until)
+            .copied()
+            .collect();
+        for a in ending {
+            super::resolve::end_mark(em, me, a);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn dash(em: &mut Emitter, me: CreatureId, via: Via) -> Result<(), RuleError> {
     in_fight(em, "Dashing")?;
     pay(em, me, via, "dash")?;
@@ -1286,6 +1331,9 @@ pub fn npc_options(state: &CampaignState) -> Vec<NpcOption> {
         out.extend(spell_options(state, npc, &targets));
         out.extend(super::monster_actions::options(state, npc, &targets));
         out.push(NpcOption::Dodge);
+        if hold(npc).is_some() {
+            out.push(NpcOption::BreakFree);
+        }
         // In melee with a foe: get away (Disengage), or step away and shoot.
         let threatened = super::position::threatened(state, npc.id);
         if threatened && super::position::moves_left(state, npc.id) > 0 {
@@ -1531,6 +1579,10 @@ pub fn choose_npc_option(state: &CampaignState, options: &[NpcOption]) -> NpcOpt
     if let Some(o) = limited {
         return o.clone();
     }
+    // Held by a spell (Web, Entangle): break free first.
+    if let Some(o) = options.iter().find(|o| matches!(o, NpcOption::BreakFree)) {
+        return o.clone();
+    }
     // Standing in a spell's zone (Moonbeam, Cloudkill): get out while it can move.
     if let Some(o) = super::zones::escape(state, options) {
         return o;
@@ -1737,6 +1789,10 @@ pub(crate) fn npc_act(
         }
         NpcOption::Dodge => {
             em.public(EventKind::Dodged { creature: me });
+            false
+        }
+        NpcOption::BreakFree => {
+            break_free(em, me)?;
             false
         }
         NpcOption::Disengage => {

@@ -388,6 +388,10 @@ fn run(em: &mut Emitter, cmd: Command) -> Result<(), RuleError> {
             let me = own_character(&em.state, &player)?;
             combat::dash(em, me, None)?;
         }
+        Action::BreakFree => {
+            let me = own_character(&em.state, &player)?;
+            combat::break_free(em, me)?;
+        }
         Action::Disengage => {
             let me = own_character(&em.state, &player)?;
             combat::disengage(em, me, None)?;

@@ -1662,6 +1662,7 @@ pub(crate) fn act(
                         Some(crate::effect::SaveEnds {
                             ability: Ability::Wis,
                             dc: dc_wis,
+                            action: false,
                         }),
                     );
                 }
@@ -1956,8 +1957,11 @@ fn burst(
                     condition: l.condition,
                 },
                 until,
-                l.save_ends
-                    .map(|ability| crate::effect::SaveEnds { ability, dc: b.dc }),
+                l.save_ends.map(|ability| crate::effect::SaveEnds {
+                    ability,
+                    dc: b.dc,
+                    action: false,
+                }),
             );
         }
     }

@@ -132,7 +132,7 @@ pub(crate) fn check(
     }
     sources.push(strength_size(c, ability));
     // Hex on the checker; Hunter's Mark's hunter.
-    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability }) {
+    if c.has_mark(|m| *m == Mark::CheckDisadvantage { ability } || *m == Mark::Hampered) {
         sources.push(Advantage::Disadvantage);
     }
     if let CheckKind::Skill(skill) = kind
@@ -366,7 +366,9 @@ pub(crate) fn attack_advantage(
         s.push(Advantage::Disadvantage);
     }
     if a.has_mark(|m| {
-        *m == Mark::NextAttackDisadvantage || *m == Mark::DisadvantageAgainst { who: target }
+        *m == Mark::NextAttackDisadvantage
+            || *m == Mark::DisadvantageAgainst { who: target }
+            || *m == Mark::Hampered
     }) {
         s.push(Advantage::Disadvantage);
     }
@@ -635,10 +637,19 @@ pub(crate) fn targetable(em: &Emitter, t: CreatureId) -> Result<(), RuleError> {
     if ethereal(c) {
         // Blink's vanishing lasts until its next turn; a monster's own Etherealness
         // until it comes back.
-        let blinked = c
+        let blinked = c.marks().any(|a| {
+            a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { who, .. } if who == t)
+        });
+        // Banishment: gone while its caster concentrates.
+        let banished = c
             .marks()
-            .any(|a| a.mark == Mark::Ethereal && matches!(a.until, Until::TurnStart { .. }));
-        return Err(RuleError::invalid(if blinked {
+            .any(|a| a.mark == Mark::Ethereal && a.by != t && a.concentration);
+        return Err(RuleError::invalid(if banished {
+            format!(
+                "{} is banished, out of reach while the spell lasts.",
+                c.name
+            )
+        } else if blinked {
             format!(
                 "{} has blinked away to the Ethereal Plane until the start of their next turn.",
                 c.name
@@ -703,6 +714,8 @@ fn repeat_saves(
         .marks()
         .filter(|a| which(a))
         .filter_map(|a| a.save_ends.map(|s| (a.by, s, a.until)))
+        // Broken free of by an action, not saved against.
+        .filter(|(_, s, _)| !s.action)
         .collect();
     groups.sort();
     groups.dedup();
@@ -837,6 +850,29 @@ pub(crate) fn end_mark(em: &mut Emitter, who: CreatureId, active: Active) {
     if active.mark == Mark::Polymorphed {
         super::shapes::revert(em, who);
     }
+    // Haste's end: a wave of lethargy — it can't move or act until after its next
+    // turn (that turn is spent, as a Command to halt is).
+    if active.mark == Mark::Hasted && em.state.in_combat() && !em.creature(who).dead {
+        let lethargy = Active {
+            mark: Mark::Commanded {
+                order: crate::effect::Order::Halt,
+            },
+            until: super::spells::until_of(
+                em,
+                active.by,
+                who,
+                crate::effect::Duration::EndOfTargetsNextTurn,
+            ),
+            concentration: false,
+            save_ends: None,
+            ends_on: None,
+            ..active
+        };
+        em.public(EventKind::EffectStarted {
+            creature: who,
+            effect: Effect::Spell(lethargy),
+        });
+    }
     if let Mark::Condition { condition } = active.mark {
         let c = em.creature(who);
         let held = c.has_mark(|m| *m == Mark::Condition { condition });
@@ -880,9 +916,10 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
         .collect();
     for (c, a) in ending {
         end_mark(em, c, a);
-        // The caster may have left the table (a retired character). A spell with a
-        // zone lasts as long as its zone (Stinking Cloud's retching, a turn long, is
-        // not the spell's end).
+        // The caster may have left the table (a retired character). The spell lasts
+        // while anything else it holds lasts: a zone (Stinking Cloud's retching, a turn
+        // long, is not the spell's end) or another of its marks (Heat Metal's
+        // hampering ends before the spell's repeat does).
         if a.concentration
             && em
                 .state
@@ -894,6 +931,11 @@ pub(crate) fn end_marks_where(em: &mut Emitter, f: impl Fn(CreatureId, &Active) 
                 .zones()
                 .iter()
                 .any(|z| z.by == a.by && z.concentration)
+            && !em
+                .state
+                .creatures
+                .values()
+                .any(|c| c.marks().any(|m| m.by == a.by && m.concentration))
         {
             end_concentration(em, a.by);
         }
@@ -1282,19 +1324,28 @@ pub(crate) fn heal(
     }
     let was_down = t.hp <= 0;
     let blocked = t.has_mark(|m| *m == Mark::NoHealing);
-    let roll = crate::dice::roll(dice, em.dice)?;
+    // Beacon of Hope: the most the dice can give, none rolled.
+    let hopeful = t.has_mark(|m| *m == Mark::Hopeful);
+    let (total, breakdown) = if hopeful && !blocked {
+        let expr = crate::dice::parse(dice)?;
+        let most = expr.bounds().1;
+        (most, format!("{expr} maximised (Beacon of Hope) = {most}"))
+    } else {
+        let roll = crate::dice::roll(dice, em.dice)?;
+        (roll.total, roll.breakdown)
+    };
     let amount = if blocked {
         0
     } else {
-        (roll.total.clamp(0, 100_000) as i32).max(0)
+        (total.clamp(0, 100_000) as i32).max(0)
     };
     em.public(EventKind::HealingReceived {
         target,
         source,
         breakdown: if blocked {
-            format!("{} (can't regain hit points)", roll.breakdown)
+            format!("{breakdown} (can't regain hit points)")
         } else {
-            roll.breakdown
+            breakdown
         },
         amount,
     });
@@ -1307,7 +1358,11 @@ pub(crate) fn heal(
 /// A death save at the start of a dying character's turn.
 pub(crate) fn death_save(em: &mut Emitter, who: CreatureId) {
     let c = em.creature(who).clone();
-    let roll = em.dice.roll(20);
+    let mut roll = em.dice.roll(20);
+    // Beacon of Hope: advantage on death saves.
+    if c.has_mark(|m| *m == Mark::Hopeful) {
+        roll = roll.max(em.dice.roll(20));
+    }
     let (mut s, mut f) = (c.death_saves.successes, c.death_saves.failures);
     match roll {
         20 => {

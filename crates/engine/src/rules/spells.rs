@@ -844,7 +844,8 @@ fn keep_choice(steps: &mut [Step], word: &str) {
             | Step::EndsOn { then, .. }
             | Step::UnlessImmune { then, .. }
             | Step::Caster { then }
-            | Step::Detached { then } => keep_choice(then, word),
+            | Step::Detached { then }
+            | Step::BreakFree { then } => keep_choice(then, word),
             _ => {}
         }
     }
@@ -862,7 +863,8 @@ pub(crate) fn inner_steps(s: &Step) -> Option<Vec<&Vec<Step>>> {
         | Step::EndsOn { then, .. }
         | Step::UnlessImmune { then, .. }
         | Step::Caster { then }
-        | Step::Detached { then } => vec![then],
+        | Step::Detached { then }
+        | Step::BreakFree { then } => vec![then],
         Step::Choose { options } => options.values().collect(),
         _ => return None,
     })
@@ -935,6 +937,7 @@ fn context(
         shared: BTreeMap::new(),
         ends_on: None,
         detached: false,
+        break_free: false,
         mods: Default::default(),
         pool: None,
     }
@@ -1050,6 +1053,7 @@ pub(crate) fn run_rider(
         shared: BTreeMap::new(),
         ends_on: None,
         detached: false,
+        break_free: false,
         mods: Default::default(),
         pool: None,
     };
@@ -1092,6 +1096,8 @@ struct Cx {
     ends_on: Option<EndsOn>,
     /// Inside [`Step::Detached`]: attacks come from a conjured thing.
     detached: bool,
+    /// Inside [`Step::BreakFree`]: the marks' way out is a check as an action.
+    break_free: bool,
     /// What the caster's invocations and Metamagic change (Agonizing Blast, Careful…).
     mods: super::class_options::CastMods,
     /// What is left of a [`Step::HealPool`]'s pool (rolled at its first target).
@@ -1412,6 +1418,12 @@ fn run(
                         resolve::end_concentration(em, a.by);
                     }
                 }
+            }
+            Step::BreakFree { then } => {
+                let outer = std::mem::replace(&mut cx.break_free, true);
+                let r = run(em, cx, t, then, hit);
+                cx.break_free = outer;
+                r?;
             }
             Step::Detached { then } => {
                 let outer = std::mem::replace(&mut cx.detached, true);
@@ -1766,6 +1778,7 @@ pub(crate) fn run_zone(
             .while_inside
             .then_some(crate::effect::EndsOn::LeaveZone),
         detached: true,
+        break_free: false,
         pool: None,
     };
     let Some(steps) = em
@@ -1875,7 +1888,11 @@ fn put_mark(
         mark,
         until,
         concentration: cx.concentration,
-        save_ends: save_ends.map(|ability| SaveEnds { ability, dc: cx.dc }),
+        save_ends: save_ends.map(|ability| SaveEnds {
+            ability,
+            dc: cx.dc,
+            action: cx.break_free,
+        }),
         ends_on: cx.ends_on,
     };
     // The very same mark again (a zone striking a creature still blinded by it): no

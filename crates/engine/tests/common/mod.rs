@@ -207,6 +207,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         M::DeathWard => "death-ward".into(),
         M::Hasted => "hasted".into(),
         M::Slowed => "slowed".into(),
+        M::Hopeful => "hopeful".into(),
         M::ImmuneTo { condition } => format!("immune-{condition}"),
         M::TurnTempHp { amount } => format!("temp-hp-each-turn({amount})"),
         M::Recast { slot, .. } => format!("recast(slot {slot})"),
@@ -235,6 +236,7 @@ pub fn mark_name(m: &dicebard_engine::effect::Mark) -> String {
         } => format!("burst({count}d{sides} {damage_type})"),
         M::Reveal => "reveal".into(),
         M::MaxHpReduced { amount } => format!("max-hp-{amount}"),
+        M::Hampered => "hampered".into(),
         M::CheckDisadvantage { ability } => {
             format!("check-disadvantage({ability:?})").to_lowercase()
         }
@@ -723,6 +725,11 @@ pub fn render_event(state: &CampaignState, e: &Event) -> String {
         Dashed { creature } => format!("Dashed {}", n(*creature)),
         Disengaged { creature } => format!("Disengaged {}", n(*creature)),
         Helped { creature, target } => format!("Helped {} against {}", n(*creature), n(*target)),
+        BreakFreeAttempted { creature, freed } => format!(
+            "BreakFreeAttempted {} → {}",
+            n(*creature),
+            if *freed { "free" } else { "still held" }
+        ),
         HideAttempted { creature, hidden } => format!(
             "HideAttempted {} → {}",
             n(*creature),
@@ -1493,6 +1500,7 @@ fn npc_option(o: &NpcOption) -> String {
         } => action.clone(),
         NpcOption::OpportunityAttack { target } => format!("opportunity attack → {target}"),
         NpcOption::Dodge => "dodge".into(),
+        NpcOption::BreakFree => "break free".into(),
         NpcOption::Disengage => "disengage".into(),
         NpcOption::Withdraw { attack, target } => format!("withdraw, {attack} → {target}"),
         NpcOption::Pass => "pass".into(),
