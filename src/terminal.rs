@@ -48,6 +48,7 @@ Commands (one per line):
   attack TARGET [with WEAPON]               cast SPELL [at T1, T2] [level N]
   use ITEM             dodge                end (your turn)
   move to TARGET | move near | move far      dash   disengage   hide
+  break free           (from Web or Entangle: a Strength check, your action)
   help FOE             ready TEXT           react use (shield, uncanny dodge, counterspell) | react skip
   rest short [N] | rest long                status        sheet [NAME]
   GM: fight [N] MONSTER[, [N] MONSTER]  add ...  endfight  hp TARGET N
