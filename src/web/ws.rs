@@ -697,27 +697,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_client_that_falls_behind_is_resynced_with_a_snapshot() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = crate::config::Config::default();
-        config.storage.data_dir = dir.path().to_path_buf();
-        // Built here as the composition root would (a front end never imports it).
-        let store = crate::store::Store::open(&config.database_location())
-            .await
-            .unwrap();
-        let clock = crate::clock::Clock::system();
-        let gm = crate::gm::GameMaster::from_config(&config, Some(store.clone()), clock).unwrap();
-        let options = crate::coordinator::CoordinatorOptions {
-            npc_policy: gm.npc_policy.clone(),
-            ..Default::default()
-        };
-        let catalog = std::sync::Arc::new(dicebard_srd::catalog().clone());
-        let coord = crate::coordinator::Coordinator::new(store, catalog, clock, options);
-        let feeds = crate::feed::Feeds::new(coord.clone(), gm.clone(), Default::default());
-        let state = WebState::new(coord.clone(), feeds.clone(), gm, "http://127.0.0.1:1");
-        let me = PlayerId::new("web:gm");
-        let campaign = coord
-            .create_campaign("Lag", &me, Some(1), Origin::new(Source::Web, &me))
-            .await
-            .unwrap();
+        let Table {
+            state,
+            coord,
+            feeds,
+            feed,
+            campaign,
+            me,
+        } = Table::new(dir.path()).await;
         let s = Session {
             id: 1,
             campaign_id: campaign,
@@ -725,7 +712,6 @@ mod tests {
             player: Some(me.clone()),
             name: None,
         };
-        let feed = feeds.feed(campaign).await.unwrap();
         // A client that reads slowly: the writer's writes wait once 4 are unread.
         let (tx, mut rx) = mpsc::channel::<Message>(4);
         let sink = Box::pin(futures_util::sink::unfold(

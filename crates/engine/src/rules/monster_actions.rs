@@ -1110,6 +1110,18 @@ fn can_get(c: &Creature, condition: Condition) -> bool {
         && !c.has_mark(|m| *m == Mark::ImmuneTo { condition })
 }
 
+/// `t` falls prone (from `by`), unless it is down, already prone or can't be.
+fn knock_prone(em: &mut Emitter, t: CreatureId, by: CreatureId) {
+    let c = em.creature(t);
+    if !c.dead && !c.has(Condition::Prone) && can_get(c, Condition::Prone) {
+        em.public(EventKind::ConditionApplied {
+            creature: t,
+            condition: Condition::Prone,
+            source: Some(by),
+        });
+    }
+}
+
 /// Puts a mark from `by` on `t` (and its condition, when it is one).
 fn put(
     em: &mut Emitter,
@@ -1551,14 +1563,7 @@ pub(crate) fn act(
                 false,
                 false,
             );
-            let c = em.creature(t);
-            if !c.dead && !c.has(Condition::Prone) && can_get(c, Condition::Prone) {
-                em.public(EventKind::ConditionApplied {
-                    creature: t,
-                    condition: Condition::Prone,
-                    source: Some(me),
-                });
-            }
+            knock_prone(em, t, me);
         }
         Special::Petrify { dc } => {
             let b = Burst {
@@ -2029,14 +2034,7 @@ fn release(em: &mut Emitter, t: CreatureId, by: CreatureId) {
             });
         }
     }
-    let c = em.creature(t);
-    if !c.dead && !c.has(Condition::Prone) && can_get(c, Condition::Prone) {
-        em.public(EventKind::ConditionApplied {
-            creature: t,
-            condition: Condition::Prone,
-            source: Some(by),
-        });
-    }
+    knock_prone(em, t, by);
 }
 
 /// What is inside `me`, from its stat block.
@@ -2263,14 +2261,7 @@ pub(crate) fn legendary(
                         false,
                         false,
                     );
-                    let c = em.creature(f);
-                    if !c.dead && !c.has(Condition::Prone) && can_get(c, Condition::Prone) {
-                        em.public(EventKind::ConditionApplied {
-                            creature: f,
-                            condition: Condition::Prone,
-                            source: Some(m),
-                        });
-                    }
+                    knock_prone(em, f, m);
                 }
             }
             if em.state.in_combat() && !em.creature(m).is_down() {
